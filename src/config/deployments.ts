@@ -1,0 +1,99 @@
+/**
+ * Turns `model_list` entries into deployments: provider, base URL and key resolved (config first,
+ * then the provider's environment variables), timeouts in ms, prices in pico-dollars. A deployment
+ * whose key or base URL cannot be found is kept but marked unavailable, with the reason.
+ */
+import { createHash } from 'node:crypto';
+import { resolvePrices } from '../billing/pricing.js';
+import { providerSpec, splitModelString } from '../providers/specs.js';
+import type { Deployment, JsonObject, ModelInfo } from '../providers/types.js';
+import { formatPath, type LoadedConfig } from './load.js';
+import { DEFAULT_CALL_PARAMS, type ModelEntry } from './schema.js';
+
+export const DEFAULT_TIMEOUT_SECONDS = 600;
+
+export function buildDeployments(loaded: LoadedConfig): Deployment[] {
+  const { config, env } = loaded;
+  const defaultTimeout = config.router_settings.timeout ?? config.litellm_settings.request_timeout ?? DEFAULT_TIMEOUT_SECONDS;
+  const defaultStreamTimeout = config.router_settings.stream_timeout;
+  const seen = new Map<string, number>();
+  const deployments: Deployment[] = [];
+
+  config.model_list.forEach((entry, index) => {
+    const missing = loaded.missingVariables.filter((item) => item.path[0] === 'model_list' && item.path[1] === index);
+    const deployment = buildDeployment(entry, env, { defaultTimeout, defaultStreamTimeout });
+    if (!deployment) return;
+    if (missing.length > 0 && deployment.available) {
+      deployment.available = false;
+      deployment.unavailableReason = missing.map((item) => `environment variable ${item.variable} is not set (${formatPath(item.path.slice(2))})`).join('; ');
+    }
+    const count = seen.get(deployment.id) ?? 0;
+    seen.set(deployment.id, count + 1);
+    if (count > 0) deployment.id = `${deployment.id}-${count + 1}`;
+    deployments.push(deployment);
+  });
+  return deployments;
+}
+
+function buildDeployment(
+  entry: ModelEntry,
+  env: Record<string, string | undefined>,
+  defaults: { defaultTimeout: number; defaultStreamTimeout?: number },
+): Deployment | undefined {
+  const params = entry.litellm_params;
+  const split = splitModelString(params.model);
+  const providerId = params.custom_llm_provider ?? split?.provider;
+  const spec = providerId ? providerSpec(providerId) : undefined;
+  if (!spec) return undefined; // reported by the loader as an error
+  const upstreamModel = params.custom_llm_provider && (!split || split.provider !== params.custom_llm_provider) ? params.model : (split?.upstreamModel ?? params.model);
+  const modelInfo: ModelInfo = { ...(entry.model_info ?? {}) };
+
+  const firstEnv = (names: string[] | undefined) => names?.map((name) => env[name]).find((value) => value !== undefined && value !== '');
+  const apiKey = params.api_key ?? firstEnv(spec.apiKeyEnv);
+  const apiBase = (params.api_base ?? params.base_url ?? firstEnv(spec.apiBaseEnv) ?? spec.defaultApiBase)?.replace(/\/+$/, '');
+  const apiVersion = params.api_version ?? (spec.format === 'azure' ? (env.AZURE_API_VERSION ?? '2024-10-21') : undefined);
+
+  let available = true;
+  let unavailableReason: string | undefined;
+  if (!apiBase) {
+    available = false;
+    unavailableReason = `no api_base: ${spec.id} deployments need litellm_params.api_base${spec.apiBaseEnv ? ` or ${spec.apiBaseEnv.join(' / ')}` : ''}`;
+  } else if (spec.requiresApiKey && !apiKey) {
+    available = false;
+    unavailableReason = `no API key: set litellm_params.api_key or ${spec.apiKeyEnv.join(' / ')}`;
+  }
+
+  const defaultParams: JsonObject = {};
+  for (const name of DEFAULT_CALL_PARAMS) {
+    if (params[name] !== undefined) defaultParams[name] = params[name];
+  }
+
+  const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey), params.api_version ?? '']);
+  const id = modelInfo.id ?? createHash('sha256').update(identity).digest('hex').slice(0, 16);
+
+  return {
+    id,
+    modelName: entry.model_name,
+    provider: spec.id,
+    upstreamModel,
+    apiBase: apiBase ?? '',
+    apiKey,
+    apiVersion,
+    headers: { ...(params.headers ?? {}), ...(params.extra_headers ?? {}) },
+    rpm: params.rpm,
+    tpm: params.tpm,
+    timeoutMs: Math.round((params.timeout ?? defaults.defaultTimeout) * 1000),
+    streamTimeoutMs: params.stream_timeout !== undefined || defaults.defaultStreamTimeout !== undefined ? Math.round((params.stream_timeout ?? defaults.defaultStreamTimeout ?? 0) * 1000) : undefined,
+    weight: params.weight,
+    order: params.order,
+    defaultParams,
+    modelInfo: { ...modelInfo, id },
+    prices: resolvePrices(upstreamModel, modelInfo, params, spec.free === true),
+    available,
+    unavailableReason,
+  };
+}
+
+function hashSecret(secret: string | undefined): string {
+  return secret ? createHash('sha256').update(secret).digest('hex').slice(0, 12) : '';
+}

@@ -1,0 +1,235 @@
+/**
+ * Reads a config file: YAML with line positions, `environment_variables`, `os.environ/VAR`
+ * references resolved anywhere, schema validation, and unknown-key warnings, each issue placed at
+ * the line it concerns.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { providerSpec, splitModelString, knownProviderIds } from '../providers/specs.js';
+import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
+
+export type ConfigPath = Array<string | number>;
+
+export interface ConfigIssue {
+  severity: 'error' | 'warning';
+  message: string;
+  path: ConfigPath;
+  line?: number;
+  column?: number;
+  /**
+   * False for problems the gateway can start with: an absent environment variable inside a
+   * `model_list` entry makes that model unavailable, it does not stop the gateway.
+   */
+  fatal: boolean;
+}
+
+export interface MissingVariable {
+  path: ConfigPath;
+  variable: string;
+}
+
+export interface LoadedConfig {
+  config: GatewayConfig;
+  issues: ConfigIssue[];
+  /** `os.environ/VAR` references whose variable is not set, by config path. */
+  missingVariables: MissingVariable[];
+  /** The environment the config was resolved against (process env + environment_variables). */
+  env: Record<string, string | undefined>;
+  file?: string;
+}
+
+const ENV_PREFIX = 'os.environ/';
+
+export function formatPath(path: ConfigPath): string {
+  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('') || '(root)';
+}
+
+export function formatIssue(issue: ConfigIssue, file?: string): string {
+  const where = issue.line ? `${file ?? 'config'}:${issue.line}:${issue.column ?? 1}` : (file ?? 'config');
+  return `${where}: ${issue.severity}: ${formatPath(issue.path)}: ${issue.message}`;
+}
+
+export async function loadConfigFile(file: string, env: Record<string, string | undefined> = process.env): Promise<LoadedConfig> {
+  let source: string;
+  try {
+    source = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    return failed(`cannot read config file: ${reason}`, env, file);
+  }
+  return parseConfig(source, env, file);
+}
+
+export function parseConfig(source: string, env: Record<string, string | undefined> = process.env, file?: string): LoadedConfig {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const issues = document.errors.map<ConfigIssue>((error) => {
+      const position = lineCounter.linePos(error.pos[0]);
+      return { severity: 'error', message: `invalid YAML: ${error.message.split('\n')[0]}`, path: [], line: position.line, column: position.col, fatal: true };
+    });
+    return { config: configSchema.parse({}), issues, missingVariables: [], env: { ...env }, file };
+  }
+
+  const locate = (path: ConfigPath) => locateNode(document, lineCounter, path);
+  const issues: ConfigIssue[] = [];
+  const raw: unknown = document.toJS() ?? {};
+  if (!isPlainObject(raw)) {
+    return failed('the config must be a mapping of sections (model_list, router_settings, ...)', env, file);
+  }
+
+  // environment_variables are set before any os.environ/ reference is resolved (LiteLLM's order).
+  const resolvedEnv: Record<string, string | undefined> = { ...env };
+  if (isPlainObject(raw.environment_variables)) {
+    for (const [name, value] of Object.entries(raw.environment_variables)) {
+      if (value !== null && value !== undefined) resolvedEnv[name] = String(value);
+    }
+  }
+
+  const missingVariables: MissingVariable[] = [];
+  const resolved = resolveReferences(raw, [], resolvedEnv, missingVariables) as Record<string, unknown>;
+  for (const missing of missingVariables) {
+    const inModel = missing.path[0] === 'model_list';
+    issues.push({
+      severity: 'error',
+      message: inModel
+        ? `environment variable ${missing.variable} is not set (the gateway starts, with this model unavailable)`
+        : `environment variable ${missing.variable} is not set`,
+      path: missing.path,
+      ...locate(missing.path),
+      fatal: !inModel,
+    });
+  }
+
+  const parsed = configSchema.safeParse(resolved);
+  if (!parsed.success) {
+    for (const zodIssue of parsed.error.issues) {
+      issues.push({ severity: 'error', message: describeZodIssue(zodIssue), path: zodIssue.path, ...locate(zodIssue.path), fatal: true });
+    }
+    return { config: configSchema.parse({}), issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };
+  }
+  const config = parsed.data;
+
+  for (const [index, entry] of config.model_list.entries()) {
+    const path: ConfigPath = ['model_list', index, 'litellm_params', 'model'];
+    const provider = entry.litellm_params.custom_llm_provider;
+    const split = splitModelString(entry.litellm_params.model);
+    const providerId = provider ?? split?.provider;
+    if (!providerId) {
+      issues.push({
+        severity: 'error',
+        message: `"${entry.litellm_params.model}" has no provider prefix: write it as provider/model (e.g. openai/${entry.litellm_params.model})`,
+        path,
+        ...locate(path),
+        fatal: true,
+      });
+    } else if (!providerSpec(providerId)) {
+      issues.push({
+        severity: 'error',
+        message: `unknown provider prefix "${providerId}" (known: ${knownProviderIds().join(', ')})`,
+        path,
+        ...locate(path),
+        fatal: true,
+      });
+    }
+  }
+
+  issues.push(...unknownKeyWarnings(resolved, locate));
+  return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };
+}
+
+function failed(message: string, env: Record<string, string | undefined>, file?: string): LoadedConfig {
+  return { config: configSchema.parse({}), issues: [{ severity: 'error', message, path: [], fatal: true }], missingVariables: [], env: { ...env }, file };
+}
+
+function resolveReferences(value: unknown, path: ConfigPath, env: Record<string, string | undefined>, missing: MissingVariable[]): unknown {
+  if (typeof value === 'string') {
+    if (!value.startsWith(ENV_PREFIX)) return value;
+    const variable = value.slice(ENV_PREFIX.length).trim();
+    const found = env[variable];
+    if (found === undefined || found === '') {
+      missing.push({ path, variable });
+      return undefined;
+    }
+    return found;
+  }
+  if (Array.isArray(value)) return value.map((item, index) => resolveReferences(item, [...path, index], env, missing));
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      const resolvedItem = resolveReferences(item, [...path, key], env, missing);
+      if (resolvedItem !== undefined) out[key] = resolvedItem;
+    }
+    return out;
+  }
+  return value;
+}
+
+function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  for (const { path, schema } of KNOWN_KEYS) {
+    const known = new Set(Object.keys(schema.shape as Record<string, unknown>));
+    for (const { value, at } of expand(resolved, path)) {
+      if (!isPlainObject(value)) continue;
+      for (const key of Object.keys(value)) {
+        if (known.has(key)) continue;
+        const keyPath = [...at, key];
+        warnings.push({ severity: 'warning', message: `unknown key "${key}" is ignored`, path: keyPath, ...locate(keyPath), fatal: false });
+      }
+    }
+  }
+  return warnings;
+}
+
+function expand(root: unknown, pattern: Array<string | '*'>): Array<{ value: unknown; at: ConfigPath }> {
+  let current: Array<{ value: unknown; at: ConfigPath }> = [{ value: root, at: [] }];
+  for (const part of pattern) {
+    const next: typeof current = [];
+    for (const { value, at } of current) {
+      if (part === '*') {
+        if (Array.isArray(value)) value.forEach((item, index) => next.push({ value: item, at: [...at, index] }));
+      } else if (isPlainObject(value) && part in value) {
+        next.push({ value: value[part], at: [...at, part] });
+      }
+    }
+    current = next;
+  }
+  return current;
+}
+
+function locateNode(document: Document, lineCounter: LineCounter, path: ConfigPath): { line?: number; column?: number } {
+  // A missing key (e.g. a required field) is reported at its nearest existing parent.
+  for (let length = path.length; length >= 0; length--) {
+    const node = length === 0 ? document.contents : document.getIn(path.slice(0, length), true);
+    if (isNode(node) && node.range) {
+      let offset = node.range[0];
+      // Point at the key rather than the value where we can.
+      if (length > 0 && length === path.length) {
+        const parent = length === 1 ? document.contents : document.getIn(path.slice(0, length - 1), true);
+        if (isMap(parent)) {
+          const pair = parent.items.find((item) => isNode(item.key) && String((item.key as { value?: unknown }).value) === String(path[length - 1]));
+          if (pair && isNode(pair.key) && pair.key.range) offset = pair.key.range[0];
+        }
+      }
+      const position = lineCounter.linePos(offset);
+      return { line: position.line, column: position.col };
+    }
+  }
+  return {};
+}
+
+function describeZodIssue(issue: z.ZodIssue): string {
+  if (issue.code === 'invalid_type' && issue.received === 'undefined') return issue.message === 'Required' ? 'is required' : issue.message;
+  if (issue.code === 'invalid_type') return `${issue.message === 'Required' ? `expected ${issue.expected}` : issue.message}, got ${issue.received}`;
+  if (issue.code === 'invalid_enum_value') return `must be one of ${issue.options.map((option) => JSON.stringify(option)).join(', ')}`;
+  return issue.message;
+}
+
+function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,185 @@
+/**
+ * The config file is LiteLLM's `config.yaml`, accepted as is. Each section is validated for the
+ * keys the gateway uses; keys it does not know are kept and reported as warnings (never errors), so
+ * an existing LiteLLM config with settings we do not implement still starts.
+ */
+import { z } from 'zod';
+
+const number = z.coerce.number({ invalid_type_error: 'expected a number' }).refine(Number.isFinite, 'expected a number');
+const nonNegative = number.refine((value) => value >= 0, 'must be zero or more');
+const integer = number.refine(Number.isInteger, 'expected a whole number');
+const boolean = z.preprocess((value) => {
+  if (value === 'true' || value === 'True') return true;
+  if (value === 'false' || value === 'False') return false;
+  return value;
+}, z.boolean({ invalid_type_error: 'expected true or false' }));
+
+export const litellmParamsSchema = z
+  .object({
+    model: z.string({ required_error: 'is required (e.g. "openai/gpt-4o")', invalid_type_error: 'expected a string like "openai/gpt-4o"' }).min(1),
+    api_key: z.string().optional(),
+    api_base: z.string().url('expected a URL').optional(),
+    base_url: z.string().url('expected a URL').optional(),
+    api_version: z.string().optional(),
+    rpm: nonNegative.optional(),
+    tpm: nonNegative.optional(),
+    timeout: nonNegative.optional(),
+    stream_timeout: nonNegative.optional(),
+    weight: nonNegative.optional(),
+    order: integer.optional(),
+    max_retries: integer.optional(),
+    extra_headers: z.record(z.string()).optional(),
+    headers: z.record(z.string()).optional(),
+    organization: z.string().optional(),
+    input_cost_per_token: nonNegative.optional(),
+    output_cost_per_token: nonNegative.optional(),
+    custom_llm_provider: z.string().optional(),
+    drop_params: boolean.optional(),
+    // Default call parameters, applied when the client does not send them.
+    max_tokens: integer.optional(),
+    max_completion_tokens: integer.optional(),
+    temperature: number.optional(),
+    top_p: number.optional(),
+    frequency_penalty: number.optional(),
+    presence_penalty: number.optional(),
+    seed: integer.optional(),
+    stop: z.union([z.string(), z.array(z.string())]).optional(),
+    n: integer.optional(),
+    response_format: z.record(z.unknown()).optional(),
+    reasoning_effort: z.string().optional(),
+    user: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+  })
+  .passthrough();
+
+/** litellm_params keys that are call parameters (sent upstream when the client omits them). */
+export const DEFAULT_CALL_PARAMS = [
+  'max_tokens',
+  'max_completion_tokens',
+  'temperature',
+  'top_p',
+  'frequency_penalty',
+  'presence_penalty',
+  'seed',
+  'stop',
+  'n',
+  'response_format',
+  'reasoning_effort',
+  'user',
+] as const;
+
+export const modelInfoSchema = z
+  .object({
+    id: z.coerce.string().optional(),
+    mode: z.enum(['chat', 'completion', 'embedding', 'image_generation', 'audio_transcription', 'audio_speech', 'rerank', 'moderation']).optional(),
+    input_cost_per_token: nonNegative.optional(),
+    output_cost_per_token: nonNegative.optional(),
+    cache_read_input_token_cost: nonNegative.optional(),
+    cache_creation_input_token_cost: nonNegative.optional(),
+    max_tokens: integer.optional(),
+    max_input_tokens: integer.optional(),
+    max_output_tokens: integer.optional(),
+    base_model: z.string().optional(),
+  })
+  .passthrough();
+
+export const modelEntrySchema = z
+  .object({
+    model_name: z.coerce.string({ required_error: 'is required: the name clients send as "model"' }).min(1),
+    litellm_params: litellmParamsSchema,
+    model_info: modelInfoSchema.optional(),
+  })
+  .passthrough();
+
+const fallbackList = z.array(z.record(z.union([z.array(z.string()), z.string().transform((value) => [value])])));
+
+export const routerSettingsSchema = z
+  .object({
+    routing_strategy: z
+      .enum(['simple-shuffle', 'least-busy', 'latency-based-routing', 'usage-based-routing', 'usage-based-routing-v2', 'cost-based-routing'])
+      .optional(),
+    num_retries: integer.optional(),
+    retry_after: nonNegative.optional(),
+    timeout: nonNegative.optional(),
+    stream_timeout: nonNegative.optional(),
+    allowed_fails: integer.optional(),
+    cooldown_time: nonNegative.optional(),
+    fallbacks: fallbackList.optional(),
+    default_fallbacks: z.array(z.string()).optional(),
+    context_window_fallbacks: fallbackList.optional(),
+    content_policy_fallbacks: fallbackList.optional(),
+    max_fallbacks: integer.optional(),
+    model_group_alias: z.record(z.union([z.string(), z.object({ model: z.string(), hidden: boolean.optional() }).passthrough()])).optional(),
+    retry_policy: z.record(integer).optional(),
+    allowed_fails_policy: z.record(integer).optional(),
+    redis_host: z.string().optional(),
+    redis_port: integer.optional(),
+    redis_password: z.string().optional(),
+    redis_url: z.string().optional(),
+    enable_pre_call_checks: boolean.optional(),
+    routing_strategy_args: z.record(z.unknown()).optional(),
+    disable_cooldowns: boolean.optional(),
+  })
+  .passthrough();
+
+export const litellmSettingsSchema = z
+  .object({
+    drop_params: boolean.optional(),
+    num_retries: integer.optional(),
+    request_timeout: nonNegative.optional(),
+    fallbacks: fallbackList.optional(),
+    context_window_fallbacks: fallbackList.optional(),
+    content_policy_fallbacks: fallbackList.optional(),
+    default_fallbacks: z.array(z.string()).optional(),
+    set_verbose: boolean.optional(),
+    json_logs: boolean.optional(),
+    callbacks: z.unknown().optional(),
+    success_callback: z.unknown().optional(),
+    failure_callback: z.unknown().optional(),
+    cache: boolean.optional(),
+    cache_params: z.record(z.unknown()).optional(),
+    turn_off_message_logging: boolean.optional(),
+    modify_params: boolean.optional(),
+  })
+  .passthrough();
+
+export const generalSettingsSchema = z
+  .object({
+    master_key: z.string().min(1).optional(),
+    database_url: z.string().optional(),
+    store_model_in_db: boolean.optional(),
+    health_check_interval: nonNegative.optional(),
+    background_health_checks: boolean.optional(),
+    store_prompts_in_spend_logs: boolean.optional(),
+    max_request_size_mb: nonNegative.optional(),
+    max_response_size_mb: nonNegative.optional(),
+    alerting: z.unknown().optional(),
+    proxy_batch_write_at: nonNegative.optional(),
+    disable_spend_logs: boolean.optional(),
+    health_check_timeout: nonNegative.optional(),
+  })
+  .passthrough();
+
+export const configSchema = z
+  .object({
+    model_list: z.array(modelEntrySchema).default([]),
+    router_settings: routerSettingsSchema.default({}),
+    litellm_settings: litellmSettingsSchema.default({}),
+    general_settings: generalSettingsSchema.default({}),
+    environment_variables: z.record(z.coerce.string()).default({}),
+  })
+  .passthrough();
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type ModelEntry = z.infer<typeof modelEntrySchema>;
+export type RouterSettings = z.infer<typeof routerSettingsSchema>;
+
+/** Keys each section declares, for the "unknown key" warnings. */
+export const KNOWN_KEYS: Array<{ path: Array<string | '*'>; schema: z.AnyZodObject }> = [
+  { path: [], schema: configSchema },
+  { path: ['model_list', '*'], schema: modelEntrySchema },
+  { path: ['model_list', '*', 'litellm_params'], schema: litellmParamsSchema },
+  { path: ['router_settings'], schema: routerSettingsSchema },
+  { path: ['litellm_settings'], schema: litellmSettingsSchema },
+  { path: ['general_settings'], schema: generalSettingsSchema },
+];

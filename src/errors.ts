@@ -1,0 +1,141 @@
+/**
+ * One catalogue of every error the gateway answers with. Each entry fixes the HTTP status, the
+ * OpenAI error `type` and whether a router may retry it; every error leaves the process as the
+ * OpenAI envelope `{"error":{"message","type","param","code"}}`.
+ */
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'budget_exceeded'
+  | 'api_error'
+  | 'timeout_error'
+  | 'service_unavailable_error';
+
+interface CatalogueEntry {
+  status: number;
+  type: ErrorType;
+  retryable: boolean;
+}
+
+export const ERROR_CATALOGUE = {
+  invalid_json: { status: 400, type: 'invalid_request_error', retryable: false },
+  invalid_request: { status: 400, type: 'invalid_request_error', retryable: false },
+  unsupported_parameter: { status: 400, type: 'invalid_request_error', retryable: false },
+  model_not_found: { status: 404, type: 'invalid_request_error', retryable: false },
+  route_not_found: { status: 404, type: 'not_found_error', retryable: false },
+  request_too_large: { status: 413, type: 'invalid_request_error', retryable: false },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error', retryable: false },
+  invalid_api_key: { status: 401, type: 'authentication_error', retryable: false },
+  permission_denied: { status: 403, type: 'permission_error', retryable: false },
+  model_unavailable: { status: 503, type: 'service_unavailable_error', retryable: false },
+  not_ready: { status: 503, type: 'service_unavailable_error', retryable: false },
+  // Upstream failures: the status keeps the upstream's meaning (see upstreamStatusFor).
+  upstream_bad_request: { status: 400, type: 'invalid_request_error', retryable: false },
+  upstream_authentication: { status: 401, type: 'authentication_error', retryable: false },
+  upstream_permission: { status: 403, type: 'permission_error', retryable: false },
+  upstream_not_found: { status: 404, type: 'not_found_error', retryable: false },
+  upstream_request_timeout: { status: 408, type: 'timeout_error', retryable: true },
+  upstream_conflict: { status: 409, type: 'api_error', retryable: true },
+  upstream_too_large: { status: 413, type: 'invalid_request_error', retryable: false },
+  upstream_unprocessable: { status: 422, type: 'invalid_request_error', retryable: false },
+  upstream_rate_limited: { status: 429, type: 'rate_limit_error', retryable: true },
+  upstream_error: { status: 502, type: 'api_error', retryable: true },
+  upstream_unavailable: { status: 503, type: 'service_unavailable_error', retryable: true },
+  upstream_timeout: { status: 504, type: 'timeout_error', retryable: true },
+  upstream_connection: { status: 502, type: 'api_error', retryable: true },
+  upstream_invalid_response: { status: 502, type: 'api_error', retryable: true },
+  context_window_exceeded: { status: 400, type: 'invalid_request_error', retryable: false },
+  content_policy_violation: { status: 400, type: 'invalid_request_error', retryable: false },
+  client_closed_request: { status: 499, type: 'api_error', retryable: false },
+  internal: { status: 500, type: 'api_error', retryable: false },
+} as const satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface GatewayErrorOptions {
+  param?: string | null;
+  /** Upstream HTTP status, when the error came from a provider. */
+  upstreamStatus?: number;
+  /** Seconds, from the upstream's Retry-After. */
+  retryAfterSeconds?: number;
+  provider?: string;
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly retryable: boolean;
+  readonly param: string | null;
+  readonly upstreamStatus?: number;
+  readonly retryAfterSeconds?: number;
+  readonly provider?: string;
+  readonly headers?: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    const entry: CatalogueEntry = ERROR_CATALOGUE[code];
+    this.name = 'GatewayError';
+    this.code = code;
+    this.status = entry.status;
+    this.type = entry.type;
+    this.retryable = entry.retryable;
+    this.param = options.param ?? null;
+    this.upstreamStatus = options.upstreamStatus;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.provider = options.provider;
+    this.headers = options.headers;
+  }
+
+  toEnvelope(): ErrorEnvelope {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export interface ErrorEnvelope {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** Maps an upstream HTTP status to the catalogue entry the client sees. */
+export function upstreamErrorCode(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+      return 'upstream_bad_request';
+    case 401:
+      return 'upstream_authentication';
+    case 402:
+    case 403:
+      return 'upstream_permission';
+    case 404:
+      return 'upstream_not_found';
+    case 408:
+      return 'upstream_request_timeout';
+    case 409:
+      return 'upstream_conflict';
+    case 413:
+      return 'upstream_too_large';
+    case 422:
+      return 'upstream_unprocessable';
+    case 429:
+      return 'upstream_rate_limited';
+    case 503:
+    case 529: // Anthropic "overloaded"
+      return 'upstream_unavailable';
+    case 504:
+      return 'upstream_timeout';
+    default:
+      return status >= 500 ? 'upstream_error' : 'upstream_bad_request';
+  }
+}
+
+export function toGatewayError(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GatewayError('internal', `internal error: ${message}`, { cause: error });
+}

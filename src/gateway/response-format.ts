@@ -1,0 +1,65 @@
+/**
+ * How canonical (OpenAI-format) results are written to a client. The OpenAI format is the default;
+ * the Anthropic-compatible /v1/messages endpoint supplies its own format. A stream encoder holds
+ * the state of one stream.
+ */
+import type { GatewayError } from '../errors.js';
+import { usageToOpenAI } from '../providers/shared/usage.js';
+import type { ChatChunk, ChatResponse, EmittedChunk, Usage } from '../providers/types.js';
+
+export interface StreamEncoder {
+  readonly contentType: string;
+  /** Serializes a batch of chunks (may return '' to hold them back). */
+  chunks(emitted: EmittedChunk[]): string;
+  /** The stream failed after it was committed; the text that tells the client. */
+  error(error: GatewayError): string;
+  /** The stream ended normally; `usage` is the final (reported or counted) usage. */
+  end(summary: { usage: Usage | undefined; last: ChatChunk | undefined; usageForwarded: boolean }): string;
+}
+
+export interface ResponseFormat {
+  /** A non-streaming chat response; `raw` is the upstream body when the response is unchanged. */
+  chat(response: ChatResponse, raw: string | undefined): string;
+  stream(options: { includeUsage: boolean }): StreamEncoder;
+}
+
+class OpenAIStreamEncoder implements StreamEncoder {
+  readonly contentType = 'text/event-stream; charset=utf-8';
+
+  constructor(private readonly includeUsage: boolean) {}
+
+  chunks(emitted: EmittedChunk[]): string {
+    let out = '';
+    for (const { chunk, raw } of emitted) {
+      // The usage-only chunk was requested by the gateway for billing; hide it unless asked for.
+      if (!this.includeUsage && chunk.usage && (chunk.choices?.length ?? 0) === 0) continue;
+      out += `data: ${raw ?? JSON.stringify(chunk)}\n\n`;
+    }
+    return out;
+  }
+
+  error(error: GatewayError): string {
+    return `data: ${JSON.stringify(error.toEnvelope())}\n\n`;
+  }
+
+  end({ usage, last, usageForwarded }: { usage: Usage | undefined; last: ChatChunk | undefined; usageForwarded: boolean }): string {
+    let out = '';
+    if (this.includeUsage && !usageForwarded && usage) {
+      const usageChunk: ChatChunk = {
+        id: last?.id ?? '',
+        object: 'chat.completion.chunk',
+        created: last?.created ?? Math.floor(Date.now() / 1000),
+        model: last?.model ?? '',
+        choices: [],
+        usage: usageToOpenAI(usage),
+      };
+      out += `data: ${JSON.stringify(usageChunk)}\n\n`;
+    }
+    return `${out}data: [DONE]\n\n`;
+  }
+}
+
+export const openAIResponseFormat: ResponseFormat = {
+  chat: (response, raw) => raw ?? JSON.stringify(response),
+  stream: ({ includeUsage }) => new OpenAIStreamEncoder(includeUsage),
+};

@@ -1,0 +1,202 @@
+/**
+ * Relays an upstream stream to the client as OpenAI SSE, chunk by chunk with back-pressure.
+ *
+ * `openStream` reads the upstream until the first chunk the client would see, so that a failure
+ * before it (an error event, a reset, a stall past stream_timeout) can still be retried or fall
+ * back; only then are response headers written. After that first byte the stream is committed: a
+ * later failure ends it with an OpenAI error event.
+ */
+import type { ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { GatewayError } from '../errors.js';
+import { NdjsonParser, SseParser } from '../providers/shared/sse.js';
+import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, Usage } from '../providers/types.js';
+import type { StreamEncoder } from './response-format.js';
+import type { UpstreamResponse } from './upstream.js';
+
+type Body = UpstreamResponse['body'];
+
+interface EventReader {
+  push(chunk: Uint8Array): Array<{ data: string; event?: string }>;
+  end(): Array<{ data: string; event?: string }>;
+}
+
+function readerFor(framing: Framing): EventReader {
+  if (framing === 'ndjson') {
+    const parser = new NdjsonParser();
+    return { push: (chunk) => parser.push(chunk).map((data) => ({ data })), end: () => parser.end().map((data) => ({ data })) };
+  }
+  return new SseParser();
+}
+
+export interface StreamTimers {
+  /** Cancels the upstream call (aborts its request) with the given error. */
+  abort(error: GatewayError): void;
+  /** ms allowed until the first chunk. */
+  firstChunkTimeoutMs: number;
+  /** ms allowed between chunks afterwards. */
+  idleTimeoutMs: number;
+  provider: string;
+}
+
+export interface StreamOutcome {
+  usage: Usage | undefined;
+  /** Text the client received, for counting tokens when the upstream sent no usage. */
+  completionText: string;
+  /** ms from the start of the call to the first chunk written to the client. */
+  firstChunkAt: number;
+  error?: GatewayError;
+  clientDisconnected: boolean;
+}
+
+export class UpstreamStream {
+  private readonly iterator: AsyncIterator<Buffer>;
+  private readonly reader: EventReader;
+  private timer: NodeJS.Timeout | undefined;
+  private finished = false;
+  private completionText = '';
+  private trackText = true;
+  private lastChunk: ChatChunk | undefined;
+  private forwardedUsage = false;
+
+  private constructor(
+    private readonly body: Body,
+    private readonly transform: ChatStreamTransform,
+    framing: Framing,
+    private readonly timers: StreamTimers,
+  ) {
+    this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    this.reader = readerFor(framing);
+  }
+
+  /**
+   * Reads until the first client-visible chunks. Throws (the call is still retryable) when the
+   * upstream fails, ends or stalls before that.
+   */
+  static async open(body: Body, transform: ChatStreamTransform, framing: Framing, timers: StreamTimers): Promise<{ stream: UpstreamStream; first: EmittedChunk[] }> {
+    const stream = new UpstreamStream(body, transform, framing, timers);
+    try {
+      const first = await stream.next(timers.firstChunkTimeoutMs);
+      if (first === undefined) {
+        throw transform.error ?? new GatewayError('upstream_invalid_response', `${timers.provider} ended the stream without sending any chunk`, { provider: timers.provider });
+      }
+      return { stream, first };
+    } catch (error) {
+      stream.destroy();
+      throw error;
+    }
+  }
+
+  /** The next batch of chunks (at least one), or undefined at the end of the stream. */
+  async next(timeoutMs: number): Promise<EmittedChunk[] | undefined> {
+    while (!this.finished) {
+      const result = await this.readWithTimeout(timeoutMs);
+      const emitted: EmittedChunk[] = [];
+      const events = result.done ? this.reader.end() : this.reader.push(result.value);
+      for (const event of events) emitted.push(...this.transform.push(event.data, event.event));
+      if (result.done) {
+        emitted.push(...this.transform.end());
+        this.finished = true;
+      }
+      if (this.transform.error) throw this.transform.error;
+      if (emitted.length > 0) {
+        this.observe(emitted);
+        return emitted;
+      }
+    }
+    return undefined;
+  }
+
+  private readWithTimeout(timeoutMs: number): Promise<IteratorResult<Buffer>> {
+    if (timeoutMs <= 0) return this.iterator.next();
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timers.abort(new GatewayError('upstream_timeout', `${this.timers.provider} sent nothing for ${Math.round(timeoutMs / 1000)}s; the stream was cancelled`, { provider: this.timers.provider }));
+    }, timeoutMs);
+    return this.iterator.next().finally(() => clearTimeout(this.timer));
+  }
+
+  private observe(emitted: EmittedChunk[]): void {
+    for (const { chunk } of emitted) {
+      this.lastChunk = chunk;
+      if (chunk.usage) this.forwardedUsage = true;
+      if (!this.trackText) continue;
+      for (const choice of chunk.choices ?? []) {
+        const delta = choice.delta;
+        if (typeof delta?.content === 'string') this.completionText += delta.content;
+        else if (typeof choice.text === 'string') this.completionText += choice.text; // legacy completions
+        for (const call of delta?.tool_calls ?? []) this.completionText += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+      }
+    }
+    // Once the upstream reports usage, counting text is no longer needed.
+    if (this.transform.usage) {
+      this.trackText = false;
+      this.completionText = '';
+    }
+  }
+
+  get usage(): Usage | undefined {
+    return this.transform.usage;
+  }
+
+  get text(): string {
+    return this.completionText;
+  }
+
+  get usageForwarded(): boolean {
+    return this.forwardedUsage;
+  }
+
+  get last(): ChatChunk | undefined {
+    return this.lastChunk;
+  }
+
+  destroy(): void {
+    clearTimeout(this.timer);
+    this.finished = true;
+    if (!this.body.destroyed) this.body.destroy();
+  }
+}
+
+export interface RelayOptions {
+  encoder: StreamEncoder;
+  /** Resolves usage when the upstream sent none (counts tokens). */
+  estimateUsage(text: string): Promise<Usage>;
+  startedAt: number;
+  now(): number;
+}
+
+async function write(response: ServerResponse, text: string): Promise<void> {
+  if (text.length === 0 || response.destroyed) return;
+  if (!response.write(text)) {
+    await Promise.race([once(response, 'drain'), once(response, 'close')]);
+  }
+}
+
+/** Pumps an opened stream to the client; never throws (failures end the stream with an error event). */
+export async function relayStream(stream: UpstreamStream, first: EmittedChunk[], response: ServerResponse, options: RelayOptions, timers: StreamTimers): Promise<StreamOutcome> {
+  const { encoder } = options;
+  const firstChunkAt = options.now() - options.startedAt;
+  let error: GatewayError | undefined;
+  try {
+    await write(response, encoder.chunks(first));
+    for (;;) {
+      if (response.destroyed) break;
+      const batch = await stream.next(timers.idleTimeoutMs);
+      if (!batch) break;
+      await write(response, encoder.chunks(batch));
+    }
+  } catch (caught) {
+    error = caught instanceof GatewayError ? caught : new GatewayError('upstream_connection', `${timers.provider}: the stream broke (${(caught as Error).message})`, { provider: timers.provider });
+  }
+  const clientDisconnected = response.destroyed && !response.writableFinished;
+  stream.destroy();
+
+  let usage = stream.usage;
+  if (!usage && !clientDisconnected) usage = await options.estimateUsage(stream.text);
+  if (!response.destroyed) {
+    await write(response, error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
+    response.end();
+  }
+  return { usage, completionText: stream.text, firstChunkAt, error, clientDisconnected };
+}

@@ -1,0 +1,69 @@
+/**
+ * The one HTTP client for every upstream call: an undici Agent with keep-alive pools per origin.
+ * Timeouts are enforced by aborting the request, so the upstream sees the connection close.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { GatewayError } from '../errors.js';
+import type { UpstreamRequest } from '../providers/types.js';
+
+export interface UpstreamClientOptions {
+  connectionsPerOrigin?: number;
+  keepAliveTimeoutMs?: number;
+}
+
+export interface UpstreamResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+export class UpstreamClient {
+  private readonly agent: Agent;
+
+  constructor(options: UpstreamClientOptions = {}) {
+    this.agent = new Agent({
+      connections: options.connectionsPerOrigin ?? 256,
+      keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+      keepAliveMaxTimeout: 600_000,
+      // Our own timers govern timeouts (per deployment); these only stop runaway sockets.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: { timeout: 10_000 },
+    });
+  }
+
+  /**
+   * Sends the request. Resolves once response headers arrive; connection failures and aborts
+   * become GatewayErrors that name the provider.
+   */
+  async send(upstream: UpstreamRequest, signal: AbortSignal, provider: string): Promise<UpstreamResponse> {
+    try {
+      const response = await request(upstream.url, {
+        method: upstream.method,
+        headers: upstream.headers,
+        body: upstream.body,
+        signal,
+        dispatcher: this.agent,
+      });
+      return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+    } catch (error) {
+      throw connectionError(error, provider, signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+export function connectionError(error: unknown, provider: string, signal?: AbortSignal): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const reason = signal?.reason;
+  if (reason instanceof GatewayError) return reason;
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new GatewayError('upstream_timeout', `${provider}: connecting to the upstream timed out`, { provider, cause: error });
+  }
+  return new GatewayError('upstream_connection', `${provider}: cannot reach the upstream (${code ?? message})`, { provider, cause: error });
+}

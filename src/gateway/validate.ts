@@ -1,0 +1,127 @@
+/**
+ * Cheap structural checks of client bodies on the request path (no schema library: this runs on
+ * every call). Each failure names the field and what to send instead.
+ */
+import { GatewayError } from '../errors.js';
+import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
+
+const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
+
+function fail(param: string, message: string): never {
+  throw new GatewayError('invalid_request', message, { param });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requireBody(body: unknown): Record<string, unknown> {
+  if (!isObject(body)) fail('body', 'the request body must be a JSON object');
+  return body;
+}
+
+function requireModel(body: Record<string, unknown>): void {
+  if (body.model === undefined || body.model === null || body.model === '') fail('model', 'missing required parameter "model": name a model (GET /v1/models lists them)');
+  if (typeof body.model !== 'string') fail('model', `"model" must be a string, got ${typeName(body.model)}`);
+}
+
+function optionalType(body: Record<string, unknown>, field: string, type: 'number' | 'integer' | 'boolean' | 'string' | 'object' | 'array'): void {
+  const value = body[field];
+  if (value === undefined || value === null) return;
+  const ok =
+    type === 'integer'
+      ? Number.isInteger(value)
+      : type === 'array'
+        ? Array.isArray(value)
+        : type === 'object'
+          ? isObject(value)
+          : typeof value === type && (type !== 'number' || Number.isFinite(value));
+  if (!ok) fail(field, `"${field}" must be ${type === 'integer' ? 'an integer' : `a${type === 'array' || type === 'object' ? 'n' : ''} ${type}`}, got ${typeName(value)}`);
+}
+
+export function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+const COMMON_NUMBERS = ['temperature', 'top_p', 'frequency_penalty', 'presence_penalty'] as const;
+const COMMON_INTEGERS = ['max_tokens', 'max_completion_tokens', 'n', 'seed'] as const;
+
+function commonSamplingFields(body: Record<string, unknown>): void {
+  optionalType(body, 'stream', 'boolean');
+  optionalType(body, 'stream_options', 'object');
+  for (const field of COMMON_NUMBERS) optionalType(body, field, 'number');
+  for (const field of COMMON_INTEGERS) optionalType(body, field, 'integer');
+  for (const field of ['max_tokens', 'max_completion_tokens', 'n'] as const) {
+    const value = body[field];
+    if (typeof value === 'number' && value < 1) fail(field, `"${field}" must be at least 1, got ${value}`);
+  }
+  const stop = body.stop;
+  if (stop !== undefined && stop !== null && typeof stop !== 'string' && !(Array.isArray(stop) && stop.every((item) => typeof item === 'string'))) {
+    fail('stop', '"stop" must be a string or an array of strings');
+  }
+}
+
+export function validateChatRequest(raw: unknown): ChatRequest {
+  const body = requireBody(raw);
+  requireModel(body);
+  const messages = body.messages;
+  if (messages === undefined || messages === null) fail('messages', 'missing required parameter "messages": send an array of {role, content} objects');
+  if (!Array.isArray(messages)) fail('messages', `"messages" must be an array, got ${typeName(messages)}`);
+  if (messages.length === 0) fail('messages', '"messages" must contain at least one message');
+  messages.forEach((message, index) => {
+    if (!isObject(message)) fail(`messages[${index}]`, `messages[${index}] must be an object with "role" and "content"`);
+    if (typeof message.role !== 'string' || !ROLES.has(message.role)) {
+      fail(`messages[${index}].role`, `messages[${index}].role must be one of ${[...ROLES].join(', ')}, got ${JSON.stringify(message.role)}`);
+    }
+    const content = message.content;
+    if (content !== undefined && content !== null && typeof content !== 'string' && !Array.isArray(content)) {
+      fail(`messages[${index}].content`, `messages[${index}].content must be a string or an array of content parts, got ${typeName(content)}`);
+    }
+    if (Array.isArray(content)) {
+      content.forEach((part, partIndex) => {
+        if (!isObject(part) || typeof part.type !== 'string') fail(`messages[${index}].content[${partIndex}]`, `messages[${index}].content[${partIndex}] must be an object with a "type"`);
+      });
+    }
+    if (message.tool_calls !== undefined && message.tool_calls !== null && !Array.isArray(message.tool_calls)) {
+      fail(`messages[${index}].tool_calls`, `messages[${index}].tool_calls must be an array`);
+    }
+  });
+  commonSamplingFields(body);
+  optionalType(body, 'tools', 'array');
+  optionalType(body, 'response_format', 'object');
+  optionalType(body, 'parallel_tool_calls', 'boolean');
+  if (Array.isArray(body.tools)) {
+    body.tools.forEach((tool, index) => {
+      if (!isObject(tool) || !isObject(tool.function) || typeof tool.function.name !== 'string') {
+        fail(`tools[${index}]`, `tools[${index}] must be {"type":"function","function":{"name":...,"parameters":{...}}}`);
+      }
+    });
+  }
+  return body as ChatRequest;
+}
+
+export function validateCompletionRequest(raw: unknown): CompletionRequest {
+  const body = requireBody(raw);
+  requireModel(body);
+  const prompt = body.prompt;
+  if (prompt === undefined || prompt === null) fail('prompt', 'missing required parameter "prompt"');
+  if (typeof prompt !== 'string' && !Array.isArray(prompt)) fail('prompt', `"prompt" must be a string or an array, got ${typeName(prompt)}`);
+  commonSamplingFields(body);
+  return body as CompletionRequest;
+}
+
+export function validateEmbeddingsRequest(raw: unknown): EmbeddingsRequest {
+  const body = requireBody(raw);
+  requireModel(body);
+  const input = body.input;
+  if (input === undefined || input === null) fail('input', 'missing required parameter "input": a string or an array of strings');
+  if (typeof input !== 'string' && !Array.isArray(input)) fail('input', `"input" must be a string or an array, got ${typeName(input)}`);
+  if (Array.isArray(input) && input.length === 0) fail('input', '"input" must not be empty');
+  optionalType(body, 'dimensions', 'integer');
+  if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
+    fail('encoding_format', '"encoding_format" must be "float" or "base64"');
+  }
+  return body as EmbeddingsRequest;
+}

@@ -1,0 +1,22 @@
+import type { FastifyRequest } from 'fastify';
+import type { CallContext } from '../gateway/pipeline.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the onRequest hook for every gateway route. */
+    call: CallContext | null;
+  }
+  interface FastifyContextConfig {
+    /** Routes that take no API key (liveness, readiness). */
+    public?: boolean;
+    /** The gateway endpoint a route serves, for usage records of rejected calls. */
+    endpoint?: CallContext['endpoint'];
+    /** The error envelope the route's clients expect (default: OpenAI's). */
+    errorFormat?: 'openai' | 'anthropic';
+  }
+}
+
+export function callOf(request: FastifyRequest): CallContext {
+  if (!request.call) throw new Error('call context missing: the onRequest hook did not run');
+  return request.call;
+}

@@ -1,0 +1,69 @@
+/**
+ * Health endpoints in LiteLLM's shapes: /health calls every deployment; /health/readiness reports
+ * the database (503 until migrated and reachable); /health/liveliness (and /health/liveness) only
+ * says the process answers.
+ */
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { ModelCatalog } from '../../routing/catalog.js';
+import { checkDeployment, type DeploymentCheck } from '../../routing/health-check.js';
+import type { UpstreamClient } from '../../gateway/upstream.js';
+import type { DatabaseState } from '../../runtime/database-state.js';
+import { VERSION } from '../../version.js';
+
+export interface HealthDependencies {
+  catalog: ModelCatalog;
+  upstream: UpstreamClient;
+  database: DatabaseState;
+  healthCheckTimeoutMs: number;
+}
+
+function endpointView(check: DeploymentCheck) {
+  const { deployment } = check;
+  return {
+    model: `${deployment.provider}/${deployment.upstreamModel}`,
+    model_name: deployment.modelName,
+    model_id: deployment.id,
+    api_base: deployment.apiBase || null,
+    ...(check.latencyMs !== undefined ? { response_time_ms: check.latencyMs } : {}),
+    ...(check.healthy ? {} : { error: check.error ?? 'unhealthy' }),
+  };
+}
+
+export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependencies): void {
+  const alive = async () => "I'm alive!";
+  app.get('/health/liveliness', { config: { public: true } }, alive);
+  app.get('/health/liveness', { config: { public: true } }, alive);
+
+  app.get('/health/readiness', { config: { public: true } }, async (_request, reply) => {
+    const state = deps.database;
+    let db: string = state.status;
+    if (state.handle && state.status === 'connected') {
+      try {
+        await Promise.race([
+          sql`select 1`.execute(state.handle.db),
+          new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2s')), 2_000).unref()),
+        ]);
+      } catch (error) {
+        db = `error: ${(error as Error).message}`;
+      }
+    }
+    const ready = db === 'connected';
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'healthy' : 'unhealthy',
+      db,
+      database: state.handle?.description ?? null,
+      ...(state.error && !ready ? { error: state.error } : {}),
+      version: VERSION,
+    });
+  });
+
+  app.get('/health', async (request) => {
+    const model = (request.query as { model?: string }).model;
+    const deployments = deps.catalog.allDeployments().filter((deployment) => !model || deployment.modelName === model);
+    const checks = await Promise.all(deployments.map((deployment) => checkDeployment(deployment, deps.upstream, deps.healthCheckTimeoutMs)));
+    const healthy = checks.filter((check) => check.healthy).map(endpointView);
+    const unhealthy = checks.filter((check) => !check.healthy).map(endpointView);
+    return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
+  });
+}

@@ -1,0 +1,56 @@
+/** The OpenAI-compatible endpoints, each served with and without the /v1 prefix. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { GatewayError } from '../../errors.js';
+import type { Gateway, GatewayResult } from '../../gateway/pipeline.js';
+import { validateChatRequest, validateCompletionRequest, validateEmbeddingsRequest } from '../../gateway/validate.js';
+import type { ModelCatalog, ModelGroup } from '../../routing/catalog.js';
+import { callOf } from '../context.js';
+
+export async function sendResult(reply: FastifyReply, result: GatewayResult): Promise<void> {
+  if (result.kind === 'json') {
+    await reply.code(result.status).headers(result.headers).type('application/json').send(result.body);
+    return;
+  }
+  reply.hijack();
+  reply.raw.writeHead(200, result.headers);
+  await result.pump(reply.raw);
+}
+
+function modelObject(id: string, group: ModelGroup, created: number) {
+  return { id, object: 'model', created, owned_by: group.available[0]?.provider ?? group.deployments[0]?.provider ?? 'switchboard' };
+}
+
+export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog }): void {
+  const { gateway, catalog } = deps;
+  for (const prefix of ['/v1', '']) {
+    app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' } }, async (request, reply) => {
+      const result = await gateway.chat(callOf(request), validateChatRequest(request.body));
+      return sendResult(reply, result);
+    });
+
+    app.post(`${prefix}/completions`, { config: { endpoint: 'completions' } }, async (request, reply) => {
+      const result = await gateway.completion(callOf(request), validateCompletionRequest(request.body));
+      return sendResult(reply, result);
+    });
+
+    app.post(`${prefix}/embeddings`, { config: { endpoint: 'embeddings' } }, async (request, reply) => {
+      const result = await gateway.embeddings(callOf(request), validateEmbeddingsRequest(request.body));
+      return sendResult(reply, result);
+    });
+
+    app.get(`${prefix}/models`, async () => ({
+      object: 'list',
+      data: catalog.listedModels().map(({ id, group }) => modelObject(id, group, catalog.createdAt)),
+    }));
+
+    // Model names may contain '/', so the id is the rest of the path.
+    app.get(`${prefix}/models/*`, async (request) => {
+      const id = decodeURIComponent((request.params as { '*': string })['*']);
+      const listed = catalog.listedModels().find((model) => model.id === id);
+      if (!listed) {
+        throw new GatewayError('model_not_found', `model "${id}" is not available on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
+      }
+      return modelObject(listed.id, listed.group, catalog.createdAt);
+    });
+  }
+}

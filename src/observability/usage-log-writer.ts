@@ -1,0 +1,201 @@
+/**
+ * Writes usage rows in batches off the response path. `enqueue` is synchronous and never throws
+ * or waits; a timer flushes the queue. When the database is slow, absent or failing, rows stay
+ * queued (retried with backoff); past `maxQueued` the oldest spill to a JSONL file on disk and are
+ * written back once the database recovers. Rows are only lost if the disk write fails too, and then
+ * they are counted as dropped.
+ */
+import { appendFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { UsageLogRow } from '../storage/repositories/usage-logs.js';
+
+export interface UsageSink {
+  insertMany(rows: UsageLogRow[]): Promise<void>;
+}
+
+export interface UsageLogWriterOptions {
+  logger: Logger;
+  /** Directory for the spill file; none means rows past maxQueued are dropped (and counted). */
+  spillDir?: string;
+  flushIntervalMs?: number;
+  batchSize?: number;
+  maxQueued?: number;
+  maxBackoffMs?: number;
+}
+
+export interface UsageLogWriterStats {
+  queued: number;
+  written: number;
+  spilled: number;
+  dropped: number;
+  failedFlushes: number;
+  lastError?: string;
+}
+
+const SPILL_FILE = 'usage-spill.jsonl';
+
+export class UsageLogWriter {
+  private queue: UsageLogRow[] = [];
+  private sink: UsageSink | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private consecutiveFailures = 0;
+  private nextAttemptAt = 0;
+  private spillPending = false;
+  private closed = false;
+  private readonly stats: UsageLogWriterStats = { queued: 0, written: 0, spilled: 0, dropped: 0, failedFlushes: 0 };
+  private readonly flushIntervalMs: number;
+  private readonly batchSize: number;
+  private readonly maxQueued: number;
+  private readonly maxBackoffMs: number;
+
+  constructor(private readonly options: UsageLogWriterOptions) {
+    this.flushIntervalMs = options.flushIntervalMs ?? 250;
+    this.batchSize = options.batchSize ?? 500;
+    this.maxQueued = options.maxQueued ?? 50_000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+  }
+
+  /** Starts the flush timer; rows are held until a sink is attached. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), this.flushIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Attaches the database once it is ready (migrated); queued and spilled rows then flow. */
+  attach(sink: UsageSink): void {
+    this.sink = sink;
+    this.nextAttemptAt = 0;
+    void this.hasSpill().then((exists) => {
+      if (exists) this.spillPending = true;
+    });
+  }
+
+  enqueue(row: UsageLogRow): void {
+    this.queue.push(row);
+  }
+
+  snapshot(): UsageLogWriterStats {
+    return { ...this.stats, queued: this.queue.length };
+  }
+
+  /** Writes what is queued (and spilled) now; concurrent calls share one flush. */
+  flush(force = false): Promise<void> {
+    if (this.flushing) return this.flushing;
+    if (!force && Date.now() < this.nextAttemptAt) return this.spillIfOverfull();
+    this.flushing = this.runFlush().finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  /** Stops the timer and tries to write everything; what cannot be written is spilled to disk. */
+  async close(timeoutMs = 5_000): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const deadline = Date.now() + timeoutMs;
+    while (this.queue.length > 0 && Date.now() < deadline && this.sink) {
+      await this.flush(true);
+      if (this.consecutiveFailures > 0) break;
+    }
+    if (this.flushing) await this.flushing;
+    if (this.queue.length > 0) await this.spill(this.queue.splice(0));
+  }
+
+  private async runFlush(): Promise<void> {
+    if (!this.sink) return this.spillIfOverfull();
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.slice(0, this.batchSize);
+        await this.sink.insertMany(batch);
+        this.queue.splice(0, batch.length);
+        this.stats.written += batch.length;
+      }
+      if (this.spillPending) await this.replaySpill(this.sink);
+      if (this.consecutiveFailures > 0) this.options.logger.info({ written: this.stats.written }, 'usage log writer recovered; queued rows written');
+      this.consecutiveFailures = 0;
+      this.nextAttemptAt = 0;
+    } catch (error) {
+      this.consecutiveFailures++;
+      this.stats.failedFlushes++;
+      this.stats.lastError = error instanceof Error ? error.message : String(error);
+      const backoff = Math.min(this.maxBackoffMs, this.flushIntervalMs * 2 ** Math.min(this.consecutiveFailures, 10));
+      this.nextAttemptAt = Date.now() + backoff;
+      if (this.consecutiveFailures === 1 || this.consecutiveFailures % 20 === 0) {
+        this.options.logger.warn({ err: this.stats.lastError, queued: this.queue.length, retryInMs: backoff }, 'usage log write failed; rows kept and retried');
+      }
+      await this.spillIfOverfull();
+    }
+  }
+
+  private async spillIfOverfull(): Promise<void> {
+    if (this.queue.length <= this.maxQueued || this.closed) return;
+    await this.spill(this.queue.splice(0, this.queue.length - this.maxQueued));
+  }
+
+  private async spill(rows: UsageLogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (!this.options.spillDir) {
+      this.stats.dropped += rows.length;
+      this.options.logger.error({ dropped: rows.length }, 'usage rows dropped: queue full and no spill directory');
+      return;
+    }
+    try {
+      await mkdir(this.options.spillDir, { recursive: true });
+      await appendFile(join(this.options.spillDir, SPILL_FILE), rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+      this.stats.spilled += rows.length;
+      this.spillPending = true;
+    } catch (error) {
+      this.stats.dropped += rows.length;
+      this.options.logger.error({ err: (error as Error).message, dropped: rows.length }, 'usage rows dropped: spill to disk failed');
+    }
+  }
+
+  private async hasSpill(): Promise<boolean> {
+    if (!this.options.spillDir) return false;
+    for (const name of [SPILL_FILE, `${SPILL_FILE}.replaying`]) {
+      try {
+        await stat(join(this.options.spillDir, name));
+        return true;
+      } catch {
+        // absent
+      }
+    }
+    return false;
+  }
+
+  /** Writes spilled rows back; the file is only removed after every row is stored (idempotent by call_id). */
+  private async replaySpill(sink: UsageSink): Promise<void> {
+    const directory = this.options.spillDir;
+    if (!directory) return;
+    const replaying = join(directory, `${SPILL_FILE}.replaying`);
+    const lines: string[] = [];
+    for (const name of [`${SPILL_FILE}.replaying`, SPILL_FILE]) {
+      try {
+        lines.push(...(await readFile(join(directory, name), 'utf8')).split('\n').filter(Boolean));
+      } catch {
+        // absent
+      }
+    }
+    // Gather both files into one before writing, so a crash mid-replay re-reads everything.
+    await writeWhole(replaying, lines);
+    await rm(join(directory, SPILL_FILE), { force: true });
+    const rows = lines.map((line) => JSON.parse(line) as UsageLogRow);
+    for (let start = 0; start < rows.length; start += this.batchSize) {
+      await sink.insertMany(rows.slice(start, start + this.batchSize));
+    }
+    await rm(replaying, { force: true });
+    this.stats.written += rows.length;
+    this.spillPending = false;
+    if (rows.length > 0) this.options.logger.info({ rows: rows.length }, 'spilled usage rows written to the database');
+  }
+}
+
+async function writeWhole(path: string, lines: string[]): Promise<void> {
+  const temporary = `${path}.tmp`;
+  await appendFile(temporary, lines.length > 0 ? lines.join('\n') + '\n' : '', { flag: 'w' });
+  await rename(temporary, path);
+}

@@ -1,0 +1,19 @@
+/** Which adapter serves which wire format. */
+import { openAICompatibleAdapter } from './shared/openai-compatible.js';
+import { providerSpec, type WireFormat } from './specs.js';
+import type { ProviderAdapter } from './types.js';
+
+const ADAPTERS: Partial<Record<WireFormat, ProviderAdapter>> = {
+  openai: openAICompatibleAdapter,
+  azure: openAICompatibleAdapter,
+};
+
+/** Registers the adapter of a wire format (native adapters register themselves here). */
+export function registerAdapter(format: WireFormat, adapter: ProviderAdapter): void {
+  ADAPTERS[format] = adapter;
+}
+
+export function adapterFor(providerId: string): ProviderAdapter | undefined {
+  const spec = providerSpec(providerId);
+  return spec ? ADAPTERS[spec.format] : undefined;
+}

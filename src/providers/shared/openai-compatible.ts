@@ -1,0 +1,151 @@
+/**
+ * The adapter for every provider that speaks OpenAI's API (OpenAI, Groq, Together, Fireworks,
+ * DeepInfra, OpenRouter, vLLM, LM Studio, Mistral, DeepSeek, xAI, Perplexity, HuggingFace) and, with
+ * its own URL and header, Azure OpenAI. Requests pass through with every field the client sent.
+ */
+import { GatewayError } from '../../errors.js';
+import type {
+  ChatChunk,
+  ChatRequest,
+  ChatResponse,
+  ChatStreamTransform,
+  CompletionRequest,
+  Deployment,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  EmittedChunk,
+  JsonObject,
+  ProviderAdapter,
+  UpstreamRequest,
+  Usage,
+} from '../types.js';
+import { providerSpec } from '../specs.js';
+import { parseHttpError } from './errors.js';
+import { usageFromOpenAI } from './usage.js';
+
+type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
+
+function endpointUrl(target: Deployment, endpoint: Endpoint): string {
+  if (target.provider === 'azure') {
+    const deployment = encodeURIComponent(target.upstreamModel);
+    return `${target.apiBase}/openai/deployments/${deployment}/${endpoint}?api-version=${encodeURIComponent(target.apiVersion ?? '')}`;
+  }
+  return `${target.apiBase}/${endpoint}`;
+}
+
+function headersFor(target: Deployment): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (target.apiKey) {
+    if (target.provider === 'azure') headers['api-key'] = target.apiKey;
+    else headers.authorization = `Bearer ${target.apiKey}`;
+  }
+  return Object.assign(headers, target.headers);
+}
+
+/** Client fields win; deployment defaults (litellm_params max_tokens, temperature, ...) fill gaps. */
+function withDefaults<T extends JsonObject>(request: T, target: Deployment): T {
+  const body: JsonObject = { ...request };
+  for (const [key, value] of Object.entries(target.defaultParams)) {
+    if (body[key] === undefined) body[key] = value;
+  }
+  if (target.provider === 'azure') delete body.model;
+  else body.model = target.upstreamModel;
+  return body as T;
+}
+
+function streamingBody<T extends JsonObject & { stream?: boolean; stream_options?: { include_usage?: boolean } | null }>(body: T, target: Deployment): T {
+  // Ask for usage on the final chunk so every stream can be billed; the relay hides that chunk
+  // from clients that did not ask for it.
+  if (body.stream === true && providerSpec(target.provider)?.supportsStreamUsage) {
+    body.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
+  }
+  return body;
+}
+
+function post(url: string, target: Deployment, body: JsonObject): UpstreamRequest {
+  return { url, method: 'POST', headers: headersFor(target), body: JSON.stringify(body), framing: 'sse' };
+}
+
+function invalidResponse(target: Deployment, what: string): GatewayError {
+  return new GatewayError('upstream_invalid_response', `${target.provider} returned ${what}`, { provider: target.provider });
+}
+
+export function parseOpenAIChatResponse(body: unknown, target: Deployment): ChatResponse {
+  if (typeof body !== 'object' || body === null || !Array.isArray((body as ChatResponse).choices)) {
+    throw invalidResponse(target, 'a chat completion without "choices"');
+  }
+  return body as ChatResponse;
+}
+
+/** Usage from an OpenAI chunk, including Groq's `x_groq.usage`. */
+export function chunkUsage(chunk: ChatChunk): Usage | undefined {
+  if (chunk.usage) return usageFromOpenAI(chunk.usage);
+  const groq = chunk.x_groq as { usage?: unknown } | undefined;
+  return groq?.usage ? usageFromOpenAI(groq.usage) : undefined;
+}
+
+export class OpenAIStreamTransform implements ChatStreamTransform {
+  usage: Usage | undefined;
+  error: GatewayError | undefined;
+
+  constructor(private readonly target: Deployment) {}
+
+  push(data: string): EmittedChunk[] {
+    if (data === '[DONE]') return [];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      this.error = invalidResponse(this.target, `a stream event that is not JSON: ${data.slice(0, 200)}`);
+      return [];
+    }
+    const record = parsed as Record<string, unknown>;
+    if (record.error !== undefined && record.choices === undefined) {
+      const info = parseHttpError(500, data, {});
+      this.error = new GatewayError('upstream_error', `${this.target.provider} stream error: ${info.message}`, { provider: this.target.provider });
+      return [];
+    }
+    const chunk = parsed as ChatChunk;
+    const usage = chunkUsage(chunk);
+    if (usage) this.usage = usage;
+    return [{ chunk, raw: data }];
+  }
+
+  end(): EmittedChunk[] {
+    return [];
+  }
+}
+
+export const openAICompatibleAdapter: ProviderAdapter = {
+  id: 'openai-compatible',
+
+  buildChatRequest(request: ChatRequest, target: Deployment): UpstreamRequest {
+    return post(endpointUrl(target, 'chat/completions'), target, streamingBody(withDefaults(request, target), target));
+  },
+
+  parseChatResponse: parseOpenAIChatResponse,
+
+  createStreamTransform(target: Deployment): ChatStreamTransform {
+    return new OpenAIStreamTransform(target);
+  },
+
+  parseError: parseHttpError,
+
+  buildCompletionRequest(request: CompletionRequest, target: Deployment): UpstreamRequest {
+    return post(endpointUrl(target, 'completions'), target, streamingBody(withDefaults(request, target), target));
+  },
+
+  buildEmbeddingsRequest(request: EmbeddingsRequest, target: Deployment): UpstreamRequest {
+    const body: JsonObject = { ...request };
+    if (target.provider === 'azure') delete body.model;
+    else body.model = target.upstreamModel;
+    return post(endpointUrl(target, 'embeddings'), target, body);
+  },
+
+  parseEmbeddingsResponse(body: unknown, target: Deployment): EmbeddingsResponse {
+    if (typeof body !== 'object' || body === null || !Array.isArray((body as EmbeddingsResponse).data)) {
+      throw invalidResponse(target, 'an embeddings response without "data"');
+    }
+    return body as EmbeddingsResponse;
+  },
+};

@@ -1,0 +1,106 @@
+/**
+ * Incremental Server-Sent Events parser (the WHATWG event-stream rules): accepts bytes in any
+ * chunking, handles \n, \r\n and \r line ends, multi-line `data:`, comments and `event:` names, and
+ * yields one event per blank line.
+ */
+export interface SseEvent {
+  event?: string;
+  data: string;
+}
+
+export class SseParser {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+  private data: string[] = [];
+  private event: string | undefined;
+  private pendingCarriageReturn = false;
+
+  push(chunk: Uint8Array | string): SseEvent[] {
+    let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    if (this.pendingCarriageReturn && text.startsWith('\n')) text = text.slice(1);
+    this.pendingCarriageReturn = false;
+    this.buffer += text;
+    return this.drain();
+  }
+
+  /** Flushes an event left without its closing blank line when the stream ends. */
+  end(): SseEvent[] {
+    const events = this.drain();
+    if (this.buffer.length > 0) {
+      this.line(this.buffer, events);
+      this.buffer = '';
+    }
+    if (this.data.length > 0) this.dispatch(events);
+    return events;
+  }
+
+  private drain(): SseEvent[] {
+    const events: SseEvent[] = [];
+    let start = 0;
+    const buffer = this.buffer;
+    for (let index = 0; index < buffer.length; index++) {
+      const code = buffer.charCodeAt(index);
+      if (code !== 10 && code !== 13) continue;
+      this.line(buffer.slice(start, index), events);
+      if (code === 13) {
+        if (index + 1 < buffer.length) {
+          if (buffer.charCodeAt(index + 1) === 10) index++;
+        } else {
+          this.pendingCarriageReturn = true;
+        }
+      }
+      start = index + 1;
+    }
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
+    return events;
+  }
+
+  private line(line: string, events: SseEvent[]): void {
+    if (line.length === 0) {
+      this.dispatch(events);
+      return;
+    }
+    if (line.charCodeAt(0) === 58) return; // ':' comment
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+  }
+
+  private dispatch(events: SseEvent[]): void {
+    if (this.data.length === 0) {
+      this.event = undefined;
+      return;
+    }
+    events.push({ event: this.event, data: this.data.length === 1 ? this.data[0] : this.data.join('\n') });
+    this.data = [];
+    this.event = undefined;
+  }
+}
+
+/** Splits newline-delimited JSON into lines, in any chunking. */
+export class NdjsonParser {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+
+  push(chunk: Uint8Array | string): string[] {
+    this.buffer += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    const lines: string[] = [];
+    let newline = this.buffer.indexOf('\n');
+    while (newline !== -1) {
+      const line = this.buffer.slice(0, newline).trim();
+      if (line) lines.push(line);
+      this.buffer = this.buffer.slice(newline + 1);
+      newline = this.buffer.indexOf('\n');
+    }
+    return lines;
+  }
+
+  end(): string[] {
+    const rest = this.buffer.trim();
+    this.buffer = '';
+    return rest ? [rest] : [];
+  }
+}

@@ -1,0 +1,35 @@
+import type { OpenAIUsage, Usage } from '../types.js';
+
+const count = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
+
+/** Normalizes an OpenAI-format `usage` object; absent fields stay undefined (unknown, not zero). */
+export function usageFromOpenAI(raw: unknown): Usage | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const usage = raw as Partial<OpenAIUsage> & { prompt_cache_hit_tokens?: number };
+  const promptTokens = count(usage.prompt_tokens);
+  const completionTokens = count(usage.completion_tokens);
+  const totalTokens = count(usage.total_tokens) ?? (promptTokens !== undefined || completionTokens !== undefined ? (promptTokens ?? 0) + (completionTokens ?? 0) : undefined);
+  const details = usage.prompt_tokens_details;
+  const completionDetails = usage.completion_tokens_details;
+  const result: Usage = { promptTokens, completionTokens, totalTokens };
+  // DeepSeek reports cache hits as prompt_cache_hit_tokens.
+  const cached = count(details?.cached_tokens) ?? count(usage.prompt_cache_hit_tokens);
+  if (cached !== undefined) result.cachedTokens = cached;
+  // Anthropic-style cache writes, as LiteLLM reports them in OpenAI usage objects.
+  const creation = count((usage as { cache_creation_input_tokens?: unknown }).cache_creation_input_tokens) ?? count((details as { cache_creation_tokens?: unknown } | null | undefined)?.cache_creation_tokens);
+  if (creation !== undefined) result.cacheCreationTokens = creation;
+  const reasoning = count(completionDetails?.reasoning_tokens);
+  if (reasoning !== undefined) result.reasoningTokens = reasoning;
+  return result;
+}
+
+/** The canonical usage as the OpenAI `usage` object clients expect. */
+export function usageToOpenAI(usage: Usage): OpenAIUsage {
+  const prompt = usage.promptTokens ?? 0;
+  const completion = usage.completionTokens ?? 0;
+  const result: OpenAIUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage.totalTokens ?? prompt + completion };
+  if (usage.cachedTokens !== undefined) result.prompt_tokens_details = { cached_tokens: usage.cachedTokens };
+  if (usage.cacheCreationTokens !== undefined) result.cache_creation_input_tokens = usage.cacheCreationTokens;
+  if (usage.reasoningTokens !== undefined) result.completion_tokens_details = { reasoning_tokens: usage.reasoningTokens };
+  return result;
+}

@@ -1,0 +1,119 @@
+/**
+ * What the gateway knows about each provider prefix of `litellm_params.model` (`groq/llama-3.1-8b`):
+ * which wire format it speaks, its real default base URL and the environment variables its API key
+ * is read from when the config gives none. Local servers need no key.
+ */
+
+export type WireFormat = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'ollama_chat' | 'ollama';
+
+export interface ProviderSpec {
+  id: string;
+  format: WireFormat;
+  /** Default API base; undefined when the deployment must give `api_base`. */
+  defaultApiBase?: string;
+  /** Environment variable for the base URL when the config gives none. */
+  apiBaseEnv?: string[];
+  /** Environment variables tried, in order, for the API key when the config gives none. */
+  apiKeyEnv: string[];
+  /** False for local servers that take no key. */
+  requiresApiKey: boolean;
+  /** Upstream accepts `stream_options.include_usage` (so usage arrives on the final chunk). */
+  supportsStreamUsage: boolean;
+  /** True when every model it serves costs nothing (local servers). */
+  free?: boolean;
+}
+
+const openaiCompatible = (
+  id: string,
+  defaultApiBase: string | undefined,
+  apiKeyEnv: string[],
+  options: Partial<ProviderSpec> = {},
+): ProviderSpec => ({
+  id,
+  format: 'openai',
+  defaultApiBase,
+  apiKeyEnv,
+  requiresApiKey: true,
+  supportsStreamUsage: true,
+  ...options,
+});
+
+const SPECS: ProviderSpec[] = [
+  openaiCompatible('openai', 'https://api.openai.com/v1', ['OPENAI_API_KEY'], { apiBaseEnv: ['OPENAI_API_BASE', 'OPENAI_BASE_URL'] }),
+  {
+    id: 'azure',
+    format: 'azure',
+    apiBaseEnv: ['AZURE_API_BASE', 'AZURE_OPENAI_ENDPOINT'],
+    apiKeyEnv: ['AZURE_API_KEY', 'AZURE_OPENAI_API_KEY'],
+    requiresApiKey: true,
+    supportsStreamUsage: true,
+  },
+  openaiCompatible('groq', 'https://api.groq.com/openai/v1', ['GROQ_API_KEY']),
+  openaiCompatible('together_ai', 'https://api.together.xyz/v1', ['TOGETHERAI_API_KEY', 'TOGETHER_API_KEY', 'TOGETHER_AI_API_KEY']),
+  openaiCompatible('fireworks_ai', 'https://api.fireworks.ai/inference/v1', ['FIREWORKS_AI_API_KEY', 'FIREWORKS_API_KEY', 'FIREWORKSAI_API_KEY']),
+  openaiCompatible('deepinfra', 'https://api.deepinfra.com/v1/openai', ['DEEPINFRA_API_KEY']),
+  openaiCompatible('openrouter', 'https://openrouter.ai/api/v1', ['OPENROUTER_API_KEY', 'OR_API_KEY']),
+  openaiCompatible('huggingface', 'https://router.huggingface.co/v1', ['HF_TOKEN', 'HUGGINGFACE_API_KEY']),
+  openaiCompatible('hosted_vllm', undefined, ['HOSTED_VLLM_API_KEY'], { apiBaseEnv: ['HOSTED_VLLM_API_BASE'], requiresApiKey: false, free: true }),
+  openaiCompatible('vllm', undefined, ['HOSTED_VLLM_API_KEY', 'VLLM_API_KEY'], { apiBaseEnv: ['HOSTED_VLLM_API_BASE', 'VLLM_API_BASE'], requiresApiKey: false, free: true }),
+  openaiCompatible('lm_studio', 'http://localhost:1234/v1', ['LM_STUDIO_API_KEY'], { apiBaseEnv: ['LM_STUDIO_API_BASE'], requiresApiKey: false, free: true }),
+  openaiCompatible('mistral', 'https://api.mistral.ai/v1', ['MISTRAL_API_KEY']),
+  openaiCompatible('deepseek', 'https://api.deepseek.com/v1', ['DEEPSEEK_API_KEY']),
+  openaiCompatible('xai', 'https://api.x.ai/v1', ['XAI_API_KEY']),
+  openaiCompatible('perplexity', 'https://api.perplexity.ai', ['PERPLEXITYAI_API_KEY', 'PERPLEXITY_API_KEY']),
+  {
+    id: 'anthropic',
+    format: 'anthropic',
+    defaultApiBase: 'https://api.anthropic.com',
+    apiBaseEnv: ['ANTHROPIC_API_BASE', 'ANTHROPIC_BASE_URL'],
+    apiKeyEnv: ['ANTHROPIC_API_KEY'],
+    requiresApiKey: true,
+    supportsStreamUsage: true,
+  },
+  {
+    id: 'gemini',
+    format: 'gemini',
+    defaultApiBase: 'https://generativelanguage.googleapis.com',
+    apiBaseEnv: ['GEMINI_API_BASE'],
+    apiKeyEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+    requiresApiKey: true,
+    supportsStreamUsage: true,
+  },
+  {
+    id: 'ollama_chat',
+    format: 'ollama_chat',
+    defaultApiBase: 'http://localhost:11434',
+    apiBaseEnv: ['OLLAMA_API_BASE'],
+    apiKeyEnv: ['OLLAMA_API_KEY'],
+    requiresApiKey: false,
+    supportsStreamUsage: true,
+    free: true,
+  },
+  {
+    id: 'ollama',
+    format: 'ollama',
+    defaultApiBase: 'http://localhost:11434',
+    apiBaseEnv: ['OLLAMA_API_BASE'],
+    apiKeyEnv: ['OLLAMA_API_KEY'],
+    requiresApiKey: false,
+    supportsStreamUsage: true,
+    free: true,
+  },
+];
+
+const BY_ID = new Map(SPECS.map((spec) => [spec.id, spec]));
+
+export function providerSpec(id: string): ProviderSpec | undefined {
+  return BY_ID.get(id);
+}
+
+export function knownProviderIds(): string[] {
+  return SPECS.map((spec) => spec.id);
+}
+
+/** Splits `groq/llama-3.1-8b-instant` into provider and upstream model; the rest may contain '/'. */
+export function splitModelString(model: string): { provider: string; upstreamModel: string } | undefined {
+  const slash = model.indexOf('/');
+  if (slash <= 0 || slash === model.length - 1) return undefined;
+  return { provider: model.slice(0, slash), upstreamModel: model.slice(slash + 1) };
+}

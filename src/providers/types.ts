@@ -1,0 +1,248 @@
+/**
+ * Canonical types follow the OpenAI wire format, because that is what clients speak. Adapters map
+ * between these and a provider's own format; they are pure (no I/O, no HTTP framework types).
+ */
+import type { GatewayError } from '../errors.js';
+
+export type JsonObject = Record<string, unknown>;
+
+export interface ChatContentPartText {
+  type: 'text';
+  text: string;
+}
+export interface ChatContentPartImage {
+  type: 'image_url';
+  image_url: { url: string; detail?: string };
+}
+export type ChatContentPart = ChatContentPartText | ChatContentPartImage | (JsonObject & { type: string });
+
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export interface ChatMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
+  content?: string | ChatContentPart[] | null;
+  name?: string;
+  tool_calls?: ChatToolCall[];
+  tool_call_id?: string;
+  [extra: string]: unknown;
+}
+
+export interface ChatTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: JsonObject; strict?: boolean };
+}
+
+/** An OpenAI chat completion request; unknown fields are kept for pass-through. */
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean } | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  n?: number | null;
+  stop?: string | string[] | null;
+  seed?: number | null;
+  tools?: ChatTool[];
+  tool_choice?: 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+  parallel_tool_calls?: boolean;
+  response_format?: { type: 'text' | 'json_object' | 'json_schema'; json_schema?: JsonObject };
+  user?: string;
+  [extra: string]: unknown;
+}
+
+export interface CompletionRequest {
+  model: string;
+  prompt: unknown;
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean } | null;
+  [extra: string]: unknown;
+}
+
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+  user?: string;
+  [extra: string]: unknown;
+}
+
+/**
+ * Token usage, normalized. `undefined` means "the upstream did not say", which is not the same as
+ * zero: unknown is not free.
+ */
+export interface Usage {
+  promptTokens?: number;
+  completionTokens?: number;
+  totalTokens?: number;
+  /** Prompt tokens served from the provider's cache (a subset of promptTokens). */
+  cachedTokens?: number;
+  /** Prompt tokens written to the provider's cache (Anthropic cache_creation_input_tokens). */
+  cacheCreationTokens?: number;
+  /** Completion tokens spent on reasoning (a subset of completionTokens). */
+  reasoningTokens?: number;
+  /** True when the gateway counted the tokens itself because the upstream omitted usage. */
+  estimated?: boolean;
+}
+
+/** The OpenAI `usage` object. */
+export interface OpenAIUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number; [extra: string]: unknown } | null;
+  completion_tokens_details?: { reasoning_tokens?: number; [extra: string]: unknown } | null;
+  [extra: string]: unknown;
+}
+
+export interface ChatResponse {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    message: ChatMessage;
+    finish_reason: string | null;
+    logprobs?: unknown;
+    [extra: string]: unknown;
+  }>;
+  usage?: OpenAIUsage;
+  system_fingerprint?: string | null;
+  [extra: string]: unknown;
+}
+
+export interface ChatChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: Array<{
+    index: number;
+    delta: Partial<ChatMessage> & { tool_calls?: Array<Partial<ChatToolCall> & { index: number }> };
+    finish_reason: string | null;
+    logprobs?: unknown;
+    [extra: string]: unknown;
+  }>;
+  usage?: OpenAIUsage | null;
+  [extra: string]: unknown;
+}
+
+export interface EmbeddingsResponse {
+  object: 'list';
+  data: Array<{ object: 'embedding'; index: number; embedding: number[] | string }>;
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+/** What a deployment's pricing is, in integer pico-dollars (1e-12 USD) per token. */
+export interface TokenPrices {
+  inputPerToken: number;
+  outputPerToken: number;
+  cacheReadPerToken?: number;
+  cacheWritePerToken?: number;
+}
+
+export interface ModelInfo {
+  id?: string;
+  mode?: 'chat' | 'completion' | 'embedding' | string;
+  max_tokens?: number;
+  max_input_tokens?: number;
+  max_output_tokens?: number;
+  input_cost_per_token?: number;
+  output_cost_per_token?: number;
+  cache_read_input_token_cost?: number;
+  cache_creation_input_token_cost?: number;
+  [extra: string]: unknown;
+}
+
+/** One configured upstream target: an entry of `model_list`. */
+export interface Deployment {
+  /** Stable id: `model_info.id` or a hash of the entry. */
+  id: string;
+  /** The model group clients name (`model_name`). */
+  modelName: string;
+  /** Provider id (`openai`, `azure`, `anthropic`, ...). */
+  provider: string;
+  /** The model name the upstream expects (the part after `provider/`). */
+  upstreamModel: string;
+  apiBase: string;
+  apiKey?: string;
+  apiVersion?: string;
+  /** Extra headers sent upstream (`litellm_params.extra_headers`). */
+  headers: Record<string, string>;
+  rpm?: number;
+  tpm?: number;
+  /** Whole-request timeout, ms. */
+  timeoutMs?: number;
+  /** Time to first byte for streams, ms. */
+  streamTimeoutMs?: number;
+  weight?: number;
+  order?: number;
+  /** Default call parameters (max_tokens, temperature, ...) applied when the client omits them. */
+  defaultParams: JsonObject;
+  modelInfo: ModelInfo;
+  prices?: TokenPrices;
+  /** False when the deployment cannot be called (e.g. its API key is absent). */
+  available: boolean;
+  unavailableReason?: string;
+}
+
+export type Framing = 'sse' | 'ndjson' | 'json';
+
+export interface UpstreamRequest {
+  url: string;
+  method: 'POST' | 'GET';
+  headers: Record<string, string>;
+  body?: string;
+  /** How the response body is framed when streaming. */
+  framing: Framing;
+}
+
+export interface ProviderErrorInfo {
+  message: string;
+  status: number;
+  retryable: boolean;
+  /** Seconds to wait, from Retry-After or the provider's own hint. */
+  retryAfterSeconds?: number;
+  /** A finer kind, for retry policies and fallbacks. */
+  kind?: 'context_window_exceeded' | 'content_policy_violation' | 'rate_limit' | 'authentication' | 'other';
+}
+
+/** One emitted chunk: the canonical object and, when unchanged from upstream, its raw JSON text. */
+export interface EmittedChunk {
+  chunk: ChatChunk;
+  raw?: string;
+}
+
+/** Turns upstream stream events into OpenAI chunks; holds the state of one stream. */
+export interface ChatStreamTransform {
+  /** One upstream event's data (an SSE `data:` payload or an NDJSON line). */
+  push(data: string, event?: string): EmittedChunk[];
+  /** The stream ended; returns any chunks still pending. */
+  end(): EmittedChunk[];
+  /** Usage seen so far (from the final chunk, if the upstream sent it). */
+  readonly usage: Usage | undefined;
+  /** An error the upstream reported inside the stream, if any. */
+  readonly error: GatewayError | undefined;
+}
+
+export interface ProviderAdapter {
+  readonly id: string;
+  buildChatRequest(request: ChatRequest, target: Deployment): UpstreamRequest;
+  parseChatResponse(body: unknown, target: Deployment): ChatResponse;
+  createStreamTransform(target: Deployment, request: ChatRequest): ChatStreamTransform;
+  parseError(status: number, body: string, headers: Record<string, string | string[] | undefined>): ProviderErrorInfo;
+  buildCompletionRequest?(request: CompletionRequest, target: Deployment): UpstreamRequest;
+  buildEmbeddingsRequest?(request: EmbeddingsRequest, target: Deployment): UpstreamRequest;
+  parseEmbeddingsResponse?(body: unknown, target: Deployment): EmbeddingsResponse;
+  /** Parameters this provider cannot take (dropped or refused per drop_params). */
+  unsupportedParams?(request: ChatRequest): string[];
+}

@@ -1,0 +1,74 @@
+/**
+ * The models the gateway serves: deployments grouped by `model_name`, plus aliases
+ * (`router_settings.model_group_alias`). Lookups are in-memory and O(1) on the request path;
+ * `replace` swaps the whole set at once when models change at runtime.
+ */
+import { adapterFor } from '../providers/registry.js';
+import type { Deployment } from '../providers/types.js';
+
+export interface ModelGroup {
+  name: string;
+  deployments: Deployment[];
+  /** Deployments that can be called now. */
+  available: Deployment[];
+}
+
+export class ModelCatalog {
+  private groups = new Map<string, ModelGroup>();
+  private aliases = new Map<string, { target: string; hidden: boolean }>();
+  readonly createdAt = Math.floor(Date.now() / 1000);
+
+  constructor(deployments: Deployment[] = [], aliases: Record<string, string | { model: string; hidden?: boolean }> = {}) {
+    this.replace(deployments, aliases);
+  }
+
+  replace(deployments: Deployment[], aliases: Record<string, string | { model: string; hidden?: boolean }> = {}): void {
+    const groups = new Map<string, ModelGroup>();
+    for (const deployment of deployments) {
+      if (deployment.available && !adapterFor(deployment.provider)) {
+        deployment.available = false;
+        deployment.unavailableReason = `provider ${deployment.provider} has no adapter in this build`;
+      }
+      let group = groups.get(deployment.modelName);
+      if (!group) {
+        group = { name: deployment.modelName, deployments: [], available: [] };
+        groups.set(deployment.modelName, group);
+      }
+      group.deployments.push(deployment);
+      if (deployment.available) group.available.push(deployment);
+    }
+    this.groups = groups;
+    this.aliases = new Map(
+      Object.entries(aliases).map(([alias, value]) => [alias, typeof value === 'string' ? { target: value, hidden: false } : { target: value.model, hidden: value.hidden === true }]),
+    );
+  }
+
+  /** The group a client's `model` names, following one level of alias. */
+  resolve(model: string): ModelGroup | undefined {
+    return this.groups.get(model) ?? this.groupOfAlias(model);
+  }
+
+  private groupOfAlias(model: string): ModelGroup | undefined {
+    const alias = this.aliases.get(model);
+    return alias ? this.groups.get(alias.target) : undefined;
+  }
+
+  allGroups(): ModelGroup[] {
+    return [...this.groups.values()];
+  }
+
+  allDeployments(): Deployment[] {
+    return this.allGroups().flatMap((group) => group.deployments);
+  }
+
+  /** Names a client may use: groups with a callable deployment, and their visible aliases. */
+  listedModels(): Array<{ id: string; group: ModelGroup }> {
+    const listed: Array<{ id: string; group: ModelGroup }> = [];
+    for (const group of this.groups.values()) if (group.available.length > 0) listed.push({ id: group.name, group });
+    for (const [alias, { target, hidden }] of this.aliases) {
+      const group = this.groups.get(target);
+      if (!hidden && group && group.available.length > 0 && !this.groups.has(alias)) listed.push({ id: alias, group });
+    }
+    return listed;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Wires a whole gateway from a loaded config: catalog, upstream client, usage writer, database
+ * (opened and migrated in the background), authenticator and HTTP server. The CLI and the e2e
+ * tests both start gateways through this.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Authenticator } from '../auth/authenticator.js';
+import { buildDeployments } from '../config/deployments.js';
+import { formatIssue, formatPath, type LoadedConfig } from '../config/load.js';
+import { Gateway } from '../gateway/pipeline.js';
+import { UpstreamClient } from '../gateway/upstream.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { UsageLogWriter } from '../observability/usage-log-writer.js';
+import { ModelCatalog } from '../routing/catalog.js';
+import { buildServer } from '../server.js';
+import { UsageLogRepository } from '../storage/repositories/usage-logs.js';
+import { DatabaseState } from './database-state.js';
+
+export interface RuntimeOptions {
+  logger?: Logger;
+  /** Overrides DATABASE_URL / general_settings.database_url. */
+  databaseUrl?: string;
+  /** Where usage rows spill when the database is down; default ./data/spill. */
+  dataDir?: string;
+  usageFlushIntervalMs?: number;
+}
+
+export interface GatewayRuntime {
+  app: FastifyInstance;
+  catalog: ModelCatalog;
+  usageWriter: UsageLogWriter;
+  database: DatabaseState;
+  usageLogs(): UsageLogRepository | undefined;
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export class ConfigError extends Error {}
+
+export async function createRuntime(loaded: LoadedConfig, options: RuntimeOptions = {}): Promise<GatewayRuntime> {
+  const logger = options.logger ?? createLogger({ json: loaded.config.litellm_settings.json_logs });
+  const fatal = loaded.issues.filter((issue) => issue.severity === 'error' && issue.fatal);
+  if (fatal.length > 0) {
+    throw new ConfigError(`the config has errors:\n${fatal.map((issue) => `  ${formatIssue(issue, loaded.file)}`).join('\n')}`);
+  }
+  for (const issue of loaded.issues.filter((item) => !item.fatal)) {
+    logger.warn({ where: issue.line ? `${loaded.file ?? 'config'}:${issue.line}` : undefined }, `config: ${issue.message} (${formatPath(issue.path)})`);
+  }
+
+  const { config, env } = loaded;
+  const deployments = buildDeployments(loaded);
+  const aliases = config.router_settings.model_group_alias ?? {};
+  const catalog = new ModelCatalog(deployments, aliases);
+  for (const deployment of catalog.allDeployments()) {
+    if (!deployment.available) logger.warn({ model: deployment.modelName, deployment: deployment.id, reason: deployment.unavailableReason }, 'model unavailable');
+    else if (!deployment.prices) logger.warn({ model: deployment.modelName, upstreamModel: deployment.upstreamModel }, 'no price known: cost is recorded as unknown (set model_info.input_cost_per_token / output_cost_per_token)');
+  }
+
+  const dataDir = options.dataDir ?? join(process.cwd(), 'data');
+  const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), flushIntervalMs: options.usageFlushIntervalMs });
+  let repository: UsageLogRepository | undefined;
+  const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
+  const database = new DatabaseState(databaseUrl, logger, (handle) => {
+    repository = new UsageLogRepository(handle.db);
+    usageWriter.attach(repository);
+  });
+
+  const masterKey = config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
+  const authenticator = new Authenticator(masterKey);
+  if (!authenticator.enforced) logger.warn('no master key configured (general_settings.master_key): every route is open to anyone who can reach the gateway');
+
+  const upstream = new UpstreamClient();
+  const gateway = new Gateway({
+    catalog,
+    upstream,
+    usageWriter,
+    logger,
+    settings: { numRetries: config.router_settings.num_retries ?? config.litellm_settings.num_retries ?? 0 },
+  });
+  const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
+  const app = await buildServer({
+    gateway,
+    catalog,
+    authenticator,
+    upstream,
+    database,
+    logger,
+    bodyLimitBytes,
+    healthCheckTimeoutMs: Math.round((config.general_settings.health_check_timeout ?? 10) * 1000),
+  });
+
+  usageWriter.start();
+  void database.start();
+
+  return {
+    app,
+    catalog,
+    usageWriter,
+    database,
+    usageLogs: () => repository,
+    async listen(port, host) {
+      return app.listen({ port, host });
+    },
+    async close() {
+      await app.close();
+      await usageWriter.close();
+      await upstream.close();
+      await database.stop();
+    },
+  };
+}

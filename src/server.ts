@@ -1,0 +1,98 @@
+/**
+ * Builds the Fastify app from injected dependencies. No I/O happens at import or build time; the
+ * caller (cli.ts, or a test) owns listening and shutdown.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Authenticator } from './auth/authenticator.js';
+import { GatewayError } from './errors.js';
+import type { CallContext, Gateway } from './gateway/pipeline.js';
+import type { UpstreamClient } from './gateway/upstream.js';
+import './http/context.js';
+import { installErrorHandling, sendError } from './http/error-handler.js';
+import { registerHealthRoutes } from './http/routes/health.js';
+import { registerOpenAIRoutes } from './http/routes/openai.js';
+import type { ModelCatalog } from './routing/catalog.js';
+import type { DatabaseState } from './runtime/database-state.js';
+
+export interface ServerDependencies {
+  gateway: Gateway;
+  catalog: ModelCatalog;
+  authenticator: Authenticator;
+  upstream: UpstreamClient;
+  database: DatabaseState;
+  logger: Logger;
+  bodyLimitBytes: number;
+  healthCheckTimeoutMs: number;
+}
+
+export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request log lines cost throughput; errors and upstream failures are logged where they happen.
+    disableRequestLogging: true,
+    bodyLimit: deps.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    genReqId: () => randomUUID(),
+  });
+
+  // Plain JSON.parse is several times faster than the prototype-poisoning-safe parser; bodies are
+  // only ever read as data (spread, never merged into prototypes). Any content type is read as JSON,
+  // as LiteLLM does, so clients that forget the header still work.
+  const parseJson = (_request: unknown, body: string, done: (error: Error | null, value?: unknown) => void) => {
+    if (body.length === 0) {
+      done(new GatewayError('invalid_json', 'the request body is empty: send a JSON object'));
+      return;
+    }
+    try {
+      done(null, JSON.parse(body));
+    } catch (error) {
+      done(new GatewayError('invalid_json', `the request body is not valid JSON: ${(error as Error).message}`));
+    }
+  };
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+
+  app.decorateRequest('call', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const config = request.routeOptions.config;
+    if (config.public) return;
+    const controller = new AbortController();
+    const call: CallContext = {
+      callId: randomUUID(),
+      startedAt: performance.now(),
+      startedAtEpochMs: Date.now(),
+      endpoint: config.endpoint ?? 'chat/completions',
+      caller: { keyHash: null, keyAlias: null, userId: null, teamId: null },
+      clientSignal: controller.signal,
+      recorded: config.endpoint === undefined,
+    };
+    request.call = call;
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) controller.abort();
+    });
+    reply.header('x-switchboard-call-id', call.callId);
+    try {
+      call.caller = deps.authenticator.authenticate(request.headers);
+    } catch (error) {
+      if (config.endpoint) deps.gateway.recordRejected(call, error as GatewayError, null);
+      return sendError(reply, error as GatewayError);
+    }
+  });
+
+  installErrorHandling(app, deps.logger, deps.bodyLimitBytes, (request, error) => {
+    const call = request.call;
+    if (call && !call.recorded) {
+      const model = (request.body as { model?: unknown } | undefined)?.model;
+      deps.gateway.recordRejected(call, error, typeof model === 'string' ? model : null);
+    }
+  });
+
+  registerHealthRoutes(app, { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs });
+  registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
+  return app;
+}

@@ -1,0 +1,80 @@
+/**
+ * One query layer over two dialects: embedded SQLite (better-sqlite3, the default, a file under
+ * ./data/) and PostgreSQL (`postgres://` URLs). Times are integer epoch milliseconds and money is
+ * integer micro-dollars on both, so queries and results read the same everywhere.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  dialect: DialectName;
+  /** Where it points, with any password removed (for logs and /health/readiness). */
+  description: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_SQLITE_PATH = './data/switchboard.db';
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+/** `postgres://…` → PostgreSQL; `sqlite:PATH`, `file:PATH`, a path, or nothing → SQLite. */
+export function openDatabase(url: string | undefined): DatabaseHandle {
+  if (url && isPostgresUrl(url)) return openPostgres(url);
+  const path = url ? url.replace(/^(sqlite|file):(\/\/)?/i, '') : DEFAULT_SQLITE_PATH;
+  return openSqlite(path);
+}
+
+function openSqlite(path: string): DatabaseHandle {
+  const inMemory = path === ':memory:';
+  const absolute = inMemory ? path : resolve(path);
+  if (!inMemory) mkdirSync(dirname(absolute), { recursive: true });
+  const database = new SQLite(absolute);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('busy_timeout = 5000');
+  database.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', description: `sqlite:${absolute}`, close: () => db.destroy() };
+}
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+function openPostgres(url: string): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+    // Counters and money are bigint columns; their values stay within 2^53, so read them as numbers.
+    types: {
+      getTypeParser: ((oid: number, format?: string) => {
+        if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+        return pg.types.getTypeParser(oid, format as 'text');
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', description: redactUrl(url), close: () => db.destroy() };
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/:[^:@/]+@/, ':***@');
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * The one migration set for both dialects, applied in name order on start and by
+ * `switchboard migrate`. Names are timestamps so that later work appends without conflicts.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { DialectName } from '../db.js';
+import * as usageLogs from './2026-11-23-0001-usage-logs.js';
+
+interface DialectMigration {
+  up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
+  down(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
+}
+
+const MIGRATIONS: Record<string, DialectMigration> = {
+  '2026-11-23-0001-usage-logs': usageLogs,
+};
+
+export function migrationProvider(dialect: DialectName): MigrationProvider {
+  const bound: Record<string, Migration> = {};
+  for (const [name, migration] of Object.entries(MIGRATIONS)) {
+    bound[name] = { up: (db) => migration.up(db, dialect), down: (db) => migration.down(db, dialect) };
+  }
+  return { getMigrations: async () => bound };
+}

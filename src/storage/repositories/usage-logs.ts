@@ -1,0 +1,39 @@
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { Database, UsageLogTable } from '../schema.js';
+
+export type UsageLogRow = Insertable<UsageLogTable>;
+export type StoredUsageLog = Selectable<UsageLogTable>;
+
+// SQLite caps bound parameters per statement; 31 columns x 200 rows stays under 32766.
+const ROWS_PER_INSERT = 200;
+
+export class UsageLogRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Inserts rows; a row whose call_id is already stored is skipped (retried batches are safe). */
+  async insertMany(rows: UsageLogRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.transaction().execute(async (transaction) => {
+      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+        await transaction
+          .insertInto('usage_logs')
+          .values(rows.slice(start, start + ROWS_PER_INSERT))
+          .onConflict((conflict) => conflict.column('call_id').doNothing())
+          .execute();
+      }
+    });
+  }
+
+  async findByCallId(callId: string): Promise<StoredUsageLog | undefined> {
+    return this.db.selectFrom('usage_logs').selectAll().where('call_id', '=', callId).executeTakeFirst();
+  }
+
+  async listRecent(limit = 100): Promise<StoredUsageLog[]> {
+    return this.db.selectFrom('usage_logs').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('usage_logs').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+}
