@@ -243,6 +243,10 @@ export interface ProviderAdapter {
   buildCompletionRequest?(request: CompletionRequest, target: Deployment): UpstreamRequest;
   buildEmbeddingsRequest?(request: EmbeddingsRequest, target: Deployment): UpstreamRequest;
   parseEmbeddingsResponse?(body: unknown, target: Deployment): EmbeddingsResponse;
-  /** Parameters this provider cannot take (dropped or refused per drop_params). */
-  unsupportedParams?(request: ChatRequest): string[];
+  /**
+   * The OpenAI chat request fields this adapter maps (besides model, messages, stream,
+   * stream_options). A field outside it is dropped with a warning when drop_params is on, and
+   * refused with a 400 naming it otherwise. Undefined means every field passes through.
+   */
+  readonly supportedParams?: ReadonlySet<string>;
 }

@@ -1,0 +1,71 @@
+/**
+ * Starts a whole gateway (the same runtime `switchboard start` builds) on an ephemeral port, from
+ * YAML text, with its own in-memory SQLite database (or the given DATABASE_URL) and a silent logger.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { parseConfig } from '../../src/config/load.js';
+import { createRuntime, type GatewayRuntime } from '../../src/runtime/gateway-runtime.js';
+
+export const MASTER_KEY = 'sk-test-master-key';
+
+export interface TestGateway {
+  url: string;
+  runtime: GatewayRuntime;
+  /** Waits until every queued usage row has been written. */
+  flushUsage(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startGateway(yaml: string, options: { env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestGateway> {
+  const loaded = parseConfig(yaml, { ...options.env }, 'test-config.yaml');
+  const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
+  const runtime = await createRuntime(loaded, {
+    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    databaseUrl: options.databaseUrl ?? 'sqlite::memory:',
+    dataDir,
+    usageFlushIntervalMs: 20,
+  });
+  const url = await runtime.listen(0, '127.0.0.1');
+  const ready = Date.now() + 10_000;
+  while (runtime.database.status !== 'connected' && Date.now() < ready) await new Promise((resolve) => setTimeout(resolve, 10));
+  return {
+    url,
+    runtime,
+    async flushUsage() {
+      const deadline = Date.now() + 5_000;
+      while (Date.now() < deadline) {
+        await runtime.usageWriter.flush(true);
+        if (runtime.usageWriter.snapshot().queued === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+    async close() {
+      await runtime.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A config with one OpenAI-compatible model group pointing at a mock upstream. */
+export function openAIConfig(apiBase: string, extra = ''): string {
+  return `
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${apiBase}
+      api_key: sk-upstream-test
+  - model_name: text-embedding-3-small
+    litellm_params:
+      model: openai/text-embedding-3-small
+      api_base: ${apiBase}
+      api_key: sk-upstream-test
+    model_info:
+      mode: embedding
+general_settings:
+  master_key: ${MASTER_KEY}
+${extra}`;
+}

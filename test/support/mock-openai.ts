@@ -1,0 +1,215 @@
+/**
+ * A local upstream that speaks OpenAI's wire format (Chat Completions, Completions, Embeddings,
+ * Models): JSON bodies with `usage`, SSE streams of `chat.completion.chunk` objects ending in
+ * `data: [DONE]` with the usage chunk when `stream_options.include_usage` is set, and OpenAI's
+ * error envelope. Tests script faults per request: error statuses, stalls, resets, slow streams.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+  /** True when the client (the gateway) closed the connection before the response ended. */
+  aborted: boolean;
+}
+
+export type Fault =
+  | { kind: 'error'; status: number; body?: unknown; headers?: Record<string, string> }
+  | { kind: 'stall' } // never answers
+  | { kind: 'reset' } // destroys the socket before answering
+  | { kind: 'reset-mid-stream'; afterChunks: number }
+  | { kind: 'stall-mid-stream'; afterChunks: number }
+  | { kind: 'delay'; ms: number }
+  | { kind: 'no-usage' }; // stream without a usage chunk, response without usage
+
+export interface MockOpenAIOptions {
+  /** Text the assistant answers with; default "Hello from the mock!". */
+  reply?: string;
+  /** Delay between stream chunks in ms. */
+  chunkDelayMs?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  cachedTokens?: number;
+}
+
+export class MockOpenAI {
+  readonly requests: RecordedRequest[] = [];
+  /** Faults applied to the next requests, in order (one per request). */
+  readonly faults: Fault[] = [];
+  private server: Server;
+  private sockets = new Set<import('node:net').Socket>();
+  url = '';
+
+  constructor(readonly options: MockOpenAIOptions = {}) {
+    this.server = createServer((request, response) => void this.handle(request, response));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    this.url = `http://127.0.0.1:${port}/v1`;
+    return this.url;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  get reply(): string {
+    return this.options.reply ?? 'Hello from the mock!';
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: Record<string, unknown> = {};
+    try {
+      body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    } catch {
+      return this.sendError(response, 400, 'We could not parse the JSON body of your request.', 'invalid_request_error', null);
+    }
+    const record: RecordedRequest = { method: request.method ?? 'GET', url: request.url ?? '/', headers: request.headers, body, aborted: false };
+    this.requests.push(record);
+    response.on('close', () => {
+      if (!response.writableFinished) record.aborted = true;
+    });
+
+    const authorization = request.headers.authorization ?? request.headers['api-key'];
+    if (!authorization) return this.sendError(response, 401, 'You didn\'t provide an API key.', 'invalid_request_error', null);
+
+    const fault = this.faults.shift();
+    if (fault?.kind === 'error') {
+      const headers = fault.headers ?? {};
+      response.writeHead(fault.status, { 'content-type': 'application/json', 'x-request-id': 'req_mock', ...headers });
+      response.end(JSON.stringify(fault.body ?? { error: { message: `mock failure ${fault.status}`, type: fault.status === 429 ? 'requests' : 'server_error', param: null, code: fault.status === 429 ? 'rate_limit_exceeded' : null } }));
+      return;
+    }
+    if (fault?.kind === 'stall') return;
+    if (fault?.kind === 'reset') {
+      request.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'delay') await sleep(fault.ms);
+
+    const path = (request.url ?? '').split('?')[0];
+    if (request.method === 'GET' && path.endsWith('/models')) {
+      return this.sendJson(response, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }] });
+    }
+    if (path.endsWith('/chat/completions')) return this.chat(body, response, fault);
+    if (path.endsWith('/completions')) return this.completion(body, response, fault);
+    if (path.endsWith('/embeddings')) return this.embeddings(body, response);
+    return this.sendError(response, 404, `Invalid URL (${request.method} ${path})`, 'invalid_request_error', null);
+  }
+
+  private usage(withUsage: boolean) {
+    if (!withUsage) return undefined;
+    const prompt = this.options.promptTokens ?? 12;
+    const completion = this.options.completionTokens ?? 5;
+    return {
+      prompt_tokens: prompt,
+      completion_tokens: completion,
+      total_tokens: prompt + completion,
+      prompt_tokens_details: { cached_tokens: this.options.cachedTokens ?? 0, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    };
+  }
+
+  private async chat(body: Record<string, unknown>, response: ServerResponse, fault: Fault | undefined): Promise<void> {
+    const model = String(body.model ?? 'gpt-4o-mini');
+    const id = `chatcmpl-mock${this.requests.length}`;
+    const created = Math.floor(Date.now() / 1000);
+    const tools = body.tools as Array<{ function: { name: string } }> | undefined;
+    const toolCall = tools && tools.length > 0 && body.tool_choice !== 'none';
+    if (body.stream !== true) {
+      const message = toolCall
+        ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_mock1', type: 'function', function: { name: tools[0].function.name, arguments: '{"city":"Paris"}' } }], refusal: null }
+        : { role: 'assistant', content: this.reply, refusal: null };
+      return this.sendJson(response, {
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [{ index: 0, message, logprobs: null, finish_reason: toolCall ? 'tool_calls' : 'stop' }],
+        usage: this.usage(fault?.kind !== 'no-usage'),
+        system_fingerprint: 'fp_mock',
+      });
+    }
+    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true && fault?.kind !== 'no-usage';
+    const base = { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock' };
+    const events: unknown[] = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }] }];
+    if (toolCall) {
+      events.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_mock1', type: 'function', function: { name: tools[0].function.name, arguments: '' } }] }, logprobs: null, finish_reason: null }] });
+      for (const piece of ['{"city"', ':"Paris"}']) events.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, logprobs: null, finish_reason: null }] });
+    } else {
+      for (const word of this.reply.split(/(?<= )/)) events.push({ ...base, choices: [{ index: 0, delta: { content: word }, logprobs: null, finish_reason: null }] });
+    }
+    events.push({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: toolCall ? 'tool_calls' : 'stop' }] });
+    if (includeUsage) events.push({ ...base, choices: [], usage: this.usage(true) });
+    await this.stream(response, events, fault);
+  }
+
+  private async completion(body: Record<string, unknown>, response: ServerResponse, fault: Fault | undefined): Promise<void> {
+    const model = String(body.model ?? 'gpt-3.5-turbo-instruct');
+    const id = `cmpl-mock${this.requests.length}`;
+    const created = Math.floor(Date.now() / 1000);
+    if (body.stream !== true) {
+      return this.sendJson(response, { id, object: 'text_completion', created, model, choices: [{ text: this.reply, index: 0, logprobs: null, finish_reason: 'stop' }], usage: this.usage(fault?.kind !== 'no-usage') });
+    }
+    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+    const base = { id, object: 'text_completion', created, model };
+    const events: unknown[] = this.reply.split(/(?<= )/).map((word) => ({ ...base, choices: [{ text: word, index: 0, logprobs: null, finish_reason: null }] }));
+    events.push({ ...base, choices: [{ text: '', index: 0, logprobs: null, finish_reason: 'stop' }] });
+    if (includeUsage) events.push({ ...base, choices: [], usage: this.usage(true) });
+    await this.stream(response, events, fault);
+  }
+
+  private embeddings(body: Record<string, unknown>, response: ServerResponse): void {
+    const inputs = Array.isArray(body.input) ? body.input : [body.input];
+    const tokens = inputs.reduce<number>((sum, input) => sum + String(input).split(/\s+/).length, 0);
+    this.sendJson(response, {
+      object: 'list',
+      data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [0.0023064255, -0.009327292, 0.015797347] })),
+      model: String(body.model),
+      usage: { prompt_tokens: tokens, total_tokens: tokens },
+    });
+  }
+
+  private async stream(response: ServerResponse, events: unknown[], fault: Fault | undefined): Promise<void> {
+    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_mock' });
+    for (const [index, event] of events.entries()) {
+      if (fault?.kind === 'reset-mid-stream' && index === fault.afterChunks) {
+        response.socket?.destroy();
+        return;
+      }
+      if (fault?.kind === 'stall-mid-stream' && index === fault.afterChunks) return;
+      if (response.destroyed) return;
+      response.write(`data: ${JSON.stringify(event)}\n\n`);
+      if (this.options.chunkDelayMs) await sleep(this.options.chunkDelayMs);
+    }
+    response.end('data: [DONE]\n\n');
+  }
+
+  private sendJson(response: ServerResponse, value: unknown): void {
+    const text = JSON.stringify(value);
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': 'req_mock', 'openai-processing-ms': '12' });
+    response.end(text);
+  }
+
+  private sendError(response: ServerResponse, status: number, message: string, type: string, code: string | null): void {
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ error: { message, type, param: null, code } }));
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
