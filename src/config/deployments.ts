@@ -23,7 +23,9 @@ export function buildDeployments(loaded: LoadedConfig): Deployment[] {
     const missing = loaded.missingVariables.filter((item) => item.path[0] === 'model_list' && item.path[1] === index);
     const deployment = buildDeployment(entry, env, { defaultTimeout, defaultStreamTimeout });
     if (!deployment) return;
-    if (missing.length > 0 && deployment.available) {
+    // An explicit os.environ/ reference that is unset makes the deployment unavailable even when a
+    // provider default variable is set: silently using another key could bill another account.
+    if (missing.length > 0) {
       deployment.available = false;
       deployment.unavailableReason = missing.map((item) => `environment variable ${item.variable} is not set (${formatPath(item.path.slice(2))})`).join('; ');
     }
@@ -86,6 +88,7 @@ function buildDeployment(
     streamTimeoutMs: params.stream_timeout !== undefined || defaults.defaultStreamTimeout !== undefined ? Math.round((params.stream_timeout ?? defaults.defaultStreamTimeout ?? 0) * 1000) : undefined,
     weight: params.weight,
     order: params.order,
+    dropParams: params.drop_params,
     defaultParams,
     modelInfo: { ...modelInfo, id },
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.free === true),

@@ -221,7 +221,7 @@ function locateNode(document: Document, lineCounter: LineCounter, path: ConfigPa
 
 function describeZodIssue(issue: z.ZodIssue): string {
   if (issue.code === 'invalid_type' && issue.received === 'undefined') return issue.message === 'Required' ? 'is required' : issue.message;
-  if (issue.code === 'invalid_type') return `${issue.message === 'Required' ? `expected ${issue.expected}` : issue.message}, got ${issue.received}`;
+  if (issue.code === 'invalid_type') return issue.message === 'Required' || issue.message.startsWith('Expected') ? `expected ${issue.expected}, got ${issue.received}` : issue.message;
   if (issue.code === 'invalid_enum_value') return `must be one of ${issue.options.map((option) => JSON.stringify(option)).join(', ')}`;
   return issue.message;
 }

@@ -5,7 +5,11 @@
  */
 import { z } from 'zod';
 
-const number = z.coerce.number({ invalid_type_error: 'expected a number' }).refine(Number.isFinite, 'expected a number');
+// Numbers may arrive as strings (os.environ/ values, quoted YAML); anything else is a type error.
+const number = z.preprocess(
+  (value) => (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value),
+  z.number({ invalid_type_error: 'expected a number' }).refine(Number.isFinite, 'expected a number'),
+);
 const nonNegative = number.refine((value) => value >= 0, 'must be zero or more');
 const integer = number.refine(Number.isInteger, 'expected a whole number');
 const boolean = z.preprocess((value) => {

@@ -44,7 +44,12 @@ export interface CallContext {
 export interface GatewaySettings {
   /** Extra attempts on retryable upstream failures, across the group's deployments. */
   numRetries: number;
+  /** litellm_settings.drop_params: drop parameters a provider cannot take instead of refusing the call. */
+  dropParams: boolean;
 }
+
+/** Fields every adapter takes whatever its supportedParams say. */
+const ALWAYS_SUPPORTED = new Set(['model', 'messages', 'stream', 'stream_options']);
 
 export interface GatewayDependencies {
   catalog: ModelCatalog;
@@ -146,10 +151,34 @@ export class Gateway {
     return group;
   }
 
-  private buildRequest(operation: Operation, adapter: ProviderAdapter, deployment: Deployment): UpstreamRequest {
+  /**
+   * Parameters the deployment's provider cannot take: dropped with a warning when drop_params is
+   * on (per deployment, else globally), refused with a 400 that names them otherwise.
+   */
+  private applyParamPolicy(request: ChatRequest, adapter: ProviderAdapter, deployment: Deployment, warnings: string[]): ChatRequest {
+    const supported = adapter.supportedParams;
+    if (!supported) return request;
+    const unsupported = Object.keys(request).filter((key) => !ALWAYS_SUPPORTED.has(key) && !supported.has(key) && request[key] !== undefined && request[key] !== null);
+    if (unsupported.length === 0) return request;
+    if (!(deployment.dropParams ?? this.deps.settings.dropParams)) {
+      throw new GatewayError(
+        'unsupported_parameter',
+        `${deployment.provider} does not support the parameter${unsupported.length > 1 ? 's' : ''} ${unsupported.map((key) => `"${key}"`).join(', ')}: remove ${unsupported.length > 1 ? 'them' : 'it'}, or set litellm_settings.drop_params: true to drop such parameters automatically`,
+        { param: unsupported[0] },
+      );
+    }
+    const kept: ChatRequest = { ...request };
+    for (const key of unsupported) {
+      delete kept[key];
+      warnings.push(`dropped unsupported parameter "${key}" (${deployment.provider})`);
+    }
+    return kept;
+  }
+
+  private buildRequest(operation: Operation, adapter: ProviderAdapter, deployment: Deployment, warnings: string[]): UpstreamRequest {
     switch (operation.kind) {
       case 'chat':
-        return adapter.buildChatRequest(operation.request, deployment);
+        return adapter.buildChatRequest(this.applyParamPolicy(operation.request, adapter, deployment, warnings), deployment);
       case 'completion':
         if (!adapter.buildCompletionRequest) throw unsupported(deployment, '/v1/completions');
         return adapter.buildCompletionRequest(operation.request, deployment);
@@ -184,7 +213,8 @@ export class Gateway {
 
   private async attemptOnce(context: CallContext, operation: Operation, deployment: Deployment, group: ModelGroup, attempt: number, format: ResponseFormat): Promise<GatewayResult> {
     const adapter = requireAdapter(deployment);
-    const upstreamRequest = this.buildRequest(operation, adapter, deployment);
+    const warnings: string[] = [];
+    const upstreamRequest = this.buildRequest(operation, adapter, deployment, warnings);
     const { response, sentAt, release, controller } = await this.dispatch(context, deployment, upstreamRequest, deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     let text: string;
     try {
@@ -220,7 +250,7 @@ export class Gateway {
     }
     const settlement = this.settle(deployment, usage, upstreamLatencyMs, null, attempt);
     this.record(context, { modelGroup: group.name, deployment, settlement, stream: false });
-    return { kind: 'json', status: 200, headers: this.headers(context, group, settlement, performance.now() - context.startedAt - upstreamLatencyMs), body };
+    return { kind: 'json', status: 200, headers: this.headers(context, group, settlement, performance.now() - context.startedAt - upstreamLatencyMs, warnings), body };
   }
 
   private async attemptStream(
@@ -232,7 +262,8 @@ export class Gateway {
     format: ResponseFormat,
   ): Promise<GatewayResult> {
     const adapter = requireAdapter(deployment);
-    const upstreamRequest = this.buildRequest(operation, adapter, deployment);
+    const warnings: string[] = [];
+    const upstreamRequest = this.buildRequest(operation, adapter, deployment, warnings);
     const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // The whole-call timer is replaced by the stream's own first-chunk and idle timers below.
     const { response, sentAt, release, abort, timer } = await this.dispatch(context, deployment, upstreamRequest, firstChunkTimeoutMs);
@@ -257,7 +288,7 @@ export class Gateway {
       throw error instanceof GatewayError ? error : connectionError(error, deployment.provider);
     }
     const overheadMs = sentAt - context.startedAt;
-    const headers = this.headers(context, group, { deployment, usage: undefined, costMicros: undefined, upstreamLatencyMs: 0, timeToFirstTokenMs: null, retries: attempt }, overheadMs);
+    const headers = this.headers(context, group, { deployment, usage: undefined, costMicros: undefined, upstreamLatencyMs: 0, timeToFirstTokenMs: null, retries: attempt }, overheadMs, warnings);
     const encoder = format.stream({ includeUsage: operation.request.stream_options?.include_usage === true });
     headers['content-type'] = encoder.contentType;
     headers['cache-control'] = 'no-cache';
@@ -314,7 +345,7 @@ export class Gateway {
     return { deployment, usage, costMicros: costMicros(usage, deployment.prices), upstreamLatencyMs, timeToFirstTokenMs, retries };
   }
 
-  private headers(context: CallContext, group: ModelGroup, settlement: Settlement, overheadMs: number): Record<string, string> {
+  private headers(context: CallContext, group: ModelGroup, settlement: Settlement, overheadMs: number, warnings: string[]): Record<string, string> {
     const headers: Record<string, string> = {
       'x-switchboard-call-id': context.callId,
       'x-switchboard-model-group': group.name,
@@ -324,6 +355,10 @@ export class Gateway {
       'x-switchboard-attempted-retries': String(settlement.retries),
     };
     if (settlement.costMicros !== undefined) headers['x-switchboard-response-cost'] = formatUsd(settlement.costMicros);
+    if (warnings.length > 0) {
+      headers['x-switchboard-warnings'] = warnings.join('; ');
+      this.deps.logger.warn({ callId: context.callId, deployment: settlement.deployment.id, warnings }, 'request adjusted for the provider');
+    }
     return headers;
   }
 

@@ -186,6 +186,8 @@ export interface Deployment {
   streamTimeoutMs?: number;
   weight?: number;
   order?: number;
+  /** litellm_params.drop_params: overrides litellm_settings.drop_params for this deployment. */
+  dropParams?: boolean;
   /** Default call parameters (max_tokens, temperature, ...) applied when the client omits them. */
   defaultParams: JsonObject;
   modelInfo: ModelInfo;

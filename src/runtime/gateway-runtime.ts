@@ -76,7 +76,10 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     upstream,
     usageWriter,
     logger,
-    settings: { numRetries: config.router_settings.num_retries ?? config.litellm_settings.num_retries ?? 0 },
+    settings: {
+      numRetries: config.router_settings.num_retries ?? config.litellm_settings.num_retries ?? 0,
+      dropParams: config.litellm_settings.drop_params ?? false,
+    },
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   const app = await buildServer({

@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { buildDeployments } from './deployments.js';
+import { formatIssue, parseConfig } from './load.js';
+
+describe('parseConfig (LiteLLM config.yaml)', () => {
+  it('accepts a LiteLLM config as is and resolves os.environ/ references', () => {
+    const loaded = parseConfig(
+      `
+model_list:
+  - model_name: gpt-4o
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: os.environ/OPENAI_API_KEY
+      rpm: 100
+      timeout: "30"
+      max_tokens: 512
+    model_info:
+      id: gpt4o-primary
+      input_cost_per_token: 0.000002
+      output_cost_per_token: 0.000008
+      quality_score: 9
+router_settings:
+  routing_strategy: least-busy
+  num_retries: 3
+  fallbacks: [{"gpt-4o": ["gpt-4o-mini"]}]
+litellm_settings:
+  drop_params: true
+general_settings:
+  master_key: os.environ/MASTER
+environment_variables:
+  MASTER: sk-from-config
+`,
+      { OPENAI_API_KEY: 'sk-openai' },
+    );
+    expect(loaded.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(loaded.config.general_settings.master_key).toBe('sk-from-config');
+    expect(loaded.config.router_settings.fallbacks).toEqual([{ 'gpt-4o': ['gpt-4o-mini'] }]);
+    const [deployment] = buildDeployments(loaded);
+    expect(deployment).toMatchObject({
+      id: 'gpt4o-primary',
+      modelName: 'gpt-4o',
+      provider: 'openai',
+      upstreamModel: 'gpt-4o',
+      apiBase: 'https://api.openai.com/v1',
+      apiKey: 'sk-openai',
+      rpm: 100,
+      timeoutMs: 30_000,
+      defaultParams: { max_tokens: 512 },
+      available: true,
+      prices: { inputPerToken: 2_000_000, outputPerToken: 8_000_000 },
+    });
+  });
+
+  it('reports invalid YAML with its line', () => {
+    const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params: {model: openai/x\n');
+    const [issue] = loaded.issues;
+    expect(issue.severity).toBe('error');
+    expect(issue.message).toMatch(/invalid YAML/);
+    expect(issue.line).toBeGreaterThanOrEqual(3);
+  });
+
+  it('reports an unknown provider prefix at the line of its model', () => {
+    const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: nosuch/model-1\n');
+    const issue = loaded.issues.find((item) => item.severity === 'error')!;
+    expect(issue.message).toContain('unknown provider prefix "nosuch"');
+    expect(issue.line).toBe(4);
+    expect(formatIssue(issue, 'c.yaml')).toMatch(/^c\.yaml:4:\d+: error: model_list\[0\]\.litellm_params\.model: unknown provider prefix/);
+  });
+
+  it('reports a wrong type at its line', () => {
+    const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/x\n      rpm: lots\nrouter_settings:\n  num_retries: [1]\n');
+    const errors = loaded.issues.filter((issue) => issue.severity === 'error');
+    expect(errors.map((issue) => [issue.line, issue.message])).toEqual([
+      [5, 'expected a number'],
+      [7, expect.stringMatching(/number/)],
+    ]);
+  });
+
+  it('reports a missing environment variable; in a model entry the gateway still starts', () => {
+    const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/x\n      api_key: os.environ/NOPE_KEY\ngeneral_settings:\n  master_key: os.environ/NOPE_MASTER\n', {});
+    const [model, master] = loaded.issues;
+    expect(model).toMatchObject({ severity: 'error', line: 5, fatal: false });
+    expect(model.message).toContain('NOPE_KEY');
+    expect(master).toMatchObject({ severity: 'error', line: 7, fatal: true });
+    const [deployment] = buildDeployments(loaded);
+    expect(deployment.available).toBe(false);
+    expect(deployment.unavailableReason).toContain('NOPE_KEY');
+  });
+
+  it('warns about unknown keys without failing', () => {
+    const loaded = parseConfig('model_list: []\nrouter_settings:\n  some_future_setting: 1\nmystery_section: {}\n');
+    expect(loaded.issues.map((issue) => [issue.severity, issue.message, issue.line])).toEqual([
+      ['warning', 'unknown key "some_future_setting" is ignored', 3],
+      ['warning', 'unknown key "mystery_section" is ignored', 4],
+    ]);
+  });
+
+  it('requires litellm_params.model, pointing at the entry', () => {
+    const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      api_key: k\n');
+    const issue = loaded.issues.find((item) => item.severity === 'error')!;
+    expect(issue.message).toMatch(/required/);
+    expect(issue.line).toBe(4);
+  });
+
+  it('uses provider defaults: base URLs and key variables', () => {
+    const loaded = parseConfig(
+      `
+model_list:
+  - {model_name: a, litellm_params: {model: groq/llama-3.1-8b-instant}}
+  - {model_name: b, litellm_params: {model: together_ai/meta-llama/Llama-3-8b}}
+  - {model_name: c, litellm_params: {model: azure/my-deployment, api_base: "https://res.openai.azure.com", api_version: "2024-10-21"}}
+  - {model_name: d, litellm_params: {model: hosted_vllm/qwen}}
+  - {model_name: e, litellm_params: {model: lm_studio/phi}}
+`,
+      { GROQ_API_KEY: 'g', TOGETHERAI_API_KEY: 't', AZURE_API_KEY: 'az' },
+    );
+    const byName = Object.fromEntries(buildDeployments(loaded).map((deployment) => [deployment.modelName, deployment]));
+    expect(byName.a).toMatchObject({ apiBase: 'https://api.groq.com/openai/v1', apiKey: 'g', available: true, upstreamModel: 'llama-3.1-8b-instant' });
+    expect(byName.b).toMatchObject({ apiBase: 'https://api.together.xyz/v1', upstreamModel: 'meta-llama/Llama-3-8b' });
+    expect(byName.c).toMatchObject({ provider: 'azure', apiKey: 'az', apiVersion: '2024-10-21', available: true });
+    expect(byName.d).toMatchObject({ available: false });
+    expect(byName.d.unavailableReason).toContain('api_base');
+    expect(byName.e).toMatchObject({ apiBase: 'http://localhost:1234/v1', available: true, prices: { inputPerToken: 0, outputPerToken: 0 } });
+  });
+
+  it('reads the shipped example config without errors other than absent keys', () => {
+    const loaded = parseConfig(readFileSync('config.example.yaml', 'utf8'), {});
+    expect(loaded.issues.filter((issue) => issue.fatal)).toEqual([]);
+    expect(loaded.issues.filter((issue) => issue.severity === 'warning')).toEqual([]);
+    const groups = new Set(buildDeployments(loaded).map((deployment) => deployment.modelName));
+    for (const name of ['gemini-2.0-flash', 'gemini-1.5-flash', 'claude-3.5-sonnet', 'gpt-4o', 'gpt-4o-mini', 'llama3.1']) expect(groups.has(name)).toBe(true);
+    expect(loaded.config.router_settings.fallbacks).toEqual([{ 'gemini-2.0-flash': ['gemini-1.5-flash', 'llama3.1'] }, { 'gemini-1.5-flash': ['llama3.1'] }]);
+  });
+});

@@ -1,0 +1,132 @@
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { UsageLogRow } from '../storage/repositories/usage-logs.js';
+import { UsageLogWriter, type UsageSink } from './usage-log-writer.js';
+
+const logger = pino({ level: 'silent' });
+const directories: string[] = [];
+
+function spillDir(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'usage-writer-'));
+  directories.push(directory);
+  return directory;
+}
+
+afterEach(() => {
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+function row(index: number): UsageLogRow {
+  return { call_id: `call-${index}`, created_at: index, endpoint: 'chat/completions', latency_ms: 1, status: 'success', http_status: 200 } as UsageLogRow;
+}
+
+/** A database that can be switched off and on, keeping rows by call_id like the real table. */
+class FlakySink implements UsageSink {
+  up = true;
+  readonly rows = new Map<string, UsageLogRow>();
+  calls = 0;
+  async insertMany(rows: UsageLogRow[]): Promise<void> {
+    this.calls++;
+    if (!this.up) throw new Error('connection refused');
+    for (const item of rows) if (!this.rows.has(item.call_id)) this.rows.set(item.call_id, item);
+  }
+}
+
+describe('UsageLogWriter', () => {
+  it('writes queued rows in batches', async () => {
+    const sink = new FlakySink();
+    const writer = new UsageLogWriter({ logger, batchSize: 10 });
+    writer.attach(sink);
+    for (let index = 0; index < 25; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    expect(sink.rows.size).toBe(25);
+    expect(sink.calls).toBe(3);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 25, dropped: 0 });
+  });
+
+  it('holds rows until a database is attached', async () => {
+    const writer = new UsageLogWriter({ logger });
+    writer.enqueue(row(1));
+    await writer.flush(true);
+    expect(writer.snapshot().queued).toBe(1);
+    const sink = new FlakySink();
+    writer.attach(sink);
+    await writer.flush(true);
+    expect(sink.rows.has('call-1')).toBe(true);
+  });
+
+  it('keeps rows while the database fails and writes them all once it recovers', async () => {
+    const sink = new FlakySink();
+    sink.up = false;
+    const writer = new UsageLogWriter({ logger, spillDir: spillDir() });
+    writer.attach(sink);
+    for (let index = 0; index < 100; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    expect(writer.snapshot()).toMatchObject({ queued: 100, written: 0, failedFlushes: 1, dropped: 0 });
+    sink.up = true;
+    await writer.flush(true);
+    expect(sink.rows.size).toBe(100);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 100, dropped: 0 });
+  });
+
+  it('backs off after a failure instead of hammering the database', async () => {
+    const sink = new FlakySink();
+    sink.up = false;
+    const writer = new UsageLogWriter({ logger, flushIntervalMs: 1000 });
+    writer.attach(sink);
+    writer.enqueue(row(1));
+    await writer.flush(true);
+    await writer.flush();
+    await writer.flush();
+    expect(sink.calls).toBe(1);
+  });
+
+  it('spills the overflow to disk past maxQueued and replays it on recovery, losing nothing', async () => {
+    const directory = spillDir();
+    const sink = new FlakySink();
+    sink.up = false;
+    const writer = new UsageLogWriter({ logger, spillDir: directory, maxQueued: 10 });
+    writer.attach(sink);
+    for (let index = 0; index < 35; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    expect(writer.snapshot()).toMatchObject({ queued: 10, spilled: 25, dropped: 0 });
+    const spilled = readFileSync(join(directory, 'usage-spill.jsonl'), 'utf8').trim().split('\n');
+    expect(spilled).toHaveLength(25);
+    expect(JSON.parse(spilled[0]).call_id).toBe('call-0');
+
+    sink.up = true;
+    await writer.flush(true);
+    expect(sink.rows.size).toBe(35);
+    expect(existsSync(join(directory, 'usage-spill.jsonl'))).toBe(false);
+    expect(existsSync(join(directory, 'usage-spill.jsonl.replaying'))).toBe(false);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 35, dropped: 0 });
+  });
+
+  it('replays a spill file left by an earlier process when a database is attached', async () => {
+    const directory = spillDir();
+    const first = new UsageLogWriter({ logger, spillDir: directory });
+    for (let index = 0; index < 5; index++) first.enqueue(row(index));
+    await first.close(10); // no database: everything spills
+    expect(first.snapshot()).toMatchObject({ spilled: 5, dropped: 0 });
+
+    const sink = new FlakySink();
+    const second = new UsageLogWriter({ logger, spillDir: directory });
+    second.attach(sink);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await second.flush(true);
+    expect(sink.rows.size).toBe(5);
+  });
+
+  it('counts rows as dropped only when there is nowhere to keep them', async () => {
+    const sink = new FlakySink();
+    sink.up = false;
+    const writer = new UsageLogWriter({ logger, maxQueued: 2 });
+    writer.attach(sink);
+    for (let index = 0; index < 5; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    expect(writer.snapshot()).toMatchObject({ queued: 2, dropped: 3 });
+  });
+});
