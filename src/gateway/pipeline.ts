@@ -12,7 +12,8 @@ import { adapterFor } from '../providers/registry.js';
 import type { ChatRequest, CompletionRequest, Deployment, EmbeddingsRequest, ProviderAdapter, UpstreamRequest, Usage } from '../providers/types.js';
 import { usageFromOpenAI } from '../providers/shared/usage.js';
 import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
-import { planDeployments } from '../routing/router.js';
+import { backoffMs, fallbackGroups, fallbackKindOf, retriesFor } from '../routing/policy.js';
+import type { Router } from '../routing/router.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
 import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
@@ -42,8 +43,6 @@ export interface CallContext {
 }
 
 export interface GatewaySettings {
-  /** Extra attempts on retryable upstream failures, across the group's deployments. */
-  numRetries: number;
   /** litellm_settings.drop_params: drop parameters a provider cannot take instead of refusing the call. */
   dropParams: boolean;
 }
@@ -56,6 +55,7 @@ export interface GatewayDependencies {
   upstream: UpstreamClient;
   usageWriter: UsageLogWriter;
   logger: Logger;
+  router: Router;
   settings: GatewaySettings;
 }
 
@@ -63,14 +63,31 @@ export type GatewayResult =
   | { kind: 'json'; status: number; headers: Record<string, string>; body: string }
   | { kind: 'stream'; headers: Record<string, string>; pump(response: ServerResponse): Promise<void> };
 
+/** Where the router is in one request: retries and fallbacks so far, groups found cooling down. */
+interface Progress {
+  retries: number;
+  fallbacks: number;
+  requested: string;
+  lastDeployment: Deployment | undefined;
+  cooling: ModelGroup[];
+}
+
+/** One upstream attempt: the deployment, the group it serves, and the router's progress so far. */
+interface Attempt {
+  deployment: Deployment;
+  group: ModelGroup;
+  retries: number;
+  fallbacks: number;
+  requested: string;
+}
+
 /** What one upstream attempt produced, for headers and the usage record. */
 interface Settlement {
-  deployment: Deployment;
+  attempt: Attempt;
   usage: Usage | undefined;
   costMicros: number | undefined;
   upstreamLatencyMs: number;
   timeToFirstTokenMs: number | null;
-  retries: number;
 }
 
 type Operation =
@@ -98,45 +115,126 @@ export class Gateway {
 
   /** Records a request that failed before reaching a deployment (bad input, auth, unknown model). */
   recordRejected(context: CallContext, error: GatewayError, modelGroup: string | null): void {
-    this.record(context, { modelGroup, deployment: undefined, error, stream: false });
+    this.record(context, { modelGroup, error, stream: false });
   }
 
   private async run(context: CallContext, operation: Operation, format: ResponseFormat): Promise<GatewayResult> {
     const modelName = operation.request.model;
-    let group: ModelGroup;
+    let requested: ModelGroup;
+    let requestFallbacks: string[] | undefined;
     try {
-      group = this.resolveGroup(modelName);
+      requested = this.resolveGroup(modelName);
+      requestFallbacks = takeRequestFallbacks(operation);
     } catch (error) {
       this.recordRejected(context, error as GatewayError, modelName);
       throw error;
     }
     const stream = operation.kind !== 'embeddings' && operation.request.stream === true;
-    const plan = planDeployments(group);
-    const maxAttempts = 1 + this.deps.settings.numRetries;
-    let lastError: GatewayError | undefined;
-    let lastDeployment: Deployment | undefined;
+    const policy = this.deps.router.policy;
+    const progress: Progress = { retries: 0, fallbacks: 0, requested: requested.name, lastDeployment: undefined, cooling: [] };
+    let group = requested;
+    let chain: string[] | undefined;
+    let error: GatewayError;
 
-    for (let attempt = 0; attempt < maxAttempts; attempt++) {
-      const deployment = plan[attempt % plan.length];
-      lastDeployment = deployment;
-      if (context.clientSignal.aborted) break;
+    for (;;) {
       try {
+        return await this.tryGroup(context, operation, format, group, stream, progress);
+      } catch (caught) {
+        error = caught as GatewayError;
+      }
+      if (context.clientSignal.aborted) break;
+      const kind = fallbackKindOf(error);
+      if (!kind) break;
+      // The fallback list is the requested group's (or the request's own), chosen by the first failure's kind.
+      chain ??= (requestFallbacks ?? fallbackGroups(policy, requested.name, kind)).slice(0, policy.maxFallbacks);
+      const next = this.nextFallback(chain, progress);
+      if (!next) break;
+      this.deps.logger.warn({ callId: context.callId, from: group.name, to: next.name, code: error.code }, 'falling back to another model group');
+      progress.fallbacks++;
+      group = next;
+    }
+    if (error.code === 'deployments_cooling_down' && progress.cooling.length > 1) error = this.coolingDownError(progress.cooling[0], progress);
+    this.record(context, { modelGroup: group.name, deployment: progress.lastDeployment, error, stream, retries: progress.retries, fallbacks: progress.fallbacks, requested: progress.requested });
+    throw error;
+  }
+
+  /** The next group of the fallback chain that exists and can be called. */
+  private nextFallback(chain: string[], progress: Progress): ModelGroup | undefined {
+    while (chain.length > 0) {
+      const name = chain.shift()!;
+      const group = this.deps.catalog.resolve(name);
+      if (group && group.available.length > 0) return group;
+      this.deps.logger.warn({ fallback: name }, 'fallback model group is not configured or unavailable; skipped');
+    }
+    return undefined;
+  }
+
+  /**
+   * Attempts within one group: the ranked deployments in turn, retrying retryable failures up to
+   * the retry policy, waiting (backoff, Retry-After) only before trying the same deployment again.
+   */
+  private async tryGroup(context: CallContext, operation: Operation, format: ResponseFormat, group: ModelGroup, stream: boolean, progress: Progress): Promise<GatewayResult> {
+    const { router } = this.deps;
+    const ranked = await router.rank(group, stream);
+    if (ranked.length === 0) throw this.coolingDownError(group, progress);
+    const admitted = await this.admitNext(ranked, 0, group, progress);
+    let index = 0;
+    let retriesHere = 0;
+    let deployment = admitted;
+    for (;;) {
+      index = ranked.indexOf(deployment);
+      progress.lastDeployment = deployment;
+      const started = performance.now();
+      try {
+        const attempt: Attempt = { deployment, group, retries: progress.retries, fallbacks: progress.fallbacks, requested: progress.requested };
         return stream
-          ? await this.attemptStream(context, operation as Extract<Operation, { kind: 'chat' | 'completion' }>, deployment, group, attempt, format)
-          : await this.attemptOnce(context, operation, deployment, group, attempt, format);
-      } catch (error) {
-        lastError = error instanceof GatewayError ? error : connectionError(error, deployment.provider);
-        if (!lastError.retryable) break;
-        this.deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, code: lastError.code, status: lastError.status }, 'upstream attempt failed');
+          ? await this.attemptStream(context, operation as Extract<Operation, { kind: 'chat' | 'completion' }>, attempt, format)
+          : await this.attemptOnce(context, operation, attempt, format);
+      } catch (caught) {
+        const error = caught instanceof GatewayError ? caught : connectionError(caught, deployment.provider);
+        void router.recordFailure(deployment, error, performance.now() - started);
+        if (context.clientSignal.aborted || retriesHere >= retriesFor(router.policy, error)) throw error;
+        this.deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, code: error.code, status: error.status }, 'upstream attempt failed; retrying');
+        const next = ranked.find((candidate, position) => position > index && router.coolingUntil(candidate) === undefined) ?? ranked.find((candidate) => router.coolingUntil(candidate) === undefined);
+        if (!next) throw error;
+        const wait = backoffMs(router.policy, error, retriesHere, next === deployment, Math.random);
+        if (wait === undefined) throw error;
+        if (wait > 0) await sleep(wait, context.clientSignal);
+        if (context.clientSignal.aborted) throw error;
+        retriesHere++;
+        progress.retries++;
+        deployment = await this.admitNext(ranked, ranked.indexOf(next), group, progress);
       }
     }
-    const error = lastError ?? new GatewayError('model_unavailable', `no deployment of "${group.name}" could be tried`);
-    if (context.clientSignal.aborted && !lastError) {
-      this.record(context, { modelGroup: group.name, deployment: lastDeployment, error: clientGone(), stream });
-    } else {
-      this.record(context, { modelGroup: group.name, deployment: lastDeployment, error, stream, retries: Math.max(0, maxAttempts - 1) });
+  }
+
+  /** The first deployment from `index` on (wrapping) that is not cooling down and admits the call. */
+  private async admitNext(ranked: Deployment[], index: number, group: ModelGroup, progress: Progress): Promise<Deployment> {
+    const { router } = this.deps;
+    for (let offset = 0; offset < ranked.length; offset++) {
+      const candidate = ranked[(index + offset) % ranked.length];
+      if (router.coolingUntil(candidate) !== undefined) continue;
+      if (await router.admit(candidate)) return candidate;
     }
-    throw error;
+    if (ranked.every((candidate) => router.coolingUntil(candidate) !== undefined)) throw this.coolingDownError(group, progress);
+    throw new GatewayError('deployments_at_capacity', `model group "${group.name}": every deployment is at its rpm/tpm limit for this minute; retry after the minute turns`, {
+      retryAfterSeconds: 60 - (Math.floor(Date.now() / 1000) % 60),
+      headers: { 'retry-after': String(60 - (Math.floor(Date.now() / 1000) % 60)) },
+    });
+  }
+
+  /** 503 naming the group (and the fallbacks tried) and when its first deployment frees up. */
+  private coolingDownError(group: ModelGroup, progress: Progress | undefined): GatewayError {
+    if (progress && !progress.cooling.includes(group)) progress.cooling.push(group);
+    const groups = progress?.cooling.length ? progress.cooling : [group];
+    const releases = groups.map((candidate) => this.deps.router.earliestRelease(candidate)).filter((time): time is number => time !== undefined);
+    const release = releases.length > 0 ? Math.min(...releases) : Date.now();
+    const seconds = Math.max(1, Math.ceil((release - Date.now()) / 1000));
+    const label = groups.length > 1 ? `model group "${groups[0].name}" and its fallbacks (${groups.slice(1).map((item) => `"${item.name}"`).join(', ')})` : `model group "${groups[0].name}"`;
+    return new GatewayError('deployments_cooling_down', `${label}: every deployment is cooling down after repeated failures; the first frees up in ${seconds}s (at ${new Date(release).toISOString()})`, {
+      retryAfterSeconds: seconds,
+      headers: { 'retry-after': String(seconds) },
+    });
   }
 
   private resolveGroup(model: string): ModelGroup {
@@ -211,18 +309,28 @@ export class Gateway {
     }
   }
 
-  private async attemptOnce(context: CallContext, operation: Operation, deployment: Deployment, group: ModelGroup, attempt: number, format: ResponseFormat): Promise<GatewayResult> {
+  private async attemptOnce(context: CallContext, operation: Operation, attempt: Attempt, format: ResponseFormat): Promise<GatewayResult> {
+    const { deployment } = attempt;
     const adapter = requireAdapter(deployment);
     const warnings: string[] = [];
     const upstreamRequest = this.buildRequest(operation, adapter, deployment, warnings);
-    const { response, sentAt, release, controller } = await this.dispatch(context, deployment, upstreamRequest, deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const { router } = this.deps;
+    router.begin(deployment);
     let text: string;
+    let response: UpstreamResponse;
+    let sentAt: number;
     try {
-      text = await response.body.text();
-    } catch (error) {
-      throw connectionError(error, deployment.provider, controller.signal);
+      const dispatched = await this.dispatch(context, deployment, upstreamRequest, deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      ({ response, sentAt } = dispatched);
+      try {
+        text = await response.body.text();
+      } catch (error) {
+        throw connectionError(error, deployment.provider, dispatched.controller.signal);
+      } finally {
+        dispatched.release();
+      }
     } finally {
-      release();
+      router.end(deployment);
     }
     const upstreamLatencyMs = performance.now() - sentAt;
     if (response.statusCode >= 400) throw this.upstreamError(adapter, deployment, response, text);
@@ -248,47 +356,51 @@ export class Gateway {
       usage = usageFromOpenAI(chat.usage);
       body = format.chat(chat, chat === parsed ? text : undefined);
     }
-    const settlement = this.settle(deployment, usage, upstreamLatencyMs, null, attempt);
-    this.record(context, { modelGroup: group.name, deployment, settlement, stream: false });
-    return { kind: 'json', status: 200, headers: this.headers(context, group, settlement, performance.now() - context.startedAt - upstreamLatencyMs, warnings), body };
+    router.recordSuccess(deployment, upstreamLatencyMs, undefined, usage);
+    const settlement = this.settle(attempt, usage, upstreamLatencyMs, null);
+    this.record(context, { settlement, stream: false });
+    return { kind: 'json', status: 200, headers: this.headers(context, settlement, performance.now() - context.startedAt - upstreamLatencyMs, warnings), body };
   }
 
-  private async attemptStream(
-    context: CallContext,
-    operation: Extract<Operation, { kind: 'chat' | 'completion' }>,
-    deployment: Deployment,
-    group: ModelGroup,
-    attempt: number,
-    format: ResponseFormat,
-  ): Promise<GatewayResult> {
+  private async attemptStream(context: CallContext, operation: Extract<Operation, { kind: 'chat' | 'completion' }>, attempt: Attempt, format: ResponseFormat): Promise<GatewayResult> {
+    const { deployment } = attempt;
+    const { router } = this.deps;
     const adapter = requireAdapter(deployment);
     const warnings: string[] = [];
     const upstreamRequest = this.buildRequest(operation, adapter, deployment, warnings);
     const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    // The whole-call timer is replaced by the stream's own first-chunk and idle timers below.
-    const { response, sentAt, release, abort, timer } = await this.dispatch(context, deployment, upstreamRequest, firstChunkTimeoutMs);
-    clearTimeout(timer);
-    if (response.statusCode >= 400) {
-      let text = '';
-      try {
-        text = await response.body.text();
-      } catch {
-        // the status alone is enough
-      }
-      release();
-      throw this.upstreamError(adapter, deployment, response, text);
-    }
-    const timers: StreamTimers = { abort, firstChunkTimeoutMs, idleTimeoutMs: deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS, provider: deployment.provider };
-    const transform = adapter.createStreamTransform(deployment, operation.request as ChatRequest);
+    router.begin(deployment);
     let opened: Awaited<ReturnType<typeof UpstreamStream.open>>;
+    let dispatched: Awaited<ReturnType<Gateway['dispatch']>>;
     try {
-      opened = await UpstreamStream.open(response.body, transform, upstreamRequest.framing, timers);
+      // The first-chunk timer covers headers and the first chunk; then the idle timer takes over.
+      dispatched = await this.dispatch(context, deployment, upstreamRequest, firstChunkTimeoutMs);
+      clearTimeout(dispatched.timer);
+      const { response } = dispatched;
+      if (response.statusCode >= 400) {
+        let text = '';
+        try {
+          text = await response.body.text();
+        } catch {
+          // the status alone is enough
+        }
+        dispatched.release();
+        throw this.upstreamError(adapter, deployment, response, text);
+      }
+      const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS, provider: deployment.provider };
+      try {
+        opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers);
+      } catch (error) {
+        dispatched.release();
+        throw error instanceof GatewayError ? error : connectionError(error, deployment.provider);
+      }
     } catch (error) {
-      release();
-      throw error instanceof GatewayError ? error : connectionError(error, deployment.provider);
+      router.end(deployment);
+      throw error;
     }
-    const overheadMs = sentAt - context.startedAt;
-    const headers = this.headers(context, group, { deployment, usage: undefined, costMicros: undefined, upstreamLatencyMs: 0, timeToFirstTokenMs: null, retries: attempt }, overheadMs, warnings);
+    const { sentAt } = dispatched;
+    const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS, provider: deployment.provider };
+    const headers = this.headers(context, { attempt, usage: undefined, costMicros: undefined, upstreamLatencyMs: 0, timeToFirstTokenMs: null }, sentAt - context.startedAt, warnings);
     const encoder = format.stream({ includeUsage: operation.request.stream_options?.include_usage === true });
     headers['content-type'] = encoder.contentType;
     headers['cache-control'] = 'no-cache';
@@ -299,17 +411,28 @@ export class Gateway {
       kind: 'stream',
       headers,
       pump: async (serverResponse) => {
-        const outcome = await relayStream(opened.stream, opened.first, serverResponse, {
-          encoder,
-          startedAt: context.startedAt,
-          now: () => performance.now(),
-          estimateUsage: (completionText) => this.estimateUsage(operation, completionText),
-        }, timers);
-        release();
-        const settlement = this.settle(deployment, outcome.usage, performance.now() - sentAt, outcome.firstChunkAt, attempt);
+        let outcome: Awaited<ReturnType<typeof relayStream>>;
+        try {
+          outcome = await relayStream(opened.stream, opened.first, serverResponse, {
+            encoder,
+            startedAt: context.startedAt,
+            now: () => performance.now(),
+            estimateUsage: (completionText) => this.estimateUsage(operation, completionText),
+          }, timers);
+        } finally {
+          dispatched.release();
+          router.end(deployment);
+        }
+        const upstreamLatencyMs = performance.now() - sentAt;
         const error = outcome.clientDisconnected ? clientGone() : outcome.error;
-        if (error) this.deps.logger.warn({ callId: context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
-        this.record(context, { modelGroup: group.name, deployment, settlement, error, stream: true });
+        if (error) {
+          this.deps.logger.warn({ callId: context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
+          // A stream that broke mid-way is the deployment's failure (for cooldowns) too.
+          void router.recordFailure(deployment, error, upstreamLatencyMs);
+        } else {
+          router.recordSuccess(deployment, upstreamLatencyMs, outcome.firstChunkAt - (sentAt - context.startedAt), outcome.usage);
+        }
+        this.record(context, { settlement: this.settle(attempt, outcome.usage, upstreamLatencyMs, outcome.firstChunkAt), error, stream: true });
       },
     };
   }
@@ -341,35 +464,54 @@ export class Gateway {
     });
   }
 
-  private settle(deployment: Deployment, usage: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null, retries: number): Settlement {
-    return { deployment, usage, costMicros: costMicros(usage, deployment.prices), upstreamLatencyMs, timeToFirstTokenMs, retries };
+  private settle(attempt: Attempt, usage: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null): Settlement {
+    return { attempt, usage, costMicros: costMicros(usage, attempt.deployment.prices), upstreamLatencyMs, timeToFirstTokenMs };
   }
 
-  private headers(context: CallContext, group: ModelGroup, settlement: Settlement, overheadMs: number, warnings: string[]): Record<string, string> {
+  private headers(context: CallContext, settlement: Settlement, overheadMs: number, warnings: string[]): Record<string, string> {
+    const { attempt } = settlement;
     const headers: Record<string, string> = {
       'x-switchboard-call-id': context.callId,
-      'x-switchboard-model-group': group.name,
-      'x-switchboard-model-id': settlement.deployment.id,
-      'x-switchboard-provider': settlement.deployment.provider,
+      'x-switchboard-model-group': attempt.group.name,
+      'x-switchboard-model-id': attempt.deployment.id,
+      'x-switchboard-provider': attempt.deployment.provider,
       'x-switchboard-overhead-ms': Math.max(0, overheadMs).toFixed(2),
-      'x-switchboard-attempted-retries': String(settlement.retries),
+      'x-switchboard-attempted-retries': String(attempt.retries),
+      'x-switchboard-attempted-fallbacks': String(attempt.fallbacks),
     };
     if (settlement.costMicros !== undefined) headers['x-switchboard-response-cost'] = formatUsd(settlement.costMicros);
     if (warnings.length > 0) {
       headers['x-switchboard-warnings'] = warnings.join('; ');
-      this.deps.logger.warn({ callId: context.callId, deployment: settlement.deployment.id, warnings }, 'request adjusted for the provider');
+      this.deps.logger.warn({ callId: context.callId, deployment: attempt.deployment.id, warnings }, 'request adjusted for the provider');
     }
     return headers;
   }
 
+  /**
+   * Queues the call's one usage record. Successful and failed attempts that reached a deployment
+   * pass their settlement; calls rejected earlier pass what is known.
+   */
   private record(
     context: CallContext,
-    outcome: { modelGroup: string | null; deployment: Deployment | undefined; settlement?: Settlement; error?: GatewayError; stream: boolean; retries?: number },
+    outcome: {
+      settlement?: Settlement;
+      error?: GatewayError;
+      stream: boolean;
+      modelGroup?: string | null;
+      deployment?: Deployment;
+      retries?: number;
+      fallbacks?: number;
+      requested?: string;
+    },
   ): void {
     if (context.recorded) return;
     context.recorded = true;
-    const { settlement, error, deployment } = outcome;
+    const { settlement, error } = outcome;
+    const attempt = settlement?.attempt;
+    const deployment = attempt?.deployment ?? outcome.deployment;
     const usage = settlement?.usage;
+    const modelGroup = attempt?.group.name ?? outcome.modelGroup ?? null;
+    const requested = attempt?.requested ?? outcome.requested;
     this.deps.usageWriter.enqueue({
       call_id: context.callId,
       created_at: context.startedAtEpochMs,
@@ -378,7 +520,7 @@ export class Gateway {
       key_alias: context.caller.keyAlias,
       user_id: context.caller.userId,
       team_id: context.caller.teamId,
-      model_group: outcome.modelGroup,
+      model_group: modelGroup,
       deployment_id: deployment?.id ?? null,
       provider: deployment?.provider ?? null,
       upstream_model: deployment?.upstreamModel ?? null,
@@ -392,17 +534,43 @@ export class Gateway {
       tokens_estimated: usage?.estimated ? 1 : 0,
       cost_micros: settlement?.costMicros ?? null,
       latency_ms: Math.round(performance.now() - context.startedAt),
-      time_to_first_token_ms: settlement?.timeToFirstTokenMs !== null && settlement?.timeToFirstTokenMs !== undefined ? Math.round(settlement.timeToFirstTokenMs) : null,
+      time_to_first_token_ms: settlement?.timeToFirstTokenMs != null ? Math.round(settlement.timeToFirstTokenMs) : null,
       upstream_latency_ms: settlement ? Math.round(settlement.upstreamLatencyMs) : null,
       status: error ? 'failure' : 'success',
       http_status: error ? error.status : 200,
       error_code: error?.code ?? null,
       error_message: error?.message.slice(0, 2000) ?? null,
-      retries: settlement?.retries ?? outcome.retries ?? 0,
-      fallbacks: 0,
-      metadata: null,
+      retries: attempt?.retries ?? outcome.retries ?? 0,
+      fallbacks: attempt?.fallbacks ?? outcome.fallbacks ?? 0,
+      metadata: requested && requested !== modelGroup ? JSON.stringify({ requested_model: requested }) : null,
     });
   }
+}
+
+/** Per-request fallbacks (LiteLLM's `fallbacks` body field): taken out so the upstream never sees it. */
+function takeRequestFallbacks(operation: Operation): string[] | undefined {
+  const request = operation.request as Record<string, unknown>;
+  const value = request.fallbacks;
+  if (value === undefined || value === null) return undefined;
+  delete request.fallbacks;
+  if (!Array.isArray(value)) throw new GatewayError('invalid_request', '"fallbacks" must be an array of model names', { param: 'fallbacks' });
+  return value.map((item, index) => {
+    if (typeof item === 'string') return item;
+    if (typeof item === 'object' && item !== null && typeof (item as { model?: unknown }).model === 'string') return (item as { model: string }).model;
+    throw new GatewayError('invalid_request', `fallbacks[${index}] must be a model name`, { param: 'fallbacks' });
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function clientGone(): GatewayError {

@@ -119,6 +119,16 @@ export interface ChatResponse {
   [extra: string]: unknown;
 }
 
+/** A streamed delta: every field optional, tool calls in pieces keyed by `index`. */
+export interface ChatDelta {
+  role?: ChatMessage['role'];
+  content?: string | null;
+  reasoning_content?: string | null;
+  refusal?: string | null;
+  tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function?: { name?: string; arguments?: string } }>;
+  [extra: string]: unknown;
+}
+
 export interface ChatChunk {
   id: string;
   object: 'chat.completion.chunk';
@@ -126,7 +136,7 @@ export interface ChatChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: Partial<ChatMessage> & { tool_calls?: Array<Partial<ChatToolCall> & { index: number }> };
+    delta: ChatDelta;
     finish_reason: string | null;
     logprobs?: unknown;
     [extra: string]: unknown;

@@ -1,45 +1,100 @@
 /**
- * Orders a group's deployments for one request: lower `order` first, and within a tier a weighted
- * shuffle (`weight`, else `rpm`, else `tpm`, else equal), LiteLLM's simple-shuffle.
+ * Chooses deployments for a request: drops those cooling down, ranks priority tiers (`order`,
+ * lower first) and orders each tier by the routing strategy. It also keeps the books the
+ * strategies and cooldowns read: in-flight counts, latencies, failures, per-minute usage.
  */
-import type { Deployment } from '../providers/types.js';
+import type { Logger } from 'pino';
+import type { GatewayError } from '../errors.js';
+import type { Deployment, Usage } from '../providers/types.js';
+import type { RouterState } from '../state/router-state.js';
 import type { ModelGroup } from './catalog.js';
+import { DeploymentStats } from './deployment-stats.js';
+import { countsTowardCooldown, type RouterPolicy } from './policy.js';
+import { STRATEGIES, usesUsageWindows } from './strategies/index.js';
+import type { RandomSource } from './strategies/types.js';
 
-export type RandomSource = () => number;
-
-export function shuffleWeight(deployment: Deployment): number {
-  return deployment.weight ?? deployment.rpm ?? deployment.tpm ?? 1;
+export interface RouterDependencies {
+  policy: RouterPolicy;
+  state: RouterState;
+  logger: Logger;
+  random?: RandomSource;
+  stats?: DeploymentStats;
 }
 
-/** Draws without replacement, each pick proportional to its weight. */
-export function weightedShuffle(deployments: Deployment[], random: RandomSource = Math.random): Deployment[] {
-  if (deployments.length <= 1) return deployments.slice();
-  const pool = deployments.slice();
-  const ordered: Deployment[] = [];
-  while (pool.length > 0) {
-    const total = pool.reduce((sum, deployment) => sum + Math.max(0, shuffleWeight(deployment)), 0);
-    let index = 0;
-    if (total > 0) {
-      let draw = random() * total;
-      for (index = 0; index < pool.length - 1; index++) {
-        draw -= Math.max(0, shuffleWeight(pool[index]));
-        if (draw < 0) break;
-      }
-    } else {
-      index = Math.floor(random() * pool.length);
+export class Router {
+  readonly stats: DeploymentStats;
+  readonly policy: RouterPolicy;
+  private readonly random: RandomSource;
+
+  constructor(private readonly deps: RouterDependencies) {
+    this.stats = deps.stats ?? new DeploymentStats();
+    this.policy = deps.policy;
+    this.random = deps.random ?? Math.random;
+  }
+
+  coolingUntil(deployment: Deployment): number | undefined {
+    return this.deps.state.coolingUntil(deployment.id);
+  }
+
+  /** The group's callable deployments that are not cooling down, best first. */
+  async rank(group: ModelGroup, stream: boolean): Promise<Deployment[]> {
+    const healthy = group.available.filter((deployment) => this.deps.state.coolingUntil(deployment.id) === undefined);
+    if (healthy.length <= 1) return healthy;
+    const strategy = STRATEGIES[this.policy.strategy];
+    const usage = usesUsageWindows(this.policy.strategy) ? await this.deps.state.usage(healthy.map((deployment) => deployment.id)) : undefined;
+    const tiers = new Map<number, Deployment[]>();
+    for (const deployment of healthy) {
+      const order = deployment.order ?? Number.MAX_SAFE_INTEGER;
+      const tier = tiers.get(order);
+      if (tier) tier.push(deployment);
+      else tiers.set(order, [deployment]);
     }
-    ordered.push(pool.splice(index, 1)[0]);
+    const input = { stream, random: this.random, stats: this.stats, usage, latencyBuffer: this.policy.latencyBuffer };
+    return [...tiers.entries()].sort(([a], [b]) => a - b).flatMap(([, tier]) => strategy(tier, input));
   }
-  return ordered;
-}
 
-export function planDeployments(group: ModelGroup, random: RandomSource = Math.random): Deployment[] {
-  const tiers = new Map<number, Deployment[]>();
-  for (const deployment of group.available) {
-    const order = deployment.order ?? Number.MAX_SAFE_INTEGER;
-    const tier = tiers.get(order);
-    if (tier) tier.push(deployment);
-    else tiers.set(order, [deployment]);
+  /** The earliest time any of the group's deployments leaves cooldown (epoch ms). */
+  earliestRelease(group: ModelGroup): number | undefined {
+    const times = group.available.map((deployment) => this.deps.state.coolingUntil(deployment.id)).filter((time): time is number => time !== undefined);
+    return times.length > 0 ? Math.min(...times) : undefined;
   }
-  return [...tiers.entries()].sort(([a], [b]) => a - b).flatMap(([, tier]) => weightedShuffle(tier, random));
+
+  /**
+   * Usage-based routing never sends a deployment past its rpm/tpm: each call reserves a request
+   * in the current minute first (atomically across replicas). Other strategies do not reserve.
+   */
+  async admit(deployment: Deployment): Promise<boolean> {
+    if (!usesUsageWindows(this.policy.strategy) || (deployment.rpm === undefined && deployment.tpm === undefined)) return true;
+    return this.deps.state.tryReserveRequest(deployment.id, deployment.rpm, deployment.tpm);
+  }
+
+  begin(deployment: Deployment): void {
+    this.stats.begin(deployment.id);
+  }
+
+  end(deployment: Deployment): void {
+    this.stats.end(deployment.id);
+  }
+
+  recordSuccess(deployment: Deployment, latencyMs: number, firstTokenMs: number | undefined, usage: Usage | undefined): void {
+    this.stats.recordLatency(deployment.id, latencyMs, firstTokenMs);
+    const tokens = usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0);
+    if (usesUsageWindows(this.policy.strategy) && tokens > 0) {
+      this.deps.state.addTokens(deployment.id, tokens).catch((error: Error) => this.deps.logger.warn({ err: error.message }, 'could not count tokens for usage-based routing'));
+    }
+  }
+
+  /** Counts the failure toward the deployment's cooldown (off the response path). */
+  recordFailure(deployment: Deployment, error: GatewayError, latencyMs: number): Promise<void> {
+    if (!countsTowardCooldown(error)) return Promise.resolve();
+    this.stats.recordFailureLatency(deployment.id, Math.max(latencyMs, 10_000));
+    return this.deps.state.recordFailure(deployment.id, this.policy.allowedFails, this.policy.cooldownMs).then(
+      (until) => {
+        if (until !== undefined) {
+          this.deps.logger.warn({ deployment: deployment.id, model: deployment.modelName, until: new Date(until).toISOString(), reason: error.code }, 'deployment cooling down after repeated failures');
+        }
+      },
+      (stateError: Error) => this.deps.logger.warn({ err: stateError.message }, 'could not record a deployment failure'),
+    );
+  }
 }

@@ -13,6 +13,12 @@ import { UpstreamClient } from '../gateway/upstream.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { UsageLogWriter } from '../observability/usage-log-writer.js';
 import { ModelCatalog } from '../routing/catalog.js';
+import { routerPolicyFrom } from '../routing/policy.js';
+import { Router } from '../routing/router.js';
+import { LocalRouterState } from '../state/local-router-state.js';
+import { RedisRouterState } from '../state/redis-router-state.js';
+import type { RouterState } from '../state/router-state.js';
+import type { GatewayConfig } from '../config/schema.js';
 import { buildServer } from '../server.js';
 import { UsageLogRepository } from '../storage/repositories/usage-logs.js';
 import { DatabaseState } from './database-state.js';
@@ -24,6 +30,12 @@ export interface RuntimeOptions {
   /** Where usage rows spill when the database is down; default ./data/spill. */
   dataDir?: string;
   usageFlushIntervalMs?: number;
+  /** Overrides REDIS_URL / router_settings.redis_*; shares router state with other replicas. */
+  redisUrl?: string;
+  /** Key prefix in Redis (default "switchboard:"), so that separate deployments or test runs never collide. */
+  redisPrefix?: string;
+  /** Random source for routing (tests fix a seed). */
+  random?: () => number;
 }
 
 export interface GatewayRuntime {
@@ -70,16 +82,21 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const authenticator = new Authenticator(masterKey);
   if (!authenticator.enforced) logger.warn('no master key configured (general_settings.master_key): every route is open to anyone who can reach the gateway');
 
+  const redisUrl = options.redisUrl ?? redisUrlFrom(config, env);
+  const routerState: RouterState = redisUrl
+    ? await RedisRouterState.connect({ url: redisUrl, prefix: options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX, logger, deploymentIds: catalog.allDeployments().map((deployment) => deployment.id) })
+    : new LocalRouterState();
+  const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random });
+  logger.info({ strategy: router.policy.strategy, shared: redisUrl ? 'redis' : 'this process only' }, 'router ready');
+
   const upstream = new UpstreamClient();
   const gateway = new Gateway({
     catalog,
     upstream,
     usageWriter,
     logger,
-    settings: {
-      numRetries: config.router_settings.num_retries ?? config.litellm_settings.num_retries ?? 0,
-      dropParams: config.litellm_settings.drop_params ?? false,
-    },
+    router,
+    settings: { dropParams: config.litellm_settings.drop_params ?? false },
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   const app = await buildServer({
@@ -109,7 +126,18 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await app.close();
       await usageWriter.close();
       await upstream.close();
+      await routerState.close();
       await database.stop();
     },
   };
+}
+
+/** REDIS_URL wins; else LiteLLM's router_settings.redis_url or redis_host/redis_port/redis_password. */
+export function redisUrlFrom(config: GatewayConfig, env: Record<string, string | undefined>): string | undefined {
+  if (env.REDIS_URL) return env.REDIS_URL;
+  const settings = config.router_settings;
+  if (settings.redis_url) return settings.redis_url;
+  if (!settings.redis_host) return undefined;
+  const password = settings.redis_password ? `:${encodeURIComponent(settings.redis_password)}@` : '';
+  return `redis://${password}${settings.redis_host}:${settings.redis_port ?? 6379}`;
 }

@@ -16,6 +16,7 @@ beforeAll(async () => {
       `  max_request_size_mb: 0.05
 router_settings:
   timeout: 1
+  disable_cooldowns: true
 `,
     ),
   );

@@ -10,7 +10,8 @@ let client: OpenAI;
 beforeAll(async () => {
   upstream = new MockOpenAI({ promptTokens: 1000, completionTokens: 500, cachedTokens: 200 });
   await upstream.start();
-  gateway = await startGateway(openAIConfig(upstream.url));
+  // Injected upstream failures must not put the one deployment into cooldown for the next test.
+  gateway = await startGateway(openAIConfig(upstream.url, 'router_settings:\n  disable_cooldowns: true\n'));
   client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
 });
 

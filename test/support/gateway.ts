@@ -19,7 +19,15 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(yaml: string, options: { env?: Record<string, string>; databaseUrl?: string } = {}): Promise<TestGateway> {
+export interface StartOptions {
+  env?: Record<string, string>;
+  databaseUrl?: string;
+  redisUrl?: string;
+  redisPrefix?: string;
+  random?: () => number;
+}
+
+export async function startGateway(yaml: string, options: StartOptions = {}): Promise<TestGateway> {
   const loaded = parseConfig(yaml, { ...options.env }, 'test-config.yaml');
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
   const runtime = await createRuntime(loaded, {
@@ -27,6 +35,9 @@ export async function startGateway(yaml: string, options: { env?: Record<string,
     databaseUrl: options.databaseUrl ?? 'sqlite::memory:',
     dataDir,
     usageFlushIntervalMs: 20,
+    redisUrl: options.redisUrl,
+    redisPrefix: options.redisPrefix,
+    random: options.random,
   });
   const url = await runtime.listen(0, '127.0.0.1');
   const ready = Date.now() + 10_000;

@@ -1,0 +1,126 @@
+/**
+ * The router's settings, normalized from router_settings and litellm_settings (LiteLLM's names and
+ * defaults), and the rules that read them: which failures are retried, how long to wait, which
+ * groups to fall back to.
+ */
+import type { GatewayError } from '../errors.js';
+import type { GatewayConfig } from '../config/schema.js';
+import type { RoutingStrategyName } from './strategies/index.js';
+
+/** LiteLLM's retry_policy keys. */
+export type RetryKind =
+  | 'BadRequestErrorRetries'
+  | 'AuthenticationErrorRetries'
+  | 'TimeoutErrorRetries'
+  | 'RateLimitErrorRetries'
+  | 'ContentPolicyViolationErrorRetries'
+  | 'InternalServerErrorRetries';
+
+export type FallbackKind = 'general' | 'context_window' | 'content_policy';
+
+export interface RouterPolicy {
+  strategy: RoutingStrategyName;
+  numRetries: number;
+  /** Minimum wait before retrying the same deployment (router_settings.retry_after). */
+  retryAfterMs: number;
+  /** Longest upstream Retry-After the router waits for; a longer one moves on to fallbacks. */
+  maxRetryWaitMs: number;
+  allowedFails: number;
+  /** 0 disables cooldowns. */
+  cooldownMs: number;
+  fallbacks: Map<string, string[]>;
+  contextWindowFallbacks: Map<string, string[]>;
+  contentPolicyFallbacks: Map<string, string[]>;
+  defaultFallbacks: string[];
+  maxFallbacks: number;
+  retryPolicy: Partial<Record<RetryKind, number>>;
+  latencyBuffer: number;
+}
+
+export const DEFAULT_ALLOWED_FAILS = 3;
+export const DEFAULT_COOLDOWN_SECONDS = 5;
+export const DEFAULT_MAX_FALLBACKS = 5;
+
+function fallbackMap(...lists: Array<Array<Record<string, string[]>> | undefined>): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const list of lists) for (const entry of list ?? []) for (const [group, targets] of Object.entries(entry)) map.set(group, targets);
+  return map;
+}
+
+export function routerPolicyFrom(config: GatewayConfig): RouterPolicy {
+  const router = config.router_settings;
+  const litellm = config.litellm_settings;
+  const args = (router.routing_strategy_args ?? {}) as { lowest_latency_buffer?: unknown };
+  return {
+    strategy: router.routing_strategy ?? 'simple-shuffle',
+    numRetries: router.num_retries ?? litellm.num_retries ?? 0,
+    retryAfterMs: Math.round((router.retry_after ?? 0) * 1000),
+    maxRetryWaitMs: 30_000,
+    allowedFails: router.allowed_fails ?? DEFAULT_ALLOWED_FAILS,
+    cooldownMs: router.disable_cooldowns ? 0 : Math.round((router.cooldown_time ?? DEFAULT_COOLDOWN_SECONDS) * 1000),
+    fallbacks: fallbackMap(litellm.fallbacks, router.fallbacks),
+    contextWindowFallbacks: fallbackMap(litellm.context_window_fallbacks, router.context_window_fallbacks),
+    contentPolicyFallbacks: fallbackMap(litellm.content_policy_fallbacks, router.content_policy_fallbacks),
+    defaultFallbacks: router.default_fallbacks ?? litellm.default_fallbacks ?? [],
+    maxFallbacks: router.max_fallbacks ?? DEFAULT_MAX_FALLBACKS,
+    retryPolicy: (router.retry_policy ?? {}) as Partial<Record<RetryKind, number>>,
+    latencyBuffer: typeof args.lowest_latency_buffer === 'number' ? args.lowest_latency_buffer : 0.1,
+  };
+}
+
+export function retryKindOf(error: GatewayError): RetryKind {
+  if (error.code === 'content_policy_violation') return 'ContentPolicyViolationErrorRetries';
+  if (error.status === 401 || error.status === 403) return 'AuthenticationErrorRetries';
+  if (error.status === 429) return 'RateLimitErrorRetries';
+  if (error.status === 408 || error.status === 504 || error.code === 'upstream_timeout' || error.code === 'upstream_request_timeout') return 'TimeoutErrorRetries';
+  if (error.status >= 500) return 'InternalServerErrorRetries';
+  return 'BadRequestErrorRetries';
+}
+
+/** How many retries an error of this kind gets: retry_policy when it names the kind, else num_retries for retryable errors. */
+export function retriesFor(policy: RouterPolicy, error: GatewayError): number {
+  if (error.code === 'client_closed_request') return 0;
+  const configured = policy.retryPolicy[retryKindOf(error)];
+  if (configured !== undefined) return configured;
+  return error.retryable ? policy.numRetries : 0;
+}
+
+/**
+ * Wait before the next attempt: none when it goes to another deployment; otherwise the upstream's
+ * Retry-After or exponential backoff with jitter (0.5 s × 2^n, at most 8 s), never below
+ * retry_after. undefined when the upstream asks for longer than the router will wait.
+ */
+export function backoffMs(policy: RouterPolicy, error: GatewayError, retryIndex: number, sameDeployment: boolean, random: () => number): number | undefined {
+  if (!sameDeployment) return 0;
+  if (error.retryAfterSeconds !== undefined) {
+    const wait = Math.max(policy.retryAfterMs, error.retryAfterSeconds * 1000);
+    return wait > policy.maxRetryWaitMs ? undefined : wait;
+  }
+  const exponential = Math.min(8_000, 500 * 2 ** retryIndex);
+  return Math.max(policy.retryAfterMs, Math.round(exponential * (0.5 + random() * 0.5)));
+}
+
+export function fallbackKindOf(error: GatewayError): FallbackKind | undefined {
+  if (error.code === 'context_window_exceeded') return 'context_window';
+  if (error.code === 'content_policy_violation') return 'content_policy';
+  if (error.code === 'client_closed_request' || error.code === 'invalid_request' || error.code === 'unsupported_parameter') return undefined;
+  // Other client errors (a malformed request) would fail the same way anywhere.
+  if (error.status === 400 || error.status === 413 || error.status === 422) return undefined;
+  return 'general';
+}
+
+/** The groups to try after `group` failed with an error of `kind`, in order. */
+export function fallbackGroups(policy: RouterPolicy, group: string, kind: FallbackKind): string[] {
+  if (kind === 'context_window') return policy.contextWindowFallbacks.get(group) ?? policy.fallbacks.get(group) ?? [];
+  if (kind === 'content_policy') return policy.contentPolicyFallbacks.get(group) ?? policy.fallbacks.get(group) ?? [];
+  return policy.fallbacks.get(group) ?? policy.defaultFallbacks.filter((name) => name !== group);
+}
+
+/** Whether a failure counts toward a deployment's cooldown (the deployment, not the request, is at fault). */
+export function countsTowardCooldown(error: GatewayError): boolean {
+  if (error.upstreamStatus !== undefined) {
+    const status = error.upstreamStatus;
+    return status >= 500 || status === 408 || status === 429 || status === 401 || status === 403 || status === 404;
+  }
+  return error.code === 'upstream_timeout' || error.code === 'upstream_connection' || error.code === 'upstream_invalid_response' || error.code === 'upstream_error';
+}

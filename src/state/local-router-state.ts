@@ -1,0 +1,63 @@
+import { currentMinute, MINUTE_MS, type RouterState, type UsageWindow } from './router-state.js';
+
+/** RouterState for one process: plain maps, pruned as minutes pass. */
+export class LocalRouterState implements RouterState {
+  private readonly failures = new Map<string, number[]>();
+  private readonly cooldowns = new Map<string, number>();
+  private readonly windows = new Map<string, { minute: number } & UsageWindow>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number): Promise<number | undefined> {
+    const now = this.now();
+    const recent = (this.failures.get(deploymentId) ?? []).filter((time) => now - time < MINUTE_MS);
+    recent.push(now);
+    this.failures.set(deploymentId, recent);
+    if (recent.length < Math.max(1, allowedFails) || cooldownMs <= 0) return undefined;
+    const until = now + cooldownMs;
+    this.cooldowns.set(deploymentId, until);
+    this.failures.delete(deploymentId);
+    return until;
+  }
+
+  coolingUntil(deploymentId: string): number | undefined {
+    const until = this.cooldowns.get(deploymentId);
+    if (until === undefined) return undefined;
+    if (until <= this.now()) {
+      this.cooldowns.delete(deploymentId);
+      return undefined;
+    }
+    return until;
+  }
+
+  private window(deploymentId: string): { minute: number } & UsageWindow {
+    const minute = currentMinute(this.now());
+    let window = this.windows.get(deploymentId);
+    if (!window || window.minute !== minute) {
+      window = { minute, requests: 0, tokens: 0 };
+      this.windows.set(deploymentId, window);
+    }
+    return window;
+  }
+
+  async tryReserveRequest(deploymentId: string, rpm: number | undefined, tpm: number | undefined): Promise<boolean> {
+    const window = this.window(deploymentId);
+    if (rpm !== undefined && window.requests >= rpm) return false;
+    if (tpm !== undefined && window.tokens >= tpm) return false;
+    window.requests++;
+    return true;
+  }
+
+  async addTokens(deploymentId: string, tokens: number): Promise<void> {
+    if (tokens > 0) this.window(deploymentId).tokens += tokens;
+  }
+
+  async usage(deploymentIds: string[]): Promise<Map<string, UsageWindow>> {
+    return new Map(deploymentIds.map((id) => {
+      const window = this.window(id);
+      return [id, { requests: window.requests, tokens: window.tokens }];
+    }));
+  }
+
+  async close(): Promise<void> {}
+}
