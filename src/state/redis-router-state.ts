@@ -8,12 +8,12 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { currentMinute, MINUTE_MS, type RouterState, type UsageWindow } from './router-state.js';
 
-// KEYS[1] = failures counter; ARGV: allowedFails, cooldownMs, cooldown key, now
+// KEYS[1] = failures counter, KEYS[2] = cooldown key; ARGV: allowedFails, cooldownMs, now
 const RECORD_FAILURE = `
 local fails = redis.call('INCR', KEYS[1])
 if fails == 1 then redis.call('PEXPIRE', KEYS[1], 60000) end
 if fails >= tonumber(ARGV[1]) and tonumber(ARGV[2]) > 0 then
-  local untilMs = tonumber(ARGV[4]) + tonumber(ARGV[2])
+  local untilMs = tonumber(ARGV[3]) + tonumber(ARGV[2])
   redis.call('SET', KEYS[2], untilMs, 'PX', ARGV[2])
   redis.call('DEL', KEYS[1])
   return untilMs

@@ -39,6 +39,8 @@ export class MockOpenAI {
   readonly requests: RecordedRequest[] = [];
   /** Faults applied to the next requests, in order (one per request). */
   readonly faults: Fault[] = [];
+  /** A fault applied to every request while set (after the queued ones run out). */
+  alwaysFault: Fault | undefined;
   private server: Server;
   private sockets = new Set<import('node:net').Socket>();
   url = '';
@@ -86,7 +88,7 @@ export class MockOpenAI {
     const authorization = request.headers.authorization ?? request.headers['api-key'];
     if (!authorization) return this.sendError(response, 401, 'You didn\'t provide an API key.', 'invalid_request_error', null);
 
-    const fault = this.faults.shift();
+    const fault = this.faults.shift() ?? this.alwaysFault;
     if (fault?.kind === 'error') {
       const headers = fault.headers ?? {};
       response.writeHead(fault.status, { 'content-type': 'application/json', 'x-request-id': 'req_mock', ...headers });
