@@ -67,6 +67,8 @@ export interface GatewayErrorOptions {
   retryAfterSeconds?: number;
   provider?: string;
   headers?: Record<string, string>;
+  /** Overrides the catalogue (an adapter knows better, e.g. a 429 for a spend cap that retrying cannot fix). */
+  retryable?: boolean;
   cause?: unknown;
 }
 
@@ -88,7 +90,7 @@ export class GatewayError extends Error {
     this.code = code;
     this.status = entry.status;
     this.type = entry.type;
-    this.retryable = entry.retryable;
+    this.retryable = options.retryable ?? entry.retryable;
     this.param = options.param ?? null;
     this.upstreamStatus = options.upstreamStatus;
     this.retryAfterSeconds = options.retryAfterSeconds;

@@ -13,6 +13,7 @@ import type { UpstreamClient } from './gateway/upstream.js';
 import './http/context.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/routes/health.js';
+import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
 import type { ModelCatalog } from './routing/catalog.js';
 import type { DatabaseState } from './runtime/database-state.js';
@@ -94,5 +95,6 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
 
   registerHealthRoutes(app, { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
+  registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   return app;
 }

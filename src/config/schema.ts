@@ -52,6 +52,9 @@ export const litellmParamsSchema = z
     response_format: z.record(z.unknown()).optional(),
     reasoning_effort: z.string().optional(),
     user: z.string().optional(),
+    top_k: integer.optional(),
+    num_ctx: integer.optional(),
+    keep_alive: z.union([z.string(), number]).optional(),
     tags: z.array(z.string()).optional(),
   })
   .passthrough();
@@ -70,6 +73,9 @@ export const DEFAULT_CALL_PARAMS = [
   'response_format',
   'reasoning_effort',
   'user',
+  'top_k',
+  'num_ctx',
+  'keep_alive',
 ] as const;
 
 export const modelInfoSchema = z

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { costMicros, formatUsd } from '../billing/cost.js';
 import { GatewayError, upstreamErrorCode } from '../errors.js';
 import { adapterFor } from '../providers/registry.js';
-import type { ChatRequest, CompletionRequest, Deployment, EmbeddingsRequest, ProviderAdapter, UpstreamRequest, Usage } from '../providers/types.js';
+import type { ChatRequest, CompletionRequest, Deployment, EmbeddingsRequest, EmbeddingsResponse, ProviderAdapter, UpstreamRequest, Usage } from '../providers/types.js';
 import { usageFromOpenAI } from '../providers/shared/usage.js';
 import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
 import { backoffMs, fallbackGroups, fallbackKindOf, retriesFor } from '../routing/policy.js';
@@ -344,7 +344,7 @@ export class Gateway {
     let body: string;
     let usage: Usage | undefined;
     if (operation.kind === 'embeddings') {
-      const embeddings = adapter.parseEmbeddingsResponse ? adapter.parseEmbeddingsResponse(parsed, deployment) : parsed;
+      const embeddings = adapter.parseEmbeddingsResponse ? encodeEmbeddings(adapter.parseEmbeddingsResponse(parsed, deployment, operation.request), operation.request) : parsed;
       usage = usageFromOpenAI((embeddings as { usage?: unknown }).usage);
       if (usage) usage.completionTokens ??= 0;
       body = embeddings === parsed ? text : JSON.stringify(embeddings);
@@ -461,6 +461,7 @@ export class Gateway {
       retryAfterSeconds: info.retryAfterSeconds,
       provider: deployment.provider,
       headers,
+      retryable: info.retryable,
     });
   }
 
@@ -559,6 +560,18 @@ function takeRequestFallbacks(operation: Operation): string[] | undefined {
     if (typeof item === 'object' && item !== null && typeof (item as { model?: unknown }).model === 'string') return (item as { model: string }).model;
     throw new GatewayError('invalid_request', `fallbacks[${index}] must be a model name`, { param: 'fallbacks' });
   });
+}
+
+/**
+ * Native adapters return float arrays; a client that asked for base64 (the official SDKs do by
+ * default) gets OpenAI's encoding: little-endian float32, base64.
+ */
+function encodeEmbeddings(response: EmbeddingsResponse, request: EmbeddingsRequest): EmbeddingsResponse {
+  if (request.encoding_format !== 'base64') return response;
+  return {
+    ...response,
+    data: response.data.map((item) => (Array.isArray(item.embedding) ? { ...item, embedding: Buffer.from(new Float32Array(item.embedding).buffer).toString('base64') } : item)),
+  };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

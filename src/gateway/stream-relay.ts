@@ -58,6 +58,7 @@ export class UpstreamStream {
   private trackText = true;
   private lastChunk: ChatChunk | undefined;
   private forwardedUsage = false;
+  private pendingError: GatewayError | undefined;
 
   private constructor(
     private readonly body: Body,
@@ -89,16 +90,24 @@ export class UpstreamStream {
 
   /** The next batch of chunks (at least one), or undefined at the end of the stream. */
   async next(timeoutMs: number): Promise<EmittedChunk[] | undefined> {
+    // Chunks that arrived in the same read as an error are delivered first; the error comes next.
+    if (this.pendingError) throw this.pendingError;
     while (!this.finished) {
       const result = await this.readWithTimeout(timeoutMs);
       const emitted: EmittedChunk[] = [];
       const events = result.done ? this.reader.end() : this.reader.push(result.value);
-      for (const event of events) emitted.push(...this.transform.push(event.data, event.event));
-      if (result.done) {
+      for (const event of events) {
+        emitted.push(...this.transform.push(event.data, event.event));
+        if (this.transform.error) break;
+      }
+      if (result.done && !this.transform.error) {
         emitted.push(...this.transform.end());
         this.finished = true;
       }
-      if (this.transform.error) throw this.transform.error;
+      if (this.transform.error) {
+        if (emitted.length === 0) throw this.transform.error;
+        this.pendingError = this.transform.error;
+      }
       if (emitted.length > 0) {
         this.observe(emitted);
         return emitted;

@@ -17,6 +17,7 @@ export const REDACT_PATHS = [
   '*.master_key',
   '*["x-api-key"]',
   '*["api-key"]',
+  '*["x-goog-api-key"]',
   '*.headers.authorization',
   '*.headers["x-api-key"]',
   '*.headers["api-key"]',

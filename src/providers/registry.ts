@@ -1,4 +1,7 @@
 /** Which adapter serves which wire format. */
+import { anthropicAdapter } from './anthropic/index.js';
+import { ollamaChatAdapter, ollamaGenerateAdapter } from './ollama/index.js';
+import { geminiAdapter } from './gemini/index.js';
 import { openAICompatibleAdapter } from './shared/openai-compatible.js';
 import { providerSpec, type WireFormat } from './specs.js';
 import type { ProviderAdapter } from './types.js';
@@ -6,6 +9,10 @@ import type { ProviderAdapter } from './types.js';
 const ADAPTERS: Partial<Record<WireFormat, ProviderAdapter>> = {
   openai: openAICompatibleAdapter,
   azure: openAICompatibleAdapter,
+  gemini: geminiAdapter,
+  anthropic: anthropicAdapter,
+  ollama_chat: ollamaChatAdapter,
+  ollama: ollamaGenerateAdapter,
 };
 
 /** Registers the adapter of a wire format (native adapters register themselves here). */

@@ -149,7 +149,8 @@ export interface EmbeddingsResponse {
   object: 'list';
   data: Array<{ object: 'embedding'; index: number; embedding: number[] | string }>;
   model: string;
-  usage: { prompt_tokens: number; total_tokens: number };
+  /** Absent when the provider does not report embedding tokens (unknown, not zero). */
+  usage?: { prompt_tokens: number; total_tokens: number };
 }
 
 /** What a deployment's pricing is, in integer pico-dollars (1e-12 USD) per token. */
@@ -254,7 +255,8 @@ export interface ProviderAdapter {
   parseError(status: number, body: string, headers: Record<string, string | string[] | undefined>): ProviderErrorInfo;
   buildCompletionRequest?(request: CompletionRequest, target: Deployment): UpstreamRequest;
   buildEmbeddingsRequest?(request: EmbeddingsRequest, target: Deployment): UpstreamRequest;
-  parseEmbeddingsResponse?(body: unknown, target: Deployment): EmbeddingsResponse;
+  /** `request` carries encoding_format (the official clients ask for base64 by default). */
+  parseEmbeddingsResponse?(body: unknown, target: Deployment, request?: EmbeddingsRequest): EmbeddingsResponse;
   /**
    * The OpenAI chat request fields this adapter maps (besides model, messages, stream,
    * stream_options). A field outside it is dropped with a warning when drop_params is on, and

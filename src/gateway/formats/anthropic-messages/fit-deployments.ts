@@ -1,0 +1,57 @@
+/**
+ * Some fields of a mapped /v1/messages request are translations the client never chose in OpenAI
+ * terms: `user` (from metadata.user_id), `parallel_tool_calls` (from disable_parallel_tool_use),
+ * `thinking` next to its `reasoning_effort` equivalent, and signed `thinking_blocks`. Sent to a
+ * provider that cannot take them, the pipeline's parameter policy would refuse the call with a 400
+ * about a parameter the client did not send (Claude Code sets metadata.user_id on every request).
+ * So, knowing which parameters the model group's deployments take (their adapters'
+ * `supportedParams`; undefined means "passes everything through"), this keeps the form the group
+ * can take and leaves everything else to the pipeline's policy:
+ * - `user` and `parallel_tool_calls` are dropped, with a warning, when no deployment takes them;
+ * - thinking is sent as `thinking` and/or `reasoning_effort`, whichever some deployment takes;
+ *   "adaptive" and "disabled" thinking are dropped where no deployment takes `thinking` (enabled
+ *   thinking that no deployment can do is left for the policy to refuse, as the client should know);
+ * - `thinking_blocks` are kept only when some deployment declares `thinking` (an Anthropic-style
+ *   adapter): a pass-through upstream would receive a message field it does not know.
+ */
+import type { ChatRequest } from '../../../providers/types.js';
+
+/** Anthropic's names for the hints, for warnings the client can act on. */
+const HINTS: Array<{ field: 'user' | 'parallel_tool_calls'; source: string }> = [
+  { field: 'user', source: 'metadata.user_id' },
+  { field: 'parallel_tool_calls', source: 'tool_choice.disable_parallel_tool_use' },
+];
+
+export function fitToDeployments(request: ChatRequest, supported: Array<ReadonlySet<string> | undefined>): { request: ChatRequest; warnings: string[] } {
+  if (supported.length === 0) return { request, warnings: [] };
+  const takes = (field: string) => supported.some((set) => set === undefined || set.has(field));
+  const declares = (field: string) => supported.some((set) => set?.has(field) === true);
+  const fitted: ChatRequest = { ...request };
+  const warnings: string[] = [];
+
+  for (const { field, source } of HINTS) {
+    if (fitted[field] === undefined || takes(field)) continue;
+    delete fitted[field];
+    warnings.push(`ignored "${source}": the model's provider has no equivalent`);
+  }
+  if (fitted.thinking !== undefined && !takes('thinking')) {
+    const type = (fitted.thinking as { type?: unknown }).type;
+    if (fitted.reasoning_effort !== undefined && takes('reasoning_effort')) delete fitted.thinking;
+    // "adaptive" leaves thinking to the model, which is what every model does by default.
+    else if (type === 'adaptive') delete fitted.thinking;
+    else if (type === 'disabled') {
+      delete fitted.thinking;
+      warnings.push('ignored "thinking": {"type":"disabled"}: the model\'s provider has no switch to turn thinking off');
+    }
+  }
+  // Where reasoning_effort cannot go, `thinking` (kept) is the parameter the client knows it sent.
+  if (fitted.thinking !== undefined && fitted.reasoning_effort !== undefined && !takes('reasoning_effort')) delete fitted.reasoning_effort;
+  if (!declares('thinking') && fitted.messages.some((message) => message.thinking_blocks !== undefined)) {
+    fitted.messages = fitted.messages.map((message) => {
+      if (message.thinking_blocks === undefined) return message;
+      const { thinking_blocks: _dropped, ...rest } = message;
+      return rest as typeof message;
+    });
+  }
+  return { request: fitted, warnings };
+}

@@ -1,0 +1,52 @@
+/**
+ * The Anthropic-compatible endpoints, with and without the /v1 prefix: `POST /v1/messages` for any
+ * configured model (mapped to the canonical OpenAI format and answered as Anthropic Messages) and
+ * `POST /v1/messages/count_tokens`. Errors leave in Anthropic's envelope (route config), so the
+ * official SDK raises its own error classes. The SDK's `x-api-key` is accepted by the authenticator;
+ * `anthropic-version` and `anthropic-beta` are accepted and not needed: one mapping serves every
+ * version.
+ */
+import type { FastifyInstance } from 'fastify';
+import { GatewayError } from '../../errors.js';
+import { anthropicMessagesFormat, fitToDeployments, messagesRequestToChat } from '../../gateway/formats/anthropic-messages/index.js';
+import type { Gateway } from '../../gateway/pipeline.js';
+import { countChatPromptTokens } from '../../gateway/token-count.js';
+import { adapterFor } from '../../providers/registry.js';
+import type { ModelCatalog } from '../../routing/catalog.js';
+import { callOf } from '../context.js';
+import { sendResult } from './openai.js';
+
+/** The parameters each callable deployment of the model's group takes (undefined: all of them). */
+function supportedParamsOf(catalog: ModelCatalog, model: string): Array<ReadonlySet<string> | undefined> {
+  return (catalog.resolve(model)?.available ?? []).map((deployment) => adapterFor(deployment.provider)?.supportedParams);
+}
+
+export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog }): void {
+  const { gateway, catalog } = deps;
+  for (const prefix of ['/v1', '']) {
+    app.post(`${prefix}/messages`, { config: { endpoint: 'messages', errorFormat: 'anthropic' } }, async (request, reply) => {
+      const mapped = messagesRequestToChat(request.body);
+      const { request: chatRequest, warnings } = fitToDeployments(mapped.request, supportedParamsOf(catalog, mapped.request.model));
+      const result = await gateway.chat(callOf(request), chatRequest, anthropicMessagesFormat(mapped.context));
+      if (warnings.length > 0) {
+        const earlier = result.headers['x-switchboard-warnings'];
+        result.headers['x-switchboard-warnings'] = [earlier, ...warnings].filter(Boolean).join('; ');
+      }
+      // Anthropic's SDK reports this header as the request id; the call id is what the usage log keys on.
+      const callId = result.headers['x-switchboard-call-id'];
+      if (callId) result.headers['request-id'] = callId;
+      return sendResult(reply, result);
+    });
+
+    // No `endpoint`: counting calls no upstream and costs nothing, so it leaves no usage record.
+    app.post(`${prefix}/messages/count_tokens`, { config: { errorFormat: 'anthropic' } }, async (request, reply) => {
+      const { request: chatRequest } = messagesRequestToChat(request.body, { forCounting: true });
+      if (!catalog.resolve(chatRequest.model)) {
+        throw new GatewayError('model_not_found', `model "${chatRequest.model}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
+      }
+      // An estimate with the o200k tokenizer (see token-count.ts): exact only for OpenAI models.
+      const inputTokens = await countChatPromptTokens(chatRequest.messages, chatRequest.tools);
+      return reply.type('application/json').send(JSON.stringify({ input_tokens: inputTokens }));
+    });
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The native Anthropic adapter (`model: anthropic/<name>`): OpenAI chat requests to the Messages
+ * API and its answers, streamed or not, back to OpenAI's format.
+ */
+import type { ChatRequest, ChatStreamTransform, Deployment, ProviderAdapter } from '../types.js';
+import { parseAnthropicError } from './errors.js';
+import { buildAnthropicRequest, SUPPORTED_PARAMS } from './request.js';
+import { parseAnthropicResponse } from './response.js';
+import { AnthropicStreamTransform } from './stream.js';
+
+export const anthropicAdapter: ProviderAdapter = {
+  id: 'anthropic',
+  supportedParams: SUPPORTED_PARAMS,
+  buildChatRequest: (request: ChatRequest, target: Deployment) => buildAnthropicRequest(request, target),
+  parseChatResponse: parseAnthropicResponse,
+  createStreamTransform: (target: Deployment): ChatStreamTransform => new AnthropicStreamTransform(target),
+  parseError: parseAnthropicError,
+};

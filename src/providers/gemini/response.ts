@@ -1,0 +1,131 @@
+/**
+ * Gemini GenerateContentResponse → OpenAI chat completion: candidates become choices, text parts
+ * are joined, thought parts become `reasoning_content`, functionCall parts become tool_calls, and
+ * usageMetadata becomes OpenAI usage.
+ */
+import { randomBytes } from 'node:crypto';
+import { GatewayError } from '../../errors.js';
+import { usageToOpenAI } from '../shared/usage.js';
+import type { ChatMessage, ChatResponse, ChatToolCall, Deployment, Usage } from '../types.js';
+import type { GeminiCandidate, GeminiGenerateContentResponse, GeminiPart, GeminiUsageMetadata } from './wire.js';
+
+/** A tool call that carries Gemini's thought signature back to the client (see request.ts). */
+export type GeminiToolCall = ChatToolCall & { extra_content?: { google: { thought_signature: string } } };
+
+const CONTENT_FILTER = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY', 'IMAGE_PROHIBITED_CONTENT']);
+
+/**
+ * Gemini's finishReason as OpenAI's finish_reason; undefined (still generating) stays null.
+ * STOP after a function call is `tool_calls`, as OpenAI clients expect before running tools.
+ */
+export function mapFinishReason(reason: string | undefined, hasToolCalls: boolean): string | null {
+  if (reason === undefined) return null;
+  if (reason === 'MAX_TOKENS') return 'length';
+  if (CONTENT_FILTER.has(reason)) return 'content_filter';
+  if (reason === 'STOP' && hasToolCalls) return 'tool_calls';
+  return 'stop';
+}
+
+const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0);
+
+/**
+ * usageMetadata as canonical usage. Proto3 JSON omits zero counts, so inside a usageMetadata object
+ * an absent count is 0; without usageMetadata the usage is unknown (undefined).
+ * Completion tokens include thought tokens (they are billed as output); prompt tokens include
+ * toolUsePromptTokenCount (results of server-side tools, billed as input), so that prompt +
+ * completion matches Gemini's totalTokenCount.
+ */
+export function usageFromGemini(metadata: GeminiUsageMetadata | undefined): Usage | undefined {
+  if (typeof metadata !== 'object' || metadata === null) return undefined;
+  const promptTokens = count(metadata.promptTokenCount) + count(metadata.toolUsePromptTokenCount);
+  const reasoningTokens = count(metadata.thoughtsTokenCount);
+  const completionTokens = count(metadata.candidatesTokenCount) + reasoningTokens;
+  const total = metadata.totalTokenCount;
+  return {
+    promptTokens,
+    completionTokens,
+    totalTokens: typeof total === 'number' && total > 0 ? total : promptTokens + completionTokens,
+    cachedTokens: count(metadata.cachedContentTokenCount),
+    reasoningTokens,
+  };
+}
+
+/** `chatcmpl-` + Gemini's responseId, or a random id when Gemini sent none. */
+export function completionId(responseId: string | undefined): string {
+  return `chatcmpl-${responseId && responseId.length > 0 ? responseId : randomBytes(12).toString('base64url')}`;
+}
+
+/** Numbers tool calls across one response (all candidates), so ids stay unique within it. */
+export class ToolCallIds {
+  private next = 0;
+
+  /** Gemini's own call id when it sent one (newer models do), else `call_<n>`. */
+  idFor(part: GeminiPart): string {
+    const own = part.functionCall?.id;
+    const id = own && own.length > 0 ? own : `call_${this.next}`;
+    this.next++;
+    return id;
+  }
+}
+
+export function toolCallOf(part: GeminiPart, ids: ToolCallIds): GeminiToolCall {
+  const call = part.functionCall!;
+  const toolCall: GeminiToolCall = { id: ids.idFor(part), type: 'function', function: { name: call.name, arguments: JSON.stringify(call.args ?? {}) } };
+  if (part.thoughtSignature) toolCall.extra_content = { google: { thought_signature: part.thoughtSignature } };
+  return toolCall;
+}
+
+interface SplitParts {
+  text: string[];
+  thoughts: string[];
+  calls: GeminiPart[];
+}
+
+/** Sorts a candidate's parts into answer text, thought text and function calls. */
+export function splitParts(parts: GeminiPart[] | undefined): SplitParts {
+  const split: SplitParts = { text: [], thoughts: [], calls: [] };
+  for (const part of parts ?? []) {
+    if (part.functionCall) split.calls.push(part);
+    else if (typeof part.text === 'string') (part.thought === true ? split.thoughts : split.text).push(part.text);
+  }
+  return split;
+}
+
+function choiceOf(candidate: GeminiCandidate, ids: ToolCallIds): ChatResponse['choices'][number] {
+  const { text, thoughts, calls } = splitParts(candidate.content?.parts);
+  const message: ChatMessage = { role: 'assistant', content: text.length > 0 ? text.join('') : null };
+  if (thoughts.length > 0) message.reasoning_content = thoughts.join('');
+  if (calls.length > 0) message.tool_calls = calls.map((part) => toolCallOf(part, ids));
+  // A finished response without finishReason has nothing to report: it stopped.
+  const finish = mapFinishReason(candidate.finishReason ?? 'STOP', calls.length > 0);
+  return { index: typeof candidate.index === 'number' ? candidate.index : 0, message, finish_reason: finish, logprobs: null };
+}
+
+function isResponse(body: unknown): body is GeminiGenerateContentResponse {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
+  const record = body as Record<string, unknown>;
+  return Array.isArray(record.candidates) || typeof record.promptFeedback === 'object' || typeof record.usageMetadata === 'object';
+}
+
+export function parseGeminiChatResponse(body: unknown, target: Deployment): ChatResponse {
+  if (!isResponse(body)) {
+    throw new GatewayError('upstream_invalid_response', `${target.provider} returned a body that is not a GenerateContentResponse`, { provider: target.provider });
+  }
+  const ids = new ToolCallIds();
+  const candidates = [...(body.candidates ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  const choices = candidates.map((candidate) => choiceOf(candidate, ids));
+  // The prompt itself was blocked: Gemini returns no candidate, only promptFeedback.blockReason.
+  if (choices.length === 0 && body.promptFeedback?.blockReason) {
+    choices.push({ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'content_filter', logprobs: null });
+  }
+  const response: ChatResponse = {
+    id: completionId(body.responseId),
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: body.modelVersion ?? target.upstreamModel,
+    choices,
+  };
+  const usage = usageFromGemini(body.usageMetadata);
+  if (usage) response.usage = usageToOpenAI(usage);
+  return response;
+}

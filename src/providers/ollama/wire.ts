@@ -1,0 +1,92 @@
+/**
+ * Ollama's response objects (docs/api.md: /api/chat, /api/generate, both streamed as NDJSON lines
+ * and returned whole with `stream: false`), read through guards into one shape: a chat line's
+ * `message.content` and a generate line's `response` are the same thing to the gateway.
+ */
+import type { JsonObject } from '../types.js';
+
+/** One tool call as Ollama sends it: arguments are an object, not a JSON string. */
+export interface OllamaToolCall {
+  /** Set by newer Ollama servers (`call_…`); older ones send none. */
+  id?: string;
+  name: string;
+  /** The arguments as the JSON string OpenAI clients expect. */
+  arguments: string;
+}
+
+/** Token counts and timings of a `done: true` line; absent fields were not reported. */
+export interface OllamaMetrics {
+  promptEvalCount?: number;
+  evalCount?: number;
+}
+
+/** A chat or generate line, normalized. */
+export interface OllamaTurn {
+  model?: string;
+  createdAt?: string;
+  content: string;
+  thinking: string;
+  toolCalls: OllamaToolCall[];
+  done: boolean;
+  doneReason?: string;
+  metrics: OllamaMetrics;
+}
+
+export type OllamaEndpoint = 'chat' | 'generate';
+
+export type ReadResult = { turn: OllamaTurn } | { error: string } | { invalid: string };
+
+export function isRecord(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function optionalText(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : undefined;
+}
+
+function readToolCalls(value: unknown): OllamaToolCall[] {
+  if (!Array.isArray(value)) return [];
+  const calls: OllamaToolCall[] = [];
+  for (const item of value) {
+    if (!isRecord(item) || !isRecord(item.function) || typeof item.function.name !== 'string') continue;
+    const rawArguments = item.function.arguments;
+    // Ollama sends an object; a string is accepted as is in case a proxy in front already encoded it.
+    const encoded = typeof rawArguments === 'string' ? rawArguments : JSON.stringify(isRecord(rawArguments) ? rawArguments : {});
+    calls.push({ id: optionalText(item.id), name: item.function.name, arguments: encoded });
+  }
+  return calls;
+}
+
+/** Reads one response object of `endpoint`; `{error}` when Ollama reported a failure in it. */
+export function readTurn(value: unknown, endpoint: OllamaEndpoint): ReadResult {
+  if (!isRecord(value)) return { invalid: 'a response that is not a JSON object' };
+  if (typeof value.error === 'string') return { error: value.error };
+  const message = isRecord(value.message) ? value.message : undefined;
+  if (endpoint === 'chat' && message === undefined && value.done !== true) {
+    return { invalid: 'a chat response without "message"' };
+  }
+  if (endpoint === 'generate' && typeof value.response !== 'string' && value.done !== true) {
+    return { invalid: 'a generate response without "response"' };
+  }
+  const source = endpoint === 'chat' ? (message ?? {}) : value;
+  return {
+    turn: {
+      model: optionalText(value.model),
+      createdAt: optionalText(value.created_at),
+      content: text(endpoint === 'chat' ? source.content : value.response),
+      thinking: text(source.thinking),
+      toolCalls: readToolCalls(source.tool_calls),
+      done: value.done === true,
+      doneReason: optionalText(value.done_reason),
+      metrics: { promptEvalCount: count(value.prompt_eval_count), evalCount: count(value.eval_count) },
+    },
+  };
+}
