@@ -37,6 +37,64 @@ export interface UsageLogTable {
   metadata: string | null;
 }
 
+/** Budget and limit columns shared by keys, users and teams (JSON stored as text). */
+export interface LimitColumns {
+  models: string;
+  max_budget_micros: number | null;
+  soft_budget_micros: number | null;
+  budget_duration: string | null;
+  budget_period_start: number | null;
+  budget_reset_at: number | null;
+  spend_micros: Generated<number>;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  max_parallel_requests: number | null;
+  metadata: string;
+  blocked: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TeamTable extends LimitColumns {
+  team_id: string;
+  team_alias: string | null;
+}
+
+export interface UserTable extends LimitColumns {
+  user_id: string;
+  user_email: string | null;
+  user_alias: string | null;
+  user_role: string;
+}
+
+export interface TeamMemberTable {
+  team_id: string;
+  user_id: string;
+  role: string;
+  created_at: number;
+}
+
+export interface ApiKeyTable extends LimitColumns {
+  key_hash: string;
+  key_prefix: string;
+  key_alias: string | null;
+  user_id: string | null;
+  team_id: string | null;
+  aliases: string;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
+export interface ChangeVersionTable {
+  name: string;
+  version: number;
+}
+
 export interface Database {
   usage_logs: UsageLogTable;
+  teams: TeamTable;
+  users: UserTable;
+  team_members: TeamMemberTable;
+  api_keys: ApiKeyTable;
+  change_versions: ChangeVersionTable;
 }

@@ -1,5 +1,6 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { Database, UsageLogTable } from '../schema.js';
+import { applySpend } from './spend.js';
 
 export type UsageLogRow = Insertable<UsageLogTable>;
 export type StoredUsageLog = Selectable<UsageLogTable>;
@@ -10,17 +11,24 @@ const ROWS_PER_INSERT = 200;
 export class UsageLogRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Inserts rows; a row whose call_id is already stored is skipped (retried batches are safe). */
+  /**
+   * Inserts rows and adds their cost to the spend of their key, user and team, in one transaction.
+   * A row whose call_id is already stored is skipped, spend included (retried batches are safe).
+   */
   async insertMany(rows: UsageLogRow[]): Promise<void> {
     if (rows.length === 0) return;
     await this.db.transaction().execute(async (transaction) => {
+      const inserted = new Set<string>();
       for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-        await transaction
+        const returned = await transaction
           .insertInto('usage_logs')
           .values(rows.slice(start, start + ROWS_PER_INSERT))
           .onConflict((conflict) => conflict.column('call_id').doNothing())
+          .returning('call_id')
           .execute();
+        for (const row of returned) inserted.add(row.call_id);
       }
+      await applySpend(transaction, rows.filter((row) => inserted.has(row.call_id)));
     });
   }
 

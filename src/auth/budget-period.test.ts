@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { addDuration, parseDuration, periodStart } from './budget-period.js';
+
+describe('budget periods', () => {
+  it('parses LiteLLM durations', () => {
+    expect(parseDuration('30s')).toEqual({ amount: 30, unit: 's' });
+    expect(parseDuration('1mo')).toEqual({ amount: 1, unit: 'mo' });
+    expect(parseDuration('30d')).toEqual({ amount: 30, unit: 'd' });
+    expect(parseDuration('abc')).toBeUndefined();
+    expect(parseDuration('0d')).toBeUndefined();
+  });
+
+  it('finds the period an instant falls in', () => {
+    const day = parseDuration('1d')!;
+    const anchor = Date.UTC(2026, 0, 1);
+    expect(periodStart(anchor, day, anchor + 36 * 3_600_000)).toBe(anchor + 86_400_000);
+    const month = parseDuration('1mo')!;
+    expect(periodStart(Date.UTC(2026, 0, 31), month, Date.UTC(2026, 2, 5))).toBe(addDuration(Date.UTC(2026, 0, 31), month));
+    expect(addDuration(Date.UTC(2026, 0, 15), month)).toBe(Date.UTC(2026, 1, 15));
+  });
+});

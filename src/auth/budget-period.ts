@@ -1,0 +1,44 @@
+/**
+ * Budget periods (LiteLLM's budget_duration): "30s", "30m", "30h", "30d", "1mo". Spend resets when
+ * a period ends; the period an instant falls in is computed, never stored per request.
+ */
+
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export interface ParsedDuration {
+  amount: number;
+  unit: 's' | 'm' | 'h' | 'd' | 'mo';
+}
+
+export function parseDuration(text: string): ParsedDuration | undefined {
+  const match = /^\s*(\d+)\s*(mo|s|m|h|d)\s*$/.exec(text);
+  if (!match) return undefined;
+  const amount = Number(match[1]);
+  if (amount <= 0) return undefined;
+  return { amount, unit: match[2] as ParsedDuration['unit'] };
+}
+
+export function addDuration(fromMs: number, duration: ParsedDuration): number {
+  if (duration.unit === 'mo') {
+    const date = new Date(fromMs);
+    date.setUTCMonth(date.getUTCMonth() + duration.amount);
+    return date.getTime();
+  }
+  return fromMs + duration.amount * UNIT_MS[duration.unit];
+}
+
+/** The start of the period containing `now`, for periods that began at `anchor`. */
+export function periodStart(anchor: number, duration: ParsedDuration, now: number): number {
+  if (now < anchor) return anchor;
+  if (duration.unit !== 'mo') {
+    const length = duration.amount * UNIT_MS[duration.unit];
+    return anchor + Math.floor((now - anchor) / length) * length;
+  }
+  let start = anchor;
+  for (let next = addDuration(start, duration); next <= now; next = addDuration(start, duration)) start = next;
+  return start;
+}
+
+export function durationError(field: string, value: unknown): string {
+  return `"${field}" must be a duration like "30s", "30m", "30h", "30d" or "1mo", got ${JSON.stringify(value)}`;
+}

@@ -1,0 +1,88 @@
+/**
+ * Virtual keys, users and teams as the gateway reasons about them. Each carries a budget and
+ * limits; a request is held to the key's, its user's and its team's, so the most restrictive
+ * applies. Money is integer micro-dollars.
+ */
+import { addDuration, parseDuration, periodStart } from './budget-period.js';
+
+export interface Limits {
+  /** Allowed model names; empty means every model. */
+  models: string[];
+  maxBudgetMicros: number | null;
+  softBudgetMicros: number | null;
+  budgetDuration: string | null;
+  /** Start of the period `spendMicros` belongs to (periods repeat every budgetDuration from it). */
+  budgetPeriodStart: number | null;
+  spendMicros: number;
+  rpmLimit: number | null;
+  tpmLimit: number | null;
+  maxParallelRequests: number | null;
+  metadata: Record<string, unknown>;
+  blocked: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface KeyRecord extends Limits {
+  hash: string;
+  /** Shown instead of the key: "sk-…abcd". */
+  prefix: string;
+  alias: string | null;
+  userId: string | null;
+  teamId: string | null;
+  /** Model name aliases for this key: {"gpt-4": "gpt-4o-mini"}. */
+  aliases: Record<string, string>;
+  expiresAt: number | null;
+}
+
+export type UserRole = 'proxy_admin' | 'proxy_admin_viewer' | 'internal_user' | 'internal_user_viewer' | 'customer';
+
+export interface UserRecord extends Limits {
+  userId: string;
+  email: string | null;
+  alias: string | null;
+  role: UserRole;
+}
+
+export interface TeamMember {
+  userId: string;
+  role: 'admin' | 'user';
+}
+
+export interface TeamRecord extends Limits {
+  teamId: string;
+  alias: string | null;
+  members: TeamMember[];
+}
+
+export type EntityKind = 'key' | 'user' | 'team';
+
+/** One budget/limit holder a request is checked against. */
+export interface LimitSubject {
+  kind: EntityKind;
+  id: string;
+  limits: Limits;
+}
+
+/** The start of the budget period `now` falls in; 0 when the budget never resets. */
+export function currentPeriod(limits: Pick<Limits, 'budgetDuration' | 'budgetPeriodStart' | 'createdAt'>, now = Date.now()): number {
+  const duration = limits.budgetDuration ? parseDuration(limits.budgetDuration) : undefined;
+  if (!duration) return 0;
+  return periodStart(limits.budgetPeriodStart ?? limits.createdAt, duration, now);
+}
+
+/** Spend in the current period, as the database last recorded it. */
+export function spendThisPeriod(limits: Limits, now = Date.now()): number {
+  const period = currentPeriod(limits, now);
+  return period === 0 || period === (limits.budgetPeriodStart ?? limits.createdAt) ? limits.spendMicros : 0;
+}
+
+/** When the current period's budget resets (epoch ms), or null when it never does. */
+export function budgetResetAt(limits: Limits, now = Date.now()): number | null {
+  const duration = limits.budgetDuration ? parseDuration(limits.budgetDuration) : undefined;
+  return duration ? addDuration(currentPeriod(limits, now), duration) : null;
+}
+
+export function isAdminRole(role: UserRole | undefined): boolean {
+  return role === 'proxy_admin';
+}

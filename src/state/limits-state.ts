@@ -1,0 +1,57 @@
+/**
+ * Counters that keep keys, users and teams within their limits, exactly under concurrency:
+ * budget reservations (reserve the maximum a request can cost, settle the exact cost), a sliding
+ * 60-second request log (rpm), a sliding minute of tokens (tpm) and requests in flight. The
+ * in-memory implementation serves one process; the Redis one is shared by every replica and makes
+ * each check-and-take one atomic script.
+ *
+ * A "subject" is "key:<hash>", "user:<id>" or "team:<id>".
+ */
+
+export interface BudgetHold {
+  subject: string;
+  /** Budget period start (0 when the budget never resets); counters are per period. */
+  period: number;
+  maxMicros: number;
+  /** Spend of this period already recorded in the database, used when the counter is new. */
+  baselineMicros: number;
+}
+
+export type ReserveOutcome = { ok: true } | { ok: false; subject: string; spentMicros: number; reservedMicros: number; maxMicros: number };
+
+export interface RateLimit {
+  subject: string;
+  limit: number;
+}
+
+export interface RateWindow {
+  subject: string;
+  limit: number;
+  remaining: number;
+  /** ms until the oldest counted request leaves the window (0 when nothing is counted). */
+  resetMs: number;
+}
+
+export type AcquireOutcome = { ok: true; windows: RateWindow[] } | { ok: false; subject: string; limit: number; retryAfterMs: number };
+
+export type ParallelOutcome = { ok: true } | { ok: false; subject: string; limit: number };
+
+export interface LimitsState {
+  reserve(holds: BudgetHold[], amountMicros: number): Promise<ReserveOutcome>;
+  /** Releases `reservedMicros` and adds `actualMicros` to every hold's spend. */
+  settle(holds: BudgetHold[], reservedMicros: number, actualMicros: number): Promise<void>;
+  /** The counted spend (settled) of a subject's period, if the counter exists. */
+  spent(subject: string, period: number): Promise<number | undefined>;
+  /** Takes one request from every limit's sliding minute, or none when any is full. */
+  acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome>;
+  /** Gives back a request taken by acquireRequest (the call was refused later in admission). */
+  refundRequest(subjects: string[], requestId: string): Promise<void>;
+  /** Tokens used in the last 60 seconds, per subject. */
+  tokensUsed(subjects: string[]): Promise<Map<string, number>>;
+  addTokens(subjects: string[], tokens: number): Promise<void>;
+  acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome>;
+  releaseParallel(subjects: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const WINDOW_MS = 60_000;

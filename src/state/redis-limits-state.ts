@@ -1,0 +1,198 @@
+/**
+ * LimitsState shared by every replica through Redis. Each check-and-take is one Lua script, so
+ * concurrent requests on any number of replicas can never pass a limit together. Windows use the
+ * Redis server's clock (TIME), so replicas with skewed clocks still agree.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome } from './limits-state.js';
+import { WINDOW_MS } from './limits-state.js';
+
+// Budget counters outlive an idle week; a counter that expired is re-seeded from the database.
+const BUDGET_TTL_MS = 8 * 24 * 3_600_000;
+const PARALLEL_TTL_MS = 10 * 60_000;
+
+const NOW_MS = `local time = redis.call('TIME') local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
+
+// KEYS: budget hashes. ARGV: amount, ttl, then per key: max, baseline.
+const RESERVE = `
+local amount = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  local max = tonumber(ARGV[1 + i * 2])
+  redis.call('HSETNX', key, 'spent', ARGV[2 + i * 2])
+  local spent = tonumber(redis.call('HGET', key, 'spent'))
+  local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
+  if spent >= max or spent + reserved + amount > max then return {i, spent, reserved} end
+end
+for i, key in ipairs(KEYS) do
+  redis.call('HINCRBY', key, 'reserved', amount)
+  redis.call('PEXPIRE', key, ARGV[2])
+end
+return {0}`;
+
+// KEYS: budget hashes. ARGV: reserved, actual, ttl, then per key: baseline.
+const SETTLE = `
+for i, key in ipairs(KEYS) do
+  redis.call('HSETNX', key, 'spent', ARGV[3 + i])
+  local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
+  redis.call('HSET', key, 'reserved', math.max(0, reserved - tonumber(ARGV[1])))
+  redis.call('HINCRBY', key, 'spent', ARGV[2])
+  redis.call('PEXPIRE', key, ARGV[3])
+end
+return 1`;
+
+// KEYS: request logs (sorted sets). ARGV: window, request id, then per key: limit.
+const ACQUIRE = `
+${NOW_MS}
+local window = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[2 + i]) then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    return {i, tonumber(oldest[2]) + window - now}
+  end
+end
+local result = {0}
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, window)
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  table.insert(result, redis.call('ZCARD', key))
+  table.insert(result, tonumber(oldest[2]) + window - now)
+end
+return result`;
+
+// KEYS: token logs. ARGV: window. Returns the sum per key.
+const TOKENS_USED = `
+${NOW_MS}
+local window = tonumber(ARGV[1])
+local result = {}
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local sum = 0
+  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    sum = sum + tonumber(string.match(member, ':(%d+)$'))
+  end
+  table.insert(result, sum)
+end
+return result`;
+
+// KEYS: token logs. ARGV: window, member.
+const ADD_TOKENS = `
+${NOW_MS}
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, ARGV[1])
+end
+return 1`;
+
+// KEYS: in-flight counters. ARGV: ttl, then per key: limit.
+const ACQUIRE_PARALLEL = `
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[1 + i]) then return i end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  redis.call('PEXPIRE', key, ARGV[1])
+end
+return 0`;
+
+const RELEASE_PARALLEL = `
+for _, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+end
+return 1`;
+
+export class RedisLimitsState implements LimitsState {
+  private constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  static async connect(options: { url: string; prefix?: string; logger: Logger }): Promise<RedisLimitsState> {
+    const redis = new Redis(options.url, { maxRetriesPerRequest: 2, lazyConnect: true });
+    redis.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'redis error (limits)'));
+    await redis.connect();
+    return new RedisLimitsState(redis, options.prefix ?? 'switchboard:');
+  }
+
+  private key(kind: string, subject: string, suffix = ''): string {
+    return `${this.prefix}${kind}:${subject}${suffix}`;
+  }
+
+  async reserve(holds: BudgetHold[], amountMicros: number): Promise<ReserveOutcome> {
+    if (holds.length === 0) return { ok: true };
+    const args = [Math.round(amountMicros), BUDGET_TTL_MS, ...holds.flatMap((hold) => [hold.maxMicros, hold.baselineMicros])];
+    const result = (await this.redis.eval(RESERVE, holds.length, ...holds.map((hold) => this.key('budget', hold.subject, `:${hold.period}`)), ...args)) as number[];
+    if (result[0] === 0) return { ok: true };
+    const hold = holds[result[0] - 1];
+    return { ok: false, subject: hold.subject, spentMicros: Number(result[1]), reservedMicros: Number(result[2]), maxMicros: hold.maxMicros };
+  }
+
+  async settle(holds: BudgetHold[], reservedMicros: number, actualMicros: number): Promise<void> {
+    if (holds.length === 0) return;
+    await this.redis.eval(
+      SETTLE,
+      holds.length,
+      ...holds.map((hold) => this.key('budget', hold.subject, `:${hold.period}`)),
+      Math.round(reservedMicros),
+      Math.round(actualMicros),
+      BUDGET_TTL_MS,
+      ...holds.map((hold) => hold.baselineMicros),
+    );
+  }
+
+  async spent(subject: string, period: number): Promise<number | undefined> {
+    const value = await this.redis.hget(this.key('budget', subject, `:${period}`), 'spent');
+    return value === null ? undefined : Number(value);
+  }
+
+  async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
+    if (limits.length === 0) return { ok: true, windows: [] };
+    const result = (await this.redis.eval(ACQUIRE, limits.length, ...limits.map((limit) => this.key('rpm', limit.subject)), WINDOW_MS, requestId, ...limits.map((limit) => limit.limit))) as number[];
+    if (result[0] !== 0) {
+      const limit = limits[result[0] - 1];
+      return { ok: false, subject: limit.subject, limit: limit.limit, retryAfterMs: Math.max(1, Number(result[1])) };
+    }
+    return {
+      ok: true,
+      windows: limits.map((limit, index) => ({ subject: limit.subject, limit: limit.limit, remaining: Math.max(0, limit.limit - Number(result[1 + index * 2])), resetMs: Math.max(0, Number(result[2 + index * 2])) })),
+    };
+  }
+
+  async refundRequest(subjects: string[], requestId: string): Promise<void> {
+    if (subjects.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const subject of subjects) pipeline.zrem(this.key('rpm', subject), requestId);
+    await pipeline.exec();
+  }
+
+  async tokensUsed(subjects: string[]): Promise<Map<string, number>> {
+    if (subjects.length === 0) return new Map();
+    const result = (await this.redis.eval(TOKENS_USED, subjects.length, ...subjects.map((subject) => this.key('tpm', subject)), WINDOW_MS)) as number[];
+    return new Map(subjects.map((subject, index) => [subject, Number(result[index])]));
+  }
+
+  async addTokens(subjects: string[], tokens: number): Promise<void> {
+    if (subjects.length === 0 || tokens <= 0) return;
+    await this.redis.eval(ADD_TOKENS, subjects.length, ...subjects.map((subject) => this.key('tpm', subject)), WINDOW_MS, `${randomUUID()}:${Math.round(tokens)}`);
+  }
+
+  async acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome> {
+    if (limits.length === 0) return { ok: true };
+    const result = Number(await this.redis.eval(ACQUIRE_PARALLEL, limits.length, ...limits.map((limit) => this.key('parallel', limit.subject)), PARALLEL_TTL_MS, ...limits.map((limit) => limit.limit)));
+    if (result === 0) return { ok: true };
+    const limit = limits[result - 1];
+    return { ok: false, subject: limit.subject, limit: limit.limit };
+  }
+
+  async releaseParallel(subjects: string[]): Promise<void> {
+    if (subjects.length === 0) return;
+    await this.redis.eval(RELEASE_PARALLEL, subjects.length, ...subjects.map((subject) => this.key('parallel', subject)));
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}

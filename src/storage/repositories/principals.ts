@@ -1,0 +1,263 @@
+/**
+ * Thin Kysely queries for keys, users and teams, and the row ↔ record mapping (JSON columns are
+ * text on both dialects). Rules live in the services; this file only reads and writes.
+ */
+import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { KeyRecord, Limits, TeamMember, TeamRecord, UserRecord, UserRole } from '../../auth/principals.js';
+import type { ApiKeyTable, Database, LimitColumns, TeamTable, UserTable } from '../schema.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+function parseJson<T>(text: string | null | undefined, fallback: T): T {
+  if (!text) return fallback;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return fallback;
+  }
+}
+
+function limitsFromRow(row: Selectable<LimitColumns>): Limits {
+  return {
+    models: parseJson<string[]>(row.models, []),
+    maxBudgetMicros: row.max_budget_micros,
+    softBudgetMicros: row.soft_budget_micros,
+    budgetDuration: row.budget_duration,
+    budgetPeriodStart: row.budget_period_start,
+    spendMicros: Number(row.spend_micros ?? 0),
+    rpmLimit: row.rpm_limit,
+    tpmLimit: row.tpm_limit,
+    maxParallelRequests: row.max_parallel_requests,
+    metadata: parseJson<Record<string, unknown>>(row.metadata, {}),
+    blocked: row.blocked === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function limitsToRow(limits: Partial<Limits>): Partial<Insertable<LimitColumns>> {
+  const row: Partial<Insertable<LimitColumns>> = {};
+  if (limits.models !== undefined) row.models = JSON.stringify(limits.models);
+  if (limits.maxBudgetMicros !== undefined) row.max_budget_micros = limits.maxBudgetMicros;
+  if (limits.softBudgetMicros !== undefined) row.soft_budget_micros = limits.softBudgetMicros;
+  if (limits.budgetDuration !== undefined) row.budget_duration = limits.budgetDuration;
+  if (limits.budgetPeriodStart !== undefined) row.budget_period_start = limits.budgetPeriodStart;
+  if (limits.spendMicros !== undefined) row.spend_micros = limits.spendMicros;
+  if (limits.rpmLimit !== undefined) row.rpm_limit = limits.rpmLimit;
+  if (limits.tpmLimit !== undefined) row.tpm_limit = limits.tpmLimit;
+  if (limits.maxParallelRequests !== undefined) row.max_parallel_requests = limits.maxParallelRequests;
+  if (limits.metadata !== undefined) row.metadata = JSON.stringify(limits.metadata);
+  if (limits.blocked !== undefined) row.blocked = limits.blocked ? 1 : 0;
+  if (limits.createdAt !== undefined) row.created_at = limits.createdAt;
+  if (limits.updatedAt !== undefined) row.updated_at = limits.updatedAt;
+  return row;
+}
+
+export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
+  return {
+    ...limitsFromRow(row),
+    hash: row.key_hash,
+    prefix: row.key_prefix,
+    alias: row.key_alias,
+    userId: row.user_id,
+    teamId: row.team_id,
+    aliases: parseJson<Record<string, string>>(row.aliases, {}),
+    expiresAt: row.expires_at,
+  };
+}
+
+function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
+  const row: Partial<Insertable<ApiKeyTable>> = limitsToRow(key);
+  if (key.hash !== undefined) row.key_hash = key.hash;
+  if (key.prefix !== undefined) row.key_prefix = key.prefix;
+  if (key.alias !== undefined) row.key_alias = key.alias;
+  if (key.userId !== undefined) row.user_id = key.userId;
+  if (key.teamId !== undefined) row.team_id = key.teamId;
+  if (key.aliases !== undefined) row.aliases = JSON.stringify(key.aliases);
+  if (key.expiresAt !== undefined) row.expires_at = key.expiresAt;
+  return row;
+}
+
+function userFromRow(row: Selectable<UserTable>): UserRecord {
+  return { ...limitsFromRow(row), userId: row.user_id, email: row.user_email, alias: row.user_alias, role: row.user_role as UserRole };
+}
+
+function userToRow(user: Partial<UserRecord>): Partial<Insertable<UserTable>> {
+  const row: Partial<Insertable<UserTable>> = limitsToRow(user);
+  if (user.userId !== undefined) row.user_id = user.userId;
+  if (user.email !== undefined) row.user_email = user.email;
+  if (user.alias !== undefined) row.user_alias = user.alias;
+  if (user.role !== undefined) row.user_role = user.role;
+  return row;
+}
+
+function teamFromRow(row: Selectable<TeamTable>, members: TeamMember[]): TeamRecord {
+  return { ...limitsFromRow(row), teamId: row.team_id, alias: row.team_alias, members };
+}
+
+function teamToRow(team: Partial<TeamRecord>): Partial<Insertable<TeamTable>> {
+  const row: Partial<Insertable<TeamTable>> = limitsToRow(team);
+  if (team.teamId !== undefined) row.team_id = team.teamId;
+  if (team.alias !== undefined) row.team_alias = team.alias;
+  return row;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+export class PrincipalRepository {
+  constructor(readonly db: Kysely<Database>) {}
+
+  // ---- keys
+  async findKey(hash: string, executor: Executor = this.db): Promise<KeyRecord | undefined> {
+    const row = await executor.selectFrom('api_keys').selectAll().where('key_hash', '=', hash).executeTakeFirst();
+    return row ? keyFromRow(row) : undefined;
+  }
+
+  async findKeyByAlias(alias: string): Promise<KeyRecord | undefined> {
+    const row = await this.db.selectFrom('api_keys').selectAll().where('key_alias', '=', alias).executeTakeFirst();
+    return row ? keyFromRow(row) : undefined;
+  }
+
+  async insertKey(key: KeyRecord, executor: Executor = this.db): Promise<void> {
+    await executor.insertInto('api_keys').values(keyToRow(key) as Insertable<ApiKeyTable>).execute();
+  }
+
+  async updateKey(hash: string, changes: Partial<KeyRecord>, executor: Executor = this.db): Promise<void> {
+    await executor.updateTable('api_keys').set(keyToRow(changes)).where('key_hash', '=', hash).execute();
+  }
+
+  /** Replaces a key's hash (regenerate), keeping everything else. */
+  async rehashKey(oldHash: string, newHash: string, prefix: string, now: number): Promise<void> {
+    await this.db.updateTable('api_keys').set({ key_hash: newHash, key_prefix: prefix, updated_at: now }).where('key_hash', '=', oldHash).execute();
+  }
+
+  async deleteKeys(hashes: string[], executor: Executor = this.db): Promise<number> {
+    if (hashes.length === 0) return 0;
+    const result = await executor.deleteFrom('api_keys').where('key_hash', 'in', hashes).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async listKeys(filter: { userId?: string; teamId?: string; alias?: string }, page: number, size: number): Promise<Page<KeyRecord>> {
+    let query = this.db.selectFrom('api_keys');
+    if (filter.userId) query = query.where('user_id', '=', filter.userId);
+    if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
+    if (filter.alias) query = query.where('key_alias', '=', filter.alias);
+    const { count } = await query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const rows = await query.selectAll().orderBy('created_at', 'desc').orderBy('key_hash').limit(size).offset((page - 1) * size).execute();
+    return { items: rows.map(keyFromRow), total: Number(count) };
+  }
+
+  async keysOf(filter: { userId?: string; teamId?: string }): Promise<KeyRecord[]> {
+    let query = this.db.selectFrom('api_keys').selectAll();
+    if (filter.userId) query = query.where('user_id', '=', filter.userId);
+    if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
+    return (await query.orderBy('created_at').execute()).map(keyFromRow);
+  }
+
+  // ---- users
+  async findUser(userId: string, executor: Executor = this.db): Promise<UserRecord | undefined> {
+    const row = await executor.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    return row ? userFromRow(row) : undefined;
+  }
+
+  async insertUser(user: UserRecord, executor: Executor = this.db): Promise<void> {
+    await executor.insertInto('users').values(userToRow(user) as Insertable<UserTable>).execute();
+  }
+
+  async updateUser(userId: string, changes: Partial<UserRecord>, executor: Executor = this.db): Promise<void> {
+    await executor.updateTable('users').set(userToRow(changes)).where('user_id', '=', userId).execute();
+  }
+
+  async deleteUsers(userIds: string[], executor: Executor = this.db): Promise<number> {
+    if (userIds.length === 0) return 0;
+    await executor.deleteFrom('team_members').where('user_id', 'in', userIds).execute();
+    await executor.deleteFrom('api_keys').where('user_id', 'in', userIds).execute();
+    const result = await executor.deleteFrom('users').where('user_id', 'in', userIds).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async listUsers(page: number, size: number, role?: string): Promise<Page<UserRecord>> {
+    let query = this.db.selectFrom('users');
+    if (role) query = query.where('user_role', '=', role);
+    const { count } = await query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const rows = await query.selectAll().orderBy('created_at', 'desc').orderBy('user_id').limit(size).offset((page - 1) * size).execute();
+    return { items: rows.map(userFromRow), total: Number(count) };
+  }
+
+  // ---- teams
+  private async membersOf(teamIds: string[], executor: Executor = this.db): Promise<Map<string, TeamMember[]>> {
+    const map = new Map<string, TeamMember[]>();
+    if (teamIds.length === 0) return map;
+    const rows = await executor.selectFrom('team_members').selectAll().where('team_id', 'in', teamIds).orderBy('created_at').execute();
+    for (const row of rows) {
+      const list = map.get(row.team_id) ?? [];
+      list.push({ userId: row.user_id, role: row.role === 'admin' ? 'admin' : 'user' });
+      map.set(row.team_id, list);
+    }
+    return map;
+  }
+
+  async findTeam(teamId: string, executor: Executor = this.db): Promise<TeamRecord | undefined> {
+    const row = await executor.selectFrom('teams').selectAll().where('team_id', '=', teamId).executeTakeFirst();
+    if (!row) return undefined;
+    return teamFromRow(row, (await this.membersOf([teamId], executor)).get(teamId) ?? []);
+  }
+
+  async insertTeam(team: TeamRecord, executor: Executor = this.db): Promise<void> {
+    await executor.insertInto('teams').values(teamToRow(team) as Insertable<TeamTable>).execute();
+    await this.addMembers(team.teamId, team.members, team.createdAt, executor);
+  }
+
+  async updateTeam(teamId: string, changes: Partial<TeamRecord>, executor: Executor = this.db): Promise<void> {
+    await executor.updateTable('teams').set(teamToRow(changes)).where('team_id', '=', teamId).execute();
+  }
+
+  async deleteTeams(teamIds: string[], executor: Executor = this.db): Promise<number> {
+    if (teamIds.length === 0) return 0;
+    await executor.deleteFrom('team_members').where('team_id', 'in', teamIds).execute();
+    await executor.updateTable('api_keys').set({ team_id: null }).where('team_id', 'in', teamIds).execute();
+    const result = await executor.deleteFrom('teams').where('team_id', 'in', teamIds).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async listTeams(userId?: string): Promise<TeamRecord[]> {
+    let query = this.db.selectFrom('teams').selectAll();
+    if (userId) query = query.where('team_id', 'in', this.db.selectFrom('team_members').select('team_id').where('user_id', '=', userId));
+    const rows = await query.orderBy('created_at').execute();
+    const members = await this.membersOf(rows.map((row) => row.team_id));
+    return rows.map((row) => teamFromRow(row, members.get(row.team_id) ?? []));
+  }
+
+  async addMembers(teamId: string, members: TeamMember[], now: number, executor: Executor = this.db): Promise<void> {
+    for (const member of members) {
+      await executor
+        .insertInto('team_members')
+        .values({ team_id: teamId, user_id: member.userId, role: member.role, created_at: now })
+        .onConflict((conflict) => conflict.columns(['team_id', 'user_id']).doUpdateSet({ role: member.role }))
+        .execute();
+    }
+  }
+
+  async removeMembers(teamId: string, userIds: string[], executor: Executor = this.db): Promise<void> {
+    if (userIds.length === 0) return;
+    await executor.deleteFrom('team_members').where('team_id', '=', teamId).where('user_id', 'in', userIds).execute();
+  }
+
+  // ---- change versions (cache invalidation for replicas without Redis)
+  async bumpVersion(name: string, executor: Executor = this.db): Promise<void> {
+    const version = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+    await executor
+      .insertInto('change_versions')
+      .values({ name, version })
+      .onConflict((conflict) => conflict.column('name').doUpdateSet({ version }))
+      .execute();
+  }
+
+  async version(name: string): Promise<number> {
+    const row = await this.db.selectFrom('change_versions').select('version').where('name', '=', name).executeTakeFirst();
+    return row ? Number(row.version) : 0;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Spend per key, user and team, kept in the same transaction as the usage rows it comes from, so
+ * the two always agree and a retried batch (rows skipped by call_id) never counts twice. Spend is
+ * per budget period: a row from a newer period starts the period's spend afresh, a late row from an
+ * older period stays in the usage log but no longer counts toward the budget.
+ */
+import { sql, type Transaction } from 'kysely';
+import { currentPeriod } from '../../auth/principals.js';
+import type { Database } from '../schema.js';
+import type { UsageLogRow } from './usage-logs.js';
+
+type Table = 'api_keys' | 'users' | 'teams';
+
+const ID_COLUMN = { api_keys: 'key_hash', users: 'user_id', teams: 'team_id' } as const;
+
+interface Increment {
+  id: string;
+  createdAt: number;
+  amount: number;
+}
+
+export async function applySpend(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
+  const billable = rows.filter((row) => row.status === 'success' && (row.cost_micros ?? 0) > 0 && !isUnbilled(row));
+  if (billable.length === 0) return;
+  const by: Record<Table, Increment[]> = { api_keys: [], users: [], teams: [] };
+  for (const row of billable) {
+    const amount = Number(row.cost_micros);
+    if (row.key_hash) by.api_keys.push({ id: row.key_hash, createdAt: row.created_at, amount });
+    if (row.user_id) by.users.push({ id: row.user_id, createdAt: row.created_at, amount });
+    if (row.team_id) by.teams.push({ id: row.team_id, createdAt: row.created_at, amount });
+  }
+  for (const table of Object.keys(by) as Table[]) await applyTo(transaction, table, by[table]);
+}
+
+/** Rows the metadata marks as not billed (bring-your-own-key calls). */
+function isUnbilled(row: UsageLogRow): boolean {
+  return typeof row.metadata === 'string' && row.metadata.includes('"billed":false');
+}
+
+async function applyTo(transaction: Transaction<Database>, table: Table, increments: Increment[]): Promise<void> {
+  if (increments.length === 0) return;
+  const idColumn = ID_COLUMN[table];
+  const ids = [...new Set(increments.map((increment) => increment.id))];
+  const holders = await transaction
+    .selectFrom(table)
+    .select([sql<string>`${sql.ref(idColumn)}`.as('id'), 'budget_duration', 'budget_period_start', 'created_at'])
+    .where(sql.ref(idColumn), 'in', ids)
+    .execute();
+  for (const holder of holders) {
+    // Sum this holder's increments per budget period.
+    const perPeriod = new Map<number, number>();
+    for (const increment of increments) {
+      if (increment.id !== holder.id) continue;
+      const period = currentPeriod({ budgetDuration: holder.budget_duration, budgetPeriodStart: holder.budget_period_start, createdAt: holder.created_at }, increment.createdAt);
+      perPeriod.set(period, (perPeriod.get(period) ?? 0) + increment.amount);
+    }
+    for (const [period, amount] of [...perPeriod.entries()].sort(([a], [b]) => a - b)) {
+      await sql`
+        update ${sql.table(table)} set
+          spend_micros = case
+            when budget_duration is null or coalesce(budget_period_start, created_at) = ${period} then spend_micros + ${amount}
+            when coalesce(budget_period_start, created_at) < ${period} then ${amount}
+            else spend_micros end,
+          budget_period_start = case
+            when budget_duration is not null and coalesce(budget_period_start, created_at) < ${period} then ${period}
+            else budget_period_start end
+        where ${sql.ref(idColumn)} = ${holder.id}`.execute(transaction);
+    }
+  }
+}
