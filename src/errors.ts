@@ -31,6 +31,14 @@ export const ERROR_CATALOGUE = {
   unsupported_media_type: { status: 415, type: 'invalid_request_error', retryable: false },
   invalid_api_key: { status: 401, type: 'authentication_error', retryable: false },
   permission_denied: { status: 403, type: 'permission_error', retryable: false },
+  model_not_allowed: { status: 403, type: 'permission_error', retryable: false },
+  key_blocked: { status: 401, type: 'authentication_error', retryable: false },
+  key_expired: { status: 401, type: 'authentication_error', retryable: false },
+  // LiteLLM answers an exhausted budget with 400 and type "budget_exceeded"; its clients expect that.
+  budget_exceeded: { status: 400, type: 'budget_exceeded', retryable: false },
+  rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retryable: false },
+  not_found: { status: 404, type: 'not_found_error', retryable: false },
+  conflict: { status: 409, type: 'invalid_request_error', retryable: false },
   model_unavailable: { status: 503, type: 'service_unavailable_error', retryable: false },
   // Router outcomes: not retried within the group, but fallbacks still apply.
   deployments_cooling_down: { status: 503, type: 'service_unavailable_error', retryable: false },

@@ -7,7 +7,9 @@ import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
-import { GatewayError } from './errors.js';
+import { GatewayError, toGatewayError } from './errors.js';
+import type { ManagementService } from './auth/management.js';
+import { registerManagementRoutes } from './http/routes/management.js';
 import type { CallContext, Gateway } from './gateway/pipeline.js';
 import type { UpstreamClient } from './gateway/upstream.js';
 import './http/context.js';
@@ -27,6 +29,8 @@ export interface ServerDependencies {
   logger: Logger;
   bodyLimitBytes: number;
   healthCheckTimeoutMs: number;
+  /** Key, user and team management; throws 503 until the database is ready. */
+  management: () => ManagementService;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -68,7 +72,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       startedAt: performance.now(),
       startedAtEpochMs: Date.now(),
       endpoint: config.endpoint ?? 'chat/completions',
-      caller: { keyHash: null, keyAlias: null, userId: null, teamId: null },
+      caller: { keyHash: null, keyAlias: null, userId: null, teamId: null, isAdmin: false },
       clientSignal: controller.signal,
       recorded: config.endpoint === undefined,
     };
@@ -78,10 +82,11 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     });
     reply.header('x-switchboard-call-id', call.callId);
     try {
-      call.caller = deps.authenticator.authenticate(request.headers);
-    } catch (error) {
-      if (config.endpoint) deps.gateway.recordRejected(call, error as GatewayError, null);
-      return sendError(reply, error as GatewayError);
+      call.caller = await deps.authenticator.authenticate(request.headers);
+    } catch (caught) {
+      const error = toGatewayError(caught);
+      if (config.endpoint) deps.gateway.recordRejected(call, error, null);
+      return sendError(reply, error);
     }
   });
 
@@ -95,6 +100,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
 
   registerHealthRoutes(app, { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
+  registerManagementRoutes(app, deps.management);
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   return app;
 }

@@ -1,11 +1,14 @@
 /**
- * Who is calling. For now the one credential is the master key (general_settings.master_key);
- * virtual keys extend this. Keys are compared as SHA-256 digests in constant time and only the
- * digest is ever recorded.
+ * Who is calling: the master key (general_settings.master_key) or a virtual key. Keys are compared
+ * as SHA-256 digests (the master key in constant time) and only the digest is ever stored or
+ * recorded. Virtual keys come from the in-memory KeyDirectory; blocked or expired keys, and keys
+ * whose user or team is blocked, are refused with 401.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { Caller } from '../gateway/pipeline.js';
+import type { KeyDirectory } from './key-directory.js';
+import { isAdminRole } from './principals.js';
 
 type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -27,11 +30,16 @@ function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+export const ANONYMOUS: Caller = { keyHash: null, keyAlias: null, userId: null, teamId: null, isAdmin: true };
+
 export class Authenticator {
   private readonly masterDigest: Buffer | undefined;
   private readonly masterHash: string | undefined;
 
-  constructor(masterKey: string | undefined) {
+  constructor(
+    masterKey: string | undefined,
+    private readonly keys?: KeyDirectory,
+  ) {
     this.masterHash = masterKey ? hashKey(masterKey) : undefined;
     this.masterDigest = this.masterHash ? Buffer.from(this.masterHash, 'hex') : undefined;
   }
@@ -41,16 +49,20 @@ export class Authenticator {
     return this.masterDigest !== undefined;
   }
 
-  authenticate(headers: HeaderBag): Caller {
-    if (!this.masterDigest) return { keyHash: null, keyAlias: null, userId: null, teamId: null };
+  async authenticate(headers: HeaderBag): Promise<Caller> {
+    if (!this.masterDigest) return ANONYMOUS;
     const key = presentedKey(headers);
-    if (!key) {
-      throw new GatewayError('invalid_api_key', 'no API key: send it as "Authorization: Bearer <key>" (or the x-api-key header)');
-    }
+    if (!key) throw new GatewayError('invalid_api_key', 'no API key: send it as "Authorization: Bearer <key>" (or the x-api-key header)');
     const digest = createHash('sha256').update(key).digest();
-    if (!timingSafeEqual(digest, this.masterDigest)) {
-      throw new GatewayError('invalid_api_key', 'invalid API key: check the key you were given');
-    }
-    return { keyHash: this.masterHash ?? null, keyAlias: 'master', userId: null, teamId: null };
+    if (timingSafeEqual(digest, this.masterDigest)) return { keyHash: this.masterHash ?? null, keyAlias: 'master', userId: null, teamId: null, isAdmin: true };
+    const resolved = this.keys ? await this.keys.resolve(digest.toString('hex')) : null;
+    if (!resolved) throw new GatewayError('invalid_api_key', 'invalid API key: check the key you were given');
+    const { key: record, user, team } = resolved;
+    const label = record.alias ? `key "${record.alias}"` : `key ${record.prefix}`;
+    if (record.blocked) throw new GatewayError('key_blocked', `${label} is blocked; an administrator can unblock it (/key/unblock)`);
+    if (record.expiresAt !== null && record.expiresAt <= Date.now()) throw new GatewayError('key_expired', `${label} expired at ${new Date(record.expiresAt).toISOString()}`);
+    if (user?.blocked) throw new GatewayError('key_blocked', `the user of ${label} ("${user.userId}") is blocked`);
+    if (team?.blocked) throw new GatewayError('key_blocked', `the team of ${label} ("${team.teamId}") is blocked`);
+    return { keyHash: record.hash, keyAlias: record.alias, userId: record.userId, teamId: record.teamId, isAdmin: isAdminRole(user?.role), principal: resolved };
   }
 }

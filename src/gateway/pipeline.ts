@@ -6,6 +6,10 @@
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { Admission, Ticket } from '../auth/admission.js';
+import type { ResolvedKey } from '../auth/key-directory.js';
+import { maxCostMicros } from '../billing/max-cost.js';
+import { assertModelAllowed } from '../auth/model-access.js';
 import { costMicros, formatUsd } from '../billing/cost.js';
 import { GatewayError, upstreamErrorCode } from '../errors.js';
 import { adapterFor } from '../providers/registry.js';
@@ -27,6 +31,10 @@ export interface Caller {
   keyAlias: string | null;
   userId: string | null;
   teamId: string | null;
+  /** The master key, or a key whose user has the proxy_admin role. */
+  isAdmin: boolean;
+  /** The virtual key (with its user and team); absent for the master key. */
+  principal?: ResolvedKey;
 }
 
 export interface CallContext {
@@ -40,6 +48,8 @@ export interface CallContext {
   clientSignal: AbortSignal;
   /** Set once the call's usage record is queued, so that no call is recorded twice. */
   recorded: boolean;
+  /** The admission of a virtual key's call (limits, budget reservation); settled with the record. */
+  ticket?: Ticket;
 }
 
 export interface GatewaySettings {
@@ -56,6 +66,7 @@ export interface GatewayDependencies {
   usageWriter: UsageLogWriter;
   logger: Logger;
   router: Router;
+  admission?: Admission;
   settings: GatewaySettings;
 }
 
@@ -119,18 +130,26 @@ export class Gateway {
   }
 
   private async run(context: CallContext, operation: Operation, format: ResponseFormat): Promise<GatewayResult> {
-    const modelName = operation.request.model;
+    const principal = context.caller.principal;
+    const modelName = principal?.key.aliases[operation.request.model] ?? operation.request.model;
+    const policy = this.deps.router.policy;
     let requested: ModelGroup;
     let requestFallbacks: string[] | undefined;
     try {
+      if (principal) assertModelAllowed(principal, operation.request.model, modelName);
       requested = this.resolveGroup(modelName);
       requestFallbacks = takeRequestFallbacks(operation);
+      if (principal && this.deps.admission) {
+        const candidates = [requested.name, ...(requestFallbacks ?? fallbackGroups(policy, requested.name, 'general'))];
+        const deployments = candidates.flatMap((name) => this.deps.catalog.resolve(name)?.available ?? []);
+        const bound = maxCostMicros({ kind: operation.kind, body: operation.request as Record<string, unknown> }, deployments);
+        context.ticket = await this.deps.admission.admit(principal, context.callId, bound);
+      }
     } catch (error) {
       this.recordRejected(context, error as GatewayError, modelName);
       throw error;
     }
     const stream = operation.kind !== 'embeddings' && operation.request.stream === true;
-    const policy = this.deps.router.policy;
     const progress: Progress = { retries: 0, fallbacks: 0, requested: requested.name, lastDeployment: undefined, cooling: [] };
     let group = requested;
     let chain: string[] | undefined;
@@ -481,6 +500,7 @@ export class Gateway {
       'x-switchboard-attempted-fallbacks': String(attempt.fallbacks),
     };
     if (settlement.costMicros !== undefined) headers['x-switchboard-response-cost'] = formatUsd(settlement.costMicros);
+    if (context.ticket) Object.assign(headers, context.ticket.headers);
     if (warnings.length > 0) {
       headers['x-switchboard-warnings'] = warnings.join('; ');
       this.deps.logger.warn({ callId: context.callId, deployment: attempt.deployment.id, warnings }, 'request adjusted for the provider');
@@ -511,6 +531,7 @@ export class Gateway {
     const attempt = settlement?.attempt;
     const deployment = attempt?.deployment ?? outcome.deployment;
     const usage = settlement?.usage;
+    context.ticket?.settle(settlement?.costMicros, usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
     const modelGroup = attempt?.group.name ?? outcome.modelGroup ?? null;
     const requested = attempt?.requested ?? outcome.requested;
     this.deps.usageWriter.enqueue({

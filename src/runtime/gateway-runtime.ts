@@ -21,6 +21,14 @@ import type { RouterState } from '../state/router-state.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { buildServer } from '../server.js';
 import { UsageLogRepository } from '../storage/repositories/usage-logs.js';
+import { PrincipalRepository } from '../storage/repositories/principals.js';
+import { Admission } from '../auth/admission.js';
+import { KeyDirectory } from '../auth/key-directory.js';
+import { ManagementService } from '../auth/management.js';
+import { GatewayError } from '../errors.js';
+import type { LimitsState } from '../state/limits-state.js';
+import { LocalLimitsState } from '../state/local-limits-state.js';
+import { RedisLimitsState } from '../state/redis-limits-state.js';
 import { DatabaseState } from './database-state.js';
 
 export interface RuntimeOptions {
@@ -43,7 +51,9 @@ export interface GatewayRuntime {
   catalog: ModelCatalog;
   usageWriter: UsageLogWriter;
   database: DatabaseState;
+  keyDirectory: KeyDirectory;
   usageLogs(): UsageLogRepository | undefined;
+  principals(): PrincipalRepository | undefined;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
@@ -71,21 +81,33 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
 
   const dataDir = options.dataDir ?? join(process.cwd(), 'data');
   const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), flushIntervalMs: options.usageFlushIntervalMs });
+  const redisUrl = options.redisUrl ?? redisUrlFrom(config, env);
+  const redisPrefix = options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX;
+  const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix });
+  await keyDirectory.start();
+
   let repository: UsageLogRepository | undefined;
+  let principals: PrincipalRepository | undefined;
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
     repository = new UsageLogRepository(handle.db);
+    principals = new PrincipalRepository(handle.db);
     usageWriter.attach(repository);
+    keyDirectory.attach(principals);
   });
 
   const masterKey = config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
-  const authenticator = new Authenticator(masterKey);
+  const authenticator = new Authenticator(masterKey, keyDirectory);
   if (!authenticator.enforced) logger.warn('no master key configured (general_settings.master_key): every route is open to anyone who can reach the gateway');
 
-  const redisUrl = options.redisUrl ?? redisUrlFrom(config, env);
   const routerState: RouterState = redisUrl
-    ? await RedisRouterState.connect({ url: redisUrl, prefix: options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX, logger, deploymentIds: catalog.allDeployments().map((deployment) => deployment.id) })
+    ? await RedisRouterState.connect({ url: redisUrl, prefix: redisPrefix, logger, deploymentIds: catalog.allDeployments().map((deployment) => deployment.id) })
     : new LocalRouterState();
+  const limitsState: LimitsState = redisUrl ? await RedisLimitsState.connect({ url: redisUrl, prefix: redisPrefix, logger }) : new LocalLimitsState();
+  const management = new ManagementService(() => {
+    if (!principals) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+    return principals;
+  }, keyDirectory, limitsState);
   const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random });
   logger.info({ strategy: router.policy.strategy, shared: redisUrl ? 'redis' : 'this process only' }, 'router ready');
 
@@ -96,6 +118,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageWriter,
     logger,
     router,
+    admission: new Admission(limitsState, logger),
     settings: { dropParams: config.litellm_settings.drop_params ?? false },
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
@@ -108,6 +131,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     logger,
     bodyLimitBytes,
     healthCheckTimeoutMs: Math.round((config.general_settings.health_check_timeout ?? 10) * 1000),
+    management: () => management,
   });
 
   usageWriter.start();
@@ -118,7 +142,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     catalog,
     usageWriter,
     database,
+    keyDirectory,
     usageLogs: () => repository,
+    principals: () => principals,
     async listen(port, host) {
       return app.listen({ port, host });
     },
@@ -127,6 +153,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await usageWriter.close();
       await upstream.close();
       await routerState.close();
+      await limitsState.close();
+      await keyDirectory.close();
       await database.stop();
     },
   };

@@ -1,5 +1,6 @@
 /** The OpenAI-compatible endpoints, each served with and without the /v1 prefix. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isModelAllowed } from '../../auth/model-access.js';
 import { GatewayError } from '../../errors.js';
 import type { Gateway, GatewayResult } from '../../gateway/pipeline.js';
 import { validateChatRequest, validateCompletionRequest, validateEmbeddingsRequest } from '../../gateway/validate.js';
@@ -22,6 +23,12 @@ function modelObject(id: string, group: ModelGroup, created: number) {
 
 export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog }): void {
   const { gateway, catalog } = deps;
+  /** A virtual key sees only the models it may use. */
+  const visibleModels = (request: FastifyRequest) => {
+    const principal = callOf(request).caller.principal;
+    const listed = catalog.listedModels();
+    return principal ? listed.filter(({ id, group }) => isModelAllowed(principal, id, group.name)) : listed;
+  };
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' } }, async (request, reply) => {
       const result = await gateway.chat(callOf(request), validateChatRequest(request.body));
@@ -38,15 +45,15 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
       return sendResult(reply, result);
     });
 
-    app.get(`${prefix}/models`, async () => ({
+    app.get(`${prefix}/models`, async (request) => ({
       object: 'list',
-      data: catalog.listedModels().map(({ id, group }) => modelObject(id, group, catalog.createdAt)),
+      data: visibleModels(request).map(({ id, group }) => modelObject(id, group, catalog.createdAt)),
     }));
 
     // Model names may contain '/', so the id is the rest of the path.
     app.get(`${prefix}/models/*`, async (request) => {
       const id = decodeURIComponent((request.params as { '*': string })['*']);
-      const listed = catalog.listedModels().find((model) => model.id === id);
+      const listed = visibleModels(request).find((model) => model.id === id);
       if (!listed) {
         throw new GatewayError('model_not_found', `model "${id}" is not available on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
       }

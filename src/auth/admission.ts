@@ -1,0 +1,147 @@
+/**
+ * Admits a virtual key's request against the key's, its user's and its team's limits (the most
+ * restrictive applies, because each is checked): rpm (sliding minute, counted at admission), tpm
+ * (real tokens of the last minute), requests in flight, and budgets by reservation — the request's
+ * maximum cost is reserved atomically before the upstream call and the exact cost settled after,
+ * so no amount of concurrency, on any number of replicas, pushes spend past a budget.
+ */
+import type { Logger } from 'pino';
+import { formatUsd } from '../billing/cost.js';
+import { GatewayError } from '../errors.js';
+import type { BudgetHold, LimitsState, RateLimit, RateWindow } from '../state/limits-state.js';
+import type { ResolvedKey } from './key-directory.js';
+import { currentPeriod, spendThisPeriod, type LimitSubject } from './principals.js';
+
+export interface Ticket {
+  /** x-ratelimit-* and budget warning headers, for every response to the call. */
+  readonly headers: Record<string, string>;
+  /** Releases the reservation and in-flight slot; charges the exact cost and counts the tokens. */
+  settle(costMicros: number | undefined, tokens: number): void;
+}
+
+export const FREE_TICKET: Ticket = { headers: {}, settle: () => undefined };
+
+function subjectsOf(resolved: ResolvedKey): LimitSubject[] {
+  const subjects: LimitSubject[] = [{ kind: 'key', id: resolved.key.hash, limits: resolved.key }];
+  if (resolved.user) subjects.push({ kind: 'user', id: resolved.user.userId, limits: resolved.user });
+  if (resolved.team) subjects.push({ kind: 'team', id: resolved.team.teamId, limits: resolved.team });
+  return subjects;
+}
+
+function subjectName(subject: LimitSubject): string {
+  return `${subject.kind}:${subject.id}`;
+}
+
+function describe(subject: LimitSubject, resolved: ResolvedKey): string {
+  if (subject.kind === 'key') return resolved.key.alias ? `key "${resolved.key.alias}"` : `key ${resolved.key.prefix}`;
+  return `${subject.kind} "${subject.id}"`;
+}
+
+function resetText(ms: number): string {
+  return `${Math.max(0, Math.ceil(ms / 1000))}s`;
+}
+
+export class Admission {
+  constructor(
+    private readonly state: LimitsState,
+    private readonly logger: Logger,
+  ) {}
+
+  async admit(resolved: ResolvedKey, callId: string, maxCostMicros: number): Promise<Ticket> {
+    const subjects = subjectsOf(resolved);
+    const now = Date.now();
+    const headers: Record<string, string> = {};
+
+    const rpm: RateLimit[] = subjects.filter((subject) => subject.limits.rpmLimit !== null).map((subject) => ({ subject: subjectName(subject), limit: subject.limits.rpmLimit! }));
+    const acquired = await this.state.acquireRequest(rpm, callId);
+    if (!acquired.ok) {
+      const subject = subjects.find((candidate) => subjectName(candidate) === acquired.subject)!;
+      const retryAfter = Math.ceil(acquired.retryAfterMs / 1000);
+      throw new GatewayError('rate_limit_exceeded', `rate limit reached for ${describe(subject, resolved)}: ${acquired.limit} requests per minute (rpm_limit); retry in ${retryAfter}s`, {
+        retryAfterSeconds: retryAfter,
+        headers: { 'retry-after': String(retryAfter), 'x-ratelimit-limit-requests': String(acquired.limit), 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': resetText(acquired.retryAfterMs) },
+      });
+    }
+    const tightest = acquired.windows.reduce<RateWindow | undefined>((best, window) => (!best || window.remaining < best.remaining ? window : best), undefined);
+    if (tightest) {
+      headers['x-ratelimit-limit-requests'] = String(tightest.limit);
+      headers['x-ratelimit-remaining-requests'] = String(tightest.remaining);
+      headers['x-ratelimit-reset-requests'] = resetText(tightest.resetMs);
+    }
+    const refund = () => this.state.refundRequest(rpm.map((limit) => limit.subject), callId).catch(() => undefined);
+
+    const tpmSubjects = subjects.filter((subject) => subject.limits.tpmLimit !== null);
+    if (tpmSubjects.length > 0) {
+      const used = await this.state.tokensUsed(tpmSubjects.map(subjectName));
+      let tightestTokens: { limit: number; remaining: number } | undefined;
+      for (const subject of tpmSubjects) {
+        const limit = subject.limits.tpmLimit!;
+        const remaining = limit - (used.get(subjectName(subject)) ?? 0);
+        if (remaining <= 0) {
+          await refund();
+          throw new GatewayError('rate_limit_exceeded', `token rate limit reached for ${describe(subject, resolved)}: ${limit} tokens per minute (tpm_limit); retry in 60s`, {
+            retryAfterSeconds: 60,
+            headers: { 'retry-after': '60', 'x-ratelimit-limit-tokens': String(limit), 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '60s' },
+          });
+        }
+        if (!tightestTokens || remaining < tightestTokens.remaining) tightestTokens = { limit, remaining };
+      }
+      if (tightestTokens) {
+        headers['x-ratelimit-limit-tokens'] = String(tightestTokens.limit);
+        headers['x-ratelimit-remaining-tokens'] = String(tightestTokens.remaining);
+        headers['x-ratelimit-reset-tokens'] = '60s';
+      }
+    }
+
+    const parallel: RateLimit[] = subjects.filter((subject) => subject.limits.maxParallelRequests !== null).map((subject) => ({ subject: subjectName(subject), limit: subject.limits.maxParallelRequests! }));
+    const slot = await this.state.acquireParallel(parallel);
+    if (!slot.ok) {
+      await refund();
+      const subject = subjects.find((candidate) => subjectName(candidate) === slot.subject)!;
+      throw new GatewayError('rate_limit_exceeded', `too many requests in flight for ${describe(subject, resolved)}: at most ${slot.limit} at once (max_parallel_requests)`, {
+        retryAfterSeconds: 1,
+        headers: { 'retry-after': '1' },
+      });
+    }
+    const releaseSlot = () => this.state.releaseParallel(parallel.map((limit) => limit.subject)).catch(() => undefined);
+
+    const holds: BudgetHold[] = subjects
+      .filter((subject) => subject.limits.maxBudgetMicros !== null)
+      .map((subject) => ({ subject: subjectName(subject), period: currentPeriod(subject.limits, now), maxMicros: subject.limits.maxBudgetMicros!, baselineMicros: spendThisPeriod(subject.limits, now) }));
+    const reserved = await this.state.reserve(holds, maxCostMicros);
+    if (!reserved.ok) {
+      await Promise.all([refund(), releaseSlot()]);
+      const subject = subjects.find((candidate) => subjectName(candidate) === reserved.subject)!;
+      const spent = reserved.spentMicros;
+      const detail =
+        spent >= reserved.maxMicros
+          ? `spent $${formatUsd(spent)} of its $${formatUsd(reserved.maxMicros)} budget`
+          : `$${formatUsd(spent)} spent and $${formatUsd(reserved.reservedMicros)} held by requests in flight leave less than this request may cost ($${formatUsd(maxCostMicros)}, from its input size and max_tokens) of the $${formatUsd(reserved.maxMicros)} budget — lower max_tokens or wait`;
+      throw new GatewayError('budget_exceeded', `Budget has been exceeded for ${describe(subject, resolved)}: ${detail}`);
+    }
+
+    for (const subject of subjects) {
+      const soft = subject.limits.softBudgetMicros;
+      const spend = spendThisPeriod(subject.limits, now);
+      if (soft !== null && spend >= soft) {
+        headers['x-switchboard-budget-warning'] = `${describe(subject, resolved)} has spent $${formatUsd(spend)}, past its soft budget of $${formatUsd(soft)}`;
+        this.logger.warn({ subject: subject.kind, id: subject.kind === 'key' ? resolved.key.prefix : subject.id, spend, soft }, 'soft budget passed');
+      }
+    }
+
+    const tokenSubjects = tpmSubjects.map(subjectName);
+    let settled = false;
+    return {
+      headers,
+      settle: (costMicros, tokens) => {
+        if (settled) return;
+        settled = true;
+        void Promise.all([
+          this.state.settle(holds, maxCostMicros, costMicros ?? 0),
+          this.state.addTokens(tokenSubjects, tokens),
+          releaseSlot(),
+        ]).catch((error: Error) => this.logger.error({ err: error.message }, 'could not settle a request against its limits'));
+      },
+    };
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Virtual keys looked up on the request path: an in-memory cache by SHA-256 hash (with the key's
+ * user and team), the database only on a miss. Changes made anywhere reach every replica's cache
+ * within a second: through Redis pub/sub when there is Redis, and by polling a version row in the
+ * database (every 500 ms) in any case.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+import type { PrincipalRepository } from '../storage/repositories/principals.js';
+import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
+
+export interface ResolvedKey {
+  key: KeyRecord;
+  user?: UserRecord;
+  team?: TeamRecord;
+}
+
+const VERSION_NAME = 'principals';
+
+export interface KeyDirectoryOptions {
+  logger: Logger;
+  /** Safety net: entries are reloaded after this long even without an invalidation. */
+  ttlMs?: number;
+  /** How long an unknown hash is remembered (bounds database lookups for bad keys). */
+  negativeTtlMs?: number;
+  pollIntervalMs?: number;
+  redisUrl?: string;
+  redisPrefix?: string;
+}
+
+export class KeyDirectory {
+  private readonly cache = new Map<string, { value: ResolvedKey | null; expires: number }>();
+  private readonly loading = new Map<string, Promise<ResolvedKey | null>>();
+  private repository: PrincipalRepository | undefined;
+  private version = 0;
+  private poller: NodeJS.Timeout | undefined;
+  private publisher: Redis | undefined;
+  private subscriber: Redis | undefined;
+  private readonly channel: string;
+  private readonly ttlMs: number;
+  private readonly negativeTtlMs: number;
+
+  constructor(private readonly options: KeyDirectoryOptions) {
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.negativeTtlMs = options.negativeTtlMs ?? 2_000;
+    this.channel = `${options.redisPrefix ?? 'switchboard:'}principals`;
+  }
+
+  /** Starts the Redis subscription (if any). */
+  async start(): Promise<void> {
+    if (!this.options.redisUrl) return;
+    const onError = (error: Error) => this.options.logger.warn({ err: error.message }, 'redis error (key invalidation)');
+    this.publisher = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    this.subscriber = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    this.publisher.on('error', onError);
+    this.subscriber.on('error', onError);
+    await this.publisher.connect();
+    await this.subscriber.connect();
+    await this.subscriber.subscribe(this.channel);
+    this.subscriber.on('message', (_channel: string, message: string) => this.apply(message));
+  }
+
+  /** Called once the database is ready; starts the version poll. */
+  attach(repository: PrincipalRepository): void {
+    this.repository = repository;
+    void repository.version(VERSION_NAME).then((version) => (this.version = version), () => undefined);
+    this.poller = setInterval(() => void this.poll(), this.options.pollIntervalMs ?? 500);
+    this.poller.unref();
+  }
+
+  get ready(): boolean {
+    return this.repository !== undefined;
+  }
+
+  async resolve(hash: string): Promise<ResolvedKey | null> {
+    const hit = this.cache.get(hash);
+    if (hit && hit.expires > Date.now()) return hit.value;
+    const pending = this.loading.get(hash);
+    if (pending) return pending;
+    const repository = this.repository;
+    if (!repository) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; virtual keys cannot be checked yet (the master key works)');
+    const load = this.load(repository, hash).finally(() => this.loading.delete(hash));
+    this.loading.set(hash, load);
+    return load;
+  }
+
+  private async load(repository: PrincipalRepository, hash: string): Promise<ResolvedKey | null> {
+    const versionBefore = this.version;
+    const key = await repository.findKey(hash);
+    let value: ResolvedKey | null = null;
+    if (key) {
+      const [user, team] = await Promise.all([key.userId ? repository.findUser(key.userId) : undefined, key.teamId ? repository.findTeam(key.teamId) : undefined]);
+      value = { key, user, team };
+    }
+    // An invalidation that arrived while loading makes this result stale: do not cache it.
+    if (this.version === versionBefore) this.cache.set(hash, { value, expires: Date.now() + (value ? this.ttlMs : this.negativeTtlMs) });
+    return value;
+  }
+
+  /** After a change: drop it here at once, and tell every other replica. */
+  async changed(hashes: string[] | 'all'): Promise<void> {
+    const message = hashes === 'all' ? 'all' : `keys:${hashes.join(',')}`;
+    this.apply(message);
+    await this.repository?.bumpVersion(VERSION_NAME).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not bump the principals version'));
+    if (this.repository) this.version = await this.repository.version(VERSION_NAME).catch(() => this.version);
+    await this.publisher?.publish(this.channel, message).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not publish a key invalidation'));
+  }
+
+  private apply(message: string): void {
+    this.version++;
+    if (message === 'all') {
+      this.cache.clear();
+      return;
+    }
+    for (const hash of message.slice('keys:'.length).split(',')) this.cache.delete(hash);
+  }
+
+  private async poll(): Promise<void> {
+    if (!this.repository) return;
+    try {
+      const version = await this.repository.version(VERSION_NAME);
+      if (version !== this.version && version !== 0) {
+        this.version = version;
+        this.cache.clear();
+      }
+    } catch {
+      // the database is unreachable: keep serving from the cache
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.poller);
+    this.subscriber?.disconnect();
+    await this.publisher?.quit().catch(() => this.publisher?.disconnect());
+  }
+}

@@ -1,0 +1,356 @@
+/**
+ * The rules of key, user and team management (LiteLLM's management API semantics): keys are
+ * generated here, shown once, stored as SHA-256 hashes; every change is announced to every
+ * replica's key cache. Bodies arrive already validated (http/routes/management-schemas.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { GatewayError } from '../errors.js';
+import type { LimitsState } from '../state/limits-state.js';
+import type { PrincipalRepository } from '../storage/repositories/principals.js';
+import { hashKey } from './authenticator.js';
+import { addDuration, parseDuration } from './budget-period.js';
+import type { KeyDirectory } from './key-directory.js';
+import { budgetResetAt, currentPeriod, spendThisPeriod, type KeyRecord, type Limits, type TeamMember, type TeamRecord, type UserRecord, type UserRole } from './principals.js';
+
+/** Limit fields as the API speaks them (USD amounts, durations as text). */
+export interface LimitFields {
+  models?: string[];
+  max_budget?: number | null;
+  soft_budget?: number | null;
+  budget_duration?: string | null;
+  rpm_limit?: number | null;
+  tpm_limit?: number | null;
+  max_parallel_requests?: number | null;
+  metadata?: Record<string, unknown>;
+  blocked?: boolean;
+}
+
+export interface KeyFields extends LimitFields {
+  key_alias?: string | null;
+  aliases?: Record<string, string>;
+  duration?: string | null;
+  user_id?: string | null;
+  team_id?: string | null;
+}
+
+export interface UserFields extends LimitFields {
+  user_id?: string;
+  user_email?: string | null;
+  user_alias?: string | null;
+  user_role?: UserRole;
+}
+
+export interface TeamFields extends LimitFields {
+  team_id?: string;
+  team_alias?: string | null;
+  members_with_roles?: Array<{ user_id: string; role?: 'admin' | 'user' }>;
+}
+
+const toMicros = (usd: number | null | undefined) => (usd === undefined ? undefined : usd === null ? null : Math.round(usd * 1_000_000));
+const toUsd = (micros: number | null) => (micros === null ? null : micros / 1_000_000);
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function generateKeySecret(): string {
+  return `sk-${randomBytes(24).toString('base64url')}`;
+}
+
+export function displayPrefix(secret: string): string {
+  return `sk-...${secret.slice(-4)}`;
+}
+
+/** A key given by the client, or its hash (64 hex digits), as the stored hash. */
+export function keyHashOf(keyOrHash: string): string {
+  return /^[0-9a-f]{64}$/.test(keyOrHash) ? keyOrHash : hashKey(keyOrHash);
+}
+
+function limitChanges(fields: LimitFields, now: number, existing?: Limits): Partial<Limits> {
+  const changes: Partial<Limits> = {};
+  if (fields.models !== undefined) changes.models = fields.models;
+  if (fields.max_budget !== undefined) changes.maxBudgetMicros = toMicros(fields.max_budget) ?? null;
+  if (fields.soft_budget !== undefined) changes.softBudgetMicros = toMicros(fields.soft_budget) ?? null;
+  if (fields.budget_duration !== undefined) {
+    if (fields.budget_duration !== null && !parseDuration(fields.budget_duration)) throw new GatewayError('invalid_request', `"budget_duration" must look like "30s", "30m", "30h", "30d" or "1mo", got "${fields.budget_duration}"`, { param: 'budget_duration' });
+    changes.budgetDuration = fields.budget_duration;
+    // A new period length starts a new period now, with the current period's spend carried over.
+    if (fields.budget_duration !== existing?.budgetDuration) {
+      changes.budgetPeriodStart = now;
+      if (existing) changes.spendMicros = spendThisPeriod(existing, now);
+    }
+  }
+  if (fields.rpm_limit !== undefined) changes.rpmLimit = fields.rpm_limit;
+  if (fields.tpm_limit !== undefined) changes.tpmLimit = fields.tpm_limit;
+  if (fields.max_parallel_requests !== undefined) changes.maxParallelRequests = fields.max_parallel_requests;
+  if (fields.metadata !== undefined) changes.metadata = fields.metadata;
+  if (fields.blocked !== undefined) changes.blocked = fields.blocked;
+  changes.updatedAt = now;
+  return changes;
+}
+
+function newLimits(fields: LimitFields, now: number): Limits {
+  return {
+    models: [],
+    maxBudgetMicros: null,
+    softBudgetMicros: null,
+    budgetDuration: null,
+    budgetPeriodStart: now,
+    spendMicros: 0,
+    rpmLimit: null,
+    tpmLimit: null,
+    maxParallelRequests: null,
+    metadata: {},
+    blocked: false,
+    createdAt: now,
+    updatedAt: now,
+    ...limitChanges(fields, now),
+  };
+}
+
+export class ManagementService {
+  constructor(
+    private readonly repository: () => PrincipalRepository,
+    private readonly directory: KeyDirectory,
+    private readonly limits: LimitsState,
+  ) {}
+
+  private get repo(): PrincipalRepository {
+    return this.repository();
+  }
+
+  /** Spend of the current period: the live counter where this replica has one, else the database's. */
+  private async spendOf(kind: 'key' | 'user' | 'team', id: string, limits: Limits): Promise<number> {
+    const live = await this.limits.spent(`${kind}:${id}`, currentPeriod(limits)).catch(() => undefined);
+    return Math.max(live ?? 0, spendThisPeriod(limits));
+  }
+
+  private async limitView(kind: 'key' | 'user' | 'team', id: string, limits: Limits) {
+    return {
+      models: limits.models,
+      spend: toUsd(await this.spendOf(kind, id, limits)),
+      max_budget: toUsd(limits.maxBudgetMicros),
+      soft_budget: toUsd(limits.softBudgetMicros),
+      budget_duration: limits.budgetDuration,
+      budget_reset_at: iso(budgetResetAt(limits)),
+      rpm_limit: limits.rpmLimit,
+      tpm_limit: limits.tpmLimit,
+      max_parallel_requests: limits.maxParallelRequests,
+      metadata: limits.metadata,
+      blocked: limits.blocked,
+      created_at: iso(limits.createdAt),
+      updated_at: iso(limits.updatedAt),
+    };
+  }
+
+  async keyView(key: KeyRecord) {
+    return {
+      token: key.hash,
+      key_name: key.prefix,
+      key_alias: key.alias,
+      user_id: key.userId,
+      team_id: key.teamId,
+      aliases: key.aliases,
+      expires: iso(key.expiresAt),
+      ...(await this.limitView('key', key.hash, key)),
+    };
+  }
+
+  async userView(user: UserRecord) {
+    return { user_id: user.userId, user_email: user.email, user_alias: user.alias, user_role: user.role, ...(await this.limitView('user', user.userId, user)) };
+  }
+
+  async teamView(team: TeamRecord) {
+    return { team_id: team.teamId, team_alias: team.alias, members_with_roles: team.members.map((member) => ({ user_id: member.userId, role: member.role })), ...(await this.limitView('team', team.teamId, team)) };
+  }
+
+  // ---- keys
+  async requireKey(keyOrHash: string): Promise<KeyRecord> {
+    const key = await this.repo.findKey(keyHashOf(keyOrHash));
+    if (!key) throw new GatewayError('not_found', 'no such key: pass the key itself (sk-…) or its token (hash) as "key"', { param: 'key' });
+    return key;
+  }
+
+  private async checkOwners(fields: KeyFields): Promise<void> {
+    if (fields.user_id && !(await this.repo.findUser(fields.user_id))) throw new GatewayError('not_found', `user "${fields.user_id}" does not exist (create it with /user/new)`, { param: 'user_id' });
+    if (fields.team_id && !(await this.repo.findTeam(fields.team_id))) throw new GatewayError('not_found', `team "${fields.team_id}" does not exist (create it with /team/new)`, { param: 'team_id' });
+    if (fields.key_alias) {
+      const existing = await this.repo.findKeyByAlias(fields.key_alias);
+      if (existing) return Promise.reject(new GatewayError('conflict', `a key with key_alias "${fields.key_alias}" already exists`, { param: 'key_alias' }));
+    }
+  }
+
+  private expiry(duration: string | null | undefined, now: number): number | null | undefined {
+    if (duration === undefined) return undefined;
+    if (duration === null) return null;
+    const parsed = parseDuration(duration);
+    if (!parsed) throw new GatewayError('invalid_request', `"duration" must look like "30s", "30m", "30h", "30d" or "1mo", got "${duration}"`, { param: 'duration' });
+    return addDuration(now, parsed);
+  }
+
+  async generateKey(fields: KeyFields): Promise<{ secret: string; key: KeyRecord }> {
+    await this.checkOwners(fields);
+    const now = Date.now();
+    const secret = generateKeySecret();
+    const key: KeyRecord = {
+      ...newLimits(fields, now),
+      hash: hashKey(secret),
+      prefix: displayPrefix(secret),
+      alias: fields.key_alias ?? null,
+      userId: fields.user_id ?? null,
+      teamId: fields.team_id ?? null,
+      aliases: fields.aliases ?? {},
+      expiresAt: this.expiry(fields.duration, now) ?? null,
+    };
+    await this.repo.insertKey(key);
+    await this.directory.changed([key.hash]);
+    return { secret, key };
+  }
+
+  async updateKey(keyOrHash: string, fields: KeyFields): Promise<KeyRecord> {
+    const existing = await this.requireKey(keyOrHash);
+    if (fields.key_alias && fields.key_alias !== existing.alias) await this.checkOwners({ key_alias: fields.key_alias });
+    if (fields.user_id || fields.team_id) await this.checkOwners({ user_id: fields.user_id, team_id: fields.team_id });
+    const now = Date.now();
+    const changes: Partial<KeyRecord> = limitChanges(fields, now, existing);
+    if (fields.key_alias !== undefined) changes.alias = fields.key_alias;
+    if (fields.aliases !== undefined) changes.aliases = fields.aliases;
+    if (fields.user_id !== undefined) changes.userId = fields.user_id;
+    if (fields.team_id !== undefined) changes.teamId = fields.team_id;
+    const expiry = this.expiry(fields.duration, now);
+    if (expiry !== undefined) changes.expiresAt = expiry;
+    await this.repo.updateKey(existing.hash, changes);
+    await this.directory.changed([existing.hash]);
+    return (await this.repo.findKey(existing.hash))!;
+  }
+
+  async setKeyBlocked(keyOrHash: string, blocked: boolean): Promise<KeyRecord> {
+    return this.updateKey(keyOrHash, { blocked });
+  }
+
+  async regenerateKey(keyOrHash: string, fields: KeyFields): Promise<{ secret: string; key: KeyRecord }> {
+    const existing = await this.requireKey(keyOrHash);
+    const secret = generateKeySecret();
+    const now = Date.now();
+    await this.repo.rehashKey(existing.hash, hashKey(secret), displayPrefix(secret), now);
+    await this.directory.changed([existing.hash, hashKey(secret)]);
+    const key = Object.keys(fields).length > 0 ? await this.updateKey(hashKey(secret), fields) : (await this.repo.findKey(hashKey(secret)))!;
+    return { secret, key };
+  }
+
+  async deleteKeys(keys: string[], aliases: string[]): Promise<string[]> {
+    const hashes = keys.map(keyHashOf);
+    for (const alias of aliases) {
+      const key = await this.repo.findKeyByAlias(alias);
+      if (key) hashes.push(key.hash);
+    }
+    const found: string[] = [];
+    for (const hash of hashes) if (await this.repo.findKey(hash)) found.push(hash);
+    if (found.length === 0) throw new GatewayError('not_found', 'none of the given keys exist', { param: 'keys' });
+    await this.repo.deleteKeys(found);
+    await this.directory.changed(found);
+    return found;
+  }
+
+  listKeys(filter: { userId?: string; teamId?: string; alias?: string }, page: number, size: number) {
+    return this.repo.listKeys(filter, page, size);
+  }
+
+  // ---- users
+  async requireUser(userId: string): Promise<UserRecord> {
+    const user = await this.repo.findUser(userId);
+    if (!user) throw new GatewayError('not_found', `no user "${userId}"`, { param: 'user_id' });
+    return user;
+  }
+
+  async createUser(fields: UserFields, teams: string[]): Promise<UserRecord> {
+    const now = Date.now();
+    const userId = fields.user_id ?? `user-${randomBytes(8).toString('hex')}`;
+    if (await this.repo.findUser(userId)) throw new GatewayError('conflict', `user "${userId}" already exists`, { param: 'user_id' });
+    for (const teamId of teams) if (!(await this.repo.findTeam(teamId))) throw new GatewayError('not_found', `team "${teamId}" does not exist`, { param: 'teams' });
+    const user: UserRecord = { ...newLimits(fields, now), userId, email: fields.user_email ?? null, alias: fields.user_alias ?? null, role: fields.user_role ?? 'internal_user' };
+    await this.repo.insertUser(user);
+    for (const teamId of teams) await this.repo.addMembers(teamId, [{ userId, role: 'user' }], now);
+    return user;
+  }
+
+  async updateUser(userId: string, fields: UserFields): Promise<UserRecord> {
+    const existing = await this.requireUser(userId);
+    const now = Date.now();
+    const changes: Partial<UserRecord> = limitChanges(fields, now, existing);
+    if (fields.user_email !== undefined) changes.email = fields.user_email;
+    if (fields.user_alias !== undefined) changes.alias = fields.user_alias;
+    if (fields.user_role !== undefined) changes.role = fields.user_role;
+    await this.repo.updateUser(userId, changes);
+    await this.directory.changed('all');
+    return (await this.repo.findUser(userId))!;
+  }
+
+  async deleteUsers(userIds: string[]): Promise<number> {
+    const deleted = await this.repo.deleteUsers(userIds);
+    if (deleted === 0) throw new GatewayError('not_found', 'none of the given users exist', { param: 'user_ids' });
+    await this.directory.changed('all');
+    return deleted;
+  }
+
+  listUsers(page: number, size: number, role?: string) {
+    return this.repo.listUsers(page, size, role);
+  }
+
+  keysOf(filter: { userId?: string; teamId?: string }) {
+    return this.repo.keysOf(filter);
+  }
+
+  teamsOf(userId: string) {
+    return this.repo.listTeams(userId);
+  }
+
+  // ---- teams
+  async requireTeam(teamId: string): Promise<TeamRecord> {
+    const team = await this.repo.findTeam(teamId);
+    if (!team) throw new GatewayError('not_found', `no team "${teamId}"`, { param: 'team_id' });
+    return team;
+  }
+
+  async createTeam(fields: TeamFields): Promise<TeamRecord> {
+    const now = Date.now();
+    const teamId = fields.team_id ?? `team-${randomBytes(8).toString('hex')}`;
+    if (await this.repo.findTeam(teamId)) throw new GatewayError('conflict', `team "${teamId}" already exists`, { param: 'team_id' });
+    const members: TeamMember[] = (fields.members_with_roles ?? []).map((member) => ({ userId: member.user_id, role: member.role ?? 'user' }));
+    const team: TeamRecord = { ...newLimits(fields, now), teamId, alias: fields.team_alias ?? null, members };
+    await this.repo.insertTeam(team);
+    return (await this.repo.findTeam(teamId))!;
+  }
+
+  async updateTeam(teamId: string, fields: TeamFields): Promise<TeamRecord> {
+    const existing = await this.requireTeam(teamId);
+    const now = Date.now();
+    const changes: Partial<TeamRecord> = limitChanges(fields, now, existing);
+    if (fields.team_alias !== undefined) changes.alias = fields.team_alias;
+    await this.repo.updateTeam(teamId, changes);
+    await this.directory.changed('all');
+    return (await this.repo.findTeam(teamId))!;
+  }
+
+  async deleteTeams(teamIds: string[]): Promise<number> {
+    const deleted = await this.repo.deleteTeams(teamIds);
+    if (deleted === 0) throw new GatewayError('not_found', 'none of the given teams exist', { param: 'team_ids' });
+    await this.directory.changed('all');
+    return deleted;
+  }
+
+  listTeams(userId?: string) {
+    return this.repo.listTeams(userId);
+  }
+
+  async addMembers(teamId: string, members: TeamMember[]): Promise<TeamRecord> {
+    await this.requireTeam(teamId);
+    await this.repo.addMembers(teamId, members, Date.now());
+    await this.directory.changed('all');
+    return (await this.repo.findTeam(teamId))!;
+  }
+
+  async removeMembers(teamId: string, userIds: string[]): Promise<TeamRecord> {
+    await this.requireTeam(teamId);
+    await this.repo.removeMembers(teamId, userIds);
+    await this.directory.changed('all');
+    return (await this.repo.findTeam(teamId))!;
+  }
+}

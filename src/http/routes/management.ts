@@ -1,0 +1,246 @@
+/**
+ * LiteLLM's management API for keys, users and teams: /key/*, /user/*, /team/*. Admins only (the
+ * master key, or a key of a proxy_admin user) — except /key/info, where any key may read itself.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { ManagementService } from '../../auth/management.js';
+import { keyHashOf } from '../../auth/management.js';
+import { GatewayError } from '../../errors.js';
+import { callOf } from '../context.js';
+
+const nullableNumber = z.number({ invalid_type_error: 'expected a number' }).nonnegative().nullable().optional();
+const nullableInteger = z.number({ invalid_type_error: 'expected a whole number' }).int().nonnegative().nullable().optional();
+
+const limitFields = {
+  models: z.array(z.string()).optional(),
+  max_budget: nullableNumber,
+  soft_budget: nullableNumber,
+  budget_duration: z.string().nullable().optional(),
+  rpm_limit: nullableInteger,
+  tpm_limit: nullableInteger,
+  max_parallel_requests: nullableInteger,
+  metadata: z.record(z.unknown()).optional(),
+  blocked: z.boolean().optional(),
+};
+
+const keyFields = z
+  .object({
+    ...limitFields,
+    key_alias: z.string().min(1).nullable().optional(),
+    aliases: z.record(z.string()).optional(),
+    duration: z.string().nullable().optional(),
+    user_id: z.string().min(1).nullable().optional(),
+    team_id: z.string().min(1).nullable().optional(),
+  })
+  .passthrough();
+
+const keyReference = z.object({ key: z.string({ required_error: 'is required: the key (sk-…) or its token' }).min(1) }).passthrough();
+
+const userFields = z
+  .object({
+    ...limitFields,
+    user_id: z.string().min(1).optional(),
+    user_email: z.string().nullable().optional(),
+    user_alias: z.string().nullable().optional(),
+    user_role: z.enum(['proxy_admin', 'proxy_admin_viewer', 'internal_user', 'internal_user_viewer', 'customer']).optional(),
+    teams: z.array(z.string()).optional(),
+    auto_create_key: z.boolean().optional(),
+    key_alias: z.string().optional(),
+  })
+  .passthrough();
+
+const member = z.object({ user_id: z.string().min(1), role: z.enum(['admin', 'user']).optional() });
+
+const teamFields = z
+  .object({
+    ...limitFields,
+    team_id: z.string().min(1).optional(),
+    team_alias: z.string().nullable().optional(),
+    members_with_roles: z.array(member).optional(),
+  })
+  .passthrough();
+
+function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue.path.join('.') || 'body';
+    throw new GatewayError('invalid_request', `${path}: ${issue.message}`, { param: path });
+  }
+  return result.data;
+}
+
+function requireAdmin(request: FastifyRequest): void {
+  if (!callOf(request).caller.isAdmin) {
+    throw new GatewayError('permission_denied', `${request.routeOptions.url} needs an admin key (the master key, or a key of a proxy_admin user)`);
+  }
+}
+
+function pageOf(query: Record<string, string | undefined>, sizeName: 'size' | 'page_size'): { page: number; size: number } {
+  const page = Math.max(1, Number(query.page ?? 1) || 1);
+  const size = Math.min(100, Math.max(1, Number(query[sizeName] ?? 10) || 10));
+  return { page, size };
+}
+
+export function registerManagementRoutes(app: FastifyInstance, service: () => ManagementService): void {
+  // ---- keys
+  app.post('/key/generate', async (request) => {
+    requireAdmin(request);
+    const { secret, key } = await service().generateKey(parse(keyFields, request.body));
+    return { key: secret, ...(await service().keyView(key)) };
+  });
+
+  app.post('/key/update', async (request) => {
+    requireAdmin(request);
+    const body = parse(keyFields.merge(keyReference), request.body);
+    return service().keyView(await service().updateKey(body.key, body));
+  });
+
+  const regenerate = async (request: FastifyRequest) => {
+    requireAdmin(request);
+    const fromPath = (request.params as { key?: string }).key;
+    const body = parse(fromPath ? keyFields : keyFields.merge(keyReference), request.body);
+    const { secret, key } = await service().regenerateKey(fromPath ?? (body as { key: string }).key, body);
+    return { key: secret, ...(await service().keyView(key)) };
+  };
+  app.post('/key/regenerate', regenerate);
+  app.post('/key/:key/regenerate', regenerate);
+
+  app.post('/key/block', async (request) => {
+    requireAdmin(request);
+    return service().keyView(await service().setKeyBlocked(parse(keyReference, request.body).key, true));
+  });
+
+  app.post('/key/unblock', async (request) => {
+    requireAdmin(request);
+    return service().keyView(await service().setKeyBlocked(parse(keyReference, request.body).key, false));
+  });
+
+  app.post('/key/delete', async (request) => {
+    requireAdmin(request);
+    const body = parse(z.object({ keys: z.array(z.string()).optional(), key_aliases: z.array(z.string()).optional() }), request.body);
+    if (!body.keys?.length && !body.key_aliases?.length) throw new GatewayError('invalid_request', 'send "keys" (keys or tokens) or "key_aliases"', { param: 'keys' });
+    return { deleted_keys: await service().deleteKeys(body.keys ?? [], body.key_aliases ?? []) };
+  });
+
+  app.get('/key/info', async (request) => {
+    const call = callOf(request);
+    const asked = (request.query as { key?: string }).key;
+    const ownHash = call.caller.principal?.key.hash;
+    if (!call.caller.isAdmin) {
+      if (asked && keyHashOf(asked) !== ownHash) throw new GatewayError('permission_denied', 'a non-admin key may only read its own /key/info');
+    }
+    const target = asked ?? ownHash;
+    if (!target) throw new GatewayError('invalid_request', 'pass ?key=<key or token>', { param: 'key' });
+    const key = await service().requireKey(target);
+    return { key: asked ?? key.hash, info: await service().keyView(key) };
+  });
+
+  app.get('/key/list', async (request) => {
+    requireAdmin(request);
+    const query = request.query as Record<string, string | undefined>;
+    const { page, size } = pageOf(query, 'size');
+    const result = await service().listKeys({ userId: query.user_id, teamId: query.team_id, alias: query.key_alias }, page, size);
+    const full = query.return_full_object === 'true';
+    return {
+      keys: full ? await Promise.all(result.items.map((key) => service().keyView(key))) : result.items.map((key) => key.hash),
+      total_count: result.total,
+      current_page: page,
+      total_pages: Math.max(1, Math.ceil(result.total / size)),
+    };
+  });
+
+  // ---- users
+  app.post('/user/new', async (request) => {
+    requireAdmin(request);
+    const body = parse(userFields, request.body);
+    const user = await service().createUser(body, body.teams ?? []);
+    const view = await service().userView(user);
+    if (body.auto_create_key === false) return view;
+    const { secret, key } = await service().generateKey({ user_id: user.userId, key_alias: body.key_alias, models: body.models });
+    return { ...view, key: secret, token: key.hash };
+  });
+
+  app.post('/user/update', async (request) => {
+    requireAdmin(request);
+    const body = parse(userFields.extend({ user_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
+    return service().userView(await service().updateUser(body.user_id, body));
+  });
+
+  app.post('/user/delete', async (request) => {
+    requireAdmin(request);
+    const body = parse(z.object({ user_ids: z.array(z.string()).min(1, 'name at least one user') }), request.body);
+    return { deleted: await service().deleteUsers(body.user_ids) };
+  });
+
+  app.get('/user/info', async (request) => {
+    requireAdmin(request);
+    const userId = (request.query as { user_id?: string }).user_id;
+    if (!userId) throw new GatewayError('invalid_request', 'pass ?user_id=', { param: 'user_id' });
+    const user = await service().requireUser(userId);
+    const [keys, teams] = await Promise.all([service().keysOf({ userId }), service().teamsOf(userId)]);
+    return {
+      user_id: userId,
+      user_info: await service().userView(user),
+      keys: await Promise.all(keys.map((key) => service().keyView(key))),
+      teams: await Promise.all(teams.map((team) => service().teamView(team))),
+    };
+  });
+
+  app.get('/user/list', async (request) => {
+    requireAdmin(request);
+    const query = request.query as Record<string, string | undefined>;
+    const { page, size } = pageOf(query, 'page_size');
+    const result = await service().listUsers(page, size, query.role);
+    return { users: await Promise.all(result.items.map((user) => service().userView(user))), total: result.total, page, page_size: size, total_pages: Math.max(1, Math.ceil(result.total / size)) };
+  });
+
+  // ---- teams
+  app.post('/team/new', async (request) => {
+    requireAdmin(request);
+    return service().teamView(await service().createTeam(parse(teamFields, request.body)));
+  });
+
+  app.post('/team/update', async (request) => {
+    requireAdmin(request);
+    const body = parse(teamFields.extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
+    return service().teamView(await service().updateTeam(body.team_id, body));
+  });
+
+  app.post('/team/delete', async (request) => {
+    requireAdmin(request);
+    const body = parse(z.object({ team_ids: z.array(z.string()).min(1, 'name at least one team') }), request.body);
+    return { deleted: await service().deleteTeams(body.team_ids) };
+  });
+
+  app.get('/team/info', async (request) => {
+    requireAdmin(request);
+    const teamId = (request.query as { team_id?: string }).team_id;
+    if (!teamId) throw new GatewayError('invalid_request', 'pass ?team_id=', { param: 'team_id' });
+    const team = await service().requireTeam(teamId);
+    const keys = await service().keysOf({ teamId });
+    return { team_id: teamId, team_info: await service().teamView(team), keys: await Promise.all(keys.map((key) => service().keyView(key))) };
+  });
+
+  app.get('/team/list', async (request) => {
+    requireAdmin(request);
+    const teams = await service().listTeams((request.query as { user_id?: string }).user_id);
+    return Promise.all(teams.map((team) => service().teamView(team)));
+  });
+
+  app.post('/team/member_add', async (request) => {
+    requireAdmin(request);
+    const body = parse(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member)]) }), request.body);
+    const members = (Array.isArray(body.member) ? body.member : [body.member]).map((item) => ({ userId: item.user_id, role: item.role ?? ('user' as const) }));
+    return service().teamView(await service().addMembers(body.team_id, members));
+  });
+
+  app.post('/team/member_delete', async (request) => {
+    requireAdmin(request);
+    const body = parse(z.object({ team_id: z.string().min(1), user_id: z.string().min(1).optional(), user_ids: z.array(z.string()).optional() }), request.body);
+    const userIds = [...(body.user_id ? [body.user_id] : []), ...(body.user_ids ?? [])];
+    if (userIds.length === 0) throw new GatewayError('invalid_request', 'send "user_id"', { param: 'user_id' });
+    return service().teamView(await service().removeMembers(body.team_id, userIds));
+  });
+}
