@@ -107,33 +107,22 @@ export function parseConfig(source: string, env: Record<string, string | undefin
     for (const zodIssue of parsed.error.issues) {
       issues.push({ severity: 'error', message: describeZodIssue(zodIssue), path: zodIssue.path, ...locate(zodIssue.path), fatal: true });
     }
-    return { config: configSchema.parse({}), issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };
   }
-  const config = parsed.data;
-
-  for (const [index, entry] of config.model_list.entries()) {
+  // Checked on the raw entries, so that one run reports every problem, type errors or not.
+  const entries = Array.isArray(resolved.model_list) ? resolved.model_list : [];
+  entries.forEach((entry: unknown, index: number) => {
+    const params = isPlainObject(entry) && isPlainObject(entry.litellm_params) ? entry.litellm_params : undefined;
+    if (!params || typeof params.model !== 'string') return;
     const path: ConfigPath = ['model_list', index, 'litellm_params', 'model'];
-    const provider = entry.litellm_params.custom_llm_provider;
-    const split = splitModelString(entry.litellm_params.model);
-    const providerId = provider ?? split?.provider;
+    const split = splitModelString(params.model);
+    const providerId = typeof params.custom_llm_provider === 'string' ? params.custom_llm_provider : split?.provider;
     if (!providerId) {
-      issues.push({
-        severity: 'error',
-        message: `"${entry.litellm_params.model}" has no provider prefix: write it as provider/model (e.g. openai/${entry.litellm_params.model})`,
-        path,
-        ...locate(path),
-        fatal: true,
-      });
+      issues.push({ severity: 'error', message: `"${params.model}" has no provider prefix: write it as provider/model (e.g. openai/${params.model})`, path, ...locate(path), fatal: true });
     } else if (!providerSpec(providerId)) {
-      issues.push({
-        severity: 'error',
-        message: `unknown provider prefix "${providerId}" (known: ${knownProviderIds().join(', ')})`,
-        path,
-        ...locate(path),
-        fatal: true,
-      });
+      issues.push({ severity: 'error', message: `unknown provider prefix "${providerId}" (known: ${knownProviderIds().join(', ')})`, path, ...locate(path), fatal: true });
     }
-  }
+  });
+  const config = parsed.success ? parsed.data : configSchema.parse({});
 
   issues.push(...unknownKeyWarnings(resolved, locate));
   return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };

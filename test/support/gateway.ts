@@ -41,7 +41,7 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
   });
   const url = await runtime.listen(0, '127.0.0.1');
   const ready = Date.now() + 10_000;
-  while (runtime.database.status !== 'connected' && Date.now() < ready) await new Promise((resolve) => setTimeout(resolve, 10));
+  while (runtime.database.status === 'connecting' && Date.now() < ready) await new Promise((resolve) => setTimeout(resolve, 10));
   return {
     url,
     runtime,
