@@ -11,7 +11,7 @@ import type { ResolvedKey } from '../auth/key-directory.js';
 import { maxCostMicros } from '../billing/max-cost.js';
 import { assertModelAllowed } from '../auth/model-access.js';
 import { costMicros, formatUsd } from '../billing/cost.js';
-import { GatewayError, upstreamErrorCode } from '../errors.js';
+import { GatewayError, toGatewayError, upstreamErrorCode } from '../errors.js';
 import { adapterFor } from '../providers/registry.js';
 import type { ChatRequest, CompletionRequest, Deployment, EmbeddingsRequest, EmbeddingsResponse, ProviderAdapter, UpstreamRequest, Usage } from '../providers/types.js';
 import { usageFromOpenAI } from '../providers/shared/usage.js';
@@ -145,8 +145,9 @@ export class Gateway {
         const bound = maxCostMicros({ kind: operation.kind, body: operation.request as Record<string, unknown> }, deployments);
         context.ticket = await this.deps.admission.admit(principal, context.callId, bound);
       }
-    } catch (error) {
-      this.recordRejected(context, error as GatewayError, modelName);
+    } catch (caught) {
+      const error = toGatewayError(caught);
+      this.recordRejected(context, error, modelName);
       throw error;
     }
     const stream = operation.kind !== 'embeddings' && operation.request.stream === true;
@@ -159,7 +160,7 @@ export class Gateway {
       try {
         return await this.tryGroup(context, operation, format, group, stream, progress);
       } catch (caught) {
-        error = caught as GatewayError;
+        error = toGatewayError(caught);
       }
       if (context.clientSignal.aborted) break;
       const kind = fallbackKindOf(error);
@@ -196,12 +197,10 @@ export class Gateway {
     const { router } = this.deps;
     const ranked = await router.rank(group, stream);
     if (ranked.length === 0) throw this.coolingDownError(group, progress);
-    const admitted = await this.admitNext(ranked, 0, group, progress);
-    let index = 0;
+    let deployment = await this.admitNext(ranked, 0, group, progress);
     let retriesHere = 0;
-    let deployment = admitted;
     for (;;) {
-      index = ranked.indexOf(deployment);
+      const index = ranked.indexOf(deployment);
       progress.lastDeployment = deployment;
       const started = performance.now();
       try {
@@ -210,7 +209,9 @@ export class Gateway {
           ? await this.attemptStream(context, operation as Extract<Operation, { kind: 'chat' | 'completion' }>, attempt, format)
           : await this.attemptOnce(context, operation, attempt, format);
       } catch (caught) {
-        const error = caught instanceof GatewayError ? caught : connectionError(caught, deployment.provider);
+        // Upstream I/O failures are GatewayErrors already; anything else is a bug, not the upstream's fault.
+        if (!(caught instanceof GatewayError)) this.deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'attempt failed unexpectedly');
+        const error = toGatewayError(caught);
         void router.recordFailure(deployment, error, performance.now() - started);
         if (context.clientSignal.aborted || retriesHere >= retriesFor(router.policy, error)) throw error;
         this.deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, code: error.code, status: error.status }, 'upstream attempt failed; retrying');

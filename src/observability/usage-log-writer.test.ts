@@ -120,6 +120,25 @@ describe('UsageLogWriter', () => {
     expect(sink.rows.size).toBe(5);
   });
 
+  it('sets a row the database refuses aside instead of stalling the queue', async () => {
+    const directory = spillDir();
+    const rows = new Map<string, UsageLogRow>();
+    const picky: UsageSink = {
+      async insertMany(batch) {
+        if (batch.some((item) => item.call_id === 'call-3')) throw new Error('null value in column "http_status"');
+        for (const item of batch) rows.set(item.call_id, item);
+      },
+      ping: async () => true,
+    };
+    const writer = new UsageLogWriter({ logger, spillDir: directory });
+    writer.attach(picky);
+    for (let index = 0; index < 6; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    expect(rows.size).toBe(5);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 5, rejected: 1, dropped: 0 });
+    expect(JSON.parse(readFileSync(join(directory, 'usage-rejected.jsonl'), 'utf8').trim()).call_id).toBe('call-3');
+  });
+
   it('counts rows as dropped only when there is nowhere to keep them', async () => {
     const sink = new FlakySink();
     sink.up = false;

@@ -12,6 +12,8 @@ import type { UsageLogRow } from '../storage/repositories/usage-logs.js';
 
 export interface UsageSink {
   insertMany(rows: UsageLogRow[]): Promise<void>;
+  /** Whether the database answers; tells a refused row apart from an unreachable database. */
+  ping?(): Promise<boolean>;
 }
 
 export interface UsageLogWriterOptions {
@@ -29,6 +31,8 @@ export interface UsageLogWriterStats {
   written: number;
   spilled: number;
   dropped: number;
+  /** Rows the database refused one by one while answering; kept in usage-rejected.jsonl. */
+  rejected: number;
   failedFlushes: number;
   lastError?: string;
 }
@@ -44,7 +48,7 @@ export class UsageLogWriter {
   private nextAttemptAt = 0;
   private spillPending = false;
   private closed = false;
-  private readonly stats: UsageLogWriterStats = { queued: 0, written: 0, spilled: 0, dropped: 0, failedFlushes: 0 };
+  private readonly stats: UsageLogWriterStats = { queued: 0, written: 0, spilled: 0, dropped: 0, rejected: 0, failedFlushes: 0 };
   private readonly flushIntervalMs: number;
   private readonly batchSize: number;
   private readonly maxQueued: number;
@@ -110,9 +114,16 @@ export class UsageLogWriter {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.slice(0, this.batchSize);
-        await this.sink.insertMany(batch);
+        try {
+          await this.sink.insertMany(batch);
+          this.stats.written += batch.length;
+        } catch (error) {
+          // A database that answers but refuses the batch has a bad row in it: write the rows one
+          // by one and set the refused ones aside, so one row can never stall the queue.
+          if (!(await this.sink.ping?.().catch(() => false))) throw error;
+          await this.insertOneByOne(this.sink, batch, error);
+        }
         this.queue.splice(0, batch.length);
-        this.stats.written += batch.length;
       }
       if (this.spillPending) await this.replaySpill(this.sink);
       if (this.consecutiveFailures > 0) this.options.logger.info({ written: this.stats.written }, 'usage log writer recovered; queued rows written');
@@ -128,6 +139,25 @@ export class UsageLogWriter {
         this.options.logger.warn({ err: this.stats.lastError, queued: this.queue.length, retryInMs: backoff }, 'usage log write failed; rows kept and retried');
       }
       await this.spillIfOverfull();
+    }
+  }
+
+  private async insertOneByOne(sink: UsageSink, batch: UsageLogRow[], batchError: unknown): Promise<void> {
+    const refused: UsageLogRow[] = [];
+    for (const row of batch) {
+      try {
+        await sink.insertMany([row]);
+        this.stats.written++;
+      } catch {
+        refused.push(row);
+      }
+    }
+    if (refused.length === 0) return;
+    this.stats.rejected += refused.length;
+    this.options.logger.error({ err: batchError instanceof Error ? batchError.message : String(batchError), rows: refused.length }, 'the database refused usage rows; they are kept in usage-rejected.jsonl');
+    if (this.options.spillDir) {
+      await mkdir(this.options.spillDir, { recursive: true });
+      await appendFile(join(this.options.spillDir, 'usage-rejected.jsonl'), refused.map((row) => JSON.stringify(row)).join('\n') + '\n');
     }
   }
 

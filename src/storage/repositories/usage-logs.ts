@@ -1,4 +1,4 @@
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Database, UsageLogTable } from '../schema.js';
 import { applySpend } from './spend.js';
 
@@ -30,6 +30,15 @@ export class UsageLogRepository {
       }
       await applySpend(transaction, rows.filter((row) => inserted.has(row.call_id)));
     });
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async findByCallId(callId: string): Promise<StoredUsageLog | undefined> {
