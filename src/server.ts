@@ -10,6 +10,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import { GatewayError, toGatewayError } from './errors.js';
 import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
+import { ClientConnection } from './gateway/client-connection.js';
 import type { CallContext, Gateway } from './gateway/pipeline.js';
 import type { UpstreamClient } from './gateway/upstream.js';
 import './http/context.js';
@@ -38,6 +39,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request log lines cost throughput; errors and upstream failures are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger: building one (with redaction) costs more than the request
+    // logging it serves, which is off; log lines carry the call id instead.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: deps.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -66,19 +70,19 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (config.public) return;
-    const controller = new AbortController();
+    const client = new ClientConnection();
     const call: CallContext = {
       callId: randomUUID(),
       startedAt: performance.now(),
       startedAtEpochMs: Date.now(),
       endpoint: config.endpoint ?? 'chat/completions',
       caller: { keyHash: null, keyAlias: null, userId: null, teamId: null, isAdmin: false },
-      clientSignal: controller.signal,
+      client,
       recorded: config.endpoint === undefined,
     };
     request.call = call;
     reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) controller.abort();
+      if (!reply.raw.writableFinished) client.close();
     });
     reply.header('x-switchboard-call-id', call.callId);
     try {

@@ -19,6 +19,9 @@ export interface Ticket {
   settle(costMicros: number | undefined, tokens: number): void;
 }
 
+/** The "budget" of a holder with only a soft budget: never reached, but its spend is counted. */
+const UNLIMITED_MICROS = Number.MAX_SAFE_INTEGER;
+
 export const FREE_TICKET: Ticket = { headers: {}, settle: () => undefined };
 
 function subjectsOf(resolved: ResolvedKey): LimitSubject[] {
@@ -30,6 +33,15 @@ function subjectsOf(resolved: ResolvedKey): LimitSubject[] {
 
 function subjectName(subject: LimitSubject): string {
   return `${subject.kind}:${subject.id}`;
+}
+
+/**
+ * The name of a holder's budget counter. It includes the holder's creation time, so that a user or
+ * team deleted and created again under the same id starts from nothing instead of inheriting the
+ * old counter (kept in memory, or in Redis for days).
+ */
+export function budgetSubjectName(subject: Pick<LimitSubject, 'kind' | 'id'> & { limits: Pick<LimitSubject['limits'], 'createdAt'> }): string {
+  return `${subject.kind}:${subject.id}@${subject.limits.createdAt}`;
 }
 
 function describe(subject: LimitSubject, resolved: ResolvedKey): string {
@@ -105,13 +117,19 @@ export class Admission {
     }
     const releaseSlot = () => this.state.releaseParallel(parallel.map((limit) => limit.subject)).catch(() => undefined);
 
+    // A soft budget needs the live spend too, so its holder gets a counter even without a hard budget.
     const holds: BudgetHold[] = subjects
-      .filter((subject) => subject.limits.maxBudgetMicros !== null)
-      .map((subject) => ({ subject: subjectName(subject), period: currentPeriod(subject.limits, now), maxMicros: subject.limits.maxBudgetMicros!, baselineMicros: spendThisPeriod(subject.limits, now) }));
+      .filter((subject) => subject.limits.maxBudgetMicros !== null || subject.limits.softBudgetMicros !== null)
+      .map((subject) => ({
+        subject: budgetSubjectName(subject),
+        period: currentPeriod(subject.limits, now),
+        maxMicros: subject.limits.maxBudgetMicros ?? UNLIMITED_MICROS,
+        baselineMicros: spendThisPeriod(subject.limits, now),
+      }));
     const reserved = await this.state.reserve(holds, maxCostMicros);
     if (!reserved.ok) {
       await Promise.all([refund(), releaseSlot()]);
-      const subject = subjects.find((candidate) => subjectName(candidate) === reserved.subject)!;
+      const subject = subjects.find((candidate) => budgetSubjectName(candidate) === reserved.subject)!;
       const spent = reserved.spentMicros;
       const detail =
         spent >= reserved.maxMicros
@@ -120,9 +138,17 @@ export class Admission {
       throw new GatewayError('budget_exceeded', `Budget has been exceeded for ${describe(subject, resolved)}: ${detail}`);
     }
 
-    for (const subject of subjects) {
+    // The live counter, not the cached record: the record's spend is as old as the cache entry.
+    const softChecks = await Promise.all(
+      subjects
+        .filter((subject) => subject.limits.softBudgetMicros !== null)
+        .map(async (subject) => {
+          const live = await this.state.spent(budgetSubjectName(subject), currentPeriod(subject.limits, now)).catch(() => undefined);
+          return { subject, spend: Math.max(live ?? 0, spendThisPeriod(subject.limits, now)) };
+        }),
+    );
+    for (const { subject, spend } of softChecks) {
       const soft = subject.limits.softBudgetMicros;
-      const spend = spendThisPeriod(subject.limits, now);
       if (soft !== null && spend >= soft) {
         headers['x-switchboard-budget-warning'] = `${describe(subject, resolved)} has spent $${formatUsd(spend)}, past its soft budget of $${formatUsd(soft)}`;
         this.logger.warn({ subject: subject.kind, id: subject.kind === 'key' ? resolved.key.prefix : subject.id, spend, soft }, 'soft budget passed');

@@ -32,7 +32,11 @@ function single(value: string | string[] | undefined): string | undefined {
 
 export const ANONYMOUS: Caller = { keyHash: null, keyAlias: null, userId: null, teamId: null, isAdmin: true };
 
+/** Digests of recently presented keys, so a busy key is hashed once, not on every request. */
+const DIGEST_CACHE_LIMIT = 10_000;
+
 export class Authenticator {
+  private readonly digests = new Map<string, Buffer>();
   private readonly masterDigest: Buffer | undefined;
   private readonly masterHash: string | undefined;
 
@@ -49,11 +53,21 @@ export class Authenticator {
     return this.masterDigest !== undefined;
   }
 
+  private digestOf(key: string): Buffer {
+    let digest = this.digests.get(key);
+    if (!digest) {
+      digest = createHash('sha256').update(key).digest();
+      if (this.digests.size >= DIGEST_CACHE_LIMIT) this.digests.clear();
+      this.digests.set(key, digest);
+    }
+    return digest;
+  }
+
   async authenticate(headers: HeaderBag): Promise<Caller> {
     if (!this.masterDigest) return ANONYMOUS;
     const key = presentedKey(headers);
     if (!key) throw new GatewayError('invalid_api_key', 'no API key: send it as "Authorization: Bearer <key>" (or the x-api-key header)');
-    const digest = createHash('sha256').update(key).digest();
+    const digest = this.digestOf(key);
     if (timingSafeEqual(digest, this.masterDigest)) return { keyHash: this.masterHash ?? null, keyAlias: 'master', userId: null, teamId: null, isAdmin: true };
     const resolved = this.keys ? await this.keys.resolve(digest.toString('hex')) : null;
     if (!resolved) throw new GatewayError('invalid_api_key', 'invalid API key: check the key you were given');

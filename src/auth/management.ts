@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
+import { budgetSubjectName } from './admission.js';
 import { hashKey } from './authenticator.js';
 import { addDuration, parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
@@ -118,7 +119,7 @@ export class ManagementService {
 
   /** Spend of the current period: the live counter where this replica has one, else the database's. */
   private async spendOf(kind: 'key' | 'user' | 'team', id: string, limits: Limits): Promise<number> {
-    const live = await this.limits.spent(`${kind}:${id}`, currentPeriod(limits)).catch(() => undefined);
+    const live = await this.limits.spent(budgetSubjectName({ kind, id, limits }), currentPeriod(limits)).catch(() => undefined);
     return Math.max(live ?? 0, spendThisPeriod(limits));
   }
 

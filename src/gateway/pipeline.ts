@@ -19,6 +19,7 @@ import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
 import { backoffMs, fallbackGroups, fallbackKindOf, retriesFor } from '../routing/policy.js';
 import type { Router } from '../routing/router.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
+import type { ClientConnection } from './client-connection.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
 import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
 import { countChatPromptTokens, countTextTokens } from './token-count.js';
@@ -44,8 +45,8 @@ export interface CallContext {
   startedAtEpochMs: number;
   endpoint: Endpoint;
   caller: Caller;
-  /** Fires when the client goes away before the response is complete. */
-  clientSignal: AbortSignal;
+  /** Tells when the client goes away before the response is complete. */
+  client: ClientConnection;
   /** Set once the call's usage record is queued, so that no call is recorded twice. */
   recorded: boolean;
   /** The admission of a virtual key's call (limits, budget reservation); settled with the record. */
@@ -162,7 +163,7 @@ export class Gateway {
       } catch (caught) {
         error = toGatewayError(caught);
       }
-      if (context.clientSignal.aborted) break;
+      if (context.client.gone) break;
       const kind = fallbackKindOf(error);
       if (!kind) break;
       // The fallback list is the requested group's (or the request's own), chosen by the first failure's kind.
@@ -213,14 +214,14 @@ export class Gateway {
         if (!(caught instanceof GatewayError)) this.deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'attempt failed unexpectedly');
         const error = toGatewayError(caught);
         void router.recordFailure(deployment, error, performance.now() - started);
-        if (context.clientSignal.aborted || retriesHere >= retriesFor(router.policy, error)) throw error;
+        if (context.client.gone || retriesHere >= retriesFor(router.policy, error)) throw error;
         this.deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, code: error.code, status: error.status }, 'upstream attempt failed; retrying');
         const next = ranked.find((candidate, position) => position > index && router.coolingUntil(candidate) === undefined) ?? ranked.find((candidate) => router.coolingUntil(candidate) === undefined);
         if (!next) throw error;
         const wait = backoffMs(router.policy, error, retriesHere, next === deployment, Math.random);
         if (wait === undefined) throw error;
-        if (wait > 0) await sleep(wait, context.clientSignal);
-        if (context.clientSignal.aborted) throw error;
+        if (wait > 0) await sleep(wait, context.client);
+        if (context.client.gone) throw error;
         retriesHere++;
         progress.retries++;
         deployment = await this.admitNext(ranked, ranked.indexOf(next), group, progress);
@@ -312,12 +313,11 @@ export class Gateway {
     const abort = (error: GatewayError) => {
       if (!controller.signal.aborted) controller.abort(error);
     };
-    const onClientGone = () => abort(clientGone());
-    context.clientSignal.addEventListener('abort', onClientGone, { once: true });
+    const stopListening = context.client.onGone(() => abort(clientGone()));
     const timer = timeoutMs > 0 ? setTimeout(() => abort(timeoutError(deployment, timeoutMs)), timeoutMs) : undefined;
     const release = () => {
       clearTimeout(timer);
-      context.clientSignal.removeEventListener('abort', onClientGone);
+      stopListening();
     };
     const sentAt = performance.now();
     try {
@@ -596,15 +596,17 @@ function encodeEmbeddings(response: EmbeddingsResponse, request: EmbeddingsReque
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits, or stops waiting when the client goes. */
+function sleep(ms: number, client: ClientConnection): Promise<void> {
   return new Promise((resolve) => {
+    let stopListening = () => undefined as void;
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      stopListening();
       resolve();
     }
-    signal.addEventListener('abort', done, { once: true });
+    stopListening = client.onGone(done);
   });
 }
 

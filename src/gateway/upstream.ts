@@ -2,7 +2,7 @@
  * The one HTTP client for every upstream call: an undici Agent with keep-alive pools per origin.
  * Timeouts are enforced by aborting the request, so the upstream sees the connection close.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { UpstreamRequest } from '../providers/types.js';
 
@@ -19,6 +19,7 @@ export interface UpstreamResponse {
 
 export class UpstreamClient {
   private readonly agent: Agent;
+  private readonly targets = new Map<string, { origin: string; path: string }>();
 
   constructor(options: UpstreamClientOptions = {}) {
     this.agent = new Agent({
@@ -38,17 +39,24 @@ export class UpstreamClient {
    */
   async send(upstream: UpstreamRequest, signal: AbortSignal, provider: string): Promise<UpstreamResponse> {
     try {
-      const response = await request(upstream.url, {
-        method: upstream.method,
-        headers: upstream.headers,
-        body: upstream.body,
-        signal,
-        dispatcher: this.agent,
-      });
+      const { origin, path } = this.target(upstream.url);
+      const response = await this.agent.request({ origin, path, method: upstream.method, headers: upstream.headers, body: upstream.body, signal });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
       throw connectionError(error, provider, signal);
     }
+  }
+
+  /** Origin and path of a URL, parsed once per distinct URL (a deployment's URLs repeat). */
+  private target(url: string): { origin: string; path: string } {
+    let target = this.targets.get(url);
+    if (!target) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+      if (this.targets.size >= 1_000) this.targets.clear();
+      this.targets.set(url, target);
+    }
+    return target;
   }
 
   async close(): Promise<void> {
