@@ -22,6 +22,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import { buildServer } from '../server.js';
 import { UsageLogRepository } from '../storage/repositories/usage-logs.js';
 import { PrincipalRepository } from '../storage/repositories/principals.js';
+import { SqliteWorkerSink } from '../storage/sqlite-writer.js';
 import { Admission } from '../auth/admission.js';
 import { KeyDirectory } from '../auth/key-directory.js';
 import { ManagementService } from '../auth/management.js';
@@ -89,10 +90,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let repository: UsageLogRepository | undefined;
   let principals: PrincipalRepository | undefined;
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
+  let workerSink: SqliteWorkerSink | undefined;
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
     repository = new UsageLogRepository(handle.db);
     principals = new PrincipalRepository(handle.db);
-    usageWriter.attach(repository);
+    // A SQLite file is written from a worker thread, so batches never stall the event loop.
+    if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger);
+    usageWriter.attach(workerSink ?? repository);
     keyDirectory.attach(principals);
   });
 
@@ -151,6 +155,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     async close() {
       await app.close();
       await usageWriter.close();
+      await workerSink?.close();
       await upstream.close();
       await routerState.close();
       await limitsState.close();

@@ -1,0 +1,25 @@
+/**
+ * Runs in a worker thread: writes usage rows (and their spend) to the SQLite file through its own
+ * connection, so the gateway's event loop never blocks on SQLite. Messages: {id, kind: 'insert',
+ * rows} and {id, kind: 'ping'}; each is answered with {id, ok, error?}.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { openDatabase } from './db.js';
+import { UsageLogRepository, type UsageLogRow } from './repositories/usage-logs.js';
+
+interface Request {
+  id: number;
+  kind: 'insert' | 'ping';
+  rows?: UsageLogRow[];
+}
+
+const handle = openDatabase((workerData as { url: string }).url);
+const repository = new UsageLogRepository(handle.db);
+
+parentPort!.on('message', (request: Request) => {
+  const work = request.kind === 'insert' ? repository.insertMany(request.rows ?? []) : repository.ping().then((ok) => (ok ? undefined : Promise.reject(new Error('the database does not answer'))));
+  work.then(
+    () => parentPort!.postMessage({ id: request.id, ok: true }),
+    (error: Error) => parentPort!.postMessage({ id: request.id, ok: false, error: error.message }),
+  );
+});

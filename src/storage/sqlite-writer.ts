@@ -1,0 +1,89 @@
+/**
+ * A UsageSink that hands rows to a worker thread owning its own connection to the SQLite file
+ * (better-sqlite3 is synchronous: on the main thread, each batch would stall every request in
+ * flight). WAL mode lets the gateway's own connection keep reading meanwhile. Only for SQLite
+ * files; an in-memory database cannot be shared with a worker.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { UsageSink } from '../observability/usage-log-writer.js';
+import type { UsageLogRow } from './repositories/usage-logs.js';
+
+/** The compiled worker: beside this file in dist/, or dist/ itself when running from sources (tests). */
+function workerFile(): URL | undefined {
+  const sibling = new URL('./sqlite-writer-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return sibling;
+  const built = new URL('../../dist/storage/sqlite-writer-worker.js', import.meta.url);
+  return existsSync(fileURLToPath(built)) ? built : undefined;
+}
+
+export class SqliteWorkerSink implements UsageSink {
+  private worker: Worker | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+
+  private constructor(
+    private readonly url: string,
+    private readonly file: URL,
+    private readonly logger: Logger,
+  ) {}
+
+  /** undefined when no compiled worker exists (the caller then writes on the main thread). */
+  static create(url: string, logger: Logger): SqliteWorkerSink | undefined {
+    const file = workerFile();
+    return file ? new SqliteWorkerSink(url, file, logger) : undefined;
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.file, { workerData: { url: this.url } });
+    worker.unref();
+    worker.on('message', (message: { id: number; ok: boolean; error?: string }) => {
+      const waiter = this.pending.get(message.id);
+      if (!waiter) return;
+      this.pending.delete(message.id);
+      if (message.ok) waiter.resolve();
+      else waiter.reject(new Error(message.error ?? 'usage write failed'));
+    });
+    const fail = (error: Error) => {
+      this.logger.error({ err: error.message }, 'usage writer thread failed; it restarts on the next batch');
+      if (this.worker === worker) this.worker = undefined;
+      for (const waiter of this.pending.values()) waiter.reject(error);
+      this.pending.clear();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (code !== 0) fail(new Error(`usage writer thread exited with ${code}`));
+      else if (this.worker === worker) this.worker = undefined;
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private call(kind: 'insert' | 'ping', rows?: UsageLogRow[]): Promise<void> {
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.ensureWorker().postMessage({ id, kind, rows });
+    });
+  }
+
+  insertMany(rows: UsageLogRow[]): Promise<void> {
+    return rows.length === 0 ? Promise.resolve() : this.call('insert', rows);
+  }
+
+  async ping(): Promise<boolean> {
+    return this.call('ping').then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) await worker.terminate();
+  }
+}
