@@ -30,10 +30,15 @@ class OpenAIStreamEncoder implements StreamEncoder {
 
   chunks(emitted: EmittedChunk[]): string {
     let out = '';
-    for (const { chunk, raw } of emitted) {
+    for (const item of emitted) {
+      const { raw } = item;
       // The usage-only chunk was requested by the gateway for billing; hide it unless asked for.
-      if (!this.includeUsage && chunk.usage && (chunk.choices?.length ?? 0) === 0) continue;
-      out += `data: ${raw ?? JSON.stringify(chunk)}\n\n`;
+      // (A raw chunk is parsed only when it mentions usage.)
+      if (!this.includeUsage && (raw === undefined || raw.includes('"usage"'))) {
+        const { chunk } = item;
+        if (chunk.usage && (chunk.choices?.length ?? 0) === 0) continue;
+      }
+      out += `data: ${raw ?? JSON.stringify(item.chunk)}\n\n`;
     }
     return out;
   }

@@ -54,9 +54,9 @@ export class UpstreamStream {
   private readonly reader: EventReader;
   private timer: NodeJS.Timeout | undefined;
   private finished = false;
-  private completionText = '';
+  private kept: EmittedChunk[] = [];
   private trackText = true;
-  private lastChunk: ChatChunk | undefined;
+  private lastChunk: EmittedChunk | undefined;
   private forwardedUsage = false;
   private pendingError: GatewayError | undefined;
 
@@ -125,22 +125,21 @@ export class UpstreamStream {
     return this.iterator.next().finally(() => clearTimeout(this.timer));
   }
 
+  /**
+   * Keeps what the end of the stream needs: the last chunk, whether a usage chunk went out, and —
+   * until the upstream reports usage — the chunks, to count their text only if it never does.
+   * Raw (pass-through) chunks are not parsed here.
+   */
   private observe(emitted: EmittedChunk[]): void {
-    for (const { chunk } of emitted) {
-      this.lastChunk = chunk;
-      if (chunk.usage) this.forwardedUsage = true;
-      if (!this.trackText) continue;
-      for (const choice of chunk.choices ?? []) {
-        const delta = choice.delta;
-        if (typeof delta?.content === 'string') this.completionText += delta.content;
-        else if (typeof choice.text === 'string') this.completionText += choice.text; // legacy completions
-        for (const call of delta?.tool_calls ?? []) this.completionText += (call.function?.name ?? '') + (call.function?.arguments ?? '');
-      }
+    for (const item of emitted) {
+      this.lastChunk = item;
+      if (item.raw === undefined ? item.chunk.usage : item.raw.includes('"usage":{')) this.forwardedUsage = true;
+      if (this.trackText) this.kept.push(item);
     }
     // Once the upstream reports usage, counting text is no longer needed.
     if (this.transform.usage) {
       this.trackText = false;
-      this.completionText = '';
+      this.kept = [];
     }
   }
 
@@ -148,8 +147,24 @@ export class UpstreamStream {
     return this.transform.usage;
   }
 
+  /** The text the client received, for counting tokens when the upstream sent no usage. */
   get text(): string {
-    return this.completionText;
+    let text = '';
+    for (const item of this.kept) {
+      let chunk: ChatChunk;
+      try {
+        chunk = item.chunk;
+      } catch {
+        continue; // a pass-through chunk that is not JSON carries no countable text
+      }
+      for (const choice of chunk.choices ?? []) {
+        const delta = choice.delta;
+        if (typeof delta?.content === 'string') text += delta.content;
+        else if (typeof choice.text === 'string') text += choice.text; // legacy completions
+        for (const call of delta?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+      }
+    }
+    return text;
   }
 
   get usageForwarded(): boolean {
@@ -157,7 +172,7 @@ export class UpstreamStream {
   }
 
   get last(): ChatChunk | undefined {
-    return this.lastChunk;
+    return this.lastChunk?.chunk;
   }
 
   destroy(): void {
@@ -202,10 +217,11 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
   stream.destroy();
 
   let usage = stream.usage;
-  if (!usage && !clientDisconnected) usage = await options.estimateUsage(stream.text);
+  const completionText = usage ? '' : stream.text;
+  if (!usage && !clientDisconnected) usage = await options.estimateUsage(completionText);
   if (!response.destroyed) {
     await write(response, error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
     response.end();
   }
-  return { usage, completionText: stream.text, firstChunkAt, error, clientDisconnected };
+  return { usage, completionText, firstChunkAt, error, clientDisconnected };
 }

@@ -229,10 +229,14 @@ export interface ProviderErrorInfo {
   kind?: 'context_window_exceeded' | 'content_policy_violation' | 'rate_limit' | 'authentication' | 'other';
 }
 
-/** One emitted chunk: the canonical object and, when unchanged from upstream, its raw JSON text. */
+/**
+ * One emitted chunk: the canonical object and, when unchanged from upstream, its raw JSON text.
+ * A pass-through chunk may parse `chunk` lazily, on first access: readers that only forward it
+ * should use `raw`.
+ */
 export interface EmittedChunk {
-  chunk: ChatChunk;
-  raw?: string;
+  readonly chunk: ChatChunk;
+  readonly raw?: string;
 }
 
 /** Turns upstream stream events into OpenAI chunks; holds the state of one stream. */

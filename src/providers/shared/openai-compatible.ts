@@ -84,14 +84,32 @@ export function chunkUsage(chunk: ChatChunk): Usage | undefined {
   return groq?.usage ? usageFromOpenAI(groq.usage) : undefined;
 }
 
+/** A pass-through chunk whose object is parsed only if someone reads it. */
+function lazyChunk(raw: string): EmittedChunk {
+  let parsed: ChatChunk | undefined;
+  return {
+    raw,
+    get chunk() {
+      parsed ??= JSON.parse(raw) as ChatChunk;
+      return parsed;
+    },
+  };
+}
+
 export class OpenAIStreamTransform implements ChatStreamTransform {
   usage: Usage | undefined;
   error: GatewayError | undefined;
 
   constructor(private readonly target: Deployment) {}
 
+  /**
+   * Passes each chunk through as its raw text and parses it only when it may carry usage or an
+   * error: most chunks are forwarded without ever being parsed.
+   */
   push(data: string): EmittedChunk[] {
     if (data === '[DONE]') return [];
+    const mayCarryUsage = data.includes('"usage":{') || data.includes('"x_groq"');
+    if (!mayCarryUsage && !data.includes('"error"')) return [lazyChunk(data)];
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);

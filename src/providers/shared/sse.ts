@@ -36,8 +36,18 @@ export class SseParser {
 
   private drain(): SseEvent[] {
     const events: SseEvent[] = [];
-    let start = 0;
     const buffer = this.buffer;
+    // Fast path: no carriage returns (what nearly every server sends) — split on \n with indexOf.
+    if (!this.pendingCarriageReturn && !buffer.includes('\r')) {
+      let start = 0;
+      for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n', start)) {
+        this.line(buffer.slice(start, newline), events);
+        start = newline + 1;
+      }
+      this.buffer = start === 0 ? buffer : buffer.slice(start);
+      return events;
+    }
+    let start = 0;
     for (let index = 0; index < buffer.length; index++) {
       const code = buffer.charCodeAt(index);
       if (code !== 10 && code !== 13) continue;
