@@ -220,8 +220,8 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
   const completionText = usage ? '' : stream.text;
   if (!usage && !clientDisconnected) usage = await options.estimateUsage(completionText);
   if (!response.destroyed) {
-    await write(response, error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
-    response.end();
+    // The closing event and the end of the response go out in one write.
+    response.end(error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
   }
   return { usage, completionText, firstChunkAt, error, clientDisconnected };
 }
