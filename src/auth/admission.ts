@@ -25,7 +25,7 @@ const UNLIMITED_MICROS = Number.MAX_SAFE_INTEGER;
 export const FREE_TICKET: Ticket = { headers: {}, settle: () => undefined };
 
 function subjectsOf(resolved: ResolvedKey): LimitSubject[] {
-  const subjects: LimitSubject[] = [{ kind: 'key', id: resolved.key.hash, limits: resolved.key }];
+  const subjects: LimitSubject[] = [{ kind: 'key', id: resolved.key.id, limits: resolved.key }];
   if (resolved.user) subjects.push({ kind: 'user', id: resolved.user.userId, limits: resolved.user });
   if (resolved.team) subjects.push({ kind: 'team', id: resolved.team.teamId, limits: resolved.team });
   return subjects;

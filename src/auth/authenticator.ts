@@ -77,6 +77,6 @@ export class Authenticator {
     if (record.expiresAt !== null && record.expiresAt <= Date.now()) throw new GatewayError('key_expired', `${label} expired at ${new Date(record.expiresAt).toISOString()}`);
     if (user?.blocked) throw new GatewayError('key_blocked', `the user of ${label} ("${user.userId}") is blocked`);
     if (team?.blocked) throw new GatewayError('key_blocked', `the team of ${label} ("${team.teamId}") is blocked`);
-    return { keyHash: record.hash, keyAlias: record.alias, userId: record.userId, teamId: record.teamId, isAdmin: isAdminRole(user?.role), principal: resolved };
+    return { keyHash: record.hash, keyId: record.id, keyAlias: record.alias, userId: record.userId, teamId: record.teamId, isAdmin: isAdminRole(user?.role), principal: resolved };
   }
 }

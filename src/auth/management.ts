@@ -150,7 +150,7 @@ export class ManagementService {
       team_id: key.teamId,
       aliases: key.aliases,
       expires: iso(key.expiresAt),
-      ...(await this.limitView('key', key.hash, key)),
+      ...(await this.limitView('key', key.id, key)),
     };
   }
 
@@ -192,6 +192,7 @@ export class ManagementService {
     const secret = generateKeySecret();
     const key: KeyRecord = {
       ...newLimits(fields, now),
+      id: `key_${randomBytes(12).toString('hex')}`,
       hash: hashKey(secret),
       prefix: displayPrefix(secret),
       alias: fields.key_alias ?? null,

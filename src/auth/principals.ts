@@ -24,6 +24,8 @@ export interface Limits {
 }
 
 export interface KeyRecord extends Limits {
+  /** Stable id: kept when the key is regenerated (the hash changes). */
+  id: string;
   hash: string;
   /** Shown instead of the key: "sk-…abcd". */
   prefix: string;

@@ -29,6 +29,8 @@ export type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'mess
 
 export interface Caller {
   keyHash: string | null;
+  /** The virtual key's stable id (null for the master key). */
+  keyId?: string | null;
   keyAlias: string | null;
   userId: string | null;
   teamId: string | null;
@@ -540,6 +542,7 @@ export class Gateway {
       created_at: context.startedAtEpochMs,
       endpoint: context.endpoint,
       key_hash: context.caller.keyHash,
+      key_id: context.caller.keyId ?? null,
       key_alias: context.caller.keyAlias,
       user_id: context.caller.userId,
       team_id: context.caller.teamId,

@@ -69,7 +69,8 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger, bodyL
   app.setErrorHandler((error: FastifyError, request, reply) => {
     let gatewayError = error instanceof GatewayError ? error : fastifyErrorToGateway(error, bodyLimitBytes);
     if (!gatewayError) {
-      logger.error({ err: error, url: request.url }, 'unhandled error');
+      // The route, not the URL: a URL may carry a key (/key/info?key=sk-…).
+      logger.error({ err: error, method: request.method, route: request.routeOptions.url }, 'unhandled error');
       gatewayError = toGatewayError(new Error('the gateway failed to handle this request; see its log'));
     }
     onRejected(request, gatewayError);

@@ -8,6 +8,8 @@ export interface UsageLogTable {
   created_at: number;
   endpoint: string;
   key_hash: string | null;
+  /** The key's stable id (kept across /key/regenerate); spend is applied by it. */
+  key_id: string | null;
   key_alias: string | null;
   user_id: string | null;
   team_id: string | null;
@@ -76,6 +78,7 @@ export interface TeamMemberTable {
 
 export interface ApiKeyTable extends LimitColumns {
   key_hash: string;
+  key_id: string;
   key_prefix: string;
   key_alias: string | null;
   user_id: string | null;

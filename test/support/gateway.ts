@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { createRuntime, type GatewayRuntime } from '../../src/runtime/gateway-runtime.js';
 
@@ -25,13 +25,15 @@ export interface StartOptions {
   redisUrl?: string;
   redisPrefix?: string;
   random?: () => number;
+  /** The gateway's logger (default: silent, or TEST_LOG_LEVEL); tests that read the log pass their own. */
+  logger?: Logger;
 }
 
 export async function startGateway(yaml: string, options: StartOptions = {}): Promise<TestGateway> {
   const loaded = parseConfig(yaml, { ...options.env }, 'test-config.yaml');
   const dataDir = mkdtempSync(join(tmpdir(), 'switchboard-test-'));
   const runtime = await createRuntime(loaded, {
-    logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    logger: options.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     databaseUrl: options.databaseUrl ?? 'sqlite::memory:',
     dataDir,
     usageFlushIntervalMs: 20,

@@ -6,6 +6,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { DialectName } from '../db.js';
 import * as usageLogs from './2026-11-23-0001-usage-logs.js';
 import * as keysUsersTeams from './2026-11-23-0002-keys-users-teams.js';
+import * as keyIds from './2026-11-23-0003-key-ids.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -15,6 +16,7 @@ interface DialectMigration {
 const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-11-23-0001-usage-logs': usageLogs,
   '2026-11-23-0002-keys-users-teams': keysUsersTeams,
+  '2026-11-23-0003-key-ids': keyIds,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -56,6 +56,7 @@ export function limitsToRow(limits: Partial<Limits>): Partial<Insertable<LimitCo
 export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
   return {
     ...limitsFromRow(row),
+    id: row.key_id,
     hash: row.key_hash,
     prefix: row.key_prefix,
     alias: row.key_alias,
@@ -68,6 +69,7 @@ export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
 
 function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
   const row: Partial<Insertable<ApiKeyTable>> = limitsToRow(key);
+  if (key.id !== undefined) row.key_id = key.id;
   if (key.hash !== undefined) row.key_hash = key.hash;
   if (key.prefix !== undefined) row.key_prefix = key.prefix;
   if (key.alias !== undefined) row.key_alias = key.alias;

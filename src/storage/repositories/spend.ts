@@ -11,7 +11,8 @@ import type { UsageLogRow } from './usage-logs.js';
 
 type Table = 'api_keys' | 'users' | 'teams';
 
-const ID_COLUMN = { api_keys: 'key_hash', users: 'user_id', teams: 'team_id' } as const;
+// Keys by their stable id, so spend of calls made while a key was regenerated still lands on it.
+const ID_COLUMN = { api_keys: 'key_id', users: 'user_id', teams: 'team_id' } as const;
 
 interface Increment {
   id: string;
@@ -25,7 +26,7 @@ export async function applySpend(transaction: Transaction<Database>, rows: Usage
   const by: Record<Table, Increment[]> = { api_keys: [], users: [], teams: [] };
   for (const row of billable) {
     const amount = Number(row.cost_micros);
-    if (row.key_hash) by.api_keys.push({ id: row.key_hash, createdAt: row.created_at, amount });
+    if (row.key_id) by.api_keys.push({ id: row.key_id, createdAt: row.created_at, amount });
     if (row.user_id) by.users.push({ id: row.user_id, createdAt: row.created_at, amount });
     if (row.team_id) by.teams.push({ id: row.team_id, createdAt: row.created_at, amount });
   }
