@@ -15,7 +15,7 @@
  * (default 4,32), BENCH_SCENARIOS (default nonstream,stream), BENCH_LOADER (wrk|autocannon),
  * BENCH_GATEWAY_NODE_ARGS (extra node flags for the gateway, e.g. --cpu-prof), BENCH_GATEWAY_BIN
  * (another build's bin/switchboard.js, to compare builds), BENCH_STRICT=1
- * (exit 1 when a target fails), BENCH_KEY_MODE (master; virtual keys later).
+ * (exit 1 when a target fails), BENCH_KEY_MODE (master, or virtual: a virtual key with every limit set).
  */
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -65,8 +65,8 @@ function readOptions() {
     if (mode !== 'nonstream' && mode !== 'stream') throw new UsageError(`BENCH_SCENARIOS takes nonstream and/or stream, got "${mode}"`);
   }
   const keyMode = process.env.BENCH_KEY_MODE || 'master';
-  if (keyMode !== 'master') {
-    throw new UsageError(`BENCH_KEY_MODE="${keyMode}" is not available yet: the gateway authenticates with the master key only (virtual keys will add a "virtual" mode)`);
+  if (keyMode !== 'master' && keyMode !== 'virtual') {
+    throw new UsageError(`BENCH_KEY_MODE takes master or virtual, got "${keyMode}"`);
   }
   const loader = process.env.BENCH_LOADER || (onPath('wrk') ? 'wrk' : 'autocannon');
   if (loader !== 'wrk' && loader !== 'autocannon') throw new UsageError(`BENCH_LOADER takes wrk or autocannon, got "${loader}"`);
@@ -455,6 +455,21 @@ function evaluateTargets(scenarios) {
   return checks;
 }
 
+/**
+ * BENCH_KEY_MODE=virtual: a virtual key with every limit set (far above what the run reaches), so
+ * each request pays for the whole admission: key lookup, rpm window, tpm window, in-flight slot
+ * and the budget reservation and settlement.
+ */
+async function virtualKey(gatewayUrl) {
+  const response = await fetch(`${gatewayUrl}/key/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}` },
+    body: JSON.stringify({ key_alias: 'bench', max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 1_000_000_000_000, max_parallel_requests: 100_000 }),
+  });
+  if (!response.ok) throw new Error(`could not create the bench's virtual key: ${response.status} ${await response.text()}`);
+  return (await response.json()).key;
+}
+
 // ─── main ─────────────────────────────────────────────────────────────────────────────────────
 
 async function main() {
@@ -467,10 +482,11 @@ async function main() {
   const gateway = await startGateway(upstream.url, options.gatewayNodeArgs, options.gatewayBin);
 
   const json = { 'content-type': 'application/json' };
+  const gatewayKey = options.keyMode === 'virtual' ? await virtualKey(gateway.url) : MASTER_KEY;
   const targets = [
     { name: 'direct', url: `${upstream.url}/v1/chat/completions`, headers: { ...json, authorization: 'Bearer sk-bench-dummy' }, pid: upstream.child.pid },
     { name: 'bare proxy', url: `${bare.url}/v1/chat/completions`, headers: json, pid: bare.child.pid },
-    { name: 'gateway', url: `${gateway.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${MASTER_KEY}` }, pid: gateway.child.pid },
+    { name: 'gateway', url: `${gateway.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${gatewayKey}` }, pid: gateway.child.pid },
   ];
   await smokeTest(targets, options.modes);
 

@@ -2,13 +2,60 @@ import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimi
 import { WINDOW_MS } from './limits-state.js';
 
 /**
+ * Time-ordered entries of the last WINDOW_MS, pruned from the front: O(1) amortized per operation
+ * however many requests a minute holds (a filtered array would cost O(n) on every request).
+ */
+class SlidingWindow<T extends { at: number }> {
+  private entries: T[] = [];
+  private head = 0;
+  total = 0;
+
+  constructor(private readonly weight: (entry: T) => number) {}
+
+  prune(now: number): void {
+    const cutoff = now - WINDOW_MS;
+    while (this.head < this.entries.length && this.entries[this.head].at <= cutoff) {
+      this.total -= this.weight(this.entries[this.head]);
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  get size(): number {
+    return this.entries.length - this.head;
+  }
+
+  get oldest(): T | undefined {
+    return this.entries[this.head];
+  }
+
+  push(entry: T): void {
+    this.entries.push(entry);
+    this.total += this.weight(entry);
+  }
+
+  remove(match: (entry: T) => boolean): void {
+    for (let index = this.entries.length - 1; index >= this.head; index--) {
+      if (!match(this.entries[index])) continue;
+      this.total -= this.weight(this.entries[index]);
+      this.entries.splice(index, 1);
+      return;
+    }
+  }
+}
+
+/**
  * LimitsState for one process. Every method runs to completion without awaiting anything, so on
  * Node's single thread each check-and-take is atomic.
  */
 export class LocalLimitsState implements LimitsState {
   private readonly budgets = new Map<string, { spent: number; reserved: number }>();
-  private readonly requests = new Map<string, Array<{ at: number; id: string }>>();
-  private readonly tokens = new Map<string, Array<{ at: number; tokens: number }>>();
+  private readonly latestPeriod = new Map<string, number>();
+  private readonly requests = new Map<string, SlidingWindow<{ at: number; id: string }>>();
+  private readonly tokens = new Map<string, SlidingWindow<{ at: number; tokens: number }>>();
   private readonly parallel = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -19,6 +66,10 @@ export class LocalLimitsState implements LimitsState {
     if (!budget) {
       budget = { spent: hold.baselineMicros, reserved: 0 };
       this.budgets.set(key, budget);
+      // A new period makes the subject's older ones dead weight (short budget_durations would pile up).
+      const previous = this.latestPeriod.get(hold.subject);
+      if (previous !== undefined && previous < hold.period) this.budgets.delete(`${hold.subject}|${previous}`);
+      if (previous === undefined || previous < hold.period) this.latestPeriod.set(hold.subject, hold.period);
     }
     return budget;
   }
@@ -46,41 +97,51 @@ export class LocalLimitsState implements LimitsState {
     return this.budgets.get(`${subject}|${period}`)?.spent;
   }
 
-  private window<T extends { at: number }>(map: Map<string, T[]>, subject: string): T[] {
-    const cutoff = this.now() - WINDOW_MS;
-    const entries = (map.get(subject) ?? []).filter((entry) => entry.at > cutoff);
-    map.set(subject, entries);
-    return entries;
+  private requestWindow(subject: string): SlidingWindow<{ at: number; id: string }> {
+    let window = this.requests.get(subject);
+    if (!window) {
+      window = new SlidingWindow(() => 1);
+      this.requests.set(subject, window);
+    }
+    window.prune(this.now());
+    return window;
+  }
+
+  private tokenWindow(subject: string): SlidingWindow<{ at: number; tokens: number }> {
+    let window = this.tokens.get(subject);
+    if (!window) {
+      window = new SlidingWindow((entry) => entry.tokens);
+      this.tokens.set(subject, window);
+    }
+    window.prune(this.now());
+    return window;
   }
 
   async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
     const now = this.now();
     for (const { subject, limit } of limits) {
-      const entries = this.window(this.requests, subject);
-      if (entries.length >= limit) return { ok: false, subject, limit, retryAfterMs: Math.max(1, entries[0].at + WINDOW_MS - now) };
+      const window = this.requestWindow(subject);
+      if (window.size >= limit) return { ok: false, subject, limit, retryAfterMs: Math.max(1, window.oldest!.at + WINDOW_MS - now) };
     }
     const windows = limits.map(({ subject, limit }) => {
-      const entries = this.window(this.requests, subject);
-      entries.push({ at: now, id: requestId });
-      return { subject, limit, remaining: Math.max(0, limit - entries.length), resetMs: entries[0].at + WINDOW_MS - now };
+      const window = this.requestWindow(subject);
+      window.push({ at: now, id: requestId });
+      return { subject, limit, remaining: Math.max(0, limit - window.size), resetMs: window.oldest!.at + WINDOW_MS - now };
     });
     return { ok: true, windows };
   }
 
   async refundRequest(subjects: string[], requestId: string): Promise<void> {
-    for (const subject of subjects) {
-      const entries = this.requests.get(subject);
-      if (entries) this.requests.set(subject, entries.filter((entry) => entry.id !== requestId));
-    }
+    for (const subject of subjects) this.requests.get(subject)?.remove((entry) => entry.id === requestId);
   }
 
   async tokensUsed(subjects: string[]): Promise<Map<string, number>> {
-    return new Map(subjects.map((subject) => [subject, this.window(this.tokens, subject).reduce((sum, entry) => sum + entry.tokens, 0)]));
+    return new Map(subjects.map((subject) => [subject, this.tokenWindow(subject).total]));
   }
 
   async addTokens(subjects: string[], tokens: number): Promise<void> {
     if (tokens <= 0) return;
-    for (const subject of subjects) this.window(this.tokens, subject).push({ at: this.now(), tokens });
+    for (const subject of subjects) this.tokenWindow(subject).push({ at: this.now(), tokens });
   }
 
   async acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome> {
