@@ -250,3 +250,38 @@ describe('least-busy', () => {
     }
   });
 });
+
+describe('model_group_alias and stream_timeout', () => {
+  it('serves an alias, lists a visible alias and hides a hidden one', async () => {
+    const gateway = await startRouterGateway('  model_group_alias: {"gpt-4": "primary", "secret-name": {"model": "backup", "hidden": true}}');
+    const client = clientFor(gateway);
+    try {
+      const { data, response } = await ask(client, 'gpt-4');
+      expect(data.choices[0].message.content).toBe('from a');
+      expect(response.headers.get('x-switchboard-model-group')).toBe('primary');
+      expect((await ask(client, 'secret-name')).data.choices[0].message.content).toBe('from backup');
+      const listed = (await client.models.list()).data.map((model) => model.id);
+      expect(listed).toContain('gpt-4');
+      expect(listed).not.toContain('secret-name');
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('cancels a stream whose first chunk does not come within stream_timeout, then falls back', async () => {
+    const gateway = await startRouterGateway('  num_retries: 0\n  disable_cooldowns: true\n  fallbacks: [{"solo": ["backup"]}]', [entry('solo', mocks.a, 'dep-solo', '      stream_timeout: 0.3'), entry('backup', mocks.backup, 'dep-backup')].join(''));
+    const client = clientFor(gateway);
+    try {
+      mocks.a.faults.push({ kind: 'stall' });
+      const started = Date.now();
+      let text = '';
+      for await (const chunk of await client.chat.completions.create({ model: 'solo', messages: [{ role: 'user', content: 'hi' }], stream: true })) text += chunk.choices[0]?.delta?.content ?? '';
+      expect(text).toBe('from backup');
+      expect(Date.now() - started).toBeLessThan(900);
+      await sleep(50);
+      expect(mocks.a.requests[0].aborted).toBe(true);
+    } finally {
+      await gateway.close();
+    }
+  });
+});
