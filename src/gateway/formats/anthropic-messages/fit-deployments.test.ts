@@ -23,10 +23,11 @@ function mapped(extra: Record<string, unknown>): ChatRequest {
 }
 
 describe('fitToDeployments', () => {
-  it('keeps everything for a pass-through (OpenAI-compatible) deployment, except signed thinking blocks', () => {
+  it('keeps everything for a pass-through (OpenAI-compatible) deployment but thinking, sent as reasoning_effort (OpenAI has no "thinking")', () => {
     const request = mapped({ thinking: { type: 'enabled', budget_tokens: 2048 } });
     const { request: fitted, warnings } = fitToDeployments(request, [undefined]);
-    expect(fitted).toMatchObject({ user: 'user-1', parallel_tool_calls: false, thinking: { type: 'enabled', budget_tokens: 2048 }, reasoning_effort: 'medium' });
+    expect(fitted).toMatchObject({ user: 'user-1', parallel_tool_calls: false, reasoning_effort: 'medium' });
+    expect(fitted).not.toHaveProperty('thinking');
     expect(fitted.messages[1]).not.toHaveProperty('thinking_blocks');
     expect(warnings).toEqual([]);
   });

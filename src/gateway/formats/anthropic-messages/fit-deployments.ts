@@ -8,7 +8,8 @@
  * `supportedParams`; undefined means "passes everything through"), this keeps the form the group
  * can take and leaves everything else to the pipeline's policy:
  * - `user` and `parallel_tool_calls` are dropped, with a warning, when no deployment takes them;
- * - thinking is sent as `thinking` and/or `reasoning_effort`, whichever some deployment takes;
+ * - thinking is sent as `thinking` only to adapters that declare it (pass-through upstreams speak
+ *   OpenAI, which has no such parameter), else as `reasoning_effort`;
  *   "adaptive" and "disabled" thinking are dropped where no deployment takes `thinking` (enabled
  *   thinking that no deployment can do is left for the policy to refuse, as the client should know);
  * - `thinking_blocks` are kept only when some deployment declares `thinking` (an Anthropic-style
@@ -34,7 +35,9 @@ export function fitToDeployments(request: ChatRequest, supported: Array<Readonly
     delete fitted[field];
     warnings.push(`ignored "${source}": the model's provider has no equivalent`);
   }
-  if (fitted.thinking !== undefined && !takes('thinking')) {
+  // `thinking` is not an OpenAI parameter: pass-through (OpenAI-compatible) upstreams would refuse it,
+  // so only adapters that declare it get it; the others get reasoning_effort.
+  if (fitted.thinking !== undefined && !declares('thinking')) {
     const type = (fitted.thinking as { type?: unknown }).type;
     if (fitted.reasoning_effort !== undefined && takes('reasoning_effort')) delete fitted.thinking;
     // "adaptive" leaves thinking to the model, which is what every model does by default.
