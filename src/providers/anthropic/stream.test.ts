@@ -62,7 +62,7 @@ describe('Anthropic stream → OpenAI chunks', () => {
     expect(transform.usage).toEqual({ promptTokens: 472 + 1024 + 2048, completionTokens: 89, totalTokens: 472 + 1024 + 2048 + 89, cachedTokens: 2048, cacheCreationTokens: 1024 });
   });
 
-  it('maps thinking deltas to reasoning_content and counts thinking tokens as reasoning', () => {
+  it('maps thinking deltas to reasoning_content, the signature to thinking_blocks, and counts thinking tokens as reasoning', () => {
     const transform = new AnthropicStreamTransform(anthropicDeployment({ upstreamModel: 'claude-3-7-sonnet-20250219' }));
     const chunks = replay(transform, fixture('thinking-stream.sse'));
     const id = 'msg_01ThinkingStream';
@@ -70,6 +70,8 @@ describe('Anthropic stream → OpenAI chunks', () => {
     expect(chunks).toEqual([
       chunk(id, model, { role: 'assistant', reasoning_content: 'Let me solve this step by step:\n\n1. 27 * 453' }),
       chunk(id, model, { reasoning_content: ' = 12231' }),
+      // The signature travels as LiteLLM's thinking_blocks, so the client can send the block back.
+      chunk(id, model, { thinking_blocks: [{ type: 'thinking', thinking: '', signature: 'EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds' }] }),
       chunk(id, model, { content: '27 * 453 = 12,231' }),
       chunk(id, model, {}, 'stop'),
     ]);

@@ -145,8 +145,12 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
         if (block.kind === 'tool') return [this.chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: partial } }] })];
         return [];
       }
+      case 'signature_delta':
+        // LiteLLM's thinking_blocks carry the signature, so a client can send the signed block back
+        // on its next (tool) turn, which Anthropic requires; the text came as reasoning_content.
+        return typeof delta.signature === 'string' && delta.signature.length > 0 ? [this.chunk({ thinking_blocks: [{ type: 'thinking', thinking: '', signature: delta.signature }] })] : [];
       default:
-        // signature_delta and citations_delta have no OpenAI equivalent in a stream.
+        // citations_delta has no OpenAI equivalent in a stream.
         return [];
     }
   }
