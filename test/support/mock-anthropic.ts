@@ -11,8 +11,8 @@
  * thinking is enabled. Tests script faults per request: error statuses with Anthropic's error
  * body, mid-stream `event: error`, resets, stalls, delays.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MockServer } from './mock-server.js';
 
 export interface RecordedAnthropicRequest {
   method: string;
@@ -84,41 +84,27 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export class MockAnthropic {
+export class MockAnthropic extends MockServer {
   readonly requests: RecordedAnthropicRequest[] = [];
   /** Faults applied to the next requests, in order (one per request). */
   readonly faults: AnthropicFault[] = [];
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
   private counter = 0;
-  url = '';
 
   constructor(readonly options: MockAnthropicOptions = {}) {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    super();
   }
 
   /** Starts listening; the URL has no /v1 (the API's base URL is https://api.anthropic.com). */
   async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
-    return this.url;
+    return this.listen('');
   }
 
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
 
   get reply(): string {
     return this.options.reply ?? 'Hello from the mock Claude!';
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

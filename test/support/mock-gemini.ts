@@ -17,8 +17,8 @@
  * Faults are scripted per request (one per request, in order). Every request is recorded.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MockServer } from './mock-server.js';
 
 type Json = Record<string, unknown>;
 
@@ -340,40 +340,26 @@ interface Answer {
   thinking: boolean;
 }
 
-export class MockGemini {
+export class MockGemini extends MockServer {
   readonly requests: GeminiRecordedRequest[] = [];
   /** Faults applied to the next requests, in order (one per request). */
   readonly faults: GeminiFault[] = [];
-  url = '';
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
 
   constructor(readonly options: MockGeminiOptions = {}) {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    super();
   }
 
   /** Starts listening; returns the base URL to use as `api_base` (no version path). */
   async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
-    return this.url;
+    return this.listen('');
   }
 
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
 
   get reply(): string {
     return this.options.reply ?? 'Hello from Gemini!';
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

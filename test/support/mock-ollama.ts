@@ -8,9 +8,8 @@
  * `options.num_predict` with done_reason "length". Tests script faults per request and read the
  * recorded requests and the count of requests in flight.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MockServer } from './mock-server.js';
 
 export interface RecordedOllamaRequest {
   method: string;
@@ -59,36 +58,22 @@ function withTag(name: string): string {
   return name.includes(':') ? name : `${name}:latest`;
 }
 
-export class MockOllama {
+export class MockOllama extends MockServer {
   readonly requests: RecordedOllamaRequest[] = [];
   /** Faults applied to the next requests, in order (one per request). */
   readonly faults: OllamaFault[] = [];
   /** Requests being answered right now, and the most there ever were at once. */
   inFlight = 0;
   maxInFlight = 0;
-  url = '';
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
 
   constructor(readonly options: MockOllamaOptions = {}) {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    super();
   }
 
   async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}`;
-    return this.url;
+    return this.listen('');
   }
 
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
 
   get reply(): string {
     return this.options.reply ?? 'Hello from Ollama!';
@@ -103,7 +88,7 @@ export class MockOllama {
     return (this.options.models ?? DEFAULT_MODELS).map(withTag);
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0];
     const record: RecordedOllamaRequest = { method: request.method ?? 'GET', path, headers: request.headers, body: {}, aborted: false };
     this.inFlight++;

@@ -4,8 +4,8 @@
  * `data: [DONE]` with the usage chunk when `stream_options.include_usage` is set, and OpenAI's
  * error envelope. Tests script faults per request: error statuses, stalls, resets, slow streams.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MockServer } from './mock-server.js';
 
 export interface RecordedRequest {
   method: string;
@@ -35,41 +35,27 @@ export interface MockOpenAIOptions {
   cachedTokens?: number;
 }
 
-export class MockOpenAI {
+export class MockOpenAI extends MockServer {
   readonly requests: RecordedRequest[] = [];
   /** Faults applied to the next requests, in order (one per request). */
   readonly faults: Fault[] = [];
   /** A fault applied to every request while set (after the queued ones run out). */
   alwaysFault: Fault | undefined;
-  private server: Server;
-  private sockets = new Set<import('node:net').Socket>();
-  url = '';
 
   constructor(readonly options: MockOpenAIOptions = {}) {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
+    super();
   }
 
   async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    this.url = `http://127.0.0.1:${port}/v1`;
-    return this.url;
+    return this.listen('/v1');
   }
 
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
 
   get reply(): string {
     return this.options.reply ?? 'Hello from the mock!';
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
