@@ -44,6 +44,7 @@ export const ERROR_CATALOGUE = {
   deployments_cooling_down: { status: 503, type: 'service_unavailable_error', retryable: false },
   deployments_at_capacity: { status: 429, type: 'rate_limit_error', retryable: false },
   not_ready: { status: 503, type: 'service_unavailable_error', retryable: false },
+  limits_unavailable: { status: 503, type: 'service_unavailable_error', retryable: false },
   // Upstream failures: the status keeps the upstream's meaning (see upstreamStatusFor).
   upstream_bad_request: { status: 400, type: 'invalid_request_error', retryable: false },
   upstream_authentication: { status: 401, type: 'authentication_error', retryable: false },

@@ -59,7 +59,21 @@ export class Admission {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * Limits fail closed: when their store (Redis) cannot be reached, a virtual key's request is
+   * refused with 503 rather than let through unchecked.
+   */
   async admit(resolved: ResolvedKey, callId: string, maxCostMicros: number): Promise<Ticket> {
+    try {
+      return await this.check(resolved, callId, maxCostMicros);
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      this.logger.error({ err: (error as Error).message }, 'the limits store is unreachable; virtual-key requests are refused until it answers');
+      throw new GatewayError('limits_unavailable', 'the gateway cannot check this key\'s limits right now (its limits store does not answer); retry shortly', { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
+    }
+  }
+
+  private async check(resolved: ResolvedKey, callId: string, maxCostMicros: number): Promise<Ticket> {
     const subjects = subjectsOf(resolved);
     const now = Date.now();
     const headers: Record<string, string> = {};
