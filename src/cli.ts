@@ -55,7 +55,7 @@ async function start(args: string[]): Promise<number> {
   const groups = runtime.catalog.allGroups();
   logger.info(
     { config: file, models: groups.length, available: groups.filter((group) => group.available.length > 0).map((group) => group.name) },
-    `switchboard ${VERSION} listening on ${address} (admin UI at /ui, OpenAI API at /v1)`,
+    `switchboard ${VERSION} listening on ${address} (OpenAI API at /v1, Anthropic API at /v1/messages)`,
   );
 
   return new Promise<number>((resolve) => {
