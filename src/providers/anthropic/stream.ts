@@ -8,6 +8,7 @@
  */
 import { GatewayError } from '../../errors.js';
 import type { ChatDelta, ChatStreamTransform, Deployment, EmittedChunk, JsonObject, Usage } from '../types.js';
+import { parseStreamJson } from '../shared/stream-json.js';
 import { streamError } from './errors.js';
 import { finishReasonFromStopReason } from './finish-reason.js';
 import { JSON_TOOL_NAME } from './json-response.js';
@@ -48,13 +49,12 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
   }
 
   push(data: string, event?: string): EmittedChunk[] {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      this.error = new GatewayError('upstream_invalid_response', `${this.target.provider} sent a stream event that is not JSON: ${data.slice(0, 200)}`, { provider: this.target.provider });
+    const read = parseStreamJson(data, this.target);
+    if ('error' in read) {
+      this.error = read.error;
       return [];
     }
+    const parsed = read.value;
     if (!isObject(parsed)) return [];
     const type = typeof parsed.type === 'string' ? parsed.type : event;
     switch (type) {

@@ -8,6 +8,7 @@
  */
 import { GatewayError } from '../../errors.js';
 import type { ChatChunk, ChatRequest, ChatStreamTransform, Deployment, EmittedChunk, Usage } from '../types.js';
+import { parseStreamJson } from '../shared/stream-json.js';
 import { googleError, streamError } from './errors.js';
 import { completionId, mapFinishReason, splitParts, toolCallOf, ToolCallIds, usageFromGemini } from './response.js';
 import type { GeminiCandidate, GeminiGenerateContentResponse } from './wire.js';
@@ -32,13 +33,12 @@ export class GeminiStreamTransform implements ChatStreamTransform {
   constructor(private readonly target: Deployment) {}
 
   push(data: string): EmittedChunk[] {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      this.error = new GatewayError('upstream_invalid_response', `${this.target.provider} sent a stream event that is not JSON: ${data.slice(0, 200)}`, { provider: this.target.provider });
+    const read = parseStreamJson(data, this.target);
+    if ('error' in read) {
+      this.error = read.error;
       return [];
     }
+    const parsed = read.value;
     const error = googleError(parsed);
     if (error) {
       this.error = streamError(error, this.target.provider);

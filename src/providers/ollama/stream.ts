@@ -8,6 +8,7 @@
 import type { GatewayError } from '../../errors.js';
 import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, Usage } from '../types.js';
 import { createdSeconds, finishReason, invalidResponse, randomIds, reportedError, toChatToolCalls, usageFromMetrics, type IdSource } from './response.js';
+import { parseStreamJson } from '../shared/stream-json.js';
 import { readTurn, type OllamaEndpoint, type OllamaTurn } from './wire.js';
 
 type Delta = ChatChunk['choices'][number]['delta'];
@@ -31,14 +32,12 @@ export class OllamaStreamTransform implements ChatStreamTransform {
 
   push(data: string): EmittedChunk[] {
     if (this.done || this.error) return [];
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      this.error = invalidResponse(this.target, `a stream line that is not JSON: ${data.slice(0, 200)}`);
+    const parsed = parseStreamJson(data, this.target);
+    if ('error' in parsed) {
+      this.error = parsed.error;
       return [];
     }
-    const read = readTurn(parsed, this.endpoint);
+    const read = readTurn(parsed.value, this.endpoint);
     if ('error' in read) {
       this.error = reportedError(read.error, this.target);
       return [];

@@ -21,6 +21,7 @@ import type {
 } from '../types.js';
 import { providerSpec } from '../specs.js';
 import { parseHttpError } from './errors.js';
+import { parseStreamJson } from './stream-json.js';
 import { usageFromOpenAI } from './usage.js';
 
 type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
@@ -110,13 +111,12 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
     if (data === '[DONE]') return [];
     const mayCarryUsage = data.includes('"usage":{') || data.includes('"x_groq"');
     if (!mayCarryUsage && !data.includes('"error"')) return [lazyChunk(data)];
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      this.error = invalidResponse(this.target, `a stream event that is not JSON: ${data.slice(0, 200)}`);
+    const read = parseStreamJson(data, this.target);
+    if ('error' in read) {
+      this.error = read.error;
       return [];
     }
+    const parsed = read.value;
     const record = parsed as Record<string, unknown>;
     if (record.error !== undefined && record.choices === undefined) {
       const info = parseHttpError(500, data, {});
