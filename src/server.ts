@@ -16,6 +16,8 @@ import type { UpstreamClient } from './gateway/upstream.js';
 import './http/context.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/routes/health.js';
+import { registerMetricsRoutes } from './http/routes/metrics.js';
+import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
 import type { ModelCatalog } from './routing/catalog.js';
@@ -32,6 +34,10 @@ export interface ServerDependencies {
   healthCheckTimeoutMs: number;
   /** Key, user and team management; throws 503 until the database is ready. */
   management: () => ManagementService;
+  /** GET /metrics (Prometheus); absent, the route is not served. */
+  metrics?: GatewayMetrics;
+  /** general_settings.metrics_public: /metrics needs no key. */
+  metricsPublic?: boolean;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -103,6 +109,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   });
 
   registerHealthRoutes(app, { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs });
+  if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   registerManagementRoutes(app, deps.management);
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });

@@ -167,6 +167,8 @@ export const generalSettingsSchema = z
     proxy_batch_write_at: nonNegative.optional(),
     disable_spend_logs: boolean.optional(),
     health_check_timeout: nonNegative.optional(),
+    /** GET /metrics without a key (Prometheus scrapers often cannot send one). */
+    metrics_public: boolean.optional(),
   })
   .passthrough();
 

@@ -19,6 +19,7 @@ import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
 import { backoffMs, fallbackGroups, fallbackKindOf, retriesFor } from '../routing/policy.js';
 import type { Router } from '../routing/router.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ClientConnection } from './client-connection.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
 import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
@@ -71,6 +72,8 @@ export interface GatewayDependencies {
   router: Router;
   admission?: Admission;
   settings: GatewaySettings;
+  /** Prometheus metrics (GET /metrics); each settled call is observed once. */
+  metrics?: GatewayMetrics;
 }
 
 export type GatewayResult =
@@ -537,6 +540,23 @@ export class Gateway {
     context.ticket?.settle(settlement?.costMicros, usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
     const modelGroup = attempt?.group.name ?? outcome.modelGroup ?? null;
     const requested = attempt?.requested ?? outcome.requested;
+    const latencyMs = performance.now() - context.startedAt;
+    const retries = attempt?.retries ?? outcome.retries ?? 0;
+    const fallbacks = attempt?.fallbacks ?? outcome.fallbacks ?? 0;
+    this.deps.metrics?.observeCall({
+      modelGroup,
+      deployment,
+      keyAlias: context.caller.keyAlias,
+      status: error ? error.status : 200,
+      failed: error !== undefined,
+      usage,
+      costMicros: settlement?.costMicros,
+      latencyMs,
+      upstreamLatencyMs: settlement?.upstreamLatencyMs,
+      timeToFirstTokenMs: settlement?.timeToFirstTokenMs,
+      retries,
+      fallbacks,
+    });
     this.deps.usageWriter.enqueue({
       call_id: context.callId,
       created_at: context.startedAtEpochMs,
@@ -559,15 +579,15 @@ export class Gateway {
       reasoning_tokens: usage?.reasoningTokens ?? null,
       tokens_estimated: usage?.estimated ? 1 : 0,
       cost_micros: settlement?.costMicros ?? null,
-      latency_ms: Math.round(performance.now() - context.startedAt),
+      latency_ms: Math.round(latencyMs),
       time_to_first_token_ms: settlement?.timeToFirstTokenMs != null ? Math.round(settlement.timeToFirstTokenMs) : null,
       upstream_latency_ms: settlement ? Math.round(settlement.upstreamLatencyMs) : null,
       status: error ? 'failure' : 'success',
       http_status: error ? error.status : 200,
       error_code: error?.code ?? null,
       error_message: error?.message.slice(0, 2000) ?? null,
-      retries: attempt?.retries ?? outcome.retries ?? 0,
-      fallbacks: attempt?.fallbacks ?? outcome.fallbacks ?? 0,
+      retries,
+      fallbacks,
       metadata: requested && requested !== modelGroup ? JSON.stringify({ requested_model: requested }) : null,
     });
   }

@@ -12,6 +12,7 @@ import { Gateway } from '../gateway/pipeline.js';
 import { UpstreamClient } from '../gateway/upstream.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { UsageLogWriter } from '../observability/usage-log-writer.js';
+import { GatewayMetrics } from '../observability/metrics.js';
 import { ModelCatalog } from '../routing/catalog.js';
 import { routerPolicyFrom } from '../routing/policy.js';
 import { Router } from '../routing/router.js';
@@ -51,6 +52,7 @@ export interface GatewayRuntime {
   app: FastifyInstance;
   catalog: ModelCatalog;
   usageWriter: UsageLogWriter;
+  metrics: GatewayMetrics;
   database: DatabaseState;
   keyDirectory: KeyDirectory;
   usageLogs(): UsageLogRepository | undefined;
@@ -116,6 +118,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   logger.info({ strategy: router.policy.strategy, shared: redisUrl ? 'redis' : 'this process only' }, 'router ready');
 
   const upstream = new UpstreamClient();
+  const metrics = new GatewayMetrics({ catalog, usageWriter, coolingUntil: (deployment) => router.coolingUntil(deployment) });
   const gateway = new Gateway({
     catalog,
     upstream,
@@ -124,6 +127,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     router,
     admission: new Admission(limitsState, logger),
     settings: { dropParams: config.litellm_settings.drop_params ?? false },
+    metrics,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   const app = await buildServer({
@@ -136,6 +140,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     bodyLimitBytes,
     healthCheckTimeoutMs: Math.round((config.general_settings.health_check_timeout ?? 10) * 1000),
     management: () => management,
+    metrics,
+    metricsPublic: config.general_settings.metrics_public === true,
   });
 
   usageWriter.start();
@@ -145,6 +151,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     app,
     catalog,
     usageWriter,
+    metrics,
     database,
     keyDirectory,
     usageLogs: () => repository,
