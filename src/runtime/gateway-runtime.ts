@@ -94,7 +94,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
   let workerSink: SqliteWorkerSink | undefined;
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
-    repository = new UsageLogRepository(handle.db);
+    repository = new UsageLogRepository(handle.db, handle.sqlite);
     principals = new PrincipalRepository(handle.db);
     // A SQLite file is written from a worker thread, so batches never stall the event loop.
     if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger);

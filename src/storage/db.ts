@@ -17,6 +17,8 @@ export interface DatabaseHandle {
   dialect: DialectName;
   /** Where it points, with any password removed (for logs and /health/readiness). */
   description: string;
+  /** The better-sqlite3 connection behind `db`, for SQLite (prepared statements on hot write paths). */
+  sqlite?: SQLite.Database;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,7 @@ function openSqlite(path: string): DatabaseHandle {
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
-  return { db, dialect: 'sqlite', description: `sqlite:${absolute}`, close: () => db.destroy() };
+  return { db, dialect: 'sqlite', description: `sqlite:${absolute}`, sqlite: database, close: () => db.destroy() };
 }
 
 const INT8_OID = 20;

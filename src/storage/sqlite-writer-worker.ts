@@ -14,7 +14,7 @@ interface Request {
 }
 
 const handle = openDatabase((workerData as { url: string }).url);
-const repository = new UsageLogRepository(handle.db);
+const repository = new UsageLogRepository(handle.db, handle.sqlite);
 
 parentPort!.on('message', (request: Request) => {
   const work = request.kind === 'insert' ? repository.insertMany(request.rows ?? []) : repository.ping().then((ok) => (ok ? undefined : Promise.reject(new Error('the database does not answer'))));

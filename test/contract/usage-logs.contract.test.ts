@@ -51,7 +51,7 @@ describe.each(dialects)('usage log storage on $dialect', ({ create }) => {
     database = await create();
     handle = openDatabase(database.url);
     await migrateToLatest(handle);
-    repository = new UsageLogRepository(handle.db);
+    repository = new UsageLogRepository(handle.db, handle.sqlite);
   });
 
   afterAll(async () => {

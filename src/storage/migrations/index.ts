@@ -7,6 +7,7 @@ import type { DialectName } from '../db.js';
 import * as usageLogs from './2026-11-23-0001-usage-logs.js';
 import * as keysUsersTeams from './2026-11-23-0002-keys-users-teams.js';
 import * as keyIds from './2026-11-23-0003-key-ids.js';
+import * as dropKeyHashIndex from './2026-11-23-0004-drop-key-hash-index.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-11-23-0001-usage-logs': usageLogs,
   '2026-11-23-0002-keys-users-teams': keysUsersTeams,
   '2026-11-23-0003-key-ids': keyIds,
+  '2026-11-23-0004-drop-key-hash-index': dropKeyHashIndex,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

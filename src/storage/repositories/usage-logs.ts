@@ -1,3 +1,4 @@
+import type { Database as SQLiteConnection } from 'better-sqlite3';
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Database, UsageLogTable } from '../schema.js';
 import { applySpend } from './spend.js';
@@ -8,8 +9,37 @@ export type StoredUsageLog = Selectable<UsageLogTable>;
 // SQLite caps bound parameters per statement; 31 columns x 200 rows stays under 32766.
 const ROWS_PER_INSERT = 200;
 
+/** Every column a usage row may carry (all but the generated id). */
+const COLUMNS = [
+  'call_id', 'created_at', 'endpoint', 'key_hash', 'key_id', 'key_alias', 'user_id', 'team_id', 'model_group', 'deployment_id', 'provider',
+  'upstream_model', 'stream', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_creation_tokens', 'reasoning_tokens',
+  'tokens_estimated', 'cost_micros', 'latency_ms', 'time_to_first_token_ms', 'upstream_latency_ms', 'status', 'http_status', 'error_code',
+  'error_message', 'retries', 'fallbacks', 'metadata',
+] as const satisfies ReadonlyArray<keyof UsageLogRow>;
+
+type InsertOne = (row: UsageLogRow) => boolean;
+
 export class UsageLogRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private insertOne: InsertOne | undefined;
+
+  /**
+   * `sqlite` is the better-sqlite3 connection behind `db`, when the database is SQLite: rows are
+   * then inserted with one cached prepared statement (2–3× cheaper than building a multi-row
+   * insert per batch), inside the same transaction as the spend update.
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    sqlite?: SQLiteConnection,
+  ) {
+    if (sqlite) {
+      const statement = sqlite.prepare(`insert into usage_logs (${COLUMNS.join(', ')}) values (${COLUMNS.map((column) => `@${column}`).join(', ')}) on conflict (call_id) do nothing`);
+      this.insertOne = (row) => {
+        const values: Record<string, unknown> = {};
+        for (const column of COLUMNS) values[column] = row[column] ?? null;
+        return statement.run(values).changes === 1;
+      };
+    }
+  }
 
   /**
    * Inserts rows and adds their cost to the spend of their key, user and team, in one transaction.
@@ -19,7 +49,9 @@ export class UsageLogRepository {
     if (rows.length === 0) return;
     await this.db.transaction().execute(async (transaction) => {
       const inserted = new Set<string>();
-      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+      // The prepared statement runs on the same (single) connection, inside this transaction.
+      if (this.insertOne) for (const row of rows) if (this.insertOne(row)) inserted.add(row.call_id);
+      for (let start = 0; !this.insertOne && start < rows.length; start += ROWS_PER_INSERT) {
         const returned = await transaction
           .insertInto('usage_logs')
           .values(rows.slice(start, start + ROWS_PER_INSERT))
