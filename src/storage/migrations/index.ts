@@ -7,7 +7,7 @@ import type { DialectName } from '../db.js';
 import * as usageLogs from './2026-11-23-0001-usage-logs.js';
 import * as keysUsersTeams from './2026-11-23-0002-keys-users-teams.js';
 import * as keyIds from './2026-11-23-0003-key-ids.js';
-import * as dropKeyHashIndex from './2026-11-23-0004-drop-key-hash-index.js';
+import * as leanUsageIndexes from './2026-11-23-0004-lean-usage-indexes.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -18,7 +18,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-11-23-0001-usage-logs': usageLogs,
   '2026-11-23-0002-keys-users-teams': keysUsersTeams,
   '2026-11-23-0003-key-ids': keyIds,
-  '2026-11-23-0004-drop-key-hash-index': dropKeyHashIndex,
+  '2026-11-23-0004-lean-usage-indexes': leanUsageIndexes,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
