@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors.js';
-import type { ChatRequest, Deployment } from '../types.js';
+import type { ChatRequest } from '../types.js';
 import { geminiAdapter } from './index.js';
+import { geminiDeployment } from './test-support.js';
 
-function deployment(overrides: Partial<Deployment> = {}): Deployment {
-  return {
-    id: 'gemini-test',
-    modelName: 'gemini-flash',
-    provider: 'gemini',
-    upstreamModel: 'gemini-2.0-flash',
-    apiBase: 'https://generativelanguage.googleapis.com',
-    apiKey: 'AIza-test-key',
-    headers: {},
-    defaultParams: {},
-    modelInfo: {},
-    available: true,
-    ...overrides,
-  };
-}
+const deployment = geminiDeployment;
 
 function build(request: Omit<ChatRequest, 'model'> & Pick<ChatRequest, 'messages'>, target = deployment()) {
   const upstream = geminiAdapter.buildChatRequest({ model: 'gemini-flash', ...request }, target);

@@ -1,25 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../errors.js';
-import type { Deployment } from '../types.js';
 import { geminiAdapter } from './index.js';
+import { geminiDeployment } from './test-support.js';
 import { mapFinishReason, usageFromGemini } from './response.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const CREATED = NOW / 1000;
 
-const target: Deployment = {
-  id: 'gemini-test',
-  modelName: 'gemini-flash',
-  provider: 'gemini',
-  upstreamModel: 'gemini-2.0-flash',
-  apiBase: 'https://generativelanguage.googleapis.com',
-  apiKey: 'AIza-test-key',
-  headers: {},
-  defaultParams: {},
-  modelInfo: {},
-  available: true,
-};
+const target = geminiDeployment();
 
 function fixture(name: string): unknown {
   return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'));

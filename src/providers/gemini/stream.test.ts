@@ -1,24 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SseParser } from '../shared/sse.js';
-import type { ChatStreamTransform, Deployment, EmittedChunk } from '../types.js';
+import type { ChatStreamTransform, EmittedChunk } from '../types.js';
 import { geminiAdapter } from './index.js';
+import { geminiDeployment } from './test-support.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const CREATED = NOW / 1000;
 
-const target: Deployment = {
-  id: 'gemini-test',
-  modelName: 'gemini-flash',
-  provider: 'gemini',
-  upstreamModel: 'gemini-2.0-flash',
-  apiBase: 'https://generativelanguage.googleapis.com',
-  apiKey: 'AIza-test-key',
-  headers: {},
-  defaultParams: {},
-  modelInfo: {},
-  available: true,
-};
+const target = geminiDeployment();
 
 function transform(): ChatStreamTransform {
   return geminiAdapter.createStreamTransform(target, { model: 'gemini-flash', messages: [{ role: 'user', content: 'Hi' }], stream: true });
