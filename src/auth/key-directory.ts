@@ -69,10 +69,6 @@ export class KeyDirectory {
     this.poller.unref();
   }
 
-  get ready(): boolean {
-    return this.repository !== undefined;
-  }
-
   async resolve(hash: string): Promise<ResolvedKey | null> {
     const hit = this.cache.get(hash);
     if (hit && hit.expires > Date.now()) return hit.value;

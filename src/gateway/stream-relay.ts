@@ -41,8 +41,6 @@ export interface StreamTimers {
 
 export interface StreamOutcome {
   usage: Usage | undefined;
-  /** Text the client received, for counting tokens when the upstream sent no usage. */
-  completionText: string;
   /** ms from the start of the call to the first chunk written to the client. */
   firstChunkAt: number;
   error?: GatewayError;
@@ -223,5 +221,5 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
     // The closing event and the end of the response go out in one write.
     response.end(error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
   }
-  return { usage, completionText, firstChunkAt, error, clientDisconnected };
+  return { usage, firstChunkAt, error, clientDisconnected };
 }

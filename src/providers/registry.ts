@@ -6,7 +6,7 @@ import { openAICompatibleAdapter } from './shared/openai-compatible.js';
 import { providerSpec, type WireFormat } from './specs.js';
 import type { ProviderAdapter } from './types.js';
 
-const ADAPTERS: Partial<Record<WireFormat, ProviderAdapter>> = {
+const ADAPTERS: Record<WireFormat, ProviderAdapter> = {
   openai: openAICompatibleAdapter,
   azure: openAICompatibleAdapter,
   gemini: geminiAdapter,
@@ -15,11 +15,7 @@ const ADAPTERS: Partial<Record<WireFormat, ProviderAdapter>> = {
   ollama: ollamaGenerateAdapter,
 };
 
-/** Registers the adapter of a wire format (native adapters register themselves here). */
-export function registerAdapter(format: WireFormat, adapter: ProviderAdapter): void {
-  ADAPTERS[format] = adapter;
-}
-
+/** The adapter of a provider prefix; undefined only for a prefix the gateway does not know. */
 export function adapterFor(providerId: string): ProviderAdapter | undefined {
   const spec = providerSpec(providerId);
   return spec ? ADAPTERS[spec.format] : undefined;

@@ -3,7 +3,6 @@
  * (`router_settings.model_group_alias`). Lookups are in-memory and O(1) on the request path;
  * `replace` swaps the whole set at once when models change at runtime.
  */
-import { adapterFor } from '../providers/registry.js';
 import type { Deployment } from '../providers/types.js';
 
 export interface ModelGroup {
@@ -25,10 +24,6 @@ export class ModelCatalog {
   replace(deployments: Deployment[], aliases: Record<string, string | { model: string; hidden?: boolean }> = {}): void {
     const groups = new Map<string, ModelGroup>();
     for (const deployment of deployments) {
-      if (deployment.available && !adapterFor(deployment.provider)) {
-        deployment.available = false;
-        deployment.unavailableReason = `provider ${deployment.provider} has no adapter in this build`;
-      }
       let group = groups.get(deployment.modelName);
       if (!group) {
         group = { name: deployment.modelName, deployments: [], available: [] };

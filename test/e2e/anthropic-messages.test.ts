@@ -47,10 +47,6 @@ afterEach(() => {
   upstream.faults.length = 0;
 });
 
-async function recordOf(callId: string) {
-  await gateway.flushUsage();
-  return gateway.runtime.usageLogs()!.findByCallId(callId);
-}
 
 describe('/v1/messages through the Anthropic SDK, backed by an OpenAI-compatible deployment', () => {
   it('answers a plain request as an Anthropic Message and records the call', async () => {
@@ -85,7 +81,7 @@ describe('/v1/messages through the Anthropic SDK, backed by an OpenAI-compatible
     expect(requestId).toBe(callId);
     expect(response.headers.get('x-switchboard-model-group')).toBe(MODEL);
     expect(response.headers.get('x-switchboard-response-cost')).toBe('0.000435');
-    const record = await recordOf(callId);
+    const record = await gateway.recordOf(callId);
     expect(record).toMatchObject({ endpoint: 'messages', status: 'success', model_group: MODEL, prompt_tokens: 1000, completion_tokens: 500, cached_tokens: 200, stream: 0 });
   });
 
@@ -107,7 +103,7 @@ describe('/v1/messages through the Anthropic SDK, backed by an OpenAI-compatible
     expect(upstream.requests.at(-1)!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
 
     const callId = (await stream.withResponse()).response.headers.get('x-switchboard-call-id')!;
-    expect(await recordOf(callId)).toMatchObject({ endpoint: 'messages', stream: 1, status: 'success', prompt_tokens: 1000, completion_tokens: 500 });
+    expect(await gateway.recordOf(callId)).toMatchObject({ endpoint: 'messages', stream: 1, status: 'success', prompt_tokens: 1000, completion_tokens: 500 });
   });
 
   it('streams with stream: true as the documented event sequence', async () => {
@@ -206,7 +202,7 @@ describe('/v1/messages through the Anthropic SDK, backed by an OpenAI-compatible
     const apiError = error as InstanceType<typeof Anthropic.APIError>;
     expect(apiError.message).toContain('Rate limit reached for gpt-4o-mini');
     expect(apiError.headers?.get('retry-after')).toBe('7');
-    expect(await recordOf(apiError.headers!.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'messages', status: 'failure', http_status: 429 });
+    expect(await gateway.recordOf(apiError.headers!.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'messages', status: 'failure', http_status: 429 });
   });
 
   it('serves the path without /v1 and refuses a request without max_tokens in Anthropic\'s envelope', async () => {

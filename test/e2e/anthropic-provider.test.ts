@@ -33,7 +33,7 @@ model_list:
 general_settings:
   master_key: ${MASTER_KEY}
 `);
-  client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  client = gateway.openai();
 });
 
 afterAll(async () => {
@@ -45,10 +45,6 @@ afterEach(() => {
   upstream.faults.length = 0;
 });
 
-async function recordOf(callId: string) {
-  await gateway.flushUsage();
-  return gateway.runtime.usageLogs()!.findByCallId(callId);
-}
 
 // claude-3-5-sonnet: $3/M input, $0.30/M cache read, $3.75/M cache write, $15/M output.
 // 1000 * 3 + 2000 * 0.3 + 500 * 3.75 + 300 * 15 = 3000 + 600 + 1875 + 4500 = 9975 micro-dollars.
@@ -81,7 +77,7 @@ describe('anthropic/ deployments through the openai client', () => {
     const callId = response.headers.get('x-switchboard-call-id')!;
     expect(response.headers.get('x-switchboard-provider')).toBe('anthropic');
     expect(response.headers.get('x-switchboard-response-cost')).toBe('0.009975');
-    expect(await recordOf(callId)).toMatchObject({ status: 'success', provider: 'anthropic', upstream_model: 'claude-3-5-sonnet-20241022', stream: 0, ...TOKENS, cost_micros: COST_MICROS });
+    expect(await gateway.recordOf(callId)).toMatchObject({ status: 'success', provider: 'anthropic', upstream_model: 'claude-3-5-sonnet-20241022', stream: 0, ...TOKENS, cost_micros: COST_MICROS });
   });
 
   it('streams text, hides usage unless asked, and records the usage of message_start + message_delta', async () => {
@@ -101,7 +97,7 @@ describe('anthropic/ deployments through the openai client', () => {
     expect(chunks).toBeGreaterThan(3);
     expect(finish).toBe('stop');
     expect(upstream.requests.at(-1)!.body.stream).toBe(true);
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ stream: 1, status: 'success', tokens_estimated: 0, ...TOKENS, cost_micros: COST_MICROS });
     expect(record!.time_to_first_token_ms).not.toBeNull();
   });
@@ -217,7 +213,7 @@ describe('anthropic/ deployments through the openai client', () => {
     expect(error.status).toBe(503);
     expect(error.message).toContain('Overloaded');
     expect(error.error).toMatchObject({ type: 'service_unavailable_error', code: 'upstream_unavailable' });
-    expect(await recordOf(error.headers!.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', http_status: 503, error_code: 'upstream_unavailable', provider: 'anthropic' });
+    expect(await gateway.recordOf(error.headers!.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', http_status: 503, error_code: 'upstream_unavailable', provider: 'anthropic' });
   });
 
   it('keeps a 429 rate_limit_error as 429 with its retry-after', async () => {
@@ -227,7 +223,7 @@ describe('anthropic/ deployments through the openai client', () => {
     expect(error.status).toBe(429);
     expect(error.message).toContain('per-minute rate limit');
     expect(error.headers?.get('retry-after')).toBe('7');
-    expect(await recordOf(error.headers!.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', http_status: 429, error_code: 'upstream_rate_limited' });
+    expect(await gateway.recordOf(error.headers!.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', http_status: 429, error_code: 'upstream_rate_limited' });
   });
 
   it('answers "prompt is too long" as a context window error', async () => {
@@ -263,7 +259,7 @@ describe('anthropic/ deployments through the openai client', () => {
     expect(text).toBe('Hello from ');
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     expect((failure as Error).message).toContain('Overloaded');
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ stream: 1, status: 'failure', error_code: 'upstream_unavailable' });
   });
 });

@@ -20,7 +20,7 @@ router_settings:
 `,
     ),
   );
-  client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  client = gateway.openai();
 });
 
 afterAll(async () => {
@@ -33,10 +33,6 @@ async function post(path: string, body: string, headers: Record<string, string> 
   return { status: response.status, headers: response.headers, body: (await response.json()) as { error?: { message: string; type: string; param: string | null; code: string } } };
 }
 
-async function recordOf(callId: string) {
-  await gateway.flushUsage();
-  return gateway.runtime.usageLogs()!.findByCallId(callId);
-}
 
 describe('bad input gets a 400 that says what to fix', () => {
   it('invalid JSON', async () => {
@@ -44,7 +40,7 @@ describe('bad input gets a 400 that says what to fix', () => {
     expect(response.status).toBe(400);
     expect(response.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
     expect(response.body.error!.message).toContain('not valid JSON');
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ status: 'failure', http_status: 400, error_code: 'invalid_json' });
   });
 
@@ -142,7 +138,7 @@ describe('timeouts, disconnects and broken streams', () => {
       }
       await sleep(300);
       expect(upstream.requests.at(-1)!.aborted).toBe(true);
-      const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+      const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
       expect(record).toMatchObject({ status: 'failure', http_status: 499, error_code: 'client_closed_request', stream: 1 });
     } finally {
       upstream.options.chunkDelayMs = 0;
@@ -163,7 +159,7 @@ describe('timeouts, disconnects and broken streams', () => {
       });
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect(text.length).toBeGreaterThan(0);
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ status: 'failure', stream: 1 });
   });
 

@@ -12,7 +12,7 @@ beforeAll(async () => {
   await upstream.start();
   // Cooldowns off: the fault tests would otherwise cool the deployment down for the next tests.
   gateway = await startGateway(geminiConfig(upstream.url, MASTER_KEY, 'router_settings:\n  disable_cooldowns: true\n'));
-  client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  client = gateway.openai();
 });
 
 afterAll(async () => {
@@ -24,10 +24,6 @@ afterEach(() => {
   upstream.faults.length = 0;
 });
 
-async function recordOf(callId: string) {
-  await gateway.flushUsage();
-  return gateway.runtime.usageLogs()!.findByCallId(callId);
-}
 
 async function failure(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
   const caught = await promise.then(
@@ -76,7 +72,7 @@ describe('Gemini behind the OpenAI API', () => {
     const callId = response.headers.get('x-switchboard-call-id')!;
     expect(response.headers.get('x-switchboard-provider')).toBe('gemini');
     expect(response.headers.get('x-switchboard-response-cost')).toBe('0.000285');
-    expect(await recordOf(callId)).toMatchObject({
+    expect(await gateway.recordOf(callId)).toMatchObject({
       status: 'success',
       provider: 'gemini',
       upstream_model: 'gemini-2.0-flash',
@@ -118,7 +114,7 @@ describe('Gemini behind the OpenAI API', () => {
     expect(sent.query).toEqual({ alt: 'sse' });
     expect(sent.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] });
 
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ stream: 1, status: 'success', prompt_tokens: 1000, completion_tokens: 500, cached_tokens: 200, tokens_estimated: 0, cost_micros: COST_MICROS });
     expect(record!.time_to_first_token_ms).not.toBeNull();
   });
@@ -221,7 +217,7 @@ describe('Gemini behind the OpenAI API', () => {
     const { data: refused, response } = await client.chat.completions.create({ model: 'gemini-flash', messages: [{ role: 'user', content: 'Something harmful' }] }).withResponse();
     expect(refused.choices).toEqual([{ index: 0, message: { role: 'assistant', content: null }, finish_reason: 'content_filter', logprobs: null }]);
     // The blocked prompt was still read: its tokens are billed, the answer's are zero.
-    expect(await recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ prompt_tokens: 1000, completion_tokens: 0, status: 'success' });
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ prompt_tokens: 1000, completion_tokens: 0, status: 'success' });
   });
 
   it('keeps a 429 as 429 with Gemini\'s message and its RetryInfo delay as retry-after', async () => {
@@ -231,7 +227,7 @@ describe('Gemini behind the OpenAI API', () => {
     expect(error.status).toBe(429);
     expect(error.message).toContain('You exceeded your current quota');
     expect(error.headers?.get('retry-after')).toBe('7');
-    expect(await recordOf(error.headers!.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', http_status: 429, error_code: 'upstream_rate_limited', provider: 'gemini' });
+    expect(await gateway.recordOf(error.headers!.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', http_status: 429, error_code: 'upstream_rate_limited', provider: 'gemini' });
   });
 
   it('maps 503 UNAVAILABLE to 503, and a context-length 400 to context_window_exceeded', async () => {
@@ -261,7 +257,7 @@ describe('Gemini behind the OpenAI API', () => {
     expect(text).toBe('Hello ');
     expect(caught).toBeInstanceOf(OpenAI.APIError);
     expect((caught as Error).message).toContain('The model is overloaded');
-    expect(await recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', error_code: 'upstream_unavailable', stream: 1 });
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', error_code: 'upstream_unavailable', stream: 1 });
   });
 
   it('answers a stream error that arrives before the first chunk with a plain HTTP error', async () => {
@@ -278,7 +274,7 @@ describe('Gemini behind the OpenAI API', () => {
     expect(message.reasoning_content).toBe('The user wants an answer; I will give one.');
     expect(upstream.requests.at(-1)!.body.generationConfig).toEqual({ thinkingConfig: { thinkingBudget: 1024, includeThoughts: true } });
     // 7 thought tokens are output tokens: 800 * 0.10 + 200 * 0.025 + 507 * 0.40 = 287.8 → 288 micro-dollars.
-    expect(await recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ completion_tokens: 507, reasoning_tokens: 7, cost_micros: 288 });
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ completion_tokens: 507, reasoning_tokens: 7, cost_micros: 288 });
   });
 
   it('refuses an OpenAI parameter Gemini has no mapping for, naming it', async () => {
@@ -306,7 +302,7 @@ describe('Gemini behind the OpenAI API', () => {
         { model: 'models/text-embedding-004', content: { parts: [{ text: 'three' }] }, outputDimensionality: 4 },
       ],
     });
-    expect(await recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', endpoint: 'embeddings', prompt_tokens: null, cost_micros: null });
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', endpoint: 'embeddings', prompt_tokens: null, cost_micros: null });
   });
 });
 

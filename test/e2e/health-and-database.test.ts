@@ -81,7 +81,7 @@ general_settings:
   afterAll(() => gateway.close());
 
   it('never delays a response: requests are served and their records wait in the queue', async () => {
-    const client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const client = gateway.openai();
     const started = Date.now();
     for (let index = 0; index < 5; index++) await client.chat.completions.create({ model: 'good', messages: [{ role: 'user', content: 'hi' }] });
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -108,7 +108,7 @@ general_settings:
   master_key: ${MASTER_KEY}
 `);
     try {
-      const client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+      const client = gateway.openai();
       const completion = await client.chat.completions.create({ model: 'azure-gpt', messages: [{ role: 'user', content: 'hi' }] });
       expect(completion.choices[0].message.content).toBe(upstream.reply);
       const sent = upstream.requests.at(-1)!;

@@ -94,7 +94,7 @@ describe('GET /metrics after known traffic', () => {
     expect(generated.status).toBe(200);
     ({ key: virtualKey, token } = (await generated.json()) as { key: string; token: string });
     const client = new OpenAI({ apiKey: virtualKey, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
-    const master = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const master = gateway.openai();
 
     // Two plain successes on dep-a.
     await ask(client);
@@ -227,7 +227,7 @@ describe('cooldowns and metrics_public', () => {
 
   it('serves /metrics without a key and counts deployments cooling down', async () => {
     mocks.solo.faults.push({ kind: 'error', status: 500 });
-    const master = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const master = gateway.openai();
     await ask(master, 'solo').catch((caught: unknown) => caught);
     // The failure is counted toward the cooldown off the response path.
     await new Promise((resolve) => setTimeout(resolve, 50));

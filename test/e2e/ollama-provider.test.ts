@@ -71,7 +71,7 @@ beforeAll(async () => {
   second = new MockOllama({ reply: 'from the second server' });
   await Promise.all([ollama.start(), first.start(), second.start()]);
   gateway = await startGateway(config());
-  client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  client = gateway.openai();
 });
 
 afterAll(async () => {
@@ -83,10 +83,6 @@ afterEach(() => {
   ollama.faults.length = 0;
 });
 
-async function recordOf(callId: string) {
-  await gateway.flushUsage();
-  return gateway.runtime.usageLogs()!.findByCallId(callId);
-}
 
 function apiError(caught: unknown): InstanceType<typeof OpenAI.APIError> {
   expect(caught).toBeInstanceOf(OpenAI.APIError);
@@ -107,7 +103,7 @@ describe('ollama_chat/ through the openai client', () => {
 
     expect(response.headers.get('x-switchboard-provider')).toBe('ollama_chat');
     expect(response.headers.get('x-switchboard-response-cost')).toBe('0');
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ status: 'success', provider: 'ollama_chat', upstream_model: 'llama3.1', prompt_tokens: 31, completion_tokens: 7, total_tokens: 38, cost_micros: 0, stream: 0 });
   });
 
@@ -126,7 +122,7 @@ describe('ollama_chat/ through the openai client', () => {
     expect(text).toBe('Hello from Ollama!');
     expect(finish).toBe('stop');
     expect(ollama.requests.at(-1)!.body.stream).toBe(true);
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ stream: 1, status: 'success', prompt_tokens: 31, completion_tokens: 7, cost_micros: 0, tokens_estimated: 0 });
   });
 
@@ -141,7 +137,7 @@ describe('ollama_chat/ through the openai client', () => {
     ollama.faults.push({ kind: 'no-prompt-count' });
     const { data: stream, response } = await client.chat.completions.create({ model: 'llama-chat', messages: [{ role: 'user', content: 'Hi again' }], stream: true }).withResponse();
     for await (const chunk of stream) void chunk;
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ prompt_tokens: null, completion_tokens: 7, cost_micros: 0, tokens_estimated: 0 });
   });
 
@@ -246,7 +242,7 @@ describe('ollama_chat/ through the openai client', () => {
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
     expect(error.status).toBe(404);
     expect(error.message).toContain('model "llama9" not found, try pulling it first');
-    const record = await recordOf(error.headers!.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(error.headers!.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ status: 'failure', http_status: 404, error_code: 'upstream_not_found', provider: 'ollama_chat' });
   });
 
@@ -288,7 +284,7 @@ describe('ollama/ (/api/generate) through the openai client', () => {
     const sent = ollama.requests.at(-1)!;
     expect(sent.path).toBe('/api/generate');
     expect(sent.body).toEqual({ model: 'llama3.1', prompt: 'Why is the sky blue?', system: 'You are terse.', stream: false, options: { num_predict: 64 } });
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ provider: 'ollama', prompt_tokens: 31, completion_tokens: 7, cost_micros: 0 });
   });
 
@@ -297,7 +293,7 @@ describe('ollama/ (/api/generate) through the openai client', () => {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
     expect(text).toBe('Hello from Ollama!');
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ stream: 1, prompt_tokens: 31, completion_tokens: 7, cost_micros: 0 });
   });
 });
@@ -311,7 +307,7 @@ describe('embeddings through /api/embed', () => {
     expect(data.data[0].embedding).toHaveLength(3);
     expect(data.usage).toEqual({ prompt_tokens: 10, total_tokens: 10 });
     expect(ollama.requests.at(-1)!.body).toEqual({ model: 'all-minilm', input: ['Why is the sky blue?', 'Why is the grass green?'], dimensions: 3 });
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ endpoint: 'embeddings', provider: 'ollama', prompt_tokens: 10, cost_micros: 0 });
   });
 });

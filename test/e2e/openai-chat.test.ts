@@ -12,7 +12,7 @@ beforeAll(async () => {
   await upstream.start();
   // Injected upstream failures must not put the one deployment into cooldown for the next test.
   gateway = await startGateway(openAIConfig(upstream.url, 'router_settings:\n  disable_cooldowns: true\n'));
-  client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  client = gateway.openai();
 });
 
 afterAll(async () => {
@@ -24,10 +24,6 @@ afterEach(() => {
   upstream.faults.length = 0;
 });
 
-async function recordOf(callId: string) {
-  await gateway.flushUsage();
-  return gateway.runtime.usageLogs()!.findByCallId(callId);
-}
 
 describe('chat completions through the openai client', () => {
   it('answers a plain request and records usage and cost', async () => {
@@ -50,7 +46,7 @@ describe('chat completions through the openai client', () => {
     // 800 * 0.15 + 200 * 0.075 + 500 * 0.6 = 120 + 15 + 300 = 435 micro-dollars.
     expect(response.headers.get('x-switchboard-response-cost')).toBe('0.000435');
 
-    const record = await recordOf(callId);
+    const record = await gateway.recordOf(callId);
     expect(record).toMatchObject({
       status: 'success',
       http_status: 200,
@@ -93,7 +89,7 @@ describe('chat completions through the openai client', () => {
     // The gateway asked the upstream for usage so that it can bill the stream.
     expect(upstream.requests.at(-1)!.body.stream_options).toEqual({ include_usage: true });
     const callId = response.headers.get('x-switchboard-call-id')!;
-    const record = await recordOf(callId);
+    const record = await gateway.recordOf(callId);
     expect(record).toMatchObject({ stream: 1, status: 'success', prompt_tokens: 1000, completion_tokens: 500, cost_micros: 435 });
     expect(record!.time_to_first_token_ms).not.toBeNull();
   });
@@ -113,7 +109,7 @@ describe('chat completions through the openai client', () => {
     let usage: OpenAI.CompletionUsage | undefined | null;
     for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
     expect(usage?.completion_tokens).toBeGreaterThan(0);
-    const record = await recordOf(response.headers.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ tokens_estimated: 1, status: 'success' });
     expect(record!.completion_tokens).toBeGreaterThan(0);
   });
@@ -126,7 +122,7 @@ describe('chat completions through the openai client', () => {
     expect(apiError.status).toBe(429);
     expect(apiError.message).toContain('Rate limit reached for gpt-4o-mini');
     expect(apiError.headers?.get('retry-after')).toBe('7');
-    const record = await recordOf(apiError.headers!.get('x-switchboard-call-id')!);
+    const record = await gateway.recordOf(apiError.headers!.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ status: 'failure', http_status: 429, error_code: 'upstream_rate_limited' });
   });
 

@@ -40,7 +40,7 @@ litellm_settings:
 general_settings:
   master_key: ${MASTER_KEY}
 `);
-  client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+  client = gateway.openai();
 });
 
 afterAll(async () => {

@@ -29,10 +29,6 @@ general_settings:
 `);
 }
 
-function clientFor(gateway: TestGateway) {
-  return new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
-}
-
 const ask = (client: OpenAI, model = 'primary', extra: Record<string, unknown> = {}) =>
   client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
 
@@ -57,7 +53,7 @@ describe('retries', () => {
   let client: OpenAI;
   beforeAll(async () => {
     gateway = await startRouterGateway('  num_retries: 2\n  disable_cooldowns: true\n  fallbacks: [{"primary": ["backup"]}]');
-    client = clientFor(gateway);
+    client = gateway.openai();
   });
   afterAll(() => gateway.close());
 
@@ -91,7 +87,7 @@ describe('retries', () => {
     try {
       mocks.a.faults.push({ kind: 'error', status: 429, headers: { 'retry-after': '1' } });
       const started = Date.now();
-      const { data, response } = await ask(clientFor(single), 'solo');
+      const { data, response } = await ask(single.openai(), 'solo');
       expect(data.choices[0].message.content).toBe('from a');
       expect(Date.now() - started).toBeGreaterThanOrEqual(950);
       expect(response.headers.get('x-switchboard-attempted-retries')).toBe('1');
@@ -113,7 +109,7 @@ describe('fallbacks', () => {
   let client: OpenAI;
   beforeAll(async () => {
     gateway = await startRouterGateway('  num_retries: 1\n  disable_cooldowns: true\n  fallbacks: [{"primary": ["backup"]}]\n  context_window_fallbacks: [{"primary": ["long"]}]');
-    client = clientFor(gateway);
+    client = gateway.openai();
   });
   afterAll(() => gateway.close());
 
@@ -166,7 +162,7 @@ describe('fallbacks', () => {
 describe('cooldowns', () => {
   it('takes a failing deployment out of rotation for cooldown_time, then brings it back', async () => {
     const gateway = await startRouterGateway('  num_retries: 0\n  allowed_fails: 2\n  cooldown_time: 1', [entry('pair', mocks.a, 'dep-a'), entry('pair', mocks.b, 'dep-b')].join(''));
-    const client = clientFor(gateway);
+    const client = gateway.openai();
     try {
       mocks.a.alwaysFault = { kind: 'error', status: 500 };
       // Until dep-a has failed twice, some requests reach it and fail.
@@ -191,7 +187,7 @@ describe('cooldowns', () => {
 
   it('answers 503 naming the group and when it frees up once the group and its fallbacks cool down', async () => {
     const gateway = await startRouterGateway('  num_retries: 0\n  allowed_fails: 1\n  cooldown_time: 30\n  fallbacks: [{"solo": ["backup"]}]', [entry('solo', mocks.a, 'dep-a'), entry('backup', mocks.backup, 'dep-backup')].join(''));
-    const client = clientFor(gateway);
+    const client = gateway.openai();
     try {
       mocks.a.alwaysFault = { kind: 'error', status: 500 };
       mocks.backup.alwaysFault = { kind: 'error', status: 500 };
@@ -211,7 +207,7 @@ describe('cooldowns', () => {
 describe('usage-based routing', () => {
   it('never sends a deployment past its rpm', async () => {
     const gateway = await startRouterGateway('  routing_strategy: usage-based-routing-v2', [entry('limited', mocks.a, 'dep-a', '      rpm: 3'), entry('limited', mocks.b, 'dep-b', '      rpm: 2')].join(''));
-    const client = clientFor(gateway);
+    const client = gateway.openai();
     try {
       const results = await Promise.all(Array.from({ length: 8 }, () => ask(client, 'limited').then(() => 200, (error: InstanceType<typeof OpenAI.APIError>) => error.status)));
       // The minute may turn during the test; within one minute exactly 5 fit.
@@ -227,7 +223,7 @@ describe('usage-based routing', () => {
 describe('least-busy', () => {
   it('sends the next request to the deployment with fewer requests in flight', async () => {
     const gateway = await startRouterGateway('  routing_strategy: least-busy', [entry('busy', mocks.a, 'dep-a'), entry('busy', mocks.b, 'dep-b')].join(''));
-    const client = clientFor(gateway);
+    const client = gateway.openai();
     try {
       mocks.a.faults.push({ kind: 'delay', ms: 400 });
       mocks.b.faults.push({ kind: 'delay', ms: 400 });
@@ -254,7 +250,7 @@ describe('least-busy', () => {
 describe('model_group_alias and stream_timeout', () => {
   it('serves an alias, lists a visible alias and hides a hidden one', async () => {
     const gateway = await startRouterGateway('  model_group_alias: {"gpt-4": "primary", "secret-name": {"model": "backup", "hidden": true}}');
-    const client = clientFor(gateway);
+    const client = gateway.openai();
     try {
       const { data, response } = await ask(client, 'gpt-4');
       expect(data.choices[0].message.content).toBe('from a');
@@ -270,7 +266,7 @@ describe('model_group_alias and stream_timeout', () => {
 
   it('cancels a stream whose first chunk does not come within stream_timeout, then falls back', async () => {
     const gateway = await startRouterGateway('  num_retries: 0\n  disable_cooldowns: true\n  fallbacks: [{"solo": ["backup"]}]', [entry('solo', mocks.a, 'dep-solo', '      stream_timeout: 0.3'), entry('backup', mocks.backup, 'dep-backup')].join(''));
-    const client = clientFor(gateway);
+    const client = gateway.openai();
     try {
       mocks.a.faults.push({ kind: 'stall' });
       const started = Date.now();

@@ -5,15 +5,21 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import pino, { type Logger } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { createRuntime, type GatewayRuntime } from '../../src/runtime/gateway-runtime.js';
+import type { StoredUsageLog } from '../../src/storage/repositories/usage-logs.js';
 
 export const MASTER_KEY = 'sk-test-master-key';
 
 export interface TestGateway {
   url: string;
   runtime: GatewayRuntime;
+  /** The official openai client on this gateway (master key unless another is given; no SDK retries). */
+  openai(apiKey?: string): OpenAI;
+  /** The usage record of a call, once queued records are written. */
+  recordOf(callId: string): Promise<StoredUsageLog | undefined>;
   /** Waits until every queued usage row has been written. */
   flushUsage(): Promise<void>;
   close(): Promise<void>;
@@ -44,9 +50,14 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
   const url = await runtime.listen(0, '127.0.0.1');
   const ready = Date.now() + 10_000;
   while (runtime.database.status === 'connecting' && Date.now() < ready) await new Promise((resolve) => setTimeout(resolve, 10));
-  return {
+  const gateway: TestGateway = {
     url,
     runtime,
+    openai: (apiKey = MASTER_KEY) => new OpenAI({ apiKey, baseURL: `${url}/v1`, maxRetries: 0 }),
+    async recordOf(callId) {
+      await gateway.flushUsage();
+      return runtime.usageLogs()!.findByCallId(callId);
+    },
     async flushUsage() {
       const deadline = Date.now() + 5_000;
       while (Date.now() < deadline) {
@@ -60,6 +71,7 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return gateway;
 }
 
 /** A config with one OpenAI-compatible model group pointing at a mock upstream. */
