@@ -589,6 +589,9 @@ export class Gateway {
       retries,
       fallbacks,
       metadata: requested && requested !== modelGroup ? JSON.stringify({ requested_model: requested }) : null,
+      byok: 0,
+      credits_millicredits: null,
+      power_level: null,
     });
   }
 }

@@ -37,6 +37,12 @@ export interface UsageLogTable {
   retries: number;
   fallbacks: number;
   metadata: string | null;
+  /** 1 when the call ran on the user's own provider key (BYOK): never billed. */
+  byok: Generated<number>;
+  /** Credits the call cost, integer millicredits; null when no credit account was charged. */
+  credits_millicredits: number | null;
+  /** eco / balanced / precision / custom, when the caller chose one. */
+  power_level: string | null;
 }
 
 /** Budget and limit columns shared by keys, users and teams (JSON stored as text). */

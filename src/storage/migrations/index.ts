@@ -8,6 +8,7 @@ import * as usageLogs from './2026-11-23-0001-usage-logs.js';
 import * as keysUsersTeams from './2026-11-23-0002-keys-users-teams.js';
 import * as keyIds from './2026-11-23-0003-key-ids.js';
 import * as leanUsageIndexes from './2026-11-23-0004-lean-usage-indexes.js';
+import * as usageBillingColumns from './2026-11-23-0005-usage-billing-columns.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-11-23-0002-keys-users-teams': keysUsersTeams,
   '2026-11-23-0003-key-ids': keyIds,
   '2026-11-23-0004-lean-usage-indexes': leanUsageIndexes,
+  '2026-11-23-0005-usage-billing-columns': usageBillingColumns,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

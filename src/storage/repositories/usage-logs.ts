@@ -6,7 +6,7 @@ import { applySpend } from './spend.js';
 export type UsageLogRow = Insertable<UsageLogTable>;
 export type StoredUsageLog = Selectable<UsageLogTable>;
 
-// SQLite caps bound parameters per statement; 31 columns x 200 rows stays under 32766.
+// SQLite caps bound parameters per statement; 34 columns x 200 rows stays under 32766.
 const ROWS_PER_INSERT = 200;
 
 /** Every column a usage row may carry (all but the generated id). */
@@ -14,7 +14,7 @@ const COLUMNS = [
   'call_id', 'created_at', 'endpoint', 'key_hash', 'key_id', 'key_alias', 'user_id', 'team_id', 'model_group', 'deployment_id', 'provider',
   'upstream_model', 'stream', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_creation_tokens', 'reasoning_tokens',
   'tokens_estimated', 'cost_micros', 'latency_ms', 'time_to_first_token_ms', 'upstream_latency_ms', 'status', 'http_status', 'error_code',
-  'error_message', 'retries', 'fallbacks', 'metadata',
+  'error_message', 'retries', 'fallbacks', 'metadata', 'byok', 'credits_millicredits', 'power_level',
 ] as const satisfies ReadonlyArray<keyof UsageLogRow>;
 
 type InsertOne = (row: UsageLogRow) => boolean;
@@ -36,6 +36,7 @@ export class UsageLogRepository {
       this.insertOne = (row) => {
         const values: Record<string, unknown> = {};
         for (const column of COLUMNS) values[column] = row[column] ?? null;
+        values.byok = row.byok ?? 0;
         return statement.run(values).changes === 1;
       };
     }
