@@ -22,6 +22,7 @@ import type {
 import { providerSpec } from '../specs.js';
 import { parseHttpError } from './errors.js';
 import { parseStreamJson } from './stream-json.js';
+import { openAIChunkNeedsParsing, openAIFrameNeedsParsing } from './sse-frames.js';
 import { usageFromOpenAI } from './usage.js';
 
 type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
@@ -109,8 +110,7 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
    */
   push(data: string): EmittedChunk[] {
     if (data === '[DONE]') return [];
-    const mayCarryUsage = data.includes('"usage":{') || data.includes('"x_groq"');
-    if (!mayCarryUsage && !data.includes('"error"')) return [lazyChunk(data)];
+    if (!openAIChunkNeedsParsing(data)) return [lazyChunk(data)];
     const read = parseStreamJson(data, this.target);
     if ('error' in read) {
       this.error = read.error;
@@ -131,6 +131,10 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
 
   end(): EmittedChunk[] {
     return [];
+  }
+
+  passesUnchanged(buffer: Buffer, start: number, end: number): boolean {
+    return !openAIFrameNeedsParsing(buffer, start, end);
   }
 }
 

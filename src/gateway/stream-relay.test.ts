@@ -1,0 +1,111 @@
+import { Readable, Writable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { OpenAIStreamTransform } from '../providers/shared/openai-compatible.js';
+import type { Deployment, Usage } from '../providers/types.js';
+import { openAIResponseFormat } from './response-format.js';
+import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
+import type { UpstreamResponse } from './upstream.js';
+
+const deployment = { id: 'd1', modelName: 'gpt-4o-mini', provider: 'openai', upstreamModel: 'gpt-4o-mini' } as Deployment;
+const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1_700_000_000, model: 'gpt-4o-mini', system_fingerprint: 'fp_1' };
+const content = ['Hé', 'llo ', '世界', ' 🚀', '!'];
+
+/** The upstream's chunks, as OpenAI sends them once include_usage is on (usage: null on each). */
+const chunks = [
+  { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], usage: null },
+  ...content.map((word) => ({ ...base, choices: [{ index: 0, delta: { content: word }, finish_reason: null }], usage: null })),
+  { ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], usage: null },
+];
+const usageChunk = { ...base, choices: [], usage: { prompt_tokens: 12, completion_tokens: 7, total_tokens: 19 } };
+const upstreamText = [...chunks, usageChunk].map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('') + 'data: [DONE]\n\n';
+
+function timers(): StreamTimers {
+  return { abort: () => undefined, firstChunkTimeoutMs: 0, idleTimeoutMs: 0, provider: 'openai' };
+}
+
+/** Relays `reads` (the upstream body, in that chunking) and returns what the client received. */
+async function relay(reads: Buffer[], includeUsage: boolean): Promise<{ text: string; usage: Usage | undefined }> {
+  const body = Readable.from(reads, { objectMode: true }) as unknown as UpstreamResponse['body'];
+  const received: Buffer[] = [];
+  const response = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      received.push(Buffer.from(chunk));
+      callback();
+    },
+  }) as unknown as ServerResponse;
+  const { stream, first } = await UpstreamStream.open(body, new OpenAIStreamTransform(deployment), 'sse', timers());
+  const outcome = await relayStream(stream, first, response, {
+    encoder: openAIResponseFormat.stream({ includeUsage }),
+    estimateUsage: async () => ({ promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: true }),
+    startedAt: 0,
+    now: () => 1,
+  }, timers());
+  return { text: Buffer.concat(received).toString('utf8'), usage: outcome.usage };
+}
+
+function splitAt(bytes: Buffer, cuts: number[]): Buffer[] {
+  const reads: Buffer[] = [];
+  let start = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    if (cut > start) reads.push(bytes.subarray(start, cut));
+    start = cut;
+  }
+  return reads;
+}
+
+const withoutUsage = chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('') + 'data: [DONE]\n\n';
+const withUsage = [...chunks, usageChunk].map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('') + 'data: [DONE]\n\n';
+
+describe('stream relay', () => {
+  it('forwards every chunk unchanged and hides the usage-only chunk the client did not ask for, in any chunking', async () => {
+    const bytes = Buffer.from(upstreamText);
+    // One read, then every split into two reads (multi-byte characters and "\n\n" cut included).
+    const chunkings = [[bytes], ...Array.from({ length: bytes.length - 1 }, (_, index) => splitAt(bytes, [index + 1]))];
+    for (const reads of chunkings) {
+      const hidden = await relay(reads, false);
+      expect(hidden.text).toBe(withoutUsage);
+      expect(hidden.usage).toMatchObject({ promptTokens: 12, completionTokens: 7, totalTokens: 19 });
+    }
+    for (const reads of [[bytes], splitAt(bytes, [100, 101, 350]), splitAt(bytes, [bytes.length - 20])]) {
+      expect((await relay(reads, true)).text).toBe(withUsage);
+    }
+  });
+
+  it('forwards plain frames as the bytes received, and parses only the usage chunk', async () => {
+    const body = Readable.from([Buffer.from(upstreamText)], { objectMode: true }) as unknown as UpstreamResponse['body'];
+    const { first } = await UpstreamStream.open(body, new OpenAIStreamTransform(deployment), 'sse', timers());
+    expect(first).toHaveLength(chunks.length + 1);
+    expect(first.slice(0, chunks.length).every((item) => item.frame !== undefined)).toBe(true);
+    expect(first[0].frame!.toString()).toBe(`data: ${JSON.stringify(chunks[0])}\n\n`);
+    expect(first[chunks.length].frame).toBeUndefined();
+    expect(first[chunks.length].chunk.usage).toEqual(usageChunk.usage);
+  });
+
+  it('reads \\r\\n framing, comments and multi-line events through the parser, with the same result', async () => {
+    const crlf = Buffer.from(upstreamText.replaceAll('\n', '\r\n'));
+    expect((await relay([crlf], false)).text).toBe(withoutUsage);
+    expect((await relay(splitAt(crlf, [57, 58, 400]), false)).text).toBe(withoutUsage);
+    const withComments = Buffer.from(`: keep-alive\n\n${upstreamText.replace('data: [DONE]', ': processing\n\ndata: [DONE]')}`);
+    expect((await relay([withComments], false)).text).toBe(withoutUsage);
+    // A pretty-printed (multi-line) event is parsed and re-framed on one line.
+    const multiLine = `data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m",\ndata: "choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n`;
+    const text = (await relay([Buffer.from(multiLine + upstreamText)], false)).text;
+    expect(text.startsWith('data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m",\n"choices"')).toBe(true);
+  });
+
+  it('parses usage written with spaces (Python servers) and hides it', async () => {
+    const spaced = upstreamText.replace(JSON.stringify(usageChunk), JSON.stringify(usageChunk, null, 0).replace('"usage":{', '"usage": {'));
+    const result = await relay([Buffer.from(spaced)], false);
+    expect(result.text).toBe(withoutUsage);
+    expect(result.usage).toMatchObject({ totalTokens: 19 });
+  });
+
+  it('ends with an error event when the upstream reports one mid-stream', async () => {
+    const broken = chunks.slice(0, 2).map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('') + 'data: {"error":{"message":"overloaded","type":"server_error"}}\n\n';
+    const text = (await relay([Buffer.from(broken)], false)).text;
+    expect(text).toContain(`data: ${JSON.stringify(chunks[1])}\n\n`);
+    expect(text).toMatch(/data: \{"error":\{"message":"openai stream error: overloaded/);
+    expect(text).not.toContain('[DONE]');
+  });
+});
