@@ -5,13 +5,13 @@
  */
 import type { GatewayError } from '../errors.js';
 import { usageToOpenAI } from '../providers/shared/usage.js';
-import { mentionsUsageObject } from '../providers/shared/sse-frames.js';
+import { mentionsUsageObject } from '../providers/shared/chunk-usage.js';
 import type { ChatChunk, ChatResponse, EmittedChunk, Usage } from '../providers/types.js';
 
 export interface StreamEncoder {
   readonly contentType: string;
   /** Serializes a batch of chunks (may return '' to hold them back). */
-  chunks(emitted: EmittedChunk[]): string | Buffer;
+  chunks(emitted: EmittedChunk[]): string;
   /** The stream failed after it was committed; the text that tells the client. */
   error(error: GatewayError): string;
   /** The stream ended normally; `usage` is the final (reported or counted) usage. */
@@ -29,30 +29,19 @@ class OpenAIStreamEncoder implements StreamEncoder {
 
   constructor(private readonly includeUsage: boolean) {}
 
-  chunks(emitted: EmittedChunk[]): string | Buffer {
-    // Frames forwarded as received are written as bytes; the rest is framed here.
-    if (emitted.length === 1 && emitted[0].frame) return emitted[0].frame;
-    const parts: Buffer[] = [];
-    let text = '';
+  chunks(emitted: EmittedChunk[]): string {
+    let out = '';
     for (const item of emitted) {
-      if (item.frame) {
-        if (text) parts.push(Buffer.from(text));
-        text = '';
-        parts.push(item.frame);
-        continue;
-      }
       const { raw } = item;
       // The usage-only chunk was requested by the gateway for billing; hide it unless asked for.
-      // (A raw chunk is parsed only when it mentions usage; a frame never carries usage.)
+      // (A raw chunk is parsed only when it carries a usage object; `"usage":null` is not one.)
       if (!this.includeUsage && (raw === undefined || mentionsUsageObject(raw))) {
         const { chunk } = item;
         if (chunk.usage && (chunk.choices?.length ?? 0) === 0) continue;
       }
-      text += `data: ${raw ?? JSON.stringify(item.chunk)}\n\n`;
+      out += `data: ${raw ?? JSON.stringify(item.chunk)}\n\n`;
     }
-    if (parts.length === 0) return text;
-    if (text) parts.push(Buffer.from(text));
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    return out;
   }
 
   error(error: GatewayError): string {

@@ -10,7 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { GatewayError } from '../errors.js';
 import { NdjsonParser, SseParser } from '../providers/shared/sse.js';
-import { isPlainDataFrame, mentionsUsageObject } from '../providers/shared/sse-frames.js';
+import { mentionsUsageObject } from '../providers/shared/chunk-usage.js';
 import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, Usage } from '../providers/types.js';
 import type { StreamEncoder } from './response-format.js';
 import type { UpstreamResponse } from './upstream.js';
@@ -28,26 +28,6 @@ function readerFor(framing: Framing): EventReader {
     return { push: (chunk) => parser.push(chunk).map((data) => ({ data })), end: () => parser.end().map((data) => ({ data })) };
   }
   return new SseParser();
-}
-
-const BLANK_LINE = Buffer.from('\n\n');
-const DATA_PREFIX_LENGTH = 'data: '.length;
-
-/** A chunk forwarded as the frame's bytes; its text and object are decoded only if someone asks. */
-function frameChunk(frame: Buffer): EmittedChunk {
-  let raw: string | undefined;
-  let parsed: ChatChunk | undefined;
-  return {
-    frame,
-    get raw() {
-      raw ??= frame.toString('utf8', DATA_PREFIX_LENGTH, frame.length - BLANK_LINE.length);
-      return raw;
-    },
-    get chunk() {
-      parsed ??= JSON.parse(this.raw as string) as ChatChunk;
-      return parsed;
-    },
-  };
 }
 
 export interface StreamTimers {
@@ -71,8 +51,6 @@ export interface StreamOutcome {
 export class UpstreamStream {
   private readonly iterator: AsyncIterator<Buffer>;
   private readonly reader: EventReader;
-  /** The SSE parser, when frames the transform passes unchanged may be forwarded as bytes. */
-  private readonly frameReader: SseParser | undefined;
   private timer: NodeJS.Timeout | undefined;
   private finished = false;
   private kept: EmittedChunk[] = [];
@@ -89,7 +67,6 @@ export class UpstreamStream {
   ) {
     this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     this.reader = readerFor(framing);
-    this.frameReader = transform.passesUnchanged && this.reader instanceof SseParser ? this.reader : undefined;
   }
 
   /**
@@ -117,10 +94,9 @@ export class UpstreamStream {
     while (!this.finished) {
       const result = await this.readWithTimeout(timeoutMs);
       const emitted: EmittedChunk[] = [];
-      if (!result.done && this.frameReader?.idle && result.value.indexOf(0x0d) === -1) {
-        this.readFrames(result.value, emitted);
-      } else {
-        this.pushEvents(result.done ? this.reader.end() : this.reader.push(result.value), emitted);
+      for (const event of result.done ? this.reader.end() : this.reader.push(result.value)) {
+        emitted.push(...this.transform.push(event.data, event.event));
+        if (this.transform.error) break;
       }
       if (result.done && !this.transform.error) {
         emitted.push(...this.transform.end());
@@ -136,34 +112,6 @@ export class UpstreamStream {
       }
     }
     return undefined;
-  }
-
-  private pushEvents(events: Array<{ data: string; event?: string }>, emitted: EmittedChunk[]): void {
-    for (const event of events) {
-      emitted.push(...this.transform.push(event.data, event.event));
-      if (this.transform.error) break;
-    }
-  }
-
-  /**
-   * A read that starts between events: its complete plain `data:` frames that the transform passes
-   * unchanged are forwarded as the bytes received; any other frame, and an incomplete tail, go
-   * through the SSE parser as usual.
-   */
-  private readFrames(buffer: Buffer, emitted: EmittedChunk[]): void {
-    const transform = this.transform;
-    let start = 0;
-    for (let end = buffer.indexOf(BLANK_LINE, start); end !== -1; end = buffer.indexOf(BLANK_LINE, start)) {
-      const next = end + BLANK_LINE.length;
-      if (isPlainDataFrame(buffer, start, end) && transform.passesUnchanged!(buffer, start + DATA_PREFIX_LENGTH, end)) {
-        emitted.push(frameChunk(buffer.subarray(start, next)));
-      } else {
-        this.pushEvents(this.reader.push(buffer.subarray(start, next)), emitted);
-        if (transform.error) return;
-      }
-      start = next;
-    }
-    if (start < buffer.length) this.pushEvents(this.reader.push(buffer.subarray(start)), emitted);
   }
 
   private readWithTimeout(timeoutMs: number): Promise<IteratorResult<Buffer>> {
@@ -183,8 +131,7 @@ export class UpstreamStream {
   private observe(emitted: EmittedChunk[]): void {
     for (const item of emitted) {
       this.lastChunk = item;
-      // A forwarded frame never carries usage (those frames are parsed).
-      if (item.frame === undefined && (item.raw === undefined ? item.chunk.usage : mentionsUsageObject(item.raw))) this.forwardedUsage = true;
+      if (item.raw === undefined ? item.chunk.usage : mentionsUsageObject(item.raw)) this.forwardedUsage = true;
       if (this.trackText) this.kept.push(item);
     }
     // Once the upstream reports usage, counting text is no longer needed.
@@ -241,7 +188,7 @@ export interface RelayOptions {
   now(): number;
 }
 
-async function write(response: ServerResponse, data: string | Buffer): Promise<void> {
+async function write(response: ServerResponse, data: string): Promise<void> {
   if (data.length === 0 || response.destroyed) return;
   if (!response.write(data)) {
     await Promise.race([once(response, 'drain'), once(response, 'close')]);

@@ -237,11 +237,6 @@ export interface ProviderErrorInfo {
 export interface EmittedChunk {
   readonly chunk: ChatChunk;
   readonly raw?: string;
-  /**
-   * The SSE frame exactly as the upstream sent it (`data: {…}\n\n`), when the chunk goes to the
-   * client unchanged: an OpenAI-format encoder writes these bytes without decoding them.
-   */
-  readonly frame?: Buffer;
 }
 
 /** Turns upstream stream events into OpenAI chunks; holds the state of one stream. */
@@ -254,12 +249,6 @@ export interface ChatStreamTransform {
   readonly usage: Usage | undefined;
   /** An error the upstream reported inside the stream, if any. */
   readonly error: GatewayError | undefined;
-  /**
-   * Whether the SSE data payload at `[start, end)` of `buffer` would be passed through by `push`
-   * unchanged and without side effects; the relay then forwards the frame's bytes without calling
-   * `push`. Absent: every event goes through `push`.
-   */
-  passesUnchanged?(buffer: Buffer, start: number, end: number): boolean;
 }
 
 export interface ProviderAdapter {

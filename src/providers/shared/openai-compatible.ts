@@ -22,7 +22,7 @@ import type {
 import { providerSpec } from '../specs.js';
 import { parseHttpError } from './errors.js';
 import { parseStreamJson } from './stream-json.js';
-import { openAIChunkNeedsParsing, openAIFrameNeedsParsing } from './sse-frames.js';
+import { openAIChunkNeedsParsing } from './chunk-usage.js';
 import { usageFromOpenAI } from './usage.js';
 
 type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
@@ -131,10 +131,6 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
 
   end(): EmittedChunk[] {
     return [];
-  }
-
-  passesUnchanged(buffer: Buffer, start: number, end: number): boolean {
-    return !openAIFrameNeedsParsing(buffer, start, end);
   }
 }
 

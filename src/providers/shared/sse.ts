@@ -14,18 +14,8 @@ export class SseParser {
   private data: string[] = [];
   private event: string | undefined;
   private pendingCarriageReturn = false;
-  private decoderHoldsBytes = false;
-
-  /**
-   * Between events: nothing buffered, so the next bytes start a new event (a reader may then look
-   * at complete frames itself). A last byte ≥ 0x80 may have left part of a character in the decoder.
-   */
-  get idle(): boolean {
-    return this.buffer.length === 0 && this.data.length === 0 && this.event === undefined && !this.pendingCarriageReturn && !this.decoderHoldsBytes;
-  }
 
   push(chunk: Uint8Array | string): SseEvent[] {
-    if (typeof chunk !== 'string') this.decoderHoldsBytes = chunk.length > 0 && chunk[chunk.length - 1] >= 0x80;
     let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
     if (this.pendingCarriageReturn && text.startsWith('\n')) text = text.slice(1);
     this.pendingCarriageReturn = false;

@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { mentionsUsageObject, openAIChunkNeedsParsing } from './chunk-usage.js';
+
+describe('chunk usage checks', () => {
+  it('tells usage objects from usage: null, with or without spaces', () => {
+    expect(mentionsUsageObject('{"usage":null}')).toBe(false);
+    expect(mentionsUsageObject('{"usage" : null, "x": 1}')).toBe(false);
+    expect(mentionsUsageObject('{"usage":{"total_tokens":3}}')).toBe(true);
+    expect(mentionsUsageObject('{"usage": {"total_tokens":3}}')).toBe(true);
+    expect(mentionsUsageObject('{"usage":null,"choices":[],"x":{"usage":{}}}')).toBe(true);
+    expect(mentionsUsageObject('{"choices":[{"delta":{"content":"say \\"usage\\" twice"}}]}')).toBe(false);
+  });
+
+  it('parses errors and Groq usage too', () => {
+    expect(openAIChunkNeedsParsing('{"choices":[{"delta":{"content":"hi"}}],"usage":null}')).toBe(false);
+    expect(openAIChunkNeedsParsing('{"error":{"message":"x"}}')).toBe(true);
+    expect(openAIChunkNeedsParsing('{"x_groq":{"usage":{"prompt_tokens":1}}}')).toBe(true);
+  });
+});
