@@ -58,7 +58,7 @@ export const platformObjectSchema = z
     power_levels: z.object({ eco: powerLevelSchema.optional(), balanced: powerLevelSchema.optional(), precision: powerLevelSchema.optional(), custom: powerLevelSchema.optional() }).strict().optional(),
     /** balanced picks the best quality per cost among models at or above this quality_score. */
     balanced_quality_floor: nonNegative.default(50),
-    roles: z.record(z.array(z.enum(PERMISSIONS, { errorMap: () => ({ message: `expected one of ${PERMISSIONS.join(', ')}` }) }))).optional(),
+    roles: z.record(z.array(z.enum(PERMISSIONS))).optional(),
   })
   .passthrough();
 
