@@ -64,6 +64,9 @@ export class ByokDirectory {
       const rows = await this.repository.all();
       const cache = new Map<string, Map<string, string>>();
       for (const row of rows) {
+        // Only keys this gateway can open count: a key sealed under an encryption key no longer
+        // listed must not make calls look "own key" (they would then reserve no credits).
+        if (!this.opens(row)) continue;
         const providers = cache.get(row.user_id) ?? new Map<string, string>();
         providers.set(row.provider, row.sealed_key);
         cache.set(row.user_id, providers);
@@ -75,7 +78,18 @@ export class ByokDirectory {
     }
   }
 
-  /** Whether the user has a key for the provider (no decryption). */
+  private opens(row: StoredByokKey): boolean {
+    if (!this.box) return false;
+    try {
+      this.box.open(row.sealed_key);
+      return true;
+    } catch (error) {
+      this.logger.warn({ user: row.user_id, provider: row.provider, err: (error as Error).message }, 'a stored BYOK key cannot be opened (SWITCHBOARD_ENCRYPTION_KEY changed?); the user runs on credits for that provider');
+      return false;
+    }
+  }
+
+  /** Whether the user has a usable key for the provider. */
   has(userId: string | null | undefined, provider: string): boolean {
     return userId ? (this.cache.get(userId)?.has(provider) ?? false) : false;
   }

@@ -121,14 +121,16 @@ describe('power levels choose the model', () => {
   });
 
   it('/api/v1/llm/models lists models with their metadata and the power levels; /api/v1/llm/health is /health', async () => {
-    const models = await (await fetch(`${gateway.url}/api/v1/llm/models`, { headers: { authorization: `Bearer ${userKey}` } })).json();
-    expect(models.data.find((model: { id: string }) => model.id === 'free-model')).toMatchObject({ object: 'model', owned_by: 'openai', quality_score: 40, privacy: 'local', free: true });
-    expect(models.data.find((model: { id: string }) => model.id === 'premium')).toMatchObject({ quality_score: 95, latency_class: 'slow', privacy: 'cloud', free: false });
+    type Listing = { data: Array<Record<string, unknown> & { id: string }>; power_levels: unknown[] };
+    type Health = { healthy_count: number; unhealthy_count: number; healthy_endpoints: Array<{ model_id: string }> };
+    const models = (await (await fetch(`${gateway.url}/api/v1/llm/models`, { headers: { authorization: `Bearer ${userKey}` } })).json()) as Listing;
+    expect(models.data.find((model) => model.id === 'free-model')).toMatchObject({ object: 'model', owned_by: 'openai', quality_score: 40, privacy: 'local', free: true });
+    expect(models.data.find((model) => model.id === 'premium')).toMatchObject({ quality_score: 95, latency_class: 'slow', privacy: 'cloud', free: false });
     expect(models.power_levels).toContainEqual({ level: 'balanced', max_tokens: 3000, multiplier: 0.25 });
-    const health = await (await fetch(`${gateway.url}/api/v1/llm/health?model=cheap`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
-    const direct = await (await fetch(`${gateway.url}/health?model=cheap`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json();
+    const health = (await (await fetch(`${gateway.url}/api/v1/llm/health?model=cheap`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as Health;
+    const direct = (await (await fetch(`${gateway.url}/health?model=cheap`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as Health;
     expect(health).toMatchObject({ healthy_count: 1, unhealthy_count: 0 });
-    expect(health.healthy_endpoints.map((endpoint: { model_id: string }) => endpoint.model_id)).toEqual(direct.healthy_endpoints.map((endpoint: { model_id: string }) => endpoint.model_id));
+    expect(health.healthy_endpoints.map((endpoint) => endpoint.model_id)).toEqual(direct.healthy_endpoints.map((endpoint) => endpoint.model_id));
   });
 });
 
