@@ -252,3 +252,51 @@ describe.each(dialects.flatMap((dialect) => stores.map((store) => ({ ...dialect,
     expect(afterValues).toEqual(Array.from({ length: 25 }, (_, index) => (24 - index) * CALL_MILLICREDITS));
   });
 });
+
+describe.runIf(dialects.some((dialect) => dialect.dialect === 'postgres') && (await redisAvailableForTests()))('two replicas share one balance (PostgreSQL + Redis)', () => {
+  const upstream = new MockOpenAI({ promptTokens: promptBound(MESSAGE), completionTokens: MAX_TOKENS });
+  const prefix = uniquePrefix('credits-replicas');
+  let database: TestDatabase;
+  let replicas: TestGateway[] = [];
+
+  beforeAll(async () => {
+    await upstream.start();
+    database = await dialects.find((dialect) => dialect.dialect === 'postgres')!.create();
+    replicas = [
+      await startGateway(platformConfig(upstream.url), { databaseUrl: database.url, redisUrl: REDIS_URL, redisPrefix: prefix }),
+      await startGateway(platformConfig(upstream.url), { databaseUrl: database.url, redisUrl: REDIS_URL, redisPrefix: prefix }),
+    ];
+  });
+
+  afterAll(async () => {
+    for (const replica of replicas) await replica.close();
+    await database?.drop();
+    await upstream.close();
+    await deleteKeys(prefix);
+  });
+
+  it('100 requests split over both replicas: exactly the 25 the credits cover pass; balance 0 = ledger sum', async () => {
+    const api = new Management(replicas[0].url);
+    const user = await api.newUser({ user_id: 'shared', tier: 'starter' });
+    await api.ok('POST', '/api/v1/llm/credits/add', { user_id: 'shared', amount: (25 * CALL_MILLICREDITS - 10_000) / 1000, kind: 'adjustment' });
+    upstream.alwaysFault = { kind: 'delay', ms: 50 };
+    // Both replicas have seen the grant (key caches are invalidated through Redis).
+    const clients = replicas.map((replica) => clientWith(replica.url, user.key!, { 'x-power-level': 'precision' }));
+    const outcomes = await Promise.all(
+      Array.from({ length: 100 }, (_, index) =>
+        clients[index % 2].chat.completions
+          .create({ model: 'cheap', messages: [{ role: 'user', content: MESSAGE }], max_tokens: MAX_TOKENS })
+          .then(() => 200)
+          .catch((error: InstanceType<typeof OpenAI.APIError>) => error.status),
+      ),
+    );
+    upstream.alwaysFault = undefined;
+    expect(outcomes.filter((status) => status === 200).length).toBe(25);
+    expect(outcomes.filter((status) => status === 402).length).toBe(75);
+    for (const replica of replicas) await replica.flushUsage();
+    const ledger = await ledgerOf(replicas[0], 'shared');
+    expect(ledger.balance).toBe(0);
+    expect(ledger.sum).toBe(0);
+    expect(ledger.rows.filter((row) => row.kind === 'usage').length).toBe(25);
+  });
+});

@@ -187,6 +187,7 @@ export class PrincipalRepository {
     if (userIds.length === 0) return 0;
     await executor.deleteFrom('team_members').where('user_id', 'in', userIds).execute();
     await executor.deleteFrom('api_keys').where('user_id', 'in', userIds).execute();
+    await executor.deleteFrom('byok_keys').where('user_id', 'in', userIds).execute();
     const result = await executor.deleteFrom('users').where('user_id', 'in', userIds).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
