@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createRuntime } from '../../src/runtime/gateway-runtime.js';
 import { SecretBox } from '../../src/security/secret-box.js';
+import { createSqliteDatabase } from '../support/databases.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { Management, pricedConfig, type ErrorBody } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
@@ -152,6 +153,38 @@ describe('SWITCHBOARD_ENCRYPTION_KEY at start-up', () => {
       expect(refused.body.error.message).toContain('SWITCHBOARD_ENCRYPTION_KEY');
     } finally {
       await gateway.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe('BYOK keys across replicas', () => {
+  it('a key stored on one replica is used by another within a second (version poll)', async () => {
+    const upstream = new MockOpenAI();
+    await upstream.start();
+    const database = await createSqliteDatabase();
+    const env = { SWITCHBOARD_ENCRYPTION_KEY: ENCRYPTION_KEY };
+    const first = await startGateway(config(upstream.url), { env, databaseUrl: database.url });
+    const second = await startGateway(config(upstream.url), { env, databaseUrl: database.url });
+    try {
+      const user = await new Management(first.url).newUser({ user_id: 'roaming' });
+      const viaSecond = () => new OpenAI({ apiKey: user.key!, baseURL: `${second.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+      await viaSecond();
+      expect(upstream.requests.at(-1)!.headers.authorization).toBe('Bearer sk-upstream-test');
+      await new Management(first.url).ok('POST', '/api/v1/llm/byok/keys', { provider: 'openai', api_key: 'sk-roaming-own-key-7777' }, user.key);
+      const deadline = Date.now() + 3_000;
+      let authorization: string | undefined;
+      while (Date.now() < deadline) {
+        await viaSecond();
+        authorization = upstream.requests.at(-1)!.headers.authorization;
+        if (authorization === 'Bearer sk-roaming-own-key-7777') break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(authorization).toBe('Bearer sk-roaming-own-key-7777');
+    } finally {
+      await first.close();
+      await second.close();
+      await database.drop();
       await upstream.close();
     }
   });
