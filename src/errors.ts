@@ -11,6 +11,7 @@ export type ErrorType =
   | 'not_found_error'
   | 'rate_limit_error'
   | 'budget_exceeded'
+  | 'insufficient_credits'
   | 'api_error'
   | 'timeout_error'
   | 'service_unavailable_error';
@@ -36,6 +37,10 @@ export const ERROR_CATALOGUE = {
   key_expired: { status: 401, type: 'authentication_error', retryable: false },
   // LiteLLM answers an exhausted budget with 400 and type "budget_exceeded"; its clients expect that.
   budget_exceeded: { status: 400, type: 'budget_exceeded', retryable: false },
+  // Platform credits: 402 Payment Required, as clients of credit-selling platforms expect.
+  insufficient_credits: { status: 402, type: 'insufficient_credits', retryable: false },
+  // The user's own provider key (BYOK) was refused upstream: never retried on the shared key.
+  byok_key_rejected: { status: 401, type: 'authentication_error', retryable: false },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retryable: false },
   not_found: { status: 404, type: 'not_found_error', retryable: false },
   conflict: { status: 409, type: 'invalid_request_error', retryable: false },

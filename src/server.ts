@@ -22,6 +22,9 @@ import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
 import type { ModelCatalog } from './routing/catalog.js';
 import type { DatabaseState } from './runtime/database-state.js';
+import { registerPlatformRoutes, type PlatformRouteDependencies } from './http/routes/platform.js';
+import type { PlatformLayer } from './platform/layer.js';
+import { DEFAULT_ROLE_PERMISSIONS, type Permission } from './auth/permissions.js';
 
 export interface ServerDependencies {
   gateway: Gateway;
@@ -38,6 +41,12 @@ export interface ServerDependencies {
   metrics?: GatewayMetrics;
   /** general_settings.metrics_public: /metrics needs no key. */
   metricsPublic?: boolean;
+  /** The `platform:` section's layer (credits, power levels, BYOK); absent, it is off. */
+  platform?: PlatformLayer;
+  /** Which roles hold which permissions (platform.roles, else the defaults). */
+  roles?: Record<string, readonly Permission[]>;
+  /** Storage the /api/v1/llm routes use (each throws 503 until the database is ready). */
+  platformStorage?: Pick<PlatformRouteDependencies, 'credits' | 'principals' | 'invalidatePrincipals'>;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -73,6 +82,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
 
   app.decorateRequest('call', null);
+  app.decorate('rolePermissions', deps.roles ?? DEFAULT_ROLE_PERMISSIONS);
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (config.public) return;
@@ -91,6 +101,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       if (!reply.raw.writableFinished) client.close();
     });
     reply.header('x-switchboard-call-id', call.callId);
+    const powerLevel = request.headers['x-power-level'];
+    if (typeof powerLevel === 'string') call.requestedPowerLevel = powerLevel;
     try {
       call.caller = await deps.authenticator.authenticate(request.headers);
     } catch (caught) {
@@ -108,9 +120,11 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
   });
 
-  registerHealthRoutes(app, { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs });
+  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs };
+  registerHealthRoutes(app, health);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
-  registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
+  registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined });
+  if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   registerManagementRoutes(app, deps.management);
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   return app;

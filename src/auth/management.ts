@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
+import { CreditRepository } from '../storage/repositories/credits.js';
+import type { PlatformSettings } from '../platform/settings.js';
 import { budgetSubjectName } from './admission.js';
 import { hashKey } from './authenticator.js';
 import { addDuration, parseDuration } from './budget-period.js';
@@ -39,6 +41,8 @@ export interface UserFields extends LimitFields {
   user_email?: string | null;
   user_alias?: string | null;
   user_role?: UserRole;
+  /** Platform tier (credits markup and initial credits); needs the `platform:` config section. */
+  tier?: string;
 }
 
 export interface TeamFields extends LimitFields {
@@ -111,7 +115,19 @@ export class ManagementService {
     private readonly repository: () => PrincipalRepository,
     private readonly directory: KeyDirectory,
     private readonly limits: LimitsState,
+    private readonly platform?: PlatformSettings,
   ) {}
+
+  /** The tier a new or updated user gets; refuses a tier the config does not define. */
+  private tierFor(requested: string | undefined): string | undefined {
+    if (!this.platform) {
+      if (requested !== undefined) throw new GatewayError('invalid_request', '"tier" needs the platform section in the config (tiers and credits are off)', { param: 'tier' });
+      return undefined;
+    }
+    const tier = requested ?? this.platform.defaultTier;
+    if (!this.platform.tiers.has(tier)) throw new GatewayError('invalid_request', `"tier" must be one of ${[...this.platform.tiers.keys()].join(', ')}, got "${tier}"`, { param: 'tier' });
+    return tier;
+  }
 
   private get repo(): PrincipalRepository {
     return this.repository();
@@ -155,7 +171,14 @@ export class ManagementService {
   }
 
   async userView(user: UserRecord) {
-    return { user_id: user.userId, user_email: user.email, user_alias: user.alias, user_role: user.role, ...(await this.limitView('user', user.userId, user)) };
+    return {
+      user_id: user.userId,
+      user_email: user.email,
+      user_alias: user.alias,
+      user_role: user.role,
+      ...(this.platform ? { tier: user.tier ?? this.platform.defaultTier } : {}),
+      ...(await this.limitView('user', user.userId, user)),
+    };
   }
 
   async teamView(team: TeamRecord) {
@@ -267,8 +290,14 @@ export class ManagementService {
     const userId = fields.user_id ?? `user-${randomBytes(8).toString('hex')}`;
     if (await this.repo.findUser(userId)) throw new GatewayError('conflict', `user "${userId}" already exists`, { param: 'user_id' });
     for (const teamId of teams) if (!(await this.repo.findTeam(teamId))) throw new GatewayError('not_found', `team "${teamId}" does not exist`, { param: 'teams' });
-    const user: UserRecord = { ...newLimits(fields, now), userId, email: fields.user_email ?? null, alias: fields.user_alias ?? null, role: fields.user_role ?? 'internal_user' };
-    await this.repo.insertUser(user);
+    const tier = this.tierFor(fields.tier);
+    const user: UserRecord = { ...newLimits(fields, now), userId, email: fields.user_email ?? null, alias: fields.user_alias ?? null, role: fields.user_role ?? 'internal_user', tier: tier ?? null };
+    const initial = tier ? this.platform!.tiers.get(tier)!.initialMillicredits : 0;
+    // The user and the tier's initial credits (a "grant" ledger row) are stored together or not at all.
+    await this.repo.db.transaction().execute(async (transaction) => {
+      await this.repo.insertUser(user, transaction);
+      if (initial > 0) await new CreditRepository(this.repo.db).add(userId, 'grant', initial, `initial credits of tier "${tier}"`, transaction);
+    });
     for (const teamId of teams) await this.repo.addMembers(teamId, [{ userId, role: 'user' }], now);
     return user;
   }
@@ -280,6 +309,7 @@ export class ManagementService {
     if (fields.user_email !== undefined) changes.email = fields.user_email;
     if (fields.user_alias !== undefined) changes.alias = fields.user_alias;
     if (fields.user_role !== undefined) changes.role = fields.user_role;
+    if (fields.tier !== undefined) changes.tier = this.tierFor(fields.tier);
     await this.repo.updateUser(userId, changes);
     await this.directory.changed('all');
     return (await this.repo.findUser(userId))!;

@@ -26,10 +26,17 @@ export function hasPermission(caller: Caller, permission: Permission, roles: Rec
   return (roles[roleOf(caller)] ?? []).includes(permission);
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Which roles hold which permissions (platform.roles), set by buildServer. */
+    rolePermissions?: Record<string, readonly Permission[]>;
+  }
+}
+
 /** Throws 403 `permission_denied` naming the permission the route needs. */
 export function requirePermission(request: FastifyRequest, permission: Permission): Caller {
   const caller = callOf(request).caller;
-  if (!hasPermission(caller, permission)) {
+  if (!hasPermission(caller, permission, request.server.rolePermissions ?? DEFAULT_ROLE_PERMISSIONS)) {
     throw new GatewayError('permission_denied', `${request.routeOptions.url} needs the ${permission} permission, which the ${roleOf(caller)} role does not have`);
   }
   return caller;

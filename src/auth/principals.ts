@@ -44,6 +44,12 @@ export interface UserRecord extends Limits {
   email: string | null;
   alias: string | null;
   role: UserRole;
+  /** Platform tier (credits markup), when the platform section is configured. */
+  tier?: string | null;
+  /** Credit balance as the database last recorded it (integer millicredits). */
+  creditBalanceMillicredits?: number;
+  /** Credits used so far: balance + used is everything ever credited to the user. */
+  creditsUsedMillicredits?: number;
 }
 
 export interface TeamMember {

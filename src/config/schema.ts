@@ -4,6 +4,7 @@
  * an existing LiteLLM config with settings we do not implement still starts.
  */
 import { z } from 'zod';
+import { platformObjectSchema, platformSchema } from '../platform/settings.js';
 
 // Numbers may arrive as strings (os.environ/ values, quoted YAML); anything else is a type error.
 const number = z.preprocess(
@@ -90,6 +91,10 @@ export const modelInfoSchema = z
     max_input_tokens: integer.optional(),
     max_output_tokens: integer.optional(),
     base_model: z.string().optional(),
+    // Metadata for automatic model choice by power level (src/platform/power-levels.ts).
+    quality_score: nonNegative.refine((value) => value <= 100, 'must be 0-100').optional(),
+    latency_class: z.enum(['fast', 'medium', 'slow']).optional(),
+    privacy: z.enum(['local', 'cloud']).optional(),
   })
   .passthrough();
 
@@ -179,6 +184,8 @@ export const configSchema = z
     litellm_settings: litellmSettingsSchema.default({}),
     general_settings: generalSettingsSchema.default({}),
     environment_variables: z.record(z.coerce.string()).default({}),
+    /** Credits, tiers, power levels, roles (src/platform/settings.ts); absent, none of it applies. */
+    platform: platformSchema.optional(),
   })
   .passthrough();
 
@@ -194,4 +201,5 @@ export const KNOWN_KEYS: Array<{ path: Array<string | '*'>; schema: z.AnyZodObje
   { path: ['router_settings'], schema: routerSettingsSchema },
   { path: ['litellm_settings'], schema: litellmSettingsSchema },
   { path: ['general_settings'], schema: generalSettingsSchema },
+  { path: ['platform'], schema: platformObjectSchema },
 ];

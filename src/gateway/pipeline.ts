@@ -25,6 +25,9 @@ import { openAIResponseFormat, type ResponseFormat } from './response-format.js'
 import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
 import { countChatPromptTokens, countTextTokens } from './token-count.js';
 import { connectionError, type UpstreamClient, type UpstreamResponse } from './upstream.js';
+import type { CreditTicket } from '../platform/credit-gate.js';
+import type { PlatformLayer } from '../platform/layer.js';
+import type { PowerLevel } from '../platform/settings.js';
 
 export type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'messages';
 
@@ -54,6 +57,14 @@ export interface CallContext {
   recorded: boolean;
   /** The admission of a virtual key's call (limits, budget reservation); settled with the record. */
   ticket?: Ticket;
+  /** The X-Power-Level header, as sent (the platform layer parses it). */
+  requestedPowerLevel?: string;
+  /** The call's power level, once resolved (platform layer). */
+  powerLevel?: PowerLevel;
+  /** The credit reservation of a user's call (platform layer); settled with the record. */
+  credits?: CreditTicket;
+  /** True while the current attempt runs on the user's own provider key (BYOK). */
+  byok?: boolean;
 }
 
 export interface GatewaySettings {
@@ -74,6 +85,8 @@ export interface GatewayDependencies {
   settings: GatewaySettings;
   /** Prometheus metrics (GET /metrics); each settled call is observed once. */
   metrics?: GatewayMetrics;
+  /** Credits, power levels, BYOK (the `platform:` config section); absent, none of it applies. */
+  platform?: PlatformLayer;
 }
 
 export type GatewayResult =
@@ -137,19 +150,22 @@ export class Gateway {
 
   private async run(context: CallContext, operation: Operation, format: ResponseFormat): Promise<GatewayResult> {
     const principal = context.caller.principal;
-    const modelName = principal?.key.aliases[operation.request.model] ?? operation.request.model;
+    const { platform } = this.deps;
+    let modelName = principal?.key.aliases[operation.request.model] ?? operation.request.model;
     const policy = this.deps.router.policy;
     let requested: ModelGroup;
     let requestFallbacks: string[] | undefined;
     try {
+      if (platform) modelName = platform.resolveModel(context, operation.kind, operation.request as Record<string, unknown>, modelName, principal);
       if (principal) assertModelAllowed(principal, operation.request.model, modelName);
       requested = this.resolveGroup(modelName);
       requestFallbacks = takeRequestFallbacks(operation);
-      if (principal && this.deps.admission) {
+      if (principal && (this.deps.admission || platform)) {
         const candidates = [requested.name, ...(requestFallbacks ?? fallbackGroups(policy, requested.name, 'general'))];
         const deployments = candidates.flatMap((name) => this.deps.catalog.resolve(name)?.available ?? []);
-        const bound = maxCostMicros({ kind: operation.kind, body: operation.request as Record<string, unknown> }, deployments);
-        context.ticket = await this.deps.admission.admit(principal, context.callId, bound);
+        const input = { kind: operation.kind, body: operation.request as Record<string, unknown> };
+        if (this.deps.admission) context.ticket = await this.deps.admission.admit(principal, context.callId, maxCostMicros(input, deployments));
+        if (platform) await platform.reserveCredits(context, principal, input, deployments);
       }
     } catch (caught) {
       const error = toGatewayError(caught);
@@ -338,7 +354,7 @@ export class Gateway {
     const { deployment } = attempt;
     const adapter = requireAdapter(deployment);
     const warnings: string[] = [];
-    const upstreamRequest = this.buildRequest(operation, adapter, deployment, warnings);
+    const upstreamRequest = this.buildRequest(operation, adapter, this.deps.platform?.upstreamTarget(context, deployment) ?? deployment, warnings);
     const { router } = this.deps;
     router.begin(deployment);
     let text: string;
@@ -358,7 +374,7 @@ export class Gateway {
       router.end(deployment);
     }
     const upstreamLatencyMs = performance.now() - sentAt;
-    if (response.statusCode >= 400) throw this.upstreamError(adapter, deployment, response, text);
+    if (response.statusCode >= 400) throw this.upstreamError(adapter, deployment, response, text, context.byok);
 
     let parsed: unknown;
     try {
@@ -384,7 +400,9 @@ export class Gateway {
     router.recordSuccess(deployment, upstreamLatencyMs, undefined, usage);
     const settlement = this.settle(attempt, usage, upstreamLatencyMs, null);
     this.record(context, { settlement, stream: false });
-    return { kind: 'json', status: 200, headers: this.headers(context, settlement, performance.now() - context.startedAt - upstreamLatencyMs, warnings), body };
+    const headers = this.headers(context, settlement, performance.now() - context.startedAt - upstreamLatencyMs, warnings);
+    if (this.deps.platform) body = await this.deps.platform.finish(context, { deployment, costMicros: settlement.costMicros }, headers, body, operation.kind === 'chat' && format === openAIResponseFormat);
+    return { kind: 'json', status: 200, headers, body };
   }
 
   private async attemptStream(context: CallContext, operation: Extract<Operation, { kind: 'chat' | 'completion' }>, attempt: Attempt, format: ResponseFormat): Promise<GatewayResult> {
@@ -392,7 +410,7 @@ export class Gateway {
     const { router } = this.deps;
     const adapter = requireAdapter(deployment);
     const warnings: string[] = [];
-    const upstreamRequest = this.buildRequest(operation, adapter, deployment, warnings);
+    const upstreamRequest = this.buildRequest(operation, adapter, this.deps.platform?.upstreamTarget(context, deployment) ?? deployment, warnings);
     const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     router.begin(deployment);
     let opened: Awaited<ReturnType<typeof UpstreamStream.open>>;
@@ -410,7 +428,7 @@ export class Gateway {
           // the status alone is enough
         }
         dispatched.release();
-        throw this.upstreamError(adapter, deployment, response, text);
+        throw this.upstreamError(adapter, deployment, response, text, context.byok);
       }
       const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS, provider: deployment.provider };
       try {
@@ -426,6 +444,7 @@ export class Gateway {
     const { sentAt } = dispatched;
     const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS, provider: deployment.provider };
     const headers = this.headers(context, { attempt, usage: undefined, costMicros: undefined, upstreamLatencyMs: 0, timeToFirstTokenMs: null }, sentAt - context.startedAt, warnings);
+    this.deps.platform?.streamHeaders(context, headers);
     const encoder = format.stream({ includeUsage: operation.request.stream_options?.include_usage === true });
     headers['content-type'] = encoder.contentType;
     headers['cache-control'] = 'no-cache';
@@ -471,8 +490,14 @@ export class Gateway {
     return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
   }
 
-  private upstreamError(adapter: ProviderAdapter, deployment: Deployment, response: UpstreamResponse, text: string): GatewayError {
+  private upstreamError(adapter: ProviderAdapter, deployment: Deployment, response: UpstreamResponse, text: string, byok = false): GatewayError {
     const info = adapter.parseError(response.statusCode, text, response.headers);
+    if (byok && (response.statusCode === 401 || response.statusCode === 403)) {
+      return new GatewayError('byok_key_rejected', `${deployment.provider} rejected your own ${deployment.provider} API key (bring-your-own-key) with ${response.statusCode}: ${info.message}. Update it with POST /api/v1/llm/byok/keys or delete it to use the platform's key`, {
+        upstreamStatus: response.statusCode,
+        provider: deployment.provider,
+      });
+    }
     const code =
       info.kind === 'context_window_exceeded' && response.statusCode < 500
         ? 'context_window_exceeded'
@@ -537,7 +562,11 @@ export class Gateway {
     const attempt = settlement?.attempt;
     const deployment = attempt?.deployment ?? outcome.deployment;
     const usage = settlement?.usage;
-    context.ticket?.settle(settlement?.costMicros, usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
+    // A call on the user's own key (BYOK) is never billed: no budget spend, no credits.
+    const byok = context.byok === true && deployment !== undefined;
+    const billedMicros = byok ? undefined : settlement?.costMicros;
+    context.ticket?.settle(billedMicros, usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
+    const credits = context.credits?.settle(billedMicros);
     const modelGroup = attempt?.group.name ?? outcome.modelGroup ?? null;
     const requested = attempt?.requested ?? outcome.requested;
     const latencyMs = performance.now() - context.startedAt;
@@ -589,9 +618,9 @@ export class Gateway {
       retries,
       fallbacks,
       metadata: requested && requested !== modelGroup ? JSON.stringify({ requested_model: requested }) : null,
-      byok: 0,
-      credits_millicredits: null,
-      power_level: null,
+      byok: byok ? 1 : 0,
+      credits_millicredits: credits ? credits.charged : null,
+      power_level: context.powerLevel ?? null,
     });
   }
 }

@@ -104,6 +104,8 @@ export function fallbackKindOf(error: GatewayError): FallbackKind | undefined {
   if (error.code === 'context_window_exceeded') return 'context_window';
   if (error.code === 'content_policy_violation') return 'content_policy';
   if (error.code === 'client_closed_request' || error.code === 'invalid_request' || error.code === 'unsupported_parameter') return undefined;
+  // The user's own key failed: falling back would move the call onto the shared (billed) keys.
+  if (error.code === 'byok_key_rejected' || error.code === 'insufficient_credits') return undefined;
   // Other client errors (a malformed request) would fail the same way anywhere.
   if (error.status === 400 || error.status === 413 || error.status === 422) return undefined;
   return 'general';

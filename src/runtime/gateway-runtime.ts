@@ -32,6 +32,13 @@ import type { LimitsState } from '../state/limits-state.js';
 import { LocalLimitsState } from '../state/local-limits-state.js';
 import { RedisLimitsState } from '../state/redis-limits-state.js';
 import { DatabaseState } from './database-state.js';
+import { ByokDirectory } from '../platform/byok.js';
+import { PlatformLayer } from '../platform/layer.js';
+import { platformSettingsFrom } from '../platform/settings.js';
+import { EncryptionKeyError, SecretBox } from '../security/secret-box.js';
+import { ByokKeyRepository } from '../storage/repositories/byok-keys.js';
+import { CreditRepository } from '../storage/repositories/credits.js';
+import { DEFAULT_ROLE_PERMISSIONS } from '../auth/permissions.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -55,6 +62,9 @@ export interface GatewayRuntime {
   metrics: GatewayMetrics;
   database: DatabaseState;
   keyDirectory: KeyDirectory;
+  /** The platform layer (credits, power levels, BYOK) when the config has a `platform:` section. */
+  platform: PlatformLayer | undefined;
+  credits(): CreditRepository | undefined;
   usageLogs(): UsageLogRepository | undefined;
   principals(): PrincipalRepository | undefined;
   listen(port: number, host: string): Promise<string>;
@@ -74,6 +84,16 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   }
 
   const { config, env } = loaded;
+  // A malformed SWITCHBOARD_ENCRYPTION_KEY stops start-up: stored secrets could not be opened.
+  let secretBox: SecretBox | undefined;
+  try {
+    secretBox = SecretBox.fromEnv(env);
+  } catch (error) {
+    if (error instanceof EncryptionKeyError) throw new ConfigError(error.message);
+    throw error;
+  }
+  const platformSettings = platformSettingsFrom(config.platform);
+  const byok = new ByokDirectory(secretBox, logger);
   const deployments = buildDeployments(loaded);
   const aliases = config.router_settings.model_group_alias ?? {};
   const catalog = new ModelCatalog(deployments, aliases);
@@ -91,6 +111,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
 
   let repository: UsageLogRepository | undefined;
   let principals: PrincipalRepository | undefined;
+  let credits: CreditRepository | undefined;
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
   let workerSink: SqliteWorkerSink | undefined;
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
@@ -100,6 +121,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger);
     usageWriter.attach(workerSink ?? repository);
     keyDirectory.attach(principals);
+    credits = new CreditRepository(handle.db);
+    if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
   });
 
   const masterKey = config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
@@ -113,11 +136,23 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const management = new ManagementService(() => {
     if (!principals) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
     return principals;
-  }, keyDirectory, limitsState);
+  }, keyDirectory, limitsState, platformSettings);
   const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random });
   logger.info({ strategy: router.policy.strategy, shared: redisUrl ? 'redis' : 'this process only' }, 'router ready');
 
   const upstream = new UpstreamClient();
+  const platform = platformSettings
+    ? new PlatformLayer({
+        settings: platformSettings,
+        catalog,
+        limits: limitsState,
+        byok,
+        logger,
+        // Issue 7's health monitor replaces this predicate when it is merged.
+        isHealthy: (deployment) => deployment.available && router.coolingUntil(deployment) === undefined,
+      })
+    : undefined;
+  if (platformSettings) logger.info({ tiers: [...platformSettings.tiers.keys()], defaultTier: platformSettings.defaultTier, creditsPerUsd: platformSettings.creditsPerUsd, byok: secretBox ? 'on' : 'off (no SWITCHBOARD_ENCRYPTION_KEY)' }, 'platform layer on: credits, power levels, BYOK');
   const metrics = new GatewayMetrics({ catalog, usageWriter, coolingUntil: (deployment) => router.coolingUntil(deployment) });
   const gateway = new Gateway({
     catalog,
@@ -128,6 +163,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     admission: new Admission(limitsState, logger),
     settings: { dropParams: config.litellm_settings.drop_params ?? false },
     metrics,
+    platform,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   const app = await buildServer({
@@ -142,6 +178,19 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     management: () => management,
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
+    platform,
+    roles: platformSettings?.roles ?? DEFAULT_ROLE_PERMISSIONS,
+    platformStorage: {
+      credits: () => {
+        if (!credits) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+        return credits;
+      },
+      principals: () => {
+        if (!principals) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+        return principals;
+      },
+      invalidatePrincipals: () => keyDirectory.changed('all'),
+    },
   });
 
   usageWriter.start();
@@ -154,6 +203,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     metrics,
     database,
     keyDirectory,
+    platform,
+    credits: () => credits,
     usageLogs: () => repository,
     principals: () => principals,
     async listen(port, host) {
@@ -167,6 +218,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await routerState.close();
       await limitsState.close();
       await keyDirectory.close();
+      byok.close();
       await database.stop();
     },
   };

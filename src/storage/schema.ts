@@ -73,6 +73,35 @@ export interface UserTable extends LimitColumns {
   user_email: string | null;
   user_alias: string | null;
   user_role: string;
+  /** Platform tier (credits markup); null when the user has none. */
+  tier: string | null;
+  credit_balance_millicredits: Generated<number>;
+  /** Every usage deduction so far; balance + used = everything ever credited. */
+  credits_used_millicredits: Generated<number>;
+}
+
+export interface CreditTransactionTable {
+  id: string;
+  user_id: string;
+  kind: 'grant' | 'purchase' | 'usage' | 'refund' | 'adjustment';
+  /** Signed: credits added are positive, usage negative. */
+  amount_millicredits: number;
+  balance_after_millicredits: number;
+  /** The call a usage row charges for (unique), else null. */
+  call_id: string | null;
+  description: string | null;
+  created_at: number;
+}
+
+export interface ByokKeyTable {
+  user_id: string;
+  provider: string;
+  /** SecretBox.seal of the key: never the plaintext. */
+  sealed_key: string;
+  encryption_key_id: string;
+  last4: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface TeamMemberTable {
@@ -106,4 +135,6 @@ export interface Database {
   team_members: TeamMemberTable;
   api_keys: ApiKeyTable;
   change_versions: ChangeVersionTable;
+  credit_transactions: CreditTransactionTable;
+  byok_keys: ByokKeyTable;
 }

@@ -7,6 +7,7 @@
  * version.
  */
 import type { FastifyInstance } from 'fastify';
+import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { anthropicMessagesFormat, fitToDeployments, messagesRequestToChat } from '../../gateway/formats/anthropic-messages/index.js';
 import type { Gateway } from '../../gateway/pipeline.js';
@@ -25,6 +26,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: G
   const { gateway, catalog } = deps;
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/messages`, { config: { endpoint: 'messages', errorFormat: 'anthropic' } }, async (request, reply) => {
+      requirePermission(request, 'llm.execute');
       const mapped = messagesRequestToChat(request.body);
       const { request: chatRequest, warnings } = fitToDeployments(mapped.request, supportedParamsOf(catalog, mapped.request.model));
       const result = await gateway.chat(callOf(request), chatRequest, anthropicMessagesFormat(mapped.context));

@@ -58,12 +58,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
     });
   });
 
-  app.get('/health', async (request) => {
-    const model = (request.query as { model?: string }).model;
-    const deployments = deps.catalog.allDeployments().filter((deployment) => !model || deployment.modelName === model);
-    const checks = await Promise.all(deployments.map((deployment) => checkDeployment(deployment, deps.upstream, deps.healthCheckTimeoutMs)));
-    const healthy = checks.filter((check) => check.healthy).map(endpointView);
-    const unhealthy = checks.filter((check) => !check.healthy).map(endpointView);
-    return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
-  });
+  app.get('/health', async (request) => deploymentHealth(deps, (request.query as { model?: string }).model));
+}
+
+/** GET /health's answer (also served as /api/v1/llm/health): every deployment called, or those of one model. */
+export async function deploymentHealth(deps: HealthDependencies, model: string | undefined) {
+  const deployments = deps.catalog.allDeployments().filter((deployment) => !model || deployment.modelName === model);
+  const checks = await Promise.all(deployments.map((deployment) => checkDeployment(deployment, deps.upstream, deps.healthCheckTimeoutMs)));
+  const healthy = checks.filter((check) => check.healthy).map(endpointView);
+  const unhealthy = checks.filter((check) => !check.healthy).map(endpointView);
+  return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
 }

@@ -1,11 +1,13 @@
 /**
- * LiteLLM's management API for keys, users and teams: /key/*, /user/*, /team/*. Admins only (the
- * master key, or a key of a proxy_admin user) — except /key/info, where any key may read itself.
+ * LiteLLM's management API for keys, users and teams: /key/*, /user/*, /team/*. Every route needs
+ * the llm.configure permission (the admin role: the master key, or a key of a proxy_admin user) —
+ * except /key/info, where any key may read itself.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ManagementService } from '../../auth/management.js';
 import { keyHashOf } from '../../auth/management.js';
+import { hasPermission, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { callOf } from '../context.js';
 
@@ -44,6 +46,7 @@ const userFields = z
     user_email: z.string().nullable().optional(),
     user_alias: z.string().nullable().optional(),
     user_role: z.enum(['proxy_admin', 'proxy_admin_viewer', 'internal_user', 'internal_user_viewer', 'customer']).optional(),
+    tier: z.string().min(1).optional(),
     teams: z.array(z.string()).optional(),
     auto_create_key: z.boolean().optional(),
     key_alias: z.string().optional(),
@@ -71,10 +74,9 @@ function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
   return result.data;
 }
 
+/** Writes, and reads of others' keys, users and teams, need llm.configure (the admin role's, by default). */
 function requireAdmin(request: FastifyRequest): void {
-  if (!callOf(request).caller.isAdmin) {
-    throw new GatewayError('permission_denied', `${request.routeOptions.url} needs an admin key (the master key, or a key of a proxy_admin user)`);
-  }
+  requirePermission(request, 'llm.configure');
 }
 
 function pageOf(query: Record<string, string | undefined>, sizeName: 'size' | 'page_size'): { page: number; size: number } {
@@ -128,7 +130,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     const call = callOf(request);
     const asked = (request.query as { key?: string }).key;
     const ownHash = call.caller.principal?.key.hash;
-    if (!call.caller.isAdmin) {
+    if (!hasPermission(call.caller, 'llm.configure', request.server.rolePermissions)) {
       if (asked && keyHashOf(asked) !== ownHash) throw new GatewayError('permission_denied', 'a non-admin key may only read its own /key/info');
     }
     const target = asked ?? ownHash;

@@ -1,6 +1,7 @@
 /** The OpenAI-compatible endpoints, each served with and without the /v1 prefix. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isModelAllowed } from '../../auth/model-access.js';
+import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Gateway, GatewayResult } from '../../gateway/pipeline.js';
 import { validateChatRequest, validateCompletionRequest, validateEmbeddingsRequest } from '../../gateway/validate.js';
@@ -21,7 +22,17 @@ function modelObject(id: string, group: ModelGroup, created: number) {
   return { id, object: 'model', created, owned_by: group.available[0]?.provider ?? group.deployments[0]?.provider ?? 'switchboard' };
 }
 
-export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog }): void {
+/**
+ * With the platform layer on, a chat request may leave out "model" (or send "auto"): the power
+ * level then chooses one.
+ */
+export function withAutoModel(body: unknown, enabled: boolean): unknown {
+  if (!enabled || typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+  const model = (body as { model?: unknown }).model;
+  return model === undefined || model === null || model === '' ? { ...body, model: 'auto' } : body;
+}
+
+export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog; autoModel?: boolean }): void {
   const { gateway, catalog } = deps;
   /** A virtual key sees only the models it may use. */
   const visibleModels = (request: FastifyRequest) => {
@@ -31,27 +42,31 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
   };
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' } }, async (request, reply) => {
-      const result = await gateway.chat(callOf(request), validateChatRequest(request.body));
+      requirePermission(request, 'llm.execute');
+      const result = await gateway.chat(callOf(request), validateChatRequest(withAutoModel(request.body, deps.autoModel === true)));
       return sendResult(reply, result);
     });
 
     app.post(`${prefix}/completions`, { config: { endpoint: 'completions' } }, async (request, reply) => {
+      requirePermission(request, 'llm.execute');
       const result = await gateway.completion(callOf(request), validateCompletionRequest(request.body));
       return sendResult(reply, result);
     });
 
     app.post(`${prefix}/embeddings`, { config: { endpoint: 'embeddings' } }, async (request, reply) => {
+      requirePermission(request, 'llm.execute');
       const result = await gateway.embeddings(callOf(request), validateEmbeddingsRequest(request.body));
       return sendResult(reply, result);
     });
 
-    app.get(`${prefix}/models`, async (request) => ({
-      object: 'list',
-      data: visibleModels(request).map(({ id, group }) => modelObject(id, group, catalog.createdAt)),
-    }));
+    app.get(`${prefix}/models`, async (request) => {
+      requirePermission(request, 'llm.read');
+      return { object: 'list', data: visibleModels(request).map(({ id, group }) => modelObject(id, group, catalog.createdAt)) };
+    });
 
     // Model names may contain '/', so the id is the rest of the path.
     app.get(`${prefix}/models/*`, async (request) => {
+      requirePermission(request, 'llm.read');
       const id = decodeURIComponent((request.params as { '*': string })['*']);
       const listed = visibleModels(request).find((model) => model.id === id);
       if (!listed) {

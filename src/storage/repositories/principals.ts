@@ -81,7 +81,16 @@ function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
 }
 
 function userFromRow(row: Selectable<UserTable>): UserRecord {
-  return { ...limitsFromRow(row), userId: row.user_id, email: row.user_email, alias: row.user_alias, role: row.user_role as UserRole };
+  return {
+    ...limitsFromRow(row),
+    userId: row.user_id,
+    email: row.user_email,
+    alias: row.user_alias,
+    role: row.user_role as UserRole,
+    tier: row.tier ?? null,
+    creditBalanceMillicredits: Number(row.credit_balance_millicredits ?? 0),
+    creditsUsedMillicredits: Number(row.credits_used_millicredits ?? 0),
+  };
 }
 
 function userToRow(user: Partial<UserRecord>): Partial<Insertable<UserTable>> {
@@ -90,6 +99,7 @@ function userToRow(user: Partial<UserRecord>): Partial<Insertable<UserTable>> {
   if (user.email !== undefined) row.user_email = user.email;
   if (user.alias !== undefined) row.user_alias = user.alias;
   if (user.role !== undefined) row.user_role = user.role;
+  if (user.tier !== undefined) row.tier = user.tier;
   return row;
 }
 
@@ -177,6 +187,7 @@ export class PrincipalRepository {
     if (userIds.length === 0) return 0;
     await executor.deleteFrom('team_members').where('user_id', 'in', userIds).execute();
     await executor.deleteFrom('api_keys').where('user_id', 'in', userIds).execute();
+    await executor.deleteFrom('byok_keys').where('user_id', 'in', userIds).execute();
     const result = await executor.deleteFrom('users').where('user_id', 'in', userIds).executeTakeFirst();
     return Number(result.numDeletedRows);
   }

@@ -35,6 +35,7 @@ export async function applySpend(transaction: Transaction<Database>, rows: Usage
 
 /** Rows the metadata marks as not billed (bring-your-own-key calls). */
 function isUnbilled(row: UsageLogRow): boolean {
+  if (row.byok === 1) return true;
   return typeof row.metadata === 'string' && row.metadata.includes('"billed":false');
 }
 

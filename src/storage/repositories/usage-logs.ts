@@ -1,6 +1,7 @@
 import type { Database as SQLiteConnection } from 'better-sqlite3';
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Database, UsageLogTable } from '../schema.js';
+import { applyCreditUsage } from './credits.js';
 import { applySpend } from './spend.js';
 
 export type UsageLogRow = Insertable<UsageLogTable>;
@@ -61,7 +62,9 @@ export class UsageLogRepository {
           .execute();
         for (const row of returned) inserted.add(row.call_id);
       }
-      await applySpend(transaction, rows.filter((row) => inserted.has(row.call_id)));
+      const fresh = rows.filter((row) => inserted.has(row.call_id));
+      await applySpend(transaction, fresh);
+      await applyCreditUsage(transaction, fresh);
     });
   }
 

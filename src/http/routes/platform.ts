@@ -1,0 +1,231 @@
+/**
+ * The /api/v1/llm/* routes for platforms built on the Ops Center layout: chat completions, models
+ * and health with the same behaviour as the /v1 ones, and the platform layer's own — credits
+ * (balance, ledger, admin grants) and users' own provider keys (BYOK). Each route checks its
+ * permission (src/auth/permissions.ts). A user reads and manages their own account; acting for
+ * another user (?user_id= or "user_id") needs llm.configure.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { UserRecord } from '../../auth/principals.js';
+import { hasPermission, requirePermission, type Permission } from '../../auth/permissions.js';
+import { GatewayError } from '../../errors.js';
+import type { Gateway } from '../../gateway/pipeline.js';
+import { validateChatRequest } from '../../gateway/validate.js';
+import { isModelAllowed } from '../../auth/model-access.js';
+import type { PlatformLayer } from '../../platform/layer.js';
+import { traitsOf } from '../../platform/power-levels.js';
+import { toCredits, toMillicredits, POWER_LEVELS } from '../../platform/settings.js';
+import type { ModelCatalog } from '../../routing/catalog.js';
+import type { CreditRepository, StoredCreditTransaction } from '../../storage/repositories/credits.js';
+import type { PrincipalRepository } from '../../storage/repositories/principals.js';
+import { callOf } from '../context.js';
+import { deploymentHealth, type HealthDependencies } from './health.js';
+import { sendResult, withAutoModel } from './openai.js';
+
+export interface PlatformRouteDependencies {
+  gateway: Gateway;
+  catalog: ModelCatalog;
+  health: HealthDependencies;
+  platform?: PlatformLayer;
+  /** Throw 503 until the database is ready. */
+  credits: () => CreditRepository;
+  principals: () => PrincipalRepository;
+  /** Drops cached principals everywhere after a balance change (their credit totals moved). */
+  invalidatePrincipals: () => Promise<void>;
+}
+
+const PREFIX = '/api/v1/llm';
+
+const addBody = z
+  .object({
+    user_id: z.string({ required_error: 'is required: the user to credit' }).min(1),
+    amount: z.number({ required_error: 'is required: credits to add (negative only for kind "adjustment")', invalid_type_error: 'expected a number of credits' }).finite(),
+    kind: z.enum(['grant', 'purchase', 'refund', 'adjustment']).default('grant'),
+    description: z.string().max(500).optional(),
+  })
+  .strict();
+
+const byokBody = z
+  .object({
+    provider: z.string({ required_error: 'is required (e.g. "openai", "anthropic")' }).min(1),
+    api_key: z.string({ required_error: 'is required: your provider API key' }).min(1),
+    user_id: z.string().min(1).optional(),
+  })
+  .strict();
+
+function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue.path.join('.') || 'body';
+    throw new GatewayError('invalid_request', `${path}: ${issue.message}`, { param: path });
+  }
+  return result.data;
+}
+
+function transactionView(row: StoredCreditTransaction) {
+  return {
+    id: row.id,
+    kind: row.kind,
+    amount: toCredits(row.amount_millicredits),
+    balance_after: toCredits(row.balance_after_millicredits),
+    call_id: row.call_id,
+    description: row.description,
+    created_at: new Date(Number(row.created_at)).toISOString(),
+  };
+}
+
+export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRouteDependencies): void {
+  const { gateway, catalog, platform } = deps;
+
+  const requirePlatform = (): PlatformLayer => {
+    if (!platform) throw new GatewayError('not_found', 'credits, tiers and BYOK are off on this gateway: add the "platform:" section to the config to turn them on');
+    return platform;
+  };
+
+  /**
+   * The user a request acts for: its own (the key's user), or, for a caller holding llm.configure,
+   * the one named by `asked`. The master key names one.
+   */
+  const subjectUser = async (request: FastifyRequest, permission: Permission, asked: string | undefined): Promise<UserRecord> => {
+    const caller = requirePermission(request, permission);
+    const own = caller.principal?.user;
+    if (asked && asked !== own?.userId) {
+      if (!hasPermission(caller, 'llm.configure', request.server.rolePermissions)) {
+        throw new GatewayError('permission_denied', `acting for another user needs the llm.configure permission, which the ${caller.isAdmin ? 'admin' : 'user'} role does not have`);
+      }
+      const user = await deps.principals().findUser(asked);
+      if (!user) throw new GatewayError('not_found', `no user "${asked}"`, { param: 'user_id' });
+      return user;
+    }
+    if (own) return own;
+    throw new GatewayError('invalid_request', caller.principal ? 'this key belongs to no user, and credits and BYOK keys are per user: use a key created for a user (/user/new)' : 'name the user: ?user_id= (or "user_id" in the body)', { param: 'user_id' });
+  };
+
+  app.post(`${PREFIX}/chat/completions`, { config: { endpoint: 'chat/completions' } }, async (request, reply) => {
+    requirePermission(request, 'llm.execute');
+    const result = await gateway.chat(callOf(request), validateChatRequest(withAutoModel(request.body, platform !== undefined)));
+    return sendResult(reply, result);
+  });
+
+  app.get(`${PREFIX}/models`, async (request) => {
+    requirePermission(request, 'llm.read');
+    const principal = callOf(request).caller.principal;
+    const listed = catalog.listedModels().filter(({ id, group }) => !principal || isModelAllowed(principal, id, group.name));
+    return {
+      object: 'list',
+      data: listed.map(({ id, group }) => {
+        const deployment = group.available[0];
+        const traits = traitsOf(deployment);
+        return {
+          id,
+          object: 'model',
+          created: catalog.createdAt,
+          owned_by: deployment.provider,
+          quality_score: traits.quality,
+          latency_class: (['fast', 'medium', 'slow'] as const)[traits.latency],
+          privacy: traits.local ? 'local' : 'cloud',
+          free: traits.cost === 0,
+          byok: platform?.byok.has(callOf(request).caller.userId, deployment.provider) ?? false,
+        };
+      }),
+      ...(platform ? { power_levels: POWER_LEVELS.map((level) => ({ level, max_tokens: platform.settings.powerLevels[level].maxTokens ?? null, multiplier: platform.settings.powerLevels[level].multiplier })) } : {}),
+    };
+  });
+
+  app.get(`${PREFIX}/health`, async (request) => {
+    requirePermission(request, 'llm.read');
+    return deploymentHealth(deps.health, (request.query as { model?: string }).model);
+  });
+
+  // ---- credits
+  const balanceOf = async (request: FastifyRequest) => {
+    const layer = requirePlatform();
+    const user = await subjectUser(request, 'llm.read', (request.query as { user_id?: string }).user_id);
+    const balance = await layer.credits.balance(user);
+    return { layer, user, balance };
+  };
+
+  app.get(`${PREFIX}/credits`, async (request) => {
+    const { layer, user, balance } = await balanceOf(request);
+    const tier = layer.credits.tierOf(user);
+    return {
+      user_id: user.userId,
+      tier: tier.name,
+      markup: tier.markup,
+      balance: toCredits(balance),
+      credits_used: toCredits(Math.max(0, (user.creditBalanceMillicredits ?? 0) + (user.creditsUsedMillicredits ?? 0) - balance)),
+      credits_per_usd: layer.settings.creditsPerUsd,
+      low_balance_threshold: layer.settings.lowBalanceMillicredits === undefined ? null : toCredits(layer.settings.lowBalanceMillicredits),
+      low_balance: layer.credits.isLow(balance),
+    };
+  });
+
+  app.get(`${PREFIX}/credits/balance`, async (request) => {
+    const { layer, user, balance } = await balanceOf(request);
+    return { user_id: user.userId, balance: toCredits(balance), low_balance: layer.credits.isLow(balance) };
+  });
+
+  app.post(`${PREFIX}/credits/add`, async (request) => {
+    requirePlatform();
+    requirePermission(request, 'llm.configure');
+    const body = parse(addBody, request.body);
+    const amount = toMillicredits(body.amount);
+    if (amount === 0) throw new GatewayError('invalid_request', 'amount: must not be 0', { param: 'amount' });
+    if (amount < 0 && body.kind !== 'adjustment') throw new GatewayError('invalid_request', `amount: must be positive for kind "${body.kind}" (use kind "adjustment" to take credits away)`, { param: 'amount' });
+    const row = await deps.credits().add(body.user_id, body.kind, amount, body.description ?? null);
+    if (row === undefined) throw new GatewayError('not_found', `no user "${body.user_id}" (create it with /user/new)`, { param: 'user_id' });
+    if (row === 'insufficient') throw new GatewayError('invalid_request', `amount: user "${body.user_id}" has fewer than ${toCredits(-amount)} credits; a balance never goes below zero`, { param: 'amount' });
+    await deps.invalidatePrincipals();
+    return { user_id: body.user_id, balance: toCredits(row.balance_after_millicredits), transaction: transactionView(row) };
+  });
+
+  app.get(`${PREFIX}/credits/transactions`, async (request) => {
+    requirePlatform();
+    const query = request.query as Record<string, string | undefined>;
+    const user = await subjectUser(request, 'llm.read', query.user_id);
+    const limit = Math.min(500, Math.max(1, Number(query.limit ?? 50) || 50));
+    const offset = Math.max(0, Number(query.offset ?? 0) || 0);
+    const kind = query.kind;
+    if (kind !== undefined && !['grant', 'purchase', 'usage', 'refund', 'adjustment'].includes(kind)) {
+      throw new GatewayError('invalid_request', 'kind: must be one of grant, purchase, usage, refund, adjustment', { param: 'kind' });
+    }
+    const page = await deps.credits().list(user.userId, limit, offset, kind as StoredCreditTransaction['kind'] | undefined);
+    return { user_id: user.userId, transactions: page.items.map(transactionView), total: page.total, limit, offset };
+  });
+
+  // ---- bring your own key
+  app.post(`${PREFIX}/byok/keys`, async (request) => {
+    const layer = requirePlatform();
+    const body = parse(byokBody, request.body);
+    const user = await subjectUser(request, 'llm.execute', body.user_id);
+    return layer.byok.store(user.userId, body.provider, body.api_key);
+  });
+
+  app.get(`${PREFIX}/byok/keys`, async (request) => {
+    const layer = requirePlatform();
+    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    return { user_id: user.userId, keys: await layer.byok.list(user.userId) };
+  });
+
+  app.get(`${PREFIX}/byok/keys/:provider`, async (request) => {
+    const layer = requirePlatform();
+    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    return layer.byok.get(user.userId, (request.params as { provider: string }).provider);
+  });
+
+  app.delete(`${PREFIX}/byok/keys/:provider`, async (request) => {
+    const layer = requirePlatform();
+    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    const provider = (request.params as { provider: string }).provider;
+    await layer.byok.remove(user.userId, provider);
+    return { user_id: user.userId, deleted: provider };
+  });
+
+  app.delete(`${PREFIX}/byok/keys`, async (request) => {
+    const layer = requirePlatform();
+    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    return { user_id: user.userId, deleted: await layer.byok.remove(user.userId) };
+  });
+}

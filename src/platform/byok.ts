@@ -1,0 +1,169 @@
+/**
+ * Bring-your-own-key: users store their own provider keys; a user's call to that provider runs on
+ * their key, costs no credits and is never billed. Keys are sealed with AES-256-GCM (SecretBox,
+ * SWITCHBOARD_ENCRYPTION_KEY) before they reach the database, shown only masked, and never logged.
+ * The request path reads an in-memory copy of the sealed keys (opened per call, a few microseconds),
+ * reloaded when any replica changes one (a version row polled every 500 ms).
+ */
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+import { knownProviderIds, providerSpec } from '../providers/specs.js';
+import type { Deployment } from '../providers/types.js';
+import { maskSecret, type SecretBox } from '../security/secret-box.js';
+import type { ByokKeyRepository, StoredByokKey } from '../storage/repositories/byok-keys.js';
+import type { PrincipalRepository } from '../storage/repositories/principals.js';
+
+const VERSION_NAME = 'byok';
+
+export interface ByokKeyView {
+  provider: string;
+  api_key: string;
+  encryption_key_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export class ByokDirectory {
+  /** user id → provider → sealed key. */
+  private cache = new Map<string, Map<string, string>>();
+  private repository: ByokKeyRepository | undefined;
+  private versions: PrincipalRepository | undefined;
+  private version = 0;
+  private poller: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly box: SecretBox | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  attach(repository: ByokKeyRepository, versions: PrincipalRepository, pollIntervalMs = 500): void {
+    this.repository = repository;
+    this.versions = versions;
+    void this.reload();
+    this.poller = setInterval(() => void this.poll(), pollIntervalMs);
+    this.poller.unref();
+  }
+
+  close(): void {
+    clearInterval(this.poller);
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      const version = await this.versions!.version(VERSION_NAME);
+      if (version !== this.version) await this.reload(version);
+    } catch {
+      // the database is unreachable: keep serving from the cache
+    }
+  }
+
+  private async reload(version?: number): Promise<void> {
+    if (!this.repository || !this.versions) return;
+    try {
+      const current = version ?? (await this.versions.version(VERSION_NAME));
+      const rows = await this.repository.all();
+      const cache = new Map<string, Map<string, string>>();
+      for (const row of rows) {
+        // Only keys this gateway can open count: a key sealed under an encryption key no longer
+        // listed must not make calls look "own key" (they would then reserve no credits).
+        if (!this.opens(row)) continue;
+        const providers = cache.get(row.user_id) ?? new Map<string, string>();
+        providers.set(row.provider, row.sealed_key);
+        cache.set(row.user_id, providers);
+      }
+      this.cache = cache;
+      this.version = current;
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'could not load BYOK keys; retried on the next poll');
+    }
+  }
+
+  private opens(row: StoredByokKey): boolean {
+    if (!this.box) return false;
+    try {
+      this.box.open(row.sealed_key);
+      return true;
+    } catch (error) {
+      this.logger.warn({ user: row.user_id, provider: row.provider, err: (error as Error).message }, 'a stored BYOK key cannot be opened (SWITCHBOARD_ENCRYPTION_KEY changed?); the user runs on credits for that provider');
+      return false;
+    }
+  }
+
+  /** Whether the user has a usable key for the provider. */
+  has(userId: string | null | undefined, provider: string): boolean {
+    return userId ? (this.cache.get(userId)?.has(provider) ?? false) : false;
+  }
+
+  /** A copy of the deployment that calls upstream with the user's own key, or undefined. */
+  deploymentFor(userId: string | null | undefined, deployment: Deployment): Deployment | undefined {
+    if (!userId || !this.box) return undefined;
+    const sealed = this.cache.get(userId)?.get(deployment.provider);
+    if (!sealed) return undefined;
+    try {
+      return { ...deployment, apiKey: this.box.open(sealed) };
+    } catch (error) {
+      this.logger.error({ user: userId, provider: deployment.provider, err: (error as Error).message }, 'a stored BYOK key cannot be opened; the shared key is used');
+      return undefined;
+    }
+  }
+
+  private requireBox(): SecretBox {
+    if (!this.box) throw new GatewayError('not_ready', 'bring-your-own-key needs SWITCHBOARD_ENCRYPTION_KEY on the gateway (32 bytes as 64 hex characters; generate one with: openssl rand -hex 32)');
+    return this.box;
+  }
+
+  private requireRepository(): ByokKeyRepository {
+    if (!this.repository) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+    return this.repository;
+  }
+
+  static provider(value: string): string {
+    const spec = providerSpec(value.trim().toLowerCase());
+    if (!spec) throw new GatewayError('invalid_request', `unknown provider "${value}": use one of ${knownProviderIds().join(', ')}`, { param: 'provider' });
+    return spec.id;
+  }
+
+  async store(userId: string, providerName: string, apiKey: string): Promise<ByokKeyView> {
+    const box = this.requireBox();
+    const repository = this.requireRepository();
+    const provider = ByokDirectory.provider(providerName);
+    const key = apiKey.trim();
+    if (key.length < 8 || /\s/.test(key)) throw new GatewayError('invalid_request', '"api_key" must be the provider key itself: at least 8 characters, no spaces', { param: 'api_key' });
+    const now = Date.now();
+    const existing = await repository.find(userId, provider);
+    const row: StoredByokKey = { user_id: userId, provider, sealed_key: box.seal(key), encryption_key_id: box.keyId, last4: key.slice(-4), created_at: existing?.created_at ?? now, updated_at: now };
+    await repository.upsert(row);
+    await this.changed();
+    return view(row);
+  }
+
+  async list(userId: string): Promise<ByokKeyView[]> {
+    return (await this.requireRepository().listFor(userId)).map(view);
+  }
+
+  async get(userId: string, providerName: string): Promise<ByokKeyView> {
+    const provider = ByokDirectory.provider(providerName);
+    const row = await this.requireRepository().find(userId, provider);
+    if (!row) throw new GatewayError('not_found', `no ${provider} key stored for user "${userId}"`, { param: 'provider' });
+    return view(row);
+  }
+
+  async remove(userId: string, providerName?: string): Promise<number> {
+    const provider = providerName ? ByokDirectory.provider(providerName) : undefined;
+    const deleted = await this.requireRepository().delete(userId, provider);
+    if (deleted === 0) throw new GatewayError('not_found', provider ? `no ${provider} key stored for user "${userId}"` : `user "${userId}" has no stored keys`, { param: 'provider' });
+    await this.changed();
+    return deleted;
+  }
+
+  /** Reloads here at once and tells the other replicas through the version row. */
+  private async changed(): Promise<void> {
+    await this.versions?.bumpVersion(VERSION_NAME).catch((error: Error) => this.logger.warn({ err: error.message }, 'could not bump the BYOK version'));
+    await this.reload();
+  }
+}
+
+function view(row: StoredByokKey): ByokKeyView {
+  // Masked from the last four characters alone: the plaintext is never read back for a listing.
+  return { provider: row.provider, api_key: maskSecret(`${'x'.repeat(8)}${row.last4}`), encryption_key_id: row.encryption_key_id, created_at: new Date(Number(row.created_at)).toISOString(), updated_at: new Date(Number(row.updated_at)).toISOString() };
+}

@@ -1,0 +1,149 @@
+/**
+ * Credits on the request path, by reservation like budgets (src/auth/admission.ts): before the
+ * upstream call, the request's maximum credit cost is reserved against what the user has — all
+ * credits ever added minus those used, minus what requests in flight hold — atomically in the
+ * limits state (memory on one node, a Redis Lua script across replicas); after it, the exact cost
+ * is charged, never more than was reserved. The counter starts from the database's "credits used"
+ * and counts every charge from then on, so a charge the usage writer has not stored yet is already
+ * out of the balance: no concurrency, on any number of replicas, takes a balance below zero, and
+ * nothing here awaits the database.
+ */
+import type { Logger } from 'pino';
+import type { ResolvedKey } from '../auth/key-directory.js';
+import type { UserRecord } from '../auth/principals.js';
+import { GatewayError } from '../errors.js';
+import type { BudgetHold, LimitsState } from '../state/limits-state.js';
+import { creditCostMillicredits, type CreditRate } from './credits.js';
+import { toCredits, type PlatformSettings, type PowerLevel, type Tier } from './settings.js';
+
+export interface CreditTicket {
+  readonly userId: string;
+  readonly rate: CreditRate;
+  readonly reservedMillicredits: number;
+  /** The balance when the call was admitted (millicredits), minus what requests in flight hold. */
+  readonly balanceBeforeMillicredits: number;
+  /**
+   * Charges the call's exact cost (capped at the reservation) and releases the rest. Returns the
+   * millicredits charged at once; `remaining` resolves to the balance after the charge.
+   */
+  settle(costMicros: number | undefined): { charged: number; remaining: Promise<number> };
+  /** The last settle's outcome, if settled. */
+  readonly outcome: { charged: number; remaining: Promise<number> } | undefined;
+}
+
+/** The counter of a user's used credits; the creation time keeps a recreated user from inheriting it. */
+export function creditSubject(user: Pick<UserRecord, 'userId' | 'createdAt'>): string {
+  return `credits:${user.userId}@${user.createdAt}`;
+}
+
+export function formatCredits(millicredits: number): string {
+  return String(toCredits(millicredits));
+}
+
+export class CreditGate {
+  constructor(
+    private readonly state: LimitsState,
+    private readonly settings: PlatformSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Users hold credits; the master key and keys without a user do not. */
+  accountOf(principal: ResolvedKey | undefined): UserRecord | undefined {
+    return principal?.user;
+  }
+
+  tierOf(user: UserRecord): Tier {
+    return this.settings.tiers.get(user.tier ?? this.settings.defaultTier) ?? this.settings.tiers.get(this.settings.defaultTier)!;
+  }
+
+  rateFor(user: UserRecord, level: PowerLevel | undefined): CreditRate {
+    return { markup: this.tierOf(user).markup, multiplier: level ? this.settings.powerLevels[level].multiplier : 1, creditsPerUsd: this.settings.creditsPerUsd };
+  }
+
+  private hold(user: UserRecord): BudgetHold {
+    const used = user.creditsUsedMillicredits ?? 0;
+    // Everything ever credited: constant under usage writes, so a cached record stays right for it.
+    return { subject: creditSubject(user), period: 0, maxMicros: (user.creditBalanceMillicredits ?? 0) + used, baselineMicros: used };
+  }
+
+  /** The user's live balance (millicredits): credited − used, counting charges not yet stored. */
+  async balance(user: UserRecord): Promise<number> {
+    const hold = this.hold(user);
+    const spent = await this.state.spent(hold.subject, 0).catch(() => undefined);
+    return hold.maxMicros - Math.max(spent ?? 0, hold.baselineMicros);
+  }
+
+  /**
+   * Reserves the most the call can cost. Refuses with 402 when the user's credits cannot cover it.
+   * A call whose bound is 0 credits (free or local models, or every candidate on the user's own
+   * key) reserves nothing and is never refused for credits.
+   */
+  async reserve(user: UserRecord, level: PowerLevel | undefined, maxCostMicros: number): Promise<CreditTicket> {
+    const rate = this.rateFor(user, level);
+    const amount = creditCostMillicredits(maxCostMicros, rate);
+    const hold = this.hold(user);
+    let balanceBefore: number;
+    if (amount > 0) {
+      let reserved;
+      try {
+        reserved = await this.state.reserve([hold], amount);
+      } catch (error) {
+        this.logger.error({ err: (error as Error).message }, 'the limits store is unreachable; credit-holding users are refused until it answers');
+        throw new GatewayError('limits_unavailable', 'the gateway cannot check this user\'s credits right now (its limits store does not answer); retry shortly', { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
+      }
+      if (!reserved.ok) throw this.insufficient(user, hold.maxMicros - reserved.spentMicros, reserved.reservedMicros, amount, level);
+      balanceBefore = hold.maxMicros - (await this.state.spent(hold.subject, 0).catch(() => undefined) ?? hold.baselineMicros);
+    } else {
+      balanceBefore = await this.balance(user);
+    }
+    let outcome: CreditTicket['outcome'];
+    const settleState = (charged: number) => (amount > 0 ? this.state.settle([hold], amount, charged) : Promise.resolve());
+    return {
+      userId: user.userId,
+      rate,
+      reservedMillicredits: amount,
+      balanceBeforeMillicredits: balanceBefore,
+      get outcome() {
+        return outcome;
+      },
+      settle: (costMicros) => {
+        if (outcome) return outcome;
+        // Never more than reserved: the reservation is what admission proved the balance can pay.
+        const charged = Math.min(creditCostMillicredits(costMicros, rate), amount);
+        const remaining = settleState(charged)
+          .then(() => this.balance(user))
+          .catch((error: Error) => {
+            this.logger.error({ err: error.message, user: user.userId }, 'could not settle a call\'s credits');
+            return balanceBefore - charged;
+          });
+        outcome = { charged, remaining };
+        void remaining.then((left) => this.warnIfLow(user, left));
+        return outcome;
+      },
+    };
+  }
+
+  /** True when the balance is under the configured low-balance threshold. */
+  isLow(millicredits: number): boolean {
+    const threshold = this.settings.lowBalanceMillicredits;
+    return threshold !== undefined && millicredits < threshold;
+  }
+
+  lowBalanceWarning(millicredits: number): string {
+    return `credit balance is low: ${formatCredits(millicredits)} credits left (threshold ${formatCredits(this.settings.lowBalanceMillicredits ?? 0)})`;
+  }
+
+  private warnIfLow(user: UserRecord, millicredits: number): void {
+    if (this.isLow(millicredits)) this.logger.warn({ event: 'credits.low_balance', user: user.userId, credits: toCredits(millicredits), threshold: toCredits(this.settings.lowBalanceMillicredits ?? 0) }, 'low credit balance');
+  }
+
+  private insufficient(user: UserRecord, balance: number, held: number, amount: number, level: PowerLevel | undefined): GatewayError {
+    const detail =
+      balance <= 0
+        ? `user "${user.userId}" has no credits left`
+        : `user "${user.userId}" has ${formatCredits(balance)} credits${held > 0 ? `, ${formatCredits(held)} of them held by requests in flight,` : ''} and this request may cost up to ${formatCredits(amount)} credits (from its input size and max_tokens${level ? ` at the ${level} power level` : ''})`;
+    return new GatewayError('insufficient_credits', `Insufficient credits: ${detail}. Add credits (POST /api/v1/llm/credits/add), lower max_tokens or choose a cheaper power level.`, {
+      headers: { 'x-switchboard-credits-remaining': formatCredits(Math.max(0, balance - held)) },
+    });
+  }
+}
