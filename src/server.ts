@@ -22,6 +22,9 @@ import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
 import type { ModelCatalog } from './routing/catalog.js';
 import type { DatabaseState } from './runtime/database-state.js';
+import type { HealthMonitor } from './routing/health-monitor.js';
+import type { ModelRegistry } from './routing/model-registry.js';
+import { registerModelRoutes } from './http/routes/models.js';
 
 export interface ServerDependencies {
   gateway: Gateway;
@@ -38,6 +41,10 @@ export interface ServerDependencies {
   metrics?: GatewayMetrics;
   /** general_settings.metrics_public: /metrics needs no key. */
   metricsPublic?: boolean;
+  /** Runtime model management (/model/*); absent, those routes are not served. */
+  models?: ModelRegistry;
+  /** Deployment health monitor (GET /health/providers, POST /health/check). */
+  health?: HealthMonitor;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -108,7 +115,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
   });
 
-  registerHealthRoutes(app, { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs });
+  registerHealthRoutes(app, { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models });
+  if (deps.models) registerModelRoutes(app, deps.models);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   registerManagementRoutes(app, deps.management);

@@ -32,6 +32,13 @@ import type { LimitsState } from '../state/limits-state.js';
 import { LocalLimitsState } from '../state/local-limits-state.js';
 import { RedisLimitsState } from '../state/redis-limits-state.js';
 import { DatabaseState } from './database-state.js';
+import { SecretBox } from '../security/secret-box.js';
+import { ModelRegistry } from '../routing/model-registry.js';
+import { ModelRepository } from '../storage/repositories/models.js';
+import { HealthMonitor } from '../routing/health-monitor.js';
+import { healthSettingsFrom } from '../routing/health-settings.js';
+import { checkDeployment } from '../routing/health-check.js';
+import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -55,6 +62,10 @@ export interface GatewayRuntime {
   metrics: GatewayMetrics;
   database: DatabaseState;
   keyDirectory: KeyDirectory;
+  /** Config-file and API-managed models (model-registry.ts). */
+  models: ModelRegistry;
+  /** Deployment health (health-monitor.ts): `isHealthy(deployment)`, `statusOf(id)`. */
+  health: HealthMonitor;
   usageLogs(): UsageLogRepository | undefined;
   principals(): PrincipalRepository | undefined;
   listen(port: number, host: string): Promise<string>;
@@ -74,6 +85,15 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   }
 
   const { config, env } = loaded;
+  // Credentials of models added through the API are sealed with this key; a malformed key refuses start-up.
+  let secretBox: SecretBox | undefined;
+  let healthSettings: ReturnType<typeof healthSettingsFrom>;
+  try {
+    secretBox = SecretBox.fromEnv(env);
+    healthSettings = healthSettingsFrom(config, env);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
   const deployments = buildDeployments(loaded);
   const aliases = config.router_settings.model_group_alias ?? {};
   const catalog = new ModelCatalog(deployments, aliases);
@@ -91,6 +111,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
 
   let repository: UsageLogRepository | undefined;
   let principals: PrincipalRepository | undefined;
+  let modelRepository: ModelRepository | undefined;
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
   let workerSink: SqliteWorkerSink | undefined;
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
@@ -100,6 +121,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger);
     usageWriter.attach(workerSink ?? repository);
     keyDirectory.attach(principals);
+    modelRepository = new ModelRepository(handle.db);
+    void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
   });
 
   const masterKey = config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
@@ -114,11 +137,31 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (!principals) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
     return principals;
   }, keyDirectory, limitsState);
-  const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random });
+  const modelRegistry = new ModelRegistry({
+    loaded,
+    catalog,
+    logger,
+    secretBox,
+    redisUrl,
+    redisPrefix,
+    onDeploymentsAdded: (ids) => void routerState.watch?.(ids).catch((error: Error) => logger.warn({ err: error.message }, 'could not load cooldowns of new deployments')),
+  });
+  await modelRegistry.start();
+  const healthMonitor = new HealthMonitor({
+    deployments: () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled })),
+    check: (deployment) => checkDeployment(deployment, upstream, healthSettings.timeoutMs),
+    logger,
+    store: redisUrl ? new RedisHealthStore(redisUrl, redisPrefix ?? 'switchboard:', logger) : new DatabaseHealthStore(() => modelRepository, logger),
+    intervalMs: healthSettings.intervalMs,
+    downProbeIntervalMs: healthSettings.downProbeIntervalMs,
+    degradedThresholdMs: healthSettings.degradedThresholdMs,
+  });
+  await healthMonitor.start();
+  const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random, health: healthMonitor });
   logger.info({ strategy: router.policy.strategy, shared: redisUrl ? 'redis' : 'this process only' }, 'router ready');
 
   const upstream = new UpstreamClient();
-  const metrics = new GatewayMetrics({ catalog, usageWriter, coolingUntil: (deployment) => router.coolingUntil(deployment) });
+  const metrics = new GatewayMetrics({ catalog, usageWriter, coolingUntil: (deployment) => router.coolingUntil(deployment), healthStatus: (deployment) => healthMonitor.statusOf(deployment.id)?.status });
   const gateway = new Gateway({
     catalog,
     upstream,
@@ -138,7 +181,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     database,
     logger,
     bodyLimitBytes,
-    healthCheckTimeoutMs: Math.round((config.general_settings.health_check_timeout ?? 10) * 1000),
+    healthCheckTimeoutMs: healthSettings.timeoutMs,
+    models: modelRegistry,
+    health: healthMonitor,
     management: () => management,
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
@@ -154,6 +199,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     metrics,
     database,
     keyDirectory,
+    models: modelRegistry,
+    health: healthMonitor,
     usageLogs: () => repository,
     principals: () => principals,
     async listen(port, host) {
@@ -161,6 +208,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
     async close() {
       await app.close();
+      await healthMonitor.close();
+      await modelRegistry.close();
       await usageWriter.close();
       await workerSink?.close();
       await upstream.close();

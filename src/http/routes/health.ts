@@ -10,12 +10,19 @@ import { checkDeployment, type DeploymentCheck } from '../../routing/health-chec
 import type { UpstreamClient } from '../../gateway/upstream.js';
 import type { DatabaseState } from '../../runtime/database-state.js';
 import { VERSION } from '../../version.js';
+import type { HealthMonitor } from '../../routing/health-monitor.js';
+import type { ModelRegistry } from '../../routing/model-registry.js';
+import { requirePermission } from '../../auth/permissions.js';
+import { providerHealthReport } from './provider-health.js';
 
 export interface HealthDependencies {
   catalog: ModelCatalog;
   upstream: UpstreamClient;
   database: DatabaseState;
   healthCheckTimeoutMs: number;
+  /** Deployment health monitor and the models it watches: GET /health/providers, POST /health/check. */
+  health?: HealthMonitor;
+  models?: ModelRegistry;
 }
 
 function endpointView(check: DeploymentCheck) {
@@ -57,6 +64,21 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
       version: VERSION,
     });
   });
+
+  const { health, models } = deps;
+  if (health && models) {
+    app.get('/health/providers', async (request) => {
+      requirePermission(request, 'llm.read');
+      return providerHealthReport(health, models);
+    });
+    const checkNow = async (request: Parameters<typeof requirePermission>[0]) => {
+      requirePermission(request, 'llm.manage_providers');
+      await health.runRound();
+      return providerHealthReport(health, models);
+    };
+    app.post('/health/check', checkNow);
+    app.post('/api/v1/admin/llm/health/check', checkNow);
+  }
 
   app.get('/health', async (request) => {
     const model = (request.query as { model?: string }).model;
