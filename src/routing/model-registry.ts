@@ -56,17 +56,20 @@ export interface ModelView {
   model_info: Record<string, unknown>;
 }
 
+/** A name or id: numbers are taken as their text (YAML and JSON clients send both). */
+const text = (requiredError?: string) => z.preprocess((value) => (typeof value === 'number' ? String(value) : value), z.string({ required_error: requiredError, invalid_type_error: 'expected a string' }).min(1, 'must not be empty'));
+
 const newModelSchema = z.object({
-  model_name: z.coerce.string({ required_error: 'is required: the name clients send as "model"' }).min(1, 'must not be empty'),
+  model_name: text('is required: the name clients send as "model"'),
   litellm_params: z.record(z.unknown(), { required_error: 'is required: {"model": "provider/model", "api_key": …, "api_base": …}', invalid_type_error: 'expected an object' }),
   model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
 });
 
 const updateSchema = z.object({
-  model_name: z.coerce.string().min(1, 'must not be empty').optional(),
+  model_name: text().optional(),
   litellm_params: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
   model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
-  id: z.coerce.string().optional(),
+  id: text().optional(),
 });
 
 export interface ModelRegistryOptions {
