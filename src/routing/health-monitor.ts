@@ -187,7 +187,7 @@ export class HealthMonitor {
       health.status = 'down';
       health.lastError = check.error ?? 'unhealthy';
     }
-    this.commit(check.deployment, entry, health, previous);
+    this.commit(check.deployment, entry, health, previous, true);
     return health;
   }
 
@@ -199,7 +199,7 @@ export class HealthMonitor {
     if (previous === 'down') return; // only a probe brings a deployment back
     const status = this.answeringStatus(entry, firstTokenMs);
     if (status === previous && entry.health.consecutiveFailures === 0) return;
-    this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures: 0, updatedAt: this.now() }, previous);
+    this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures: 0, updatedAt: this.now() }, previous, false);
   }
 
   /** A live call that failed in a way that says something about the deployment (not the client's fault). */
@@ -212,7 +212,7 @@ export class HealthMonitor {
     let status = previous;
     if (previous === 'down' || consecutiveFailures >= this.liveDownAfter) status = 'down';
     else if (failureRatio(entry.outcomes) >= INTERMITTENT_RATIO) status = 'degraded';
-    this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures, lastError: error.message.slice(0, 500), updatedAt: this.now() }, previous);
+    this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures, lastError: error.message.slice(0, 500), updatedAt: this.now() }, previous, false);
   }
 
   private answeringStatus(entry: Entry, latencyMs: number | undefined): HealthStatus {
@@ -220,14 +220,18 @@ export class HealthMonitor {
     return failureRatio(entry.outcomes) >= INTERMITTENT_RATIO ? 'degraded' : 'healthy';
   }
 
-  private commit(deployment: Deployment, entry: Entry, health: DeploymentHealth, previous: HealthStatus): void {
+  /**
+   * Every check result is shared; live traffic only shares status changes, so a storm of failing
+   * calls costs no more than one write per change.
+   */
+  private commit(deployment: Deployment, entry: Entry, health: DeploymentHealth, previous: HealthStatus, fromCheck: boolean): void {
     entry.health = health;
-    if (health.status !== previous) {
+    const changed = health.status !== previous;
+    if (changed) {
       const level = health.status === 'down' ? 'warn' : 'info';
       this.options.logger[level]({ deployment: deployment.id, model: deployment.modelName, provider: deployment.provider, from: previous, to: health.status, error: health.lastError }, 'deployment health changed');
     }
-    // Shared on every check and on live status changes; live successes that change nothing write nothing.
-    void this.options.store?.save(health).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not share deployment health'));
+    if (fromCheck || changed) void this.options.store?.save(health).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not share deployment health'));
   }
 
   private applyRemote(record: DeploymentHealth): void {
