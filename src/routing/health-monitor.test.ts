@@ -13,6 +13,7 @@ const upstreamError = (status: number) => new GatewayError(status >= 500 ? 'upst
 
 class MemoryStore implements HealthStore {
   saved: DeploymentHealth[] = [];
+  claim?: (name: 'round' | 'probe', ttlMs: number) => Promise<boolean>;
   deliver: ((record: DeploymentHealth) => void) | undefined;
   async start(onRemote: (record: DeploymentHealth) => void) {
     this.deliver = onRemote;
@@ -23,7 +24,7 @@ class MemoryStore implements HealthStore {
   async close() {}
 }
 
-function setup(options: { latencyMs?: number; store?: HealthStore } = {}) {
+function setup(options: { latencyMs?: number; store?: HealthStore; intervalMs?: number } = {}) {
   const deployments = [deployment('a'), deployment('b'), deployment('off')];
   const answers = new Map<string, boolean>([['a', true], ['b', true], ['off', true]]);
   const checked: string[] = [];
@@ -36,7 +37,7 @@ function setup(options: { latencyMs?: number; store?: HealthStore } = {}) {
     },
     logger: pino({ level: 'silent' }),
     store: options.store,
-    intervalMs: 0,
+    intervalMs: options.intervalMs ?? 0,
     downProbeIntervalMs: 0,
     degradedThresholdMs: 1_000,
     now: () => now++,
@@ -124,5 +125,24 @@ describe('HealthMonitor', () => {
     store.deliver!({ deploymentId: 'a', status: 'healthy', consecutiveFailures: 0, updatedAt: mine.updatedAt - 10 });
     expect(monitor.statusOf('a')?.status).toBe('down');
     await monitor.close();
+  });
+
+  it('runs scheduled rounds only when this replica wins the claim', async () => {
+    for (const granted of [false, true]) {
+      const store = new MemoryStore();
+      const claims: string[] = [];
+      store.claim = async (name: string) => {
+        claims.push(name);
+        return granted;
+      };
+      const { monitor, checked } = setup({ store, intervalMs: 20 });
+      await monitor.start();
+      await new Promise((resolve) => setTimeout(resolve, 90));
+      await monitor.close();
+      expect(claims.length).toBeGreaterThanOrEqual(2);
+      expect(claims.every((name) => name === 'round')).toBe(true);
+      if (granted) expect(checked.length).toBeGreaterThanOrEqual(4);
+      else expect(checked).toEqual([]);
+    }
   });
 });

@@ -32,6 +32,12 @@ export interface HealthStore {
   /** Loads the statuses other replicas saved and starts delivering their changes. */
   start(onRemote: (record: DeploymentHealth) => void): Promise<void>;
   save(record: DeploymentHealth): Promise<void>;
+  /**
+   * Claims the next `name` round for this replica for `ttlMs` (true when this replica should run
+   * it), so that N replicas do not each check every deployment. Stores without it: every replica
+   * runs its own rounds.
+   */
+  claim?(name: 'round' | 'probe', ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -101,17 +107,29 @@ export class HealthMonitor {
     await this.options.store?.start((record) => this.applyRemote(record)).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not load shared deployment health'));
     const { intervalMs, downProbeIntervalMs } = this.options;
     if (intervalMs > 0) {
-      this.roundTimer = setInterval(() => void this.runRound().catch(() => undefined), intervalMs);
+      this.roundTimer = setInterval(() => void this.scheduled('round', intervalMs, () => this.runRound()), intervalMs);
       this.roundTimer.unref();
     }
     if (downProbeIntervalMs > 0) {
-      this.probeTimer = setInterval(() => void this.probeDown(), downProbeIntervalMs);
+      this.probeTimer = setInterval(() => void this.scheduled('probe', downProbeIntervalMs, () => this.probeDown()), downProbeIntervalMs);
       this.probeTimer.unref();
     }
     this.options.logger.info(
       { intervalSeconds: intervalMs / 1000, downProbeSeconds: downProbeIntervalMs / 1000, degradedThresholdMs: this.options.degradedThresholdMs, shared: this.options.store ? 'yes' : 'this process only' },
       intervalMs > 0 ? 'health monitor started' : 'health monitor started without background rounds (health_check_interval is 0): live traffic and POST /health/check only',
     );
+  }
+
+  /** A timer's round, run here unless another replica claimed it (results arrive through the store). */
+  private async scheduled(name: 'round' | 'probe', intervalMs: number, run: () => Promise<unknown>): Promise<void> {
+    try {
+      const store = this.options.store;
+      // The claim expires a little before the next tick, so a replica that stops leaves the work to the others.
+      if (store?.claim && !(await store.claim(name, Math.max(1, Math.floor(intervalMs * 0.8))))) return;
+      await run();
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message }, `health ${name} failed`);
+    }
   }
 
   /** The deployment's status now (synchronous; undefined before anything was learnt about it). */

@@ -176,12 +176,15 @@ export class ModelRegistry {
     const input = parse(newModelSchema, body);
     const requestedId = input.model_info?.id;
     const id = requestedId === undefined || requestedId === null || requestedId === '' ? randomUUID() : String(requestedId);
-    if (this.byId.has(id) || (await repository.find(id))?.origin === 'api') {
+    const existing = await repository.find(id);
+    if (this.byId.has(id) || existing?.origin === 'api') {
       throw new GatewayError('conflict', `a model with id "${id}" already exists; use POST /model/update to change it, or choose another model_info.id`, { param: 'model_info.id' });
     }
     const modelInfo = { ...(input.model_info ?? {}), id };
     this.validate(input.model_name, input.litellm_params, modelInfo);
     const { plain, secrets } = this.split(input.litellm_params);
+    // An override left behind by a config model that is no longer in the config.
+    if (existing) await repository.delete(id);
     const now = Date.now();
     await repository.insert({ id, origin: 'api', model_name: input.model_name, litellm_params: JSON.stringify(plain), secrets: JSON.stringify(secrets), model_info: JSON.stringify(withoutId(modelInfo)), enabled: 1, created_at: now, updated_at: now });
     await this.changed();

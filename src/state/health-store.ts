@@ -74,6 +74,10 @@ export class RedisHealthStore implements HealthStore {
     await this.redis.multi().hset(this.key, record.deploymentId, text).publish(this.key, `${this.origin}\n${text}`).exec();
   }
 
+  async claim(name: 'round' | 'probe', ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(`${this.key}:${name}`, this.origin, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
   async close(): Promise<void> {
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());

@@ -84,6 +84,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
     const model = (request.query as { model?: string }).model;
     const deployments = deps.catalog.allDeployments().filter((deployment) => !model || deployment.modelName === model);
     const checks = await Promise.all(deployments.map((deployment) => checkDeployment(deployment, deps.upstream, deps.healthCheckTimeoutMs)));
+    // These are checks like the monitor's own: the monitor (and routing) learn from them too.
+    if (deps.health) for (const check of checks) deps.health.applyCheck(check);
     const healthy = checks.filter((check) => check.healthy).map(endpointView);
     const unhealthy = checks.filter((check) => !check.healthy).map(endpointView);
     return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
