@@ -124,6 +124,9 @@ describe('HealthMonitor', () => {
     // An older record does not overwrite a newer one.
     store.deliver!({ deploymentId: 'a', status: 'healthy', consecutiveFailures: 0, updatedAt: mine.updatedAt - 10 });
     expect(monitor.statusOf('a')?.status).toBe('down');
+    // A "down" left over from long ago (no replica has re-probed it) is ignored.
+    store.deliver!({ deploymentId: 'b', status: 'down', consecutiveFailures: 9, updatedAt: mine.updatedAt - 3_600_000 });
+    expect(monitor.statusOf('b')?.status).toBe('healthy');
     await monitor.close();
   });
 

@@ -253,6 +253,9 @@ export class HealthMonitor {
   }
 
   private applyRemote(record: DeploymentHealth): void {
+    // A down deployment is re-probed (and its record re-saved) every probe interval; a "down" nobody
+    // has confirmed for a while is left over from an earlier run and must not keep traffic away.
+    if (record.status === 'down' && this.now() - record.updatedAt > Math.max(60_000, 3 * this.options.downProbeIntervalMs)) return;
     const entry = this.entries.get(record.deploymentId);
     if (entry && entry.health.updatedAt >= record.updatedAt) return;
     if (!entry) {
