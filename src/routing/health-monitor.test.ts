@@ -75,6 +75,17 @@ describe('HealthMonitor', () => {
     expect(monitor.isHealthy('a')).toBe(true);
   });
 
+  it('a check refused with 400 or 429 proves the deployment answers: degraded, not down', async () => {
+    const { monitor, deployments } = setup();
+    for (const status of [400, 429]) {
+      monitor.applyCheck({ deployment: deployments[0], healthy: false, latencyMs: 5, error: `${status}: max_tokens is too small`, upstreamStatus: status });
+      expect(monitor.statusOf('a')).toMatchObject({ status: 'degraded', lastError: `${status}: max_tokens is too small` });
+      expect(monitor.isHealthy('a')).toBe(true);
+    }
+    monitor.applyCheck({ deployment: deployments[0], healthy: false, latencyMs: 5, error: '503: overloaded', upstreamStatus: 503 });
+    expect(monitor.statusOf('a')?.status).toBe('down');
+  });
+
   it('marks a slow deployment degraded', async () => {
     const { monitor } = setup({ latencyMs: 1_500 });
     await monitor.runRound();

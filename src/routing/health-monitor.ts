@@ -68,6 +68,13 @@ export interface HealthMonitorOptions {
 const WINDOW = 10;
 /** Share of failures in the window from which a deployment that answers is degraded. */
 const INTERMITTENT_RATIO = 0.2;
+/**
+ * Check answers that prove the deployment is up even though the check failed: the one-token
+ * request itself was refused (some models reject `max_tokens: 1`), or the deployment is rate
+ * limited. They make it degraded, never down, so that a check unsuited to a model cannot take it
+ * out of traffic.
+ */
+const ANSWERING_STATUSES = new Set([400, 413, 422, 429]);
 
 interface Entry {
   health: DeploymentHealth;
@@ -202,7 +209,7 @@ export class HealthMonitor {
     } else {
       push(entry.outcomes, false);
       health.consecutiveFailures++;
-      health.status = 'down';
+      health.status = check.upstreamStatus !== undefined && ANSWERING_STATUSES.has(check.upstreamStatus) ? 'degraded' : 'down';
       health.lastError = check.error ?? 'unhealthy';
     }
     this.commit(check.deployment, entry, health, previous, true);
