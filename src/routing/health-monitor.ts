@@ -153,6 +153,11 @@ export class HealthMonitor {
     return this.entries.get(id)?.health.status !== 'down';
   }
 
+  /** Forgets what is known of these deployments (their definition changed): they start unknown again. */
+  forget(deploymentIds: string[]): void {
+    for (const id of deploymentIds) this.entries.delete(id);
+  }
+
   /** Checks every active deployment now (a background round, or POST /health/check). */
   runRound(): Promise<RoundSummary> {
     // A round already under way answers callers that ask meanwhile.

@@ -83,6 +83,10 @@ export interface ModelRegistryOptions {
   pollIntervalMs?: number;
   /** Told the ids of deployments that appeared (the router state loads their cooldowns). */
   onDeploymentsAdded?: (ids: string[]) => void;
+  /** Told the ids of deployments whose definition changed (their old health says nothing now). */
+  onDeploymentsChanged?: (ids: string[]) => void;
+  /** The config file's deployments, when the caller built them already (buildDeployments(loaded)). */
+  configDeployments?: Deployment[];
 }
 
 interface ConfigModel {
@@ -103,13 +107,15 @@ export class ModelRegistry {
   private subscriber: Redis | undefined;
   private readonly channel: string;
   private chain: Promise<void> = Promise.resolve();
+  /** What each stored model was built from, to tell which ones an update changed. */
+  private signatures = new Map<string, string>();
 
   constructor(private readonly options: ModelRegistryOptions) {
     const { loaded } = options;
     this.aliases = loaded.config.router_settings.model_group_alias ?? {};
     this.channel = `${options.redisPrefix ?? 'switchboard:'}models`;
     // buildDeployments keeps one deployment per entry of a config that loaded without fatal errors.
-    const deployments = buildDeployments(loaded);
+    const deployments = options.configDeployments ?? buildDeployments(loaded);
     this.configModels = deployments.map((deployment, index) => {
       const entry = loaded.config.model_list[index];
       return { deployment, shownParams: maskParams(entry?.litellm_params ?? {}), modelInfo: { ...(entry?.model_info ?? {}) } };
@@ -290,6 +296,7 @@ export class ModelRegistry {
       modelInfo: model.modelInfo,
     }));
     const configIds = new Set(entries.map((entry) => entry.deployment.id));
+    const signatures = new Map<string, string>();
     for (const row of rows) {
       if (row.origin !== 'api') continue;
       if (configIds.has(row.id)) {
@@ -298,7 +305,10 @@ export class ModelRegistry {
       }
       const entry = this.buildStored(row);
       if (entry) entries.push(entry);
+      signatures.set(row.id, JSON.stringify([row.model_name, row.litellm_params, row.secrets, row.model_info]));
     }
+    const changed = [...signatures].filter(([id, signature]) => this.signatures.has(id) && this.signatures.get(id) !== signature).map(([id]) => id);
+    this.signatures = signatures;
     const previous = new Set(this.byId.keys());
     this.entryList = entries;
     this.byId = new Map(entries.map((entry) => [entry.deployment.id, entry]));
@@ -308,6 +318,7 @@ export class ModelRegistry {
     this.options.catalog.setDisabledGroups(entries.filter((entry) => !entry.enabled && !served.has(entry.deployment.modelName)).map((entry) => entry.deployment.modelName));
     const added = enabled.map((deployment) => deployment.id).filter((id) => !previous.has(id));
     if (announce && added.length > 0) this.options.onDeploymentsAdded?.(added);
+    if (announce && changed.length > 0) this.options.onDeploymentsChanged?.(changed);
   }
 
   /** A stored model as a deployment, built exactly like a config entry. */

@@ -144,7 +144,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     secretBox,
     redisUrl,
     redisPrefix,
+    configDeployments: deployments,
     onDeploymentsAdded: (ids) => void routerState.watch?.(ids).catch((error: Error) => logger.warn({ err: error.message }, 'could not load cooldowns of new deployments')),
+    onDeploymentsChanged: (ids) => healthMonitor.forget(ids),
   });
   await modelRegistry.start();
   const healthMonitor = new HealthMonitor({

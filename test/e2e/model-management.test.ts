@@ -145,6 +145,24 @@ describe('model management with SWITCHBOARD_ENCRYPTION_KEY', () => {
     expect((await api.call<ErrorBody>('POST', '/model/update', { litellm_params: { rpm: 1 } })).body.error.param).toBe('model_info.id');
   });
 
+  it('a model found down and then pointed elsewhere starts afresh: its old health does not keep traffic away', async () => {
+    await api.ok('POST', '/model/new', newModel('moving', {}, { id: 'moving-1' }));
+    mocks.a.alwaysFault = { kind: 'error', status: 500 };
+    try {
+      await api.ok('POST', '/health/check');
+      const statusOf = async () => (await api.ok<{ deployments: Array<{ deployment_id: string; status: string }> }>('GET', '/health/providers')).deployments.find((view) => view.deployment_id === 'moving-1')!.status;
+      expect(await statusOf()).toBe('down');
+      expect((await chatError(gateway.openai(), 'moving')).code).toBe('deployments_down');
+      await api.ok('POST', '/model/update', { model_info: { id: 'moving-1' }, litellm_params: { api_base: mocks.b.url } });
+      expect(await statusOf()).toBe('unknown');
+      expect((await gateway.openai().chat.completions.create({ model: 'moving', messages: [{ role: 'user', content: 'hi' }] })).choices[0].message.content).toBe('from b');
+    } finally {
+      mocks.a.alwaysFault = undefined;
+      await api.ok('POST', '/model/delete', { id: 'moving-1' });
+      await api.ok('POST', '/health/check'); // the config model on the same upstream is back too
+    }
+  });
+
   it('disables and re-enables an API model and a config model: gone from /v1/models and refused while disabled', async () => {
     const client = gateway.openai();
     const disabled = await api.ok<ModelView>('POST', '/model/added-1/disable');
