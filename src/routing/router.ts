@@ -1,8 +1,8 @@
 /**
  * Chooses deployments for a request: drops those cooling down and those the health monitor has
- * down, ranks priority tiers (`order`,
- * lower first) and orders each tier by the routing strategy. It also keeps the books the
- * strategies and cooldowns read: in-flight counts, latencies, failures, per-minute usage.
+ * down, ranks priority tiers (`order`, lower first) and orders each tier by the routing strategy.
+ * It also keeps the books the strategies, cooldowns and health monitor read: in-flight counts,
+ * latencies, failures, per-minute usage.
  */
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
