@@ -10,6 +10,7 @@ import type { DeploymentHealth, HealthStatus, HealthStore } from '../routing/hea
 import type { ModelRepository, StoredHealthRow } from '../storage/repositories/models.js';
 
 const STATUSES = new Set<HealthStatus>(['healthy', 'degraded', 'down', 'unknown']);
+const CLOCK_SKEW_MS = 5_000;
 
 /** A record read from another replica, or undefined when it is not one. */
 export function parseHealthRecord(value: unknown): DeploymentHealth | undefined {
@@ -106,7 +107,9 @@ export class DatabaseHealthStore implements HealthStore {
     const repository = this.repository();
     if (!repository || !this.onRemote) return;
     try {
-      const rows = await repository.healthSince(this.seenUntil);
+      // Rows are stamped with the saving replica's clock: reading a few seconds back catches rows
+      // from a replica whose clock runs behind (the monitor ignores what it already has).
+      const rows = await repository.healthSince(this.seenUntil - CLOCK_SKEW_MS);
       for (const row of rows) {
         this.seenUntil = Math.max(this.seenUntil, Number(row.updated_at));
         const record = fromRow(row);
