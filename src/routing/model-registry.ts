@@ -192,7 +192,13 @@ export class ModelRegistry {
     // An override left behind by a config model that is no longer in the config.
     if (existing) await repository.delete(id);
     const now = Date.now();
-    await repository.insert({ id, origin: 'api', model_name: input.model_name, litellm_params: JSON.stringify(plain), secrets: JSON.stringify(secrets), model_info: JSON.stringify(withoutId(modelInfo)), enabled: 1, created_at: now, updated_at: now });
+    try {
+      await repository.insert({ id, origin: 'api', model_name: input.model_name, litellm_params: JSON.stringify(plain), secrets: JSON.stringify(secrets), model_info: JSON.stringify(withoutId(modelInfo)), enabled: 1, created_at: now, updated_at: now });
+    } catch (error) {
+      // Another replica added the same id a moment ago.
+      if (await repository.find(id)) throw new GatewayError('conflict', `a model with id "${id}" already exists; use POST /model/update to change it, or choose another model_info.id`, { param: 'model_info.id' });
+      throw error;
+    }
     await this.changed();
     this.options.logger.info({ deployment: id, model: input.model_name }, 'model added');
     return this.view(this.byId.get(id) ?? this.missing(id));
