@@ -189,6 +189,16 @@ describe.runIf(postgres)('two replicas sharing PostgreSQL only (no Redis)', () =
     await lifecycle(new Management(replicaA.url), replicaB.url, 'polled-model', measured['database poll']);
   });
 
+  it('two replicas adding one id at the same moment: one wins, the other answers 409', async () => {
+    for (let round = 0; round < 5; round++) {
+      const id = `racer-${round}`;
+      const body = { model_name: 'racer', litellm_params: { model: 'openai/gpt-4o-mini', api_base: mocks.a.url, api_key: 'sk-racer-0001' }, model_info: { id } };
+      const statuses = await Promise.all([replicaA, replicaB].map(async (replica) => (await fetch(`${replica.url}/model/new`, { method: 'POST', headers, body: JSON.stringify(body) })).status));
+      expect(statuses.sort()).toEqual([200, 409]);
+      await new Management(replicaA.url).ok('POST', '/model/delete', { id });
+    }
+  });
+
   it('deployment health reaches the other replica through the database', async () => {
     mocks.a.alwaysFault = { kind: 'error', status: 500 };
     try {
