@@ -27,6 +27,8 @@ export const ERROR_CATALOGUE = {
   invalid_request: { status: 400, type: 'invalid_request_error', retryable: false },
   unsupported_parameter: { status: 400, type: 'invalid_request_error', retryable: false },
   model_not_found: { status: 404, type: 'invalid_request_error', retryable: false },
+  // An operator disabled the model (POST /model/{id}/disable): it exists, but is not served now.
+  model_disabled: { status: 404, type: 'invalid_request_error', retryable: false },
   route_not_found: { status: 404, type: 'not_found_error', retryable: false },
   request_too_large: { status: 413, type: 'invalid_request_error', retryable: false },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', retryable: false },
@@ -48,6 +50,8 @@ export const ERROR_CATALOGUE = {
   // Router outcomes: not retried within the group, but fallbacks still apply.
   deployments_cooling_down: { status: 503, type: 'service_unavailable_error', retryable: false },
   deployments_at_capacity: { status: 429, type: 'rate_limit_error', retryable: false },
+  // The health monitor found every deployment of the group down (fallbacks still apply).
+  deployments_down: { status: 503, type: 'service_unavailable_error', retryable: false },
   not_ready: { status: 503, type: 'service_unavailable_error', retryable: false },
   limits_unavailable: { status: 503, type: 'service_unavailable_error', retryable: false },
   // Upstream failures: the status keeps the upstream's meaning (see upstreamStatusFor).

@@ -25,6 +25,9 @@ import type { DatabaseState } from './runtime/database-state.js';
 import { registerPlatformRoutes, type PlatformRouteDependencies } from './http/routes/platform.js';
 import type { PlatformLayer } from './platform/layer.js';
 import { DEFAULT_ROLE_PERMISSIONS, type Permission } from './auth/permissions.js';
+import type { HealthMonitor } from './routing/health-monitor.js';
+import type { ModelRegistry } from './routing/model-registry.js';
+import { registerModelRoutes } from './http/routes/models.js';
 
 export interface ServerDependencies {
   gateway: Gateway;
@@ -47,6 +50,10 @@ export interface ServerDependencies {
   roles?: Record<string, readonly Permission[]>;
   /** Storage the /api/v1/llm routes use (each throws 503 until the database is ready). */
   platformStorage?: Pick<PlatformRouteDependencies, 'credits' | 'principals' | 'invalidatePrincipals'>;
+  /** Runtime model management (/model/*); absent, those routes are not served. */
+  models?: ModelRegistry;
+  /** Deployment health monitor (GET /health/providers, POST /health/check). */
+  health?: HealthMonitor;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -120,8 +127,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
   });
 
-  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs };
+  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models };
   registerHealthRoutes(app, health);
+  if (deps.models) registerModelRoutes(app, deps.models);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });

@@ -172,6 +172,10 @@ export const generalSettingsSchema = z
     proxy_batch_write_at: nonNegative.optional(),
     disable_spend_logs: boolean.optional(),
     health_check_timeout: nonNegative.optional(),
+    /** Seconds: a health check (or a stream's first token) slower than this marks the deployment degraded. */
+    health_check_degraded_threshold: nonNegative.optional(),
+    /** Seconds between probes of deployments that are down. */
+    health_check_down_retry_interval: nonNegative.optional(),
     /** GET /metrics without a key (Prometheus scrapers often cannot send one). */
     metrics_public: boolean.optional(),
   })

@@ -218,7 +218,7 @@ export class Gateway {
   private async tryGroup(context: CallContext, operation: Operation, format: ResponseFormat, group: ModelGroup, stream: boolean, progress: Progress): Promise<GatewayResult> {
     const { router } = this.deps;
     const ranked = await router.rank(group, stream);
-    if (ranked.length === 0) throw this.coolingDownError(group, progress);
+    if (ranked.length === 0) throw router.allDown(group) ? router.downError(group) : this.coolingDownError(group, progress);
     let deployment = await this.admitNext(ranked, 0, group, progress);
     let retriesHere = 0;
     for (;;) {
@@ -282,6 +282,8 @@ export class Gateway {
   private resolveGroup(model: string): ModelGroup {
     const group = this.deps.catalog.resolve(model);
     if (!group) {
+      const disabled = this.deps.catalog.disabledGroup(model);
+      if (disabled) throw new GatewayError('model_disabled', `model "${model}" is disabled on this gateway by an operator; GET /v1/models lists the models you can use`, { param: 'model' });
       throw new GatewayError('model_not_found', `model "${model}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
     }
     if (group.available.length === 0) {

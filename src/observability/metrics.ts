@@ -14,6 +14,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Deployment, Usage } from '../providers/types.js';
 import type { ModelCatalog } from '../routing/catalog.js';
+import { healthGaugeValue, type HealthStatus } from '../routing/health-monitor.js';
 import type { UsageLogWriter } from './usage-log-writer.js';
 
 /** What one settled call tells the metrics. */
@@ -40,6 +41,8 @@ export interface MetricsDependencies {
   usageWriter: UsageLogWriter;
   /** When a deployment leaves cooldown (epoch ms), or undefined when it is not cooling down. */
   coolingUntil: (deployment: Deployment) => number | undefined;
+  /** A deployment's health status (health-monitor.ts); absent, the health gauge is not exported. */
+  healthStatus?: (deployment: Deployment) => HealthStatus | undefined;
   /** prom-client's default process and Node.js metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -142,6 +145,21 @@ export class GatewayMetrics {
         }
       },
     });
+    const healthStatus = deps.healthStatus;
+    if (healthStatus) {
+      new Gauge({
+        name: 'switchboard_deployment_health',
+        help: 'Health of each served deployment: 2 healthy, 1 degraded, 0 down, -1 unknown (not checked yet).',
+        labelNames: ['deployment', 'model_group', 'provider'] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const deployment of catalog.allDeployments()) {
+            this.set({ deployment: deployment.id, model_group: deployment.modelName, provider: deployment.provider }, healthGaugeValue(healthStatus(deployment)));
+          }
+        },
+      });
+    }
     new Gauge({
       name: 'switchboard_usage_log_queue_depth',
       help: 'Usage records queued in memory, waiting to be written to the database.',

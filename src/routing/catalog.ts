@@ -15,6 +15,8 @@ export interface ModelGroup {
 export class ModelCatalog {
   private groups = new Map<string, ModelGroup>();
   private aliases = new Map<string, { target: string; hidden: boolean }>();
+  /** Model names whose every deployment an operator disabled (see model-registry.ts). */
+  private disabled = new Set<string>();
   readonly createdAt = Math.floor(Date.now() / 1000);
 
   constructor(deployments: Deployment[] = [], aliases: Record<string, string | { model: string; hidden?: boolean }> = {}) {
@@ -36,6 +38,18 @@ export class ModelCatalog {
     this.aliases = new Map(
       Object.entries(aliases).map(([alias, value]) => [alias, typeof value === 'string' ? { target: value, hidden: false } : { target: value.model, hidden: value.hidden === true }]),
     );
+  }
+
+  /** Names the groups that exist but were disabled at runtime (they resolve to nothing). */
+  setDisabledGroups(names: Iterable<string>): void {
+    this.disabled = new Set(names);
+  }
+
+  /** The disabled group a client's `model` names (directly or through an alias), if any. */
+  disabledGroup(model: string): string | undefined {
+    if (this.disabled.has(model)) return model;
+    const alias = this.aliases.get(model);
+    return alias && this.disabled.has(alias.target) && !this.groups.has(alias.target) ? alias.target : undefined;
   }
 
   /** The group a client's `model` names, following one level of alias. */

@@ -12,6 +12,8 @@ export interface DeploymentCheck {
   healthy: boolean;
   latencyMs?: number;
   error?: string;
+  /** The upstream's HTTP status when it answered with an error. */
+  upstreamStatus?: number;
 }
 
 export async function checkDeployment(deployment: Deployment, upstream: UpstreamClient, timeoutMs: number): Promise<DeploymentCheck> {
@@ -32,7 +34,7 @@ export async function checkDeployment(deployment: Deployment, upstream: Upstream
     const latencyMs = Math.round(performance.now() - started);
     if (response.statusCode >= 400) {
       const info = adapter.parseError(response.statusCode, text, response.headers);
-      return { deployment, healthy: false, latencyMs, error: `${response.statusCode}: ${info.message}` };
+      return { deployment, healthy: false, latencyMs, error: `${response.statusCode}: ${info.message}`, upstreamStatus: response.statusCode };
     }
     return { deployment, healthy: true, latencyMs };
   } catch (error) {

@@ -1,10 +1,11 @@
 /**
- * Chooses deployments for a request: drops those cooling down, ranks priority tiers (`order`,
- * lower first) and orders each tier by the routing strategy. It also keeps the books the
- * strategies and cooldowns read: in-flight counts, latencies, failures, per-minute usage.
+ * Chooses deployments for a request: drops those cooling down and those the health monitor has
+ * down, ranks priority tiers (`order`, lower first) and orders each tier by the routing strategy.
+ * It also keeps the books the strategies, cooldowns and health monitor read: in-flight counts,
+ * latencies, failures, per-minute usage.
  */
 import type { Logger } from 'pino';
-import type { GatewayError } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import type { Deployment, Usage } from '../providers/types.js';
 import type { RouterState } from '../state/router-state.js';
 import type { ModelGroup } from './catalog.js';
@@ -19,6 +20,15 @@ export interface RouterDependencies {
   logger: Logger;
   random?: RandomSource;
   stats?: DeploymentStats;
+  /** Deployment health (health-monitor.ts): down deployments get no traffic; attempts are reported to it. */
+  health?: RouterHealth;
+}
+
+/** What the router needs from the health monitor. */
+export interface RouterHealth {
+  isHealthy(deployment: Deployment): boolean;
+  observeSuccess(deployment: Deployment, firstTokenMs: number | undefined): void;
+  observeFailure(deployment: Deployment, error: GatewayError): void;
 }
 
 export class Router {
@@ -36,9 +46,10 @@ export class Router {
     return this.deps.state.coolingUntil(deployment.id);
   }
 
-  /** The group's callable deployments that are not cooling down, best first. */
+  /** The group's callable deployments that are neither cooling down nor down, best first. */
   async rank(group: ModelGroup, stream: boolean): Promise<Deployment[]> {
-    const healthy = group.available.filter((deployment) => this.deps.state.coolingUntil(deployment.id) === undefined);
+    const health = this.deps.health;
+    const healthy = group.available.filter((deployment) => this.deps.state.coolingUntil(deployment.id) === undefined && (!health || health.isHealthy(deployment)));
     if (healthy.length <= 1) return healthy;
     const strategy = STRATEGIES[this.policy.strategy];
     const usage = usesUsageWindows(this.policy.strategy) ? await this.deps.state.usage(healthy.map((deployment) => deployment.id)) : undefined;
@@ -51,6 +62,20 @@ export class Router {
     }
     const input = { stream, random: this.random, stats: this.stats, usage, latencyBuffer: this.policy.latencyBuffer };
     return [...tiers.entries()].sort(([a], [b]) => a - b).flatMap(([, tier]) => strategy(tier, input));
+  }
+
+  /** True when the health monitor has every callable deployment of the group down. */
+  allDown(group: ModelGroup): boolean {
+    const health = this.deps.health;
+    return health !== undefined && group.available.length > 0 && group.available.every((deployment) => !health.isHealthy(deployment));
+  }
+
+  /** 503 saying the group's deployments are down (fallbacks still apply). */
+  downError(group: ModelGroup): GatewayError {
+    return new GatewayError('deployments_down', `model group "${group.name}": every deployment is down (failed its health checks); it gets traffic again as soon as a check passes (GET /health/providers shows the status)`, {
+      retryAfterSeconds: 5,
+      headers: { 'retry-after': '5' },
+    });
   }
 
   /** The earliest time any of the group's deployments leaves cooldown (epoch ms). */
@@ -78,6 +103,7 @@ export class Router {
 
   recordSuccess(deployment: Deployment, latencyMs: number, firstTokenMs: number | undefined, usage: Usage | undefined): void {
     this.stats.recordLatency(deployment.id, latencyMs, firstTokenMs);
+    this.deps.health?.observeSuccess(deployment, firstTokenMs);
     const tokens = usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0);
     if (usesUsageWindows(this.policy.strategy) && tokens > 0) {
       this.deps.state.addTokens(deployment.id, tokens).catch((error: Error) => this.deps.logger.warn({ err: error.message }, 'could not count tokens for usage-based routing'));
@@ -87,6 +113,7 @@ export class Router {
   /** Counts the failure toward the deployment's cooldown (off the response path). */
   recordFailure(deployment: Deployment, error: GatewayError, latencyMs: number): Promise<void> {
     if (!countsTowardCooldown(error)) return Promise.resolve();
+    this.deps.health?.observeFailure(deployment, error);
     this.stats.recordFailureLatency(deployment.id, Math.max(latencyMs, 10_000));
     return this.deps.state.recordFailure(deployment.id, this.policy.allowedFails, this.policy.cooldownMs).then(
       (until) => {

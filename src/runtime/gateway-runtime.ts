@@ -35,10 +35,16 @@ import { DatabaseState } from './database-state.js';
 import { ByokDirectory } from '../platform/byok.js';
 import { PlatformLayer } from '../platform/layer.js';
 import { platformSettingsFrom } from '../platform/settings.js';
-import { EncryptionKeyError, SecretBox } from '../security/secret-box.js';
+import { SecretBox } from '../security/secret-box.js';
 import { ByokKeyRepository } from '../storage/repositories/byok-keys.js';
 import { CreditRepository } from '../storage/repositories/credits.js';
 import { DEFAULT_ROLE_PERMISSIONS } from '../auth/permissions.js';
+import { ModelRegistry } from '../routing/model-registry.js';
+import { ModelRepository } from '../storage/repositories/models.js';
+import { HealthMonitor } from '../routing/health-monitor.js';
+import { healthSettingsFrom } from '../routing/health-settings.js';
+import { checkDeployment } from '../routing/health-check.js';
+import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -65,6 +71,10 @@ export interface GatewayRuntime {
   /** The platform layer (credits, power levels, BYOK) when the config has a `platform:` section. */
   platform: PlatformLayer | undefined;
   credits(): CreditRepository | undefined;
+  /** Config-file and API-managed models (model-registry.ts). */
+  models: ModelRegistry;
+  /** Deployment health (health-monitor.ts): `isHealthy(deployment)`, `statusOf(id)`. */
+  health: HealthMonitor;
   usageLogs(): UsageLogRepository | undefined;
   principals(): PrincipalRepository | undefined;
   listen(port: number, host: string): Promise<string>;
@@ -84,13 +94,15 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   }
 
   const { config, env } = loaded;
-  // A malformed SWITCHBOARD_ENCRYPTION_KEY stops start-up: stored secrets could not be opened.
+  // A malformed SWITCHBOARD_ENCRYPTION_KEY stops start-up: stored secrets (BYOK keys, credentials of
+  // models added through the API) could not be opened.
   let secretBox: SecretBox | undefined;
+  let healthSettings: ReturnType<typeof healthSettingsFrom>;
   try {
     secretBox = SecretBox.fromEnv(env);
+    healthSettings = healthSettingsFrom(config, env);
   } catch (error) {
-    if (error instanceof EncryptionKeyError) throw new ConfigError(error.message);
-    throw error;
+    throw new ConfigError((error as Error).message);
   }
   const platformSettings = platformSettingsFrom(config.platform);
   const byok = new ByokDirectory(secretBox, logger);
@@ -112,6 +124,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let repository: UsageLogRepository | undefined;
   let principals: PrincipalRepository | undefined;
   let credits: CreditRepository | undefined;
+  let modelRepository: ModelRepository | undefined;
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
   let workerSink: SqliteWorkerSink | undefined;
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
@@ -123,6 +136,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     keyDirectory.attach(principals);
     credits = new CreditRepository(handle.db);
     if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
+    modelRepository = new ModelRepository(handle.db);
+    void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
   });
 
   const masterKey = config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
@@ -137,10 +152,32 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (!principals) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
     return principals;
   }, keyDirectory, limitsState, platformSettings);
-  const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random });
+  const upstream = new UpstreamClient();
+  const modelRegistry = new ModelRegistry({
+    loaded,
+    catalog,
+    logger,
+    secretBox,
+    redisUrl,
+    redisPrefix,
+    configDeployments: deployments,
+    onDeploymentsAdded: (ids) => void routerState.watch?.(ids).catch((error: Error) => logger.warn({ err: error.message }, 'could not load cooldowns of new deployments')),
+    onDeploymentsChanged: (ids) => healthMonitor.forget(ids),
+  });
+  await modelRegistry.start();
+  const healthMonitor = new HealthMonitor({
+    deployments: () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled })),
+    check: (deployment) => checkDeployment(deployment, upstream, healthSettings.timeoutMs),
+    logger,
+    store: redisUrl ? new RedisHealthStore(redisUrl, redisPrefix ?? 'switchboard:', logger) : new DatabaseHealthStore(() => modelRepository, logger),
+    intervalMs: healthSettings.intervalMs,
+    downProbeIntervalMs: healthSettings.downProbeIntervalMs,
+    degradedThresholdMs: healthSettings.degradedThresholdMs,
+  });
+  await healthMonitor.start();
+  const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random, health: healthMonitor });
   logger.info({ strategy: router.policy.strategy, shared: redisUrl ? 'redis' : 'this process only' }, 'router ready');
 
-  const upstream = new UpstreamClient();
   const platform = platformSettings
     ? new PlatformLayer({
         settings: platformSettings,
@@ -148,12 +185,12 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
         limits: limitsState,
         byok,
         logger,
-        // Issue 7's health monitor replaces this predicate when it is merged.
-        isHealthy: (deployment) => deployment.available && router.coolingUntil(deployment) === undefined,
+        // Auto selection picks among deployments that are callable, not cooling down and not down.
+        isHealthy: (deployment) => deployment.available && router.coolingUntil(deployment) === undefined && healthMonitor.isHealthy(deployment),
       })
     : undefined;
   if (platformSettings) logger.info({ tiers: [...platformSettings.tiers.keys()], defaultTier: platformSettings.defaultTier, creditsPerUsd: platformSettings.creditsPerUsd, byok: secretBox ? 'on' : 'off (no SWITCHBOARD_ENCRYPTION_KEY)' }, 'platform layer on: credits, power levels, BYOK');
-  const metrics = new GatewayMetrics({ catalog, usageWriter, coolingUntil: (deployment) => router.coolingUntil(deployment) });
+  const metrics = new GatewayMetrics({ catalog, usageWriter, coolingUntil: (deployment) => router.coolingUntil(deployment), healthStatus: (deployment) => healthMonitor.statusOf(deployment.id)?.status });
   const gateway = new Gateway({
     catalog,
     upstream,
@@ -174,7 +211,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     database,
     logger,
     bodyLimitBytes,
-    healthCheckTimeoutMs: Math.round((config.general_settings.health_check_timeout ?? 10) * 1000),
+    healthCheckTimeoutMs: healthSettings.timeoutMs,
+    models: modelRegistry,
+    health: healthMonitor,
     management: () => management,
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
@@ -205,6 +244,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     keyDirectory,
     platform,
     credits: () => credits,
+    models: modelRegistry,
+    health: healthMonitor,
     usageLogs: () => repository,
     principals: () => principals,
     async listen(port, host) {
@@ -212,6 +253,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
     async close() {
       await app.close();
+      await healthMonitor.close();
+      await modelRegistry.close();
       await usageWriter.close();
       await workerSink?.close();
       await upstream.close();

@@ -78,6 +78,11 @@ export class RedisRouterState implements RouterState {
     });
   }
 
+  /** Deployments added after start (model management API); cooldowns are pushed by pub/sub from then on. */
+  watch(deploymentIds: string[]): Promise<void> {
+    return this.loadCooldowns(deploymentIds);
+  }
+
   private cooldownKey(deploymentId: string): string {
     return `${this.prefix}cooldown:${deploymentId}`;
   }

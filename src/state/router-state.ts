@@ -29,6 +29,8 @@ export interface RouterState {
   addTokens(deploymentId: string, tokens: number): Promise<void>;
   /** The current minute's usage of each deployment. */
   usage(deploymentIds: string[]): Promise<Map<string, UsageWindow>>;
+  /** Deployments added at runtime (model management API): picks up cooldowns other replicas set for them. */
+  watch?(deploymentIds: string[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -128,6 +128,32 @@ export interface ChangeVersionTable {
   version: number;
 }
 
+/** Models added through the API (origin "api") and overrides of config-file models (origin "config"). */
+export interface ModelDeploymentTable {
+  id: string;
+  origin: 'api' | 'config';
+  model_name: string | null;
+  /** JSON litellm_params without credentials. */
+  litellm_params: string;
+  /** JSON map of credential field → value sealed with SecretBox. */
+  secrets: string;
+  model_info: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Deployment health shared by replicas that have no Redis. */
+export interface DeploymentHealthTable {
+  deployment_id: string;
+  status: string;
+  response_time_ms: number | null;
+  last_checked_at: number | null;
+  last_error: string | null;
+  consecutive_failures: number;
+  updated_at: number;
+}
+
 export interface Database {
   usage_logs: UsageLogTable;
   teams: TeamTable;
@@ -137,4 +163,6 @@ export interface Database {
   change_versions: ChangeVersionTable;
   credit_transactions: CreditTransactionTable;
   byok_keys: ByokKeyTable;
+  model_deployments: ModelDeploymentTable;
+  deployment_health: DeploymentHealthTable;
 }

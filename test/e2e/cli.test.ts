@@ -34,6 +34,13 @@ describe('switchboard CLI', () => {
     for (const command of ['start', 'migrate', 'check-config']) expect(result.stdout).toContain(command);
   });
 
+  it('start refuses a malformed SWITCHBOARD_ENCRYPTION_KEY with a message saying what it must be', async () => {
+    const path = file('key.yaml', 'model_list: []\n');
+    const result = await cli(['start', '--config', path, '--port', '0', '--host', '127.0.0.1'], { SWITCHBOARD_ENCRYPTION_KEY: 'not-a-key', DATABASE_URL: 'sqlite::memory:' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('switchboard: SWITCHBOARD_ENCRYPTION_KEY: key "k1" must be 32 bytes, written as 64 hex characters or base64');
+  });
+
   it('check-config accepts a valid config', async () => {
     const path = file('ok.yaml', 'model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_key: sk-x\n');
     const result = await cli(['check-config', path]);

@@ -72,7 +72,7 @@ export class Management {
     readonly adminKey: string = MASTER_KEY,
   ) {}
 
-  async call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, key: string = this.adminKey): Promise<ApiResponse<T>> {
+  async call<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, key: string = this.adminKey): Promise<ApiResponse<T>> {
     const response = await fetch(`${this.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -82,7 +82,7 @@ export class Management {
   }
 
   /** A call that must succeed (200); its body. */
-  async ok<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, key?: string): Promise<T> {
+  async ok<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, key?: string): Promise<T> {
     const response = await this.call<T | ErrorBody>(method, path, body, key);
     if (response.status !== 200) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(response.body)}`);
     return response.body as T;

@@ -10,12 +10,19 @@ import { checkDeployment, type DeploymentCheck } from '../../routing/health-chec
 import type { UpstreamClient } from '../../gateway/upstream.js';
 import type { DatabaseState } from '../../runtime/database-state.js';
 import { VERSION } from '../../version.js';
+import type { HealthMonitor } from '../../routing/health-monitor.js';
+import type { ModelRegistry } from '../../routing/model-registry.js';
+import { requirePermission } from '../../auth/permissions.js';
+import { providerHealthReport } from './provider-health.js';
 
 export interface HealthDependencies {
   catalog: ModelCatalog;
   upstream: UpstreamClient;
   database: DatabaseState;
   healthCheckTimeoutMs: number;
+  /** Deployment health monitor and the models it watches: GET /health/providers, POST /health/check. */
+  health?: HealthMonitor;
+  models?: ModelRegistry;
 }
 
 function endpointView(check: DeploymentCheck) {
@@ -58,6 +65,21 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
     });
   });
 
+  const { health, models } = deps;
+  if (health && models) {
+    app.get('/health/providers', async (request) => {
+      requirePermission(request, 'llm.read');
+      return providerHealthReport(health, models);
+    });
+    const checkNow = async (request: Parameters<typeof requirePermission>[0]) => {
+      requirePermission(request, 'llm.manage_providers');
+      await health.runRound();
+      return providerHealthReport(health, models);
+    };
+    app.post('/health/check', checkNow);
+    app.post('/api/v1/admin/llm/health/check', checkNow);
+  }
+
   app.get('/health', async (request) => deploymentHealth(deps, (request.query as { model?: string }).model));
 }
 
@@ -65,6 +87,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
 export async function deploymentHealth(deps: HealthDependencies, model: string | undefined) {
   const deployments = deps.catalog.allDeployments().filter((deployment) => !model || deployment.modelName === model);
   const checks = await Promise.all(deployments.map((deployment) => checkDeployment(deployment, deps.upstream, deps.healthCheckTimeoutMs)));
+  // These are checks like the monitor's own: the monitor (and routing) learn from them too.
+  if (deps.health) for (const check of checks) deps.health.applyCheck(check);
   const healthy = checks.filter((check) => check.healthy).map(endpointView);
   const unhealthy = checks.filter((check) => !check.healthy).map(endpointView);
   return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };

@@ -9,6 +9,7 @@ import * as keysUsersTeams from './2026-11-23-0002-keys-users-teams.js';
 import * as keyIds from './2026-11-23-0003-key-ids.js';
 import * as leanUsageIndexes from './2026-11-23-0004-lean-usage-indexes.js';
 import * as usageBillingColumns from './2026-11-23-0005-usage-billing-columns.js';
+import * as modelsAndHealth from './2026-11-23-0006-models-and-health.js';
 import * as creditsByok from './2026-11-23-0008-credits-byok.js';
 
 interface DialectMigration {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-11-23-0003-key-ids': keyIds,
   '2026-11-23-0004-lean-usage-indexes': leanUsageIndexes,
   '2026-11-23-0005-usage-billing-columns': usageBillingColumns,
+  '2026-11-23-0006-models-and-health': modelsAndHealth,
   '2026-11-23-0008-credits-byok': creditsByok,
 };
 

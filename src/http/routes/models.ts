@@ -1,0 +1,70 @@
+/**
+ * LiteLLM's model management API: /model/new, /model/update, /model/delete, /model/info (and
+ * /v1/model/info), plus enable/disable. Writes need `llm.manage_models`; reads `llm.read` (a virtual
+ * key sees only the models it may use). Credentials are never returned: /model/info masks them.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isModelAllowed } from '../../auth/model-access.js';
+import { requirePermission } from '../../auth/permissions.js';
+import { GatewayError } from '../../errors.js';
+import type { ModelRegistry } from '../../routing/model-registry.js';
+import { callOf } from '../context.js';
+
+function idFromBody(body: unknown): string {
+  const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const modelInfo = record.model_info as Record<string, unknown> | undefined;
+  const id = record.id ?? record.model_id ?? modelInfo?.id;
+  if ((typeof id !== 'string' && typeof id !== 'number') || String(id) === '') {
+    throw new GatewayError('invalid_request', 'id is required: the model\'s id (model_info.id; GET /model/info lists them)', { param: 'id' });
+  }
+  return String(id);
+}
+
+function pathId(request: FastifyRequest): string {
+  return decodeURIComponent((request.params as { id: string }).id);
+}
+
+export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry): void {
+  app.post('/model/new', async (request) => {
+    requirePermission(request, 'llm.manage_models');
+    const view = await models.create(request.body);
+    return { model_id: view.model_info.id, ...view };
+  });
+
+  const update = async (request: FastifyRequest, id: string | undefined) => {
+    requirePermission(request, 'llm.manage_models');
+    const view = await models.update(id, request.body);
+    return { model_id: view.model_info.id, ...view };
+  };
+  app.post('/model/update', (request) => update(request, undefined));
+  app.patch('/model/:id/update', (request) => update(request, pathId(request)));
+  app.post('/model/:id/update', (request) => update(request, pathId(request)));
+
+  app.post('/model/delete', async (request) => {
+    requirePermission(request, 'llm.manage_models');
+    const deleted = await models.remove(idFromBody(request.body));
+    return { message: `model ${deleted.id} deleted`, ...deleted };
+  });
+
+  const setEnabled = (enabled: boolean) => async (request: FastifyRequest) => {
+    requirePermission(request, 'llm.manage_models');
+    const id = (request.params as { id?: string }).id !== undefined ? pathId(request) : idFromBody(request.body);
+    return models.setEnabled(id, enabled);
+  };
+  app.post('/model/:id/disable', setEnabled(false));
+  app.post('/model/:id/enable', setEnabled(true));
+  app.post('/model/disable', setEnabled(false));
+  app.post('/model/enable', setEnabled(true));
+
+  const info = async (request: FastifyRequest) => {
+    requirePermission(request, 'llm.read');
+    const query = request.query as { litellm_model_id?: string; model_id?: string };
+    const wanted = query.litellm_model_id ?? query.model_id;
+    const principal = callOf(request).caller.principal;
+    const entries = models.entries().filter((entry) => (!wanted || entry.deployment.id === wanted) && (!principal || isModelAllowed(principal, entry.deployment.modelName)));
+    if (wanted && entries.length === 0) throw new GatewayError('not_found', `no model with id "${wanted}"; GET /model/info lists the models and their ids`, { param: 'litellm_model_id' });
+    return { data: entries.map((entry) => models.view(entry)) };
+  };
+  app.get('/model/info', info);
+  app.get('/v1/model/info', info);
+}

@@ -1,0 +1,88 @@
+/** The body of GET /health/providers and POST /health/check: each provider, and each of its deployments. */
+import type { DeploymentHealth, HealthMonitor, HealthStatus } from '../../routing/health-monitor.js';
+import type { ModelRegistry } from '../../routing/model-registry.js';
+
+export interface DeploymentHealthView {
+  deployment_id: string;
+  model_name: string;
+  provider: string;
+  model: string;
+  api_base: string | null;
+  status: HealthStatus;
+  response_time_ms: number | null;
+  last_checked: string | null;
+  last_error: string | null;
+  consecutive_failures: number;
+  /** False for disabled models (never checked, never routed to). */
+  active: boolean;
+}
+
+export interface ProviderHealthView {
+  provider: string;
+  status: HealthStatus;
+  deployments: number;
+  healthy: number;
+  degraded: number;
+  down: number;
+  unknown: number;
+  /** Mean response time of its deployments' last checks. */
+  response_time_ms: number | null;
+  last_checked: string | null;
+}
+
+/** A provider is down when every checked deployment is down, healthy when every one is, degraded otherwise. */
+export function providerStatus(statuses: HealthStatus[]): HealthStatus {
+  const known = statuses.filter((status) => status !== 'unknown');
+  if (known.length === 0) return 'unknown';
+  if (known.every((status) => status === 'down')) return 'down';
+  if (known.every((status) => status === 'healthy')) return 'healthy';
+  return 'degraded';
+}
+
+export function providerHealthReport(health: HealthMonitor, models: ModelRegistry) {
+  const deployments: DeploymentHealthView[] = models.entries().map(({ deployment, enabled }) => {
+    const record: DeploymentHealth | undefined = health.statusOf(deployment.id);
+    return {
+      deployment_id: deployment.id,
+      model_name: deployment.modelName,
+      provider: deployment.provider,
+      model: `${deployment.provider}/${deployment.upstreamModel}`,
+      api_base: deployment.apiBase || null,
+      status: record?.status ?? 'unknown',
+      response_time_ms: record?.responseTimeMs ?? null,
+      last_checked: record?.lastCheckedAt ? new Date(record.lastCheckedAt).toISOString() : null,
+      last_error: record?.lastError ?? null,
+      consecutive_failures: record?.consecutiveFailures ?? 0,
+      active: enabled,
+    };
+  });
+  const byProvider = new Map<string, DeploymentHealthView[]>();
+  for (const view of deployments) {
+    if (!view.active) continue;
+    const list = byProvider.get(view.provider) ?? [];
+    list.push(view);
+    byProvider.set(view.provider, list);
+  }
+  const providers: ProviderHealthView[] = [...byProvider.entries()].map(([provider, list]) => {
+    const times = list.map((view) => view.response_time_ms).filter((time): time is number => time !== null);
+    const checked = list.map((view) => view.last_checked).filter((time): time is string => time !== null).sort();
+    const count = (status: HealthStatus) => list.filter((view) => view.status === status).length;
+    return {
+      provider,
+      status: providerStatus(list.map((view) => view.status)),
+      deployments: list.length,
+      healthy: count('healthy'),
+      degraded: count('degraded'),
+      down: count('down'),
+      unknown: count('unknown'),
+      response_time_ms: times.length > 0 ? Math.round(times.reduce((sum, time) => sum + time, 0) / times.length) : null,
+      last_checked: checked.at(-1) ?? null,
+    };
+  });
+  return {
+    providers,
+    deployments,
+    check_interval_seconds: health.intervalMs / 1000,
+    last_round: health.lastRoundAt ? new Date(health.lastRoundAt).toISOString() : null,
+  };
+}

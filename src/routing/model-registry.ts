@@ -1,0 +1,512 @@
+/**
+ * The models the gateway serves at runtime: the config file's, plus those added through the model
+ * management API (stored in `model_deployments`, credentials sealed with SecretBox), minus the ones
+ * an operator disabled. Every change rebuilds the catalog at once (`ModelCatalog.replace`), so the
+ * request path keeps reading memory only.
+ *
+ * Replicas converge within a second like the key cache does (key-directory.ts): a change is
+ * announced on Redis pub/sub when there is Redis, and the `models` change version in the database
+ * is polled every 500 ms in any case; either makes a replica reload the stored models.
+ *
+ * API models are built by the same code as config models (`buildDeployments`), after the same
+ * schema and provider checks, so they behave exactly alike.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { buildDeployments } from '../config/deployments.js';
+import { isPlainObject, type LoadedConfig, type MissingVariable } from '../config/load.js';
+import { modelEntrySchema, type ModelEntry } from '../config/schema.js';
+import { GatewayError } from '../errors.js';
+import { knownProviderIds, providerSpec, splitModelString } from '../providers/specs.js';
+import type { Deployment } from '../providers/types.js';
+import { maskSecret, type SecretBox } from '../security/secret-box.js';
+import type { ModelRepository, StoredModelRow } from '../storage/repositories/models.js';
+import type { ModelCatalog } from './catalog.js';
+
+const ENV_PREFIX = 'os.environ/';
+/**
+ * litellm_params fields that hold credentials: sealed before storage, masked when shown. Prices
+ * (`…_cost_per_token`) end in "token" too but are not secrets.
+ */
+const SECRET_FIELD = /(api_key|secret|password|credential|access_key|(?<!per)_token$|^token$|^headers$|^extra_headers$)/i;
+
+export function isSecretField(name: string): boolean {
+  return SECRET_FIELD.test(name);
+}
+
+export type ModelOrigin = 'config' | 'api';
+
+export interface RegistryEntry {
+  deployment: Deployment;
+  origin: ModelOrigin;
+  enabled: boolean;
+  /** litellm_params as shown: credentials masked, `os.environ/` references as written. */
+  shownParams: Record<string, unknown>;
+  modelInfo: Record<string, unknown>;
+  createdAt?: number;
+  updatedAt?: number;
+}
+
+/** LiteLLM's /model/info item. */
+export interface ModelView {
+  model_name: string;
+  litellm_params: Record<string, unknown>;
+  model_info: Record<string, unknown>;
+}
+
+/** A name or id: numbers are taken as their text (YAML and JSON clients send both). */
+const text = (requiredError?: string) => z.preprocess((value) => (typeof value === 'number' ? String(value) : value), z.string({ required_error: requiredError, invalid_type_error: 'expected a string' }).min(1, 'must not be empty'));
+
+const newModelSchema = z.object({
+  model_name: text('is required: the name clients send as "model"'),
+  litellm_params: z.record(z.unknown(), { required_error: 'is required: {"model": "provider/model", "api_key": …, "api_base": …}', invalid_type_error: 'expected an object' }),
+  model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
+});
+
+const updateSchema = z.object({
+  model_name: text().optional(),
+  litellm_params: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
+  model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
+  id: text().optional(),
+});
+
+export interface ModelRegistryOptions {
+  loaded: LoadedConfig;
+  catalog: ModelCatalog;
+  logger: Logger;
+  /** Undefined without SWITCHBOARD_ENCRYPTION_KEY: models with credentials cannot be added then. */
+  secretBox?: SecretBox;
+  redisUrl?: string;
+  redisPrefix?: string;
+  pollIntervalMs?: number;
+  /** Told the ids of deployments that appeared (the router state loads their cooldowns). */
+  onDeploymentsAdded?: (ids: string[]) => void;
+  /** Told the ids of deployments whose definition changed (their old health says nothing now). */
+  onDeploymentsChanged?: (ids: string[]) => void;
+  /** The config file's deployments, when the caller built them already (buildDeployments(loaded)). */
+  configDeployments?: Deployment[];
+}
+
+interface ConfigModel {
+  deployment: Deployment;
+  shownParams: Record<string, unknown>;
+  modelInfo: Record<string, unknown>;
+}
+
+export class ModelRegistry {
+  private readonly configModels: ConfigModel[];
+  private readonly aliases: NonNullable<LoadedConfig['config']['router_settings']['model_group_alias']>;
+  private entryList: RegistryEntry[] = [];
+  private byId = new Map<string, RegistryEntry>();
+  private repository: ModelRepository | undefined;
+  private version = 0;
+  private poller: NodeJS.Timeout | undefined;
+  private publisher: Redis | undefined;
+  private subscriber: Redis | undefined;
+  private readonly channel: string;
+  private chain: Promise<void> = Promise.resolve();
+  /** What each stored model was built from, to tell which ones an update changed. */
+  private signatures = new Map<string, string>();
+
+  constructor(private readonly options: ModelRegistryOptions) {
+    const { loaded } = options;
+    this.aliases = loaded.config.router_settings.model_group_alias ?? {};
+    this.channel = `${options.redisPrefix ?? 'switchboard:'}models`;
+    // buildDeployments keeps one deployment per entry of a config that loaded without fatal errors.
+    const deployments = options.configDeployments ?? buildDeployments(loaded);
+    this.configModels = deployments.map((deployment, index) => {
+      const entry = loaded.config.model_list[index];
+      return { deployment, shownParams: maskParams(entry?.litellm_params ?? {}), modelInfo: { ...(entry?.model_info ?? {}) } };
+    });
+    this.rebuild([], false);
+  }
+
+  /** Starts the Redis subscription (if any). */
+  async start(): Promise<void> {
+    if (!this.options.redisUrl) return;
+    const onError = (error: Error) => this.options.logger.warn({ err: error.message }, 'redis error (model changes)');
+    this.publisher = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    this.subscriber = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    this.publisher.on('error', onError);
+    this.subscriber.on('error', onError);
+    await this.publisher.connect();
+    await this.subscriber.connect();
+    this.subscriber.on('message', () => void this.reload());
+    await this.subscriber.subscribe(this.channel);
+  }
+
+  /** Called once the database is ready: loads the stored models and starts the version poll. */
+  async attach(repository: ModelRepository): Promise<void> {
+    this.repository = repository;
+    this.version = await repository.version().catch(() => 0);
+    await this.reload();
+    this.poller = setInterval(() => void this.poll(), this.options.pollIntervalMs ?? 500);
+    this.poller.unref();
+  }
+
+  get ready(): boolean {
+    return this.repository !== undefined;
+  }
+
+  /** Every model, enabled or not. */
+  entries(): RegistryEntry[] {
+    return this.entryList;
+  }
+
+  entry(id: string): RegistryEntry | undefined {
+    return this.byId.get(id);
+  }
+
+  view(entry: RegistryEntry): ModelView {
+    return {
+      model_name: entry.deployment.modelName,
+      litellm_params: entry.shownParams,
+      model_info: {
+        ...entry.modelInfo,
+        id: entry.deployment.id,
+        db_model: entry.origin === 'api',
+        enabled: entry.enabled,
+        available: entry.deployment.available,
+        ...(entry.deployment.available ? {} : { unavailable_reason: entry.deployment.unavailableReason }),
+        ...(entry.createdAt !== undefined ? { created_at: new Date(entry.createdAt).toISOString(), updated_at: new Date(entry.updatedAt ?? entry.createdAt).toISOString() } : {}),
+      },
+    };
+  }
+
+  // ---- changes (through any replica)
+
+  async create(body: unknown): Promise<ModelView> {
+    const repository = this.requireRepository();
+    const input = parse(newModelSchema, body);
+    const requestedId = input.model_info?.id;
+    const id = requestedId === undefined || requestedId === null || requestedId === '' ? randomUUID() : String(requestedId);
+    const existing = await repository.find(id);
+    if (this.byId.has(id) || existing?.origin === 'api') {
+      throw new GatewayError('conflict', `a model with id "${id}" already exists; use POST /model/update to change it, or choose another model_info.id`, { param: 'model_info.id' });
+    }
+    const modelInfo = { ...(input.model_info ?? {}), id };
+    this.validate(input.model_name, input.litellm_params, modelInfo);
+    const { plain, secrets } = this.split(input.litellm_params);
+    // An override left behind by a config model that is no longer in the config.
+    if (existing) await repository.delete(id);
+    const now = Date.now();
+    try {
+      await repository.insert({ id, origin: 'api', model_name: input.model_name, litellm_params: JSON.stringify(plain), secrets: JSON.stringify(secrets), model_info: JSON.stringify(withoutId(modelInfo)), enabled: 1, created_at: now, updated_at: now });
+    } catch (error) {
+      // Another replica added the same id a moment ago.
+      if (await repository.find(id)) throw new GatewayError('conflict', `a model with id "${id}" already exists; use POST /model/update to change it, or choose another model_info.id`, { param: 'model_info.id' });
+      throw error;
+    }
+    await this.changed();
+    this.options.logger.info({ deployment: id, model: input.model_name }, 'model added');
+    return this.view(this.byId.get(id) ?? this.missing(id));
+  }
+
+  /** LiteLLM's /model/update: the fields given replace the stored ones (`null` removes a field). */
+  async update(idFromPath: string | undefined, body: unknown): Promise<ModelView> {
+    const repository = this.requireRepository();
+    const input = parse(updateSchema, body);
+    const idValue = idFromPath ?? input.model_info?.id ?? input.id;
+    if (idValue === undefined || idValue === null || idValue === '') throw new GatewayError('invalid_request', 'model_info.id is required: the id of the model to update (GET /model/info lists them)', { param: 'model_info.id' });
+    const id = String(idValue);
+    const row = await repository.find(id);
+    if (!row || row.origin !== 'api') {
+      if (this.byId.get(id)?.origin === 'config') {
+        throw new GatewayError('invalid_request', `model "${id}" comes from the config file: change it there (and restart), or disable it with POST /model/${id}/disable`, { param: 'model_info.id' });
+      }
+      throw new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param: 'model_info.id' });
+    }
+    const storedPlain = parseObject(row.litellm_params);
+    const storedSecrets = parseObject(row.secrets) as Record<string, string>;
+    const changes = input.litellm_params ?? {};
+    const plain: Record<string, unknown> = { ...storedPlain };
+    const secrets: Record<string, string> = { ...storedSecrets };
+    for (const field of Object.keys(changes)) {
+      delete plain[field];
+      delete secrets[field];
+    }
+    const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== null && value !== undefined));
+    const split = this.split(given);
+    Object.assign(plain, split.plain);
+    Object.assign(secrets, split.secrets);
+    const modelInfo: Record<string, unknown> = { ...parseObject(row.model_info) };
+    for (const [field, value] of Object.entries(input.model_info ?? {})) {
+      if (field === 'id') continue;
+      if (value === null) delete modelInfo[field];
+      else modelInfo[field] = value;
+    }
+    const modelName = input.model_name ?? row.model_name ?? '';
+    this.validate(modelName, { ...plain, ...this.openSecrets(secrets, 'update') }, { ...modelInfo, id });
+    await repository.update(id, { model_name: modelName, litellm_params: JSON.stringify(plain), secrets: JSON.stringify(secrets), model_info: JSON.stringify(modelInfo), updated_at: Date.now() });
+    await this.changed();
+    this.options.logger.info({ deployment: id, model: modelName }, 'model updated');
+    return this.view(this.byId.get(id) ?? this.missing(id));
+  }
+
+  async remove(id: string): Promise<{ id: string; model_name: string }> {
+    const repository = this.requireRepository();
+    const entry = this.byId.get(id);
+    if (entry?.origin === 'config') {
+      throw new GatewayError('invalid_request', `model "${id}" comes from the config file and cannot be deleted through the API: remove it from the config, or disable it with POST /model/${id}/disable`, { param: 'id' });
+    }
+    const row = await repository.find(id);
+    if (!row || row.origin !== 'api' || !(await repository.delete(id))) throw new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param: 'id' });
+    await this.changed();
+    this.options.logger.info({ deployment: id, model: row.model_name }, 'model deleted');
+    return { id, model_name: row.model_name ?? '' };
+  }
+
+  /** Disables or re-enables a model; config-file models get an override row keyed by their id. */
+  async setEnabled(id: string, enabled: boolean): Promise<ModelView> {
+    const repository = this.requireRepository();
+    const entry = this.byId.get(id);
+    const row = entry ? undefined : await repository.find(id);
+    if (!entry && (!row || row.origin !== 'api')) throw new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param: 'id' });
+    const now = Date.now();
+    if (entry?.origin === 'config') await repository.setOverride(id, enabled, now);
+    else await repository.update(id, { enabled: enabled ? 1 : 0, updated_at: now });
+    await this.changed();
+    this.options.logger.info({ deployment: id, model: entry?.deployment.modelName ?? row?.model_name }, enabled ? 'model enabled' : 'model disabled');
+    return this.view(this.byId.get(id) ?? this.missing(id));
+  }
+
+  // ---- loading
+
+  /** Reloads the stored models and rebuilds the catalog; calls run one after another. */
+  reload(): Promise<void> {
+    this.chain = this.chain.then(
+      () => this.load(),
+      () => this.load(),
+    );
+    return this.chain;
+  }
+
+  private async load(): Promise<void> {
+    if (!this.repository) return;
+    try {
+      this.rebuild(await this.repository.list());
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message }, 'could not load the stored models; serving the previous set');
+    }
+  }
+
+  private rebuild(rows: StoredModelRow[], announce = true): void {
+    const overrides = new Map(rows.filter((row) => row.origin === 'config').map((row) => [row.id, row.enabled === 1]));
+    const entries: RegistryEntry[] = this.configModels.map((model) => ({
+      deployment: model.deployment,
+      origin: 'config',
+      enabled: overrides.get(model.deployment.id) ?? true,
+      shownParams: model.shownParams,
+      modelInfo: model.modelInfo,
+    }));
+    const configIds = new Set(entries.map((entry) => entry.deployment.id));
+    const signatures = new Map<string, string>();
+    for (const row of rows) {
+      if (row.origin !== 'api') continue;
+      if (configIds.has(row.id)) {
+        this.options.logger.warn({ deployment: row.id }, 'a stored model has the id of a config-file model; the config file wins');
+        continue;
+      }
+      const entry = this.buildStored(row);
+      if (entry) entries.push(entry);
+      signatures.set(row.id, JSON.stringify([row.model_name, row.litellm_params, row.secrets, row.model_info]));
+    }
+    const changed = [...signatures].filter(([id, signature]) => this.signatures.has(id) && this.signatures.get(id) !== signature).map(([id]) => id);
+    this.signatures = signatures;
+    const previous = new Set(this.byId.keys());
+    this.entryList = entries;
+    this.byId = new Map(entries.map((entry) => [entry.deployment.id, entry]));
+    const enabled = entries.filter((entry) => entry.enabled).map((entry) => entry.deployment);
+    this.options.catalog.replace(enabled, this.aliases);
+    const served = new Set(enabled.map((deployment) => deployment.modelName));
+    this.options.catalog.setDisabledGroups(entries.filter((entry) => !entry.enabled && !served.has(entry.deployment.modelName)).map((entry) => entry.deployment.modelName));
+    const added = enabled.map((deployment) => deployment.id).filter((id) => !previous.has(id));
+    if (announce && added.length > 0) this.options.onDeploymentsAdded?.(added);
+    if (announce && changed.length > 0) this.options.onDeploymentsChanged?.(changed);
+  }
+
+  /** A stored model as a deployment, built exactly like a config entry. */
+  private buildStored(row: StoredModelRow): RegistryEntry | undefined {
+    const plain = parseObject(row.litellm_params);
+    const sealed = parseObject(row.secrets) as Record<string, string>;
+    const opened: Record<string, unknown> = {};
+    let failure: string | undefined;
+    for (const [field, value] of Object.entries(sealed)) {
+      try {
+        if (!this.options.secretBox) throw new Error('SWITCHBOARD_ENCRYPTION_KEY is not set');
+        opened[field] = JSON.parse(this.options.secretBox.open(value));
+      } catch (error) {
+        failure = `its stored credentials cannot be decrypted (${(error as Error).message})`;
+      }
+    }
+    const { resolved, missing } = resolveEnvironment({ ...plain, ...opened }, this.options.loaded.env);
+    const modelInfo = { ...parseObject(row.model_info), id: row.id };
+    const parsed = modelEntrySchema.safeParse({ model_name: row.model_name, litellm_params: resolved, model_info: modelInfo });
+    if (!parsed.success) {
+      this.options.logger.warn({ deployment: row.id, problem: parsed.error.issues[0]?.message }, 'a stored model is not valid any more; skipped');
+      return undefined;
+    }
+    const deployment = this.buildOne(parsed.data, missing);
+    if (!deployment) {
+      this.options.logger.warn({ deployment: row.id }, 'a stored model names a provider this version does not know; skipped');
+      return undefined;
+    }
+    if (failure) {
+      deployment.available = false;
+      deployment.unavailableReason = failure;
+    }
+    const shownParams = { ...maskParams(plain) };
+    for (const field of Object.keys(sealed)) shownParams[field] = mask(opened[field]);
+    return { deployment, origin: 'api', enabled: row.enabled === 1, shownParams, modelInfo: withoutId(modelInfo), createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
+  }
+
+  private buildOne(entry: ModelEntry, missing: string[]): Deployment | undefined {
+    const { loaded } = this.options;
+    const missingVariables: MissingVariable[] = missing.map((variable) => ({ path: ['model_list', 0, 'litellm_params', variable.split('=')[0]], variable: variable.split('=')[1] }));
+    return buildDeployments({ ...loaded, config: { ...loaded.config, model_list: [entry] }, missingVariables, issues: [] })[0];
+  }
+
+  /** The checks the config loader applies to a model_list entry, as a 400 naming the field. */
+  private validate(modelName: string, params: Record<string, unknown>, modelInfo: Record<string, unknown>): void {
+    const { resolved } = resolveEnvironment(params, this.options.loaded.env);
+    // An unset os.environ/ variable does not fail validation (the model is then unavailable, as in the config).
+    for (const [field, value] of Object.entries(params)) if (typeof value === 'string' && value.startsWith(ENV_PREFIX) && resolved[field] === undefined) resolved[field] = field === 'api_base' || field === 'base_url' ? 'http://unset.invalid' : 'unset';
+    const parsed = modelEntrySchema.safeParse({ model_name: modelName, litellm_params: resolved, model_info: modelInfo });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const path = issue.path.join('.');
+      throw new GatewayError('invalid_request', `${path}: ${issue.message}`, { param: path });
+    }
+    const model = parsed.data.litellm_params.model;
+    const split = splitModelString(model);
+    const providerId = parsed.data.litellm_params.custom_llm_provider ?? split?.provider;
+    if (!providerId) throw new GatewayError('invalid_request', `litellm_params.model: "${model}" has no provider prefix: write it as provider/model (e.g. openai/${model})`, { param: 'litellm_params.model' });
+    if (!providerSpec(providerId)) throw new GatewayError('invalid_request', `litellm_params.model: unknown provider prefix "${providerId}" (known: ${knownProviderIds().join(', ')})`, { param: 'litellm_params.model' });
+  }
+
+  /** Credentials sealed (refused without an encryption key); everything else kept as is. */
+  private split(params: Record<string, unknown>): { plain: Record<string, unknown>; secrets: Record<string, string> } {
+    const plain: Record<string, unknown> = {};
+    const secrets: Record<string, string> = {};
+    for (const [field, value] of Object.entries(params)) {
+      if (value === undefined) continue;
+      if (!isSecretField(field) || (typeof value === 'string' && value.startsWith(ENV_PREFIX))) {
+        plain[field] = value;
+        continue;
+      }
+      if (!this.options.secretBox) {
+        throw new GatewayError(
+          'invalid_request',
+          `litellm_params.${field} is a credential and credentials are stored encrypted: set SWITCHBOARD_ENCRYPTION_KEY (32 bytes as 64 hex characters, e.g. from \`openssl rand -hex 32\`) on every replica, or pass "os.environ/VARIABLE" to read it from the environment`,
+          { param: `litellm_params.${field}` },
+        );
+      }
+      secrets[field] = this.options.secretBox.seal(JSON.stringify(value));
+    }
+    return { plain, secrets };
+  }
+
+  private openSecrets(secrets: Record<string, string>, action: string): Record<string, unknown> {
+    const opened: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(secrets)) {
+      try {
+        if (!this.options.secretBox) throw new Error('SWITCHBOARD_ENCRYPTION_KEY is not set');
+        opened[field] = JSON.parse(this.options.secretBox.open(value));
+      } catch (error) {
+        throw new GatewayError('invalid_request', `cannot ${action} this model: its stored litellm_params.${field} cannot be decrypted (${(error as Error).message}); send litellm_params.${field} again`, { param: `litellm_params.${field}` });
+      }
+    }
+    return opened;
+  }
+
+  /** After a change made here: rebuild here at once, then tell every other replica. */
+  private async changed(): Promise<void> {
+    const repository = this.requireRepository();
+    this.version = await repository.bumpVersion();
+    await this.reload();
+    await this.publisher?.publish(this.channel, 'changed').catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not publish a model change'));
+  }
+
+  private async poll(): Promise<void> {
+    if (!this.repository) return;
+    try {
+      const version = await this.repository.version();
+      if (version !== this.version) {
+        this.version = version;
+        await this.reload();
+      }
+    } catch {
+      // the database is unreachable: keep serving the current models
+    }
+  }
+
+  private requireRepository(): ModelRepository {
+    if (!this.repository) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+    return this.repository;
+  }
+
+  private missing(id: string): never {
+    throw new GatewayError('internal', `model "${id}" was saved but could not be built; see the log`);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.poller);
+    this.subscriber?.disconnect();
+    await this.publisher?.quit().catch(() => this.publisher?.disconnect());
+  }
+}
+
+function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body ?? {});
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = issue.path.join('.') || 'body';
+    throw new GatewayError('invalid_request', `${path}: ${issue.message}`, { param: path });
+  }
+  return result.data;
+}
+
+/** `os.environ/VAR` values resolved; unset ones left out and reported as "field=VAR". */
+function resolveEnvironment(params: Record<string, unknown>, env: Record<string, string | undefined>): { resolved: Record<string, unknown>; missing: string[] } {
+  const resolved: Record<string, unknown> = {};
+  const missing: string[] = [];
+  for (const [field, value] of Object.entries(params)) {
+    if (typeof value === 'string' && value.startsWith(ENV_PREFIX)) {
+      const variable = value.slice(ENV_PREFIX.length).trim();
+      const found = env[variable];
+      if (found === undefined || found === '') missing.push(`${field}=${variable}`);
+      else resolved[field] = found;
+    } else {
+      resolved[field] = value;
+    }
+  }
+  return { resolved, missing };
+}
+
+function maskParams(params: Record<string, unknown>): Record<string, unknown> {
+  const shown: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(params)) {
+    shown[field] = isSecretField(field) && !(typeof value === 'string' && value.startsWith(ENV_PREFIX)) ? mask(value) : value;
+  }
+  return shown;
+}
+
+function mask(value: unknown): string {
+  return typeof value === 'string' ? maskSecret(value) : '***';
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isPlainObject(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+function withoutId(info: Record<string, unknown>): Record<string, unknown> {
+  const { id: _id, ...rest } = info;
+  return rest;
+}
