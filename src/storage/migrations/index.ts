@@ -9,6 +9,7 @@ import * as keysUsersTeams from './2026-11-23-0002-keys-users-teams.js';
 import * as keyIds from './2026-11-23-0003-key-ids.js';
 import * as leanUsageIndexes from './2026-11-23-0004-lean-usage-indexes.js';
 import * as usageBillingColumns from './2026-11-23-0005-usage-billing-columns.js';
+import * as usageAnalytics from './2026-11-23-0007-usage-analytics.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-11-23-0003-key-ids': keyIds,
   '2026-11-23-0004-lean-usage-indexes': leanUsageIndexes,
   '2026-11-23-0005-usage-billing-columns': usageBillingColumns,
+  '2026-11-23-0007-usage-analytics': usageAnalytics,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
