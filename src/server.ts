@@ -17,6 +17,8 @@ import './http/context.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerMetricsRoutes } from './http/routes/metrics.js';
+import { registerSpendRoutes } from './http/routes/spend.js';
+import type { SpendReportRepository } from './storage/repositories/spend-reports.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
@@ -38,6 +40,8 @@ export interface ServerDependencies {
   metrics?: GatewayMetrics;
   /** general_settings.metrics_public: /metrics needs no key. */
   metricsPublic?: boolean;
+  /** The spend API (/spend/logs, /global/spend/report, …); throws 503 until the database is ready. */
+  spendReports?: () => SpendReportRepository;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -112,6 +116,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   registerManagementRoutes(app, deps.management);
+  if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   return app;
 }

@@ -32,6 +32,7 @@ import type { LimitsState } from '../state/limits-state.js';
 import { LocalLimitsState } from '../state/local-limits-state.js';
 import { RedisLimitsState } from '../state/redis-limits-state.js';
 import { DatabaseState } from './database-state.js';
+import { createUsageAnalytics, type UsageAnalytics } from './usage-analytics.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -55,6 +56,8 @@ export interface GatewayRuntime {
   metrics: GatewayMetrics;
   database: DatabaseState;
   keyDirectory: KeyDirectory;
+  /** Spend reports, usage retention and billing events. */
+  analytics: UsageAnalytics;
   usageLogs(): UsageLogRepository | undefined;
   principals(): PrincipalRepository | undefined;
   listen(port: number, host: string): Promise<string>;
@@ -93,11 +96,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let principals: PrincipalRepository | undefined;
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
   let workerSink: SqliteWorkerSink | undefined;
+  const analytics = createUsageAnalytics(config, logger);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
-    repository = new UsageLogRepository(handle.db, handle.sqlite);
+    repository = new UsageLogRepository(handle.db, handle.sqlite, analytics.repositoryOptions);
+    analytics.attach(handle, repository);
     principals = new PrincipalRepository(handle.db);
     // A SQLite file is written from a worker thread, so batches never stall the event loop.
-    if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger);
+    if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger, analytics.repositoryOptions);
     usageWriter.attach(workerSink ?? repository);
     keyDirectory.attach(principals);
   });
@@ -126,7 +131,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     logger,
     router,
     admission: new Admission(limitsState, logger),
-    settings: { dropParams: config.litellm_settings.drop_params ?? false },
+    settings: { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: config.general_settings.store_prompts_in_spend_logs === true },
     metrics,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
@@ -142,7 +147,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     management: () => management,
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
+    spendReports: analytics.reports,
   });
+  analytics.registerMetrics(metrics.registry);
 
   usageWriter.start();
   void database.start();
@@ -154,6 +161,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     metrics,
     database,
     keyDirectory,
+    analytics,
     usageLogs: () => repository,
     principals: () => principals,
     async listen(port, host) {
@@ -163,6 +171,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await app.close();
       await usageWriter.close();
       await workerSink?.close();
+      await analytics.close();
       await upstream.close();
       await routerState.close();
       await limitsState.close();

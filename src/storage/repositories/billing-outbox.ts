@@ -95,12 +95,6 @@ export async function enqueueBillingEvents(transaction: Transaction<Database>, r
   return values.length;
 }
 
-export interface OutboxCounts {
-  pending: number;
-  delivered: number;
-  failed: number;
-}
-
 export class BillingOutboxRepository {
   constructor(
     private readonly db: Kysely<Database>,
@@ -140,15 +134,13 @@ export class BillingOutboxRepository {
     return this.db.selectFrom('billing_outbox').selectAll().where('transaction_id', '=', transactionId).executeTakeFirst();
   }
 
-  async counts(): Promise<OutboxCounts> {
+  /** Events not delivered: still pending, or failed for good. Reads only the partial index's rows. */
+  async pendingCounts(): Promise<{ pending: number; failed: number }> {
     const row = await this.db
       .selectFrom('billing_outbox')
-      .select([
-        sql<number>`sum(case when delivered_at is null and failed_at is null then 1 else 0 end)`.as('pending'),
-        sql<number>`sum(case when delivered_at is not null then 1 else 0 end)`.as('delivered'),
-        sql<number>`sum(case when failed_at is not null then 1 else 0 end)`.as('failed'),
-      ])
+      .select([sql<number>`sum(case when failed_at is null then 1 else 0 end)`.as('pending'), sql<number>`sum(case when failed_at is not null then 1 else 0 end)`.as('failed')])
+      .where('delivered_at', 'is', null)
       .executeTakeFirstOrThrow();
-    return { pending: Number(row.pending ?? 0), delivered: Number(row.delivered ?? 0), failed: Number(row.failed ?? 0) };
+    return { pending: Number(row.pending ?? 0), failed: Number(row.failed ?? 0) };
   }
 }

@@ -51,6 +51,8 @@ export interface SpendLogQuery extends RollupFilters {
   from: number;
   to: number;
   status?: 'success' | 'failure';
+  /** One call, by its call_id (request_id). */
+  callId?: string;
   /** Match rows of this key id OR this user id (a non-admin key reading its own logs). */
   ownKeyId?: string;
   ownUserId?: string;
@@ -90,6 +92,7 @@ export class SpendReportRepository {
     if (query.model !== undefined) builder = builder.where('model_group', '=', query.model);
     if (query.provider !== undefined) builder = builder.where('provider', '=', query.provider);
     if (query.status !== undefined) builder = builder.where('status', '=', query.status);
+    if (query.callId !== undefined) builder = builder.where('call_id', '=', query.callId);
     if (query.ownKeyId !== undefined || query.ownUserId !== undefined) {
       const { ownKeyId, ownUserId } = query;
       builder = builder.where((eb) => {
