@@ -74,7 +74,8 @@ export class SpendReportRepository {
       ...SUMS.map((name) => sql<number>`coalesce(sum(${sql.ref(name)}), 0)`.as(name)),
     ];
     let grouped = builder.select(selections);
-    if (columns.length > 0) grouped = grouped.groupBy(columns).orderBy(columns);
+    if (columns.length > 0) grouped = grouped.groupBy(columns);
+    for (const column of columns) grouped = grouped.orderBy(column);
     const rows = (await grouped.execute()) as Array<Record<string, unknown>>;
     return rows.map((row) => {
       const out: Record<string, unknown> = {};
