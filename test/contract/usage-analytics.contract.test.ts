@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/storage/db.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { BillingOutboxRepository, type LagoEvent } from '../../src/storage/repositories/billing-outbox.js';
-import { SpendReportRepository } from '../../src/storage/repositories/spend-reports.js';
+import { SpendReportRepository, type GroupBy, type ReportRow } from '../../src/storage/repositories/spend-reports.js';
 import { UsageLogRepository, type UsageLogRow } from '../../src/storage/repositories/usage-logs.js';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
 
@@ -111,7 +111,7 @@ describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
   });
 
   it('totals by model, provider, key, user and team match the hand-computed figures', async () => {
-    const pick = (rows: Array<Record<string, unknown>>, field: string) => rows.map((item) => [item[field], item.requests, item.cost_micros, item.total_tokens]);
+    const pick = (rows: ReportRow[], field: GroupBy) => rows.map((item) => [item[field], item.requests, item.cost_micros, item.total_tokens]);
     expect(pick(await reports.report({ ...range, groupBy: ['model'] }), 'model')).toEqual([
       ['claude', 2, 2800, 330],
       ['gpt-4o', 5, 5700, 850],
