@@ -167,6 +167,8 @@ export const billingWebhookSchema = z
     max_attempts: integer.refine((value) => value >= 1, 'must be 1 or more').optional(),
     /** Seconds per POST (default 10). */
     timeout: nonNegative.optional(),
+    /** Seconds before the first retry (default 1), doubled per attempt up to 10 minutes. */
+    retry_initial_delay: nonNegative.optional(),
   })
   .passthrough();
 
