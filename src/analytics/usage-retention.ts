@@ -46,7 +46,8 @@ export class UsageRetention {
     this.target = target;
     if (this.timer) return;
     void this.runOnce().catch(() => undefined);
-    this.timer = setInterval(() => void this.runOnce().catch(() => undefined), this.options.intervalMs);
+    // Node timers overflow past 2^31-1 ms (~24.8 days) and would then fire every millisecond.
+    this.timer = setInterval(() => void this.runOnce().catch(() => undefined), Math.min(this.options.intervalMs, 2 ** 31 - 1));
     this.timer.unref();
   }
 

@@ -190,7 +190,7 @@ export const generalSettingsSchema = z
     metrics_public: boolean.optional(),
     /** How long raw usage rows are kept ("30d"); daily rollups are kept regardless. Unset: forever. */
     maximum_spend_logs_retention_period: duration.optional(),
-    /** How often the retention job runs (default "1h"). */
+    /** How often the retention job runs (default "1d", as LiteLLM). */
     maximum_spend_logs_retention_interval: duration.optional(),
     /** Posts one Lago event per billable call (billing/billing-dispatcher.ts). */
     billing_webhook: billingWebhookSchema.optional(),

@@ -34,7 +34,7 @@ export function createUsageAnalytics(config: GatewayConfig, logger: Logger): Usa
   const webhook = settings.billing_webhook;
   const retentionPeriod = settings.maximum_spend_logs_retention_period;
   const retention = retentionPeriod
-    ? new UsageRetention({ periodMs: durationMs(retentionPeriod), intervalMs: durationMs(settings.maximum_spend_logs_retention_interval ?? '1h'), logger })
+    ? new UsageRetention({ periodMs: durationMs(retentionPeriod), intervalMs: durationMs(settings.maximum_spend_logs_retention_interval ?? '1d'), logger })
     : undefined;
   const billing = webhook
     ? new BillingDispatcher({ url: webhook.url, apiKey: webhook.api_key, maxAttempts: webhook.max_attempts ?? 10, timeoutMs: Math.round((webhook.timeout ?? 10) * 1000), baseBackoffMs: Math.round((webhook.retry_initial_delay ?? 1) * 1000), logger })
