@@ -201,7 +201,10 @@ describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
     expect((await reports.spendLogs({ ...all, userId: 'bob' })).map((item) => item.call_id)).toEqual(['c7', 'c4', 'c3']);
     expect((await reports.spendLogs({ ...all, status: 'failure' })).map((item) => item.call_id)).toEqual(['c3']);
     expect((await reports.spendLogs({ ...all, model: 'claude', provider: 'anthropic' })).map((item) => item.call_id)).toEqual(['c6', 'c2']);
-    expect((await reports.spendLogs({ ...all, ownKeyId: 'key-b', ownUserId: 'nobody' })).map((item) => item.call_id)).toEqual(['c7', 'c4', 'c3']);
+    expect((await reports.spendLogs({ ...all, ownKeyId: 'key-b' })).map((item) => item.call_id)).toEqual(['c7', 'c4', 'c3']);
+    expect((await reports.spendLogs({ ...all, ownUserId: 'alice', model: 'claude' })).map((item) => item.call_id)).toEqual(['c2']);
+    // An own scope cannot be widened by a filter naming someone else.
+    expect(await reports.spendLogs({ ...all, ownUserId: 'alice', userId: 'bob' })).toEqual([]);
     expect((await reports.spendLogs({ ...all, from: DAY2, to: DAY3 })).map((item) => item.call_id)).toEqual(['c5', 'c4']);
     const page2 = await reports.spendLogs({ ...all, userId: 'bob', offset: 1, limit: 1 });
     expect(page2.map((item) => item.call_id)).toEqual(['c4']);

@@ -278,9 +278,11 @@ function ownScope(caller: Caller): { userId?: string; keyId?: string } {
   throw new GatewayError('invalid_request', 'this key has no user and no key id to report usage for; pass user_id or api_key with an admin key');
 }
 
+/** A key's own logs: its user's calls (all of that user's keys), or its own calls without a user. */
 function ownLogScope(caller: Caller): { ownKeyId?: string; ownUserId?: string } {
-  if (!caller.keyId && !caller.userId) throw new GatewayError('permission_denied', '/spend/logs needs a virtual key (its own logs) or the llm.configure permission (all logs)');
-  return { ownKeyId: caller.keyId ?? undefined, ownUserId: caller.userId ?? undefined };
+  if (caller.userId) return { ownUserId: caller.userId };
+  if (caller.keyId) return { ownKeyId: caller.keyId };
+  throw new GatewayError('permission_denied', '/spend/logs needs a virtual key (its own logs) or the llm.configure permission (all logs)');
 }
 
 async function ownKeyFilter(caller: Caller, value: string, resolve: (value: string) => Promise<string | undefined>): Promise<string | undefined> {

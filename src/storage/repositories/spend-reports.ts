@@ -53,7 +53,7 @@ export interface SpendLogQuery extends RollupFilters {
   status?: 'success' | 'failure';
   /** One call, by its call_id (request_id). */
   callId?: string;
-  /** Match rows of this key id OR this user id (a non-admin key reading its own logs). */
+  /** A non-admin key reading its own logs: its user's rows, or (a key without a user) its own. */
   ownKeyId?: string;
   ownUserId?: string;
   offset: number;
@@ -94,15 +94,9 @@ export class SpendReportRepository {
     if (query.provider !== undefined) builder = builder.where('provider', '=', query.provider);
     if (query.status !== undefined) builder = builder.where('status', '=', query.status);
     if (query.callId !== undefined) builder = builder.where('call_id', '=', query.callId);
-    if (query.ownKeyId !== undefined || query.ownUserId !== undefined) {
-      const { ownKeyId, ownUserId } = query;
-      builder = builder.where((eb) => {
-        const own = [];
-        if (ownKeyId !== undefined) own.push(eb('key_id', '=', ownKeyId));
-        if (ownUserId !== undefined) own.push(eb('user_id', '=', ownUserId));
-        return eb.or(own);
-      });
-    }
+    // A non-admin's own scope, on top of whatever it filtered: each is one index-ordered scan.
+    if (query.ownKeyId !== undefined) builder = builder.where('key_id', '=', query.ownKeyId);
+    if (query.ownUserId !== undefined) builder = builder.where('user_id', '=', query.ownUserId);
     return builder.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(query.offset).limit(query.limit).execute();
   }
 
