@@ -68,6 +68,9 @@ export interface UsageDailyTable {
   credits_millicredits: number;
 }
 
+/** usage_daily summed over keys, users and teams: reports across everyone read this. */
+export type UsageDailyTotalsTable = Omit<UsageDailyTable, 'key_id' | 'user_id' | 'team_id'>;
+
 /** Billing events waiting for (or done with) delivery to the billing webhook. */
 export interface BillingOutboxTable {
   id: Generated<number>;
@@ -147,5 +150,6 @@ export interface Database {
   api_keys: ApiKeyTable;
   change_versions: ChangeVersionTable;
   usage_daily: UsageDailyTable;
+  usage_daily_totals: UsageDailyTotalsTable;
   billing_outbox: BillingOutboxTable;
 }

@@ -136,6 +136,20 @@ describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
     ]);
   });
 
+  it('the everyone-totals table agrees with the per-key rollups', async () => {
+    const fromTotals = await reports.report({ ...range, groupBy: ['day', 'model', 'provider'] });
+    // A team filter forces the per-key table; '' and team-x together are everyone.
+    const perKey = [...(await reports.report({ ...range, groupBy: ['day', 'model', 'provider', 'team'] }))];
+    const summed = new Map<string, number[]>();
+    for (const item of perKey) {
+      const id = `${item.day}/${item.model}/${item.provider}`;
+      const sum = summed.get(id) ?? [0, 0, 0];
+      summed.set(id, [sum[0] + item.requests, sum[1] + item.cost_micros, sum[2] + item.total_tokens]);
+    }
+    expect(fromTotals.map((item) => [`${item.day}/${item.model}/${item.provider}`, item.requests, item.cost_micros, item.total_tokens])).toEqual([...summed.entries()].map(([id, sum]) => [id, ...sum]));
+    expect(fromTotals).toHaveLength(5);
+  });
+
   it('filters and date ranges narrow the rollups', async () => {
     const [bobOnDay2] = await reports.report({ startDay: '2026-11-02', endDay: '2026-11-02', groupBy: [], userId: 'bob' });
     expect(bobOnDay2).toMatchObject({ requests: 1, cost_micros: 4000 });

@@ -67,7 +67,10 @@ export class SpendReportRepository {
 
   async report(query: ReportQuery): Promise<ReportRow[]> {
     const columns = query.groupBy.map((group) => GROUP_COLUMNS[group]);
-    let builder = this.db.selectFrom('usage_daily').where('day', '>=', query.startDay).where('day', '<=', query.endDay) as SelectQueryBuilder<Database, 'usage_daily', object>;
+    // Across everyone by day, model or provider: the small totals table answers.
+    const acrossEveryone = query.keyId === undefined && query.userId === undefined && query.teamId === undefined && query.groupBy.every((group) => group === 'day' || group === 'model' || group === 'provider');
+    const table = acrossEveryone ? 'usage_daily_totals' : 'usage_daily';
+    let builder = this.db.selectFrom(table as 'usage_daily').where('day', '>=', query.startDay).where('day', '<=', query.endDay) as SelectQueryBuilder<Database, 'usage_daily', object>;
     builder = applyRollupFilters(builder, query);
     const selections = [
       ...query.groupBy.map((group) => sql<string>`${sql.ref(GROUP_COLUMNS[group])}`.as(group)),

@@ -60,6 +60,19 @@ export function rollupIncrements(rows: UsageLogRow[]): RollupRow[] {
 }
 
 const ROLLUPS_PER_STATEMENT = 200;
+const SUMMED = ['requests', 'failures', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits'] as const;
+
+/** The per-(day, model group, provider) totals of rollup increments. */
+export function totalIncrements(increments: RollupRow[]): Array<Omit<RollupRow, 'key_id' | 'user_id' | 'team_id'>> {
+  const sums = new Map<string, Omit<RollupRow, 'key_id' | 'user_id' | 'team_id'>>();
+  for (const { key_id: _key, user_id: _user, team_id: _team, ...increment } of increments) {
+    const id = `${increment.day}\u0000${increment.model_group}\u0000${increment.provider}`;
+    const sum = sums.get(id);
+    if (!sum) sums.set(id, { ...increment });
+    else for (const name of SUMMED) sum[name] += increment[name];
+  }
+  return [...sums.values()];
+}
 
 export async function applyRollups(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
   const increments = rollupIncrements(rows);
@@ -67,18 +80,20 @@ export async function applyRollups(transaction: Transaction<Database>, rows: Usa
     await transaction
       .insertInto('usage_daily')
       .values(increments.slice(start, start + ROLLUPS_PER_STATEMENT))
-      .onConflict((conflict) =>
-        conflict.columns(['day', 'key_id', 'user_id', 'team_id', 'model_group', 'provider']).doUpdateSet({
-          requests: sql`usage_daily.requests + excluded.requests`,
-          failures: sql`usage_daily.failures + excluded.failures`,
-          prompt_tokens: sql`usage_daily.prompt_tokens + excluded.prompt_tokens`,
-          completion_tokens: sql`usage_daily.completion_tokens + excluded.completion_tokens`,
-          total_tokens: sql`usage_daily.total_tokens + excluded.total_tokens`,
-          cached_tokens: sql`usage_daily.cached_tokens + excluded.cached_tokens`,
-          cost_micros: sql`usage_daily.cost_micros + excluded.cost_micros`,
-          credits_millicredits: sql`usage_daily.credits_millicredits + excluded.credits_millicredits`,
-        }),
-      )
+      .onConflict((conflict) => conflict.columns(['day', 'key_id', 'user_id', 'team_id', 'model_group', 'provider']).doUpdateSet(addExcluded('usage_daily')))
       .execute();
   }
+  const totals = totalIncrements(increments);
+  for (let start = 0; start < totals.length; start += ROLLUPS_PER_STATEMENT) {
+    await transaction
+      .insertInto('usage_daily_totals')
+      .values(totals.slice(start, start + ROLLUPS_PER_STATEMENT))
+      .onConflict((conflict) => conflict.columns(['day', 'model_group', 'provider']).doUpdateSet(addExcluded('usage_daily_totals')))
+      .execute();
+  }
+}
+
+/** `column = table.column + excluded.column` for every summed column. */
+function addExcluded(table: 'usage_daily' | 'usage_daily_totals') {
+  return Object.fromEntries(SUMMED.map((name) => [name, sql<number>`${sql.ref(`${table}.${name}`)} + ${sql.ref(`excluded.${name}`)}`])) as Record<(typeof SUMMED)[number], ReturnType<typeof sql<number>>>;
 }
