@@ -240,3 +240,32 @@ describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
     expect(after).toEqual(before);
   });
 });
+
+// SQLite has one writer (the usage writer thread); PostgreSQL takes batches from every replica.
+describe.each(dialects.filter((item) => item.dialect === 'postgres'))('rollups under concurrent writers on $dialect', ({ create }) => {
+  it('two writers upserting the same rollup rows in opposite orders both commit, with exact totals', async () => {
+    const database = await create();
+    const first = openDatabase(database.url);
+    const second = openDatabase(database.url);
+    try {
+      await migrateToLatest(first);
+      const writerA = new UsageLogRepository(first.db, first.sqlite);
+      const writerB = new UsageLogRepository(second.db, second.sqlite);
+      const batch = (prefix: string, keys: string[]) => keys.map((key, index) => row(`${prefix}-${index}`, { key_id: key, user_id: null, team_id: null }));
+      const keys = Array.from({ length: 20 }, (_, index) => `key-${index}`);
+      const rounds = 10;
+      const writes = [];
+      for (let round = 0; round < rounds; round++) {
+        writes.push(writerA.insertMany(batch(`a${round}`, keys)), writerB.insertMany(batch(`b${round}`, [...keys].reverse())));
+      }
+      await Promise.all(writes);
+      const [total] = await new SpendReportRepository(first.db).report({ startDay: '2026-11-01', endDay: '2026-11-01', groupBy: [], keyId: 'key-3' });
+      expect(total.requests).toBe(rounds * 2);
+      expect(total.cost_micros).toBe(rounds * 2 * 1000);
+    } finally {
+      await first.close();
+      await second.close();
+      await database.drop();
+    }
+  });
+});

@@ -56,7 +56,9 @@ export function rollupIncrements(rows: UsageLogRow[]): RollupRow[] {
     sum.cost_micros += Number(row.cost_micros ?? 0);
     sum.credits_millicredits += Number(row.credits_millicredits ?? 0);
   }
-  return [...sums.values()];
+  // One order for every writer: two replicas upserting overlapping rollup rows lock them in the
+  // same order, so their transactions wait for each other instead of deadlocking.
+  return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, sum]) => sum);
 }
 
 const ROLLUPS_PER_STATEMENT = 200;
@@ -71,7 +73,7 @@ export function totalIncrements(increments: RollupRow[]): Array<Omit<RollupRow, 
     if (!sum) sums.set(id, { ...increment });
     else for (const name of SUMMED) sum[name] += increment[name];
   }
-  return [...sums.values()];
+  return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, sum]) => sum);
 }
 
 export async function applyRollups(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
