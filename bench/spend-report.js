@@ -136,25 +136,35 @@ async function measure(url) {
     // totals, and one user's days.
     for (const groupBy of ['day', 'model', 'api_key', 'day&user_id=user-7']) {
       const path = `/global/spend/report?start_date=${start}&end_date=${end}&group_by=${groupBy}`;
-      const times = [];
-      let rowsAnswered = 0;
-      for (let run = 0; run < RUNS + 2; run++) {
-        const began = performance.now();
-        const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
-        const body = await response.json();
-        const elapsed = performance.now() - began;
-        if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(body)}`);
-        rowsAnswered = body.length;
-        if (run >= 2) times.push(elapsed);
-      }
-      results[groupBy] = { p50: percentile(times, 0.5), max: Math.max(...times), rows: rowsAnswered };
-      console.log(`  30-day report, group_by=${groupBy.padEnd(18)}: p50 ${results[groupBy].p50.toFixed(1)} ms, max ${results[groupBy].max.toFixed(1)} ms (${RUNS} runs, ${rowsAnswered} rows answered)`);
+      results[groupBy] = await time(path, `30-day report, group_by=${groupBy.padEnd(18)}`, (body) => body.length);
+    }
+    // /spend/logs reads raw rows: the newest page, one user's (its index), one model's and the
+    // failures (both on the created_at index, filtered).
+    for (const filter of ['', 'user_id=user-7', 'model=model-3', 'status=failure']) {
+      results[`logs:${filter}`] = await time(`/spend/logs?page_size=50&${filter}`, `/spend/logs ${(filter || '(newest)').padEnd(26)}`, (body) => body.data.length);
     }
   } finally {
     await runtime.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
   return results;
+
+  async function time(path, label, count) {
+    const times = [];
+    let rowsAnswered = 0;
+    for (let run = 0; run < RUNS + 2; run++) {
+      const began = performance.now();
+      const response = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+      const body = await response.json();
+      const elapsed = performance.now() - began;
+      if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${JSON.stringify(body)}`);
+      rowsAnswered = count(body);
+      if (run >= 2) times.push(elapsed);
+    }
+    const result = { p50: percentile(times, 0.5), max: Math.max(...times), rows: rowsAnswered };
+    console.log(`  ${label}: p50 ${result.p50.toFixed(1)} ms, max ${result.max.toFixed(1)} ms (${RUNS} runs, ${rowsAnswered} rows answered)`);
+    return result;
+  }
 }
 
 async function onSqlite() {
