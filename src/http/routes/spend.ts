@@ -188,9 +188,10 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     if (query.format === 'csv') {
       return sendCsv(reply, 'usage', ['date', 'model', ...METRIC_COLUMNS], rows.map((row) => ({ date: row.day, model: row.model || null, ...metricsOf(row) })));
     }
+    const apiKey = scope.userId || !scope.keyId ? null : ((await deps.reports().keyLabels([scope.keyId])).get(scope.keyId)?.token ?? null);
     return {
       user_id: scope.userId ?? null,
-      api_key: scope.userId ? null : (caller.keyHash ?? null),
+      api_key: apiKey,
       start_date: range.startDay,
       end_date: range.endDay,
       totals: metricsOf(totals),
