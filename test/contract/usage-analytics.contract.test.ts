@@ -239,6 +239,13 @@ describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
     const after = await reports.report({ ...range, groupBy: ['day'] });
     expect(after).toEqual(before);
   });
+
+  it('counts a call once even when one batch carries its row twice', async () => {
+    await usage.insertMany([row('twice', { created_at: DAY1 - 86_400_000 }), row('twice', { created_at: DAY1 - 86_400_000 })]);
+    const [day] = await reports.report({ startDay: '2026-10-31', endDay: '2026-10-31', groupBy: ['day'] });
+    expect(day).toMatchObject({ requests: 1, cost_micros: 1000 });
+    expect(await handle.db.selectFrom('billing_outbox').select('transaction_id').where('transaction_id', '=', 'twice').execute()).toHaveLength(1);
+  });
 });
 
 // SQLite has one writer (the usage writer thread); PostgreSQL takes batches from every replica.

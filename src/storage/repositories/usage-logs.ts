@@ -70,7 +70,8 @@ export class UsageLogRepository {
           .execute();
         for (const row of returned) inserted.add(row.call_id);
       }
-      const fresh = inserted.size === rows.length ? rows : rows.filter((row) => inserted.has(row.call_id));
+      // Each inserted call once, even if a batch carried its row twice.
+      const fresh = rows.filter((row) => inserted.delete(row.call_id));
       await applySpend(transaction, fresh);
       await applyRollups(transaction, fresh);
       if (this.options.billing) await enqueueBillingEvents(transaction, fresh, this.options.billing);
