@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSqliteDatabase, type TestDatabase } from '../support/databases.js';
+import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { chatStatus, clientFor, Management } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
@@ -53,7 +53,7 @@ class Receiver {
 }
 
 const receiver = new Receiver();
-let database: TestDatabase;
+const dialects = await dialectsUnderTest();
 
 function config(): string {
   return `
@@ -87,16 +87,27 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 15
 beforeAll(async () => {
   await upstream.start();
   await receiver.start();
-  database = await createSqliteDatabase();
 });
 
 afterAll(async () => {
   await upstream.close();
   await receiver.close();
-  await database?.drop();
 });
 
-describe('billing webhook', () => {
+// SQLite: a file, written by the usage writer thread; PostgreSQL: the database replicas share.
+describe.each(dialects)('billing webhook on $dialect', ({ create }) => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await create();
+    receiver.received.length = 0;
+    receiver.failFirst = 0;
+  });
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
   it('delivers each billable call once across a gateway restart and a receiver that fails at first', async () => {
     const env = { LAGO_TEST_KEY: 'lago-secret' };
     let first: TestGateway | undefined = await startGateway(config(), { databaseUrl: database.url, env });
