@@ -30,6 +30,8 @@ export interface RetentionOptions {
 export interface RetentionTarget {
   usageLogs: UsageLogRepository;
   db: Kysely<Database>;
+  /** Rows per delete statement; overrides the option (SQLite deletes on the event loop's thread). */
+  batchSize?: number;
 }
 
 export class UsageRetention {
@@ -65,7 +67,7 @@ export class UsageRetention {
     if (!target) return 0;
     const now = (this.options.now ?? Date.now)();
     const cutoff = now - this.options.periodMs;
-    const batchSize = this.options.batchSize ?? 5_000;
+    const batchSize = target.batchSize ?? this.options.batchSize ?? 5_000;
     let total = 0;
     try {
       for (;;) {
