@@ -17,6 +17,8 @@ import './http/context.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerMetricsRoutes } from './http/routes/metrics.js';
+import { registerSpendRoutes } from './http/routes/spend.js';
+import type { SpendReportRepository } from './storage/repositories/spend-reports.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
@@ -54,6 +56,8 @@ export interface ServerDependencies {
   models?: ModelRegistry;
   /** Deployment health monitor (GET /health/providers, POST /health/check). */
   health?: HealthMonitor;
+  /** The spend API (/spend/logs, /global/spend/report, …); throws 503 until the database is ready. */
+  spendReports?: () => SpendReportRepository;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -134,6 +138,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   registerManagementRoutes(app, deps.management);
+  if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   return app;
 }

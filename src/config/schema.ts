@@ -158,6 +158,25 @@ export const litellmSettingsSchema = z
   })
   .passthrough();
 
+const duration = z.string({ invalid_type_error: 'expected a duration like "30d"' }).regex(/^\s*[1-9]\d*\s*(s|m|h|d|mo)\s*$/, 'expected a duration like "30s", "30m", "12h", "30d" or "1mo"');
+
+export const billingWebhookSchema = z
+  .object({
+    /** Lago's events endpoint, e.g. https://api.getlago.com/api/v1/events. */
+    url: z.string({ required_error: 'is required: the URL events are POSTed to' }).url('expected a URL'),
+    /** Sent as `Authorization: Bearer …` (use os.environ/LAGO_API_KEY). */
+    api_key: z.string().optional(),
+    /** The Lago billable metric code (default "llm_usage"). */
+    event_code: z.string().min(1).optional(),
+    /** Attempts before an event is marked failed (default 10). */
+    max_attempts: integer.refine((value) => value >= 1, 'must be 1 or more').optional(),
+    /** Seconds per POST (default 10). */
+    timeout: nonNegative.optional(),
+    /** Seconds before the first retry (default 1), doubled per attempt up to 10 minutes. */
+    retry_initial_delay: nonNegative.optional(),
+  })
+  .passthrough();
+
 export const generalSettingsSchema = z
   .object({
     master_key: z.string().min(1).optional(),
@@ -178,6 +197,12 @@ export const generalSettingsSchema = z
     health_check_down_retry_interval: nonNegative.optional(),
     /** GET /metrics without a key (Prometheus scrapers often cannot send one). */
     metrics_public: boolean.optional(),
+    /** How long raw usage rows are kept ("30d"); daily rollups are kept regardless. Unset: forever. */
+    maximum_spend_logs_retention_period: duration.optional(),
+    /** How often the retention job runs (default "1d", as LiteLLM). */
+    maximum_spend_logs_retention_interval: duration.optional(),
+    /** Posts one Lago event per billable call (billing/billing-dispatcher.ts). */
+    billing_webhook: billingWebhookSchema.optional(),
   })
   .passthrough();
 

@@ -65,11 +65,15 @@ export interface CallContext {
   credits?: CreditTicket;
   /** True while the current attempt runs on the user's own provider key (BYOK). */
   byok?: boolean;
+  /** The request's messages (or prompt, or input) as JSON; only set when prompts are stored. */
+  promptForLog?: string;
 }
 
 export interface GatewaySettings {
   /** litellm_settings.drop_params: drop parameters a provider cannot take instead of refusing the call. */
   dropParams: boolean;
+  /** general_settings.store_prompts_in_spend_logs: keep request messages and response text on the usage row. */
+  storePrompts?: boolean;
 }
 
 /** Fields every adapter takes whatever its supportedParams say. */
@@ -118,6 +122,8 @@ interface Settlement {
   costMicros: number | undefined;
   upstreamLatencyMs: number;
   timeToFirstTokenMs: number | null;
+  /** The response text; only kept when prompts are stored. */
+  responseText?: string;
 }
 
 type Operation =
@@ -152,6 +158,7 @@ export class Gateway {
     const principal = context.caller.principal;
     const { platform } = this.deps;
     let modelName = principal?.key.aliases[operation.request.model] ?? operation.request.model;
+    if (this.deps.settings.storePrompts) context.promptForLog = promptOf(operation);
     const policy = this.deps.router.policy;
     let requested: ModelGroup;
     let requestFallbacks: string[] | undefined;
@@ -401,6 +408,7 @@ export class Gateway {
     }
     router.recordSuccess(deployment, upstreamLatencyMs, undefined, usage);
     const settlement = this.settle(attempt, usage, upstreamLatencyMs, null);
+    if (this.deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseTextOf(parsed);
     this.record(context, { settlement, stream: false });
     const headers = this.headers(context, settlement, performance.now() - context.startedAt - upstreamLatencyMs, warnings);
     if (this.deps.platform) body = await this.deps.platform.finish(context, { deployment, costMicros: settlement.costMicros }, headers, body, operation.kind === 'chat' && format === openAIResponseFormat);
@@ -434,7 +442,7 @@ export class Gateway {
       }
       const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS, provider: deployment.provider };
       try {
-        opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers);
+        opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, this.deps.settings.storePrompts === true);
       } catch (error) {
         dispatched.release();
         throw error instanceof GatewayError ? error : connectionError(error, deployment.provider);
@@ -478,7 +486,9 @@ export class Gateway {
         } else {
           router.recordSuccess(deployment, upstreamLatencyMs, outcome.firstChunkAt - (sentAt - context.startedAt), outcome.usage);
         }
-        this.record(context, { settlement: this.settle(attempt, outcome.usage, upstreamLatencyMs, outcome.firstChunkAt), error, stream: true });
+        const settlement = this.settle(attempt, outcome.usage, upstreamLatencyMs, outcome.firstChunkAt);
+        if (this.deps.settings.storePrompts) settlement.responseText = opened.stream.text;
+        this.record(context, { settlement, error, stream: true });
       },
     };
   }
@@ -623,8 +633,37 @@ export class Gateway {
       byok: byok ? 1 : 0,
       credits_millicredits: credits ? credits.charged : null,
       power_level: context.powerLevel ?? null,
+      messages: context.promptForLog ?? null,
+      response: settlement?.responseText ?? null,
     });
   }
+}
+
+/** What the client sent, for the usage row when prompts are stored. */
+function promptOf(operation: Operation): string {
+  switch (operation.kind) {
+    case 'chat':
+      return JSON.stringify(operation.request.messages ?? null);
+    case 'completion':
+      return JSON.stringify(operation.request.prompt ?? null);
+    case 'embeddings':
+      return JSON.stringify(operation.request.input ?? null);
+  }
+}
+
+/** The text of a chat or legacy completion response (message content, tool calls, or text). */
+function responseTextOf(parsed: unknown): string {
+  const choices = (parsed as { choices?: unknown }).choices;
+  if (!Array.isArray(choices)) return '';
+  let text = '';
+  for (const choice of choices as Array<{ message?: { content?: unknown; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> }; text?: unknown }>) {
+    const content = choice.message?.content;
+    if (typeof content === 'string') text += content;
+    else if (Array.isArray(content)) for (const part of content as Array<{ text?: unknown }>) if (typeof part?.text === 'string') text += part.text;
+    if (typeof choice.text === 'string') text += choice.text;
+    for (const call of choice.message?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+  }
+  return text;
 }
 
 /** Per-request fallbacks (LiteLLM's `fallbacks` body field): taken out so the upstream never sees it. */

@@ -64,6 +64,8 @@ export class UpstreamStream {
     private readonly transform: ChatStreamTransform,
     framing: Framing,
     private readonly timers: StreamTimers,
+    /** Keep every chunk's text (store_prompts_in_spend_logs), not only until usage arrives. */
+    private readonly keepText = false,
   ) {
     this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     this.reader = readerFor(framing);
@@ -73,8 +75,8 @@ export class UpstreamStream {
    * Reads until the first client-visible chunks. Throws (the call is still retryable) when the
    * upstream fails, ends or stalls before that.
    */
-  static async open(body: Body, transform: ChatStreamTransform, framing: Framing, timers: StreamTimers): Promise<{ stream: UpstreamStream; first: EmittedChunk[] }> {
-    const stream = new UpstreamStream(body, transform, framing, timers);
+  static async open(body: Body, transform: ChatStreamTransform, framing: Framing, timers: StreamTimers, keepText = false): Promise<{ stream: UpstreamStream; first: EmittedChunk[] }> {
+    const stream = new UpstreamStream(body, transform, framing, timers, keepText);
     try {
       const first = await stream.next(timers.firstChunkTimeoutMs);
       if (first === undefined) {
@@ -135,7 +137,7 @@ export class UpstreamStream {
       if (this.trackText) this.kept.push(item);
     }
     // Once the upstream reports usage, counting text is no longer needed.
-    if (this.transform.usage) {
+    if (this.transform.usage && !this.keepText) {
       this.trackText = false;
       this.kept = [];
     }

@@ -45,6 +45,7 @@ import { HealthMonitor } from '../routing/health-monitor.js';
 import { healthSettingsFrom } from '../routing/health-settings.js';
 import { checkDeployment } from '../routing/health-check.js';
 import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js';
+import { createUsageAnalytics, type UsageAnalytics } from './usage-analytics.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -75,6 +76,8 @@ export interface GatewayRuntime {
   models: ModelRegistry;
   /** Deployment health (health-monitor.ts): `isHealthy(deployment)`, `statusOf(id)`. */
   health: HealthMonitor;
+  /** Spend reports, usage retention and billing events. */
+  analytics: UsageAnalytics;
   usageLogs(): UsageLogRepository | undefined;
   principals(): PrincipalRepository | undefined;
   listen(port: number, host: string): Promise<string>;
@@ -127,11 +130,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let modelRepository: ModelRepository | undefined;
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
   let workerSink: SqliteWorkerSink | undefined;
+  const analytics = createUsageAnalytics(config, logger);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
-    repository = new UsageLogRepository(handle.db, handle.sqlite);
+    repository = new UsageLogRepository(handle.db, handle.sqlite, analytics.repositoryOptions);
+    analytics.attach(handle, repository);
     principals = new PrincipalRepository(handle.db);
     // A SQLite file is written from a worker thread, so batches never stall the event loop.
-    if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger);
+    if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger, analytics.repositoryOptions);
     usageWriter.attach(workerSink ?? repository);
     keyDirectory.attach(principals);
     credits = new CreditRepository(handle.db);
@@ -198,7 +203,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     logger,
     router,
     admission: new Admission(limitsState, logger),
-    settings: { dropParams: config.litellm_settings.drop_params ?? false },
+    settings: { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: config.general_settings.store_prompts_in_spend_logs === true },
     metrics,
     platform,
   });
@@ -230,7 +235,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       },
       invalidatePrincipals: () => keyDirectory.changed('all'),
     },
+    spendReports: analytics.reports,
   });
+  analytics.registerMetrics(metrics.registry);
 
   usageWriter.start();
   void database.start();
@@ -246,6 +253,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     credits: () => credits,
     models: modelRegistry,
     health: healthMonitor,
+    analytics,
     usageLogs: () => repository,
     principals: () => principals,
     async listen(port, host) {
@@ -257,6 +265,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await modelRegistry.close();
       await usageWriter.close();
       await workerSink?.close();
+      await analytics.close();
       await upstream.close();
       await routerState.close();
       await limitsState.close();

@@ -43,6 +43,49 @@ export interface UsageLogTable {
   credits_millicredits: number | null;
   /** eco / balanced / precision / custom, when the caller chose one. */
   power_level: string | null;
+  /** The request messages (JSON), only when general_settings.store_prompts_in_spend_logs is on. */
+  messages?: string | null;
+  /** The response text, only when general_settings.store_prompts_in_spend_logs is on. */
+  response?: string | null;
+}
+
+/** Daily rollup of usage rows; absent dimensions are ''. Maintained with the rows (usage-rollups.ts). */
+export interface UsageDailyTable {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  key_id: string;
+  user_id: string;
+  team_id: string;
+  model_group: string;
+  provider: string;
+  requests: number;
+  failures: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cached_tokens: number;
+  cost_micros: number;
+  credits_millicredits: number;
+}
+
+/** usage_daily summed over keys, users and teams: reports across everyone read this. */
+export type UsageDailyTotalsTable = Omit<UsageDailyTable, 'key_id' | 'user_id' | 'team_id'>;
+
+/** Billing events waiting for (or done with) delivery to the billing webhook. */
+export interface BillingOutboxTable {
+  id: Generated<number>;
+  /** The usage row's call_id: the event's idempotency key. */
+  transaction_id: string;
+  /** The Lago event body, JSON. */
+  payload: string;
+  created_at: number;
+  attempts: Generated<number>;
+  next_attempt_at: number;
+  locked_until: number | null;
+  delivered_at: number | null;
+  /** Set when the receiver refused the event for good (a 4xx other than 408/429). */
+  failed_at: number | null;
+  last_error: string | null;
 }
 
 /** Budget and limit columns shared by keys, users and teams (JSON stored as text). */
@@ -165,4 +208,7 @@ export interface Database {
   byok_keys: ByokKeyTable;
   model_deployments: ModelDeploymentTable;
   deployment_health: DeploymentHealthTable;
+  usage_daily: UsageDailyTable;
+  usage_daily_totals: UsageDailyTotalsTable;
+  billing_outbox: BillingOutboxTable;
 }

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './db.js';
-import { UsageLogRepository, type UsageLogRow } from './repositories/usage-logs.js';
+import { UsageLogRepository, type UsageLogRepositoryOptions, type UsageLogRow } from './repositories/usage-logs.js';
 
 interface Request {
   id: number;
@@ -13,8 +13,9 @@ interface Request {
   rows?: UsageLogRow[];
 }
 
-const handle = openDatabase((workerData as { url: string }).url);
-const repository = new UsageLogRepository(handle.db, handle.sqlite);
+const { url, options } = workerData as { url: string; options?: UsageLogRepositoryOptions };
+const handle = openDatabase(url);
+const repository = new UsageLogRepository(handle.db, handle.sqlite, options);
 
 parentPort!.on('message', (request: Request) => {
   const work = request.kind === 'insert' ? repository.insertMany(request.rows ?? []) : repository.ping().then((ok) => (ok ? undefined : Promise.reject(new Error('the database does not answer'))));

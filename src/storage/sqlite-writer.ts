@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { UsageSink } from '../observability/usage-log-writer.js';
-import type { UsageLogRow } from './repositories/usage-logs.js';
+import type { UsageLogRepositoryOptions, UsageLogRow } from './repositories/usage-logs.js';
 
 /** The compiled worker: beside this file in dist/, or dist/ itself when running from sources (tests). */
 function workerFile(): URL | undefined {
@@ -28,17 +28,18 @@ export class SqliteWorkerSink implements UsageSink {
     private readonly url: string,
     private readonly file: URL,
     private readonly logger: Logger,
+    private readonly options: UsageLogRepositoryOptions,
   ) {}
 
   /** undefined when no compiled worker exists (the caller then writes on the main thread). */
-  static create(url: string, logger: Logger): SqliteWorkerSink | undefined {
+  static create(url: string, logger: Logger, options: UsageLogRepositoryOptions = {}): SqliteWorkerSink | undefined {
     const file = workerFile();
-    return file ? new SqliteWorkerSink(url, file, logger) : undefined;
+    return file ? new SqliteWorkerSink(url, file, logger, options) : undefined;
   }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.file, { workerData: { url: this.url } });
+    const worker = new Worker(this.file, { workerData: { url: this.url, options: this.options } });
     worker.unref();
     worker.on('message', (message: { id: number; ok: boolean; error?: string }) => {
       const waiter = this.pending.get(message.id);

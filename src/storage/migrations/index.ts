@@ -10,6 +10,7 @@ import * as keyIds from './2026-11-23-0003-key-ids.js';
 import * as leanUsageIndexes from './2026-11-23-0004-lean-usage-indexes.js';
 import * as usageBillingColumns from './2026-11-23-0005-usage-billing-columns.js';
 import * as modelsAndHealth from './2026-11-23-0006-models-and-health.js';
+import * as usageAnalytics from './2026-11-23-0007-usage-analytics.js';
 import * as creditsByok from './2026-11-23-0008-credits-byok.js';
 
 interface DialectMigration {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-11-23-0004-lean-usage-indexes': leanUsageIndexes,
   '2026-11-23-0005-usage-billing-columns': usageBillingColumns,
   '2026-11-23-0006-models-and-health': modelsAndHealth,
+  '2026-11-23-0007-usage-analytics': usageAnalytics,
   '2026-11-23-0008-credits-byok': creditsByok,
 };
 

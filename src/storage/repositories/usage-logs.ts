@@ -2,12 +2,14 @@ import type { Database as SQLiteConnection } from 'better-sqlite3';
 import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
 import type { Database, UsageLogTable } from '../schema.js';
 import { applyCreditUsage } from './credits.js';
+import { enqueueBillingEvents, type BillingEventSettings } from './billing-outbox.js';
 import { applySpend } from './spend.js';
+import { applyRollups } from './usage-rollups.js';
 
 export type UsageLogRow = Insertable<UsageLogTable>;
 export type StoredUsageLog = Selectable<UsageLogTable>;
 
-// SQLite caps bound parameters per statement; 34 columns x 200 rows stays under 32766.
+// SQLite caps bound parameters per statement; 36 columns x 200 rows stays under 32766.
 const ROWS_PER_INSERT = 200;
 
 /** Every column a usage row may carry (all but the generated id). */
@@ -15,10 +17,15 @@ const COLUMNS = [
   'call_id', 'created_at', 'endpoint', 'key_hash', 'key_id', 'key_alias', 'user_id', 'team_id', 'model_group', 'deployment_id', 'provider',
   'upstream_model', 'stream', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_creation_tokens', 'reasoning_tokens',
   'tokens_estimated', 'cost_micros', 'latency_ms', 'time_to_first_token_ms', 'upstream_latency_ms', 'status', 'http_status', 'error_code',
-  'error_message', 'retries', 'fallbacks', 'metadata', 'byok', 'credits_millicredits', 'power_level',
+  'error_message', 'retries', 'fallbacks', 'metadata', 'byok', 'credits_millicredits', 'power_level', 'messages', 'response',
 ] as const satisfies ReadonlyArray<keyof UsageLogRow>;
 
 type InsertOne = (row: UsageLogRow) => boolean;
+
+export interface UsageLogRepositoryOptions {
+  /** When set (a billing webhook is configured), billable rows add a billing event to the outbox. */
+  billing?: BillingEventSettings;
+}
 
 export class UsageLogRepository {
   private insertOne: InsertOne | undefined;
@@ -31,6 +38,7 @@ export class UsageLogRepository {
   constructor(
     private readonly db: Kysely<Database>,
     sqlite?: SQLiteConnection,
+    private readonly options: UsageLogRepositoryOptions = {},
   ) {
     if (sqlite) {
       const statement = sqlite.prepare(`insert into usage_logs (${COLUMNS.join(', ')}) values (${COLUMNS.map((column) => `@${column}`).join(', ')}) on conflict (call_id) do nothing`);
@@ -44,8 +52,9 @@ export class UsageLogRepository {
   }
 
   /**
-   * Inserts rows and adds their cost to the spend of their key, user and team, in one transaction.
-   * A row whose call_id is already stored is skipped, spend included (retried batches are safe).
+   * Inserts rows and, in the same transaction, adds their cost to the spend of their key, user and
+   * team, adds them to the daily rollups and queues their billing events. A row whose call_id is
+   * already stored is skipped for all of these (retried batches are safe).
    */
   async insertMany(rows: UsageLogRow[]): Promise<void> {
     if (rows.length === 0) return;
@@ -62,9 +71,12 @@ export class UsageLogRepository {
           .execute();
         for (const row of returned) inserted.add(row.call_id);
       }
-      const fresh = rows.filter((row) => inserted.has(row.call_id));
+      // Each inserted call once, even if a batch carried its row twice.
+      const fresh = rows.filter((row) => inserted.delete(row.call_id));
       await applySpend(transaction, fresh);
       await applyCreditUsage(transaction, fresh);
+      await applyRollups(transaction, fresh);
+      if (this.options.billing) await enqueueBillingEvents(transaction, fresh, this.options.billing);
     });
   }
 
@@ -83,6 +95,19 @@ export class UsageLogRepository {
 
   async listRecent(limit = 100): Promise<StoredUsageLog[]> {
     return this.db.selectFrom('usage_logs').selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  }
+
+  /**
+   * Deletes up to `limit` rows older than `cutoff` (epoch ms), oldest first; returns how many. The
+   * retention job calls it in a loop, so no single statement holds the table for long. Rollups are
+   * kept.
+   */
+  async deleteOlderThan(cutoff: number, limit: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('usage_logs')
+      .where('id', 'in', (eb) => eb.selectFrom('usage_logs').select('id').where('created_at', '<', cutoff).orderBy('created_at').limit(limit))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   async count(): Promise<number> {

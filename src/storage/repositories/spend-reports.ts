@@ -1,0 +1,136 @@
+/**
+ * Reads for the spend API. Reports read the daily rollups (usage_daily) only; /spend/logs reads
+ * raw usage rows, newest first, through the indexes of migrations 0001 and 0007.
+ */
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type { Database } from '../schema.js';
+import type { StoredUsageLog } from './usage-logs.js';
+
+/** Report dimensions and the rollup column each reads. */
+export const GROUP_COLUMNS = {
+  day: 'day',
+  model: 'model_group',
+  provider: 'provider',
+  api_key: 'key_id',
+  user: 'user_id',
+  team: 'team_id',
+} as const;
+export type GroupBy = keyof typeof GROUP_COLUMNS;
+
+export interface RollupFilters {
+  keyId?: string;
+  userId?: string;
+  teamId?: string;
+  model?: string;
+  provider?: string;
+}
+
+export interface ReportQuery extends RollupFilters {
+  /** Inclusive UTC days, YYYY-MM-DD. */
+  startDay: string;
+  endDay: string;
+  groupBy: GroupBy[];
+}
+
+export interface Totals {
+  requests: number;
+  failures: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  cached_tokens: number;
+  cost_micros: number;
+  credits_millicredits: number;
+}
+
+/** One report row: the group's dimension values ('' where absent) and its totals. */
+export type ReportRow = Partial<Record<GroupBy, string>> & Totals;
+
+export interface SpendLogQuery extends RollupFilters {
+  /** Epoch ms, inclusive start and exclusive end. */
+  from: number;
+  to: number;
+  status?: 'success' | 'failure';
+  /** One call, by its call_id (request_id). */
+  callId?: string;
+  /** A non-admin key reading its own logs: its user's rows, or (a key without a user) its own. */
+  ownKeyId?: string;
+  ownUserId?: string;
+  offset: number;
+  limit: number;
+}
+
+const SUMS = ['requests', 'failures', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits'] as const;
+
+export class SpendReportRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async report(query: ReportQuery): Promise<ReportRow[]> {
+    const columns = query.groupBy.map((group) => GROUP_COLUMNS[group]);
+    // Across everyone by day, model or provider: the small totals table answers.
+    const acrossEveryone = query.keyId === undefined && query.userId === undefined && query.teamId === undefined && query.groupBy.every((group) => group === 'day' || group === 'model' || group === 'provider');
+    const table = acrossEveryone ? 'usage_daily_totals' : 'usage_daily';
+    let builder = this.db.selectFrom(table as 'usage_daily').where('day', '>=', query.startDay).where('day', '<=', query.endDay) as SelectQueryBuilder<Database, 'usage_daily', object>;
+    builder = applyRollupFilters(builder, query);
+    const selections = [
+      ...query.groupBy.map((group) => sql<string>`${sql.ref(GROUP_COLUMNS[group])}`.as(group)),
+      ...SUMS.map((name) => sql<number>`coalesce(sum(${sql.ref(name)}), 0)`.as(name)),
+    ];
+    let grouped = builder.select(selections);
+    if (columns.length > 0) grouped = grouped.groupBy(columns);
+    for (const column of columns) grouped = grouped.orderBy(column);
+    const rows = (await grouped.execute()) as Array<Record<string, unknown>>;
+    return rows.map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const group of query.groupBy) out[group] = row[group] as string;
+      for (const name of SUMS) out[name] = Number(row[name] ?? 0);
+      return out as unknown as ReportRow;
+    });
+  }
+
+  async spendLogs(query: SpendLogQuery): Promise<StoredUsageLog[]> {
+    let builder = this.db.selectFrom('usage_logs').selectAll().where('created_at', '>=', query.from).where('created_at', '<', query.to);
+    if (query.keyId !== undefined) builder = builder.where('key_id', '=', query.keyId);
+    if (query.userId !== undefined) builder = builder.where('user_id', '=', query.userId);
+    if (query.teamId !== undefined) builder = builder.where('team_id', '=', query.teamId);
+    if (query.model !== undefined) builder = builder.where('model_group', '=', query.model);
+    if (query.provider !== undefined) builder = builder.where('provider', '=', query.provider);
+    if (query.status !== undefined) builder = builder.where('status', '=', query.status);
+    if (query.callId !== undefined) builder = builder.where('call_id', '=', query.callId);
+    // A non-admin's own scope, on top of whatever it filtered: each is one index-ordered scan.
+    if (query.ownKeyId !== undefined) builder = builder.where('key_id', '=', query.ownKeyId);
+    if (query.ownUserId !== undefined) builder = builder.where('user_id', '=', query.ownUserId);
+    return builder.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(query.offset).limit(query.limit).execute();
+  }
+
+  /** The stable key id of a key given as its id, its token (hash) or its alias. */
+  async resolveKeyId(value: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('api_keys')
+      .select('key_id')
+      .where((eb) => eb.or([eb('key_id', '=', value), eb('key_hash', '=', value), eb('key_alias', '=', value)]))
+      .executeTakeFirst();
+    return row?.key_id;
+  }
+
+  /** Token (hash) and alias of keys, by key id, for labelling report rows. */
+  async keyLabels(keyIds: string[]): Promise<Map<string, { token: string; alias: string | null }>> {
+    const labels = new Map<string, { token: string; alias: string | null }>();
+    const ids = [...new Set(keyIds.filter((id) => id !== ''))];
+    for (let start = 0; start < ids.length; start += 500) {
+      const rows = await this.db.selectFrom('api_keys').select(['key_id', 'key_hash', 'key_alias']).where('key_id', 'in', ids.slice(start, start + 500)).execute();
+      for (const row of rows) labels.set(row.key_id, { token: row.key_hash, alias: row.key_alias });
+    }
+    return labels;
+  }
+}
+
+function applyRollupFilters<T extends SelectQueryBuilder<Database, 'usage_daily', object>>(builder: T, filters: RollupFilters): T {
+  let result = builder;
+  if (filters.keyId !== undefined) result = result.where('key_id', '=', filters.keyId) as T;
+  if (filters.userId !== undefined) result = result.where('user_id', '=', filters.userId) as T;
+  if (filters.teamId !== undefined) result = result.where('team_id', '=', filters.teamId) as T;
+  if (filters.model !== undefined) result = result.where('model_group', '=', filters.model) as T;
+  if (filters.provider !== undefined) result = result.where('provider', '=', filters.provider) as T;
+  return result;
+}
