@@ -20,6 +20,7 @@ import { registerMetricsRoutes } from './http/routes/metrics.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
+import { registerUiRoutes } from './http/routes/ui.js';
 import type { ModelCatalog } from './routing/catalog.js';
 import type { DatabaseState } from './runtime/database-state.js';
 
@@ -38,6 +39,8 @@ export interface ServerDependencies {
   metrics?: GatewayMetrics;
   /** general_settings.metrics_public: /metrics needs no key. */
   metricsPublic?: boolean;
+  /** The built admin UI served at /ui (default: dist/ui of this package, or SWITCHBOARD_UI_DIR). */
+  uiDirectory?: string;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -113,5 +116,6 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   registerManagementRoutes(app, deps.management);
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
+  registerUiRoutes(app, { directory: deps.uiDirectory });
   return app;
 }

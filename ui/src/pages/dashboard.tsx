@@ -1,0 +1,81 @@
+/** Today at a glance: requests, spend, errors, latency and top models, with the last 14 days charted. */
+import { useQuery } from '@tanstack/react-query';
+import { dailyActivity, spendLogs, type DailyActivity } from '../api/gateway';
+import { BarChart, LineChart, RankBars } from '../components/charts';
+import { Empty, ErrorState, Loading } from '../components/states';
+import { Card, PageHeader, Stat } from '../components/ui';
+import { count, daysAgo, isoDay, ms, percentile, usd } from '../format';
+import type { Session } from '../session';
+
+function TodayStats({ activity, latencies }: { activity: DailyActivity; latencies: number[] | null }) {
+  const today = activity.days.find((day) => day.date === isoDay(new Date()));
+  const metrics = today?.metrics;
+  const errorRate = metrics && metrics.requests > 0 ? (metrics.failed / metrics.requests) * 100 : null;
+  return (
+    <div className="stats">
+      <Stat label="Requests today" value={count(metrics?.requests ?? 0)} detail={`${count(metrics?.total_tokens ?? 0)} tokens`} />
+      <Stat label="Spend today" value={usd(metrics?.spend ?? 0)} />
+      <Stat label="Errors today" value={count(metrics?.failed ?? 0)} detail={errorRate === null ? 'no requests' : `${errorRate.toFixed(1)} % of requests`} tone={metrics && metrics.failed > 0 ? 'red' : undefined} />
+      <Stat
+        label="Latency today"
+        value={latencies === null ? '—' : ms(percentile(latencies, 50))}
+        detail={latencies === null ? 'logs unavailable' : latencies.length === 0 ? 'no requests' : `median · p95 ${ms(percentile(latencies, 95))} · last ${latencies.length} requests`}
+      />
+    </div>
+  );
+}
+
+export function DashboardPage({ session }: { session: Session }) {
+  const userId = session.role === 'user' ? (session.userId ?? undefined) : undefined;
+  const activity = useQuery({
+    queryKey: ['daily-activity', 'dashboard', userId],
+    queryFn: () => dailyActivity({ start_date: daysAgo(13), end_date: isoDay(new Date()), user_id: userId }),
+    refetchInterval: 30_000,
+  });
+  const logs = useQuery({
+    queryKey: ['spend-logs', 'dashboard-latency', userId],
+    queryFn: () => spendLogs({ start_date: isoDay(new Date()), end_date: isoDay(new Date()), user_id: userId }, 1, 200),
+    refetchInterval: 30_000,
+  });
+  const latencies = logs.data ? logs.data.rows.map((row) => row.latency_ms).filter((value): value is number => value !== null) : null;
+
+  return (
+    <>
+      <PageHeader title="Dashboard" description={session.role === 'admin' ? 'Traffic through the gateway today and over the last 14 days.' : 'Your traffic today and over the last 14 days.'} />
+      {activity.isPending ? (
+        <Loading label="Loading today's activity…" />
+      ) : activity.isError ? (
+        <ErrorState error={activity.error} onRetry={() => void activity.refetch()} />
+      ) : (
+        <>
+          <TodayStats activity={activity.data} latencies={latencies} />
+          {activity.data.days.length === 0 ? (
+            <Empty title="No requests yet">Send a request through the gateway (or try the Playground) and it shows up here.</Empty>
+          ) : (
+            <div className="grid grid-2">
+              <Card title="Requests per day">
+                <BarChart label="Requests per day, last 14 days" data={activity.data.days.map((day) => ({ label: day.date, value: day.metrics.requests }))} />
+              </Card>
+              <Card title="Spend per day">
+                <LineChart label="Spend per day in USD, last 14 days" format={(value) => usd(value, 2)} data={activity.data.days.map((day) => ({ label: day.date, value: day.metrics.spend }))} />
+              </Card>
+              <Card title="Errors per day">
+                <BarChart tone="danger" label="Failed requests per day, last 14 days" data={activity.data.days.map((day) => ({ label: day.date, value: day.metrics.failed }))} />
+              </Card>
+              <Card title="Top models today">
+                <TopModels activity={activity.data} />
+              </Card>
+            </div>
+          )}
+        </>
+      )}
+    </>
+  );
+}
+
+function TopModels({ activity }: { activity: DailyActivity }) {
+  const today = activity.days.find((day) => day.date === isoDay(new Date()));
+  const models = Object.entries(today?.breakdown.models ?? {}).map(([label, metrics]) => ({ label, value: metrics.requests }));
+  if (models.length === 0) return <Empty title="No requests today" />;
+  return <RankBars label="Top models today by requests" data={models} format={(value) => `${count(value)} req`} />;
+}
