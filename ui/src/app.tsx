@@ -29,13 +29,13 @@ export const pages: PageDef[] = [
   { path: '/', title: 'Dashboard', icon: '◫', roles: ['admin', 'user'], component: DashboardPage },
   { path: '/models', title: 'Models', icon: '◇', roles: ['admin'], component: ModelsPage },
   { path: '/providers', title: 'Providers & health', icon: '♥', roles: ['admin'], component: ProvidersPage },
-  { path: '/keys', title: 'Keys', icon: '⚿', roles: ['admin', 'user'], component: KeysPage },
+  { path: '/keys', title: 'Keys', icon: '⚷', roles: ['admin', 'user'], component: KeysPage },
   { path: '/users', title: 'Users & teams', icon: '☺', roles: ['admin'], component: UsersPage },
   { path: '/credits', title: 'Credits', icon: '¢', roles: ['user'], component: CreditsPage },
   { path: '/usage', title: 'Usage', icon: '▤', roles: ['admin', 'user'], component: UsagePage },
   { path: '/logs', title: 'Logs', icon: '≣', roles: ['admin', 'user'], component: LogsPage },
   { path: '/router', title: 'Router settings', icon: '⇄', roles: ['admin'], component: RouterSettingsPage },
-  { path: '/byok', title: 'BYOK', icon: '⚷', roles: ['admin', 'user'], component: ByokPage },
+  { path: '/byok', title: 'BYOK', icon: '⊕', roles: ['admin', 'user'], component: ByokPage },
   { path: '/playground', title: 'Playground', icon: '▷', roles: ['admin', 'user'], component: PlaygroundPage },
 ];
 

@@ -25,16 +25,8 @@ export function SignInPage() {
     try {
       const admin = await isAdminKey(secret);
       if (admin) {
-        let label = 'master key';
-        let userId: string | null = null;
-        try {
-          const self = await keyInfoSelf(secret);
-          label = self.info.key_alias ?? self.info.key_name ?? label;
-          userId = self.info.user_id;
-        } catch {
-          // the master key is not a stored key: /key/info has nothing to say about it
-        }
-        session.start({ key: secret, role: 'admin', label, userId });
+        // The master key is no stored key (/key/info has nothing on it): no self lookup for admins.
+        session.start({ key: secret, role: 'admin', label: 'administrator key', userId: null });
       } else {
         const self = await keyInfoSelf(secret);
         session.start({ key: secret, role: 'user', label: self.info.key_alias ?? self.info.key_name ?? 'your key', userId: self.info.user_id });
