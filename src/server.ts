@@ -20,7 +20,9 @@ import { registerMetricsRoutes } from './http/routes/metrics.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
+import { registerRouterSettingsRoutes } from './http/routes/router-settings.js';
 import { registerUiRoutes } from './http/routes/ui.js';
+import type { RouterPolicy } from './routing/policy.js';
 import type { ModelCatalog } from './routing/catalog.js';
 import type { DatabaseState } from './runtime/database-state.js';
 
@@ -39,6 +41,8 @@ export interface ServerDependencies {
   metrics?: GatewayMetrics;
   /** general_settings.metrics_public: /metrics needs no key. */
   metricsPublic?: boolean;
+  /** The router's effective settings, for GET /router/settings (absent: the route is not served). */
+  routerPolicy?: () => RouterPolicy;
   /** The built admin UI served at /ui (default: dist/ui of this package, or SWITCHBOARD_UI_DIR). */
   uiDirectory?: string;
 }
@@ -116,6 +120,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   registerManagementRoutes(app, deps.management);
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
+  if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy);
   registerUiRoutes(app, { directory: deps.uiDirectory });
   return app;
 }

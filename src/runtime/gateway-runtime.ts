@@ -142,6 +142,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     management: () => management,
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
+    routerPolicy: () => router.policy,
   });
 
   usageWriter.start();

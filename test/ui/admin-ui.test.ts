@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The admin UI in a real browser (playwright-core driving the system Chromium) against a whole
  * gateway and a mock OpenAI upstream: sign-in, keys, Playground streaming, models, logs, every
@@ -81,7 +82,7 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     if (!existsSync(join(defaultUiDirectory(), 'index.html'))) throw new Error('the UI is not built: run npm run build (npm test does)');
     mkdirSync(SHOTS, { recursive: true });
     mock = new MockOpenAI({ reply: REPLY, chunkDelayMs: 60 });
-    gateway = await startGateway(openAIConfig(await mock.start()));
+    gateway = await startGateway(openAIConfig(await mock.start(), 'router_settings:\n  num_retries: 2\n  fallbacks: [{"gpt-4o-mini": ["text-embedding-3-small"]}]\n'));
     browser = await chromium.launch({ executablePath: chromiumPath!, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
     context = await browser.newContext({ viewport: LAPTOP, reducedMotion: 'reduce' });
     page = await context.newPage();
@@ -209,6 +210,16 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     expect(Number(record?.cost_micros)).toBeGreaterThan(0);
     await settled();
     await shoot('playground-chat');
+  });
+
+  it('shows the router settings from config.yaml, read-only', async () => {
+    await openPage('Router settings');
+    const strategy = page.getByLabel('Routing strategy');
+    expect(await strategy.inputValue()).toBe('simple-shuffle');
+    expect(await strategy.isDisabled()).toBe(true);
+    expect(await page.getByLabel('Retries').inputValue()).toBe('2');
+    expect(await page.getByLabel('Fallback chains').inputValue()).toBe('gpt-4o-mini: text-embedding-3-small');
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'config.yaml' }).isVisible()).toBe(true);
   });
 
   it('adds a model, disables it and sees it leave /v1/models (needs issue 7: /model/new)', async (context) => {

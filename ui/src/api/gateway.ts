@@ -9,7 +9,7 @@
  *   usage/logs  /spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
  *   credits     /api/v1/llm/credits[/balance|/add|/transactions]
  *   BYOK        /api/v1/llm/byok/keys[/{provider}]
- *   router      GET /router/settings, POST /config/update {router_settings}
+ *   router      POST /config/update {router_settings} (GET /router/settings is on main, read-only)
  * Responses whose exact shape is not settled yet go through the small normalizers below, which
  * accept the documented LiteLLM shape and the obvious variants; they never invent values.
  */
@@ -563,6 +563,8 @@ export interface RouterSettings {
   timeout: number | null;
   fallbacks: Record<string, string[]>;
   context_window_fallbacks: Record<string, string[]>;
+  /** False when the gateway serves its settings from config.yaml only (no run-time changes). */
+  editable: boolean;
   raw: Json;
 }
 
@@ -594,6 +596,7 @@ export async function routerSettings(): Promise<RouterSettings> {
     timeout: num(row.timeout),
     fallbacks: chainsOf(row.fallbacks),
     context_window_fallbacks: chainsOf(row.context_window_fallbacks),
+    editable: root.editable !== false,
     raw: row,
   };
 }

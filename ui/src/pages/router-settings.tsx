@@ -70,38 +70,47 @@ function SettingsForm({ settings }: { settings: RouterSettings }) {
   const shown = problem ?? (save.error ? errorText(save.error) : null);
   return (
     <form className="form" onSubmit={submit}>
-      <div className="form-grid">
-        <Field label="Routing strategy">
-          {(id) => (
-            <select id={id} value={values.routing_strategy} onChange={set('routing_strategy')}>
-              {[...new Set([...strategies, values.routing_strategy])].map((strategy) => (
-                <option key={strategy}>{strategy}</option>
-              ))}
-            </select>
-          )}
+      {settings.editable ? null : (
+        <p className="notice" role="status">
+          These settings come from <code>router_settings</code> in config.yaml: change them there and restart the gateway.
+        </p>
+      )}
+      <fieldset className="plain" disabled={!settings.editable}>
+        <div className="form-grid">
+          <Field label="Routing strategy">
+            {(id) => (
+              <select id={id} value={values.routing_strategy} onChange={set('routing_strategy')}>
+                {[...new Set([...strategies, values.routing_strategy])].map((strategy) => (
+                  <option key={strategy}>{strategy}</option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Retries" hint="Extra attempts on retryable failures.">{(id) => <input id={id} inputMode="numeric" value={values.num_retries} onChange={set('num_retries')} placeholder="0" />}</Field>
+          <Field label="Retry after (s)">{(id) => <input id={id} inputMode="decimal" value={values.retry_after} onChange={set('retry_after')} placeholder="0" />}</Field>
+          <Field label="Allowed fails per minute">{(id) => <input id={id} inputMode="numeric" value={values.allowed_fails} onChange={set('allowed_fails')} placeholder="3" />}</Field>
+          <Field label="Cooldown (s)">{(id) => <input id={id} inputMode="decimal" value={values.cooldown_time} onChange={set('cooldown_time')} placeholder="5" />}</Field>
+          <Field label="Timeout (s)">{(id) => <input id={id} inputMode="decimal" value={values.timeout} onChange={set('timeout')} placeholder="600" />}</Field>
+        </div>
+        <Field label="Fallback chains" hint="One per line: group: fallback, fallback">
+          {(id) => <textarea id={id} rows={4} value={values.fallbacks} onChange={set('fallbacks')} placeholder="gpt-4o: gpt-4o-mini, claude-sonnet" />}
         </Field>
-        <Field label="Retries" hint="Extra attempts on retryable failures.">{(id) => <input id={id} inputMode="numeric" value={values.num_retries} onChange={set('num_retries')} placeholder="0" />}</Field>
-        <Field label="Retry after (s)">{(id) => <input id={id} inputMode="decimal" value={values.retry_after} onChange={set('retry_after')} placeholder="0" />}</Field>
-        <Field label="Allowed fails per minute">{(id) => <input id={id} inputMode="numeric" value={values.allowed_fails} onChange={set('allowed_fails')} placeholder="3" />}</Field>
-        <Field label="Cooldown (s)">{(id) => <input id={id} inputMode="decimal" value={values.cooldown_time} onChange={set('cooldown_time')} placeholder="5" />}</Field>
-        <Field label="Timeout (s)">{(id) => <input id={id} inputMode="decimal" value={values.timeout} onChange={set('timeout')} placeholder="600" />}</Field>
-      </div>
-      <Field label="Fallback chains" hint="One per line: group: fallback, fallback">
-        {(id) => <textarea id={id} rows={4} value={values.fallbacks} onChange={set('fallbacks')} placeholder="gpt-4o: gpt-4o-mini, claude-sonnet" />}
-      </Field>
-      <Field label="Context-window fallbacks" hint="Used when a prompt is too long for the group.">
-        {(id) => <textarea id={id} rows={3} value={values.context_window_fallbacks} onChange={set('context_window_fallbacks')} />}
-      </Field>
+        <Field label="Context-window fallbacks" hint="Used when a prompt is too long for the group.">
+          {(id) => <textarea id={id} rows={3} value={values.context_window_fallbacks} onChange={set('context_window_fallbacks')} />}
+        </Field>
+      </fieldset>
       {shown ? (
         <p className="form-error" role="alert">
           {shown}
         </p>
       ) : null}
-      <div className="form-actions">
-        <button type="submit" className="button button-primary" disabled={save.isPending}>
-          {save.isPending ? 'Saving…' : 'Save settings'}
-        </button>
-      </div>
+      {settings.editable ? (
+        <div className="form-actions">
+          <button type="submit" className="button button-primary" disabled={save.isPending}>
+            {save.isPending ? 'Saving…' : 'Save settings'}
+          </button>
+        </div>
+      ) : null}
     </form>
   );
 }
