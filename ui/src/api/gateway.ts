@@ -488,7 +488,7 @@ export interface DailyActivity {
 
 function metricsOf(value: unknown): Metrics {
   const row = isObject(value) ? (isObject(value.metrics) ? value.metrics : value) : {};
-  const requests = num(first(row, 'api_requests', 'requests', 'total_requests')) ?? 0;
+  const requests = num(first(row, 'api_requests', 'total_api_requests', 'requests', 'total_requests')) ?? 0;
   const failed = num(first(row, 'failed_requests', 'total_failed_requests', 'errors')) ?? 0;
   return {
     spend: num(first(row, 'spend', 'total_spend')) ?? 0,
