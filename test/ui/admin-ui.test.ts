@@ -81,7 +81,7 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
   beforeAll(async () => {
     if (!existsSync(join(defaultUiDirectory(), 'index.html'))) throw new Error('the UI is not built: run npm run build (npm test does)');
     mkdirSync(SHOTS, { recursive: true });
-    mock = new MockOpenAI({ reply: REPLY, chunkDelayMs: 60 });
+    mock = new MockOpenAI({ reply: REPLY, chunkDelayMs: 100 });
     gateway = await startGateway(openAIConfig(await mock.start(), 'router_settings:\n  num_retries: 2\n  fallbacks: [{"gpt-4o-mini": ["text-embedding-3-small"]}]\n'));
     browser = await chromium.launch({ executablePath: chromiumPath!, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
     context = await browser.newContext({ viewport: LAPTOP, reducedMotion: 'reduce' });
@@ -189,7 +189,7 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     chatCallId = response.headers()['x-switchboard-call-id'] ?? null;
     expect(response.headers()['content-type']).toContain('text/event-stream');
 
-    // The reply grows while the upstream streams (60 ms between words): a partial text is seen first.
+    // The reply grows while the upstream streams (100 ms between words): a partial text is seen first.
     const streaming = page.getByTestId('streaming-reply');
     await expect.poll(() => streaming.isVisible(), { interval: 20 }).toBe(true);
     const partial = (await streaming.textContent()) ?? '';
