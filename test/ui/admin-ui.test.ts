@@ -132,6 +132,14 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     expect(JSON.parse(storage.session!)).toMatchObject({ role: 'admin', key: MASTER_KEY });
   });
 
+  it('the dashboard shows the gateway: version, database, callable models', async () => {
+    const strip = page.getByLabel('Gateway', { exact: true });
+    await expect.poll(() => strip.textContent()).toContain('Databaseready');
+    expect(await strip.textContent()).toContain('Models callable2');
+    expect(await strip.textContent()).toMatch(/Gatewayv\d+\.\d+/);
+    await expect.poll(() => strip.textContent()).toContain('Keys0');
+  });
+
   it('creates a key with models, budget and expiry; its secret is shown once', async () => {
     await openPage('Keys');
     await page.getByRole('button', { name: 'Create key' }).click();

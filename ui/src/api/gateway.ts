@@ -13,7 +13,7 @@
  * Responses whose exact shape is not settled yet go through the small normalizers below, which
  * accept the documented LiteLLM shape and the obvious variants; they never invent values.
  */
-import { download, request, send, withQuery } from './http';
+import { ApiError, download, request, send, withQuery } from './http';
 
 // ---------------------------------------------------------------- small guards
 
@@ -77,6 +77,25 @@ export async function isAdminKey(key: string): Promise<boolean> {
     return true;
   } catch (error) {
     if ((error as { status?: number }).status === 403) return false;
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- gateway status
+
+export interface Readiness {
+  ready: boolean;
+  db: string;
+  version: string | null;
+}
+
+/** GET /health/readiness (no key needed): database status and version; 503 while not ready. */
+export async function readiness(): Promise<Readiness> {
+  try {
+    const body = await request<Json>('/health/readiness');
+    return { ready: body.status === 'healthy', db: str(body.db) ?? 'unknown', version: str(body.version) };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 503) return { ready: false, db: error.message, version: null };
     throw error;
   }
 }

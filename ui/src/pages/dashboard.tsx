@@ -1,6 +1,6 @@
 /** Today at a glance: requests, spend, errors, latency and top models, with the last 14 days charted. */
 import { useQuery } from '@tanstack/react-query';
-import { dailyActivity, spendLogs, type DailyActivity } from '../api/gateway';
+import { dailyActivity, listKeys, publicModels, readiness, spendLogs, type DailyActivity } from '../api/gateway';
 import { BarChart, LineChart, RankBars } from '../components/charts';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { Card, PageHeader, Stat } from '../components/ui';
@@ -25,6 +25,22 @@ function TodayStats({ activity, latencies }: { activity: DailyActivity; latencie
   );
 }
 
+/** What is true of the gateway right now: version, database, callable models, keys. */
+function GatewayStrip({ admin }: { admin: boolean }) {
+  const ready = useQuery({ queryKey: ['readiness'], queryFn: readiness, refetchInterval: 30_000 });
+  const models = useQuery({ queryKey: ['public-models'], queryFn: publicModels });
+  const keys = useQuery({ queryKey: ['keys', 'count'], queryFn: () => listKeys({ page: 1, size: 1 }), enabled: admin });
+  const value = (query: { isPending: boolean; isError: boolean }, text: () => string) => (query.isPending ? '…' : query.isError ? 'unavailable' : text());
+  return (
+    <div className="stats" aria-label="Gateway">
+      <Stat label="Gateway" value={value(ready, () => (ready.data!.version ? `v${ready.data!.version}` : '—'))} />
+      <Stat label="Database" value={value(ready, () => (ready.data!.ready ? 'ready' : 'not ready'))} detail={ready.data && !ready.data.ready ? ready.data.db : undefined} tone={ready.data ? (ready.data.ready ? 'green' : 'red') : undefined} />
+      <Stat label={admin ? 'Models callable' : 'Models you can call'} value={value(models, () => count(models.data!.length))} />
+      {admin ? <Stat label="Keys" value={value(keys, () => count(keys.data!.total_count))} /> : null}
+    </div>
+  );
+}
+
 export function DashboardPage({ session }: { session: Session }) {
   const userId = session.role === 'user' ? (session.userId ?? undefined) : undefined;
   const activity = useQuery({
@@ -42,6 +58,7 @@ export function DashboardPage({ session }: { session: Session }) {
   return (
     <>
       <PageHeader title="Dashboard" description={session.role === 'admin' ? 'Traffic through the gateway today and over the last 14 days.' : 'Your traffic today and over the last 14 days.'} />
+      <GatewayStrip admin={session.role === 'admin'} />
       {activity.isPending ? (
         <Loading label="Loading today's activity…" />
       ) : activity.isError ? (
