@@ -167,7 +167,7 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     await secretDialog.getByRole('button', { name: 'I have copied it' }).click();
     const row = page.locator('tr[data-key-alias="ui-test-key"]');
     await expect.poll(() => row.textContent()).toContain('gpt-4o-mini');
-    expect(await row.textContent()).toContain('$5.00');
+    expect(await row.textContent()).toContain('$0.00 of $5.00');
     // Shown once: after closing (and after a reload) the secret is nowhere on the page.
     expect(await page.content()).not.toContain(createdSecret);
     await page.reload();
@@ -176,8 +176,18 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     expect(await page.content()).not.toContain(createdSecret);
   });
 
-  it('blocks and unblocks a key from the list', async () => {
+  it('edits, blocks and unblocks a key from the list', async () => {
     const row = page.locator('tr[data-key-alias="ui-test-key"]');
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit ui-test-key' });
+    expect(await dialog.getByLabel('Budget (USD)').inputValue()).toBe('5');
+    await dialog.getByLabel('Budget (USD)').fill('7.5');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(() => row.textContent()).toContain('$7.50');
+    expect(await dialog.isVisible()).toBe(false);
+    const info = (await (await api('/key/info', {}, createdSecret)).json()) as { info: Record<string, unknown> };
+    expect(info.info).toMatchObject({ max_budget: 7.5, models: ['gpt-4o-mini'], rpm_limit: 60 });
+
     await row.getByRole('button', { name: 'Block' }).click();
     await expect.poll(() => row.textContent()).toContain('blocked');
     expect((await api('/v1/models', {}, createdSecret)).status).toBe(401);
@@ -218,6 +228,30 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     expect(Number(record?.cost_micros)).toBeGreaterThan(0);
     await settled();
     await shoot('playground-chat');
+  });
+
+  it('creates a user (whose key is shown once) and a team', async () => {
+    await openPage('Users & teams');
+    await page.getByRole('button', { name: 'New user' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New user' });
+    await dialog.getByLabel('User id').fill('ada');
+    await dialog.getByLabel('Email').fill('ada@example.com');
+    await dialog.getByLabel('Budget (USD)').fill('20');
+    await dialog.getByRole('button', { name: 'Create user' }).click();
+    const keyDialog = page.getByRole('dialog', { name: "The user's key" });
+    await expect.poll(() => keyDialog.isVisible()).toBe(true);
+    const userKey = (await keyDialog.locator('code').textContent())!.trim();
+    const self = (await (await api('/key/info', {}, userKey)).json()) as { info: { user_id: string } };
+    expect(self.info.user_id).toBe('ada');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('row', { name: /ada@example\.com/ }).isVisible()).toBe(true);
+    expect(await page.getByRole('row', { name: /ada@example\.com/ }).textContent()).toContain('$0.00 of $20.00');
+
+    await page.getByLabel('New team name').fill('Research');
+    await page.getByLabel('New team name').press('Enter');
+    await expect.poll(() => page.getByRole('row', { name: /Research/ }).isVisible()).toBe(true);
+    const teams = (await (await api('/team/list')).json()) as { team_alias: string }[];
+    expect(teams.map((team) => team.team_alias)).toContain('Research');
   });
 
   it('shows the router settings from config.yaml, read-only', async () => {
