@@ -118,3 +118,8 @@ export async function download(path: string, query: Query, filename: string): Pr
   link.remove();
   setTimeout(() => URL.revokeObjectURL(href), 1_000);
 }
+
+/** A TanStack refetchInterval that stops polling an endpoint this gateway does not serve. */
+export function pollUnlessUnavailable(ms: number) {
+  return (query: { state: { error: Error | null } }): number | false => (query.state.error instanceof ApiError && query.state.error.unavailable ? false : ms);
+}

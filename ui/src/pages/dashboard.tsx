@@ -1,5 +1,6 @@
 /** Today at a glance: requests, spend, errors, latency and top models, with the last 14 days charted. */
 import { useQuery } from '@tanstack/react-query';
+import { pollUnlessUnavailable } from '../api/http';
 import { dailyActivity, listKeys, publicModels, readiness, spendLogs, type DailyActivity } from '../api/gateway';
 import { BarChart, LineChart, RankBars } from '../components/charts';
 import { Empty, ErrorState, Loading } from '../components/states';
@@ -46,12 +47,12 @@ export function DashboardPage({ session }: { session: Session }) {
   const activity = useQuery({
     queryKey: ['daily-activity', 'dashboard', userId],
     queryFn: () => dailyActivity({ start_date: daysAgo(13), end_date: isoDay(new Date()), user_id: userId }),
-    refetchInterval: 30_000,
+    refetchInterval: pollUnlessUnavailable(30_000),
   });
   const logs = useQuery({
     queryKey: ['spend-logs', 'dashboard-latency', userId],
     queryFn: () => spendLogs({ start_date: isoDay(new Date()), end_date: isoDay(new Date()), user_id: userId }, 1, 200),
-    refetchInterval: 30_000,
+    refetchInterval: pollUnlessUnavailable(30_000),
   });
   const latencies = logs.data ? logs.data.rows.map((row) => row.latency_ms).filter((value): value is number => value !== null) : null;
 

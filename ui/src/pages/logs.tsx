@@ -2,6 +2,7 @@
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { spendLogs, type LogFilters, type LogRow } from '../api/gateway';
+import { pollUnlessUnavailable } from '../api/http';
 import { Empty, QueryView } from '../components/states';
 import { Badge, Card, Field, Modal, PageHeader } from '../components/ui';
 import { count, dateTime, ms, usd } from '../format';
@@ -67,7 +68,7 @@ export function LogsPage({ session }: { session: Session }) {
     queryKey: ['spend-logs', filters, page, userId],
     queryFn: () => spendLogs({ ...filters, user_id: userId }, page, 50),
     placeholderData: keepPreviousData,
-    refetchInterval: live ? 2_000 : false,
+    refetchInterval: live ? pollUnlessUnavailable(2_000) : false,
   });
   const set = (name: keyof LogFilters) => (event: { target: { value: string } }) => setDraft({ ...draft, [name]: event.target.value });
   return (

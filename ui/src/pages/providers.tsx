@@ -1,6 +1,7 @@
 /** Provider health per deployment: status, response time, last check, errors; run a check now. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { providerHealth, runHealthCheck } from '../api/gateway';
+import { pollUnlessUnavailable } from '../api/http';
 import { Empty, errorText, QueryView } from '../components/states';
 import { Badge, Card, notify, PageHeader, Stat } from '../components/ui';
 import { dateTime, ms } from '../format';
@@ -8,7 +9,7 @@ import { healthTone } from './models';
 
 export function ProvidersPage() {
   const queryClient = useQueryClient();
-  const health = useQuery({ queryKey: ['provider-health'], queryFn: providerHealth, refetchInterval: 15_000 });
+  const health = useQuery({ queryKey: ['provider-health'], queryFn: providerHealth, refetchInterval: pollUnlessUnavailable(15_000) });
   const check = useMutation({
     mutationFn: (modelId?: string) => runHealthCheck(modelId),
     onSuccess: () => {
