@@ -29,16 +29,13 @@ export function perMillion(costPerToken: number | null): string {
   return costPerToken === null ? '—' : usd(costPerToken * 1_000_000, 2);
 }
 
-/** YYYY-MM-DD in local time. */
+/** YYYY-MM-DD in UTC: the gateway's usage reports count days in UTC. */
 export function isoDay(date: Date): string {
-  const pad = (value: number) => String(value).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  return date.toISOString().slice(0, 10);
 }
 
 export function daysAgo(days: number): string {
-  const date = new Date();
-  date.setDate(date.getDate() - days);
-  return isoDay(date);
+  return isoDay(new Date(Date.now() - days * 86_400_000));
 }
 
 export function percentile(values: number[], p: number): number | null {

@@ -67,7 +67,7 @@ describe('LiteLLM shapes', () => {
     const metrics = (spend: number, requests: number, failed: number) => ({ spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
     answer({
       results: [
-        { date: '2026-11-23', metrics: metrics(0.5, 4, 1), breakdown: { models: { 'gpt-4o': { metrics: metrics(0.5, 4, 1) } }, providers: { openai: { metrics: metrics(0.5, 4, 1) } }, api_keys: {} } },
+        { date: '2026-11-23', metrics: metrics(0.5, 4, 1), breakdown: { models: { 'gpt-4o': { metrics: metrics(0.5, 4, 1) } }, providers: { openai: { metrics: metrics(0.5, 4, 1) } }, api_keys: { 'hash-1': { metrics: metrics(0.5, 4, 1), metadata: { key_alias: 'billing' } } } } },
         { date: '2026-11-22', metrics: metrics(0.25, 2, 0), breakdown: { models: {}, providers: {}, api_keys: {} } },
       ],
       metadata: { total_spend: 0.75, total_api_requests: 6, total_successful_requests: 5, total_failed_requests: 1, total_tokens: 30 },
@@ -76,18 +76,22 @@ describe('LiteLLM shapes', () => {
     expect(calls[0].url).toContain('start_date=2026-11-22');
     expect(activity.days.map((day) => day.date)).toEqual(['2026-11-22', '2026-11-23']);
     expect(activity.days[1].breakdown.models['gpt-4o']).toMatchObject({ spend: 0.5, requests: 4, failed: 1 });
+    expect(Object.keys(activity.days[1].breakdown.api_keys)).toEqual(['billing']);
+    expect(calls[0].url).toContain('page_size=366');
     expect(activity.totals).toMatchObject({ spend: 0.75, requests: 6, successful: 5, failed: 1, total_tokens: 30 });
   });
 
   it('/spend/logs: rows with latency from start and end times, paginated or a plain list', async () => {
     const row = { request_id: 'call-1', startTime: '2026-11-23T10:00:00.000Z', endTime: '2026-11-23T10:00:01.250Z', model_group: 'gpt-4o', custom_llm_provider: 'openai', spend: 0.00042, prompt_tokens: 12, completion_tokens: 5, status: 'success' };
-    answer({ data: [row], total: 31, page: 1, page_size: 50 });
+    answer({ data: [row], page: 1, page_size: 50, has_more: true });
     const page = await spendLogs({ model: 'gpt-4o', status: '' });
     expect(calls[0].url).toBe('/spend/logs?model=gpt-4o&page=1&page_size=50');
-    expect(page.total).toBe(31);
+    expect(page.has_more).toBe(true);
     expect(page.rows[0]).toMatchObject({ request_id: 'call-1', model: 'gpt-4o', provider: 'openai', spend: 0.00042, total_tokens: 17, latency_ms: 1250, status: 'success' });
     answer([row]);
-    expect((await spendLogs({})).rows).toHaveLength(1);
+    const plain = await spendLogs({});
+    expect(plain.rows).toHaveLength(1);
+    expect(plain.has_more).toBe(false);
   });
 });
 

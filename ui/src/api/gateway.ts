@@ -201,6 +201,9 @@ export interface CreditBalance {
   user_id: string | null;
   balance: number | null;
   currency: string;
+  tier: string | null;
+  used: number | null;
+  low: boolean;
   raw: Json;
 }
 
@@ -213,19 +216,23 @@ export interface CreditTransaction {
   reason: string | null;
 }
 
+/** GET /api/v1/llm/credits: balance, tier and low-balance flag (own, or ?user_id= for an admin). */
 export async function creditBalance(userId?: string): Promise<CreditBalance> {
-  const body = await request<unknown>('/api/v1/llm/credits/balance', { query: { user_id: userId } });
+  const body = await request<unknown>('/api/v1/llm/credits', { query: { user_id: userId } });
   const row = isObject(body) ? ((isObject(body.data) ? body.data : body) as Json) : {};
   return {
     user_id: str(first(row, 'user_id')),
     balance: num(first(row, 'balance', 'credits', 'available', 'balance_credits')),
     currency: str(first(row, 'unit', 'currency')) ?? 'credits',
+    tier: str(row.tier),
+    used: num(row.credits_used),
+    low: row.low_balance === true,
     raw: row,
   };
 }
 
-export function addCredits(input: { user_id: string; amount: number; reason?: string }): Promise<unknown> {
-  return request('/api/v1/llm/credits/add', { body: input });
+export function addCredits(input: { user_id: string; amount: number; description?: string; kind?: 'grant' | 'purchase' | 'refund' | 'adjustment' }): Promise<unknown> {
+  return request('/api/v1/llm/credits/add', { body: { kind: 'grant', ...input } });
 }
 
 export async function creditTransactions(userId?: string): Promise<CreditTransaction[]> {
@@ -249,8 +256,9 @@ export interface ByokKey {
   updated_at: string | null;
 }
 
-export async function listByokKeys(): Promise<ByokKey[]> {
-  const body = await request<unknown>('/api/v1/llm/byok/keys');
+/** Own keys, or (admins) ?user_id='s. */
+export async function listByokKeys(userId?: string): Promise<ByokKey[]> {
+  const body = await request<unknown>('/api/v1/llm/byok/keys', { query: { user_id: userId } });
   return listOf(body, 'keys').map((row) => ({
     provider: str(first(row, 'provider')) ?? '?',
     masked_key: str(first(row, 'masked_key', 'api_key', 'key', 'masked')),
@@ -259,12 +267,12 @@ export async function listByokKeys(): Promise<ByokKey[]> {
   }));
 }
 
-export function saveByokKey(input: { provider: string; api_key: string; api_base?: string }): Promise<unknown> {
+export function saveByokKey(input: { provider: string; api_key: string; user_id?: string }): Promise<unknown> {
   return request('/api/v1/llm/byok/keys', { body: input });
 }
 
-export function deleteByokKey(provider: string): Promise<unknown> {
-  return request(`/api/v1/llm/byok/keys/${encodeURIComponent(provider)}`, { method: 'DELETE' });
+export function deleteByokKey(provider: string, userId?: string): Promise<unknown> {
+  return request(`/api/v1/llm/byok/keys/${encodeURIComponent(provider)}`, { method: 'DELETE', query: { user_id: userId } });
 }
 
 // ---------------------------------------------------------------- models (issue 7)
@@ -282,6 +290,9 @@ export interface ModelEntry {
   disabled: boolean;
   /** Added through the API (true) or from config.yaml (false). */
   db_model: boolean;
+  /** False when the deployment cannot be called (e.g. its API key is not set), with the reason. */
+  available: boolean;
+  unavailable_reason: string | null;
   mode: string | null;
   litellm_params: Json;
   model_info: Json;
@@ -304,6 +315,8 @@ function modelEntryOf(row: Json): ModelEntry {
     output_cost_per_token: num(first(info, 'output_cost_per_token')) ?? num(params.output_cost_per_token),
     disabled,
     db_model: info.db_model === true,
+    available: info.available !== false,
+    unavailable_reason: str(info.unavailable_reason),
     mode: str(info.mode),
     litellm_params: params,
     model_info: info,
@@ -472,6 +485,8 @@ function logRowOf(row: Json): LogRow {
 export interface LogPage {
   rows: LogRow[];
   total: number | null;
+  /** Whether an older page exists (from has_more, else from total, else from a full page). */
+  has_more: boolean;
   page: number;
   page_size: number;
 }
@@ -480,7 +495,8 @@ export async function spendLogs(filters: LogFilters, page = 1, pageSize = 50): P
   const body = await request<unknown>('/spend/logs', { query: { ...filters, page, page_size: pageSize } });
   const rows = listOf(body).map(logRowOf);
   const total = isObject(body) ? num(first(body, 'total', 'total_count')) : null;
-  return { rows, total, page, page_size: pageSize };
+  const hasMore = isObject(body) && typeof body.has_more === 'boolean' ? body.has_more : total !== null ? page * pageSize < total : rows.length >= pageSize;
+  return { rows, total, has_more: hasMore, page, page_size: pageSize };
 }
 
 export async function spendLog(requestId: string): Promise<LogRow | null> {
@@ -520,14 +536,22 @@ function metricsOf(value: unknown): Metrics {
   };
 }
 
+/** name → metrics; an entry whose metadata carries a key_alias is listed under the alias. */
 function breakdownOf(value: unknown): Record<string, Metrics> {
   if (!isObject(value)) return {};
-  return Object.fromEntries(Object.entries(value).map(([name, entry]) => [name, metricsOf(entry)]));
+  const result: Record<string, Metrics> = {};
+  for (const [name, entry] of Object.entries(value)) {
+    const alias = isObject(entry) && isObject(entry.metadata) ? str(entry.metadata.key_alias) : null;
+    const label = alias ?? name;
+    result[label] = result[label] ? sumMetrics([result[label], metricsOf(entry)]) : metricsOf(entry);
+  }
+  return result;
 }
 
 /** LiteLLM's /user/daily/activity: per day metrics with breakdowns by model, provider and key. */
 export async function dailyActivity(query: { start_date: string; end_date: string; model?: string; api_key?: string; user_id?: string }): Promise<DailyActivity> {
-  const body = await request<unknown>('/user/daily/activity', { query: { ...query, page_size: 1000 } });
+  // page_size 366: one page holds every day of the longest range the gateway reports on.
+  const body = await request<unknown>('/user/daily/activity', { query: { ...query, page_size: 366 } });
   const days = listOf(body, 'results').map((row) => {
     const breakdown = isObject(row.breakdown) ? row.breakdown : {};
     return {

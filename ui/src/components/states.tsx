@@ -33,6 +33,14 @@ export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () =>
       </div>
     );
   }
+  if (apiError?.status === 404) {
+    return (
+      <div className="state state-unavailable" role="alert">
+        <strong>Not available</strong>
+        <div>{apiError.message}</div>
+      </div>
+    );
+  }
   if (apiError?.status === 403) {
     return (
       <div className="state state-error" role="alert">

@@ -14,7 +14,9 @@ export function CreditsPanel({ userId }: { userId?: string }) {
       <QueryView query={balance} loadingLabel="Loading the balance…">
         {(data) => (
           <div className="stats">
-            <Stat label="Balance" value={data.balance === null ? '—' : count(data.balance)} detail={data.currency} />
+            <Stat label="Balance" value={data.balance === null ? '—' : count(data.balance)} detail={data.low ? 'low balance' : data.currency} tone={data.low ? 'red' : undefined} />
+            {data.used !== null ? <Stat label="Used" value={count(data.used)} detail={data.currency} /> : null}
+            {data.tier ? <Stat label="Tier" value={data.tier} /> : null}
           </div>
         )}
       </QueryView>

@@ -158,7 +158,7 @@ export function LogsPage({ session }: { session: Session }) {
                   Page {page}
                   {data.total !== null ? ` of ${Math.max(1, Math.ceil(data.total / data.page_size))} · ${count(data.total)} requests` : ''}
                 </span>
-                <button type="button" className="button button-small" disabled={data.total !== null ? page * data.page_size >= data.total : data.rows.length < data.page_size} onClick={() => setPage(page + 1)}>
+                <button type="button" className="button button-small" disabled={!data.has_more} onClick={() => setPage(page + 1)}>
                   Older
                 </button>
               </div>

@@ -205,7 +205,14 @@ export function ModelsPage() {
                             <td>
                               {perMillion(entry.input_cost_per_token)} / {perMillion(entry.output_cost_per_token)}
                             </td>
-                            <td>{entry.disabled ? <Badge tone="gray">disabled</Badge> : <Badge tone="green">enabled</Badge>}</td>
+                            <td>
+                              {entry.disabled ? <Badge tone="gray">disabled</Badge> : <Badge tone="green">enabled</Badge>}
+                              {entry.available ? null : (
+                                <div className="muted small wrap" title={entry.unavailable_reason ?? undefined}>
+                                  unavailable{entry.unavailable_reason ? `: ${entry.unavailable_reason}` : ''}
+                                </div>
+                              )}
+                            </td>
                             <td className="row-actions">
                               <button
                                 type="button"

@@ -6,7 +6,8 @@ import { errorText } from '../components/states';
 import { Card, Field, PageHeader, Stat } from '../components/ui';
 import { count, ms, usd } from '../format';
 
-const powerLevels = ['', 'low', 'medium', 'high', 'max'];
+/** The gateway's power levels (X-Power-Level): it picks the model for the level. */
+const powerLevels = ['', 'eco', 'balanced', 'precision'];
 
 type CostState = { state: 'known'; value: number } | { state: 'pending' } | { state: 'unknown' };
 

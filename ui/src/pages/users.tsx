@@ -68,7 +68,7 @@ function GrantCredits({ userId }: { userId: string }) {
   const [amount, setAmount] = useState('');
   const [reason, setReason] = useState('');
   const grant = useMutation({
-    mutationFn: () => addCredits({ user_id: userId, amount: Number(amount), reason: reason.trim() || undefined }),
+    mutationFn: () => addCredits({ user_id: userId, amount: Number(amount), description: reason.trim() || undefined }),
     onSuccess: () => {
       notify(`Granted ${amount} credits to ${userId}`);
       setAmount('');
@@ -103,7 +103,7 @@ function UserDetail({ user }: { user: UserView }) {
   const queryClient = useQueryClient();
   const [tier, setTier] = useState(user.tier ?? '');
   const save = useMutation({
-    mutationFn: () => updateUser({ user_id: user.user_id, tier: tier.trim() || null }),
+    mutationFn: () => updateUser({ user_id: user.user_id, tier: tier.trim() }),
     onSuccess: () => {
       notify('Tier saved');
       void queryClient.invalidateQueries({ queryKey: ['users'] });
@@ -132,7 +132,7 @@ function UserDetail({ user }: { user: UserView }) {
         }}
       >
         <Field label="Tier">{(id) => <input id={id} value={tier} onChange={(event) => setTier(event.target.value)} />}</Field>
-        <button className="button" type="submit" disabled={save.isPending}>
+        <button className="button" type="submit" disabled={save.isPending || !tier.trim()}>
           Save tier
         </button>
       </form>
