@@ -7,6 +7,7 @@
  * Steps that need APIs other issues add (model management, spend logs) probe the endpoint first
  * and skip, saying so, while the gateway answers 404 for it.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -82,7 +83,9 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     if (!existsSync(join(defaultUiDirectory(), 'index.html'))) throw new Error('the UI is not built: run npm run build (npm test does)');
     mkdirSync(SHOTS, { recursive: true });
     mock = new MockOpenAI({ reply: REPLY, chunkDelayMs: 100 });
-    gateway = await startGateway(openAIConfig(await mock.start(), 'router_settings:\n  num_retries: 2\n  fallbacks: [{"gpt-4o-mini": ["text-embedding-3-small"]}]\n'));
+    // An encryption key, so models added through the UI may carry their API key (stored sealed).
+    const env = { SWITCHBOARD_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+    gateway = await startGateway(openAIConfig(await mock.start(), 'router_settings:\n  num_retries: 2\n  fallbacks: [{"gpt-4o-mini": ["text-embedding-3-small"]}]\n'), { env });
     browser = await chromium.launch({ executablePath: chromiumPath!, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
     context = await browser.newContext({ viewport: LAPTOP, reducedMotion: 'reduce' });
     page = await context.newPage();

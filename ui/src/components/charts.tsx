@@ -11,7 +11,7 @@ export interface Point {
 
 const WIDTH = 640;
 const HEIGHT = 200;
-const PAD = { top: 12, right: 12, bottom: 28, left: 48 };
+const PAD = { top: 12, right: 12, bottom: 28, left: 64 };
 
 function niceMax(value: number): number {
   if (value <= 0) return 1;
@@ -56,14 +56,16 @@ export function BarChart({ data, label, format = compact, tone = 'primary' }: { 
       <Axis max={max} format={format} />
       {data.map((point, index) => {
         const height = (point.value / max) * innerHeight;
-        const x = PAD.left + index * slot + slot * 0.15;
+        // Bars never grow wider than 48 units: one day of data is a bar, not a wall.
+        const width = Math.max(1, Math.min(48, slot * 0.7));
+        const center = PAD.left + index * slot + slot / 2;
         return (
           <g key={point.label}>
-            <rect className={`bar bar-${tone}`} x={x} width={Math.max(1, slot * 0.7)} y={PAD.top + innerHeight - height} height={height} rx={2}>
+            <rect className={`bar bar-${tone}`} x={center - width / 2} width={width} y={PAD.top + innerHeight - height} height={height} rx={2}>
               <title>{`${point.label}: ${format(point.value)}`}</title>
             </rect>
             {index % step === 0 ? (
-              <text className="tick" x={x + slot * 0.35} y={HEIGHT - 8} textAnchor="middle">
+              <text className="tick" x={center} y={HEIGHT - 8} textAnchor="middle">
                 {point.label.length > 10 ? point.label.slice(5) : point.label}
               </text>
             ) : null}

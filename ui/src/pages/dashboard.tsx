@@ -75,7 +75,7 @@ export function DashboardPage({ session }: { session: Session }) {
                 <BarChart label="Requests per day, last 14 days" data={activity.data.days.map((day) => ({ label: day.date, value: day.metrics.requests }))} />
               </Card>
               <Card title="Spend per day">
-                <LineChart label="Spend per day in USD, last 14 days" format={(value) => usd(value, 2)} data={activity.data.days.map((day) => ({ label: day.date, value: day.metrics.spend }))} />
+                <LineChart label="Spend per day in USD, last 14 days" format={(value) => usd(value)} data={activity.data.days.map((day) => ({ label: day.date, value: day.metrics.spend }))} />
               </Card>
               <Card title="Errors per day">
                 <BarChart tone="danger" label="Failed requests per day, last 14 days" data={activity.data.days.map((day) => ({ label: day.date, value: day.metrics.failed }))} />

@@ -122,7 +122,7 @@ export function UsagePage({ session }: { session: Session }) {
                 <BarChart label="Requests per day" data={data.days.map((day) => ({ label: day.date, value: day.metrics.requests }))} />
               </Card>
               <Card title="Spend per day">
-                <LineChart label="Spend per day in USD" format={(value) => usd(value, 2)} data={data.days.map((day) => ({ label: day.date, value: day.metrics.spend }))} />
+                <LineChart label="Spend per day in USD" format={(value) => usd(value)} data={data.days.map((day) => ({ label: day.date, value: day.metrics.spend }))} />
               </Card>
               <BreakdownCard activity={data} dimension="models" title="By model" />
               <BreakdownCard activity={data} dimension="providers" title="By provider" />
