@@ -112,7 +112,7 @@ export function Toasts() {
   );
   return (
     <div className="toasts" role="status" aria-live="polite">
-      {list.map((toast) => (
+      {list.slice(-3).map((toast) => (
         <div key={toast.id} className={`toast toast-${toast.tone}`}>
           {toast.text}
         </div>
