@@ -13,7 +13,7 @@
  * Responses whose exact shape is not settled yet go through the small normalizers below, which
  * accept the documented LiteLLM shape and the obvious variants; they never invent values.
  */
-import { ApiError, download, request, send, withQuery } from './http';
+import { ApiError, download, request, send } from './http';
 
 // ---------------------------------------------------------------- small guards
 
@@ -573,24 +573,6 @@ export function sumMetrics(list: Metrics[]): Metrics {
 
 export type ReportGroup = 'day' | 'model' | 'provider' | 'key' | 'user' | 'team';
 
-export interface ReportRow {
-  group: string;
-  spend: number;
-  requests: number | null;
-  total_tokens: number | null;
-}
-
-export async function spendReport(query: { start_date: string; end_date: string; group_by: ReportGroup; model?: string; api_key?: string }): Promise<ReportRow[]> {
-  const body = await request<unknown>('/global/spend/report', { query });
-  const groupFields = { day: ['group_by_day', 'day', 'date'], model: ['model', 'model_group'], provider: ['provider', 'custom_llm_provider'], key: ['key_alias', 'api_key', 'key'], user: ['user_id', 'user'], team: ['team_id', 'team_alias', 'team'] }[query.group_by];
-  return listOf(body, 'report').map((row) => ({
-    group: String(first(row, 'group', ...groupFields) ?? '—'),
-    spend: num(first(row, 'spend', 'total_spend', 'total_cost')) ?? 0,
-    requests: num(first(row, 'requests', 'api_requests', 'total_requests')),
-    total_tokens: num(first(row, 'total_tokens', 'tokens')),
-  }));
-}
-
 export function downloadSpendReportCsv(query: { start_date: string; end_date: string; group_by: ReportGroup; model?: string; api_key?: string }): Promise<void> {
   return download('/global/spend/report', { ...query, format: 'csv' }, `switchboard-spend-by-${query.group_by}-${query.start_date}-${query.end_date}.csv`);
 }
@@ -747,6 +729,3 @@ export async function streamChat(
   result.total_ms = performance.now() - started;
   return result;
 }
-
-/** Re-exported for pages that build links to API resources in text (never with a key). */
-export { withQuery };
