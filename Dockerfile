@@ -23,13 +23,15 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
 
-# Compile src/ to dist/. --ignore-scripts: `npm ci` would otherwise run our `prepare` script (the
-# build) before the sources are copied in, and tsc needs no native addon.
+# Compile src/ to dist/ and build the admin UI (ui/) into dist/ui. --ignore-scripts: `npm ci` would
+# otherwise run our `prepare` script (the build) before the sources are copied in, and neither tsc
+# nor vite needs a native addon.
 FROM build-tools AS build
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY ui ./ui
 RUN npm run build
 
 # Production dependencies only. --ignore-scripts again keeps `prepare` (which needs TypeScript, a

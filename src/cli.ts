@@ -11,6 +11,7 @@ import { ConfigError, createRuntime } from './runtime/gateway-runtime.js';
 import { openDatabase, redactUrl } from './storage/db.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
+import { uiIsBuilt } from './http/routes/ui.js';
 
 const HELP = `switchboard ${VERSION} — a self-hosted LLM gateway (OpenAI- and Anthropic-compatible)
 
@@ -55,7 +56,7 @@ async function start(args: string[]): Promise<number> {
   const groups = runtime.catalog.allGroups();
   logger.info(
     { config: file, models: groups.length, available: groups.filter((group) => group.available.length > 0).map((group) => group.name) },
-    `switchboard ${VERSION} listening on ${address} (OpenAI API at /v1, Anthropic API at /v1/messages)`,
+    `switchboard ${VERSION} listening on ${address} (OpenAI API at /v1, Anthropic API at /v1/messages, admin UI at ${address}/ui${uiIsBuilt() ? '' : ' — not built: run npm run build'})`,
   );
 
   return new Promise<number>((resolve) => {

@@ -22,6 +22,9 @@ import type { SpendReportRepository } from './storage/repositories/spend-reports
 import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
+import { registerRouterSettingsRoutes } from './http/routes/router-settings.js';
+import { registerUiRoutes } from './http/routes/ui.js';
+import type { RouterPolicy } from './routing/policy.js';
 import type { ModelCatalog } from './routing/catalog.js';
 import type { DatabaseState } from './runtime/database-state.js';
 import { registerPlatformRoutes, type PlatformRouteDependencies } from './http/routes/platform.js';
@@ -58,6 +61,10 @@ export interface ServerDependencies {
   health?: HealthMonitor;
   /** The spend API (/spend/logs, /global/spend/report, …); throws 503 until the database is ready. */
   spendReports?: () => SpendReportRepository;
+  /** The router's effective settings, for GET /router/settings (absent: the route is not served). */
+  routerPolicy?: () => RouterPolicy;
+  /** The built admin UI served at /ui (default: dist/ui of this package, or SWITCHBOARD_UI_DIR). */
+  uiDirectory?: string;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -140,5 +147,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerManagementRoutes(app, deps.management);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
+  if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy);
+  registerUiRoutes(app, { directory: deps.uiDirectory });
   return app;
 }

@@ -236,6 +236,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       invalidatePrincipals: () => keyDirectory.changed('all'),
     },
     spendReports: analytics.reports,
+    routerPolicy: () => router.policy,
   });
   analytics.registerMetrics(metrics.registry);
 

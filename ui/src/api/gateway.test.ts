@@ -1,0 +1,130 @@
+/**
+ * The API module against stubbed fetch: it sends the session's key only as a Bearer header, ends
+ * the session on 401, reads LiteLLM's response shapes, and parses SSE split anywhere.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { session } from '../session';
+import { dailyActivity, listKeys, modelInfo, spendLogs, streamChat } from './gateway';
+import { ApiError } from './http';
+
+type Call = { url: string; init: RequestInit };
+let calls: Call[] = [];
+
+function answer(body: unknown, init: ResponseInit = {}): void {
+  vi.stubGlobal('fetch', async (url: string, requestInit: RequestInit) => {
+    calls.push({ url, init: requestInit });
+    return body instanceof ReadableStream ? new Response(body, init) : new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' }, ...init });
+  });
+}
+
+beforeEach(() => {
+  calls = [];
+  session.start({ key: 'sk-session-key', role: 'admin', label: 'test', userId: null });
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  session.signOut();
+});
+
+describe('requests', () => {
+  it('send the key as a Bearer header, never in the URL', async () => {
+    answer({ keys: [], total_count: 0, current_page: 1, total_pages: 1 });
+    await listKeys({ key_alias: 'a b' });
+    expect(calls[0].url).toBe('/key/list?page=1&size=50&key_alias=a+b&return_full_object=true');
+    expect(calls[0].init.headers).toMatchObject({ authorization: 'Bearer sk-session-key' });
+    expect(calls[0].url).not.toContain('sk-session-key');
+  });
+
+  it('turn the error envelope into an ApiError, and a 401 ends the session', async () => {
+    answer({ error: { message: 'no route GET /model/info', code: 'route_not_found' } }, { status: 404 });
+    const missing = await modelInfo().catch((error: unknown) => error);
+    expect(missing).toBeInstanceOf(ApiError);
+    expect((missing as ApiError).unavailable).toBe(true);
+    expect(session.current()).not.toBeNull();
+
+    answer({ error: { message: 'key expired', code: 'key_expired' } }, { status: 401 });
+    const refused = await modelInfo().catch((error: unknown) => error);
+    expect((refused as ApiError).message).toBe('key expired');
+    expect(session.current()).toBeNull();
+    expect(session.endedReason()).toContain('sign in again');
+  });
+});
+
+describe('LiteLLM shapes', () => {
+  it('/model/info: provider, prices, status and origin of each deployment', async () => {
+    answer({
+      data: [
+        { model_name: 'gpt-4o', litellm_params: { model: 'openai/gpt-4o', api_key: '***abcd' }, model_info: { id: 'dep-1', db_model: true, input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5 } },
+        { model_name: 'local', litellm_params: { model: 'ollama_chat/llama3', api_base: 'http://localhost:11434' }, model_info: { id: 'dep-2', db_model: false, disabled: true } },
+      ],
+    });
+    const [first, second] = await modelInfo();
+    expect(first).toMatchObject({ id: 'dep-1', model_name: 'gpt-4o', provider: 'openai', upstream_model: 'gpt-4o', api_key: '***abcd', input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, disabled: false, db_model: true });
+    expect(second).toMatchObject({ id: 'dep-2', provider: 'ollama_chat', api_base: 'http://localhost:11434', disabled: true, db_model: false, input_cost_per_token: null });
+  });
+
+  it('/user/daily/activity: days in order with breakdowns, totals from metadata', async () => {
+    const metrics = (spend: number, requests: number, failed: number) => ({ spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
+    answer({
+      results: [
+        { date: '2026-11-23', metrics: metrics(0.5, 4, 1), breakdown: { models: { 'gpt-4o': { metrics: metrics(0.5, 4, 1) } }, providers: { openai: { metrics: metrics(0.5, 4, 1) } }, api_keys: { 'hash-1': { metrics: metrics(0.5, 4, 1), metadata: { key_alias: 'billing' } } } } },
+        { date: '2026-11-22', metrics: metrics(0.25, 2, 0), breakdown: { models: {}, providers: {}, api_keys: {} } },
+      ],
+      metadata: { total_spend: 0.75, total_api_requests: 6, total_successful_requests: 5, total_failed_requests: 1, total_tokens: 30 },
+    });
+    const activity = await dailyActivity({ start_date: '2026-11-22', end_date: '2026-11-23' });
+    expect(calls[0].url).toContain('start_date=2026-11-22');
+    expect(activity.days.map((day) => day.date)).toEqual(['2026-11-22', '2026-11-23']);
+    expect(activity.days[1].breakdown.models['gpt-4o']).toMatchObject({ spend: 0.5, requests: 4, failed: 1 });
+    expect(Object.keys(activity.days[1].breakdown.api_keys)).toEqual(['billing']);
+    expect(calls[0].url).toContain('page_size=366');
+    expect(activity.totals).toMatchObject({ spend: 0.75, requests: 6, successful: 5, failed: 1, total_tokens: 30 });
+  });
+
+  it('/spend/logs: rows with latency from start and end times, paginated or a plain list', async () => {
+    const row = { request_id: 'call-1', startTime: '2026-11-23T10:00:00.000Z', endTime: '2026-11-23T10:00:01.250Z', model_group: 'gpt-4o', custom_llm_provider: 'openai', spend: 0.00042, prompt_tokens: 12, completion_tokens: 5, status: 'success' };
+    answer({ data: [row], page: 1, page_size: 50, has_more: true });
+    const page = await spendLogs({ model: 'gpt-4o', status: '' });
+    expect(calls[0].url).toBe('/spend/logs?model=gpt-4o&page=1&page_size=50');
+    expect(page.has_more).toBe(true);
+    expect(page.rows[0]).toMatchObject({ request_id: 'call-1', model: 'gpt-4o', provider: 'openai', spend: 0.00042, total_tokens: 17, latency_ms: 1250, status: 'success' });
+    answer([row]);
+    const plain = await spendLogs({});
+    expect(plain.rows).toHaveLength(1);
+    expect(plain.has_more).toBe(false);
+  });
+});
+
+describe('streamChat', () => {
+  function sse(text: string, cuts: number[]): ReadableStream<Uint8Array> {
+    const bytes = new TextEncoder().encode(text);
+    const points = [0, ...cuts, bytes.length];
+    return new ReadableStream({
+      start(controller) {
+        for (let index = 0; index < points.length - 1; index += 1) controller.enqueue(bytes.slice(points[index], points[index + 1]));
+        controller.close();
+      },
+    });
+  }
+  const chunk = (content: string) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content } }] })}\n\n`;
+
+  it('reads text, usage and headers from an SSE stream split at any byte', async () => {
+    const body = `${chunk('Hel')}${chunk('lo ')}${chunk('wörld')}data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 12, completion_tokens: 5 } })}\r\n\r\ndata: [DONE]\n\n`;
+    for (const cuts of [[], [1, 7, 40, 41, 90], Array.from({ length: 60 }, (_, index) => index * 3 + 1)]) {
+      answer(sse(body, cuts), { headers: { 'content-type': 'text/event-stream', 'x-switchboard-call-id': 'call-9', 'x-switchboard-model-id': 'dep-1' } });
+      const pieces: string[] = [];
+      const result = await streamChat({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], powerLevel: 'high' }, (text) => pieces.push(text));
+      expect(pieces.join('')).toBe('Hello wörld');
+      expect(result).toMatchObject({ text: 'Hello wörld', prompt_tokens: 12, completion_tokens: 5, call_id: 'call-9', model_id: 'dep-1', cost: null });
+      expect(result.ttft_ms).not.toBeNull();
+    }
+    const sent = calls.at(-1)!;
+    expect(JSON.parse(String(sent.init.body))).toMatchObject({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true } });
+    expect(sent.init.headers).toMatchObject({ 'x-power-level': 'high', authorization: 'Bearer sk-session-key' });
+  });
+
+  it('throws the message of an error event that ends a stream', async () => {
+    answer(sse(`${chunk('Hi')}data: {"error":{"message":"upstream reset the connection"}}\n\n`, [5]), { headers: { 'content-type': 'text/event-stream' } });
+    await expect(streamChat({ model: 'gpt-4o', messages: [] }, () => {})).rejects.toThrow('upstream reset the connection');
+  });
+});

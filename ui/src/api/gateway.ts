@@ -1,0 +1,731 @@
+/**
+ * Every gateway endpoint the UI calls, typed, in one file — so that endpoint shapes can be
+ * aligned in one place. Endpoints follow LiteLLM's management API where LiteLLM defines them.
+ *
+ * On main today: /v1/models, /v1/chat/completions, /health, /key/*, /user/*, /team/*.
+ * Documented but served by other work (the UI shows "not available on this gateway" on a 404):
+ *   models      /model/info, /model/new, /model/update, /model/delete, /model/{id}/disable|enable
+ *   health      /health/providers, POST /health/check
+ *   usage/logs  /spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
+ *   credits     /api/v1/llm/credits[/balance|/add|/transactions]
+ *   BYOK        /api/v1/llm/byok/keys[/{provider}]
+ *   router      POST /config/update {router_settings} (GET /router/settings is on main, read-only)
+ * Responses whose exact shape is not settled yet go through the small normalizers below, which
+ * accept the documented LiteLLM shape and the obvious variants; they never invent values.
+ */
+import { ApiError, download, request, send } from './http';
+
+// ---------------------------------------------------------------- small guards
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const str = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
+const num = (value: unknown): number | null => {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  return null;
+};
+const first = (row: Json, ...names: string[]): unknown => {
+  for (const name of names) if (row[name] !== undefined && row[name] !== null) return row[name];
+  return undefined;
+};
+/** The list inside a response: the response itself, or its data / items / results / … field. */
+function listOf(body: unknown, ...fields: string[]): Json[] {
+  if (Array.isArray(body)) return body.filter(isObject);
+  if (isObject(body)) {
+    for (const field of [...fields, 'data', 'items', 'results', 'logs']) {
+      const value = body[field];
+      if (Array.isArray(value)) return value.filter(isObject);
+    }
+  }
+  return [];
+}
+
+// ---------------------------------------------------------------- identity
+
+export interface KeyView {
+  token: string;
+  key_name: string | null;
+  key_alias: string | null;
+  user_id: string | null;
+  team_id: string | null;
+  models: string[];
+  aliases?: Record<string, string>;
+  expires: string | null;
+  spend: number;
+  max_budget: number | null;
+  soft_budget?: number | null;
+  budget_duration: string | null;
+  budget_reset_at?: string | null;
+  rpm_limit: number | null;
+  tpm_limit: number | null;
+  max_parallel_requests: number | null;
+  blocked: boolean | null;
+  metadata?: Json;
+  created_at?: string | null;
+}
+
+/** GET /key/info without ?key=: the calling key reads itself (any key may). */
+export async function keyInfoSelf(key?: string): Promise<{ key: string; info: KeyView }> {
+  return request('/key/info', { key });
+}
+
+/** Whether the key may call the admin routes: /key/list answers 403 to non-admin keys. */
+export async function isAdminKey(key: string): Promise<boolean> {
+  try {
+    await request('/key/list', { key, query: { page: 1, size: 1 } });
+    return true;
+  } catch (error) {
+    if ((error as { status?: number }).status === 403) return false;
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- gateway status
+
+export interface Readiness {
+  ready: boolean;
+  db: string;
+  version: string | null;
+}
+
+/** GET /health/readiness (no key needed): database status and version; 503 while not ready. */
+export async function readiness(): Promise<Readiness> {
+  try {
+    const body = await request<Json>('/health/readiness');
+    return { ready: body.status === 'healthy', db: str(body.db) ?? 'unknown', version: str(body.version) };
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 503) return { ready: false, db: error.message, version: null };
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------- keys
+
+export interface KeyListPage {
+  keys: KeyView[];
+  total_count: number;
+  current_page: number;
+  total_pages: number;
+}
+
+export function listKeys(query: { page?: number; size?: number; user_id?: string; team_id?: string; key_alias?: string } = {}): Promise<KeyListPage> {
+  return request('/key/list', { query: { page: 1, size: 50, ...query, return_full_object: true } });
+}
+
+export interface KeyInput {
+  key_alias?: string | null;
+  models?: string[];
+  max_budget?: number | null;
+  budget_duration?: string | null;
+  rpm_limit?: number | null;
+  tpm_limit?: number | null;
+  max_parallel_requests?: number | null;
+  duration?: string | null;
+  user_id?: string | null;
+  team_id?: string | null;
+}
+
+/** The secret (`key`) is in this response only. */
+export function generateKey(input: KeyInput): Promise<KeyView & { key: string }> {
+  return request('/key/generate', { body: input });
+}
+
+export function updateKey(token: string, input: KeyInput): Promise<KeyView> {
+  return request('/key/update', { body: { ...input, key: token } });
+}
+
+export function setKeyBlocked(token: string, blocked: boolean): Promise<KeyView> {
+  return request(blocked ? '/key/block' : '/key/unblock', { body: { key: token } });
+}
+
+export function deleteKeys(tokens: string[]): Promise<{ deleted_keys: string[] }> {
+  return request('/key/delete', { body: { keys: tokens } });
+}
+
+// ---------------------------------------------------------------- users and teams
+
+export interface UserView {
+  user_id: string;
+  user_email: string | null;
+  user_alias: string | null;
+  user_role: string | null;
+  /** Issue 6 gives users a tier. */
+  tier?: string | null;
+  spend: number;
+  max_budget: number | null;
+  models?: string[];
+  blocked?: boolean | null;
+}
+
+export interface TeamView {
+  team_id: string;
+  team_alias: string | null;
+  members_with_roles: { user_id: string; role: string }[];
+  spend: number;
+  max_budget: number | null;
+  models?: string[];
+}
+
+export function listUsers(query: { page?: number; page_size?: number; role?: string } = {}): Promise<{ users: UserView[]; total: number; page: number; page_size: number; total_pages: number }> {
+  return request('/user/list', { query: { page: 1, page_size: 50, ...query } });
+}
+
+export function createUser(input: { user_id?: string; user_email?: string; user_alias?: string; user_role?: string; max_budget?: number | null; tier?: string; auto_create_key?: boolean }): Promise<UserView & { key?: string }> {
+  return request('/user/new', { body: input });
+}
+
+export function updateUser(input: { user_id: string; user_role?: string; max_budget?: number | null; tier?: string | null; blocked?: boolean }): Promise<UserView> {
+  return request('/user/update', { body: input });
+}
+
+export function deleteUsers(userIds: string[]): Promise<unknown> {
+  return request('/user/delete', { body: { user_ids: userIds } });
+}
+
+export function listTeams(): Promise<TeamView[]> {
+  return request('/team/list');
+}
+
+export function createTeam(input: { team_id?: string; team_alias?: string; max_budget?: number | null }): Promise<TeamView> {
+  return request('/team/new', { body: input });
+}
+
+export function deleteTeams(teamIds: string[]): Promise<unknown> {
+  return request('/team/delete', { body: { team_ids: teamIds } });
+}
+
+// ---------------------------------------------------------------- credits (issue 6)
+
+export interface CreditBalance {
+  user_id: string | null;
+  balance: number | null;
+  currency: string;
+  tier: string | null;
+  used: number | null;
+  low: boolean;
+  raw: Json;
+}
+
+export interface CreditTransaction {
+  id: string;
+  created_at: string | null;
+  amount: number | null;
+  balance_after: number | null;
+  kind: string | null;
+  reason: string | null;
+}
+
+/** GET /api/v1/llm/credits: balance, tier and low-balance flag (own, or ?user_id= for an admin). */
+export async function creditBalance(userId?: string): Promise<CreditBalance> {
+  const body = await request<unknown>('/api/v1/llm/credits', { query: { user_id: userId } });
+  const row = isObject(body) ? ((isObject(body.data) ? body.data : body) as Json) : {};
+  return {
+    user_id: str(first(row, 'user_id')),
+    balance: num(first(row, 'balance', 'credits', 'available', 'balance_credits')),
+    currency: str(first(row, 'unit', 'currency')) ?? 'credits',
+    tier: str(row.tier),
+    used: num(row.credits_used),
+    low: row.low_balance === true,
+    raw: row,
+  };
+}
+
+export function addCredits(input: { user_id: string; amount: number; description?: string; kind?: 'grant' | 'purchase' | 'refund' | 'adjustment' }): Promise<unknown> {
+  return request('/api/v1/llm/credits/add', { body: { kind: 'grant', ...input } });
+}
+
+export async function creditTransactions(userId?: string): Promise<CreditTransaction[]> {
+  const body = await request<unknown>('/api/v1/llm/credits/transactions', { query: { user_id: userId } });
+  return listOf(body, 'transactions').map((row, index) => ({
+    id: str(first(row, 'id', 'transaction_id')) ?? String(index),
+    created_at: str(first(row, 'created_at', 'timestamp', 'date')),
+    amount: num(first(row, 'amount', 'credits', 'delta')),
+    balance_after: num(first(row, 'balance_after', 'balance')),
+    kind: str(first(row, 'type', 'kind')),
+    reason: str(first(row, 'reason', 'description', 'note')),
+  }));
+}
+
+// ---------------------------------------------------------------- BYOK (issue 6)
+
+export interface ByokKey {
+  provider: string;
+  masked_key: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+/** Own keys, or (admins) ?user_id='s. */
+export async function listByokKeys(userId?: string): Promise<ByokKey[]> {
+  const body = await request<unknown>('/api/v1/llm/byok/keys', { query: { user_id: userId } });
+  return listOf(body, 'keys').map((row) => ({
+    provider: str(first(row, 'provider')) ?? '?',
+    masked_key: str(first(row, 'masked_key', 'api_key', 'key', 'masked')),
+    created_at: str(first(row, 'created_at')),
+    updated_at: str(first(row, 'updated_at')),
+  }));
+}
+
+export function saveByokKey(input: { provider: string; api_key: string; user_id?: string }): Promise<unknown> {
+  return request('/api/v1/llm/byok/keys', { body: input });
+}
+
+export function deleteByokKey(provider: string, userId?: string): Promise<unknown> {
+  return request(`/api/v1/llm/byok/keys/${encodeURIComponent(provider)}`, { method: 'DELETE', query: { user_id: userId } });
+}
+
+// ---------------------------------------------------------------- models (issue 7)
+
+export interface ModelEntry {
+  id: string;
+  model_name: string;
+  provider: string;
+  upstream_model: string;
+  api_base: string | null;
+  /** As the gateway masks it. */
+  api_key: string | null;
+  input_cost_per_token: number | null;
+  output_cost_per_token: number | null;
+  disabled: boolean;
+  /** Added through the API (true) or from config.yaml (false). */
+  db_model: boolean;
+  /** False when the deployment cannot be called (e.g. its API key is not set), with the reason. */
+  available: boolean;
+  unavailable_reason: string | null;
+  mode: string | null;
+  litellm_params: Json;
+  model_info: Json;
+}
+
+function modelEntryOf(row: Json): ModelEntry {
+  const params = isObject(row.litellm_params) ? row.litellm_params : {};
+  const info = isObject(row.model_info) ? row.model_info : {};
+  const model = str(params.model) ?? '';
+  const slash = model.indexOf('/');
+  const disabled = first(info, 'disabled') === true || first(info, 'active', 'enabled') === false || first(row, 'disabled') === true || str(first(info, 'status')) === 'disabled';
+  return {
+    id: str(first(info, 'id')) ?? str(row.id) ?? model,
+    model_name: str(row.model_name) ?? '',
+    provider: str(first(info, 'litellm_provider', 'provider')) ?? (slash > 0 ? model.slice(0, slash) : 'openai'),
+    upstream_model: slash > 0 ? model.slice(slash + 1) : model,
+    api_base: str(first(params, 'api_base', 'base_url')),
+    api_key: str(params.api_key),
+    input_cost_per_token: num(first(info, 'input_cost_per_token')) ?? num(params.input_cost_per_token),
+    output_cost_per_token: num(first(info, 'output_cost_per_token')) ?? num(params.output_cost_per_token),
+    disabled,
+    db_model: info.db_model === true,
+    available: info.available !== false,
+    unavailable_reason: str(info.unavailable_reason),
+    mode: str(info.mode),
+    litellm_params: params,
+    model_info: info,
+  };
+}
+
+export async function modelInfo(): Promise<ModelEntry[]> {
+  const body = await request<unknown>('/model/info');
+  return listOf(body).map(modelEntryOf);
+}
+
+export interface ModelInput {
+  model_name: string;
+  litellm_params: { model: string; api_base?: string; api_key?: string; [name: string]: unknown };
+  model_info?: { id?: string; input_cost_per_token?: number; output_cost_per_token?: number; mode?: string; [name: string]: unknown };
+}
+
+export function addModel(input: ModelInput): Promise<unknown> {
+  return request('/model/new', { body: input });
+}
+
+export function updateModel(id: string, input: ModelInput): Promise<unknown> {
+  return request('/model/update', { body: { ...input, model_info: { ...input.model_info, id } } });
+}
+
+export function deleteModel(id: string): Promise<unknown> {
+  return request('/model/delete', { body: { id } });
+}
+
+export function setModelEnabled(id: string, enabled: boolean): Promise<unknown> {
+  return request(`/model/${encodeURIComponent(id)}/${enabled ? 'enable' : 'disable'}`, { method: 'POST', body: {} });
+}
+
+/** GET /v1/models: the model groups a key can call now. */
+export async function publicModels(): Promise<string[]> {
+  const body = await request<{ data?: { id: string }[] }>('/v1/models');
+  return (body.data ?? []).map((model) => model.id);
+}
+
+// ---------------------------------------------------------------- provider health (issue 7)
+
+export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'unknown';
+
+export interface DeploymentHealth {
+  model_id: string;
+  model_name: string;
+  provider: string;
+  status: HealthStatus;
+  response_time_ms: number | null;
+  last_checked: string | null;
+  last_error: string | null;
+  consecutive_failures: number;
+  active: boolean;
+}
+
+const statuses: HealthStatus[] = ['healthy', 'degraded', 'down', 'unknown'];
+
+export async function providerHealth(): Promise<DeploymentHealth[]> {
+  const body = await request<unknown>('/health/providers');
+  let rows = listOf(body, 'deployments', 'providers', 'endpoints');
+  // A map keyed by provider with deployments inside is flattened.
+  if (rows.length === 0 && isObject(body) && isObject(body.providers)) {
+    rows = Object.entries(body.providers).flatMap(([provider, value]) => listOf(value, 'deployments').map((row) => ({ provider, ...row })));
+  }
+  return rows.map((row) => {
+    const status = str(row.status) as HealthStatus | null;
+    return {
+      model_id: str(first(row, 'model_id', 'id', 'deployment_id')) ?? '?',
+      model_name: str(first(row, 'model_name', 'model_group')) ?? '',
+      provider: str(row.provider) ?? '',
+      status: status && statuses.includes(status) ? status : 'unknown',
+      response_time_ms: num(first(row, 'response_time_ms', 'latency_ms')),
+      last_checked: str(first(row, 'last_checked', 'last_checked_at', 'checked_at')),
+      last_error: str(first(row, 'last_error', 'error')),
+      consecutive_failures: num(row.consecutive_failures) ?? 0,
+      active: row.active !== false,
+    };
+  });
+}
+
+export function runHealthCheck(modelId?: string): Promise<unknown> {
+  return request('/health/check', { method: 'POST', body: modelId ? { model_id: modelId } : {} });
+}
+
+// ---------------------------------------------------------------- spend logs (issue 8)
+
+export interface LogFilters {
+  api_key?: string;
+  user_id?: string;
+  team_id?: string;
+  model?: string;
+  provider?: string;
+  status?: 'success' | 'failure' | '';
+  start_date?: string;
+  end_date?: string;
+  request_id?: string;
+}
+
+export interface LogRow {
+  request_id: string;
+  start_time: string | null;
+  end_time: string | null;
+  model: string | null;
+  model_id: string | null;
+  provider: string | null;
+  key_alias: string | null;
+  api_key: string | null;
+  user: string | null;
+  team_id: string | null;
+  status: string | null;
+  http_status: number | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  total_tokens: number | null;
+  spend: number | null;
+  latency_ms: number | null;
+  ttft_ms: number | null;
+  retries: number | null;
+  fallbacks: number | null;
+  stream: boolean | null;
+  error_code: string | null;
+  error_message: string | null;
+  raw: Json;
+}
+
+function msBetween(start: string | null, end: string | null): number | null {
+  if (!start || !end) return null;
+  const difference = Date.parse(end) - Date.parse(start);
+  return Number.isFinite(difference) && difference >= 0 ? difference : null;
+}
+
+function logRowOf(row: Json): LogRow {
+  const metadata = isObject(row.metadata) ? row.metadata : {};
+  const start = str(first(row, 'startTime', 'start_time', 'created_at'));
+  const end = str(first(row, 'endTime', 'end_time'));
+  const prompt = num(first(row, 'prompt_tokens'));
+  const completion = num(first(row, 'completion_tokens'));
+  return {
+    request_id: str(first(row, 'request_id', 'call_id', 'id')) ?? '',
+    start_time: start,
+    end_time: end,
+    model: str(first(row, 'model_group', 'model')),
+    model_id: str(first(row, 'model_id', 'deployment_id')),
+    provider: str(first(row, 'custom_llm_provider', 'provider')),
+    key_alias: str(first(row, 'key_alias')) ?? str(metadata.user_api_key_alias),
+    api_key: str(first(row, 'api_key', 'key_hash')),
+    user: str(first(row, 'user', 'user_id')),
+    team_id: str(first(row, 'team_id')),
+    status: str(first(row, 'status')) ?? (str(first(row, 'error_code')) ? 'failure' : null),
+    http_status: num(first(row, 'http_status', 'status_code')),
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: num(first(row, 'total_tokens')) ?? (prompt !== null && completion !== null ? prompt + completion : null),
+    spend: num(first(row, 'spend', 'cost', 'response_cost')),
+    latency_ms: num(first(row, 'latency_ms', 'request_duration_ms', 'duration_ms')) ?? msBetween(start, end),
+    ttft_ms: num(first(row, 'ttft_ms', 'time_to_first_token_ms')) ?? msBetween(start, str(first(row, 'completionStartTime'))),
+    retries: num(first(row, 'retries', 'attempted_retries')),
+    fallbacks: num(first(row, 'fallbacks', 'attempted_fallbacks')),
+    stream: typeof row.stream === 'boolean' ? row.stream : null,
+    error_code: str(first(row, 'error_code')) ?? str(metadata.error_code),
+    error_message: str(first(row, 'error_message', 'error')) ?? str(metadata.error_message),
+    raw: row,
+  };
+}
+
+export interface LogPage {
+  rows: LogRow[];
+  total: number | null;
+  /** Whether an older page exists (from has_more, else from total, else from a full page). */
+  has_more: boolean;
+  page: number;
+  page_size: number;
+}
+
+export async function spendLogs(filters: LogFilters, page = 1, pageSize = 50): Promise<LogPage> {
+  const body = await request<unknown>('/spend/logs', { query: { ...filters, page, page_size: pageSize } });
+  const rows = listOf(body).map(logRowOf);
+  const total = isObject(body) ? num(first(body, 'total', 'total_count')) : null;
+  const hasMore = isObject(body) && typeof body.has_more === 'boolean' ? body.has_more : total !== null ? page * pageSize < total : rows.length >= pageSize;
+  return { rows, total, has_more: hasMore, page, page_size: pageSize };
+}
+
+export async function spendLog(requestId: string): Promise<LogRow | null> {
+  const page = await spendLogs({ request_id: requestId }, 1, 1);
+  return page.rows.find((row) => row.request_id === requestId) ?? null;
+}
+
+// ---------------------------------------------------------------- usage reports (issue 8)
+
+export interface Metrics {
+  spend: number;
+  requests: number;
+  successful: number;
+  failed: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface DailyActivity {
+  days: { date: string; metrics: Metrics; breakdown: Record<'models' | 'providers' | 'api_keys', Record<string, Metrics>> }[];
+  totals: Metrics;
+}
+
+function metricsOf(value: unknown): Metrics {
+  const row = isObject(value) ? (isObject(value.metrics) ? value.metrics : value) : {};
+  const requests = num(first(row, 'api_requests', 'total_api_requests', 'requests', 'total_requests')) ?? 0;
+  const failed = num(first(row, 'failed_requests', 'total_failed_requests', 'errors')) ?? 0;
+  return {
+    spend: num(first(row, 'spend', 'total_spend')) ?? 0,
+    requests,
+    failed,
+    successful: num(first(row, 'successful_requests', 'total_successful_requests')) ?? Math.max(0, requests - failed),
+    prompt_tokens: num(first(row, 'prompt_tokens', 'total_prompt_tokens')) ?? 0,
+    completion_tokens: num(first(row, 'completion_tokens', 'total_completion_tokens')) ?? 0,
+    total_tokens: num(first(row, 'total_tokens')) ?? 0,
+  };
+}
+
+/** name → metrics; an entry whose metadata carries a key_alias is listed under the alias. */
+function breakdownOf(value: unknown): Record<string, Metrics> {
+  if (!isObject(value)) return {};
+  const result: Record<string, Metrics> = {};
+  for (const [name, entry] of Object.entries(value)) {
+    const alias = isObject(entry) && isObject(entry.metadata) ? str(entry.metadata.key_alias) : null;
+    const label = alias ?? name;
+    result[label] = result[label] ? sumMetrics([result[label], metricsOf(entry)]) : metricsOf(entry);
+  }
+  return result;
+}
+
+/** LiteLLM's /user/daily/activity: per day metrics with breakdowns by model, provider and key. */
+export async function dailyActivity(query: { start_date: string; end_date: string; model?: string; api_key?: string; user_id?: string }): Promise<DailyActivity> {
+  // page_size 366: one page holds every day of the longest range the gateway reports on.
+  const body = await request<unknown>('/user/daily/activity', { query: { ...query, page_size: 366 } });
+  const days = listOf(body, 'results').map((row) => {
+    const breakdown = isObject(row.breakdown) ? row.breakdown : {};
+    return {
+      date: str(row.date) ?? '',
+      metrics: metricsOf(row.metrics),
+      breakdown: { models: breakdownOf(breakdown.models), providers: breakdownOf(breakdown.providers), api_keys: breakdownOf(breakdown.api_keys) },
+    };
+  });
+  days.sort((a, b) => a.date.localeCompare(b.date));
+  const totals = isObject(body) && isObject(body.metadata) ? metricsOf(body.metadata) : sumMetrics(days.map((day) => day.metrics));
+  return { days, totals };
+}
+
+export function sumMetrics(list: Metrics[]): Metrics {
+  const total: Metrics = { spend: 0, requests: 0, successful: 0, failed: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  for (const item of list) for (const name of Object.keys(total) as (keyof Metrics)[]) total[name] += item[name];
+  return total;
+}
+
+export type ReportGroup = 'day' | 'model' | 'provider' | 'key' | 'user' | 'team';
+
+export function downloadSpendReportCsv(query: { start_date: string; end_date: string; group_by: ReportGroup; model?: string; api_key?: string }): Promise<void> {
+  return download('/global/spend/report', { ...query, format: 'csv' }, `switchboard-spend-by-${query.group_by}-${query.start_date}-${query.end_date}.csv`);
+}
+
+// ---------------------------------------------------------------- router settings
+
+export interface RouterSettings {
+  routing_strategy: string | null;
+  num_retries: number | null;
+  retry_after: number | null;
+  allowed_fails: number | null;
+  cooldown_time: number | null;
+  timeout: number | null;
+  fallbacks: Record<string, string[]>;
+  context_window_fallbacks: Record<string, string[]>;
+  /** False when the gateway serves its settings from config.yaml only (no run-time changes). */
+  editable: boolean;
+  raw: Json;
+}
+
+/** [{group: [a, b]}] (LiteLLM's shape) ⇄ {group: [a, b]}. */
+function chainsOf(value: unknown): Record<string, string[]> {
+  const chains: Record<string, string[]> = {};
+  const items = Array.isArray(value) ? value : isObject(value) ? [value] : [];
+  for (const item of items) {
+    if (!isObject(item)) continue;
+    for (const [group, targets] of Object.entries(item)) if (Array.isArray(targets)) chains[group] = targets.filter((target): target is string => typeof target === 'string');
+  }
+  return chains;
+}
+
+export function chainsToLiteLLM(chains: Record<string, string[]>): Record<string, string[]>[] {
+  return Object.entries(chains).map(([group, targets]) => ({ [group]: targets }));
+}
+
+export async function routerSettings(): Promise<RouterSettings> {
+  const body = await request<unknown>('/router/settings');
+  const root = isObject(body) ? body : {};
+  const row = (isObject(root.router_settings) ? root.router_settings : isObject(root.current_values) ? root.current_values : root) as Json;
+  return {
+    routing_strategy: str(row.routing_strategy),
+    num_retries: num(row.num_retries),
+    retry_after: num(row.retry_after),
+    allowed_fails: num(row.allowed_fails),
+    cooldown_time: num(row.cooldown_time),
+    timeout: num(row.timeout),
+    fallbacks: chainsOf(row.fallbacks),
+    context_window_fallbacks: chainsOf(row.context_window_fallbacks),
+    editable: root.editable !== false,
+    raw: row,
+  };
+}
+
+export function updateRouterSettings(settings: Json): Promise<unknown> {
+  return request('/config/update', { body: { router_settings: settings } });
+}
+
+// ---------------------------------------------------------------- playground
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatResult {
+  text: string;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  /** USD, from x-switchboard-response-cost or the response's _metadata; null until known. */
+  cost: number | null;
+  call_id: string | null;
+  model_id: string | null;
+  model_group: string | null;
+  ttft_ms: number | null;
+  total_ms: number;
+  metadata: Json | null;
+}
+
+function costOfMetadata(metadata: Json | null): number | null {
+  if (!metadata) return null;
+  return num(first(metadata, 'cost_usd', 'response_cost', 'cost'));
+}
+
+/**
+ * POST /v1/chat/completions with stream: true, reading the SSE stream and calling onText with
+ * each piece of text as it arrives.
+ */
+export async function streamChat(
+  input: { model: string; messages: ChatMessage[]; powerLevel?: string; temperature?: number; max_tokens?: number },
+  onText: (text: string) => void,
+  signal?: AbortSignal,
+): Promise<ChatResult> {
+  const started = performance.now();
+  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  if (input.powerLevel) headers['x-power-level'] = input.powerLevel;
+  const response = await send('/v1/chat/completions', {
+    body: { model: input.model, messages: input.messages, stream: true, stream_options: { include_usage: true }, temperature: input.temperature, max_tokens: input.max_tokens },
+    headers,
+    signal,
+  });
+  const result: ChatResult = {
+    text: '',
+    prompt_tokens: null,
+    completion_tokens: null,
+    cost: num(response.headers.get('x-switchboard-response-cost')),
+    call_id: response.headers.get('x-switchboard-call-id'),
+    model_id: response.headers.get('x-switchboard-model-id'),
+    model_group: response.headers.get('x-switchboard-model-group'),
+    ttft_ms: null,
+    total_ms: 0,
+    metadata: null,
+  };
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  const handle = (data: string) => {
+    if (data === '[DONE]') return;
+    const chunk = JSON.parse(data) as Json;
+    if (isObject(chunk.error)) throw new Error(str(chunk.error.message) ?? 'the stream ended with an error');
+    const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+    for (const choice of choices) {
+      const delta = isObject(choice) && isObject(choice.delta) ? choice.delta : {};
+      const text = str(delta.content);
+      if (text) {
+        if (result.ttft_ms === null) result.ttft_ms = performance.now() - started;
+        result.text += text;
+        onText(text);
+      }
+    }
+    if (isObject(chunk.usage)) {
+      result.prompt_tokens = num(chunk.usage.prompt_tokens);
+      result.completion_tokens = num(chunk.usage.completion_tokens);
+    }
+    if (isObject(chunk._metadata)) {
+      result.metadata = chunk._metadata;
+      result.cost = costOfMetadata(chunk._metadata) ?? result.cost;
+    }
+  };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let boundary: number;
+    while ((boundary = buffer.search(/\r?\n\r?\n/)) >= 0) {
+      const event = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary).replace(/^\r?\n\r?\n/, '');
+      const data = event
+        .split(/\r?\n/)
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trimStart())
+        .join('\n');
+      if (data) handle(data);
+    }
+  }
+  result.total_ms = performance.now() - started;
+  return result;
+}
