@@ -183,8 +183,17 @@ export class GatewayMetrics {
     writerCounter('switchboard_usage_log_rows_rejected_total', 'Usage records the database refused (kept in usage-rejected.jsonl).', (stats) => stats.rejected);
     writerCounter('switchboard_usage_log_rows_dropped_total', 'Usage records lost (the spill file could not be written either); should stay 0.', (stats) => stats.dropped);
 
+    this.lowCreditBalances = new Counter({
+      name: 'switchboard_credit_low_balance_events_total',
+      help: 'Times a user\'s credit balance fell under platform.low_balance_threshold (once per user until it is topped up again, per replica).',
+      registers,
+    });
+
     if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
+
+  /** Low-balance events of the platform layer's credits. */
+  readonly lowCreditBalances: Counter;
 
   /** One settled call; synchronous and allocation-free once its label set has been seen. */
   observeCall(call: CallObservation): void {

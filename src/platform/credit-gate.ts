@@ -41,10 +41,15 @@ export function formatCredits(millicredits: number): string {
 }
 
 export class CreditGate {
+  /** Users whose low balance was announced; cleared when a balance is seen above the threshold again. */
+  private readonly announcedLow = new Set<string>();
+
   constructor(
     private readonly state: LimitsState,
     private readonly settings: PlatformSettings,
     private readonly logger: Logger,
+    /** Called once when a user's balance falls under the low-balance threshold (the event). */
+    private readonly onLowBalance: (userId: string, millicredits: number) => void = () => undefined,
   ) {}
 
   /** Users hold credits; the master key and keys without a user do not. */
@@ -133,8 +138,19 @@ export class CreditGate {
     return `credit balance is low: ${formatCredits(millicredits)} credits left (threshold ${formatCredits(this.settings.lowBalanceMillicredits ?? 0)})`;
   }
 
+  /**
+   * The low-balance event: logged and counted once when a user's balance is first seen under the
+   * threshold, not on every call after; announced again only after a top-up lifted it above.
+   */
   private warnIfLow(user: UserRecord, millicredits: number): void {
-    if (this.isLow(millicredits)) this.logger.warn({ event: 'credits.low_balance', user: user.userId, credits: toCredits(millicredits), threshold: toCredits(this.settings.lowBalanceMillicredits ?? 0) }, 'low credit balance');
+    if (!this.isLow(millicredits)) {
+      this.announcedLow.delete(user.userId);
+      return;
+    }
+    if (this.announcedLow.has(user.userId)) return;
+    this.announcedLow.add(user.userId);
+    this.logger.warn({ event: 'credits.low_balance', user: user.userId, credits: toCredits(millicredits), threshold: toCredits(this.settings.lowBalanceMillicredits ?? 0) }, 'low credit balance');
+    this.onLowBalance(user.userId, millicredits);
   }
 
   private insufficient(user: UserRecord, balance: number, held: number, amount: number, level: PowerLevel | undefined): GatewayError {

@@ -25,8 +25,10 @@ export interface PlatformLayerOptions {
   limits: LimitsState;
   byok: ByokDirectory;
   logger: Logger;
-  /** Which deployments automatic model choice may pick (the lead wires the health monitor here). */
+  /** Which deployments automatic model choice may pick (available, not cooling down, not down). */
   isHealthy: (deployment: Deployment) => boolean;
+  /** The low-balance event (once per user as the balance falls under the threshold). */
+  onLowBalance?: (userId: string, millicredits: number) => void;
 }
 
 /** What a finished call tells the platform: who served it and what it cost. */
@@ -45,7 +47,7 @@ export class PlatformLayer {
     this.settings = options.settings;
     this.byok = options.byok;
     this.isHealthy = options.isHealthy;
-    this.credits = new CreditGate(options.limits, options.settings, options.logger);
+    this.credits = new CreditGate(options.limits, options.settings, options.logger, options.onLowBalance);
   }
 
   /**

@@ -192,6 +192,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
         logger,
         // Auto selection picks among deployments that are callable, not cooling down and not down.
         isHealthy: (deployment) => deployment.available && router.coolingUntil(deployment) === undefined && healthMonitor.isHealthy(deployment),
+        onLowBalance: () => metrics.lowCreditBalances.inc(),
       })
     : undefined;
   if (platformSettings) logger.info({ tiers: [...platformSettings.tiers.keys()], defaultTier: platformSettings.defaultTier, creditsPerUsd: platformSettings.creditsPerUsd, byok: secretBox ? 'on' : 'off (no SWITCHBOARD_ENCRYPTION_KEY)' }, 'platform layer on: credits, power levels, BYOK');

@@ -135,11 +135,15 @@ describe('credits through the gateway', () => {
 
   it('admins grant credits; the balance moves at once and the ledger says why; a low balance warns', async () => {
     const user = await api.newUser({ user_id: 'granted' });
+    const eventsBefore = Number(/^switchboard_credit_low_balance_events_total (\d+)$/m.exec(await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text())?.[1]);
     const granted = await api.ok<{ balance: number; transaction: { kind: string; amount: number; balance_after: number; description: string } }>('POST', '/api/v1/llm/credits/add', { user_id: 'granted', amount: 3, description: 'welcome' });
     expect(granted).toMatchObject({ balance: 3, transaction: { kind: 'grant', amount: 3, balance_after: 3, description: 'welcome' } });
     // 3 credits is under the threshold of 5: the response warns.
     const { response } = await clientWith(gateway.url, user.key!).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 }).withResponse();
     expect(response.headers.get('x-switchboard-low-balance')).toMatch(/credit balance is low: 2\.97\d* credits left \(threshold 5\)/);
+    // The low-balance event fires once as the balance falls under the threshold, not on every call.
+    const lowEvents = async () => Number(/^switchboard_credit_low_balance_events_total (\d+)$/m.exec(await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text())?.[1]);
+    await expect.poll(lowEvents).toBe(eventsBefore + 1);
     const transactions = await api.ok<{ transactions: Array<{ kind: string; amount: number; balance_after: number }>; total: number }>('GET', '/api/v1/llm/credits/transactions', undefined, user.key);
     await gateway.flushUsage();
     const after = await api.ok<{ transactions: Array<{ kind: string; amount: number; balance_after: number }>; total: number }>('GET', '/api/v1/llm/credits/transactions?user_id=granted');
@@ -153,6 +157,19 @@ describe('credits through the gateway', () => {
     expect(refused.body.error.message).toContain('never goes below zero');
     expect((await api.call<ErrorBody>('POST', '/api/v1/llm/credits/add', { user_id: 'granted', amount: -1 })).body.error.message).toContain('use kind "adjustment"');
     expect((await api.call<ErrorBody>('POST', '/api/v1/llm/credits/add', { user_id: 'nobody', amount: 1 })).status).toBe(404);
+
+    // Still low: no second event. Topped up above the threshold, then low again: a new one.
+    await clientWith(gateway.url, user.key!).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await lowEvents()).toBe(eventsBefore + 1);
+    await api.ok('POST', '/api/v1/llm/credits/add', { user_id: 'granted', amount: 10 });
+    await clientWith(gateway.url, user.key!).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await lowEvents()).toBe(eventsBefore + 1);
+    const drained = await api.call<ErrorBody>('POST', '/api/v1/llm/credits/add', { user_id: 'granted', amount: -10, kind: 'adjustment' });
+    expect(drained.status).toBe(200);
+    await clientWith(gateway.url, user.key!).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 });
+    await expect.poll(lowEvents).toBe(eventsBefore + 2);
   });
 
   it('the master key and keys without a user are not charged credits', async () => {
