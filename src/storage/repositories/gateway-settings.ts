@@ -18,7 +18,8 @@ export class GatewaySettingsRepository {
 
   /** The stored settings whose name starts with `prefix` (e.g. "router_settings."). */
   async list(prefix: string): Promise<StoredSetting[]> {
-    const rows = await this.db.selectFrom('gateway_settings').selectAll().where('name', 'like', `${prefix}%`).orderBy('name').execute();
+    // Filtered here rather than with LIKE, where "_" in a prefix would match any character.
+    const rows = (await this.db.selectFrom('gateway_settings').selectAll().orderBy('name').execute()).filter((row) => row.name.startsWith(prefix));
     return rows.flatMap((row) => {
       try {
         return [{ name: row.name, value: JSON.parse(row.value) as unknown, updatedAt: Number(row.updated_at) }];
@@ -57,7 +58,8 @@ export class GatewaySettingsRepository {
   async clear(prefix: string, now: number): Promise<number> {
     const version = now * 1000 + Math.floor(Math.random() * 1000);
     await this.db.transaction().execute(async (transaction) => {
-      await transaction.deleteFrom('gateway_settings').where('name', 'like', `${prefix}%`).execute();
+      const names = (await transaction.selectFrom('gateway_settings').select('name').execute()).map((row) => row.name).filter((name) => name.startsWith(prefix));
+      if (names.length > 0) await transaction.deleteFrom('gateway_settings').where('name', 'in', names).execute();
       await transaction
         .insertInto('change_versions')
         .values({ name: SETTINGS_VERSION, version })
