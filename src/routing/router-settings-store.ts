@@ -75,6 +75,7 @@ export class RouterSettingsStore {
   private subscriber: Redis | undefined;
   private readonly channel: string;
   private chain: Promise<void> = Promise.resolve();
+  private loaded = false;
 
   constructor(private readonly options: RouterSettingsStoreOptions) {
     this.channel = `${options.redisPrefix ?? 'switchboard:'}gateway-settings`;
@@ -99,12 +100,14 @@ export class RouterSettingsStore {
     this.repository = repository;
     this.version = await repository.version().catch(() => 0);
     await this.reload();
+    this.loaded = true;
     this.poller = setInterval(() => void this.poll(), this.options.pollIntervalMs ?? 500);
     this.poller.unref();
   }
 
+  /** True once the stored overrides were read (and applied) the first time. */
   get ready(): boolean {
-    return this.repository !== undefined;
+    return this.loaded;
   }
 
   /** What the database changes on top of config.yaml. */
