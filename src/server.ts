@@ -23,6 +23,7 @@ import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
 import { registerRouterSettingsRoutes } from './http/routes/router-settings.js';
+import type { RouterSettingsStore } from './routing/router-settings-store.js';
 import { registerUiRoutes } from './http/routes/ui.js';
 import type { RouterPolicy } from './routing/policy.js';
 import type { ModelCatalog } from './routing/catalog.js';
@@ -63,6 +64,8 @@ export interface ServerDependencies {
   spendReports?: () => SpendReportRepository;
   /** The router's effective settings, for GET /router/settings (absent: the route is not served). */
   routerPolicy?: () => RouterPolicy;
+  /** Run-time router settings (PATCH/DELETE /router/settings, POST /config/update); absent: read-only. */
+  routerSettings?: RouterSettingsStore;
   /** The built admin UI served at /ui (default: dist/ui of this package, or SWITCHBOARD_UI_DIR). */
   uiDirectory?: string;
 }
@@ -147,7 +150,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerManagementRoutes(app, deps.management);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
-  if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy);
+  if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerUiRoutes(app, { directory: deps.uiDirectory });
   return app;
 }

@@ -85,6 +85,7 @@ function buildDeployment(
     rpm: params.rpm,
     tpm: params.tpm,
     timeoutMs: Math.round((params.timeout ?? defaults.defaultTimeout) * 1000),
+    timeoutFromParams: params.timeout !== undefined,
     streamTimeoutMs: params.stream_timeout !== undefined || defaults.defaultStreamTimeout !== undefined ? Math.round((params.stream_timeout ?? defaults.defaultStreamTimeout ?? 0) * 1000) : undefined,
     weight: params.weight,
     order: params.order,

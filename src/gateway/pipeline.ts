@@ -16,7 +16,7 @@ import { adapterFor } from '../providers/registry.js';
 import type { ChatRequest, CompletionRequest, Deployment, EmbeddingsRequest, EmbeddingsResponse, ProviderAdapter, UpstreamRequest, Usage } from '../providers/types.js';
 import { usageFromOpenAI } from '../providers/shared/usage.js';
 import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
-import { backoffMs, fallbackGroups, fallbackKindOf, retriesFor } from '../routing/policy.js';
+import { backoffMs, fallbackGroups, fallbackKindOf, retriesFor, timeoutOf } from '../routing/policy.js';
 import type { Router } from '../routing/router.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -370,7 +370,7 @@ export class Gateway {
     let response: UpstreamResponse;
     let sentAt: number;
     try {
-      const dispatched = await this.dispatch(context, deployment, upstreamRequest, deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+      const dispatched = await this.dispatch(context, deployment, upstreamRequest, timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS));
       ({ response, sentAt } = dispatched);
       try {
         text = await response.body.text();
@@ -421,7 +421,7 @@ export class Gateway {
     const adapter = requireAdapter(deployment);
     const warnings: string[] = [];
     const upstreamRequest = this.buildRequest(operation, adapter, this.deps.platform?.upstreamTarget(context, deployment) ?? deployment, warnings);
-    const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS);
     router.begin(deployment);
     let opened: Awaited<ReturnType<typeof UpstreamStream.open>>;
     let dispatched: Awaited<ReturnType<Gateway['dispatch']>>;
@@ -440,7 +440,7 @@ export class Gateway {
         dispatched.release();
         throw this.upstreamError(adapter, deployment, response, text, context.byok);
       }
-      const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS, provider: deployment.provider };
+      const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
       try {
         opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, this.deps.settings.storePrompts === true);
       } catch (error) {
@@ -452,7 +452,7 @@ export class Gateway {
       throw error;
     }
     const { sentAt } = dispatched;
-    const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: deployment.timeoutMs ?? DEFAULT_TIMEOUT_MS, provider: deployment.provider };
+    const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
     const headers = this.headers(context, { attempt, usage: undefined, costMicros: undefined, upstreamLatencyMs: 0, timeToFirstTokenMs: null }, sentAt - context.startedAt, warnings);
     this.deps.platform?.streamHeaders(context, headers);
     const encoder = format.stream({ includeUsage: operation.request.stream_options?.include_usage === true });

@@ -193,6 +193,8 @@ export interface Deployment {
   tpm?: number;
   /** Whole-request timeout, ms. */
   timeoutMs?: number;
+  /** False when timeoutMs is only the router's default (no litellm_params.timeout): a run-time router timeout then applies. */
+  timeoutFromParams?: boolean;
   /** Time to first byte for streams, ms. */
   streamTimeoutMs?: number;
   weight?: number;

@@ -164,6 +164,7 @@ export class ModelRegistry {
       model_name: entry.deployment.modelName,
       litellm_params: entry.shownParams,
       model_info: {
+        ...effectivePrices(entry),
         ...entry.modelInfo,
         id: entry.deployment.id,
         db_model: entry.origin === 'api',
@@ -456,6 +457,26 @@ export class ModelRegistry {
     this.subscriber?.disconnect();
     await this.publisher?.quit().catch(() => this.publisher?.disconnect());
   }
+}
+
+/**
+ * The prices a deployment is billed at, in LiteLLM's model_info names (USD per token), and where
+ * they come from: "configured" (model_info or litellm_params), "free" (a local provider) or
+ * "built_in" (the gateway's price table, billing/pricing.ts). Nothing when no price is known.
+ */
+function effectivePrices(entry: RegistryEntry): Record<string, unknown> {
+  const prices = entry.deployment.prices;
+  if (!prices) return {};
+  const usd = (pico: number) => pico / 1e12;
+  const configured = ['input_cost_per_token', 'output_cost_per_token'].some((name) => typeof entry.modelInfo[name] === 'number' || typeof entry.shownParams[name] === 'number');
+  const source = configured ? 'configured' : providerSpec(entry.deployment.provider)?.free === true ? 'free' : 'built_in';
+  return {
+    input_cost_per_token: usd(prices.inputPerToken),
+    output_cost_per_token: usd(prices.outputPerToken),
+    ...(prices.cacheReadPerToken !== undefined ? { cache_read_input_token_cost: usd(prices.cacheReadPerToken) } : {}),
+    ...(prices.cacheWritePerToken !== undefined ? { cache_creation_input_token_cost: usd(prices.cacheWritePerToken) } : {}),
+    price_source: source,
+  };
 }
 
 function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {

@@ -35,6 +35,11 @@ export interface RouterPolicy {
   maxFallbacks: number;
   retryPolicy: Partial<Record<RetryKind, number>>;
   latencyBuffer: number;
+  /**
+   * router_settings.timeout (or litellm_settings.request_timeout) in ms: the whole-request timeout
+   * of deployments that set no `timeout` of their own. Undefined: each deployment's built value.
+   */
+  defaultTimeoutMs?: number;
 }
 
 export const DEFAULT_ALLOWED_FAILS = 3;
@@ -65,6 +70,7 @@ export function routerPolicyFrom(config: GatewayConfig): RouterPolicy {
     maxFallbacks: router.max_fallbacks ?? DEFAULT_MAX_FALLBACKS,
     retryPolicy: (router.retry_policy ?? {}) as Partial<Record<RetryKind, number>>,
     latencyBuffer: typeof args.lowest_latency_buffer === 'number' ? args.lowest_latency_buffer : 0.1,
+    defaultTimeoutMs: router.timeout !== undefined || litellm.request_timeout !== undefined ? Math.round((router.timeout ?? litellm.request_timeout ?? 0) * 1000) : undefined,
   };
 }
 
@@ -116,6 +122,12 @@ export function fallbackGroups(policy: RouterPolicy, group: string, kind: Fallba
   if (kind === 'context_window') return policy.contextWindowFallbacks.get(group) ?? policy.fallbacks.get(group) ?? [];
   if (kind === 'content_policy') return policy.contentPolicyFallbacks.get(group) ?? policy.fallbacks.get(group) ?? [];
   return policy.fallbacks.get(group) ?? policy.defaultFallbacks.filter((name) => name !== group);
+}
+
+/** A deployment's whole-request timeout: its own `timeout`, else the router's (which can change at run time). */
+export function timeoutOf(policy: RouterPolicy, deployment: { timeoutMs?: number; timeoutFromParams?: boolean }, fallbackMs: number): number {
+  if (deployment.timeoutFromParams !== false || policy.defaultTimeoutMs === undefined) return deployment.timeoutMs ?? fallbackMs;
+  return policy.defaultTimeoutMs;
 }
 
 /** Whether a failure counts toward a deployment's cooldown (the deployment, not the request, is at fault). */

@@ -33,13 +33,26 @@ export interface RouterHealth {
 
 export class Router {
   readonly stats: DeploymentStats;
-  readonly policy: RouterPolicy;
+  private current: RouterPolicy;
   private readonly random: RandomSource;
 
   constructor(private readonly deps: RouterDependencies) {
     this.stats = deps.stats ?? new DeploymentStats();
-    this.policy = deps.policy;
+    this.current = deps.policy;
     this.random = deps.random ?? Math.random;
+  }
+
+  /**
+   * The settings in force. Replaced as a whole (setPolicy), so a reader sees one consistent
+   * policy; each request reads it when it starts and keeps that one for its fallback chain.
+   */
+  get policy(): RouterPolicy {
+    return this.current;
+  }
+
+  /** Switches to new settings at once (router settings changed at run time). */
+  setPolicy(policy: RouterPolicy): void {
+    this.current = policy;
   }
 
   coolingUntil(deployment: Deployment): number | undefined {

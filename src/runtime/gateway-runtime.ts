@@ -46,6 +46,8 @@ import { healthSettingsFrom } from '../routing/health-settings.js';
 import { checkDeployment } from '../routing/health-check.js';
 import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js';
 import { createUsageAnalytics, type UsageAnalytics } from './usage-analytics.js';
+import { RouterSettingsStore } from '../routing/router-settings-store.js';
+import { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -76,6 +78,8 @@ export interface GatewayRuntime {
   models: ModelRegistry;
   /** Deployment health (health-monitor.ts): `isHealthy(deployment)`, `statusOf(id)`. */
   health: HealthMonitor;
+  /** Router settings changed at run time (stored overrides on top of config.yaml). */
+  routerSettings: RouterSettingsStore;
   /** Spend reports, usage retention and billing events. */
   analytics: UsageAnalytics;
   usageLogs(): UsageLogRepository | undefined;
@@ -143,6 +147,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
     modelRepository = new ModelRepository(handle.db);
     void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
+    void routerSettings.attach(new GatewaySettingsRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored router settings'));
   });
 
   const masterKey = config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
@@ -182,6 +187,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   await healthMonitor.start();
   const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random, health: healthMonitor });
   logger.info({ strategy: router.policy.strategy, shared: redisUrl ? 'redis' : 'this process only' }, 'router ready');
+  // Router settings changed through the admin API, stored in the database on top of config.yaml.
+  const routerSettings = new RouterSettingsStore({ loaded, catalog, logger, redisUrl, redisPrefix, apply: (policy) => router.setPolicy(policy) });
+  await routerSettings.start();
 
   const platform = platformSettings
     ? new PlatformLayer({
@@ -238,6 +246,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
     spendReports: analytics.reports,
     routerPolicy: () => router.policy,
+    routerSettings,
   });
   analytics.registerMetrics(metrics.registry);
 
@@ -255,6 +264,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     credits: () => credits,
     models: modelRegistry,
     health: healthMonitor,
+    routerSettings,
     analytics,
     usageLogs: () => repository,
     principals: () => principals,
@@ -265,6 +275,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await app.close();
       await healthMonitor.close();
       await modelRegistry.close();
+      await routerSettings.close();
       await usageWriter.close();
       await workerSink?.close();
       await analytics.close();

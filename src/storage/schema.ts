@@ -197,6 +197,13 @@ export interface DeploymentHealthTable {
   updated_at: number;
 }
 
+/** A setting changed through the admin API, on top of config.yaml (value: JSON). */
+export interface GatewaySettingTable {
+  name: string;
+  value: string;
+  updated_at: number;
+}
+
 export interface Database {
   usage_logs: UsageLogTable;
   teams: TeamTable;
@@ -211,4 +218,5 @@ export interface Database {
   usage_daily: UsageDailyTable;
   usage_daily_totals: UsageDailyTotalsTable;
   billing_outbox: BillingOutboxTable;
+  gateway_settings: GatewaySettingTable;
 }

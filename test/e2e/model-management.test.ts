@@ -100,7 +100,12 @@ describe('model management with SWITCHBOARD_ENCRYPTION_KEY', () => {
         ['added', 'added-1', true],
       ]);
       expect(info.body.data[0].litellm_params).toMatchObject({ model: 'openai/gpt-4o-mini', api_key: '***…abcd' });
+      // Effective prices, as LiteLLM shows them: the built-in table's for a config model that sets none.
+      expect(info.body.data[0].model_info).toMatchObject({ input_cost_per_token: 0.15e-6, output_cost_per_token: 0.6e-6, cache_read_input_token_cost: 0.075e-6, price_source: 'built_in' });
     }
+    const priced = await api.ok<ModelView>('POST', '/model/new', newModel('priced', {}, { id: 'priced-1', input_cost_per_token: 0.000002, output_cost_per_token: 0.000008 }));
+    expect(priced.model_info).toMatchObject({ input_cost_per_token: 0.000002, output_cost_per_token: 0.000008, price_source: 'configured' });
+    await api.ok('POST', '/model/delete', { id: 'priced-1' });
     const one = await api.ok<{ data: ModelView[] }>('GET', '/model/info?litellm_model_id=added-1');
     expect(one.data.map((model) => model.model_info.id)).toEqual(['added-1']);
   });

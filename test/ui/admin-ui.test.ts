@@ -307,14 +307,47 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     await expect.poll(() => row.count()).toBe(0);
   });
 
-  it('shows the router settings from config.yaml, read-only', async () => {
+  it('edits the router settings (retries, strategy, a fallback chain), saves them at run time and resets to config.yaml', async () => {
+    const overrides = async () => ((await (await api('/router/settings')).json()) as { overrides: Record<string, unknown> }).overrides;
     await openPage('Router settings');
     const strategy = page.getByLabel('Routing strategy');
     expect(await strategy.inputValue()).toBe('simple-shuffle');
-    expect(await strategy.isDisabled()).toBe(true);
-    expect(await page.getByLabel('Retries').inputValue()).toBe('2');
-    expect(await page.getByLabel('Fallback chains').inputValue()).toBe('gpt-4o-mini: text-embedding-3-small');
-    await expect.poll(() => page.getByRole('status').filter({ hasText: 'config.yaml' }).isVisible()).toBe(true);
+    expect(await strategy.isDisabled()).toBe(false);
+    const retries = page.getByLabel('Retries');
+    expect(await retries.inputValue()).toBe('2');
+    const chains = page.getByRole('group', { name: /^Fallback chains/ });
+    await expect.poll(() => chains.getByLabel('Fallbacks of gpt-4o-mini', { exact: true }).textContent()).toContain('text-embedding-3-small');
+
+    await retries.fill('3');
+    await strategy.selectOption('least-busy');
+    await chains.getByRole('button', { name: 'Add fallback chain' }).click();
+    await chains.getByLabel('Fallback chain 2: model group').selectOption('text-embedding-3-small');
+    await chains.getByLabel('Add a fallback to text-embedding-3-small').selectOption('gpt-4o-mini');
+    expect(await chains.getByLabel('Fallbacks of text-embedding-3-small', { exact: true }).textContent()).toContain('gpt-4o-mini');
+    await shoot('router-settings-editing');
+    // Keyboard: Enter in a field submits the form.
+    await retries.press('Enter');
+    const expected = { num_retries: 3, routing_strategy: 'least-busy', fallbacks: [{ 'gpt-4o-mini': ['text-embedding-3-small'] }, { 'text-embedding-3-small': ['gpt-4o-mini'] }] };
+    await expect.poll(overrides, { timeout: 5_000 }).toEqual(expected);
+    const effective = ((await (await api('/router/settings')).json()) as { router_settings: Record<string, unknown> }).router_settings;
+    expect(effective).toMatchObject(expected);
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'changed at run time' }).isVisible()).toBe(true);
+    expect(await page.getByLabel('Retries').inputValue()).toBe('3');
+
+    // A bad value is refused in the page, naming the field, and nothing is sent.
+    await page.getByLabel('Retries').fill('1.5');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Retries');
+    await page.getByLabel('Retries').fill('3');
+    await page.setViewportSize(PHONE);
+    await shoot('router-settings-edited');
+    await page.setViewportSize(LAPTOP);
+
+    await page.getByRole('button', { name: 'Reset to config.yaml' }).click();
+    await page.getByRole('button', { name: 'Confirm reset to config.yaml' }).click();
+    await expect.poll(overrides, { timeout: 5_000 }).toEqual({});
+    await expect.poll(() => page.getByLabel('Retries').inputValue()).toBe('2');
+    expect(await page.getByRole('group', { name: /^Fallback chains/ }).getByLabel('Fallbacks of text-embedding-3-small', { exact: true }).count()).toBe(0);
   });
 
   it('adds a model, disables it and sees it leave /v1/models (needs issue 7: /model/new)', async (context) => {
@@ -323,6 +356,8 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
       context.skip();
     }
     await openPage('Models');
+    // Config models show their effective (built-in) prices from /model/info.
+    await expect.poll(() => page.locator('tr[data-model-name="gpt-4o-mini"]').textContent()).toContain('built-in price');
     await page.getByRole('button', { name: 'Add model' }).click();
     const dialog = page.getByRole('dialog', { name: 'Add a model' });
     await dialog.getByLabel('Model name').fill('ui-added-model');

@@ -1,12 +1,20 @@
 /**
- * GET /router/settings: the router's effective settings (router_settings merged with
- * litellm_settings and the defaults), in LiteLLM's router_settings names, for the admin UI and
- * scripts. Read-only: the settings come from config.yaml; changing them at run time (LiteLLM's
- * POST /config/update) needs settings stored in the database and shared by replicas.
+ * Router settings for the admin UI and scripts, in LiteLLM's router_settings names:
+ *
+ *   GET    /router/settings   the effective settings (config.yaml, the run-time overrides, defaults)
+ *   PATCH  /router/settings   changes settings at run time ({name: value}, null removes an override)
+ *   DELETE /router/settings   removes every override: config.yaml's settings apply again
+ *   POST   /config/update     LiteLLM's alias: {"router_settings": {...}} (other sections: 400)
+ *
+ * Overrides are stored in the database and reach every replica within a second
+ * (routing/router-settings-store.ts). All need the llm.configure permission.
  */
 import type { FastifyInstance } from 'fastify';
 import { requirePermission } from '../../auth/permissions.js';
+import { isPlainObject } from '../../config/load.js';
+import { GatewayError } from '../../errors.js';
 import type { RouterPolicy } from '../../routing/policy.js';
+import type { RouterSettingsStore } from '../../routing/router-settings-store.js';
 
 const listOf = (map: Map<string, string[]>) => [...map].map(([group, targets]) => ({ [group]: targets }));
 
@@ -20,6 +28,7 @@ export function routerSettingsView(policy: RouterPolicy) {
     allowed_fails: policy.allowedFails,
     cooldown_time: policy.cooldownMs / 1000,
     disable_cooldowns: policy.cooldownMs === 0,
+    ...(policy.defaultTimeoutMs !== undefined ? { timeout: policy.defaultTimeoutMs / 1000 } : {}),
     fallbacks: listOf(policy.fallbacks),
     context_window_fallbacks: listOf(policy.contextWindowFallbacks),
     content_policy_fallbacks: listOf(policy.contentPolicyFallbacks),
@@ -28,9 +37,41 @@ export function routerSettingsView(policy: RouterPolicy) {
   };
 }
 
-export function registerRouterSettingsRoutes(app: FastifyInstance, policy: () => RouterPolicy): void {
+export function registerRouterSettingsRoutes(app: FastifyInstance, policy: () => RouterPolicy, store?: RouterSettingsStore): void {
+  const view = () => ({ router_settings: routerSettingsView(policy()), editable: store !== undefined, overrides: store?.currentOverrides() ?? {} });
+
   app.get('/router/settings', async (request) => {
     requirePermission(request, 'llm.configure');
-    return { router_settings: routerSettingsView(policy()), editable: false };
+    return view();
+  });
+  if (!store) return;
+
+  app.patch('/router/settings', async (request) => {
+    requirePermission(request, 'llm.configure');
+    const body = request.body;
+    // {router_settings: {...}} (LiteLLM's /config/update shape) or the settings themselves.
+    const settings = isPlainObject(body) && isPlainObject(body.router_settings) && Object.keys(body).length === 1 ? body.router_settings : body;
+    await store.update(settings);
+    return view();
+  });
+
+  app.delete('/router/settings', async (request) => {
+    requirePermission(request, 'llm.configure');
+    await store.reset();
+    return view();
+  });
+
+  app.post('/config/update', async (request) => {
+    requirePermission(request, 'llm.configure');
+    const body = request.body;
+    if (!isPlainObject(body) || !isPlainObject(body.router_settings)) {
+      throw new GatewayError('invalid_request', 'router_settings is required: {"router_settings": {"num_retries": 2, ...}}', { param: 'router_settings' });
+    }
+    const other = Object.keys(body).filter((name) => name !== 'router_settings');
+    if (other.length > 0) {
+      throw new GatewayError('invalid_request', `${other[0]}: only router_settings can be changed at run time; change the other sections in config.yaml and restart`, { param: other[0] });
+    }
+    await store.update(body.router_settings);
+    return view();
   });
 }

@@ -12,6 +12,7 @@ import * as usageBillingColumns from './2026-11-23-0005-usage-billing-columns.js
 import * as modelsAndHealth from './2026-11-23-0006-models-and-health.js';
 import * as usageAnalytics from './2026-11-23-0007-usage-analytics.js';
 import * as creditsByok from './2026-11-23-0008-credits-byok.js';
+import * as gatewaySettings from './2026-11-23-0009-gateway-settings.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-11-23-0006-models-and-health': modelsAndHealth,
   '2026-11-23-0007-usage-analytics': usageAnalytics,
   '2026-11-23-0008-credits-byok': creditsByok,
+  '2026-11-23-0009-gateway-settings': gatewaySettings,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -9,7 +9,7 @@
  *   usage/logs  /spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
  *   credits     /api/v1/llm/credits[/balance|/add|/transactions]
  *   BYOK        /api/v1/llm/byok/keys[/{provider}]
- *   router      POST /config/update {router_settings} (GET /router/settings is on main, read-only)
+ *   router      GET/PATCH/DELETE /router/settings (LiteLLM's POST /config/update {router_settings} is an alias)
  * Responses whose exact shape is not settled yet go through the small normalizers below, which
  * accept the documented LiteLLM shape and the obvious variants; they never invent values.
  */
@@ -287,6 +287,8 @@ export interface ModelEntry {
   api_key: string | null;
   input_cost_per_token: number | null;
   output_cost_per_token: number | null;
+  /** Where the prices come from: "configured" (set on the model), "built_in" (the gateway's table), "free", or null (unknown). */
+  price_source: string | null;
   disabled: boolean;
   /** Added through the API (true) or from config.yaml (false). */
   db_model: boolean;
@@ -313,6 +315,7 @@ function modelEntryOf(row: Json): ModelEntry {
     api_key: str(params.api_key),
     input_cost_per_token: num(first(info, 'input_cost_per_token')) ?? num(params.input_cost_per_token),
     output_cost_per_token: num(first(info, 'output_cost_per_token')) ?? num(params.output_cost_per_token),
+    price_source: str(info.price_source),
     disabled,
     db_model: info.db_model === true,
     available: info.available !== false,
@@ -585,11 +588,16 @@ export interface RouterSettings {
   retry_after: number | null;
   allowed_fails: number | null;
   cooldown_time: number | null;
+  disable_cooldowns: boolean;
   timeout: number | null;
+  max_fallbacks: number | null;
   fallbacks: Record<string, string[]>;
   context_window_fallbacks: Record<string, string[]>;
+  content_policy_fallbacks: Record<string, string[]>;
   /** False when the gateway serves its settings from config.yaml only (no run-time changes). */
   editable: boolean;
+  /** The settings changed at run time (stored in the database, on top of config.yaml), by name. */
+  overrides: Json;
   raw: Json;
 }
 
@@ -618,16 +626,34 @@ export async function routerSettings(): Promise<RouterSettings> {
     retry_after: num(row.retry_after),
     allowed_fails: num(row.allowed_fails),
     cooldown_time: num(row.cooldown_time),
+    disable_cooldowns: row.disable_cooldowns === true,
     timeout: num(row.timeout),
+    max_fallbacks: num(row.max_fallbacks),
     fallbacks: chainsOf(row.fallbacks),
     context_window_fallbacks: chainsOf(row.context_window_fallbacks),
-    editable: root.editable !== false,
+    content_policy_fallbacks: chainsOf(row.content_policy_fallbacks),
+    editable: root.editable === true,
+    overrides: isObject(root.overrides) ? (root.overrides as Json) : {},
     raw: row,
   };
 }
 
+/** PATCH /router/settings: the fields given change at run time on every replica (null: back to config.yaml). */
 export function updateRouterSettings(settings: Json): Promise<unknown> {
-  return request('/config/update', { body: { router_settings: settings } });
+  return request('/router/settings', { method: 'PATCH', body: settings });
+}
+
+/** DELETE /router/settings: drops every run-time change; config.yaml's settings apply again. */
+export function resetRouterSettings(): Promise<unknown> {
+  return request('/router/settings', { method: 'DELETE' });
+}
+
+/** The model group names fallback chains can name: /model/info's (admins), else /v1/models. */
+export async function modelGroupNames(): Promise<string[]> {
+  const names = await modelInfo()
+    .then((entries) => entries.map((entry) => entry.model_name))
+    .catch(() => publicModels());
+  return [...new Set(names.filter(Boolean))].sort();
 }
 
 // ---------------------------------------------------------------- playground

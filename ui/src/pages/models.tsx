@@ -18,14 +18,17 @@ interface ModelFormValues {
   mode: string;
 }
 
+const ownPrices = (entry: ModelEntry) => entry.price_source === null || entry.price_source === 'configured';
+
 function valuesOf(entry?: ModelEntry): ModelFormValues {
   return {
     model_name: entry?.model_name ?? '',
     model: entry ? `${entry.provider}/${entry.upstream_model}` : '',
     api_base: entry?.api_base ?? '',
     api_key: '',
-    input_cost_per_million: entry?.input_cost_per_token !== null && entry?.input_cost_per_token !== undefined ? String(entry.input_cost_per_token * 1e6) : '',
-    output_cost_per_million: entry?.output_cost_per_token !== null && entry?.output_cost_per_token !== undefined ? String(entry.output_cost_per_token * 1e6) : '',
+    // Built-in prices stay out of the form (its placeholder says "built-in"): saving must not pin them.
+    input_cost_per_million: entry?.input_cost_per_token != null && ownPrices(entry) ? String(entry.input_cost_per_token * 1e6) : '',
+    output_cost_per_million: entry?.output_cost_per_token != null && ownPrices(entry) ? String(entry.output_cost_per_token * 1e6) : '',
     mode: entry?.mode ?? 'chat',
   };
 }
@@ -204,6 +207,7 @@ export function ModelsPage() {
                             <td>{state ? <Badge tone={healthTone[state.status]}>{state.status}</Badge> : <span className="muted">{health.isError ? 'n/a' : '…'}</span>}</td>
                             <td>
                               {perMillion(entry.input_cost_per_token)} / {perMillion(entry.output_cost_per_token)}
+                              {entry.price_source === 'built_in' ? <div className="muted small">built-in price</div> : null}
                             </td>
                             <td>
                               {entry.disabled ? <Badge tone="gray">disabled</Badge> : <Badge tone="green">enabled</Badge>}
