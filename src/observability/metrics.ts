@@ -4,14 +4,15 @@
  *
  * The request path calls `observeCall` once per call (from the pipeline's `record`). It stays
  * cheap: per-series counters are plain numbers in a small object found through nested Maps (no
- * key strings built), and histograms observe with label objects built once per series. Counters
+ * key strings built), and histograms observe into series resolved once per label set (series-histogram.ts). Counters
  * are handed to prom-client at scrape time; gauges (cooldowns, usage writer) are read then too.
  *
  * Labels stay low-cardinality: model groups the catalog knows (anything else is "unknown"),
  * deployment ids, providers, key aliases (never keys or their hashes; "none" without one) and the
  * status class.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { SeriesHistogram, type HistogramSeries } from './series-histogram.js';
 import type { Deployment, Usage } from '../providers/types.js';
 import type { ModelCatalog } from '../routing/catalog.js';
 import { healthGaugeValue, type HealthStatus } from '../routing/health-monitor.js';
@@ -67,7 +68,8 @@ type LatencyLabels = Record<(typeof LATENCY_LABELS)[number], string>;
 interface Series {
   callLabels: CallLabels;
   usageLabels: UsageLabels;
-  latencyLabels: LatencyLabels;
+  /** The latency histograms' series of this label set's (model group, deployment, provider). */
+  durations: { request: HistogramSeries; upstream: HistogramSeries; overhead: HistogramSeries; firstToken: HistogramSeries };
   requests: number;
   failures: number;
   promptTokens: number;
@@ -82,10 +84,10 @@ export class GatewayMetrics {
   /** model group → deployment → provider → key alias → series per status class. */
   private readonly series = new Map<string, Map<string, Map<string, Map<string, Array<Series | undefined>>>>>();
   private readonly all: Series[] = [];
-  private readonly requestDuration: Histogram<(typeof LATENCY_LABELS)[number]>;
-  private readonly upstreamDuration: Histogram<(typeof LATENCY_LABELS)[number]>;
-  private readonly overhead: Histogram<(typeof LATENCY_LABELS)[number]>;
-  private readonly firstToken: Histogram<(typeof LATENCY_LABELS)[number]>;
+  private readonly requestDuration: SeriesHistogram;
+  private readonly upstreamDuration: SeriesHistogram;
+  private readonly overhead: SeriesHistogram;
+  private readonly firstToken: SeriesHistogram;
 
   constructor(private readonly deps: MetricsDependencies) {
     const registers = [this.registry];
@@ -124,7 +126,7 @@ export class GatewayMetrics {
     usageCounter('switchboard_retries_total', 'Retries (extra upstream attempts) made by calls, across fallbacks.', (series) => series.retries);
     usageCounter('switchboard_fallbacks_total', 'Fallback model groups tried by calls before the one that answered (or the last one).', (series) => series.fallbacks);
 
-    const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, labelNames: LATENCY_LABELS, buckets, registers });
+    const histogram = (name: string, help: string, buckets: number[]) => new SeriesHistogram(name, help, buckets, registers);
     this.requestDuration = histogram('switchboard_request_duration_seconds', 'Total time of a call in the gateway, from arrival to its settlement (for streams, to the end of the stream).', LATENCY_BUCKETS);
     this.upstreamDuration = histogram('switchboard_upstream_duration_seconds', 'Time of the answering upstream attempt (for streams, until the stream ended).', LATENCY_BUCKETS);
     this.overhead = histogram('switchboard_gateway_overhead_seconds', 'Time of a settled call outside its answering upstream attempt (routing, earlier failed attempts and backoff, encoding).', OVERHEAD_BUCKETS);
@@ -208,13 +210,13 @@ export class GatewayMetrics {
     if (call.costMicros !== undefined) series.costMicros += call.costMicros;
     series.retries += call.retries;
     series.fallbacks += call.fallbacks;
-    const labels = series.latencyLabels;
-    this.requestDuration.observe(labels, call.latencyMs / 1000);
+    const { durations } = series;
+    this.requestDuration.observe(durations.request, call.latencyMs / 1000);
     if (call.upstreamLatencyMs !== undefined) {
-      this.upstreamDuration.observe(labels, call.upstreamLatencyMs / 1000);
-      this.overhead.observe(labels, Math.max(0, call.latencyMs - call.upstreamLatencyMs) / 1000);
+      this.upstreamDuration.observe(durations.upstream, call.upstreamLatencyMs / 1000);
+      this.overhead.observe(durations.overhead, Math.max(0, call.latencyMs - call.upstreamLatencyMs) / 1000);
     }
-    if (call.timeToFirstTokenMs != null) this.firstToken.observe(labels, call.timeToFirstTokenMs / 1000);
+    if (call.timeToFirstTokenMs != null) this.firstToken.observe(durations.firstToken, call.timeToFirstTokenMs / 1000);
   }
 
   /** The Prometheus text exposition of every metric. */
@@ -247,7 +249,13 @@ export class GatewayMetrics {
       const latencyLabels: LatencyLabels = { model_group: modelGroup, deployment: deploymentId, provider };
       const usageLabels: UsageLabels = { ...latencyLabels, key_alias: keyAlias };
       const callLabels: CallLabels = { ...usageLabels, status_class: STATUS_CLASSES[statusIndex] };
-      series = { callLabels, usageLabels, latencyLabels, requests: 0, failures: 0, promptTokens: 0, completionTokens: 0, costMicros: 0, retries: 0, fallbacks: 0 };
+      const durations = {
+        request: this.requestDuration.seriesOf(latencyLabels),
+        upstream: this.upstreamDuration.seriesOf(latencyLabels),
+        overhead: this.overhead.seriesOf(latencyLabels),
+        firstToken: this.firstToken.seriesOf(latencyLabels),
+      };
+      series = { callLabels, usageLabels, durations, requests: 0, failures: 0, promptTokens: 0, completionTokens: 0, costMicros: 0, retries: 0, fallbacks: 0 };
       byStatus[statusIndex] = series;
       this.all.push(series);
     }
