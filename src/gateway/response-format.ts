@@ -35,7 +35,7 @@ class OpenAIStreamEncoder implements StreamEncoder {
       const { raw } = item;
       // The usage-only chunk was requested by the gateway for billing; hide it unless asked for.
       // (A raw chunk is parsed only when it carries a usage object; `"usage":null` is not one.)
-      if (!this.includeUsage && (raw === undefined || mentionsUsageObject(raw))) {
+      if (!this.includeUsage && !item.usageFree && (raw === undefined || mentionsUsageObject(raw))) {
         const { chunk } = item;
         if (chunk.usage && (chunk.choices?.length ?? 0) === 0) continue;
       }

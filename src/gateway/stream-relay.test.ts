@@ -98,4 +98,33 @@ describe('stream relay', () => {
     expect(text).toMatch(/data: \{"error":\{"message":"openai stream error: overloaded/);
     expect(text).not.toContain('[DONE]');
   });
+
+  it('cancels a stream that goes quiet mid-way (idle timeout), but never while the client is the slow one', async () => {
+    const first = `data: ${JSON.stringify(chunks[0])}\n\n`;
+    const second = `data: ${JSON.stringify(chunks[1])}\n\n`;
+    const body = new Readable({ read() {} });
+    body.push(Buffer.from(first));
+    const aborted: string[] = [];
+    const idle: StreamTimers = {
+      abort: (error) => {
+        aborted.push(error.code);
+        body.destroy(error);
+      },
+      firstChunkTimeoutMs: 1000,
+      idleTimeoutMs: 80,
+      provider: 'openai',
+    };
+    const { stream } = await UpstreamStream.open(body as unknown as UpstreamResponse['body'], new OpenAIStreamTransform(deployment), 'sse', idle);
+    // The gateway is busy elsewhere (a slow client) for longer than the idle timeout: no abort.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(aborted).toEqual([]);
+    body.push(Buffer.from(second));
+    expect((await stream.next(idle.idleTimeoutMs))?.[0].raw).toBe(JSON.stringify(chunks[1]));
+    // Now the upstream says nothing while the gateway waits: cancelled after ~80 ms.
+    const started = Date.now();
+    await expect(stream.next(idle.idleTimeoutMs)).rejects.toThrow();
+    expect(aborted).toEqual(['upstream_timeout']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(70);
+    stream.destroy();
+  });
 });

@@ -52,6 +52,8 @@ export class UpstreamStream {
   private readonly iterator: AsyncIterator<Buffer>;
   private readonly reader: EventReader;
   private timer: NodeJS.Timeout | undefined;
+  private timerMs = 0;
+  private reading = false;
   private finished = false;
   private kept: EmittedChunk[] = [];
   private trackText = true;
@@ -116,14 +118,32 @@ export class UpstreamStream {
     return undefined;
   }
 
-  private readWithTimeout(timeoutMs: number): Promise<IteratorResult<Buffer>> {
+  /**
+   * One timer per stream, re-armed for each read (`refresh`) rather than created and cleared per
+   * read; it only cancels the call when it fires during a read (not while the client is slow).
+   */
+  private async readWithTimeout(timeoutMs: number): Promise<IteratorResult<Buffer>> {
     if (timeoutMs <= 0) return this.iterator.next();
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timers.abort(new GatewayError('upstream_timeout', `${this.timers.provider} sent nothing for ${Math.round(timeoutMs / 1000)}s; the stream was cancelled`, { provider: this.timers.provider }));
-    }, timeoutMs);
-    return this.iterator.next().finally(() => clearTimeout(this.timer));
+    if (this.timer === undefined || this.timerMs !== timeoutMs) {
+      clearTimeout(this.timer);
+      this.timerMs = timeoutMs;
+      this.timer = setTimeout(() => this.idleTimeout(), timeoutMs);
+    } else {
+      this.timer.refresh();
+    }
+    this.reading = true;
+    try {
+      return await this.iterator.next();
+    } finally {
+      this.reading = false;
+    }
   }
+
+  private idleTimeout(): void {
+    if (!this.reading || this.finished) return;
+    this.timers.abort(new GatewayError('upstream_timeout', `${this.timers.provider} sent nothing for ${Math.round(this.timerMs / 1000)}s; the stream was cancelled`, { provider: this.timers.provider }));
+  }
+
 
   /**
    * Keeps what the end of the stream needs: the last chunk, whether a usage chunk went out, and —
@@ -133,7 +153,7 @@ export class UpstreamStream {
   private observe(emitted: EmittedChunk[]): void {
     for (const item of emitted) {
       this.lastChunk = item;
-      if (item.raw === undefined ? item.chunk.usage : mentionsUsageObject(item.raw)) this.forwardedUsage = true;
+      if (!item.usageFree && (item.raw === undefined ? item.chunk.usage : mentionsUsageObject(item.raw))) this.forwardedUsage = true;
       if (this.trackText) this.kept.push(item);
     }
     // Once the upstream reports usage, counting text is no longer needed.

@@ -239,6 +239,8 @@ export interface ProviderErrorInfo {
 export interface EmittedChunk {
   readonly chunk: ChatChunk;
   readonly raw?: string;
+  /** The transform checked `raw`: it carries no usage object, so nobody needs to look again. */
+  readonly usageFree?: boolean;
 }
 
 /** Turns upstream stream events into OpenAI chunks; holds the state of one stream. */

@@ -6,7 +6,8 @@
 
 export function mentionsUsageObject(text: string): boolean {
   for (let index = text.indexOf('"usage"'); index !== -1; index = text.indexOf('"usage"', index + 7)) {
-    if (!followedByNull(text, index + 7)) return true;
+    // `"usage":null` (what every chunk carries once include_usage is on) is checked first, cheaply.
+    if (!text.startsWith(':null', index + 7) && !followedByNull(text, index + 7)) return true;
   }
   return false;
 }

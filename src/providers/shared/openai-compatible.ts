@@ -86,11 +86,12 @@ export function chunkUsage(chunk: ChatChunk): Usage | undefined {
   return groq?.usage ? usageFromOpenAI(groq.usage) : undefined;
 }
 
-/** A pass-through chunk whose object is parsed only if someone reads it. */
+/** A pass-through chunk (known to carry no usage) whose object is parsed only if someone reads it. */
 function lazyChunk(raw: string): EmittedChunk {
   let parsed: ChatChunk | undefined;
   return {
     raw,
+    usageFree: true,
     get chunk() {
       parsed ??= JSON.parse(raw) as ChatChunk;
       return parsed;
