@@ -86,17 +86,20 @@ export function chunkUsage(chunk: ChatChunk): Usage | undefined {
   return groq?.usage ? usageFromOpenAI(groq.usage) : undefined;
 }
 
-/** A pass-through chunk (known to carry no usage) whose object is parsed only if someone reads it. */
-function lazyChunk(raw: string): EmittedChunk {
-  let parsed: ChatChunk | undefined;
-  return {
-    raw,
-    usageFree: true,
-    get chunk() {
-      parsed ??= JSON.parse(raw) as ChatChunk;
-      return parsed;
-    },
-  };
+/**
+ * A pass-through chunk (known to carry no usage) whose object is parsed only if someone reads it.
+ * A class, so that the getter lives on the prototype instead of being built per chunk.
+ */
+class LazyChunk implements EmittedChunk {
+  readonly usageFree = true;
+  private parsed: ChatChunk | undefined;
+
+  constructor(readonly raw: string) {}
+
+  get chunk(): ChatChunk {
+    this.parsed ??= JSON.parse(this.raw) as ChatChunk;
+    return this.parsed;
+  }
 }
 
 export class OpenAIStreamTransform implements ChatStreamTransform {
@@ -111,7 +114,7 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
    */
   push(data: string): EmittedChunk[] {
     if (data === '[DONE]') return [];
-    if (!openAIChunkNeedsParsing(data)) return [lazyChunk(data)];
+    if (!openAIChunkNeedsParsing(data)) return [new LazyChunk(data)];
     const read = parseStreamJson(data, this.target);
     if ('error' in read) {
       this.error = read.error;
