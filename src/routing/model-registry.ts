@@ -12,7 +12,7 @@
  * schema and provider checks, so they behave exactly alike.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { ChangeFeed } from '../state/change-feed.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { buildDeployments } from '../config/deployments.js';
@@ -101,11 +101,7 @@ export class ModelRegistry {
   private entryList: RegistryEntry[] = [];
   private byId = new Map<string, RegistryEntry>();
   private repository: ModelRepository | undefined;
-  private version = 0;
-  private poller: NodeJS.Timeout | undefined;
-  private publisher: Redis | undefined;
-  private subscriber: Redis | undefined;
-  private readonly channel: string;
+  private readonly feed: ChangeFeed;
   private chain: Promise<void> = Promise.resolve();
   /** What each stored model was built from, to tell which ones an update changed. */
   private signatures = new Map<string, string>();
@@ -113,7 +109,7 @@ export class ModelRegistry {
   constructor(private readonly options: ModelRegistryOptions) {
     const { loaded } = options;
     this.aliases = loaded.config.router_settings.model_group_alias ?? {};
-    this.channel = `${options.redisPrefix ?? 'switchboard:'}models`;
+    this.feed = new ChangeFeed({ name: 'models', logger: options.logger, reload: () => this.reload(), redisUrl: options.redisUrl, redisPrefix: options.redisPrefix, pollIntervalMs: options.pollIntervalMs });
     // buildDeployments keeps one deployment per entry of a config that loaded without fatal errors.
     const deployments = options.configDeployments ?? buildDeployments(loaded);
     this.configModels = deployments.map((deployment, index) => {
@@ -125,25 +121,15 @@ export class ModelRegistry {
 
   /** Starts the Redis subscription (if any). */
   async start(): Promise<void> {
-    if (!this.options.redisUrl) return;
-    const onError = (error: Error) => this.options.logger.warn({ err: error.message }, 'redis error (model changes)');
-    this.publisher = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.subscriber = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.publisher.on('error', onError);
-    this.subscriber.on('error', onError);
-    await this.publisher.connect();
-    await this.subscriber.connect();
-    this.subscriber.on('message', () => void this.reload());
-    await this.subscriber.subscribe(this.channel);
+    await this.feed.start();
   }
+
 
   /** Called once the database is ready: loads the stored models and starts the version poll. */
   async attach(repository: ModelRepository): Promise<void> {
     this.repository = repository;
-    this.version = await repository.version().catch(() => 0);
+    await this.feed.attach(repository);
     await this.reload();
-    this.poller = setInterval(() => void this.poll(), this.options.pollIntervalMs ?? 500);
-    this.poller.unref();
   }
 
   get ready(): boolean {
@@ -425,22 +411,9 @@ export class ModelRegistry {
   /** After a change made here: rebuild here at once, then tell every other replica. */
   private async changed(): Promise<void> {
     const repository = this.requireRepository();
-    this.version = await repository.bumpVersion();
+    this.feed.noteVersion(await repository.bumpVersion());
     await this.reload();
-    await this.publisher?.publish(this.channel, 'changed').catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not publish a model change'));
-  }
-
-  private async poll(): Promise<void> {
-    if (!this.repository) return;
-    try {
-      const version = await this.repository.version();
-      if (version !== this.version) {
-        this.version = version;
-        await this.reload();
-      }
-    } catch {
-      // the database is unreachable: keep serving the current models
-    }
+    await this.feed.publish();
   }
 
   private requireRepository(): ModelRepository {
@@ -453,9 +426,7 @@ export class ModelRegistry {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.poller);
-    this.subscriber?.disconnect();
-    await this.publisher?.quit().catch(() => this.publisher?.disconnect());
+    await this.feed.close();
   }
 }
 

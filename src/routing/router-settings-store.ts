@@ -11,7 +11,7 @@
  * Values are validated by the config schema (routerSettingsSchema), so a setting accepted here is
  * exactly one config.yaml would accept; fallback chains must name model groups the gateway knows.
  */
-import { Redis } from 'ioredis';
+import { ChangeFeed } from '../state/change-feed.js';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { LoadedConfig } from '../config/load.js';
@@ -69,40 +69,26 @@ export interface RouterSettingsStoreOptions {
 export class RouterSettingsStore {
   private overrides: RouterOverrides = {};
   private repository: GatewaySettingsRepository | undefined;
-  private version = 0;
-  private poller: NodeJS.Timeout | undefined;
-  private publisher: Redis | undefined;
-  private subscriber: Redis | undefined;
-  private readonly channel: string;
+  private readonly feed: ChangeFeed;
   private chain: Promise<void> = Promise.resolve();
   private loaded = false;
 
   constructor(private readonly options: RouterSettingsStoreOptions) {
-    this.channel = `${options.redisPrefix ?? 'switchboard:'}gateway-settings`;
+    this.feed = new ChangeFeed({ name: 'gateway-settings', logger: options.logger, reload: () => this.reload(), redisUrl: options.redisUrl, redisPrefix: options.redisPrefix, pollIntervalMs: options.pollIntervalMs });
   }
 
   /** Starts the Redis subscription (if any). */
   async start(): Promise<void> {
-    if (!this.options.redisUrl) return;
-    const onError = (error: Error) => this.options.logger.warn({ err: error.message }, 'redis error (settings changes)');
-    this.publisher = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.subscriber = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.publisher.on('error', onError);
-    this.subscriber.on('error', onError);
-    await this.publisher.connect();
-    await this.subscriber.connect();
-    this.subscriber.on('message', () => void this.reload());
-    await this.subscriber.subscribe(this.channel);
+    await this.feed.start();
   }
+
 
   /** Called once the database is ready: applies the stored overrides and starts the version poll. */
   async attach(repository: GatewaySettingsRepository): Promise<void> {
     this.repository = repository;
-    this.version = await repository.version().catch(() => 0);
+    await this.feed.attach(repository);
     await this.reload();
     this.loaded = true;
-    this.poller = setInterval(() => void this.poll(), this.options.pollIntervalMs ?? 500);
-    this.poller.unref();
   }
 
   /** True once the stored overrides were read (and applied) the first time. */
@@ -235,22 +221,9 @@ export class RouterSettingsStore {
 
   /** After a change made here: apply here at once, then tell every other replica. */
   private async changed(): Promise<void> {
-    this.version = await this.requireRepository().version();
+    this.feed.noteVersion(await this.requireRepository().version());
     await this.reload();
-    await this.publisher?.publish(this.channel, 'changed').catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not publish a settings change'));
-  }
-
-  private async poll(): Promise<void> {
-    if (!this.repository) return;
-    try {
-      const version = await this.repository.version();
-      if (version !== this.version) {
-        this.version = version;
-        await this.reload();
-      }
-    } catch {
-      // the database is unreachable: keep the current settings
-    }
+    await this.feed.publish();
   }
 
   private requireRepository(): GatewaySettingsRepository {
@@ -259,8 +232,6 @@ export class RouterSettingsStore {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.poller);
-    this.subscriber?.disconnect();
-    await this.publisher?.quit().catch(() => this.publisher?.disconnect());
+    await this.feed.close();
   }
 }
