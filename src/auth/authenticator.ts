@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { Caller } from '../gateway/pipeline.js';
-import type { KeyDirectory } from './key-directory.js';
+import type { KeyDirectory, ResolvedKey } from './key-directory.js';
 import { isAdminRole } from './principals.js';
 
 type HeaderBag = Record<string, string | string[] | undefined>;
@@ -63,20 +63,46 @@ export class Authenticator {
     return digest;
   }
 
+  /**
+   * The caller when it is known without loading anything: no master key configured, the master
+   * key, or a virtual key in the cache (the usual case). Throws for a request that fails either way
+   * (no key; a cached key that is blocked or expired); undefined when the key must be loaded
+   * (`authenticate`).
+   */
+  authenticateCached(headers: HeaderBag): Caller | undefined {
+    if (!this.masterDigest) return ANONYMOUS;
+    const digest = this.digestOf(requireKey(headers));
+    if (timingSafeEqual(digest, this.masterDigest)) return this.masterCaller();
+    const resolved = this.keys?.cached(digest.toString('hex'));
+    return resolved === undefined ? undefined : callerOf(resolved);
+  }
+
   async authenticate(headers: HeaderBag): Promise<Caller> {
     if (!this.masterDigest) return ANONYMOUS;
-    const key = presentedKey(headers);
-    if (!key) throw new GatewayError('invalid_api_key', 'no API key: send it as "Authorization: Bearer <key>" (or the x-api-key header)');
-    const digest = this.digestOf(key);
-    if (timingSafeEqual(digest, this.masterDigest)) return { keyHash: this.masterHash ?? null, keyAlias: 'master', userId: null, teamId: null, isAdmin: true };
-    const resolved = this.keys ? await this.keys.resolve(digest.toString('hex')) : null;
-    if (!resolved) throw new GatewayError('invalid_api_key', 'invalid API key: check the key you were given');
-    const { key: record, user, team } = resolved;
-    const label = record.alias ? `key "${record.alias}"` : `key ${record.prefix}`;
-    if (record.blocked) throw new GatewayError('key_blocked', `${label} is blocked; an administrator can unblock it (/key/unblock)`);
-    if (record.expiresAt !== null && record.expiresAt <= Date.now()) throw new GatewayError('key_expired', `${label} expired at ${new Date(record.expiresAt).toISOString()}`);
-    if (user?.blocked) throw new GatewayError('key_blocked', `the user of ${label} ("${user.userId}") is blocked`);
-    if (team?.blocked) throw new GatewayError('key_blocked', `the team of ${label} ("${team.teamId}") is blocked`);
-    return { keyHash: record.hash, keyId: record.id, keyAlias: record.alias, userId: record.userId, teamId: record.teamId, isAdmin: isAdminRole(user?.role), principal: resolved };
+    const digest = this.digestOf(requireKey(headers));
+    if (timingSafeEqual(digest, this.masterDigest)) return this.masterCaller();
+    return callerOf(this.keys ? await this.keys.resolve(digest.toString('hex')) : null);
   }
+
+  private masterCaller(): Caller {
+    return { keyHash: this.masterHash ?? null, keyAlias: 'master', userId: null, teamId: null, isAdmin: true };
+  }
+}
+
+function requireKey(headers: HeaderBag): string {
+  const key = presentedKey(headers);
+  if (!key) throw new GatewayError('invalid_api_key', 'no API key: send it as "Authorization: Bearer <key>" (or the x-api-key header)');
+  return key;
+}
+
+/** The caller of a resolved virtual key; throws when the key is unknown, blocked or expired. */
+function callerOf(resolved: ResolvedKey | null): Caller {
+  if (!resolved) throw new GatewayError('invalid_api_key', 'invalid API key: check the key you were given');
+  const { key: record, user, team } = resolved;
+  const label = record.alias ? `key "${record.alias}"` : `key ${record.prefix}`;
+  if (record.blocked) throw new GatewayError('key_blocked', `${label} is blocked; an administrator can unblock it (/key/unblock)`);
+  if (record.expiresAt !== null && record.expiresAt <= Date.now()) throw new GatewayError('key_expired', `${label} expired at ${new Date(record.expiresAt).toISOString()}`);
+  if (user?.blocked) throw new GatewayError('key_blocked', `the user of ${label} ("${user.userId}") is blocked`);
+  if (team?.blocked) throw new GatewayError('key_blocked', `the team of ${label} ("${team.teamId}") is blocked`);
+  return { keyHash: record.hash, keyId: record.id, keyAlias: record.alias, userId: record.userId, teamId: record.teamId, isAdmin: isAdminRole(user?.role), principal: resolved };
 }

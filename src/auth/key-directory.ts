@@ -69,6 +69,12 @@ export class KeyDirectory {
     this.poller.unref();
   }
 
+  /** The cached answer for a key hash (null: known not to exist), or undefined when it must be loaded. */
+  cached(hash: string): ResolvedKey | null | undefined {
+    const hit = this.cache.get(hash);
+    return hit && hit.expires > Date.now() ? hit.value : undefined;
+  }
+
   async resolve(hash: string): Promise<ResolvedKey | null> {
     const hit = this.cache.get(hash);
     if (hit && hit.expires > Date.now()) return hit.value;
