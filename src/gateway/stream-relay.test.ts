@@ -127,4 +127,37 @@ describe('stream relay', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(70);
     stream.destroy();
   });
+
+  it('waits for a slow client (back-pressure) and still delivers every chunk in order', async () => {
+    const bytes = Buffer.from(upstreamText);
+    const body = Readable.from(splitAt(bytes, [90, 200, 310, 420, 530]), { objectMode: true }) as unknown as UpstreamResponse['body'];
+    const received: Buffer[] = [];
+    let waits = 0;
+    const response = new Writable({
+      highWaterMark: 16,
+      write(chunk: Buffer, _encoding, callback) {
+        received.push(Buffer.from(chunk));
+        setTimeout(callback, 5);
+      },
+    });
+    response.on('drain', () => waits++);
+    // Honouring back-pressure: no write while the client's buffer is over its limit.
+    let writesWhileFull = 0;
+    const originalWrite = response.write.bind(response);
+    response.write = ((chunk: string) => {
+      if (response.writableNeedDrain) writesWhileFull++;
+      return originalWrite(chunk);
+    }) as typeof response.write;
+    const { stream, first } = await UpstreamStream.open(body, new OpenAIStreamTransform(deployment), 'sse', timers());
+    await relayStream(stream, first, response as unknown as ServerResponse, {
+      encoder: openAIResponseFormat.stream({ includeUsage: false }),
+      estimateUsage: async () => ({ promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: true }),
+      startedAt: 0,
+      now: () => 1,
+    }, timers());
+    await new Promise((resolve) => response.on('finish', resolve));
+    expect(waits).toBeGreaterThan(0);
+    expect(writesWhileFull).toBe(0);
+    expect(Buffer.concat(received).toString('utf8')).toBe(withoutUsage);
+  });
 });

@@ -99,7 +99,7 @@ export class UpstreamStream {
       const result = await this.readWithTimeout(timeoutMs);
       const emitted: EmittedChunk[] = [];
       for (const event of result.done ? this.reader.end() : this.reader.push(result.value)) {
-        emitted.push(...this.transform.push(event.data, event.event));
+        for (const item of this.transform.push(event.data, event.event)) emitted.push(item);
         if (this.transform.error) break;
       }
       if (result.done && !this.transform.error) {
@@ -210,11 +210,11 @@ export interface RelayOptions {
   now(): number;
 }
 
-async function write(response: ServerResponse, data: string): Promise<void> {
-  if (data.length === 0 || response.destroyed) return;
-  if (!response.write(data)) {
-    await Promise.race([once(response, 'drain'), once(response, 'close')]);
-  }
+/** Writes; returns a promise only when the client's buffer is full (back-pressure), else nothing to await. */
+function write(response: ServerResponse, data: string): Promise<void> | undefined {
+  if (data.length === 0 || response.destroyed) return undefined;
+  if (response.write(data)) return undefined;
+  return Promise.race([once(response, 'drain'), once(response, 'close')]).then(() => undefined);
 }
 
 /** Pumps an opened stream to the client; never throws (failures end the stream with an error event). */
@@ -223,12 +223,14 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
   const firstChunkAt = options.now() - options.startedAt;
   let error: GatewayError | undefined;
   try {
-    await write(response, encoder.chunks(first));
+    const full = write(response, encoder.chunks(first));
+    if (full) await full;
     for (;;) {
       if (response.destroyed) break;
       const batch = await stream.next(timers.idleTimeoutMs);
       if (!batch) break;
-      await write(response, encoder.chunks(batch));
+      const waiting = write(response, encoder.chunks(batch));
+      if (waiting) await waiting;
     }
   } catch (caught) {
     error = caught instanceof GatewayError ? caught : new GatewayError('upstream_connection', `${timers.provider}: the stream broke (${(caught as Error).message})`, { provider: timers.provider });
