@@ -1,8 +1,8 @@
 /**
- * The API module against stubbed fetch: it sends the session's key only as a Bearer header, ends
+ * The API module against a fake fetch (a local function answering canned bodies): it sends the session's key only as a Bearer header, ends
  * the session on 401, reads LiteLLM's response shapes, and parses SSE split anywhere.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { session } from '../session';
 import { dailyActivity, listKeys, modelInfo, spendLogs, streamChat } from './gateway';
 import { ApiError } from './http';
@@ -10,11 +10,13 @@ import { ApiError } from './http';
 type Call = { url: string; init: RequestInit };
 let calls: Call[] = [];
 
+const realFetch = globalThis.fetch;
+
 function answer(body: unknown, init: ResponseInit = {}): void {
-  vi.stubGlobal('fetch', async (url: string, requestInit: RequestInit) => {
+  globalThis.fetch = (async (url: string, requestInit: RequestInit) => {
     calls.push({ url, init: requestInit });
     return body instanceof ReadableStream ? new Response(body, init) : new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' }, ...init });
-  });
+  }) as typeof fetch;
 }
 
 beforeEach(() => {
@@ -22,7 +24,7 @@ beforeEach(() => {
   session.start({ key: 'sk-session-key', role: 'admin', label: 'test', userId: null });
 });
 afterEach(() => {
-  vi.unstubAllGlobals();
+  globalThis.fetch = realFetch;
   session.signOut();
 });
 

@@ -166,3 +166,27 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
     </button>
   );
 }
+
+/**
+ * The end of a form: its error (announced to screen readers) and the submit button, with any other
+ * actions before it; `actions: false` shows only the error (a read-only form).
+ */
+export function FormFooter({ error, submitLabel, disabled, extra, actions = true }: { error: ReactNode; submitLabel: string; disabled: boolean; extra?: ReactNode; actions?: boolean }) {
+  return (
+    <>
+      {error ? (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      {actions ? (
+        <div className="form-actions">
+          {extra}
+          <button type="submit" className="button button-primary" disabled={disabled}>
+            {submitLabel}
+          </button>
+        </div>
+      ) : null}
+    </>
+  );
+}

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { deleteKeys, generateKey, keyInfoSelf, listKeys, publicModels, setKeyBlocked, updateKey, type KeyInput, type KeyView } from '../api/gateway';
 import { Empty, errorText, QueryView } from '../components/states';
-import { Badge, Card, ConfirmButton, CopyButton, Field, Modal, notify, PageHeader } from '../components/ui';
+import { Badge, Card, ConfirmButton, CopyButton, Field, FormFooter, Modal, notify, PageHeader } from '../components/ui';
 import { dateTime, usd } from '../format';
 import type { Session } from '../session';
 
@@ -132,16 +132,7 @@ function KeyForm({ initial, creating, onSubmit, busy, error }: { initial: KeyFor
           </div>
         )}
       </fieldset>
-      {error ? (
-        <p className="form-error" role="alert">
-          {error}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <button type="submit" className="button button-primary" disabled={busy}>
-          {busy ? 'Saving…' : creating ? 'Create key' : 'Save changes'}
-        </button>
-      </div>
+      <FormFooter error={error} disabled={busy} submitLabel={busy ? 'Saving…' : creating ? 'Create key' : 'Save changes'} />
     </form>
   );
 }

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { addModel, deleteModel, modelInfo, providerHealth, setModelEnabled, updateModel, type DeploymentHealth, type ModelEntry, type ModelInput } from '../api/gateway';
 import { Empty, errorText, QueryView } from '../components/states';
-import { Badge, Card, ConfirmButton, Field, Modal, notify, PageHeader, type Tone } from '../components/ui';
+import { Badge, Card, ConfirmButton, Field, FormFooter, Modal, notify, PageHeader, type Tone } from '../components/ui';
 import { perMillion } from '../format';
 
 export const healthTone: Record<DeploymentHealth['status'], Tone> = { healthy: 'green', degraded: 'yellow', down: 'red', unknown: 'gray' };
@@ -86,16 +86,7 @@ function ModelForm({ initial, editing, busy, error, onSubmit }: { initial: Model
           )}
         </Field>
       </div>
-      {shown ? (
-        <p className="form-error" role="alert">
-          {shown}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <button type="submit" className="button button-primary" disabled={busy}>
-          {busy ? 'Saving…' : editing ? 'Save changes' : 'Add model'}
-        </button>
-      </div>
+      <FormFooter error={shown} disabled={busy} submitLabel={busy ? 'Saving…' : editing ? 'Save changes' : 'Add model'} />
     </form>
   );
 }

@@ -7,7 +7,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRef, useState, type FormEvent } from 'react';
 import { chainsToLiteLLM, modelGroupNames, resetRouterSettings, routerSettings, updateRouterSettings, type RouterSettings } from '../api/gateway';
 import { errorText, QueryView } from '../components/states';
-import { Badge, Card, ConfirmButton, Field, notify, PageHeader } from '../components/ui';
+import { Badge, Card, ConfirmButton, Field, FormFooter, notify, PageHeader } from '../components/ui';
 
 const strategies = ['simple-shuffle', 'least-busy', 'latency-based-routing', 'usage-based-routing-v2', 'cost-based-routing'];
 const numberFields = [
@@ -218,19 +218,13 @@ function SettingsForm({ settings, groups }: { settings: RouterSettings; groups: 
           <ChainEditor key={field.name} label={field.label} hint={field.hint} rows={chains[field.name]} groups={groups} changed={overridden(field.name)} onChange={(rows) => setChains({ ...chains, [field.name]: rows })} />
         ))}
       </fieldset>
-      {shown ? (
-        <p className="form-error" role="alert">
-          {shown}
-        </p>
-      ) : null}
-      {settings.editable ? (
-        <div className="form-actions">
-          <ConfirmButton label="Reset to config.yaml" confirmLabel="Confirm reset to config.yaml" disabled={busy || changedCount === 0} onConfirm={() => reset.mutate()} />
-          <button type="submit" className="button button-primary" disabled={busy}>
-            {save.isPending ? 'Saving…' : 'Save settings'}
-          </button>
-        </div>
-      ) : null}
+      <FormFooter
+        error={shown}
+        actions={settings.editable}
+        disabled={busy}
+        submitLabel={save.isPending ? 'Saving…' : 'Save settings'}
+        extra={<ConfirmButton label="Reset to config.yaml" confirmLabel="Confirm reset to config.yaml" disabled={busy || changedCount === 0} onConfirm={() => reset.mutate()} />}
+      />
     </form>
   );
 }

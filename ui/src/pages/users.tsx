@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { addCredits, createTeam, createUser, deleteTeams, deleteUsers, listTeams, listUsers, updateUser, type UserView } from '../api/gateway';
 import { Empty, errorText, QueryView } from '../components/states';
-import { Badge, Card, ConfirmButton, CopyButton, Field, Modal, notify, PageHeader } from '../components/ui';
+import { Badge, Card, ConfirmButton, CopyButton, Field, FormFooter, Modal, notify, PageHeader } from '../components/ui';
 import { usd } from '../format';
 import { CreditsPanel } from './credits';
 
@@ -49,16 +49,7 @@ function NewUserForm({ onDone }: { onDone: (key?: string) => void }) {
         <Field label="Tier" hint="e.g. free, pro, enterprise.">{(id) => <input id={id} value={values.tier} onChange={set('tier')} />}</Field>
         <Field label="Budget (USD)" hint="Empty: no budget.">{(id) => <input id={id} inputMode="decimal" value={values.max_budget} onChange={set('max_budget')} />}</Field>
       </div>
-      {create.error ? (
-        <p className="form-error" role="alert">
-          {errorText(create.error)}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <button className="button button-primary" type="submit" disabled={create.isPending}>
-          {create.isPending ? 'Creating…' : 'Create user'}
-        </button>
-      </div>
+      <FormFooter error={create.error ? errorText(create.error) : null} disabled={create.isPending} submitLabel={create.isPending ? 'Creating…' : 'Create user'} />
     </form>
   );
 }
