@@ -6,20 +6,12 @@
  * carries the changes within a second.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresDatabase, postgresUnavailableReason, type TestDatabase } from '../support/databases.js';
+import { createPostgresDatabase, postgresAvailableForTests, type TestDatabase } from '../support/databases.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { Management } from '../support/management.js';
 import { MockOpenAI, sleep } from '../support/mock-openai.js';
 import { deleteKeys, REDIS_URL, redisAvailableForTests, uniquePrefix } from '../support/redis.js';
-
-async function postgresAvailableForTests(): Promise<boolean> {
-  const reason = await postgresUnavailableReason();
-  if (!reason) return true;
-  if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}: the PostgreSQL suites must run in CI`);
-  console.warn(`[skip] PostgreSQL replica suites skipped: ${reason}`);
-  return false;
-}
 
 const postgres = await postgresAvailableForTests();
 const redis = await redisAvailableForTests();

@@ -36,6 +36,15 @@ export function postgresUnavailableReason(): Promise<string | undefined> {
   return postgresReachable;
 }
 
+/** True when the PostgreSQL suites should run; prints why not, or throws under CI (they must run there). */
+export async function postgresAvailableForTests(): Promise<boolean> {
+  const reason = await postgresUnavailableReason();
+  if (!reason) return true;
+  if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}: the PostgreSQL suites must run in CI`);
+  console.warn(`[skip] PostgreSQL suites skipped: ${reason}`);
+  return false;
+}
+
 export async function createSqliteDatabase(): Promise<TestDatabase> {
   const directory = mkdtempSync(join(tmpdir(), 'switchboard-db-'));
   return { dialect: 'sqlite', url: `sqlite:${join(directory, 'test.db')}`, drop: async () => rmSync(directory, { recursive: true, force: true }) };
