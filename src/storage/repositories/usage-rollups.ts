@@ -11,9 +11,18 @@ import type { UsageLogRow } from './usage-logs.js';
 
 const DAY_MS = 86_400_000;
 
+let cachedDayStart = 0;
+let cachedDay = '1970-01-01';
+
 /** The UTC day of an epoch-ms instant, YYYY-MM-DD. */
 export function utcDay(epochMs: number): string {
-  return new Date(Math.floor(epochMs / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
+  const start = Math.floor(epochMs / DAY_MS) * DAY_MS;
+  // Nearly every row of a batch falls on the same day as the one before it.
+  if (start !== cachedDayStart) {
+    cachedDay = new Date(start).toISOString().slice(0, 10);
+    cachedDayStart = start;
+  }
+  return cachedDay;
 }
 
 export type RollupRow = UsageDailyTable;
