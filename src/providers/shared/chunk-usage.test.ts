@@ -9,11 +9,20 @@ describe('chunk usage checks', () => {
     expect(mentionsUsageObject('{"usage": {"total_tokens":3}}')).toBe(true);
     expect(mentionsUsageObject('{"usage":null,"choices":[],"x":{"usage":{}}}')).toBe(true);
     expect(mentionsUsageObject('{"choices":[{"delta":{"content":"say \\"usage\\" twice"}}]}')).toBe(false);
+    // spaces on both sides of the colon, tabs and newlines, and a value that only starts like null
+    expect(mentionsUsageObject('{"usage"\t:\n  null}')).toBe(false);
+    expect(mentionsUsageObject('{"usage":nullish}')).toBe(false);
+    expect(mentionsUsageObject('{"usage":  {"prompt_tokens":1}}')).toBe(true);
+    // a string value "usage" is not the key
+    expect(mentionsUsageObject('{"choices":[{"delta":{"content":"usage"}}],"usage":null}')).toBe(false);
   });
 
   it('parses errors and Groq usage too', () => {
     expect(openAIChunkNeedsParsing('{"choices":[{"delta":{"content":"hi"}}],"usage":null}')).toBe(false);
     expect(openAIChunkNeedsParsing('{"error":{"message":"x"}}')).toBe(true);
     expect(openAIChunkNeedsParsing('{"x_groq":{"usage":{"prompt_tokens":1}}}')).toBe(true);
+    expect(openAIChunkNeedsParsing('{"x_groq":{"id":"req_1"},"usage":null}')).toBe(true);
+    expect(openAIChunkNeedsParsing('{"choices":[],"usage" : {"total_tokens":3}}')).toBe(true);
+    expect(openAIChunkNeedsParsing('{"choices":[{"delta":{"content":"an \\"error\\" word"}}],"usage":null}')).toBe(false);
   });
 });

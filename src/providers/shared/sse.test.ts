@@ -28,6 +28,19 @@ describe('SseParser', () => {
     }
   });
 
+  it('drops one leading byte-order mark, also when it arrives a byte at a time, and keeps later ones', () => {
+    const bytes = new TextEncoder().encode(`\uFEFF${STREAM}`);
+    for (const size of [1, 2, bytes.length]) expect(parseInPieces(bytes, size)).toEqual(EXPECTED);
+    const parser = new SseParser();
+    expect(parser.push(new TextEncoder().encode('data: \uFEFFx\n\n'))).toEqual([{ event: undefined, data: '\uFEFFx' }]);
+  });
+
+  it('replaces invalid UTF-8 instead of failing', () => {
+    const parser = new SseParser();
+    const events = parser.push(Uint8Array.from([...new TextEncoder().encode('data: a'), 0xff, ...new TextEncoder().encode('b\n\n')]));
+    expect(events).toEqual([{ event: undefined, data: 'a\uFFFDb' }]);
+  });
+
   it('flushes a last event that has no closing blank line', () => {
     const parser = new SseParser();
     expect(parser.push('data: [DONE]')).toEqual([]);
@@ -41,5 +54,13 @@ describe('NdjsonParser', () => {
     expect(parser.push('{"a":1}\n{"b"')).toEqual(['{"a":1}']);
     expect(parser.push(':2}\n\n{"c":3}')).toEqual(['{"b":2}']);
     expect(parser.end()).toEqual(['{"c":3}']);
+  });
+
+  it('completes a multi-byte character cut between reads', () => {
+    const parser = new NdjsonParser();
+    const bytes = new TextEncoder().encode('{"t":"ü✓"}\n');
+    const lines: string[] = [];
+    for (let index = 0; index < bytes.length; index++) lines.push(...parser.push(bytes.subarray(index, index + 1)));
+    expect(lines).toEqual(['{"t":"ü✓"}']);
   });
 });

@@ -1,3 +1,24 @@
+import { StringDecoder } from 'node:string_decoder';
+
+/**
+ * UTF-8 decoding across reads: a character cut between two reads is completed by the next one
+ * (as TextDecoder's `stream` mode does, several times faster), and a leading byte-order mark is
+ * dropped, as the event-stream rules and TextDecoder do.
+ */
+class Utf8Reader {
+  private readonly decoder = new StringDecoder('utf8');
+  private started = false;
+
+  read(chunk: Uint8Array | string): string {
+    let text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk as Buffer);
+    if (!this.started && text.length > 0) {
+      this.started = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    return text;
+  }
+}
+
 /**
  * Incremental Server-Sent Events parser (the WHATWG event-stream rules): accepts bytes in any
  * chunking, handles \n, \r\n and \r line ends, multi-line `data:`, comments and `event:` names, and
@@ -9,14 +30,14 @@ export interface SseEvent {
 }
 
 export class SseParser {
-  private readonly decoder = new TextDecoder();
+  private readonly decoder = new Utf8Reader();
   private buffer = '';
   private data: string[] = [];
   private event: string | undefined;
   private pendingCarriageReturn = false;
 
   push(chunk: Uint8Array | string): SseEvent[] {
-    let text = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    let text = this.decoder.read(chunk);
     if (this.pendingCarriageReturn && text.startsWith('\n')) text = text.slice(1);
     this.pendingCarriageReturn = false;
     this.buffer += text;
@@ -92,11 +113,11 @@ export class SseParser {
 
 /** Splits newline-delimited JSON into lines, in any chunking. */
 export class NdjsonParser {
-  private readonly decoder = new TextDecoder();
+  private readonly decoder = new Utf8Reader();
   private buffer = '';
 
   push(chunk: Uint8Array | string): string[] {
-    this.buffer += typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
+    this.buffer += this.decoder.read(chunk);
     const lines: string[] = [];
     let newline = this.buffer.indexOf('\n');
     while (newline !== -1) {
