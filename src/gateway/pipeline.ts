@@ -422,6 +422,7 @@ export class Gateway {
     const warnings: string[] = [];
     const upstreamRequest = this.buildRequest(operation, adapter, this.deps.platform?.upstreamTarget(context, deployment) ?? deployment, warnings);
     const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS);
+    const encoder = format.stream({ includeUsage: operation.request.stream_options?.include_usage === true });
     router.begin(deployment);
     let opened: Awaited<ReturnType<typeof UpstreamStream.open>>;
     let dispatched: Awaited<ReturnType<Gateway['dispatch']>>;
@@ -442,7 +443,10 @@ export class Gateway {
       }
       const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
       try {
-        opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, this.deps.settings.storePrompts === true);
+        opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, {
+          keepText: this.deps.settings.storePrompts === true,
+          forwardRuns: encoder.forwardsSse === true,
+        });
       } catch (error) {
         dispatched.release();
         throw error instanceof GatewayError ? error : connectionError(error, deployment.provider);
@@ -455,7 +459,6 @@ export class Gateway {
     const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
     const headers = this.headers(context, { attempt, usage: undefined, costMicros: undefined, upstreamLatencyMs: 0, timeToFirstTokenMs: null }, sentAt - context.startedAt, warnings);
     this.deps.platform?.streamHeaders(context, headers);
-    const encoder = format.stream({ includeUsage: operation.request.stream_options?.include_usage === true });
     headers['content-type'] = encoder.contentType;
     headers['cache-control'] = 'no-cache';
     headers.connection = 'keep-alive';

@@ -10,6 +10,8 @@ import type { ChatChunk, ChatResponse, EmittedChunk, Usage } from '../providers/
 
 export interface StreamEncoder {
   readonly contentType: string;
+  /** Writes OpenAI SSE, so a run of upstream events (EmittedChunk.sse) can go out as it came. */
+  readonly forwardsSse?: boolean;
   /** Serializes a batch of chunks (may return '' to hold them back). */
   chunks(emitted: EmittedChunk[]): string;
   /** The stream failed after it was committed; the text that tells the client. */
@@ -26,12 +28,18 @@ export interface ResponseFormat {
 
 class OpenAIStreamEncoder implements StreamEncoder {
   readonly contentType = 'text/event-stream; charset=utf-8';
+  readonly forwardsSse = true;
 
   constructor(private readonly includeUsage: boolean) {}
 
   chunks(emitted: EmittedChunk[]): string {
     let out = '';
     for (const item of emitted) {
+      // A run holds neither usage nor errors (the transform vetted it): it goes out as it came.
+      if (item.sse !== undefined) {
+        out += item.sse;
+        continue;
+      }
       const { raw } = item;
       // The usage-only chunk was requested by the gateway for billing; hide it unless asked for.
       // (A raw chunk is parsed only when it carries a usage object; `"usage":null` is not one.)

@@ -24,8 +24,12 @@ function timers(): StreamTimers {
   return { abort: () => undefined, firstChunkTimeoutMs: 0, idleTimeoutMs: 0, provider: 'openai' };
 }
 
-/** Relays `reads` (the upstream body, in that chunking) and returns what the client received. */
-async function relay(reads: Buffer[], includeUsage: boolean): Promise<{ text: string; usage: Usage | undefined }> {
+/**
+ * Relays `reads` (the upstream body, in that chunking) and returns what the client received and how
+ * many events the transform had to look at. `forwardRuns`: as the gateway relays to OpenAI clients
+ * (runs of plain events go out as they came); off, every event goes through the transform.
+ */
+async function relay(reads: Buffer[], includeUsage: boolean, forwardRuns = true): Promise<{ text: string; usage: Usage | undefined; pushed: number }> {
   const body = Readable.from(reads, { objectMode: true }) as unknown as UpstreamResponse['body'];
   const received: Buffer[] = [];
   const response = new Writable({
@@ -34,14 +38,21 @@ async function relay(reads: Buffer[], includeUsage: boolean): Promise<{ text: st
       callback();
     },
   }) as unknown as ServerResponse;
-  const { stream, first } = await UpstreamStream.open(body, new OpenAIStreamTransform(deployment), 'sse', timers());
+  const transform = new OpenAIStreamTransform(deployment);
+  let pushed = 0;
+  const push = transform.push.bind(transform);
+  transform.push = (data: string) => {
+    pushed++;
+    return push(data);
+  };
+  const { stream, first } = await UpstreamStream.open(body, transform, 'sse', timers(), { forwardRuns });
   const outcome = await relayStream(stream, first, response, {
     encoder: openAIResponseFormat.stream({ includeUsage }),
-    estimateUsage: async () => ({ promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: true }),
+    estimateUsage: async (text) => ({ promptTokens: 0, completionTokens: text.length, totalTokens: text.length, estimated: true }),
     startedAt: 0,
     now: () => 1,
   }, timers());
-  return { text: Buffer.concat(received).toString('utf8'), usage: outcome.usage };
+  return { text: Buffer.concat(received).toString('utf8'), usage: outcome.usage, pushed };
 }
 
 function splitAt(bytes: Buffer, cuts: number[]): Buffer[] {
@@ -63,13 +74,43 @@ describe('stream relay', () => {
     // One read, then every split into two reads (multi-byte characters and "\n\n" cut included).
     const chunkings = [[bytes], ...Array.from({ length: bytes.length - 1 }, (_, index) => splitAt(bytes, [index + 1]))];
     for (const reads of chunkings) {
-      const hidden = await relay(reads, false);
-      expect(hidden.text).toBe(withoutUsage);
-      expect(hidden.usage).toMatchObject({ promptTokens: 12, completionTokens: 7, totalTokens: 19 });
+      for (const forwardRuns of [true, false]) {
+        const hidden = await relay(reads, false, forwardRuns);
+        expect(hidden.text).toBe(withoutUsage);
+        expect(hidden.usage).toMatchObject({ promptTokens: 12, completionTokens: 7, totalTokens: 19 });
+      }
     }
     for (const reads of [[bytes], splitAt(bytes, [100, 101, 350]), splitAt(bytes, [bytes.length - 20])]) {
       expect((await relay(reads, true)).text).toBe(withUsage);
+      expect((await relay(reads, true, false)).text).toBe(withUsage);
     }
+  });
+
+  it('forwards reads of plain events as they came, without handing them to the transform one by one', async () => {
+    const plain = chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('');
+    const tail = `data: ${JSON.stringify(usageChunk)}\n\ndata: [DONE]\n\n`;
+    // Plain events over three reads (one cut mid-event), then the usage chunk and [DONE].
+    const reads = [...splitAt(Buffer.from(plain), [150, 600]), Buffer.from(tail)];
+    const forwarded = await relay(reads, false);
+    expect(forwarded.text).toBe(withoutUsage);
+    expect(forwarded.usage).toMatchObject({ totalTokens: 19 });
+    expect(forwarded.pushed).toBe(2); // the usage chunk and [DONE]
+    expect((await relay(reads, false, false)).pushed).toBe(chunks.length + 2);
+    // One read with everything: the plain events go out as they came, the usage chunk and [DONE]
+    // are parsed; the same when the usage chunk comes first.
+    expect(await relay([Buffer.from(plain + tail)], false)).toMatchObject({ text: withoutUsage, pushed: 2 });
+    const usageFirst = `data: ${JSON.stringify(usageChunk)}\n\n${plain}data: [DONE]\n\n`;
+    expect(await relay([Buffer.from(usageFirst)], true)).toMatchObject({ text: `data: ${JSON.stringify(usageChunk)}\n\n${plain}data: [DONE]\n\n`, pushed: chunks.length + 2 });
+  });
+
+  it('counts the text of forwarded runs when the upstream reports no usage', async () => {
+    const plain = chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('');
+    const result = await relay([Buffer.from(plain), Buffer.from('data: [DONE]\n\n')], true);
+    // estimateUsage (above) counts the characters of the completion text.
+    expect(result.usage).toMatchObject({ completionTokens: content.join('').length, estimated: true });
+    // The client asked for usage: the gateway writes its own usage chunk from the last chunk's id.
+    expect(result.text).toContain(`data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":0,"completion_tokens":${content.join('').length}`);
+    expect(result.text.endsWith('data: [DONE]\n\n')).toBe(true);
   });
 
   it('reads \\r\\n framing, comments and multi-line events through the parser, with the same result', async () => {
@@ -78,10 +119,13 @@ describe('stream relay', () => {
     expect((await relay(splitAt(crlf, [57, 58, 400]), false)).text).toBe(withoutUsage);
     const withComments = Buffer.from(`: keep-alive\n\n${upstreamText.replace('data: [DONE]', ': processing\n\ndata: [DONE]')}`);
     expect((await relay([withComments], false)).text).toBe(withoutUsage);
-    // A pretty-printed (multi-line) event is parsed and re-framed on one line.
+    // A pretty-printed (multi-line) event is parsed and re-framed on one line: a raw newline
+    // inside a data line would break the client's SSE parser.
     const multiLine = `data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m",\ndata: "choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n`;
-    const text = (await relay([Buffer.from(multiLine + upstreamText)], false)).text;
-    expect(text.startsWith('data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m",\n"choices"')).toBe(true);
+    for (const forwardRuns of [true, false]) {
+      const text = (await relay([Buffer.from(multiLine + upstreamText)], false, forwardRuns)).text;
+      expect(text).toBe(`data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n${withoutUsage}`);
+    }
   });
 
   it('parses usage written with spaces (Python servers) and hides it', async () => {

@@ -14,6 +14,7 @@ import { mentionsUsageObject } from '../providers/shared/chunk-usage.js';
 import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, Usage } from '../providers/types.js';
 import type { StreamEncoder } from './response-format.js';
 import type { UpstreamResponse } from './upstream.js';
+import { SseRun } from './sse-run.js';
 
 type Body = UpstreamResponse['body'];
 
@@ -51,6 +52,8 @@ export interface StreamOutcome {
 export class UpstreamStream {
   private readonly iterator: AsyncIterator<Buffer>;
   private readonly reader: EventReader;
+  /** Set when runs of plain events may be forwarded as they came (SseRun). */
+  private readonly runs: { parser: SseParser; forwardable: (run: string) => number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerMs = 0;
   private reading = false;
@@ -68,17 +71,28 @@ export class UpstreamStream {
     private readonly timers: StreamTimers,
     /** Keep every chunk's text (store_prompts_in_spend_logs), not only until usage arrives. */
     private readonly keepText = false,
+    forwardRuns = false,
   ) {
     this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     this.reader = readerFor(framing);
+    if (forwardRuns && framing === 'sse' && transform.forwardable && this.reader instanceof SseParser) {
+      this.runs = { parser: this.reader, forwardable: (run) => transform.forwardable!(run) };
+    }
   }
 
   /**
    * Reads until the first client-visible chunks. Throws (the call is still retryable) when the
-   * upstream fails, ends or stalls before that.
+   * upstream fails, ends or stalls before that. `options.forwardRuns`: the client's encoder writes
+   * OpenAI SSE, so runs of events the transform need not see are forwarded as they came (SseRun).
    */
-  static async open(body: Body, transform: ChatStreamTransform, framing: Framing, timers: StreamTimers, keepText = false): Promise<{ stream: UpstreamStream; first: EmittedChunk[] }> {
-    const stream = new UpstreamStream(body, transform, framing, timers, keepText);
+  static async open(
+    body: Body,
+    transform: ChatStreamTransform,
+    framing: Framing,
+    timers: StreamTimers,
+    options: { keepText?: boolean; forwardRuns?: boolean } = {},
+  ): Promise<{ stream: UpstreamStream; first: EmittedChunk[] }> {
+    const stream = new UpstreamStream(body, transform, framing, timers, options.keepText === true, options.forwardRuns === true);
     try {
       const first = await stream.next(timers.firstChunkTimeoutMs);
       if (first === undefined) {
@@ -98,7 +112,14 @@ export class UpstreamStream {
     while (!this.finished) {
       const result = await this.readWithTimeout(timeoutMs);
       const emitted: EmittedChunk[] = [];
-      for (const event of result.done ? this.reader.end() : this.reader.push(result.value)) {
+      let events: Array<{ data: string; event?: string }>;
+      if (result.done) events = this.reader.end();
+      else if (this.runs) {
+        const read = this.runs.parser.pushRun(result.value, this.runs.forwardable);
+        if (read.run.length > 0) emitted.push(new SseRun(read.run));
+        events = read.events;
+      } else events = this.reader.push(result.value);
+      for (const event of events) {
         for (const item of this.transform.push(event.data, event.event)) emitted.push(item);
         if (this.transform.error) break;
       }
@@ -171,17 +192,19 @@ export class UpstreamStream {
   get text(): string {
     let text = '';
     for (const item of this.kept) {
-      let chunk: ChatChunk;
+      let chunks: ChatChunk[];
       try {
-        chunk = item.chunk;
+        chunks = item instanceof SseRun ? item.chunks() : [item.chunk];
       } catch {
         continue; // a pass-through chunk that is not JSON carries no countable text
       }
-      for (const choice of chunk.choices ?? []) {
-        const delta = choice.delta;
-        if (typeof delta?.content === 'string') text += delta.content;
-        else if (typeof choice.text === 'string') text += choice.text; // legacy completions
-        for (const call of delta?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+      for (const chunk of chunks) {
+        for (const choice of chunk.choices ?? []) {
+          const delta = choice.delta;
+          if (typeof delta?.content === 'string') text += delta.content;
+          else if (typeof choice.text === 'string') text += choice.text; // legacy completions
+          for (const call of delta?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+        }
       }
     }
     return text;

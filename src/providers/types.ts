@@ -241,6 +241,11 @@ export interface EmittedChunk {
   readonly raw?: string;
   /** The transform checked `raw`: it carries no usage object, so nobody needs to look again. */
   readonly usageFree?: boolean;
+  /**
+   * A run of upstream events forwarded exactly as they came (`data: …\n\n` each, none carrying
+   * usage or an error; see ChatStreamTransform.forwardable). `chunk` is then the run's last chunk.
+   */
+  readonly sse?: string;
 }
 
 /** Turns upstream stream events into OpenAI chunks; holds the state of one stream. */
@@ -253,6 +258,13 @@ export interface ChatStreamTransform {
   readonly usage: Usage | undefined;
   /** An error the upstream reported inside the stream, if any. */
   readonly error: GatewayError | undefined;
+  /**
+   * Optional: given the text of complete plain SSE events (`data: <json>\n\n` each), how many of
+   * its leading characters (an event boundary; 0 for none) may skip `push` and be forwarded as
+   * they are, because no event in them carries anything this transform must see or change
+   * (usage, an error, the end marker).
+   */
+  forwardable?(run: string): number;
 }
 
 export interface ProviderAdapter {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mentionsUsageObject, openAIChunkNeedsParsing } from './chunk-usage.js';
+import { mentionsUsageObject, openAIChunkNeedsParsing, openAIForwardablePrefix } from './chunk-usage.js';
 
 describe('chunk usage checks', () => {
   it('tells usage objects from usage: null, with or without spaces', () => {
@@ -24,5 +24,18 @@ describe('chunk usage checks', () => {
     expect(openAIChunkNeedsParsing('{"x_groq":{"id":"req_1"},"usage":null}')).toBe(true);
     expect(openAIChunkNeedsParsing('{"choices":[],"usage" : {"total_tokens":3}}')).toBe(true);
     expect(openAIChunkNeedsParsing('{"choices":[{"delta":{"content":"an \\"error\\" word"}}],"usage":null}')).toBe(false);
+  });
+});
+
+describe('openAIForwardablePrefix', () => {
+  const event = (json: string) => `data: ${json}\n\n`;
+  const plain = event('{"choices":[{"delta":{"content":"a"}}],"usage":null}');
+
+  it('forwards everything before the first event that must be parsed, at an event boundary', () => {
+    expect(openAIForwardablePrefix(plain + plain)).toBe(2 * plain.length);
+    expect(openAIForwardablePrefix(plain + event('{"choices":[],"usage":{"total_tokens":3}}') + plain)).toBe(plain.length);
+    expect(openAIForwardablePrefix(event('{"error":{"message":"x"}}') + plain)).toBe(0);
+    expect(openAIForwardablePrefix(plain + plain + event('[DONE]'))).toBe(2 * plain.length);
+    expect(openAIForwardablePrefix(plain + event('{"x_groq":{"usage":{"total_tokens":1}}}'))).toBe(plain.length);
   });
 });

@@ -21,3 +21,19 @@ export function mentionsUsageObject(text: string): boolean {
 export function openAIChunkNeedsParsing(text: string): boolean {
   return NEEDS_PARSING.test(text);
 }
+
+/**
+ * How much of a run of plain OpenAI SSE events (`data: <json>\n\n` each) can be forwarded without
+ * parsing: everything before the first event that carries a usage object, an error, Groq's
+ * extras or `[DONE]` (the relay writes its own). One pass for the three keys over the run.
+ */
+export function openAIForwardablePrefix(run: string): number {
+  let stop = run.search(NEEDS_PARSING);
+  if (stop === -1) stop = run.length;
+  const done = run.indexOf('data: [DONE]');
+  if (done !== -1 && done < stop) stop = done;
+  if (stop === run.length) return stop;
+  // Back to the start of the event holding `stop`.
+  const boundary = run.lastIndexOf('\n\n', stop - 1);
+  return boundary === -1 ? 0 : boundary + 2;
+}

@@ -22,7 +22,7 @@ import type {
 import { providerSpec } from '../specs.js';
 import { parseHttpError } from './errors.js';
 import { parseStreamJson } from './stream-json.js';
-import { openAIChunkNeedsParsing } from './chunk-usage.js';
+import { openAIChunkNeedsParsing, openAIForwardablePrefix } from './chunk-usage.js';
 import { usageFromOpenAI } from './usage.js';
 
 type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
@@ -108,13 +108,20 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
 
   constructor(private readonly target: Deployment) {}
 
+  forwardable(run: string): number {
+    return openAIForwardablePrefix(run);
+  }
+
   /**
    * Passes each chunk through as its raw text and parses it only when it may carry usage or an
    * error: most chunks are forwarded without ever being parsed.
    */
   push(data: string): EmittedChunk[] {
     if (data === '[DONE]') return [];
-    if (!openAIChunkNeedsParsing(data)) return [new LazyChunk(data)];
+    // A multi-line data field (pretty-printed JSON) is parsed and re-serialized: its raw newlines
+    // cannot go into one SSE data line.
+    const multiLine = data.includes('\n');
+    if (!multiLine && !openAIChunkNeedsParsing(data)) return [new LazyChunk(data)];
     const read = parseStreamJson(data, this.target);
     if ('error' in read) {
       this.error = read.error;
@@ -130,7 +137,7 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
     const chunk = parsed as ChatChunk;
     const usage = chunkUsage(chunk);
     if (usage) this.usage = usage;
-    return [{ chunk, raw: data }];
+    return [multiLine ? { chunk } : { chunk, raw: data }];
   }
 
   end(): EmittedChunk[] {

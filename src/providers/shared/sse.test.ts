@@ -48,6 +48,54 @@ describe('SseParser', () => {
   });
 });
 
+describe('SseParser.pushRun', () => {
+  const plain = 'data: {"a":1}\n\ndata: {"b":"ü✓"}\n\ndata: {"c":3}\n\n';
+
+  /** Every event's data, whether it came in a run or parsed; and how many reads were runs. */
+  function readAll(text: string, cuts: number[], forwardable = (run: string) => run.length): { data: string[]; runs: number } {
+    const bytes = new TextEncoder().encode(text);
+    const parser = new SseParser();
+    const data: string[] = [];
+    let runs = 0;
+    let start = 0;
+    for (const cut of [...cuts, bytes.length]) {
+      const read = parser.pushRun(bytes.subarray(start, cut), forwardable);
+      start = cut;
+      if (read.run) runs++;
+      for (const event of read.run.split('\n\n').filter(Boolean)) data.push(event.slice('data: '.length));
+      data.push(...read.events.map((event) => event.data));
+    }
+    data.push(...parser.end().map((event) => event.data));
+    return { data, runs };
+  }
+
+  it('yields the same events as push, as runs, in any two-read split', () => {
+    const bytes = new TextEncoder().encode(plain);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const result = readAll(plain, [cut]);
+      expect(result.data).toEqual(['{"a":1}', '{"b":"ü✓"}', '{"c":3}']);
+      expect(result.runs).toBeGreaterThan(0);
+    }
+  });
+
+  it('parses instead when the text is not plain or not forwardable, and keeps state across reads', () => {
+    for (const text of [STREAM, STREAM.replaceAll('\n', '\r\n'), `: comment\n\n${plain}`, `id: 7\n${plain}`]) {
+      for (const cuts of [[], [5], [20, 21]]) {
+        const expected = new SseParser();
+        const events = [...expected.push(text), ...expected.end()].map((event) => event.data);
+        expect(readAll(text, cuts).data).toEqual(events);
+      }
+    }
+    const refused = readAll(plain, [10], () => 0);
+    expect(refused).toEqual({ data: ['{"a":1}', '{"b":"ü✓"}', '{"c":3}'], runs: 0 });
+    // Only the first event may go out as it came: the others are parsed, in order.
+    const firstOnly = readAll(plain, [], (run) => run.indexOf('\n\n') + 2);
+    expect(firstOnly).toEqual({ data: ['{"a":1}', '{"b":"ü✓"}', '{"c":3}'], runs: 1 });
+    // A data line still waiting for its blank line, then plain events: the same events.
+    expect(readAll(`data: {"x":0}\n${plain.replace('data: {"a":1}', '\ndata: {"a":1}')}`, [15]).data).toEqual(['{"x":0}', '{"a":1}', '{"b":"ü✓"}', '{"c":3}']);
+  });
+});
+
 describe('NdjsonParser', () => {
   it('splits lines across pieces and skips blank ones', () => {
     const parser = new NdjsonParser();

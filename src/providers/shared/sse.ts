@@ -37,7 +37,37 @@ export class SseParser {
   private pendingCarriageReturn = false;
 
   push(chunk: Uint8Array | string): SseEvent[] {
-    let text = this.decoder.read(chunk);
+    return this.pushText(this.decoder.read(chunk));
+  }
+
+  /**
+   * For relays that forward events verbatim. When the events this read completes are plain — one
+   * `data: ` line each, no comments, `event:`/`id:` fields or carriage returns — `forwardable`
+   * says how long a leading part of their text (an event boundary) may go out as it came: that is
+   * `run` ('' when none), and the events after it are parsed into `events`. Text that is not plain
+   * is parsed whole, as `push` does. Either way the events are those `push` would yield, in order;
+   * the unfinished rest waits for the next read.
+   */
+  pushRun(chunk: Uint8Array | string, forwardable: (run: string) => number): { run: string; events: SseEvent[] } {
+    const text = this.decoder.read(chunk);
+    // Mid-event state (a data line waiting for its blank line, a pending \r): parse normally.
+    if (this.pendingCarriageReturn || this.data.length > 0 || this.event !== undefined) return { run: '', events: this.pushText(text) };
+    const all = this.buffer + text;
+    const end = all.lastIndexOf('\n\n');
+    if (end === -1 && !all.includes('\r')) {
+      this.buffer = all;
+      return { run: '', events: [] };
+    }
+    this.buffer = '';
+    const complete = end === -1 ? '' : all.slice(0, end + 2);
+    const take = complete.length > 0 && isPlainRun(complete) ? forwardable(complete) : 0;
+    if (take === 0) return { run: '', events: this.pushText(all) };
+    if (take === all.length) return { run: all, events: [] };
+    return { run: all.slice(0, take), events: this.pushText(all.slice(take)) };
+  }
+
+  private pushText(chunkText: string): SseEvent[] {
+    let text = chunkText;
     if (this.pendingCarriageReturn && text.startsWith('\n')) text = text.slice(1);
     this.pendingCarriageReturn = false;
     this.buffer += text;
@@ -109,6 +139,20 @@ export class SseParser {
     this.data = [];
     this.event = undefined;
   }
+}
+
+/** Whether `run` is a sequence of `data: <line>\n\n` events and nothing else. */
+function isPlainRun(run: string): boolean {
+  if (run.includes('\r')) return false;
+  let start = 0;
+  while (start < run.length) {
+    if (!run.startsWith('data: ', start)) return false;
+    const newline = run.indexOf('\n', start);
+    // Each event is one line followed by the blank line (a multi-line data field is not plain).
+    if (run.charCodeAt(newline + 1) !== 10) return false;
+    start = newline + 2;
+  }
+  return true;
 }
 
 /** Splits newline-delimited JSON into lines, in any chunking. */
