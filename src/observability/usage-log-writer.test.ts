@@ -47,6 +47,27 @@ describe('UsageLogWriter', () => {
     expect(writer.snapshot()).toMatchObject({ queued: 0, written: 25, dropped: 0 });
   });
 
+  it('writes only what was queued when the flush began: rows arriving meanwhile wait for the next one', async () => {
+    // Under load rows keep arriving while a batch is written; chasing them would turn one flush
+    // into a stream of tiny batches (one commit each).
+    let arriving = 100;
+    const writer = new UsageLogWriter({ logger, batchSize: 10 });
+    const batches: number[] = [];
+    writer.attach({
+      async insertMany(rows) {
+        batches.push(rows.length);
+        // Three new calls finish during each batch's write.
+        for (let index = 0; index < 3; index++) writer.enqueue(row(arriving++));
+      },
+    });
+    for (let index = 0; index < 25; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    expect(batches).toEqual([10, 10, 5]);
+    expect(writer.snapshot()).toMatchObject({ queued: 9, written: 25 });
+    await writer.flush(true);
+    expect(batches).toEqual([10, 10, 5, 9]);
+  });
+
   it('holds rows until a database is attached', async () => {
     const writer = new UsageLogWriter({ logger });
     writer.enqueue(row(1));
