@@ -172,6 +172,51 @@ describe('stream relay', () => {
     stream.destroy();
   });
 
+  it('sends chunks that arrived together in one socket write, but never holds one back while waiting', async () => {
+    /** A client whose writes are recorded per flush (writev), as a socket sends them. */
+    function client() {
+      const flushes: string[] = [];
+      const response = new Writable({
+        writev(chunks, callback) {
+          flushes.push(chunks.map(({ chunk }) => Buffer.from(chunk as Buffer).toString('utf8')).join(''));
+          callback();
+        },
+      });
+      return { flushes, response };
+    }
+    const relayOptions = {
+      encoder: openAIResponseFormat.stream({ includeUsage: false }),
+      estimateUsage: async () => ({ promptTokens: 0, completionTokens: 0, totalTokens: 0, estimated: true }),
+      startedAt: 0,
+      now: () => 1,
+    };
+
+    // The whole upstream stream is in hand at once (undici pushes what it parsed, then the end): one flush.
+    const together = client();
+    const all = new Readable({ read() {} });
+    all.push(Buffer.from(upstreamText));
+    all.push(null);
+    const opened = await UpstreamStream.open(all as unknown as UpstreamResponse['body'], new OpenAIStreamTransform(deployment), 'sse', timers(), { forwardRuns: true });
+    await relayStream(opened.stream, opened.first, together.response as unknown as ServerResponse, relayOptions, timers());
+    await new Promise((resolve) => together.response.on('finish', resolve));
+    expect(together.flushes).toEqual([withoutUsage]);
+
+    // The upstream pauses after the first chunk: it reaches the client before the rest arrives.
+    const trickle = client();
+    const body = new Readable({ read() {} });
+    const firstEvent = `data: ${JSON.stringify(chunks[0])}\n\n`;
+    body.push(Buffer.from(firstEvent));
+    const paused = await UpstreamStream.open(body as unknown as UpstreamResponse['body'], new OpenAIStreamTransform(deployment), 'sse', timers(), { forwardRuns: true });
+    const relaying = relayStream(paused.stream, paused.first, trickle.response as unknown as ServerResponse, relayOptions, timers());
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(trickle.flushes.join('')).toBe(firstEvent);
+    body.push(Buffer.from(upstreamText.slice(firstEvent.length)));
+    body.push(null);
+    await relaying;
+    await new Promise((resolve) => trickle.response.on('finish', resolve));
+    expect(trickle.flushes.join('')).toBe(withoutUsage);
+  });
+
   it('waits for a slow client (back-pressure) and still delivers every chunk in order', async () => {
     const bytes = Buffer.from(upstreamText);
     const body = Readable.from(splitAt(bytes, [90, 200, 310, 420, 530]), { objectMode: true }) as unknown as UpstreamResponse['body'];

@@ -105,11 +105,15 @@ export class UpstreamStream {
     }
   }
 
-  /** The next batch of chunks (at least one), or undefined at the end of the stream. */
-  async next(timeoutMs: number): Promise<EmittedChunk[] | undefined> {
+  /**
+   * The next batch of chunks (at least one), or undefined at the end of the stream. `beforeWait`
+   * is called before each read that will have to wait for the upstream (nothing is in hand).
+   */
+  async next(timeoutMs: number, beforeWait?: () => void): Promise<EmittedChunk[] | undefined> {
     // Chunks that arrived in the same read as an error are delivered first; the error comes next.
     if (this.pendingError) throw this.pendingError;
     while (!this.finished) {
+      if (beforeWait && !this.inputReady) beforeWait();
       const result = await this.readWithTimeout(timeoutMs);
       const emitted: EmittedChunk[] = [];
       let events: Array<{ data: string; event?: string }>;
@@ -218,6 +222,16 @@ export class UpstreamStream {
     return this.lastChunk?.chunk;
   }
 
+  /**
+   * Whether the next read is already in hand — bytes buffered, or the upstream's end received — so
+   * reading it involves no wait. (The end is seen through the stream's internal state; should that
+   * ever change, this only answers false, which is always safe.)
+   */
+  get inputReady(): boolean {
+    const body = this.body as Body & { readableLength?: number; readableEnded?: boolean; _readableState?: { ended?: boolean } };
+    return this.finished || (body.readableLength ?? 0) > 0 || body.readableEnded === true || body._readableState?.ended === true;
+  }
+
   destroy(): void {
     clearTimeout(this.timer);
     this.finished = true;
@@ -233,26 +247,57 @@ export interface RelayOptions {
   now(): number;
 }
 
-/** Writes; returns a promise only when the client's buffer is full (back-pressure), else nothing to await. */
-function write(response: ServerResponse, data: string): Promise<void> | undefined {
-  if (data.length === 0 || response.destroyed) return undefined;
-  if (response.write(data)) return undefined;
-  return Promise.race([once(response, 'drain'), once(response, 'close')]).then(() => undefined);
+/**
+ * Holds the client's writes back (corked) only while the upstream's next read is already in hand,
+ * so that chunks that arrived together leave in one socket write — when a whole stream arrives at
+ * once, headers, chunks and the end go out in one — and flushes before anything waits: a read
+ * that must wait for the network, a full client buffer, token counting. The first chunk is never
+ * held behind a wait (time to first token is unchanged).
+ */
+class WriteBatcher {
+  private corked = false;
+
+  constructor(private readonly response: ServerResponse) {}
+
+  /** Writes; returns a promise only when the client's buffer is full (back-pressure). */
+  write(data: string, moreReady: boolean): Promise<void> | undefined {
+    const { response } = this;
+    if (data.length === 0 || response.destroyed) return undefined;
+    if (moreReady && !this.corked) {
+      response.cork();
+      this.corked = true;
+    }
+    if (response.write(data)) {
+      if (!moreReady) this.flush();
+      return undefined;
+    }
+    this.flush();
+    return Promise.race([once(response, 'drain'), once(response, 'close')]).then(() => undefined);
+  }
+
+  /** Sends what is held (before any wait). */
+  flush(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.response.uncork();
+  }
 }
 
 /** Pumps an opened stream to the client; never throws (failures end the stream with an error event). */
 export async function relayStream(stream: UpstreamStream, first: EmittedChunk[], response: ServerResponse, options: RelayOptions, timers: StreamTimers): Promise<StreamOutcome> {
   const { encoder } = options;
   const firstChunkAt = options.now() - options.startedAt;
+  const batcher = new WriteBatcher(response);
+  const flush = () => batcher.flush();
   let error: GatewayError | undefined;
   try {
-    const full = write(response, encoder.chunks(first));
+    const full = batcher.write(encoder.chunks(first), stream.inputReady);
     if (full) await full;
     for (;;) {
       if (response.destroyed) break;
-      const batch = await stream.next(timers.idleTimeoutMs);
+      const batch = await stream.next(timers.idleTimeoutMs, flush);
       if (!batch) break;
-      const waiting = write(response, encoder.chunks(batch));
+      const waiting = batcher.write(encoder.chunks(batch), stream.inputReady);
       if (waiting) await waiting;
     }
   } catch (caught) {
@@ -263,7 +308,10 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
 
   let usage = stream.usage;
   const completionText = usage ? '' : stream.text;
-  if (!usage && !clientDisconnected) usage = await options.estimateUsage(completionText);
+  if (!usage && !clientDisconnected) {
+    batcher.flush();
+    usage = await options.estimateUsage(completionText);
+  }
   if (!response.destroyed) {
     // The closing event and the end of the response go out in one write.
     response.end(error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
