@@ -24,7 +24,7 @@ import type { ClientConnection } from './client-connection.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
 import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
 import { countChatPromptTokens, countTextTokens } from './token-count.js';
-import { connectionError, type UpstreamClient, type UpstreamResponse } from './upstream.js';
+import { connectionError, UpstreamAbort, type UpstreamClient, type UpstreamResponse } from './upstream.js';
 import type { CreditTicket } from '../platform/credit-gate.js';
 import type { PlatformLayer } from '../platform/layer.js';
 import type { PowerLevel } from '../platform/settings.js';
@@ -339,10 +339,8 @@ export class Gateway {
 
   /** Starts the upstream call with its timeout linked to the client's disconnect. */
   private async dispatch(context: CallContext, deployment: Deployment, upstreamRequest: UpstreamRequest, timeoutMs: number) {
-    const controller = new AbortController();
-    const abort = (error: GatewayError) => {
-      if (!controller.signal.aborted) controller.abort(error);
-    };
+    const controller = new UpstreamAbort();
+    const abort = (error: GatewayError) => controller.abort(error);
     const stopListening = context.client.onGone(() => abort(clientGone()));
     const timer = timeoutMs > 0 ? setTimeout(() => abort(timeoutError(deployment, timeoutMs)), timeoutMs) : undefined;
     const release = () => {
@@ -351,7 +349,7 @@ export class Gateway {
     };
     const sentAt = performance.now();
     try {
-      const response = await this.deps.upstream.send(upstreamRequest, controller.signal, deployment.provider);
+      const response = await this.deps.upstream.send(upstreamRequest, controller, deployment.provider);
       return { response, sentAt, controller, abort, release, timer };
     } catch (error) {
       release();
@@ -375,7 +373,7 @@ export class Gateway {
       try {
         text = await response.body.text();
       } catch (error) {
-        throw connectionError(error, deployment.provider, dispatched.controller.signal);
+        throw connectionError(error, deployment.provider, dispatched.controller);
       } finally {
         dispatched.release();
       }

@@ -2,6 +2,7 @@
  * The one HTTP client for every upstream call: an undici Agent with keep-alive pools per origin.
  * Timeouts are enforced by aborting the request, so the upstream sees the connection close.
  */
+import { EventEmitter } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { UpstreamRequest } from '../providers/types.js';
@@ -16,6 +17,26 @@ export interface UpstreamResponse {
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
 }
+
+/**
+ * Cancels one upstream call. undici takes an EventEmitter with `aborted` and `reason` as readily
+ * as an AbortSignal, and this costs a fraction of an AbortController (no EventTarget, no listener
+ * maps to add to and remove from) — the request path makes one per attempt.
+ */
+export class UpstreamAbort extends EventEmitter {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
+/** What cancels an upstream call: an AbortSignal, or the request path's lighter UpstreamAbort. */
+export type UpstreamSignal = AbortSignal | UpstreamAbort;
 
 export class UpstreamClient {
   private readonly agent: Agent;
@@ -37,7 +58,7 @@ export class UpstreamClient {
    * Sends the request. Resolves once response headers arrive; connection failures and aborts
    * become GatewayErrors that name the provider.
    */
-  async send(upstream: UpstreamRequest, signal: AbortSignal, provider: string): Promise<UpstreamResponse> {
+  async send(upstream: UpstreamRequest, signal: UpstreamSignal, provider: string): Promise<UpstreamResponse> {
     try {
       const { origin, path } = this.target(upstream.url);
       const response = await this.agent.request({ origin, path, method: upstream.method, headers: upstream.headers, body: upstream.body, signal });
@@ -64,7 +85,7 @@ export class UpstreamClient {
   }
 }
 
-export function connectionError(error: unknown, provider: string, signal?: AbortSignal): GatewayError {
+export function connectionError(error: unknown, provider: string, signal?: UpstreamSignal): GatewayError {
   if (error instanceof GatewayError) return error;
   const reason = signal?.reason;
   if (reason instanceof GatewayError) return reason;
