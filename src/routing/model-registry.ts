@@ -24,6 +24,7 @@ import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
 import type { ModelRepository, StoredModelRow } from '../storage/repositories/models.js';
 import type { ModelCatalog } from './catalog.js';
+import { parseInput } from '../parse-input.js';
 
 const ENV_PREFIX = 'os.environ/';
 /**
@@ -166,7 +167,7 @@ export class ModelRegistry {
 
   async create(body: unknown): Promise<ModelView> {
     const repository = this.requireRepository();
-    const input = parse(newModelSchema, body);
+    const input = parseInput(newModelSchema, body);
     const requestedId = input.model_info?.id;
     const id = requestedId === undefined || requestedId === null || requestedId === '' ? randomUUID() : String(requestedId);
     const existing = await repository.find(id);
@@ -194,7 +195,7 @@ export class ModelRegistry {
   /** LiteLLM's /model/update: the fields given replace the stored ones (`null` removes a field). */
   async update(idFromPath: string | undefined, body: unknown): Promise<ModelView> {
     const repository = this.requireRepository();
-    const input = parse(updateSchema, body);
+    const input = parseInput(updateSchema, body);
     const idValue = idFromPath ?? input.model_info?.id ?? input.id;
     if (idValue === undefined || idValue === null || idValue === '') throw new GatewayError('invalid_request', 'model_info.id is required: the id of the model to update (GET /model/info lists them)', { param: 'model_info.id' });
     const id = String(idValue);
@@ -448,16 +449,6 @@ function effectivePrices(entry: RegistryEntry): Record<string, unknown> {
     ...(prices.cacheWritePerToken !== undefined ? { cache_creation_input_token_cost: usd(prices.cacheWritePerToken) } : {}),
     price_source: source,
   };
-}
-
-function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue.path.join('.') || 'body';
-    throw new GatewayError('invalid_request', `${path}: ${issue.message}`, { param: path });
-  }
-  return result.data;
 }
 
 /** `os.environ/VAR` values resolved; unset ones left out and reported as "field=VAR". */

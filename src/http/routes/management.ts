@@ -10,6 +10,7 @@ import { keyHashOf } from '../../auth/management.js';
 import { hasPermission, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { callOf } from '../context.js';
+import { parseInput } from '../../parse-input.js';
 
 const nullableNumber = z.number({ invalid_type_error: 'expected a number' }).nonnegative().nullable().optional();
 const nullableInteger = z.number({ invalid_type_error: 'expected a whole number' }).int().nonnegative().nullable().optional();
@@ -64,16 +65,6 @@ const teamFields = z
   })
   .passthrough();
 
-function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue.path.join('.') || 'body';
-    throw new GatewayError('invalid_request', `${path}: ${issue.message}`, { param: path });
-  }
-  return result.data;
-}
-
 /** Writes, and reads of others' keys, users and teams, need llm.configure (the admin role's, by default). */
 function requireAdmin(request: FastifyRequest): void {
   requirePermission(request, 'llm.configure');
@@ -89,20 +80,20 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   // ---- keys
   app.post('/key/generate', async (request) => {
     requireAdmin(request);
-    const { secret, key } = await service().generateKey(parse(keyFields, request.body));
+    const { secret, key } = await service().generateKey(parseInput(keyFields, request.body));
     return { key: secret, ...(await service().keyView(key)) };
   });
 
   app.post('/key/update', async (request) => {
     requireAdmin(request);
-    const body = parse(keyFields.merge(keyReference), request.body);
+    const body = parseInput(keyFields.merge(keyReference), request.body);
     return service().keyView(await service().updateKey(body.key, body));
   });
 
   const regenerate = async (request: FastifyRequest) => {
     requireAdmin(request);
     const fromPath = (request.params as { key?: string }).key;
-    const body = parse(fromPath ? keyFields : keyFields.merge(keyReference), request.body);
+    const body = parseInput(fromPath ? keyFields : keyFields.merge(keyReference), request.body);
     const { secret, key } = await service().regenerateKey(fromPath ?? (body as { key: string }).key, body);
     return { key: secret, ...(await service().keyView(key)) };
   };
@@ -111,17 +102,17 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   app.post('/key/block', async (request) => {
     requireAdmin(request);
-    return service().keyView(await service().setKeyBlocked(parse(keyReference, request.body).key, true));
+    return service().keyView(await service().setKeyBlocked(parseInput(keyReference, request.body).key, true));
   });
 
   app.post('/key/unblock', async (request) => {
     requireAdmin(request);
-    return service().keyView(await service().setKeyBlocked(parse(keyReference, request.body).key, false));
+    return service().keyView(await service().setKeyBlocked(parseInput(keyReference, request.body).key, false));
   });
 
   app.post('/key/delete', async (request) => {
     requireAdmin(request);
-    const body = parse(z.object({ keys: z.array(z.string()).optional(), key_aliases: z.array(z.string()).optional() }), request.body);
+    const body = parseInput(z.object({ keys: z.array(z.string()).optional(), key_aliases: z.array(z.string()).optional() }), request.body);
     if (!body.keys?.length && !body.key_aliases?.length) throw new GatewayError('invalid_request', 'send "keys" (keys or tokens) or "key_aliases"', { param: 'keys' });
     return { deleted_keys: await service().deleteKeys(body.keys ?? [], body.key_aliases ?? []) };
   });
@@ -156,7 +147,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   // ---- users
   app.post('/user/new', async (request) => {
     requireAdmin(request);
-    const body = parse(userFields, request.body);
+    const body = parseInput(userFields, request.body);
     const user = await service().createUser(body, body.teams ?? []);
     const view = await service().userView(user);
     if (body.auto_create_key === false) return view;
@@ -166,13 +157,13 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   app.post('/user/update', async (request) => {
     requireAdmin(request);
-    const body = parse(userFields.extend({ user_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
+    const body = parseInput(userFields.extend({ user_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
     return service().userView(await service().updateUser(body.user_id, body));
   });
 
   app.post('/user/delete', async (request) => {
     requireAdmin(request);
-    const body = parse(z.object({ user_ids: z.array(z.string()).min(1, 'name at least one user') }), request.body);
+    const body = parseInput(z.object({ user_ids: z.array(z.string()).min(1, 'name at least one user') }), request.body);
     return { deleted: await service().deleteUsers(body.user_ids) };
   });
 
@@ -201,18 +192,18 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   // ---- teams
   app.post('/team/new', async (request) => {
     requireAdmin(request);
-    return service().teamView(await service().createTeam(parse(teamFields, request.body)));
+    return service().teamView(await service().createTeam(parseInput(teamFields, request.body)));
   });
 
   app.post('/team/update', async (request) => {
     requireAdmin(request);
-    const body = parse(teamFields.extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
+    const body = parseInput(teamFields.extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
     return service().teamView(await service().updateTeam(body.team_id, body));
   });
 
   app.post('/team/delete', async (request) => {
     requireAdmin(request);
-    const body = parse(z.object({ team_ids: z.array(z.string()).min(1, 'name at least one team') }), request.body);
+    const body = parseInput(z.object({ team_ids: z.array(z.string()).min(1, 'name at least one team') }), request.body);
     return { deleted: await service().deleteTeams(body.team_ids) };
   });
 
@@ -233,14 +224,14 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   app.post('/team/member_add', async (request) => {
     requireAdmin(request);
-    const body = parse(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member)]) }), request.body);
+    const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member)]) }), request.body);
     const members = (Array.isArray(body.member) ? body.member : [body.member]).map((item) => ({ userId: item.user_id, role: item.role ?? ('user' as const) }));
     return service().teamView(await service().addMembers(body.team_id, members));
   });
 
   app.post('/team/member_delete', async (request) => {
     requireAdmin(request);
-    const body = parse(z.object({ team_id: z.string().min(1), user_id: z.string().min(1).optional(), user_ids: z.array(z.string()).optional() }), request.body);
+    const body = parseInput(z.object({ team_id: z.string().min(1), user_id: z.string().min(1).optional(), user_ids: z.array(z.string()).optional() }), request.body);
     const userIds = [...(body.user_id ? [body.user_id] : []), ...(body.user_ids ?? [])];
     if (userIds.length === 0) throw new GatewayError('invalid_request', 'send "user_id"', { param: 'user_id' });
     return service().teamView(await service().removeMembers(body.team_id, userIds));

@@ -22,6 +22,7 @@ import type { PrincipalRepository } from '../../storage/repositories/principals.
 import { callOf } from '../context.js';
 import { deploymentHealth, type HealthDependencies } from './health.js';
 import { sendResult, withAutoModel } from './openai.js';
+import { parseInput } from '../../parse-input.js';
 
 export interface PlatformRouteDependencies {
   gateway: Gateway;
@@ -53,16 +54,6 @@ const byokBody = z
     user_id: z.string().min(1).optional(),
   })
   .strict();
-
-function parse<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
-  const result = schema.safeParse(body ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue.path.join('.') || 'body';
-    throw new GatewayError('invalid_request', `${path}: ${issue.message}`, { param: path });
-  }
-  return result.data;
-}
 
 function transactionView(row: StoredCreditTransaction) {
   return {
@@ -170,7 +161,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
   app.post(`${PREFIX}/credits/add`, async (request) => {
     requirePlatform();
     requirePermission(request, 'llm.configure');
-    const body = parse(addBody, request.body);
+    const body = parseInput(addBody, request.body);
     const amount = toMillicredits(body.amount);
     if (amount === 0) throw new GatewayError('invalid_request', 'amount: must not be 0', { param: 'amount' });
     if (amount < 0 && body.kind !== 'adjustment') throw new GatewayError('invalid_request', `amount: must be positive for kind "${body.kind}" (use kind "adjustment" to take credits away)`, { param: 'amount' });
@@ -198,7 +189,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
   // ---- bring your own key
   app.post(`${PREFIX}/byok/keys`, async (request) => {
     const layer = requirePlatform();
-    const body = parse(byokBody, request.body);
+    const body = parseInput(byokBody, request.body);
     const user = await subjectUser(request, 'llm.execute', body.user_id);
     return layer.byok.store(user.userId, body.provider, body.api_key);
   });

@@ -16,6 +16,7 @@ import { GROUP_COLUMNS, type GroupBy, type ReportRow, type SpendReportRepository
 import type { StoredUsageLog } from '../../storage/repositories/usage-logs.js';
 import { toCsv, type CsvValue } from '../csv.js';
 import { callOf } from '../context.js';
+import { parseInput } from '../../parse-input.js';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_REPORT_DAYS = 30;
@@ -48,16 +49,6 @@ const logsQuery = z.object({
   page: positiveInteger(100_000).optional(),
   page_size: positiveInteger(1000).optional(),
 });
-
-function parse<T extends z.ZodTypeAny>(schema: T, query: unknown): z.infer<T> {
-  const result = schema.safeParse(query ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue.path.join('.') || 'query';
-    throw new GatewayError('invalid_request', `${path}: ${issue.message}`, { param: path });
-  }
-  return result.data;
-}
 
 function dayOf(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 10);
@@ -132,7 +123,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   // ---- GET /global/spend/report
   app.get('/global/spend/report', async (request, reply) => {
     requirePermission(request, 'llm.configure');
-    const query = parse(reportQuery, request.query);
+    const query = parseInput(reportQuery, request.query, 'query');
     const groupBy = parseGroupBy(query.group_by);
     const reports = deps.reports();
     const rows = await reports.report({
@@ -153,7 +144,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   // ---- GET /user/daily/activity
   app.get('/user/daily/activity', async (request, reply) => {
     const caller = callOf(request).caller;
-    const query = parse(activityQuery, request.query);
+    const query = parseInput(activityQuery, request.query, 'query');
     const scope = isOperator(caller)
       ? { userId: query.user_id ?? query.internal_user_id, keyId: await keyFilter(query.api_key) }
       : { ...ownScope(caller), ...(query.api_key ? { keyId: await ownKeyFilter(caller, query.api_key, keyFilter) } : {}) };
@@ -171,7 +162,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   // ---- GET /api/v1/llm/usage: the caller's own usage
   app.get('/api/v1/llm/usage', async (request, reply) => {
     const caller = callOf(request).caller;
-    const query = parse(activityQuery, request.query);
+    const query = parseInput(activityQuery, request.query, 'query');
     let scope: { userId?: string; keyId?: string };
     if (isOperator(caller) && (query.user_id || query.api_key)) scope = { userId: query.user_id, keyId: await keyFilter(query.api_key) };
     else scope = ownScope(caller);
@@ -203,7 +194,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   // ---- GET /spend/logs
   app.get('/spend/logs', async (request, reply) => {
     const caller = callOf(request).caller;
-    const query = parse(logsQuery, request.query);
+    const query = parseInput(logsQuery, request.query, 'query');
     const page = query.page ?? 1;
     const pageSize = query.page_size ?? 50;
     const operator = isOperator(caller);
