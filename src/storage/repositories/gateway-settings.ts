@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import { bumpChangeVersion, readChangeVersion } from './change-versions.js';
 
 export const SETTINGS_VERSION = 'gateway_settings';
 
@@ -30,9 +31,8 @@ export class GatewaySettingsRepository {
   }
 
   /** Sets (value given) or removes (value undefined) settings in one transaction, and bumps the version. */
-  async apply(changes: Array<{ name: string; value: unknown }>, now: number): Promise<number> {
-    const version = now * 1000 + Math.floor(Math.random() * 1000);
-    await this.db.transaction().execute(async (transaction) => {
+  apply(changes: Array<{ name: string; value: unknown }>, now: number): Promise<number> {
+    return this.db.transaction().execute(async (transaction) => {
       for (const { name, value } of changes) {
         if (value === undefined) {
           await transaction.deleteFrom('gateway_settings').where('name', '=', name).execute();
@@ -45,32 +45,20 @@ export class GatewaySettingsRepository {
             .execute();
         }
       }
-      await transaction
-        .insertInto('change_versions')
-        .values({ name: SETTINGS_VERSION, version })
-        .onConflict((conflict) => conflict.column('name').doUpdateSet({ version }))
-        .execute();
+      return bumpChangeVersion(transaction, SETTINGS_VERSION, now);
     });
-    return version;
   }
 
   /** Removes every stored setting under `prefix` and bumps the version. */
-  async clear(prefix: string, now: number): Promise<number> {
-    const version = now * 1000 + Math.floor(Math.random() * 1000);
-    await this.db.transaction().execute(async (transaction) => {
+  clear(prefix: string, now: number): Promise<number> {
+    return this.db.transaction().execute(async (transaction) => {
       const names = (await transaction.selectFrom('gateway_settings').select('name').execute()).map((row) => row.name).filter((name) => name.startsWith(prefix));
       if (names.length > 0) await transaction.deleteFrom('gateway_settings').where('name', 'in', names).execute();
-      await transaction
-        .insertInto('change_versions')
-        .values({ name: SETTINGS_VERSION, version })
-        .onConflict((conflict) => conflict.column('name').doUpdateSet({ version }))
-        .execute();
+      return bumpChangeVersion(transaction, SETTINGS_VERSION, now);
     });
-    return version;
   }
 
-  async version(): Promise<number> {
-    const row = await this.db.selectFrom('change_versions').select('version').where('name', '=', SETTINGS_VERSION).executeTakeFirst();
-    return row ? Number(row.version) : 0;
+  version(): Promise<number> {
+    return readChangeVersion(this.db, SETTINGS_VERSION);
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Database, DeploymentHealthTable, ModelDeploymentTable } from '../schema.js';
+import { bumpChangeVersion, readChangeVersion } from './change-versions.js';
 
 export type StoredModelRow = ModelDeploymentTable;
 export type StoredHealthRow = DeploymentHealthTable;
@@ -44,19 +45,12 @@ export class ModelRepository {
     return Number(result.numDeletedRows) > 0;
   }
 
-  async bumpVersion(): Promise<number> {
-    const version = Date.now() * 1000 + Math.floor(Math.random() * 1000);
-    await this.db
-      .insertInto('change_versions')
-      .values({ name: MODELS_VERSION, version })
-      .onConflict((conflict) => conflict.column('name').doUpdateSet({ version }))
-      .execute();
-    return version;
+  bumpVersion(): Promise<number> {
+    return bumpChangeVersion(this.db, MODELS_VERSION);
   }
 
-  async version(): Promise<number> {
-    const row = await this.db.selectFrom('change_versions').select('version').where('name', '=', MODELS_VERSION).executeTakeFirst();
-    return row ? Number(row.version) : 0;
+  version(): Promise<number> {
+    return readChangeVersion(this.db, MODELS_VERSION);
   }
 
   // ---- deployment health (replicas without Redis)

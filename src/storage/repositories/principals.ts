@@ -6,6 +6,8 @@ import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
 import type { KeyRecord, Limits, TeamMember, TeamRecord, UserRecord, UserRole } from '../../auth/principals.js';
 import type { ApiKeyTable, Database, LimitColumns, TeamTable, UserTable } from '../schema.js';
 
+import { bumpChangeVersion, readChangeVersion } from './change-versions.js';
+
 type Executor = Kysely<Database> | Transaction<Database>;
 
 function parseJson<T>(text: string | null | undefined, fallback: T): T {
@@ -261,16 +263,10 @@ export class PrincipalRepository {
 
   // ---- change versions (cache invalidation for replicas without Redis)
   async bumpVersion(name: string, executor: Executor = this.db): Promise<void> {
-    const version = Date.now() * 1000 + Math.floor(Math.random() * 1000);
-    await executor
-      .insertInto('change_versions')
-      .values({ name, version })
-      .onConflict((conflict) => conflict.column('name').doUpdateSet({ version }))
-      .execute();
+    await bumpChangeVersion(executor, name);
   }
 
-  async version(name: string): Promise<number> {
-    const row = await this.db.selectFrom('change_versions').select('version').where('name', '=', name).executeTakeFirst();
-    return row ? Number(row.version) : 0;
+  version(name: string): Promise<number> {
+    return readChangeVersion(this.db, name);
   }
 }

@@ -3,7 +3,7 @@
  * raw usage rows, newest first, through the indexes of migrations 0001 and 0007.
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import type { Database } from '../schema.js';
+import type { Database, UsageDailyTotalsTable } from '../schema.js';
 import type { StoredUsageLog } from './usage-logs.js';
 
 /** Report dimensions and the rollup column each reads. */
@@ -32,16 +32,8 @@ export interface ReportQuery extends RollupFilters {
   groupBy: GroupBy[];
 }
 
-export interface Totals {
-  requests: number;
-  failures: number;
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  cached_tokens: number;
-  cost_micros: number;
-  credits_millicredits: number;
-}
+/** The summed columns of a rollup row. */
+export type Totals = Omit<UsageDailyTotalsTable, 'day' | 'model_group' | 'provider'>;
 
 /** One report row: the group's dimension values ('' where absent) and its totals. */
 export type ReportRow = Partial<Record<GroupBy, string>> & Totals;
