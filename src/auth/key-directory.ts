@@ -4,9 +4,9 @@
  * within a second: through Redis pub/sub when there is Redis, and by polling a version row in the
  * database (every 500 ms) in any case.
  */
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
+import { ChangeFeed } from '../state/change-feed.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
 
@@ -33,40 +33,28 @@ export class KeyDirectory {
   private readonly cache = new Map<string, { value: ResolvedKey | null; expires: number }>();
   private readonly loading = new Map<string, Promise<ResolvedKey | null>>();
   private repository: PrincipalRepository | undefined;
-  private version = 0;
-  private poller: NodeJS.Timeout | undefined;
-  private publisher: Redis | undefined;
-  private subscriber: Redis | undefined;
-  private readonly channel: string;
+  /** Counts invalidations, so that a load overtaken by one is not cached. */
+  private generation = 0;
+  private readonly feed: ChangeFeed;
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
 
   constructor(private readonly options: KeyDirectoryOptions) {
     this.ttlMs = options.ttlMs ?? 60_000;
     this.negativeTtlMs = options.negativeTtlMs ?? 2_000;
-    this.channel = `${options.redisPrefix ?? 'switchboard:'}principals`;
+    // Messages name the key hashes that changed ("keys:h1,h2") or say "all"; a moved version means all.
+    this.feed = new ChangeFeed({ name: 'principals', logger: options.logger, reload: (message) => this.apply(message ?? 'all'), redisUrl: options.redisUrl, redisPrefix: options.redisPrefix, pollIntervalMs: options.pollIntervalMs });
   }
 
   /** Starts the Redis subscription (if any). */
-  async start(): Promise<void> {
-    if (!this.options.redisUrl) return;
-    const onError = (error: Error) => this.options.logger.warn({ err: error.message }, 'redis error (key invalidation)');
-    this.publisher = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.subscriber = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.publisher.on('error', onError);
-    this.subscriber.on('error', onError);
-    await this.publisher.connect();
-    await this.subscriber.connect();
-    await this.subscriber.subscribe(this.channel);
-    this.subscriber.on('message', (_channel: string, message: string) => this.apply(message));
+  start(): Promise<void> {
+    return this.feed.start();
   }
 
   /** Called once the database is ready; starts the version poll. */
   attach(repository: PrincipalRepository): void {
     this.repository = repository;
-    void repository.version(VERSION_NAME).then((version) => (this.version = version), () => undefined);
-    this.poller = setInterval(() => void this.poll(), this.options.pollIntervalMs ?? 500);
-    this.poller.unref();
+    void this.feed.attach({ version: () => repository.version(VERSION_NAME) });
   }
 
   /** The cached answer for a key hash (null: known not to exist), or undefined when it must be loaded. */
@@ -88,7 +76,7 @@ export class KeyDirectory {
   }
 
   private async load(repository: PrincipalRepository, hash: string): Promise<ResolvedKey | null> {
-    const versionBefore = this.version;
+    const generationBefore = this.generation;
     const key = await repository.findKey(hash);
     let value: ResolvedKey | null = null;
     if (key) {
@@ -96,7 +84,7 @@ export class KeyDirectory {
       value = { key, user, team };
     }
     // An invalidation that arrived while loading makes this result stale: do not cache it.
-    if (this.version === versionBefore) this.cache.set(hash, { value, expires: Date.now() + (value ? this.ttlMs : this.negativeTtlMs) });
+    if (this.generation === generationBefore) this.cache.set(hash, { value, expires: Date.now() + (value ? this.ttlMs : this.negativeTtlMs) });
     return value;
   }
 
@@ -104,36 +92,24 @@ export class KeyDirectory {
   async changed(hashes: string[] | 'all'): Promise<void> {
     const message = hashes === 'all' ? 'all' : `keys:${hashes.join(',')}`;
     this.apply(message);
-    await this.repository?.bumpVersion(VERSION_NAME).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not bump the principals version'));
-    if (this.repository) this.version = await this.repository.version(VERSION_NAME).catch(() => this.version);
-    await this.publisher?.publish(this.channel, message).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not publish a key invalidation'));
+    const repository = this.repository;
+    if (repository) {
+      await repository.bumpVersion(VERSION_NAME).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not bump the principals version'));
+      this.feed.noteVersion(await repository.version(VERSION_NAME).catch(() => 0));
+    }
+    await this.feed.publish(message);
   }
 
   private apply(message: string): void {
-    this.version++;
-    if (message === 'all') {
+    this.generation++;
+    if (message === 'all' || !message.startsWith('keys:')) {
       this.cache.clear();
       return;
     }
     for (const hash of message.slice('keys:'.length).split(',')) this.cache.delete(hash);
   }
 
-  private async poll(): Promise<void> {
-    if (!this.repository) return;
-    try {
-      const version = await this.repository.version(VERSION_NAME);
-      if (version !== this.version && version !== 0) {
-        this.version = version;
-        this.cache.clear();
-      }
-    } catch {
-      // the database is unreachable: keep serving from the cache
-    }
-  }
-
-  async close(): Promise<void> {
-    clearInterval(this.poller);
-    this.subscriber?.disconnect();
-    await this.publisher?.quit().catch(() => this.publisher?.disconnect());
+  close(): Promise<void> {
+    return this.feed.close();
   }
 }

@@ -3,13 +3,15 @@
  * their key, costs no credits and is never billed. Keys are sealed with AES-256-GCM (SecretBox,
  * SWITCHBOARD_ENCRYPTION_KEY) before they reach the database, shown only masked, and never logged.
  * The request path reads an in-memory copy of the sealed keys (opened per call, a few microseconds),
- * reloaded when any replica changes one (a version row polled every 500 ms).
+ * reloaded when any replica changes one (ChangeFeed: Redis pub/sub, and a version row polled every
+ * 500 ms).
  */
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import { knownProviderIds, providerSpec } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
+import { ChangeFeed } from '../state/change-feed.js';
 import type { ByokKeyRepository, StoredByokKey } from '../storage/repositories/byok-keys.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
 
@@ -28,39 +30,35 @@ export class ByokDirectory {
   private cache = new Map<string, Map<string, string>>();
   private repository: ByokKeyRepository | undefined;
   private versions: PrincipalRepository | undefined;
-  private version = 0;
-  private poller: NodeJS.Timeout | undefined;
+  private readonly feed: ChangeFeed;
 
   constructor(
     private readonly box: SecretBox | undefined,
     private readonly logger: Logger,
-  ) {}
+    changes: { redisUrl?: string; redisPrefix?: string; pollIntervalMs?: number } = {},
+  ) {
+    this.feed = new ChangeFeed({ name: 'byok', logger, reload: () => this.reload(), ...changes });
+  }
 
-  attach(repository: ByokKeyRepository, versions: PrincipalRepository, pollIntervalMs = 500): void {
+  /** Starts the Redis subscription (if any). */
+  start(): Promise<void> {
+    return this.feed.start();
+  }
+
+  attach(repository: ByokKeyRepository, versions: PrincipalRepository): void {
     this.repository = repository;
     this.versions = versions;
     void this.reload();
-    this.poller = setInterval(() => void this.poll(), pollIntervalMs);
-    this.poller.unref();
+    void this.feed.attach({ version: () => versions.version(VERSION_NAME) });
   }
 
-  close(): void {
-    clearInterval(this.poller);
+  close(): Promise<void> {
+    return this.feed.close();
   }
 
-  private async poll(): Promise<void> {
-    try {
-      const version = await this.versions!.version(VERSION_NAME);
-      if (version !== this.version) await this.reload(version);
-    } catch {
-      // the database is unreachable: keep serving from the cache
-    }
-  }
-
-  private async reload(version?: number): Promise<void> {
+  private async reload(): Promise<void> {
     if (!this.repository || !this.versions) return;
     try {
-      const current = version ?? (await this.versions.version(VERSION_NAME));
       const rows = await this.repository.all();
       const cache = new Map<string, Map<string, string>>();
       for (const row of rows) {
@@ -72,7 +70,6 @@ export class ByokDirectory {
         cache.set(row.user_id, providers);
       }
       this.cache = cache;
-      this.version = current;
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'could not load BYOK keys; retried on the next poll');
     }
@@ -156,10 +153,15 @@ export class ByokDirectory {
     return deleted;
   }
 
-  /** Reloads here at once and tells the other replicas through the version row. */
+  /** Reloads here at once and tells the other replicas (Redis message and version row). */
   private async changed(): Promise<void> {
-    await this.versions?.bumpVersion(VERSION_NAME).catch((error: Error) => this.logger.warn({ err: error.message }, 'could not bump the BYOK version'));
+    const versions = this.versions;
+    if (versions) {
+      await versions.bumpVersion(VERSION_NAME).catch((error: Error) => this.logger.warn({ err: error.message }, 'could not bump the BYOK version'));
+      this.feed.noteVersion(await versions.version(VERSION_NAME).catch(() => 0));
+    }
     await this.reload();
+    await this.feed.publish();
   }
 }
 

@@ -112,7 +112,6 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     throw new ConfigError((error as Error).message);
   }
   const platformSettings = platformSettingsFrom(config.platform);
-  const byok = new ByokDirectory(secretBox, logger);
   const deployments = buildDeployments(loaded);
   const aliases = config.router_settings.model_group_alias ?? {};
   const catalog = new ModelCatalog(deployments, aliases);
@@ -127,6 +126,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const redisPrefix = options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX;
   const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix });
   await keyDirectory.start();
+  const byok = new ByokDirectory(secretBox, logger, { redisUrl, redisPrefix });
+  if (platformSettings) await byok.start();
 
   let repository: UsageLogRepository | undefined;
   let principals: PrincipalRepository | undefined;
@@ -283,7 +284,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await routerState.close();
       await limitsState.close();
       await keyDirectory.close();
-      byok.close();
+      await byok.close();
       await database.stop();
     },
   };

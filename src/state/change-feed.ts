@@ -1,8 +1,9 @@
 /**
- * How a replica learns that another one changed something it caches (models, router settings):
- * a Redis pub/sub message when there is Redis (milliseconds), and in any case a change version in
- * the database polled every 500 ms (under a second, and the fallback when Redis drops a message or
- * is absent). The owner reloads its cache whenever either says so.
+ * How a replica learns that another one changed something it caches (keys and principals, models,
+ * router settings): a Redis pub/sub message when there is Redis (milliseconds), and in any case a
+ * change version in the database polled every 500 ms (under a second, and the fallback when Redis
+ * drops a message or is absent). The owner reloads its cache whenever either says so; a message
+ * may say what changed, so the owner can drop just that.
  */
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -15,8 +16,11 @@ export interface ChangeFeedOptions {
   /** The channel's name under the Redis prefix, and the log label. */
   name: string;
   logger: Logger;
-  /** Rebuilds the owner's cache; called on a message, or when the polled version moved. */
-  reload: () => Promise<void>;
+  /**
+   * Rebuilds the owner's cache; called with another replica's message (what it published), or
+   * with no message when the polled version moved (anything may have changed).
+   */
+  reload: (message?: string) => unknown;
   redisUrl?: string;
   redisPrefix?: string;
   pollIntervalMs?: number;
@@ -44,7 +48,7 @@ export class ChangeFeed {
     this.subscriber.on('error', onError);
     await this.publisher.connect();
     await this.subscriber.connect();
-    this.subscriber.on('message', () => void this.options.reload());
+    this.subscriber.on('message', (_channel: string, message: string) => void this.options.reload(message));
     await this.subscriber.subscribe(this.channel);
   }
 
@@ -62,8 +66,8 @@ export class ChangeFeed {
   }
 
   /** Tells the other replicas at once (they would otherwise see the version on their next poll). */
-  async publish(): Promise<void> {
-    await this.publisher?.publish(this.channel, 'changed').catch((error: Error) => this.options.logger.warn({ err: error.message }, `could not publish a ${this.options.name} change`));
+  async publish(message = 'changed'): Promise<void> {
+    await this.publisher?.publish(this.channel, message).catch((error: Error) => this.options.logger.warn({ err: error.message }, `could not publish a ${this.options.name} change`));
   }
 
   private async poll(): Promise<void> {
