@@ -1,4 +1,4 @@
-/** Small building blocks: page header, card, badge, form field, modal dialog, toast notices. */
+/** Small building blocks: page header, card, badge, form field, modal dialog, toast notices, pager. */
 import { useEffect, useId, useRef, useState, useSyncExternalStore, type ReactNode } from 'react';
 
 export function PageHeader({ title, description, actions }: { title: string; description?: string; actions?: ReactNode }) {
@@ -188,5 +188,20 @@ export function FormFooter({ error, submitLabel, disabled, extra, actions = true
         </div>
       ) : null}
     </>
+  );
+}
+
+/** Buttons to the previous and next page around a label saying where the list is. */
+export function Pager({ page, onPage, hasNext, children, previous = 'Previous', next = 'Next' }: { page: number; onPage: (page: number) => void; hasNext: boolean; children: ReactNode; previous?: string; next?: string }) {
+  return (
+    <div className="pager">
+      <button type="button" className="button button-small" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+        {previous}
+      </button>
+      <span className="muted">{children}</span>
+      <button type="button" className="button button-small" disabled={!hasNext} onClick={() => onPage(page + 1)}>
+        {next}
+      </button>
+    </div>
   );
 }

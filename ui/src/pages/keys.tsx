@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { deleteKeys, generateKey, keyInfoSelf, listKeys, publicModels, setKeyBlocked, updateKey, type KeyInput, type KeyView } from '../api/gateway';
 import { Empty, errorText, QueryView } from '../components/states';
-import { Badge, Card, ConfirmButton, CopyButton, Field, FormFooter, Modal, notify, PageHeader } from '../components/ui';
+import { Badge, Card, ConfirmButton, CopyButton, Field, FormFooter, Modal, notify, PageHeader, Pager } from '../components/ui';
 import { dateTime, usd } from '../format';
 import type { Session } from '../session';
 
@@ -251,17 +251,9 @@ function AdminKeys() {
                 </table>
               </div>
               {data.total_pages > 1 ? (
-                <div className="pager">
-                  <button type="button" className="button button-small" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-                    Previous
-                  </button>
-                  <span className="muted">
-                    Page {data.current_page} of {data.total_pages} · {data.total_count} keys
-                  </span>
-                  <button type="button" className="button button-small" disabled={page >= data.total_pages} onClick={() => setPage(page + 1)}>
-                    Next
-                  </button>
-                </div>
+                <Pager page={page} onPage={setPage} hasNext={page < data.total_pages}>
+                  Page {data.current_page} of {data.total_pages} · {data.total_count} keys
+                </Pager>
               ) : null}
             </>
           )}

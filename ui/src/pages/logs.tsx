@@ -4,7 +4,7 @@ import { useState } from 'react';
 import { spendLogs, type LogFilters, type LogRow } from '../api/gateway';
 import { pollUnlessUnavailable } from '../api/http';
 import { Empty, QueryView } from '../components/states';
-import { Badge, Card, Field, Modal, PageHeader } from '../components/ui';
+import { Badge, Card, Field, Modal, PageHeader, Pager } from '../components/ui';
 import { count, dateTime, ms, usd } from '../format';
 import type { Session } from '../session';
 
@@ -150,18 +150,10 @@ export function LogsPage({ session }: { session: Session }) {
                   </tbody>
                 </table>
               </div>
-              <div className="pager">
-                <button type="button" className="button button-small" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-                  Newer
-                </button>
-                <span className="muted">
-                  Page {page}
-                  {data.total !== null ? ` of ${Math.max(1, Math.ceil(data.total / data.page_size))} · ${count(data.total)} requests` : ''}
-                </span>
-                <button type="button" className="button button-small" disabled={!data.has_more} onClick={() => setPage(page + 1)}>
-                  Older
-                </button>
-              </div>
+              <Pager page={page} onPage={setPage} hasNext={data.has_more} previous="Newer" next="Older">
+                Page {page}
+                {data.total !== null ? ` of ${Math.max(1, Math.ceil(data.total / data.page_size))} · ${count(data.total)} requests` : ''}
+              </Pager>
             </>
           )}
         </QueryView>

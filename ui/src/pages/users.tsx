@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { addCredits, createTeam, createUser, deleteTeams, deleteUsers, listTeams, listUsers, updateUser, type UserView } from '../api/gateway';
 import { Empty, errorText, QueryView } from '../components/states';
-import { Badge, Card, ConfirmButton, CopyButton, Field, FormFooter, Modal, notify, PageHeader } from '../components/ui';
+import { Badge, Card, ConfirmButton, CopyButton, Field, FormFooter, Modal, notify, PageHeader, Pager } from '../components/ui';
 import { usd } from '../format';
 import { CreditsPanel } from './credits';
 
@@ -199,17 +199,9 @@ function Users() {
               </table>
             </div>
             {data.total_pages > 1 ? (
-              <div className="pager">
-                <button type="button" className="button button-small" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-                  Previous
-                </button>
-                <span className="muted">
-                  Page {data.page} of {data.total_pages}
-                </span>
-                <button type="button" className="button button-small" disabled={page >= data.total_pages} onClick={() => setPage(page + 1)}>
-                  Next
-                </button>
-              </div>
+              <Pager page={page} onPage={setPage} hasNext={page < data.total_pages}>
+                Page {data.page} of {data.total_pages}
+              </Pager>
             ) : null}
           </>
         )}
