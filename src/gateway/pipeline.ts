@@ -424,6 +424,7 @@ export class Gateway {
     router.begin(deployment);
     let opened: Awaited<ReturnType<typeof UpstreamStream.open>>;
     let dispatched: Awaited<ReturnType<Gateway['dispatch']>>;
+    let timers: StreamTimers;
     try {
       // The first-chunk timer covers headers and the first chunk; then the idle timer takes over.
       dispatched = await this.dispatch(context, deployment, upstreamRequest, firstChunkTimeoutMs);
@@ -439,7 +440,7 @@ export class Gateway {
         dispatched.release();
         throw this.upstreamError(adapter, deployment, response, text, context.byok);
       }
-      const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
+      timers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
       try {
         opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, {
           keepText: this.deps.settings.storePrompts === true,
@@ -454,7 +455,6 @@ export class Gateway {
       throw error;
     }
     const { sentAt } = dispatched;
-    const timers: StreamTimers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
     const headers = this.headers(context, { attempt, usage: undefined, costMicros: undefined, upstreamLatencyMs: 0, timeToFirstTokenMs: null }, sentAt - context.startedAt, warnings);
     this.deps.platform?.streamHeaders(context, headers);
     headers['content-type'] = encoder.contentType;

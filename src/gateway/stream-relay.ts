@@ -75,7 +75,7 @@ export class UpstreamStream {
   ) {
     this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     this.reader = readerFor(framing);
-    if (forwardRuns && framing === 'sse' && transform.forwardable && this.reader instanceof SseParser) {
+    if (forwardRuns && transform.forwardable && this.reader instanceof SseParser) {
       this.runs = { parser: this.reader, forwardable: (run) => transform.forwardable!(run) };
     }
   }
