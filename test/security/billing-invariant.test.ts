@@ -1,7 +1,7 @@
 /**
  * The billing invariant, over 500 random requests through the real server with the official openai
- * SDK: plain and streamed calls, streams the client abandons at a random chunk, upstreams that fail
- * before answering or reset mid-stream, streams without a usage chunk, requests carrying tool and
+ * SDK (a fifth with the Anthropic SDK on /v1/messages): plain and streamed calls, streams the client
+ * abandons at a random chunk, upstreams that fail before answering or reset mid-stream, streams without a usage chunk, requests carrying tool and
  * function definitions of random size — from several users (credits, a tier markup) and keys
  * (budgets), many at once. Afterwards, for every call:
  * - its row's cost is its tokens × the deployment's price, and its credits that cost × (1 + markup)
@@ -14,6 +14,7 @@
  * Runs on SQLite with in-memory limits, and on PostgreSQL + Redis (skipped with the reason printed
  * when they are absent outside CI).
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
@@ -60,6 +61,8 @@ function expectedCredits(costMicros: number): number {
 
 type Plan = {
   nonce: string;
+  /** the client: the openai SDK on /v1/chat/completions, or the Anthropic SDK on /v1/messages */
+  sdk: 'openai' | 'anthropic';
   user: number;
   key: number;
   stream: boolean;
@@ -80,8 +83,10 @@ function planRequests(random: () => number): Plan[] {
     const stream = random() < 0.6;
     const mode: ScriptMode = pick(stream ? ['complete', 'complete', 'complete', 'complete', 'no-usage', 'error', 'rate-limited', 'reset-mid-stream'] : ['complete', 'complete', 'complete', 'complete', 'error', 'rate-limited']);
     const words = 1 + Math.floor(random() * 40);
+    const sdk = random() < 0.2 ? 'anthropic' : 'openai';
     plans.push({
       nonce: `n${index}`,
+      sdk,
       user: Math.floor(random() * USERS),
       key: Math.floor(random() * 2),
       stream,
@@ -89,9 +94,11 @@ function planRequests(random: () => number): Plan[] {
       words,
       failAfter: mode === 'reset-mid-stream' ? 1 + Math.floor(random() * Math.max(1, words - 1)) : undefined,
       abortAfter: stream && mode === 'complete' && random() < 0.35 ? Math.floor(random() * words) : undefined,
-      maxTokens: random() < 0.5 ? 1 + Math.floor(random() * 48) : undefined,
+      // Anthropic's API requires max_tokens.
+      maxTokens: sdk === 'anthropic' || random() < 0.5 ? 1 + Math.floor(random() * 48) : undefined,
       tools: random() < 0.25 ? 1 + Math.floor(random() * 6) : undefined,
-      functions: random() < 0.15 ? 1 + Math.floor(random() * 40) : undefined,
+      // Legacy `functions` exist only in OpenAI's API.
+      functions: sdk === 'openai' && random() < 0.15 ? 1 + Math.floor(random() * 40) : undefined,
     });
   }
   return plans;
@@ -116,10 +123,47 @@ interface Outcome {
   code?: string;
 }
 
+function promptOf(plan: Plan): string {
+  return `question ${plan.nonce}\n${scriptText({ nonce: plan.nonce, words: plan.words, mode: plan.mode, failAfter: plan.failAfter, delayMs: plan.stream ? 2 : undefined })}`;
+}
+
+async function runAnthropic(client: Anthropic, plan: Plan): Promise<Outcome> {
+  const body: Anthropic.MessageCreateParams = {
+    model: 'cheap',
+    max_tokens: plan.maxTokens!,
+    system: 'You answer briefly.',
+    messages: [{ role: 'user', content: promptOf(plan) }],
+  };
+  if (plan.tools) body.tools = toolDefinitions(plan.tools, plan.nonce).map((tool) => ({ name: tool.function.name, description: tool.function.description, input_schema: tool.function.parameters as Anthropic.Tool.InputSchema }));
+  try {
+    if (!plan.stream) {
+      const { response } = await client.messages.create({ ...body, stream: false }).withResponse();
+      return { plan, callId: response.headers.get('x-switchboard-call-id') ?? undefined, status: response.status, chunksRead: 0 };
+    }
+    const { data: stream, response } = await client.messages.create({ ...body, stream: true }).withResponse();
+    let chunksRead = 0;
+    try {
+      for await (const event of stream) {
+        if (event.type === 'content_block_delta' && event.delta.type === 'text_delta' && event.delta.text) chunksRead++;
+        if (plan.abortAfter !== undefined && chunksRead > plan.abortAfter) {
+          stream.controller.abort();
+          break;
+        }
+      }
+    } catch {
+      // a stream ended by an error event or by our own abort
+    }
+    return { plan, callId: response.headers.get('x-switchboard-call-id') ?? undefined, status: response.status, chunksRead };
+  } catch (error) {
+    if (error instanceof Anthropic.APIError) return { plan, callId: error.headers?.get('x-switchboard-call-id') ?? undefined, status: error.status ?? 0, chunksRead: 0, code: (error.error as { error?: { type?: string } } | undefined)?.error?.type };
+    throw error;
+  }
+}
+
 async function runOne(client: OpenAI, plan: Plan): Promise<Outcome> {
   const body: Record<string, unknown> = {
     model: 'cheap',
-    messages: [{ role: 'user', content: `question ${plan.nonce}\n${scriptText({ nonce: plan.nonce, words: plan.words, mode: plan.mode, failAfter: plan.failAfter, delayMs: plan.stream ? 2 : undefined })}` }],
+    messages: [{ role: 'user', content: promptOf(plan) }],
   };
   if (plan.maxTokens !== undefined) body.max_tokens = plan.maxTokens;
   if (plan.tools) body.tools = toolDefinitions(plan.tools, plan.nonce);
@@ -199,12 +243,15 @@ describe.each(setups)('billing invariant over 500 random requests ($name)', ({ d
 
   it('runs the random requests (several at once)', async () => {
     const plans = planRequests(seededRandom(redis ? 1234 : 4321));
-    const clients = users.map((user) => user.keys.map((key) => new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 })));
+    const clients = users.map((user) => user.keys.map((key) => ({ openai: new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 }), anthropic: new Anthropic({ apiKey: key.key, baseURL: gateway.url, maxRetries: 0 }) })));
     const queue = [...plans];
     const done: Outcome[] = [];
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        for (let plan = queue.shift(); plan; plan = queue.shift()) done.push(await runOne(clients[plan.user][plan.key], plan));
+        for (let plan = queue.shift(); plan; plan = queue.shift()) {
+          const client = clients[plan.user][plan.key];
+          done.push(plan.sdk === 'anthropic' ? await runAnthropic(client.anthropic, plan) : await runOne(client.openai, plan));
+        }
       }),
     );
     outcomes = done;

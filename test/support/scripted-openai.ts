@@ -54,6 +54,13 @@ export function honestPromptTokens(body: Record<string, unknown>): number {
   return Math.ceil(Buffer.byteLength(read, 'utf8') / 4);
 }
 
+/** A message's text, whether its content is a string or OpenAI's array of parts. */
+function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content.map((part: { text?: unknown }) => (typeof part?.text === 'string' ? part.text : '')).join('');
+}
+
 export class ScriptedOpenAI extends MockServer {
   readonly served = new Map<string, Served>();
 
@@ -66,8 +73,7 @@ export class ScriptedOpenAI extends MockServer {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     const messages = (body.messages ?? []) as Array<{ content?: unknown }>;
-    const last = messages.at(-1)?.content;
-    const match = typeof last === 'string' ? SCRIPT.exec(last) : null;
+    const match = SCRIPT.exec(textOf(messages.at(-1)?.content));
     if (!match) {
       // The gateway's own health probes carry no script: a short, correct answer.
       const payload = JSON.stringify({ id: 'chatcmpl-probe', object: 'chat.completion', created: Math.floor(Date.now() / 1000), model: String(body.model), choices: [{ index: 0, message: { role: 'assistant', content: 'ok', refusal: null }, logprobs: null, finish_reason: 'length' }], usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 } });
