@@ -1,9 +1,9 @@
 /**
  * The billing invariant, over 500 random requests through the real server with the official openai
  * SDK (a fifth with the Anthropic SDK on /v1/messages): plain and streamed calls, streams the client
- * abandons at a random chunk, upstreams that fail before answering or reset mid-stream, streams without a usage chunk, requests carrying tool and
- * function definitions of random size — from several users (credits, a tier markup) and keys
- * (budgets), many at once. Afterwards, for every call:
+ * abandons at a random chunk, upstreams that fail before answering or reset mid-stream, streams
+ * without a usage chunk, requests carrying tool and function definitions of random size — from
+ * several users (credits, a tier markup) and keys (budgets), many at once. Afterwards, for every call:
  * - its row's cost is its tokens × the deployment's price, and its credits that cost × (1 + markup)
  *   × credits_per_usd (computed here in integers, not with the gateway's own function);
  * - every answer the upstream produced text for is charged (a disconnect or a reset is not free),
