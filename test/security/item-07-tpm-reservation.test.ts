@@ -6,9 +6,8 @@
  * On one process and on replicas sharing PostgreSQL and Redis.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { estimatedTokens } from '../../src/billing/token-estimate.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
-import { chatStatus, clientFor, Management, pricedConfig } from '../support/management.js';
+import { chatStatus, clientFor, Management, pricedConfig, promptBound } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { stateSetups } from '../support/shared-state-setups.js';
 
@@ -16,8 +15,8 @@ const setups = await stateSetups();
 
 const LIMIT = 50;
 const MAX_TOKENS = 10;
-/** What admission holds per request: ceil(18 prompt-bound bytes / 4) + 10 = 15. */
-const ESTIMATE = estimatedTokens({ kind: 'chat', body: { model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: MAX_TOKENS } });
+/** What admission holds per request: about 4 bytes of input per token, plus max_tokens: ceil(18 / 4) + 10 = 15. */
+const ESTIMATE = Math.ceil(promptBound('hi') / 4) + MAX_TOKENS;
 const REAL_TOKENS = 12 + 5;
 
 describe.each(setups)('tpm_limit reservations, $name', (setup) => {
