@@ -56,4 +56,45 @@ describe('Admission', () => {
     const admission = new Admission(broken, logger);
     await expect(admission.admit(resolvedKey(), 'c1', 1)).rejects.toMatchObject({ code: 'limits_unavailable', status: 503 });
   });
+
+  it('a cost past the reservation is charged in full and reported as a budget overrun', async () => {
+    const overruns: string[] = [];
+    const state = new LocalLimitsState();
+    const admission = new Admission(state, logger, (ledger) => overruns.push(ledger));
+    const key = resolvedKey({ rpmLimit: null });
+    (await admission.admit(key, 'c1', 30)).settle(30, 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(overruns).toEqual([]);
+    (await admission.admit(key, 'c2', 30)).settle(90, 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(overruns).toEqual(['budget']);
+    await expect(admission.admit(key, 'c3', 1)).rejects.toMatchObject({ code: 'budget_exceeded' });
+  });
+
+  it('holds each request\'s estimated tokens against tpm_limit, and settles the real count', async () => {
+    const admission = new Admission(new LocalLimitsState(), logger);
+    const key = resolvedKey({ rpmLimit: null, maxBudgetMicros: null, tpmLimit: 50 });
+    const first = await admission.admit(key, 'c1', 0, 20);
+    expect(first.headers['x-ratelimit-remaining-tokens']).toBe('30');
+    await admission.admit(key, 'c2', 0, 20);
+    await expect(admission.admit(key, 'c3', 0, 20)).rejects.toMatchObject({ code: 'rate_limit_exceeded', status: 429, message: expect.stringContaining('40 held by requests in flight') });
+    first.settle(0, 5);
+    await new Promise((resolve) => setImmediate(resolve));
+    const third = await admission.admit(key, 'c4', 0, 20);
+    expect(third.headers['x-ratelimit-remaining-tokens']).toBe('5');
+  });
+
+  it('a request whose estimate alone is over tpm_limit is refused saying so, and gives back its rpm slot', async () => {
+    const admission = new Admission(new LocalLimitsState(), logger);
+    const key = resolvedKey({ rpmLimit: 1, maxBudgetMicros: null, tpmLimit: 50 });
+    await expect(admission.admit(key, 'c1', 0, 51)).rejects.toMatchObject({ status: 429, message: expect.stringContaining('this request alone may use about 51 tokens') });
+    expect((await admission.admit(key, 'c2', 0, 50)).headers['x-ratelimit-remaining-tokens']).toBe('0');
+  });
+
+  it('a request refused later in admission (budget) releases its token hold', async () => {
+    const admission = new Admission(new LocalLimitsState(), logger);
+    const key = resolvedKey({ rpmLimit: null, maxBudgetMicros: 10, tpmLimit: 50 });
+    await expect(admission.admit(key, 'c1', 11, 40)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    expect((await admission.admit(key, 'c2', 10, 40)).headers['x-ratelimit-remaining-tokens']).toBe('10');
+  });
 });

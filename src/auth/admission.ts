@@ -1,15 +1,19 @@
 /**
  * Admits a virtual key's request against the key's, its user's and its team's limits (the most
  * restrictive applies, because each is checked): rpm (sliding minute, counted at admission), tpm
- * (real tokens of the last minute), requests in flight, and budgets by reservation — the request's
- * maximum cost is reserved atomically before the upstream call and the exact cost settled after,
- * so no amount of concurrency, on any number of replicas, pushes spend past a budget.
+ * (real tokens of the last minute plus the estimates held by requests in flight, reserved
+ * atomically at admission and replaced by the real count when the call settles), requests in
+ * flight, and budgets by reservation — the request's maximum cost is reserved atomically before
+ * the upstream call and the exact cost settled after (in full, even past the reservation), so no
+ * amount of concurrency, on any number of replicas, pushes spend past a budget.
  */
 import type { Logger } from 'pino';
 import { formatUsd } from '../billing/cost.js';
+import { noteOverrun, type OverrunListener } from '../billing/reservation-overrun.js';
 import { GatewayError } from '../errors.js';
 import type { BudgetHold, LimitsState, RateLimit, RateWindow } from '../state/limits-state.js';
 import type { ResolvedKey } from './key-directory.js';
+import { reserveTokens } from './token-reservation.js';
 import { currentPeriod, spendThisPeriod, type LimitSubject } from './principals.js';
 
 export interface Ticket {
@@ -57,15 +61,17 @@ export class Admission {
   constructor(
     private readonly state: LimitsState,
     private readonly logger: Logger,
+    /** Told when a call costs more than the budget reservation made for it (charged in full all the same). */
+    private readonly onOverrun?: OverrunListener,
   ) {}
 
   /**
    * Limits fail closed: when their store (Redis) cannot be reached, a virtual key's request is
    * refused with 503 rather than let through unchecked.
    */
-  async admit(resolved: ResolvedKey, callId: string, maxCostMicros: number): Promise<Ticket> {
+  async admit(resolved: ResolvedKey, callId: string, maxCostMicros: number, estimatedTokens = 0): Promise<Ticket> {
     try {
-      return await this.check(resolved, callId, maxCostMicros);
+      return await this.check(resolved, callId, maxCostMicros, estimatedTokens);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       this.logger.error({ err: (error as Error).message }, 'the limits store is unreachable; virtual-key requests are refused until it answers');
@@ -73,7 +79,7 @@ export class Admission {
     }
   }
 
-  private async check(resolved: ResolvedKey, callId: string, maxCostMicros: number): Promise<Ticket> {
+  private async check(resolved: ResolvedKey, callId: string, maxCostMicros: number, estimatedTokens: number): Promise<Ticket> {
     const subjects = subjectsOf(resolved);
     const now = Date.now();
     const headers: Record<string, string> = {};
@@ -96,33 +102,15 @@ export class Admission {
     }
     const refund = () => this.state.refundRequest(rpm.map((limit) => limit.subject), callId).catch(() => undefined);
 
-    const tpmSubjects = subjects.filter((subject) => subject.limits.tpmLimit !== null);
-    if (tpmSubjects.length > 0) {
-      const used = await this.state.tokensUsed(tpmSubjects.map(subjectName));
-      let tightestTokens: { limit: number; remaining: number } | undefined;
-      for (const subject of tpmSubjects) {
-        const limit = subject.limits.tpmLimit!;
-        const remaining = limit - (used.get(subjectName(subject)) ?? 0);
-        if (remaining <= 0) {
-          await refund();
-          throw new GatewayError('rate_limit_exceeded', `token rate limit reached for ${describe(subject, resolved)}: ${limit} tokens per minute (tpm_limit); retry in 60s`, {
-            retryAfterSeconds: 60,
-            headers: { 'retry-after': '60', 'x-ratelimit-limit-tokens': String(limit), 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '60s' },
-          });
-        }
-        if (!tightestTokens || remaining < tightestTokens.remaining) tightestTokens = { limit, remaining };
-      }
-      if (tightestTokens) {
-        headers['x-ratelimit-limit-tokens'] = String(tightestTokens.limit);
-        headers['x-ratelimit-remaining-tokens'] = String(tightestTokens.remaining);
-        headers['x-ratelimit-reset-tokens'] = '60s';
-      }
-    }
+    const tpm: RateLimit[] = subjects.filter((subject) => subject.limits.tpmLimit !== null).map((subject) => ({ subject: subjectName(subject), limit: subject.limits.tpmLimit! }));
+    const tokens = await reserveTokens(this.state, tpm, callId, estimatedTokens, (name) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved), refund);
+    Object.assign(headers, tokens.headers);
+    const releaseTokens = () => this.state.settleTokens(tokens.subjects, callId, estimatedTokens, 0).catch(() => undefined);
 
     const parallel: RateLimit[] = subjects.filter((subject) => subject.limits.maxParallelRequests !== null).map((subject) => ({ subject: subjectName(subject), limit: subject.limits.maxParallelRequests! }));
     const slot = await this.state.acquireParallel(parallel);
     if (!slot.ok) {
-      await refund();
+      await Promise.all([refund(), releaseTokens()]);
       const subject = subjects.find((candidate) => subjectName(candidate) === slot.subject)!;
       throw new GatewayError('rate_limit_exceeded', `too many requests in flight for ${describe(subject, resolved)}: at most ${slot.limit} at once (max_parallel_requests)`, {
         retryAfterSeconds: 1,
@@ -142,7 +130,7 @@ export class Admission {
       }));
     const reserved = await this.state.reserve(holds, maxCostMicros);
     if (!reserved.ok) {
-      await Promise.all([refund(), releaseSlot()]);
+      await Promise.all([refund(), releaseSlot(), releaseTokens()]);
       const subject = subjects.find((candidate) => budgetSubjectName(candidate) === reserved.subject)!;
       const spent = reserved.spentMicros;
       const detail =
@@ -169,16 +157,16 @@ export class Admission {
       }
     }
 
-    const tokenSubjects = tpmSubjects.map(subjectName);
     let settled = false;
     return {
       headers,
-      settle: (costMicros, tokens) => {
+      settle: (costMicros, usedTokens) => {
         if (settled) return;
         settled = true;
+        if (holds.length > 0) noteOverrun({ ledger: 'budget', reserved: maxCostMicros, charged: costMicros ?? 0, holder: holds.map((hold) => hold.subject).join(',') }, this.logger, this.onOverrun);
         void Promise.all([
           this.state.settle(holds, maxCostMicros, costMicros ?? 0),
-          this.state.addTokens(tokenSubjects, tokens),
+          this.state.settleTokens(tokens.subjects, callId, estimatedTokens, usedTokens),
           releaseSlot(),
         ]).catch((error: Error) => this.logger.error({ err: error.message }, 'could not settle a request against its limits'));
       },

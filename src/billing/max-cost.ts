@@ -1,13 +1,17 @@
 /**
- * The most a request can cost, reserved against budgets before the upstream call. It must never be
- * below the real cost, yet close enough not to refuse requests a budget could pay for:
- * - prompt tokens ≤ UTF-8 bytes of the text the model reads (a BPE token spans at least one byte),
- *   plus per-message framing and a fixed allowance per image;
+ * The most a request can cost, reserved against budgets and credits before the upstream call. It
+ * should not be below the real cost (a call that costs more is still charged in full, and counted
+ * as a reservation overrun), yet close enough not to refuse requests a budget could pay for:
+ * - prompt tokens ≤ UTF-8 bytes of everything the model reads (a BPE token spans at least one
+ *   byte), plus per-message framing and a fixed allowance per image or audio clip. "Everything" is
+ *   the whole request body except the known control fields below, serialized: tool and function
+ *   definitions, message names, tool-call and function-call arguments in the history, response
+ *   formats and any field a provider may add — an allow-list of billable fields would let a new
+ *   or renamed one through unpriced;
  * - completion tokens ≤ max_tokens (else the deployment's default, else the model's output limit,
- *   else DEFAULT_MAX_OUTPUT_TOKENS), times n;
+ *   else DEFAULT_MAX_OUTPUT_TOKENS) plus the predicted output (`prediction`, billed as completion
+ *   tokens), times the number of completions generated (`n`, or `best_of` when larger);
  * - at the dearest price among the deployments that may serve it (fallbacks included).
- * A response longer than the output bound when the client set no max_tokens is still charged in
- * full (the README says so).
  */
 import type { ChatMessage, Deployment, TokenPrices } from '../providers/types.js';
 
@@ -15,6 +19,48 @@ export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 const IMAGE_TOKENS = 3_000;
 const MESSAGE_FRAMING_TOKENS = 8;
 const PICO_PER_MICRO = 1_000_000;
+
+/**
+ * Request fields that steer sampling, streaming or accounting and never reach the model as text.
+ * `messages` and `prediction` are counted on their own; anything not listed here is counted as
+ * prompt input.
+ */
+const CONTROL_FIELDS = new Set([
+  'model',
+  'messages',
+  'prediction',
+  'stream',
+  'stream_options',
+  'max_tokens',
+  'max_completion_tokens',
+  'n',
+  'best_of',
+  'temperature',
+  'top_p',
+  'top_k',
+  'min_p',
+  'frequency_penalty',
+  'presence_penalty',
+  'repetition_penalty',
+  'seed',
+  'logprobs',
+  'top_logprobs',
+  'logit_bias',
+  'echo',
+  'user',
+  'store',
+  'metadata',
+  'service_tier',
+  'parallel_tool_calls',
+  'reasoning_effort',
+  'stop',
+  'encoding_format',
+  'dimensions',
+  'timeout',
+]);
+
+/** Message fields that are framing, not text (the framing allowance covers them). */
+const MESSAGE_CONTROL_FIELDS = new Set(['role', 'content']);
 
 export interface CostInput {
   kind: 'chat' | 'completion' | 'embeddings';
@@ -25,34 +71,76 @@ function utf8Length(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
+/** Bytes of a value as sent: strings as their text, anything else as its JSON. */
+function serializedBytes(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === 'string') return utf8Length(value);
+  return utf8Length(JSON.stringify(value) ?? '');
+}
+
 function contentBytes(content: ChatMessage['content']): { bytes: number; images: number } {
   if (typeof content === 'string') return { bytes: utf8Length(content), images: 0 };
   let bytes = 0;
   let images = 0;
-  for (const part of content ?? []) {
+  if (!Array.isArray(content)) return { bytes: serializedBytes(content), images: 0 };
+  for (const part of content) {
     if (part.type === 'text' && typeof part.text === 'string') bytes += utf8Length(part.text);
-    else if (part.type === 'image_url' || part.type === 'input_audio' || part.type === 'file') images++;
-    else bytes += utf8Length(JSON.stringify(part));
+    else if (part.type === 'image_url' || part.type === 'input_audio') images++;
+    // A document's tokens grow with its size; its (base64) bytes bound them, and a small one
+    // still costs at least a page's worth.
+    else if (part.type === 'file') bytes += Math.max(IMAGE_TOKENS, serializedBytes(part));
+    else bytes += serializedBytes(part);
   }
   return { bytes, images };
+}
+
+/** Every field of a message other than its role and content: name, tool calls, function call, … */
+function messageExtraBytes(message: ChatMessage): number {
+  let bytes = 0;
+  for (const [field, value] of Object.entries(message)) if (!MESSAGE_CONTROL_FIELDS.has(field)) bytes += serializedBytes(value);
+  return bytes;
+}
+
+function messagesBound(messages: unknown): number {
+  if (!Array.isArray(messages)) return serializedBytes(messages);
+  let tokens = MESSAGE_FRAMING_TOKENS;
+  for (const message of messages as ChatMessage[]) {
+    if (typeof message !== 'object' || message === null) {
+      tokens += serializedBytes(message);
+      continue;
+    }
+    const { bytes, images } = contentBytes(message.content);
+    tokens += bytes + images * IMAGE_TOKENS + MESSAGE_FRAMING_TOKENS + messageExtraBytes(message);
+  }
+  return tokens;
 }
 
 /** Upper bound of prompt tokens. */
 export function promptTokenBound(input: CostInput): number {
   const { body } = input;
-  if (input.kind === 'chat') {
-    let tokens = 0;
-    for (const message of (body.messages as ChatMessage[]) ?? []) {
-      const { bytes, images } = contentBytes(message.content);
-      tokens += bytes + images * IMAGE_TOKENS + MESSAGE_FRAMING_TOKENS;
-      if (message.tool_calls) tokens += utf8Length(JSON.stringify(message.tool_calls));
-    }
-    if (body.tools) tokens += utf8Length(JSON.stringify(body.tools));
-    if (body.response_format) tokens += utf8Length(JSON.stringify(body.response_format));
-    return tokens + MESSAGE_FRAMING_TOKENS;
+  let tokens = input.kind === 'chat' ? messagesBound(body.messages) : 0;
+  for (const [field, value] of Object.entries(body)) if (!CONTROL_FIELDS.has(field)) tokens += serializedBytes(value);
+  // The prompt of a completion ends with a separator token; a request without one still costs it.
+  if (input.kind !== 'chat') tokens += 1;
+  return tokens;
+}
+
+/** Tokens of a predicted output: OpenAI bills the rejected part of it as completion tokens. */
+export function predictionTokenBound(body: Record<string, unknown>): number {
+  const prediction = body.prediction;
+  if (prediction === undefined || prediction === null) return 0;
+  if (typeof prediction === 'object' && !Array.isArray(prediction) && 'content' in prediction) {
+    const content = (prediction as { content: unknown }).content;
+    if (typeof content === 'string') return utf8Length(content);
+    if (Array.isArray(content)) return content.reduce<number>((sum, part) => sum + (typeof part?.text === 'string' ? utf8Length(part.text) : serializedBytes(part)), 0);
   }
-  const text = input.kind === 'completion' ? body.prompt : body.input;
-  return typeof text === 'string' ? utf8Length(text) + 1 : utf8Length(JSON.stringify(text ?? ''));
+  return serializedBytes(prediction);
+}
+
+/** Completions generated (and billed) per request: `n`, or `best_of` when it asks for more. */
+export function generatedChoices(body: Record<string, unknown>): number {
+  const counts = [body.n, body.best_of].filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
+  return Math.max(1, ...counts.map((value) => Math.ceil(value)));
 }
 
 function outputBound(input: CostInput, deployment: Deployment): number {
@@ -60,8 +148,7 @@ function outputBound(input: CostInput, deployment: Deployment): number {
   const requested = (input.body.max_completion_tokens ?? input.body.max_tokens) as number | undefined;
   const configured = (deployment.defaultParams.max_completion_tokens ?? deployment.defaultParams.max_tokens) as number | undefined;
   const limit = requested ?? configured ?? deployment.modelInfo.max_output_tokens ?? deployment.modelInfo.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
-  const choices = typeof input.body.n === 'number' && input.body.n > 1 ? input.body.n : 1;
-  return limit * choices;
+  return (limit + predictionTokenBound(input.body)) * generatedChoices(input.body);
 }
 
 function dearestInput(prices: TokenPrices): number {

@@ -95,6 +95,8 @@ export const modelInfoSchema = z
     quality_score: nonNegative.refine((value) => value <= 100, 'must be 0-100').optional(),
     latency_class: z.enum(['fast', 'medium', 'slow']).optional(),
     privacy: z.enum(['local', 'cloud']).optional(),
+    // Whether users' own provider keys (BYOK) may be sent to this deployment (src/platform/byok-scope.ts).
+    byok: z.boolean({ invalid_type_error: 'expected true or false' }).optional(),
   })
   .passthrough();
 

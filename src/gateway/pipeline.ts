@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Admission, Ticket } from '../auth/admission.js';
 import type { ResolvedKey } from '../auth/key-directory.js';
 import { maxCostMicros } from '../billing/max-cost.js';
+import { estimatedTokens } from '../billing/token-estimate.js';
 import { assertModelAllowed } from '../auth/model-access.js';
 import { costMicros, formatUsd } from '../billing/cost.js';
 import { GatewayError, toGatewayError, upstreamErrorCode } from '../errors.js';
@@ -171,7 +172,7 @@ export class Gateway {
         const candidates = [requested.name, ...(requestFallbacks ?? fallbackGroups(policy, requested.name, 'general'))];
         const deployments = candidates.flatMap((name) => this.deps.catalog.resolve(name)?.available ?? []);
         const input = { kind: operation.kind, body: operation.request as Record<string, unknown> };
-        if (this.deps.admission) context.ticket = await this.deps.admission.admit(principal, context.callId, maxCostMicros(input, deployments));
+        if (this.deps.admission) context.ticket = await this.deps.admission.admit(principal, context.callId, maxCostMicros(input, deployments), estimatedTokens(input));
         if (platform) await platform.reserveCredits(context, principal, input, deployments);
       }
     } catch (caught) {
@@ -575,11 +576,12 @@ export class Gateway {
     const attempt = settlement?.attempt;
     const deployment = attempt?.deployment ?? outcome.deployment;
     const usage = settlement?.usage;
-    // A call on the user's own key (BYOK) is never billed: no budget spend, no credits.
-    const byok = context.byok === true && deployment !== undefined;
+    // A call the provider answered on the user's own key (BYOK) is never billed: no budget spend, no credits.
+    const byok = context.byok === true && settlement !== undefined;
     const billedMicros = byok ? undefined : settlement?.costMicros;
     context.ticket?.settle(billedMicros, usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
-    const credits = context.credits?.settle(billedMicros);
+    const powerLevel = this.deps.platform?.chargedLevel(context);
+    const credits = context.credits?.settle(billedMicros, { level: powerLevel });
     const modelGroup = attempt?.group.name ?? outcome.modelGroup ?? null;
     const requested = attempt?.requested ?? outcome.requested;
     const latencyMs = performance.now() - context.startedAt;
@@ -633,7 +635,7 @@ export class Gateway {
       metadata: requested && requested !== modelGroup ? JSON.stringify({ requested_model: requested }) : null,
       byok: byok ? 1 : 0,
       credits_millicredits: credits ? credits.charged : null,
-      power_level: context.powerLevel ?? null,
+      power_level: powerLevel ?? null,
       messages: context.promptForLog ?? null,
       response: settlement?.responseText ?? null,
     });

@@ -191,11 +191,21 @@ export class GatewayMetrics {
       registers,
     });
 
+    this.reservationOverruns = new Counter({
+      name: 'switchboard_reservation_overrun_total',
+      help: 'Calls whose real cost exceeded what admission reserved for them (charged in full all the same), by ledger: "budget" (key, user and team budgets) or "credits".',
+      labelNames: ['ledger'] as const,
+      registers,
+    });
+
     if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
   /** Low-balance events of the platform layer's credits. */
   readonly lowCreditBalances: Counter;
+
+  /** Calls that cost more than their reservation (billing/reservation-overrun.ts). */
+  readonly reservationOverruns: Counter<'ledger'>;
 
   /** One settled call; synchronous and allocation-free once its label set has been seen. */
   observeCall(call: CallObservation): void {

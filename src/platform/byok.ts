@@ -1,6 +1,7 @@
 /**
- * Bring-your-own-key: users store their own provider keys; a user's call to that provider runs on
- * their key, costs no credits and is never billed. Keys are sealed with AES-256-GCM (SecretBox,
+ * Bring-your-own-key: users store their own provider keys; a user's call to a deployment of that
+ * provider that accepts own keys (byok-scope.ts: the provider's public API, or `model_info.byok`)
+ * runs on their key, and costs no credits when the provider accepted the key. Keys are sealed with AES-256-GCM (SecretBox,
  * SWITCHBOARD_ENCRYPTION_KEY) before they reach the database, shown only masked, and never logged.
  * The request path reads an in-memory copy of the sealed keys (opened per call, a few microseconds),
  * reloaded when any replica changes one (ChangeFeed: Redis pub/sub, and a version row polled every
@@ -11,6 +12,7 @@ import { GatewayError } from '../errors.js';
 import { knownProviderIds, providerSpec } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
+import { acceptsOwnKeys } from './byok-scope.js';
 import { ChangeFeed } from '../state/change-feed.js';
 import type { ByokKeyRepository, StoredByokKey } from '../storage/repositories/byok-keys.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
@@ -91,9 +93,14 @@ export class ByokDirectory {
     return userId ? (this.cache.get(userId)?.has(provider) ?? false) : false;
   }
 
+  /** Whether a call of the user to this deployment would run on the user's own key. */
+  serves(userId: string | null | undefined, deployment: Deployment): boolean {
+    return acceptsOwnKeys(deployment) && this.has(userId, deployment.provider);
+  }
+
   /** A copy of the deployment that calls upstream with the user's own key, or undefined. */
   deploymentFor(userId: string | null | undefined, deployment: Deployment): Deployment | undefined {
-    if (!userId || !this.box) return undefined;
+    if (!userId || !this.box || !acceptsOwnKeys(deployment)) return undefined;
     const sealed = this.cache.get(userId)?.get(deployment.provider);
     if (!sealed) return undefined;
     try {

@@ -17,7 +17,7 @@ function user(balance: number, used = 0): UserRecord {
 }
 
 describe('credit reservations', () => {
-  it('reserves the maximum, charges the exact cost (never more than reserved), and the balance follows', async () => {
+  it('reserves the maximum, charges the exact cost, and the balance follows', async () => {
     const gate = new CreditGate(new LocalLimitsState(), settings, pino({ level: 'silent' }));
     const record = user(2_000);
     // 1000 µ$ max at starter (1.4) and precision (1.0): 1400 millicredits reserved.
@@ -29,10 +29,31 @@ describe('credit reservations', () => {
     expect(charged).toBe(700);
     expect(await remaining).toBe(1_300);
     expect(await gate.balance(record)).toBe(1_300);
-    // A cost above the reservation is capped at it.
-    const capped = await gate.reserve(record, 'eco', 1_000); // 1000 × 1.4 × 0.1 = 140
-    expect(capped.settle(1_000_000).charged).toBe(140);
-    expect(await gate.balance(record)).toBe(1_160);
+  });
+
+  it('a cost above the reservation is charged in full and counted as an overrun; the balance goes below zero and the next call is refused', async () => {
+    const overruns: string[] = [];
+    const gate = new CreditGate(new LocalLimitsState(), settings, pino({ level: 'silent' }), undefined, (ledger) => overruns.push(ledger));
+    const record = user(2_000);
+    const ticket = await gate.reserve(record, 'eco', 1_000); // 1000 × 1.4 × 0.1 = 140
+    expect(ticket.reservedMillicredits).toBe(140);
+    expect(overruns).toEqual([]);
+    const outcome = ticket.settle(100_000); // 100000 × 1.4 × 0.1 = 14000
+    expect(outcome.charged).toBe(14_000);
+    expect(await outcome.remaining).toBe(-12_000);
+    expect(overruns).toEqual(['credits']);
+    const refused = await gate.reserve(record, 'eco', 1).catch((error: unknown) => error);
+    expect((refused as GatewayError).status).toBe(402);
+    expect((refused as GatewayError).message).toContain('has no credits left');
+  });
+
+  it('charges at the level given at settlement, not the one reserved at', async () => {
+    const gate = new CreditGate(new LocalLimitsState(), settings, pino({ level: 'silent' }));
+    const ticket = await gate.reserve(user(10_000), 'precision', 1_000); // 1400 reserved at 1.0
+    const outcome = ticket.settle(1_000, { level: 'eco' });
+    expect(outcome).toMatchObject({ charged: 140, level: 'eco' });
+    const full = await gate.reserve(user(10_000), 'eco', 1_000);
+    expect(full.settle(1_000, { level: undefined })).toMatchObject({ charged: 1_400, level: undefined });
   });
 
   it('a cached record the usage writer has not caught up with still gives the right balance', async () => {

@@ -3,32 +3,47 @@
  * upstream call, the request's maximum credit cost is reserved against what the user has — all
  * credits ever added minus those used, minus what requests in flight hold — atomically in the
  * limits state (memory on one node, a Redis Lua script across replicas); after it, the exact cost
- * is charged, never more than was reserved. The counter starts from the database's "credits used"
- * and counts every charge from then on, so a charge the usage writer has not stored yet is already
- * out of the balance: no concurrency, on any number of replicas, takes a balance below zero, and
- * nothing here awaits the database.
+ * is charged. The counter starts from the database's "credits used" and counts every charge from
+ * then on, so a charge the usage writer has not stored yet is already out of the balance: no
+ * concurrency, on any number of replicas, spends credits that in-flight reservations hold, and
+ * nothing here awaits the database. A call that costs more than its reservation is still charged
+ * in full (the overrun is logged and counted): the balance may then end below zero, and the next
+ * call is refused with 402 until credits are added.
  */
 import type { Logger } from 'pino';
 import type { ResolvedKey } from '../auth/key-directory.js';
 import type { UserRecord } from '../auth/principals.js';
+import { noteOverrun, type OverrunListener } from '../billing/reservation-overrun.js';
 import { GatewayError } from '../errors.js';
 import type { BudgetHold, LimitsState } from '../state/limits-state.js';
 import { creditCostMillicredits, type CreditRate } from './credits.js';
+import { multiplierOf } from './level-charge.js';
 import { toCredits, type PlatformSettings, type PowerLevel, type Tier } from './settings.js';
+
+/** What a settled call was charged. */
+export interface CreditOutcome {
+  charged: number;
+  /** The power level whose multiplier was applied (undefined: none, multiplier 1). */
+  level: PowerLevel | undefined;
+  remaining: Promise<number>;
+}
 
 export interface CreditTicket {
   readonly userId: string;
+  /** The rate the reservation was computed at (the dearest the call may be charged at). */
   readonly rate: CreditRate;
+  readonly level: PowerLevel | undefined;
   readonly reservedMillicredits: number;
   /** The balance when the call was admitted (millicredits), minus what requests in flight hold. */
   readonly balanceBeforeMillicredits: number;
   /**
-   * Charges the call's exact cost (capped at the reservation) and releases the rest. Returns the
-   * millicredits charged at once; `remaining` resolves to the balance after the charge.
+   * Charges the call's exact cost, at `charge.level`'s multiplier when given (else the
+   * reservation's), and releases the reservation. Returns the millicredits charged at once;
+   * `remaining` resolves to the balance after the charge.
    */
-  settle(costMicros: number | undefined): { charged: number; remaining: Promise<number> };
+  settle(costMicros: number | undefined, charge?: { level: PowerLevel | undefined }): CreditOutcome;
   /** The last settle's outcome, if settled. */
-  readonly outcome: { charged: number; remaining: Promise<number> } | undefined;
+  readonly outcome: CreditOutcome | undefined;
 }
 
 /** The counter of a user's used credits; the creation time keeps a recreated user from inheriting it. */
@@ -50,6 +65,8 @@ export class CreditGate {
     private readonly logger: Logger,
     /** Called once when a user's balance falls under the low-balance threshold (the event). */
     private readonly onLowBalance: (userId: string, millicredits: number) => void = () => undefined,
+    /** Told when a call costs more credits than were reserved for it. */
+    private readonly onOverrun?: OverrunListener,
   ) {}
 
   /** Users hold credits; the master key and keys without a user do not. */
@@ -62,7 +79,7 @@ export class CreditGate {
   }
 
   rateFor(user: UserRecord, level: PowerLevel | undefined): CreditRate {
-    return { markup: this.tierOf(user).markup, multiplier: level ? this.settings.powerLevels[level].multiplier : 1, creditsPerUsd: this.settings.creditsPerUsd };
+    return { markup: this.tierOf(user).markup, multiplier: multiplierOf(this.settings, level), creditsPerUsd: this.settings.creditsPerUsd };
   }
 
   private hold(user: UserRecord): BudgetHold {
@@ -101,27 +118,31 @@ export class CreditGate {
     } else {
       balanceBefore = await this.balance(user);
     }
-    let outcome: CreditTicket['outcome'];
-    const settleState = (charged: number) => (amount > 0 ? this.state.settle([hold], amount, charged) : Promise.resolve());
+    let outcome: CreditOutcome | undefined;
+    // Nothing reserved still charges: a call whose bound was 0 (say, all candidates on the user's own
+    // key) but that a paid deployment served must not be free.
+    const settleState = (charged: number) => (amount > 0 || charged > 0 ? this.state.settle([hold], amount, charged) : Promise.resolve());
     return {
       userId: user.userId,
       rate,
+      level,
       reservedMillicredits: amount,
       balanceBeforeMillicredits: balanceBefore,
       get outcome() {
         return outcome;
       },
-      settle: (costMicros) => {
+      settle: (costMicros, charge) => {
         if (outcome) return outcome;
-        // Never more than reserved: the reservation is what admission proved the balance can pay.
-        const charged = Math.min(creditCostMillicredits(costMicros, rate), amount);
+        const chargedLevel = charge ? charge.level : level;
+        const charged = creditCostMillicredits(costMicros, charge ? this.rateFor(user, chargedLevel) : rate);
+        noteOverrun({ ledger: 'credits', reserved: amount, charged, holder: `user:${user.userId}` }, this.logger, this.onOverrun);
         const remaining = settleState(charged)
           .then(() => this.balance(user))
           .catch((error: Error) => {
             this.logger.error({ err: error.message, user: user.userId }, 'could not settle a call\'s credits');
             return balanceBefore - charged;
           });
-        outcome = { charged, remaining };
+        outcome = { charged, level: chargedLevel, remaining };
         void remaining.then((left) => this.warnIfLow(user, left));
         return outcome;
       },

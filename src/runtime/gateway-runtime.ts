@@ -202,6 +202,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
         // Auto selection picks among deployments that are callable, not cooling down and not down.
         isHealthy: (deployment) => deployment.available && router.coolingUntil(deployment) === undefined && healthMonitor.isHealthy(deployment),
         onLowBalance: () => metrics.lowCreditBalances.inc(),
+        onOverrun: (ledger) => metrics.reservationOverruns.inc({ ledger }),
       })
     : undefined;
   if (platformSettings) logger.info({ tiers: [...platformSettings.tiers.keys()], defaultTier: platformSettings.defaultTier, creditsPerUsd: platformSettings.creditsPerUsd, byok: secretBox ? 'on' : 'off (no SWITCHBOARD_ENCRYPTION_KEY)' }, 'platform layer on: credits, power levels, BYOK');
@@ -212,7 +213,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageWriter,
     logger,
     router,
-    admission: new Admission(limitsState, logger),
+    admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger })),
     settings: { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: config.general_settings.store_prompts_in_spend_logs === true },
     metrics,
     platform,

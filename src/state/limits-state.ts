@@ -34,6 +34,14 @@ export interface RateWindow {
 
 export type AcquireOutcome = { ok: true; windows: RateWindow[] } | { ok: false; subject: string; limit: number; retryAfterMs: number };
 
+/**
+ * A tpm reservation: the tokens counted in the last minute plus those held by requests in flight,
+ * per subject, after the reservation (ok) or at the refusal.
+ */
+export type TokenReserveOutcome =
+  | { ok: true; windows: Array<{ subject: string; limit: number; remaining: number }> }
+  | { ok: false; subject: string; limit: number; usedTokens: number; heldTokens: number };
+
 export type ParallelOutcome = { ok: true } | { ok: false; subject: string; limit: number };
 
 export interface LimitsState {
@@ -49,9 +57,25 @@ export interface LimitsState {
   /** Tokens used in the last 60 seconds, per subject. */
   tokensUsed(subjects: string[]): Promise<Map<string, number>>;
   addTokens(subjects: string[], tokens: number): Promise<void>;
+  /**
+   * Holds `tokens` for the request on every limit when the minute's tokens plus those held by
+   * requests in flight leave room for them on all of them; else holds nothing.
+   */
+  reserveTokens(limits: RateLimit[], requestId: string, tokens: number): Promise<TokenReserveOutcome>;
+  /**
+   * Replaces the request's hold (`heldTokens`, as reserved) by the tokens it really used, counted in
+   * the sliding minute from now (0 only releases the hold).
+   */
+  settleTokens(subjects: string[], requestId: string, heldTokens: number, usedTokens: number): Promise<void>;
   acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome>;
   releaseParallel(subjects: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
 export const WINDOW_MS = 60_000;
+
+/**
+ * How long held tokens count without being settled: a replica that dies mid-call cannot hold them
+ * forever. Longer than any call's timeout in practice.
+ */
+export const TOKEN_HOLD_TTL_MS = 10 * 60_000;

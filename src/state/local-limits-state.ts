@@ -1,5 +1,5 @@
-import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome } from './limits-state.js';
-import { WINDOW_MS } from './limits-state.js';
+import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
+import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 
 /**
  * Time-ordered entries of the last WINDOW_MS, pruned from the front: O(1) amortized per operation
@@ -57,6 +57,8 @@ export class LocalLimitsState implements LimitsState {
   private readonly requests = new Map<string, SlidingWindow<{ at: number; id: string }>>();
   private readonly tokens = new Map<string, SlidingWindow<{ at: number; tokens: number }>>();
   private readonly parallel = new Map<string, number>();
+  /** subject → request id → tokens held while the request is in flight, and until when. */
+  private readonly heldTokens = new Map<string, Map<string, { tokens: number; expiresAt: number }>>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -142,6 +144,42 @@ export class LocalLimitsState implements LimitsState {
   async addTokens(subjects: string[], tokens: number): Promise<void> {
     if (tokens <= 0) return;
     for (const subject of subjects) this.tokenWindow(subject).push({ at: this.now(), tokens });
+  }
+
+  private held(subject: string): { entries: Map<string, { tokens: number; expiresAt: number }>; total: number } {
+    const entries = this.heldTokens.get(subject) ?? new Map<string, { tokens: number; expiresAt: number }>();
+    const now = this.now();
+    let total = 0;
+    for (const [id, entry] of entries) {
+      if (entry.expiresAt <= now) entries.delete(id);
+      else total += entry.tokens;
+    }
+    return { entries, total };
+  }
+
+  async reserveTokens(limits: RateLimit[], requestId: string, tokens: number): Promise<TokenReserveOutcome> {
+    for (const { subject, limit } of limits) {
+      const used = this.tokenWindow(subject).total;
+      const held = this.held(subject).total;
+      if (used + held + tokens > limit || used + held >= limit) return { ok: false, subject, limit, usedTokens: used, heldTokens: held };
+    }
+    const expiresAt = this.now() + TOKEN_HOLD_TTL_MS;
+    const windows = limits.map(({ subject, limit }) => {
+      const { entries, total } = this.held(subject);
+      entries.set(requestId, { tokens, expiresAt });
+      this.heldTokens.set(subject, entries);
+      return { subject, limit, remaining: Math.max(0, limit - this.tokenWindow(subject).total - total - tokens) };
+    });
+    return { ok: true, windows };
+  }
+
+  async settleTokens(subjects: string[], requestId: string, _heldTokens: number, usedTokens: number): Promise<void> {
+    for (const subject of subjects) {
+      const entries = this.heldTokens.get(subject);
+      entries?.delete(requestId);
+      if (entries && entries.size === 0) this.heldTokens.delete(subject);
+    }
+    await this.addTokens(subjects, usedTokens);
   }
 
   async acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome> {

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome } from './limits-state.js';
-import { WINDOW_MS } from './limits-state.js';
+import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
+import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 
 // Budget counters outlive an idle week; a counter that expired is re-seeded from the database.
 const BUDGET_TTL_MS = 8 * 24 * 3_600_000;
@@ -84,6 +84,54 @@ ${NOW_MS}
 for _, key in ipairs(KEYS) do
   redis.call('ZADD', key, now, ARGV[2])
   redis.call('PEXPIRE', key, ARGV[1])
+end
+return 1`;
+
+// Token holds of requests in flight: a sorted set per subject, member "<request id>:<tokens>",
+// scored by when the hold expires. KEYS: token logs then holds, alternating. ARGV: window, hold ttl,
+// request id, tokens, then per subject: limit. Returns {0, remaining...} or {i, used, held}.
+const RESERVE_TOKENS = `
+${NOW_MS}
+local window = tonumber(ARGV[1])
+local tokens = tonumber(ARGV[4])
+local function sum(key)
+  local total = 0
+  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+    total = total + tonumber(string.match(member, ':(%d+)$'))
+  end
+  return total
+end
+local used = {}
+local held = {}
+local subjects = #KEYS / 2
+for i = 1, subjects do
+  local log = KEYS[i * 2 - 1]
+  local holds = KEYS[i * 2]
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+  redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
+  used[i] = sum(log)
+  held[i] = sum(holds)
+  local limit = tonumber(ARGV[4 + i])
+  if used[i] + held[i] >= limit or used[i] + held[i] + tokens > limit then return {i, used[i], held[i]} end
+end
+local result = {0}
+for i = 1, subjects do
+  local holds = KEYS[i * 2]
+  redis.call('ZADD', holds, now + tonumber(ARGV[2]), ARGV[3] .. ':' .. ARGV[4])
+  redis.call('PEXPIRE', holds, ARGV[2])
+  table.insert(result, tonumber(ARGV[4 + i]) - used[i] - held[i] - tokens)
+end
+return result`;
+
+// KEYS: token logs then holds, alternating. ARGV: window, request id, held tokens, real tokens.
+const SETTLE_TOKENS = `
+${NOW_MS}
+for i = 1, #KEYS / 2 do
+  redis.call('ZREM', KEYS[i * 2], ARGV[2] .. ':' .. ARGV[3])
+  if tonumber(ARGV[4]) > 0 then
+    redis.call('ZADD', KEYS[i * 2 - 1], now, ARGV[2] .. ':' .. ARGV[4])
+    redis.call('PEXPIRE', KEYS[i * 2 - 1], ARGV[1])
+  end
 end
 return 1`;
 
@@ -177,6 +225,28 @@ export class RedisLimitsState implements LimitsState {
   async addTokens(subjects: string[], tokens: number): Promise<void> {
     if (subjects.length === 0 || tokens <= 0) return;
     await this.redis.eval(ADD_TOKENS, subjects.length, ...subjects.map((subject) => this.key('tpm', subject)), WINDOW_MS, `${randomUUID()}:${Math.round(tokens)}`);
+  }
+
+  private tokenKeys(subjects: string[]): string[] {
+    return subjects.flatMap((subject) => [this.key('tpm', subject), this.key('tpm-held', subject)]);
+  }
+
+  async reserveTokens(limits: RateLimit[], requestId: string, tokens: number): Promise<TokenReserveOutcome> {
+    if (limits.length === 0) return { ok: true, windows: [] };
+    const amount = Math.max(0, Math.round(tokens));
+    const keys = this.tokenKeys(limits.map((limit) => limit.subject));
+    const result = (await this.redis.eval(RESERVE_TOKENS, keys.length, ...keys, WINDOW_MS, TOKEN_HOLD_TTL_MS, requestId, amount, ...limits.map((limit) => limit.limit))) as number[];
+    if (result[0] !== 0) {
+      const limit = limits[result[0] - 1];
+      return { ok: false, subject: limit.subject, limit: limit.limit, usedTokens: Number(result[1]), heldTokens: Number(result[2]) };
+    }
+    return { ok: true, windows: limits.map((limit, index) => ({ subject: limit.subject, limit: limit.limit, remaining: Math.max(0, Number(result[1 + index])) })) };
+  }
+
+  async settleTokens(subjects: string[], requestId: string, heldTokens: number, usedTokens: number): Promise<void> {
+    if (subjects.length === 0) return;
+    const keys = this.tokenKeys(subjects);
+    await this.redis.eval(SETTLE_TOKENS, keys.length, ...keys, WINDOW_MS, requestId, Math.max(0, Math.round(heldTokens)), Math.max(0, Math.round(usedTokens)));
   }
 
   async acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome> {

@@ -246,18 +246,20 @@ describe('rate limits', () => {
     expect(response.headers.get('x-ratelimit-remaining-requests')).toBe('4');
   });
 
-  it('tpm_limit counts the real tokens of each response (the upstream’s usage) and refuses once they reach the limit', async () => {
-    const key = await api.generateKey({ tpm_limit: 2 * CALL_TOKENS + 4 }); // 60: room for three calls' admission
+  it('tpm_limit counts the real tokens of each response (the upstream’s usage) and refuses a call its estimate no longer fits', async () => {
+    const key = await api.generateKey({ tpm_limit: 2 * CALL_TOKENS + 4 }); // 60
     const remaining: Array<string | null> = [];
-    for (let index = 0; index < 3; index++) {
+    for (let index = 0; index < 2; index++) {
       const { status, headers } = await call(key.key);
       expect(status).toBe(200);
       expect(headers.get('x-ratelimit-limit-tokens')).toBe('60');
       expect(headers.get('x-ratelimit-reset-tokens')).toBe('60s');
       remaining.push(headers.get('x-ratelimit-remaining-tokens'));
     }
-    // 28 real tokens (18 prompt + 10 completion) per call.
-    expect(remaining).toEqual(['60', '32', '4']);
+    // Each call holds its estimate (ceil(18 prompt bytes / 4) + 10 max_tokens = 15) at admission, and
+    // 28 real tokens (18 prompt + 10 completion) once settled: 60 − 15, then 60 − 28 − 15; a third
+    // call's 15 no longer fit next to the 56 used.
+    expect(remaining).toEqual(['45', '17']);
     const error = await fail(key.key);
     expect(error.status).toBe(429);
     expect(error.message).toContain('tpm_limit');

@@ -21,8 +21,9 @@ import { deleteKeys, REDIS_URL, redisAvailableForTests, uniquePrefix } from '../
 const ENCRYPTION_KEY = SecretBox.generateKey();
 const OWN_KEY = 'sk-users-own-openai-key-9f3a';
 
+/** The mock upstream runs on this machine, not on OpenAI's public API: its deployments opt in to BYOK. */
 function config(apiBase: string): string {
-  return pricedConfig(apiBase, 'platform:\n  tiers:\n    starter: {markup: 0.4, initial_credits: 5}\n  default_tier: starter\n');
+  return pricedConfig(apiBase, 'platform:\n  tiers:\n    starter: {markup: 0.4, initial_credits: 5}\n  default_tier: starter\n').replace(/model_info: \{id: (dep-[a-z]+),/g, 'model_info: {id: $1, byok: true,');
 }
 
 describe('bring your own key', () => {

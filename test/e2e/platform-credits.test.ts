@@ -74,7 +74,8 @@ describe('credits through the gateway', () => {
   });
 
   it('a call costs cost × (1 + markup) × multiplier × credits_per_usd, deducted as a usage ledger row, with _metadata and headers', async () => {
-    const user = await api.newUser({ user_id: 'caller', tier: 'starter' });
+    // The user may only use "cheap", so it is the model balanced chooses for them: naming it keeps the level's multiplier.
+    const user = await api.newUser({ user_id: 'caller', tier: 'starter', models: ['cheap'] });
     const client = clientWith(gateway.url, user.key!, { 'x-power-level': 'balanced' });
     const { data, response } = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 }).withResponse();
     // 12 prompt tokens × 1 µ$ + 5 completion × 2 µ$ = 22 µ$; × 1.4 × 0.25 × 1000 credits/$ = 7.7 millicredits → 8.
@@ -182,7 +183,7 @@ describe('credits through the gateway', () => {
   });
 
   it('streams carry the power level and the balance in headers, and are charged like the rest', async () => {
-    const user = await api.newUser({ user_id: 'streamer', tier: 'starter' });
+    const user = await api.newUser({ user_id: 'streamer', tier: 'starter', models: ['cheap'] });
     const { data: stream, response } = await clientWith(gateway.url, user.key!, { 'x-power-level': 'eco' })
       .chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } })
       .withResponse();

@@ -118,7 +118,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
           latency_class: (['fast', 'medium', 'slow'] as const)[traits.latency],
           privacy: traits.local ? 'local' : 'cloud',
           free: traits.cost === 0,
-          byok: platform?.byok.has(callOf(request).caller.userId, deployment.provider) ?? false,
+          byok: platform?.byok.serves(callOf(request).caller.userId, deployment) ?? false,
         };
       }),
       ...(platform ? { power_levels: POWER_LEVELS.map((level) => ({ level, max_tokens: platform.settings.powerLevels[level].maxTokens ?? null, multiplier: platform.settings.powerLevels[level].multiplier })) } : {}),

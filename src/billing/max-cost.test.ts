@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { Deployment } from '../providers/types.js';
+import { generatedChoices, maxCostMicros, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
+
+const BASE_MESSAGES = [{ role: 'user', content: 'hi' }];
+const chat = (body: Record<string, unknown>): CostInput => ({ kind: 'chat', body: { model: 'm', messages: BASE_MESSAGES, ...body } });
+/** 2 content bytes + 8 framing for the message + 8 for the request. */
+const BASE_PROMPT = 18;
+
+/** Prices in micro-dollars per token (stored as pico-dollars). */
+function deployment(input: number, output: number, extra: Partial<Deployment> = {}): Deployment {
+  return {
+    id: 'd', modelName: 'm', provider: 'openai', upstreamModel: 'm', apiBase: 'https://api.openai.com/v1', headers: {}, defaultParams: {}, modelInfo: {},
+    prices: { inputPerToken: input * 1_000_000, outputPerToken: output * 1_000_000 }, available: true, ...extra,
+  };
+}
+
+describe('the prompt bound counts everything the provider bills', () => {
+  it('a plain message: content bytes plus framing', () => {
+    expect(promptTokenBound(chat({}))).toBe(BASE_PROMPT);
+  });
+
+  it('control fields (sampling, streaming, accounting) add nothing', () => {
+    const controls = { stream: true, stream_options: { include_usage: true }, max_tokens: 5, temperature: 0.2, top_p: 1, n: 2, seed: 4, user: 'u', metadata: { a: 'b' }, stop: ['x'], logit_bias: { 1: 2 } };
+    expect(promptTokenBound(chat(controls))).toBe(BASE_PROMPT);
+  });
+
+  it.each([
+    ['functions', [{ name: 'f', description: 'x'.repeat(1000), parameters: { type: 'object' } }]],
+    ['tools', [{ type: 'function', function: { name: 'f', description: 'y'.repeat(1000) } }]],
+    ['function_call', { name: 'f' }],
+    ['tool_choice', { type: 'function', function: { name: 'f' } }],
+    ['response_format', { type: 'json_schema', json_schema: { name: 's', schema: { description: 'z'.repeat(500) } } }],
+    ['a field no list knows', { anything: 'w'.repeat(700) }],
+  ])('%s: its serialized size', (field, value) => {
+    const name = field === 'a field no list knows' ? 'future_input' : field;
+    expect(promptTokenBound(chat({ [name]: value }))).toBe(BASE_PROMPT + Buffer.byteLength(JSON.stringify(value)));
+  });
+
+  it('message names, tool calls, legacy function calls and tool call ids in the history', () => {
+    const toolCalls = [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: JSON.stringify({ q: 'a'.repeat(2000) }) } }];
+    const functionCall = { name: 'legacy', arguments: 'b'.repeat(1500) };
+    const messages = [
+      { role: 'user', content: 'hi', name: 'n'.repeat(300) },
+      { role: 'assistant', content: null, tool_calls: toolCalls },
+      { role: 'tool', content: 'ok', tool_call_id: 'call_1' },
+      { role: 'assistant', content: null, function_call: functionCall },
+    ];
+    const expected = 8 + (2 + 8 + 300) + (8 + Buffer.byteLength(JSON.stringify(toolCalls))) + (2 + 8 + 'call_1'.length) + (8 + Buffer.byteLength(JSON.stringify(functionCall)));
+    expect(promptTokenBound({ kind: 'chat', body: { model: 'm', messages } })).toBe(expected);
+  });
+
+  it('images count a fixed allowance; documents at least that, and their size when larger', () => {
+    const image = { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(100_000)}` } }] };
+    expect(promptTokenBound({ kind: 'chat', body: { messages: [image] } })).toBe(8 + 8 + 3_000);
+    const file = { type: 'file', file: { filename: 'a.pdf', file_data: `data:application/pdf;base64,${'B'.repeat(50_000)}` } };
+    expect(promptTokenBound({ kind: 'chat', body: { messages: [{ role: 'user', content: [file] }] } })).toBe(8 + 8 + Buffer.byteLength(JSON.stringify(file)));
+  });
+
+  it('legacy completions and embeddings: the prompt or input, a separator, and any other non-control field', () => {
+    expect(promptTokenBound({ kind: 'completion', body: { model: 'm', prompt: 'hello', max_tokens: 3, best_of: 3 } })).toBe(6);
+    expect(promptTokenBound({ kind: 'completion', body: { model: 'm', prompt: 'hello', suffix: 'world' } })).toBe(11);
+    expect(promptTokenBound({ kind: 'embeddings', body: { model: 'm', input: ['ab', 'cd'], dimensions: 3, encoding_format: 'float' } })).toBe(Buffer.byteLength('["ab","cd"]') + 1);
+  });
+});
+
+describe('the output bound', () => {
+  it('a predicted output counts as completion tokens', () => {
+    expect(predictionTokenBound({ prediction: { type: 'content', content: 'p'.repeat(400) } })).toBe(400);
+    expect(predictionTokenBound({ prediction: { type: 'content', content: [{ type: 'text', text: 'q'.repeat(30) }] } })).toBe(30);
+    expect(predictionTokenBound({})).toBe(0);
+    // The prediction is not counted as prompt input a second time.
+    expect(promptTokenBound(chat({ prediction: { type: 'content', content: 'p'.repeat(400) } }))).toBe(BASE_PROMPT);
+  });
+
+  it('n and best_of multiply the generated output, whichever is larger', () => {
+    expect(generatedChoices({})).toBe(1);
+    expect(generatedChoices({ n: 3 })).toBe(3);
+    expect(generatedChoices({ n: 2, best_of: 5 })).toBe(5);
+  });
+
+  it('prices prompt at the dearest input rate and output × choices at the output rate, over every candidate', () => {
+    // 1 µ$ and 2 µ$ per token; the second deployment is dearer.
+    const cheap = deployment(1, 2);
+    const dear = deployment(10, 20);
+    const input: CostInput = { kind: 'completion', body: { model: 'm', prompt: 'hello', max_tokens: 10, best_of: 4, prediction: { type: 'content', content: 'abcde' } } };
+    // prompt 6 tokens; output (10 + 5) × 4 = 60 tokens.
+    expect(maxCostMicros(input, [cheap])).toBe(6 * 1 + 60 * 2);
+    expect(maxCostMicros(input, [cheap, dear])).toBe(6 * 10 + 60 * 20);
+    expect(maxCostMicros(input, [deployment(0, 0, { prices: undefined })])).toBe(0);
+  });
+
+  it('without max_tokens: the deployment default, else the model limit', () => {
+    const withDefault = deployment(1, 2, { defaultParams: { max_tokens: 100 } });
+    expect(maxCostMicros(chat({}), [withDefault])).toBe(BASE_PROMPT + 200);
+    const withLimit = deployment(1, 2, { modelInfo: { max_output_tokens: 50 } });
+    expect(maxCostMicros(chat({}), [withLimit])).toBe(BASE_PROMPT + 100);
+  });
+});

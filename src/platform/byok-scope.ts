@@ -1,0 +1,41 @@
+/**
+ * Which deployments a user's own provider key (BYOK) may be sent to. A key is meant for its
+ * provider's public API: sending it to a deployment with another `api_base` (an internal proxy, a
+ * self-hosted server) would hand the secret to that server, and would make calls free wherever
+ * that server does not check keys. So BYOK applies to a deployment when `model_info.byok` is true,
+ * or, unset, when the deployment calls its provider's default (public) API base. `byok: false`
+ * opts a deployment out even on the public base.
+ */
+import { providerSpec } from '../providers/specs.js';
+import type { Deployment } from '../providers/types.js';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function normalizedBase(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host.toLowerCase()}${parsed.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The provider's default API base, when it is a public one (not a server on this machine). */
+function publicBaseOf(provider: string): string | undefined {
+  const base = providerSpec(provider)?.defaultApiBase;
+  if (!base) return undefined;
+  try {
+    if (LOOPBACK_HOSTS.has(new URL(base).hostname)) return undefined;
+  } catch {
+    return undefined;
+  }
+  return normalizedBase(base);
+}
+
+export function acceptsOwnKeys(deployment: Pick<Deployment, 'provider' | 'apiBase' | 'modelInfo'>): boolean {
+  const marked = deployment.modelInfo.byok;
+  if (marked === true) return true;
+  if (marked === false) return false;
+  const publicBase = publicBaseOf(deployment.provider);
+  return publicBase !== undefined && normalizedBase(deployment.apiBase) === publicBase;
+}
