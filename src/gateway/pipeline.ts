@@ -9,14 +9,15 @@ import type { Logger } from 'pino';
 import type { Admission, Ticket } from '../auth/admission.js';
 import type { ResolvedKey } from '../auth/key-directory.js';
 import { maxCostMicros } from '../billing/max-cost.js';
-import { assertModelAllowed } from '../auth/model-access.js';
+import { assertModelAllowed, keyAliasTarget } from '../auth/model-access.js';
+import { assertRequestFallbacksAllowed, ReachableModels } from '../auth/reachable-models.js';
 import { costMicros, formatUsd } from '../billing/cost.js';
 import { GatewayError, toGatewayError, upstreamErrorCode } from '../errors.js';
 import { adapterFor } from '../providers/registry.js';
 import type { ChatRequest, CompletionRequest, Deployment, EmbeddingsRequest, EmbeddingsResponse, ProviderAdapter, UpstreamRequest, Usage } from '../providers/types.js';
 import { usageFromOpenAI } from '../providers/shared/usage.js';
 import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
-import { backoffMs, fallbackGroups, fallbackKindOf, retriesFor, timeoutOf } from '../routing/policy.js';
+import { backoffMs, fallbackKindOf, retriesFor, timeoutOf } from '../routing/policy.js';
 import type { Router } from '../routing/router.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -157,19 +158,21 @@ export class Gateway {
   private async run(context: CallContext, operation: Operation, format: ResponseFormat): Promise<GatewayResult> {
     const principal = context.caller.principal;
     const { platform } = this.deps;
-    let modelName = principal?.key.aliases[operation.request.model] ?? operation.request.model;
+    let modelName = principal ? keyAliasTarget(principal, operation.request.model) : operation.request.model;
     if (this.deps.settings.storePrompts) context.promptForLog = promptOf(operation);
     const policy = this.deps.router.policy;
     let requested: ModelGroup;
-    let requestFallbacks: string[] | undefined;
+    let reachable: ReachableModels;
     try {
+      const split = splitRequestFallbacks(operation);
+      operation = split.operation;
       if (platform) modelName = platform.resolveModel(context, operation.kind, operation.request as Record<string, unknown>, modelName, principal);
       if (principal) assertModelAllowed(principal, operation.request.model, modelName);
       requested = this.resolveGroup(modelName);
-      requestFallbacks = takeRequestFallbacks(operation);
+      assertRequestFallbacksAllowed(this.deps.catalog, principal, split.fallbacks);
+      reachable = new ReachableModels({ catalog: this.deps.catalog, policy, principal, requested, requestFallbacks: split.fallbacks, logger: this.deps.logger, callId: context.callId });
       if (principal && (this.deps.admission || platform)) {
-        const candidates = [requested.name, ...(requestFallbacks ?? fallbackGroups(policy, requested.name, 'general'))];
-        const deployments = candidates.flatMap((name) => this.deps.catalog.resolve(name)?.available ?? []);
+        const deployments = reachable.deployments();
         const input = { kind: operation.kind, body: operation.request as Record<string, unknown> };
         if (this.deps.admission) context.ticket = await this.deps.admission.admit(principal, context.callId, maxCostMicros(input, deployments));
         if (platform) await platform.reserveCredits(context, principal, input, deployments);
@@ -195,7 +198,7 @@ export class Gateway {
       const kind = fallbackKindOf(error);
       if (!kind) break;
       // The fallback list is the requested group's (or the request's own), chosen by the first failure's kind.
-      chain ??= (requestFallbacks ?? fallbackGroups(policy, requested.name, kind)).slice(0, policy.maxFallbacks);
+      chain ??= reachable.fallbackChain(kind);
       const next = this.nextFallback(chain, progress);
       if (!next) break;
       this.deps.logger.warn({ callId: context.callId, from: group.name, to: next.name, code: error.code }, 'falling back to another model group');
@@ -667,18 +670,21 @@ function responseTextOf(parsed: unknown): string {
   return text;
 }
 
-/** Per-request fallbacks (LiteLLM's `fallbacks` body field): taken out so the upstream never sees it. */
-function takeRequestFallbacks(operation: Operation): string[] | undefined {
-  const request = operation.request as Record<string, unknown>;
-  const value = request.fallbacks;
-  if (value === undefined || value === null) return undefined;
-  delete request.fallbacks;
+/**
+ * Per-request fallbacks (LiteLLM's `fallbacks` body field), and the operation on a copy of the body
+ * without them, so the upstream never sees the field and the client's body is left as it was.
+ */
+function splitRequestFallbacks(operation: Operation): { operation: Operation; fallbacks: string[] | undefined } {
+  const { fallbacks: value, ...rest } = operation.request as Record<string, unknown>;
+  const copy = { ...operation, request: rest } as Operation;
+  if (value === undefined || value === null) return { operation: copy, fallbacks: undefined };
   if (!Array.isArray(value)) throw new GatewayError('invalid_request', '"fallbacks" must be an array of model names', { param: 'fallbacks' });
-  return value.map((item, index) => {
+  const fallbacks = value.map((item, index) => {
     if (typeof item === 'string') return item;
     if (typeof item === 'object' && item !== null && typeof (item as { model?: unknown }).model === 'string') return (item as { model: string }).model;
     throw new GatewayError('invalid_request', `fallbacks[${index}] must be a model name`, { param: 'fallbacks' });
   });
+  return { operation: copy, fallbacks };
 }
 
 /**
