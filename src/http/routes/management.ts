@@ -204,7 +204,8 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   app.post('/team/delete', async (request) => {
     requireAdmin(request);
     const body = parseInput(z.object({ team_ids: z.array(z.string()).min(1, 'name at least one team') }), request.body);
-    return { deleted: await service().deleteTeams(body.team_ids) };
+    const deleted = await service().deleteTeams(body.team_ids);
+    return { deleted: deleted.teams, deleted_keys: deleted.keyHashes };
   });
 
   app.get('/team/info', async (request) => {
