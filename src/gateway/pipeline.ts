@@ -23,6 +23,7 @@ import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ClientConnection } from './client-connection.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
+import { modelNameForRecord } from './request-bounds.js';
 import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
 import { countChatPromptTokens, countTextTokens } from './token-count.js';
 import { connectionError, UpstreamAbort, type UpstreamClient, type UpstreamResponse } from './upstream.js';
@@ -152,7 +153,9 @@ export class Gateway {
 
   /** Records a request that failed before reaching a deployment (bad input, auth, unknown model). */
   recordRejected(context: CallContext, error: GatewayError, modelGroup: string | null): void {
-    this.record(context, { modelGroup, error, stream: false });
+    const { catalog } = this.deps;
+    const stored = modelNameForRecord(modelGroup, (name) => catalog.resolve(name) !== undefined || catalog.disabledGroup(name) !== undefined);
+    this.record(context, { modelGroup: stored, error, stream: false });
   }
 
   private async run(context: CallContext, operation: Operation, format: ResponseFormat): Promise<GatewayResult> {
