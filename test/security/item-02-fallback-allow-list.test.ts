@@ -18,6 +18,11 @@ const CONTEXT_LENGTH_EXCEEDED = {
   body: { error: { message: "This model's maximum context length is 8192 tokens. However, your messages resulted in 9000 tokens. Please reduce the length of the messages.", type: 'invalid_request_error', param: 'messages', code: 'context_length_exceeded' } },
 };
 const SERVER_ERROR = { kind: 'error' as const, status: 500 };
+const CONTENT_POLICY_VIOLATION = {
+  kind: 'error' as const,
+  status: 400,
+  body: { error: { message: 'Your request was rejected as a result of our safety system.', type: 'invalid_request_error', param: null, code: 'content_policy_violation' } },
+};
 
 function entry(name: string, mock: MockOpenAI, prices = '0.000001, output_cost_per_token: 0.000002'): string {
   return `
@@ -95,7 +100,7 @@ general_settings:
     expect(contextError?.code).toBe('context_window_exceeded');
     cheap.alwaysFault = SERVER_ERROR;
     expect((await failure(ask(client, 'cheap')))?.status).toBe(502);
-    cheap.alwaysFault = { kind: 'error', status: 400, body: { error: { message: 'Your request was rejected as a result of our safety system.', type: 'invalid_request_error', param: null, code: 'content_policy_violation' } } };
+    cheap.alwaysFault = CONTENT_POLICY_VIOLATION;
     expect((await failure(ask(client, 'cheap')))?.status).toBe(400);
     expect(pricey.requests).toHaveLength(0);
     expect(cheap.requests.length).toBe(3);
@@ -129,6 +134,53 @@ general_settings:
   });
 });
 
+describe('automatic model choice (power levels) stays within the lists', () => {
+  const cheap = new MockOpenAI({ reply: 'from cheap' });
+  const pricey = new MockOpenAI({ reply: 'from pricey' });
+  let gateway: TestGateway;
+  beforeAll(async () => {
+    await Promise.all([cheap.start(), pricey.start()]);
+    gateway = await startGateway(`
+model_list:
+  - model_name: cheap
+    litellm_params: {model: openai/upstream-cheap, api_base: "${cheap.url}", api_key: sk-upstream}
+    model_info: {quality_score: 40, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}
+  - model_name: pricey
+    litellm_params: {model: openai/upstream-pricey, api_base: "${pricey.url}", api_key: sk-upstream}
+    model_info: {quality_score: 95, input_cost_per_token: 0.00001, output_cost_per_token: 0.00002}
+router_settings:
+  num_retries: 0
+  disable_cooldowns: true
+  fallbacks: [{"cheap": ["pricey"]}]
+general_settings:
+  master_key: ${MASTER_KEY}
+platform:
+  default_tier: standard
+  tiers:
+    standard: {markup: 0, initial_credits: 1000}
+`);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all([cheap.close(), pricey.close()]);
+  });
+
+  it('"auto" at precision picks the best model the key may use, and its fallbacks skip the others', async () => {
+    const api = new Management(gateway.url);
+    const user = await api.newUser({ user_id: 'auto-user', models: ['cheap'] });
+    const auto = () => ask(clientFor(gateway.url, user.key!), 'auto', { power_level: 'precision' });
+    const { data } = await auto();
+    expect(data.choices[0].message.content).toBe('from cheap');
+    cheap.alwaysFault = SERVER_ERROR;
+    expect((await failure(auto()))?.status).toBe(502);
+    expect(pricey.requests).toHaveLength(0);
+    cheap.alwaysFault = undefined;
+    // The master key's precision choice is the better model: the restriction is what kept it away.
+    const master = await ask(gateway.openai(), 'auto', { power_level: 'precision' });
+    expect(master.data.choices[0].message.content).toBe('from pricey');
+  });
+});
+
 describe('invariant: no upstream call for a model outside the caller’s lists', () => {
   const MODELS = ['m0', 'm1', 'm2', 'm3', 'm4'];
   const mocks = new Map(MODELS.map((name) => [name, new MockOpenAI({ reply: `from ${name}` })]));
@@ -155,6 +207,7 @@ router_settings:
   max_fallbacks: 10
   fallbacks: ${fallbackMap(random)}
   context_window_fallbacks: ${fallbackMap(random)}
+  content_policy_fallbacks: ${fallbackMap(random)}
   default_fallbacks: ${JSON.stringify(subset(random, 0.5))}
   model_group_alias: {"alias-of-m4": "m4", "alias-of-m0": "m0"}
 general_settings:
@@ -177,7 +230,7 @@ general_settings:
 
           for (const mock of mocks.values()) {
             mock.requests.length = 0;
-            mock.alwaysFault = random() < 0.6 ? pick(random, [CONTEXT_LENGTH_EXCEEDED, SERVER_ERROR]) : undefined;
+            mock.alwaysFault = random() < 0.6 ? pick(random, [CONTEXT_LENGTH_EXCEEDED, CONTENT_POLICY_VIOLATION, SERVER_ERROR]) : undefined;
           }
           for (let call = 0; call < 4; call++) {
             const model = pick(random, [...MODELS, 'alias-of-m0']);
