@@ -101,7 +101,7 @@ general_settings:
     cheap.alwaysFault = SERVER_ERROR;
     expect((await failure(ask(client, 'cheap')))?.status).toBe(502);
     cheap.alwaysFault = CONTENT_POLICY_VIOLATION;
-    expect((await failure(ask(client, 'cheap')))?.status).toBe(400);
+    expect((await failure(ask(client, 'cheap')))?.code).toBe('content_policy_violation');
     expect(pricey.requests).toHaveLength(0);
     expect(cheap.requests.length).toBe(3);
   });
