@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
-import { GatewayError, toGatewayError } from './errors.js';
+import { toGatewayError } from './errors.js';
 import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
 import { newCallId } from './gateway/call-id.js';
