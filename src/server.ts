@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
-import { GatewayError, toGatewayError } from './errors.js';
+import { toGatewayError } from './errors.js';
 import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
 import { newCallId } from './gateway/call-id.js';
@@ -15,6 +15,7 @@ import type { CallContext, Caller, Gateway } from './gateway/pipeline.js';
 import type { UpstreamClient } from './gateway/upstream.js';
 import './http/context.js';
 import { installErrorHandling, sendError } from './http/error-handler.js';
+import { parseJsonBody } from './http/json-body.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerMetricsRoutes } from './http/routes/metrics.js';
 import { registerSpendRoutes } from './http/routes/spend.js';
@@ -87,17 +88,17 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
 
   // Plain JSON.parse is several times faster than the prototype-poisoning-safe parser; bodies are
   // only ever read as data (spread, never merged into prototypes). Any content type is read as JSON,
-  // as LiteLLM does, so clients that forget the header still work.
+  // as LiteLLM does, so clients that forget the header still work. Too deep a nesting is refused
+  // before parsing (json-body.ts).
   const parseJson = (_request: unknown, body: string, done: (error: Error | null, value?: unknown) => void) => {
-    if (body.length === 0) {
-      done(new GatewayError('invalid_json', 'the request body is empty: send a JSON object'));
+    let parsed: unknown;
+    try {
+      parsed = parseJsonBody(body);
+    } catch (error) {
+      done(error as Error);
       return;
     }
-    try {
-      done(null, JSON.parse(body));
-    } catch (error) {
-      done(new GatewayError('invalid_json', `the request body is not valid JSON: ${(error as Error).message}`));
-    }
+    done(null, parsed);
   };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);

@@ -2,7 +2,7 @@
  * Who is calling: the master key (general_settings.master_key) or a virtual key. Keys are compared
  * as SHA-256 digests (the master key in constant time) and only the digest is ever stored or
  * recorded. Virtual keys come from the in-memory KeyDirectory; blocked or expired keys, and keys
- * whose user or team is blocked, are refused with 401.
+ * whose user or team is blocked or gone, are refused with 401.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.js';
@@ -102,7 +102,19 @@ function callerOf(resolved: ResolvedKey | null): Caller {
   const label = record.alias ? `key "${record.alias}"` : `key ${record.prefix}`;
   if (record.blocked) throw new GatewayError('key_blocked', `${label} is blocked; an administrator can unblock it (/key/unblock)`);
   if (record.expiresAt !== null && record.expiresAt <= Date.now()) throw new GatewayError('key_expired', `${label} expired at ${new Date(record.expiresAt).toISOString()}`);
+  assertOwnersExist(resolved, label);
   if (user?.blocked) throw new GatewayError('key_blocked', `the user of ${label} ("${user.userId}") is blocked`);
   if (team?.blocked) throw new GatewayError('key_blocked', `the team of ${label} ("${team.teamId}") is blocked`);
   return { keyHash: record.hash, keyId: record.id, keyAlias: record.alias, userId: record.userId, teamId: record.teamId, isAdmin: isAdminRole(user?.role), principal: resolved };
+}
+
+/**
+ * A key whose user or team no longer exists (deleted while the key was being created or moved, or
+ * removed from the database by hand) is refused: without the owner's record its models, budget and
+ * block would silently stop applying.
+ */
+function assertOwnersExist(resolved: ResolvedKey, label: string): void {
+  const { key: record, user, team } = resolved;
+  if (record.userId !== null && !user) throw new GatewayError('key_blocked', `the user of ${label} ("${record.userId}") no longer exists; an administrator can move the key to another user (/key/update) or delete it`);
+  if (record.teamId !== null && !team) throw new GatewayError('key_blocked', `the team of ${label} ("${record.teamId}") no longer exists; an administrator can move the key to another team (/key/update) or delete it`);
 }

@@ -315,8 +315,9 @@ export class ManagementService {
     return (await this.repo.findUser(userId))!;
   }
 
+  /** Deletes users with their keys (one transaction: no key is left behind without its user's limits). */
   async deleteUsers(userIds: string[]): Promise<number> {
-    const deleted = await this.repo.deleteUsers(userIds);
+    const deleted = await this.repo.db.transaction().execute((transaction) => this.repo.deleteUsers(userIds, transaction));
     if (deleted === 0) throw new GatewayError('not_found', 'none of the given users exist', { param: 'user_ids' });
     await this.directory.changed('all');
     return deleted;
@@ -361,9 +362,14 @@ export class ManagementService {
     return (await this.repo.findTeam(teamId))!;
   }
 
-  async deleteTeams(teamIds: string[]): Promise<number> {
-    const deleted = await this.repo.deleteTeams(teamIds);
-    if (deleted === 0) throw new GatewayError('not_found', 'none of the given teams exist', { param: 'team_ids' });
+  /**
+   * Deletes teams and their keys (LiteLLM does the same): a key left without its team would keep
+   * working without the team's models, budget or block. Returns the teams deleted and the hashes
+   * of the keys deleted with them.
+   */
+  async deleteTeams(teamIds: string[]): Promise<{ teams: number; keyHashes: string[] }> {
+    const deleted = await this.repo.db.transaction().execute((transaction) => this.repo.deleteTeams(teamIds, transaction));
+    if (deleted.teams === 0) throw new GatewayError('not_found', 'none of the given teams exist', { param: 'team_ids' });
     await this.directory.changed('all');
     return deleted;
   }

@@ -31,3 +31,9 @@ export function assertModelAllowed(principal: ResolvedKey, requested: string, re
     }
   }
 }
+
+/** The model a key's own alias maps `model` to (own properties only: a name like "__proto__" is no alias). */
+export function keyAliasTarget(principal: ResolvedKey, model: string): string {
+  const aliases = principal.key.aliases;
+  return Object.hasOwn(aliases, model) && typeof aliases[model] === 'string' ? aliases[model] : model;
+}

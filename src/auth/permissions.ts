@@ -23,7 +23,8 @@ export function roleOf(caller: Caller): string {
 }
 
 export function hasPermission(caller: Caller, permission: Permission, roles: Record<string, readonly Permission[]> = DEFAULT_ROLE_PERMISSIONS): boolean {
-  return (roles[roleOf(caller)] ?? []).includes(permission);
+  const role = roleOf(caller);
+  return (Object.hasOwn(roles, role) ? roles[role] : []).includes(permission);
 }
 
 declare module 'fastify' {

@@ -108,7 +108,8 @@ function candidates(model: string): string[] {
 
 export function builtInPrices(upstreamModel: string): TokenPrices | undefined {
   for (const name of candidates(upstreamModel)) {
-    const found = BUILT_IN[name];
+    // Own properties only: a model named "constructor" has no built-in price.
+    const found = Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name] : undefined;
     if (found) return perMillionToPrices(found);
   }
   return undefined;

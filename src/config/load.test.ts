@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildDeployments } from './deployments.js';
-import { formatIssue, parseConfig } from './load.js';
+import { forbiddenKeyPaths, formatIssue, parseConfig } from './load.js';
 
 describe('parseConfig (LiteLLM config.yaml)', () => {
   it('accepts a LiteLLM config as is and resolves os.environ/ references', () => {
@@ -131,5 +131,12 @@ model_list:
     const groups = new Set(buildDeployments(loaded).map((deployment) => deployment.modelName));
     for (const name of ['gemini-2.0-flash', 'gemini-1.5-flash', 'claude-3.5-sonnet', 'gpt-4o', 'gpt-4o-mini', 'llama3.1']) expect(groups.has(name)).toBe(true);
     expect(loaded.config.router_settings.fallbacks).toEqual([{ 'gemini-2.0-flash': ['gemini-1.5-flash', 'llama3.1'] }, { 'gemini-1.5-flash': ['llama3.1'] }]);
+  });
+});
+
+describe('forbiddenKeyPaths', () => {
+  it('finds __proto__, constructor and prototype keys at any depth, in lists too', () => {
+    const raw = JSON.parse('{"a":{"__proto__":{"x":1}},"list":[{"constructor":2},{"ok":{"prototype":3}}],"fine":{"proto":4}}');
+    expect(forbiddenKeyPaths(raw)).toEqual([['a', '__proto__'], ['list', 0, 'constructor'], ['list', 1, 'ok', 'prototype']]);
   });
 });

@@ -87,6 +87,10 @@ export function parseConfig(source: string, env: Record<string, string | undefin
     }
   }
 
+  for (const path of forbiddenKeyPaths(raw)) {
+    issues.push({ severity: 'error', message: `the key "${path[path.length - 1]}" is not allowed in a config: it would change what every setting reads (prototype pollution); remove it`, path, ...locate(path), fatal: true });
+  }
+
   const missingVariables: MissingVariable[] = [];
   const resolved = resolveReferences(raw, [], resolvedEnv, missingVariables) as Record<string, unknown>;
   for (const missing of missingVariables) {
@@ -147,12 +151,34 @@ function resolveReferences(value: unknown, path: ConfigPath, env: Record<string,
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
+      // Reported by forbiddenKeyPaths; never assigned, so it cannot become a prototype.
+      if (FORBIDDEN_KEYS.has(key)) continue;
       const resolvedItem = resolveReferences(item, [...path, key], env, missing);
       if (resolvedItem !== undefined) out[key] = resolvedItem;
     }
     return out;
   }
   return value;
+}
+
+/** Keys that reach an object's prototype when assigned: refused anywhere in a config. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Paths of every forbidden key in the parsed YAML (walked with a stack: no recursion limit). */
+export function forbiddenKeyPaths(root: unknown): ConfigPath[] {
+  const found: ConfigPath[] = [];
+  const stack: Array<{ value: unknown; path: ConfigPath }> = [{ value: root, path: [] }];
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (Array.isArray(value)) value.forEach((item, index) => stack.push({ value: item, path: [...path, index] }));
+    else if (isPlainObject(value)) {
+      for (const key of Object.keys(value)) {
+        if (FORBIDDEN_KEYS.has(key)) found.push([...path, key]);
+        else stack.push({ value: value[key], path: [...path, key] });
+      }
+    }
+  }
+  return found.reverse();
 }
 
 function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {

@@ -10,19 +10,21 @@ import type { Admission, Ticket } from '../auth/admission.js';
 import type { ResolvedKey } from '../auth/key-directory.js';
 import { maxCostMicros } from '../billing/max-cost.js';
 import { estimatedTokens } from '../billing/token-estimate.js';
-import { assertModelAllowed } from '../auth/model-access.js';
+import { assertModelAllowed, keyAliasTarget } from '../auth/model-access.js';
+import { assertRequestFallbacksAllowed, ReachableModels } from '../auth/reachable-models.js';
 import { costMicros, formatUsd } from '../billing/cost.js';
 import { GatewayError, toGatewayError, upstreamErrorCode } from '../errors.js';
 import { adapterFor } from '../providers/registry.js';
 import type { ChatRequest, CompletionRequest, Deployment, EmbeddingsRequest, EmbeddingsResponse, ProviderAdapter, UpstreamRequest, Usage } from '../providers/types.js';
 import { usageFromOpenAI } from '../providers/shared/usage.js';
 import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
-import { backoffMs, fallbackGroups, fallbackKindOf, retriesFor, timeoutOf } from '../routing/policy.js';
+import { backoffMs, fallbackKindOf, retriesFor, timeoutOf } from '../routing/policy.js';
 import type { Router } from '../routing/router.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { ClientConnection } from './client-connection.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
+import { modelNameForRecord } from './request-bounds.js';
 import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
 import { countChatPromptTokens, countTextTokens } from './token-count.js';
 import { connectionError, UpstreamAbort, type UpstreamClient, type UpstreamResponse } from './upstream.js';
@@ -152,25 +154,29 @@ export class Gateway {
 
   /** Records a request that failed before reaching a deployment (bad input, auth, unknown model). */
   recordRejected(context: CallContext, error: GatewayError, modelGroup: string | null): void {
-    this.record(context, { modelGroup, error, stream: false });
+    const { catalog } = this.deps;
+    const stored = modelNameForRecord(modelGroup, (name) => catalog.resolve(name) !== undefined || catalog.disabledGroup(name) !== undefined);
+    this.record(context, { modelGroup: stored, error, stream: false });
   }
 
   private async run(context: CallContext, operation: Operation, format: ResponseFormat): Promise<GatewayResult> {
     const principal = context.caller.principal;
     const { platform } = this.deps;
-    let modelName = principal?.key.aliases[operation.request.model] ?? operation.request.model;
+    let modelName = principal ? keyAliasTarget(principal, operation.request.model) : operation.request.model;
     if (this.deps.settings.storePrompts) context.promptForLog = promptOf(operation);
     const policy = this.deps.router.policy;
     let requested: ModelGroup;
-    let requestFallbacks: string[] | undefined;
+    let reachable: ReachableModels;
     try {
+      const split = splitRequestFallbacks(operation);
+      operation = split.operation;
       if (platform) modelName = platform.resolveModel(context, operation.kind, operation.request as Record<string, unknown>, modelName, principal);
       if (principal) assertModelAllowed(principal, operation.request.model, modelName);
       requested = this.resolveGroup(modelName);
-      requestFallbacks = takeRequestFallbacks(operation);
+      assertRequestFallbacksAllowed(this.deps.catalog, principal, split.fallbacks);
+      reachable = new ReachableModels({ catalog: this.deps.catalog, policy, principal, requested, requestFallbacks: split.fallbacks, logger: this.deps.logger, callId: context.callId });
       if (principal && (this.deps.admission || platform)) {
-        const candidates = [requested.name, ...(requestFallbacks ?? fallbackGroups(policy, requested.name, 'general'))];
-        const deployments = candidates.flatMap((name) => this.deps.catalog.resolve(name)?.available ?? []);
+        const deployments = reachable.deployments();
         const input = { kind: operation.kind, body: operation.request as Record<string, unknown> };
         if (this.deps.admission) context.ticket = await this.deps.admission.admit(principal, context.callId, maxCostMicros(input, deployments), estimatedTokens(input));
         if (platform) await platform.reserveCredits(context, principal, input, deployments);
@@ -196,7 +202,7 @@ export class Gateway {
       const kind = fallbackKindOf(error);
       if (!kind) break;
       // The fallback list is the requested group's (or the request's own), chosen by the first failure's kind.
-      chain ??= (requestFallbacks ?? fallbackGroups(policy, requested.name, kind)).slice(0, policy.maxFallbacks);
+      chain ??= reachable.fallbackChain(kind);
       const next = this.nextFallback(chain, progress);
       if (!next) break;
       this.deps.logger.warn({ callId: context.callId, from: group.name, to: next.name, code: error.code }, 'falling back to another model group');
@@ -669,18 +675,21 @@ function responseTextOf(parsed: unknown): string {
   return text;
 }
 
-/** Per-request fallbacks (LiteLLM's `fallbacks` body field): taken out so the upstream never sees it. */
-function takeRequestFallbacks(operation: Operation): string[] | undefined {
-  const request = operation.request as Record<string, unknown>;
-  const value = request.fallbacks;
-  if (value === undefined || value === null) return undefined;
-  delete request.fallbacks;
+/**
+ * Per-request fallbacks (LiteLLM's `fallbacks` body field), and the operation on a copy of the body
+ * without them, so the upstream never sees the field and the client's body is left as it was.
+ */
+function splitRequestFallbacks(operation: Operation): { operation: Operation; fallbacks: string[] | undefined } {
+  const { fallbacks: value, ...rest } = operation.request as Record<string, unknown>;
+  const copy = { ...operation, request: rest } as Operation;
+  if (value === undefined || value === null) return { operation: copy, fallbacks: undefined };
   if (!Array.isArray(value)) throw new GatewayError('invalid_request', '"fallbacks" must be an array of model names', { param: 'fallbacks' });
-  return value.map((item, index) => {
+  const fallbacks = value.map((item, index) => {
     if (typeof item === 'string') return item;
     if (typeof item === 'object' && item !== null && typeof (item as { model?: unknown }).model === 'string') return (item as { model: string }).model;
     throw new GatewayError('invalid_request', `fallbacks[${index}] must be a model name`, { param: 'fallbacks' });
   });
+  return { operation: copy, fallbacks };
 }
 
 /**

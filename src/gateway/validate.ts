@@ -4,6 +4,7 @@
  */
 import { GatewayError } from '../errors.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
+import { assertRequestBounds } from './request-bounds.js';
 
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool', 'function']);
 
@@ -23,6 +24,7 @@ function requireBody(body: unknown): Record<string, unknown> {
 function requireModel(body: Record<string, unknown>): void {
   if (body.model === undefined || body.model === null || body.model === '') fail('model', 'missing required parameter "model": name a model (GET /v1/models lists them)');
   if (typeof body.model !== 'string') fail('model', `"model" must be a string, got ${typeName(body.model)}`);
+  assertRequestBounds(body);
 }
 
 function optionalType(body: Record<string, unknown>, field: string, type: 'number' | 'integer' | 'boolean' | 'string' | 'object' | 'array'): void {

@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { GatewayError, toGatewayError } from '../errors.js';
+import { safeHeaders } from './header-value.js';
 
 export function fastifyErrorToGateway(error: FastifyError, bodyLimitBytes: number): GatewayError | undefined {
   switch (error.code) {
@@ -62,7 +63,7 @@ export function renderError(error: GatewayError, format: 'openai' | 'anthropic' 
 }
 
 export function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
-  if (error.headers) reply.headers(error.headers);
+  if (error.headers) reply.headers(safeHeaders(error.headers));
   if (error.code === 'invalid_api_key') reply.header('www-authenticate', 'Bearer');
   const format = reply.request.routeOptions.config?.errorFormat;
   return reply.code(error.status).type('application/json').send(renderError(error, format));

@@ -38,7 +38,7 @@ export function traitsOf(deployment: Deployment): DeploymentTraits {
   const quality = typeof info.quality_score === 'number' ? info.quality_score : DEFAULT_QUALITY_SCORE;
   const cost = deployment.prices ? deployment.prices.inputPerToken + deployment.prices.outputPerToken : Number.POSITIVE_INFINITY;
   const privacy = typeof info.privacy === 'string' ? info.privacy : LOCAL_PROVIDERS.has(deployment.provider) ? 'local' : 'cloud';
-  const latency = typeof info.latency_class === 'string' && info.latency_class in LATENCY_RANK ? LATENCY_RANK[info.latency_class] : LATENCY_RANK.medium;
+  const latency = typeof info.latency_class === 'string' && Object.hasOwn(LATENCY_RANK, info.latency_class) ? LATENCY_RANK[info.latency_class] : LATENCY_RANK.medium;
   return { quality, cost, local: privacy === 'local', latency };
 }
 

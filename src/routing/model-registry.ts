@@ -57,8 +57,12 @@ export interface ModelView {
   model_info: Record<string, unknown>;
 }
 
+/** Longest model name or id stored (the model name a client sends is held to the same limit). */
+const NAME_CHARS = 256;
+
 /** A name or id: numbers are taken as their text (YAML and JSON clients send both). */
-const text = (requiredError?: string) => z.preprocess((value) => (typeof value === 'number' ? String(value) : value), z.string({ required_error: requiredError, invalid_type_error: 'expected a string' }).min(1, 'must not be empty'));
+const text = (requiredError?: string) =>
+  z.preprocess((value) => (typeof value === 'number' ? String(value) : value), z.string({ required_error: requiredError, invalid_type_error: 'expected a string' }).min(1, 'must not be empty').max(NAME_CHARS, `must be at most ${NAME_CHARS} characters`));
 
 const newModelSchema = z.object({
   model_name: text('is required: the name clients send as "model"'),

@@ -410,11 +410,11 @@ describe('/team/*', () => {
     expect(refused.status).toBe(403);
     expect(refused.message).toContain('team "platform"');
 
-    expect(await api.ok('POST', '/team/delete', { team_ids: ['platform'] })).toEqual({ deleted: 1 });
+    expect(await api.ok('POST', '/team/delete', { team_ids: ['platform'] })).toEqual({ deleted: 1, deleted_keys: [key.token] });
     expect((await api.call<ErrorBody>('GET', '/team/info?team_id=platform')).status).toBe(404);
-    // The key outlives its team and is no longer held to the team's model list.
-    expect((await api.keyInfo(key.token)).team_id).toBeNull();
-    expect((await ask(key.key, 'premium')).status).toBe(200);
+    // The team's keys go with it: none keeps working without the team's model list.
+    expect((await api.call<ErrorBody>('GET', `/key/info?key=${key.token}`)).status).toBe(404);
+    expect((await ask(key.key, 'premium')).status).toBe(401);
     expect((await api.call<ErrorBody>('POST', '/team/delete', { team_ids: ['platform'] })).status).toBe(404);
     expect((await api.call<ErrorBody>('POST', '/team/member_add', { team_id: 'platform', member: { user_id: 'x' } })).status).toBe(404);
   });

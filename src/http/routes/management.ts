@@ -11,30 +11,31 @@ import { hasPermission, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
+import { STORED_FIELD_BOUNDS, storedAliases, storedDuration, storedMetadata, storedName, storedNameList } from './stored-field-bounds.js';
 
 const nullableNumber = z.number({ invalid_type_error: 'expected a number' }).nonnegative().nullable().optional();
 const nullableInteger = z.number({ invalid_type_error: 'expected a whole number' }).int().nonnegative().nullable().optional();
 
 const limitFields = {
-  models: z.array(z.string()).optional(),
+  models: storedNameList().optional(),
   max_budget: nullableNumber,
   soft_budget: nullableNumber,
-  budget_duration: z.string().nullable().optional(),
+  budget_duration: storedDuration().nullable().optional(),
   rpm_limit: nullableInteger,
   tpm_limit: nullableInteger,
   max_parallel_requests: nullableInteger,
-  metadata: z.record(z.unknown()).optional(),
+  metadata: storedMetadata().optional(),
   blocked: z.boolean().optional(),
 };
 
 const keyFields = z
   .object({
     ...limitFields,
-    key_alias: z.string().min(1).nullable().optional(),
-    aliases: z.record(z.string()).optional(),
-    duration: z.string().nullable().optional(),
-    user_id: z.string().min(1).nullable().optional(),
-    team_id: z.string().min(1).nullable().optional(),
+    key_alias: storedName().min(1).nullable().optional(),
+    aliases: storedAliases().optional(),
+    duration: storedDuration().nullable().optional(),
+    user_id: storedName().min(1).nullable().optional(),
+    team_id: storedName().min(1).nullable().optional(),
   })
   .passthrough();
 
@@ -43,25 +44,25 @@ const keyReference = z.object({ key: z.string({ required_error: 'is required: th
 const userFields = z
   .object({
     ...limitFields,
-    user_id: z.string().min(1).optional(),
-    user_email: z.string().nullable().optional(),
-    user_alias: z.string().nullable().optional(),
+    user_id: storedName().min(1).optional(),
+    user_email: storedName().nullable().optional(),
+    user_alias: storedName().nullable().optional(),
     user_role: z.enum(['proxy_admin', 'proxy_admin_viewer', 'internal_user', 'internal_user_viewer', 'customer']).optional(),
-    tier: z.string().min(1).optional(),
-    teams: z.array(z.string()).optional(),
+    tier: storedName().min(1).optional(),
+    teams: storedNameList().optional(),
     auto_create_key: z.boolean().optional(),
-    key_alias: z.string().optional(),
+    key_alias: storedName().optional(),
   })
   .passthrough();
 
-const member = z.object({ user_id: z.string().min(1), role: z.enum(['admin', 'user']).optional() });
+const member = z.object({ user_id: storedName().min(1), role: z.enum(['admin', 'user']).optional() });
 
 const teamFields = z
   .object({
     ...limitFields,
-    team_id: z.string().min(1).optional(),
-    team_alias: z.string().nullable().optional(),
-    members_with_roles: z.array(member).optional(),
+    team_id: storedName().min(1).optional(),
+    team_alias: storedName().nullable().optional(),
+    members_with_roles: z.array(member).max(STORED_FIELD_BOUNDS.listEntries, `must have at most ${STORED_FIELD_BOUNDS.listEntries} entries`).optional(),
   })
   .passthrough();
 
@@ -204,7 +205,8 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   app.post('/team/delete', async (request) => {
     requireAdmin(request);
     const body = parseInput(z.object({ team_ids: z.array(z.string()).min(1, 'name at least one team') }), request.body);
-    return { deleted: await service().deleteTeams(body.team_ids) };
+    const deleted = await service().deleteTeams(body.team_ids);
+    return { deleted: deleted.teams, deleted_keys: deleted.keyHashes };
   });
 
   app.get('/team/info', async (request) => {
@@ -224,7 +226,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   app.post('/team/member_add', async (request) => {
     requireAdmin(request);
-    const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member)]) }), request.body);
+    const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member).max(STORED_FIELD_BOUNDS.listEntries)]) }), request.body);
     const members = (Array.isArray(body.member) ? body.member : [body.member]).map((item) => ({ userId: item.user_id, role: item.role ?? ('user' as const) }));
     return service().teamView(await service().addMembers(body.team_id, members));
   });

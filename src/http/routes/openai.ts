@@ -7,6 +7,7 @@ import type { Gateway, GatewayResult } from '../../gateway/pipeline.js';
 import { validateChatRequest, validateCompletionRequest, validateEmbeddingsRequest } from '../../gateway/validate.js';
 import type { ModelCatalog, ModelGroup } from '../../routing/catalog.js';
 import { callOf } from '../context.js';
+import { flatSafeHeaders } from '../header-value.js';
 
 /**
  * Writes a gateway result straight to the Node response (Fastify's reply is hijacked): the headers
@@ -30,10 +31,9 @@ export async function sendResult(reply: FastifyReply, result: GatewayResult): Pr
   await result.pump(raw);
 }
 
+/** Header values may carry model names and ids in any script: made safe for Node (header-value.ts). */
 function flatHeaders(headers: Record<string, string>): string[] {
-  const flat: string[] = [];
-  for (const name in headers) flat.push(name, headers[name]!);
-  return flat;
+  return flatSafeHeaders(headers);
 }
 
 function modelObject(id: string, group: ModelGroup, created: number) {

@@ -23,6 +23,7 @@ import { callOf } from '../context.js';
 import { deploymentHealth, type HealthDependencies } from './health.js';
 import { sendResult, withAutoModel } from './openai.js';
 import { parseInput } from '../../parse-input.js';
+import { STORED_FIELD_BOUNDS, storedName } from './stored-field-bounds.js';
 
 export interface PlatformRouteDependencies {
   gateway: Gateway;
@@ -40,7 +41,7 @@ const PREFIX = '/api/v1/llm';
 
 const addBody = z
   .object({
-    user_id: z.string({ required_error: 'is required: the user to credit' }).min(1),
+    user_id: z.string({ required_error: 'is required: the user to credit' }).min(1).max(STORED_FIELD_BOUNDS.nameChars, `must be at most ${STORED_FIELD_BOUNDS.nameChars} characters`),
     amount: z.number({ required_error: 'is required: credits to add (negative only for kind "adjustment")', invalid_type_error: 'expected a number of credits' }).finite(),
     kind: z.enum(['grant', 'purchase', 'refund', 'adjustment']).default('grant'),
     description: z.string().max(500).optional(),
@@ -49,9 +50,9 @@ const addBody = z
 
 const byokBody = z
   .object({
-    provider: z.string({ required_error: 'is required (e.g. "openai", "anthropic")' }).min(1),
-    api_key: z.string({ required_error: 'is required: your provider API key' }).min(1),
-    user_id: z.string().min(1).optional(),
+    provider: z.string({ required_error: 'is required (e.g. "openai", "anthropic")' }).min(1).max(64),
+    api_key: z.string({ required_error: 'is required: your provider API key' }).min(1).max(STORED_FIELD_BOUNDS.secretChars),
+    user_id: storedName().min(1).optional(),
   })
   .strict();
 

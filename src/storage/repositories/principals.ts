@@ -230,12 +230,17 @@ export class PrincipalRepository {
     await executor.updateTable('teams').set(teamToRow(changes)).where('team_id', '=', teamId).execute();
   }
 
-  async deleteTeams(teamIds: string[], executor: Executor = this.db): Promise<number> {
-    if (teamIds.length === 0) return 0;
+  /**
+   * Deletes teams with their memberships and their keys: a team's key must not outlive the team and
+   * keep working without its models, budget or block. Returns the teams deleted and the key hashes.
+   */
+  async deleteTeams(teamIds: string[], executor: Executor = this.db): Promise<{ teams: number; keyHashes: string[] }> {
+    if (teamIds.length === 0) return { teams: 0, keyHashes: [] };
+    const keys = await executor.selectFrom('api_keys').select('key_hash').where('team_id', 'in', teamIds).execute();
     await executor.deleteFrom('team_members').where('team_id', 'in', teamIds).execute();
-    await executor.updateTable('api_keys').set({ team_id: null }).where('team_id', 'in', teamIds).execute();
+    await executor.deleteFrom('api_keys').where('team_id', 'in', teamIds).execute();
     const result = await executor.deleteFrom('teams').where('team_id', 'in', teamIds).executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return { teams: Number(result.numDeletedRows), keyHashes: keys.map((row) => row.key_hash) };
   }
 
   async listTeams(userId?: string): Promise<TeamRecord[]> {

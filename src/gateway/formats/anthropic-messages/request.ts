@@ -26,6 +26,7 @@
  *   servers and are refused; other Anthropic-only settings (`service_tier`, `cache_control`, …)
  *   have no OpenAI-format equivalent and are ignored.
  */
+import { assertRequestBounds } from '../../request-bounds.js';
 import { GatewayError } from '../../../errors.js';
 import type { ChatContentPart, ChatMessage, ChatRequest, ChatTool, ChatToolCall, JsonObject } from '../../../providers/types.js';
 import { toolCallExtrasOf } from './tool-ids.js';
@@ -397,6 +398,7 @@ export function messagesRequestToChat(raw: unknown, options: { forCounting?: boo
   const body = raw;
   if (!present(body.model) || body.model === '') fail('model', 'missing required parameter "model": name a model configured on this gateway');
   if (typeof body.model !== 'string') fail('model', `"model" must be a string, got ${typeName(body.model)}`);
+  assertRequestBounds(body);
   const model = body.model;
 
   const maxTokens = optionalNumber(body, 'max_tokens', true);
