@@ -191,11 +191,21 @@ export class GatewayMetrics {
       registers,
     });
 
+    this.usageAdjusted = new Counter({
+      name: 'switchboard_usage_adjusted_total',
+      help: 'Calls whose upstream-reported token counts were beyond what the request could produce and were replaced by the gateway\'s own count, by provider.',
+      labelNames: ['provider'],
+      registers,
+    });
+
     if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
   /** Low-balance events of the platform layer's credits. */
   readonly lowCreditBalances: Counter;
+
+  /** Reported usage replaced by the local count (billing/usage-bounds.ts). */
+  readonly usageAdjusted: Counter<'provider'>;
 
   /** One settled call; synchronous and allocation-free once its label set has been seen. */
   observeCall(call: CallObservation): void {
