@@ -8,7 +8,9 @@ import { boundUsage, exceedsLimits, usageLimits, type AdjustedField } from '../b
 import type { Deployment, Usage } from '../providers/types.js';
 
 export async function settleUsage(input: CostInput, deployment: Deployment, reported: Usage | undefined, countLocally: () => Promise<Usage>): Promise<{ usage: Usage | undefined; adjusted: AdjustedField[] }> {
-  if (!reported || reported.estimated) return { usage: reported, adjusted: [] };
+  // The gateway's own counts go through the bounds too: a stream's text counted with another
+  // tokenizer than the provider's may come out above max_tokens, and is then held to it.
+  if (!reported) return { usage: reported, adjusted: [] };
   const limits = usageLimits(input, deployment);
   if (!exceedsLimits(reported, limits)) return { usage: reported, adjusted: [] };
   const local = await countLocally();

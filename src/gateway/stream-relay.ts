@@ -311,15 +311,31 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
   stream.destroy();
 
   let usage = stream.usage;
-  if (!usage) {
+  if (!usage || error !== undefined || clientDisconnected) {
     batcher.flush();
     // What the upstream produced is billed however the stream ended (the client gone, the upstream
-    // broken, the gateway cutting it): without the upstream's usage, its text so far is counted.
-    usage = await options.estimateUsage(stream.text);
+    // broken, the gateway cutting it): without the upstream's usage, its text so far is counted;
+    // with usage reported only part-way (running counts), never less than that text.
+    const counted = await options.estimateUsage(stream.text);
+    usage = usage ? atLeastCounted(usage, counted) : counted;
   }
   if (!response.destroyed) {
     // The closing event and the end of the response go out in one write.
     response.end(error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
   }
   return { usage, firstChunkAt, error, clientDisconnected, cut };
+}
+
+/**
+ * Usage an upstream reported before its stream ended early may be a running count (or the prompt
+ * alone): the completion is never billed below the tokens of the text it had sent, and an unknown
+ * prompt takes the local count. Marked estimated when the local count was used.
+ */
+export function atLeastCounted(reported: Usage, counted: Usage): Usage {
+  const completion = reported.completionTokens;
+  const countedCompletion = counted.completionTokens ?? 0;
+  if (reported.promptTokens !== undefined && completion !== undefined && completion >= countedCompletion) return reported;
+  const promptTokens = reported.promptTokens ?? counted.promptTokens;
+  const completionTokens = Math.max(completion ?? 0, countedCompletion);
+  return { ...reported, promptTokens, completionTokens, totalTokens: (promptTokens ?? 0) + completionTokens, estimated: true };
 }
