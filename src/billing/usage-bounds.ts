@@ -79,15 +79,30 @@ function positive(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 1 ? Math.floor(value) : undefined;
 }
 
-/** Bytes of attachment data sent inline (base64 images, audio, files): a large document reads as many tokens. */
+/**
+ * Length of attachment data sent inline (base64 images, audio, files): a large document reads as
+ * many tokens. String lengths only (base64 is ASCII), so a multi-megabyte image costs nothing here.
+ */
 function inlineAttachmentBytes(input: CostInput): number {
   if (input.kind !== 'chat') return 0;
   let bytes = 0;
   for (const message of (input.body.messages as ChatMessage[] | undefined) ?? []) {
     if (!Array.isArray(message.content)) continue;
-    for (const part of message.content) if (part.type !== 'text') bytes += Buffer.byteLength(JSON.stringify(part), 'utf8');
+    for (const part of message.content) if (part.type !== 'text') bytes += attachmentDataLength(part as AttachmentPart);
   }
   return bytes;
+}
+
+interface AttachmentPart {
+  image_url?: { url?: unknown } | string;
+  input_audio?: { data?: unknown };
+  file?: { file_data?: unknown };
+}
+
+function attachmentDataLength(part: AttachmentPart): number {
+  const lengthOf = (value: unknown) => (typeof value === 'string' ? value.length : 0);
+  const image = typeof part.image_url === 'string' ? part.image_url : part.image_url?.url;
+  return lengthOf(image) + lengthOf(part.input_audio?.data) + lengthOf(part.file?.file_data);
 }
 
 /**
