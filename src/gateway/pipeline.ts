@@ -499,14 +499,14 @@ export class Gateway {
         // A stream the gateway cut (duration cap, key revoked) is neither the client's doing nor the deployment's failure.
         const { cut } = outcome;
         const error = cut ?? (outcome.clientDisconnected ? clientGone() : outcome.error);
+        const settlement = await this.settle(context, operation, attempt, outcome.usage, upstreamLatencyMs, outcome.firstChunkAt, () => opened.stream.text);
         if (error) {
           this.deps.logger.warn({ callId: context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
           // A stream that broke mid-way is the deployment's failure (for cooldowns) too.
           if (!cut) void router.recordFailure(deployment, error, upstreamLatencyMs);
         } else {
-          router.recordSuccess(deployment, upstreamLatencyMs, outcome.firstChunkAt - (sentAt - context.startedAt), outcome.usage);
+          router.recordSuccess(deployment, upstreamLatencyMs, outcome.firstChunkAt - (sentAt - context.startedAt), settlement.usage);
         }
-        const settlement = await this.settle(context, operation, attempt, outcome.usage, upstreamLatencyMs, outcome.firstChunkAt, () => opened.stream.text);
         if (this.deps.settings.storePrompts) settlement.responseText = opened.stream.text;
         this.record(context, { settlement, error, stream: true, aborted: cut !== undefined || outcome.clientDisconnected });
       },
