@@ -37,6 +37,8 @@ export const ERROR_CATALOGUE = {
   model_not_allowed: { status: 403, type: 'permission_error', retryable: false },
   key_blocked: { status: 401, type: 'authentication_error', retryable: false },
   key_expired: { status: 401, type: 'authentication_error', retryable: false },
+  // The key (or its user or team) was blocked or deleted while its stream was open: the stream ends.
+  key_revoked: { status: 401, type: 'authentication_error', retryable: false },
   // LiteLLM answers an exhausted budget with 400 and type "budget_exceeded"; its clients expect that.
   budget_exceeded: { status: 400, type: 'budget_exceeded', retryable: false },
   // Platform credits: 402 Payment Required, as clients of credit-selling platforms expect.

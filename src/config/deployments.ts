@@ -87,6 +87,7 @@ function buildDeployment(
     timeoutMs: Math.round((params.timeout ?? defaults.defaultTimeout) * 1000),
     timeoutFromParams: params.timeout !== undefined,
     streamTimeoutMs: params.stream_timeout !== undefined || defaults.defaultStreamTimeout !== undefined ? Math.round((params.stream_timeout ?? defaults.defaultStreamTimeout ?? 0) * 1000) : undefined,
+    maxStreamDurationMs: params.max_stream_duration !== undefined ? Math.round(params.max_stream_duration * 1000) : undefined,
     weight: params.weight,
     order: params.order,
     dropParams: params.drop_params,

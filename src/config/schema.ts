@@ -30,6 +30,8 @@ export const litellmParamsSchema = z
     tpm: nonNegative.optional(),
     timeout: nonNegative.optional(),
     stream_timeout: nonNegative.optional(),
+    /** Seconds a stream may last in all, however steadily it sends (0: no cap); default: timeout. */
+    max_stream_duration: nonNegative.optional(),
     weight: nonNegative.optional(),
     order: integer.optional(),
     max_retries: integer.optional(),
@@ -119,6 +121,8 @@ export const routerSettingsSchema = z
     retry_after: nonNegative.optional(),
     timeout: nonNegative.optional(),
     stream_timeout: nonNegative.optional(),
+    /** Seconds a stream may last in all, for deployments that set none (0: no cap); default: timeout. */
+    max_stream_duration: nonNegative.optional(),
     allowed_fails: integer.optional(),
     cooldown_time: nonNegative.optional(),
     fallbacks: fallbackList.optional(),

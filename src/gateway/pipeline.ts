@@ -18,7 +18,7 @@ import { adapterFor } from '../providers/registry.js';
 import type { ChatRequest, CompletionRequest, Deployment, EmbeddingsRequest, EmbeddingsResponse, ProviderAdapter, UpstreamRequest, Usage } from '../providers/types.js';
 import { usageFromOpenAI } from '../providers/shared/usage.js';
 import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
-import { backoffMs, fallbackKindOf, retriesFor, timeoutOf } from '../routing/policy.js';
+import { backoffMs, fallbackKindOf, maxStreamDurationOf, retriesFor, timeoutOf } from '../routing/policy.js';
 import type { Router } from '../routing/router.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -27,6 +27,9 @@ import { openAIResponseFormat, type ResponseFormat } from './response-format.js'
 import { modelNameForRecord } from './request-bounds.js';
 import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
 import { countChatPromptTokens, countTextTokens } from './token-count.js';
+import type { OpenStreams } from './open-streams.js';
+import { StreamGuard } from './stream-guard.js';
+import { settleUsage } from './settle-usage.js';
 import { connectionError, UpstreamAbort, type UpstreamClient, type UpstreamResponse } from './upstream.js';
 import type { CreditTicket } from '../platform/credit-gate.js';
 import type { PlatformLayer } from '../platform/layer.js';
@@ -94,6 +97,8 @@ export interface GatewayDependencies {
   metrics?: GatewayMetrics;
   /** Credits, power levels, BYOK (the `platform:` config section); absent, none of it applies. */
   platform?: PlatformLayer;
+  /** Open streams of virtual keys, ended when their key is revoked; absent, streams are not watched. */
+  openStreams?: OpenStreams;
 }
 
 export type GatewayResult =
@@ -127,6 +132,8 @@ interface Settlement {
   timeToFirstTokenMs: number | null;
   /** The response text; only kept when prompts are stored. */
   responseText?: string;
+  /** True when the upstream's reported usage was implausible and the local count replaced it. */
+  usageAdjusted?: boolean;
 }
 
 type Operation =
@@ -411,8 +418,8 @@ export class Gateway {
       usage = usageFromOpenAI(chat.usage);
       body = format.chat(chat, chat === parsed ? text : undefined);
     }
-    router.recordSuccess(deployment, upstreamLatencyMs, undefined, usage);
-    const settlement = this.settle(attempt, usage, upstreamLatencyMs, null);
+    const settlement = await this.settle(context, operation, attempt, usage, upstreamLatencyMs, null, () => (operation.kind === 'embeddings' ? '' : responseTextOf(parsed)));
+    router.recordSuccess(deployment, upstreamLatencyMs, undefined, settlement.usage);
     if (this.deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseTextOf(parsed);
     this.record(context, { settlement, stream: false });
     const headers = this.headers(context, settlement, performance.now() - context.startedAt - upstreamLatencyMs, warnings);
@@ -450,7 +457,6 @@ export class Gateway {
       timers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(this.deps.router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
       try {
         opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, {
-          keepText: this.deps.settings.storePrompts === true,
           forwardRuns: encoder.forwardsSse === true,
         });
       } catch (error) {
@@ -473,6 +479,15 @@ export class Gateway {
       kind: 'stream',
       headers,
       pump: async (serverResponse) => {
+        const guard = new StreamGuard({
+          abort: dispatched.abort,
+          response: serverResponse,
+          provider: deployment.provider,
+          maxDurationMs: maxStreamDurationOf(router.policy, deployment, DEFAULT_TIMEOUT_MS),
+          elapsedMs: performance.now() - sentAt,
+          keyHash: context.caller.principal ? context.caller.keyHash : null,
+          openStreams: this.deps.openStreams,
+        });
         let outcome: Awaited<ReturnType<typeof relayStream>>;
         try {
           outcome = await relayStream(opened.stream, opened.first, serverResponse, {
@@ -480,32 +495,38 @@ export class Gateway {
             startedAt: context.startedAt,
             now: () => performance.now(),
             estimateUsage: (completionText) => this.estimateUsage(operation, completionText),
+            readingEnded: () => guard.finish(),
           }, timers);
         } finally {
+          guard.release();
           dispatched.release();
           router.end(deployment);
         }
         const upstreamLatencyMs = performance.now() - sentAt;
-        const error = outcome.clientDisconnected ? clientGone() : outcome.error;
+        // A stream the gateway cut (duration cap, key revoked) is neither the client's doing nor the deployment's failure.
+        const { cut } = outcome;
+        const error = cut ?? (outcome.clientDisconnected ? clientGone() : outcome.error);
+        const settlement = await this.settle(context, operation, attempt, outcome.usage, upstreamLatencyMs, outcome.firstChunkAt, () => opened.stream.text);
         if (error) {
           this.deps.logger.warn({ callId: context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
           // A stream that broke mid-way is the deployment's failure (for cooldowns) too.
-          void router.recordFailure(deployment, error, upstreamLatencyMs);
+          if (!cut) void router.recordFailure(deployment, error, upstreamLatencyMs);
         } else {
-          router.recordSuccess(deployment, upstreamLatencyMs, outcome.firstChunkAt - (sentAt - context.startedAt), outcome.usage);
+          router.recordSuccess(deployment, upstreamLatencyMs, outcome.firstChunkAt - (sentAt - context.startedAt), settlement.usage);
         }
-        const settlement = this.settle(attempt, outcome.usage, upstreamLatencyMs, outcome.firstChunkAt);
         if (this.deps.settings.storePrompts) settlement.responseText = opened.stream.text;
-        this.record(context, { settlement, error, stream: true });
+        this.record(context, { settlement, error, stream: true, aborted: cut !== undefined || outcome.clientDisconnected });
       },
     };
   }
 
-  private async estimateUsage(operation: Extract<Operation, { kind: 'chat' | 'completion' }>, completionText: string): Promise<Usage> {
+  private async estimateUsage(operation: Operation, completionText: string): Promise<Usage> {
     const promptTokens =
       operation.kind === 'chat'
         ? await countChatPromptTokens(operation.request.messages, operation.request.tools)
-        : await countTextTokens(typeof operation.request.prompt === 'string' ? operation.request.prompt : JSON.stringify(operation.request.prompt));
+        : operation.kind === 'completion'
+          ? await countTextTokens(typeof operation.request.prompt === 'string' ? operation.request.prompt : JSON.stringify(operation.request.prompt))
+          : await countTextTokens(typeof operation.request.input === 'string' ? operation.request.input : JSON.stringify(operation.request.input));
     const completionTokens = await countTextTokens(completionText);
     return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
   }
@@ -535,8 +556,18 @@ export class Gateway {
     });
   }
 
-  private settle(attempt: Attempt, usage: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null): Settlement {
-    return { attempt, usage, costMicros: costMicros(usage, attempt.deployment.prices), upstreamLatencyMs, timeToFirstTokenMs };
+  /**
+   * Usage → cost. Reported usage beyond what the request could produce is replaced by the local
+   * count (billing/usage-bounds.ts), logged and counted; `completionText` is read only then.
+   */
+  private async settle(context: CallContext, operation: Operation, attempt: Attempt, reported: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null, completionText: () => string): Promise<Settlement> {
+    const { deployment } = attempt;
+    const { usage, adjusted } = await settleUsage({ kind: operation.kind, body: operation.request as Record<string, unknown> }, deployment, reported, () => this.estimateUsage(operation, completionText()));
+    if (adjusted.length > 0) {
+      this.deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');
+      this.deps.metrics?.usageAdjusted.inc({ provider: deployment.provider });
+    }
+    return { attempt, usage, costMicros: costMicros(usage, deployment.prices), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
   }
 
   private headers(context: CallContext, settlement: Settlement, overheadMs: number, warnings: string[]): Record<string, string> {
@@ -569,6 +600,8 @@ export class Gateway {
       settlement?: Settlement;
       error?: GatewayError;
       stream: boolean;
+      /** The client went away, or the gateway cut the stream: only what was produced is billed. */
+      aborted?: boolean;
       modelGroup?: string | null;
       deployment?: Deployment;
       retries?: number;
@@ -644,6 +677,8 @@ export class Gateway {
       power_level: powerLevel ?? null,
       messages: context.promptForLog ?? null,
       response: settlement?.responseText ?? null,
+      aborted: outcome.aborted || error?.code === 'client_closed_request' ? 1 : 0,
+      usage_adjusted: settlement?.usageAdjusted ? 1 : 0,
     });
   }
 }

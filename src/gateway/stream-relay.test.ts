@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { OpenAIStreamTransform } from '../providers/shared/openai-compatible.js';
 import type { Deployment, Usage } from '../providers/types.js';
 import { openAIResponseFormat } from './response-format.js';
-import { relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
+import { atLeastCounted, relayStream, UpstreamStream, type StreamTimers } from './stream-relay.js';
+import { GatewayError } from '../errors.js';
 import type { UpstreamResponse } from './upstream.js';
 
 const deployment = { id: 'd1', modelName: 'gpt-4o-mini', provider: 'openai', upstreamModel: 'gpt-4o-mini' } as Deployment;
@@ -248,5 +249,68 @@ describe('stream relay', () => {
     expect(waits).toBeGreaterThan(0);
     expect(writesWhileFull).toBe(0);
     expect(Buffer.concat(received).toString('utf8')).toBe(withoutUsage);
+  });
+
+  /** A client that records what it received. */
+  function recordingClient() {
+    const received: Buffer[] = [];
+    const response = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        received.push(Buffer.from(chunk));
+        callback();
+      },
+    });
+    return { response: response as unknown as ServerResponse & Writable, text: () => Buffer.concat(received).toString('utf8') };
+  }
+  const countingOptions = (includeUsage: boolean) => ({
+    encoder: openAIResponseFormat.stream({ includeUsage }),
+    estimateUsage: async (text: string) => ({ promptTokens: 4, completionTokens: text.length, totalTokens: 4 + text.length, estimated: true }),
+    startedAt: 0,
+    now: () => 1,
+  });
+
+  it('counts the text read so far when the client hangs up before the usage chunk', async () => {
+    const body = new Readable({ read() {} });
+    body.push(Buffer.from(chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('')));
+    const client = recordingClient();
+    const { stream, first } = await UpstreamStream.open(body as unknown as UpstreamResponse['body'], new OpenAIStreamTransform(deployment), 'sse', timers());
+    const relaying = relayStream(stream, first, client.response, countingOptions(true), {
+      ...timers(),
+      abort: (error) => body.destroy(error),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The whole answer went out; the client leaves before the usage chunk (the upstream is aborted with it).
+    client.response.destroy();
+    body.destroy(new GatewayError('client_closed_request', 'gone'));
+    const outcome = await relaying;
+    expect(outcome.clientDisconnected).toBe(true);
+    expect(outcome.usage).toEqual({ promptTokens: 4, completionTokens: content.join('').length, totalTokens: 4 + content.join('').length, estimated: true });
+  });
+
+  it('ends a cut stream with the cut error event and bills the text read so far', async () => {
+    const body = new Readable({ read() {} });
+    body.push(Buffer.from(chunks.slice(0, 3).map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('')));
+    const client = recordingClient();
+    const cut = new GatewayError('key_revoked', 'the stream was ended because its API key was deleted');
+    let cutWith: GatewayError | undefined;
+    const { stream, first } = await UpstreamStream.open(body as unknown as UpstreamResponse['body'], new OpenAIStreamTransform(deployment), 'sse', timers());
+    const relaying = relayStream(stream, first, client.response, { ...countingOptions(false), readingEnded: () => cutWith }, timers());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    cutWith = cut;
+    // The abort surfaces as whatever the HTTP client throws; the client sees the cut's error.
+    body.destroy(new Error('aborted'));
+    const outcome = await relaying;
+    expect(outcome.cut).toBe(cut);
+    expect(outcome.error).toBe(cut);
+    expect(client.text()).toContain(`data: ${JSON.stringify(cut.toEnvelope())}\n\n`);
+    expect(outcome.usage).toMatchObject({ completionTokens: (content[0] + content[1]).length, estimated: true });
+  });
+
+  it('never bills an early-ended stream below the text it sent, whatever running usage it reported', () => {
+    const counted = { promptTokens: 10, completionTokens: 30, totalTokens: 40, estimated: true };
+    expect(atLeastCounted({ promptTokens: 12, completionTokens: 0, totalTokens: 12 }, counted)).toEqual({ promptTokens: 12, completionTokens: 30, totalTokens: 42, estimated: true });
+    expect(atLeastCounted({ completionTokens: 5 }, counted)).toEqual({ promptTokens: 10, completionTokens: 30, totalTokens: 40, estimated: true });
+    const complete = { promptTokens: 12, completionTokens: 31, totalTokens: 43 };
+    expect(atLeastCounted(complete, counted)).toBe(complete);
   });
 });

@@ -43,6 +43,8 @@ export interface StreamTimers {
 
 export interface StreamOutcome {
   usage: Usage | undefined;
+  /** The gateway cut the stream (RelayOptions.readingEnded) before it ended by itself. */
+  cut?: GatewayError;
   /** ms from the start of the call to the first chunk written to the client. */
   firstChunkAt: number;
   error?: GatewayError;
@@ -58,8 +60,7 @@ export class UpstreamStream {
   private timerMs = 0;
   private reading = false;
   private finished = false;
-  private kept: EmittedChunk[] = [];
-  private trackText = true;
+  private readonly kept: EmittedChunk[] = [];
   private lastChunk: EmittedChunk | undefined;
   private forwardedUsage = false;
   private pendingError: GatewayError | undefined;
@@ -69,8 +70,6 @@ export class UpstreamStream {
     private readonly transform: ChatStreamTransform,
     framing: Framing,
     private readonly timers: StreamTimers,
-    /** Keep every chunk's text (store_prompts_in_spend_logs), not only until usage arrives. */
-    private readonly keepText = false,
     forwardRuns = false,
   ) {
     this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -90,9 +89,9 @@ export class UpstreamStream {
     transform: ChatStreamTransform,
     framing: Framing,
     timers: StreamTimers,
-    options: { keepText?: boolean; forwardRuns?: boolean } = {},
+    options: { forwardRuns?: boolean } = {},
   ): Promise<{ stream: UpstreamStream; first: EmittedChunk[] }> {
-    const stream = new UpstreamStream(body, transform, framing, timers, options.keepText === true, options.forwardRuns === true);
+    const stream = new UpstreamStream(body, transform, framing, timers, options.forwardRuns === true);
     try {
       const first = await stream.next(timers.firstChunkTimeoutMs);
       if (first === undefined) {
@@ -171,20 +170,16 @@ export class UpstreamStream {
 
 
   /**
-   * Keeps what the end of the stream needs: the last chunk, whether a usage chunk went out, and —
-   * until the upstream reports usage — the chunks, to count their text only if it never does.
+   * Keeps what the end of the stream needs: the last chunk, whether a usage chunk went out, and the
+   * chunks, to count their text when the upstream reports no usage or usage beyond what the
+   * request could produce (the chunks are kept as they are; their text is only read then).
    * Raw (pass-through) chunks are not parsed here.
    */
   private observe(emitted: EmittedChunk[]): void {
     for (const item of emitted) {
       this.lastChunk = item;
       if (!item.usageFree && (item.raw === undefined ? item.chunk.usage : mentionsUsageObject(item.raw))) this.forwardedUsage = true;
-      if (this.trackText) this.kept.push(item);
-    }
-    // Once the upstream reports usage, counting text is no longer needed.
-    if (this.transform.usage && !this.keepText) {
-      this.trackText = false;
-      this.kept = [];
+      this.kept.push(item);
     }
   }
 
@@ -192,7 +187,7 @@ export class UpstreamStream {
     return this.transform.usage;
   }
 
-  /** The text the client received, for counting tokens when the upstream sent no usage. */
+  /** The text read from the upstream (relayed, or in hand when the stream ended), for counting tokens. */
   get text(): string {
     let text = '';
     for (const item of this.kept) {
@@ -245,6 +240,11 @@ export interface RelayOptions {
   estimateUsage(text: string): Promise<Usage>;
   startedAt: number;
   now(): number;
+  /**
+   * Called once, when reading from the upstream is over: the error the gateway cut the stream with
+   * (duration cap, key revoked), if it did — the client sees it rather than the abort it caused.
+   */
+  readingEnded?(): GatewayError | undefined;
 }
 
 /**
@@ -304,17 +304,38 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
     error = caught instanceof GatewayError ? caught : new GatewayError('upstream_connection', `${timers.provider}: the stream broke (${(caught as Error).message})`, { provider: timers.provider });
   }
   const clientDisconnected = response.destroyed && !response.writableFinished;
+  // A cut that came after the upstream had sent everything ended nothing.
+  const cutWith = options.readingEnded?.();
+  const cut = cutWith && (error !== undefined || clientDisconnected) ? cutWith : undefined;
+  if (cut) error = cut;
   stream.destroy();
 
   let usage = stream.usage;
-  const completionText = usage ? '' : stream.text;
-  if (!usage && !clientDisconnected) {
+  if (!usage || error !== undefined || clientDisconnected) {
     batcher.flush();
-    usage = await options.estimateUsage(completionText);
+    // What the upstream produced is billed however the stream ended (the client gone, the upstream
+    // broken, the gateway cutting it): without the upstream's usage, its text so far is counted;
+    // with usage reported only part-way (running counts), never less than that text.
+    const counted = await options.estimateUsage(stream.text);
+    usage = usage ? atLeastCounted(usage, counted) : counted;
   }
   if (!response.destroyed) {
     // The closing event and the end of the response go out in one write.
     response.end(error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
   }
-  return { usage, firstChunkAt, error, clientDisconnected };
+  return { usage, firstChunkAt, error, clientDisconnected, cut };
+}
+
+/**
+ * Usage an upstream reported before its stream ended early may be a running count (or the prompt
+ * alone): the completion is never billed below the tokens of the text it had sent, and an unknown
+ * prompt takes the local count. Marked estimated when the local count was used.
+ */
+export function atLeastCounted(reported: Usage, counted: Usage): Usage {
+  const completion = reported.completionTokens;
+  const countedCompletion = counted.completionTokens ?? 0;
+  if (reported.promptTokens !== undefined && completion !== undefined && completion >= countedCompletion) return reported;
+  const promptTokens = reported.promptTokens ?? counted.promptTokens;
+  const completionTokens = Math.max(completion ?? 0, countedCompletion);
+  return { ...reported, promptTokens, completionTokens, totalTokens: (promptTokens ?? 0) + completionTokens, estimated: true };
 }

@@ -197,6 +197,12 @@ export class GatewayMetrics {
       labelNames: ['ledger'] as const,
       registers,
     });
+    this.usageAdjusted = new Counter({
+      name: 'switchboard_usage_adjusted_total',
+      help: 'Calls whose upstream-reported token counts were beyond what the request could produce and were replaced by the gateway\'s own count, by provider.',
+      labelNames: ['provider'],
+      registers,
+    });
 
     if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
@@ -206,6 +212,9 @@ export class GatewayMetrics {
 
   /** Calls that cost more than their reservation (billing/reservation-overrun.ts). */
   readonly reservationOverruns: Counter<'ledger'>;
+
+  /** Reported usage replaced by the local count (billing/usage-bounds.ts). */
+  readonly usageAdjusted: Counter<'provider'>;
 
   /** One settled call; synchronous and allocation-free once its label set has been seen. */
   observeCall(call: CallObservation): void {

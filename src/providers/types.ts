@@ -197,6 +197,8 @@ export interface Deployment {
   timeoutFromParams?: boolean;
   /** Time to first byte for streams, ms. */
   streamTimeoutMs?: number;
+  /** litellm_params.max_stream_duration, ms: how long a stream may last in all (0: no cap). */
+  maxStreamDurationMs?: number;
   weight?: number;
   order?: number;
   /** litellm_params.drop_params: overrides litellm_settings.drop_params for this deployment. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
-import { backoffMs, countsTowardCooldown, fallbackGroups, fallbackKindOf, retriesFor, routerPolicyFrom } from './policy.js';
+import { backoffMs, countsTowardCooldown, fallbackGroups, fallbackKindOf, maxStreamDurationOf, retriesFor, routerPolicyFrom } from './policy.js';
 
 const policy = routerPolicyFrom(
   parseConfig(`
@@ -56,5 +56,15 @@ describe('router policy', () => {
     expect(countsTowardCooldown(new GatewayError('upstream_timeout', 'x'))).toBe(true);
     expect(countsTowardCooldown(upstream(400, 'upstream_bad_request'))).toBe(false);
     expect(countsTowardCooldown(new GatewayError('client_closed_request', 'x'))).toBe(false);
+  });
+
+  it('caps a stream at the deployment\'s max_stream_duration, else the router\'s, else the whole-request timeout', () => {
+    const router = { ...policy, maxStreamDurationMs: 20_000 };
+    expect(maxStreamDurationOf(router, { maxStreamDurationMs: 1_000, timeoutMs: 30_000 }, 600_000)).toBe(1_000);
+    expect(maxStreamDurationOf(router, { timeoutMs: 30_000 }, 600_000)).toBe(20_000);
+    expect(maxStreamDurationOf({ ...policy, maxStreamDurationMs: undefined }, { timeoutMs: 30_000 }, 600_000)).toBe(30_000);
+    expect(maxStreamDurationOf({ ...policy, maxStreamDurationMs: undefined, defaultTimeoutMs: undefined }, {}, 600_000)).toBe(600_000);
+    // 0 turns the cap off.
+    expect(maxStreamDurationOf(router, { maxStreamDurationMs: 0 }, 600_000)).toBe(0);
   });
 });

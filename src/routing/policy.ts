@@ -40,6 +40,8 @@ export interface RouterPolicy {
    * of deployments that set no `timeout` of their own. Undefined: each deployment's built value.
    */
   defaultTimeoutMs?: number;
+  /** router_settings.max_stream_duration in ms (0: no cap); undefined: each deployment's timeout. */
+  maxStreamDurationMs?: number;
 }
 
 export const DEFAULT_ALLOWED_FAILS = 3;
@@ -71,6 +73,7 @@ export function routerPolicyFrom(config: GatewayConfig): RouterPolicy {
     retryPolicy: (router.retry_policy ?? {}) as Partial<Record<RetryKind, number>>,
     latencyBuffer: typeof args.lowest_latency_buffer === 'number' ? args.lowest_latency_buffer : 0.1,
     defaultTimeoutMs: router.timeout !== undefined || litellm.request_timeout !== undefined ? Math.round((router.timeout ?? litellm.request_timeout ?? 0) * 1000) : undefined,
+    maxStreamDurationMs: router.max_stream_duration !== undefined ? Math.round(router.max_stream_duration * 1000) : undefined,
   };
 }
 
@@ -128,6 +131,15 @@ export function fallbackGroups(policy: RouterPolicy, group: string, kind: Fallba
 export function timeoutOf(policy: RouterPolicy, deployment: { timeoutMs?: number; timeoutFromParams?: boolean }, fallbackMs: number): number {
   if (deployment.timeoutFromParams !== false || policy.defaultTimeoutMs === undefined) return deployment.timeoutMs ?? fallbackMs;
   return policy.defaultTimeoutMs;
+}
+
+/**
+ * How long a stream may last in all (0: no cap): the deployment's max_stream_duration, else the
+ * router's, else the deployment's whole-request timeout — LiteLLM's `timeout` bounds the whole call.
+ * Distinct from the idle timeout between chunks and from stream_timeout (the first chunk).
+ */
+export function maxStreamDurationOf(policy: RouterPolicy, deployment: { maxStreamDurationMs?: number; timeoutMs?: number; timeoutFromParams?: boolean }, fallbackMs: number): number {
+  return deployment.maxStreamDurationMs ?? policy.maxStreamDurationMs ?? timeoutOf(policy, deployment, fallbackMs);
 }
 
 /** Whether a failure counts toward a deployment's cooldown (the deployment, not the request, is at fault). */

@@ -26,6 +26,8 @@ import { PrincipalRepository } from '../storage/repositories/principals.js';
 import { SqliteWorkerSink } from '../storage/sqlite-writer.js';
 import { Admission } from '../auth/admission.js';
 import { KeyDirectory } from '../auth/key-directory.js';
+import { keyRevocationCheck } from '../auth/key-revocation.js';
+import { OpenStreams } from '../gateway/open-streams.js';
 import { ManagementService } from '../auth/management.js';
 import { GatewayError } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
@@ -207,6 +209,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     : undefined;
   if (platformSettings) logger.info({ tiers: [...platformSettings.tiers.keys()], defaultTier: platformSettings.defaultTier, creditsPerUsd: platformSettings.creditsPerUsd, byok: secretBox ? 'on' : 'off (no SWITCHBOARD_ENCRYPTION_KEY)' }, 'platform layer on: credits, power levels, BYOK');
   const metrics = new GatewayMetrics({ catalog, usageWriter, coolingUntil: (deployment) => router.coolingUntil(deployment), healthStatus: (deployment) => healthMonitor.statusOf(deployment.id)?.status });
+  const openStreams = new OpenStreams(keyRevocationCheck(keyDirectory), logger);
   const gateway = new Gateway({
     catalog,
     upstream,
@@ -217,6 +220,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     settings: { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: config.general_settings.store_prompts_in_spend_logs === true },
     metrics,
     platform,
+    openStreams,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   const app = await buildServer({
@@ -284,6 +288,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await upstream.close();
       await routerState.close();
       await limitsState.close();
+      openStreams.stop();
       await keyDirectory.close();
       await byok.close();
       await database.stop();

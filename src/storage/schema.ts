@@ -43,6 +43,10 @@ export interface UsageLogTable {
   credits_millicredits: number | null;
   /** eco / balanced / precision / custom, when the caller chose one. */
   power_level: string | null;
+  /** 1 when the client disconnected or the gateway cut the stream (key revoked, duration cap): only what was produced is billed. */
+  aborted: Generated<number>;
+  /** 1 when the upstream's reported usage was beyond what the request could produce and the local count replaced it. */
+  usage_adjusted: Generated<number>;
   /** The request messages (JSON), only when general_settings.store_prompts_in_spend_logs is on. */
   messages?: string | null;
   /** The response text, only when general_settings.store_prompts_in_spend_logs is on. */

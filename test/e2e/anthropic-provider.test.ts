@@ -50,6 +50,11 @@ afterEach(() => {
 // 1000 * 3 + 2000 * 0.3 + 500 * 3.75 + 300 * 15 = 3000 + 600 + 1875 + 4500 = 9975 micro-dollars.
 const COST_MICROS = 9975;
 const TOKENS = { prompt_tokens: 3500, cached_tokens: 2000, cache_creation_tokens: 500, completion_tokens: 300, total_tokens: 3800 };
+/**
+ * A system prompt long enough for the mock's 3500 prompt tokens (2000 of them cached) to be
+ * plausible: reported usage beyond what the request could hold is billed on the local count.
+ */
+const CACHED_SYSTEM = `Be brief. ${'Reference notes kept in the prompt cache. '.repeat(25)}`.trim();
 
 const WEATHER_TOOL: OpenAI.ChatCompletionTool = {
   type: 'function',
@@ -59,7 +64,7 @@ const WEATHER_TOOL: OpenAI.ChatCompletionTool = {
 describe('anthropic/ deployments through the openai client', () => {
   it('answers a plain request, sending the Messages API request and recording tokens and cost', async () => {
     const { data, response } = await client.chat.completions
-      .create({ model: MODEL, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello' }], temperature: 0.2 })
+      .create({ model: MODEL, messages: [{ role: 'system', content: CACHED_SYSTEM }, { role: 'user', content: 'Say hello' }], temperature: 0.2 })
       .withResponse();
     expect(data.object).toBe('chat.completion');
     expect(data.id).toMatch(/^msg_mock/);
@@ -72,7 +77,7 @@ describe('anthropic/ deployments through the openai client', () => {
     expect(sent.headers['x-api-key']).toBe(UPSTREAM_KEY);
     expect(sent.headers['anthropic-version']).toBe('2023-06-01');
     expect(sent.headers.authorization).toBeUndefined();
-    expect(sent.body).toEqual({ model: 'claude-3-5-sonnet-20241022', max_tokens: 4096, system: 'Be brief.', messages: [{ role: 'user', content: 'Say hello' }], temperature: 0.2 });
+    expect(sent.body).toEqual({ model: 'claude-3-5-sonnet-20241022', max_tokens: 4096, system: CACHED_SYSTEM, messages: [{ role: 'user', content: 'Say hello' }], temperature: 0.2 });
 
     const callId = response.headers.get('x-switchboard-call-id')!;
     expect(response.headers.get('x-switchboard-provider')).toBe('anthropic');
@@ -81,7 +86,7 @@ describe('anthropic/ deployments through the openai client', () => {
   });
 
   it('streams text, hides usage unless asked, and records the usage of message_start + message_delta', async () => {
-    const { data: stream, response } = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], stream: true }).withResponse();
+    const { data: stream, response } = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'system', content: CACHED_SYSTEM }, { role: 'user', content: 'Hi' }], stream: true }).withResponse();
     let text = '';
     let chunks = 0;
     let finish: string | null = null;

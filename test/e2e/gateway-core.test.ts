@@ -138,8 +138,10 @@ describe('timeouts, disconnects and broken streams', () => {
       }
       await sleep(300);
       expect(upstream.requests.at(-1)!.aborted).toBe(true);
-      const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
-      expect(record).toMatchObject({ status: 'failure', http_status: 499, error_code: 'client_closed_request', stream: 1 });
+      // The record waits for the count of the text produced so far (the tokenizer loads on first use).
+      await expect
+        .poll(() => gateway.recordOf(response.headers.get('x-switchboard-call-id')!), { timeout: 5_000 })
+        .toMatchObject({ status: 'failure', http_status: 499, error_code: 'client_closed_request', stream: 1, aborted: 1 });
     } finally {
       upstream.options.chunkDelayMs = 0;
     }

@@ -51,7 +51,7 @@ const COST_MICROS = 285;
 describe('Gemini behind the OpenAI API', () => {
   it('answers a plain request, calls generateContent with the key in a header, records usage and cost', async () => {
     const { data, response } = await client.chat.completions
-      .create({ model: 'gemini-flash', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello' }], temperature: 0.2, max_tokens: 64 })
+      .create({ model: 'gemini-flash', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello' }], temperature: 0.2, max_tokens: 512 })
       .withResponse();
     expect(data.choices[0].message).toMatchObject({ role: 'assistant', content: 'Hello from Gemini!' });
     expect(data.choices[0].finish_reason).toBe('stop');
@@ -66,7 +66,7 @@ describe('Gemini behind the OpenAI API', () => {
     expect(sent.body).toEqual({
       contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }],
       systemInstruction: { parts: [{ text: 'Be brief.' }] },
-      generationConfig: { temperature: 0.2, maxOutputTokens: 64 },
+      generationConfig: { temperature: 0.2, maxOutputTokens: 512 },
     });
 
     const callId = response.headers.get('x-switchboard-call-id')!;

@@ -342,7 +342,7 @@ function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: n
 const SPEND_LOG_CSV_COLUMNS = [
   'request_id', 'call_type', 'startTime', 'endTime', 'api_key', 'key_alias', 'user', 'team_id', 'model', 'model_id', 'custom_llm_provider', 'upstream_model', 'status',
   'http_status', 'error_code', 'spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'latency_ms', 'time_to_first_token_ms',
-  'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'metadata', 'messages', 'response',
+  'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'aborted', 'usage_adjusted', 'metadata', 'messages', 'response',
 ] as const;
 
 function parseJson(text: string | null | undefined): unknown {
@@ -384,6 +384,10 @@ export function spendLogView(row: StoredUsageLog) {
     byok: row.byok === 1,
     credits: row.credits_millicredits === null ? null : row.credits_millicredits / 1000,
     power_level: row.power_level,
+    /** The client went away or the gateway cut the stream: billed for what was produced. */
+    aborted: row.aborted === 1,
+    /** The upstream's reported usage was implausible and was replaced by the gateway's count. */
+    usage_adjusted: row.usage_adjusted === 1,
     metadata: (parseJson(row.metadata) as Record<string, unknown> | null) ?? {},
     messages: parseJson(row.messages ?? null),
     response: row.response ?? null,

@@ -42,9 +42,12 @@ export interface LagoEvent {
 
 export type OutboxRow = Selectable<BillingOutboxTable>;
 
-/** Billable: a successful call that cost something and did not run on the caller's own provider key. */
+/**
+ * Billable: a call that cost something (a failed call only does when it produced output first, a
+ * stream cut short) and did not run on the caller's own provider key.
+ */
 export function isBillable(row: UsageLogRow): boolean {
-  return row.status === 'success' && Number(row.cost_micros ?? 0) > 0 && Number(row.byok ?? 0) === 0 && !(typeof row.metadata === 'string' && row.metadata.includes('"billed":false'));
+  return Number(row.cost_micros ?? 0) > 0 && Number(row.byok ?? 0) === 0 && !(typeof row.metadata === 'string' && row.metadata.includes('"billed":false'));
 }
 
 /** The customer billed: the user, else the team, else the key. */

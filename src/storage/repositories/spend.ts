@@ -21,7 +21,9 @@ interface Increment {
 }
 
 export async function applySpend(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
-  const billable = rows.filter((row) => row.status === 'success' && (row.cost_micros ?? 0) > 0 && !isUnbilled(row));
+  // A failed call carries a cost only when it produced output before it ended (a stream cut
+  // short): that output is billed like the rest.
+  const billable = rows.filter((row) => (row.cost_micros ?? 0) > 0 && !isUnbilled(row));
   if (billable.length === 0) return;
   const by: Record<Table, Increment[]> = { api_keys: [], users: [], teams: [] };
   for (const row of billable) {

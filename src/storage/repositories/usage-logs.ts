@@ -9,7 +9,7 @@ import { applyRollups } from './usage-rollups.js';
 export type UsageLogRow = Insertable<UsageLogTable>;
 export type StoredUsageLog = Selectable<UsageLogTable>;
 
-// SQLite caps bound parameters per statement; 36 columns x 200 rows stays under 32766.
+// SQLite caps bound parameters per statement; 38 columns x 200 rows stays under 32766.
 const ROWS_PER_INSERT = 200;
 
 /** Every column a usage row may carry (all but the generated id). */
@@ -18,6 +18,7 @@ const COLUMNS = [
   'upstream_model', 'stream', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_creation_tokens', 'reasoning_tokens',
   'tokens_estimated', 'cost_micros', 'latency_ms', 'time_to_first_token_ms', 'upstream_latency_ms', 'status', 'http_status', 'error_code',
   'error_message', 'retries', 'fallbacks', 'metadata', 'byok', 'credits_millicredits', 'power_level', 'messages', 'response',
+  'aborted', 'usage_adjusted',
 ] as const satisfies ReadonlyArray<keyof UsageLogRow>;
 
 type InsertOne = (row: UsageLogRow) => boolean;
@@ -41,13 +42,14 @@ export class UsageLogRepository {
     private readonly options: UsageLogRepositoryOptions = {},
   ) {
     if (sqlite) {
-      // Positional parameters: binding an array skips the by-name lookup of 36 properties.
+      // Positional parameters: binding an array skips the by-name lookup of 38 properties.
       const statement = sqlite.prepare(`insert into usage_logs (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (call_id) do nothing`);
       const values: unknown[] = new Array(COLUMNS.length);
-      const byok = COLUMNS.indexOf('byok');
+      // Columns that are NOT NULL with a default: a row without them takes the default, not null.
+      const flags = (['byok', 'aborted', 'usage_adjusted'] as const).map((column) => [COLUMNS.indexOf(column), column] as const);
       this.insertOne = (row) => {
         for (let index = 0; index < COLUMNS.length; index++) values[index] = row[COLUMNS[index]!] ?? null;
-        values[byok] = row.byok ?? 0;
+        for (const [index, column] of flags) values[index] = row[column] ?? 0;
         return statement.run(values).changes === 1;
       };
     }

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { Deployment } from '../providers/types.js';
+import { boundUsage, DEFAULT_OUTPUT_TOKEN_LIMIT, exceedsLimits, REASONING_ALLOWANCE, usageLimits } from './usage-bounds.js';
+
+function deployment(overrides: Partial<Deployment> = {}): Deployment {
+  return { id: 'd', modelName: 'm', provider: 'openai', upstreamModel: 'm', apiBase: '', headers: {}, defaultParams: {}, modelInfo: {}, available: true, ...overrides } as Deployment;
+}
+
+const chat = (body: Record<string, unknown>) => ({ kind: 'chat' as const, body: { messages: [{ role: 'user', content: 'hello there' }], ...body } });
+// "hello there": 11 bytes + 8 framing + 8 = 27 → max(4 × 27, 27 + 1000) = 1027.
+const PROMPT_LIMIT = 1027;
+
+describe('usage limits', () => {
+  it('bounds the prompt by a generous multiple of the byte estimate', () => {
+    expect(usageLimits(chat({ max_tokens: 50 }), deployment())).toEqual({ promptTokens: PROMPT_LIMIT, completionTokens: 50 });
+    const long = 'x'.repeat(10_000);
+    expect(usageLimits(chat({ messages: [{ role: 'user', content: long }] }), deployment()).promptTokens).toBe(4 * (10_000 + 16));
+  });
+
+  it('bounds the completion by what was asked for, the deployment, the model, else the default, times n', () => {
+    expect(usageLimits(chat({ max_completion_tokens: 30, max_tokens: 99 }), deployment()).completionTokens).toBe(30);
+    expect(usageLimits(chat({ max_tokens: 10, n: 3 }), deployment()).completionTokens).toBe(30);
+    expect(usageLimits(chat({}), deployment({ defaultParams: { max_tokens: 70 } })).completionTokens).toBe(70);
+    expect(usageLimits(chat({}), deployment({ modelInfo: { max_output_tokens: 8192 } })).completionTokens).toBe(8192);
+    expect(usageLimits(chat({}), deployment()).completionTokens).toBe(DEFAULT_OUTPUT_TOKEN_LIMIT);
+    expect(usageLimits(chat({ max_tokens: 100, reasoning_effort: 'high' }), deployment()).completionTokens).toBe(100 + REASONING_ALLOWANCE);
+    expect(usageLimits({ kind: 'embeddings', body: { input: 'abc' } }, deployment()).completionTokens).toBe(0);
+  });
+
+  it('gives images their allowance and inline files their size; server-side reads get the input window', () => {
+    const image = chat({ messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] });
+    expect(usageLimits(image, deployment()).promptTokens).toBeGreaterThan(4 * 3_000);
+    const data = 'A'.repeat(400_000);
+    const inline = chat({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: `data:application/pdf;base64,${data}` } }] }] });
+    expect(usageLimits(inline, deployment()).promptTokens).toBeGreaterThan(4 * 400_000);
+    const byId = chat({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] }] });
+    expect(usageLimits(byId, deployment({ modelInfo: { max_input_tokens: 200_000 } })).promptTokens).toBe(200_000);
+    expect(usageLimits(chat({ web_search_options: {} }), deployment()).promptTokens).toBe(2_000_000);
+  });
+});
+
+describe('bounded usage', () => {
+  const limits = { promptTokens: PROMPT_LIMIT, completionTokens: 50 };
+  const local = { promptTokens: 9, completionTokens: 12 };
+
+  it('keeps plausible usage as reported, including partial usage', () => {
+    const honest = { promptTokens: 1027, completionTokens: 50, totalTokens: 1077, cachedTokens: 1000, reasoningTokens: 40 };
+    expect(exceedsLimits(honest, limits)).toBe(false);
+    expect(boundUsage(honest, limits, local)).toEqual({ usage: honest, adjusted: [] });
+    expect(exceedsLimits({ completionTokens: 7 }, limits)).toBe(false);
+    // A total a little above prompt + completion is some providers' way of counting: kept.
+    expect(exceedsLimits({ promptTokens: 10, completionTokens: 5, totalTokens: 20 }, limits)).toBe(false);
+  });
+
+  it('replaces counts beyond the limits with the local count and keeps the rest consistent', () => {
+    const absurd = { promptTokens: 1e15, completionTokens: 1e15, totalTokens: 2e15, cachedTokens: 1e15, reasoningTokens: 1e15 };
+    expect(exceedsLimits(absurd, limits)).toBe(true);
+    expect(boundUsage(absurd, limits, local)).toEqual({
+      usage: { promptTokens: 9, completionTokens: 12, totalTokens: 21, cachedTokens: 9, reasoningTokens: 12 },
+      adjusted: ['prompt_tokens', 'completion_tokens', 'cached_tokens', 'reasoning_tokens', 'total_tokens'],
+    });
+    // Only the completion is absurd: the prompt stays as reported.
+    expect(boundUsage({ promptTokens: 20, completionTokens: 51, totalTokens: 71 }, limits, local)).toEqual({ usage: { promptTokens: 20, completionTokens: 12, totalTokens: 32 }, adjusted: ['completion_tokens', 'total_tokens'] });
+    // The local count never goes past the limit either.
+    expect(boundUsage({ completionTokens: 1e9 }, limits, { promptTokens: 0, completionTokens: 80 }).usage.completionTokens).toBe(50);
+  });
+
+  it('treats fractions, negatives and a lone absurd total or cached count as implausible', () => {
+    expect(exceedsLimits({ promptTokens: 10.5, completionTokens: 1 }, limits)).toBe(true);
+    expect(boundUsage({ promptTokens: -3, completionTokens: 1 }, limits, local).usage.promptTokens).toBe(9);
+    expect(boundUsage({ promptTokens: 10, completionTokens: 5, totalTokens: 1e15 }, limits, local)).toEqual({ usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 }, adjusted: ['total_tokens'] });
+    expect(boundUsage({ promptTokens: 10, completionTokens: 5, totalTokens: 15, cachedTokens: 11, cacheCreationTokens: 3 }, limits, local)).toEqual({
+      usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15, cachedTokens: 10, cacheCreationTokens: 0 },
+      adjusted: ['cached_tokens', 'cache_creation_tokens'],
+    });
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * Sanity bounds for the token counts an upstream reports. Usage is billed as reported, but a
+ * report beyond what the request could possibly have produced (a broken or hostile upstream
+ * claiming 10^15 tokens) must not reach spend, budgets or credits: such a count is replaced by the
+ * gateway's own count and the row is flagged.
+ *
+ * The bounds are generous on purpose — honest usage must never be flagged:
+ * - prompt tokens ≤ max(4 × estimate, estimate + 1000), where the estimate is max-cost.ts's
+ *   byte bound (UTF-8 bytes of everything the model reads, per-message framing, 3000 tokens per
+ *   image / audio / file part) plus the size of inline attachment data. Each BPE token spans at
+ *   least one byte, so the estimate alone is already above the true count; the margin covers
+ *   hidden provider prompts (tool-use instructions) and tokenizers that differ. When the request
+ *   makes the provider read more than it sent (a file by id, server-side tools such as web
+ *   search), the bound is at least the model's input window (model_info.max_input_tokens, else
+ *   2,000,000).
+ * - completion tokens ≤ the effective output limit × n: max_completion_tokens / max_tokens as sent
+ *   (else the deployment's default, else model_info.max_output_tokens / max_tokens, else 131,072),
+ *   plus a 32,768-token allowance per choice when the request asks for reasoning (providers differ
+ *   on whether thinking counts against the limit).
+ * - cached and cache-creation tokens never exceed the prompt, reasoning tokens never exceed the
+ *   completion; the total is recomputed as prompt + completion once anything was adjusted.
+ */
+import type { ChatMessage, Deployment, Usage } from '../providers/types.js';
+import { promptTokenBound, type CostInput } from './max-cost.js';
+
+/** Output limit when neither the request, the deployment nor model_info names one. */
+export const DEFAULT_OUTPUT_TOKEN_LIMIT = 131_072;
+/** Input window assumed when model_info names none (the largest current context windows). */
+export const DEFAULT_INPUT_WINDOW = 2_000_000;
+/** Added per choice when the request asks for reasoning. */
+export const REASONING_ALLOWANCE = 32_768;
+const PROMPT_MULTIPLIER = 4;
+const PROMPT_ALLOWANCE = 1_000;
+
+export interface UsageLimits {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** The local count that replaces an implausible report. */
+export interface LocalCount {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export type AdjustedField = 'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'cache_creation_tokens' | 'reasoning_tokens';
+
+export interface BoundedUsage {
+  usage: Usage;
+  /** The fields that were replaced or clamped; empty when the report was plausible. */
+  adjusted: AdjustedField[];
+}
+
+/** The most prompt and completion tokens the request could honestly be billed for on `deployment`. */
+export function usageLimits(input: CostInput, deployment: Deployment): UsageLimits {
+  return { promptTokens: promptLimit(input, deployment), completionTokens: completionLimit(input, deployment) };
+}
+
+function promptLimit(input: CostInput, deployment: Deployment): number {
+  const estimate = promptTokenBound(input) + inlineAttachmentBytes(input);
+  const limit = Math.max(PROMPT_MULTIPLIER * estimate, estimate + PROMPT_ALLOWANCE);
+  if (!readsBeyondRequest(input)) return limit;
+  return Math.max(limit, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
+}
+
+function completionLimit(input: CostInput, deployment: Deployment): number {
+  if (input.kind === 'embeddings') return 0;
+  const { body } = input;
+  const requested = positive(body.max_completion_tokens) ?? positive(body.max_tokens);
+  const configured = positive(deployment.defaultParams.max_completion_tokens) ?? positive(deployment.defaultParams.max_tokens);
+  const limit = requested ?? configured ?? positive(deployment.modelInfo.max_output_tokens) ?? positive(deployment.modelInfo.max_tokens) ?? DEFAULT_OUTPUT_TOKEN_LIMIT;
+  const choices = positive(body.n) ?? 1;
+  const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== null && body.reasoning_effort !== 'none' ? REASONING_ALLOWANCE : 0;
+  const thinking = typeof body.thinking === 'object' && body.thinking !== null ? REASONING_ALLOWANCE : 0;
+  return (limit + Math.max(reasoning, thinking)) * choices;
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 1 ? Math.floor(value) : undefined;
+}
+
+/**
+ * Length of attachment data sent inline (base64 images, audio, files): a large document reads as
+ * many tokens. String lengths only (base64 is ASCII), so a multi-megabyte image costs nothing here.
+ */
+function inlineAttachmentBytes(input: CostInput): number {
+  if (input.kind !== 'chat') return 0;
+  let bytes = 0;
+  for (const message of (input.body.messages as ChatMessage[] | undefined) ?? []) {
+    if (!Array.isArray(message.content)) continue;
+    for (const part of message.content) if (part.type !== 'text') bytes += attachmentDataLength(part as AttachmentPart);
+  }
+  return bytes;
+}
+
+interface AttachmentPart {
+  image_url?: { url?: unknown } | string;
+  input_audio?: { data?: unknown };
+  file?: { file_data?: unknown };
+}
+
+function attachmentDataLength(part: AttachmentPart): number {
+  const lengthOf = (value: unknown) => (typeof value === 'string' ? value.length : 0);
+  const image = typeof part.image_url === 'string' ? part.image_url : part.image_url?.url;
+  return lengthOf(image) + lengthOf(part.input_audio?.data) + lengthOf(part.file?.file_data);
+}
+
+/**
+ * Whether the provider reads input the request does not carry: a file referenced by id (or URL),
+ * server-side tools (web search and the like bill their results as input).
+ */
+function readsBeyondRequest(input: CostInput): boolean {
+  if (input.kind !== 'chat') return false;
+  const { body } = input;
+  if (body.web_search_options !== undefined && body.web_search_options !== null) return true;
+  if (Array.isArray(body.tools) && body.tools.some((tool) => typeof tool !== 'object' || tool === null || (tool as { type?: unknown }).type !== 'function')) return true;
+  for (const message of (body.messages as ChatMessage[] | undefined) ?? []) {
+    if (!Array.isArray(message.content)) continue;
+    for (const part of message.content) {
+      const file = (part as { file?: { file_data?: unknown } }).file;
+      if (part.type === 'file' && typeof file?.file_data !== 'string') return true;
+    }
+  }
+  return false;
+}
+
+/** A reported count is plausible when it is a whole number from 0 to the limit. */
+function plausible(value: number, limit: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0 && value <= limit;
+}
+
+/** Whether any reported count is beyond its limit (or not a whole number): the local count is then needed. */
+export function exceedsLimits(usage: Usage, limits: UsageLimits): boolean {
+  const prompt = usage.promptTokens;
+  const completion = usage.completionTokens;
+  if (prompt !== undefined && !plausible(prompt, limits.promptTokens)) return true;
+  if (completion !== undefined && !plausible(completion, limits.completionTokens)) return true;
+  const promptCap = prompt ?? limits.promptTokens;
+  const completionCap = completion ?? limits.completionTokens;
+  if (usage.cachedTokens !== undefined && !plausible(usage.cachedTokens, promptCap)) return true;
+  if (usage.cacheCreationTokens !== undefined && !plausible(usage.cacheCreationTokens, promptCap)) return true;
+  if (usage.reasoningTokens !== undefined && !plausible(usage.reasoningTokens, completionCap)) return true;
+  // Some providers count a little more in the total than prompt + completion; only the limits bound it.
+  if (usage.totalTokens !== undefined && !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens)) return true;
+  return false;
+}
+
+/**
+ * The usage to bill: each implausible count replaced by the local count (never above its limit),
+ * and the counts that depend on it kept consistent. Plausible counts are kept as reported.
+ */
+export function boundUsage(reported: Usage, limits: UsageLimits, local: LocalCount): BoundedUsage {
+  const adjusted: AdjustedField[] = [];
+  const usage: Usage = { ...reported };
+  if (reported.promptTokens !== undefined && !plausible(reported.promptTokens, limits.promptTokens)) {
+    usage.promptTokens = Math.min(local.promptTokens, limits.promptTokens);
+    adjusted.push('prompt_tokens');
+  }
+  if (reported.completionTokens !== undefined && !plausible(reported.completionTokens, limits.completionTokens)) {
+    usage.completionTokens = Math.min(local.completionTokens, limits.completionTokens);
+    adjusted.push('completion_tokens');
+  }
+  const prompt = usage.promptTokens ?? limits.promptTokens;
+  const completion = usage.completionTokens ?? limits.completionTokens;
+  usage.cachedTokens = clamp(usage.cachedTokens, prompt, 'cached_tokens', adjusted);
+  usage.cacheCreationTokens = clamp(usage.cacheCreationTokens, prompt - (usage.cachedTokens ?? 0), 'cache_creation_tokens', adjusted);
+  usage.reasoningTokens = clamp(usage.reasoningTokens, completion, 'reasoning_tokens', adjusted);
+  if (usage.totalTokens !== undefined && (adjusted.length > 0 || !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens))) {
+    const total = (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0);
+    if (usage.totalTokens !== total) {
+      usage.totalTokens = total;
+      adjusted.push('total_tokens');
+    }
+  }
+  for (const field of ['cachedTokens', 'cacheCreationTokens', 'reasoningTokens'] as const) if (usage[field] === undefined) delete usage[field];
+  return { usage, adjusted };
+}
+
+function clamp(value: number | undefined, limit: number, field: AdjustedField, adjusted: AdjustedField[]): number | undefined {
+  if (value === undefined || plausible(value, limit)) return value;
+  adjusted.push(field);
+  return Number.isFinite(value) && value > 0 ? Math.min(Math.floor(value), Math.max(0, limit)) : 0;
+}
