@@ -102,6 +102,7 @@ describe.each(setups)('the cost bound and overruns, $name', (setup) => {
 
   afterEach(() => {
     upstream.options.promptTokens = 12;
+    upstream.options.completionTokens = 5;
   });
 
   afterAll(async () => {
@@ -134,12 +135,14 @@ describe.each(setups)('the cost bound and overruns, $name', (setup) => {
     await api.ok('POST', '/api/v1/llm/credits/add', { user_id: 'overrun-user', amount: 10 }); // $0.01
     const key = await api.generateKey({ user_id: 'overrun-user', max_budget: 0.01 });
     const counted = await overruns(gateway.url);
-    // The upstream bills far more prompt tokens than the request's bound (18 + 10 × 2 = 38 µ$).
-    upstream.options.promptTokens = 300_000;
+    // Without max_tokens the reservation bounds the answer at 4,096 tokens (about 8,200 µ$, within
+    // $0.01); the upstream then bills 50,000 completion tokens — a long answer, not an implausible
+    // one (usage beyond what a request could produce at all is replaced by the local count).
+    upstream.options.completionTokens = 50_000;
     const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
-    const { response } = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 }).withResponse();
-    const cost = 300_000 * 1 + 5 * 2; // µ$
-    expect(response.headers.get('x-switchboard-response-cost')).toBe('0.30001');
+    const { response } = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const cost = 12 * 1 + 50_000 * 2; // µ$
+    expect(response.headers.get('x-switchboard-response-cost')).toBe('0.100012');
     expect(response.headers.get('x-switchboard-credits-cost')).toBe(String(cost / 1000));
 
     const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
@@ -149,7 +152,7 @@ describe.each(setups)('the cost bound and overruns, $name', (setup) => {
     expect(balance.balance).toBeCloseTo(10 - cost / 1000, 6);
     expect(await overruns(gateway.url)).toEqual({ budget: (counted.budget ?? 0) + 1, credits: (counted.credits ?? 0) + 1 });
 
-    upstream.options.promptTokens = 12;
+    upstream.options.completionTokens = 5;
     // The key's budget is spent past its limit; the user's other key meets the negative balance.
     const byBudget = await post(gateway.url, '/v1/chat/completions', key.key, { model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 });
     expect(byBudget.status).toBe(400);
