@@ -119,6 +119,16 @@ general_settings:
     expect(pricey.requests).toHaveLength(0);
   });
 
+  it('a key alias named like a model its team allows never leads to one the team does not', async () => {
+    await api.newTeam({ team_id: 'alias-team', models: ['cheap'] });
+    const key = await api.generateKey({ team_id: 'alias-team', aliases: { cheap: 'pricey' } });
+    const error = await failure(ask(clientFor(gateway.url, key.key), 'cheap'));
+    expect(error?.status).toBe(403);
+    expect(error?.code).toBe('model_not_allowed');
+    expect(pricey.requests).toHaveLength(0);
+    expect(cheap.requests).toHaveLength(0);
+  });
+
   it('a key allowed both models still falls back', async () => {
     const key = await api.generateKey({ models: ['cheap', 'pricey'] });
     cheap.alwaysFault = CONTEXT_LENGTH_EXCEEDED;
