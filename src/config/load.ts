@@ -8,6 +8,7 @@ import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { providerSpec, splitModelString, knownProviderIds } from '../providers/specs.js';
 import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
+import { apiBaseProblem } from '../security/api-base.js';
 
 export type ConfigPath = Array<string | number>;
 
@@ -122,10 +123,34 @@ export function parseConfig(source: string, env: Record<string, string | undefin
       issues.push({ severity: 'error', message: `unknown provider prefix "${providerId}" (known: ${knownProviderIds().join(', ')})`, path, ...locate(path), fatal: true });
     }
   });
+  issues.push(...apiBaseIssues(entries, allowsInternalApiBase(resolved.general_settings), locate));
   const config = parsed.success ? parsed.data : configSchema.parse({});
 
   issues.push(...unknownKeyWarnings(resolved, locate));
   return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };
+}
+
+function allowsInternalApiBase(generalSettings: unknown): boolean {
+  const value = isPlainObject(generalSettings) ? generalSettings.allow_internal_api_base : undefined;
+  return value === true || value === 'true' || value === 'True';
+}
+
+/** api_base / base_url values the gateway must not call (security/api-base.ts), as fatal errors. */
+function apiBaseIssues(entries: unknown[], allowInternal: boolean, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  entries.forEach((entry, index) => {
+    const params = isPlainObject(entry) && isPlainObject(entry.litellm_params) ? entry.litellm_params : undefined;
+    for (const field of ['api_base', 'base_url']) {
+      const value = params?.[field];
+      // A value that is not a URL at all is reported by the schema.
+      if (typeof value !== 'string' || !URL.canParse(value)) continue;
+      const problem = apiBaseProblem(value, { allowInternal });
+      if (!problem) continue;
+      const path: ConfigPath = ['model_list', index, 'litellm_params', field];
+      issues.push({ severity: 'error', message: problem, path, ...locate(path), fatal: true });
+    }
+  });
+  return issues;
 }
 
 function failed(message: string, env: Record<string, string | undefined>, file?: string): LoadedConfig {

@@ -270,7 +270,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageLogs: () => repository,
     principals: () => principals,
     async listen(port, host) {
-      return app.listen({ port, host });
+      const address = await app.listen({ port, host });
+      const bound = app.server.address();
+      // Known only now: an api_base pointing at this very address and port would loop.
+      if (bound && typeof bound === 'object') modelRegistry.setOwnAddress({ host: bound.address, port: bound.port });
+      return address;
     },
     async close() {
       await app.close();
