@@ -3,7 +3,7 @@
  * caller (cli.ts, or a test) owns listening and shutdown.
  */
 import { performance } from 'node:perf_hooks';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
 import { GatewayError, toGatewayError } from './errors.js';
@@ -34,6 +34,7 @@ import { DEFAULT_ROLE_PERMISSIONS, type Permission } from './auth/permissions.js
 import type { HealthMonitor } from './routing/health-monitor.js';
 import type { ModelRegistry } from './routing/model-registry.js';
 import { registerModelRoutes } from './http/routes/models.js';
+import { presentsAdminKey } from './http/admin-view.js';
 
 export interface ServerDependencies {
   gateway: Gateway;
@@ -166,7 +167,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
   });
 
-  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models };
+  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
   registerHealthRoutes(app, health);
   if (deps.models) registerModelRoutes(app, deps.models);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
