@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { providerSpec, splitModelString, knownProviderIds } from '../providers/specs.js';
 import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
 import { apiBaseProblem } from '../security/api-base.js';
+import { FAIR_SHARE_OF_ORIGIN } from '../auth/default-limits.js';
 
 export type ConfigPath = Array<string | number>;
 
@@ -125,6 +126,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   });
   issues.push(...apiBaseIssues(entries, allowsInternalApiBase(resolved.general_settings), locate));
   const config = parsed.success ? parsed.data : configSchema.parse({});
+  issues.push(...fairShareWarnings(config, locate));
 
   issues.push(...unknownKeyWarnings(resolved, locate));
   return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };
@@ -151,6 +153,15 @@ function apiBaseIssues(entries: unknown[], allowInternal: boolean, locate: (path
     }
   });
   return issues;
+}
+
+/** A default in-flight cap that lets one key take more than half of an origin's connections. */
+function fairShareWarnings(config: GatewayConfig, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  const limit = config.general_settings.default_key_max_parallel_requests;
+  if (limit === undefined || (limit > 0 && limit <= FAIR_SHARE_OF_ORIGIN)) return [];
+  const path: ConfigPath = ['general_settings', 'default_key_max_parallel_requests'];
+  const what = limit === 0 ? 'keys without max_parallel_requests have no in-flight cap' : `a key without max_parallel_requests may hold ${limit} requests in flight`;
+  return [{ severity: 'warning', message: `${what}: one key can then take more than half (${FAIR_SHARE_OF_ORIGIN}) of an upstream's ${FAIR_SHARE_OF_ORIGIN * 2} connections and make every other key wait`, path, ...locate(path), fatal: false }];
 }
 
 function failed(message: string, env: Record<string, string | undefined>, file?: string): LoadedConfig {

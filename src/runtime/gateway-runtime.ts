@@ -26,6 +26,7 @@ import { PrincipalRepository } from '../storage/repositories/principals.js';
 import { SqliteWorkerSink } from '../storage/sqlite-writer.js';
 import { Admission } from '../auth/admission.js';
 import { KeyDirectory } from '../auth/key-directory.js';
+import { DEFAULT_KEY_MAX_PARALLEL_REQUESTS } from '../auth/default-limits.js';
 import { ManagementService } from '../auth/management.js';
 import { GatewayError } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
@@ -124,7 +125,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), flushIntervalMs: options.usageFlushIntervalMs });
   const redisUrl = options.redisUrl ?? redisUrlFrom(config, env);
   const redisPrefix = options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX;
-  const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix });
+  const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix, defaultMaxParallelRequests: config.general_settings.default_key_max_parallel_requests ?? DEFAULT_KEY_MAX_PARALLEL_REQUESTS });
   await keyDirectory.start();
   const byok = new ByokDirectory(secretBox, logger, { redisUrl, redisPrefix });
   if (platformSettings) await byok.start();
