@@ -10,6 +10,7 @@ import { providerSpec, splitModelString, knownProviderIds } from '../providers/s
 import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
 import { apiBaseProblem } from '../security/api-base.js';
 import { FAIR_SHARE_OF_ORIGIN } from '../auth/default-limits.js';
+import { listenerSettingsFrom } from '../http/listener-settings.js';
 
 export type ConfigPath = Array<string | number>;
 
@@ -127,6 +128,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   issues.push(...apiBaseIssues(entries, allowsInternalApiBase(resolved.general_settings), locate));
   const config = parsed.success ? parsed.data : configSchema.parse({});
   issues.push(...fairShareWarnings(config, locate));
+  issues.push(...listenerIssues(config, locate));
 
   issues.push(...unknownKeyWarnings(resolved, locate));
   return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };
@@ -162,6 +164,17 @@ function fairShareWarnings(config: GatewayConfig, locate: (path: ConfigPath) => 
   const path: ConfigPath = ['general_settings', 'default_key_max_parallel_requests'];
   const what = limit === 0 ? 'keys without max_parallel_requests have no in-flight cap' : `a key without max_parallel_requests may hold ${limit} requests in flight`;
   return [{ severity: 'warning', message: `${what}: one key can then take more than half (${FAIR_SHARE_OF_ORIGIN}) of an upstream's ${FAIR_SHARE_OF_ORIGIN * 2} connections and make every other key wait`, path, ...locate(path), fatal: false }];
+}
+
+/** Request timeouts that contradict each other (listener-settings.ts says which). */
+function listenerIssues(config: GatewayConfig, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  try {
+    listenerSettingsFrom(config);
+    return [];
+  } catch (error) {
+    const path: ConfigPath = ['general_settings', 'request_headers_timeout'];
+    return [{ severity: 'error', message: (error as Error).message, path, ...locate(path), fatal: true }];
+  }
 }
 
 function failed(message: string, env: Record<string, string | undefined>, file?: string): LoadedConfig {

@@ -27,6 +27,7 @@ import { SqliteWorkerSink } from '../storage/sqlite-writer.js';
 import { Admission } from '../auth/admission.js';
 import { KeyDirectory } from '../auth/key-directory.js';
 import { DEFAULT_KEY_MAX_PARALLEL_REQUESTS } from '../auth/default-limits.js';
+import { listenerSettingsFrom, type ListenerSettings } from '../http/listener-settings.js';
 import { ManagementService } from '../auth/management.js';
 import { GatewayError } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
@@ -106,9 +107,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   // models added through the API) could not be opened.
   let secretBox: SecretBox | undefined;
   let healthSettings: ReturnType<typeof healthSettingsFrom>;
+  let listener: ListenerSettings;
   try {
     secretBox = SecretBox.fromEnv(env);
     healthSettings = healthSettingsFrom(config, env);
+    listener = listenerSettingsFrom(config);
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
@@ -249,6 +252,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     spendReports: analytics.reports,
     routerPolicy: () => router.policy,
     routerSettings,
+    listener,
   });
   analytics.registerMetrics(metrics.registry);
 
