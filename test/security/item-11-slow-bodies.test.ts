@@ -83,6 +83,18 @@ describe('request timeouts', () => {
     expect(connection.received()).toMatch(/^HTTP\/1\.1 408 /);
   });
 
+  it('an idle keep-alive connection is governed by keep_alive_timeout, not by the headers timeout', async () => {
+    const connection = await open();
+    const request = `GET /v1/models HTTP/1.1\r\nhost: gateway\r\nauthorization: Bearer ${MASTER_KEY}\r\n\r\n`;
+    connection.socket.write(request);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(connection.received()).toMatch(/^HTTP\/1\.1 200 /);
+    connection.socket.write(request);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(connection.received().match(/HTTP\/1\.1 200 /g)).toHaveLength(2);
+    connection.socket.destroy();
+  });
+
   it('a long stream is not cut by them', async () => {
     const started = performance.now();
     const response = await fetch(`${gateway.url}/v1/chat/completions`, {
