@@ -3,7 +3,7 @@
  * caller (cli.ts, or a test) owns listening and shutdown.
  */
 import { performance } from 'node:perf_hooks';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
 import { toGatewayError } from './errors.js';
@@ -35,6 +35,10 @@ import { DEFAULT_ROLE_PERMISSIONS, type Permission } from './auth/permissions.js
 import type { HealthMonitor } from './routing/health-monitor.js';
 import type { ModelRegistry } from './routing/model-registry.js';
 import { registerModelRoutes } from './http/routes/models.js';
+import { presentsAdminKey } from './http/admin-view.js';
+import { limitConnectionsPerAddress } from './http/connection-limits.js';
+import { closeConnectionIfBodyUnread } from './http/early-refusal.js';
+import type { ListenerSettings } from './http/listener-settings.js';
 
 export interface ServerDependencies {
   gateway: Gateway;
@@ -69,6 +73,8 @@ export interface ServerDependencies {
   routerSettings?: RouterSettingsStore;
   /** The built admin UI served at /ui (default: dist/ui of this package, or SWITCHBOARD_UI_DIR). */
   uiDirectory?: string;
+  /** Request timeouts, keep-alive and connections per address (absent: Node's and Fastify's defaults). */
+  listener?: ListenerSettings;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -84,7 +90,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     forceCloseConnections: 'idle',
     // Time-ordered (UUIDv7): usage rows append to the call_id index instead of scattering (call-id.ts).
     genReqId: () => newCallId(),
+    ...listenerOptions(deps.listener),
   });
+  if (deps.listener) limitConnectionsPerAddress(app, deps.listener.maxConnectionsPerAddress, deps.logger);
 
   // Plain JSON.parse is several times faster than the prototype-poisoning-safe parser; bodies are
   // only ever read as data (spread, never merged into prototypes). Any content type is read as JSON,
@@ -134,6 +142,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     if (typeof powerLevel === 'string') call.requestedPowerLevel = powerLevel;
     const reject = (caught: unknown) => {
       const error = toGatewayError(caught);
+      closeConnectionIfBodyUnread(request, reply);
       if (config.endpoint) deps.gateway.recordRejected(call, error, null);
       // Answering from the hook: done() is not called.
       sendError(reply, error);
@@ -167,7 +176,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
   });
 
-  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models };
+  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
   registerHealthRoutes(app, health);
   if (deps.models) registerModelRoutes(app, deps.models);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
@@ -179,4 +188,17 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerUiRoutes(app, { directory: deps.uiDirectory });
   return app;
+}
+
+/**
+ * Fastify and Node server options for the listener settings. requestTimeout and headersTimeout
+ * bound receiving a request only; the response (a long stream) is not cut by them.
+ */
+function listenerOptions(listener: ListenerSettings | undefined) {
+  if (!listener) return {};
+  return {
+    requestTimeout: listener.requestTimeoutMs,
+    keepAliveTimeout: listener.keepAliveTimeoutMs,
+    http: { headersTimeout: listener.headersTimeoutMs, connectionsCheckingInterval: listener.connectionsCheckingIntervalMs },
+  };
 }

@@ -9,6 +9,7 @@ import { GatewayError } from '../errors.js';
 import { ChangeFeed } from '../state/change-feed.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
+import { withDefaultParallelLimit } from './default-limits.js';
 
 export interface ResolvedKey {
   key: KeyRecord;
@@ -27,6 +28,8 @@ export interface KeyDirectoryOptions {
   pollIntervalMs?: number;
   redisUrl?: string;
   redisPrefix?: string;
+  /** max_parallel_requests for keys that set none (general_settings.default_key_max_parallel_requests; 0: none). */
+  defaultMaxParallelRequests?: number;
 }
 
 export class KeyDirectory {
@@ -81,7 +84,7 @@ export class KeyDirectory {
     let value: ResolvedKey | null = null;
     if (key) {
       const [user, team] = await Promise.all([key.userId ? repository.findUser(key.userId) : undefined, key.teamId ? repository.findTeam(key.teamId) : undefined]);
-      value = { key, user, team };
+      value = { key: withDefaultParallelLimit(key, this.options.defaultMaxParallelRequests ?? 0), user, team };
     }
     // An invalidation that arrived while loading makes this result stale: do not cache it.
     if (this.generation === generationBefore) this.cache.set(hash, { value, expires: Date.now() + (value ? this.ttlMs : this.negativeTtlMs) });

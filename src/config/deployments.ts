@@ -9,6 +9,7 @@ import { providerSpec, splitModelString } from '../providers/specs.js';
 import type { Deployment, JsonObject, ModelInfo } from '../providers/types.js';
 import { formatPath, type LoadedConfig } from './load.js';
 import { DEFAULT_CALL_PARAMS, type ModelEntry } from './schema.js';
+import { apiBaseProblem } from '../security/api-base.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 
@@ -21,7 +22,7 @@ export function buildDeployments(loaded: LoadedConfig): Deployment[] {
 
   config.model_list.forEach((entry, index) => {
     const missing = loaded.missingVariables.filter((item) => item.path[0] === 'model_list' && item.path[1] === index);
-    const deployment = buildDeployment(entry, env, { defaultTimeout, defaultStreamTimeout });
+    const deployment = buildDeployment(entry, env, { defaultTimeout, defaultStreamTimeout, allowInternalApiBase: config.general_settings.allow_internal_api_base === true });
     if (!deployment) return;
     // An explicit os.environ/ reference that is unset makes the deployment unavailable even when a
     // provider default variable is set: silently using another key could bill another account.
@@ -40,7 +41,7 @@ export function buildDeployments(loaded: LoadedConfig): Deployment[] {
 function buildDeployment(
   entry: ModelEntry,
   env: Record<string, string | undefined>,
-  defaults: { defaultTimeout: number; defaultStreamTimeout?: number },
+  defaults: { defaultTimeout: number; defaultStreamTimeout?: number; allowInternalApiBase: boolean },
 ): Deployment | undefined {
   const params = entry.litellm_params;
   const split = splitModelString(params.model);
@@ -57,7 +58,12 @@ function buildDeployment(
 
   let available = true;
   let unavailableReason: string | undefined;
-  if (!apiBase) {
+  // Config values are refused at load; this catches api_base values from provider environment variables.
+  const apiBaseRefusal = apiBase ? apiBaseProblem(apiBase, { allowInternal: defaults.allowInternalApiBase }) : undefined;
+  if (apiBaseRefusal) {
+    available = false;
+    unavailableReason = `api_base refused: ${apiBaseRefusal}`;
+  } else if (!apiBase) {
     available = false;
     unavailableReason = `no api_base: ${spec.id} deployments need litellm_params.api_base${spec.apiBaseEnv ? ` or ${spec.apiBaseEnv.join(' / ')}` : ''}`;
   } else if (spec.requiresApiKey && !apiKey) {

@@ -8,6 +8,9 @@ import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { providerSpec, splitModelString, knownProviderIds } from '../providers/specs.js';
 import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
+import { apiBaseProblem } from '../security/api-base.js';
+import { FAIR_SHARE_OF_ORIGIN } from '../auth/default-limits.js';
+import { listenerSettingsFrom } from '../http/listener-settings.js';
 
 export type ConfigPath = Array<string | number>;
 
@@ -126,10 +129,56 @@ export function parseConfig(source: string, env: Record<string, string | undefin
       issues.push({ severity: 'error', message: `unknown provider prefix "${providerId}" (known: ${knownProviderIds().join(', ')})`, path, ...locate(path), fatal: true });
     }
   });
+  issues.push(...apiBaseIssues(entries, allowsInternalApiBase(resolved.general_settings), locate));
   const config = parsed.success ? parsed.data : configSchema.parse({});
+  issues.push(...fairShareWarnings(config, locate));
+  issues.push(...listenerIssues(config, locate));
 
   issues.push(...unknownKeyWarnings(resolved, locate));
   return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };
+}
+
+function allowsInternalApiBase(generalSettings: unknown): boolean {
+  const value = isPlainObject(generalSettings) ? generalSettings.allow_internal_api_base : undefined;
+  return value === true || value === 'true' || value === 'True';
+}
+
+/** api_base / base_url values the gateway must not call (security/api-base.ts), as fatal errors. */
+function apiBaseIssues(entries: unknown[], allowInternal: boolean, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  entries.forEach((entry, index) => {
+    const params = isPlainObject(entry) && isPlainObject(entry.litellm_params) ? entry.litellm_params : undefined;
+    for (const field of ['api_base', 'base_url']) {
+      const value = params?.[field];
+      // A value that is not a URL at all is reported by the schema.
+      if (typeof value !== 'string' || !URL.canParse(value)) continue;
+      const problem = apiBaseProblem(value, { allowInternal });
+      if (!problem) continue;
+      const path: ConfigPath = ['model_list', index, 'litellm_params', field];
+      issues.push({ severity: 'error', message: problem, path, ...locate(path), fatal: true });
+    }
+  });
+  return issues;
+}
+
+/** A default in-flight cap that lets one key take more than half of an origin's connections. */
+function fairShareWarnings(config: GatewayConfig, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  const limit = config.general_settings.default_key_max_parallel_requests;
+  if (limit === undefined || (limit > 0 && limit <= FAIR_SHARE_OF_ORIGIN)) return [];
+  const path: ConfigPath = ['general_settings', 'default_key_max_parallel_requests'];
+  const what = limit === 0 ? 'keys without max_parallel_requests have no in-flight cap' : `a key without max_parallel_requests may hold ${limit} requests in flight`;
+  return [{ severity: 'warning', message: `${what}: one key can then take more than half (${FAIR_SHARE_OF_ORIGIN}) of an upstream's ${FAIR_SHARE_OF_ORIGIN * 2} connections and make every other key wait`, path, ...locate(path), fatal: false }];
+}
+
+/** Request timeouts that contradict each other (listener-settings.ts says which). */
+function listenerIssues(config: GatewayConfig, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  try {
+    listenerSettingsFrom(config);
+    return [];
+  } catch (error) {
+    const path: ConfigPath = ['general_settings', 'request_headers_timeout'];
+    return [{ severity: 'error', message: (error as Error).message, path, ...locate(path), fatal: true }];
+  }
 }
 
 function failed(message: string, env: Record<string, string | undefined>, file?: string): LoadedConfig {

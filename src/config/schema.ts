@@ -209,6 +209,18 @@ export const generalSettingsSchema = z
     maximum_spend_logs_retention_interval: duration.optional(),
     /** Posts one Lago event per billable call (billing/billing-dispatcher.ts). */
     billing_webhook: billingWebhookSchema.optional(),
+    /** api_base may point at link-local / cloud metadata addresses (security/api-base.ts); default false. */
+    allow_internal_api_base: boolean.optional(),
+    /** Seconds a client has to send a whole request, headers and body (default 60; 0 = no limit). */
+    request_body_timeout: nonNegative.optional(),
+    /** Seconds a client has to send the request headers (default 15; 0 = no limit). */
+    request_headers_timeout: nonNegative.optional(),
+    /** Seconds an idle keep-alive connection stays open (default 65). */
+    keep_alive_timeout: nonNegative.optional(),
+    /** Open connections one client IP may hold (default 256; 0 = no limit). */
+    max_connections_per_ip: integer.refine((value) => value >= 0, 'must be zero or more').optional(),
+    /** max_parallel_requests for virtual keys that set none (default 100; 0 = no limit). */
+    default_key_max_parallel_requests: integer.refine((value) => value >= 0, 'must be zero or more').optional(),
   })
   .passthrough();
 

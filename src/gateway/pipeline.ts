@@ -30,6 +30,7 @@ import { countChatPromptTokens, countTextTokens } from './token-count.js';
 import type { OpenStreams } from './open-streams.js';
 import { StreamGuard } from './stream-guard.js';
 import { settleUsage } from './settle-usage.js';
+import { deploymentSecrets, redactUpstreamMessage, withRedactedMessage } from '../security/redact.js';
 import { connectionError, UpstreamAbort, type UpstreamClient, type UpstreamResponse } from './upstream.js';
 import type { CreditTicket } from '../platform/credit-gate.js';
 import type { PlatformLayer } from '../platform/layer.js';
@@ -401,7 +402,7 @@ export class Gateway {
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${text.slice(0, 200)}`, { provider: deployment.provider });
+      throw new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${redactUpstreamMessage(text, deploymentSecrets(deployment), 200)}`, { provider: deployment.provider });
     }
     let body: string;
     let usage: Usage | undefined;
@@ -532,7 +533,7 @@ export class Gateway {
   }
 
   private upstreamError(adapter: ProviderAdapter, deployment: Deployment, response: UpstreamResponse, text: string, byok = false): GatewayError {
-    const info = adapter.parseError(response.statusCode, text, response.headers);
+    const info = withRedactedMessage(adapter.parseError(response.statusCode, text, response.headers), deploymentSecrets(deployment));
     if (byok && (response.statusCode === 401 || response.statusCode === 403)) {
       return new GatewayError('byok_key_rejected', `${deployment.provider} rejected your own ${deployment.provider} API key (bring-your-own-key) with ${response.statusCode}: ${info.message}. Update it with POST /api/v1/llm/byok/keys or delete it to use the platform's key`, {
         upstreamStatus: response.statusCode,

@@ -7,6 +7,9 @@ import { Agent, type Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { UpstreamRequest } from '../providers/types.js';
 
+/** Connections kept per upstream origin (auth/default-limits.ts keeps one key below half of them). */
+export const DEFAULT_CONNECTIONS_PER_ORIGIN = 256;
+
 export interface UpstreamClientOptions {
   connectionsPerOrigin?: number;
   keepAliveTimeoutMs?: number;
@@ -44,7 +47,7 @@ export class UpstreamClient {
 
   constructor(options: UpstreamClientOptions = {}) {
     this.agent = new Agent({
-      connections: options.connectionsPerOrigin ?? 256,
+      connections: options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
       keepAliveMaxTimeout: 600_000,
       // Our own timers govern timeouts (per deployment); these only stop runaway sockets.

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { adapterFor } from '../providers/registry.js';
 import type { Deployment } from '../providers/types.js';
 import { connectionError, type UpstreamClient } from '../gateway/upstream.js';
+import { deploymentSecrets, redactUpstreamMessage } from '../security/redact.js';
 
 export interface DeploymentCheck {
   deployment: Deployment;
@@ -34,7 +35,7 @@ export async function checkDeployment(deployment: Deployment, upstream: Upstream
     const latencyMs = Math.round(performance.now() - started);
     if (response.statusCode >= 400) {
       const info = adapter.parseError(response.statusCode, text, response.headers);
-      return { deployment, healthy: false, latencyMs, error: `${response.statusCode}: ${info.message}`, upstreamStatus: response.statusCode };
+      return { deployment, healthy: false, latencyMs, error: `${response.statusCode}: ${redactUpstreamMessage(info.message, deploymentSecrets(deployment))}`, upstreamStatus: response.statusCode };
     }
     return { deployment, healthy: true, latencyMs };
   } catch (error) {

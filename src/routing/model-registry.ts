@@ -25,6 +25,7 @@ import { maskSecret, type SecretBox } from '../security/secret-box.js';
 import type { ModelRepository, StoredModelRow } from '../storage/repositories/models.js';
 import type { ModelCatalog } from './catalog.js';
 import { parseInput } from '../parse-input.js';
+import { apiBaseProblem, type ListeningAddress } from '../security/api-base.js';
 
 const ENV_PREFIX = 'os.environ/';
 /**
@@ -110,6 +111,10 @@ export class ModelRegistry {
   private chain: Promise<void> = Promise.resolve();
   /** What each stored model was built from, to tell which ones an update changed. */
   private signatures = new Map<string, string>();
+  /** The stored models last loaded, to rebuild when the listening address becomes known. */
+  private rows: StoredModelRow[] = [];
+  /** Where this gateway listens, once it does: an api_base there would loop (security/api-base.ts). */
+  private ownAddress: ListeningAddress | undefined;
 
   constructor(private readonly options: ModelRegistryOptions) {
     const { loaded } = options;
@@ -135,6 +140,12 @@ export class ModelRegistry {
     this.repository = repository;
     await this.feed.attach(repository);
     await this.reload();
+  }
+
+  /** Called once the gateway listens: deployments whose api_base is the gateway itself become unavailable. */
+  setOwnAddress(address: ListeningAddress): void {
+    this.ownAddress = address;
+    this.rebuild(this.rows, false);
   }
 
   get ready(): boolean {
@@ -285,6 +296,7 @@ export class ModelRegistry {
   }
 
   private rebuild(rows: StoredModelRow[], announce = true): void {
+    this.rows = rows;
     const overrides = new Map(rows.filter((row) => row.origin === 'config').map((row) => [row.id, row.enabled === 1]));
     const entries: RegistryEntry[] = this.configModels.map((model) => ({
       deployment: model.deployment,
@@ -293,6 +305,7 @@ export class ModelRegistry {
       shownParams: model.shownParams,
       modelInfo: model.modelInfo,
     }));
+    for (const entry of entries) this.refuseLoop(entry.deployment);
     const configIds = new Set(entries.map((entry) => entry.deployment.id));
     const signatures = new Map<string, string>();
     for (const row of rows) {
@@ -302,6 +315,7 @@ export class ModelRegistry {
         continue;
       }
       const entry = this.buildStored(row);
+      if (entry) this.refuseLoop(entry.deployment);
       if (entry) entries.push(entry);
       signatures.set(row.id, JSON.stringify([row.model_name, row.litellm_params, row.secrets, row.model_info]));
     }
@@ -317,6 +331,16 @@ export class ModelRegistry {
     const added = enabled.map((deployment) => deployment.id).filter((id) => !previous.has(id));
     if (announce && added.length > 0) this.options.onDeploymentsAdded?.(added);
     if (announce && changed.length > 0) this.options.onDeploymentsChanged?.(changed);
+  }
+
+  /** Marks a deployment whose api_base is this gateway's own address unavailable (its calls would loop). */
+  private refuseLoop(deployment: Deployment): void {
+    if (!this.ownAddress || !deployment.available || !deployment.apiBase) return;
+    const problem = apiBaseProblem(deployment.apiBase, { allowInternal: true, ownAddress: this.ownAddress });
+    if (!problem) return;
+    deployment.available = false;
+    deployment.unavailableReason = `api_base refused: ${problem}`;
+    this.options.logger.error({ deployment: deployment.id, model: deployment.modelName }, `api_base refused: ${problem}`);
   }
 
   /** A stored model as a deployment, built exactly like a config entry. */
@@ -376,6 +400,18 @@ export class ModelRegistry {
     const providerId = parsed.data.litellm_params.custom_llm_provider ?? split?.provider;
     if (!providerId) throw new GatewayError('invalid_request', `litellm_params.model: "${model}" has no provider prefix: write it as provider/model (e.g. openai/${model})`, { param: 'litellm_params.model' });
     if (!providerSpec(providerId)) throw new GatewayError('invalid_request', `litellm_params.model: unknown provider prefix "${providerId}" (known: ${knownProviderIds().join(', ')})`, { param: 'litellm_params.model' });
+    this.validateApiBase(parsed.data.litellm_params);
+  }
+
+  /** A 400 for an api_base the gateway must not call (another scheme, metadata, link-local, itself). */
+  private validateApiBase(params: { api_base?: string; base_url?: string }): void {
+    const allowInternal = this.options.loaded.config.general_settings.allow_internal_api_base === true;
+    for (const field of ['api_base', 'base_url'] as const) {
+      const value = params[field];
+      if (value === undefined || value === 'http://unset.invalid') continue;
+      const problem = apiBaseProblem(value, { allowInternal, ownAddress: this.ownAddress });
+      if (problem) throw new GatewayError('invalid_request', `litellm_params.${field}: ${problem}`, { param: `litellm_params.${field}` });
+    }
   }
 
   /** Credentials sealed (refused without an encryption key); everything else kept as is. */

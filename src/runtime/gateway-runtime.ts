@@ -28,6 +28,8 @@ import { Admission } from '../auth/admission.js';
 import { KeyDirectory } from '../auth/key-directory.js';
 import { keyRevocationCheck } from '../auth/key-revocation.js';
 import { OpenStreams } from '../gateway/open-streams.js';
+import { DEFAULT_KEY_MAX_PARALLEL_REQUESTS } from '../auth/default-limits.js';
+import { listenerSettingsFrom, type ListenerSettings } from '../http/listener-settings.js';
 import { ManagementService } from '../auth/management.js';
 import { GatewayError } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
@@ -107,9 +109,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   // models added through the API) could not be opened.
   let secretBox: SecretBox | undefined;
   let healthSettings: ReturnType<typeof healthSettingsFrom>;
+  let listener: ListenerSettings;
   try {
     secretBox = SecretBox.fromEnv(env);
     healthSettings = healthSettingsFrom(config, env);
+    listener = listenerSettingsFrom(config);
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
@@ -126,7 +130,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), flushIntervalMs: options.usageFlushIntervalMs });
   const redisUrl = options.redisUrl ?? redisUrlFrom(config, env);
   const redisPrefix = options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX;
-  const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix });
+  const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix, defaultMaxParallelRequests: config.general_settings.default_key_max_parallel_requests ?? DEFAULT_KEY_MAX_PARALLEL_REQUESTS });
   await keyDirectory.start();
   const byok = new ByokDirectory(secretBox, logger, { redisUrl, redisPrefix });
   if (platformSettings) await byok.start();
@@ -253,6 +257,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     spendReports: analytics.reports,
     routerPolicy: () => router.policy,
     routerSettings,
+    listener,
   });
   analytics.registerMetrics(metrics.registry);
 
@@ -275,7 +280,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageLogs: () => repository,
     principals: () => principals,
     async listen(port, host) {
-      return app.listen({ port, host });
+      const address = await app.listen({ port, host });
+      const bound = app.server.address();
+      // Known only now: an api_base pointing at this very address and port would loop.
+      if (bound && typeof bound === 'object') modelRegistry.setOwnAddress({ host: bound.address, port: bound.port });
+      return address;
     },
     async close() {
       await app.close();

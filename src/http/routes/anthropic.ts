@@ -11,7 +11,7 @@ import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { anthropicMessagesFormat, fitToDeployments, messagesRequestToChat } from '../../gateway/formats/anthropic-messages/index.js';
 import type { Gateway } from '../../gateway/pipeline.js';
-import { countChatPromptTokens } from '../../gateway/token-count.js';
+import { countChatPromptTokens, MAX_COUNT_TOKENS_CHARACTERS, promptCharacters } from '../../gateway/token-count.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 import { callOf } from '../context.js';
@@ -45,6 +45,11 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: G
       const { request: chatRequest } = messagesRequestToChat(request.body, { forCounting: true });
       if (!catalog.resolve(chatRequest.model)) {
         throw new GatewayError('model_not_found', `model "${chatRequest.model}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
+      }
+      // Counting costs CPU in proportion to the text: bounded, well past every context window.
+      const characters = promptCharacters(chatRequest.messages, chatRequest.tools);
+      if (characters > MAX_COUNT_TOKENS_CHARACTERS) {
+        throw new GatewayError('request_too_large', `count_tokens counts at most ${MAX_COUNT_TOKENS_CHARACTERS} characters of messages, system and tools (more than any model's context window); this request has ${characters}`, { param: 'messages' });
       }
       // An estimate with the o200k tokenizer (see token-count.ts): exact only for OpenAI models.
       const inputTokens = await countChatPromptTokens(chatRequest.messages, chatRequest.tools);

@@ -1,9 +1,11 @@
 /**
- * Health endpoints in LiteLLM's shapes: /health calls every deployment; /health/readiness reports
- * the database (503 until migrated and reachable); /health/liveliness (and /health/liveness) only
- * says the process answers.
+ * Health endpoints in LiteLLM's shapes: /health calls every deployment (for callers who manage
+ * providers; others get the health monitor's last results, without URLs and without calling
+ * anything); /health/readiness reports the database (503 until migrated and reachable; where the
+ * database is and its errors only to admins); /health/liveliness (and /health/liveness) only says
+ * the process answers.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { ModelCatalog } from '../../routing/catalog.js';
 import { checkDeployment, type DeploymentCheck } from '../../routing/health-check.js';
@@ -14,6 +16,8 @@ import type { HealthMonitor } from '../../routing/health-monitor.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
 import { requirePermission } from '../../auth/permissions.js';
 import { providerHealthReport } from './provider-health.js';
+import { callerHolds } from '../admin-view.js';
+import { cachedDeploymentHealth } from './cached-health.js';
 
 export interface HealthDependencies {
   catalog: ModelCatalog;
@@ -23,6 +27,8 @@ export interface HealthDependencies {
   /** Deployment health monitor and the models it watches: GET /health/providers, POST /health/check. */
   health?: HealthMonitor;
   models?: ModelRegistry;
+  /** For public routes: whether the request carries an admin key (readiness details). */
+  presentsAdminKey?: (headers: FastifyRequest['headers']) => boolean;
 }
 
 function endpointView(check: DeploymentCheck) {
@@ -42,7 +48,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
   app.get('/health/liveliness', { config: { public: true } }, alive);
   app.get('/health/liveness', { config: { public: true } }, alive);
 
-  app.get('/health/readiness', { config: { public: true } }, async (_request, reply) => {
+  app.get('/health/readiness', { config: { public: true } }, async (request, reply) => {
     const state = deps.database;
     let db: string = state.status;
     if (state.handle && state.status === 'connected') {
@@ -56,11 +62,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
       }
     }
     const ready = db === 'connected';
+    // Anyone may probe readiness; where the database lives and what its errors say (paths, hosts)
+    // is shown only with an admin key.
+    const details = deps.presentsAdminKey?.(request.headers) === true;
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'healthy' : 'unhealthy',
-      db,
-      database: state.handle?.description ?? null,
-      ...(state.error && !ready ? { error: state.error } : {}),
+      db: details || ready || !db.startsWith('error') ? db : 'error',
+      ...(details ? { database: state.handle?.description ?? null } : {}),
+      ...(details && state.error && !ready ? { error: state.error } : {}),
       version: VERSION,
     });
   });
@@ -69,7 +78,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
   if (health && models) {
     app.get('/health/providers', async (request) => {
       requirePermission(request, 'llm.read');
-      return providerHealthReport(health, models);
+      return providerHealthReport(health, models, { showApiBase: callerHolds(request, 'llm.manage_providers') });
     });
     const checkNow = async (request: Parameters<typeof requirePermission>[0]) => {
       requirePermission(request, 'llm.manage_providers');
@@ -80,7 +89,17 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
     app.post('/api/v1/admin/llm/health/check', checkNow);
   }
 
-  app.get('/health', async (request) => deploymentHealth(deps, (request.query as { model?: string }).model));
+  app.get('/health', async (request) => healthFor(request, deps, (request.query as { model?: string }).model));
+}
+
+/**
+ * GET /health (and /api/v1/llm/health) for this caller: live checks, one upstream call per
+ * deployment, only for callers who manage providers; everyone else gets the monitor's last
+ * results for the models they may use, which cost nothing upstream and show no URLs.
+ */
+export async function healthFor(request: FastifyRequest, deps: HealthDependencies, model: string | undefined) {
+  if (callerHolds(request, 'llm.manage_providers')) return deploymentHealth(deps, model);
+  return cachedDeploymentHealth(deps, request.call?.caller.principal, model);
 }
 
 /** GET /health's answer (also served as /api/v1/llm/health): every deployment called, or those of one model. */

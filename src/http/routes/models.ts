@@ -1,7 +1,8 @@
 /**
  * LiteLLM's model management API: /model/new, /model/update, /model/delete, /model/info (and
  * /v1/model/info), plus enable/disable. Writes need `llm.manage_models`; reads `llm.read` (a virtual
- * key sees only the models it may use). Credentials are never returned: /model/info masks them.
+ * key sees only the models it may use). Credentials are never returned: /model/info masks them, and
+ * shows api_base and the masked key only to callers with `llm.manage_models`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isModelAllowed } from '../../auth/model-access.js';
@@ -9,6 +10,7 @@ import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
 import { callOf } from '../context.js';
+import { callerHolds, publicModelView } from '../admin-view.js';
 
 function idFromBody(body: unknown): string {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -63,7 +65,9 @@ export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry)
     const principal = callOf(request).caller.principal;
     const entries = models.entries().filter((entry) => (!wanted || entry.deployment.id === wanted) && (!principal || isModelAllowed(principal, entry.deployment.modelName)));
     if (wanted && entries.length === 0) throw new GatewayError('not_found', `no model with id "${wanted}"; GET /model/info lists the models and their ids`, { param: 'litellm_model_id' });
-    return { data: entries.map((entry) => models.view(entry)) };
+    // Where a model lives and how it authenticates is for those who manage models.
+    const admin = callerHolds(request, 'llm.manage_models');
+    return { data: entries.map((entry) => (admin ? models.view(entry) : publicModelView(models.view(entry)))) };
   };
   app.get('/model/info', info);
   app.get('/v1/model/info', info);

@@ -20,7 +20,7 @@ import type { ModelCatalog } from '../../routing/catalog.js';
 import type { CreditRepository, StoredCreditTransaction } from '../../storage/repositories/credits.js';
 import type { PrincipalRepository } from '../../storage/repositories/principals.js';
 import { callOf } from '../context.js';
-import { deploymentHealth, type HealthDependencies } from './health.js';
+import { healthFor, type HealthDependencies } from './health.js';
 import { sendResult, withAutoModel } from './openai.js';
 import { parseInput } from '../../parse-input.js';
 import { STORED_FIELD_BOUNDS, storedName } from './stored-field-bounds.js';
@@ -128,7 +128,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.get(`${PREFIX}/health`, async (request) => {
     requirePermission(request, 'llm.read');
-    return deploymentHealth(deps.health, (request.query as { model?: string }).model);
+    return healthFor(request, deps.health, (request.query as { model?: string }).model);
   });
 
   // ---- credits

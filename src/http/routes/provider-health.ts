@@ -39,7 +39,8 @@ export function providerStatus(statuses: HealthStatus[]): HealthStatus {
   return 'degraded';
 }
 
-export function providerHealthReport(health: HealthMonitor, models: ModelRegistry) {
+/** `showApiBase`: the deployments' URLs are shown (to callers who manage providers); null otherwise. */
+export function providerHealthReport(health: HealthMonitor, models: ModelRegistry, options: { showApiBase?: boolean } = { showApiBase: true }) {
   const deployments: DeploymentHealthView[] = models.entries().map(({ deployment, enabled }) => {
     const record: DeploymentHealth | undefined = health.statusOf(deployment.id);
     return {
@@ -47,7 +48,7 @@ export function providerHealthReport(health: HealthMonitor, models: ModelRegistr
       model_name: deployment.modelName,
       provider: deployment.provider,
       model: `${deployment.provider}/${deployment.upstreamModel}`,
-      api_base: deployment.apiBase || null,
+      api_base: options.showApiBase ? deployment.apiBase || null : null,
       status: record?.status ?? 'unknown',
       response_time_ms: record?.responseTimeMs ?? null,
       last_checked: record?.lastCheckedAt ? new Date(record.lastCheckedAt).toISOString() : null,

@@ -7,6 +7,7 @@
 import { ERROR_CATALOGUE, GatewayError, upstreamErrorCode, type ErrorCode } from '../../errors.js';
 import { classifyErrorKind, extractErrorMessage, retryAfterSeconds } from '../shared/errors.js';
 import type { ProviderErrorInfo } from '../types.js';
+import { redactUpstreamMessage } from '../../security/redact.js';
 
 type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -54,7 +55,7 @@ function streamErrorCode(type: string | undefined): ErrorCode {
 }
 
 /** The GatewayError for an `event: error` received inside a stream. */
-export function streamError(data: string, provider: string): GatewayError {
+export function streamError(data: string, provider: string, secrets: ReadonlyArray<string | undefined> = []): GatewayError {
   const { type, message } = detailOf(data);
-  return new GatewayError(streamErrorCode(type), `${provider} stream error: ${message}${type ? ` (${type})` : ''}`, { provider });
+  return new GatewayError(streamErrorCode(type), `${provider} stream error: ${redactUpstreamMessage(message, secrets)}${type ? ` (${type})` : ''}`, { provider });
 }

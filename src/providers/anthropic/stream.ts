@@ -10,6 +10,7 @@ import { GatewayError } from '../../errors.js';
 import type { ChatDelta, ChatStreamTransform, Deployment, EmittedChunk, JsonObject, Usage } from '../types.js';
 import { parseStreamJson } from '../shared/stream-json.js';
 import { streamError } from './errors.js';
+import { deploymentSecrets } from '../../security/redact.js';
 import { finishReasonFromStopReason } from './finish-reason.js';
 import { JSON_TOOL_NAME } from './json-response.js';
 import { mergeAnthropicUsage, usageFromAnthropic } from './usage.js';
@@ -70,7 +71,7 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
         this.stopped = true;
         return [];
       case 'error':
-        this.error = streamError(data, this.target.provider);
+        this.error = streamError(data, this.target.provider, deploymentSecrets(this.target));
         return [];
       default:
         // ping, content_block_stop, and event types added later (the API's versioning policy says

@@ -7,6 +7,7 @@ import { ERROR_CATALOGUE, GatewayError, upstreamErrorCode } from '../../errors.j
 import { classifyErrorKind, extractErrorMessage, retryAfterSeconds } from '../shared/errors.js';
 import type { ProviderErrorInfo } from '../types.js';
 import type { GoogleErrorBody } from './wire.js';
+import { redactUpstreamMessage } from '../../security/redact.js';
 
 type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -65,13 +66,13 @@ export function parseGeminiError(status: number, body: string, headers: HeaderBa
  * An error object Gemini sent inside a stream (`data: {"error":{...}}`) as the GatewayError that
  * ends the stream; its code keeps the HTTP meaning of Google's `code` (429 stays a rate limit).
  */
-export function streamError(error: GoogleErrorBody['error'], provider: string): GatewayError {
+export function streamError(error: GoogleErrorBody['error'], provider: string, secrets: ReadonlyArray<string | undefined> = []): GatewayError {
   const status = typeof error.code === 'number' && error.code >= 400 && error.code < 600 ? error.code : 500;
   const info = parseGeminiError(status, JSON.stringify({ error }), {});
   // Before the first chunk this error is answered as a plain HTTP error: give it the Retry-After
   // the pipeline gives errors from the status line.
   const headers: Record<string, string> = info.retryAfterSeconds !== undefined ? { 'retry-after': String(Math.ceil(info.retryAfterSeconds)) } : {};
-  return new GatewayError(upstreamErrorCode(status), `${provider} stream error: ${info.message}`, {
+  return new GatewayError(upstreamErrorCode(status), `${provider} stream error: ${redactUpstreamMessage(info.message, secrets)}`, {
     provider,
     upstreamStatus: status,
     retryAfterSeconds: info.retryAfterSeconds,

@@ -10,6 +10,7 @@ import { GatewayError } from '../../errors.js';
 import type { ChatChunk, ChatRequest, ChatStreamTransform, Deployment, EmittedChunk, Usage } from '../types.js';
 import { parseStreamJson } from '../shared/stream-json.js';
 import { googleError, streamError } from './errors.js';
+import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import { completionId, mapFinishReason, splitParts, toolCallOf, ToolCallIds, usageFromGemini } from './response.js';
 import type { GeminiCandidate, GeminiGenerateContentResponse } from './wire.js';
 
@@ -41,11 +42,11 @@ export class GeminiStreamTransform implements ChatStreamTransform {
     const parsed = read.value;
     const error = googleError(parsed);
     if (error) {
-      this.error = streamError(error, this.target.provider);
+      this.error = streamError(error, this.target.provider, deploymentSecrets(this.target));
       return [];
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      this.error = new GatewayError('upstream_invalid_response', `${this.target.provider} sent a stream event that is not a GenerateContentResponse: ${data.slice(0, 200)}`, { provider: this.target.provider });
+      this.error = new GatewayError('upstream_invalid_response', `${this.target.provider} sent a stream event that is not a GenerateContentResponse: ${redactUpstreamMessage(data, deploymentSecrets(this.target), 200)}`, { provider: this.target.provider });
       return [];
     }
     return this.chunksOf(parsed as GeminiGenerateContentResponse);

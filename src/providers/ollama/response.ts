@@ -8,6 +8,7 @@ import { classifyErrorKind } from '../shared/errors.js';
 import { usageToOpenAI } from '../shared/usage.js';
 import type { ChatMessage, ChatResponse, ChatToolCall, Deployment, Usage } from '../types.js';
 import { readTurn, type OllamaEndpoint, type OllamaMetrics, type OllamaToolCall, type OllamaTurn } from './wire.js';
+import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 
 /** Where ids and the fallback clock come from; tests pass fixed ones. */
 export interface IdSource {
@@ -73,7 +74,7 @@ export function toChatToolCalls(calls: OllamaToolCall[], completionId: string, f
 export function reportedError(message: string, target: Deployment): GatewayError {
   const kind = classifyErrorKind(500, undefined, message);
   const code = kind === 'context_window_exceeded' ? 'context_window_exceeded' : 'upstream_error';
-  return new GatewayError(code, `${target.provider} error: ${message}`, { provider: target.provider });
+  return new GatewayError(code, `${target.provider} error: ${redactUpstreamMessage(message, deploymentSecrets(target))}`, { provider: target.provider });
 }
 
 export function invalidResponse(target: Deployment, what: string): GatewayError {

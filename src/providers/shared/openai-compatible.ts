@@ -24,6 +24,7 @@ import { parseHttpError } from './errors.js';
 import { parseStreamJson } from './stream-json.js';
 import { openAIChunkNeedsParsing, openAIForwardablePrefix } from './chunk-usage.js';
 import { usageFromOpenAI } from './usage.js';
+import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 
 type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
 
@@ -131,7 +132,7 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
     const record = parsed as Record<string, unknown>;
     if (record.error !== undefined && record.choices === undefined) {
       const info = parseHttpError(500, data, {});
-      this.error = new GatewayError('upstream_error', `${this.target.provider} stream error: ${info.message}`, { provider: this.target.provider });
+      this.error = new GatewayError('upstream_error', `${this.target.provider} stream error: ${redactUpstreamMessage(info.message, deploymentSecrets(this.target))}`, { provider: this.target.provider });
       return [];
     }
     const chunk = parsed as ChatChunk;

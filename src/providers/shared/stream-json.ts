@@ -1,5 +1,6 @@
 import { GatewayError } from '../../errors.js';
 import type { Deployment } from '../types.js';
+import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 
 /**
  * Parses one stream event (an SSE `data:` payload or an NDJSON line). A payload that is not JSON
@@ -9,6 +10,6 @@ export function parseStreamJson(data: string, target: Deployment): { value: unkn
   try {
     return { value: JSON.parse(data) as unknown };
   } catch {
-    return { error: new GatewayError('upstream_invalid_response', `${target.provider} sent a stream event that is not JSON: ${data.slice(0, 200)}`, { provider: target.provider }) };
+    return { error: new GatewayError('upstream_invalid_response', `${target.provider} sent a stream event that is not JSON: ${redactUpstreamMessage(data, deploymentSecrets(target), 200)}`, { provider: target.provider }) };
   }
 }
