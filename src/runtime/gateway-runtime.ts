@@ -286,8 +286,15 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await keyDirectory.close();
       await byok.close();
       await database.stop();
+      logStopped(logger, usageWriter);
     },
   };
+}
+
+/** The last line of a clean shutdown: what became of the usage rows recorded during this run. */
+function logStopped(logger: Logger, usageWriter: UsageLogWriter): void {
+  const { written, spilled, dropped, rejected } = usageWriter.snapshot();
+  logger.info({ usageRows: { written, spilled, dropped, rejected } }, 'gateway stopped');
 }
 
 /** REDIS_URL wins; else LiteLLM's router_settings.redis_url or redis_host/redis_port/redis_password. */
