@@ -9,6 +9,7 @@ import { Authenticator } from '../auth/authenticator.js';
 import { buildDeployments } from '../config/deployments.js';
 import { formatIssue, formatPath, type LoadedConfig } from '../config/load.js';
 import { DEFAULT_DATA_DIR, redisUrlFrom, SQLITE_FILE_NAME } from '../config/runtime-settings.js';
+import { databaseIdentity } from '../storage/database-identity.js';
 import { Gateway } from '../gateway/pipeline.js';
 import { UpstreamClient } from '../gateway/upstream.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -126,7 +127,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
 
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url ?? `sqlite:${join(dataDir, SQLITE_FILE_NAME)}`;
-  const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), flushIntervalMs: options.usageFlushIntervalMs });
+  const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), database: databaseIdentity(databaseUrl), flushIntervalMs: options.usageFlushIntervalMs });
   const redisUrl = options.redisUrl ?? redisUrlFrom(config, env);
   const redisPrefix = options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX;
   const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix });
