@@ -34,20 +34,19 @@ const SETTINGS_OPTIONS = {
   'data-dir': { type: 'string' },
 } as const;
 
-/** Everything `start` and `migrate` need from the command line, the environment and the config. */
-async function loadSettings(env: Environment, flags: SettingsFlags, configRequired: boolean): Promise<{ loaded?: LoadedConfig; settings: RuntimeSettings }> {
+/** The config `start` runs with, and the settings resolved against it (its environment_variables included). */
+async function loadConfigAndSettings(env: Environment, flags: SettingsFlags): Promise<{ loaded: LoadedConfig; settings: RuntimeSettings }> {
   const file = resolveConfigFile(env, flags);
-  if (!file && configRequired) throw new ConfigError('no config file: pass --config FILE (or set SWITCHBOARD_CONFIG)');
-  const loaded = file && (configRequired || flags.config) ? await loadConfigFile(file, env) : undefined;
-  const settings = resolveRuntimeSettings(loaded?.env ?? env, { ...flags, config: file }, loaded?.config);
-  return { loaded, settings };
+  if (!file) throw new ConfigError('no config file: pass --config FILE (or set SWITCHBOARD_CONFIG)');
+  const loaded = await loadConfigFile(file, env);
+  return { loaded, settings: resolveRuntimeSettings(loaded.env, { ...flags, config: file }, loaded.config) };
 }
 
 async function start(args: string[], env: Environment): Promise<number> {
   const { values } = parseArgs({ args, options: { ...SETTINGS_OPTIONS, port: { type: 'string', short: 'p' }, host: { type: 'string' } }, allowPositionals: false });
-  const { loaded, settings } = await loadSettings(env, { config: values.config, port: values.port, host: values.host, dataDir: values['data-dir'] }, true);
+  const { loaded, settings } = await loadConfigAndSettings(env, { config: values.config, port: values.port, host: values.host, dataDir: values['data-dir'] });
   const logger = createLogger({ level: settings.logLevel, json: settings.jsonLogs });
-  const runtime = await createRuntime(loaded!, {
+  const runtime = await createRuntime(loaded, {
     logger,
     databaseUrl: settings.databaseUrl,
     dataDir: settings.dataDir,
@@ -85,7 +84,8 @@ async function start(args: string[], env: Environment): Promise<number> {
 async function migrate(args: string[], env: Environment): Promise<number> {
   const { values } = parseArgs({ args, options: SETTINGS_OPTIONS, allowPositionals: false });
   // The config is read only when named: migrate must work before any config.yaml exists.
-  const { settings } = await loadSettings(env, { config: values.config, dataDir: values['data-dir'] }, false);
+  const loaded = values.config ? await loadConfigFile(values.config, env) : undefined;
+  const settings = resolveRuntimeSettings(loaded?.env ?? env, { config: values.config, dataDir: values['data-dir'] }, loaded?.config);
   const handle = openDatabase(settings.databaseUrl);
   try {
     const { applied } = await migrateToLatest(handle);
