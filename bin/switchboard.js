@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import('../dist/cli.js')
-  .then(({ main }) => main(process.argv.slice(2)))
+  .then(({ main }) => main(process.argv.slice(2), process.env))
   .then((code) => {
     if (typeof code === 'number') process.exitCode = code;
   })

@@ -53,7 +53,8 @@ export function formatIssue(issue: ConfigIssue, file?: string): string {
   return `${where}: ${issue.severity}: ${formatPath(issue.path)}: ${issue.message}`;
 }
 
-export async function loadConfigFile(file: string, env: Record<string, string | undefined> = process.env): Promise<LoadedConfig> {
+/** `env` is the process environment as the CLI resolved it (runtime-settings.ts); `os.environ/VAR` reads it. */
+export async function loadConfigFile(file: string, env: Record<string, string | undefined>): Promise<LoadedConfig> {
   let source: string;
   try {
     source = await readFile(file, 'utf8');
@@ -64,7 +65,8 @@ export async function loadConfigFile(file: string, env: Record<string, string | 
   return parseConfig(source, env, file);
 }
 
-export function parseConfig(source: string, env: Record<string, string | undefined> = process.env, file?: string): LoadedConfig {
+/** Without `env`, `os.environ/VAR` references resolve against an empty environment (reported as missing). */
+export function parseConfig(source: string, env: Record<string, string | undefined> = {}, file?: string): LoadedConfig {
   const lineCounter = new LineCounter();
   const document = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {

@@ -203,6 +203,8 @@ export const generalSettingsSchema = z
     health_check_down_retry_interval: nonNegative.optional(),
     /** GET /metrics without a key (Prometheus scrapers often cannot send one). */
     metrics_public: boolean.optional(),
+    /** JSON log lines (as litellm_settings.json_logs; either place is read). */
+    json_logs: boolean.optional(),
     /** How long raw usage rows are kept ("30d"); daily rollups are kept regardless. Unset: forever. */
     maximum_spend_logs_retention_period: duration.optional(),
     /** How often the retention job runs (default "1d", as LiteLLM). */

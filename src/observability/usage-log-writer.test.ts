@@ -1,9 +1,11 @@
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { UsageLogRow } from '../storage/repositories/usage-logs.js';
+import { databaseIdentity } from '../storage/database-identity.js';
 import { UsageLogWriter, type UsageSink } from './usage-log-writer.js';
 
 const logger = pino({ level: 'silent' });
@@ -168,5 +170,69 @@ describe('UsageLogWriter', () => {
     for (let index = 0; index < 5; index++) writer.enqueue(row(index));
     await writer.flush(true);
     expect(writer.snapshot()).toMatchObject({ queued: 2, dropped: 3 });
+  });
+});
+
+describe('UsageLogWriter spill files belong to their database', () => {
+  const databaseA = databaseIdentity('postgres://gateway:secret-a@db.internal:5432/alpha');
+  const databaseB = databaseIdentity('postgres://gateway:secret-b@db.internal:5432/beta');
+
+  async function spillFor(directory: string, database: string, count: number): Promise<string> {
+    const writer = new UsageLogWriter({ logger, spillDir: directory, database });
+    for (let index = 0; index < count; index++) writer.enqueue(row(index));
+    await writer.close(10); // no database attached: everything spills
+    return writer.spillFileName;
+  }
+
+  async function attachAndFlush(writer: UsageLogWriter, sink: UsageSink): Promise<void> {
+    writer.attach(sink);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writer.flush(true);
+  }
+
+  it('names the spill file for the database, without its credentials', async () => {
+    const directory = spillDir();
+    const name = await spillFor(directory, databaseA, 3);
+    expect(name).toMatch(/^usage-spill\.[0-9a-f]{12}\.jsonl$/);
+    expect(readdirSync(directory)).toEqual([name]);
+    expect(name).not.toContain('secret');
+    // A rotated password is the same database; another database name is not.
+    expect(databaseIdentity('postgres://other:rotated@db.internal/alpha')).toBe(databaseA);
+    expect(databaseB).not.toBe(databaseA);
+  });
+
+  it('a writer on another database leaves the spill in place and says so once; the right database replays it', async () => {
+    const directory = spillDir();
+    const name = await spillFor(directory, databaseA, 4);
+
+    const lines: string[] = [];
+    const capture = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(...chunk.toString().split('\n').filter(Boolean)), done()) }));
+    const other = new FlakySink();
+    const writerB = new UsageLogWriter({ logger: capture, spillDir: directory, database: databaseB });
+    await attachAndFlush(writerB, other);
+    writerB.enqueue(row(100));
+    await writerB.flush(true);
+    await attachAndFlush(writerB, other);
+    expect([...other.rows.keys()]).toEqual(['call-100']);
+    expect(readFileSync(join(directory, name), 'utf8').trim().split('\n')).toHaveLength(4);
+    const warnings = lines.map((line) => JSON.parse(line) as { level: number; msg: string; files?: string[] }).filter((line) => line.msg.startsWith('usage spill files of another database'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].files).toEqual([name]);
+
+    const own = new FlakySink();
+    await attachAndFlush(new UsageLogWriter({ logger, spillDir: directory, database: databaseA }), own);
+    expect([...own.rows.keys()].sort()).toEqual(['call-0', 'call-1', 'call-2', 'call-3']);
+    expect(readdirSync(directory)).toEqual([]);
+  });
+
+  it('an untagged spill file from an older version is not replayed into a tagged database', async () => {
+    const directory = spillDir();
+    const legacy = new UsageLogWriter({ logger, spillDir: directory });
+    legacy.enqueue(row(1));
+    await legacy.close(10);
+    const sink = new FlakySink();
+    await attachAndFlush(new UsageLogWriter({ logger, spillDir: directory, database: databaseA }), sink);
+    expect(sink.rows.size).toBe(0);
+    expect(existsSync(join(directory, 'usage-spill.jsonl'))).toBe(true);
   });
 });

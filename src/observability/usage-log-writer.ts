@@ -3,12 +3,15 @@
  * or waits; a timer flushes the queue. When the database is slow, absent or failing, rows stay
  * queued (retried with backoff); past `maxQueued` the oldest spill to a JSONL file on disk and are
  * written back once the database recovers. Rows are only lost if the disk write fails too, and then
- * they are counted as dropped.
+ * they are counted as dropped. Spill files are named for the database they were meant for, and only
+ * that database's files are replayed: a data directory shared by gateways on different databases
+ * (or reused after switching databases) never moves one database's records into another.
  */
-import { appendFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { UsageLogRow } from '../storage/repositories/usage-logs.js';
+import { databaseTag } from '../storage/database-identity.js';
 
 export interface UsageSink {
   insertMany(rows: UsageLogRow[]): Promise<void>;
@@ -20,6 +23,11 @@ export interface UsageLogWriterOptions {
   logger: Logger;
   /** Directory for the spill file; none means rows past maxQueued are dropped (and counted). */
   spillDir?: string;
+  /**
+   * The database the rows are for (database-identity.ts, no credentials): spill files carry a
+   * short hash of it in their name, and only those are replayed. Absent: the untagged file.
+   */
+  database?: string;
   flushIntervalMs?: number;
   batchSize?: number;
   maxQueued?: number;
@@ -37,7 +45,8 @@ export interface UsageLogWriterStats {
   lastError?: string;
 }
 
-const SPILL_FILE = 'usage-spill.jsonl';
+/** usage-spill.jsonl (untagged) or usage-spill.<12 hex>.jsonl, each possibly mid-replay. */
+const SPILL_FILE_PATTERN = /^usage-spill(\.[0-9a-f]{12})?\.jsonl(\.replaying)?$/;
 
 export class UsageLogWriter {
   private queue: UsageLogRow[] = [];
@@ -48,6 +57,9 @@ export class UsageLogWriter {
   private nextAttemptAt = 0;
   private spillPending = false;
   private closed = false;
+  private foreignSpillReported = false;
+  private readonly spillFile: string;
+  private readonly rejectedFile: string;
   private readonly stats: UsageLogWriterStats = { queued: 0, written: 0, spilled: 0, dropped: 0, rejected: 0, failedFlushes: 0 };
   private readonly flushIntervalMs: number;
   private readonly batchSize: number;
@@ -59,6 +71,14 @@ export class UsageLogWriter {
     this.batchSize = options.batchSize ?? 500;
     this.maxQueued = options.maxQueued ?? 50_000;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    const tag = options.database === undefined ? '' : `.${databaseTag(options.database)}`;
+    this.spillFile = `usage-spill${tag}.jsonl`;
+    this.rejectedFile = `usage-rejected${tag}.jsonl`;
+  }
+
+  /** The file rows spill to (under spillDir), named for this writer's database. */
+  get spillFileName(): string {
+    return this.spillFile;
   }
 
   /** Starts the flush timer; rows are held until a sink is attached. */
@@ -159,10 +179,10 @@ export class UsageLogWriter {
     }
     if (refused.length === 0) return;
     this.stats.rejected += refused.length;
-    this.options.logger.error({ err: batchError instanceof Error ? batchError.message : String(batchError), rows: refused.length }, 'the database refused usage rows; they are kept in usage-rejected.jsonl');
+    this.options.logger.error({ err: batchError instanceof Error ? batchError.message : String(batchError), rows: refused.length }, `the database refused usage rows; they are kept in ${this.rejectedFile}`);
     if (this.options.spillDir) {
       await mkdir(this.options.spillDir, { recursive: true });
-      await appendFile(join(this.options.spillDir, 'usage-rejected.jsonl'), refused.map((row) => JSON.stringify(row)).join('\n') + '\n');
+      await appendFile(join(this.options.spillDir, this.rejectedFile), refused.map((row) => JSON.stringify(row)).join('\n') + '\n');
     }
   }
 
@@ -180,7 +200,7 @@ export class UsageLogWriter {
     }
     try {
       await mkdir(this.options.spillDir, { recursive: true });
-      await appendFile(join(this.options.spillDir, SPILL_FILE), rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+      await appendFile(join(this.options.spillDir, this.spillFile), rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
       this.stats.spilled += rows.length;
       this.spillPending = true;
     } catch (error) {
@@ -189,26 +209,36 @@ export class UsageLogWriter {
     }
   }
 
+  /** Whether this database has spilled rows waiting; other databases' spill files are reported once and left alone. */
   private async hasSpill(): Promise<boolean> {
-    if (!this.options.spillDir) return false;
-    for (const name of [SPILL_FILE, `${SPILL_FILE}.replaying`]) {
-      try {
-        await stat(join(this.options.spillDir, name));
-        return true;
-      } catch {
-        // absent
-      }
+    const directory = this.options.spillDir;
+    if (!directory) return false;
+    let names: string[];
+    try {
+      names = await readdir(directory);
+    } catch {
+      return false;
     }
-    return false;
+    const spillFiles = names.filter((name) => SPILL_FILE_PATTERN.test(name));
+    const own = [this.spillFile, `${this.spillFile}.replaying`];
+    const foreign = spillFiles.filter((name) => !own.includes(name));
+    if (foreign.length > 0 && !this.foreignSpillReported) {
+      this.foreignSpillReported = true;
+      this.options.logger.warn(
+        { directory, files: foreign, thisDatabase: this.options.database, thisDatabaseFile: this.spillFile },
+        'usage spill files of another database are left in place, not replayed here (start a gateway on that database with this data directory to write them back)',
+      );
+    }
+    return spillFiles.some((name) => own.includes(name));
   }
 
   /** Writes spilled rows back; the file is only removed after every row is stored (idempotent by call_id). */
   private async replaySpill(sink: UsageSink): Promise<void> {
     const directory = this.options.spillDir;
     if (!directory) return;
-    const replaying = join(directory, `${SPILL_FILE}.replaying`);
+    const replaying = join(directory, `${this.spillFile}.replaying`);
     const lines: string[] = [];
-    for (const name of [`${SPILL_FILE}.replaying`, SPILL_FILE]) {
+    for (const name of [`${this.spillFile}.replaying`, this.spillFile]) {
       try {
         lines.push(...(await readFile(join(directory, name), 'utf8')).split('\n').filter(Boolean));
       } catch {
@@ -217,7 +247,7 @@ export class UsageLogWriter {
     }
     // Gather both files into one before writing, so a crash mid-replay re-reads everything.
     await writeWhole(replaying, lines);
-    await rm(join(directory, SPILL_FILE), { force: true });
+    await rm(join(directory, this.spillFile), { force: true });
     const rows = lines.map((line) => JSON.parse(line) as UsageLogRow);
     for (let start = 0; start < rows.length; start += this.batchSize) {
       await sink.insertMany(rows.slice(start, start + this.batchSize));

@@ -3,11 +3,13 @@
  * (opened and migrated in the background), authenticator and HTTP server. The CLI and the e2e
  * tests both start gateways through this.
  */
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
 import { buildDeployments } from '../config/deployments.js';
 import { formatIssue, formatPath, type LoadedConfig } from '../config/load.js';
+import { DEFAULT_DATA_DIR, redisUrlFrom, SQLITE_FILE_NAME } from '../config/runtime-settings.js';
+import { databaseIdentity } from '../storage/database-identity.js';
 import { Gateway } from '../gateway/pipeline.js';
 import { UpstreamClient } from '../gateway/upstream.js';
 import { createLogger, type Logger } from '../observability/logger.js';
@@ -19,7 +21,6 @@ import { Router } from '../routing/router.js';
 import { LocalRouterState } from '../state/local-router-state.js';
 import { RedisRouterState } from '../state/redis-router-state.js';
 import type { RouterState } from '../state/router-state.js';
-import type { GatewayConfig } from '../config/schema.js';
 import { buildServer } from '../server.js';
 import { UsageLogRepository } from '../storage/repositories/usage-logs.js';
 import { PrincipalRepository } from '../storage/repositories/principals.js';
@@ -57,8 +58,10 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Overrides DATABASE_URL / general_settings.database_url. */
   databaseUrl?: string;
-  /** Where usage rows spill when the database is down; default ./data/spill. */
+  /** The data directory (default ./data): the default SQLite file and, under spill/, usage rows kept while the database is down. */
   dataDir?: string;
+  /** The admin UI build served at /ui (default: the package's dist/ui). */
+  uiDirectory?: string;
   usageFlushIntervalMs?: number;
   /** Overrides REDIS_URL / router_settings.redis_*; shares router state with other replicas. */
   redisUrl?: string;
@@ -94,6 +97,8 @@ export interface GatewayRuntime {
 
 export class ConfigError extends Error {}
 
+export { redisUrlFrom };
+
 export async function createRuntime(loaded: LoadedConfig, options: RuntimeOptions = {}): Promise<GatewayRuntime> {
   const logger = options.logger ?? createLogger({ json: loaded.config.litellm_settings.json_logs });
   const fatal = loaded.issues.filter((issue) => issue.severity === 'error' && issue.fatal);
@@ -126,8 +131,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     else if (!deployment.prices) logger.warn({ model: deployment.modelName, upstreamModel: deployment.upstreamModel }, 'no price known: cost is recorded as unknown (set model_info.input_cost_per_token / output_cost_per_token)');
   }
 
-  const dataDir = options.dataDir ?? join(process.cwd(), 'data');
-  const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), flushIntervalMs: options.usageFlushIntervalMs });
+  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
+  const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url ?? `sqlite:${join(dataDir, SQLITE_FILE_NAME)}`;
+  const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), database: databaseIdentity(databaseUrl), flushIntervalMs: options.usageFlushIntervalMs });
   const redisUrl = options.redisUrl ?? redisUrlFrom(config, env);
   const redisPrefix = options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX;
   const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix, defaultMaxParallelRequests: config.general_settings.default_key_max_parallel_requests ?? DEFAULT_KEY_MAX_PARALLEL_REQUESTS });
@@ -139,7 +145,6 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let principals: PrincipalRepository | undefined;
   let credits: CreditRepository | undefined;
   let modelRepository: ModelRepository | undefined;
-  const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url;
   let workerSink: SqliteWorkerSink | undefined;
   const analytics = createUsageAnalytics(config, logger);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
@@ -235,6 +240,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     database,
     logger,
     bodyLimitBytes,
+    uiDirectory: options.uiDirectory,
     healthCheckTimeoutMs: healthSettings.timeoutMs,
     models: modelRegistry,
     health: healthMonitor,
@@ -301,16 +307,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await keyDirectory.close();
       await byok.close();
       await database.stop();
+      logStopped(logger, usageWriter);
     },
   };
 }
 
-/** REDIS_URL wins; else LiteLLM's router_settings.redis_url or redis_host/redis_port/redis_password. */
-export function redisUrlFrom(config: GatewayConfig, env: Record<string, string | undefined>): string | undefined {
-  if (env.REDIS_URL) return env.REDIS_URL;
-  const settings = config.router_settings;
-  if (settings.redis_url) return settings.redis_url;
-  if (!settings.redis_host) return undefined;
-  const password = settings.redis_password ? `:${encodeURIComponent(settings.redis_password)}@` : '';
-  return `redis://${password}${settings.redis_host}:${settings.redis_port ?? 6379}`;
+/** The last line of a clean shutdown: what became of the usage rows recorded during this run. */
+function logStopped(logger: Logger, usageWriter: UsageLogWriter): void {
+  const { written, spilled, dropped, rejected } = usageWriter.snapshot();
+  logger.info({ usageRows: { written, spilled, dropped, rejected } }, 'gateway stopped');
 }

@@ -1,23 +1,30 @@
 /**
  * Runs in a worker thread: writes usage rows (and their spend) to the SQLite file through its own
  * connection, so the gateway's event loop never blocks on SQLite. Messages: {id, kind: 'insert',
- * rows} and {id, kind: 'ping'}; each is answered with {id, ok, error?}.
+ * rows} and {id, kind: 'ping'}; each is answered with {id, ok, error?}. {kind: 'close'} closes the
+ * connection and the message port, so the thread ends on its own with exit code 0 (a terminated
+ * thread exits with 1, which reads as a crash).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './db.js';
 import { UsageLogRepository, type UsageLogRepositoryOptions, type UsageLogRow } from './repositories/usage-logs.js';
 
-interface Request {
-  id: number;
-  kind: 'insert' | 'ping';
-  rows?: UsageLogRow[];
-}
+type Request = { id: number; kind: 'insert'; rows?: UsageLogRow[] } | { id: number; kind: 'ping' } | { kind: 'close' };
 
 const { url, options } = workerData as { url: string; options?: UsageLogRepositoryOptions };
 const handle = openDatabase(url);
 const repository = new UsageLogRepository(handle.db, handle.sqlite, options);
 
+async function closeAndExit(): Promise<void> {
+  await handle.close();
+  parentPort!.close();
+}
+
 parentPort!.on('message', (request: Request) => {
+  if (request.kind === 'close') {
+    void closeAndExit();
+    return;
+  }
   const work = request.kind === 'insert' ? repository.insertMany(request.rows ?? []) : repository.ping().then((ok) => (ok ? undefined : Promise.reject(new Error('the database does not answer'))));
   work.then(
     () => parentPort!.postMessage({ id: request.id, ok: true }),

@@ -22,6 +22,7 @@ function workerFile(): URL | undefined {
 export class SqliteWorkerSink implements UsageSink {
   private worker: Worker | undefined;
   private nextId = 0;
+  private readonly terminating = new WeakSet<Worker>();
   private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
 
   private constructor(
@@ -56,7 +57,8 @@ export class SqliteWorkerSink implements UsageSink {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => {
-      if (code !== 0) fail(new Error(`usage writer thread exited with ${code}`));
+      // A thread that close() had to terminate was already reported there.
+      if (code !== 0 && !this.terminating.has(worker)) fail(new Error(`usage writer thread exited with ${code}`));
       else if (this.worker === worker) this.worker = undefined;
     });
     this.worker = worker;
@@ -82,9 +84,26 @@ export class SqliteWorkerSink implements UsageSink {
     );
   }
 
-  async close(): Promise<void> {
+  /**
+   * Asks the thread to close its connection and end (exit code 0); only a thread that has not
+   * ended within `timeoutMs` is terminated, and that is logged, since its last batch may be lost.
+   */
+  async close(timeoutMs = 5_000): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) await worker.terminate();
+    if (!worker) return;
+    const exited = new Promise<number>((resolve) => worker.once('exit', resolve));
+    worker.postMessage({ kind: 'close' });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([exited, timedOut]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.warn({ timeoutMs }, 'usage writer thread did not end after close; terminating it');
+      this.terminating.add(worker);
+      await worker.terminate();
+    }
   }
 }

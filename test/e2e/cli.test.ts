@@ -1,6 +1,6 @@
 /** The CLI as a user runs it: the built bin/switchboard.js in a child process. */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,34 @@ function file(name: string, text: string): string {
   const path = join(directory, name);
   writeFileSync(path, text);
   return path;
+}
+
+
+/** Runs `switchboard start` until it listens, then sends SIGTERM; resolves with its exit code and output. */
+async function startAndStop(args: string[], env: Record<string, string>, whileRunning: (url: string) => Promise<void> = async () => undefined): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['bin/switchboard.js', 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "listening on" within 15s:\n${stdout}${stderr}`)), 15_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    void exited.then((code) => reject(new Error(`exited with ${code} before listening:\n${stdout}${stderr}`)));
+  });
+  const url = /listening on (http:\/\/\S+?) /.exec(stdout)![1];
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && (await fetch(`${url}/health/readiness`).catch(() => undefined))?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+  await whileRunning(url);
+  child.kill('SIGTERM');
+  const code = await exited;
+  return { code, stdout, stderr };
 }
 
 describe('switchboard CLI', () => {
@@ -95,5 +123,39 @@ describe('switchboard CLI', () => {
     const result = await cli(['start', '--config', path, '--port', '0']);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('unknown provider prefix');
+  });
+  it('start on SIGTERM exits 0 with "gateway stopped" as its last line and nothing logged as an error (JSON_LOGS=true)', async () => {
+    const path = file('stop.yaml', 'model_list: []\n');
+    const dataDir = join(directory, 'stop-data');
+    // A call to an unknown model is recorded too: one usage row, written by the SQLite writer thread.
+    const askUnknownModel = async (url: string) => {
+      const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }) });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+    };
+    const result = await startAndStop(['--config', path, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], { JSON_LOGS: 'true', DATABASE_URL: '', LOG_LEVEL: 'info' }, askUnknownModel);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const lines = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string; usageRows?: object });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(lines.at(-1)).toMatchObject({ level: 30, msg: 'gateway stopped', usageRows: { written: 1, spilled: 0, dropped: 0, rejected: 0 } });
+    // --data-dir holds the embedded database (a file, so the writer thread ran).
+    expect(existsSync(join(dataDir, 'switchboard.db'))).toBe(true);
+  });
+
+  it('start without JSON_LOGS writes plain-text lines', async () => {
+    const path = file('plain.yaml', 'model_list: []\n');
+    const result = await startAndStop(['--config', path, '--port', '0', '--host', '127.0.0.1'], { SWITCHBOARD_DATA_DIR: join(directory, 'plain-data'), DATABASE_URL: '', JSON_LOGS: '', LOG_LEVEL: 'info' });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n').filter(Boolean);
+    expect(lines.at(-1)).toMatch(/^\S+Z INFO  gateway stopped \{"usageRows":/);
+    expect(lines.some((line) => line.startsWith('{'))).toBe(false);
+    expect(readdirSync(join(directory, 'plain-data'))).toContain('switchboard.db');
+  });
+
+  it('migrate --data-dir puts the embedded database in that directory', async () => {
+    const dataDir = join(directory, 'migrate-data');
+    const result = await cli(['migrate', '--data-dir', dataDir], { DATABASE_URL: '' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(join(dataDir, 'switchboard.db'));
+    expect(existsSync(join(dataDir, 'switchboard.db'))).toBe(true);
   });
 });

@@ -5,7 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import OpenAI from 'openai';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { MASTER_KEY, openAIConfig, startGateway, type TestGateway } from '../support/gateway.js';
@@ -38,5 +40,29 @@ describe('usage writer thread (SQLite file)', () => {
     expect(info.info.spend).toBeCloseTo((40 * 45) / 1_000_000, 9);
     const key = await gateway.runtime.principals()!.findKey(generated.token);
     expect(key!.spendMicros).toBe(40 * 45);
+  });
+});
+
+describe('shutdown with an SQLite file', () => {
+  it('ends the writer thread cleanly (no error logged) and logs "gateway stopped" last, with the rows written', async () => {
+    const lines: Array<{ level: number; msg: string; usageRows?: { written: number; spilled: number; dropped: number } }> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const own = await startGateway(openAIConfig(upstream.url), { databaseUrl: `sqlite:${join(directory, 'shutdown.db')}`, logger: pino({ level: 'info' }, destination) });
+    const client = own.openai();
+    for (let index = 0; index < 3; index++) await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    await own.flushUsage();
+    await own.close();
+    // The thread's exit is reported asynchronously: give a late error line the chance to appear.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    const last = lines.at(-1)!;
+    expect(last.msg).toBe('gateway stopped');
+    expect(last.level).toBe(30);
+    expect(last.usageRows).toEqual({ written: 3, spilled: 0, dropped: 0, rejected: 0 });
   });
 });

@@ -38,9 +38,8 @@ interface StaticFile {
   type: string;
 }
 
-/** dist/ui of the package this file belongs to (src/ under tests, dist/ when built), or SWITCHBOARD_UI_DIR. */
-export function defaultUiDirectory(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.SWITCHBOARD_UI_DIR) return resolve(env.SWITCHBOARD_UI_DIR);
+/** dist/ui of the package this file belongs to (src/ under tests, dist/ when built); SWITCHBOARD_UI_DIR reaches here as `uiDirectory` through the runtime settings. */
+export function defaultUiDirectory(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(directory, 'package.json'))) {
     const parent = dirname(directory);
