@@ -42,7 +42,7 @@ describe('api_base at config load', () => {
       writeFileSync(path, configWith(apiBase));
       const output: string[] = [];
       const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void output.push(line));
-      const code = await main(['check-config', path]).finally(() => log.mockRestore());
+      const code = await main(['check-config', path], {}).finally(() => log.mockRestore());
       expect(code, apiBase).toBe(1);
       expect(output.join('\n'), apiBase).toMatch(/:4:\d+: error: model_list\[0\]\.litellm_params\.api_base: .*(only http:\/\/ and https:\/\/|allow_internal_api_base)/);
     }
