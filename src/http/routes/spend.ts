@@ -15,6 +15,7 @@ import type { Caller } from '../../gateway/pipeline.js';
 import { GROUP_COLUMNS, type GroupBy, type ReportRow, type SpendReportRepository, type Totals } from '../../storage/repositories/spend-reports.js';
 import type { StoredUsageLog } from '../../storage/repositories/usage-logs.js';
 import { toCsv, type CsvValue } from '../csv.js';
+import type { SpendLogPage, SpendLogView } from '../views.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
 
@@ -221,8 +222,8 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     const hasMore = rows.length > pageSize;
     const data = rows.slice(0, pageSize).map(spendLogView);
     if (query.format === 'csv') return sendCsv(reply, 'spend-logs', SPEND_LOG_CSV_COLUMNS, data.map((row) => ({ ...row, metadata: JSON.stringify(row.metadata), messages: row.messages === null ? null : JSON.stringify(row.messages), response: row.response })));
-    return { data, page, page_size: pageSize, has_more: hasMore };
-
+    const answer: SpendLogPage = { data, page, page_size: pageSize, has_more: hasMore };
+    return answer;
   });
 }
 
@@ -341,7 +342,7 @@ function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: n
 
 const SPEND_LOG_CSV_COLUMNS = [
   'request_id', 'call_type', 'startTime', 'endTime', 'api_key', 'key_alias', 'user', 'team_id', 'model', 'model_id', 'custom_llm_provider', 'upstream_model', 'status',
-  'http_status', 'error_code', 'spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'latency_ms', 'time_to_first_token_ms',
+  'http_status', 'stream', 'error_code', 'error_message', 'spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'latency_ms', 'time_to_first_token_ms',
   'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'metadata', 'messages', 'response',
 ] as const;
 
@@ -355,7 +356,7 @@ function parseJson(text: string | null | undefined): unknown {
 }
 
 /** A usage row in LiteLLM's SpendLogs shape (plus the gateway's own columns). */
-export function spendLogView(row: StoredUsageLog) {
+export function spendLogView(row: StoredUsageLog): SpendLogView {
   return {
     request_id: row.call_id,
     call_type: row.endpoint,
@@ -371,7 +372,9 @@ export function spendLogView(row: StoredUsageLog) {
     upstream_model: row.upstream_model,
     status: row.status,
     http_status: row.http_status,
+    stream: row.stream === 1,
     error_code: row.error_code,
+    error_message: row.error_message,
     spend: row.cost_micros === null ? null : row.cost_micros / 1_000_000,
     prompt_tokens: row.prompt_tokens,
     completion_tokens: row.completion_tokens,
@@ -389,5 +392,3 @@ export function spendLogView(row: StoredUsageLog) {
     response: row.response ?? null,
   };
 }
-
-export type SpendLogView = ReturnType<typeof spendLogView>;

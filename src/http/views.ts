@@ -1,0 +1,144 @@
+/**
+ * The shapes of the answers the admin UI reads, in one place the server and the UI share. The UI
+ * imports these types (type-only, so nothing of the server reaches its bundle); the server's routes
+ * are typed to return them, so a field the UI reads cannot go missing without a compile error.
+ *
+ * Each view's type is built from a runtime table of its fields (name → kind), and the e2e tests walk
+ * the same table over the real server's answers: the type, the route and the check cannot drift.
+ * This module must stay free of runtime imports (the UI's build resolves it from ../../src).
+ */
+
+/** What a field holds; `?` means it may also be null. */
+export type FieldKind = 'string' | 'string?' | 'number' | 'number?' | 'boolean' | 'record' | 'strings' | 'chains' | 'unknown';
+
+interface FieldValues {
+  string: string;
+  'string?': string | null;
+  number: number;
+  'number?': number | null;
+  boolean: boolean;
+  record: Record<string, unknown>;
+  strings: string[];
+  /** Fallback chains in LiteLLM's shape: [{group: [target, …]}, …]. */
+  chains: Array<Record<string, string[]>>;
+  unknown: unknown;
+}
+
+type ViewOf<Fields extends Record<string, FieldKind>> = { [Name in keyof Fields]: FieldValues[Fields[Name]] };
+
+/** The fields of a view whose kind does not match `value` (absent, or of another type), as "name: expected kind". */
+export function fieldMismatches(fields: Record<string, FieldKind>, value: unknown): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['(the value is not an object)'];
+  const record = value as Record<string, unknown>;
+  return Object.entries(fields)
+    .filter(([name, kind]) => !(name in record) || !holdsKind(kind, record[name]))
+    .map(([name, kind]) => `${name}: expected ${kind}, got ${name in record ? JSON.stringify(record[name]) : 'nothing'}`);
+}
+
+function holdsKind(kind: FieldKind, value: unknown): boolean {
+  const isRecord = typeof value === 'object' && value !== null && !Array.isArray(value);
+  switch (kind) {
+    case 'string':
+      return typeof value === 'string';
+    case 'string?':
+      return value === null || typeof value === 'string';
+    case 'number':
+      return typeof value === 'number';
+    case 'number?':
+      return value === null || typeof value === 'number';
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'record':
+      return isRecord;
+    case 'strings':
+      return Array.isArray(value) && value.every((item) => typeof item === 'string');
+    case 'chains':
+      return Array.isArray(value) && value.every((item) => typeof item === 'object' && item !== null && Object.values(item).every((targets) => Array.isArray(targets)));
+    case 'unknown':
+      return value !== undefined;
+  }
+}
+
+// ---------------------------------------------------------------- GET /spend/logs
+
+/** A usage row in LiteLLM's SpendLogs names, plus the gateway's own columns. */
+export const SPEND_LOG_FIELDS = {
+  request_id: 'string',
+  call_type: 'string',
+  startTime: 'string',
+  endTime: 'string',
+  api_key: 'string?',
+  key_alias: 'string?',
+  user: 'string?',
+  team_id: 'string?',
+  model: 'string?',
+  model_id: 'string?',
+  custom_llm_provider: 'string?',
+  upstream_model: 'string?',
+  status: 'string',
+  http_status: 'number',
+  /** Whether the client asked for a stream. */
+  stream: 'boolean',
+  error_code: 'string?',
+  /** The error the client was answered with, for failed calls. */
+  error_message: 'string?',
+  spend: 'number?',
+  prompt_tokens: 'number?',
+  completion_tokens: 'number?',
+  total_tokens: 'number?',
+  cache_read_input_tokens: 'number?',
+  latency_ms: 'number',
+  time_to_first_token_ms: 'number?',
+  retries: 'number',
+  fallbacks: 'number',
+  byok: 'boolean',
+  credits: 'number?',
+  power_level: 'string?',
+  metadata: 'record',
+  messages: 'unknown',
+  response: 'string?',
+  // PENDING MERGE: `aborted: 'boolean'` and `usage_adjusted: 'boolean'` belong here once the
+  // usage_logs columns of the same names exist (another branch adds them); spendLogView then
+  // reads them (`row.aborted === 1`, `row.usage_adjusted === 1`).
+} as const satisfies Record<string, FieldKind>;
+
+export type SpendLogView = ViewOf<typeof SPEND_LOG_FIELDS>;
+
+export const SPEND_LOG_PAGE_FIELDS = { data: 'unknown', page: 'number', page_size: 'number', has_more: 'boolean' } as const satisfies Record<string, FieldKind>;
+
+export type SpendLogPage = Omit<ViewOf<typeof SPEND_LOG_PAGE_FIELDS>, 'data'> & { data: SpendLogView[] };
+
+// ---------------------------------------------------------------- GET /router/settings
+
+/** The effective router settings, in LiteLLM's router_settings names. */
+export const ROUTER_SETTINGS_FIELDS = {
+  routing_strategy: 'string',
+  routing_strategy_args: 'record',
+  num_retries: 'number',
+  retry_policy: 'record',
+  retry_after: 'number',
+  allowed_fails: 'number',
+  cooldown_time: 'number',
+  disable_cooldowns: 'boolean',
+  /** Seconds; null when neither config.yaml nor an override sets one (each provider's default applies). */
+  timeout: 'number?',
+  fallbacks: 'chains',
+  context_window_fallbacks: 'chains',
+  content_policy_fallbacks: 'chains',
+  default_fallbacks: 'strings',
+  max_fallbacks: 'number',
+} as const satisfies Record<string, FieldKind>;
+
+export type RouterSettingsValues = ViewOf<typeof ROUTER_SETTINGS_FIELDS>;
+
+export const ROUTER_SETTINGS_ANSWER_FIELDS = {
+  router_settings: 'record',
+  /** False when the gateway serves config.yaml's settings only (no run-time changes). */
+  editable: 'boolean',
+  /** The settings changed at run time (stored in the database, on top of config.yaml), by name. */
+  overrides: 'record',
+  /** Every routing_strategy name the gateway accepts, in the order the UI lists them. */
+  available_strategies: 'strings',
+} as const satisfies Record<string, FieldKind>;
+
+export type RouterSettingsAnswer = Omit<ViewOf<typeof ROUTER_SETTINGS_ANSWER_FIELDS>, 'router_settings'> & { router_settings: RouterSettingsValues };
