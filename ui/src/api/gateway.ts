@@ -13,6 +13,7 @@
  * Responses whose exact shape is not settled yet go through the small normalizers below, which
  * accept the documented LiteLLM shape and the obvious variants; they never invent values.
  */
+import type { RouterSettingsAnswer, RouterSettingsValues, SpendLogPage, SpendLogView } from '../../../src/http/views';
 import { ApiError, download, request, send } from './http';
 
 // ---------------------------------------------------------------- small guards
@@ -418,88 +419,20 @@ export interface LogFilters {
   request_id?: string;
 }
 
-export interface LogRow {
-  request_id: string;
-  start_time: string | null;
-  end_time: string | null;
-  model: string | null;
-  model_id: string | null;
-  provider: string | null;
-  key_alias: string | null;
-  api_key: string | null;
-  user: string | null;
-  team_id: string | null;
-  status: string | null;
-  http_status: number | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  total_tokens: number | null;
-  spend: number | null;
-  latency_ms: number | null;
-  ttft_ms: number | null;
-  retries: number | null;
-  fallbacks: number | null;
-  stream: boolean | null;
-  error_code: string | null;
-  error_message: string | null;
-  raw: Json;
-}
-
-function msBetween(start: string | null, end: string | null): number | null {
-  if (!start || !end) return null;
-  const difference = Date.parse(end) - Date.parse(start);
-  return Number.isFinite(difference) && difference >= 0 ? difference : null;
-}
-
-function logRowOf(row: Json): LogRow {
-  const metadata = isObject(row.metadata) ? row.metadata : {};
-  const start = str(first(row, 'startTime', 'start_time', 'created_at'));
-  const end = str(first(row, 'endTime', 'end_time'));
-  const prompt = num(first(row, 'prompt_tokens'));
-  const completion = num(first(row, 'completion_tokens'));
-  return {
-    request_id: str(first(row, 'request_id', 'call_id', 'id')) ?? '',
-    start_time: start,
-    end_time: end,
-    model: str(first(row, 'model_group', 'model')),
-    model_id: str(first(row, 'model_id', 'deployment_id')),
-    provider: str(first(row, 'custom_llm_provider', 'provider')),
-    key_alias: str(first(row, 'key_alias')) ?? str(metadata.user_api_key_alias),
-    api_key: str(first(row, 'api_key', 'key_hash')),
-    user: str(first(row, 'user', 'user_id')),
-    team_id: str(first(row, 'team_id')),
-    status: str(first(row, 'status')) ?? (str(first(row, 'error_code')) ? 'failure' : null),
-    http_status: num(first(row, 'http_status', 'status_code')),
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: num(first(row, 'total_tokens')) ?? (prompt !== null && completion !== null ? prompt + completion : null),
-    spend: num(first(row, 'spend', 'cost', 'response_cost')),
-    latency_ms: num(first(row, 'latency_ms', 'request_duration_ms', 'duration_ms')) ?? msBetween(start, end),
-    ttft_ms: num(first(row, 'ttft_ms', 'time_to_first_token_ms')) ?? msBetween(start, str(first(row, 'completionStartTime'))),
-    retries: num(first(row, 'retries', 'attempted_retries')),
-    fallbacks: num(first(row, 'fallbacks', 'attempted_fallbacks')),
-    stream: typeof row.stream === 'boolean' ? row.stream : null,
-    error_code: str(first(row, 'error_code')) ?? str(metadata.error_code),
-    error_message: str(first(row, 'error_message', 'error')) ?? str(metadata.error_message),
-    raw: row,
-  };
-}
+/** A /spend/logs row exactly as the gateway sends it (the server's own view type). */
+export type LogRow = SpendLogView;
 
 export interface LogPage {
   rows: LogRow[];
-  total: number | null;
-  /** Whether an older page exists (from has_more, else from total, else from a full page). */
+  /** Whether an older page exists. */
   has_more: boolean;
   page: number;
   page_size: number;
 }
 
 export async function spendLogs(filters: LogFilters, page = 1, pageSize = 50): Promise<LogPage> {
-  const body = await request<unknown>('/spend/logs', { query: { ...filters, page, page_size: pageSize } });
-  const rows = listOf(body).map(logRowOf);
-  const total = isObject(body) ? num(first(body, 'total', 'total_count')) : null;
-  const hasMore = isObject(body) && typeof body.has_more === 'boolean' ? body.has_more : total !== null ? page * pageSize < total : rows.length >= pageSize;
-  return { rows, total, has_more: hasMore, page, page_size: pageSize };
+  const body = await request<SpendLogPage>('/spend/logs', { query: { ...filters, page, page_size: pageSize } });
+  return { rows: body.data, has_more: body.has_more, page: body.page, page_size: body.page_size };
 }
 
 export async function spendLog(requestId: string): Promise<LogRow | null> {
@@ -582,59 +515,31 @@ export function downloadSpendReportCsv(query: { start_date: string; end_date: st
 
 // ---------------------------------------------------------------- router settings
 
-export interface RouterSettings {
-  routing_strategy: string | null;
-  num_retries: number | null;
-  retry_after: number | null;
-  allowed_fails: number | null;
-  cooldown_time: number | null;
-  disable_cooldowns: boolean;
-  timeout: number | null;
-  max_fallbacks: number | null;
-  fallbacks: Record<string, string[]>;
-  context_window_fallbacks: Record<string, string[]>;
-  content_policy_fallbacks: Record<string, string[]>;
-  /** False when the gateway serves its settings from config.yaml only (no run-time changes). */
-  editable: boolean;
-  /** The settings changed at run time (stored in the database, on top of config.yaml), by name. */
-  overrides: Json;
-  raw: Json;
+type ChainField = 'fallbacks' | 'context_window_fallbacks' | 'content_policy_fallbacks';
+
+/** The gateway's router settings with the fallback chains as {group: [a, b]} maps, which the form edits. */
+export type RouterSettings = Omit<RouterSettingsValues, ChainField> &
+  Record<ChainField, Record<string, string[]>> &
+  Omit<RouterSettingsAnswer, 'router_settings'>;
+
+/** [{group: [a, b]}] (LiteLLM's shape) → {group: [a, b]}. */
+function chainMapOf(chains: RouterSettingsValues[ChainField]): Record<string, string[]> {
+  return Object.assign({}, ...chains);
 }
 
-/** [{group: [a, b]}] (LiteLLM's shape) ⇄ {group: [a, b]}. */
-function chainsOf(value: unknown): Record<string, string[]> {
-  const chains: Record<string, string[]> = {};
-  const items = Array.isArray(value) ? value : isObject(value) ? [value] : [];
-  for (const item of items) {
-    if (!isObject(item)) continue;
-    for (const [group, targets] of Object.entries(item)) if (Array.isArray(targets)) chains[group] = targets.filter((target): target is string => typeof target === 'string');
-  }
-  return chains;
-}
-
+/** {group: [a, b]} → [{group: [a, b]}] (LiteLLM's shape). */
 export function chainsToLiteLLM(chains: Record<string, string[]>): Record<string, string[]>[] {
   return Object.entries(chains).map(([group, targets]) => ({ [group]: targets }));
 }
 
 export async function routerSettings(): Promise<RouterSettings> {
-  const body = await request<unknown>('/router/settings');
-  const root = isObject(body) ? body : {};
-  const row = (isObject(root.router_settings) ? root.router_settings : isObject(root.current_values) ? root.current_values : root) as Json;
+  const { router_settings: values, ...answer } = await request<RouterSettingsAnswer>('/router/settings');
   return {
-    routing_strategy: str(row.routing_strategy),
-    num_retries: num(row.num_retries),
-    retry_after: num(row.retry_after),
-    allowed_fails: num(row.allowed_fails),
-    cooldown_time: num(row.cooldown_time),
-    disable_cooldowns: row.disable_cooldowns === true,
-    timeout: num(row.timeout),
-    max_fallbacks: num(row.max_fallbacks),
-    fallbacks: chainsOf(row.fallbacks),
-    context_window_fallbacks: chainsOf(row.context_window_fallbacks),
-    content_policy_fallbacks: chainsOf(row.content_policy_fallbacks),
-    editable: root.editable === true,
-    overrides: isObject(root.overrides) ? (root.overrides as Json) : {},
-    raw: row,
+    ...values,
+    fallbacks: chainMapOf(values.fallbacks),
+    context_window_fallbacks: chainMapOf(values.context_window_fallbacks),
+    content_policy_fallbacks: chainMapOf(values.content_policy_fallbacks),
+    ...answer,
   };
 }
 

@@ -1,0 +1,90 @@
+/**
+ * The answers the admin UI reads, from the real server, checked field by field against the view
+ * tables the UI's types are built from (src/http/views.ts): a field the UI shows that the server
+ * stops sending, or sends with another type, fails here. Traffic covers what the Logs page shows
+ * beyond a plain success: a streamed call and a failed one with its error text.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fieldMismatches, ROUTER_SETTINGS_ANSWER_FIELDS, ROUTER_SETTINGS_FIELDS, SPEND_LOG_FIELDS, SPEND_LOG_PAGE_FIELDS, type SpendLogPage } from '../../src/http/views.js';
+import { ROUTING_STRATEGY_NAMES } from '../../src/routing/strategies/index.js';
+import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { chatStatus, clientFor, pricedConfig } from '../support/management.js';
+import { MockOpenAI } from '../support/mock-openai.js';
+
+const upstream = new MockOpenAI({ promptTokens: 10, completionTokens: 5, reply: 'Hello from the mock!' });
+
+let gateway: TestGateway;
+let plainCallId: string;
+let streamedCallId: string;
+let failedCallId: string;
+
+async function json<T>(path: string): Promise<T> {
+  const response = await fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+  if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+beforeAll(async () => {
+  await upstream.start();
+  gateway = await startGateway(pricedConfig(upstream.url));
+  const client = clientFor(gateway.url, MASTER_KEY);
+  const plain = await chatStatus(client, { model: 'cheap' });
+  expect(plain.status).toBe(200);
+  plainCallId = plain.headers.get('x-switchboard-call-id')!;
+
+  const { data: stream, response } = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } }).withResponse();
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+  expect(text).toBe('Hello from the mock!');
+  streamedCallId = response.headers.get('x-switchboard-call-id')!;
+
+  upstream.faults.push({ kind: 'error', status: 500, body: { error: { message: 'the mock upstream failed', type: 'server_error', code: null } } });
+  const failed = await chatStatus(client, { model: 'premium' });
+  expect(failed.status).toBe(502);
+  failedCallId = failed.headers.get('x-switchboard-call-id')!;
+  await gateway.flushUsage();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await upstream.close();
+});
+
+describe('GET /spend/logs (the Logs page, the dashboard, the playground cost)', () => {
+  it('every row carries every field of the view, with its declared type', async () => {
+    const page = await json<SpendLogPage>('/spend/logs');
+    expect(fieldMismatches(SPEND_LOG_PAGE_FIELDS, page)).toEqual([]);
+    expect(page.data.map((row) => row.request_id).sort()).toEqual([plainCallId, streamedCallId, failedCallId].sort());
+    for (const row of page.data) expect(fieldMismatches(SPEND_LOG_FIELDS, row), row.request_id).toEqual([]);
+  });
+
+  it('shows which calls streamed and the error text of a failed call', async () => {
+    const rows = new Map((await json<SpendLogPage>('/spend/logs')).data.map((row) => [row.request_id, row]));
+    expect(rows.get(streamedCallId)).toMatchObject({ stream: true, status: 'success', error_message: null });
+    expect(rows.get(plainCallId)).toMatchObject({ stream: false, status: 'success', error_message: null });
+    expect(rows.get(failedCallId)).toMatchObject({ stream: false, status: 'failure', http_status: 502 });
+    expect(rows.get(failedCallId)!.error_message).toContain('the mock upstream failed');
+  });
+
+  it('the CSV export has the stream and error columns too', async () => {
+    const response = await fetch(`${gateway.url}/spend/logs?format=csv&request_id=${failedCallId}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    const [header, line] = (await response.text()).trim().split('\n');
+    const columns = header.split(',');
+    expect(columns).toEqual(expect.arrayContaining(['stream', 'error_message']));
+    expect(line).toContain('the mock upstream failed');
+  });
+});
+
+describe('GET /router/settings (the Router settings page)', () => {
+  it('answers every field of the view, with its declared type', async () => {
+    const answer = await json<Record<string, unknown>>('/router/settings');
+    expect(fieldMismatches(ROUTER_SETTINGS_ANSWER_FIELDS, answer)).toEqual([]);
+    expect(fieldMismatches(ROUTER_SETTINGS_FIELDS, answer.router_settings)).toEqual([]);
+  });
+
+  it('offers exactly the strategies the gateway accepts', async () => {
+    const answer = await json<{ available_strategies: string[]; router_settings: { routing_strategy: string } }>('/router/settings');
+    expect(answer.available_strategies).toEqual([...ROUTING_STRATEGY_NAMES]);
+    expect(answer.available_strategies).toContain(answer.router_settings.routing_strategy);
+  });
+});
