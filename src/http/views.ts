@@ -9,7 +9,11 @@
  */
 
 /** What a field holds; `?` means it may also be null. */
-export type FieldKind = 'string' | 'string?' | 'number' | 'number?' | 'boolean' | 'record' | 'strings' | 'chains' | 'unknown';
+export type FieldKind = 'string' | 'string?' | 'number' | 'number?' | 'boolean' | 'record' | 'strings' | 'chains' | 'health' | 'unknown';
+
+/** A deployment's (or a provider's) health; the health monitor's statuses must fit this. */
+export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'unknown';
+const HEALTH_STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'down', 'unknown'];
 
 interface FieldValues {
   string: string;
@@ -21,6 +25,7 @@ interface FieldValues {
   strings: string[];
   /** Fallback chains in LiteLLM's shape: [{group: [target, …]}, …]. */
   chains: Array<Record<string, string[]>>;
+  health: HealthStatus;
   unknown: unknown;
 }
 
@@ -54,6 +59,8 @@ function holdsKind(kind: FieldKind, value: unknown): boolean {
       return Array.isArray(value) && value.every((item) => typeof item === 'string');
     case 'chains':
       return Array.isArray(value) && value.every((item) => typeof item === 'object' && item !== null && Object.values(item).every((targets) => Array.isArray(targets)));
+    case 'health':
+      return HEALTH_STATUSES.includes(value as HealthStatus);
     case 'unknown':
       return value !== undefined;
   }
@@ -142,3 +149,42 @@ export const ROUTER_SETTINGS_ANSWER_FIELDS = {
 } as const satisfies Record<string, FieldKind>;
 
 export type RouterSettingsAnswer = Omit<ViewOf<typeof ROUTER_SETTINGS_ANSWER_FIELDS>, 'router_settings'> & { router_settings: RouterSettingsValues };
+
+// ---------------------------------------------------------------- GET /health/providers, POST /health/check
+
+export const DEPLOYMENT_HEALTH_FIELDS = {
+  deployment_id: 'string',
+  model_name: 'string',
+  provider: 'string',
+  /** provider/upstream-model */
+  model: 'string',
+  api_base: 'string?',
+  status: 'health',
+  response_time_ms: 'number?',
+  last_checked: 'string?',
+  last_error: 'string?',
+  consecutive_failures: 'number',
+  /** False for disabled models (never checked, never routed to). */
+  active: 'boolean',
+} as const satisfies Record<string, FieldKind>;
+
+export type DeploymentHealthView = ViewOf<typeof DEPLOYMENT_HEALTH_FIELDS>;
+
+export const PROVIDER_HEALTH_FIELDS = {
+  provider: 'string',
+  status: 'health',
+  deployments: 'number',
+  healthy: 'number',
+  degraded: 'number',
+  down: 'number',
+  unknown: 'number',
+  /** Mean response time of its deployments' last checks. */
+  response_time_ms: 'number?',
+  last_checked: 'string?',
+} as const satisfies Record<string, FieldKind>;
+
+export type ProviderHealthView = ViewOf<typeof PROVIDER_HEALTH_FIELDS>;
+
+export const HEALTH_REPORT_FIELDS = { providers: 'unknown', deployments: 'unknown', check_interval_seconds: 'number', last_round: 'string?' } as const satisfies Record<string, FieldKind>;
+
+export type HealthReport = Omit<ViewOf<typeof HEALTH_REPORT_FIELDS>, 'providers' | 'deployments'> & { providers: ProviderHealthView[]; deployments: DeploymentHealthView[] };

@@ -5,7 +5,18 @@
  * beyond a plain success: a streamed call and a failed one with its error text.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fieldMismatches, ROUTER_SETTINGS_ANSWER_FIELDS, ROUTER_SETTINGS_FIELDS, SPEND_LOG_FIELDS, SPEND_LOG_PAGE_FIELDS, type SpendLogPage } from '../../src/http/views.js';
+import {
+  DEPLOYMENT_HEALTH_FIELDS,
+  fieldMismatches,
+  HEALTH_REPORT_FIELDS,
+  PROVIDER_HEALTH_FIELDS,
+  ROUTER_SETTINGS_ANSWER_FIELDS,
+  ROUTER_SETTINGS_FIELDS,
+  SPEND_LOG_FIELDS,
+  SPEND_LOG_PAGE_FIELDS,
+  type HealthReport,
+  type SpendLogPage,
+} from '../../src/http/views.js';
 import { ROUTING_STRATEGY_NAMES } from '../../src/routing/strategies/index.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { chatStatus, clientFor, pricedConfig } from '../support/management.js';
@@ -86,5 +97,19 @@ describe('GET /router/settings (the Router settings page)', () => {
     const answer = await json<{ available_strategies: string[]; router_settings: { routing_strategy: string } }>('/router/settings');
     expect(answer.available_strategies).toEqual([...ROUTING_STRATEGY_NAMES]);
     expect(answer.available_strategies).toContain(answer.router_settings.routing_strategy);
+  });
+});
+
+describe('GET /health/providers and POST /health/check (the Providers and Models pages)', () => {
+  it('answer every field of the report, of each provider and of each deployment', async () => {
+    const checked = await fetch(`${gateway.url}/health/check`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(checked.status).toBe(200);
+    for (const report of [(await checked.json()) as HealthReport, await json<HealthReport>('/health/providers')]) {
+      expect(fieldMismatches(HEALTH_REPORT_FIELDS, report)).toEqual([]);
+      expect(report.deployments.map((deployment) => deployment.deployment_id).sort()).toEqual(['dep-cheap', 'dep-premium']);
+      for (const deployment of report.deployments) expect(fieldMismatches(DEPLOYMENT_HEALTH_FIELDS, deployment), deployment.deployment_id).toEqual([]);
+      expect(report.providers.length).toBeGreaterThan(0);
+      for (const provider of report.providers) expect(fieldMismatches(PROVIDER_HEALTH_FIELDS, provider), provider.provider).toEqual([]);
+    }
   });
 });

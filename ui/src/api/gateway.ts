@@ -13,7 +13,7 @@
  * Responses whose exact shape is not settled yet go through the small normalizers below, which
  * accept the documented LiteLLM shape and the obvious variants; they never invent values.
  */
-import type { RouterSettingsAnswer, RouterSettingsValues, SpendLogPage, SpendLogView } from '../../../src/http/views';
+import type { DeploymentHealthView, HealthReport, HealthStatus, RouterSettingsAnswer, RouterSettingsValues, SpendLogPage, SpendLogView } from '../../../src/http/views';
 import { ApiError, download, request, send } from './http';
 
 // ---------------------------------------------------------------- small guards
@@ -362,43 +362,14 @@ export async function publicModels(): Promise<string[]> {
 
 // ---------------------------------------------------------------- provider health (issue 7)
 
-export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'unknown';
+export type { HealthStatus };
 
-export interface DeploymentHealth {
-  model_id: string;
-  model_name: string;
-  provider: string;
-  status: HealthStatus;
-  response_time_ms: number | null;
-  last_checked: string | null;
-  last_error: string | null;
-  consecutive_failures: number;
-  active: boolean;
-}
+/** A deployment's last health check, exactly as the gateway sends it. */
+export type DeploymentHealth = DeploymentHealthView;
 
-const statuses: HealthStatus[] = ['healthy', 'degraded', 'down', 'unknown'];
-
+/** GET /health/providers: every deployment's health (the per-provider summary is derived on the page). */
 export async function providerHealth(): Promise<DeploymentHealth[]> {
-  const body = await request<unknown>('/health/providers');
-  let rows = listOf(body, 'deployments', 'providers', 'endpoints');
-  // A map keyed by provider with deployments inside is flattened.
-  if (rows.length === 0 && isObject(body) && isObject(body.providers)) {
-    rows = Object.entries(body.providers).flatMap(([provider, value]) => listOf(value, 'deployments').map((row) => ({ provider, ...row })));
-  }
-  return rows.map((row) => {
-    const status = str(row.status) as HealthStatus | null;
-    return {
-      model_id: str(first(row, 'model_id', 'id', 'deployment_id')) ?? '?',
-      model_name: str(first(row, 'model_name', 'model_group')) ?? '',
-      provider: str(row.provider) ?? '',
-      status: status && statuses.includes(status) ? status : 'unknown',
-      response_time_ms: num(first(row, 'response_time_ms', 'latency_ms')),
-      last_checked: str(first(row, 'last_checked', 'last_checked_at', 'checked_at')),
-      last_error: str(first(row, 'last_error', 'error')),
-      consecutive_failures: num(row.consecutive_failures) ?? 0,
-      active: row.active !== false,
-    };
-  });
+  return (await request<HealthReport>('/health/providers')).deployments;
 }
 
 export function runHealthCheck(modelId?: string): Promise<unknown> {
