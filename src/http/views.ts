@@ -188,3 +188,56 @@ export type ProviderHealthView = ViewOf<typeof PROVIDER_HEALTH_FIELDS>;
 export const HEALTH_REPORT_FIELDS = { providers: 'unknown', deployments: 'unknown', check_interval_seconds: 'number', last_round: 'string?' } as const satisfies Record<string, FieldKind>;
 
 export type HealthReport = Omit<ViewOf<typeof HEALTH_REPORT_FIELDS>, 'providers' | 'deployments'> & { providers: ProviderHealthView[]; deployments: DeploymentHealthView[] };
+
+// ---------------------------------------------------------------- GET /user/daily/activity
+
+/** LiteLLM's SpendMetrics: spend in USD, credits in credits. */
+export const SPEND_METRICS_FIELDS = {
+  spend: 'number',
+  prompt_tokens: 'number',
+  completion_tokens: 'number',
+  total_tokens: 'number',
+  cache_read_input_tokens: 'number',
+  api_requests: 'number',
+  successful_requests: 'number',
+  failed_requests: 'number',
+  credits: 'number',
+} as const satisfies Record<string, FieldKind>;
+
+export type SpendMetricsView = ViewOf<typeof SPEND_METRICS_FIELDS>;
+
+/** One breakdown entry; api_keys entries carry the key's alias (null without one, "master" for the master key). */
+export interface BreakdownEntry {
+  metrics: SpendMetricsView;
+  metadata: { key_alias?: string | null };
+}
+
+export const DAILY_ACTIVITY_DAY_FIELDS = { date: 'string', metrics: 'record', breakdown: 'record' } as const satisfies Record<string, FieldKind>;
+
+export type DailyActivityDay = Pick<ViewOf<typeof DAILY_ACTIVITY_DAY_FIELDS>, 'date'> & {
+  metrics: SpendMetricsView;
+  breakdown: Record<'models' | 'providers' | 'api_keys', Record<string, BreakdownEntry>>;
+};
+
+export const DAILY_ACTIVITY_METADATA_FIELDS = {
+  total_spend: 'number',
+  total_prompt_tokens: 'number',
+  total_completion_tokens: 'number',
+  total_tokens: 'number',
+  total_cache_read_input_tokens: 'number',
+  total_api_requests: 'number',
+  total_successful_requests: 'number',
+  total_failed_requests: 'number',
+  total_credits: 'number',
+  page: 'number',
+  total_pages: 'number',
+  has_more: 'boolean',
+} as const satisfies Record<string, FieldKind>;
+
+export const DAILY_ACTIVITY_FIELDS = { results: 'unknown', metadata: 'record' } as const satisfies Record<string, FieldKind>;
+
+export interface DailyActivityAnswer {
+  /** Days, newest first. */
+  results: DailyActivityDay[];
+  metadata: ViewOf<typeof DAILY_ACTIVITY_METADATA_FIELDS>;
+}

@@ -6,6 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DAILY_ACTIVITY_DAY_FIELDS,
+  DAILY_ACTIVITY_FIELDS,
+  DAILY_ACTIVITY_METADATA_FIELDS,
   DEPLOYMENT_HEALTH_FIELDS,
   fieldMismatches,
   HEALTH_REPORT_FIELDS,
@@ -14,6 +17,8 @@ import {
   ROUTER_SETTINGS_FIELDS,
   SPEND_LOG_FIELDS,
   SPEND_LOG_PAGE_FIELDS,
+  SPEND_METRICS_FIELDS,
+  type DailyActivityAnswer,
   type HealthReport,
   type SpendLogPage,
 } from '../../src/http/views.js';
@@ -110,6 +115,26 @@ describe('GET /health/providers and POST /health/check (the Providers and Models
       for (const deployment of report.deployments) expect(fieldMismatches(DEPLOYMENT_HEALTH_FIELDS, deployment), deployment.deployment_id).toEqual([]);
       expect(report.providers.length).toBeGreaterThan(0);
       for (const provider of report.providers) expect(fieldMismatches(PROVIDER_HEALTH_FIELDS, provider), provider.provider).toEqual([]);
+    }
+  });
+});
+
+describe('GET /user/daily/activity (the Usage page and the dashboard)', () => {
+  it('answers every field of the days, their metrics and breakdowns, and the totals', async () => {
+    const activity = await json<DailyActivityAnswer>('/user/daily/activity?page_size=366');
+    expect(fieldMismatches(DAILY_ACTIVITY_FIELDS, activity)).toEqual([]);
+    expect(fieldMismatches(DAILY_ACTIVITY_METADATA_FIELDS, activity.metadata)).toEqual([]);
+    expect(activity.metadata).toMatchObject({ total_api_requests: 3, total_failed_requests: 1 });
+    expect(activity.results).toHaveLength(1);
+    for (const day of activity.results) {
+      expect(fieldMismatches(DAILY_ACTIVITY_DAY_FIELDS, day)).toEqual([]);
+      expect(fieldMismatches(SPEND_METRICS_FIELDS, day.metrics)).toEqual([]);
+      for (const dimension of ['models', 'providers', 'api_keys'] as const) {
+        const entries = Object.entries(day.breakdown[dimension]);
+        expect(entries.length, dimension).toBeGreaterThan(0);
+        for (const [name, entry] of entries) expect(fieldMismatches(SPEND_METRICS_FIELDS, entry.metrics), `${dimension} ${name}`).toEqual([]);
+      }
+      expect(Object.values(day.breakdown.api_keys).map((entry) => entry.metadata.key_alias)).toEqual(['master']);
     }
   });
 });

@@ -15,7 +15,7 @@ import type { Caller } from '../../gateway/pipeline.js';
 import { GROUP_COLUMNS, type GroupBy, type ReportRow, type SpendReportRepository, type Totals } from '../../storage/repositories/spend-reports.js';
 import type { StoredUsageLog } from '../../storage/repositories/usage-logs.js';
 import { toCsv, type CsvValue } from '../csv.js';
-import type { SpendLogPage, SpendLogView } from '../views.js';
+import { SPEND_METRICS_FIELDS, type DailyActivityAnswer, type SpendLogPage, type SpendLogView, type SpendMetricsView } from '../views.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
 
@@ -71,7 +71,7 @@ function instantOf(value: string): number {
 }
 
 /** LiteLLM's SpendMetrics of a set of totals (spend in USD). */
-function metricsOf(totals: Totals) {
+function metricsOf(totals: Totals): SpendMetricsView {
   return {
     spend: totals.cost_micros / 1_000_000,
     prompt_tokens: totals.prompt_tokens,
@@ -84,8 +84,7 @@ function metricsOf(totals: Totals) {
     credits: totals.credits_millicredits / 1000,
   };
 }
-type Metrics = ReturnType<typeof metricsOf>;
-const METRIC_COLUMNS = ['spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'api_requests', 'successful_requests', 'failed_requests', 'credits'] as const;
+const METRIC_COLUMNS = Object.keys(SPEND_METRICS_FIELDS) as Array<keyof SpendMetricsView>;
 
 function emptyTotals(): Totals {
   return { requests: 0, failures: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cached_tokens: 0, cost_micros: 0, credits_millicredits: 0 };
@@ -290,7 +289,7 @@ interface KeyLabel {
 }
 
 /** LiteLLM's /user/daily/activity answer: days, newest first, each with model, provider and key breakdowns. */
-function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: number, pageSize: number) {
+function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: number, pageSize: number): DailyActivityAnswer {
   type Day = { date: string; totals: Totals; models: Map<string, Totals>; providers: Map<string, Totals>; keys: Map<string, Totals> };
   const days = new Map<string, Day>();
   const total = emptyTotals();
@@ -320,7 +319,7 @@ function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: n
       ),
     },
   }));
-  const metrics: Metrics = metricsOf(total);
+  const metrics = metricsOf(total);
   return {
     results,
     metadata: {

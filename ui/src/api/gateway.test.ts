@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { session } from '../session';
-import type { RouterSettingsAnswer, SpendLogView } from '../../../src/http/views';
+import type { DailyActivityAnswer, RouterSettingsAnswer, SpendLogView, SpendMetricsView } from '../../../src/http/views';
 import { dailyActivity, listKeys, modelInfo, routerSettings, spendLogs, streamChat } from './gateway';
 import { ApiError } from './http';
 
@@ -67,14 +67,20 @@ describe('LiteLLM shapes', () => {
   });
 
   it('/user/daily/activity: days in order with breakdowns, totals from metadata', async () => {
-    const metrics = (spend: number, requests: number, failed: number) => ({ spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
-    answer({
+    const metrics = (spend: number, requests: number, failed: number): SpendMetricsView => ({
+      spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cache_read_input_tokens: 0, credits: 0,
+    });
+    const body: DailyActivityAnswer = {
       results: [
-        { date: '2026-11-23', metrics: metrics(0.5, 4, 1), breakdown: { models: { 'gpt-4o': { metrics: metrics(0.5, 4, 1) } }, providers: { openai: { metrics: metrics(0.5, 4, 1) } }, api_keys: { 'hash-1': { metrics: metrics(0.5, 4, 1), metadata: { key_alias: 'billing' } } } } },
+        { date: '2026-11-23', metrics: metrics(0.5, 4, 1), breakdown: { models: { 'gpt-4o': { metrics: metrics(0.5, 4, 1), metadata: {} } }, providers: { openai: { metrics: metrics(0.5, 4, 1), metadata: {} } }, api_keys: { 'hash-1': { metrics: metrics(0.5, 4, 1), metadata: { key_alias: 'billing' } } } } },
         { date: '2026-11-22', metrics: metrics(0.25, 2, 0), breakdown: { models: {}, providers: {}, api_keys: {} } },
       ],
-      metadata: { total_spend: 0.75, total_api_requests: 6, total_successful_requests: 5, total_failed_requests: 1, total_tokens: 30 },
-    });
+      metadata: {
+        total_spend: 0.75, total_api_requests: 6, total_successful_requests: 5, total_failed_requests: 1, total_prompt_tokens: 20, total_completion_tokens: 10, total_tokens: 30,
+        total_cache_read_input_tokens: 0, total_credits: 0, page: 1, total_pages: 1, has_more: false,
+      },
+    };
+    answer(body);
     const activity = await dailyActivity({ start_date: '2026-11-22', end_date: '2026-11-23' });
     expect(calls[0].url).toContain('start_date=2026-11-22');
     expect(activity.days.map((day) => day.date)).toEqual(['2026-11-22', '2026-11-23']);

@@ -13,7 +13,7 @@
  * Responses whose exact shape is not settled yet go through the small normalizers below, which
  * accept the documented LiteLLM shape and the obvious variants; they never invent values.
  */
-import type { DeploymentHealthView, HealthReport, HealthStatus, RouterSettingsAnswer, RouterSettingsValues, SpendLogPage, SpendLogView } from '../../../src/http/views';
+import type { BreakdownEntry, DailyActivityAnswer, DeploymentHealthView, HealthReport, HealthStatus, RouterSettingsAnswer, RouterSettingsValues, SpendLogPage, SpendLogView, SpendMetricsView } from '../../../src/http/views';
 import { ApiError, download, request, send } from './http';
 
 // ---------------------------------------------------------------- small guards
@@ -428,29 +428,25 @@ export interface DailyActivity {
   totals: Metrics;
 }
 
-function metricsOf(value: unknown): Metrics {
-  const row = isObject(value) ? (isObject(value.metrics) ? value.metrics : value) : {};
-  const requests = num(first(row, 'api_requests', 'total_api_requests', 'requests', 'total_requests')) ?? 0;
-  const failed = num(first(row, 'failed_requests', 'total_failed_requests', 'errors')) ?? 0;
+/** The page's metric names for the gateway's SpendMetrics. */
+function metricsOf(metrics: SpendMetricsView): Metrics {
   return {
-    spend: num(first(row, 'spend', 'total_spend')) ?? 0,
-    requests,
-    failed,
-    successful: num(first(row, 'successful_requests', 'total_successful_requests')) ?? Math.max(0, requests - failed),
-    prompt_tokens: num(first(row, 'prompt_tokens', 'total_prompt_tokens')) ?? 0,
-    completion_tokens: num(first(row, 'completion_tokens', 'total_completion_tokens')) ?? 0,
-    total_tokens: num(first(row, 'total_tokens')) ?? 0,
+    spend: metrics.spend,
+    requests: metrics.api_requests,
+    successful: metrics.successful_requests,
+    failed: metrics.failed_requests,
+    prompt_tokens: metrics.prompt_tokens,
+    completion_tokens: metrics.completion_tokens,
+    total_tokens: metrics.total_tokens,
   };
 }
 
-/** name → metrics; an entry whose metadata carries a key_alias is listed under the alias. */
-function breakdownOf(value: unknown): Record<string, Metrics> {
-  if (!isObject(value)) return {};
+/** name → metrics; a key is listed under its alias when it has one. */
+function breakdownOf(entries: Record<string, BreakdownEntry>): Record<string, Metrics> {
   const result: Record<string, Metrics> = {};
-  for (const [name, entry] of Object.entries(value)) {
-    const alias = isObject(entry) && isObject(entry.metadata) ? str(entry.metadata.key_alias) : null;
-    const label = alias ?? name;
-    result[label] = result[label] ? sumMetrics([result[label], metricsOf(entry)]) : metricsOf(entry);
+  for (const [name, entry] of Object.entries(entries)) {
+    const label = entry.metadata.key_alias ?? name;
+    result[label] = result[label] ? sumMetrics([result[label], metricsOf(entry.metrics)]) : metricsOf(entry.metrics);
   }
   return result;
 }
@@ -458,18 +454,26 @@ function breakdownOf(value: unknown): Record<string, Metrics> {
 /** LiteLLM's /user/daily/activity: per day metrics with breakdowns by model, provider and key. */
 export async function dailyActivity(query: { start_date: string; end_date: string; model?: string; api_key?: string; user_id?: string }): Promise<DailyActivity> {
   // page_size 366: one page holds every day of the longest range the gateway reports on.
-  const body = await request<unknown>('/user/daily/activity', { query: { ...query, page_size: 366 } });
-  const days = listOf(body, 'results').map((row) => {
-    const breakdown = isObject(row.breakdown) ? row.breakdown : {};
-    return {
-      date: str(row.date) ?? '',
-      metrics: metricsOf(row.metrics),
-      breakdown: { models: breakdownOf(breakdown.models), providers: breakdownOf(breakdown.providers), api_keys: breakdownOf(breakdown.api_keys) },
-    };
-  });
+  const body = await request<DailyActivityAnswer>('/user/daily/activity', { query: { ...query, page_size: 366 } });
+  const days = body.results.map((day) => ({
+    date: day.date,
+    metrics: metricsOf(day.metrics),
+    breakdown: { models: breakdownOf(day.breakdown.models), providers: breakdownOf(day.breakdown.providers), api_keys: breakdownOf(day.breakdown.api_keys) },
+  }));
   days.sort((a, b) => a.date.localeCompare(b.date));
-  const totals = isObject(body) && isObject(body.metadata) ? metricsOf(body.metadata) : sumMetrics(days.map((day) => day.metrics));
-  return { days, totals };
+  const totals = body.metadata;
+  return {
+    days,
+    totals: {
+      spend: totals.total_spend,
+      requests: totals.total_api_requests,
+      successful: totals.total_successful_requests,
+      failed: totals.total_failed_requests,
+      prompt_tokens: totals.total_prompt_tokens,
+      completion_tokens: totals.total_completion_tokens,
+      total_tokens: totals.total_tokens,
+    },
+  };
 }
 
 export function sumMetrics(list: Metrics[]): Metrics {
