@@ -241,3 +241,39 @@ export interface DailyActivityAnswer {
   results: DailyActivityDay[];
   metadata: ViewOf<typeof DAILY_ACTIVITY_METADATA_FIELDS>;
 }
+
+// ---------------------------------------------------------------- GET /model/info (and the model write routes)
+
+/** The fields the gateway always sets in a deployment's model_info (config.yaml's own model_info fields ride along). */
+export const MODEL_INFO_FIELDS = {
+  id: 'string',
+  litellm_provider: 'string',
+  /** The model name the provider is called with (litellm_params.model without the provider prefix). */
+  upstream_model: 'string',
+  /** Added through the API (true) or from config.yaml (false). */
+  db_model: 'boolean',
+  enabled: 'boolean',
+  /** False when the deployment cannot be called (e.g. its API key is not set); unavailable_reason says why. */
+  available: 'boolean',
+  unavailable_reason: 'string?',
+  /** USD per token; null when the price is unknown. */
+  input_cost_per_token: 'number?',
+  output_cost_per_token: 'number?',
+  /** "configured" (set on the model), "built_in" (the gateway's table), "free", or null (unknown). */
+  price_source: 'string?',
+} as const satisfies Record<string, FieldKind>;
+
+export type ModelInfoView = ViewOf<typeof MODEL_INFO_FIELDS> & Record<string, unknown>;
+
+export const MODEL_FIELDS = { model_name: 'string', litellm_params: 'record', model_info: 'record' } as const satisfies Record<string, FieldKind>;
+
+export interface ModelView {
+  model_name: string;
+  /** litellm_params as written (config.yaml or the API), credentials masked. */
+  litellm_params: Record<string, unknown>;
+  model_info: ModelInfoView;
+}
+
+export interface ModelInfoAnswer {
+  data: ModelView[];
+}

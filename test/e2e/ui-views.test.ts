@@ -12,6 +12,8 @@ import {
   DEPLOYMENT_HEALTH_FIELDS,
   fieldMismatches,
   HEALTH_REPORT_FIELDS,
+  MODEL_FIELDS,
+  MODEL_INFO_FIELDS,
   PROVIDER_HEALTH_FIELDS,
   ROUTER_SETTINGS_ANSWER_FIELDS,
   ROUTER_SETTINGS_FIELDS,
@@ -20,6 +22,7 @@ import {
   SPEND_METRICS_FIELDS,
   type DailyActivityAnswer,
   type HealthReport,
+  type ModelInfoAnswer,
   type SpendLogPage,
 } from '../../src/http/views.js';
 import { ROUTING_STRATEGY_NAMES } from '../../src/routing/strategies/index.js';
@@ -136,5 +139,17 @@ describe('GET /user/daily/activity (the Usage page and the dashboard)', () => {
       }
       expect(Object.values(day.breakdown.api_keys).map((entry) => entry.metadata.key_alias)).toEqual(['master']);
     }
+  });
+});
+
+describe('GET /model/info (the Models page)', () => {
+  it('answers every field of each model and of its model_info', async () => {
+    const info = await json<ModelInfoAnswer>('/model/info');
+    expect(info.data.map((model) => model.model_info.id).sort()).toEqual(['dep-cheap', 'dep-premium']);
+    for (const model of info.data) {
+      expect(fieldMismatches(MODEL_FIELDS, model)).toEqual([]);
+      expect(fieldMismatches(MODEL_INFO_FIELDS, model.model_info), model.model_info.id).toEqual([]);
+    }
+    expect(info.data.find((model) => model.model_info.id === 'dep-cheap')!.model_info).toMatchObject({ litellm_provider: 'openai', upstream_model: 'cheap-upstream', price_source: 'configured', unavailable_reason: null });
   });
 });

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { session } from '../session';
-import type { DailyActivityAnswer, RouterSettingsAnswer, SpendLogView, SpendMetricsView } from '../../../src/http/views';
+import type { DailyActivityAnswer, ModelInfoAnswer, RouterSettingsAnswer, SpendLogView, SpendMetricsView } from '../../../src/http/views';
 import { dailyActivity, listKeys, modelInfo, routerSettings, spendLogs, streamChat } from './gateway';
 import { ApiError } from './http';
 
@@ -55,15 +55,24 @@ describe('requests', () => {
 
 describe('LiteLLM shapes', () => {
   it('/model/info: provider, prices, status and origin of each deployment', async () => {
-    answer({
+    const body: ModelInfoAnswer = {
       data: [
-        { model_name: 'gpt-4o', litellm_params: { model: 'openai/gpt-4o', api_key: '***abcd' }, model_info: { id: 'dep-1', db_model: true, input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5 } },
-        { model_name: 'local', litellm_params: { model: 'ollama_chat/llama3', api_base: 'http://localhost:11434' }, model_info: { id: 'dep-2', db_model: false, disabled: true } },
+        {
+          model_name: 'gpt-4o',
+          litellm_params: { model: 'openai/gpt-4o', api_key: '***abcd' },
+          model_info: { id: 'dep-1', litellm_provider: 'openai', upstream_model: 'gpt-4o', db_model: true, enabled: true, available: true, unavailable_reason: null, input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, price_source: 'configured' },
+        },
+        {
+          model_name: 'local',
+          litellm_params: { model: 'ollama_chat/llama3', api_base: 'http://localhost:11434' },
+          model_info: { id: 'dep-2', litellm_provider: 'ollama_chat', upstream_model: 'llama3', db_model: false, enabled: false, available: true, unavailable_reason: null, input_cost_per_token: null, output_cost_per_token: null, price_source: null, mode: 'chat' },
+        },
       ],
-    });
+    };
+    answer(body);
     const [first, second] = await modelInfo();
-    expect(first).toMatchObject({ id: 'dep-1', model_name: 'gpt-4o', provider: 'openai', upstream_model: 'gpt-4o', api_key: '***abcd', input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, disabled: false, db_model: true });
-    expect(second).toMatchObject({ id: 'dep-2', provider: 'ollama_chat', api_base: 'http://localhost:11434', disabled: true, db_model: false, input_cost_per_token: null });
+    expect(first).toMatchObject({ id: 'dep-1', model_name: 'gpt-4o', provider: 'openai', upstream_model: 'gpt-4o', api_key: '***abcd', input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, disabled: false, db_model: true, mode: null });
+    expect(second).toMatchObject({ id: 'dep-2', provider: 'ollama_chat', upstream_model: 'llama3', api_base: 'http://localhost:11434', disabled: true, db_model: false, input_cost_per_token: null, mode: 'chat' });
   });
 
   it('/user/daily/activity: days in order with breakdowns, totals from metadata', async () => {

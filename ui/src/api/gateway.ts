@@ -13,7 +13,20 @@
  * Responses whose exact shape is not settled yet go through the small normalizers below, which
  * accept the documented LiteLLM shape and the obvious variants; they never invent values.
  */
-import type { BreakdownEntry, DailyActivityAnswer, DeploymentHealthView, HealthReport, HealthStatus, RouterSettingsAnswer, RouterSettingsValues, SpendLogPage, SpendLogView, SpendMetricsView } from '../../../src/http/views';
+import type {
+  BreakdownEntry,
+  DailyActivityAnswer,
+  DeploymentHealthView,
+  HealthReport,
+  HealthStatus,
+  ModelInfoAnswer,
+  ModelView,
+  RouterSettingsAnswer,
+  RouterSettingsValues,
+  SpendLogPage,
+  SpendLogView,
+  SpendMetricsView,
+} from '../../../src/http/views';
 import { ApiError, download, request, send } from './http';
 
 // ---------------------------------------------------------------- small guards
@@ -301,35 +314,31 @@ export interface ModelEntry {
   model_info: Json;
 }
 
-function modelEntryOf(row: Json): ModelEntry {
-  const params = isObject(row.litellm_params) ? row.litellm_params : {};
-  const info = isObject(row.model_info) ? row.model_info : {};
-  const model = str(params.model) ?? '';
-  const slash = model.indexOf('/');
-  const disabled = first(info, 'disabled') === true || first(info, 'active', 'enabled') === false || first(row, 'disabled') === true || str(first(info, 'status')) === 'disabled';
+/** A /model/info item as the form and table use it; api_base, api_key and mode are free-form config fields. */
+function modelEntryOf(view: ModelView): ModelEntry {
+  const info = view.model_info;
   return {
-    id: str(first(info, 'id')) ?? str(row.id) ?? model,
-    model_name: str(row.model_name) ?? '',
-    provider: str(first(info, 'litellm_provider', 'provider')) ?? (slash > 0 ? model.slice(0, slash) : 'openai'),
-    upstream_model: slash > 0 ? model.slice(slash + 1) : model,
-    api_base: str(first(params, 'api_base', 'base_url')),
-    api_key: str(params.api_key),
-    input_cost_per_token: num(first(info, 'input_cost_per_token')) ?? num(params.input_cost_per_token),
-    output_cost_per_token: num(first(info, 'output_cost_per_token')) ?? num(params.output_cost_per_token),
-    price_source: str(info.price_source),
-    disabled,
-    db_model: info.db_model === true,
-    available: info.available !== false,
-    unavailable_reason: str(info.unavailable_reason),
+    id: info.id,
+    model_name: view.model_name,
+    provider: info.litellm_provider,
+    upstream_model: info.upstream_model,
+    api_base: str(view.litellm_params.api_base),
+    api_key: str(view.litellm_params.api_key),
+    input_cost_per_token: info.input_cost_per_token,
+    output_cost_per_token: info.output_cost_per_token,
+    price_source: info.price_source,
+    disabled: !info.enabled,
+    db_model: info.db_model,
+    available: info.available,
+    unavailable_reason: info.unavailable_reason,
     mode: str(info.mode),
-    litellm_params: params,
+    litellm_params: view.litellm_params,
     model_info: info,
   };
 }
 
 export async function modelInfo(): Promise<ModelEntry[]> {
-  const body = await request<unknown>('/model/info');
-  return listOf(body).map(modelEntryOf);
+  return (await request<ModelInfoAnswer>('/model/info')).data.map(modelEntryOf);
 }
 
 export interface ModelInput {
