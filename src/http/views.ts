@@ -277,3 +277,46 @@ export interface ModelView {
 export interface ModelInfoAnswer {
   data: ModelView[];
 }
+
+// ---------------------------------------------------------------- /api/v1/llm/credits, /api/v1/llm/byok/keys
+
+/** GET /api/v1/llm/credits: a user's credit account (amounts in credits). */
+export const CREDIT_ACCOUNT_FIELDS = {
+  user_id: 'string',
+  tier: 'string',
+  markup: 'number',
+  balance: 'number',
+  credits_used: 'number',
+  credits_per_usd: 'number',
+  low_balance_threshold: 'number?',
+  low_balance: 'boolean',
+} as const satisfies Record<string, FieldKind>;
+
+export type CreditAccountView = ViewOf<typeof CREDIT_ACCOUNT_FIELDS>;
+
+export const CREDIT_TRANSACTION_FIELDS = {
+  id: 'string',
+  /** grant, purchase, refund, adjustment, usage, … */
+  kind: 'string',
+  /** Credits; negative for a charge. */
+  amount: 'number',
+  balance_after: 'number',
+  call_id: 'string?',
+  description: 'string?',
+  created_at: 'string',
+} as const satisfies Record<string, FieldKind>;
+
+export type CreditTransactionView = ViewOf<typeof CREDIT_TRANSACTION_FIELDS>;
+
+export const CREDIT_TRANSACTIONS_FIELDS = { user_id: 'string', transactions: 'unknown', total: 'number', limit: 'number', offset: 'number' } as const satisfies Record<string, FieldKind>;
+
+export type CreditTransactionsAnswer = Omit<ViewOf<typeof CREDIT_TRANSACTIONS_FIELDS>, 'transactions'> & { transactions: CreditTransactionView[] };
+
+/** A stored provider key; api_key is masked (only its last four characters are ever shown). */
+export const BYOK_KEY_FIELDS = { provider: 'string', api_key: 'string', encryption_key_id: 'string', created_at: 'string', updated_at: 'string' } as const satisfies Record<string, FieldKind>;
+
+export type ByokKeyView = ViewOf<typeof BYOK_KEY_FIELDS>;
+
+export const BYOK_KEYS_FIELDS = { user_id: 'string', keys: 'unknown' } as const satisfies Record<string, FieldKind>;
+
+export type ByokKeysAnswer = Omit<ViewOf<typeof BYOK_KEYS_FIELDS>, 'keys'> & { keys: ByokKeyView[] };

@@ -6,6 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BYOK_KEY_FIELDS,
+  BYOK_KEYS_FIELDS,
+  CREDIT_ACCOUNT_FIELDS,
+  CREDIT_TRANSACTION_FIELDS,
+  CREDIT_TRANSACTIONS_FIELDS,
   DAILY_ACTIVITY_DAY_FIELDS,
   DAILY_ACTIVITY_FIELDS,
   DAILY_ACTIVITY_METADATA_FIELDS,
@@ -20,12 +25,15 @@ import {
   SPEND_LOG_FIELDS,
   SPEND_LOG_PAGE_FIELDS,
   SPEND_METRICS_FIELDS,
+  type ByokKeysAnswer,
+  type CreditTransactionsAnswer,
   type DailyActivityAnswer,
   type HealthReport,
   type ModelInfoAnswer,
   type SpendLogPage,
 } from '../../src/http/views.js';
 import { ROUTING_STRATEGY_NAMES } from '../../src/routing/strategies/index.js';
+import { SecretBox } from '../../src/security/secret-box.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { chatStatus, clientFor, pricedConfig } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
@@ -37,8 +45,8 @@ let plainCallId: string;
 let streamedCallId: string;
 let failedCallId: string;
 
-async function json<T>(path: string): Promise<T> {
-  const response = await fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+async function json<T>(path: string, on: TestGateway = gateway): Promise<T> {
+  const response = await fetch(`${on.url}${path}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
   if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
@@ -151,5 +159,55 @@ describe('GET /model/info (the Models page)', () => {
       expect(fieldMismatches(MODEL_INFO_FIELDS, model.model_info), model.model_info.id).toEqual([]);
     }
     expect(info.data.find((model) => model.model_info.id === 'dep-cheap')!.model_info).toMatchObject({ litellm_provider: 'openai', upstream_model: 'cheap-upstream', price_source: 'configured', unavailable_reason: null });
+  });
+});
+
+describe('credits and BYOK (the Credits and Provider keys pages)', () => {
+  const PLATFORM = `platform:
+  credits_per_usd: 1000
+  low_balance_threshold: 5
+  default_tier: free
+  tiers:
+    starter: {markup: 0.4, initial_credits: 10}
+`;
+  let platform: TestGateway;
+
+  async function post(path: string, body: unknown): Promise<void> {
+    const response = await fetch(`${platform.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
+  }
+
+  beforeAll(async () => {
+    platform = await startGateway(pricedConfig(upstream.url, PLATFORM), { env: { SWITCHBOARD_ENCRYPTION_KEY: `k1:${SecretBox.generateKey()}` } });
+    await post('/user/new', { user_id: 'carol', tier: 'starter' });
+    await post('/api/v1/llm/credits/add', { user_id: 'carol', amount: 5, kind: 'grant', description: 'welcome' });
+    await post('/api/v1/llm/byok/keys', { user_id: 'carol', provider: 'openai', api_key: 'sk-carol-own-key-0042' });
+  });
+
+  afterAll(async () => {
+    await platform?.close();
+  });
+
+  it('/api/v1/llm/credits answers every field of the account', async () => {
+    const account = await json<Record<string, unknown>>('/api/v1/llm/credits?user_id=carol', platform);
+    expect(fieldMismatches(CREDIT_ACCOUNT_FIELDS, account)).toEqual([]);
+    expect(account).toMatchObject({ user_id: 'carol', tier: 'starter', balance: 15, low_balance: false });
+  });
+
+  it('/api/v1/llm/credits/transactions answers every field of each transaction', async () => {
+    const page = await json<CreditTransactionsAnswer>('/api/v1/llm/credits/transactions?user_id=carol', platform);
+    expect(fieldMismatches(CREDIT_TRANSACTIONS_FIELDS, page)).toEqual([]);
+    expect(page.transactions.length).toBeGreaterThan(0);
+    for (const transaction of page.transactions) expect(fieldMismatches(CREDIT_TRANSACTION_FIELDS, transaction), transaction.id).toEqual([]);
+    expect(page.transactions.find((transaction) => transaction.description === 'welcome')).toMatchObject({ kind: 'grant', amount: 5 });
+  });
+
+  it('/api/v1/llm/byok/keys answers every field of each key, the key masked', async () => {
+    const listed = await json<ByokKeysAnswer>('/api/v1/llm/byok/keys?user_id=carol', platform);
+    expect(fieldMismatches(BYOK_KEYS_FIELDS, listed)).toEqual([]);
+    expect(listed.keys).toHaveLength(1);
+    expect(fieldMismatches(BYOK_KEY_FIELDS, listed.keys[0])).toEqual([]);
+    expect(listed.keys[0].api_key).toContain('0042');
+    expect(listed.keys[0].api_key).not.toContain('sk-carol-own-key');
   });
 });

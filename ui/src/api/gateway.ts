@@ -1,20 +1,25 @@
 /**
- * Every gateway endpoint the UI calls, typed, in one file — so that endpoint shapes can be
- * aligned in one place. Endpoints follow LiteLLM's management API where LiteLLM defines them.
- *
- * On main today: /v1/models, /v1/chat/completions, /health, /key/*, /user/*, /team/*.
- * Documented but served by other work (the UI shows "not available on this gateway" on a 404):
+ * Every gateway endpoint the UI calls, typed, in one file. Endpoints follow LiteLLM's management
+ * API where LiteLLM defines them:
+ *   keys/users  /key/*, /user/*, /team/*
  *   models      /model/info, /model/new, /model/update, /model/delete, /model/{id}/disable|enable
- *   health      /health/providers, POST /health/check
+ *   health      /health/readiness, /health/providers, POST /health/check
  *   usage/logs  /spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
  *   credits     /api/v1/llm/credits[/balance|/add|/transactions]
  *   BYOK        /api/v1/llm/byok/keys[/{provider}]
  *   router      GET/PATCH/DELETE /router/settings (LiteLLM's POST /config/update {router_settings} is an alias)
- * Responses whose exact shape is not settled yet go through the small normalizers below, which
- * accept the documented LiteLLM shape and the obvious variants; they never invent values.
+ * The answers' types are the server's own view types (src/http/views.ts, imported type-only), so
+ * the UI reads exactly the fields the server sends; test/e2e/ui-views.test.ts checks the real server
+ * against the same field tables. A route may still be absent on a gateway built without it: the
+ * pages show "not available on this gateway" on a 404.
  */
 import type {
   BreakdownEntry,
+  ByokKeysAnswer,
+  ByokKeyView,
+  CreditAccountView,
+  CreditTransactionsAnswer,
+  CreditTransactionView,
   DailyActivityAnswer,
   DeploymentHealthView,
   HealthReport,
@@ -39,21 +44,6 @@ const num = (value: unknown): number | null => {
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
   return null;
 };
-const first = (row: Json, ...names: string[]): unknown => {
-  for (const name of names) if (row[name] !== undefined && row[name] !== null) return row[name];
-  return undefined;
-};
-/** The list inside a response: the response itself, or its data / items / results / … field. */
-function listOf(body: unknown, ...fields: string[]): Json[] {
-  if (Array.isArray(body)) return body.filter(isObject);
-  if (isObject(body)) {
-    for (const field of [...fields, 'data', 'items', 'results', 'logs']) {
-      const value = body[field];
-      if (Array.isArray(value)) return value.filter(isObject);
-    }
-  }
-  return [];
-}
 
 // ---------------------------------------------------------------- identity
 
@@ -211,38 +201,13 @@ export function deleteTeams(teamIds: string[]): Promise<unknown> {
 
 // ---------------------------------------------------------------- credits (issue 6)
 
-export interface CreditBalance {
-  user_id: string | null;
-  balance: number | null;
-  currency: string;
-  tier: string | null;
-  used: number | null;
-  low: boolean;
-  raw: Json;
-}
-
-export interface CreditTransaction {
-  id: string;
-  created_at: string | null;
-  amount: number | null;
-  balance_after: number | null;
-  kind: string | null;
-  reason: string | null;
-}
+/** A user's credit account exactly as the gateway sends it (amounts in credits). */
+export type CreditBalance = CreditAccountView;
+export type CreditTransaction = CreditTransactionView;
 
 /** GET /api/v1/llm/credits: balance, tier and low-balance flag (own, or ?user_id= for an admin). */
-export async function creditBalance(userId?: string): Promise<CreditBalance> {
-  const body = await request<unknown>('/api/v1/llm/credits', { query: { user_id: userId } });
-  const row = isObject(body) ? ((isObject(body.data) ? body.data : body) as Json) : {};
-  return {
-    user_id: str(first(row, 'user_id')),
-    balance: num(first(row, 'balance', 'credits', 'available', 'balance_credits')),
-    currency: str(first(row, 'unit', 'currency')) ?? 'credits',
-    tier: str(row.tier),
-    used: num(row.credits_used),
-    low: row.low_balance === true,
-    raw: row,
-  };
+export function creditBalance(userId?: string): Promise<CreditBalance> {
+  return request('/api/v1/llm/credits', { query: { user_id: userId } });
 }
 
 export function addCredits(input: { user_id: string; amount: number; description?: string; kind?: 'grant' | 'purchase' | 'refund' | 'adjustment' }): Promise<unknown> {
@@ -250,35 +215,17 @@ export function addCredits(input: { user_id: string; amount: number; description
 }
 
 export async function creditTransactions(userId?: string): Promise<CreditTransaction[]> {
-  const body = await request<unknown>('/api/v1/llm/credits/transactions', { query: { user_id: userId } });
-  return listOf(body, 'transactions').map((row, index) => ({
-    id: str(first(row, 'id', 'transaction_id')) ?? String(index),
-    created_at: str(first(row, 'created_at', 'timestamp', 'date')),
-    amount: num(first(row, 'amount', 'credits', 'delta')),
-    balance_after: num(first(row, 'balance_after', 'balance')),
-    kind: str(first(row, 'type', 'kind')),
-    reason: str(first(row, 'reason', 'description', 'note')),
-  }));
+  return (await request<CreditTransactionsAnswer>('/api/v1/llm/credits/transactions', { query: { user_id: userId } })).transactions;
 }
 
 // ---------------------------------------------------------------- BYOK (issue 6)
 
-export interface ByokKey {
-  provider: string;
-  masked_key: string | null;
-  created_at: string | null;
-  updated_at: string | null;
-}
+/** A stored provider key, its api_key masked by the gateway. */
+export type ByokKey = ByokKeyView;
 
 /** Own keys, or (admins) ?user_id='s. */
 export async function listByokKeys(userId?: string): Promise<ByokKey[]> {
-  const body = await request<unknown>('/api/v1/llm/byok/keys', { query: { user_id: userId } });
-  return listOf(body, 'keys').map((row) => ({
-    provider: str(first(row, 'provider')) ?? '?',
-    masked_key: str(first(row, 'masked_key', 'api_key', 'key', 'masked')),
-    created_at: str(first(row, 'created_at')),
-    updated_at: str(first(row, 'updated_at')),
-  }));
+  return (await request<ByokKeysAnswer>('/api/v1/llm/byok/keys', { query: { user_id: userId } })).keys;
 }
 
 export function saveByokKey(input: { provider: string; api_key: string; user_id?: string }): Promise<unknown> {
@@ -566,9 +513,9 @@ export interface ChatResult {
   metadata: Json | null;
 }
 
-function costOfMetadata(metadata: Json | null): number | null {
-  if (!metadata) return null;
-  return num(first(metadata, 'cost_usd', 'response_cost', 'cost'));
+/** The call's cost in USD from a response's `_metadata` (null while the price is unknown). */
+function costOfMetadata(metadata: Json): number | null {
+  return num(metadata.cost_usd);
 }
 
 /**
