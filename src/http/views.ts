@@ -320,3 +320,67 @@ export type ByokKeyView = ViewOf<typeof BYOK_KEY_FIELDS>;
 export const BYOK_KEYS_FIELDS = { user_id: 'string', keys: 'unknown' } as const satisfies Record<string, FieldKind>;
 
 export type ByokKeysAnswer = Omit<ViewOf<typeof BYOK_KEYS_FIELDS>, 'keys'> & { keys: ByokKeyView[] };
+
+// ---------------------------------------------------------------- /key/*, /user/*, /team/* (the Keys and Users pages)
+
+/** Budgets and limits, as every key, user and team view carries them (money in USD). */
+const LIMIT_FIELDS = {
+  /** Allowed model names; empty means every model. */
+  models: 'strings',
+  spend: 'number?',
+  max_budget: 'number?',
+  soft_budget: 'number?',
+  budget_duration: 'string?',
+  budget_reset_at: 'string?',
+  rpm_limit: 'number?',
+  tpm_limit: 'number?',
+  max_parallel_requests: 'number?',
+  metadata: 'record',
+  blocked: 'boolean',
+  created_at: 'string?',
+  updated_at: 'string?',
+} as const satisfies Record<string, FieldKind>;
+
+export const KEY_FIELDS = {
+  /** The key's hash: how the admin routes name a key without its secret. */
+  token: 'string',
+  /** "sk-…abcd": what the UI shows instead of the key. */
+  key_name: 'string',
+  key_alias: 'string?',
+  user_id: 'string?',
+  team_id: 'string?',
+  aliases: 'record',
+  expires: 'string?',
+  ...LIMIT_FIELDS,
+} as const satisfies Record<string, FieldKind>;
+
+export type KeyView = Omit<ViewOf<typeof KEY_FIELDS>, 'aliases'> & { aliases: Record<string, string> };
+
+export const KEY_LIST_FIELDS = { keys: 'unknown', total_count: 'number', current_page: 'number', total_pages: 'number' } as const satisfies Record<string, FieldKind>;
+
+/** GET /key/list?return_full_object=true. */
+export type KeyListAnswer = Omit<ViewOf<typeof KEY_LIST_FIELDS>, 'keys'> & { keys: KeyView[] };
+
+export const USER_FIELDS = {
+  user_id: 'string',
+  user_email: 'string?',
+  user_alias: 'string?',
+  user_role: 'string',
+  ...LIMIT_FIELDS,
+} as const satisfies Record<string, FieldKind>;
+
+/** tier is sent only when the gateway runs the platform section (credits and tiers). */
+export type UserView = ViewOf<typeof USER_FIELDS> & { tier?: string };
+
+export const USER_LIST_FIELDS = { users: 'unknown', total: 'number', page: 'number', page_size: 'number', total_pages: 'number' } as const satisfies Record<string, FieldKind>;
+
+export type UserListAnswer = Omit<ViewOf<typeof USER_LIST_FIELDS>, 'users'> & { users: UserView[] };
+
+export const TEAM_FIELDS = {
+  team_id: 'string',
+  team_alias: 'string?',
+  members_with_roles: 'unknown',
+  ...LIMIT_FIELDS,
+} as const satisfies Record<string, FieldKind>;
+
+export type TeamView = Omit<ViewOf<typeof TEAM_FIELDS>, 'members_with_roles'> & { members_with_roles: Array<{ user_id: string; role: string }> };

@@ -17,6 +17,8 @@ import {
   DEPLOYMENT_HEALTH_FIELDS,
   fieldMismatches,
   HEALTH_REPORT_FIELDS,
+  KEY_FIELDS,
+  KEY_LIST_FIELDS,
   MODEL_FIELDS,
   MODEL_INFO_FIELDS,
   PROVIDER_HEALTH_FIELDS,
@@ -25,12 +27,19 @@ import {
   SPEND_LOG_FIELDS,
   SPEND_LOG_PAGE_FIELDS,
   SPEND_METRICS_FIELDS,
+  TEAM_FIELDS,
+  USER_FIELDS,
+  USER_LIST_FIELDS,
   type ByokKeysAnswer,
   type CreditTransactionsAnswer,
   type DailyActivityAnswer,
   type HealthReport,
+  type KeyListAnswer,
+  type KeyView,
   type ModelInfoAnswer,
   type SpendLogPage,
+  type TeamView,
+  type UserListAnswer,
 } from '../../src/http/views.js';
 import { ROUTING_STRATEGY_NAMES } from '../../src/routing/strategies/index.js';
 import { SecretBox } from '../../src/security/secret-box.js';
@@ -209,5 +218,44 @@ describe('credits and BYOK (the Credits and Provider keys pages)', () => {
     expect(fieldMismatches(BYOK_KEY_FIELDS, listed.keys[0])).toEqual([]);
     expect(listed.keys[0].api_key).toContain('0042');
     expect(listed.keys[0].api_key).not.toContain('sk-carol-own-key');
+  });
+});
+
+describe('keys, users and teams (the Keys and Users pages, sign-in)', () => {
+  let teamKey: string;
+
+  async function post<T>(path: string, body: unknown): Promise<T> {
+    const response = await fetch(`${gateway.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (response.status !== 200) throw new Error(`${path} answered ${response.status}: ${await response.text()}`);
+    return (await response.json()) as T;
+  }
+
+  beforeAll(async () => {
+    await post('/user/new', { user_id: 'dave', user_email: 'dave@example.com' });
+    await post('/team/new', { team_id: 'blue', team_alias: 'Blue team' });
+    const created = await post<KeyView & { key: string }>('/key/generate', { user_id: 'dave', team_id: 'blue', key_alias: 'dave-key', max_budget: 5, models: ['cheap'] });
+    expect(fieldMismatches(KEY_FIELDS, created)).toEqual([]);
+    teamKey = created.key;
+  });
+
+  it('/key/list with full objects and /key/info answer every field of a key', async () => {
+    const list = await json<KeyListAnswer>('/key/list?page=1&size=50&return_full_object=true');
+    expect(fieldMismatches(KEY_LIST_FIELDS, list)).toEqual([]);
+    expect(list.keys.map((key) => key.key_alias)).toContain('dave-key');
+    for (const key of list.keys) expect(fieldMismatches(KEY_FIELDS, key), key.token).toEqual([]);
+    const response = await fetch(`${gateway.url}/key/info`, { headers: { authorization: `Bearer ${teamKey}` } });
+    const self = (await response.json()) as { info: KeyView };
+    expect(fieldMismatches(KEY_FIELDS, self.info)).toEqual([]);
+    expect(self.info).toMatchObject({ key_alias: 'dave-key', user_id: 'dave', team_id: 'blue', max_budget: 5, models: ['cheap'] });
+  });
+
+  it('/user/list answers every field of a user; /team/list of a team', async () => {
+    const users = await json<UserListAnswer>('/user/list?page=1&page_size=50');
+    expect(fieldMismatches(USER_LIST_FIELDS, users)).toEqual([]);
+    expect(users.users.map((user) => user.user_id)).toContain('dave');
+    for (const user of users.users) expect(fieldMismatches(USER_FIELDS, user), user.user_id).toEqual([]);
+    const teams = await json<TeamView[]>('/team/list');
+    expect(teams.map((team) => team.team_id)).toEqual(['blue']);
+    for (const team of teams) expect(fieldMismatches(TEAM_FIELDS, team), team.team_id).toEqual([]);
   });
 });

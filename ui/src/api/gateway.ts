@@ -24,6 +24,8 @@ import type {
   DeploymentHealthView,
   HealthReport,
   HealthStatus,
+  KeyListAnswer,
+  KeyView,
   ModelInfoAnswer,
   ModelView,
   RouterSettingsAnswer,
@@ -31,6 +33,9 @@ import type {
   SpendLogPage,
   SpendLogView,
   SpendMetricsView,
+  TeamView,
+  UserListAnswer,
+  UserView,
 } from '../../../src/http/views';
 import { ApiError, download, request, send } from './http';
 
@@ -47,27 +52,7 @@ const num = (value: unknown): number | null => {
 
 // ---------------------------------------------------------------- identity
 
-export interface KeyView {
-  token: string;
-  key_name: string | null;
-  key_alias: string | null;
-  user_id: string | null;
-  team_id: string | null;
-  models: string[];
-  aliases?: Record<string, string>;
-  expires: string | null;
-  spend: number;
-  max_budget: number | null;
-  soft_budget?: number | null;
-  budget_duration: string | null;
-  budget_reset_at?: string | null;
-  rpm_limit: number | null;
-  tpm_limit: number | null;
-  max_parallel_requests: number | null;
-  blocked: boolean | null;
-  metadata?: Json;
-  created_at?: string | null;
-}
+export type { KeyView, TeamView, UserView };
 
 /** GET /key/info without ?key=: the calling key reads itself (any key may). */
 export async function keyInfoSelf(key?: string): Promise<{ key: string; info: KeyView }> {
@@ -106,12 +91,7 @@ export async function readiness(): Promise<Readiness> {
 
 // ---------------------------------------------------------------- keys
 
-export interface KeyListPage {
-  keys: KeyView[];
-  total_count: number;
-  current_page: number;
-  total_pages: number;
-}
+export type KeyListPage = KeyListAnswer;
 
 export function listKeys(query: { page?: number; size?: number; user_id?: string; team_id?: string; key_alias?: string } = {}): Promise<KeyListPage> {
   return request('/key/list', { query: { page: 1, size: 50, ...query, return_full_object: true } });
@@ -149,29 +129,7 @@ export function deleteKeys(tokens: string[]): Promise<{ deleted_keys: string[] }
 
 // ---------------------------------------------------------------- users and teams
 
-export interface UserView {
-  user_id: string;
-  user_email: string | null;
-  user_alias: string | null;
-  user_role: string | null;
-  /** Issue 6 gives users a tier. */
-  tier?: string | null;
-  spend: number;
-  max_budget: number | null;
-  models?: string[];
-  blocked?: boolean | null;
-}
-
-export interface TeamView {
-  team_id: string;
-  team_alias: string | null;
-  members_with_roles: { user_id: string; role: string }[];
-  spend: number;
-  max_budget: number | null;
-  models?: string[];
-}
-
-export function listUsers(query: { page?: number; page_size?: number; role?: string } = {}): Promise<{ users: UserView[]; total: number; page: number; page_size: number; total_pages: number }> {
+export function listUsers(query: { page?: number; page_size?: number; role?: string } = {}): Promise<UserListAnswer> {
   return request('/user/list', { query: { page: 1, page_size: 50, ...query } });
 }
 
