@@ -384,3 +384,18 @@ export const TEAM_FIELDS = {
 } as const satisfies Record<string, FieldKind>;
 
 export type TeamView = Omit<ViewOf<typeof TEAM_FIELDS>, 'members_with_roles'> & { members_with_roles: Array<{ user_id: string; role: string }> };
+
+// ---------------------------------------------------------------- GET /health/readiness (the dashboard; no key needed)
+
+export const READINESS_FIELDS = {
+  /** "healthy" (200) or "unhealthy" (503). */
+  status: 'string',
+  /** "connected", or what is wrong with the database. */
+  db: 'string',
+  /** Which database (dialect and place), without credentials; null before it is opened. */
+  database: 'string?',
+  version: 'string',
+} as const satisfies Record<string, FieldKind>;
+
+/** error is sent only while the database is not ready. */
+export type ReadinessView = ViewOf<typeof READINESS_FIELDS> & { error?: string };

@@ -21,6 +21,7 @@ import {
   KEY_LIST_FIELDS,
   MODEL_FIELDS,
   MODEL_INFO_FIELDS,
+  READINESS_FIELDS,
   PROVIDER_HEALTH_FIELDS,
   ROUTER_SETTINGS_ANSWER_FIELDS,
   ROUTER_SETTINGS_FIELDS,
@@ -257,5 +258,15 @@ describe('keys, users and teams (the Keys and Users pages, sign-in)', () => {
     const teams = await json<TeamView[]>('/team/list');
     expect(teams.map((team) => team.team_id)).toEqual(['blue']);
     for (const team of teams) expect(fieldMismatches(TEAM_FIELDS, team), team.team_id).toEqual([]);
+  });
+});
+
+describe('GET /health/readiness (the dashboard)', () => {
+  it('answers every field, without a key', async () => {
+    const response = await fetch(`${gateway.url}/health/readiness`);
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(fieldMismatches(READINESS_FIELDS, body)).toEqual([]);
+    expect(body).toMatchObject({ status: 'healthy', db: 'connected' });
   });
 });

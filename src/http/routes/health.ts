@@ -14,6 +14,7 @@ import type { HealthMonitor } from '../../routing/health-monitor.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
 import { requirePermission } from '../../auth/permissions.js';
 import { providerHealthReport } from './provider-health.js';
+import type { ReadinessView } from '../views.js';
 
 export interface HealthDependencies {
   catalog: ModelCatalog;
@@ -56,13 +57,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
       }
     }
     const ready = db === 'connected';
-    return reply.code(ready ? 200 : 503).send({
+    const answer: ReadinessView = {
       status: ready ? 'healthy' : 'unhealthy',
       db,
       database: state.handle?.description ?? null,
       ...(state.error && !ready ? { error: state.error } : {}),
       version: VERSION,
-    });
+    };
+    return reply.code(ready ? 200 : 503).send(answer);
   });
 
   const { health, models } = deps;

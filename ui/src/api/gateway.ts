@@ -28,6 +28,7 @@ import type {
   KeyView,
   ModelInfoAnswer,
   ModelView,
+  ReadinessView,
   RouterSettingsAnswer,
   RouterSettingsValues,
   SpendLogPage,
@@ -81,8 +82,8 @@ export interface Readiness {
 /** GET /health/readiness (no key needed): database status and version; 503 while not ready. */
 export async function readiness(): Promise<Readiness> {
   try {
-    const body = await request<Json>('/health/readiness');
-    return { ready: body.status === 'healthy', db: str(body.db) ?? 'unknown', version: str(body.version) };
+    const body = await request<ReadinessView>('/health/readiness');
+    return { ready: body.status === 'healthy', db: body.db, version: body.version };
   } catch (error) {
     if (error instanceof ApiError && error.status === 503) return { ready: false, db: error.message, version: null };
     throw error;
