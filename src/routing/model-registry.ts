@@ -433,9 +433,9 @@ export class ModelRegistry {
 /**
  * The prices a deployment is billed at, in LiteLLM's model_info names (USD per token), and where
  * they come from: "configured" (model_info or litellm_params), "free" (a local provider) or
- * "built_in" (the gateway's price table, billing/pricing.ts). Nothing when no price is known.
+ * "built_in" (the gateway's price table, billing/pricing.ts). All null when no price is known
+ * (unknown is not free), so every model_info carries the same fields.
  */
-/** USD per token as the gateway charges them; null (price_source too) when the price is unknown. */
 function effectivePrices(entry: RegistryEntry): { input_cost_per_token: number | null; output_cost_per_token: number | null; price_source: string | null; cache_read_input_token_cost?: number; cache_creation_input_token_cost?: number } {
   const prices = entry.deployment.prices;
   if (!prices) return { input_cost_per_token: null, output_cost_per_token: null, price_source: null };

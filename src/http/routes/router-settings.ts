@@ -30,7 +30,7 @@ export function routerSettingsView(policy: RouterPolicy): RouterSettingsValues {
     allowed_fails: policy.allowedFails,
     cooldown_time: policy.cooldownMs / 1000,
     disable_cooldowns: policy.cooldownMs === 0,
-    // null, not absent: the UI shows "provider default" for it.
+    // null rather than absent, so every answer carries the same fields (the UI's form reads each one).
     timeout: policy.defaultTimeoutMs !== undefined ? policy.defaultTimeoutMs / 1000 : null,
     fallbacks: listOf(policy.fallbacks),
     context_window_fallbacks: listOf(policy.contextWindowFallbacks),
