@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { platformObjectSchema, platformSchema } from '../platform/settings.js';
+import { ROUTING_STRATEGY_NAMES } from '../routing/strategies/index.js';
 
 // Numbers may arrive as strings (os.environ/ values, quoted YAML); anything else is a type error.
 const number = z.preprocess(
@@ -114,9 +115,7 @@ const fallbackList = z.array(z.record(z.union([z.array(z.string()), z.string().t
 
 export const routerSettingsSchema = z
   .object({
-    routing_strategy: z
-      .enum(['simple-shuffle', 'least-busy', 'latency-based-routing', 'usage-based-routing', 'usage-based-routing-v2', 'cost-based-routing'])
-      .optional(),
+    routing_strategy: z.enum(ROUTING_STRATEGY_NAMES).optional(),
     num_retries: integer.optional(),
     retry_after: nonNegative.optional(),
     timeout: nonNegative.optional(),

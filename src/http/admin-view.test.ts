@@ -11,7 +11,7 @@ describe('publicModelView', () => {
     expect(publicModelView(view)).toEqual({
       model_name: 'chat',
       litellm_params: { model: 'openai/gpt-4o', temperature: 0.2, max_tokens: 100, rpm: 60 },
-      model_info: { id: 'dep-1', available: false, input_cost_per_token: 0.000001 },
+      model_info: { id: 'dep-1', available: false, unavailable_reason: null, input_cost_per_token: 0.000001 },
     });
   });
 });

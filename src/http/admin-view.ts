@@ -34,9 +34,10 @@ const PUBLIC_PARAMS = new Set<string>(['model', 'custom_llm_provider', 'rpm', 't
 /** model_info fields that carry operator detail (why a model is unavailable names variables and URLs). */
 const ADMIN_MODEL_INFO = new Set(['unavailable_reason']);
 
-/** A /model/info entry as a non-admin sees it: no api_base, no masked key, no headers, no operator notes. */
+/** A /model/info entry as a non-admin sees it: no api_base, no masked key, no headers, no operator notes (null). */
 export function publicModelView<T extends { litellm_params: Record<string, unknown>; model_info: Record<string, unknown> }>(view: T): T {
   const params = Object.fromEntries(Object.entries(view.litellm_params).filter(([field]) => PUBLIC_PARAMS.has(field)));
-  const info = Object.fromEntries(Object.entries(view.model_info).filter(([field]) => !ADMIN_MODEL_INFO.has(field)));
+  // The fields stay (the answer keeps its shape), their operator detail does not.
+  const info = Object.fromEntries(Object.entries(view.model_info).map(([field, value]) => [field, ADMIN_MODEL_INFO.has(field) ? null : value]));
   return { ...view, litellm_params: params, model_info: info };
 }

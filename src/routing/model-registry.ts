@@ -24,6 +24,7 @@ import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
 import type { ModelRepository, StoredModelRow } from '../storage/repositories/models.js';
 import type { ModelCatalog } from './catalog.js';
+import type { ModelView } from '../http/views.js';
 import { parseInput } from '../parse-input.js';
 import { apiBaseProblem, type ListeningAddress } from '../security/api-base.js';
 
@@ -51,12 +52,7 @@ export interface RegistryEntry {
   updatedAt?: number;
 }
 
-/** LiteLLM's /model/info item. */
-export interface ModelView {
-  model_name: string;
-  litellm_params: Record<string, unknown>;
-  model_info: Record<string, unknown>;
-}
+export type { ModelView } from '../http/views.js';
 
 /** Longest model name or id stored (the model name a client sends is held to the same limit). */
 const NAME_CHARS = 256;
@@ -166,13 +162,16 @@ export class ModelRegistry {
       model_name: entry.deployment.modelName,
       litellm_params: entry.shownParams,
       model_info: {
-        ...effectivePrices(entry),
+        // The config's own model_info fields first: the effective prices and the gateway's fields below are what applies.
         ...entry.modelInfo,
+        ...effectivePrices(entry),
         id: entry.deployment.id,
+        litellm_provider: entry.deployment.provider,
+        upstream_model: entry.deployment.upstreamModel,
         db_model: entry.origin === 'api',
         enabled: entry.enabled,
         available: entry.deployment.available,
-        ...(entry.deployment.available ? {} : { unavailable_reason: entry.deployment.unavailableReason }),
+        unavailable_reason: entry.deployment.available ? null : (entry.deployment.unavailableReason ?? null),
         ...(entry.createdAt !== undefined ? { created_at: new Date(entry.createdAt).toISOString(), updated_at: new Date(entry.updatedAt ?? entry.createdAt).toISOString() } : {}),
       },
     };
@@ -474,11 +473,12 @@ export class ModelRegistry {
 /**
  * The prices a deployment is billed at, in LiteLLM's model_info names (USD per token), and where
  * they come from: "configured" (model_info or litellm_params), "free" (a local provider) or
- * "built_in" (the gateway's price table, billing/pricing.ts). Nothing when no price is known.
+ * "built_in" (the gateway's price table, billing/pricing.ts). All null when no price is known
+ * (unknown is not free), so every model_info carries the same fields.
  */
-function effectivePrices(entry: RegistryEntry): Record<string, unknown> {
+function effectivePrices(entry: RegistryEntry): { input_cost_per_token: number | null; output_cost_per_token: number | null; price_source: string | null; cache_read_input_token_cost?: number; cache_creation_input_token_cost?: number } {
   const prices = entry.deployment.prices;
-  if (!prices) return {};
+  if (!prices) return { input_cost_per_token: null, output_cost_per_token: null, price_source: null };
   const usd = (pico: number) => pico / 1e12;
   const configured = ['input_cost_per_token', 'output_cost_per_token'].some((name) => typeof entry.modelInfo[name] === 'number' || typeof entry.shownParams[name] === 'number');
   const source = configured ? 'configured' : providerSpec(entry.deployment.provider)?.free === true ? 'free' : 'built_in';

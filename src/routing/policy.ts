@@ -5,7 +5,7 @@
  */
 import type { GatewayError } from '../errors.js';
 import type { GatewayConfig } from '../config/schema.js';
-import type { RoutingStrategyName } from './strategies/index.js';
+import { DEFAULT_ROUTING_STRATEGY, type RoutingStrategyName } from './strategies/index.js';
 
 /** LiteLLM's retry_policy keys. */
 export type RetryKind =
@@ -59,7 +59,7 @@ export function routerPolicyFrom(config: GatewayConfig): RouterPolicy {
   const litellm = config.litellm_settings;
   const args = (router.routing_strategy_args ?? {}) as { lowest_latency_buffer?: unknown };
   return {
-    strategy: router.routing_strategy ?? 'simple-shuffle',
+    strategy: router.routing_strategy ?? DEFAULT_ROUTING_STRATEGY,
     numRetries: router.num_retries ?? litellm.num_retries ?? 0,
     retryAfterMs: Math.round((router.retry_after ?? 0) * 1000),
     maxRetryWaitMs: 30_000,

@@ -11,7 +11,7 @@ import type { RouterState } from '../state/router-state.js';
 import type { ModelGroup } from './catalog.js';
 import { DeploymentStats } from './deployment-stats.js';
 import { countsTowardCooldown, type RouterPolicy } from './policy.js';
-import { STRATEGIES, usesUsageWindows } from './strategies/index.js';
+import { routingStrategy, usesUsageWindows } from './strategies/index.js';
 import type { RandomSource } from './strategies/types.js';
 
 export interface RouterDependencies {
@@ -64,7 +64,7 @@ export class Router {
     const health = this.deps.health;
     const healthy = group.available.filter((deployment) => this.deps.state.coolingUntil(deployment.id) === undefined && (!health || health.isHealthy(deployment)));
     if (healthy.length <= 1) return healthy;
-    const strategy = STRATEGIES[this.policy.strategy];
+    const strategy = routingStrategy(this.policy.strategy).rank;
     const usage = usesUsageWindows(this.policy.strategy) ? await this.deps.state.usage(healthy.map((deployment) => deployment.id)) : undefined;
     const tiers = new Map<number, Deployment[]>();
     for (const deployment of healthy) {

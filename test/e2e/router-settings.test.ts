@@ -72,7 +72,9 @@ litellm_settings:
         content_policy_fallbacks: [],
         default_fallbacks: [],
         max_fallbacks: 5,
+        timeout: null,
       },
+      available_strategies: ['simple-shuffle', 'least-busy', 'latency-based-routing', 'usage-based-routing', 'usage-based-routing-v2', 'cost-based-routing'],
     });
   });
 

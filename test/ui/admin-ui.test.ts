@@ -396,6 +396,8 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     const cost = page.getByRole('dialog', { name: 'Request' }).getByTestId('log-cost');
     const expected = Number(record!.cost_micros) / 1e6;
     await expect.poll(() => cost.textContent()).toBe(`$${expected.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6 })}`);
+    // The Playground streams: the detail says so (the row's stream flag, which the server sends).
+    expect(await page.getByRole('dialog', { name: 'Request' }).textContent()).toContain(' · stream');
     await shoot('logs-detail');
     await page.keyboard.press('Escape');
   });

@@ -17,6 +17,7 @@ import type { ModelRegistry } from '../../routing/model-registry.js';
 import { requirePermission } from '../../auth/permissions.js';
 import { providerHealthReport } from './provider-health.js';
 import { callerHolds } from '../admin-view.js';
+import type { ReadinessView } from '../views.js';
 import { cachedDeploymentHealth } from './cached-health.js';
 
 export interface HealthDependencies {
@@ -65,13 +66,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
     // Anyone may probe readiness; where the database lives and what its errors say (paths, hosts)
     // is shown only with an admin key.
     const details = deps.presentsAdminKey?.(request.headers) === true;
-    return reply.code(ready ? 200 : 503).send({
+    const answer: ReadinessView = {
       status: ready ? 'healthy' : 'unhealthy',
       db: details || ready || !db.startsWith('error') ? db : 'error',
       ...(details ? { database: state.handle?.description ?? null } : {}),
       ...(details && state.error && !ready ? { error: state.error } : {}),
       version: VERSION,
-    });
+    };
+    return reply.code(ready ? 200 : 503).send(answer);
   });
 
   const { health, models } = deps;

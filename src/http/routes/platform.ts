@@ -20,6 +20,7 @@ import type { ModelCatalog } from '../../routing/catalog.js';
 import type { CreditRepository, StoredCreditTransaction } from '../../storage/repositories/credits.js';
 import type { PrincipalRepository } from '../../storage/repositories/principals.js';
 import { callOf } from '../context.js';
+import type { ByokKeysAnswer, CreditAccountView, CreditTransactionsAnswer, CreditTransactionView } from '../views.js';
 import { healthFor, type HealthDependencies } from './health.js';
 import { sendResult, withAutoModel } from './openai.js';
 import { parseInput } from '../../parse-input.js';
@@ -56,7 +57,7 @@ const byokBody = z
   })
   .strict();
 
-function transactionView(row: StoredCreditTransaction) {
+function transactionView(row: StoredCreditTransaction): CreditTransactionView {
   return {
     id: row.id,
     kind: row.kind,
@@ -142,7 +143,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
   app.get(`${PREFIX}/credits`, async (request) => {
     const { layer, user, balance } = await balanceOf(request);
     const tier = layer.credits.tierOf(user);
-    return {
+    const account: CreditAccountView = {
       user_id: user.userId,
       tier: tier.name,
       markup: tier.markup,
@@ -152,6 +153,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
       low_balance_threshold: layer.settings.lowBalanceMillicredits === undefined ? null : toCredits(layer.settings.lowBalanceMillicredits),
       low_balance: layer.credits.isLow(balance),
     };
+    return account;
   });
 
   app.get(`${PREFIX}/credits/balance`, async (request) => {
@@ -184,7 +186,8 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
       throw new GatewayError('invalid_request', 'kind: must be one of grant, purchase, usage, refund, adjustment', { param: 'kind' });
     }
     const page = await deps.credits().list(user.userId, limit, offset, kind as StoredCreditTransaction['kind'] | undefined);
-    return { user_id: user.userId, transactions: page.items.map(transactionView), total: page.total, limit, offset };
+    const answer: CreditTransactionsAnswer = { user_id: user.userId, transactions: page.items.map(transactionView), total: page.total, limit, offset };
+    return answer;
   });
 
   // ---- bring your own key
@@ -198,7 +201,8 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
   app.get(`${PREFIX}/byok/keys`, async (request) => {
     const layer = requirePlatform();
     const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
-    return { user_id: user.userId, keys: await layer.byok.list(user.userId) };
+    const answer: ByokKeysAnswer = { user_id: user.userId, keys: await layer.byok.list(user.userId) };
+    return answer;
   });
 
   app.get(`${PREFIX}/byok/keys/:provider`, async (request) => {

@@ -1,34 +1,7 @@
 /** The body of GET /health/providers and POST /health/check: each provider, and each of its deployments. */
 import type { DeploymentHealth, HealthMonitor, HealthStatus } from '../../routing/health-monitor.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
-
-export interface DeploymentHealthView {
-  deployment_id: string;
-  model_name: string;
-  provider: string;
-  model: string;
-  api_base: string | null;
-  status: HealthStatus;
-  response_time_ms: number | null;
-  last_checked: string | null;
-  last_error: string | null;
-  consecutive_failures: number;
-  /** False for disabled models (never checked, never routed to). */
-  active: boolean;
-}
-
-export interface ProviderHealthView {
-  provider: string;
-  status: HealthStatus;
-  deployments: number;
-  healthy: number;
-  degraded: number;
-  down: number;
-  unknown: number;
-  /** Mean response time of its deployments' last checks. */
-  response_time_ms: number | null;
-  last_checked: string | null;
-}
+import type { DeploymentHealthView, HealthReport, ProviderHealthView } from '../views.js';
 
 /** A provider is down when every checked deployment is down, healthy when every one is, degraded otherwise. */
 export function providerStatus(statuses: HealthStatus[]): HealthStatus {
@@ -40,7 +13,7 @@ export function providerStatus(statuses: HealthStatus[]): HealthStatus {
 }
 
 /** `showApiBase`: the deployments' URLs are shown (to callers who manage providers); null otherwise. */
-export function providerHealthReport(health: HealthMonitor, models: ModelRegistry, options: { showApiBase?: boolean } = { showApiBase: true }) {
+export function providerHealthReport(health: HealthMonitor, models: ModelRegistry, options: { showApiBase?: boolean } = { showApiBase: true }): HealthReport {
   const deployments: DeploymentHealthView[] = models.entries().map(({ deployment, enabled }) => {
     const record: DeploymentHealth | undefined = health.statusOf(deployment.id);
     return {

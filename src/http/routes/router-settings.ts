@@ -15,10 +15,12 @@ import { isPlainObject } from '../../config/load.js';
 import { GatewayError } from '../../errors.js';
 import type { RouterPolicy } from '../../routing/policy.js';
 import type { RouterSettingsStore } from '../../routing/router-settings-store.js';
+import { ROUTING_STRATEGY_NAMES } from '../../routing/strategies/index.js';
+import type { RouterSettingsAnswer, RouterSettingsValues } from '../views.js';
 
 const listOf = (map: Map<string, string[]>) => [...map].map(([group, targets]) => ({ [group]: targets }));
 
-export function routerSettingsView(policy: RouterPolicy) {
+export function routerSettingsView(policy: RouterPolicy): RouterSettingsValues {
   return {
     routing_strategy: policy.strategy,
     routing_strategy_args: { lowest_latency_buffer: policy.latencyBuffer },
@@ -28,7 +30,8 @@ export function routerSettingsView(policy: RouterPolicy) {
     allowed_fails: policy.allowedFails,
     cooldown_time: policy.cooldownMs / 1000,
     disable_cooldowns: policy.cooldownMs === 0,
-    ...(policy.defaultTimeoutMs !== undefined ? { timeout: policy.defaultTimeoutMs / 1000 } : {}),
+    // null rather than absent, so every answer carries the same fields (the UI's form reads each one).
+    timeout: policy.defaultTimeoutMs !== undefined ? policy.defaultTimeoutMs / 1000 : null,
     fallbacks: listOf(policy.fallbacks),
     context_window_fallbacks: listOf(policy.contextWindowFallbacks),
     content_policy_fallbacks: listOf(policy.contentPolicyFallbacks),
@@ -38,7 +41,12 @@ export function routerSettingsView(policy: RouterPolicy) {
 }
 
 export function registerRouterSettingsRoutes(app: FastifyInstance, policy: () => RouterPolicy, store?: RouterSettingsStore): void {
-  const view = () => ({ router_settings: routerSettingsView(policy()), editable: store !== undefined, overrides: store?.currentOverrides() ?? {} });
+  const view = (): RouterSettingsAnswer => ({
+    router_settings: routerSettingsView(policy()),
+    editable: store !== undefined,
+    overrides: store?.currentOverrides() ?? {},
+    available_strategies: [...ROUTING_STRATEGY_NAMES],
+  });
 
   app.get('/router/settings', async (request) => {
     requirePermission(request, 'llm.configure');

@@ -15,6 +15,7 @@ import type { Caller } from '../../gateway/pipeline.js';
 import { GROUP_COLUMNS, type GroupBy, type ReportRow, type SpendReportRepository, type Totals } from '../../storage/repositories/spend-reports.js';
 import type { StoredUsageLog } from '../../storage/repositories/usage-logs.js';
 import { toCsv, type CsvValue } from '../csv.js';
+import { SPEND_METRICS_FIELDS, type DailyActivityAnswer, type SpendLogPage, type SpendLogView, type SpendMetricsView } from '../views.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
 
@@ -70,7 +71,7 @@ function instantOf(value: string): number {
 }
 
 /** LiteLLM's SpendMetrics of a set of totals (spend in USD). */
-function metricsOf(totals: Totals) {
+function metricsOf(totals: Totals): SpendMetricsView {
   return {
     spend: totals.cost_micros / 1_000_000,
     prompt_tokens: totals.prompt_tokens,
@@ -83,8 +84,7 @@ function metricsOf(totals: Totals) {
     credits: totals.credits_millicredits / 1000,
   };
 }
-type Metrics = ReturnType<typeof metricsOf>;
-const METRIC_COLUMNS = ['spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'api_requests', 'successful_requests', 'failed_requests', 'credits'] as const;
+const METRIC_COLUMNS = Object.keys(SPEND_METRICS_FIELDS) as Array<keyof SpendMetricsView>;
 
 function emptyTotals(): Totals {
   return { requests: 0, failures: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cached_tokens: 0, cost_micros: 0, credits_millicredits: 0 };
@@ -221,8 +221,8 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     const hasMore = rows.length > pageSize;
     const data = rows.slice(0, pageSize).map(spendLogView);
     if (query.format === 'csv') return sendCsv(reply, 'spend-logs', SPEND_LOG_CSV_COLUMNS, data.map((row) => ({ ...row, metadata: JSON.stringify(row.metadata), messages: row.messages === null ? null : JSON.stringify(row.messages), response: row.response })));
-    return { data, page, page_size: pageSize, has_more: hasMore };
-
+    const answer: SpendLogPage = { data, page, page_size: pageSize, has_more: hasMore };
+    return answer;
   });
 }
 
@@ -289,7 +289,7 @@ interface KeyLabel {
 }
 
 /** LiteLLM's /user/daily/activity answer: days, newest first, each with model, provider and key breakdowns. */
-function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: number, pageSize: number) {
+function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: number, pageSize: number): DailyActivityAnswer {
   type Day = { date: string; totals: Totals; models: Map<string, Totals>; providers: Map<string, Totals>; keys: Map<string, Totals> };
   const days = new Map<string, Day>();
   const total = emptyTotals();
@@ -319,7 +319,7 @@ function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: n
       ),
     },
   }));
-  const metrics: Metrics = metricsOf(total);
+  const metrics = metricsOf(total);
   return {
     results,
     metadata: {
@@ -341,7 +341,7 @@ function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: n
 
 const SPEND_LOG_CSV_COLUMNS = [
   'request_id', 'call_type', 'startTime', 'endTime', 'api_key', 'key_alias', 'user', 'team_id', 'model', 'model_id', 'custom_llm_provider', 'upstream_model', 'status',
-  'http_status', 'error_code', 'spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'latency_ms', 'time_to_first_token_ms',
+  'http_status', 'stream', 'error_code', 'error_message', 'spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'latency_ms', 'time_to_first_token_ms',
   'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'aborted', 'usage_adjusted', 'metadata', 'messages', 'response',
 ] as const;
 
@@ -355,7 +355,7 @@ function parseJson(text: string | null | undefined): unknown {
 }
 
 /** A usage row in LiteLLM's SpendLogs shape (plus the gateway's own columns). */
-export function spendLogView(row: StoredUsageLog) {
+export function spendLogView(row: StoredUsageLog): SpendLogView {
   return {
     request_id: row.call_id,
     call_type: row.endpoint,
@@ -371,7 +371,9 @@ export function spendLogView(row: StoredUsageLog) {
     upstream_model: row.upstream_model,
     status: row.status,
     http_status: row.http_status,
+    stream: row.stream === 1,
     error_code: row.error_code,
+    error_message: row.error_message,
     spend: row.cost_micros === null ? null : row.cost_micros / 1_000_000,
     prompt_tokens: row.prompt_tokens,
     completion_tokens: row.completion_tokens,
@@ -384,14 +386,10 @@ export function spendLogView(row: StoredUsageLog) {
     byok: row.byok === 1,
     credits: row.credits_millicredits === null ? null : row.credits_millicredits / 1000,
     power_level: row.power_level,
-    /** The client went away or the gateway cut the stream: billed for what was produced. */
     aborted: row.aborted === 1,
-    /** The upstream's reported usage was implausible and was replaced by the gateway's count. */
     usage_adjusted: row.usage_adjusted === 1,
     metadata: (parseJson(row.metadata) as Record<string, unknown> | null) ?? {},
     messages: parseJson(row.messages ?? null),
     response: row.response ?? null,
   };
 }
-
-export type SpendLogView = ReturnType<typeof spendLogView>;

@@ -4,7 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { session } from '../session';
-import { dailyActivity, listKeys, modelInfo, spendLogs, streamChat } from './gateway';
+import type { DailyActivityAnswer, ModelInfoAnswer, RouterSettingsAnswer, SpendLogView, SpendMetricsView } from '../../../src/http/views';
+import { dailyActivity, listKeys, modelInfo, routerSettings, spendLogs, streamChat } from './gateway';
 import { ApiError } from './http';
 
 type Call = { url: string; init: RequestInit };
@@ -54,26 +55,41 @@ describe('requests', () => {
 
 describe('LiteLLM shapes', () => {
   it('/model/info: provider, prices, status and origin of each deployment', async () => {
-    answer({
+    const body: ModelInfoAnswer = {
       data: [
-        { model_name: 'gpt-4o', litellm_params: { model: 'openai/gpt-4o', api_key: '***abcd' }, model_info: { id: 'dep-1', db_model: true, input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5 } },
-        { model_name: 'local', litellm_params: { model: 'ollama_chat/llama3', api_base: 'http://localhost:11434' }, model_info: { id: 'dep-2', db_model: false, disabled: true } },
+        {
+          model_name: 'gpt-4o',
+          litellm_params: { model: 'openai/gpt-4o', api_key: '***abcd' },
+          model_info: { id: 'dep-1', litellm_provider: 'openai', upstream_model: 'gpt-4o', db_model: true, enabled: true, available: true, unavailable_reason: null, input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, price_source: 'configured' },
+        },
+        {
+          model_name: 'local',
+          litellm_params: { model: 'ollama_chat/llama3', api_base: 'http://localhost:11434' },
+          model_info: { id: 'dep-2', litellm_provider: 'ollama_chat', upstream_model: 'llama3', db_model: false, enabled: false, available: true, unavailable_reason: null, input_cost_per_token: null, output_cost_per_token: null, price_source: null, mode: 'chat' },
+        },
       ],
-    });
+    };
+    answer(body);
     const [first, second] = await modelInfo();
-    expect(first).toMatchObject({ id: 'dep-1', model_name: 'gpt-4o', provider: 'openai', upstream_model: 'gpt-4o', api_key: '***abcd', input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, disabled: false, db_model: true });
-    expect(second).toMatchObject({ id: 'dep-2', provider: 'ollama_chat', api_base: 'http://localhost:11434', disabled: true, db_model: false, input_cost_per_token: null });
+    expect(first).toMatchObject({ id: 'dep-1', model_name: 'gpt-4o', provider: 'openai', upstream_model: 'gpt-4o', api_key: '***abcd', input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, disabled: false, db_model: true, mode: null });
+    expect(second).toMatchObject({ id: 'dep-2', provider: 'ollama_chat', upstream_model: 'llama3', api_base: 'http://localhost:11434', disabled: true, db_model: false, input_cost_per_token: null, mode: 'chat' });
   });
 
   it('/user/daily/activity: days in order with breakdowns, totals from metadata', async () => {
-    const metrics = (spend: number, requests: number, failed: number) => ({ spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
-    answer({
+    const metrics = (spend: number, requests: number, failed: number): SpendMetricsView => ({
+      spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cache_read_input_tokens: 0, credits: 0,
+    });
+    const body: DailyActivityAnswer = {
       results: [
-        { date: '2026-11-23', metrics: metrics(0.5, 4, 1), breakdown: { models: { 'gpt-4o': { metrics: metrics(0.5, 4, 1) } }, providers: { openai: { metrics: metrics(0.5, 4, 1) } }, api_keys: { 'hash-1': { metrics: metrics(0.5, 4, 1), metadata: { key_alias: 'billing' } } } } },
+        { date: '2026-11-23', metrics: metrics(0.5, 4, 1), breakdown: { models: { 'gpt-4o': { metrics: metrics(0.5, 4, 1), metadata: {} } }, providers: { openai: { metrics: metrics(0.5, 4, 1), metadata: {} } }, api_keys: { 'hash-1': { metrics: metrics(0.5, 4, 1), metadata: { key_alias: 'billing' } } } } },
         { date: '2026-11-22', metrics: metrics(0.25, 2, 0), breakdown: { models: {}, providers: {}, api_keys: {} } },
       ],
-      metadata: { total_spend: 0.75, total_api_requests: 6, total_successful_requests: 5, total_failed_requests: 1, total_tokens: 30 },
-    });
+      metadata: {
+        total_spend: 0.75, total_api_requests: 6, total_successful_requests: 5, total_failed_requests: 1, total_prompt_tokens: 20, total_completion_tokens: 10, total_tokens: 30,
+        total_cache_read_input_tokens: 0, total_credits: 0, page: 1, total_pages: 1, has_more: false,
+      },
+    };
+    answer(body);
     const activity = await dailyActivity({ start_date: '2026-11-22', end_date: '2026-11-23' });
     expect(calls[0].url).toContain('start_date=2026-11-22');
     expect(activity.days.map((day) => day.date)).toEqual(['2026-11-22', '2026-11-23']);
@@ -83,17 +99,34 @@ describe('LiteLLM shapes', () => {
     expect(activity.totals).toMatchObject({ spend: 0.75, requests: 6, successful: 5, failed: 1, total_tokens: 30 });
   });
 
-  it('/spend/logs: rows with latency from start and end times, paginated or a plain list', async () => {
-    const row = { request_id: 'call-1', startTime: '2026-11-23T10:00:00.000Z', endTime: '2026-11-23T10:00:01.250Z', model_group: 'gpt-4o', custom_llm_provider: 'openai', spend: 0.00042, prompt_tokens: 12, completion_tokens: 5, status: 'success' };
+  it('/spend/logs: the rows as the gateway sends them, with the stream flag and the error text', async () => {
+    const row: SpendLogView = {
+      request_id: 'call-1', call_type: 'chat_completion', startTime: '2026-11-23T10:00:00.000Z', endTime: '2026-11-23T10:00:01.250Z', api_key: 'hash-1', key_alias: 'billing',
+      user: 'alice', team_id: null, model: 'gpt-4o', model_id: 'dep-1', custom_llm_provider: 'openai', upstream_model: 'gpt-4o-2024-08-06', status: 'failure', http_status: 502,
+      stream: true, error_code: 'upstream_error', error_message: 'the upstream answered 500', spend: null, prompt_tokens: null, completion_tokens: null, total_tokens: null,
+      cache_read_input_tokens: null, latency_ms: 1250, time_to_first_token_ms: null, retries: 1, fallbacks: 0, byok: false, credits: null, power_level: null, aborted: false, usage_adjusted: false, metadata: {}, messages: null, response: null,
+    };
     answer({ data: [row], page: 1, page_size: 50, has_more: true });
     const page = await spendLogs({ model: 'gpt-4o', status: '' });
     expect(calls[0].url).toBe('/spend/logs?model=gpt-4o&page=1&page_size=50');
-    expect(page.has_more).toBe(true);
-    expect(page.rows[0]).toMatchObject({ request_id: 'call-1', model: 'gpt-4o', provider: 'openai', spend: 0.00042, total_tokens: 17, latency_ms: 1250, status: 'success' });
-    answer([row]);
-    const plain = await spendLogs({});
-    expect(plain.rows).toHaveLength(1);
-    expect(plain.has_more).toBe(false);
+    expect(page).toEqual({ rows: [row], has_more: true, page: 1, page_size: 50 });
+  });
+
+  it('/router/settings: fallback chains as maps for the form, and the strategies the gateway offers', async () => {
+    const answerBody: RouterSettingsAnswer = {
+      router_settings: {
+        routing_strategy: 'least-busy', routing_strategy_args: {}, num_retries: 2, retry_policy: {}, retry_after: 0, allowed_fails: 3, cooldown_time: 30, disable_cooldowns: false, timeout: null,
+        fallbacks: [{ 'gpt-4o': ['gpt-4o-mini', 'claude'] }, { claude: ['gpt-4o'] }], context_window_fallbacks: [], content_policy_fallbacks: [], default_fallbacks: [], max_fallbacks: 5,
+      },
+      editable: true,
+      overrides: { num_retries: 2 },
+      available_strategies: ['simple-shuffle', 'least-busy'],
+    };
+    answer(answerBody);
+    const settings = await routerSettings();
+    expect(settings).toMatchObject({ routing_strategy: 'least-busy', num_retries: 2, timeout: null, editable: true, overrides: { num_retries: 2 }, available_strategies: ['simple-shuffle', 'least-busy'] });
+    expect(settings.fallbacks).toEqual({ 'gpt-4o': ['gpt-4o-mini', 'claude'], claude: ['gpt-4o'] });
+    expect(settings.context_window_fallbacks).toEqual({});
   });
 });
 

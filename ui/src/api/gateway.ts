@@ -1,18 +1,43 @@
 /**
- * Every gateway endpoint the UI calls, typed, in one file — so that endpoint shapes can be
- * aligned in one place. Endpoints follow LiteLLM's management API where LiteLLM defines them.
- *
- * On main today: /v1/models, /v1/chat/completions, /health, /key/*, /user/*, /team/*.
- * Documented but served by other work (the UI shows "not available on this gateway" on a 404):
+ * Every gateway endpoint the UI calls, typed, in one file. Endpoints follow LiteLLM's management
+ * API where LiteLLM defines them:
+ *   keys/users  /key/*, /user/*, /team/*
  *   models      /model/info, /model/new, /model/update, /model/delete, /model/{id}/disable|enable
- *   health      /health/providers, POST /health/check
+ *   health      /health/readiness, /health/providers, POST /health/check
  *   usage/logs  /spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
  *   credits     /api/v1/llm/credits[/balance|/add|/transactions]
  *   BYOK        /api/v1/llm/byok/keys[/{provider}]
  *   router      GET/PATCH/DELETE /router/settings (LiteLLM's POST /config/update {router_settings} is an alias)
- * Responses whose exact shape is not settled yet go through the small normalizers below, which
- * accept the documented LiteLLM shape and the obvious variants; they never invent values.
+ * The answers' types are the server's own view types (src/http/views.ts, imported type-only), so
+ * the UI reads exactly the fields the server sends; test/e2e/ui-views.test.ts checks the real server
+ * against the same field tables. A route may still be absent on a gateway built without it: the
+ * pages show "not available on this gateway" on a 404.
  */
+import type {
+  BreakdownEntry,
+  ByokKeysAnswer,
+  ByokKeyView,
+  CreditAccountView,
+  CreditTransactionsAnswer,
+  CreditTransactionView,
+  DailyActivityAnswer,
+  DeploymentHealthView,
+  HealthReport,
+  HealthStatus,
+  KeyListAnswer,
+  KeyView,
+  ModelInfoAnswer,
+  ModelView,
+  ReadinessView,
+  RouterSettingsAnswer,
+  RouterSettingsValues,
+  SpendLogPage,
+  SpendLogView,
+  SpendMetricsView,
+  TeamView,
+  UserListAnswer,
+  UserView,
+} from '../../../src/http/views';
 import { ApiError, download, request, send } from './http';
 
 // ---------------------------------------------------------------- small guards
@@ -25,45 +50,10 @@ const num = (value: unknown): number | null => {
   if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
   return null;
 };
-const first = (row: Json, ...names: string[]): unknown => {
-  for (const name of names) if (row[name] !== undefined && row[name] !== null) return row[name];
-  return undefined;
-};
-/** The list inside a response: the response itself, or its data / items / results / … field. */
-function listOf(body: unknown, ...fields: string[]): Json[] {
-  if (Array.isArray(body)) return body.filter(isObject);
-  if (isObject(body)) {
-    for (const field of [...fields, 'data', 'items', 'results', 'logs']) {
-      const value = body[field];
-      if (Array.isArray(value)) return value.filter(isObject);
-    }
-  }
-  return [];
-}
 
 // ---------------------------------------------------------------- identity
 
-export interface KeyView {
-  token: string;
-  key_name: string | null;
-  key_alias: string | null;
-  user_id: string | null;
-  team_id: string | null;
-  models: string[];
-  aliases?: Record<string, string>;
-  expires: string | null;
-  spend: number;
-  max_budget: number | null;
-  soft_budget?: number | null;
-  budget_duration: string | null;
-  budget_reset_at?: string | null;
-  rpm_limit: number | null;
-  tpm_limit: number | null;
-  max_parallel_requests: number | null;
-  blocked: boolean | null;
-  metadata?: Json;
-  created_at?: string | null;
-}
+export type { KeyView, TeamView, UserView };
 
 /** GET /key/info without ?key=: the calling key reads itself (any key may). */
 export async function keyInfoSelf(key?: string): Promise<{ key: string; info: KeyView }> {
@@ -92,8 +82,8 @@ export interface Readiness {
 /** GET /health/readiness (no key needed): database status and version; 503 while not ready. */
 export async function readiness(): Promise<Readiness> {
   try {
-    const body = await request<Json>('/health/readiness');
-    return { ready: body.status === 'healthy', db: str(body.db) ?? 'unknown', version: str(body.version) };
+    const body = await request<ReadinessView>('/health/readiness');
+    return { ready: body.status === 'healthy', db: body.db, version: body.version };
   } catch (error) {
     if (error instanceof ApiError && error.status === 503) return { ready: false, db: error.message, version: null };
     throw error;
@@ -102,12 +92,7 @@ export async function readiness(): Promise<Readiness> {
 
 // ---------------------------------------------------------------- keys
 
-export interface KeyListPage {
-  keys: KeyView[];
-  total_count: number;
-  current_page: number;
-  total_pages: number;
-}
+export type KeyListPage = KeyListAnswer;
 
 export function listKeys(query: { page?: number; size?: number; user_id?: string; team_id?: string; key_alias?: string } = {}): Promise<KeyListPage> {
   return request('/key/list', { query: { page: 1, size: 50, ...query, return_full_object: true } });
@@ -145,29 +130,7 @@ export function deleteKeys(tokens: string[]): Promise<{ deleted_keys: string[] }
 
 // ---------------------------------------------------------------- users and teams
 
-export interface UserView {
-  user_id: string;
-  user_email: string | null;
-  user_alias: string | null;
-  user_role: string | null;
-  /** Issue 6 gives users a tier. */
-  tier?: string | null;
-  spend: number;
-  max_budget: number | null;
-  models?: string[];
-  blocked?: boolean | null;
-}
-
-export interface TeamView {
-  team_id: string;
-  team_alias: string | null;
-  members_with_roles: { user_id: string; role: string }[];
-  spend: number;
-  max_budget: number | null;
-  models?: string[];
-}
-
-export function listUsers(query: { page?: number; page_size?: number; role?: string } = {}): Promise<{ users: UserView[]; total: number; page: number; page_size: number; total_pages: number }> {
+export function listUsers(query: { page?: number; page_size?: number; role?: string } = {}): Promise<UserListAnswer> {
   return request('/user/list', { query: { page: 1, page_size: 50, ...query } });
 }
 
@@ -197,38 +160,13 @@ export function deleteTeams(teamIds: string[]): Promise<unknown> {
 
 // ---------------------------------------------------------------- credits (issue 6)
 
-export interface CreditBalance {
-  user_id: string | null;
-  balance: number | null;
-  currency: string;
-  tier: string | null;
-  used: number | null;
-  low: boolean;
-  raw: Json;
-}
-
-export interface CreditTransaction {
-  id: string;
-  created_at: string | null;
-  amount: number | null;
-  balance_after: number | null;
-  kind: string | null;
-  reason: string | null;
-}
+/** A user's credit account exactly as the gateway sends it (amounts in credits). */
+export type CreditBalance = CreditAccountView;
+export type CreditTransaction = CreditTransactionView;
 
 /** GET /api/v1/llm/credits: balance, tier and low-balance flag (own, or ?user_id= for an admin). */
-export async function creditBalance(userId?: string): Promise<CreditBalance> {
-  const body = await request<unknown>('/api/v1/llm/credits', { query: { user_id: userId } });
-  const row = isObject(body) ? ((isObject(body.data) ? body.data : body) as Json) : {};
-  return {
-    user_id: str(first(row, 'user_id')),
-    balance: num(first(row, 'balance', 'credits', 'available', 'balance_credits')),
-    currency: str(first(row, 'unit', 'currency')) ?? 'credits',
-    tier: str(row.tier),
-    used: num(row.credits_used),
-    low: row.low_balance === true,
-    raw: row,
-  };
+export function creditBalance(userId?: string): Promise<CreditBalance> {
+  return request('/api/v1/llm/credits', { query: { user_id: userId } });
 }
 
 export function addCredits(input: { user_id: string; amount: number; description?: string; kind?: 'grant' | 'purchase' | 'refund' | 'adjustment' }): Promise<unknown> {
@@ -236,35 +174,17 @@ export function addCredits(input: { user_id: string; amount: number; description
 }
 
 export async function creditTransactions(userId?: string): Promise<CreditTransaction[]> {
-  const body = await request<unknown>('/api/v1/llm/credits/transactions', { query: { user_id: userId } });
-  return listOf(body, 'transactions').map((row, index) => ({
-    id: str(first(row, 'id', 'transaction_id')) ?? String(index),
-    created_at: str(first(row, 'created_at', 'timestamp', 'date')),
-    amount: num(first(row, 'amount', 'credits', 'delta')),
-    balance_after: num(first(row, 'balance_after', 'balance')),
-    kind: str(first(row, 'type', 'kind')),
-    reason: str(first(row, 'reason', 'description', 'note')),
-  }));
+  return (await request<CreditTransactionsAnswer>('/api/v1/llm/credits/transactions', { query: { user_id: userId } })).transactions;
 }
 
 // ---------------------------------------------------------------- BYOK (issue 6)
 
-export interface ByokKey {
-  provider: string;
-  masked_key: string | null;
-  created_at: string | null;
-  updated_at: string | null;
-}
+/** A stored provider key, its api_key masked by the gateway. */
+export type ByokKey = ByokKeyView;
 
 /** Own keys, or (admins) ?user_id='s. */
 export async function listByokKeys(userId?: string): Promise<ByokKey[]> {
-  const body = await request<unknown>('/api/v1/llm/byok/keys', { query: { user_id: userId } });
-  return listOf(body, 'keys').map((row) => ({
-    provider: str(first(row, 'provider')) ?? '?',
-    masked_key: str(first(row, 'masked_key', 'api_key', 'key', 'masked')),
-    created_at: str(first(row, 'created_at')),
-    updated_at: str(first(row, 'updated_at')),
-  }));
+  return (await request<ByokKeysAnswer>('/api/v1/llm/byok/keys', { query: { user_id: userId } })).keys;
 }
 
 export function saveByokKey(input: { provider: string; api_key: string; user_id?: string }): Promise<unknown> {
@@ -300,35 +220,31 @@ export interface ModelEntry {
   model_info: Json;
 }
 
-function modelEntryOf(row: Json): ModelEntry {
-  const params = isObject(row.litellm_params) ? row.litellm_params : {};
-  const info = isObject(row.model_info) ? row.model_info : {};
-  const model = str(params.model) ?? '';
-  const slash = model.indexOf('/');
-  const disabled = first(info, 'disabled') === true || first(info, 'active', 'enabled') === false || first(row, 'disabled') === true || str(first(info, 'status')) === 'disabled';
+/** A /model/info item as the form and table use it; api_base, api_key and mode are free-form config fields. */
+function modelEntryOf(view: ModelView): ModelEntry {
+  const info = view.model_info;
   return {
-    id: str(first(info, 'id')) ?? str(row.id) ?? model,
-    model_name: str(row.model_name) ?? '',
-    provider: str(first(info, 'litellm_provider', 'provider')) ?? (slash > 0 ? model.slice(0, slash) : 'openai'),
-    upstream_model: slash > 0 ? model.slice(slash + 1) : model,
-    api_base: str(first(params, 'api_base', 'base_url')),
-    api_key: str(params.api_key),
-    input_cost_per_token: num(first(info, 'input_cost_per_token')) ?? num(params.input_cost_per_token),
-    output_cost_per_token: num(first(info, 'output_cost_per_token')) ?? num(params.output_cost_per_token),
-    price_source: str(info.price_source),
-    disabled,
-    db_model: info.db_model === true,
-    available: info.available !== false,
-    unavailable_reason: str(info.unavailable_reason),
+    id: info.id,
+    model_name: view.model_name,
+    provider: info.litellm_provider,
+    upstream_model: info.upstream_model,
+    api_base: str(view.litellm_params.api_base),
+    api_key: str(view.litellm_params.api_key),
+    input_cost_per_token: info.input_cost_per_token,
+    output_cost_per_token: info.output_cost_per_token,
+    price_source: info.price_source,
+    disabled: !info.enabled,
+    db_model: info.db_model,
+    available: info.available,
+    unavailable_reason: info.unavailable_reason,
     mode: str(info.mode),
-    litellm_params: params,
+    litellm_params: view.litellm_params,
     model_info: info,
   };
 }
 
 export async function modelInfo(): Promise<ModelEntry[]> {
-  const body = await request<unknown>('/model/info');
-  return listOf(body).map(modelEntryOf);
+  return (await request<ModelInfoAnswer>('/model/info')).data.map(modelEntryOf);
 }
 
 export interface ModelInput {
@@ -361,43 +277,14 @@ export async function publicModels(): Promise<string[]> {
 
 // ---------------------------------------------------------------- provider health (issue 7)
 
-export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'unknown';
+export type { HealthStatus };
 
-export interface DeploymentHealth {
-  model_id: string;
-  model_name: string;
-  provider: string;
-  status: HealthStatus;
-  response_time_ms: number | null;
-  last_checked: string | null;
-  last_error: string | null;
-  consecutive_failures: number;
-  active: boolean;
-}
+/** A deployment's last health check, exactly as the gateway sends it. */
+export type DeploymentHealth = DeploymentHealthView;
 
-const statuses: HealthStatus[] = ['healthy', 'degraded', 'down', 'unknown'];
-
+/** GET /health/providers: every deployment's health (the per-provider summary is derived on the page). */
 export async function providerHealth(): Promise<DeploymentHealth[]> {
-  const body = await request<unknown>('/health/providers');
-  let rows = listOf(body, 'deployments', 'providers', 'endpoints');
-  // A map keyed by provider with deployments inside is flattened.
-  if (rows.length === 0 && isObject(body) && isObject(body.providers)) {
-    rows = Object.entries(body.providers).flatMap(([provider, value]) => listOf(value, 'deployments').map((row) => ({ provider, ...row })));
-  }
-  return rows.map((row) => {
-    const status = str(row.status) as HealthStatus | null;
-    return {
-      model_id: str(first(row, 'model_id', 'id', 'deployment_id')) ?? '?',
-      model_name: str(first(row, 'model_name', 'model_group')) ?? '',
-      provider: str(row.provider) ?? '',
-      status: status && statuses.includes(status) ? status : 'unknown',
-      response_time_ms: num(first(row, 'response_time_ms', 'latency_ms')),
-      last_checked: str(first(row, 'last_checked', 'last_checked_at', 'checked_at')),
-      last_error: str(first(row, 'last_error', 'error')),
-      consecutive_failures: num(row.consecutive_failures) ?? 0,
-      active: row.active !== false,
-    };
-  });
+  return (await request<HealthReport>('/health/providers')).deployments;
 }
 
 export function runHealthCheck(modelId?: string): Promise<unknown> {
@@ -418,88 +305,20 @@ export interface LogFilters {
   request_id?: string;
 }
 
-export interface LogRow {
-  request_id: string;
-  start_time: string | null;
-  end_time: string | null;
-  model: string | null;
-  model_id: string | null;
-  provider: string | null;
-  key_alias: string | null;
-  api_key: string | null;
-  user: string | null;
-  team_id: string | null;
-  status: string | null;
-  http_status: number | null;
-  prompt_tokens: number | null;
-  completion_tokens: number | null;
-  total_tokens: number | null;
-  spend: number | null;
-  latency_ms: number | null;
-  ttft_ms: number | null;
-  retries: number | null;
-  fallbacks: number | null;
-  stream: boolean | null;
-  error_code: string | null;
-  error_message: string | null;
-  raw: Json;
-}
-
-function msBetween(start: string | null, end: string | null): number | null {
-  if (!start || !end) return null;
-  const difference = Date.parse(end) - Date.parse(start);
-  return Number.isFinite(difference) && difference >= 0 ? difference : null;
-}
-
-function logRowOf(row: Json): LogRow {
-  const metadata = isObject(row.metadata) ? row.metadata : {};
-  const start = str(first(row, 'startTime', 'start_time', 'created_at'));
-  const end = str(first(row, 'endTime', 'end_time'));
-  const prompt = num(first(row, 'prompt_tokens'));
-  const completion = num(first(row, 'completion_tokens'));
-  return {
-    request_id: str(first(row, 'request_id', 'call_id', 'id')) ?? '',
-    start_time: start,
-    end_time: end,
-    model: str(first(row, 'model_group', 'model')),
-    model_id: str(first(row, 'model_id', 'deployment_id')),
-    provider: str(first(row, 'custom_llm_provider', 'provider')),
-    key_alias: str(first(row, 'key_alias')) ?? str(metadata.user_api_key_alias),
-    api_key: str(first(row, 'api_key', 'key_hash')),
-    user: str(first(row, 'user', 'user_id')),
-    team_id: str(first(row, 'team_id')),
-    status: str(first(row, 'status')) ?? (str(first(row, 'error_code')) ? 'failure' : null),
-    http_status: num(first(row, 'http_status', 'status_code')),
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: num(first(row, 'total_tokens')) ?? (prompt !== null && completion !== null ? prompt + completion : null),
-    spend: num(first(row, 'spend', 'cost', 'response_cost')),
-    latency_ms: num(first(row, 'latency_ms', 'request_duration_ms', 'duration_ms')) ?? msBetween(start, end),
-    ttft_ms: num(first(row, 'ttft_ms', 'time_to_first_token_ms')) ?? msBetween(start, str(first(row, 'completionStartTime'))),
-    retries: num(first(row, 'retries', 'attempted_retries')),
-    fallbacks: num(first(row, 'fallbacks', 'attempted_fallbacks')),
-    stream: typeof row.stream === 'boolean' ? row.stream : null,
-    error_code: str(first(row, 'error_code')) ?? str(metadata.error_code),
-    error_message: str(first(row, 'error_message', 'error')) ?? str(metadata.error_message),
-    raw: row,
-  };
-}
+/** A /spend/logs row exactly as the gateway sends it (the server's own view type). */
+export type LogRow = SpendLogView;
 
 export interface LogPage {
   rows: LogRow[];
-  total: number | null;
-  /** Whether an older page exists (from has_more, else from total, else from a full page). */
+  /** Whether an older page exists. */
   has_more: boolean;
   page: number;
   page_size: number;
 }
 
 export async function spendLogs(filters: LogFilters, page = 1, pageSize = 50): Promise<LogPage> {
-  const body = await request<unknown>('/spend/logs', { query: { ...filters, page, page_size: pageSize } });
-  const rows = listOf(body).map(logRowOf);
-  const total = isObject(body) ? num(first(body, 'total', 'total_count')) : null;
-  const hasMore = isObject(body) && typeof body.has_more === 'boolean' ? body.has_more : total !== null ? page * pageSize < total : rows.length >= pageSize;
-  return { rows, total, has_more: hasMore, page, page_size: pageSize };
+  const body = await request<SpendLogPage>('/spend/logs', { query: { ...filters, page, page_size: pageSize } });
+  return { rows: body.data, has_more: body.has_more, page: body.page, page_size: body.page_size };
 }
 
 export async function spendLog(requestId: string): Promise<LogRow | null> {
@@ -524,29 +343,25 @@ export interface DailyActivity {
   totals: Metrics;
 }
 
-function metricsOf(value: unknown): Metrics {
-  const row = isObject(value) ? (isObject(value.metrics) ? value.metrics : value) : {};
-  const requests = num(first(row, 'api_requests', 'total_api_requests', 'requests', 'total_requests')) ?? 0;
-  const failed = num(first(row, 'failed_requests', 'total_failed_requests', 'errors')) ?? 0;
+/** The page's metric names for the gateway's SpendMetrics. */
+function metricsOf(metrics: SpendMetricsView): Metrics {
   return {
-    spend: num(first(row, 'spend', 'total_spend')) ?? 0,
-    requests,
-    failed,
-    successful: num(first(row, 'successful_requests', 'total_successful_requests')) ?? Math.max(0, requests - failed),
-    prompt_tokens: num(first(row, 'prompt_tokens', 'total_prompt_tokens')) ?? 0,
-    completion_tokens: num(first(row, 'completion_tokens', 'total_completion_tokens')) ?? 0,
-    total_tokens: num(first(row, 'total_tokens')) ?? 0,
+    spend: metrics.spend,
+    requests: metrics.api_requests,
+    successful: metrics.successful_requests,
+    failed: metrics.failed_requests,
+    prompt_tokens: metrics.prompt_tokens,
+    completion_tokens: metrics.completion_tokens,
+    total_tokens: metrics.total_tokens,
   };
 }
 
-/** name → metrics; an entry whose metadata carries a key_alias is listed under the alias. */
-function breakdownOf(value: unknown): Record<string, Metrics> {
-  if (!isObject(value)) return {};
+/** name → metrics; a key is listed under its alias when it has one. */
+function breakdownOf(entries: Record<string, BreakdownEntry>): Record<string, Metrics> {
   const result: Record<string, Metrics> = {};
-  for (const [name, entry] of Object.entries(value)) {
-    const alias = isObject(entry) && isObject(entry.metadata) ? str(entry.metadata.key_alias) : null;
-    const label = alias ?? name;
-    result[label] = result[label] ? sumMetrics([result[label], metricsOf(entry)]) : metricsOf(entry);
+  for (const [name, entry] of Object.entries(entries)) {
+    const label = entry.metadata.key_alias ?? name;
+    result[label] = result[label] ? sumMetrics([result[label], metricsOf(entry.metrics)]) : metricsOf(entry.metrics);
   }
   return result;
 }
@@ -554,18 +369,26 @@ function breakdownOf(value: unknown): Record<string, Metrics> {
 /** LiteLLM's /user/daily/activity: per day metrics with breakdowns by model, provider and key. */
 export async function dailyActivity(query: { start_date: string; end_date: string; model?: string; api_key?: string; user_id?: string }): Promise<DailyActivity> {
   // page_size 366: one page holds every day of the longest range the gateway reports on.
-  const body = await request<unknown>('/user/daily/activity', { query: { ...query, page_size: 366 } });
-  const days = listOf(body, 'results').map((row) => {
-    const breakdown = isObject(row.breakdown) ? row.breakdown : {};
-    return {
-      date: str(row.date) ?? '',
-      metrics: metricsOf(row.metrics),
-      breakdown: { models: breakdownOf(breakdown.models), providers: breakdownOf(breakdown.providers), api_keys: breakdownOf(breakdown.api_keys) },
-    };
-  });
+  const body = await request<DailyActivityAnswer>('/user/daily/activity', { query: { ...query, page_size: 366 } });
+  const days = body.results.map((day) => ({
+    date: day.date,
+    metrics: metricsOf(day.metrics),
+    breakdown: { models: breakdownOf(day.breakdown.models), providers: breakdownOf(day.breakdown.providers), api_keys: breakdownOf(day.breakdown.api_keys) },
+  }));
   days.sort((a, b) => a.date.localeCompare(b.date));
-  const totals = isObject(body) && isObject(body.metadata) ? metricsOf(body.metadata) : sumMetrics(days.map((day) => day.metrics));
-  return { days, totals };
+  const totals = body.metadata;
+  return {
+    days,
+    totals: {
+      spend: totals.total_spend,
+      requests: totals.total_api_requests,
+      successful: totals.total_successful_requests,
+      failed: totals.total_failed_requests,
+      prompt_tokens: totals.total_prompt_tokens,
+      completion_tokens: totals.total_completion_tokens,
+      total_tokens: totals.total_tokens,
+    },
+  };
 }
 
 export function sumMetrics(list: Metrics[]): Metrics {
@@ -582,59 +405,31 @@ export function downloadSpendReportCsv(query: { start_date: string; end_date: st
 
 // ---------------------------------------------------------------- router settings
 
-export interface RouterSettings {
-  routing_strategy: string | null;
-  num_retries: number | null;
-  retry_after: number | null;
-  allowed_fails: number | null;
-  cooldown_time: number | null;
-  disable_cooldowns: boolean;
-  timeout: number | null;
-  max_fallbacks: number | null;
-  fallbacks: Record<string, string[]>;
-  context_window_fallbacks: Record<string, string[]>;
-  content_policy_fallbacks: Record<string, string[]>;
-  /** False when the gateway serves its settings from config.yaml only (no run-time changes). */
-  editable: boolean;
-  /** The settings changed at run time (stored in the database, on top of config.yaml), by name. */
-  overrides: Json;
-  raw: Json;
+type ChainField = 'fallbacks' | 'context_window_fallbacks' | 'content_policy_fallbacks';
+
+/** The gateway's router settings with the fallback chains as {group: [a, b]} maps, which the form edits. */
+export type RouterSettings = Omit<RouterSettingsValues, ChainField> &
+  Record<ChainField, Record<string, string[]>> &
+  Omit<RouterSettingsAnswer, 'router_settings'>;
+
+/** [{group: [a, b]}] (LiteLLM's shape) → {group: [a, b]}. */
+function chainMapOf(chains: RouterSettingsValues[ChainField]): Record<string, string[]> {
+  return Object.assign({}, ...chains);
 }
 
-/** [{group: [a, b]}] (LiteLLM's shape) ⇄ {group: [a, b]}. */
-function chainsOf(value: unknown): Record<string, string[]> {
-  const chains: Record<string, string[]> = {};
-  const items = Array.isArray(value) ? value : isObject(value) ? [value] : [];
-  for (const item of items) {
-    if (!isObject(item)) continue;
-    for (const [group, targets] of Object.entries(item)) if (Array.isArray(targets)) chains[group] = targets.filter((target): target is string => typeof target === 'string');
-  }
-  return chains;
-}
-
+/** {group: [a, b]} → [{group: [a, b]}] (LiteLLM's shape). */
 export function chainsToLiteLLM(chains: Record<string, string[]>): Record<string, string[]>[] {
   return Object.entries(chains).map(([group, targets]) => ({ [group]: targets }));
 }
 
 export async function routerSettings(): Promise<RouterSettings> {
-  const body = await request<unknown>('/router/settings');
-  const root = isObject(body) ? body : {};
-  const row = (isObject(root.router_settings) ? root.router_settings : isObject(root.current_values) ? root.current_values : root) as Json;
+  const { router_settings: values, ...answer } = await request<RouterSettingsAnswer>('/router/settings');
   return {
-    routing_strategy: str(row.routing_strategy),
-    num_retries: num(row.num_retries),
-    retry_after: num(row.retry_after),
-    allowed_fails: num(row.allowed_fails),
-    cooldown_time: num(row.cooldown_time),
-    disable_cooldowns: row.disable_cooldowns === true,
-    timeout: num(row.timeout),
-    max_fallbacks: num(row.max_fallbacks),
-    fallbacks: chainsOf(row.fallbacks),
-    context_window_fallbacks: chainsOf(row.context_window_fallbacks),
-    content_policy_fallbacks: chainsOf(row.content_policy_fallbacks),
-    editable: root.editable === true,
-    overrides: isObject(root.overrides) ? (root.overrides as Json) : {},
-    raw: row,
+    ...values,
+    fallbacks: chainMapOf(values.fallbacks),
+    context_window_fallbacks: chainMapOf(values.context_window_fallbacks),
+    content_policy_fallbacks: chainMapOf(values.content_policy_fallbacks),
+    ...answer,
   };
 }
 
@@ -677,9 +472,9 @@ export interface ChatResult {
   metadata: Json | null;
 }
 
-function costOfMetadata(metadata: Json | null): number | null {
-  if (!metadata) return null;
-  return num(first(metadata, 'cost_usd', 'response_cost', 'cost'));
+/** The call's cost in USD from a response's `_metadata` (null while the price is unknown). */
+function costOfMetadata(metadata: Json): number | null {
+  return num(metadata.cost_usd);
 }
 
 /**

@@ -111,9 +111,9 @@ export function ByokPage({ session }: { session: Session }) {
                         <tr key={row.provider}>
                           <td className="strong">{row.provider}</td>
                           <td>
-                            <code>{row.masked_key ?? '***'}</code>
+                            <code>{row.api_key}</code>
                           </td>
-                          <td>{dateTime(row.updated_at ?? row.created_at)}</td>
+                          <td>{dateTime(row.updated_at)}</td>
                           <td className="row-actions">
                             <ConfirmButton label="Remove" onConfirm={() => remove.mutate(row.provider)} disabled={remove.isPending} />
                           </td>

@@ -14,9 +14,9 @@ export function CreditsPanel({ userId }: { userId?: string }) {
       <QueryView query={balance} loadingLabel="Loading the balance…">
         {(data) => (
           <div className="stats">
-            <Stat label="Balance" value={data.balance === null ? '—' : count(data.balance)} detail={data.low ? 'low balance' : data.currency} tone={data.low ? 'red' : undefined} />
-            {data.used !== null ? <Stat label="Used" value={count(data.used)} detail={data.currency} /> : null}
-            {data.tier ? <Stat label="Tier" value={data.tier} /> : null}
+            <Stat label="Balance" value={count(data.balance)} detail={data.low_balance ? 'low balance' : 'credits'} tone={data.low_balance ? 'red' : undefined} />
+            <Stat label="Used" value={count(data.credits_used)} detail="credits" />
+            <Stat label="Tier" value={data.tier} />
           </div>
         )}
       </QueryView>
@@ -37,10 +37,10 @@ export function CreditsPanel({ userId }: { userId?: string }) {
                 {data.map((row) => (
                   <tr key={row.id}>
                     <td>{dateTime(row.created_at)}</td>
-                    <td>{row.kind ?? '—'}</td>
-                    <td className={row.amount !== null && row.amount < 0 ? 'negative' : 'positive'}>{row.amount === null ? '—' : `${row.amount > 0 ? '+' : ''}${count(row.amount)}`}</td>
+                    <td>{row.kind}</td>
+                    <td className={row.amount < 0 ? 'negative' : 'positive'}>{`${row.amount > 0 ? '+' : ''}${count(row.amount)}`}</td>
                     <td>{count(row.balance_after)}</td>
-                    <td className="wrap">{row.reason ?? '—'}</td>
+                    <td className="wrap">{row.description ?? '—'}</td>
                   </tr>
                 ))}
               </tbody>

@@ -9,8 +9,8 @@ import { count, dateTime, ms, usd } from '../format';
 import type { Session } from '../session';
 
 function statusBadge(row: LogRow) {
-  const failed = row.status === 'failure' || (row.http_status !== null && row.http_status >= 400);
-  return <Badge tone={failed ? 'red' : 'green'}>{row.http_status ?? (failed ? 'failed' : 'ok')}</Badge>;
+  const failed = row.status === 'failure' || row.http_status >= 400;
+  return <Badge tone={failed ? 'red' : 'green'}>{row.http_status}</Badge>;
 }
 
 function LogDetail({ row }: { row: LogRow }) {
@@ -21,17 +21,17 @@ function LogDetail({ row }: { row: LogRow }) {
         <code>{row.request_id}</code>
       </dd>
       <dt>Time</dt>
-      <dd>{dateTime(row.start_time)}</dd>
+      <dd>{dateTime(row.startTime)}</dd>
       <dt>Status</dt>
       <dd>
-        {statusBadge(row)} {row.status ?? ''}
+        {statusBadge(row)} {row.status}
       </dd>
       <dt>Model</dt>
       <dd>
         {row.model ?? '—'} {row.model_id ? <code className="muted small">{row.model_id}</code> : null}
       </dd>
       <dt>Provider</dt>
-      <dd>{row.provider ?? '—'}</dd>
+      <dd>{row.custom_llm_provider ?? '—'}</dd>
       <dt>Key</dt>
       <dd>{row.key_alias ?? row.api_key ?? '—'}</dd>
       <dt>Tokens</dt>
@@ -43,12 +43,12 @@ function LogDetail({ row }: { row: LogRow }) {
       <dt>Latency</dt>
       <dd>
         {ms(row.latency_ms)}
-        {row.ttft_ms !== null ? ` · first token ${ms(row.ttft_ms)}` : ''}
+        {row.time_to_first_token_ms !== null ? ` · first token ${ms(row.time_to_first_token_ms)}` : ''}
         {row.stream ? ' · stream' : ''}
       </dd>
       <dt>Retries / fallbacks</dt>
       <dd>
-        {count(row.retries ?? 0)} / {count(row.fallbacks ?? 0)}
+        {count(row.retries)} / {count(row.fallbacks)}
       </dd>
       <dt>Error</dt>
       <dd className="wrap">{row.error_code || row.error_message ? `${row.error_code ?? ''} ${row.error_message ?? ''}` : '—'}</dd>
@@ -138,7 +138,7 @@ export function LogsPage({ session }: { session: Session }) {
                   <tbody>
                     {data.rows.map((row) => (
                       <tr key={row.request_id} data-request-id={row.request_id} tabIndex={0} onClick={() => setSelected(row)} onKeyDown={(event) => (event.key === 'Enter' || event.key === ' ') && (event.preventDefault(), setSelected(row))}>
-                        <td>{dateTime(row.start_time)}</td>
+                        <td>{dateTime(row.startTime)}</td>
                         <td>{statusBadge(row)}</td>
                         <td>{row.model ?? '—'}</td>
                         <td>{row.key_alias ?? (row.api_key ? `${row.api_key.slice(0, 10)}…` : '—')}</td>
@@ -152,7 +152,6 @@ export function LogsPage({ session }: { session: Session }) {
               </div>
               <Pager page={page} onPage={setPage} hasNext={data.has_more} previous="Newer" next="Older">
                 Page {page}
-                {data.total !== null ? ` of ${Math.max(1, Math.ceil(data.total / data.page_size))} · ${count(data.total)} requests` : ''}
               </Pager>
             </>
           )}

@@ -135,7 +135,7 @@ export function ModelsPage() {
     },
     onError: (error) => notify(errorText(error), 'error'),
   });
-  const healthOf = (id: string) => health.data?.find((row) => row.model_id === id);
+  const healthOf = (id: string) => health.data?.find((row) => row.deployment_id === id);
 
   return (
     <>

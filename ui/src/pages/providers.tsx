@@ -61,10 +61,10 @@ export function ProvidersPage() {
                         {data
                           .filter((row) => row.provider === provider)
                           .map((row) => (
-                            <tr key={row.model_id}>
+                            <tr key={row.deployment_id}>
                               <td>
                                 <div className="strong">{row.model_name}</div>
-                                <code className="muted small">{row.model_id}</code>
+                                <code className="muted small">{row.deployment_id}</code>
                                 {row.active ? null : <div className="muted small">disabled</div>}
                               </td>
                               <td>
@@ -75,7 +75,7 @@ export function ProvidersPage() {
                               <td>{dateTime(row.last_checked)}</td>
                               <td className="wrap">{row.last_error ?? <span className="muted">—</span>}</td>
                               <td className="row-actions">
-                                <button type="button" className="button button-small button-ghost" disabled={check.isPending} onClick={() => check.mutate(row.model_id)}>
+                                <button type="button" className="button button-small button-ghost" disabled={check.isPending} onClick={() => check.mutate(row.deployment_id)}>
                                   Check
                                 </button>
                               </td>

@@ -9,7 +9,6 @@ import { chainsToLiteLLM, modelGroupNames, resetRouterSettings, routerSettings, 
 import { errorText, QueryView } from '../components/states';
 import { Badge, Card, ConfirmButton, Field, FormFooter, notify, PageHeader } from '../components/ui';
 
-const strategies = ['simple-shuffle', 'least-busy', 'latency-based-routing', 'usage-based-routing-v2', 'cost-based-routing'];
 const numberFields = [
   { name: 'num_retries', label: 'Retries', hint: 'Extra attempts on retryable failures.', placeholder: '0', whole: true },
   { name: 'retry_after', label: 'Retry after (s)', hint: 'Shortest wait before retrying the same deployment.', placeholder: '0', whole: false },
@@ -116,7 +115,7 @@ function ChainEditor({ label, hint, rows, groups, onChange, changed }: { label: 
 /** The changes to send, or a message saying what to fix. */
 function changesOf(settings: RouterSettings, strategy: string, numbers: Record<NumberField, string>, disableCooldowns: boolean, chains: Record<ChainField, ChainRow[]>): Record<string, unknown> | string {
   const body: Record<string, unknown> = {};
-  if (strategy !== (settings.routing_strategy ?? 'simple-shuffle')) body.routing_strategy = strategy;
+  if (strategy !== settings.routing_strategy) body.routing_strategy = strategy;
   for (const field of numberFields) {
     const value = numbers[field.name].trim();
     const current = settings[field.name];
@@ -145,7 +144,7 @@ function changesOf(settings: RouterSettings, strategy: string, numbers: Record<N
 
 function SettingsForm({ settings, groups }: { settings: RouterSettings; groups: string[] }) {
   const queryClient = useQueryClient();
-  const [strategy, setStrategy] = useState(settings.routing_strategy ?? 'simple-shuffle');
+  const [strategy, setStrategy] = useState(settings.routing_strategy);
   const [numbers, setNumbers] = useState<Record<NumberField, string>>(() => Object.fromEntries(numberFields.map((field) => [field.name, text(settings[field.name])])) as Record<NumberField, string>);
   const [disableCooldowns, setDisableCooldowns] = useState(settings.disable_cooldowns);
   const [chains, setChains] = useState<Record<ChainField, ChainRow[]>>(() => ({
@@ -199,7 +198,7 @@ function SettingsForm({ settings, groups }: { settings: RouterSettings; groups: 
           <Field label="Routing strategy" hint={overridden('routing_strategy') ? 'Changed at run time.' : 'How a group spreads requests over its deployments.'}>
             {(id) => (
               <select id={id} value={strategy} onChange={(event) => setStrategy(event.target.value)}>
-                {[...new Set([...strategies, strategy])].map((name) => (
+                {settings.available_strategies.map((name) => (
                   <option key={name}>{name}</option>
                 ))}
               </select>
@@ -237,7 +236,7 @@ export function RouterSettingsPage() {
       <PageHeader title="Router settings" description="How requests are spread over deployments, retried and sent to fallbacks." />
       <Card>
         {/* Keyed by the settings: after a save or reset the form shows what the gateway now uses. */}
-        <QueryView query={settings}>{(data) => <SettingsForm key={JSON.stringify([data.raw, data.overrides])} settings={data} groups={groups.data ?? []} />}</QueryView>
+        <QueryView query={settings}>{(data) => <SettingsForm key={JSON.stringify(data)} settings={data} groups={groups.data ?? []} />}</QueryView>
       </Card>
     </>
   );
