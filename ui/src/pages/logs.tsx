@@ -37,6 +37,7 @@ function LogDetail({ row }: { row: LogRow }) {
       <dt>Tokens</dt>
       <dd>
         {count(row.prompt_tokens)} prompt · {count(row.completion_tokens)} completion · {count(row.total_tokens)} total
+        {row.usage_adjusted ? ' · counted by the gateway (the upstream reported impossible usage)' : ''}
       </dd>
       <dt>Cost</dt>
       <dd data-testid="log-cost">{usd(row.spend, 6)}</dd>
@@ -45,6 +46,7 @@ function LogDetail({ row }: { row: LogRow }) {
         {ms(row.latency_ms)}
         {row.time_to_first_token_ms !== null ? ` · first token ${ms(row.time_to_first_token_ms)}` : ''}
         {row.stream ? ' · stream' : ''}
+        {row.aborted ? ' · aborted (billed for what was produced)' : ''}
       </dd>
       <dt>Retries / fallbacks</dt>
       <dd>
