@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ManagementService } from '../../auth/management.js';
 import { keyHashOf } from '../../auth/management.js';
-import { hasPermission, requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
@@ -67,9 +67,7 @@ const teamFields = z
   .passthrough();
 
 /** Writes, and reads of others' keys, users and teams, need llm.configure (the admin role's, by default). */
-function requireAdmin(request: FastifyRequest): void {
-  requirePermission(request, 'llm.configure');
-}
+const adminOnly = { preHandler: requirePermission('llm.configure') };
 
 function pageOf(query: Record<string, string | undefined>, sizeName: 'size' | 'page_size'): { page: number; size: number } {
   const page = Math.max(1, Number(query.page ?? 1) || 1);
@@ -79,40 +77,34 @@ function pageOf(query: Record<string, string | undefined>, sizeName: 'size' | 'p
 
 export function registerManagementRoutes(app: FastifyInstance, service: () => ManagementService): void {
   // ---- keys
-  app.post('/key/generate', async (request) => {
-    requireAdmin(request);
+  app.post('/key/generate', adminOnly, async (request) => {
     const { secret, key } = await service().generateKey(parseInput(keyFields, request.body));
     return { key: secret, ...(await service().keyView(key)) };
   });
 
-  app.post('/key/update', async (request) => {
-    requireAdmin(request);
+  app.post('/key/update', adminOnly, async (request) => {
     const body = parseInput(keyFields.merge(keyReference), request.body);
     return service().keyView(await service().updateKey(body.key, body));
   });
 
   const regenerate = async (request: FastifyRequest) => {
-    requireAdmin(request);
     const fromPath = (request.params as { key?: string }).key;
     const body = parseInput(fromPath ? keyFields : keyFields.merge(keyReference), request.body);
     const { secret, key } = await service().regenerateKey(fromPath ?? (body as { key: string }).key, body);
     return { key: secret, ...(await service().keyView(key)) };
   };
-  app.post('/key/regenerate', regenerate);
-  app.post('/key/:key/regenerate', regenerate);
+  app.post('/key/regenerate', adminOnly, regenerate);
+  app.post('/key/:key/regenerate', adminOnly, regenerate);
 
-  app.post('/key/block', async (request) => {
-    requireAdmin(request);
+  app.post('/key/block', adminOnly, async (request) => {
     return service().keyView(await service().setKeyBlocked(parseInput(keyReference, request.body).key, true));
   });
 
-  app.post('/key/unblock', async (request) => {
-    requireAdmin(request);
+  app.post('/key/unblock', adminOnly, async (request) => {
     return service().keyView(await service().setKeyBlocked(parseInput(keyReference, request.body).key, false));
   });
 
-  app.post('/key/delete', async (request) => {
-    requireAdmin(request);
+  app.post('/key/delete', adminOnly, async (request) => {
     const body = parseInput(z.object({ keys: z.array(z.string()).optional(), key_aliases: z.array(z.string()).optional() }), request.body);
     if (!body.keys?.length && !body.key_aliases?.length) throw new GatewayError('invalid_request', 'send "keys" (keys or tokens) or "key_aliases"', { param: 'keys' });
     return { deleted_keys: await service().deleteKeys(body.keys ?? [], body.key_aliases ?? []) };
@@ -122,7 +114,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     const call = callOf(request);
     const asked = (request.query as { key?: string }).key;
     const ownHash = call.caller.principal?.key.hash;
-    if (!hasPermission(call.caller, 'llm.configure', request.server.rolePermissions)) {
+    if (!can(request, 'llm.configure')) {
       if (asked && keyHashOf(asked) !== ownHash) throw new GatewayError('permission_denied', 'a non-admin key may only read its own /key/info');
     }
     const target = asked ?? ownHash;
@@ -131,8 +123,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     return { key: asked ?? key.hash, info: await service().keyView(key) };
   });
 
-  app.get('/key/list', async (request) => {
-    requireAdmin(request);
+  app.get('/key/list', adminOnly, async (request) => {
     const query = request.query as Record<string, string | undefined>;
     const { page, size } = pageOf(query, 'size');
     const result = await service().listKeys({ userId: query.user_id, teamId: query.team_id, alias: query.key_alias }, page, size);
@@ -146,8 +137,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   // ---- users
-  app.post('/user/new', async (request) => {
-    requireAdmin(request);
+  app.post('/user/new', adminOnly, async (request) => {
     const body = parseInput(userFields, request.body);
     const user = await service().createUser(body, body.teams ?? []);
     const view = await service().userView(user);
@@ -156,20 +146,17 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     return { ...view, key: secret, token: key.hash };
   });
 
-  app.post('/user/update', async (request) => {
-    requireAdmin(request);
+  app.post('/user/update', adminOnly, async (request) => {
     const body = parseInput(userFields.extend({ user_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
     return service().userView(await service().updateUser(body.user_id, body));
   });
 
-  app.post('/user/delete', async (request) => {
-    requireAdmin(request);
+  app.post('/user/delete', adminOnly, async (request) => {
     const body = parseInput(z.object({ user_ids: z.array(z.string()).min(1, 'name at least one user') }), request.body);
     return { deleted: await service().deleteUsers(body.user_ids) };
   });
 
-  app.get('/user/info', async (request) => {
-    requireAdmin(request);
+  app.get('/user/info', adminOnly, async (request) => {
     const userId = (request.query as { user_id?: string }).user_id;
     if (!userId) throw new GatewayError('invalid_request', 'pass ?user_id=', { param: 'user_id' });
     const user = await service().requireUser(userId);
@@ -182,8 +169,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     };
   });
 
-  app.get('/user/list', async (request) => {
-    requireAdmin(request);
+  app.get('/user/list', adminOnly, async (request) => {
     const query = request.query as Record<string, string | undefined>;
     const { page, size } = pageOf(query, 'page_size');
     const result = await service().listUsers(page, size, query.role);
@@ -191,26 +177,22 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   // ---- teams
-  app.post('/team/new', async (request) => {
-    requireAdmin(request);
+  app.post('/team/new', adminOnly, async (request) => {
     return service().teamView(await service().createTeam(parseInput(teamFields, request.body)));
   });
 
-  app.post('/team/update', async (request) => {
-    requireAdmin(request);
+  app.post('/team/update', adminOnly, async (request) => {
     const body = parseInput(teamFields.extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
     return service().teamView(await service().updateTeam(body.team_id, body));
   });
 
-  app.post('/team/delete', async (request) => {
-    requireAdmin(request);
+  app.post('/team/delete', adminOnly, async (request) => {
     const body = parseInput(z.object({ team_ids: z.array(z.string()).min(1, 'name at least one team') }), request.body);
     const deleted = await service().deleteTeams(body.team_ids);
     return { deleted: deleted.teams, deleted_keys: deleted.keyHashes };
   });
 
-  app.get('/team/info', async (request) => {
-    requireAdmin(request);
+  app.get('/team/info', adminOnly, async (request) => {
     const teamId = (request.query as { team_id?: string }).team_id;
     if (!teamId) throw new GatewayError('invalid_request', 'pass ?team_id=', { param: 'team_id' });
     const team = await service().requireTeam(teamId);
@@ -218,21 +200,18 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     return { team_id: teamId, team_info: await service().teamView(team), keys: await Promise.all(keys.map((key) => service().keyView(key))) };
   });
 
-  app.get('/team/list', async (request) => {
-    requireAdmin(request);
+  app.get('/team/list', adminOnly, async (request) => {
     const teams = await service().listTeams((request.query as { user_id?: string }).user_id);
     return Promise.all(teams.map((team) => service().teamView(team)));
   });
 
-  app.post('/team/member_add', async (request) => {
-    requireAdmin(request);
+  app.post('/team/member_add', adminOnly, async (request) => {
     const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member).max(STORED_FIELD_BOUNDS.listEntries)]) }), request.body);
     const members = (Array.isArray(body.member) ? body.member : [body.member]).map((item) => ({ userId: item.user_id, role: item.role ?? ('user' as const) }));
     return service().teamView(await service().addMembers(body.team_id, members));
   });
 
-  app.post('/team/member_delete', async (request) => {
-    requireAdmin(request);
+  app.post('/team/member_delete', adminOnly, async (request) => {
     const body = parseInput(z.object({ team_id: z.string().min(1), user_id: z.string().min(1).optional(), user_ids: z.array(z.string()).optional() }), request.body);
     const userIds = [...(body.user_id ? [body.user_id] : []), ...(body.user_ids ?? [])];
     if (userIds.length === 0) throw new GatewayError('invalid_request', 'send "user_id"', { param: 'user_id' });

@@ -6,11 +6,11 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isModelAllowed } from '../../auth/model-access.js';
-import { requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
 import { callOf } from '../context.js';
-import { callerHolds, publicModelView } from '../admin-view.js';
+import { publicModelView } from '../admin-view.js';
 
 function idFromBody(body: unknown): string {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -27,48 +27,44 @@ function pathId(request: FastifyRequest): string {
 }
 
 export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry): void {
-  app.post('/model/new', async (request) => {
-    requirePermission(request, 'llm.manage_models');
+  app.post('/model/new', { preHandler: requirePermission('llm.manage_models') }, async (request) => {
     const view = await models.create(request.body);
     return { model_id: view.model_info.id, ...view };
   });
 
+  const manageModels = { preHandler: requirePermission('llm.manage_models') };
   const update = async (request: FastifyRequest, id: string | undefined) => {
-    requirePermission(request, 'llm.manage_models');
     const view = await models.update(id, request.body);
     return { model_id: view.model_info.id, ...view };
   };
-  app.post('/model/update', (request) => update(request, undefined));
-  app.patch('/model/:id/update', (request) => update(request, pathId(request)));
-  app.post('/model/:id/update', (request) => update(request, pathId(request)));
+  app.post('/model/update', manageModels, (request) => update(request, undefined));
+  app.patch('/model/:id/update', manageModels, (request) => update(request, pathId(request)));
+  app.post('/model/:id/update', manageModels, (request) => update(request, pathId(request)));
 
-  app.post('/model/delete', async (request) => {
-    requirePermission(request, 'llm.manage_models');
+  app.post('/model/delete', { preHandler: requirePermission('llm.manage_models') }, async (request) => {
     const deleted = await models.remove(idFromBody(request.body));
     return { message: `model ${deleted.id} deleted`, ...deleted };
   });
 
   const setEnabled = (enabled: boolean) => async (request: FastifyRequest) => {
-    requirePermission(request, 'llm.manage_models');
     const id = (request.params as { id?: string }).id !== undefined ? pathId(request) : idFromBody(request.body);
     return models.setEnabled(id, enabled);
   };
-  app.post('/model/:id/disable', setEnabled(false));
-  app.post('/model/:id/enable', setEnabled(true));
-  app.post('/model/disable', setEnabled(false));
-  app.post('/model/enable', setEnabled(true));
+  app.post('/model/:id/disable', manageModels, setEnabled(false));
+  app.post('/model/:id/enable', manageModels, setEnabled(true));
+  app.post('/model/disable', manageModels, setEnabled(false));
+  app.post('/model/enable', manageModels, setEnabled(true));
 
   const info = async (request: FastifyRequest) => {
-    requirePermission(request, 'llm.read');
     const query = request.query as { litellm_model_id?: string; model_id?: string };
     const wanted = query.litellm_model_id ?? query.model_id;
     const principal = callOf(request).caller.principal;
     const entries = models.entries().filter((entry) => (!wanted || entry.deployment.id === wanted) && (!principal || isModelAllowed(principal, entry.deployment.modelName)));
     if (wanted && entries.length === 0) throw new GatewayError('not_found', `no model with id "${wanted}"; GET /model/info lists the models and their ids`, { param: 'litellm_model_id' });
     // Where a model lives and how it authenticates is for those who manage models.
-    const admin = callerHolds(request, 'llm.manage_models');
+    const admin = can(request, 'llm.manage_models');
     return { data: entries.map((entry) => (admin ? models.view(entry) : publicModelView(models.view(entry)))) };
   };
-  app.get('/model/info', info);
-  app.get('/v1/model/info', info);
+  app.get('/model/info', { preHandler: requirePermission('llm.read') }, info);
+  app.get('/v1/model/info', { preHandler: requirePermission('llm.read') }, info);
 }

@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { UserRecord } from '../../auth/principals.js';
-import { hasPermission, requirePermission, type Permission } from '../../auth/permissions.js';
+import { callerWith, can, permissionDenied, requirePermission, type Permission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { validateChatRequest } from '../../gateway/validate.js';
@@ -81,11 +81,11 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
    * the one named by `asked`. The master key names one.
    */
   const subjectUser = async (request: FastifyRequest, permission: Permission, asked: string | undefined): Promise<UserRecord> => {
-    const caller = requirePermission(request, permission);
+    const caller = callerWith(request, permission);
     const own = caller.principal?.user;
     if (asked && asked !== own?.userId) {
-      if (!hasPermission(caller, 'llm.configure', request.server.rolePermissions)) {
-        throw new GatewayError('permission_denied', `acting for another user needs the llm.configure permission, which the ${caller.isAdmin ? 'admin' : 'user'} role does not have`);
+      if (!can(request, 'llm.configure')) {
+        throw permissionDenied(request, 'llm.configure', 'acting for another user');
       }
       const user = await deps.principals().findUser(asked);
       if (!user) throw new GatewayError('not_found', `no user "${asked}"`, { param: 'user_id' });
@@ -95,14 +95,12 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
     throw new GatewayError('invalid_request', caller.principal ? 'this key belongs to no user, and credits and BYOK keys are per user: use a key created for a user (/user/new)' : 'name the user: ?user_id= (or "user_id" in the body)', { param: 'user_id' });
   };
 
-  app.post(`${PREFIX}/chat/completions`, { config: { endpoint: 'chat/completions' } }, async (request, reply) => {
-    requirePermission(request, 'llm.execute');
+  app.post(`${PREFIX}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
     const result = await gateway.chat(callOf(request), validateChatRequest(withAutoModel(request.body, platform !== undefined)));
     return sendResult(reply, result);
   });
 
-  app.get(`${PREFIX}/models`, async (request) => {
-    requirePermission(request, 'llm.read');
+  app.get(`${PREFIX}/models`, { preHandler: requirePermission('llm.read') }, async (request) => {
     const principal = callOf(request).caller.principal;
     const listed = catalog.listedModels().filter(({ id, group }) => !principal || isModelAllowed(principal, id, group.name));
     return {
@@ -126,8 +124,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
     };
   });
 
-  app.get(`${PREFIX}/health`, async (request) => {
-    requirePermission(request, 'llm.read');
+  app.get(`${PREFIX}/health`, { preHandler: requirePermission('llm.read') }, async (request) => {
     return healthFor(request, deps.health, (request.query as { model?: string }).model);
   });
 
@@ -161,7 +158,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.post(`${PREFIX}/credits/add`, async (request) => {
     requirePlatform();
-    requirePermission(request, 'llm.configure');
+    callerWith(request, 'llm.configure');
     const body = parseInput(addBody, request.body);
     const amount = toMillicredits(body.amount);
     if (amount === 0) throw new GatewayError('invalid_request', 'amount: must not be 0', { param: 'amount' });

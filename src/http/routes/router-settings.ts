@@ -40,14 +40,12 @@ export function routerSettingsView(policy: RouterPolicy) {
 export function registerRouterSettingsRoutes(app: FastifyInstance, policy: () => RouterPolicy, store?: RouterSettingsStore): void {
   const view = () => ({ router_settings: routerSettingsView(policy()), editable: store !== undefined, overrides: store?.currentOverrides() ?? {} });
 
-  app.get('/router/settings', async (request) => {
-    requirePermission(request, 'llm.configure');
+  app.get('/router/settings', { preHandler: requirePermission('llm.configure') }, async (request) => {
     return view();
   });
   if (!store) return;
 
-  app.patch('/router/settings', async (request) => {
-    requirePermission(request, 'llm.configure');
+  app.patch('/router/settings', { preHandler: requirePermission('llm.configure') }, async (request) => {
     const body = request.body;
     // {router_settings: {...}} (LiteLLM's /config/update shape) or the settings themselves.
     const settings = isPlainObject(body) && isPlainObject(body.router_settings) && Object.keys(body).length === 1 ? body.router_settings : body;
@@ -55,14 +53,12 @@ export function registerRouterSettingsRoutes(app: FastifyInstance, policy: () =>
     return view();
   });
 
-  app.delete('/router/settings', async (request) => {
-    requirePermission(request, 'llm.configure');
+  app.delete('/router/settings', { preHandler: requirePermission('llm.configure') }, async (request) => {
     await store.reset();
     return view();
   });
 
-  app.post('/config/update', async (request) => {
-    requirePermission(request, 'llm.configure');
+  app.post('/config/update', { preHandler: requirePermission('llm.configure') }, async (request) => {
     const body = request.body;
     if (!isPlainObject(body) || !isPlainObject(body.router_settings)) {
       throw new GatewayError('invalid_request', 'router_settings is required: {"router_settings": {"num_retries": 2, ...}}', { param: 'router_settings' });
