@@ -99,7 +99,7 @@ function buildDeployment(
     dropParams: params.drop_params,
     defaultParams,
     modelInfo: { ...modelInfo, id },
-    prices: resolvePrices(upstreamModel, modelInfo, params, spec.free === true),
+    prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true),
     available,
     unavailableReason,
   };

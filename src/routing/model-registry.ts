@@ -19,7 +19,7 @@ import { buildDeployments } from '../config/deployments.js';
 import { isPlainObject, type LoadedConfig, type MissingVariable } from '../config/load.js';
 import { modelEntrySchema, type ModelEntry } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
-import { knownProviderIds, providerSpec, splitModelString } from '../providers/specs.js';
+import { isLocalProvider, knownProviderIds, providerSpec, splitModelString } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
 import type { ModelRepository, StoredModelRow } from '../storage/repositories/models.js';
@@ -481,7 +481,7 @@ function effectivePrices(entry: RegistryEntry): Record<string, unknown> {
   if (!prices) return {};
   const usd = (pico: number) => pico / 1e12;
   const configured = ['input_cost_per_token', 'output_cost_per_token'].some((name) => typeof entry.modelInfo[name] === 'number' || typeof entry.shownParams[name] === 'number');
-  const source = configured ? 'configured' : providerSpec(entry.deployment.provider)?.free === true ? 'free' : 'built_in';
+  const source = configured ? 'configured' : isLocalProvider(entry.deployment.provider) ? 'free' : 'built_in';
   return {
     input_cost_per_token: usd(prices.inputPerToken),
     output_cost_per_token: usd(prices.outputPerToken),
