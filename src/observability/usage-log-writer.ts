@@ -8,7 +8,7 @@
 import { appendFile, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { UsageLogRow } from '../storage/repositories/usage-logs.js';
+import type { UsageLogRow } from '../storage/schema.js';
 
 export interface UsageSink {
   insertMany(rows: UsageLogRow[]): Promise<void>;

@@ -22,6 +22,7 @@ import type { RouterState } from '../state/router-state.js';
 import type { GatewayConfig } from '../config/schema.js';
 import { buildServer } from '../server.js';
 import { UsageLogRepository } from '../storage/repositories/usage-logs.js';
+import { UsageIngest } from '../storage/usage-ingest.js';
 import { PrincipalRepository } from '../storage/repositories/principals.js';
 import { SqliteWorkerSink } from '../storage/sqlite-writer.js';
 import { Admission } from '../auth/admission.js';
@@ -87,6 +88,8 @@ export interface GatewayRuntime {
   /** Spend reports, usage retention and billing events. */
   analytics: UsageAnalytics;
   usageLogs(): UsageLogRepository | undefined;
+  /** Stores usage rows with their spend, credits, rollups and billing events (what the usage writer does). */
+  usageIngest(): UsageIngest | undefined;
   principals(): PrincipalRepository | undefined;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
@@ -136,6 +139,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   if (platformSettings) await byok.start();
 
   let repository: UsageLogRepository | undefined;
+  let ingest: UsageIngest | undefined;
   let principals: PrincipalRepository | undefined;
   let credits: CreditRepository | undefined;
   let modelRepository: ModelRepository | undefined;
@@ -143,12 +147,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let workerSink: SqliteWorkerSink | undefined;
   const analytics = createUsageAnalytics(config, logger);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
-    repository = new UsageLogRepository(handle.db, handle.sqlite, analytics.repositoryOptions);
+    repository = new UsageLogRepository(handle.db, handle.sqlite);
+    ingest = new UsageIngest(handle.db, repository, analytics.ingestOptions);
     analytics.attach(handle, repository);
     principals = new PrincipalRepository(handle.db);
     // A SQLite file is written from a worker thread, so batches never stall the event loop.
-    if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger, analytics.repositoryOptions);
-    usageWriter.attach(workerSink ?? repository);
+    if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger, analytics.ingestOptions);
+    usageWriter.attach(workerSink ?? ingest);
     keyDirectory.attach(principals);
     credits = new CreditRepository(handle.db);
     if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
@@ -278,6 +283,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     routerSettings,
     analytics,
     usageLogs: () => repository,
+    usageIngest: () => ingest,
     principals: () => principals,
     async listen(port, host) {
       const address = await app.listen({ port, host });

@@ -13,7 +13,7 @@ import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Caller } from '../../gateway/pipeline.js';
 import { GROUP_COLUMNS, type GroupBy, type ReportRow, type SpendReportRepository, type Totals } from '../../storage/repositories/spend-reports.js';
-import type { StoredUsageLog } from '../../storage/repositories/usage-logs.js';
+import type { StoredUsageLog } from '../../storage/schema.js';
 import { toCsv, type CsvValue } from '../csv.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
