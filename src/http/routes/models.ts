@@ -5,12 +5,41 @@
  * shows api_base and the masked key only to callers with `llm.manage_models`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { isModelAllowed } from '../../auth/model-access.js';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
+import { parseInput } from '../../parse-input.js';
 import { callOf } from '../context.js';
 import { publicModelView } from '../admin-view.js';
+
+/** Longest model name or id stored (the model name a client sends is held to the same limit). */
+const NAME_CHARS = 256;
+
+/** A name or id: numbers are taken as their text (YAML and JSON clients send both). */
+const text = (requiredError?: string) =>
+  z.preprocess((value) => (typeof value === 'number' ? String(value) : value), z.string({ required_error: requiredError, invalid_type_error: 'expected a string' }).min(1, 'must not be empty').max(NAME_CHARS, `must be at most ${NAME_CHARS} characters`));
+
+const newModelSchema = z.object({
+  model_name: text('is required: the name clients send as "model"'),
+  litellm_params: z.record(z.unknown(), { required_error: 'is required: {"model": "provider/model", "api_key": …, "api_base": …}', invalid_type_error: 'expected an object' }),
+  model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
+});
+
+const updateSchema = z.object({
+  model_name: text().optional(),
+  litellm_params: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
+  model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
+  id: text().optional(),
+});
+
+/** The model an update names: in the path, else model_info.id, else id. */
+function updatedId(fromPath: string | undefined, input: z.infer<typeof updateSchema>): string {
+  const id = fromPath ?? input.model_info?.id ?? input.id;
+  if (id === undefined || id === null || id === '') throw new GatewayError('invalid_request', 'model_info.id is required: the id of the model to update (GET /model/info lists them)', { param: 'model_info.id' });
+  return String(id);
+}
 
 function idFromBody(body: unknown): string {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -28,13 +57,14 @@ function pathId(request: FastifyRequest): string {
 
 export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry): void {
   app.post('/model/new', { preHandler: requirePermission('llm.manage_models') }, async (request) => {
-    const view = await models.create(request.body);
+    const view = await models.create(parseInput(newModelSchema, request.body));
     return { model_id: view.model_info.id, ...view };
   });
 
   const manageModels = { preHandler: requirePermission('llm.manage_models') };
-  const update = async (request: FastifyRequest, id: string | undefined) => {
-    const view = await models.update(id, request.body);
+  const update = async (request: FastifyRequest, idFromPath: string | undefined) => {
+    const input = parseInput(updateSchema, request.body);
+    const view = await models.update(updatedId(idFromPath, input), input);
     return { model_id: view.model_info.id, ...view };
   };
   app.post('/model/update', manageModels, (request) => update(request, undefined));
