@@ -18,7 +18,7 @@ import { buildDeployment, buildDeployments, deploymentContextOf } from '../confi
 import { isEnvironmentReference, isPlainObject, resolveReferences, type MissingVariable } from '../config/environment-references.js';
 import type { LoadedConfig } from '../config/load.js';
 import { modelEntrySchema } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
+import { databaseNotReady, GatewayError, modelIdNotFound } from '../errors.js';
 import { isLocalProvider, knownProviderIds, providerSpec, splitModelString } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
@@ -206,7 +206,7 @@ export class ModelRegistry {
       if (this.byId.get(id)?.origin === 'config') {
         throw new GatewayError('invalid_request', `model "${id}" comes from the config file: change it there (and restart), or disable it with POST /model/${id}/disable`, { param: 'model_info.id' });
       }
-      throw new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param: 'model_info.id' });
+      throw modelIdNotFound(id, 'model_info.id');
     }
     const storedPlain = parseObject(row.litellm_params);
     const storedSecrets = parseObject(row.secrets) as Record<string, string>;
@@ -242,7 +242,7 @@ export class ModelRegistry {
       throw new GatewayError('invalid_request', `model "${id}" comes from the config file and cannot be deleted through the API: remove it from the config, or disable it with POST /model/${id}/disable`, { param: 'id' });
     }
     const row = await repository.find(id);
-    if (!row || row.origin !== 'api' || !(await repository.delete(id))) throw new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param: 'id' });
+    if (!row || row.origin !== 'api' || !(await repository.delete(id))) throw modelIdNotFound(id, 'id');
     await this.changed();
     this.options.logger.info({ deployment: id, model: row.model_name }, 'model deleted');
     return { id, model_name: row.model_name ?? '' };
@@ -253,7 +253,7 @@ export class ModelRegistry {
     const repository = this.requireRepository();
     const entry = this.byId.get(id);
     const row = entry ? undefined : await repository.find(id);
-    if (!entry && (!row || row.origin !== 'api')) throw new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param: 'id' });
+    if (!entry && (!row || row.origin !== 'api')) throw modelIdNotFound(id, 'id');
     const now = Date.now();
     if (entry?.origin === 'config') await repository.setOverride(id, enabled, now);
     else await repository.update(id, { enabled: enabled ? 1 : 0, updated_at: now });
@@ -443,7 +443,7 @@ export class ModelRegistry {
   }
 
   private requireRepository(): ModelRepository {
-    if (!this.repository) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+    if (!this.repository) throw databaseNotReady();
     return this.repository;
   }
 

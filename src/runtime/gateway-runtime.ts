@@ -32,7 +32,7 @@ import { OpenStreams } from '../gateway/open-streams.js';
 import { DEFAULT_KEY_MAX_PARALLEL_REQUESTS } from '../auth/default-limits.js';
 import { listenerSettingsFrom, type ListenerSettings } from '../http/listener-settings.js';
 import { ManagementService } from '../auth/management.js';
-import { GatewayError } from '../errors.js';
+import { databaseNotReady } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
 import { LocalLimitsState } from '../state/local-limits-state.js';
 import { RedisLimitsState } from '../state/redis-limits-state.js';
@@ -171,7 +171,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     : new LocalRouterState();
   const limitsState: LimitsState = redisUrl ? await RedisLimitsState.connect({ url: redisUrl, prefix: redisPrefix, logger }) : new LocalLimitsState();
   const management = new ManagementService(() => {
-    if (!principals) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+    if (!principals) throw databaseNotReady();
     return principals;
   }, keyDirectory, limitsState, platformSettings);
   const upstream = new UpstreamClient();
@@ -250,11 +250,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     roles: platformSettings?.roles ?? DEFAULT_ROLE_PERMISSIONS,
     platformStorage: {
       credits: () => {
-        if (!credits) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+        if (!credits) throw databaseNotReady();
         return credits;
       },
       principals: () => {
-        if (!principals) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+        if (!principals) throw databaseNotReady();
         return principals;
       },
       invalidatePrincipals: () => keyDirectory.changed('all'),

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { durationMs, UsageRetention } from '../analytics/usage-retention.js';
 import { BillingDispatcher } from '../billing/billing-dispatcher.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
+import { databaseNotReady } from '../errors.js';
 import type { DatabaseHandle } from '../storage/db.js';
 import { BillingOutboxRepository } from '../storage/repositories/billing-outbox.js';
 import { SpendReportRepository } from '../storage/repositories/spend-reports.js';
@@ -50,7 +50,7 @@ export function createUsageAnalytics(config: GatewayConfig, logger: Logger): Usa
     retention,
     billing,
     reports() {
-      if (!reports) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+      if (!reports) throw databaseNotReady();
       return reports;
     },
     outbox: () => outbox,

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isModelAllowed } from '../../auth/model-access.js';
 import { can, requirePermission } from '../../auth/permissions.js';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, modelIdNotFound } from '../../errors.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
 import { parseInput } from '../../parse-input.js';
 import { callOf } from '../context.js';
@@ -90,7 +90,7 @@ export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry)
     const wanted = query.litellm_model_id ?? query.model_id;
     const principal = callOf(request).caller.principal;
     const entries = models.entries().filter((entry) => (!wanted || entry.deployment.id === wanted) && (!principal || isModelAllowed(principal, entry.deployment.modelName)));
-    if (wanted && entries.length === 0) throw new GatewayError('not_found', `no model with id "${wanted}"; GET /model/info lists the models and their ids`, { param: 'litellm_model_id' });
+    if (wanted && entries.length === 0) throw modelIdNotFound(wanted, 'litellm_model_id');
     // Where a model lives and how it authenticates is for those who manage models.
     const admin = can(request, 'llm.manage_models');
     return { data: entries.map((entry) => (admin ? models.view(entry) : publicModelView(models.view(entry)))) };
