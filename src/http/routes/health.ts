@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
+import { z } from 'zod';
 import type { ModelCatalog } from '../../routing/catalog.js';
 import { checkDeployment, type DeploymentCheck } from '../../routing/health-check.js';
 import type { UpstreamClient } from '../../gateway/upstream.js';
@@ -17,6 +18,11 @@ import type { ModelRegistry } from '../../routing/model-registry.js';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { providerHealthReport } from './provider-health.js';
 import { cachedDeploymentHealth } from './cached-health.js';
+import { parseInput } from '../../parse-input.js';
+import { oneValue } from '../query-fields.js';
+
+/** GET /health's query (also GET /api/v1/llm/health): one model, or every model. */
+export const healthQuery = z.object({ model: oneValue().optional() });
 
 export interface HealthDependencies {
   catalog: ModelCatalog;
@@ -86,7 +92,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
     app.post('/api/v1/admin/llm/health/check', { preHandler: requirePermission('llm.manage_providers') }, checkNow);
   }
 
-  app.get('/health', async (request) => healthFor(request, deps, (request.query as { model?: string }).model));
+  app.get('/health', async (request) => healthFor(request, deps, parseInput(healthQuery, request.query, 'query').model));
 }
 
 /**

@@ -11,6 +11,7 @@ import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
+import { oneValue, positiveInteger } from '../query-fields.js';
 import { STORED_FIELD_BOUNDS, storedAliases, storedDuration, storedMetadata, storedName, storedNameList } from './stored-field-bounds.js';
 
 const nullableNumber = z.number({ invalid_type_error: 'expected a number' }).nonnegative().nullable().optional();
@@ -69,11 +70,23 @@ const teamFields = z
 /** Writes, and reads of others' keys, users and teams, need llm.configure (the admin role's, by default). */
 const adminOnly = { preHandler: requirePermission('llm.configure') };
 
-function pageOf(query: Record<string, string | undefined>, sizeName: 'size' | 'page_size'): { page: number; size: number } {
-  const page = Math.max(1, Number(query.page ?? 1) || 1);
-  const size = Math.min(100, Math.max(1, Number(query[sizeName] ?? 10) || 10));
-  return { page, size };
-}
+/** Lists answer pages of at most this many entries (LiteLLM's limit too). */
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 10;
+
+const keyInfoQuery = z.object({ key: oneValue().optional() });
+const keyListQuery = z.object({
+  page: positiveInteger(1_000_000).optional(),
+  size: positiveInteger(MAX_PAGE_SIZE).optional(),
+  user_id: oneValue().optional(),
+  team_id: oneValue().optional(),
+  key_alias: oneValue().optional(),
+  return_full_object: oneValue().optional(),
+});
+const userInfoQuery = z.object({ user_id: oneValue().optional() });
+const userListQuery = z.object({ page: positiveInteger(1_000_000).optional(), page_size: positiveInteger(MAX_PAGE_SIZE).optional(), role: oneValue().optional() });
+const teamInfoQuery = z.object({ team_id: oneValue().optional() });
+const teamListQuery = z.object({ user_id: oneValue().optional() });
 
 export function registerManagementRoutes(app: FastifyInstance, service: () => ManagementService): void {
   // ---- keys
@@ -112,7 +125,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   app.get('/key/info', async (request) => {
     const call = callOf(request);
-    const asked = (request.query as { key?: string }).key;
+    const asked = parseInput(keyInfoQuery, request.query, 'query').key;
     const ownHash = call.caller.principal?.key.hash;
     if (!can(request, 'llm.configure')) {
       if (asked && keyHashOf(asked) !== ownHash) throw new GatewayError('permission_denied', 'a non-admin key may only read its own /key/info');
@@ -124,8 +137,9 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.get('/key/list', adminOnly, async (request) => {
-    const query = request.query as Record<string, string | undefined>;
-    const { page, size } = pageOf(query, 'size');
+    const query = parseInput(keyListQuery, request.query, 'query');
+    const page = query.page ?? 1;
+    const size = query.size ?? DEFAULT_PAGE_SIZE;
     const result = await service().listKeys({ userId: query.user_id, teamId: query.team_id, alias: query.key_alias }, page, size);
     const full = query.return_full_object === 'true';
     return {
@@ -157,7 +171,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.get('/user/info', adminOnly, async (request) => {
-    const userId = (request.query as { user_id?: string }).user_id;
+    const userId = parseInput(userInfoQuery, request.query, 'query').user_id;
     if (!userId) throw new GatewayError('invalid_request', 'pass ?user_id=', { param: 'user_id' });
     const user = await service().requireUser(userId);
     const [keys, teams] = await Promise.all([service().keysOf({ userId }), service().teamsOf(userId)]);
@@ -170,8 +184,9 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.get('/user/list', adminOnly, async (request) => {
-    const query = request.query as Record<string, string | undefined>;
-    const { page, size } = pageOf(query, 'page_size');
+    const query = parseInput(userListQuery, request.query, 'query');
+    const page = query.page ?? 1;
+    const size = query.page_size ?? DEFAULT_PAGE_SIZE;
     const result = await service().listUsers(page, size, query.role);
     return { users: await Promise.all(result.items.map((user) => service().userView(user))), total: result.total, page, page_size: size, total_pages: Math.max(1, Math.ceil(result.total / size)) };
   });
@@ -193,7 +208,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.get('/team/info', adminOnly, async (request) => {
-    const teamId = (request.query as { team_id?: string }).team_id;
+    const teamId = parseInput(teamInfoQuery, request.query, 'query').team_id;
     if (!teamId) throw new GatewayError('invalid_request', 'pass ?team_id=', { param: 'team_id' });
     const team = await service().requireTeam(teamId);
     const keys = await service().keysOf({ teamId });
@@ -201,7 +216,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.get('/team/list', adminOnly, async (request) => {
-    const teams = await service().listTeams((request.query as { user_id?: string }).user_id);
+    const teams = await service().listTeams(parseInput(teamListQuery, request.query, 'query').user_id);
     return Promise.all(teams.map((team) => service().teamView(team)));
   });
 

@@ -11,6 +11,7 @@ import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError, modelIdNotFound } from '../../errors.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
 import { parseInput } from '../../parse-input.js';
+import { oneValue } from '../query-fields.js';
 import { callOf } from '../context.js';
 import { publicModelView } from '../admin-view.js';
 
@@ -33,6 +34,8 @@ const updateSchema = z.object({
   model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
   id: text().optional(),
 });
+
+const modelInfoQuery = z.object({ litellm_model_id: oneValue().optional(), model_id: oneValue().optional() });
 
 /** The model an update names: in the path, else model_info.id, else id. */
 function updatedId(fromPath: string | undefined, input: z.infer<typeof updateSchema>): string {
@@ -86,7 +89,7 @@ export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry)
   app.post('/model/enable', manageModels, setEnabled(true));
 
   const info = async (request: FastifyRequest) => {
-    const query = request.query as { litellm_model_id?: string; model_id?: string };
+    const query = parseInput(modelInfoQuery, request.query, 'query');
     const wanted = query.litellm_model_id ?? query.model_id;
     const principal = callOf(request).caller.principal;
     const entries = models.entries().filter((entry) => (!wanted || entry.deployment.id === wanted) && (!principal || isModelAllowed(principal, entry.deployment.modelName)));

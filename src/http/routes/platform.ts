@@ -20,9 +20,10 @@ import type { ModelCatalog } from '../../routing/catalog.js';
 import type { CreditRepository, StoredCreditTransaction } from '../../storage/repositories/credits.js';
 import type { PrincipalRepository } from '../../storage/repositories/principals.js';
 import { callOf } from '../context.js';
-import { healthFor, type HealthDependencies } from './health.js';
+import { healthFor, healthQuery, type HealthDependencies } from './health.js';
 import { sendResult, withAutoModel } from './openai.js';
 import { parseInput } from '../../parse-input.js';
+import { oneValue, positiveInteger, wholeNumber } from '../query-fields.js';
 import { STORED_FIELD_BOUNDS, storedName } from './stored-field-bounds.js';
 
 export interface PlatformRouteDependencies {
@@ -55,6 +56,17 @@ const byokBody = z
     user_id: storedName().min(1).optional(),
   })
   .strict();
+
+const DEFAULT_TRANSACTIONS = 50;
+const TRANSACTION_KINDS = ['grant', 'purchase', 'usage', 'refund', 'adjustment'] as const satisfies ReadonlyArray<StoredCreditTransaction['kind']>;
+
+const userQuery = z.object({ user_id: oneValue().optional() });
+const transactionsQuery = z.object({
+  user_id: oneValue().optional(),
+  limit: positiveInteger(500).optional(),
+  offset: wholeNumber(0, Number.MAX_SAFE_INTEGER).optional(),
+  kind: z.enum(TRANSACTION_KINDS, { errorMap: () => ({ message: `must be one of ${TRANSACTION_KINDS.join(', ')}` }) }).optional(),
+});
 
 function transactionView(row: StoredCreditTransaction) {
   return {
@@ -125,13 +137,13 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
   });
 
   app.get(`${PREFIX}/health`, { preHandler: requirePermission('llm.read') }, async (request) => {
-    return healthFor(request, deps.health, (request.query as { model?: string }).model);
+    return healthFor(request, deps.health, parseInput(healthQuery, request.query, 'query').model);
   });
 
   // ---- credits
   const balanceOf = async (request: FastifyRequest) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.read', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.read', parseInput(userQuery, request.query, 'query').user_id);
     const balance = await layer.credits.balance(user);
     return { layer, user, balance };
   };
@@ -172,15 +184,11 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.get(`${PREFIX}/credits/transactions`, async (request) => {
     requirePlatform();
-    const query = request.query as Record<string, string | undefined>;
+    const query = parseInput(transactionsQuery, request.query, 'query');
     const user = await subjectUser(request, 'llm.read', query.user_id);
-    const limit = Math.min(500, Math.max(1, Number(query.limit ?? 50) || 50));
-    const offset = Math.max(0, Number(query.offset ?? 0) || 0);
-    const kind = query.kind;
-    if (kind !== undefined && !['grant', 'purchase', 'usage', 'refund', 'adjustment'].includes(kind)) {
-      throw new GatewayError('invalid_request', 'kind: must be one of grant, purchase, usage, refund, adjustment', { param: 'kind' });
-    }
-    const page = await deps.credits().list(user.userId, limit, offset, kind as StoredCreditTransaction['kind'] | undefined);
+    const limit = query.limit ?? DEFAULT_TRANSACTIONS;
+    const offset = query.offset ?? 0;
+    const page = await deps.credits().list(user.userId, limit, offset, query.kind);
     return { user_id: user.userId, transactions: page.items.map(transactionView), total: page.total, limit, offset };
   });
 
@@ -194,19 +202,19 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.get(`${PREFIX}/byok/keys`, async (request) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.execute', parseInput(userQuery, request.query, 'query').user_id);
     return { user_id: user.userId, keys: await layer.byok.list(user.userId) };
   });
 
   app.get(`${PREFIX}/byok/keys/:provider`, async (request) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.execute', parseInput(userQuery, request.query, 'query').user_id);
     return layer.byok.get(user.userId, (request.params as { provider: string }).provider);
   });
 
   app.delete(`${PREFIX}/byok/keys/:provider`, async (request) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.execute', parseInput(userQuery, request.query, 'query').user_id);
     const provider = (request.params as { provider: string }).provider;
     await layer.byok.remove(user.userId, provider);
     return { user_id: user.userId, deleted: provider };
@@ -214,7 +222,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.delete(`${PREFIX}/byok/keys`, async (request) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.execute', parseInput(userQuery, request.query, 'query').user_id);
     return { user_id: user.userId, deleted: await layer.byok.remove(user.userId) };
   });
 }

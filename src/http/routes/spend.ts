@@ -17,6 +17,7 @@ import type { StoredUsageLog } from '../../storage/schema.js';
 import { toCsv, type CsvValue } from '../csv.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
+import { positiveInteger } from '../query-fields.js';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_REPORT_DAYS = 30;
@@ -25,7 +26,6 @@ const MAX_REPORT_DAYS = 366;
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date like 2026-11-23 (YYYY-MM-DD, UTC)').refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), 'is not a valid date');
 const instant = z.string().refine((value) => !Number.isNaN(Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value)), 'expected a date (YYYY-MM-DD) or an ISO 8601 time');
 const format = z.enum(['json', 'csv'], { errorMap: () => ({ message: 'expected "json" or "csv"' }) }).optional();
-const positiveInteger = (max: number) => z.coerce.number({ invalid_type_error: 'expected a whole number' }).int('expected a whole number').min(1, 'must be 1 or more').max(max, `must be at most ${max}`);
 
 const filterFields = {
   api_key: z.string().min(1).optional(),
