@@ -26,7 +26,7 @@ export function roleOf(caller: Caller): string {
 }
 
 /** Whether the caller's role holds the permission in the given role table (no default table: pass the configured one). */
-export function hasPermission(caller: Caller, permission: Permission, roles: RolePermissions): boolean {
+function hasPermission(caller: Caller, permission: Permission, roles: RolePermissions): boolean {
   const role = roleOf(caller);
   return (Object.hasOwn(roles, role) ? roles[role] : []).includes(permission);
 }

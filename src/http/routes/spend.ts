@@ -391,5 +391,3 @@ export function spendLogView(row: StoredUsageLog) {
     response: row.response ?? null,
   };
 }
-
-export type SpendLogView = ReturnType<typeof spendLogView>;
