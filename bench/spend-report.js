@@ -3,7 +3,7 @@
  *
  * Seeds 1,000,000 usage rows (SPEND_BENCH_ROWS) spread over 60 days (SPEND_BENCH_DAYS), 200 keys
  * (each of one of 50 users and 10 teams) and 12 model groups on 4 providers, through the real
- * insert path — UsageLogRepository.insertMany, the one the usage writer uses, which maintains the
+ * insert path — UsageIngest.insertMany, the one the usage writer uses, which maintains the
  * daily rollups and spend in the same transaction — in batches of 2,000 rows. Then it starts the
  * built gateway on that database and times GET /global/spend/report over the last 30 days, grouped
  * by day and by model (the target: under 200 ms), and also by key and for one user's days,
@@ -24,6 +24,7 @@ import { createRuntime } from '../dist/runtime/gateway-runtime.js';
 import { openDatabase } from '../dist/storage/db.js';
 import { migrateToLatest } from '../dist/storage/migrate.js';
 import { UsageLogRepository } from '../dist/storage/repositories/usage-logs.js';
+import { UsageIngest } from '../dist/storage/usage-ingest.js';
 
 const ROWS = Number(process.env.SPEND_BENCH_ROWS ?? 1_000_000);
 const DAYS = Number(process.env.SPEND_BENCH_DAYS ?? 60);
@@ -98,20 +99,20 @@ function* rows(now) {
 async function seed(url) {
   const handle = openDatabase(url);
   await migrateToLatest(handle);
-  const repository = new UsageLogRepository(handle.db, handle.sqlite);
+  const ingest = new UsageIngest(handle.db, new UsageLogRepository(handle.db, handle.sqlite));
   const started = performance.now();
   let batch = [];
   let written = 0;
   for (const row of rows(Date.now())) {
     batch.push(row);
     if (batch.length === BATCH) {
-      await repository.insertMany(batch);
+      await ingest.insertMany(batch);
       written += batch.length;
       batch = [];
       if (written % 100_000 === 0) process.stdout.write(`  seeded ${written.toLocaleString()} rows\r`);
     }
   }
-  await repository.insertMany(batch);
+  await ingest.insertMany(batch);
   const seconds = (performance.now() - started) / 1000;
   // Planner statistics, as autovacuum (PostgreSQL) keeps them in production: without them a fresh
   // 1M-row table gets guessed selectivities (e.g. /spend/logs?model= scans instead of walking the

@@ -159,6 +159,18 @@ export function upstreamErrorCode(status: number): ErrorCode {
   }
 }
 
+// ---- messages raised from several places, written once
+
+/** 503 before the database is connected; `meanwhile` says what the caller can do until then. */
+export function databaseNotReady(meanwhile = 'try again shortly'): GatewayError {
+  return new GatewayError('not_ready', `the gateway is still connecting to its database; ${meanwhile}`);
+}
+
+/** 404 for a model id that names no model (or no API model, where only those may be changed). */
+export function modelIdNotFound(id: string, param: 'id' | 'model_info.id' | 'litellm_model_id'): GatewayError {
+  return new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param });
+}
+
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
   const message = error instanceof Error ? error.message : String(error);

@@ -26,8 +26,6 @@ export interface Ticket {
 /** The "budget" of a holder with only a soft budget: never reached, but its spend is counted. */
 const UNLIMITED_MICROS = Number.MAX_SAFE_INTEGER;
 
-export const FREE_TICKET: Ticket = { headers: {}, settle: () => undefined };
-
 function subjectsOf(resolved: ResolvedKey): LimitSubject[] {
   const subjects: LimitSubject[] = [{ kind: 'key', id: resolved.key.id, limits: resolved.key }];
   if (resolved.user) subjects.push({ kind: 'user', id: resolved.user.userId, limits: resolved.user });

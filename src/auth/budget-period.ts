@@ -38,7 +38,3 @@ export function periodStart(anchor: number, duration: ParsedDuration, now: numbe
   for (let next = addDuration(start, duration); next <= now; next = addDuration(start, duration)) start = next;
   return start;
 }
-
-export function durationError(field: string, value: unknown): string {
-  return `"${field}" must be a duration like "30s", "30m", "30h", "30d" or "1mo", got ${JSON.stringify(value)}`;
-}

@@ -5,7 +5,7 @@
  * database (every 500 ms) in any case.
  */
 import type { Logger } from 'pino';
-import { GatewayError } from '../errors.js';
+import { databaseNotReady } from '../errors.js';
 import { ChangeFeed } from '../state/change-feed.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
@@ -72,7 +72,7 @@ export class KeyDirectory {
     const pending = this.loading.get(hash);
     if (pending) return pending;
     const repository = this.repository;
-    if (!repository) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; virtual keys cannot be checked yet (the master key works)');
+    if (!repository) throw databaseNotReady('virtual keys cannot be checked yet (the master key works)');
     const load = this.load(repository, hash).finally(() => this.loading.delete(hash));
     this.loading.set(hash, load);
     return load;

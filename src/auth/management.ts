@@ -1,7 +1,7 @@
 /**
  * The rules of key, user and team management (LiteLLM's management API semantics): keys are
  * generated here, shown once, stored as SHA-256 hashes; every change is announced to every
- * replica's key cache. Bodies arrive already validated (http/routes/management-schemas.ts).
+ * replica's key cache. Bodies arrive already validated (http/routes/management.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../errors.js';

@@ -1,18 +1,21 @@
 /**
- * Role-based permissions. Every management route asks for one permission through
- * `requirePermission`; which roles hold which permissions is decided here (and, once configured,
- * by the platform settings), so routes never test roles themselves.
+ * Role-based permissions. A route that needs a permission declares it with the
+ * `requirePermission(permission)` pre-handler; a route whose answer depends on a permission (an
+ * operator sees everything, a key its own rows) asks `can(request, permission)`. Both read the
+ * role table the server was built with (platform.roles over the defaults), so routes never test
+ * roles themselves and never fall back to the defaults by accident.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { GatewayError } from '../errors.js';
 import type { Caller } from '../gateway/pipeline.js';
 import { callOf } from '../http/context.js';
 
 export const PERMISSIONS = ['llm.read', 'llm.execute', 'llm.configure', 'llm.manage_providers', 'llm.manage_models'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
+export type RolePermissions = Record<string, readonly Permission[]>;
 
 /** Default role sets: admin holds everything, user may list and call models. */
-export const DEFAULT_ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
+export const DEFAULT_ROLE_PERMISSIONS: RolePermissions = {
   admin: PERMISSIONS,
   user: ['llm.read', 'llm.execute'],
 };
@@ -22,7 +25,8 @@ export function roleOf(caller: Caller): string {
   return caller.isAdmin ? 'admin' : 'user';
 }
 
-export function hasPermission(caller: Caller, permission: Permission, roles: Record<string, readonly Permission[]> = DEFAULT_ROLE_PERMISSIONS): boolean {
+/** Whether the caller's role holds the permission in the given role table (no default table: pass the configured one). */
+function hasPermission(caller: Caller, permission: Permission, roles: RolePermissions): boolean {
   const role = roleOf(caller);
   return (Object.hasOwn(roles, role) ? roles[role] : []).includes(permission);
 }
@@ -30,15 +34,35 @@ export function hasPermission(caller: Caller, permission: Permission, roles: Rec
 declare module 'fastify' {
   interface FastifyInstance {
     /** Which roles hold which permissions (platform.roles), set by buildServer. */
-    rolePermissions?: Record<string, readonly Permission[]>;
+    rolePermissions?: RolePermissions;
   }
 }
 
-/** Throws 403 `permission_denied` naming the permission the route needs. */
-export function requirePermission(request: FastifyRequest, permission: Permission): Caller {
-  const caller = callOf(request).caller;
-  if (!hasPermission(caller, permission, request.server.rolePermissions ?? DEFAULT_ROLE_PERMISSIONS)) {
-    throw new GatewayError('permission_denied', `${request.routeOptions.url} needs the ${permission} permission, which the ${roleOf(caller)} role does not have`);
-  }
-  return caller;
+function rolesOf(request: FastifyRequest): RolePermissions {
+  return request.server.rolePermissions ?? DEFAULT_ROLE_PERMISSIONS;
+}
+
+/** True when the request's caller holds the permission in the server's role table (false on a public route, which has no caller). */
+export function can(request: FastifyRequest, permission: Permission): boolean {
+  const caller = request.call?.caller;
+  return caller !== undefined && hasPermission(caller, permission, rolesOf(request));
+}
+
+/** The 403 `permission_denied` naming what the route needs and the caller's role. */
+export function permissionDenied(request: FastifyRequest, permission: Permission, needs = request.routeOptions.url): GatewayError {
+  return new GatewayError('permission_denied', `${needs} needs the ${permission} permission, which the ${roleOf(callOf(request).caller)} role does not have`);
+}
+
+/** The request's caller, once it is known to hold the permission; throws the 403 otherwise. */
+export function callerWith(request: FastifyRequest, permission: Permission): Caller {
+  if (!can(request, permission)) throw permissionDenied(request, permission);
+  return callOf(request).caller;
+}
+
+/** A route pre-handler that answers 403 unless the caller holds the permission. */
+export function requirePermission(permission: Permission): preHandlerHookHandler {
+  return function checkPermission(request, _reply, done) {
+    if (can(request, permission)) done();
+    else done(permissionDenied(request, permission));
+  };
 }

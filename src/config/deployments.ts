@@ -7,29 +7,41 @@ import { createHash } from 'node:crypto';
 import { resolvePrices } from '../billing/pricing.js';
 import { providerSpec, splitModelString } from '../providers/specs.js';
 import type { Deployment, JsonObject, ModelInfo } from '../providers/types.js';
+import type { MissingVariable } from './environment-references.js';
 import { formatPath, type LoadedConfig } from './load.js';
 import { DEFAULT_CALL_PARAMS, type ModelEntry } from './schema.js';
 import { apiBaseProblem } from '../security/api-base.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 
-export function buildDeployments(loaded: LoadedConfig): Deployment[] {
+/** What every deployment is built against: the environment and the config's defaults. */
+export interface DeploymentContext {
+  env: Record<string, string | undefined>;
+  defaultTimeout: number;
+  defaultStreamTimeout?: number;
+  allowInternalApiBase: boolean;
+}
+
+export function deploymentContextOf(loaded: LoadedConfig): DeploymentContext {
   const { config, env } = loaded;
-  const defaultTimeout = config.router_settings.timeout ?? config.litellm_settings.request_timeout ?? DEFAULT_TIMEOUT_SECONDS;
-  const defaultStreamTimeout = config.router_settings.stream_timeout;
+  return {
+    env,
+    defaultTimeout: config.router_settings.timeout ?? config.litellm_settings.request_timeout ?? DEFAULT_TIMEOUT_SECONDS,
+    defaultStreamTimeout: config.router_settings.stream_timeout,
+    allowInternalApiBase: config.general_settings.allow_internal_api_base === true,
+  };
+}
+
+/** The config file's deployments, one per model_list entry; a repeated id gets a -2, -3… suffix. */
+export function buildDeployments(loaded: LoadedConfig): Deployment[] {
+  const context = deploymentContextOf(loaded);
   const seen = new Map<string, number>();
   const deployments: Deployment[] = [];
 
-  config.model_list.forEach((entry, index) => {
-    const missing = loaded.missingVariables.filter((item) => item.path[0] === 'model_list' && item.path[1] === index);
-    const deployment = buildDeployment(entry, env, { defaultTimeout, defaultStreamTimeout, allowInternalApiBase: config.general_settings.allow_internal_api_base === true });
+  loaded.config.model_list.forEach((entry, index) => {
+    const missing = loaded.missingVariables.filter((item) => item.path[0] === 'model_list' && item.path[1] === index).map((item) => ({ ...item, path: item.path.slice(2) }));
+    const deployment = buildDeployment(entry, context, missing);
     if (!deployment) return;
-    // An explicit os.environ/ reference that is unset makes the deployment unavailable even when a
-    // provider default variable is set: silently using another key could bill another account.
-    if (missing.length > 0) {
-      deployment.available = false;
-      deployment.unavailableReason = missing.map((item) => `environment variable ${item.variable} is not set (${formatPath(item.path.slice(2))})`).join('; ');
-    }
     const count = seen.get(deployment.id) ?? 0;
     seen.set(deployment.id, count + 1);
     if (count > 0) deployment.id = `${deployment.id}-${count + 1}`;
@@ -38,11 +50,13 @@ export function buildDeployments(loaded: LoadedConfig): Deployment[] {
   return deployments;
 }
 
-function buildDeployment(
-  entry: ModelEntry,
-  env: Record<string, string | undefined>,
-  defaults: { defaultTimeout: number; defaultStreamTimeout?: number; allowInternalApiBase: boolean },
-): Deployment | undefined {
+/**
+ * One deployment from one model entry (a config file's or one added through the model API), its
+ * `os.environ/` references already resolved; `missing` lists the references whose variable is
+ * unset, with paths inside the entry (`litellm_params.api_key`). Undefined for an unknown provider.
+ */
+export function buildDeployment(entry: ModelEntry, context: DeploymentContext, missing: MissingVariable[] = []): Deployment | undefined {
+  const { env, ...defaults } = context;
   const params = entry.litellm_params;
   const split = splitModelString(params.model);
   const providerId = params.custom_llm_provider ?? split?.provider;
@@ -69,6 +83,12 @@ function buildDeployment(
   } else if (spec.requiresApiKey && !apiKey) {
     available = false;
     unavailableReason = `no API key: set litellm_params.api_key or ${spec.apiKeyEnv.join(' / ')}`;
+  }
+  // An explicit os.environ/ reference that is unset makes the deployment unavailable even when a
+  // provider default variable is set: silently using another key could bill another account.
+  if (missing.length > 0) {
+    available = false;
+    unavailableReason = missing.map((item) => `environment variable ${item.variable} is not set (${formatPath(item.path)})`).join('; ');
   }
 
   const defaultParams: JsonObject = {};
@@ -99,7 +119,7 @@ function buildDeployment(
     dropParams: params.drop_params,
     defaultParams,
     modelInfo: { ...modelInfo, id },
-    prices: resolvePrices(upstreamModel, modelInfo, params, spec.free === true),
+    prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true),
     available,
     unavailableReason,
   };

@@ -11,8 +11,10 @@ import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
 import { apiBaseProblem } from '../security/api-base.js';
 import { FAIR_SHARE_OF_ORIGIN } from '../auth/default-limits.js';
 import { listenerSettingsFrom } from '../http/listener-settings.js';
+import { FORBIDDEN_KEYS, isPlainObject, resolveReferences, type ConfigPath, type MissingVariable } from './environment-references.js';
 
-export type ConfigPath = Array<string | number>;
+export type { ConfigPath, MissingVariable } from './environment-references.js';
+export { isPlainObject } from './environment-references.js';
 
 export interface ConfigIssue {
   severity: 'error' | 'warning';
@@ -27,11 +29,6 @@ export interface ConfigIssue {
   fatal: boolean;
 }
 
-export interface MissingVariable {
-  path: ConfigPath;
-  variable: string;
-}
-
 export interface LoadedConfig {
   config: GatewayConfig;
   issues: ConfigIssue[];
@@ -41,8 +38,6 @@ export interface LoadedConfig {
   env: Record<string, string | undefined>;
   file?: string;
 }
-
-const ENV_PREFIX = 'os.environ/';
 
 export function formatPath(path: ConfigPath): string {
   return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('') || '(root)';
@@ -187,33 +182,6 @@ function failed(message: string, env: Record<string, string | undefined>, file?:
   return { config: configSchema.parse({}), issues: [{ severity: 'error', message, path: [], fatal: true }], missingVariables: [], env: { ...env }, file };
 }
 
-function resolveReferences(value: unknown, path: ConfigPath, env: Record<string, string | undefined>, missing: MissingVariable[]): unknown {
-  if (typeof value === 'string') {
-    if (!value.startsWith(ENV_PREFIX)) return value;
-    const variable = value.slice(ENV_PREFIX.length).trim();
-    const found = env[variable];
-    if (found === undefined || found === '') {
-      missing.push({ path, variable });
-      return undefined;
-    }
-    return found;
-  }
-  if (Array.isArray(value)) return value.map((item, index) => resolveReferences(item, [...path, index], env, missing));
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      // Reported by forbiddenKeyPaths; never assigned, so it cannot become a prototype.
-      if (FORBIDDEN_KEYS.has(key)) continue;
-      const resolvedItem = resolveReferences(item, [...path, key], env, missing);
-      if (resolvedItem !== undefined) out[key] = resolvedItem;
-    }
-    return out;
-  }
-  return value;
-}
-
-/** Keys that reach an object's prototype when assigned: refused anywhere in a config. */
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Paths of every forbidden key in the parsed YAML (walked with a stack: no recursion limit). */
 export function forbiddenKeyPaths(root: unknown): ConfigPath[] {
@@ -294,8 +262,4 @@ function describeZodIssue(issue: z.ZodIssue): string {
 
 function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
   return issues.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

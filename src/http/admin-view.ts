@@ -6,14 +6,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth/authenticator.js';
-import { DEFAULT_ROLE_PERMISSIONS, hasPermission, type Permission } from '../auth/permissions.js';
 import { DEFAULT_CALL_PARAMS } from '../config/schema.js';
-
-/** True when the request's caller holds the permission (in the server's role table). */
-export function callerHolds(request: FastifyRequest, permission: Permission): boolean {
-  const caller = request.call?.caller;
-  return caller !== undefined && hasPermission(caller, permission, request.server.rolePermissions ?? DEFAULT_ROLE_PERMISSIONS);
-}
 
 /**
  * For public routes (no key required, so no caller resolved): true when the request carries the

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { UsageLogRow } from '../storage/repositories/usage-logs.js';
+import type { UsageLogRow } from '../storage/schema.js';
 import { databaseIdentity } from '../storage/database-identity.js';
 import { UsageLogWriter, type UsageSink } from './usage-log-writer.js';
 

@@ -10,7 +10,7 @@
 import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { UsageLogRow } from '../storage/repositories/usage-logs.js';
+import type { UsageLogRow } from '../storage/schema.js';
 import { databaseTag } from '../storage/database-identity.js';
 
 export interface UsageSink {

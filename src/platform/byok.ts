@@ -8,7 +8,7 @@
  * 500 ms).
  */
 import type { Logger } from 'pino';
-import { GatewayError } from '../errors.js';
+import { databaseNotReady, GatewayError } from '../errors.js';
 import { knownProviderIds, providerSpec } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
@@ -117,7 +117,7 @@ export class ByokDirectory {
   }
 
   private requireRepository(): ByokKeyRepository {
-    if (!this.repository) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+    if (!this.repository) throw databaseNotReady();
     return this.repository;
   }
 

@@ -42,6 +42,17 @@ describe('power-level model choice', () => {
     expect(traitsOf(named(all, 'cheap')[0])).toMatchObject({ local: false, cost: 3_000_000, quality: 70, latency: 0 });
   });
 
+  it('a vLLM or LM Studio server is local and free like Ollama: the provider spec decides, not a list of its own', () => {
+    const servers = deployments(`
+model_list:
+  - model_name: vllm-model
+    litellm_params: {model: hosted_vllm/meta-llama, api_base: "http://127.0.0.1:8000/v1"}
+  - model_name: studio-model
+    litellm_params: {model: lm_studio/qwen, api_base: "http://127.0.0.1:1234/v1"}
+`);
+    for (const deployment of servers) expect(traitsOf(deployment), deployment.modelName).toMatchObject({ local: true, cost: 0 });
+  });
+
   it('eco picks the cheapest: free and local first', () => {
     expect(choose('eco', all, floor)!.modelName).toBe('local-llama');
     // Without the local one, the free cloud model; without free ones, the cheapest paid one.

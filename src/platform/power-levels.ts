@@ -10,13 +10,13 @@
  * Each level caps max_tokens and sets the credit cost multiplier (platform.power_levels).
  */
 import { GatewayError } from '../errors.js';
+import { isLocalProvider } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
 import { POWER_LEVELS, type PlatformSettings, type PowerLevel } from './settings.js';
 
 /** quality_score assumed for a deployment that declares none. */
 export const DEFAULT_QUALITY_SCORE = 50;
 const LATENCY_RANK: Record<string, number> = { fast: 0, medium: 1, slow: 2 };
-const LOCAL_PROVIDERS = new Set(['ollama', 'ollama_chat', 'vllm', 'hosted_vllm', 'lm_studio', 'llamafile']);
 
 export function parsePowerLevel(value: unknown, source: string): PowerLevel | undefined {
   if (value === undefined || value === null || value === '') return undefined;
@@ -37,7 +37,7 @@ export function traitsOf(deployment: Deployment): DeploymentTraits {
   const info = deployment.modelInfo;
   const quality = typeof info.quality_score === 'number' ? info.quality_score : DEFAULT_QUALITY_SCORE;
   const cost = deployment.prices ? deployment.prices.inputPerToken + deployment.prices.outputPerToken : Number.POSITIVE_INFINITY;
-  const privacy = typeof info.privacy === 'string' ? info.privacy : LOCAL_PROVIDERS.has(deployment.provider) ? 'local' : 'cloud';
+  const privacy = typeof info.privacy === 'string' ? info.privacy : isLocalProvider(deployment.provider) ? 'local' : 'cloud';
   const latency = typeof info.latency_class === 'string' && Object.hasOwn(LATENCY_RANK, info.latency_class) ? LATENCY_RANK[info.latency_class] : LATENCY_RANK.medium;
   return { quality, cost, local: privacy === 'local', latency };
 }

@@ -19,8 +19,12 @@ export interface ProviderSpec {
   requiresApiKey: boolean;
   /** Upstream accepts `stream_options.include_usage` (so usage arrives on the final chunk). */
   supportsStreamUsage: boolean;
-  /** True when every model it serves costs nothing (local servers). */
-  free?: boolean;
+  /**
+   * A server on the operator's own machines (Ollama, vLLM, LM Studio): its models cost nothing
+   * (priced at zero unless the config gives prices) and count as private ("local") when power levels
+   * choose a model. This field is the one list of local providers.
+   */
+  local?: boolean;
 }
 
 const openaiCompatible = (
@@ -54,9 +58,9 @@ const SPECS: ProviderSpec[] = [
   openaiCompatible('deepinfra', 'https://api.deepinfra.com/v1/openai', ['DEEPINFRA_API_KEY']),
   openaiCompatible('openrouter', 'https://openrouter.ai/api/v1', ['OPENROUTER_API_KEY', 'OR_API_KEY']),
   openaiCompatible('huggingface', 'https://router.huggingface.co/v1', ['HF_TOKEN', 'HUGGINGFACE_API_KEY']),
-  openaiCompatible('hosted_vllm', undefined, ['HOSTED_VLLM_API_KEY'], { apiBaseEnv: ['HOSTED_VLLM_API_BASE'], requiresApiKey: false, free: true }),
-  openaiCompatible('vllm', undefined, ['HOSTED_VLLM_API_KEY', 'VLLM_API_KEY'], { apiBaseEnv: ['HOSTED_VLLM_API_BASE', 'VLLM_API_BASE'], requiresApiKey: false, free: true }),
-  openaiCompatible('lm_studio', 'http://localhost:1234/v1', ['LM_STUDIO_API_KEY'], { apiBaseEnv: ['LM_STUDIO_API_BASE'], requiresApiKey: false, free: true }),
+  openaiCompatible('hosted_vllm', undefined, ['HOSTED_VLLM_API_KEY'], { apiBaseEnv: ['HOSTED_VLLM_API_BASE'], requiresApiKey: false, local: true }),
+  openaiCompatible('vllm', undefined, ['HOSTED_VLLM_API_KEY', 'VLLM_API_KEY'], { apiBaseEnv: ['HOSTED_VLLM_API_BASE', 'VLLM_API_BASE'], requiresApiKey: false, local: true }),
+  openaiCompatible('lm_studio', 'http://localhost:1234/v1', ['LM_STUDIO_API_KEY'], { apiBaseEnv: ['LM_STUDIO_API_BASE'], requiresApiKey: false, local: true }),
   openaiCompatible('mistral', 'https://api.mistral.ai/v1', ['MISTRAL_API_KEY']),
   openaiCompatible('deepseek', 'https://api.deepseek.com/v1', ['DEEPSEEK_API_KEY']),
   openaiCompatible('xai', 'https://api.x.ai/v1', ['XAI_API_KEY']),
@@ -87,7 +91,7 @@ const SPECS: ProviderSpec[] = [
     apiKeyEnv: ['OLLAMA_API_KEY'],
     requiresApiKey: false,
     supportsStreamUsage: true,
-    free: true,
+    local: true,
   },
   {
     id: 'ollama',
@@ -97,7 +101,7 @@ const SPECS: ProviderSpec[] = [
     apiKeyEnv: ['OLLAMA_API_KEY'],
     requiresApiKey: false,
     supportsStreamUsage: true,
-    free: true,
+    local: true,
   },
 ];
 
@@ -105,6 +109,11 @@ const BY_ID = new Map(SPECS.map((spec) => [spec.id, spec]));
 
 export function providerSpec(id: string): ProviderSpec | undefined {
   return BY_ID.get(id);
+}
+
+/** True for providers that run on the operator's own machines (see ProviderSpec.local). */
+export function isLocalProvider(id: string): boolean {
+  return BY_ID.get(id)?.local === true;
 }
 
 export function knownProviderIds(): string[] {

@@ -8,27 +8,25 @@
  * announced on Redis pub/sub when there is Redis, and the `models` change version in the database
  * is polled every 500 ms in any case; either makes a replica reload the stored models.
  *
- * API models are built by the same code as config models (`buildDeployments`), after the same
+ * API models are built by the same code as config models (`buildDeployment`, config/deployments.ts), after the same
  * schema and provider checks, so they behave exactly alike.
  */
 import { randomUUID } from 'node:crypto';
 import { ChangeFeed } from '../state/change-feed.js';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import { buildDeployments } from '../config/deployments.js';
-import { isPlainObject, type LoadedConfig, type MissingVariable } from '../config/load.js';
-import { modelEntrySchema, type ModelEntry } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
-import { knownProviderIds, providerSpec, splitModelString } from '../providers/specs.js';
+import { buildDeployment, buildDeployments, deploymentContextOf } from '../config/deployments.js';
+import { isEnvironmentReference, isPlainObject, resolveReferences, type MissingVariable } from '../config/environment-references.js';
+import type { LoadedConfig } from '../config/load.js';
+import { modelEntrySchema } from '../config/schema.js';
+import { databaseNotReady, GatewayError, modelIdNotFound } from '../errors.js';
+import { isLocalProvider, knownProviderIds, providerSpec, splitModelString } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
 import type { ModelRepository, StoredModelRow } from '../storage/repositories/models.js';
 import type { ModelCatalog } from './catalog.js';
 import type { ModelView } from '../http/views.js';
-import { parseInput } from '../parse-input.js';
 import { apiBaseProblem, type ListeningAddress } from '../security/api-base.js';
 
-const ENV_PREFIX = 'os.environ/';
 /**
  * litellm_params fields that hold credentials: sealed before storage, masked when shown. Prices
  * (`…_cost_per_token`) end in "token" too but are not secrets.
@@ -54,25 +52,19 @@ export interface RegistryEntry {
 
 export type { ModelView } from '../http/views.js';
 
-/** Longest model name or id stored (the model name a client sends is held to the same limit). */
-const NAME_CHARS = 256;
+/** A model to add (POST /model/new; the route parses the body). */
+export interface NewModel {
+  model_name: string;
+  litellm_params: Record<string, unknown>;
+  model_info?: Record<string, unknown>;
+}
 
-/** A name or id: numbers are taken as their text (YAML and JSON clients send both). */
-const text = (requiredError?: string) =>
-  z.preprocess((value) => (typeof value === 'number' ? String(value) : value), z.string({ required_error: requiredError, invalid_type_error: 'expected a string' }).min(1, 'must not be empty').max(NAME_CHARS, `must be at most ${NAME_CHARS} characters`));
-
-const newModelSchema = z.object({
-  model_name: text('is required: the name clients send as "model"'),
-  litellm_params: z.record(z.unknown(), { required_error: 'is required: {"model": "provider/model", "api_key": …, "api_base": …}', invalid_type_error: 'expected an object' }),
-  model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
-});
-
-const updateSchema = z.object({
-  model_name: text().optional(),
-  litellm_params: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
-  model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
-  id: text().optional(),
-});
+/** Changes to an API model (POST /model/update): the fields given replace the stored ones, `null` removes one. */
+export interface ModelChanges {
+  model_name?: string;
+  litellm_params?: Record<string, unknown>;
+  model_info?: Record<string, unknown>;
+}
 
 export interface ModelRegistryOptions {
   loaded: LoadedConfig;
@@ -179,9 +171,8 @@ export class ModelRegistry {
 
   // ---- changes (through any replica)
 
-  async create(body: unknown): Promise<ModelView> {
+  async create(input: NewModel): Promise<ModelView> {
     const repository = this.requireRepository();
-    const input = parseInput(newModelSchema, body);
     const requestedId = input.model_info?.id;
     const id = requestedId === undefined || requestedId === null || requestedId === '' ? randomUUID() : String(requestedId);
     const existing = await repository.find(id);
@@ -207,18 +198,14 @@ export class ModelRegistry {
   }
 
   /** LiteLLM's /model/update: the fields given replace the stored ones (`null` removes a field). */
-  async update(idFromPath: string | undefined, body: unknown): Promise<ModelView> {
+  async update(id: string, input: ModelChanges): Promise<ModelView> {
     const repository = this.requireRepository();
-    const input = parseInput(updateSchema, body);
-    const idValue = idFromPath ?? input.model_info?.id ?? input.id;
-    if (idValue === undefined || idValue === null || idValue === '') throw new GatewayError('invalid_request', 'model_info.id is required: the id of the model to update (GET /model/info lists them)', { param: 'model_info.id' });
-    const id = String(idValue);
     const row = await repository.find(id);
     if (!row || row.origin !== 'api') {
       if (this.byId.get(id)?.origin === 'config') {
         throw new GatewayError('invalid_request', `model "${id}" comes from the config file: change it there (and restart), or disable it with POST /model/${id}/disable`, { param: 'model_info.id' });
       }
-      throw new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param: 'model_info.id' });
+      throw modelIdNotFound(id, 'model_info.id');
     }
     const storedPlain = parseObject(row.litellm_params);
     const storedSecrets = parseObject(row.secrets) as Record<string, string>;
@@ -240,7 +227,7 @@ export class ModelRegistry {
       else modelInfo[field] = value;
     }
     const modelName = input.model_name ?? row.model_name ?? '';
-    this.validate(modelName, { ...plain, ...this.openSecrets(secrets, 'update') }, { ...modelInfo, id });
+    this.validate(modelName, { ...plain, ...this.openSecretsForUpdate(secrets) }, { ...modelInfo, id });
     await repository.update(id, { model_name: modelName, litellm_params: JSON.stringify(plain), secrets: JSON.stringify(secrets), model_info: JSON.stringify(modelInfo), updated_at: Date.now() });
     await this.changed();
     this.options.logger.info({ deployment: id, model: modelName }, 'model updated');
@@ -254,7 +241,7 @@ export class ModelRegistry {
       throw new GatewayError('invalid_request', `model "${id}" comes from the config file and cannot be deleted through the API: remove it from the config, or disable it with POST /model/${id}/disable`, { param: 'id' });
     }
     const row = await repository.find(id);
-    if (!row || row.origin !== 'api' || !(await repository.delete(id))) throw new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param: 'id' });
+    if (!row || row.origin !== 'api' || !(await repository.delete(id))) throw modelIdNotFound(id, 'id');
     await this.changed();
     this.options.logger.info({ deployment: id, model: row.model_name }, 'model deleted');
     return { id, model_name: row.model_name ?? '' };
@@ -265,7 +252,7 @@ export class ModelRegistry {
     const repository = this.requireRepository();
     const entry = this.byId.get(id);
     const row = entry ? undefined : await repository.find(id);
-    if (!entry && (!row || row.origin !== 'api')) throw new GatewayError('not_found', `no model with id "${id}"; GET /model/info lists the models and their ids`, { param: 'id' });
+    if (!entry && (!row || row.origin !== 'api')) throw modelIdNotFound(id, 'id');
     const now = Date.now();
     if (entry?.origin === 'config') await repository.setOverride(id, enabled, now);
     else await repository.update(id, { enabled: enabled ? 1 : 0, updated_at: now });
@@ -346,48 +333,34 @@ export class ModelRegistry {
   private buildStored(row: StoredModelRow): RegistryEntry | undefined {
     const plain = parseObject(row.litellm_params);
     const sealed = parseObject(row.secrets) as Record<string, string>;
-    const opened: Record<string, unknown> = {};
-    let failure: string | undefined;
-    for (const [field, value] of Object.entries(sealed)) {
-      try {
-        if (!this.options.secretBox) throw new Error('SWITCHBOARD_ENCRYPTION_KEY is not set');
-        opened[field] = JSON.parse(this.options.secretBox.open(value));
-      } catch (error) {
-        failure = `its stored credentials cannot be decrypted (${(error as Error).message})`;
-      }
-    }
-    const { resolved, missing } = resolveEnvironment({ ...plain, ...opened }, this.options.loaded.env);
+    const { opened, failures } = this.openSecrets(sealed);
+    const failure = failures.at(-1);
+    const { resolved, missing } = resolveParams({ ...plain, ...opened }, this.options.loaded.env);
     const modelInfo = { ...parseObject(row.model_info), id: row.id };
     const parsed = modelEntrySchema.safeParse({ model_name: row.model_name, litellm_params: resolved, model_info: modelInfo });
     if (!parsed.success) {
       this.options.logger.warn({ deployment: row.id, problem: parsed.error.issues[0]?.message }, 'a stored model is not valid any more; skipped');
       return undefined;
     }
-    const deployment = this.buildOne(parsed.data, missing);
+    const deployment = buildDeployment(parsed.data, deploymentContextOf(this.options.loaded), missing);
     if (!deployment) {
       this.options.logger.warn({ deployment: row.id }, 'a stored model names a provider this version does not know; skipped');
       return undefined;
     }
     if (failure) {
       deployment.available = false;
-      deployment.unavailableReason = failure;
+      deployment.unavailableReason = `its stored credentials cannot be decrypted (${failure.reason})`;
     }
     const shownParams = { ...maskParams(plain) };
     for (const field of Object.keys(sealed)) shownParams[field] = mask(opened[field]);
     return { deployment, origin: 'api', enabled: row.enabled === 1, shownParams, modelInfo: withoutId(modelInfo), createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
   }
 
-  private buildOne(entry: ModelEntry, missing: string[]): Deployment | undefined {
-    const { loaded } = this.options;
-    const missingVariables: MissingVariable[] = missing.map((variable) => ({ path: ['model_list', 0, 'litellm_params', variable.split('=')[0]], variable: variable.split('=')[1] }));
-    return buildDeployments({ ...loaded, config: { ...loaded.config, model_list: [entry] }, missingVariables, issues: [] })[0];
-  }
-
   /** The checks the config loader applies to a model_list entry, as a 400 naming the field. */
   private validate(modelName: string, params: Record<string, unknown>, modelInfo: Record<string, unknown>): void {
-    const { resolved } = resolveEnvironment(params, this.options.loaded.env);
+    const { resolved } = resolveParams(params, this.options.loaded.env);
     // An unset os.environ/ variable does not fail validation (the model is then unavailable, as in the config).
-    for (const [field, value] of Object.entries(params)) if (typeof value === 'string' && value.startsWith(ENV_PREFIX) && resolved[field] === undefined) resolved[field] = field === 'api_base' || field === 'base_url' ? 'http://unset.invalid' : 'unset';
+    for (const [field, value] of Object.entries(params)) if (isEnvironmentReference(value) && resolved[field] === undefined) resolved[field] = field === 'api_base' || field === 'base_url' ? 'http://unset.invalid' : 'unset';
     const parsed = modelEntrySchema.safeParse({ model_name: modelName, litellm_params: resolved, model_info: modelInfo });
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -419,7 +392,7 @@ export class ModelRegistry {
     const secrets: Record<string, string> = {};
     for (const [field, value] of Object.entries(params)) {
       if (value === undefined) continue;
-      if (!isSecretField(field) || (typeof value === 'string' && value.startsWith(ENV_PREFIX))) {
+      if (!isSecretField(field) || isEnvironmentReference(value)) {
         plain[field] = value;
         continue;
       }
@@ -435,15 +408,27 @@ export class ModelRegistry {
     return { plain, secrets };
   }
 
-  private openSecrets(secrets: Record<string, string>, action: string): Record<string, unknown> {
+  /** Stored credentials opened; each one that cannot be (no key, another key, damaged) is listed with why. */
+  private openSecrets(sealed: Record<string, string>): { opened: Record<string, unknown>; failures: Array<{ field: string; reason: string }> } {
     const opened: Record<string, unknown> = {};
-    for (const [field, value] of Object.entries(secrets)) {
+    const failures: Array<{ field: string; reason: string }> = [];
+    for (const [field, value] of Object.entries(sealed)) {
       try {
         if (!this.options.secretBox) throw new Error('SWITCHBOARD_ENCRYPTION_KEY is not set');
         opened[field] = JSON.parse(this.options.secretBox.open(value));
       } catch (error) {
-        throw new GatewayError('invalid_request', `cannot ${action} this model: its stored litellm_params.${field} cannot be decrypted (${(error as Error).message}); send litellm_params.${field} again`, { param: `litellm_params.${field}` });
+        failures.push({ field, reason: (error as Error).message });
       }
+    }
+    return { opened, failures };
+  }
+
+  /** An update revalidates the whole model, so a credential it cannot open is a 400 asking for it again. */
+  private openSecretsForUpdate(sealed: Record<string, string>): Record<string, unknown> {
+    const { opened, failures } = this.openSecrets(sealed);
+    const [failure] = failures;
+    if (failure) {
+      throw new GatewayError('invalid_request', `cannot update this model: its stored litellm_params.${failure.field} cannot be decrypted (${failure.reason}); send litellm_params.${failure.field} again`, { param: `litellm_params.${failure.field}` });
     }
     return opened;
   }
@@ -457,7 +442,7 @@ export class ModelRegistry {
   }
 
   private requireRepository(): ModelRepository {
-    if (!this.repository) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+    if (!this.repository) throw databaseNotReady();
     return this.repository;
   }
 
@@ -481,7 +466,7 @@ function effectivePrices(entry: RegistryEntry): { input_cost_per_token: number |
   if (!prices) return { input_cost_per_token: null, output_cost_per_token: null, price_source: null };
   const usd = (pico: number) => pico / 1e12;
   const configured = ['input_cost_per_token', 'output_cost_per_token'].some((name) => typeof entry.modelInfo[name] === 'number' || typeof entry.shownParams[name] === 'number');
-  const source = configured ? 'configured' : providerSpec(entry.deployment.provider)?.free === true ? 'free' : 'built_in';
+  const source = configured ? 'configured' : isLocalProvider(entry.deployment.provider) ? 'free' : 'built_in';
   return {
     input_cost_per_token: usd(prices.inputPerToken),
     output_cost_per_token: usd(prices.outputPerToken),
@@ -491,27 +476,17 @@ function effectivePrices(entry: RegistryEntry): { input_cost_per_token: number |
   };
 }
 
-/** `os.environ/VAR` values resolved; unset ones left out and reported as "field=VAR". */
-function resolveEnvironment(params: Record<string, unknown>, env: Record<string, string | undefined>): { resolved: Record<string, unknown>; missing: string[] } {
-  const resolved: Record<string, unknown> = {};
-  const missing: string[] = [];
-  for (const [field, value] of Object.entries(params)) {
-    if (typeof value === 'string' && value.startsWith(ENV_PREFIX)) {
-      const variable = value.slice(ENV_PREFIX.length).trim();
-      const found = env[variable];
-      if (found === undefined || found === '') missing.push(`${field}=${variable}`);
-      else resolved[field] = found;
-    } else {
-      resolved[field] = value;
-    }
-  }
+/** litellm_params with their `os.environ/` references resolved (config/environment-references.ts); paths inside the entry. */
+function resolveParams(params: Record<string, unknown>, env: Record<string, string | undefined>): { resolved: Record<string, unknown>; missing: MissingVariable[] } {
+  const missing: MissingVariable[] = [];
+  const resolved = resolveReferences(params, ['litellm_params'], env, missing) as Record<string, unknown>;
   return { resolved, missing };
 }
 
 function maskParams(params: Record<string, unknown>): Record<string, unknown> {
   const shown: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(params)) {
-    shown[field] = isSecretField(field) && !(typeof value === 'string' && value.startsWith(ENV_PREFIX)) ? mask(value) : value;
+    shown[field] = isSecretField(field) && !isEnvironmentReference(value) ? mask(value) : value;
   }
   return shown;
 }

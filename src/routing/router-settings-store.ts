@@ -17,7 +17,7 @@ import type { z } from 'zod';
 import type { LoadedConfig } from '../config/load.js';
 import { isPlainObject } from '../config/load.js';
 import { routerSettingsSchema, type GatewayConfig } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
+import { databaseNotReady, GatewayError } from '../errors.js';
 import type { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
 import type { ModelCatalog } from './catalog.js';
 import { routerPolicyFrom, type RouterPolicy } from './policy.js';
@@ -227,7 +227,7 @@ export class RouterSettingsStore {
   }
 
   private requireRepository(): GatewaySettingsRepository {
-    if (!this.repository) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+    if (!this.repository) throw databaseNotReady();
     return this.repository;
   }
 

@@ -23,6 +23,7 @@ import { RedisRouterState } from '../state/redis-router-state.js';
 import type { RouterState } from '../state/router-state.js';
 import { buildServer } from '../server.js';
 import { UsageLogRepository } from '../storage/repositories/usage-logs.js';
+import { UsageIngest } from '../storage/usage-ingest.js';
 import { PrincipalRepository } from '../storage/repositories/principals.js';
 import { SqliteWorkerSink } from '../storage/sqlite-writer.js';
 import { Admission } from '../auth/admission.js';
@@ -32,7 +33,7 @@ import { OpenStreams } from '../gateway/open-streams.js';
 import { DEFAULT_KEY_MAX_PARALLEL_REQUESTS } from '../auth/default-limits.js';
 import { listenerSettingsFrom, type ListenerSettings } from '../http/listener-settings.js';
 import { ManagementService } from '../auth/management.js';
-import { GatewayError } from '../errors.js';
+import { databaseNotReady } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
 import { LocalLimitsState } from '../state/local-limits-state.js';
 import { RedisLimitsState } from '../state/redis-limits-state.js';
@@ -90,6 +91,8 @@ export interface GatewayRuntime {
   /** Spend reports, usage retention and billing events. */
   analytics: UsageAnalytics;
   usageLogs(): UsageLogRepository | undefined;
+  /** Stores usage rows with their spend, credits, rollups and billing events (what the usage writer does). */
+  usageIngest(): UsageIngest | undefined;
   principals(): PrincipalRepository | undefined;
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
@@ -142,18 +145,20 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   if (platformSettings) await byok.start();
 
   let repository: UsageLogRepository | undefined;
+  let ingest: UsageIngest | undefined;
   let principals: PrincipalRepository | undefined;
   let credits: CreditRepository | undefined;
   let modelRepository: ModelRepository | undefined;
   let workerSink: SqliteWorkerSink | undefined;
   const analytics = createUsageAnalytics(config, logger);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
-    repository = new UsageLogRepository(handle.db, handle.sqlite, analytics.repositoryOptions);
+    repository = new UsageLogRepository(handle.db, handle.sqlite);
+    ingest = new UsageIngest(handle.db, repository, analytics.ingestOptions);
     analytics.attach(handle, repository);
     principals = new PrincipalRepository(handle.db);
     // A SQLite file is written from a worker thread, so batches never stall the event loop.
-    if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger, analytics.repositoryOptions);
-    usageWriter.attach(workerSink ?? repository);
+    if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger, analytics.ingestOptions);
+    usageWriter.attach(workerSink ?? ingest);
     keyDirectory.attach(principals);
     credits = new CreditRepository(handle.db);
     if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
@@ -171,7 +176,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     : new LocalRouterState();
   const limitsState: LimitsState = redisUrl ? await RedisLimitsState.connect({ url: redisUrl, prefix: redisPrefix, logger }) : new LocalLimitsState();
   const management = new ManagementService(() => {
-    if (!principals) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+    if (!principals) throw databaseNotReady();
     return principals;
   }, keyDirectory, limitsState, platformSettings);
   const upstream = new UpstreamClient();
@@ -251,11 +256,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     roles: platformSettings?.roles ?? DEFAULT_ROLE_PERMISSIONS,
     platformStorage: {
       credits: () => {
-        if (!credits) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+        if (!credits) throw databaseNotReady();
         return credits;
       },
       principals: () => {
-        if (!principals) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+        if (!principals) throw databaseNotReady();
         return principals;
       },
       invalidatePrincipals: () => keyDirectory.changed('all'),
@@ -284,6 +289,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     routerSettings,
     analytics,
     usageLogs: () => repository,
+    usageIngest: () => ingest,
     principals: () => principals,
     async listen(port, host) {
       const address = await app.listen({ port, host });

@@ -1,5 +1,5 @@
 /**
- * Wires issue 8's background parts from the config: the spend report repository (for the routes),
+ * Wires the usage analytics' background parts from the config: the spend report repository (for the routes),
  * usage retention (general_settings.maximum_spend_logs_retention_period) and the billing webhook
  * dispatcher (general_settings.billing_webhook), attached once the database is ready.
  */
@@ -9,16 +9,17 @@ import type { Logger } from 'pino';
 import { durationMs, UsageRetention } from '../analytics/usage-retention.js';
 import { BillingDispatcher } from '../billing/billing-dispatcher.js';
 import type { GatewayConfig } from '../config/schema.js';
-import { GatewayError } from '../errors.js';
+import { databaseNotReady } from '../errors.js';
 import type { DatabaseHandle } from '../storage/db.js';
 import { BillingOutboxRepository } from '../storage/repositories/billing-outbox.js';
 import { SpendReportRepository } from '../storage/repositories/spend-reports.js';
-import type { UsageLogRepository, UsageLogRepositoryOptions } from '../storage/repositories/usage-logs.js';
+import type { UsageLogRepository } from '../storage/repositories/usage-logs.js';
+import type { UsageIngestOptions } from '../storage/usage-ingest.js';
 
 export const DEFAULT_BILLING_EVENT_CODE = 'llm_usage';
 
 export interface UsageAnalytics {
-  repositoryOptions: UsageLogRepositoryOptions;
+  ingestOptions: UsageIngestOptions;
   retention: UsageRetention | undefined;
   billing: BillingDispatcher | undefined;
   /** Throws 503 until the database is ready. */
@@ -45,11 +46,11 @@ export function createUsageAnalytics(config: GatewayConfig, logger: Logger): Usa
   if (webhook) logger.info({ eventCode: webhook.event_code ?? DEFAULT_BILLING_EVENT_CODE }, 'billing events are posted to the billing webhook');
 
   return {
-    repositoryOptions: webhook ? { billing: { eventCode: webhook.event_code ?? DEFAULT_BILLING_EVENT_CODE } } : {},
+    ingestOptions: webhook ? { billing: { eventCode: webhook.event_code ?? DEFAULT_BILLING_EVENT_CODE } } : {},
     retention,
     billing,
     reports() {
-      if (!reports) throw new GatewayError('not_ready', 'the gateway is still connecting to its database; try again shortly');
+      if (!reports) throw databaseNotReady();
       return reports;
     },
     outbox: () => outbox,

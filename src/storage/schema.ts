@@ -1,5 +1,5 @@
 /** Table types for Kysely; the migrations in ./migrations create them. */
-import type { Generated } from 'kysely';
+import type { Generated, Insertable, Selectable } from 'kysely';
 
 export interface UsageLogTable {
   id: Generated<number>;
@@ -52,6 +52,11 @@ export interface UsageLogTable {
   /** The response text, only when general_settings.store_prompts_in_spend_logs is on. */
   response?: string | null;
 }
+
+/** A usage row as the writer hands it over (every column but the generated id). */
+export type UsageLogRow = Insertable<UsageLogTable>;
+/** A usage row as stored (with its id). */
+export type StoredUsageLog = Selectable<UsageLogTable>;
 
 /** Daily rollup of usage rows; absent dimensions are ''. Maintained with the rows (usage-rollups.ts). */
 export interface UsageDailyTable {

@@ -7,13 +7,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from './db.js';
-import { UsageLogRepository, type UsageLogRepositoryOptions, type UsageLogRow } from './repositories/usage-logs.js';
+import { UsageLogRepository } from './repositories/usage-logs.js';
+import type { UsageLogRow } from './schema.js';
+import { UsageIngest, type UsageIngestOptions } from './usage-ingest.js';
 
 type Request = { id: number; kind: 'insert'; rows?: UsageLogRow[] } | { id: number; kind: 'ping' } | { kind: 'close' };
 
-const { url, options } = workerData as { url: string; options?: UsageLogRepositoryOptions };
+const { url, options } = workerData as { url: string; options?: UsageIngestOptions };
 const handle = openDatabase(url);
-const repository = new UsageLogRepository(handle.db, handle.sqlite, options);
+const ingest = new UsageIngest(handle.db, new UsageLogRepository(handle.db, handle.sqlite), options);
 
 async function closeAndExit(): Promise<void> {
   await handle.close();
@@ -25,7 +27,7 @@ parentPort!.on('message', (request: Request) => {
     void closeAndExit();
     return;
   }
-  const work = request.kind === 'insert' ? repository.insertMany(request.rows ?? []) : repository.ping().then((ok) => (ok ? undefined : Promise.reject(new Error('the database does not answer'))));
+  const work = request.kind === 'insert' ? ingest.insertMany(request.rows ?? []) : ingest.ping().then((ok) => (ok ? undefined : Promise.reject(new Error('the database does not answer'))));
   work.then(
     () => parentPort!.postMessage({ id: request.id, ok: true }),
     (error: Error) => parentPort!.postMessage({ id: request.id, ok: false, error: error.message }),

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { UsageSink } from '../observability/usage-log-writer.js';
-import type { UsageLogRepositoryOptions, UsageLogRow } from './repositories/usage-logs.js';
+import type { UsageLogRow } from './schema.js';
+import type { UsageIngestOptions } from './usage-ingest.js';
 
 /** The compiled worker: beside this file in dist/, or dist/ itself when running from sources (tests). */
 function workerFile(): URL | undefined {
@@ -29,11 +30,11 @@ export class SqliteWorkerSink implements UsageSink {
     private readonly url: string,
     private readonly file: URL,
     private readonly logger: Logger,
-    private readonly options: UsageLogRepositoryOptions,
+    private readonly options: UsageIngestOptions,
   ) {}
 
   /** undefined when no compiled worker exists (the caller then writes on the main thread). */
-  static create(url: string, logger: Logger, options: UsageLogRepositoryOptions = {}): SqliteWorkerSink | undefined {
+  static create(url: string, logger: Logger, options: UsageIngestOptions = {}): SqliteWorkerSink | undefined {
     const file = workerFile();
     return file ? new SqliteWorkerSink(url, file, logger, options) : undefined;
   }

@@ -8,7 +8,9 @@ import { openDatabase, type DatabaseHandle } from '../../src/storage/db.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { CreditRepository } from '../../src/storage/repositories/credits.js';
 import { PrincipalRepository } from '../../src/storage/repositories/principals.js';
-import { UsageLogRepository, type UsageLogRow } from '../../src/storage/repositories/usage-logs.js';
+import { UsageLogRepository } from '../../src/storage/repositories/usage-logs.js';
+import type { UsageLogRow } from '../../src/storage/schema.js';
+import { UsageIngest } from '../../src/storage/usage-ingest.js';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
 
 const dialects = await dialectsUnderTest();
@@ -27,7 +29,7 @@ describe.each(dialects)('credit ledger on $dialect', ({ create }) => {
   let database: TestDatabase;
   let handle: DatabaseHandle;
   let credits: CreditRepository;
-  let usageLogs: UsageLogRepository;
+  let usageLogs: UsageIngest;
   let principals: PrincipalRepository;
 
   beforeAll(async () => {
@@ -35,7 +37,7 @@ describe.each(dialects)('credit ledger on $dialect', ({ create }) => {
     handle = openDatabase(database.url);
     await migrateToLatest(handle);
     credits = new CreditRepository(handle.db);
-    usageLogs = new UsageLogRepository(handle.db, handle.sqlite);
+    usageLogs = new UsageIngest(handle.db, new UsageLogRepository(handle.db, handle.sqlite));
     principals = new PrincipalRepository(handle.db);
     const now = Date.now();
     for (const userId of ['u1', 'u2']) {

@@ -9,7 +9,9 @@ import { openDatabase, type DatabaseHandle } from '../../src/storage/db.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
 import { BillingOutboxRepository, type LagoEvent } from '../../src/storage/repositories/billing-outbox.js';
 import { SpendReportRepository, type GroupBy, type ReportRow } from '../../src/storage/repositories/spend-reports.js';
-import { UsageLogRepository, type UsageLogRow } from '../../src/storage/repositories/usage-logs.js';
+import { UsageLogRepository } from '../../src/storage/repositories/usage-logs.js';
+import type { UsageLogRow } from '../../src/storage/schema.js';
+import { UsageIngest } from '../../src/storage/usage-ingest.js';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
 
 const dialects = await dialectsUnderTest();
@@ -78,7 +80,8 @@ const ROWS: UsageLogRow[] = [
 describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
   let database: TestDatabase;
   let handle: DatabaseHandle;
-  let usage: UsageLogRepository;
+  let usage: UsageIngest;
+  let usageLogs: UsageLogRepository;
   let reports: SpendReportRepository;
   let outbox: BillingOutboxRepository;
 
@@ -86,7 +89,8 @@ describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
     database = await create();
     handle = openDatabase(database.url);
     await migrateToLatest(handle);
-    usage = new UsageLogRepository(handle.db, handle.sqlite, { billing: { eventCode: 'llm_usage' } });
+    usageLogs = new UsageLogRepository(handle.db, handle.sqlite);
+    usage = new UsageIngest(handle.db, usageLogs, { billing: { eventCode: 'llm_usage' } });
     reports = new SpendReportRepository(handle.db);
     outbox = new BillingOutboxRepository(handle.db, handle.dialect);
     await usage.insertMany(ROWS.slice(0, 4));
@@ -227,15 +231,15 @@ describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
   it('retention deletes raw rows past the cutoff in batches and keeps the rollups', async () => {
     const before = await reports.report({ ...range, groupBy: ['day'] });
     let deleted = 0;
-    for (let batch = usage.deleteOlderThan(DAY2, 2); ; batch = usage.deleteOlderThan(DAY2, 2)) {
+    for (let batch = usageLogs.deleteOlderThan(DAY2, 2); ; batch = usageLogs.deleteOlderThan(DAY2, 2)) {
       const count = await batch;
       deleted += count;
       if (count < 2) break;
     }
     // c1, c2, c3, t1, k1 are on 2026-11-01.
     expect(deleted).toBe(5);
-    expect(await usage.findByCallId('c1')).toBeUndefined();
-    expect(await usage.findByCallId('c4')).toBeDefined();
+    expect(await usageLogs.findByCallId('c1')).toBeUndefined();
+    expect(await usageLogs.findByCallId('c4')).toBeDefined();
     const after = await reports.report({ ...range, groupBy: ['day'] });
     expect(after).toEqual(before);
   });
@@ -256,8 +260,8 @@ describe.each(dialects.filter((item) => item.dialect === 'postgres'))('rollups u
     const second = openDatabase(database.url);
     try {
       await migrateToLatest(first);
-      const writerA = new UsageLogRepository(first.db, first.sqlite);
-      const writerB = new UsageLogRepository(second.db, second.sqlite);
+      const writerA = new UsageIngest(first.db, new UsageLogRepository(first.db, first.sqlite));
+      const writerB = new UsageIngest(second.db, new UsageLogRepository(second.db, second.sqlite));
       const batch = (prefix: string, keys: string[]) => keys.map((key, index) => row(`${prefix}-${index}`, { key_id: key, user_id: null, team_id: null }));
       const keys = Array.from({ length: 20 }, (_, index) => `key-${index}`);
       const rounds = 10;

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/storage/db.js';
 import { migrateToLatest } from '../../src/storage/migrate.js';
-import { UsageLogRepository, type UsageLogRow } from '../../src/storage/repositories/usage-logs.js';
+import { UsageLogRepository } from '../../src/storage/repositories/usage-logs.js';
+import type { UsageLogRow } from '../../src/storage/schema.js';
+import { UsageIngest } from '../../src/storage/usage-ingest.js';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
 
 const dialects = await dialectsUnderTest();
@@ -46,12 +48,14 @@ describe.each(dialects)('usage log storage on $dialect', ({ create }) => {
   let database: TestDatabase;
   let handle: DatabaseHandle;
   let repository: UsageLogRepository;
+  let ingest: UsageIngest;
 
   beforeAll(async () => {
     database = await create();
     handle = openDatabase(database.url);
     await migrateToLatest(handle);
     repository = new UsageLogRepository(handle.db, handle.sqlite);
+    ingest = new UsageIngest(handle.db, repository);
   });
 
   afterAll(async () => {
@@ -64,7 +68,7 @@ describe.each(dialects)('usage log storage on $dialect', ({ create }) => {
   });
 
   it('stores a row and reads it back with numbers as numbers and nulls kept', async () => {
-    await repository.insertMany([row('call-1')]);
+    await ingest.insertMany([row('call-1')]);
     const stored = await repository.findByCallId('call-1');
     expect(stored).toMatchObject({ call_id: 'call-1', created_at: 1_795_000_000_000, prompt_tokens: 1000, cost_micros: 435, cache_creation_tokens: null, status: 'success' });
     expect(typeof stored!.created_at).toBe('number');
@@ -73,21 +77,21 @@ describe.each(dialects)('usage log storage on $dialect', ({ create }) => {
 
   it('keeps large money and token values exact (bigint columns)', async () => {
     const big = 9_007_199_254_740; // ~$9M in micro-dollars
-    await repository.insertMany([row('call-big', { cost_micros: big, prompt_tokens: 3_000_000_000 })]);
+    await ingest.insertMany([row('call-big', { cost_micros: big, prompt_tokens: 3_000_000_000 })]);
     expect(await repository.findByCallId('call-big')).toMatchObject({ cost_micros: big, prompt_tokens: 3_000_000_000 });
   });
 
   it('skips a row whose call_id is already stored, so retried batches never double-count', async () => {
     const before = await repository.count();
-    await repository.insertMany([row('call-dup'), row('call-dup-2')]);
-    await repository.insertMany([row('call-dup', { cost_micros: 999 }), row('call-dup-3')]);
+    await ingest.insertMany([row('call-dup'), row('call-dup-2')]);
+    await ingest.insertMany([row('call-dup', { cost_micros: 999 }), row('call-dup-3')]);
     expect(await repository.count()).toBe(before + 3);
     expect((await repository.findByCallId('call-dup'))!.cost_micros).toBe(435);
   });
 
   it('writes a large batch in one call', async () => {
     const before = await repository.count();
-    await repository.insertMany(Array.from({ length: 1234 }, (_, index) => row(`bulk-${index}`, { created_at: 1_795_000_000_000 + index })));
+    await ingest.insertMany(Array.from({ length: 1234 }, (_, index) => row(`bulk-${index}`, { created_at: 1_795_000_000_000 + index })));
     expect(await repository.count()).toBe(before + 1234);
     const recent = await repository.listRecent(3);
     expect(recent.map((item) => item.call_id)).toEqual(['bulk-1233', 'bulk-1232', 'bulk-1231']);

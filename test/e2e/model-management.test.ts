@@ -244,6 +244,18 @@ describe('credentials and encryption keys', () => {
     }
   });
 
+  it('os.environ/ references inside headers resolve for API models as they do in the config', async () => {
+    const gateway = await startGateway(config(), { env: { SWITCHBOARD_ENCRYPTION_KEY: ENCRYPTION_KEY, MOCK_TENANT: 'tenant-42' } });
+    try {
+      const api = new Management(gateway.url);
+      await api.ok<ModelView>('POST', '/model/new', newModel('with-header', { headers: { 'x-tenant': 'os.environ/MOCK_TENANT' } }));
+      await gateway.openai().chat.completions.create({ model: 'with-header', messages: [{ role: 'user', content: 'hi' }] });
+      expect(mocks.a.requests.at(-1)!.headers['x-tenant']).toBe('tenant-42');
+    } finally {
+      await gateway.close();
+    }
+  });
+
   it('a malformed SWITCHBOARD_ENCRYPTION_KEY refuses start-up', async () => {
     await expect(startGateway(config(), { env: { SWITCHBOARD_ENCRYPTION_KEY: 'too-short' } })).rejects.toThrow(/SWITCHBOARD_ENCRYPTION_KEY: key "k1" must be 32 bytes/);
   });

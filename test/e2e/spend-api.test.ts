@@ -190,7 +190,7 @@ describe('retention', () => {
     const oldDay = new Date(old).toISOString().slice(0, 10);
     const base = (await gateway.runtime.usageLogs()!.findByCallId(aliceCallId))!;
     const { id: _id, ...template } = base;
-    await gateway.runtime.usageLogs()!.insertMany([
+    await gateway.runtime.usageIngest()!.insertMany([
       { ...template, call_id: 'old-1', created_at: old },
       { ...template, call_id: 'old-2', created_at: old + 1000 },
     ]);

@@ -9,7 +9,7 @@ import OpenAI from 'openai';
 import pino, { type Logger } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { createRuntime, type GatewayRuntime } from '../../src/runtime/gateway-runtime.js';
-import type { StoredUsageLog } from '../../src/storage/repositories/usage-logs.js';
+import type { StoredUsageLog } from '../../src/storage/schema.js';
 
 export const MASTER_KEY = 'sk-test-master-key';
 

@@ -25,8 +25,7 @@ function supportedParamsOf(catalog: ModelCatalog, model: string): Array<Readonly
 export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog }): void {
   const { gateway, catalog } = deps;
   for (const prefix of ['/v1', '']) {
-    app.post(`${prefix}/messages`, { config: { endpoint: 'messages', errorFormat: 'anthropic' } }, async (request, reply) => {
-      requirePermission(request, 'llm.execute');
+    app.post(`${prefix}/messages`, { config: { endpoint: 'messages', errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const mapped = messagesRequestToChat(request.body);
       const { request: chatRequest, warnings } = fitToDeployments(mapped.request, supportedParamsOf(catalog, mapped.request.model));
       const result = await gateway.chat(callOf(request), chatRequest, anthropicMessagesFormat(mapped.context));

@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
+import { z } from 'zod';
 import type { ModelCatalog } from '../../routing/catalog.js';
 import { checkDeployment, type DeploymentCheck } from '../../routing/health-check.js';
 import type { UpstreamClient } from '../../gateway/upstream.js';
@@ -14,11 +15,15 @@ import type { DatabaseState } from '../../runtime/database-state.js';
 import { VERSION } from '../../version.js';
 import type { HealthMonitor } from '../../routing/health-monitor.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
-import { requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { providerHealthReport } from './provider-health.js';
-import { callerHolds } from '../admin-view.js';
 import type { ReadinessView } from '../views.js';
 import { cachedDeploymentHealth } from './cached-health.js';
+import { parseInput } from '../../parse-input.js';
+import { oneValue } from '../query-fields.js';
+
+/** GET /health's query (also GET /api/v1/llm/health): one model, or every model. */
+export const healthQuery = z.object({ model: oneValue().optional() });
 
 export interface HealthDependencies {
   catalog: ModelCatalog;
@@ -78,20 +83,18 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
 
   const { health, models } = deps;
   if (health && models) {
-    app.get('/health/providers', async (request) => {
-      requirePermission(request, 'llm.read');
-      return providerHealthReport(health, models, { showApiBase: callerHolds(request, 'llm.manage_providers') });
+    app.get('/health/providers', { preHandler: requirePermission('llm.read') }, async (request) => {
+      return providerHealthReport(health, models, { showApiBase: can(request, 'llm.manage_providers') });
     });
-    const checkNow = async (request: Parameters<typeof requirePermission>[0]) => {
-      requirePermission(request, 'llm.manage_providers');
+    const checkNow = async () => {
       await health.runRound();
       return providerHealthReport(health, models);
     };
-    app.post('/health/check', checkNow);
-    app.post('/api/v1/admin/llm/health/check', checkNow);
+    app.post('/health/check', { preHandler: requirePermission('llm.manage_providers') }, checkNow);
+    app.post('/api/v1/admin/llm/health/check', { preHandler: requirePermission('llm.manage_providers') }, checkNow);
   }
 
-  app.get('/health', async (request) => healthFor(request, deps, (request.query as { model?: string }).model));
+  app.get('/health', async (request) => healthFor(request, deps, parseInput(healthQuery, request.query, 'query').model));
 }
 
 /**
@@ -100,7 +103,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
  * results for the models they may use, which cost nothing upstream and show no URLs.
  */
 export async function healthFor(request: FastifyRequest, deps: HealthDependencies, model: string | undefined) {
-  if (callerHolds(request, 'llm.manage_providers')) return deploymentHealth(deps, model);
+  if (can(request, 'llm.manage_providers')) return deploymentHealth(deps, model);
   return cachedDeploymentHealth(deps, request.call?.caller.principal, model);
 }
 

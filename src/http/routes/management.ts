@@ -7,10 +7,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ManagementService } from '../../auth/management.js';
 import { keyHashOf } from '../../auth/management.js';
-import { hasPermission, requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
+import { oneValue, positiveInteger } from '../query-fields.js';
 import { STORED_FIELD_BOUNDS, storedAliases, storedDuration, storedMetadata, storedName, storedNameList } from './stored-field-bounds.js';
 
 const nullableNumber = z.number({ invalid_type_error: 'expected a number' }).nonnegative().nullable().optional();
@@ -67,52 +68,56 @@ const teamFields = z
   .passthrough();
 
 /** Writes, and reads of others' keys, users and teams, need llm.configure (the admin role's, by default). */
-function requireAdmin(request: FastifyRequest): void {
-  requirePermission(request, 'llm.configure');
-}
+const adminOnly = { preHandler: requirePermission('llm.configure') };
 
-function pageOf(query: Record<string, string | undefined>, sizeName: 'size' | 'page_size'): { page: number; size: number } {
-  const page = Math.max(1, Number(query.page ?? 1) || 1);
-  const size = Math.min(100, Math.max(1, Number(query[sizeName] ?? 10) || 10));
-  return { page, size };
-}
+/** Lists answer pages of at most this many entries (LiteLLM's limit too). */
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 10;
+
+const keyInfoQuery = z.object({ key: oneValue().optional() });
+const keyListQuery = z.object({
+  page: positiveInteger(1_000_000).optional(),
+  size: positiveInteger(MAX_PAGE_SIZE).optional(),
+  user_id: oneValue().optional(),
+  team_id: oneValue().optional(),
+  key_alias: oneValue().optional(),
+  return_full_object: oneValue().optional(),
+});
+const userInfoQuery = z.object({ user_id: oneValue().optional() });
+const userListQuery = z.object({ page: positiveInteger(1_000_000).optional(), page_size: positiveInteger(MAX_PAGE_SIZE).optional(), role: oneValue().optional() });
+const teamInfoQuery = z.object({ team_id: oneValue().optional() });
+const teamListQuery = z.object({ user_id: oneValue().optional() });
 
 export function registerManagementRoutes(app: FastifyInstance, service: () => ManagementService): void {
   // ---- keys
-  app.post('/key/generate', async (request) => {
-    requireAdmin(request);
+  app.post('/key/generate', adminOnly, async (request) => {
     const { secret, key } = await service().generateKey(parseInput(keyFields, request.body));
     return { key: secret, ...(await service().keyView(key)) };
   });
 
-  app.post('/key/update', async (request) => {
-    requireAdmin(request);
+  app.post('/key/update', adminOnly, async (request) => {
     const body = parseInput(keyFields.merge(keyReference), request.body);
     return service().keyView(await service().updateKey(body.key, body));
   });
 
   const regenerate = async (request: FastifyRequest) => {
-    requireAdmin(request);
     const fromPath = (request.params as { key?: string }).key;
     const body = parseInput(fromPath ? keyFields : keyFields.merge(keyReference), request.body);
     const { secret, key } = await service().regenerateKey(fromPath ?? (body as { key: string }).key, body);
     return { key: secret, ...(await service().keyView(key)) };
   };
-  app.post('/key/regenerate', regenerate);
-  app.post('/key/:key/regenerate', regenerate);
+  app.post('/key/regenerate', adminOnly, regenerate);
+  app.post('/key/:key/regenerate', adminOnly, regenerate);
 
-  app.post('/key/block', async (request) => {
-    requireAdmin(request);
+  app.post('/key/block', adminOnly, async (request) => {
     return service().keyView(await service().setKeyBlocked(parseInput(keyReference, request.body).key, true));
   });
 
-  app.post('/key/unblock', async (request) => {
-    requireAdmin(request);
+  app.post('/key/unblock', adminOnly, async (request) => {
     return service().keyView(await service().setKeyBlocked(parseInput(keyReference, request.body).key, false));
   });
 
-  app.post('/key/delete', async (request) => {
-    requireAdmin(request);
+  app.post('/key/delete', adminOnly, async (request) => {
     const body = parseInput(z.object({ keys: z.array(z.string()).optional(), key_aliases: z.array(z.string()).optional() }), request.body);
     if (!body.keys?.length && !body.key_aliases?.length) throw new GatewayError('invalid_request', 'send "keys" (keys or tokens) or "key_aliases"', { param: 'keys' });
     return { deleted_keys: await service().deleteKeys(body.keys ?? [], body.key_aliases ?? []) };
@@ -120,9 +125,9 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   app.get('/key/info', async (request) => {
     const call = callOf(request);
-    const asked = (request.query as { key?: string }).key;
+    const asked = parseInput(keyInfoQuery, request.query, 'query').key;
     const ownHash = call.caller.principal?.key.hash;
-    if (!hasPermission(call.caller, 'llm.configure', request.server.rolePermissions)) {
+    if (!can(request, 'llm.configure')) {
       if (asked && keyHashOf(asked) !== ownHash) throw new GatewayError('permission_denied', 'a non-admin key may only read its own /key/info');
     }
     const target = asked ?? ownHash;
@@ -131,10 +136,10 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     return { key: asked ?? key.hash, info: await service().keyView(key) };
   });
 
-  app.get('/key/list', async (request) => {
-    requireAdmin(request);
-    const query = request.query as Record<string, string | undefined>;
-    const { page, size } = pageOf(query, 'size');
+  app.get('/key/list', adminOnly, async (request) => {
+    const query = parseInput(keyListQuery, request.query, 'query');
+    const page = query.page ?? 1;
+    const size = query.size ?? DEFAULT_PAGE_SIZE;
     const result = await service().listKeys({ userId: query.user_id, teamId: query.team_id, alias: query.key_alias }, page, size);
     const full = query.return_full_object === 'true';
     return {
@@ -146,8 +151,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   // ---- users
-  app.post('/user/new', async (request) => {
-    requireAdmin(request);
+  app.post('/user/new', adminOnly, async (request) => {
     const body = parseInput(userFields, request.body);
     const user = await service().createUser(body, body.teams ?? []);
     const view = await service().userView(user);
@@ -156,21 +160,18 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     return { ...view, key: secret, token: key.hash };
   });
 
-  app.post('/user/update', async (request) => {
-    requireAdmin(request);
+  app.post('/user/update', adminOnly, async (request) => {
     const body = parseInput(userFields.extend({ user_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
     return service().userView(await service().updateUser(body.user_id, body));
   });
 
-  app.post('/user/delete', async (request) => {
-    requireAdmin(request);
+  app.post('/user/delete', adminOnly, async (request) => {
     const body = parseInput(z.object({ user_ids: z.array(z.string()).min(1, 'name at least one user') }), request.body);
     return { deleted: await service().deleteUsers(body.user_ids) };
   });
 
-  app.get('/user/info', async (request) => {
-    requireAdmin(request);
-    const userId = (request.query as { user_id?: string }).user_id;
+  app.get('/user/info', adminOnly, async (request) => {
+    const userId = parseInput(userInfoQuery, request.query, 'query').user_id;
     if (!userId) throw new GatewayError('invalid_request', 'pass ?user_id=', { param: 'user_id' });
     const user = await service().requireUser(userId);
     const [keys, teams] = await Promise.all([service().keysOf({ userId }), service().teamsOf(userId)]);
@@ -182,57 +183,50 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     };
   });
 
-  app.get('/user/list', async (request) => {
-    requireAdmin(request);
-    const query = request.query as Record<string, string | undefined>;
-    const { page, size } = pageOf(query, 'page_size');
+  app.get('/user/list', adminOnly, async (request) => {
+    const query = parseInput(userListQuery, request.query, 'query');
+    const page = query.page ?? 1;
+    const size = query.page_size ?? DEFAULT_PAGE_SIZE;
     const result = await service().listUsers(page, size, query.role);
     return { users: await Promise.all(result.items.map((user) => service().userView(user))), total: result.total, page, page_size: size, total_pages: Math.max(1, Math.ceil(result.total / size)) };
   });
 
   // ---- teams
-  app.post('/team/new', async (request) => {
-    requireAdmin(request);
+  app.post('/team/new', adminOnly, async (request) => {
     return service().teamView(await service().createTeam(parseInput(teamFields, request.body)));
   });
 
-  app.post('/team/update', async (request) => {
-    requireAdmin(request);
+  app.post('/team/update', adminOnly, async (request) => {
     const body = parseInput(teamFields.extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
     return service().teamView(await service().updateTeam(body.team_id, body));
   });
 
-  app.post('/team/delete', async (request) => {
-    requireAdmin(request);
+  app.post('/team/delete', adminOnly, async (request) => {
     const body = parseInput(z.object({ team_ids: z.array(z.string()).min(1, 'name at least one team') }), request.body);
     const deleted = await service().deleteTeams(body.team_ids);
     return { deleted: deleted.teams, deleted_keys: deleted.keyHashes };
   });
 
-  app.get('/team/info', async (request) => {
-    requireAdmin(request);
-    const teamId = (request.query as { team_id?: string }).team_id;
+  app.get('/team/info', adminOnly, async (request) => {
+    const teamId = parseInput(teamInfoQuery, request.query, 'query').team_id;
     if (!teamId) throw new GatewayError('invalid_request', 'pass ?team_id=', { param: 'team_id' });
     const team = await service().requireTeam(teamId);
     const keys = await service().keysOf({ teamId });
     return { team_id: teamId, team_info: await service().teamView(team), keys: await Promise.all(keys.map((key) => service().keyView(key))) };
   });
 
-  app.get('/team/list', async (request) => {
-    requireAdmin(request);
-    const teams = await service().listTeams((request.query as { user_id?: string }).user_id);
+  app.get('/team/list', adminOnly, async (request) => {
+    const teams = await service().listTeams(parseInput(teamListQuery, request.query, 'query').user_id);
     return Promise.all(teams.map((team) => service().teamView(team)));
   });
 
-  app.post('/team/member_add', async (request) => {
-    requireAdmin(request);
+  app.post('/team/member_add', adminOnly, async (request) => {
     const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member).max(STORED_FIELD_BOUNDS.listEntries)]) }), request.body);
     const members = (Array.isArray(body.member) ? body.member : [body.member]).map((item) => ({ userId: item.user_id, role: item.role ?? ('user' as const) }));
     return service().teamView(await service().addMembers(body.team_id, members));
   });
 
-  app.post('/team/member_delete', async (request) => {
-    requireAdmin(request);
+  app.post('/team/member_delete', adminOnly, async (request) => {
     const body = parseInput(z.object({ team_id: z.string().min(1), user_id: z.string().min(1).optional(), user_ids: z.array(z.string()).optional() }), request.body);
     const userIds = [...(body.user_id ? [body.user_id] : []), ...(body.user_ids ?? [])];
     if (userIds.length === 0) throw new GatewayError('invalid_request', 'send "user_id"', { param: 'user_id' });

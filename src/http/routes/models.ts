@@ -5,12 +5,44 @@
  * shows api_base and the masked key only to callers with `llm.manage_models`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { isModelAllowed } from '../../auth/model-access.js';
-import { requirePermission } from '../../auth/permissions.js';
-import { GatewayError } from '../../errors.js';
+import { can, requirePermission } from '../../auth/permissions.js';
+import { GatewayError, modelIdNotFound } from '../../errors.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
+import { parseInput } from '../../parse-input.js';
+import { oneValue } from '../query-fields.js';
 import { callOf } from '../context.js';
-import { callerHolds, publicModelView } from '../admin-view.js';
+import { publicModelView } from '../admin-view.js';
+
+/** Longest model name or id stored (the model name a client sends is held to the same limit). */
+const NAME_CHARS = 256;
+
+/** A name or id: numbers are taken as their text (YAML and JSON clients send both). */
+const text = (requiredError?: string) =>
+  z.preprocess((value) => (typeof value === 'number' ? String(value) : value), z.string({ required_error: requiredError, invalid_type_error: 'expected a string' }).min(1, 'must not be empty').max(NAME_CHARS, `must be at most ${NAME_CHARS} characters`));
+
+const newModelSchema = z.object({
+  model_name: text('is required: the name clients send as "model"'),
+  litellm_params: z.record(z.unknown(), { required_error: 'is required: {"model": "provider/model", "api_key": …, "api_base": …}', invalid_type_error: 'expected an object' }),
+  model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
+});
+
+const updateSchema = z.object({
+  model_name: text().optional(),
+  litellm_params: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
+  model_info: z.record(z.unknown(), { invalid_type_error: 'expected an object' }).optional(),
+  id: text().optional(),
+});
+
+const modelInfoQuery = z.object({ litellm_model_id: oneValue().optional(), model_id: oneValue().optional() });
+
+/** The model an update names: in the path, else model_info.id, else id. */
+function updatedId(fromPath: string | undefined, input: z.infer<typeof updateSchema>): string {
+  const id = fromPath ?? input.model_info?.id ?? input.id;
+  if (id === undefined || id === null || id === '') throw new GatewayError('invalid_request', 'model_info.id is required: the id of the model to update (GET /model/info lists them)', { param: 'model_info.id' });
+  return String(id);
+}
 
 function idFromBody(body: unknown): string {
   const record = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
@@ -27,48 +59,45 @@ function pathId(request: FastifyRequest): string {
 }
 
 export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry): void {
-  app.post('/model/new', async (request) => {
-    requirePermission(request, 'llm.manage_models');
-    const view = await models.create(request.body);
+  app.post('/model/new', { preHandler: requirePermission('llm.manage_models') }, async (request) => {
+    const view = await models.create(parseInput(newModelSchema, request.body));
     return { model_id: view.model_info.id, ...view };
   });
 
-  const update = async (request: FastifyRequest, id: string | undefined) => {
-    requirePermission(request, 'llm.manage_models');
-    const view = await models.update(id, request.body);
+  const manageModels = { preHandler: requirePermission('llm.manage_models') };
+  const update = async (request: FastifyRequest, idFromPath: string | undefined) => {
+    const input = parseInput(updateSchema, request.body);
+    const view = await models.update(updatedId(idFromPath, input), input);
     return { model_id: view.model_info.id, ...view };
   };
-  app.post('/model/update', (request) => update(request, undefined));
-  app.patch('/model/:id/update', (request) => update(request, pathId(request)));
-  app.post('/model/:id/update', (request) => update(request, pathId(request)));
+  app.post('/model/update', manageModels, (request) => update(request, undefined));
+  app.patch('/model/:id/update', manageModels, (request) => update(request, pathId(request)));
+  app.post('/model/:id/update', manageModels, (request) => update(request, pathId(request)));
 
-  app.post('/model/delete', async (request) => {
-    requirePermission(request, 'llm.manage_models');
+  app.post('/model/delete', { preHandler: requirePermission('llm.manage_models') }, async (request) => {
     const deleted = await models.remove(idFromBody(request.body));
     return { message: `model ${deleted.id} deleted`, ...deleted };
   });
 
   const setEnabled = (enabled: boolean) => async (request: FastifyRequest) => {
-    requirePermission(request, 'llm.manage_models');
     const id = (request.params as { id?: string }).id !== undefined ? pathId(request) : idFromBody(request.body);
     return models.setEnabled(id, enabled);
   };
-  app.post('/model/:id/disable', setEnabled(false));
-  app.post('/model/:id/enable', setEnabled(true));
-  app.post('/model/disable', setEnabled(false));
-  app.post('/model/enable', setEnabled(true));
+  app.post('/model/:id/disable', manageModels, setEnabled(false));
+  app.post('/model/:id/enable', manageModels, setEnabled(true));
+  app.post('/model/disable', manageModels, setEnabled(false));
+  app.post('/model/enable', manageModels, setEnabled(true));
 
   const info = async (request: FastifyRequest) => {
-    requirePermission(request, 'llm.read');
-    const query = request.query as { litellm_model_id?: string; model_id?: string };
+    const query = parseInput(modelInfoQuery, request.query, 'query');
     const wanted = query.litellm_model_id ?? query.model_id;
     const principal = callOf(request).caller.principal;
     const entries = models.entries().filter((entry) => (!wanted || entry.deployment.id === wanted) && (!principal || isModelAllowed(principal, entry.deployment.modelName)));
-    if (wanted && entries.length === 0) throw new GatewayError('not_found', `no model with id "${wanted}"; GET /model/info lists the models and their ids`, { param: 'litellm_model_id' });
+    if (wanted && entries.length === 0) throw modelIdNotFound(wanted, 'litellm_model_id');
     // Where a model lives and how it authenticates is for those who manage models.
-    const admin = callerHolds(request, 'llm.manage_models');
+    const admin = can(request, 'llm.manage_models');
     return { data: entries.map((entry) => (admin ? models.view(entry) : publicModelView(models.view(entry)))) };
   };
-  app.get('/model/info', info);
-  app.get('/v1/model/info', info);
+  app.get('/model/info', { preHandler: requirePermission('llm.read') }, info);
+  app.get('/v1/model/info', { preHandler: requirePermission('llm.read') }, info);
 }

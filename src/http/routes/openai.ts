@@ -59,32 +59,27 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
     return principal ? listed.filter(({ id, group }) => isModelAllowed(principal, id, group.name)) : listed;
   };
   for (const prefix of ['/v1', '']) {
-    app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' } }, async (request, reply) => {
-      requirePermission(request, 'llm.execute');
+    app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const result = await gateway.chat(callOf(request), validateChatRequest(withAutoModel(request.body, deps.autoModel === true)));
       return sendResult(reply, result);
     });
 
-    app.post(`${prefix}/completions`, { config: { endpoint: 'completions' } }, async (request, reply) => {
-      requirePermission(request, 'llm.execute');
+    app.post(`${prefix}/completions`, { config: { endpoint: 'completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const result = await gateway.completion(callOf(request), validateCompletionRequest(request.body));
       return sendResult(reply, result);
     });
 
-    app.post(`${prefix}/embeddings`, { config: { endpoint: 'embeddings' } }, async (request, reply) => {
-      requirePermission(request, 'llm.execute');
+    app.post(`${prefix}/embeddings`, { config: { endpoint: 'embeddings' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const result = await gateway.embeddings(callOf(request), validateEmbeddingsRequest(request.body));
       return sendResult(reply, result);
     });
 
-    app.get(`${prefix}/models`, async (request) => {
-      requirePermission(request, 'llm.read');
+    app.get(`${prefix}/models`, { preHandler: requirePermission('llm.read') }, async (request) => {
       return { object: 'list', data: visibleModels(request).map(({ id, group }) => modelObject(id, group, catalog.createdAt)) };
     });
 
     // Model names may contain '/', so the id is the rest of the path.
-    app.get(`${prefix}/models/*`, async (request) => {
-      requirePermission(request, 'llm.read');
+    app.get(`${prefix}/models/*`, { preHandler: requirePermission('llm.read') }, async (request) => {
       const id = decodeURIComponent((request.params as { '*': string })['*']);
       const listed = visibleModels(request).find((model) => model.id === id);
       if (!listed) {

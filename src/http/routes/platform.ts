@@ -8,7 +8,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { UserRecord } from '../../auth/principals.js';
-import { hasPermission, requirePermission, type Permission } from '../../auth/permissions.js';
+import { callerWith, can, permissionDenied, requirePermission, type Permission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { validateChatRequest } from '../../gateway/validate.js';
@@ -21,9 +21,10 @@ import type { CreditRepository, StoredCreditTransaction } from '../../storage/re
 import type { PrincipalRepository } from '../../storage/repositories/principals.js';
 import { callOf } from '../context.js';
 import type { ByokKeysAnswer, CreditAccountView, CreditTransactionsAnswer, CreditTransactionView } from '../views.js';
-import { healthFor, type HealthDependencies } from './health.js';
+import { healthFor, healthQuery, type HealthDependencies } from './health.js';
 import { sendResult, withAutoModel } from './openai.js';
 import { parseInput } from '../../parse-input.js';
+import { oneValue, positiveInteger, wholeNumber } from '../query-fields.js';
 import { STORED_FIELD_BOUNDS, storedName } from './stored-field-bounds.js';
 
 export interface PlatformRouteDependencies {
@@ -57,6 +58,17 @@ const byokBody = z
   })
   .strict();
 
+const DEFAULT_TRANSACTIONS = 50;
+const TRANSACTION_KINDS = ['grant', 'purchase', 'usage', 'refund', 'adjustment'] as const satisfies ReadonlyArray<StoredCreditTransaction['kind']>;
+
+const userQuery = z.object({ user_id: oneValue().optional() });
+const transactionsQuery = z.object({
+  user_id: oneValue().optional(),
+  limit: positiveInteger(500).optional(),
+  offset: wholeNumber(0, Number.MAX_SAFE_INTEGER).optional(),
+  kind: z.enum(TRANSACTION_KINDS, { errorMap: () => ({ message: `must be one of ${TRANSACTION_KINDS.join(', ')}` }) }).optional(),
+});
+
 function transactionView(row: StoredCreditTransaction): CreditTransactionView {
   return {
     id: row.id,
@@ -82,11 +94,11 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
    * the one named by `asked`. The master key names one.
    */
   const subjectUser = async (request: FastifyRequest, permission: Permission, asked: string | undefined): Promise<UserRecord> => {
-    const caller = requirePermission(request, permission);
+    const caller = callerWith(request, permission);
     const own = caller.principal?.user;
     if (asked && asked !== own?.userId) {
-      if (!hasPermission(caller, 'llm.configure', request.server.rolePermissions)) {
-        throw new GatewayError('permission_denied', `acting for another user needs the llm.configure permission, which the ${caller.isAdmin ? 'admin' : 'user'} role does not have`);
+      if (!can(request, 'llm.configure')) {
+        throw permissionDenied(request, 'llm.configure', 'acting for another user');
       }
       const user = await deps.principals().findUser(asked);
       if (!user) throw new GatewayError('not_found', `no user "${asked}"`, { param: 'user_id' });
@@ -96,14 +108,12 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
     throw new GatewayError('invalid_request', caller.principal ? 'this key belongs to no user, and credits and BYOK keys are per user: use a key created for a user (/user/new)' : 'name the user: ?user_id= (or "user_id" in the body)', { param: 'user_id' });
   };
 
-  app.post(`${PREFIX}/chat/completions`, { config: { endpoint: 'chat/completions' } }, async (request, reply) => {
-    requirePermission(request, 'llm.execute');
+  app.post(`${PREFIX}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
     const result = await gateway.chat(callOf(request), validateChatRequest(withAutoModel(request.body, platform !== undefined)));
     return sendResult(reply, result);
   });
 
-  app.get(`${PREFIX}/models`, async (request) => {
-    requirePermission(request, 'llm.read');
+  app.get(`${PREFIX}/models`, { preHandler: requirePermission('llm.read') }, async (request) => {
     const principal = callOf(request).caller.principal;
     const listed = catalog.listedModels().filter(({ id, group }) => !principal || isModelAllowed(principal, id, group.name));
     return {
@@ -127,15 +137,14 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
     };
   });
 
-  app.get(`${PREFIX}/health`, async (request) => {
-    requirePermission(request, 'llm.read');
-    return healthFor(request, deps.health, (request.query as { model?: string }).model);
+  app.get(`${PREFIX}/health`, { preHandler: requirePermission('llm.read') }, async (request) => {
+    return healthFor(request, deps.health, parseInput(healthQuery, request.query, 'query').model);
   });
 
   // ---- credits
   const balanceOf = async (request: FastifyRequest) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.read', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.read', parseInput(userQuery, request.query, 'query').user_id);
     const balance = await layer.credits.balance(user);
     return { layer, user, balance };
   };
@@ -163,7 +172,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.post(`${PREFIX}/credits/add`, async (request) => {
     requirePlatform();
-    requirePermission(request, 'llm.configure');
+    callerWith(request, 'llm.configure');
     const body = parseInput(addBody, request.body);
     const amount = toMillicredits(body.amount);
     if (amount === 0) throw new GatewayError('invalid_request', 'amount: must not be 0', { param: 'amount' });
@@ -177,15 +186,11 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.get(`${PREFIX}/credits/transactions`, async (request) => {
     requirePlatform();
-    const query = request.query as Record<string, string | undefined>;
+    const query = parseInput(transactionsQuery, request.query, 'query');
     const user = await subjectUser(request, 'llm.read', query.user_id);
-    const limit = Math.min(500, Math.max(1, Number(query.limit ?? 50) || 50));
-    const offset = Math.max(0, Number(query.offset ?? 0) || 0);
-    const kind = query.kind;
-    if (kind !== undefined && !['grant', 'purchase', 'usage', 'refund', 'adjustment'].includes(kind)) {
-      throw new GatewayError('invalid_request', 'kind: must be one of grant, purchase, usage, refund, adjustment', { param: 'kind' });
-    }
-    const page = await deps.credits().list(user.userId, limit, offset, kind as StoredCreditTransaction['kind'] | undefined);
+    const limit = query.limit ?? DEFAULT_TRANSACTIONS;
+    const offset = query.offset ?? 0;
+    const page = await deps.credits().list(user.userId, limit, offset, query.kind);
     const answer: CreditTransactionsAnswer = { user_id: user.userId, transactions: page.items.map(transactionView), total: page.total, limit, offset };
     return answer;
   });
@@ -200,20 +205,20 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.get(`${PREFIX}/byok/keys`, async (request) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.execute', parseInput(userQuery, request.query, 'query').user_id);
     const answer: ByokKeysAnswer = { user_id: user.userId, keys: await layer.byok.list(user.userId) };
     return answer;
   });
 
   app.get(`${PREFIX}/byok/keys/:provider`, async (request) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.execute', parseInput(userQuery, request.query, 'query').user_id);
     return layer.byok.get(user.userId, (request.params as { provider: string }).provider);
   });
 
   app.delete(`${PREFIX}/byok/keys/:provider`, async (request) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.execute', parseInput(userQuery, request.query, 'query').user_id);
     const provider = (request.params as { provider: string }).provider;
     await layer.byok.remove(user.userId, provider);
     return { user_id: user.userId, deleted: provider };
@@ -221,7 +226,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.delete(`${PREFIX}/byok/keys`, async (request) => {
     const layer = requirePlatform();
-    const user = await subjectUser(request, 'llm.execute', (request.query as { user_id?: string }).user_id);
+    const user = await subjectUser(request, 'llm.execute', parseInput(userQuery, request.query, 'query').user_id);
     return { user_id: user.userId, deleted: await layer.byok.remove(user.userId) };
   });
 }

@@ -48,14 +48,12 @@ export function registerRouterSettingsRoutes(app: FastifyInstance, policy: () =>
     available_strategies: [...ROUTING_STRATEGY_NAMES],
   });
 
-  app.get('/router/settings', async (request) => {
-    requirePermission(request, 'llm.configure');
+  app.get('/router/settings', { preHandler: requirePermission('llm.configure') }, async (request) => {
     return view();
   });
   if (!store) return;
 
-  app.patch('/router/settings', async (request) => {
-    requirePermission(request, 'llm.configure');
+  app.patch('/router/settings', { preHandler: requirePermission('llm.configure') }, async (request) => {
     const body = request.body;
     // {router_settings: {...}} (LiteLLM's /config/update shape) or the settings themselves.
     const settings = isPlainObject(body) && isPlainObject(body.router_settings) && Object.keys(body).length === 1 ? body.router_settings : body;
@@ -63,14 +61,12 @@ export function registerRouterSettingsRoutes(app: FastifyInstance, policy: () =>
     return view();
   });
 
-  app.delete('/router/settings', async (request) => {
-    requirePermission(request, 'llm.configure');
+  app.delete('/router/settings', { preHandler: requirePermission('llm.configure') }, async (request) => {
     await store.reset();
     return view();
   });
 
-  app.post('/config/update', async (request) => {
-    requirePermission(request, 'llm.configure');
+  app.post('/config/update', { preHandler: requirePermission('llm.configure') }, async (request) => {
     const body = request.body;
     if (!isPlainObject(body) || !isPlainObject(body.router_settings)) {
       throw new GatewayError('invalid_request', 'router_settings is required: {"router_settings": {"num_retries": 2, ...}}', { param: 'router_settings' });

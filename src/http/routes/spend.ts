@@ -9,15 +9,16 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { hasPermission, requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Caller } from '../../gateway/pipeline.js';
 import { GROUP_COLUMNS, type GroupBy, type ReportRow, type SpendReportRepository, type Totals } from '../../storage/repositories/spend-reports.js';
-import type { StoredUsageLog } from '../../storage/repositories/usage-logs.js';
+import type { StoredUsageLog } from '../../storage/schema.js';
 import { toCsv, type CsvValue } from '../csv.js';
 import { SPEND_METRICS_FIELDS, type DailyActivityAnswer, type SpendLogPage, type SpendLogView, type SpendMetricsView } from '../views.js';
 import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
+import { positiveInteger } from '../query-fields.js';
 
 const DAY_MS = 86_400_000;
 const DEFAULT_REPORT_DAYS = 30;
@@ -26,7 +27,6 @@ const MAX_REPORT_DAYS = 366;
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date like 2026-11-23 (YYYY-MM-DD, UTC)').refine((value) => !Number.isNaN(Date.parse(`${value}T00:00:00Z`)), 'is not a valid date');
 const instant = z.string().refine((value) => !Number.isNaN(Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value)), 'expected a date (YYYY-MM-DD) or an ISO 8601 time');
 const format = z.enum(['json', 'csv'], { errorMap: () => ({ message: 'expected "json" or "csv"' }) }).optional();
-const positiveInteger = (max: number) => z.coerce.number({ invalid_type_error: 'expected a whole number' }).int('expected a whole number').min(1, 'must be 1 or more').max(max, `must be at most ${max}`);
 
 const filterFields = {
   api_key: z.string().min(1).optional(),
@@ -106,7 +106,6 @@ function sendCsv(reply: FastifyReply, name: string, columns: readonly string[], 
   return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(toCsv(columns, rows));
 }
 
-const isOperator = (caller: Caller) => hasPermission(caller, 'llm.configure');
 
 export interface SpendRouteDependencies {
   /** Throws 503 until the database is ready. */
@@ -121,8 +120,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   }
 
   // ---- GET /global/spend/report
-  app.get('/global/spend/report', async (request, reply) => {
-    requirePermission(request, 'llm.configure');
+  app.get('/global/spend/report', { preHandler: requirePermission('llm.configure') }, async (request, reply) => {
     const query = parseInput(reportQuery, request.query, 'query');
     const groupBy = parseGroupBy(query.group_by);
     const reports = deps.reports();
@@ -145,7 +143,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   app.get('/user/daily/activity', async (request, reply) => {
     const caller = callOf(request).caller;
     const query = parseInput(activityQuery, request.query, 'query');
-    const scope = isOperator(caller)
+    const scope = can(request, 'llm.configure')
       ? { userId: query.user_id ?? query.internal_user_id, keyId: await keyFilter(query.api_key) }
       : { ...ownScope(caller), ...(query.api_key ? { keyId: await ownKeyFilter(caller, query.api_key, keyFilter) } : {}) };
     const range = dayRange(query.start_date, query.end_date);
@@ -164,7 +162,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     const caller = callOf(request).caller;
     const query = parseInput(activityQuery, request.query, 'query');
     let scope: { userId?: string; keyId?: string };
-    if (isOperator(caller) && (query.user_id || query.api_key)) scope = { userId: query.user_id, keyId: await keyFilter(query.api_key) };
+    if (can(request, 'llm.configure') && (query.user_id || query.api_key)) scope = { userId: query.user_id, keyId: await keyFilter(query.api_key) };
     else scope = ownScope(caller);
     const range = dayRange(query.start_date, query.end_date);
     const rows = await deps.reports().report({ ...range, groupBy: ['day', 'model'], ...scope });
@@ -197,7 +195,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     const query = parseInput(logsQuery, request.query, 'query');
     const page = query.page ?? 1;
     const pageSize = query.page_size ?? 50;
-    const operator = isOperator(caller);
+    const operator = can(request, 'llm.configure');
     const own = operator ? {} : ownLogScope(caller);
     const from = query.start_date ? instantOf(query.start_date) : 0;
     // A bare end date includes that whole day.

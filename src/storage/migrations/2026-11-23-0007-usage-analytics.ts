@@ -3,10 +3,10 @@ import { sql } from 'kysely';
 import type { DialectName } from '../db.js';
 
 /**
- * Usage analytics (issue 8):
+ * Usage analytics:
  *
  * - usage_daily: one row per (UTC day, key, user, team, model group, provider), upserted in the same
- *   transaction as the usage rows it sums (repositories/usage-rollups.ts). Reports read it only, so
+ *   transaction as the usage rows it sums (storage/repositories/usage-rollups.ts). Reports read it only, so
  *   a 30-day report reads ~days × active combinations rows, not every call. Absent dimensions are
  *   stored as '' (not null) so that the primary key treats them as equal on both dialects.
  * - usage_daily_totals: the same per (day, model group, provider) only, for reports across everyone.

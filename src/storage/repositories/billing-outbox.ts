@@ -10,8 +10,7 @@
  */
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { DialectName } from '../db.js';
-import type { BillingOutboxTable, Database } from '../schema.js';
-import type { UsageLogRow } from './usage-logs.js';
+import type { BillingOutboxTable, Database, UsageLogRow } from '../schema.js';
 
 export interface BillingEventSettings {
   /** The Lago billable metric code (general_settings.billing_webhook.event_code). */

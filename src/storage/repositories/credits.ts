@@ -7,8 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
-import type { CreditTransactionTable, Database } from '../schema.js';
-import type { UsageLogRow } from './usage-logs.js';
+import type { CreditTransactionTable, Database, UsageLogRow } from '../schema.js';
 
 export type CreditKind = CreditTransactionTable['kind'];
 export type StoredCreditTransaction = Selectable<CreditTransactionTable>;

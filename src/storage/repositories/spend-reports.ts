@@ -3,8 +3,7 @@
  * raw usage rows, newest first, through the indexes of migrations 0001 and 0007.
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import type { Database, UsageDailyTotalsTable } from '../schema.js';
-import type { StoredUsageLog } from './usage-logs.js';
+import type { Database, StoredUsageLog, UsageDailyTotalsTable } from '../schema.js';
 
 /** Report dimensions and the rollup column each reads. */
 export const GROUP_COLUMNS = {

@@ -6,8 +6,7 @@
  */
 import { sql, type Transaction } from 'kysely';
 import { currentPeriod } from '../../auth/principals.js';
-import type { Database } from '../schema.js';
-import type { UsageLogRow } from './usage-logs.js';
+import type { Database, UsageLogRow } from '../schema.js';
 
 type Table = 'api_keys' | 'users' | 'teams';
 

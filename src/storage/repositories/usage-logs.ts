@@ -1,13 +1,11 @@
+/**
+ * The usage_logs table: inserting rows (skipping call_ids already stored), reading them back,
+ * retention deletes. What else a stored row changes (spend, credits, rollups, billing events) is the
+ * usage ingest's business (../usage-ingest.ts), which calls `insertNew` inside its transaction.
+ */
 import type { Database as SQLiteConnection } from 'better-sqlite3';
-import { sql, type Insertable, type Kysely, type Selectable } from 'kysely';
-import type { Database, UsageLogTable } from '../schema.js';
-import { applyCreditUsage } from './credits.js';
-import { enqueueBillingEvents, type BillingEventSettings } from './billing-outbox.js';
-import { applySpend } from './spend.js';
-import { applyRollups } from './usage-rollups.js';
-
-export type UsageLogRow = Insertable<UsageLogTable>;
-export type StoredUsageLog = Selectable<UsageLogTable>;
+import type { Kysely, Transaction } from 'kysely';
+import type { Database, StoredUsageLog, UsageLogRow } from '../schema.js';
 
 // SQLite caps bound parameters per statement; 38 columns x 200 rows stays under 32766.
 const ROWS_PER_INSERT = 200;
@@ -23,23 +21,17 @@ const COLUMNS = [
 
 type InsertOne = (row: UsageLogRow) => boolean;
 
-export interface UsageLogRepositoryOptions {
-  /** When set (a billing webhook is configured), billable rows add a billing event to the outbox. */
-  billing?: BillingEventSettings;
-}
-
 export class UsageLogRepository {
   private insertOne: InsertOne | undefined;
 
   /**
    * `sqlite` is the better-sqlite3 connection behind `db`, when the database is SQLite: rows are
    * then inserted with one cached prepared statement (2–3× cheaper than building a multi-row
-   * insert per batch), inside the same transaction as the spend update.
+   * insert per batch), inside the caller's transaction.
    */
   constructor(
     private readonly db: Kysely<Database>,
     sqlite?: SQLiteConnection,
-    private readonly options: UsageLogRepositoryOptions = {},
   ) {
     if (sqlite) {
       // Positional parameters: binding an array skips the by-name lookup of 38 properties.
@@ -56,41 +48,24 @@ export class UsageLogRepository {
   }
 
   /**
-   * Inserts rows and, in the same transaction, adds their cost to the spend of their key, user and
-   * team, adds them to the daily rollups and queues their billing events. A row whose call_id is
-   * already stored is skipped for all of these (retried batches are safe).
+   * Inserts rows within `transaction` and returns those that were new: a row whose call_id is
+   * already stored is skipped (retried batches are safe), and a call carried twice in one batch is
+   * returned once.
    */
-  async insertMany(rows: UsageLogRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.db.transaction().execute(async (transaction) => {
-      const inserted = new Set<string>();
-      // The prepared statement runs on the same (single) connection, inside this transaction.
-      if (this.insertOne) for (const row of rows) if (this.insertOne(row)) inserted.add(row.call_id);
-      for (let start = 0; !this.insertOne && start < rows.length; start += ROWS_PER_INSERT) {
-        const returned = await transaction
-          .insertInto('usage_logs')
-          .values(rows.slice(start, start + ROWS_PER_INSERT))
-          .onConflict((conflict) => conflict.column('call_id').doNothing())
-          .returning('call_id')
-          .execute();
-        for (const row of returned) inserted.add(row.call_id);
-      }
-      // Each inserted call once, even if a batch carried its row twice.
-      const fresh = rows.filter((row) => inserted.delete(row.call_id));
-      await applySpend(transaction, fresh);
-      await applyCreditUsage(transaction, fresh);
-      await applyRollups(transaction, fresh);
-      if (this.options.billing) await enqueueBillingEvents(transaction, fresh, this.options.billing);
-    });
-  }
-
-  async ping(): Promise<boolean> {
-    try {
-      await sql`select 1`.execute(this.db);
-      return true;
-    } catch {
-      return false;
+  async insertNew(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<UsageLogRow[]> {
+    const inserted = new Set<string>();
+    // The prepared statement runs on the same (single) connection, inside this transaction.
+    if (this.insertOne) for (const row of rows) if (this.insertOne(row)) inserted.add(row.call_id);
+    for (let start = 0; !this.insertOne && start < rows.length; start += ROWS_PER_INSERT) {
+      const returned = await transaction
+        .insertInto('usage_logs')
+        .values(rows.slice(start, start + ROWS_PER_INSERT))
+        .onConflict((conflict) => conflict.column('call_id').doNothing())
+        .returning('call_id')
+        .execute();
+      for (const row of returned) inserted.add(row.call_id);
     }
+    return rows.filter((row) => inserted.delete(row.call_id));
   }
 
   async findByCallId(callId: string): Promise<StoredUsageLog | undefined> {

@@ -1,13 +1,12 @@
 /**
- * Daily rollups of usage rows, kept in the same transaction as the rows (UsageLogRepository.insertMany
+ * Daily rollups of usage rows, kept in the same transaction as the rows (the usage ingest, usage-ingest.ts,
  * passes only the rows it actually inserted), so rollups equal the sum of the raw rows at all times
  * and a retried batch never counts twice. A batch is first summed in memory per (day, key, user,
  * team, model group, provider), then each sum is upserted once: a batch of 500 calls over a few
  * keys and models costs a handful of statements.
  */
 import { sql, type Transaction } from 'kysely';
-import type { Database, UsageDailyTable } from '../schema.js';
-import type { UsageLogRow } from './usage-logs.js';
+import type { Database, UsageDailyTable, UsageLogRow } from '../schema.js';
 
 const DAY_MS = 86_400_000;
 
