@@ -35,7 +35,8 @@ export function resolveStage(deps: Pick<GatewayDependencies, 'catalog' | 'platfo
       const reachable = new ReachableModels({ catalog: deps.catalog, policy: deps.router.policy, principal, requested: group, requestFallbacks: split.fallbacks, logger: deps.logger, callId: context.callId });
       resolved = { operation, resolution: { group, reachable } };
     } catch (caught) {
-      throw failedWith(toGatewayError(caught), { ...call, modelName, level });
+      // A rejected promise, as every stage answers: callers need not expect a synchronous throw.
+      return Promise.reject(failedWith(toGatewayError(caught), { ...call, modelName, level }));
     }
     return next({ ...call, ...resolved, modelName, level });
   };
