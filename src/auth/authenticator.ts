@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.js';
-import type { Caller } from '../gateway/pipeline.js';
+import type { Caller } from './caller.js';
 import type { KeyDirectory, ResolvedKey } from './key-directory.js';
 import { isAdminRole } from './principals.js';
 

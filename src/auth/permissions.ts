@@ -7,7 +7,7 @@
  */
 import type { FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { GatewayError } from '../errors.js';
-import type { Caller } from '../gateway/pipeline.js';
+import type { Caller } from './caller.js';
 import { callOf } from '../http/context.js';
 
 export const PERMISSIONS = ['llm.read', 'llm.execute', 'llm.configure', 'llm.manage_providers', 'llm.manage_models'] as const;

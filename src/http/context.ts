@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { CallContext } from '../gateway/pipeline.js';
+import type { CallContext } from '../gateway/call-context.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,8 +1,9 @@
 /**
  * The platform layer as the request path sees it: power level and automatic model choice before
  * routing, the credit reservation at admission, the user's own key per attempt, and the credit
- * headers and `_metadata` on the way out. The pipeline calls these hooks; the rules live in
- * credit-gate.ts, power-levels.ts and byok.ts.
+ * headers and `_metadata` on the way out. The request path's stages call these functions and keep
+ * what they return (a level choice, a credit ticket, an upstream target) on the call: nothing here
+ * writes to the call. The rules live in credit-gate.ts, power-levels.ts and byok.ts.
  */
 import type { Logger } from 'pino';
 import { isModelAllowed } from '../auth/model-access.js';
@@ -10,15 +11,14 @@ import type { ResolvedKey } from '../auth/key-directory.js';
 import { maxCostMicros, type CostInput } from '../billing/max-cost.js';
 import { formatUsd } from '../billing/cost.js';
 import { GatewayError } from '../errors.js';
-import type { CallContext } from '../gateway/pipeline.js';
 import type { Deployment } from '../providers/types.js';
 import type { ModelCatalog } from '../routing/catalog.js';
 import type { LimitsState } from '../state/limits-state.js';
 import type { ByokDirectory } from './byok.js';
 import type { OverrunListener } from '../billing/reservation-overrun.js';
-import { CreditGate, formatCredits } from './credit-gate.js';
+import { CreditGate, formatCredits, type CreditTicket } from './credit-gate.js';
 import { chargedLevel, fullPriceLevel } from './level-charge.js';
-import { capMaxTokens, choose, parsePowerLevel, servesChat } from './power-levels.js';
+import { choose, parsePowerLevel, servesChat } from './power-levels.js';
 import { toCredits, type PlatformSettings, type PowerLevel } from './settings.js';
 
 export interface PlatformLayerOptions {
@@ -35,8 +35,38 @@ export interface PlatformLayerOptions {
   onOverrun?: OverrunListener;
 }
 
-/** What a finished call tells the platform: who served it and what it cost. */
-export interface PlatformOutcome {
+/** The power level a call runs at, and the model group that level chose (absent: the caller chose the model). */
+export interface LevelChoice {
+  level: PowerLevel | undefined;
+  levelModel: string | undefined;
+}
+
+/** What the platform decided about the model of a call, before routing. */
+export interface ModelChoice extends LevelChoice {
+  /** The model name to route. */
+  modelName: string;
+  /** True when the level chose the model (the request named none, or "auto"): the body's model becomes it. */
+  chosen: boolean;
+  /** The level's max_tokens cap (power-levels.ts capMaxTokens), for the request's normalized copy. */
+  maxTokens: number | undefined;
+}
+
+/** The deployment one attempt calls, whether it runs on the user's own key, and the level it is charged at. */
+export interface UpstreamTarget {
+  deployment: Deployment;
+  byok: boolean;
+  chargedLevel: PowerLevel | undefined;
+}
+
+/** How a call is charged, as far as the headers and `_metadata` tell it. */
+export interface Charge {
+  level: PowerLevel | undefined;
+  byok: boolean;
+  credits: CreditTicket | undefined;
+}
+
+/** What a finished call tells the platform: who served it, what it cost, and how it is charged. */
+export interface PlatformOutcome extends Charge {
   deployment: Deployment;
   costMicros: number | undefined;
 }
@@ -46,10 +76,6 @@ export class PlatformLayer {
   readonly credits: CreditGate;
   readonly byok: ByokDirectory;
   isHealthy: (deployment: Deployment) => boolean;
-  /** The model group each call's power level chose (absent: the caller chose the model). */
-  private readonly levelModels = new WeakMap<CallContext, string>();
-  /** The level each call is charged at, for the deployment of its latest attempt. */
-  private readonly chargedLevels = new WeakMap<CallContext, PowerLevel | undefined>();
 
   constructor(private readonly options: PlatformLayerOptions) {
     this.settings = options.settings;
@@ -60,29 +86,27 @@ export class PlatformLayer {
 
   /**
    * Reads the power level (body `power_level`, else the X-Power-Level header), picks a model when
-   * the request names none (or "auto"), and caps max_tokens to the level's limit. Returns the model
-   * name to route.
+   * the request names none (or "auto"), and tells the level's max_tokens cap. Reads the request,
+   * never writes it: the caller applies the choice to its own copy.
    */
-  resolveModel(context: CallContext, kind: CostInput['kind'], request: Record<string, unknown>, modelName: string, principal: ResolvedKey | undefined): string {
-    const fromBody = request.power_level;
-    delete request.power_level;
-    let level = parsePowerLevel(fromBody, '"power_level"') ?? parsePowerLevel(context.requestedPowerLevel, 'the X-Power-Level header');
+  resolveModel(kind: CostInput['kind'], request: Readonly<Record<string, unknown>>, modelName: string, requestedPowerLevel: string | undefined, principal: ResolvedKey | undefined): ModelChoice {
+    let level = parsePowerLevel(request.power_level, '"power_level"') ?? parsePowerLevel(requestedPowerLevel, 'the X-Power-Level header');
     let chosen = modelName;
-    if (!modelName || modelName === 'auto') {
+    let levelModel: string | undefined;
+    const byLevel = !modelName || modelName === 'auto';
+    if (byLevel) {
       if (level === 'custom') throw new GatewayError('invalid_request', 'power level "custom" runs the model you name: set "model" (GET /api/v1/llm/models lists them)', { param: 'model' });
       level ??= 'balanced';
       const deployment = this.levelChoice(level, principal);
       if (!deployment) throw new GatewayError('model_unavailable', `no healthy model is available for power level "${level}"; name a model or retry shortly`, { param: 'model' });
       chosen = deployment.modelName;
-      request.model = chosen;
-      this.levelModels.set(context, chosen);
+      levelModel = chosen;
     } else if (level && level !== 'custom' && this.levelChoice(level, principal)?.modelName === modelName) {
       // Naming the very model the level would choose earns its multiplier too.
-      this.levelModels.set(context, modelName);
+      levelModel = modelName;
     }
-    context.powerLevel = level;
-    if (level && kind !== 'embeddings') capMaxTokens(request, this.settings.powerLevels[level].maxTokens);
-    return chosen;
+    const maxTokens = level && kind !== 'embeddings' ? this.settings.powerLevels[level].maxTokens : undefined;
+    return { modelName: chosen, chosen: byLevel, level, levelModel, maxTokens };
   }
 
   /** The deployment a level would choose for this caller now, among healthy chat deployments. */
@@ -96,47 +120,34 @@ export class PlatformLayer {
   }
 
   /**
-   * The power level a call is charged at (level-charge.ts): the level the caller asked for when it
-   * chose the model that serves, else full price. Before any attempt, the level the credits were
-   * reserved at.
-   */
-  chargedLevel(context: CallContext): PowerLevel | undefined {
-    if (this.chargedLevels.has(context)) return this.chargedLevels.get(context);
-    return context.credits ? context.credits.level : context.powerLevel;
-  }
-
-  /**
    * Reserves the call's maximum credit cost for a user's key, at the dearest level any candidate
    * may be charged at. Deployments the user's own keys would serve cost no credits, so they are
-   * left out of the bound.
+   * left out of the bound. Undefined when the key has no user account to charge.
    */
-  async reserveCredits(context: CallContext, principal: ResolvedKey, input: CostInput, deployments: Deployment[]): Promise<void> {
+  async reserveCredits(principal: ResolvedKey, input: CostInput, deployments: Deployment[], choice: LevelChoice): Promise<CreditTicket | undefined> {
     const user = this.credits.accountOf(principal);
-    if (!user) return;
+    if (!user) return undefined;
     const payable = deployments.filter((deployment) => !this.byok.serves(user.userId, deployment));
-    const levelModel = this.levelModels.get(context);
-    const discounted = context.powerLevel !== undefined && levelModel !== undefined && payable.every((deployment) => deployment.modelName === levelModel);
-    const level = context.powerLevel === undefined || discounted ? context.powerLevel : fullPriceLevel(this.settings);
-    context.credits = await this.credits.reserve(user, level, maxCostMicros(input, payable));
+    const { level, levelModel } = choice;
+    const discounted = level !== undefined && levelModel !== undefined && payable.every((deployment) => deployment.modelName === levelModel);
+    const reservedLevel = level === undefined || discounted ? level : fullPriceLevel(this.settings);
+    return this.credits.reserve(user, reservedLevel, maxCostMicros(input, payable));
   }
 
   /**
    * The deployment to call: a copy on the user's own key when they stored one for its provider and
-   * the deployment accepts own keys (byok-scope.ts). Also fixes the level this attempt is charged at.
+   * the deployment accepts own keys (byok-scope.ts); and the level this attempt is charged at.
    */
-  upstreamTarget(context: CallContext, deployment: Deployment): Deployment {
-    const own = this.byok.deploymentFor(context.caller.userId, deployment);
-    context.byok = own !== undefined;
-    this.chargedLevels.set(context, chargedLevel(this.settings, context.powerLevel, this.levelModels.get(context), deployment.modelName));
-    return own ?? deployment;
+  upstreamTarget(userId: string | null, deployment: Deployment, choice: LevelChoice): UpstreamTarget {
+    const own = this.byok.deploymentFor(userId, deployment);
+    return { deployment: own ?? deployment, byok: own !== undefined, chargedLevel: chargedLevel(this.settings, choice.level, choice.levelModel, deployment.modelName) };
   }
 
   /** Headers a stream starts with: the level, and the balance as admission saw it. */
-  streamHeaders(context: CallContext, headers: Record<string, string>): void {
-    const level = this.chargedLevel(context);
-    if (level) headers['x-switchboard-power-level'] = level;
-    if (context.byok) headers['x-switchboard-byok'] = 'true';
-    const ticket = context.credits;
+  streamHeaders(charge: Charge, headers: Record<string, string>): void {
+    if (charge.level) headers['x-switchboard-power-level'] = charge.level;
+    if (charge.byok) headers['x-switchboard-byok'] = 'true';
+    const ticket = charge.credits;
     if (!ticket) return;
     headers['x-switchboard-credits-remaining'] = formatCredits(ticket.balanceBeforeMillicredits);
     if (this.credits.isLow(ticket.balanceBeforeMillicredits)) headers['x-switchboard-low-balance'] = this.credits.lowBalanceWarning(ticket.balanceBeforeMillicredits);
@@ -146,13 +157,13 @@ export class PlatformLayer {
    * Headers of a finished JSON response, and its body with `_metadata` (OpenAI chat responses
    * only). Waits for the credit settlement (memory or Redis, never the database).
    */
-  async finish(context: CallContext, outcome: PlatformOutcome, headers: Record<string, string>, body: string, withMetadata: boolean): Promise<string> {
-    const level = this.chargedLevel(context);
+  async finish(outcome: PlatformOutcome, headers: Record<string, string>, body: string, withMetadata: boolean): Promise<string> {
+    const { level } = outcome;
     if (level) headers['x-switchboard-power-level'] = level;
-    if (context.byok) headers['x-switchboard-byok'] = 'true';
+    if (outcome.byok) headers['x-switchboard-byok'] = 'true';
     let charged = 0;
     let remaining: number | undefined;
-    const settled = context.credits?.outcome;
+    const settled = outcome.credits?.outcome;
     if (settled) {
       charged = settled.charged;
       remaining = await settled.remaining;
@@ -160,7 +171,7 @@ export class PlatformLayer {
       headers['x-switchboard-credits-remaining'] = formatCredits(remaining);
       if (this.credits.isLow(remaining)) headers['x-switchboard-low-balance'] = this.credits.lowBalanceWarning(remaining);
     }
-    if (!withMetadata || !body.endsWith('}')) return body;
+    if (!withMetadata) return body;
     const metadata = {
       provider_used: outcome.deployment.provider,
       model_used: outcome.deployment.modelName,
@@ -168,9 +179,20 @@ export class PlatformLayer {
       cost_incurred: toCredits(charged),
       cost_usd: outcome.costMicros === undefined ? null : Number(formatUsd(outcome.costMicros)),
       credits_remaining: remaining === undefined ? null : toCredits(remaining),
-      byok: context.byok === true,
+      byok: outcome.byok,
     };
-    const json = JSON.stringify(metadata);
-    return body.trimEnd() === '{}' ? `{"_metadata":${json}}` : `${body.slice(0, body.lastIndexOf('}'))},"_metadata":${json}}`;
+    return withMetadataField(body, JSON.stringify(metadata));
   }
+}
+
+/**
+ * The JSON object `body` with a `_metadata` member added. Upstreams end their bodies as they like
+ * (OpenAI's end in a newline), so the object's closing brace is found past trailing whitespace; a
+ * body that is not an object is returned as it is.
+ */
+export function withMetadataField(body: string, metadataJson: string): string {
+  const trimmed = body.trimEnd();
+  if (!trimmed.endsWith('}')) return body;
+  if (/^\s*\{\s*\}$/.test(trimmed)) return `{"_metadata":${metadataJson}}`;
+  return `${trimmed.slice(0, -1)},"_metadata":${metadataJson}}`;
 }

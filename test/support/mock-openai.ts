@@ -33,6 +33,8 @@ export interface MockOpenAIOptions {
   promptTokens?: number;
   completionTokens?: number;
   cachedTokens?: number;
+  /** Appended to every JSON body after the object, as real upstreams do (OpenAI's bodies end in "\n"). */
+  bodySuffix?: string;
 }
 
 export class MockOpenAI extends MockServer {
@@ -187,7 +189,7 @@ export class MockOpenAI extends MockServer {
   }
 
   private sendJson(response: ServerResponse, value: unknown): void {
-    const text = JSON.stringify(value);
+    const text = JSON.stringify(value) + (this.options.bodySuffix ?? '');
     response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': 'req_mock', 'openai-processing-ms': '12' });
     response.end(text);
   }

@@ -5,7 +5,14 @@
  */
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { ResolvedKey } from '../../auth/key-directory.js';
-import type { HealthDependencies } from './health.js';
+import type { HealthMonitor } from '../../routing/health-monitor.js';
+import type { ModelCatalog } from '../../routing/catalog.js';
+
+/** What the cached view reads: the models, and the health monitor's last results (absent: none yet). */
+export interface CachedHealthDependencies {
+  catalog: ModelCatalog;
+  health?: HealthMonitor;
+}
 
 export interface CachedEndpointView {
   model: string;
@@ -17,7 +24,7 @@ export interface CachedEndpointView {
   error?: string;
 }
 
-export function cachedDeploymentHealth(deps: Pick<HealthDependencies, 'catalog' | 'health'>, principal: ResolvedKey | undefined, model: string | undefined) {
+export function cachedDeploymentHealth(deps: CachedHealthDependencies, principal: ResolvedKey | undefined, model: string | undefined) {
   const deployments = deps.catalog.allDeployments().filter((deployment) => (!model || deployment.modelName === model) && (!principal || isModelAllowed(principal, deployment.modelName)));
   const views = deployments.map((deployment): CachedEndpointView => {
     const record = deps.health?.statusOf(deployment.id);

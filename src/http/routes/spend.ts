@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
-import type { Caller } from '../../gateway/pipeline.js';
+import type { Caller } from '../../auth/caller.js';
 import { GROUP_COLUMNS, type GroupBy, type ReportRow, type SpendReportRepository, type Totals } from '../../storage/repositories/spend-reports.js';
 import type { StoredUsageLog } from '../../storage/schema.js';
 import { toCsv, type CsvValue } from '../csv.js';

@@ -1,0 +1,41 @@
+/**
+ * The vocabulary of one gateway call, shared by the HTTP layer, auth, the platform layer and the
+ * request path: who calls and on which endpoint, what they asked for, and what the gateway answers.
+ * It imports nothing from the request path itself, so any module may depend on it.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Caller } from '../auth/caller.js';
+import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
+import type { ClientConnection } from './client-connection.js';
+
+export type { Caller } from '../auth/caller.js';
+
+export type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'messages';
+
+/** What the HTTP layer knows about a call before the request path runs. */
+export interface CallContext {
+  callId: string;
+  /** performance.now() when the request arrived. */
+  startedAt: number;
+  startedAtEpochMs: number;
+  endpoint: Endpoint;
+  caller: Caller;
+  /** Tells when the client goes away before the response is complete. */
+  client: ClientConnection;
+  /** Set once the call's usage record is queued, so that no call is recorded twice. */
+  recorded: boolean;
+  /** The X-Power-Level header, as sent (the platform layer parses it). */
+  requestedPowerLevel?: string;
+}
+
+/** The operation a call asks for, with its (validated) request body. */
+export type Operation =
+  | { kind: 'chat'; request: ChatRequest }
+  | { kind: 'completion'; request: CompletionRequest }
+  | { kind: 'embeddings'; request: EmbeddingsRequest };
+
+export type OperationKind = Operation['kind'];
+
+export type GatewayResult =
+  | { kind: 'json'; status: number; headers: Record<string, string>; body: string }
+  | { kind: 'stream'; headers: Record<string, string>; pump(response: ServerResponse): Promise<void> };

@@ -1,0 +1,107 @@
+/**
+ * One call on its way down the chain of stages (chain.ts), and the stage interface. A stage gets
+ * the call as the stages before it left it, and hands `next` an extended copy carrying its own
+ * decision (resolution, admission, attempt); it never writes to the copy it was given. The HTTP
+ * layer's CallContext travels along unchanged.
+ */
+import type { Ticket } from '../auth/admission.js';
+import type { ReachableModels } from '../auth/reachable-models.js';
+import type { GatewayError } from '../errors.js';
+import type { CreditTicket } from '../platform/credit-gate.js';
+import type { LevelChoice, UpstreamTarget } from '../platform/layer.js';
+import type { Deployment } from '../providers/types.js';
+import type { ModelGroup } from '../routing/catalog.js';
+import type { CallContext, GatewayResult, Operation } from './call-context.js';
+import type { ResponseFormat } from './response-format.js';
+
+export interface Call {
+  readonly context: CallContext;
+  /** The operation on a normalized copy of the client's body; the client's own object is never written. */
+  readonly operation: Operation;
+  readonly format: ResponseFormat;
+  readonly stream: boolean;
+  /** The request's messages (or prompt, or input) as JSON; only set when prompts are stored. */
+  readonly promptForLog?: string;
+  /** The model name as far as resolution got (key alias, power level): named on the row of a call refused early. */
+  readonly modelName?: string;
+  /** The power level the call runs at (platform layer), once read. */
+  readonly level?: LevelChoice;
+  readonly resolution?: Resolution;
+  readonly admission?: AdmissionDecision;
+  readonly attempt?: AttemptPlan;
+}
+
+/** What the resolve stage decided: the group to route, and every model the call may reach. */
+export interface Resolution {
+  group: ModelGroup;
+  reachable: ReachableModels;
+}
+
+/** What the admit stage reserved; both are settled with the call's usage record. */
+export interface AdmissionDecision {
+  /** The key's limits and budget reservation (virtual keys only). */
+  ticket?: Ticket;
+  /** The user's credit reservation (platform layer). */
+  credits?: CreditTicket;
+}
+
+/** One upstream attempt as the route stage planned it. */
+export interface AttemptPlan {
+  deployment: Deployment;
+  group: ModelGroup;
+  retries: number;
+  fallbacks: number;
+  /** The group the client asked for (before fallbacks). */
+  requested: string;
+  /** The deployment actually called (a copy on the user's own key for BYOK), and the level charged. */
+  target: UpstreamTarget;
+}
+
+export type Next = (call: Call) => Promise<GatewayResult>;
+
+/** One concern of the request path; it decides, then hands an extended copy of the call to `next`. */
+export type Stage = (call: Call, next: Next) => Promise<GatewayResult>;
+
+/** The stages in order, ending in `last` (the attempt): one function the Gateway calls. Built once, not per call. */
+export function compose(stages: readonly Stage[], last: Next): Next {
+  let next = last;
+  for (let index = stages.length - 1; index >= 0; index--) {
+    const stage = stages[index];
+    const inner = next;
+    next = (call) => stage(call, inner);
+  }
+  return next;
+}
+
+/** Where routing stopped: the last group tried, the last deployment called, retries and fallbacks. */
+export interface RouteFacts {
+  group: ModelGroup;
+  deployment: Deployment | undefined;
+  retries: number;
+  fallbacks: number;
+  requested: string;
+  /** The last attempt planned (it fixed the level the call is charged at). */
+  lastAttempt: AttemptPlan | undefined;
+}
+
+/** A failed call as the stage that gave up saw it. */
+export interface Failure {
+  call: Call;
+  route?: RouteFacts;
+}
+
+/**
+ * The call as the stage that gave up saw it, kept with the error on its way out, so that the one
+ * usage row of a failed call names what was decided before the failure (the group, the deployment,
+ * the reservations to release) without any stage writing to shared state.
+ */
+const failures = new WeakMap<GatewayError, Failure>();
+
+export function failedWith(error: GatewayError, call: Call, route?: RouteFacts): GatewayError {
+  failures.set(error, { call, route });
+  return error;
+}
+
+export function failureOf(error: GatewayError): Failure | undefined {
+  return failures.get(error);
+}

@@ -1,0 +1,35 @@
+/**
+ * The request path as one list of stages (docs/architecture.md). Each stage decides one thing and
+ * hands an extended copy of the call to the next; the last one settles and records an attempt.
+ * A new capability is one stage file plus one line here.
+ */
+import type { Next, Stage } from './call.js';
+import { compose } from './call.js';
+import type { GatewayDependencies } from './dependencies.js';
+import type { UsageRecorder } from './record.js';
+import { admitStage } from './stages/admit.js';
+import { attemptJson } from './stages/attempt-json.js';
+import { attemptStream } from './stages/attempt-stream.js';
+import type { Attempt } from './stages/attempted.js';
+import { recordFailuresStage } from './stages/record-failures.js';
+import { resolveStage } from './stages/resolve.js';
+import { routeStage } from './stages/route.js';
+import { settleStage } from './stages/settle.js';
+
+export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): Next {
+  const stages: Stage[] = [
+    // Observability callbacks go first: they see every call's outcome once it is recorded.
+    recordFailuresStage(deps.catalog, recorder),
+    resolveStage(deps), // routing rules, tier gating and agents decide here too
+    admitStage(deps),
+    // A response cache looks up here (before routing) and stores from the settle stage.
+    routeStage(deps),
+    // Guardrails go here: on the request before each attempt, and on what it returns.
+  ];
+  return compose(stages, settleStage(deps, recorder, attemptOf(deps)));
+}
+
+/** One attempt: JSON, or an opened stream. */
+function attemptOf(deps: GatewayDependencies): Attempt {
+  return (call) => (call.stream ? attemptStream(deps, call) : attemptJson(deps, call));
+}

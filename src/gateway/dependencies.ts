@@ -1,0 +1,36 @@
+/** What the request path's stages are built from (runtime/gateway-runtime.ts supplies it). */
+import type { Logger } from 'pino';
+import type { Admission } from '../auth/admission.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { UsageLogWriter } from '../observability/usage-log-writer.js';
+import type { PlatformLayer } from '../platform/layer.js';
+import type { ModelCatalog } from '../routing/catalog.js';
+import type { Router } from '../routing/router.js';
+import type { OpenStreams } from './open-streams.js';
+import type { UpstreamClient } from './upstream.js';
+
+export interface GatewaySettings {
+  /** litellm_settings.drop_params: drop parameters a provider cannot take instead of refusing the call. */
+  dropParams: boolean;
+  /** general_settings.store_prompts_in_spend_logs: keep request messages and response text on the usage row. */
+  storePrompts?: boolean;
+}
+
+export interface GatewayDependencies {
+  catalog: ModelCatalog;
+  upstream: UpstreamClient;
+  usageWriter: UsageLogWriter;
+  logger: Logger;
+  router: Router;
+  admission?: Admission;
+  settings: GatewaySettings;
+  /** Prometheus metrics (GET /metrics); each settled call is observed once. */
+  metrics?: GatewayMetrics;
+  /** Credits, power levels, BYOK (the `platform:` config section); absent, none of it applies. */
+  platform?: PlatformLayer;
+  /** Open streams of virtual keys, ended when their key is revoked; absent, streams are not watched. */
+  openStreams?: OpenStreams;
+}
+
+/** Used when neither the deployment nor the router policy sets a timeout. */
+export const DEFAULT_TIMEOUT_MS = 600_000;

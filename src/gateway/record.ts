@@ -1,0 +1,119 @@
+/**
+ * Queues the call's one usage record: settles the key's and the user's reservations with what the
+ * call is billed, observes the metrics, maps the row (usage-row.ts) and hands it to the writer.
+ * The record settles the credits before any response reads them (platform finish).
+ */
+import { performance } from 'node:perf_hooks';
+import type { GatewayError } from '../errors.js';
+import type { PowerLevel } from '../platform/settings.js';
+import type { Deployment } from '../providers/types.js';
+import type { CallContext } from './call-context.js';
+import type { AttemptPlan, Call, RouteFacts } from './call.js';
+import type { GatewayDependencies } from './dependencies.js';
+import { toUsageRow, type Settlement } from './usage-row.js';
+
+/** What the record knows about how the call ended. */
+interface Ending {
+  modelGroup: string | null;
+  deployment: Deployment | undefined;
+  requested: string | undefined;
+  retries: number;
+  fallbacks: number;
+  stream: boolean;
+  settlement: Settlement | undefined;
+  error: GatewayError | undefined;
+  aborted: boolean;
+  lastAttempt: AttemptPlan | undefined;
+}
+
+/** As much of a call as is known when it is recorded: a request refused before the path ran has only its context. */
+type KnownCall = Pick<Call, 'context'> & Partial<Omit<Call, 'context'>>;
+
+export class UsageRecorder {
+  constructor(private readonly deps: Pick<GatewayDependencies, 'usageWriter' | 'metrics' | 'platform'>) {}
+
+  /** An attempt that reached its deployment and settled (success, or a stream that ended early). */
+  recordAttempt(call: Call, settlement: Settlement, error: GatewayError | undefined, aborted: boolean): void {
+    const attempt = call.attempt!;
+    this.record(call, { modelGroup: attempt.group.name, deployment: attempt.deployment, requested: attempt.requested, retries: attempt.retries, fallbacks: attempt.fallbacks, stream: call.stream, settlement, error, aborted, lastAttempt: attempt });
+  }
+
+  /** A call that failed: refused before routing (no route facts), or after every attempt failed. */
+  recordFailure(call: Call, error: GatewayError, route: RouteFacts | undefined, modelGroup: string | null): void {
+    this.record(call, {
+      modelGroup: route ? route.group.name : modelGroup,
+      deployment: route?.deployment,
+      requested: route?.requested,
+      retries: route?.retries ?? 0,
+      fallbacks: route?.fallbacks ?? 0,
+      stream: route ? call.stream : false,
+      settlement: undefined,
+      error,
+      aborted: false,
+      lastAttempt: route?.lastAttempt,
+    });
+  }
+
+  /** A request refused before the request path ran (bad input, auth). */
+  recordRejected(context: CallContext, error: GatewayError, modelGroup: string | null): void {
+    this.record({ context }, { modelGroup, deployment: undefined, requested: undefined, retries: 0, fallbacks: 0, stream: false, settlement: undefined, error, aborted: false, lastAttempt: undefined });
+  }
+
+  private record(call: KnownCall, ending: Ending): void {
+    const { context } = call;
+    if (context.recorded) return;
+    context.recorded = true;
+    const { settlement, error, deployment } = ending;
+    const usage = settlement?.usage;
+    // A call the provider answered on the user's own key (BYOK) is never billed: no budget spend, no credits.
+    const byok = ending.lastAttempt?.target.byok === true && settlement !== undefined;
+    const billedMicros = byok ? undefined : settlement?.costMicros;
+    const admission = call.admission;
+    admission?.ticket?.settle(billedMicros, usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
+    const powerLevel = this.deps.platform ? chargedLevelOf(call, ending.lastAttempt) : undefined;
+    const credits = admission?.credits?.settle(billedMicros, { level: powerLevel });
+    const latencyMs = performance.now() - context.startedAt;
+    this.deps.metrics?.observeCall({
+      modelGroup: ending.modelGroup,
+      deployment,
+      keyAlias: context.caller.keyAlias,
+      status: error ? error.status : 200,
+      failed: error !== undefined,
+      usage,
+      costMicros: settlement?.costMicros,
+      latencyMs,
+      upstreamLatencyMs: settlement?.upstreamLatencyMs,
+      timeToFirstTokenMs: settlement?.timeToFirstTokenMs,
+      retries: ending.retries,
+      fallbacks: ending.fallbacks,
+    });
+    this.deps.usageWriter.enqueue(
+      toUsageRow(context, {
+        modelGroup: ending.modelGroup,
+        deployment,
+        requested: ending.requested,
+        retries: ending.retries,
+        fallbacks: ending.fallbacks,
+        stream: ending.stream,
+        settlement,
+        error,
+        aborted: ending.aborted,
+        byok,
+        creditsCharged: credits?.charged,
+        powerLevel,
+        promptForLog: call.promptForLog,
+        latencyMs,
+      }),
+    );
+  }
+}
+
+/**
+ * The power level a call is charged at (platform/level-charge.ts): the level of its latest attempt's
+ * deployment; before any attempt, the level the credits were reserved at, else the level asked for.
+ */
+export function chargedLevelOf(call: KnownCall, lastAttempt: AttemptPlan | undefined): PowerLevel | undefined {
+  if (lastAttempt) return lastAttempt.target.chargedLevel;
+  const credits = call.admission?.credits;
+  return credits ? credits.level : call.level?.level;
+}

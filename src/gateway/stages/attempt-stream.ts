@@ -1,0 +1,105 @@
+/**
+ * The stream attempt: builds the provider request, calls the deployment, and opens its stream (the
+ * first chunk must arrive within the first-chunk timeout). What it returns relays the stream to the
+ * client when the settle stage's pump runs, under the stream guard (duration cap, key revocation).
+ */
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { GatewayError } from '../../errors.js';
+import type { ChatRequest } from '../../providers/types.js';
+import { maxStreamDurationOf, timeoutOf } from '../../routing/policy.js';
+import type { Call } from '../call.js';
+import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
+import { StreamGuard } from '../stream-guard.js';
+import { relayStream, UpstreamStream, type StreamTimers } from '../stream-relay.js';
+import { connectionError } from '../upstream.js';
+import { estimateUsage } from '../usage-estimate.js';
+import type { StreamAttempted, StreamEnd } from './attempted.js';
+import { buildRequest, clientGone, dispatch, requireAdapter, upstreamError, type Dispatched } from './upstream-call.js';
+
+type StreamDependencies = Pick<GatewayDependencies, 'router' | 'upstream' | 'settings' | 'openStreams'>;
+
+export async function attemptStream(deps: StreamDependencies, call: Call): Promise<StreamAttempted> {
+  const { operation, attempt, context } = call;
+  const { deployment, target } = attempt!;
+  const { router } = deps;
+  const adapter = requireAdapter(deployment);
+  const warnings: string[] = [];
+  const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
+  const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
+  const encoder = call.format.stream({ includeUsage: operation.kind !== 'embeddings' && operation.request.stream_options?.include_usage === true });
+  router.begin(deployment);
+  let opened: Awaited<ReturnType<typeof UpstreamStream.open>>;
+  let dispatched: Dispatched;
+  let timers: StreamTimers;
+  try {
+    // The first-chunk timer covers headers and the first chunk; then the idle timer takes over.
+    dispatched = await dispatch(deps.upstream, context.client, deployment, upstreamRequest, firstChunkTimeoutMs);
+    clearTimeout(dispatched.timer);
+    const { response } = dispatched;
+    if (response.statusCode >= 400) {
+      let text = '';
+      try {
+        text = await response.body.text();
+      } catch {
+        // the status alone is enough
+      }
+      dispatched.release();
+      throw upstreamError(adapter, deployment, response, text, target.byok);
+    }
+    timers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
+    try {
+      opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, {
+        forwardRuns: encoder.forwardsSse === true,
+      });
+    } catch (error) {
+      dispatched.release();
+      throw error instanceof GatewayError ? error : connectionError(error, deployment.provider);
+    }
+  } catch (error) {
+    router.end(deployment);
+    throw error;
+  }
+  const { sentAt } = dispatched;
+  return {
+    kind: 'stream',
+    sentAt,
+    warnings,
+    encoder,
+    async relay(serverResponse: ServerResponse): Promise<StreamEnd> {
+      const guard = new StreamGuard({
+        abort: dispatched.abort,
+        response: serverResponse,
+        provider: deployment.provider,
+        maxDurationMs: maxStreamDurationOf(router.policy, deployment, DEFAULT_TIMEOUT_MS),
+        elapsedMs: performance.now() - sentAt,
+        keyHash: context.caller.principal ? context.caller.keyHash : null,
+        openStreams: deps.openStreams,
+      });
+      let outcome: Awaited<ReturnType<typeof relayStream>>;
+      try {
+        outcome = await relayStream(opened.stream, opened.first, serverResponse, {
+          encoder,
+          startedAt: context.startedAt,
+          now: () => performance.now(),
+          estimateUsage: (completionText) => estimateUsage(operation, completionText),
+          readingEnded: () => guard.finish(),
+        }, timers);
+      } finally {
+        guard.release();
+        dispatched.release();
+        router.end(deployment);
+      }
+      const { cut } = outcome;
+      return {
+        usage: outcome.usage,
+        error: cut ?? (outcome.clientDisconnected ? clientGone() : outcome.error),
+        cut: cut !== undefined,
+        aborted: cut !== undefined || outcome.clientDisconnected,
+        upstreamLatencyMs: performance.now() - sentAt,
+        firstChunkAt: outcome.firstChunkAt,
+        text: () => opened.stream.text,
+      };
+    },
+  };
+}

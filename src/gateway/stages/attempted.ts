@@ -1,0 +1,52 @@
+/**
+ * What one upstream attempt hands the settle stage: a parsed JSON response, or an opened stream
+ * whose relay resolves to how it ended. Settling (usage → cost → record) happens in settle.ts.
+ */
+import type { ServerResponse } from 'node:http';
+import type { GatewayError } from '../../errors.js';
+import type { Usage } from '../../providers/types.js';
+import type { Call } from '../call.js';
+import type { StreamEncoder } from '../response-format.js';
+
+export interface JsonAttempted {
+  kind: 'json';
+  /** The response body in the client's format. */
+  body: string;
+  /** The parsed upstream response (for the response text). */
+  parsed: unknown;
+  usage: Usage | undefined;
+  upstreamLatencyMs: number;
+  /** Adjustments made for the provider (dropped parameters), for the x-switchboard-warnings header. */
+  warnings: string[];
+}
+
+/** How a relayed stream ended. */
+export interface StreamEnd {
+  usage: Usage | undefined;
+  /** Why it ended early; undefined when it completed. */
+  error: GatewayError | undefined;
+  /** The gateway cut it (duration cap, key revoked): neither the client's doing nor the deployment's failure. */
+  cut: boolean;
+  /** The client went away, or the gateway cut the stream: only what was produced is billed. */
+  aborted: boolean;
+  upstreamLatencyMs: number;
+  /** Milliseconds from the call's start to the first chunk. */
+  firstChunkAt: number;
+  /** The relayed text (read only when counted locally or stored). */
+  text(): string;
+}
+
+export interface StreamAttempted {
+  kind: 'stream';
+  /** performance.now() when the request went upstream. */
+  sentAt: number;
+  warnings: string[];
+  encoder: StreamEncoder;
+  /** Pumps the stream to the client; releases the deployment and the upstream when done. */
+  relay(response: ServerResponse): Promise<StreamEnd>;
+}
+
+export type Attempted = JsonAttempted | StreamAttempted;
+
+/** Runs one planned attempt (call.attempt) against its deployment. */
+export type Attempt = (call: Call) => Promise<Attempted>;

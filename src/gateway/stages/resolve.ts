@@ -1,0 +1,58 @@
+/**
+ * Resolve: the model the call routes to. The key's alias, then the platform's power level (which
+ * may choose the model, for "auto"), then the allow-lists of the requested model and of every
+ * fallback the call may reach. Routing rules and agents will decide here too.
+ */
+import { assertModelAllowed, keyAliasTarget } from '../../auth/model-access.js';
+import { assertRequestFallbacksAllowed, ReachableModels } from '../../auth/reachable-models.js';
+import { GatewayError, toGatewayError } from '../../errors.js';
+import type { LevelChoice } from '../../platform/layer.js';
+import type { ModelCatalog, ModelGroup } from '../../routing/catalog.js';
+import { failedWith, type Stage } from '../call.js';
+import type { GatewayDependencies } from '../dependencies.js';
+import { applyModelChoice, splitRequestFallbacks } from '../request-body.js';
+
+export function resolveStage(deps: Pick<GatewayDependencies, 'catalog' | 'platform' | 'router' | 'logger'>): Stage {
+  return (call, next) => {
+    const { context } = call;
+    const principal = context.caller.principal;
+    const { platform } = deps;
+    let modelName = principal ? keyAliasTarget(principal, call.operation.request.model) : call.operation.request.model;
+    let level: LevelChoice | undefined;
+    let resolved: Pick<typeof call, 'operation' | 'resolution'>;
+    try {
+      const split = splitRequestFallbacks(call.operation);
+      const { operation } = split;
+      if (platform) {
+        const choice = platform.resolveModel(operation.kind, operation.request as Record<string, unknown>, modelName, context.requestedPowerLevel, principal);
+        level = { level: choice.level, levelModel: choice.levelModel };
+        applyModelChoice(operation.request as Record<string, unknown>, choice);
+        modelName = choice.modelName;
+      }
+      if (principal) assertModelAllowed(principal, operation.request.model, modelName);
+      const group = resolveGroup(deps.catalog, modelName);
+      assertRequestFallbacksAllowed(deps.catalog, principal, split.fallbacks);
+      const reachable = new ReachableModels({ catalog: deps.catalog, policy: deps.router.policy, principal, requested: group, requestFallbacks: split.fallbacks, logger: deps.logger, callId: context.callId });
+      resolved = { operation, resolution: { group, reachable } };
+    } catch (caught) {
+      // A rejected promise, as every stage answers: callers need not expect a synchronous throw.
+      return Promise.reject(failedWith(toGatewayError(caught), { ...call, modelName, level }));
+    }
+    return next({ ...call, ...resolved, modelName, level });
+  };
+}
+
+/** The configured, callable group a model name leads to, or the 4xx that says why there is none. */
+export function resolveGroup(catalog: ModelCatalog, model: string): ModelGroup {
+  const group = catalog.resolve(model);
+  if (!group) {
+    const disabled = catalog.disabledGroup(model);
+    if (disabled) throw new GatewayError('model_disabled', `model "${model}" is disabled on this gateway by an operator; GET /v1/models lists the models you can use`, { param: 'model' });
+    throw new GatewayError('model_not_found', `model "${model}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
+  }
+  if (group.available.length === 0) {
+    const reasons = [...new Set(group.deployments.map((deployment) => deployment.unavailableReason).filter(Boolean))].join('; ');
+    throw new GatewayError('model_unavailable', `model "${model}" is configured but unavailable: ${reasons || 'no deployment can be called'}`, { param: 'model' });
+  }
+  return group;
+}

@@ -1,0 +1,135 @@
+/**
+ * Route: ranks the group's deployments and runs one attempt at a time through `next` (the attempt),
+ * retrying retryable failures up to the retry policy, then moving along the fallback chain, and
+ * skipping deployments that cool down — the way a retry interceptor wraps a dispatcher. Each
+ * attempt gets its plan (deployment, counts, the upstream target) on the call it hands to `next`.
+ */
+import { performance } from 'node:perf_hooks';
+import { GatewayError, toGatewayError } from '../../errors.js';
+import type { Deployment } from '../../providers/types.js';
+import type { ModelGroup } from '../../routing/catalog.js';
+import { backoffMs, fallbackKindOf, retriesFor } from '../../routing/policy.js';
+import type { GatewayResult } from '../call-context.js';
+import { failedWith, type AttemptPlan, type Call, type Next, type RouteFacts, type Stage } from '../call.js';
+import type { ClientConnection } from '../client-connection.js';
+import type { GatewayDependencies } from '../dependencies.js';
+import { atCapacityError, coolingDownError } from './route-errors.js';
+
+type RouteDependencies = Pick<GatewayDependencies, 'catalog' | 'router' | 'logger' | 'platform'>;
+
+/** Where the router is in one call: retries and fallbacks so far, groups found cooling down. */
+interface Progress extends RouteFacts {
+  cooling: ModelGroup[];
+}
+
+export function routeStage(deps: RouteDependencies): Stage {
+  return async (call, next) => {
+    const { resolution } = call;
+    const requested = resolution!.group;
+    const progress: Progress = { group: requested, deployment: undefined, retries: 0, fallbacks: 0, requested: requested.name, lastAttempt: undefined, cooling: [] };
+    let chain: string[] | undefined;
+    let error: GatewayError;
+    for (;;) {
+      try {
+        return await tryGroup(deps, call, next, progress);
+      } catch (caught) {
+        error = toGatewayError(caught);
+      }
+      if (call.context.client.gone) break;
+      const kind = fallbackKindOf(error);
+      if (!kind) break;
+      // The fallback list is the requested group's (or the request's own), chosen by the first failure's kind.
+      chain ??= resolution!.reachable.fallbackChain(kind);
+      const fallback = nextFallback(deps, chain);
+      if (!fallback) break;
+      deps.logger.warn({ callId: call.context.callId, from: progress.group.name, to: fallback.name, code: error.code }, 'falling back to another model group');
+      progress.fallbacks++;
+      progress.group = fallback;
+    }
+    if (error.code === 'deployments_cooling_down' && progress.cooling.length > 1) error = coolingDownError(deps.router, progress.cooling[0], progress.cooling);
+    throw failedWith(error, call, progress);
+  };
+}
+
+/** The next group of the fallback chain that exists and can be called. */
+function nextFallback(deps: RouteDependencies, chain: string[]): ModelGroup | undefined {
+  while (chain.length > 0) {
+    const name = chain.shift()!;
+    const group = deps.catalog.resolve(name);
+    if (group && group.available.length > 0) return group;
+    deps.logger.warn({ fallback: name }, 'fallback model group is not configured or unavailable; skipped');
+  }
+  return undefined;
+}
+
+/**
+ * Attempts within one group: the ranked deployments in turn, retrying retryable failures up to
+ * the retry policy, waiting (backoff, Retry-After) only before trying the same deployment again.
+ */
+async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progress: Progress): Promise<GatewayResult> {
+  const { router } = deps;
+  const { group } = progress;
+  const { context } = call;
+  const ranked = await router.rank(group, call.stream);
+  if (ranked.length === 0) throw router.allDown(group) ? router.downError(group) : coolingDownError(router, group, progress.cooling);
+  let deployment = await admitNext(deps, ranked, 0, progress);
+  let retriesHere = 0;
+  for (;;) {
+    const index = ranked.indexOf(deployment);
+    progress.deployment = deployment;
+    const started = performance.now();
+    try {
+      const attempt = planAttempt(deps, call, deployment, progress);
+      progress.lastAttempt = attempt;
+      return await next({ ...call, attempt });
+    } catch (caught) {
+      // Upstream I/O failures are GatewayErrors already; anything else is a bug, not the upstream's fault.
+      if (!(caught instanceof GatewayError)) deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'attempt failed unexpectedly');
+      const error = toGatewayError(caught);
+      void router.recordFailure(deployment, error, performance.now() - started);
+      if (context.client.gone || retriesHere >= retriesFor(router.policy, error)) throw error;
+      deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, code: error.code, status: error.status }, 'upstream attempt failed; retrying');
+      const following = ranked.find((candidate, position) => position > index && router.coolingUntil(candidate) === undefined) ?? ranked.find((candidate) => router.coolingUntil(candidate) === undefined);
+      if (!following) throw error;
+      const wait = backoffMs(router.policy, error, retriesHere, following === deployment, Math.random);
+      if (wait === undefined) throw error;
+      if (wait > 0) await sleep(wait, context.client);
+      if (context.client.gone) throw error;
+      retriesHere++;
+      progress.retries++;
+      deployment = await admitNext(deps, ranked, ranked.indexOf(following), progress);
+    }
+  }
+}
+
+/** One attempt's plan: the deployment, the router's counts, and the target (the user's own key, the level charged). */
+function planAttempt(deps: RouteDependencies, call: Call, deployment: Deployment, progress: Progress): AttemptPlan {
+  const target = deps.platform ? deps.platform.upstreamTarget(call.context.caller.userId, deployment, call.level!) : { deployment, byok: false, chargedLevel: undefined };
+  return { deployment, group: progress.group, retries: progress.retries, fallbacks: progress.fallbacks, requested: progress.requested, target };
+}
+
+/** The first deployment from `index` on (wrapping) that is not cooling down and admits the call. */
+async function admitNext(deps: RouteDependencies, ranked: Deployment[], index: number, progress: Progress): Promise<Deployment> {
+  const { router } = deps;
+  for (let offset = 0; offset < ranked.length; offset++) {
+    const candidate = ranked[(index + offset) % ranked.length];
+    if (router.coolingUntil(candidate) !== undefined) continue;
+    if (await router.admit(candidate)) return candidate;
+  }
+  if (ranked.every((candidate) => router.coolingUntil(candidate) !== undefined)) throw coolingDownError(router, progress.group, progress.cooling);
+  throw atCapacityError(progress.group);
+}
+
+/** Waits, or stops waiting when the client goes. */
+function sleep(ms: number, client: ClientConnection): Promise<void> {
+  return new Promise((resolve) => {
+    let stopListening = () => undefined as void;
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      stopListening();
+      resolve();
+    }
+    stopListening = client.onGone(done);
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Settle and record: wraps the attempt. Usage → bounds (settle-usage.ts) → cost, the router told of
+ * the outcome, then the call's one usage record (which settles the reservations), then the headers
+ * and the platform's finish (which reads the settled credits). A stream settles when its pump ends:
+ * the pump this stage returns awaits the attempt's relay and settles what it reports.
+ */
+import { performance } from 'node:perf_hooks';
+import { costMicros, formatUsd } from '../../billing/cost.js';
+import type { Usage } from '../../providers/types.js';
+import type { GatewayResult } from '../call-context.js';
+import type { Call, Next } from '../call.js';
+import type { GatewayDependencies } from '../dependencies.js';
+import { chargedLevelOf, type UsageRecorder } from '../record.js';
+import { responseTextOf } from '../request-body.js';
+import { openAIResponseFormat } from '../response-format.js';
+import { settleUsage } from '../settle-usage.js';
+import { estimateUsage } from '../usage-estimate.js';
+import type { Settlement } from '../usage-row.js';
+import type { Attempt, JsonAttempted, StreamAttempted } from './attempted.js';
+
+type SettleDependencies = Pick<GatewayDependencies, 'router' | 'logger' | 'metrics' | 'platform' | 'settings'>;
+
+export function settleStage(deps: SettleDependencies, recorder: UsageRecorder, attempt: Attempt): Next {
+  return async (call) => {
+    const attempted = await attempt(call);
+    return attempted.kind === 'json' ? settleJson(deps, recorder, call, attempted) : settleStream(deps, recorder, call, attempted);
+  };
+}
+
+async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, call: Call, attempted: JsonAttempted): Promise<GatewayResult> {
+  const { operation, context } = call;
+  const plan = call.attempt!;
+  const { deployment } = plan;
+  const { parsed, upstreamLatencyMs } = attempted;
+  const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, () => (operation.kind === 'embeddings' ? '' : responseTextOf(parsed)));
+  deps.router.recordSuccess(deployment, upstreamLatencyMs, undefined, settlement.usage);
+  if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseTextOf(parsed);
+  recorder.recordAttempt(call, settlement, undefined, false);
+  const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings);
+  let body = attempted.body;
+  if (deps.platform) {
+    const outcome = { deployment, costMicros: settlement.costMicros, level: chargedLevelOf(call, plan), byok: plan.target.byok, credits: call.admission?.credits };
+    body = await deps.platform.finish(outcome, headers, body, operation.kind === 'chat' && call.format === openAIResponseFormat);
+  }
+  return { kind: 'json', status: 200, headers, body };
+}
+
+function settleStream(deps: SettleDependencies, recorder: UsageRecorder, call: Call, attempted: StreamAttempted): GatewayResult {
+  const plan = call.attempt!;
+  const { deployment } = plan;
+  const { sentAt } = attempted;
+  const headers = responseHeaders(deps, call, undefined, sentAt - call.context.startedAt, attempted.warnings);
+  deps.platform?.streamHeaders({ level: chargedLevelOf(call, plan), byok: plan.target.byok, credits: call.admission?.credits }, headers);
+  headers['content-type'] = attempted.encoder.contentType;
+  headers['cache-control'] = 'no-cache';
+  headers.connection = 'keep-alive';
+  headers['x-accel-buffering'] = 'no';
+  return {
+    kind: 'stream',
+    headers,
+    pump: async (serverResponse) => {
+      const end = await attempted.relay(serverResponse);
+      const { error, upstreamLatencyMs } = end;
+      const settlement = await settle(deps, call, end.usage, upstreamLatencyMs, end.firstChunkAt, end.text);
+      if (error) {
+        deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
+        // A stream that broke mid-way is the deployment's failure (for cooldowns) too.
+        if (!end.cut) void deps.router.recordFailure(deployment, error, upstreamLatencyMs);
+      } else {
+        deps.router.recordSuccess(deployment, upstreamLatencyMs, end.firstChunkAt - (sentAt - call.context.startedAt), settlement.usage);
+      }
+      if (deps.settings.storePrompts) settlement.responseText = end.text();
+      recorder.recordAttempt(call, settlement, error, end.aborted);
+    },
+  };
+}
+
+/**
+ * Usage → cost. Reported usage beyond what the request could produce is replaced by the local
+ * count (billing/usage-bounds.ts), logged and counted; `completionText` is read only then.
+ */
+async function settle(deps: SettleDependencies, call: Call, reported: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null, completionText: () => string): Promise<Settlement> {
+  const { operation } = call;
+  const { deployment } = call.attempt!;
+  const { usage, adjusted } = await settleUsage({ kind: operation.kind, body: operation.request as Record<string, unknown> }, deployment, reported, () => estimateUsage(operation, completionText()));
+  if (adjusted.length > 0) {
+    deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');
+    deps.metrics?.usageAdjusted.inc({ provider: deployment.provider });
+  }
+  return { usage, costMicros: costMicros(usage, deployment.prices), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
+}
+
+function responseHeaders(deps: SettleDependencies, call: Call, cost: number | undefined, overheadMs: number, warnings: string[]): Record<string, string> {
+  const attempt = call.attempt!;
+  const headers: Record<string, string> = {
+    'x-switchboard-call-id': call.context.callId,
+    'x-switchboard-model-group': attempt.group.name,
+    'x-switchboard-model-id': attempt.deployment.id,
+    'x-switchboard-provider': attempt.deployment.provider,
+    'x-switchboard-overhead-ms': Math.max(0, overheadMs).toFixed(2),
+    'x-switchboard-attempted-retries': String(attempt.retries),
+    'x-switchboard-attempted-fallbacks': String(attempt.fallbacks),
+  };
+  if (cost !== undefined) headers['x-switchboard-response-cost'] = formatUsd(cost);
+  const ticket = call.admission?.ticket;
+  if (ticket) Object.assign(headers, ticket.headers);
+  if (warnings.length > 0) {
+    headers['x-switchboard-warnings'] = warnings.join('; ');
+    deps.logger.warn({ callId: call.context.callId, deployment: attempt.deployment.id, warnings }, 'request adjusted for the provider');
+  }
+  return headers;
+}

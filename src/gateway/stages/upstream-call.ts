@@ -1,0 +1,126 @@
+/**
+ * What JSON and stream attempts share: the provider request (with the drop_params policy), the
+ * upstream call with its timeout linked to the client's disconnect, and upstream errors as
+ * GatewayErrors with the deployment's secrets redacted.
+ */
+import { performance } from 'node:perf_hooks';
+import { GatewayError, upstreamErrorCode } from '../../errors.js';
+import { adapterFor } from '../../providers/registry.js';
+import type { ChatRequest, Deployment, ProviderAdapter, UpstreamRequest } from '../../providers/types.js';
+import { deploymentSecrets, withRedactedMessage } from '../../security/redact.js';
+import type { Operation } from '../call-context.js';
+import type { ClientConnection } from '../client-connection.js';
+import type { GatewaySettings } from '../dependencies.js';
+import { UpstreamAbort, type UpstreamClient, type UpstreamResponse } from '../upstream.js';
+
+/** Fields every adapter takes whatever its supportedParams say. */
+const ALWAYS_SUPPORTED = new Set(['model', 'messages', 'stream', 'stream_options']);
+
+export function requireAdapter(deployment: Deployment): ProviderAdapter {
+  const adapter = adapterFor(deployment.provider);
+  if (!adapter) throw new GatewayError('model_unavailable', `provider ${deployment.provider} has no adapter`, { provider: deployment.provider });
+  return adapter;
+}
+
+function unsupported(deployment: Deployment, endpoint: string): GatewayError {
+  return new GatewayError('invalid_request', `model "${deployment.modelName}" (provider ${deployment.provider}) does not support ${endpoint}`, { param: 'model' });
+}
+
+/**
+ * Parameters the deployment's provider cannot take: dropped with a warning when drop_params is
+ * on (per deployment, else globally), refused with a 400 that names them otherwise.
+ */
+function applyParamPolicy(request: ChatRequest, adapter: ProviderAdapter, deployment: Deployment, settings: GatewaySettings, warnings: string[]): ChatRequest {
+  const supported = adapter.supportedParams;
+  if (!supported) return request;
+  const unsupportedKeys = Object.keys(request).filter((key) => !ALWAYS_SUPPORTED.has(key) && !supported.has(key) && request[key] !== undefined && request[key] !== null);
+  if (unsupportedKeys.length === 0) return request;
+  if (!(deployment.dropParams ?? settings.dropParams)) {
+    throw new GatewayError(
+      'unsupported_parameter',
+      `${deployment.provider} does not support the parameter${unsupportedKeys.length > 1 ? 's' : ''} ${unsupportedKeys.map((key) => `"${key}"`).join(', ')}: remove ${unsupportedKeys.length > 1 ? 'them' : 'it'}, or set litellm_settings.drop_params: true to drop such parameters automatically`,
+      { param: unsupportedKeys[0] },
+    );
+  }
+  const kept: ChatRequest = { ...request };
+  for (const key of unsupportedKeys) {
+    delete kept[key];
+    warnings.push(`dropped unsupported parameter "${key}" (${deployment.provider})`);
+  }
+  return kept;
+}
+
+export function buildRequest(operation: Operation, adapter: ProviderAdapter, deployment: Deployment, settings: GatewaySettings, warnings: string[]): UpstreamRequest {
+  switch (operation.kind) {
+    case 'chat':
+      return adapter.buildChatRequest(applyParamPolicy(operation.request, adapter, deployment, settings, warnings), deployment);
+    case 'completion':
+      if (!adapter.buildCompletionRequest) throw unsupported(deployment, '/v1/completions');
+      return adapter.buildCompletionRequest(operation.request, deployment);
+    case 'embeddings':
+      if (!adapter.buildEmbeddingsRequest) throw unsupported(deployment, '/v1/embeddings');
+      return adapter.buildEmbeddingsRequest(operation.request, deployment);
+  }
+}
+
+export interface Dispatched {
+  response: UpstreamResponse;
+  sentAt: number;
+  controller: UpstreamAbort;
+  abort: (error: GatewayError) => void;
+  release: () => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Starts the upstream call with its timeout linked to the client's disconnect. */
+export async function dispatch(upstream: UpstreamClient, client: ClientConnection, deployment: Deployment, upstreamRequest: UpstreamRequest, timeoutMs: number): Promise<Dispatched> {
+  const controller = new UpstreamAbort();
+  const abort = (error: GatewayError) => controller.abort(error);
+  const stopListening = client.onGone(() => abort(clientGone()));
+  const timer = timeoutMs > 0 ? setTimeout(() => abort(timeoutError(deployment, timeoutMs)), timeoutMs) : undefined;
+  const release = () => {
+    clearTimeout(timer);
+    stopListening();
+  };
+  const sentAt = performance.now();
+  try {
+    const response = await upstream.send(upstreamRequest, controller, deployment.provider);
+    return { response, sentAt, controller, abort, release, timer };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+export function upstreamError(adapter: ProviderAdapter, deployment: Deployment, response: UpstreamResponse, text: string, byok: boolean): GatewayError {
+  const info = withRedactedMessage(adapter.parseError(response.statusCode, text, response.headers), deploymentSecrets(deployment));
+  if (byok && (response.statusCode === 401 || response.statusCode === 403)) {
+    return new GatewayError('byok_key_rejected', `${deployment.provider} rejected your own ${deployment.provider} API key (bring-your-own-key) with ${response.statusCode}: ${info.message}. Update it with POST /api/v1/llm/byok/keys or delete it to use the platform's key`, {
+      upstreamStatus: response.statusCode,
+      provider: deployment.provider,
+    });
+  }
+  const code =
+    info.kind === 'context_window_exceeded' && response.statusCode < 500
+      ? 'context_window_exceeded'
+      : info.kind === 'content_policy_violation' && response.statusCode < 500
+        ? 'content_policy_violation'
+        : upstreamErrorCode(response.statusCode);
+  const headers: Record<string, string> = {};
+  if (info.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(info.retryAfterSeconds));
+  return new GatewayError(code, `${deployment.provider} returned ${response.statusCode}: ${info.message}`, {
+    upstreamStatus: response.statusCode,
+    retryAfterSeconds: info.retryAfterSeconds,
+    provider: deployment.provider,
+    headers,
+    retryable: info.retryable,
+  });
+}
+
+export function clientGone(): GatewayError {
+  return new GatewayError('client_closed_request', 'the client closed the connection before the response was complete');
+}
+
+function timeoutError(deployment: Deployment, timeoutMs: number): GatewayError {
+  return new GatewayError('upstream_timeout', `${deployment.provider} did not answer within ${timeoutMs / 1000}s (timeout of deployment ${deployment.id}); the call was cancelled`, { provider: deployment.provider });
+}

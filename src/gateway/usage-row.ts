@@ -1,0 +1,85 @@
+/**
+ * The usage row of one call, as a pure function of what the call decided and how it ended: no
+ * clock, no I/O. record.ts settles the reservations and hands the row to the writer.
+ */
+import type { GatewayError } from '../errors.js';
+import type { PowerLevel } from '../platform/settings.js';
+import type { Deployment, Usage } from '../providers/types.js';
+import type { UsageLogRow } from '../storage/schema.js';
+import type { CallContext } from './call-context.js';
+
+/** What one upstream attempt produced, for headers and the usage record. */
+export interface Settlement {
+  usage: Usage | undefined;
+  costMicros: number | undefined;
+  upstreamLatencyMs: number;
+  timeToFirstTokenMs: number | null;
+  /** The response text; only kept when prompts are stored. */
+  responseText?: string;
+  /** True when the upstream's reported usage was implausible and the local count replaced it. */
+  usageAdjusted?: boolean;
+}
+
+/** Everything the row says beyond the call context. */
+export interface UsageFacts {
+  modelGroup: string | null;
+  deployment: Deployment | undefined;
+  requested: string | undefined;
+  retries: number;
+  fallbacks: number;
+  stream: boolean;
+  settlement: Settlement | undefined;
+  error: GatewayError | undefined;
+  /** The client went away, or the gateway cut the stream: only what was produced is billed. */
+  aborted: boolean;
+  byok: boolean;
+  creditsCharged: number | undefined;
+  powerLevel: PowerLevel | undefined;
+  promptForLog: string | undefined;
+  latencyMs: number;
+}
+
+export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow {
+  const { settlement, error, deployment, modelGroup, requested } = facts;
+  const usage = settlement?.usage;
+  return {
+    call_id: context.callId,
+    created_at: context.startedAtEpochMs,
+    endpoint: context.endpoint,
+    key_hash: context.caller.keyHash,
+    key_id: context.caller.keyId ?? null,
+    key_alias: context.caller.keyAlias,
+    user_id: context.caller.userId,
+    team_id: context.caller.teamId,
+    model_group: modelGroup,
+    deployment_id: deployment?.id ?? null,
+    provider: deployment?.provider ?? null,
+    upstream_model: deployment?.upstreamModel ?? null,
+    stream: facts.stream ? 1 : 0,
+    prompt_tokens: usage?.promptTokens ?? null,
+    completion_tokens: usage?.completionTokens ?? null,
+    total_tokens: usage?.totalTokens ?? null,
+    cached_tokens: usage?.cachedTokens ?? null,
+    cache_creation_tokens: usage?.cacheCreationTokens ?? null,
+    reasoning_tokens: usage?.reasoningTokens ?? null,
+    tokens_estimated: usage?.estimated ? 1 : 0,
+    cost_micros: settlement?.costMicros ?? null,
+    latency_ms: Math.round(facts.latencyMs),
+    time_to_first_token_ms: settlement?.timeToFirstTokenMs != null ? Math.round(settlement.timeToFirstTokenMs) : null,
+    upstream_latency_ms: settlement ? Math.round(settlement.upstreamLatencyMs) : null,
+    status: error ? 'failure' : 'success',
+    http_status: error ? error.status : 200,
+    error_code: error?.code ?? null,
+    error_message: error?.message.slice(0, 2000) ?? null,
+    retries: facts.retries,
+    fallbacks: facts.fallbacks,
+    metadata: requested && requested !== modelGroup ? JSON.stringify({ requested_model: requested }) : null,
+    byok: facts.byok ? 1 : 0,
+    credits_millicredits: facts.creditsCharged ?? null,
+    power_level: facts.powerLevel ?? null,
+    messages: facts.promptForLog ?? null,
+    response: settlement?.responseText ?? null,
+    aborted: facts.aborted || error?.code === 'client_closed_request' ? 1 : 0,
+    usage_adjusted: settlement?.usageAdjusted ? 1 : 0,
+  };
+}
