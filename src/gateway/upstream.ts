@@ -29,6 +29,8 @@ export interface UpstreamResponse {
 export class UpstreamAbort extends EventEmitter {
   aborted = false;
   reason: unknown = undefined;
+  /** Set once the whole request was written to the upstream (it has read the prompt, and bills it). */
+  sent = false;
 
   abort(reason: unknown): void {
     if (this.aborted) return;
@@ -41,12 +43,82 @@ export class UpstreamAbort extends EventEmitter {
 /** What cancels an upstream call: an AbortSignal, or the request path's lighter UpstreamAbort. */
 export type UpstreamSignal = AbortSignal | UpstreamAbort;
 
+/** undici's handler callbacks as its request() API implements them (the handler the Agent is given). */
+interface RequestCallbacks {
+  onConnect?(abort: (error?: Error) => void, context?: unknown): void;
+  onResponseStarted?(): void;
+  onHeaders?(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean;
+  onData?(chunk: Buffer): boolean;
+  onComplete?(trailers: string[] | null): void;
+  onError?(error: Error): void;
+  onUpgrade?(statusCode: number, headers: Buffer[] | string[] | null, socket: unknown): void;
+  onBodySent?(chunkSize: number, totalBytesSent: number): void;
+  onRequestSent?(): void;
+}
+
+/**
+ * Passes undici's callbacks on unchanged and notes when the request has been written in full
+ * (`onRequestSent`): a call the client abandons after that point was read by the provider.
+ */
+class RequestSentNote implements RequestCallbacks {
+  constructor(
+    private readonly handler: RequestCallbacks,
+    private readonly signal: UpstreamAbort,
+  ) {}
+
+  onConnect(abort: (error?: Error) => void, context?: unknown): void {
+    this.handler.onConnect?.(abort, context);
+  }
+
+  onResponseStarted(): void {
+    this.handler.onResponseStarted?.();
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    return this.handler.onHeaders?.(statusCode, headers, resume, statusText) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.handler.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    this.handler.onComplete?.(trailers);
+  }
+
+  onError(error: Error): void {
+    this.handler.onError?.(error);
+  }
+
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: unknown): void {
+    this.handler.onUpgrade?.(statusCode, headers, socket);
+  }
+
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    this.handler.onBodySent?.(chunkSize, totalBytesSent);
+  }
+
+  onRequestSent(): void {
+    this.signal.sent = true;
+    this.handler.onRequestSent?.();
+  }
+}
+
+/** The Agent, noting for calls cancelled through an UpstreamAbort whether their request went out in full. */
+class NotingAgent extends Agent {
+  override dispatch(options: Agent.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    // request() hands its options, signal included, on to dispatch.
+    const signal = (options as { signal?: unknown }).signal;
+    return super.dispatch(options, signal instanceof UpstreamAbort ? (new RequestSentNote(handler as RequestCallbacks, signal) as Dispatcher.DispatchHandler) : handler);
+  }
+}
+
 export class UpstreamClient {
   private readonly agent: Agent;
   private readonly targets = new Map<string, { origin: string; path: string }>();
 
   constructor(options: UpstreamClientOptions = {}) {
-    this.agent = new Agent({
+    this.agent = new NotingAgent({
       connections: options.connectionsPerOrigin ?? DEFAULT_CONNECTIONS_PER_ORIGIN,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
       keepAliveMaxTimeout: 600_000,

@@ -1,7 +1,7 @@
 /**
  * The billing invariant, over 500 random requests through the real server with the official openai
  * SDK (a fifth with the Anthropic SDK on /v1/messages): plain and streamed calls, streams the client
- * abandons at a random chunk, upstreams that fail before answering or reset mid-stream, streams
+ * abandons at a random chunk, JSON calls abandoned while the upstream answers, upstreams that fail before answering or reset mid-stream, streams
  * without a usage chunk, requests carrying tool and function definitions of random size — from
  * several users (credits, a tier markup) and keys (budgets), many at once. Afterwards, for every call:
  * - its row's cost is its tokens × the deployment's price, and its credits that cost × (1 + markup)
@@ -37,6 +37,11 @@ model_list:
   - model_name: cheap
     litellm_params: {model: openai/cheap-upstream, api_base: "${apiBase}", api_key: sk-upstream-test}
     model_info: {id: dep-cheap, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002, max_output_tokens: 64}
+  # A second deployment at the same price: upstream failures are part of the run, and a deployment
+  # the health monitor marks down after a run of them leaves the other to serve until its probe.
+  - model_name: cheap
+    litellm_params: {model: openai/cheap-upstream, api_base: "${apiBase}", api_key: sk-upstream-test-2}
+    model_info: {id: dep-cheap-2, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002, max_output_tokens: 64}
 router_settings:
   num_retries: 0
   disable_cooldowns: true
@@ -71,6 +76,8 @@ type Plan = {
   failAfter?: number;
   /** a stream the client abandons after this many content chunks */
   abortAfter?: number;
+  /** a JSON call the client abandons after this many ms, while the upstream is still answering */
+  hangUpAfterMs?: number;
   maxTokens?: number;
   tools?: number;
   functions?: number;
@@ -94,6 +101,7 @@ function planRequests(random: () => number): Plan[] {
       words,
       failAfter: mode === 'reset-mid-stream' ? 1 + Math.floor(random() * Math.max(1, words - 1)) : undefined,
       abortAfter: stream && mode === 'complete' && random() < 0.35 ? Math.floor(random() * words) : undefined,
+      hangUpAfterMs: !stream && mode === 'complete' && random() < 0.2 ? 60 : undefined,
       // Anthropic's API requires max_tokens.
       maxTokens: sdk === 'anthropic' || random() < 0.5 ? 1 + Math.floor(random() * 48) : undefined,
       tools: random() < 0.25 ? 1 + Math.floor(random() * 6) : undefined,
@@ -124,7 +132,8 @@ interface Outcome {
 }
 
 function promptOf(plan: Plan): string {
-  return `question ${plan.nonce}\n${scriptText({ nonce: plan.nonce, words: plan.words, mode: plan.mode, failAfter: plan.failAfter, delayMs: plan.stream ? 2 : undefined })}`;
+  const delayMs = plan.stream ? 2 : plan.hangUpAfterMs !== undefined ? 400 : undefined;
+  return `question ${plan.nonce}\n${scriptText({ nonce: plan.nonce, words: plan.words, mode: plan.mode, failAfter: plan.failAfter, delayMs })}`;
 }
 
 async function runAnthropic(client: Anthropic, plan: Plan): Promise<Outcome> {
@@ -170,7 +179,8 @@ async function runOne(client: OpenAI, plan: Plan): Promise<Outcome> {
   if (plan.functions) body.functions = functionDefinitions(plan.functions, plan.nonce);
   try {
     if (!plan.stream) {
-      const { response } = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
+      const signal = plan.hangUpAfterMs === undefined ? undefined : AbortSignal.timeout(plan.hangUpAfterMs);
+      const { response } = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming, { signal }).withResponse();
       return { plan, callId: response.headers.get('x-switchboard-call-id') ?? undefined, status: response.status, chunksRead: 0 };
     }
     const { data: stream, response } = await client.chat.completions.create({ ...(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming), stream: true }).withResponse();
@@ -189,6 +199,7 @@ async function runOne(client: OpenAI, plan: Plan): Promise<Outcome> {
     }
     return { plan, callId, status: response.status, chunksRead };
   } catch (error) {
+    if (error instanceof OpenAI.APIUserAbortError && plan.hangUpAfterMs !== undefined) return { plan, callId: undefined, status: 0, chunksRead: 0, code: 'hung up' };
     if (error instanceof OpenAI.APIError) return { plan, callId: error.headers?.get('x-switchboard-call-id') ?? undefined, status: error.status ?? 0, chunksRead: 0, code: String(error.code) };
     throw error;
   }
@@ -266,6 +277,7 @@ describe.each(setups)('billing invariant over 500 random requests ($name)', ({ d
     expect(outcomes.filter((outcome) => outcome.status === 402 || outcome.status === 400).length).toBeGreaterThan(0);
     expect(outcomes.filter((outcome) => outcome.status >= 500).length).toBeGreaterThan(0);
     expect(outcomes.filter((outcome) => outcome.plan.abortAfter !== undefined && outcome.status === 200).length).toBeGreaterThan(10);
+    expect(outcomes.filter((outcome) => outcome.code === 'hung up').length).toBeGreaterThan(5);
   }, 240_000);
 
   it('every row is charged its tokens × price × markup, and every answer the upstream produced is charged', async () => {
@@ -283,7 +295,8 @@ describe.each(setups)('billing invariant over 500 random requests ($name)', ({ d
     };
     for (const outcome of outcomes) {
       const { plan } = outcome;
-      const row = outcome.callId === undefined ? undefined : byCallId.get(outcome.callId);
+      // A client that hung up before the answer never saw the call id: its row is found by its prompt.
+      const row = outcome.callId === undefined ? rows.find((candidate) => candidate.messages?.includes(`question ${plan.nonce}\\n`)) : byCallId.get(outcome.callId);
       if (!row) {
         problems.push(`no usage row: call ${plan.nonce} (${JSON.stringify(outcome)})`);
         continue;
@@ -302,11 +315,15 @@ describe.each(setups)('billing invariant over 500 random requests ($name)', ({ d
         check(cost === 0, 'charged for a call the upstream did not answer', context);
         continue;
       }
+      if (plan.hangUpAfterMs !== undefined && outcome.status === 0) {
+        // Hung up while the upstream was answering: the prompt it read is charged.
+        check(credits > 0 && (row.prompt_tokens ?? 0) > 0 && row.aborted === 1, 'an abandoned call was not charged for its prompt', context);
+      }
       if (served.wordsWritten > 0) {
         // The upstream produced text: the call is charged, at least for the prompt it read.
         check(credits > 0 && (row.prompt_tokens ?? 0) > 0, 'produced text was not charged', context);
       }
-      if (plan.mode === 'complete' && plan.abortAfter === undefined) {
+      if (plan.mode === 'complete' && plan.abortAfter === undefined && outcome.status === 200) {
         // A full answer: the upstream's own usage, exactly.
         check(row.prompt_tokens === served.promptTokens && row.completion_tokens === served.wordsWritten, 'full answer not charged the upstream usage', context);
       }

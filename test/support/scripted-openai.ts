@@ -27,7 +27,7 @@ export interface Script {
   words: number;
   mode: ScriptMode;
   failAfter?: number;
-  /** ms between stream chunks */
+  /** ms between stream chunks; for a JSON answer, ms before it */
   delayMs?: number;
 }
 
@@ -115,6 +115,9 @@ export class ScriptedOpenAI extends MockServer {
       completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     });
     if (!stream) {
+      // A slow answer (the client may hang up meanwhile: the prompt was read all the same).
+      if (raw.delay_ms) await new Promise((resolve) => setTimeout(resolve, raw.delay_ms));
+      if (response.destroyed) return;
       served.wordsWritten = words;
       const payload = JSON.stringify({
         id,

@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { costMicros, formatUsd } from '../../billing/cost.js';
+import { GatewayError } from '../../errors.js';
 import type { Usage } from '../../providers/types.js';
 import type { GatewayResult } from '../call-context.js';
 import type { Call, Next } from '../call.js';
@@ -16,15 +17,35 @@ import { openAIResponseFormat } from '../response-format.js';
 import { settleUsage } from '../settle-usage.js';
 import { estimateUsage } from '../usage-estimate.js';
 import type { Settlement } from '../usage-row.js';
-import type { Attempt, JsonAttempted, StreamAttempted } from './attempted.js';
+import type { Attempt, Attempted, JsonAttempted, StreamAttempted } from './attempted.js';
+import { abandonedAfterUpstreamRead } from './upstream-call.js';
 
 type SettleDependencies = Pick<GatewayDependencies, 'router' | 'logger' | 'metrics' | 'platform' | 'settings'>;
 
 export function settleStage(deps: SettleDependencies, recorder: UsageRecorder, attempt: Attempt): Next {
   return async (call) => {
-    const attempted = await attempt(call);
+    let attempted: Attempted;
+    try {
+      attempted = await attempt(call);
+    } catch (error) {
+      if (error instanceof GatewayError && abandonedAfterUpstreamRead(error)) await settleAbandoned(deps, recorder, call, error);
+      throw error;
+    }
     return attempted.kind === 'json' ? settleJson(deps, recorder, call, attempted) : settleStream(deps, recorder, call, attempted);
   };
+}
+
+/**
+ * The client hung up while the attempt was upstream, after the request went out in full — before a
+ * JSON answer, or before a stream's first chunk. The provider has read the whole prompt and bills it, so the call is charged for the
+ * prompt (counted locally; nothing reached the gateway yet, so no completion tokens) and recorded
+ * as aborted; otherwise a large prompt sent and abandoned again and again would be read for free.
+ */
+async function settleAbandoned(deps: SettleDependencies, recorder: UsageRecorder, call: Call, error: GatewayError): Promise<void> {
+  const { deployment } = call.attempt!;
+  const usage = await estimateUsage(call.operation, '');
+  const settlement: Settlement = { usage, costMicros: costMicros(usage, deployment.prices), upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };
+  recorder.recordAttempt(call, settlement, error, true);
 }
 
 async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, call: Call, attempted: JsonAttempted): Promise<GatewayResult> {

@@ -76,7 +76,11 @@ export interface Dispatched {
 export async function dispatch(upstream: UpstreamClient, client: ClientConnection, deployment: Deployment, upstreamRequest: UpstreamRequest, timeoutMs: number): Promise<Dispatched> {
   const controller = new UpstreamAbort();
   const abort = (error: GatewayError) => controller.abort(error);
-  const stopListening = client.onGone(() => abort(clientGone()));
+  const stopListening = client.onGone(() => {
+    const error = clientGone();
+    if (controller.sent) readByUpstream.add(error);
+    abort(error);
+  });
   const timer = timeoutMs > 0 ? setTimeout(() => abort(timeoutError(deployment, timeoutMs)), timeoutMs) : undefined;
   const release = () => {
     clearTimeout(timer);
@@ -115,6 +119,14 @@ export function upstreamError(adapter: ProviderAdapter, deployment: Deployment, 
     headers,
     retryable: info.retryable,
   });
+}
+
+/** Client disconnects that came after the upstream had the whole request (it read the prompt). */
+const readByUpstream = new WeakSet<GatewayError>();
+
+/** Whether the call this error ended was abandoned after the upstream had read its request. */
+export function abandonedAfterUpstreamRead(error: GatewayError): boolean {
+  return readByUpstream.has(error);
 }
 
 export function clientGone(): GatewayError {
