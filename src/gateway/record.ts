@@ -6,25 +6,15 @@
 import { performance } from 'node:perf_hooks';
 import type { GatewayError } from '../errors.js';
 import type { PowerLevel } from '../platform/settings.js';
-import type { Deployment } from '../providers/types.js';
 import type { CallContext } from './call-context.js';
 import type { AttemptPlan, Call, RouteFacts } from './call.js';
 import type { GatewayDependencies } from './dependencies.js';
-import { toUsageRow, type Settlement } from './usage-row.js';
+import { toUsageRow, type Settlement, type UsageFacts } from './usage-row.js';
 
-/** What the record knows about how the call ended. */
-interface Ending {
-  modelGroup: string | null;
-  deployment: Deployment | undefined;
-  requested: string | undefined;
-  retries: number;
-  fallbacks: number;
-  stream: boolean;
-  settlement: Settlement | undefined;
-  error: GatewayError | undefined;
-  aborted: boolean;
+/** What the record knows about how the call ended: the row's facts, and the attempt that fixed the charge. */
+type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retries' | 'fallbacks' | 'stream' | 'settlement' | 'error' | 'aborted'> & {
   lastAttempt: AttemptPlan | undefined;
-}
+};
 
 /** As much of a call as is known when it is recorded: a request refused before the path ran has only its context. */
 type KnownCall = Pick<Call, 'context'> & Partial<Omit<Call, 'context'>>;
