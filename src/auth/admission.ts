@@ -110,7 +110,8 @@ export class Admission {
     if (!slot.ok) {
       await Promise.all([refund(), releaseTokens()]);
       const subject = subjects.find((candidate) => subjectName(candidate) === slot.subject)!;
-      throw new GatewayError('rate_limit_exceeded', `too many requests in flight for ${describe(subject, resolved)}: at most ${slot.limit} at once (max_parallel_requests)`, {
+      const setting = subject.kind === 'key' && resolved.key.parallelLimitIsDefault ? 'general_settings.default_key_max_parallel_requests, the default for keys without max_parallel_requests' : 'max_parallel_requests';
+      throw new GatewayError('rate_limit_exceeded', `too many requests in flight for ${describe(subject, resolved)}: at most ${slot.limit} at once (${setting})`, {
         retryAfterSeconds: 1,
         headers: { 'retry-after': '1' },
       });

@@ -29,12 +29,13 @@ const key = (maxParallelRequests: number | null): KeyRecord => ({
 describe('withDefaultParallelLimit', () => {
   it('gives a key without max_parallel_requests the default, without changing the stored record', () => {
     const record = key(null);
-    expect(withDefaultParallelLimit(record, 100).maxParallelRequests).toBe(100);
+    expect(withDefaultParallelLimit(record, 100)).toMatchObject({ maxParallelRequests: 100, parallelLimitIsDefault: true });
     expect(record.maxParallelRequests).toBeNull();
   });
 
   it('keeps a key’s own limit, larger or smaller, and applies nothing when the default is 0', () => {
     expect(withDefaultParallelLimit(key(500), 100).maxParallelRequests).toBe(500);
+    expect(withDefaultParallelLimit(key(500), 100).parallelLimitIsDefault).toBeUndefined();
     expect(withDefaultParallelLimit(key(3), 100).maxParallelRequests).toBe(3);
     expect(withDefaultParallelLimit(key(null), 0).maxParallelRequests).toBeNull();
   });

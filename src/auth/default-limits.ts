@@ -17,5 +17,5 @@ export const FAIR_SHARE_OF_ORIGIN = Math.floor(DEFAULT_CONNECTIONS_PER_ORIGIN / 
 /** The key with the default in-flight cap when it sets none (0 turns the default off). */
 export function withDefaultParallelLimit(key: KeyRecord, defaultLimit: number): KeyRecord {
   if (key.maxParallelRequests !== null || defaultLimit <= 0) return key;
-  return { ...key, maxParallelRequests: defaultLimit };
+  return { ...key, maxParallelRequests: defaultLimit, parallelLimitIsDefault: true };
 }

@@ -35,6 +35,8 @@ export interface KeyRecord extends Limits {
   /** Model name aliases for this key: {"gpt-4": "gpt-4o-mini"}. */
   aliases: Record<string, string>;
   expiresAt: number | null;
+  /** True when maxParallelRequests is the gateway's default for keys (default-limits.ts), not the key's own. */
+  parallelLimitIsDefault?: boolean;
 }
 
 export type UserRole = 'proxy_admin' | 'proxy_admin_viewer' | 'internal_user' | 'internal_user_viewer' | 'customer';

@@ -130,6 +130,8 @@ describe('default in-flight cap per key', () => {
       const error = (await refused.json()) as { error: { message: string; code: string } };
       expect(error.error.code).toBe('rate_limit_exceeded');
       expect(error.error.message).toContain(`at most ${DEFAULT_KEY_MAX_PARALLEL_REQUESTS} at once`);
+      // The message names the setting the limit came from: the gateway's default, not the key's own.
+      expect(error.error.message).toContain('general_settings.default_key_max_parallel_requests');
       const fine = await stream(other);
       expect(fine.status).toBe(200);
     } finally {
@@ -137,4 +139,34 @@ describe('default in-flight cap per key', () => {
       for (const controller of aborts) controller.abort();
     }
   }, 60_000);
+});
+
+describe('count_tokens and the role table', () => {
+  let limited: TestGateway;
+
+  beforeAll(async () => {
+    limited = await startGateway(`
+model_list:
+  - model_name: chat
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "${upstream.url}", api_key: sk-upstream-test}
+general_settings:
+  master_key: ${MASTER_KEY}
+  health_check_interval: 0
+platform:
+  roles:
+    user: [llm.read]
+`);
+  });
+
+  afterAll(() => limited?.close());
+
+  it('needs llm.execute, like the calls it prepares (Anthropic\'s envelope)', async () => {
+    const reader = await new Management(limited.url).newUser({ user_id: 'reader' });
+    const response = await fetch(`${limited.url}/v1/messages/count_tokens`, { method: 'POST', headers: { ...headers(reader.key!), 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'hi' }] }) });
+    expect(response.status).toBe(403);
+    const body = (await response.json()) as { type: string; error: { type: string; message: string } };
+    expect(body.type).toBe('error');
+    expect(body.error.type).toBe('permission_error');
+    expect(body.error.message).toContain('llm.execute');
+  });
 });

@@ -40,7 +40,8 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: G
     });
 
     // No `endpoint`: counting calls no upstream and costs nothing, so it leaves no usage record.
-    app.post(`${prefix}/messages/count_tokens`, { config: { errorFormat: 'anthropic' } }, async (request, reply) => {
+    // Counting is work done for a caller: it takes the right to call models.
+    app.post(`${prefix}/messages/count_tokens`, { config: { errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const { request: chatRequest } = messagesRequestToChat(request.body, { forCounting: true });
       if (!catalog.resolve(chatRequest.model)) {
         throw new GatewayError('model_not_found', `model "${chatRequest.model}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
