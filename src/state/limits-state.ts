@@ -54,9 +54,6 @@ export interface LimitsState {
   acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome>;
   /** Gives back a request taken by acquireRequest (the call was refused later in admission). */
   refundRequest(subjects: string[], requestId: string): Promise<void>;
-  /** Tokens used in the last 60 seconds, per subject. */
-  tokensUsed(subjects: string[]): Promise<Map<string, number>>;
-  addTokens(subjects: string[], tokens: number): Promise<void>;
   /**
    * Holds `tokens` for the request on every limit when the minute's tokens plus those held by
    * requests in flight leave room for them on all of them; else holds nothing.

@@ -137,11 +137,7 @@ export class LocalLimitsState implements LimitsState {
     for (const subject of subjects) this.requests.get(subject)?.remove((entry) => entry.id === requestId);
   }
 
-  async tokensUsed(subjects: string[]): Promise<Map<string, number>> {
-    return new Map(subjects.map((subject) => [subject, this.tokenWindow(subject).total]));
-  }
-
-  async addTokens(subjects: string[], tokens: number): Promise<void> {
+  private addTokens(subjects: string[], tokens: number): void {
     if (tokens <= 0) return;
     for (const subject of subjects) this.tokenWindow(subject).push({ at: this.now(), tokens });
   }
@@ -179,7 +175,7 @@ export class LocalLimitsState implements LimitsState {
       entries?.delete(requestId);
       if (entries && entries.size === 0) this.heldTokens.delete(subject);
     }
-    await this.addTokens(subjects, usedTokens);
+    this.addTokens(subjects, usedTokens);
   }
 
   async acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome> {

@@ -63,30 +63,6 @@ for i, key in ipairs(KEYS) do
 end
 return result`;
 
-// KEYS: token logs. ARGV: window. Returns the sum per key.
-const TOKENS_USED = `
-${NOW_MS}
-local window = tonumber(ARGV[1])
-local result = {}
-for i, key in ipairs(KEYS) do
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-  local sum = 0
-  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    sum = sum + tonumber(string.match(member, ':(%d+)$'))
-  end
-  table.insert(result, sum)
-end
-return result`;
-
-// KEYS: token logs. ARGV: window, member.
-const ADD_TOKENS = `
-${NOW_MS}
-for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, ARGV[2])
-  redis.call('PEXPIRE', key, ARGV[1])
-end
-return 1`;
-
 // Token holds of requests in flight: a sorted set per subject, member "<request id>:<tokens>",
 // scored by when the hold expires. KEYS: token logs then holds, alternating. ARGV: window, hold ttl,
 // request id, tokens, then per subject: limit. Returns {0, remaining...} or {i, used, held}.
@@ -214,17 +190,6 @@ export class RedisLimitsState implements LimitsState {
     const pipeline = this.redis.pipeline();
     for (const subject of subjects) pipeline.zrem(this.key('rpm', subject), requestId);
     await pipeline.exec();
-  }
-
-  async tokensUsed(subjects: string[]): Promise<Map<string, number>> {
-    if (subjects.length === 0) return new Map();
-    const result = (await this.redis.eval(TOKENS_USED, subjects.length, ...subjects.map((subject) => this.key('tpm', subject)), WINDOW_MS)) as number[];
-    return new Map(subjects.map((subject, index) => [subject, Number(result[index])]));
-  }
-
-  async addTokens(subjects: string[], tokens: number): Promise<void> {
-    if (subjects.length === 0 || tokens <= 0) return;
-    await this.redis.eval(ADD_TOKENS, subjects.length, ...subjects.map((subject) => this.key('tpm', subject)), WINDOW_MS, `${randomUUID()}:${Math.round(tokens)}`);
   }
 
   private tokenKeys(subjects: string[]): string[] {
