@@ -3,7 +3,6 @@
  * concurrent requests on any number of replicas can never pass a limit together. Windows use the
  * Redis server's clock (TIME), so replicas with skewed clocks still agree.
  */
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
