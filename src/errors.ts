@@ -89,6 +89,12 @@ export interface GatewayErrorOptions {
   headers?: Record<string, string>;
   /** Overrides the catalogue (an adapter knows better, e.g. a 429 for a spend cap that retrying cannot fix). */
   retryable?: boolean;
+  /**
+   * The request never reached the upstream: the connection was refused, reset before the request
+   * was written, or the host name did not resolve. Nothing was sent, so nothing is billed and another
+   * deployment can take the call at once.
+   */
+  unreachable?: boolean;
   cause?: unknown;
 }
 
@@ -102,6 +108,8 @@ export class GatewayError extends Error {
   readonly retryAfterSeconds?: number;
   readonly provider?: string;
   readonly headers?: Record<string, string>;
+  /** See GatewayErrorOptions.unreachable. */
+  readonly unreachable: boolean;
 
   constructor(code: ErrorCode, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -116,6 +124,7 @@ export class GatewayError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.provider = options.provider;
     this.headers = options.headers;
+    this.unreachable = options.unreachable ?? false;
   }
 
   toEnvelope(): ErrorEnvelope {

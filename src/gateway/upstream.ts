@@ -169,5 +169,9 @@ export function connectionError(error: unknown, provider: string, signal?: Upstr
   if (code === 'UND_ERR_CONNECT_TIMEOUT') {
     return new GatewayError('upstream_timeout', `${provider}: connecting to the upstream timed out`, { provider, cause: error });
   }
-  return new GatewayError('upstream_connection', `${provider}: cannot reach the upstream (${code ?? message})`, { provider, cause: error });
+  const unreachable = code !== undefined && (NO_CONNECTION_CODES.has(code) || ((code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') && signal instanceof UpstreamAbort && !signal.sent));
+  return new GatewayError('upstream_connection', `${provider}: cannot reach the upstream (${code ?? message})`, { provider, cause: error, unreachable });
 }
+
+/** Failures that mean no connection was ever made, so no request was written. */
+const NO_CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);

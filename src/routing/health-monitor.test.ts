@@ -114,6 +114,17 @@ describe('HealthMonitor', () => {
     expect(monitor.statusOf('a')?.status).toBe('healthy');
   });
 
+  it('live traffic: a refused connection (nothing sent) takes the deployment down at once; a probe brings it back', async () => {
+    const { monitor, deployments } = setup();
+    const [a] = deployments;
+    await monitor.runRound();
+    monitor.observeFailure(a, new GatewayError('upstream_connection', 'ollama: cannot reach the upstream (ECONNREFUSED)', { unreachable: true }));
+    expect(monitor.statusOf('a')).toMatchObject({ status: 'down', consecutiveFailures: 1 });
+    expect(monitor.isHealthy(a)).toBe(false);
+    await monitor.probeDown();
+    expect(monitor.statusOf('a')?.status).toBe('healthy');
+  });
+
   it('a slow first token degrades a deployment; a quick one makes it healthy again', async () => {
     const { monitor, deployments } = setup();
     const [a] = deployments;

@@ -232,7 +232,10 @@ export class HealthMonitor {
     this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures: 0, updatedAt: this.now() }, previous, false);
   }
 
-  /** A live call that failed in a way that says something about the deployment (not the client's fault). */
+  /**
+   * A live call that failed in a way that says something about the deployment (not the client's
+   * fault). A connection that could not be made at all (`error.unreachable`) takes it down at once.
+   */
   observeFailure(deployment: Deployment, error: GatewayError): void {
     if (!countsTowardCooldown(error) || error.upstreamStatus === 429) return;
     const entry = this.entryOf(deployment.id);
@@ -240,7 +243,9 @@ export class HealthMonitor {
     push(entry.outcomes, false);
     const consecutiveFailures = entry.health.consecutiveFailures + 1;
     let status = previous;
-    if (previous === 'down' || consecutiveFailures >= this.liveDownAfter) status = 'down';
+    // A refused connection says more than a slow or failed answer: the server is not there. Down at
+    // once (the probes bring it back as soon as it answers).
+    if (previous === 'down' || error.unreachable || consecutiveFailures >= this.liveDownAfter) status = 'down';
     else if (failureRatio(entry.outcomes) >= INTERMITTENT_RATIO) status = 'degraded';
     this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures, lastError: error.message.slice(0, 500), updatedAt: this.now() }, previous, false);
   }

@@ -69,4 +69,27 @@ describe('route stage', () => {
     await expect(routeStage({ catalog, router, logger: silentLogger })(call, next)).rejects.toThrow('openai returned 500');
     expect(next.calls).toHaveLength(1);
   });
+
+  it('moves an unreachable deployment’s call to the next one at once, without using a retry', async () => {
+    const router = recordingRouter(policyFrom('num_retries: 0'));
+    const next = recordingNext(async (_call, index) => {
+      if (index === 0) throw new GatewayError('upstream_connection', 'openai: cannot reach the upstream (ECONNREFUSED)', { unreachable: true });
+      return OK_RESULT;
+    });
+    expect(await routeStage({ catalog, router, logger: silentLogger })(await resolved({ model: 'model-a' }, router), next)).toBe(OK_RESULT);
+    expect(next.calls.map((call) => [call.attempt!.deployment.id, call.attempt!.retries, call.attempt!.fallbacks])).toEqual([
+      ['dep-a1', 0, 0],
+      ['dep-a2', 0, 0],
+    ]);
+    expect(router.events).toEqual(['failure dep-a1 upstream_connection']);
+  });
+
+  it('an unreachable deployment is not tried twice in one call; when none is left the retry policy decides', async () => {
+    const router = recordingRouter(policyFrom('num_retries: 0'));
+    const next = recordingNext(async () => {
+      throw new GatewayError('upstream_connection', 'openai: cannot reach the upstream (ECONNREFUSED)', { unreachable: true });
+    });
+    await expect(routeStage({ catalog, router, logger: silentLogger })(await resolved({ model: 'model-a' }, router), next)).rejects.toThrow('ECONNREFUSED');
+    expect(next.calls.map((call) => call.attempt!.deployment.id)).toEqual(['dep-a1', 'dep-a2']);
+  });
 });

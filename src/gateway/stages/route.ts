@@ -74,6 +74,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
   if (ranked.length === 0) throw router.allDown(group) ? router.downError(group) : coolingDownError(router, group, progress.cooling);
   let deployment = await admitNext(deps, ranked, 0, progress);
   let retriesHere = 0;
+  const unreachable = new Set<Deployment>();
   for (;;) {
     const index = ranked.indexOf(deployment);
     progress.deployment = deployment;
@@ -87,7 +88,19 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       if (!(caught instanceof GatewayError)) deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'attempt failed unexpectedly');
       const error = toGatewayError(caught);
       void router.recordFailure(deployment, error, performance.now() - started);
-      if (context.client.gone || retriesHere >= retriesFor(router.policy, error)) throw error;
+      if (context.client.gone) throw error;
+      if (error.unreachable) {
+        // Nothing was sent: the next deployment of the group takes the call at once, without using a
+        // retry or waiting for a cooldown (the health monitor has marked this one down).
+        unreachable.add(deployment);
+        const other = await admitUntried(deps, ranked, unreachable);
+        if (other) {
+          deps.logger.warn({ callId: context.callId, deployment: deployment.id, to: other.id, code: error.code }, 'upstream unreachable; failing over to another deployment');
+          deployment = other;
+          continue;
+        }
+      }
+      if (retriesHere >= retriesFor(router.policy, error)) throw error;
       deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, code: error.code, status: error.status }, 'upstream attempt failed; retrying');
       const following = ranked.find((candidate, position) => position > index && router.coolingUntil(candidate) === undefined) ?? ranked.find((candidate) => router.coolingUntil(candidate) === undefined);
       if (!following) throw error;
@@ -118,6 +131,16 @@ async function admitNext(deps: RouteDependencies, ranked: Deployment[], index: n
   }
   if (ranked.every((candidate) => router.coolingUntil(candidate) !== undefined)) throw coolingDownError(router, progress.group, progress.cooling);
   throw atCapacityError(progress.group);
+}
+
+/** A deployment of the ranking (healthy when ranked) not found unreachable in this call and not cooling down, that admits the call. */
+async function admitUntried(deps: RouteDependencies, ranked: Deployment[], unreachable: Set<Deployment>): Promise<Deployment | undefined> {
+  const { router } = deps;
+  for (const candidate of ranked) {
+    if (unreachable.has(candidate) || router.coolingUntil(candidate) !== undefined) continue;
+    if (await router.admit(candidate)) return candidate;
+  }
+  return undefined;
 }
 
 /** Waits, or stops waiting when the client goes. */
