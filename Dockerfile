@@ -63,4 +63,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 
 # The CLI handles SIGTERM itself: it stops accepting requests, finishes the ones in flight and
 # flushes queued usage rows before exiting.
-CMD ["node", "bin/switchboard.js", "start", "--config", "/app/config.yaml", "--port", "4000"]
+# Inside the container every interface is served (the port mapping decides who reaches it).
+CMD ["node", "bin/switchboard.js", "start", "--config", "/app/config.yaml", "--port", "4000", "--host", "0.0.0.0"]

@@ -2,11 +2,14 @@
  * `switchboard start | migrate | check-config | --help` (bin/switchboard.js calls main()).
  * main() returns the exit code; `start` resolves only when the server stops.
  */
+import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { Logger } from 'pino';
 import { buildDeployments } from './config/deployments.js';
 import { formatIssue, loadConfigFile, type LoadedConfig } from './config/load.js';
 import { createLogger } from './observability/logger.js';
 import { ConfigError, createRuntime } from './runtime/gateway-runtime.js';
+import { MasterKeyFileError, storedMasterKey } from './runtime/master-key.js';
 import { openDatabase, redactUrl } from './storage/db.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
@@ -18,8 +21,10 @@ const HELP = `switchboard ${VERSION} — a self-hosted LLM gateway (OpenAI- and 
 Usage:
   switchboard start [--config FILE] [--port N] [--host H] [--data-dir DIR]
       Runs the gateway. Defaults: --config $SWITCHBOARD_CONFIG, ./config.yaml or
-      ./config.example.yaml; --port $PORT or 4000; --host $HOST or 0.0.0.0;
-      --data-dir $SWITCHBOARD_DATA_DIR or ./data (the embedded SQLite file and spilled usage rows).
+      ./config.example.yaml; --port $PORT or 4000; --host $HOST or 127.0.0.1 (this
+      machine only; 0.0.0.0 for every interface);
+      --data-dir $SWITCHBOARD_DATA_DIR or ./data (the embedded SQLite file, spilled usage rows,
+      and the master key generated on first start when none is configured).
   switchboard migrate [--config FILE] [--data-dir DIR]
       Applies database migrations (DATABASE_URL, general_settings.database_url, or the
       embedded SQLite file DIR/switchboard.db) and exits.
@@ -46,7 +51,9 @@ async function start(args: string[], env: Environment): Promise<number> {
   const { values } = parseArgs({ args, options: { ...SETTINGS_OPTIONS, port: { type: 'string', short: 'p' }, host: { type: 'string' } }, allowPositionals: false });
   const { loaded, settings } = await loadConfigAndSettings(env, { config: values.config, port: values.port, host: values.host, dataDir: values['data-dir'] });
   const logger = createLogger({ level: settings.logLevel, json: settings.jsonLogs });
+  const masterKey = settings.masterKey ?? generatedMasterKey(settings.dataDir, logger);
   const runtime = await createRuntime(loaded, {
+    masterKey,
     logger,
     databaseUrl: settings.databaseUrl,
     dataDir: settings.dataDir,
@@ -55,11 +62,12 @@ async function start(args: string[], env: Environment): Promise<number> {
     uiDirectory: settings.uiDirectory,
   });
   const address = await runtime.listen(settings.port, settings.host);
+  const addresses = listeningAddresses(settings.host, address);
   const groups = runtime.catalog.allGroups();
   const uiBuilt = uiIsBuilt(settings.uiDirectory ?? defaultUiDirectory());
   logger.info(
     { config: settings.configFile, dataDir: settings.dataDir, models: groups.length, available: groups.filter((group) => group.available.length > 0).map((group) => group.name) },
-    `switchboard ${VERSION} listening on ${address} (OpenAI API at /v1, Anthropic API at /v1/messages, admin UI at ${address}/ui${uiBuilt ? '' : ' — not built: run npm run build'})`,
+    `switchboard ${VERSION} listening on ${addresses.join(' and ')} (OpenAI API at /v1, Anthropic API at /v1/messages, admin UI at ${addresses[0]}/ui${uiBuilt ? '' : ' — not built: run npm run build'})`,
   );
 
   return new Promise<number>((resolve) => {
@@ -79,6 +87,40 @@ async function start(args: string[], env: Environment): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+}
+
+/** The master key kept in the data directory (generated, and printed this once, on first start). */
+function generatedMasterKey(dataDir: string, logger: Logger): string {
+  const stored = storedMasterKey(dataDir);
+  if (stored.created) {
+    logger.warn(
+      { file: stored.path },
+      `no master key is configured (general_settings.master_key or SWITCHBOARD_MASTER_KEY): generated one and stored it in ${stored.path} (readable by this user only). It is printed only this once: ${stored.key}`,
+    );
+  } else {
+    logger.info({ file: stored.path }, `no master key is configured: using the one stored in ${stored.path}`);
+  }
+  if (stored.tightened) logger.warn({ file: stored.path }, 'the master key file was readable by other users: made it owner-only (mode 0600)');
+  return stored.key;
+}
+
+/**
+ * The addresses clients can use. On a wildcard host (0.0.0.0, ::) that is every interface's
+ * address, loopback first; otherwise the one address bound.
+ */
+export function listeningAddresses(host: string, bound: string, interfaces: ReturnType<typeof networkInterfaces> = networkInterfaces()): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [bound];
+  const port = new URL(bound).port;
+  const found: { url: string; internal: boolean }[] = [];
+  for (const list of Object.values(interfaces)) {
+    for (const item of list ?? []) {
+      if (host === '0.0.0.0' && item.family !== 'IPv4') continue;
+      if (item.family === 'IPv6' && item.scopeid) continue; // link-local: not usable without a zone
+      found.push({ url: item.family === 'IPv6' ? `http://[${item.address}]:${port}` : `http://${item.address}:${port}`, internal: item.internal });
+    }
+  }
+  found.sort((left, right) => Number(right.internal) - Number(left.internal));
+  return found.length > 0 ? found.map((item) => item.url) : [bound];
 }
 
 async function migrate(args: string[], env: Environment): Promise<number> {
@@ -146,7 +188,7 @@ export async function main(argv: string[], env: Environment): Promise<number> {
         return 2;
     }
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof RuntimeSettingsError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    if (error instanceof ConfigError || error instanceof RuntimeSettingsError || error instanceof MasterKeyFileError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       console.error(`switchboard: ${(error as Error).message}`);
       return 1;
     }

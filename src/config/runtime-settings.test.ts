@@ -14,11 +14,11 @@ afterEach(() => {
 });
 
 describe('resolveRuntimeSettings', () => {
-  it('defaults: port 4000 on 0.0.0.0, ./data, the SQLite file in it, info plain-text logs', () => {
+  it('defaults: port 4000 on 127.0.0.1 (this machine only), ./data, the SQLite file in it, info plain-text logs', () => {
     const settings = resolveRuntimeSettings({}, {}, configWith('model_list: []\n'), workingDirectory);
     expect(settings).toMatchObject({
       port: 4000,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       dataDir: '/srv/gateway/data',
       databaseUrl: 'sqlite:/srv/gateway/data/switchboard.db',
       redisUrl: undefined,
@@ -29,9 +29,17 @@ describe('resolveRuntimeSettings', () => {
   });
 
   it('a flag wins over the environment, which wins over the default', () => {
-    const env = { PORT: '5000', HOST: '127.0.0.1', SWITCHBOARD_DATA_DIR: '/var/lib/switchboard' };
-    expect(resolveRuntimeSettings(env, {}, undefined, workingDirectory)).toMatchObject({ port: 5000, host: '127.0.0.1', dataDir: '/var/lib/switchboard' });
+    const env = { PORT: '5000', HOST: '0.0.0.0', SWITCHBOARD_DATA_DIR: '/var/lib/switchboard' };
+    expect(resolveRuntimeSettings(env, {}, undefined, workingDirectory)).toMatchObject({ port: 5000, host: '0.0.0.0', dataDir: '/var/lib/switchboard' });
     expect(resolveRuntimeSettings(env, { port: '6000', host: '::1', dataDir: 'state' }, undefined, workingDirectory)).toMatchObject({ port: 6000, host: '::1', dataDir: '/srv/gateway/state' });
+  });
+
+  it('the master key: the config, else SWITCHBOARD_MASTER_KEY, else LITELLM_MASTER_KEY, else none (start generates one)', () => {
+    const env = { SWITCHBOARD_MASTER_KEY: 'sk-from-env', LITELLM_MASTER_KEY: 'sk-from-litellm' };
+    expect(resolveRuntimeSettings(env, {}, configWith('general_settings:\n  master_key: sk-from-config\n'), workingDirectory).masterKey).toBe('sk-from-config');
+    expect(resolveRuntimeSettings(env, {}, configWith('model_list: []\n'), workingDirectory).masterKey).toBe('sk-from-env');
+    expect(resolveRuntimeSettings({ LITELLM_MASTER_KEY: 'sk-from-litellm', SWITCHBOARD_MASTER_KEY: '' }, {}, undefined, workingDirectory).masterKey).toBe('sk-from-litellm');
+    expect(resolveRuntimeSettings({}, {}, configWith('model_list: []\n'), workingDirectory).masterKey).toBeUndefined();
   });
 
   it('the SQLite default follows the data directory', () => {

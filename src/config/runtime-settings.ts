@@ -32,12 +32,15 @@ export interface RuntimeSettings {
   jsonLogs: boolean;
   /** The admin UI build to serve; undefined means the package's own dist/ui. */
   uiDirectory: string | undefined;
+  /** general_settings.master_key, else SWITCHBOARD_MASTER_KEY, else LITELLM_MASTER_KEY; undefined: none named. */
+  masterKey: string | undefined;
 }
 
 export class RuntimeSettingsError extends Error {}
 
 export const DEFAULT_PORT = 4000;
-export const DEFAULT_HOST = '0.0.0.0';
+/** Loopback: a gateway is reachable from other machines only when --host / HOST says so. */
+export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DATA_DIR = 'data';
 export const SQLITE_FILE_NAME = 'switchboard.db';
 const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.example.yaml'];
@@ -68,6 +71,7 @@ export function resolveRuntimeSettings(env: Environment, flags: SettingsFlags, c
     logLevel: nonEmpty(env.LOG_LEVEL) ?? (config?.litellm_settings.set_verbose === true ? 'debug' : 'info'),
     jsonLogs: parseBoolean('JSON_LOGS', env.JSON_LOGS) ?? config?.litellm_settings.json_logs ?? config?.general_settings.json_logs ?? false,
     uiDirectory: uiDirectory ? resolve(workingDirectory, uiDirectory) : undefined,
+    masterKey: nonEmpty(config?.general_settings.master_key) ?? nonEmpty(env.SWITCHBOARD_MASTER_KEY) ?? nonEmpty(env.LITELLM_MASTER_KEY),
   };
 }
 

@@ -70,6 +70,8 @@ export interface RuntimeOptions {
   redisPrefix?: string;
   /** Random source for routing (tests fix a seed). */
   random?: () => number;
+  /** Overrides general_settings.master_key / SWITCHBOARD_MASTER_KEY (the CLI passes a generated one). */
+  masterKey?: string;
 }
 
 export interface GatewayRuntime {
@@ -167,7 +169,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     void routerSettings.attach(new GatewaySettingsRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored router settings'));
   });
 
-  const masterKey = config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
+  const masterKey = options.masterKey ?? config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
   const authenticator = new Authenticator(masterKey, keyDirectory);
   if (!authenticator.enforced) logger.warn('no master key configured (general_settings.master_key): every route is open to anyone who can reach the gateway');
 

@@ -1,6 +1,6 @@
 /** The CLI as a user runs it: the built bin/switchboard.js in a child process. */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -129,7 +129,9 @@ describe('switchboard CLI', () => {
     const dataDir = join(directory, 'stop-data');
     // A call to an unknown model is recorded too: one usage row, written by the SQLite writer thread.
     const askUnknownModel = async (url: string) => {
-      const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }) });
+      // The config names no master key: the one generated on this first start authenticates.
+      const key = readFileSync(join(dataDir, 'master-key'), 'utf8').trim();
+      const response = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }) });
       expect(response.status).toBeGreaterThanOrEqual(400);
     };
     const result = await startAndStop(['--config', path, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir], { JSON_LOGS: 'true', DATABASE_URL: '', LOG_LEVEL: 'info' }, askUnknownModel);
@@ -149,6 +151,43 @@ describe('switchboard CLI', () => {
     expect(lines.at(-1)).toMatch(/^\S+Z INFO  gateway stopped \{"usageRows":/);
     expect(lines.some((line) => line.startsWith('{'))).toBe(false);
     expect(readdirSync(join(directory, 'plain-data'))).toContain('switchboard.db');
+  });
+
+  it('start without a configured master key generates one on first start (0600, printed once), reuses it later, and binds 127.0.0.1 by default', async () => {
+    const path = file('nokey.yaml', 'model_list: []\n');
+    const dataDir = join(directory, 'nokey-data');
+    const env = { SWITCHBOARD_DATA_DIR: dataDir, DATABASE_URL: '', JSON_LOGS: '', LOG_LEVEL: 'info', SWITCHBOARD_MASTER_KEY: '', LITELLM_MASTER_KEY: '', HOST: '' };
+    let key = '';
+    const probe = async (url: string) => {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      key = readFileSync(join(dataDir, 'master-key'), 'utf8').trim();
+      expect(key).toMatch(/^sk-sb-[A-Za-z0-9_-]{32}$/);
+      expect((await fetch(`${url}/v1/models`)).status).toBe(401);
+      expect((await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer sk-switchboard-change-me' } })).status).toBe(401);
+      expect((await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
+    };
+    const first = await startAndStop(['--config', path, '--port', '0'], env, probe);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(statSync(join(dataDir, 'master-key')).mode & 0o777).toBe(0o600);
+    expect(first.stdout.split(key).length - 1).toBe(1);
+    expect(first.stdout).toContain('It is printed only this once');
+    const firstKey = key;
+
+    const second = await startAndStop(['--config', path, '--port', '0'], env, probe);
+    expect(second.code).toBe(0);
+    expect(key).toBe(firstKey);
+    expect(second.stdout).not.toContain(key);
+    expect(second.stdout).toContain(`using the one stored in ${join(dataDir, 'master-key')}`);
+  });
+
+  it('a configured master key wins: nothing is generated', async () => {
+    const path = file('withkey.yaml', 'model_list: []\n');
+    const dataDir = join(directory, 'withkey-data');
+    const result = await startAndStop(['--config', path, '--port', '0'], { SWITCHBOARD_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info', SWITCHBOARD_MASTER_KEY: 'sk-operator-chosen-key-123', HOST: '' }, async (url) => {
+      expect((await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer sk-operator-chosen-key-123' } })).status).toBe(200);
+    });
+    expect(result.code).toBe(0);
+    expect(existsSync(join(dataDir, 'master-key'))).toBe(false);
   });
 
   it('migrate --data-dir puts the embedded database in that directory', async () => {
