@@ -73,19 +73,33 @@ async function start(args: string[], env: Environment): Promise<number> {
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        // A second signal: the operator wants out now.
+        logger.warn({ signal }, 'second signal: stopping at once, without waiting for requests in flight');
+        process.exit(1);
+      }
       stopping = true;
-      logger.info({ signal }, 'shutting down: finishing requests and flushing usage records');
-      runtime.close().then(
-        () => resolve(0),
-        (error) => {
-          logger.error({ err: error }, 'shutdown failed');
-          resolve(1);
-        },
+      runtime.drain();
+      const { drainGraceMs, shutdownTimeoutMs } = settings;
+      logger.info(
+        { signal, drainGraceSeconds: drainGraceMs / 1000, shutdownTimeoutSeconds: shutdownTimeoutMs / 1000 },
+        drainGraceMs > 0
+          ? 'draining: readiness answers 503 while requests are still served; then finishing requests in flight and flushing usage records'
+          : 'shutting down: finishing requests in flight and flushing usage records',
       );
+      const grace = new Promise<void>((done) => setTimeout(done, drainGraceMs));
+      grace
+        .then(() => runtime.close({ timeoutMs: shutdownTimeoutMs }))
+        .then(
+          () => resolve(0),
+          (error) => {
+            logger.error({ err: error }, 'shutdown failed');
+            resolve(1);
+          },
+        );
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 }
 

@@ -34,6 +34,10 @@ export interface RuntimeSettings {
   uiDirectory: string | undefined;
   /** general_settings.master_key, else SWITCHBOARD_MASTER_KEY, else LITELLM_MASTER_KEY; undefined: none named. */
   masterKey: string | undefined;
+  /** On SIGTERM: readiness answers 503 for this long while requests are still served (drain_grace_seconds). */
+  drainGraceMs: number;
+  /** Then requests and streams in flight get this long to finish before their connections are cut (shutdown_timeout). */
+  shutdownTimeoutMs: number;
 }
 
 export class RuntimeSettingsError extends Error {}
@@ -42,6 +46,7 @@ export const DEFAULT_PORT = 4000;
 /** Loopback: a gateway is reachable from other machines only when --host / HOST says so. */
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DATA_DIR = 'data';
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
 export const SQLITE_FILE_NAME = 'switchboard.db';
 const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.example.yaml'];
 
@@ -72,6 +77,8 @@ export function resolveRuntimeSettings(env: Environment, flags: SettingsFlags, c
     jsonLogs: parseBoolean('JSON_LOGS', env.JSON_LOGS) ?? config?.litellm_settings.json_logs ?? config?.general_settings.json_logs ?? false,
     uiDirectory: uiDirectory ? resolve(workingDirectory, uiDirectory) : undefined,
     masterKey: nonEmpty(config?.general_settings.master_key) ?? nonEmpty(env.SWITCHBOARD_MASTER_KEY) ?? nonEmpty(env.LITELLM_MASTER_KEY),
+    drainGraceMs: Math.round((config?.general_settings.drain_grace_seconds ?? 0) * 1000),
+    shutdownTimeoutMs: Math.round((config?.general_settings.shutdown_timeout ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) * 1000),
   };
 }
 

@@ -9,6 +9,7 @@ import type { CallContext, GatewayResult, Operation } from './call-context.js';
 import type { Call, Next } from './call.js';
 import { buildChain } from './chain.js';
 import type { GatewayDependencies } from './dependencies.js';
+import { InFlightCalls } from './in-flight.js';
 import { UsageRecorder } from './record.js';
 import { promptOf } from './request-body.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
@@ -16,11 +17,13 @@ import { storedModelName } from './stages/record-failures.js';
 
 export class Gateway {
   private readonly recorder: UsageRecorder;
-  private readonly run: Next;
+  private readonly chain: Next;
+  /** Calls not yet settled and recorded (a shutdown waits for them: `idle()`). */
+  readonly inFlight = new InFlightCalls();
 
   constructor(private readonly deps: GatewayDependencies) {
     this.recorder = new UsageRecorder(deps);
-    this.run = buildChain(deps, this.recorder);
+    this.chain = buildChain(deps, this.recorder);
   }
 
   /** A chat completion, answered in `format` (OpenAI's unless the endpoint speaks another). */
@@ -39,6 +42,24 @@ export class Gateway {
   /** Records a request that failed before reaching a deployment (bad input, auth, unknown model). */
   recordRejected(context: CallContext, error: GatewayError, modelGroup: string | null): void {
     this.recorder.recordRejected(context, error, storedModelName(this.deps.catalog, modelGroup));
+  }
+
+  /** Runs the chain, counting the call in flight until its result is out (a stream: until its pump ended). */
+  private async run(call: Call): Promise<GatewayResult> {
+    const end = this.inFlight.begin();
+    let result: GatewayResult;
+    try {
+      result = await this.chain(call);
+    } catch (error) {
+      end();
+      throw error;
+    }
+    if (result.kind !== 'stream') {
+      end();
+      return result;
+    }
+    const { pump } = result;
+    return { ...result, pump: (response) => pump(response).finally(end) };
   }
 
   private callOf(context: CallContext, operation: Operation, format: ResponseFormat): Call {

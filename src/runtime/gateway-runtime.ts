@@ -97,7 +97,13 @@ export interface GatewayRuntime {
   usageIngest(): UsageIngest | undefined;
   principals(): PrincipalRepository | undefined;
   listen(port: number, host: string): Promise<string>;
-  close(): Promise<void>;
+  /** Starts a drain: readiness answers 503 ("draining") so load balancers stop sending; requests are still served. */
+  drain(): void;
+  /**
+   * Stops: no new connections; requests and streams in flight finish (cut after `timeoutMs`, default
+   * no bound), then queued usage rows are written and every connection is closed.
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 export class ConfigError extends Error {}
@@ -239,7 +245,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     openStreams,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
+  let draining = false;
   const app = await buildServer({
+    isDraining: () => draining,
     gateway,
     catalog,
     authenticator,
@@ -300,8 +308,14 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       if (bound && typeof bound === 'object') modelRegistry.setOwnAddress({ host: bound.address, port: bound.port });
       return address;
     },
-    async close() {
-      await app.close();
+    drain() {
+      draining = true;
+    },
+    async close({ timeoutMs }: { timeoutMs?: number } = {}) {
+      draining = true;
+      await closeServer(app, logger, timeoutMs);
+      // Calls whose connections were cut settle a moment later: their rows must be queued before the writer closes.
+      await settledCalls(gateway, logger);
       await healthMonitor.close();
       await modelRegistry.close();
       await routerSettings.close();
@@ -318,6 +332,42 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       logStopped(logger, usageWriter);
     },
   };
+}
+
+/**
+ * Closes the HTTP server: no new connections; idle keep-alive ones close at once; requests and
+ * streams in flight finish — or, after `timeoutMs`, have their connections cut (a cut stream is
+ * settled and recorded like any client that went away).
+ */
+async function closeServer(app: FastifyInstance, logger: Logger, timeoutMs: number | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  if (timeoutMs !== undefined) {
+    timer = setTimeout(() => {
+      logger.warn({ timeoutSeconds: timeoutMs / 1000 }, 'shutdown timeout reached: cutting the requests still in flight');
+      app.server.closeAllConnections();
+    }, timeoutMs);
+  }
+  // server.close() closes the connections idle at that moment; a keep-alive connection whose
+  // request finishes later would otherwise stay open until its keep-alive timeout.
+  const sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+    clearInterval(sweeper);
+  }
+}
+
+/** Waits for the calls still settling (bounded: a call stuck upstream must not hold the shutdown forever). */
+async function settledCalls(gateway: Gateway, logger: Logger, limitMs = 5_000): Promise<void> {
+  if (gateway.inFlight.size === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = await Promise.race([
+    gateway.inFlight.idle().then(() => false),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), limitMs))),
+  ]);
+  clearTimeout(timer);
+  if (gaveUp) logger.warn({ calls: gateway.inFlight.size }, 'calls still settling after the shutdown timeout; their usage rows may be missing');
 }
 
 /** The last line of a clean shutdown: what became of the usage rows recorded during this run. */

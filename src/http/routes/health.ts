@@ -33,6 +33,8 @@ export interface HealthDependencies {
   /** Deployment health monitor and the models it watches: GET /health/providers, POST /health/check. */
   health?: HealthMonitor;
   models?: ModelRegistry;
+  /** True while the gateway drains before it stops: readiness answers 503. */
+  isDraining?: () => boolean;
   /** For public routes: whether the request carries an admin key (readiness details). */
   presentsAdminKey?: (headers: FastifyRequest['headers']) => boolean;
 }
@@ -67,13 +69,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
         db = `error: ${(error as Error).message}`;
       }
     }
-    const ready = db === 'connected';
+    const draining = deps.isDraining?.() === true;
+    const ready = db === 'connected' && !draining;
     // Anyone may probe readiness; where the database lives and what its errors say (paths, hosts)
     // is shown only with an admin key.
     const details = deps.presentsAdminKey?.(request.headers) === true;
     const answer: ReadinessView = {
-      status: ready ? 'healthy' : 'unhealthy',
-      db: details || ready || !db.startsWith('error') ? db : 'error',
+      status: ready ? 'healthy' : draining ? 'draining' : 'unhealthy',
+      db: details || db === 'connected' || !db.startsWith('error') ? db : 'error',
       ...(details ? { database: state.handle?.description ?? null } : {}),
       ...(details && state.error && !ready ? { error: state.error } : {}),
       version: VERSION,
