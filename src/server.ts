@@ -45,6 +45,8 @@ import type { ListenerSettings } from './http/listener-settings.js';
 export interface ServerDependencies {
   /** True once a shutdown began: readiness answers 503 so load balancers stop sending. */
   isDraining?: () => boolean;
+  /** With Redis: true while it does not answer (readiness says "degraded", still 200). */
+  sharedStateDegraded?: () => boolean;
   gateway: Gateway;
   catalog: ModelCatalog;
   authenticator: Authenticator;
@@ -180,7 +182,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
   });
 
-  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, isDraining: deps.isDraining, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
+  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, isDraining: deps.isDraining, sharedStateDegraded: deps.sharedStateDegraded, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
   registerHealthRoutes(app, health);
   if (deps.models) registerModelRoutes(app, deps.models);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { formatUsd } from '../billing/cost.js';
 import { noteOverrun, type OverrunListener } from '../billing/reservation-overrun.js';
+import { SharedStateUnavailable } from '../state/resilient-limits-state.js';
 import { GatewayError } from '../errors.js';
 import type { BudgetHold, LimitsState, RateLimit, RateWindow } from '../state/limits-state.js';
 import type { ResolvedKey } from './key-directory.js';
@@ -64,15 +65,17 @@ export class Admission {
   ) {}
 
   /**
-   * Limits fail closed: when their store (Redis) cannot be reached, a virtual key's request is
-   * refused with 503 rather than let through unchecked.
+   * Limits fail closed: when their store fails (or Redis does not answer under
+   * `shared_state_outage: refuse`), a virtual key's request is refused with 503 rather than let
+   * through unchecked. Under the default, `local`, an outage never reaches here (resilient-limits-state.ts).
    */
   async admit(resolved: ResolvedKey, callId: string, maxCostMicros: number, estimatedTokens = 0): Promise<Ticket> {
     try {
       return await this.check(resolved, callId, maxCostMicros, estimatedTokens);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
-      this.logger.error({ err: (error as Error).message }, 'the limits store is unreachable; virtual-key requests are refused until it answers');
+      // The outage itself is logged once by the shared-state status, not per request.
+      if (!(error instanceof SharedStateUnavailable)) this.logger.error({ err: (error as Error).message }, 'the limits store failed; this request is refused');
       throw new GatewayError('limits_unavailable', 'the gateway cannot check this key\'s limits right now (its limits store does not answer); retry shortly', { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
     }
   }

@@ -124,6 +124,13 @@ model_list:
     expect(byName.e).toMatchObject({ apiBase: 'http://localhost:1234/v1', available: true, prices: { inputPerToken: 0, outputPerToken: 0 } });
   });
 
+  it('a section holding only comments is empty, not an error', () => {
+    const loaded = parseConfig('model_list:\ngeneral_settings:\n  # master_key: sk-x\nrouter_settings:\n', {});
+    expect(loaded.issues).toEqual([]);
+    expect(loaded.config.general_settings).toEqual({});
+    expect(loaded.config.model_list).toEqual([]);
+  });
+
   it('reads the shipped example config without errors other than absent keys', () => {
     const loaded = parseConfig(readFileSync('config.example.yaml', 'utf8'), {});
     expect(loaded.issues.filter((issue) => issue.fatal)).toEqual([]);

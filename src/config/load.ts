@@ -8,6 +8,8 @@ import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { providerSpec, splitModelString, knownProviderIds } from '../providers/specs.js';
 import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
+
+const EMPTY_WHEN_NULL = ['model_list', 'router_settings', 'litellm_settings', 'general_settings', 'environment_variables'];
 import { apiBaseProblem } from '../security/api-base.js';
 import { FAIR_SHARE_OF_ORIGIN } from '../auth/default-limits.js';
 import { listenerSettingsFrom } from '../http/listener-settings.js';
@@ -106,6 +108,8 @@ export function parseConfig(source: string, env: Record<string, string | undefin
     });
   }
 
+  // A section left with nothing but comments (`general_settings:` and commented-out keys) is empty, not an error.
+  for (const section of EMPTY_WHEN_NULL) if (resolved[section] === null) resolved[section] = section === 'model_list' ? [] : {};
   const parsed = configSchema.safeParse(resolved);
   if (!parsed.success) {
     for (const zodIssue of parsed.error.issues) {

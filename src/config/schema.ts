@@ -222,6 +222,8 @@ export const generalSettingsSchema = z
     max_connections_per_ip: integer.refine((value) => value >= 0, 'must be zero or more').optional(),
     /** max_parallel_requests for virtual keys that set none (default 100; 0 = no limit). */
     default_key_max_parallel_requests: integer.refine((value) => value >= 0, 'must be zero or more').optional(),
+    /** While Redis does not answer: "local" (limits on each replica's memory, reconciled after) or "refuse" (503). */
+    shared_state_outage: z.enum(['local', 'refuse']).optional(),
     /** Seconds, on SIGTERM, during which readiness answers 503 while requests are still served (default 0). */
     drain_grace_seconds: nonNegative.optional(),
     /** Seconds, after the grace, that requests and streams in flight get to finish before they are cut (default 30). */

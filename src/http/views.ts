@@ -389,7 +389,7 @@ export type TeamView = Omit<ViewOf<typeof TEAM_FIELDS>, 'members_with_roles'> & 
 // ---------------------------------------------------------------- GET /health/readiness (the dashboard; no key needed)
 
 export const READINESS_FIELDS = {
-  /** "healthy" (200); "unhealthy" (503), or "draining" (503: the gateway is stopping and still serves what it is sent). */
+  /** "healthy" or "degraded" (200: Redis does not answer, limits run on this replica's memory); "unhealthy", or "draining" (503: the gateway is stopping and still serves what it is sent). */
   status: 'string',
   /** "connected", or what is wrong with the database ("error" without an admin key). */
   db: 'string',

@@ -44,6 +44,8 @@ export interface MetricsDependencies {
   coolingUntil: (deployment: Deployment) => number | undefined;
   /** A deployment's health status (health-monitor.ts); absent, the health gauge is not exported. */
   healthStatus?: (deployment: Deployment) => HealthStatus | undefined;
+  /** With Redis: whether it is unreachable (limits on this replica's memory) and how many updates wait for it. */
+  sharedState?: () => { degraded: boolean; pendingUpdates: number };
   /** prom-client's default process and Node.js metrics (default true). */
   defaultMetrics?: boolean;
 }
@@ -159,6 +161,25 @@ export class GatewayMetrics {
           for (const deployment of catalog.allDeployments()) {
             this.set({ deployment: deployment.id, model_group: deployment.modelName, provider: deployment.provider }, healthGaugeValue(healthStatus(deployment)));
           }
+        },
+      });
+    }
+    const sharedState = deps.sharedState;
+    if (sharedState) {
+      new Gauge({
+        name: 'switchboard_shared_state_degraded',
+        help: "1 while the shared state (Redis) does not answer and limits, budgets, credits and cooldowns run on this replica's memory; 0 otherwise.",
+        registers,
+        collect() {
+          this.set(sharedState().degraded ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'switchboard_shared_state_pending_updates',
+        help: 'Updates made during a Redis outage (settlements, releases, spend) waiting to be written to Redis.',
+        registers,
+        collect() {
+          this.set(sharedState().pendingUpdates);
         },
       });
     }

@@ -266,7 +266,7 @@ export class HealthMonitor {
       const level = health.status === 'down' ? 'warn' : 'info';
       this.options.logger[level]({ deployment: deployment.id, model: deployment.modelName, provider: deployment.provider, from: previous, to: health.status, error: health.lastError }, 'deployment health changed');
     }
-    if (fromCheck || changed) void this.options.store?.save(health).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not share deployment health'));
+    if (fromCheck || changed) void this.options.store?.save(health).catch((error: Error) => this.options.logger.debug({ err: error.message }, 'could not share deployment health'));
   }
 
   private applyRemote(record: DeploymentHealth): void {

@@ -37,6 +37,10 @@ import { databaseNotReady } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
 import { LocalLimitsState } from '../state/local-limits-state.js';
 import { RedisLimitsState } from '../state/redis-limits-state.js';
+import { ResilientLimitsState } from '../state/resilient-limits-state.js';
+import { ResilientRouterState } from '../state/resilient-router-state.js';
+import { SharedStateStatus } from '../state/shared-state-status.js';
+import { redactUrl } from '../storage/db.js';
 import { DatabaseState } from './database-state.js';
 import { ByokDirectory } from '../platform/byok.js';
 import { PlatformLayer } from '../platform/layer.js';
@@ -179,10 +183,15 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const authenticator = new Authenticator(masterKey, keyDirectory);
   if (!authenticator.enforced) logger.warn('no master key configured (general_settings.master_key): every route is open to anyone who can reach the gateway');
 
+  // With Redis: shared by the replicas, and on this replica's memory while Redis does not answer.
+  const sharedState = redisUrl ? new SharedStateStatus(logger, config.general_settings.shared_state_outage ?? 'local') : undefined;
+  const resilientLimits = redisUrl ? new ResilientLimitsState(RedisLimitsState.create({ url: redisUrl, prefix: redisPrefix, logger }), sharedState!, logger) : undefined;
   const routerState: RouterState = redisUrl
-    ? await RedisRouterState.connect({ url: redisUrl, prefix: redisPrefix, logger, deploymentIds: catalog.allDeployments().map((deployment) => deployment.id) })
+    ? new ResilientRouterState(RedisRouterState.create({ url: redisUrl, prefix: redisPrefix, logger, deploymentIds: catalog.allDeployments().map((deployment) => deployment.id) }), sharedState!)
     : new LocalRouterState();
-  const limitsState: LimitsState = redisUrl ? await RedisLimitsState.connect({ url: redisUrl, prefix: redisPrefix, logger }) : new LocalLimitsState();
+  const limitsState: LimitsState = resilientLimits ?? new LocalLimitsState();
+  // A normal start shares limits from its first request; an unreachable Redis delays it at most 2 s.
+  if (resilientLimits && !(await resilientLimits.connected(2_000))) logger.warn({ redis: redactUrl(redisUrl!) }, "starting without Redis: limits run on this replica's memory until it answers");
   const management = new ManagementService(() => {
     if (!principals) throw databaseNotReady();
     return principals;
@@ -230,7 +239,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       })
     : undefined;
   if (platformSettings) logger.info({ tiers: [...platformSettings.tiers.keys()], defaultTier: platformSettings.defaultTier, creditsPerUsd: platformSettings.creditsPerUsd, byok: secretBox ? 'on' : 'off (no SWITCHBOARD_ENCRYPTION_KEY)' }, 'platform layer on: credits, power levels, BYOK');
-  const metrics = new GatewayMetrics({ catalog, usageWriter, coolingUntil: (deployment) => router.coolingUntil(deployment), healthStatus: (deployment) => healthMonitor.statusOf(deployment.id)?.status });
+  const metrics = new GatewayMetrics({
+    catalog,
+    usageWriter,
+    coolingUntil: (deployment) => router.coolingUntil(deployment),
+    healthStatus: (deployment) => healthMonitor.statusOf(deployment.id)?.status,
+    sharedState: resilientLimits ? () => ({ degraded: sharedState!.degraded, pendingUpdates: resilientLimits.pending }) : undefined,
+  });
   const openStreams = new OpenStreams(keyRevocationCheck(keyDirectory), logger);
   const gateway = new Gateway({
     catalog,
@@ -248,6 +263,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let draining = false;
   const app = await buildServer({
     isDraining: () => draining,
+    sharedStateDegraded: sharedState ? () => sharedState.degraded : undefined,
     gateway,
     catalog,
     authenticator,

@@ -5,8 +5,9 @@
  * drops a message or is absent). The owner reloads its cache whenever either says so; a message
  * may say what changed, so the owner can drop just that.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redisClient, whenReady } from './redis-client.js';
 
 export interface VersionSource {
   version(): Promise<number>;
@@ -41,15 +42,20 @@ export class ChangeFeed {
   /** Starts the Redis subscription (if any). */
   async start(): Promise<void> {
     if (!this.options.redisUrl) return;
-    const onError = (error: Error) => this.options.logger.warn({ err: error.message }, `redis error (${this.options.name} changes)`);
-    this.publisher = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.subscriber = new Redis(this.options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    this.publisher.on('error', onError);
-    this.subscriber.on('error', onError);
-    await this.publisher.connect();
-    await this.subscriber.connect();
+    // Connects in the background: without Redis, the database version poll carries every change.
+    const { name, logger } = this.options;
+    this.publisher = redisClient(this.options.redisUrl, { role: `${name} changes`, logger });
+    this.subscriber = redisClient(this.options.redisUrl, { role: `${name} changes (subscriber)`, logger, queueWhileDisconnected: true });
     this.subscriber.on('message', (_channel: string, message: string) => void this.options.reload(message));
-    await this.subscriber.subscribe(this.channel);
+    void this.subscriber.subscribe(this.channel).catch(() => undefined);
+    // Messages sent while this replica was disconnected are lost: reload everything on reconnection.
+    let connectedBefore = false;
+    this.subscriber.on('ready', () => {
+      if (connectedBefore) void this.options.reload();
+      connectedBefore = true;
+    });
+    // A normal start is subscribed before it serves; an unreachable Redis delays it at most 2 s.
+    await Promise.all([whenReady(this.publisher, 2_000), whenReady(this.subscriber, 2_000)]).catch(() => undefined);
   }
 
   /** Once the database is ready: remembers its current version and starts polling it. */
@@ -67,7 +73,8 @@ export class ChangeFeed {
 
   /** Tells the other replicas at once (they would otherwise see the version on their next poll). */
   async publish(message = 'changed'): Promise<void> {
-    await this.publisher?.publish(this.channel, message).catch((error: Error) => this.options.logger.warn({ err: error.message }, `could not publish a ${this.options.name} change`));
+    // Unreachable Redis: the other replicas see the change through the database version within a second.
+    await this.publisher?.publish(this.channel, message).catch((error: Error) => this.options.logger.debug({ err: error.message }, `could not publish a ${this.options.name} change`));
   }
 
   private async poll(): Promise<void> {

@@ -4,8 +4,9 @@
  * Without Redis: the `deployment_health` table, polled every second for rows changed since the
  * last poll.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redisClient, whenReady } from './redis-client.js';
 import type { DeploymentHealth, HealthStatus, HealthStore } from '../routing/health-monitor.js';
 import type { ModelRepository, StoredHealthRow } from '../storage/repositories/models.js';
 
@@ -45,29 +46,31 @@ export class RedisHealthStore implements HealthStore {
 
   constructor(url: string, prefix: string, private readonly logger: Logger) {
     this.key = `${prefix}health`;
-    const options = { lazyConnect: true, maxRetriesPerRequest: 2 };
-    this.redis = new Redis(url, options);
-    this.subscriber = new Redis(url, options);
-    const onError = (error: Error) => logger.warn({ err: error.message }, 'redis error (deployment health)');
-    this.redis.on('error', onError);
-    this.subscriber.on('error', onError);
+    // Connects in the background: a gateway starts (and monitors health on its own) without Redis.
+    this.redis = redisClient(url, { role: 'deployment health', logger });
+    this.subscriber = redisClient(url, { role: 'deployment health (subscriber)', logger, queueWhileDisconnected: true });
   }
 
   async start(onRemote: (record: DeploymentHealth) => void): Promise<void> {
-    await this.redis.connect();
-    await this.subscriber.connect();
     this.subscriber.on('message', (_channel: string, message: string) => {
       const separator = message.indexOf('\n');
       if (message.slice(0, separator) === this.origin) return;
       const record = parseHealthRecord(parseJson(message.slice(separator + 1)));
       if (record) onRemote(record);
     });
-    await this.subscriber.subscribe(this.key);
-    const stored = await this.redis.hgetall(this.key);
-    for (const value of Object.values(stored)) {
-      const record = parseHealthRecord(parseJson(value));
-      if (record) onRemote(record);
-    }
+    void this.subscriber.subscribe(this.key).catch(() => undefined);
+    // What other replicas saved, loaded at each (re)connection.
+    const load = async () => {
+      const stored = await this.redis.hgetall(this.key);
+      for (const value of Object.values(stored)) {
+        const record = parseHealthRecord(parseJson(value));
+        if (record) onRemote(record);
+      }
+    };
+    this.redis.on('ready', () => void load().catch((error: Error) => this.logger.debug({ err: error.message }, 'could not load shared deployment health')));
+    // A normal start has the statuses before it serves; an unreachable Redis delays it at most 2 s.
+    const [connected] = await Promise.all([whenReady(this.redis, 2_000).then(() => true, () => false), whenReady(this.subscriber, 2_000).catch(() => undefined)]);
+    if (connected) await load().catch(() => undefined);
   }
 
   async save(record: DeploymentHealth): Promise<void> {
@@ -76,7 +79,11 @@ export class RedisHealthStore implements HealthStore {
   }
 
   async claim(name: 'round' | 'probe', ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(`${this.key}:${name}`, this.origin, 'PX', ttlMs, 'NX')) === 'OK';
+    try {
+      return (await this.redis.set(`${this.key}:${name}`, this.origin, 'PX', ttlMs, 'NX')) === 'OK';
+    } catch {
+      return true; // Redis does not answer: every replica checks for itself meanwhile
+    }
   }
 
   async close(): Promise<void> {

@@ -60,7 +60,14 @@ export class LocalLimitsState implements LimitsState {
   /** subject → request id → tokens held while the request is in flight, and until when. */
   private readonly heldTokens = new Map<string, Map<string, { tokens: number; expiresAt: number }>>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /**
+   * `followBaseline`: a counter never stays below the spend the database reports (the hold's
+   * baseline) — the fallback during a Redis outage, where other replicas' recorded spend must count.
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly followBaseline = false,
+  ) {}
 
   private budget(hold: BudgetHold) {
     const key = `${hold.subject}|${hold.period}`;
@@ -72,6 +79,8 @@ export class LocalLimitsState implements LimitsState {
       const previous = this.latestPeriod.get(hold.subject);
       if (previous !== undefined && previous < hold.period) this.budgets.delete(`${hold.subject}|${previous}`);
       if (previous === undefined || previous < hold.period) this.latestPeriod.set(hold.subject, hold.period);
+    } else if (this.followBaseline && hold.baselineMicros > budget.spent) {
+      budget.spent = hold.baselineMicros;
     }
     return budget;
   }

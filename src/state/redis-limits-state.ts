@@ -3,8 +3,9 @@
  * concurrent requests on any number of replicas can never pass a limit together. Windows use the
  * Redis server's clock (TIME), so replicas with skewed clocks still agree.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redisClient, whenReady } from './redis-client.js';
 import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 
@@ -129,15 +130,20 @@ return 1`;
 
 export class RedisLimitsState implements LimitsState {
   private constructor(
-    private readonly redis: Redis,
+    readonly redis: Redis,
     private readonly prefix: string,
   ) {}
 
+  /** Connects in the background (redis-client.ts): commands fail fast until Redis answers. */
+  static create(options: { url: string; prefix?: string; logger: Logger }): RedisLimitsState {
+    return new RedisLimitsState(redisClient(options.url, { role: 'limits', logger: options.logger }), options.prefix ?? 'switchboard:');
+  }
+
+  /** Creates the state and waits until Redis answers. */
   static async connect(options: { url: string; prefix?: string; logger: Logger }): Promise<RedisLimitsState> {
-    const redis = new Redis(options.url, { maxRetriesPerRequest: 2, lazyConnect: true });
-    redis.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'redis error (limits)'));
-    await redis.connect();
-    return new RedisLimitsState(redis, options.prefix ?? 'switchboard:');
+    const state = RedisLimitsState.create(options);
+    await whenReady(state.redis);
+    return state;
   }
 
   private key(kind: string, subject: string, suffix = ''): string {

@@ -4,8 +4,9 @@
  * them without a round trip. Per-minute usage is counted in Redis with one atomic script per
  * reservation, so rpm limits hold across replicas.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redisClient, whenReady } from './redis-client.js';
 import { currentMinute, MINUTE_MS, type RouterState, type UsageWindow } from './router-state.js';
 
 // KEYS[1] = failures counter, KEYS[2] = cooldown key; ARGV: allowedFails, cooldownMs, now
@@ -44,26 +45,35 @@ export class RedisRouterState implements RouterState {
   private readonly cooldowns = new Map<string, number>();
   private readonly channel: string;
 
-  private constructor(options: RedisRouterStateOptions) {
+  private readonly known = new Set<string>();
+
+  private constructor(private readonly options: RedisRouterStateOptions) {
     this.prefix = options.prefix ?? 'switchboard:';
     this.channel = `${this.prefix}cooldowns`;
-    const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: true };
-    this.redis = new Redis(options.url, redisOptions);
-    this.subscriber = new Redis(options.url, redisOptions);
-    const onError = (error: Error) => options.logger.warn({ err: error.message }, 'redis error (router state)');
-    this.redis.on('error', onError);
-    this.subscriber.on('error', onError);
+    // Commands fail fast while Redis is unreachable (the caller falls back to this replica's memory);
+    // the subscription is queued and renewed by every reconnect.
+    this.redis = redisClient(options.url, { role: 'router state', logger: options.logger });
+    this.subscriber = redisClient(options.url, { role: 'router state (subscriber)', logger: options.logger, queueWhileDisconnected: true });
     this.subscriber.on('message', (_channel: string, message: string) => {
       const [deploymentId, until] = splitMessage(message);
       if (deploymentId && until > Date.now()) this.cooldowns.set(deploymentId, until);
     });
+    void this.subscriber.subscribe(this.channel).catch(() => undefined);
+    // Each (re)connection picks up the cooldowns other replicas set meanwhile.
+    this.redis.on('ready', () => void this.loadCooldowns([...this.known]).catch((error: Error) => options.logger.debug({ err: error.message }, 'could not load cooldowns')));
   }
 
-  static async connect(options: RedisRouterStateOptions & { deploymentIds: string[] }): Promise<RedisRouterState> {
+  /** Starts at once; cooldowns set before this replica started are loaded when Redis answers. */
+  static create(options: RedisRouterStateOptions & { deploymentIds: string[] }): RedisRouterState {
     const state = new RedisRouterState(options);
-    await state.redis.connect();
-    await state.subscriber.connect();
-    await state.subscriber.subscribe(state.channel);
+    for (const id of options.deploymentIds) state.known.add(id);
+    return state;
+  }
+
+  /** Creates the state and waits until Redis answers and the cooldowns are loaded (tests). */
+  static async connect(options: RedisRouterStateOptions & { deploymentIds: string[] }): Promise<RedisRouterState> {
+    const state = RedisRouterState.create(options);
+    await Promise.all([whenReady(state.redis), whenReady(state.subscriber)]);
     await state.loadCooldowns(options.deploymentIds);
     return state;
   }
@@ -80,6 +90,7 @@ export class RedisRouterState implements RouterState {
 
   /** Deployments added after start (model management API); cooldowns are pushed by pub/sub from then on. */
   watch(deploymentIds: string[]): Promise<void> {
+    for (const id of deploymentIds) this.known.add(id);
     return this.loadCooldowns(deploymentIds);
   }
 

@@ -3,6 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -188,6 +189,28 @@ describe('switchboard CLI', () => {
     });
     expect(result.code).toBe(0);
     expect(existsSync(join(dataDir, 'master-key'))).toBe(false);
+  });
+
+  it('start with REDIS_URL at a closed port serves at once: one line says so, no stack trace, no error lines', async () => {
+    const path = file('noredis.yaml', 'model_list: []\ngeneral_settings:\n  master_key: sk-cli-test-master\n');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const started = Date.now();
+    const result = await startAndStop(['--config', path, '--port', '0', '--host', '127.0.0.1'], { REDIS_URL: `redis://127.0.0.1:${port}`, JSON_LOGS: 'true', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'info' }, async (url) => {
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(await (await fetch(`${url}/health/readiness`)).json()).toMatchObject({ status: 'degraded' });
+      await new Promise((resolve) => setTimeout(resolve, 1_500)); // reconnect attempts meanwhile: not logged
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    const lines = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.filter((line) => line.level >= 50)).toEqual([]);
+    expect(lines.filter((line) => /redis/i.test(line.msg)).map((line) => line.msg.slice(0, 45))).toEqual([
+      'shared state (Redis) unreachable: limits, bud',
+      'starting without Redis: limits run on this re',
+    ]);
   });
 
   it('migrate --data-dir puts the embedded database in that directory', async () => {

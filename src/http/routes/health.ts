@@ -35,6 +35,8 @@ export interface HealthDependencies {
   models?: ModelRegistry;
   /** True while the gateway drains before it stops: readiness answers 503. */
   isDraining?: () => boolean;
+  /** True while the shared state (Redis) does not answer: ready, but "degraded". */
+  sharedStateDegraded?: () => boolean;
   /** For public routes: whether the request carries an admin key (readiness details). */
   presentsAdminKey?: (headers: FastifyRequest['headers']) => boolean;
 }
@@ -75,7 +77,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
     // is shown only with an admin key.
     const details = deps.presentsAdminKey?.(request.headers) === true;
     const answer: ReadinessView = {
-      status: ready ? 'healthy' : draining ? 'draining' : 'unhealthy',
+      status: ready ? (deps.sharedStateDegraded?.() ? 'degraded' : 'healthy') : draining ? 'draining' : 'unhealthy',
       db: details || db === 'connected' || !db.startsWith('error') ? db : 'error',
       ...(details ? { database: state.handle?.description ?? null } : {}),
       ...(details && state.error && !ready ? { error: state.error } : {}),

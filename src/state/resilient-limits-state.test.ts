@@ -1,0 +1,116 @@
+/**
+ * The outage journal without a real Redis: a fake shared state that fails like a closed connection,
+ * then answers again.
+ */
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { BudgetHold } from './limits-state.js';
+import type { RedisLimitsState } from './redis-limits-state.js';
+import { ResilientLimitsState, SharedStateUnavailable } from './resilient-limits-state.js';
+import { SharedStateStatus } from './shared-state-status.js';
+
+const logger = pino({ level: 'silent' });
+const hold = (baselineMicros = 0): BudgetHold => ({ subject: 'key:k', period: 0, maxMicros: 1_000, baselineMicros });
+
+function fakeShared() {
+  const redis = Object.assign(new EventEmitter(), { status: 'ready' });
+  const calls: string[] = [];
+  let up = true;
+  const op =
+    <T>(name: string, value: T) =>
+    async (...args: unknown[]): Promise<T> => {
+      if (!up) throw new Error('Connection is closed.');
+      calls.push(`${name}(${args.map((arg) => (Array.isArray(arg) ? arg.length : JSON.stringify(arg))).join(',')})`);
+      return value;
+    };
+  const shared = {
+    redis,
+    reserve: op('reserve', { ok: true as const }),
+    settle: op('settle', undefined),
+    spent: op('spent', 0),
+    acquireRequest: op('acquireRequest', { ok: true as const, windows: [] }),
+    refundRequest: op('refundRequest', undefined),
+    reserveTokens: op('reserveTokens', { ok: true as const, windows: [] }),
+    settleTokens: op('settleTokens', undefined),
+    acquireParallel: op('acquireParallel', { ok: true as const }),
+    releaseParallel: op('releaseParallel', undefined),
+    close: async () => undefined,
+  };
+  return {
+    shared: shared as unknown as RedisLimitsState,
+    calls,
+    down: () => {
+      up = false;
+    },
+    back: () => {
+      up = true;
+      redis.emit('ready');
+    },
+  };
+}
+
+async function started(policy: 'local' | 'refuse' = 'local') {
+  const fake = fakeShared();
+  const status = new SharedStateStatus(logger, policy);
+  const state = new ResilientLimitsState(fake.shared, status, logger);
+  fake.shared.redis.emit('ready');
+  await state.connected(100);
+  return { ...fake, status, state };
+}
+
+describe('ResilientLimitsState', () => {
+  it('settles each reservation where it was taken and replays, in order, what Redis must learn', async () => {
+    const { state, status, calls, down, back } = await started();
+    expect(await state.reserve([hold()], 100)).toEqual({ ok: true }); // in Redis
+    down();
+    expect(await state.reserve([hold()], 100)).toEqual({ ok: true }); // Redis fails: on this replica's memory
+    expect(status.degraded).toBe(true);
+    await state.settle([hold()], 100, 40); // the Redis reservation: journaled
+    await state.settle([hold()], 100, 30); // the local one: settled here, its spend journaled
+    expect(state.pending).toBe(2);
+    back();
+    await state.recover();
+    expect(status.degraded).toBe(false);
+    expect(state.pending).toBe(0);
+    // Redis learns the release of its own reservation once and both spends once (two reservations of
+    // one size on one counter may settle on either side: the totals are what count).
+    expect(calls[0]).toBe('reserve(1,100)');
+    const settles = calls.slice(1).map((call) => /settle\(1,(\d+),(\d+)\)/.exec(call)!.slice(1).map(Number));
+    expect(settles).toHaveLength(2);
+    expect(settles.reduce((sum, [released]) => sum + released, 0)).toBe(100);
+    expect(settles.reduce((sum, [, spent]) => sum + spent, 0)).toBe(70);
+  });
+
+  it('enforces the budget on its own memory during the outage, counting spend settled meanwhile', async () => {
+    const { state, down } = await started();
+    down();
+    await state.reserve([hold(500)], 0).catch(() => undefined); // trips the outage
+    expect(await state.reserve([hold(500)], 400)).toEqual({ ok: true });
+    await state.settle([hold(500)], 400, 400);
+    expect(await state.reserve([hold(500)], 200)).toMatchObject({ ok: false, spentMicros: 900 });
+    // The recorded spend reported by the database moves up: the counter follows it.
+    expect(await state.reserve([hold(950)], 100)).toMatchObject({ ok: false, spentMicros: 950 });
+  });
+
+  it('rpm ids, token holds and parallel slots taken locally are released locally, the others later in Redis', async () => {
+    const { state, calls, down, back } = await started();
+    await state.acquireParallel([{ subject: 'key:k', limit: 2 }]); // in Redis
+    down();
+    await state.acquireRequest([{ subject: 'key:k', limit: 1 }], 'r1').catch(() => undefined);
+    expect(await state.acquireRequest([{ subject: 'key:k', limit: 1 }], 'r2')).toMatchObject({ ok: false }); // r1 took the one slot here
+    await state.refundRequest(['key:k'], 'r1');
+    expect(await state.acquireRequest([{ subject: 'key:k', limit: 1 }], 'r3')).toMatchObject({ ok: true });
+    await state.releaseParallel(['key:k']); // the Redis slot: journaled
+    back();
+    await state.recover();
+    expect(calls).toEqual(['acquireParallel(1)', 'releaseParallel(1)']);
+  });
+
+  it('under shared_state_outage: refuse, calls with limits fail instead of running locally', async () => {
+    const { state, down } = await started('refuse');
+    down();
+    await expect(state.reserve([hold()], 10)).rejects.toBeInstanceOf(SharedStateUnavailable);
+    await expect(state.acquireRequest([{ subject: 'key:k', limit: 5 }], 'r')).rejects.toBeInstanceOf(SharedStateUnavailable);
+  });
+});

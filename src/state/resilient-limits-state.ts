@@ -1,0 +1,238 @@
+/**
+ * LimitsState over Redis that survives a Redis outage. While Redis answers, every call goes to it
+ * (redis-limits-state.ts). When it does not, reservations and limits run on this replica's memory
+ * (a LocalLimitsState whose budget counters never fall below the spend the database reports), and
+ * what must still reach Redis is kept in an ordered journal and replayed once it answers again:
+ *
+ * - a settle or release of something reserved in Redis before the outage (so nothing stays held);
+ * - the spend of calls settled here during the outage, added to Redis's counters (a counter Redis
+ *   lacks is first seeded from the hold's baseline, the spend recorded before the call, as a
+ *   reservation there would have done).
+ *
+ * Nothing is counted twice: a reservation is settled where it was taken (tracked per budget counter,
+ * rpm request id, token hold and in-flight slot). The journal is bounded; what falls off it is
+ * counted and logged. Under `shared_state_outage: refuse` calls needing limits fail instead (503).
+ */
+import type { Logger } from 'pino';
+import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
+import { LocalLimitsState } from './local-limits-state.js';
+import { isConnectionFailure } from './redis-client.js';
+import type { RedisLimitsState } from './redis-limits-state.js';
+import type { SharedStateStatus } from './shared-state-status.js';
+
+export const MAX_JOURNAL = 100_000;
+
+export class SharedStateUnavailable extends Error {
+  constructor() {
+    super('the shared state (Redis) does not answer and shared_state_outage is "refuse"');
+  }
+}
+
+export class ResilientLimitsState implements LimitsState {
+  private readonly local: LocalLimitsState;
+  private readonly journal: Array<() => Promise<unknown>> = [];
+  private dropped = 0;
+  private replaying: Promise<void> | undefined;
+  /** What was taken on this replica's memory and must be given back there. */
+  private readonly localBudget = new Map<string, number>();
+  private readonly localRequests = new Set<string>();
+  private readonly localTokens = new Set<string>();
+  private readonly localParallel = new Map<string, number>();
+  private readonly probe: NodeJS.Timeout;
+
+  constructor(
+    private readonly shared: RedisLimitsState,
+    private readonly status: SharedStateStatus,
+    private readonly logger: Logger,
+    now: () => number = Date.now,
+  ) {
+    this.local = new LocalLimitsState(now, true);
+    shared.redis.on('ready', () => void this.recover());
+    shared.redis.on('close', () => status.markDown('connection closed'));
+    shared.redis.on('end', () => status.markDown('connection ended'));
+    // A server that stopped answering without closing the connection (timeouts) sends no 'ready'
+    // when it answers again: while degraded, a connected client is tried every second.
+    this.probe = setInterval(() => {
+      if (this.status.degraded && this.shared.redis.status === 'ready') void this.recover();
+    }, 1_000);
+    this.probe.unref();
+  }
+
+  /**
+   * True once Redis answered; false when a connection attempt failed or after `timeoutMs` (start-up
+   * waits for it, so a normal start shares limits from its first request; without Redis the gateway
+   * starts anyway).
+   */
+  async connected(timeoutMs: number): Promise<boolean> {
+    if (!this.status.degraded) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      // Up, or a connection attempt failed (down): either ends the wait.
+      this.status.onChange((degraded) => {
+        clearTimeout(timer);
+        resolve(!degraded);
+      });
+    });
+  }
+
+  /** Pending journal entries (for tests and /metrics). */
+  get pending(): number {
+    return this.journal.length;
+  }
+
+  /** Runs `operation` on Redis unless it is down; undefined when it is (or just went) down. */
+  private async onShared<T>(operation: () => Promise<T>): Promise<{ value: T } | undefined> {
+    if (this.status.degraded) return undefined;
+    try {
+      return { value: await operation() };
+    } catch (error) {
+      if (!isConnectionFailure(error)) throw error;
+      this.status.markDown((error as Error).message);
+      return undefined;
+    }
+  }
+
+  private localOnly(): void {
+    if (this.status.policy === 'refuse') throw new SharedStateUnavailable();
+  }
+
+  /** Keeps a Redis operation for when Redis answers again; runs it now when nothing is waiting. */
+  private later(operation: () => Promise<unknown>): void {
+    if (this.journal.length >= MAX_JOURNAL) {
+      this.journal.shift();
+      if (this.dropped++ === 0) this.logger.error({ limit: MAX_JOURNAL }, 'shared state outage journal is full: the oldest pending updates are dropped (counted in the recovery line)');
+    }
+    this.journal.push(operation);
+    if (!this.status.degraded) void this.recover();
+  }
+
+  /** Replays the journal in order, then declares the shared state up again. */
+  recover(): Promise<void> {
+    this.replaying ??= this.replay().finally(() => (this.replaying = undefined));
+    return this.replaying;
+  }
+
+  private async replay(): Promise<void> {
+    let replayed = 0;
+    while (this.journal.length > 0) {
+      try {
+        await this.journal[0]();
+      } catch (error) {
+        if (isConnectionFailure(error)) {
+          this.status.markDown((error as Error).message);
+          return; // the next 'ready' replays the rest
+        }
+        this.logger.warn({ err: (error as Error).message }, 'a pending shared-state update failed and was skipped');
+      }
+      this.journal.shift();
+      replayed++;
+    }
+    const dropped = this.dropped;
+    this.dropped = 0;
+    this.status.markUp({ replayedUpdates: replayed, ...(dropped > 0 ? { droppedUpdates: dropped } : {}) });
+  }
+
+  async reserve(holds: BudgetHold[], amountMicros: number): Promise<ReserveOutcome> {
+    if (holds.length === 0) return { ok: true };
+    const shared = await this.onShared(() => this.shared.reserve(holds, amountMicros));
+    if (shared) return shared.value;
+    this.localOnly();
+    const outcome = await this.local.reserve(holds, amountMicros);
+    if (outcome.ok) for (const hold of holds) this.localBudget.set(budgetKey(hold), (this.localBudget.get(budgetKey(hold)) ?? 0) + amountMicros);
+    return outcome;
+  }
+
+  async settle(holds: BudgetHold[], reservedMicros: number, actualMicros: number): Promise<void> {
+    if (holds.length === 0) return;
+    if (this.takeLocalBudget(holds, reservedMicros)) {
+      await this.local.settle(holds, reservedMicros, actualMicros);
+      // Reserved 0 in Redis: adds the spend, seeding a counter Redis lacks from the hold's baseline as a reservation would.
+      if (actualMicros > 0) this.later(() => this.shared.settle(holds, 0, actualMicros));
+      return;
+    }
+    if (await this.onShared(() => this.shared.settle(holds, reservedMicros, actualMicros))) return;
+    this.later(() => this.shared.settle(holds, reservedMicros, actualMicros));
+    // This replica's view of the spend includes it at once.
+    await this.local.settle(holds, 0, actualMicros);
+  }
+
+  /** True (and forgotten) when this reservation was taken here; reservations of one call share a side. */
+  private takeLocalBudget(holds: BudgetHold[], reservedMicros: number): boolean {
+    const held = this.localBudget.get(budgetKey(holds[0])) ?? 0;
+    if (held <= 0 || held < reservedMicros) return false;
+    for (const hold of holds) {
+      const left = (this.localBudget.get(budgetKey(hold)) ?? 0) - reservedMicros;
+      if (left > 0) this.localBudget.set(budgetKey(hold), left);
+      else this.localBudget.delete(budgetKey(hold));
+    }
+    return true;
+  }
+
+  async spent(subject: string, period: number): Promise<number | undefined> {
+    const shared = await this.onShared(() => this.shared.spent(subject, period));
+    return shared ? shared.value : this.local.spent(subject, period);
+  }
+
+  async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
+    if (limits.length === 0) return { ok: true, windows: [] };
+    const shared = await this.onShared(() => this.shared.acquireRequest(limits, requestId));
+    if (shared) return shared.value;
+    this.localOnly();
+    const outcome = await this.local.acquireRequest(limits, requestId);
+    if (outcome.ok) this.localRequests.add(requestId);
+    return outcome;
+  }
+
+  async refundRequest(subjects: string[], requestId: string): Promise<void> {
+    if (this.localRequests.delete(requestId)) return this.local.refundRequest(subjects, requestId);
+    if (!(await this.onShared(() => this.shared.refundRequest(subjects, requestId)))) this.later(() => this.shared.refundRequest(subjects, requestId));
+  }
+
+  async reserveTokens(limits: RateLimit[], requestId: string, tokens: number): Promise<TokenReserveOutcome> {
+    if (limits.length === 0) return { ok: true, windows: [] };
+    const shared = await this.onShared(() => this.shared.reserveTokens(limits, requestId, tokens));
+    if (shared) return shared.value;
+    this.localOnly();
+    const outcome = await this.local.reserveTokens(limits, requestId, tokens);
+    if (outcome.ok) this.localTokens.add(requestId);
+    return outcome;
+  }
+
+  async settleTokens(subjects: string[], requestId: string, heldTokens: number, usedTokens: number): Promise<void> {
+    if (this.localTokens.delete(requestId)) return this.local.settleTokens(subjects, requestId, heldTokens, usedTokens);
+    if (await this.onShared(() => this.shared.settleTokens(subjects, requestId, heldTokens, usedTokens))) return;
+    this.later(() => this.shared.settleTokens(subjects, requestId, heldTokens, usedTokens));
+  }
+
+  async acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome> {
+    if (limits.length === 0) return { ok: true };
+    const shared = await this.onShared(() => this.shared.acquireParallel(limits));
+    if (shared) return shared.value;
+    this.localOnly();
+    const outcome = await this.local.acquireParallel(limits);
+    if (outcome.ok) for (const { subject } of limits) this.localParallel.set(subject, (this.localParallel.get(subject) ?? 0) + 1);
+    return outcome;
+  }
+
+  async releaseParallel(subjects: string[]): Promise<void> {
+    if (subjects.length === 0) return;
+    if ((this.localParallel.get(subjects[0]) ?? 0) > 0) {
+      for (const subject of subjects) {
+        const left = (this.localParallel.get(subject) ?? 1) - 1;
+        if (left > 0) this.localParallel.set(subject, left);
+        else this.localParallel.delete(subject);
+      }
+      return this.local.releaseParallel(subjects);
+    }
+    if (!(await this.onShared(() => this.shared.releaseParallel(subjects)))) this.later(() => this.shared.releaseParallel(subjects));
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.probe);
+    await this.shared.close();
+  }
+}
+
+function budgetKey(hold: BudgetHold): string {
+  return `${hold.subject}|${hold.period}`;
+}
