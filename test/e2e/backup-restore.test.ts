@@ -238,6 +238,19 @@ describe('switchboard restore', () => {
 
     expect(readdirSync(dataDir).sort()).toEqual(before);
   });
+
+  it('puts the backup in place where there is no database yet', async () => {
+    const source = join(directory, 'source');
+    expect((await cli(['migrate', '--data-dir', source])).code).toBe(0);
+    const backup = join(directory, 'fresh-backup.db');
+    expect((await cli(['backup', '--data-dir', source, '--out', backup])).code).toBe(0);
+    const fresh = join(directory, 'fresh', 'data');
+    const result = await cli(['restore', '--data-dir', fresh, '--from', backup]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('there was no database there before');
+    expect(readdirSync(fresh)).toEqual(['switchboard.db']);
+    expect(query<{ n: number }>(join(fresh, 'switchboard.db'), 'select count(*) as n from switchboard_migrations')[0].n).toBeGreaterThan(0);
+  });
 });
 
 async function waitForRows(file: string, expected: number): Promise<void> {
