@@ -13,7 +13,7 @@
  * are POSIX locks: they see every process on this machine, and vanish with a crashed process, but
  * not processes on other hosts sharing the file over a network filesystem.
  */
-import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { isPostgresUrl, redactUrl } from '../storage/db.js';
@@ -104,22 +104,18 @@ export async function backupDatabase(source: string, out: string, options: { for
 
   const partial = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
   rmSync(partial, { force: true });
-  const live = new SQLite(source, { fileMustExist: true, timeout: 5_000 });
   try {
-    await live.backup(partial, { progress: () => ALL_PAGES });
+    await copyDatabase(source, partial);
   } catch (error) {
     rmSync(partial, { force: true });
     throw new BackupError(`backup of ${source} failed: ${(error as Error).message}`);
-  } finally {
-    live.close();
   }
   try {
     chmodSync(partial, 0o600);
-    const copy = new SQLite(partial, { fileMustExist: true });
+    selfContained(partial);
+    const copy = new SQLite(partial, { readonly: true, fileMustExist: true });
     let summary: DatabaseFileSummary;
     try {
-      // One self-contained file: no -wal/-shm beside it when it is opened, copied or restored.
-      copy.pragma('journal_mode = DELETE');
       summary = summarize(copy, source);
     } finally {
       copy.close();
@@ -158,7 +154,9 @@ export async function restoreDatabase(target: string, from: string, options: { n
   const incoming = join(dirname(target), `.${basename(target)}.restore-${process.pid}`);
   let previous: string | undefined;
   try {
-    copyFileSync(source, incoming);
+    // Through SQLite, not a file copy: a source in WAL mode may hold committed pages in its -wal file.
+    await copyDatabase(source, incoming);
+    selfContained(incoming);
     chmodSync(incoming, 0o600);
     syncFile(incoming);
     if (held) {
@@ -168,7 +166,7 @@ export async function restoreDatabase(target: string, from: string, options: { n
     renameSync(incoming, target);
     for (const sidecar of ['-wal', '-shm', '-journal']) rmSync(`${target}${sidecar}`, { force: true });
   } finally {
-    rmSync(incoming, { force: true });
+    for (const leftover of ['', '-wal', '-shm', '-journal']) rmSync(`${incoming}${leftover}`, { force: true });
     held?.close();
   }
   return { file: target, previous, ...summary };
@@ -195,6 +193,26 @@ function holdExclusively(file: string): SQLite.Database {
       );
     }
     throw new BackupError(`cannot open ${file} to replace it: ${(error as Error).message}`);
+  }
+}
+
+/** SQLite's online backup of FROM into the new file TO, all pages in one step (one read transaction). */
+async function copyDatabase(from: string, to: string): Promise<void> {
+  const database = new SQLite(from, { fileMustExist: true, timeout: 5_000 });
+  try {
+    await database.backup(to, { progress: () => ALL_PAGES });
+  } finally {
+    database.close();
+  }
+}
+
+/** Switches FILE to a rollback journal: one file, no -wal/-shm beside it when it is opened, copied or moved. */
+function selfContained(file: string): void {
+  const database = new SQLite(file, { fileMustExist: true });
+  try {
+    database.pragma('journal_mode = DELETE');
+  } finally {
+    database.close();
   }
 }
 

@@ -239,6 +239,28 @@ describe('switchboard restore', () => {
     expect(readdirSync(dataDir).sort()).toEqual(before);
   });
 
+  it('restores a database file in WAL mode with the rows still in its -wal file', async () => {
+    const source = join(directory, 'wal-source');
+    expect((await cli(['migrate', '--data-dir', source])).code).toBe(0);
+    const file = join(source, 'switchboard.db');
+    const writer = new SQLite(file);
+    writer.pragma('journal_mode = WAL');
+    writer.pragma('wal_autocheckpoint = 0');
+    const insert = writer.prepare("insert into usage_logs (call_id, created_at, endpoint, stream, tokens_estimated, latency_ms, status, http_status, retries, fallbacks) values (?, 0, 'chat', 0, 0, 1, 'success', 200, 0, 0)");
+    for (let index = 0; index < 25; index++) insert.run(`wal-${index}`);
+    try {
+      expect(statSync(`${file}-wal`).size).toBeGreaterThan(0); // the rows are in the WAL, not yet in the file
+      const target = join(directory, 'wal-target');
+      const result = await cli(['restore', '--data-dir', target, '--from', file]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('(25 usage rows');
+      expect(query<{ n: number }>(join(target, 'switchboard.db'), 'select count(*) as n from usage_logs')[0].n).toBe(25);
+      expect(readdirSync(target)).toEqual(['switchboard.db']);
+    } finally {
+      writer.close();
+    }
+  });
+
   it('puts the backup in place where there is no database yet', async () => {
     const source = join(directory, 'source');
     expect((await cli(['migrate', '--data-dir', source])).code).toBe(0);
