@@ -64,3 +64,11 @@ describe('docker compose with a scaled gateway', () => {
     expect(caddyfile).toMatch(/^\s*flush_interval -1$/m);
   });
 });
+
+describe('the image', () => {
+  it('listens on all interfaces inside the container, whatever the default host is', () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    const command = /^CMD (\[.*\])$/m.exec(dockerfile)![1];
+    expect(JSON.parse(command).join(' ')).toContain('start --config /app/config.yaml --host 0.0.0.0 --port 4000');
+  });
+});
