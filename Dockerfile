@@ -62,6 +62,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:4000/health/liveliness').then((response) => process.exit(response.ok ? 0 : 1), () => process.exit(1))"]
 
 # The CLI handles SIGTERM itself: it stops accepting requests, finishes the ones in flight and
-# flushes queued usage rows before exiting.
-# Inside the container every interface is served (the port mapping decides who reaches it).
-CMD ["node", "bin/switchboard.js", "start", "--config", "/app/config.yaml", "--port", "4000", "--host", "0.0.0.0"]
+# flushes queued usage rows before exiting. --host 0.0.0.0: inside a container the gateway must
+# take connections from outside it (the published port, other containers); what reaches the
+# container is decided where its port is published.
+CMD ["node", "bin/switchboard.js", "start", "--config", "/app/config.yaml", "--host", "0.0.0.0", "--port", "4000"]

@@ -1,5 +1,5 @@
 /**
- * `switchboard start | migrate | check-config | --help` (bin/switchboard.js calls main()).
+ * `switchboard start | migrate | backup | restore | check-config | --help` (bin/switchboard.js calls main()).
  * main() returns the exit code; `start` resolves only when the server stops.
  */
 import { networkInterfaces } from 'node:os';
@@ -13,6 +13,7 @@ import { MasterKeyFileError, storedMasterKey } from './runtime/master-key.js';
 import { openDatabase, redactUrl } from './storage/db.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
+import { backupCommand, restoreCommand } from './runtime/backup-commands.js';
 import { defaultUiDirectory, uiIsBuilt } from './http/routes/ui.js';
 import { resolveConfigFile, resolveRuntimeSettings, RuntimeSettingsError, type Environment, type RuntimeSettings, type SettingsFlags } from './config/runtime-settings.js';
 
@@ -28,6 +29,12 @@ Usage:
   switchboard migrate [--config FILE] [--data-dir DIR]
       Applies database migrations (DATABASE_URL, general_settings.database_url, or the
       embedded SQLite file DIR/switchboard.db) and exits.
+  switchboard backup --out FILE|DIR [--force] [--config FILE] [--data-dir DIR]
+      Copies the embedded SQLite database while the gateway runs (SQLite's online backup API).
+      A directory gets a timestamped file. PostgreSQL: use pg_dump instead.
+  switchboard restore --from FILE [--config FILE] [--data-dir DIR]
+      Replaces the embedded SQLite database with a backup; refuses while a gateway has it open.
+      The replaced file is kept as switchboard.db.before-restore-<timestamp>.
   switchboard check-config FILE
       Validates a config file (LiteLLM config.yaml format). Prints each problem with its line;
       exits 1 when there are errors.
@@ -197,6 +204,10 @@ export async function main(argv: string[], env: Environment): Promise<number> {
         return await migrate(rest, env);
       case 'check-config':
         return await checkConfig(rest, env);
+      case 'backup':
+        return await backupCommand(rest, env);
+      case 'restore':
+        return await restoreCommand(rest, env);
       default:
         console.error(`unknown command "${command}"\n\n${HELP}`);
         return 2;
