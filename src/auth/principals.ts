@@ -54,8 +54,9 @@ export interface UserRecord extends Limits {
   creditsUsedMillicredits?: number;
   /** The month ("2026-12", UTC) the tier's monthly allowance was last granted for (src/platform/allowances.ts). */
   allowancePeriod?: string | null;
-  /** What that grant was, in millicredits. */
+  /** What that grant was, in millicredits, and the credits used by then (usage is spent from it first). */
   allowanceMillicredits?: number;
+  allowanceUsageBase?: number;
 }
 
 export interface TeamMember {

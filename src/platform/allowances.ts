@@ -9,8 +9,9 @@
  * starts the grant in the background; once stored, the refreshed record carries it instead.
  *
  * With `rollover: false` (the default) the unused part of last month's allowance expires when the
- * new one is granted: the smaller of the balance and that allowance (allowances are spent first,
- * purchased and granted credits never expire), as an "expiry" ledger row.
+ * new one is granted, as an "expiry" ledger row: usage is spent from the allowance first, so what
+ * expires is that allowance minus the credits used since it was granted, never more than the
+ * balance. Purchased and granted credits never expire.
  *
  * Changing a user's tier mid-month grants no difference: a month's allowance is the one of the
  * tier the user is in when it is granted, and the new tier's allowance applies from the next month
@@ -37,9 +38,11 @@ export function allowanceDue(user: Pick<UserRecord, 'allowancePeriod' | 'allowan
  * What a due grant will change the balance by, as admission counts it before the grant is stored:
  * the new allowance minus the most that can expire (never more than the stored grant will do).
  */
-export function pendingAllowance(user: Pick<UserRecord, 'allowancePeriod' | 'allowanceMillicredits' | 'creditBalanceMillicredits'>, tier: Tier, now: number): number {
+export function pendingAllowance(user: Pick<UserRecord, 'allowancePeriod' | 'allowanceMillicredits' | 'allowanceUsageBase' | 'creditBalanceMillicredits' | 'creditsUsedMillicredits'>, tier: Tier, now: number): number {
   if (!allowanceDue(user, tier, now)) return 0;
-  const expiring = tier.rollover || !user.allowancePeriod ? 0 : Math.min(Math.max(user.creditBalanceMillicredits ?? 0, 0), user.allowanceMillicredits ?? 0);
+  // Usage not in this record yet only makes the real expiry smaller: this bound never over-admits.
+  const usedSince = (user.creditsUsedMillicredits ?? 0) - (user.allowanceUsageBase ?? 0);
+  const expiring = tier.rollover || !user.allowancePeriod ? 0 : Math.min(Math.max(user.creditBalanceMillicredits ?? 0, 0), Math.max(0, (user.allowanceMillicredits ?? 0) - usedSince));
   return tier.monthlyMillicredits - expiring;
 }
 

@@ -134,6 +134,8 @@ export interface UserTable extends LimitColumns {
   allowance_period: string | null;
   /** What that grant was (millicredits): the most that can expire when rollover is off. */
   allowance_millicredits: Generated<number>;
+  /** credits_used_millicredits when it was granted: usage since then is spent from the allowance first. */
+  allowance_usage_base: Generated<number>;
 }
 
 export interface CreditTransactionTable {

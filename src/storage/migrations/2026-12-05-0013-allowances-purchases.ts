@@ -12,6 +12,7 @@ import type { DialectName } from '../db.js';
 export async function up(db: Kysely<unknown>, _dialect: DialectName): Promise<void> {
   await db.schema.alterTable('users').addColumn('allowance_period', 'text').execute();
   await db.schema.alterTable('users').addColumn('allowance_millicredits', 'bigint', (column) => column.notNull().defaultTo(0)).execute();
+  await db.schema.alterTable('users').addColumn('allowance_usage_base', 'bigint', (column) => column.notNull().defaultTo(0)).execute();
   await db.schema.alterTable('credit_transactions').addColumn('reference', 'text').execute();
   await db.schema.alterTable('credit_transactions').addColumn('external_id', 'text').execute();
   await db.schema.createIndex('credit_transactions_reference').unique().on('credit_transactions').column('reference').where(sql.ref('reference'), 'is not', null).execute();
@@ -23,6 +24,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropIndex('credit_transactions_reference').execute();
   await db.schema.alterTable('credit_transactions').dropColumn('external_id').execute();
   await db.schema.alterTable('credit_transactions').dropColumn('reference').execute();
+  await db.schema.alterTable('users').dropColumn('allowance_usage_base').execute();
   await db.schema.alterTable('users').dropColumn('allowance_millicredits').execute();
   await db.schema.alterTable('users').dropColumn('allowance_period').execute();
 }

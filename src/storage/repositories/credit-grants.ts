@@ -28,6 +28,29 @@ export function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || (typeof message === 'string' && message.includes('UNIQUE constraint failed'));
 }
 
+/**
+ * Runs `work` in a transaction, again (up to three times) when SQLite answers SQLITE_BUSY: a
+ * transaction that read before writing cannot take the write lock once another connection (the
+ * usage writer's thread) wrote meanwhile, and busy_timeout does not wait in that case.
+ */
+async function inTransaction<T>(db: Kysely<Database>, work: (transaction: Transaction<Database>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= 3 || typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
+
+/** Takes the user's row lock with a write that changes nothing; false when there is no such user. */
+async function lockUser(transaction: Transaction<Database>, userId: string): Promise<boolean> {
+  const locked = await transaction.updateTable('users').set({ credit_balance_millicredits: sql`credit_balance_millicredits` }).where('user_id', '=', userId).returning('user_id').executeTakeFirst();
+  return locked !== undefined;
+}
+
 interface Entry {
   kind: CreditKind;
   amount: number;
@@ -42,36 +65,40 @@ export class CreditGrantRepository {
 
   /**
    * Grants `amount` millicredits as the allowance of `period` ("2026-12"), once per user and month.
-   * When `rollover` is false, what is left of the last allowance first expires: the smaller of the
-   * balance and that allowance (allowances are spent before other credits), as its own ledger row.
-   * 'already' when the user's allowance for this period (or a later one) was granted before;
-   * undefined when there is no such user.
+   * When `rollover` is false, what is left of the last allowance first expires, as its own ledger
+   * row: usage is spent from an allowance first, so what is left is that allowance minus the credits
+   * used since it was granted — never more than the balance. Other credits (purchases, grants)
+   * never expire. 'already' when the user's allowance for this period (or a later one) was granted
+   * before; undefined when there is no such user.
    */
   async grantAllowance(userId: string, period: string, amount: number, rollover: boolean, description: string, now = Date.now()): Promise<AllowanceGrant | 'already' | undefined> {
     try {
-      return await this.db.transaction().execute(async (transaction) => {
-        const before = await transaction.selectFrom('users').select(['allowance_period', 'allowance_millicredits']).where('user_id', '=', userId).executeTakeFirst();
+      return await inTransaction(this.db, async (transaction) => {
+        // The user's row lock first (PostgreSQL; SQLite's write lock): concurrent attempts queue here.
+        if (!(await lockUser(transaction, userId))) return undefined;
+        const before = await transaction.selectFrom('users').select(['allowance_period', 'allowance_millicredits', 'allowance_usage_base']).where('user_id', '=', userId).executeTakeFirst();
         if (!before) return undefined;
         const previous = before.allowance_period;
         if (previous !== null && previous >= period) return 'already' as const;
         // Compare-and-set: of concurrent attempts, one moves the period on; the others find it moved.
         const claimed = await transaction
           .updateTable('users')
-          .set({ allowance_period: period, allowance_millicredits: amount })
+          .set({ allowance_period: period, allowance_millicredits: amount, allowance_usage_base: sql`credits_used_millicredits` })
           .where('user_id', '=', userId)
           .where((eb) => (previous === null ? eb('allowance_period', 'is', null) : eb('allowance_period', '=', previous)))
-          .returning('credit_balance_millicredits')
+          .returning(['credit_balance_millicredits', 'credits_used_millicredits'])
           .executeTakeFirst();
         if (!claimed) return 'already' as const;
         const rows: StoredCreditTransaction[] = [];
         let balance = Number(claimed.credit_balance_millicredits);
-        const unused = previous !== null && !rollover ? Math.min(Math.max(balance, 0), Number(before.allowance_millicredits)) : 0;
+        const usedSince = Number(claimed.credits_used_millicredits) - Number(before.allowance_usage_base);
+        const unused = previous !== null && !rollover ? Math.min(Math.max(balance, 0), Math.max(0, Number(before.allowance_millicredits) - usedSince)) : 0;
         if (unused > 0) {
           const expiry = await this.entry(transaction, userId, { kind: 'expiry', amount: -unused, description: `unused allowance of ${previous} expired`, reference: `expiry:${userId}:${previous}`, now });
           rows.push(expiry);
           balance = expiry.balance_after_millicredits;
         }
-        if (amount > 0) {
+      if (amount > 0) {
           const grant = await this.entry(transaction, userId, { kind: 'allowance', amount, description, reference: `allowance:${userId}:${period}`, now });
           rows.push(grant);
           balance = grant.balance_after_millicredits;
@@ -91,8 +118,8 @@ export class CreditGrantRepository {
    */
   async grantPurchase(userId: string, amount: number, reference: string, externalId: string | null, description: string, now = Date.now()): Promise<StoredCreditTransaction | 'already' | undefined> {
     try {
-      return await this.db.transaction().execute(async (transaction) => {
-        if (!(await transaction.selectFrom('users').select('user_id').where('user_id', '=', userId).executeTakeFirst())) return undefined;
+      return await inTransaction(this.db, async (transaction) => {
+        if (!(await lockUser(transaction, userId))) return undefined;
         const exists = await transaction.selectFrom('credit_transactions').select('id').where('reference', '=', reference).executeTakeFirst();
         if (exists) return 'already' as const;
         return this.entry(transaction, userId, { kind: 'purchase', amount, description, reference, externalId, now });
@@ -111,14 +138,13 @@ export class CreditGrantRepository {
    */
   async deductRefund(externalId: string, refundedShare: number, reference: string, now = Date.now()): Promise<RefundDeduction | 'already' | 'nothing' | undefined> {
     try {
-      return await this.db.transaction().execute(async (transaction) => {
+      return await inTransaction(this.db, async (transaction) => {
         const purchase = await transaction.selectFrom('credit_transactions').select(['user_id', 'amount_millicredits']).where('kind', '=', 'purchase').where('external_id', '=', externalId).executeTakeFirst();
         if (!purchase) return undefined;
         if (await transaction.selectFrom('credit_transactions').select('id').where('reference', '=', reference).executeTakeFirst()) return 'already' as const;
         const userId = purchase.user_id;
         // Takes the user's row lock first, so concurrent refunds of one payment count each other's deductions.
-        const locked = await transaction.updateTable('users').set({ credit_balance_millicredits: sql`credit_balance_millicredits` }).where('user_id', '=', userId).returning('user_id').executeTakeFirst();
-        if (!locked) return undefined;
+        if (!(await lockUser(transaction, userId))) return undefined;
         const earlier = await transaction
           .selectFrom('credit_transactions')
           .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_millicredits'), eb.lit(0)).as('total'))

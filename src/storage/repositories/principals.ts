@@ -94,6 +94,7 @@ function userFromRow(row: Selectable<UserTable>): UserRecord {
     creditsUsedMillicredits: Number(row.credits_used_millicredits ?? 0),
     allowancePeriod: row.allowance_period ?? null,
     allowanceMillicredits: Number(row.allowance_millicredits ?? 0),
+    allowanceUsageBase: Number(row.allowance_usage_base ?? 0),
   };
 }
 
