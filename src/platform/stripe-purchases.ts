@@ -14,13 +14,24 @@ import { GatewayError } from '../errors.js';
 import type { CreditGrantRepository } from '../storage/repositories/credit-grants.js';
 import type { StripeSettings } from './stripe-settings.js';
 
+/** The Checkout Session to send the buyer to (views.ts CreditPurchaseAnswer). */
 export interface CheckoutAnswer {
   id: string;
   url: string | null;
   package: string;
   credits: number;
+  /** The price in the currency's minor unit. */
   amount: number;
   currency: string;
+}
+
+/** A package on offer (views.ts CreditPackageView). */
+export interface PackageView {
+  name: string;
+  credits: number;
+  price: number;
+  currency: string;
+  description: string;
 }
 
 export interface WebhookAnswer {
@@ -56,7 +67,7 @@ export class StripePurchases {
     });
   }
 
-  get packages() {
+  get packages(): PackageView[] {
     return [...this.options.settings.packages.values()].map((item) => ({ name: item.name, credits: item.millicredits / 1000, price: item.unitAmount, currency: this.options.settings.currency, description: item.description }));
   }
 

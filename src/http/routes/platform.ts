@@ -163,6 +163,9 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
       credits_per_usd: layer.settings.creditsPerUsd,
       low_balance_threshold: layer.settings.lowBalanceMillicredits === undefined ? null : toCredits(layer.settings.lowBalanceMillicredits),
       low_balance: layer.credits.isLow(balance),
+      monthly_credits: toCredits(tier.monthlyMillicredits),
+      rollover: tier.rollover,
+      allowance_period: user.allowancePeriod ?? null,
     };
     return account;
   });
