@@ -66,13 +66,12 @@ export class Allowances {
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
+  /** True when some tier grants a monthly allowance (else nothing here ever runs). */
+  readonly enabled: boolean;
+
   constructor(private readonly options: AllowanceOptions) {
     this.now = options.now ?? Date.now;
-  }
-
-  /** True when some tier grants a monthly allowance (else nothing here ever runs). */
-  get enabled(): boolean {
-    return [...this.options.settings.tiers.values()].some((tier) => tier.monthlyMillicredits > 0);
+    this.enabled = [...options.settings.tiers.values()].some((tier) => tier.monthlyMillicredits > 0);
   }
 
   tierOf(user: UserRecord): Tier {
