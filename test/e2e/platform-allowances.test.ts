@@ -20,6 +20,7 @@ const PLATFORM = `platform:
   default_tier: free
   tiers:
     starter: {markup: 0.4, monthly_credits: 5}
+    pro: {markup: 0.6, monthly_credits: 20, rollover: true}
 `;
 
 const MAX_TOKENS = 10;
@@ -84,6 +85,19 @@ describe('monthly allowances on one gateway', () => {
     const listed = await api.ok<{ transactions: Array<{ kind: string; amount: number }> }>('GET', '/api/v1/llm/credits/transactions?kind=allowance', undefined, user.key);
     expect(listed.transactions).toMatchObject([{ kind: 'allowance', amount: 5 }]);
     expect((await api.ok<{ balance: number }>('GET', '/api/v1/llm/credits/balance', undefined, user.key)).balance).toBe((5_000 - 4 * CALL) / 1000);
+  });
+
+  it('a tier change mid-month grants no difference; the account names the new tier\'s allowance from next month', async () => {
+    const user = await api.newUser({ user_id: 'upgraded', tier: 'starter' });
+    expect((await chatStatus(clientFor(gateway.url, user.key!), { model: 'cheap', max_tokens: MAX_TOKENS })).status).toBe(200);
+    await allowanceRows(gateway, 'upgraded');
+    await api.ok('POST', '/user/update', { user_id: 'upgraded', tier: 'pro' });
+    for (let index = 0; index < 3; index++) expect((await chatStatus(clientFor(gateway.url, user.key!), { model: 'cheap', max_tokens: MAX_TOKENS })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const ledger = await ledgerOf(gateway, 'upgraded');
+    expect(ledger.rows.filter((row) => row.kind === 'allowance')).toMatchObject([{ amount_millicredits: 5_000, description: `monthly allowance of tier "starter" for ${monthOf(Date.now())}` }]);
+    const account = await api.ok<Record<string, unknown>>('GET', '/api/v1/llm/credits', undefined, user.key);
+    expect(account).toMatchObject({ tier: 'pro', monthly_credits: 20, rollover: true, allowance_period: monthOf(Date.now()) });
   });
 
   it('a tier without an allowance gets none: its user has no credits (402)', async () => {
