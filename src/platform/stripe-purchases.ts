@@ -8,7 +8,7 @@
  * reference, however often and on however many replicas the event arrives. `charge.refunded`
  * takes back the refunded share of what the payment granted.
  */
-import Stripe from 'stripe';
+import type Stripe from 'stripe';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import type { CreditGrantRepository } from '../storage/repositories/credit-grants.js';
@@ -52,19 +52,24 @@ export interface StripePurchaseOptions {
 const SESSION_EVENTS = new Set(['checkout.session.completed', 'checkout.session.async_payment_succeeded']);
 
 export class StripePurchases {
-  private readonly client: Stripe;
+  /** The package takes about a second to load: loaded in the background, only when Stripe is configured. */
+  private readonly client: Promise<Stripe>;
 
   constructor(private readonly options: StripePurchaseOptions) {
     const base = options.settings.apiBase;
     const protocol = base.protocol === 'http:' ? 'http' : 'https';
-    this.client = new Stripe(options.settings.secretKey, {
-      host: base.hostname,
-      port: base.port || (protocol === 'http' ? 80 : 443),
-      protocol,
-      maxNetworkRetries: 1,
-      timeout: 20_000,
-      telemetry: false,
-    });
+    this.client = import('stripe').then(
+      ({ default: StripeClient }) =>
+        new StripeClient(options.settings.secretKey, {
+          host: base.hostname,
+          port: base.port || (protocol === 'http' ? 80 : 443),
+          protocol,
+          maxNetworkRetries: 1,
+          timeout: 20_000,
+          telemetry: false,
+        }),
+    );
+    this.client.catch((error: Error) => options.logger.error({ err: error.message }, 'could not load the stripe package: buying credits fails until it is installed'));
   }
 
   get packages(): PackageView[] {
@@ -76,9 +81,10 @@ export class StripePurchases {
     const { settings } = this.options;
     const item = settings.packages.get(packageName);
     if (!item) throw new GatewayError('invalid_request', `package: no package "${packageName}"; choose one of ${[...settings.packages.keys()].join(', ')}`, { param: 'package' });
+    const client = await this.client;
     let session: Stripe.Checkout.Session;
     try {
-      session = await this.client.checkout.sessions.create({
+      session = await client.checkout.sessions.create({
         mode: 'payment',
         client_reference_id: userId,
         line_items: [{ quantity: 1, price_data: { currency: settings.currency, unit_amount: item.unitAmount, product_data: { name: item.description } } }],
@@ -88,7 +94,7 @@ export class StripePurchases {
         cancel_url: settings.cancelUrl,
       });
     } catch (error) {
-      const message = error instanceof Stripe.errors.StripeError ? error.message : (error as Error).message;
+      const message = (error as Error).message;
       this.options.logger.error({ err: message, user: userId, package: item.name }, 'Stripe refused to create a Checkout Session');
       throw new GatewayError('upstream_error', `Stripe did not create the checkout: ${message}`);
     }
@@ -98,9 +104,10 @@ export class StripePurchases {
   /** Verifies and applies one webhook delivery; throws 400 on a bad or stale signature. */
   async webhook(rawBody: string, signature: string | undefined): Promise<WebhookAnswer> {
     if (!signature) throw new GatewayError('invalid_request', 'missing the Stripe-Signature header: only Stripe\'s signed webhook deliveries are accepted');
+    const client = await this.client;
     let event: Stripe.Event;
     try {
-      event = this.client.webhooks.constructEvent(rawBody, signature, this.options.settings.webhookSecret, this.options.settings.toleranceSeconds);
+      event = client.webhooks.constructEvent(rawBody, signature, this.options.settings.webhookSecret, this.options.settings.toleranceSeconds);
     } catch (error) {
       this.options.logger.warn({ err: (error as Error).message }, 'refused a Stripe webhook with a bad or stale signature');
       throw new GatewayError('invalid_request', `the Stripe-Signature header does not verify: ${(error as Error).message}`);
