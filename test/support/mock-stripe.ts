@@ -4,7 +4,7 @@
  * Bearer secret key, and answers shaped like Stripe's Checkout Session object
  * (https://docs.stripe.com/api/checkout/sessions/object) or its error envelope
  * ({"error": {"type", "message", "param"}}). Webhook events are built the way Stripe sends them
- * (https://docs.stripe.com/api/events/object) and signed with the package's test-header helper.
+ * (https://docs.stripe.com/api/events/object) and signed with the package's generateTestHeaderString.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -118,7 +118,7 @@ export class MockStripe extends MockServer {
     return JSON.stringify({ id: `evt_${randomBytes(12).toString('hex')}`, object: 'event', api_version: '2025-11-17.clover', created: Math.floor(Date.now() / 1000), data: { object }, livemode: false, pending_webhooks: 1, request: { id: null, idempotency_key: null }, type });
   }
 
-  /** The Stripe-Signature header for a payload (the package's own test helper). */
+  /** The Stripe-Signature header for a payload (the package's own generateTestHeaderString). */
   sign(payload: string, options: { secret?: string; timestamp?: number } = {}): string {
     return this.signer.webhooks.generateTestHeaderString({ payload, secret: options.secret ?? STRIPE_WEBHOOK_SECRET, timestamp: options.timestamp });
   }
