@@ -33,6 +33,8 @@ import type { ModelCatalog } from './routing/catalog.js';
 import type { DatabaseState } from './runtime/database-state.js';
 import { registerPlatformRoutes, type PlatformRouteDependencies } from './http/routes/platform.js';
 import type { PlatformLayer } from './platform/layer.js';
+import type { StripePurchases } from './platform/stripe-purchases.js';
+import { registerCreditPurchaseRoutes } from './http/routes/credit-purchases.js';
 import { DEFAULT_ROLE_PERMISSIONS, type Permission } from './auth/permissions.js';
 import type { HealthMonitor } from './routing/health-monitor.js';
 import type { ModelRegistry } from './routing/model-registry.js';
@@ -67,6 +69,8 @@ export interface ServerDependencies {
   roles?: Record<string, readonly Permission[]>;
   /** Storage the /api/v1/llm routes use (each throws 503 until the database is ready). */
   platformStorage?: Pick<PlatformRouteDependencies, 'credits' | 'principals' | 'invalidatePrincipals'>;
+  /** Buying credits through Stripe (platform.stripe); absent, those routes answer 404. */
+  purchases?: StripePurchases;
   /** Runtime model management (/model/*); absent, those routes are not served. */
   models?: ModelRegistry;
   /** Deployment health monitor (GET /health/providers, POST /health/check). */
@@ -188,6 +192,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
+  if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
   registerManagementRoutes(app, deps.management);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });

@@ -52,6 +52,11 @@ export interface UserRecord extends Limits {
   creditBalanceMillicredits?: number;
   /** Credits used so far: balance + used is everything ever credited to the user. */
   creditsUsedMillicredits?: number;
+  /** The month ("2026-12", UTC) the tier's monthly allowance was last granted for (src/platform/allowances.ts). */
+  allowancePeriod?: string | null;
+  /** What that grant was, in millicredits, and the credits used by then (usage is spent from it first). */
+  allowanceMillicredits?: number;
+  allowanceUsageBase?: number;
 }
 
 export interface TeamMember {

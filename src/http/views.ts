@@ -291,13 +291,17 @@ export const CREDIT_ACCOUNT_FIELDS = {
   credits_per_usd: 'number',
   low_balance_threshold: 'number?',
   low_balance: 'boolean',
+  /** The tier's monthly allowance (credits; 0: none), whether it carries over, and the month last granted. */
+  monthly_credits: 'number',
+  rollover: 'boolean',
+  allowance_period: 'string?',
 } as const satisfies Record<string, FieldKind>;
 
 export type CreditAccountView = ViewOf<typeof CREDIT_ACCOUNT_FIELDS>;
 
 export const CREDIT_TRANSACTION_FIELDS = {
   id: 'string',
-  /** grant, purchase, refund, adjustment, usage, … */
+  /** grant, purchase, refund, adjustment, usage, allowance, expiry */
   kind: 'string',
   /** Credits; negative for a charge. */
   amount: 'number',
@@ -312,6 +316,30 @@ export type CreditTransactionView = ViewOf<typeof CREDIT_TRANSACTION_FIELDS>;
 export const CREDIT_TRANSACTIONS_FIELDS = { user_id: 'string', transactions: 'unknown', total: 'number', limit: 'number', offset: 'number' } as const satisfies Record<string, FieldKind>;
 
 export type CreditTransactionsAnswer = Omit<ViewOf<typeof CREDIT_TRANSACTIONS_FIELDS>, 'transactions'> & { transactions: CreditTransactionView[] };
+
+/** GET /api/v1/llm/credits/packages: what can be bought (price in the currency's minor unit). */
+export interface CreditPackageView {
+  name: string;
+  credits: number;
+  price: number;
+  currency: string;
+  description: string;
+}
+
+export interface CreditPackagesAnswer {
+  stripe: boolean;
+  packages: CreditPackageView[];
+}
+
+/** POST /api/v1/llm/credits/purchase: the Checkout Session to send the buyer to. */
+export interface CreditPurchaseAnswer {
+  id: string;
+  url: string | null;
+  package: string;
+  credits: number;
+  amount: number;
+  currency: string;
+}
 
 /** A stored provider key; api_key is masked (only its last four characters are ever shown). */
 export const BYOK_KEY_FIELDS = { provider: 'string', api_key: 'string', encryption_key_id: 'string', created_at: 'string', updated_at: 'string' } as const satisfies Record<string, FieldKind>;

@@ -16,6 +16,7 @@ import type { UserRecord } from '../auth/principals.js';
 import { noteOverrun, type OverrunListener } from '../billing/reservation-overrun.js';
 import { GatewayError } from '../errors.js';
 import type { BudgetHold, LimitsState } from '../state/limits-state.js';
+import type { Allowances } from './allowances.js';
 import { creditCostMillicredits, type CreditRate } from './credits.js';
 import { multiplierOf } from './level-charge.js';
 import { toCredits, type PlatformSettings, type PowerLevel, type Tier } from './settings.js';
@@ -67,6 +68,8 @@ export class CreditGate {
     private readonly onLowBalance: (userId: string, millicredits: number) => void = () => undefined,
     /** Told when a call costs more credits than were reserved for it. */
     private readonly onOverrun?: OverrunListener,
+    /** Monthly allowances (allowances.ts): counted while due, granted in the background. */
+    private readonly allowances?: Pick<Allowances, 'pending' | 'touch'>,
   ) {}
 
   /** Users hold credits; the master key and keys without a user do not. */
@@ -85,7 +88,9 @@ export class CreditGate {
   private hold(user: UserRecord): BudgetHold {
     const used = user.creditsUsedMillicredits ?? 0;
     // Everything ever credited: constant under usage writes, so a cached record stays right for it.
-    return { subject: creditSubject(user), period: 0, maxMicros: (user.creditBalanceMillicredits ?? 0) + used, baselineMicros: used };
+    // A monthly allowance not stored yet counts as credited already (allowances.ts).
+    const pending = this.allowances?.pending(user) ?? 0;
+    return { subject: creditSubject(user), period: 0, maxMicros: (user.creditBalanceMillicredits ?? 0) + used + pending, baselineMicros: used };
   }
 
   /** The user's live balance (millicredits): credited − used, counting charges not yet stored. */
@@ -101,6 +106,7 @@ export class CreditGate {
    * key) reserves nothing and is never refused for credits.
    */
   async reserve(user: UserRecord, level: PowerLevel | undefined, maxCostMicros: number): Promise<CreditTicket> {
+    this.allowances?.touch(user);
     const rate = this.rateFor(user, level);
     const amount = creditCostMillicredits(maxCostMicros, rate);
     const hold = this.hold(user);

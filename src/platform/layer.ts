@@ -14,6 +14,7 @@ import { GatewayError } from '../errors.js';
 import type { Deployment } from '../providers/types.js';
 import type { ModelCatalog } from '../routing/catalog.js';
 import type { LimitsState } from '../state/limits-state.js';
+import type { Allowances } from './allowances.js';
 import type { ByokDirectory } from './byok.js';
 import type { OverrunListener } from '../billing/reservation-overrun.js';
 import { CreditGate, formatCredits, type CreditTicket } from './credit-gate.js';
@@ -33,6 +34,8 @@ export interface PlatformLayerOptions {
   onLowBalance?: (userId: string, millicredits: number) => void;
   /** Told when a call costs more credits than were reserved for it. */
   onOverrun?: OverrunListener;
+  /** Monthly allowances (allowances.ts); absent, none are granted. */
+  allowances?: Allowances;
 }
 
 /** The power level a call runs at, and the model group that level chose (absent: the caller chose the model). */
@@ -75,13 +78,15 @@ export class PlatformLayer {
   readonly settings: PlatformSettings;
   readonly credits: CreditGate;
   readonly byok: ByokDirectory;
+  readonly allowances: Allowances | undefined;
   isHealthy: (deployment: Deployment) => boolean;
 
   constructor(private readonly options: PlatformLayerOptions) {
     this.settings = options.settings;
     this.byok = options.byok;
     this.isHealthy = options.isHealthy;
-    this.credits = new CreditGate(options.limits, options.settings, options.logger, options.onLowBalance, options.onOverrun);
+    this.allowances = options.allowances;
+    this.credits = new CreditGate(options.limits, options.settings, options.logger, options.onLowBalance, options.onOverrun, options.allowances);
   }
 
   /**

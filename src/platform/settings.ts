@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_ROLE_PERMISSIONS, PERMISSIONS, type Permission } from '../auth/permissions.js';
+import { stripeSchema, stripeSettingsFrom, type StripeSettings } from './stripe-settings.js';
 
 export const POWER_LEVELS = ['eco', 'balanced', 'precision', 'custom'] as const;
 export type PowerLevel = (typeof POWER_LEVELS)[number];
@@ -23,6 +24,10 @@ const tierSchema = z
     markup: nonNegative,
     /** Credits granted when a user is created in this tier. */
     initial_credits: nonNegative.default(0),
+    /** Credits each user of the tier receives at the start of every calendar month (UTC); allowances.ts. */
+    monthly_credits: nonNegative.default(0),
+    /** Whether last month's unused allowance carries over (false: it expires, as a ledger entry). */
+    rollover: z.boolean().default(false),
   })
   .strict();
 
@@ -33,7 +38,7 @@ const powerLevelSchema = z
   })
   .strict();
 
-export const DEFAULT_TIERS: Record<string, { markup: number; initial_credits: number }> = {
+export const DEFAULT_TIERS: Record<string, { markup: number; initial_credits: number; monthly_credits?: number; rollover?: boolean }> = {
   free: { markup: 0, initial_credits: 0 },
   starter: { markup: 0.4, initial_credits: 0 },
   professional: { markup: 0.6, initial_credits: 0 },
@@ -59,6 +64,7 @@ export const platformObjectSchema = z
     /** balanced picks the best quality per cost among models at or above this quality_score. */
     balanced_quality_floor: nonNegative.default(50),
     roles: z.record(z.array(z.enum(PERMISSIONS))).optional(),
+    stripe: stripeSchema.optional(),
   })
   .passthrough();
 
@@ -75,6 +81,9 @@ export interface Tier {
   name: string;
   markup: number;
   initialMillicredits: number;
+  /** The monthly allowance (millicredits; 0: none) and whether its unused part carries over. */
+  monthlyMillicredits: number;
+  rollover: boolean;
 }
 
 export interface PlatformSettings {
@@ -86,6 +95,8 @@ export interface PlatformSettings {
   powerLevels: Record<PowerLevel, { maxTokens: number | undefined; multiplier: number }>;
   balancedQualityFloor: number;
   roles: Record<string, readonly Permission[]>;
+  /** Buying credits through Stripe Checkout; undefined when not configured. */
+  stripe: StripeSettings | undefined;
 }
 
 /** Credits (possibly fractional) as integer millicredits. */
@@ -102,7 +113,7 @@ export function platformSettingsFrom(config: PlatformConfig | undefined): Platfo
   if (!config) return undefined;
   const tiers = new Map<string, Tier>();
   for (const [name, tier] of Object.entries({ ...DEFAULT_TIERS, ...(config.tiers ?? {}) })) {
-    tiers.set(name, { name, markup: tier.markup, initialMillicredits: toMillicredits(tier.initial_credits ?? 0) });
+    tiers.set(name, { name, markup: tier.markup, initialMillicredits: toMillicredits(tier.initial_credits ?? 0), monthlyMillicredits: toMillicredits(tier.monthly_credits ?? 0), rollover: tier.rollover ?? false });
   }
   const powerLevels = { ...DEFAULT_POWER_LEVELS };
   for (const level of POWER_LEVELS) {
@@ -118,5 +129,6 @@ export function platformSettingsFrom(config: PlatformConfig | undefined): Platfo
     powerLevels,
     balancedQualityFloor: config.balanced_quality_floor,
     roles: { ...DEFAULT_ROLE_PERMISSIONS, ...(config.roles ?? {}) },
+    stripe: stripeSettingsFrom(config.stripe),
   };
 }

@@ -42,6 +42,8 @@ import { ResilientRouterState } from '../state/resilient-router-state.js';
 import { SharedStateStatus } from '../state/shared-state-status.js';
 import { redactUrl } from '../storage/db.js';
 import { DatabaseState } from './database-state.js';
+import { platformCommerce } from './platform-commerce.js';
+import { CreditGrantRepository } from '../storage/repositories/credit-grants.js';
 import { ByokDirectory } from '../platform/byok.js';
 import { PlatformLayer } from '../platform/layer.js';
 import { platformSettingsFrom } from '../platform/settings.js';
@@ -160,6 +162,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let ingest: UsageIngest | undefined;
   let principals: PrincipalRepository | undefined;
   let credits: CreditRepository | undefined;
+  let creditGrants: CreditGrantRepository | undefined;
   let modelRepository: ModelRepository | undefined;
   let workerSink: SqliteWorkerSink | undefined;
   const analytics = createUsageAnalytics(config, logger);
@@ -173,6 +176,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageWriter.attach(workerSink ?? ingest);
     keyDirectory.attach(principals);
     credits = new CreditRepository(handle.db);
+    creditGrants = new CreditGrantRepository(handle.db);
+    void commerce?.allowances.sweep().catch((error: Error) => logger.warn({ err: error.message }, 'the monthly allowance sweep failed; it runs again later'));
     if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
     modelRepository = new ModelRepository(handle.db);
     void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
@@ -225,8 +230,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const routerSettings = new RouterSettingsStore({ loaded, catalog, logger, redisUrl, redisPrefix, apply: (policy) => router.setPolicy(policy) });
   await routerSettings.start();
 
+  // Monthly allowances and Stripe purchases (src/platform/allowances.ts, stripe-purchases.ts).
+  const commerce = platformSettings ? platformCommerce(platformSettings, { logger, store: () => creditGrants, invalidate: () => keyDirectory.changed('all') }) : undefined;
   const platform = platformSettings
     ? new PlatformLayer({
+        allowances: commerce?.allowances,
         settings: platformSettings,
         catalog,
         limits: limitsState,
@@ -291,6 +299,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       },
       invalidatePrincipals: () => keyDirectory.changed('all'),
     },
+    purchases: commerce?.purchases,
     spendReports: analytics.reports,
     routerPolicy: () => router.policy,
     routerSettings,
@@ -329,6 +338,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
     async close({ timeoutMs }: { timeoutMs?: number } = {}) {
       draining = true;
+      commerce?.allowances.stop();
       await closeServer(app, logger, timeoutMs);
       // Calls whose connections were cut settle a moment later: their rows must be queued before the writer closes.
       await settledCalls(gateway, logger);

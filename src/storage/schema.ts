@@ -130,12 +130,18 @@ export interface UserTable extends LimitColumns {
   credit_balance_millicredits: Generated<number>;
   /** Every usage deduction so far; balance + used = everything ever credited. */
   credits_used_millicredits: Generated<number>;
+  /** The month ("2026-12", UTC) the tier's monthly allowance was last granted for; null: never. */
+  allowance_period: string | null;
+  /** What that grant was (millicredits): the most that can expire when rollover is off. */
+  allowance_millicredits: Generated<number>;
+  /** credits_used_millicredits when it was granted: usage since then is spent from the allowance first. */
+  allowance_usage_base: Generated<number>;
 }
 
 export interface CreditTransactionTable {
   id: string;
   user_id: string;
-  kind: 'grant' | 'purchase' | 'usage' | 'refund' | 'adjustment';
+  kind: 'grant' | 'purchase' | 'usage' | 'refund' | 'adjustment' | 'allowance' | 'expiry';
   /** Signed: credits added are positive, usage negative. */
   amount_millicredits: number;
   balance_after_millicredits: number;
@@ -143,6 +149,10 @@ export interface CreditTransactionTable {
   call_id: string | null;
   description: string | null;
   created_at: number;
+  /** Unique when set: what makes a grant happen once (an allowance's user and month, a Stripe session). */
+  reference: string | null;
+  /** The Stripe payment intent a purchase or refund belongs to. */
+  external_id: string | null;
 }
 
 export interface ByokKeyTable {

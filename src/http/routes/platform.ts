@@ -59,7 +59,7 @@ const byokBody = z
   .strict();
 
 const DEFAULT_TRANSACTIONS = 50;
-const TRANSACTION_KINDS = ['grant', 'purchase', 'usage', 'refund', 'adjustment'] as const satisfies ReadonlyArray<StoredCreditTransaction['kind']>;
+const TRANSACTION_KINDS = ['grant', 'purchase', 'usage', 'refund', 'adjustment', 'allowance', 'expiry'] as const satisfies ReadonlyArray<StoredCreditTransaction['kind']>;
 
 const userQuery = z.object({ user_id: oneValue().optional() });
 const transactionsQuery = z.object({
@@ -145,6 +145,8 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
   const balanceOf = async (request: FastifyRequest) => {
     const layer = requirePlatform();
     const user = await subjectUser(request, 'llm.read', parseInput(userQuery, request.query, 'query').user_id);
+    // A due monthly allowance is counted in the balance now and stored in the background.
+    layer.allowances?.touch(user);
     const balance = await layer.credits.balance(user);
     return { layer, user, balance };
   };
@@ -161,6 +163,9 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
       credits_per_usd: layer.settings.creditsPerUsd,
       low_balance_threshold: layer.settings.lowBalanceMillicredits === undefined ? null : toCredits(layer.settings.lowBalanceMillicredits),
       low_balance: layer.credits.isLow(balance),
+      monthly_credits: toCredits(tier.monthlyMillicredits),
+      rollover: tier.rollover,
+      allowance_period: user.allowancePeriod ?? null,
     };
     return account;
   });

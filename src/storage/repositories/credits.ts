@@ -86,6 +86,8 @@ export class CreditRepository {
         call_id: null,
         description,
         created_at: Date.now(),
+        reference: null,
+        external_id: null,
       };
       await transaction.insertInto('credit_transactions').values(row).execute();
       return row;
@@ -112,6 +114,6 @@ export class CreditRepository {
     if (kind) query = query.where('kind', '=', kind);
     const { count } = await query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
     const items = await query.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset).execute();
-    return { items: items.map((item) => ({ ...item, amount_millicredits: Number(item.amount_millicredits), balance_after_millicredits: Number(item.balance_after_millicredits), created_at: Number(item.created_at) })), total: Number(count) };
+    return { items: items.map((item) => ({ ...item, reference: item.reference ?? null, external_id: item.external_id ?? null, amount_millicredits: Number(item.amount_millicredits), balance_after_millicredits: Number(item.balance_after_millicredits), created_at: Number(item.created_at) })), total: Number(count) };
   }
 }

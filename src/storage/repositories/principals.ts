@@ -92,6 +92,9 @@ function userFromRow(row: Selectable<UserTable>): UserRecord {
     tier: row.tier ?? null,
     creditBalanceMillicredits: Number(row.credit_balance_millicredits ?? 0),
     creditsUsedMillicredits: Number(row.credits_used_millicredits ?? 0),
+    allowancePeriod: row.allowance_period ?? null,
+    allowanceMillicredits: Number(row.allowance_millicredits ?? 0),
+    allowanceUsageBase: Number(row.allowance_usage_base ?? 0),
   };
 }
 

@@ -5,7 +5,7 @@
  *   models      /model/info, /model/new, /model/update, /model/delete, /model/{id}/disable|enable
  *   health      /health/readiness, /health/providers, POST /health/check
  *   usage/logs  /spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
- *   credits     /api/v1/llm/credits[/balance|/add|/transactions]
+ *   credits     /api/v1/llm/credits[/balance|/add|/transactions|/packages|/purchase]
  *   BYOK        /api/v1/llm/byok/keys[/{provider}]
  *   router      GET/PATCH/DELETE /router/settings (LiteLLM's POST /config/update {router_settings} is an alias)
  * The answers' types are the server's own view types (src/http/views.ts, imported type-only), so
@@ -18,6 +18,8 @@ import type {
   ByokKeysAnswer,
   ByokKeyView,
   CreditAccountView,
+  CreditPackagesAnswer,
+  CreditPurchaseAnswer,
   CreditTransactionsAnswer,
   CreditTransactionView,
   DailyActivityAnswer,
@@ -173,8 +175,18 @@ export function addCredits(input: { user_id: string; amount: number; description
   return request('/api/v1/llm/credits/add', { body: { kind: 'grant', ...input } });
 }
 
-export async function creditTransactions(userId?: string): Promise<CreditTransaction[]> {
-  return (await request<CreditTransactionsAnswer>('/api/v1/llm/credits/transactions', { query: { user_id: userId } })).transactions;
+export async function creditTransactions(userId?: string, kind?: string): Promise<CreditTransaction[]> {
+  return (await request<CreditTransactionsAnswer>('/api/v1/llm/credits/transactions', { query: { user_id: userId, kind } })).transactions;
+}
+
+/** GET /api/v1/llm/credits/packages: whether Stripe is configured and what can be bought. */
+export function creditPackages(): Promise<CreditPackagesAnswer> {
+  return request('/api/v1/llm/credits/packages');
+}
+
+/** POST /api/v1/llm/credits/purchase: a Stripe Checkout Session for a package, bought with the session's own key. */
+export function purchaseCredits(packageName: string): Promise<CreditPurchaseAnswer> {
+  return request('/api/v1/llm/credits/purchase', { body: { package: packageName } });
 }
 
 // ---------------------------------------------------------------- BYOK (issue 6)

@@ -1,0 +1,213 @@
+/**
+ * Ledger entries that must happen exactly once however many replicas attempt them at the same
+ * time: a tier's monthly allowance (with the expiry of last month's unused allowance), a Stripe
+ * purchase, a Stripe refund. Each runs in one transaction that changes the balance and writes the
+ * ledger row with a unique `reference`; a second attempt either finds the claim already taken (the
+ * user's allowance_period moved on) or fails on that unique reference and rolls back, changing
+ * nothing. Neither depends on memory: the database decides.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from '../schema.js';
+import type { CreditKind, StoredCreditTransaction } from './credits.js';
+
+export interface AllowanceGrant {
+  /** The ledger rows written: the expiry of the previous allowance (if any) and the grant. */
+  rows: StoredCreditTransaction[];
+  balanceAfter: number;
+}
+
+export interface RefundDeduction {
+  userId: string;
+  row: StoredCreditTransaction;
+}
+
+/** True when the error is a unique-constraint violation (PostgreSQL 23505, SQLite's UNIQUE). */
+export function isUniqueViolation(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || (typeof message === 'string' && message.includes('UNIQUE constraint failed'));
+}
+
+/**
+ * Runs `work` in a transaction, again (up to three times) when SQLite answers SQLITE_BUSY: a
+ * transaction that read before writing cannot take the write lock once another connection (the
+ * usage writer's thread) wrote meanwhile, and busy_timeout does not wait in that case.
+ */
+async function inTransaction<T>(db: Kysely<Database>, work: (transaction: Transaction<Database>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= 3 || typeof code !== 'string' || !code.startsWith('SQLITE_BUSY')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
+
+/** Takes the user's row lock with a write that changes nothing; false when there is no such user. */
+async function lockUser(transaction: Transaction<Database>, userId: string): Promise<boolean> {
+  const locked = await transaction.updateTable('users').set({ credit_balance_millicredits: sql`credit_balance_millicredits` }).where('user_id', '=', userId).returning('user_id').executeTakeFirst();
+  return locked !== undefined;
+}
+
+interface Entry {
+  kind: CreditKind;
+  amount: number;
+  description: string;
+  reference: string;
+  externalId?: string | null;
+  now: number;
+}
+
+export class CreditGrantRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /**
+   * Grants `amount` millicredits as the allowance of `period` ("2026-12"), once per user and month.
+   * When `rollover` is false, what is left of the last allowance first expires, as its own ledger
+   * row: usage is spent from an allowance first, so what is left is that allowance minus the credits
+   * used since it was granted — never more than the balance. Other credits (purchases, grants)
+   * never expire. 'already' when the user's allowance for this period (or a later one) was granted
+   * before; undefined when there is no such user.
+   */
+  async grantAllowance(userId: string, period: string, amount: number, rollover: boolean, description: string, now = Date.now()): Promise<AllowanceGrant | 'already' | undefined> {
+    try {
+      return await inTransaction(this.db, async (transaction) => {
+        // The user's row lock first (PostgreSQL; SQLite's write lock): concurrent attempts queue here.
+        if (!(await lockUser(transaction, userId))) return undefined;
+        const before = await transaction.selectFrom('users').select(['allowance_period', 'allowance_millicredits', 'allowance_usage_base']).where('user_id', '=', userId).executeTakeFirst();
+        if (!before) return undefined;
+        const previous = before.allowance_period;
+        if (previous !== null && previous >= period) return 'already' as const;
+        // Compare-and-set: of concurrent attempts, one moves the period on; the others find it moved.
+        const claimed = await transaction
+          .updateTable('users')
+          .set({ allowance_period: period, allowance_millicredits: amount, allowance_usage_base: sql`credits_used_millicredits` })
+          .where('user_id', '=', userId)
+          .where((eb) => (previous === null ? eb('allowance_period', 'is', null) : eb('allowance_period', '=', previous)))
+          .returning(['credit_balance_millicredits', 'credits_used_millicredits'])
+          .executeTakeFirst();
+        if (!claimed) return 'already' as const;
+        const rows: StoredCreditTransaction[] = [];
+        let balance = Number(claimed.credit_balance_millicredits);
+        const usedSince = Number(claimed.credits_used_millicredits) - Number(before.allowance_usage_base);
+        const unused = previous !== null && !rollover ? Math.min(Math.max(balance, 0), Math.max(0, Number(before.allowance_millicredits) - usedSince)) : 0;
+        if (unused > 0) {
+          const expiry = await this.entry(transaction, userId, { kind: 'expiry', amount: -unused, description: `unused allowance of ${previous} expired`, reference: `expiry:${userId}:${previous}`, now });
+          rows.push(expiry);
+          balance = expiry.balance_after_millicredits;
+        }
+      if (amount > 0) {
+          const grant = await this.entry(transaction, userId, { kind: 'allowance', amount, description, reference: `allowance:${userId}:${period}`, now });
+          rows.push(grant);
+          balance = grant.balance_after_millicredits;
+        }
+        return { rows, balanceAfter: balance };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'already';
+      throw error;
+    }
+  }
+
+  /**
+   * Grants a purchase once per `reference` (the Checkout Session): a second delivery of the same
+   * event, on any replica, finds the reference taken and grants nothing. 'already' then;
+   * undefined when there is no such user.
+   */
+  async grantPurchase(userId: string, amount: number, reference: string, externalId: string | null, description: string, now = Date.now()): Promise<StoredCreditTransaction | 'already' | undefined> {
+    try {
+      return await inTransaction(this.db, async (transaction) => {
+        if (!(await lockUser(transaction, userId))) return undefined;
+        const exists = await transaction.selectFrom('credit_transactions').select('id').where('reference', '=', reference).executeTakeFirst();
+        if (exists) return 'already' as const;
+        return this.entry(transaction, userId, { kind: 'purchase', amount, description, reference, externalId, now });
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'already';
+      throw error;
+    }
+  }
+
+  /**
+   * Takes back the credits of a refunded payment: `refundedShare` (0..1, cumulative, as Stripe
+   * reports it) of what its purchases granted, minus what earlier refunds of it took. The balance
+   * may end below zero (the credits were spent): the ledger row says so. Once per `reference`.
+   * Undefined when no purchase of that payment is on record.
+   */
+  async deductRefund(externalId: string, refundedShare: number, reference: string, now = Date.now()): Promise<RefundDeduction | 'already' | 'nothing' | undefined> {
+    try {
+      return await inTransaction(this.db, async (transaction) => {
+        const purchase = await transaction.selectFrom('credit_transactions').select(['user_id', 'amount_millicredits']).where('kind', '=', 'purchase').where('external_id', '=', externalId).executeTakeFirst();
+        if (!purchase) return undefined;
+        if (await transaction.selectFrom('credit_transactions').select('id').where('reference', '=', reference).executeTakeFirst()) return 'already' as const;
+        const userId = purchase.user_id;
+        // Takes the user's row lock first, so concurrent refunds of one payment count each other's deductions.
+        if (!(await lockUser(transaction, userId))) return undefined;
+        const earlier = await transaction
+          .selectFrom('credit_transactions')
+          .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_millicredits'), eb.lit(0)).as('total'))
+          .where('kind', '=', 'refund')
+          .where('external_id', '=', externalId)
+          .executeTakeFirstOrThrow();
+        const target = Math.round(Number(purchase.amount_millicredits) * Math.min(1, Math.max(0, refundedShare)));
+        const deduct = target + Number(earlier.total);
+        if (deduct <= 0) return 'nothing' as const;
+        const row = await this.entry(transaction, userId, { kind: 'refund', amount: -deduct, description: `refund of Stripe payment ${externalId}`, reference, externalId, now });
+        if (row.balance_after_millicredits < 0) {
+          row.description = `refund of Stripe payment ${externalId}; the credits were already spent: the balance is ${row.balance_after_millicredits / 1000} credits until more are added`;
+          await transaction.updateTable('credit_transactions').set({ description: row.description }).where('id', '=', row.id).execute();
+        }
+        return { userId, row };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'already';
+      throw error;
+    }
+  }
+
+  /**
+   * Users whose allowance for `period` is not granted yet and who may be due one: those in `tiers`
+   * (and those with no tier when `untiered`: they are in the default tier), and those holding an
+   * earlier allowance that may expire. At most `limit`, in id order after `after`.
+   */
+  async usersWithoutAllowance(period: string, tiers: string[], untiered: boolean, after: string, limit: number) {
+    const rows = await this.db
+      .selectFrom('users')
+      .select(['user_id', 'tier', 'allowance_period', 'allowance_millicredits', 'credit_balance_millicredits'])
+      .where((eb) => eb.or([eb('allowance_period', 'is', null), eb('allowance_period', '<', period)]))
+      .where((eb) => eb.or([eb('allowance_millicredits', '>', 0), ...(tiers.length > 0 ? [eb('tier', 'in', tiers)] : []), ...(untiered ? [eb('tier', 'is', null)] : [])]))
+      .where('user_id', '>', after)
+      .orderBy('user_id')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ userId: row.user_id, tier: row.tier, allowancePeriod: row.allowance_period, allowanceMillicredits: Number(row.allowance_millicredits) }));
+  }
+
+  /** Changes the balance by `amount` and writes its ledger row (throws on a taken reference). */
+  private async entry(transaction: Transaction<Database>, userId: string, entry: Entry): Promise<StoredCreditTransaction> {
+    const updated = await transaction
+      .updateTable('users')
+      .set({ credit_balance_millicredits: sql`credit_balance_millicredits + ${entry.amount}` })
+      .where('user_id', '=', userId)
+      .returning('credit_balance_millicredits')
+      .executeTakeFirst();
+    if (!updated) throw new Error(`no user "${userId}"`);
+    const row: StoredCreditTransaction = {
+      id: randomUUID(),
+      user_id: userId,
+      kind: entry.kind,
+      amount_millicredits: entry.amount,
+      balance_after_millicredits: Number(updated.credit_balance_millicredits),
+      call_id: null,
+      description: entry.description,
+      created_at: entry.now,
+      reference: entry.reference,
+      external_id: entry.externalId ?? null,
+    };
+    await transaction.insertInto('credit_transactions').values(row).execute();
+    return row;
+  }
+}
+
