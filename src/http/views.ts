@@ -105,6 +105,10 @@ export const SPEND_LOG_FIELDS = {
   aborted: 'boolean',
   /** The upstream's reported usage was implausible and was replaced by the gateway's own count. */
   usage_adjusted: 'boolean',
+  /** The gateway's response cache answered (no upstream call, spend 0). */
+  cache_hit: 'boolean',
+  /** On a cache hit, what the cached answer cost when it was produced (USD). */
+  saved_cost: 'number?',
   metadata: 'record',
   messages: 'unknown',
   response: 'string?',

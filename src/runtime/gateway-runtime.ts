@@ -54,6 +54,8 @@ import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js'
 import { createUsageAnalytics, type UsageAnalytics } from './usage-analytics.js';
 import { RouterSettingsStore } from '../routing/router-settings-store.js';
 import { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
+import { CacheConfigError, createResponseCache } from '../cache/create.js';
+import { registerCacheMetrics } from '../cache/metrics.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -224,6 +226,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   if (platformSettings) logger.info({ tiers: [...platformSettings.tiers.keys()], defaultTier: platformSettings.defaultTier, creditsPerUsd: platformSettings.creditsPerUsd, byok: secretBox ? 'on' : 'off (no SWITCHBOARD_ENCRYPTION_KEY)' }, 'platform layer on: credits, power levels, BYOK');
   const metrics = new GatewayMetrics({ catalog, usageWriter, coolingUntil: (deployment) => router.coolingUntil(deployment), healthStatus: (deployment) => healthMonitor.statusOf(deployment.id)?.status });
   const openStreams = new OpenStreams(keyRevocationCheck(keyDirectory), logger);
+  let cache: Awaited<ReturnType<typeof createResponseCache>>;
+  try {
+    cache = await createResponseCache(config, { catalog, logger, redisUrl, redisPrefix });
+  } catch (error) {
+    throw error instanceof CacheConfigError ? new ConfigError(error.message) : error;
+  }
+  if (cache) registerCacheMetrics(metrics.registry, cache);
   const gateway = new Gateway({
     catalog,
     upstream,
@@ -235,6 +244,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     metrics,
     platform,
     openStreams,
+    cache,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   const app = await buildServer({
@@ -269,6 +279,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     routerPolicy: () => router.policy,
     routerSettings,
     listener,
+    cache,
   });
   analytics.registerMetrics(metrics.registry);
 
@@ -308,6 +319,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await analytics.close();
       await upstream.close();
       await routerState.close();
+      await cache?.close();
       await limitsState.close();
       openStreams.stop();
       await keyDirectory.close();
