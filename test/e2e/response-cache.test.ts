@@ -243,6 +243,19 @@ describe('tenants and concurrency', () => {
     expect((await chat(content)).response.headers.get('x-switchboard-cache')).toBe('miss');
   });
 
+  it('a hit charges no spend, releases the in-flight slot and the budget reservation, and counts for rpm', async () => {
+    const key = (await api.generateKey({ max_budget: 1, max_parallel_requests: 1, rpm_limit: 3 })).key;
+    const content = prompt('limits');
+    expect((await chat(content, {}, key)).response.headers.get('x-switchboard-cache')).toBe('miss');
+    expect((await chat(content, {}, key)).response.headers.get('x-switchboard-cache')).toBe('hit');
+    expect((await chat(content, {}, key)).response.headers.get('x-switchboard-cache')).toBe('hit');
+    // The fourth request in the minute is refused: hits count for rpm.
+    const refused = await chat(content, {}, key).catch((caught: unknown) => caught as InstanceType<typeof OpenAI.APIError>);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
+    await gateway.flushUsage();
+    expect((await api.keyInfo(key)).spend).toBeCloseTo(0.000022, 9);
+  });
+
   it('50 concurrent identical requests make one upstream call (single flight)', async () => {
     const content = prompt('flight');
     upstream.faults.push({ kind: 'delay', ms: 300 });
