@@ -36,7 +36,7 @@ export function hitResult(call: Call, entry: CacheEntry, hit: HitFacts): Gateway
   const headers = hitHeaders(call, entry, hit);
   if (entry.kind === 'completion') return { kind: 'json', status: 200, headers, body: JSON.stringify(entry.body) };
   const response = entry.body as ChatResponse;
-  if (!call.stream) return { kind: 'json', status: 200, headers, body: call.format.chat(response, undefined) };
+  if (!call.stream) return { kind: 'json', status: 200, headers, body: call.format.openAI ? openAIBody(entry, response) : call.format.chat(response, undefined) };
   const request = call.operation.request as { stream_options?: { include_usage?: unknown } };
   const encoder = call.format.stream({ includeUsage: request.stream_options?.include_usage === true });
   const chunks = responseToChunks(response);
@@ -54,6 +54,14 @@ export function hitResult(call: Call, entry: CacheEntry, hit: HitFacts): Gateway
         serverResponse.once('close', () => resolve());
       }),
   };
+}
+
+/** OpenAI's JSON of a cached chat answer, written once per entry object (local entries are shared by their hits). */
+const openAIBodies = new WeakMap<CacheEntry, string>();
+function openAIBody(entry: CacheEntry, response: ChatResponse): string {
+  let body = openAIBodies.get(entry);
+  if (body === undefined) openAIBodies.set(entry, (body = JSON.stringify(response)));
+  return body;
 }
 
 /** Adds the cache's headers to what a miss (or a call that bypassed the cache) returned. */

@@ -14,13 +14,25 @@ const NOT_IN_KEY = new Set(['model', 'stream', 'stream_options', 'user', 'metada
 /** Values equal to the API's defaults, dropped so that sending them or not makes one entry. */
 const DEFAULTS: Record<string, unknown> = { n: 1, frequency_penalty: 0, presence_penalty: 0, logprobs: false, parallel_tool_calls: true, encoding_format: 'float' };
 
-/** JSON with object keys sorted, so that key order never changes a key. */
+/** JSON with object keys sorted, so that key order never changes a key. (Plain loops: it runs on every cached call.) */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value === null || typeof value !== 'object') return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'null');
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let index = 0; index < value.length; index++) out += (index > 0 ? ',' : '') + canonicalJson(value[index]);
+    return `${out}]`;
+  }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).filter((key) => record[key] !== undefined).sort();
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`).join(',')}}`;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /** The request's answer-changing fields, canonical; `omit` leaves more out (the messages, for the semantic index). */

@@ -8,7 +8,7 @@ import { parseEntry, type CacheEntry } from './entry.js';
 import type { SemanticIndex } from './semantic.js';
 import type { CacheSettings } from './settings.js';
 import { SingleFlight } from './single-flight.js';
-import type { CacheStore } from './store.js';
+import { LocalCacheStore, type CacheStore } from './store.js';
 
 export interface CacheCounters {
   hits: number;
@@ -33,6 +33,10 @@ export class ResponseCache {
 
   /** The entry under `key`, if stored and (with `maxAgeMs`, the request's s-maxage) young enough. */
   async lookup(key: string, maxAgeMs: number | undefined): Promise<CacheEntry | undefined> {
+    if (this.store instanceof LocalCacheStore) {
+      const local = this.store.getParsed(key, parseEntry);
+      return local && fresh(local, maxAgeMs) ? local : undefined;
+    }
     let text: string | undefined;
     try {
       text = await this.store.get(key);

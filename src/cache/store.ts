@@ -27,6 +27,8 @@ interface LocalEntry {
   value: string;
   bytes: number;
   expiresAt: number;
+  /** The value parsed once, shared by every read (callers never write to it). */
+  parsed?: unknown;
 }
 
 /**
@@ -58,6 +60,14 @@ export class LocalCacheStore implements CacheStore {
 
   get(key: string): Promise<string | undefined> {
     return Promise.resolve(this.getSync(key));
+  }
+
+  /** The value under `key` parsed by `parse`, parsed once per stored value: hits skip the JSON parse. */
+  getParsed<T>(key: string, parse: (value: string) => T): T | undefined {
+    if (this.getSync(key) === undefined) return undefined;
+    const entry = this.entries.get(key)!;
+    if (entry.parsed === undefined) entry.parsed = parse(entry.value);
+    return entry.parsed as T;
   }
 
   setSync(key: string, value: string, ttlMs: number): boolean {

@@ -207,6 +207,9 @@ export const SPEND_METRICS_FIELDS = {
   successful_requests: 'number',
   failed_requests: 'number',
   credits: 'number',
+  /** Calls answered from the response cache, and what their answers cost when produced (USD). */
+  cache_hits: 'number',
+  saved_cost: 'number',
 } as const satisfies Record<string, FieldKind>;
 
 export type SpendMetricsView = ViewOf<typeof SPEND_METRICS_FIELDS>;
@@ -234,6 +237,8 @@ export const DAILY_ACTIVITY_METADATA_FIELDS = {
   total_successful_requests: 'number',
   total_failed_requests: 'number',
   total_credits: 'number',
+  total_cache_hits: 'number',
+  total_saved_cost: 'number',
   page: 'number',
   total_pages: 'number',
   has_more: 'boolean',

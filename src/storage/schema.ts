@@ -79,6 +79,10 @@ export interface UsageDailyTable {
   cached_tokens: number;
   cost_micros: number;
   credits_millicredits: number;
+  /** Calls answered from the response cache. */
+  cache_hits: number;
+  /** What those cached answers cost when they were produced, integer micro-dollars. */
+  saved_cost_micros: number;
 }
 
 /** usage_daily summed over keys, users and teams: reports across everyone read this. */

@@ -77,7 +77,7 @@ describe('LiteLLM shapes', () => {
 
   it('/user/daily/activity: days in order with breakdowns, totals from metadata', async () => {
     const metrics = (spend: number, requests: number, failed: number): SpendMetricsView => ({
-      spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cache_read_input_tokens: 0, credits: 0,
+      spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cache_read_input_tokens: 0, credits: 0, cache_hits: 1, saved_cost: 0.01,
     });
     const body: DailyActivityAnswer = {
       results: [
@@ -86,7 +86,7 @@ describe('LiteLLM shapes', () => {
       ],
       metadata: {
         total_spend: 0.75, total_api_requests: 6, total_successful_requests: 5, total_failed_requests: 1, total_prompt_tokens: 20, total_completion_tokens: 10, total_tokens: 30,
-        total_cache_read_input_tokens: 0, total_credits: 0, page: 1, total_pages: 1, has_more: false,
+        total_cache_read_input_tokens: 0, total_credits: 0, total_cache_hits: 3, total_saved_cost: 0.02, page: 1, total_pages: 1, has_more: false,
       },
     };
     answer(body);
@@ -96,7 +96,8 @@ describe('LiteLLM shapes', () => {
     expect(activity.days[1].breakdown.models['gpt-4o']).toMatchObject({ spend: 0.5, requests: 4, failed: 1 });
     expect(Object.keys(activity.days[1].breakdown.api_keys)).toEqual(['billing']);
     expect(calls[0].url).toContain('page_size=366');
-    expect(activity.totals).toMatchObject({ spend: 0.75, requests: 6, successful: 5, failed: 1, total_tokens: 30 });
+    expect(activity.totals).toMatchObject({ spend: 0.75, requests: 6, successful: 5, failed: 1, total_tokens: 30, cache_hits: 3, saved_cost: 0.02 });
+    expect(activity.days[1].breakdown.models['gpt-4o']).toMatchObject({ cache_hits: 1, saved_cost: 0.01 });
   });
 
   it('/spend/logs: the rows as the gateway sends them, with the stream flag and the error text', async () => {
