@@ -8,6 +8,7 @@ import { answerFields, cacheKey, canonicalJson, scopeOf } from './key.js';
 import { LocalVectors, cosine } from './semantic.js';
 import { cacheSettingsFrom } from './settings.js';
 import { entryBytes, LocalCacheStore } from './store.js';
+import { SingleFlight, waitAtMost } from './single-flight.js';
 import { parseConfig } from '../config/load.js';
 import { GatewayError } from '../errors.js';
 
@@ -134,5 +135,22 @@ describe('semantic vectors', () => {
     expect(kept.length).toBeGreaterThan(0);
     expect(kept.at(-1)!.key).toBe('key-99');
     expect(kept.some((item) => item.key === 'key-0')).toBe(false);
+  });
+});
+
+describe('single flight', () => {
+  it('a flight lands once; one never landed lands empty after its bound, so no key stays waited on', async () => {
+    const flights = new SingleFlight<string>();
+    const land = flights.begin('k', 20);
+    const waiting = flights.inFlight('k')!;
+    land('value');
+    land('other');
+    expect(await waiting).toBe('value');
+    expect(flights.inFlight('k')).toBeUndefined();
+    flights.begin('stuck', 20);
+    expect(await waitAtMost(flights.inFlight('stuck')!, 1_000)).toBeUndefined();
+    expect(flights.size()).toBe(0);
+    flights.begin('slow', 1_000);
+    expect(await waitAtMost(flights.inFlight('slow')!, 10)).toBeUndefined();
   });
 });

@@ -11,18 +11,26 @@ export class SingleFlight<T> {
     return this.flights.get(key);
   }
 
-  /** Starts a flight for `key`; the returned function lands it (with the stored value, or undefined) exactly once. */
-  begin(key: string): (value: T | undefined) => void {
+  /**
+   * Starts a flight for `key`; the returned function lands it (with the stored value, or undefined)
+   * exactly once. A flight not landed within `maxMs` (a stream still running, a pump that never
+   * ran) lands empty then, so that no key stays waited on.
+   */
+  begin(key: string, maxMs: number): (value: T | undefined) => void {
     let resolve!: (value: T | undefined) => void;
     const flight = new Promise<T | undefined>((done) => (resolve = done));
     this.flights.set(key, flight);
     let landed = false;
-    return (value) => {
+    const land = (value: T | undefined) => {
       if (landed) return;
       landed = true;
+      clearTimeout(timer);
       if (this.flights.get(key) === flight) this.flights.delete(key);
       resolve(value);
     };
+    const timer = setTimeout(() => land(undefined), maxMs);
+    timer.unref?.();
+    return land;
   }
 
   size(): number {

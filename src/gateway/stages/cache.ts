@@ -99,7 +99,7 @@ function hit(cache: ResponseCache, deps: Deps, call: Call, entry: CacheEntry, ke
 }
 
 async function missAndStore(cache: ResponseCache, deps: Deps, call: Call, controls: CacheControls, next: Next, key: string, where: { group: string; scope: string; namespace: string | undefined }): Promise<GatewayResult> {
-  const land = cache.flights.begin(key);
+  const land = cache.flights.begin(key, cache.settings.singleFlightWaitMs);
   const capture = capturingFormat(call.format);
   const ttlMs = controls.ttlMs ?? cache.settings.ttlMs;
   const store = async (entry: CacheEntry | undefined): Promise<void> => {
