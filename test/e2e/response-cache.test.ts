@@ -284,6 +284,18 @@ describe('embeddings, admin and metrics', () => {
     expect(row!.prompt_tokens).toBeGreaterThan(0);
   });
 
+  it('the daily rollups count the hits and the saved cost (the usage page reads them)', async () => {
+    await api.newTeam({ team_id: 'cache-rollup-team' });
+    const key = (await api.generateKey({ team_id: 'cache-rollup-team' })).key;
+    const content = prompt('rollup');
+    await chat(content, {}, key);
+    await chat(content, {}, key);
+    await chat(content, {}, key);
+    await gateway.flushUsage();
+    const activity = await api.ok<{ metadata: { total_api_requests: number; total_cache_hits: number; total_saved_cost: number; total_spend: number } }>('GET', '/user/daily/activity?team_id=cache-rollup-team');
+    expect(activity.metadata).toMatchObject({ total_api_requests: 3, total_cache_hits: 2, total_saved_cost: 0.000044, total_spend: 0.000022 });
+  });
+
   it('GET /cache/ping, POST /cache/delete {keys}, POST /cache/flushall (admin only) and the /metrics counters', async () => {
     const ping = await api.ok<{ status: string; cache_type: string; bytes_used: number }>('GET', '/cache/ping');
     expect(ping).toMatchObject({ status: 'healthy', cache_type: 'local' });
