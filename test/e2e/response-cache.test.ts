@@ -144,6 +144,22 @@ describe('exact cache', () => {
     expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain('no-cahce');
   });
 
+  it('legacy completions are cached (JSON); a streamed legacy completion bypasses the cache', async () => {
+    const text = prompt('legacy');
+    const completions = () => upstream.requests.filter((request) => request.url.endsWith('/v1/completions') && request.body.prompt === text).length;
+    const first = await client.completions.create({ model: 'cheap', prompt: text }).withResponse();
+    const second = await client.completions.create({ model: 'cheap', prompt: text }).withResponse();
+    expect([first.response.headers.get('x-switchboard-cache'), second.response.headers.get('x-switchboard-cache')]).toEqual(['miss', 'hit']);
+    expect(second.data.choices[0]!.text).toBe(upstream.reply);
+    expect(second.data).toEqual(first.data);
+    const streamed = await client.completions.create({ model: 'cheap', prompt: text, stream: true }).withResponse();
+    for await (const _chunk of streamed.data) {
+      // drain
+    }
+    expect(streamed.response.headers.get('x-switchboard-cache')).toBe('bypass');
+    expect(completions()).toBe(2);
+  });
+
   it('a failed upstream answer is never stored', async () => {
     const content = prompt('failure');
     upstream.faults.push({ kind: 'error', status: 500 });
