@@ -13,8 +13,10 @@ import { pricedConfig } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { deleteKeys, REDIS_URL, redisAvailableForTests, uniquePrefix } from '../support/redis.js';
 import pino from 'pino';
+import { createPostgresDatabase, postgresAvailableForTests } from '../support/databases.js';
 
 const redis = await redisAvailableForTests();
+const postgres = await postgresAvailableForTests();
 
 /** Bag of words hashed into 256 dimensions: deterministic, and close for prompts sharing most words. */
 function bagOfWords(text: string): number[] {
@@ -124,12 +126,14 @@ describe('mode default_off and refused settings', () => {
   });
 });
 
-describe.runIf(redis)('Redis cache shared by two replicas', () => {
+describe.runIf(redis && postgres)('Redis cache shared by two replicas (sharing PostgreSQL too)', () => {
   it('a miss on replica A is a hit on replica B (type redis); a paraphrase on B hits what A stored (type redis-semantic)', async () => {
     const prefix = uniquePrefix('cache');
     closing.push(() => deleteKeys(prefix));
+    const database = await createPostgresDatabase();
+    closing.push(() => database.drop());
     const upstream = await upstreamMock();
-    const options = { redisUrl: REDIS_URL, redisPrefix: prefix };
+    const options = { redisUrl: REDIS_URL, redisPrefix: prefix, databaseUrl: database.url };
     const a = await gatewayOn(upstream, 'litellm_settings:\n  cache: true\n  cache_params: {type: redis}\n', options);
     const b = await gatewayOn(upstream, 'litellm_settings:\n  cache: true\n  cache_params: {type: redis}\n', options);
     const content = `shared ${Math.random()}`;
@@ -138,7 +142,7 @@ describe.runIf(redis)('Redis cache shared by two replicas', () => {
     expect(onB.response.headers.get('x-switchboard-cache')).toBe('hit');
     expect(onB.data.choices[0]!.message.content).toBe(upstream.reply);
     expect(chatCalls(upstream)).toBe(1);
-    expect(await b.recordOf(onB.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ cache_hit: 1, cost_micros: 0 });
+    expect(await b.recordOf(onB.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ cache_hit: 1, cost_micros: 0, saved_cost_micros: 22 });
 
     const semanticPrefix = uniquePrefix('semantic');
     closing.push(() => deleteKeys(semanticPrefix));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ResponseCache } from '../../cache/response-cache.js';
 import { cacheSettingsFrom } from '../../cache/settings.js';
-import { LocalCacheStore } from '../../cache/store.js';
+import { LocalCacheStore, type CacheStore } from '../../cache/store.js';
 import { parseConfig } from '../../config/load.js';
 import { GatewayError } from '../../errors.js';
 import type { Usage } from '../../providers/types.js';
@@ -107,6 +107,18 @@ describe('cache stage', () => {
     await stage(call({ n: 2, temperature: 0.7, cache: { 'use-cache': true } }), next);
     expect((await stage(call({ n: 2, temperature: 0.7, cache: { 'use-cache': true } }), next)).headers['x-switchboard-cache']).toBe('hit');
     expect(next.calls).toHaveLength(3);
+  });
+
+  it('a store that fails (Redis down) never fails the call: a miss, no write, counted', async () => {
+    const { settings } = cacheSettingsFrom(parseConfig('litellm_settings:\n  cache: true\n  cache_params: {type: redis, host: nowhere}\n').config);
+    const failing = { kind: 'redis', get: async () => { throw new Error('connection refused'); }, set: async () => { throw new Error('connection refused'); } } as unknown as CacheStore;
+    const cache = new ResponseCache(settings!, failing, silentLogger);
+    const { stage } = stageWith(cache);
+    const next = recordingNext(answering());
+    expect((await stage(call(), next)).headers['x-switchboard-cache']).toBe('miss');
+    expect((await stage(call(), next)).headers['x-switchboard-cache']).toBe('miss');
+    expect(next.calls).toHaveLength(2);
+    expect(cache.counters).toMatchObject({ errors: 4, stores: 0, misses: 2 });
   });
 
   it('single flight: identical calls wait for the first; when it fails, they go upstream themselves', async () => {
