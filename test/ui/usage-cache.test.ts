@@ -35,7 +35,11 @@ describe.skipIf(!chromiumPath)('usage page: the response cache', () => {
 
   it('shows the hit rate and the saved cost', async () => {
     const client = gateway.openai();
-    for (let index = 0; index < 4; index++) await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'cache me' }] });
+    let hitCallId = '';
+    for (let index = 0; index < 4; index++) {
+      const { response } = await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'cache me' }] }).withResponse();
+      hitCallId = response.headers.get('x-switchboard-call-id')!;
+    }
     expect(mock.requests).toHaveLength(1);
     await gateway.flushUsage();
 
@@ -50,5 +54,12 @@ describe.skipIf(!chromiumPath)('usage page: the response cache', () => {
     expect(await stat('Cache hit rate').locator('.stat-detail').textContent()).toBe('3 answered from the cache');
     // Three hits of an answer that cost 12 × $0.000001 + 5 × $0.000002.
     expect(await stat('Saved by the cache').locator('.stat-value').textContent()).toBe('$0.000066');
+
+    // A hit's log entry says so.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Logs', exact: true }).click();
+    await page.locator(`tr[data-request-id="${hitCallId}"]`).click();
+    const dialog = page.getByRole('dialog', { name: 'Request' });
+    await expect.poll(() => dialog.getByTestId('log-cache').textContent(), { timeout: 10_000 }).toBe('answered from the response cache, saving $0.000022');
+    expect(await dialog.getByTestId('log-cost').textContent()).toBe('$0.00');
   });
 });
