@@ -43,6 +43,8 @@ import { presentsAdminKey } from './http/admin-view.js';
 import { limitConnectionsPerAddress } from './http/connection-limits.js';
 import { closeConnectionIfBodyUnread } from './http/early-refusal.js';
 import type { ListenerSettings } from './http/listener-settings.js';
+import { registerCacheRoutes } from './http/routes/cache.js';
+import type { ResponseCache } from './cache/response-cache.js';
 
 export interface ServerDependencies {
   /** True once a shutdown began: readiness answers 503 so load balancers stop sending. */
@@ -85,6 +87,8 @@ export interface ServerDependencies {
   uiDirectory?: string;
   /** Request timeouts, keep-alive and connections per address (absent: Node's and Fastify's defaults). */
   listener?: ListenerSettings;
+  /** The response cache, for /cache/ping, /cache/delete and /cache/flushall. */
+  cache?: ResponseCache;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -197,6 +201,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
+  registerCacheRoutes(app, deps.cache);
   registerUiRoutes(app, { directory: deps.uiDirectory });
   return app;
 }

@@ -8,6 +8,7 @@ import { compose } from './call.js';
 import type { GatewayDependencies } from './dependencies.js';
 import type { UsageRecorder } from './record.js';
 import { admitStage } from './stages/admit.js';
+import { cacheStage } from './stages/cache.js';
 import { attemptJson } from './stages/attempt-json.js';
 import { attemptStream } from './stages/attempt-stream.js';
 import type { Attempt } from './stages/attempted.js';
@@ -17,16 +18,19 @@ import { routeStage } from './stages/route.js';
 import { settleStage } from './stages/settle.js';
 
 export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): Next {
+  // The semantic cache embeds prompts through this very chain (cache/embedder.ts).
+  let run: Next | undefined;
   const stages: Stage[] = [
     // Observability callbacks go first: they see every call's outcome once it is recorded.
     recordFailuresStage(deps.catalog, recorder),
     resolveStage(deps), // routing rules, tier gating and agents decide here too
     admitStage(deps),
-    // A response cache looks up here (before routing) and stores from the settle stage.
+    cacheStage({ cache: deps.cache, recorder, catalog: deps.catalog, run: () => run! }), // looks up before routing, stores what settle returned
     routeStage(deps),
     // Guardrails go here: on the request before each attempt, and on what it returns.
   ];
-  return compose(stages, settleStage(deps, recorder, attemptOf(deps)));
+  run = compose(stages, settleStage(deps, recorder, attemptOf(deps)));
+  return run;
 }
 
 /** One attempt: JSON, or an opened stream. */

@@ -8,12 +8,15 @@ import type { GatewayError } from '../errors.js';
 import type { PowerLevel } from '../platform/settings.js';
 import type { CallContext } from './call-context.js';
 import type { AttemptPlan, Call, RouteFacts } from './call.js';
+import type { Usage } from '../providers/types.js';
 import type { GatewayDependencies } from './dependencies.js';
 import { toUsageRow, type Settlement, type UsageFacts } from './usage-row.js';
 
 /** What the record knows about how the call ended: the row's facts, and the attempt that fixed the charge. */
 type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retries' | 'fallbacks' | 'stream' | 'settlement' | 'error' | 'aborted'> & {
   lastAttempt: AttemptPlan | undefined;
+  /** Answered from the response cache: what the cached answer cost when produced (null: unpriced). */
+  cacheHit?: { savedCostMicros: number | null };
 };
 
 /** As much of a call as is known when it is recorded: a request refused before the path ran has only its context. */
@@ -26,6 +29,16 @@ export class UsageRecorder {
   recordAttempt(call: Call, settlement: Settlement, error: GatewayError | undefined, aborted: boolean): void {
     const attempt = call.attempt!;
     this.record(call, { modelGroup: attempt.group.name, deployment: attempt.deployment, requested: attempt.requested, retries: attempt.retries, fallbacks: attempt.fallbacks, stream: call.stream, settlement, error, aborted, lastAttempt: attempt });
+  }
+
+  /**
+   * A call answered from the response cache: the cached answer's tokens, cost 0 and no credits; the
+   * key's budget reservation and in-flight slot are released and no tpm tokens counted (nothing went
+   * upstream), while the rpm admission already counted the request.
+   */
+  recordCacheHit(call: Call, usage: Usage, savedCostMicros: number | null): void {
+    const settlement: Settlement = { usage, costMicros: 0, upstreamLatencyMs: 0, timeToFirstTokenMs: null };
+    this.record(call, { modelGroup: call.resolution?.group.name ?? null, deployment: undefined, requested: undefined, retries: 0, fallbacks: 0, stream: call.stream, settlement, error: undefined, aborted: false, lastAttempt: undefined, cacheHit: { savedCostMicros } });
   }
 
   /** A call that failed: refused before routing (no route facts), or after every attempt failed. */
@@ -59,7 +72,7 @@ export class UsageRecorder {
     const byok = ending.lastAttempt?.target.byok === true && settlement !== undefined;
     const billedMicros = byok ? undefined : settlement?.costMicros;
     const admission = call.admission;
-    admission?.ticket?.settle(billedMicros, usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
+    admission?.ticket?.settle(billedMicros, ending.cacheHit ? 0 : usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
     const powerLevel = this.deps.platform ? chargedLevelOf(call, ending.lastAttempt) : undefined;
     const credits = admission?.credits?.settle(billedMicros, { level: powerLevel });
     const latencyMs = performance.now() - context.startedAt;
@@ -93,6 +106,7 @@ export class UsageRecorder {
         powerLevel,
         promptForLog: call.promptForLog,
         latencyMs,
+        cacheHit: ending.cacheHit,
       }),
     );
   }

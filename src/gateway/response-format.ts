@@ -21,6 +21,8 @@ export interface StreamEncoder {
 }
 
 export interface ResponseFormat {
+  /** Set on OpenAI's own format (and formats wrapping it): its chat bodies may carry the platform's metadata field. */
+  readonly openAI?: boolean;
   /** A non-streaming chat response; `raw` is the upstream body when the response is unchanged. */
   chat(response: ChatResponse, raw: string | undefined): string;
   stream(options: { includeUsage: boolean }): StreamEncoder;
@@ -74,6 +76,7 @@ class OpenAIStreamEncoder implements StreamEncoder {
 }
 
 export const openAIResponseFormat: ResponseFormat = {
+  openAI: true,
   chat: (response, raw) => raw ?? JSON.stringify(response),
   stream: ({ includeUsage }) => new OpenAIStreamEncoder(includeUsage),
 };

@@ -37,6 +37,8 @@ export interface UsageFacts {
   powerLevel: PowerLevel | undefined;
   promptForLog: string | undefined;
   latencyMs: number;
+  /** Answered from the response cache, with what the cached answer cost when it was produced. */
+  cacheHit?: { savedCostMicros: number | null };
 }
 
 export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow {
@@ -81,5 +83,7 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
     response: settlement?.responseText ?? null,
     aborted: facts.aborted || error?.code === 'client_closed_request' ? 1 : 0,
     usage_adjusted: settlement?.usageAdjusted ? 1 : 0,
+    cache_hit: facts.cacheHit ? 1 : 0,
+    saved_cost_micros: facts.cacheHit?.savedCostMicros ?? null,
   };
 }

@@ -105,6 +105,10 @@ export const SPEND_LOG_FIELDS = {
   aborted: 'boolean',
   /** The upstream's reported usage was implausible and was replaced by the gateway's own count. */
   usage_adjusted: 'boolean',
+  /** The gateway's response cache answered (no upstream call, spend 0). */
+  cache_hit: 'boolean',
+  /** On a cache hit, what the cached answer cost when it was produced (USD). */
+  saved_cost: 'number?',
   metadata: 'record',
   messages: 'unknown',
   response: 'string?',
@@ -203,6 +207,9 @@ export const SPEND_METRICS_FIELDS = {
   successful_requests: 'number',
   failed_requests: 'number',
   credits: 'number',
+  /** Calls answered from the response cache, and what their answers cost when produced (USD). */
+  cache_hits: 'number',
+  saved_cost: 'number',
 } as const satisfies Record<string, FieldKind>;
 
 export type SpendMetricsView = ViewOf<typeof SPEND_METRICS_FIELDS>;
@@ -230,6 +237,8 @@ export const DAILY_ACTIVITY_METADATA_FIELDS = {
   total_successful_requests: 'number',
   total_failed_requests: 'number',
   total_credits: 'number',
+  total_cache_hits: 'number',
+  total_saved_cost: 'number',
   page: 'number',
   total_pages: 'number',
   has_more: 'boolean',

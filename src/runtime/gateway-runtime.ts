@@ -60,6 +60,8 @@ import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js'
 import { createUsageAnalytics, type UsageAnalytics } from './usage-analytics.js';
 import { RouterSettingsStore } from '../routing/router-settings-store.js';
 import { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
+import { CacheConfigError, createResponseCache } from '../cache/create.js';
+import { registerCacheMetrics } from '../cache/metrics.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -255,6 +257,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     sharedState: resilientLimits ? () => ({ degraded: sharedState!.degraded, pendingUpdates: resilientLimits.pending }) : undefined,
   });
   const openStreams = new OpenStreams(keyRevocationCheck(keyDirectory), logger);
+  let cache: Awaited<ReturnType<typeof createResponseCache>>;
+  try {
+    cache = await createResponseCache(config, { catalog, logger, redisUrl, redisPrefix });
+  } catch (error) {
+    throw error instanceof CacheConfigError ? new ConfigError(error.message) : error;
+  }
+  if (cache) registerCacheMetrics(metrics.registry, cache);
   const gateway = new Gateway({
     catalog,
     upstream,
@@ -266,6 +275,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     metrics,
     platform,
     openStreams,
+    cache,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   let draining = false;
@@ -304,6 +314,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     routerPolicy: () => router.policy,
     routerSettings,
     listener,
+    cache,
   });
   analytics.registerMetrics(metrics.registry);
 
@@ -350,6 +361,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await analytics.close();
       await upstream.close();
       await routerState.close();
+      await cache?.close();
       await limitsState.close();
       openStreams.stop();
       await keyDirectory.close();

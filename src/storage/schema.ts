@@ -47,6 +47,10 @@ export interface UsageLogTable {
   aborted: Generated<number>;
   /** 1 when the upstream's reported usage was beyond what the request could produce and the local count replaced it. */
   usage_adjusted: Generated<number>;
+  /** 1 when the response cache answered: no upstream call, cost 0, no credits charged. */
+  cache_hit: Generated<number>;
+  /** On a cache hit, what the cached answer cost when it was produced (integer micro-dollars). */
+  saved_cost_micros?: number | null;
   /** The request messages (JSON), only when general_settings.store_prompts_in_spend_logs is on. */
   messages?: string | null;
   /** The response text, only when general_settings.store_prompts_in_spend_logs is on. */
@@ -75,6 +79,10 @@ export interface UsageDailyTable {
   cached_tokens: number;
   cost_micros: number;
   credits_millicredits: number;
+  /** Calls answered from the response cache. */
+  cache_hits: number;
+  /** What those cached answers cost when they were produced, integer micro-dollars. */
+  saved_cost_micros: number;
 }
 
 /** usage_daily summed over keys, users and teams: reports across everyone read this. */

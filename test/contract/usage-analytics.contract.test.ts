@@ -108,9 +108,9 @@ describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
   it('totals by day match the hand-computed figures', async () => {
     const rows = await reports.report({ ...range, groupBy: ['day'] });
     expect(rows).toEqual([
-      { day: '2026-11-01', requests: 3, failures: 1, prompt_tokens: 300, completion_tokens: 150, total_tokens: 450, cached_tokens: 20, cost_micros: 3500, credits_millicredits: 1500 },
-      { day: '2026-11-02', requests: 2, failures: 0, prompt_tokens: 460, completion_tokens: 230, total_tokens: 690, cached_tokens: 0, cost_micros: 4700, credits_millicredits: 0 },
-      { day: '2026-11-03', requests: 2, failures: 0, prompt_tokens: 25, completion_tokens: 15, total_tokens: 40, cached_tokens: 0, cost_micros: 300, credits_millicredits: 0 },
+      { day: '2026-11-01', requests: 3, failures: 1, prompt_tokens: 300, completion_tokens: 150, total_tokens: 450, cached_tokens: 20, cost_micros: 3500, credits_millicredits: 1500, cache_hits: 0, saved_cost_micros: 0 },
+      { day: '2026-11-02', requests: 2, failures: 0, prompt_tokens: 460, completion_tokens: 230, total_tokens: 690, cached_tokens: 0, cost_micros: 4700, credits_millicredits: 0, cache_hits: 0, saved_cost_micros: 0 },
+      { day: '2026-11-03', requests: 2, failures: 0, prompt_tokens: 25, completion_tokens: 15, total_tokens: 40, cached_tokens: 0, cost_micros: 300, credits_millicredits: 0, cache_hits: 0, saved_cost_micros: 0 },
     ]);
   });
 

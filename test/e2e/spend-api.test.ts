@@ -84,8 +84,8 @@ describe('GET /global/spend/report', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/csv');
     const lines = (await response.text()).trim().split('\r\n');
-    expect(lines[0]).toBe('model,total_spend,spend,prompt_tokens,completion_tokens,total_tokens,cache_read_input_tokens,api_requests,successful_requests,failed_requests,credits');
-    expect(lines.slice(1)).toEqual(['cheap,0.0006,0.0006,300,150,450,0,4,3,1,0', 'premium,0.004,0.004,200,100,300,0,2,2,0,0']);
+    expect(lines[0]).toBe('model,total_spend,spend,prompt_tokens,completion_tokens,total_tokens,cache_read_input_tokens,api_requests,successful_requests,failed_requests,credits,cache_hits,saved_cost');
+    expect(lines.slice(1)).toEqual(['cheap,0.0006,0.0006,300,150,450,0,4,3,1,0,0,0', 'premium,0.004,0.004,200,100,300,0,2,2,0,0,0,0']);
   });
 
   it('is for operators only, and says what is wrong with bad input', async () => {
@@ -151,7 +151,7 @@ describe('usage for a key’s own user', () => {
     const everyone = await json<any>('/user/daily/activity');
     expect(everyone.metadata.total_api_requests).toBe(6);
     const csv = await (await get('/user/daily/activity?format=csv', aliceKey)).text();
-    expect(csv.split('\r\n')[0]).toBe('date,model,provider,api_key,key_alias,spend,prompt_tokens,completion_tokens,total_tokens,cache_read_input_tokens,api_requests,successful_requests,failed_requests,credits');
+    expect(csv.split('\r\n')[0]).toBe('date,model,provider,api_key,key_alias,spend,prompt_tokens,completion_tokens,total_tokens,cache_read_input_tokens,api_requests,successful_requests,failed_requests,credits,cache_hits,saved_cost');
   });
 });
 

@@ -35,6 +35,8 @@ export interface MockOpenAIOptions {
   cachedTokens?: number;
   /** Appended to every JSON body after the object, as real upstreams do (OpenAI's bodies end in "\n"). */
   bodySuffix?: string;
+  /** The embedding of one input (deterministic in tests); default: the same three floats for every input. */
+  embedding?: (input: string) => number[];
 }
 
 export class MockOpenAI extends MockServer {
@@ -167,7 +169,7 @@ export class MockOpenAI extends MockServer {
     const tokens = inputs.reduce<number>((sum, input) => sum + String(input).split(/\s+/).length, 0);
     this.sendJson(response, {
       object: 'list',
-      data: inputs.map((_, index) => ({ object: 'embedding', index, embedding: [0.0023064255, -0.009327292, 0.015797347] })),
+      data: inputs.map((input, index) => ({ object: 'embedding', index, embedding: this.options.embedding ? this.options.embedding(String(input)) : [0.0023064255, -0.009327292, 0.015797347] })),
       model: String(body.model),
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     });

@@ -13,7 +13,6 @@ import type { Call, Next } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
 import { chargedLevelOf, type UsageRecorder } from '../record.js';
 import { responseTextOf } from '../request-body.js';
-import { openAIResponseFormat } from '../response-format.js';
 import { settleUsage } from '../settle-usage.js';
 import { estimateUsage } from '../usage-estimate.js';
 import type { Settlement } from '../usage-row.js';
@@ -61,7 +60,7 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   let body = attempted.body;
   if (deps.platform) {
     const outcome = { deployment, costMicros: settlement.costMicros, level: chargedLevelOf(call, plan), byok: plan.target.byok, credits: call.admission?.credits };
-    body = await deps.platform.finish(outcome, headers, body, operation.kind === 'chat' && call.format === openAIResponseFormat);
+    body = await deps.platform.finish(outcome, headers, body, operation.kind === 'chat' && call.format.openAI === true);
   }
   return { kind: 'json', status: 200, headers, body };
 }

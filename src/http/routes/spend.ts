@@ -82,12 +82,14 @@ function metricsOf(totals: Totals): SpendMetricsView {
     successful_requests: totals.requests - totals.failures,
     failed_requests: totals.failures,
     credits: totals.credits_millicredits / 1000,
+    cache_hits: totals.cache_hits,
+    saved_cost: totals.saved_cost_micros / 1_000_000,
   };
 }
 const METRIC_COLUMNS = Object.keys(SPEND_METRICS_FIELDS) as Array<keyof SpendMetricsView>;
 
 function emptyTotals(): Totals {
-  return { requests: 0, failures: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cached_tokens: 0, cost_micros: 0, credits_millicredits: 0 };
+  return { requests: 0, failures: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cached_tokens: 0, cost_micros: 0, credits_millicredits: 0, cache_hits: 0, saved_cost_micros: 0 };
 }
 
 function add(into: Totals, row: Totals): Totals {
@@ -99,6 +101,8 @@ function add(into: Totals, row: Totals): Totals {
   into.cached_tokens += row.cached_tokens;
   into.cost_micros += row.cost_micros;
   into.credits_millicredits += row.credits_millicredits;
+  into.cache_hits += row.cache_hits;
+  into.saved_cost_micros += row.saved_cost_micros;
   return into;
 }
 
@@ -330,6 +334,8 @@ function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: n
       total_successful_requests: metrics.successful_requests,
       total_failed_requests: metrics.failed_requests,
       total_credits: metrics.credits,
+      total_cache_hits: metrics.cache_hits,
+      total_saved_cost: metrics.saved_cost,
       page,
       total_pages: totalPages,
       has_more: page < totalPages,
@@ -340,7 +346,7 @@ function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: n
 const SPEND_LOG_CSV_COLUMNS = [
   'request_id', 'call_type', 'startTime', 'endTime', 'api_key', 'key_alias', 'user', 'team_id', 'model', 'model_id', 'custom_llm_provider', 'upstream_model', 'status',
   'http_status', 'stream', 'error_code', 'error_message', 'spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'latency_ms', 'time_to_first_token_ms',
-  'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'aborted', 'usage_adjusted', 'metadata', 'messages', 'response',
+  'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost', 'metadata', 'messages', 'response',
 ] as const;
 
 function parseJson(text: string | null | undefined): unknown {
@@ -386,6 +392,8 @@ export function spendLogView(row: StoredUsageLog): SpendLogView {
     power_level: row.power_level,
     aborted: row.aborted === 1,
     usage_adjusted: row.usage_adjusted === 1,
+    cache_hit: row.cache_hit === 1,
+    saved_cost: row.saved_cost_micros == null ? null : row.saved_cost_micros / 1_000_000,
     metadata: (parseJson(row.metadata) as Record<string, unknown> | null) ?? {},
     messages: parseJson(row.messages ?? null),
     response: row.response ?? null,

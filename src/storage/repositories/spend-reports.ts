@@ -51,7 +51,7 @@ export interface SpendLogQuery extends RollupFilters {
   limit: number;
 }
 
-const SUMS = ['requests', 'failures', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits'] as const;
+const SUMS = ['requests', 'failures', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits', 'cache_hits', 'saved_cost_micros'] as const;
 
 export class SpendReportRepository {
   constructor(private readonly db: Kysely<Database>) {}

@@ -7,7 +7,7 @@ import type { Database as SQLiteConnection } from 'better-sqlite3';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, StoredUsageLog, UsageLogRow } from '../schema.js';
 
-// SQLite caps bound parameters per statement; 38 columns x 200 rows stays under 32766.
+// SQLite caps bound parameters per statement; 40 columns x 200 rows stays under 32766.
 const ROWS_PER_INSERT = 200;
 
 /** Every column a usage row may carry (all but the generated id). */
@@ -16,7 +16,7 @@ const COLUMNS = [
   'upstream_model', 'stream', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_creation_tokens', 'reasoning_tokens',
   'tokens_estimated', 'cost_micros', 'latency_ms', 'time_to_first_token_ms', 'upstream_latency_ms', 'status', 'http_status', 'error_code',
   'error_message', 'retries', 'fallbacks', 'metadata', 'byok', 'credits_millicredits', 'power_level', 'messages', 'response',
-  'aborted', 'usage_adjusted',
+  'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost_micros',
 ] as const satisfies ReadonlyArray<keyof UsageLogRow>;
 
 type InsertOne = (row: UsageLogRow) => boolean;
@@ -38,7 +38,7 @@ export class UsageLogRepository {
       const statement = sqlite.prepare(`insert into usage_logs (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (call_id) do nothing`);
       const values: unknown[] = new Array(COLUMNS.length);
       // Columns that are NOT NULL with a default: a row without them takes the default, not null.
-      const flags = (['byok', 'aborted', 'usage_adjusted'] as const).map((column) => [COLUMNS.indexOf(column), column] as const);
+      const flags = (['byok', 'aborted', 'usage_adjusted', 'cache_hit'] as const).map((column) => [COLUMNS.indexOf(column), column] as const);
       this.insertOne = (row) => {
         for (let index = 0; index < COLUMNS.length; index++) values[index] = row[COLUMNS[index]!] ?? null;
         for (const [index, column] of flags) values[index] = row[column] ?? 0;

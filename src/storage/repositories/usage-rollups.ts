@@ -50,6 +50,8 @@ export function rollupIncrements(rows: UsageLogRow[]): RollupRow[] {
         cached_tokens: 0,
         cost_micros: 0,
         credits_millicredits: 0,
+        cache_hits: 0,
+        saved_cost_micros: 0,
       };
       sums.set(id, sum);
     }
@@ -63,6 +65,8 @@ export function rollupIncrements(rows: UsageLogRow[]): RollupRow[] {
     sum.cached_tokens += Number(row.cached_tokens ?? 0);
     sum.cost_micros += Number(row.cost_micros ?? 0);
     sum.credits_millicredits += Number(row.credits_millicredits ?? 0);
+    if (row.cache_hit) sum.cache_hits += 1;
+    sum.saved_cost_micros += Number(row.saved_cost_micros ?? 0);
   }
   // One order for every writer: two replicas upserting overlapping rollup rows lock them in the
   // same order, so their transactions wait for each other instead of deadlocking.
@@ -70,7 +74,7 @@ export function rollupIncrements(rows: UsageLogRow[]): RollupRow[] {
 }
 
 const ROLLUPS_PER_STATEMENT = 200;
-const SUMMED = ['requests', 'failures', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits'] as const;
+const SUMMED = ['requests', 'failures', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits', 'cache_hits', 'saved_cost_micros'] as const;
 
 /** The per-(day, model group, provider) totals of rollup increments. */
 export function totalIncrements(increments: RollupRow[]): Array<Omit<RollupRow, 'key_id' | 'user_id' | 'team_id'>> {

@@ -77,7 +77,7 @@ describe('LiteLLM shapes', () => {
 
   it('/user/daily/activity: days in order with breakdowns, totals from metadata', async () => {
     const metrics = (spend: number, requests: number, failed: number): SpendMetricsView => ({
-      spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cache_read_input_tokens: 0, credits: 0,
+      spend, api_requests: requests, successful_requests: requests - failed, failed_requests: failed, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cache_read_input_tokens: 0, credits: 0, cache_hits: 1, saved_cost: 0.01,
     });
     const body: DailyActivityAnswer = {
       results: [
@@ -86,7 +86,7 @@ describe('LiteLLM shapes', () => {
       ],
       metadata: {
         total_spend: 0.75, total_api_requests: 6, total_successful_requests: 5, total_failed_requests: 1, total_prompt_tokens: 20, total_completion_tokens: 10, total_tokens: 30,
-        total_cache_read_input_tokens: 0, total_credits: 0, page: 1, total_pages: 1, has_more: false,
+        total_cache_read_input_tokens: 0, total_credits: 0, total_cache_hits: 3, total_saved_cost: 0.02, page: 1, total_pages: 1, has_more: false,
       },
     };
     answer(body);
@@ -96,7 +96,8 @@ describe('LiteLLM shapes', () => {
     expect(activity.days[1].breakdown.models['gpt-4o']).toMatchObject({ spend: 0.5, requests: 4, failed: 1 });
     expect(Object.keys(activity.days[1].breakdown.api_keys)).toEqual(['billing']);
     expect(calls[0].url).toContain('page_size=366');
-    expect(activity.totals).toMatchObject({ spend: 0.75, requests: 6, successful: 5, failed: 1, total_tokens: 30 });
+    expect(activity.totals).toMatchObject({ spend: 0.75, requests: 6, successful: 5, failed: 1, total_tokens: 30, cache_hits: 3, saved_cost: 0.02 });
+    expect(activity.days[1].breakdown.models['gpt-4o']).toMatchObject({ cache_hits: 1, saved_cost: 0.01 });
   });
 
   it('/spend/logs: the rows as the gateway sends them, with the stream flag and the error text', async () => {
@@ -104,7 +105,7 @@ describe('LiteLLM shapes', () => {
       request_id: 'call-1', call_type: 'chat_completion', startTime: '2026-11-23T10:00:00.000Z', endTime: '2026-11-23T10:00:01.250Z', api_key: 'hash-1', key_alias: 'billing',
       user: 'alice', team_id: null, model: 'gpt-4o', model_id: 'dep-1', custom_llm_provider: 'openai', upstream_model: 'gpt-4o-2024-08-06', status: 'failure', http_status: 502,
       stream: true, error_code: 'upstream_error', error_message: 'the upstream answered 500', spend: null, prompt_tokens: null, completion_tokens: null, total_tokens: null,
-      cache_read_input_tokens: null, latency_ms: 1250, time_to_first_token_ms: null, retries: 1, fallbacks: 0, byok: false, credits: null, power_level: null, aborted: false, usage_adjusted: false, metadata: {}, messages: null, response: null,
+      cache_read_input_tokens: null, latency_ms: 1250, time_to_first_token_ms: null, retries: 1, fallbacks: 0, byok: false, credits: null, power_level: null, aborted: false, usage_adjusted: false, cache_hit: false, saved_cost: null, metadata: {}, messages: null, response: null,
     };
     answer({ data: [row], page: 1, page_size: 50, has_more: true });
     const page = await spendLogs({ model: 'gpt-4o', status: '' });

@@ -348,6 +348,9 @@ export interface Metrics {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Calls answered from the response cache, and what their answers cost when produced (USD). */
+  cache_hits: number;
+  saved_cost: number;
 }
 
 export interface DailyActivity {
@@ -365,6 +368,8 @@ function metricsOf(metrics: SpendMetricsView): Metrics {
     prompt_tokens: metrics.prompt_tokens,
     completion_tokens: metrics.completion_tokens,
     total_tokens: metrics.total_tokens,
+    cache_hits: metrics.cache_hits,
+    saved_cost: metrics.saved_cost,
   };
 }
 
@@ -399,12 +404,14 @@ export async function dailyActivity(query: { start_date: string; end_date: strin
       prompt_tokens: totals.total_prompt_tokens,
       completion_tokens: totals.total_completion_tokens,
       total_tokens: totals.total_tokens,
+      cache_hits: totals.total_cache_hits,
+      saved_cost: totals.total_saved_cost,
     },
   };
 }
 
 export function sumMetrics(list: Metrics[]): Metrics {
-  const total: Metrics = { spend: 0, requests: 0, successful: 0, failed: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  const total: Metrics = { spend: 0, requests: 0, successful: 0, failed: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cache_hits: 0, saved_cost: 0 };
   for (const item of list) for (const name of Object.keys(total) as (keyof Metrics)[]) total[name] += item[name];
   return total;
 }

@@ -41,6 +41,12 @@ function LogDetail({ row }: { row: LogRow }) {
       </dd>
       <dt>Cost</dt>
       <dd data-testid="log-cost">{usd(row.spend, 6)}</dd>
+      {row.cache_hit ? (
+        <>
+          <dt>Cache</dt>
+          <dd data-testid="log-cache">answered from the response cache, saving {usd(row.saved_cost, 6)}</dd>
+        </>
+      ) : null}
       <dt>Latency</dt>
       <dd>
         {ms(row.latency_ms)}

@@ -116,6 +116,8 @@ export function UsagePage({ session }: { session: Session }) {
               <Stat label="Spend" value={usd(data.totals.spend)} />
               <Stat label="Prompt tokens" value={count(data.totals.prompt_tokens)} />
               <Stat label="Completion tokens" value={count(data.totals.completion_tokens)} />
+              <Stat label="Cache hit rate" value={data.totals.requests > 0 ? `${((100 * data.totals.cache_hits) / data.totals.requests).toFixed(1)} %` : '—'} detail={`${count(data.totals.cache_hits)} answered from the cache`} />
+              <Stat label="Saved by the cache" value={usd(data.totals.saved_cost)} detail="what the cached answers cost when produced" />
             </div>
             <div className="grid grid-2">
               <Card title="Requests per day">

@@ -182,6 +182,9 @@ export function messagesRequestToChat(raw: unknown, options: { forCounting?: boo
     if (typeof userId === 'string' && userId.length > 0) request.user = userId;
   }
 
+  // The gateway's own response-cache controls (read and removed by the cache stage, never sent upstream).
+  if (present(body.cache)) (request as Record<string, unknown>).cache = body.cache;
+
   if (present(body.stream) && typeof body.stream !== 'boolean') fail('stream', `"stream" must be a boolean, got ${typeName(body.stream)}`);
   if (body.stream === true && !options.forCounting) {
     request.stream = true;

@@ -1,0 +1,36 @@
+/**
+ * The semantic cache's embedding call: the gateway's own embeddings path (the whole chain), as the
+ * caller of the call being looked up, so it is checked against that caller's access and limits and
+ * recorded (and billed) as a call of its own.
+ */
+import { performance } from 'node:perf_hooks';
+import { ClientConnection } from '../gateway/client-connection.js';
+import type { CallContext } from '../gateway/call-context.js';
+import type { Call, Next } from '../gateway/call.js';
+import { newCallId } from '../gateway/call-id.js';
+import { openAIResponseFormat } from '../gateway/response-format.js';
+import type { Embed } from './semantic.js';
+
+export function chainEmbedder(run: () => Next, model: string): Embed {
+  return async (call: Call, text: string) => {
+    const context: CallContext = {
+      callId: newCallId(),
+      startedAt: performance.now(),
+      startedAtEpochMs: Date.now(),
+      endpoint: 'embeddings',
+      caller: call.context.caller,
+      client: new ClientConnection(),
+      recorded: false,
+    };
+    const result = await run()({ context, operation: { kind: 'embeddings', request: { model, input: text } }, format: openAIResponseFormat, stream: false });
+    if (result.kind !== 'json') return undefined;
+    const body = JSON.parse(result.body) as { data?: Array<{ embedding?: unknown }> };
+    const embedding = body.data?.[0]?.embedding;
+    if (Array.isArray(embedding)) return Float32Array.from(embedding as number[]);
+    if (typeof embedding === 'string') {
+      const bytes = Uint8Array.from(Buffer.from(embedding, 'base64'));
+      return new Float32Array(bytes.buffer, 0, bytes.byteLength >> 2);
+    }
+    return undefined;
+  };
+}

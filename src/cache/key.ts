@@ -1,0 +1,67 @@
+/**
+ * The cache key of a request: the model group, the scope (who may share the entry), the namespace,
+ * and every request field that can change the answer, canonicalized (key order, nulls and defaults
+ * dropped) and hashed. Fields that only shape delivery (stream, stream_options), identify the caller
+ * (user, metadata) or are the gateway's own (cache, fallbacks) are left out; any other field counts,
+ * so a field this list does not know can only split entries, never merge different answers.
+ */
+import { createHash } from 'node:crypto';
+import type { Caller } from '../auth/caller.js';
+import type { CacheScope } from './settings.js';
+
+const NOT_IN_KEY = new Set(['model', 'stream', 'stream_options', 'user', 'metadata', 'cache', 'fallbacks', 'power_level', 'mock_response']);
+
+/** Values equal to the API's defaults, dropped so that sending them or not makes one entry. */
+const DEFAULTS: Record<string, unknown> = { n: 1, frequency_penalty: 0, presence_penalty: 0, logprobs: false, parallel_tool_calls: true, encoding_format: 'float' };
+
+/** JSON with object keys sorted, so that key order never changes a key. (Plain loops: it runs on every cached call.) */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'null');
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let index = 0; index < value.length; index++) out += (index > 0 ? ',' : '') + canonicalJson(value[index]);
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** The request's answer-changing fields, canonical; `omit` leaves more out (the messages, for the semantic index). */
+export function answerFields(request: Record<string, unknown>, omit?: ReadonlySet<string>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(request)) {
+    if (value === undefined || value === null || NOT_IN_KEY.has(name) || omit?.has(name)) continue;
+    if (name in DEFAULTS && DEFAULTS[name] === value) continue;
+    fields[name] = name === 'stop' && typeof value === 'string' ? [value] : value;
+  }
+  return fields;
+}
+
+/** Who may share an entry: everyone, the caller's team (else its key), or the key alone. */
+export function scopeOf(caller: Caller, scope: CacheScope): string {
+  if (scope === 'global') return 'global';
+  if (scope === 'team' && caller.teamId) return `team:${caller.teamId}`;
+  return `key:${caller.keyHash ?? 'none'}`;
+}
+
+export interface KeyParts {
+  kind: string;
+  group: string;
+  scope: string;
+  namespace: string | undefined;
+  fields: Record<string, unknown>;
+}
+
+export function cacheKey(parts: KeyParts): string {
+  const hash = createHash('sha256').update(canonicalJson([parts.kind, parts.group, parts.scope, parts.namespace ?? '', parts.fields])).digest('hex');
+  return `${parts.namespace ? `${parts.namespace}:` : ''}${hash}`;
+}

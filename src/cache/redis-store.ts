@@ -1,0 +1,62 @@
+/**
+ * Cached answers in Redis, shared by every replica: one string per entry under the gateway's key
+ * prefix, expiring with the entry's ttl. Flushing deletes this prefix's entries only.
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CacheStore } from './store.js';
+
+export class RedisCacheStore implements CacheStore {
+  readonly kind = 'redis' as const;
+
+  private constructor(
+    readonly client: Redis,
+    /** Every key of this cache starts with it, e.g. "switchboard:cache:". */
+    readonly prefix: string,
+  ) {}
+
+  static async connect(options: { url: string; prefix: string; logger: Logger }): Promise<RedisCacheStore> {
+    const client = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    client.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'response cache: Redis error'));
+    await client.connect();
+    return new RedisCacheStore(client, options.prefix);
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.client.get(this.prefix + key)) ?? undefined;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.client.set(this.prefix + key, value, 'PX', Math.max(1, Math.round(ttlMs)));
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    return this.client.del(...keys.map((key) => this.prefix + key));
+  }
+
+  async flush(): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', `${this.prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await this.client.unlink(...keys);
+    } while (cursor !== '0');
+  }
+
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+
+  bytes(): undefined {
+    return undefined;
+  }
+
+  evictions(): number {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}
