@@ -51,6 +51,8 @@ import { HealthMonitor } from '../routing/health-monitor.js';
 import { healthSettingsFrom } from '../routing/health-settings.js';
 import { checkDeployment } from '../routing/health-check.js';
 import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js';
+import { LocalBackends } from '../backends/local-backends.js';
+import { BackendStateRepository } from '../storage/repositories/backend-state.js';
 import { createUsageAnalytics, type UsageAnalytics } from './usage-analytics.js';
 import { RouterSettingsStore } from '../routing/router-settings-store.js';
 import { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
@@ -149,6 +151,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let principals: PrincipalRepository | undefined;
   let credits: CreditRepository | undefined;
   let modelRepository: ModelRepository | undefined;
+  let backendState: BackendStateRepository | undefined;
   let workerSink: SqliteWorkerSink | undefined;
   const analytics = createUsageAnalytics(config, logger);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
@@ -163,6 +166,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     credits = new CreditRepository(handle.db);
     if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
     modelRepository = new ModelRepository(handle.db);
+    backendState = new BackendStateRepository(handle.db);
     void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
     void routerSettings.attach(new GatewaySettingsRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored router settings'));
   });
@@ -192,8 +196,12 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     onDeploymentsChanged: (ids) => healthMonitor.forget(ids),
   });
   await modelRegistry.start();
+  const monitored = () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled }));
+  // Local inference servers (Ollama, vLLM, …): what they serve, read with the health rounds.
+  const localBackends = new LocalBackends({ deployments: monitored, upstream, timeoutMs: healthSettings.timeoutMs, logger, redisUrl, redisPrefix, repository: () => backendState });
   const healthMonitor = new HealthMonitor({
-    deployments: () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled })),
+    deployments: monitored,
+    backends: localBackends.directory,
     check: (deployment) => checkDeployment(deployment, upstream, healthSettings.timeoutMs),
     logger,
     store: redisUrl ? new RedisHealthStore(redisUrl, redisPrefix ?? 'switchboard:', logger) : new DatabaseHealthStore(() => modelRepository, logger),
@@ -202,6 +210,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     degradedThresholdMs: healthSettings.degradedThresholdMs,
   });
   await healthMonitor.start();
+  await localBackends.start(healthMonitor);
   const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random, health: healthMonitor });
   logger.info({ strategy: router.policy.strategy, shared: redisUrl ? 'redis' : 'this process only' }, 'router ready');
   // Router settings changed through the admin API, stored in the database on top of config.yaml.
@@ -249,6 +258,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     healthCheckTimeoutMs: healthSettings.timeoutMs,
     models: modelRegistry,
     health: healthMonitor,
+    backends: { directory: localBackends.directory, pulls: localBackends.pulls, health: healthMonitor },
     management: () => management,
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
@@ -300,6 +310,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
     async close() {
       await app.close();
+      await localBackends.close();
       await healthMonitor.close();
       await modelRegistry.close();
       await routerSettings.close();
