@@ -116,6 +116,7 @@ export class HealthMonitor {
   private probeTimer: NodeJS.Timeout | undefined;
   private running: Promise<RoundSummary> | undefined;
   private probing = false;
+  private readonly modelRechecks = new Map<string, number>();
   private readonly now: () => number;
   private readonly liveDownAfter: number;
   lastRoundAt: number | undefined;
@@ -281,6 +282,8 @@ export class HealthMonitor {
   /** A live call that failed in a way that says something about the deployment (not the client's fault). */
   observeFailure(deployment: Deployment, error: GatewayError): void {
     if (!countsTowardCooldown(error) || error.upstreamStatus === 429) return;
+    // A 404 from a local backend is most often a model that is no longer there: read the backend now.
+    if (error.upstreamStatus === 404 && this.options.backends) this.recheckModel(deployment);
     const entry = this.entryOf(deployment.id);
     const previous = entry.health.status;
     push(entry.outcomes, false);
@@ -290,6 +293,21 @@ export class HealthMonitor {
     else if (previous === 'down' || consecutiveFailures >= this.liveDownAfter) status = 'down';
     else if (failureRatio(entry.outcomes) >= INTERMITTENT_RATIO) status = 'degraded';
     this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures, lastError: error.message.slice(0, 500), updatedAt: this.now() }, previous, false);
+  }
+
+  /** At most every 2 s per deployment: reads its backend and marks it model_missing if the model is gone. */
+  private recheckModel(deployment: Deployment): void {
+    const backends = this.options.backends!;
+    const now = this.now();
+    if (now - (this.modelRechecks.get(deployment.id) ?? 0) < 2_000) return;
+    this.modelRechecks.set(deployment.id, now);
+    void backends
+      .refresh([deployment])
+      .then(() => {
+        const missing = backends.missingModel(deployment);
+        if (missing) this.applyCheck({ deployment, healthy: false, error: missing, modelMissing: true });
+      })
+      .catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not read the local backend'));
   }
 
   private answeringStatus(entry: Entry, latencyMs: number | undefined): HealthStatus {

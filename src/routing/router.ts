@@ -29,6 +29,8 @@ export interface RouterHealth {
   isHealthy(deployment: Deployment): boolean;
   observeSuccess(deployment: Deployment, firstTokenMs: number | undefined): void;
   observeFailure(deployment: Deployment, error: GatewayError): void;
+  /** The status and last error (a missing model's message names it and its backend). */
+  statusOf?(deploymentId: string): { status: string; lastError?: string } | undefined;
 }
 
 export class Router {
@@ -85,6 +87,14 @@ export class Router {
 
   /** 503 saying the group's deployments are down (fallbacks still apply). */
   downError(group: ModelGroup): GatewayError {
+    const missing = group.available.map((deployment) => this.deps.health?.statusOf?.(deployment.id)).filter((record) => record?.status === 'model_missing' && record.lastError).map((record) => record!.lastError!);
+    if (missing.length > 0) {
+      const others = group.available.length - missing.length;
+      return new GatewayError('deployments_down', `model group "${group.name}": ${missing.join('; ')}${others > 0 ? ` (and ${others} other deployment${others === 1 ? ' is' : 's are'} down)` : ''}; it gets traffic again as soon as the model is there (GET /backends shows the backends; POST /backends/{id}/models/pull pulls it on Ollama)`, {
+        retryAfterSeconds: 5,
+        headers: { 'retry-after': '5' },
+      });
+    }
     return new GatewayError('deployments_down', `model group "${group.name}": every deployment is down (failed its health checks); it gets traffic again as soon as a check passes (GET /health/providers shows the status)`, {
       retryAfterSeconds: 5,
       headers: { 'retry-after': '5' },

@@ -227,3 +227,22 @@ describe('pull and remove', () => {
     expect(lines.some((line) => line.msg === 'model removed' && line.by === 'master')).toBe(true);
   });
 });
+
+describe('a model removed behind the gateway\'s back', () => {
+  it('is found out by the first 404: the backend is read again and the deployment becomes model_missing', async () => {
+    withModel.installed = withModel.installed.filter((name) => name !== 'llama3.1:8b');
+    const error = await gateway
+      .openai()
+      .chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'hi' }] })
+      .then(() => undefined, (caught: unknown) => caught as { status?: number });
+    expect(error?.status).toBe(404);
+    const view = await until(() => health('llama-llm01'), (item) => item.status === 'model_missing', 'llama-llm01 to be model_missing');
+    expect(view.last_error).toBe(`model llama3.1:8b is not pulled on ${withModel.url}`);
+    const next = await gateway
+      .openai()
+      .chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'hi' }] })
+      .then(() => undefined, (caught: unknown) => caught as { status?: number; message?: string });
+    expect(next?.status).toBe(503);
+    expect(next?.message).toContain(`model llama3.1:8b is not pulled on ${withModel.url}; model llama3.1:8b is not pulled on ${withoutModel.url}`);
+  });
+});
