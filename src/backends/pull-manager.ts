@@ -138,9 +138,12 @@ export class PullManager {
         }
       }
       if (!succeeded) throw new Error(`${backend.ref.baseUrl} ended the pull without "success"`);
-      update({ state: 'succeeded', status: 'success', completed: progress.total, finishedAt: this.now() }, true);
+      // "succeeded" once the deployments were checked: a client that saw it finds them in traffic.
+      update({ status: 'success', completed: progress.total }, true);
+      await this.afterChange(backend, progress.model);
+      update({ state: 'succeeded', finishedAt: this.now() }, true);
       this.options.logger.info({ backend: backend.ref.id, url: backend.ref.baseUrl, model: progress.model, seconds: Math.round((this.now() - progress.startedAt) / 1000) }, 'model pull finished');
-      await this.afterChange(backend, progress.model, true);
+      await this.options.warmUps?.warm(backend, progress.model);
     } catch (error) {
       const reason = controller.signal.aborted && controller.signal.reason instanceof Error ? controller.signal.reason.message : (error as Error).message;
       update({ state: 'failed', error: reason.slice(0, 500), finishedAt: this.now() }, true);
@@ -172,15 +175,14 @@ export class PullManager {
       clearTimeout(timer);
     }
     this.options.logger.info({ backend: backend.ref.id, url: backend.ref.baseUrl, model, by }, 'model removed');
-    await this.afterChange(backend, model, false);
+    await this.afterChange(backend, model);
   }
 
   /** Reads the backend again and checks its deployments of that model (pulled: back in traffic; removed: model_missing). */
-  private async afterChange(backend: Backend, model: string, pulled: boolean): Promise<void> {
+  private async afterChange(backend: Backend, model: string): Promise<void> {
     await this.options.directory.refreshBackend(backend);
     const affected = backend.deployments.filter((item) => item.active && ollamaName(item.deployment.upstreamModel) === ollamaName(model)).map((item) => item.deployment);
     if (affected.length > 0) await this.options.checkNow(affected).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not check the deployments after a model change'));
-    if (pulled) await this.options.warmUps?.warm(backend, model);
   }
 
   close(): void {
