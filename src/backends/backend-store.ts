@@ -15,6 +15,8 @@ export interface BackendStore {
   save(record: BackendRecord): Promise<void>;
   /** Claims `name` for `ttlMs` across replicas (true: this replica holds it). Stores without it: always true. */
   claim?(name: string, ttlMs: number): Promise<boolean>;
+  /** Extends this replica's claim (a long pull keeps its claim while it runs). */
+  renew?(name: string, ttlMs: number): Promise<void>;
   release?(name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -78,6 +80,10 @@ export class RedisBackendStore implements BackendStore {
 
   async claim(name: string, ttlMs: number): Promise<boolean> {
     return (await this.redis.set(`${this.key}:${name}`, this.origin, 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async renew(name: string, ttlMs: number): Promise<void> {
+    await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0", 1, `${this.key}:${name}`, this.origin, String(ttlMs));
   }
 
   async release(name: string): Promise<void> {

@@ -98,6 +98,13 @@ export class PullManager {
       }
     };
     const idleMs = this.options.idleTimeoutMs ?? 300_000;
+    // While Ollama is quiet (verifying a large download), the shared record and the claim are kept
+    // fresh, so that no other replica takes the pull for abandoned.
+    const heartbeat = setInterval(() => {
+      update({}, true);
+      void this.options.directory.store?.renew?.(`pull:${progress.backendId}:${progress.model}`, STALE_RUNNING_MS).catch(() => undefined);
+    }, STALE_RUNNING_MS / 3);
+    heartbeat.unref();
     let idle: NodeJS.Timeout | undefined;
     const touch = () => {
       clearTimeout(idle);
@@ -150,6 +157,7 @@ export class PullManager {
       this.options.logger.warn({ backend: backend.ref.id, url: backend.ref.baseUrl, model: progress.model, err: reason }, 'model pull failed');
     } finally {
       clearTimeout(idle);
+      clearInterval(heartbeat);
     }
   }
 
