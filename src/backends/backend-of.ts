@@ -50,3 +50,12 @@ export function hasModel(kind: BackendKind, models: BackendModel[], upstreamMode
 export function missingModelMessage(kind: BackendKind, upstreamModel: string, baseUrl: string): string {
   return kind === 'ollama' ? `model ${upstreamModel} is not pulled on ${baseUrl}` : `model ${upstreamModel} is not served by ${baseUrl}`;
 }
+
+/**
+ * The text without the deployment's backend URL ("… is not pulled on its backend"), for callers
+ * who may not see api_base (API clients, keys without llm.manage_providers).
+ */
+export function withoutBackendUrl(text: string, deployment: Deployment): string {
+  const ref = backendOf(deployment);
+  return ref ? text.split(ref.baseUrl).join('its backend') : text;
+}

@@ -9,6 +9,7 @@ import { GatewayError } from '../errors.js';
 import type { Deployment, Usage } from '../providers/types.js';
 import type { RouterState } from '../state/router-state.js';
 import type { ModelGroup } from './catalog.js';
+import { withoutBackendUrl } from '../backends/backend-of.js';
 import { DeploymentStats } from './deployment-stats.js';
 import { countsTowardCooldown, type RouterPolicy } from './policy.js';
 import { routingStrategy, usesUsageWindows } from './strategies/index.js';
@@ -87,7 +88,11 @@ export class Router {
 
   /** 503 saying the group's deployments are down (fallbacks still apply). */
   downError(group: ModelGroup): GatewayError {
-    const missing = group.available.map((deployment) => this.deps.health?.statusOf?.(deployment.id)).filter((record) => record?.status === 'model_missing' && record.lastError).map((record) => record!.lastError!);
+    // Clients see which model is missing, not where the operator's servers are.
+    const missing = group.available.flatMap((deployment) => {
+      const record = this.deps.health?.statusOf?.(deployment.id);
+      return record?.status === 'model_missing' && record.lastError ? [withoutBackendUrl(record.lastError, deployment)] : [];
+    });
     if (missing.length > 0) {
       const others = group.available.length - missing.length;
       return new GatewayError('deployments_down', `model group "${group.name}": ${missing.join('; ')}${others > 0 ? ` (and ${others} other deployment${others === 1 ? ' is' : 's are'} down)` : ''}; it gets traffic again as soon as the model is there (GET /backends shows the backends; POST /backends/{id}/models/pull pulls it on Ollama)`, {

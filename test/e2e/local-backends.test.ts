@@ -130,9 +130,13 @@ describe('discovery', () => {
     expect(after.models.find((model) => model.name === 'qwen3:latest')).toMatchObject({ loaded: true, size_vram: 5137025024 });
   });
 
-  it('needs llm.manage_providers', async () => {
+  it('needs llm.manage_providers; other keys see which model is missing, never the backend URL', async () => {
     const { key } = await api.generateKey({});
     expect((await api.call('GET', '/backends', undefined, key)).status).toBe(403);
+    const report = await api.ok<{ deployments: DeploymentView[] }>('GET', '/health/providers', undefined, key);
+    expect(report.deployments.find((view) => view.deployment_id === 'llama-llm02')).toMatchObject({ status: 'model_missing', last_error: 'model llama3.1:8b is not pulled on its backend' });
+    const cached = await api.ok<{ unhealthy_endpoints: Array<{ model_id: string; error: string }> }>('GET', '/health', undefined, key);
+    expect(cached.unhealthy_endpoints.find((view) => view.model_id === 'llama-llm02')?.error).toBe('model llama3.1:8b is not pulled on its backend');
     const id = (await backendAt(withoutModel.url)).id;
     expect((await api.call('POST', `/backends/${id}/models/pull`, { model: 'llama3.1:8b' }, key)).status).toBe(403);
     expect((await api.call('DELETE', `/backends/${id}/models/qwen3:latest`, undefined, key)).status).toBe(403);
@@ -243,6 +247,8 @@ describe('a model removed behind the gateway\'s back', () => {
       .chat.completions.create({ model: 'llama', messages: [{ role: 'user', content: 'hi' }] })
       .then(() => undefined, (caught: unknown) => caught as { status?: number; message?: string });
     expect(next?.status).toBe(503);
-    expect(next?.message).toContain(`model llama3.1:8b is not pulled on ${withModel.url}; model llama3.1:8b is not pulled on ${withoutModel.url}`);
+    // The client learns which model is missing, not where the operator's servers are.
+    expect(next?.message).toContain('model llama3.1:8b is not pulled on its backend; model llama3.1:8b is not pulled on its backend');
+    expect(next?.message).not.toContain('127.0.0.1');
   });
 });

@@ -1,7 +1,7 @@
 /** The body of GET /health/providers and POST /health/check: each provider, and each of its deployments. */
 import type { DeploymentHealth, HealthMonitor, HealthStatus } from '../../routing/health-monitor.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
-import { backendOf } from '../../backends/backend-of.js';
+import { backendOf, withoutBackendUrl } from '../../backends/backend-of.js';
 import type { DeploymentHealthView, HealthReport, ProviderHealthView } from '../views.js';
 
 /** A provider is down when every checked deployment is down (or lacks its model), healthy when every one is, degraded otherwise. */
@@ -27,7 +27,8 @@ export function providerHealthReport(health: HealthMonitor, models: ModelRegistr
       status: record?.status ?? 'unknown',
       response_time_ms: record?.responseTimeMs ?? null,
       last_checked: record?.lastCheckedAt ? new Date(record.lastCheckedAt).toISOString() : null,
-      last_error: record?.lastError ?? null,
+      // Without api_base, errors do not name it either.
+      last_error: record?.lastError === undefined ? null : options.showApiBase ? record.lastError : withoutBackendUrl(record.lastError, deployment),
       consecutive_failures: record?.consecutiveFailures ?? 0,
       active: enabled,
       backend_id: backendOf(deployment)?.id ?? null,
