@@ -32,6 +32,7 @@ export class LocalBackends {
   readonly directory: BackendDirectory;
   readonly warmUps: WarmUps;
   private manager: PullManager | undefined;
+  private health: DeploymentChecker | undefined;
 
   constructor(private readonly options: LocalBackendsOptions) {
     const store = options.redisUrl ? new RedisBackendStore(options.redisUrl, options.redisPrefix ?? 'switchboard:', options.logger) : new DatabaseBackendStore(options.repository, options.logger);
@@ -46,6 +47,7 @@ export class LocalBackends {
 
   async start(health: DeploymentChecker): Promise<void> {
     await this.directory.start();
+    this.health = health;
     this.manager = new PullManager({ directory: this.directory, checkNow: (deployments) => health.checkNow(deployments), warmUps: this.warmUps, logger: this.options.logger });
     for (const { deployment } of this.options.deployments()) {
       if (deployment.modelInfo.keep_warm !== undefined && backendOf(deployment)?.kind !== 'ollama') {
@@ -61,12 +63,20 @@ export class LocalBackends {
     }
   }
 
-  private async discover(health: DeploymentChecker): Promise<void> {
+  /** Models added or changed at run time: their backends are read now, so a missing model is known before traffic. */
+  deploymentsChanged(ids: string[]): void {
+    const wanted = new Set(ids);
+    const deployments = this.options.deployments().filter((item) => item.active && wanted.has(item.deployment.id) && backendOf(item.deployment) !== undefined).map((item) => item.deployment);
+    if (deployments.length > 0 && this.health) void this.discover(this.health, deployments);
+  }
+
+  private async discover(health: DeploymentChecker, only?: Deployment[]): Promise<void> {
     try {
-      await this.directory.refresh();
-      const missing = this.options.deployments().filter((item) => item.active && this.directory.missingModel(item.deployment) !== undefined);
+      await this.directory.refresh(only);
+      const ids = only ? new Set(only.map((deployment) => deployment.id)) : undefined;
+      const missing = this.options.deployments().filter((item) => item.active && (!ids || ids.has(item.deployment.id)) && this.directory.missingModel(item.deployment) !== undefined);
       if (missing.length > 0) await health.checkNow(missing.map((item) => item.deployment));
-      await this.warmUps.warmAll();
+      if (!only) await this.warmUps.warmAll();
     } catch (error) {
       this.options.logger.warn({ err: (error as Error).message }, 'could not read the local backends');
     }

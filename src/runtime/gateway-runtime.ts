@@ -184,6 +184,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     return principals;
   }, keyDirectory, limitsState, platformSettings);
   const upstream = new UpstreamClient();
+  const monitored = () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled }));
+  // Local inference servers (Ollama, vLLM, …): what they serve, read with the health rounds.
+  const localBackends = new LocalBackends({ deployments: monitored, upstream, timeoutMs: healthSettings.timeoutMs, logger, redisUrl, redisPrefix, repository: () => backendState });
   const modelRegistry = new ModelRegistry({
     loaded,
     catalog,
@@ -192,13 +195,16 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     redisUrl,
     redisPrefix,
     configDeployments: deployments,
-    onDeploymentsAdded: (ids) => void routerState.watch?.(ids).catch((error: Error) => logger.warn({ err: error.message }, 'could not load cooldowns of new deployments')),
-    onDeploymentsChanged: (ids) => healthMonitor.forget(ids),
+    onDeploymentsAdded: (ids) => {
+      void routerState.watch?.(ids).catch((error: Error) => logger.warn({ err: error.message }, 'could not load cooldowns of new deployments'));
+      localBackends.deploymentsChanged(ids);
+    },
+    onDeploymentsChanged: (ids) => {
+      healthMonitor.forget(ids);
+      localBackends.deploymentsChanged(ids);
+    },
   });
   await modelRegistry.start();
-  const monitored = () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled }));
-  // Local inference servers (Ollama, vLLM, …): what they serve, read with the health rounds.
-  const localBackends = new LocalBackends({ deployments: monitored, upstream, timeoutMs: healthSettings.timeoutMs, logger, redisUrl, redisPrefix, repository: () => backendState });
   const healthMonitor = new HealthMonitor({
     deployments: monitored,
     backends: localBackends.directory,

@@ -252,3 +252,12 @@ describe('a model removed behind the gateway\'s back', () => {
     expect(next?.message).not.toContain('127.0.0.1');
   });
 });
+
+describe('models added at run time', () => {
+  it('reads the backend of a model added through /model/new at once: a missing model is known before any round', async () => {
+    await api.ok('POST', '/model/new', { model_name: 'mistral', litellm_params: { model: 'ollama_chat/mistral:7b', api_base: withoutModel.url }, model_info: { id: 'mistral-llm02' } });
+    const view = await until(() => health('mistral-llm02'), (item) => item.status === 'model_missing', 'mistral-llm02 to be model_missing');
+    expect(view.last_error).toBe(`model mistral:7b is not pulled on ${withoutModel.url}`);
+    expect((await backendAt(withoutModel.url)).missing_models).toContain('mistral:7b');
+  });
+});
