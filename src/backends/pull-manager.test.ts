@@ -7,6 +7,7 @@ import type { Deployment } from '../providers/types.js';
 import { BackendDirectory } from './backend-directory.js';
 import type { BackendRecord, BackendStore } from './backend-store.js';
 import { PullManager } from './pull-manager.js';
+import type { WarmUps } from './warm-up.js';
 
 const ollama = new MockOllama({ models: ['qwen3:latest'], pullable: ['llama3.1:8b'], pullSteps: 3, pullLineDelayMs: 5 });
 const upstream = new UpstreamClient();
@@ -29,12 +30,14 @@ class MemoryStore implements BackendStore {
   async close() {}
 }
 
-function setup() {
+function setup(warmed: string[] = []) {
   const deployment: Deployment = { id: 'llama-llm02', modelName: 'llama', provider: 'ollama_chat', upstreamModel: 'llama3.1:8b', apiBase: ollama.url, headers: {}, defaultParams: {}, modelInfo: {}, available: true };
   const store = new MemoryStore();
   const directory = new BackendDirectory({ deployments: () => [{ deployment, active: true }], upstream, timeoutMs: 2_000, logger: pino({ level: 'silent' }), store });
   const checked: string[][] = [];
-  const pulls = new PullManager({ directory, checkNow: async (items) => checked.push(items.map((item) => item.id)), logger: pino({ level: 'silent' }), shareEveryMs: 0 });
+  // keep_warm loads after a pull (warm-up.ts decides per deployment whether to load).
+  const warmUps = { warm: async (_backend: unknown, model: string) => void warmed.push(model) } as unknown as WarmUps;
+  const pulls = new PullManager({ directory, checkNow: async (items) => checked.push(items.map((item) => item.id)), warmUps, logger: pino({ level: 'silent' }), shareEveryMs: 0 });
   const id = directory.backends()[0].ref.id;
   return { directory, pulls, store, checked, id, deployment };
 }
@@ -55,7 +58,8 @@ afterAll(async () => {
 
 describe('PullManager', () => {
   it('pulls with progress over every layer, shares it, re-reads the backend and checks the deployment', async () => {
-    const { directory, pulls, store, checked, id, deployment } = setup();
+    const warmed: string[] = [];
+    const { directory, pulls, store, checked, id, deployment } = setup(warmed);
     await directory.refresh();
     expect(directory.missingModel(deployment)).toBe(`model llama3.1:8b is not pulled on ${ollama.url}`);
     const first = await pulls.start(id, 'llama3.1:8b', 'ops');
@@ -67,6 +71,8 @@ describe('PullManager', () => {
     expect(shared.some((pull) => pull.state === 'running' && pull.completed > 0 && pull.completed < pull.total)).toBe(true);
     expect(directory.missingModel(deployment)).toBeUndefined();
     expect(checked).toEqual([['llama-llm02']]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(warmed).toEqual(['llama3.1:8b']);
     expect(store.claims.size).toBe(0); // released
   });
 
