@@ -23,3 +23,37 @@ describe('model_info.keep_warm', () => {
     expect(errors('{ local: "yes" }').join(' ')).toContain('expected true or false');
   });
 });
+
+describe('start-up warnings', () => {
+  it('says when keep_warm or local cannot apply, never ignoring them silently', async () => {
+    const { Writable } = await import('node:stream');
+    const pino = (await import('pino')).default;
+    const { LocalBackends } = await import('./local-backends.js');
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const hosted = (id: string, provider: string, modelInfo: Record<string, unknown>): Deployment => ({ id, modelName: id, provider, upstreamModel: 'x', apiBase: 'https://api.example.com', headers: {}, defaultParams: {}, modelInfo, available: true });
+    const backends = new LocalBackends({
+      deployments: () => [
+        { deployment: hosted('claude', 'anthropic', { local: true }), active: true },
+        { deployment: hosted('vllm', 'hosted_vllm', { keep_warm: true }), active: true },
+        { deployment: deployment(-5), active: true },
+      ],
+      upstream: { send: async () => Promise.reject(new Error('offline')) } as never,
+      timeoutMs: 100,
+      logger: pino({ level: 'warn' }, sink),
+      repository: () => undefined,
+    });
+    await backends.start({ checkNow: async () => [] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await backends.close();
+    const messages = lines.map((line) => `${String(line.deployment)}: ${String(line.msg)}`);
+    expect(messages).toContain('claude: model_info.local is ignored: it marks OpenAI-compatible deployments with an api_base (not anthropic, gemini or azure)');
+    expect(messages).toContain('vllm: model_info.keep_warm is ignored: it loads models on Ollama backends only');
+    expect(messages).toContain('d: model_info.keep_warm is ignored: expected true, a duration such as "30m", or seconds');
+  });
+});
