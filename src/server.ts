@@ -39,6 +39,7 @@ import { DEFAULT_ROLE_PERMISSIONS, type Permission } from './auth/permissions.js
 import type { HealthMonitor } from './routing/health-monitor.js';
 import type { ModelRegistry } from './routing/model-registry.js';
 import { registerModelRoutes } from './http/routes/models.js';
+import { registerBackendRoutes, type BackendRouteDependencies } from './http/routes/backends.js';
 import { presentsAdminKey } from './http/admin-view.js';
 import { limitConnectionsPerAddress } from './http/connection-limits.js';
 import { closeConnectionIfBodyUnread } from './http/early-refusal.js';
@@ -77,6 +78,8 @@ export interface ServerDependencies {
   models?: ModelRegistry;
   /** Deployment health monitor (GET /health/providers, POST /health/check). */
   health?: HealthMonitor;
+  /** Local inference servers (GET /backends, pulls and removals); absent, those routes are not served. */
+  backends?: BackendRouteDependencies;
   /** The spend API (/spend/logs, /global/spend/report, …); throws 503 until the database is ready. */
   spendReports?: () => SpendReportRepository;
   /** The router's effective settings, for GET /router/settings (absent: the route is not served). */
@@ -193,6 +196,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, isDraining: deps.isDraining, sharedStateDegraded: deps.sharedStateDegraded, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
   registerHealthRoutes(app, health);
   if (deps.models) registerModelRoutes(app, deps.models);
+  if (deps.backends) registerBackendRoutes(app, deps.backends);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });

@@ -100,6 +100,10 @@ export const modelInfoSchema = z
     privacy: z.enum(['local', 'cloud']).optional(),
     // Whether users' own provider keys (BYOK) may be sent to this deployment (src/platform/byok-scope.ts).
     byok: z.boolean({ invalid_type_error: 'expected true or false' }).optional(),
+    // Local backends (src/backends/): an OpenAI-compatible server on the operator's machines, read
+    // for its model list; keep an Ollama model loaded (true, a duration such as "30m", or seconds).
+    local: z.boolean({ invalid_type_error: 'expected true or false' }).optional(),
+    keep_warm: z.union([z.boolean(), z.string().regex(/^-?\d+(\.\d+)?(ms|s|m|h)$/, 'expected a duration such as "30m" or "24h"'), z.number().positive()], { invalid_type_error: 'expected true, a duration such as "30m", or seconds' }).optional(),
   })
   .passthrough();
 

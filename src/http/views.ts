@@ -12,8 +12,8 @@
 export type FieldKind = 'string' | 'string?' | 'number' | 'number?' | 'boolean' | 'record' | 'strings' | 'chains' | 'health' | 'unknown';
 
 /** A deployment's (or a provider's) health; the health monitor's statuses must fit this. */
-export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'unknown';
-const HEALTH_STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'down', 'unknown'];
+export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'model_missing' | 'unknown';
+const HEALTH_STATUSES: readonly HealthStatus[] = ['healthy', 'degraded', 'down', 'model_missing', 'unknown'];
 
 interface FieldValues {
   string: string;
@@ -171,6 +171,8 @@ export const DEPLOYMENT_HEALTH_FIELDS = {
   consecutive_failures: 'number',
   /** False for disabled models (never checked, never routed to). */
   active: 'boolean',
+  /** The local backend it runs on (GET /backends), null for hosted providers. */
+  backend_id: 'string?',
 } as const satisfies Record<string, FieldKind>;
 
 export type DeploymentHealthView = ViewOf<typeof DEPLOYMENT_HEALTH_FIELDS>;
@@ -182,6 +184,7 @@ export const PROVIDER_HEALTH_FIELDS = {
   healthy: 'number',
   degraded: 'number',
   down: 'number',
+  model_missing: 'number',
   unknown: 'number',
   /** Mean response time of its deployments' last checks. */
   response_time_ms: 'number?',

@@ -216,7 +216,7 @@ export type Framing = 'sse' | 'ndjson' | 'json';
 
 export interface UpstreamRequest {
   url: string;
-  method: 'POST' | 'GET';
+  method: 'POST' | 'GET' | 'DELETE';
   headers: Record<string, string>;
   body?: string;
   /** How the response body is framed when streaming. */

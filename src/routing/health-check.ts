@@ -15,6 +15,8 @@ export interface DeploymentCheck {
   error?: string;
   /** The upstream's HTTP status when it answered with an error. */
   upstreamStatus?: number;
+  /** The deployment's local backend does not have its model (`error` says which, and where). */
+  modelMissing?: boolean;
 }
 
 export async function checkDeployment(deployment: Deployment, upstream: UpstreamClient, timeoutMs: number): Promise<DeploymentCheck> {

@@ -13,7 +13,23 @@ import type { Deployment } from '../providers/types.js';
 import type { DeploymentCheck } from './health-check.js';
 import { countsTowardCooldown } from './policy.js';
 
-export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'unknown';
+/** `model_missing`: the deployment's local backend answers but does not have its model (src/backends/). */
+export type HealthStatus = 'healthy' | 'degraded' | 'down' | 'model_missing' | 'unknown';
+
+/** Statuses that keep a deployment out of traffic until a check passes. */
+export function isOutOfService(status: HealthStatus | undefined): boolean {
+  return status === 'down' || status === 'model_missing';
+}
+
+/**
+ * What the monitor asks the local backends (src/backends/backend-directory.ts): read them again
+ * before checking their deployments, and which deployments lack their model.
+ */
+export interface BackendInventoryHook {
+  refresh(deployments: Deployment[]): Promise<void>;
+  /** The reason when the deployment's backend answered without its model; undefined otherwise. */
+  missingModel(deployment: Deployment): string | undefined;
+}
 
 export interface DeploymentHealth {
   deploymentId: string;
@@ -61,6 +77,8 @@ export interface HealthMonitorOptions {
   degradedThresholdMs: number;
   /** Consecutive failures of live traffic that take a deployment down (default 5). */
   liveDownAfter?: number;
+  /** Local backends: read before each round and probe; a deployment without its model is `model_missing`, not called. */
+  backends?: BackendInventoryHook;
   now?: () => number;
 }
 
@@ -86,6 +104,7 @@ export interface RoundSummary {
   healthy: number;
   degraded: number;
   down: number;
+  model_missing: number;
   unknown: number;
   checked: number;
   durationMs: number;
@@ -97,6 +116,7 @@ export class HealthMonitor {
   private probeTimer: NodeJS.Timeout | undefined;
   private running: Promise<RoundSummary> | undefined;
   private probing = false;
+  private readonly modelRechecks = new Map<string, number>();
   private readonly now: () => number;
   private readonly liveDownAfter: number;
   lastRoundAt: number | undefined;
@@ -146,11 +166,11 @@ export class HealthMonitor {
 
   /**
    * True when the deployment may get traffic: healthy, degraded, or not known yet (never checked,
-   * no traffic). Only "down" is false.
+   * no traffic). "down" and "model_missing" are false.
    */
   isHealthy(deployment: Deployment | string): boolean {
     const id = typeof deployment === 'string' ? deployment : deployment.id;
-    return this.entries.get(id)?.health.status !== 'down';
+    return !isOutOfService(this.entries.get(id)?.health.status);
   }
 
   /** Forgets what is known of these deployments (their definition changed): they start unknown again. */
@@ -169,15 +189,38 @@ export class HealthMonitor {
     const started = this.now();
     const monitored = this.options.deployments();
     const active = monitored.filter((item) => item.active);
-    const checks = await Promise.all(active.map(({ deployment }) => this.options.check(deployment).catch((error: Error): DeploymentCheck => ({ deployment, healthy: false, error: error.message }))));
+    const checks = await this.checkAll(active.map(({ deployment }) => deployment));
     for (const check of checks) this.applyCheck(check);
     this.forgetRemoved(monitored);
     this.lastRoundAt = this.now();
-    const summary: RoundSummary = { healthy: 0, degraded: 0, down: 0, unknown: 0, checked: checks.length, durationMs: this.now() - started };
+    const summary: RoundSummary = { healthy: 0, degraded: 0, down: 0, model_missing: 0, unknown: 0, checked: checks.length, durationMs: this.now() - started };
     for (const { deployment } of active) summary[this.entries.get(deployment.id)?.health.status ?? 'unknown']++;
     const down = active.filter(({ deployment }) => this.entries.get(deployment.id)?.health.status === 'down').map(({ deployment }) => deployment.id);
-    this.options.logger.info({ ...summary, ...(down.length > 0 ? { downDeployments: down } : {}) }, 'health check round');
+    const missing = active.filter(({ deployment }) => this.entries.get(deployment.id)?.health.status === 'model_missing').map(({ deployment }) => `${deployment.id}: ${this.entries.get(deployment.id)?.health.lastError}`);
+    this.options.logger.info({ ...summary, ...(down.length > 0 ? { downDeployments: down } : {}), ...(missing.length > 0 ? { missingModels: missing } : {}) }, 'health check round');
     return summary;
+  }
+
+  /**
+   * Checks these deployments: their local backends are read first, and a deployment whose backend
+   * lacks its model is not called (the call could only fail) — its check says what is missing.
+   */
+  private async checkAll(deployments: Deployment[]): Promise<DeploymentCheck[]> {
+    const backends = this.options.backends;
+    if (backends) await backends.refresh(deployments).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not read the local backends'));
+    return Promise.all(
+      deployments.map((deployment) => {
+        const missing = backends?.missingModel(deployment);
+        if (missing) return { deployment, healthy: false, error: missing, modelMissing: true } satisfies DeploymentCheck;
+        return this.options.check(deployment).catch((error: Error): DeploymentCheck => ({ deployment, healthy: false, error: error.message }));
+      }),
+    );
+  }
+
+  /** Checks these deployments now and applies the results (after a model was pulled or removed). */
+  async checkNow(deployments: Deployment[]): Promise<DeploymentHealth[]> {
+    const checks = await this.checkAll(deployments);
+    return checks.map((check) => this.applyCheck(check));
   }
 
   /** Probes the deployments that are down, so that they come back as soon as they answer. */
@@ -185,13 +228,14 @@ export class HealthMonitor {
     if (this.probing) return;
     this.probing = true;
     try {
-      const down = this.options.deployments().filter(({ deployment, active }) => active && this.entries.get(deployment.id)?.health.status === 'down');
-      const checks = await Promise.all(down.map(({ deployment }) => this.options.check(deployment).catch((error: Error): DeploymentCheck => ({ deployment, healthy: false, error: error.message }))));
+      const down = this.options.deployments().filter(({ deployment, active }) => active && isOutOfService(this.entries.get(deployment.id)?.health.status));
+      if (down.length === 0) return;
+      const checks = await this.checkAll(down.map(({ deployment }) => deployment));
       for (const check of checks) {
         const before = this.entries.get(check.deployment.id)?.health.status;
         this.applyCheck(check);
         const after = this.entries.get(check.deployment.id)?.health.status;
-        if (before === 'down' && after !== 'down') this.options.logger.info({ deployment: check.deployment.id, model: check.deployment.modelName, status: after }, 'deployment is back');
+        if (isOutOfService(before) && !isOutOfService(after)) this.options.logger.info({ deployment: check.deployment.id, model: check.deployment.modelName, status: after }, 'deployment is back');
       }
     } finally {
       this.probing = false;
@@ -206,7 +250,7 @@ export class HealthMonitor {
     const health: DeploymentHealth = { ...entry.health, lastCheckedAt: now, updatedAt: now, responseTimeMs: check.latencyMs ?? entry.health.responseTimeMs };
     if (check.healthy) {
       // Back from down is a fresh start: failures from before the outage do not make it "intermittent".
-      if (previous === 'down') entry.outcomes = [];
+      if (isOutOfService(previous)) entry.outcomes = [];
       push(entry.outcomes, true);
       health.consecutiveFailures = 0;
       health.status = this.answeringStatus(entry, check.latencyMs);
@@ -214,8 +258,11 @@ export class HealthMonitor {
     } else {
       push(entry.outcomes, false);
       health.consecutiveFailures++;
-      health.status = check.upstreamStatus !== undefined && ANSWERING_STATUSES.has(check.upstreamStatus) ? 'degraded' : 'down';
-      health.lastError = check.error ?? 'unhealthy';
+      // A failed check of a deployment whose backend lacks the model (GET /health's checks too) says so.
+      const missing = check.modelMissing ? check.error : this.options.backends?.missingModel(check.deployment);
+      if (missing) health.status = 'model_missing';
+      else health.status = check.upstreamStatus !== undefined && ANSWERING_STATUSES.has(check.upstreamStatus) ? 'degraded' : 'down';
+      health.lastError = missing ?? check.error ?? 'unhealthy';
     }
     this.commit(check.deployment, entry, health, previous, true);
     return health;
@@ -226,7 +273,7 @@ export class HealthMonitor {
     const entry = this.entryOf(deployment.id);
     const previous = entry.health.status;
     push(entry.outcomes, true);
-    if (previous === 'down') return; // only a probe brings a deployment back
+    if (isOutOfService(previous)) return; // only a probe brings a deployment back
     const status = this.answeringStatus(entry, firstTokenMs);
     if (status === previous && entry.health.consecutiveFailures === 0) return;
     this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures: 0, updatedAt: this.now() }, previous, false);
@@ -238,6 +285,8 @@ export class HealthMonitor {
    */
   observeFailure(deployment: Deployment, error: GatewayError): void {
     if (!countsTowardCooldown(error) || error.upstreamStatus === 429) return;
+    // A 404 from a local backend is most often a model that is no longer there: read the backend now.
+    if (error.upstreamStatus === 404 && this.options.backends) this.recheckModel(deployment);
     const entry = this.entryOf(deployment.id);
     const previous = entry.health.status;
     push(entry.outcomes, false);
@@ -245,9 +294,25 @@ export class HealthMonitor {
     let status = previous;
     // A refused connection says more than a slow or failed answer: the server is not there. Down at
     // once (the probes bring it back as soon as it answers).
-    if (previous === 'down' || error.unreachable || consecutiveFailures >= this.liveDownAfter) status = 'down';
+    if (previous === 'model_missing') status = previous;
+    else if (previous === 'down' || error.unreachable || consecutiveFailures >= this.liveDownAfter) status = 'down';
     else if (failureRatio(entry.outcomes) >= INTERMITTENT_RATIO) status = 'degraded';
     this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures, lastError: error.message.slice(0, 500), updatedAt: this.now() }, previous, false);
+  }
+
+  /** At most every 2 s per deployment: reads its backend and marks it model_missing if the model is gone. */
+  private recheckModel(deployment: Deployment): void {
+    const backends = this.options.backends!;
+    const now = this.now();
+    if (now - (this.modelRechecks.get(deployment.id) ?? 0) < 2_000) return;
+    this.modelRechecks.set(deployment.id, now);
+    void backends
+      .refresh([deployment])
+      .then(() => {
+        const missing = backends.missingModel(deployment);
+        if (missing) this.applyCheck({ deployment, healthy: false, error: missing, modelMissing: true });
+      })
+      .catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not read the local backend'));
   }
 
   private answeringStatus(entry: Entry, latencyMs: number | undefined): HealthStatus {
@@ -263,7 +328,7 @@ export class HealthMonitor {
     entry.health = health;
     const changed = health.status !== previous;
     if (changed) {
-      const level = health.status === 'down' ? 'warn' : 'info';
+      const level = isOutOfService(health.status) ? 'warn' : 'info';
       this.options.logger[level]({ deployment: deployment.id, model: deployment.modelName, provider: deployment.provider, from: previous, to: health.status, error: health.lastError }, 'deployment health changed');
     }
     if (fromCheck || changed) void this.options.store?.save(health).catch((error: Error) => this.options.logger.debug({ err: error.message }, 'could not share deployment health'));
@@ -272,14 +337,14 @@ export class HealthMonitor {
   private applyRemote(record: DeploymentHealth): void {
     // A down deployment is re-probed (and its record re-saved) every probe interval; a "down" nobody
     // has confirmed for a while is left over from an earlier run and must not keep traffic away.
-    if (record.status === 'down' && this.now() - record.updatedAt > Math.max(60_000, 3 * this.options.downProbeIntervalMs)) return;
+    if (isOutOfService(record.status) && this.now() - record.updatedAt > Math.max(60_000, 3 * this.options.downProbeIntervalMs)) return;
     const entry = this.entries.get(record.deploymentId);
     if (entry && entry.health.updatedAt >= record.updatedAt) return;
     if (!entry) {
       this.entries.set(record.deploymentId, { health: record, outcomes: [] });
       return;
     }
-    if (entry.health.status === 'down' && record.status !== 'down') entry.outcomes = [];
+    if (isOutOfService(entry.health.status) && !isOutOfService(record.status)) entry.outcomes = [];
     entry.health = record;
   }
 
@@ -316,10 +381,11 @@ function failureRatio(outcomes: boolean[]): number {
   return failures / outcomes.length;
 }
 
-/** Numeric value of a status for the Prometheus gauge: 0 down, 1 degraded, 2 healthy, -1 unknown. */
+/** Numeric value of a status for the Prometheus gauge: 0 down (or model missing), 1 degraded, 2 healthy, -1 unknown. */
 export function healthGaugeValue(status: HealthStatus | undefined): number {
   switch (status) {
     case 'down':
+    case 'model_missing':
       return 0;
     case 'degraded':
       return 1;

@@ -9,6 +9,7 @@ import { GatewayError } from '../errors.js';
 import type { Deployment, Usage } from '../providers/types.js';
 import type { RouterState } from '../state/router-state.js';
 import type { ModelGroup } from './catalog.js';
+import { withoutBackendUrl } from '../backends/backend-of.js';
 import { DeploymentStats } from './deployment-stats.js';
 import { countsTowardCooldown, type RouterPolicy } from './policy.js';
 import { routingStrategy, usesUsageWindows } from './strategies/index.js';
@@ -29,6 +30,8 @@ export interface RouterHealth {
   isHealthy(deployment: Deployment): boolean;
   observeSuccess(deployment: Deployment, firstTokenMs: number | undefined): void;
   observeFailure(deployment: Deployment, error: GatewayError): void;
+  /** The status and last error (a missing model's message names it and its backend). */
+  statusOf?(deploymentId: string): { status: string; lastError?: string } | undefined;
 }
 
 export class Router {
@@ -85,6 +88,18 @@ export class Router {
 
   /** 503 saying the group's deployments are down (fallbacks still apply). */
   downError(group: ModelGroup): GatewayError {
+    // Clients see which model is missing, not where the operator's servers are.
+    const missing = group.available.flatMap((deployment) => {
+      const record = this.deps.health?.statusOf?.(deployment.id);
+      return record?.status === 'model_missing' && record.lastError ? [withoutBackendUrl(record.lastError, deployment)] : [];
+    });
+    if (missing.length > 0) {
+      const others = group.available.length - missing.length;
+      return new GatewayError('deployments_down', `model group "${group.name}": ${missing.join('; ')}${others > 0 ? ` (and ${others} other deployment${others === 1 ? ' is' : 's are'} down)` : ''}; it gets traffic again as soon as the model is there (GET /backends shows the backends; POST /backends/{id}/models/pull pulls it on Ollama)`, {
+        retryAfterSeconds: 5,
+        headers: { 'retry-after': '5' },
+      });
+    }
     return new GatewayError('deployments_down', `model group "${group.name}": every deployment is down (failed its health checks); it gets traffic again as soon as a check passes (GET /health/providers shows the status)`, {
       retryAfterSeconds: 5,
       headers: { 'retry-after': '5' },

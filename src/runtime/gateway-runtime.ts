@@ -57,6 +57,8 @@ import { HealthMonitor } from '../routing/health-monitor.js';
 import { healthSettingsFrom } from '../routing/health-settings.js';
 import { checkDeployment } from '../routing/health-check.js';
 import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js';
+import { LocalBackends } from '../backends/local-backends.js';
+import { BackendStateRepository } from '../storage/repositories/backend-state.js';
 import { createUsageAnalytics, type UsageAnalytics } from './usage-analytics.js';
 import { RouterSettingsStore } from '../routing/router-settings-store.js';
 import { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
@@ -166,6 +168,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let credits: CreditRepository | undefined;
   let creditGrants: CreditGrantRepository | undefined;
   let modelRepository: ModelRepository | undefined;
+  let backendState: BackendStateRepository | undefined;
   let workerSink: SqliteWorkerSink | undefined;
   const analytics = createUsageAnalytics(config, logger);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
@@ -182,6 +185,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     void commerce?.allowances.sweep().catch((error: Error) => logger.warn({ err: error.message }, 'the monthly allowance sweep failed; it runs again later'));
     if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
     modelRepository = new ModelRepository(handle.db);
+    backendState = new BackendStateRepository(handle.db);
     void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
     void routerSettings.attach(new GatewaySettingsRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored router settings'));
   });
@@ -204,6 +208,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     return principals;
   }, keyDirectory, limitsState, platformSettings);
   const upstream = new UpstreamClient();
+  const monitored = () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled }));
+  // Local inference servers (Ollama, vLLM, …): what they serve, read with the health rounds.
+  const localBackends = new LocalBackends({ deployments: monitored, upstream, timeoutMs: healthSettings.timeoutMs, logger, redisUrl, redisPrefix, repository: () => backendState });
   const modelRegistry = new ModelRegistry({
     loaded,
     catalog,
@@ -212,12 +219,19 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     redisUrl,
     redisPrefix,
     configDeployments: deployments,
-    onDeploymentsAdded: (ids) => void routerState.watch?.(ids).catch((error: Error) => logger.warn({ err: error.message }, 'could not load cooldowns of new deployments')),
-    onDeploymentsChanged: (ids) => healthMonitor.forget(ids),
+    onDeploymentsAdded: (ids) => {
+      void routerState.watch?.(ids).catch((error: Error) => logger.warn({ err: error.message }, 'could not load cooldowns of new deployments'));
+      localBackends.deploymentsChanged(ids);
+    },
+    onDeploymentsChanged: (ids) => {
+      healthMonitor.forget(ids);
+      localBackends.deploymentsChanged(ids);
+    },
   });
   await modelRegistry.start();
   const healthMonitor = new HealthMonitor({
-    deployments: () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled })),
+    deployments: monitored,
+    backends: localBackends.directory,
     check: (deployment) => checkDeployment(deployment, upstream, healthSettings.timeoutMs),
     logger,
     store: redisUrl ? new RedisHealthStore(redisUrl, redisPrefix ?? 'switchboard:', logger) : new DatabaseHealthStore(() => modelRepository, logger),
@@ -226,6 +240,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     degradedThresholdMs: healthSettings.degradedThresholdMs,
   });
   await healthMonitor.start();
+  await localBackends.start(healthMonitor);
   const router = new Router({ policy: routerPolicyFrom(config), state: routerState, logger, random: options.random, health: healthMonitor });
   logger.info({ strategy: router.policy.strategy, shared: redisUrl ? 'redis' : 'this process only' }, 'router ready');
   // Router settings changed through the admin API, stored in the database on top of config.yaml.
@@ -293,6 +308,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     healthCheckTimeoutMs: healthSettings.timeoutMs,
     models: modelRegistry,
     health: healthMonitor,
+    backends: { directory: localBackends.directory, pulls: localBackends.pulls, health: healthMonitor },
     management: () => management,
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
@@ -353,6 +369,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await closeServer(app, logger, timeoutMs);
       // Calls whose connections were cut settle a moment later: their rows must be queued before the writer closes.
       await settledCalls(gateway, logger);
+      await localBackends.close();
       await healthMonitor.close();
       await modelRegistry.close();
       await routerSettings.close();

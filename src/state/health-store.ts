@@ -10,7 +10,7 @@ import { redisClient, whenReady } from './redis-client.js';
 import type { DeploymentHealth, HealthStatus, HealthStore } from '../routing/health-monitor.js';
 import type { ModelRepository, StoredHealthRow } from '../storage/repositories/models.js';
 
-const STATUSES = new Set<HealthStatus>(['healthy', 'degraded', 'down', 'unknown']);
+const STATUSES = new Set<HealthStatus>(['healthy', 'degraded', 'down', 'model_missing', 'unknown']);
 const CLOCK_SKEW_MS = 5_000;
 
 /** A record read from another replica, or undefined when it is not one. */

@@ -224,6 +224,13 @@ export interface DeploymentHealthTable {
   updated_at: number;
 }
 
+/** A backend's inventory or a model pull, shared by replicas without Redis (value: JSON). */
+export interface BackendStateTable {
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
 /** A setting changed through the admin API, on top of config.yaml (value: JSON). */
 export interface GatewaySettingTable {
   name: string;
@@ -246,4 +253,5 @@ export interface Database {
   usage_daily_totals: UsageDailyTotalsTable;
   billing_outbox: BillingOutboxTable;
   gateway_settings: GatewaySettingTable;
+  backend_state: BackendStateTable;
 }

@@ -108,7 +108,7 @@ describe('a deployment that goes down and comes back', () => {
       ['dep-backup', 'unknown', true],
       ['dep-lonely', 'unknown', true],
     ]);
-    expect(report.providers).toEqual([{ provider: 'openai', status: 'unknown', deployments: 5, healthy: 0, degraded: 0, down: 0, unknown: 5, response_time_ms: null, last_checked: null }]);
+    expect(report.providers).toEqual([{ provider: 'openai', status: 'unknown', deployments: 5, healthy: 0, degraded: 0, down: 0, model_missing: 0, unknown: 5, response_time_ms: null, last_checked: null }]);
     const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text();
     expect(metrics).toContain('switchboard_deployment_health{deployment="dep-a",model_group="pair",provider="openai"} -1');
   });

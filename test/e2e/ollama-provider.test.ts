@@ -14,6 +14,9 @@ let first: MockOllama;
 let second: MockOllama;
 let gateway: TestGateway;
 let client: OpenAI;
+/** Calls the gateway made for clients (the GETs are its reads of the backend: /api/tags, /api/ps). */
+const calls = () => ollama.requests.filter((request) => request.method !== 'GET');
+const lastCall = () => calls().at(-1)!;
 
 /** A 1x1 PNG, as a client would inline it. */
 const PIXEL = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
@@ -72,6 +75,10 @@ beforeAll(async () => {
   await Promise.all([ollama.start(), first.start(), second.start()]);
   gateway = await startGateway(config());
   client = gateway.openai();
+  // The gateway reads its Ollama backends at start (GET /api/tags, /api/ps); the tests begin once it has.
+  const notPulled = gateway.runtime.models.entries().find((entry) => entry.deployment.modelName === 'not-pulled')!.deployment;
+  const deadline = Date.now() + 5_000;
+  while (gateway.runtime.health.statusOf(notPulled.id)?.status !== 'model_missing' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 });
 
 afterAll(async () => {
@@ -96,7 +103,7 @@ describe('ollama_chat/ through the openai client', () => {
     expect(data.usage).toMatchObject({ prompt_tokens: 31, completion_tokens: 7, total_tokens: 38 });
     expect(data.id).toMatch(/^chatcmpl-/);
 
-    const sent = ollama.requests.at(-1)!;
+    const sent = lastCall();
     expect(sent.path).toBe('/api/chat');
     expect(sent.headers.authorization).toBeUndefined();
     expect(sent.body).toEqual({ model: 'llama3.1', messages: [{ role: 'user', content: 'Say hello' }], stream: false, options: { temperature: 0.2 } });
@@ -121,7 +128,7 @@ describe('ollama_chat/ through the openai client', () => {
     expect(role).toBe('assistant');
     expect(text).toBe('Hello from Ollama!');
     expect(finish).toBe('stop');
-    expect(ollama.requests.at(-1)!.body.stream).toBe(true);
+    expect(lastCall().body.stream).toBe(true);
     const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ stream: 1, status: 'success', prompt_tokens: 31, completion_tokens: 7, cost_micros: 0, tokens_estimated: 0 });
   });
@@ -152,7 +159,7 @@ describe('ollama_chat/ through the openai client', () => {
     const call = choice.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(call).toMatchObject({ type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } });
     expect(call.id).toMatch(/^call_/);
-    expect(ollama.requests.at(-1)!.body.tools).toEqual(tools);
+    expect(lastCall().body.tools).toEqual(tools);
 
     const answer = await client.chat.completions.create({
       model: 'llama-chat',
@@ -160,7 +167,7 @@ describe('ollama_chat/ through the openai client', () => {
       tools,
     });
     expect(answer.choices[0].message.content).toBe('The tool said: 18 degrees');
-    expect((ollama.requests.at(-1)!.body.messages as unknown[]).slice(1)).toEqual([
+    expect((lastCall().body.messages as unknown[]).slice(1)).toEqual([
       { role: 'assistant', content: '', tool_calls: [{ id: call.id, function: { name: 'get_weather', arguments: { city: 'Paris' } } }] },
       { role: 'tool', content: '18 degrees', tool_name: 'get_weather', tool_call_id: call.id },
     ]);
@@ -189,11 +196,11 @@ describe('ollama_chat/ through the openai client', () => {
       messages: [{ role: 'user', content: [{ type: 'text', text: 'What is in this picture?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${PIXEL}` } }] }],
     });
     expect(completion.choices[0].message.content).toBe('I see 1 image.');
-    expect(ollama.requests.at(-1)!.body.messages).toEqual([{ role: 'user', content: 'What is in this picture?', images: [PIXEL] }]);
+    expect(lastCall().body.messages).toEqual([{ role: 'user', content: 'What is in this picture?', images: [PIXEL] }]);
   });
 
   it('refuses an image URL with a 400 that names the message part, without calling Ollama', async () => {
-    const before = ollama.requests.length;
+    const before = calls().length;
     const error = apiError(
       await client.chat.completions
         .create({ model: 'llava', messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }] }] })
@@ -202,13 +209,13 @@ describe('ollama_chat/ through the openai client', () => {
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect(error.message).toContain('messages[0].content[1]');
     expect(error.message).toContain('data:');
-    expect(ollama.requests.length).toBe(before);
+    expect(calls().length).toBe(before);
   });
 
   it('asks for JSON with format "json" and for a schema with the schema', async () => {
     const json = await client.chat.completions.create({ model: 'llama-chat', messages: [{ role: 'user', content: 'Answer in JSON' }], response_format: { type: 'json_object' } });
     expect(JSON.parse(json.choices[0].message.content!)).toEqual({ answer: 'Hello from Ollama!' });
-    expect(ollama.requests.at(-1)!.body.format).toBe('json');
+    expect(lastCall().body.format).toBe('json');
 
     const schema = { type: 'object', properties: { age: { type: 'integer' }, available: { type: 'boolean' } }, required: ['age', 'available'] };
     const structured = await client.chat.completions.create({
@@ -217,13 +224,13 @@ describe('ollama_chat/ through the openai client', () => {
       response_format: { type: 'json_schema', json_schema: { name: 'status', schema, strict: true } },
     });
     expect(JSON.parse(structured.choices[0].message.content!)).toEqual({ age: 22, available: true });
-    expect(ollama.requests.at(-1)!.body.format).toEqual(schema);
+    expect(lastCall().body.format).toEqual(schema);
   });
 
   it('maps max_tokens to num_predict and reports a cut answer as "length"', async () => {
     const completion = await client.chat.completions.create({ model: 'llama-chat', messages: [{ role: 'user', content: 'Talk' }], max_tokens: 2 });
     expect(completion.choices[0]).toMatchObject({ message: { content: 'Hello from ' }, finish_reason: 'length' });
-    expect(ollama.requests.at(-1)!.body.options).toEqual({ num_predict: 2 });
+    expect(lastCall().body.options).toEqual({ num_predict: 2 });
   });
 
   it('refuses an OpenAI parameter Ollama has no equivalent for, naming it', async () => {
@@ -234,16 +241,34 @@ describe('ollama_chat/ through the openai client', () => {
 
   it('sends a Bearer key only to a deployment configured with one', async () => {
     await client.chat.completions.create({ model: 'llama-keyed', messages: [{ role: 'user', content: 'Hi' }] });
-    expect(ollama.requests.at(-1)!.headers.authorization).toBe('Bearer ollama-proxy-key');
+    expect(lastCall().headers.authorization).toBe('Bearer ollama-proxy-key');
   });
 
   it('keeps Ollama\'s 404 for a model that is not pulled as a 404 with its message', async () => {
-    const error = apiError(await client.chat.completions.create({ model: 'not-pulled', messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught));
+    // The model went away after the gateway last read the backend: Ollama's own answer reaches the client.
+    const reads = ollama.requestsTo('/api/ps').length;
+    ollama.faults.push({ kind: 'error', status: 404, message: 'model "llama3.1" not found, try pulling it first' });
+    const error = apiError(await client.chat.completions.create({ model: 'llama-chat', messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught));
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
     expect(error.status).toBe(404);
-    expect(error.message).toContain('model "llama9" not found, try pulling it first');
+    expect(error.message).toContain('model "llama3.1" not found, try pulling it first');
     const record = await gateway.recordOf(error.headers!.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ status: 'failure', http_status: 404, error_code: 'upstream_not_found', provider: 'ollama_chat' });
+    // The 404 makes the gateway read the backend again (the model is there: nothing changes); the
+    // next tests script faults for their own requests, so they start once that read is answered.
+    const deadline = Date.now() + 5_000;
+    while (ollama.requestsTo('/api/ps').length === reads && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(gateway.runtime.health.isHealthy(gateway.runtime.models.entries().find((entry) => entry.deployment.modelName === 'llama-chat')!.deployment)).toBe(true);
+  });
+
+  it('sends nothing to a deployment whose model its backend does not have, and says which model is missing where', async () => {
+    const before = ollama.requestsTo('/api/chat').length;
+    const error = apiError(await client.chat.completions.create({ model: 'not-pulled', messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught));
+    expect(error.status).toBe(503);
+    expect(error.message).toContain('model llama9 is not pulled on its backend');
+    expect(error.message).not.toContain(ollama.url);
+    expect(ollama.requestsTo('/api/chat').length).toBe(before);
   });
 
   it('retries an error line that arrives before any text, then streams the answer', async () => {
@@ -281,7 +306,7 @@ describe('ollama/ (/api/generate) through the openai client', () => {
       .create({ model: 'llama-generate', messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Why is the sky blue?' }] })
       .withResponse();
     expect(data.choices[0]).toMatchObject({ message: { role: 'assistant', content: 'Hello from Ollama!' }, finish_reason: 'stop' });
-    const sent = ollama.requests.at(-1)!;
+    const sent = lastCall();
     expect(sent.path).toBe('/api/generate');
     expect(sent.body).toEqual({ model: 'llama3.1', prompt: 'Why is the sky blue?', system: 'You are terse.', stream: false, options: { num_predict: 64 } });
     const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
@@ -306,7 +331,7 @@ describe('embeddings through /api/embed', () => {
     expect(data.data).toHaveLength(2);
     expect(data.data[0].embedding).toHaveLength(3);
     expect(data.usage).toEqual({ prompt_tokens: 10, total_tokens: 10 });
-    expect(ollama.requests.at(-1)!.body).toEqual({ model: 'all-minilm', input: ['Why is the sky blue?', 'Why is the grass green?'], dimensions: 3 });
+    expect(lastCall().body).toEqual({ model: 'all-minilm', input: ['Why is the sky blue?', 'Why is the grass green?'], dimensions: 3 });
     const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ endpoint: 'embeddings', provider: 'ollama', prompt_tokens: 10, cost_micros: 0 });
   });

@@ -2,8 +2,13 @@
  * A local upstream that speaks Ollama's native API as docs/api.md describes it: POST /api/chat and
  * /api/generate (NDJSON streams as `application/x-ndjson` unless `"stream": false`, since Ollama
  * streams by default; a final `done: true` line with done_reason and the duration and token
- * counts), POST /api/embed, GET /api/tags, `{"error": "..."}` bodies (404 for a model that is not
- * pulled, plain-text "404 page not found" for an unknown path). It answers with tool calls when
+ * counts), POST /api/embed, GET /api/tags, GET /api/ps (loaded models, with size_vram and
+ * expires_at), POST /api/pull (NDJSON progress: "pulling manifest", one "pulling <layer>" line per
+ * step with digest/total/completed, "verifying sha256 digest", "writing manifest", "success"; or an
+ * {"error"} line for a model the registry does not have), DELETE /api/delete (200, or 404 with
+ * {"error"}), `{"error": "..."}` bodies (404 for a model that is not pulled, plain-text "404 page
+ * not found" for an unknown path). A request for a model loads it (it shows in /api/ps);
+ * `keep_alive: 0` unloads it. It answers with tool calls when
  * given tools, JSON when given a `format`, thinking when asked to think, stops at
  * `options.num_predict` with done_reason "length". Tests script faults per request and read the
  * recorded requests and the count of requests in flight.
@@ -48,6 +53,11 @@ export interface MockOllamaOptions {
   lineDelayMs?: number;
   /** Delay before every answer, ms (keeps requests in flight, for load-balancing tests). */
   responseDelayMs?: number;
+  /** Models the registry has for /api/pull (default: any name). */
+  pullable?: string[];
+  /** Progress lines per layer of a pull (default 4) and the delay between lines (default 20 ms). */
+  pullSteps?: number;
+  pullLineDelayMs?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -65,9 +75,13 @@ export class MockOllama extends MockServer {
   /** Requests being answered right now, and the most there ever were at once. */
   inFlight = 0;
   maxInFlight = 0;
+  /** Pulled models (tests may change it); loaded models (in memory, /api/ps). */
+  installed: string[];
+  readonly loaded = new Set<string>();
 
   constructor(readonly options: MockOllamaOptions = {}) {
     super();
+    this.installed = (options.models ?? DEFAULT_MODELS).map(withTag);
   }
 
   async start(): Promise<string> {
@@ -85,7 +99,7 @@ export class MockOllama extends MockServer {
   }
 
   private get models(): string[] {
-    return (this.options.models ?? DEFAULT_MODELS).map(withTag);
+    return this.installed;
   }
 
   protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -120,6 +134,9 @@ export class MockOllama extends MockServer {
     }
 
     if (request.method === 'GET' && path === '/api/tags') return this.sendJson(response, this.tags());
+    if (request.method === 'GET' && path === '/api/ps') return this.sendJson(response, this.ps());
+    if (request.method === 'POST' && path === '/api/pull') return this.pull(record.body, response);
+    if (request.method === 'DELETE' && path === '/api/delete') return this.remove(record.body, response);
     if (request.method === 'POST' && path === '/api/chat') return this.generation(record.body, response, fault, 'chat');
     if (request.method === 'POST' && path === '/api/generate') return this.generation(record.body, response, fault, 'generate');
     if (request.method === 'POST' && path === '/api/embed') return this.embed(record.body, response);
@@ -136,9 +153,69 @@ export class MockOllama extends MockServer {
         modified_at: '2024-07-23T14:56:49.277302595-07:00',
         size: 4661224676,
         digest: 'a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72',
-        details: { parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '8.0B', quantization_level: 'Q4_0' },
+        details: this.details(),
       })),
     };
+  }
+
+  private details() {
+    return { parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '8.0B', quantization_level: 'Q4_0' };
+  }
+
+  private ps(): Json {
+    const expires = new Date(Date.now() + 5 * 60_000).toISOString();
+    return {
+      models: [...this.loaded].map((name) => ({
+        name,
+        model: name,
+        size: 5137025024,
+        digest: 'a80c4f17acd55265feec403c7aef86be0c25983ab279d83f3bcd3abbcb5b8b72',
+        details: this.details(),
+        expires_at: expires,
+        size_vram: 5137025024,
+        context_length: 4096,
+      })),
+    };
+  }
+
+  private async pull(body: Json, response: ServerResponse): Promise<void> {
+    const model = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : '';
+    if (model === '') return this.sendError(response, 400, 'model is required');
+    const lines: Json[] = [{ status: 'pulling manifest' }];
+    const pullable = this.options.pullable === undefined || this.options.pullable.map(withTag).includes(withTag(model));
+    if (!pullable) {
+      lines.push({ error: 'pull model manifest: file does not exist' });
+    } else {
+      const layers = [
+        { digest: 'sha256:6a0746a1ec1aef3e7ec53868f220ff6e389f6f8ef87a01d77c96807de94ca2aa', total: 4661211424 },
+        { digest: 'sha256:4fa551d4f938f68b8c1e6afa9d28befb70e3f33f75d0753248d530364aeea40f', total: 12403 },
+      ];
+      const steps = this.options.pullSteps ?? 4;
+      for (const layer of layers) {
+        for (let step = 0; step <= steps; step++) {
+          lines.push({ status: `pulling ${layer.digest.slice(7, 19)}`, digest: layer.digest, total: layer.total, completed: Math.round((layer.total * step) / steps) });
+        }
+      }
+      lines.push({ status: 'verifying sha256 digest' }, { status: 'writing manifest' }, { status: 'success' });
+    }
+    response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    for (const line of lines) {
+      if (response.destroyed) return;
+      if (line.status === 'success' && !this.installed.includes(withTag(model))) this.installed.push(withTag(model));
+      response.write(`${JSON.stringify(line)}\n`);
+      await sleep(this.options.pullLineDelayMs ?? 20);
+    }
+    response.end();
+  }
+
+  private remove(body: Json, response: ServerResponse): void {
+    const model = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : '';
+    const index = this.installed.indexOf(withTag(model));
+    if (index < 0) return this.sendError(response, 404, `model '${model}' not found`);
+    this.installed.splice(index, 1);
+    this.loaded.delete(withTag(model));
+    response.writeHead(200, { 'content-length': 0 });
+    response.end();
   }
 
   /** The model named in a body, or undefined after answering 400/404 as Ollama does. */
@@ -151,6 +228,8 @@ export class MockOllama extends MockServer {
       this.sendError(response, 404, `model "${body.model}" not found, try pulling it first`);
       return undefined;
     }
+    if (body.keep_alive === 0 || body.keep_alive === '0') this.loaded.delete(withTag(body.model));
+    else this.loaded.add(withTag(body.model));
     return body.model;
   }
 

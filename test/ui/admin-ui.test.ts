@@ -27,6 +27,7 @@ const PAGES: { path: string; title: string; name: string }[] = [
   { path: '/', title: 'Dashboard', name: 'dashboard' },
   { path: '/models', title: 'Models', name: 'models' },
   { path: '/providers', title: 'Providers & health', name: 'providers' },
+  { path: '/backends', title: 'Local backends', name: 'backends' },
   { path: '/keys', title: 'Keys', name: 'keys' },
   { path: '/users', title: 'Users & teams', name: 'users' },
   { path: '/usage', title: 'Usage', name: 'usage' },

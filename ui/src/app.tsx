@@ -2,6 +2,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, useSyncExternalStore, type ComponentType } from 'react';
 import { Toasts } from './components/ui';
+import { BackendsPage } from './pages/backends';
 import { ByokPage } from './pages/byok';
 import { CreditsPage } from './pages/credits';
 import { DashboardPage } from './pages/dashboard';
@@ -29,6 +30,7 @@ export const pages: PageDef[] = [
   { path: '/', title: 'Dashboard', icon: '◫', roles: ['admin', 'user'], component: DashboardPage },
   { path: '/models', title: 'Models', icon: '◇', roles: ['admin'], component: ModelsPage },
   { path: '/providers', title: 'Providers & health', icon: '♥', roles: ['admin'], component: ProvidersPage },
+  { path: '/backends', title: 'Local backends', icon: '▦', roles: ['admin'], component: BackendsPage },
   { path: '/keys', title: 'Keys', icon: '⚷', roles: ['admin', 'user'], component: KeysPage },
   { path: '/users', title: 'Users & teams', icon: '☺', roles: ['admin'], component: UsersPage },
   { path: '/credits', title: 'Credits', icon: '¢', roles: ['user'], component: CreditsPage },

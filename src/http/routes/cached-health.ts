@@ -7,6 +7,7 @@ import { isModelAllowed } from '../../auth/model-access.js';
 import type { ResolvedKey } from '../../auth/key-directory.js';
 import type { HealthMonitor } from '../../routing/health-monitor.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
+import { withoutBackendUrl } from '../../backends/backend-of.js';
 
 /** What the cached view reads: the models, and the health monitor's last results (absent: none yet). */
 export interface CachedHealthDependencies {
@@ -36,12 +37,12 @@ export function cachedDeploymentHealth(deps: CachedHealthDependencies, principal
       status,
       ...(record?.responseTimeMs !== undefined ? { response_time_ms: record.responseTimeMs } : {}),
       ...(record?.lastCheckedAt ? { last_checked: new Date(record.lastCheckedAt).toISOString() } : {}),
-      ...(status === 'down' ? { error: deployment.available ? (record?.lastError ?? 'unhealthy') : 'unavailable' } : {}),
+      ...(status === 'down' || status === 'model_missing' ? { error: deployment.available ? withoutBackendUrl(record?.lastError ?? 'unhealthy', deployment) : 'unavailable' } : {}),
     };
   });
   // Degraded deployments still serve; not yet checked ones are listed apart rather than guessed.
   const healthy = views.filter((view) => view.status === 'healthy' || view.status === 'degraded');
-  const unhealthy = views.filter((view) => view.status === 'down');
+  const unhealthy = views.filter((view) => view.status === 'down' || view.status === 'model_missing');
   const unknown = views.filter((view) => view.status === 'unknown');
   return {
     healthy_endpoints: healthy,

@@ -1,13 +1,15 @@
 /** The body of GET /health/providers and POST /health/check: each provider, and each of its deployments. */
 import type { DeploymentHealth, HealthMonitor, HealthStatus } from '../../routing/health-monitor.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
+import { backendOf, withoutBackendUrl } from '../../backends/backend-of.js';
 import type { DeploymentHealthView, HealthReport, ProviderHealthView } from '../views.js';
 
-/** A provider is down when every checked deployment is down, healthy when every one is, degraded otherwise. */
+/** A provider is down when every checked deployment is down (or lacks its model), healthy when every one is, degraded otherwise. */
 export function providerStatus(statuses: HealthStatus[]): HealthStatus {
   const known = statuses.filter((status) => status !== 'unknown');
   if (known.length === 0) return 'unknown';
-  if (known.every((status) => status === 'down')) return 'down';
+  if (known.every((status) => status === 'model_missing')) return 'model_missing';
+  if (known.every((status) => status === 'down' || status === 'model_missing')) return 'down';
   if (known.every((status) => status === 'healthy')) return 'healthy';
   return 'degraded';
 }
@@ -25,9 +27,11 @@ export function providerHealthReport(health: HealthMonitor, models: ModelRegistr
       status: record?.status ?? 'unknown',
       response_time_ms: record?.responseTimeMs ?? null,
       last_checked: record?.lastCheckedAt ? new Date(record.lastCheckedAt).toISOString() : null,
-      last_error: record?.lastError ?? null,
+      // Without api_base, errors do not name it either.
+      last_error: record?.lastError === undefined ? null : options.showApiBase ? record.lastError : withoutBackendUrl(record.lastError, deployment),
       consecutive_failures: record?.consecutiveFailures ?? 0,
       active: enabled,
+      backend_id: backendOf(deployment)?.id ?? null,
     };
   });
   const byProvider = new Map<string, DeploymentHealthView[]>();
@@ -48,6 +52,7 @@ export function providerHealthReport(health: HealthMonitor, models: ModelRegistr
       healthy: count('healthy'),
       degraded: count('degraded'),
       down: count('down'),
+      model_missing: count('model_missing'),
       unknown: count('unknown'),
       response_time_ms: times.length > 0 ? Math.round(times.reduce((sum, time) => sum + time, 0) / times.length) : null,
       last_checked: checked.at(-1) ?? null,

@@ -16,6 +16,7 @@ import * as gatewaySettings from './2026-11-23-0009-gateway-settings.js';
 import * as usageIntegrity from './2026-12-04-0010-usage-integrity.js';
 import * as allowancesPurchases from './2026-12-05-0013-allowances-purchases.js';
 import * as responseCache from './2026-12-05-0014-response-cache.js';
+import * as backendState from './2026-12-05-0015-backend-state.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-04-0010-usage-integrity': usageIntegrity,
   '2026-12-05-0013-allowances-purchases': allowancesPurchases,
   '2026-12-05-0014-response-cache': responseCache,
+  '2026-12-05-0015-backend-state': backendState,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

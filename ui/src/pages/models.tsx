@@ -6,7 +6,7 @@ import { Empty, errorText, QueryView } from '../components/states';
 import { Badge, Card, ConfirmButton, Field, FormFooter, Modal, notify, PageHeader, type Tone } from '../components/ui';
 import { perMillion } from '../format';
 
-export const healthTone: Record<DeploymentHealth['status'], Tone> = { healthy: 'green', degraded: 'yellow', down: 'red', unknown: 'gray' };
+export const healthTone: Record<DeploymentHealth['status'], Tone> = { healthy: 'green', degraded: 'yellow', down: 'red', model_missing: 'red', unknown: 'gray' };
 
 interface ModelFormValues {
   model_name: string;

@@ -6,6 +6,7 @@ import { Empty, errorText, QueryView } from '../components/states';
 import { Badge, Card, notify, PageHeader, Stat } from '../components/ui';
 import { dateTime, ms } from '../format';
 import { healthTone } from './models';
+import { navigate } from '../router';
 
 export function ProvidersPage() {
   const queryClient = useQueryClient();
@@ -39,6 +40,7 @@ export function ProvidersPage() {
                 <Stat label="Healthy" value={countOf('healthy')} tone="green" />
                 <Stat label="Degraded" value={countOf('degraded')} tone={countOf('degraded') ? 'yellow' : undefined} />
                 <Stat label="Down" value={countOf('down')} tone={countOf('down') ? 'red' : undefined} />
+                {countOf('model_missing') ? <Stat label="Model missing" value={countOf('model_missing')} tone="red" /> : null}
                 <Stat label="Not checked yet" value={countOf('unknown')} />
               </div>
               {providers.map((provider) => (
@@ -73,7 +75,22 @@ export function ProvidersPage() {
                               </td>
                               <td>{ms(row.response_time_ms)}</td>
                               <td>{dateTime(row.last_checked)}</td>
-                              <td className="wrap">{row.last_error ?? <span className="muted">—</span>}</td>
+                              <td className="wrap">
+                                {row.last_error ?? <span className="muted">—</span>}
+                                {row.status === 'model_missing' && row.backend_id ? (
+                                  <div>
+                                    <a
+                                      href={`/ui/backends#backend-${row.backend_id}`}
+                                      onClick={(event) => {
+                                        event.preventDefault();
+                                        navigate(`/backends#backend-${row.backend_id}`);
+                                      }}
+                                    >
+                                      Open its backend to pull the model
+                                    </a>
+                                  </div>
+                                ) : null}
+                              </td>
                               <td className="row-actions">
                                 <button type="button" className="button button-small button-ghost" disabled={check.isPending} onClick={() => check.mutate(row.deployment_id)}>
                                   Check
