@@ -3,7 +3,8 @@
  * (state/health-store.ts): with Redis a hash (`<prefix>backends`) read at start plus a pub/sub
  * channel; without Redis the `backend_state` table, polled every second.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redisClient, whenReady } from '../state/redis-client.js';
 import type { Logger } from 'pino';
 import type { BackendStateRepository } from '../storage/repositories/backend-state.js';
 import type { BackendInventory, PullProgress } from './backend-types.js';
@@ -49,28 +50,29 @@ export class RedisBackendStore implements BackendStore {
 
   constructor(url: string, prefix: string, logger: Logger) {
     this.key = `${prefix}backends`;
-    const options = { lazyConnect: true, maxRetriesPerRequest: 2 };
-    this.redis = new Redis(url, options);
-    this.subscriber = new Redis(url, options);
-    const onError = (error: Error) => logger.warn({ err: error.message }, 'redis error (backends)');
-    this.redis.on('error', onError);
-    this.subscriber.on('error', onError);
+    // Connects in the background (redis-client.ts): a gateway starts without Redis.
+    this.redis = redisClient(url, { role: 'backends', logger });
+    this.subscriber = redisClient(url, { role: 'backends (subscriber)', logger, queueWhileDisconnected: true });
   }
 
   async start(onRemote: (record: BackendRecord) => void): Promise<void> {
-    await this.redis.connect();
-    await this.subscriber.connect();
     this.subscriber.on('message', (_channel: string, message: string) => {
       const separator = message.indexOf('\n');
       if (message.slice(0, separator) === this.origin) return;
       const record = parseBackendRecord(message.slice(separator + 1));
       if (record) onRemote(record);
     });
-    await this.subscriber.subscribe(this.key);
-    for (const value of Object.values(await this.redis.hgetall(this.key))) {
-      const record = parseBackendRecord(value);
-      if (record) onRemote(record);
-    }
+    void this.subscriber.subscribe(this.key).catch(() => undefined);
+    const load = async () => {
+      for (const value of Object.values(await this.redis.hgetall(this.key))) {
+        const record = parseBackendRecord(value);
+        if (record) onRemote(record);
+      }
+    };
+    this.redis.on('ready', () => void load().catch(() => undefined));
+    // A normal start has the shared records before it serves; an unreachable Redis delays it at most 2 s.
+    const [connected] = await Promise.all([whenReady(this.redis, 2_000).then(() => true, () => false), whenReady(this.subscriber, 2_000).catch(() => undefined)]);
+    if (connected) await load().catch(() => undefined);
   }
 
   async save(record: BackendRecord): Promise<void> {

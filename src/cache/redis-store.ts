@@ -2,7 +2,8 @@
  * Cached answers in Redis, shared by every replica: one string per entry under the gateway's key
  * prefix, expiring with the entry's ttl. Flushing deletes this prefix's entries only.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redisClient, whenReady } from '../state/redis-client.js';
 import type { Logger } from 'pino';
 import type { CacheStore } from './store.js';
 
@@ -15,10 +16,10 @@ export class RedisCacheStore implements CacheStore {
     readonly prefix: string,
   ) {}
 
+  /** Connects in the background (redis-client.ts): while Redis does not answer, lookups miss and stores fail (counted). */
   static async connect(options: { url: string; prefix: string; logger: Logger }): Promise<RedisCacheStore> {
-    const client = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-    client.on('error', (error: Error) => options.logger.warn({ err: error.message }, 'response cache: Redis error'));
-    await client.connect();
+    const client = redisClient(options.url, { role: 'response cache', logger: options.logger });
+    await whenReady(client, 2_000).catch(() => undefined);
     return new RedisCacheStore(client, options.prefix);
   }
 
