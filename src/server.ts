@@ -41,6 +41,7 @@ import { presentsAdminKey } from './http/admin-view.js';
 import { limitConnectionsPerAddress } from './http/connection-limits.js';
 import { closeConnectionIfBodyUnread } from './http/early-refusal.js';
 import type { ListenerSettings } from './http/listener-settings.js';
+import { registerAgentRoutes, type AgentRouteDependencies } from './http/routes/agents.js';
 
 export interface ServerDependencies {
   gateway: Gateway;
@@ -75,6 +76,8 @@ export interface ServerDependencies {
   routerSettings?: RouterSettingsStore;
   /** The built admin UI served at /ui (default: dist/ui of this package, or SWITCHBOARD_UI_DIR). */
   uiDirectory?: string;
+  /** Agents (/agents/*); absent, those routes are not served. */
+  agents?: AgentRouteDependencies;
   /** Request timeouts, keep-alive and connections per address (absent: Node's and Fastify's defaults). */
   listener?: ListenerSettings;
 }
@@ -188,6 +191,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
+  if (deps.agents) registerAgentRoutes(app, deps.agents);
   registerUiRoutes(app, { directory: deps.uiDirectory });
   return app;
 }

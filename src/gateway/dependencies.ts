@@ -1,6 +1,7 @@
 /** What the request path's stages are built from (runtime/gateway-runtime.ts supplies it). */
 import type { Logger } from 'pino';
 import type { Admission } from '../auth/admission.js';
+import type { AgentLookup } from './stages/agent.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import type { PlatformLayer } from '../platform/layer.js';
@@ -30,6 +31,8 @@ export interface GatewayDependencies {
   platform?: PlatformLayer;
   /** Open streams of virtual keys, ended when their key is revoked; absent, streams are not watched. */
   openStreams?: OpenStreams;
+  /** Agents served as `agent/<name>` (agents/directory.ts); absent, such a model is unknown. */
+  agents?: AgentLookup;
 }
 
 /** Used when neither the deployment nor the router policy sets a timeout. */

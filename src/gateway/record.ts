@@ -93,6 +93,7 @@ export class UsageRecorder {
         powerLevel,
         promptForLog: call.promptForLog,
         latencyMs,
+        agent: call.agent,
       }),
     );
   }

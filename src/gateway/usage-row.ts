@@ -37,6 +37,8 @@ export interface UsageFacts {
   powerLevel: PowerLevel | undefined;
   promptForLog: string | undefined;
   latencyMs: number;
+  /** The agent the call was made for. */
+  agent?: string;
 }
 
 export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow {
@@ -81,5 +83,7 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
     response: settlement?.responseText ?? null,
     aborted: facts.aborted || error?.code === 'client_closed_request' ? 1 : 0,
     usage_adjusted: settlement?.usageAdjusted ? 1 : 0,
+    agent: facts.agent ?? null,
+    agent_execution: context.agentExecution ?? null,
   };
 }

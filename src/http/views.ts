@@ -105,6 +105,9 @@ export const SPEND_LOG_FIELDS = {
   aborted: 'boolean',
   /** The upstream's reported usage was implausible and was replaced by the gateway's own count. */
   usage_adjusted: 'boolean',
+  /** The agent the call was made for, and the agent run it belongs to. */
+  agent: 'string?',
+  agent_execution: 'string?',
   metadata: 'record',
   messages: 'unknown',
   response: 'string?',

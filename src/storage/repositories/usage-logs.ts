@@ -7,7 +7,7 @@ import type { Database as SQLiteConnection } from 'better-sqlite3';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, StoredUsageLog, UsageLogRow } from '../schema.js';
 
-// SQLite caps bound parameters per statement; 38 columns x 200 rows stays under 32766.
+// SQLite caps bound parameters per statement; 40 columns x 200 rows stays under 32766.
 const ROWS_PER_INSERT = 200;
 
 /** Every column a usage row may carry (all but the generated id). */
@@ -16,7 +16,7 @@ const COLUMNS = [
   'upstream_model', 'stream', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_creation_tokens', 'reasoning_tokens',
   'tokens_estimated', 'cost_micros', 'latency_ms', 'time_to_first_token_ms', 'upstream_latency_ms', 'status', 'http_status', 'error_code',
   'error_message', 'retries', 'fallbacks', 'metadata', 'byok', 'credits_millicredits', 'power_level', 'messages', 'response',
-  'aborted', 'usage_adjusted',
+  'aborted', 'usage_adjusted', 'agent', 'agent_execution',
 ] as const satisfies ReadonlyArray<keyof UsageLogRow>;
 
 type InsertOne = (row: UsageLogRow) => boolean;
