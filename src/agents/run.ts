@@ -74,8 +74,9 @@ export async function runAgent(deps: RunDependencies, agent: AgentDefinition, in
   const createdAt = Date.now();
   const executionId = newCallId(createdAt);
   const structured = supportsStructuredOutput(deps.catalog, agent.model);
+  const system = systemPrompt(agent, structured);
   const messages: ChatMessage[] = [
-    { role: 'system', content: systemPrompt(agent, structured) },
+    ...(system === '' ? [] : [{ role: 'system' as const, content: system }]),
     { role: 'user', content: agent.prompt_template !== null ? renderTemplate(agent.prompt_template, input) : JSON.stringify(input.input_data) },
   ];
   const answer: RunAnswer = {

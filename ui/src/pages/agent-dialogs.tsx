@@ -14,7 +14,7 @@ const pretty = (value: unknown) => (value === null || value === undefined ? '—
 
 export function AgentTest({ agent, period, onClose, onRan }: { agent: Agent; period: Period; onClose: () => void; onRan: () => void }) {
   // Prefilled from the last stored input when prompts are stored, else from the template's fields.
-  const last = useQuery({ queryKey: ['agent-last-input', agent.name], queryFn: () => agentExecutions(agent.name, period, 1, 10) });
+  const last = useQuery({ queryKey: ['agent-last-input', agent.name], queryFn: () => agentExecutions(agent.name, period, 1, 10), staleTime: 0, refetchOnMount: 'always' });
   const lastInput = last.data?.data.find((row) => row.via === 'run' && row.input && typeof row.input === 'object')?.input;
   const [text, setText] = useState<string | null>(null);
   const [entityType, setEntityType] = useState('');
