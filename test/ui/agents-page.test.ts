@@ -176,6 +176,15 @@ describe.skipIf(!chromiumPath)('Agents page in a real browser', () => {
     await expect.poll(() => card('price-optimizer').count()).toBe(0);
   });
 
+  it('fits a phone\'s width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${gateway.url}/ui/agents`);
+    await expect.poll(() => card('supplier-matcher').isVisible()).toBe(true);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, 'the Agents page scrolls sideways on a phone').toBeLessThanOrEqual(1);
+    await page.screenshot({ path: join(SHOTS, 'agents-phone.png'), fullPage: true });
+  });
+
   it('logged no console errors', () => {
     // The 400 of the invalid schema is the one failed request the test caused on purpose.
     expect(consoleErrors.filter((text) => !text.includes('400'))).toEqual([]);
