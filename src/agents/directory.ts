@@ -55,6 +55,13 @@ export class AgentDirectory {
     await this.feed.attach(repository);
     this.feed.noteVersion(version);
     await this.reload();
+    // Said, not silently ignored: a config agent whose stored copy was edited keeps the edits.
+    for (const agent of this.options.configured) {
+      const stored = this.agents.get(agent.name)?.agent;
+      if (stored && JSON.stringify(stored) !== JSON.stringify(agent)) {
+        this.options.logger.warn({ agent: agent.name }, 'config.yaml defines this agent differently from the stored one (changed through the API): the stored one is served; PATCH /agents/{name} to change it');
+      }
+    }
   }
 
   /** The agent named, from memory (the request path calls this). */
