@@ -105,6 +105,15 @@ describe('agent/<name> through the OpenAI API', () => {
     expect(openai.requests.at(-1)!.body).toMatchObject({ model: 'gpt-4o-mini', temperature: 0.1, max_tokens: 300, messages: [{ role: 'system', content: 'You read supplier emails.' }, { role: 'user', content: 'hi' }] });
   });
 
+  it('a streamed agent call is recorded with the agent', async () => {
+    const stream = await gateway.openai().chat.completions.create({ model: 'agent/supplier-matcher', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'stream it' }] }).withResponse();
+    let text = '';
+    for await (const chunk of stream.data) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toBe('Hello from the mock!');
+    expect(openai.requests.at(-1)!.body).toMatchObject({ model: 'gpt-4o-mini', stream: true });
+    expect(await gateway.recordOf(stream.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ agent: 'supplier-matcher', stream: 1, status: 'success', cost_micros: 22 });
+  });
+
   it('the client\'s own temperature, max_tokens and system message win', async () => {
     await gateway.openai().chat.completions.create({ model: 'agent/email-parser', temperature: 0.9, max_tokens: 20, messages: [{ role: 'system', content: 'Mine.' }, { role: 'user', content: 'hi' }] });
     expect(openai.requests.at(-1)!.body).toMatchObject({ model: 'gpt-4o-mini', temperature: 0.9, max_tokens: 20, messages: [{ role: 'system', content: 'Mine.' }, { role: 'user', content: 'hi' }] });
@@ -226,6 +235,29 @@ describe('POST /agents/{name}/run', () => {
     expect(body).toMatchObject({ status: 'success', provider: 'ollama_chat', structured_output: true, output: { sender: 'c', confidence: 0.5 }, confidence: 0.5 });
     expect(ollama.requests.at(-1)!.body.format).toEqual({ type: 'object', properties: { sender: { type: 'string' }, confidence: { type: 'number' } }, required: ['sender', 'confidence'] });
   });
+
+  for (const [agent, upstream, confidence] of [
+    ['gemini-parser', () => gemini, (value: number) => ({ sender: 's', intent: 'rfq', confidence: value })],
+    ['ollama-parser', () => ollama, (value: number) => ({ sender: 's', confidence: value })],
+  ] as const) {
+    it(`${agent}: repairs once, then fails; flags a low confidence; refuses when paused`, async () => {
+      const threshold = 0.5;
+      await api.ok('PATCH', `/agents/${agent}`, { confidence_threshold: threshold });
+      upstream().replies.push('{"sender": 1}', JSON.stringify(confidence(0.9)));
+      expect((await run(agent, { input_data: { text: 'a' } })).body).toMatchObject({ status: 'success', attempts: 2, confidence: 0.9 });
+      upstream().replies.push('no', '{"sender": 1}');
+      const failed = (await run(agent, { input_data: { text: 'b' } })).body;
+      expect(failed).toMatchObject({ status: 'failed', attempts: 2, output: { sender: 1 } });
+      expect(failed.error).toContain('/sender must be string');
+      upstream().replies.push(JSON.stringify(confidence(0.2)));
+      expect((await run(agent, { input_data: { text: 'c' } })).body).toMatchObject({ status: 'low_confidence', confidence: 0.2, attempts: 1 });
+      await api.ok('POST', `/agents/${agent}/pause`);
+      const before = upstream().requests.length;
+      expect(await run(agent, { input_data: { text: 'd' } })).toMatchObject({ status: 503, body: { error: { code: 'agent_paused' } } });
+      expect(upstream().requests.length).toBe(before);
+      await api.ok('POST', `/agents/${agent}/resume`);
+    });
+  }
 
   it('an upstream failure ends the run as failed, naming the error', async () => {
     openai.faults.push({ kind: 'error', status: 500 });
