@@ -18,6 +18,7 @@ import type { AgentExecutionTable } from '../storage/schema.js';
 import { AGENT_PREFIX, type AgentDefinition } from './definition.js';
 import { schemaHasConfidence, validationError } from './output-schema.js';
 import { renderTemplate } from './template.js';
+import type { RunResultView } from '../http/agent-views.js';
 
 export interface RunDependencies {
   chat(context: CallContext, request: ChatRequest): Promise<GatewayResult>;
@@ -33,26 +34,8 @@ export interface RunInput {
   input_data: Record<string, unknown>;
 }
 
-export interface RunAnswer {
-  execution_id: string;
-  agent: string;
-  status: 'success' | 'low_confidence' | 'failed';
-  entity_type: string | null;
-  output: unknown;
-  confidence: number | null;
-  error: string | null;
-  model_used: string | null;
-  upstream_model: string | null;
-  provider: string | null;
-  structured_output: boolean;
-  attempts: number;
-  tokens: { prompt: number; completion: number; total: number };
-  cost_usd: number;
-  cost_micros: number;
-  execution_time_ms: number;
-  call_id: string | null;
-  call_ids: string[];
-}
+/** The run's answer, filled in as the run goes. */
+export type RunAnswer = { -readonly [Name in keyof RunResultView]: RunResultView[Name] };
 
 /** The run's body, or the 400 naming the field. */
 export function parseRunInput(body: unknown): RunInput {

@@ -29,7 +29,7 @@ interface FieldValues {
   unknown: unknown;
 }
 
-type ViewOf<Fields extends Record<string, FieldKind>> = { [Name in keyof Fields]: FieldValues[Fields[Name]] };
+export type ViewOf<Fields extends Record<string, FieldKind>> = { [Name in keyof Fields]: FieldValues[Fields[Name]] };
 
 /** The fields of a view whose kind does not match `value` (absent, or of another type), as "name: expected kind". */
 export function fieldMismatches(fields: Record<string, FieldKind>, value: unknown): string[] {

@@ -13,6 +13,8 @@ import { Management } from '../support/management.js';
 import { MockGemini } from '../support/mock-gemini.js';
 import { MockOllama } from '../support/mock-ollama.js';
 import { MockOpenAI } from '../support/mock-openai.js';
+import { AGENT_FIELDS, AGENT_STATS_FIELDS, AGENTS_LIST_FIELDS, AGENTS_OVERVIEW_FIELDS, EXECUTION_FIELDS, EXECUTIONS_PAGE_FIELDS, RUN_RESULT_FIELDS } from '../../src/http/agent-views.js';
+import { fieldMismatches } from '../../src/http/views.js';
 
 const openai = new MockOpenAI();
 const gemini = new MockGemini({ apiKey: 'gemini-upstream-test-key' });
@@ -327,5 +329,36 @@ describe('managing agents', () => {
     expect((await api.call('POST', '/agents', { name: 'mine', model: 'gpt-4o' }, key)).status).toBe(403);
     expect((await api.call('POST', '/agents/email-parser/pause', undefined, key)).status).toBe(403);
     expect((await api.call('DELETE', '/agents/email-parser', undefined, key)).status).toBe(403);
+  });
+});
+
+describe('the answers the Agents page reads', () => {
+  it('match the view tables field by field (src/http/agent-views.ts)', async () => {
+    openai.replies.push(JSON.stringify({ sender: 'v', intent: 'rfq', confidence: 0.9 }));
+    const ran = (await run('email-parser', { entity_type: 'email', input_data: { from: 'v', email_content: 'x' } })).body;
+    expect(fieldMismatches(RUN_RESULT_FIELDS, ran)).toEqual([]);
+    await gateway.flushUsage();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const list = await api.ok<any>('GET', '/agents');
+    expect(fieldMismatches(AGENTS_LIST_FIELDS, list)).toEqual([]);
+    for (const agent of list.data) {
+      expect(fieldMismatches(AGENT_FIELDS, agent), agent.name).toEqual([]);
+      expect(fieldMismatches(AGENT_STATS_FIELDS, agent.stats), agent.name).toEqual([]);
+    }
+    const overview = await api.ok<any>('GET', '/agents/stats');
+    expect(fieldMismatches(AGENTS_OVERVIEW_FIELDS, overview)).toEqual([]);
+    for (const agent of overview.agents) expect(fieldMismatches({ name: 'string', ...AGENT_STATS_FIELDS }, agent)).toEqual([]);
+    const page = await api.ok<any>('GET', '/agents/email-parser/executions?page_size=100');
+    expect(fieldMismatches(EXECUTIONS_PAGE_FIELDS, page)).toEqual([]);
+    expect(page.data.length).toBeGreaterThan(1);
+    for (const execution of page.data) expect(fieldMismatches(EXECUTION_FIELDS, execution), execution.execution_id).toEqual([]);
+    // Prompts are stored here: a run's input and output come back.
+    expect(page.data.find((execution: { execution_id: string }) => execution.execution_id === ran.execution_id)).toMatchObject({ via: 'run', entity_type: 'email', input: { from: 'v', email_content: 'x' }, output: { sender: 'v' } });
+  });
+
+  it('periods: a start after the end, or a bad date, is a 400 naming it', async () => {
+    expect(await api.call('GET', '/agents/stats?start_date=2026-12-05&end_date=2026-12-01')).toMatchObject({ status: 400, body: { error: { param: 'start_date' } } });
+    expect(await api.call('GET', '/agents?start_date=yesterday')).toMatchObject({ status: 400, body: { error: { param: 'start_date' } } });
+    expect(await api.call('GET', '/agents/stats?colour=red')).toMatchObject({ status: 400 });
   });
 });

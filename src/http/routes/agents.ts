@@ -25,6 +25,7 @@ import { databaseNotReady, GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
 import type { AgentRepository, AgentTotals, ExecutionRow } from '../../storage/repositories/agents.js';
 import { callOf } from '../context.js';
+import type { AgentsListAnswer, AgentsOverviewAnswer, AgentStatsView, AgentView, ExecutionsPage, ExecutionView } from '../agent-views.js';
 import { positiveInteger } from '../query-fields.js';
 
 const DAY_MS = 86_400_000;
@@ -55,17 +56,6 @@ function periodOf(query: { start_date?: string; end_date?: string }): Period {
   return { start_date: start, end_date: end, from, to };
 }
 
-export interface AgentStatsView {
-  executions: number;
-  successes: number;
-  low_confidence: number;
-  failures: number;
-  success_rate: number;
-  total_tokens: number;
-  total_cost: number;
-  total_cost_micros: number;
-  avg_execution_time_ms: number;
-}
 
 export function statsView(totals: AgentTotals | undefined): AgentStatsView {
   const executions = totals?.executions ?? 0;
@@ -82,11 +72,11 @@ export function statsView(totals: AgentTotals | undefined): AgentStatsView {
   };
 }
 
-function agentView(entry: AgentEntry, totals: AgentTotals | undefined) {
+function agentView(entry: AgentEntry, totals: AgentTotals | undefined): AgentView {
   return { ...entry.agent, source: entry.source, updated_at: entry.updatedAt === null ? null : new Date(entry.updatedAt).toISOString(), stats: statsView(totals) };
 }
 
-function executionView(row: ExecutionRow) {
+function executionView(row: ExecutionRow): ExecutionView {
   const parse = (text: string | null) => {
     if (text === null) return null;
     try {
@@ -98,7 +88,7 @@ function executionView(row: ExecutionRow) {
   return {
     execution_id: row.execution_id,
     created_at: new Date(row.created_at).toISOString(),
-    status: row.status,
+    status: row.status as ExecutionView['status'],
     via: row.via,
     entity_type: row.entity_type,
     model: row.model,
@@ -127,13 +117,13 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDepend
   const totalsBy = async (range: Period) => new Map((await repository().totals(range.from, range.to)).map((row) => [row.agent, row]));
   const name = (request: FastifyRequest) => (request.params as { name: string }).name;
 
-  app.get('/agents', { preHandler: requirePermission('llm.read') }, async (request) => {
+  app.get('/agents', { preHandler: requirePermission('llm.read') }, async (request): Promise<AgentsListAnswer> => {
     const range = period(request);
     const totals = await totalsBy(range);
     return { start_date: range.start_date, end_date: range.end_date, data: agents.list().map((entry) => agentView(entry, totals.get(entry.agent.name))) };
   });
 
-  app.get('/agents/stats', { preHandler: requirePermission('llm.read') }, async (request) => {
+  app.get('/agents/stats', { preHandler: requirePermission('llm.read') }, async (request): Promise<AgentsOverviewAnswer> => {
     const range = period(request);
     const totals = await totalsBy(range);
     const list = agents.list();
@@ -162,7 +152,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDepend
     return agentView(agents.entry(agent.name)!, (await totalsBy(range)).get(agent.name));
   });
 
-  app.get('/agents/:name/executions', { preHandler: requirePermission('llm.read') }, async (request) => {
+  app.get('/agents/:name/executions', { preHandler: requirePermission('llm.read') }, async (request): Promise<ExecutionsPage> => {
     const agent = agents.require(name(request));
     const query = parseInput(executionsQuery, request.query, 'query');
     const range = periodOf(query);
