@@ -28,6 +28,7 @@ describe('agent definitions', () => {
     expect(refused(() => agentFromCreate({ name: 'x', model: 'm', prompt_template: 'a }} b' })).param).toBe('prompt_template');
     expect(refused(() => agentFromCreate({ name: 'x', model: 'm', temperature: 3 })).param).toBe('temperature');
     expect(refused(() => agentFromCreate({ name: 'x' })).param).toBe('model');
+    expect(refused(() => agentFromCreate({ name: 'stats', model: 'm' })).message).toContain('reserved');
     expect(refused(() => agentFromCreate([])).param).toBe('body');
     const current = agentFromCreate({ name: 'x', model: 'm' });
     expect(refused(() => agentWithPatch(current, {})).param).toBe('body');

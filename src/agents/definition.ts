@@ -51,7 +51,11 @@ export type AgentFields = Omit<AgentDefinition, 'name'>;
 /** A new agent's body (model required; the rest defaults). */
 export const agentCreateSchema = z
   .object({
-    name: z.string().regex(AGENT_NAME, 'must be a slug: lower-case letters, digits and "-" (e.g. "email-parser"), at most 63 characters'),
+    name: z
+      .string()
+      .regex(AGENT_NAME, 'must be a slug: lower-case letters, digits and "-" (e.g. "email-parser"), at most 63 characters')
+      // GET /agents/stats is the totals route: an agent cannot take its name.
+      .refine((name) => name !== 'stats', '"stats" is reserved (GET /agents/stats); choose another name'),
     display_name: fields.display_name.optional(),
     type: fields.type.optional(),
     description: fields.description.optional(),
