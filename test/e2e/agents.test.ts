@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
+import { MockAnthropic } from '../support/mock-anthropic.js';
 import { MockGemini } from '../support/mock-gemini.js';
 import { MockOllama } from '../support/mock-ollama.js';
 import { MockOpenAI } from '../support/mock-openai.js';
@@ -19,6 +20,7 @@ import { fieldMismatches } from '../../src/http/views.js';
 const openai = new MockOpenAI();
 const gemini = new MockGemini({ apiKey: 'gemini-upstream-test-key' });
 const ollama = new MockOllama();
+const anthropic = new MockAnthropic({ apiKey: 'sk-ant-upstream-test' });
 let gateway: TestGateway;
 let api: Management;
 
@@ -40,6 +42,8 @@ model_list:
     litellm_params: {model: gemini/gemini-2.0-flash, api_base: "${gemini.url}", api_key: gemini-upstream-test-key}
   - model_name: llama
     litellm_params: {model: ollama_chat/llama3.1, api_base: "${ollama.url}"}
+  - model_name: claude
+    litellm_params: {model: anthropic/claude-3-5-sonnet-20241022, api_base: "${anthropic.url}", api_key: sk-ant-upstream-test}
 router_settings:
   num_retries: 0
   disable_cooldowns: true
@@ -64,13 +68,16 @@ agents:
   - name: gemini-parser
     model: gemini-flash
     output_schema: ${JSON.stringify(SCHEMA)}
+  - name: claude-parser
+    model: claude
+    output_schema: {type: object, properties: {city: {type: string}, temperature: {type: number}}, required: [city, temperature]}
   - name: ollama-parser
     model: llama
     output_schema: {type: object, properties: {sender: {type: string}, confidence: {type: number}}, required: [sender, confidence]}
 `;
 
 beforeAll(async () => {
-  await Promise.all([openai.start(), gemini.start(), ollama.start()]);
+  await Promise.all([openai.start(), gemini.start(), ollama.start(), anthropic.start()]);
   gateway = await startGateway(config());
   api = new Management(gateway.url);
   const deadline = Date.now() + 5_000;
@@ -80,7 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.close();
-  await Promise.all([openai.close(), gemini.close(), ollama.close()]);
+  await Promise.all([openai.close(), gemini.close(), ollama.close(), anthropic.close()]);
 });
 
 afterEach(() => {
@@ -89,6 +96,7 @@ afterEach(() => {
   ollama.replies.length = 0;
 });
 
+const fieldsOf = (value: unknown) => Object.keys(value as object).sort();
 const run = (name: string, body: unknown, key?: string) => api.call<any>('POST', `/agents/${name}/run`, body, key);
 
 describe('agent/<name> through the OpenAI API', () => {
@@ -261,6 +269,15 @@ describe('POST /agents/{name}/run', () => {
     });
   }
 
+  it('Anthropic: structured output as the forced JSON tool', async () => {
+    const { body } = await run('claude-parser', { input_data: { text: 'weather in Paris' } });
+    expect(body).toMatchObject({ status: 'success', provider: 'anthropic', structured_output: true, attempts: 1 });
+    expect(fieldsOf(body.output)).toEqual(['city', 'temperature']);
+    const sent = anthropic.requests.at(-1)!.body;
+    expect(sent.tool_choice).toEqual({ type: 'tool', name: 'json_tool_call' });
+    expect((sent.tools as Array<{ input_schema: unknown }>)[0].input_schema).toMatchObject({ properties: { city: { type: 'string' }, temperature: { type: 'number' } } });
+  });
+
   it('an upstream failure ends the run as failed, naming the error', async () => {
     openai.faults.push({ kind: 'error', status: 500 });
     const { status, body } = await run('email-parser', { input_data: { from: 'a', email_content: 'hi' } });
@@ -291,7 +308,7 @@ describe('managing agents', () => {
     expect(await api.ok('POST', '/agents/quote-analyzer/pause')).toMatchObject({ status: 'paused' });
     expect(await api.ok('POST', '/agents/quote-analyzer/resume')).toMatchObject({ status: 'active' });
     const list = await api.ok<{ data: Array<{ name: string }> }>('GET', '/agents');
-    expect(list.data.map((agent) => agent.name)).toEqual(['email-parser', 'gemini-parser', 'ollama-parser', 'quote-analyzer', 'supplier-matcher']);
+    expect(list.data.map((agent) => agent.name)).toEqual(['claude-parser', 'email-parser', 'gemini-parser', 'ollama-parser', 'quote-analyzer', 'supplier-matcher']);
     expect(await api.ok('DELETE', '/agents/quote-analyzer')).toEqual({ deleted: 'quote-analyzer' });
     expect((await api.call('GET', '/agents/quote-analyzer')).status).toBe(404);
     expect(await api.call('DELETE', '/agents/email-parser')).toMatchObject({ status: 400, body: { error: { param: 'name' } } });
