@@ -13,7 +13,7 @@ import { databaseNotReady, GatewayError } from '../errors.js';
 import type { ModelCatalog } from '../routing/catalog.js';
 import { ChangeFeed } from '../state/change-feed.js';
 import type { AgentRepository } from '../storage/repositories/agents.js';
-import { agentFromCreate, agentWithPatch, checkAgent, type AgentDefinition } from './definition.js';
+import { agentFromCreate, agentNameOf, agentWithPatch, checkAgent, type AgentDefinition } from './definition.js';
 
 export interface AgentDirectoryOptions {
   /** The config file's agents, already validated. */
@@ -67,6 +67,12 @@ export class AgentDirectory {
   /** The agent named, from memory (the request path calls this). */
   get(name: string): AgentDefinition | undefined {
     return this.agents.get(name)?.agent;
+  }
+
+  /** The current model group of `agent/<name>`; undefined for any other model, or an unknown agent. */
+  modelOf(model: string): string | undefined {
+    const name = agentNameOf(model);
+    return name === undefined ? undefined : this.get(name)?.model;
   }
 
   entry(name: string): AgentEntry | undefined {

@@ -151,9 +151,11 @@ describe('agent/<name> through the OpenAI API', () => {
     const response = await fetch(`${gateway.url}/v1/messages`, {
       method: 'POST',
       headers: { 'x-api-key': MASTER_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'agent/supplier-matcher', max_tokens: 50, messages: [{ role: 'user', content: 'hello' }] }),
+      // `thinking` is fitted to the agent's model (OpenAI here: no Anthropic thinking field upstream).
+      body: JSON.stringify({ model: 'agent/supplier-matcher', max_tokens: 2000, thinking: { type: 'enabled', budget_tokens: 1024 }, messages: [{ role: 'user', content: 'hello' }] }),
     });
     expect(response.status).toBe(200);
+    expect(openai.requests.at(-1)!.body).not.toHaveProperty('thinking');
     expect(((await response.json()) as { type: string }).type).toBe('message');
     expect(openai.requests.at(-1)!.body).toMatchObject({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'You match suppliers.' }, { role: 'user', content: 'hello' }] });
   });
