@@ -54,6 +54,9 @@ export const ERROR_CATALOGUE = {
   deployments_at_capacity: { status: 429, type: 'rate_limit_error', retryable: false },
   // The health monitor found every deployment of the group down (fallbacks still apply).
   deployments_down: { status: 503, type: 'service_unavailable_error', retryable: false },
+  // Agents (src/agents): `agent/<name>` or /agents/{name} names no agent, or an operator paused it.
+  agent_not_found: { status: 404, type: 'not_found_error', retryable: false },
+  agent_paused: { status: 503, type: 'service_unavailable_error', retryable: false },
   not_ready: { status: 503, type: 'service_unavailable_error', retryable: false },
   limits_unavailable: { status: 503, type: 'service_unavailable_error', retryable: false },
   // Upstream failures: the status keeps the upstream's meaning (see upstreamStatusFor).

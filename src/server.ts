@@ -46,6 +46,7 @@ import { closeConnectionIfBodyUnread } from './http/early-refusal.js';
 import type { ListenerSettings } from './http/listener-settings.js';
 import { registerCacheRoutes } from './http/routes/cache.js';
 import type { ResponseCache } from './cache/response-cache.js';
+import { registerAgentRoutes, type AgentRouteDependencies } from './http/routes/agents.js';
 
 export interface ServerDependencies {
   /** True once a shutdown began: readiness answers 503 so load balancers stop sending. */
@@ -88,6 +89,8 @@ export interface ServerDependencies {
   routerSettings?: RouterSettingsStore;
   /** The built admin UI served at /ui (default: dist/ui of this package, or SWITCHBOARD_UI_DIR). */
   uiDirectory?: string;
+  /** Agents (/agents/*); absent, those routes are not served. */
+  agents?: AgentRouteDependencies;
   /** Request timeouts, keep-alive and connections per address (absent: Node's and Fastify's defaults). */
   listener?: ListenerSettings;
   /** The response cache, for /cache/ping, /cache/delete and /cache/flushall. */
@@ -203,9 +206,10 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
   registerManagementRoutes(app, deps.management);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
-  registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
+  registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);
+  if (deps.agents) registerAgentRoutes(app, deps.agents);
   registerUiRoutes(app, { directory: deps.uiDirectory });
   return app;
 }

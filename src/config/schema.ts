@@ -3,6 +3,7 @@
  * keys the gateway uses; keys it does not know are kept and reported as warnings (never errors), so
  * an existing LiteLLM config with settings we do not implement still starts.
  */
+import { agentsConfigSchema } from '../agents/definition.js';
 import { z } from 'zod';
 import { platformObjectSchema, platformSchema } from '../platform/settings.js';
 import { ROUTING_STRATEGY_NAMES } from '../routing/strategies/index.js';
@@ -244,6 +245,8 @@ export const configSchema = z
     environment_variables: z.record(z.coerce.string()).default({}),
     /** Credits, tiers, power levels, roles (src/platform/settings.ts); absent, none of it applies. */
     platform: platformSchema.optional(),
+    /** Agents (src/agents): named model settings served as `agent/<name>` and POST /agents/{name}/run. */
+    agents: agentsConfigSchema.optional(),
   })
   .passthrough();
 

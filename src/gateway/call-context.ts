@@ -26,6 +26,8 @@ export interface CallContext {
   recorded: boolean;
   /** The X-Power-Level header, as sent (the platform layer parses it). */
   requestedPowerLevel?: string;
+  /** The run of POST /agents/{name}/run this call belongs to (its execution id), set by that route. */
+  agentExecution?: string;
 }
 
 /** The operation a call asks for, with its (validated) request body. */

@@ -26,6 +26,8 @@ export interface Call {
   readonly modelName?: string;
   /** The power level the call runs at (platform layer), once read. */
   readonly level?: LevelChoice;
+  /** The agent the call is made for (`agent/<name>`, agents stage): named on its usage row. */
+  readonly agent?: string;
   readonly resolution?: Resolution;
   readonly admission?: AdmissionDecision;
   readonly attempt?: AttemptPlan;

@@ -7,6 +7,7 @@ import type { Next, Stage } from './call.js';
 import { compose } from './call.js';
 import type { GatewayDependencies } from './dependencies.js';
 import type { UsageRecorder } from './record.js';
+import { agentStage } from './stages/agent.js';
 import { admitStage } from './stages/admit.js';
 import { cacheStage } from './stages/cache.js';
 import { attemptJson } from './stages/attempt-json.js';
@@ -23,7 +24,8 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
   const stages: Stage[] = [
     // Observability callbacks go first: they see every call's outcome once it is recorded.
     recordFailuresStage(deps.catalog, recorder),
-    resolveStage(deps), // routing rules, tier gating and agents decide here too
+    agentStage(deps.agents), // `agent/<name>`: the agent's model and settings, before allow-lists are checked
+    resolveStage(deps), // routing rules and tier gating decide here too
     admitStage(deps),
     cacheStage({ cache: deps.cache, recorder, catalog: deps.catalog, run: () => run! }), // looks up before routing, stores what settle returned
     routeStage(deps),

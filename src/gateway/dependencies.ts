@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Admission } from '../auth/admission.js';
 import type { ResponseCache } from '../cache/response-cache.js';
+import type { AgentLookup } from './stages/agent.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import type { PlatformLayer } from '../platform/layer.js';
@@ -33,6 +34,8 @@ export interface GatewayDependencies {
   openStreams?: OpenStreams;
   /** The response cache (litellm_settings.cache); absent, every call goes upstream. */
   cache?: ResponseCache;
+  /** Agents served as `agent/<name>` (agents/directory.ts); absent, such a model is unknown. */
+  agents?: AgentLookup;
 }
 
 /** Used when neither the deployment nor the router policy sets a timeout. */

@@ -107,6 +107,7 @@ export class UsageRecorder {
         promptForLog: call.promptForLog,
         latencyMs,
         cacheHit: ending.cacheHit,
+        agent: call.agent,
       }),
     );
   }

@@ -59,4 +59,9 @@ describe('toUsageRow', () => {
       upstream_latency_ms: null,
     });
   });
+
+  it('names the agent and the agent run the call belongs to (null otherwise)', () => {
+    expect(toUsageRow(fakeContext({ agentExecution: 'run-1' }), { ...facts, agent: 'email-parser' })).toMatchObject({ agent: 'email-parser', agent_execution: 'run-1' });
+    expect(toUsageRow(fakeContext(), facts)).toMatchObject({ agent: null, agent_execution: null });
+  });
 });

@@ -39,6 +39,8 @@ export interface UsageFacts {
   latencyMs: number;
   /** Answered from the response cache, with what the cached answer cost when it was produced. */
   cacheHit?: { savedCostMicros: number | null };
+  /** The agent the call was made for. */
+  agent?: string;
 }
 
 export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow {
@@ -85,5 +87,7 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
     usage_adjusted: settlement?.usageAdjusted ? 1 : 0,
     cache_hit: facts.cacheHit ? 1 : 0,
     saved_cost_micros: facts.cacheHit?.savedCostMicros ?? null,
+    agent: facts.agent ?? null,
+    agent_execution: context.agentExecution ?? null,
   };
 }

@@ -29,7 +29,7 @@ interface FieldValues {
   unknown: unknown;
 }
 
-type ViewOf<Fields extends Record<string, FieldKind>> = { [Name in keyof Fields]: FieldValues[Fields[Name]] };
+export type ViewOf<Fields extends Record<string, FieldKind>> = { [Name in keyof Fields]: FieldValues[Fields[Name]] };
 
 /** The fields of a view whose kind does not match `value` (absent, or of another type), as "name: expected kind". */
 export function fieldMismatches(fields: Record<string, FieldKind>, value: unknown): string[] {
@@ -109,6 +109,9 @@ export const SPEND_LOG_FIELDS = {
   cache_hit: 'boolean',
   /** On a cache hit, what the cached answer cost when it was produced (USD). */
   saved_cost: 'number?',
+  /** The agent the call was made for, and the agent run it belongs to. */
+  agent: 'string?',
+  agent_execution: 'string?',
   metadata: 'record',
   messages: 'unknown',
   response: 'string?',

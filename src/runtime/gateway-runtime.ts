@@ -64,6 +64,9 @@ import { RouterSettingsStore } from '../routing/router-settings-store.js';
 import { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
 import { CacheConfigError, createResponseCache } from '../cache/create.js';
 import { registerCacheMetrics } from '../cache/metrics.js';
+import { AgentDirectory } from '../agents/directory.js';
+import { configuredAgents } from '../agents/configured.js';
+import { AgentRepository } from '../storage/repositories/agents.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -100,6 +103,8 @@ export interface GatewayRuntime {
   health: HealthMonitor;
   /** Router settings changed at run time (stored overrides on top of config.yaml). */
   routerSettings: RouterSettingsStore;
+  /** Agents (config.yaml's `agents:` and the API's), served as `agent/<name>`. */
+  agents: AgentDirectory;
   /** Spend reports, usage retention and billing events. */
   analytics: UsageAnalytics;
   usageLogs(): UsageLogRepository | undefined;
@@ -144,6 +149,12 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     throw new ConfigError((error as Error).message);
   }
   const platformSettings = platformSettingsFrom(config.platform);
+  let agentDefinitions: ReturnType<typeof configuredAgents>;
+  try {
+    agentDefinitions = configuredAgents(config.agents);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
   const deployments = buildDeployments(loaded);
   const aliases = config.router_settings.model_group_alias ?? {};
   const catalog = new ModelCatalog(deployments, aliases);
@@ -170,6 +181,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let modelRepository: ModelRepository | undefined;
   let backendState: BackendStateRepository | undefined;
   let workerSink: SqliteWorkerSink | undefined;
+  let agentRepository: AgentRepository | undefined;
   const analytics = createUsageAnalytics(config, logger);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
     repository = new UsageLogRepository(handle.db, handle.sqlite);
@@ -188,6 +200,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     backendState = new BackendStateRepository(handle.db);
     void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
     void routerSettings.attach(new GatewaySettingsRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored router settings'));
+    agentRepository = new AgentRepository(handle.db);
+    void agents.attach(agentRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored agents'));
   });
 
   const masterKey = options.masterKey ?? config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
@@ -246,6 +260,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   // Router settings changed through the admin API, stored in the database on top of config.yaml.
   const routerSettings = new RouterSettingsStore({ loaded, catalog, logger, redisUrl, redisPrefix, apply: (policy) => router.setPolicy(policy) });
   await routerSettings.start();
+  const agents = new AgentDirectory({ configured: agentDefinitions, catalog, logger, redisUrl, redisPrefix });
+  await agents.start();
+  for (const agent of agentDefinitions) {
+    for (const model of [agent.model, ...agent.fallbacks]) if (!catalog.resolve(model)) logger.warn({ agent: agent.name, model }, 'agent names a model group the config does not define: its calls fail until the model exists');
+  }
 
   // Monthly allowances and Stripe purchases (src/platform/allowances.ts, stripe-purchases.ts).
   const commerce = platformSettings ? platformCommerce(platformSettings, { logger, store: () => creditGrants, invalidate: () => keyDirectory.changed('all') }) : undefined;
@@ -291,6 +310,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     platform,
     openStreams,
     cache,
+    agents,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   let draining = false;
@@ -329,6 +349,12 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     spendReports: analytics.reports,
     routerPolicy: () => router.policy,
     routerSettings,
+    agents: {
+      agents,
+      repository: () => agentRepository,
+      run: { chat: (context, request) => gateway.chat(context, request), catalog, storePrompts: config.general_settings.store_prompts_in_spend_logs === true },
+      logger,
+    },
     listener,
     cache,
   });
@@ -349,6 +375,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     models: modelRegistry,
     health: healthMonitor,
     routerSettings,
+    agents,
     analytics,
     usageLogs: () => repository,
     usageIngest: () => ingest,
@@ -373,6 +400,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await healthMonitor.close();
       await modelRegistry.close();
       await routerSettings.close();
+      await agents.close();
       await usageWriter.close();
       await workerSink?.close();
       await analytics.close();

@@ -55,6 +55,10 @@ export interface UsageLogTable {
   messages?: string | null;
   /** The response text, only when general_settings.store_prompts_in_spend_logs is on. */
   response?: string | null;
+  /** The agent the call was made for (`agent/<name>`, or POST /agents/{name}/run). */
+  agent?: string | null;
+  /** The run of POST /agents/{name}/run the call belongs to (its execution id). */
+  agent_execution?: string | null;
 }
 
 /** A usage row as the writer hands it over (every column but the generated id). */
@@ -254,4 +258,31 @@ export interface Database {
   billing_outbox: BillingOutboxTable;
   gateway_settings: GatewaySettingTable;
   backend_state: BackendStateTable;
+  agents: AgentTable;
+  agent_executions: AgentExecutionTable;
+}
+
+/** An agent (src/agents): its definition as JSON, seeded from config.yaml ("config") or made through the API ("api"). */
+export interface AgentTable {
+  name: string;
+  definition: string;
+  source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** What one run of POST /agents/{name}/run concluded; tokens and cost are those of its usage rows. */
+export interface AgentExecutionTable {
+  execution_id: string;
+  agent: string;
+  created_at: number;
+  entity_type: string | null;
+  /** success | low_confidence | failed */
+  status: string;
+  confidence: number | null;
+  /** input_data and output as JSON; only kept when prompts are stored. */
+  input: string | null;
+  output: string | null;
+  error: string | null;
+  execution_time_ms: number;
 }

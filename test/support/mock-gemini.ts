@@ -16,6 +16,7 @@
  * responseMimeType is application/json; `reply` otherwise. Thought parts when includeThoughts.
  * Faults are scripted per request (one per request, in order). Every request is recorded.
  */
+import { exampleOf } from './mock-ollama.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MockServer } from './mock-server.js';
@@ -345,6 +346,9 @@ export class MockGemini extends MockServer {
   /** Faults applied to the next requests, in order (one per request). */
   readonly faults: GeminiFault[] = [];
 
+  /** The next answers' text, one per generateContent request, in place of what the mock would say. */
+  readonly replies: string[] = [];
+
   constructor(readonly options: MockGeminiOptions = {}) {
     super();
   }
@@ -487,6 +491,12 @@ export class MockGemini extends MockServer {
       const call: Json = { functionCall: { name, args: this.options.functionArgs ?? { city: 'Paris' } } };
       if (thinking) call.thoughtSignature = Buffer.from(`signature-of-${name}`).toString('base64');
       return { parts: [...thoughts, call], finishReason: 'STOP', thinking };
+    }
+    const queued = this.replies.shift();
+    if (queued !== undefined) return { parts: [...thoughts, { text: queued }], finishReason: 'STOP', thinking };
+    if (config.responseMimeType === 'application/json' && config.responseSchema !== undefined) {
+      // Constrained decoding: the answer is an instance of the response schema.
+      return { parts: [...thoughts, { text: JSON.stringify(exampleOf(config.responseSchema as Json, this.reply)) }], finishReason: 'STOP', thinking };
     }
     if (config.responseMimeType === 'application/json') {
       return { parts: [...thoughts, { text: JSON.stringify({ answer: this.reply }) }], finishReason: 'STOP', thinking };

@@ -79,6 +79,9 @@ export class MockOllama extends MockServer {
   installed: string[];
   readonly loaded = new Set<string>();
 
+  /** The next answers' text, one per chat or generate request, in place of what the mock would say. */
+  readonly replies: string[] = [];
+
   constructor(readonly options: MockOllamaOptions = {}) {
     super();
     this.installed = (options.models ?? DEFAULT_MODELS).map(withTag);
@@ -288,7 +291,10 @@ export class MockOllama extends MockServer {
       endpoint === 'chat' ? messages.reduce((sum, message) => sum + (Array.isArray(message.images) ? message.images.length : 0), 0) : Array.isArray(body.images) ? body.images.length : 0;
     let toolCalls: Json[] | undefined;
     let text = this.reply;
-    if (tools.length > 0 && last?.role !== 'tool') {
+    const queued = this.replies.shift();
+    if (queued !== undefined && tools.length === 0) {
+      text = queued;
+    } else if (tools.length > 0 && last?.role !== 'tool') {
       const call: Json = { function: { name: tools[0].function?.name ?? 'tool', arguments: this.options.toolArguments ?? { city: 'Paris' } } };
       if (this.options.toolCallIds) call.id = `call_${Math.random().toString(36).slice(2, 10)}`;
       toolCalls = [call];
@@ -363,22 +369,24 @@ export class MockOllama extends MockServer {
 }
 
 /** A value shaped like a JSON schema, as a constrained model would produce it. */
-function exampleOf(schema: Json): unknown {
-  switch (schema.type) {
+/** A value of a JSON Schema (types in JSON Schema's or Gemini's upper-case spelling), as a model constrained to it answers. */
+export function exampleOf(schema: Json, text = 'text'): unknown {
+  switch (typeof schema.type === 'string' ? schema.type.toLowerCase() : schema.type) {
     case 'object': {
       const properties = (schema.properties ?? {}) as Record<string, Json>;
-      return Object.fromEntries(Object.entries(properties).map(([key, property]) => [key, exampleOf(property)]));
+      return Object.fromEntries(Object.entries(properties).map(([key, property]) => [key, exampleOf(property, text)]));
     }
     case 'array':
-      return [exampleOf((schema.items ?? {}) as Json)];
+      return [exampleOf((schema.items ?? {}) as Json, text)];
     case 'integer':
       return 22;
     case 'number':
-      return 1.5;
+      // Within the schema's bounds when it has them (a constrained model never leaves them).
+      return typeof schema.maximum === 'number' ? ((typeof schema.minimum === 'number' ? schema.minimum : 0) + schema.maximum) / 2 : 1.5;
     case 'boolean':
       return true;
     case 'string':
-      return Array.isArray(schema.enum) ? schema.enum[0] : 'text';
+      return Array.isArray(schema.enum) ? schema.enum[0] : text;
     default:
       return null;
   }

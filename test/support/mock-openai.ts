@@ -5,6 +5,7 @@
  * error envelope. Tests script faults per request: error statuses, stalls, resets, slow streams.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { exampleOf } from './mock-ollama.js';
 import { MockServer } from './mock-server.js';
 
 export interface RecordedRequest {
@@ -43,6 +44,8 @@ export class MockOpenAI extends MockServer {
   readonly requests: RecordedRequest[] = [];
   /** Faults applied to the next requests, in order (one per request). */
   readonly faults: Fault[] = [];
+  /** The next chat answers' text, one per request, in place of what the mock would say. */
+  readonly replies: string[] = [];
   /** A fault applied to every request while set (after the queued ones run out). */
   alwaysFault: Fault | undefined;
 
@@ -102,6 +105,19 @@ export class MockOpenAI extends MockServer {
     return this.sendError(response, 404, `Invalid URL (${request.method} ${path})`, 'invalid_request_error', null);
   }
 
+  /**
+   * The next queued reply; else, for response_format json_schema, an instance of the schema (as
+   * OpenAI's structured outputs answer), for json_object a JSON object; else `reply`.
+   */
+  private textFor(body: Record<string, unknown>): string {
+    const queued = this.replies.shift();
+    if (queued !== undefined) return queued;
+    const format = body.response_format as { type?: string; json_schema?: { schema?: Record<string, unknown> } } | undefined;
+    if (format?.type === 'json_schema' && format.json_schema?.schema) return JSON.stringify(exampleOf(format.json_schema.schema, this.reply));
+    if (format?.type === 'json_object') return JSON.stringify({ answer: this.reply });
+    return this.reply;
+  }
+
   private usage(withUsage: boolean) {
     if (!withUsage) return undefined;
     const prompt = this.options.promptTokens ?? 12;
@@ -124,7 +140,7 @@ export class MockOpenAI extends MockServer {
     if (body.stream !== true) {
       const message = toolCall
         ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_mock1', type: 'function', function: { name: tools[0].function.name, arguments: '{"city":"Paris"}' } }], refusal: null }
-        : { role: 'assistant', content: this.reply, refusal: null };
+        : { role: 'assistant', content: this.textFor(body), refusal: null };
       return this.sendJson(response, {
         id,
         object: 'chat.completion',

@@ -3,6 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, useSyncExternalStore, type ComponentType } from 'react';
 import { Toasts } from './components/ui';
 import { BackendsPage } from './pages/backends';
+import { AgentsPage } from './pages/agents';
 import { ByokPage } from './pages/byok';
 import { CreditsPage } from './pages/credits';
 import { DashboardPage } from './pages/dashboard';
@@ -36,6 +37,7 @@ export const pages: PageDef[] = [
   { path: '/credits', title: 'Credits', icon: '¢', roles: ['user'], component: CreditsPage },
   { path: '/usage', title: 'Usage', icon: '▤', roles: ['admin', 'user'], component: UsagePage },
   { path: '/logs', title: 'Logs', icon: '≣', roles: ['admin', 'user'], component: LogsPage },
+  { path: '/agents', title: 'Agents', icon: '✦', roles: ['admin', 'user'], component: AgentsPage },
   { path: '/router', title: 'Router settings', icon: '⇄', roles: ['admin'], component: RouterSettingsPage },
   { path: '/byok', title: 'BYOK', icon: '⊕', roles: ['admin', 'user'], component: ByokPage },
   { path: '/playground', title: 'Playground', icon: '▷', roles: ['admin', 'user'], component: PlaygroundPage },

@@ -22,12 +22,16 @@ function supportedParamsOf(catalog: ModelCatalog, model: string): Array<Readonly
   return (catalog.resolve(model)?.available ?? []).map((deployment) => adapterFor(deployment.provider)?.supportedParams);
 }
 
-export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog }): void {
+/**
+ * `agentModel` maps `agent/<name>` to the agent's current model group, so that the request is
+ * fitted to the deployments the agent will call.
+ */
+export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined }): void {
   const { gateway, catalog } = deps;
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/messages`, { config: { endpoint: 'messages', errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const mapped = messagesRequestToChat(request.body);
-      const { request: chatRequest, warnings } = fitToDeployments(mapped.request, supportedParamsOf(catalog, mapped.request.model));
+      const { request: chatRequest, warnings } = fitToDeployments(mapped.request, supportedParamsOf(catalog, deps.agentModel?.(mapped.request.model) ?? mapped.request.model));
       const result = await gateway.chat(callOf(request), chatRequest, anthropicMessagesFormat(mapped.context));
       if (warnings.length > 0) {
         const earlier = result.headers['x-switchboard-warnings'];

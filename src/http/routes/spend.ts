@@ -38,11 +38,14 @@ const filterFields = {
   provider: z.string().min(1).optional(),
   format,
 };
+/** The agent a report or the logs are narrowed to (usage rows' `agent`); the activity routes take no agent. */
+const agentField = { agent: z.string().min(1).optional() };
 
-const reportQuery = z.object({ ...filterFields, start_date: day.optional(), end_date: day.optional(), group_by: z.string().optional() });
+const reportQuery = z.object({ ...filterFields, ...agentField, start_date: day.optional(), end_date: day.optional(), group_by: z.string().optional() });
 const activityQuery = z.object({ ...filterFields, start_date: day.optional(), end_date: day.optional(), page: positiveInteger(100_000).optional(), page_size: positiveInteger(366).optional() });
 const logsQuery = z.object({
   ...filterFields,
+  ...agentField,
   request_id: z.string().min(1).optional(),
   status: z.enum(['success', 'failure'], { errorMap: () => ({ message: 'expected "success" or "failure"' }) }).optional(),
   start_date: instant.optional(),
@@ -136,6 +139,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
       teamId: query.team_id,
       model: query.model,
       provider: query.provider,
+      agent: query.agent,
     });
     const labels = groupBy.includes('api_key') ? await reports.keyLabels(rows.map((row) => row.api_key ?? '')) : undefined;
     const shaped = rows.map((row) => reportRowView(row, groupBy, labels));
@@ -215,6 +219,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
       teamId: query.team_id,
       model: query.model,
       provider: query.provider,
+      agent: query.agent,
       status: query.status,
       ...own,
       offset: (page - 1) * pageSize,
@@ -234,14 +239,14 @@ function parseGroupBy(value: string | undefined): GroupBy[] {
   const groups: GroupBy[] = [];
   for (const raw of value.split(',').map((item) => item.trim()).filter(Boolean)) {
     const group = (aliases[raw] ?? raw) as GroupBy;
-    if (!(group in GROUP_COLUMNS)) throw new GatewayError('invalid_request', `group_by: unknown dimension "${raw}"; use one or more of day, model, provider, api_key, user, team (comma-separated)`, { param: 'group_by' });
+    if (!(group in GROUP_COLUMNS)) throw new GatewayError('invalid_request', `group_by: unknown dimension "${raw}"; use one or more of day, model, provider, api_key, user, team, agent (comma-separated)`, { param: 'group_by' });
     if (!groups.includes(group)) groups.push(group);
   }
   return groups;
 }
 
 /** Report row field names, as LiteLLM names them. */
-const GROUP_FIELDS: Record<GroupBy, string> = { day: 'group_by_day', model: 'model', provider: 'provider', api_key: 'api_key', user: 'user_id', team: 'team_id' };
+const GROUP_FIELDS: Record<GroupBy, string> = { day: 'group_by_day', model: 'model', provider: 'provider', api_key: 'api_key', user: 'user_id', team: 'team_id', agent: 'agent' };
 
 function groupColumnsOf(groupBy: GroupBy[]): string[] {
   return groupBy.flatMap((group) => (group === 'api_key' ? ['api_key', 'key_alias'] : [GROUP_FIELDS[group]]));
@@ -346,7 +351,7 @@ function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: n
 const SPEND_LOG_CSV_COLUMNS = [
   'request_id', 'call_type', 'startTime', 'endTime', 'api_key', 'key_alias', 'user', 'team_id', 'model', 'model_id', 'custom_llm_provider', 'upstream_model', 'status',
   'http_status', 'stream', 'error_code', 'error_message', 'spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'latency_ms', 'time_to_first_token_ms',
-  'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost', 'metadata', 'messages', 'response',
+  'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost', 'agent', 'agent_execution', 'metadata', 'messages', 'response',
 ] as const;
 
 function parseJson(text: string | null | undefined): unknown {
@@ -394,6 +399,8 @@ export function spendLogView(row: StoredUsageLog): SpendLogView {
     usage_adjusted: row.usage_adjusted === 1,
     cache_hit: row.cache_hit === 1,
     saved_cost: row.saved_cost_micros == null ? null : row.saved_cost_micros / 1_000_000,
+    agent: row.agent ?? null,
+    agent_execution: row.agent_execution ?? null,
     metadata: (parseJson(row.metadata) as Record<string, unknown> | null) ?? {},
     messages: parseJson(row.messages ?? null),
     response: row.response ?? null,

@@ -17,6 +17,7 @@ import * as usageIntegrity from './2026-12-04-0010-usage-integrity.js';
 import * as allowancesPurchases from './2026-12-05-0013-allowances-purchases.js';
 import * as responseCache from './2026-12-05-0014-response-cache.js';
 import * as backendState from './2026-12-05-0015-backend-state.js';
+import * as agents from './2026-12-05-0011-agents.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0013-allowances-purchases': allowancesPurchases,
   '2026-12-05-0014-response-cache': responseCache,
   '2026-12-05-0015-backend-state': backendState,
+  '2026-12-05-0011-agents': agents,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -13,6 +13,7 @@ export const GROUP_COLUMNS = {
   api_key: 'key_id',
   user: 'user_id',
   team: 'team_id',
+  agent: 'agent',
 } as const;
 export type GroupBy = keyof typeof GROUP_COLUMNS;
 
@@ -25,6 +26,8 @@ export interface RollupFilters {
 }
 
 export interface ReportQuery extends RollupFilters {
+  /** Only this agent's calls; with it (or grouping by agent) the report reads the usage rows, which carry the agent. */
+  agent?: string;
   /** Inclusive UTC days, YYYY-MM-DD. */
   startDay: string;
   endDay: string;
@@ -42,6 +45,7 @@ export interface SpendLogQuery extends RollupFilters {
   from: number;
   to: number;
   status?: 'success' | 'failure';
+  agent?: string;
   /** One call, by its call_id (request_id). */
   callId?: string;
   /** A non-admin key reading its own logs: its user's rows, or (a key without a user) its own. */
@@ -57,6 +61,7 @@ export class SpendReportRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async report(query: ReportQuery): Promise<ReportRow[]> {
+    if (query.agent !== undefined || query.groupBy.includes('agent')) return agentReport(this.db, query);
     const columns = query.groupBy.map((group) => GROUP_COLUMNS[group]);
     // Across everyone by day, model or provider: the small totals table answers.
     const acrossEveryone = query.keyId === undefined && query.userId === undefined && query.teamId === undefined && query.groupBy.every((group) => group === 'day' || group === 'model' || group === 'provider');
@@ -87,6 +92,7 @@ export class SpendReportRepository {
     if (query.model !== undefined) builder = builder.where('model_group', '=', query.model);
     if (query.provider !== undefined) builder = builder.where('provider', '=', query.provider);
     if (query.status !== undefined) builder = builder.where('status', '=', query.status);
+    if (query.agent !== undefined) builder = builder.where('agent', '=', query.agent);
     if (query.callId !== undefined) builder = builder.where('call_id', '=', query.callId);
     // A non-admin's own scope, on top of whatever it filtered: each is one index-ordered scan.
     if (query.ownKeyId !== undefined) builder = builder.where('key_id', '=', query.ownKeyId);
@@ -124,4 +130,39 @@ function applyRollupFilters<T extends SelectQueryBuilder<Database, 'usage_daily'
   if (filters.model !== undefined) result = result.where('model_group', '=', filters.model) as T;
   if (filters.provider !== undefined) result = result.where('provider', '=', filters.provider) as T;
   return result;
+}
+
+/**
+ * A report by agent, read from usage_logs (the rollups carry no agent): the same sums, grouped in
+ * SQL; the UTC day is the whole number of days since the epoch (integer division in both dialects).
+ */
+async function agentReport(db: Kysely<Database>, query: ReportQuery): Promise<ReportRow[]> {
+  const from = Date.parse(`${query.startDay}T00:00:00Z`);
+  const to = Date.parse(`${query.endDay}T00:00:00Z`) + 86_400_000;
+  const expression = (group: GroupBy) => (group === 'day' ? sql`(created_at / 86400000)` : sql.ref(group === 'agent' ? 'agent' : GROUP_COLUMNS[group]));
+  let builder = db.selectFrom('usage_logs').where('created_at', '>=', from).where('created_at', '<', to);
+  if (query.agent !== undefined) builder = builder.where('agent', '=', query.agent);
+  if (query.keyId !== undefined) builder = builder.where('key_id', '=', query.keyId);
+  if (query.userId !== undefined) builder = builder.where('user_id', '=', query.userId);
+  if (query.teamId !== undefined) builder = builder.where('team_id', '=', query.teamId);
+  if (query.model !== undefined) builder = builder.where('model_group', '=', query.model);
+  if (query.provider !== undefined) builder = builder.where('provider', '=', query.provider);
+  const selections = [
+    ...query.groupBy.map((group) => sql<string>`${expression(group)}`.as(group)),
+    sql<number>`count(*)`.as('requests'),
+    sql<number>`sum(case when status = 'failure' then 1 else 0 end)`.as('failures'),
+    ...(['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits'] as const).map((name) => sql<number>`coalesce(sum(${sql.ref(name)}), 0)`.as(name)),
+  ];
+  let grouped = builder.select(selections);
+  for (const group of query.groupBy) grouped = grouped.groupBy(expression(group)).orderBy(expression(group));
+  const rows = (await grouped.execute()) as Array<Record<string, unknown>>;
+  return rows.map((row) => {
+    const out: Record<string, unknown> = {};
+    for (const group of query.groupBy) {
+      const value = row[group];
+      out[group] = group === 'day' ? new Date(Number(value) * 86_400_000).toISOString().slice(0, 10) : value === null || value === undefined ? '' : String(value);
+    }
+    for (const name of SUMS) out[name] = Number(row[name] ?? 0);
+    return out as unknown as ReportRow;
+  });
 }
