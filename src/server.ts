@@ -142,6 +142,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     reply.header('x-switchboard-call-id', call.callId);
     const powerLevel = request.headers['x-power-level'];
     if (typeof powerLevel === 'string') call.requestedPowerLevel = powerLevel;
+    const task = request.headers['x-switchboard-task'];
+    if (typeof task === 'string') call.requestedTask = task;
     const reject = (caught: unknown) => {
       const error = toGatewayError(caught);
       closeConnectionIfBodyUnread(request, reply);
@@ -182,7 +184,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerHealthRoutes(app, health);
   if (deps.models) registerModelRoutes(app, deps.models);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
-  registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined });
+  registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   registerManagementRoutes(app, deps.management);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });

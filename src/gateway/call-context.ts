@@ -26,6 +26,8 @@ export interface CallContext {
   recorded: boolean;
   /** The X-Power-Level header, as sent (the platform layer parses it). */
   requestedPowerLevel?: string;
+  /** The x-switchboard-task header, as sent (routing rules match on it). */
+  requestedTask?: string;
 }
 
 /** The operation a call asks for, with its (validated) request body. */

@@ -9,6 +9,7 @@ import type { ReachableModels } from '../auth/reachable-models.js';
 import type { GatewayError } from '../errors.js';
 import type { CreditTicket } from '../platform/credit-gate.js';
 import type { LevelChoice, UpstreamTarget } from '../platform/layer.js';
+import type { ModelLimit } from '../platform/model-limits.js';
 import type { Deployment } from '../providers/types.js';
 import type { ModelGroup } from '../routing/catalog.js';
 import type { CallContext, GatewayResult, Operation } from './call-context.js';
@@ -26,6 +27,10 @@ export interface Call {
   readonly modelName?: string;
   /** The power level the call runs at (platform layer), once read. */
   readonly level?: LevelChoice;
+  /** The routing rule that applied (stages/rules.ts), named in x-switchboard-rule and on the usage row. */
+  readonly rule?: { readonly name: string };
+  /** Limits on the models the call may reach beyond the key's lists: its tier's, its rule's. */
+  readonly limits?: readonly ModelLimit[];
   readonly resolution?: Resolution;
   readonly admission?: AdmissionDecision;
   readonly attempt?: AttemptPlan;

@@ -13,6 +13,7 @@ import { attemptStream } from './stages/attempt-stream.js';
 import type { Attempt } from './stages/attempted.js';
 import { recordFailuresStage } from './stages/record-failures.js';
 import { resolveStage } from './stages/resolve.js';
+import { rulesStage } from './stages/rules.js';
 import { routeStage } from './stages/route.js';
 import { settleStage } from './stages/settle.js';
 
@@ -20,7 +21,8 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
   const stages: Stage[] = [
     // Observability callbacks go first: they see every call's outcome once it is recorded.
     recordFailuresStage(deps.catalog, recorder),
-    resolveStage(deps), // routing rules, tier gating and agents decide here too
+    rulesStage(deps), // tier gating and routing rules: limits and the rule's plan for resolve
+    resolveStage(deps), // agents decide here too
     admitStage(deps),
     // A response cache looks up here (before routing) and stores from the settle stage.
     routeStage(deps),

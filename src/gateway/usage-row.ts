@@ -35,6 +35,8 @@ export interface UsageFacts {
   byok: boolean;
   creditsCharged: number | undefined;
   powerLevel: PowerLevel | undefined;
+  /** The routing rule that applied, if any. */
+  routingRule?: string;
   promptForLog: string | undefined;
   latencyMs: number;
 }
@@ -81,5 +83,6 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
     response: settlement?.responseText ?? null,
     aborted: facts.aborted || error?.code === 'client_closed_request' ? 1 : 0,
     usage_adjusted: settlement?.usageAdjusted ? 1 : 0,
+    routing_rule: facts.routingRule ?? null,
   };
 }

@@ -105,6 +105,8 @@ export const SPEND_LOG_FIELDS = {
   aborted: 'boolean',
   /** The upstream's reported usage was implausible and was replaced by the gateway's own count. */
   usage_adjusted: 'boolean',
+  /** The routing rule that routed the call (platform.routing_rules), if any. */
+  routing_rule: 'string?',
   metadata: 'record',
   messages: 'unknown',
   response: 'string?',

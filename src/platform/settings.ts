@@ -6,9 +6,10 @@
  */
 import { z } from 'zod';
 import { DEFAULT_ROLE_PERMISSIONS, PERMISSIONS, type Permission } from '../auth/permissions.js';
+import { POWER_LEVELS, type PowerLevel } from './power-level-names.js';
+import { routingRuleSchema, type RoutingRuleConfig } from './rule-schema.js';
 
-export const POWER_LEVELS = ['eco', 'balanced', 'precision', 'custom'] as const;
-export type PowerLevel = (typeof POWER_LEVELS)[number];
+export { POWER_LEVELS, type PowerLevel };
 
 const number = z.preprocess(
   (value) => (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value),
@@ -23,6 +24,12 @@ const tierSchema = z
     markup: nonNegative,
     /** Credits granted when a user is created in this tier. */
     initial_credits: nonNegative.default(0),
+    /** Model groups or patterns (`groq/*`, `ollama*`) the tier's users may call; absent: every model. */
+    models: z.array(z.string().min(1)).optional(),
+    /** Whether the tier's users may use their own provider keys; default true for every tier but free. */
+    byok: z.boolean({ invalid_type_error: 'expected true or false' }).optional(),
+    /** The power levels the tier may ask for; absent: every level. */
+    power_levels: z.array(z.enum(POWER_LEVELS)).min(1).optional(),
   })
   .strict();
 
@@ -33,7 +40,7 @@ const powerLevelSchema = z
   })
   .strict();
 
-export const DEFAULT_TIERS: Record<string, { markup: number; initial_credits: number }> = {
+export const DEFAULT_TIERS: Record<string, { markup: number; initial_credits: number; models?: string[]; byok?: boolean; power_levels?: PowerLevel[] }> = {
   free: { markup: 0, initial_credits: 0 },
   starter: { markup: 0.4, initial_credits: 0 },
   professional: { markup: 0.6, initial_credits: 0 },
@@ -59,6 +66,8 @@ export const platformObjectSchema = z
     /** balanced picks the best quality per cost among models at or above this quality_score. */
     balanced_quality_floor: nonNegative.default(50),
     roles: z.record(z.array(z.enum(PERMISSIONS))).optional(),
+    /** Ordered routing rules (routing-rules.ts); more are added at run time through the API. */
+    routing_rules: z.array(routingRuleSchema).optional(),
   })
   .passthrough();
 
@@ -75,6 +84,11 @@ export interface Tier {
   name: string;
   markup: number;
   initialMillicredits: number;
+  /** Model groups or patterns the tier's users may call; undefined: every model. */
+  models: string[] | undefined;
+  byok: boolean;
+  /** The power levels the tier may ask for; undefined: every level. */
+  powerLevels: PowerLevel[] | undefined;
 }
 
 export interface PlatformSettings {
@@ -86,6 +100,8 @@ export interface PlatformSettings {
   powerLevels: Record<PowerLevel, { maxTokens: number | undefined; multiplier: number }>;
   balancedQualityFloor: number;
   roles: Record<string, readonly Permission[]>;
+  /** The config file's routing rules (more are stored through the API). */
+  routingRules: RoutingRuleConfig[];
 }
 
 /** Credits (possibly fractional) as integer millicredits. */
@@ -102,7 +118,7 @@ export function platformSettingsFrom(config: PlatformConfig | undefined): Platfo
   if (!config) return undefined;
   const tiers = new Map<string, Tier>();
   for (const [name, tier] of Object.entries({ ...DEFAULT_TIERS, ...(config.tiers ?? {}) })) {
-    tiers.set(name, { name, markup: tier.markup, initialMillicredits: toMillicredits(tier.initial_credits ?? 0) });
+    tiers.set(name, { name, markup: tier.markup, initialMillicredits: toMillicredits(tier.initial_credits ?? 0), models: tier.models, byok: tier.byok ?? name !== 'free', powerLevels: tier.power_levels });
   }
   const powerLevels = { ...DEFAULT_POWER_LEVELS };
   for (const level of POWER_LEVELS) {
@@ -118,5 +134,6 @@ export function platformSettingsFrom(config: PlatformConfig | undefined): Platfo
     powerLevels,
     balancedQualityFloor: config.balanced_quality_floor,
     roles: { ...DEFAULT_ROLE_PERMISSIONS, ...(config.roles ?? {}) },
+    routingRules: config.routing_rules ?? [],
   };
 }

@@ -47,6 +47,8 @@ export interface UsageLogTable {
   aborted: Generated<number>;
   /** 1 when the upstream's reported usage was beyond what the request could produce and the local count replaced it. */
   usage_adjusted: Generated<number>;
+  /** The routing rule that routed the call (platform.routing_rules or the API's); null when none applied. */
+  routing_rule?: string | null;
   /** The request messages (JSON), only when general_settings.store_prompts_in_spend_logs is on. */
   messages?: string | null;
   /** The response text, only when general_settings.store_prompts_in_spend_logs is on. */
@@ -213,6 +215,19 @@ export interface GatewaySettingTable {
   updated_at: number;
 }
 
+/** Routing rules added through the API (config.yaml's are not stored). */
+export interface RoutingRuleTable {
+  name: string;
+  priority: number;
+  enabled: number;
+  /** JSON. */
+  match: string;
+  /** JSON. */
+  action: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   usage_logs: UsageLogTable;
   teams: TeamTable;
@@ -228,4 +243,5 @@ export interface Database {
   usage_daily_totals: UsageDailyTotalsTable;
   billing_outbox: BillingOutboxTable;
   gateway_settings: GatewaySettingTable;
+  routing_rules: RoutingRuleTable;
 }

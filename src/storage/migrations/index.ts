@@ -14,6 +14,7 @@ import * as usageAnalytics from './2026-11-23-0007-usage-analytics.js';
 import * as creditsByok from './2026-11-23-0008-credits-byok.js';
 import * as gatewaySettings from './2026-11-23-0009-gateway-settings.js';
 import * as usageIntegrity from './2026-12-04-0010-usage-integrity.js';
+import * as routingRules from './2026-12-05-0012-routing-rules.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-11-23-0008-credits-byok': creditsByok,
   '2026-11-23-0009-gateway-settings': gatewaySettings,
   '2026-12-04-0010-usage-integrity': usageIntegrity,
+  '2026-12-05-0012-routing-rules': routingRules,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {
