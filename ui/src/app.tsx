@@ -11,6 +11,8 @@ import { ModelsPage } from './pages/models';
 import { PlaygroundPage } from './pages/playground';
 import { ProvidersPage } from './pages/providers';
 import { RouterSettingsPage } from './pages/router-settings';
+import { RoutingRulesPage } from './pages/routing-rules';
+import { TiersPage } from './pages/tiers';
 import { SignInPage } from './pages/sign-in';
 import { UsagePage } from './pages/usage';
 import { UsersPage } from './pages/users';
@@ -35,6 +37,8 @@ export const pages: PageDef[] = [
   { path: '/usage', title: 'Usage', icon: '▤', roles: ['admin', 'user'], component: UsagePage },
   { path: '/logs', title: 'Logs', icon: '≣', roles: ['admin', 'user'], component: LogsPage },
   { path: '/router', title: 'Router settings', icon: '⇄', roles: ['admin'], component: RouterSettingsPage },
+  { path: '/routing-rules', title: 'Routing rules', icon: '⑂', roles: ['admin'], component: RoutingRulesPage },
+  { path: '/tiers', title: 'Tiers', icon: '☰', roles: ['admin'], component: TiersPage },
   { path: '/byok', title: 'BYOK', icon: '⊕', roles: ['admin', 'user'], component: ByokPage },
   { path: '/playground', title: 'Playground', icon: '▷', roles: ['admin', 'user'], component: PlaygroundPage },
 ];
