@@ -37,8 +37,8 @@ export const pages: PageDef[] = [
   { path: '/usage', title: 'Usage', icon: '▤', roles: ['admin', 'user'], component: UsagePage },
   { path: '/logs', title: 'Logs', icon: '≣', roles: ['admin', 'user'], component: LogsPage },
   { path: '/router', title: 'Router settings', icon: '⇄', roles: ['admin'], component: RouterSettingsPage },
-  { path: '/routing-rules', title: 'Routing rules', icon: '⑂', roles: ['admin'], component: RoutingRulesPage },
-  { path: '/tiers', title: 'Tiers', icon: '☰', roles: ['admin'], component: TiersPage },
+  { path: '/routing-rules', title: 'Routing rules', icon: '⇉', roles: ['admin'], component: RoutingRulesPage },
+  { path: '/tiers', title: 'Tiers', icon: '◈', roles: ['admin'], component: TiersPage },
   { path: '/byok', title: 'BYOK', icon: '⊕', roles: ['admin', 'user'], component: ByokPage },
   { path: '/playground', title: 'Playground', icon: '▷', roles: ['admin', 'user'], component: PlaygroundPage },
 ];
