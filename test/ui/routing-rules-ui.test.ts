@@ -112,11 +112,11 @@ describe.skipIf(!chromiumPath)('routing rules in the admin UI', () => {
   it('a Testing Lab call as the user follows the rule, with tokens, credits and the balance after', async () => {
     await openPage('Playground');
     const lab = page.getByRole('region', { name: 'Testing Lab' });
-    await lab.getByLabel('Lab user').fill('lab-user');
-    await expect.poll(() => lab.getByLabel('Lab model').locator('option').count()).toBeGreaterThan(1);
-    await lab.getByLabel('Lab model').selectOption('general');
-    await lab.getByLabel('Lab task').fill('code');
-    await lab.getByLabel('Lab prompt').fill('Write a function that adds two numbers.');
+    await lab.getByLabel('Test as user').fill('lab-user');
+    await expect.poll(() => lab.getByLabel('Test target').locator('option').count()).toBeGreaterThan(1);
+    await lab.getByLabel('Test target').selectOption('general');
+    await lab.getByLabel('Test task').fill('code');
+    await lab.getByLabel('Test prompt').fill('Write a function that adds two numbers.');
     const before = upstream.requests.length;
     await lab.getByRole('button', { name: 'Run test call' }).click();
     const result = lab.getByTestId('lab-result');
@@ -140,10 +140,10 @@ describe.skipIf(!chromiumPath)('routing rules in the admin UI', () => {
     await expect.poll(() => page.locator('tr[data-rule="code-to-coder"]').textContent()).toContain('disabled');
     await openPage('Playground');
     const lab = page.getByRole('region', { name: 'Testing Lab' });
-    await lab.getByLabel('Lab user').fill('lab-user');
-    await expect.poll(() => lab.getByLabel('Lab model').locator('option').count()).toBeGreaterThan(1);
-    await lab.getByLabel('Lab model').selectOption('general');
-    await lab.getByLabel('Lab task').fill('code');
+    await lab.getByLabel('Test as user').fill('lab-user');
+    await expect.poll(() => lab.getByLabel('Test target').locator('option').count()).toBeGreaterThan(1);
+    await lab.getByLabel('Test target').selectOption('general');
+    await lab.getByLabel('Test task').fill('code');
     await lab.getByRole('button', { name: 'Run test call' }).click();
     await expect.poll(async () => (await lab.getByTestId('lab-result').isVisible()) && (await lab.getByTestId('lab-result').textContent())).toContain('Rule appliednone');
     expect(await lab.getByTestId('lab-result').textContent()).toContain('Model chosengeneral');

@@ -40,11 +40,11 @@ export function TestingLab({ models, admin }: { models: string[]; admin: boolean
       >
         <div className="form-grid">
           {admin ? (
-            <Field label="Lab user" hint="Empty: your own key.">
+            <Field label="Test as user" hint="Empty: your own key.">
               {(id) => <input id={id} value={userId} onChange={(event) => setUserId(event.target.value)} placeholder="user id" />}
             </Field>
           ) : null}
-          <Field label="Lab model">
+          <Field label="Test target">
             {(id) => (
               <select id={id} value={model} onChange={(event) => setModel(event.target.value)}>
                 <option value="auto">auto (chosen by power level)</option>
@@ -54,7 +54,7 @@ export function TestingLab({ models, admin }: { models: string[]; admin: boolean
               </select>
             )}
           </Field>
-          <Field label="Lab power level">
+          <Field label="Test level">
             {(id) => (
               <select id={id} value={level} onChange={(event) => setLevel(event.target.value)}>
                 {LEVELS.map((item) => (
@@ -65,11 +65,11 @@ export function TestingLab({ models, admin }: { models: string[]; admin: boolean
               </select>
             )}
           </Field>
-          <Field label="Lab task" hint="As the x-switchboard-task header.">
+          <Field label="Test task" hint="As the x-switchboard-task header.">
             {(id) => <input id={id} value={task} onChange={(event) => setTask(event.target.value)} placeholder="code, chat, analysis…" />}
           </Field>
         </div>
-        <Field label="Lab prompt">{(id) => <textarea id={id} rows={2} value={prompt} onChange={(event) => setPrompt(event.target.value)} />}</Field>
+        <Field label="Test prompt">{(id) => <textarea id={id} rows={2} value={prompt} onChange={(event) => setPrompt(event.target.value)} />}</Field>
         <FormFooter error={run.error ? errorText(run.error) : null} submitLabel={run.isPending ? 'Running…' : 'Run test call'} disabled={run.isPending || !prompt.trim()} />
       </form>
       {answer ? (
