@@ -17,7 +17,7 @@ function config(apiBase: string): string {
     `  - model_name: ${name}\n    litellm_params: {model: openai/${name}-upstream, api_base: "${apiBase}", api_key: sk-upstream-test}\n    model_info: {id: dep-${name}, input_cost_per_token: ${price}, output_cost_per_token: ${price * 2}${info}}\n`;
   return `
 model_list:
-${model('local-small', 0.0000001, ', quality_score: 40')}${model('local-large', 0.0000002, ', quality_score: 60')}${model('premium', 0.00001, ', quality_score: 95')}${model('coder', 0.000002, ', quality_score: 85')}
+${model('local-small', 0.0000001, ', quality_score: 40, byok: true')}${model('local-large', 0.0000002, ', quality_score: 60')}${model('premium', 0.00001, ', quality_score: 95')}${model('coder', 0.000002, ', quality_score: 85')}
 router_settings:
   num_retries: 0
   disable_cooldowns: true
@@ -96,6 +96,21 @@ describe('tier model access and routing rules', () => {
     await api.ok('DELETE', '/api/v1/llm/byok/keys', undefined, entKey);
   });
 
+  it('a stored own key is not used once its user moves to a tier without BYOK: the call runs on credits', async () => {
+    const key = (await api.newUser({ user_id: 'mover', tier: 'enterprise' })).key!;
+    await api.ok('POST', '/api/v1/llm/byok/keys', { provider: 'openai', api_key: 'sk-movers-own-key-77' }, key);
+    const own = await client(key).chat.completions.create({ model: 'local-small', messages: hi }).withResponse();
+    expect(own.response.headers.get('x-switchboard-byok')).toBe('true');
+    expect(upstream.requests.at(-1)!.headers.authorization).toBe('Bearer sk-movers-own-key-77');
+
+    await api.ok('POST', '/user/update', { user_id: 'mover', tier: 'free' });
+    const shared = await client(key).chat.completions.create({ model: 'local-small', messages: hi }).withResponse();
+    expect(shared.response.headers.get('x-switchboard-byok')).toBeNull();
+    expect(upstream.requests.at(-1)!.headers.authorization).toBe('Bearer sk-upstream-test');
+    expect(Number(shared.response.headers.get('x-switchboard-credits-cost'))).toBeGreaterThan(0);
+    expect(await gateway.recordOf(shared.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ byok: 0, status: 'success' });
+  });
+
   it('task "code" follows the rule to its model; the response and the usage row name the rule; explain said so first', async () => {
     const explained = await api.ok<Record<string, unknown>>('POST', '/api/v1/llm/routing/explain', { user_id: 'ent-user', task: 'code', request: { model: 'premium', messages: hi, max_tokens: 500 } });
     expect(explained).toMatchObject({ user_id: 'ent-user', tier: 'enterprise', rule: 'code-to-coder', model: 'coder', requested_model: 'premium', fallbacks: ['premium'], max_tokens: 64, refused: null });
@@ -168,7 +183,7 @@ describe('tier model access and routing rules', () => {
 
   it('the tiers view counts users per tier', async () => {
     const tiers = await api.ok<{ tiers: Array<Record<string, unknown>> }>('GET', '/api/v1/llm/tiers');
-    expect(tiers.tiers.find((tier) => tier.name === 'free')).toMatchObject({ markup: 0, models: ['local-*'], byok: false, users: 1 });
+    expect(tiers.tiers.find((tier) => tier.name === 'free')).toMatchObject({ markup: 0, models: ['local-*'], byok: false, users: 2 });
     expect(tiers.tiers.find((tier) => tier.name === 'enterprise')).toMatchObject({ markup: 0.5, models: null, byok: true, users: 1 });
   });
 });
