@@ -5,6 +5,7 @@
  * explain answers what the real call then does, rules are managed through the API, and the
  * Testing Lab runs a call as a user and reports the rule, model and credits.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretBox } from '../../src/security/secret-box.js';
@@ -131,6 +132,17 @@ describe('tier model access and routing rules', () => {
     const plain = await client(entKey).chat.completions.create({ model: 'premium', messages: hi }).withResponse();
     expect(plain.response.headers.get('x-switchboard-rule')).toBeNull();
     expect((await gateway.recordOf(plain.response.headers.get('x-switchboard-call-id')!))!.routing_rule).toBeNull();
+  });
+
+  it('the Messages API (Anthropic SDK) is held to the same tier and follows the same rules', async () => {
+    const anthropic = (key: string) => new Anthropic({ apiKey: key, baseURL: gateway.url, maxRetries: 0 });
+    const refused = (await anthropic(freeKey).messages.create({ model: 'premium', max_tokens: 20, messages: hi }).catch((caught: unknown) => caught)) as InstanceType<typeof Anthropic.APIError>;
+    expect(refused).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect(refused.error).toMatchObject({ type: 'error', error: { type: 'permission_error', message: expect.stringContaining('tier "free"') } });
+    const { data, response } = await anthropic(entKey).messages.create({ model: 'premium', max_tokens: 200, messages: hi }, { headers: { 'x-switchboard-task': 'code' } }).withResponse();
+    expect(data.content[0]).toMatchObject({ type: 'text', text: 'Hello from the mock!' });
+    expect(response.headers.get('x-switchboard-rule')).toBe('code-to-coder');
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ model: 'coder-upstream', max_tokens: 64 });
   });
 
   it('explain tells a refusal as the real call gets it', async () => {
