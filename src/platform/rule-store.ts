@@ -147,6 +147,14 @@ export class RoutingRuleStore {
     return this.repository;
   }
 
+  /** Logs config.yaml's rules whose route_to names a model group the gateway does not serve. */
+  warnUnknownTargets(catalog: ModelCatalog): void {
+    for (const rule of this.configRules) {
+      const unknown = (rule.action.route_to ?? []).filter((name) => !catalog.resolve(name) && !catalog.disabledGroup(name));
+      if (unknown.length > 0) this.options.logger.warn({ rule: rule.name, unknown }, 'routing rule routes to model groups this gateway does not serve; they are skipped (a call the rule matches with none callable gets 503)');
+    }
+  }
+
   /** The stored rules only (for tests and the admin view). */
   storedRules(): readonly RoutingRule[] {
     return this.stored;

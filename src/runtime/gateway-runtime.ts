@@ -146,7 +146,10 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const byok = new ByokDirectory(secretBox, logger, { redisUrl, redisPrefix });
   if (platformSettings) await byok.start();
   const routingRules = new RoutingRuleStore({ configRules: platformSettings?.routingRules ?? [], logger, redisUrl, redisPrefix });
-  if (platformSettings) await routingRules.start();
+  if (platformSettings) {
+    await routingRules.start();
+    routingRules.warnUnknownTargets(catalog);
+  }
 
   let repository: UsageLogRepository | undefined;
   let ingest: UsageIngest | undefined;
