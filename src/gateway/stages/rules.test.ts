@@ -111,6 +111,15 @@ describe('rules stage: routing rules', () => {
     expect(call.operation.request.model).toBe('premium');
   });
 
+  it('names the rule on a stream’s headers too, and hands the pump on untouched', async () => {
+    const pump = async () => undefined;
+    const next = recordingNext(async () => ({ kind: 'stream', headers: { 'x-switchboard-model-group': 'coder' }, pump }));
+    const result = await rulesStage({ catalog, platform })(asTier('enterprise', { model: 'premium', stream: true }, { requestedTask: 'code' }), next);
+    expect(result.kind).toBe('stream');
+    expect(result.headers).toEqual({ 'x-switchboard-model-group': 'coder', [RULE_HEADER]: 'code' });
+    expect(result.kind === 'stream' && result.pump).toBe(pump);
+  });
+
   it('takes the task from a task:<name> tag too', async () => {
     const { handed } = await run(platform, asTier('enterprise', { model: 'premium', tags: ['task:code'] }));
     expect(handed.rule?.name).toBe('code');
