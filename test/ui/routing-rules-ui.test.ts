@@ -149,6 +149,21 @@ describe.skipIf(!chromiumPath)('routing rules in the admin UI', () => {
     expect(await lab.getByTestId('lab-result').textContent()).toContain('Model chosengeneral');
   });
 
+  it('reorders rules: moving a rule up puts it before the one above', async () => {
+    const created = await fetch(`${gateway.url}/api/v1/llm/routing/rules`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'second', priority: 20, match: { users: ['free-user'] }, action: { max_tokens_cap: 100 } }),
+    });
+    expect(created.status).toBe(200);
+    // Added behind the page's back (as by another admin): a fresh load lists it.
+    await page.goto(`${gateway.url}/ui/routing-rules`);
+    await expect.poll(() => page.locator('tr[data-rule]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-rule')))).toEqual(['code-to-coder', 'second']);
+    await page.getByRole('button', { name: 'Move second up' }).click();
+    await expect.poll(() => page.locator('tr[data-rule]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-rule')))).toEqual(['second', 'code-to-coder']);
+    expect(await page.locator('tr[data-rule="second"] td').first().textContent()).toBe('9');
+  });
+
   it('the Tiers view shows markup, models, BYOK and user counts', async () => {
     await openPage('Tiers');
     const free = page.locator('tr[data-tier="free"]');
@@ -156,6 +171,18 @@ describe.skipIf(!chromiumPath)('routing rules in the admin UI', () => {
     expect(await free.textContent()).toMatch(/free.*default.*0%.*general.*no.*all.*0.*1/);
     expect(await page.locator('tr[data-tier="pro"]').textContent()).toMatch(/pro.*50%.*every model.*allowed.*1000.*1/);
     await page.screenshot({ path: join(SHOTS, 'tiers-laptop.png'), fullPage: true });
+  });
+
+  it('the new pages fit a phone without scrolling sideways, and nothing logged an error', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [path, title, name] of [['/routing-rules', 'Routing rules', 'routing-rules'], ['/tiers', 'Tiers', 'tiers'], ['/playground', 'Playground', 'testing-lab']]) {
+      await page.goto(`${gateway.url}/ui${path}`);
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).first().textContent()).toBe(title);
+      await page.waitForFunction(() => !document.querySelector('.state-loading, .spinner'), undefined, { timeout: 10_000 });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${path} scrolls sideways on a phone`).toBeLessThanOrEqual(1);
+      await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+    }
     expect(consoleErrors).toEqual([]);
   });
 });
