@@ -27,7 +27,7 @@ general_settings:
 platform:
   default_tier: free
   tiers:
-    free: {markup: 0, initial_credits: 10, models: ["local-*"]}
+    free: {markup: 0, initial_credits: 10, models: ["local-*"], power_levels: [eco, precision]}
     enterprise: {markup: 0.5, initial_credits: 100000}
   routing_rules:
     - name: code-to-coder
@@ -62,8 +62,9 @@ describe('tier model access and routing rules', () => {
   it('a free-tier user sees only the tier’s models in both listings', async () => {
     const listed = (await client(freeKey).models.list()).data.map((model) => model.id).sort();
     expect(listed).toEqual(['local-large', 'local-small']);
-    const platformList = await api.ok<{ data: Array<{ id: string }> }>('GET', '/api/v1/llm/models', undefined, freeKey);
+    const platformList = await api.ok<{ data: Array<{ id: string }>; power_levels: Array<{ level: string }> }>('GET', '/api/v1/llm/models', undefined, freeKey);
     expect(platformList.data.map((model) => model.id).sort()).toEqual(['local-large', 'local-small']);
+    expect(platformList.power_levels.map((level) => level.level)).toEqual(['eco', 'precision']);
     const everything = (await client(entKey).models.list()).data.map((model) => model.id);
     expect(everything).toHaveLength(4);
   });
@@ -87,6 +88,13 @@ describe('tier model access and routing rules', () => {
     expect(response.headers.get('x-switchboard-model-group')).toBe('local-small');
     const auto = await client(freeKey).chat.completions.create({ model: 'auto', messages: hi, power_level: 'precision' } as never).withResponse();
     expect(auto.response.headers.get('x-switchboard-model-group')).toBe('local-large');
+  });
+
+  it('a power level outside the tier is refused with 403 power_level_not_in_tier', async () => {
+    const error = (await client(freeKey).chat.completions.create({ model: 'local-small', messages: hi }, { headers: { 'x-power-level': 'balanced' } }).catch((caught: unknown) => caught)) as InstanceType<typeof OpenAI.APIError>;
+    expect(error.status).toBe(403);
+    expect(error.code).toBe('power_level_not_in_tier');
+    expect(error.message).toContain('eco, precision');
   });
 
   it('a free-tier user may not store an own provider key (byok: false by default for free)', async () => {

@@ -82,6 +82,12 @@ function transactionView(row: StoredCreditTransaction): CreditTransactionView {
   };
 }
 
+/** The power levels the caller's tier may ask for (every level for callers without a tier). */
+function levelsOf(platform: PlatformLayer, principal: Parameters<PlatformLayer['tierOf']>[0]) {
+  const allowed = platform.tierOf(principal)?.powerLevels;
+  return POWER_LEVELS.filter((level) => !allowed || allowed.includes(level));
+}
+
 export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRouteDependencies): void {
   const { gateway, catalog, platform } = deps;
 
@@ -134,7 +140,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
           byok: platform?.byok.serves(platform.ownKeyUser(principal), deployment) ?? false,
         };
       }),
-      ...(platform ? { power_levels: POWER_LEVELS.map((level) => ({ level, max_tokens: platform.settings.powerLevels[level].maxTokens ?? null, multiplier: platform.settings.powerLevels[level].multiplier })) } : {}),
+      ...(platform ? { power_levels: levelsOf(platform, principal).map((level) => ({ level, max_tokens: platform.settings.powerLevels[level].maxTokens ?? null, multiplier: platform.settings.powerLevels[level].multiplier })) } : {}),
     };
   });
 
