@@ -97,11 +97,14 @@ describe.runIf(postgres && redis)('routing rules across replicas sharing Postgre
     await scenario(replicaA.url, replicaB.url, measured.redis);
   });
 
-  it('a replica started later applies the stored rules', async () => {
+  it('a replica started later applies the stored rules; the PostgreSQL usage row names the rule', async () => {
     await rules(replicaA.url, 'POST', '', { name: 'stored', match: { model: 'primary' }, action: { route_to: 'backup' } });
     const late = await startGateway(config(), { databaseUrl: database.url, redisUrl: REDIS_URL, redisPrefix: prefix });
     try {
       await timeUntil(Date.now(), async () => (await replyOn(late.url)) === 'from backup');
+      const response = await fetch(`${late.url}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify({ model: 'primary', messages: [{ role: 'user', content: 'hi' }] }) });
+      expect(response.headers.get('x-switchboard-rule')).toBe('stored');
+      expect(await late.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ routing_rule: 'stored', model_group: 'backup', status: 'success' });
     } finally {
       await late.close();
       await rules(replicaA.url, 'DELETE', '/stored');
