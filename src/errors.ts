@@ -35,6 +35,10 @@ export const ERROR_CATALOGUE = {
   invalid_api_key: { status: 401, type: 'authentication_error', retryable: false },
   permission_denied: { status: 403, type: 'permission_error', retryable: false },
   model_not_allowed: { status: 403, type: 'permission_error', retryable: false },
+  // Platform tiers: the user's tier does not include the model, the power level, or own keys.
+  model_not_in_tier: { status: 403, type: 'permission_error', retryable: false },
+  power_level_not_in_tier: { status: 403, type: 'permission_error', retryable: false },
+  byok_not_in_tier: { status: 403, type: 'permission_error', retryable: false },
   key_blocked: { status: 401, type: 'authentication_error', retryable: false },
   key_expired: { status: 401, type: 'authentication_error', retryable: false },
   // The key (or its user or team) was blocked or deleted while its stream was open: the stream ends.

@@ -160,6 +160,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     reply.header('x-switchboard-call-id', call.callId);
     const powerLevel = request.headers['x-power-level'];
     if (typeof powerLevel === 'string') call.requestedPowerLevel = powerLevel;
+    const task = request.headers['x-switchboard-task'];
+    if (typeof task === 'string') call.requestedTask = task;
     const reject = (caught: unknown) => {
       const error = toGatewayError(caught);
       closeConnectionIfBodyUnread(request, reply);
@@ -201,7 +203,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.models) registerModelRoutes(app, deps.models);
   if (deps.backends) registerBackendRoutes(app, deps.backends);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
-  registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined });
+  registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
   registerManagementRoutes(app, deps.management);

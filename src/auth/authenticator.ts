@@ -96,7 +96,7 @@ function requireKey(headers: HeaderBag): string {
 }
 
 /** The caller of a resolved virtual key; throws when the key is unknown, blocked or expired. */
-function callerOf(resolved: ResolvedKey | null): Caller {
+export function callerOf(resolved: ResolvedKey | null): Caller {
   if (!resolved) throw new GatewayError('invalid_api_key', 'invalid API key: check the key you were given');
   const { key: record, user, team } = resolved;
   const label = record.alias ? `key "${record.alias}"` : `key ${record.prefix}`;

@@ -15,6 +15,7 @@ import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
 import { fallbackGroups, type FallbackKind, type RouterPolicy } from '../routing/policy.js';
 import type { ResolvedKey } from './key-directory.js';
 import { assertModelAllowed, isModelAllowed } from './model-access.js';
+import { limitsAllow, type ModelLimit } from '../platform/model-limits.js';
 
 const FALLBACK_KINDS: readonly FallbackKind[] = ['general', 'context_window', 'content_policy'];
 
@@ -29,6 +30,8 @@ export interface ReachableModelsOptions {
   requestFallbacks: string[] | undefined;
   logger: Logger;
   callId: string;
+  /** The call's tier and routing-rule limits (platform/model-limits.ts), if any. */
+  limits?: readonly ModelLimit[];
 }
 
 /**
@@ -64,9 +67,9 @@ export class ReachableModels {
    * logged), at most max_fallbacks long. A fresh array: the loop consumes it.
    */
   fallbackChain(kind: FallbackKind): string[] {
-    const { catalog, principal, logger, callId } = this.options;
+    const { logger, callId } = this.options;
     for (const name of this.configuredChain(kind)) {
-      if (!mayUseModel(catalog, principal, name)) logger.warn({ callId, fallback: name }, 'fallback model is not allowed for this key (or its user or team); skipped');
+      if (!this.mayUse(name)) logger.warn({ callId, fallback: name }, 'fallback model is not allowed for this key (or its user or team); skipped');
     }
     return this.usableChain(kind);
   }
@@ -88,15 +91,20 @@ export class ReachableModels {
     return this.groups().flatMap((group) => group.available);
   }
 
+  private mayUse(name: string): boolean {
+    const { catalog, principal, limits } = this.options;
+    return mayUseModel(catalog, principal, name) && limitsAllow(limits, [name], catalog.resolve(name));
+  }
+
   private configuredChain(kind: FallbackKind): string[] {
     const { policy, requested, requestFallbacks } = this.options;
     return requestFallbacks ?? fallbackGroups(policy, requested.name, kind);
   }
 
   private usableChain(kind: FallbackKind): string[] {
-    const { catalog, principal, policy } = this.options;
+    const { policy } = this.options;
     return this.configuredChain(kind)
-      .filter((name) => mayUseModel(catalog, principal, name))
+      .filter((name) => this.mayUse(name))
       .slice(0, policy.maxFallbacks);
   }
 }

@@ -28,6 +28,8 @@ export interface CallContext {
   requestedPowerLevel?: string;
   /** The run of POST /agents/{name}/run this call belongs to (its execution id), set by that route. */
   agentExecution?: string;
+  /** The x-switchboard-task header, as sent (routing rules match on it). */
+  requestedTask?: string;
 }
 
 /** The operation a call asks for, with its (validated) request body. */

@@ -9,6 +9,7 @@ import type { ReachableModels } from '../auth/reachable-models.js';
 import type { GatewayError } from '../errors.js';
 import type { CreditTicket } from '../platform/credit-gate.js';
 import type { LevelChoice, UpstreamTarget } from '../platform/layer.js';
+import type { ModelLimit } from '../platform/model-limits.js';
 import type { Deployment } from '../providers/types.js';
 import type { ModelGroup } from '../routing/catalog.js';
 import type { CallContext, GatewayResult, Operation } from './call-context.js';
@@ -28,6 +29,10 @@ export interface Call {
   readonly level?: LevelChoice;
   /** The agent the call is made for (`agent/<name>`, agents stage): named on its usage row. */
   readonly agent?: string;
+  /** The routing rule that applied (stages/rules.ts), named in x-switchboard-rule and on the usage row. */
+  readonly rule?: { readonly name: string };
+  /** Limits on the models the call may reach beyond the key's lists: its tier's, its rule's. */
+  readonly limits?: readonly ModelLimit[];
   readonly resolution?: Resolution;
   readonly admission?: AdmissionDecision;
   readonly attempt?: AttemptPlan;

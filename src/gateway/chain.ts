@@ -15,6 +15,7 @@ import { attemptStream } from './stages/attempt-stream.js';
 import type { Attempt } from './stages/attempted.js';
 import { recordFailuresStage } from './stages/record-failures.js';
 import { resolveStage } from './stages/resolve.js';
+import { rulesStage } from './stages/rules.js';
 import { routeStage } from './stages/route.js';
 import { settleStage } from './stages/settle.js';
 
@@ -24,8 +25,9 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
   const stages: Stage[] = [
     // Observability callbacks go first: they see every call's outcome once it is recorded.
     recordFailuresStage(deps.catalog, recorder),
-    agentStage(deps.agents), // `agent/<name>`: the agent's model and settings, before allow-lists are checked
-    resolveStage(deps), // routing rules and tier gating decide here too
+    agentStage(deps.agents), // `agent/<name>`: the agent's model and settings, before rules and allow-lists
+    rulesStage(deps), // tier gating and routing rules: limits and the rule's plan for resolve
+    resolveStage(deps),
     admitStage(deps),
     cacheStage({ cache: deps.cache, recorder, catalog: deps.catalog, run: () => run! }), // looks up before routing, stores what settle returned
     routeStage(deps),

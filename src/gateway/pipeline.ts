@@ -8,6 +8,7 @@ import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../provi
 import type { CallContext, GatewayResult, Operation } from './call-context.js';
 import type { Call, Next } from './call.js';
 import { buildChain } from './chain.js';
+import { explainCall } from './explain.js';
 import type { GatewayDependencies } from './dependencies.js';
 import { InFlightCalls } from './in-flight.js';
 import { UsageRecorder } from './record.js';
@@ -37,6 +38,11 @@ export class Gateway {
 
   embeddings(context: CallContext, request: EmbeddingsRequest): Promise<GatewayResult> {
     return this.run(this.callOf(context, { kind: 'embeddings', request }, openAIResponseFormat));
+  }
+
+  /** What a chat call would decide (rule, model, fallbacks, level), without making it (explain.ts). */
+  explainChat(context: CallContext, request: ChatRequest): Promise<Call> {
+    return explainCall(this.deps, context, { kind: 'chat', request });
   }
 
   /** Records a request that failed before reaching a deployment (bad input, auth, unknown model). */

@@ -104,6 +104,7 @@ export class UsageRecorder {
         byok,
         creditsCharged: credits?.charged,
         powerLevel,
+        routingRule: call.rule?.name,
         promptForLog: call.promptForLog,
         latencyMs,
         cacheHit: ending.cacheHit,

@@ -16,6 +16,7 @@ const facts: UsageFacts = {
   byok: false,
   creditsCharged: 36,
   powerLevel: 'eco',
+  routingRule: 'code-to-coder',
   promptForLog: undefined,
   latencyMs: 20.5,
 };
@@ -41,6 +42,7 @@ describe('toUsageRow', () => {
       metadata: JSON.stringify({ requested_model: 'model-x' }),
       credits_millicredits: 36,
       power_level: 'eco',
+      routing_rule: 'code-to-coder',
       usage_adjusted: 1,
       aborted: 0,
     });

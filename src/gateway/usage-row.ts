@@ -35,6 +35,8 @@ export interface UsageFacts {
   byok: boolean;
   creditsCharged: number | undefined;
   powerLevel: PowerLevel | undefined;
+  /** The routing rule that applied, if any. */
+  routingRule?: string;
   promptForLog: string | undefined;
   latencyMs: number;
   /** Answered from the response cache, with what the cached answer cost when it was produced. */
@@ -89,5 +91,6 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
     saved_cost_micros: facts.cacheHit?.savedCostMicros ?? null,
     agent: facts.agent ?? null,
     agent_execution: context.agentExecution ?? null,
+    routing_rule: facts.routingRule ?? null,
   };
 }

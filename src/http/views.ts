@@ -112,6 +112,8 @@ export const SPEND_LOG_FIELDS = {
   /** The agent the call was made for, and the agent run it belongs to. */
   agent: 'string?',
   agent_execution: 'string?',
+  /** The routing rule that routed the call (platform.routing_rules), if any. */
+  routing_rule: 'string?',
   metadata: 'record',
   messages: 'unknown',
   response: 'string?',

@@ -20,7 +20,10 @@ import type { OverrunListener } from '../billing/reservation-overrun.js';
 import { CreditGate, formatCredits, type CreditTicket } from './credit-gate.js';
 import { chargedLevel, fullPriceLevel } from './level-charge.js';
 import { choose, parsePowerLevel, servesChat } from './power-levels.js';
-import { toCredits, type PlatformSettings, type PowerLevel } from './settings.js';
+import { toCredits, type PlatformSettings, type PowerLevel, type Tier } from './settings.js';
+import { limitsAllow, tierLimit, type ModelLimit } from './model-limits.js';
+import { RoutingRuleStore } from './rule-store.js';
+import type { ModelGroup } from '../routing/catalog.js';
 
 export interface PlatformLayerOptions {
   settings: PlatformSettings;
@@ -36,6 +39,8 @@ export interface PlatformLayerOptions {
   onOverrun?: OverrunListener;
   /** Monthly allowances (allowances.ts); absent, none are granted. */
   allowances?: Allowances;
+  /** The routing rules (config.yaml's and stored ones); absent, config.yaml's alone. */
+  rules?: RoutingRuleStore;
 }
 
 /** The power level a call runs at, and the model group that level chose (absent: the caller chose the model). */
@@ -79,11 +84,13 @@ export class PlatformLayer {
   readonly credits: CreditGate;
   readonly byok: ByokDirectory;
   readonly allowances: Allowances | undefined;
+  readonly rules: RoutingRuleStore;
   isHealthy: (deployment: Deployment) => boolean;
 
   constructor(private readonly options: PlatformLayerOptions) {
     this.settings = options.settings;
     this.byok = options.byok;
+    this.rules = options.rules ?? new RoutingRuleStore({ configRules: options.settings.routingRules, logger: options.logger });
     this.isHealthy = options.isHealthy;
     this.allowances = options.allowances;
     this.credits = new CreditGate(options.limits, options.settings, options.logger, options.onLowBalance, options.onOverrun, options.allowances);
@@ -94,7 +101,7 @@ export class PlatformLayer {
    * the request names none (or "auto"), and tells the level's max_tokens cap. Reads the request,
    * never writes it: the caller applies the choice to its own copy.
    */
-  resolveModel(kind: CostInput['kind'], request: Readonly<Record<string, unknown>>, modelName: string, requestedPowerLevel: string | undefined, principal: ResolvedKey | undefined): ModelChoice {
+  resolveModel(kind: CostInput['kind'], request: Readonly<Record<string, unknown>>, modelName: string, requestedPowerLevel: string | undefined, principal: ResolvedKey | undefined, limits?: readonly ModelLimit[]): ModelChoice {
     let level = parsePowerLevel(request.power_level, '"power_level"') ?? parsePowerLevel(requestedPowerLevel, 'the X-Power-Level header');
     let chosen = modelName;
     let levelModel: string | undefined;
@@ -102,11 +109,11 @@ export class PlatformLayer {
     if (byLevel) {
       if (level === 'custom') throw new GatewayError('invalid_request', 'power level "custom" runs the model you name: set "model" (GET /api/v1/llm/models lists them)', { param: 'model' });
       level ??= 'balanced';
-      const deployment = this.levelChoice(level, principal);
+      const deployment = this.levelChoice(level, principal, limits);
       if (!deployment) throw new GatewayError('model_unavailable', `no healthy model is available for power level "${level}"; name a model or retry shortly`, { param: 'model' });
       chosen = deployment.modelName;
       levelModel = chosen;
-    } else if (level && level !== 'custom' && this.levelChoice(level, principal)?.modelName === modelName) {
+    } else if (level && level !== 'custom' && this.levelChoice(level, principal, limits)?.modelName === modelName) {
       // Naming the very model the level would choose earns its multiplier too.
       levelModel = modelName;
     }
@@ -115,10 +122,10 @@ export class PlatformLayer {
   }
 
   /** The deployment a level would choose for this caller now, among healthy chat deployments. */
-  private levelChoice(level: Exclude<PowerLevel, 'custom'>, principal: ResolvedKey | undefined): Deployment | undefined {
+  private levelChoice(level: Exclude<PowerLevel, 'custom'>, principal: ResolvedKey | undefined, limits: readonly ModelLimit[] | undefined): Deployment | undefined {
     const candidates = this.options.catalog
       .allGroups()
-      .filter((group) => !principal || isModelAllowed(principal, group.name))
+      .filter((group) => (!principal || isModelAllowed(principal, group.name)) && limitsAllow(limits, [group.name], group))
       .flatMap((group) => group.available)
       .filter((deployment) => servesChat(deployment) && this.isHealthy(deployment));
     return choose(level, candidates, this.settings);
@@ -132,11 +139,31 @@ export class PlatformLayer {
   async reserveCredits(principal: ResolvedKey, input: CostInput, deployments: Deployment[], choice: LevelChoice): Promise<CreditTicket | undefined> {
     const user = this.credits.accountOf(principal);
     if (!user) return undefined;
-    const payable = deployments.filter((deployment) => !this.byok.serves(user.userId, deployment));
+    const ownKeys = this.ownKeyUser(principal);
+    const payable = deployments.filter((deployment) => !this.byok.serves(ownKeys, deployment));
     const { level, levelModel } = choice;
     const discounted = level !== undefined && levelModel !== undefined && payable.every((deployment) => deployment.modelName === levelModel);
     const reservedLevel = level === undefined || discounted ? level : fullPriceLevel(this.settings);
     return this.credits.reserve(user, reservedLevel, maxCostMicros(input, payable));
+  }
+
+  /** The caller's tier (users only). */
+  tierOf(principal: ResolvedKey | undefined): Tier | undefined {
+    const user = this.credits.accountOf(principal);
+    return user ? this.credits.tierOf(user) : undefined;
+  }
+
+  /** Whether the caller's tier includes a listed model (GET /v1/models, /api/v1/llm/models). */
+  tierAllows(principal: ResolvedKey | undefined, id: string, group: ModelGroup): boolean {
+    const tier = this.tierOf(principal);
+    const limit = tier ? tierLimit(tier) : undefined;
+    return !limit || limit.allows([id], group);
+  }
+
+  /** The user whose own keys a call may run on: none when the user's tier has `byok: false`. */
+  ownKeyUser(principal: ResolvedKey | undefined): string | null {
+    const user = this.credits.accountOf(principal);
+    return user && this.credits.tierOf(user).byok ? user.userId : null;
   }
 
   /**

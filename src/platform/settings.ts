@@ -7,9 +7,10 @@
 import { z } from 'zod';
 import { DEFAULT_ROLE_PERMISSIONS, PERMISSIONS, type Permission } from '../auth/permissions.js';
 import { stripeSchema, stripeSettingsFrom, type StripeSettings } from './stripe-settings.js';
+import { POWER_LEVELS, type PowerLevel } from './power-level-names.js';
+import { routingRuleSchema, type RoutingRuleConfig } from './rule-schema.js';
 
-export const POWER_LEVELS = ['eco', 'balanced', 'precision', 'custom'] as const;
-export type PowerLevel = (typeof POWER_LEVELS)[number];
+export { POWER_LEVELS, type PowerLevel };
 
 const number = z.preprocess(
   (value) => (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : value),
@@ -28,6 +29,12 @@ const tierSchema = z
     monthly_credits: nonNegative.default(0),
     /** Whether last month's unused allowance carries over (false: it expires, as a ledger entry). */
     rollover: z.boolean().default(false),
+    /** Model groups or patterns (`groq/*`, `ollama*`) the tier's users may call; absent: every model. */
+    models: z.array(z.string().min(1)).optional(),
+    /** Whether the tier's users may use their own provider keys; default true for every tier but free. */
+    byok: z.boolean({ invalid_type_error: 'expected true or false' }).optional(),
+    /** The power levels the tier may ask for; absent: every level. */
+    power_levels: z.array(z.enum(POWER_LEVELS)).min(1).optional(),
   })
   .strict();
 
@@ -38,7 +45,7 @@ const powerLevelSchema = z
   })
   .strict();
 
-export const DEFAULT_TIERS: Record<string, { markup: number; initial_credits: number; monthly_credits?: number; rollover?: boolean }> = {
+export const DEFAULT_TIERS: Record<string, { markup: number; initial_credits: number; monthly_credits?: number; rollover?: boolean; models?: string[]; byok?: boolean; power_levels?: PowerLevel[] }> = {
   free: { markup: 0, initial_credits: 0 },
   starter: { markup: 0.4, initial_credits: 0 },
   professional: { markup: 0.6, initial_credits: 0 },
@@ -65,6 +72,8 @@ export const platformObjectSchema = z
     balanced_quality_floor: nonNegative.default(50),
     roles: z.record(z.array(z.enum(PERMISSIONS))).optional(),
     stripe: stripeSchema.optional(),
+    /** Ordered routing rules (routing-rules.ts); more are added at run time through the API. */
+    routing_rules: z.array(routingRuleSchema).optional(),
   })
   .passthrough();
 
@@ -84,6 +93,11 @@ export interface Tier {
   /** The monthly allowance (millicredits; 0: none) and whether its unused part carries over. */
   monthlyMillicredits: number;
   rollover: boolean;
+  /** Model groups or patterns the tier's users may call; undefined: every model. */
+  models: string[] | undefined;
+  byok: boolean;
+  /** The power levels the tier may ask for; undefined: every level. */
+  powerLevels: PowerLevel[] | undefined;
 }
 
 export interface PlatformSettings {
@@ -97,6 +111,8 @@ export interface PlatformSettings {
   roles: Record<string, readonly Permission[]>;
   /** Buying credits through Stripe Checkout; undefined when not configured. */
   stripe: StripeSettings | undefined;
+  /** The config file's routing rules (more are stored through the API). */
+  routingRules: RoutingRuleConfig[];
 }
 
 /** Credits (possibly fractional) as integer millicredits. */
@@ -113,7 +129,16 @@ export function platformSettingsFrom(config: PlatformConfig | undefined): Platfo
   if (!config) return undefined;
   const tiers = new Map<string, Tier>();
   for (const [name, tier] of Object.entries({ ...DEFAULT_TIERS, ...(config.tiers ?? {}) })) {
-    tiers.set(name, { name, markup: tier.markup, initialMillicredits: toMillicredits(tier.initial_credits ?? 0), monthlyMillicredits: toMillicredits(tier.monthly_credits ?? 0), rollover: tier.rollover ?? false });
+    tiers.set(name, {
+      name,
+      markup: tier.markup,
+      initialMillicredits: toMillicredits(tier.initial_credits ?? 0),
+      monthlyMillicredits: toMillicredits(tier.monthly_credits ?? 0),
+      rollover: tier.rollover ?? false,
+      models: tier.models,
+      byok: tier.byok ?? name !== 'free',
+      powerLevels: tier.power_levels,
+    });
   }
   const powerLevels = { ...DEFAULT_POWER_LEVELS };
   for (const level of POWER_LEVELS) {
@@ -130,5 +155,6 @@ export function platformSettingsFrom(config: PlatformConfig | undefined): Platfo
     balancedQualityFloor: config.balanced_quality_floor,
     roles: { ...DEFAULT_ROLE_PERMISSIONS, ...(config.roles ?? {}) },
     stripe: stripeSettingsFrom(config.stripe),
+    routingRules: config.routing_rules ?? [],
   };
 }

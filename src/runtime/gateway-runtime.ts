@@ -49,6 +49,8 @@ import { PlatformLayer } from '../platform/layer.js';
 import { platformSettingsFrom } from '../platform/settings.js';
 import { SecretBox } from '../security/secret-box.js';
 import { ByokKeyRepository } from '../storage/repositories/byok-keys.js';
+import { RoutingRuleRepository } from '../storage/repositories/routing-rules.js';
+import { RoutingRuleStore } from '../platform/rule-store.js';
 import { CreditRepository } from '../storage/repositories/credits.js';
 import { DEFAULT_ROLE_PERMISSIONS } from '../auth/permissions.js';
 import { ModelRegistry } from '../routing/model-registry.js';
@@ -172,6 +174,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   await keyDirectory.start();
   const byok = new ByokDirectory(secretBox, logger, { redisUrl, redisPrefix });
   if (platformSettings) await byok.start();
+  const routingRules = new RoutingRuleStore({ configRules: platformSettings?.routingRules ?? [], logger, redisUrl, redisPrefix });
+  if (platformSettings) {
+    await routingRules.start();
+    routingRules.warnUnknownTargets(catalog);
+  }
 
   let repository: UsageLogRepository | undefined;
   let ingest: UsageIngest | undefined;
@@ -196,6 +203,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     creditGrants = new CreditGrantRepository(handle.db);
     void commerce?.allowances.sweep().catch((error: Error) => logger.warn({ err: error.message }, 'the monthly allowance sweep failed; it runs again later'));
     if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
+    if (platformSettings) void routingRules.attach(new RoutingRuleRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored routing rules'));
     modelRepository = new ModelRepository(handle.db);
     backendState = new BackendStateRepository(handle.db);
     void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
@@ -275,6 +283,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
         catalog,
         limits: limitsState,
         byok,
+        rules: routingRules,
         logger,
         // Auto selection picks among deployments that are callable, not cooling down and not down.
         isHealthy: (deployment) => deployment.available && router.coolingUntil(deployment) === undefined && healthMonitor.isHealthy(deployment),
@@ -411,6 +420,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       openStreams.stop();
       await keyDirectory.close();
       await byok.close();
+      await routingRules.close();
       await database.stop();
       logStopped(logger, usageWriter);
     },

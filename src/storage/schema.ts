@@ -51,6 +51,8 @@ export interface UsageLogTable {
   cache_hit: Generated<number>;
   /** On a cache hit, what the cached answer cost when it was produced (integer micro-dollars). */
   saved_cost_micros?: number | null;
+  /** The routing rule that routed the call (platform.routing_rules or the API's); null when none applied. */
+  routing_rule?: string | null;
   /** The request messages (JSON), only when general_settings.store_prompts_in_spend_logs is on. */
   messages?: string | null;
   /** The response text, only when general_settings.store_prompts_in_spend_logs is on. */
@@ -242,6 +244,19 @@ export interface GatewaySettingTable {
   updated_at: number;
 }
 
+/** Routing rules added through the API (config.yaml's are not stored). */
+export interface RoutingRuleTable {
+  name: string;
+  priority: number;
+  enabled: number;
+  /** JSON. */
+  match: string;
+  /** JSON. */
+  action: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   usage_logs: UsageLogTable;
   teams: TeamTable;
@@ -260,6 +275,7 @@ export interface Database {
   backend_state: BackendStateTable;
   agents: AgentTable;
   agent_executions: AgentExecutionTable;
+  routing_rules: RoutingRuleTable;
 }
 
 /** An agent (src/agents): its definition as JSON, seeded from config.yaml ("config") or made through the API ("api"). */

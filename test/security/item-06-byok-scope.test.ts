@@ -35,6 +35,9 @@ general_settings:
 platform:
   credits_per_usd: 1000
   default_tier: free
+  tiers:
+    # A free tier refuses own keys unless it says otherwise.
+    free: {markup: 0, byok: true}
 `;
 }
 

@@ -86,8 +86,9 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     mock = new MockOpenAI({ reply: REPLY, chunkDelayMs: 100 });
     // An encryption key, so models added through the UI may carry their API key (stored sealed).
     const env = { SWITCHBOARD_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
-    // `platform:` turns on credits and BYOK where the gateway has them (a gateway without them warns about the key).
-    const extra = 'router_settings:\n  num_retries: 2\n  fallbacks: [{"gpt-4o-mini": ["text-embedding-3-small"]}]\nplatform: {}\n';
+    // `platform:` turns on credits and BYOK where the gateway has them (a gateway without them warns about the key);
+    // users get the default tier, free, here opened to their own keys (a free tier refuses them by default).
+    const extra = 'router_settings:\n  num_retries: 2\n  fallbacks: [{"gpt-4o-mini": ["text-embedding-3-small"]}]\nplatform:\n  tiers:\n    free: {markup: 0, byok: true}\n';
     gateway = await startGateway(openAIConfig(await mock.start(), extra), { env });
     browser = await chromium.launch({ executablePath: chromiumPath!, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
     context = await browser.newContext({ viewport: LAPTOP, reducedMotion: 'reduce' });

@@ -13,6 +13,8 @@ import { ModelsPage } from './pages/models';
 import { PlaygroundPage } from './pages/playground';
 import { ProvidersPage } from './pages/providers';
 import { RouterSettingsPage } from './pages/router-settings';
+import { RoutingRulesPage } from './pages/routing-rules';
+import { TiersPage } from './pages/tiers';
 import { SignInPage } from './pages/sign-in';
 import { UsagePage } from './pages/usage';
 import { UsersPage } from './pages/users';
@@ -39,6 +41,8 @@ export const pages: PageDef[] = [
   { path: '/logs', title: 'Logs', icon: '≣', roles: ['admin', 'user'], component: LogsPage },
   { path: '/agents', title: 'Agents', icon: '✦', roles: ['admin', 'user'], component: AgentsPage },
   { path: '/router', title: 'Router settings', icon: '⇄', roles: ['admin'], component: RouterSettingsPage },
+  { path: '/routing-rules', title: 'Routing rules', icon: '⇉', roles: ['admin'], component: RoutingRulesPage },
+  { path: '/tiers', title: 'Tiers', icon: '◈', roles: ['admin'], component: TiersPage },
   { path: '/byok', title: 'BYOK', icon: '⊕', roles: ['admin', 'user'], component: ByokPage },
   { path: '/playground', title: 'Playground', icon: '▷', roles: ['admin', 'user'], component: PlaygroundPage },
 ];

@@ -1,12 +1,14 @@
 /**
  * Resolve: the model the call routes to. The key's alias, then the platform's power level (which
  * may choose the model, for "auto"), then the allow-lists of the requested model and of every
- * fallback the call may reach. Routing rules and agents will decide here too.
+ * fallback the call may reach, each also held to the call's tier and routing-rule limits (set by
+ * the rules stage before this one).
  */
 import { assertModelAllowed, keyAliasTarget } from '../../auth/model-access.js';
 import { assertRequestFallbacksAllowed, ReachableModels } from '../../auth/reachable-models.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import type { LevelChoice } from '../../platform/layer.js';
+import { assertLimitsAllow } from '../../platform/model-limits.js';
 import type { ModelCatalog, ModelGroup } from '../../routing/catalog.js';
 import { failedWith, type Stage } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
@@ -24,15 +26,17 @@ export function resolveStage(deps: Pick<GatewayDependencies, 'catalog' | 'platfo
       const split = splitRequestFallbacks(call.operation);
       const { operation } = split;
       if (platform) {
-        const choice = platform.resolveModel(operation.kind, operation.request as Record<string, unknown>, modelName, context.requestedPowerLevel, principal);
+        const choice = platform.resolveModel(operation.kind, operation.request as Record<string, unknown>, modelName, context.requestedPowerLevel, principal, call.limits);
         level = { level: choice.level, levelModel: choice.levelModel };
         applyModelChoice(operation.request as Record<string, unknown>, choice);
         modelName = choice.modelName;
       }
       if (principal) assertModelAllowed(principal, operation.request.model, modelName);
+      assertLimitsAllow(call.limits, [operation.request.model, modelName], deps.catalog.resolve(modelName));
       const group = resolveGroup(deps.catalog, modelName);
       assertRequestFallbacksAllowed(deps.catalog, principal, split.fallbacks);
-      const reachable = new ReachableModels({ catalog: deps.catalog, policy: deps.router.policy, principal, requested: group, requestFallbacks: split.fallbacks, logger: deps.logger, callId: context.callId });
+      for (const name of split.fallbacks ?? []) assertLimitsAllow(call.limits, [name], deps.catalog.resolve(name), 'fallbacks');
+      const reachable = new ReachableModels({ catalog: deps.catalog, policy: deps.router.policy, principal, requested: group, requestFallbacks: split.fallbacks, logger: deps.logger, callId: context.callId, limits: call.limits });
       resolved = { operation, resolution: { group, reachable } };
     } catch (caught) {
       // A rejected promise, as every stage answers: callers need not expect a synchronous throw.

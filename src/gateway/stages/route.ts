@@ -117,7 +117,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
 
 /** One attempt's plan: the deployment, the router's counts, and the target (the user's own key, the level charged). */
 function planAttempt(deps: RouteDependencies, call: Call, deployment: Deployment, progress: Progress): AttemptPlan {
-  const target = deps.platform ? deps.platform.upstreamTarget(call.context.caller.userId, deployment, call.level!) : { deployment, byok: false, chargedLevel: undefined };
+  const target = deps.platform ? deps.platform.upstreamTarget(deps.platform.ownKeyUser(call.context.caller.principal), deployment, call.level!) : { deployment, byok: false, chargedLevel: undefined };
   return { deployment, group: progress.group, retries: progress.retries, fallbacks: progress.fallbacks, requested: progress.requested, target };
 }
 

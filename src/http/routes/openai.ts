@@ -1,6 +1,7 @@
 /** The OpenAI-compatible endpoints, each served with and without the /v1 prefix. */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isModelAllowed } from '../../auth/model-access.js';
+import type { PlatformLayer } from '../../platform/layer.js';
 import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { GatewayResult } from '../../gateway/call-context.js';
@@ -51,13 +52,15 @@ export function withAutoModel(body: unknown, enabled: boolean): unknown {
   return model === undefined || model === null || model === '' ? { ...body, model: 'auto' } : body;
 }
 
-export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog; autoModel?: boolean }): void {
+export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog; autoModel?: boolean; platform?: PlatformLayer }): void {
   const { gateway, catalog } = deps;
   /** A virtual key sees only the models it may use. */
   const visibleModels = (request: FastifyRequest) => {
     const principal = callOf(request).caller.principal;
     const listed = catalog.listedModels();
-    return principal ? listed.filter(({ id, group }) => isModelAllowed(principal, id, group.name)) : listed;
+    const platform = deps.platform;
+    // A user sees only the models their key, user, team and platform tier allow.
+    return principal ? listed.filter(({ id, group }) => isModelAllowed(principal, id, group.name) && (!platform || platform.tierAllows(principal, id, group))) : listed;
   };
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {

@@ -22,6 +22,7 @@ import type { PrincipalRepository } from '../../storage/repositories/principals.
 import { callOf } from '../context.js';
 import type { ByokKeysAnswer, CreditAccountView, CreditTransactionsAnswer, CreditTransactionView } from '../views.js';
 import { healthFor, healthQuery, type HealthDependencies } from './health.js';
+import { registerRoutingRoutes } from './routing.js';
 import { sendResult, withAutoModel } from './openai.js';
 import { parseInput } from '../../parse-input.js';
 import { oneValue, positiveInteger, wholeNumber } from '../query-fields.js';
@@ -81,6 +82,12 @@ function transactionView(row: StoredCreditTransaction): CreditTransactionView {
   };
 }
 
+/** The power levels the caller's tier may ask for (every level for callers without a tier). */
+function levelsOf(platform: PlatformLayer, principal: Parameters<PlatformLayer['tierOf']>[0]) {
+  const allowed = platform.tierOf(principal)?.powerLevels;
+  return POWER_LEVELS.filter((level) => !allowed || allowed.includes(level));
+}
+
 export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRouteDependencies): void {
   const { gateway, catalog, platform } = deps;
 
@@ -115,7 +122,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
 
   app.get(`${PREFIX}/models`, { preHandler: requirePermission('llm.read') }, async (request) => {
     const principal = callOf(request).caller.principal;
-    const listed = catalog.listedModels().filter(({ id, group }) => !principal || isModelAllowed(principal, id, group.name));
+    const listed = catalog.listedModels().filter(({ id, group }) => (!principal || isModelAllowed(principal, id, group.name)) && (!platform || platform.tierAllows(principal, id, group)));
     return {
       object: 'list',
       data: listed.map(({ id, group }) => {
@@ -130,12 +137,14 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
           latency_class: (['fast', 'medium', 'slow'] as const)[traits.latency],
           privacy: traits.local ? 'local' : 'cloud',
           free: traits.cost === 0,
-          byok: platform?.byok.serves(callOf(request).caller.userId, deployment) ?? false,
+          byok: platform?.byok.serves(platform.ownKeyUser(principal), deployment) ?? false,
         };
       }),
-      ...(platform ? { power_levels: POWER_LEVELS.map((level) => ({ level, max_tokens: platform.settings.powerLevels[level].maxTokens ?? null, multiplier: platform.settings.powerLevels[level].multiplier })) } : {}),
+      ...(platform ? { power_levels: levelsOf(platform, principal).map((level) => ({ level, max_tokens: platform.settings.powerLevels[level].maxTokens ?? null, multiplier: platform.settings.powerLevels[level].multiplier })) } : {}),
     };
   });
+
+  if (platform) registerRoutingRoutes(app, { gateway, catalog, platform, principals: deps.principals });
 
   app.get(`${PREFIX}/health`, { preHandler: requirePermission('llm.read') }, async (request) => {
     return healthFor(request, deps.health, parseInput(healthQuery, request.query, 'query').model);
@@ -205,6 +214,8 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
     const layer = requirePlatform();
     const body = parseInput(byokBody, request.body);
     const user = await subjectUser(request, 'llm.execute', body.user_id);
+    const tier = layer.credits.tierOf(user);
+    if (!tier.byok) throw new GatewayError('byok_not_in_tier', `tier "${tier.name}" does not include bring-your-own-key: its users' calls run on credits (platform.tiers.${tier.name}.byok)`, { param: 'provider' });
     return layer.byok.store(user.userId, body.provider, body.api_key);
   });
 

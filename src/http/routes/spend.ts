@@ -351,7 +351,7 @@ function dailyActivity(rows: ReportRow[], labels: Map<string, KeyLabel>, page: n
 const SPEND_LOG_CSV_COLUMNS = [
   'request_id', 'call_type', 'startTime', 'endTime', 'api_key', 'key_alias', 'user', 'team_id', 'model', 'model_id', 'custom_llm_provider', 'upstream_model', 'status',
   'http_status', 'stream', 'error_code', 'error_message', 'spend', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cache_read_input_tokens', 'latency_ms', 'time_to_first_token_ms',
-  'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost', 'agent', 'agent_execution', 'metadata', 'messages', 'response',
+  'retries', 'fallbacks', 'byok', 'credits', 'power_level', 'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost', 'agent', 'agent_execution', 'routing_rule', 'metadata', 'messages', 'response',
 ] as const;
 
 function parseJson(text: string | null | undefined): unknown {
@@ -401,6 +401,7 @@ export function spendLogView(row: StoredUsageLog): SpendLogView {
     saved_cost: row.saved_cost_micros == null ? null : row.saved_cost_micros / 1_000_000,
     agent: row.agent ?? null,
     agent_execution: row.agent_execution ?? null,
+    routing_rule: row.routing_rule ?? null,
     metadata: (parseJson(row.metadata) as Record<string, unknown> | null) ?? {},
     messages: parseJson(row.messages ?? null),
     response: row.response ?? null,

@@ -18,6 +18,7 @@ import * as allowancesPurchases from './2026-12-05-0013-allowances-purchases.js'
 import * as responseCache from './2026-12-05-0014-response-cache.js';
 import * as backendState from './2026-12-05-0015-backend-state.js';
 import * as agents from './2026-12-05-0011-agents.js';
+import * as routingRules from './2026-12-05-0012-routing-rules.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0014-response-cache': responseCache,
   '2026-12-05-0015-backend-state': backendState,
   '2026-12-05-0011-agents': agents,
+  '2026-12-05-0012-routing-rules': routingRules,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

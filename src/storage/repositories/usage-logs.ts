@@ -16,7 +16,7 @@ const COLUMNS = [
   'upstream_model', 'stream', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cache_creation_tokens', 'reasoning_tokens',
   'tokens_estimated', 'cost_micros', 'latency_ms', 'time_to_first_token_ms', 'upstream_latency_ms', 'status', 'http_status', 'error_code',
   'error_message', 'retries', 'fallbacks', 'metadata', 'byok', 'credits_millicredits', 'power_level', 'messages', 'response',
-  'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost_micros', 'agent', 'agent_execution',
+  'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost_micros', 'agent', 'agent_execution', 'routing_rule',
 ] as const satisfies ReadonlyArray<keyof UsageLogRow>;
 
 type InsertOne = (row: UsageLogRow) => boolean;

@@ -105,7 +105,7 @@ describe('LiteLLM shapes', () => {
       request_id: 'call-1', call_type: 'chat_completion', startTime: '2026-11-23T10:00:00.000Z', endTime: '2026-11-23T10:00:01.250Z', api_key: 'hash-1', key_alias: 'billing',
       user: 'alice', team_id: null, model: 'gpt-4o', model_id: 'dep-1', custom_llm_provider: 'openai', upstream_model: 'gpt-4o-2024-08-06', status: 'failure', http_status: 502,
       stream: true, error_code: 'upstream_error', error_message: 'the upstream answered 500', spend: null, prompt_tokens: null, completion_tokens: null, total_tokens: null,
-      cache_read_input_tokens: null, latency_ms: 1250, time_to_first_token_ms: null, retries: 1, fallbacks: 0, byok: false, credits: null, power_level: null, aborted: false, usage_adjusted: false, cache_hit: false, saved_cost: null, agent: null, agent_execution: null, metadata: {}, messages: null, response: null,
+      cache_read_input_tokens: null, latency_ms: 1250, time_to_first_token_ms: null, retries: 1, fallbacks: 0, byok: false, credits: null, power_level: null, aborted: false, usage_adjusted: false, cache_hit: false, saved_cost: null, agent: null, agent_execution: null, routing_rule: null, metadata: {}, messages: null, response: null,
     };
     answer({ data: [row], page: 1, page_size: 50, has_more: true });
     const page = await spendLogs({ model: 'gpt-4o', status: '' });

@@ -32,6 +32,12 @@ function LogDetail({ row }: { row: LogRow }) {
       </dd>
       <dt>Provider</dt>
       <dd>{row.custom_llm_provider ?? '—'}</dd>
+      {row.routing_rule ? (
+        <>
+          <dt>Routing rule</dt>
+          <dd>{row.routing_rule}</dd>
+        </>
+      ) : null}
       <dt>Key</dt>
       <dd>{row.key_alias ?? row.api_key ?? '—'}</dd>
       <dt>Tokens</dt>

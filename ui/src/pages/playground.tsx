@@ -5,13 +5,15 @@ import { publicModels, spendLog, streamChat, type ChatMessage, type ChatResult }
 import { errorText } from '../components/states';
 import { Card, Field, PageHeader, Stat } from '../components/ui';
 import { count, ms, usd } from '../format';
+import type { Session } from '../session';
+import { TestingLab } from './testing-lab';
 
 /** The gateway's power levels (X-Power-Level): it picks the model for the level. */
 const powerLevels = ['', 'eco', 'balanced', 'precision'];
 
 type CostState = { state: 'known'; value: number } | { state: 'pending' } | { state: 'unknown' };
 
-export function PlaygroundPage() {
+export function PlaygroundPage({ session }: { session: Session }) {
   const models = useQuery({ queryKey: ['public-models'], queryFn: publicModels });
   const [model, setModel] = useState('');
   const [powerLevel, setPowerLevel] = useState('');
@@ -191,6 +193,7 @@ export function PlaygroundPage() {
           </form>
         </Card>
       </div>
+      <TestingLab models={models.data ?? []} admin={session.role === 'admin'} />
     </>
   );
 }

@@ -1,0 +1,96 @@
+/**
+ * Limits on which models a call may reach beyond the key's, user's and team's own lists: the
+ * user's tier (`platform.tiers.<tier>.models`) and a routing rule's `allow_models` / `deny_models`.
+ * A limit names model groups or patterns (`groq/*`, `ollama*`, `*`): a pattern matches a model
+ * group's name, or a group all of whose deployments are `provider/upstream-model` names it matches;
+ * an alias is allowed exactly when the group it leads to is.
+ * The resolve stage checks the requested model and every fallback against them, and automatic
+ * model choice (power levels) picks only among models they allow.
+ */
+import { GatewayError } from '../errors.js';
+import type { ModelGroup } from '../routing/catalog.js';
+import type { Tier } from './settings.js';
+
+export interface ModelLimit {
+  /** Says who limits, in errors: `tier "free"`, `routing rule "no-premium"`. */
+  readonly owner: string;
+  readonly code: 'model_not_in_tier' | 'model_not_allowed';
+  /** Whether a model (any of the names it goes by, and its group) is allowed. */
+  allows(names: readonly string[], group: ModelGroup | undefined): boolean;
+  /** What is allowed, for the error: "models allowed: a, b" or "denied: c". */
+  readonly described: string;
+}
+
+/** `*` matches any run of characters; without one, the pattern is the exact name. */
+export function matchesModelPattern(pattern: string, name: string): boolean {
+  if (!pattern.includes('*')) return pattern === name;
+  const parts = pattern.split('*');
+  if (!name.startsWith(parts[0]) || !name.endsWith(parts[parts.length - 1])) return false;
+  let at = parts[0].length;
+  const end = name.length - parts[parts.length - 1].length;
+  if (end < at) return false;
+  for (const part of parts.slice(1, -1)) {
+    const found = name.indexOf(part, at);
+    if (found < 0 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
+}
+
+function upstreamNames(group: ModelGroup | undefined): string[] {
+  return group ? group.deployments.map((deployment) => `${deployment.provider}/${deployment.upstreamModel}`) : [];
+}
+
+/**
+ * Whether any pattern names the model: its group (the group's own name, or every deployment's
+ * provider/upstream name), or, for a name that leads to no group, the name itself. A name that
+ * merely leads to a group (a key's or the router's alias) allows nothing by itself.
+ */
+export function patternsName(patterns: readonly string[], names: readonly string[], group: ModelGroup | undefined): boolean {
+  const all = group ? [group.name] : names;
+  if (patterns.some((pattern) => all.some((name) => matchesModelPattern(pattern, name)))) return true;
+  const upstream = upstreamNames(group);
+  return upstream.length > 0 && upstream.every((name) => patterns.some((pattern) => matchesModelPattern(pattern, name)));
+}
+
+/** The tier's model limit, or undefined when the tier allows every model. */
+export function tierLimit(tier: Tier): ModelLimit | undefined {
+  const models = tier.models;
+  if (!models) return undefined;
+  return {
+    owner: `tier "${tier.name}"`,
+    code: 'model_not_in_tier',
+    described: `the models of tier "${tier.name}": ${models.join(', ') || 'none'}`,
+    allows: (names, group) => patternsName(models, names, group),
+  };
+}
+
+/** A routing rule's allow_models / deny_models as one limit, or undefined when it sets neither. */
+export function ruleLimit(ruleName: string, allow: readonly string[] | undefined, deny: readonly string[] | undefined): ModelLimit | undefined {
+  if (!allow && !deny) return undefined;
+  const described = [allow ? `allowed: ${allow.join(', ')}` : '', deny ? `denied: ${deny.join(', ')}` : ''].filter(Boolean).join('; ');
+  return {
+    owner: `routing rule "${ruleName}"`,
+    code: 'model_not_allowed',
+    described: `models under routing rule "${ruleName}": ${described}`,
+    allows: (names, group) => (!allow || patternsName(allow, names, group)) && !(deny && deniedBy(deny, names, group)),
+  };
+}
+
+/** Denied when any name, or any deployment of the group, matches. */
+function deniedBy(deny: readonly string[], names: readonly string[], group: ModelGroup | undefined): boolean {
+  const all = [...names, ...(group ? [group.name] : []), ...upstreamNames(group)];
+  return deny.some((pattern) => all.some((name) => matchesModelPattern(pattern, name)));
+}
+
+export function limitsAllow(limits: readonly ModelLimit[] | undefined, names: readonly string[], group: ModelGroup | undefined): boolean {
+  return !limits || limits.every((limit) => limit.allows(names, group));
+}
+
+/** 403 naming the limit that refuses the model (`model_not_in_tier` for a tier). */
+export function assertLimitsAllow(limits: readonly ModelLimit[] | undefined, names: readonly string[], group: ModelGroup | undefined, param = 'model'): void {
+  for (const limit of limits ?? []) {
+    if (limit.allows(names, group)) continue;
+    throw new GatewayError(limit.code, `${limit.owner} may not use model "${names[0]}"; ${limit.described}`, { param });
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Routing rules: ordered by priority (lower first; config.yaml's before stored ones on a tie, then
+ * by name), the first enabled rule whose `match` holds applies its `action` (rule-plan.ts). Every
+ * condition given must hold; a list condition holds when any of its entries does. Evaluation reads
+ * only the request and the caller: no I/O, and the prompt is counted only when a rule asks for it.
+ */
+import type { PowerLevel } from './power-level-names.js';
+import { matchesModelPattern } from './model-limits.js';
+import type { RoutingRuleConfig, RuleMatch } from './rule-schema.js';
+
+export interface RoutingRule extends RoutingRuleConfig {
+  /** config.yaml's rules are read-only; the API's are stored. */
+  source: 'config' | 'api';
+  createdAt: number | null;
+  updatedAt: number | null;
+}
+
+/** What a rule can match on, read from one call. */
+export interface RuleFacts {
+  tier: string | undefined;
+  /** The power level the request asked for (body or header). */
+  powerLevel: PowerLevel | undefined;
+  team: string | null;
+  user: string | null;
+  keyAlias: string | null;
+  tags: readonly string[];
+  metadata: Readonly<Record<string, unknown>>;
+  /** The names the requested model goes by (as sent, and what the key's alias makes of it). */
+  models: readonly string[];
+  task: string | undefined;
+  hasTools: boolean;
+  hasImages: boolean;
+  /** The locally estimated prompt tokens; called only when a rule has a token bound. */
+  promptTokens: () => Promise<number>;
+}
+
+export function sortRules<T extends Pick<RoutingRule, 'priority' | 'source' | 'name'>>(rules: T[]): T[] {
+  return rules.sort((a, b) => a.priority - b.priority || (a.source === b.source ? 0 : a.source === 'config' ? -1 : 1) || a.name.localeCompare(b.name));
+}
+
+const anyOf = (wanted: readonly string[] | undefined, value: string | null | undefined) => !wanted || (value != null && wanted.includes(value));
+
+/** Whether every condition given holds (the prompt is counted last, and only if needed). */
+export async function ruleMatches(match: RuleMatch, facts: RuleFacts): Promise<boolean> {
+  if (!anyOf(match.tiers, facts.tier) || !anyOf(match.power_levels, facts.powerLevel)) return false;
+  if (!anyOf(match.teams, facts.team) || !anyOf(match.users, facts.user) || !anyOf(match.key_aliases, facts.keyAlias)) return false;
+  if (match.tags && !match.tags.some((tag) => facts.tags.includes(tag))) return false;
+  if (match.metadata && !Object.entries(match.metadata).every(([name, value]) => Object.hasOwn(facts.metadata, name) && facts.metadata[name] === value)) return false;
+  if (match.model && !match.model.some((pattern) => facts.models.some((name) => matchesModelPattern(pattern, name)))) return false;
+  if (match.task && !anyOf(match.task, facts.task)) return false;
+  if (match.has_tools !== undefined && match.has_tools !== facts.hasTools) return false;
+  if (match.has_images !== undefined && match.has_images !== facts.hasImages) return false;
+  if (match.min_prompt_tokens === undefined && match.max_prompt_tokens === undefined) return true;
+  const tokens = await facts.promptTokens();
+  return (match.min_prompt_tokens === undefined || tokens >= match.min_prompt_tokens) && (match.max_prompt_tokens === undefined || tokens <= match.max_prompt_tokens);
+}
+
+/** The first enabled rule (in the order given) that matches, if any. */
+export async function firstMatchingRule<T extends RoutingRule>(rules: readonly T[], facts: RuleFacts): Promise<T | undefined> {
+  for (const rule of rules) if (rule.enabled && (await ruleMatches(rule.match, facts))) return rule;
+  return undefined;
+}
+
+// ---- facts from a request body
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `tags` and `metadata.tags` (strings only). */
+export function requestTags(request: Readonly<Record<string, unknown>>): string[] {
+  const tags: string[] = [];
+  const metadata = request.metadata;
+  for (const list of [request.tags, isObject(metadata) ? metadata.tags : undefined]) {
+    if (Array.isArray(list)) for (const tag of list) if (typeof tag === 'string') tags.push(tag);
+  }
+  return tags;
+}
+
+/** The task: the x-switchboard-task header, else a `task:<name>` tag. Lower case. */
+export function requestTask(tags: readonly string[], header: string | undefined): string | undefined {
+  const fromHeader = header?.trim().toLowerCase();
+  if (fromHeader) return fromHeader;
+  const tag = tags.find((item) => item.toLowerCase().startsWith('task:'));
+  return tag ? tag.slice(5).trim().toLowerCase() || undefined : undefined;
+}
+
+export function hasTools(request: Readonly<Record<string, unknown>>): boolean {
+  return (Array.isArray(request.tools) && request.tools.length > 0) || (Array.isArray(request.functions) && request.functions.length > 0);
+}
+
+const IMAGE_PARTS = new Set(['image_url', 'image', 'input_image']);
+
+/** Whether any message carries an image part (OpenAI's image_url; the Messages API's are converted to it). */
+export function hasImages(request: Readonly<Record<string, unknown>>): boolean {
+  const messages = request.messages;
+  if (!Array.isArray(messages)) return false;
+  return messages.some((message) => isObject(message) && Array.isArray(message.content) && message.content.some((part) => isObject(part) && typeof part.type === 'string' && IMAGE_PARTS.has(part.type)));
+}
