@@ -39,6 +39,7 @@ export class ResilientLimitsState implements LimitsState {
   private readonly localTokens = new Set<string>();
   private readonly localParallel = new Map<string, number>();
   private readonly probe: NodeJS.Timeout;
+  private closing = false;
 
   constructor(
     private readonly shared: RedisLimitsState,
@@ -48,8 +49,8 @@ export class ResilientLimitsState implements LimitsState {
   ) {
     this.local = new LocalLimitsState(now, true);
     shared.redis.on('ready', () => void this.recover());
-    shared.redis.on('close', () => status.markDown('connection closed'));
-    shared.redis.on('end', () => status.markDown('connection ended'));
+    shared.redis.on('close', () => this.closing || status.markDown('connection closed'));
+    shared.redis.on('end', () => this.closing || status.markDown('connection ended'));
     // A server that stopped answering without closing the connection (timeouts) sends no 'ready'
     // when it answers again: while degraded, a connected client is tried every second.
     this.probe = setInterval(() => {
@@ -228,6 +229,7 @@ export class ResilientLimitsState implements LimitsState {
   }
 
   async close(): Promise<void> {
+    this.closing = true; // the connection closing now is the gateway stopping, not an outage
     clearInterval(this.probe);
     await this.shared.close();
   }
