@@ -67,7 +67,8 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
       }
     },
     async close() {
-      await runtime.close();
+      // Bounded like a real stop (shutdown_timeout): a connection a test left open cannot hold the suite.
+      await runtime.close({ timeoutMs: 5_000 });
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
