@@ -107,7 +107,27 @@ async function start(args: string[], env: Environment): Promise<number> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // Node's default for SIGHUP is to exit: a `kill -HUP` meant as "reload" must not stop the gateway.
+    process.on('SIGHUP', () => void checkOnHangup(settings.configFile!, env, logger));
   });
+}
+
+/**
+ * SIGHUP: checks config.yaml and says so. Applying a changed config without a restart is not
+ * supported yet; the log says that in words instead of pretending to have reloaded.
+ */
+async function checkOnHangup(file: string, env: Environment, logger: Logger): Promise<void> {
+  try {
+    const loaded = await loadConfigFile(file, env);
+    for (const issue of loaded.issues) logger[issue.severity === 'error' ? 'error' : 'warn']({ file }, formatIssue(issue, file));
+    const errors = loaded.issues.filter((issue) => issue.severity === 'error').length;
+    logger.warn(
+      { file, errors, warnings: loaded.issues.length - errors },
+      `SIGHUP: ${file} checked (${errors} error(s)); the running config is unchanged — reloading without a restart is not supported yet: restart the gateway to apply it (it drains requests in flight first)`,
+    );
+  } catch (error) {
+    logger.error({ file, err: (error as Error).message }, 'SIGHUP: could not read the config file; the running config is unchanged');
+  }
 }
 
 /** The master key kept in the data directory (generated, and printed this once, on first start). */
