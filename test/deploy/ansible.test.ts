@@ -106,7 +106,7 @@ describe.skipIf(missing.length > 0 && process.env.CI !== 'true')('Ansible role',
     expect(unit.get('ExecStartPost')![0]).toContain('wait-ready.mjs http://127.0.0.1:4000 60');
     // The role's unit keeps every hardening line of the plain unit.
     const plain = directives(readFileSync('deploy/systemd/switchboard.service', 'utf8'));
-    for (const key of ['Type', 'User', 'ProtectSystem', 'ReadWritePaths', 'EnvironmentFile', 'Restart', 'NoNewPrivileges', 'PrivateTmp', 'ProtectHome', 'CapabilityBoundingSet', 'SystemCallFilter', 'SystemCallErrorNumber', 'RestrictAddressFamilies', 'UMask', 'KillSignal', 'TimeoutStopSec']) {
+    for (const key of ['Type', 'User', 'ProtectSystem', 'ReadWritePaths', 'EnvironmentFile', 'Restart', 'NoNewPrivileges', 'PrivateTmp', 'ProtectHome', 'CapabilityBoundingSet', 'SystemCallFilter', 'SystemCallErrorNumber', 'RestrictAddressFamilies', 'UMask', 'ExecReload', 'KillSignal', 'TimeoutStopSec']) {
       expect(unit.get(key), key).toEqual(plain.get(key));
     }
     expect(directives(readFileSync(join(out, 'switchboard-backup.service'), 'utf8')).get('ExecStart')![0]).toContain('backup --config /etc/switchboard/config.yaml --data-dir /var/lib/switchboard --out /var/backups/switchboard');

@@ -41,7 +41,7 @@ async function serve(readiness: () => number): Promise<string> {
 describe('systemd units', () => {
   it('are hardened: dedicated user, read-only system but the data directory, secrets from an EnvironmentFile, restart on failure', () => {
     const unit = readFileSync('deploy/systemd/switchboard.service', 'utf8');
-    for (const line of ['Type=exec', 'User=switchboard', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/switchboard', 'EnvironmentFile=/etc/switchboard/switchboard.env', 'Restart=on-failure', 'NoNewPrivileges=true', 'KillSignal=SIGTERM']) {
+    for (const line of ['Type=exec', 'User=switchboard', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/switchboard', 'EnvironmentFile=/etc/switchboard/switchboard.env', 'Restart=on-failure', 'NoNewPrivileges=true', 'ExecReload=/bin/kill -HUP $MAINPID']) {
       expect(unit.split('\n')).toContain(line);
     }
     expect(unit).toMatch(/^ExecStartPost=.*wait-ready\.mjs http:\/\/127\.0\.0\.1:\$\{SWITCHBOARD_PORT\} 60$/m);

@@ -213,21 +213,6 @@ describe('switchboard CLI', () => {
     ]);
   });
 
-  it('SIGHUP does not stop the gateway: it checks config.yaml and says the running config is unchanged', async () => {
-    const path = file('hup.yaml', 'model_list: []\ngeneral_settings:\n  master_key: sk-cli-test-master\n');
-    const result = await startAndStop(['--config', path, '--port', '0', '--host', '127.0.0.1'], { JSON_LOGS: 'true', DATABASE_URL: 'sqlite::memory:', LOG_LEVEL: 'info' }, async (url, child) => {
-      writeFileSync(path, 'model_list: [\n');
-      child.kill('SIGHUP');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(child.exitCode).toBeNull();
-      expect((await fetch(`${url}/health/readiness`)).status).toBe(200);
-    });
-    expect(result.code).toBe(0);
-    const lines = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
-    expect(lines.some((line) => line.level === 50 && /invalid YAML/.test(line.msg))).toBe(true);
-    expect(lines.some((line) => line.msg.startsWith(`SIGHUP: ${path} checked (1 error(s)); the running config is unchanged`))).toBe(true);
-  });
-
   it('migrate --data-dir puts the embedded database in that directory', async () => {
     const dataDir = join(directory, 'migrate-data');
     const result = await cli(['migrate', '--data-dir', dataDir], { DATABASE_URL: '' });
