@@ -2,14 +2,16 @@
  * `switchboard start | migrate | backup | restore | check-config | --help` (bin/switchboard.js calls main()).
  * main() returns the exit code; `start` resolves only when the server stops.
  */
+import { unwatchFile, watchFile } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { buildDeployments } from './config/deployments.js';
 import { formatIssue, loadConfigFile, type LoadedConfig } from './config/load.js';
 import { createLogger } from './observability/logger.js';
-import { ConfigError, createRuntime } from './runtime/gateway-runtime.js';
+import { ConfigError, createRuntime, type GatewayRuntime } from './runtime/gateway-runtime.js';
 import { MasterKeyFileError, storedMasterKey } from './runtime/master-key.js';
+import { PID_FILE, readPidFile, removePidFile, writePidFile } from './runtime/pid-file.js';
 import { openDatabase, redactUrl } from './storage/db.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
@@ -20,12 +22,16 @@ import { resolveConfigFile, resolveRuntimeSettings, RuntimeSettingsError, type E
 const HELP = `switchboard ${VERSION} — a self-hosted LLM gateway (OpenAI- and Anthropic-compatible)
 
 Usage:
-  switchboard start [--config FILE] [--port N] [--host H] [--data-dir DIR]
+  switchboard start [--config FILE] [--port N] [--host H] [--data-dir DIR] [--watch]
       Runs the gateway. Defaults: --config $SWITCHBOARD_CONFIG, ./config.yaml or
       ./config.example.yaml; --port $PORT or 4000; --host $HOST or 127.0.0.1 (this
       machine only; 0.0.0.0 for every interface);
       --data-dir $SWITCHBOARD_DATA_DIR or ./data (the embedded SQLite file, spilled usage rows,
       and the master key generated on first start when none is configured).
+      --watch re-reads the config file whenever it changes (as SIGHUP does).
+  switchboard reload [--data-dir DIR]
+      Asks the gateway running on DIR to re-read its config file and apply it (SIGHUP): models,
+      router settings, routing rules, tiers, agents; a file with errors changes nothing.
   switchboard migrate [--config FILE] [--data-dir DIR]
       Applies database migrations (DATABASE_URL, general_settings.database_url, or the
       embedded SQLite file DIR/switchboard.db) and exits.
@@ -55,7 +61,7 @@ async function loadConfigAndSettings(env: Environment, flags: SettingsFlags): Pr
 }
 
 async function start(args: string[], env: Environment): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...SETTINGS_OPTIONS, port: { type: 'string', short: 'p' }, host: { type: 'string' } }, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { ...SETTINGS_OPTIONS, port: { type: 'string', short: 'p' }, host: { type: 'string' }, watch: { type: 'boolean' } }, allowPositionals: false });
   const { loaded, settings } = await loadConfigAndSettings(env, { config: values.config, port: values.port, host: values.host, dataDir: values['data-dir'] });
   const logger = createLogger({ level: settings.logLevel, json: settings.jsonLogs });
   const masterKey = settings.masterKey ?? generatedMasterKey(settings.dataDir, logger);
@@ -69,6 +75,11 @@ async function start(args: string[], env: Environment): Promise<number> {
     uiDirectory: settings.uiDirectory,
   });
   const address = await runtime.listen(settings.port, settings.host);
+  try {
+    writePidFile(settings.dataDir);
+  } catch (error) {
+    logger.warn({ err: (error as Error).message }, 'could not write the pid file: `switchboard reload` will not find this gateway (SIGHUP still reloads it)');
+  }
   const addresses = listeningAddresses(settings.host, address);
   const groups = runtime.catalog.allGroups();
   const uiBuilt = uiIsBuilt(settings.uiDirectory ?? defaultUiDirectory());
@@ -86,6 +97,8 @@ async function start(args: string[], env: Environment): Promise<number> {
         process.exit(1);
       }
       stopping = true;
+      unwatchFile(settings.configFile!);
+      removePidFile(settings.dataDir);
       runtime.drain();
       const { drainGraceMs, shutdownTimeoutMs } = settings;
       logger.info(
@@ -107,7 +120,34 @@ async function start(args: string[], env: Environment): Promise<number> {
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    // SIGHUP (also `switchboard reload`) and, with --watch, a changed file re-read and apply config.yaml.
+    const file = settings.configFile!;
+    process.on('SIGHUP', () => void reloadFromFile(file, env, runtime, logger, 'SIGHUP'));
+    if (values.watch) {
+      watchFile(file, { interval: 1_000 }, (now, before) => {
+        if (now.mtimeMs !== before.mtimeMs) void reloadFromFile(file, env, runtime, logger, 'config file changed');
+      });
+    }
   });
+}
+
+/** Re-reads config.yaml and applies it (config-reload.ts), saying in the log what happened. */
+async function reloadFromFile(file: string, env: Environment, runtime: GatewayRuntime, logger: Logger, trigger: string): Promise<void> {
+  try {
+    const outcome = await runtime.reload(await loadConfigFile(file, env));
+    if (!outcome.applied) {
+      for (const error of outcome.errors) logger.error({ file }, error);
+      logger.error({ file, errors: outcome.errors.length }, `${trigger}: ${file} has ${outcome.errors.length} error(s); the running config is kept`);
+      return;
+    }
+    for (const warning of outcome.warnings) logger.warn({ file }, warning);
+    logger.info({ file, deployments: outcome.deployments, added: outcome.added, removed: outcome.removed }, `${trigger}: config reloaded from ${file}`);
+    if (outcome.restartNeeded.length > 0) {
+      logger.warn({ file, settings: outcome.restartNeeded }, `${trigger}: these changed settings are read at start only and apply after a restart: ${outcome.restartNeeded.join(', ')}`);
+    }
+  } catch (error) {
+    logger.error({ file, err: (error as Error).message }, `${trigger}: could not reload the config; the running config is kept`);
+  }
 }
 
 /** The master key kept in the data directory (generated, and printed this once, on first start). */
@@ -142,6 +182,25 @@ export function listeningAddresses(host: string, bound: string, interfaces: Retu
   }
   found.sort((left, right) => Number(right.internal) - Number(left.internal));
   return found.length > 0 ? found.map((item) => item.url) : [bound];
+}
+
+/** `switchboard reload`: asks the gateway running on this data directory to re-read its config (SIGHUP). */
+function reload(args: string[], env: Environment): number {
+  const { values } = parseArgs({ args, options: { 'data-dir': { type: 'string' } }, allowPositionals: false });
+  const settings = resolveRuntimeSettings(env, { dataDir: values['data-dir'] });
+  const pid = readPidFile(settings.dataDir);
+  if (pid === undefined) {
+    console.error(`switchboard reload: no running gateway found (${settings.dataDir}/${PID_FILE} is missing); pass the --data-dir it was started with`);
+    return 1;
+  }
+  try {
+    process.kill(pid, 'SIGHUP');
+  } catch (error) {
+    console.error(`switchboard reload: the gateway with pid ${pid} (${settings.dataDir}/${PID_FILE}) is not running (${(error as NodeJS.ErrnoException).code})`);
+    return 1;
+  }
+  console.log(`asked the gateway (pid ${pid}) to reload its config; its log says what was applied`);
+  return 0;
 }
 
 async function migrate(args: string[], env: Environment): Promise<number> {
@@ -202,6 +261,8 @@ export async function main(argv: string[], env: Environment): Promise<number> {
         return await start(rest, env);
       case 'migrate':
         return await migrate(rest, env);
+      case 'reload':
+        return reload(rest, env);
       case 'check-config':
         return await checkConfig(rest, env);
       case 'backup':

@@ -36,7 +36,7 @@ export class AgentDirectory {
   private repository: AgentRepository | undefined;
   private readonly feed: ChangeFeed;
   private chain: Promise<void> = Promise.resolve();
-  private readonly configNames: Set<string>;
+  private configNames: Set<string>;
 
   constructor(private readonly options: AgentDirectoryOptions) {
     this.configNames = new Set(options.configured.map((agent) => agent.name));
@@ -51,8 +51,13 @@ export class AgentDirectory {
   /** Once the database is ready: seeds the config file's agents, loads every stored one, polls the version. */
   async attach(repository: AgentRepository): Promise<void> {
     this.repository = repository;
-    const version = await repository.seed(this.options.configured.map((agent) => ({ name: agent.name, definition: withoutName(agent) })), Date.now());
     await this.feed.attach(repository);
+    await this.seedConfigured(repository);
+  }
+
+  /** Stores the config file's agents that are not stored yet, loads every stored one, and says where the two differ. */
+  private async seedConfigured(repository: AgentRepository): Promise<void> {
+    const version = await repository.seed(this.options.configured.map((agent) => ({ name: agent.name, definition: withoutName(agent) })), Date.now());
     this.feed.noteVersion(version);
     await this.reload();
     // Said, not silently ignored: a config agent whose stored copy was edited keeps the edits.
@@ -62,6 +67,17 @@ export class AgentDirectory {
         this.options.logger.warn({ agent: agent.name }, 'config.yaml defines this agent differently from the stored one (changed through the API): the stored one is served; PATCH /agents/{name} to change it');
       }
     }
+  }
+
+  /**
+   * A re-read config.yaml (hot reload): agents it adds are stored and served; agents it changes
+   * keep their stored copy (as at start: the API's edits win, and the log says so).
+   */
+  async replaceConfigured(configured: AgentDefinition[]): Promise<void> {
+    this.options.configured = configured;
+    this.configNames = new Set(configured.map((agent) => agent.name));
+    for (const agent of configured) if (!this.agents.has(agent.name)) this.agents.set(agent.name, { agent, source: 'config', updatedAt: null });
+    if (this.repository) await this.seedConfigured(this.repository);
   }
 
   /** The agent named, from memory (the request path calls this). */

@@ -24,7 +24,7 @@ export interface RuleStoreOptions {
 }
 
 export class RoutingRuleStore {
-  private readonly configRules: RoutingRule[];
+  private configRules: RoutingRule[];
   private stored: RoutingRule[] = [];
   private ordered: RoutingRule[];
   private repository: RoutingRuleRepository | undefined;
@@ -39,6 +39,12 @@ export class RoutingRuleStore {
 
   start(): Promise<void> {
     return this.feed.start();
+  }
+
+  /** A re-read config.yaml (hot reload): its rules replace the file's previous ones; stored rules stay. */
+  replaceConfigRules(configRules: RoutingRuleConfig[]): void {
+    this.configRules = configRules.map((rule) => ({ ...rule, source: 'config', createdAt: null, updatedAt: null }));
+    this.ordered = sortRules([...this.configRules, ...this.stored]);
   }
 
   async attach(repository: RoutingRuleRepository): Promise<void> {

@@ -67,6 +67,7 @@ export interface ModelChanges {
 }
 
 export interface ModelRegistryOptions {
+  /** Replaced by a hot reload (replaceConfig). */
   loaded: LoadedConfig;
   catalog: ModelCatalog;
   logger: Logger;
@@ -90,8 +91,8 @@ interface ConfigModel {
 }
 
 export class ModelRegistry {
-  private readonly configModels: ConfigModel[];
-  private readonly aliases: NonNullable<LoadedConfig['config']['router_settings']['model_group_alias']>;
+  private configModels: ConfigModel[];
+  private aliases: NonNullable<LoadedConfig['config']['router_settings']['model_group_alias']>;
   private entryList: RegistryEntry[] = [];
   private byId = new Map<string, RegistryEntry>();
   private repository: ModelRepository | undefined;
@@ -109,12 +110,23 @@ export class ModelRegistry {
     this.aliases = loaded.config.router_settings.model_group_alias ?? {};
     this.feed = new ChangeFeed({ name: 'models', logger: options.logger, reload: () => this.reload(), redisUrl: options.redisUrl, redisPrefix: options.redisPrefix, pollIntervalMs: options.pollIntervalMs });
     // buildDeployments keeps one deployment per entry of a config that loaded without fatal errors.
-    const deployments = options.configDeployments ?? buildDeployments(loaded);
-    this.configModels = deployments.map((deployment, index) => {
-      const entry = loaded.config.model_list[index];
-      return { deployment, shownParams: maskParams(entry?.litellm_params ?? {}), modelInfo: { ...(entry?.model_info ?? {}) } };
-    });
+    this.configModels = configModelsOf(loaded, options.configDeployments ?? buildDeployments(loaded));
     this.rebuild([], false);
+  }
+
+  /**
+   * A re-read config.yaml (hot reload): its models and aliases replace the file's previous ones in
+   * one step; stored models stay. A deployment whose definition changed gets a new id (and a fresh
+   * health record); calls in flight keep the deployment they were routed to.
+   */
+  replaceConfig(loaded: LoadedConfig, deployments: Deployment[] = buildDeployments(loaded)): { added: number; removed: number } {
+    const before = new Set(this.configModels.map((model) => model.deployment.id));
+    this.options.loaded = loaded;
+    this.aliases = loaded.config.router_settings.model_group_alias ?? {};
+    this.configModels = configModelsOf(loaded, deployments);
+    this.rebuild(this.rows);
+    const after = new Set(this.configModels.map((model) => model.deployment.id));
+    return { added: [...after].filter((id) => !before.has(id)).length, removed: [...before].filter((id) => !after.has(id)).length };
   }
 
   /** Starts the Redis subscription (if any). */
@@ -507,4 +519,11 @@ function parseObject(text: string): Record<string, unknown> {
 function withoutId(info: Record<string, unknown>): Record<string, unknown> {
   const { id: _id, ...rest } = info;
   return rest;
+}
+
+function configModelsOf(loaded: LoadedConfig, deployments: Deployment[]): ConfigModel[] {
+  return deployments.map((deployment, index) => {
+    const entry = loaded.config.model_list[index];
+    return { deployment, shownParams: maskParams(entry?.litellm_params ?? {}), modelInfo: { ...(entry?.model_info ?? {}) } };
+  });
 }

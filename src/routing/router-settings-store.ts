@@ -96,6 +96,12 @@ export class RouterSettingsStore {
     return this.loaded;
   }
 
+  /** A re-read config.yaml (hot reload): the stored overrides apply on top of it, as one new policy. */
+  replaceConfig(loaded: LoadedConfig): void {
+    this.options.loaded = loaded;
+    this.options.apply(routerPolicyFrom(this.effectiveConfig()));
+  }
+
   /** What the database changes on top of config.yaml. */
   currentOverrides(): RouterOverrides {
     return { ...this.overrides };

@@ -42,6 +42,7 @@ import { ResilientRouterState } from '../state/resilient-router-state.js';
 import { SharedStateStatus } from '../state/shared-state-status.js';
 import { redactUrl } from '../storage/db.js';
 import { DatabaseState } from './database-state.js';
+import { reloadConfig, type ReloadOutcome } from './config-reload.js';
 import { platformCommerce } from './platform-commerce.js';
 import { CreditGrantRepository } from '../storage/repositories/credit-grants.js';
 import { ByokDirectory } from '../platform/byok.js';
@@ -121,6 +122,11 @@ export interface GatewayRuntime {
    * no bound), then queued usage rows are written and every connection is closed.
    */
   close(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Applies a re-read config.yaml (config-reload.ts): nothing when it has errors; otherwise the
+   * models, router settings, rules, tiers and agents at once. Reloads run one after another.
+   */
+  reload(next: LoadedConfig): Promise<ReloadOutcome>;
 }
 
 export class ConfigError extends Error {}
@@ -307,6 +313,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     throw error instanceof CacheConfigError ? new ConfigError(error.message) : error;
   }
   if (cache) registerCacheMetrics(metrics.registry, cache);
+  // Read per call; a hot reload changes dropParams in place.
+  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: config.general_settings.store_prompts_in_spend_logs === true };
   const gateway = new Gateway({
     catalog,
     upstream,
@@ -314,7 +322,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     logger,
     router,
     admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger })),
-    settings: { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: config.general_settings.store_prompts_in_spend_logs === true },
+    settings: gatewaySettings,
     metrics,
     platform,
     openStreams,
@@ -323,6 +331,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   let draining = false;
+  // The config now running, and the reloads queued after each other.
+  let current = loaded;
+  let reloads: Promise<void> = Promise.resolve();
   const app = await buildServer({
     isDraining: () => draining,
     sharedStateDegraded: sharedState ? () => sharedState.degraded : undefined,
@@ -398,6 +409,16 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
     drain() {
       draining = true;
+    },
+    reload(next) {
+      const run = reloads.then(() => reloadConfig(current, next, { models: modelRegistry, routerSettings, agents, rules: routingRules, platform: platformSettings, gatewaySettings }));
+      reloads = run.then(
+        (outcome) => {
+          if (outcome.applied) current = next;
+        },
+        () => undefined,
+      );
+      return run;
     },
     async close({ timeoutMs }: { timeoutMs?: number } = {}) {
       draining = true;

@@ -1,5 +1,5 @@
 /** The CLI as a user runs it: the built bin/switchboard.js in a child process. */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,7 @@ function file(name: string, text: string): string {
 
 
 /** Runs `switchboard start` until it listens, then sends SIGTERM; resolves with its exit code and output. */
-async function startAndStop(args: string[], env: Record<string, string>, whileRunning: (url: string) => Promise<void> = async () => undefined): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function startAndStop(args: string[], env: Record<string, string>, whileRunning: (url: string, child: ChildProcess) => Promise<void> = async () => undefined): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['bin/switchboard.js', 'start', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -50,7 +50,7 @@ async function startAndStop(args: string[], env: Record<string, string>, whileRu
   const url = /listening on (http:\/\/\S+?) /.exec(stdout)![1];
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline && (await fetch(`${url}/health/readiness`).catch(() => undefined))?.status !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
-  await whileRunning(url);
+  await whileRunning(url, child);
   child.kill('SIGTERM');
   const code = await exited;
   return { code, stdout, stderr };
