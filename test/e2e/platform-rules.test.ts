@@ -203,7 +203,7 @@ describe('tier model access and routing rules', () => {
 
   it('the tiers view counts users per tier', async () => {
     const tiers = await api.ok<{ tiers: Array<Record<string, unknown>> }>('GET', '/api/v1/llm/tiers');
-    expect(tiers.tiers.find((tier) => tier.name === 'free')).toMatchObject({ markup: 0, models: ['local-*'], byok: false, users: 2 });
+    expect(tiers.tiers.find((tier) => tier.name === 'free')).toMatchObject({ markup: 0, models: ['local-*'], byok: false, monthly_credits: 0, rollover: false, users: 2 });
     expect(tiers.tiers.find((tier) => tier.name === 'enterprise')).toMatchObject({ markup: 0.5, models: null, byok: true, users: 1 });
   });
 });

@@ -31,7 +31,7 @@ platform:
   default_tier: free
   tiers:
     free: {markup: 0, models: [general]}
-    pro: {markup: 0.5, initial_credits: 1000}
+    pro: {markup: 0.5, initial_credits: 1000, monthly_credits: 500}
 `;
 }
 
@@ -164,12 +164,12 @@ describe.skipIf(!chromiumPath)('routing rules in the admin UI', () => {
     expect(await page.locator('tr[data-rule="second"] td').first().textContent()).toBe('9');
   });
 
-  it('the Tiers view shows markup, models, BYOK and user counts', async () => {
+  it('the Tiers view shows markup, models, BYOK, allowance and user counts', async () => {
     await openPage('Tiers');
     const free = page.locator('tr[data-tier="free"]');
     await expect.poll(() => free.isVisible()).toBe(true);
-    expect(await free.textContent()).toMatch(/free.*default.*0%.*general.*no.*all.*0.*1/);
-    expect(await page.locator('tr[data-tier="pro"]').textContent()).toMatch(/pro.*50%.*every model.*allowed.*1000.*1/);
+    expect(await free.textContent()).toMatch(/free.*default.*0%.*general.*no.*all.*0.*none.*1/);
+    expect(await page.locator('tr[data-tier="pro"]').textContent()).toMatch(/pro.*50%.*every model.*allowed.*1000.*500 \(expires\).*1/);
     await page.screenshot({ path: join(SHOTS, 'tiers-laptop.png'), fullPage: true });
   });
 

@@ -175,6 +175,8 @@ export function registerRoutingRoutes(app: FastifyInstance, deps: RoutingRouteDe
         name: tier.name,
         markup: tier.markup,
         initial_credits: tier.initialMillicredits / 1000,
+        monthly_credits: tier.monthlyMillicredits / 1000,
+        rollover: tier.rollover,
         models: tier.models ?? null,
         byok: tier.byok,
         power_levels: tier.powerLevels ?? null,

@@ -107,6 +107,9 @@ export interface TierView {
   name: string;
   markup: number;
   initial_credits: number;
+  /** The monthly allowance (platform.tiers.<tier>.monthly_credits; 0: none) and whether unused credits carry over. */
+  monthly_credits: number;
+  rollover: boolean;
   models: string[] | null;
   byok: boolean;
   power_levels: string[] | null;

@@ -1,4 +1,4 @@
-/** Tiers: each platform tier's markup, the models it may call, BYOK, power levels and how many users it has. */
+/** Tiers: each platform tier's markup, the models it may call, BYOK, power levels, monthly allowance and how many users it has. */
 import { useQuery } from '@tanstack/react-query';
 import { listTiers } from '../api/routing';
 import { Empty, QueryView } from '../components/states';
@@ -22,6 +22,7 @@ export function TiersPage() {
                     <th scope="col">BYOK</th>
                     <th scope="col">Power levels</th>
                     <th scope="col">Initial credits</th>
+                    <th scope="col">Monthly allowance</th>
                     <th scope="col">Users</th>
                   </tr>
                 </thead>
@@ -36,6 +37,7 @@ export function TiersPage() {
                       <td>{tier.byok ? <Badge tone="green">allowed</Badge> : <Badge tone="gray">no</Badge>}</td>
                       <td className="small">{tier.power_levels ? tier.power_levels.join(', ') : 'all'}</td>
                       <td>{tier.initial_credits}</td>
+                      <td>{tier.monthly_credits > 0 ? `${tier.monthly_credits}${tier.rollover ? ' (rolls over)' : ' (expires)'}` : 'none'}</td>
                       <td>{tier.users}</td>
                     </tr>
                   ))}
