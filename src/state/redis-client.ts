@@ -18,7 +18,7 @@ export interface RedisClientOptions {
    * after every reconnect).
    */
   queueWhileDisconnected?: boolean;
-  /** A command that gets no answer within this fails (a hung server counts as down); default 1 s. */
+  /** A command that gets no answer within this fails (a hung server counts as down); default 5 s, well above a slow moment of a healthy server. */
   commandTimeoutMs?: number;
 }
 
@@ -28,7 +28,7 @@ export function redisClient(url: string, options: RedisClientOptions): Redis {
     enableOfflineQueue: options.queueWhileDisconnected ?? false,
     // A command in flight when the connection drops fails instead of waiting for the reconnect.
     maxRetriesPerRequest: options.queueWhileDisconnected ? 2 : 0,
-    commandTimeout: options.queueWhileDisconnected ? undefined : (options.commandTimeoutMs ?? 1_000),
+    commandTimeout: options.queueWhileDisconnected ? undefined : (options.commandTimeoutMs ?? 5_000),
     // Reconnect forever, at most every 2 s.
     retryStrategy: (times) => Math.min(100 * times, 2_000),
   });

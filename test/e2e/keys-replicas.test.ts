@@ -113,7 +113,8 @@ describe.runIf(postgres && redis)('two replicas sharing PostgreSQL and Redis', (
 
   it('a budget is never passed by parallel requests split over both replicas', async () => {
     const budget = 20 * CALL_MICROS;
-    const key = await generate({ max_budget: usd(budget) });
+    // 120 at once: above the default in-flight cap (100), which is not what this test is about.
+    const key = await generate({ max_budget: usd(budget), max_parallel_requests: 1_000 });
     // Both replicas hold the key in memory before the burst, so neither starts late.
     for (const url of [replicaA.url, replicaB.url]) expect((await modelsSeenBy(url, key.key)).status).toBe(200);
     upstream.alwaysFault = { kind: 'delay', ms: 50 };

@@ -31,7 +31,8 @@ platform:
   default_tier: free
   tiers:
     free: {markup: 0, models: [general]}
-    pro: {markup: 0.5, initial_credits: 1000, monthly_credits: 500}
+    pro: {markup: 0.5, initial_credits: 1000}
+    team: {markup: 0.2, monthly_credits: 500}
 `;
 }
 
@@ -169,7 +170,8 @@ describe.skipIf(!chromiumPath)('routing rules in the admin UI', () => {
     const free = page.locator('tr[data-tier="free"]');
     await expect.poll(() => free.isVisible()).toBe(true);
     expect(await free.textContent()).toMatch(/free.*default.*0%.*general.*no.*all.*0.*none.*1/);
-    expect(await page.locator('tr[data-tier="pro"]').textContent()).toMatch(/pro.*50%.*every model.*allowed.*1000.*500 \(expires\).*1/);
+    expect(await page.locator('tr[data-tier="pro"]').textContent()).toMatch(/pro.*50%.*every model.*allowed.*1000.*none.*1/);
+    expect(await page.locator('tr[data-tier="team"]').textContent()).toMatch(/team.*20%.*every model.*allowed.*0.*500 \(expires\).*0/);
     await page.screenshot({ path: join(SHOTS, 'tiers-laptop.png'), fullPage: true });
   });
 
