@@ -3,8 +3,7 @@
  * (state/health-store.ts): with Redis a hash (`<prefix>backends`) read at start plus a pub/sub
  * channel; without Redis the `backend_state` table, polled every second.
  */
-import type { Redis } from 'ioredis';
-import { redisClient, whenReady } from '../state/redis-client.js';
+import { RedisSharedHash } from '../state/redis-shared-hash.js';
 import type { Logger } from 'pino';
 import type { BackendStateRepository } from '../storage/repositories/backend-state.js';
 import type { BackendInventory, PullProgress } from './backend-types.js';
@@ -43,59 +42,34 @@ export function parseBackendRecord(text: string): BackendRecord | undefined {
 }
 
 export class RedisBackendStore implements BackendStore {
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
-  private readonly key: string;
-  private readonly origin = Math.random().toString(36).slice(2);
+  private readonly hash: RedisSharedHash<BackendRecord>;
 
   constructor(url: string, prefix: string, logger: Logger) {
-    this.key = `${prefix}backends`;
-    // Connects in the background (redis-client.ts): a gateway starts without Redis.
-    this.redis = redisClient(url, { role: 'backends', logger });
-    this.subscriber = redisClient(url, { role: 'backends (subscriber)', logger, queueWhileDisconnected: true });
+    this.hash = new RedisSharedHash(url, `${prefix}backends`, 'backends', logger, parseBackendRecord);
   }
 
-  async start(onRemote: (record: BackendRecord) => void): Promise<void> {
-    this.subscriber.on('message', (_channel: string, message: string) => {
-      const separator = message.indexOf('\n');
-      if (message.slice(0, separator) === this.origin) return;
-      const record = parseBackendRecord(message.slice(separator + 1));
-      if (record) onRemote(record);
-    });
-    void this.subscriber.subscribe(this.key).catch(() => undefined);
-    const load = async () => {
-      for (const value of Object.values(await this.redis.hgetall(this.key))) {
-        const record = parseBackendRecord(value);
-        if (record) onRemote(record);
-      }
-    };
-    this.redis.on('ready', () => void load().catch(() => undefined));
-    // A normal start has the shared records before it serves; an unreachable Redis delays it at most 2 s.
-    const [connected] = await Promise.all([whenReady(this.redis, 2_000).then(() => true, () => false), whenReady(this.subscriber, 2_000).catch(() => undefined)]);
-    if (connected) await load().catch(() => undefined);
+  start(onRemote: (record: BackendRecord) => void): Promise<void> {
+    return this.hash.start(onRemote);
   }
 
-  async save(record: BackendRecord): Promise<void> {
-    const text = JSON.stringify(record);
-    await this.redis.multi().hset(this.key, recordKey(record), text).publish(this.key, `${this.origin}\n${text}`).exec();
+  save(record: BackendRecord): Promise<void> {
+    return this.hash.save(recordKey(record), record);
   }
 
-  async claim(name: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(`${this.key}:${name}`, this.origin, 'PX', ttlMs, 'NX')) === 'OK';
+  claim(name: string, ttlMs: number): Promise<boolean> {
+    return this.hash.claim(name, ttlMs);
   }
 
-  async renew(name: string, ttlMs: number): Promise<void> {
-    await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0", 1, `${this.key}:${name}`, this.origin, String(ttlMs));
+  renew(name: string, ttlMs: number): Promise<void> {
+    return this.hash.renew(name, ttlMs);
   }
 
-  async release(name: string): Promise<void> {
-    // Only this replica's own claim is removed.
-    await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0", 1, `${this.key}:${name}`, this.origin);
+  release(name: string): Promise<void> {
+    return this.hash.release(name);
   }
 
-  async close(): Promise<void> {
-    this.subscriber.disconnect();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+  close(): Promise<void> {
+    return this.hash.close();
   }
 }
 

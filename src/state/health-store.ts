@@ -4,9 +4,8 @@
  * Without Redis: the `deployment_health` table, polled every second for rows changed since the
  * last poll.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { redisClient, whenReady } from './redis-client.js';
+import { RedisSharedHash } from './redis-shared-hash.js';
 import type { DeploymentHealth, HealthStatus, HealthStore } from '../routing/health-monitor.js';
 import type { ModelRepository, StoredHealthRow } from '../storage/repositories/models.js';
 
@@ -38,57 +37,26 @@ function parseJson(text: string): unknown {
 }
 
 export class RedisHealthStore implements HealthStore {
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
-  private readonly key: string;
-  /** Each replica tags what it publishes, so it ignores its own messages. */
-  private readonly origin = Math.random().toString(36).slice(2);
+  private readonly hash: RedisSharedHash<DeploymentHealth>;
 
-  constructor(url: string, prefix: string, private readonly logger: Logger) {
-    this.key = `${prefix}health`;
-    // Connects in the background: a gateway starts (and monitors health on its own) without Redis.
-    this.redis = redisClient(url, { role: 'deployment health', logger });
-    this.subscriber = redisClient(url, { role: 'deployment health (subscriber)', logger, queueWhileDisconnected: true });
+  constructor(url: string, prefix: string, logger: Logger) {
+    this.hash = new RedisSharedHash(url, `${prefix}health`, 'deployment health', logger, (text) => parseHealthRecord(parseJson(text)));
   }
 
-  async start(onRemote: (record: DeploymentHealth) => void): Promise<void> {
-    this.subscriber.on('message', (_channel: string, message: string) => {
-      const separator = message.indexOf('\n');
-      if (message.slice(0, separator) === this.origin) return;
-      const record = parseHealthRecord(parseJson(message.slice(separator + 1)));
-      if (record) onRemote(record);
-    });
-    void this.subscriber.subscribe(this.key).catch(() => undefined);
-    // What other replicas saved, loaded at each (re)connection.
-    const load = async () => {
-      const stored = await this.redis.hgetall(this.key);
-      for (const value of Object.values(stored)) {
-        const record = parseHealthRecord(parseJson(value));
-        if (record) onRemote(record);
-      }
-    };
-    this.redis.on('ready', () => void load().catch((error: Error) => this.logger.debug({ err: error.message }, 'could not load shared deployment health')));
-    // A normal start has the statuses before it serves; an unreachable Redis delays it at most 2 s.
-    const [connected] = await Promise.all([whenReady(this.redis, 2_000).then(() => true, () => false), whenReady(this.subscriber, 2_000).catch(() => undefined)]);
-    if (connected) await load().catch(() => undefined);
+  start(onRemote: (record: DeploymentHealth) => void): Promise<void> {
+    return this.hash.start(onRemote);
   }
 
-  async save(record: DeploymentHealth): Promise<void> {
-    const text = JSON.stringify(record);
-    await this.redis.multi().hset(this.key, record.deploymentId, text).publish(this.key, `${this.origin}\n${text}`).exec();
+  save(record: DeploymentHealth): Promise<void> {
+    return this.hash.save(record.deploymentId, record);
   }
 
-  async claim(name: 'round' | 'probe', ttlMs: number): Promise<boolean> {
-    try {
-      return (await this.redis.set(`${this.key}:${name}`, this.origin, 'PX', ttlMs, 'NX')) === 'OK';
-    } catch {
-      return true; // Redis does not answer: every replica checks for itself meanwhile
-    }
+  claim(name: 'round' | 'probe', ttlMs: number): Promise<boolean> {
+    return this.hash.claim(name, ttlMs);
   }
 
-  async close(): Promise<void> {
-    this.subscriber.disconnect();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+  close(): Promise<void> {
+    return this.hash.close();
   }
 }
 
