@@ -3,9 +3,11 @@
  * (state/health-store.ts): with Redis a hash (`<prefix>backends`) read at start plus a pub/sub
  * channel; without Redis the `backend_state` table, polled every second.
  */
+import { PolledTable } from '../state/polled-table.js';
 import { RedisSharedHash } from '../state/redis-shared-hash.js';
 import type { Logger } from 'pino';
 import type { BackendStateRepository } from '../storage/repositories/backend-state.js';
+import type { BackendStateTable } from '../storage/schema.js';
 import type { BackendInventory, PullProgress } from './backend-types.js';
 
 export type BackendRecord = { type: 'inventory'; inventory: BackendInventory } | { type: 'pull'; pull: PullProgress };
@@ -73,37 +75,19 @@ export class RedisBackendStore implements BackendStore {
   }
 }
 
-const CLOCK_SKEW_MS = 5_000;
-
 export class DatabaseBackendStore implements BackendStore {
-  private poller: NodeJS.Timeout | undefined;
-  private seenUntil = 0;
-  private onRemote: ((record: BackendRecord) => void) | undefined;
+  private readonly table: PolledTable<BackendStateTable, BackendRecord>;
 
   constructor(
     private readonly repository: () => BackendStateRepository | undefined,
-    private readonly logger: Logger,
-    private readonly pollIntervalMs = 1_000,
-  ) {}
-
-  async start(onRemote: (record: BackendRecord) => void): Promise<void> {
-    this.onRemote = onRemote;
-    this.poller = setInterval(() => void this.poll(), this.pollIntervalMs);
-    this.poller.unref();
+    logger: Logger,
+    pollIntervalMs = 1_000,
+  ) {
+    this.table = new PolledTable((since) => this.repository()?.since(since), (row) => parseBackendRecord(row.value), logger, 'backend state', pollIntervalMs);
   }
 
-  private async poll(): Promise<void> {
-    const repository = this.repository();
-    if (!repository || !this.onRemote) return;
-    try {
-      for (const row of await repository.since(this.seenUntil - CLOCK_SKEW_MS)) {
-        this.seenUntil = Math.max(this.seenUntil, Number(row.updated_at));
-        const record = parseBackendRecord(row.value);
-        if (record) this.onRemote(record);
-      }
-    } catch (error) {
-      this.logger.debug({ err: (error as Error).message }, 'could not read shared backend state');
-    }
+  async start(onRemote: (record: BackendRecord) => void): Promise<void> {
+    this.table.start(onRemote);
   }
 
   async save(record: BackendRecord): Promise<void> {
@@ -111,6 +95,6 @@ export class DatabaseBackendStore implements BackendStore {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.poller);
+    this.table.close();
   }
 }

@@ -5,12 +5,12 @@
  * last poll.
  */
 import type { Logger } from 'pino';
+import { PolledTable } from './polled-table.js';
 import { RedisSharedHash } from './redis-shared-hash.js';
 import type { DeploymentHealth, HealthStatus, HealthStore } from '../routing/health-monitor.js';
 import type { ModelRepository, StoredHealthRow } from '../storage/repositories/models.js';
 
 const STATUSES = new Set<HealthStatus>(['healthy', 'degraded', 'down', 'model_missing', 'unknown']);
-const CLOCK_SKEW_MS = 5_000;
 
 /** A record read from another replica, or undefined when it is not one. */
 export function parseHealthRecord(value: unknown): DeploymentHealth | undefined {
@@ -61,38 +61,19 @@ export class RedisHealthStore implements HealthStore {
 }
 
 export class DatabaseHealthStore implements HealthStore {
-  private poller: NodeJS.Timeout | undefined;
-  private seenUntil = 0;
-  private onRemote: ((record: DeploymentHealth) => void) | undefined;
+  private readonly table: PolledTable<StoredHealthRow, DeploymentHealth>;
 
   /** `repository` is undefined until the database is ready; statuses stay local meanwhile. */
   constructor(
     private readonly repository: () => ModelRepository | undefined,
-    private readonly logger: Logger,
-    private readonly pollIntervalMs = 1_000,
-  ) {}
-
-  async start(onRemote: (record: DeploymentHealth) => void): Promise<void> {
-    this.onRemote = onRemote;
-    this.poller = setInterval(() => void this.poll(), this.pollIntervalMs);
-    this.poller.unref();
+    logger: Logger,
+    pollIntervalMs = 1_000,
+  ) {
+    this.table = new PolledTable((since) => this.repository()?.healthSince(since), fromRow, logger, 'deployment health', pollIntervalMs);
   }
 
-  private async poll(): Promise<void> {
-    const repository = this.repository();
-    if (!repository || !this.onRemote) return;
-    try {
-      // Rows are stamped with the saving replica's clock: reading a few seconds back catches rows
-      // from a replica whose clock runs behind (the monitor ignores what it already has).
-      const rows = await repository.healthSince(this.seenUntil - CLOCK_SKEW_MS);
-      for (const row of rows) {
-        this.seenUntil = Math.max(this.seenUntil, Number(row.updated_at));
-        const record = fromRow(row);
-        if (record) this.onRemote(record);
-      }
-    } catch (error) {
-      this.logger.debug({ err: (error as Error).message }, 'could not read shared deployment health');
-    }
+  async start(onRemote: (record: DeploymentHealth) => void): Promise<void> {
+    this.table.start(onRemote);
   }
 
   async save(record: DeploymentHealth): Promise<void> {
@@ -110,7 +91,7 @@ export class DatabaseHealthStore implements HealthStore {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.poller);
+    this.table.close();
   }
 }
 
