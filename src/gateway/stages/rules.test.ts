@@ -162,3 +162,35 @@ describe('rules stage: routing rules', () => {
     expect((await run(denying, asTier('starter', { model: 'coder' }))).handed.rule?.name).toBe('no-premium');
   });
 });
+
+describe('rules never widen access (a client-set task header cannot reach a model the key or tier may not call)', () => {
+  const platform = platformWith({ tiers, routing_rules: rules });
+  const reachedModels: string[] = [];
+  const restricted = (tier: string, models: string[]): Call['context']['caller'] => {
+    const caller = callerOfTier(tier);
+    const principal = caller.principal!;
+    return { ...caller, principal: { ...principal, key: { ...principal.key, models } } };
+  };
+
+  for (const [tier, keyModels] of [['free', []], ['enterprise', ['fast-llama']], ['starter', ['ollama-llama']], ['enterprise', ['fast-llama', 'coder']], ['enterprise', []]] as const) {
+    it(`${tier} tier, key models [${keyModels.join(', ')}]: task "code" routes to coder/premium only where both allow them`, async () => {
+      const call = chatCall({ model: 'fast-llama', messages: [{ role: 'user', content: 'fix my code' }] }, { context: fakeContext({ caller: restricted(tier, [...keyModels]), requestedTask: 'code' }) });
+      const outcome = await run(platform, call).catch((caught: unknown) => caught);
+      if (outcome instanceof GatewayError) {
+        // Refused before any model was resolved: 403 by a list, or 503 when the rule has no target the caller may call.
+        expect(['model_not_allowed', 'model_not_in_tier', 'model_unavailable']).toContain(outcome.code);
+        expect(failureOf(outcome)?.call.resolution).toBeUndefined();
+        return;
+      }
+      const reached = (outcome as Awaited<ReturnType<typeof run>>).handed.resolution!.group.name;
+      const tierModels = (tiers as Record<string, { models?: string[] }>)[tier].models;
+      if (keyModels.length > 0) expect(keyModels).toContain(reached);
+      if (tierModels) expect(['ollama-llama', 'fast-llama']).toContain(reached);
+      reachedModels.push(reached);
+    });
+  }
+
+  it('and where both allow it, the rule does route (the checks above are not vacuous)', () => {
+    expect(reachedModels).toEqual(['coder', 'coder']);
+  });
+});
