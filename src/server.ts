@@ -152,6 +152,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       caller: { keyHash: null, keyAlias: null, userId: null, teamId: null, isAdmin: false },
       client,
       recorded: config.endpoint === undefined,
+      requesterIp: request.ip,
     };
     request.call = call;
     reply.raw.on('close', () => {

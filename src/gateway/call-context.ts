@@ -30,6 +30,12 @@ export interface CallContext {
   agentExecution?: string;
   /** The x-switchboard-task header, as sent (routing rules match on it). */
   requestedTask?: string;
+  /** The end user the call is made for (the body's `user`, or an end-user header), bounded. */
+  endUser?: string;
+  /** The request's tags (body `tags`, `metadata.tags`, `x-litellm-tags`), bounded. */
+  requestTags?: string[];
+  /** The client's address as the gateway saw it. */
+  requesterIp?: string;
 }
 
 /** The operation a call asks for, with its (validated) request body. */

@@ -92,5 +92,9 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
     agent: facts.agent ?? null,
     agent_execution: context.agentExecution ?? null,
     routing_rule: facts.routingRule ?? null,
+    request_tags: context.requestTags && context.requestTags.length > 0 ? JSON.stringify(context.requestTags) : null,
+    end_user: context.endUser ?? null,
+    requester_ip: context.requesterIp ?? null,
+    api_base: deployment?.apiBase ?? null,
   };
 }

@@ -61,6 +61,14 @@ export interface UsageLogTable {
   agent?: string | null;
   /** The run of POST /agents/{name}/run the call belongs to (its execution id). */
   agent_execution?: string | null;
+  /** The request's tags as a JSON array (body `tags`, `metadata.tags`, `x-litellm-tags`); null when none. */
+  request_tags?: string | null;
+  /** The end user the call was made for (the body's `user`, or an end-user header); null when none. */
+  end_user?: string | null;
+  /** The client's address as the gateway saw it. */
+  requester_ip?: string | null;
+  /** The base URL of the upstream that answered (admins only in views). */
+  api_base?: string | null;
 }
 
 /** A usage row as the writer hands it over (every column but the generated id). */

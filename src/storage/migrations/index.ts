@@ -19,6 +19,7 @@ import * as responseCache from './2026-12-05-0014-response-cache.js';
 import * as backendState from './2026-12-05-0015-backend-state.js';
 import * as agents from './2026-12-05-0011-agents.js';
 import * as routingRules from './2026-12-05-0012-routing-rules.js';
+import * as usageRequestFields from './2026-12-05-0016-usage-request-fields.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -41,6 +42,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0015-backend-state': backendState,
   '2026-12-05-0011-agents': agents,
   '2026-12-05-0012-routing-rules': routingRules,
+  '2026-12-05-0016-usage-request-fields': usageRequestFields,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -7,7 +7,7 @@ import type { Database as SQLiteConnection } from 'better-sqlite3';
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, StoredUsageLog, UsageLogRow } from '../schema.js';
 
-// SQLite caps bound parameters per statement; 40 columns x 200 rows stays under 32766.
+// SQLite caps bound parameters per statement; 47 columns x 200 rows stays under 32766.
 const ROWS_PER_INSERT = 200;
 
 /** Every column a usage row may carry (all but the generated id). */
@@ -17,6 +17,7 @@ const COLUMNS = [
   'tokens_estimated', 'cost_micros', 'latency_ms', 'time_to_first_token_ms', 'upstream_latency_ms', 'status', 'http_status', 'error_code',
   'error_message', 'retries', 'fallbacks', 'metadata', 'byok', 'credits_millicredits', 'power_level', 'messages', 'response',
   'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost_micros', 'agent', 'agent_execution', 'routing_rule',
+  'request_tags', 'end_user', 'requester_ip', 'api_base',
 ] as const satisfies ReadonlyArray<keyof UsageLogRow>;
 
 type InsertOne = (row: UsageLogRow) => boolean;
