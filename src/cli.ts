@@ -41,9 +41,12 @@ Usage:
   switchboard restore --from FILE [--config FILE] [--data-dir DIR]
       Replaces the embedded SQLite database with a backup; refuses while a gateway has it open.
       The replaced file is kept as switchboard.db.before-restore-<timestamp>.
-  switchboard check-config FILE
-      Validates a config file (LiteLLM config.yaml format). Prints each problem with its line;
-      exits 1 when there are errors.
+  switchboard check-config FILE [--strict] [--allow-missing-env]
+      Validates a config file (LiteLLM config.yaml format). Prints each problem with its line,
+      each LiteLLM setting the gateway does not support, and each model that would start
+      unavailable (with the reason); exits 1 when there are errors.
+      --allow-missing-env: unset environment variables are warnings (check without secrets).
+      --strict: every warning is an error (unavailable models, unsupported keys), for CI.
   switchboard --help | --version
 `;
 
@@ -222,24 +225,59 @@ async function migrate(args: string[], env: Environment): Promise<number> {
 }
 
 async function checkConfig(args: string[], env: Environment): Promise<number> {
-  const { positionals, values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, allowPositionals: true });
+  const { positionals, values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, strict: { type: 'boolean' }, 'allow-missing-env': { type: 'boolean' } }, allowPositionals: true });
   const file = positionals[0] ?? values.config;
   if (!file) {
-    console.error('usage: switchboard check-config FILE');
+    console.error('usage: switchboard check-config FILE [--strict] [--allow-missing-env]');
     return 2;
   }
   const loaded = await loadConfigFile(file, env);
-  for (const issue of loaded.issues) console.log(formatIssue(issue, file));
-  const errors = loaded.issues.filter((issue) => issue.severity === 'error');
-  const warnings = loaded.issues.length - errors.length;
-  if (errors.length > 0) {
-    console.log(`${file}: ${errors.length} error(s), ${warnings} warning(s)`);
-    return 1;
+  const report = checkReport(loaded, { strict: values.strict === true, allowMissingEnv: values['allow-missing-env'] === true });
+  for (const line of report.lines) console.log(line);
+  return report.errors > 0 ? 1 : 0;
+}
+
+/**
+ * What check-config prints and whether it fails. Every problem the loader found, then each model
+ * that would start unavailable, with its reason. `--allow-missing-env` makes unset variables (and
+ * the models they leave without a key) warnings, so a config can be checked without its secrets;
+ * `--strict` makes every remaining warning an error, for CI.
+ */
+export function checkReport(loaded: LoadedConfig, options: { strict: boolean; allowMissingEnv: boolean }): { lines: string[]; errors: number; warnings: number } {
+  const file = loaded.file;
+  const issues = loaded.issues.map((issue) => {
+    if (options.allowMissingEnv && issue.kind === 'missing-env') return { ...issue, severity: 'warning' as const };
+    if (options.strict && issue.severity === 'warning') return { ...issue, severity: 'error' as const, message: `${issue.message} [--strict]` };
+    return issue;
+  });
+  const lines = issues.map((issue) => formatIssue(issue, file));
+  let errors = issues.filter((issue) => issue.severity === 'error').length;
+  let warnings = issues.length - errors;
+  if (loaded.issues.some((issue) => issue.fatal)) {
+    lines.push(`${file}: ${errors} error(s), ${warnings} warning(s)`);
+    return { lines, errors, warnings };
   }
   const deployments = buildDeployments(loaded);
+  // Models left unavailable for a reason the loader has not already reported at their line.
+  const reported = new Set(loaded.issues.filter((issue) => issue.kind === 'unavailable-model' || issue.kind === 'missing-env').map((issue) => issue.path[1]));
+  // buildDeployments keeps model_list's order, one deployment per entry.
+  deployments.forEach((deployment, index) => {
+    if (deployment.available || reported.has(index)) return;
+    // Without secrets (--allow-missing-env), a model without its key is expected; otherwise --strict fails on it.
+    const secretOnly = /^no API key|^no api_base|^environment variable/.test(deployment.unavailableReason ?? '');
+    const severity = options.strict && !(options.allowMissingEnv && secretOnly) ? 'error' : 'warning';
+    if (severity === 'error') errors++;
+    else warnings++;
+    lines.push(`${file ?? 'config'}: ${severity}: model_list[${index}]: model "${deployment.modelName}" (${deployment.provider}/${deployment.upstreamModel}) is unavailable: ${deployment.unavailableReason}${severity === 'error' ? ' [--strict]' : ''}`);
+  });
+  if (errors > 0) {
+    lines.push(`${file}: ${errors} error(s), ${warnings} warning(s)`);
+    return { lines, errors, warnings };
+  }
   const groups = new Set(deployments.map((deployment) => deployment.modelName));
-  console.log(`${file}: ok — ${groups.size} model(s), ${deployments.length} deployment(s), ${warnings} warning(s)`);
-  return 0;
+  const available = deployments.filter((deployment) => deployment.available).length;
+  lines.push(`${file}: ok — ${groups.size} model(s), ${deployments.length} deployment(s) (${available} available), ${warnings} warning(s)`);
+  return { lines, errors, warnings };
 }
 
 /** `env` is the process environment (bin/switchboard.js passes it); it is read nowhere else. */

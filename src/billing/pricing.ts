@@ -122,7 +122,8 @@ export function builtInPrices(upstreamModel: string): TokenPrices | undefined {
 export function resolvePrices(upstreamModel: string, modelInfo: ModelInfo, params: { input_cost_per_token?: number; output_cost_per_token?: number }, free: boolean): TokenPrices | undefined {
   const input = modelInfo.input_cost_per_token ?? params.input_cost_per_token;
   const output = modelInfo.output_cost_per_token ?? params.output_cost_per_token;
-  const builtIn = builtInPrices(upstreamModel);
+  // model_info.base_model names the priced model behind a deployment name (an Azure deployment, say), as in LiteLLM.
+  const builtIn = (modelInfo.base_model ? builtInPrices(modelInfo.base_model) : undefined) ?? builtInPrices(upstreamModel);
   if (input !== undefined || output !== undefined) {
     return {
       inputPerToken: usdPerTokenToPico(input ?? 0),

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { resolvePrices } from '../billing/pricing.js';
-import { providerSpec, splitModelString } from '../providers/specs.js';
+import { modelProvider } from '../providers/model-provider.js';
+import type { ProviderSpec } from '../providers/specs.js';
 import type { Deployment, JsonObject, ModelInfo } from '../providers/types.js';
 import type { MissingVariable } from './environment-references.js';
 import { formatPath, type LoadedConfig } from './load.js';
@@ -53,16 +54,19 @@ export function buildDeployments(loaded: LoadedConfig): Deployment[] {
 /**
  * One deployment from one model entry (a config file's or one added through the model API), its
  * `os.environ/` references already resolved; `missing` lists the references whose variable is
- * unset, with paths inside the entry (`litellm_params.api_key`). Undefined for an unknown provider.
+ * unset, with paths inside the entry (`litellm_params.api_key`). A model whose provider the gateway
+ * does not serve is built too, unavailable with the reason (model-provider.ts), so that it is listed.
  */
-export function buildDeployment(entry: ModelEntry, context: DeploymentContext, missing: MissingVariable[] = []): Deployment | undefined {
+export function buildDeployment(entry: ModelEntry, context: DeploymentContext, missing: MissingVariable[] = []): Deployment {
+  const params = entry.litellm_params;
+  const resolved = modelProvider(params.model, params.custom_llm_provider);
+  if (!resolved.spec) return unservedDeployment(entry, resolved.providerId ?? 'unknown', resolved.upstreamModel, resolved.unavailableReason ?? 'provider not served');
+  return servedDeployment(entry, context, missing, resolved.spec, resolved.upstreamModel);
+}
+
+function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing: MissingVariable[], spec: ProviderSpec, upstreamModel: string): Deployment {
   const { env, ...defaults } = context;
   const params = entry.litellm_params;
-  const split = splitModelString(params.model);
-  const providerId = params.custom_llm_provider ?? split?.provider;
-  const spec = providerId ? providerSpec(providerId) : undefined;
-  if (!spec) return undefined; // reported by the loader as an error
-  const upstreamModel = params.custom_llm_provider && (!split || split.provider !== params.custom_llm_provider) ? params.model : (split?.upstreamModel ?? params.model);
   const modelInfo: ModelInfo = { ...(entry.model_info ?? {}) };
 
   const firstEnv = (names: string[] | undefined) => names?.map((name) => env[name]).find((value) => value !== undefined && value !== '');
@@ -107,7 +111,7 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
     apiBase: apiBase ?? '',
     apiKey,
     apiVersion,
-    headers: { ...(params.headers ?? {}), ...(params.extra_headers ?? {}) },
+    headers: { ...organizationHeader(params.organization, spec), ...(params.headers ?? {}), ...(params.extra_headers ?? {}) },
     rpm: params.rpm,
     tpm: params.tpm,
     timeoutMs: Math.round((params.timeout ?? defaults.defaultTimeout) * 1000),
@@ -122,6 +126,38 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true),
     available,
     unavailableReason,
+    tags: params.tags,
+    maxRetries: params.max_retries,
+  };
+}
+
+/** litellm_params.organization, sent as OpenAI sends it: only OpenAI-format APIs read it. */
+function organizationHeader(organization: string | undefined, spec: ProviderSpec): Record<string, string> {
+  return organization && (spec.format === 'openai' || spec.format === 'azure') ? { 'OpenAI-Organization': organization } : {};
+}
+
+/** A model the gateway cannot call: listed (model info, UI, check-config) but never routed to. */
+function unservedDeployment(entry: ModelEntry, provider: string, upstreamModel: string, reason: string): Deployment {
+  const params = entry.litellm_params;
+  const modelInfo: ModelInfo = { ...(entry.model_info ?? {}) };
+  const identity = JSON.stringify([entry.model_name, params.model, params.api_base ?? params.base_url ?? '', hashSecret(params.api_key), params.api_version ?? '']);
+  const id = modelInfo.id ?? createHash('sha256').update(identity).digest('hex').slice(0, 16);
+  return {
+    id,
+    modelName: entry.model_name,
+    provider,
+    upstreamModel,
+    apiBase: params.api_base ?? params.base_url ?? '',
+    apiKey: undefined,
+    headers: {},
+    timeoutMs: DEFAULT_TIMEOUT_SECONDS * 1000,
+    timeoutFromParams: false,
+    defaultParams: {},
+    modelInfo: { ...modelInfo, id },
+    prices: resolvePrices(upstreamModel, modelInfo, params, false),
+    available: false,
+    unavailableReason: reason,
+    tags: params.tags,
   };
 }
 

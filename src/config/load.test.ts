@@ -60,12 +60,47 @@ environment_variables:
     expect(issue.line).toBeGreaterThanOrEqual(3);
   });
 
-  it('reports an unknown provider prefix at the line of its model', () => {
+  it('reports an unknown provider prefix at the line of its model, as a warning: the gateway starts without it', () => {
     const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: nosuch/model-1\n');
-    const issue = loaded.issues.find((item) => item.severity === 'error')!;
+    const issue = loaded.issues.find((item) => item.kind === 'unavailable-model')!;
     expect(issue.message).toContain('unknown provider prefix "nosuch"');
+    expect(issue.fatal).toBe(false);
     expect(issue.line).toBe(4);
-    expect(formatIssue(issue, 'c.yaml')).toMatch(/^c\.yaml:4:\d+: error: model_list\[0\]\.litellm_params\.model: unknown provider prefix/);
+    expect(formatIssue(issue, 'c.yaml')).toMatch(/^c\.yaml:4:\d+: warning: model_list\[0\]\.litellm_params\.model: unknown provider prefix "nosuch" \(the gateway starts, with this model unavailable\)/);
+    expect(loaded.issues.filter((item) => item.fatal)).toEqual([]);
+  });
+
+  it('names a LiteLLM provider this version does not serve, with its reason', () => {
+    const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: sagemaker/jumpstart-llama\n  - model_name: y\n    litellm_params:\n      model: gpt-4o-mini\n');
+    const issues = loaded.issues.filter((item) => item.kind === 'unavailable-model');
+    expect(issues.map((item) => [item.path[1], item.message])).toEqual([[0, 'provider "sagemaker": AWS SageMaker endpoints are not served by this version (the gateway starts, with this model unavailable)']]);
+  });
+
+  it('an unset variable in a setting the gateway does not read is a warning; in one it reads, a fatal error', () => {
+    const loaded = parseConfig(
+      'litellm_settings:\n  success_callback: ["langfuse"]\n  langfuse_default_tags: os.environ/UNSET_A\ngeneral_settings:\n  alerting_args:\n    webhook: os.environ/UNSET_B\n  master_key: os.environ/UNSET_C\nguardrails:\n  - guardrail_name: g\n    litellm_params:\n      api_key: os.environ/UNSET_D\n',
+    );
+    const missing = loaded.issues.filter((item) => item.kind === 'missing-env');
+    expect(missing.map((item) => [item.message.split(' ')[2], item.severity, item.fatal])).toEqual([
+      ['UNSET_A', 'warning', false],
+      ['UNSET_B', 'warning', false],
+      ['UNSET_C', 'error', true],
+      ['UNSET_D', 'warning', false],
+    ]);
+    expect(missing[3].message).toContain('not needed: "guardrails" is not supported');
+  });
+
+  it('warns for each LiteLLM key it does not support, with the reason, and checks model_info keys', () => {
+    const loaded = parseConfig(
+      'model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: k\n    model_info:\n      supports_vision: true\n      access_groups: [a]\n      made_up_capability: 1\nlitellm_settings:\n  success_callback: ["langfuse"]\n  cache: true\ngeneral_settings:\n  alerting: ["slack"]\n  disable_spend_logs: true\n',
+    );
+    const warnings = loaded.issues.filter((item) => item.severity === 'warning').map((item) => `${item.line} ${item.kind} ${item.message}`);
+    expect(warnings).toEqual([
+      '8 unsupported-key "access_groups" is not supported: access groups are not supported: list models on keys and teams',
+      '9 unknown-key unknown key "made_up_capability" is ignored',
+      '11 unsupported-key "success_callback" is not supported: logging callbacks are not built yet: nothing is sent to this destination',
+      '14 unsupported-key "alerting" is not supported: alerting is not built yet: no alert is sent',
+    ]);
   });
 
   it('reports a wrong type at its line', () => {

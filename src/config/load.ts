@@ -6,8 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { providerSpec, splitModelString, knownProviderIds } from '../providers/specs.js';
+import { modelProvider } from '../providers/model-provider.js';
 import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
+import { litellmKey } from './litellm-keys.js';
 
 const EMPTY_WHEN_NULL = ['model_list', 'router_settings', 'litellm_settings', 'general_settings', 'environment_variables'];
 import { apiBaseProblem } from '../security/api-base.js';
@@ -29,6 +30,11 @@ export interface ConfigIssue {
    * `model_list` entry makes that model unavailable, it does not stop the gateway.
    */
   fatal: boolean;
+  /**
+   * What kind of problem, for `check-config --strict` / `--allow-missing-env`: an unset environment
+   * variable, a model the gateway cannot serve, a LiteLLM key it does not support, a key it does not know.
+   */
+  kind?: 'missing-env' | 'unavailable-model' | 'unsupported-key' | 'unknown-key';
 }
 
 export interface LoadedConfig {
@@ -97,14 +103,18 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   const resolved = resolveReferences(raw, [], resolvedEnv, missingVariables) as Record<string, unknown>;
   for (const missing of missingVariables) {
     const inModel = missing.path[0] === 'model_list';
+    const unused = inModel ? undefined : unusedSetting(missing.path);
     issues.push({
-      severity: 'error',
+      severity: unused ? 'warning' : 'error',
       message: inModel
         ? `environment variable ${missing.variable} is not set (the gateway starts, with this model unavailable)`
-        : `environment variable ${missing.variable} is not set`,
+        : unused
+          ? `environment variable ${missing.variable} is not set (not needed: ${unused})`
+          : `environment variable ${missing.variable} is not set`,
       path: missing.path,
       ...locate(missing.path),
-      fatal: !inModel,
+      fatal: !inModel && !unused,
+      kind: 'missing-env',
     });
   }
 
@@ -122,12 +132,9 @@ export function parseConfig(source: string, env: Record<string, string | undefin
     const params = isPlainObject(entry) && isPlainObject(entry.litellm_params) ? entry.litellm_params : undefined;
     if (!params || typeof params.model !== 'string') return;
     const path: ConfigPath = ['model_list', index, 'litellm_params', 'model'];
-    const split = splitModelString(params.model);
-    const providerId = typeof params.custom_llm_provider === 'string' ? params.custom_llm_provider : split?.provider;
-    if (!providerId) {
-      issues.push({ severity: 'error', message: `"${params.model}" has no provider prefix: write it as provider/model (e.g. openai/${params.model})`, path, ...locate(path), fatal: true });
-    } else if (!providerSpec(providerId)) {
-      issues.push({ severity: 'error', message: `unknown provider prefix "${providerId}" (known: ${knownProviderIds().join(', ')})`, path, ...locate(path), fatal: true });
+    const provider = modelProvider(params.model, typeof params.custom_llm_provider === 'string' ? params.custom_llm_provider : undefined);
+    if (!provider.spec) {
+      issues.push({ severity: 'warning', message: `${provider.unavailableReason} (the gateway starts, with this model unavailable)`, path, ...locate(path), fatal: false, kind: 'unavailable-model' });
     }
   });
   issues.push(...apiBaseIssues(entries, allowsInternalApiBase(resolved.general_settings), locate));
@@ -204,20 +211,44 @@ export function forbiddenKeyPaths(root: unknown): ConfigPath[] {
   return found.reverse();
 }
 
+/**
+ * One warning per key the gateway does nothing with: a LiteLLM key marked not supported in
+ * litellm-keys.ts (with its reason), or a key neither the schema nor LiteLLM knows.
+ */
 function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
   const warnings: ConfigIssue[] = [];
-  for (const { path, schema } of KNOWN_KEYS) {
+  for (const { path, schema, section } of KNOWN_KEYS) {
     const known = new Set(Object.keys(schema.shape as Record<string, unknown>));
     for (const { value, at } of expand(resolved, path)) {
       if (!isPlainObject(value)) continue;
       for (const key of Object.keys(value)) {
-        if (known.has(key)) continue;
         const keyPath = [...at, key];
-        warnings.push({ severity: 'warning', message: `unknown key "${key}" is ignored`, path: keyPath, ...locate(keyPath), fatal: false });
+        const litellm = section ? litellmKey(section, key) : undefined;
+        if (litellm && !litellm.honoured) {
+          warnings.push({ severity: 'warning', message: `"${key}" is not supported: ${litellm.note}`, path: keyPath, ...locate(keyPath), fatal: false, kind: 'unsupported-key' });
+        } else if (!known.has(key)) {
+          warnings.push({ severity: 'warning', message: `unknown key "${key}" is ignored`, path: keyPath, ...locate(keyPath), fatal: false, kind: 'unknown-key' });
+        }
       }
     }
   }
   return warnings;
+}
+
+/**
+ * Why the setting at `path` is not read by the gateway (a key it does not support or know), or
+ * undefined when it is: an unset variable there cannot matter.
+ */
+function unusedSetting(path: ConfigPath): string | undefined {
+  const known = KNOWN_KEYS.filter((entry) => entry.path.length < path.length && entry.path.every((part, index) => part === '*' ? typeof path[index] === 'number' : part === path[index]));
+  // The deepest section the path lies in, and the key of that section it goes through.
+  const deepest = known.sort((a, b) => b.path.length - a.path.length)[0];
+  if (!deepest) return undefined;
+  const key = String(path[deepest.path.length]);
+  const litellm = deepest.section ? litellmKey(deepest.section, key) : undefined;
+  if (litellm && !litellm.honoured) return `"${key}" is not supported`;
+  if (!Object.hasOwn(deepest.schema.shape as Record<string, unknown>, key)) return `"${key}" is not a setting the gateway reads`;
+  return undefined;
 }
 
 function expand(root: unknown, pattern: Array<string | '*'>): Array<{ value: unknown; at: ConfigPath }> {

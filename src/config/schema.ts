@@ -7,6 +7,7 @@ import { agentsConfigSchema } from '../agents/definition.js';
 import { z } from 'zod';
 import { platformObjectSchema, platformSchema } from '../platform/settings.js';
 import { ROUTING_STRATEGY_NAMES } from '../routing/strategies/index.js';
+import type { LitellmSection } from './litellm-keys.js';
 
 // Numbers may arrive as strings (os.environ/ values, quoted YAML); anything else is a type error.
 const number = z.preprocess(
@@ -95,6 +96,22 @@ export const modelInfoSchema = z
     max_input_tokens: integer.optional(),
     max_output_tokens: integer.optional(),
     base_model: z.string().optional(),
+    // Capabilities, as LiteLLM's model_info declares them: shown in /model/info.
+    supports_vision: boolean.optional(),
+    supports_function_calling: boolean.optional(),
+    supports_parallel_function_calling: boolean.optional(),
+    supports_tool_choice: boolean.optional(),
+    supports_response_schema: boolean.optional(),
+    supports_system_messages: boolean.optional(),
+    supports_prompt_caching: boolean.optional(),
+    supports_reasoning: boolean.optional(),
+    supports_audio_input: boolean.optional(),
+    supports_audio_output: boolean.optional(),
+    supports_pdf_input: boolean.optional(),
+    supports_web_search: boolean.optional(),
+    /** The price table's provider for this model (informational, as LiteLLM shows it). */
+    litellm_provider: z.string().optional(),
+    description: z.string().optional(),
     // Metadata for automatic model choice by power level (src/platform/power-levels.ts).
     quality_score: nonNegative.refine((value) => value <= 100, 'must be 0-100').optional(),
     latency_class: z.enum(['fast', 'medium', 'slow']).optional(),
@@ -255,12 +272,13 @@ export type ModelEntry = z.infer<typeof modelEntrySchema>;
 export type RouterSettings = z.infer<typeof routerSettingsSchema>;
 
 /** Keys each section declares, for the "unknown key" warnings. */
-export const KNOWN_KEYS: Array<{ path: Array<string | '*'>; schema: z.AnyZodObject }> = [
-  { path: [], schema: configSchema },
+export const KNOWN_KEYS: Array<{ path: Array<string | '*'>; schema: z.AnyZodObject; section?: LitellmSection }> = [
+  { path: [], schema: configSchema, section: 'top level' },
   { path: ['model_list', '*'], schema: modelEntrySchema },
-  { path: ['model_list', '*', 'litellm_params'], schema: litellmParamsSchema },
-  { path: ['router_settings'], schema: routerSettingsSchema },
-  { path: ['litellm_settings'], schema: litellmSettingsSchema },
-  { path: ['general_settings'], schema: generalSettingsSchema },
+  { path: ['model_list', '*', 'litellm_params'], schema: litellmParamsSchema, section: 'litellm_params' },
+  { path: ['model_list', '*', 'model_info'], schema: modelInfoSchema, section: 'model_info' },
+  { path: ['router_settings'], schema: routerSettingsSchema, section: 'router_settings' },
+  { path: ['litellm_settings'], schema: litellmSettingsSchema, section: 'litellm_settings' },
+  { path: ['general_settings'], schema: generalSettingsSchema, section: 'general_settings' },
   { path: ['platform'], schema: platformObjectSchema },
 ];

@@ -16,6 +16,8 @@ export interface GatewaySettings {
   dropParams: boolean;
   /** general_settings.store_prompts_in_spend_logs: keep request messages and response text on the usage row. */
   storePrompts?: boolean;
+  /** general_settings.disable_spend_logs: usage rows keep counters and spend, no content (spend-log-privacy.ts). */
+  withoutSpendLogContent?: boolean;
 }
 
 export interface GatewayDependencies {

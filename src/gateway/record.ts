@@ -11,6 +11,7 @@ import type { AttemptPlan, Call, RouteFacts } from './call.js';
 import type { Usage } from '../providers/types.js';
 import type { GatewayDependencies } from './dependencies.js';
 import { toUsageRow, type Settlement, type UsageFacts } from './usage-row.js';
+import { withoutContent } from './spend-log-privacy.js';
 
 /** What the record knows about how the call ended: the row's facts, and the attempt that fixed the charge. */
 type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retries' | 'fallbacks' | 'stream' | 'settlement' | 'error' | 'aborted'> & {
@@ -23,7 +24,7 @@ type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retr
 type KnownCall = Pick<Call, 'context'> & Partial<Omit<Call, 'context'>>;
 
 export class UsageRecorder {
-  constructor(private readonly deps: Pick<GatewayDependencies, 'usageWriter' | 'metrics' | 'platform'>) {}
+  constructor(private readonly deps: Pick<GatewayDependencies, 'usageWriter' | 'metrics' | 'platform'> & { settings?: Pick<GatewayDependencies['settings'], 'withoutSpendLogContent'> }) {}
 
   /** An attempt that reached its deployment and settled (success, or a stream that ended early). */
   recordAttempt(call: Call, settlement: Settlement, error: GatewayError | undefined, aborted: boolean): void {
@@ -90,27 +91,26 @@ export class UsageRecorder {
       retries: ending.retries,
       fallbacks: ending.fallbacks,
     });
-    this.deps.usageWriter.enqueue(
-      toUsageRow(context, {
-        modelGroup: ending.modelGroup,
-        deployment,
-        requested: ending.requested,
-        retries: ending.retries,
-        fallbacks: ending.fallbacks,
-        stream: ending.stream,
-        settlement,
-        error,
-        aborted: ending.aborted,
-        byok,
-        creditsCharged: credits?.charged,
-        powerLevel,
-        routingRule: call.rule?.name,
-        promptForLog: call.promptForLog,
-        latencyMs,
-        cacheHit: ending.cacheHit,
-        agent: call.agent,
-      }),
-    );
+    const row = toUsageRow(context, {
+      modelGroup: ending.modelGroup,
+      deployment,
+      requested: ending.requested,
+      retries: ending.retries,
+      fallbacks: ending.fallbacks,
+      stream: ending.stream,
+      settlement,
+      error,
+      aborted: ending.aborted,
+      byok,
+      creditsCharged: credits?.charged,
+      powerLevel,
+      routingRule: call.rule?.name,
+      promptForLog: call.promptForLog,
+      latencyMs,
+      cacheHit: ending.cacheHit,
+      agent: call.agent,
+    });
+    this.deps.usageWriter.enqueue(this.deps.settings?.withoutSpendLogContent ? withoutContent(row) : row);
   }
 }
 

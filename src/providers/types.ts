@@ -171,6 +171,10 @@ export interface ModelInfo {
   output_cost_per_token?: number;
   cache_read_input_token_cost?: number;
   cache_creation_input_token_cost?: number;
+  /** The model the deployment runs, for prices (an Azure deployment named "prod-gpt"). */
+  base_model?: string;
+  supports_vision?: boolean;
+  supports_function_calling?: boolean;
   [extra: string]: unknown;
 }
 
@@ -210,6 +214,10 @@ export interface Deployment {
   /** False when the deployment cannot be called (e.g. its API key is absent). */
   available: boolean;
   unavailableReason?: string;
+  /** litellm_params.tags: the deployment's routing tags, as written. */
+  tags?: string[];
+  /** litellm_params.max_retries: retries of a failed call on this deployment (overrides the router's num_retries). */
+  maxRetries?: number;
 }
 
 export type Framing = 'sse' | 'ndjson' | 'json';

@@ -19,7 +19,8 @@ import { isEnvironmentReference, isPlainObject, resolveReferences, type MissingV
 import type { LoadedConfig } from '../config/load.js';
 import { modelEntrySchema } from '../config/schema.js';
 import { databaseNotReady, GatewayError, modelIdNotFound } from '../errors.js';
-import { isLocalProvider, knownProviderIds, providerSpec, splitModelString } from '../providers/specs.js';
+import { isLocalProvider, knownProviderIds } from '../providers/specs.js';
+import { modelProvider } from '../providers/model-provider.js';
 import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
 import type { ModelRepository, StoredModelRow } from '../storage/repositories/models.js';
@@ -355,10 +356,6 @@ export class ModelRegistry {
       return undefined;
     }
     const deployment = buildDeployment(parsed.data, deploymentContextOf(this.options.loaded), missing);
-    if (!deployment) {
-      this.options.logger.warn({ deployment: row.id }, 'a stored model names a provider this version does not know; skipped');
-      return undefined;
-    }
     if (failure) {
       deployment.available = false;
       deployment.unavailableReason = `its stored credentials cannot be decrypted (${failure.reason})`;
@@ -379,11 +376,9 @@ export class ModelRegistry {
       const path = issue.path.join('.');
       throw new GatewayError('invalid_request', `${path}: ${issue.message}`, { param: path });
     }
-    const model = parsed.data.litellm_params.model;
-    const split = splitModelString(model);
-    const providerId = parsed.data.litellm_params.custom_llm_provider ?? split?.provider;
-    if (!providerId) throw new GatewayError('invalid_request', `litellm_params.model: "${model}" has no provider prefix: write it as provider/model (e.g. openai/${model})`, { param: 'litellm_params.model' });
-    if (!providerSpec(providerId)) throw new GatewayError('invalid_request', `litellm_params.model: unknown provider prefix "${providerId}" (known: ${knownProviderIds().join(', ')})`, { param: 'litellm_params.model' });
+    // A model added at run time must be callable: a provider this version does not serve is a 400, not an unavailable entry.
+    const provider = modelProvider(parsed.data.litellm_params.model, parsed.data.litellm_params.custom_llm_provider);
+    if (!provider.spec) throw new GatewayError('invalid_request', `litellm_params.model: ${provider.unavailableReason} (served: ${knownProviderIds().join(', ')})`, { param: 'litellm_params.model' });
     this.validateApiBase(parsed.data.litellm_params);
   }
 

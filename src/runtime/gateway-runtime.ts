@@ -3,6 +3,7 @@
  * (opened and migrated in the background), authenticator and HTTP server. The CLI and the e2e
  * tests both start gateways through this.
  */
+import { spendLogPrivacyOf } from '../gateway/spend-log-privacy.js';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
@@ -314,7 +315,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   }
   if (cache) registerCacheMetrics(metrics.registry, cache);
   // Read per call; a hot reload changes dropParams in place.
-  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: config.general_settings.store_prompts_in_spend_logs === true };
+  const privacy = spendLogPrivacyOf(config);
+  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, withoutSpendLogContent: privacy.withoutContent };
   const gateway = new Gateway({
     catalog,
     upstream,
@@ -372,7 +374,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     agents: {
       agents,
       repository: () => agentRepository,
-      run: { chat: (context, request) => gateway.chat(context, request), catalog, storePrompts: config.general_settings.store_prompts_in_spend_logs === true },
+      run: { chat: (context, request) => gateway.chat(context, request), catalog, storePrompts: privacy.storePrompts },
       logger,
     },
     listener,

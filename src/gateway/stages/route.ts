@@ -14,6 +14,7 @@ import { failedWith, type AttemptPlan, type Call, type Next, type RouteFacts, ty
 import type { ClientConnection } from '../client-connection.js';
 import type { GatewayDependencies } from '../dependencies.js';
 import { atCapacityError, coolingDownError } from './route-errors.js';
+import { fittingDeployments } from './context-window.js';
 
 type RouteDependencies = Pick<GatewayDependencies, 'catalog' | 'router' | 'logger' | 'platform'>;
 
@@ -70,8 +71,9 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
   const { router } = deps;
   const { group } = progress;
   const { context } = call;
-  const ranked = await router.rank(group, call.stream);
-  if (ranked.length === 0) throw router.allDown(group) ? router.downError(group) : coolingDownError(router, group, progress.cooling);
+  const rankedAll = await router.rank(group, call.stream);
+  if (rankedAll.length === 0) throw router.allDown(group) ? router.downError(group) : coolingDownError(router, group, progress.cooling);
+  const ranked = router.policy.preCallChecks ? fittingDeployments(rankedAll, call.operation, group.name) : rankedAll;
   let deployment = await admitNext(deps, ranked, 0, progress);
   let retriesHere = 0;
   const unreachable = new Set<Deployment>();
@@ -100,7 +102,9 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
           continue;
         }
       }
-      if (retriesHere >= retriesFor(router.policy, error)) throw error;
+      // litellm_params.max_retries bounds the retries of a retryable failure on this deployment.
+      const allowed = deployment.maxRetries !== undefined && error.retryable ? deployment.maxRetries : retriesFor(router.policy, error);
+      if (retriesHere >= allowed) throw error;
       deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, code: error.code, status: error.status }, 'upstream attempt failed; retrying');
       const following = ranked.find((candidate, position) => position > index && router.coolingUntil(candidate) === undefined) ?? ranked.find((candidate) => router.coolingUntil(candidate) === undefined);
       if (!following) throw error;
