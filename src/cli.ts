@@ -253,7 +253,8 @@ export function checkReport(loaded: LoadedConfig, options: { strict: boolean; al
   const lines = issues.map((issue) => formatIssue(issue, file));
   let errors = issues.filter((issue) => issue.severity === 'error').length;
   let warnings = issues.length - errors;
-  if (loaded.issues.some((issue) => issue.fatal)) {
+  // Past fatal problems the models are not worth listing (an unset variable is not one under --allow-missing-env).
+  if (loaded.issues.some((issue) => issue.fatal && !(options.allowMissingEnv && issue.kind === 'missing-env'))) {
     lines.push(`${file}: ${errors} error(s), ${warnings} warning(s)`);
     return { lines, errors, warnings };
   }

@@ -142,7 +142,8 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   issues.push(...fairShareWarnings(config, locate));
   issues.push(...listenerIssues(config, locate));
 
-  issues.push(...unknownKeyWarnings(resolved, locate));
+  // On the keys as written: a key whose os.environ/ variable is unset is still a key the config uses.
+  issues.push(...unknownKeyWarnings(raw, locate));
   return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };
 }
 
@@ -222,6 +223,7 @@ function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: Co
     for (const { value, at } of expand(resolved, path)) {
       if (!isPlainObject(value)) continue;
       for (const key of Object.keys(value)) {
+        if (FORBIDDEN_KEYS.has(key)) continue; // reported as an error
         const keyPath = [...at, key];
         const litellm = section ? litellmKey(section, key) : undefined;
         if (litellm && !litellm.honoured) {
