@@ -97,7 +97,8 @@ describe('switchboard CLI', () => {
     );
     const result = await cli(['check-config', path]);
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+: error: .*unknown provider prefix "nosuch"`));
+    // A model the gateway cannot serve is a warning: the gateway starts without it.
+    expect(result.stdout).toMatch(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+: warning: .*unknown provider prefix "nosuch" \\(the gateway starts, with this model unavailable\\)`));
     expect(result.stdout).toMatch(/:8:\d+: error: .*SWITCHBOARD_TEST_MISSING_VAR/);
     expect(result.stdout).toMatch(/:9:\d+: error: model_list\[1\]\.litellm_params\.rpm: expected a number/);
     expect(result.stdout).toMatch(/:11:\d+: warning: .*unknown key "surprise"/);
@@ -120,10 +121,21 @@ describe('switchboard CLI', () => {
   });
 
   it('start refuses a config with errors, naming them', async () => {
-    const path = file('fatal.yaml', 'model_list:\n  - model_name: a\n    litellm_params:\n      model: nosuch/x\n');
+    const path = file('fatal.yaml', 'model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/x\n      rpm: lots\n');
     const result = await cli(['start', '--config', path, '--port', '0']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('unknown provider prefix');
+    expect(result.stderr).toContain('rpm: expected a number');
+  });
+
+  it('start serves a config whose models it cannot all serve, and logs each unavailable one with its reason', async () => {
+    const path = file('unserved.yaml', 'model_list:\n  - model_name: a\n    litellm_params:\n      model: sagemaker/endpoint-1\n  - model_name: b\n    litellm_params:\n      model: nosuch/x\n');
+    const result = await startAndStop(['--config', path, '--port', '0', '--host', '127.0.0.1', '--data-dir', join(directory, 'unserved-data')], { JSON_LOGS: 'true', DATABASE_URL: '' });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const unavailable = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; model?: string; reason?: string }).filter((entry) => entry.msg === 'model unavailable');
+    expect(unavailable.map((entry) => [entry.model, entry.reason])).toEqual([
+      ['a', 'provider "sagemaker": AWS SageMaker endpoints are not served by this version'],
+      ['b', 'unknown provider prefix "nosuch"'],
+    ]);
   });
   it('start on SIGTERM exits 0 with "gateway stopped" as its last line and nothing logged as an error (JSON_LOGS=true)', async () => {
     const path = file('stop.yaml', 'model_list: []\n');

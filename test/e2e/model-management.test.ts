@@ -115,7 +115,9 @@ describe('model management with SWITCHBOARD_ENCRYPTION_KEY', () => {
       [{ litellm_params: { model: 'openai/x' } }, 'model_name', /model_name: is required/],
       [{ model_name: 'x' }, 'litellm_params', /litellm_params: is required/],
       [newModel('x', { model: 'nonsense/gpt' }), 'litellm_params.model', /unknown provider prefix "nonsense"/],
-      [newModel('x', { model: 'gpt-4o' }), 'litellm_params.model', /no provider prefix/],
+      [newModel('x', { model: 'my-finetune' }), 'litellm_params.model', /"my-finetune" names no provider: write it as provider\/model/],
+      // A provider LiteLLM has and this version does not serve: a model added at run time must be callable.
+      [newModel('x', { model: 'bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0' }), 'litellm_params.model', /provider "bedrock": AWS Bedrock is not served by this version/],
       [newModel('x', { api_base: 'not a url' }), 'litellm_params.api_base', /expected a URL/],
       [newModel('x', { rpm: 'many' }), 'litellm_params.rpm', /expected a number/],
     ];
