@@ -78,6 +78,8 @@ export const ERROR_CATALOGUE = {
   upstream_timeout: { status: 504, type: 'timeout_error', retryable: true },
   upstream_connection: { status: 502, type: 'api_error', retryable: true },
   upstream_invalid_response: { status: 502, type: 'api_error', retryable: true },
+  // general_settings.max_response_size_mb: the answer was produced (and is billed) but not sent.
+  upstream_response_too_large: { status: 502, type: 'api_error', retryable: false },
   context_window_exceeded: { status: 400, type: 'invalid_request_error', retryable: false },
   content_policy_violation: { status: 400, type: 'invalid_request_error', retryable: false },
   client_closed_request: { status: 499, type: 'api_error', retryable: false },

@@ -47,7 +47,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     store_prompts_in_spend_logs: yes('keeps request messages and response text on usage rows'),
     disable_spend_logs: yes('usage rows keep counters, tokens, cost and spend but no prompt, response, metadata, tags, end user or client address'),
     max_request_size_mb: yes('larger request bodies are refused with 413'),
-    max_response_size_mb: no('answers are not size-capped yet'),
+    max_response_size_mb: yes('a larger answer is not sent (502 upstream_response_too_large; a stream is cut); what was produced is billed'),
     background_health_checks: yes('health probes of every deployment in the background'),
     health_check_interval: yes('seconds between background health probes'),
     health_check_timeout: yes('seconds a health probe may take'),

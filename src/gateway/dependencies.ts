@@ -18,6 +18,8 @@ export interface GatewaySettings {
   storePrompts?: boolean;
   /** general_settings.disable_spend_logs: usage rows keep counters and spend, no content (spend-log-privacy.ts). */
   withoutSpendLogContent?: boolean;
+  /** general_settings.max_response_size_mb in bytes: larger answers are not sent (response-size.ts). */
+  maxResponseBytes?: number;
 }
 
 export interface GatewayDependencies {

@@ -118,6 +118,8 @@ export function fallbackKindOf(error: GatewayError): FallbackKind | undefined {
   if (error.code === 'client_closed_request' || error.code === 'invalid_request' || error.code === 'unsupported_parameter') return undefined;
   // The user's own key failed: falling back would move the call onto the shared (billed) keys.
   if (error.code === 'byok_key_rejected' || error.code === 'insufficient_credits') return undefined;
+  // An answer over max_response_size_mb was billed already; another group would likely answer as long.
+  if (error.code === 'upstream_response_too_large') return undefined;
   // Other client errors (a malformed request) would fail the same way anywhere.
   if (error.status === 400 || error.status === 413 || error.status === 422) return undefined;
   return 'general';

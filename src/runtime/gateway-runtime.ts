@@ -4,6 +4,7 @@
  * tests both start gateways through this.
  */
 import { spendLogPrivacyOf } from '../gateway/spend-log-privacy.js';
+import { maxResponseBytesOf } from '../gateway/response-size.js';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
@@ -316,7 +317,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   if (cache) registerCacheMetrics(metrics.registry, cache);
   // Read per call; a hot reload changes dropParams in place.
   const privacy = spendLogPrivacyOf(config);
-  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, withoutSpendLogContent: privacy.withoutContent };
+  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, withoutSpendLogContent: privacy.withoutContent, maxResponseBytes: maxResponseBytesOf(config) };
   const gateway = new Gateway({
     catalog,
     upstream,

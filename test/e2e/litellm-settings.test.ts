@@ -9,6 +9,8 @@ import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.j
 import { MockOpenAI } from '../support/mock-openai.js';
 
 let upstream: MockOpenAI;
+/** Answers 10 kB of text, past the 4 kB max_response_size_mb below. */
+let chatty: MockOpenAI;
 let gateway: TestGateway;
 let client: OpenAI;
 
@@ -27,9 +29,15 @@ ${modelInfo}`;
 
 beforeAll(async () => {
   upstream = new MockOpenAI();
-  await upstream.start();
+  chatty = new MockOpenAI({ reply: 'word '.repeat(2000), promptTokens: 12, completionTokens: 2000 });
+  await Promise.all([upstream.start(), chatty.start()]);
   const config = `
 model_list:${deployment('mixed', 'small-window', '', '      max_input_tokens: 60')}${deployment('mixed', 'large-window', '', '      max_input_tokens: 100000')}${deployment('tiny', 'tiny-window', '', '      max_input_tokens: 20')}${deployment('roomy', 'roomy-window')}${deployment('retried', 'retried-model', '      max_retries: 2')}${deployment('not-retried', 'not-retried-model', '      max_retries: 0')}
+  - model_name: chatty
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${chatty.url}
+      api_key: sk-upstream-test
 router_settings:
   enable_pre_call_checks: true
   num_retries: 3
@@ -40,6 +48,7 @@ litellm_settings:
 general_settings:
   master_key: ${MASTER_KEY}
   store_prompts_in_spend_logs: true
+  max_response_size_mb: 0.004
 `;
   gateway = await startGateway(config);
   client = gateway.openai();
@@ -47,7 +56,7 @@ general_settings:
 
 afterAll(async () => {
   await gateway.close();
-  await upstream.close();
+  await Promise.all([upstream.close(), chatty.close()]);
 });
 
 afterEach(() => {
@@ -113,5 +122,46 @@ describe('litellm_settings.turn_off_message_logging', () => {
     expect(row.requester_ip).toBeTruthy();
     expect(row.status).toBe('success');
     expect(row.prompt_tokens).toBeGreaterThan(0);
+  });
+});
+
+describe('general_settings.max_response_size_mb', () => {
+  it('a JSON answer over the limit is refused with a clear error and billed as the provider reported it', async () => {
+    const error = await client.chat.completions.create({ model: 'chatty', messages: [{ role: 'user', content: 'talk' }] }).then(
+      () => undefined,
+      (caught: unknown) => caught as InstanceType<typeof OpenAI.APIError>,
+    );
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error!.status).toBe(502);
+    expect(error!.code).toBe('upstream_response_too_large');
+    expect(error!.message).toMatch(/over general_settings\.max_response_size_mb \(0\.004 MB\) and was not sent; what the provider produced is billed/);
+    const headers = error!.headers as unknown as Headers | Record<string, string>;
+    const callId = headers instanceof Headers ? headers.get('x-switchboard-call-id') : headers['x-switchboard-call-id'];
+    expect(callId).toBeTruthy();
+    const recorded = await gateway.recordOf(callId!);
+    expect(recorded).toMatchObject({ status: 'failure', error_code: 'upstream_response_too_large', prompt_tokens: 12, completion_tokens: 2000 });
+    expect(recorded!.cost_micros).toBeGreaterThan(0);
+    // Not retried, not fallen back: one upstream call.
+    expect(chatty.requests.filter((request) => request.body.stream !== true)).toHaveLength(1);
+  });
+
+  it('a stream is cut where it would pass the limit, ends with the error event, and the output so far is billed', async () => {
+    const { data: stream, response } = await client.chat.completions.create({ model: 'chatty', messages: [{ role: 'user', content: 'talk' }], stream: true }).withResponse();
+    let text = '';
+    const failure = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    })().then(
+      () => undefined,
+      (caught: unknown) => caught as Error,
+    );
+    expect(failure?.message).toMatch(/max_response_size_mb/);
+    expect(text.length).toBeGreaterThan(0);
+    expect(text.length).toBeLessThan(4200);
+    const row = (await gateway.recordOf(response.headers.get('x-switchboard-call-id')!))!;
+    expect(row).toMatchObject({ error_code: 'upstream_response_too_large', aborted: 1, tokens_estimated: 1 });
+    // Billed for the prompt and the output produced before the cut: more than nothing, less than the whole answer.
+    expect(row.completion_tokens).toBeGreaterThan(0);
+    expect(row.completion_tokens).toBeLessThan(2000);
+    expect(row.cost_micros).toBeGreaterThan(0);
   });
 });

@@ -13,6 +13,7 @@ import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js
 import { connectionError, type UpstreamResponse } from '../upstream.js';
 import type { JsonAttempted } from './attempted.js';
 import { buildRequest, dispatch, requireAdapter, upstreamError } from './upstream-call.js';
+import { responseTooLarge } from '../response-size.js';
 
 export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'upstream' | 'settings'>, call: Call): Promise<JsonAttempted> {
   const { operation, attempt } = call;
@@ -62,7 +63,10 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     usage = usageFromOpenAI(chat.usage);
     body = call.format.chat(chat, chat === parsed ? text : undefined);
   }
-  return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings };
+  const maxBytes = deps.settings.maxResponseBytes;
+  const size = Buffer.byteLength(body);
+  const refused = maxBytes !== undefined && size > maxBytes ? responseTooLarge(deployment.provider, maxBytes, `(${size} bytes) is over`) : undefined;
+  return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings, refused };
 }
 
 /**

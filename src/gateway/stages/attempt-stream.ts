@@ -14,6 +14,7 @@ import { StreamGuard } from '../stream-guard.js';
 import { relayStream, UpstreamStream, type StreamTimers } from '../stream-relay.js';
 import { connectionError } from '../upstream.js';
 import { estimateUsage } from '../usage-estimate.js';
+import { responseTooLarge, sizeCappedEncoder } from '../response-size.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
 import { buildRequest, clientGone, dispatch, requireAdapter, upstreamError, type Dispatched } from './upstream-call.js';
 
@@ -27,7 +28,11 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
   const warnings: string[] = [];
   const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
   const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
-  const encoder = call.format.stream({ includeUsage: operation.kind !== 'embeddings' && operation.request.stream_options?.include_usage === true });
+  const clientEncoder = call.format.stream({ includeUsage: operation.kind !== 'embeddings' && operation.request.stream_options?.include_usage === true });
+  // Set while the relay runs: the size cap cuts the stream through it.
+  let cutStream: ((error: GatewayError) => void) | undefined;
+  const maxBytes = deps.settings.maxResponseBytes;
+  const encoder = maxBytes === undefined ? clientEncoder : sizeCappedEncoder(clientEncoder, maxBytes, () => cutStream?.(responseTooLarge(deployment.provider, maxBytes, 'passed')));
   router.begin(deployment);
   let opened: Awaited<ReturnType<typeof UpstreamStream.open>>;
   let dispatched: Dispatched;
@@ -76,6 +81,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
         keyHash: context.caller.principal ? context.caller.keyHash : null,
         openStreams: deps.openStreams,
       });
+      cutStream = (error) => guard.cut(error);
       let outcome: Awaited<ReturnType<typeof relayStream>>;
       try {
         outcome = await relayStream(opened.stream, opened.first, serverResponse, {

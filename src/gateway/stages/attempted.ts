@@ -18,6 +18,8 @@ export interface JsonAttempted {
   upstreamLatencyMs: number;
   /** Adjustments made for the provider (dropped parameters), for the x-switchboard-warnings header. */
   warnings: string[];
+  /** Set when the answer is over max_response_size_mb: it is billed, then refused with this error. */
+  refused?: GatewayError;
 }
 
 /** How a relayed stream ended. */

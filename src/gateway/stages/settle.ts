@@ -54,6 +54,11 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   const { parsed, upstreamLatencyMs } = attempted;
   const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, () => (operation.kind === 'embeddings' ? '' : responseTextOf(parsed)));
   deps.router.recordSuccess(deployment, upstreamLatencyMs, undefined, settlement.usage);
+  if (attempted.refused) {
+    // Billed for what the provider produced; the client gets the error instead of the answer.
+    recorder.recordAttempt(call, settlement, attempted.refused, false);
+    throw attempted.refused;
+  }
   if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseTextOf(parsed);
   recorder.recordAttempt(call, settlement, undefined, false);
   const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings);
