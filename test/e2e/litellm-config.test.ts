@@ -30,7 +30,6 @@ const UNSUPPORTED_IN_FIXTURE = [
   ['router_settings', 'enable_tag_filtering'],
   ['router_settings', 'allowed_fails_policy'],
   ['general_settings', 'store_model_in_db'],
-  ['general_settings', 'max_response_size_mb'],
   ['general_settings', 'proxy_batch_write_at'],
   ['general_settings', 'alerting'],
   ['general_settings', 'alerting_threshold'],
@@ -91,7 +90,7 @@ describe('check-config on a real-world LiteLLM config', () => {
       expect(entries.length, model).toBeGreaterThan(0);
     }
     // Honoured settings are not reported.
-    for (const key of ['disable_spend_logs', 'turn_off_message_logging', 'enable_pre_call_checks', 'organization', 'max_retries', 'cache_params']) expect(out).not.toContain(`"${key}" is not supported`);
+    for (const key of ['disable_spend_logs', 'turn_off_message_logging', 'enable_pre_call_checks', 'organization', 'max_retries', 'max_response_size_mb', 'base_model', 'supports_vision', 'cache_params']) expect(out).not.toContain(`"${key}" is not supported`);
     expect(out).toMatch(/ok — \d+ model\(s\), 40 deployment\(s\)/);
   });
 
@@ -171,6 +170,15 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       // A bare name resolves as LiteLLM resolves it.
       expect(byName('claude-3-5-haiku')[0].model_info).toMatchObject({ available: true, litellm_provider: 'anthropic', upstream_model: 'claude-3-5-haiku-20241022' });
       expect(byName('azure-gpt-4o')[0].model_info).toMatchObject({ available: true, base_model: 'azure/gpt-4o' });
+    });
+
+    it('a call to a model it cannot serve is a 503 model_unavailable that says why', async () => {
+      const error = await gateway
+        .openai()
+        .chat.completions.create({ model: 'bedrock-claude-3-5-sonnet', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((caught: unknown) => caught as { status: number; code: string; message: string });
+      expect(error).toMatchObject({ status: 503, code: 'model_unavailable' });
+      expect(error.message).toContain('AWS Bedrock is not served by this version');
     });
 
     it('serves one model per served provider, plain and streaming, through the openai SDK', async () => {
