@@ -90,6 +90,11 @@ environment_variables:
     expect(missing[3].message).toContain('not needed: "guardrails" is not supported');
   });
 
+  it('organization on a provider that does not speak OpenAI\'s API is warned about: it is not sent', () => {
+    const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: anthropic/claude-3-5-haiku-20241022\n      api_key: k\n      organization: org-1\n  - model_name: y\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: k\n      organization: org-1\n');
+    expect(loaded.issues.map((item) => [item.line, item.message])).toEqual([[6, '"organization" is not sent to anthropic: only OpenAI-format APIs read the OpenAI-Organization header']]);
+  });
+
   it('warns for each LiteLLM key it does not support, with the reason, and checks model_info keys', () => {
     const loaded = parseConfig(
       'model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: k\n    model_info:\n      supports_vision: true\n      access_groups: [a]\n      made_up_capability: 1\nlitellm_settings:\n  success_callback: ["langfuse"]\n  cache: true\ngeneral_settings:\n  alerting: ["slack"]\n  disable_spend_logs: true\n',

@@ -135,6 +135,9 @@ export function parseConfig(source: string, env: Record<string, string | undefin
     const provider = modelProvider(params.model, typeof params.custom_llm_provider === 'string' ? params.custom_llm_provider : undefined);
     if (!provider.spec) {
       issues.push({ severity: 'warning', message: `${provider.unavailableReason} (the gateway starts, with this model unavailable)`, path, ...locate(path), fatal: false, kind: 'unavailable-model' });
+    } else if (params.organization !== undefined && provider.spec.format !== 'openai' && provider.spec.format !== 'azure') {
+      const organizationPath: ConfigPath = ['model_list', index, 'litellm_params', 'organization'];
+      issues.push({ severity: 'warning', message: `"organization" is not sent to ${provider.spec.id}: only OpenAI-format APIs read the OpenAI-Organization header`, path: organizationPath, ...locate(organizationPath), fatal: false, kind: 'unsupported-key' });
     }
   });
   issues.push(...apiBaseIssues(entries, allowsInternalApiBase(resolved.general_settings), locate));
