@@ -176,9 +176,12 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       const error = await gateway
         .openai()
         .chat.completions.create({ model: 'bedrock-claude-3-5-sonnet', messages: [{ role: 'user', content: 'hi' }] })
-        .catch((caught: unknown) => caught as { status: number; code: string; message: string });
+        .then(
+          () => undefined,
+          (caught: unknown) => caught as { status: number; code: string; message: string },
+        );
       expect(error).toMatchObject({ status: 503, code: 'model_unavailable' });
-      expect(error.message).toContain('AWS Bedrock is not served by this version');
+      expect(error!.message).toContain('AWS Bedrock is not served by this version');
     });
 
     it('serves one model per served provider, plain and streaming, through the openai SDK', async () => {
