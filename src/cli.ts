@@ -6,8 +6,8 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
-import { buildDeployments } from './config/deployments.js';
-import { formatIssue, loadConfigFile, type LoadedConfig } from './config/load.js';
+import { loadConfigFile, type LoadedConfig } from './config/load.js';
+import { checkReport } from './config/check-report.js';
 import { createLogger } from './observability/logger.js';
 import { ConfigError, createRuntime, type GatewayRuntime } from './runtime/gateway-runtime.js';
 import { MasterKeyFileError, storedMasterKey } from './runtime/master-key.js';
@@ -235,50 +235,6 @@ async function checkConfig(args: string[], env: Environment): Promise<number> {
   const report = checkReport(loaded, { strict: values.strict === true, allowMissingEnv: values['allow-missing-env'] === true });
   for (const line of report.lines) console.log(line);
   return report.errors > 0 ? 1 : 0;
-}
-
-/**
- * What check-config prints and whether it fails. Every problem the loader found, then each model
- * that would start unavailable, with its reason. `--allow-missing-env` makes unset variables (and
- * the models they leave without a key) warnings, so a config can be checked without its secrets;
- * `--strict` makes every remaining warning an error, for CI.
- */
-export function checkReport(loaded: LoadedConfig, options: { strict: boolean; allowMissingEnv: boolean }): { lines: string[]; errors: number; warnings: number } {
-  const file = loaded.file;
-  const issues = loaded.issues.map((issue) => {
-    if (options.allowMissingEnv && issue.kind === 'missing-env') return { ...issue, severity: 'warning' as const };
-    if (options.strict && issue.severity === 'warning') return { ...issue, severity: 'error' as const, message: `${issue.message} [--strict]` };
-    return issue;
-  });
-  const lines = issues.map((issue) => formatIssue(issue, file));
-  let errors = issues.filter((issue) => issue.severity === 'error').length;
-  let warnings = issues.length - errors;
-  // Past fatal problems the models are not worth listing (an unset variable is not one under --allow-missing-env).
-  if (loaded.issues.some((issue) => issue.fatal && !(options.allowMissingEnv && issue.kind === 'missing-env'))) {
-    lines.push(`${file}: ${errors} error(s), ${warnings} warning(s)`);
-    return { lines, errors, warnings };
-  }
-  const deployments = buildDeployments(loaded);
-  // Models left unavailable for a reason the loader has not already reported at their line.
-  const reported = new Set(loaded.issues.filter((issue) => issue.kind === 'unavailable-model' || issue.kind === 'missing-env').map((issue) => issue.path[1]));
-  // buildDeployments keeps model_list's order, one deployment per entry.
-  deployments.forEach((deployment, index) => {
-    if (deployment.available || reported.has(index)) return;
-    // Without secrets (--allow-missing-env), a model without its key is expected; otherwise --strict fails on it.
-    const secretOnly = /^no API key|^no api_base|^environment variable/.test(deployment.unavailableReason ?? '');
-    const severity = options.strict && !(options.allowMissingEnv && secretOnly) ? 'error' : 'warning';
-    if (severity === 'error') errors++;
-    else warnings++;
-    lines.push(`${file ?? 'config'}: ${severity}: model_list[${index}]: model "${deployment.modelName}" (${deployment.provider}/${deployment.upstreamModel}) is unavailable: ${deployment.unavailableReason}${severity === 'error' ? ' [--strict]' : ''}`);
-  });
-  if (errors > 0) {
-    lines.push(`${file}: ${errors} error(s), ${warnings} warning(s)`);
-    return { lines, errors, warnings };
-  }
-  const groups = new Set(deployments.map((deployment) => deployment.modelName));
-  const available = deployments.filter((deployment) => deployment.available).length;
-  lines.push(`${file}: ok — ${groups.size} model(s), ${deployments.length} deployment(s) (${available} available), ${warnings} warning(s)`);
-  return { lines, errors, warnings };
 }
 
 /** `env` is the process environment (bin/switchboard.js passes it); it is read nowhere else. */

@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main, checkReport } from '../../src/cli.js';
+import { main } from '../../src/cli.js';
+import { checkReport } from '../../src/config/check-report.js';
 import { loadConfigFile } from '../../src/config/load.js';
 import { LITELLM_KEYS } from '../../src/config/litellm-keys.js';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
