@@ -1,11 +1,13 @@
 /**
  * LiteLLM's settings keys (proxy config settings docs; `litellm/proxy/_types.py`
  * ConfigGeneralSettings; the Router's init arguments; LiteLLM_Params; model_info), each marked
- * honoured or not supported with one line saying why. The loader warns once for each not-supported
- * key a config uses (load.ts), and the README's "Coming from LiteLLM" table is checked against this
- * one (litellm-keys.test.ts). A key the gateway starts honouring moves to `honoured` here, in the
- * same change that implements it.
+ * honoured or not supported with one line saying why. The loader warns for each not-supported key
+ * a config uses, at its line (load.ts), and the README's "Coming from LiteLLM" tables are rendered
+ * from this one (litellm-keys.test.ts). A key the gateway starts honouring moves to `honoured` here,
+ * in the same change that implements it; a provider's own parameters (aws_*, vertex_*) turn honoured
+ * by themselves when the provider's spec is added to specs.ts.
  */
+import { providerSpec } from '../providers/specs.js';
 
 export type LitellmSection = 'general_settings' | 'litellm_settings' | 'router_settings' | 'litellm_params' | 'model_info' | 'top level';
 
@@ -17,6 +19,8 @@ export interface LitellmKey {
 
 const yes = (note: string): LitellmKey => ({ honoured: true, note });
 const no = (note: string): LitellmKey => ({ honoured: false, note });
+/** A provider's own litellm_params: honoured once the provider is served (its spec in specs.ts). */
+const providerParam = (provider: string, name: string): LitellmKey => (providerSpec(provider) ? yes(`read by the ${name} adapter`) : no(`${name} is not served by this version`));
 
 const CALLBACKS = 'logging callbacks are not built yet: nothing is sent to this destination';
 const NOT_NEEDED_DB = 'the gateway manages its own database connection';
@@ -220,21 +224,21 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     output_cost_per_token: yes('price override'),
     drop_params: yes('per-deployment drop_params'),
     tags: no('tag routing is not built yet: the tags are kept on the deployment but do not restrict routing'),
-    vertex_project: no('Google Vertex AI is not served by this version'),
-    vertex_location: no('Google Vertex AI is not served by this version'),
-    vertex_credentials: no('Google Vertex AI is not served by this version'),
-    aws_access_key_id: no('AWS Bedrock is not served by this version'),
-    aws_secret_access_key: no('AWS Bedrock is not served by this version'),
-    aws_session_token: no('AWS Bedrock is not served by this version'),
-    aws_region_name: no('AWS Bedrock is not served by this version'),
-    aws_session_name: no('AWS Bedrock is not served by this version'),
-    aws_profile_name: no('AWS Bedrock is not served by this version'),
-    aws_role_name: no('AWS Bedrock is not served by this version'),
-    aws_web_identity_token: no('AWS Bedrock is not served by this version'),
-    aws_sts_endpoint: no('AWS Bedrock is not served by this version'),
-    aws_bedrock_runtime_endpoint: no('AWS Bedrock is not served by this version'),
+    vertex_project: providerParam('vertex_ai', 'Google Vertex AI'),
+    vertex_location: providerParam('vertex_ai', 'Google Vertex AI'),
+    vertex_credentials: providerParam('vertex_ai', 'Google Vertex AI'),
+    aws_access_key_id: providerParam('bedrock', 'AWS Bedrock'),
+    aws_secret_access_key: providerParam('bedrock', 'AWS Bedrock'),
+    aws_session_token: providerParam('bedrock', 'AWS Bedrock'),
+    aws_region_name: providerParam('bedrock', 'AWS Bedrock'),
+    aws_session_name: providerParam('bedrock', 'AWS Bedrock'),
+    aws_profile_name: providerParam('bedrock', 'AWS Bedrock'),
+    aws_role_name: providerParam('bedrock', 'AWS Bedrock'),
+    aws_web_identity_token: providerParam('bedrock', 'AWS Bedrock'),
+    aws_sts_endpoint: providerParam('bedrock', 'AWS Bedrock'),
+    aws_bedrock_runtime_endpoint: providerParam('bedrock', 'AWS Bedrock'),
     region_name: no('only Azure and OpenAI-format regions via api_base are served'),
-    watsonx_region_name: no('IBM watsonx is not served by this version'),
+    watsonx_region_name: providerParam('watsonx', 'IBM watsonx'),
     azure_ad_token: no('Azure Entra ID tokens are not supported: use api_key'),
     azure_ad_token_provider: no('Azure Entra ID tokens are not supported: use api_key'),
     tenant_id: no('Azure Entra ID is not supported: use api_key'),
