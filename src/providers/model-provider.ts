@@ -26,14 +26,17 @@ export interface ModelProvider {
  * Bare model names → provider, in the order LiteLLM checks its lists (text-completion models before
  * chat, OpenAI before the rest). A small pattern table rather than LiteLLM's full name lists: it
  * covers the families those lists hold. LiteLLM lists the bare `gemini-*` names under Vertex AI
- * (`vertex_language_models`), not Google AI Studio, and so does this table.
+ * (`vertex_language_models`); here they go to Google AI Studio (`gemini/`), the provider most
+ * configs that write a bare Gemini name hold a key for (GEMINI_API_KEY). Write `vertex_ai/<model>`
+ * for Vertex AI.
  */
 export const BARE_MODEL_PROVIDERS: ReadonlyArray<{ pattern: RegExp; provider: string; family: string }> = [
   { pattern: /^(gpt-3\.5-turbo-instruct|babbage-002|davinci-002|text-davinci-|text-curie-|text-babbage-|text-ada-)/, provider: 'text-completion-openai', family: 'OpenAI text completion models' },
   { pattern: /^(gpt-|chatgpt-|o1($|-)|o3($|-)|o4-|ft:gpt-|text-embedding-3-|text-embedding-ada-|dall-e-|gpt-image-|whisper-|tts-|omni-moderation-|text-moderation-|computer-use-)/, provider: 'openai', family: 'OpenAI models' },
   { pattern: /^claude-/, provider: 'anthropic', family: 'Anthropic models' },
   { pattern: /^(command|embed-|rerank-)/, provider: 'cohere', family: 'Cohere models' },
-  { pattern: /^(gemini-|text-bison|chat-bison|code-bison|codechat-bison|text-embedding-00|textembedding-gecko|text-multilingual-embedding-|imagen-)/, provider: 'vertex_ai', family: 'Google models (LiteLLM maps bare names to Vertex AI; write gemini/<model> for Google AI Studio)' },
+  { pattern: /^(gemini-|text-embedding-004|gemini-embedding-)/, provider: 'gemini', family: 'Google Gemini models (Google AI Studio; write vertex_ai/<model> for Vertex AI)' },
+  { pattern: /^(text-bison|chat-bison|code-bison|codechat-bison|text-embedding-00|textembedding-gecko|text-multilingual-embedding-|imagen-)/, provider: 'vertex_ai', family: 'Google Vertex AI models' },
   { pattern: /^(anthropic|amazon|meta|mistral|cohere|ai21|us|eu|apac|global)\.[a-z]/, provider: 'bedrock', family: 'AWS Bedrock model ids' },
   { pattern: /^(ibm\/|ibm-)/, provider: 'watsonx', family: 'IBM watsonx models' },
   { pattern: /^\*$/, provider: 'openai', family: 'the catch-all wildcard' },
