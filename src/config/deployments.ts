@@ -11,6 +11,7 @@ import type { MissingVariable } from './environment-references.js';
 import { formatPath, type LoadedConfig } from './load.js';
 import { DEFAULT_CALL_PARAMS, type ModelEntry } from './schema.js';
 import { apiBaseProblem } from '../security/api-base.js';
+import { resolveVertex, vertexApiBase, vertexPublisher } from '../providers/vertex/settings.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 
@@ -67,14 +68,18 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
 
   const firstEnv = (names: string[] | undefined) => names?.map((name) => env[name]).find((value) => value !== undefined && value !== '');
   const apiKey = params.api_key ?? firstEnv(spec.apiKeyEnv);
-  const apiBase = (params.api_base ?? params.base_url ?? firstEnv(spec.apiBaseEnv) ?? spec.defaultApiBase)?.replace(/\/+$/, '');
+  const vertex = spec.format === 'vertex_ai' ? resolveVertex(params, env) : undefined;
+  const apiBase = (params.api_base ?? params.base_url ?? firstEnv(spec.apiBaseEnv) ?? spec.defaultApiBase ?? (vertex?.target ? vertexApiBase(vertex.target.location) : undefined))?.replace(/\/+$/, '');
   const apiVersion = params.api_version ?? (spec.format === 'azure' ? (env.AZURE_API_VERSION ?? '2024-10-21') : undefined);
 
   let available = true;
   let unavailableReason: string | undefined;
   // Config values are refused at load; this catches api_base values from provider environment variables.
   const apiBaseRefusal = apiBase ? apiBaseProblem(apiBase, { allowInternal: defaults.allowInternalApiBase }) : undefined;
-  if (apiBaseRefusal) {
+  if (vertex && (vertex.problem || !vertexPublisher(upstreamModel))) {
+    available = false;
+    unavailableReason = vertex.problem ?? `Vertex AI model "${upstreamModel}" is not served: the gateway calls Google's Gemini and embedding models and Anthropic's Claude models on Vertex`;
+  } else if (apiBaseRefusal) {
     available = false;
     unavailableReason = `api_base refused: ${apiBaseRefusal}`;
   } else if (!apiBase) {
@@ -119,7 +124,8 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
     dropParams: params.drop_params,
     defaultParams,
     modelInfo: { ...modelInfo, id },
-    prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true),
+    prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
+    ...(vertex?.target ? { vertex: vertex.target } : {}),
     available,
     unavailableReason,
   };

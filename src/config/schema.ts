@@ -61,6 +61,11 @@ export const litellmParamsSchema = z
     num_ctx: integer.optional(),
     keep_alive: z.union([z.string(), number]).optional(),
     tags: z.array(z.string()).optional(),
+    // Google Vertex AI (src/providers/vertex/settings.ts). Credentials: a service-account JSON (as
+    // text, or as a YAML mapping) or the path of a credentials file.
+    vertex_project: z.string().optional(),
+    vertex_location: z.string().optional(),
+    vertex_credentials: z.preprocess((value) => (typeof value === 'object' && value !== null && !Array.isArray(value) ? JSON.stringify(value) : value), z.string({ invalid_type_error: 'expected a service-account JSON or the path of a credentials file' })).optional(),
   })
   .passthrough();
 
