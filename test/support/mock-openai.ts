@@ -166,6 +166,9 @@ export class MockOpenAI extends MockServer {
   }
 
   private async completion(body: Record<string, unknown>, response: ServerResponse, fault: Fault | undefined): Promise<void> {
+    // The legacy API takes a prompt; chat fields are refused as OpenAI does.
+    if ('messages' in body) return this.sendError(response, 400, 'Unrecognized request argument supplied: messages', 'invalid_request_error', null);
+    if (body.prompt === undefined) return this.sendError(response, 400, "Missing required parameter: 'prompt'.", 'invalid_request_error', 'missing_required_parameter');
     const model = String(body.model ?? 'gpt-3.5-turbo-instruct');
     const id = `cmpl-mock${this.requests.length}`;
     const created = Math.floor(Date.now() / 1000);
@@ -212,7 +215,7 @@ export class MockOpenAI extends MockServer {
     response.end(text);
   }
 
-  private sendError(response: ServerResponse, status: number, message: string, type: string, code: string | null): void {
+  protected sendError(response: ServerResponse, status: number, message: string, type: string, code: string | null): void {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ error: { message, type, param: null, code } }));
   }

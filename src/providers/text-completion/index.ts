@@ -3,9 +3,9 @@
  * `/v1/completions` and back (request.ts, response.ts); `/v1/completions` requests pass through
  * unchanged, as to any OpenAI-compatible upstream.
  */
-import { openAICompatibleAdapter } from '../shared/openai-compatible.js';
+import { openAICompatibleAdapter, OpenAIStreamTransform } from '../shared/openai-compatible.js';
 import { parseHttpError } from '../shared/errors.js';
-import type { ChatRequest, Deployment, ProviderAdapter, UpstreamRequest } from '../types.js';
+import type { ChatRequest, ChatStreamTransform, Deployment, ProviderAdapter, UpstreamRequest } from '../types.js';
 import { completionBodyOf, TEXT_COMPLETION_SUPPORTED_PARAMS } from './request.js';
 import { parseCompletionAsChat, TextCompletionStreamTransform } from './response.js';
 
@@ -17,7 +17,9 @@ export const textCompletionAdapter: ProviderAdapter = {
     return openAICompatibleAdapter.buildCompletionRequest!(completionBodyOf(request, target), { ...target, defaultParams: {} });
   },
   parseChatResponse: parseCompletionAsChat,
-  createStreamTransform: (target: Deployment) => new TextCompletionStreamTransform(target),
+  // A /v1/completions stream (its request has a prompt, no messages) passes through as it came.
+  createStreamTransform: (target: Deployment, request: ChatRequest): ChatStreamTransform =>
+    Array.isArray(request?.messages) ? new TextCompletionStreamTransform(target) : new OpenAIStreamTransform(target),
   parseError: parseHttpError,
   buildCompletionRequest: openAICompatibleAdapter.buildCompletionRequest,
 };
