@@ -136,8 +136,7 @@ export class UpstreamClient {
   async send(upstream: UpstreamRequest, signal: UpstreamSignal, provider: string): Promise<UpstreamResponse> {
     try {
       const { origin, path } = this.target(upstream.url);
-      const headers = upstream.authorizer ? { ...upstream.headers, ...(await authorizationHeaders(upstream.authorizer, provider)) } : upstream.headers;
-      if (signal.aborted) throw signal.reason;
+      const headers = upstream.authorizer ? { ...upstream.headers, ...(await untilAborted(authorizationHeaders(upstream.authorizer, provider), signal)) } : upstream.headers;
       const response = await this.agent.request({ origin, path, method: upstream.method, headers, body: upstream.body, signal });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
@@ -160,6 +159,28 @@ export class UpstreamClient {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/** The promise, or the signal's reason once it aborts first (a token endpoint that hangs must not outlive the call's timeout). */
+function untilAborted<T>(promise: Promise<T>, signal: UpstreamSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    const stop =
+      signal instanceof UpstreamAbort
+        ? (signal.once('abort', onAbort), () => signal.off('abort', onAbort))
+        : (signal.addEventListener('abort', onAbort, { once: true }), () => signal.removeEventListener('abort', onAbort));
+    promise.then(
+      (value) => {
+        stop();
+        resolve(value);
+      },
+      (error: unknown) => {
+        stop();
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 /** The credentials' headers; a failure to obtain them is the upstream refusing us (401), retried elsewhere by fallbacks. */
