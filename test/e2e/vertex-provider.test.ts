@@ -5,6 +5,7 @@
  * another provider when Vertex fails.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,9 @@ beforeAll(async () => {
   writeFileSync(credentialsPath, JSON.stringify(vertex.serviceAccount()));
   // The Claude deployment carries the key inline (a YAML mapping), the others by path.
   const inline = JSON.stringify(vertex.serviceAccount());
+  // A key the token endpoint does not know: its assertions fail the signature check.
+  const foreignKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const foreignCredentials = JSON.stringify(vertex.serviceAccount({ private_key: foreignKey }));
   gateway = await startGateway(`
 model_list:
   - model_name: vertex-gemini
@@ -56,6 +60,16 @@ model_list:
       vertex_project: acme-prod
       vertex_credentials: ${credentialsPath}
       api_base: ${vertex.url}
+  - model_name: vertex-wrong-key
+    litellm_params:
+      model: vertex_ai/gemini-2.0-flash-001
+      vertex_credentials: ${foreignCredentials}
+      api_base: ${vertex.url}
+  - model_name: vertex-unauthorized
+    litellm_params:
+      model: vertex_ai/gemini-2.0-flash-001
+      vertex_credentials: ${foreignCredentials}
+      api_base: ${vertex.url}
   - model_name: openai-backup
     litellm_params:
       model: openai/gpt-4o-mini
@@ -66,6 +80,7 @@ router_settings:
   disable_cooldowns: true
   fallbacks:
     - vertex-flaky: [openai-backup]
+    - vertex-wrong-key: [openai-backup]
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -146,6 +161,27 @@ describe('Gemini on Vertex AI behind the OpenAI API', () => {
     let text = '';
     for await (const chunk of await client.chat.completions.create({ model: 'vertex-flaky', messages: [{ role: 'user', content: 'hi' }], stream: true })) text += chunk.choices[0]?.delta?.content ?? '';
     expect(text).toBe('Hello from the backup!');
+  });
+});
+
+describe('credentials that cannot get a token', () => {
+  it('fail the attempt with the token endpoint\'s reason, and the fallback answers', async () => {
+    const before = vertex.requests.length;
+    const { data, response } = await client.chat.completions.create({ model: 'vertex-wrong-key', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(data.choices[0].message.content).toBe('Hello from the backup!');
+    expect(response.headers.get('x-switchboard-model-group')).toBe('openai-backup');
+    // Nothing reached Vertex without a token.
+    expect(vertex.requests.length).toBe(before);
+  });
+
+  it('without a fallback, the client is told why', async () => {
+    const error = await client.chat.completions.create({ model: 'vertex-unauthorized', messages: [{ role: 'user', content: 'hi' }] }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(401);
+    expect((error as InstanceType<typeof OpenAI.APIError>).message).toMatch(/vertex_ai: could not obtain an access token: invalid_grant: Invalid JWT Signature/);
   });
 });
 

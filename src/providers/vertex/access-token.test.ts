@@ -41,6 +41,21 @@ describe('the access-token cache', () => {
     expect(await cache.token()).toBe('token-2');
   });
 
+  it('refreshes a short-lived token half-way through its life, not on every call', async () => {
+    let clock = 0;
+    const { state, fetch } = counting(120_000, () => clock);
+    const cache = new CachedAccessToken(fetch, () => clock);
+    await cache.token();
+    clock = 59_000;
+    await cache.token();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(state.fetches).toBe(1);
+    clock = 60_000;
+    expect(await cache.token()).toBe('token-1');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(state.fetches).toBe(2);
+  });
+
   it('waits for a new token once the held one has expired; a failed fetch fails the call and is tried again by the next', async () => {
     let clock = 0;
     const { state, fetch } = counting(60_000, () => clock);

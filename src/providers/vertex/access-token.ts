@@ -24,7 +24,7 @@ export interface FetchedToken {
 export type TokenFetcher = () => Promise<FetchedToken>;
 
 export class CachedAccessToken implements RequestAuthorizer {
-  private held: { token: string; expiresAt: number } | undefined;
+  private held: { token: string; expiresAt: number; refreshAt: number } | undefined;
   private pending: Promise<string> | undefined;
 
   constructor(
@@ -41,7 +41,7 @@ export class CachedAccessToken implements RequestAuthorizer {
     const held = this.held;
     const now = this.now();
     if (held && held.expiresAt > now) {
-      if (held.expiresAt - now <= REFRESH_MARGIN_MS) this.refresh().catch(() => undefined); // the next caller sees the error
+      if (now >= held.refreshAt) this.refresh().catch(() => undefined); // the next caller sees the error
       return Promise.resolve(held.token);
     }
     return this.refresh();
@@ -51,7 +51,10 @@ export class CachedAccessToken implements RequestAuthorizer {
   private refresh(): Promise<string> {
     this.pending ??= this.fetch()
       .then(({ token, expiresAt }) => {
-        this.held = { token, expiresAt: expiresAt ?? this.now() + 2 * REFRESH_MARGIN_MS };
+        const now = this.now();
+        const expires = expiresAt ?? now + 2 * REFRESH_MARGIN_MS;
+        // A token shorter-lived than twice the margin is refreshed half-way through its life, not on every call.
+        this.held = { token, expiresAt: expires, refreshAt: expires - Math.min(REFRESH_MARGIN_MS, (expires - now) / 2) };
         return token;
       })
       .finally(() => {
