@@ -110,7 +110,13 @@ export function googleTokenFetcher(credentials: string | undefined): TokenFetche
       throw error;
     });
     const authClient = await client;
-    const { token } = await authClient.getAccessToken();
+    let token: string | null | undefined;
+    try {
+      ({ token } = await authClient.getAccessToken());
+    } catch (error) {
+      client = undefined; // a rotated key file is read again by the next fetch
+      throw error;
+    }
     if (!token) throw new Error('the token endpoint returned no access token');
     const expiry = (authClient as { credentials?: { expiry_date?: number | null } }).credentials?.expiry_date;
     return { token, expiresAt: typeof expiry === 'number' ? expiry : undefined };
