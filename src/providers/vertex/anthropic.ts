@@ -8,10 +8,9 @@ import { buildMessagesBody, SUPPORTED_PARAMS } from '../anthropic/request.js';
 import { parseAnthropicResponse } from '../anthropic/response.js';
 import { AnthropicStreamTransform } from '../anthropic/stream.js';
 import { parseAnthropicError } from '../anthropic/errors.js';
-import { googleError } from '../gemini/errors.js';
-import { parseGeminiError } from '../gemini/errors.js';
+import { googleError, parseGeminiError } from '../gemini/errors.js';
 import type { ChatRequest, Deployment, ProviderAdapter, ProviderErrorInfo, UpstreamRequest } from '../types.js';
-import { vertexRequest } from './gemini.js';
+import { vertexRequest } from './request.js';
 import { vertexMethodUrl } from './urls.js';
 
 export const VERTEX_ANTHROPIC_VERSION = 'vertex-2023-10-16';

@@ -8,7 +8,7 @@
 import { GatewayError } from '../../errors.js';
 import { base64Embedding } from '../gemini/embeddings.js';
 import type { Deployment, EmbeddingsRequest, EmbeddingsResponse, UpstreamRequest } from '../types.js';
-import { vertexRequest } from './gemini.js';
+import { vertexRequest } from './request.js';
 import { isVertexEmbeddingModel } from './settings.js';
 import { vertexMethodUrl } from './urls.js';
 

@@ -8,18 +8,9 @@ import { parseGeminiChatResponse } from '../gemini/response.js';
 import { createGeminiStreamTransform } from '../gemini/stream.js';
 import { parseGeminiError } from '../gemini/errors.js';
 import type { ChatRequest, Deployment, ProviderAdapter, UpstreamRequest } from '../types.js';
-import { vertexAuthorizer } from './access-token.js';
 import { buildVertexEmbeddingsRequest, parseVertexEmbeddingsResponse } from './embeddings.js';
+import { vertexRequest } from './request.js';
 import { vertexMethodUrl } from './urls.js';
-
-/** JSON headers and the deployment's own; the access token is added at send time. */
-export function vertexHeaders(target: Deployment): Record<string, string> {
-  return Object.assign({ 'content-type': 'application/json', accept: 'application/json' }, target.headers);
-}
-
-export function vertexRequest(target: Deployment, url: string, body: unknown, framing: UpstreamRequest['framing']): UpstreamRequest {
-  return { url, method: 'POST', headers: vertexHeaders(target), body: JSON.stringify(body), framing, authorizer: vertexAuthorizer(target.vertex?.credentials) };
-}
 
 export function buildVertexGeminiRequest(request: ChatRequest, target: Deployment): UpstreamRequest {
   const stream = request.stream === true;
