@@ -9,6 +9,7 @@ describe('Vertex AI settings', () => {
     const env = { VERTEXAI_PROJECT: 'env-project', VERTEXAI_LOCATION: 'asia-northeast1' };
     expect(resolveVertex({ vertex_project: 'p1', vertex_location: 'europe-west4' }, env)).toEqual({ target: { project: 'p1', location: 'europe-west4' } });
     expect(resolveVertex({}, env)).toEqual({ target: { project: 'env-project', location: 'asia-northeast1' } });
+    expect(resolveVertex({ vertex_ai_project: 'p2', vertex_ai_location: 'us-east5' }, env)).toEqual({ target: { project: 'p2', location: 'us-east5' } });
   });
 
   it('default the location to us-central1 and the project to the credentials\' project_id', () => {

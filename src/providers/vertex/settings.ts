@@ -34,6 +34,10 @@ export interface VertexParams {
   vertex_project?: unknown;
   vertex_location?: unknown;
   vertex_credentials?: unknown;
+  /** LiteLLM's other spellings. */
+  vertex_ai_project?: unknown;
+  vertex_ai_location?: unknown;
+  vertex_ai_credentials?: unknown;
 }
 
 export interface ResolvedVertex {
@@ -74,10 +78,10 @@ function credentialsProject(credentials: string): { project?: string; problem?: 
  * VERTEXAI_PROJECT, else the credentials' project_id.
  */
 export function resolveVertex(params: VertexParams, env: Record<string, string | undefined>): ResolvedVertex {
-  const credentials = text(params.vertex_credentials) ?? text(env.VERTEXAI_CREDENTIALS) ?? text(env.GOOGLE_APPLICATION_CREDENTIALS);
-  const location = text(params.vertex_location) ?? text(env.VERTEXAI_LOCATION) ?? DEFAULT_VERTEX_LOCATION;
+  const credentials = text(params.vertex_credentials) ?? text(params.vertex_ai_credentials) ?? text(env.VERTEXAI_CREDENTIALS) ?? text(env.GOOGLE_APPLICATION_CREDENTIALS);
+  const location = text(params.vertex_location) ?? text(params.vertex_ai_location) ?? text(env.VERTEXAI_LOCATION) ?? DEFAULT_VERTEX_LOCATION;
   if (!/^[a-z0-9-]+$/.test(location)) return { problem: `vertex_location "${location}" is not a Google Cloud location (such as us-central1, europe-west4 or global)` };
-  let project = text(params.vertex_project) ?? text(env.VERTEXAI_PROJECT);
+  let project = text(params.vertex_project) ?? text(params.vertex_ai_project) ?? text(env.VERTEXAI_PROJECT);
   if (credentials) {
     const read = credentialsProject(credentials);
     if (read.problem) return { problem: read.problem };
