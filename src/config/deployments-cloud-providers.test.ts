@@ -59,3 +59,22 @@ model_list:
     expect(missing.available).toBe(false);
   });
 });
+
+describe('provider-only litellm_params on other providers', () => {
+  it('are reported as warnings, never silently ignored', () => {
+    const loaded = parseConfig(
+      `
+model_list:
+  - model_name: g
+    litellm_params: {model: vertex_ai/gemini-2.5-pro, vertex_project: acme, api_key: sk-unused}
+  - model_name: o
+    litellm_params: {model: openai/gpt-4o, api_key: sk, vertex_location: us-east5}
+`,
+      {},
+      'test.yaml',
+    );
+    const warnings = loaded.issues.filter((issue) => issue.severity === 'warning').map((issue) => issue.message);
+    expect(warnings).toContain('api_key is not used by vertex_ai deployments: they authenticate with an OAuth token from vertex_credentials (or Application Default Credentials)');
+    expect(warnings).toContain('vertex_location is used only by vertex_ai/ deployments; openai ignores it');
+  });
+});

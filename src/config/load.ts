@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { providerSpec, splitModelString, knownProviderIds } from '../providers/specs.js';
+import { providerParamWarnings } from './provider-param-warnings.js';
 import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
 
 const EMPTY_WHEN_NULL = ['model_list', 'router_settings', 'litellm_settings', 'general_settings', 'environment_variables'];
@@ -131,6 +132,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
     }
   });
   issues.push(...apiBaseIssues(entries, allowsInternalApiBase(resolved.general_settings), locate));
+  issues.push(...providerParamWarnings(entries, locate));
   const config = parsed.success ? parsed.data : configSchema.parse({});
   issues.push(...fairShareWarnings(config, locate));
   issues.push(...listenerIssues(config, locate));
