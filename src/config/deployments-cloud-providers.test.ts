@@ -27,6 +27,19 @@ model_list:
     expect(claude.prices).toMatchObject({ inputPerToken: 3_000_000, outputPerToken: 15_000_000 });
   });
 
+  it('of one group in two regions get distinct ids', () => {
+    const [east, west] = deployments(`
+model_list:
+  - model_name: claude
+    litellm_params: {model: vertex_ai/claude-sonnet-4@20250514, vertex_project: acme, vertex_location: us-east5}
+  - model_name: claude
+    litellm_params: {model: vertex_ai/claude-sonnet-4@20250514, vertex_project: acme, vertex_location: europe-west1}
+`);
+    expect(east.id).not.toBe(west.id);
+    expect(west.id).not.toMatch(/-2$/);
+    expect([east.apiBase, west.apiBase]).toEqual(['https://us-east5-aiplatform.googleapis.com', 'https://europe-west1-aiplatform.googleapis.com']);
+  });
+
   it('without a project, or of a publisher not served, are listed as unavailable with the reason', () => {
     const [noProject, llama] = deployments(`
 model_list:

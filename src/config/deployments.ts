@@ -101,7 +101,8 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
     if (params[name] !== undefined) defaultParams[name] = params[name];
   }
 
-  const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey), params.api_version ?? '']);
+  // Vertex deployments of one group often differ only by project or region (multi-region balancing).
+  const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey), params.api_version ?? '', ...(vertex?.target ? [vertex.target.project, vertex.target.location] : [])]);
   const id = modelInfo.id ?? createHash('sha256').update(identity).digest('hex').slice(0, 16);
 
   return {

@@ -43,7 +43,7 @@ const openaiCompatible = (
 });
 
 function vertexSpec(id: string): ProviderSpec {
-  return { id, format: 'vertex_ai', apiBaseEnv: ['VERTEXAI_API_BASE'], apiKeyEnv: [], requiresApiKey: false, supportsStreamUsage: true };
+  return { id, format: 'vertex_ai', apiKeyEnv: [], requiresApiKey: false, supportsStreamUsage: true };
 }
 
 const SPECS: ProviderSpec[] = [
