@@ -185,6 +185,21 @@ describe('credentials that cannot get a token', () => {
   });
 });
 
+describe('health checks', () => {
+  it('call Vertex deployments with the access token too', async () => {
+    const before = vertex.requests.length;
+    const response = await fetch(`${gateway.url}/health?model=vertex-claude`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    const health = (await response.json()) as { healthy_count: number; unhealthy_count: number };
+    expect(health).toMatchObject({ healthy_count: 1, unhealthy_count: 0 });
+    const sent = vertex.requests.slice(before);
+    expect(sent.map((request) => request.action)).toEqual(['rawPredict']);
+    expect(vertex.grants.map((grant) => grant.token)).toContain(bearerOf(sent[0].headers));
+
+    const unhealthy = (await (await fetch(`${gateway.url}/health?model=vertex-unauthorized`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as { unhealthy_endpoints: Array<{ error?: string }> };
+    expect(JSON.stringify(unhealthy.unhealthy_endpoints)).toMatch(/could not obtain an access token/);
+  });
+});
+
 describe('Claude on Vertex AI', () => {
   it('answers an OpenAI request through :rawPredict, the model in the URL and anthropic_version in the body', async () => {
     const { data, response } = await client.chat.completions.create({ model: 'vertex-claude', messages: [{ role: 'user', content: 'Say hello' }], max_tokens: 50 }).withResponse();
