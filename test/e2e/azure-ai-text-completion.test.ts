@@ -56,11 +56,29 @@ describe('Azure AI inference', () => {
     expect(response.headers.get('x-switchboard-response-cost')).toBe('0.00142');
   });
 
-  it('streams, asking the endpoint for usage on the last chunk', async () => {
+  it('streams, asking the endpoint for usage on the last chunk, and bills it', async () => {
     let text = '';
-    for await (const chunk of await client.chat.completions.create({ model: 'azure-llama', messages: [{ role: 'user', content: 'Say hello' }], stream: true })) text += chunk.choices[0]?.delta?.content ?? '';
+    const { data: stream, response } = await client.chat.completions.create({ model: 'azure-llama', messages: [{ role: 'user', content: 'Say hello' }], stream: true, max_tokens: 2000 }).withResponse();
+    const callId = response.headers.get('x-switchboard-call-id')!;
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
     expect(text).toBe('Hello from Llama on Azure!');
-    expect(azure.requests.at(-1)!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    const sent = azure.requests.at(-1)!;
+    expect(sent.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    // stream_options is not a parameter of Azure's API: without pass-through it would be a 422.
+    expect(sent.headers['extra-parameters']).toBe('pass-through');
+    const record = await gateway.recordOf(callId);
+    expect(record).toMatchObject({ prompt_tokens: 1000, completion_tokens: 1000, cost_micros: 1420 });
+  });
+});
+
+describe('the Azure AI mock', () => {
+  it('refuses parameters the API does not define unless extra-parameters passes them through (as Azure does)', async () => {
+    const send = (headers: Record<string, string>) =>
+      fetch(`${azure.url}/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer azure-ai-test-key', 'content-type': 'application/json', ...headers }, body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], stream_options: { include_usage: true } }) });
+    const refused = await send({});
+    expect(refused.status).toBe(422);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/Extra parameters \["stream_options"\] are not allowed/);
+    expect((await send({ 'extra-parameters': 'pass-through' })).status).toBe(200);
   });
 });
 

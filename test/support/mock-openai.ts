@@ -65,7 +65,11 @@ export class MockOpenAI extends MockServer {
   protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    return this.respond(request, response, Buffer.concat(chunks).toString('utf8'));
+  }
+
+  /** Answers a request whose body was read (subclasses check it first). */
+  protected async respond(request: IncomingMessage, response: ServerResponse, text: string): Promise<void> {
     let body: Record<string, unknown> = {};
     try {
       body = text ? (JSON.parse(text) as Record<string, unknown>) : {};

@@ -15,6 +15,7 @@ describe('Azure AI inference requests', () => {
     expect(built.url).toBe('https://acme.services.ai.azure.com/models/chat/completions?api-version=2024-05-01-preview');
     expect(built.headers['api-key']).toBe('azure-ai-key');
     expect(built.headers.authorization).toBeUndefined();
+    expect(built.headers['extra-parameters']).toBe('pass-through');
     expect(JSON.parse(built.body!)).toEqual({ model: 'Llama-3.3-70B-Instruct', messages: chat.messages });
   });
 

@@ -40,6 +40,9 @@ function endpointUrl(target: Deployment, endpoint: Endpoint): string {
 
 function headersFor(target: Deployment): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  // Azure AI's inference API refuses body parameters it does not define (stream_options among
+  // them) unless told to pass them to the model, as the other OpenAI-compatible upstreams get them.
+  if (target.provider === 'azure_ai') headers['extra-parameters'] = 'pass-through';
   if (target.apiKey) {
     if (target.provider === 'azure' || (target.provider === 'azure_ai' && azureAIUsesApiKeyHeader(target.apiBase))) headers['api-key'] = target.apiKey;
     else headers.authorization = `Bearer ${target.apiKey}`;
