@@ -78,7 +78,7 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
   const apiBaseRefusal = apiBase ? apiBaseProblem(apiBase, { allowInternal: defaults.allowInternalApiBase }) : undefined;
   if (vertex && (vertex.problem || !vertexPublisher(upstreamModel))) {
     available = false;
-    unavailableReason = vertex.problem ?? `Vertex AI model "${upstreamModel}" is not served: the gateway calls Google's Gemini and embedding models and Anthropic's Claude models on Vertex`;
+    unavailableReason = vertex.problem ?? `Vertex AI model "${upstreamModel}" is not served: the gateway calls Google's Gemini and embedding models, Anthropic's Claude models and the partner models of the OpenAI-compatible endpoint (publisher/model-maas) on Vertex`;
   } else if (apiBaseRefusal) {
     available = false;
     unavailableReason = `api_base refused: ${apiBaseRefusal}`;

@@ -6,6 +6,7 @@ import { openAICompatibleAdapter } from './shared/openai-compatible.js';
 import { textCompletionAdapter } from './text-completion/index.js';
 import { vertexAnthropicAdapter } from './vertex/anthropic.js';
 import { vertexGeminiAdapter } from './vertex/gemini.js';
+import { vertexOpenApiAdapter } from './vertex/openapi.js';
 import { vertexPublisher } from './vertex/settings.js';
 import { providerSpec, type WireFormat } from './specs.js';
 import type { ProviderAdapter } from './types.js';
@@ -31,7 +32,9 @@ export function adapterFor(providerId: string, upstreamModel = ''): ProviderAdap
   if (!spec) return undefined;
   if (spec.format === 'vertex_ai') {
     const publisher = vertexPublisher(upstreamModel);
-    return publisher === 'anthropic' ? vertexAnthropicAdapter : publisher === 'google' ? vertexGeminiAdapter : undefined;
+    if (publisher === 'anthropic') return vertexAnthropicAdapter;
+    if (publisher === 'openapi') return vertexOpenApiAdapter;
+    return publisher === 'google' ? vertexGeminiAdapter : undefined;
   }
   return ADAPTERS[spec.format];
 }

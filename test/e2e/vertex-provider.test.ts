@@ -21,7 +21,7 @@ let gateway: TestGateway;
 let client: OpenAI;
 
 beforeAll(async () => {
-  vertex = new MockVertex({ project: 'acme-prod', gemini: { promptTokens: 1000, candidatesTokens: 500, reply: 'Hello from Gemini on Vertex!' }, anthropic: { inputTokens: 100, outputTokens: 20, reply: 'Hello from Claude on Vertex!' } });
+  vertex = new MockVertex({ project: 'acme-prod', gemini: { promptTokens: 1000, candidatesTokens: 500, reply: 'Hello from Gemini on Vertex!' }, anthropic: { inputTokens: 100, outputTokens: 20, reply: 'Hello from Claude on Vertex!' }, openapi: { reply: 'Hello from Llama on Vertex!' } });
   await vertex.start();
   backup = new MockOpenAI({ reply: 'Hello from the backup!' });
   await backup.start();
@@ -57,6 +57,12 @@ model_list:
   - model_name: vertex-flaky
     litellm_params:
       model: vertex_ai/gemini-2.0-flash-001
+      vertex_project: acme-prod
+      vertex_credentials: ${credentialsPath}
+      api_base: ${vertex.url}
+  - model_name: vertex-llama
+    litellm_params:
+      model: vertex_ai/meta/llama-3.3-70b-instruct-maas
       vertex_project: acme-prod
       vertex_credentials: ${credentialsPath}
       api_base: ${vertex.url}
@@ -161,6 +167,21 @@ describe('Gemini on Vertex AI behind the OpenAI API', () => {
     let text = '';
     for await (const chunk of await client.chat.completions.create({ model: 'vertex-flaky', messages: [{ role: 'user', content: 'hi' }], stream: true })) text += chunk.choices[0]?.delta?.content ?? '';
     expect(text).toBe('Hello from the backup!');
+  });
+});
+
+describe('partner models on Vertex AI', () => {
+  it('answer through the OpenAI-compatible endpoint with the token, plain and streamed', async () => {
+    const { data } = await client.chat.completions.create({ model: 'vertex-llama', messages: [{ role: 'user', content: 'Say hello' }] }).withResponse();
+    expect(data.choices[0].message.content).toBe('Hello from Llama on Vertex!');
+    const sent = vertex.requests.at(-1)!;
+    expect(sent).toMatchObject({ publisher: 'openapi', project: 'acme-prod', location: 'us-central1', model: 'meta/llama-3.3-70b-instruct-maas' });
+    expect(vertex.grants.map((grant) => grant.token)).toContain(bearerOf(sent.headers));
+
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    for await (const chunk of await client.chat.completions.create({ model: 'vertex-llama', messages: [{ role: 'user', content: 'Say hello' }], stream: true, stream_options: { include_usage: true } })) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta?.content ?? '').join('')).toBe('Hello from Llama on Vertex!');
+    expect(chunks.at(-1)!.usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 5 });
   });
 });
 

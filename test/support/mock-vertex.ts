@@ -13,12 +13,15 @@
  * - `…/publishers/anthropic/models/{model}:rawPredict` and `:streamRawPredict`: the body must carry
  *   `anthropic_version: "vertex-2023-10-16"` and no `model` (the model is the URL's); the Messages
  *   body is answered by the Anthropic mock.
+ * - `POST /v1/projects/{project}/locations/{location}/endpoints/openapi/chat/completions`: the partner
+ *   models' OpenAI-compatible endpoint (bearer token required); answered by the OpenAI mock.
  * Google-envelope faults are scripted per model call. Every call and token grant is recorded.
  */
 import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MockAnthropic, type MockAnthropicOptions } from './mock-anthropic.js';
 import { MockGemini, type MockGeminiOptions } from './mock-gemini.js';
+import { MockOpenAI, type MockOpenAIOptions } from './mock-openai.js';
 import { MockServer } from './mock-server.js';
 
 type Json = Record<string, unknown>;
@@ -51,6 +54,7 @@ export interface MockVertexOptions {
   tokenLifetimeSeconds?: number;
   gemini?: MockGeminiOptions;
   anthropic?: MockAnthropicOptions;
+  openapi?: MockOpenAIOptions;
 }
 
 export class MockVertex extends MockServer {
@@ -60,6 +64,8 @@ export class MockVertex extends MockServer {
   readonly faults: Array<{ status: number; googleStatus: string; message: string }> = [];
   readonly gemini: MockGemini;
   readonly anthropic: MockAnthropic;
+  /** Answers the partner models' OpenAI-compatible endpoint. */
+  readonly openapi: MockOpenAI;
   readonly project: string;
   readonly clientEmail = 'switchboard-test@mock-project.iam.gserviceaccount.com';
   private readonly privateKeyPem: string;
@@ -71,6 +77,7 @@ export class MockVertex extends MockServer {
     this.project = options.project ?? 'mock-project';
     this.gemini = new MockGemini({ ...options.gemini, apiKey: GEMINI_KEY });
     this.anthropic = new MockAnthropic({ ...options.anthropic, apiKey: ANTHROPIC_KEY });
+    this.openapi = new MockOpenAI(options.openapi);
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     this.privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     this.publicKey = publicKey;
@@ -79,11 +86,12 @@ export class MockVertex extends MockServer {
   async start(): Promise<string> {
     await this.gemini.start();
     await this.anthropic.start();
+    await this.openapi.start();
     return this.listen('');
   }
 
   override async close(): Promise<void> {
-    await Promise.all([super.close(), this.gemini.close(), this.anthropic.close()]);
+    await Promise.all([super.close(), this.gemini.close(), this.anthropic.close(), this.openapi.close()]);
   }
 
   /** A service-account key file's content, as the Cloud console downloads it, whose token_uri is this mock. */
@@ -109,6 +117,8 @@ export class MockVertex extends MockServer {
     const text = Buffer.concat(chunks).toString('utf8');
     const url = new URL(request.url ?? '/', 'http://mock');
     if (request.method === 'POST' && url.pathname === '/token') return this.token(text, response);
+    const openapi = /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/endpoints\/openapi\/chat\/completions$/.exec(url.pathname);
+    if (request.method === 'POST' && openapi) return this.openApiChat(request, response, openapi[1], decodeURIComponent(openapi[2]), openapi[3], text);
     const route = /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/([^/]+)\/models\/([^/:]+):([A-Za-z]+)$/.exec(url.pathname);
     if (request.method !== 'POST' || !route) return googleError(response, 404, 'NOT_FOUND', `The requested URL ${url.pathname} was not found on this server.`);
     const [, version, project, location, publisher, model, action] = route;
@@ -143,6 +153,24 @@ export class MockVertex extends MockServer {
       return forward(response, `${this.anthropic.url}/v1/messages`, { 'x-api-key': ANTHROPIC_KEY, 'anthropic-version': '2023-06-01' }, JSON.stringify({ model: modelName, ...messages }));
     }
     return googleError(response, 400, 'FAILED_PRECONDITION', `Publisher model ${publisher}/${modelName} does not support ${action}.`);
+  }
+
+  private async openApiChat(request: IncomingMessage, response: ServerResponse, version: string, project: string, location: string, text: string): Promise<void> {
+    let body: Json = {};
+    try {
+      body = JSON.parse(text) as Json;
+    } catch {
+      return googleError(response, 400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
+    }
+    this.requests.push({ url: request.url ?? '/', version, project, location, publisher: 'openapi', model: String(body.model), action: 'chat/completions', headers: request.headers, body });
+    const bearer = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
+    const expiresAt = bearer ? this.issued.get(bearer) : undefined;
+    if (expiresAt === undefined || expiresAt <= Date.now()) return googleError(response, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+    if (project !== this.project) return googleError(response, 403, 'PERMISSION_DENIED', `Permission denied on resource project ${project}.`);
+    if (!/^[a-z0-9-]+\/[^/]+-maas$/.test(String(body.model))) return googleError(response, 400, 'INVALID_ARGUMENT', `Model ${String(body.model)} is not a model-as-a-service model of this endpoint.`);
+    const fault = this.faults.shift();
+    if (fault) return googleError(response, fault.status, fault.googleStatus, fault.message);
+    return forward(response, `${this.openapi.url}/chat/completions`, { authorization: 'Bearer vertex-internal-openapi-key' }, text);
   }
 
   private token(text: string, response: ServerResponse): void {

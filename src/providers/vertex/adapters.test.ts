@@ -83,6 +83,24 @@ describe('Claude on Vertex AI', () => {
   });
 });
 
+describe('partner models on Vertex AI (OpenAI-compatible endpoint)', () => {
+  const target = vertexDeployment({ upstreamModel: 'meta/llama-3.3-70b-instruct-maas', vertex: { project: 'acme-prod', location: 'us-central1' }, apiBase: 'https://us-central1-aiplatform.googleapis.com' });
+  const adapter = adapterFor('vertex_ai', target.upstreamModel)!;
+
+  it('post OpenAI\'s chat body, the model named publisher/model, to the project\'s openapi endpoint with the token', () => {
+    const built = adapter.buildChatRequest({ ...request, stream: true }, target);
+    expect(built.url).toBe('https://us-central1-aiplatform.googleapis.com/v1/projects/acme-prod/locations/us-central1/endpoints/openapi/chat/completions');
+    expect(JSON.parse(built.body!)).toEqual({ ...request, model: 'meta/llama-3.3-70b-instruct-maas', stream: true, stream_options: { include_usage: true } });
+    expect(built.headers.authorization).toBeUndefined();
+    expect(built.authorizer).toBeDefined();
+  });
+
+  it('read Google\'s and OpenAI\'s error envelopes', () => {
+    expect(adapter.parseError(429, JSON.stringify([{ error: { code: 429, message: 'Quota exceeded', status: 'RESOURCE_EXHAUSTED' } }]), {})).toMatchObject({ status: 429, retryable: true, message: expect.stringMatching(/Quota exceeded/) });
+    expect(adapter.parseError(400, JSON.stringify({ error: { message: 'max_tokens is too large', type: 'invalid_request_error' } }), {}).message).toMatch(/max_tokens is too large/);
+  });
+});
+
 describe('Vertex AI models of other publishers', () => {
   it('have no adapter', () => {
     expect(adapterFor('vertex_ai', 'llama-3.1-405b-instruct-maas')).toBeUndefined();

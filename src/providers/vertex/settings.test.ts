@@ -36,10 +36,12 @@ describe('Vertex AI settings', () => {
     expect(vertexApiBase('global')).toBe('https://aiplatform.googleapis.com');
   });
 
-  it('serve Google\'s Gemini and embedding models and Anthropic\'s Claude, nothing else', () => {
+  it('serve Google\'s Gemini and embedding models, Anthropic\'s Claude and the partner models of the OpenAI-compatible endpoint, nothing else', () => {
     expect(vertexPublisher('gemini-2.5-pro')).toBe('google');
     expect(vertexPublisher('text-embedding-005')).toBe('google');
     expect(vertexPublisher('claude-sonnet-4@20250514')).toBe('anthropic');
-    expect(vertexPublisher('meta/llama-3.1-405b-instruct-maas')).toBeUndefined();
+    expect(vertexPublisher('meta/llama-3.1-405b-instruct-maas')).toBe('openapi');
+    expect(vertexPublisher('mistral-large@2407')).toBeUndefined();
+    expect(vertexPublisher('imagen-3.0-generate-002')).toBeUndefined();
   });
 });

@@ -9,13 +9,18 @@ import type { VertexTarget } from '../types.js';
 /** LiteLLM's default location when neither vertex_location nor VERTEXAI_LOCATION is set. */
 export const DEFAULT_VERTEX_LOCATION = 'us-central1';
 
-/** Which publisher's API a Vertex model is served by, from its name. */
-export type VertexPublisher = 'google' | 'anthropic';
+/**
+ * Which API a Vertex model is served by, from its name: Google's own (Gemini, embeddings),
+ * Anthropic's (Claude), or the OpenAI-compatible endpoint of the partner models offered "as a
+ * service" (`meta/llama-3.3-70b-instruct-maas`, `deepseek-ai/deepseek-r1-0528-maas`, …).
+ */
+export type VertexPublisher = 'google' | 'anthropic' | 'openapi';
 
-/** Google's models (Gemini, the text embedding models) and Anthropic's Claude; others are not served. */
+/** Undefined for a model of an API the gateway does not speak (Mistral's rawPredict, Imagen, …). */
 export function vertexPublisher(model: string): VertexPublisher | undefined {
   const name = model.toLowerCase();
   if (name.startsWith('claude-')) return 'anthropic';
+  if (/^[a-z0-9-]+\/[^/]+-maas$/.test(name)) return 'openapi';
   if (/^(gemini-|text-embedding-|text-multilingual-embedding-|textembedding-gecko|gemini-embedding-)/.test(name)) return 'google';
   return undefined;
 }
