@@ -106,7 +106,7 @@ export async function runAgent(deps: RunDependencies, agent: AgentDefinition, in
 /** True when every deployment of the model can be given `response_format`. */
 export function supportsStructuredOutput(catalog: ModelCatalog, model: string): boolean {
   const deployments = catalog.resolve(model)?.available ?? [];
-  return deployments.length > 0 && deployments.every((deployment) => adapterFor(deployment.provider)?.supportedParams?.has('response_format') ?? true);
+  return deployments.length > 0 && deployments.every((deployment) => adapterFor(deployment.provider, deployment.upstreamModel)?.supportedParams?.has('response_format') ?? true);
 }
 
 function systemPrompt(agent: AgentDefinition, structured: boolean): string {

@@ -1,5 +1,7 @@
 /**
- * Built-in list prices for common models, in USD per million tokens as the providers publish them.
+ * Built-in list prices for common models, in USD per million tokens as the providers publish them
+ * (cross-checked against LiteLLM's model_prices_and_context_window.json). A `provider/model` key
+ * is a price specific to that provider and wins over the model's plain name.
  * `model_info` (input_cost_per_token, output_cost_per_token, cache_*), or the same keys in
  * `litellm_params`, override these. Prices are held as integer pico-dollars per token so that cost
  * arithmetic stays in integers.
@@ -54,6 +56,36 @@ const BUILT_IN: Record<string, PerMillion> = {
   'gemini-1.5-flash': [0.075, 0.3, 0.01875],
   'gemini-1.5-flash-8b': [0.0375, 0.15, 0.01],
   'text-embedding-004': [0, 0],
+  // Vertex AI, where its list price differs from the model's own provider's (Claude on Vertex is
+  // priced as on Anthropic's API; Gemini 2.5 as on the Gemini API). Vertex names Claude versions
+  // "claude-3-5-sonnet-v2@20241022": the "@date" is dropped when looking up.
+  'vertex_ai/gemini-2.0-flash': [0.15, 0.6, 0.0375],
+  'vertex_ai/gemini-2.0-flash-lite': [0.075, 0.3],
+  'claude-3-5-sonnet-v2': [3, 15, 0.3, 3.75],
+  'text-embedding-005': [0.1, 0],
+  'text-multilingual-embedding-002': [0.1, 0],
+  'gemini-embedding-001': [0.15, 0],
+  // Azure AI inference (serverless list prices)
+  'azure_ai/llama-3.3-70b-instruct': [0.71, 0.71],
+  'azure_ai/llama-4-scout-17b-16e-instruct': [0.2, 0.78],
+  'azure_ai/llama-4-maverick-17b-128e-instruct-fp8': [0.25, 1],
+  'azure_ai/meta-llama-3.1-70b-instruct': [2.68, 3.54],
+  'azure_ai/mistral-large-2407': [2, 6],
+  'azure_ai/mistral-large-latest': [2, 6],
+  'azure_ai/mistral-small-2503': [0.1, 0.3],
+  'azure_ai/mistral-nemo': [0.15, 0.15],
+  'azure_ai/ministral-3b': [0.04, 0.04],
+  'azure_ai/codestral-2501': [0.3, 0.9],
+  'azure_ai/phi-4': [0.125, 0.5],
+  'azure_ai/phi-4-mini-instruct': [0.075, 0.3],
+  'azure_ai/phi-4-multimodal-instruct': [0.08, 0.32],
+  'azure_ai/phi-3.5-mini-instruct': [0.13, 0.52],
+  'azure_ai/phi-3.5-moe-instruct': [0.16, 0.64],
+  'azure_ai/deepseek-v3': [1.14, 4.56],
+  'azure_ai/cohere-command-a': [2.5, 10],
+  // OpenAI legacy completions models (text-completion-openai/)
+  'davinci-002': [2, 2],
+  'babbage-002': [0.4, 0.4],
   // Groq
   'llama-3.1-8b-instant': [0.05, 0.08],
   'llama-3.3-70b-versatile': [0.59, 0.79],
@@ -88,7 +120,7 @@ function perMillionToPrices([input, output, cacheRead, cacheWrite]: PerMillion):
 /** Normalizes upstream model names so dated or versioned variants find their family's price. */
 function candidates(model: string): string[] {
   const names = new Set<string>();
-  let name = model.toLowerCase().replace(/^models\//, '');
+  let name = model.toLowerCase().replace(/^models\//, '').replace(/@[^/]*$/, '');
   names.add(name);
   const slash = name.lastIndexOf('/');
   if (slash >= 0) {
@@ -106,8 +138,10 @@ function candidates(model: string): string[] {
   return [...names];
 }
 
-export function builtInPrices(upstreamModel: string): TokenPrices | undefined {
-  for (const name of candidates(upstreamModel)) {
+export function builtInPrices(upstreamModel: string, provider?: string): TokenPrices | undefined {
+  const plain = candidates(upstreamModel);
+  const names = provider ? [...plain.map((name) => `${provider}/${name}`), ...plain] : plain;
+  for (const name of names) {
     // Own properties only: a model named "constructor" has no built-in price.
     const found = Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name] : undefined;
     if (found) return perMillionToPrices(found);
@@ -119,11 +153,11 @@ export function builtInPrices(upstreamModel: string): TokenPrices | undefined {
  * The prices a deployment is billed at: explicit config costs win, local providers are free,
  * otherwise the built-in table; undefined when nothing is known (cost is then recorded as unknown).
  */
-export function resolvePrices(upstreamModel: string, modelInfo: ModelInfo, params: { input_cost_per_token?: number; output_cost_per_token?: number }, free: boolean): TokenPrices | undefined {
+export function resolvePrices(upstreamModel: string, modelInfo: ModelInfo, params: { input_cost_per_token?: number; output_cost_per_token?: number }, free: boolean, provider?: string): TokenPrices | undefined {
   const input = modelInfo.input_cost_per_token ?? params.input_cost_per_token;
   const output = modelInfo.output_cost_per_token ?? params.output_cost_per_token;
   // model_info.base_model names the priced model behind a deployment name (an Azure deployment, say), as in LiteLLM.
-  const builtIn = (modelInfo.base_model ? builtInPrices(modelInfo.base_model) : undefined) ?? builtInPrices(upstreamModel);
+  const builtIn = (modelInfo.base_model ? builtInPrices(modelInfo.base_model, provider) : undefined) ?? builtInPrices(upstreamModel, provider);
   if (input !== undefined || output !== undefined) {
     return {
       inputPerToken: usdPerTokenToPico(input ?? 0),

@@ -12,6 +12,7 @@ import type { MissingVariable } from './environment-references.js';
 import { formatPath, type LoadedConfig } from './load.js';
 import { DEFAULT_CALL_PARAMS, type ModelEntry } from './schema.js';
 import { apiBaseProblem } from '../security/api-base.js';
+import { resolveVertex, vertexApiBase, vertexPublisher } from '../providers/vertex/settings.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 
@@ -71,14 +72,18 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
 
   const firstEnv = (names: string[] | undefined) => names?.map((name) => env[name]).find((value) => value !== undefined && value !== '');
   const apiKey = params.api_key ?? firstEnv(spec.apiKeyEnv);
-  const apiBase = (params.api_base ?? params.base_url ?? firstEnv(spec.apiBaseEnv) ?? spec.defaultApiBase)?.replace(/\/+$/, '');
+  const vertex = spec.format === 'vertex_ai' ? resolveVertex(params, env) : undefined;
+  const apiBase = (params.api_base ?? params.base_url ?? firstEnv(spec.apiBaseEnv) ?? spec.defaultApiBase ?? (vertex?.target ? vertexApiBase(vertex.target.location) : undefined))?.replace(/\/+$/, '');
   const apiVersion = params.api_version ?? (spec.format === 'azure' ? (env.AZURE_API_VERSION ?? '2024-10-21') : undefined);
 
   let available = true;
   let unavailableReason: string | undefined;
   // Config values are refused at load; this catches api_base values from provider environment variables.
   const apiBaseRefusal = apiBase ? apiBaseProblem(apiBase, { allowInternal: defaults.allowInternalApiBase }) : undefined;
-  if (apiBaseRefusal) {
+  if (vertex && (vertex.problem || !vertexPublisher(upstreamModel))) {
+    available = false;
+    unavailableReason = vertex.problem ?? `Vertex AI model "${upstreamModel}" is not served: the gateway calls Google's Gemini and embedding models, Anthropic's Claude models and the partner models of the OpenAI-compatible endpoint (publisher/model-maas) on Vertex`;
+  } else if (apiBaseRefusal) {
     available = false;
     unavailableReason = `api_base refused: ${apiBaseRefusal}`;
   } else if (!apiBase) {
@@ -100,7 +105,8 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     if (params[name] !== undefined) defaultParams[name] = params[name];
   }
 
-  const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey), params.api_version ?? '']);
+  // Vertex deployments of one group often differ only by project or region (multi-region balancing).
+  const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey), params.api_version ?? '', ...(vertex?.target ? [vertex.target.project, vertex.target.location] : [])]);
   const id = modelInfo.id ?? createHash('sha256').update(identity).digest('hex').slice(0, 16);
 
   return {
@@ -123,7 +129,8 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     dropParams: params.drop_params,
     defaultParams,
     modelInfo: { ...modelInfo, id },
-    prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true),
+    prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
+    ...(vertex?.target ? { vertex: vertex.target } : {}),
     available,
     unavailableReason,
     tags: params.tags,

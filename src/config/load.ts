@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { modelProvider } from '../providers/model-provider.js';
+import { providerParamWarnings } from './provider-param-warnings.js';
 import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
 import { litellmKey } from './litellm-keys.js';
 
@@ -141,6 +142,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
     }
   });
   issues.push(...apiBaseIssues(entries, allowsInternalApiBase(resolved.general_settings), locate));
+  issues.push(...providerParamWarnings(entries, locate));
   const config = parsed.success ? parsed.data : configSchema.parse({});
   issues.push(...fairShareWarnings(config, locate));
   issues.push(...listenerIssues(config, locate));

@@ -22,6 +22,11 @@ const boolean = z.preprocess((value) => {
   return value;
 }, z.boolean({ invalid_type_error: 'expected true or false' }));
 
+const vertexCredentials = z.preprocess(
+  (value) => (typeof value === 'object' && value !== null && !Array.isArray(value) ? JSON.stringify(value) : value),
+  z.string({ invalid_type_error: 'expected a service-account JSON or the path of a credentials file' }),
+);
+
 export const litellmParamsSchema = z
   .object({
     model: z.string({ required_error: 'is required (e.g. "openai/gpt-4o")', invalid_type_error: 'expected a string like "openai/gpt-4o"' }).min(1),
@@ -62,6 +67,15 @@ export const litellmParamsSchema = z
     num_ctx: integer.optional(),
     keep_alive: z.union([z.string(), number]).optional(),
     tags: z.array(z.string()).optional(),
+    // Google Vertex AI (src/providers/vertex/settings.ts). Credentials: a service-account JSON (as
+    // text, or as a YAML mapping) or the path of a credentials file. LiteLLM also reads the
+    // vertex_ai_* spellings.
+    vertex_project: z.string().optional(),
+    vertex_ai_project: z.string().optional(),
+    vertex_location: z.string().optional(),
+    vertex_ai_location: z.string().optional(),
+    vertex_credentials: vertexCredentials.optional(),
+    vertex_ai_credentials: vertexCredentials.optional(),
   })
   .passthrough();
 

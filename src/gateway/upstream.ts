@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
-import type { UpstreamRequest } from '../providers/types.js';
+import type { RequestAuthorizer, UpstreamRequest } from '../providers/types.js';
 
 /** Connections kept per upstream origin (auth/default-limits.ts keeps one key below half of them). */
 export const DEFAULT_CONNECTIONS_PER_ORIGIN = 256;
@@ -136,7 +136,8 @@ export class UpstreamClient {
   async send(upstream: UpstreamRequest, signal: UpstreamSignal, provider: string): Promise<UpstreamResponse> {
     try {
       const { origin, path } = this.target(upstream.url);
-      const response = await this.agent.request({ origin, path, method: upstream.method, headers: upstream.headers, body: upstream.body, signal });
+      const headers = upstream.authorizer ? { ...upstream.headers, ...(await untilAborted(authorizationHeaders(upstream.authorizer, provider), signal)) } : upstream.headers;
+      const response = await this.agent.request({ origin, path, method: upstream.method, headers, body: upstream.body, signal });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
       throw connectionError(error, provider, signal);
@@ -157,6 +158,40 @@ export class UpstreamClient {
 
   async close(): Promise<void> {
     await this.agent.close();
+  }
+}
+
+/** The promise, or the signal's reason once it aborts first (a token endpoint that hangs must not outlive the call's timeout). */
+function untilAborted<T>(promise: Promise<T>, signal: UpstreamSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    const stop =
+      signal instanceof UpstreamAbort
+        ? (signal.once('abort', onAbort), () => signal.off('abort', onAbort))
+        : (signal.addEventListener('abort', onAbort, { once: true }), () => signal.removeEventListener('abort', onAbort));
+    promise.then(
+      (value) => {
+        stop();
+        resolve(value);
+      },
+      (error: unknown) => {
+        stop();
+        reject(error as Error);
+      },
+    );
+  });
+}
+
+/** The credentials' headers; a failure to obtain them is the upstream refusing us (401), retried elsewhere by fallbacks. */
+async function authorizationHeaders(authorizer: RequestAuthorizer, provider: string): Promise<Record<string, string>> {
+  try {
+    return await authorizer.headers();
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    // Retryable: a token endpoint that failed (network, 5xx) often answers the next try.
+    throw new GatewayError('upstream_authentication', `${provider}: could not obtain an access token: ${message}`, { provider, cause: error, retryable: true });
   }
 }
 

@@ -4,7 +4,7 @@
  * is read from when the config gives none. Local servers need no key.
  */
 
-export type WireFormat = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'ollama_chat' | 'ollama';
+export type WireFormat = 'openai' | 'azure' | 'azure_ai' | 'anthropic' | 'gemini' | 'vertex_ai' | 'text_completion' | 'ollama_chat' | 'ollama';
 
 export interface ProviderSpec {
   id: string;
@@ -42,6 +42,10 @@ const openaiCompatible = (
   ...options,
 });
 
+function vertexSpec(id: string): ProviderSpec {
+  return { id, format: 'vertex_ai', apiKeyEnv: [], requiresApiKey: false, supportsStreamUsage: true };
+}
+
 const SPECS: ProviderSpec[] = [
   openaiCompatible('openai', 'https://api.openai.com/v1', ['OPENAI_API_KEY'], { apiBaseEnv: ['OPENAI_API_BASE', 'OPENAI_BASE_URL'] }),
   {
@@ -49,6 +53,25 @@ const SPECS: ProviderSpec[] = [
     format: 'azure',
     apiBaseEnv: ['AZURE_API_BASE', 'AZURE_OPENAI_ENDPOINT'],
     apiKeyEnv: ['AZURE_API_KEY', 'AZURE_OPENAI_API_KEY'],
+    requiresApiKey: true,
+    supportsStreamUsage: true,
+  },
+  // Azure AI Foundry / serverless endpoints: OpenAI's chat API at the deployment's own api_base.
+  {
+    id: 'azure_ai',
+    format: 'azure_ai',
+    apiBaseEnv: ['AZURE_AI_API_BASE'],
+    apiKeyEnv: ['AZURE_AI_API_KEY'],
+    requiresApiKey: true,
+    supportsStreamUsage: true,
+  },
+  // OpenAI's legacy completions API (gpt-3.5-turbo-instruct, davinci-002, babbage-002).
+  {
+    id: 'text-completion-openai',
+    format: 'text_completion',
+    defaultApiBase: 'https://api.openai.com/v1',
+    apiBaseEnv: ['OPENAI_API_BASE', 'OPENAI_BASE_URL'],
+    apiKeyEnv: ['OPENAI_API_KEY'],
     requiresApiKey: true,
     supportsStreamUsage: true,
   },
@@ -83,6 +106,11 @@ const SPECS: ProviderSpec[] = [
     requiresApiKey: true,
     supportsStreamUsage: true,
   },
+  // Google Vertex AI: Gemini and Anthropic's Claude on Google Cloud. No API key: an OAuth access
+  // token from vertex_credentials or Application Default Credentials; the base URL follows the
+  // location (src/providers/vertex/settings.ts).
+  vertexSpec('vertex_ai'),
+  vertexSpec('vertex_ai_beta'),
   {
     id: 'ollama_chat',
     format: 'ollama_chat',

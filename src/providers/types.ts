@@ -211,6 +211,8 @@ export interface Deployment {
   defaultParams: JsonObject;
   modelInfo: ModelInfo;
   prices?: TokenPrices;
+  /** Google Vertex AI deployments: where the model runs and what authenticates the calls. */
+  vertex?: VertexTarget;
   /** False when the deployment cannot be called (e.g. its API key is absent). */
   available: boolean;
   unavailableReason?: string;
@@ -218,6 +220,25 @@ export interface Deployment {
   tags?: string[];
   /** litellm_params.max_retries: retries of a failed call on this deployment (overrides the router's num_retries). */
   maxRetries?: number;
+}
+
+/** Where a Vertex AI model is called, and with which Google credentials. */
+export interface VertexTarget {
+  project: string;
+  location: string;
+  /**
+   * A service-account key (JSON text) or the path of a credentials file; undefined for
+   * Application Default Credentials (gcloud login, the metadata server).
+   */
+  credentials?: string;
+}
+
+/**
+ * Headers the upstream client adds just before sending, because obtaining them may need I/O (an
+ * OAuth access token, cached and refreshed before it expires). Adapters stay pure: they only name it.
+ */
+export interface RequestAuthorizer {
+  headers(): Promise<Record<string, string>>;
 }
 
 export type Framing = 'sse' | 'ndjson' | 'json';
@@ -229,6 +250,8 @@ export interface UpstreamRequest {
   body?: string;
   /** How the response body is framed when streaming. */
   framing: Framing;
+  /** Credentials resolved at send time (Vertex AI's access token); their headers win. */
+  authorizer?: RequestAuthorizer;
 }
 
 export interface ProviderErrorInfo {

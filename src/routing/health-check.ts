@@ -21,7 +21,7 @@ export interface DeploymentCheck {
 
 export async function checkDeployment(deployment: Deployment, upstream: UpstreamClient, timeoutMs: number): Promise<DeploymentCheck> {
   if (!deployment.available) return { deployment, healthy: false, error: deployment.unavailableReason ?? 'unavailable' };
-  const adapter = adapterFor(deployment.provider);
+  const adapter = adapterFor(deployment.provider, deployment.upstreamModel);
   if (!adapter) return { deployment, healthy: false, error: `provider ${deployment.provider} has no adapter` };
   const embedding = deployment.modelInfo.mode === 'embedding';
   if (embedding && !adapter.buildEmbeddingsRequest) return { deployment, healthy: false, error: 'embeddings are not supported by this provider' };

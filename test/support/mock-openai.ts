@@ -65,7 +65,11 @@ export class MockOpenAI extends MockServer {
   protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    return this.respond(request, response, Buffer.concat(chunks).toString('utf8'));
+  }
+
+  /** Answers a request whose body was read (subclasses check it first). */
+  protected async respond(request: IncomingMessage, response: ServerResponse, text: string): Promise<void> {
     let body: Record<string, unknown> = {};
     try {
       body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
@@ -166,6 +170,9 @@ export class MockOpenAI extends MockServer {
   }
 
   private async completion(body: Record<string, unknown>, response: ServerResponse, fault: Fault | undefined): Promise<void> {
+    // The legacy API takes a prompt; chat fields are refused as OpenAI does.
+    if ('messages' in body) return this.sendError(response, 400, 'Unrecognized request argument supplied: messages', 'invalid_request_error', null);
+    if (body.prompt === undefined) return this.sendError(response, 400, "Missing required parameter: 'prompt'.", 'invalid_request_error', 'missing_required_parameter');
     const model = String(body.model ?? 'gpt-3.5-turbo-instruct');
     const id = `cmpl-mock${this.requests.length}`;
     const created = Math.floor(Date.now() / 1000);
@@ -212,7 +219,7 @@ export class MockOpenAI extends MockServer {
     response.end(text);
   }
 
-  private sendError(response: ServerResponse, status: number, message: string, type: string, code: string | null): void {
+  protected sendError(response: ServerResponse, status: number, message: string, type: string, code: string | null): void {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ error: { message, type, param: null, code } }));
   }

@@ -17,7 +17,7 @@ import { UpstreamAbort, type UpstreamClient, type UpstreamResponse } from '../up
 const ALWAYS_SUPPORTED = new Set(['model', 'messages', 'stream', 'stream_options']);
 
 export function requireAdapter(deployment: Deployment): ProviderAdapter {
-  const adapter = adapterFor(deployment.provider);
+  const adapter = adapterFor(deployment.provider, deployment.upstreamModel);
   if (!adapter) throw new GatewayError('model_unavailable', `provider ${deployment.provider} has no adapter`, { provider: deployment.provider });
   return adapter;
 }

@@ -19,7 +19,7 @@ import { sendResult } from './openai.js';
 
 /** The parameters each callable deployment of the model's group takes (undefined: all of them). */
 function supportedParamsOf(catalog: ModelCatalog, model: string): Array<ReadonlySet<string> | undefined> {
-  return (catalog.resolve(model)?.available ?? []).map((deployment) => adapterFor(deployment.provider)?.supportedParams);
+  return (catalog.resolve(model)?.available ?? []).map((deployment) => adapterFor(deployment.provider, deployment.upstreamModel)?.supportedParams);
 }
 
 /**

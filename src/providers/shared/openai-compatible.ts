@@ -1,7 +1,7 @@
 /**
  * The adapter for every provider that speaks OpenAI's API (OpenAI, Groq, Together, Fireworks,
  * DeepInfra, OpenRouter, vLLM, LM Studio, Mistral, DeepSeek, xAI, Perplexity, HuggingFace) and, with
- * its own URL and header, Azure OpenAI. Requests pass through with every field the client sent.
+ * its own URL and header, Azure OpenAI and Azure AI inference endpoints (azure-ai.ts). Requests pass through with every field the client sent.
  */
 import { GatewayError } from '../../errors.js';
 import type {
@@ -25,6 +25,7 @@ import { parseStreamJson } from './stream-json.js';
 import { openAIChunkNeedsParsing, openAIForwardablePrefix } from './chunk-usage.js';
 import { usageFromOpenAI } from './usage.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
+import { azureAIUrl, azureAIUsesApiKeyHeader } from './azure-ai.js';
 
 type Endpoint = 'chat/completions' | 'completions' | 'embeddings';
 
@@ -33,13 +34,17 @@ function endpointUrl(target: Deployment, endpoint: Endpoint): string {
     const deployment = encodeURIComponent(target.upstreamModel);
     return `${target.apiBase}/openai/deployments/${deployment}/${endpoint}?api-version=${encodeURIComponent(target.apiVersion ?? '')}`;
   }
+  if (target.provider === 'azure_ai') return azureAIUrl(target.apiBase, endpoint, target.apiVersion);
   return `${target.apiBase}/${endpoint}`;
 }
 
 function headersFor(target: Deployment): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  // Azure AI's inference API refuses body parameters it does not define (stream_options among
+  // them) unless told to pass them to the model, as the other OpenAI-compatible upstreams get them.
+  if (target.provider === 'azure_ai') headers['extra-parameters'] = 'pass-through';
   if (target.apiKey) {
-    if (target.provider === 'azure') headers['api-key'] = target.apiKey;
+    if (target.provider === 'azure' || (target.provider === 'azure_ai' && azureAIUsesApiKeyHeader(target.apiBase))) headers['api-key'] = target.apiKey;
     else headers.authorization = `Bearer ${target.apiKey}`;
   }
   return Object.assign(headers, target.headers);
