@@ -11,6 +11,7 @@ import type { MissingVariable } from './environment-references.js';
 import { formatPath, type LoadedConfig } from './load.js';
 import { DEFAULT_CALL_PARAMS, type ModelEntry } from './schema.js';
 import { apiBaseProblem } from '../security/api-base.js';
+import { resolveAws } from './aws-credentials.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 
@@ -67,7 +68,8 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
 
   const firstEnv = (names: string[] | undefined) => names?.map((name) => env[name]).find((value) => value !== undefined && value !== '');
   const apiKey = params.api_key ?? firstEnv(spec.apiKeyEnv);
-  const apiBase = (params.api_base ?? params.base_url ?? firstEnv(spec.apiBaseEnv) ?? spec.defaultApiBase)?.replace(/\/+$/, '');
+  const aws = spec.format === 'bedrock' ? resolveAws(params, env) : undefined;
+  const apiBase = (aws ? aws.apiBase : (params.api_base ?? params.base_url ?? firstEnv(spec.apiBaseEnv) ?? spec.defaultApiBase))?.replace(/\/+$/, '');
   const apiVersion = params.api_version ?? (spec.format === 'azure' ? (env.AZURE_API_VERSION ?? '2024-10-21') : undefined);
 
   let available = true;
@@ -80,6 +82,9 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
   } else if (!apiBase) {
     available = false;
     unavailableReason = `no api_base: ${spec.id} deployments need litellm_params.api_base${spec.apiBaseEnv ? ` or ${spec.apiBaseEnv.join(' / ')}` : ''}`;
+  } else if (aws && 'problem' in aws) {
+    available = false;
+    unavailableReason = aws.problem;
   } else if (spec.requiresApiKey && !apiKey) {
     available = false;
     unavailableReason = `no API key: set litellm_params.api_key or ${spec.apiKeyEnv.join(' / ')}`;
@@ -96,7 +101,8 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
     if (params[name] !== undefined) defaultParams[name] = params[name];
   }
 
-  const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey), params.api_version ?? '']);
+  const credentials = aws && 'aws' in aws ? aws.aws : undefined;
+  const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey ?? credentials?.accessKeyId), params.api_version ?? '']);
   const id = modelInfo.id ?? createHash('sha256').update(identity).digest('hex').slice(0, 16);
 
   return {
@@ -122,6 +128,7 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true),
     available,
     unavailableReason,
+    ...(credentials ? { aws: credentials } : {}),
   };
 }
 

@@ -61,6 +61,12 @@ export const litellmParamsSchema = z
     num_ctx: integer.optional(),
     keep_alive: z.union([z.string(), number]).optional(),
     tags: z.array(z.string()).optional(),
+    // AWS Bedrock: credentials and region (else the standard AWS_* environment variables).
+    aws_access_key_id: z.string().optional(),
+    aws_secret_access_key: z.string().optional(),
+    aws_session_token: z.string().optional(),
+    aws_region_name: z.string().optional(),
+    aws_bedrock_runtime_endpoint: z.string().url('expected a URL').optional(),
   })
   .passthrough();
 

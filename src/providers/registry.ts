@@ -2,6 +2,8 @@
 import { anthropicAdapter } from './anthropic/index.js';
 import { ollamaChatAdapter, ollamaGenerateAdapter } from './ollama/index.js';
 import { geminiAdapter } from './gemini/index.js';
+import { bedrockAdapter } from './bedrock/index.js';
+import { cohereAdapter } from './cohere/index.js';
 import { openAICompatibleAdapter } from './shared/openai-compatible.js';
 import { providerSpec, type WireFormat } from './specs.js';
 import type { ProviderAdapter } from './types.js';
@@ -13,6 +15,8 @@ const ADAPTERS: Record<WireFormat, ProviderAdapter> = {
   anthropic: anthropicAdapter,
   ollama_chat: ollamaChatAdapter,
   ollama: ollamaGenerateAdapter,
+  bedrock: bedrockAdapter,
+  cohere: cohereAdapter,
 };
 
 /** The adapter of a provider prefix; undefined only for a prefix the gateway does not know. */

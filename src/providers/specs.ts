@@ -4,7 +4,7 @@
  * is read from when the config gives none. Local servers need no key.
  */
 
-export type WireFormat = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'ollama_chat' | 'ollama';
+export type WireFormat = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'ollama_chat' | 'ollama' | 'bedrock' | 'cohere';
 
 export interface ProviderSpec {
   id: string;
@@ -80,6 +80,34 @@ const SPECS: ProviderSpec[] = [
     defaultApiBase: 'https://generativelanguage.googleapis.com',
     apiBaseEnv: ['GEMINI_API_BASE'],
     apiKeyEnv: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+    requiresApiKey: true,
+    supportsStreamUsage: true,
+  },
+  {
+    // AWS Bedrock: no API key but AWS credentials (config/aws-credentials.ts); the endpoint is
+    // regional (https://bedrock-runtime.{region}.amazonaws.com), so it has no fixed default here.
+    id: 'bedrock',
+    format: 'bedrock',
+    apiKeyEnv: [],
+    requiresApiKey: false,
+    supportsStreamUsage: true,
+  },
+  {
+    id: 'cohere',
+    format: 'cohere',
+    defaultApiBase: 'https://api.cohere.com',
+    apiBaseEnv: ['COHERE_API_BASE'],
+    apiKeyEnv: ['COHERE_API_KEY', 'CO_API_KEY'],
+    requiresApiKey: true,
+    supportsStreamUsage: true,
+  },
+  {
+    // LiteLLM's other prefix for Cohere's chat models: the same API.
+    id: 'cohere_chat',
+    format: 'cohere',
+    defaultApiBase: 'https://api.cohere.com',
+    apiBaseEnv: ['COHERE_API_BASE'],
+    apiKeyEnv: ['COHERE_API_KEY', 'CO_API_KEY'],
     requiresApiKey: true,
     supportsStreamUsage: true,
   },

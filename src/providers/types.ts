@@ -210,9 +210,19 @@ export interface Deployment {
   /** False when the deployment cannot be called (e.g. its API key is absent). */
   available: boolean;
   unavailableReason?: string;
+  /** AWS credentials and region of a Bedrock deployment (requests are SigV4-signed with them). */
+  aws?: AwsCredentials;
 }
 
-export type Framing = 'sse' | 'ndjson' | 'json';
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  region: string;
+}
+
+/** `eventstream`: AWS's binary application/vnd.amazon.eventstream framing (Bedrock streams). */
+export type Framing = 'sse' | 'ndjson' | 'json' | 'eventstream';
 
 export interface UpstreamRequest {
   url: string;
