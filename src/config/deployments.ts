@@ -79,12 +79,12 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
   if (apiBaseRefusal) {
     available = false;
     unavailableReason = `api_base refused: ${apiBaseRefusal}`;
-  } else if (!apiBase) {
-    available = false;
-    unavailableReason = `no api_base: ${spec.id} deployments need litellm_params.api_base${spec.apiBaseEnv ? ` or ${spec.apiBaseEnv.join(' / ')}` : ''}`;
   } else if (aws && 'problem' in aws) {
     available = false;
     unavailableReason = aws.problem;
+  } else if (!apiBase) {
+    available = false;
+    unavailableReason = `no api_base: ${spec.id} deployments need litellm_params.api_base${spec.apiBaseEnv ? ` or ${spec.apiBaseEnv.join(' / ')}` : ''}`;
   } else if (spec.requiresApiKey && !apiKey) {
     available = false;
     unavailableReason = `no API key: set litellm_params.api_key or ${spec.apiKeyEnv.join(' / ')}`;

@@ -29,6 +29,8 @@ export class CohereStreamTransform implements ChatStreamTransform {
   constructor(private readonly target: Deployment) {}
 
   push(data: string, event?: string): EmittedChunk[] {
+    // The end marker some Cohere deployments send after message-end.
+    if (data.trim() === '[DONE]') return [];
     const read = parseStreamJson(data, this.target);
     if ('error' in read) {
       this.error = read.error;
