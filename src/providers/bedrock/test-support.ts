@@ -34,10 +34,11 @@ const codec = new EventStreamCodec(toUtf8, fromUtf8);
 /** Messages encoded as Bedrock sends them: `:message-type`, `:event-type` / `:exception-type`, `:content-type`. */
 export function encodeMessages(messages: StreamMessage[]): Uint8Array {
   const frames = messages.map((message) => {
-    const headers =
+    const text = (value: string) => ({ type: 'string' as const, value });
+    const headers: Record<string, { type: 'string'; value: string }> =
       'event' in message
-        ? { ':message-type': { type: 'string' as const, value: 'event' }, ':event-type': { type: 'string' as const, value: message.event }, ':content-type': { type: 'string' as const, value: 'application/json' } }
-        : { ':message-type': { type: 'string' as const, value: 'exception' }, ':exception-type': { type: 'string' as const, value: message.exception }, ':content-type': { type: 'string' as const, value: 'application/json' } };
+        ? { ':message-type': text('event'), ':event-type': text(message.event), ':content-type': text('application/json') }
+        : { ':message-type': text('exception'), ':exception-type': text(message.exception), ':content-type': text('application/json') };
     return codec.encode({ headers, body: fromUtf8(JSON.stringify(message.payload)) });
   });
   return Buffer.concat(frames);
