@@ -3,19 +3,20 @@
  * Pure functions: the health monitor, the provider health report and the routes all use them.
  */
 import { createHash } from 'node:crypto';
+import { providerSpec } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
 import type { BackendKind, BackendModel, BackendRef } from './backend-types.js';
 
 const OLLAMA_PROVIDERS = new Set(['ollama', 'ollama_chat']);
 const OPENAI_COMPATIBLE_LOCAL = new Set(['hosted_vllm', 'vllm', 'lm_studio']);
 
-/** The provider kinds whose deployments are OpenAI-compatible (what `model_info.local: true` may mark). */
-const OPENAI_WIRE_PROVIDERS_EXCLUDED = new Set(['anthropic', 'gemini', 'azure']);
 
 function kindOf(deployment: Deployment): BackendKind | undefined {
   if (OLLAMA_PROVIDERS.has(deployment.provider)) return 'ollama';
   if (OPENAI_COMPATIBLE_LOCAL.has(deployment.provider)) return 'openai';
-  if (deployment.modelInfo.local === true && !OPENAI_WIRE_PROVIDERS_EXCLUDED.has(deployment.provider)) return 'openai';
+  // `model_info.local: true` may mark only deployments that speak OpenAI's wire format (not
+  // anthropic, gemini, azure, bedrock, cohere).
+  if (deployment.modelInfo.local === true && providerSpec(deployment.provider)?.format === 'openai') return 'openai';
   return undefined;
 }
 

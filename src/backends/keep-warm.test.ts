@@ -52,7 +52,7 @@ describe('start-up warnings', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     await backends.close();
     const messages = lines.map((line) => `${String(line.deployment)}: ${String(line.msg)}`);
-    expect(messages).toContain('claude: model_info.local is ignored: it marks OpenAI-compatible deployments with an api_base (not anthropic, gemini or azure)');
+    expect(messages).toContain('claude: model_info.local is ignored: it marks OpenAI-compatible deployments with an api_base (not anthropic, gemini, azure, bedrock or cohere)');
     expect(messages).toContain('vllm: model_info.keep_warm is ignored: it loads models on Ollama backends only');
     expect(messages).toContain('d: model_info.keep_warm is ignored: expected true, a duration such as "30m", or seconds');
   });
