@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { BEDROCK_TEST_CREDENTIALS, MockBedrock } from '../support/mock-bedrock.js';
 import { MockOpenAI } from '../support/mock-openai.js';
@@ -281,6 +282,35 @@ describe('AWS Bedrock behind the OpenAI API', () => {
     expect(partial).not.toBe('Hello from Bedrock!');
     expect(caught).toBeInstanceOf(Error);
     expect(String((caught as Error).message)).toMatch(/modelStreamErrorException/);
+  });
+});
+
+describe('AWS Bedrock streams cut by the client', () => {
+  it('aborts the upstream call when the client disconnects, and still charges for what was read and written', async () => {
+    bedrock.options.eventDelayMs = 100;
+    try {
+      const controller = new AbortController();
+      const { data: stream, response } = await client.chat.completions
+        .create({ model: 'claude-bedrock', messages: [{ role: 'user', content: 'Tell me a long story' }], stream: true }, { signal: controller.signal })
+        .withResponse();
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta?.content) {
+          controller.abort();
+          break;
+        }
+      }
+      await sleep(300);
+      expect(bedrock.requests.at(-1)!.aborted).toBe(true);
+      // Bedrock sends usage only in its last event: the gateway counts the prompt and the text so far.
+      await expect
+        .poll(() => gateway.recordOf(response.headers.get('x-switchboard-call-id')!), { timeout: 5_000 })
+        .toMatchObject({ status: 'failure', http_status: 499, error_code: 'client_closed_request', stream: 1, aborted: 1, tokens_estimated: 1 });
+      const row = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
+      expect(row!.prompt_tokens).toBeGreaterThan(0);
+      expect(row!.cost_micros).toBeGreaterThan(0);
+    } finally {
+      bedrock.options.eventDelayMs = undefined;
+    }
   });
 });
 

@@ -42,6 +42,8 @@ export interface BedrockRecordedRequest {
   /** The region and service of the credential scope. */
   region: string;
   service: string;
+  /** True when the client closed the connection before the response ended. */
+  aborted?: boolean;
 }
 
 export type BedrockFault =
@@ -62,6 +64,8 @@ export interface MockBedrockOptions {
   outputTokens?: number;
   /** Bytes per write of a stream (frames are cut wherever this falls); default 7. */
   sliceBytes?: number;
+  /** Pause between stream events, ms (the event's bytes still leave in slices). */
+  eventDelayMs?: number;
 }
 
 const ERROR_NAMESPACE = ':http://internal.amazon.com/coral/com.amazon.bedrock/';
@@ -88,7 +92,7 @@ export class MockBedrock extends MockServer {
   readonly refusedSignatures: string[] = [];
   private readonly codec = new EventStreamCodec(toUtf8, fromUtf8);
 
-  constructor(private readonly options: MockBedrockOptions) {
+  constructor(readonly options: MockBedrockOptions) {
     super();
   }
 
@@ -114,7 +118,11 @@ export class MockBedrock extends MockServer {
       }
       const action = route[2] as BedrockRecordedRequest['action'];
       const modelId = decodeURIComponent(route[1]);
-      this.requests.push({ path: request.url!, modelId, action, headers: request.headers, body, ...scope });
+      const record: BedrockRecordedRequest = { path: request.url!, modelId, action, headers: request.headers, body, ...scope };
+      this.requests.push(record);
+      response.on('close', () => {
+        if (!response.writableFinished) record.aborted = true;
+      });
       const fault = this.faults.shift();
       if (fault?.kind === 'error') throw new BedrockError(fault.status, fault.type, fault.message);
       if (fault?.kind === 'throttle') throw new BedrockError(429, 'ThrottlingException', 'Too many requests, please wait before trying again.');
@@ -248,14 +256,23 @@ export class MockBedrock extends MockServer {
     if (fault) {
       frames.push(this.frame({ ':exception-type': fault.exception, ':content-type': 'application/json', ':message-type': 'exception' }, { message: fault.message ?? 'The service is busy.' }));
     }
-    const bytes = Buffer.concat(frames);
     const slice = this.options.sliceBytes ?? 7;
-    for (let start = 0; start < bytes.length; start += slice) {
-      if (!response.write(bytes.subarray(start, start + slice))) await new Promise((resolve) => response.once('drain', resolve));
-      // Let slices leave as separate TCP writes now and then.
-      if (start % (slice * 16) === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
-    response.end();
+    const write = async (bytes: Uint8Array) => {
+      for (let start = 0; start < bytes.length; start += slice) {
+        if (response.destroyed) return;
+        if (!response.write(bytes.subarray(start, start + slice))) await new Promise((resolve) => response.once('drain', resolve));
+        // Let slices leave as separate TCP writes now and then.
+        if (start % (slice * 16) === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    if (this.options.eventDelayMs) {
+      for (const frame of frames) {
+        if (response.destroyed) return;
+        await write(frame);
+        await new Promise((resolve) => setTimeout(resolve, this.options.eventDelayMs));
+      }
+    } else await write(Buffer.concat(frames));
+    if (!response.destroyed) response.end();
   }
 
   private embed(modelId: string, body: Json): Json {
