@@ -66,7 +66,7 @@ describe('AWS credentials of Bedrock deployments', () => {
     expect(claude).toMatchObject({ provider: 'bedrock', upstreamModel: 'us.anthropic.claude-3-5-haiku-20241022-v1:0', available: false, unavailableReason: expect.stringMatching(/no AWS region/) });
     expect(nova).toMatchObject({ provider: 'bedrock', available: true, apiBase: 'https://bedrock-runtime.us-east-1.amazonaws.com', aws: { accessKeyId: 'AKID', region: 'us-east-1' } });
     expect(nova.prices).toMatchObject({ inputPerToken: 800_000, outputPerToken: 3_200_000 });
-    expect(command).toMatchObject({ provider: 'cohere_chat', upstreamModel: 'command-a-03-2025', apiBase: 'https://api.cohere.com', apiKey: 'co-env', available: true });
+    expect(command).toMatchObject({ provider: 'cohere', upstreamModel: 'command-a-03-2025', apiBase: 'https://api.cohere.com', apiKey: 'co-env', available: true });
     expect(embed).toMatchObject({ provider: 'cohere', apiKey: 'co-env' });
   });
 });

@@ -82,7 +82,7 @@ describe('Cohere behind the OpenAI API', () => {
     expect(sent.path).toBe('/v2/chat');
     expect(sent.headers.authorization).toBe('Bearer co-upstream-key');
     expect(sent.body).toEqual({ model: 'command-a-03-2025', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say hello' }], max_tokens: 2000, p: 0.9 });
-    expect(response.headers.get('x-switchboard-provider')).toBe('cohere_chat');
+    expect(response.headers.get('x-switchboard-provider')).toBe('cohere');
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', prompt_tokens: 200, completion_tokens: 1000, tokens_estimated: 0, cost_micros: COST_MICROS });
   });
 
