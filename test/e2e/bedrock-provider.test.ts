@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { BEDROCK_TEST_CREDENTIALS, MockBedrock } from '../support/mock-bedrock.js';
 import { MockOpenAI } from '../support/mock-openai.js';
+import { Management } from '../support/management.js';
 
 const SESSION_TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN';
 let bedrock: MockBedrock;
@@ -329,5 +330,29 @@ describe('AWS Bedrock Claude behind the Anthropic Messages API', () => {
     expect(final.stop_reason).toBe('end_turn');
     expect(final.usage.output_tokens).toBe(500);
     expect(bedrock.requests.at(-1)!.action).toBe('converse-stream');
+  });
+});
+
+describe('a Bedrock model added through the model API', () => {
+  it('is served with its sealed AWS credentials, which are masked when shown', async () => {
+    const managed = await startGateway(`
+model_list: []
+general_settings:
+  master_key: ${MASTER_KEY}
+  health_check_interval: 0
+`, { env: { SWITCHBOARD_ENCRYPTION_KEY: 'a'.repeat(64) } });
+    try {
+      const api = new Management(managed.url);
+      const created = await api.ok<{ litellm_params: Record<string, unknown> }>('POST', '/model/new', {
+        model_name: 'added-claude',
+        litellm_params: { model: `bedrock/${CLAUDE}`, api_base: bedrock.url, aws_access_key_id: BEDROCK_TEST_CREDENTIALS.accessKeyId, aws_secret_access_key: BEDROCK_TEST_CREDENTIALS.secretAccessKey, aws_region_name: 'us-east-1' },
+      });
+      expect(JSON.stringify(created)).not.toContain(BEDROCK_TEST_CREDENTIALS.secretAccessKey);
+      const data = await managed.openai().chat.completions.create({ model: 'added-claude', messages: [{ role: 'user', content: 'Hi' }] });
+      expect(data.choices[0].message.content).toBe('Hello from Bedrock!');
+      expect(bedrock.requests.at(-1)).toMatchObject({ modelId: CLAUDE, region: 'us-east-1' });
+    } finally {
+      await managed.close();
+    }
   });
 });
