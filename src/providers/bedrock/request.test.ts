@@ -80,6 +80,12 @@ describe('OpenAI chat → Bedrock Converse', () => {
     expect(refusal({ model: 'm', messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:image/tiff;base64,AAAA' } }] }] }).message).toMatch(/image\/tiff/);
   });
 
+  it('sends top_k to Claude in additionalModelRequestFields and refuses it for other models', () => {
+    expect(converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], top_k: 40 }, bedrockDeployment()).additionalModelRequestFields).toEqual({ top_k: 40 });
+    expect(converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], top_k: 5 }, bedrockDeployment({ upstreamModel: 'us.anthropic.claude-sonnet-4-20250514-v1:0' })).additionalModelRequestFields).toEqual({ top_k: 5 });
+    expect(() => converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], top_k: 40 }, bedrockDeployment({ upstreamModel: 'amazon.nova-pro-v1:0' }))).toThrow(/top_k is not supported/);
+  });
+
   it('needs AWS credentials on the deployment', () => {
     expect(() => buildBedrockChatRequest({ model: 'm', messages: [{ role: 'user', content: 'x' }] }, bedrockDeployment({ aws: undefined }))).toThrow(/no AWS credentials/);
   });

@@ -8,7 +8,9 @@
  *   wants them to alternate.
  * - images must be base64 `data:` URLs (Converse takes image bytes, not URLs, and the gateway does
  *   not fetch client URLs); PDFs in `file` parts → `document` blocks.
- * - max_tokens / temperature / top_p / stop → inferenceConfig; tools → toolConfig.
+ * - max_tokens / temperature / top_p / stop → inferenceConfig; tools → toolConfig. top_k has no
+ *   Converse field: for Claude it goes in additionalModelRequestFields (`top_k`, Anthropic's own
+ *   name), as the Bedrock documentation for Anthropic models shows; other models refuse it.
  *   tool_choice "none" has no Converse equivalent and is refused rather than ignored.
  * - The model id may be a foundation model id, a cross-region inference profile id
  *   (`us.anthropic.claude-…`) or an ARN; it is URL-encoded into the path.
@@ -33,6 +35,8 @@ export const BEDROCK_SUPPORTED_PARAMS: ReadonlySet<string> = new Set([
   'max_completion_tokens',
   'temperature',
   'top_p',
+  // Anthropic models only, through additionalModelRequestFields (refused for the others).
+  'top_k',
   'stop',
   'tools',
   'tool_choice',
@@ -222,6 +226,11 @@ function withDefaults(request: ChatRequest, target: Deployment): ChatRequest {
   return merged;
 }
 
+/** Claude on Bedrock, as a foundation model id or a cross-region inference profile (`us.anthropic.…`). */
+function isAnthropicModel(model: string): boolean {
+  return /^(?:[a-z-]+\.)?anthropic\./.test(model) || /:inference-profile\/(?:[a-z-]+\.)?anthropic\./.test(model) || /foundation-model\/anthropic\./.test(model);
+}
+
 export function converseBody(original: ChatRequest, target: Deployment): BedrockConverseRequest {
   const request = withDefaults(original, target);
   if (typeof request.n === 'number' && request.n !== 1) throw invalid('n', 'n must be 1: Bedrock Converse returns one answer per call');
@@ -238,6 +247,10 @@ export function converseBody(original: ChatRequest, target: Deployment): Bedrock
   if (typeof request.stop === 'string') inference.stopSequences = [request.stop];
   else if (Array.isArray(request.stop) && request.stop.length > 0) inference.stopSequences = request.stop;
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
+  if (typeof request.top_k === 'number') {
+    if (!isAnthropicModel(target.upstreamModel)) throw invalid('top_k', `top_k is not supported by Bedrock Converse for ${target.upstreamModel} (only Anthropic models take it)`);
+    body.additionalModelRequestFields = { top_k: request.top_k };
+  }
 
   if (Array.isArray(request.tools) && request.tools.length > 0) {
     const toolChoice = convertToolChoice(request.tool_choice);
