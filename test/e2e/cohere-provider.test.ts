@@ -143,6 +143,10 @@ describe('Cohere behind the OpenAI API', () => {
     expect(result.data[1].embedding).toHaveLength(8);
     expect(result.usage).toMatchObject({ prompt_tokens: 6, total_tokens: 6 });
     expect(cohere.requests.at(-1)).toMatchObject({ path: '/v2/embed', body: { model: 'embed-v4.0', texts: ['hello world', 'good morning to you'], input_type: 'search_document', embedding_types: ['float'] } });
+
+    // Cohere's input_type, sent by the client as an extra field, reaches Cohere.
+    await client.embeddings.create({ model: 'cohere-embed', input: 'where is the station?', input_type: 'search_query' } as OpenAI.EmbeddingCreateParams);
+    expect(cohere.requests.at(-1)!.body).toMatchObject({ texts: ['where is the station?'], input_type: 'search_query' });
   });
 
   it('reports a refused key as an authentication failure, and falls back from a failing Cohere model to another provider', async () => {
