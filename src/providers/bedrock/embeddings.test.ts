@@ -19,6 +19,11 @@ describe('Bedrock embeddings (InvokeModel)', () => {
     });
   });
 
+  it('Titan v1 takes no dimensions: refused rather than sent', () => {
+    expect(() => buildBedrockEmbeddingsRequest({ model: 'x', input: 'a', dimensions: 256 }, bedrockDeployment({ upstreamModel: 'amazon.titan-embed-text-v1' }))).toThrow(/dimensions is not supported/);
+    expect(JSON.parse(buildBedrockEmbeddingsRequest({ model: 'x', input: 'a' }, bedrockDeployment({ upstreamModel: 'amazon.titan-embed-text-v1' })).body!)).toEqual({ inputText: 'a' });
+  });
+
   it('Titan: several inputs are refused rather than half answered', () => {
     expect(() => buildBedrockEmbeddingsRequest({ model: 'x', input: ['a', 'b'] }, titan)).toThrow(/one text per request; got 2 inputs/);
   });

@@ -44,6 +44,9 @@ export function buildBedrockEmbeddingsRequest(request: EmbeddingsRequest, target
     if (texts.length !== 1) {
       throw new GatewayError('invalid_request', `Titan embedding models take one text per request; got ${texts.length} inputs: send them one at a time`, { param: 'input' });
     }
+    if (typeof request.dimensions === 'number' && !/titan-embed-text-v2/.test(target.upstreamModel)) {
+      throw new GatewayError('invalid_request', `dimensions is not supported by ${target.upstreamModel} (Titan Text Embeddings V2 takes 256, 512 or 1024)`, { param: 'dimensions' });
+    }
     body = { inputText: texts[0], ...(typeof request.dimensions === 'number' ? { dimensions: request.dimensions } : {}) };
   } else if (family === 'cohere') {
     const inputType = request.input_type ?? 'search_document';
