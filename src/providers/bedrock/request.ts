@@ -17,6 +17,7 @@
  */
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
+import { isAnthropicModel, maxTokensWithThinking, reasoningBlocks, thinkingOf } from './reasoning.js';
 import { credentialsOf, signedHeaders } from './signing.js';
 import type {
   BedrockContentBlock,
@@ -40,6 +41,9 @@ export const BEDROCK_SUPPORTED_PARAMS: ReadonlySet<string> = new Set([
   'stop',
   'tools',
   'tool_choice',
+  // Claude only, as extended thinking (reasoning.ts).
+  'reasoning_effort',
+  'thinking',
   // Only n = 1: Converse returns one message per call.
   'n',
 ]);
@@ -140,7 +144,8 @@ function toolInput(raw: unknown, param: string): unknown {
 }
 
 function assistantBlocks(message: ChatMessage, param: string): BedrockContentBlock[] {
-  const blocks: BedrockContentBlock[] = [];
+  // Signed reasoning goes back first, as Claude wrote it before its text and tool calls.
+  const blocks: BedrockContentBlock[] = reasoningBlocks(message);
   const text = textOf(message.content, `${param}.content`);
   if (text.length > 0) blocks.push({ text });
   (message.tool_calls ?? []).forEach((call, index) => {
@@ -226,11 +231,6 @@ function withDefaults(request: ChatRequest, target: Deployment): ChatRequest {
   return merged;
 }
 
-/** Claude on Bedrock, as a foundation model id or a cross-region inference profile (`us.anthropic.…`). */
-function isAnthropicModel(model: string): boolean {
-  return /^(?:[a-z-]+\.)?anthropic\./.test(model) || /:inference-profile\/(?:[a-z-]+\.)?anthropic\./.test(model) || /foundation-model\/anthropic\./.test(model);
-}
-
 export function converseBody(original: ChatRequest, target: Deployment): BedrockConverseRequest {
   const request = withDefaults(original, target);
   if (typeof request.n === 'number' && request.n !== 1) throw invalid('n', 'n must be 1: Bedrock Converse returns one answer per call');
@@ -240,17 +240,22 @@ export function converseBody(original: ChatRequest, target: Deployment): Bedrock
   if (system.length > 0) body.system = system;
 
   const inference: BedrockInferenceConfig = {};
-  const maxTokens = request.max_completion_tokens ?? request.max_tokens;
+  const thinking = thinkingOf(request, target.upstreamModel);
+  const requested = request.max_completion_tokens ?? request.max_tokens;
+  const maxTokens = thinking ? maxTokensWithThinking(typeof requested === 'number' ? requested : undefined, thinking) : requested;
   if (typeof maxTokens === 'number') inference.maxTokens = maxTokens;
   if (typeof request.temperature === 'number') inference.temperature = request.temperature;
   if (typeof request.top_p === 'number') inference.topP = request.top_p;
   if (typeof request.stop === 'string') inference.stopSequences = [request.stop];
   else if (Array.isArray(request.stop) && request.stop.length > 0) inference.stopSequences = request.stop;
   if (Object.keys(inference).length > 0) body.inferenceConfig = inference;
+  const additional: JsonObject = {};
   if (typeof request.top_k === 'number') {
     if (!isAnthropicModel(target.upstreamModel)) throw invalid('top_k', `top_k is not supported by Bedrock Converse for ${target.upstreamModel} (only Anthropic models take it)`);
-    body.additionalModelRequestFields = { top_k: request.top_k };
+    additional.top_k = request.top_k;
   }
+  if (thinking) additional.thinking = thinking;
+  if (Object.keys(additional).length > 0) body.additionalModelRequestFields = additional;
 
   if (Array.isArray(request.tools) && request.tools.length > 0) {
     const toolChoice = convertToolChoice(request.tool_choice);

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatResponse, Deployment, Usage } from '../types.js';
 import { usageToOpenAI } from '../shared/usage.js';
+import { thinkingBlocksOf } from './reasoning.js';
 import type { BedrockContentBlock, BedrockConverseResponse, BedrockStopReason, BedrockUsage } from './wire.js';
 
 const count = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
@@ -72,6 +73,9 @@ export function messageOf(blocks: BedrockContentBlock[]): ChatMessage {
   }
   const message: ChatMessage = { role: 'assistant', content: text.length > 0 ? text.join('') : null };
   if (reasoning.length > 0) message.reasoning_content = reasoning.join('');
+  // LiteLLM's fields: reasoning_content for reading, thinking_blocks (signed) for sending back.
+  const thinkingBlocks = thinkingBlocksOf(blocks);
+  if (thinkingBlocks.length > 0) message.thinking_blocks = thinkingBlocks;
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   return message;
 }

@@ -101,9 +101,13 @@ export class BedrockStreamTransform implements ChatStreamTransform {
       }
       return [this.chunk(this.withRole({ tool_calls: [{ index, function: { arguments: delta.toolUse.input ?? '' } }] }), null)];
     }
-    if (typeof delta.reasoningContent?.text === 'string' && delta.reasoningContent.text.length > 0) {
-      return [this.chunk(this.withRole({ reasoning_content: delta.reasoningContent.text }), null)];
+    const reasoning = delta.reasoningContent;
+    if (typeof reasoning?.text === 'string' && reasoning.text.length > 0) return [this.chunk(this.withRole({ reasoning_content: reasoning.text }), null)];
+    // The signature closes a reasoning block: sent as LiteLLM's thinking_blocks, so that a client can send the signed block back.
+    if (typeof reasoning?.signature === 'string' && reasoning.signature.length > 0) {
+      return [this.chunk(this.withRole({ thinking_blocks: [{ type: 'thinking', thinking: '', signature: reasoning.signature }] }), null)];
     }
+    if (typeof reasoning?.redactedContent === 'string') return [this.chunk(this.withRole({ thinking_blocks: [{ type: 'redacted_thinking', data: reasoning.redactedContent }] }), null)];
     return [];
   }
 
