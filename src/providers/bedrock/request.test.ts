@@ -67,6 +67,18 @@ describe('OpenAI chat → Bedrock Converse', () => {
     expect(named.toolConfig!.toolChoice).toEqual({ tool: { name: 'get_weather' } });
   });
 
+  it('maps PDF file parts to document blocks with names unique in the request', () => {
+    const pdf = 'data:application/pdf;base64,JVBERi0xLjQK';
+    const body = converseBody(
+      { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'Compare' }, { type: 'file', file: { file_data: pdf } }, { type: 'file', file: { file_data: pdf } }] }] },
+      bedrockDeployment(),
+    );
+    expect(body.messages[0].content.slice(1)).toEqual([
+      { document: { format: 'pdf', name: 'document-0-1', source: { bytes: 'JVBERi0xLjQK' } } },
+      { document: { format: 'pdf', name: 'document-0-2', source: { bytes: 'JVBERi0xLjQK' } } },
+    ]);
+  });
+
   it('fills inference settings from the deployment\'s defaults when the client gives none', () => {
     const body = converseBody({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], temperature: 0.1 }, bedrockDeployment({ defaultParams: { max_tokens: 77, temperature: 0.9 } }));
     expect(body.inferenceConfig).toEqual({ maxTokens: 77, temperature: 0.1 });

@@ -84,6 +84,12 @@ function textOf(content: ChatMessage['content'], param: string): string {
     .join('');
 }
 
+/** A document's name, unique within the request as Converse requires: from its message and part index. */
+function documentName(param: string): string {
+  const [message, part] = /messages\[(\d+)\]\.content\[(\d+)\]/.exec(param)?.slice(1) ?? ['0', '0'];
+  return `document-${message}-${part}`;
+}
+
 function mediaBlock(url: string, param: string, kind: 'image' | 'document'): BedrockContentBlock {
   const match = DATA_URL.exec(url);
   if (!match) throw invalid(param, `${param} must be a base64 data: URL: Bedrock Converse takes the bytes of ${kind === 'image' ? 'an image' : 'a document'}, not a URL`);
@@ -95,7 +101,7 @@ function mediaBlock(url: string, param: string, kind: 'image' | 'document'): Bed
   }
   const format = DOCUMENT_FORMATS[mediaType];
   if (!format) throw invalid(param, `${param}: Bedrock accepts documents of type ${Object.keys(DOCUMENT_FORMATS).join(', ')}, got ${mediaType}`);
-  return { document: { format, name: 'document', source: { bytes: match[3] } } };
+  return { document: { format, name: documentName(param), source: { bytes: match[3] } } };
 }
 
 function userBlocks(content: ChatMessage['content'], param: string): BedrockContentBlock[] {
