@@ -331,6 +331,28 @@ describe('AWS Bedrock Claude behind the Anthropic Messages API', () => {
     expect(final.usage.output_tokens).toBe(500);
     expect(bedrock.requests.at(-1)!.action).toBe('converse-stream');
   });
+
+  it('uses a tool through /v1/messages: tool_use out, tool_result back', async () => {
+    const anthropic = new Anthropic({ apiKey: MASTER_KEY, baseURL: gateway.url, maxRetries: 0 });
+    const tools: Anthropic.Tool[] = [{ name: 'get_weather', description: 'Current weather in a city', input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+    const first = await anthropic.messages.create({ model: 'claude-bedrock', max_tokens: 1024, tools, messages: [{ role: 'user', content: 'Weather in Paris?' }] });
+    expect(first.stop_reason).toBe('tool_use');
+    const use = first.content.find((block): block is Anthropic.ToolUseBlock => block.type === 'tool_use')!;
+    expect(use).toMatchObject({ name: 'get_weather', input: { city: 'Paris' } });
+    const second = await anthropic.messages.create({
+      model: 'claude-bedrock',
+      max_tokens: 1024,
+      tools,
+      messages: [
+        { role: 'user', content: 'Weather in Paris?' },
+        { role: 'assistant', content: first.content },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '21°C' }] },
+      ],
+    });
+    expect(second.content).toEqual([{ type: 'text', text: 'Tool said: 21°C' }]);
+    const sent = bedrock.requests.at(-1)!.body.messages as Array<{ role: string; content: unknown[] }>;
+    expect(sent.at(-1)).toEqual({ role: 'user', content: [{ toolResult: { toolUseId: use.id, content: [{ text: '21°C' }] } }] });
+  });
 });
 
 describe('a Bedrock model added through the model API', () => {
