@@ -5,16 +5,21 @@ import { createBedrockStreamTransform } from './stream.js';
 import { bedrockDeployment, encodeMessages, replay } from './test-support.js';
 
 describe('extended thinking for Claude on Bedrock', () => {
-  it('reasoning_effort → additionalModelRequestFields.thinking, max_tokens kept for the answer on top of the budget', () => {
-    const body = converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'medium', max_tokens: 1000 }, bedrockDeployment());
+  it('reasoning_effort → additionalModelRequestFields.thinking, inside max_tokens (never raised past what was reserved)', () => {
+    const body = converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'medium', max_tokens: 3000 }, bedrockDeployment());
     expect(body.additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 2048 } });
-    expect(body.inferenceConfig).toEqual({ maxTokens: 3048 });
-    const unlimited = converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }, bedrockDeployment());
-    expect(unlimited.inferenceConfig).toEqual({ maxTokens: 1024 + 4096 });
+    expect(body.inferenceConfig).toEqual({ maxTokens: 3000 });
+    // No limit given: the one the gateway reserves for (model_info's output limit, else 4096) is sent.
+    expect(converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }, bedrockDeployment()).inferenceConfig).toEqual({ maxTokens: 4096 });
+    expect(converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'low' }, bedrockDeployment({ modelInfo: { max_output_tokens: 8192 } })).inferenceConfig).toEqual({ maxTokens: 8192 });
     const raw = converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], thinking: { type: 'enabled', budget_tokens: 3000 }, max_tokens: 8000 }, bedrockDeployment());
     expect(raw.additionalModelRequestFields).toEqual({ thinking: { type: 'enabled', budget_tokens: 3000 } });
     expect(raw.inferenceConfig).toEqual({ maxTokens: 8000 });
     expect(converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'none' }, bedrockDeployment()).additionalModelRequestFields).toBeUndefined();
+  });
+
+  it('refuses a max_tokens the thinking budget does not fit under', () => {
+    expect(() => converseBody({ model: 'm', messages: [{ role: 'user', content: 'x' }], reasoning_effort: 'high', max_tokens: 1000 }, bedrockDeployment())).toThrow(/max_tokens \(1000\) must be larger than the thinking budget \(4096 tokens\)/);
   });
 
   it('is refused for models other than Claude, and an unknown effort is refused', () => {

@@ -6,14 +6,14 @@
  * blocks — Claude needs them, signed, when thinking is combined with tool use.
  */
 import { GatewayError } from '../../errors.js';
-import type { ChatMessage, ChatRequest, JsonObject } from '../types.js';
+import type { ChatMessage, ChatRequest, Deployment, JsonObject } from '../types.js';
 import type { BedrockContentBlock } from './wire.js';
 
 /** reasoning_effort → budget_tokens, as the Anthropic adapter maps it (Anthropic's minimum is 1024). */
 const THINKING_BUDGETS: Record<string, number> = { minimal: 1024, low: 1024, medium: 2048, high: 4096 };
 
-/** Used when thinking is on and neither the client nor the deployment gives max_tokens (Claude needs max_tokens > budget). */
-const ANSWER_TOKENS = 4096;
+/** The output limit the gateway reserves for when a request names none (billing/max-cost.ts). */
+const DEFAULT_OUTPUT_LIMIT = 4096;
 
 const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -42,12 +42,23 @@ export function thinkingOf(request: ChatRequest, model: string): JsonObject | un
   return thinking;
 }
 
-/** max_tokens with thinking on: the budget counts inside it, so the client's limit is kept for the answer on top. */
-export function maxTokensWithThinking(maxTokens: number | undefined, thinking: JsonObject): number | undefined {
+/**
+ * max_tokens with thinking on. Claude counts thinking inside max_tokens, and the gateway reserved
+ * budget for exactly this limit (the request's, else model_info's output limit, else 4096), so the
+ * limit is sent as it is — never raised by the budget, which would let a call cost more than its
+ * reservation — and a limit the budget does not fit under is refused.
+ */
+export function maxTokensWithThinking(requested: number | undefined, thinking: JsonObject, modelInfo: Deployment['modelInfo']): number {
+  const limit = requested ?? positive(modelInfo.max_output_tokens) ?? positive(modelInfo.max_tokens) ?? DEFAULT_OUTPUT_LIMIT;
   const budget = typeof thinking.budget_tokens === 'number' ? thinking.budget_tokens : undefined;
-  if (budget === undefined) return maxTokens;
-  if (maxTokens === undefined) return budget + ANSWER_TOKENS;
-  return maxTokens <= budget ? maxTokens + budget : maxTokens;
+  if (budget !== undefined && limit <= budget) {
+    throw new GatewayError('invalid_request', `max_tokens (${limit}) must be larger than the thinking budget (${budget} tokens): Claude counts its thinking inside max_tokens`, { param: 'max_tokens', provider: 'bedrock' });
+  }
+  return limit;
+}
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 /** LiteLLM's `thinking_blocks` of an assistant message as Converse reasoningContent blocks. */

@@ -248,7 +248,7 @@ export function converseBody(original: ChatRequest, target: Deployment): Bedrock
   const inference: BedrockInferenceConfig = {};
   const thinking = thinkingOf(request, target.upstreamModel);
   const requested = request.max_completion_tokens ?? request.max_tokens;
-  const maxTokens = thinking ? maxTokensWithThinking(typeof requested === 'number' ? requested : undefined, thinking) : requested;
+  const maxTokens = thinking ? maxTokensWithThinking(typeof requested === 'number' ? requested : undefined, thinking, target.modelInfo) : requested;
   if (typeof maxTokens === 'number') inference.maxTokens = maxTokens;
   if (typeof request.temperature === 'number') inference.temperature = request.temperature;
   if (typeof request.top_p === 'number') inference.topP = request.top_p;
