@@ -65,6 +65,14 @@ describe('EventStreamParser', () => {
     expect(events).toEqual([EXPECTED[1]]);
   });
 
+  it('does not hold a view of a chunk that carried only part of a message', () => {
+    const parser = new EventStreamParser();
+    const chunk = Buffer.from(STREAM.subarray(0, 20));
+    expect(parser.push(chunk)).toEqual([]);
+    chunk.fill(0);
+    expect(parser.push(STREAM.subarray(20, MESSAGES[0].length))).toEqual([EXPECTED[0]]);
+  });
+
   it('refuses a corrupted message (checksum mismatch) with an upstream_invalid_response error', () => {
     const corrupted = Buffer.from(MESSAGES[1]);
     corrupted[corrupted.length - 6] ^= 0xff;

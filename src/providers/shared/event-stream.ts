@@ -53,7 +53,8 @@ export class EventStreamParser {
 
   push(chunk: Uint8Array): FramedEvent[] {
     if (chunk.byteLength === 0) return [];
-    this.pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    const incoming = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.pending.push(incoming);
     this.pendingBytes += chunk.byteLength;
     const events: FramedEvent[] = [];
     let buffer = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
@@ -71,8 +72,8 @@ export class EventStreamParser {
       events.push(eventOfMessage(message));
       offset += total;
     }
-    // Copy the rest: the chunk's memory belongs to the network layer and may be reused.
-    buffer = offset === 0 ? buffer : Buffer.from(buffer.subarray(offset));
+    // Keep a copy of the rest, never a view of the caller's chunk: its memory is not ours to hold.
+    buffer = offset === 0 && buffer !== incoming ? buffer : Buffer.from(buffer.subarray(offset));
     this.pending = buffer.length > 0 ? [buffer] : [];
     this.pendingBytes = buffer.length;
     return events;
