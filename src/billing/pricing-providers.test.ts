@@ -17,6 +17,7 @@ describe('built-in prices of Bedrock and Cohere models', () => {
     expect(builtInPrices('meta.llama3-70b-instruct-v1:0')).toMatchObject({ inputPerToken: per(2.65), outputPerToken: per(3.5) });
     expect(builtInPrices('amazon.titan-embed-text-v2:0')).toMatchObject({ inputPerToken: per(0.02), outputPerToken: 0 });
     expect(builtInPrices('cohere.embed-english-v3')).toMatchObject({ inputPerToken: per(0.1) });
+    expect(builtInPrices('mistral.mistral-large-2402-v1:0')).toMatchObject({ inputPerToken: per(8), outputPerToken: per(24) });
   });
 
   it('prices Cohere models', () => {
