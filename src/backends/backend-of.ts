@@ -14,7 +14,8 @@ const OPENAI_COMPATIBLE_LOCAL = new Set(['hosted_vllm', 'vllm', 'lm_studio']);
 function kindOf(deployment: Deployment): BackendKind | undefined {
   if (OLLAMA_PROVIDERS.has(deployment.provider)) return 'ollama';
   if (OPENAI_COMPATIBLE_LOCAL.has(deployment.provider)) return 'openai';
-  // `model_info.local: true` may mark only providers that speak OpenAI's API at their api_base.
+  // `model_info.local: true` may mark only deployments that speak OpenAI's wire format at their api_base
+  // (not anthropic, gemini, vertex_ai, azure, azure_ai, text-completion-openai, bedrock or cohere).
   if (deployment.modelInfo.local === true && providerSpec(deployment.provider)?.format === 'openai') return 'openai';
   return undefined;
 }

@@ -40,6 +40,7 @@ describe('start-up warnings', () => {
     const backends = new LocalBackends({
       deployments: () => [
         { deployment: hosted('claude', 'anthropic', { local: true }), active: true },
+        { deployment: hosted('nova', 'bedrock', { local: true }), active: true },
         { deployment: hosted('vllm', 'hosted_vllm', { keep_warm: true }), active: true },
         { deployment: deployment(-5), active: true },
       ],
@@ -52,7 +53,8 @@ describe('start-up warnings', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     await backends.close();
     const messages = lines.map((line) => `${String(line.deployment)}: ${String(line.msg)}`);
-    expect(messages).toContain('claude: model_info.local is ignored: it marks OpenAI-compatible deployments with an api_base (not anthropic, gemini, vertex_ai, azure, azure_ai or text-completion-openai)');
+    expect(messages).toContain('claude: model_info.local is ignored: it marks OpenAI-compatible deployments with an api_base (not anthropic, gemini, vertex_ai, azure, azure_ai, text-completion-openai, bedrock or cohere)');
+    expect(messages).toContain('nova: model_info.local is ignored: it marks OpenAI-compatible deployments with an api_base (not anthropic, gemini, vertex_ai, azure, azure_ai, text-completion-openai, bedrock or cohere)');
     expect(messages).toContain('vllm: model_info.keep_warm is ignored: it loads models on Ollama backends only');
     expect(messages).toContain('d: model_info.keep_warm is ignored: expected true, a duration such as "30m", or seconds');
   });

@@ -51,7 +51,7 @@ export class LocalBackends {
     this.manager = new PullManager({ directory: this.directory, checkNow: (deployments) => health.checkNow(deployments), warmUps: this.warmUps, logger: this.options.logger });
     for (const { deployment } of this.options.deployments()) {
       if (deployment.modelInfo.local === true && backendOf(deployment) === undefined) {
-        this.options.logger.warn({ deployment: deployment.id, model: deployment.modelName, provider: deployment.provider }, 'model_info.local is ignored: it marks OpenAI-compatible deployments with an api_base (not anthropic, gemini, vertex_ai, azure, azure_ai or text-completion-openai)');
+        this.options.logger.warn({ deployment: deployment.id, model: deployment.modelName, provider: deployment.provider }, 'model_info.local is ignored: it marks OpenAI-compatible deployments with an api_base (not anthropic, gemini, vertex_ai, azure, azure_ai, text-completion-openai, bedrock or cohere)');
       }
       if (deployment.modelInfo.keep_warm !== undefined && backendOf(deployment)?.kind !== 'ollama') {
         this.options.logger.warn({ deployment: deployment.id, model: deployment.modelName, provider: deployment.provider }, 'model_info.keep_warm is ignored: it loads models on Ollama backends only');

@@ -97,7 +97,53 @@ const BUILT_IN: Record<string, PerMillion> = {
   // DeepSeek
   'deepseek-chat': [0.27, 1.1, 0.07],
   'deepseek-reasoner': [0.55, 2.19, 0.14],
+  // AWS Bedrock on-demand list prices (us-east-1), as in LiteLLM's model_prices_and_context_window.json
+  // and aws.amazon.com/bedrock/pricing. Keys are model ids without a cross-region prefix (us., eu., …:
+  // see candidates). Claude on Bedrock (anthropic.claude-…-v1:0) is priced as Anthropic lists it, through
+  // its family name above.
+  'amazon.nova-micro-v1:0': [0.035, 0.14, 0.00875],
+  'amazon.nova-lite-v1:0': [0.06, 0.24, 0.015],
+  'amazon.nova-pro-v1:0': [0.8, 3.2, 0.2],
+  'amazon.nova-premier-v1:0': [2.5, 12.5, 0.625],
+  'meta.llama3-8b-instruct-v1:0': [0.3, 0.6],
+  'meta.llama3-70b-instruct-v1:0': [2.65, 3.5],
+  'meta.llama3-1-8b-instruct-v1:0': [0.22, 0.22],
+  'meta.llama3-1-70b-instruct-v1:0': [0.99, 0.99],
+  'meta.llama3-1-405b-instruct-v1:0': [5.32, 16],
+  'meta.llama3-2-1b-instruct-v1:0': [0.1, 0.1],
+  'meta.llama3-2-3b-instruct-v1:0': [0.15, 0.15],
+  'meta.llama3-2-11b-instruct-v1:0': [0.35, 0.35],
+  'meta.llama3-2-90b-instruct-v1:0': [2, 2],
+  'meta.llama3-3-70b-instruct-v1:0': [0.72, 0.72],
+  'amazon.titan-embed-text-v1': [0.1, 0],
+  'amazon.titan-embed-text-v2:0': [0.02, 0],
+  'mistral.mistral-7b-instruct-v0:2': [0.15, 0.2],
+  'mistral.mixtral-8x7b-instruct-v0:1': [0.45, 0.7],
+  'mistral.mistral-large-2402-v1:0': [8, 24],
+  'cohere.command-r-v1:0': [0.5, 1.5],
+  'cohere.command-r-plus-v1:0': [3, 15],
+  'cohere.embed-english-v3': [0.1, 0],
+  'cohere.embed-multilingual-v3': [0.1, 0],
+  'cohere.embed-v4:0': [0.12, 0],
+  // Cohere (cohere.com/pricing; LiteLLM's table): billed per token of billed_units
+  'command-a-03-2025': [2.5, 10],
+  'command-a': [2.5, 10],
+  'command-r-plus-08-2024': [2.5, 10],
+  'command-r-plus': [2.5, 10],
+  'command-r-08-2024': [0.15, 0.6],
+  'command-r': [0.15, 0.6],
+  'command-r7b-12-2024': [0.0375, 0.15],
+  'embed-v4.0': [0.12, 0],
+  'embed-english-v3.0': [0.1, 0],
+  'embed-multilingual-v3.0': [0.1, 0],
+  'embed-english-light-v3.0': [0.1, 0],
+  'embed-multilingual-light-v3.0': [0.1, 0],
 };
+
+/** Bedrock's cross-region inference profile prefixes (`us.anthropic.claude-…`). */
+const BEDROCK_REGION_PREFIX = /^(us|eu|apac|us-gov|global|jp|au|ca)\./;
+/** A Bedrock model id: `vendor.model…` (`anthropic.claude-3-5-haiku-20241022-v1:0`, `amazon.nova-pro-v1:0`). */
+const BEDROCK_MODEL_ID = /^[a-z0-9-]+\.[a-z]/;
 
 const PICO_PER_USD = 1e12;
 
@@ -126,6 +172,15 @@ function candidates(model: string): string[] {
   if (slash >= 0) {
     name = name.slice(slash + 1);
     names.add(name);
+  }
+  if (BEDROCK_MODEL_ID.test(name)) {
+    // us.anthropic.claude-3-5-haiku-20241022-v1:0 → anthropic.claude-3-5-haiku-20241022-v1:0 → claude-3-5-haiku-20241022
+    name = name.replace(BEDROCK_REGION_PREFIX, '');
+    names.add(name);
+    if (name.startsWith('anthropic.')) {
+      name = name.slice('anthropic.'.length).replace(/-v\d+(:\d+)?$/, '');
+      names.add(name);
+    }
   }
   const undated = name
     .replace(/-(latest|preview)$/, '')

@@ -13,6 +13,7 @@ import { formatPath, type LoadedConfig } from './load.js';
 import { DEFAULT_CALL_PARAMS, type ModelEntry } from './schema.js';
 import { apiBaseProblem } from '../security/api-base.js';
 import { resolveVertex, vertexApiBase, vertexPublisher } from '../providers/vertex/settings.js';
+import { resolveAws } from './aws-credentials.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 
@@ -73,7 +74,8 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
   const firstEnv = (names: string[] | undefined) => names?.map((name) => env[name]).find((value) => value !== undefined && value !== '');
   const apiKey = params.api_key ?? firstEnv(spec.apiKeyEnv);
   const vertex = spec.format === 'vertex_ai' ? resolveVertex(params, env) : undefined;
-  const apiBase = (params.api_base ?? params.base_url ?? firstEnv(spec.apiBaseEnv) ?? spec.defaultApiBase ?? (vertex?.target ? vertexApiBase(vertex.target.location) : undefined))?.replace(/\/+$/, '');
+  const aws = spec.format === 'bedrock' ? resolveAws(params, env) : undefined;
+  const apiBase = (aws ? aws.apiBase : (params.api_base ?? params.base_url ?? firstEnv(spec.apiBaseEnv) ?? spec.defaultApiBase ?? (vertex?.target ? vertexApiBase(vertex.target.location) : undefined)))?.replace(/\/+$/, '');
   const apiVersion = params.api_version ?? (spec.format === 'azure' ? (env.AZURE_API_VERSION ?? '2024-10-21') : undefined);
 
   let available = true;
@@ -86,6 +88,9 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
   } else if (apiBaseRefusal) {
     available = false;
     unavailableReason = `api_base refused: ${apiBaseRefusal}`;
+  } else if (aws && 'problem' in aws) {
+    available = false;
+    unavailableReason = aws.problem;
   } else if (!apiBase) {
     available = false;
     unavailableReason = `no api_base: ${spec.id} deployments need litellm_params.api_base${spec.apiBaseEnv ? ` or ${spec.apiBaseEnv.join(' / ')}` : ''}`;
@@ -106,7 +111,8 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
   }
 
   // Vertex deployments of one group often differ only by project or region (multi-region balancing).
-  const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey), params.api_version ?? '', ...(vertex?.target ? [vertex.target.project, vertex.target.location] : [])]);
+  const credentials = aws && 'aws' in aws ? aws.aws : undefined;
+  const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey ?? credentials?.accessKeyId), params.api_version ?? '', ...(vertex?.target ? [vertex.target.project, vertex.target.location] : [])]);
   const id = modelInfo.id ?? createHash('sha256').update(identity).digest('hex').slice(0, 16);
 
   return {
@@ -135,6 +141,7 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     unavailableReason,
     tags: params.tags,
     maxRetries: params.max_retries,
+    ...(credentials ? { aws: credentials } : {}),
   };
 }
 

@@ -76,6 +76,12 @@ export const litellmParamsSchema = z
     vertex_ai_location: z.string().optional(),
     vertex_credentials: vertexCredentials.optional(),
     vertex_ai_credentials: vertexCredentials.optional(),
+    // AWS Bedrock: credentials and region (else the standard AWS_* environment variables).
+    aws_access_key_id: z.string().optional(),
+    aws_secret_access_key: z.string().optional(),
+    aws_session_token: z.string().optional(),
+    aws_region_name: z.string().optional(),
+    aws_bedrock_runtime_endpoint: z.string().url('expected a URL').optional(),
   })
   .passthrough();
 

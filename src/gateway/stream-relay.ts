@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { GatewayError } from '../errors.js';
 import { NdjsonParser, SseParser } from '../providers/shared/sse.js';
+import { EventStreamParser } from '../providers/shared/event-stream.js';
 import { mentionsUsageObject } from '../providers/shared/chunk-usage.js';
 import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, Usage } from '../providers/types.js';
 import type { StreamEncoder } from './response-format.js';
@@ -23,7 +24,8 @@ interface EventReader {
   end(): Array<{ data: string; event?: string }>;
 }
 
-function readerFor(framing: Framing): EventReader {
+function readerFor(framing: Framing, provider: string): EventReader {
+  if (framing === 'eventstream') return new EventStreamParser(provider);
   if (framing === 'ndjson') {
     const parser = new NdjsonParser();
     return { push: (chunk) => parser.push(chunk).map((data) => ({ data })), end: () => parser.end().map((data) => ({ data })) };
@@ -73,7 +75,7 @@ export class UpstreamStream {
     forwardRuns = false,
   ) {
     this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-    this.reader = readerFor(framing);
+    this.reader = readerFor(framing, timers.provider);
     if (forwardRuns && transform.forwardable && this.reader instanceof SseParser) {
       this.runs = { parser: this.reader, forwardable: (run) => transform.forwardable!(run) };
     }

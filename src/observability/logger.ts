@@ -22,6 +22,13 @@ export const REDACT_PATHS = [
   '*.headers["x-api-key"]',
   '*.headers["api-key"]',
   '*.headers["x-goog-api-key"]',
+  // AWS credentials of Bedrock deployments and the SigV4 session token header.
+  'aws',
+  '*.aws',
+  '*.aws_secret_access_key',
+  '*.aws_session_token',
+  '*["x-amz-security-token"]',
+  '*["X-Amz-Security-Token"]',
 ];
 
 export interface LoggerOptions {

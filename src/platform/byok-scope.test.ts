@@ -26,4 +26,10 @@ describe('which deployments take a user\'s own key', () => {
     expect(acceptsOwnKeys(deployment('openai', 'http://10.0.0.5:8000/v1', true))).toBe(true);
     expect(acceptsOwnKeys(deployment('openai', 'https://api.openai.com/v1', false))).toBe(false);
   });
+
+  it('never Bedrock, even marked: its calls are signed with the deployment\'s AWS credentials, not a key; Cohere on its public base', () => {
+    expect(acceptsOwnKeys(deployment('bedrock', 'https://bedrock-runtime.us-east-1.amazonaws.com', true))).toBe(false);
+    expect(acceptsOwnKeys(deployment('bedrock', 'https://bedrock-runtime.us-east-1.amazonaws.com'))).toBe(false);
+    expect(acceptsOwnKeys(deployment('cohere', 'https://api.cohere.com'))).toBe(true);
+  });
 });

@@ -33,6 +33,9 @@ function publicBaseOf(provider: string): string | undefined {
 }
 
 export function acceptsOwnKeys(deployment: Pick<Deployment, 'provider' | 'apiBase' | 'modelInfo'>): boolean {
+  // Bedrock signs every request with the deployment's AWS credentials: a user's API key would not
+  // be used, and the call would run on the operator's account while counted as the user's own.
+  if (providerSpec(deployment.provider)?.format === 'bedrock') return false;
   const marked = deployment.modelInfo.byok;
   if (marked === true) return true;
   if (marked === false) return false;

@@ -124,6 +124,8 @@ export class ByokDirectory {
   static provider(value: string): string {
     const spec = providerSpec(value.trim().toLowerCase());
     if (!spec) throw new GatewayError('invalid_request', `unknown provider "${value}": use one of ${knownProviderIds().join(', ')}`, { param: 'provider' });
+    // Bedrock calls are signed with the deployment's AWS credentials: there is no API key to bring.
+    if (spec.format === 'bedrock') throw new GatewayError('invalid_request', `${spec.id} takes no API key (its calls are signed with AWS credentials): own keys cannot be used for it`, { param: 'provider' });
     return spec.id;
   }
 

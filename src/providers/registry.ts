@@ -2,6 +2,8 @@
 import { anthropicAdapter } from './anthropic/index.js';
 import { ollamaChatAdapter, ollamaGenerateAdapter } from './ollama/index.js';
 import { geminiAdapter } from './gemini/index.js';
+import { bedrockAdapter } from './bedrock/index.js';
+import { cohereAdapter } from './cohere/index.js';
 import { openAICompatibleAdapter } from './shared/openai-compatible.js';
 import { textCompletionAdapter } from './text-completion/index.js';
 import { vertexAnthropicAdapter } from './vertex/anthropic.js';
@@ -20,6 +22,8 @@ const ADAPTERS: Record<Exclude<WireFormat, 'vertex_ai'>, ProviderAdapter> = {
   anthropic: anthropicAdapter,
   ollama_chat: ollamaChatAdapter,
   ollama: ollamaGenerateAdapter,
+  bedrock: bedrockAdapter,
+  cohere: cohereAdapter,
 };
 
 /**

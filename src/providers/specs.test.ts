@@ -13,3 +13,11 @@ describe('local providers', () => {
     expect(isLocalProvider('openai')).toBe(false);
   });
 });
+
+describe('provider aliases', () => {
+  it('cohere_chat is LiteLLM\'s other prefix for Cohere: the same provider and id', () => {
+    expect(providerSpec('cohere_chat')).toBe(providerSpec('cohere'));
+    expect(providerSpec('cohere_chat')?.id).toBe('cohere');
+    expect(knownProviderIds()).toEqual(expect.arrayContaining(['cohere', 'cohere_chat', 'bedrock']));
+  });
+});

@@ -4,7 +4,7 @@
  * is read from when the config gives none. Local servers need no key.
  */
 
-export type WireFormat = 'openai' | 'azure' | 'azure_ai' | 'anthropic' | 'gemini' | 'vertex_ai' | 'text_completion' | 'ollama_chat' | 'ollama';
+export type WireFormat = 'openai' | 'azure' | 'azure_ai' | 'anthropic' | 'gemini' | 'vertex_ai' | 'text_completion' | 'ollama_chat' | 'ollama' | 'bedrock' | 'cohere';
 
 export interface ProviderSpec {
   id: string;
@@ -25,6 +25,8 @@ export interface ProviderSpec {
    * choose a model. This field is the one list of local providers.
    */
   local?: boolean;
+  /** Other prefixes LiteLLM gives the same provider (`cohere_chat` for `cohere`); they resolve to this spec and id. */
+  aliases?: string[];
 }
 
 const openaiCompatible = (
@@ -112,6 +114,26 @@ const SPECS: ProviderSpec[] = [
   vertexSpec('vertex_ai'),
   vertexSpec('vertex_ai_beta'),
   {
+    // AWS Bedrock: no API key but AWS credentials (config/aws-credentials.ts); the endpoint is
+    // regional (https://bedrock-runtime.{region}.amazonaws.com), so it has no fixed default here.
+    id: 'bedrock',
+    format: 'bedrock',
+    apiKeyEnv: [],
+    requiresApiKey: false,
+    supportsStreamUsage: true,
+  },
+  {
+    id: 'cohere',
+    format: 'cohere',
+    defaultApiBase: 'https://api.cohere.com',
+    apiBaseEnv: ['COHERE_API_BASE'],
+    apiKeyEnv: ['COHERE_API_KEY', 'CO_API_KEY'],
+    requiresApiKey: true,
+    supportsStreamUsage: true,
+    // LiteLLM's prefix for Cohere's chat models: the same API, so one provider (one BYOK key, one id).
+    aliases: ['cohere_chat'],
+  },
+  {
     id: 'ollama_chat',
     format: 'ollama_chat',
     defaultApiBase: 'http://localhost:11434',
@@ -133,7 +155,7 @@ const SPECS: ProviderSpec[] = [
   },
 ];
 
-const BY_ID = new Map(SPECS.map((spec) => [spec.id, spec]));
+const BY_ID = new Map(SPECS.flatMap((spec) => [spec.id, ...(spec.aliases ?? [])].map((id) => [id, spec] as const)));
 
 export function providerSpec(id: string): ProviderSpec | undefined {
   return BY_ID.get(id);
@@ -144,8 +166,9 @@ export function isLocalProvider(id: string): boolean {
   return BY_ID.get(id)?.local === true;
 }
 
+/** Every prefix the config accepts, aliases included. */
 export function knownProviderIds(): string[] {
-  return SPECS.map((spec) => spec.id);
+  return [...BY_ID.keys()];
 }
 
 /** Splits `groq/llama-3.1-8b-instant` into provider and upstream model; the rest may contain '/'. */

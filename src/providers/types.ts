@@ -220,6 +220,8 @@ export interface Deployment {
   tags?: string[];
   /** litellm_params.max_retries: retries of a failed call on this deployment (overrides the router's num_retries). */
   maxRetries?: number;
+  /** AWS credentials and region of a Bedrock deployment (requests are SigV4-signed with them). */
+  aws?: AwsCredentials;
 }
 
 /** Where a Vertex AI model is called, and with which Google credentials. */
@@ -241,7 +243,15 @@ export interface RequestAuthorizer {
   headers(): Promise<Record<string, string>>;
 }
 
-export type Framing = 'sse' | 'ndjson' | 'json';
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  region: string;
+}
+
+/** `eventstream`: AWS's binary application/vnd.amazon.eventstream framing (Bedrock streams). */
+export type Framing = 'sse' | 'ndjson' | 'json' | 'eventstream';
 
 export interface UpstreamRequest {
   url: string;

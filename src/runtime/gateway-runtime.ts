@@ -5,6 +5,7 @@
  */
 import { spendLogPrivacyOf } from '../gateway/spend-log-privacy.js';
 import { maxResponseBytesOf } from '../gateway/response-size.js';
+import { acceptsOwnKeys } from '../platform/byok-scope.js';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
@@ -171,6 +172,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   for (const deployment of catalog.allDeployments()) {
     if (!deployment.available) logger.warn({ model: deployment.modelName, deployment: deployment.id, reason: deployment.unavailableReason }, 'model unavailable');
     else if (!deployment.prices) logger.warn({ model: deployment.modelName, upstreamModel: deployment.upstreamModel }, 'no price known: cost is recorded as unknown (set model_info.input_cost_per_token / output_cost_per_token)');
+    if (deployment.modelInfo.byok === true && !acceptsOwnKeys(deployment)) logger.warn({ model: deployment.modelName, deployment: deployment.id, provider: deployment.provider }, 'model_info.byok is ignored: bedrock deployments sign with their own AWS credentials, users\' keys are never used on them');
   }
 
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);

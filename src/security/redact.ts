@@ -63,9 +63,13 @@ const CREDENTIAL_HEADER = /auth|key|token|secret|signature|cookie|password/i;
  * The credentials a deployment sends upstream: its api_key and the values of its configured
  * credential headers, for exact removal (they may have any shape, so patterns cannot be trusted).
  */
-export function deploymentSecrets(deployment: { apiKey?: string; headers?: Record<string, string> }): string[] {
+export function deploymentSecrets(deployment: { apiKey?: string; headers?: Record<string, string>; aws?: { secretAccessKey: string; sessionToken?: string } }): string[] {
   const secrets: string[] = [];
   if (deployment.apiKey) secrets.push(deployment.apiKey);
+  if (deployment.aws) {
+    secrets.push(deployment.aws.secretAccessKey);
+    if (deployment.aws.sessionToken) secrets.push(deployment.aws.sessionToken);
+  }
   for (const [name, value] of Object.entries(deployment.headers ?? {})) {
     if (!CREDENTIAL_HEADER.test(name)) continue;
     secrets.push(value);

@@ -7,7 +7,7 @@ import { Card, ConfirmButton, Field, notify, PageHeader } from '../components/ui
 import { dateTime } from '../format';
 import type { Session } from '../session';
 
-const providers = ['openai', 'anthropic', 'gemini', 'groq', 'mistral', 'together_ai', 'fireworks_ai', 'deepseek', 'xai', 'openrouter', 'perplexity', 'deepinfra', 'huggingface'];
+const providers = ['openai', 'anthropic', 'gemini', 'cohere', 'groq', 'mistral', 'together_ai', 'fireworks_ai', 'deepseek', 'xai', 'openrouter', 'perplexity', 'deepinfra', 'huggingface'];
 
 export function ByokPage({ session }: { session: Session }) {
   const queryClient = useQueryClient();
