@@ -1,0 +1,119 @@
+/**
+ * OpenAI's Responses API, with and without the /v1 prefix, on every configured provider:
+ * `POST /responses` is mapped to a chat request that runs the whole request path (auth, model
+ * access, limits and budget reservation, routing, retries, fallbacks, usage record) and is answered
+ * as a Responses object or event stream. `store` (default true) keeps the response, its input items
+ * and the conversation so far, owned by the caller's team (else key): `GET /responses/{id}`,
+ * `GET /responses/{id}/input_items`, `DELETE /responses/{id}` and `previous_response_id` see only
+ * the owner's responses — another tenant's id answers 404, exactly as an unknown one.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requirePermission } from '../../auth/permissions.js';
+import { GatewayError } from '../../errors.js';
+import { openAIResponsesFormat, outputToMessages, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
+import type { Gateway } from '../../gateway/pipeline.js';
+import type { ChatMessage } from '../../providers/types.js';
+import { ownerScopeOf } from '../../responses/owner.js';
+import type { ResponseStore } from '../../responses/response-store.js';
+import type { StoredResponseRow } from '../../storage/repositories/stored-responses.js';
+import { callOf } from '../context.js';
+import { sendResult } from './openai.js';
+
+/** Largest conversation (history and this turn's input, as JSON) a stored response keeps. */
+export const MAX_STORED_CONVERSATION_BYTES = 16 * 1024 * 1024;
+
+function notFound(id: string, param = 'id'): GatewayError {
+  return new GatewayError('not_found', `no response with id "${id.slice(0, 128)}" is stored for this key (it may have expired, been deleted or been created with "store": false)`, { param });
+}
+
+async function storedOf(store: ResponseStore, request: FastifyRequest, id: string): Promise<StoredResponseRow> {
+  const row = await store.find(id, ownerScopeOf(callOf(request).caller));
+  if (!row) throw notFound(id);
+  return row;
+}
+
+function queryOf(request: FastifyRequest): Record<string, unknown> {
+  return (request.query ?? {}) as Record<string, unknown>;
+}
+
+/** input_items paging, as OpenAI's: `order` (default desc), `limit` 1–100 (default 20), `after` an item id. */
+function pageOf(items: ResponseInputItem[], query: Record<string, unknown>) {
+  const order = query.order ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw new GatewayError('invalid_request', '"order" must be "asc" or "desc"', { param: 'order' });
+  const limit = query.limit === undefined ? 20 : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new GatewayError('invalid_request', '"limit" must be an integer from 1 to 100', { param: 'limit' });
+  let ordered = order === 'asc' ? items : [...items].reverse();
+  if (typeof query.after === 'string' && query.after !== '') {
+    const at = ordered.findIndex((item) => item.id === query.after);
+    if (at < 0) throw new GatewayError('invalid_request', `"after" names no input item of this response: ${JSON.stringify(query.after.slice(0, 64))}`, { param: 'after' });
+    ordered = ordered.slice(at + 1);
+  }
+  const data = ordered.slice(0, limit);
+  return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: ordered.length > limit };
+}
+
+export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: Gateway; store: ResponseStore }): void {
+  const { gateway, store } = deps;
+  for (const prefix of ['/v1', '']) {
+    app.post(`${prefix}/responses`, { config: { endpoint: 'responses' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const call = callOf(request);
+      const mapped = responsesRequestToChat(request.body);
+      const { context } = mapped;
+      const owner = ownerScopeOf(call.caller);
+      // The only database read on this path, and only when the request needs stored data.
+      let history: ChatMessage[] = [];
+      if (context.previousResponseId) {
+        const previous = await store.find(context.previousResponseId, owner);
+        if (!previous) throw notFound(context.previousResponseId, 'previous_response_id');
+        history = JSON.parse(previous.conversation) as ChatMessage[];
+      }
+      const conversation = [...history, ...mapped.messages];
+      const inputItemsText = JSON.stringify(mapped.inputItems);
+      if (context.store) {
+        const bytes = Buffer.byteLength(inputItemsText) + Buffer.byteLength(JSON.stringify(conversation));
+        if (bytes > MAX_STORED_CONVERSATION_BYTES) {
+          throw new GatewayError('request_too_large', `the conversation is ${bytes} bytes, more than the ${MAX_STORED_CONVERSATION_BYTES} a stored response keeps: send "store": false (and the history in "input"), or start a new conversation`, { param: 'store' });
+        }
+      }
+      const onComplete = context.store
+        ? (response: ResponseObject) =>
+            store.save({
+              id: response.id,
+              owner,
+              created_at: call.startedAtEpochMs,
+              model: context.model,
+              previous_response_id: context.previousResponseId,
+              response: JSON.stringify(response),
+              input_items: inputItemsText,
+              conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]),
+            })
+        : undefined;
+      const chatRequest = { ...mapped.chat, messages: [...mapped.chat.messages, ...conversation] };
+      const result = await gateway.chat(call, chatRequest, openAIResponsesFormat(context, onComplete));
+      if (mapped.warnings.length > 0) {
+        const earlier = result.headers['x-switchboard-warnings'];
+        result.headers['x-switchboard-warnings'] = [earlier, ...mapped.warnings].filter(Boolean).join('; ');
+      }
+      return sendResult(reply, result);
+    });
+
+    app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const query = queryOf(request);
+      if (query.stream === 'true') throw new GatewayError('invalid_request', 'streaming a stored response again is not supported by this gateway: retrieve it without "stream"', { param: 'stream' });
+      const row = await storedOf(store, request, request.params.id);
+      return reply.type('application/json; charset=utf-8').send(row.response);
+    });
+
+    app.get<{ Params: { id: string } }>(`${prefix}/responses/:id/input_items`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const row = await storedOf(store, request, request.params.id);
+      const page = pageOf(JSON.parse(row.input_items) as ResponseInputItem[], queryOf(request));
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(page));
+    });
+
+    app.delete<{ Params: { id: string } }>(`${prefix}/responses/:id`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const { id } = request.params;
+      if (!(await store.delete(id, ownerScopeOf(callOf(request).caller)))) throw notFound(id);
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ id, object: 'response', deleted: true }));
+    });
+  }
+}
