@@ -1,0 +1,294 @@
+/**
+ * The Responses API (`/v1/responses`) through the official `openai` client, served by OpenAI,
+ * Anthropic, Gemini and Ollama deployments (mock upstreams speaking their own wire formats): plain,
+ * streamed (`stream: true` and the SDK's `responses.stream` helper), a function tool round trip,
+ * `text.format` json_schema, and a three-turn conversation through `previous_response_id` — each
+ * call recorded with tokens and cost; stored responses read, listed and deleted by their owner only.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockAnthropic } from '../support/mock-anthropic.js';
+import { MockGemini } from '../support/mock-gemini.js';
+import { MockOllama } from '../support/mock-ollama.js';
+import { MockOpenAI } from '../support/mock-openai.js';
+import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+
+const openaiUpstream = new MockOpenAI();
+const anthropicUpstream = new MockAnthropic();
+const geminiUpstream = new MockGemini();
+const ollamaUpstream = new MockOllama();
+let gateway: TestGateway;
+let client: OpenAI;
+
+// 1 and 2 micro-dollars per input and output token.
+const PRICES = 'input_cost_per_token: 0.000001\n      output_cost_per_token: 0.000002';
+
+beforeAll(async () => {
+  await Promise.all([openaiUpstream.start(), anthropicUpstream.start(), geminiUpstream.start(), ollamaUpstream.start()]);
+  gateway = await startGateway(`
+model_list:
+  - model_name: gpt
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${openaiUpstream.url}
+      api_key: sk-upstream
+      ${PRICES}
+  - model_name: claude
+    litellm_params:
+      model: anthropic/claude-3-5-sonnet-20241022
+      api_base: ${anthropicUpstream.url}
+      api_key: sk-ant-upstream
+      ${PRICES}
+  - model_name: gemini
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${geminiUpstream.url}
+      api_key: gemini-upstream-key
+      ${PRICES}
+  - model_name: llama
+    litellm_params:
+      model: ollama_chat/llama3.1
+      api_base: ${ollamaUpstream.url}
+      ${PRICES}
+general_settings:
+  master_key: ${MASTER_KEY}
+`);
+  client = gateway.openai();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([openaiUpstream.close(), anthropicUpstream.close(), geminiUpstream.close(), ollamaUpstream.close()]);
+});
+
+interface Provider {
+  model: string;
+  reply: string;
+  lastBody(): Record<string, unknown>;
+  /** The OpenAI mock calls the tool whenever tools are offered; the others answer a tool result with text. */
+  afterToolChoice: 'none' | 'auto';
+}
+
+const PROVIDERS: Record<string, Provider> = {
+  openai: { model: 'gpt', reply: 'Hello from the mock!', lastBody: () => openaiUpstream.requests.at(-1)!.body, afterToolChoice: 'none' },
+  anthropic: { model: 'claude', reply: 'Hello from the mock Claude!', lastBody: () => anthropicUpstream.requests.at(-1)!.body, afterToolChoice: 'auto' },
+  gemini: { model: 'gemini', reply: 'Hello from Gemini!', lastBody: () => geminiUpstream.requests.at(-1)!.body as Record<string, unknown>, afterToolChoice: 'auto' },
+  ollama: { model: 'llama', reply: 'Hello from Ollama!', lastBody: () => ollamaUpstream.requests.at(-1)!.body as Record<string, unknown>, afterToolChoice: 'auto' },
+};
+
+const weatherTool: OpenAI.Responses.FunctionTool = {
+  type: 'function',
+  name: 'get_weather',
+  description: 'Get the current weather in a given city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+  strict: true,
+};
+
+async function expectRecorded(callId: string | null, usage: OpenAI.Responses.ResponseUsage | undefined, stream: boolean) {
+  expect(callId).toBeTruthy();
+  const record = await gateway.recordOf(callId!);
+  expect(record).toMatchObject({ endpoint: 'responses', status: 'success', stream: stream ? 1 : 0 });
+  expect(record!.prompt_tokens).toBeGreaterThan(0);
+  expect(record!.completion_tokens).toBeGreaterThan(0);
+  expect(record!.cost_micros).toBe(record!.prompt_tokens! * 1 + record!.completion_tokens! * 2);
+  expect(usage).toMatchObject({ input_tokens: record!.prompt_tokens, output_tokens: record!.completion_tokens });
+}
+
+describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider) => {
+  it('answers responses.create as a Response, stores it, and records the call with tokens and cost', async () => {
+    const { data: response, response: http } = await client.responses.create({ model: provider.model, input: 'Say hello', instructions: 'Be brief.', metadata: { ticket: 't-1' } }).withResponse();
+    expect(response).toMatchObject({ object: 'response', status: 'completed', model: provider.model, instructions: 'Be brief.', metadata: { ticket: 't-1' }, store: true, error: null });
+    expect(response.id).toMatch(/^resp_/);
+    expect(response.output_text).toBe(provider.reply);
+    expect(response.output).toEqual([{ id: expect.stringMatching(/^msg_/), type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: provider.reply, annotations: [], logprobs: [] }] }]);
+    expect(response.usage!.total_tokens).toBe(response.usage!.input_tokens + response.usage!.output_tokens);
+    await expectRecorded(http.headers.get('x-switchboard-call-id'), response.usage, false);
+    expect(JSON.stringify(provider.lastBody())).toContain('Be brief.');
+
+    // Read right after the create (the write may still be queued), listed, then deleted.
+    const stored = await client.responses.retrieve(response.id);
+    expect(stored).toMatchObject({ id: response.id, output_text: provider.reply, usage: response.usage });
+    const items = await client.responses.inputItems.list(response.id);
+    expect(items.data).toEqual([{ id: expect.stringMatching(/^msg_/), type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Say hello' }] }]);
+    await client.responses.delete(response.id);
+    await expect(client.responses.retrieve(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('streams with stream: true as the Responses event sequence, numbered, ending in response.completed with usage', async () => {
+    const { data: events, response: http } = await client.responses.create({ model: provider.model, input: 'Hi', stream: true }).withResponse();
+    const seen: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of events) seen.push(event);
+    expect(seen.map((event) => event.sequence_number)).toEqual(seen.map((_event, index) => index));
+    const types = seen.map((event) => event.type);
+    expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
+    expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+    const text = seen.map((event) => (event.type === 'response.output_text.delta' ? event.delta : '')).join('');
+    expect(text).toBe(provider.reply);
+    const completed = seen.at(-1) as OpenAI.Responses.ResponseCompletedEvent;
+    expect(completed.response).toMatchObject({ status: 'completed', output_text: provider.reply });
+    await expectRecorded(http.headers.get('x-switchboard-call-id'), completed.response.usage, true);
+  });
+
+  it('streams with the responses.stream helper: text deltas and finalResponse()', async () => {
+    const stream = client.responses.stream({ model: provider.model, input: 'Hi' });
+    let streamed = '';
+    stream.on('response.output_text.delta', (event) => {
+      streamed += event.delta;
+    });
+    const final = await stream.finalResponse();
+    expect(streamed).toBe(provider.reply);
+    expect(final.output_text).toBe(provider.reply);
+    expect(final.status).toBe('completed');
+    expect(final.usage!.output_tokens).toBeGreaterThan(0);
+    expect((await client.responses.retrieve(final.id)).output_text).toBe(provider.reply);
+  });
+
+  it('makes a function call, then answers its output (previous_response_id), also streamed', async () => {
+    const first = await client.responses.create({ model: provider.model, input: 'Weather in Paris?', tools: [weatherTool] });
+    const call = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', status: 'completed' });
+    expect(JSON.parse(call.arguments)).toEqual({ city: expect.any(String) });
+    expect(call.call_id.length).toBeGreaterThan(0);
+
+    const second = await client.responses.create({
+      model: provider.model,
+      previous_response_id: first.id,
+      tools: [weatherTool],
+      tool_choice: provider.afterToolChoice,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: '18°C and sunny' }],
+    });
+    expect(second.status).toBe('completed');
+    expect(second.output_text.length).toBeGreaterThan(0);
+    const sent = JSON.stringify(provider.lastBody());
+    expect(sent).toContain('Weather in Paris?');
+    expect(sent).toContain('18°C and sunny');
+    // Gemini's wire has no call ids: the function response is matched by the function's name.
+    expect(sent).toContain(provider.model === 'gemini' ? '"functionResponse"' : call.call_id);
+
+    const streamed = await client.responses.stream({ model: provider.model, input: 'Weather in Rome?', tools: [weatherTool] }).finalResponse();
+    const streamedCall = streamed.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    expect(streamedCall).toMatchObject({ name: 'get_weather', status: 'completed' });
+    expect(JSON.parse(streamedCall.arguments)).toEqual({ city: expect.any(String) });
+  });
+
+  it('answers text.format json_schema with JSON of the schema', async () => {
+    const response = await client.responses.create({
+      model: provider.model,
+      input: 'Weather in Paris as JSON',
+      text: { format: { type: 'json_schema', name: 'weather', strict: true, schema: { type: 'object', properties: { city: { type: 'string' }, celsius: { type: 'number' } }, required: ['city', 'celsius'], additionalProperties: false } } },
+    });
+    const parsed = JSON.parse(response.output_text) as Record<string, unknown>;
+    expect(parsed).toEqual({ city: expect.any(String), celsius: expect.any(Number) });
+    expect(response.text?.format).toMatchObject({ type: 'json_schema', name: 'weather' });
+  });
+
+  it('continues a three-turn conversation through previous_response_id', async () => {
+    const first = await client.responses.create({ model: provider.model, input: 'My name is Ada.', instructions: 'Turn one rules.' });
+    const second = await client.responses.create({ model: provider.model, input: 'What is my name?', previous_response_id: first.id });
+    const third = await client.responses.stream({ model: provider.model, input: 'Spell it, please.', previous_response_id: second.id, instructions: 'Turn three rules.' }).finalResponse();
+    expect(third.previous_response_id).toBe(second.id);
+    expect(third.output_text).toBe(provider.reply);
+    const sent = JSON.stringify(provider.lastBody());
+    for (const text of ['My name is Ada.', 'What is my name?', 'Spell it, please.', 'Turn three rules.']) expect(sent).toContain(text);
+    // Instructions are not carried to the next turn (as OpenAI does); both earlier answers are.
+    expect(sent).not.toContain('Turn one rules.');
+    expect(sent.split(provider.reply).length - 1).toBe(2);
+  });
+});
+
+describe('/v1/responses details', () => {
+  it('sends the OpenAI upstream the chat form of every mapped field', async () => {
+    await client.responses.create({
+      model: 'gpt',
+      instructions: 'Be brief.',
+      input: [
+        { role: 'developer', content: 'Answer in English.' },
+        { role: 'user', content: [{ type: 'input_text', text: 'What is this?' }, { type: 'input_image', image_url: 'https://example.com/cat.png', detail: 'low' }] },
+      ],
+      max_output_tokens: 64,
+      temperature: 0.2,
+      top_p: 0.9,
+      user: 'end-user-1',
+      reasoning: { effort: 'low' },
+      store: false,
+    });
+    expect(openaiUpstream.requests.at(-1)!.body).toEqual({
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'system', content: 'Answer in English.' },
+        { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'low' } }] },
+      ],
+      max_tokens: 64,
+      temperature: 0.2,
+      top_p: 0.9,
+      user: 'end-user-1',
+      reasoning_effort: 'low',
+    });
+  });
+
+  it('does not store a response created with store: false', async () => {
+    const response = await client.responses.create({ model: 'gpt', input: 'Hi', store: false });
+    expect(response.store).toBe(false);
+    await expect(client.responses.retrieve(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(client.responses.create({ model: 'gpt', input: 'Hi', previous_response_id: response.id })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('refuses unknown fields and built-in tools by name, and warns about fields with no effect', async () => {
+    const unknown = await client.responses.create({ model: 'gpt', input: 'Hi', frobnicate: true } as never).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((unknown as Error).message).toContain('frobnicate');
+    const builtIn = await client.responses.create({ model: 'claude', input: 'Hi', tools: [{ type: 'web_search' }] }).catch((error: unknown) => error);
+    expect(builtIn).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((builtIn as Error).message).toContain('web_search');
+    const { response: http } = await client.responses.create({ model: 'gpt', input: 'Hi', reasoning: { summary: 'auto' }, store: false }).withResponse();
+    expect(http.headers.get('x-switchboard-warnings')).toContain('reasoning.summary');
+  });
+
+  it('ends a stream that fails after it began with response.failed', async () => {
+    openaiUpstream.faults.push({ kind: 'reset-mid-stream', afterChunks: 3 });
+    openaiUpstream.options.chunkDelayMs = 20;
+    const types: string[] = [];
+    try {
+      const events = await client.responses.create({ model: 'gpt', input: 'Hi', stream: true });
+      for await (const event of events) types.push(event.type);
+    } finally {
+      openaiUpstream.options.chunkDelayMs = undefined;
+    }
+    expect(types[0]).toBe('response.created');
+    expect(types.at(-1)).toBe('response.failed');
+    expect(types).not.toContain('response.completed');
+  });
+
+  it('keeps stored responses to the team (else key) that created them: others get 404', async () => {
+    const admin = async (path: string, body: unknown) => {
+      const answer = await fetch(`${gateway.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(answer.status).toBe(200);
+      return (await answer.json()) as Record<string, string>;
+    };
+    const teamA = await admin('/team/new', { team_alias: 'responses-a' });
+    const teamB = await admin('/team/new', { team_alias: 'responses-b' });
+    const ownerKey = (await admin('/key/generate', { team_id: teamA.team_id })).key;
+    const teammateKey = (await admin('/key/generate', { team_id: teamA.team_id })).key;
+    const strangerKey = (await admin('/key/generate', { team_id: teamB.team_id })).key;
+    const loneKey = (await admin('/key/generate', {})).key;
+    const owner = gateway.openai(ownerKey);
+    const created = await owner.responses.create({ model: 'gpt', input: 'A secret of team A' });
+
+    expect((await gateway.openai(teammateKey).responses.retrieve(created.id)).id).toBe(created.id);
+    for (const key of [strangerKey, loneKey, MASTER_KEY]) {
+      const other = gateway.openai(key);
+      await expect(other.responses.retrieve(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+      await expect(other.responses.inputItems.list(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+      await expect(other.responses.delete(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+      await expect(other.responses.create({ model: 'gpt', input: 'continue', previous_response_id: created.id })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    }
+    // Once written to the database, the same holds.
+    await gateway.runtime.responses.flush();
+    await expect(gateway.openai(strangerKey).responses.retrieve(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect((await owner.responses.retrieve(created.id)).output_text).toBe('Hello from the mock!');
+    const lone = await gateway.openai(loneKey).responses.create({ model: 'gpt', input: 'mine' });
+    await expect(owner.responses.retrieve(lone.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect((await gateway.openai(loneKey).responses.retrieve(lone.id)).id).toBe(lone.id);
+  });
+});
