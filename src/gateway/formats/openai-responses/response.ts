@@ -41,6 +41,8 @@ export function responseFrame(context: ResponsesRequestContext, state: { status:
     id: context.id,
     object: 'response',
     created_at: context.createdAt,
+    completed_at: state.status === 'completed' ? Math.floor(Date.now() / 1000) : null,
+    background: false,
     status: state.status,
     error: state.error ?? null,
     incomplete_details: state.incomplete ?? null,

@@ -53,6 +53,9 @@ export interface ResponseObject {
   id: string;
   object: 'response';
   created_at: number;
+  /** When the response completed (seconds); null until then. */
+  completed_at: number | null;
+  background: false;
   status: ResponseStatus;
   error: { code: string; message: string } | null;
   incomplete_details: { reason: 'max_output_tokens' | 'content_filter' } | null;
