@@ -193,6 +193,16 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     // Instructions are not carried to the next turn (as OpenAI does); both earlier answers are.
     expect(sent).not.toContain('Turn one rules.');
     expect(sent.split(provider.reply).length - 1).toBe(2);
+
+    // The input items of a continued response: the earlier turns' inputs and outputs, then its own.
+    const items = await client.responses.inputItems.list(third.id, { order: 'asc' });
+    expect(items.data.map((item) => `${item.type}:${'role' in item ? item.role : ''}`)).toEqual(['message:user', 'message:assistant', 'message:user', 'message:assistant', 'message:user']);
+    expect(items.data[1].id).toBe(first.output[0].id);
+    const newestFirst = await client.responses.inputItems.list(third.id, { limit: 2 });
+    expect(newestFirst.data.map((item) => item.id)).toEqual([items.data[4].id, items.data[3].id]);
+    expect(newestFirst.has_more).toBe(true);
+    const next = await newestFirst.getNextPage();
+    expect(next.data.map((item) => item.id)).toEqual([items.data[2].id, items.data[1].id]);
   });
 });
 

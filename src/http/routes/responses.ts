@@ -7,7 +7,7 @@
  * `GET /responses/{id}/input_items`, `DELETE /responses/{id}` and `previous_response_id` see only
  * the owner's responses — another tenant's id answers 404, exactly as an unknown one.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { openAIResponsesFormat, outputToMessages, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
@@ -32,8 +32,17 @@ async function storedOf(store: ResponseStore, request: FastifyRequest, id: strin
   return row;
 }
 
-function queryOf(request: FastifyRequest): Record<string, unknown> {
-  return (request.query ?? {}) as Record<string, unknown>;
+/**
+ * The query, with unknown parameters refused; `include` asks for fields (encrypted reasoning,
+ * built-in tool results, logprobs) no translated response has, which the answer says in a warning.
+ */
+function queryOf(request: FastifyRequest, known: string[], reply: FastifyReply): Record<string, unknown> {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(query)) {
+    if (!known.includes(name)) throw new GatewayError('invalid_request', `unknown query parameter "${name.slice(0, 64)}": this route takes ${known.filter((item) => !item.endsWith('[]')).join(', ')}`, { param: name.slice(0, 64) });
+  }
+  if (query.include !== undefined || query['include[]'] !== undefined) reply.header('x-switchboard-warnings', 'ignored "include": no encrypted reasoning, built-in tool results or logprobs are kept by this gateway');
+  return query;
 }
 
 /** input_items paging, as OpenAI's: `order` (default desc), `limit` 1–100 (default 20), `after` an item id. */
@@ -62,13 +71,16 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
       const owner = ownerScopeOf(call.caller);
       // The only database read on this path, and only when the request needs stored data.
       let history: ChatMessage[] = [];
+      // As OpenAI lists them: a continued response's input items are the earlier turns' inputs and outputs, then its own.
+      let earlierItems: unknown[] = [];
       if (context.previousResponseId) {
         const previous = await store.find(context.previousResponseId, owner);
         if (!previous) throw notFound(context.previousResponseId, 'previous_response_id');
         history = JSON.parse(previous.conversation) as ChatMessage[];
+        if (context.store) earlierItems = [...(JSON.parse(previous.input_items) as unknown[]), ...(JSON.parse(previous.response) as ResponseObject).output];
       }
       const conversation = [...history, ...mapped.messages];
-      const inputItemsText = JSON.stringify(mapped.inputItems);
+      const inputItemsText = context.store ? JSON.stringify([...earlierItems, ...mapped.inputItems]) : '';
       if (context.store) {
         const bytes = Buffer.byteLength(inputItemsText) + Buffer.byteLength(JSON.stringify(conversation));
         if (bytes > MAX_STORED_CONVERSATION_BYTES) {
@@ -98,7 +110,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-      const query = queryOf(request);
+      const query = queryOf(request, ['stream', 'include', 'include[]', 'starting_after', 'include_obfuscation'], reply);
       if (query.stream === 'true') throw new GatewayError('invalid_request', 'streaming a stored response again is not supported by this gateway: retrieve it without "stream"', { param: 'stream' });
       const row = await storedOf(store, request, request.params.id);
       return reply.type('application/json; charset=utf-8').send(row.response);
@@ -106,7 +118,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id/input_items`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const row = await storedOf(store, request, request.params.id);
-      const page = pageOf(JSON.parse(row.input_items) as ResponseInputItem[], queryOf(request));
+      const page = pageOf(JSON.parse(row.input_items) as ResponseInputItem[], queryOf(request, ['after', 'limit', 'order', 'include', 'include[]'], reply));
       return reply.type('application/json; charset=utf-8').send(JSON.stringify(page));
     });
 
