@@ -50,6 +50,15 @@ model_list:
       model: ollama_chat/llama3.1
       api_base: ${ollamaUpstream.url}
       ${PRICES}
+router_settings:
+  num_retries: 0
+  disable_cooldowns: true
+  fallbacks: [{"gpt": ["claude"]}]
+litellm_settings:
+  cache: true
+  cache_params:
+    type: local
+    mode: default_off
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -269,6 +278,48 @@ describe('/v1/responses details', () => {
     expect(types[0]).toBe('response.created');
     expect(types.at(-1)).toBe('response.failed');
     expect(types).not.toContain('response.completed');
+  });
+
+  it('applies the key\'s model allow-list and budget reservation before any upstream call', async () => {
+    const generate = async (body: unknown) => {
+      const answer = await fetch(`${gateway.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return ((await answer.json()) as { key: string }).key;
+    };
+    const claudeOnly = gateway.openai(await generate({ models: ['claude'] }));
+    const before = openaiUpstream.requests.length;
+    await expect(claudeOnly.responses.create({ model: 'gpt', input: 'Hi' })).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+
+    // $0.0005 left: 1,000 output tokens at 2 micro-dollars cannot be reserved; 20 can.
+    const small = gateway.openai(await generate({ max_budget: 0.0005 }));
+    const refused = await small.responses.create({ model: 'gpt', input: 'Hi', max_output_tokens: 1_000 }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).code).toBe('budget_exceeded');
+    expect(openaiUpstream.requests.length).toBe(before);
+    const { data: answered, response: http } = await small.responses.create({ model: 'gpt', input: 'Hi', max_output_tokens: 20 }).withResponse();
+    expect(answered.status).toBe('completed');
+    expect(openaiUpstream.requests.at(-1)!.body.max_tokens).toBe(20);
+    await expectRecorded(http.headers.get('x-switchboard-call-id'), answered.usage, false);
+  });
+
+  it('falls back to another model group when the first one fails', async () => {
+    openaiUpstream.faults.push({ kind: 'error', status: 500 });
+    const { data: response, response: http } = await client.responses.create({ model: 'gpt', input: 'Hi' }).withResponse();
+    expect(response.output_text).toBe('Hello from the mock Claude!');
+    expect(http.headers.get('x-switchboard-attempted-fallbacks')).toBe('1');
+    expect(await gateway.recordOf(http.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'responses', status: 'success', model_group: 'claude', fallbacks: 1 });
+  });
+
+  it('answers from the response cache when asked, still as a new stored response', async () => {
+    const body = { model: 'gpt', input: 'A cacheable question', cache: { 'use-cache': true } } as never;
+    const before = openaiUpstream.requests.length;
+    const { data: first, response: firstHttp } = await client.responses.create(body).withResponse();
+    const { data: second, response: secondHttp } = await client.responses.create(body).withResponse();
+    expect(firstHttp.headers.get('x-switchboard-cache')).toBe('miss');
+    expect(secondHttp.headers.get('x-switchboard-cache')).toBe('hit');
+    expect(openaiUpstream.requests.length - before).toBe(1);
+    expect(second.output_text).toBe(first.output_text);
+    expect(second.id).not.toBe(first.id);
+    expect((await client.responses.retrieve(second.id)).output_text).toBe(first.output_text);
   });
 
   it('keeps stored responses to the team (else key) that created them: others get 404', async () => {
