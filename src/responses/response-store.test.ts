@@ -74,6 +74,31 @@ describe('ResponseStore', () => {
     await store.close();
   });
 
+  it('bounds the queue in bytes and writes large rows in batches bounded in bytes', async () => {
+    const big = (id: string) => ({ ...row(id), conversation: 'x'.repeat(5 * 1024 * 1024) });
+    const offline = new ResponseStore({ repository: () => undefined, logger, maxPendingBytes: 12 * 1024 * 1024 });
+    for (const id of ['resp_1', 'resp_2', 'resp_3']) offline.save(big(id));
+    expect(offline.queued).toBe(2);
+    expect(offline.queuedBytes).toBeLessThanOrEqual(12 * 1024 * 1024);
+    await offline.close();
+
+    const repository = new FakeRepository();
+    const batches: number[] = [];
+    const insert = repository.insert.bind(repository);
+    repository.insert = async (rows) => {
+      batches.push(rows.length);
+      await insert(rows);
+    };
+    const store = new ResponseStore({ repository: () => repository as unknown as StoredResponseRepository, logger });
+    for (const id of ['resp_a', 'resp_b', 'resp_c']) store.save(big(id));
+    await store.flush();
+    while (store.queued > 0) await store.flush();
+    expect(batches).toEqual([1, 1, 1]);
+    expect(repository.rows.size).toBe(3);
+    expect(store.queuedBytes).toBe(0);
+    await store.close();
+  });
+
   it('applies a delete that raced the write of the same row', async () => {
     const repository = new FakeRepository();
     let release!: () => void;
