@@ -213,7 +213,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
   registerManagementRoutes(app, deps.management);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
-  if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses });
+  if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);

@@ -246,6 +246,15 @@ describe('/v1/responses details', () => {
     });
   });
 
+  it('drops the hints a provider has no parameter for (parallel_tool_calls, user), saying so', async () => {
+    const { data: response, response: http } = await client.responses
+      .create({ model: 'llama', input: 'Weather in Paris?', tools: [weatherTool], parallel_tool_calls: false, user: 'end-user-2', store: false })
+      .withResponse();
+    expect(response.output.some((item) => item.type === 'function_call')).toBe(true);
+    expect(http.headers.get('x-switchboard-warnings')).toContain('ignored "parallel_tool_calls"');
+    expect(ollamaUpstream.requests.at(-1)!.body).not.toHaveProperty('parallel_tool_calls');
+  });
+
   it('does not store a response created with store: false', async () => {
     const response = await client.responses.create({ model: 'gpt', input: 'Hi', store: false });
     // `store` is in the API's response body, though the SDK's Response type does not declare it.

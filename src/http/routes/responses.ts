@@ -10,9 +10,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
-import { openAIResponsesFormat, outputToMessages, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
+import { fitToDeployments, openAIResponsesFormat, outputToMessages, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import type { ChatMessage } from '../../providers/types.js';
+import { adapterFor } from '../../providers/registry.js';
+import type { ModelCatalog } from '../../routing/catalog.js';
 import { ownerScopeOf } from '../../responses/owner.js';
 import type { ResponseStore } from '../../responses/response-store.js';
 import type { StoredResponseRow } from '../../storage/repositories/stored-responses.js';
@@ -61,8 +63,14 @@ function pageOf(items: ResponseInputItem[], query: Record<string, unknown>) {
   return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: ordered.length > limit };
 }
 
-export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: Gateway; store: ResponseStore }): void {
-  const { gateway, store } = deps;
+/** The parameters each callable deployment of the model's group takes (undefined: all of them). */
+function supportedParamsOf(catalog: ModelCatalog, model: string): Array<ReadonlySet<string> | undefined> {
+  return (catalog.resolve(model)?.available ?? []).map((deployment) => adapterFor(deployment.provider)?.supportedParams);
+}
+
+/** `agentModel` maps `agent/<name>` to the agent's model group, so the request fits the deployments it will call. */
+export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: Gateway; store: ResponseStore; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined }): void {
+  const { gateway, store, catalog } = deps;
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/responses`, { config: { endpoint: 'responses' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const call = callOf(request);
@@ -100,11 +108,13 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
               conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]),
             })
         : undefined;
-      const chatRequest = { ...mapped.chat, messages: [...mapped.chat.messages, ...conversation] };
-      const result = await gateway.chat(call, chatRequest, openAIResponsesFormat(context, onComplete));
-      if (mapped.warnings.length > 0) {
+      const model = deps.agentModel?.(mapped.chat.model) ?? mapped.chat.model;
+      const fitted = fitToDeployments({ ...mapped.chat, messages: [...mapped.chat.messages, ...conversation] }, supportedParamsOf(catalog, model));
+      const result = await gateway.chat(call, fitted.request, openAIResponsesFormat(context, onComplete));
+      const warnings = [...mapped.warnings, ...fitted.warnings];
+      if (warnings.length > 0) {
         const earlier = result.headers['x-switchboard-warnings'];
-        result.headers['x-switchboard-warnings'] = [earlier, ...mapped.warnings].filter(Boolean).join('; ');
+        result.headers['x-switchboard-warnings'] = [earlier, ...warnings].filter(Boolean).join('; ');
       }
       return sendResult(reply, result);
     });

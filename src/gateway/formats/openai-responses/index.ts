@@ -10,6 +10,7 @@ import { chatToResponse } from './response.js';
 import { ResponsesStreamEncoder } from './stream-encoder.js';
 import type { ResponseObject, ResponsesRequestContext } from './types.js';
 
+export { fitToDeployments } from './fit-deployments.js';
 export { mapInput } from './input-items.js';
 export { responsesRequestToChat } from './request.js';
 export { chatToResponse, outputToMessages } from './response.js';
