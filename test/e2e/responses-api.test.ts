@@ -331,6 +331,32 @@ describe('/v1/responses details', () => {
     expect((await client.responses.retrieve(second.id)).output_text).toBe(first.output_text);
   });
 
+  it('charges a stream the client abandons, and stores nothing of it', async () => {
+    openaiUpstream.options.chunkDelayMs = 100;
+    let callId: string | null = null;
+    let responseId: string | undefined;
+    try {
+      const controller = new AbortController();
+      const { data: events, response: http } = await client.responses.create({ model: 'gpt', input: 'Tell me a long story', stream: true }, { signal: controller.signal }).withResponse();
+      callId = http.headers.get('x-switchboard-call-id');
+      for await (const event of events) {
+        if (event.type === 'response.created') responseId = event.response.id;
+        if (event.type === 'response.output_text.delta') {
+          controller.abort();
+          break;
+        }
+      }
+      // The record waits for the count of the text produced so far.
+      await expect.poll(() => gateway.recordOf(callId!), { timeout: 5_000 }).toMatchObject({ endpoint: 'responses', stream: 1, aborted: 1, error_code: 'client_closed_request' });
+    } finally {
+      openaiUpstream.options.chunkDelayMs = undefined;
+    }
+    const record = await gateway.recordOf(callId!);
+    expect(record!.prompt_tokens).toBeGreaterThan(0);
+    expect(record!.cost_micros).toBeGreaterThan(0);
+    await expect(client.responses.retrieve(responseId!)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
   it('keeps stored responses to the team (else key) that created them: others get 404', async () => {
     const admin = async (path: string, body: unknown) => {
       const answer = await fetch(`${gateway.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
