@@ -95,6 +95,13 @@ describe('responsesRequestToChat', () => {
     expect(refusal({ input: 'x' }).param).toBe('model');
     expect(refusal({ model: 'm', input: 'x', tool_choice: 'required' }).param).toBe('tool_choice');
     expect(refusal({ model: 'm', input: 'x', max_output_tokens: 0 }).param).toBe('max_output_tokens');
+    expect(refusal({ model: 'm', input: 'x', instructions: 7 }).param).toBe('instructions');
+    expect(refusal({ model: 'm', input: 'x', user: 7 }).param).toBe('user');
+  });
+
+  it('accepts the values of refused fields that ask for nothing', () => {
+    expect(responsesRequestToChat({ model: 'm', input: 'x', truncation: 'disabled', background: false, conversation: null }).warnings).toEqual([]);
+    expect(refusal({ model: 'm', input: 'x', truncation: 'auto' }).param).toBe('truncation');
   });
 
   it('warns about fields that have no effect here', () => {

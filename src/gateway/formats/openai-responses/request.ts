@@ -122,6 +122,13 @@ function mapMetadata(metadata: unknown): Record<string, string> {
   return metadata as Record<string, string>;
 }
 
+function optionalString(body: JsonObject, field: string): string | undefined {
+  const value = body[field];
+  if (!present(value)) return undefined;
+  if (typeof value !== 'string') fail(field, `"${field}" must be a string, got ${typeName(value)}`);
+  return value;
+}
+
 function optionalBoolean(body: JsonObject, field: string): boolean | undefined {
   const value = body[field];
   if (!present(value)) return undefined;
@@ -139,6 +146,8 @@ export function responsesRequestToChat(raw: unknown, now = Date.now()): MappedRe
   const warnings: string[] = [];
   for (const [field, value] of Object.entries(body)) {
     if (MAPPED.has(field) || value === undefined || value === null) continue;
+    // The value that asks for nothing is what this gateway does anyway.
+    if ((field === 'truncation' && value === 'disabled') || (field === 'background' && value === false)) continue;
     if (field in WARNED) warnings.push(`ignored "${field}": ${WARNED[field]}`);
     else if (field in REFUSED) fail(field, REFUSED[field]);
     else fail(field, `unknown parameter "${field}": this gateway's /v1/responses does not take it`);
@@ -146,8 +155,8 @@ export function responsesRequestToChat(raw: unknown, now = Date.now()): MappedRe
 
   const { messages, items, warnings: inputWarnings } = mapInput(body.input);
   warnings.push(...inputWarnings);
-  let instructions: string | null = null;
-  if (present(body.instructions)) instructions = requireString(body, 'instructions', 'body').trim() === '' ? null : (body.instructions as string);
+  const instructionsText = optionalString(body, 'instructions');
+  const instructions = instructionsText === undefined || instructionsText.trim() === '' ? null : instructionsText;
 
   const chat: ChatRequest = { model: body.model, messages: instructions ? [{ role: 'system', content: instructions }] : [] };
   const maxOutputTokens = optionalNumber(body, 'max_output_tokens', true) ?? null;
@@ -178,13 +187,13 @@ export function responsesRequestToChat(raw: unknown, now = Date.now()): MappedRe
   const reasoning = mapReasoning(body.reasoning, warnings);
   if (reasoning.effort !== null) chat.reasoning_effort = reasoning.effort;
 
-  const user = present(body.user) ? requireString(body, 'user', 'body') : present(body.safety_identifier) ? requireString(body, 'safety_identifier', 'body') : null;
+  const user = optionalString(body, 'user') ?? optionalString(body, 'safety_identifier') ?? null;
   if (user !== null && user.length > 0) chat.user = user;
   const metadata = mapMetadata(body.metadata);
   const store = optionalBoolean(body, 'store') ?? true;
   let previousResponseId: string | null = null;
   if (present(body.previous_response_id)) {
-    previousResponseId = requireString(body, 'previous_response_id', 'body');
+    previousResponseId = optionalString(body, 'previous_response_id') as string;
     if (!/^resp_[A-Za-z0-9_-]{1,100}$/.test(previousResponseId)) fail('previous_response_id', `"previous_response_id" must be the id of a stored response (resp_…), got ${JSON.stringify(previousResponseId.slice(0, 64))}`);
   }
   // The gateway's own response-cache controls (read and removed by the cache stage, never sent upstream).
