@@ -33,6 +33,13 @@ model_list:
       api_base: ${openaiUpstream.url}
       api_key: sk-upstream
       ${PRICES}
+  - model_name: azure-gpt
+    litellm_params:
+      model: azure/my-gpt4o-deployment
+      api_base: ${openaiUpstream.url.replace(/\/v1$/, '')}
+      api_key: az-key
+      api_version: "2024-10-21"
+      ${PRICES}
   - model_name: claude
     litellm_params:
       model: anthropic/claude-3-5-sonnet-20241022
@@ -253,6 +260,15 @@ describe('/v1/responses details', () => {
     expect(response.output.some((item) => item.type === 'function_call')).toBe(true);
     expect(http.headers.get('x-switchboard-warnings')).toContain('ignored "parallel_tool_calls"');
     expect(ollamaUpstream.requests.at(-1)!.body).not.toHaveProperty('parallel_tool_calls');
+  });
+
+  it('serves an Azure OpenAI deployment through its chat deployment URL', async () => {
+    const { data: response, response: http } = await client.responses.create({ model: 'azure-gpt', input: 'Hi', store: false }).withResponse();
+    expect(response.output_text).toBe('Hello from the mock!');
+    const sent = openaiUpstream.requests.at(-1)!;
+    expect(sent.url).toBe('/openai/deployments/my-gpt4o-deployment/chat/completions?api-version=2024-10-21');
+    expect(sent.headers['api-key']).toBe('az-key');
+    await expectRecorded(http.headers.get('x-switchboard-call-id'), response.usage, false);
   });
 
   it('does not store a response created with store: false', async () => {
