@@ -12,6 +12,7 @@ import { MockGemini } from '../support/mock-gemini.js';
 import { MockOllama } from '../support/mock-ollama.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { seededRandom } from '../support/random.js';
 
 const openaiUpstream = new MockOpenAI();
 const anthropicUpstream = new MockAnthropic();
@@ -403,5 +404,44 @@ describe('/v1/responses details', () => {
     const lone = await gateway.openai(loneKey).responses.create({ model: 'gpt', input: 'mine' });
     await expect(owner.responses.retrieve(lone.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     expect((await gateway.openai(loneKey).responses.retrieve(lone.id)).id).toBe(lone.id);
+  });
+});
+
+describe('/v1/responses fuzzed', () => {
+  it('answers malformed bodies with a 2xx or a 4xx in the OpenAI envelope, never a 5xx', async () => {
+    const random = seededRandom(Number(process.env.FUZZ_SEED ?? 20261205));
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+    const odd = (): unknown => pick<() => unknown>([() => null, () => true, () => -1, () => 0, () => 3.5, () => '', () => 'x'.repeat(20), () => '\u0000\ud83d\ude00', () => [], () => ({}), () => [{ type: 'bogus' }], () => ({ type: 'function_call' })])();
+    const valid = (): Record<string, unknown> => ({
+      model: pick(['gpt', 'claude', 'gemini', 'llama']),
+      instructions: 'Be brief.',
+      input: [
+        { role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+        { type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'call_1', output: 'done' },
+      ],
+      tools: [{ type: 'function', name: 'f', parameters: { type: 'object', properties: {} } }],
+      max_output_tokens: 16,
+      stream: random() < 0.3,
+      store: random() < 0.5,
+    });
+    const failures: string[] = [];
+    for (let index = 0; index < 150; index++) {
+      const body = valid();
+      for (let count = 0; count < 1 + Math.floor(random() * 2); count++) {
+        const input = body.input;
+        if (Array.isArray(input) && input.length > 0 && typeof input[0] === 'object' && random() < 0.5) pick(input as Array<Record<string, unknown>>)[pick(['role', 'content', 'type', 'call_id', 'name', 'arguments', 'output'])] = odd();
+        else body[pick([...Object.keys(body), 'text', 'reasoning', 'tool_choice', 'metadata', 'previous_response_id', 'temperature', 'user', 'parallel_tool_calls'])] = odd();
+      }
+      const text = JSON.stringify(body);
+      const answer = await fetch(`${gateway.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: text });
+      const raw = await answer.text();
+      if (answer.status >= 500) failures.push(`${answer.status} ${text.slice(0, 300)} → ${raw.slice(0, 300)}`);
+      if (answer.status >= 400 && answer.status < 500) {
+        const parsed = JSON.parse(raw) as { error?: { message?: unknown } };
+        if (typeof parsed.error?.message !== 'string' || parsed.error.message.length === 0) failures.push(`no error message: ${raw.slice(0, 200)}`);
+      }
+    }
+    expect(failures).toEqual([]);
   });
 });
