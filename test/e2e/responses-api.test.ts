@@ -272,6 +272,29 @@ describe('/v1/responses details', () => {
     await expectRecorded(http.headers.get('x-switchboard-call-id'), response.usage, false);
   });
 
+  it('carries Claude\'s signed thinking through a tool round trip, stored or sent back by a stateless client', async () => {
+    const first = await client.responses.create({ model: 'claude', input: 'Weather in Paris?', tools: [weatherTool], reasoning: { effort: 'low' } });
+    const reasoning = first.output.find((item) => item.type === 'reasoning') as OpenAI.Responses.ResponseReasoningItem;
+    const call = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    expect(reasoning.encrypted_content).toMatch(/^sb1\./);
+    expect(anthropicUpstream.requests.at(-1)!.body.thinking).toMatchObject({ type: 'enabled' });
+    const output = { type: 'function_call_output' as const, call_id: call.call_id, output: '18°C and sunny' };
+
+    await client.responses.create({ model: 'claude', previous_response_id: first.id, tools: [weatherTool], reasoning: { effort: 'low' }, input: [output] });
+    const continued = anthropicUpstream.requests.at(-1)!.body.messages as Array<{ role: string; content: Array<{ type: string; signature?: string }> }>;
+    expect(continued[1].role).toBe('assistant');
+    expect(continued[1].content[0]).toMatchObject({ type: 'thinking', signature: expect.stringMatching(/^EqQBCgIYAhIM/) });
+
+    // Stateless: the client sends the output items back itself.
+    await client.responses.create({ model: 'claude', store: false, tools: [weatherTool], reasoning: { effort: 'low' }, input: [{ role: 'user', content: 'Weather in Paris?' }, ...first.output, output] as never });
+    const resent = anthropicUpstream.requests.at(-1)!.body.messages as typeof continued;
+    expect(resent[1].content[0]).toEqual(continued[1].content[0]);
+
+    // Streamed: the signature arrives after the thinking text and lands in encrypted_content too.
+    const streamed = await client.responses.stream({ model: 'claude', input: 'Weather in Rome?', tools: [weatherTool], reasoning: { effort: 'low' } }).finalResponse();
+    expect((streamed.output.find((item) => item.type === 'reasoning') as OpenAI.Responses.ResponseReasoningItem).encrypted_content).toMatch(/^sb1\./);
+  });
+
   it('does not store a response created with store: false', async () => {
     const response = await client.responses.create({ model: 'gpt', input: 'Hi', store: false });
     // `store` is in the API's response body, though the SDK's Response type does not declare it.

@@ -4,7 +4,8 @@
  * such a provider, the pipeline's parameter policy would refuse the whole call. Knowing which
  * parameters the model group's deployments take (their adapters' `supportedParams`; undefined means
  * "passes everything through"), the hints no deployment takes are dropped with a warning; every
- * other field is left for the policy (refused, or dropped under drop_params).
+ * other field is left for the policy (refused, or dropped under drop_params). Signed thinking
+ * (`thinking_blocks`) is kept only for groups with an adapter that declares `thinking`.
  */
 import type { ChatRequest } from '../../../providers/types.js';
 
@@ -19,6 +20,15 @@ export function fitToDeployments(request: ChatRequest, supported: Array<Readonly
     if (fitted[field] === undefined || takes(field)) continue;
     delete fitted[field];
     warnings.push(`ignored "${field}": the model's provider has no equivalent`);
+  }
+  // Signed thinking is Anthropic's: only adapters that declare `thinking` read it, and an
+  // OpenAI-compatible upstream would receive a message field it does not know.
+  if (!supported.some((set) => set?.has('thinking') === true) && fitted.messages.some((message) => message.thinking_blocks !== undefined)) {
+    fitted.messages = fitted.messages.map((message) => {
+      if (message.thinking_blocks === undefined) return message;
+      const { thinking_blocks: _dropped, ...rest } = message;
+      return rest as typeof message;
+    });
   }
   return { request: fitted, warnings };
 }

@@ -9,13 +9,15 @@
  * - `function_call` items become the tool calls of one assistant message (consecutive calls, and
  *   the assistant text right before them, share it: chat upstreams expect one assistant turn);
  *   `function_call_output` becomes a `role: "tool"` message.
- * - `reasoning` items (what a stateless client sends back from an earlier output) carry text only
- *   their author can read: they are left out, with a warning.
+ * - `reasoning` items (what a stateless client sends back from an earlier output): signed thinking
+ *   this gateway wrote into `encrypted_content` goes back as the next assistant turn's
+ *   `thinking_blocks` (reasoning-blocks.ts); any other reasoning is left out, with a warning.
  * - Other item types (built-in tool calls, `item_reference`, …) are refused by name.
  */
 import { randomBytes } from 'node:crypto';
 import type { ChatContentPart, ChatMessage, JsonObject } from '../../../providers/types.js';
 import { fail, isObject, present, requireString, typeName } from '../anthropic-messages/request-checks.js';
+import { decodeThinkingBlocks } from './reasoning-blocks.js';
 import type { ResponseInputItem } from './types.js';
 
 export function itemId(prefix: string): string {
@@ -93,6 +95,13 @@ export function mapInput(input: unknown): { messages: ChatMessage[]; items: Resp
   const messages: ChatMessage[] = [];
   const items: ResponseInputItem[] = [];
   const warnings = new Set<string>();
+  // Signed thinking waits for the assistant turn it belongs to.
+  let pendingThinking: JsonObject[] = [];
+  const withThinking = (message: ChatMessage): void => {
+    if (pendingThinking.length === 0) return;
+    message.thinking_blocks = [...((message.thinking_blocks as JsonObject[] | undefined) ?? []), ...pendingThinking];
+    pendingThinking = [];
+  };
   input.forEach((raw, index) => {
     const path = `input[${index}]`;
     if (!isObject(raw)) fail(path, `${path} must be an object such as {"role":"user","content":"..."}`);
@@ -102,7 +111,11 @@ export function mapInput(input: unknown): { messages: ChatMessage[]; items: Resp
         const role = raw.role;
         if (role !== 'user' && role !== 'assistant' && role !== 'system' && role !== 'developer') fail(`${path}.role`, `${path}.role must be "user", "assistant", "system" or "developer", got ${JSON.stringify(role)}`);
         const content = messageContent(raw.content, `${path}.content`);
-        if (role === 'assistant') messages.push({ role: 'assistant', content: textOf(content) });
+        if (role === 'assistant') {
+          const message: ChatMessage = { role: 'assistant', content: textOf(content) };
+          withThinking(message);
+          messages.push(message);
+        }
         else messages.push({ role: role === 'developer' ? 'system' : role, content } as ChatMessage);
         items.push({ ...raw, type: 'message', id: typeof raw.id === 'string' ? raw.id : itemId('msg') });
         return;
@@ -117,7 +130,12 @@ export function mapInput(input: unknown): { messages: ChatMessage[]; items: Resp
         if (last?.role === 'assistant') {
           last.tool_calls = [...(last.tool_calls ?? []), call];
           if (last.content === '') last.content = null;
-        } else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
+          withThinking(last);
+        } else {
+          const message: ChatMessage = { role: 'assistant', content: null, tool_calls: [call] };
+          withThinking(message);
+          messages.push(message);
+        }
         items.push({ ...raw, type: 'function_call', id: typeof raw.id === 'string' ? raw.id : itemId('fc') });
         return;
       }
@@ -127,9 +145,14 @@ export function mapInput(input: unknown): { messages: ChatMessage[]; items: Resp
         items.push({ ...raw, type: 'function_call_output', id: typeof raw.id === 'string' ? raw.id : itemId('fco') });
         return;
       }
-      case 'reasoning':
-        warnings.add('ignored "reasoning" input items: reasoning is not sent back to the model through this gateway');
+      case 'reasoning': {
+        const blocks = decodeThinkingBlocks(raw.encrypted_content);
+        if (blocks) {
+          pendingThinking.push(...blocks);
+          items.push({ ...raw, type: 'reasoning', id: typeof raw.id === 'string' ? raw.id : itemId('rs') });
+        } else warnings.add('ignored "reasoning" input items: only signed thinking this gateway returned (encrypted_content) is sent back to the model');
         return;
+      }
       default:
         fail(`${path}.type`, `${path}.type ${JSON.stringify(type)} is not supported by this gateway: send message, function_call and function_call_output items`);
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../errors.js';
+import { encodeThinkingBlocks } from './reasoning-blocks.js';
 import { responsesRequestToChat } from './request.js';
 
 function refusal(body: unknown): GatewayError {
@@ -51,6 +52,22 @@ describe('responsesRequestToChat', () => {
     ]);
     expect(mapped.inputItems.map((item) => item.type)).toEqual(['message', 'message', 'message', 'function_call', 'function_call', 'function_call_output', 'function_call_output']);
     expect(mapped.warnings).toEqual([expect.stringContaining('"reasoning" input items')]);
+  });
+
+  it('sends signed thinking a stateless client returns back with the assistant turn it preceded', () => {
+    const blocks = [{ type: 'thinking', thinking: 'Hmm.', signature: 'sig-9' }];
+    const mapped = responsesRequestToChat({
+      model: 'm',
+      input: [
+        { role: 'user', content: 'Weather?' },
+        { type: 'reasoning', id: 'rs_1', summary: [], encrypted_content: encodeThinkingBlocks(blocks) },
+        { type: 'function_call', call_id: 'toolu_1', name: 'f', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'toolu_1', output: 'sunny' },
+      ],
+    });
+    expect(mapped.messages[1]).toEqual({ role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'f', arguments: '{}' } }], thinking_blocks: blocks });
+    expect(mapped.warnings).toEqual([]);
+    expect(responsesRequestToChat({ model: 'm', input: [{ type: 'reasoning', summary: [], encrypted_content: 'gAAAA-openai-secret' }, { role: 'user', content: 'x' }] }).warnings).toEqual([expect.stringContaining('"reasoning" input items')]);
   });
 
   it('maps function tools, tool_choice, parallel_tool_calls, text.format and reasoning', () => {

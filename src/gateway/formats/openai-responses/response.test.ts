@@ -46,6 +46,14 @@ describe('chatToResponse', () => {
     expect(cut.output[0]).toMatchObject({ type: 'message', status: 'incomplete' });
   });
 
+  it('keeps signed thinking in encrypted_content, and gives it back on the continuation', () => {
+    const thinking = [{ type: 'thinking', thinking: 'Think first.', signature: 'sig-1' }, { type: 'redacted_thinking', data: 'opaque' }];
+    const response = chatToResponse(completion({ role: 'assistant', content: null, reasoning_content: 'Think first.', thinking_blocks: thinking, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, 'tool_calls'), context);
+    const reasoning = response.output[0];
+    expect(reasoning).toMatchObject({ type: 'reasoning', content: [{ type: 'reasoning_text', text: 'Think first.' }], encrypted_content: expect.stringMatching(/^sb1\./) });
+    expect(outputToMessages(response.output)).toEqual([{ role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'f', arguments: '{}' } }], thinking_blocks: thinking }]);
+  });
+
   it('turns an output back into the assistant turn a continuation sends', () => {
     const response = chatToResponse(completion({ role: 'assistant', content: 'Sure.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }), context);
     expect(outputToMessages(response.output)).toEqual([{ role: 'assistant', content: 'Sure.', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }]);

@@ -4,10 +4,11 @@
  * needs: its output as the assistant turn of the conversation that `previous_response_id` continues.
  */
 import { usageFromOpenAI } from '../../../providers/shared/usage.js';
-import type { ChatMessage, ChatResponse, Usage } from '../../../providers/types.js';
+import type { ChatMessage, ChatResponse, JsonObject, Usage } from '../../../providers/types.js';
 import { reasoningOf } from '../anthropic-messages/response.js';
 import { itemId } from './input-items.js';
-import type { ResponseObject, ResponseOutputItem, ResponsesRequestContext, ResponseStatus, ResponseUsage } from './types.js';
+import { decodeThinkingBlocks, encodeThinkingBlocks, signedBlocksOf } from './reasoning-blocks.js';
+import type { ResponseObject, ResponseOutputItem, ResponseReasoningItem, ResponsesRequestContext, ResponseStatus, ResponseUsage } from './types.js';
 
 export function responseUsage(usage: Usage | undefined): ResponseUsage | null {
   if (!usage) return null;
@@ -80,7 +81,12 @@ export function chatToResponse(response: ChatResponse, context: ResponsesRequest
   const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
   const output: ResponseOutputItem[] = [];
   const reasoning = reasoningOf(message);
-  if (reasoning !== undefined) output.push({ id: itemId('rs'), type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: reasoning }], status: 'completed' });
+  const signed = signedBlocksOf(message?.thinking_blocks);
+  if (reasoning !== undefined || signed.length > 0) {
+    const item: ResponseReasoningItem = { id: itemId('rs'), type: 'reasoning', summary: [], content: reasoning === undefined ? [] : [{ type: 'reasoning_text', text: reasoning }], status: 'completed' };
+    if (signed.length > 0) item.encrypted_content = encodeThinkingBlocks(signed);
+    output.push(item);
+  }
   const text = textOf(message?.content) || (typeof message?.refusal === 'string' ? message.refusal : '');
   if (text.length > 0) {
     output.push({ id: itemId('msg'), type: 'message', role: 'assistant', status: itemStatus, content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] });
@@ -91,16 +97,22 @@ export function chatToResponse(response: ChatResponse, context: ResponsesRequest
   return responseFrame(context, { status, incomplete, output, usage: responseUsage(usageFromOpenAI(response.usage)) });
 }
 
-/** A response's output as the assistant turn the next request continues from (reasoning left out). */
+/**
+ * A response's output as the assistant turn the next request continues from. Reasoning text is
+ * left out (only its author could read it); signed thinking goes back as `thinking_blocks`.
+ */
 export function outputToMessages(output: ResponseOutputItem[]): ChatMessage[] {
   let text = '';
   const toolCalls: NonNullable<ChatMessage['tool_calls']> = [];
+  const thinking: JsonObject[] = [];
   for (const item of output) {
     if (item.type === 'message') text += item.content.map((part) => part.text).join('');
     else if (item.type === 'function_call') toolCalls.push({ id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } });
+    else thinking.push(...(decodeThinkingBlocks(item.encrypted_content) ?? []));
   }
   if (text.length === 0 && toolCalls.length === 0) return [];
   const message: ChatMessage = { role: 'assistant', content: text.length > 0 ? text : null };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  if (thinking.length > 0) message.thinking_blocks = thinking;
   return [message];
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../errors.js';
 import type { ChatChunk, EmittedChunk } from '../../../providers/types.js';
+import { decodeThinkingBlocks } from './reasoning-blocks.js';
 import { responsesRequestToChat } from './request.js';
 import { ResponsesStreamEncoder } from './stream-encoder.js';
 import type { ResponseObject } from './types.js';
@@ -83,6 +84,15 @@ describe('ResponsesStreamEncoder', () => {
       },
     });
     expect(final).toEqual(seen.at(-1)!.response);
+  });
+
+  it('writes the signature of streamed thinking into the reasoning item\'s encrypted_content', () => {
+    const encoder = new ResponsesStreamEncoder(context);
+    let out = encoder.chunks([chunk({ reasoning_content: 'Let me ' }), chunk({ reasoning_content: 'think.' }), chunk({ thinking_blocks: [{ type: 'thinking', thinking: '', signature: 'sig-7' }] })]);
+    out += encoder.chunks([chunk({ content: 'Done.' }, 'stop')]) + encoder.end({ usage, last: undefined, usageForwarded: false });
+    const final = events(out).at(-1)!.response as { output: Array<{ type: string; encrypted_content?: string }> };
+    expect(final.output.map((item) => item.type)).toEqual(['reasoning', 'message']);
+    expect(decodeThinkingBlocks(final.output[0].encrypted_content)).toEqual([{ type: 'thinking', thinking: 'Let me think.', signature: 'sig-7' }]);
   });
 
   it('ends a cut answer with response.incomplete', () => {

@@ -12,10 +12,11 @@
  * (the response with its `error`); before anything was sent, an `error` event.
  */
 import type { GatewayError } from '../../../errors.js';
-import type { ChatChunk, EmittedChunk, Usage } from '../../../providers/types.js';
+import type { ChatChunk, EmittedChunk, JsonObject, Usage } from '../../../providers/types.js';
 import type { StreamEncoder } from '../../response-format.js';
 import { reasoningOf } from '../anthropic-messages/response.js';
 import { itemId } from './input-items.js';
+import { encodeThinkingBlocks, signedBlocksOf } from './reasoning-blocks.js';
 import { responseFrame, responseUsage, statusOf } from './response.js';
 import type { ResponseFunctionCall, ResponseObject, ResponseOutputItem, ResponseOutputMessage, ResponseReasoningItem, ResponsesRequestContext } from './types.js';
 
@@ -25,6 +26,9 @@ interface OpenItem {
   index: number;
   item: ResponseOutputMessage | ResponseFunctionCall | ResponseReasoningItem;
   text: string;
+  /** A reasoning item's signed thinking blocks, and where the text of the next one starts. */
+  signed?: JsonObject[];
+  signedUpTo?: number;
 }
 
 export class ResponsesStreamEncoder implements StreamEncoder {
@@ -53,6 +57,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       const delta = choice.delta ?? {};
       const reasoning = reasoningOf(delta);
       if (reasoning !== undefined) out += this.appendText('reasoning', reasoning);
+      out += this.signedThinking(delta.thinking_blocks);
       const text = typeof delta.content === 'string' && delta.content.length > 0 ? delta.content : typeof delta.refusal === 'string' ? delta.refusal : '';
       if (text.length > 0) out += this.appendText('message', text);
       for (const call of delta.tool_calls ?? []) out += this.toolCall(call);
@@ -103,21 +108,42 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     return this.event('response.output_item.added', { output_index: open.index, item: structuredClone(open.item) });
   }
 
+  /** The open item of that kind, opening one first (and closing another kind) when needed. */
+  private openOf(kind: 'message' | 'reasoning'): { open: OpenItem; out: string } {
+    if (this.open?.item.type === kind) return { open: this.open, out: '' };
+    let out = this.close();
+    const item: OpenItem['item'] = kind === 'message'
+      ? { id: itemId('msg'), type: 'message', role: 'assistant', status: 'in_progress', content: [] }
+      : { id: itemId('rs'), type: 'reasoning', summary: [], content: [], status: 'in_progress' };
+    const open = this.addItem(item);
+    this.open = open;
+    out += this.added(open);
+    const part = kind === 'message' ? { type: 'output_text', text: '', annotations: [], logprobs: [] } : { type: 'reasoning_text', text: '' };
+    out += this.event('response.content_part.added', { item_id: item.id, output_index: open.index, content_index: 0, part });
+    return { open, out };
+  }
+
+  /**
+   * LiteLLM's `thinking_blocks` in a delta (an Anthropic upstream's signature, after the text came as
+   * reasoning; or a redacted block): kept on the reasoning item, written into its encrypted_content.
+   */
+  private signedThinking(blocks: unknown): string {
+    const signed = signedBlocksOf(blocks);
+    if (signed.length === 0) return '';
+    const { open, out } = this.openOf('reasoning');
+    open.signed ??= [];
+    for (const block of signed) {
+      if (block.type === 'thinking') {
+        open.signed.push({ type: 'thinking', thinking: open.text.slice(open.signedUpTo ?? 0), signature: block.signature });
+        open.signedUpTo = open.text.length;
+      } else open.signed.push({ type: 'redacted_thinking', data: block.data });
+    }
+    return out;
+  }
+
   /** Text into the open message (or reasoning) item, opening one first when another kind is open. */
   private appendText(kind: 'message' | 'reasoning', delta: string): string {
-    let out = '';
-    let open = this.open;
-    if (open?.item.type !== kind) {
-      out += this.close();
-      const item: OpenItem['item'] = kind === 'message'
-        ? { id: itemId('msg'), type: 'message', role: 'assistant', status: 'in_progress', content: [] }
-        : { id: itemId('rs'), type: 'reasoning', summary: [], content: [], status: 'in_progress' };
-      open = this.addItem(item);
-      this.open = open;
-      out += this.added(open);
-      const part = kind === 'message' ? { type: 'output_text', text: '', annotations: [], logprobs: [] } : { type: 'reasoning_text', text: '' };
-      out += this.event('response.content_part.added', { item_id: item.id, output_index: open.index, content_index: 0, part });
-    }
+    const { open, out } = this.openOf(kind);
     open.text += delta;
     const common = { item_id: open.item.id, output_index: open.index, content_index: 0, delta };
     return out + (kind === 'message' ? this.event('response.output_text.delta', { ...common, logprobs: [] }) : this.event('response.reasoning_text.delta', common));
@@ -167,6 +193,7 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       out += this.event('response.content_part.done', { ...common, part });
       item.content = [part];
       item.status = 'completed';
+      if (open.signed && open.signed.length > 0) item.encrypted_content = encodeThinkingBlocks(open.signed);
     } else {
       item.arguments = open.text;
       item.status = 'completed';

@@ -34,6 +34,8 @@ export interface ResponseReasoningItem {
   type: 'reasoning';
   summary: unknown[];
   content: Array<{ type: 'reasoning_text'; text: string }>;
+  /** Signed thinking, opaque to the client (reasoning-blocks.ts). */
+  encrypted_content?: string;
   status?: 'in_progress' | 'completed' | 'incomplete';
 }
 
