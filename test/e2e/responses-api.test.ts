@@ -295,6 +295,18 @@ describe('/v1/responses details', () => {
     expect((streamed.output.find((item) => item.type === 'reasoning') as OpenAI.Responses.ResponseReasoningItem).encrypted_content).toMatch(/^sb1\./);
   });
 
+  it('counts input tokens locally, the stored conversation included, without an upstream call', async () => {
+    const before = openaiUpstream.requests.length;
+    const small = await client.responses.inputTokens.count({ model: 'gpt', input: 'Hello' });
+    expect(small).toMatchObject({ object: 'response.input_tokens', input_tokens: expect.any(Number) });
+    const first = await client.responses.create({ model: 'gpt', input: 'Hello, here is a much longer question about the weather in Paris and Rome.' });
+    const continued = await client.responses.inputTokens.count({ model: 'gpt', input: 'Hello', previous_response_id: first.id, tools: [weatherTool] });
+    expect(continued.input_tokens).toBeGreaterThan(small.input_tokens + 20);
+    expect(openaiUpstream.requests.length).toBe(before + 1);
+    await expect(client.responses.inputTokens.count({ model: 'no-such-model', input: 'Hi' })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect((await client.responses.inputTokens.count({ input: 'Hello' })).input_tokens).toBe(small.input_tokens);
+  });
+
   it('does not store a response created with store: false', async () => {
     const response = await client.responses.create({ model: 'gpt', input: 'Hi', store: false });
     // `store` is in the API's response body, though the SDK's Response type does not declare it.

@@ -12,6 +12,7 @@ import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { fitToDeployments, openAIResponsesFormat, outputToMessages, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import { countChatPromptTokens, MAX_COUNT_TOKENS_CHARACTERS, promptCharacters } from '../../gateway/token-count.js';
 import type { ChatMessage } from '../../providers/types.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
@@ -117,6 +118,30 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         result.headers['x-switchboard-warnings'] = [earlier, ...warnings].filter(Boolean).join('; ');
       }
       return sendResult(reply, result);
+    });
+
+    // No `endpoint`: counting calls no upstream and costs nothing, so it leaves no usage record.
+    app.post(`${prefix}/responses/input_tokens`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const raw = request.body;
+      // The count does not depend on the model (one tokenizer, see token-count.ts): it may be left out.
+      const named = typeof raw === 'object' && raw !== null && (raw as { model?: unknown }).model !== undefined && (raw as { model?: unknown }).model !== null;
+      const mapped = responsesRequestToChat(named || typeof raw !== 'object' || raw === null ? raw : { ...raw, model: 'count-only' });
+      if (named && !catalog.resolve(mapped.chat.model)) {
+        throw new GatewayError('model_not_found', `model "${mapped.chat.model.slice(0, 128)}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
+      }
+      let history: ChatMessage[] = [];
+      if (mapped.context.previousResponseId) {
+        const previous = await store.find(mapped.context.previousResponseId, ownerScopeOf(callOf(request).caller));
+        if (!previous) throw notFound(mapped.context.previousResponseId, 'previous_response_id');
+        history = JSON.parse(previous.conversation) as ChatMessage[];
+      }
+      const messages = [...mapped.chat.messages, ...history, ...mapped.messages];
+      const characters = promptCharacters(messages, mapped.chat.tools);
+      if (characters > MAX_COUNT_TOKENS_CHARACTERS) {
+        throw new GatewayError('request_too_large', `input_tokens counts at most ${MAX_COUNT_TOKENS_CHARACTERS} characters of input, instructions and tools (more than any model's context window); this request has ${characters}`, { param: 'input' });
+      }
+      const inputTokens = await countChatPromptTokens(messages, mapped.chat.tools);
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ object: 'response.input_tokens', input_tokens: inputTokens }));
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
