@@ -122,6 +122,8 @@ describe('responsesRequestToChat', () => {
   });
 
   it('warns about fields that have no effect here', () => {
-    expect(responsesRequestToChat({ model: 'm', input: 'x', service_tier: 'auto', include: [] }).warnings).toEqual([expect.stringContaining('"service_tier"'), expect.stringContaining('"include"')]);
+    expect(responsesRequestToChat({ model: 'm', input: 'x', service_tier: 'auto', include: ['message.output_text.logprobs'] }).warnings).toEqual([expect.stringContaining('"service_tier"'), expect.stringContaining('"message.output_text.logprobs"')]);
+    expect(responsesRequestToChat({ model: 'm', input: 'x', include: ['reasoning.encrypted_content'] }).warnings).toEqual([]);
+    expect(refusal({ model: 'm', input: 'x', include: 'all' }).param).toBe('include');
   });
 });

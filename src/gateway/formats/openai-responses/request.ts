@@ -21,15 +21,26 @@ import type { MappedResponsesRequest } from './types.js';
 /** Fields read below. */
 const MAPPED = new Set([
   'model', 'input', 'instructions', 'tools', 'tool_choice', 'text', 'reasoning', 'max_output_tokens', 'temperature', 'top_p',
-  'stream', 'store', 'previous_response_id', 'metadata', 'parallel_tool_calls', 'user', 'safety_identifier', 'cache',
+  'stream', 'store', 'previous_response_id', 'metadata', 'parallel_tool_calls', 'user', 'safety_identifier', 'cache', 'include',
 ]);
+
+/**
+ * `include`: signed reasoning is always returned in `encrypted_content` where there is some, so
+ * "reasoning.encrypted_content" asks for what comes anyway; the other includables (built-in tool
+ * results, logprobs, image URLs of the input) have nothing to show here, which a warning says.
+ */
+function checkInclude(include: unknown, warnings: string[]): void {
+  if (!present(include)) return;
+  if (!Array.isArray(include) || !include.every((item) => typeof item === 'string')) fail('include', '"include" must be an array of strings such as ["reasoning.encrypted_content"]');
+  const other = include.filter((item) => item !== 'reasoning.encrypted_content');
+  if (other.length > 0) warnings.push(`ignored "include" ${other.slice(0, 8).map((item) => JSON.stringify(item.slice(0, 64))).join(', ')}: this gateway produces no built-in tool results or logprobs`);
+}
 
 /** Fields accepted with no effect on a translated call, and why. */
 const WARNED: Record<string, string> = {
   service_tier: 'the gateway chooses the deployment',
   prompt_cache_key: 'providers cache prompts on their own terms',
   stream_options: 'events are never obfuscated by this gateway',
-  include: 'no encrypted reasoning or built-in tool outputs are produced here',
 };
 
 /** Fields refused, with what to do instead. */
@@ -153,6 +164,7 @@ export function responsesRequestToChat(raw: unknown, now = Date.now()): MappedRe
     else fail(field, `unknown parameter "${field}": this gateway's /v1/responses does not take it`);
   }
 
+  checkInclude(body.include, warnings);
   const { messages, items, warnings: inputWarnings } = mapInput(body.input);
   warnings.push(...inputWarnings);
   const instructionsText = optionalString(body, 'instructions');
