@@ -307,6 +307,22 @@ describe('/v1/responses details', () => {
     expect((await client.responses.inputTokens.count({ input: 'Hello' })).input_tokens).toBe(small.input_tokens);
   });
 
+  it('replays a stored response as its event stream for responses.stream({ response_id })', async () => {
+    const created = await client.responses.create({ model: 'gpt', input: 'Weather in Paris?', tools: [weatherTool] });
+    const replayed = await client.responses.stream({ response_id: created.id }).finalResponse();
+    // The SDK adds its parsed fields (parsed_arguments) to what it assembled.
+    expect(replayed.output).toMatchObject(created.output);
+    expect(replayed.id).toBe(created.id);
+    expect(replayed.usage).toEqual(created.usage);
+    const text = await client.responses.create({ model: 'gpt', input: 'Hi' });
+    const events: string[] = [];
+    const stream = client.responses.stream({ response_id: text.id, starting_after: 3 });
+    stream.on('event', (event) => events.push(`${event.sequence_number}:${event.type}`));
+    expect((await stream.finalResponse()).output_text).toBe('Hello from the mock!');
+    expect(events[0]).toBe('4:response.output_text.delta');
+    expect(events.at(-1)).toMatch(/:response.completed$/);
+  });
+
   it('does not store a response created with store: false', async () => {
     const response = await client.responses.create({ model: 'gpt', input: 'Hi', store: false });
     // `store` is in the API's response body, though the SDK's Response type does not declare it.

@@ -10,7 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
-import { fitToDeployments, openAIResponsesFormat, outputToMessages, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
+import { fitToDeployments, openAIResponsesFormat, outputToMessages, replayEvents, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { countChatPromptTokens, MAX_COUNT_TOKENS_CHARACTERS, promptCharacters } from '../../gateway/token-count.js';
 import type { ChatMessage } from '../../providers/types.js';
@@ -146,9 +146,15 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const query = queryOf(request, ['stream', 'include', 'include[]', 'starting_after', 'include_obfuscation'], reply);
-      if (query.stream === 'true') throw new GatewayError('invalid_request', 'streaming a stored response again is not supported by this gateway: retrieve it without "stream"', { param: 'stream' });
       const row = await storedOf(store, request, request.params.id);
-      return reply.type('application/json; charset=utf-8').send(row.response);
+      if (query.stream !== 'true') return reply.type('application/json; charset=utf-8').send(row.response);
+      // The stored response replayed as its event stream (the SDK's responses.stream({ response_id })).
+      let startingAfter: number | undefined;
+      if (query.starting_after !== undefined) {
+        startingAfter = Number(query.starting_after);
+        if (!Number.isInteger(startingAfter) || startingAfter < -1) throw new GatewayError('invalid_request', '"starting_after" must be the sequence number of an event (an integer)', { param: 'starting_after' });
+      }
+      return reply.type('text/event-stream; charset=utf-8').send(replayEvents(JSON.parse(row.response) as ResponseObject, startingAfter));
     });
 
     app.get<{ Params: { id: string } }>(`${prefix}/responses/:id/input_items`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {

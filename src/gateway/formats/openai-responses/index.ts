@@ -12,6 +12,7 @@ import type { ResponseObject, ResponsesRequestContext } from './types.js';
 
 export { fitToDeployments } from './fit-deployments.js';
 export { mapInput } from './input-items.js';
+export { replayEvents } from './replay.js';
 export { responsesRequestToChat } from './request.js';
 export { chatToResponse, outputToMessages } from './response.js';
 export { ResponsesStreamEncoder } from './stream-encoder.js';

@@ -68,6 +68,11 @@ export function responseFrame(context: ResponsesRequestContext, state: { status:
   };
 }
 
+/** A stored response's frame in another state (the replay's first events). */
+export function responseFrameOf(response: ResponseObject, state: Pick<ResponseObject, 'status' | 'output' | 'usage'>): ResponseObject {
+  return { ...response, ...state, output_text: outputTextOf(state.output), completed_at: null, incomplete_details: null, error: null };
+}
+
 function textOf(content: ChatMessage['content']): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
