@@ -25,6 +25,8 @@ import type { SpendReportRepository } from './storage/repositories/spend-reports
 import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
+import { registerResponsesRoutes } from './http/routes/responses.js';
+import type { ResponseStore } from './responses/response-store.js';
 import { registerRouterSettingsRoutes } from './http/routes/router-settings.js';
 import type { RouterSettingsStore } from './routing/router-settings-store.js';
 import { registerUiRoutes } from './http/routes/ui.js';
@@ -95,6 +97,8 @@ export interface ServerDependencies {
   listener?: ListenerSettings;
   /** The response cache, for /cache/ping, /cache/delete and /cache/flushall. */
   cache?: ResponseCache;
+  /** Stored responses of /v1/responses; absent, the Responses API is not served. */
+  responses?: ResponseStore;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -209,6 +213,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
   registerManagementRoutes(app, deps.management);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
+  if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);

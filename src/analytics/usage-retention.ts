@@ -2,13 +2,15 @@
  * Retention of raw usage rows (LiteLLM's general_settings.maximum_spend_logs_retention_period):
  * every interval, rows older than the period are deleted in bounded batches, so no statement holds
  * the table long and inserts keep flowing. Daily rollups are kept, so reports over old days still
- * answer. Delivered billing events older than the period go too (their rows are gone).
+ * answer. Delivered billing events older than the period go too (their rows are gone), and so do
+ * stored responses of /v1/responses: a stored conversation is kept no longer than the usage rows.
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { parseDuration, type ParsedDuration } from '../auth/budget-period.js';
 import type { Database } from '../storage/schema.js';
 import type { UsageLogRepository } from '../storage/repositories/usage-logs.js';
+import type { StoredResponseRepository } from '../storage/repositories/stored-responses.js';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, mo: 30 * 86_400_000 } as const;
 
@@ -30,6 +32,8 @@ export interface RetentionOptions {
 export interface RetentionTarget {
   usageLogs: UsageLogRepository;
   db: Kysely<Database>;
+  /** Stored responses (/v1/responses), deleted past the same period. */
+  storedResponses?: StoredResponseRepository;
   /** Rows per delete statement; overrides the option (SQLite deletes on the event loop's thread). */
   batchSize?: number;
 }
@@ -77,10 +81,17 @@ export class UsageRetention {
         // Let inserts and queries in between batches.
         await new Promise((resolve) => setImmediate(resolve));
       }
+      let responses = 0;
+      for (;;) {
+        const deleted = (await target.storedResponses?.deleteOlderThan(cutoff, batchSize)) ?? 0;
+        responses += deleted;
+        if (deleted < batchSize) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       const events = await target.db.deleteFrom('billing_outbox').where('delivered_at', 'is not', null).where('created_at', '<', cutoff).executeTakeFirst();
       this.deleted += total;
-      if (total > 0 || Number(events.numDeletedRows) > 0) {
-        this.options.logger.info({ deleted: total, deliveredEventsDeleted: Number(events.numDeletedRows), before: new Date(cutoff).toISOString() }, 'usage retention: deleted raw usage rows past the retention period (daily rollups kept)');
+      if (total > 0 || responses > 0 || Number(events.numDeletedRows) > 0) {
+        this.options.logger.info({ deleted: total, storedResponsesDeleted: responses, deliveredEventsDeleted: Number(events.numDeletedRows), before: new Date(cutoff).toISOString() }, 'usage retention: deleted raw usage rows past the retention period (daily rollups kept)');
       }
     } catch (error) {
       this.options.logger.warn({ err: (error as Error).message, deletedSoFar: total }, 'usage retention run failed; retried next interval');

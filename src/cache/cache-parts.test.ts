@@ -92,6 +92,7 @@ describe('settings', () => {
       expect.stringContaining('atranscription'),
       expect.stringContaining('similarity_threshold only applies to the semantic types'),
     ]);
+    expect(settings('{type: local, supported_call_types: [acompletion, aresponses]}').warnings).toEqual([expect.stringContaining('/v1/responses runs as a chat call')]);
     expect(cacheSettingsFrom(parseConfig('litellm_settings:\n  cache_params: {type: local}\n').config).warnings).toEqual([expect.stringContaining('caching is off')]);
   });
 });

@@ -109,6 +109,8 @@ export function cacheSettingsFrom(config: GatewayConfig): CacheSettingsResult {
     for (const item of callTypes) {
       const operation = typeof item === 'string' ? CALL_TYPES[item] : undefined;
       if (operation) operations.add(operation);
+      // /v1/responses runs as a chat call: its answers are cached (or not) with the chat call types.
+      else if (item === 'responses' || item === 'aresponses') warnings.push(`${at('supported_call_types')}: "${item}": /v1/responses runs as a chat call, so it is cached exactly when "acompletion" (or "completion") is listed`);
       else if (typeof item === 'string' && OTHER_CALL_TYPES.has(item)) warnings.push(`${at('supported_call_types')}: "${item}" has no endpoint on this gateway, so nothing of it is cached`);
       else errors.push(`${at('supported_call_types')}: "${String(item)}" is not a call type (use ${Object.keys(CALL_TYPES).join(', ')})`);
     }

@@ -10,7 +10,7 @@ import type { ClientConnection } from './client-connection.js';
 
 export type { Caller } from '../auth/caller.js';
 
-export type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'messages';
+export type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'messages' | 'responses';
 
 /** What the HTTP layer knows about a call before the request path runs. */
 export interface CallContext {

@@ -73,6 +73,8 @@ import { registerCacheMetrics } from '../cache/metrics.js';
 import { AgentDirectory } from '../agents/directory.js';
 import { configuredAgents } from '../agents/configured.js';
 import { AgentRepository } from '../storage/repositories/agents.js';
+import { StoredResponseRepository } from '../storage/repositories/stored-responses.js';
+import { ResponseStore } from '../responses/response-store.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -114,6 +116,8 @@ export interface GatewayRuntime {
   /** Spend reports, usage retention and billing events. */
   analytics: UsageAnalytics;
   usageLogs(): UsageLogRepository | undefined;
+  /** Stored responses of /v1/responses (queued writes, read-your-writes). */
+  responses: ResponseStore;
   /** Stores usage rows with their spend, credits, rollups and billing events (what the usage writer does). */
   usageIngest(): UsageIngest | undefined;
   principals(): PrincipalRepository | undefined;
@@ -199,6 +203,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let backendState: BackendStateRepository | undefined;
   let workerSink: SqliteWorkerSink | undefined;
   let agentRepository: AgentRepository | undefined;
+  let storedResponses: StoredResponseRepository | undefined;
+  const responseStore = new ResponseStore({ repository: () => storedResponses, logger });
   const analytics = createUsageAnalytics(config, logger);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
     repository = new UsageLogRepository(handle.db, handle.sqlite);
@@ -219,6 +225,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
     void routerSettings.attach(new GatewaySettingsRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored router settings'));
     agentRepository = new AgentRepository(handle.db);
+    storedResponses = new StoredResponseRepository(handle.db);
     void agents.attach(agentRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored agents'));
   });
 
@@ -382,6 +389,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
     listener,
     cache,
+    responses: responseStore,
   });
   analytics.registerMetrics(metrics.registry);
 
@@ -403,6 +411,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     agents,
     analytics,
     usageLogs: () => repository,
+    responses: responseStore,
     usageIngest: () => ingest,
     principals: () => principals,
     async listen(port, host) {
@@ -437,6 +446,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await routerSettings.close();
       await agents.close();
       await usageWriter.close();
+      await responseStore.close();
       await workerSink?.close();
       await analytics.close();
       await upstream.close();

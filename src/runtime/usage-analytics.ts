@@ -3,6 +3,7 @@
  * usage retention (general_settings.maximum_spend_logs_retention_period) and the billing webhook
  * dispatcher (general_settings.billing_webhook), attached once the database is ready.
  */
+import { StoredResponseRepository } from '../storage/repositories/stored-responses.js';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge } from 'prom-client';
 import type { Logger } from 'pino';
@@ -59,7 +60,7 @@ export function createUsageAnalytics(config: GatewayConfig, logger: Logger): Usa
       outbox = new BillingOutboxRepository(handle.db, handle.dialect);
       // better-sqlite3 deletes on this thread, pausing requests meanwhile (5,000 rows took 27 ms,
       // measured on 200k rows): smaller batches keep each pause short. PostgreSQL works off-thread.
-      retention?.attach({ usageLogs, db: handle.db, batchSize: handle.dialect === 'sqlite' ? 2_000 : 5_000 });
+      retention?.attach({ usageLogs, db: handle.db, storedResponses: new StoredResponseRepository(handle.db), batchSize: handle.dialect === 'sqlite' ? 2_000 : 5_000 });
       billing?.attach(outbox);
     },
     registerMetrics(registry) {

@@ -284,6 +284,7 @@ export interface Database {
   agents: AgentTable;
   agent_executions: AgentExecutionTable;
   routing_rules: RoutingRuleTable;
+  stored_responses: StoredResponseTable;
 }
 
 /** An agent (src/agents): its definition as JSON, seeded from config.yaml ("config") or made through the API ("api"). */
@@ -309,4 +310,21 @@ export interface AgentExecutionTable {
   output: string | null;
   error: string | null;
   execution_time_ms: number;
+}
+
+/** A stored response of POST /v1/responses (migration 0018): read only by its owner scope. */
+export interface StoredResponseTable {
+  id: string;
+  /** `team:<id>`, `key:<id>` or `master`. */
+  owner: string;
+  /** Epoch ms. */
+  created_at: number;
+  model: string;
+  previous_response_id: string | null;
+  /** JSON: the response object. */
+  response: string;
+  /** JSON: the request's input items. */
+  input_items: string;
+  /** JSON: the chat history through this response's output. */
+  conversation: string;
 }

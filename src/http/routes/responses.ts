@@ -1,0 +1,172 @@
+/**
+ * OpenAI's Responses API, with and without the /v1 prefix, on every configured provider:
+ * `POST /responses` is mapped to a chat request that runs the whole request path (auth, model
+ * access, limits and budget reservation, routing, retries, fallbacks, usage record) and is answered
+ * as a Responses object or event stream. `store` (default true) keeps the response, its input items
+ * and the conversation so far, owned by the caller's team (else key): `GET /responses/{id}`,
+ * `GET /responses/{id}/input_items`, `DELETE /responses/{id}` and `previous_response_id` see only
+ * the owner's responses — another tenant's id answers 404, exactly as an unknown one.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requirePermission } from '../../auth/permissions.js';
+import { GatewayError } from '../../errors.js';
+import { fitToDeployments, openAIResponsesFormat, outputToMessages, replayEvents, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
+import type { Gateway } from '../../gateway/pipeline.js';
+import { countChatPromptTokens, MAX_COUNT_TOKENS_CHARACTERS, promptCharacters } from '../../gateway/token-count.js';
+import type { ChatMessage } from '../../providers/types.js';
+import { adapterFor } from '../../providers/registry.js';
+import type { ModelCatalog } from '../../routing/catalog.js';
+import { ownerScopeOf } from '../../responses/owner.js';
+import type { ResponseStore } from '../../responses/response-store.js';
+import type { StoredResponseRow } from '../../storage/repositories/stored-responses.js';
+import { callOf } from '../context.js';
+import { sendResult } from './openai.js';
+
+/** Largest conversation (history and this turn's input, as JSON) a stored response keeps. */
+export const MAX_STORED_CONVERSATION_BYTES = 16 * 1024 * 1024;
+
+function notFound(id: string, param = 'id'): GatewayError {
+  return new GatewayError('not_found', `no response with id "${id.slice(0, 128)}" is stored for this key (it may have expired, been deleted or been created with "store": false)`, { param });
+}
+
+async function storedOf(store: ResponseStore, request: FastifyRequest, id: string): Promise<StoredResponseRow> {
+  const row = await store.find(id, ownerScopeOf(callOf(request).caller));
+  if (!row) throw notFound(id);
+  return row;
+}
+
+/**
+ * The query, with unknown parameters refused; `include` asks for fields (encrypted reasoning,
+ * built-in tool results, logprobs) no translated response has, which the answer says in a warning.
+ */
+function queryOf(request: FastifyRequest, known: string[], reply: FastifyReply): Record<string, unknown> {
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(query)) {
+    if (!known.includes(name)) throw new GatewayError('invalid_request', `unknown query parameter "${name.slice(0, 64)}": this route takes ${known.filter((item) => !item.endsWith('[]')).join(', ')}`, { param: name.slice(0, 64) });
+  }
+  if (query.include !== undefined || query['include[]'] !== undefined) reply.header('x-switchboard-warnings', 'ignored "include": no encrypted reasoning, built-in tool results or logprobs are kept by this gateway');
+  return query;
+}
+
+/** input_items paging, as OpenAI's: `order` (default desc), `limit` 1–100 (default 20), `after` an item id. */
+function pageOf(items: ResponseInputItem[], query: Record<string, unknown>) {
+  const order = query.order ?? 'desc';
+  if (order !== 'asc' && order !== 'desc') throw new GatewayError('invalid_request', '"order" must be "asc" or "desc"', { param: 'order' });
+  const limit = query.limit === undefined ? 20 : Number(query.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new GatewayError('invalid_request', '"limit" must be an integer from 1 to 100', { param: 'limit' });
+  let ordered = order === 'asc' ? items : [...items].reverse();
+  if (typeof query.after === 'string' && query.after !== '') {
+    const at = ordered.findIndex((item) => item.id === query.after);
+    if (at < 0) throw new GatewayError('invalid_request', `"after" names no input item of this response: ${JSON.stringify(query.after.slice(0, 64))}`, { param: 'after' });
+    ordered = ordered.slice(at + 1);
+  }
+  const data = ordered.slice(0, limit);
+  return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: ordered.length > limit };
+}
+
+/** The parameters each callable deployment of the model's group takes (undefined: all of them). */
+function supportedParamsOf(catalog: ModelCatalog, model: string): Array<ReadonlySet<string> | undefined> {
+  return (catalog.resolve(model)?.available ?? []).map((deployment) => adapterFor(deployment.provider)?.supportedParams);
+}
+
+/** `agentModel` maps `agent/<name>` to the agent's model group, so the request fits the deployments it will call. */
+export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: Gateway; store: ResponseStore; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined }): void {
+  const { gateway, store, catalog } = deps;
+  for (const prefix of ['/v1', '']) {
+    app.post(`${prefix}/responses`, { config: { endpoint: 'responses' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const call = callOf(request);
+      const mapped = responsesRequestToChat(request.body);
+      const { context } = mapped;
+      const owner = ownerScopeOf(call.caller);
+      // The only database read on this path, and only when the request needs stored data.
+      let history: ChatMessage[] = [];
+      // As OpenAI lists them: a continued response's input items are the earlier turns' inputs and outputs, then its own.
+      let earlierItems: unknown[] = [];
+      if (context.previousResponseId) {
+        const previous = await store.find(context.previousResponseId, owner);
+        if (!previous) throw notFound(context.previousResponseId, 'previous_response_id');
+        history = JSON.parse(previous.conversation) as ChatMessage[];
+        if (context.store) earlierItems = [...(JSON.parse(previous.input_items) as unknown[]), ...(JSON.parse(previous.response) as ResponseObject).output];
+      }
+      const conversation = [...history, ...mapped.messages];
+      const inputItemsText = context.store ? JSON.stringify([...earlierItems, ...mapped.inputItems]) : '';
+      if (context.store) {
+        const bytes = Buffer.byteLength(inputItemsText) + Buffer.byteLength(JSON.stringify(conversation));
+        if (bytes > MAX_STORED_CONVERSATION_BYTES) {
+          throw new GatewayError('request_too_large', `the conversation is ${bytes} bytes, more than the ${MAX_STORED_CONVERSATION_BYTES} a stored response keeps: send "store": false (and the history in "input"), or start a new conversation`, { param: 'store' });
+        }
+      }
+      const onComplete = context.store
+        ? (response: ResponseObject) =>
+            store.save({
+              id: response.id,
+              owner,
+              created_at: call.startedAtEpochMs,
+              model: context.model,
+              previous_response_id: context.previousResponseId,
+              response: JSON.stringify(response),
+              input_items: inputItemsText,
+              conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]),
+            })
+        : undefined;
+      const model = deps.agentModel?.(mapped.chat.model) ?? mapped.chat.model;
+      const fitted = fitToDeployments({ ...mapped.chat, messages: [...mapped.chat.messages, ...conversation] }, supportedParamsOf(catalog, model));
+      const result = await gateway.chat(call, fitted.request, openAIResponsesFormat(context, onComplete));
+      const warnings = [...mapped.warnings, ...fitted.warnings];
+      if (warnings.length > 0) {
+        const earlier = result.headers['x-switchboard-warnings'];
+        result.headers['x-switchboard-warnings'] = [earlier, ...warnings].filter(Boolean).join('; ');
+      }
+      return sendResult(reply, result);
+    });
+
+    // No `endpoint`: counting calls no upstream and costs nothing, so it leaves no usage record.
+    app.post(`${prefix}/responses/input_tokens`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const raw = request.body;
+      // The count does not depend on the model (one tokenizer, see token-count.ts): it may be left out.
+      const named = typeof raw === 'object' && raw !== null && (raw as { model?: unknown }).model !== undefined && (raw as { model?: unknown }).model !== null;
+      const mapped = responsesRequestToChat(named || typeof raw !== 'object' || raw === null ? raw : { ...raw, model: 'count-only' });
+      if (named && !catalog.resolve(mapped.chat.model)) {
+        throw new GatewayError('model_not_found', `model "${mapped.chat.model.slice(0, 128)}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
+      }
+      let history: ChatMessage[] = [];
+      if (mapped.context.previousResponseId) {
+        const previous = await store.find(mapped.context.previousResponseId, ownerScopeOf(callOf(request).caller));
+        if (!previous) throw notFound(mapped.context.previousResponseId, 'previous_response_id');
+        history = JSON.parse(previous.conversation) as ChatMessage[];
+      }
+      const messages = [...mapped.chat.messages, ...history, ...mapped.messages];
+      const characters = promptCharacters(messages, mapped.chat.tools);
+      if (characters > MAX_COUNT_TOKENS_CHARACTERS) {
+        throw new GatewayError('request_too_large', `input_tokens counts at most ${MAX_COUNT_TOKENS_CHARACTERS} characters of input, instructions and tools (more than any model's context window); this request has ${characters}`, { param: 'input' });
+      }
+      const inputTokens = await countChatPromptTokens(messages, mapped.chat.tools);
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ object: 'response.input_tokens', input_tokens: inputTokens }));
+    });
+
+    app.get<{ Params: { id: string } }>(`${prefix}/responses/:id`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const query = queryOf(request, ['stream', 'include', 'include[]', 'starting_after', 'include_obfuscation'], reply);
+      const row = await storedOf(store, request, request.params.id);
+      if (query.stream !== 'true') return reply.type('application/json; charset=utf-8').send(row.response);
+      // The stored response replayed as its event stream (the SDK's responses.stream({ response_id })).
+      let startingAfter: number | undefined;
+      if (query.starting_after !== undefined) {
+        startingAfter = Number(query.starting_after);
+        if (!Number.isInteger(startingAfter) || startingAfter < -1) throw new GatewayError('invalid_request', '"starting_after" must be the sequence number of an event (an integer)', { param: 'starting_after' });
+      }
+      return reply.type('text/event-stream; charset=utf-8').send(replayEvents(JSON.parse(row.response) as ResponseObject, startingAfter));
+    });
+
+    app.get<{ Params: { id: string } }>(`${prefix}/responses/:id/input_items`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const row = await storedOf(store, request, request.params.id);
+      const page = pageOf(JSON.parse(row.input_items) as ResponseInputItem[], queryOf(request, ['after', 'limit', 'order', 'include', 'include[]'], reply));
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify(page));
+    });
+
+    app.delete<{ Params: { id: string } }>(`${prefix}/responses/:id`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const { id } = request.params;
+      if (!(await store.delete(id, ownerScopeOf(callOf(request).caller)))) throw notFound(id);
+      return reply.type('application/json; charset=utf-8').send(JSON.stringify({ id, object: 'response', deleted: true }));
+    });
+  }
+}
