@@ -10,7 +10,16 @@ import type { ClientConnection } from './client-connection.js';
 
 export type { Caller } from '../auth/caller.js';
 
-export type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'messages';
+export type Endpoint =
+  | 'chat/completions'
+  | 'completions'
+  | 'embeddings'
+  | 'messages'
+  | 'gemini/generateContent'
+  | 'gemini/streamGenerateContent'
+  | 'gemini/countTokens'
+  | 'gemini/embedContent'
+  | 'gemini/batchEmbedContents';
 
 /** What the HTTP layer knows about a call before the request path runs. */
 export interface CallContext {
@@ -38,11 +47,42 @@ export interface CallContext {
   requesterIp?: string;
 }
 
+/** A provider-native API the gateway relays (`/gemini/...`), its body untranslated. */
+export type NativeApi = 'gemini';
+
+/**
+ * The stages' view of a native call: the model group, whether it streams, and the limits read from
+ * the native body in the canonical names the bounds use (`max_tokens`, `n`, `thinking`); the
+ * native body itself travels in `native`, counted whole as prompt input by the cost bounds.
+ */
+export interface NativeRequest {
+  model: string;
+  stream?: boolean;
+  max_tokens?: number;
+  n?: number;
+  /** Set when the model may think (billed as output beyond max_tokens on some models). */
+  thinking?: Record<string, unknown>;
+  native: Record<string, unknown>;
+}
+
+/**
+ * A provider-native call: `method` is the provider's (`generateContent`, ...), `costKind` how the
+ * bounds treat it (a generation, or embeddings and counting that produce no output tokens).
+ */
+export interface NativeOperation {
+  kind: 'native';
+  api: NativeApi;
+  method: string;
+  costKind: 'completion' | 'embeddings';
+  request: NativeRequest;
+}
+
 /** The operation a call asks for, with its (validated) request body. */
 export type Operation =
   | { kind: 'chat'; request: ChatRequest }
   | { kind: 'completion'; request: CompletionRequest }
-  | { kind: 'embeddings'; request: EmbeddingsRequest };
+  | { kind: 'embeddings'; request: EmbeddingsRequest }
+  | NativeOperation;
 
 export type OperationKind = Operation['kind'];
 

@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../../errors.js';
 import type { EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../providers/types.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import { usageFromOpenAI } from '../../providers/shared/usage.js';
 import { timeoutOf } from '../../routing/policy.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
@@ -49,6 +50,11 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   }
   let body: string;
   let usage: Usage | undefined;
+  if (operation.kind === 'native') {
+    // Relayed as the provider wrote it; only its usage and text are read.
+    const native = nativeProviderOf(operation.api);
+    return { kind: 'json', body: text, parsed, usage: native.usageOf(operation.method, parsed), text: native.textOf(parsed), upstreamLatencyMs, warnings };
+  }
   if (operation.kind === 'embeddings') {
     const embeddings = adapter.parseEmbeddingsResponse ? encodeEmbeddings(adapter.parseEmbeddingsResponse(parsed, deployment, operation.request), operation.request) : parsed;
     usage = usageFromOpenAI((embeddings as { usage?: unknown }).usage);

@@ -70,7 +70,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
   const { router } = deps;
   const { group } = progress;
   const { context } = call;
-  const ranked = await router.rank(group, call.stream);
+  const ranked = servingDeployments(call, group, await router.rank(group, call.stream));
   if (ranked.length === 0) throw router.allDown(group) ? router.downError(group) : coolingDownError(router, group, progress.cooling);
   let deployment = await admitNext(deps, ranked, 0, progress);
   let retriesHere = 0;
@@ -113,6 +113,18 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       deployment = await admitNext(deps, ranked, ranked.indexOf(following), progress);
     }
   }
+}
+
+/**
+ * A native call (`/gemini/...`) is relayed untranslated, so only the group's deployments of that
+ * provider can serve it; a group (or fallback) without one is refused by name.
+ */
+function servingDeployments(call: Call, group: ModelGroup, ranked: Deployment[]): Deployment[] {
+  const { operation } = call;
+  if (operation.kind !== 'native') return ranked;
+  const serving = ranked.filter((deployment) => deployment.provider === operation.api);
+  if (serving.length > 0 || group.available.some((deployment) => deployment.provider === operation.api)) return serving;
+  throw new GatewayError('invalid_request', `model group "${group.name}" has no ${operation.api} deployment: the native /${operation.api} API is relayed only to ${operation.api} deployments`, { param: 'model' });
 }
 
 /** One attempt's plan: the deployment, the router's counts, and the target (the user's own key, the level charged). */

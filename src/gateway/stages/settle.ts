@@ -11,6 +11,7 @@ import type { Usage } from '../../providers/types.js';
 import type { GatewayResult } from '../call-context.js';
 import type { Call, Next } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
+import { costInputOf } from '../cost-input.js';
 import { chargedLevelOf, type UsageRecorder } from '../record.js';
 import { responseTextOf } from '../request-body.js';
 import { settleUsage } from '../settle-usage.js';
@@ -52,9 +53,10 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   const plan = call.attempt!;
   const { deployment } = plan;
   const { parsed, upstreamLatencyMs } = attempted;
-  const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, () => (operation.kind === 'embeddings' ? '' : responseTextOf(parsed)));
+  const responseText = () => attempted.text ?? (operation.kind === 'embeddings' ? '' : responseTextOf(parsed));
+  const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, responseText);
   deps.router.recordSuccess(deployment, upstreamLatencyMs, undefined, settlement.usage);
-  if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseTextOf(parsed);
+  if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseText();
   recorder.recordAttempt(call, settlement, undefined, false);
   const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings);
   let body = attempted.body;
@@ -102,7 +104,7 @@ function settleStream(deps: SettleDependencies, recorder: UsageRecorder, call: C
 async function settle(deps: SettleDependencies, call: Call, reported: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null, completionText: () => string): Promise<Settlement> {
   const { operation } = call;
   const { deployment } = call.attempt!;
-  const { usage, adjusted } = await settleUsage({ kind: operation.kind, body: operation.request as Record<string, unknown> }, deployment, reported, () => estimateUsage(operation, completionText()));
+  const { usage, adjusted } = await settleUsage(costInputOf(operation), deployment, reported, () => estimateUsage(operation, completionText()));
   if (adjusted.length > 0) {
     deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');
     deps.metrics?.usageAdjusted.inc({ provider: deployment.provider });

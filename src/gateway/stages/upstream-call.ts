@@ -5,6 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { GatewayError, upstreamErrorCode } from '../../errors.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { ChatRequest, Deployment, ProviderAdapter, UpstreamRequest } from '../../providers/types.js';
 import { deploymentSecrets, withRedactedMessage } from '../../security/redact.js';
@@ -60,6 +61,12 @@ export function buildRequest(operation: Operation, adapter: ProviderAdapter, dep
     case 'embeddings':
       if (!adapter.buildEmbeddingsRequest) throw unsupported(deployment, '/v1/embeddings');
       return adapter.buildEmbeddingsRequest(operation.request, deployment);
+    case 'native': {
+      // Relayed untranslated (providers/native.ts); the route stage only plans deployments of the API's provider.
+      const native = nativeProviderOf(operation.api);
+      if (deployment.provider !== native.provider) throw new GatewayError('invalid_request', `the native ${operation.api} API cannot be relayed to ${deployment.provider} deployment ${deployment.id}`, { param: 'model' });
+      return native.buildRequest({ method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens }, deployment);
+    }
   }
 }
 

@@ -1,0 +1,28 @@
+/**
+ * A provider's own API relayed untranslated (`/gemini/...`): the request goes to the deployment
+ * as the client wrote it, with the deployment's model and credentials put in, and the answer comes
+ * back as the provider wrote it; the gateway only reads the usage (and the text, for a local count
+ * when the usage is missing). Pure mappers, as the adapters are.
+ */
+import type { ChatStreamTransform, Deployment, UpstreamRequest, Usage } from './types.js';
+
+export interface NativeCall {
+  /** The provider's method: `generateContent`, `countTokens`, ... */
+  method: string;
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** The output cap the gateway holds the call to: the client's own, or lower by a routing rule or power level. */
+  maxTokens?: number;
+}
+
+export interface NativeProvider {
+  /** The provider id whose deployments serve this API. */
+  readonly provider: string;
+  buildRequest(call: NativeCall, target: Deployment): UpstreamRequest;
+  /** Usage in a JSON answer of `method`: undefined when the provider reports none (unknown, not free). */
+  usageOf(method: string, body: unknown): Usage | undefined;
+  /** The answer's text (generated text and function calls). */
+  textOf(body: unknown): string;
+  /** Reads usage, text and in-stream errors from the events of a streamed answer, which go out unchanged. */
+  createStreamTransform(target: Deployment): ChatStreamTransform;
+}
