@@ -19,7 +19,9 @@ export type Endpoint =
   | 'gemini/streamGenerateContent'
   | 'gemini/countTokens'
   | 'gemini/embedContent'
-  | 'gemini/batchEmbedContents';
+  | 'gemini/batchEmbedContents'
+  | 'anthropic/messages'
+  | 'anthropic/count_tokens';
 
 /** What the HTTP layer knows about a call before the request path runs. */
 export interface CallContext {
@@ -47,8 +49,8 @@ export interface CallContext {
   requesterIp?: string;
 }
 
-/** A provider-native API the gateway relays (`/gemini/...`), its body untranslated. */
-export type NativeApi = 'gemini';
+/** A provider-native API the gateway relays (`/gemini/...`, `/anthropic/...`), its body untranslated. */
+export type NativeApi = 'gemini' | 'anthropic';
 
 /**
  * The stages' view of a native call: the model group, whether it streams, and the limits read from
@@ -75,6 +77,8 @@ export interface NativeOperation {
   method: string;
   costKind: 'completion' | 'embeddings';
   request: NativeRequest;
+  /** Client headers the provider's API reads (`anthropic-beta`, ...), forwarded; the deployment's own headers win. */
+  headers?: Record<string, string>;
 }
 
 /** The operation a call asks for, with its (validated) request body. */

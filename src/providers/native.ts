@@ -13,6 +13,8 @@ export interface NativeCall {
   stream: boolean;
   /** The output cap the gateway holds the call to: the client's own, or lower by a routing rule or power level. */
   maxTokens?: number;
+  /** Client headers the provider's API reads, forwarded (the deployment's credentials and headers win). */
+  headers?: Record<string, string>;
 }
 
 export interface NativeProvider {

@@ -65,7 +65,7 @@ export function buildRequest(operation: Operation, adapter: ProviderAdapter, dep
       // Relayed untranslated (providers/native.ts); the route stage only plans deployments of the API's provider.
       const native = nativeProviderOf(operation.api);
       if (deployment.provider !== native.provider) throw new GatewayError('invalid_request', `the native ${operation.api} API cannot be relayed to ${deployment.provider} deployment ${deployment.id}`, { param: 'model' });
-      return native.buildRequest({ method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens }, deployment);
+      return native.buildRequest({ method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens, headers: operation.headers }, deployment);
     }
   }
 }
