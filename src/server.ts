@@ -26,6 +26,7 @@ import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerGeminiRoutes, withGoogleKey } from './http/routes/gemini.js';
 import { registerAnthropicNativeRoutes } from './http/routes/anthropic-native.js';
+import { registerOpenAIMediaRoutes } from './http/routes/openai-media.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
 import { registerRouterSettingsRoutes } from './http/routes/router-settings.js';
 import type { RouterSettingsStore } from './routing/router-settings-store.js';
@@ -215,6 +216,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   registerGeminiRoutes(app, { gateway: deps.gateway });
   registerAnthropicNativeRoutes(app, { gateway: deps.gateway });
+  registerOpenAIMediaRoutes(app, { gateway: deps.gateway });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);
   if (deps.agents) registerAgentRoutes(app, deps.agents);

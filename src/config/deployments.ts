@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { resolvePrices } from '../billing/pricing.js';
+import { resolveMediaPrices } from '../billing/media-pricing.js';
 import { providerSpec, splitModelString } from '../providers/specs.js';
 import type { Deployment, JsonObject, ModelInfo } from '../providers/types.js';
 import type { MissingVariable } from './environment-references.js';
@@ -120,6 +121,7 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
     defaultParams,
     modelInfo: { ...modelInfo, id },
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true),
+    mediaPrices: resolveMediaPrices(upstreamModel, modelInfo, spec.local === true),
     available,
     unavailableReason,
   };

@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
-import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
+import type { ChatRequest, CompletionRequest, EmbeddingsRequest, MediaUnits } from '../providers/types.js';
 import type { ClientConnection } from './client-connection.js';
 
 export type { Caller } from '../auth/caller.js';
@@ -21,7 +21,11 @@ export type Endpoint =
   | 'gemini/embedContent'
   | 'gemini/batchEmbedContents'
   | 'anthropic/messages'
-  | 'anthropic/count_tokens';
+  | 'anthropic/count_tokens'
+  | 'images/generations'
+  | 'moderations'
+  | 'rerank'
+  | 'openai/passthrough';
 
 /** What the HTTP layer knows about a call before the request path runs. */
 export interface CallContext {
@@ -50,7 +54,7 @@ export interface CallContext {
 }
 
 /** A provider-native API the gateway relays (`/gemini/...`, `/anthropic/...`), its body untranslated. */
-export type NativeApi = 'gemini' | 'anthropic';
+export type NativeApi = 'gemini' | 'anthropic' | 'openai';
 
 /**
  * The stages' view of a native call: the model group, whether it streams, and the limits read from
@@ -64,6 +68,8 @@ export interface NativeRequest {
   n?: number;
   /** Set when the model may think (billed as output beyond max_tokens on some models). */
   thinking?: Record<string, unknown>;
+  /** The most media units (images, characters, searches) the call can bill: reserved, and the bound on what is billed. */
+  units?: MediaUnits;
   native: Record<string, unknown>;
 }
 

@@ -18,11 +18,13 @@ export interface NativeCall {
 }
 
 export interface NativeProvider {
-  /** The provider id whose deployments serve this API. */
-  readonly provider: string;
+  /** How the API is named in messages (`gemini`, `OpenAI-compatible`). */
+  readonly label: string;
+  /** Whether deployments of this provider serve the API. */
+  serves(provider: string): boolean;
   buildRequest(call: NativeCall, target: Deployment): UpstreamRequest;
-  /** Usage in a JSON answer of `method`: undefined when the provider reports none (unknown, not free). */
-  usageOf(method: string, body: unknown): Usage | undefined;
+  /** Usage in a JSON answer: undefined when the provider reports none (unknown, not free). */
+  usageOf(call: NativeCall, body: unknown): Usage | undefined;
   /** The answer's text (generated text and function calls). */
   textOf(body: unknown): string;
   /** Reads usage, text and in-stream errors from the events of a streamed answer, which go out unchanged. */

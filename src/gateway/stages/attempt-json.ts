@@ -13,7 +13,8 @@ import type { Call } from '../call.js';
 import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
 import { connectionError, type UpstreamResponse } from '../upstream.js';
 import type { JsonAttempted } from './attempted.js';
-import { buildRequest, dispatch, requireAdapter, upstreamError } from './upstream-call.js';
+import { buildRequest, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
+import { boundUnits } from '../../billing/usage-bounds.js';
 
 export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'upstream' | 'settings'>, call: Call): Promise<JsonAttempted> {
   const { operation, attempt } = call;
@@ -53,7 +54,8 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   if (operation.kind === 'native') {
     // Relayed as the provider wrote it; only its usage and text are read.
     const native = nativeProviderOf(operation.api);
-    return { kind: 'json', body: text, parsed, usage: native.usageOf(operation.method, parsed), text: native.textOf(parsed), upstreamLatencyMs, warnings };
+    const usage = boundUnits(native.usageOf(nativeCallOf(operation), parsed), operation.request.units);
+    return { kind: 'json', body: text, parsed, usage, text: native.textOf(parsed), upstreamLatencyMs, warnings };
   }
   if (operation.kind === 'embeddings') {
     const embeddings = adapter.parseEmbeddingsResponse ? encodeEmbeddings(adapter.parseEmbeddingsResponse(parsed, deployment, operation.request), operation.request) : parsed;

@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../../errors.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import type { Deployment } from '../../providers/types.js';
 import type { ModelGroup } from '../../routing/catalog.js';
 import { backoffMs, fallbackKindOf, retriesFor } from '../../routing/policy.js';
@@ -122,9 +123,10 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
 function servingDeployments(call: Call, group: ModelGroup, ranked: Deployment[]): Deployment[] {
   const { operation } = call;
   if (operation.kind !== 'native') return ranked;
-  const serving = ranked.filter((deployment) => deployment.provider === operation.api);
-  if (serving.length > 0 || group.available.some((deployment) => deployment.provider === operation.api)) return serving;
-  throw new GatewayError('invalid_request', `model group "${group.name}" has no ${operation.api} deployment: the native /${operation.api} API is relayed only to ${operation.api} deployments`, { param: 'model' });
+  const native = nativeProviderOf(operation.api);
+  const serving = ranked.filter((deployment) => native.serves(deployment.provider));
+  if (serving.length > 0 || group.available.some((deployment) => native.serves(deployment.provider))) return serving;
+  throw new GatewayError('invalid_request', `model group "${group.name}" has no ${native.label} deployment: this endpoint is relayed only to ${native.label} deployments`, { param: 'model' });
 }
 
 /** One attempt's plan: the deployment, the router's counts, and the target (the user's own key, the level charged). */

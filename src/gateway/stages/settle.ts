@@ -5,7 +5,7 @@
  * the pump this stage returns awaits the attempt's relay and settles what it reports.
  */
 import { performance } from 'node:perf_hooks';
-import { costMicros, formatUsd } from '../../billing/cost.js';
+import { callCostMicros, formatUsd } from '../../billing/cost.js';
 import { GatewayError } from '../../errors.js';
 import type { Usage } from '../../providers/types.js';
 import type { GatewayResult } from '../call-context.js';
@@ -44,7 +44,7 @@ export function settleStage(deps: SettleDependencies, recorder: UsageRecorder, a
 async function settleAbandoned(deps: SettleDependencies, recorder: UsageRecorder, call: Call, error: GatewayError): Promise<void> {
   const { deployment } = call.attempt!;
   const usage = await estimateUsage(call.operation, '');
-  const settlement: Settlement = { usage, costMicros: costMicros(usage, deployment.prices), upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };
+  const settlement: Settlement = { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };
   recorder.recordAttempt(call, settlement, error, true);
 }
 
@@ -109,7 +109,7 @@ async function settle(deps: SettleDependencies, call: Call, reported: Usage | un
     deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');
     deps.metrics?.usageAdjusted.inc({ provider: deployment.provider });
   }
-  return { usage, costMicros: costMicros(usage, deployment.prices), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
+  return { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
 }
 
 function responseHeaders(deps: SettleDependencies, call: Call, cost: number | undefined, overheadMs: number, warnings: string[]): Record<string, string> {

@@ -40,7 +40,7 @@ function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
   return { url, method: 'POST', headers: headersFor(call, target), body: JSON.stringify(body), framing: 'sse' };
 }
 
-function usageOf(method: string, body: unknown): Usage | undefined {
+function usageOf({ method }: NativeCall, body: unknown): Usage | undefined {
   if (method === 'count_tokens') return { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
   return isObject(body) && isObject(body.usage) ? usageFromAnthropic(body.usage as AnthropicUsage) : undefined;
 }
@@ -113,7 +113,8 @@ class AnthropicNativeStreamTransform implements ChatStreamTransform {
 }
 
 export const anthropicNative: NativeProvider = {
-  provider: 'anthropic',
+  label: 'anthropic',
+  serves: (provider) => provider === 'anthropic',
   buildRequest,
   usageOf,
   textOf,

@@ -67,7 +67,7 @@ function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
 
 const FREE: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
 
-function usageOf(method: string, body: unknown): Usage | undefined {
+function usageOf({ method }: NativeCall, body: unknown): Usage | undefined {
   if (method === 'countTokens') return { ...FREE };
   if (method === 'embedContent' || method === 'batchEmbedContents') return undefined;
   return isObject(body) ? usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata) : undefined;
@@ -132,7 +132,8 @@ class GeminiNativeStreamTransform implements ChatStreamTransform {
 }
 
 export const geminiNative: NativeProvider = {
-  provider: 'gemini',
+  label: 'gemini',
+  serves: (provider) => provider === 'gemini',
   buildRequest,
   usageOf,
   textOf,

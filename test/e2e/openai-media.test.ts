@@ -1,0 +1,122 @@
+/**
+ * Images, moderations, rerank and the /openai/v1/* relay through the whole gateway with the
+ * official openai client (and plain HTTP for rerank), against an upstream speaking the openai SDK's
+ * types and Cohere's rerank v2: routed to the group's OpenAI-format deployment with its key and
+ * model, recorded and priced per image, per character, per search unit or per token.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { Management } from '../support/management.js';
+import { MockOpenAIMedia } from '../support/mock-openai-media.js';
+
+const UPSTREAM_KEY = 'sk-media-upstream';
+
+let upstream: MockOpenAIMedia;
+let gateway: TestGateway;
+let client: OpenAI;
+let api: Management;
+
+beforeAll(async () => {
+  upstream = new MockOpenAIMedia(UPSTREAM_KEY);
+  await upstream.start();
+  const entry = (name: string, model: string, extra = '') => `
+  - model_name: ${name}
+    litellm_params:
+      model: ${model}
+      api_base: ${upstream.url}
+      api_key: ${UPSTREAM_KEY}${extra}`;
+  gateway = await startGateway(`
+model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}
+general_settings:
+  master_key: ${MASTER_KEY}
+`);
+  client = gateway.openai();
+  api = new Management(gateway.url);
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await upstream.close();
+});
+
+describe('images, moderations, rerank and the OpenAI relay', () => {
+  it('images.generate on dall-e-3 is priced per image by quality and size', async () => {
+    const { data, response } = await client.images.generate({ model: 'dall-e-3', prompt: 'a lighthouse at dusk', quality: 'hd', size: '1024x1792' }).withResponse();
+    expect(data.data).toHaveLength(1);
+    expect(data.data![0].url).toMatch(/^https:\/\/images\.example\.com\//);
+    expect(data.data![0].revised_prompt).toContain('a lighthouse at dusk');
+    const sent = upstream.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/images/generations');
+    expect(sent.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    expect(response.headers.get('x-switchboard-response-cost')).toBe('0.12');
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'images/generations', status: 'success', model_group: 'dall-e-3', cost_micros: 120_000 });
+  });
+
+  it('gpt-image-1 is priced on the tokens its answer reports; a model_info per-image price overrides the list', async () => {
+    const { data, response } = await client.images.generate({ model: 'gpt-image-1', prompt: 'a red bicycle', n: 2 }).withResponse();
+    expect(data.data).toHaveLength(2);
+    expect(data.usage).toMatchObject({ input_tokens: 50, output_tokens: 2112 });
+    // 50 × $5/M + 2112 × $40/M = 250 + 84480 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', prompt_tokens: 50, completion_tokens: 2112, cost_micros: 84_730 });
+
+    const cheap = await client.images.generate({ model: 'cheap-images', prompt: 'a cat', n: 3, response_format: 'b64_json' }).withResponse();
+    expect(cheap.data.data!.every((image) => typeof image.b64_json === 'string')).toBe(true);
+    expect(upstream.requests.at(-1)!.body.model).toBe('dall-e-2');
+    expect(await gateway.recordOf(cheap.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'cheap-images', cost_micros: 3_000 });
+  });
+
+  it('an upstream refusal comes back in OpenAI\'s envelope and is recorded', async () => {
+    const caught = await client.images.generate({ model: 'dall-e-3', prompt: 'two dogs', n: 2 }).catch((error: unknown) => error);
+    expect(caught).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((caught as Error).message).toContain('You must provide n=1 for this model.');
+  });
+
+  it('moderations.create is relayed and recorded free', async () => {
+    const { data, response } = await client.moderations.create({ model: 'omni-moderation-latest', input: ['I will kill the process', 'hello'] }).withResponse();
+    expect(data.results.map((result) => result.flagged)).toEqual([true, false]);
+    expect(data.results[0].categories.violence).toBe(true);
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'moderations', status: 'success', cost_micros: 0 });
+    // The API's default model, when the request names none.
+    const defaulted = await client.moderations.create({ input: 'hello' });
+    expect(defaulted.results).toHaveLength(1);
+  });
+
+  it('rerank (Cohere / Jina format) is priced per search unit', async () => {
+    const response = await fetch(`${gateway.url}/v1/rerank`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'rerank', query: 'capital of France', documents: ['Berlin is in Germany', 'Paris is the capital of France', 'France exports wine'], top_n: 2 }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { results: Array<{ index: number; relevance_score: number }>; meta: { billed_units: { search_units: number } } };
+    expect(body.results.map((result) => result.index)).toEqual([1, 2]);
+    expect(body.meta.billed_units.search_units).toBe(1);
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ model: 'rerank-v3.5', top_n: 2 });
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'rerank', status: 'success', cost_micros: 2_000 });
+  });
+
+  it('/openai/v1/* relays any JSON endpoint to the group\'s deployment, priced from its usage', async () => {
+    const response = await fetch(`${gateway.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20 }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ choices: [{ message: { content: 'relayed' } }] });
+    expect(text.endsWith('\n')).toBe(true); // relayed as received
+    // gpt-4o-mini: 20 × $0.15/M + 10 × $0.60/M = 3 + 6 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', prompt_tokens: 20, completion_tokens: 10, cost_micros: 9 });
+  });
+
+  it('reserves what an image call can cost against the key budget', async () => {
+    const key = (await api.generateKey({ models: ['dall-e-3'], max_budget: 0.05 })).key;
+    const poor = gateway.openai(key);
+    const caught = await poor.images.generate({ model: 'dall-e-3', prompt: 'a castle', quality: 'hd', size: '1024x1792' }).catch((error: unknown) => error);
+    expect(caught).toBeInstanceOf(OpenAI.APIError);
+    expect((caught as InstanceType<typeof OpenAI.APIError>).code).toBe('budget_exceeded');
+    const fits = await poor.images.generate({ model: 'dall-e-3', prompt: 'a castle' });
+    expect(fits.data).toHaveLength(1);
+  });
+});
