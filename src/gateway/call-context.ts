@@ -25,7 +25,9 @@ export type Endpoint =
   | 'images/generations'
   | 'moderations'
   | 'rerank'
-  | 'openai/passthrough';
+  | 'openai/passthrough'
+  | 'audio/speech'
+  | 'audio/transcriptions';
 
 /** What the HTTP layer knows about a call before the request path runs. */
 export interface CallContext {
@@ -85,6 +87,8 @@ export interface NativeOperation {
   request: NativeRequest;
   /** Client headers the provider's API reads (`anthropic-beta`, ...), forwarded; the deployment's own headers win. */
   headers?: Record<string, string>;
+  /** The answer is bytes (audio), streamed to the client as they arrive; billed by `request.units`. */
+  bytes?: boolean;
 }
 
 /** The operation a call asks for, with its (validated) request body. */

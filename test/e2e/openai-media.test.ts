@@ -27,7 +27,7 @@ beforeAll(async () => {
       api_base: ${upstream.url}
       api_key: ${UPSTREAM_KEY}${extra}`;
   gateway = await startGateway(`
-model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}
+model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -118,5 +118,17 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     expect((caught as InstanceType<typeof OpenAI.APIError>).code).toBe('budget_exceeded');
     const fits = await poor.images.generate({ model: 'dall-e-3', prompt: 'a castle' });
     expect(fits.data).toHaveLength(1);
+  });
+
+  it('audio.speech streams the audio back and is priced per input character', async () => {
+    const input = 'The quick brown fox jumps over the lazy dog.';
+    const response = await client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input });
+    expect(response.headers.get('content-type')).toBe('audio/mpeg');
+    const audio = Buffer.from(await response.arrayBuffer());
+    expect(audio.length).toBe(input.length);
+    expect(audio.every((byte) => byte === 0xab)).toBe(true);
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ model: 'tts-1', voice: 'alloy', input });
+    // tts-1: $15 per million characters; 44 characters = 660 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', model_group: 'tts-1', cost_micros: 660 });
   });
 });

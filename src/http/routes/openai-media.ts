@@ -8,6 +8,7 @@
  * - `POST /v1/moderations`: per input character (OpenAI's moderation models are free);
  * - `POST /v1/rerank` (Cohere / Jina format, as LiteLLM serves it: `query`, `documents`, `top_n`):
  *   per search unit;
+ * - `POST /v1/audio/speech`: the audio streamed back as it is generated, per input character;
  * - `POST /openai/v1/{path}`: any other JSON endpoint of an OpenAI deployment, the body's `model`
  *   naming the group; recorded, and costed when the answer carries token usage.
  */
@@ -75,6 +76,16 @@ function rerankOperation(raw: unknown): NativeOperation {
   return operation('rerank', modelOf(body), body, 'embeddings', { units: { queries } });
 }
 
+/** Speech is billed per input character (tts-1, tts-1-hd), which the provider charges however the audio ends. */
+function speechOperation(raw: unknown): NativeOperation {
+  const body = bodyOf(raw, '/v1/audio/speech');
+  if (typeof body.input !== 'string' || body.input === '') throw new GatewayError('invalid_request', '"input" is required: the text to speak', { param: 'input' });
+  if (typeof body.voice !== 'string' && (typeof body.voice !== 'object' || body.voice === null)) throw new GatewayError('invalid_request', '"voice" is required', { param: 'voice' });
+  if (body.stream_format !== undefined && body.stream_format !== 'audio') throw new GatewayError('invalid_request', `"stream_format": ${JSON.stringify(body.stream_format)} is not supported through this gateway: the audio is streamed back as bytes ("audio")`, { param: 'stream_format' });
+  const native = operation('audio/speech', modelOf(body), body, 'embeddings', { units: { inputCharacters: inputCharacters(body.input) }, stream: true });
+  return { ...native, bytes: true };
+}
+
 /** `/openai/v1/{path}`: a relative path of letters, digits, `-`, `_`, `.` segments (no `..`, no query). */
 function passThroughOperation(path: string, raw: unknown): NativeOperation {
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) {
@@ -91,6 +102,7 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
     ['images/generations', 'images/generations', imagesOperation],
     ['moderations', 'moderations', moderationsOperation],
     ['rerank', 'rerank', rerankOperation],
+    ['audio/speech', 'audio/speech', speechOperation],
   ];
   for (const prefix of ['/v1', '']) {
     for (const [path, endpoint, build] of routes) {
