@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
+import type { Upload } from '../providers/native.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest, MediaUnits } from '../providers/types.js';
 import type { ClientConnection } from './client-connection.js';
 
@@ -89,6 +90,8 @@ export interface NativeOperation {
   headers?: Record<string, string>;
   /** The answer is bytes (audio), streamed to the client as they arrive; billed by `request.units`. */
   bytes?: boolean;
+  /** A multipart call's file (audio to transcribe); `request.native` holds the other form fields. */
+  upload?: Upload;
 }
 
 /** The operation a call asks for, with its (validated) request body. */

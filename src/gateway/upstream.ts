@@ -136,7 +136,7 @@ export class UpstreamClient {
   async send(upstream: UpstreamRequest, signal: UpstreamSignal, provider: string): Promise<UpstreamResponse> {
     try {
       const { origin, path } = this.target(upstream.url);
-      const response = await this.agent.request({ origin, path, method: upstream.method, headers: upstream.headers, body: upstream.body, signal });
+      const response = await this.agent.request({ origin, path, method: upstream.method, headers: upstream.headers, body: upstream.bodyStream?.() ?? upstream.body, signal });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
       throw connectionError(error, provider, signal);

@@ -6,6 +6,21 @@
  */
 import type { ChatStreamTransform, Deployment, UpstreamRequest, Usage } from './types.js';
 
+/**
+ * A file a client uploaded (multipart), held once in memory as the chunks it arrived in: each
+ * attempt streams the same chunks upstream, never a copy.
+ */
+export interface Upload {
+  /** The form field it came in (`file`). */
+  field: string;
+  filename: string;
+  contentType: string;
+  chunks: Buffer[];
+  bytes: number;
+  /** Its duration when the file says it exactly (WAV); else unknown. */
+  seconds?: number;
+}
+
 export interface NativeCall {
   /** The provider's method: `generateContent`, `countTokens`, ... */
   method: string;
@@ -15,6 +30,8 @@ export interface NativeCall {
   maxTokens?: number;
   /** Client headers the provider's API reads, forwarded (the deployment's credentials and headers win). */
   headers?: Record<string, string>;
+  /** A multipart call's file; `body` then holds its other form fields. */
+  upload?: Upload;
 }
 
 export interface NativeProvider {

@@ -254,6 +254,8 @@ export interface UpstreamRequest {
   method: 'POST' | 'GET' | 'DELETE';
   headers: Record<string, string>;
   body?: string;
+  /** Instead of `body`: a multipart upload's parts, streamed (a fresh stream over the same buffers each time it is sent). */
+  bodyStream?: () => import('node:stream').Readable;
   /** How the response body is framed when streaming. */
   framing: Framing;
 }

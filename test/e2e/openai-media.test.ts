@@ -4,13 +4,36 @@
  * types and Cohere's rerank v2: routed to the group's OpenAI-format deployment with its key and
  * model, recorded and priced per image, per character, per search unit or per token.
  */
-import OpenAI from 'openai';
+import { createHash } from 'node:crypto';
+import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockOpenAIMedia } from '../support/mock-openai-media.js';
 
 const UPSTREAM_KEY = 'sk-media-upstream';
+
+/** A mono 16-bit PCM WAV of `seconds` of a 440 Hz tone at 16 kHz. */
+function wav(seconds: number): Buffer {
+  const rate = 16_000;
+  const samples = Math.round(seconds * rate);
+  const file = Buffer.alloc(44 + samples * 2);
+  file.write('RIFF', 0, 'ascii');
+  file.writeUInt32LE(36 + samples * 2, 4);
+  file.write('WAVE', 8, 'ascii');
+  file.write('fmt ', 12, 'ascii');
+  file.writeUInt32LE(16, 16);
+  file.writeUInt16LE(1, 20); // PCM
+  file.writeUInt16LE(1, 22); // mono
+  file.writeUInt32LE(rate, 24);
+  file.writeUInt32LE(rate * 2, 28); // byte rate
+  file.writeUInt16LE(2, 32);
+  file.writeUInt16LE(16, 34);
+  file.write('data', 36, 'ascii');
+  file.writeUInt32LE(samples * 2, 40);
+  for (let index = 0; index < samples; index++) file.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * index) / rate) * 12_000), 44 + index * 2);
+  return file;
+}
 
 let upstream: MockOpenAIMedia;
 let gateway: TestGateway;
@@ -27,7 +50,7 @@ beforeAll(async () => {
       api_base: ${upstream.url}
       api_key: ${UPSTREAM_KEY}${extra}`;
   gateway = await startGateway(`
-model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}
+model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -130,5 +153,31 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     expect(upstream.requests.at(-1)!.body).toMatchObject({ model: 'tts-1', voice: 'alloy', input });
     // tts-1: $15 per million characters; 44 characters = 660 micro-dollars.
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', model_group: 'tts-1', cost_micros: 660 });
+  });
+
+  it('audio.transcriptions uploads the file (multipart) to the deployment unchanged and is priced per second of audio', async () => {
+    const audio = wav(2.5);
+    const { data, response } = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }) }).withResponse();
+    expect(data.text).toBe('Hello from the mock transcription.');
+    const sent = upstream.requests.at(-1)!;
+    expect(sent.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    expect(sent.body).toMatchObject({ model: 'whisper-1', file: { filename: 'tone.wav', type: 'audio/wav', size: audio.length, sha256: createHash('sha256').update(audio).digest('hex') } });
+    // whisper-1: $0.006 per minute; the answer reports 3 seconds (2.5 rounded up) = 300 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/transcriptions', status: 'success', model_group: 'whisper-1', cost_micros: 300 });
+
+    // As text, the answer has no duration: billed on the WAV's own 2.5 seconds, in whole seconds as OpenAI bills them.
+    const text = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }), response_format: 'text' }).withResponse();
+    expect(String(text.data).trim()).toBe('Hello from the mock transcription.');
+    expect(await gateway.recordOf(text.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', cost_micros: 300 });
+  });
+
+  it('refuses an upload over the size limit, and a text transcript of a file whose duration is unknown', async () => {
+    const big = Buffer.alloc(25 * 1024 * 1024 + 1, 1);
+    const tooLarge = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(big, 'big.mp3', { type: 'audio/mpeg' }) }).catch((error: unknown) => error);
+    expect(tooLarge).toBeInstanceOf(OpenAI.APIError);
+    expect((tooLarge as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+    const unknown = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(Buffer.alloc(32_000, 7), 'speech.mp3', { type: 'audio/mpeg' }), response_format: 'text' }).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((unknown as Error).message).toContain('send a WAV file');
   });
 });

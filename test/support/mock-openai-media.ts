@@ -8,11 +8,13 @@
  *   contains "kill";
  * - `POST /v1/rerank` (Cohere rerank v2): `results` sorted by relevance_score (the share of query
  *   words in the document), cut to top_n, with `meta.billed_units.search_units` (one per 100 documents);
+ * - `POST /v1/audio/transcriptions` (multipart): json / verbose_json / text answers as whisper-1 gives them;
  * - `POST /v1/audio/speech`: `audio/mpeg` bytes (a fixed pattern, one byte per input character), in chunks;
  * - `POST /v1/chat/completions` (for `/openai/v1/*` relays): a chat.completion with usage.
  * The API key (`Authorization: Bearer`) must be the configured one; errors use OpenAI's envelope.
  */
-import { randomBytes } from 'node:crypto';
+import busboy from 'busboy';
+import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MockServer } from './mock-server.js';
 
@@ -38,9 +40,10 @@ export class MockOpenAIMedia extends MockServer {
   }
 
   protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = (request.url ?? '').split('?')[0];
+    if (path === '/v1/audio/transcriptions') return this.transcription(request, response);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const path = (request.url ?? '').split('?')[0];
     let body: Json;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
@@ -134,6 +137,45 @@ export class MockOpenAIMedia extends MockServer {
       results: scored.slice(0, topN),
       meta: { api_version: { version: '2' }, billed_units: { search_units: Math.ceil(body.documents.length / 100) } },
     });
+  }
+
+  /**
+   * A transcription (multipart: `file`, `model`, `response_format`, ...): json answers
+   * `{text, usage: {type: "duration", seconds}}` (seconds rounded up, as whisper-1 reports them),
+   * verbose_json adds `task`, `language`, `duration` and `segments`; text, srt and vtt answer text.
+   * The duration is read from the WAV header; other files count as one second per 16 KB.
+   */
+  private async transcription(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const fields: Json = {};
+    const file: { name?: string; type?: string; bytes: Buffer[] } = { bytes: [] };
+    await new Promise<void>((resolve, reject) => {
+      const parser = busboy({ headers: request.headers });
+      parser.on('field', (name, value) => (fields[name] = value));
+      parser.on('file', (_name, stream, info) => {
+        file.name = info.filename;
+        file.type = info.mimeType;
+        stream.on('data', (chunk: Buffer) => file.bytes.push(chunk));
+      });
+      parser.on('close', resolve);
+      parser.on('error', reject);
+      request.pipe(parser);
+    });
+    const audio = Buffer.concat(file.bytes);
+    this.requests.push({ path: '/v1/audio/transcriptions', headers: request.headers, body: { ...fields, file: { filename: file.name, type: file.type, size: audio.length, sha256: createHash('sha256').update(audio).digest('hex') } } });
+    if (request.headers.authorization !== `Bearer ${this.apiKey}`) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    if (audio.length === 0) return this.error(response, 400, "Missing required parameter: 'file'.", 'missing_required_parameter', 'file');
+    const isWav = audio.toString('ascii', 0, 4) === 'RIFF' && audio.toString('ascii', 8, 12) === 'WAVE';
+    const duration = isWav ? (audio.length - 44) / audio.readUInt32LE(28) : audio.length / 16_000;
+    const text = 'Hello from the mock transcription.';
+    const format = String(fields.response_format ?? 'json');
+    if (format === 'text') {
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(`${text}\n`);
+      return;
+    }
+    const usage = { type: 'duration', seconds: Math.ceil(duration) };
+    if (format === 'verbose_json') return this.json(response, { task: 'transcribe', language: 'english', duration, text, segments: [{ id: 0, seek: 0, start: 0, end: duration, text, tokens: [50364, 2425], temperature: 0, avg_logprob: -0.2, compression_ratio: 1, no_speech_prob: 0.01 }], usage });
+    return this.json(response, { text, usage });
   }
 
   private speech(body: Json, response: ServerResponse): void {

@@ -43,6 +43,14 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   const upstreamLatencyMs = performance.now() - sentAt;
   if (response.statusCode >= 400) throw upstreamError(adapter, deployment, response, text, target.byok);
 
+  if (operation.kind === 'native' && operation.upload && !isJson(response.headers['content-type'])) {
+    // A transcript as text, srt or vtt: relayed as is, billed by the file's own duration (the route
+    // takes these formats only for files that state it).
+    const seconds = operation.upload.seconds;
+    const usage = seconds === undefined ? undefined : boundUnits({ promptTokens: 0, completionTokens: 0, totalTokens: 0, units: { inputSeconds: seconds } }, operation.request.units);
+    const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : 'text/plain; charset=utf-8';
+    return { kind: 'json', body: text, parsed: null, usage, text, upstreamLatencyMs, warnings, contentType };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -71,6 +79,10 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     body = call.format.chat(chat, chat === parsed ? text : undefined);
   }
   return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings };
+}
+
+function isJson(contentType: unknown): boolean {
+  return typeof contentType !== 'string' || /\bjson\b/i.test(contentType);
 }
 
 /**

@@ -17,6 +17,8 @@ export interface JsonAttempted {
   usage: Usage | undefined;
   /** The answer's text, when the attempt reads it itself (native calls); else taken from `parsed`. */
   text?: string;
+  /** The answer's media type when it is not JSON (a transcript as text, srt, vtt). */
+  contentType?: string;
   upstreamLatencyMs: number;
   /** Adjustments made for the provider (dropped parameters), for the x-switchboard-warnings header. */
   warnings: string[];

@@ -59,6 +59,7 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseText();
   recorder.recordAttempt(call, settlement, undefined, false);
   const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings);
+  if (attempted.contentType) headers['content-type'] = attempted.contentType;
   let body = attempted.body;
   if (deps.platform) {
     const outcome = { deployment, costMicros: settlement.costMicros, level: chargedLevelOf(call, plan), byok: plan.target.byok, credits: call.admission?.credits };

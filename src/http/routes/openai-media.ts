@@ -9,17 +9,22 @@
  * - `POST /v1/rerank` (Cohere / Jina format, as LiteLLM serves it: `query`, `documents`, `top_n`):
  *   per search unit;
  * - `POST /v1/audio/speech`: the audio streamed back as it is generated, per input character;
+ * - `POST /v1/audio/transcriptions` (multipart): the file read once as it arrives (25 MiB at most)
+ *   and streamed upstream, per second of audio;
  * - `POST /openai/v1/{path}`: any other JSON endpoint of an OpenAI deployment, the body's `model`
  *   naming the group; recorded, and costed when the answer carries token usage.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { openAIResponseFormat } from '../../gateway/response-format.js';
 import { imageVariant, inputCharacters } from '../../providers/shared/openai-native.js';
+import type { Upload } from '../../providers/native.js';
+import { wavSeconds } from '../../providers/shared/audio-duration.js';
 import type { MediaUnits } from '../../providers/types.js';
+import { readMultipart } from '../multipart-upload.js';
 import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
 
@@ -86,6 +91,39 @@ function speechOperation(raw: unknown): NativeOperation {
   return { ...native, bytes: true };
 }
 
+/** OpenAI's limit on an audio upload. */
+export const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
+/** A floor on the bitrate of compressed speech (6 kbit/s Opus): bounds the seconds of a file whose duration is unknown. */
+const MIN_AUDIO_BYTES_PER_SECOND = 750;
+const JSON_TRANSCRIPT_FORMATS = new Set(['json', 'verbose_json', 'diarized_json']);
+const TEXT_TRANSCRIPT_FORMATS = new Set(['text', 'srt', 'vtt']);
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function transcriptionOperation(request: FastifyRequest): Promise<NativeOperation> {
+  if (!/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '')) {
+    throw new GatewayError('unsupported_media_type', 'send /v1/audio/transcriptions as multipart/form-data with the audio in "file" (as the OpenAI SDKs do)');
+  }
+  const { fields, upload } = await readMultipart(request.raw, { fileField: 'file', maxFileBytes: MAX_AUDIO_BYTES });
+  if (!upload) throw new GatewayError('invalid_request', '"file" is required: the audio to transcribe', { param: 'file' });
+  const model = single(fields.model);
+  if (!model) throw new GatewayError('invalid_request', '"model" is required: the name of a model group of this gateway', { param: 'model' });
+  if (single(fields.stream) === 'true') throw new GatewayError('invalid_request', '"stream": true is not supported on /audio/transcriptions through this gateway', { param: 'stream' });
+  // OpenAI bills whole seconds (whisper-1 reports `usage.seconds` rounded up): so does the gateway when it reads the file's own duration.
+  const exact = wavSeconds(upload.chunks, upload.bytes);
+  const seconds = exact === undefined ? undefined : Math.ceil(exact);
+  const format = single(fields.response_format) ?? 'json';
+  if (!JSON_TRANSCRIPT_FORMATS.has(format) && !TEXT_TRANSCRIPT_FORMATS.has(format)) throw new GatewayError('invalid_request', `"response_format" must be one of json, verbose_json, diarized_json, text, srt, vtt`, { param: 'response_format' });
+  if (TEXT_TRANSCRIPT_FORMATS.has(format) && seconds === undefined) {
+    throw new GatewayError('invalid_request', `"response_format": "${format}" answers without the audio's duration, which the call is billed by: send a WAV file, or ask for json or verbose_json`, { param: 'response_format' });
+  }
+  const units: MediaUnits = { inputSeconds: seconds ?? Math.ceil(upload.bytes / MIN_AUDIO_BYTES_PER_SECOND) };
+  const withDuration: Upload = seconds === undefined ? upload : { ...upload, seconds };
+  return { kind: 'native', api: 'openai', method: 'audio/transcriptions', costKind: 'embeddings', request: { model, native: fields, units }, upload: withDuration };
+}
+
 /** `/openai/v1/{path}`: a relative path of letters, digits, `-`, `_`, `.` segments (no `..`, no query). */
 function passThroughOperation(path: string, raw: unknown): NativeOperation {
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) {
@@ -111,6 +149,15 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
       });
     }
   }
+  // Multipart uploads are read by the route itself, as they arrive (multipart-upload.ts).
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null, undefined));
+    for (const prefix of ['/v1', '']) {
+      scope.post(`${prefix}/audio/transcriptions`, { config: { endpoint: 'audio/transcriptions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+        return sendResult(reply, await gateway.native(callOf(request), await transcriptionOperation(request), openAIResponseFormat));
+      });
+    }
+  });
   app.post('/openai/v1/*', { config: { endpoint: 'openai/passthrough' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
     const path = (request.params as { '*': string })['*'];
     return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body), openAIResponseFormat));

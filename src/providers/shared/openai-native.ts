@@ -10,7 +10,9 @@
  * prices dall-e), characters of moderation input, search units of a rerank (Cohere's
  * `meta.billed_units.search_units`, else one per query).
  */
-import type { NativeCall, NativeProvider } from '../native.js';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { NativeCall, NativeProvider, Upload } from '../native.js';
 import { providerSpec } from '../specs.js';
 import type { Deployment, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { usageFromOpenAI } from './usage.js';
@@ -43,7 +45,34 @@ function headersFor(target: Deployment): Record<string, string> {
   return Object.assign(headers, target.headers);
 }
 
+/** A form field's or file name's value inside a quoted header parameter. */
+function quoted(value: string): string {
+  return value.replace(/[\r\n"\\]/g, (character) => encodeURIComponent(character));
+}
+
+/**
+ * The upload as multipart/form-data: the client's fields (the deployment's model in `model`), then
+ * the file's chunks as they were received — streamed, never concatenated.
+ */
+function multipartRequest(call: NativeCall, upload: Upload, target: Deployment): UpstreamRequest {
+  const boundary = `----switchboard${randomBytes(12).toString('hex')}`;
+  const fields = { ...call.body, model: target.upstreamModel };
+  let head = '';
+  for (const [name, value] of Object.entries(fields)) {
+    for (const item of Array.isArray(value) ? value : [value]) head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${String(item)}\r\n`;
+  }
+  head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(upload.field)}"; filename="${quoted(upload.filename)}"\r\nContent-Type: ${upload.contentType.replace(/[\r\n]/g, '')}\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  const headBytes = Buffer.from(head, 'utf8');
+  const tailBytes = Buffer.from(tail, 'utf8');
+  const headers = headersFor(target);
+  headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
+  headers['content-length'] = String(headBytes.length + upload.bytes + tailBytes.length);
+  return { url: urlOf(target, call.method), method: 'POST', headers, bodyStream: () => Readable.from([headBytes, ...upload.chunks, tailBytes]), framing: 'json' };
+}
+
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
+  if (call.upload) return multipartRequest(call, call.upload, target);
   return { url: urlOf(target, call.method), method: 'POST', headers: headersFor(target), body: JSON.stringify({ ...call.body, model: target.upstreamModel }), framing: 'sse' };
 }
 
@@ -87,6 +116,14 @@ function usageOf(call: NativeCall, body: unknown): Usage | undefined {
     }
     case 'moderations':
       return withUnits({ inputCharacters: inputCharacters(call.body.input) });
+    case 'audio/transcriptions': {
+      // Seconds of audio: the answer's `usage` (type "duration") or `duration` (verbose_json), else the file's own (WAV).
+      const usage = isObject(body.usage) ? body.usage : undefined;
+      const reported = usage?.type === 'duration' && typeof usage.seconds === 'number' ? usage.seconds : typeof body.duration === 'number' ? body.duration : undefined;
+      const seconds = reported ?? call.upload?.seconds;
+      if (seconds !== undefined) return withUnits({ inputSeconds: seconds });
+      return tokens;
+    }
     case 'rerank': {
       const billed = isObject(body.meta) && isObject(body.meta.billed_units) ? body.meta.billed_units.search_units : undefined;
       return withUnits({ queries: typeof billed === 'number' && billed >= 0 ? billed : 1 });
