@@ -204,6 +204,12 @@ export function forbiddenKeyPaths(root: unknown): ConfigPath[] {
   return found.reverse();
 }
 
+/** LiteLLM keys this gateway knows but does not serve, with what to do instead. */
+const NOT_SUPPORTED: Record<string, string> = {
+  'general_settings.pass_through_endpoints':
+    'general_settings.pass_through_endpoints is not supported: its paths are not served (404). Provider APIs are relayed natively under /gemini, /anthropic and /openai/v1 (see the README)',
+};
+
 function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
   const warnings: ConfigIssue[] = [];
   for (const { path, schema } of KNOWN_KEYS) {
@@ -213,7 +219,7 @@ function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: Co
       for (const key of Object.keys(value)) {
         if (known.has(key)) continue;
         const keyPath = [...at, key];
-        warnings.push({ severity: 'warning', message: `unknown key "${key}" is ignored`, path: keyPath, ...locate(keyPath), fatal: false });
+        warnings.push({ severity: 'warning', message: NOT_SUPPORTED[keyPath.join('.')] ?? `unknown key "${key}" is ignored`, path: keyPath, ...locate(keyPath), fatal: false });
       }
     }
   }
