@@ -213,4 +213,45 @@ describe('the Gemini API under /gemini', () => {
     expect(envelope.error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
     expect(envelope.error.message).toMatch(/maxTokens|max_tokens/);
   });
+
+  it('a stream that breaks after its first event ends with Google\'s error object, in both forms; the output so far is billed', async () => {
+    const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }] });
+    primary.faults.push({ kind: 'stream-error', afterChunks: 1, status: 500, delayMs: 50 });
+    const sse = await fetch(`${gateway.url}/gemini/v1beta/models/flash:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+    const events = (await sse.text()).split('\r\n\r\n').filter(Boolean);
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.parse(events[0].replace(/^data: /, ''))).toHaveProperty('candidates');
+    expect(JSON.parse(events.at(-1)!.replace(/^data: /, ''))).toMatchObject({ error: { status: 'INTERNAL' } });
+    expect(await gateway.recordOf(sse.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', prompt_tokens: 1000 });
+
+    primary.faults.push({ kind: 'stream-error', afterChunks: 1, status: 503, delayMs: 50 });
+    const array = await fetch(`${gateway.url}/gemini/v1beta/models/flash:streamGenerateContent`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+    const elements = JSON.parse(await array.text()) as Array<Record<string, unknown>>;
+    expect(elements[0]).toHaveProperty('candidates');
+    expect(elements.at(-1)).toMatchObject({ error: { code: 503, status: 'UNAVAILABLE' } });
+  });
+
+  it('a client that hangs up mid-stream cancels the upstream call and is still charged for what was produced', async () => {
+    primary.faults.push({ kind: 'stream-error', afterChunks: 1, delayMs: 5_000 });
+    const controller = new AbortController();
+    const response = await fetch(`${gateway.url}/gemini/v1beta/models/flash:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': key },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }] }),
+      signal: controller.signal,
+    });
+    const callId = response.headers.get('x-switchboard-call-id')!;
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    let row: Awaited<ReturnType<TestGateway['recordOf']>>;
+    const deadline = Date.now() + 10_000;
+    do {
+      row = await gateway.recordOf(callId);
+      if (!row) await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (!row && Date.now() < deadline);
+    expect(row).toMatchObject({ aborted: 1, prompt_tokens: 1000 });
+    expect(row!.cost_micros).toBeGreaterThanOrEqual(100);
+    expect(primary.requests.at(-1)!.aborted).toBe(true);
+  });
 });
