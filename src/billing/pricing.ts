@@ -33,6 +33,8 @@ const BUILT_IN: Record<string, PerMillion> = {
   'text-embedding-3-small': [0.02, 0],
   'text-embedding-3-large': [0.13, 0],
   'text-embedding-ada-002': [0.1, 0],
+  // Image generation billed in tokens (text input $5/M, image output $40/M); its answers carry usage.
+  'gpt-image-1': [5, 40],
   // Anthropic (cache read, cache write at the 5-minute rate)
   'claude-opus-4-5': [5, 25, 0.5, 6.25],
   'claude-opus-4-1': [15, 75, 1.5, 18.75],

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { resolvePrices } from '../billing/pricing.js';
+import { resolveMediaPrices } from '../billing/media-pricing.js';
 import { modelProvider } from '../providers/model-provider.js';
 import type { ProviderSpec } from '../providers/specs.js';
 import type { Deployment, JsonObject, ModelInfo } from '../providers/types.js';
@@ -137,6 +138,7 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     modelInfo: { ...modelInfo, id },
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
     ...(vertex?.target ? { vertex: vertex.target } : {}),
+    mediaPrices: resolveMediaPrices(upstreamModel, modelInfo, spec.local === true),
     available,
     unavailableReason,
     tags: params.tags,

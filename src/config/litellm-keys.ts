@@ -42,7 +42,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     finetune_settings: no('the fine-tuning API is not supported'),
     vector_store_registry: no('vector stores are not supported'),
     search_tools: no('the search API is not supported'),
-    pass_through_endpoints: no('pass-through endpoints are not supported'),
+    pass_through_endpoints: no('not served (404); provider APIs are relayed under /gemini, /anthropic and /openai/v1 instead'),
     prompts: no('prompt management is not supported'),
   },
   general_settings: {

@@ -136,6 +136,13 @@ environment_variables:
     ]);
   });
 
+  it('says that LiteLLM pass_through_endpoints are not served, and what serves provider APIs instead', () => {
+    const loaded = parseConfig('model_list: []\ngeneral_settings:\n  pass_through_endpoints:\n    - path: /cohere\n      target: https://api.cohere.com\n');
+    expect(loaded.issues).toHaveLength(1);
+    expect(loaded.issues[0]).toMatchObject({ severity: 'warning', line: 3 });
+    expect(loaded.issues[0].message).toMatch(/pass_through_endpoints is not supported: its paths are not served \(404\).*\/gemini, \/anthropic and \/openai\/v1/);
+  });
+
   it('requires litellm_params.model, pointing at the entry', () => {
     const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      api_key: k\n');
     const issue = loaded.issues.find((item) => item.severity === 'error')!;

@@ -112,6 +112,13 @@ export const modelInfoSchema = z
     output_cost_per_token: nonNegative.optional(),
     cache_read_input_token_cost: nonNegative.optional(),
     cache_creation_input_token_cost: nonNegative.optional(),
+    // Media prices in USD, LiteLLM's names (src/billing/media-pricing.ts).
+    input_cost_per_image: nonNegative.optional(),
+    output_cost_per_image: nonNegative.optional(),
+    input_cost_per_second: nonNegative.optional(),
+    output_cost_per_second: nonNegative.optional(),
+    input_cost_per_character: nonNegative.optional(),
+    input_cost_per_query: nonNegative.optional(),
     max_tokens: integer.optional(),
     max_input_tokens: integer.optional(),
     max_output_tokens: integer.optional(),

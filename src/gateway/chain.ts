@@ -10,6 +10,7 @@ import type { UsageRecorder } from './record.js';
 import { agentStage } from './stages/agent.js';
 import { admitStage } from './stages/admit.js';
 import { cacheStage } from './stages/cache.js';
+import { attemptBytes } from './stages/attempt-bytes.js';
 import { attemptJson } from './stages/attempt-json.js';
 import { attemptStream } from './stages/attempt-stream.js';
 import type { Attempt } from './stages/attempted.js';
@@ -39,5 +40,8 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
 
 /** One attempt: JSON, or an opened stream. */
 function attemptOf(deps: GatewayDependencies): Attempt {
-  return (call) => (call.stream ? attemptStream(deps, call) : attemptJson(deps, call));
+  return (call) => {
+    if (call.operation.kind === 'native' && call.operation.bytes) return attemptBytes(deps, call);
+    return call.stream ? attemptStream(deps, call) : attemptJson(deps, call);
+  };
 }

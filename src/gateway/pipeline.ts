@@ -5,7 +5,7 @@
  */
 import { GatewayError } from '../errors.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
-import type { CallContext, GatewayResult, Operation } from './call-context.js';
+import type { CallContext, GatewayResult, NativeOperation, Operation } from './call-context.js';
 import type { Call, Next } from './call.js';
 import { buildChain } from './chain.js';
 import { explainCall } from './explain.js';
@@ -38,6 +38,11 @@ export class Gateway {
 
   embeddings(context: CallContext, request: EmbeddingsRequest): Promise<GatewayResult> {
     return this.run(this.callOf(context, { kind: 'embeddings', request }, openAIResponseFormat));
+  }
+
+  /** A provider-native call (`/gemini/...`), relayed untranslated and answered in `format`. */
+  native(context: CallContext, operation: NativeOperation, format: ResponseFormat): Promise<GatewayResult> {
+    return this.run(this.callOf(context, operation, format));
   }
 
   /** What a chat call would decide (rule, model, fallbacks, level), without making it (explain.ts). */

@@ -1,5 +1,6 @@
 /**
- * A local upstream that speaks Anthropic's Messages API (POST /v1/messages, anthropic-version
+ * A local upstream that speaks Anthropic's Messages API (POST /v1/messages and
+ * /v1/messages/count_tokens, anthropic-version
  * 2023-06-01) as the API reference describes it: an API key (`x-api-key`, or a bearer token as
  * @anthropic-ai/sdk 1.x sends it) and `anthropic-version` required (401 authentication_error /
  * 400 invalid_request_error otherwise), request bodies
@@ -125,7 +126,7 @@ export class MockAnthropic extends MockServer {
     });
 
     const path = (request.url ?? '').split('?')[0];
-    if (request.method !== 'POST' || path !== '/v1/messages') return this.sendError(response, requestId, 404, 'not_found_error', 'Not Found');
+    if (request.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/messages/count_tokens')) return this.sendError(response, requestId, 404, 'not_found_error', 'Not Found');
     // The API reference documents x-api-key; @anthropic-ai/sdk 1.x sends the key as a bearer token.
     const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const apiKey = request.headers['x-api-key'] ?? bearer;
@@ -146,6 +147,13 @@ export class MockAnthropic extends MockServer {
     }
     if (fault?.kind === 'delay') await sleep(fault.ms);
 
+    if (path === '/v1/messages/count_tokens') {
+      // Counting takes what a Messages request takes, without max_tokens (and without stream).
+      if (typeof body.model !== 'string' || !Array.isArray(body.messages)) return this.sendError(response, requestId, 400, 'invalid_request_error', 'model: Field required; messages: Field required');
+      if (body.max_tokens !== undefined || body.stream !== undefined) return this.sendError(response, requestId, 400, 'invalid_request_error', `${body.max_tokens !== undefined ? 'max_tokens' : 'stream'}: Extra inputs are not permitted`);
+      this.sendJson(response, requestId, { input_tokens: this.options.inputTokens ?? 25 });
+      return;
+    }
     try {
       validate(body);
     } catch (error) {

@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../../errors.js';
 import type { ChatRequest } from '../../providers/types.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import { maxStreamDurationOf, timeoutOf } from '../../routing/policy.js';
 import type { Call } from '../call.js';
 import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
@@ -28,7 +29,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
   const warnings: string[] = [];
   const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
   const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
-  const clientEncoder = call.format.stream({ includeUsage: operation.kind !== 'embeddings' && operation.request.stream_options?.include_usage === true });
+  const clientEncoder = call.format.stream({ includeUsage: (operation.kind === 'chat' || operation.kind === 'completion') && operation.request.stream_options?.include_usage === true });
   // Set while the relay runs: the size cap cuts the stream through it.
   let cutStream: ((error: GatewayError) => void) | undefined;
   const maxBytes = deps.settings.maxResponseBytes;
@@ -54,7 +55,8 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
     }
     timers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
     try {
-      opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, {
+      const transform = operation.kind === 'native' ? nativeProviderOf(operation.api).createStreamTransform(deployment) : adapter.createStreamTransform(deployment, operation.request as ChatRequest);
+      opened = await UpstreamStream.open(response.body, transform, upstreamRequest.framing, timers, {
         forwardRuns: encoder.forwardsSse === true,
       });
     } catch (error) {

@@ -15,6 +15,10 @@ export interface JsonAttempted {
   /** The parsed upstream response (for the response text). */
   parsed: unknown;
   usage: Usage | undefined;
+  /** The answer's text, when the attempt reads it itself (native calls); else taken from `parsed`. */
+  text?: string;
+  /** The answer's media type when it is not JSON (a transcript as text, srt, vtt). */
+  contentType?: string;
   upstreamLatencyMs: number;
   /** Adjustments made for the provider (dropped parameters), for the x-switchboard-warnings header. */
   warnings: string[];

@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../../errors.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import type { Deployment } from '../../providers/types.js';
 import type { ModelGroup } from '../../routing/catalog.js';
 import { backoffMs, fallbackKindOf, retriesFor } from '../../routing/policy.js';
@@ -71,7 +72,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
   const { router } = deps;
   const { group } = progress;
   const { context } = call;
-  const rankedAll = await router.rank(group, call.stream);
+  const rankedAll = servingDeployments(call, group, await router.rank(group, call.stream));
   if (rankedAll.length === 0) throw router.allDown(group) ? router.downError(group) : coolingDownError(router, group, progress.cooling);
   const ranked = router.policy.preCallChecks ? fittingDeployments(rankedAll, call.operation, group.name) : rankedAll;
   let deployment = await admitNext(deps, ranked, 0, progress);
@@ -117,6 +118,19 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       deployment = await admitNext(deps, ranked, ranked.indexOf(following), progress);
     }
   }
+}
+
+/**
+ * A native call (`/gemini/...`) is relayed untranslated, so only the group's deployments of that
+ * provider can serve it; a group (or fallback) without one is refused by name.
+ */
+function servingDeployments(call: Call, group: ModelGroup, ranked: Deployment[]): Deployment[] {
+  const { operation } = call;
+  if (operation.kind !== 'native') return ranked;
+  const native = nativeProviderOf(operation.api);
+  const serving = ranked.filter((deployment) => native.serves(deployment.provider));
+  if (serving.length > 0 || group.available.some((deployment) => native.serves(deployment.provider))) return serving;
+  throw new GatewayError('invalid_request', `model group "${group.name}" has no ${native.label} deployment: this endpoint is relayed only to ${native.label} deployments`, { param: 'model' });
 }
 
 /** One attempt's plan: the deployment, the router's counts, and the target (the user's own key, the level charged). */

@@ -5,10 +5,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { GatewayError, upstreamErrorCode } from '../../errors.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { ChatRequest, Deployment, ProviderAdapter, UpstreamRequest } from '../../providers/types.js';
 import { deploymentSecrets, withRedactedMessage } from '../../security/redact.js';
-import type { Operation } from '../call-context.js';
+import type { NativeOperation, Operation } from '../call-context.js';
+import type { NativeCall } from '../../providers/native.js';
 import type { ClientConnection } from '../client-connection.js';
 import type { GatewaySettings } from '../dependencies.js';
 import { UpstreamAbort, type UpstreamClient, type UpstreamResponse } from '../upstream.js';
@@ -60,7 +62,18 @@ export function buildRequest(operation: Operation, adapter: ProviderAdapter, dep
     case 'embeddings':
       if (!adapter.buildEmbeddingsRequest) throw unsupported(deployment, '/v1/embeddings');
       return adapter.buildEmbeddingsRequest(operation.request, deployment);
+    case 'native': {
+      // Relayed untranslated (providers/native.ts); the route stage only plans deployments of the API's provider.
+      const native = nativeProviderOf(operation.api);
+      if (!native.serves(deployment.provider)) throw new GatewayError('invalid_request', `the native ${native.label} API cannot be relayed to ${deployment.provider} deployment ${deployment.id}`, { param: 'model' });
+      return native.buildRequest(nativeCallOf(operation), deployment);
+    }
   }
+}
+
+/** A native operation as its provider's mapper reads it. */
+export function nativeCallOf(operation: NativeOperation): NativeCall {
+  return { method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens, headers: operation.headers, upload: operation.upload };
 }
 
 export interface Dispatched {
