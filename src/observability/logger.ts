@@ -18,10 +18,12 @@ export const REDACT_PATHS = [
   '*["x-api-key"]',
   '*["api-key"]',
   '*["x-goog-api-key"]',
+  '*["x-litellm-api-key"]',
   '*.headers.authorization',
   '*.headers["x-api-key"]',
   '*.headers["api-key"]',
   '*.headers["x-goog-api-key"]',
+  '*.headers["x-litellm-api-key"]',
 ];
 
 export interface LoggerOptions {

@@ -84,6 +84,9 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The top-level fields of a Messages API request (API reference, "Create a Message"). */
+const MESSAGES_FIELDS = new Set(['model', 'messages', 'max_tokens', 'system', 'metadata', 'stop_sequences', 'stream', 'temperature', 'top_p', 'top_k', 'tools', 'tool_choice', 'thinking', 'service_tier', 'container', 'mcp_servers', 'output_config', 'context_management']);
+
 export class MockAnthropic extends MockServer {
   readonly requests: RecordedAnthropicRequest[] = [];
   /** Faults applied to the next requests, in order (one per request). */
@@ -133,6 +136,9 @@ export class MockAnthropic extends MockServer {
     if (this.options.apiKey !== undefined && apiKey !== this.options.apiKey) return this.sendError(response, requestId, 401, 'authentication_error', 'invalid x-api-key');
     if (!request.headers['anthropic-version']) return this.sendError(response, requestId, 400, 'invalid_request_error', 'anthropic-version: header is required');
     if (parseFailed) return this.sendError(response, requestId, 400, 'invalid_request_error', 'There was an error parsing the body of your request as JSON');
+    // The API refuses fields it does not define, as the real one does ("Extra inputs are not permitted").
+    const extra = Object.keys(body).find((field) => !MESSAGES_FIELDS.has(field));
+    if (extra !== undefined) return this.sendError(response, requestId, 400, 'invalid_request_error', `${extra}: Extra inputs are not permitted`);
 
     const fault = this.faults.shift();
     if (fault?.kind === 'error') {

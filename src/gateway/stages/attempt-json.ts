@@ -11,6 +11,7 @@ import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.
 import type { Call } from '../call.js';
 import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
 import { connectionError, type UpstreamResponse } from '../upstream.js';
+import { providerHeaders } from '../litellm-headers.js';
 import type { JsonAttempted } from './attempted.js';
 import { buildRequest, dispatch, requireAdapter, upstreamError } from './upstream-call.js';
 
@@ -26,7 +27,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   let response: UpstreamResponse;
   let sentAt: number;
   try {
-    const dispatched = await dispatch(deps.upstream, call.context.client, deployment, upstreamRequest, timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS));
+    const dispatched = await dispatch(deps.upstream, call.context.client, deployment, upstreamRequest, call.context.requestOptions?.timeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS));
     ({ response, sentAt } = dispatched);
     try {
       text = await response.body.text();
@@ -62,7 +63,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     usage = usageFromOpenAI(chat.usage);
     body = call.format.chat(chat, chat === parsed ? text : undefined);
   }
-  return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings };
+  return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings, providerHeaders: providerHeaders(response.headers) };
 }
 
 /**

@@ -14,6 +14,7 @@ import { StreamGuard } from '../stream-guard.js';
 import { relayStream, UpstreamStream, type StreamTimers } from '../stream-relay.js';
 import { connectionError } from '../upstream.js';
 import { estimateUsage } from '../usage-estimate.js';
+import { providerHeaders } from '../litellm-headers.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
 import { buildRequest, clientGone, dispatch, requireAdapter, upstreamError, type Dispatched } from './upstream-call.js';
 
@@ -26,7 +27,9 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
   const adapter = requireAdapter(deployment);
   const warnings: string[] = [];
   const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
-  const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
+  // The request's own `timeout` (request-options.ts) bounds the first chunk and each wait between chunks.
+  const askedTimeoutMs = context.requestOptions?.timeoutMs;
+  const firstChunkTimeoutMs = askedTimeoutMs ?? deployment.streamTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
   const encoder = call.format.stream({ includeUsage: operation.kind !== 'embeddings' && operation.request.stream_options?.include_usage === true });
   router.begin(deployment);
   let opened: Awaited<ReturnType<typeof UpstreamStream.open>>;
@@ -47,7 +50,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
       dispatched.release();
       throw upstreamError(adapter, deployment, response, text, target.byok);
     }
-    timers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
+    timers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: askedTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
     try {
       opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, {
         forwardRuns: encoder.forwardsSse === true,
@@ -65,6 +68,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
     kind: 'stream',
     sentAt,
     warnings,
+    providerHeaders: providerHeaders(dispatched.response.headers),
     encoder,
     async relay(serverResponse: ServerResponse): Promise<StreamEnd> {
       const guard = new StreamGuard({

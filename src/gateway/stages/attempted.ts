@@ -18,6 +18,8 @@ export interface JsonAttempted {
   upstreamLatencyMs: number;
   /** Adjustments made for the provider (dropped parameters), for the x-switchboard-warnings header. */
   warnings: string[];
+  /** The provider's rate-limit headers as llm_provider-* (litellm-headers.ts). */
+  providerHeaders?: Record<string, string>;
 }
 
 /** How a relayed stream ended. */
@@ -41,6 +43,8 @@ export interface StreamAttempted {
   /** performance.now() when the request went upstream. */
   sentAt: number;
   warnings: string[];
+  /** The provider's rate-limit headers as llm_provider-* (litellm-headers.ts). */
+  providerHeaders?: Record<string, string>;
   encoder: StreamEncoder;
   /** Pumps the stream to the client; releases the deployment and the upstream when done. */
   relay(response: ServerResponse): Promise<StreamEnd>;

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import type { Deployment } from '../../providers/types.js';
 import type { ModelGroup } from '../../routing/catalog.js';
-import { backoffMs, fallbackKindOf, retriesFor } from '../../routing/policy.js';
+import { backoffMs, fallbackKindOf, retriesFor, type RouterPolicy } from '../../routing/policy.js';
 import type { GatewayResult } from '../call-context.js';
 import { failedWith, type AttemptPlan, type Call, type Next, type RouteFacts, type Stage } from '../call.js';
 import type { ClientConnection } from '../client-connection.js';
@@ -100,7 +100,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
           continue;
         }
       }
-      if (retriesHere >= retriesFor(router.policy, error)) throw error;
+      if (retriesHere >= retriesOfCall(router.policy, call, error)) throw error;
       deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, code: error.code, status: error.status }, 'upstream attempt failed; retrying');
       const following = ranked.find((candidate, position) => position > index && router.coolingUntil(candidate) === undefined) ?? ranked.find((candidate) => router.coolingUntil(candidate) === undefined);
       if (!following) throw error;
@@ -113,6 +113,16 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       deployment = await admitNext(deps, ranked, ranked.indexOf(following), progress);
     }
   }
+}
+
+/**
+ * The retries an error gets: the request's own `num_retries` (request-options.ts) in place of the
+ * router's num_retries and retry_policy, else the router's.
+ */
+function retriesOfCall(policy: RouterPolicy, call: Call, error: GatewayError): number {
+  const asked = call.context.requestOptions?.numRetries;
+  if (asked === undefined) return retriesFor(policy, error);
+  return retriesFor({ ...policy, numRetries: asked, retryPolicy: {} }, error);
 }
 
 /** One attempt's plan: the deployment, the router's counts, and the target (the user's own key, the level charged). */
