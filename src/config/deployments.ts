@@ -117,6 +117,7 @@ export function buildDeployment(entry: ModelEntry, context: DeploymentContext, m
     weight: params.weight,
     order: params.order,
     dropParams: params.drop_params,
+    tags: params.tags && params.tags.length > 0 ? params.tags : undefined,
     defaultParams,
     modelInfo: { ...modelInfo, id },
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true),

@@ -203,6 +203,8 @@ export interface Deployment {
   order?: number;
   /** litellm_params.drop_params: overrides litellm_settings.drop_params for this deployment. */
   dropParams?: boolean;
+  /** litellm_params.tags: with router_settings.enable_tag_filtering, the request tags this deployment serves ("default": untagged requests). */
+  tags?: string[];
   /** Default call parameters (max_tokens, temperature, ...) applied when the client omits them. */
   defaultParams: JsonObject;
   modelInfo: ModelInfo;

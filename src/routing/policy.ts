@@ -42,6 +42,8 @@ export interface RouterPolicy {
   defaultTimeoutMs?: number;
   /** router_settings.max_stream_duration in ms (0: no cap); undefined: each deployment's timeout. */
   maxStreamDurationMs?: number;
+  /** router_settings.enable_tag_filtering and tag_filtering_match_any (routing/tag-filter.ts). */
+  tagFiltering?: { matchAny: boolean };
 }
 
 export const DEFAULT_ALLOWED_FAILS = 3;
@@ -74,6 +76,7 @@ export function routerPolicyFrom(config: GatewayConfig): RouterPolicy {
     latencyBuffer: typeof args.lowest_latency_buffer === 'number' ? args.lowest_latency_buffer : 0.1,
     defaultTimeoutMs: router.timeout !== undefined || litellm.request_timeout !== undefined ? Math.round((router.timeout ?? litellm.request_timeout ?? 0) * 1000) : undefined,
     maxStreamDurationMs: router.max_stream_duration !== undefined ? Math.round(router.max_stream_duration * 1000) : undefined,
+    tagFiltering: router.enable_tag_filtering ? { matchAny: router.tag_filtering_match_any ?? true } : undefined,
   };
 }
 

@@ -13,6 +13,7 @@ import type { GatewayResult } from '../call-context.js';
 import { failedWith, type AttemptPlan, type Call, type Next, type RouteFacts, type Stage } from '../call.js';
 import type { ClientConnection } from '../client-connection.js';
 import type { GatewayDependencies } from '../dependencies.js';
+import { deploymentsForTags } from '../../routing/tag-filter.js';
 import { atCapacityError, coolingDownError } from './route-errors.js';
 
 type RouteDependencies = Pick<GatewayDependencies, 'catalog' | 'router' | 'logger' | 'platform'>;
@@ -70,7 +71,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
   const { router } = deps;
   const { group } = progress;
   const { context } = call;
-  const ranked = await router.rank(group, call.stream);
+  const ranked = withTags(router.policy, group, await router.rank(group, call.stream), call.context.requestTags);
   if (ranked.length === 0) throw router.allDown(group) ? router.downError(group) : coolingDownError(router, group, progress.cooling);
   let deployment = await admitNext(deps, ranked, 0, progress);
   let retriesHere = 0;
@@ -113,6 +114,13 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       deployment = await admitNext(deps, ranked, ranked.indexOf(following), progress);
     }
   }
+}
+
+/** The ranking narrowed to the deployments that serve the request's tags, when tag routing is on. */
+function withTags(policy: RouterPolicy, group: ModelGroup, ranked: Deployment[], tags: readonly string[] | undefined): Deployment[] {
+  if (!policy.tagFiltering) return ranked;
+  const serving = deploymentsForTags(group.name, group.available, tags, policy.tagFiltering.matchAny);
+  return serving.length === group.available.length ? ranked : ranked.filter((deployment) => serving.includes(deployment));
 }
 
 /**
