@@ -65,3 +65,36 @@ describe('tag routing', () => {
     expect(free.requests.length + paid.requests.length + fallback.requests.length).toBe(before);
   });
 });
+
+describe('spend per tag', () => {
+  it('/spend/tags and /global/spend/report?group_by=tag report what the tagged calls cost, a call under each of its tags', async () => {
+    const tagged = async (tags: string[]) => (await client.chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'hi' }], tags } as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse()).response;
+    const costs: Record<string, number> = {};
+    const counts: Record<string, number> = {};
+    for (const tags of [['billing-x'], ['billing-x', 'billing-y'], ['billing-y']]) {
+      const response = await tagged(tags);
+      const record = await gateway.recordOf(response.headers.get('x-litellm-call-id')!);
+      expect(record!.cost_micros).toBeGreaterThan(0);
+      for (const tag of tags) {
+        costs[tag] = (costs[tag] ?? 0) + record!.cost_micros!;
+        counts[tag] = (counts[tag] ?? 0) + 1;
+      }
+    }
+    await gateway.flushUsage();
+    const spend = await api.ok<Array<{ individual_request_tag: string; log_count: number; total_spend: number }>>('GET', '/spend/tags');
+    for (const tag of ['billing-x', 'billing-y']) {
+      expect(spend.find((row) => row.individual_request_tag === tag)).toEqual({ individual_request_tag: tag, log_count: counts[tag], total_spend: costs[tag] / 1_000_000 });
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    const report = await api.ok<Array<Record<string, unknown>>>('GET', `/global/spend/report?group_by=day,tag&start_date=${today}&end_date=${today}`);
+    expect(report.find((row) => row.tag === 'billing-y')).toMatchObject({ group_by_day: today, tag: 'billing-y', total_spend: costs['billing-y'] / 1_000_000, api_requests: 2, successful_requests: 2 });
+
+    const mixed = await api.call<{ error: { message: string } }>('GET', '/global/spend/report?group_by=tag,model');
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.error.message).toContain('"tag" combines only with "day"');
+    const filtered = await api.call<{ error: { message: string } }>('GET', '/global/spend/report?group_by=tag&model=gpt');
+    expect(filtered.status).toBe(400);
+    const key = await api.generateKey({ models: ['gpt'] });
+    expect((await api.call('GET', '/spend/tags', undefined, key.key)).status).toBe(403);
+  });
+});
