@@ -67,6 +67,23 @@ const BUILT_IN: Record<string, PerMillion> = {
   'deepseek-reasoner': [0.55, 2.19, 0.14],
 };
 
+/** Which provider serves each family of the table, for listing the models a wildcard deployment reaches. */
+const FAMILIES: Record<string, RegExp> = {
+  openai: /^(?:gpt-|o\d|text-embedding-(?:3|ada))/,
+  azure: /^(?:gpt-|o\d|text-embedding-(?:3|ada))/,
+  anthropic: /^claude-/,
+  gemini: /^(?:gemini-|text-embedding-004$)/,
+  groq: /^(?:llama-|mixtral-)/,
+  mistral: /^mistral-/,
+  deepseek: /^deepseek-/,
+};
+
+/** The models of the built-in table a provider serves (none for providers the table has no family for). */
+export function knownModelsOf(provider: string): string[] {
+  const family = Object.hasOwn(FAMILIES, provider) ? FAMILIES[provider] : undefined;
+  return family ? Object.keys(BUILT_IN).filter((name) => family.test(name)) : [];
+}
+
 const PICO_PER_USD = 1e12;
 
 /** USD per token (a config value such as 0.0000025) to integer pico-dollars per token. */
