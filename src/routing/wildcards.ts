@@ -10,7 +10,13 @@
  */
 import { builtInPrices, knownModelsOf } from '../billing/pricing.js';
 import type { Deployment } from '../providers/types.js';
-import type { ModelGroup } from './catalog.js';
+
+/** A model group as the catalog has it (catalog.ts's ModelGroup, which imports this file). */
+interface ModelGroup {
+  name: string;
+  deployments: Deployment[];
+  available: Deployment[];
+}
 
 /** What a wildcard may stand for: model-name characters, path segments that are never "." or "..". */
 const SAFE_PART = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9][A-Za-z0-9._:@+-]*(?:\/[A-Za-z0-9][A-Za-z0-9._:@+-]*)*$/;

@@ -145,7 +145,7 @@ describe('LiteLLM request fields are consumed, never forwarded', () => {
     const error = await client.chat.completions.create({ model: 'flaky', ...ask, num_retries: 0, timeout: 0.3 } as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as APIError).code).toBe('upstream_timeout');
-    expect((error as Error).message).toContain('0.3s');
+    expect((error as Error).message).toContain('0.3s (the timeout the request asked for)');
     openaiUpstream.faults.push({ kind: 'stall' });
     const viaHeader = await client.chat.completions.create({ model: 'flaky', ...ask }, { headers: { 'x-litellm-timeout': '0.3', 'x-litellm-num-retries': '0' } }).catch((caught: unknown) => caught);
     expect((viaHeader as APIError).code).toBe('upstream_timeout');

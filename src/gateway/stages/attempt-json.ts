@@ -22,12 +22,14 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   const adapter = requireAdapter(deployment);
   const warnings: string[] = [];
   const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
+  // The request's own `timeout` (request-options.ts) replaces the deployment's.
+  const asked = call.context.requestOptions?.timeoutMs;
   router.begin(deployment);
   let text: string;
   let response: UpstreamResponse;
   let sentAt: number;
   try {
-    const dispatched = await dispatch(deps.upstream, call.context.client, deployment, upstreamRequest, call.context.requestOptions?.timeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS));
+    const dispatched = await dispatch(deps.upstream, call.context.client, deployment, upstreamRequest, asked ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), asked !== undefined);
     ({ response, sentAt } = dispatched);
     try {
       text = await response.body.text();

@@ -37,7 +37,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
   let timers: StreamTimers;
   try {
     // The first-chunk timer covers headers and the first chunk; then the idle timer takes over.
-    dispatched = await dispatch(deps.upstream, context.client, deployment, upstreamRequest, firstChunkTimeoutMs);
+    dispatched = await dispatch(deps.upstream, context.client, deployment, upstreamRequest, firstChunkTimeoutMs, askedTimeoutMs !== undefined);
     clearTimeout(dispatched.timer);
     const { response } = dispatched;
     if (response.statusCode >= 400) {
