@@ -63,6 +63,12 @@ function needsCopy(body: Record<string, unknown>): boolean {
 export function consumeRequestOptions(context: CallContext, headers: HeaderBag, raw: unknown, endpoint: 'openai' | 'anthropic' = 'openai'): unknown {
   if (!isObject(raw)) return raw;
   assertRequestBounds(raw);
+  // The usual request: no LiteLLM field or header, at most `user`. Nothing to copy or allocate.
+  if (!needsCopy(raw) && !hasLiteLLMHeader(headers)) {
+    const endUser = endUserOf(raw, undefined, endpoint);
+    if (endUser !== undefined) context.endUser = endUser;
+    return raw;
+  }
   const options: RequestOptions = {};
   const warnings: string[] = [];
 
@@ -119,6 +125,13 @@ export function consumeRequestOptions(context: CallContext, headers: HeaderBag, 
   if (present(raw.caching)) copy.cache = cacheControlsOf(raw.caching, raw.cache);
   if (warnings.length > 0) context.requestOptions = { ...options, warnings };
   return copy;
+}
+
+const HEADERS = ['x-litellm-tags', 'x-litellm-end-user-id', 'x-litellm-timeout', 'x-litellm-num-retries'];
+
+function hasLiteLLMHeader(headers: HeaderBag): boolean {
+  for (const name of HEADERS) if (headers[name] !== undefined) return true;
+  return false;
 }
 
 function numberOfOptions(options: RequestOptions): number {
