@@ -7,6 +7,7 @@ import { adapterFor } from '../providers/registry.js';
 import type { Deployment } from '../providers/types.js';
 import { connectionError, type UpstreamClient } from '../gateway/upstream.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../security/redact.js';
+import { probeTarget } from './wildcards.js';
 
 export interface DeploymentCheck {
   deployment: Deployment;
@@ -25,9 +26,11 @@ export async function checkDeployment(deployment: Deployment, upstream: Upstream
   if (!adapter) return { deployment, healthy: false, error: `provider ${deployment.provider} has no adapter` };
   const embedding = deployment.modelInfo.mode === 'embedding';
   if (embedding && !adapter.buildEmbeddingsRequest) return { deployment, healthy: false, error: 'embeddings are not supported by this provider' };
+  // A wildcard deployment ("openai/*") is probed on a concrete model of its provider.
+  const target = probeTarget(deployment);
   const request = embedding
-    ? adapter.buildEmbeddingsRequest!({ model: deployment.modelName, input: 'ping' }, deployment)
-    : adapter.buildChatRequest({ model: deployment.modelName, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }, deployment);
+    ? adapter.buildEmbeddingsRequest!({ model: deployment.modelName, input: 'ping' }, target)
+    : adapter.buildChatRequest({ model: deployment.modelName, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }, target);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const started = performance.now();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeDeployment } from '../../test/support/stage-fakes.js';
 import { ModelCatalog } from './catalog.js';
+import { probeTarget } from './wildcards.js';
 
 const prefixed = fakeDeployment('dep-prefixed', 'openai/*', { upstreamModel: '*', prices: undefined });
 const catchAll = fakeDeployment('dep-all', '*', { upstreamModel: '*', prices: undefined });
@@ -34,5 +35,10 @@ describe('wildcard groups in the catalog', () => {
     expect(ids).toEqual(expect.arrayContaining(['gpt-4o', 'openai/gpt-4o-mini', 'openai/o3', 'gpt-4.1-mini']));
     expect(ids.some((id) => id.includes('*'))).toBe(false);
     expect(ids.filter((id) => id === 'gpt-4o')).toHaveLength(1);
+  });
+
+  it('health checks probe a wildcard deployment on the cheapest model its provider has in the table', () => {
+    expect(probeTarget(prefixed).upstreamModel).toBe('gpt-4.1-nano');
+    expect(probeTarget(explicit)).toBe(explicit);
   });
 });

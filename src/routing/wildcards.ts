@@ -123,3 +123,24 @@ function withCacheOverrides(prices: Deployment['prices'], deployment: Deployment
     ...(info.cache_creation_input_token_cost !== undefined ? { cacheWritePerToken: Math.round(info.cache_creation_input_token_cost * 1e12) } : {}),
   };
 }
+
+/**
+ * The deployment a health check calls for a wildcard deployment: its upstream model on the cheapest
+ * model the price table knows for its provider (a probe of "*" itself would fail and take the
+ * deployment out of rotation). Other deployments, and wildcards of providers the table has no model
+ * for, are probed as they are.
+ */
+const REASONING = /^(?:o\d|gpt-5)/;
+
+export function probeTarget(deployment: Deployment): Deployment {
+  if (!deployment.upstreamModel.includes('*')) return deployment;
+  let cheapest: { model: string; price: number } | undefined;
+  for (const model of knownModelsOf(deployment.provider)) {
+    const prices = builtInPrices(model);
+    // Not an embedding model, nor a reasoning model (they refuse the probe's max_tokens).
+    if (!prices || prices.outputPerToken === 0 || REASONING.test(model)) continue;
+    const price = prices.inputPerToken + prices.outputPerToken;
+    if (!cheapest || price < cheapest.price) cheapest = { model, price };
+  }
+  return cheapest ? { ...deployment, upstreamModel: deployment.upstreamModel.replace('*', cheapest.model) } : deployment;
+}
