@@ -149,6 +149,15 @@ describe('LiteLLM request fields are consumed, never forwarded', () => {
     openaiUpstream.faults.push({ kind: 'stall' });
     const viaHeader = await client.chat.completions.create({ model: 'flaky', ...ask }, { headers: { 'x-litellm-timeout': '0.3', 'x-litellm-num-retries': '0' } }).catch((caught: unknown) => caught);
     expect((viaHeader as APIError).code).toBe('upstream_timeout');
+    openaiUpstream.faults.push({ kind: 'stall' });
+    const streamed = await client.chat.completions.create({ model: 'flaky', ...ask, stream: true, num_retries: 0, timeout: 0.3 } as OpenAI.ChatCompletionCreateParamsStreaming).catch((caught: unknown) => caught);
+    expect((streamed as APIError).code).toBe('upstream_timeout');
+  });
+
+  it('x-litellm-end-user-id names the end user when the body has no user', async () => {
+    const { response } = await client.chat.completions.create({ model: 'gpt', ...ask }, { headers: { 'x-litellm-end-user-id': 'customer-42' } }).withResponse();
+    expect(openaiUpstream.requests.at(-1)!.body).not.toHaveProperty('user');
+    expect((await gateway.recordOf(response.headers.get('x-litellm-call-id')!))!.end_user).toBe('customer-42');
   });
 });
 
