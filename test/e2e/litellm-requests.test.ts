@@ -240,5 +240,10 @@ describe('LiteLLM headers', () => {
     expect(asKey.response.headers.get('llm_provider-x-ratelimit-remaining-tokens')).toBe('29999980');
     // A stream's cost is not known when its headers go out.
     expect(asKey.response.headers.get('x-litellm-response-cost')).toBeNull();
+
+    const fromAnthropic = await client.chat.completions.create({ model: 'claude', ...ask }).withResponse();
+    expect(fromAnthropic.response.headers.get('llm_provider-anthropic-ratelimit-requests-remaining')).toBe('3999');
+    expect(fromAnthropic.response.headers.get('llm_provider-anthropic-ratelimit-output-tokens-limit')).toBe('80000');
+    expect(fromAnthropic.response.headers.get('llm_provider-anthropic-organization-id')).toBeNull();
   });
 });
