@@ -166,6 +166,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       if (!reply.raw.writableFinished) client.close();
     });
     reply.header('x-switchboard-call-id', call.callId);
+    reply.header('x-litellm-call-id', call.callId);
     const powerLevel = request.headers['x-power-level'];
     if (typeof powerLevel === 'string') call.requestedPowerLevel = powerLevel;
     const task = request.headers['x-switchboard-task'];

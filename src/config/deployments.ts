@@ -134,6 +134,7 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     weight: params.weight,
     order: params.order,
     dropParams: params.drop_params,
+    tags: params.tags && params.tags.length > 0 ? params.tags : undefined,
     defaultParams,
     modelInfo: { ...modelInfo, id },
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
@@ -141,7 +142,6 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     mediaPrices: resolveMediaPrices(upstreamModel, modelInfo, spec.local === true),
     available,
     unavailableReason,
-    tags: params.tags,
     maxRetries: params.max_retries,
     ...(credentials ? { aws: credentials } : {}),
   };

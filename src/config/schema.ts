@@ -188,6 +188,10 @@ export const routerSettingsSchema = z
     enable_pre_call_checks: boolean.optional(),
     routing_strategy_args: z.record(z.unknown()).optional(),
     disable_cooldowns: boolean.optional(),
+    /** Tag routing (routing/tag-filter.ts): a request's tags restrict it to deployments with those `litellm_params.tags`. */
+    enable_tag_filtering: boolean.optional(),
+    /** With tag filtering: true (default) — a deployment with any of the request's tags serves it; false — it must carry all of them. */
+    tag_filtering_match_any: boolean.optional(),
   })
   .passthrough();
 

@@ -55,6 +55,22 @@ export interface CallContext {
   requestTags?: string[];
   /** The client's address as the gateway saw it. */
   requesterIp?: string;
+  /** The request's `metadata` object (LiteLLM's), kept on the usage row; never sent upstream. */
+  requestMetadata?: Record<string, unknown>;
+  /** The per-request options read off the body and headers (gateway/request-options.ts). */
+  requestOptions?: RequestOptions;
+}
+
+/** LiteLLM's per-request controls, read once at the edge and never sent upstream. */
+export interface RequestOptions {
+  /** `num_retries` (or x-litellm-num-retries): retries of this call, in place of the router's. */
+  numRetries?: number;
+  /** `timeout` (or x-litellm-timeout), in ms: the upstream timeout of this call's attempts. */
+  timeoutMs?: number;
+  /** `mock_response`: answered locally with this text, no upstream call, cost 0. */
+  mockResponse?: string;
+  /** Things the gateway did to the request that the client should know of (x-switchboard-warnings). */
+  warnings?: string[];
 }
 
 /** A provider-native API the gateway relays (`/gemini/...`, `/anthropic/...`), its body untranslated. */

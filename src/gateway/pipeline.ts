@@ -11,6 +11,7 @@ import { buildChain } from './chain.js';
 import { explainCall } from './explain.js';
 import type { GatewayDependencies } from './dependencies.js';
 import { InFlightCalls } from './in-flight.js';
+import { addLiteLLMHeaders } from './litellm-headers.js';
 import { UsageRecorder } from './record.js';
 import { promptOf } from './request-body.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
@@ -65,6 +66,7 @@ export class Gateway {
       end();
       throw error;
     }
+    addLiteLLMHeaders(result.headers, call.context);
     if (result.kind !== 'stream') {
       end();
       return result;

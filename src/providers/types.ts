@@ -240,6 +240,8 @@ export interface Deployment {
   order?: number;
   /** litellm_params.drop_params: overrides litellm_settings.drop_params for this deployment. */
   dropParams?: boolean;
+  /** litellm_params.tags: with router_settings.enable_tag_filtering, the request tags this deployment serves ("default": untagged requests). */
+  tags?: string[];
   /** Default call parameters (max_tokens, temperature, ...) applied when the client omits them. */
   defaultParams: JsonObject;
   modelInfo: ModelInfo;
@@ -251,8 +253,6 @@ export interface Deployment {
   /** False when the deployment cannot be called (e.g. its API key is absent). */
   available: boolean;
   unavailableReason?: string;
-  /** litellm_params.tags: the deployment's routing tags, as written. */
-  tags?: string[];
   /** litellm_params.max_retries: retries of a failed call on this deployment (overrides the router's num_retries). */
   maxRetries?: number;
   /** AWS credentials and region of a Bedrock deployment (requests are SigV4-signed with them). */

@@ -10,6 +10,7 @@ import { openAINative } from '../providers/shared/openai-native.js';
 import type { Deployment, UpstreamRequest } from '../providers/types.js';
 import { connectionError, type UpstreamClient } from '../gateway/upstream.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../security/redact.js';
+import { probeTarget } from './wildcards.js';
 
 export interface DeploymentCheck {
   deployment: Deployment;
@@ -42,11 +43,13 @@ export async function checkDeployment(deployment: Deployment, upstream: Upstream
   const embedding = deployment.modelInfo.mode === 'embedding';
   if (embedding && !adapter.buildEmbeddingsRequest) return { deployment, healthy: false, error: 'embeddings are not supported by this provider' };
   const media = MEDIA_MODES.has(String(deployment.modelInfo.mode));
+  // A wildcard deployment ("openai/*") is probed on a concrete model of its provider.
+  const target = probeTarget(deployment);
   const request = media
     ? mediaProbe(deployment)
     : embedding
-      ? adapter.buildEmbeddingsRequest!({ model: deployment.modelName, input: 'ping' }, deployment)
-      : adapter.buildChatRequest({ model: deployment.modelName, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }, deployment);
+      ? adapter.buildEmbeddingsRequest!({ model: deployment.modelName, input: 'ping' }, target)
+      : adapter.buildChatRequest({ model: deployment.modelName, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }, target);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const started = performance.now();

@@ -12,6 +12,7 @@ import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.
 import type { Call } from '../call.js';
 import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
 import { connectionError, type UpstreamResponse } from '../upstream.js';
+import { providerHeaders } from '../litellm-headers.js';
 import type { JsonAttempted } from './attempted.js';
 import { buildRequest, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
 import { responseTooLarge } from '../response-size.js';
@@ -24,12 +25,14 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   const adapter = requireAdapter(deployment);
   const warnings: string[] = [];
   const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
+  // The request's own `timeout` (request-options.ts) replaces the deployment's.
+  const asked = call.context.requestOptions?.timeoutMs;
   router.begin(deployment);
   let text: string;
   let response: UpstreamResponse;
   let sentAt: number;
   try {
-    const dispatched = await dispatch(deps.upstream, call.context.client, deployment, upstreamRequest, timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS));
+    const dispatched = await dispatch(deps.upstream, call.context.client, deployment, upstreamRequest, asked ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), asked !== undefined);
     ({ response, sentAt } = dispatched);
     try {
       text = await response.body.text();
@@ -82,7 +85,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   const maxBytes = deps.settings.maxResponseBytes;
   const size = Buffer.byteLength(body);
   const refused = maxBytes !== undefined && size > maxBytes ? responseTooLarge(deployment.provider, maxBytes, `(${size} bytes) is over`) : undefined;
-  return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings, refused };
+  return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings, refused, providerHeaders: providerHeaders(response.headers) };
 }
 
 function isJson(contentType: unknown): boolean {

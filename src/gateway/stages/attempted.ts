@@ -24,6 +24,8 @@ export interface JsonAttempted {
   warnings: string[];
   /** Set when the answer is over max_response_size_mb: it is billed, then refused with this error. */
   refused?: GatewayError;
+  /** The provider's rate-limit headers as llm_provider-* (litellm-headers.ts). */
+  providerHeaders?: Record<string, string>;
 }
 
 /** How a relayed stream ended. */
@@ -47,6 +49,8 @@ export interface StreamAttempted {
   /** performance.now() when the request went upstream. */
   sentAt: number;
   warnings: string[];
+  /** The provider's rate-limit headers as llm_provider-* (litellm-headers.ts). */
+  providerHeaders?: Record<string, string>;
   encoder: StreamEncoder;
   /** Pumps the stream to the client; releases the deployment and the upstream when done. */
   relay(response: ServerResponse): Promise<StreamEnd>;

@@ -51,6 +51,10 @@ async function decide(platform: PlatformLayer, catalog: ModelCatalog, call: Call
     aliasTarget: principal ? keyAliasTarget(principal, model) : model,
     headerPowerLevel: context.requestedPowerLevel,
     headerTask: context.requestedTask,
+    // Read at the edge and taken off the body (request-options.ts), with the x-litellm-tags header's;
+    // a call made in-process without the edge still has them on its body.
+    tags: context.requestTags,
+    metadata: context.requestMetadata,
     promptTokens: () => (tokens ??= estimateUsage(operation, '').then((usage) => usage.promptTokens ?? 0)),
   });
   if (!plan.rule && plan.limits.length === 0 && plan.request.power_level === request.power_level) return call;

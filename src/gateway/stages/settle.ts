@@ -63,7 +63,7 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   }
   if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseText();
   recorder.recordAttempt(call, settlement, undefined, false);
-  const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings);
+  const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings, attempted.providerHeaders);
   if (attempted.contentType) headers['content-type'] = attempted.contentType;
   let body = attempted.body;
   if (deps.platform) {
@@ -77,7 +77,7 @@ function settleStream(deps: SettleDependencies, recorder: UsageRecorder, call: C
   const plan = call.attempt!;
   const { deployment } = plan;
   const { sentAt } = attempted;
-  const headers = responseHeaders(deps, call, undefined, sentAt - call.context.startedAt, attempted.warnings);
+  const headers = responseHeaders(deps, call, undefined, sentAt - call.context.startedAt, attempted.warnings, attempted.providerHeaders);
   deps.platform?.streamHeaders({ level: chargedLevelOf(call, plan), byok: plan.target.byok, credits: call.admission?.credits }, headers);
   headers['content-type'] = attempted.encoder.contentType;
   headers['cache-control'] = 'no-cache';
@@ -118,9 +118,10 @@ async function settle(deps: SettleDependencies, call: Call, reported: Usage | un
   return { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
 }
 
-function responseHeaders(deps: SettleDependencies, call: Call, cost: number | undefined, overheadMs: number, warnings: string[]): Record<string, string> {
+function responseHeaders(deps: SettleDependencies, call: Call, cost: number | undefined, overheadMs: number, warnings: string[], fromProvider: Record<string, string> | undefined): Record<string, string> {
   const attempt = call.attempt!;
   const headers: Record<string, string> = {
+    ...fromProvider,
     'x-switchboard-call-id': call.context.callId,
     'x-switchboard-model-group': attempt.group.name,
     'x-switchboard-model-id': attempt.deployment.id,
@@ -130,6 +131,8 @@ function responseHeaders(deps: SettleDependencies, call: Call, cost: number | un
     'x-switchboard-attempted-fallbacks': String(attempt.fallbacks),
   };
   if (cost !== undefined) headers['x-switchboard-response-cost'] = formatUsd(cost);
+  // Where the deployment lives is the operator's business: administrators only (LiteLLM's header).
+  if (call.context.caller.isAdmin && attempt.deployment.apiBase) headers['x-litellm-model-api-base'] = attempt.deployment.apiBase;
   const ticket = call.admission?.ticket;
   if (ticket) Object.assign(headers, ticket.headers);
   if (warnings.length > 0) {

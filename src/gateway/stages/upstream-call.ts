@@ -86,7 +86,7 @@ export interface Dispatched {
 }
 
 /** Starts the upstream call with its timeout linked to the client's disconnect. */
-export async function dispatch(upstream: UpstreamClient, client: ClientConnection, deployment: Deployment, upstreamRequest: UpstreamRequest, timeoutMs: number): Promise<Dispatched> {
+export async function dispatch(upstream: UpstreamClient, client: ClientConnection, deployment: Deployment, upstreamRequest: UpstreamRequest, timeoutMs: number, timeoutOfRequest = false): Promise<Dispatched> {
   const controller = new UpstreamAbort();
   const abort = (error: GatewayError) => controller.abort(error);
   const stopListening = client.onGone(() => {
@@ -94,7 +94,7 @@ export async function dispatch(upstream: UpstreamClient, client: ClientConnectio
     if (controller.sent) readByUpstream.add(error);
     abort(error);
   });
-  const timer = timeoutMs > 0 ? setTimeout(() => abort(timeoutError(deployment, timeoutMs)), timeoutMs) : undefined;
+  const timer = timeoutMs > 0 ? setTimeout(() => abort(timeoutError(deployment, timeoutMs, timeoutOfRequest)), timeoutMs) : undefined;
   const release = () => {
     clearTimeout(timer);
     stopListening();
@@ -146,6 +146,7 @@ export function clientGone(): GatewayError {
   return new GatewayError('client_closed_request', 'the client closed the connection before the response was complete');
 }
 
-function timeoutError(deployment: Deployment, timeoutMs: number): GatewayError {
-  return new GatewayError('upstream_timeout', `${deployment.provider} did not answer within ${timeoutMs / 1000}s (timeout of deployment ${deployment.id}); the call was cancelled`, { provider: deployment.provider });
+function timeoutError(deployment: Deployment, timeoutMs: number, timeoutOfRequest: boolean): GatewayError {
+  const whose = timeoutOfRequest ? 'the timeout the request asked for' : `timeout of deployment ${deployment.id}`;
+  return new GatewayError('upstream_timeout', `${deployment.provider} did not answer within ${timeoutMs / 1000}s (${whose}); the call was cancelled`, { provider: deployment.provider });
 }
