@@ -15,11 +15,18 @@ import { GatewayError } from '../errors.js';
 import type { BudgetHold, LimitsState, RateLimit, RateWindow } from '../state/limits-state.js';
 import type { ResolvedKey } from './key-directory.js';
 import { reserveTokens } from './token-reservation.js';
+import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.js';
+import { fixedPlan, type ReservationPlan } from '../billing/reservation-plan.js';
 import { currentPeriod, spendThisPeriod, type LimitSubject } from './principals.js';
 
 export interface Ticket {
   /** x-ratelimit-* and budget warning headers, for every response to the call. */
   readonly headers: Record<string, string>;
+  /**
+   * Output tokens per choice the budget reservation was sized for, when the gateway chose them (the
+   * client set no max_tokens and a hard budget applies): the call must be capped there upstream.
+   */
+  readonly outputCap?: number;
   /** Releases the reservation and in-flight slot; charges the exact cost and counts the tokens. */
   settle(costMicros: number | undefined, tokens: number): void;
 }
@@ -69,9 +76,10 @@ export class Admission {
    * `shared_state_outage: refuse`), a virtual key's request is refused with 503 rather than let
    * through unchecked. Under the default, `local`, an outage never reaches here (resilient-limits-state.ts).
    */
-  async admit(resolved: ResolvedKey, callId: string, maxCostMicros: number, estimatedTokens = 0): Promise<Ticket> {
+  /** `cost`: the call's reservation plan (billing/reservation-plan.ts), or a fixed maximum in micro-dollars. */
+  async admit(resolved: ResolvedKey, callId: string, cost: ReservationPlan | number, estimatedTokens = 0): Promise<Ticket> {
     try {
-      return await this.check(resolved, callId, maxCostMicros, estimatedTokens);
+      return await this.check(resolved, callId, typeof cost === 'number' ? fixedPlan(cost) : cost, estimatedTokens);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       // The outage itself is logged once by the shared-state status, not per request.
@@ -80,7 +88,7 @@ export class Admission {
     }
   }
 
-  private async check(resolved: ResolvedKey, callId: string, maxCostMicros: number, estimatedTokens: number): Promise<Ticket> {
+  private async check(resolved: ResolvedKey, callId: string, plan: ReservationPlan, estimatedTokens: number): Promise<Ticket> {
     const subjects = subjectsOf(resolved);
     const now = Date.now();
     const headers: Record<string, string> = {};
@@ -130,17 +138,16 @@ export class Admission {
         maxMicros: subject.limits.maxBudgetMicros ?? UNLIMITED_MICROS,
         baselineMicros: spendThisPeriod(subject.limits, now),
       }));
-    const reserved = await this.state.reserve(holds, maxCostMicros);
-    if (!reserved.ok) {
+    const hardLimit = subjects.some((subject) => subject.limits.maxBudgetMicros !== null);
+    const reservation = await reserveWithinBudget(this.state, holds, plan, hardLimit);
+    if (!reservation.ok) {
       await Promise.all([refund(), releaseSlot(), releaseTokens()]);
-      const subject = subjects.find((candidate) => budgetSubjectName(candidate) === reserved.subject)!;
-      const spent = reserved.spentMicros;
-      const detail =
-        spent >= reserved.maxMicros
-          ? `spent $${formatUsd(spent)} of its $${formatUsd(reserved.maxMicros)} budget`
-          : `$${formatUsd(spent)} spent and $${formatUsd(reserved.reservedMicros)} held by requests in flight leave less than this request may cost ($${formatUsd(maxCostMicros)}, from its input size and max_tokens) of the $${formatUsd(reserved.maxMicros)} budget — lower max_tokens or wait`;
-      throw new GatewayError('budget_exceeded', `Budget has been exceeded for ${describe(subject, resolved)}: ${detail}`);
+      const subject = subjects.find((candidate) => budgetSubjectName(candidate) === reservation.refusal.subject)!;
+      throw new GatewayError('budget_exceeded', `Budget has been exceeded for ${describe(subject, resolved)}: ${budgetRefusalDetail(reservation.refusal, reservation.neededMicros, plan)}`, {
+        headers: { 'x-switchboard-budget-remaining': formatUsd(Math.max(0, reservation.refusal.maxMicros - reservation.refusal.spentMicros - reservation.refusal.reservedMicros)) },
+      });
     }
+    const maxCostMicros = reservation.reservedMicros;
 
     // The live counter, not the cached record: the record's spend is as old as the cache entry.
     const softChecks = await Promise.all(
@@ -162,6 +169,7 @@ export class Admission {
     let settled = false;
     return {
       headers,
+      outputCap: reservation.outputTokens,
       settle: (costMicros, usedTokens) => {
         if (settled) return;
         settled = true;

@@ -143,15 +143,20 @@ export function generatedChoices(body: Record<string, unknown>): number {
   return Math.max(1, ...counts.map((value) => Math.ceil(value)));
 }
 
+/** The output a deployment allows a request that names no limit: its configured default, else the model's window. */
+export function modelOutputLimit(_input: CostInput, deployment: Deployment): number {
+  const configured = (deployment.defaultParams.max_completion_tokens ?? deployment.defaultParams.max_tokens) as number | undefined;
+  return configured ?? deployment.modelInfo.max_output_tokens ?? deployment.modelInfo.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+}
+
 function outputBound(input: CostInput, deployment: Deployment): number {
   if (input.kind === 'embeddings') return 0;
   const requested = (input.body.max_completion_tokens ?? input.body.max_tokens) as number | undefined;
-  const configured = (deployment.defaultParams.max_completion_tokens ?? deployment.defaultParams.max_tokens) as number | undefined;
-  const limit = requested ?? configured ?? deployment.modelInfo.max_output_tokens ?? deployment.modelInfo.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+  const limit = requested ?? modelOutputLimit(input, deployment);
   return (limit + predictionTokenBound(input.body)) * generatedChoices(input.body);
 }
 
-function dearestInput(prices: TokenPrices): number {
+export function dearestInputPrice(prices: TokenPrices): number {
   return Math.max(prices.inputPerToken, prices.cacheWritePerToken ?? 0, prices.cacheReadPerToken ?? 0);
 }
 
@@ -161,7 +166,7 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[]): numb
   let worst = 0;
   for (const deployment of deployments) {
     if (!deployment.prices) continue;
-    const pico = promptTokens * dearestInput(deployment.prices) + outputBound(input, deployment) * deployment.prices.outputPerToken;
+    const pico = promptTokens * dearestInputPrice(deployment.prices) + outputBound(input, deployment) * deployment.prices.outputPerToken;
     worst = Math.max(worst, pico);
   }
   return Math.ceil(worst / PICO_PER_MICRO);

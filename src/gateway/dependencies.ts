@@ -16,6 +16,11 @@ export interface GatewaySettings {
   dropParams: boolean;
   /** general_settings.store_prompts_in_spend_logs: keep request messages and response text on the usage row. */
   storePrompts?: boolean;
+  /**
+   * general_settings.budget_reservation_output_tokens: output tokens reserved (and sent upstream as
+   * the completion limit) for a call without max_tokens that a budget or credits limit (default 1024).
+   */
+  reservationOutputTokens?: number;
 }
 
 export interface GatewayDependencies {

@@ -314,7 +314,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   }
   if (cache) registerCacheMetrics(metrics.registry, cache);
   // Read per call; a hot reload changes dropParams in place.
-  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: config.general_settings.store_prompts_in_spend_logs === true };
+  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: config.general_settings.store_prompts_in_spend_logs === true, reservationOutputTokens: config.general_settings.budget_reservation_output_tokens };
   const gateway = new Gateway({
     catalog,
     upstream,
