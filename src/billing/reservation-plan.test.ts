@@ -78,16 +78,17 @@ describe('budget admission with the plan', () => {
   it('concurrent calls share what is left; once not even a minimal answer fits the refusal says what is left and what is needed', async () => {
     const admission = new Admission(new LocalLimitsState(), logger);
     const plan = reservationPlan(chat(), [deployment()], 1024);
-    const first = await admission.admit(key(500), 'c1', plan);
+    const small = key(500);
+    const first = await admission.admit(small, 'c1', plan);
     expect(first.outputCap).toBe(45);
     // 495 of 500 µ$ held by the first call (45 prompt + 45 tokens × 10): the second is refused, told what a minimal answer costs.
-    const refusal = admission.admit(key(500), 'c2', plan);
+    const refusal = admission.admit(small, 'c2', plan);
     await expect(refusal).rejects.toMatchObject({ code: 'budget_exceeded', status: 400 });
     await expect(refusal).rejects.toThrow(`$0.000005 of its $0.0005 budget is left ($0.000495 more is held by requests in flight) after $0 spent; this request needs $${(PROMPT_MICROS + MINIMUM_ANSWER_TOKENS * 10) / 1_000_000} even for a minimal answer`);
     first.settle(PROMPT_MICROS + 100, 28);
     await new Promise((resolve) => setImmediate(resolve));
     // 355 µ$ left: 31 tokens of output fit.
-    expect((await admission.admit(key(500), 'c3', plan)).outputCap).toBe(Math.floor((500 - PROMPT_MICROS - 100 - PROMPT_MICROS) / 10));
+    expect((await admission.admit(small, 'c3', plan)).outputCap).toBe(Math.floor((500 - PROMPT_MICROS - 100 - PROMPT_MICROS) / 10));
   });
 
   it('a client max_tokens that does not fit is refused naming max_tokens as the knob', async () => {
@@ -100,7 +101,7 @@ describe('credits with the plan', () => {
   const settings = {
     creditsPerUsd: 1000, defaultTier: 'free', tiers: new Map([['free', { name: 'free', markup: 0 }]]), levels: new Map(), routingRules: [],
   } as unknown as PlatformSettings;
-  const user = (credited: number) => ({ userId: 'u', createdAt: 1, creditBalanceMillicredits: credited, creditsUsedMillicredits: 0 }) as never;
+  const user = (credited: number) => ({ userId: 'u', createdAt: 1, tier: null, creditBalanceMillicredits: credited, creditsUsedMillicredits: 0 }) as never;
 
   it('a small balance gets a capped answer instead of a refusal; the refusal of a minimal one names it', async () => {
     const gate = new CreditGate(new LocalLimitsState(), settings, logger);
