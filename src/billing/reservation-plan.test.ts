@@ -6,7 +6,7 @@ import { CreditGate } from '../platform/credit-gate.js';
 import type { PlatformSettings } from '../platform/settings.js';
 import type { Deployment } from '../providers/types.js';
 import { LocalLimitsState } from '../state/local-limits-state.js';
-import { MINIMUM_ANSWER_TOKENS, reservationPlan, withOutputCap } from './reservation-plan.js';
+import { MINIMUM_ANSWER_TOKENS, outputCapField, reservationPlan, withOutputCap, withoutOutputCap } from './reservation-plan.js';
 
 const logger = pino({ level: 'silent' });
 /** gpt-4o's list prices: $2.50 / $10 per million tokens (pico-dollars per token). */
@@ -56,8 +56,9 @@ describe('the reservation plan', () => {
 
   it('the cap goes in max_completion_tokens for OpenAI, max_tokens elsewhere, on a copy', () => {
     const request = { model: 'x', messages: [] };
-    expect(withOutputCap(request, 42, 'chat', [deployment()])).toEqual({ model: 'x', messages: [], max_completion_tokens: 42 });
-    expect(withOutputCap(request, 42, 'chat', [deployment({ provider: 'anthropic' })])).toEqual({ model: 'x', messages: [], max_tokens: 42 });
+    expect(withOutputCap(request, 42, outputCapField('chat', [deployment()]))).toEqual({ model: 'x', messages: [], max_completion_tokens: 42 });
+    expect(withOutputCap(request, 42, outputCapField('chat', [deployment({ provider: 'anthropic' })]))).toEqual({ model: 'x', messages: [], max_tokens: 42 });
+    expect(withoutOutputCap({ ...request, max_tokens: 42 }, { field: 'max_tokens' })).toEqual(request);
     expect(request).toEqual({ model: 'x', messages: [] });
   });
 });

@@ -73,12 +73,28 @@ export function fixedPlan(micros: number): ReservationPlan {
   return { outputTokens: undefined, costMicros: () => micros, affordableOutputTokens: () => 0 };
 }
 
-/** The request copy with the output capped at `tokens` per choice, in the field its upstreams read. */
-export function withOutputCap<T extends object>(request: T, tokens: number, kind: CostInput['kind'], deployments: Deployment[]): T {
+/** The field a completion limit goes in for these deployments. */
+export function outputCapField(kind: CostInput['kind'], deployments: Deployment[]): 'max_tokens' | 'max_completion_tokens' {
   // OpenAI refuses max_tokens on its reasoning models and names max_completion_tokens the current
   // field; other OpenAI-compatible servers know max_tokens (the Anthropic, Gemini and Ollama
   // adapters read either).
   const openAIOnly = deployments.length > 0 && deployments.every((deployment) => deployment.provider === 'openai' || deployment.provider === 'azure');
-  const field = kind === 'chat' && openAIOnly ? 'max_completion_tokens' : 'max_tokens';
+  return kind === 'chat' && openAIOnly ? 'max_completion_tokens' : 'max_tokens';
+}
+
+/** The request copy with the output capped at `tokens` per choice, in `field`. */
+export function withOutputCap<T extends object>(request: T, tokens: number, field: string): T {
   return { ...request, [field]: tokens };
+}
+
+/**
+ * The request as the client limited it: usage plausibility is judged against the client's limit
+ * (or the model's), not the gateway's cap — a provider that ignores the cap still bills what it
+ * produced, and every token it bills is charged.
+ */
+export function withoutOutputCap<T extends object>(request: T, cap: { field: string } | undefined): T {
+  if (!cap) return request;
+  const copy = { ...request } as Record<string, unknown>;
+  delete copy[cap.field];
+  return copy as T;
 }

@@ -6,7 +6,7 @@
  * copy capped at that output, so the provider cannot bill past what was reserved.
  */
 import { estimatedTokens } from '../../billing/token-estimate.js';
-import { reservationPlan, withOutputCap } from '../../billing/reservation-plan.js';
+import { outputCapField, reservationPlan, withOutputCap } from '../../billing/reservation-plan.js';
 import { toGatewayError } from '../../errors.js';
 import type { Operation } from '../call-context.js';
 import { failedWith, type AdmissionDecision, type Stage } from '../call.js';
@@ -31,7 +31,8 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
     }
     const cap = decision.credits?.outputCap ?? decision.ticket?.outputCap;
     if (cap === undefined || call.operation.kind === 'embeddings') return next({ ...call, admission: decision });
-    const operation = { ...call.operation, request: withOutputCap(call.operation.request, cap, call.operation.kind, deployments) } as Operation;
-    return next({ ...call, operation, admission: decision });
+    const field = outputCapField(call.operation.kind, deployments);
+    const operation = { ...call.operation, request: withOutputCap(call.operation.request, cap, field) } as Operation;
+    return next({ ...call, operation, admission: { ...decision, outputCap: { field, tokens: cap } } });
   };
 }
