@@ -1,5 +1,6 @@
 /** What the request path's stages are built from (runtime/gateway-runtime.ts supplies it). */
 import type { Logger } from 'pino';
+import type { CustomerDirectory } from '../auth/customer-directory.js';
 import type { Admission } from '../auth/admission.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { AgentLookup } from './stages/agent.js';
@@ -30,6 +31,8 @@ export interface GatewayDependencies {
   logger: Logger;
   router: Router;
   admission?: Admission;
+  /** Stored end users (customers), with their budgets applied; absent, end users are only recorded. */
+  customers?: Pick<CustomerDirectory, 'resolve'>;
   settings: GatewaySettings;
   /** Prometheus metrics (GET /metrics); each settled call is observed once. */
   metrics?: GatewayMetrics;

@@ -4,6 +4,7 @@
  * (docs/architecture.md). Nothing on the path awaits the database.
  */
 import { GatewayError } from '../errors.js';
+import { endUserFromBody } from './end-user.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
 import type { CallContext, GatewayResult, Operation } from './call-context.js';
 import type { Call, Next } from './call.js';
@@ -69,6 +70,11 @@ export class Gateway {
   }
 
   private callOf(context: CallContext, operation: Operation, format: ResponseFormat): Call {
+    // A header named the end user first; else the body's `user` does.
+    if (context.endUser === undefined) {
+      const endUser = endUserFromBody(operation.request);
+      if (endUser !== undefined) context.endUser = endUser;
+    }
     const stream = operation.kind !== 'embeddings' && operation.request.stream === true;
     return { context, operation, format, stream, promptForLog: this.deps.settings.storePrompts ? promptOf(operation) : undefined };
   }
