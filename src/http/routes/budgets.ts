@@ -39,7 +39,7 @@ const adminOnly = { preHandler: requirePermission('llm.configure') };
 function actor(request: FastifyRequest): string {
   const caller = callOf(request).caller;
   // The master key is LiteLLM's "litellm_proxy_admin_name"; a virtual key is its user, alias or id.
-  if (caller.keyHash === null) return 'litellm_proxy_admin_name';
+  if (!caller.principal) return 'litellm_proxy_admin_name';
   return caller.userId ?? caller.keyAlias ?? `key ${caller.keyId ?? 'unknown'}`;
 }
 
