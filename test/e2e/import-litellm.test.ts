@@ -53,6 +53,14 @@ create table "LiteLLM_VerificationToken" (
   allowed_cache_controls text[] not null default '{}', allowed_routes text[] not null default '{}',
   model_spend jsonb not null default '{}', model_max_budget jsonb not null default '{}', budget_id text, organization_id text,
   created_at timestamp(3) default current_timestamp, created_by text, updated_at timestamp(3) default current_timestamp, updated_by text);
+create table "LiteLLM_SpendLogs" (
+  request_id text primary key, call_type text not null, api_key text not null default '', spend double precision not null default 0,
+  total_tokens integer not null default 0, prompt_tokens integer not null default 0, completion_tokens integer not null default 0,
+  "startTime" timestamp(3) not null, "endTime" timestamp(3) not null, request_duration_ms integer, "completionStartTime" timestamp(3),
+  model text not null default '', model_id text default '', model_group text default '', custom_llm_provider text default '',
+  api_base text default '', "user" text default '', metadata jsonb default '{}', cache_hit text default '', cache_key text default '',
+  request_tags jsonb default '[]', team_id text, organization_id text, end_user text, requester_ip_address text,
+  messages jsonb default '{}', response jsonb default '{}', session_id text, status text);
 create table "LiteLLM_EndUserTable" (
   user_id text primary key, alias text, spend double precision not null default 0, allowed_model_region text, default_model text,
   budget_id text, object_permission_id text, blocked boolean not null default false);
@@ -102,6 +110,12 @@ async function fill(url: string): Promise<void> {
         sha256(key.secret), `sk-...${key.secret.slice(-4)}`, `imported-${index}`, key.spend, [], key.user, key.team, key.maxBudget, key.rpm, key.blocked ? true : null, index === 3 ? 'gold' : null, JSON.stringify({ source: 'litellm' }),
       ]);
     }
+    for (let log = 0; log < 30; log++) {
+      const key = KEYS[log % 20];
+      await client.query(`insert into "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens, "startTime", "endTime", "completionStartTime", model, model_group, custom_llm_provider, "user", team_id, end_user, request_tags, status) values ($1, 'acompletion', $2, $3, 30, 20, 10, now() - ($4 || ' minutes')::interval, now() - ($4 || ' minutes')::interval + interval '2 seconds', now() - ($4 || ' minutes')::interval + interval '1 second', 'gpt-4o-mini', 'cheap', 'openai', $5, $6, $7, $8, 'success')`, [
+        `req-${log}`, sha256(key.secret), 0.001 * (log + 1), String(log * 7), key.user, key.team, log % 3 === 0 ? 'cust-a' : null, JSON.stringify(log % 2 === 0 ? ['batch'] : []),
+      ]);
+    }
     await client.query(`insert into "LiteLLM_EndUserTable" (user_id, alias, spend, budget_id, blocked) values ('cust-a', 'A', 0.5, 'tiny', false), ('cust-b', null, 0, null, true), ('cust-c', null, 2, 'gold', false)`);
   } finally {
     await client.end();
@@ -119,7 +133,7 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
-      expect(await main(['import-litellm', '--database-url', source.url, '--data-dir', dataDir], {})).toBe(0);
+      expect(await main(['import-litellm', '--database-url', source.url, '--with-spend-logs', '--data-dir', dataDir], {})).toBe(0);
       return log.mock.calls.map((call) => String(call[0])).join('\n');
     } finally {
       log.mockRestore();
@@ -144,6 +158,7 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
   it('imports 3 teams, 10 users, 20 keys, 2 budgets and 3 end users', async () => {
     const output = await runImport();
     expect(output).toContain('budgets: 2 created, 0 updated; teams: 3 created, 0 updated; users: 10 created, 0 updated; keys: 20 created, 0 updated; end users: 3 created, 0 updated');
+    expect(output).toContain('spend logs: 30 read, 30 stored as usage history (0 already there)');
     gateway = await startGateway(pricedConfig(upstream.url), { databaseUrl: `sqlite:${join(dataDir, 'switchboard.db')}` });
     api = new Management(gateway.url);
   });
@@ -173,6 +188,16 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
     await expect(client(KEYS[1].secret).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5, user: 'cust-b' })).rejects.toMatchObject({ status: 403 });
   });
 
+  it('--with-spend-logs: LiteLLM_SpendLogs become usage history, their spend not counted twice', async () => {
+    const db = gateway.runtime.principals()!.db;
+    const rows = await db.selectFrom('usage_logs').selectAll().where('call_id', 'like', 'litellm:%').orderBy('created_at').execute();
+    expect(rows).toHaveLength(30);
+    const first = rows.find((row) => row.call_id === 'litellm:req-0')!;
+    expect(first).toMatchObject({ endpoint: 'chat/completions', key_hash: sha256(KEYS[0].secret), key_id: `key_${sha256(KEYS[0].secret).slice(0, 24)}`, model_group: 'cheap', provider: 'openai', prompt_tokens: 20, completion_tokens: 10, cost_micros: 1000, end_user: 'cust-a', request_tags: '["batch"]', status: 'success', latency_ms: 2000, time_to_first_token_ms: 1000 });
+    // The key's spend is LiteLLM's total, not the total plus its logs.
+    expect((await api.keyInfo(KEYS[0].secret)).spend).toBeCloseTo(KEYS[0].spend, 9);
+  });
+
   it('teams, users, budgets and end users keep their limits, members and spend', async () => {
     const team = await api.teamInfo('team-2');
     expect(team.team_info).toMatchObject({ team_alias: 'Team 2', max_budget: 300, tpm_limit: 100000 });
@@ -192,6 +217,7 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
     expect(spentSince).toBeGreaterThan(KEYS[1].spend);
     const output = await runImport();
     expect(output).toContain('budgets: 0 created, 2 updated; teams: 0 created, 3 updated; users: 0 created, 10 updated; keys: 0 created, 20 updated; end users: 0 created, 3 updated');
+    expect(output).toContain('spend logs: 30 read, 0 stored as usage history (30 already there)');
     const count = await gateway.runtime.principals()!.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
     expect(Number(count.count)).toBe(20);
     // The running gateway picks the re-import up (version poll); the key's spend did not go back.
