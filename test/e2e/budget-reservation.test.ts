@@ -157,3 +157,45 @@ describe.each(setups)('realistic budget reservations: $name', (setup) => {
     expect(budget - final).toBeLessThan(MINIMAL_CALL_MICROS);
   });
 });
+
+describe('an upstream that ignores the completion limit', () => {
+  let gateway: TestGateway;
+  let api: Management;
+  // It streams a word every 2 ms: the cut comes while it is still sending. (A stream already read in
+  // full when the cut would come ended nothing: it is billed in full, as the provider bills it.)
+  const deaf = new MockOpenAI({ promptTokens: PROMPT_TOKENS, completionTokens: NATURAL_ANSWER_TOKENS, chunkDelayMs: 2, reply: 'word '.repeat(2_000) });
+
+  beforeAll(async () => {
+    await deaf.start();
+    gateway = await startGateway(config(deaf.url));
+    api = new Management(gateway.url);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await deaf.close();
+  });
+
+  it('has its stream cut once the text passes what the cap can hold; what it produced is billed', async () => {
+    const key = await api.generateKey({ max_budget: 0.0005 });
+    const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    // 40 tokens are capped (see above): at most 40 × 32 characters may come; this answer is far longer.
+    const before = deaf.requests.length;
+    let received = '';
+    let failure: unknown;
+    try {
+      const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: MESSAGE }], stream: true });
+      for await (const chunk of stream) received += chunk.choices[0]?.delta?.content ?? '';
+    } catch (error) {
+      failure = error;
+    }
+    expect(String((failure as Error | undefined)?.message)).toContain('streamed past the completion limit the gateway set (max_completion_tokens: 40');
+    expect(deaf.requests[before].body.max_completion_tokens).toBe(40);
+    expect(received.length).toBeLessThan(10_000);
+    await expect.poll(() => deaf.requests[before].aborted).toBe(true);
+    await gateway.flushUsage();
+    const row = await gateway.runtime.principals()!.db.selectFrom('usage_logs').selectAll().where('key_hash', '=', key.token).executeTakeFirstOrThrow();
+    expect(row.aborted).toBe(1);
+    expect(Number(row.cost_micros)).toBeGreaterThan(0);
+  });
+});
