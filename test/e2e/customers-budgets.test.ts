@@ -78,7 +78,14 @@ describe.each(setups)('customers and budgets: $name', (setup) => {
     const budget = 3 * CALL_MICROS;
     const created = await api.ok<Record<string, unknown>>('POST', '/customer/new', { user_id: 'acme', alias: 'Acme Corp', max_budget: budget / 1_000_000 });
     expect(created).toMatchObject({ user_id: 'acme', alias: 'Acme Corp', spend: 0, blocked: false, allowed_model_region: null, default_model: null, budget_id: null, litellm_budget_table: { max_budget: budget / 1_000_000 } });
-    const outcomes = await Promise.all(Array.from({ length: 10 }, () => ask(admin, 'acme')));
+    // 200 at once, each held upstream a while so they overlap: the reservation lets exactly 3 through.
+    upstream.alwaysFault = { kind: 'delay', ms: 50 };
+    let outcomes: Outcome[];
+    try {
+      outcomes = await Promise.all(Array.from({ length: 200 }, () => ask(admin, 'acme')));
+    } finally {
+      upstream.alwaysFault = undefined;
+    }
     expect(outcomes.filter((outcome) => outcome.status === 200)).toHaveLength(3);
     const refused = outcomes.filter((outcome) => outcome.status !== 200);
     expect(refused.every((outcome) => outcome.status === 400 && outcome.type === 'budget_exceeded' && /end user "acme"/.test(outcome.message ?? ''))).toBe(true);
@@ -139,6 +146,14 @@ describe.each(setups)('customers and budgets: $name', (setup) => {
     const own = await api.generateKey({ budget_id: 'two-calls', max_budget: (3 * CALL_MICROS) / 1_000_000 } as never);
     const ownClient = new OpenAI({ apiKey: own.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
     expect((await Promise.all(Array.from({ length: 5 }, () => ask(ownClient)))).filter((outcome) => outcome.status === 200)).toHaveLength(3);
+
+    // A team linked to the budget holds its keys to it (per team: one spend for the team).
+    const team = await api.ok<{ team_id: string; budget_id: string }>('POST', '/team/new', { team_id: 'budgeted-team', budget_id: 'two-calls' });
+    expect(team.budget_id).toBe('two-calls');
+    const teamKey = await api.generateKey({ team_id: 'budgeted-team' });
+    const teamClient = new OpenAI({ apiKey: teamKey.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    expect((await Promise.all(Array.from({ length: 5 }, () => ask(teamClient)))).filter((outcome) => outcome.status === 200)).toHaveLength(2);
+    expect((await api.call('POST', '/team/update', { team_id: 'budgeted-team', budget_id: 'no-such-budget' })).status).toBe(404);
 
     // Raising the budget reaches the cached key at once.
     await api.ok('POST', '/budget/update', { budget_id: 'two-calls', max_budget: (4 * CALL_MICROS) / 1_000_000 });
