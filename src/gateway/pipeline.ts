@@ -70,7 +70,8 @@ export class Gateway {
   }
 
   private callOf(context: CallContext, operation: Operation, format: ResponseFormat): Call {
-    // A header named the end user first; else the body's `user` does.
+    // A header named the end user first (server.ts); else the body's `user` does. This is the one
+    // place the body is read for it (gateway/end-user.ts), so a fuller reading replaces it here.
     if (context.endUser === undefined) {
       const endUser = endUserFromBody(operation.request);
       if (endUser !== undefined) context.endUser = endUser;
