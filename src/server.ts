@@ -11,6 +11,7 @@ import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
 import { endUserFromHeaders } from './gateway/end-user.js';
 import type { CustomerService } from './auth/customers.js';
+import type { BudgetService } from './auth/budget-objects.js';
 import { registerBudgetRoutes } from './http/routes/budgets.js';
 import { registerCustomerRoutes } from './http/routes/customers.js';
 import { newCallId } from './gateway/call-id.js';
@@ -55,7 +56,8 @@ import { registerAgentRoutes, type AgentRouteDependencies } from './http/routes/
 export interface ServerDependencies {
   /** general_settings.user_header_name: the header naming the end user a call is made for. */
   endUserHeader?: string;
-  /** Budget objects and customers (/budget/*, /customer/*, /end_user/*). */
+  /** Budget objects (/budget/*) and customers (/customer/*, /end_user/*). */
+  budgets?: () => BudgetService;
   customers?: () => CustomerService;
   /** True once a shutdown began: readiness answers 503 so load balancers stop sending. */
   isDraining?: () => boolean;
@@ -219,10 +221,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
   registerManagementRoutes(app, deps.management);
-  if (deps.customers) {
-    registerBudgetRoutes(app, deps.customers);
-    registerCustomerRoutes(app, deps.customers);
-  }
+  if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
+  if (deps.customers) registerCustomerRoutes(app, deps.customers);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);

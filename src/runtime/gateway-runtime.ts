@@ -30,6 +30,7 @@ import { Admission } from '../auth/admission.js';
 import { KeyDirectory } from '../auth/key-directory.js';
 import { CustomerDirectory } from '../auth/customer-directory.js';
 import { CustomerService } from '../auth/customers.js';
+import { BudgetService } from '../auth/budget-objects.js';
 import { CustomerBudgetRepository } from '../storage/repositories/customers-budgets.js';
 import { keyRevocationCheck } from '../auth/key-revocation.js';
 import { OpenStreams } from '../gateway/open-streams.js';
@@ -242,11 +243,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const management = new ManagementService(() => {
     if (!principals) throw databaseNotReady();
     return principals;
-  }, keyDirectory, limitsState, platformSettings, (budgetId) => customerService.budgetExists(budgetId));
-  const customerService = new CustomerService(() => {
+  }, keyDirectory, limitsState, platformSettings, (budgetId) => budgetService.budgetExists(budgetId));
+  const customerStore = () => {
     if (!customerBudgets) throw databaseNotReady();
     return customerBudgets;
-  }, customerDirectory, keyDirectory, limitsState);
+  };
+  const budgetService = new BudgetService(customerStore, customerDirectory, keyDirectory);
+  const customerService = new CustomerService(customerStore, customerDirectory, limitsState);
   const upstream = new UpstreamClient();
   const monitored = () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled }));
   // Local inference servers (Ollama, vLLM, …): what they serve, read with the health rounds.
@@ -363,6 +366,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     health: healthMonitor,
     backends: { directory: localBackends.directory, pulls: localBackends.pulls, health: healthMonitor },
     management: () => management,
+    budgets: () => budgetService,
     customers: () => customerService,
     endUserHeader: config.general_settings.user_header_name,
     metrics,

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { CustomerService } from '../../auth/customers.js';
+import type { BudgetService } from '../../auth/budget-objects.js';
 import { requirePermission } from '../../auth/permissions.js';
 import { parseInput } from '../../parse-input.js';
 import { callOf } from '../context.js';
@@ -43,7 +43,7 @@ function actor(request: FastifyRequest): string {
   return caller.userId ?? caller.keyAlias ?? `key ${caller.keyId ?? 'unknown'}`;
 }
 
-export function registerBudgetRoutes(app: FastifyInstance, service: () => CustomerService): void {
+export function registerBudgetRoutes(app: FastifyInstance, service: () => BudgetService): void {
   app.post('/budget/new', adminOnly, async (request) => service().budgetView(await service().newBudget(parseInput(newBudget, request.body), actor(request))));
 
   app.post('/budget/update', adminOnly, async (request) => service().budgetView(await service().updateBudget(parseInput(updateBudget, request.body), actor(request))));
