@@ -1,5 +1,5 @@
 /**
- * `switchboard start | migrate | backup | restore | check-config | --help` (bin/switchboard.js calls main()).
+ * `switchboard start | migrate | backup | restore | import-litellm | check-config | --help` (bin/switchboard.js calls main()).
  * main() returns the exit code; `start` resolves only when the server stops.
  */
 import { unwatchFile, watchFile } from 'node:fs';
@@ -16,6 +16,9 @@ import { openDatabase, redactUrl } from './storage/db.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
 import { backupCommand, restoreCommand } from './runtime/backup-commands.js';
+import { importSnapshot } from './runtime/import-litellm.js';
+import { readLiteLLM } from './runtime/litellm-source.js';
+import { importSpendLogs } from './runtime/litellm-spend-logs.js';
 import { defaultUiDirectory, uiIsBuilt } from './http/routes/ui.js';
 import { resolveConfigFile, resolveRuntimeSettings, RuntimeSettingsError, type Environment, type RuntimeSettings, type SettingsFlags } from './config/runtime-settings.js';
 
@@ -41,6 +44,11 @@ Usage:
   switchboard restore --from FILE [--config FILE] [--data-dir DIR]
       Replaces the embedded SQLite database with a backup; refuses while a gateway has it open.
       The replaced file is kept as switchboard.db.before-restore-<timestamp>.
+  switchboard import-litellm --database-url postgres://… [--with-spend-logs] [--config FILE] [--data-dir DIR]
+      Reads an existing LiteLLM database (budgets, teams, users, virtual keys, end users, with
+      their limits and spend) into this gateway's database, in one transaction. Keys keep working
+      with their original secrets (LiteLLM stores the same SHA-256 hashes). --with-spend-logs also
+      copies LiteLLM_SpendLogs into the usage history. Safe to re-run.
   switchboard check-config FILE [--strict] [--allow-missing-env]
       Validates a config file (LiteLLM config.yaml format). Prints each problem with its line,
       each LiteLLM setting the gateway does not support, and each model that would start
@@ -224,6 +232,43 @@ async function migrate(args: string[], env: Environment): Promise<number> {
   }
 }
 
+/** `import-litellm --database-url postgres://…`: a LiteLLM database's budgets, teams, users, keys and end users into this gateway's. */
+async function importLiteLLM(args: string[], env: Environment): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...SETTINGS_OPTIONS, 'database-url': { type: 'string' }, 'with-spend-logs': { type: 'boolean' } }, allowPositionals: false });
+  const source = values['database-url'];
+  if (!source || !/^postgres(ql)?:\/\//.test(source)) {
+    console.error('usage: switchboard import-litellm --database-url postgres://… [--with-spend-logs] [--config FILE] [--data-dir DIR]  (the LiteLLM database to read)');
+    return 2;
+  }
+  const loaded = values.config ? await loadConfigFile(values.config, env) : undefined;
+  const settings = resolveRuntimeSettings(loaded?.env ?? env, { config: values.config, dataDir: values['data-dir'] }, loaded?.config);
+  let snapshot;
+  try {
+    snapshot = await readLiteLLM(source);
+  } catch (error) {
+    console.error(`could not read the LiteLLM database at ${redactUrl(source)}: ${(error as Error).message}`);
+    return 1;
+  }
+  const handle = openDatabase(settings.databaseUrl);
+  try {
+    await migrateToLatest(handle);
+    const counts = await importSnapshot(handle.db, snapshot);
+    for (const warning of counts.warnings) console.warn(`warning: ${warning}`);
+    const line = (name: string, count: { created: number; updated: number }) => `${name}: ${count.created} created, ${count.updated} updated`;
+    console.log(`imported from ${redactUrl(source)} into ${handle.description} — ${[line('budgets', counts.budgets), line('teams', counts.teams), line('users', counts.users), line('keys', counts.keys), line('end users', counts.endUsers)].join('; ')}`);
+    if (values['with-spend-logs']) {
+      const logs = await importSpendLogs(source, handle.db);
+      console.log(`spend logs: ${logs.read} read, ${logs.stored} stored as usage history (${logs.read - logs.stored} already there)`);
+    }
+    return 0;
+  } catch (error) {
+    console.error(`the import into ${redactUrl(settings.databaseUrl)} failed (nothing was written): ${(error as Error).message}`);
+    return 1;
+  } finally {
+    await handle.close();
+  }
+}
+
 async function checkConfig(args: string[], env: Environment): Promise<number> {
   const { positionals, values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' }, strict: { type: 'boolean' }, 'allow-missing-env': { type: 'boolean' } }, allowPositionals: true });
   const file = positionals[0] ?? values.config;
@@ -260,6 +305,8 @@ export async function main(argv: string[], env: Environment): Promise<number> {
         return reload(rest, env);
       case 'check-config':
         return await checkConfig(rest, env);
+      case 'import-litellm':
+        return await importLiteLLM(rest, env);
       case 'backup':
         return await backupCommand(rest, env);
       case 'restore':

@@ -9,6 +9,11 @@ import type { Authenticator } from './auth/authenticator.js';
 import { toGatewayError } from './errors.js';
 import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
+import { endUserFromHeaders } from './gateway/end-user.js';
+import type { CustomerService } from './auth/customers.js';
+import type { BudgetService } from './auth/budget-objects.js';
+import { registerBudgetRoutes } from './http/routes/budgets.js';
+import { registerCustomerRoutes } from './http/routes/customers.js';
 import { newCallId } from './gateway/call-id.js';
 import { ClientConnection } from './gateway/client-connection.js';
 import type { Caller } from './auth/caller.js';
@@ -54,6 +59,11 @@ import type { ResponseCache } from './cache/response-cache.js';
 import { registerAgentRoutes, type AgentRouteDependencies } from './http/routes/agents.js';
 
 export interface ServerDependencies {
+  /** general_settings.user_header_name: the header naming the end user a call is made for. */
+  endUserHeader?: string;
+  /** Budget objects (/budget/*) and customers (/customer/*, /end_user/*). */
+  budgets?: () => BudgetService;
+  customers?: () => CustomerService;
   /** True once a shutdown began: readiness answers 503 so load balancers stop sending. */
   isDraining?: () => boolean;
   /** With Redis: true while it does not answer (readiness says "degraded", still 200). */
@@ -181,6 +191,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     const headers = config.googleKey ? withGoogleKey(request) : request.headers;
     let cached: Caller | undefined;
     try {
+      // The end user from a header (general_settings.user_header_name, else x-litellm-end-user-id); the body's `user` is read with the body (gateway/end-user.ts).
+      const endUser = endUserFromHeaders(request.headers, deps.endUserHeader);
+      if (endUser !== undefined) call.endUser = endUser;
       cached = deps.authenticator.authenticateCached(headers);
     } catch (caught) {
       reject(caught);
@@ -217,6 +230,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
   registerManagementRoutes(app, deps.management);
+  if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
+  if (deps.customers) registerCustomerRoutes(app, deps.customers);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });

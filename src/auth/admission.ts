@@ -1,6 +1,7 @@
 /**
- * Admits a virtual key's request against the key's, its user's and its team's limits (the most
- * restrictive applies, because each is checked): rpm (sliding minute, counted at admission), tpm
+ * Admits a virtual key's request against the key's, its user's and its team's limits — and the
+ * end user's it is made for, when that is a stored customer (the most restrictive applies, because
+ * each is checked): rpm (sliding minute, counted at admission), tpm
  * (real tokens of the last minute plus the estimates held by requests in flight, reserved
  * atomically at admission and replaced by the real count when the call settles), requests in
  * flight, and budgets by reservation — the request's maximum cost is reserved atomically before
@@ -15,11 +16,18 @@ import { GatewayError } from '../errors.js';
 import type { BudgetHold, LimitsState, RateLimit, RateWindow } from '../state/limits-state.js';
 import type { ResolvedKey } from './key-directory.js';
 import { reserveTokens } from './token-reservation.js';
-import { currentPeriod, spendThisPeriod, type LimitSubject } from './principals.js';
+import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.js';
+import { fixedPlan, type ReservationPlan } from '../billing/reservation-plan.js';
+import { currentPeriod, spendThisPeriod, type EndUserRecord, type LimitSubject } from './principals.js';
 
 export interface Ticket {
   /** x-ratelimit-* and budget warning headers, for every response to the call. */
   readonly headers: Record<string, string>;
+  /**
+   * Output tokens per choice the budget reservation was sized for, when the gateway chose them (the
+   * client set no max_tokens and a hard budget applies): the call must be capped there upstream.
+   */
+  readonly outputCap?: number;
   /** Releases the reservation and in-flight slot; charges the exact cost and counts the tokens. */
   settle(costMicros: number | undefined, tokens: number): void;
 }
@@ -27,10 +35,15 @@ export interface Ticket {
 /** The "budget" of a holder with only a soft budget: never reached, but its spend is counted. */
 const UNLIMITED_MICROS = Number.MAX_SAFE_INTEGER;
 
-function subjectsOf(resolved: ResolvedKey): LimitSubject[] {
-  const subjects: LimitSubject[] = [{ kind: 'key', id: resolved.key.id, limits: resolved.key }];
-  if (resolved.user) subjects.push({ kind: 'user', id: resolved.user.userId, limits: resolved.user });
-  if (resolved.team) subjects.push({ kind: 'team', id: resolved.team.teamId, limits: resolved.team });
+function subjectsOf(resolved: ResolvedKey | undefined, endUser: EndUserRecord | undefined): LimitSubject[] {
+  const subjects: LimitSubject[] = [];
+  if (resolved) {
+    subjects.push({ kind: 'key', id: resolved.key.id, limits: resolved.key });
+    if (resolved.user) subjects.push({ kind: 'user', id: resolved.user.userId, limits: resolved.user });
+    if (resolved.team) subjects.push({ kind: 'team', id: resolved.team.teamId, limits: resolved.team });
+  }
+  // The end user the call is made for (a stored customer): held to its own limits like the key's.
+  if (endUser) subjects.push({ kind: 'customer', id: endUser.userId, limits: endUser });
   return subjects;
 }
 
@@ -47,8 +60,9 @@ export function budgetSubjectName(subject: Pick<LimitSubject, 'kind' | 'id'> & {
   return `${subject.kind}:${subject.id}@${subject.limits.createdAt}`;
 }
 
-function describe(subject: LimitSubject, resolved: ResolvedKey): string {
-  if (subject.kind === 'key') return resolved.key.alias ? `key "${resolved.key.alias}"` : `key ${resolved.key.prefix}`;
+function describe(subject: LimitSubject, resolved: ResolvedKey | undefined): string {
+  if (subject.kind === 'key' && resolved) return resolved.key.alias ? `key "${resolved.key.alias}"` : `key ${resolved.key.prefix}`;
+  if (subject.kind === 'customer') return `end user "${subject.id}"`;
   return `${subject.kind} "${subject.id}"`;
 }
 
@@ -69,9 +83,10 @@ export class Admission {
    * `shared_state_outage: refuse`), a virtual key's request is refused with 503 rather than let
    * through unchecked. Under the default, `local`, an outage never reaches here (resilient-limits-state.ts).
    */
-  async admit(resolved: ResolvedKey, callId: string, maxCostMicros: number, estimatedTokens = 0): Promise<Ticket> {
+  /** `cost`: the call's reservation plan (billing/reservation-plan.ts), or a fixed maximum in micro-dollars. */
+  async admit(resolved: ResolvedKey | undefined, callId: string, cost: ReservationPlan | number, estimatedTokens = 0, endUser?: EndUserRecord): Promise<Ticket> {
     try {
-      return await this.check(resolved, callId, maxCostMicros, estimatedTokens);
+      return await this.check(resolved, callId, typeof cost === 'number' ? fixedPlan(cost) : cost, estimatedTokens, endUser);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       // The outage itself is logged once by the shared-state status, not per request.
@@ -80,8 +95,8 @@ export class Admission {
     }
   }
 
-  private async check(resolved: ResolvedKey, callId: string, maxCostMicros: number, estimatedTokens: number): Promise<Ticket> {
-    const subjects = subjectsOf(resolved);
+  private async check(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, endUser: EndUserRecord | undefined): Promise<Ticket> {
+    const subjects = subjectsOf(resolved, endUser);
     const now = Date.now();
     const headers: Record<string, string> = {};
 
@@ -113,7 +128,7 @@ export class Admission {
     if (!slot.ok) {
       await Promise.all([refund(), releaseTokens()]);
       const subject = subjects.find((candidate) => subjectName(candidate) === slot.subject)!;
-      const setting = subject.kind === 'key' && resolved.key.parallelLimitIsDefault ? 'general_settings.default_key_max_parallel_requests, the default for keys without max_parallel_requests' : 'max_parallel_requests';
+      const setting = subject.kind === 'key' && resolved?.key.parallelLimitIsDefault ? 'general_settings.default_key_max_parallel_requests, the default for keys without max_parallel_requests' : 'max_parallel_requests';
       throw new GatewayError('rate_limit_exceeded', `too many requests in flight for ${describe(subject, resolved)}: at most ${slot.limit} at once (${setting})`, {
         retryAfterSeconds: 1,
         headers: { 'retry-after': '1' },
@@ -130,17 +145,16 @@ export class Admission {
         maxMicros: subject.limits.maxBudgetMicros ?? UNLIMITED_MICROS,
         baselineMicros: spendThisPeriod(subject.limits, now),
       }));
-    const reserved = await this.state.reserve(holds, maxCostMicros);
-    if (!reserved.ok) {
+    const hardLimit = subjects.some((subject) => subject.limits.maxBudgetMicros !== null);
+    const reservation = await reserveWithinBudget(this.state, holds, plan, hardLimit);
+    if (!reservation.ok) {
       await Promise.all([refund(), releaseSlot(), releaseTokens()]);
-      const subject = subjects.find((candidate) => budgetSubjectName(candidate) === reserved.subject)!;
-      const spent = reserved.spentMicros;
-      const detail =
-        spent >= reserved.maxMicros
-          ? `spent $${formatUsd(spent)} of its $${formatUsd(reserved.maxMicros)} budget`
-          : `$${formatUsd(spent)} spent and $${formatUsd(reserved.reservedMicros)} held by requests in flight leave less than this request may cost ($${formatUsd(maxCostMicros)}, from its input size and max_tokens) of the $${formatUsd(reserved.maxMicros)} budget — lower max_tokens or wait`;
-      throw new GatewayError('budget_exceeded', `Budget has been exceeded for ${describe(subject, resolved)}: ${detail}`);
+      const subject = subjects.find((candidate) => budgetSubjectName(candidate) === reservation.refusal.subject)!;
+      throw new GatewayError('budget_exceeded', `Budget has been exceeded for ${describe(subject, resolved)}: ${budgetRefusalDetail(reservation.refusal, reservation.neededMicros, plan)}`, {
+        headers: { 'x-switchboard-budget-remaining': formatUsd(Math.max(0, reservation.refusal.maxMicros - reservation.refusal.spentMicros - reservation.refusal.reservedMicros)) },
+      });
     }
+    const maxCostMicros = reservation.reservedMicros;
 
     // The live counter, not the cached record: the record's spend is as old as the cache entry.
     const softChecks = await Promise.all(
@@ -155,13 +169,14 @@ export class Admission {
       const soft = subject.limits.softBudgetMicros;
       if (soft !== null && spend >= soft) {
         headers['x-switchboard-budget-warning'] = `${describe(subject, resolved)} has spent $${formatUsd(spend)}, past its soft budget of $${formatUsd(soft)}`;
-        this.logger.warn({ subject: subject.kind, id: subject.kind === 'key' ? resolved.key.prefix : subject.id, spend, soft }, 'soft budget passed');
+        this.logger.warn({ subject: subject.kind, id: subject.kind === 'key' && resolved ? resolved.key.prefix : subject.id, spend, soft }, 'soft budget passed');
       }
     }
 
     let settled = false;
     return {
       headers,
+      outputCap: reservation.outputTokens,
       settle: (costMicros, usedTokens) => {
         if (settled) return;
         settled = true;

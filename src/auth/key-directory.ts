@@ -10,6 +10,7 @@ import { ChangeFeed } from '../state/change-feed.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
 import { withDefaultParallelLimit } from './default-limits.js';
+import { withBudget, type BudgetRecord } from './budgets.js';
 
 export interface ResolvedKey {
   key: KeyRecord;
@@ -30,6 +31,8 @@ export interface KeyDirectoryOptions {
   redisPrefix?: string;
   /** max_parallel_requests for keys that set none (general_settings.default_key_max_parallel_requests; 0: none). */
   defaultMaxParallelRequests?: number;
+  /** Budget objects, read with the key on a cache miss (absent before the database is ready). */
+  budgets?: () => { findBudget(budgetId: string): Promise<BudgetRecord | undefined> } | undefined;
 }
 
 export class KeyDirectory {
@@ -84,11 +87,18 @@ export class KeyDirectory {
     let value: ResolvedKey | null = null;
     if (key) {
       const [user, team] = await Promise.all([key.userId ? repository.findUser(key.userId) : undefined, key.teamId ? repository.findTeam(key.teamId) : undefined]);
-      value = { key: withDefaultParallelLimit(key, this.options.defaultMaxParallelRequests ?? 0), user, team };
+      // A linked budget object fills the limits the key or team leaves unset (auth/budgets.ts).
+      const [keyBudget, teamBudget] = await Promise.all([this.budgetOf(key.budgetId), this.budgetOf(team?.budgetId)]);
+      value = { key: withDefaultParallelLimit(withBudget(key, keyBudget), this.options.defaultMaxParallelRequests ?? 0), user, team: team ? withBudget(team, teamBudget) : undefined };
     }
     // An invalidation that arrived while loading makes this result stale: do not cache it.
     if (this.generation === generationBefore) this.cache.set(hash, { value, expires: Date.now() + (value ? this.ttlMs : this.negativeTtlMs) });
     return value;
+  }
+
+  private async budgetOf(budgetId: string | null | undefined): Promise<BudgetRecord | undefined> {
+    const budgets = budgetId ? this.options.budgets?.() : undefined;
+    return budgets ? budgets.findBudget(budgetId!) : undefined;
   }
 
   /** After a change: drop it here at once, and tell every other replica. */

@@ -29,6 +29,8 @@ export interface LimitFields {
 }
 
 export interface KeyFields extends LimitFields {
+  /** A budget object (/budget/new) whose limits fill those the key leaves unset. */
+  budget_id?: string | null;
   key_alias?: string | null;
   aliases?: Record<string, string>;
   duration?: string | null;
@@ -46,6 +48,8 @@ export interface UserFields extends LimitFields {
 }
 
 export interface TeamFields extends LimitFields {
+  /** A budget object (/budget/new) whose limits fill those the team leaves unset. */
+  budget_id?: string | null;
   team_id?: string;
   team_alias?: string | null;
   members_with_roles?: Array<{ user_id: string; role?: 'admin' | 'user' }>;
@@ -68,7 +72,7 @@ export function keyHashOf(keyOrHash: string): string {
   return /^[0-9a-f]{64}$/.test(keyOrHash) ? keyOrHash : hashKey(keyOrHash);
 }
 
-function limitChanges(fields: LimitFields, now: number, existing?: Limits): Partial<Limits> {
+export function limitChanges(fields: LimitFields, now: number, existing?: Limits): Partial<Limits> {
   const changes: Partial<Limits> = {};
   if (fields.models !== undefined) changes.models = fields.models;
   if (fields.max_budget !== undefined) changes.maxBudgetMicros = toMicros(fields.max_budget) ?? null;
@@ -91,7 +95,7 @@ function limitChanges(fields: LimitFields, now: number, existing?: Limits): Part
   return changes;
 }
 
-function newLimits(fields: LimitFields, now: number): Limits {
+export function newLimits(fields: LimitFields, now: number): Limits {
   return {
     models: [],
     maxBudgetMicros: null,
@@ -116,7 +120,13 @@ export class ManagementService {
     private readonly directory: KeyDirectory,
     private readonly limits: LimitsState,
     private readonly platform?: PlatformSettings,
+    /** Whether a budget object exists (budget_id on keys and teams must name one). */
+    private readonly budgetExists: (budgetId: string) => Promise<boolean> = async () => false,
   ) {}
+
+  private async checkBudget(budgetId: string | null | undefined): Promise<void> {
+    if (budgetId && !(await this.budgetExists(budgetId))) throw new GatewayError('not_found', `budget "${budgetId}" does not exist (create it with /budget/new)`, { param: 'budget_id' });
+  }
 
   /** The tier a new or updated user gets; refuses a tier the config does not define. */
   private tierFor(requested: string | undefined): string | undefined {
@@ -166,6 +176,7 @@ export class ManagementService {
       team_id: key.teamId,
       aliases: key.aliases,
       expires: iso(key.expiresAt),
+      budget_id: key.budgetId ?? null,
       ...(await this.limitView('key', key.id, key)),
     };
   }
@@ -182,7 +193,7 @@ export class ManagementService {
   }
 
   async teamView(team: TeamRecord) {
-    return { team_id: team.teamId, team_alias: team.alias, members_with_roles: team.members.map((member) => ({ user_id: member.userId, role: member.role })), ...(await this.limitView('team', team.teamId, team)) };
+    return { team_id: team.teamId, team_alias: team.alias, members_with_roles: team.members.map((member) => ({ user_id: member.userId, role: member.role })), budget_id: team.budgetId ?? null, ...(await this.limitView('team', team.teamId, team)) };
   }
 
   // ---- keys
@@ -211,6 +222,7 @@ export class ManagementService {
 
   async generateKey(fields: KeyFields): Promise<{ secret: string; key: KeyRecord }> {
     await this.checkOwners(fields);
+    await this.checkBudget(fields.budget_id);
     const now = Date.now();
     const secret = generateKeySecret();
     const key: KeyRecord = {
@@ -223,6 +235,7 @@ export class ManagementService {
       teamId: fields.team_id ?? null,
       aliases: fields.aliases ?? {},
       expiresAt: this.expiry(fields.duration, now) ?? null,
+      budgetId: fields.budget_id ?? null,
     };
     await this.repo.insertKey(key);
     await this.directory.changed([key.hash]);
@@ -239,6 +252,10 @@ export class ManagementService {
     if (fields.aliases !== undefined) changes.aliases = fields.aliases;
     if (fields.user_id !== undefined) changes.userId = fields.user_id;
     if (fields.team_id !== undefined) changes.teamId = fields.team_id;
+    if (fields.budget_id !== undefined) {
+      await this.checkBudget(fields.budget_id);
+      changes.budgetId = fields.budget_id;
+    }
     const expiry = this.expiry(fields.duration, now);
     if (expiry !== undefined) changes.expiresAt = expiry;
     await this.repo.updateKey(existing.hash, changes);
@@ -347,7 +364,8 @@ export class ManagementService {
     const teamId = fields.team_id ?? `team-${randomBytes(8).toString('hex')}`;
     if (await this.repo.findTeam(teamId)) throw new GatewayError('conflict', `team "${teamId}" already exists`, { param: 'team_id' });
     const members: TeamMember[] = (fields.members_with_roles ?? []).map((member) => ({ userId: member.user_id, role: member.role ?? 'user' }));
-    const team: TeamRecord = { ...newLimits(fields, now), teamId, alias: fields.team_alias ?? null, members };
+    await this.checkBudget(fields.budget_id);
+    const team: TeamRecord = { ...newLimits(fields, now), teamId, alias: fields.team_alias ?? null, members, budgetId: fields.budget_id ?? null };
     await this.repo.insertTeam(team);
     return (await this.repo.findTeam(teamId))!;
   }
@@ -357,6 +375,10 @@ export class ManagementService {
     const now = Date.now();
     const changes: Partial<TeamRecord> = limitChanges(fields, now, existing);
     if (fields.team_alias !== undefined) changes.alias = fields.team_alias;
+    if (fields.budget_id !== undefined) {
+      await this.checkBudget(fields.budget_id);
+      changes.budgetId = fields.budget_id;
+    }
     await this.repo.updateTeam(teamId, changes);
     await this.directory.changed('all');
     return (await this.repo.findTeam(teamId))!;

@@ -21,6 +21,8 @@ export interface Limits {
   blocked: boolean;
   createdAt: number;
   updatedAt: number;
+  /** The linked budget object (keys, teams, end users; auth/budgets.ts): it fills the limits left unset. */
+  budgetId?: string | null;
 }
 
 export interface KeyRecord extends Limits {
@@ -64,13 +66,22 @@ export interface TeamMember {
   role: 'admin' | 'user';
 }
 
+/** An end user (customer): whom a call is made for (the body's `user`, or an end-user header). */
+export interface EndUserRecord extends Limits {
+  userId: string;
+  alias: string | null;
+  /** "eu" | "us": calls may only reach deployments of that region (model_info.region_name / litellm_params.region_name). */
+  allowedModelRegion: string | null;
+  defaultModel: string | null;
+}
+
 export interface TeamRecord extends Limits {
   teamId: string;
   alias: string | null;
   members: TeamMember[];
 }
 
-export type EntityKind = 'key' | 'user' | 'team';
+export type EntityKind = 'key' | 'user' | 'team' | 'customer';
 
 /** One budget/limit holder a request is checked against. */
 export interface LimitSubject {

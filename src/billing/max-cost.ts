@@ -66,6 +66,11 @@ const MESSAGE_CONTROL_FIELDS = new Set(['role', 'content']);
 export interface CostInput {
   kind: 'chat' | 'completion' | 'embeddings';
   body: Record<string, unknown>;
+  /**
+   * The request goes upstream as the client sent it (a provider-native call): the gateway cannot set
+   * its output limit, so a reservation covers its worst case (billing/reservation-plan.ts).
+   */
+  relayed?: boolean;
 }
 
 function utf8Length(text: string): number {
@@ -144,15 +149,20 @@ export function generatedChoices(body: Record<string, unknown>): number {
   return Math.max(1, ...counts.map((value) => Math.ceil(value)));
 }
 
+/** The output a deployment allows a request that names no limit: its configured default, else the model's window. */
+export function modelOutputLimit(_input: CostInput, deployment: Deployment): number {
+  const configured = (deployment.defaultParams.max_completion_tokens ?? deployment.defaultParams.max_tokens) as number | undefined;
+  return configured ?? deployment.modelInfo.max_output_tokens ?? deployment.modelInfo.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+}
+
 function outputBound(input: CostInput, deployment: Deployment): number {
   if (input.kind === 'embeddings') return 0;
   const requested = (input.body.max_completion_tokens ?? input.body.max_tokens) as number | undefined;
-  const configured = (deployment.defaultParams.max_completion_tokens ?? deployment.defaultParams.max_tokens) as number | undefined;
-  const limit = requested ?? configured ?? deployment.modelInfo.max_output_tokens ?? deployment.modelInfo.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+  const limit = requested ?? modelOutputLimit(input, deployment);
   return (limit + predictionTokenBound(input.body)) * generatedChoices(input.body);
 }
 
-function dearestInput(prices: TokenPrices): number {
+export function dearestInputPrice(prices: TokenPrices): number {
   return Math.max(prices.inputPerToken, prices.cacheWritePerToken ?? 0, prices.cacheReadPerToken ?? 0);
 }
 
@@ -163,7 +173,7 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[]): numb
   const units = input.body.units as MediaUnits | undefined;
   let worst = 0;
   for (const deployment of deployments) {
-    const tokens = deployment.prices ? promptTokens * dearestInput(deployment.prices) + outputBound(input, deployment) * deployment.prices.outputPerToken : 0;
+    const tokens = deployment.prices ? promptTokens * dearestInputPrice(deployment.prices) + outputBound(input, deployment) * deployment.prices.outputPerToken : 0;
     const media = units ? (mediaCostPico(units, deployment) ?? 0) : 0;
     worst = Math.max(worst, tokens + media);
   }

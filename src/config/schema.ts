@@ -277,6 +277,10 @@ export const generalSettingsSchema = z
     default_key_max_parallel_requests: integer.refine((value) => value >= 0, 'must be zero or more').optional(),
     /** While Redis does not answer: "local" (limits on each replica's memory, reconciled after) or "refuse" (503). */
     shared_state_outage: z.enum(['local', 'refuse']).optional(),
+    /** A request header naming the end user (customer) a call is made for, ahead of x-litellm-end-user-id and the body's `user`. */
+    user_header_name: z.string().min(1).optional(),
+    /** Output tokens reserved, and sent upstream as the limit, for a budgeted call without max_tokens (default 1024). */
+    budget_reservation_output_tokens: integer.refine((value) => value >= 16, 'must be at least 16 (the smallest answer the gateway calls for)').optional(),
     /** Seconds, on SIGTERM, during which readiness answers 503 while requests are still served (default 0). */
     drain_grace_seconds: nonNegative.optional(),
     /** Seconds, after the grace, that requests and streams in flight get to finish before they are cut (default 30). */

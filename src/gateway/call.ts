@@ -50,6 +50,11 @@ export interface AdmissionDecision {
   ticket?: Ticket;
   /** The user's credit reservation (platform layer). */
   credits?: CreditTicket;
+  /**
+   * The completion limit the gateway added to the request copy because a reservation was sized for
+   * it (billing/reservation-plan.ts); the client's own request had none.
+   */
+  outputCap?: { field: string; tokens: number };
 }
 
 /** One upstream attempt as the route stage planned it. */

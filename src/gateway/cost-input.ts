@@ -10,5 +10,6 @@ export function costKindOf(operation: Operation): CostInput['kind'] {
 }
 
 export function costInputOf(operation: Operation): CostInput {
-  return { kind: costKindOf(operation), body: operation.request as unknown as Record<string, unknown> };
+  const input: CostInput = { kind: costKindOf(operation), body: operation.request as unknown as Record<string, unknown> };
+  return operation.kind === 'native' ? { ...input, relayed: true } : input;
 }

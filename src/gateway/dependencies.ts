@@ -1,5 +1,6 @@
 /** What the request path's stages are built from (runtime/gateway-runtime.ts supplies it). */
 import type { Logger } from 'pino';
+import type { CustomerDirectory } from '../auth/customer-directory.js';
 import type { Admission } from '../auth/admission.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { AgentLookup } from './stages/agent.js';
@@ -20,6 +21,11 @@ export interface GatewaySettings {
   withoutSpendLogContent?: boolean;
   /** general_settings.max_response_size_mb in bytes: larger answers are not sent (response-size.ts). */
   maxResponseBytes?: number;
+  /**
+   * general_settings.budget_reservation_output_tokens: output tokens reserved (and sent upstream as
+   * the completion limit) for a call without max_tokens that a budget or credits limit (default 1024).
+   */
+  reservationOutputTokens?: number;
 }
 
 export interface GatewayDependencies {
@@ -29,6 +35,8 @@ export interface GatewayDependencies {
   logger: Logger;
   router: Router;
   admission?: Admission;
+  /** Stored end users (customers), with their budgets applied; absent, end users are only recorded. */
+  customers?: Pick<CustomerDirectory, 'resolve'>;
   settings: GatewaySettings;
   /** Prometheus metrics (GET /metrics); each settled call is observed once. */
   metrics?: GatewayMetrics;

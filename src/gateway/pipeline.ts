@@ -4,6 +4,7 @@
  * (docs/architecture.md). Nothing on the path awaits the database.
  */
 import { GatewayError } from '../errors.js';
+import { endUserFromBody } from './end-user.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
 import type { CallContext, GatewayResult, NativeOperation, Operation } from './call-context.js';
 import type { Call, Next } from './call.js';
@@ -76,6 +77,12 @@ export class Gateway {
   }
 
   private callOf(context: CallContext, operation: Operation, format: ResponseFormat): Call {
+    // A header named the end user first (server.ts); else the body's `user` does. This is the one
+    // place the body is read for it (gateway/end-user.ts), so a fuller reading replaces it here.
+    if (context.endUser === undefined) {
+      const endUser = endUserFromBody(operation.request);
+      if (endUser !== undefined) context.endUser = endUser;
+    }
     const stream = operation.kind !== 'embeddings' && operation.request.stream === true;
     return { context, operation, format, stream, promptForLog: this.deps.settings.storePrompts ? promptOf(operation) : undefined };
   }

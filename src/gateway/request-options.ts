@@ -66,7 +66,7 @@ export function consumeRequestOptions(context: CallContext, headers: HeaderBag, 
   // The usual request: no LiteLLM field or header, at most `user`. Nothing to copy or allocate.
   if (!needsCopy(raw) && !hasLiteLLMHeader(headers)) {
     const endUser = endUserOf(raw, undefined, endpoint);
-    if (endUser !== undefined) context.endUser = endUser;
+    if (endUser !== undefined && context.endUser === undefined) context.endUser = endUser;
     return raw;
   }
   const options: RequestOptions = {};
@@ -92,8 +92,9 @@ export function consumeRequestOptions(context: CallContext, headers: HeaderBag, 
   if (tags.size > 0) context.requestTags = [...tags];
   if (metadata && Object.keys(metadata).length > 0) context.requestMetadata = metadata;
 
+  // An end-user header (general_settings.user_header_name, x-litellm-end-user-id) was read at the edge and wins (end-user.ts).
   const endUser = endUserOf(raw, metadata, endpoint) ?? headerOf(headers, 'x-litellm-end-user-id')?.trim();
-  if (endUser !== undefined && endUser.length > 0) {
+  if (endUser !== undefined && endUser.length > 0 && context.endUser === undefined) {
     if (endUser.length > REQUEST_BOUNDS.userChars) fail('x-litellm-end-user-id', `the end user id is ${endUser.length} characters long; at most ${REQUEST_BOUNDS.userChars} are accepted`);
     context.endUser = endUser;
   }

@@ -24,7 +24,7 @@ describe('credit reservations', () => {
     const ticket = await gate.reserve(record, 'precision', 1_000);
     expect(ticket.reservedMillicredits).toBe(1_400);
     // A second call of the same size no longer fits next to the first one's reservation.
-    await expect(gate.reserve(record, 'precision', 1_000)).rejects.toThrow(/has 2 credits, 1\.4 of them held by requests in flight, and this request may cost up to 1\.4 credits/);
+    await expect(gate.reserve(record, 'precision', 1_000)).rejects.toThrow(/has 0\.6 credits left \(1\.4 more held by requests in flight\) and this request may cost up to 1\.4 credits/);
     const { charged, remaining } = ticket.settle(500); // 500 µ$ × 1.4 = 700
     expect(charged).toBe(700);
     expect(await remaining).toBe(1_300);

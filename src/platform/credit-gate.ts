@@ -17,7 +17,9 @@ import { noteOverrun, type OverrunListener } from '../billing/reservation-overru
 import { GatewayError } from '../errors.js';
 import type { BudgetHold, LimitsState } from '../state/limits-state.js';
 import type { Allowances } from './allowances.js';
-import { creditCostMillicredits, type CreditRate } from './credits.js';
+import { creditCostMillicredits, microsPaidBy, type CreditRate } from './credits.js';
+import { reserveFlexibly } from '../billing/flexible-reservation.js';
+import { fixedPlan, MINIMUM_ANSWER_TOKENS, type ReservationPlan } from '../billing/reservation-plan.js';
 import { multiplierOf } from './level-charge.js';
 import { toCredits, type PlatformSettings, type PowerLevel, type Tier } from './settings.js';
 
@@ -35,6 +37,8 @@ export interface CreditTicket {
   readonly rate: CreditRate;
   readonly level: PowerLevel | undefined;
   readonly reservedMillicredits: number;
+  /** Output tokens per choice the reservation was sized for, when the gateway chose them: the call is capped there. */
+  readonly outputCap: number | undefined;
   /** The balance when the call was admitted (millicredits), minus what requests in flight hold. */
   readonly balanceBeforeMillicredits: number;
   /**
@@ -105,21 +109,25 @@ export class CreditGate {
    * A call whose bound is 0 credits (free or local models, or every candidate on the user's own
    * key) reserves nothing and is never refused for credits.
    */
-  async reserve(user: UserRecord, level: PowerLevel | undefined, maxCostMicros: number): Promise<CreditTicket> {
+  async reserve(user: UserRecord, level: PowerLevel | undefined, cost: ReservationPlan | number): Promise<CreditTicket> {
     this.allowances?.touch(user);
     const rate = this.rateFor(user, level);
-    const amount = creditCostMillicredits(maxCostMicros, rate);
+    const plan = typeof cost === 'number' ? fixedPlan(cost) : cost;
     const hold = this.hold(user);
     let balanceBefore: number;
+    let amount = creditCostMillicredits(plan.costMicros(plan.outputTokens), rate);
+    let outputCap: number | undefined;
     if (amount > 0) {
       let reserved;
       try {
-        reserved = await this.state.reserve([hold], amount);
+        reserved = await reserveFlexibly({ reserve: (take) => this.state.reserve([hold], take), fromMicros: (micros) => creditCostMillicredits(micros, rate), toMicros: (millicredits) => microsPaidBy(millicredits, rate) }, plan, true);
       } catch (error) {
         this.logger.error({ err: (error as Error).message }, 'the limits store is unreachable; credit-holding users are refused until it answers');
         throw new GatewayError('limits_unavailable', 'the gateway cannot check this user\'s credits right now (its limits store does not answer); retry shortly', { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
       }
-      if (!reserved.ok) throw this.insufficient(user, hold.maxMicros - reserved.spentMicros, reserved.reservedMicros, amount, level);
+      if (!reserved.ok) throw this.insufficient(user, hold.maxMicros - reserved.refusal.spentMicros, reserved.refusal.reservedMicros, reserved.needed, level, plan.outputTokens !== undefined);
+      amount = reserved.amount;
+      outputCap = reserved.outputTokens;
       balanceBefore = hold.maxMicros - (await this.state.spent(hold.subject, 0).catch(() => undefined) ?? hold.baselineMicros);
     } else {
       balanceBefore = await this.balance(user);
@@ -133,6 +141,7 @@ export class CreditGate {
       rate,
       level,
       reservedMillicredits: amount,
+      outputCap,
       balanceBeforeMillicredits: balanceBefore,
       get outcome() {
         return outcome;
@@ -180,12 +189,16 @@ export class CreditGate {
     this.onLowBalance(user.userId, millicredits);
   }
 
-  private insufficient(user: UserRecord, balance: number, held: number, amount: number, level: PowerLevel | undefined): GatewayError {
+  private insufficient(user: UserRecord, balance: number, held: number, amount: number, level: PowerLevel | undefined, minimal: boolean): GatewayError {
+    const levelText = level ? ` at the ${level} power level` : '';
+    const need = minimal
+      ? `this request needs ${formatCredits(amount)} credits even for a minimal answer (its input and ${MINIMUM_ANSWER_TOKENS} tokens of output${levelText})`
+      : `this request may cost up to ${formatCredits(amount)} credits (from its input size and max_tokens${levelText})`;
     const detail =
       balance <= 0
         ? `user "${user.userId}" has no credits left`
-        : `user "${user.userId}" has ${formatCredits(balance)} credits${held > 0 ? `, ${formatCredits(held)} of them held by requests in flight,` : ''} and this request may cost up to ${formatCredits(amount)} credits (from its input size and max_tokens${level ? ` at the ${level} power level` : ''})`;
-    return new GatewayError('insufficient_credits', `Insufficient credits: ${detail}. Add credits (POST /api/v1/llm/credits/add), lower max_tokens or choose a cheaper power level.`, {
+        : `user "${user.userId}" has ${formatCredits(Math.max(0, balance - held))} credits left${held > 0 ? ` (${formatCredits(held)} more held by requests in flight)` : ''} and ${need}`;
+    return new GatewayError('insufficient_credits', `Insufficient credits: ${detail}. Add credits (POST /api/v1/llm/credits/add), ${minimal ? 'send a shorter request' : 'lower max_tokens'} or choose a cheaper power level.`, {
       headers: { 'x-switchboard-credits-remaining': formatCredits(Math.max(0, balance - held)) },
     });
   }

@@ -16,3 +16,12 @@ export function creditCostMillicredits(costMicros: number | undefined, rate: Cre
   const exact = (costMicros * (1 + rate.markup) * rate.multiplier * rate.creditsPerUsd) / 1000;
   return Math.ceil(Math.round(exact * 1e6) / 1e6);
 }
+
+/** The most micro-dollars of provider cost `millicredits` pay for at `rate` (rounded down). */
+export function microsPaidBy(millicredits: number, rate: CreditRate): number {
+  const perMicro = ((1 + rate.markup) * rate.multiplier * rate.creditsPerUsd) / 1000;
+  if (perMicro <= 0) return Number.MAX_SAFE_INTEGER;
+  let micros = Math.floor(millicredits / perMicro);
+  while (micros > 0 && creditCostMillicredits(micros, rate) > millicredits) micros--;
+  return Math.max(0, micros);
+}

@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import { isModelAllowed } from '../auth/model-access.js';
 import type { ResolvedKey } from '../auth/key-directory.js';
-import { maxCostMicros, type CostInput } from '../billing/max-cost.js';
+import type { CostInput } from '../billing/max-cost.js';
+import { reservationPlan } from '../billing/reservation-plan.js';
 import { formatUsd } from '../billing/cost.js';
 import { GatewayError } from '../errors.js';
 import type { Deployment } from '../providers/types.js';
@@ -136,7 +137,7 @@ export class PlatformLayer {
    * may be charged at. Deployments the user's own keys would serve cost no credits, so they are
    * left out of the bound. Undefined when the key has no user account to charge.
    */
-  async reserveCredits(principal: ResolvedKey, input: CostInput, deployments: Deployment[], choice: LevelChoice): Promise<CreditTicket | undefined> {
+  async reserveCredits(principal: ResolvedKey, input: CostInput, deployments: Deployment[], choice: LevelChoice, outputAllowance?: number): Promise<CreditTicket | undefined> {
     const user = this.credits.accountOf(principal);
     if (!user) return undefined;
     const ownKeys = this.ownKeyUser(principal);
@@ -144,7 +145,7 @@ export class PlatformLayer {
     const { level, levelModel } = choice;
     const discounted = level !== undefined && levelModel !== undefined && payable.every((deployment) => deployment.modelName === levelModel);
     const reservedLevel = level === undefined || discounted ? level : fullPriceLevel(this.settings);
-    return this.credits.reserve(user, reservedLevel, maxCostMicros(input, payable));
+    return this.credits.reserve(user, reservedLevel, reservationPlan(input, payable, outputAllowance));
   }
 
   /** The caller's tier (users only). */

@@ -31,6 +31,10 @@ import { PrincipalRepository } from '../storage/repositories/principals.js';
 import { SqliteWorkerSink } from '../storage/sqlite-writer.js';
 import { Admission } from '../auth/admission.js';
 import { KeyDirectory } from '../auth/key-directory.js';
+import { CustomerDirectory } from '../auth/customer-directory.js';
+import { CustomerService } from '../auth/customers.js';
+import { BudgetService } from '../auth/budget-objects.js';
+import { CustomerBudgetRepository } from '../storage/repositories/customers-budgets.js';
 import { keyRevocationCheck } from '../auth/key-revocation.js';
 import { OpenStreams } from '../gateway/open-streams.js';
 import { DEFAULT_KEY_MAX_PARALLEL_REQUESTS } from '../auth/default-limits.js';
@@ -184,8 +188,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), database: databaseIdentity(databaseUrl), flushIntervalMs: options.usageFlushIntervalMs });
   const redisUrl = options.redisUrl ?? redisUrlFrom(config, env);
   const redisPrefix = options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX;
-  const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix, defaultMaxParallelRequests: config.general_settings.default_key_max_parallel_requests ?? DEFAULT_KEY_MAX_PARALLEL_REQUESTS });
+  let customerBudgets: CustomerBudgetRepository | undefined;
+  const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix, defaultMaxParallelRequests: config.general_settings.default_key_max_parallel_requests ?? DEFAULT_KEY_MAX_PARALLEL_REQUESTS, budgets: () => customerBudgets });
   await keyDirectory.start();
+  const customerDirectory = new CustomerDirectory({ logger, redisUrl, redisPrefix });
+  await customerDirectory.start();
   const byok = new ByokDirectory(secretBox, logger, { redisUrl, redisPrefix });
   if (platformSettings) await byok.start();
   const routingRules = new RoutingRuleStore({ configRules: platformSettings?.routingRules ?? [], logger, redisUrl, redisPrefix });
@@ -214,7 +221,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     // A SQLite file is written from a worker thread, so batches never stall the event loop.
     if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger, analytics.ingestOptions);
     usageWriter.attach(workerSink ?? ingest);
+    customerBudgets = new CustomerBudgetRepository(handle.db);
     keyDirectory.attach(principals);
+    customerDirectory.attach(customerBudgets);
     credits = new CreditRepository(handle.db);
     creditGrants = new CreditGrantRepository(handle.db);
     void commerce?.allowances.sweep().catch((error: Error) => logger.warn({ err: error.message }, 'the monthly allowance sweep failed; it runs again later'));
@@ -245,7 +254,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const management = new ManagementService(() => {
     if (!principals) throw databaseNotReady();
     return principals;
-  }, keyDirectory, limitsState, platformSettings);
+  }, keyDirectory, limitsState, platformSettings, (budgetId) => budgetService.budgetExists(budgetId));
+  const customerStore = () => {
+    if (!customerBudgets) throw databaseNotReady();
+    return customerBudgets;
+  };
+  const budgetService = new BudgetService(customerStore, customerDirectory, keyDirectory);
+  const customerService = new CustomerService(customerStore, customerDirectory, limitsState);
   const upstream = new UpstreamClient();
   const monitored = () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled }));
   // Local inference servers (Ollama, vLLM, …): what they serve, read with the health rounds.
@@ -326,7 +341,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   if (cache) registerCacheMetrics(metrics.registry, cache);
   // Read per call; a hot reload changes dropParams in place.
   const privacy = spendLogPrivacyOf(config);
-  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, withoutSpendLogContent: privacy.withoutContent, maxResponseBytes: maxResponseBytesOf(config) };
+  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, withoutSpendLogContent: privacy.withoutContent, maxResponseBytes: maxResponseBytesOf(config), reservationOutputTokens: config.general_settings.budget_reservation_output_tokens };
   const gateway = new Gateway({
     catalog,
     upstream,
@@ -334,6 +349,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     logger,
     router,
     admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger })),
+    customers: customerDirectory,
     settings: gatewaySettings,
     metrics,
     platform,
@@ -362,6 +378,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     health: healthMonitor,
     backends: { directory: localBackends.directory, pulls: localBackends.pulls, health: healthMonitor },
     management: () => management,
+    budgets: () => budgetService,
+    customers: () => customerService,
+    endUserHeader: config.general_settings.user_header_name,
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
     platform,
@@ -455,6 +474,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await limitsState.close();
       openStreams.stop();
       await keyDirectory.close();
+      await customerDirectory.close();
       await byok.close();
       await routingRules.close();
       await database.stop();

@@ -143,6 +143,34 @@ export interface LimitColumns {
 export interface TeamTable extends LimitColumns {
   team_id: string;
   team_alias: string | null;
+  /** The linked budget (budgets.budget_id): its limits fill those the team leaves unset. */
+  budget_id?: string | null;
+}
+
+/** A budget object (LiteLLM_BudgetTable): limits that keys, teams and end users link to. */
+export interface BudgetTable {
+  budget_id: string;
+  max_budget_micros: number | null;
+  soft_budget_micros: number | null;
+  max_parallel_requests: number | null;
+  tpm_limit: number | null;
+  rpm_limit: number | null;
+  /** JSON {model: {budget_limit, time_period}}, as LiteLLM; stored and returned. */
+  model_max_budget: string | null;
+  budget_duration: string | null;
+  created_by: string | null;
+  updated_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** An end user (customer, LiteLLM_EndUserTable): whom a call is made for, with limits and spend of its own. */
+export interface EndUserTable extends LimitColumns {
+  user_id: string;
+  alias: string | null;
+  allowed_model_region: string | null;
+  default_model: string | null;
+  budget_id: string | null;
 }
 
 export interface UserTable extends LimitColumns {
@@ -208,6 +236,8 @@ export interface ApiKeyTable extends LimitColumns {
   aliases: string;
   expires_at: number | null;
   last_used_at: number | null;
+  /** The linked budget (budgets.budget_id): its limits fill those the key leaves unset. */
+  budget_id?: string | null;
 }
 
 export interface ChangeVersionTable {
@@ -289,6 +319,8 @@ export interface Database {
   agent_executions: AgentExecutionTable;
   routing_rules: RoutingRuleTable;
   stored_responses: StoredResponseTable;
+  budgets: BudgetTable;
+  end_users: EndUserTable;
 }
 
 /** An agent (src/agents): its definition as JSON, seeded from config.yaml ("config") or made through the API ("api"). */

@@ -131,7 +131,7 @@ describe('credits through the gateway', () => {
     await api.ok('POST', '/api/v1/llm/credits/add', { user_id: 'almost-broke', amount: 0.01, kind: 'purchase' });
     const error = (await clientWith(gateway.url, user.key!).chat.completions.create({ model: 'premium', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1000 }).catch((caught: unknown) => caught)) as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(402);
-    expect(error.message).toMatch(/has 0\.01 credits and this request may cost up to [\d.]+ credits/);
+    expect(error.message).toMatch(/has 0\.01 credits left and this request may cost up to [\d.]+ credits \(from its input size and max_tokens\).*lower max_tokens/);
   });
 
   it('admins grant credits; the balance moves at once and the ledger says why; a low balance warns', async () => {

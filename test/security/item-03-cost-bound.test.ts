@@ -135,8 +135,8 @@ describe.each(setups)('the cost bound and overruns, $name', (setup) => {
     await api.ok('POST', '/api/v1/llm/credits/add', { user_id: 'overrun-user', amount: 10 }); // $0.01
     const key = await api.generateKey({ user_id: 'overrun-user', max_budget: 0.01 });
     const counted = await overruns(gateway.url);
-    // Without max_tokens the reservation bounds the answer at 4,096 tokens (about 8,200 µ$, within
-    // $0.01); the upstream then bills 50,000 completion tokens — a long answer, not an implausible
+    // Without max_tokens the reservation bounds the answer at 1,024 tokens (the cap sent upstream, within
+    // $0.01); the upstream ignores the cap and bills 50,000 completion tokens — a long answer, not an implausible
     // one (usage beyond what a request could produce at all is replaced by the local count).
     upstream.options.completionTokens = 50_000;
     const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });

@@ -34,6 +34,8 @@ export interface MockOpenAIOptions {
   promptTokens?: number;
   completionTokens?: number;
   cachedTokens?: number;
+  /** Report at most max_completion_tokens / max_tokens completion tokens (per choice), as OpenAI bills. */
+  honourMaxTokens?: boolean;
   /** Appended to every JSON body after the object, as real upstreams do (OpenAI's bodies end in "\n"). */
   bodySuffix?: string;
   /** The embedding of one input (deterministic in tests); default: the same three floats for every input. */
@@ -133,10 +135,11 @@ export class MockOpenAI extends MockServer {
     return this.reply;
   }
 
-  private usage(withUsage: boolean) {
+  private usage(withUsage: boolean, body: Record<string, unknown> = {}) {
     if (!withUsage) return undefined;
     const prompt = this.options.promptTokens ?? 12;
-    const completion = this.options.completionTokens ?? 5;
+    const limit = body.max_completion_tokens ?? body.max_tokens;
+    const completion = Math.min(this.options.completionTokens ?? 5, this.options.honourMaxTokens && typeof limit === 'number' ? limit : Number.POSITIVE_INFINITY);
     return {
       prompt_tokens: prompt,
       completion_tokens: completion,
@@ -162,7 +165,7 @@ export class MockOpenAI extends MockServer {
         created,
         model,
         choices: [{ index: 0, message, logprobs: null, finish_reason: toolCall ? 'tool_calls' : 'stop' }],
-        usage: this.usage(fault?.kind !== 'no-usage'),
+        usage: this.usage(fault?.kind !== 'no-usage', body),
         system_fingerprint: 'fp_mock',
       });
     }
@@ -176,7 +179,7 @@ export class MockOpenAI extends MockServer {
       for (const word of this.reply.split(/(?<= )/)) events.push({ ...base, choices: [{ index: 0, delta: { content: word }, logprobs: null, finish_reason: null }] });
     }
     events.push({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: toolCall ? 'tool_calls' : 'stop' }] });
-    if (includeUsage) events.push({ ...base, choices: [], usage: this.usage(true) });
+    if (includeUsage) events.push({ ...base, choices: [], usage: this.usage(true, body) });
     await this.stream(response, events, fault);
   }
 

@@ -1,30 +1,60 @@
 /**
  * Admit: a virtual key's limits and budget/tpm reservation (auth/admission.ts), then the user's
  * credit reservation (platform layer), both bounded over every deployment the call may reach.
- * Both are settled with the call's usage record.
+ * Both are settled with the call's usage record. When a reservation was sized for an output the
+ * gateway chose (the client set no max_tokens; billing/reservation-plan.ts), next gets a request
+ * copy capped at that output, so the provider cannot bill past what was reserved.
  */
 import { estimatedTokens } from '../../billing/token-estimate.js';
-import { maxCostMicros } from '../../billing/max-cost.js';
-import { toGatewayError } from '../../errors.js';
+import { outputCapField, reservationPlan, withOutputCap } from '../../billing/reservation-plan.js';
+import type { EndUserRecord } from '../../auth/principals.js';
+import { GatewayError, toGatewayError } from '../../errors.js';
+import type { Operation } from '../call-context.js';
 import { costInputOf } from '../cost-input.js';
-import { failedWith, type AdmissionDecision, type Stage } from '../call.js';
+import { failedWith, type AdmissionDecision, type Call, type Stage } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
 
-export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platform'>): Stage {
-  const { admission, platform } = deps;
+export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platform' | 'customers'> & { settings?: Pick<GatewayDependencies['settings'], 'reservationOutputTokens'> }): Stage {
+  const { admission, platform, customers } = deps;
   if (!admission && !platform) return (call, next) => next(call);
   return async (call, next) => {
     const principal = call.context.caller.principal;
-    if (!principal) return next(call);
+    const endUser = await storedEndUser(customers, call);
+    if (!principal && !endUser) return next(call);
     let decision: AdmissionDecision = {};
+    // Read per call: a hot reload changes the settings in place.
+    const allowance = deps.settings?.reservationOutputTokens;
+    const deployments = call.resolution!.reachable.deployments();
+    // A provider-native call is relayed as sent: it reserves its worst case, uncapped (cost-input.ts).
+    const input = costInputOf(call.operation);
     try {
-      const deployments = call.resolution!.reachable.deployments();
-      const input = costInputOf(call.operation);
-      if (admission) decision = { ticket: await admission.admit(principal, call.context.callId, maxCostMicros(input, deployments), estimatedTokens(input)) };
-      if (platform) decision = { ...decision, credits: await platform.reserveCredits(principal, input, deployments, call.level!) };
+      if (admission) decision = { ticket: await admission.admit(principal, call.context.callId, reservationPlan(input, deployments, allowance), estimatedTokens(input), endUser) };
+      if (platform && principal) decision = { ...decision, credits: await platform.reserveCredits(principal, input, deployments, call.level!, decision.ticket?.outputCap ?? allowance) };
     } catch (caught) {
       throw failedWith(toGatewayError(caught), { ...call, admission: decision });
     }
-    return next({ ...call, admission: decision });
+    const cap = decision.credits?.outputCap ?? decision.ticket?.outputCap;
+    if (cap === undefined || call.operation.kind === 'embeddings' || call.operation.kind === 'native') return next({ ...call, admission: decision });
+    const field = outputCapField(input.kind, deployments);
+    const operation = { ...call.operation, request: withOutputCap(call.operation.request, cap, field) } as Operation;
+    return next({ ...call, operation, admission: { ...decision, outputCap: { field, tokens: cap } } });
   };
+}
+
+/**
+ * The stored customer the call is made for, if any; a blocked one is refused with 403 (as
+ * LiteLLM). An end user without a row is only recorded (its spend is on the usage rows), never
+ * created here: ids are the client's to choose, and storing each would let any client grow the table.
+ */
+async function storedEndUser(customers: GatewayDependencies['customers'], call: Call): Promise<EndUserRecord | undefined> {
+  const id = call.context.endUser;
+  if (!id || !customers) return undefined;
+  let record: EndUserRecord | null;
+  try {
+    record = await customers.resolve(id);
+  } catch (caught) {
+    throw failedWith(new GatewayError('limits_unavailable', `the gateway cannot check end user "${id}" right now (${(caught as Error).message}); retry shortly`, { retryAfterSeconds: 1, headers: { 'retry-after': '1' } }), call);
+  }
+  if (record?.blocked) throw failedWith(new GatewayError('permission_denied', `End User=${id} is blocked. Let your admin know, if you think this is a mistake.`), call);
+  return record ?? undefined;
 }

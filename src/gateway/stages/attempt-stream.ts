@@ -1,7 +1,8 @@
 /**
  * The stream attempt: builds the provider request, calls the deployment, and opens its stream (the
  * first chunk must arrive within the first-chunk timeout). What it returns relays the stream to the
- * client when the settle stage's pump runs, under the stream guard (duration cap, key revocation).
+ * client when the settle stage's pump runs, under the stream guard (duration cap, key revocation,
+ * and a completion limit the gateway set that the upstream ignores: output-cap-guard.ts).
  */
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +13,8 @@ import { maxStreamDurationOf, timeoutOf } from '../../routing/policy.js';
 import type { Call } from '../call.js';
 import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
 import { StreamGuard } from '../stream-guard.js';
+import { outputCapEncoder } from '../output-cap-guard.js';
+import { generatedChoices } from '../../billing/max-cost.js';
 import { relayStream, UpstreamStream, type StreamTimers } from '../stream-relay.js';
 import { connectionError } from '../upstream.js';
 import { estimateUsage } from '../usage-estimate.js';
@@ -91,7 +94,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
       let outcome: Awaited<ReturnType<typeof relayStream>>;
       try {
         outcome = await relayStream(opened.stream, opened.first, serverResponse, {
-          encoder,
+          encoder: outputCapEncoder(encoder, call.admission?.outputCap, generatedChoices(operation.request as Record<string, unknown>), deployment.provider, (error) => guard.cut(error)),
           startedAt: context.startedAt,
           now: () => performance.now(),
           estimateUsage: (completionText) => estimateUsage(operation, completionText),

@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { callCostMicros, formatUsd } from '../../billing/cost.js';
+import { withoutOutputCap } from '../../billing/reservation-plan.js';
 import { GatewayError } from '../../errors.js';
 import type { Usage } from '../../providers/types.js';
 import type { GatewayResult } from '../call-context.js';
@@ -110,7 +111,7 @@ function settleStream(deps: SettleDependencies, recorder: UsageRecorder, call: C
 async function settle(deps: SettleDependencies, call: Call, reported: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null, completionText: () => string): Promise<Settlement> {
   const { operation } = call;
   const { deployment } = call.attempt!;
-  const { usage, adjusted } = await settleUsage(costInputOf(operation), deployment, reported, () => estimateUsage(operation, completionText()));
+  const { usage, adjusted } = await settleUsage({ ...costInputOf(operation), body: withoutOutputCap(operation.request, call.admission?.outputCap) as Record<string, unknown> }, deployment, reported, () => estimateUsage(operation, completionText()));
   if (adjusted.length > 0) {
     deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');
     deps.metrics?.usageAdjusted.inc({ provider: deployment.provider });

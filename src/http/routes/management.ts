@@ -37,6 +37,7 @@ const keyFields = z
     duration: storedDuration().nullable().optional(),
     user_id: storedName().min(1).nullable().optional(),
     team_id: storedName().min(1).nullable().optional(),
+    budget_id: storedName().min(1).nullable().optional(),
   })
   .passthrough();
 
@@ -63,6 +64,7 @@ const teamFields = z
     ...limitFields,
     team_id: storedName().min(1).optional(),
     team_alias: storedName().nullable().optional(),
+    budget_id: storedName().min(1).nullable().optional(),
     members_with_roles: z.array(member).max(STORED_FIELD_BOUNDS.listEntries, `must have at most ${STORED_FIELD_BOUNDS.listEntries} entries`).optional(),
   })
   .passthrough();

@@ -22,6 +22,7 @@ import * as routingRules from './2026-12-05-0012-routing-rules.js';
 import * as usageRequestFields from './2026-12-05-0016-usage-request-fields.js';
 import * as tagRollups from './2026-12-05-0017-tag-rollups.js';
 import * as storedResponses from './2026-12-05-0018-stored-responses.js';
+import * as customersBudgets from './2026-12-05-0021-customers-budgets.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -47,6 +48,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0016-usage-request-fields': usageRequestFields,
   '2026-12-05-0017-tag-rollups': tagRollups,
   '2026-12-05-0018-stored-responses': storedResponses,
+  '2026-12-05-0021-customers-budgets': customersBudgets,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -19,7 +19,7 @@ function parseJson<T>(text: string | null | undefined, fallback: T): T {
   }
 }
 
-function limitsFromRow(row: Selectable<LimitColumns>): Limits {
+export function limitsFromRow(row: Selectable<LimitColumns>): Limits {
   return {
     models: parseJson<string[]>(row.models, []),
     maxBudgetMicros: row.max_budget_micros,
@@ -66,6 +66,7 @@ export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
     teamId: row.team_id,
     aliases: parseJson<Record<string, string>>(row.aliases, {}),
     expiresAt: row.expires_at,
+    budgetId: row.budget_id ?? null,
   };
 }
 
@@ -79,6 +80,7 @@ function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
   if (key.teamId !== undefined) row.team_id = key.teamId;
   if (key.aliases !== undefined) row.aliases = JSON.stringify(key.aliases);
   if (key.expiresAt !== undefined) row.expires_at = key.expiresAt;
+  if (key.budgetId !== undefined) row.budget_id = key.budgetId;
   return row;
 }
 
@@ -109,13 +111,14 @@ function userToRow(user: Partial<UserRecord>): Partial<Insertable<UserTable>> {
 }
 
 function teamFromRow(row: Selectable<TeamTable>, members: TeamMember[]): TeamRecord {
-  return { ...limitsFromRow(row), teamId: row.team_id, alias: row.team_alias, members };
+  return { ...limitsFromRow(row), teamId: row.team_id, alias: row.team_alias, members, budgetId: row.budget_id ?? null };
 }
 
 function teamToRow(team: Partial<TeamRecord>): Partial<Insertable<TeamTable>> {
   const row: Partial<Insertable<TeamTable>> = limitsToRow(team);
   if (team.teamId !== undefined) row.team_id = team.teamId;
   if (team.alias !== undefined) row.team_alias = team.alias;
+  if (team.budgetId !== undefined) row.budget_id = team.budgetId;
   return row;
 }
 

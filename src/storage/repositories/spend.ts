@@ -1,5 +1,5 @@
 /**
- * Spend per key, user and team, kept in the same transaction as the usage rows it comes from, so
+ * Spend per key, user, team and stored end user (customer), kept in the same transaction as the usage rows it comes from, so
  * the two always agree and a retried batch (rows skipped by call_id) never counts twice. Spend is
  * per budget period: a row from a newer period starts the period's spend afresh, a late row from an
  * older period stays in the usage log but no longer counts toward the budget.
@@ -8,10 +8,10 @@ import { sql, type Transaction } from 'kysely';
 import { currentPeriod } from '../../auth/principals.js';
 import type { Database, UsageLogRow } from '../schema.js';
 
-type Table = 'api_keys' | 'users' | 'teams';
+type Table = 'api_keys' | 'users' | 'teams' | 'end_users';
 
 // Keys by their stable id, so spend of calls made while a key was regenerated still lands on it.
-const ID_COLUMN = { api_keys: 'key_id', users: 'user_id', teams: 'team_id' } as const;
+const ID_COLUMN = { api_keys: 'key_id', users: 'user_id', teams: 'team_id', end_users: 'user_id' } as const;
 
 interface Increment {
   id: string;
@@ -24,12 +24,14 @@ export async function applySpend(transaction: Transaction<Database>, rows: Usage
   // short): that output is billed like the rest.
   const billable = rows.filter((row) => (row.cost_micros ?? 0) > 0 && !isUnbilled(row));
   if (billable.length === 0) return;
-  const by: Record<Table, Increment[]> = { api_keys: [], users: [], teams: [] };
+  const by: Record<Table, Increment[]> = { api_keys: [], users: [], teams: [], end_users: [] };
   for (const row of billable) {
     const amount = Number(row.cost_micros);
     if (row.key_id) by.api_keys.push({ id: row.key_id, createdAt: row.created_at, amount });
     if (row.user_id) by.users.push({ id: row.user_id, createdAt: row.created_at, amount });
     if (row.team_id) by.teams.push({ id: row.team_id, createdAt: row.created_at, amount });
+    // The end user the call was made for: only a stored customer has a row to update.
+    if (row.end_user) by.end_users.push({ id: row.end_user, createdAt: row.created_at, amount });
   }
   for (const table of Object.keys(by) as Table[]) await applyTo(transaction, table, by[table]);
 }

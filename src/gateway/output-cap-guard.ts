@@ -1,0 +1,58 @@
+/**
+ * The safety net behind the completion limit the gateway sets for a budget reservation
+ * (billing/reservation-plan.ts): an upstream that ignores it and streams on would be billed for
+ * output no reservation covers. While a capped stream is relayed, the text of its chunks is
+ * counted, and a stream whose text is longer than the limit's tokens could hold — 32 characters per
+ * token per choice, beyond what any tokenizer packs into a token on real text — is cut: the upstream
+ * call is aborted, the client gets the error event, and what was produced is billed. Only capped
+ * streams are counted (the others keep the relay's zero-parse path for pass-through runs).
+ */
+import { GatewayError } from '../errors.js';
+import type { ChatChunk, EmittedChunk } from '../providers/types.js';
+import type { StreamEncoder } from './response-format.js';
+import { SseRun } from './sse-run.js';
+
+export const CHARACTERS_PER_TOKEN_CEILING = 32;
+
+function textLength(chunk: ChatChunk): number {
+  let length = 0;
+  for (const choice of chunk.choices ?? []) {
+    const delta = choice.delta;
+    if (typeof delta?.content === 'string') length += delta.content.length;
+    else if (typeof choice.text === 'string') length += choice.text.length; // legacy completions
+    for (const call of delta?.tool_calls ?? []) length += (call.function?.name?.length ?? 0) + (call.function?.arguments?.length ?? 0);
+  }
+  return length;
+}
+
+/** `encoder`, counting the text it relays; calls `cut` once when the text passes what `tokens` per choice can hold. */
+export function outputCapEncoder(encoder: StreamEncoder, cap: { field: string; tokens: number } | undefined, choices: number, provider: string, cut: (error: GatewayError) => void): StreamEncoder {
+  if (!cap) return encoder;
+  const ceiling = cap.tokens * choices * CHARACTERS_PER_TOKEN_CEILING;
+  let seen = 0;
+  let tripped = false;
+  return {
+    contentType: encoder.contentType,
+    forwardsSse: encoder.forwardsSse,
+    error: (error) => encoder.error(error),
+    end: (summary) => encoder.end(summary),
+    chunks(emitted: EmittedChunk[]): string {
+      if (!tripped) {
+        for (const item of emitted) {
+          let chunks: ChatChunk[];
+          try {
+            chunks = item instanceof SseRun ? item.chunks() : [item.chunk];
+          } catch {
+            continue;
+          }
+          for (const chunk of chunks) seen += textLength(chunk);
+        }
+        if (seen > ceiling) {
+          tripped = true;
+          cut(new GatewayError('upstream_invalid_response', `${provider} streamed past the completion limit the gateway set (${cap.field}: ${cap.tokens}, what the budget reservation covers); the stream was cut and the output so far is billed`, { provider }));
+        }
+      }
+      return encoder.chunks(emitted);
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Reads an existing LiteLLM database (PostgreSQL, its Prisma schema: schema.prisma in
+ * BerriAI/litellm) as Switchboard's records: `LiteLLM_BudgetTable`, `LiteLLM_TeamTable`,
+ * `LiteLLM_UserTable`, `LiteLLM_VerificationToken`, `LiteLLM_EndUserTable`, and optionally
+ * `LiteLLM_SpendLogs`. Dollars become integer micro-dollars; LiteLLM's `budget_reset_at` (the next
+ * reset) becomes the start of the current period.
+ *
+ * LiteLLM stores a virtual key as `token` = sha256 hex of the key (`hash_token`), exactly
+ * Switchboard's key_hash: every imported key keeps working with its original secret.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { addDuration, parseDuration } from '../auth/budget-period.js';
+import type { BudgetRecord } from '../auth/budgets.js';
+import type { EndUserRecord, KeyRecord, Limits, TeamRecord, UserRecord, UserRole } from '../auth/principals.js';
+
+type Row = Record<string, unknown>;
+
+export interface LiteLLMSnapshot {
+  budgets: BudgetRecord[];
+  teams: TeamRecord[];
+  users: UserRecord[];
+  keys: KeyRecord[];
+  endUsers: EndUserRecord[];
+  /** Things that could not be carried over as they were, in words. */
+  warnings: string[];
+}
+
+const micros = (value: unknown): number | null => (value === null || value === undefined ? null : Math.round(Number(value) * 1_000_000));
+const integer = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const time = (value: unknown): number | null => (value === null || value === undefined ? null : new Date(value as string | Date).getTime());
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : []);
+function object(value: unknown): Record<string, unknown> {
+  if (typeof value === 'string') {
+    try {
+      return object(JSON.parse(value));
+    } catch {
+      return {};
+    }
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+const ROLES = new Set<UserRole>(['proxy_admin', 'proxy_admin_viewer', 'internal_user', 'internal_user_viewer', 'customer']);
+
+/** The start of the period that LiteLLM will reset at `resetAt` (one duration before it). */
+function periodStartFrom(duration: string | null, resetAt: number | null, fallback: number): number {
+  const parsed = duration ? parseDuration(duration) : undefined;
+  if (!parsed || resetAt === null) return fallback;
+  return addDuration(resetAt, { amount: -parsed.amount, unit: parsed.unit });
+}
+
+function limitsOf(row: Row, now: number, warnings: string[], what: string): Limits {
+  const createdAt = time(row.created_at) ?? now;
+  const budgetDuration = text(row.budget_duration);
+  if (budgetDuration && !parseDuration(budgetDuration)) warnings.push(`${what}: budget_duration "${budgetDuration}" is not a period Switchboard knows ("30s", "30m", "30h", "30d", "1mo"); imported without a reset`);
+  const duration = budgetDuration && parseDuration(budgetDuration) ? budgetDuration : null;
+  return {
+    models: strings(row.models),
+    maxBudgetMicros: micros(row.max_budget),
+    softBudgetMicros: micros(row.soft_budget),
+    budgetDuration: duration,
+    budgetPeriodStart: periodStartFrom(duration, time(row.budget_reset_at), createdAt),
+    spendMicros: micros(row.spend) ?? 0,
+    rpmLimit: integer(row.rpm_limit),
+    tpmLimit: integer(row.tpm_limit),
+    maxParallelRequests: integer(row.max_parallel_requests),
+    metadata: object(row.metadata),
+    blocked: row.blocked === true,
+    createdAt,
+    updatedAt: time(row.updated_at) ?? createdAt,
+  };
+}
+
+async function rows(client: pg.Client, table: string): Promise<Row[]> {
+  return (await client.query<Row>(`select * from "${table}"`)).rows;
+}
+
+export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promise<LiteLLMSnapshot> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const warnings: string[] = [];
+  try {
+    const budgets: BudgetRecord[] = (await rows(client, 'LiteLLM_BudgetTable')).map((row) => ({
+      budgetId: String(row.budget_id),
+      maxBudgetMicros: micros(row.max_budget),
+      softBudgetMicros: micros(row.soft_budget),
+      maxParallelRequests: integer(row.max_parallel_requests),
+      tpmLimit: integer(row.tpm_limit),
+      rpmLimit: integer(row.rpm_limit),
+      modelMaxBudget: row.model_max_budget === null || row.model_max_budget === undefined ? null : object(row.model_max_budget),
+      budgetDuration: text(row.budget_duration),
+      createdBy: text(row.created_by),
+      updatedBy: text(row.updated_by),
+      createdAt: time(row.created_at) ?? now,
+      updatedAt: time(row.updated_at) ?? now,
+    }));
+
+    const teams: TeamRecord[] = (await rows(client, 'LiteLLM_TeamTable')).map((row) => {
+      const id = String(row.team_id);
+      const members = Array.isArray(row.members_with_roles) ? (row.members_with_roles as Row[]) : [];
+      return {
+        ...limitsOf(row, now, warnings, `team "${id}"`),
+        teamId: id,
+        alias: text(row.team_alias),
+        members: members.filter((member) => typeof member.user_id === 'string').map((member) => ({ userId: String(member.user_id), role: member.role === 'admin' ? 'admin' : 'user' })),
+        budgetId: null,
+      };
+    });
+
+    const users: UserRecord[] = (await rows(client, 'LiteLLM_UserTable')).map((row) => {
+      const id = String(row.user_id);
+      const role = text(row.user_role);
+      if (role && !ROLES.has(role as UserRole)) warnings.push(`user "${id}": user_role "${role}" is not a role Switchboard knows; imported as internal_user`);
+      return {
+        ...limitsOf(row, now, warnings, `user "${id}"`),
+        userId: id,
+        email: text(row.user_email),
+        alias: text(row.user_alias),
+        role: role && ROLES.has(role as UserRole) ? (role as UserRole) : 'internal_user',
+      };
+    });
+
+    const keys: KeyRecord[] = (await rows(client, 'LiteLLM_VerificationToken')).map((row) => {
+      const token = String(row.token);
+      // Current LiteLLM stores the sha256 hex; a raw "sk-…" token (very old rows) is hashed the same way.
+      const hash = /^[0-9a-f]{64}$/.test(token) ? token : createHash('sha256').update(token).digest('hex');
+      const limits = limitsOf(row, now, warnings, `key ${text(row.key_name) ?? hash.slice(0, 8)}`);
+      return {
+        ...limits,
+        blocked: row.blocked === true,
+        id: `key_${hash.slice(0, 24)}`,
+        hash,
+        prefix: text(row.key_name) ?? `sk-...${hash.slice(-4)}`,
+        alias: text(row.key_alias),
+        userId: text(row.user_id),
+        teamId: text(row.team_id),
+        aliases: Object.fromEntries(Object.entries(object(row.aliases)).filter((entry): entry is [string, string] => typeof entry[1] === 'string')),
+        expiresAt: time(row.expires),
+        budgetId: text(row.budget_id),
+      };
+    });
+
+    const endUsers: EndUserRecord[] = (await rows(client, 'LiteLLM_EndUserTable')).map((row) => {
+      const id = String(row.user_id);
+      if (row.allowed_model_region) warnings.push(`end user "${id}": allowed_model_region "${String(row.allowed_model_region)}" is not supported here (deployments declare no region); imported without it`);
+      return {
+        models: [], maxBudgetMicros: null, softBudgetMicros: null, budgetDuration: null, budgetPeriodStart: now, rpmLimit: null, tpmLimit: null, maxParallelRequests: null, metadata: {},
+        spendMicros: micros(row.spend) ?? 0,
+        blocked: row.blocked === true,
+        createdAt: now,
+        updatedAt: now,
+        userId: id,
+        alias: text(row.alias),
+        allowedModelRegion: null,
+        defaultModel: null,
+        budgetId: text(row.budget_id),
+      };
+    });
+    return { budgets, teams, users, keys, endUsers, warnings };
+  } finally {
+    await client.end();
+  }
+}

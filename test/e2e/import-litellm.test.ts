@@ -1,0 +1,227 @@
+/**
+ * `switchboard import-litellm`: a LiteLLM database — tables created as LiteLLM's Prisma schema
+ * (schema.prisma in BerriAI/litellm) declares them, for the columns the import reads — with 3
+ * teams, 10 users, 20 keys with spend, 2 budgets and 3 end users, is imported into a fresh
+ * Switchboard database; after it every key authenticates with its original secret and keeps its
+ * limits and spend, and a second run changes nothing it should not.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli.js';
+import { createPostgresDatabase, postgresAvailableForTests, type TestDatabase } from '../support/databases.js';
+import { startGateway, type TestGateway } from '../support/gateway.js';
+import { Management, pricedConfig } from '../support/management.js';
+import { MockOpenAI } from '../support/mock-openai.js';
+
+const postgres = await postgresAvailableForTests();
+
+// The LiteLLM tables as schema.prisma declares them (Prisma's PostgreSQL types: String → text,
+// Float → double precision, BigInt → bigint, Int → integer, DateTime → timestamp(3), Json → jsonb,
+// String[] → text[]), for every column the import reads plus the required ones around them.
+const LITELLM_SCHEMA = `
+create table "LiteLLM_BudgetTable" (
+  budget_id text primary key, max_budget double precision, soft_budget double precision, max_parallel_requests integer,
+  tpm_limit bigint, rpm_limit bigint, model_max_budget jsonb, budget_duration text, budget_reset_at timestamp(3),
+  allowed_models text[] not null default '{}',
+  created_at timestamp(3) not null default current_timestamp, created_by text not null,
+  updated_at timestamp(3) not null default current_timestamp, updated_by text not null);
+create table "LiteLLM_TeamTable" (
+  team_id text primary key, team_alias text, organization_id text, object_permission_id text, admins text[], members text[],
+  members_with_roles jsonb not null default '{}', metadata jsonb not null default '{}', max_budget double precision, soft_budget double precision,
+  spend double precision not null default 0, models text[], max_parallel_requests integer, tpm_limit bigint, rpm_limit bigint,
+  budget_duration text, budget_reset_at timestamp(3), blocked boolean not null default false,
+  created_at timestamp(3) not null default current_timestamp, updated_at timestamp(3) not null default current_timestamp,
+  model_spend jsonb not null default '{}', model_max_budget jsonb not null default '{}');
+create table "LiteLLM_UserTable" (
+  user_id text primary key, user_alias text, team_id text, sso_user_id text unique, organization_id text, password text,
+  teams text[] not null default '{}', user_role text, max_budget double precision, spend double precision not null default 0,
+  user_email text, models text[], metadata jsonb not null default '{}', max_parallel_requests integer, tpm_limit bigint, rpm_limit bigint,
+  budget_duration text, budget_reset_at timestamp(3), allowed_cache_controls text[] not null default '{}',
+  model_spend jsonb not null default '{}', model_max_budget jsonb not null default '{}',
+  created_at timestamp(3) default current_timestamp, updated_at timestamp(3) default current_timestamp);
+create table "LiteLLM_VerificationToken" (
+  token text primary key, key_name text, key_alias text, soft_budget_cooldown boolean not null default false,
+  spend double precision not null default 0, expires timestamp(3), models text[], aliases jsonb not null default '{}',
+  config jsonb not null default '{}', user_id text, team_id text, permissions jsonb not null default '{}',
+  max_parallel_requests integer, metadata jsonb not null default '{}', blocked boolean, tpm_limit bigint, rpm_limit bigint,
+  max_budget double precision, budget_duration text, budget_reset_at timestamp(3),
+  allowed_cache_controls text[] not null default '{}', allowed_routes text[] not null default '{}',
+  model_spend jsonb not null default '{}', model_max_budget jsonb not null default '{}', budget_id text, organization_id text,
+  created_at timestamp(3) default current_timestamp, created_by text, updated_at timestamp(3) default current_timestamp, updated_by text);
+create table "LiteLLM_SpendLogs" (
+  request_id text primary key, call_type text not null, api_key text not null default '', spend double precision not null default 0,
+  total_tokens integer not null default 0, prompt_tokens integer not null default 0, completion_tokens integer not null default 0,
+  "startTime" timestamp(3) not null, "endTime" timestamp(3) not null, request_duration_ms integer, "completionStartTime" timestamp(3),
+  model text not null default '', model_id text default '', model_group text default '', custom_llm_provider text default '',
+  api_base text default '', "user" text default '', metadata jsonb default '{}', cache_hit text default '', cache_key text default '',
+  request_tags jsonb default '[]', team_id text, organization_id text, end_user text, requester_ip_address text,
+  messages jsonb default '{}', response jsonb default '{}', session_id text, status text);
+create table "LiteLLM_EndUserTable" (
+  user_id text primary key, alias text, spend double precision not null default 0, allowed_model_region text, default_model text,
+  budget_id text, object_permission_id text, blocked boolean not null default false);
+`;
+
+const secretOf = (index: number) => `sk-litellm-imported-key-${String(index).padStart(2, '0')}-abcdef`;
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+interface KeyFixture {
+  secret: string;
+  user: string;
+  team: string;
+  maxBudget: number | null;
+  spend: number;
+  rpm: number | null;
+  blocked: boolean;
+}
+
+const KEYS: KeyFixture[] = Array.from({ length: 20 }, (_, index) => ({
+  secret: secretOf(index),
+  user: `user-${index % 10}`,
+  team: `team-${index % 3}`,
+  maxBudget: index % 4 === 0 ? null : 10 + index,
+  spend: index === 7 ? 18 : index * 0.25, // key 7: $18 of its $17 budget spent
+  rpm: index % 2 === 0 ? 100 + index : null,
+  blocked: index === 5,
+}));
+
+async function fill(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(LITELLM_SCHEMA);
+    await client.query(`insert into "LiteLLM_BudgetTable" (budget_id, max_budget, rpm_limit, budget_duration, budget_reset_at, created_by, updated_by) values ('gold', 50, 500, '30d', now() + interval '10 days', 'admin', 'admin'), ('tiny', 0.001, null, null, null, 'admin', 'admin')`);
+    for (let team = 0; team < 3; team++) {
+      await client.query(`insert into "LiteLLM_TeamTable" (team_id, team_alias, members_with_roles, max_budget, spend, models, tpm_limit) values ($1, $2, $3, $4, $5, $6, $7)`, [
+        `team-${team}`, `Team ${team}`, JSON.stringify([{ user_id: `user-${team}`, role: 'admin' }, { user_id: `user-${team + 3}`, role: 'user' }]), 100 * (team + 1), 1.5 * team, [], team === 2 ? 100000 : null,
+      ]);
+    }
+    for (let user = 0; user < 10; user++) {
+      await client.query(`insert into "LiteLLM_UserTable" (user_id, user_email, user_role, max_budget, spend, models, teams) values ($1, $2, $3, $4, $5, $6, $7)`, [
+        `user-${user}`, `user${user}@example.com`, user === 0 ? 'proxy_admin' : 'internal_user', user === 9 ? 25 : null, 0.75 * user, [], [`team-${user % 3}`],
+      ]);
+    }
+    for (const [index, key] of KEYS.entries()) {
+      await client.query(`insert into "LiteLLM_VerificationToken" (token, key_name, key_alias, spend, models, user_id, team_id, max_budget, rpm_limit, blocked, budget_id, metadata) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [
+        sha256(key.secret), `sk-...${key.secret.slice(-4)}`, `imported-${index}`, key.spend, [], key.user, key.team, key.maxBudget, key.rpm, key.blocked ? true : null, index === 3 ? 'gold' : null, JSON.stringify({ source: 'litellm' }),
+      ]);
+    }
+    for (let log = 0; log < 30; log++) {
+      const key = KEYS[log % 20];
+      await client.query(`insert into "LiteLLM_SpendLogs" (request_id, call_type, api_key, spend, total_tokens, prompt_tokens, completion_tokens, "startTime", "endTime", "completionStartTime", model, model_group, custom_llm_provider, "user", team_id, end_user, request_tags, status) values ($1, 'acompletion', $2, $3, 30, 20, 10, now() - ($4 || ' minutes')::interval, now() - ($4 || ' minutes')::interval + interval '2 seconds', now() - ($4 || ' minutes')::interval + interval '1 second', 'gpt-4o-mini', 'cheap', 'openai', $5, $6, $7, $8, 'success')`, [
+        `req-${log}`, sha256(key.secret), 0.001 * (log + 1), String(log * 7), key.user, key.team, log % 3 === 0 ? 'cust-a' : null, JSON.stringify(log % 2 === 0 ? ['batch'] : []),
+      ]);
+    }
+    await client.query(`insert into "LiteLLM_EndUserTable" (user_id, alias, spend, budget_id, blocked) values ('cust-a', 'A', 0.5, 'tiny', false), ('cust-b', null, 0, null, true), ('cust-c', null, 2, 'gold', false)`);
+  } finally {
+    await client.end();
+  }
+}
+
+describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL database', () => {
+  const upstream = new MockOpenAI({ promptTokens: 5, completionTokens: 5 });
+  let source: TestDatabase;
+  let dataDir: string;
+  let gateway: TestGateway;
+  let api: Management;
+
+  async function runImport(): Promise<string> {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      expect(await main(['import-litellm', '--database-url', source.url, '--with-spend-logs', '--data-dir', dataDir], {})).toBe(0);
+      return log.mock.calls.map((call) => String(call[0])).join('\n');
+    } finally {
+      log.mockRestore();
+      warn.mockRestore();
+    }
+  }
+
+  beforeAll(async () => {
+    await upstream.start();
+    source = await createPostgresDatabase();
+    await fill(source.url);
+    dataDir = mkdtempSync(join(tmpdir(), 'switchboard-import-'));
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await upstream.close();
+    await source?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('imports 3 teams, 10 users, 20 keys, 2 budgets and 3 end users', async () => {
+    const output = await runImport();
+    expect(output).toContain('budgets: 2 created, 0 updated; teams: 3 created, 0 updated; users: 10 created, 0 updated; keys: 20 created, 0 updated; end users: 3 created, 0 updated');
+    expect(output).toContain('spend logs: 30 read, 30 stored as usage history (0 already there)');
+    gateway = await startGateway(pricedConfig(upstream.url), { databaseUrl: `sqlite:${join(dataDir, 'switchboard.db')}` });
+    api = new Management(gateway.url);
+  });
+
+  it('every key authenticates with its original secret and keeps its limits and spend', async () => {
+    for (const [index, key] of KEYS.entries()) {
+      const response = await fetch(`${gateway.url}/key/info`, { headers: { authorization: `Bearer ${key.secret}` } });
+      if (key.blocked) {
+        expect(response.status).toBe(401);
+        continue;
+      }
+      expect(response.status).toBe(200);
+      const { info } = (await response.json()) as { info: { key_alias: string; spend: number; max_budget: number | null; rpm_limit: number | null; user_id: string; team_id: string; key_name: string; metadata: unknown; budget_id: string | null } };
+      expect(info).toMatchObject({ key_alias: `imported-${index}`, user_id: key.user, team_id: key.team, key_name: `sk-...${key.secret.slice(-4)}`, metadata: { source: 'litellm' }, budget_id: index === 3 ? 'gold' : null });
+      expect(info.spend).toBeCloseTo(key.spend, 6);
+      expect(info.max_budget).toBe(key.maxBudget);
+      expect(info.rpm_limit).toBe(key.rpm);
+    }
+  });
+
+  it('the imported keys call models, within their limits: a spent budget is refused, a blocked key too', async () => {
+    const client = (secret: string) => new OpenAI({ apiKey: secret, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    await expect(client(KEYS[1].secret).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 })).resolves.toMatchObject({ object: 'chat.completion' });
+    await expect(client(KEYS[7].secret).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 })).rejects.toMatchObject({ status: 400 });
+    await expect(client(KEYS[5].secret).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 })).rejects.toMatchObject({ status: 401 });
+    // A blocked LiteLLM end user stays blocked.
+    await expect(client(KEYS[1].secret).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5, user: 'cust-b' })).rejects.toMatchObject({ status: 403 });
+  });
+
+  it('--with-spend-logs: LiteLLM_SpendLogs become usage history, their spend not counted twice', async () => {
+    const db = gateway.runtime.principals()!.db;
+    const rows = await db.selectFrom('usage_logs').selectAll().where('call_id', 'like', 'litellm:%').orderBy('created_at').execute();
+    expect(rows).toHaveLength(30);
+    const first = rows.find((row) => row.call_id === 'litellm:req-0')!;
+    expect(first).toMatchObject({ endpoint: 'chat/completions', key_hash: sha256(KEYS[0].secret), key_id: `key_${sha256(KEYS[0].secret).slice(0, 24)}`, model_group: 'cheap', provider: 'openai', prompt_tokens: 20, completion_tokens: 10, cost_micros: 1000, end_user: 'cust-a', request_tags: '["batch"]', status: 'success', latency_ms: 2000, time_to_first_token_ms: 1000 });
+    // The key's spend is LiteLLM's total, not the total plus its logs.
+    expect((await api.keyInfo(KEYS[0].secret)).spend).toBeCloseTo(KEYS[0].spend, 9);
+  });
+
+  it('teams, users, budgets and end users keep their limits, members and spend', async () => {
+    const team = await api.teamInfo('team-2');
+    expect(team.team_info).toMatchObject({ team_alias: 'Team 2', max_budget: 300, tpm_limit: 100000 });
+    expect(team.team_info.spend).toBeCloseTo(3, 6);
+    expect((team.team_info as unknown as { members_with_roles: unknown[] }).members_with_roles).toEqual(expect.arrayContaining([{ user_id: 'user-2', role: 'admin' }, { user_id: 'user-5', role: 'user' }]));
+    const user = await api.userInfo('user-9');
+    expect(user.user_info).toMatchObject({ max_budget: 25 });
+    expect(user.user_info.spend).toBeCloseTo(6.75, 6);
+    expect((await api.userInfo('user-0')).user_info).toMatchObject({ user_role: 'proxy_admin' });
+    expect(await api.ok('POST', '/budget/info', { budgets: ['gold'] })).toEqual([expect.objectContaining({ budget_id: 'gold', max_budget: 50, rpm_limit: 500, budget_duration: '30d', created_by: 'admin' })]);
+    expect(await api.ok('GET', '/customer/info?end_user_id=cust-a')).toMatchObject({ user_id: 'cust-a', alias: 'A', spend: 0.5, budget_id: 'tiny', blocked: false });
+  });
+
+  it('a second run updates in place: same rows, same limits, and spend counted since is kept', async () => {
+    await gateway.flushUsage();
+    const spentSince = (await api.keyInfo(KEYS[1].secret)).spend;
+    expect(spentSince).toBeGreaterThan(KEYS[1].spend);
+    const output = await runImport();
+    expect(output).toContain('budgets: 0 created, 2 updated; teams: 0 created, 3 updated; users: 0 created, 10 updated; keys: 0 created, 20 updated; end users: 0 created, 3 updated');
+    expect(output).toContain('spend logs: 30 read, 0 stored as usage history (30 already there)');
+    const count = await gateway.runtime.principals()!.db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    expect(Number(count.count)).toBe(20);
+    // The running gateway picks the re-import up (version poll); the key's spend did not go back.
+    await expect.poll(async () => (await api.keyInfo(KEYS[1].secret)).spend, { timeout: 5_000 }).toBeCloseTo(spentSince, 9);
+    expect((await api.keyInfo(KEYS[2].secret)).max_budget).toBe(KEYS[2].maxBudget);
+  });
+});
