@@ -124,6 +124,8 @@ interface ProviderCase {
   sent: Record<string, unknown>;
   /** A server on the operator's machines: priced at zero. */
   local?: boolean;
+  /** The exact charge, where the mock's token counts make it a whole number of micro-dollars. */
+  costMicros?: number;
 }
 
 interface Mocks {
@@ -203,16 +205,18 @@ function providerCases(): ProviderCase[] {
     { model: 'llama-3.3-70b', provider: 'groq', requests: () => groq.requests, sent: { ...chat('llama-3.3-70b-versatile'), headers: expect.objectContaining({ authorization: 'Bearer groq-test-key' }) } },
     { model: 'llama3.2', provider: 'ollama_chat', requests: () => ollama.requests, sent: { path: '/api/chat', body: expect.objectContaining({ model: 'llama3.2' }) }, local: true },
     { model: 'qwen2.5-coder', provider: 'ollama', requests: () => ollama.requests, sent: { path: '/api/generate', body: expect.objectContaining({ model: 'qwen2.5-coder' }) }, local: true },
-    { model: 'bedrock-claude-3-5-sonnet', provider: 'bedrock', requests: () => bedrock.requests, sent: { modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', region: 'us-east-1', service: 'bedrock' } },
+    // 120 input × $3/M + 30 output × $15/M, as Anthropic lists Claude 3.5 Sonnet.
+    { model: 'bedrock-claude-3-5-sonnet', provider: 'bedrock', requests: () => bedrock.requests, sent: { modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', region: 'us-east-1', service: 'bedrock' }, costMicros: 810 },
     { model: 'vertex-gemini-1.5-pro', provider: 'vertex_ai', requests: () => vertex.requests, sent: { project: 'acme-prod', location: 'us-central1', publisher: 'google', model: 'gemini-1.5-pro' } },
     { model: 'command-r-plus', provider: 'cohere', requests: () => cohere.requests, sent: { path: '/v2/chat', body: expect.objectContaining({ model: 'command-r-plus' }) } },
-    { model: 'azure-ai-mistral-large', provider: 'azure_ai', requests: () => azureAi.requests, sent: { url: expect.stringMatching(/\/chat\/completions/) } },
+    // 60 input × $4/M + 12 output × $12/M, Azure's serverless price of Mistral Large.
+    { model: 'azure-ai-mistral-large', provider: 'azure_ai', requests: () => azureAi.requests, sent: { url: expect.stringMatching(/\/chat\/completions/), body: expect.objectContaining({ model: 'mistral-large' }) }, costMicros: 384 },
     { model: 'gpt-3.5-turbo-instruct', provider: 'text-completion-openai', requests: () => openai.requests, sent: { url: '/v1/completions', body: expect.objectContaining({ model: 'gpt-3.5-turbo-instruct' }) } },
   ];
 }
 
 /** The usage row of a call has the provider's tokens and, where the price table prices it, a cost. */
-async function expectBilledRow(gateway: TestGateway, callId: string | null, expected: { provider: string; local?: boolean }, label: string): Promise<void> {
+async function expectBilledRow(gateway: TestGateway, callId: string | null, expected: { provider: string; local?: boolean; costMicros?: number }, label: string): Promise<void> {
   expect(callId, label).toBeTruthy();
   const row = await gateway.recordOf(callId!);
   expect(row, label).toMatchObject({ status: 'success', provider: expected.provider });
@@ -221,6 +225,7 @@ async function expectBilledRow(gateway: TestGateway, callId: string | null, expe
   expect(row!.cost_micros, `${label}: no price`).toEqual(expect.any(Number));
   if (expected.local) expect(row!.cost_micros, label).toBe(0);
   else expect(row!.cost_micros, label).toBeGreaterThan(0);
+  if (expected.costMicros !== undefined) expect(row!.cost_micros, label).toBe(expected.costMicros);
 }
 
 for (const { dialect, create } of await dialectsUnderTest()) {
@@ -320,8 +325,9 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       it('serves Claude on Bedrock and on Vertex AI through @anthropic-ai/sdk on /v1/messages, plain and streaming, billed', async () => {
         const anthropic = new Anthropic({ apiKey: MASTER_KEY, baseURL: gateway.url, maxRetries: 0 });
         const claudes = [
-          { model: 'bedrock-claude-3-5-sonnet', provider: 'bedrock', requests: () => mocks.bedrock.requests, sent: { modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', region: 'us-east-1' } },
-          { model: 'vertex-claude-3-5-sonnet', provider: 'vertex_ai', requests: () => mocks.vertex.requests, sent: { project: 'acme-prod', location: 'us-east5', publisher: 'anthropic', model: 'claude-3-5-sonnet-v2@20241022' } },
+          { model: 'bedrock-claude-3-5-sonnet', provider: 'bedrock', requests: () => mocks.bedrock.requests, sent: { modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', region: 'us-east-1' }, costMicros: 810 },
+          // 110 input × $3/M + 25 output × $15/M: Claude on Vertex is priced as on Anthropic's API.
+          { model: 'vertex-claude-3-5-sonnet', provider: 'vertex_ai', requests: () => mocks.vertex.requests, sent: { project: 'acme-prod', location: 'us-east5', publisher: 'anthropic', model: 'claude-3-5-sonnet-v2@20241022' }, costMicros: 705 },
         ];
         for (const claude of claudes) {
           const before = claude.requests().length;
