@@ -24,6 +24,9 @@ import { registerSpendRoutes } from './http/routes/spend.js';
 import type { SpendReportRepository } from './storage/repositories/spend-reports.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { registerAnthropicRoutes } from './http/routes/anthropic.js';
+import { registerGeminiRoutes, withGoogleKey } from './http/routes/gemini.js';
+import { registerAnthropicNativeRoutes } from './http/routes/anthropic-native.js';
+import { registerOpenAIMediaRoutes } from './http/routes/openai-media.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
 import { registerResponsesRoutes } from './http/routes/responses.js';
 import type { ResponseStore } from './responses/response-store.js';
@@ -152,7 +155,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       callId: request.id,
       startedAt: performance.now(),
       startedAtEpochMs: Date.now(),
-      endpoint: config.endpoint ?? 'chat/completions',
+      endpoint: config.endpointOf?.(request.url) ?? config.endpoint ?? 'chat/completions',
       caller: { keyHash: null, keyAlias: null, userId: null, teamId: null, isAdmin: false },
       client,
       recorded: config.endpoint === undefined,
@@ -163,6 +166,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       if (!reply.raw.writableFinished) client.close();
     });
     reply.header('x-switchboard-call-id', call.callId);
+    reply.header('x-litellm-call-id', call.callId);
     const powerLevel = request.headers['x-power-level'];
     if (typeof powerLevel === 'string') call.requestedPowerLevel = powerLevel;
     const task = request.headers['x-switchboard-task'];
@@ -174,9 +178,10 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       // Answering from the hook: done() is not called.
       sendError(reply, error);
     };
+    const headers = config.googleKey ? withGoogleKey(request) : request.headers;
     let cached: Caller | undefined;
     try {
-      cached = deps.authenticator.authenticateCached(request.headers);
+      cached = deps.authenticator.authenticateCached(headers);
     } catch (caught) {
       reject(caught);
       return;
@@ -186,7 +191,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       done();
       return;
     }
-    deps.authenticator.authenticate(request.headers).then(
+    deps.authenticator.authenticate(headers).then(
       (caller) => {
         call.caller = caller;
         done();
@@ -215,6 +220,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
+  registerGeminiRoutes(app, { gateway: deps.gateway });
+  registerAnthropicNativeRoutes(app, { gateway: deps.gateway });
+  registerOpenAIMediaRoutes(app, { gateway: deps.gateway });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);
   if (deps.agents) registerAgentRoutes(app, deps.agents);

@@ -16,8 +16,14 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-/** The key a client sent: `Authorization: Bearer`, `x-api-key` (Anthropic SDK) or `api-key` (Azure SDK). */
+/**
+ * The key a client sent: `x-litellm-api-key` (LiteLLM's own header, which wins so that a client can
+ * keep `Authorization` for something else, as on LiteLLM), `Authorization: Bearer`, `x-api-key`
+ * (Anthropic SDK) or `api-key` (Azure SDK). `x-litellm-api-key` may carry a `Bearer ` prefix.
+ */
 export function presentedKey(headers: HeaderBag): string | undefined {
+  const litellm = single(headers['x-litellm-api-key'])?.trim();
+  if (litellm) return /^Bearer\s+(.+)$/i.exec(litellm)?.[1].trim() ?? litellm;
   const authorization = single(headers.authorization);
   if (authorization) {
     const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
@@ -91,7 +97,7 @@ export class Authenticator {
 
 function requireKey(headers: HeaderBag): string {
   const key = presentedKey(headers);
-  if (!key) throw new GatewayError('invalid_api_key', 'no API key: send it as "Authorization: Bearer <key>" (or the x-api-key header)');
+  if (!key) throw new GatewayError('invalid_api_key', 'no API key: send it as "Authorization: Bearer <key>" (or the x-api-key or x-litellm-api-key header)');
   return key;
 }
 

@@ -13,7 +13,8 @@
  *   tokens), times the number of completions generated (`n`, or `best_of` when larger);
  * - at the dearest price among the deployments that may serve it (fallbacks included).
  */
-import type { ChatMessage, Deployment, TokenPrices } from '../providers/types.js';
+import type { ChatMessage, Deployment, MediaUnits, TokenPrices } from '../providers/types.js';
+import { mediaCostPico } from './cost.js';
 
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 const IMAGE_TOKENS = 3_000;
@@ -158,11 +159,13 @@ function dearestInput(prices: TokenPrices): number {
 /** Micro-dollars (rounded up); 0 when no deployment has a known price. */
 export function maxCostMicros(input: CostInput, deployments: Deployment[]): number {
   const promptTokens = promptTokenBound(input);
+  // Media calls (images, speech, rerank) bill units besides tokens: the most they can bill, at each deployment's price.
+  const units = input.body.units as MediaUnits | undefined;
   let worst = 0;
   for (const deployment of deployments) {
-    if (!deployment.prices) continue;
-    const pico = promptTokens * dearestInput(deployment.prices) + outputBound(input, deployment) * deployment.prices.outputPerToken;
-    worst = Math.max(worst, pico);
+    const tokens = deployment.prices ? promptTokens * dearestInput(deployment.prices) + outputBound(input, deployment) * deployment.prices.outputPerToken : 0;
+    const media = units ? (mediaCostPico(units, deployment) ?? 0) : 0;
+    worst = Math.max(worst, tokens + media);
   }
   return Math.ceil(worst / PICO_PER_MICRO);
 }

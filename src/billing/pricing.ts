@@ -33,6 +33,8 @@ const BUILT_IN: Record<string, PerMillion> = {
   'text-embedding-3-small': [0.02, 0],
   'text-embedding-3-large': [0.13, 0],
   'text-embedding-ada-002': [0.1, 0],
+  // Image generation billed in tokens (text input $5/M, image output $40/M); its answers carry usage.
+  'gpt-image-1': [5, 40],
   // Anthropic (cache read, cache write at the 5-minute rate)
   'claude-opus-4-5': [5, 25, 0.5, 6.25],
   'claude-opus-4-1': [15, 75, 1.5, 18.75],
@@ -145,6 +147,22 @@ const BUILT_IN: Record<string, PerMillion> = {
 const BEDROCK_REGION_PREFIX = /^(us|eu|apac|us-gov|global|jp|au|ca)\./;
 /** A Bedrock model id: `vendor.model…` (`anthropic.claude-3-5-haiku-20241022-v1:0`, `amazon.nova-pro-v1:0`). */
 const BEDROCK_MODEL_ID = /^[a-z0-9-]+\.[a-z]/;
+/** Which provider serves each family of the table, for listing the models a wildcard deployment reaches. */
+const FAMILIES: Record<string, RegExp> = {
+  openai: /^(?:gpt-|o\d|text-embedding-(?:3|ada))/,
+  azure: /^(?:gpt-|o\d|text-embedding-(?:3|ada))/,
+  anthropic: /^claude-/,
+  gemini: /^(?:gemini-|text-embedding-004$)/,
+  groq: /^(?:llama-|mixtral-)/,
+  mistral: /^mistral-/,
+  deepseek: /^deepseek-/,
+};
+
+/** The models of the built-in table a provider serves (none for providers the table has no family for). */
+export function knownModelsOf(provider: string): string[] {
+  const family = Object.hasOwn(FAMILIES, provider) ? FAMILIES[provider] : undefined;
+  return family ? Object.keys(BUILT_IN).filter((name) => family.test(name)) : [];
+}
 
 const PICO_PER_USD = 1e12;
 

@@ -20,7 +20,7 @@
  * - cached and cache-creation tokens never exceed the prompt, reasoning tokens never exceed the
  *   completion; the total is recomputed as prompt + completion once anything was adjusted.
  */
-import type { ChatMessage, Deployment, Usage } from '../providers/types.js';
+import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { promptTokenBound, type CostInput } from './max-cost.js';
 
 /** Output limit when neither the request, the deployment nor model_info names one. */
@@ -180,4 +180,20 @@ function clamp(value: number | undefined, limit: number, field: AdjustedField, a
   if (value === undefined || plausible(value, limit)) return value;
   adjusted.push(field);
   return Number.isFinite(value) && value > 0 ? Math.min(Math.floor(value), Math.max(0, limit)) : 0;
+}
+
+/**
+ * Media units an upstream reports (images, characters, searches) never beyond what the request
+ * could produce (`bound`, what admission reserved for): a count over it is held to it.
+ */
+export function boundUnits(usage: Usage | undefined, bound: MediaUnits | undefined): Usage | undefined {
+  const units = usage?.units;
+  if (!units || !bound) return usage;
+  const held: MediaUnits = { ...units };
+  for (const key of ['images', 'inputImages', 'inputSeconds', 'outputSeconds', 'inputCharacters', 'queries'] as const) {
+    const limit = bound[key];
+    const value = held[key];
+    if (limit !== undefined && value !== undefined && value > limit) held[key] = limit;
+  }
+  return { ...usage, units: held };
 }

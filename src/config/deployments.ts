@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { resolvePrices } from '../billing/pricing.js';
+import { resolveMediaPrices } from '../billing/media-pricing.js';
 import { modelProvider } from '../providers/model-provider.js';
 import type { ProviderSpec } from '../providers/specs.js';
 import type { Deployment, JsonObject, ModelInfo } from '../providers/types.js';
@@ -133,13 +134,14 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     weight: params.weight,
     order: params.order,
     dropParams: params.drop_params,
+    tags: params.tags && params.tags.length > 0 ? params.tags : undefined,
     defaultParams,
     modelInfo: { ...modelInfo, id },
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
     ...(vertex?.target ? { vertex: vertex.target } : {}),
+    mediaPrices: resolveMediaPrices(upstreamModel, modelInfo, spec.local === true),
     available,
     unavailableReason,
-    tags: params.tags,
     maxRetries: params.max_retries,
     ...(credentials ? { aws: credentials } : {}),
   };

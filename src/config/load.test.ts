@@ -60,6 +60,18 @@ environment_variables:
     expect(issue.line).toBeGreaterThanOrEqual(3);
   });
 
+  it('warns that deployment tags route nothing without router_settings.enable_tag_filtering', () => {
+    const yaml = (filtering: string) => `model_list:
+  - model_name: gpt
+    litellm_params:
+      model: openai/gpt-4o
+      tags: ["paid"]
+${filtering}`;
+    const warning = parseConfig(yaml(''), {}).issues.find((issue) => issue.message.includes('enable_tag_filtering'));
+    expect(warning).toMatchObject({ severity: 'warning', fatal: false, path: ['model_list', 0, 'litellm_params', 'tags'], line: 5 });
+    expect(parseConfig(yaml('router_settings:\n  enable_tag_filtering: true\n'), {}).issues.filter((issue) => issue.message.includes('enable_tag_filtering'))).toEqual([]);
+  });
+
   it('reports an unknown provider prefix at the line of its model, as a warning: the gateway starts without it', () => {
     const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: nosuch/model-1\n');
     const issue = loaded.issues.find((item) => item.kind === 'unavailable-model')!;
@@ -134,6 +146,13 @@ environment_variables:
       ['warning', 'unknown key "some_future_setting" is ignored', 3],
       ['warning', 'unknown key "mystery_section" is ignored', 4],
     ]);
+  });
+
+  it('says that LiteLLM pass_through_endpoints are not served, and what serves provider APIs instead', () => {
+    const loaded = parseConfig('model_list: []\ngeneral_settings:\n  pass_through_endpoints:\n    - path: /cohere\n      target: https://api.cohere.com\n');
+    expect(loaded.issues).toHaveLength(1);
+    expect(loaded.issues[0]).toMatchObject({ severity: 'warning', line: 3 });
+    expect(loaded.issues[0].message).toMatch(/"pass_through_endpoints" is not supported: not served \(404\).*\/gemini, \/anthropic and \/openai\/v1/);
   });
 
   it('requires litellm_params.model, pointing at the entry', () => {

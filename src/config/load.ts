@@ -146,6 +146,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   const config = parsed.success ? parsed.data : configSchema.parse({});
   issues.push(...fairShareWarnings(config, locate));
   issues.push(...listenerIssues(config, locate));
+  issues.push(...tagRoutingWarnings(config, locate));
 
   // On the keys as written: a key whose os.environ/ variable is unset is still a key the config uses.
   issues.push(...unknownKeyWarnings(raw, locate));
@@ -182,6 +183,15 @@ function fairShareWarnings(config: GatewayConfig, locate: (path: ConfigPath) => 
   const path: ConfigPath = ['general_settings', 'default_key_max_parallel_requests'];
   const what = limit === 0 ? 'keys without max_parallel_requests have no in-flight cap' : `a key without max_parallel_requests may hold ${limit} requests in flight`;
   return [{ severity: 'warning', message: `${what}: one key can then take more than half (${FAIR_SHARE_OF_ORIGIN}) of an upstream's ${FAIR_SHARE_OF_ORIGIN * 2} connections and make every other key wait`, path, ...locate(path), fatal: false }];
+}
+
+/** Deployment tags route only with router_settings.enable_tag_filtering: said, not silently ignored. */
+function tagRoutingWarnings(config: GatewayConfig, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  if (config.router_settings.enable_tag_filtering) return [];
+  const index = config.model_list.findIndex((entry) => (entry.litellm_params.tags?.length ?? 0) > 0);
+  if (index < 0) return [];
+  const path: ConfigPath = ['model_list', index, 'litellm_params', 'tags'];
+  return [{ severity: 'warning', message: 'litellm_params.tags route requests only with router_settings.enable_tag_filtering: true; without it they are not used for routing (request tags are still recorded and reported)', path, ...locate(path), fatal: false }];
 }
 
 /** Request timeouts that contradict each other (listener-settings.ts says which). */

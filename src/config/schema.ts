@@ -112,6 +112,13 @@ export const modelInfoSchema = z
     output_cost_per_token: nonNegative.optional(),
     cache_read_input_token_cost: nonNegative.optional(),
     cache_creation_input_token_cost: nonNegative.optional(),
+    // Media prices in USD, LiteLLM's names (src/billing/media-pricing.ts).
+    input_cost_per_image: nonNegative.optional(),
+    output_cost_per_image: nonNegative.optional(),
+    input_cost_per_second: nonNegative.optional(),
+    output_cost_per_second: nonNegative.optional(),
+    input_cost_per_character: nonNegative.optional(),
+    input_cost_per_query: nonNegative.optional(),
     max_tokens: integer.optional(),
     max_input_tokens: integer.optional(),
     max_output_tokens: integer.optional(),
@@ -181,6 +188,10 @@ export const routerSettingsSchema = z
     enable_pre_call_checks: boolean.optional(),
     routing_strategy_args: z.record(z.unknown()).optional(),
     disable_cooldowns: boolean.optional(),
+    /** Tag routing (routing/tag-filter.ts): a request's tags restrict it to deployments with those `litellm_params.tags`. */
+    enable_tag_filtering: boolean.optional(),
+    /** With tag filtering: true (default) — a deployment with any of the request's tags serves it; false — it must carry all of them. */
+    tag_filtering_match_any: boolean.optional(),
   })
   .passthrough();
 

@@ -5,12 +5,31 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
-import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
+import type { Upload } from '../providers/native.js';
+import type { ChatRequest, CompletionRequest, EmbeddingsRequest, MediaUnits } from '../providers/types.js';
 import type { ClientConnection } from './client-connection.js';
 
 export type { Caller } from '../auth/caller.js';
 
-export type Endpoint = 'chat/completions' | 'completions' | 'embeddings' | 'messages' | 'responses';
+export type Endpoint =
+  | 'chat/completions'
+  | 'completions'
+  | 'embeddings'
+  | 'messages'
+  | 'responses'
+  | 'gemini/generateContent'
+  | 'gemini/streamGenerateContent'
+  | 'gemini/countTokens'
+  | 'gemini/embedContent'
+  | 'gemini/batchEmbedContents'
+  | 'anthropic/messages'
+  | 'anthropic/count_tokens'
+  | 'images/generations'
+  | 'moderations'
+  | 'rerank'
+  | 'openai/passthrough'
+  | 'audio/speech'
+  | 'audio/transcriptions';
 
 /** What the HTTP layer knows about a call before the request path runs. */
 export interface CallContext {
@@ -36,13 +55,68 @@ export interface CallContext {
   requestTags?: string[];
   /** The client's address as the gateway saw it. */
   requesterIp?: string;
+  /** The request's `metadata` object (LiteLLM's), kept on the usage row; never sent upstream. */
+  requestMetadata?: Record<string, unknown>;
+  /** The per-request options read off the body and headers (gateway/request-options.ts). */
+  requestOptions?: RequestOptions;
+}
+
+/** LiteLLM's per-request controls, read once at the edge and never sent upstream. */
+export interface RequestOptions {
+  /** `num_retries` (or x-litellm-num-retries): retries of this call, in place of the router's. */
+  numRetries?: number;
+  /** `timeout` (or x-litellm-timeout), in ms: the upstream timeout of this call's attempts. */
+  timeoutMs?: number;
+  /** `mock_response`: answered locally with this text, no upstream call, cost 0. */
+  mockResponse?: string;
+  /** Things the gateway did to the request that the client should know of (x-switchboard-warnings). */
+  warnings?: string[];
+}
+
+/** A provider-native API the gateway relays (`/gemini/...`, `/anthropic/...`), its body untranslated. */
+export type NativeApi = 'gemini' | 'anthropic' | 'openai';
+
+/**
+ * The stages' view of a native call: the model group, whether it streams, and the limits read from
+ * the native body in the canonical names the bounds use (`max_tokens`, `n`, `thinking`); the
+ * native body itself travels in `native`, counted whole as prompt input by the cost bounds.
+ */
+export interface NativeRequest {
+  model: string;
+  stream?: boolean;
+  max_tokens?: number;
+  n?: number;
+  /** Set when the model may think (billed as output beyond max_tokens on some models). */
+  thinking?: Record<string, unknown>;
+  /** The most media units (images, characters, searches) the call can bill: reserved, and the bound on what is billed. */
+  units?: MediaUnits;
+  native: Record<string, unknown>;
+}
+
+/**
+ * A provider-native call: `method` is the provider's (`generateContent`, ...), `costKind` how the
+ * bounds treat it (a generation, or embeddings and counting that produce no output tokens).
+ */
+export interface NativeOperation {
+  kind: 'native';
+  api: NativeApi;
+  method: string;
+  costKind: 'completion' | 'embeddings';
+  request: NativeRequest;
+  /** Client headers the provider's API reads (`anthropic-beta`, ...), forwarded; the deployment's own headers win. */
+  headers?: Record<string, string>;
+  /** The answer is bytes (audio), streamed to the client as they arrive; billed by `request.units`. */
+  bytes?: boolean;
+  /** A multipart call's file (audio to transcribe); `request.native` holds the other form fields. */
+  upload?: Upload;
 }
 
 /** The operation a call asks for, with its (validated) request body. */
 export type Operation =
   | { kind: 'chat'; request: ChatRequest }
   | { kind: 'completion'; request: CompletionRequest }
-  | { kind: 'embeddings'; request: EmbeddingsRequest };
+  | { kind: 'embeddings'; request: EmbeddingsRequest }
+  | NativeOperation;
 
 export type OperationKind = Operation['kind'];
 

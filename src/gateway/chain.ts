@@ -10,9 +10,11 @@ import type { UsageRecorder } from './record.js';
 import { agentStage } from './stages/agent.js';
 import { admitStage } from './stages/admit.js';
 import { cacheStage } from './stages/cache.js';
+import { attemptBytes } from './stages/attempt-bytes.js';
 import { attemptJson } from './stages/attempt-json.js';
 import { attemptStream } from './stages/attempt-stream.js';
 import type { Attempt } from './stages/attempted.js';
+import { mockStage } from './stages/mock.js';
 import { recordFailuresStage } from './stages/record-failures.js';
 import { resolveStage } from './stages/resolve.js';
 import { rulesStage } from './stages/rules.js';
@@ -29,6 +31,7 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
     rulesStage(deps), // tier gating and routing rules: limits and the rule's plan for resolve
     resolveStage(deps),
     admitStage(deps),
+    mockStage(recorder), // `mock_response`: answered locally once the key may use the model and its limits admit the call
     cacheStage({ cache: deps.cache, recorder, catalog: deps.catalog, run: () => run! }), // looks up before routing, stores what settle returned
     routeStage(deps),
     // Guardrails go here: on the request before each attempt, and on what it returns.
@@ -39,5 +42,8 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
 
 /** One attempt: JSON, or an opened stream. */
 function attemptOf(deps: GatewayDependencies): Attempt {
-  return (call) => (call.stream ? attemptStream(deps, call) : attemptJson(deps, call));
+  return (call) => {
+    if (call.operation.kind === 'native' && call.operation.bytes) return attemptBytes(deps, call);
+    return call.stream ? attemptStream(deps, call) : attemptJson(deps, call);
+  };
 }

@@ -5,12 +5,13 @@
  */
 import { GatewayError } from '../errors.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
-import type { CallContext, GatewayResult, Operation } from './call-context.js';
+import type { CallContext, GatewayResult, NativeOperation, Operation } from './call-context.js';
 import type { Call, Next } from './call.js';
 import { buildChain } from './chain.js';
 import { explainCall } from './explain.js';
 import type { GatewayDependencies } from './dependencies.js';
 import { InFlightCalls } from './in-flight.js';
+import { addLiteLLMHeaders } from './litellm-headers.js';
 import { UsageRecorder } from './record.js';
 import { promptOf } from './request-body.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
@@ -40,6 +41,11 @@ export class Gateway {
     return this.run(this.callOf(context, { kind: 'embeddings', request }, openAIResponseFormat));
   }
 
+  /** A provider-native call (`/gemini/...`), relayed untranslated and answered in `format`. */
+  native(context: CallContext, operation: NativeOperation, format: ResponseFormat): Promise<GatewayResult> {
+    return this.run(this.callOf(context, operation, format));
+  }
+
   /** What a chat call would decide (rule, model, fallbacks, level), without making it (explain.ts). */
   explainChat(context: CallContext, request: ChatRequest): Promise<Call> {
     return explainCall(this.deps, context, { kind: 'chat', request });
@@ -60,6 +66,7 @@ export class Gateway {
       end();
       throw error;
     }
+    addLiteLLMHeaders(result.headers, call.context);
     if (result.kind !== 'stream') {
       end();
       return result;

@@ -18,6 +18,8 @@ type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retr
   lastAttempt: AttemptPlan | undefined;
   /** Answered from the response cache: what the cached answer cost when produced (null: unpriced). */
   cacheHit?: { savedCostMicros: number | null };
+  /** Answered from the request's mock_response. */
+  mock?: boolean;
 };
 
 /** As much of a call as is known when it is recorded: a request refused before the path ran has only its context. */
@@ -40,6 +42,15 @@ export class UsageRecorder {
   recordCacheHit(call: Call, usage: Usage, savedCostMicros: number | null): void {
     const settlement: Settlement = { usage, costMicros: 0, upstreamLatencyMs: 0, timeToFirstTokenMs: null };
     this.record(call, { modelGroup: call.resolution?.group.name ?? null, deployment: undefined, requested: undefined, retries: 0, fallbacks: 0, stream: call.stream, settlement, error: undefined, aborted: false, lastAttempt: undefined, cacheHit: { savedCostMicros } });
+  }
+
+  /**
+   * A call answered from its own `mock_response`: the locally counted tokens, cost 0 and no credits;
+   * the reservations are released like a cache hit's (nothing went upstream, no tpm counted).
+   */
+  recordMock(call: Call, usage: Usage): void {
+    const settlement: Settlement = { usage, costMicros: 0, upstreamLatencyMs: 0, timeToFirstTokenMs: null };
+    this.record(call, { modelGroup: call.resolution?.group.name ?? null, deployment: undefined, requested: undefined, retries: 0, fallbacks: 0, stream: call.stream, settlement, error: undefined, aborted: false, lastAttempt: undefined, cacheHit: undefined, mock: true });
   }
 
   /** A call that failed: refused before routing (no route facts), or after every attempt failed. */
@@ -73,7 +84,7 @@ export class UsageRecorder {
     const byok = ending.lastAttempt?.target.byok === true && settlement !== undefined;
     const billedMicros = byok ? undefined : settlement?.costMicros;
     const admission = call.admission;
-    admission?.ticket?.settle(billedMicros, ending.cacheHit ? 0 : usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
+    admission?.ticket?.settle(billedMicros, ending.cacheHit || ending.mock ? 0 : usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
     const powerLevel = this.deps.platform ? chargedLevelOf(call, ending.lastAttempt) : undefined;
     const credits = admission?.credits?.settle(billedMicros, { level: powerLevel });
     const latencyMs = performance.now() - context.startedAt;
@@ -109,6 +120,7 @@ export class UsageRecorder {
       latencyMs,
       cacheHit: ending.cacheHit,
       agent: call.agent,
+      mock: ending.mock,
     });
     this.deps.usageWriter.enqueue(this.deps.settings?.withoutSpendLogContent ? withoutContent(row) : row);
   }

@@ -41,6 +41,8 @@ export function promptOf(operation: Operation): string {
       return JSON.stringify(operation.request.prompt ?? null);
     case 'embeddings':
       return JSON.stringify(operation.request.input ?? null);
+    case 'native':
+      return JSON.stringify(operation.request.native);
   }
 }
 

@@ -137,7 +137,7 @@ export class UpstreamClient {
     try {
       const { origin, path } = this.target(upstream.url);
       const headers = upstream.authorizer ? { ...upstream.headers, ...(await untilAborted(authorizationHeaders(upstream.authorizer, provider), signal)) } : upstream.headers;
-      const response = await this.agent.request({ origin, path, method: upstream.method, headers, body: upstream.body, signal });
+      const response = await this.agent.request({ origin, path, method: upstream.method, headers, body: upstream.bodyStream?.() ?? upstream.body, signal });
       return { statusCode: response.statusCode, headers: response.headers, body: response.body };
     } catch (error) {
       throw connectionError(error, provider, signal);

@@ -43,6 +43,8 @@ export interface UsageFacts {
   cacheHit?: { savedCostMicros: number | null };
   /** The agent the call was made for. */
   agent?: string;
+  /** Answered locally from the request's `mock_response`: no upstream call, cost 0. */
+  mock?: boolean;
 }
 
 export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow {
@@ -79,7 +81,7 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
     error_message: error?.message.slice(0, 2000) ?? null,
     retries: facts.retries,
     fallbacks: facts.fallbacks,
-    metadata: requested && requested !== modelGroup ? JSON.stringify({ requested_model: requested }) : null,
+    metadata: metadataOf(context, facts),
     byok: facts.byok ? 1 : 0,
     credits_millicredits: facts.creditsCharged ?? null,
     power_level: facts.powerLevel ?? null,
@@ -97,4 +99,20 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
     requester_ip: context.requesterIp ?? null,
     api_base: deployment?.apiBase ?? null,
   };
+}
+
+/**
+ * The row's `metadata` JSON: the model asked for when a fallback answered, whether the answer was a
+ * mock, and the request's own `metadata` (as LiteLLM's spend logs keep it, `requester_metadata`;
+ * bounded to 8 KiB by request-bounds.ts). Null when there is nothing to say.
+ */
+function metadataOf(context: CallContext, facts: UsageFacts): string | null {
+  const { requested, modelGroup } = facts;
+  const fallback = requested !== undefined && requested !== modelGroup;
+  if (!fallback && !facts.mock && !context.requestMetadata) return null;
+  const metadata: Record<string, unknown> = {};
+  if (fallback) metadata.requested_model = requested;
+  if (facts.mock) metadata.mock_response = true;
+  if (context.requestMetadata) metadata.requester_metadata = context.requestMetadata;
+  return JSON.stringify(metadata);
 }

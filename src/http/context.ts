@@ -12,7 +12,11 @@ declare module 'fastify' {
     /** The gateway endpoint a route serves, for usage records of rejected calls. */
     endpoint?: CallContext['endpoint'];
     /** The error envelope the route's clients expect (default: OpenAI's). */
-    errorFormat?: 'openai' | 'anthropic';
+    errorFormat?: 'openai' | 'anthropic' | 'gemini';
+    /** The endpoint of a route that serves several (the Gemini methods), read from the URL. */
+    endpointOf?: (url: string) => CallContext['endpoint'] | undefined;
+    /** The API key may also come as `x-goog-api-key` or `?key=` (Google's clients). */
+    googleKey?: boolean;
   }
 }
 

@@ -57,7 +57,50 @@ function anthropicErrorType(status: number): string {
   }
 }
 
-export function renderError(error: GatewayError, format: 'openai' | 'anthropic' = 'openai'): string {
+/**
+ * google.rpc.Code names by HTTP status, as the Gemini API answers them
+ * (https://ai.google.dev/gemini-api/docs/troubleshooting). An exhausted budget or credit balance is
+ * a precondition the caller must fix (FAILED_PRECONDITION), not a quota that frees itself.
+ */
+function googleStatus(error: GatewayError): string {
+  if (error.code === 'budget_exceeded' || error.code === 'insufficient_credits') return 'FAILED_PRECONDITION';
+  switch (error.status) {
+    case 400:
+    case 413:
+    case 415:
+    case 422:
+      return 'INVALID_ARGUMENT';
+    case 401:
+      return 'UNAUTHENTICATED';
+    case 403:
+      return 'PERMISSION_DENIED';
+    case 404:
+      return 'NOT_FOUND';
+    case 408:
+    case 504:
+      return 'DEADLINE_EXCEEDED';
+    case 409:
+      return 'ABORTED';
+    case 429:
+      return 'RESOURCE_EXHAUSTED';
+    case 499:
+      return 'CANCELLED';
+    case 501:
+      return 'UNIMPLEMENTED';
+    case 503:
+      return 'UNAVAILABLE';
+    default:
+      return error.status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION';
+  }
+}
+
+/** Google's error envelope (google.rpc.Status as JSON), which the Gemini SDKs read. */
+export function googleErrorBody(error: GatewayError): { error: { code: number; message: string; status: string } } {
+  return { error: { code: error.status, message: error.message, status: googleStatus(error) } };
+}
+
+export function renderError(error: GatewayError, format: 'openai' | 'anthropic' | 'gemini' = 'openai'): string {
+  if (format === 'gemini') return JSON.stringify(googleErrorBody(error));
   if (format === 'anthropic') return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(error.status), message: error.message } });
   return JSON.stringify(error.toEnvelope());
 }

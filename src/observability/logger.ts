@@ -18,6 +18,7 @@ export const REDACT_PATHS = [
   '*["x-api-key"]',
   '*["api-key"]',
   '*["x-goog-api-key"]',
+  '*["x-litellm-api-key"]',
   '*.headers.authorization',
   '*.headers["x-api-key"]',
   '*.headers["api-key"]',
@@ -29,6 +30,7 @@ export const REDACT_PATHS = [
   '*.aws_session_token',
   '*["x-amz-security-token"]',
   '*["X-Amz-Security-Token"]',
+  '*.headers["x-litellm-api-key"]',
 ];
 
 export interface LoggerOptions {

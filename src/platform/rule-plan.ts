@@ -28,6 +28,9 @@ export interface RulePlanInput {
   aliasTarget: string;
   headerPowerLevel: string | undefined;
   headerTask: string | undefined;
+  /** The request's tags and metadata as read at the edge (gateway/request-options.ts); else read off `request`. */
+  tags?: readonly string[];
+  metadata?: Readonly<Record<string, unknown>>;
   promptTokens: () => Promise<number>;
 }
 
@@ -44,7 +47,7 @@ export async function planRules(input: RulePlanInput): Promise<RulePlan> {
   if (tier?.powerLevels && requestedLevel && !tier.powerLevels.includes(requestedLevel)) {
     throw new GatewayError('power_level_not_in_tier', `tier "${tier.name}" may not use power level "${requestedLevel}"; its power levels: ${tier.powerLevels.join(', ')}`, { param: 'power_level' });
   }
-  const tags = requestTags(original);
+  const tags = input.tags ? [...input.tags] : requestTags(original);
   const model = typeof original.model === 'string' ? original.model : '';
   const rule = await firstMatchingRule(input.rules, {
     tier: tier?.name,
@@ -53,7 +56,7 @@ export async function planRules(input: RulePlanInput): Promise<RulePlan> {
     user: input.caller.userId,
     keyAlias: input.caller.keyAlias,
     tags,
-    metadata: typeof original.metadata === 'object' && original.metadata !== null && !Array.isArray(original.metadata) ? (original.metadata as Record<string, unknown>) : {},
+    metadata: input.metadata ? { ...input.metadata } : typeof original.metadata === 'object' && original.metadata !== null && !Array.isArray(original.metadata) ? (original.metadata as Record<string, unknown>) : {},
     models: model === input.aliasTarget ? [model] : [model, input.aliasTarget],
     task: requestTask(tags, input.headerTask),
     hasTools: hasTools(original),

@@ -90,6 +90,22 @@ export interface Usage {
   reasoningTokens?: number;
   /** True when the gateway counted the tokens itself because the upstream omitted usage. */
   estimated?: boolean;
+  /** Billable units other than tokens (images, audio, characters, searches): see MediaUnits. */
+  units?: MediaUnits;
+}
+
+/**
+ * What a media call bills besides tokens. `imageVariant` (`<quality>/<size>`, e.g. `hd/1024x1792`)
+ * picks the per-image price where a model's price depends on it (dall-e).
+ */
+export interface MediaUnits {
+  images?: number;
+  imageVariant?: string;
+  inputImages?: number;
+  inputSeconds?: number;
+  outputSeconds?: number;
+  inputCharacters?: number;
+  queries?: number;
 }
 
 /** The OpenAI `usage` object. */
@@ -161,6 +177,17 @@ export interface TokenPrices {
   cacheWritePerToken?: number;
 }
 
+/** Pico-dollars per unit of media (MediaUnits); an absent price leaves that unit's cost unknown. */
+export interface MediaPrices {
+  /** Per generated image, by `<quality>/<size>` variant, with `*` for any other. */
+  outputPerImage?: Record<string, number>;
+  inputPerImage?: number;
+  inputPerSecond?: number;
+  outputPerSecond?: number;
+  inputPerCharacter?: number;
+  inputPerQuery?: number;
+}
+
 export interface ModelInfo {
   id?: string;
   mode?: 'chat' | 'completion' | 'embedding' | string;
@@ -175,6 +202,12 @@ export interface ModelInfo {
   base_model?: string;
   supports_vision?: boolean;
   supports_function_calling?: boolean;
+  input_cost_per_image?: number;
+  output_cost_per_image?: number;
+  input_cost_per_second?: number;
+  output_cost_per_second?: number;
+  input_cost_per_character?: number;
+  input_cost_per_query?: number;
   [extra: string]: unknown;
 }
 
@@ -207,17 +240,19 @@ export interface Deployment {
   order?: number;
   /** litellm_params.drop_params: overrides litellm_settings.drop_params for this deployment. */
   dropParams?: boolean;
+  /** litellm_params.tags: with router_settings.enable_tag_filtering, the request tags this deployment serves ("default": untagged requests). */
+  tags?: string[];
   /** Default call parameters (max_tokens, temperature, ...) applied when the client omits them. */
   defaultParams: JsonObject;
   modelInfo: ModelInfo;
   prices?: TokenPrices;
   /** Google Vertex AI deployments: where the model runs and what authenticates the calls. */
   vertex?: VertexTarget;
+  /** Prices of images, audio, characters and searches (billing/media-pricing.ts). */
+  mediaPrices?: MediaPrices;
   /** False when the deployment cannot be called (e.g. its API key is absent). */
   available: boolean;
   unavailableReason?: string;
-  /** litellm_params.tags: the deployment's routing tags, as written. */
-  tags?: string[];
   /** litellm_params.max_retries: retries of a failed call on this deployment (overrides the router's num_retries). */
   maxRetries?: number;
   /** AWS credentials and region of a Bedrock deployment (requests are SigV4-signed with them). */
@@ -258,6 +293,8 @@ export interface UpstreamRequest {
   method: 'POST' | 'GET' | 'DELETE';
   headers: Record<string, string>;
   body?: string;
+  /** Instead of `body`: a multipart upload's parts, streamed (a fresh stream over the same buffers each time it is sent). */
+  bodyStream?: () => import('node:stream').Readable;
   /** How the response body is framed when streaming. */
   framing: Framing;
   /** Credentials resolved at send time (Vertex AI's access token); their headers win. */

@@ -4,6 +4,7 @@
  * `replace` swaps the whole set at once when models change at runtime.
  */
 import type { Deployment } from '../providers/types.js';
+import { isWildcard, WildcardRoutes } from './wildcards.js';
 
 export interface ModelGroup {
   name: string;
@@ -14,6 +15,8 @@ export interface ModelGroup {
 
 export class ModelCatalog {
   private groups = new Map<string, ModelGroup>();
+  /** Groups whose model_name has a `*` (wildcards.ts): never resolved by their literal name. */
+  private wildcards = new WildcardRoutes([]);
   private aliases = new Map<string, { target: string; hidden: boolean }>();
   /** Model names whose every deployment an operator disabled (see model-registry.ts). */
   private disabled = new Set<string>();
@@ -34,6 +37,7 @@ export class ModelCatalog {
       group.deployments.push(deployment);
       if (deployment.available) group.available.push(deployment);
     }
+    this.wildcards = new WildcardRoutes([...groups.values()].filter((group) => isWildcard(group.name)));
     this.groups = groups;
     this.aliases = new Map(
       Object.entries(aliases).map(([alias, value]) => [alias, typeof value === 'string' ? { target: value, hidden: false } : { target: value.model, hidden: value.hidden === true }]),
@@ -52,14 +56,16 @@ export class ModelCatalog {
     return alias && this.disabled.has(alias.target) && !this.groups.has(alias.target) ? alias.target : undefined;
   }
 
-  /** The group a client's `model` names, following one level of alias. */
+  /** The group a client's `model` names, following one level of alias, else the concrete group a wildcard gives it. */
   resolve(model: string): ModelGroup | undefined {
-    return this.groups.get(model) ?? this.groupOfAlias(model);
+    const group = this.groups.get(model) ?? this.groupOfAlias(model);
+    if (group) return isWildcard(group.name) ? undefined : group;
+    return this.wildcards.resolve(model);
   }
 
   private groupOfAlias(model: string): ModelGroup | undefined {
     const alias = this.aliases.get(model);
-    return alias ? this.groups.get(alias.target) : undefined;
+    return alias ? (this.groups.get(alias.target) ?? this.wildcards.resolve(alias.target)) : undefined;
   }
 
   allGroups(): ModelGroup[] {
@@ -70,10 +76,14 @@ export class ModelCatalog {
     return this.allGroups().flatMap((group) => group.deployments);
   }
 
-  /** Names a client may use: groups with a callable deployment, and their visible aliases. */
+  /**
+   * Names a client may use: groups with a callable deployment, their visible aliases, and for a
+   * wildcard the concrete models the pricing table knows for its provider (not the pattern).
+   */
   listedModels(): Array<{ id: string; group: ModelGroup }> {
     const listed: Array<{ id: string; group: ModelGroup }> = [];
-    for (const group of this.groups.values()) if (group.available.length > 0) listed.push({ id: group.name, group });
+    for (const group of this.groups.values()) if (group.available.length > 0 && !isWildcard(group.name)) listed.push({ id: group.name, group });
+    if (this.wildcards.size > 0) listed.push(...this.wildcards.listed((name) => this.groups.has(name) || this.aliases.has(name)));
     for (const [alias, { target, hidden }] of this.aliases) {
       const group = this.groups.get(target);
       if (!hidden && group && group.available.length > 0 && !this.groups.has(alias)) listed.push({ id: alias, group });

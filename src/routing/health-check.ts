@@ -1,12 +1,16 @@
 /**
  * Checks deployments the way LiteLLM's /health does: one real, minimal call per deployment
- * (a one-token chat completion, or a one-word embedding), with a timeout.
+ * (a one-token chat completion, or a one-word embedding), with a timeout. Media deployments
+ * (model_info.mode image_generation, audio_speech, audio_transcription, rerank, moderation) are
+ * probed with GET {api_base}/models instead: nothing billable is generated.
  */
 import { performance } from 'node:perf_hooks';
 import { adapterFor } from '../providers/registry.js';
-import type { Deployment } from '../providers/types.js';
+import { openAINative } from '../providers/shared/openai-native.js';
+import type { Deployment, UpstreamRequest } from '../providers/types.js';
 import { connectionError, type UpstreamClient } from '../gateway/upstream.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../security/redact.js';
+import { probeTarget } from './wildcards.js';
 
 export interface DeploymentCheck {
   deployment: Deployment;
@@ -19,15 +23,33 @@ export interface DeploymentCheck {
   modelMissing?: boolean;
 }
 
+/** Deployments of media models (model_info.mode) answer no chat: a chat probe would mark them down. */
+const MEDIA_MODES = new Set(['image_generation', 'audio_speech', 'audio_transcription', 'rerank', 'moderation']);
+
+/**
+ * A media deployment is probed without generating anything billable (an image, audio, a search):
+ * the OpenAI-format model list, which proves the upstream answers and takes the deployment's key.
+ */
+function mediaProbe(deployment: Deployment): UpstreamRequest {
+  const request = openAINative.buildRequest({ method: 'models', body: {}, stream: false }, deployment);
+  const url = deployment.provider === 'azure' ? `${deployment.apiBase}/openai/models?api-version=${encodeURIComponent(deployment.apiVersion ?? '')}` : request.url;
+  return { url, method: 'GET', headers: Object.fromEntries(Object.entries(request.headers).filter(([name]) => name !== 'content-type')), framing: 'json' };
+}
+
 export async function checkDeployment(deployment: Deployment, upstream: UpstreamClient, timeoutMs: number): Promise<DeploymentCheck> {
   if (!deployment.available) return { deployment, healthy: false, error: deployment.unavailableReason ?? 'unavailable' };
   const adapter = adapterFor(deployment.provider, deployment.upstreamModel);
   if (!adapter) return { deployment, healthy: false, error: `provider ${deployment.provider} has no adapter` };
   const embedding = deployment.modelInfo.mode === 'embedding';
   if (embedding && !adapter.buildEmbeddingsRequest) return { deployment, healthy: false, error: 'embeddings are not supported by this provider' };
-  const request = embedding
-    ? adapter.buildEmbeddingsRequest!({ model: deployment.modelName, input: 'ping' }, deployment)
-    : adapter.buildChatRequest({ model: deployment.modelName, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }, deployment);
+  const media = MEDIA_MODES.has(String(deployment.modelInfo.mode));
+  // A wildcard deployment ("openai/*") is probed on a concrete model of its provider.
+  const target = probeTarget(deployment);
+  const request = media
+    ? mediaProbe(deployment)
+    : embedding
+      ? adapter.buildEmbeddingsRequest!({ model: deployment.modelName, input: 'ping' }, target)
+      : adapter.buildChatRequest({ model: deployment.modelName, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1 }, target);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const started = performance.now();

@@ -44,6 +44,8 @@ export interface RouterPolicy {
   maxStreamDurationMs?: number;
   /** router_settings.enable_pre_call_checks: skip deployments whose context window the prompt exceeds. */
   preCallChecks?: boolean;
+  /** router_settings.enable_tag_filtering and tag_filtering_match_any (routing/tag-filter.ts). */
+  tagFiltering?: { matchAny: boolean };
 }
 
 export const DEFAULT_ALLOWED_FAILS = 3;
@@ -77,6 +79,7 @@ export function routerPolicyFrom(config: GatewayConfig): RouterPolicy {
     defaultTimeoutMs: router.timeout !== undefined || litellm.request_timeout !== undefined ? Math.round((router.timeout ?? litellm.request_timeout ?? 0) * 1000) : undefined,
     maxStreamDurationMs: router.max_stream_duration !== undefined ? Math.round(router.max_stream_duration * 1000) : undefined,
     preCallChecks: router.enable_pre_call_checks === true,
+    tagFiltering: router.enable_tag_filtering ? { matchAny: router.tag_filtering_match_any ?? true } : undefined,
   };
 }
 

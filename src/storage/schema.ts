@@ -102,6 +102,9 @@ export interface UsageDailyTable {
 /** usage_daily summed over keys, users and teams: reports across everyone read this. */
 export type UsageDailyTotalsTable = Omit<UsageDailyTable, 'key_id' | 'user_id' | 'team_id'>;
 
+/** usage_daily per request tag instead of key, user, team, model and provider (a call counts under each of its tags). */
+export type UsageDailyTagsTable = Omit<UsageDailyTable, 'key_id' | 'user_id' | 'team_id' | 'model_group' | 'provider'> & { tag: string };
+
 /** Billing events waiting for (or done with) delivery to the billing webhook. */
 export interface BillingOutboxTable {
   id: Generated<number>;
@@ -278,6 +281,7 @@ export interface Database {
   deployment_health: DeploymentHealthTable;
   usage_daily: UsageDailyTable;
   usage_daily_totals: UsageDailyTotalsTable;
+  usage_daily_tags: UsageDailyTagsTable;
   billing_outbox: BillingOutboxTable;
   gateway_settings: GatewaySettingTable;
   backend_state: BackendStateTable;

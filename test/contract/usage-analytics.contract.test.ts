@@ -68,10 +68,10 @@ function row(callId: string, overrides: Partial<UsageLogRow>): UsageLogRow {
  *   day 2026-11-03: c6 (master, no key/user/team, claude 300µ$ 30 tok), c7 free (b/bob gpt-4o cost 0, 10 tok)
  */
 const ROWS: UsageLogRow[] = [
-  row('c1', {}),
-  row('c2', { model_group: 'claude', provider: 'anthropic', prompt_tokens: 200, completion_tokens: 100, total_tokens: 300, cached_tokens: 20, cost_micros: 2500, credits_millicredits: 1500 }),
-  row('c3', { key_id: 'key-b', key_alias: 'beta', user_id: 'bob', team_id: null, status: 'failure', http_status: 502, prompt_tokens: null, completion_tokens: null, total_tokens: null, cost_micros: null }),
-  row('c4', { created_at: DAY2, key_id: 'key-b', key_alias: 'beta', user_id: 'bob', team_id: null, prompt_tokens: 400, completion_tokens: 200, total_tokens: 600, cost_micros: 4000 }),
+  row('c1', { request_tags: '["team-a","free"]' }),
+  row('c2', { request_tags: '["team-a"]', model_group: 'claude', provider: 'anthropic', prompt_tokens: 200, completion_tokens: 100, total_tokens: 300, cached_tokens: 20, cost_micros: 2500, credits_millicredits: 1500 }),
+  row('c3', { request_tags: '["team-a"]', key_id: 'key-b', key_alias: 'beta', user_id: 'bob', team_id: null, status: 'failure', http_status: 502, prompt_tokens: null, completion_tokens: null, total_tokens: null, cost_micros: null }),
+  row('c4', { request_tags: '["free"]', created_at: DAY2, key_id: 'key-b', key_alias: 'beta', user_id: 'bob', team_id: null, prompt_tokens: 400, completion_tokens: 200, total_tokens: 600, cost_micros: 4000 }),
   row('c5', { created_at: DAY2, prompt_tokens: 60, completion_tokens: 30, total_tokens: 90, cost_micros: 700, byok: 1 }),
   row('c6', { created_at: DAY3, key_id: null, key_alias: 'master', user_id: null, team_id: null, model_group: 'claude', provider: 'anthropic', prompt_tokens: 20, completion_tokens: 10, total_tokens: 30, cost_micros: 300 }),
   row('c7', { created_at: DAY3, key_id: 'key-b', key_alias: 'beta', user_id: 'bob', team_id: null, prompt_tokens: 5, completion_tokens: 5, total_tokens: 10, cost_micros: 0 }),
@@ -112,6 +112,20 @@ describe.each(dialects)('usage analytics storage on $dialect', ({ create }) => {
       { day: '2026-11-02', requests: 2, failures: 0, prompt_tokens: 460, completion_tokens: 230, total_tokens: 690, cached_tokens: 0, cost_micros: 4700, credits_millicredits: 0, cache_hits: 0, saved_cost_micros: 0 },
       { day: '2026-11-03', requests: 2, failures: 0, prompt_tokens: 25, completion_tokens: 15, total_tokens: 40, cached_tokens: 0, cost_micros: 300, credits_millicredits: 0, cache_hits: 0, saved_cost_micros: 0 },
     ]);
+  });
+
+  it('totals per request tag count a call under each of its tags, once even when its batch was retried', async () => {
+    const pick = (rows: Array<ReportRow & { tag: string; day?: string }>) => rows.map((item) => [item.day ?? null, item.tag, item.requests, item.failures, item.cost_micros, item.total_tokens]);
+    expect(pick(await reports.tagReport({ byDay: false }))).toEqual([
+      [null, 'free', 2, 0, 5000, 750],
+      [null, 'team-a', 3, 1, 3500, 450],
+    ]);
+    expect(pick(await reports.tagReport({ ...range, byDay: true }))).toEqual([
+      ['2026-11-01', 'free', 1, 0, 1000, 150],
+      ['2026-11-01', 'team-a', 3, 1, 3500, 450],
+      ['2026-11-02', 'free', 1, 0, 4000, 600],
+    ]);
+    expect(pick(await reports.tagReport({ startDay: '2026-11-02', endDay: '2026-11-03', byDay: false }))).toEqual([[null, 'free', 1, 0, 4000, 600]]);
   });
 
   it('totals by model, provider, key, user and team match the hand-computed figures', async () => {

@@ -1,5 +1,6 @@
 /**
- * A local upstream that speaks Anthropic's Messages API (POST /v1/messages, anthropic-version
+ * A local upstream that speaks Anthropic's Messages API (POST /v1/messages and
+ * /v1/messages/count_tokens, anthropic-version
  * 2023-06-01) as the API reference describes it: an API key (`x-api-key`, or a bearer token as
  * @anthropic-ai/sdk 1.x sends it) and `anthropic-version` required (401 authentication_error /
  * 400 invalid_request_error otherwise), request bodies
@@ -84,6 +85,23 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** What the API sends with every answer ("Rate limits" in Anthropic's docs): the organization's limits. */
+export const ANTHROPIC_RATE_LIMIT_HEADERS = {
+  'anthropic-organization-id': 'org-mock',
+  'anthropic-ratelimit-requests-limit': '4000',
+  'anthropic-ratelimit-requests-remaining': '3999',
+  'anthropic-ratelimit-requests-reset': '2026-12-05T00:00:01Z',
+  'anthropic-ratelimit-input-tokens-limit': '400000',
+  'anthropic-ratelimit-input-tokens-remaining': '399000',
+  'anthropic-ratelimit-input-tokens-reset': '2026-12-05T00:00:01Z',
+  'anthropic-ratelimit-output-tokens-limit': '80000',
+  'anthropic-ratelimit-output-tokens-remaining': '79900',
+  'anthropic-ratelimit-output-tokens-reset': '2026-12-05T00:00:01Z',
+};
+
+/** The top-level fields of a Messages API request (API reference, "Create a Message"). */
+const MESSAGES_FIELDS = new Set(['model', 'messages', 'max_tokens', 'system', 'metadata', 'stop_sequences', 'stream', 'temperature', 'top_p', 'top_k', 'tools', 'tool_choice', 'thinking', 'service_tier', 'container', 'mcp_servers', 'output_config', 'context_management']);
+
 export class MockAnthropic extends MockServer {
   readonly requests: RecordedAnthropicRequest[] = [];
   /** Faults applied to the next requests, in order (one per request). */
@@ -125,7 +143,7 @@ export class MockAnthropic extends MockServer {
     });
 
     const path = (request.url ?? '').split('?')[0];
-    if (request.method !== 'POST' || path !== '/v1/messages') return this.sendError(response, requestId, 404, 'not_found_error', 'Not Found');
+    if (request.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/messages/count_tokens')) return this.sendError(response, requestId, 404, 'not_found_error', 'Not Found');
     // The API reference documents x-api-key; @anthropic-ai/sdk 1.x sends the key as a bearer token.
     const bearer = /^Bearer (.+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const apiKey = request.headers['x-api-key'] ?? bearer;
@@ -133,6 +151,9 @@ export class MockAnthropic extends MockServer {
     if (this.options.apiKey !== undefined && apiKey !== this.options.apiKey) return this.sendError(response, requestId, 401, 'authentication_error', 'invalid x-api-key');
     if (!request.headers['anthropic-version']) return this.sendError(response, requestId, 400, 'invalid_request_error', 'anthropic-version: header is required');
     if (parseFailed) return this.sendError(response, requestId, 400, 'invalid_request_error', 'There was an error parsing the body of your request as JSON');
+    // The API refuses fields it does not define, as the real one does ("Extra inputs are not permitted").
+    const extra = Object.keys(body).find((field) => !MESSAGES_FIELDS.has(field));
+    if (extra !== undefined) return this.sendError(response, requestId, 400, 'invalid_request_error', `${extra}: Extra inputs are not permitted`);
 
     const fault = this.faults.shift();
     if (fault?.kind === 'error') {
@@ -146,6 +167,13 @@ export class MockAnthropic extends MockServer {
     }
     if (fault?.kind === 'delay') await sleep(fault.ms);
 
+    if (path === '/v1/messages/count_tokens') {
+      // Counting takes what a Messages request takes, without max_tokens (and without stream).
+      if (typeof body.model !== 'string' || !Array.isArray(body.messages)) return this.sendError(response, requestId, 400, 'invalid_request_error', 'model: Field required; messages: Field required');
+      if (body.max_tokens !== undefined || body.stream !== undefined) return this.sendError(response, requestId, 400, 'invalid_request_error', `${body.max_tokens !== undefined ? 'max_tokens' : 'stream'}: Extra inputs are not permitted`);
+      this.sendJson(response, requestId, { input_tokens: this.options.inputTokens ?? 25 });
+      return;
+    }
     try {
       validate(body);
     } catch (error) {
@@ -234,7 +262,7 @@ export class MockAnthropic extends MockServer {
     events.push(['message_delta', { type: 'message_delta', delta: { stop_reason: message.stop_reason, stop_sequence: message.stop_sequence }, usage: finalUsage }]);
     events.push(['message_stop', { type: 'message_stop' }]);
 
-    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': requestId });
+    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': requestId, ...ANTHROPIC_RATE_LIMIT_HEADERS });
     for (const [index, [name, data]] of events.entries()) {
       if (fault?.kind === 'stream-error' && index === fault.afterEvents) {
         const type = fault.type ?? 'overloaded_error';
@@ -255,7 +283,7 @@ export class MockAnthropic extends MockServer {
 
   private sendJson(response: ServerResponse, requestId: string, value: unknown): void {
     const text = JSON.stringify(value);
-    response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': requestId });
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': requestId, ...ANTHROPIC_RATE_LIMIT_HEADERS });
     response.end(text);
   }
 

@@ -5,7 +5,7 @@
  *   usageMetadata, modelVersion, responseId), proto3 JSON: zero counts and candidate index 0 left out;
  * - `:streamGenerateContent?alt=sse` → `data: {GenerateContentResponse}\r\n\r\n` events (without
  *   `alt=sse`, one JSON array, as Google does);
- * - `:batchEmbedContents` and `:embedContent`;
+ * - `:batchEmbedContents`, `:embedContent` and `:countTokens`;
  * - the API key from `x-goog-api-key` (or `?key=`): missing → 403 PERMISSION_DENIED, wrong (when
  *   `apiKey` is set) → 400 INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID;
  * - request bodies are parsed like protobuf messages: an unknown field (a snake/camel slip, a JSON
@@ -439,6 +439,8 @@ export class MockGemini extends MockServer {
           return await this.stream(response, checkGenerateRequest(record.body), record.model, fault, url.searchParams.get('alt') === 'sse');
         case 'batchEmbedContents':
           return this.sendJson(response, 200, this.batchEmbed(record.body, record.model));
+        case 'countTokens':
+          return this.sendJson(response, 200, this.countTokens(record.body, record.model));
         case 'embedContent': {
           const embedRequest = message(record.body, FIELDS.embedRequest, '');
           return this.sendJson(response, 200, { embedding: { values: this.embed(embedRequest, 'content') } });
@@ -603,6 +605,20 @@ export class MockGemini extends MockServer {
     const text = (content.parts as Json[]).map((part) => String(part.text ?? '')).join('');
     const dimensions = typeof request.outputDimensionality === 'number' ? request.outputDimensionality : (this.options.embeddingDimensions ?? 8);
     return embeddingOf(text, dimensions);
+  }
+
+  /** CountTokensResponse: `contents` or a whole `generateContentRequest` (whose model must be the URL's), not both. */
+  private countTokens(body: Json, model: string): Json {
+    const request = message(body, ['contents', 'generateContentRequest'], '');
+    if ((request.contents === undefined) === (request.generateContentRequest === undefined)) {
+      throw new BadRequest('* CountTokensRequest: exactly one of contents and generate_content_request must be set\n');
+    }
+    const inner = request.generateContentRequest;
+    if (isObject(inner) && inner.model !== `models/${model}`) {
+      throw new BadRequest(`* CountTokensRequest.generate_content_request.model: must be models/${model}, got ${JSON.stringify(inner.model)}\n`);
+    }
+    const prompt = this.options.promptTokens ?? 12;
+    return { totalTokens: prompt, promptTokensDetails: [{ modality: 'TEXT', tokenCount: prompt }] };
   }
 
   private batchEmbed(body: Json, model: string): Json {

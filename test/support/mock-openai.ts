@@ -40,6 +40,17 @@ export interface MockOpenAIOptions {
   embedding?: (input: string) => number[];
 }
 
+/** What OpenAI sends with every answer: the project's rate limits, and the organization the key belongs to. */
+export const RATE_LIMIT_HEADERS = {
+  'openai-organization': 'org-mock',
+  'x-ratelimit-limit-requests': '10000',
+  'x-ratelimit-limit-tokens': '30000000',
+  'x-ratelimit-remaining-requests': '9999',
+  'x-ratelimit-remaining-tokens': '29999980',
+  'x-ratelimit-reset-requests': '6ms',
+  'x-ratelimit-reset-tokens': '0s',
+};
+
 export class MockOpenAI extends MockServer {
   readonly requests: RecordedRequest[] = [];
   /** Faults applied to the next requests, in order (one per request). */
@@ -199,7 +210,7 @@ export class MockOpenAI extends MockServer {
   }
 
   private async stream(response: ServerResponse, events: unknown[], fault: Fault | undefined): Promise<void> {
-    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_mock' });
+    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_mock', ...RATE_LIMIT_HEADERS });
     for (const [index, event] of events.entries()) {
       if (fault?.kind === 'reset-mid-stream' && index === fault.afterChunks) {
         response.socket?.destroy();
@@ -215,7 +226,7 @@ export class MockOpenAI extends MockServer {
 
   private sendJson(response: ServerResponse, value: unknown): void {
     const text = JSON.stringify(value) + (this.options.bodySuffix ?? '');
-    response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': 'req_mock', 'openai-processing-ms': '12' });
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-request-id': 'req_mock', 'openai-processing-ms': '12', ...RATE_LIMIT_HEADERS });
     response.end(text);
   }
 

@@ -6,6 +6,7 @@
 import { estimatedTokens } from '../../billing/token-estimate.js';
 import { maxCostMicros } from '../../billing/max-cost.js';
 import { toGatewayError } from '../../errors.js';
+import { costInputOf } from '../cost-input.js';
 import { failedWith, type AdmissionDecision, type Stage } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
 
@@ -18,7 +19,7 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
     let decision: AdmissionDecision = {};
     try {
       const deployments = call.resolution!.reachable.deployments();
-      const input = { kind: call.operation.kind, body: call.operation.request as Record<string, unknown> };
+      const input = costInputOf(call.operation);
       if (admission) decision = { ticket: await admission.admit(principal, call.context.callId, maxCostMicros(input, deployments), estimatedTokens(input)) };
       if (platform) decision = { ...decision, credits: await platform.reserveCredits(principal, input, deployments, call.level!) };
     } catch (caught) {

@@ -5,15 +5,18 @@
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../../errors.js';
 import type { EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../providers/types.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import { usageFromOpenAI } from '../../providers/shared/usage.js';
 import { timeoutOf } from '../../routing/policy.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import type { Call } from '../call.js';
 import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
 import { connectionError, type UpstreamResponse } from '../upstream.js';
+import { providerHeaders } from '../litellm-headers.js';
 import type { JsonAttempted } from './attempted.js';
-import { buildRequest, dispatch, requireAdapter, upstreamError } from './upstream-call.js';
+import { buildRequest, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
 import { responseTooLarge } from '../response-size.js';
+import { boundUnits } from '../../billing/usage-bounds.js';
 
 export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'upstream' | 'settings'>, call: Call): Promise<JsonAttempted> {
   const { operation, attempt } = call;
@@ -22,12 +25,14 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   const adapter = requireAdapter(deployment);
   const warnings: string[] = [];
   const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
+  // The request's own `timeout` (request-options.ts) replaces the deployment's.
+  const asked = call.context.requestOptions?.timeoutMs;
   router.begin(deployment);
   let text: string;
   let response: UpstreamResponse;
   let sentAt: number;
   try {
-    const dispatched = await dispatch(deps.upstream, call.context.client, deployment, upstreamRequest, timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS));
+    const dispatched = await dispatch(deps.upstream, call.context.client, deployment, upstreamRequest, asked ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), asked !== undefined);
     ({ response, sentAt } = dispatched);
     try {
       text = await response.body.text();
@@ -42,6 +47,14 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   const upstreamLatencyMs = performance.now() - sentAt;
   if (response.statusCode >= 400) throw upstreamError(adapter, deployment, response, text, target.byok);
 
+  if (operation.kind === 'native' && operation.upload && !isJson(response.headers['content-type'])) {
+    // A transcript as text, srt or vtt: relayed as is, billed by the file's own duration (the route
+    // takes these formats only for files that state it).
+    const seconds = operation.upload.seconds;
+    const usage = seconds === undefined ? undefined : boundUnits({ promptTokens: 0, completionTokens: 0, totalTokens: 0, units: { inputSeconds: seconds } }, operation.request.units);
+    const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : 'text/plain; charset=utf-8';
+    return { kind: 'json', body: text, parsed: null, usage, text, upstreamLatencyMs, warnings, contentType };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -50,6 +63,12 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   }
   let body: string;
   let usage: Usage | undefined;
+  if (operation.kind === 'native') {
+    // Relayed as the provider wrote it; only its usage and text are read.
+    const native = nativeProviderOf(operation.api);
+    const usage = boundUnits(native.usageOf(nativeCallOf(operation), parsed), operation.request.units);
+    return { kind: 'json', body: text, parsed, usage, text: native.textOf(parsed), upstreamLatencyMs, warnings };
+  }
   if (operation.kind === 'embeddings') {
     const embeddings = adapter.parseEmbeddingsResponse ? encodeEmbeddings(adapter.parseEmbeddingsResponse(parsed, deployment, operation.request), operation.request) : parsed;
     usage = usageFromOpenAI((embeddings as { usage?: unknown }).usage);
@@ -66,7 +85,11 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   const maxBytes = deps.settings.maxResponseBytes;
   const size = Buffer.byteLength(body);
   const refused = maxBytes !== undefined && size > maxBytes ? responseTooLarge(deployment.provider, maxBytes, `(${size} bytes) is over`) : undefined;
-  return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings, refused };
+  return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings, refused, providerHeaders: providerHeaders(response.headers) };
+}
+
+function isJson(contentType: unknown): boolean {
+  return typeof contentType !== 'string' || /\bjson\b/i.test(contentType);
 }
 
 /**

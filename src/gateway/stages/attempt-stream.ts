@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../../errors.js';
 import type { ChatRequest } from '../../providers/types.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import { maxStreamDurationOf, timeoutOf } from '../../routing/policy.js';
 import type { Call } from '../call.js';
 import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
@@ -15,6 +16,7 @@ import { relayStream, UpstreamStream, type StreamTimers } from '../stream-relay.
 import { connectionError } from '../upstream.js';
 import { estimateUsage } from '../usage-estimate.js';
 import { responseTooLarge, sizeCappedEncoder } from '../response-size.js';
+import { providerHeaders } from '../litellm-headers.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
 import { buildRequest, clientGone, dispatch, requireAdapter, upstreamError, type Dispatched } from './upstream-call.js';
 
@@ -27,8 +29,10 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
   const adapter = requireAdapter(deployment);
   const warnings: string[] = [];
   const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
-  const firstChunkTimeoutMs = deployment.streamTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
-  const clientEncoder = call.format.stream({ includeUsage: operation.kind !== 'embeddings' && operation.request.stream_options?.include_usage === true });
+  // The request's own `timeout` (request-options.ts) bounds the first chunk and each wait between chunks.
+  const askedTimeoutMs = context.requestOptions?.timeoutMs;
+  const firstChunkTimeoutMs = askedTimeoutMs ?? deployment.streamTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
+  const clientEncoder = call.format.stream({ includeUsage: (operation.kind === 'chat' || operation.kind === 'completion') && operation.request.stream_options?.include_usage === true });
   // Set while the relay runs: the size cap cuts the stream through it.
   let cutStream: ((error: GatewayError) => void) | undefined;
   const maxBytes = deps.settings.maxResponseBytes;
@@ -39,7 +43,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
   let timers: StreamTimers;
   try {
     // The first-chunk timer covers headers and the first chunk; then the idle timer takes over.
-    dispatched = await dispatch(deps.upstream, context.client, deployment, upstreamRequest, firstChunkTimeoutMs);
+    dispatched = await dispatch(deps.upstream, context.client, deployment, upstreamRequest, firstChunkTimeoutMs, askedTimeoutMs !== undefined);
     clearTimeout(dispatched.timer);
     const { response } = dispatched;
     if (response.statusCode >= 400) {
@@ -52,9 +56,10 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
       dispatched.release();
       throw upstreamError(adapter, deployment, response, text, target.byok);
     }
-    timers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
+    timers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: askedTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
     try {
-      opened = await UpstreamStream.open(response.body, adapter.createStreamTransform(deployment, operation.request as ChatRequest), upstreamRequest.framing, timers, {
+      const transform = operation.kind === 'native' ? nativeProviderOf(operation.api).createStreamTransform(deployment) : adapter.createStreamTransform(deployment, operation.request as ChatRequest);
+      opened = await UpstreamStream.open(response.body, transform, upstreamRequest.framing, timers, {
         forwardRuns: encoder.forwardsSse === true,
       });
     } catch (error) {
@@ -70,6 +75,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
     kind: 'stream',
     sentAt,
     warnings,
+    providerHeaders: providerHeaders(dispatched.response.headers),
     encoder,
     async relay(serverResponse: ServerResponse): Promise<StreamEnd> {
       const guard = new StreamGuard({

@@ -15,11 +15,17 @@ export interface JsonAttempted {
   /** The parsed upstream response (for the response text). */
   parsed: unknown;
   usage: Usage | undefined;
+  /** The answer's text, when the attempt reads it itself (native calls); else taken from `parsed`. */
+  text?: string;
+  /** The answer's media type when it is not JSON (a transcript as text, srt, vtt). */
+  contentType?: string;
   upstreamLatencyMs: number;
   /** Adjustments made for the provider (dropped parameters), for the x-switchboard-warnings header. */
   warnings: string[];
   /** Set when the answer is over max_response_size_mb: it is billed, then refused with this error. */
   refused?: GatewayError;
+  /** The provider's rate-limit headers as llm_provider-* (litellm-headers.ts). */
+  providerHeaders?: Record<string, string>;
 }
 
 /** How a relayed stream ended. */
@@ -43,6 +49,8 @@ export interface StreamAttempted {
   /** performance.now() when the request went upstream. */
   sentAt: number;
   warnings: string[];
+  /** The provider's rate-limit headers as llm_provider-* (litellm-headers.ts). */
+  providerHeaders?: Record<string, string>;
   encoder: StreamEncoder;
   /** Pumps the stream to the client; releases the deployment and the upstream when done. */
   relay(response: ServerResponse): Promise<StreamEnd>;

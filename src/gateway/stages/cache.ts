@@ -55,7 +55,8 @@ export function cacheStage(stageDeps: CacheStageDependencies): Stage {
     const { controls } = split;
     const { settings } = cache;
     const kind = call.operation.kind;
-    const used = settings.operations.has(kind) && (controls.useCache ?? settings.defaultOn) && !(kind === 'completion' && call.stream);
+    // Native calls are relayed as the provider answered them: never cached.
+    const used = kind !== 'native' && settings.operations.has(kind) && (controls.useCache ?? settings.defaultOn) && !(kind === 'completion' && call.stream);
     if (!used || (controls.noCache && controls.noStore)) {
       cache.counters.bypasses++;
       return withCacheHeaders(await next(call), 'bypass', undefined);

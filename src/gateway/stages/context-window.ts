@@ -12,6 +12,8 @@ import type { Operation } from '../call-context.js';
 
 /** The deployments the prompt fits; throws when there were some and none fits. */
 export function fittingDeployments(ranked: Deployment[], operation: Operation, groupName: string): Deployment[] {
+  // Provider-native calls (/gemini, /anthropic, media) carry their own formats: not estimated here.
+  if (operation.kind === 'native') return ranked;
   const windows = ranked.map((deployment) => contextWindowOf(deployment));
   if (windows.every((window) => window === undefined)) return ranked;
   const promptTokens = estimatedPromptTokens({ kind: operation.kind, body: operation.request as Record<string, unknown> });

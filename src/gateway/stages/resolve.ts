@@ -10,6 +10,7 @@ import { GatewayError, toGatewayError } from '../../errors.js';
 import type { LevelChoice } from '../../platform/layer.js';
 import { assertLimitsAllow } from '../../platform/model-limits.js';
 import type { ModelCatalog, ModelGroup } from '../../routing/catalog.js';
+import { costKindOf } from '../cost-input.js';
 import { failedWith, type Stage } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
 import { applyModelChoice, splitRequestFallbacks } from '../request-body.js';
@@ -26,7 +27,7 @@ export function resolveStage(deps: Pick<GatewayDependencies, 'catalog' | 'platfo
       const split = splitRequestFallbacks(call.operation);
       const { operation } = split;
       if (platform) {
-        const choice = platform.resolveModel(operation.kind, operation.request as Record<string, unknown>, modelName, context.requestedPowerLevel, principal, call.limits);
+        const choice = platform.resolveModel(costKindOf(operation), operation.request as Record<string, unknown>, modelName, context.requestedPowerLevel, principal, call.limits);
         level = { level: choice.level, levelModel: choice.levelModel };
         applyModelChoice(operation.request as Record<string, unknown>, choice);
         modelName = choice.modelName;

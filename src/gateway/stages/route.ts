@@ -6,13 +6,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { GatewayError, toGatewayError } from '../../errors.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import type { Deployment } from '../../providers/types.js';
 import type { ModelGroup } from '../../routing/catalog.js';
-import { backoffMs, fallbackKindOf, retriesFor } from '../../routing/policy.js';
+import { backoffMs, fallbackKindOf, retriesFor, type RouterPolicy } from '../../routing/policy.js';
 import type { GatewayResult } from '../call-context.js';
 import { failedWith, type AttemptPlan, type Call, type Next, type RouteFacts, type Stage } from '../call.js';
 import type { ClientConnection } from '../client-connection.js';
 import type { GatewayDependencies } from '../dependencies.js';
+import { deploymentsForTags } from '../../routing/tag-filter.js';
 import { atCapacityError, coolingDownError } from './route-errors.js';
 import { fittingDeployments } from './context-window.js';
 
@@ -71,7 +73,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
   const { router } = deps;
   const { group } = progress;
   const { context } = call;
-  const rankedAll = await router.rank(group, call.stream);
+  const rankedAll = withTags(router.policy, group, servingDeployments(call, group, await router.rank(group, call.stream)), call.context.requestTags);
   if (rankedAll.length === 0) throw router.allDown(group) ? router.downError(group) : coolingDownError(router, group, progress.cooling);
   const ranked = router.policy.preCallChecks ? fittingDeployments(rankedAll, call.operation, group.name) : rankedAll;
   let deployment = await admitNext(deps, ranked, 0, progress);
@@ -102,8 +104,9 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
           continue;
         }
       }
-      // litellm_params.max_retries bounds the retries of a retryable failure on this deployment.
-      const allowed = deployment.maxRetries !== undefined && error.retryable ? deployment.maxRetries : retriesFor(router.policy, error);
+      // litellm_params.max_retries bounds the retries of a retryable failure on this deployment;
+      // the request's own num_retries wins over both.
+      const allowed = deployment.maxRetries !== undefined && error.retryable && call.context.requestOptions?.numRetries === undefined ? deployment.maxRetries : retriesOfCall(router.policy, call, error);
       if (retriesHere >= allowed) throw error;
       deps.logger.warn({ callId: context.callId, deployment: deployment.id, provider: deployment.provider, code: error.code, status: error.status }, 'upstream attempt failed; retrying');
       const following = ranked.find((candidate, position) => position > index && router.coolingUntil(candidate) === undefined) ?? ranked.find((candidate) => router.coolingUntil(candidate) === undefined);
@@ -117,6 +120,36 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       deployment = await admitNext(deps, ranked, ranked.indexOf(following), progress);
     }
   }
+}
+
+/**
+ * A native call (`/gemini/...`) is relayed untranslated, so only the group's deployments of that
+ * provider can serve it; a group (or fallback) without one is refused by name.
+ */
+function servingDeployments(call: Call, group: ModelGroup, ranked: Deployment[]): Deployment[] {
+  const { operation } = call;
+  if (operation.kind !== 'native') return ranked;
+  const native = nativeProviderOf(operation.api);
+  const serving = ranked.filter((deployment) => native.serves(deployment.provider));
+  if (serving.length > 0 || group.available.some((deployment) => native.serves(deployment.provider))) return serving;
+  throw new GatewayError('invalid_request', `model group "${group.name}" has no ${native.label} deployment: this endpoint is relayed only to ${native.label} deployments`, { param: 'model' });
+}
+
+/** The ranking narrowed to the deployments that serve the request's tags, when tag routing is on. */
+function withTags(policy: RouterPolicy, group: ModelGroup, ranked: Deployment[], tags: readonly string[] | undefined): Deployment[] {
+  if (!policy.tagFiltering) return ranked;
+  const serving = deploymentsForTags(group.name, group.available, tags, policy.tagFiltering.matchAny);
+  return serving.length === group.available.length ? ranked : ranked.filter((deployment) => serving.includes(deployment));
+}
+
+/**
+ * The retries an error gets: the request's own `num_retries` (request-options.ts) in place of the
+ * router's num_retries and retry_policy, else the router's.
+ */
+function retriesOfCall(policy: RouterPolicy, call: Call, error: GatewayError): number {
+  const asked = call.context.requestOptions?.numRetries;
+  if (asked === undefined) return retriesFor(policy, error);
+  return retriesFor({ ...policy, numRetries: asked, retryPolicy: {} }, error);
 }
 
 /** One attempt's plan: the deployment, the router's counts, and the target (the user's own key, the level charged). */

@@ -12,6 +12,7 @@ import type { PlatformLayer } from '../../platform/layer.js';
 import { planRules } from '../../platform/rule-plan.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 import type { GatewayResult, Operation } from '../call-context.js';
+import { costKindOf } from '../cost-input.js';
 import { failedWith, type Call, type Stage } from '../call.js';
 import { estimateUsage } from '../usage-estimate.js';
 
@@ -40,7 +41,7 @@ async function decide(platform: PlatformLayer, catalog: ModelCatalog, call: Call
   const model = typeof request.model === 'string' ? request.model : '';
   let tokens: Promise<number> | undefined;
   const plan = await planRules({
-    kind: operation.kind,
+    kind: costKindOf(operation),
     catalog,
     rules: platform.rules.rules(),
     tier: platform.tierOf(principal),
@@ -50,6 +51,10 @@ async function decide(platform: PlatformLayer, catalog: ModelCatalog, call: Call
     aliasTarget: principal ? keyAliasTarget(principal, model) : model,
     headerPowerLevel: context.requestedPowerLevel,
     headerTask: context.requestedTask,
+    // Read at the edge and taken off the body (request-options.ts), with the x-litellm-tags header's;
+    // a call made in-process without the edge still has them on its body.
+    tags: context.requestTags,
+    metadata: context.requestMetadata,
     promptTokens: () => (tokens ??= estimateUsage(operation, '').then((usage) => usage.promptTokens ?? 0)),
   });
   if (!plan.rule && plan.limits.length === 0 && plan.request.power_level === request.power_level) return call;

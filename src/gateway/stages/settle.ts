@@ -5,12 +5,13 @@
  * the pump this stage returns awaits the attempt's relay and settles what it reports.
  */
 import { performance } from 'node:perf_hooks';
-import { costMicros, formatUsd } from '../../billing/cost.js';
+import { callCostMicros, formatUsd } from '../../billing/cost.js';
 import { GatewayError } from '../../errors.js';
 import type { Usage } from '../../providers/types.js';
 import type { GatewayResult } from '../call-context.js';
 import type { Call, Next } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
+import { costInputOf } from '../cost-input.js';
 import { chargedLevelOf, type UsageRecorder } from '../record.js';
 import { responseTextOf } from '../request-body.js';
 import { settleUsage } from '../settle-usage.js';
@@ -43,7 +44,7 @@ export function settleStage(deps: SettleDependencies, recorder: UsageRecorder, a
 async function settleAbandoned(deps: SettleDependencies, recorder: UsageRecorder, call: Call, error: GatewayError): Promise<void> {
   const { deployment } = call.attempt!;
   const usage = await estimateUsage(call.operation, '');
-  const settlement: Settlement = { usage, costMicros: costMicros(usage, deployment.prices), upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };
+  const settlement: Settlement = { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };
   recorder.recordAttempt(call, settlement, error, true);
 }
 
@@ -52,16 +53,18 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   const plan = call.attempt!;
   const { deployment } = plan;
   const { parsed, upstreamLatencyMs } = attempted;
-  const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, () => (operation.kind === 'embeddings' ? '' : responseTextOf(parsed)));
+  const responseText = () => attempted.text ?? (operation.kind === 'embeddings' ? '' : responseTextOf(parsed));
+  const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, responseText);
   deps.router.recordSuccess(deployment, upstreamLatencyMs, undefined, settlement.usage);
   if (attempted.refused) {
     // Billed for what the provider produced; the client gets the error instead of the answer.
     recorder.recordAttempt(call, settlement, attempted.refused, false);
     throw attempted.refused;
   }
-  if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseTextOf(parsed);
+  if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseText();
   recorder.recordAttempt(call, settlement, undefined, false);
-  const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings);
+  const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings, attempted.providerHeaders);
+  if (attempted.contentType) headers['content-type'] = attempted.contentType;
   let body = attempted.body;
   if (deps.platform) {
     const outcome = { deployment, costMicros: settlement.costMicros, level: chargedLevelOf(call, plan), byok: plan.target.byok, credits: call.admission?.credits };
@@ -74,7 +77,7 @@ function settleStream(deps: SettleDependencies, recorder: UsageRecorder, call: C
   const plan = call.attempt!;
   const { deployment } = plan;
   const { sentAt } = attempted;
-  const headers = responseHeaders(deps, call, undefined, sentAt - call.context.startedAt, attempted.warnings);
+  const headers = responseHeaders(deps, call, undefined, sentAt - call.context.startedAt, attempted.warnings, attempted.providerHeaders);
   deps.platform?.streamHeaders({ level: chargedLevelOf(call, plan), byok: plan.target.byok, credits: call.admission?.credits }, headers);
   headers['content-type'] = attempted.encoder.contentType;
   headers['cache-control'] = 'no-cache';
@@ -107,17 +110,18 @@ function settleStream(deps: SettleDependencies, recorder: UsageRecorder, call: C
 async function settle(deps: SettleDependencies, call: Call, reported: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null, completionText: () => string): Promise<Settlement> {
   const { operation } = call;
   const { deployment } = call.attempt!;
-  const { usage, adjusted } = await settleUsage({ kind: operation.kind, body: operation.request as Record<string, unknown> }, deployment, reported, () => estimateUsage(operation, completionText()));
+  const { usage, adjusted } = await settleUsage(costInputOf(operation), deployment, reported, () => estimateUsage(operation, completionText()));
   if (adjusted.length > 0) {
     deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');
     deps.metrics?.usageAdjusted.inc({ provider: deployment.provider });
   }
-  return { usage, costMicros: costMicros(usage, deployment.prices), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
+  return { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
 }
 
-function responseHeaders(deps: SettleDependencies, call: Call, cost: number | undefined, overheadMs: number, warnings: string[]): Record<string, string> {
+function responseHeaders(deps: SettleDependencies, call: Call, cost: number | undefined, overheadMs: number, warnings: string[], fromProvider: Record<string, string> | undefined): Record<string, string> {
   const attempt = call.attempt!;
   const headers: Record<string, string> = {
+    ...fromProvider,
     'x-switchboard-call-id': call.context.callId,
     'x-switchboard-model-group': attempt.group.name,
     'x-switchboard-model-id': attempt.deployment.id,
@@ -127,6 +131,8 @@ function responseHeaders(deps: SettleDependencies, call: Call, cost: number | un
     'x-switchboard-attempted-fallbacks': String(attempt.fallbacks),
   };
   if (cost !== undefined) headers['x-switchboard-response-cost'] = formatUsd(cost);
+  // Where the deployment lives is the operator's business: administrators only (LiteLLM's header).
+  if (call.context.caller.isAdmin && attempt.deployment.apiBase) headers['x-litellm-model-api-base'] = attempt.deployment.apiBase;
   const ticket = call.admission?.ticket;
   if (ticket) Object.assign(headers, ticket.headers);
   if (warnings.length > 0) {

@@ -5,10 +5,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { GatewayError, upstreamErrorCode } from '../../errors.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { ChatRequest, Deployment, ProviderAdapter, UpstreamRequest } from '../../providers/types.js';
 import { deploymentSecrets, withRedactedMessage } from '../../security/redact.js';
-import type { Operation } from '../call-context.js';
+import type { NativeOperation, Operation } from '../call-context.js';
+import type { NativeCall } from '../../providers/native.js';
 import type { ClientConnection } from '../client-connection.js';
 import type { GatewaySettings } from '../dependencies.js';
 import { UpstreamAbort, type UpstreamClient, type UpstreamResponse } from '../upstream.js';
@@ -60,7 +62,18 @@ export function buildRequest(operation: Operation, adapter: ProviderAdapter, dep
     case 'embeddings':
       if (!adapter.buildEmbeddingsRequest) throw unsupported(deployment, '/v1/embeddings');
       return adapter.buildEmbeddingsRequest(operation.request, deployment);
+    case 'native': {
+      // Relayed untranslated (providers/native.ts); the route stage only plans deployments of the API's provider.
+      const native = nativeProviderOf(operation.api);
+      if (!native.serves(deployment.provider)) throw new GatewayError('invalid_request', `the native ${native.label} API cannot be relayed to ${deployment.provider} deployment ${deployment.id}`, { param: 'model' });
+      return native.buildRequest(nativeCallOf(operation), deployment);
+    }
   }
+}
+
+/** A native operation as its provider's mapper reads it. */
+export function nativeCallOf(operation: NativeOperation): NativeCall {
+  return { method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens, headers: operation.headers, upload: operation.upload };
 }
 
 export interface Dispatched {
@@ -73,7 +86,7 @@ export interface Dispatched {
 }
 
 /** Starts the upstream call with its timeout linked to the client's disconnect. */
-export async function dispatch(upstream: UpstreamClient, client: ClientConnection, deployment: Deployment, upstreamRequest: UpstreamRequest, timeoutMs: number): Promise<Dispatched> {
+export async function dispatch(upstream: UpstreamClient, client: ClientConnection, deployment: Deployment, upstreamRequest: UpstreamRequest, timeoutMs: number, timeoutOfRequest = false): Promise<Dispatched> {
   const controller = new UpstreamAbort();
   const abort = (error: GatewayError) => controller.abort(error);
   const stopListening = client.onGone(() => {
@@ -81,7 +94,7 @@ export async function dispatch(upstream: UpstreamClient, client: ClientConnectio
     if (controller.sent) readByUpstream.add(error);
     abort(error);
   });
-  const timer = timeoutMs > 0 ? setTimeout(() => abort(timeoutError(deployment, timeoutMs)), timeoutMs) : undefined;
+  const timer = timeoutMs > 0 ? setTimeout(() => abort(timeoutError(deployment, timeoutMs, timeoutOfRequest)), timeoutMs) : undefined;
   const release = () => {
     clearTimeout(timer);
     stopListening();
@@ -133,6 +146,7 @@ export function clientGone(): GatewayError {
   return new GatewayError('client_closed_request', 'the client closed the connection before the response was complete');
 }
 
-function timeoutError(deployment: Deployment, timeoutMs: number): GatewayError {
-  return new GatewayError('upstream_timeout', `${deployment.provider} did not answer within ${timeoutMs / 1000}s (timeout of deployment ${deployment.id}); the call was cancelled`, { provider: deployment.provider });
+function timeoutError(deployment: Deployment, timeoutMs: number, timeoutOfRequest: boolean): GatewayError {
+  const whose = timeoutOfRequest ? 'the timeout the request asked for' : `timeout of deployment ${deployment.id}`;
+  return new GatewayError('upstream_timeout', `${deployment.provider} did not answer within ${timeoutMs / 1000}s (${whose}); the call was cancelled`, { provider: deployment.provider });
 }

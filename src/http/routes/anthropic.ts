@@ -11,6 +11,7 @@ import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { anthropicMessagesFormat, fitToDeployments, messagesRequestToChat } from '../../gateway/formats/anthropic-messages/index.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import { consumeRequestOptions } from '../../gateway/request-options.js';
 import { countChatPromptTokens, MAX_COUNT_TOKENS_CHARACTERS, promptCharacters } from '../../gateway/token-count.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
@@ -30,9 +31,10 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: G
   const { gateway, catalog } = deps;
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/messages`, { config: { endpoint: 'messages', errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-      const mapped = messagesRequestToChat(request.body);
+      const call = callOf(request);
+      const mapped = messagesRequestToChat(consumeRequestOptions(call, request.headers, request.body, 'anthropic'));
       const { request: chatRequest, warnings } = fitToDeployments(mapped.request, supportedParamsOf(catalog, deps.agentModel?.(mapped.request.model) ?? mapped.request.model));
-      const result = await gateway.chat(callOf(request), chatRequest, anthropicMessagesFormat(mapped.context));
+      const result = await gateway.chat(call, chatRequest, anthropicMessagesFormat(mapped.context));
       if (warnings.length > 0) {
         const earlier = result.headers['x-switchboard-warnings'];
         result.headers['x-switchboard-warnings'] = [earlier, ...warnings].filter(Boolean).join('; ');

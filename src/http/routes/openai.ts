@@ -6,6 +6,7 @@ import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { GatewayResult } from '../../gateway/call-context.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import { consumeRequestOptions } from '../../gateway/request-options.js';
 import { validateChatRequest, validateCompletionRequest, validateEmbeddingsRequest } from '../../gateway/validate.js';
 import type { ModelCatalog, ModelGroup } from '../../routing/catalog.js';
 import { callOf } from '../context.js';
@@ -64,17 +65,18 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
   };
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-      const result = await gateway.chat(callOf(request), validateChatRequest(withAutoModel(request.body, deps.autoModel === true)));
+      const call = callOf(request);
+      const result = await gateway.chat(call, validateChatRequest(withAutoModel(consumeRequestOptions(call, request.headers, request.body), deps.autoModel === true)));
       return sendResult(reply, result);
     });
 
     app.post(`${prefix}/completions`, { config: { endpoint: 'completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-      const result = await gateway.completion(callOf(request), validateCompletionRequest(request.body));
+      const result = await gateway.completion(callOf(request), validateCompletionRequest(consumeRequestOptions(callOf(request), request.headers, request.body)));
       return sendResult(reply, result);
     });
 
     app.post(`${prefix}/embeddings`, { config: { endpoint: 'embeddings' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-      const result = await gateway.embeddings(callOf(request), validateEmbeddingsRequest(request.body));
+      const result = await gateway.embeddings(callOf(request), validateEmbeddingsRequest(consumeRequestOptions(callOf(request), request.headers, request.body)));
       return sendResult(reply, result);
     });
 

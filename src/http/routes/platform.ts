@@ -11,6 +11,7 @@ import type { UserRecord } from '../../auth/principals.js';
 import { callerWith, can, permissionDenied, requirePermission, type Permission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import { consumeRequestOptions } from '../../gateway/request-options.js';
 import { validateChatRequest } from '../../gateway/validate.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { PlatformLayer } from '../../platform/layer.js';
@@ -116,7 +117,8 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
   };
 
   app.post(`${PREFIX}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-    const result = await gateway.chat(callOf(request), validateChatRequest(withAutoModel(request.body, platform !== undefined)));
+    const call = callOf(request);
+    const result = await gateway.chat(call, validateChatRequest(withAutoModel(consumeRequestOptions(call, request.headers, request.body), platform !== undefined)));
     return sendResult(reply, result);
   });
 

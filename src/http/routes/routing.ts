@@ -23,6 +23,7 @@ import type { CallContext } from '../../gateway/call-context.js';
 import { failureOf } from '../../gateway/call.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { RULE_HEADER } from '../../gateway/stages/rules.js';
+import { consumeRequestOptions } from '../../gateway/request-options.js';
 import { validateChatRequest } from '../../gateway/validate.js';
 import type { PlatformLayer } from '../../platform/layer.js';
 import type { RoutingRule } from '../../platform/routing-rules.js';
@@ -111,8 +112,8 @@ export function registerRoutingRoutes(app: FastifyInstance, deps: RoutingRouteDe
   app.post(`${PREFIX}/routing/explain`, async (request) => {
     const body = parseInput(actingBody, request.body);
     const caller = await actingCaller(request, body.user_id);
-    const chat = validateChatRequest(withAutoModel(body.request, true));
     const context = { ...contextFor(request, caller, body), recorded: true };
+    const chat = validateChatRequest(withAutoModel(consumeRequestOptions(context, {}, body.request), true));
     const tier = platform.tierOf(caller.principal);
     let call;
     try {
@@ -145,7 +146,7 @@ export function registerRoutingRoutes(app: FastifyInstance, deps: RoutingRouteDe
     if (body.request.stream === true) throw new GatewayError('invalid_request', 'the Testing Lab answers whole responses: leave out "stream"', { param: 'request.stream' });
     const caller = await actingCaller(request, body.user_id);
     const context = contextFor(request, caller, body);
-    const result = await gateway.chat(context, validateChatRequest(withAutoModel(body.request, true)));
+    const result = await gateway.chat(context, validateChatRequest(withAutoModel(consumeRequestOptions(context, {}, body.request), true)));
     if (result.kind !== 'json') throw new GatewayError('internal', 'the Testing Lab expected a whole response');
     const headers = result.headers;
     const answer = JSON.parse(result.body) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: unknown; _metadata?: Record<string, unknown> };

@@ -126,9 +126,21 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     return (await deps.reports().resolveKeyId(value)) ?? `\u0000unknown:${value}`;
   }
 
+  // ---- GET /spend/tags (LiteLLM's shape: one row per tag, highest spend first)
+  app.get('/spend/tags', { preHandler: requirePermission('llm.configure') }, async (request, reply) => {
+    const query = parseInput(tagsQuery, request.query, 'query');
+    // Without dates, all time (as LiteLLM); with either, that range.
+    const range = query.start_date === undefined && query.end_date === undefined ? {} : dayRange(query.start_date, query.end_date);
+    const rows = await deps.reports().tagReport({ ...range, byDay: false });
+    const shaped = rows.sort((a, b) => b.cost_micros - a.cost_micros || (a.tag < b.tag ? -1 : 1)).map((row) => ({ individual_request_tag: row.tag, log_count: row.requests, total_spend: row.cost_micros / 1_000_000 }));
+    if (query.format === 'csv') return sendCsv(reply, 'spend-tags', ['individual_request_tag', 'log_count', 'total_spend'], shaped);
+    return shaped;
+  });
+
   // ---- GET /global/spend/report
   app.get('/global/spend/report', { preHandler: requirePermission('llm.configure') }, async (request, reply) => {
     const query = parseInput(reportQuery, request.query, 'query');
+    if (groupsByTag(query.group_by)) return tagSpendReport(deps.reports(), query, reply);
     const groupBy = parseGroupBy(query.group_by);
     const reports = deps.reports();
     const rows = await reports.report({
@@ -233,13 +245,40 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   });
 }
 
+const tagsQuery = z.object({ start_date: day.optional(), end_date: day.optional(), format });
+
+function groupsByTag(value: string | undefined): boolean {
+  return (value ?? '').split(',').some((item) => item.trim() === 'tag' || item.trim() === 'tags');
+}
+
+/**
+ * group_by=tag (optionally with day): spend per request tag from its own rollup, which keeps the day
+ * and the tag only — so it takes no key, user, team, model, provider or agent filter and no other
+ * dimension, and says so rather than ignoring them.
+ */
+async function tagSpendReport(reports: SpendReportRepository, query: z.infer<typeof reportQuery>, reply: FastifyReply): Promise<unknown> {
+  const groups = (query.group_by ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  const other = groups.find((group) => group !== 'tag' && group !== 'tags' && group !== 'day');
+  if (other) throw new GatewayError('invalid_request', `group_by: "tag" combines only with "day" (spend per tag is kept per day and tag), not with "${other}"`, { param: 'group_by' });
+  const filter = (['api_key', 'user_id', 'internal_user_id', 'customer_id', 'team_id', 'model', 'provider', 'agent'] as const).find((name) => query[name] !== undefined);
+  if (filter) throw new GatewayError('invalid_request', `group_by=tag takes no "${filter}" filter: spend per tag is kept per day and tag only`, { param: filter });
+  const byDay = groups.includes('day');
+  const rows = await reports.tagReport({ ...dayRange(query.start_date, query.end_date), byDay });
+  const shaped = rows.map((row) => {
+    const metrics = metricsOf(row);
+    return { ...(byDay ? { group_by_day: row.day ?? null } : {}), tag: row.tag, total_spend: metrics.spend, ...metrics } as Record<string, CsvValue>;
+  });
+  if (query.format === 'csv') return sendCsv(reply, 'spend-report', [...(byDay ? ['group_by_day'] : []), 'tag', 'total_spend', ...METRIC_COLUMNS], shaped);
+  return shaped;
+}
+
 function parseGroupBy(value: string | undefined): GroupBy[] {
   if (value === undefined || value === '') return ['day'];
   const aliases: Record<string, GroupBy> = { customer: 'user', internal_user: 'user', key: 'api_key', model_group: 'model' };
   const groups: GroupBy[] = [];
   for (const raw of value.split(',').map((item) => item.trim()).filter(Boolean)) {
     const group = (aliases[raw] ?? raw) as GroupBy;
-    if (!(group in GROUP_COLUMNS)) throw new GatewayError('invalid_request', `group_by: unknown dimension "${raw}"; use one or more of day, model, provider, api_key, user, team, agent (comma-separated)`, { param: 'group_by' });
+    if (!(group in GROUP_COLUMNS)) throw new GatewayError('invalid_request', `group_by: unknown dimension "${raw}"; use one or more of day, model, provider, api_key, user, team, agent (comma-separated), or tag (alone or with day)`, { param: 'group_by' });
     if (!groups.includes(group)) groups.push(group);
   }
   return groups;

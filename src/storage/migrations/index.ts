@@ -20,6 +20,7 @@ import * as backendState from './2026-12-05-0015-backend-state.js';
 import * as agents from './2026-12-05-0011-agents.js';
 import * as routingRules from './2026-12-05-0012-routing-rules.js';
 import * as usageRequestFields from './2026-12-05-0016-usage-request-fields.js';
+import * as tagRollups from './2026-12-05-0017-tag-rollups.js';
 import * as storedResponses from './2026-12-05-0018-stored-responses.js';
 
 interface DialectMigration {
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0011-agents': agents,
   '2026-12-05-0012-routing-rules': routingRules,
   '2026-12-05-0016-usage-request-fields': usageRequestFields,
+  '2026-12-05-0017-tag-rollups': tagRollups,
   '2026-12-05-0018-stored-responses': storedResponses,
 };
 

@@ -60,6 +60,27 @@ const SUMS = ['requests', 'failures', 'prompt_tokens', 'completion_tokens', 'tot
 export class SpendReportRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /**
+   * Totals per request tag (usage_daily_tags), per day too when `byDay`; all time without days.
+   * A call with several tags counts under each.
+   */
+  async tagReport(query: { startDay?: string; endDay?: string; byDay: boolean }): Promise<Array<Totals & { tag: string; day?: string }>> {
+    let builder = this.db.selectFrom('usage_daily_tags').select('tag');
+    if (query.startDay !== undefined) builder = builder.where('day', '>=', query.startDay);
+    if (query.endDay !== undefined) builder = builder.where('day', '<=', query.endDay);
+    if (query.byDay) builder = builder.select('day').groupBy('day');
+    const rows = await builder
+      .select(SUMS.map((name) => sql<number>`coalesce(sum(${sql.ref(name)}), 0)`.as(name)))
+      .groupBy('tag')
+      .orderBy(query.byDay ? 'day' : 'tag')
+      .orderBy('tag')
+      .execute();
+    return rows.map((row) => {
+      const totals = Object.fromEntries(SUMS.map((name) => [name, Number((row as Record<string, unknown>)[name])])) as Totals;
+      return { ...totals, tag: row.tag, ...(query.byDay ? { day: (row as { day?: string }).day } : {}) };
+    });
+  }
+
   async report(query: ReportQuery): Promise<ReportRow[]> {
     if (query.agent !== undefined || query.groupBy.includes('agent')) return agentReport(this.db, query);
     const columns = query.groupBy.map((group) => GROUP_COLUMNS[group]);

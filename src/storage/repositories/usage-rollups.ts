@@ -6,7 +6,7 @@
  * keys and models costs a handful of statements.
  */
 import { sql, type Transaction } from 'kysely';
-import type { Database, UsageDailyTable, UsageLogRow } from '../schema.js';
+import type { Database, UsageDailyTable, UsageDailyTagsTable, UsageLogRow } from '../schema.js';
 
 const DAY_MS = 86_400_000;
 
@@ -88,6 +88,44 @@ export function totalIncrements(increments: RollupRow[]): Array<Omit<RollupRow, 
   return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, sum]) => sum);
 }
 
+/** The per-(day, tag) increments of usage rows: a row counts in full under each of its request tags. */
+export function tagIncrements(rows: UsageLogRow[]): UsageDailyTagsTable[] {
+  const sums = new Map<string, UsageDailyTagsTable>();
+  for (const row of rows) {
+    if (!row.request_tags) continue;
+    let tags: unknown;
+    try {
+      tags = JSON.parse(row.request_tags);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(tags)) continue;
+    const day = utcDay(row.created_at);
+    const prompt = Number(row.prompt_tokens ?? 0);
+    const completion = Number(row.completion_tokens ?? 0);
+    for (const tag of new Set(tags.filter((item): item is string => typeof item === 'string'))) {
+      const id = `${day}\u0000${tag}`;
+      let sum = sums.get(id);
+      if (!sum) {
+        sum = { day, tag, requests: 0, failures: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cached_tokens: 0, cost_micros: 0, credits_millicredits: 0, cache_hits: 0, saved_cost_micros: 0 };
+        sums.set(id, sum);
+      }
+      sum.requests += 1;
+      if (row.status === 'failure') sum.failures += 1;
+      sum.prompt_tokens += prompt;
+      sum.completion_tokens += completion;
+      sum.total_tokens += row.total_tokens != null ? Number(row.total_tokens) : prompt + completion;
+      sum.cached_tokens += Number(row.cached_tokens ?? 0);
+      sum.cost_micros += Number(row.cost_micros ?? 0);
+      sum.credits_millicredits += Number(row.credits_millicredits ?? 0);
+      if (row.cache_hit) sum.cache_hits += 1;
+      sum.saved_cost_micros += Number(row.saved_cost_micros ?? 0);
+    }
+  }
+  // The same lock order for every writer, as for usage_daily.
+  return [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, sum]) => sum);
+}
+
 export async function applyRollups(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
   const increments = rollupIncrements(rows);
   for (let start = 0; start < increments.length; start += ROLLUPS_PER_STATEMENT) {
@@ -95,6 +133,14 @@ export async function applyRollups(transaction: Transaction<Database>, rows: Usa
       .insertInto('usage_daily')
       .values(increments.slice(start, start + ROLLUPS_PER_STATEMENT))
       .onConflict((conflict) => conflict.columns(['day', 'key_id', 'user_id', 'team_id', 'model_group', 'provider']).doUpdateSet(addExcluded('usage_daily')))
+      .execute();
+  }
+  const tags = tagIncrements(rows);
+  for (let start = 0; start < tags.length; start += ROLLUPS_PER_STATEMENT) {
+    await transaction
+      .insertInto('usage_daily_tags')
+      .values(tags.slice(start, start + ROLLUPS_PER_STATEMENT))
+      .onConflict((conflict) => conflict.columns(['day', 'tag']).doUpdateSet(addExcluded('usage_daily_tags')))
       .execute();
   }
   const totals = totalIncrements(increments);
@@ -108,6 +154,6 @@ export async function applyRollups(transaction: Transaction<Database>, rows: Usa
 }
 
 /** `column = table.column + excluded.column` for every summed column. */
-function addExcluded(table: 'usage_daily' | 'usage_daily_totals') {
+function addExcluded(table: 'usage_daily' | 'usage_daily_totals' | 'usage_daily_tags') {
   return Object.fromEntries(SUMMED.map((name) => [name, sql<number>`${sql.ref(`${table}.${name}`)} + ${sql.ref(`excluded.${name}`)}`])) as Record<(typeof SUMMED)[number], ReturnType<typeof sql<number>>>;
 }

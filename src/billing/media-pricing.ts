@@ -1,0 +1,70 @@
+/**
+ * List prices of media models (images, audio, rerank, moderation), in USD as the providers publish
+ * them, and the `model_info` keys that override them (LiteLLM's names: `output_cost_per_image`,
+ * `input_cost_per_image`, `input_cost_per_second`, `output_cost_per_second`,
+ * `input_cost_per_character`, `input_cost_per_query`). Held as integer pico-dollars per unit.
+ *
+ * - dall-e-2 / dall-e-3: per image, by quality and size (OpenAI's pricing page);
+ * - gpt-image-1: billed in tokens (its answers carry usage), in the token table (pricing.ts);
+ * - whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe: per second of audio ($0.006, $0.006,
+ *   $0.003 per minute);
+ * - tts-1, tts-1-hd: per input character ($15, $30 per million);
+ * - Cohere rerank 3.x: per search ($2 per 1000); a search unit is one query over up to 100 documents;
+ * - omni-moderation, text-moderation: free.
+ */
+import type { MediaPrices, ModelInfo } from '../providers/types.js';
+
+const PICO_PER_USD = 1e12;
+const pico = (usd: number) => Math.round(usd * PICO_PER_USD);
+
+const BUILT_IN: Record<string, MediaPrices> = {
+  'dall-e-3': {
+    outputPerImage: { 'standard/1024x1024': pico(0.04), 'standard/1024x1792': pico(0.08), 'standard/1792x1024': pico(0.08), 'hd/1024x1024': pico(0.08), 'hd/1024x1792': pico(0.12), 'hd/1792x1024': pico(0.12), '*': pico(0.12) },
+  },
+  'dall-e-2': { outputPerImage: { 'standard/256x256': pico(0.016), 'standard/512x512': pico(0.018), 'standard/1024x1024': pico(0.02), '*': pico(0.02) } },
+  'whisper-1': { inputPerSecond: pico(0.0001) },
+  'gpt-4o-transcribe': { inputPerSecond: pico(0.0001) },
+  'gpt-4o-mini-transcribe': { inputPerSecond: pico(0.00005) },
+  'tts-1': { inputPerCharacter: pico(0.000015) },
+  'tts-1-hd': { inputPerCharacter: pico(0.00003) },
+  'rerank-v3.5': { inputPerQuery: pico(0.002) },
+  'rerank-english-v3.0': { inputPerQuery: pico(0.002) },
+  'rerank-multilingual-v3.0': { inputPerQuery: pico(0.002) },
+  'omni-moderation-latest': { inputPerCharacter: 0 },
+  'omni-moderation': { inputPerCharacter: 0 },
+  'text-moderation-latest': { inputPerCharacter: 0 },
+  'text-moderation-stable': { inputPerCharacter: 0 },
+};
+
+/** Free models: every unit costs nothing. */
+const FREE: MediaPrices = { outputPerImage: { '*': 0 }, inputPerImage: 0, inputPerSecond: 0, outputPerSecond: 0, inputPerCharacter: 0, inputPerQuery: 0 };
+
+function builtIn(model: string): MediaPrices | undefined {
+  const name = model.toLowerCase().replace(/^.*\//, '');
+  const undated = name.replace(/-\d{4}-\d{2}-\d{2}$/, '');
+  for (const candidate of [name, undated]) if (Object.hasOwn(BUILT_IN, candidate)) return BUILT_IN[candidate];
+  if (/^(omni|text)-moderation/.test(undated)) return FREE;
+  return undefined;
+}
+
+/** The media prices of a deployment: `model_info` overrides win per unit, then the built-in list; local providers are free. */
+export function resolveMediaPrices(upstreamModel: string, modelInfo: ModelInfo, free: boolean): MediaPrices | undefined {
+  if (free) return FREE;
+  const base = builtIn(upstreamModel);
+  const overrides: MediaPrices = {};
+  if (modelInfo.output_cost_per_image !== undefined) overrides.outputPerImage = { '*': pico(modelInfo.output_cost_per_image) };
+  if (modelInfo.input_cost_per_image !== undefined) overrides.inputPerImage = pico(modelInfo.input_cost_per_image);
+  if (modelInfo.input_cost_per_second !== undefined) overrides.inputPerSecond = pico(modelInfo.input_cost_per_second);
+  if (modelInfo.output_cost_per_second !== undefined) overrides.outputPerSecond = pico(modelInfo.output_cost_per_second);
+  if (modelInfo.input_cost_per_character !== undefined) overrides.inputPerCharacter = pico(modelInfo.input_cost_per_character);
+  if (modelInfo.input_cost_per_query !== undefined) overrides.inputPerQuery = pico(modelInfo.input_cost_per_query);
+  if (!base && Object.keys(overrides).length === 0) return undefined;
+  return { ...base, ...overrides };
+}
+
+/** The price of one generated image of `variant` (`<quality>/<size>`), or undefined when not priced. */
+export function imagePrice(prices: MediaPrices, variant: string | undefined): number | undefined {
+  const table = prices.outputPerImage;
+  if (!table) return undefined;
+  return (variant !== undefined && Object.hasOwn(table, variant) ? table[variant] : undefined) ?? table['*'];
+}

@@ -1,0 +1,206 @@
+/**
+ * LiteLLM's request conventions, read in one place for every model endpoint (/v1/chat/completions,
+ * /v1/completions, /v1/embeddings, /v1/messages) before the body is validated: the fields that steer
+ * the gateway are taken off a copy of the body (the client's object is never written) and set on the
+ * call context, so no upstream ever sees them.
+ *
+ * - `metadata` → kept on the usage row (`requester_metadata`), bounded; never forwarded.
+ * - `tags`, `metadata.tags`, header `x-litellm-tags` (comma-separated) → `requestTags`.
+ * - `user` (or Anthropic's `metadata.user_id`, or header `x-litellm-end-user-id`) → `endUser`. `user`
+ *   is also an OpenAI parameter (the provider's abuse monitoring), so it stays on the request.
+ * - `num_retries` / `x-litellm-num-retries`, `timeout` / `x-litellm-timeout` → per-call retries and
+ *   upstream timeout, bounded (the body wins over the header).
+ * - `mock_response` → answered locally (stages/mock.ts).
+ * - `caching` (LiteLLM's boolean) → the gateway's own `cache` controls, read by the cache stage.
+ * - `guardrails` → refused: no guardrail is configured on this gateway, and a request that asks for
+ *   one must not run without it.
+ * - `user_api_key_*` (what LiteLLM's proxy writes into metadata about the key) → removed with a
+ *   warning: who calls is only ever what the API key says.
+ */
+import { GatewayError } from '../errors.js';
+import type { CallContext, RequestOptions } from './call-context.js';
+import { assertRequestBounds, REQUEST_BOUNDS } from './request-bounds.js';
+
+type HeaderBag = Record<string, string | string[] | undefined>;
+
+/** Most retries a request may ask for (each may wait for a backoff). */
+export const MAX_REQUEST_RETRIES = 10;
+/** Longest upstream timeout a request may ask for, in seconds. */
+export const MAX_REQUEST_TIMEOUT_SECONDS = 600;
+
+/** Body fields that are the gateway's alone (besides `cache`, `fallbacks`, `power_level`, read by their stages). */
+const CONSUMED = ['metadata', 'tags', 'num_retries', 'timeout', 'mock_response', 'guardrails', 'caching'] as const;
+const IDENTITY_PREFIX = 'user_api_key_';
+
+function fail(param: string, message: string): never {
+  throw new GatewayError('invalid_request', message, { param });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function present(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
+function headerOf(headers: HeaderBag, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The body without the gateway's own fields; the body itself when it has none (nothing to copy). */
+function needsCopy(body: Record<string, unknown>): boolean {
+  for (const field of CONSUMED) if (field in body) return true;
+  for (const key in body) if (key.startsWith(IDENTITY_PREFIX)) return true;
+  return false;
+}
+
+/**
+ * Reads the request's LiteLLM fields and headers into `context` and returns the body the request
+ * path works on. A body that is not an object is returned as it is (validation refuses it).
+ */
+export function consumeRequestOptions(context: CallContext, headers: HeaderBag, raw: unknown, endpoint: 'openai' | 'anthropic' = 'openai'): unknown {
+  if (!isObject(raw)) return raw;
+  assertRequestBounds(raw);
+  // The usual request: no LiteLLM field or header, at most `user`. Nothing to copy or allocate.
+  if (!needsCopy(raw) && !hasLiteLLMHeader(headers)) {
+    const endUser = endUserOf(raw, undefined, endpoint);
+    if (endUser !== undefined) context.endUser = endUser;
+    return raw;
+  }
+  const options: RequestOptions = {};
+  const warnings: string[] = [];
+
+  const tags = new Set<string>();
+  addTags(tags, raw.tags, 'tags');
+  let metadata: Record<string, unknown> | undefined;
+  if (present(raw.metadata)) {
+    if (!isObject(raw.metadata)) fail('metadata', `"metadata" must be an object, got ${Array.isArray(raw.metadata) ? 'array' : typeof raw.metadata}`);
+    metadata = withoutIdentityFields(raw.metadata, 'metadata', warnings);
+    addTags(tags, metadata.tags, 'metadata.tags');
+  }
+  const headerTags = headerOf(headers, 'x-litellm-tags');
+  if (headerTags !== undefined) {
+    for (const tag of headerTags.split(',')) {
+      const trimmed = tag.trim();
+      if (trimmed.length > REQUEST_BOUNDS.tagChars) fail('x-litellm-tags', `a tag in x-litellm-tags is ${trimmed.length} characters long; at most ${REQUEST_BOUNDS.tagChars} are accepted`);
+      if (trimmed.length > 0) tags.add(trimmed);
+    }
+  }
+  if (tags.size > REQUEST_BOUNDS.tags) fail('tags', `the request has ${tags.size} tags (body, metadata.tags and x-litellm-tags together); at most ${REQUEST_BOUNDS.tags} are accepted`);
+  if (tags.size > 0) context.requestTags = [...tags];
+  if (metadata && Object.keys(metadata).length > 0) context.requestMetadata = metadata;
+
+  const endUser = endUserOf(raw, metadata, endpoint) ?? headerOf(headers, 'x-litellm-end-user-id')?.trim();
+  if (endUser !== undefined && endUser.length > 0) {
+    if (endUser.length > REQUEST_BOUNDS.userChars) fail('x-litellm-end-user-id', `the end user id is ${endUser.length} characters long; at most ${REQUEST_BOUNDS.userChars} are accepted`);
+    context.endUser = endUser;
+  }
+
+  options.numRetries = retriesOf(raw.num_retries, 'num_retries') ?? retriesOf(headerNumber(headers, 'x-litellm-num-retries'), 'x-litellm-num-retries');
+  const seconds = timeoutOf(raw.timeout, 'timeout') ?? timeoutOf(headerNumber(headers, 'x-litellm-timeout'), 'x-litellm-timeout');
+  if (seconds !== undefined) options.timeoutMs = Math.round(seconds * 1000);
+
+  if (present(raw.mock_response)) {
+    if (typeof raw.mock_response !== 'string') fail('mock_response', '"mock_response" must be the text of the answer (a string)');
+    options.mockResponse = raw.mock_response;
+  }
+  refuseGuardrails(raw.guardrails);
+
+  if (numberOfOptions(options) > 0 || warnings.length > 0) context.requestOptions = warnings.length > 0 ? { ...options, warnings } : options;
+  if (!needsCopy(raw)) return raw;
+
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if ((CONSUMED as readonly string[]).includes(key)) continue;
+    if (key.startsWith(IDENTITY_PREFIX)) {
+      warnings.push(`removed "${key}": who calls is set by the API key, never by the request`);
+      continue;
+    }
+    copy[key] = value;
+  }
+  // Anthropic's metadata carries its own user_id, which the /v1/messages mapping reads.
+  if (endpoint === 'anthropic' && metadata && typeof metadata.user_id === 'string') copy.metadata = { user_id: metadata.user_id };
+  if (present(raw.caching)) copy.cache = cacheControlsOf(raw.caching, raw.cache);
+  if (warnings.length > 0) context.requestOptions = { ...options, warnings };
+  return copy;
+}
+
+const HEADERS = ['x-litellm-tags', 'x-litellm-end-user-id', 'x-litellm-timeout', 'x-litellm-num-retries'];
+
+function hasLiteLLMHeader(headers: HeaderBag): boolean {
+  for (const name of HEADERS) if (headers[name] !== undefined) return true;
+  return false;
+}
+
+function numberOfOptions(options: RequestOptions): number {
+  return (options.numRetries !== undefined ? 1 : 0) + (options.timeoutMs !== undefined ? 1 : 0) + (options.mockResponse !== undefined ? 1 : 0);
+}
+
+function addTags(tags: Set<string>, value: unknown, param: string): void {
+  if (!present(value)) return;
+  if (!Array.isArray(value)) fail(param, `"${param}" must be an array of strings`);
+  value.forEach((tag, index) => {
+    if (typeof tag !== 'string') fail(`${param}[${index}]`, `${param}[${index}] must be a string`);
+    if (tag.length > 0) tags.add(tag);
+  });
+}
+
+function withoutIdentityFields(metadata: Record<string, unknown>, param: string, warnings: string[]): Record<string, unknown> {
+  let kept: Record<string, unknown> | undefined;
+  for (const key of Object.keys(metadata)) {
+    if (!key.startsWith(IDENTITY_PREFIX)) continue;
+    kept ??= { ...metadata };
+    delete kept[key];
+    warnings.push(`removed "${param}.${key}": who calls is set by the API key, never by the request`);
+  }
+  return kept ?? metadata;
+}
+
+function endUserOf(body: Record<string, unknown>, metadata: Record<string, unknown> | undefined, endpoint: 'openai' | 'anthropic'): string | undefined {
+  if (endpoint === 'openai' && present(body.user)) {
+    if (typeof body.user !== 'string') fail('user', '"user" must be a string (the id of your end user)');
+    return body.user.length > 0 ? body.user : undefined;
+  }
+  const userId = metadata?.user_id;
+  return typeof userId === 'string' && userId.length > 0 ? userId : undefined;
+}
+
+function headerNumber(headers: HeaderBag, name: string): number | string | undefined {
+  const value = headerOf(headers, name)?.trim();
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : value;
+}
+
+function retriesOf(value: unknown, param: string): number | undefined {
+  if (!present(value)) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_REQUEST_RETRIES) {
+    fail(param, `"${param}" must be a whole number of retries from 0 to ${MAX_REQUEST_RETRIES}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function timeoutOf(value: unknown, param: string): number | undefined {
+  if (!present(value)) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_REQUEST_TIMEOUT_SECONDS) {
+    fail(param, `"${param}" must be a number of seconds above 0 and at most ${MAX_REQUEST_TIMEOUT_SECONDS}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function refuseGuardrails(value: unknown): void {
+  if (!present(value)) return;
+  const names = Array.isArray(value) ? value : isObject(value) ? Object.keys(value) : [value];
+  if (names.length === 0) return;
+  const listed = names.map((name) => (typeof name === 'string' ? `"${name}"` : JSON.stringify(name))).join(', ');
+  fail('guardrails', `guardrail${names.length > 1 ? 's' : ''} ${listed} ${names.length > 1 ? 'are' : 'is'} not configured on this gateway: no guardrails are configured, so the request was not run; remove "guardrails" to call the model without them`);
+}
+
+/** LiteLLM's `caching` boolean as the gateway's cache controls (merged into a `cache` object the request also sent). */
+function cacheControlsOf(caching: unknown, cache: unknown): Record<string, unknown> {
+  if (typeof caching !== 'boolean') fail('caching', '"caching" must be true or false');
+  const base = isObject(cache) ? cache : {};
+  return caching ? { ...base, 'use-cache': true } : { ...base, 'no-cache': true, 'no-store': true };
+}

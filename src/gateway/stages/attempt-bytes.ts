@@ -1,0 +1,110 @@
+/**
+ * The bytes attempt: a native call whose answer is binary (generated speech). The upstream's bytes
+ * go to the client as they arrive, with back-pressure, under the stream guard (duration cap, key
+ * revocation); the call is billed by the units the request bills (input characters), which the
+ * provider charges however the audio ends.
+ */
+import type { ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { GatewayError } from '../../errors.js';
+import { maxStreamDurationOf, timeoutOf } from '../../routing/policy.js';
+import type { Call } from '../call.js';
+import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
+import type { StreamEncoder } from '../response-format.js';
+import { StreamGuard } from '../stream-guard.js';
+import { connectionError } from '../upstream.js';
+import type { StreamAttempted, StreamEnd } from './attempted.js';
+import { buildRequest, clientGone, dispatch, requireAdapter, upstreamError } from './upstream-call.js';
+
+type BytesDependencies = Pick<GatewayDependencies, 'router' | 'upstream' | 'settings' | 'openStreams'>;
+
+/** Only the content type is read from it: bytes are written as they came, never encoded. */
+function bytesEncoder(contentType: string): StreamEncoder {
+  return { contentType, chunks: () => '', error: () => '', end: () => '' };
+}
+
+export async function attemptBytes(deps: BytesDependencies, call: Call): Promise<StreamAttempted> {
+  const { operation, attempt, context } = call;
+  if (operation.kind !== 'native') throw new Error('attemptBytes serves native operations only');
+  const { deployment, target } = attempt!;
+  const { router } = deps;
+  const adapter = requireAdapter(deployment);
+  const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, []);
+  router.begin(deployment);
+  let dispatched: Awaited<ReturnType<typeof dispatch>>;
+  try {
+    dispatched = await dispatch(deps.upstream, context.client, deployment, upstreamRequest, timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS));
+    const { response } = dispatched;
+    if (response.statusCode >= 400) {
+      let text = '';
+      try {
+        text = await response.body.text();
+      } catch {
+        // the status alone is enough
+      }
+      dispatched.release();
+      throw upstreamError(adapter, deployment, response, text, target.byok);
+    }
+  } catch (error) {
+    router.end(deployment);
+    throw error;
+  }
+  const { sentAt, response } = dispatched;
+  const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : 'application/octet-stream';
+  const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, units: operation.request.units };
+  return {
+    kind: 'stream',
+    sentAt,
+    warnings: [],
+    encoder: bytesEncoder(contentType),
+    async relay(serverResponse: ServerResponse): Promise<StreamEnd> {
+      const guard = new StreamGuard({
+        abort: dispatched.abort,
+        response: serverResponse,
+        provider: deployment.provider,
+        maxDurationMs: maxStreamDurationOf(router.policy, deployment, DEFAULT_TIMEOUT_MS),
+        elapsedMs: performance.now() - sentAt,
+        keyHash: context.caller.principal ? context.caller.keyHash : null,
+        openStreams: deps.openStreams,
+      });
+      let error: GatewayError | undefined;
+      let firstChunkAt = performance.now() - context.startedAt;
+      let first = true;
+      try {
+        for await (const chunk of response.body as AsyncIterable<Buffer>) {
+          if (first) {
+            firstChunkAt = performance.now() - context.startedAt;
+            first = false;
+          }
+          if (serverResponse.destroyed) break;
+          if (!serverResponse.write(chunk)) await Promise.race([once(serverResponse, 'drain'), once(serverResponse, 'close')]);
+        }
+      } catch (caught) {
+        error = connectionError(caught, deployment.provider);
+      } finally {
+        dispatched.release();
+        router.end(deployment);
+      }
+      const clientDisconnected = serverResponse.destroyed && !serverResponse.writableFinished;
+      const cutWith = guard.finish();
+      guard.release();
+      const cut = cutWith && (error !== undefined || clientDisconnected) ? cutWith : undefined;
+      if (!response.body.destroyed) response.body.destroy();
+      // Bytes cannot carry an error event: a broken answer ends the response short.
+      if (!serverResponse.destroyed) {
+        if (error || cut) serverResponse.destroy();
+        else serverResponse.end();
+      }
+      return {
+        usage,
+        error: cut ?? (clientDisconnected ? clientGone() : error),
+        cut: cut !== undefined,
+        aborted: cut !== undefined || clientDisconnected,
+        upstreamLatencyMs: performance.now() - sentAt,
+        firstChunkAt,
+        text: () => '',
+      };
+    },
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The Gemini API, served natively under `/gemini` so that Google's SDKs (`@google/genai` with
+ * `httpOptions.baseUrl` set to `<gateway>/gemini`) and plain HTTP clients of
+ * generativelanguage.googleapis.com work unchanged:
+ * `POST /gemini/{v1beta|v1|v1alpha}/models/{model}:{generateContent|streamGenerateContent|countTokens|embedContent|batchEmbedContents}`.
+ * `{model}` names a model group of the gateway; the call takes the whole request path (key
+ * allow-lists, limits, budget reservation, routing and fallbacks among the group's Gemini
+ * deployments, usage record) and is relayed untranslated with the deployment's key and model.
+ * The gateway key may come as `x-goog-api-key` (what the SDK sends), `?key=`, or as on every route.
+ * Errors leave in Google's envelope `{"error":{"code","message","status"}}`.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requirePermission } from '../../auth/permissions.js';
+import { GatewayError } from '../../errors.js';
+import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
+import { geminiNativeFormat, type GeminiStreamForm } from '../../gateway/formats/gemini-native.js';
+import type { Gateway } from '../../gateway/pipeline.js';
+import { callOf } from '../context.js';
+import { renderError } from '../error-handler.js';
+import { sendResult } from './openai.js';
+
+const METHODS = {
+  generateContent: 'completion',
+  streamGenerateContent: 'completion',
+  countTokens: 'embeddings',
+  embedContent: 'embeddings',
+  batchEmbedContents: 'embeddings',
+} as const satisfies Record<string, NativeOperation['costKind']>;
+
+type Method = keyof typeof METHODS;
+
+/** Query parameters the Gemini API takes that the gateway understands; any other is refused by name. */
+const QUERY_PARAMETERS = new Set(['key', 'alt']);
+
+function isMethod(value: string): value is Method {
+  return Object.hasOwn(METHODS, value);
+}
+
+/** `models/{model}:{method}` from the path after `/models/`. */
+function parseTarget(rest: string): { model: string; method: Method } {
+  const colon = rest.lastIndexOf(':');
+  const model = colon > 0 ? safeDecode(rest.slice(0, colon)) : '';
+  const method = colon > 0 ? rest.slice(colon + 1) : '';
+  if (!model || !isMethod(method)) {
+    throw new GatewayError('route_not_found', `no Gemini method "${method || rest}": this gateway serves models/{model}:generateContent, :streamGenerateContent, :countTokens, :embedContent and :batchEmbedContents`);
+  }
+  return { model, method };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The usage-log endpoint of a Gemini URL, read before authentication (a refused call is recorded under it). */
+function endpointOf(url: string): Endpoint | undefined {
+  const path = url.split('?')[0];
+  const method = path.slice(path.lastIndexOf(':') + 1);
+  return isMethod(method) ? `gemini/${method}` : undefined;
+}
+
+/**
+ * The request's headers with the key Google's clients send (`x-goog-api-key`, or `?key=`) in the
+ * place the authenticator reads; a key sent the usual way wins.
+ */
+export function withGoogleKey(request: FastifyRequest): FastifyRequest['headers'] {
+  const { headers } = request;
+  if (headers.authorization || headers['x-api-key'] || headers['api-key']) return headers;
+  const header = headers['x-goog-api-key'];
+  const fromQuery = (request.query as Record<string, unknown> | undefined)?.key;
+  const key = typeof header === 'string' && header ? header : typeof fromQuery === 'string' && fromQuery ? fromQuery : undefined;
+  return key ? { ...headers, 'x-api-key': key } : headers;
+}
+
+function streamForm(query: Record<string, unknown>, method: Method): GeminiStreamForm {
+  const alt = query.alt;
+  if (alt !== undefined && alt !== 'sse' && alt !== 'json') {
+    throw new GatewayError('invalid_request', `alt=${String(alt)} is not supported: this gateway answers JSON, or SSE with alt=sse on streamGenerateContent`, { param: 'alt' });
+  }
+  if (alt === 'sse' && method !== 'streamGenerateContent') throw new GatewayError('invalid_request', `alt=sse applies to streamGenerateContent only, not ${method}`, { param: 'alt' });
+  return alt === 'sse' ? 'sse' : 'array';
+}
+
+function checkQuery(query: Record<string, unknown>): void {
+  const unknown = Object.keys(query).filter((name) => !QUERY_PARAMETERS.has(name));
+  if (unknown.length > 0) {
+    throw new GatewayError('invalid_request', `unsupported query parameter${unknown.length > 1 ? 's' : ''} ${unknown.map((name) => `"${name}"`).join(', ')}: the gateway's Gemini routes take only "key" and "alt"`, { param: unknown[0] });
+  }
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+/**
+ * The stages' view of the call: the output cap and candidate count from generationConfig, and
+ * thinking unless the request turns it off (Gemini 2.5 models think by default, billed as output).
+ */
+export function nativeOperation(model: string, method: Method, body: unknown): NativeOperation {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new GatewayError('invalid_request', `the body of ${method} must be a JSON object (a ${method === 'batchEmbedContents' ? 'BatchEmbedContentsRequest' : method === 'embedContent' ? 'EmbedContentRequest' : method === 'countTokens' ? 'CountTokensRequest' : 'GenerateContentRequest'})`);
+  }
+  const native = body as Record<string, unknown>;
+  const costKind = METHODS[method];
+  const request: NativeOperation['request'] = { model, stream: method === 'streamGenerateContent', native };
+  if (costKind === 'completion') {
+    const config = typeof native.generationConfig === 'object' && native.generationConfig !== null ? (native.generationConfig as Record<string, unknown>) : {};
+    const maxTokens = positiveInteger(config.maxOutputTokens);
+    if (maxTokens !== undefined) request.max_tokens = maxTokens;
+    const candidates = positiveInteger(config.candidateCount);
+    if (candidates !== undefined) request.n = candidates;
+    const thinking = config.thinkingConfig as { thinkingBudget?: unknown } | undefined;
+    if (thinking?.thinkingBudget !== 0) request.thinking = {};
+  }
+  return { kind: 'native', api: 'gemini', method: method === 'streamGenerateContent' ? 'generateContent' : method, costKind, request };
+}
+
+export function registerGeminiRoutes(app: FastifyInstance, deps: { gateway: Gateway }): void {
+  const { gateway } = deps;
+  app.post(
+    '/gemini/:version/models/*',
+    {
+      config: { endpoint: 'gemini/generateContent', endpointOf, errorFormat: 'gemini', googleKey: true },
+      preHandler: requirePermission('llm.execute'),
+    },
+    async (request, reply) => {
+      const { version } = request.params as { version: string };
+      if (version !== 'v1beta' && version !== 'v1' && version !== 'v1alpha') {
+        throw new GatewayError('route_not_found', `no Gemini API version "${version}": use /gemini/v1beta (or v1, v1alpha)`);
+      }
+      const { model, method } = parseTarget((request.params as { '*': string })['*']);
+      const query = (request.query ?? {}) as Record<string, unknown>;
+      checkQuery(query);
+      const form = streamForm(query, method);
+      const result = await gateway.native(callOf(request), nativeOperation(model, method, request.body), geminiNativeFormat(form, (error) => renderError(error, 'gemini')));
+      if (result.kind === 'json') result.headers['content-type'] = 'application/json; charset=UTF-8';
+      return sendResult(reply, result);
+    },
+  );
+}

@@ -1,0 +1,165 @@
+/**
+ * OpenAI-format endpoints relayed to OpenAI, Azure and OpenAI-compatible deployments without a
+ * canonical model of their own (providers/shared/openai-native.ts), each with the whole request
+ * path (allow-lists, limits, budget reservation bounded by what the call can bill, routing and
+ * fallbacks among the group's OpenAI-format deployments, usage row priced per unit):
+ * - `POST /v1/images/generations`: priced per image (dall-e, by quality and size) or in tokens
+ *   (gpt-image-1, whose answers carry usage);
+ * - `POST /v1/moderations`: per input character (OpenAI's moderation models are free);
+ * - `POST /v1/rerank` (Cohere / Jina format, as LiteLLM serves it: `query`, `documents`, `top_n`):
+ *   per search unit;
+ * - `POST /v1/audio/speech`: the audio streamed back as it is generated, per input character;
+ * - `POST /v1/audio/transcriptions` (multipart): the file read once as it arrives (25 MiB at most)
+ *   and streamed upstream, per second of audio;
+ * - `POST /openai/v1/{path}`: any other JSON endpoint of an OpenAI deployment, the body's `model`
+ *   naming the group; recorded, and costed when the answer carries token usage.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requirePermission } from '../../auth/permissions.js';
+import { GatewayError } from '../../errors.js';
+import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
+import type { Gateway } from '../../gateway/pipeline.js';
+import { openAIResponseFormat } from '../../gateway/response-format.js';
+import { imageVariant, inputCharacters } from '../../providers/shared/openai-native.js';
+import type { Upload } from '../../providers/native.js';
+import { wavSeconds } from '../../providers/shared/audio-duration.js';
+import type { MediaUnits } from '../../providers/types.js';
+import { readMultipart } from '../multipart-upload.js';
+import { callOf } from '../context.js';
+import { sendResult } from './openai.js';
+
+type Json = Record<string, unknown>;
+
+/** The most output tokens one gpt-image-1 image can bill (high quality, 1536x1024, OpenAI's table). */
+export const MAX_IMAGE_OUTPUT_TOKENS = 6_240;
+/** Cohere bills a search unit per query over up to 100 documents (each chunk of up to 500 tokens counts as a document). */
+const DOCUMENTS_PER_SEARCH_UNIT = 100;
+/** A 500-token chunk holds at least 500 bytes: an upper bound on the chunks a document splits into. */
+const MIN_BYTES_PER_CHUNK = 500;
+
+function bodyOf(body: unknown, endpoint: string): Json {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError('invalid_request', `the body of ${endpoint} must be a JSON object`);
+  return body as Json;
+}
+
+function modelOf(body: Json, fallback?: string): string {
+  const model = body.model ?? fallback;
+  if (typeof model !== 'string' || model === '') throw new GatewayError('invalid_request', '"model" is required: the name of a model group of this gateway', { param: 'model' });
+  return model;
+}
+
+function operation(method: string, model: string, native: Json, costKind: NativeOperation['costKind'], extra: Partial<NativeOperation['request']> = {}): NativeOperation {
+  if (native.stream === true) throw new GatewayError('invalid_request', `"stream": true is not supported on /${method} through this gateway`, { param: 'stream' });
+  return { kind: 'native', api: 'openai', method, costKind, request: { model, native, ...extra } };
+}
+
+function imagesOperation(raw: unknown): NativeOperation {
+  const body = bodyOf(raw, '/v1/images/generations');
+  if (typeof body.prompt !== 'string' || body.prompt === '') throw new GatewayError('invalid_request', '"prompt" is required: a text description of the image', { param: 'prompt' });
+  const n = body.n ?? 1;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10) throw new GatewayError('invalid_request', '"n" must be an integer from 1 to 10', { param: 'n' });
+  const units: MediaUnits = { images: n, imageVariant: imageVariant(body) };
+  // gpt-image-1 bills output tokens: the most n images can take.
+  return operation('images/generations', modelOf(body), body, 'completion', { units, max_tokens: n * MAX_IMAGE_OUTPUT_TOKENS });
+}
+
+function moderationsOperation(raw: unknown): NativeOperation {
+  const body = bodyOf(raw, '/v1/moderations');
+  if (body.input === undefined || body.input === null) throw new GatewayError('invalid_request', '"input" is required: a string, an array of strings, or multi-modal input parts', { param: 'input' });
+  // OpenAI's default moderation model, as the API takes a request without one.
+  return operation('moderations', modelOf(body, 'omni-moderation-latest'), body, 'embeddings', { units: { inputCharacters: inputCharacters(body.input) } });
+}
+
+function rerankOperation(raw: unknown): NativeOperation {
+  const body = bodyOf(raw, '/v1/rerank');
+  if (typeof body.query !== 'string' || body.query === '') throw new GatewayError('invalid_request', '"query" is required: the search query', { param: 'query' });
+  const documents = body.documents;
+  if (!Array.isArray(documents) || documents.length === 0) throw new GatewayError('invalid_request', '"documents" is required: a non-empty array of strings (or objects with "text")', { param: 'documents' });
+  if (body.top_n !== undefined && (typeof body.top_n !== 'number' || !Number.isInteger(body.top_n) || body.top_n < 1)) throw new GatewayError('invalid_request', '"top_n" must be a positive integer', { param: 'top_n' });
+  const bytes = Buffer.byteLength(JSON.stringify(documents));
+  const queries = Math.ceil(documents.length / DOCUMENTS_PER_SEARCH_UNIT) + Math.ceil(bytes / (MIN_BYTES_PER_CHUNK * DOCUMENTS_PER_SEARCH_UNIT));
+  return operation('rerank', modelOf(body), body, 'embeddings', { units: { queries } });
+}
+
+/** Speech is billed per input character (tts-1, tts-1-hd), which the provider charges however the audio ends. */
+function speechOperation(raw: unknown): NativeOperation {
+  const body = bodyOf(raw, '/v1/audio/speech');
+  if (typeof body.input !== 'string' || body.input === '') throw new GatewayError('invalid_request', '"input" is required: the text to speak', { param: 'input' });
+  if (typeof body.voice !== 'string' && (typeof body.voice !== 'object' || body.voice === null)) throw new GatewayError('invalid_request', '"voice" is required', { param: 'voice' });
+  if (body.stream_format !== undefined && body.stream_format !== 'audio') throw new GatewayError('invalid_request', `"stream_format": ${JSON.stringify(body.stream_format)} is not supported through this gateway: the audio is streamed back as bytes ("audio")`, { param: 'stream_format' });
+  const native = operation('audio/speech', modelOf(body), body, 'embeddings', { units: { inputCharacters: inputCharacters(body.input) }, stream: true });
+  return { ...native, bytes: true };
+}
+
+/** OpenAI's limit on an audio upload. */
+export const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
+/** A floor on the bitrate of compressed speech (6 kbit/s Opus): bounds the seconds of a file whose duration is unknown. */
+const MIN_AUDIO_BYTES_PER_SECOND = 750;
+const JSON_TRANSCRIPT_FORMATS = new Set(['json', 'verbose_json', 'diarized_json']);
+const TEXT_TRANSCRIPT_FORMATS = new Set(['text', 'srt', 'vtt']);
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function transcriptionOperation(request: FastifyRequest): Promise<NativeOperation> {
+  if (!/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '')) {
+    throw new GatewayError('unsupported_media_type', 'send /v1/audio/transcriptions as multipart/form-data with the audio in "file" (as the OpenAI SDKs do)');
+  }
+  const { fields, upload } = await readMultipart(request.raw, { fileField: 'file', maxFileBytes: MAX_AUDIO_BYTES });
+  if (!upload) throw new GatewayError('invalid_request', '"file" is required: the audio to transcribe', { param: 'file' });
+  const model = single(fields.model);
+  if (!model) throw new GatewayError('invalid_request', '"model" is required: the name of a model group of this gateway', { param: 'model' });
+  if (single(fields.stream) === 'true') throw new GatewayError('invalid_request', '"stream": true is not supported on /audio/transcriptions through this gateway', { param: 'stream' });
+  // OpenAI bills whole seconds (whisper-1 reports `usage.seconds` rounded up): so does the gateway when it reads the file's own duration.
+  const exact = wavSeconds(upload.chunks, upload.bytes);
+  const seconds = exact === undefined ? undefined : Math.ceil(exact);
+  const format = single(fields.response_format) ?? 'json';
+  if (!JSON_TRANSCRIPT_FORMATS.has(format) && !TEXT_TRANSCRIPT_FORMATS.has(format)) throw new GatewayError('invalid_request', `"response_format" must be one of json, verbose_json, diarized_json, text, srt, vtt`, { param: 'response_format' });
+  if (TEXT_TRANSCRIPT_FORMATS.has(format) && seconds === undefined) {
+    throw new GatewayError('invalid_request', `"response_format": "${format}" answers without the audio's duration, which the call is billed by: send a WAV file, or ask for json or verbose_json`, { param: 'response_format' });
+  }
+  const units: MediaUnits = { inputSeconds: seconds ?? Math.ceil(upload.bytes / MIN_AUDIO_BYTES_PER_SECOND) };
+  const withDuration: Upload = seconds === undefined ? upload : { ...upload, seconds };
+  return { kind: 'native', api: 'openai', method: 'audio/transcriptions', costKind: 'embeddings', request: { model, native: fields, units }, upload: withDuration };
+}
+
+/** `/openai/v1/{path}`: a relative path of letters, digits, `-`, `_`, `.` segments (no `..`, no query). */
+function passThroughOperation(path: string, raw: unknown): NativeOperation {
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw new GatewayError('invalid_request', `"/openai/v1/${path}" is not a path this gateway relays`);
+  }
+  const body = bodyOf(raw, `/openai/v1/${path}`);
+  const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
+  return operation(path, modelOf(body), body, 'completion', maxTokens !== undefined ? { max_tokens: maxTokens } : {});
+}
+
+export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway: Gateway }): void {
+  const { gateway } = deps;
+  const routes: Array<[string, Endpoint, (body: unknown) => NativeOperation]> = [
+    ['images/generations', 'images/generations', imagesOperation],
+    ['moderations', 'moderations', moderationsOperation],
+    ['rerank', 'rerank', rerankOperation],
+    ['audio/speech', 'audio/speech', speechOperation],
+  ];
+  for (const prefix of ['/v1', '']) {
+    for (const [path, endpoint, build] of routes) {
+      app.post(`${prefix}/${path}`, { config: { endpoint }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+        return sendResult(reply, await gateway.native(callOf(request), build(request.body), openAIResponseFormat));
+      });
+    }
+  }
+  // Multipart uploads are read by the route itself, as they arrive (multipart-upload.ts).
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('multipart/form-data', (_request, _payload, done) => done(null, undefined));
+    for (const prefix of ['/v1', '']) {
+      scope.post(`${prefix}/audio/transcriptions`, { config: { endpoint: 'audio/transcriptions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+        return sendResult(reply, await gateway.native(callOf(request), await transcriptionOperation(request), openAIResponseFormat));
+      });
+    }
+  });
+  app.post('/openai/v1/*', { config: { endpoint: 'openai/passthrough' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+    const path = (request.params as { '*': string })['*'];
+    return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body), openAIResponseFormat));
+  });
+}

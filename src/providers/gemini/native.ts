@@ -1,0 +1,141 @@
+/**
+ * The Gemini API relayed as is (`/gemini/v1beta/models/{model}:{method}`): the client's body goes
+ * to the deployment's `models/{upstream model}:{method}` with the deployment's key, the model named
+ * inside embedding and counting requests rewritten to the deployment's (Google refuses a request
+ * whose inner `model` differs from the URL's), and streams asked for as SSE (`alt=sse`) whatever
+ * form the client wants: the route writes the events in the client's form.
+ *
+ * Usage: generateContent answers carry `usageMetadata` (a stream: on its last events); embedding
+ * answers carry no token counts, so those calls are recorded with unknown usage, as on /v1/embeddings;
+ * countTokens is free (Google does not bill it).
+ */
+import { GatewayError } from '../../errors.js';
+import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
+import type { NativeCall, NativeProvider } from '../native.js';
+import { parseStreamJson } from '../shared/stream-json.js';
+import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, UpstreamRequest, Usage } from '../types.js';
+import { googleError, streamError } from './errors.js';
+import { geminiHeaders, methodUrl, modelResource } from './request.js';
+import { usageFromGemini } from './response.js';
+import type { GeminiGenerateContentResponse } from './wire.js';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A copy of `request` naming the deployment's model where it named one. */
+function withModel(request: unknown, model: string): unknown {
+  return isObject(request) && 'model' in request ? { ...request, model } : request;
+}
+
+function bodyFor(call: NativeCall, target: Deployment): Json {
+  const model = modelResource(target.upstreamModel);
+  const { body } = call;
+  switch (call.method) {
+    case 'batchEmbedContents':
+      return Array.isArray(body.requests) ? { ...body, requests: body.requests.map((request) => withModel(request, model)) } : body;
+    case 'embedContent':
+      return withModel(body, model) as Json;
+    case 'countTokens':
+      return isObject(body.generateContentRequest) ? { ...body, generateContentRequest: withModel(body.generateContentRequest, model) } : body;
+    default:
+      return withOutputCap(body, call.maxTokens);
+  }
+}
+
+/** The gateway's cap on the answer, where it is below what the client asked for (or the client set none). */
+function withOutputCap(body: Json, maxTokens: number | undefined): Json {
+  if (maxTokens === undefined) return body;
+  const config = isObject(body.generationConfig) ? body.generationConfig : {};
+  const asked = config.maxOutputTokens;
+  if (typeof asked === 'number' && asked <= maxTokens) return body;
+  return { ...body, generationConfig: { ...config, maxOutputTokens: maxTokens } };
+}
+
+function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
+  const method = call.stream ? 'streamGenerateContent' : call.method;
+  return {
+    url: methodUrl(target, method, call.stream ? '?alt=sse' : ''),
+    method: 'POST',
+    headers: geminiHeaders(target),
+    body: JSON.stringify(bodyFor(call, target)),
+    framing: 'sse',
+  };
+}
+
+const FREE: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+
+function usageOf({ method }: NativeCall, body: unknown): Usage | undefined {
+  if (method === 'countTokens') return { ...FREE };
+  if (method === 'embedContent' || method === 'batchEmbedContents') return undefined;
+  return isObject(body) ? usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata) : undefined;
+}
+
+/** Text and function calls of every candidate (thoughts included: they are billed as output). */
+function textOf(body: unknown): string {
+  if (!isObject(body) || !Array.isArray(body.candidates)) return '';
+  let text = '';
+  for (const candidate of body.candidates as GeminiGenerateContentResponse['candidates'] & unknown[]) {
+    for (const part of candidate?.content?.parts ?? []) {
+      const record = part as Json;
+      if (typeof record.text === 'string') text += record.text;
+      if (isObject(record.functionCall)) text += JSON.stringify(record.functionCall);
+    }
+  }
+  return text;
+}
+
+/**
+ * Each event goes out unchanged (`raw`); the chunk beside it carries the event's text so that the
+ * relay can count it when the stream ends without usage. Usage is the last usageMetadata seen.
+ */
+class GeminiNativeStreamTransform implements ChatStreamTransform {
+  usage: Usage | undefined;
+  error: GatewayError | undefined;
+  private readonly created = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly target: Deployment) {}
+
+  push(data: string): EmittedChunk[] {
+    const read = parseStreamJson(data, this.target);
+    if ('error' in read) {
+      this.error = read.error;
+      return [];
+    }
+    const parsed = read.value;
+    const error = googleError(parsed);
+    if (error) {
+      this.error = streamError(error, this.target.provider, deploymentSecrets(this.target));
+      return [];
+    }
+    if (!isObject(parsed)) {
+      this.error = new GatewayError('upstream_invalid_response', `${this.target.provider} sent a stream event that is not a GenerateContentResponse: ${redactUpstreamMessage(data, deploymentSecrets(this.target), 200)}`, { provider: this.target.provider });
+      return [];
+    }
+    const usage = usageFromGemini((parsed as GeminiGenerateContentResponse).usageMetadata);
+    if (usage) this.usage = usage;
+    const chunk: ChatChunk = {
+      id: '',
+      object: 'chat.completion.chunk',
+      created: this.created,
+      model: this.target.upstreamModel,
+      choices: [{ index: 0, delta: { content: textOf(parsed) }, finish_reason: null }],
+    };
+    return [{ chunk, raw: data, usageFree: true }];
+  }
+
+  end(): EmittedChunk[] {
+    return [];
+  }
+}
+
+export const geminiNative: NativeProvider = {
+  label: 'gemini',
+  serves: (provider) => provider === 'gemini',
+  buildRequest,
+  usageOf,
+  textOf,
+  createStreamTransform: (target) => new GeminiNativeStreamTransform(target),
+};

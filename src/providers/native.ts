@@ -1,0 +1,49 @@
+/**
+ * A provider's own API relayed untranslated (`/gemini/...`): the request goes to the deployment
+ * as the client wrote it, with the deployment's model and credentials put in, and the answer comes
+ * back as the provider wrote it; the gateway only reads the usage (and the text, for a local count
+ * when the usage is missing). Pure mappers, as the adapters are.
+ */
+import type { ChatStreamTransform, Deployment, UpstreamRequest, Usage } from './types.js';
+
+/**
+ * A file a client uploaded (multipart), held once in memory as the chunks it arrived in: each
+ * attempt streams the same chunks upstream, never a copy.
+ */
+export interface Upload {
+  /** The form field it came in (`file`). */
+  field: string;
+  filename: string;
+  contentType: string;
+  chunks: Buffer[];
+  bytes: number;
+  /** Its duration when the file says it exactly (WAV); else unknown. */
+  seconds?: number;
+}
+
+export interface NativeCall {
+  /** The provider's method: `generateContent`, `countTokens`, ... */
+  method: string;
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** The output cap the gateway holds the call to: the client's own, or lower by a routing rule or power level. */
+  maxTokens?: number;
+  /** Client headers the provider's API reads, forwarded (the deployment's credentials and headers win). */
+  headers?: Record<string, string>;
+  /** A multipart call's file; `body` then holds its other form fields. */
+  upload?: Upload;
+}
+
+export interface NativeProvider {
+  /** How the API is named in messages (`gemini`, `OpenAI-compatible`). */
+  readonly label: string;
+  /** Whether deployments of this provider serve the API. */
+  serves(provider: string): boolean;
+  buildRequest(call: NativeCall, target: Deployment): UpstreamRequest;
+  /** Usage in a JSON answer: undefined when the provider reports none (unknown, not free). */
+  usageOf(call: NativeCall, body: unknown): Usage | undefined;
+  /** The answer's text (generated text and function calls). */
+  textOf(body: unknown): string;
+  /** Reads usage, text and in-stream errors from the events of a streamed answer, which go out unchanged. */
+  createStreamTransform(target: Deployment): ChatStreamTransform;
+}

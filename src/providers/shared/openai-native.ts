@@ -1,0 +1,159 @@
+/**
+ * OpenAI-format endpoints the gateway relays without a canonical model of their own — images,
+ * moderations, rerank (Cohere / Jina format, as OpenAI-compatible rerank servers and LiteLLM serve
+ * it), and any `/openai/v1/*` path — to OpenAI, Azure OpenAI and OpenAI-compatible deployments:
+ * `{api_base}/{path}` (Azure: `{api_base}/openai/deployments/{deployment}/{path}?api-version=…`)
+ * with the deployment's key and its model in `model`; the answer is relayed as received.
+ *
+ * Usage: tokens where the answer carries `usage` (gpt-image-1, chat-like endpoints); otherwise
+ * the media units the call billed — images returned (with the `<quality>/<size>` variant that
+ * prices dall-e), characters of moderation input, search units of a rerank (Cohere's
+ * `meta.billed_units.search_units`, else one per query).
+ */
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { NativeCall, NativeProvider, Upload } from '../native.js';
+import { providerSpec } from '../specs.js';
+import type { Deployment, MediaUnits, UpstreamRequest, Usage } from '../types.js';
+import { usageFromOpenAI } from './usage.js';
+import { GatewayError } from '../../errors.js';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function serves(provider: string): boolean {
+  const format = providerSpec(provider)?.format;
+  return format === 'openai' || format === 'azure';
+}
+
+function urlOf(target: Deployment, path: string): string {
+  if (target.provider === 'azure') {
+    return `${target.apiBase}/openai/deployments/${encodeURIComponent(target.upstreamModel)}/${path}?api-version=${encodeURIComponent(target.apiVersion ?? '')}`;
+  }
+  return `${target.apiBase}/${path}`;
+}
+
+function headersFor(target: Deployment): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+  if (target.apiKey) {
+    if (target.provider === 'azure') headers['api-key'] = target.apiKey;
+    else headers.authorization = `Bearer ${target.apiKey}`;
+  }
+  return Object.assign(headers, target.headers);
+}
+
+/** A form field's or file name's value inside a quoted header parameter. */
+function quoted(value: string): string {
+  return value.replace(/[\r\n"\\]/g, (character) => encodeURIComponent(character));
+}
+
+/**
+ * The upload as multipart/form-data: the client's fields (the deployment's model in `model`), then
+ * the file's chunks as they were received — streamed, never concatenated.
+ */
+function multipartRequest(call: NativeCall, upload: Upload, target: Deployment): UpstreamRequest {
+  const boundary = `----switchboard${randomBytes(12).toString('hex')}`;
+  const fields = { ...call.body, model: target.upstreamModel };
+  let head = '';
+  for (const [name, value] of Object.entries(fields)) {
+    for (const item of Array.isArray(value) ? value : [value]) head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${String(item)}\r\n`;
+  }
+  head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(upload.field)}"; filename="${quoted(upload.filename)}"\r\nContent-Type: ${upload.contentType.replace(/[\r\n]/g, '')}\r\n\r\n`;
+  const tail = `\r\n--${boundary}--\r\n`;
+  const headBytes = Buffer.from(head, 'utf8');
+  const tailBytes = Buffer.from(tail, 'utf8');
+  const headers = headersFor(target);
+  headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
+  headers['content-length'] = String(headBytes.length + upload.bytes + tailBytes.length);
+  return { url: urlOf(target, call.method), method: 'POST', headers, bodyStream: () => Readable.from([headBytes, ...upload.chunks, tailBytes]), framing: 'json' };
+}
+
+function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
+  if (call.upload) return multipartRequest(call, call.upload, target);
+  return { url: urlOf(target, call.method), method: 'POST', headers: headersFor(target), body: JSON.stringify({ ...call.body, model: target.upstreamModel }), framing: 'sse' };
+}
+
+/** `<quality>/<size>` as dall-e prices images; dall-e-3's default quality is "standard", its default size 1024x1024. */
+export function imageVariant(body: Json): string {
+  const quality = typeof body.quality === 'string' && body.quality !== 'auto' ? body.quality : 'standard';
+  const size = typeof body.size === 'string' && body.size !== 'auto' ? body.size : '1024x1024';
+  return `${quality}/${size}`;
+}
+
+/** gpt-image-1 reports tokens as the Responses API does (`input_tokens`, `output_tokens`). */
+function tokenUsage(raw: unknown): Usage | undefined {
+  if (!isObject(raw)) return undefined;
+  if (typeof raw.input_tokens === 'number' || typeof raw.output_tokens === 'number') {
+    const promptTokens = typeof raw.input_tokens === 'number' ? raw.input_tokens : 0;
+    const completionTokens = typeof raw.output_tokens === 'number' ? raw.output_tokens : 0;
+    return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+  }
+  return usageFromOpenAI(raw);
+}
+
+/** Characters of a moderation or speech input: strings, and the text parts of multi-modal input. */
+export function inputCharacters(input: unknown): number {
+  if (typeof input === 'string') return [...input].length;
+  if (Array.isArray(input)) return input.reduce<number>((sum, item) => sum + (typeof item === 'string' ? [...item].length : isObject(item) && typeof item.text === 'string' ? [...item.text].length : 0), 0);
+  return 0;
+}
+
+function withUnits(units: MediaUnits): Usage {
+  return { promptTokens: 0, completionTokens: 0, totalTokens: 0, units };
+}
+
+function usageOf(call: NativeCall, body: unknown): Usage | undefined {
+  if (!isObject(body)) return undefined;
+  const tokens = tokenUsage(body.usage);
+  switch (call.method) {
+    case 'images/generations': {
+      if (tokens) return tokens;
+      const images = Array.isArray(body.data) ? body.data.length : 0;
+      return withUnits({ images, imageVariant: imageVariant(call.body) });
+    }
+    case 'moderations':
+      return withUnits({ inputCharacters: inputCharacters(call.body.input) });
+    case 'audio/transcriptions': {
+      // Seconds of audio: the answer's `usage` (type "duration") or `duration` (verbose_json), else the file's own (WAV).
+      const usage = isObject(body.usage) ? body.usage : undefined;
+      const reported = usage?.type === 'duration' && typeof usage.seconds === 'number' ? usage.seconds : typeof body.duration === 'number' ? body.duration : undefined;
+      const seconds = reported ?? call.upload?.seconds;
+      if (seconds !== undefined) return withUnits({ inputSeconds: seconds });
+      return tokens;
+    }
+    case 'rerank': {
+      const billed = isObject(body.meta) && isObject(body.meta.billed_units) ? body.meta.billed_units.search_units : undefined;
+      return withUnits({ queries: typeof billed === 'number' && billed >= 0 ? billed : 1 });
+    }
+    default:
+      return tokens;
+  }
+}
+
+/** Text the model produced, for a local count when the answer reports no usage (chat-like bodies only). */
+function textOf(body: unknown): string {
+  if (!isObject(body) || !Array.isArray(body.choices)) return '';
+  let text = '';
+  for (const choice of body.choices as Json[]) {
+    const message = isObject(choice?.message) ? choice.message : undefined;
+    if (typeof message?.content === 'string') text += message.content;
+    if (typeof choice?.text === 'string') text += choice.text;
+  }
+  return text;
+}
+
+export const openAINative: NativeProvider = {
+  label: 'OpenAI-compatible',
+  serves,
+  buildRequest,
+  usageOf,
+  textOf,
+  createStreamTransform: (target) => {
+    // The relayed OpenAI-format endpoints answer JSON; the routes never ask for a stream.
+    throw new GatewayError('invalid_request', `streaming is not supported on this endpoint (${target.provider})`);
+  },
+};
+

@@ -1,0 +1,257 @@
+/**
+ * The native Gemini API under /gemini, through the whole gateway, with Google's own SDK
+ * (`@google/genai`, httpOptions.baseUrl = <gateway>/gemini) and plain HTTP: virtual keys as
+ * x-goog-api-key or ?key=, the deployment's key and model put in, usage and cost recorded from
+ * the native answers (streams included), fallbacks to another Gemini group, and errors in
+ * Google's envelope.
+ */
+import { ApiError, GoogleGenAI } from '@google/genai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { Management } from '../support/management.js';
+import { MockGemini } from '../support/mock-gemini.js';
+
+let primary: MockGemini;
+let backup: MockGemini;
+let gateway: TestGateway;
+let api: Management;
+let key: string;
+
+function config(primaryBase: string, backupBase: string): string {
+  return `
+model_list:
+  - model_name: flash
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${primaryBase}
+      api_key: primary-upstream-key
+  - model_name: flash-backup
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${backupBase}
+      api_key: backup-upstream-key
+  - model_name: embedder
+    litellm_params:
+      model: gemini/text-embedding-004
+      api_base: ${primaryBase}
+      api_key: primary-upstream-key
+    model_info:
+      mode: embedding
+  - model_name: not-gemini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: http://127.0.0.1:9/v1
+      api_key: sk-unused
+router_settings:
+  disable_cooldowns: true
+  num_retries: 0
+  fallbacks: [{"flash": ["flash-backup"]}]
+general_settings:
+  master_key: ${MASTER_KEY}
+`;
+}
+
+function genai(apiKey: string): GoogleGenAI {
+  return new GoogleGenAI({ apiKey, httpOptions: { baseUrl: `${gateway.url}/gemini` } });
+}
+
+/** The usage row of a call answered to the SDK (its response keeps the HTTP headers). */
+async function rowOf(response: { sdkHttpResponse?: { headers?: Record<string, string> } }) {
+  const callId = response.sdkHttpResponse?.headers?.['x-switchboard-call-id'];
+  expect(callId).toBeTruthy();
+  return gateway.recordOf(callId!);
+}
+
+/** The most recent usage row (for streams, whose chunks carry no headers). */
+async function latestRow() {
+  await gateway.flushUsage();
+  return (await gateway.runtime.usageLogs()!.listRecent(1))[0];
+}
+
+beforeAll(async () => {
+  // gemini-2.0-flash list prices: $0.10/M input, $0.40/M output.
+  primary = new MockGemini({ promptTokens: 1000, candidatesTokens: 500, apiKey: 'primary-upstream-key' });
+  backup = new MockGemini({ promptTokens: 1000, candidatesTokens: 500, apiKey: 'backup-upstream-key', reply: 'Hello from the backup!' });
+  await primary.start();
+  await backup.start();
+  gateway = await startGateway(config(primary.url, backup.url));
+  api = new Management(gateway.url);
+  key = (await api.generateKey({ models: ['flash', 'embedder'], max_budget: 10 })).key;
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await primary.close();
+  await backup.close();
+});
+
+afterEach(() => {
+  primary.faults.length = 0;
+  backup.faults.length = 0;
+});
+
+describe('the Gemini API under /gemini', () => {
+  it('generateContent through @google/genai with a virtual key: relayed with the deployment key and model, usage and cost recorded', async () => {
+    const response = await genai(key).models.generateContent({ model: 'flash', contents: 'Say hello', config: { temperature: 0.2, maxOutputTokens: 600 } });
+    expect(response.text).toBe('Hello from Gemini!');
+    expect(response.usageMetadata).toMatchObject({ promptTokenCount: 1000, candidatesTokenCount: 500 });
+
+    const sent = primary.requests.at(-1)!;
+    expect(sent.path).toBe('/v1beta/models/gemini-2.0-flash:generateContent');
+    expect(sent.headers['x-goog-api-key']).toBe('primary-upstream-key');
+    expect(sent.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }], generationConfig: { temperature: 0.2, maxOutputTokens: 600 } });
+
+    expect(await rowOf(response)).toMatchObject({ endpoint: 'gemini/generateContent', status: 'success', provider: 'gemini', model_group: 'flash', prompt_tokens: 1000, completion_tokens: 500, cost_micros: 300 });
+  });
+
+  it('generateContentStream through @google/genai: SSE events relayed as sent, usage of the last chunk recorded', async () => {
+    const stream = await genai(key).models.generateContentStream({ model: 'flash', contents: 'Say hello' });
+    let text = '';
+    let usage: { promptTokenCount?: number; candidatesTokenCount?: number } | undefined;
+    for await (const chunk of stream) {
+      text += chunk.text ?? '';
+      if (chunk.usageMetadata) usage = chunk.usageMetadata;
+    }
+    expect(text).toBe('Hello from Gemini!');
+    expect(usage).toMatchObject({ promptTokenCount: 1000, candidatesTokenCount: 500 });
+    const sent = primary.requests.at(-1)!;
+    expect(sent.path).toBe('/v1beta/models/gemini-2.0-flash:streamGenerateContent');
+    expect(sent.query).toEqual({ alt: 'sse' });
+    expect(await latestRow()).toMatchObject({ endpoint: 'gemini/streamGenerateContent', status: 'success', model_group: 'flash', prompt_tokens: 1000, completion_tokens: 500, cost_micros: 300 });
+  });
+
+  it('streamGenerateContent without alt=sse answers one JSON array, as the Gemini API does', async () => {
+    const response = await fetch(`${gateway.url}/gemini/v1beta/models/flash:streamGenerateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const events = (await response.json()) as Array<{ candidates?: Array<{ content?: { parts?: Array<{ text?: string }> } }>; usageMetadata?: { promptTokenCount: number } }>;
+    expect(Array.isArray(events)).toBe(true);
+    expect(events.map((event) => event.candidates?.[0]?.content?.parts?.map((part) => part.text ?? '').join('') ?? '').join('')).toBe('Hello from Gemini!');
+    expect(events.at(-1)!.usageMetadata).toMatchObject({ promptTokenCount: 1000 });
+    const callId = response.headers.get('x-switchboard-call-id')!;
+    expect(await gateway.recordOf(callId)).toMatchObject({ endpoint: 'gemini/streamGenerateContent', status: 'success', prompt_tokens: 1000, completion_tokens: 500, cost_micros: 300 });
+  });
+
+  it('countTokens is relayed and recorded free; embedContent is relayed with the deployment model named inside the request', async () => {
+    const counted = await genai(key).models.countTokens({ model: 'flash', contents: 'How many tokens?' });
+    expect(counted.totalTokens).toBe(1000);
+    expect(primary.requests.at(-1)!.path).toBe('/v1beta/models/gemini-2.0-flash:countTokens');
+    expect(await rowOf(counted)).toMatchObject({ endpoint: 'gemini/countTokens', status: 'success', prompt_tokens: 0, completion_tokens: 0, cost_micros: 0 });
+
+    const embedded = await genai(key).models.embedContent({ model: 'embedder', contents: ['first text', 'second text'] });
+    expect(embedded.embeddings).toHaveLength(2);
+    const sent = primary.requests.at(-1)!;
+    expect(sent.path).toBe('/v1beta/models/text-embedding-004:batchEmbedContents');
+    expect((sent.body.requests as Array<{ model: string }>).map((request) => request.model)).toEqual(['models/text-embedding-004', 'models/text-embedding-004']);
+    expect(await rowOf(embedded)).toMatchObject({ endpoint: 'gemini/batchEmbedContents', status: 'success', model_group: 'embedder' });
+  });
+
+  it('takes the key as ?key= too, and refuses a wrong key in Google\'s error envelope, recorded', async () => {
+    const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
+    const viaQuery = await fetch(`${gateway.url}/gemini/v1beta/models/flash:generateContent?key=${encodeURIComponent(key)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(viaQuery.status).toBe(200);
+    const wrong = await fetch(`${gateway.url}/gemini/v1beta/models/flash:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': 'sk-not-a-key', 'content-type': 'application/json' }, body });
+    expect(wrong.status).toBe(401);
+    const envelope = (await wrong.json()) as { error: { code: number; message: string; status: string } };
+    expect(envelope).toEqual({ error: { code: 401, message: expect.stringContaining('invalid API key'), status: 'UNAUTHENTICATED' } });
+    expect(await gateway.recordOf(wrong.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'gemini/generateContent', status: 'failure', http_status: 401 });
+  });
+
+  it('refuses a budget-exhausted key in Google\'s error format, through the SDK, before any upstream call', async () => {
+    const poor = (await api.generateKey({ models: ['flash'], max_budget: 0.000001 })).key;
+    const before = primary.requests.length;
+    const caught = await genai(poor).models.generateContent({ model: 'flash', contents: 'Say hello' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(caught).toBeInstanceOf(ApiError);
+    expect((caught as ApiError).status).toBe(400);
+    const raw = await fetch(`${gateway.url}/gemini/v1beta/models/flash:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': poor }, body: JSON.stringify({ contents: [{ parts: [{ text: 'Say hello' }] }] }) });
+    const envelope = (await raw.json()) as { error: { code: number; message: string; status: string } };
+    expect(envelope.error).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
+    expect(envelope.error.message).toMatch(/Budget has been exceeded/);
+    expect(primary.requests.length).toBe(before);
+    expect(await gateway.recordOf(raw.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', error_code: 'budget_exceeded', model_group: 'flash' });
+  });
+
+  it('holds the key to its model allow-list', async () => {
+    const caught = await genai(key).models.generateContent({ model: 'flash-backup', contents: 'hi' }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(caught).toBeInstanceOf(ApiError);
+    expect([401, 403]).toContain((caught as ApiError).status);
+    expect((caught as ApiError).message).toMatch(/flash-backup/);
+  });
+
+  it('falls back to another Gemini group when the deployment fails', async () => {
+    primary.faults.push({ kind: 'unavailable' });
+    const response = await genai(MASTER_KEY).models.generateContent({ model: 'flash', contents: 'Say hello' });
+    expect(response.text).toBe('Hello from the backup!');
+    expect(backup.requests.at(-1)!.headers['x-goog-api-key']).toBe('backup-upstream-key');
+    expect(await rowOf(response)).toMatchObject({ status: 'success', model_group: 'flash-backup' });
+  });
+
+  it('refuses a group without a Gemini deployment, and unknown query parameters, by name', async () => {
+    const body = JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }] });
+    const other = await fetch(`${gateway.url}/gemini/v1beta/models/not-gemini:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+    expect(other.status).toBe(400);
+    expect(((await other.json()) as { error: { message: string; status: string } }).error).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringContaining('has no gemini deployment') });
+    const query = await fetch(`${gateway.url}/gemini/v1beta/models/flash:generateContent?fields=candidates`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+    expect(query.status).toBe(400);
+    expect(((await query.json()) as { error: { message: string } }).error.message).toContain('"fields"');
+  });
+
+  it('relays an upstream error in Google\'s envelope', async () => {
+    const response = await fetch(`${gateway.url}/gemini/v1beta/models/flash:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }], generationConfig: { maxTokens: 5 } }) });
+    expect(response.status).toBe(400);
+    const envelope = (await response.json()) as { error: { code: number; message: string; status: string } };
+    expect(envelope.error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+    expect(envelope.error.message).toMatch(/maxTokens|max_tokens/);
+  });
+
+  it('a stream that breaks after its first event ends with Google\'s error object, in both forms; the output so far is billed', async () => {
+    const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }] });
+    primary.faults.push({ kind: 'stream-error', afterChunks: 1, status: 500, delayMs: 50 });
+    const sse = await fetch(`${gateway.url}/gemini/v1beta/models/flash:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+    const events = (await sse.text()).split('\r\n\r\n').filter(Boolean);
+    expect(events.length).toBeGreaterThanOrEqual(2);
+    expect(JSON.parse(events[0].replace(/^data: /, ''))).toHaveProperty('candidates');
+    expect(JSON.parse(events.at(-1)!.replace(/^data: /, ''))).toMatchObject({ error: { status: 'INTERNAL' } });
+    expect(await gateway.recordOf(sse.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'failure', prompt_tokens: 1000 });
+
+    primary.faults.push({ kind: 'stream-error', afterChunks: 1, status: 503, delayMs: 50 });
+    const array = await fetch(`${gateway.url}/gemini/v1beta/models/flash:streamGenerateContent`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+    const elements = JSON.parse(await array.text()) as Array<Record<string, unknown>>;
+    expect(elements[0]).toHaveProperty('candidates');
+    expect(elements.at(-1)).toMatchObject({ error: { code: 503, status: 'UNAVAILABLE' } });
+  });
+
+  it('a client that hangs up mid-stream cancels the upstream call and is still charged for what was produced', async () => {
+    primary.faults.push({ kind: 'stream-error', afterChunks: 1, delayMs: 5_000 });
+    const controller = new AbortController();
+    const response = await fetch(`${gateway.url}/gemini/v1beta/models/flash:streamGenerateContent?alt=sse`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': key },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }] }),
+      signal: controller.signal,
+    });
+    const callId = response.headers.get('x-switchboard-call-id')!;
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    let row: Awaited<ReturnType<TestGateway['recordOf']>>;
+    const deadline = Date.now() + 10_000;
+    do {
+      row = await gateway.recordOf(callId);
+      if (!row) await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (!row && Date.now() < deadline);
+    expect(row).toMatchObject({ aborted: 1, prompt_tokens: 1000 });
+    expect(row!.cost_micros).toBeGreaterThanOrEqual(100);
+    expect(primary.requests.at(-1)!.aborted).toBe(true);
+  });
+});

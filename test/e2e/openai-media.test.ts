@@ -1,0 +1,183 @@
+/**
+ * Images, moderations, rerank and the /openai/v1/* relay through the whole gateway with the
+ * official openai client (and plain HTTP for rerank), against an upstream speaking the openai SDK's
+ * types and Cohere's rerank v2: routed to the group's OpenAI-format deployment with its key and
+ * model, recorded and priced per image, per character, per search unit or per token.
+ */
+import { createHash } from 'node:crypto';
+import OpenAI, { toFile } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { Management } from '../support/management.js';
+import { MockOpenAIMedia } from '../support/mock-openai-media.js';
+
+const UPSTREAM_KEY = 'sk-media-upstream';
+
+/** A mono 16-bit PCM WAV of `seconds` of a 440 Hz tone at 16 kHz. */
+function wav(seconds: number): Buffer {
+  const rate = 16_000;
+  const samples = Math.round(seconds * rate);
+  const file = Buffer.alloc(44 + samples * 2);
+  file.write('RIFF', 0, 'ascii');
+  file.writeUInt32LE(36 + samples * 2, 4);
+  file.write('WAVE', 8, 'ascii');
+  file.write('fmt ', 12, 'ascii');
+  file.writeUInt32LE(16, 16);
+  file.writeUInt16LE(1, 20); // PCM
+  file.writeUInt16LE(1, 22); // mono
+  file.writeUInt32LE(rate, 24);
+  file.writeUInt32LE(rate * 2, 28); // byte rate
+  file.writeUInt16LE(2, 32);
+  file.writeUInt16LE(16, 34);
+  file.write('data', 36, 'ascii');
+  file.writeUInt32LE(samples * 2, 40);
+  for (let index = 0; index < samples; index++) file.writeInt16LE(Math.round(Math.sin((2 * Math.PI * 440 * index) / rate) * 12_000), 44 + index * 2);
+  return file;
+}
+
+let upstream: MockOpenAIMedia;
+let gateway: TestGateway;
+let client: OpenAI;
+let api: Management;
+
+beforeAll(async () => {
+  upstream = new MockOpenAIMedia(UPSTREAM_KEY);
+  await upstream.start();
+  const entry = (name: string, model: string, extra = '') => `
+  - model_name: ${name}
+    litellm_params:
+      model: ${model}
+      api_base: ${upstream.url}
+      api_key: ${UPSTREAM_KEY}${extra}`;
+  gateway = await startGateway(`
+model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}
+general_settings:
+  master_key: ${MASTER_KEY}
+`);
+  client = gateway.openai();
+  api = new Management(gateway.url);
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await upstream.close();
+});
+
+describe('images, moderations, rerank and the OpenAI relay', () => {
+  it('images.generate on dall-e-3 is priced per image by quality and size', async () => {
+    const { data, response } = await client.images.generate({ model: 'dall-e-3', prompt: 'a lighthouse at dusk', quality: 'hd', size: '1024x1792' }).withResponse();
+    expect(data.data).toHaveLength(1);
+    expect(data.data![0].url).toMatch(/^https:\/\/images\.example\.com\//);
+    expect(data.data![0].revised_prompt).toContain('a lighthouse at dusk');
+    const sent = upstream.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/images/generations');
+    expect(sent.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    expect(response.headers.get('x-switchboard-response-cost')).toBe('0.12');
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'images/generations', status: 'success', model_group: 'dall-e-3', cost_micros: 120_000 });
+  });
+
+  it('gpt-image-1 is priced on the tokens its answer reports; a model_info per-image price overrides the list', async () => {
+    const { data, response } = await client.images.generate({ model: 'gpt-image-1', prompt: 'a red bicycle', n: 2 }).withResponse();
+    expect(data.data).toHaveLength(2);
+    expect(data.usage).toMatchObject({ input_tokens: 50, output_tokens: 2112 });
+    // 50 × $5/M + 2112 × $40/M = 250 + 84480 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', prompt_tokens: 50, completion_tokens: 2112, cost_micros: 84_730 });
+
+    const cheap = await client.images.generate({ model: 'cheap-images', prompt: 'a cat', n: 3, response_format: 'b64_json' }).withResponse();
+    expect(cheap.data.data!.every((image) => typeof image.b64_json === 'string')).toBe(true);
+    expect(upstream.requests.at(-1)!.body.model).toBe('dall-e-2');
+    expect(await gateway.recordOf(cheap.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'cheap-images', cost_micros: 3_000 });
+  });
+
+  it('an upstream refusal comes back in OpenAI\'s envelope and is recorded', async () => {
+    const caught = await client.images.generate({ model: 'dall-e-3', prompt: 'two dogs', n: 2 }).catch((error: unknown) => error);
+    expect(caught).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((caught as Error).message).toContain('You must provide n=1 for this model.');
+  });
+
+  it('moderations.create is relayed and recorded free', async () => {
+    const { data, response } = await client.moderations.create({ model: 'omni-moderation-latest', input: ['I will kill the process', 'hello'] }).withResponse();
+    expect(data.results.map((result) => result.flagged)).toEqual([true, false]);
+    expect(data.results[0].categories.violence).toBe(true);
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'moderations', status: 'success', cost_micros: 0 });
+    // The API's default model, when the request names none.
+    const defaulted = await client.moderations.create({ input: 'hello' });
+    expect(defaulted.results).toHaveLength(1);
+  });
+
+  it('rerank (Cohere / Jina format) is priced per search unit', async () => {
+    const response = await fetch(`${gateway.url}/v1/rerank`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'rerank', query: 'capital of France', documents: ['Berlin is in Germany', 'Paris is the capital of France', 'France exports wine'], top_n: 2 }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { results: Array<{ index: number; relevance_score: number }>; meta: { billed_units: { search_units: number } } };
+    expect(body.results.map((result) => result.index)).toEqual([1, 2]);
+    expect(body.meta.billed_units.search_units).toBe(1);
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ model: 'rerank-v3.5', top_n: 2 });
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'rerank', status: 'success', cost_micros: 2_000 });
+  });
+
+  it('/openai/v1/* relays any JSON endpoint to the group\'s deployment, priced from its usage', async () => {
+    const response = await fetch(`${gateway.url}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20 }),
+    });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(JSON.parse(text)).toMatchObject({ choices: [{ message: { content: 'relayed' } }] });
+    expect(text.endsWith('\n')).toBe(true); // relayed as received
+    // gpt-4o-mini: 20 × $0.15/M + 10 × $0.60/M = 3 + 6 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', prompt_tokens: 20, completion_tokens: 10, cost_micros: 9 });
+  });
+
+  it('reserves what an image call can cost against the key budget', async () => {
+    const key = (await api.generateKey({ models: ['dall-e-3'], max_budget: 0.05 })).key;
+    const poor = gateway.openai(key);
+    const caught = await poor.images.generate({ model: 'dall-e-3', prompt: 'a castle', quality: 'hd', size: '1024x1792' }).catch((error: unknown) => error);
+    expect(caught).toBeInstanceOf(OpenAI.APIError);
+    expect((caught as InstanceType<typeof OpenAI.APIError>).code).toBe('budget_exceeded');
+    const fits = await poor.images.generate({ model: 'dall-e-3', prompt: 'a castle' });
+    expect(fits.data).toHaveLength(1);
+  });
+
+  it('audio.speech streams the audio back and is priced per input character', async () => {
+    const input = 'The quick brown fox jumps over the lazy dog.';
+    const response = await client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input });
+    expect(response.headers.get('content-type')).toBe('audio/mpeg');
+    const audio = Buffer.from(await response.arrayBuffer());
+    expect(audio.length).toBe(input.length);
+    expect(audio.every((byte) => byte === 0xab)).toBe(true);
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ model: 'tts-1', voice: 'alloy', input });
+    // tts-1: $15 per million characters; 44 characters = 660 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', model_group: 'tts-1', cost_micros: 660 });
+  });
+
+  it('audio.transcriptions uploads the file (multipart) to the deployment unchanged and is priced per second of audio', async () => {
+    const audio = wav(2.5);
+    const { data, response } = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }) }).withResponse();
+    expect(data.text).toBe('Hello from the mock transcription.');
+    const sent = upstream.requests.at(-1)!;
+    expect(sent.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    expect(sent.body).toMatchObject({ model: 'whisper-1', file: { filename: 'tone.wav', type: 'audio/wav', size: audio.length, sha256: createHash('sha256').update(audio).digest('hex') } });
+    // whisper-1: $0.006 per minute; the answer reports 3 seconds (2.5 rounded up) = 300 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/transcriptions', status: 'success', model_group: 'whisper-1', cost_micros: 300 });
+
+    // As text, the answer has no duration: billed on the WAV's own 2.5 seconds, in whole seconds as OpenAI bills them.
+    const text = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }), response_format: 'text' }).withResponse();
+    expect(String(text.data).trim()).toBe('Hello from the mock transcription.');
+    expect(await gateway.recordOf(text.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', cost_micros: 300 });
+  });
+
+  it('refuses an upload over the size limit, and a text transcript of a file whose duration is unknown', async () => {
+    const big = Buffer.alloc(25 * 1024 * 1024 + 1, 1);
+    const tooLarge = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(big, 'big.mp3', { type: 'audio/mpeg' }) }).catch((error: unknown) => error);
+    expect(tooLarge).toBeInstanceOf(OpenAI.APIError);
+    expect((tooLarge as InstanceType<typeof OpenAI.APIError>).status).toBe(413);
+    const unknown = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(Buffer.alloc(32_000, 7), 'speech.mp3', { type: 'audio/mpeg' }), response_format: 'text' }).catch((error: unknown) => error);
+    expect(unknown).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((unknown as Error).message).toContain('send a WAV file');
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * A local upstream for the media endpoints, in the wire formats of the openai SDK's types and
+ * Cohere's API reference:
+ * - `POST /v1/images/generations` (ImagesResponse): dall-e-2 / dall-e-3 answer `url`s (or `b64_json`
+ *   with response_format b64_json) and no usage; dall-e-3 refuses n ≠ 1 as OpenAI does and adds
+ *   `revised_prompt`; gpt-image-1 answers `b64_json` with token `usage`;
+ * - `POST /v1/moderations` (ModerationCreateResponse): one result per input, flagged when the text
+ *   contains "kill";
+ * - `POST /v1/rerank` (Cohere rerank v2): `results` sorted by relevance_score (the share of query
+ *   words in the document), cut to top_n, with `meta.billed_units.search_units` (one per 100 documents);
+ * - `POST /v1/audio/transcriptions` (multipart): json / verbose_json / text answers as whisper-1 gives them;
+ * - `POST /v1/audio/speech`: `audio/mpeg` bytes (a fixed pattern, one byte per input character), in chunks;
+ * - `POST /v1/chat/completions` (for `/openai/v1/*` relays): a chat.completion with usage.
+ * The API key (`Authorization: Bearer`) must be the configured one; errors use OpenAI's envelope.
+ */
+import busboy from 'busboy';
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MockServer } from './mock-server.js';
+
+type Json = Record<string, unknown>;
+
+export interface MediaRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Json;
+}
+
+const CATEGORIES = ['harassment', 'harassment/threatening', 'hate', 'hate/threatening', 'illicit', 'illicit/violent', 'self-harm', 'self-harm/instructions', 'self-harm/intent', 'sexual', 'sexual/minors', 'violence', 'violence/graphic'];
+
+export class MockOpenAIMedia extends MockServer {
+  readonly requests: MediaRequest[] = [];
+
+  constructor(private readonly apiKey: string) {
+    super();
+  }
+
+  start(): Promise<string> {
+    return this.listen('/v1');
+  }
+
+  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = (request.url ?? '').split('?')[0];
+    if (path === '/v1/audio/transcriptions') return this.transcription(request, response);
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    let body: Json;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
+    } catch {
+      return this.error(response, 400, 'We could not parse the JSON body of your request.');
+    }
+    this.requests.push({ path, headers: request.headers, body });
+    if (request.headers.authorization !== `Bearer ${this.apiKey}`) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    switch (path) {
+      case '/v1/images/generations':
+        return this.images(body, response);
+      case '/v1/moderations':
+        return this.json(response, this.moderation(body));
+      case '/v1/rerank':
+        return this.rerank(body, response);
+      case '/v1/audio/speech':
+        return this.speech(body, response);
+      case '/v1/chat/completions':
+        return this.json(response, {
+          id: `chatcmpl-${randomBytes(6).toString('hex')}`,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: body.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: 'relayed', refusal: null }, finish_reason: 'stop', logprobs: null }],
+          usage: { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 },
+        });
+      default:
+        return this.error(response, 404, `Invalid URL (POST ${path})`);
+    }
+  }
+
+  private images(body: Json, response: ServerResponse): void {
+    const model = String(body.model ?? 'dall-e-2');
+    if (typeof body.prompt !== 'string' || body.prompt === '') return this.error(response, 400, "Missing required parameter: 'prompt'.", 'missing_required_parameter', 'prompt');
+    const n = typeof body.n === 'number' ? body.n : 1;
+    if (model === 'dall-e-3' && n !== 1) return this.error(response, 400, 'You must provide n=1 for this model.', 'invalid_value', 'n');
+    const created = Math.floor(Date.now() / 1000);
+    const image = () => randomBytes(24).toString('base64');
+    if (model === 'gpt-image-1') {
+      return this.json(response, {
+        created,
+        data: Array.from({ length: n }, () => ({ b64_json: image() })),
+        background: 'opaque',
+        output_format: 'png',
+        quality: 'medium',
+        size: '1024x1024',
+        usage: { input_tokens: 50, output_tokens: 1056 * n, total_tokens: 50 + 1056 * n, input_tokens_details: { text_tokens: 50, image_tokens: 0 } },
+      });
+    }
+    const b64 = body.response_format === 'b64_json';
+    return this.json(response, {
+      created,
+      data: Array.from({ length: n }, (_, index) => ({
+        ...(b64 ? { b64_json: image() } : { url: `https://images.example.com/${created}-${index}.png` }),
+        ...(model === 'dall-e-3' ? { revised_prompt: `A detailed picture of ${String(body.prompt)}` } : {}),
+      })),
+    });
+  }
+
+  private moderation(body: Json): Json {
+    const inputs = Array.isArray(body.input) ? body.input : [body.input];
+    return {
+      id: `modr-${randomBytes(6).toString('hex')}`,
+      model: body.model ?? 'omni-moderation-latest',
+      results: inputs.map((input) => {
+        const text = typeof input === 'string' ? input : '';
+        const violent = /kill/i.test(text);
+        return {
+          flagged: violent,
+          categories: Object.fromEntries(CATEGORIES.map((name) => [name, violent && name === 'violence'])),
+          category_scores: Object.fromEntries(CATEGORIES.map((name) => [name, violent && name === 'violence' ? 0.91 : 0.0001])),
+          category_applied_input_types: Object.fromEntries(CATEGORIES.map((name) => [name, ['text']])),
+        };
+      }),
+    };
+  }
+
+  private rerank(body: Json, response: ServerResponse): void {
+    if (typeof body.query !== 'string') return this.error(response, 400, 'invalid request: query must be a string');
+    if (!Array.isArray(body.documents) || body.documents.length === 0) return this.error(response, 400, 'invalid request: documents must be a non-empty list');
+    const words = body.query.toLowerCase().split(/\W+/).filter(Boolean);
+    const scored = (body.documents as unknown[]).map((document, index) => {
+      const text = (typeof document === 'string' ? document : String((document as { text?: unknown })?.text ?? '')).toLowerCase();
+      const hits = words.filter((word) => text.includes(word)).length;
+      return { index, relevance_score: words.length === 0 ? 0 : hits / words.length };
+    });
+    scored.sort((a, b) => b.relevance_score - a.relevance_score);
+    const topN = typeof body.top_n === 'number' ? body.top_n : scored.length;
+    return this.json(response, {
+      id: randomBytes(8).toString('hex'),
+      results: scored.slice(0, topN),
+      meta: { api_version: { version: '2' }, billed_units: { search_units: Math.ceil(body.documents.length / 100) } },
+    });
+  }
+
+  /**
+   * A transcription (multipart: `file`, `model`, `response_format`, ...): json answers
+   * `{text, usage: {type: "duration", seconds}}` (seconds rounded up, as whisper-1 reports them),
+   * verbose_json adds `task`, `language`, `duration` and `segments`; text, srt and vtt answer text.
+   * The duration is read from the WAV header; other files count as one second per 16 KB.
+   */
+  private async transcription(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const fields: Json = {};
+    const file: { name?: string; type?: string; bytes: Buffer[] } = { bytes: [] };
+    await new Promise<void>((resolve, reject) => {
+      const parser = busboy({ headers: request.headers });
+      parser.on('field', (name, value) => (fields[name] = value));
+      parser.on('file', (_name, stream, info) => {
+        file.name = info.filename;
+        file.type = info.mimeType;
+        stream.on('data', (chunk: Buffer) => file.bytes.push(chunk));
+      });
+      parser.on('close', resolve);
+      parser.on('error', reject);
+      request.pipe(parser);
+    });
+    const audio = Buffer.concat(file.bytes);
+    this.requests.push({ path: '/v1/audio/transcriptions', headers: request.headers, body: { ...fields, file: { filename: file.name, type: file.type, size: audio.length, sha256: createHash('sha256').update(audio).digest('hex') } } });
+    if (request.headers.authorization !== `Bearer ${this.apiKey}`) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    if (audio.length === 0) return this.error(response, 400, "Missing required parameter: 'file'.", 'missing_required_parameter', 'file');
+    const isWav = audio.toString('ascii', 0, 4) === 'RIFF' && audio.toString('ascii', 8, 12) === 'WAVE';
+    const duration = isWav ? (audio.length - 44) / audio.readUInt32LE(28) : audio.length / 16_000;
+    const text = 'Hello from the mock transcription.';
+    const format = String(fields.response_format ?? 'json');
+    if (format === 'text') {
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(`${text}\n`);
+      return;
+    }
+    const usage = { type: 'duration', seconds: Math.ceil(duration) };
+    if (format === 'verbose_json') return this.json(response, { task: 'transcribe', language: 'english', duration, text, segments: [{ id: 0, seek: 0, start: 0, end: duration, text, tokens: [50364, 2425], temperature: 0, avg_logprob: -0.2, compression_ratio: 1, no_speech_prob: 0.01 }], usage });
+    return this.json(response, { text, usage });
+  }
+
+  private speech(body: Json, response: ServerResponse): void {
+    if (typeof body.input !== 'string' || typeof body.voice !== 'string') return this.error(response, 400, "Missing required parameter: 'input' or 'voice'.");
+    const audio = Buffer.alloc(body.input.length, 0xab);
+    response.writeHead(200, { 'content-type': body.response_format === 'wav' ? 'audio/wav' : 'audio/mpeg', 'transfer-encoding': 'chunked' });
+    for (let offset = 0; offset < audio.length; offset += 7) response.write(audio.subarray(offset, offset + 7));
+    response.end();
+  }
+
+  private json(response: ServerResponse, value: unknown): void {
+    const text = `${JSON.stringify(value)}\n`;
+    response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    response.end(text);
+  }
+
+  private error(response: ServerResponse, status: number, message: string, code: string | null = null, param: string | null = null): void {
+    const text = JSON.stringify({ error: { message, type: 'invalid_request_error', param, code } });
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(text);
+  }
+}
