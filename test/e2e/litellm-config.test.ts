@@ -356,14 +356,15 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       const key = await management.generateKey({ key_alias: `litellm-${dialect}` });
       const client = gateway.openai(key.key);
       const completion = await client.chat.completions
-        .create({ model: 'gpt-4', messages: [{ role: 'user', content: 'a secret prompt' }], user: 'end-user-2' }, { headers: { 'x-litellm-tags': 'team-a,project-b' } })
+        // Tag routing is on (enable_tag_filtering): the "free" tag picks gpt-4o-mini's free deployment.
+        .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'a secret prompt' }], user: 'end-user-2' }, { headers: { 'x-litellm-tags': 'free' } })
         .withResponse();
       const callId = completion.response.headers.get('x-switchboard-call-id')!;
       expect(callId).toBeTruthy();
       const row = (await gateway.recordOf(callId))!;
-      expect(row).toMatchObject({ model_group: 'gpt-4o', prompt_tokens: 30, completion_tokens: 7, total_tokens: 37, status: 'success' });
+      expect(row).toMatchObject({ model_group: 'gpt-4o-mini', prompt_tokens: 30, completion_tokens: 7, total_tokens: 37, status: 'success' });
       expect(row.cost_micros).toBeGreaterThan(0);
-      // The alias (gpt-4 → gpt-4o) would be metadata; tags, end user, address, prompt and answer are content.
+      // Tags, end user, address, prompt and answer are content; nothing is kept as metadata either.
       expect({ messages: row.messages, response: row.response, metadata: row.metadata, request_tags: row.request_tags, end_user: row.end_user, requester_ip: row.requester_ip, error_message: row.error_message }).toEqual({
         messages: null,
         response: null,
@@ -376,6 +377,10 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       // Spend totals are still kept.
       const info = await management.keyInfo(key.key);
       expect(info.spend).toBeCloseTo(row.cost_micros! / 1e6, 9);
+      // An untagged call through model_group_alias (gpt-4 → gpt-4o): the alias would be metadata, and is not kept.
+      const aliased = await client.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'another secret' }] }).withResponse();
+      const aliasedRow = (await gateway.recordOf(aliased.response.headers.get('x-switchboard-call-id')!))!;
+      expect(aliasedRow).toMatchObject({ model_group: 'gpt-4o', prompt_tokens: 30, completion_tokens: 7, status: 'success', messages: null, response: null, metadata: null });
     });
   });
 }
