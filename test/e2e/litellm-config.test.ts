@@ -95,7 +95,7 @@ describe('check-config on a real-world LiteLLM config', () => {
       expect(entries.length, model).toBeGreaterThan(0);
     }
     // Honoured settings are not reported.
-    for (const key of ['disable_spend_logs', 'turn_off_message_logging', 'enable_pre_call_checks', 'organization', 'max_retries', 'max_response_size_mb', 'base_model', 'supports_vision', 'cache_params']) expect(out).not.toContain(`"${key}" is not supported`);
+    for (const key of ['disable_spend_logs', 'turn_off_message_logging', 'enable_pre_call_checks', 'enable_tag_filtering', 'tags', 'aws_access_key_id', 'aws_region_name', 'vertex_project', 'vertex_credentials', 'organization', 'max_retries', 'max_response_size_mb', 'base_model', 'supports_vision', 'cache_params']) expect(out).not.toContain(`"${key}" is not supported`);
     expect(out).toMatch(/ok — \d+ model\(s\), 40 deployment\(s\)/);
   });
 
