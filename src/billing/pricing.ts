@@ -72,6 +72,7 @@ const BUILT_IN: Record<string, PerMillion> = {
   'azure_ai/llama-4-scout-17b-16e-instruct': [0.2, 0.78],
   'azure_ai/llama-4-maverick-17b-128e-instruct-fp8': [0.25, 1],
   'azure_ai/meta-llama-3.1-70b-instruct': [2.68, 3.54],
+  'azure_ai/mistral-large': [4, 12],
   'azure_ai/mistral-large-2407': [2, 6],
   'azure_ai/mistral-large-latest': [2, 6],
   'azure_ai/mistral-small-2503': [0.1, 0.3],
