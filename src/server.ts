@@ -6,9 +6,11 @@ import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
+import { assertRouteAllowed } from './auth/allowed-routes.js';
 import { toGatewayError } from './errors.js';
 import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
+import { registerKeyRoutes } from './http/routes/keys.js';
 import { newCallId } from './gateway/call-id.js';
 import { ClientConnection } from './gateway/client-connection.js';
 import type { Caller } from './auth/caller.js';
@@ -177,14 +179,27 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       reject(caught);
       return;
     }
+    const route = { method: request.method, path: request.url.split('?', 1)[0], callsModel: config.endpoint !== undefined };
     if (cached) {
       call.caller = cached;
+      try {
+        assertRouteAllowed(cached, route);
+      } catch (caught) {
+        reject(caught);
+        return;
+      }
       done();
       return;
     }
     deps.authenticator.authenticate(request.headers).then(
       (caller) => {
         call.caller = caller;
+        try {
+          assertRouteAllowed(caller, route);
+        } catch (caught) {
+          reject(caught);
+          return;
+        }
         done();
       },
       reject,
@@ -207,6 +222,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
+  registerKeyRoutes(app, deps.management);
   registerManagementRoutes(app, deps.management);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });

@@ -123,7 +123,7 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
 
     const field = page.getByLabel('API key');
     await field.fill('sk-not-a-real-key');
-    const refused = page.waitForResponse((response) => response.url().includes('/key/list'));
+    const refused = page.waitForResponse((response) => response.url().includes('/user/list'));
     await field.press('Enter');
     expectedFailures.add((await refused).url());
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('does not know this key');

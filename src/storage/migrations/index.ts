@@ -20,6 +20,7 @@ import * as backendState from './2026-12-05-0015-backend-state.js';
 import * as agents from './2026-12-05-0011-agents.js';
 import * as routingRules from './2026-12-05-0012-routing-rules.js';
 import * as usageRequestFields from './2026-12-05-0016-usage-request-fields.js';
+import * as keyLitellmFields from './2026-12-05-0020-key-litellm-fields.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -43,6 +44,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0011-agents': agents,
   '2026-12-05-0012-routing-rules': routingRules,
   '2026-12-05-0016-usage-request-fields': usageRequestFields,
+  '2026-12-05-0020-key-litellm-fields': keyLitellmFields,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -66,6 +66,10 @@ export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
     teamId: row.team_id,
     aliases: parseJson<Record<string, string>>(row.aliases, {}),
     expiresAt: row.expires_at,
+    tags: parseJson<string[]>(row.tags, []),
+    allowedRoutes: parseJson<string[]>(row.allowed_routes, []),
+    keyType: row.key_type ?? null,
+    createdBy: row.created_by ?? null,
   };
 }
 
@@ -79,6 +83,10 @@ function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
   if (key.teamId !== undefined) row.team_id = key.teamId;
   if (key.aliases !== undefined) row.aliases = JSON.stringify(key.aliases);
   if (key.expiresAt !== undefined) row.expires_at = key.expiresAt;
+  if (key.tags !== undefined) row.tags = JSON.stringify(key.tags);
+  if (key.allowedRoutes !== undefined) row.allowed_routes = JSON.stringify(key.allowedRoutes);
+  if (key.keyType !== undefined) row.key_type = key.keyType;
+  if (key.createdBy !== undefined) row.created_by = key.createdBy;
   return row;
 }
 
@@ -157,8 +165,9 @@ export class PrincipalRepository {
     return Number(result.numDeletedRows);
   }
 
-  async listKeys(filter: { userId?: string; teamId?: string; alias?: string }, page: number, size: number): Promise<Page<KeyRecord>> {
+  async listKeys(filter: { userId?: string; teamId?: string; alias?: string; hash?: string }, page: number, size: number): Promise<Page<KeyRecord>> {
     let query = this.db.selectFrom('api_keys');
+    if (filter.hash) query = query.where('key_hash', '=', filter.hash);
     if (filter.userId) query = query.where('user_id', '=', filter.userId);
     if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
     if (filter.alias) query = query.where('key_alias', '=', filter.alias);
@@ -177,6 +186,12 @@ export class PrincipalRepository {
   // ---- users
   async findUser(userId: string, executor: Executor = this.db): Promise<UserRecord | undefined> {
     const row = await executor.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    return row ? userFromRow(row) : undefined;
+  }
+
+  /** The first user with this email (emails are not unique; the oldest user wins). */
+  async findUserByEmail(email: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('user_email', '=', email).orderBy('created_at').orderBy('user_id').executeTakeFirst();
     return row ? userFromRow(row) : undefined;
   }
 

@@ -62,10 +62,11 @@ export async function keyInfoSelf(key?: string): Promise<{ key: string; info: Ke
   return request('/key/info', { key });
 }
 
-/** Whether the key may call the admin routes: /key/list answers 403 to non-admin keys. */
+/** Whether the key may call the admin routes: /user/list answers 403 to non-admin keys. */
 export async function isAdminKey(key: string): Promise<boolean> {
   try {
-    await request('/key/list', { key, query: { page: 1, size: 1 } });
+    // /user/list answers admins only (/key/list also answers a user's own keys).
+    await request('/user/list', { key, query: { page: 1, page_size: 1 } });
     return true;
   } catch (error) {
     if ((error as { status?: number }).status === 403) return false;
