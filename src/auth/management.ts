@@ -461,6 +461,12 @@ export class ManagementService {
     return this.repo.listTeams(userId);
   }
 
+  /** LiteLLM's LiteLLM_TeamMembership rows: each member's spend in the team (no per-member budgets). */
+  async memberships(team: TeamRecord) {
+    const spent = await this.repo.memberSpend(team.teamId);
+    return team.members.map((member) => ({ user_id: member.userId, team_id: team.teamId, budget_id: null, spend: toUsd(spent.get(member.userId) ?? 0), litellm_budget_table: null }));
+  }
+
   async addMembers(teamId: string, members: TeamMember[]): Promise<TeamRecord> {
     await this.requireTeam(teamId);
     await this.repo.addMembers(teamId, members, Date.now());

@@ -8,7 +8,6 @@ import { z } from 'zod';
 import type { ManagementService } from '../../auth/management.js';
 import { actorOf, ManagementAccess } from '../../auth/management-access.js';
 import { requirePermission } from '../../auth/permissions.js';
-import type { TeamRecord } from '../../auth/principals.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
@@ -19,7 +18,7 @@ import { STORED_FIELD_BOUNDS, storedName, storedNameList } from './stored-field-
 const userTeam = z.object({
   team_id: storedName().min(1),
   user_role: z.enum(['admin', 'user']).optional(),
-  max_budget_in_team: z.null({ invalid_type_error: 'per-member budgets in a team are not supported yet: leave "max_budget_in_team" out' }).optional(),
+  max_budget_in_team: z.unknown().optional(),
 });
 
 const userFields = z
@@ -73,12 +72,12 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     throw new GatewayError('invalid_request', 'name the user by "user_id" or "user_email"', { param: 'user_id' });
   };
 
-  /** LiteLLM's LiteLLM_TeamMembership rows of a team (no per-member budgets: spend and budget are the user's). */
-  const memberships = (team: TeamRecord) => team.members.map((item) => ({ user_id: item.userId, team_id: team.teamId, budget_id: null, spend: 0, litellm_budget_table: null }));
-
   // ---- users
   app.post('/user/new', adminOnly, async (request) => {
     const body = parseInput(userFields, request.body);
+    if ((body.teams ?? []).some((team) => typeof team !== 'string' && team.max_budget_in_team != null)) {
+      throw new GatewayError('invalid_request', 'teams: per-member budgets in a team ("max_budget_in_team") are not supported yet: leave it out', { param: 'teams' });
+    }
     const teams = (body.teams ?? []).map((team) => (typeof team === 'string' ? { teamId: team, role: 'user' as const } : { teamId: team.team_id, role: team.user_role ?? ('user' as const) }));
     const user = await service().createUser(body, teams);
     const view = await service().userView(user);
@@ -164,7 +163,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     const team = await service().requireTeam(teamId);
     await access.assertMayReadTeam(actor, team);
     const keys = await service().keysOf({ teamId });
-    return { team_id: teamId, team_info: await service().teamView(team), keys: await Promise.all(keys.map((key) => service().keyView(key))), team_memberships: memberships(team) };
+    return { team_id: teamId, team_info: await service().teamView(team), keys: await Promise.all(keys.map((key) => service().keyView(key))), team_memberships: await service().memberships(team) };
   });
 
   app.get('/team/list', adminOnly, async (request) => {
@@ -182,7 +181,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     return {
       ...(await service().teamView(team)),
       updated_users: await Promise.all(users.map((user) => service().userView(user))),
-      updated_team_memberships: memberships(team).filter((row) => members.some((item) => item.userId === row.user_id)),
+      updated_team_memberships: (await service().memberships(team)).filter((row) => members.some((item) => item.userId === row.user_id)),
     };
   });
 

@@ -279,6 +279,17 @@ export class PrincipalRepository {
     }
   }
 
+  /** Each member's spend in the team (all time, micro-dollars), from the daily rollups. */
+  async memberSpend(teamId: string): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('usage_daily')
+      .select(['user_id', (eb) => eb.fn.sum<number>('cost_micros').as('spent')])
+      .where('team_id', '=', teamId)
+      .groupBy('user_id')
+      .execute();
+    return new Map(rows.map((row) => [row.user_id, Number(row.spent ?? 0)]));
+  }
+
   async removeMembers(teamId: string, userIds: string[], executor: Executor = this.db): Promise<void> {
     if (userIds.length === 0) return;
     await executor.deleteFrom('team_members').where('team_id', '=', teamId).where('user_id', 'in', userIds).execute();
