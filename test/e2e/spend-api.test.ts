@@ -103,26 +103,26 @@ describe('GET /global/spend/report', () => {
   });
 });
 
-describe('GET /spend/logs', () => {
+describe('GET /switchboard/spend/logs', () => {
   it('an operator sees every call, filtered and paginated', async () => {
-    const all = await json<{ data: Array<Record<string, unknown>>; has_more: boolean }>('/spend/logs');
+    const all = await json<{ data: Array<Record<string, unknown>>; has_more: boolean }>('/switchboard/spend/logs');
     expect(all.data).toHaveLength(6);
-    const failures = await json<{ data: Array<Record<string, unknown>> }>('/spend/logs?status=failure');
+    const failures = await json<{ data: Array<Record<string, unknown>> }>('/switchboard/spend/logs?status=failure');
     expect(failures.data.map((row) => [row.key_alias, row.http_status])).toEqual([['lone-key', 502]]);
-    const page = await json<{ data: Array<Record<string, unknown>>; has_more: boolean; page: number }>('/spend/logs?page_size=4&page=2');
+    const page = await json<{ data: Array<Record<string, unknown>>; has_more: boolean; page: number }>('/switchboard/spend/logs?page_size=4&page=2');
     expect(page.data).toHaveLength(2);
     expect(page.has_more).toBe(false);
-    expect((await json<{ has_more: boolean }>('/spend/logs?page_size=4')).has_more).toBe(true);
-    const one = await json<{ data: Array<Record<string, unknown>> }>(`/spend/logs?request_id=${aliceCallId}`);
+    expect((await json<{ has_more: boolean }>('/switchboard/spend/logs?page_size=4')).has_more).toBe(true);
+    const one = await json<{ data: Array<Record<string, unknown>> }>(`/switchboard/spend/logs?request_id=${aliceCallId}`);
     expect(one.data).toEqual([expect.objectContaining({ request_id: aliceCallId, user: 'alice', model: 'cheap', spend: 0.0002, prompt_tokens: 100, completion_tokens: 50, status: 'success' })]);
   });
 
   it('a key reads only its own calls, whatever it filters on', async () => {
-    const own = await json<{ data: Array<Record<string, unknown>> }>('/spend/logs', aliceKey);
+    const own = await json<{ data: Array<Record<string, unknown>> }>('/switchboard/spend/logs', aliceKey);
     expect(own.data.map((row) => row.key_alias)).toEqual(['alice-key', 'alice-key', 'alice-key']);
-    const others = await json<{ data: unknown[] }>('/spend/logs?user_id=alice', loneKey);
+    const others = await json<{ data: unknown[] }>('/switchboard/spend/logs?user_id=alice', loneKey);
     expect(others.data).toEqual([]);
-    const csv = await (await get('/spend/logs?format=csv', loneKey)).text();
+    const csv = await (await get('/switchboard/spend/logs?format=csv', loneKey)).text();
     expect(csv.trim().split('\r\n')).toHaveLength(3);
   });
 });
@@ -175,7 +175,7 @@ describe('prompts in spend logs', () => {
       const streamRow = await storing.recordOf(stream.response.headers.get('x-switchboard-call-id')!);
       expect(JSON.parse(streamRow!.messages!)).toEqual([{ role: 'user', content: 'stream me' }]);
       expect(streamRow!.response).toBe('Stored reply text');
-      const logs = await fetch(`${storing.url}/spend/logs?request_id=${plain.response.headers.get('x-switchboard-call-id')}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+      const logs = await fetch(`${storing.url}/switchboard/spend/logs?request_id=${plain.response.headers.get('x-switchboard-call-id')}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
       const body = (await logs.json()) as { data: Array<{ messages: unknown; response: unknown }> };
       expect(body.data[0]).toMatchObject({ messages: [{ role: 'user', content: 'remember me' }], response: 'Stored reply text' });
     } finally {

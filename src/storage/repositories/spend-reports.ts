@@ -100,6 +100,19 @@ export class SpendReportRepository {
     return builder.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(query.offset).limit(query.limit).execute();
   }
 
+  /** Spend and calls per end user (usage rows' end_user; calls without one are left out), dearest first. */
+  async endUserSpend(query: { from: number; to: number; keyId?: string; limit: number }): Promise<Array<{ end_user: string; cost_micros: number; requests: number }>> {
+    let builder = this.db.selectFrom('usage_logs').where('created_at', '>=', query.from).where('created_at', '<', query.to).where('end_user', 'is not', null);
+    if (query.keyId !== undefined) builder = builder.where('key_id', '=', query.keyId);
+    const rows = await builder
+      .select(['end_user', sql<number>`coalesce(sum(cost_micros), 0)`.as('cost_micros'), sql<number>`count(*)`.as('requests')])
+      .groupBy('end_user')
+      .orderBy(sql`coalesce(sum(cost_micros), 0)`, 'desc')
+      .limit(query.limit)
+      .execute();
+    return rows.map((row) => ({ end_user: row.end_user as string, cost_micros: Number(row.cost_micros), requests: Number(row.requests) }));
+  }
+
   /** The stable key id of a key given as its id, its token (hash) or its alias. */
   async resolveKeyId(value: string): Promise<string | undefined> {
     const row = await this.db

@@ -4,7 +4,7 @@
  *   keys/users  /key/*, /user/*, /team/*
  *   models      /model/info, /model/new, /model/update, /model/delete, /model/{id}/disable|enable
  *   health      /health/readiness, /health/providers, POST /health/check
- *   usage/logs  /spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
+ *   usage/logs  /switchboard/spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
  *   credits     /api/v1/llm/credits[/balance|/add|/transactions|/packages|/purchase]
  *   BYOK        /api/v1/llm/byok/keys[/{provider}]
  *   router      GET/PATCH/DELETE /router/settings (LiteLLM's POST /config/update {router_settings} is an alias)
@@ -318,7 +318,7 @@ export interface LogFilters {
   request_id?: string;
 }
 
-/** A /spend/logs row exactly as the gateway sends it (the server's own view type). */
+/** A /switchboard/spend/logs row exactly as the gateway sends it (the server's own view type). */
 export type LogRow = SpendLogView;
 
 export interface LogPage {
@@ -330,7 +330,7 @@ export interface LogPage {
 }
 
 export async function spendLogs(filters: LogFilters, page = 1, pageSize = 50): Promise<LogPage> {
-  const body = await request<SpendLogPage>('/spend/logs', { query: { ...filters, page, page_size: pageSize } });
+  const body = await request<SpendLogPage>('/switchboard/spend/logs', { query: { ...filters, page, page_size: pageSize } });
   return { rows: body.data, has_more: body.has_more, page: body.page, page_size: body.page_size };
 }
 
