@@ -11,6 +11,7 @@ import { toGatewayError } from './errors.js';
 import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
 import { registerKeyRoutes } from './http/routes/keys.js';
+import { registerLitellmModelInfoRoutes } from './http/routes/litellm-model-info.js';
 import { registerLitellmSpendRoutes } from './http/routes/litellm-spend.js';
 import { newCallId } from './gateway/call-id.js';
 import { ClientConnection } from './gateway/client-connection.js';
@@ -218,6 +219,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, isDraining: deps.isDraining, sharedStateDegraded: deps.sharedStateDegraded, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
   registerHealthRoutes(app, health);
   if (deps.models) registerModelRoutes(app, deps.models);
+  if (deps.models) registerLitellmModelInfoRoutes(app, deps.models, deps.health);
   if (deps.backends) registerBackendRoutes(app, deps.backends);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
