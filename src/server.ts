@@ -13,6 +13,7 @@ import { registerManagementRoutes } from './http/routes/management.js';
 import { registerKeyRoutes } from './http/routes/keys.js';
 import { registerLitellmModelInfoRoutes } from './http/routes/litellm-model-info.js';
 import { registerLitellmSpendRoutes } from './http/routes/litellm-spend.js';
+import { registerLitellmSpendReportRoute } from './http/routes/litellm-spend-report.js';
 import { newCallId } from './gateway/call-id.js';
 import { ClientConnection } from './gateway/client-connection.js';
 import type { Caller } from './auth/caller.js';
@@ -229,6 +230,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerManagementRoutes(app, deps.management);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   if (deps.spendReports) registerLitellmSpendRoutes(app, { reports: deps.spendReports, management: deps.management });
+  if (deps.spendReports) registerLitellmSpendReportRoute(app, { reports: deps.spendReports, management: deps.management });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);

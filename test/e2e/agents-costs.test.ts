@@ -93,11 +93,11 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       const executionsMicros = executions.reduce((sum, execution) => sum + execution.cost_micros, 0);
       expect(executionsMicros).toBe(rowsMicros);
 
-      const report = await api.ok<any[]>('GET', '/global/spend/report?group_by=agent');
+      const report = await api.ok<any[]>('GET', '/switchboard/spend/report?group_by=agent');
       const reported = report.find((row) => row.agent === 'supplier-matcher');
       expect(Math.round(reported.spend * 1_000_000)).toBe(rowsMicros);
       expect(reported.api_requests).toBe(rows.length);
-      const byFilter = await api.ok<any[]>('GET', '/global/spend/report?agent=supplier-matcher&group_by=day,model');
+      const byFilter = await api.ok<any[]>('GET', '/switchboard/spend/report?agent=supplier-matcher&group_by=day,model');
       expect(byFilter.map((row) => row.model).sort()).toEqual(['gpt-4o', 'gpt-4o-mini']);
       expect(Math.round(byFilter.reduce((sum, row) => sum + row.spend, 0) * 1_000_000)).toBe(rowsMicros);
       expect(report.find((row) => row.agent === null)).toMatchObject({ api_requests: 1 });

@@ -138,3 +138,34 @@ describe('/spend/keys, /spend/users, /global/spend/*', () => {
     for (const row of rows) expect(Object.keys(row).sort()).toEqual(['end_user', 'total_count', 'total_spend']);
   });
 });
+
+describe('/global/spend/report (LiteLLM\'s grouping)', () => {
+  it('group_by=team (the default): per day, the teams with their spend per model', async () => {
+    const report = await api.ok<Array<{ group_by_day: string; teams: Array<{ team_name: string; total_spend: number; metadata: Array<{ model: string; spend: number; total_tokens: number }> }> }>>('GET', `/global/spend/report?start_date=${today}&end_date=${today}`);
+    expect(report).toHaveLength(1);
+    expect(report[0].group_by_day).toBe(today);
+    expect(report[0].teams.map((team) => team.team_name)).toEqual(['spend-team']);
+    const [team] = report[0].teams;
+    expect(team.metadata.map((row) => row.model).sort()).toEqual(['cheap', 'premium']);
+    expect(team.total_spend).toBeCloseTo(team.metadata.reduce((sum, row) => sum + row.spend, 0), 9);
+    expect(await api.ok('GET', `/global/spend/report?group_by=team&start_date=${today}&end_date=${today}`)).toEqual(report);
+  });
+
+  it('group_by=api_key: per key, its cost and tokens per model', async () => {
+    const report = await api.ok<Array<{ api_key: string; total_cost: number; total_input_tokens: number; total_output_tokens: number; model_details: Array<{ model: string; total_cost: number }> }>>('GET', `/global/spend/report?group_by=api_key&api_key=${userKey.key}`);
+    expect(report).toHaveLength(1);
+    expect(report[0].api_key).toBe(userKey.token);
+    expect(report[0].total_input_tokens).toBeGreaterThan(0);
+    expect(report[0].model_details.map((row) => row.model)).toEqual(['cheap']);
+  });
+
+  it('group_by=customer means end users (the request\'s user), not internal users', async () => {
+    const report = await api.ok<Array<{ group_by_day: string; customers: Array<{ customer: string }> }>>('GET', '/global/spend/report?group_by=customer');
+    // These calls named no end user: the internal user "spender" is not a customer.
+    expect(report).toEqual([]);
+    expect((await api.call('GET', '/global/spend/report?group_by=team&customer_id=someone')).status).toBe(400);
+    const other = await api.call<{ error: { message: string } }>('GET', '/global/spend/report?group_by=model');
+    expect(other.status).toBe(400);
+    expect(other.body.error.message).toContain('/switchboard/spend/report');
+  });
+});

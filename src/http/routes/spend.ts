@@ -1,6 +1,6 @@
 /**
- * The spend API: /switchboard/spend/logs (raw usage rows, paginated: the admin UI's), /global/spend/report
- * (totals grouped by day, model, provider, key, user or team), /user/daily/activity (per-day
+ * The spend API: /switchboard/spend/logs (raw usage rows, paginated: the admin UI's),
+ * /switchboard/spend/report (totals grouped by any of day, model, provider, key, user, team, agent), /user/daily/activity (per-day
  * metrics with breakdowns), and /api/v1/llm/usage (the caller's own usage). Reports read the daily
  * rollups only. Every route answers CSV (a header row, then one line per row) with `?format=csv`.
  *
@@ -126,8 +126,8 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     return (await deps.reports().resolveKeyId(value)) ?? `\u0000unknown:${value}`;
   }
 
-  // ---- GET /global/spend/report
-  app.get('/global/spend/report', { preHandler: requirePermission('llm.configure') }, async (request, reply) => {
+  // ---- GET /switchboard/spend/report (LiteLLM's grouping of /global/spend/report is litellm-spend-report.ts)
+  app.get('/switchboard/spend/report', { preHandler: requirePermission('llm.configure') }, async (request, reply) => {
     const query = parseInput(reportQuery, request.query, 'query');
     const groupBy = parseGroupBy(query.group_by);
     const reports = deps.reports();

@@ -4,7 +4,7 @@
  *   keys/users  /key/*, /user/*, /team/*
  *   models      /model/info, /model/new, /model/update, /model/delete, /model/{id}/disable|enable
  *   health      /health/readiness, /health/providers, POST /health/check
- *   usage/logs  /switchboard/spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
+ *   usage/logs  /switchboard/spend/logs, /switchboard/spend/report, /user/daily/activity (?format=csv)
  *   credits     /api/v1/llm/credits[/balance|/add|/transactions|/packages|/purchase]
  *   BYOK        /api/v1/llm/byok/keys[/{provider}]
  *   router      GET/PATCH/DELETE /router/settings (LiteLLM's POST /config/update {router_settings} is an alias)
@@ -420,7 +420,7 @@ export function sumMetrics(list: Metrics[]): Metrics {
 export type ReportGroup = 'day' | 'model' | 'provider' | 'key' | 'user' | 'team';
 
 export function downloadSpendReportCsv(query: { start_date: string; end_date: string; group_by: ReportGroup; model?: string; api_key?: string }): Promise<void> {
-  return download('/global/spend/report', { ...query, format: 'csv' }, `switchboard-spend-by-${query.group_by}-${query.start_date}-${query.end_date}.csv`);
+  return download('/switchboard/spend/report', { ...query, format: 'csv' }, `switchboard-spend-by-${query.group_by}-${query.start_date}-${query.end_date}.csv`);
 }
 
 // ---------------------------------------------------------------- router settings
