@@ -54,6 +54,40 @@ const keyFields = z
   })
   .passthrough();
 
+/**
+ * LiteLLM key fields the gateway does not implement: accepted only with their empty defaults
+ * (clients send those), refused in words otherwise — never stored and silently ignored.
+ */
+const UNSUPPORTED_KEY_FIELDS: Record<string, string> = {
+  model_rpm_limit: 'per-model rpm limits on a key are not supported yet (use rpm_limit, or a key per model)',
+  model_tpm_limit: 'per-model tpm limits on a key are not supported yet (use tpm_limit, or a key per model)',
+  enforced_params: 'enforced request parameters are not supported',
+  permissions: 'key permissions are not supported (use allowed_routes or key_type)',
+  config: 'per-key config is not supported',
+  allowed_cache_controls: 'per-key cache controls are not supported',
+  object_permission: 'object permissions (MCP servers, vector stores) are not supported',
+  auto_rotate: 'automatic key rotation is not supported (use /key/regenerate)',
+  rotation_interval: 'automatic key rotation is not supported (use /key/regenerate)',
+  organization_id: 'organizations are not supported',
+  project_id: 'projects are not supported',
+  budget_id: 'budgets as objects are not supported yet: set max_budget and budget_duration on the key',
+  send_invite_email: 'invitation emails are not sent by this gateway',
+  router_settings: 'per-key router settings are not supported',
+};
+
+function isEmptyDefault(value: unknown): boolean {
+  return value === undefined || value === null || value === false || value === '' || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+}
+
+/** Throws 400 naming the first unsupported LiteLLM field sent with a value. */
+function refuseUnsupported(body: unknown): void {
+  if (typeof body !== 'object' || body === null) return;
+  for (const [field, reason] of Object.entries(UNSUPPORTED_KEY_FIELDS)) {
+    const value = (body as Record<string, unknown>)[field];
+    if (!isEmptyDefault(value)) throw new GatewayError('invalid_request', `${field}: ${reason}`, { param: field });
+  }
+}
+
 type KeyBody = z.infer<typeof keyFields>;
 
 const keyReference = z.object({ key: z.string({ required_error: 'is required: the key (sk-…) or its token' }).min(1) }).passthrough();
@@ -93,6 +127,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
   app.post('/key/generate', async (request) => {
     const actor = actorOf(request);
     const body = parseInput(keyFields, request.body);
+    refuseUnsupported(body);
     const fields = await access.checkKeyFields(actor, serviceFields(body) as KeyFields & { key?: string }, undefined);
     if (body.key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("key")');
     const { secret, key } = await service().generateKey(fields, body.key, createdBy(actor));
@@ -102,6 +137,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
   app.post('/key/update', async (request) => {
     const actor = actorOf(request);
     const body = parseInput(keyFields.merge(keyReference), request.body);
+    refuseUnsupported(body);
     const existing = await managedKey(actor, body.key, true);
     const { key: _reference, ...rest } = body;
     const fields = await access.checkKeyFields(actor, serviceFields(rest), existing);
@@ -114,6 +150,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     // Every key is checked before any is changed: one refusal changes nothing.
     const checked: Array<{ hash: string; fields: KeyFields }> = [];
     for (const entry of body.keys) {
+      refuseUnsupported(entry);
       const existing = await managedKey(actor, entry.key, true);
       const { key: _reference, ...rest } = entry;
       checked.push({ hash: existing.hash, fields: await access.checkKeyFields(actor, serviceFields(rest), existing) });
@@ -128,6 +165,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const fromPath = (request.params as { key?: string }).key;
     const schema = keyFields.extend({ new_key: z.string().optional() });
     const body = parseInput(fromPath ? schema : schema.merge(keyReference), request.body);
+    refuseUnsupported(body);
     const existing = await managedKey(actor, fromPath ?? (body as { key: string }).key, true);
     if (body.new_key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("new_key")');
     const { key: _reference, new_key: newKey, ...rest } = body as KeyBody & { new_key?: string };
