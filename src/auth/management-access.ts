@@ -2,7 +2,8 @@
  * Who may manage which keys, users and teams (LiteLLM's roles). Admins (callers holding
  * llm.configure: the master key, proxy_admin users) manage everything; `proxy_admin_viewer` reads
  * everything; an `internal_user` manages its own keys; an `internal_user_viewer` only reads its own;
- * a team member with the team role `admin` manages the team's keys and members. The invariant: a
+ * a team member with the team role `admin` manages the team's keys (creating them without a user, or
+ * for itself) and members. The invariant: a
  * caller never creates or changes a key into more access than it has itself — no other user's keys,
  * no team it does not belong to, no model outside its own (and the team's) models, no budget above
  * its own (and the team's), no imported secret, no spend reset, no unblocking.
@@ -91,7 +92,11 @@ export class ManagementAccess {
     const userId = fields.user_id !== undefined ? fields.user_id : existing ? existing.userId : self.userId;
     if (userId !== self.userId) {
       if (!teamAdmin) throw denied('a non-admin key may only create and change keys of its own user');
-      if (userId !== null && !team!.members.some((member) => member.userId === userId)) throw denied(`user "${userId}" is not a member of team "${team!.teamId}"`);
+      // A team admin's keys are the team's (user_id null) or its own: a key for another member would
+      // spend that member's own budget, and the team admin chooses who the members are.
+      // (A key already on a member, made by an admin, stays manageable: only choosing the user is refused.)
+      const choosesUser = existing === undefined || fields.user_id !== undefined;
+      if (userId !== null && choosesUser) throw denied(`a team admin creates keys for team "${team!.teamId}" without a user ("user_id": null) or for itself, not for user "${userId}"`);
     }
     const owner = userId === self.userId ? self : undefined;
     const models = fields.models ?? [];

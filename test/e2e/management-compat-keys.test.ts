@@ -186,6 +186,8 @@ describe('UpdateKeyRequest, KeyRequest, DeleteKeyRequest, ResetSpendRequest', ()
   it('/key/update spend: setting it takes effect on the budget at once (a spend-reset script works)', async () => {
     const key = await api.generateKey({ max_budget: 0.01 });
     expect((await ask(key.key)).status).toBe(200);
+    // Spend of calls still being recorded when it is set is added on top: let the call's row land first.
+    await gateway.flushUsage();
     await api.updateKey(key.token, { spend: 0.01 });
     expect((await api.keyInfo(key.token)).spend).toBe(0.01);
     const refused = await api.call<ErrorBody>('POST', '/v1/chat/completions', { model: 'cheap', messages: [{ role: 'user', content: 'hi' }] }, key.key);
@@ -308,8 +310,14 @@ describe('who manages which keys (internal users, viewers, team admins)', () => 
     const lead = await api.newUser({ user_id: 'team-lead', teams: [{ team_id: 'admin-team', user_role: 'admin' }] });
     const mate = await api.newUser({ user_id: 'team-mate', teams: ['admin-team'], auto_create_key: false });
     expect(mate.user_id).toBe('team-mate');
-    const teamKey = await api.ok<GeneratedKey>('POST', '/key/generate', { team_id: 'admin-team', user_id: 'team-mate', models: ['cheap'] }, lead.key);
-    expect(teamKey).toMatchObject({ team_id: 'admin-team', user_id: 'team-mate' });
+    const teamKey = await api.ok<GeneratedKey>('POST', '/key/generate', { team_id: 'admin-team', user_id: null, models: ['cheap'] }, lead.key);
+    expect(teamKey).toMatchObject({ team_id: 'admin-team', user_id: null, created_by: 'team-lead' });
+    // A key it made for itself, and one an admin made for a member: both the team admin's to manage.
+    expect((await api.ok<GeneratedKey>('POST', '/key/generate', { team_id: 'admin-team' }, lead.key)).user_id).toBe('team-lead');
+    const mateKey = await api.generateKey({ team_id: 'admin-team', user_id: 'team-mate' });
+    expect((await api.call('POST', '/key/update', { key: mateKey.token, rpm_limit: 3 }, lead.key)).status).toBe(200);
+    // Never a key on another member's user: it would spend that user's own budget.
+    expect((await api.call('POST', '/key/generate', { team_id: 'admin-team', user_id: 'team-mate' }, lead.key)).status).toBe(403);
     expect((await ask(teamKey.key)).status).toBe(200);
     expect((await api.ok<{ keys: string[] }>('GET', '/key/list?team_id=admin-team', undefined, lead.key)).keys).toContain(teamKey.token);
     await api.ok('POST', '/key/block', { key: teamKey.token }, lead.key);
