@@ -37,7 +37,7 @@ export function registerLitellmSpendReportRoute(app: FastifyInstance, deps: { re
     const groupBy = query.group_by ?? 'team';
     if (query.customer_id && groupBy !== 'customer') throw new GatewayError('invalid_request', 'customer_id narrows group_by=customer only (the daily rollups carry no end user)', { param: 'customer_id' });
     const reports = deps.reports();
-    const keyId = query.api_key ? ((await reports.resolveKeyId(keyHashOf(query.api_key))) ?? (await reports.resolveKeyId(query.api_key)) ?? `\u0000unknown:${query.api_key}`) : undefined;
+    const keyId = query.api_key ? ((await reports.resolveKeyId(keyHashOf(query.api_key))) ?? (await reports.resolveKeyId(query.api_key)) ?? `#unknown-key:${query.api_key}`) : undefined;
     const filters = { keyId, userId: query.internal_user_id, teamId: query.team_id };
 
     if (groupBy === 'customer') {

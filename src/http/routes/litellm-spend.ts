@@ -90,7 +90,7 @@ export function registerLitellmSpendRoutes(app: FastifyInstance, deps: LitellmSp
   /** A key filter as LiteLLM takes it (the key, sk-…, is hashed first; a token as is) → the key id. */
   const keyIdOf = async (value: string | undefined): Promise<string | undefined> => {
     if (value === undefined) return undefined;
-    return (await deps.reports().resolveKeyId(keyHashOf(value))) ?? (await deps.reports().resolveKeyId(value)) ?? `\u0000unknown:${value}`;
+    return (await deps.reports().resolveKeyId(keyHashOf(value))) ?? (await deps.reports().resolveKeyId(value)) ?? `#unknown-key:${value}`;
   };
 
   app.get('/spend/logs', async (request, reply) => {

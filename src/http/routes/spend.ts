@@ -123,7 +123,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   /** The key id a filter names (id, token or alias); an unknown key matches nothing. */
   async function keyFilter(value: string | undefined): Promise<string | undefined> {
     if (value === undefined) return undefined;
-    return (await deps.reports().resolveKeyId(value)) ?? `\u0000unknown:${value}`;
+    return (await deps.reports().resolveKeyId(value)) ?? `#unknown-key:${value}`;
   }
 
   // ---- GET /switchboard/spend/report (LiteLLM's grouping of /global/spend/report is litellm-spend-report.ts)
