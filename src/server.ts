@@ -182,7 +182,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       reject(caught);
       return;
     }
-    const route = { method: request.method, path: request.url.split('?', 1)[0], callsModel: config.endpoint !== undefined };
+    // Only keys with allowed_routes pay for describing the route (nearly every request skips it).
+    const route = () => ({ method: request.method, path: request.url.split('?', 1)[0], callsModel: config.endpoint !== undefined });
     if (cached) {
       call.caller = cached;
       try {

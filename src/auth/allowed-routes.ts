@@ -80,9 +80,10 @@ export function invalidRouteEntry(entry: string): string | undefined {
 }
 
 /** Throws 403 when the caller's key restricts its routes and this one is not among them. */
-export function assertRouteAllowed(caller: Caller, route: RouteRequest): void {
+export function assertRouteAllowed(caller: Caller, describeRoute: () => RouteRequest): void {
   const allowed = caller.principal?.key.allowedRoutes;
   if (!allowed || allowed.length === 0) return;
+  const route = describeRoute();
   if (allowed.some((entry) => matches(entry, route))) return;
   const key = caller.principal!.key;
   const label = key.alias ? `key "${key.alias}"` : `key ${key.prefix}`;
