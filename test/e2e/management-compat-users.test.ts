@@ -43,7 +43,7 @@ for (const { dialect, create } of await dialectsUnderTest()) {
           models: null,
           teams: [{ team_id: 'users-compat-a', user_role: 'admin' }, { team_id: 'users-compat-b' }],
         });
-        expect(created).toMatchObject({ user_id: 'compat-user', user_email: 'compat@example.com', user_role: 'internal_user', max_budget: null, models: [] });
+        expect(created).toMatchObject({ user_id: 'compat-user', user_email: 'compat@example.com', user_role: 'internal_user', max_budget: null, models: [], teams: ['users-compat-a', 'users-compat-b'] });
         expect(typeof created.key).toBe('string');
         expect(created.token).toBe(sha256(created.key));
         const a = await api.teamInfo('users-compat-a');

@@ -80,7 +80,8 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     }
     const teams = (body.teams ?? []).map((team) => (typeof team === 'string' ? { teamId: team, role: 'user' as const } : { teamId: team.team_id, role: team.user_role ?? ('user' as const) }));
     const user = await service().createUser(body, teams);
-    const view = await service().userView(user);
+    // LiteLLM's NewUserResponse names the teams the user joined.
+    const view = { ...(await service().userView(user)), teams: teams.map((team) => team.teamId) };
     if (body.auto_create_key === false) return view;
     const actor = actorOf(request);
     const { secret, key } = await service().generateKey({ user_id: user.userId, key_alias: body.key_alias, models: body.models }, undefined, actor.kind === 'admin' ? actor.id : null);
