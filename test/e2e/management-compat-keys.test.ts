@@ -5,6 +5,7 @@
  * may manage which keys (an internal user never gets a key with more access than it has).
  * On SQLite and PostgreSQL.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
@@ -150,6 +151,14 @@ for (const { dialect, create } of await dialectsUnderTest()) {
         expect(readOnly.allowed_routes).toEqual(['info_routes']);
         expect((await ask(readOnly.key)).status).toBe(403);
         expect((await api.call('GET', '/key/info', undefined, readOnly.key)).status).toBe(200);
+
+        // Through the official Anthropic SDK too: /v1/messages is an llm_api route; the refusal is Anthropic's envelope.
+        const anthropic = (key: string) => new Anthropic({ apiKey: key, baseURL: gateway.url, maxRetries: 0 });
+        const message = await anthropic(llmOnly.key).messages.create({ model: 'cheap', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] });
+        expect(message.type).toBe('message');
+        const denied = await anthropic(readOnly.key).messages.create({ model: 'cheap', max_tokens: 10, messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught);
+        expect(denied).toBeInstanceOf(Anthropic.PermissionDeniedError);
+        expect((denied as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({ type: 'error', error: { type: 'permission_error', message: expect.stringContaining('allowed_routes') } });
 
         // allowed_routes only narrows: a non-admin key listing management routes still cannot manage others.
         const bad = await api.call<ErrorBody>('POST', '/key/generate', { allowed_routes: ['everything'] });
