@@ -467,7 +467,7 @@ describe('who may manage', () => {
     ['POST', '/team/update', { team_id: 'generate-team', max_budget: 1 }],
     ['POST', '/team/delete', { team_ids: ['generate-team'] }],
     ['GET', '/team/info?team_id=generate-team'],
-    ['GET', '/team/list'],
+    ['GET', '/team/list?user_id=generate-user'],
     ['POST', '/team/member_add', { team_id: 'generate-team', member: { user_id: 'plain-member', role: 'admin' } }],
     ['POST', '/team/member_delete', { team_id: 'generate-team', user_id: 'generate-user' }],
   ];

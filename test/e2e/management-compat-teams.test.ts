@@ -81,6 +81,10 @@ for (const { dialect, create } of await dialectsUnderTest()) {
           .poll(async () => (await api.ok<{ team_memberships: Membership[] }>('GET', '/team/info?team_id=info-members')).team_memberships[0].spend, { timeout: 15_000 })
           .toBeGreaterThan(0);
         expect((await api.call('GET', '/team/info?team_id=info-members', undefined, outsider.key)).status).toBe(403);
+        // /team/list: a member lists its own teams only.
+        expect((await api.ok<TeamView[]>('GET', '/team/list', undefined, member.key)).map((team) => team.team_id)).toEqual(['info-members']);
+        expect(await api.ok<TeamView[]>('GET', '/team/list', undefined, outsider.key)).toEqual([]);
+        expect((await api.call('GET', '/team/list?user_id=info-member', undefined, outsider.key)).status).toBe(403);
       });
     });
 

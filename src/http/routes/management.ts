@@ -167,8 +167,12 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     return { team_id: teamId, team_info: await service().teamView(team), keys: await Promise.all(keys.map((key) => service().keyView(key))), team_memberships: await service().memberships(team) };
   });
 
-  app.get('/team/list', adminOnly, async (request) => {
-    const teams = await service().listTeams(parseInput(teamListQuery, request.query, 'query').user_id);
+  app.get('/team/list', async (request) => {
+    const actor = actorOf(request);
+    const asked = parseInput(teamListQuery, request.query, 'query').user_id;
+    // A non-admin lists the teams it belongs to (LiteLLM's answer to internal users).
+    if (actor.kind === 'user' && asked && asked !== actor.user.userId) throw new GatewayError('permission_denied', 'a non-admin key lists only its own teams (leave out user_id)');
+    const teams = await service().listTeams(actor.kind === 'admin' ? asked : actor.user.userId);
     return Promise.all(teams.map((team) => service().teamView(team)));
   });
 
