@@ -44,6 +44,10 @@ describe('allowed_routes', () => {
   it('LiteLLM\'s groups: llm_api_routes, info_routes (reads only), management_routes', () => {
     expect(allowed(['llm_api_routes'], chat)).toBe(true);
     expect(allowed(['llm_api_routes'], models)).toBe(true);
+    expect(allowed(['llm_api_routes'], { method: 'GET', path: '/v1/models/cheap', callsModel: false })).toBe(true);
+    expect(allowed(['llm_api_routes'], { method: 'GET', path: '/v1/models/openai/gpt-4o', callsModel: false })).toBe(true);
+    expect(allowed(['llm_api_routes'], { method: 'POST', path: '/v1/messages/count_tokens', callsModel: false })).toBe(true);
+    expect(allowed(['llm_api_routes'], { method: 'GET', path: '/v1/model/info', callsModel: false })).toBe(false);
     expect(allowed(['llm_api_routes'], keyInfo)).toBe(false);
     expect(allowed(['info_routes'], keyInfo)).toBe(true);
     expect(allowed(['info_routes'], keyGenerate)).toBe(false);

@@ -55,7 +55,8 @@ export interface RouteRequest {
 function inGroup(group: RouteGroup, route: RouteRequest): boolean {
   switch (group) {
     case 'llm_api_routes':
-      return route.callsModel || MODEL_LISTS.has(route.path);
+      // Model calls, model lists and lookups (/v1/models/{id}), and Anthropic's token count.
+      return route.callsModel || MODEL_LISTS.has(route.path) || /^(\/v1)?\/models\/.+$/.test(route.path) || /^(\/v1)?\/messages\/count_tokens$/.test(route.path);
     case 'info_routes':
       return route.method === 'GET' && (INFO_PATHS.has(route.path) || route.path.startsWith('/spend/') || route.path.startsWith('/global/spend/'));
     case 'management_routes':
