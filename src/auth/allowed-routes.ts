@@ -20,7 +20,7 @@ export const KEY_TYPE_ROUTES: Record<string, string[]> = {
   read_only: ['info_routes'],
 };
 
-const MODEL_LISTS = new Set(['/models', '/v1/models']);
+const MODEL_LISTS = new Set(['/models', '/v1/models', '/api/v1/llm/models']);
 const MANAGEMENT_PREFIXES = ['/key/', '/user/', '/team/', '/model/', '/model_group/', '/v1/model/', '/v2/model/', '/customer/', '/end_user/', '/budget/', '/spend/', '/global/spend/'];
 const INFO_PATHS = new Set([
   '/key/info',
