@@ -1,11 +1,11 @@
 /**
- * `npm run bench:spend`: how fast /global/spend/report answers at production volume.
+ * `npm run bench:spend`: how fast /switchboard/spend/report (the flat report) answers at production volume.
  *
  * Seeds 1,000,000 usage rows (SPEND_BENCH_ROWS) spread over 60 days (SPEND_BENCH_DAYS), 200 keys
  * (each of one of 50 users and 10 teams) and 12 model groups on 4 providers, through the real
  * insert path — UsageIngest.insertMany, the one the usage writer uses, which maintains the
  * daily rollups and spend in the same transaction — in batches of 2,000 rows. Then it starts the
- * built gateway on that database and times GET /global/spend/report over the last 30 days, grouped
+ * built gateway on that database and times GET /switchboard/spend/report over the last 30 days, grouped
  * by day and by model (the target: under 200 ms), and also by key and for one user's days,
  * SPEND_BENCH_RUNS times each (default 20, after 2 warm-ups), and prints p50 and max. It runs on SQLite (a temp file) and, when DATABASE_URL points at PostgreSQL, on a
  * fresh database created there and dropped afterwards.
@@ -141,13 +141,13 @@ async function measure(url) {
     // The target (day, model across everyone), then two that read the per-key rollups: every key's
     // totals, and one user's days.
     for (const groupBy of ['day', 'model', 'api_key', 'day&user_id=user-7']) {
-      const path = `/global/spend/report?start_date=${start}&end_date=${end}&group_by=${groupBy}`;
+      const path = `/switchboard/spend/report?start_date=${start}&end_date=${end}&group_by=${groupBy}`;
       results[groupBy] = await time(path, `30-day report, group_by=${groupBy.padEnd(18)}`, (body) => body.length);
     }
-    // /spend/logs reads raw rows: the newest page, one user's (its index), one model's and the
+    // /switchboard/spend/logs reads raw rows: the newest page, one user's (its index), one model's and the
     // failures (both on the created_at index, filtered).
     for (const filter of ['', 'user_id=user-7', 'model=model-3', 'status=failure']) {
-      results[`logs:${filter}`] = await time(`/spend/logs?page_size=50&${filter}`, `/spend/logs ${(filter || '(newest)').padEnd(26)}`, (body) => body.data.length);
+      results[`logs:${filter}`] = await time(`/switchboard/spend/logs?page_size=50&${filter}`, `/switchboard/spend/logs ${(filter || '(newest)').padEnd(26)}`, (body) => body.data.length);
     }
   } finally {
     await runtime.close();

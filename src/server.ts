@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
+import { assertRouteAllowed } from './auth/allowed-routes.js';
 import { toGatewayError } from './errors.js';
 import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
@@ -14,6 +15,10 @@ import type { CustomerService } from './auth/customers.js';
 import type { BudgetService } from './auth/budget-objects.js';
 import { registerBudgetRoutes } from './http/routes/budgets.js';
 import { registerCustomerRoutes } from './http/routes/customers.js';
+import { registerKeyRoutes } from './http/routes/keys.js';
+import { registerLitellmModelInfoRoutes } from './http/routes/litellm-model-info.js';
+import { registerLitellmSpendRoutes } from './http/routes/litellm-spend.js';
+import { registerLitellmSpendReportRoute } from './http/routes/litellm-spend-report.js';
 import { newCallId } from './gateway/call-id.js';
 import { ClientConnection } from './gateway/client-connection.js';
 import type { Caller } from './auth/caller.js';
@@ -199,14 +204,28 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       reject(caught);
       return;
     }
+    // Only keys with allowed_routes pay for describing the route (nearly every request skips it).
+    const route = () => ({ method: request.method, path: request.url.split('?', 1)[0], callsModel: config.endpoint !== undefined });
     if (cached) {
       call.caller = cached;
+      try {
+        assertRouteAllowed(cached, route);
+      } catch (caught) {
+        reject(caught);
+        return;
+      }
       done();
       return;
     }
     deps.authenticator.authenticate(headers).then(
       (caller) => {
         call.caller = caller;
+        try {
+          assertRouteAllowed(caller, route);
+        } catch (caught) {
+          reject(caught);
+          return;
+        }
         done();
       },
       reject,
@@ -224,16 +243,20 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, isDraining: deps.isDraining, sharedStateDegraded: deps.sharedStateDegraded, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
   registerHealthRoutes(app, health);
   if (deps.models) registerModelRoutes(app, deps.models);
+  if (deps.models) registerLitellmModelInfoRoutes(app, deps.models, deps.health);
   if (deps.backends) registerBackendRoutes(app, deps.backends);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
+  registerKeyRoutes(app, deps.management);
   registerManagementRoutes(app, deps.management);
   if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
   if (deps.customers) registerCustomerRoutes(app, deps.customers);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
   if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
+  if (deps.spendReports) registerLitellmSpendRoutes(app, { reports: deps.spendReports, management: deps.management });
+  if (deps.spendReports) registerLitellmSpendReportRoute(app, { reports: deps.spendReports, management: deps.management });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   registerGeminiRoutes(app, { gateway: deps.gateway });
   registerAnthropicNativeRoutes(app, { gateway: deps.gateway });

@@ -12,7 +12,7 @@ import type { Database } from '../storage/schema.js';
 import type { UsageLogRepository } from '../storage/repositories/usage-logs.js';
 import type { StoredResponseRepository } from '../storage/repositories/stored-responses.js';
 
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, mo: 30 * 86_400_000 } as const;
+const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, mo: 30 * 86_400_000 } as const;
 
 export function durationMs(text: string): number {
   const parsed: ParsedDuration | undefined = parseDuration(text);

@@ -96,6 +96,12 @@ export class BudgetService {
     return budget;
   }
 
+  /** The budget in LiteLLM's shape (a key's `litellm_budget_table`), or null when there is none. */
+  async budgetTable(budgetId: string): Promise<Record<string, unknown> | null> {
+    const budget = await this.repo.findBudget(budgetId);
+    return budget ? this.budgetView(budget) : null;
+  }
+
   async budgetExists(budgetId: string): Promise<boolean> {
     return (await this.repo.findBudget(budgetId)) !== undefined;
   }

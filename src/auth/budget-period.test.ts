@@ -10,6 +10,16 @@ describe('budget periods', () => {
     expect(parseDuration('0d')).toBeUndefined();
   });
 
+  it('parses weeks and LiteLLM\'s duration words', () => {
+    expect(parseDuration('1w')).toEqual({ amount: 1, unit: 'w' });
+    expect(addDuration(0, parseDuration('2w')!)).toBe(14 * 86_400_000);
+    expect(parseDuration('weekly')).toEqual({ amount: 7, unit: 'd' });
+    expect(parseDuration('Daily')).toEqual({ amount: 24, unit: 'h' });
+    expect(parseDuration('monthly')).toEqual({ amount: 30, unit: 'd' });
+    expect(parseDuration('hourly')).toEqual({ amount: 1, unit: 'h' });
+    expect(parseDuration('1y')).toBeUndefined();
+  });
+
   it('finds the period an instant falls in', () => {
     const day = parseDuration('1d')!;
     const anchor = Date.UTC(2026, 0, 1);

@@ -1,17 +1,23 @@
 /**
- * Budget periods (LiteLLM's budget_duration): "30s", "30m", "30h", "30d", "1mo". Spend resets when
- * a period ends; the period an instant falls in is computed, never stored per request.
+ * Budget periods and key lifetimes (LiteLLM's budget_duration and duration): "30s", "30m", "30h",
+ * "30d", "1w", "1mo", and LiteLLM's words "hourly" (1h), "daily" (24h), "weekly" (7d), "monthly"
+ * (30d). Spend resets when a period ends; the period an instant falls in is computed, never stored
+ * per request.
  */
 
-const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** LiteLLM's word durations and what they mean. */
+const WORDS: Record<string, string> = { hourly: '1h', daily: '24h', weekly: '7d', monthly: '30d' };
 
 export interface ParsedDuration {
   amount: number;
-  unit: 's' | 'm' | 'h' | 'd' | 'mo';
+  unit: 's' | 'm' | 'h' | 'd' | 'w' | 'mo';
 }
 
 export function parseDuration(text: string): ParsedDuration | undefined {
-  const match = /^\s*(\d+)\s*(mo|s|m|h|d)\s*$/.exec(text);
+  const word = WORDS[text.trim().toLowerCase()];
+  const match = /^\s*(\d+)\s*(mo|s|m|h|d|w)\s*$/.exec(word ?? text);
   if (!match) return undefined;
   const amount = Number(match[1]);
   if (amount <= 0) return undefined;

@@ -32,6 +32,13 @@ export interface KeyFields extends LimitFields {
   /** A budget object (/budget/new) whose limits fill those the key leaves unset. */
   budget_id?: string | null;
   key_alias?: string | null;
+  /** LiteLLM key tags, stored and reported. */
+  tags?: string[] | null;
+  /** Routes the key may call (allowed-routes.ts); set from key_type when not given. */
+  allowed_routes?: string[] | null;
+  key_type?: string | null;
+  /** The spend so far (USD): an administrator's reset (usually to 0). */
+  spend?: number;
   aliases?: Record<string, string>;
   duration?: string | null;
   user_id?: string | null;
@@ -63,6 +70,15 @@ export function generateKeySecret(): string {
   return `sk-${randomBytes(24).toString('base64url')}`;
 }
 
+/** A caller-chosen key (an import from LiteLLM or elsewhere): refused unless it looks like one. */
+export const MIN_IMPORTED_KEY_LENGTH = 20;
+
+function assertImportableKey(secret: string, param: string): void {
+  if (!secret.startsWith('sk-') || secret.length < MIN_IMPORTED_KEY_LENGTH || /\s/.test(secret)) {
+    throw new GatewayError('invalid_request', `"${param}" must start with "sk-", be at least ${MIN_IMPORTED_KEY_LENGTH} characters long and contain no spaces`, { param });
+  }
+}
+
 export function displayPrefix(secret: string): string {
   return `sk-...${secret.slice(-4)}`;
 }
@@ -78,7 +94,7 @@ export function limitChanges(fields: LimitFields, now: number, existing?: Limits
   if (fields.max_budget !== undefined) changes.maxBudgetMicros = toMicros(fields.max_budget) ?? null;
   if (fields.soft_budget !== undefined) changes.softBudgetMicros = toMicros(fields.soft_budget) ?? null;
   if (fields.budget_duration !== undefined) {
-    if (fields.budget_duration !== null && !parseDuration(fields.budget_duration)) throw new GatewayError('invalid_request', `"budget_duration" must look like "30s", "30m", "30h", "30d" or "1mo", got "${fields.budget_duration}"`, { param: 'budget_duration' });
+    if (fields.budget_duration !== null && !parseDuration(fields.budget_duration)) throw new GatewayError('invalid_request', `"budget_duration" must look like "30s", "30m", "30h", "30d", "1w" or "1mo" (or "hourly", "daily", "weekly", "monthly"), got "${fields.budget_duration}"`, { param: 'budget_duration' });
     changes.budgetDuration = fields.budget_duration;
     // A new period length starts a new period now, with the current period's spend carried over.
     if (fields.budget_duration !== existing?.budgetDuration) {
@@ -121,11 +137,12 @@ export class ManagementService {
     private readonly limits: LimitsState,
     private readonly platform?: PlatformSettings,
     /** Whether a budget object exists (budget_id on keys and teams must name one). */
-    private readonly budgetExists: (budgetId: string) => Promise<boolean> = async () => false,
+    /** A budget object in LiteLLM's LiteLLM_BudgetTable shape, or null when there is none of that id. */
+    private readonly lookupBudget: (budgetId: string) => Promise<Record<string, unknown> | null> = async () => null,
   ) {}
 
   private async checkBudget(budgetId: string | null | undefined): Promise<void> {
-    if (budgetId && !(await this.budgetExists(budgetId))) throw new GatewayError('not_found', `budget "${budgetId}" does not exist (create it with /budget/new)`, { param: 'budget_id' });
+    if (budgetId && !(await this.lookupBudget(budgetId))) throw new GatewayError('not_found', `budget "${budgetId}" does not exist (create it with /budget/new)`, { param: 'budget_id' });
   }
 
   /** The tier a new or updated user gets; refuses a tier the config does not define. */
@@ -167,16 +184,25 @@ export class ManagementService {
     };
   }
 
+  /** A key in LiteLLM's GenerateKeyResponse / key info shape (without the secret). */
   async keyView(key: KeyRecord) {
     return {
       token: key.hash,
+      token_id: key.hash,
       key_name: key.prefix,
       key_alias: key.alias,
       user_id: key.userId,
       team_id: key.teamId,
       aliases: key.aliases,
       expires: iso(key.expiresAt),
+      tags: key.tags ?? [],
+      allowed_routes: key.allowedRoutes ?? [],
+      key_type: key.keyType ?? 'default',
+      model_max_budget: {},
+      guardrails: [],
+      created_by: key.createdBy ?? null,
       budget_id: key.budgetId ?? null,
+      litellm_budget_table: key.budgetId ? await this.lookupBudget(key.budgetId) : null,
       ...(await this.limitView('key', key.id, key)),
     };
   }
@@ -197,6 +223,14 @@ export class ManagementService {
   }
 
   // ---- keys
+  findKey(keyOrHash: string): Promise<KeyRecord | undefined> {
+    return this.repo.findKey(keyHashOf(keyOrHash));
+  }
+
+  findKeyByAlias(alias: string): Promise<KeyRecord | undefined> {
+    return this.repo.findKeyByAlias(alias);
+  }
+
   async requireKey(keyOrHash: string): Promise<KeyRecord> {
     const key = await this.repo.findKey(keyHashOf(keyOrHash));
     if (!key) throw new GatewayError('not_found', 'no such key: pass the key itself (sk-…) or its token (hash) as "key"', { param: 'key' });
@@ -216,15 +250,27 @@ export class ManagementService {
     if (duration === undefined) return undefined;
     if (duration === null) return null;
     const parsed = parseDuration(duration);
-    if (!parsed) throw new GatewayError('invalid_request', `"duration" must look like "30s", "30m", "30h", "30d" or "1mo", got "${duration}"`, { param: 'duration' });
+    if (!parsed) throw new GatewayError('invalid_request', `"duration" must look like "30s", "30m", "30h", "30d", "1w" or "1mo" (or "hourly", "daily", "weekly", "monthly"), got "${duration}"`, { param: 'duration' });
     return addDuration(now, parsed);
   }
 
-  async generateKey(fields: KeyFields): Promise<{ secret: string; key: KeyRecord }> {
+  /** Refuses a chosen secret that is malformed or already a key (its hash is the key's identity). */
+  private async chosenSecret(secret: string | undefined, param: string): Promise<string> {
+    if (secret === undefined) return generateKeySecret();
+    assertImportableKey(secret, param);
+    if (await this.repo.findKey(hashKey(secret))) throw new GatewayError('conflict', `"${param}": this key already exists`, { param });
+    return secret;
+  }
+
+  /**
+   * A new key: random, or `chosenKey` (an imported secret). `createdBy` is the user id (or
+   * "master") of the caller.
+   */
+  async generateKey(fields: KeyFields, chosenKey?: string, createdBy: string | null = null): Promise<{ secret: string; key: KeyRecord }> {
     await this.checkOwners(fields);
     await this.checkBudget(fields.budget_id);
     const now = Date.now();
-    const secret = generateKeySecret();
+    const secret = await this.chosenSecret(chosenKey, 'key');
     const key: KeyRecord = {
       ...newLimits(fields, now),
       id: `key_${randomBytes(12).toString('hex')}`,
@@ -236,8 +282,17 @@ export class ManagementService {
       aliases: fields.aliases ?? {},
       expiresAt: this.expiry(fields.duration, now) ?? null,
       budgetId: fields.budget_id ?? null,
+      tags: fields.tags ?? [],
+      allowedRoutes: fields.allowed_routes ?? [],
+      keyType: fields.key_type ?? 'default',
+      createdBy,
     };
-    await this.repo.insertKey(key);
+    if (fields.spend !== undefined) key.spendMicros = toMicros(fields.spend)!;
+    await this.repo.insertKey(key).catch(async (error: unknown) => {
+      // Two imports of one secret at once: the second insert hits the unique hash.
+      if (await this.repo.findKey(key.hash)) throw new GatewayError('conflict', '"key": this key already exists', { param: 'key' });
+      throw error;
+    });
     await this.directory.changed([key.hash]);
     return { secret, key };
   }
@@ -258,18 +313,34 @@ export class ManagementService {
     }
     const expiry = this.expiry(fields.duration, now);
     if (expiry !== undefined) changes.expiresAt = expiry;
+    if (fields.tags !== undefined) changes.tags = fields.tags ?? [];
+    if (fields.allowed_routes !== undefined) changes.allowedRoutes = fields.allowed_routes ?? [];
+    if (fields.key_type !== undefined) changes.keyType = fields.key_type;
+    if (fields.spend !== undefined) {
+      changes.spendMicros = toMicros(fields.spend)!;
+      // The spend given is this period's: the stored spend is read as the period's only from its start.
+      const period = currentPeriod({ ...existing, ...changes }, now);
+      if (period !== 0) changes.budgetPeriodStart = period;
+    }
     await this.repo.updateKey(existing.hash, changes);
+    if (fields.spend !== undefined) await this.resetLiveSpend({ ...existing, ...changes });
     await this.directory.changed([existing.hash]);
     return (await this.repo.findKey(existing.hash))!;
+  }
+
+  /** Puts a key's spend as stored (an administrator's reset) into the live budget counter. */
+  private async resetLiveSpend(key: KeyRecord): Promise<void> {
+    await this.limits.setSpent(budgetSubjectName({ kind: 'key', id: key.id, limits: key }), currentPeriod(key), key.spendMicros);
   }
 
   async setKeyBlocked(keyOrHash: string, blocked: boolean): Promise<KeyRecord> {
     return this.updateKey(keyOrHash, { blocked });
   }
 
-  async regenerateKey(keyOrHash: string, fields: KeyFields): Promise<{ secret: string; key: KeyRecord }> {
+  /** A new secret for a key (random, or `newKey`: an imported one); the old secret stops working. */
+  async regenerateKey(keyOrHash: string, fields: KeyFields, newKey?: string): Promise<{ secret: string; key: KeyRecord }> {
     const existing = await this.requireKey(keyOrHash);
-    const secret = generateKeySecret();
+    const secret = await this.chosenSecret(newKey, 'new_key');
     const now = Date.now();
     await this.repo.rehashKey(existing.hash, hashKey(secret), displayPrefix(secret), now);
     await this.directory.changed([existing.hash, hashKey(secret)]);
@@ -277,21 +348,22 @@ export class ManagementService {
     return { secret, key };
   }
 
+  /** Deletes keys (named by key, token or alias); returns the names sent that were found, as sent. */
   async deleteKeys(keys: string[], aliases: string[]): Promise<string[]> {
-    const hashes = keys.map(keyHashOf);
+    const found = new Map<string, string>();
+    for (const key of keys) if (await this.repo.findKey(keyHashOf(key))) found.set(key, keyHashOf(key));
     for (const alias of aliases) {
       const key = await this.repo.findKeyByAlias(alias);
-      if (key) hashes.push(key.hash);
+      if (key) found.set(alias, key.hash);
     }
-    const found: string[] = [];
-    for (const hash of hashes) if (await this.repo.findKey(hash)) found.push(hash);
-    if (found.length === 0) throw new GatewayError('not_found', 'none of the given keys exist', { param: 'keys' });
-    await this.repo.deleteKeys(found);
-    await this.directory.changed(found);
-    return found;
+    if (found.size === 0) throw new GatewayError('not_found', 'none of the given keys exist', { param: 'keys' });
+    const hashes = [...new Set(found.values())];
+    await this.repo.deleteKeys(hashes);
+    await this.directory.changed(hashes);
+    return [...found.keys()];
   }
 
-  listKeys(filter: { userId?: string; teamId?: string; alias?: string }, page: number, size: number) {
+  listKeys(filter: { userId?: string; teamId?: string; alias?: string; hash?: string }, page: number, size: number) {
     return this.repo.listKeys(filter, page, size);
   }
 
@@ -302,11 +374,17 @@ export class ManagementService {
     return user;
   }
 
-  async createUser(fields: UserFields, teams: string[]): Promise<UserRecord> {
+  async requireUserByEmail(email: string): Promise<UserRecord> {
+    const user = await this.repo.findUserByEmail(email);
+    if (!user) throw new GatewayError('not_found', `no user with user_email "${email}" (create it with /user/new)`, { param: 'user_email' });
+    return user;
+  }
+
+  async createUser(fields: UserFields, teams: Array<{ teamId: string; role: 'admin' | 'user' }>): Promise<UserRecord> {
     const now = Date.now();
     const userId = fields.user_id ?? `user-${randomBytes(8).toString('hex')}`;
     if (await this.repo.findUser(userId)) throw new GatewayError('conflict', `user "${userId}" already exists`, { param: 'user_id' });
-    for (const teamId of teams) if (!(await this.repo.findTeam(teamId))) throw new GatewayError('not_found', `team "${teamId}" does not exist`, { param: 'teams' });
+    for (const { teamId } of teams) if (!(await this.repo.findTeam(teamId))) throw new GatewayError('not_found', `team "${teamId}" does not exist`, { param: 'teams' });
     const tier = this.tierFor(fields.tier);
     const user: UserRecord = { ...newLimits(fields, now), userId, email: fields.user_email ?? null, alias: fields.user_alias ?? null, role: fields.user_role ?? 'internal_user', tier: tier ?? null };
     const initial = tier ? this.platform!.tiers.get(tier)!.initialMillicredits : 0;
@@ -315,7 +393,7 @@ export class ManagementService {
       await this.repo.insertUser(user, transaction);
       if (initial > 0) await new CreditRepository(this.repo.db).add(userId, 'grant', initial, `initial credits of tier "${tier}"`, transaction);
     });
-    for (const teamId of teams) await this.repo.addMembers(teamId, [{ userId, role: 'user' }], now);
+    for (const { teamId, role } of teams) await this.repo.addMembers(teamId, [{ userId, role }], now);
     return user;
   }
 
@@ -353,6 +431,10 @@ export class ManagementService {
   }
 
   // ---- teams
+  findTeam(teamId: string): Promise<TeamRecord | undefined> {
+    return this.repo.findTeam(teamId);
+  }
+
   async requireTeam(teamId: string): Promise<TeamRecord> {
     const team = await this.repo.findTeam(teamId);
     if (!team) throw new GatewayError('not_found', `no team "${teamId}"`, { param: 'team_id' });
@@ -398,6 +480,12 @@ export class ManagementService {
 
   listTeams(userId?: string) {
     return this.repo.listTeams(userId);
+  }
+
+  /** LiteLLM's LiteLLM_TeamMembership rows: each member's spend in the team (no per-member budgets). */
+  async memberships(team: TeamRecord) {
+    const spent = await this.repo.memberSpend(team.teamId);
+    return team.members.map((member) => ({ user_id: member.userId, team_id: team.teamId, budget_id: null, spend: toUsd(spent.get(member.userId) ?? 0), litellm_budget_table: null }));
   }
 
   async addMembers(teamId: string, members: TeamMember[]): Promise<TeamRecord> {

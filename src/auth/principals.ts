@@ -37,6 +37,14 @@ export interface KeyRecord extends Limits {
   /** Model name aliases for this key: {"gpt-4": "gpt-4o-mini"}. */
   aliases: Record<string, string>;
   expiresAt: number | null;
+  /** LiteLLM key tags (reported, not enforced). */
+  tags?: string[];
+  /** Routes the key may call (exact paths, "/prefix/*", or LiteLLM's route groups); empty: any its role allows. */
+  allowedRoutes?: string[];
+  /** LiteLLM's key_type as given at creation ("default", "llm_api", "management", "read_only"). */
+  keyType?: string | null;
+  /** Who created the key: a user id, or "master". */
+  createdBy?: string | null;
   /** True when maxParallelRequests is the gateway's default for keys (default-limits.ts), not the key's own. */
   parallelLimitIsDefault?: boolean;
 }

@@ -397,8 +397,21 @@ export const KEY_FIELDS = {
   team_id: 'string?',
   aliases: 'record',
   expires: 'string?',
+  /** LiteLLM's GenerateKeyResponse fields: token_id (the token again), tags, allowed_routes, key_type, created_by; budgets as objects are not part of keys (null). */
+  token_id: 'string',
+  tags: 'strings',
+  allowed_routes: 'strings',
+  key_type: 'string',
+  model_max_budget: 'record',
+  guardrails: 'strings',
+  created_by: 'string?',
+  budget_id: 'string?',
+  litellm_budget_table: 'unknown',
   ...LIMIT_FIELDS,
 } as const satisfies Record<string, FieldKind>;
+
+/** /key/info's `info`: a key without its token (LiteLLM leaves it out; token_id names the key). */
+export const { token: _infoToken, ...KEY_INFO_FIELDS } = KEY_FIELDS;
 
 export type KeyView = Omit<ViewOf<typeof KEY_FIELDS>, 'aliases'> & { aliases: Record<string, string> };
 

@@ -254,7 +254,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const management = new ManagementService(() => {
     if (!principals) throw databaseNotReady();
     return principals;
-  }, keyDirectory, limitsState, platformSettings, (budgetId) => budgetService.budgetExists(budgetId));
+  }, keyDirectory, limitsState, platformSettings, (budgetId) => budgetService.budgetTable(budgetId));
   const customerStore = () => {
     if (!customerBudgets) throw databaseNotReady();
     return customerBudgets;

@@ -58,6 +58,22 @@ describe.each(implementations)('LimitsState ($name)', ({ create }) => {
     expect(await state.reserveTokens(limits, 'r4', 1)).toEqual({ ok: false, subject: 'key:b', limit: 50, usedTokens: 12, heldTokens: 38 });
   });
 
+  it('setSpent replaces an existing budget counter\'s spend (holds in flight stay); a missing counter is not created', async () => {
+    const state = await create();
+    const hold = { subject: 'key:reset', period: 0, maxMicros: 1_000, baselineMicros: 0 };
+    expect(await state.reserve([hold], 400)).toEqual({ ok: true });
+    await state.settle([hold], 400, 900);
+    expect(await state.reserve([hold], 200)).toMatchObject({ ok: false, spentMicros: 900 });
+    expect(await state.reserve([hold], 50)).toEqual({ ok: true });
+    await state.setSpent('key:reset', 0, 0);
+    expect(await state.spent('key:reset', 0)).toBe(0);
+    // 50 still held: 950 more fits, 951 does not.
+    expect(await state.reserve([hold], 951)).toMatchObject({ ok: false, spentMicros: 0, reservedMicros: 50 });
+    expect(await state.reserve([hold], 950)).toEqual({ ok: true });
+    await state.setSpent('key:never-used', 0, 5);
+    expect(await state.spent('key:never-used', 0)).toBeUndefined();
+  });
+
   it('a budget settles the real cost in full, past the reservation', async () => {
     const state = await create();
     const hold = { subject: 'user:u@1', period: 0, maxMicros: 100, baselineMicros: 0 };

@@ -50,6 +50,12 @@ export interface LimitsState {
   settle(holds: BudgetHold[], reservedMicros: number, actualMicros: number): Promise<void>;
   /** The counted spend (settled) of a subject's period, if the counter exists. */
   spent(subject: string, period: number): Promise<number | undefined>;
+  /**
+   * Sets the counted spend of a subject's period (an administrator's spend reset); reservations in
+   * flight stay held and settle on top of it. A counter that does not exist yet is left to start
+   * from the database's spend, which the caller has set already.
+   */
+  setSpent(subject: string, period: number, spentMicros: number): Promise<void>;
   /** Takes one request from every limit's sliding minute, or none when any is full. */
   acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome>;
   /** Gives back a request taken by acquireRequest (the call was refused later in admission). */

@@ -108,6 +108,11 @@ export class LocalLimitsState implements LimitsState {
     return this.budgets.get(`${subject}|${period}`)?.spent;
   }
 
+  async setSpent(subject: string, period: number, spentMicros: number): Promise<void> {
+    const budget = this.budgets.get(`${subject}|${period}`);
+    if (budget) budget.spent = spentMicros;
+  }
+
   private requestWindow(subject: string): SlidingWindow<{ at: number; id: string }> {
     let window = this.requests.get(subject);
     if (!window) {

@@ -177,6 +177,12 @@ export class RedisLimitsState implements LimitsState {
     return value === null ? undefined : Number(value);
   }
 
+  async setSpent(subject: string, period: number, spentMicros: number): Promise<void> {
+    const key = this.key('budget', subject, `:${period}`);
+    // Only an existing counter is changed, atomically (HSET on a missing key would create one without its expiry).
+    await this.redis.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'spent', ARGV[1]) end return 0", 1, key, Math.round(spentMicros));
+  }
+
   async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
     if (limits.length === 0) return { ok: true, windows: [] };
     const result = (await this.redis.eval(ACQUIRE, limits.length, ...limits.map((limit) => this.key('rpm', limit.subject)), WINDOW_MS, requestId, ...limits.map((limit) => limit.limit))) as number[];

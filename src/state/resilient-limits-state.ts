@@ -174,6 +174,11 @@ export class ResilientLimitsState implements LimitsState {
     return shared ? shared.value : this.local.spent(subject, period);
   }
 
+  async setSpent(subject: string, period: number, spentMicros: number): Promise<void> {
+    await this.local.setSpent(subject, period, spentMicros);
+    await this.onShared(() => this.shared.setSpent(subject, period, spentMicros));
+  }
+
   async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
     if (limits.length === 0) return { ok: true, windows: [] };
     const shared = await this.onShared(() => this.shared.acquireRequest(limits, requestId));

@@ -238,6 +238,13 @@ export interface ApiKeyTable extends LimitColumns {
   last_used_at: number | null;
   /** The linked budget (budgets.budget_id): its limits fill those the key leaves unset. */
   budget_id?: string | null;
+  /** JSON array of LiteLLM key tags; null: none. */
+  tags: string | null;
+  /** JSON array of the routes the key may call; null or empty: no route restriction. */
+  allowed_routes: string | null;
+  key_type: string | null;
+  /** The user id (or "master") that created the key. */
+  created_by: string | null;
 }
 
 export interface ChangeVersionTable {

@@ -2,7 +2,7 @@
  * Costs agree exactly, on SQLite and PostgreSQL: for an agent used both ways (runs, with repairs
  * and failures, and `agent/<name>` calls), the sum of its executions' costs equals the spend
  * report's total for the agent, GET /agents/stats' total, and the sum of its usage rows — integer
- * micro-dollars throughout. /spend/logs filters by agent; the report groups by it.
+ * micro-dollars throughout. /switchboard/spend/logs filters by agent; the report groups by it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
@@ -93,11 +93,11 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       const executionsMicros = executions.reduce((sum, execution) => sum + execution.cost_micros, 0);
       expect(executionsMicros).toBe(rowsMicros);
 
-      const report = await api.ok<any[]>('GET', '/global/spend/report?group_by=agent');
+      const report = await api.ok<any[]>('GET', '/switchboard/spend/report?group_by=agent');
       const reported = report.find((row) => row.agent === 'supplier-matcher');
       expect(Math.round(reported.spend * 1_000_000)).toBe(rowsMicros);
       expect(reported.api_requests).toBe(rows.length);
-      const byFilter = await api.ok<any[]>('GET', '/global/spend/report?agent=supplier-matcher&group_by=day,model');
+      const byFilter = await api.ok<any[]>('GET', '/switchboard/spend/report?agent=supplier-matcher&group_by=day,model');
       expect(byFilter.map((row) => row.model).sort()).toEqual(['gpt-4o', 'gpt-4o-mini']);
       expect(Math.round(byFilter.reduce((sum, row) => sum + row.spend, 0) * 1_000_000)).toBe(rowsMicros);
       expect(report.find((row) => row.agent === null)).toMatchObject({ api_requests: 1 });
@@ -109,7 +109,7 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       expect(stats).toMatchObject({ total_agents: 2, active_agents: 2, total_executions: 8, total_cost_micros: rowsMicros + optimizer[0].cost_micros! });
       expect(stats.success_rate).toBeCloseTo(5 / 8, 10);
 
-      const logs = await api.ok<any>('GET', '/spend/logs?agent=supplier-matcher&page_size=100');
+      const logs = await api.ok<any>('GET', '/switchboard/spend/logs?agent=supplier-matcher&page_size=100');
       expect(logs.data).toHaveLength(rows.length);
       expect(logs.data.every((row: { agent: string }) => row.agent === 'supplier-matcher')).toBe(true);
       expect(logs.data.filter((row: { agent_execution: string | null }) => row.agent_execution === repaired.execution_id)).toHaveLength(2);

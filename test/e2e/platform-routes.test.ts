@@ -168,8 +168,10 @@ describe('permissions', () => {
 
   it('management routes and credit grants need llm.configure', async () => {
     const user = await api.newUser({ user_id: 'plain' });
+    // An internal user may generate keys for itself (LiteLLM's self-service), never for another user.
+    expect((await api.call<{ user_id: string }>('POST', '/key/generate', {}, user.key)).body.user_id).toBe('plain');
+    expect((await api.call('POST', '/key/generate', { user_id: 'reader' }, user.key)).status).toBe(403);
     const routes: Array<[string, string, unknown?]> = [
-      ['POST', '/key/generate', {}],
       ['POST', '/user/new', { user_id: 'sneaky' }],
       ['GET', '/user/list'],
       ['POST', '/team/new', { team_id: 'sneaky-team' }],

@@ -133,7 +133,7 @@ describe('tier model access and routing rules', () => {
     expect(upstream.requests.at(-1)!.body.max_tokens).toBe(64);
     const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ routing_rule: 'code-to-coder', model_group: 'coder', status: 'success' });
-    const logs = await api.ok<{ data: Array<{ routing_rule: string | null }> }>('GET', `/spend/logs?request_id=${record!.call_id}`);
+    const logs = await api.ok<{ data: Array<{ routing_rule: string | null }> }>('GET', `/switchboard/spend/logs?request_id=${record!.call_id}`);
     expect(logs.data[0].routing_rule).toBe('code-to-coder');
 
     // Without the task, no rule: the requested model, no header, no rule on the row.

@@ -84,7 +84,7 @@ describe('exact cache', () => {
     const hitRow = await gateway.recordOf(second.response.headers.get('x-switchboard-call-id')!);
     expect(missRow).toMatchObject({ cache_hit: 0, cost_micros: 12 * 1 + 5 * 2, saved_cost_micros: null });
     expect(hitRow).toMatchObject({ cache_hit: 1, cost_micros: 0, saved_cost_micros: 22, prompt_tokens: 12, completion_tokens: 5, model_group: 'cheap', deployment_id: null, status: 'success' });
-    const logs = await api.ok<{ data: Array<{ cache_hit: boolean; saved_cost: number | null; spend: number }> }>('GET', `/spend/logs?request_id=${second.response.headers.get('x-switchboard-call-id')}`);
+    const logs = await api.ok<{ data: Array<{ cache_hit: boolean; saved_cost: number | null; spend: number }> }>('GET', `/switchboard/spend/logs?request_id=${second.response.headers.get('x-switchboard-call-id')}`);
     expect(logs.data).toEqual([expect.objectContaining({ cache_hit: true, saved_cost: 0.000022, spend: 0 })]);
   });
 

@@ -53,9 +53,9 @@ afterAll(async () => {
   await upstream.close();
 });
 
-describe('GET /global/spend/report', () => {
+describe('GET /switchboard/spend/report', () => {
   it('totals by model match the hand-computed spend, tokens and request counts', async () => {
-    const rows = await json<Array<Record<string, unknown>>>('/global/spend/report?group_by=model');
+    const rows = await json<Array<Record<string, unknown>>>('/switchboard/spend/report?group_by=model');
     expect(rows).toEqual([
       expect.objectContaining({ model: 'cheap', total_spend: 0.0006, spend: 0.0006, api_requests: 4, successful_requests: 3, failed_requests: 1, prompt_tokens: 300, completion_tokens: 150, total_tokens: 450 }),
       expect.objectContaining({ model: 'premium', total_spend: 0.004, api_requests: 2, successful_requests: 2, failed_requests: 0, total_tokens: 300 }),
@@ -63,16 +63,16 @@ describe('GET /global/spend/report', () => {
   });
 
   it('groups by key (token and alias), user and day; filters by key', async () => {
-    const byKey = await json<Array<Record<string, unknown>>>('/global/spend/report?group_by=api_key');
+    const byKey = await json<Array<Record<string, unknown>>>('/switchboard/spend/report?group_by=api_key');
     const aliceRow = byKey.find((row) => row.key_alias === 'alice-key');
     expect(aliceRow).toMatchObject({ api_key: sha256(aliceKey), spend: 0.0024, api_requests: 3 });
     expect(byKey.find((row) => row.key_alias === 'lone-key')).toMatchObject({ spend: 0.0002, api_requests: 2, failed_requests: 1 });
-    const byUser = await json<Array<Record<string, unknown>>>('/global/spend/report?group_by=user');
+    const byUser = await json<Array<Record<string, unknown>>>('/switchboard/spend/report?group_by=user');
     expect(byUser.find((row) => row.user_id === 'alice')).toMatchObject({ spend: 0.0024 });
-    const byDay = await json<Array<Record<string, unknown>>>('/global/spend/report?group_by=day');
+    const byDay = await json<Array<Record<string, unknown>>>('/switchboard/spend/report?group_by=day');
     expect(byDay.reduce((sum, row) => sum + (row.api_requests as number), 0)).toBe(6);
     expect(byDay[0].group_by_day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
-    const filtered = await json<Array<Record<string, unknown>>>(`/global/spend/report?group_by=model&api_key=${sha256(aliceKey)}`);
+    const filtered = await json<Array<Record<string, unknown>>>(`/switchboard/spend/report?group_by=model&api_key=${sha256(aliceKey)}`);
     expect(filtered.map((row) => [row.model, row.api_requests])).toEqual([
       ['cheap', 2],
       ['premium', 1],
@@ -80,7 +80,7 @@ describe('GET /global/spend/report', () => {
   });
 
   it('exports CSV with a header row', async () => {
-    const response = await get('/global/spend/report?group_by=model&format=csv');
+    const response = await get('/switchboard/spend/report?group_by=model&format=csv');
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/csv');
     const lines = (await response.text()).trim().split('\r\n');
@@ -89,40 +89,40 @@ describe('GET /global/spend/report', () => {
   });
 
   it('is for operators only, and says what is wrong with bad input', async () => {
-    const denied = await get('/global/spend/report', aliceKey);
+    const denied = await get('/switchboard/spend/report', aliceKey);
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { error: { message: string } }).error.message).toContain('llm.configure');
-    const badDate = await get('/global/spend/report?start_date=2026-13-45');
+    const badDate = await get('/switchboard/spend/report?start_date=2026-13-45');
     expect(badDate.status).toBe(400);
     expect(((await badDate.json()) as { error: { message: string } }).error.message).toContain('start_date');
-    const badGroup = await get('/global/spend/report?group_by=planet');
+    const badGroup = await get('/switchboard/spend/report?group_by=planet');
     expect(badGroup.status).toBe(400);
     expect(((await badGroup.json()) as { error: { message: string } }).error.message).toContain('planet');
-    const reversed = await get('/global/spend/report?start_date=2026-11-10&end_date=2026-11-01');
+    const reversed = await get('/switchboard/spend/report?start_date=2026-11-10&end_date=2026-11-01');
     expect(reversed.status).toBe(400);
   });
 });
 
-describe('GET /spend/logs', () => {
+describe('GET /switchboard/spend/logs', () => {
   it('an operator sees every call, filtered and paginated', async () => {
-    const all = await json<{ data: Array<Record<string, unknown>>; has_more: boolean }>('/spend/logs');
+    const all = await json<{ data: Array<Record<string, unknown>>; has_more: boolean }>('/switchboard/spend/logs');
     expect(all.data).toHaveLength(6);
-    const failures = await json<{ data: Array<Record<string, unknown>> }>('/spend/logs?status=failure');
+    const failures = await json<{ data: Array<Record<string, unknown>> }>('/switchboard/spend/logs?status=failure');
     expect(failures.data.map((row) => [row.key_alias, row.http_status])).toEqual([['lone-key', 502]]);
-    const page = await json<{ data: Array<Record<string, unknown>>; has_more: boolean; page: number }>('/spend/logs?page_size=4&page=2');
+    const page = await json<{ data: Array<Record<string, unknown>>; has_more: boolean; page: number }>('/switchboard/spend/logs?page_size=4&page=2');
     expect(page.data).toHaveLength(2);
     expect(page.has_more).toBe(false);
-    expect((await json<{ has_more: boolean }>('/spend/logs?page_size=4')).has_more).toBe(true);
-    const one = await json<{ data: Array<Record<string, unknown>> }>(`/spend/logs?request_id=${aliceCallId}`);
+    expect((await json<{ has_more: boolean }>('/switchboard/spend/logs?page_size=4')).has_more).toBe(true);
+    const one = await json<{ data: Array<Record<string, unknown>> }>(`/switchboard/spend/logs?request_id=${aliceCallId}`);
     expect(one.data).toEqual([expect.objectContaining({ request_id: aliceCallId, user: 'alice', model: 'cheap', spend: 0.0002, prompt_tokens: 100, completion_tokens: 50, status: 'success' })]);
   });
 
   it('a key reads only its own calls, whatever it filters on', async () => {
-    const own = await json<{ data: Array<Record<string, unknown>> }>('/spend/logs', aliceKey);
+    const own = await json<{ data: Array<Record<string, unknown>> }>('/switchboard/spend/logs', aliceKey);
     expect(own.data.map((row) => row.key_alias)).toEqual(['alice-key', 'alice-key', 'alice-key']);
-    const others = await json<{ data: unknown[] }>('/spend/logs?user_id=alice', loneKey);
+    const others = await json<{ data: unknown[] }>('/switchboard/spend/logs?user_id=alice', loneKey);
     expect(others.data).toEqual([]);
-    const csv = await (await get('/spend/logs?format=csv', loneKey)).text();
+    const csv = await (await get('/switchboard/spend/logs?format=csv', loneKey)).text();
     expect(csv.trim().split('\r\n')).toHaveLength(3);
   });
 });
@@ -175,7 +175,7 @@ describe('prompts in spend logs', () => {
       const streamRow = await storing.recordOf(stream.response.headers.get('x-switchboard-call-id')!);
       expect(JSON.parse(streamRow!.messages!)).toEqual([{ role: 'user', content: 'stream me' }]);
       expect(streamRow!.response).toBe('Stored reply text');
-      const logs = await fetch(`${storing.url}/spend/logs?request_id=${plain.response.headers.get('x-switchboard-call-id')}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+      const logs = await fetch(`${storing.url}/switchboard/spend/logs?request_id=${plain.response.headers.get('x-switchboard-call-id')}`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
       const body = (await logs.json()) as { data: Array<{ messages: unknown; response: unknown }> };
       expect(body.data[0]).toMatchObject({ messages: [{ role: 'user', content: 'remember me' }], response: 'Stored reply text' });
     } finally {
@@ -194,7 +194,7 @@ describe('retention', () => {
       { ...template, call_id: 'old-1', created_at: old },
       { ...template, call_id: 'old-2', created_at: old + 1000 },
     ]);
-    const report = `/global/spend/report?group_by=day&start_date=${oldDay}&end_date=${oldDay}`;
+    const report = `/switchboard/spend/report?group_by=day&start_date=${oldDay}&end_date=${oldDay}`;
     expect(await json(report)).toEqual([expect.objectContaining({ group_by_day: oldDay, api_requests: 2, spend: 0.0004 })]);
     expect(await gateway.runtime.analytics.retention!.runOnce()).toBe(2);
     expect(await gateway.runtime.usageLogs()!.findByCallId('old-1')).toBeUndefined();

@@ -1,5 +1,5 @@
 /**
- * The spend routes that answer differently to operators (/spend/logs, /user/daily/activity,
+ * The spend routes that answer differently to operators (/switchboard/spend/logs, /user/daily/activity,
  * /api/v1/llm/usage) follow the configured role table (platform.roles), not the default one: a
  * user role granted llm.configure reads everyone's usage, an admin role without it reads only its own.
  */
@@ -37,8 +37,8 @@ describe('a user role granted llm.configure', () => {
 
   afterAll(() => gateway?.close());
 
-  it('reads other users\' rows in /spend/logs', async () => {
-    const logs = await get(gateway, '/spend/logs', aliceKey);
+  it('reads other users\' rows in /switchboard/spend/logs', async () => {
+    const logs = await get(gateway, '/switchboard/spend/logs', aliceKey);
     expect(logs.status).toBe(200);
     expect(logs.body.data.map((row: { user: string }) => row.user)).toEqual(['bob']);
   });
@@ -65,8 +65,8 @@ describe('an admin role without llm.configure', () => {
 
   afterAll(() => gateway?.close());
 
-  it('is not an operator on /spend/logs: the master key has no rows of its own to read', async () => {
-    const logs = await get(gateway, '/spend/logs', MASTER_KEY);
+  it('is not an operator on /switchboard/spend/logs: the master key has no rows of its own to read', async () => {
+    const logs = await get(gateway, '/switchboard/spend/logs', MASTER_KEY);
     expect(logs.status).toBe(403);
     expect(logs.body.error.message).toContain('the llm.configure permission (all logs)');
   });

@@ -86,14 +86,18 @@ describe('spend per tag', () => {
       expect(spend.find((row) => row.individual_request_tag === tag)).toEqual({ individual_request_tag: tag, log_count: counts[tag], total_spend: costs[tag] / 1_000_000 });
     }
     const today = new Date().toISOString().slice(0, 10);
-    const report = await api.ok<Array<Record<string, unknown>>>('GET', `/global/spend/report?group_by=day,tag&start_date=${today}&end_date=${today}`);
+    const report = await api.ok<Array<Record<string, unknown>>>('GET', `/switchboard/spend/report?group_by=day,tag&start_date=${today}&end_date=${today}`);
     expect(report.find((row) => row.tag === 'billing-y')).toMatchObject({ group_by_day: today, tag: 'billing-y', total_spend: costs['billing-y'] / 1_000_000, api_requests: 2, successful_requests: 2 });
+    // LiteLLM's report route: per day, then per tag.
+    const grouped = await api.ok<Array<{ group_by_day: string; tags: Array<{ tag: string; total_spend: number; log_count: number }> }>>('GET', `/global/spend/report?group_by=tag&start_date=${today}&end_date=${today}`);
+    expect(grouped.find((row) => row.group_by_day === today)?.tags.find((row) => row.tag === 'billing-x')).toMatchObject({ tag: 'billing-x', total_spend: costs['billing-x'] / 1_000_000, log_count: counts['billing-x'] });
 
-    const mixed = await api.call<{ error: { message: string } }>('GET', '/global/spend/report?group_by=tag,model');
+    const mixed = await api.call<{ error: { message: string } }>('GET', '/switchboard/spend/report?group_by=tag,model');
     expect(mixed.status).toBe(400);
     expect(mixed.body.error.message).toContain('"tag" combines only with "day"');
-    const filtered = await api.call<{ error: { message: string } }>('GET', '/global/spend/report?group_by=tag&model=gpt');
+    const filtered = await api.call<{ error: { message: string } }>('GET', '/switchboard/spend/report?group_by=tag&model=gpt');
     expect(filtered.status).toBe(400);
+    expect((await api.call('GET', '/global/spend/report?group_by=tag&team_id=t')).status).toBe(400);
     const key = await api.generateKey({ models: ['gpt'] });
     expect((await api.call('GET', '/spend/tags', undefined, key.key)).status).toBe(403);
   });

@@ -348,7 +348,7 @@ describe.each(setups)('billing invariant over 500 random requests ($name)', ({ d
       expect(balance.balance, `${user.id} never goes below zero`).toBeGreaterThanOrEqual(0);
       for (const key of user.keys) {
         const info = await api.keyInfo(key.key);
-        const spentMicros = rows.filter((row) => row.key_hash === info.token).reduce((sum, row) => sum + (row.cost_micros ?? 0), 0);
+        const spentMicros = rows.filter((row) => row.key_hash === info.token_id).reduce((sum, row) => sum + (row.cost_micros ?? 0), 0);
         expect(Math.round(info.spend * 1_000_000), `${user.id} key spend equals its rows`).toBe(spentMicros);
         expect(spentMicros, `${user.id} key stays within its budget`).toBeLessThanOrEqual(key.budgetMicros);
       }

@@ -24,7 +24,15 @@ export interface LimitView {
 }
 
 export interface KeyView extends LimitView {
+  /** In /key/generate, /key/update and /key/list answers; /key/info leaves it out (LiteLLM does). */
   token: string;
+  token_id: string;
+  tags: string[];
+  allowed_routes: string[];
+  key_type: string;
+  created_by: string | null;
+  budget_id: null;
+  litellm_budget_table: null;
   key_name: string;
   key_alias: string | null;
   user_id: string | null;

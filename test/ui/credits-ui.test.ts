@@ -49,8 +49,8 @@ describe.skipIf(!chromiumPath)('Credits page in a real browser', () => {
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) consoleErrors.push(message.text());
     });
     page.on('response', (response) => {
-      // Signing in probes /key/list first, which a user's key may not call (403): the UI then reads /key/info.
-      if (response.status() >= 400 && !(response.status() === 403 && new URL(response.url()).pathname === '/key/list')) consoleErrors.push(`${response.status()} ${response.url()}`);
+      // Signing in probes /user/list first, which a user's key may not call (403): the UI then reads /key/info.
+      if (response.status() >= 400 && !(response.status() === 403 && new URL(response.url()).pathname === '/user/list')) consoleErrors.push(`${response.status()} ${response.url()}`);
     });
     page.on('pageerror', (error) => consoleErrors.push(`uncaught: ${error.message}`));
     // Stripe's hosted payment page stands in as a blank page: the test only checks the browser got there.

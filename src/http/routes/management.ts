@@ -1,47 +1,25 @@
 /**
- * LiteLLM's management API for keys, users and teams: /key/*, /user/*, /team/*. Every route needs
- * the llm.configure permission (the admin role: the master key, or a key of a proxy_admin user) —
- * except /key/info, where any key may read itself.
+ * LiteLLM's management API for users and teams: /user/*, /team/* (keys: keys.ts). Writes need the
+ * llm.configure permission (the admin role: the master key, or a key of a proxy_admin user), except
+ * what management-access.ts lets team admins do with their team's members; a user reads itself.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ManagementService } from '../../auth/management.js';
-import { keyHashOf } from '../../auth/management.js';
-import { can, requirePermission } from '../../auth/permissions.js';
+import { actorOf, ManagementAccess } from '../../auth/management-access.js';
+import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
-import { callOf } from '../context.js';
 import { parseInput } from '../../parse-input.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
-import { STORED_FIELD_BOUNDS, storedAliases, storedDuration, storedMetadata, storedName, storedNameList } from './stored-field-bounds.js';
+import { limitFields } from './limit-fields.js';
+import { STORED_FIELD_BOUNDS, storedName, storedNameList } from './stored-field-bounds.js';
 
-const nullableNumber = z.number({ invalid_type_error: 'expected a number' }).nonnegative().nullable().optional();
-const nullableInteger = z.number({ invalid_type_error: 'expected a whole number' }).int().nonnegative().nullable().optional();
-
-const limitFields = {
-  models: storedNameList().optional(),
-  max_budget: nullableNumber,
-  soft_budget: nullableNumber,
-  budget_duration: storedDuration().nullable().optional(),
-  rpm_limit: nullableInteger,
-  tpm_limit: nullableInteger,
-  max_parallel_requests: nullableInteger,
-  metadata: storedMetadata().optional(),
-  blocked: z.boolean().optional(),
-};
-
-const keyFields = z
-  .object({
-    ...limitFields,
-    key_alias: storedName().min(1).nullable().optional(),
-    aliases: storedAliases().optional(),
-    duration: storedDuration().nullable().optional(),
-    user_id: storedName().min(1).nullable().optional(),
-    team_id: storedName().min(1).nullable().optional(),
-    budget_id: storedName().min(1).nullable().optional(),
-  })
-  .passthrough();
-
-const keyReference = z.object({ key: z.string({ required_error: 'is required: the key (sk-…) or its token' }).min(1) }).passthrough();
+/** LiteLLM's NewUserRequestTeam: a team to join, with the role in it. */
+const userTeam = z.object({
+  team_id: storedName().min(1),
+  user_role: z.enum(['admin', 'user']).optional(),
+  max_budget_in_team: z.unknown().optional(),
+});
 
 const userFields = z
   .object({
@@ -51,13 +29,16 @@ const userFields = z
     user_alias: storedName().nullable().optional(),
     user_role: z.enum(['proxy_admin', 'proxy_admin_viewer', 'internal_user', 'internal_user_viewer', 'customer']).optional(),
     tier: storedName().min(1).optional(),
-    teams: storedNameList().optional(),
+    teams: z.union([storedNameList(), z.array(userTeam).max(STORED_FIELD_BOUNDS.listEntries)]).nullable().optional(),
     auto_create_key: z.boolean().optional(),
     key_alias: storedName().optional(),
   })
   .passthrough();
 
-const member = z.object({ user_id: storedName().min(1), role: z.enum(['admin', 'user']).optional() });
+/** LiteLLM's Member: a user named by user_id or user_email, with a team role. */
+const member = z
+  .object({ user_id: storedName().min(1).optional(), user_email: storedName().min(1).optional(), role: z.enum(['admin', 'user']).optional() })
+  .refine((value) => value.user_id !== undefined || value.user_email !== undefined, 'name the member by "user_id" or "user_email"');
 
 const teamFields = z
   .object({
@@ -69,102 +50,51 @@ const teamFields = z
   })
   .passthrough();
 
-/** Writes, and reads of others' keys, users and teams, need llm.configure (the admin role's, by default). */
+/** Writes, and reads of others' users and teams, need llm.configure (the admin role's, by default). */
 const adminOnly = { preHandler: requirePermission('llm.configure') };
 
 /** Lists answer pages of at most this many entries (LiteLLM's limit too). */
 const MAX_PAGE_SIZE = 100;
 const DEFAULT_PAGE_SIZE = 10;
 
-const keyInfoQuery = z.object({ key: oneValue().optional() });
-const keyListQuery = z.object({
-  page: positiveInteger(1_000_000).optional(),
-  size: positiveInteger(MAX_PAGE_SIZE).optional(),
-  user_id: oneValue().optional(),
-  team_id: oneValue().optional(),
-  key_alias: oneValue().optional(),
-  return_full_object: oneValue().optional(),
-});
 const userInfoQuery = z.object({ user_id: oneValue().optional() });
 const userListQuery = z.object({ page: positiveInteger(1_000_000).optional(), page_size: positiveInteger(MAX_PAGE_SIZE).optional(), role: oneValue().optional() });
 const teamInfoQuery = z.object({ team_id: oneValue().optional() });
 const teamListQuery = z.object({ user_id: oneValue().optional() });
+const teamReference = z.object({ team_id: z.string({ required_error: 'is required' }).min(1) });
 
 export function registerManagementRoutes(app: FastifyInstance, service: () => ManagementService): void {
-  // ---- keys
-  app.post('/key/generate', adminOnly, async (request) => {
-    const { secret, key } = await service().generateKey(parseInput(keyFields, request.body));
-    return { key: secret, ...(await service().keyView(key)) };
-  });
+  const access = new ManagementAccess(service);
 
-  app.post('/key/update', adminOnly, async (request) => {
-    const body = parseInput(keyFields.merge(keyReference), request.body);
-    return service().keyView(await service().updateKey(body.key, body));
-  });
-
-  const regenerate = async (request: FastifyRequest) => {
-    const fromPath = (request.params as { key?: string }).key;
-    const body = parseInput(fromPath ? keyFields : keyFields.merge(keyReference), request.body);
-    const { secret, key } = await service().regenerateKey(fromPath ?? (body as { key: string }).key, body);
-    return { key: secret, ...(await service().keyView(key)) };
+  /** A user named by user_id or user_email (LiteLLM's addressing); 404 when there is none. */
+  const userIdOf = async (named: { user_id?: string; user_email?: string | null }): Promise<string> => {
+    if (named.user_id) return (await service().requireUser(named.user_id)).userId;
+    if (named.user_email) return (await service().requireUserByEmail(named.user_email)).userId;
+    throw new GatewayError('invalid_request', 'name the user by "user_id" or "user_email"', { param: 'user_id' });
   };
-  app.post('/key/regenerate', adminOnly, regenerate);
-  app.post('/key/:key/regenerate', adminOnly, regenerate);
-
-  app.post('/key/block', adminOnly, async (request) => {
-    return service().keyView(await service().setKeyBlocked(parseInput(keyReference, request.body).key, true));
-  });
-
-  app.post('/key/unblock', adminOnly, async (request) => {
-    return service().keyView(await service().setKeyBlocked(parseInput(keyReference, request.body).key, false));
-  });
-
-  app.post('/key/delete', adminOnly, async (request) => {
-    const body = parseInput(z.object({ keys: z.array(z.string()).optional(), key_aliases: z.array(z.string()).optional() }), request.body);
-    if (!body.keys?.length && !body.key_aliases?.length) throw new GatewayError('invalid_request', 'send "keys" (keys or tokens) or "key_aliases"', { param: 'keys' });
-    return { deleted_keys: await service().deleteKeys(body.keys ?? [], body.key_aliases ?? []) };
-  });
-
-  app.get('/key/info', async (request) => {
-    const call = callOf(request);
-    const asked = parseInput(keyInfoQuery, request.query, 'query').key;
-    const ownHash = call.caller.principal?.key.hash;
-    if (!can(request, 'llm.configure')) {
-      if (asked && keyHashOf(asked) !== ownHash) throw new GatewayError('permission_denied', 'a non-admin key may only read its own /key/info');
-    }
-    const target = asked ?? ownHash;
-    if (!target) throw new GatewayError('invalid_request', 'pass ?key=<key or token>', { param: 'key' });
-    const key = await service().requireKey(target);
-    return { key: asked ?? key.hash, info: await service().keyView(key) };
-  });
-
-  app.get('/key/list', adminOnly, async (request) => {
-    const query = parseInput(keyListQuery, request.query, 'query');
-    const page = query.page ?? 1;
-    const size = query.size ?? DEFAULT_PAGE_SIZE;
-    const result = await service().listKeys({ userId: query.user_id, teamId: query.team_id, alias: query.key_alias }, page, size);
-    const full = query.return_full_object === 'true';
-    return {
-      keys: full ? await Promise.all(result.items.map((key) => service().keyView(key))) : result.items.map((key) => key.hash),
-      total_count: result.total,
-      current_page: page,
-      total_pages: Math.max(1, Math.ceil(result.total / size)),
-    };
-  });
 
   // ---- users
   app.post('/user/new', adminOnly, async (request) => {
     const body = parseInput(userFields, request.body);
-    const user = await service().createUser(body, body.teams ?? []);
-    const view = await service().userView(user);
+    if ((body.teams ?? []).some((team) => typeof team !== 'string' && team.max_budget_in_team != null)) {
+      throw new GatewayError('invalid_request', 'teams: per-member budgets in a team ("max_budget_in_team") are not supported yet: leave it out', { param: 'teams' });
+    }
+    const teams = (body.teams ?? []).map((team) => (typeof team === 'string' ? { teamId: team, role: 'user' as const } : { teamId: team.team_id, role: team.user_role ?? ('user' as const) }));
+    const user = await service().createUser(body, teams);
+    // LiteLLM's NewUserResponse names the teams the user joined.
+    const view = { ...(await service().userView(user)), teams: teams.map((team) => team.teamId) };
     if (body.auto_create_key === false) return view;
-    const { secret, key } = await service().generateKey({ user_id: user.userId, key_alias: body.key_alias, models: body.models });
+    const actor = actorOf(request);
+    const { secret, key } = await service().generateKey({ user_id: user.userId, key_alias: body.key_alias, models: body.models }, undefined, actor.kind === 'admin' ? actor.id : null);
     return { ...view, key: secret, token: key.hash };
   });
 
   app.post('/user/update', adminOnly, async (request) => {
-    const body = parseInput(userFields.extend({ user_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
-    return service().userView(await service().updateUser(body.user_id, body));
+    const body = parseInput(userFields.omit({ teams: true }), request.body);
+    // LiteLLM's UpdateUserRequest names the user by user_id, or else by user_email.
+    const userId = body.user_id ? body.user_id : await userIdOf({ user_email: body.user_email });
+    const { user_email: email, ...rest } = body;
+    return service().userView(await service().updateUser(userId, body.user_id ? body : rest));
   });
 
   app.post('/user/delete', adminOnly, async (request) => {
@@ -172,9 +102,13 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     return { deleted: await service().deleteUsers(body.user_ids) };
   });
 
-  app.get('/user/info', adminOnly, async (request) => {
-    const userId = parseInput(userInfoQuery, request.query, 'query').user_id;
-    if (!userId) throw new GatewayError('invalid_request', 'pass ?user_id=', { param: 'user_id' });
+  app.get('/user/info', async (request) => {
+    const actor = actorOf(request);
+    const asked = parseInput(userInfoQuery, request.query, 'query').user_id;
+    // Without user_id: the caller's own user (LiteLLM's default).
+    const userId = asked ?? (actor.kind === 'user' ? actor.user.userId : undefined);
+    if (!userId) throw new GatewayError('invalid_request', 'pass ?user_id= (this key has no user of its own)', { param: 'user_id' });
+    access.assertMayReadUser(actor, userId);
     const user = await service().requireUser(userId);
     const [keys, teams] = await Promise.all([service().keysOf({ userId }), service().teamsOf(userId)]);
     return {
@@ -194,12 +128,17 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   // ---- teams
+  const teamMembers = async (items: Array<z.infer<typeof member>>) =>
+    Promise.all(items.map(async (item) => ({ userId: await userIdOf(item), role: item.role ?? ('user' as const) })));
+
   app.post('/team/new', adminOnly, async (request) => {
-    return service().teamView(await service().createTeam(parseInput(teamFields, request.body)));
+    const body = parseInput(teamFields, request.body);
+    const members = await teamMembers(body.members_with_roles ?? []);
+    return service().teamView(await service().createTeam({ ...body, members_with_roles: members.map((item) => ({ user_id: item.userId, role: item.role })) }));
   });
 
   app.post('/team/update', adminOnly, async (request) => {
-    const body = parseInput(teamFields.extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
+    const body = parseInput(teamFields.omit({ members_with_roles: true }).extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
     return service().teamView(await service().updateTeam(body.team_id, body));
   });
 
@@ -209,29 +148,75 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     return { deleted: deleted.teams, deleted_keys: deleted.keyHashes };
   });
 
-  app.get('/team/info', adminOnly, async (request) => {
-    const teamId = parseInput(teamInfoQuery, request.query, 'query').team_id;
-    if (!teamId) throw new GatewayError('invalid_request', 'pass ?team_id=', { param: 'team_id' });
-    const team = await service().requireTeam(teamId);
-    const keys = await service().keysOf({ teamId });
-    return { team_id: teamId, team_info: await service().teamView(team), keys: await Promise.all(keys.map((key) => service().keyView(key))) };
+  app.post('/team/block', adminOnly, async (request) => {
+    const { team_id: teamId } = parseInput(teamReference, request.body);
+    return service().teamView(await service().updateTeam(teamId, { blocked: true }));
   });
 
-  app.get('/team/list', adminOnly, async (request) => {
-    const teams = await service().listTeams(parseInput(teamListQuery, request.query, 'query').user_id);
+  app.post('/team/unblock', adminOnly, async (request) => {
+    const { team_id: teamId } = parseInput(teamReference, request.body);
+    return service().teamView(await service().updateTeam(teamId, { blocked: false }));
+  });
+
+  app.get('/team/info', async (request) => {
+    const actor = actorOf(request);
+    const teamId = parseInput(teamInfoQuery, request.query, 'query').team_id ?? (actor.kind === 'user' ? request.call?.caller.teamId ?? undefined : undefined);
+    if (!teamId) throw new GatewayError('invalid_request', 'pass ?team_id=', { param: 'team_id' });
+    const team = await service().requireTeam(teamId);
+    await access.assertMayReadTeam(actor, team);
+    const keys = await service().keysOf({ teamId });
+    return { team_id: teamId, team_info: await service().teamView(team), keys: await Promise.all(keys.map((key) => service().keyView(key))), team_memberships: await service().memberships(team) };
+  });
+
+  app.get('/team/list', async (request) => {
+    const actor = actorOf(request);
+    const asked = parseInput(teamListQuery, request.query, 'query').user_id;
+    // A non-admin lists the teams it belongs to (LiteLLM's answer to internal users).
+    if (actor.kind === 'user' && asked && asked !== actor.user.userId) throw new GatewayError('permission_denied', 'a non-admin key lists only its own teams (leave out user_id)');
+    const teams = await service().listTeams(actor.kind === 'admin' ? asked : actor.user.userId);
     return Promise.all(teams.map((team) => service().teamView(team)));
   });
 
-  app.post('/team/member_add', adminOnly, async (request) => {
-    const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member).max(STORED_FIELD_BOUNDS.listEntries)]) }), request.body);
-    const members = (Array.isArray(body.member) ? body.member : [body.member]).map((item) => ({ userId: item.user_id, role: item.role ?? ('user' as const) }));
-    return service().teamView(await service().addMembers(body.team_id, members));
+  app.post('/team/member_add', async (request) => {
+    const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member).max(STORED_FIELD_BOUNDS.listEntries)]), max_budget_in_team: z.null({ invalid_type_error: 'per-member budgets in a team are not supported yet: leave "max_budget_in_team" out' }).optional() }), request.body);
+    await access.assertMayManageTeam(actorOf(request), body.team_id);
+    const members = await teamMembers(Array.isArray(body.member) ? body.member : [body.member]);
+    const team = await service().addMembers(body.team_id, members);
+    const users = await Promise.all(members.map((item) => service().requireUser(item.userId)));
+    // LiteLLM's TeamAddMemberResponse: the team, the users added and their memberships.
+    return {
+      ...(await service().teamView(team)),
+      updated_users: await Promise.all(users.map((user) => service().userView(user))),
+      updated_team_memberships: (await service().memberships(team)).filter((row) => members.some((item) => item.userId === row.user_id)),
+    };
   });
 
-  app.post('/team/member_delete', adminOnly, async (request) => {
-    const body = parseInput(z.object({ team_id: z.string().min(1), user_id: z.string().min(1).optional(), user_ids: z.array(z.string()).optional() }), request.body);
-    const userIds = [...(body.user_id ? [body.user_id] : []), ...(body.user_ids ?? [])];
-    if (userIds.length === 0) throw new GatewayError('invalid_request', 'send "user_id"', { param: 'user_id' });
+  app.post('/team/member_update', async (request) => {
+    const body = parseInput(
+      z.object({
+        team_id: z.string().min(1),
+        user_id: z.string().min(1).optional(),
+        user_email: z.string().min(1).optional(),
+        role: z.enum(['admin', 'user']).optional(),
+        max_budget_in_team: z.null({ invalid_type_error: 'per-member budgets in a team are not supported yet: leave "max_budget_in_team" out' }).optional(),
+      }),
+      request.body,
+    );
+    await access.assertMayManageTeam(actorOf(request), body.team_id);
+    const userId = await userIdOf(body);
+    const team = await service().requireTeam(body.team_id);
+    const current = team.members.find((item) => item.userId === userId);
+    if (!current) throw new GatewayError('not_found', `user "${userId}" is not a member of team "${body.team_id}" (add it with /team/member_add)`, { param: 'user_id' });
+    if (body.role) await service().addMembers(body.team_id, [{ userId, role: body.role }]);
+    const user = await service().requireUser(userId);
+    return { team_id: body.team_id, user_id: userId, user_email: user.email, role: body.role ?? current.role, max_budget_in_team: null };
+  });
+
+  app.post('/team/member_delete', async (request) => {
+    const body = parseInput(z.object({ team_id: z.string().min(1), user_id: z.string().min(1).optional(), user_email: z.string().min(1).optional(), user_ids: z.array(z.string()).optional() }), request.body);
+    await access.assertMayManageTeam(actorOf(request), body.team_id);
+    const userIds = [...(body.user_id || body.user_email ? [await userIdOf(body)] : []), ...(body.user_ids ?? [])];
+    if (userIds.length === 0) throw new GatewayError('invalid_request', 'send "user_id" or "user_email"', { param: 'user_id' });
     return service().teamView(await service().removeMembers(body.team_id, userIds));
   });
 }

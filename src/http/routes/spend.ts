@@ -1,6 +1,6 @@
 /**
- * The spend API in LiteLLM's shapes: /spend/logs (raw usage rows, paginated), /global/spend/report
- * (totals grouped by day, model, provider, key, user or team), /user/daily/activity (per-day
+ * The spend API: /switchboard/spend/logs (raw usage rows, paginated: the admin UI's),
+ * /switchboard/spend/report (totals grouped by any of day, model, provider, key, user, team, agent), /user/daily/activity (per-day
  * metrics with breakdowns), and /api/v1/llm/usage (the caller's own usage). Reports read the daily
  * rollups only. Every route answers CSV (a header row, then one line per row) with `?format=csv`.
  *
@@ -69,7 +69,7 @@ function dayRange(start: string | undefined, end: string | undefined): { startDa
   return { startDay, endDay };
 }
 
-function instantOf(value: string): number {
+export function instantOf(value: string): number {
   return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
 }
 
@@ -109,7 +109,7 @@ function add(into: Totals, row: Totals): Totals {
   return into;
 }
 
-function sendCsv(reply: FastifyReply, name: string, columns: readonly string[], rows: Array<Record<string, CsvValue>>): FastifyReply {
+export function sendCsv(reply: FastifyReply, name: string, columns: readonly string[], rows: Array<Record<string, CsvValue>>): FastifyReply {
   return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${name}.csv"`).send(toCsv(columns, rows));
 }
 
@@ -123,7 +123,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   /** The key id a filter names (id, token or alias); an unknown key matches nothing. */
   async function keyFilter(value: string | undefined): Promise<string | undefined> {
     if (value === undefined) return undefined;
-    return (await deps.reports().resolveKeyId(value)) ?? `\u0000unknown:${value}`;
+    return (await deps.reports().resolveKeyId(value)) ?? `#unknown-key:${value}`;
   }
 
   // ---- GET /spend/tags (LiteLLM's shape: one row per tag, highest spend first)
@@ -137,8 +137,8 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     return shaped;
   });
 
-  // ---- GET /global/spend/report
-  app.get('/global/spend/report', { preHandler: requirePermission('llm.configure') }, async (request, reply) => {
+  // ---- GET /switchboard/spend/report (LiteLLM's grouping of /global/spend/report is litellm-spend-report.ts)
+  app.get('/switchboard/spend/report', { preHandler: requirePermission('llm.configure') }, async (request, reply) => {
     const query = parseInput(reportQuery, request.query, 'query');
     if (groupsByTag(query.group_by)) return tagSpendReport(deps.reports(), query, reply);
     const groupBy = parseGroupBy(query.group_by);
@@ -209,8 +209,8 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     };
   });
 
-  // ---- GET /spend/logs
-  app.get('/spend/logs', async (request, reply) => {
+  // ---- GET /switchboard/spend/logs: the admin UI's paginated logs (LiteLLM's /spend/logs is litellm-spend.ts)
+  app.get('/switchboard/spend/logs', async (request, reply) => {
     const caller = callOf(request).caller;
     const query = parseInput(logsQuery, request.query, 'query');
     const page = query.page ?? 1;
@@ -310,14 +310,14 @@ function reportRowView(row: ReportRow, groupBy: GroupBy[], labels: Map<string, {
 }
 
 /** A non-operator's own usage: its user's, or its own key's when it has no user. */
-function ownScope(caller: Caller): { userId?: string; keyId?: string } {
+export function ownScope(caller: Caller): { userId?: string; keyId?: string } {
   if (caller.userId) return { userId: caller.userId };
   if (caller.keyId) return { keyId: caller.keyId };
   throw new GatewayError('invalid_request', 'this key has no user and no key id to report usage for; pass user_id or api_key with an admin key');
 }
 
 /** A key's own logs: its user's calls (all of that user's keys), or its own calls without a user. */
-function ownLogScope(caller: Caller): { ownKeyId?: string; ownUserId?: string } {
+export function ownLogScope(caller: Caller): { ownKeyId?: string; ownUserId?: string } {
   if (caller.userId) return { ownUserId: caller.userId };
   if (caller.keyId) return { ownKeyId: caller.keyId };
   throw new GatewayError('permission_denied', '/spend/logs needs a virtual key (its own logs) or the llm.configure permission (all logs)');

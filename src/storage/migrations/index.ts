@@ -23,6 +23,7 @@ import * as usageRequestFields from './2026-12-05-0016-usage-request-fields.js';
 import * as tagRollups from './2026-12-05-0017-tag-rollups.js';
 import * as storedResponses from './2026-12-05-0018-stored-responses.js';
 import * as customersBudgets from './2026-12-05-0021-customers-budgets.js';
+import * as keyLitellmFields from './2026-12-05-0020-key-litellm-fields.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -49,6 +50,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0017-tag-rollups': tagRollups,
   '2026-12-05-0018-stored-responses': storedResponses,
   '2026-12-05-0021-customers-budgets': customersBudgets,
+  '2026-12-05-0020-key-litellm-fields': keyLitellmFields,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -67,6 +67,10 @@ export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
     aliases: parseJson<Record<string, string>>(row.aliases, {}),
     expiresAt: row.expires_at,
     budgetId: row.budget_id ?? null,
+    tags: parseJson<string[]>(row.tags, []),
+    allowedRoutes: parseJson<string[]>(row.allowed_routes, []),
+    keyType: row.key_type ?? null,
+    createdBy: row.created_by ?? null,
   };
 }
 
@@ -81,6 +85,10 @@ function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
   if (key.aliases !== undefined) row.aliases = JSON.stringify(key.aliases);
   if (key.expiresAt !== undefined) row.expires_at = key.expiresAt;
   if (key.budgetId !== undefined) row.budget_id = key.budgetId;
+  if (key.tags !== undefined) row.tags = JSON.stringify(key.tags);
+  if (key.allowedRoutes !== undefined) row.allowed_routes = JSON.stringify(key.allowedRoutes);
+  if (key.keyType !== undefined) row.key_type = key.keyType;
+  if (key.createdBy !== undefined) row.created_by = key.createdBy;
   return row;
 }
 
@@ -160,8 +168,9 @@ export class PrincipalRepository {
     return Number(result.numDeletedRows);
   }
 
-  async listKeys(filter: { userId?: string; teamId?: string; alias?: string }, page: number, size: number): Promise<Page<KeyRecord>> {
+  async listKeys(filter: { userId?: string; teamId?: string; alias?: string; hash?: string }, page: number, size: number): Promise<Page<KeyRecord>> {
     let query = this.db.selectFrom('api_keys');
+    if (filter.hash) query = query.where('key_hash', '=', filter.hash);
     if (filter.userId) query = query.where('user_id', '=', filter.userId);
     if (filter.teamId) query = query.where('team_id', '=', filter.teamId);
     if (filter.alias) query = query.where('key_alias', '=', filter.alias);
@@ -180,6 +189,12 @@ export class PrincipalRepository {
   // ---- users
   async findUser(userId: string, executor: Executor = this.db): Promise<UserRecord | undefined> {
     const row = await executor.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    return row ? userFromRow(row) : undefined;
+  }
+
+  /** The first user with this email (emails are not unique; the oldest user wins). */
+  async findUserByEmail(email: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('user_email', '=', email).orderBy('created_at').orderBy('user_id').executeTakeFirst();
     return row ? userFromRow(row) : undefined;
   }
 
@@ -265,6 +280,17 @@ export class PrincipalRepository {
         .onConflict((conflict) => conflict.columns(['team_id', 'user_id']).doUpdateSet({ role: member.role }))
         .execute();
     }
+  }
+
+  /** Each member's spend in the team (all time, micro-dollars), from the daily rollups. */
+  async memberSpend(teamId: string): Promise<Map<string, number>> {
+    const rows = await this.db
+      .selectFrom('usage_daily')
+      .select(['user_id', (eb) => eb.fn.sum<number>('cost_micros').as('spent')])
+      .where('team_id', '=', teamId)
+      .groupBy('user_id')
+      .execute();
+    return new Map(rows.map((row) => [row.user_id, Number(row.spent ?? 0)]));
   }
 
   async removeMembers(teamId: string, userIds: string[], executor: Executor = this.db): Promise<void> {

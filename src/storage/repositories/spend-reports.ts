@@ -121,6 +121,44 @@ export class SpendReportRepository {
     return builder.orderBy('created_at', 'desc').orderBy('id', 'desc').offset(query.offset).limit(query.limit).execute();
   }
 
+  /** Spend and calls per end user (usage rows' end_user; calls without one are left out), dearest first. */
+  async endUserSpend(query: { from: number; to: number; keyId?: string; limit: number }): Promise<Array<{ end_user: string; cost_micros: number; requests: number }>> {
+    let builder = this.db.selectFrom('usage_logs').where('created_at', '>=', query.from).where('created_at', '<', query.to).where('end_user', 'is not', null);
+    if (query.keyId !== undefined) builder = builder.where('key_id', '=', query.keyId);
+    const rows = await builder
+      .select(['end_user', sql<number>`coalesce(sum(cost_micros), 0)`.as('cost_micros'), sql<number>`count(*)`.as('requests')])
+      .groupBy('end_user')
+      .orderBy(sql`coalesce(sum(cost_micros), 0)`, 'desc')
+      .limit(query.limit)
+      .execute();
+    return rows.map((row) => ({ end_user: row.end_user as string, cost_micros: Number(row.cost_micros), requests: Number(row.requests) }));
+  }
+
+  /**
+   * Spend per UTC day × end user × model from the usage rows (the rollups carry no end user), for
+   * LiteLLM's `customer` report; calls made for no end user are left out.
+   */
+  async endUserReport(query: { from: number; to: number; keyId?: string; userId?: string; teamId?: string; endUser?: string }): Promise<Array<{ day: string; end_user: string; model: string; cost_micros: number; total_tokens: number }>> {
+    const dayExpression = sql<number>`(created_at / 86400000)`;
+    let builder = this.db.selectFrom('usage_logs').where('created_at', '>=', query.from).where('created_at', '<', query.to).where('end_user', 'is not', null);
+    if (query.keyId !== undefined) builder = builder.where('key_id', '=', query.keyId);
+    if (query.userId !== undefined) builder = builder.where('user_id', '=', query.userId);
+    if (query.teamId !== undefined) builder = builder.where('team_id', '=', query.teamId);
+    if (query.endUser !== undefined) builder = builder.where('end_user', '=', query.endUser);
+    const rows = await builder
+      .select([dayExpression.as('day'), 'end_user', 'model_group', sql<number>`coalesce(sum(cost_micros), 0)`.as('cost_micros'), sql<number>`coalesce(sum(total_tokens), 0)`.as('total_tokens')])
+      .groupBy([dayExpression, 'end_user', 'model_group'])
+      .orderBy(dayExpression)
+      .execute();
+    return rows.map((row) => ({
+      day: new Date(Math.floor(Number(row.day)) * 86_400_000).toISOString().slice(0, 10),
+      end_user: row.end_user as string,
+      model: row.model_group ?? '',
+      cost_micros: Number(row.cost_micros),
+      total_tokens: Number(row.total_tokens),
+    }));
+  }
+
   /** The stable key id of a key given as its id, its token (hash) or its alias. */
   async resolveKeyId(value: string): Promise<string | undefined> {
     const row = await this.db

@@ -100,7 +100,7 @@ describe('LiteLLM shapes', () => {
     expect(activity.days[1].breakdown.models['gpt-4o']).toMatchObject({ cache_hits: 1, saved_cost: 0.01 });
   });
 
-  it('/spend/logs: the rows as the gateway sends them, with the stream flag and the error text', async () => {
+  it('/switchboard/spend/logs: the rows as the gateway sends them, with the stream flag and the error text', async () => {
     const row: SpendLogView = {
       request_id: 'call-1', call_type: 'chat_completion', startTime: '2026-11-23T10:00:00.000Z', endTime: '2026-11-23T10:00:01.250Z', api_key: 'hash-1', key_alias: 'billing',
       user: 'alice', team_id: null, model: 'gpt-4o', model_id: 'dep-1', custom_llm_provider: 'openai', upstream_model: 'gpt-4o-2024-08-06', status: 'failure', http_status: 502,
@@ -109,7 +109,7 @@ describe('LiteLLM shapes', () => {
     };
     answer({ data: [row], page: 1, page_size: 50, has_more: true });
     const page = await spendLogs({ model: 'gpt-4o', status: '' });
-    expect(calls[0].url).toBe('/spend/logs?model=gpt-4o&page=1&page_size=50');
+    expect(calls[0].url).toBe('/switchboard/spend/logs?model=gpt-4o&page=1&page_size=50');
     expect(page).toEqual({ rows: [row], has_more: true, page: 1, page_size: 50 });
   });
 

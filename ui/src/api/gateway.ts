@@ -4,7 +4,7 @@
  *   keys/users  /key/*, /user/*, /team/*
  *   models      /model/info, /model/new, /model/update, /model/delete, /model/{id}/disable|enable
  *   health      /health/readiness, /health/providers, POST /health/check
- *   usage/logs  /spend/logs, /global/spend/report, /user/daily/activity (?format=csv)
+ *   usage/logs  /switchboard/spend/logs, /switchboard/spend/report, /user/daily/activity (?format=csv)
  *   credits     /api/v1/llm/credits[/balance|/add|/transactions|/packages|/purchase]
  *   BYOK        /api/v1/llm/byok/keys[/{provider}]
  *   router      GET/PATCH/DELETE /router/settings (LiteLLM's POST /config/update {router_settings} is an alias)
@@ -62,10 +62,11 @@ export async function keyInfoSelf(key?: string): Promise<{ key: string; info: Ke
   return request('/key/info', { key });
 }
 
-/** Whether the key may call the admin routes: /key/list answers 403 to non-admin keys. */
+/** Whether the key may call the admin routes: /user/list answers 403 to non-admin keys. */
 export async function isAdminKey(key: string): Promise<boolean> {
   try {
-    await request('/key/list', { key, query: { page: 1, size: 1 } });
+    // /user/list answers admins only (/key/list also answers a user's own keys).
+    await request('/user/list', { key, query: { page: 1, page_size: 1 } });
     return true;
   } catch (error) {
     if ((error as { status?: number }).status === 403) return false;
@@ -317,7 +318,7 @@ export interface LogFilters {
   request_id?: string;
 }
 
-/** A /spend/logs row exactly as the gateway sends it (the server's own view type). */
+/** A /switchboard/spend/logs row exactly as the gateway sends it (the server's own view type). */
 export type LogRow = SpendLogView;
 
 export interface LogPage {
@@ -329,7 +330,7 @@ export interface LogPage {
 }
 
 export async function spendLogs(filters: LogFilters, page = 1, pageSize = 50): Promise<LogPage> {
-  const body = await request<SpendLogPage>('/spend/logs', { query: { ...filters, page, page_size: pageSize } });
+  const body = await request<SpendLogPage>('/switchboard/spend/logs', { query: { ...filters, page, page_size: pageSize } });
   return { rows: body.data, has_more: body.has_more, page: body.page, page_size: body.page_size };
 }
 
@@ -419,7 +420,7 @@ export function sumMetrics(list: Metrics[]): Metrics {
 export type ReportGroup = 'day' | 'model' | 'provider' | 'key' | 'user' | 'team';
 
 export function downloadSpendReportCsv(query: { start_date: string; end_date: string; group_by: ReportGroup; model?: string; api_key?: string }): Promise<void> {
-  return download('/global/spend/report', { ...query, format: 'csv' }, `switchboard-spend-by-${query.group_by}-${query.start_date}-${query.end_date}.csv`);
+  return download('/switchboard/spend/report', { ...query, format: 'csv' }, `switchboard-spend-by-${query.group_by}-${query.start_date}-${query.end_date}.csv`);
 }
 
 // ---------------------------------------------------------------- router settings

@@ -1,6 +1,6 @@
 /**
  * Sign-in with the master key (administrator) or a virtual key (user). The key is checked against
- * the gateway before it is kept: /key/list answers admins only; any key may read /key/info.
+ * the gateway before it is kept: /user/list answers admins only; any key may read /key/info.
  */
 import { useState, type FormEvent } from 'react';
 import { isAdminKey, keyInfoSelf } from '../api/gateway';

@@ -1,0 +1,92 @@
+/**
+ * A key's `allowed_routes` (LiteLLM's field, and what its `key_type` expands to): the routes the key
+ * may call. It only ever narrows what the key's role allows — a route outside the list is refused
+ * with 403 before the route runs; a route inside it still needs the role's permission. Entries are
+ * exact paths ("/chat/completions"), path prefixes ending in "/*" ("/key/*"), or LiteLLM's groups:
+ * `llm_api_routes` (model calls and model lists), `info_routes` (the read-only management routes)
+ * and `management_routes` (key, user, team, model, customer and budget management).
+ */
+import { GatewayError } from '../errors.js';
+import type { Caller } from './caller.js';
+
+export const ROUTE_GROUPS = ['llm_api_routes', 'info_routes', 'management_routes'] as const;
+export type RouteGroup = (typeof ROUTE_GROUPS)[number];
+
+/** LiteLLM's key types and the allowed_routes each stands for ("default": no restriction). */
+export const KEY_TYPE_ROUTES: Record<string, string[]> = {
+  default: [],
+  llm_api: ['llm_api_routes'],
+  management: ['management_routes'],
+  read_only: ['info_routes'],
+};
+
+const MODEL_LISTS = new Set(['/models', '/v1/models', '/api/v1/llm/models']);
+const MANAGEMENT_PREFIXES = ['/key/', '/user/', '/team/', '/model/', '/model_group/', '/v1/model/', '/v2/model/', '/customer/', '/end_user/', '/budget/', '/spend/', '/global/spend/'];
+const INFO_PATHS = new Set([
+  '/key/info',
+  '/key/list',
+  '/user/info',
+  '/user/list',
+  '/user/daily/activity',
+  '/team/info',
+  '/team/list',
+  '/model/info',
+  '/v1/model/info',
+  '/v2/model/info',
+  '/model_group/info',
+  '/customer/info',
+  '/customer/list',
+  '/end_user/info',
+  '/end_user/list',
+  '/budget/info',
+  '/budget/list',
+  '/health',
+  '/health/latest',
+]);
+
+export interface RouteRequest {
+  method: string;
+  /** The path without the query string. */
+  path: string;
+  /** Whether the route calls a model (it records a usage row). */
+  callsModel: boolean;
+}
+
+function inGroup(group: RouteGroup, route: RouteRequest): boolean {
+  switch (group) {
+    case 'llm_api_routes':
+      // Model calls, model lists and lookups (/v1/models/{id}), and Anthropic's token count.
+      return route.callsModel || MODEL_LISTS.has(route.path) || /^(\/v1)?\/models\/.+$/.test(route.path) || /^(\/v1)?\/messages\/count_tokens$/.test(route.path);
+    case 'info_routes':
+      return route.method === 'GET' && (INFO_PATHS.has(route.path) || route.path.startsWith('/spend/') || route.path.startsWith('/global/spend/'));
+    case 'management_routes':
+      return MANAGEMENT_PREFIXES.some((prefix) => route.path.startsWith(prefix));
+  }
+}
+
+function matches(entry: string, route: RouteRequest): boolean {
+  if ((ROUTE_GROUPS as readonly string[]).includes(entry)) return inGroup(entry as RouteGroup, route);
+  // "/chat/completions" also allows "/v1/chat/completions" (the same route with OpenAI's prefix).
+  const paths = [route.path, route.path.replace(/^\/v1(?=\/)/, '')];
+  if (entry.endsWith('/*')) return paths.some((path) => path.startsWith(entry.slice(0, -1)));
+  return paths.includes(entry);
+}
+
+/** Why an allowed_routes entry is not one the gateway understands, or undefined when it is. */
+export function invalidRouteEntry(entry: string): string | undefined {
+  if ((ROUTE_GROUPS as readonly string[]).includes(entry)) return undefined;
+  if (!entry.startsWith('/')) return `"${entry}" is neither a path (starting with "/") nor one of ${ROUTE_GROUPS.join(', ')}`;
+  if (entry.includes('*') && !(entry.endsWith('/*') && entry.indexOf('*') === entry.length - 1)) return `"${entry}": a wildcard is only allowed as a final "/*"`;
+  return undefined;
+}
+
+/** Throws 403 when the caller's key restricts its routes and this one is not among them. */
+export function assertRouteAllowed(caller: Caller, describeRoute: () => RouteRequest): void {
+  const allowed = caller.principal?.key.allowedRoutes;
+  if (!allowed || allowed.length === 0) return;
+  const route = describeRoute();
+  if (allowed.some((entry) => matches(entry, route))) return;
+  const key = caller.principal!.key;
+  const label = key.alias ? `key "${key.alias}"` : `key ${key.prefix}`;
+  throw new GatewayError('permission_denied', `${label} may not call ${route.method} ${route.path}: its allowed_routes are ${allowed.join(', ')}`);
+}

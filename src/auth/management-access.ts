@@ -1,0 +1,145 @@
+/**
+ * Who may manage which keys, users and teams (LiteLLM's roles). Admins (callers holding
+ * llm.configure: the master key, proxy_admin users) manage everything; `proxy_admin_viewer` reads
+ * everything; an `internal_user` manages its own keys; an `internal_user_viewer` only reads its own;
+ * a team member with the team role `admin` manages the team's keys (creating them without a user, or
+ * for itself) and members. The invariant: a
+ * caller never creates or changes a key into more access than it has itself — no other user's keys,
+ * no team it does not belong to, no model outside its own (and the team's) models, no budget above
+ * its own (and the team's), no imported secret, no spend reset, no unblocking.
+ */
+import type { FastifyRequest } from 'fastify';
+import { GatewayError } from '../errors.js';
+import { callOf } from '../http/context.js';
+import type { KeyFields, ManagementService } from './management.js';
+import { can } from './permissions.js';
+import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
+
+export type Actor = { kind: 'admin'; id: string } | { kind: 'user'; user: UserRecord; readsAll: boolean; writes: boolean };
+
+/** The caller as a manager of keys, users and teams; 403 for keys that have no user to act as. */
+export function actorOf(request: FastifyRequest): Actor {
+  const caller = callOf(request).caller;
+  if (can(request, 'llm.configure')) return { kind: 'admin', id: caller.userId ?? 'master' };
+  const user = caller.principal?.user;
+  if (!user || user.role === 'customer') throw new GatewayError('permission_denied', `${request.routeOptions.url} needs an admin key or a key of an internal user (this key has no user with a management role)`);
+  return { kind: 'user', user, readsAll: user.role === 'proxy_admin_viewer', writes: user.role === 'internal_user' };
+}
+
+export function isTeamAdmin(team: TeamRecord, userId: string): boolean {
+  return team.members.some((member) => member.userId === userId && member.role === 'admin');
+}
+
+function denied(message: string): GatewayError {
+  return new GatewayError('permission_denied', message);
+}
+
+/** Every entry of `wanted` (after the key's aliases) within `allowed` (empty or all-proxy-models: everything). */
+function outside(wanted: string[], allowed: string[], aliases: Record<string, string>): string[] {
+  if (allowed.length === 0 || allowed.includes('all-proxy-models')) return [];
+  return wanted.filter((model) => model !== 'all-proxy-models' ? !allowed.includes(aliases[model] ?? model) : true);
+}
+
+/** A team key's models within the team's models: for every caller, admins too (LiteLLM refuses the same). */
+export function assertWithinTeamModels(fields: Pick<KeyFields, 'models' | 'aliases'>, team: TeamRecord | undefined): void {
+  if (!team || !fields.models?.length) return;
+  const extra = outside(fields.models, team.models, fields.aliases ?? {});
+  if (extra.length > 0) throw new GatewayError('invalid_request', `models ${extra.join(', ')} are not in the models of team "${team.teamId}" (${team.models.join(', ')})`, { param: 'models' });
+}
+
+export class ManagementAccess {
+  constructor(private readonly service: () => ManagementService) {}
+
+  private async team(teamId: string): Promise<TeamRecord> {
+    return this.service().requireTeam(teamId);
+  }
+
+  /** Whether the actor may read (or, with `write`, change) this key. */
+  async mayManageKey(actor: Actor, key: KeyRecord, write: boolean): Promise<boolean> {
+    if (actor.kind === 'admin') return true;
+    if (!write && actor.readsAll) return true;
+    if (write && !actor.writes) return false;
+    if (key.userId === actor.user.userId) return true;
+    if (key.teamId) {
+      const team = await this.service().findTeam(key.teamId);
+      return team !== undefined && isTeamAdmin(team, actor.user.userId);
+    }
+    return false;
+  }
+
+  async assertMayManageKey(actor: Actor, key: KeyRecord, write: boolean): Promise<void> {
+    if (!(await this.mayManageKey(actor, key, write))) {
+      throw denied(actor.kind === 'user' && !actor.writes && write ? `a ${actor.user.role} may only read keys` : 'this key belongs to another user or team: a non-admin key manages only its own user\'s keys (and, as a team admin, its team\'s)');
+    }
+  }
+
+  /**
+   * The fields a non-admin may create a key with (or change one to), with its user filled in; throws
+   * 403 for anything beyond the actor's own access. Admins get the fields back unchanged.
+   */
+  async checkKeyFields(actor: Actor, fields: KeyFields & { key?: string }, existing?: KeyRecord): Promise<KeyFields> {
+    const teamId = fields.team_id !== undefined ? fields.team_id : existing?.teamId ?? null;
+    const team = teamId ? await this.team(teamId) : undefined;
+    assertWithinTeamModels({ models: fields.models ?? (fields.team_id !== undefined ? existing?.models : undefined), aliases: fields.aliases ?? existing?.aliases }, team);
+    if (actor.kind === 'admin') return fields;
+    const self = actor.user;
+    if (!actor.writes) throw denied(`a ${self.role} may only read keys`);
+    if (fields.key !== undefined) throw denied('only an admin may import a key ("key")');
+    if (fields.spend !== undefined) throw denied('only an admin may set a key\'s spend');
+    if (fields.blocked !== undefined) throw denied('only an admin (or the key\'s team admin, with /key/block and /key/unblock) may block or unblock a key');
+    const teamAdmin = team !== undefined && isTeamAdmin(team, self.userId);
+    if (team && !teamAdmin && !team.members.some((member) => member.userId === self.userId)) throw denied(`not a member of team "${team.teamId}"`);
+    const userId = fields.user_id !== undefined ? fields.user_id : existing ? existing.userId : self.userId;
+    if (userId !== self.userId) {
+      if (!teamAdmin) throw denied('a non-admin key may only create and change keys of its own user');
+      // A team admin's keys are the team's (user_id null) or its own: a key for another member would
+      // spend that member's own budget, and the team admin chooses who the members are.
+      // (A key already on a member, made by an admin, stays manageable: only choosing the user is refused.)
+      const choosesUser = existing === undefined || fields.user_id !== undefined;
+      if (userId !== null && choosesUser) throw denied(`a team admin creates keys for team "${team!.teamId}" without a user ("user_id": null) or for itself, not for user "${userId}"`);
+    }
+    const owner = userId === self.userId ? self : undefined;
+    const models = fields.models ?? [];
+    if (owner) {
+      const extra = outside(models, owner.models, fields.aliases ?? existing?.aliases ?? {});
+      if (extra.length > 0) throw denied(`models ${extra.join(', ')} are not among your own models (${owner.models.join(', ')})`);
+    }
+    const budget = fields.max_budget;
+    for (const holder of [owner, team]) {
+      if (!holder || holder.maxBudgetMicros === null || budget === undefined) continue;
+      // No budget of its own (null) leaves the key under its user's and team's budgets all the same.
+      if (budget !== null && Math.round(budget * 1_000_000) > holder.maxBudgetMicros) throw denied(`"max_budget" may not exceed the budget of ${holder === team ? `team "${team.teamId}"` : 'your user'} ($${holder.maxBudgetMicros / 1_000_000})`);
+    }
+    return { ...fields, user_id: userId };
+  }
+
+  /** Filters for /key/list: a non-admin sees its own user's keys, or (as team admin) its team's. */
+  async listFilter(actor: Actor, asked: { userId?: string; teamId?: string }): Promise<{ userId?: string; teamId?: string }> {
+    if (actor.kind === 'admin' || actor.readsAll) return asked;
+    if (asked.teamId) {
+      const team = await this.team(asked.teamId);
+      if (isTeamAdmin(team, actor.user.userId)) return asked;
+    }
+    if (asked.userId && asked.userId !== actor.user.userId) throw denied('a non-admin key may only list its own user\'s keys (or, as a team admin, its team\'s: pass team_id)');
+    return { ...asked, userId: actor.user.userId };
+  }
+
+  /** Team members may be managed by admins and the team's admins. */
+  async assertMayManageTeam(actor: Actor, teamId: string): Promise<void> {
+    if (actor.kind === 'admin') return;
+    const team = await this.team(teamId);
+    if (!actor.writes || !isTeamAdmin(team, actor.user.userId)) throw denied(`only an admin or an admin of team "${teamId}" may manage its members and keys`);
+  }
+
+  /** Admins and proxy_admin_viewers read any team; members read their own. */
+  async assertMayReadTeam(actor: Actor, team: TeamRecord): Promise<void> {
+    if (actor.kind === 'admin' || actor.readsAll) return;
+    if (!team.members.some((member) => member.userId === actor.user.userId)) throw denied(`not a member of team "${team.teamId}"`);
+  }
+
+  /** Admins and proxy_admin_viewers read any user; others only themselves. */
+  assertMayReadUser(actor: Actor, userId: string): void {
+    if (actor.kind === 'admin' || actor.readsAll) return;
+    if (userId !== actor.user.userId) throw denied('a non-admin key may only read its own user (/user/info without user_id)');
+  }
+}

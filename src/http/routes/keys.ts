@@ -1,0 +1,257 @@
+/**
+ * LiteLLM's key management routes (/key/*), in LiteLLM's request and response shapes
+ * (GenerateKeyRequest / GenerateKeyResponse, KeyRequest, DeleteKeyRequest, UpdateKeyRequest). Who
+ * may do what is decided by management-access.ts: admins everything, internal users their own keys,
+ * team admins their team's keys, viewers only reads.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { invalidRouteEntry, KEY_TYPE_ROUTES } from '../../auth/allowed-routes.js';
+import type { KeyFields, ManagementService } from '../../auth/management.js';
+import { keyHashOf } from '../../auth/management.js';
+import { actorOf, ManagementAccess, type Actor } from '../../auth/management-access.js';
+import { GatewayError } from '../../errors.js';
+import { parseInput } from '../../parse-input.js';
+import { callOf } from '../context.js';
+import { oneValue, positiveInteger } from '../query-fields.js';
+import { limitFields } from './limit-fields.js';
+import { STORED_FIELD_BOUNDS, storedAliases, storedDuration, storedName, storedNameList } from './stored-field-bounds.js';
+
+const routeList = z
+  .array(storedName().min(1))
+  .max(STORED_FIELD_BOUNDS.listEntries, `must have at most ${STORED_FIELD_BOUNDS.listEntries} entries`)
+  .superRefine((entries, context) => {
+    for (const entry of entries) {
+      const problem = invalidRouteEntry(entry);
+      if (problem) context.addIssue({ code: z.ZodIssueCode.custom, message: problem });
+    }
+  });
+
+const keyFields = z
+  .object({
+    ...limitFields,
+    key_alias: storedName().min(1).nullable().optional(),
+    budget_id: storedName().min(1).nullable().optional(),
+    aliases: storedAliases().optional(),
+    duration: storedDuration().nullable().optional(),
+    user_id: storedName().min(1).nullable().optional(),
+    team_id: storedName().min(1).nullable().optional(),
+    tags: storedNameList().nullable().optional(),
+    allowed_routes: routeList.nullable().optional(),
+    key_type: z.enum(['default', 'llm_api', 'management', 'read_only']).nullable().optional(),
+    spend: z.number({ invalid_type_error: 'expected a number (USD)' }).nonnegative().optional(),
+    model_max_budget: z
+      .record(z.unknown())
+      .nullable()
+      .optional()
+      .refine((value) => !value || Object.keys(value).length === 0, 'per-model budgets on a key are not supported yet: send {} or leave it out (give each model its own key with a max_budget instead)'),
+    guardrails: z
+      .array(z.string())
+      .nullable()
+      .optional()
+      .refine((value) => !value || value.length === 0, 'this gateway has no guardrails: send [] or leave "guardrails" out'),
+    // The secret itself, on /key/generate only: an imported key (checked in the service).
+    key: z.string().optional(),
+  })
+  .passthrough();
+
+/**
+ * LiteLLM key fields the gateway does not implement: accepted only with their empty defaults
+ * (clients send those), refused in words otherwise — never stored and silently ignored.
+ */
+const UNSUPPORTED_KEY_FIELDS: Record<string, string> = {
+  model_rpm_limit: 'per-model rpm limits on a key are not supported yet (use rpm_limit, or a key per model)',
+  model_tpm_limit: 'per-model tpm limits on a key are not supported yet (use tpm_limit, or a key per model)',
+  enforced_params: 'enforced request parameters are not supported',
+  permissions: 'key permissions are not supported (use allowed_routes or key_type)',
+  config: 'per-key config is not supported',
+  allowed_cache_controls: 'per-key cache controls are not supported',
+  object_permission: 'object permissions (MCP servers, vector stores) are not supported',
+  auto_rotate: 'automatic key rotation is not supported (use /key/regenerate)',
+  rotation_interval: 'automatic key rotation is not supported (use /key/regenerate)',
+  organization_id: 'organizations are not supported',
+  project_id: 'projects are not supported',
+  send_invite_email: 'invitation emails are not sent by this gateway',
+  router_settings: 'per-key router settings are not supported',
+};
+
+function isEmptyDefault(value: unknown): boolean {
+  return value === undefined || value === null || value === false || value === '' || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
+}
+
+/** Throws 400 naming the first unsupported LiteLLM field sent with a value. */
+function refuseUnsupported(body: unknown): void {
+  if (typeof body !== 'object' || body === null) return;
+  for (const [field, reason] of Object.entries(UNSUPPORTED_KEY_FIELDS)) {
+    const value = (body as Record<string, unknown>)[field];
+    if (!isEmptyDefault(value)) throw new GatewayError('invalid_request', `${field}: ${reason}`, { param: field });
+  }
+}
+
+type KeyBody = z.infer<typeof keyFields>;
+
+const keyReference = z.object({ key: z.string({ required_error: 'is required: the key (sk-…) or its token' }).min(1) }).passthrough();
+
+/** The body as the service takes it: key_type expanded to its allowed_routes when those are not given. */
+function serviceFields(body: KeyBody): KeyFields {
+  const { key: _key, model_max_budget: _budgets, guardrails: _guardrails, ...fields } = body;
+  if (fields.key_type && fields.allowed_routes == null) fields.allowed_routes = KEY_TYPE_ROUTES[fields.key_type];
+  return fields as KeyFields;
+}
+
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 10;
+
+const keyInfoQuery = z.object({ key: oneValue().optional() });
+const keyListQuery = z.object({
+  page: positiveInteger(1_000_000).optional(),
+  size: positiveInteger(MAX_PAGE_SIZE).optional(),
+  user_id: oneValue().optional(),
+  team_id: oneValue().optional(),
+  key_alias: oneValue().optional(),
+  key_hash: oneValue().optional(),
+  return_full_object: oneValue().optional(),
+});
+
+export function registerKeyRoutes(app: FastifyInstance, service: () => ManagementService): void {
+  const access = new ManagementAccess(service);
+
+  /** The key named in a body or path, once the actor may manage it. */
+  const managedKey = async (actor: Actor, keyOrHash: string, write: boolean) => {
+    const key = await service().requireKey(keyOrHash);
+    await access.assertMayManageKey(actor, key, write);
+    return key;
+  };
+  const createdBy = (actor: Actor) => (actor.kind === 'admin' ? actor.id : actor.user.userId);
+
+  app.post('/key/generate', async (request) => {
+    const actor = actorOf(request);
+    const body = parseInput(keyFields, request.body);
+    refuseUnsupported(body);
+    const fields = await access.checkKeyFields(actor, serviceFields(body) as KeyFields & { key?: string }, undefined);
+    if (body.key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("key")');
+    const { secret, key } = await service().generateKey(fields, body.key, createdBy(actor));
+    return { ...(await service().keyView(key)), key: secret };
+  });
+
+  app.post('/key/update', async (request) => {
+    const actor = actorOf(request);
+    const body = parseInput(keyFields.merge(keyReference), request.body);
+    refuseUnsupported(body);
+    const existing = await managedKey(actor, body.key, true);
+    const { key: _reference, ...rest } = body;
+    const fields = await access.checkKeyFields(actor, serviceFields(rest), existing);
+    return service().keyView(await service().updateKey(existing.hash, fields));
+  });
+
+  app.post('/key/bulk_update', async (request) => {
+    const actor = actorOf(request);
+    const body = parseInput(z.object({ keys: z.array(keyFields.merge(keyReference)).min(1, 'send at least one key').max(100, 'at most 100 keys at once') }), request.body);
+    // Every key is checked before any is changed: one refusal changes nothing.
+    const checked: Array<{ hash: string; fields: KeyFields }> = [];
+    for (const entry of body.keys) {
+      refuseUnsupported(entry);
+      const existing = await managedKey(actor, entry.key, true);
+      const { key: _reference, ...rest } = entry;
+      checked.push({ hash: existing.hash, fields: await access.checkKeyFields(actor, serviceFields(rest), existing) });
+    }
+    const updated = [];
+    for (const { hash, fields } of checked) updated.push(await service().keyView(await service().updateKey(hash, fields)));
+    return { total_requested: body.keys.length, successful_updates: updated, failed_updates: [] };
+  });
+
+  const regenerate = async (request: FastifyRequest) => {
+    const actor = actorOf(request);
+    const fromPath = (request.params as { key?: string }).key;
+    const schema = keyFields.extend({ new_key: z.string().optional() });
+    const body = parseInput(fromPath ? schema : schema.merge(keyReference), request.body);
+    refuseUnsupported(body);
+    const existing = await managedKey(actor, fromPath ?? (body as { key: string }).key, true);
+    if (body.new_key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("new_key")');
+    const { key: _reference, new_key: newKey, ...rest } = body as KeyBody & { new_key?: string };
+    const fields = Object.keys(rest).length > 0 ? await access.checkKeyFields(actor, serviceFields(rest), existing) : {};
+    const { secret, key } = await service().regenerateKey(existing.hash, fields, newKey);
+    return { ...(await service().keyView(key)), key: secret };
+  };
+  app.post('/key/regenerate', regenerate);
+  app.post('/key/:key/regenerate', regenerate);
+
+  /** Block, unblock and spend resets: admins, and the admins of the key's team. */
+  const teamManagedKey = async (request: FastifyRequest, keyOrHash: string) => {
+    const actor = actorOf(request);
+    const key = await service().requireKey(keyOrHash);
+    if (actor.kind !== 'admin') {
+      if (!key.teamId) throw new GatewayError('permission_denied', 'only an admin (or the admin of the key\'s team) may do this');
+      await access.assertMayManageTeam(actor, key.teamId);
+    }
+    return key;
+  };
+
+  app.post('/key/block', async (request) => {
+    const key = await teamManagedKey(request, parseInput(keyReference, request.body).key);
+    return service().keyView(await service().setKeyBlocked(key.hash, true));
+  });
+
+  app.post('/key/unblock', async (request) => {
+    const key = await teamManagedKey(request, parseInput(keyReference, request.body).key);
+    return service().keyView(await service().setKeyBlocked(key.hash, false));
+  });
+
+  app.post('/key/:key/reset_spend', async (request) => {
+    const key = await teamManagedKey(request, (request.params as { key: string }).key);
+    const body = parseInput(z.object({ reset_to: z.number({ required_error: 'is required (USD)', invalid_type_error: 'expected a number (USD)' }).nonnegative() }), request.body);
+    const current = (await service().keyView(key)).spend ?? 0;
+    if (body.reset_to > current) throw new GatewayError('invalid_request', `reset_to ($${body.reset_to}) must not exceed the key's current spend ($${current})`, { param: 'reset_to' });
+    const view = await service().keyView(await service().updateKey(key.hash, { spend: body.reset_to }));
+    return { key_hash: key.hash, spend: view.spend, previous_spend: current, max_budget: view.max_budget, budget_reset_at: view.budget_reset_at };
+  });
+
+  app.post('/key/delete', async (request) => {
+    const actor = actorOf(request);
+    const body = parseInput(z.object({ keys: z.array(z.string()).nullable().optional(), key_aliases: z.array(z.string()).nullable().optional() }), request.body);
+    if (!body.keys?.length && !body.key_aliases?.length) throw new GatewayError('invalid_request', 'send "keys" (keys or tokens) or "key_aliases"', { param: 'keys' });
+    if (actor.kind !== 'admin') {
+      for (const name of body.keys ?? []) {
+        const key = await service().findKey(name);
+        if (key) await access.assertMayManageKey(actor, key, true);
+      }
+      for (const alias of body.key_aliases ?? []) {
+        const key = await service().findKeyByAlias(alias);
+        if (key) await access.assertMayManageKey(actor, key, true);
+      }
+    }
+    return { deleted_keys: await service().deleteKeys(body.keys ?? [], body.key_aliases ?? []) };
+  });
+
+  app.get('/key/info', async (request) => {
+    const call = callOf(request);
+    const asked = parseInput(keyInfoQuery, request.query, 'query').key;
+    const ownHash = call.caller.principal?.key.hash;
+    if (asked && keyHashOf(asked) !== ownHash) {
+      // Reading another key: an admin, a viewer, the key's own user, or its team's admin.
+      await managedKey(actorOf(request), asked, false);
+    }
+    const target = asked ?? ownHash;
+    if (!target) throw new GatewayError('invalid_request', 'pass ?key=<key or token> (the master key is not a virtual key)', { param: 'key' });
+    const key = await service().requireKey(target);
+    // LiteLLM leaves the token out of info: `key` names what was asked for.
+    const { token: _token, ...info } = await service().keyView(key);
+    return { key: asked ?? key.hash, info };
+  });
+
+  app.get('/key/list', async (request) => {
+    const actor = actorOf(request);
+    const query = parseInput(keyListQuery, request.query, 'query');
+    const page = query.page ?? 1;
+    const size = query.size ?? DEFAULT_PAGE_SIZE;
+    const filter = await access.listFilter(actor, { userId: query.user_id, teamId: query.team_id });
+    const result = await service().listKeys({ ...filter, alias: query.key_alias, hash: query.key_hash ? keyHashOf(query.key_hash) : undefined }, page, size);
+    const full = query.return_full_object === 'true';
+    return {
+      keys: full ? await Promise.all(result.items.map((key) => service().keyView(key))) : result.items.map((key) => key.hash),
+      total_count: result.total,
+      current_page: page,
+      total_pages: Math.max(1, Math.ceil(result.total / size)),
+    };
+  });
+}
