@@ -130,7 +130,7 @@ describe.each(targets)('streams are billed for what was produced ($name)', (targ
     const key = await api.keyInfo(user.key!);
     expect(key.spend).toBeCloseTo((rounds * callMicros) / 1_000_000, 9);
     // The spend log says the rows were cut short.
-    const logs = await api.ok<{ data: Array<{ request_id: string; aborted: boolean; usage_adjusted: boolean }> }>('GET', `/spend/logs?request_id=${callIds[0]}`);
+    const logs = await api.ok<{ data: Array<{ request_id: string; aborted: boolean; usage_adjusted: boolean }> }>('GET', `/switchboard/spend/logs?request_id=${callIds[0]}`);
     expect(logs.data).toEqual([expect.objectContaining({ request_id: callIds[0], aborted: true, usage_adjusted: false })]);
   });
 

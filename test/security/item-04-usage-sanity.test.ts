@@ -67,7 +67,7 @@ describe('reported usage is sanity-bounded before it is billed', () => {
     expect((await api.keyInfo(key.key)).spend).toBeCloseTo(micros / 1_000_000, 9);
     expect(await adjustedCount()).toBe(adjustedBefore + 1);
     expect(logLines.some((line) => line.includes('upstream reported usage beyond what the request could produce') && line.includes(callId))).toBe(true);
-    const logs = await api.ok<{ data: Array<{ usage_adjusted: boolean; aborted: boolean }> }>('GET', `/spend/logs?request_id=${callId}`);
+    const logs = await api.ok<{ data: Array<{ usage_adjusted: boolean; aborted: boolean }> }>('GET', `/switchboard/spend/logs?request_id=${callId}`);
     expect(logs.data).toEqual([expect.objectContaining({ usage_adjusted: true, aborted: false })]);
   });
 
