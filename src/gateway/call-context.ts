@@ -57,8 +57,11 @@ export interface CallContext {
   requesterIp?: string;
 }
 
-/** A provider-native API the gateway relays (`/gemini/...`, `/anthropic/...`), its body untranslated. */
-export type NativeApi = 'gemini' | 'anthropic' | 'openai';
+/**
+ * A provider-native API the gateway relays (`/gemini/...`, `/anthropic/...`), its body untranslated;
+ * `openai-responses` is OpenAI's own `/v1/responses` (built-in tools), served by OpenAI and Azure only.
+ */
+export type NativeApi = 'gemini' | 'anthropic' | 'openai' | 'openai-responses';
 
 /**
  * The stages' view of a native call: the model group, whether it streams, and the limits read from
