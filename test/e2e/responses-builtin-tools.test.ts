@@ -162,6 +162,35 @@ describe('/v1/responses with built-in tools', () => {
     expect(openaiUpstream.requests.length).toBe(calls);
   });
 
+  it('ends a stream the upstream breaks after it began with an error event, and records the call as failed', async () => {
+    openaiUpstream.faults.push({ kind: 'reset-mid-stream', afterChunks: 11 });
+    openaiUpstream.options.chunkDelayMs = 20;
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(`${gateway.url}/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt', input: 'Paris?', tools: [{ type: 'web_search' }], stream: true }) });
+      text = await response.text();
+    } finally {
+      openaiUpstream.options.chunkDelayMs = undefined;
+    }
+    expect(text).toContain('event: response.created\n');
+    const last = text.trim().split('\n\n').at(-1)!;
+    expect(last.startsWith('event: error\ndata: ')).toBe(true);
+    expect(JSON.parse(last.slice('event: error\ndata: '.length))).toMatchObject({ type: 'error', sequence_number: 11 });
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
+    expect(record?.status).not.toBe('success');
+  });
+
+  it('counts a stream that ends without usage locally, never free', async () => {
+    openaiUpstream.faults.push({ kind: 'no-usage' });
+    const { data: stream, response: http } = await client.responses.create({ model: 'gpt', input: 'Paris?', tools: [{ type: 'web_search' }], stream: true }).withResponse();
+    for await (const _event of stream) void _event;
+    const record = await gateway.recordOf(http.headers.get('x-switchboard-call-id')!);
+    expect(record).toMatchObject({ endpoint: 'responses', status: 'success' });
+    expect(record!.completion_tokens).toBeGreaterThan(0);
+    expect(record!.cost_micros).toBeGreaterThan(0);
+  });
+
   it('holds the call to the key\'s budget like any call', async () => {
     const key = await fetch(`${gateway.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ max_budget: 0.00001, models: ['gpt'] }) }).then((answer) => answer.json() as Promise<{ key: string }>);
     const limited = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
