@@ -28,6 +28,7 @@ export type Endpoint =
   | 'moderations'
   | 'rerank'
   | 'openai/passthrough'
+  | 'pass_through'
   | 'audio/speech'
   | 'audio/transcriptions';
 
