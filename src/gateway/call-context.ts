@@ -25,6 +25,7 @@ export type Endpoint =
   | 'anthropic/messages'
   | 'anthropic/count_tokens'
   | 'images/generations'
+  | 'images/edits'
   | 'moderations'
   | 'rerank'
   | 'openai/passthrough'
@@ -97,6 +98,8 @@ export interface NativeOperation {
   bytes?: boolean;
   /** A multipart call's file (audio to transcribe); `request.native` holds the other form fields. */
   upload?: Upload;
+  /** Every file of a multipart call that sends several (images to edit and their mask), `upload` first. */
+  uploads?: Upload[];
 }
 
 /** The operation a call asks for, with its (validated) request body. */

@@ -58,7 +58,7 @@ function quoted(value: string): string {
 
 /**
  * The upload as multipart/form-data: the client's fields (the deployment's model in `model`), then
- * the file's chunks as they were received — streamed, never concatenated.
+ * each file's chunks as they were received — streamed, never concatenated.
  */
 function multipartRequest(call: NativeCall, upload: Upload, target: Deployment): UpstreamRequest {
   const boundary = `----switchboard${randomBytes(12).toString('hex')}`;
@@ -67,14 +67,19 @@ function multipartRequest(call: NativeCall, upload: Upload, target: Deployment):
   for (const [name, value] of Object.entries(fields)) {
     for (const item of Array.isArray(value) ? value : [value]) head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${String(item)}\r\n`;
   }
-  head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(upload.field)}"; filename="${quoted(upload.filename)}"\r\nContent-Type: ${upload.contentType.replace(/[\r\n]/g, '')}\r\n\r\n`;
-  const tail = `\r\n--${boundary}--\r\n`;
-  const headBytes = Buffer.from(head, 'utf8');
-  const tailBytes = Buffer.from(tail, 'utf8');
+  const parts: Buffer[][] = [];
+  let length = 0;
+  (call.uploads ?? [upload]).forEach((file, index) => {
+    const fileHead = Buffer.from(`${index === 0 ? head : ''}--${boundary}\r\nContent-Disposition: form-data; name="${quoted(file.field)}"; filename="${quoted(file.filename)}"\r\nContent-Type: ${file.contentType.replace(/[\r\n]/g, '')}\r\n\r\n`, 'utf8');
+    const fileTail = Buffer.from('\r\n', 'utf8');
+    parts.push([fileHead, ...file.chunks, fileTail]);
+    length += fileHead.length + file.bytes + fileTail.length;
+  });
+  const tailBytes = Buffer.from(`--${boundary}--\r\n`, 'utf8');
   const headers = headersFor(target);
   headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
-  headers['content-length'] = String(headBytes.length + upload.bytes + tailBytes.length);
-  return { url: urlOf(target, call.method), method: 'POST', headers, bodyStream: () => Readable.from([headBytes, ...upload.chunks, tailBytes]), framing: 'json' };
+  headers['content-length'] = String(length + tailBytes.length);
+  return { url: urlOf(target, call.method), method: 'POST', headers, bodyStream: () => Readable.from([...parts.flat(), tailBytes]), framing: 'json' };
 }
 
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
@@ -118,7 +123,8 @@ function usageOf(call: NativeCall, body: unknown): Usage | undefined {
   if (!isObject(body)) return undefined;
   const tokens = tokenUsage(body.usage);
   switch (call.method) {
-    case 'images/generations': {
+    case 'images/generations':
+    case 'images/edits': {
       if (tokens) return tokens;
       const images = Array.isArray(body.data) ? body.data.length : 0;
       return withUnits({ images, imageVariant: imageVariant(call.body) });
