@@ -35,7 +35,7 @@ beforeAll(async () => {
         response.writeHead(200, { 'content-type': 'text/event-stream', 'x-target': 'stream' });
         let sent = 0;
         const next = () => {
-          if (sent === 3) {
+          if (sent === (path.includes('/slow/') ? 400 : 3)) {
             response.end('data: [DONE]\n\n');
             return;
           }
@@ -161,6 +161,25 @@ describe('pass_through_endpoints', () => {
     expect(response.status).toBe(404);
     expect(await response.text()).toBe('{"error":"no such thing"}');
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'pass_through', status: 'failure' });
+  });
+
+  it('records a stream the client abandons as aborted', async () => {
+    const abort = new AbortController();
+    const response = await fetch(`${gateway.url}/bria/slow/stream`, { headers: auth, signal: abort.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    abort.abort();
+    const callId = response.headers.get('x-switchboard-call-id')!;
+    let record = await gateway.recordOf(callId);
+    for (let tries = 0; !record && tries < 200; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      record = await gateway.recordOf(callId);
+    }
+    expect(record).toMatchObject({ endpoint: 'pass_through', aborted: 1 });
+  });
+
+  it('refuses at start a path the gateway serves itself', async () => {
+    await expect(startGateway(`general_settings:\n  master_key: ${MASTER_KEY}\n  pass_through_endpoints:\n    - path: /v1/models\n      target: ${targetUrl}\n`)).rejects.toThrow(/\/v1\/models is a path the gateway serves itself/);
   });
 
   it('warns about unknown keys of an entry, and fails on an unset header variable', async () => {

@@ -118,7 +118,10 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
   const stopListening = context.client.onGone(() => abort.abort());
   const timeoutMs = (route.entry.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
   const timer = timeoutMs > 0 ? setTimeout(() => abort.abort(new GatewayError('upstream_timeout', `the pass-through target did not answer within ${timeoutMs / 1000} s`)), timeoutMs) : undefined;
+  let finished = false;
   const finish = (settlement: { usage: Usage | undefined; stream: boolean } | undefined, error: GatewayError | undefined) => {
+    if (finished) return;
+    finished = true;
     if (timer) clearTimeout(timer);
     stopListening();
     const upstreamLatencyMs = performance.now() - started;
@@ -178,6 +181,8 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
   const stream = /text\/event-stream/i.test(contentType);
   answer.body.once('end', () => finish({ usage: undefined, stream }, failure));
   answer.body.once('error', () => finish(undefined, failure ?? new GatewayError('upstream_connection', 'the pass-through target broke off its answer')));
+  // Destroyed before its end (the client went away, and the relay with it): recorded as aborted.
+  answer.body.once('close', () => finish({ usage: undefined, stream }, failure ?? new GatewayError('client_closed_request', 'the client closed the connection before the answer ended')));
   return reply.code(status).headers(headers).send(answer.body);
 }
 
@@ -202,6 +207,9 @@ export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway:
       const path = entry.path.replace(/\/+$/, '') || '/';
       const urls = entry.include_subpath ? [path, `${path === '/' ? '' : path}/*`] : [path];
       for (const url of urls) {
+        if (scope.hasRoute({ url, method: 'GET' }) || scope.hasRoute({ url, method: 'POST' })) {
+          throw new Error(`general_settings.pass_through_endpoints: ${entry.path} is a path the gateway serves itself; choose another path`);
+        }
         scope.route({
           method: [...(entry.methods ?? DEFAULT_METHODS)],
           url,
