@@ -191,6 +191,28 @@ describe('/v1/responses with built-in tools', () => {
     expect(record!.cost_micros).toBeGreaterThan(0);
   });
 
+  it('charges a relayed stream the client abandons', async () => {
+    openaiUpstream.options.chunkDelayMs = 50;
+    let callId: string | null = null;
+    try {
+      const controller = new AbortController();
+      const { data: events, response: http } = await client.responses.create({ model: 'gpt', input: 'Paris?', tools: [{ type: 'web_search' }], stream: true }, { signal: controller.signal }).withResponse();
+      callId = http.headers.get('x-switchboard-call-id');
+      for await (const event of events) {
+        if (event.type === 'response.output_text.delta') {
+          controller.abort();
+          break;
+        }
+      }
+      await expect.poll(() => gateway.recordOf(callId!), { timeout: 5_000 }).toMatchObject({ endpoint: 'responses', stream: 1, aborted: 1 });
+    } finally {
+      openaiUpstream.options.chunkDelayMs = undefined;
+    }
+    const record = await gateway.recordOf(callId!);
+    expect(record!.prompt_tokens).toBeGreaterThan(0);
+    expect(record!.cost_micros).toBeGreaterThan(0);
+  });
+
   it('holds the call to the key\'s budget like any call', async () => {
     const key = await fetch(`${gateway.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ max_budget: 0.00001, models: ['gpt'] }) }).then((answer) => answer.json() as Promise<{ key: string }>);
     const limited = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
