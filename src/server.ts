@@ -37,6 +37,8 @@ import { registerAnthropicRoutes } from './http/routes/anthropic.js';
 import { registerGeminiRoutes, withGoogleKey } from './http/routes/gemini.js';
 import { registerAnthropicNativeRoutes } from './http/routes/anthropic-native.js';
 import { registerOpenAIMediaRoutes } from './http/routes/openai-media.js';
+import { registerPassThroughRoutes } from './http/routes/pass-through.js';
+import type { PassThroughEndpoint } from './config/schema.js';
 import { registerOpenAIRoutes } from './http/routes/openai.js';
 import { registerResponsesRoutes } from './http/routes/responses.js';
 import type { ResponseStore } from './responses/response-store.js';
@@ -117,6 +119,8 @@ export interface ServerDependencies {
   cache?: ResponseCache;
   /** Stored responses of /v1/responses; absent, the Responses API is not served. */
   responses?: ResponseStore;
+  /** general_settings.pass_through_endpoints, with the environment their header references read. */
+  passThrough?: { endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined> };
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -261,6 +265,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerGeminiRoutes(app, { gateway: deps.gateway });
   registerAnthropicNativeRoutes(app, { gateway: deps.gateway });
   registerOpenAIMediaRoutes(app, { gateway: deps.gateway });
+  if (deps.passThrough && deps.passThrough.endpoints.length > 0) registerPassThroughRoutes(app, { gateway: deps.gateway, ...deps.passThrough });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);
   if (deps.agents) registerAgentRoutes(app, deps.agents);

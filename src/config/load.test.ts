@@ -148,11 +148,11 @@ ${filtering}`;
     ]);
   });
 
-  it('says that LiteLLM pass_through_endpoints are not served, and what serves provider APIs instead', () => {
-    const loaded = parseConfig('model_list: []\ngeneral_settings:\n  pass_through_endpoints:\n    - path: /cohere\n      target: https://api.cohere.com\n');
+  it('reads LiteLLM pass_through_endpoints under general_settings, and warns about unknown keys of an entry', () => {
+    const loaded = parseConfig('model_list: []\ngeneral_settings:\n  pass_through_endpoints:\n    - path: /cohere\n      target: https://api.cohere.com\n      guardrails: {}\n');
+    expect(loaded.config.general_settings.pass_through_endpoints).toEqual([{ path: '/cohere', target: 'https://api.cohere.com', guardrails: {} }]);
     expect(loaded.issues).toHaveLength(1);
-    expect(loaded.issues[0]).toMatchObject({ severity: 'warning', line: 3 });
-    expect(loaded.issues[0].message).toMatch(/"pass_through_endpoints" is not supported: not served \(404\).*\/gemini, \/anthropic and \/openai\/v1/);
+    expect(loaded.issues[0]).toMatchObject({ severity: 'warning', line: 6, message: 'unknown key "guardrails" is ignored' });
   });
 
   it('requires litellm_params.model, pointing at the entry', () => {

@@ -235,6 +235,30 @@ export const billingWebhookSchema = z
   })
   .passthrough();
 
+/** LiteLLM's `general_settings.pass_through_endpoints[]`: a path of the gateway relayed to a target URL (http/routes/pass-through.ts). */
+export const passThroughEndpointSchema = z
+  .object({
+    /** The gateway path (`/bria`); with include_subpath, everything under it too. */
+    path: z.string().regex(/^\/[A-Za-z0-9_.~\-\/]*$/, 'must be a path starting with "/" (letters, digits, "-", "_", ".", "~", "/")'),
+    /** The URL requests go to (`https://engine.prod.bria-api.com`); the subpath and query are appended. */
+    target: z.string().url(),
+    /** Headers sent to the target (an `os.environ/VAR` reference may end a value: `Bearer os.environ/KEY`). */
+    headers: z.record(z.coerce.string()).optional(),
+    /** Forward the client's own headers (never its gateway key, nor hop-by-hop headers). Default false. */
+    forward_headers: boolean.optional(),
+    /** Serve every path under `path`, appended to the target. Default false (the exact path only). */
+    include_subpath: boolean.optional(),
+    /** Require a gateway key with llm.execute. Default true here (LiteLLM's default is false). */
+    auth: boolean.optional(),
+    /** HTTP methods served (default GET, POST, PUT, PATCH, DELETE). */
+    methods: z.array(z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'])).min(1).optional(),
+    /** Seconds the target has to answer (default 600, as LiteLLM). */
+    timeout: nonNegative.optional(),
+  })
+  .passthrough();
+
+export type PassThroughEndpoint = z.infer<typeof passThroughEndpointSchema>;
+
 export const generalSettingsSchema = z
   .object({
     master_key: z.string().min(1).optional(),
@@ -285,6 +309,8 @@ export const generalSettingsSchema = z
     drain_grace_seconds: nonNegative.optional(),
     /** Seconds, after the grace, that requests and streams in flight get to finish before they are cut (default 30). */
     shutdown_timeout: nonNegative.optional(),
+    /** LiteLLM's pass-through endpoints: paths relayed to other services (http/routes/pass-through.ts). */
+    pass_through_endpoints: z.array(passThroughEndpointSchema).optional(),
   })
   .passthrough();
 
@@ -315,5 +341,6 @@ export const KNOWN_KEYS: Array<{ path: Array<string | '*'>; schema: z.AnyZodObje
   { path: ['router_settings'], schema: routerSettingsSchema, section: 'router_settings' },
   { path: ['litellm_settings'], schema: litellmSettingsSchema, section: 'litellm_settings' },
   { path: ['general_settings'], schema: generalSettingsSchema, section: 'general_settings' },
+  { path: ['general_settings', 'pass_through_endpoints', '*'], schema: passThroughEndpointSchema },
   { path: ['platform'], schema: platformObjectSchema },
 ];

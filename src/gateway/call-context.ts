@@ -25,9 +25,11 @@ export type Endpoint =
   | 'anthropic/messages'
   | 'anthropic/count_tokens'
   | 'images/generations'
+  | 'images/edits'
   | 'moderations'
   | 'rerank'
   | 'openai/passthrough'
+  | 'pass_through'
   | 'audio/speech'
   | 'audio/transcriptions';
 
@@ -73,8 +75,11 @@ export interface RequestOptions {
   warnings?: string[];
 }
 
-/** A provider-native API the gateway relays (`/gemini/...`, `/anthropic/...`), its body untranslated. */
-export type NativeApi = 'gemini' | 'anthropic' | 'openai';
+/**
+ * A provider-native API the gateway relays (`/gemini/...`, `/anthropic/...`), its body untranslated;
+ * `openai-responses` is OpenAI's own `/v1/responses` (built-in tools), served by OpenAI and Azure only.
+ */
+export type NativeApi = 'gemini' | 'anthropic' | 'openai' | 'openai-responses';
 
 /**
  * The stages' view of a native call: the model group, whether it streams, and the limits read from
@@ -109,6 +114,8 @@ export interface NativeOperation {
   bytes?: boolean;
   /** A multipart call's file (audio to transcribe); `request.native` holds the other form fields. */
   upload?: Upload;
+  /** Every file of a multipart call that sends several (images to edit and their mask), `upload` first. */
+  uploads?: Upload[];
 }
 
 /** The operation a call asks for, with its (validated) request body. */

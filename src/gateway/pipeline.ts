@@ -57,6 +57,11 @@ export class Gateway {
     this.recorder.recordRejected(context, error, storedModelName(this.deps.catalog, modelGroup));
   }
 
+  /** Records a call relayed to a pass-through endpoint (http/routes/pass-through.ts). */
+  recordPassThrough(context: CallContext, outcome: Parameters<UsageRecorder['recordPassThrough']>[1]): void {
+    this.recorder.recordPassThrough(context, outcome);
+  }
+
   /** Runs the chain, counting the call in flight until its result is out (a stream: until its pump ended). */
   private async run(call: Call): Promise<GatewayResult> {
     const end = this.inFlight.begin();

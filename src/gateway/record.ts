@@ -69,6 +69,11 @@ export class UsageRecorder {
     });
   }
 
+  /** A call relayed to a pass-through endpoint's target: no model group or deployment; tokens when the answer reported them. */
+  recordPassThrough(context: CallContext, outcome: { settlement: Settlement | undefined; error: GatewayError | undefined; aborted: boolean; stream: boolean }): void {
+    this.record({ context }, { modelGroup: null, deployment: undefined, requested: undefined, retries: 0, fallbacks: 0, stream: outcome.stream, settlement: outcome.settlement, error: outcome.error, aborted: outcome.aborted, lastAttempt: undefined });
+  }
+
   /** A request refused before the request path ran (bad input, auth). */
   recordRejected(context: CallContext, error: GatewayError, modelGroup: string | null): void {
     this.record({ context }, { modelGroup, deployment: undefined, requested: undefined, retries: 0, fallbacks: 0, stream: false, settlement: undefined, error, aborted: false, lastAttempt: undefined });

@@ -1,7 +1,8 @@
 /**
- * Reads a multipart/form-data request (an audio upload) with busboy as it arrives: its text fields,
- * and one file held once in memory as the chunks it came in (never concatenated: each upstream
- * attempt streams the same chunks), refused past `maxFileBytes` as soon as it grows past it.
+ * Reads a multipart/form-data request (an audio upload, images to edit) with busboy as it arrives:
+ * its text fields, and its files (one unless `maxFiles` says more) each held once in memory as the
+ * chunks it came in (never concatenated: each upstream attempt streams the same chunks), refused
+ * past `maxFileBytes` (or all files together past `maxTotalBytes`) as soon as they grow past it.
  */
 import busboy from 'busboy';
 import type { IncomingMessage } from 'node:http';
@@ -13,20 +14,36 @@ const MAX_FIELD_BYTES = 64 * 1024;
 
 export interface MultipartBody {
   fields: Record<string, string | string[]>;
+  /** The first file. */
   upload: Upload | undefined;
+  /** Every file, in the order they came. */
+  uploads: Upload[];
 }
 
-export function readMultipart(request: IncomingMessage, options: { fileField: string; maxFileBytes: number }): Promise<MultipartBody> {
+export interface MultipartOptions {
+  /** The form fields files may come in. */
+  fileFields: string[];
+  maxFileBytes: number;
+  /** Default 1. */
+  maxFiles?: number;
+  /** All files together (default: maxFileBytes × maxFiles). */
+  maxTotalBytes?: number;
+}
+
+export function readMultipart(request: IncomingMessage, options: MultipartOptions): Promise<MultipartBody> {
+  const maxFiles = options.maxFiles ?? 1;
+  const maxTotalBytes = options.maxTotalBytes ?? options.maxFileBytes * maxFiles;
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: request.headers, limits: { files: 1, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, fileSize: options.maxFileBytes } });
+      parser = busboy({ headers: request.headers, limits: { files: maxFiles, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, fileSize: options.maxFileBytes } });
     } catch (error) {
       reject(new GatewayError('invalid_request', `the body must be multipart/form-data: ${(error as Error).message}`));
       return;
     }
     const fields: Record<string, string | string[]> = {};
-    let upload: Upload | undefined;
+    const uploads: Upload[] = [];
+    let total = 0;
     let failed: GatewayError | undefined;
     const fail = (error: GatewayError) => {
       if (failed) return;
@@ -42,26 +59,28 @@ export function readMultipart(request: IncomingMessage, options: { fileField: st
       fields[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
     });
     parser.on('file', (name, stream, info) => {
-      if (name !== options.fileField) {
+      if (!options.fileFields.includes(name)) {
         stream.resume();
-        return fail(new GatewayError('invalid_request', `unexpected file field "${name}": send the audio as "${options.fileField}"`, { param: name }));
+        return fail(new GatewayError('invalid_request', `unexpected file field "${name}": files go in ${options.fileFields.map((field) => `"${field}"`).join(' or ')}`, { param: name }));
       }
       const chunks: Buffer[] = [];
       let bytes = 0;
       stream.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         bytes += chunk.length;
+        total += chunk.length;
+        if (total > maxTotalBytes) fail(new GatewayError('request_too_large', `the uploaded files are larger than ${Math.round(maxTotalBytes / 1024 / 1024)} MiB together, the most this endpoint takes`, { param: name }));
       });
       stream.on('limit', () => fail(new GatewayError('request_too_large', `the uploaded file is larger than ${Math.round(options.maxFileBytes / 1024 / 1024)} MiB, the most this endpoint takes`, { param: name })));
       stream.on('end', () => {
-        upload = { field: name, filename: info.filename || 'audio', contentType: info.mimeType || 'application/octet-stream', chunks, bytes };
+        uploads.push({ field: name, filename: info.filename || (name === 'file' ? 'audio' : name), contentType: info.mimeType || 'application/octet-stream', chunks, bytes });
       });
     });
-    parser.on('filesLimit', () => fail(new GatewayError('invalid_request', 'send one file per request')));
+    parser.on('filesLimit', () => fail(new GatewayError('invalid_request', maxFiles === 1 ? 'send one file per request' : `send at most ${maxFiles} files per request`)));
     parser.on('fieldsLimit', () => fail(new GatewayError('invalid_request', `more than ${MAX_FIELDS} form fields`)));
     parser.on('error', (error: Error) => fail(new GatewayError('invalid_request', `the multipart body could not be read: ${error.message}`)));
     parser.on('close', () => {
-      if (!failed) resolve({ fields, upload });
+      if (!failed) resolve({ fields, upload: uploads[0], uploads });
     });
     request.on('aborted', () => fail(new GatewayError('client_closed_request', 'the client closed the connection during the upload')));
     request.pipe(parser);

@@ -3,9 +3,9 @@ import type { NativeApi } from '../gateway/call-context.js';
 import { anthropicNative } from './anthropic/native.js';
 import { geminiNative } from './gemini/native.js';
 import type { NativeProvider } from './native.js';
-import { openAINative } from './shared/openai-native.js';
+import { openAINative, openAIResponsesNative } from './shared/openai-native.js';
 
-const NATIVE: Record<NativeApi, NativeProvider> = { gemini: geminiNative, anthropic: anthropicNative, openai: openAINative };
+const NATIVE: Record<NativeApi, NativeProvider> = { gemini: geminiNative, anthropic: anthropicNative, openai: openAINative, 'openai-responses': openAIResponsesNative };
 
 export function nativeProviderOf(api: NativeApi): NativeProvider {
   return NATIVE[api];

@@ -32,6 +32,8 @@ export interface NativeCall {
   headers?: Record<string, string>;
   /** A multipart call's file; `body` then holds its other form fields. */
   upload?: Upload;
+  /** Every file of a multipart call that sends several, `upload` first. */
+  uploads?: Upload[];
 }
 
 export interface NativeProvider {

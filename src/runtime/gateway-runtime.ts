@@ -240,6 +240,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
 
   const masterKey = options.masterKey ?? config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
   const authenticator = new Authenticator(masterKey, keyDirectory);
+  for (const entry of config.general_settings.pass_through_endpoints ?? []) {
+    if (entry.auth === false) logger.warn(`general_settings.pass_through_endpoints: ${entry.path} is served with auth: false — anyone who can reach the gateway calls ${entry.target} with the headers configured for it`);
+  }
   if (!authenticator.enforced) logger.warn('no master key configured (general_settings.master_key): every route is open to anyone who can reach the gateway');
 
   // With Redis: shared by the replicas, and on this replica's memory while Redis does not answer.
@@ -383,6 +386,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     endUserHeader: config.general_settings.user_header_name,
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
+    passThrough: { endpoints: config.general_settings.pass_through_endpoints ?? [], env },
     platform,
     roles: platformSettings?.roles ?? DEFAULT_ROLE_PERMISSIONS,
     platformStorage: {

@@ -4,6 +4,9 @@
  * - `POST /v1/images/generations` (ImagesResponse): dall-e-2 / dall-e-3 answer `url`s (or `b64_json`
  *   with response_format b64_json) and no usage; dall-e-3 refuses n ≠ 1 as OpenAI does and adds
  *   `revised_prompt`; gpt-image-1 answers `b64_json` with token `usage`;
+ * - `POST /v1/images/edits` (multipart: `image` or `image[]` files, `mask`, `prompt`, `n`, ...):
+ *   the same ImagesResponse; dall-e-2 takes one image, gpt-image-1 up to 16 and reports the input
+ *   images' tokens in `usage.input_tokens_details.image_tokens`;
  * - `POST /v1/moderations` (ModerationCreateResponse): one result per input, flagged when the text
  *   contains "kill";
  * - `POST /v1/rerank` (Cohere rerank v2): `results` sorted by relevance_score (the share of query
@@ -42,6 +45,7 @@ export class MockOpenAIMedia extends MockServer {
   protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '').split('?')[0];
     if (path === '/v1/audio/transcriptions') return this.transcription(request, response);
+    if (path === '/v1/images/edits') return this.imageEdits(request, response);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     let body: Json;
@@ -73,6 +77,44 @@ export class MockOpenAIMedia extends MockServer {
       default:
         return this.error(response, 404, `Invalid URL (POST ${path})`);
     }
+  }
+
+  private async imageEdits(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const fields: Json = {};
+    const files: Array<{ field: string; filename: string; type: string; bytes: Buffer[] }> = [];
+    await new Promise<void>((resolve, reject) => {
+      const parser = busboy({ headers: request.headers, limits: { files: 32 } });
+      parser.on('field', (name, value) => (fields[name] = value));
+      parser.on('file', (name, stream, info) => {
+        const file = { field: name, filename: info.filename ?? '', type: info.mimeType, bytes: [] as Buffer[] };
+        files.push(file);
+        stream.on('data', (chunk: Buffer) => file.bytes.push(chunk));
+      });
+      parser.on('close', resolve);
+      parser.on('error', reject);
+      request.pipe(parser);
+    });
+    const described = files.map((file) => {
+      const bytes = Buffer.concat(file.bytes);
+      return { field: file.field, filename: file.filename, type: file.type, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    });
+    this.requests.push({ path: '/v1/images/edits', headers: request.headers, body: { ...fields, files: described } });
+    if (request.headers.authorization !== `Bearer ${this.apiKey}`) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    const images = described.filter((file) => file.field === 'image' || file.field === 'image[]');
+    if (images.length === 0) return this.error(response, 400, "Missing required parameter: 'image'.", 'missing_required_parameter', 'image');
+    const model = String(fields.model ?? 'dall-e-2');
+    if (model === 'dall-e-2' && images.length > 1) return this.error(response, 400, 'dall-e-2 takes one image to edit.', 'invalid_value', 'image');
+    if (model === 'dall-e-3') return this.error(response, 400, 'Invalid model dall-e-3. The model must be dall-e-2 or gpt-image-1.', 'invalid_value', 'model');
+    const n = fields.n === undefined ? 1 : Number(fields.n);
+    if (model === 'gpt-image-1') {
+      const imageTokens = 323 * images.length;
+      return this.json(response, {
+        created: Math.floor(Date.now() / 1000),
+        data: Array.from({ length: n }, () => ({ b64_json: randomBytes(24).toString('base64') })),
+        usage: { input_tokens: 20 + imageTokens, output_tokens: 1056 * n, total_tokens: 20 + imageTokens + 1056 * n, input_tokens_details: { text_tokens: 20, image_tokens: imageTokens } },
+      });
+    }
+    return this.images({ ...fields, n }, response);
   }
 
   private images(body: Json, response: ServerResponse): void {

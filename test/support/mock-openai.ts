@@ -117,6 +117,7 @@ export class MockOpenAI extends MockServer {
       return this.sendJson(response, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1721172741, owned_by: 'system' }] });
     }
     if (path.endsWith('/chat/completions')) return this.chat(body, response, fault);
+    if (path.endsWith('/responses')) return this.responses(body, response, fault);
     if (path.endsWith('/completions')) return this.completion(body, response, fault);
     if (path.endsWith('/embeddings')) return this.embeddings(body, response);
     return this.sendError(response, 404, `Invalid URL (${request.method} ${path})`, 'invalid_request_error', null);
@@ -181,6 +182,79 @@ export class MockOpenAI extends MockServer {
     events.push({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: toolCall ? 'tool_calls' : 'stop' }] });
     if (includeUsage) events.push({ ...base, choices: [], usage: this.usage(true, body) });
     await this.stream(response, events, fault);
+  }
+
+  /**
+   * `POST /v1/responses` as OpenAI answers it (openai/resources/responses/responses.d.ts): with a
+   * `web_search` tool, a `web_search_call` item before the message, whose text carries a
+   * `url_citation`; `usage` with `input_tokens_details.cached_tokens`. Streamed as the typed events
+   * (`event:` and `data:` lines, `sequence_number` from 0), ending in `response.completed`.
+   */
+  private async responses(body: Record<string, unknown>, response: ServerResponse, fault: Fault | undefined): Promise<void> {
+    const index = this.requests.length;
+    const text = this.textFor(body);
+    const tools = Array.isArray(body.tools) ? (body.tools as Array<{ type?: string }>) : [];
+    const searches = tools.some((tool) => typeof tool.type === 'string' && tool.type.startsWith('web_search'));
+    const prompt = this.options.promptTokens ?? 12;
+    const completion = this.options.completionTokens ?? 5;
+    const usage = fault?.kind === 'no-usage' ? null : { input_tokens: prompt, input_tokens_details: { cached_tokens: this.options.cachedTokens ?? 0 }, output_tokens: completion, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: prompt + completion };
+    const search = { id: `ws_mock${index}`, type: 'web_search_call', status: 'completed', action: { type: 'search', query: typeof body.input === 'string' ? body.input : 'query' } };
+    const annotations = searches ? [{ type: 'url_citation', start_index: 0, end_index: text.length, url: 'https://example.com/source', title: 'Source' }] : [];
+    const message = { id: `msg_mock${index}`, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations, logprobs: [] }] };
+    const base = {
+      id: `resp_mock${index}`,
+      object: 'response',
+      created_at: Math.floor(Date.now() / 1000),
+      error: null,
+      incomplete_details: null,
+      instructions: body.instructions ?? null,
+      max_output_tokens: body.max_output_tokens ?? null,
+      model: String(body.model),
+      parallel_tool_calls: true,
+      previous_response_id: body.previous_response_id ?? null,
+      reasoning: { effort: null, summary: null },
+      store: body.store ?? true,
+      temperature: 1,
+      text: { format: { type: 'text' } },
+      tool_choice: body.tool_choice ?? 'auto',
+      tools,
+      top_p: 1,
+      truncation: 'disabled',
+      user: null,
+      metadata: body.metadata ?? {},
+    };
+    const output = searches ? [search, message] : [message];
+    if (body.stream !== true) return this.sendJson(response, { ...base, status: 'completed', output, usage });
+    const events: Array<Record<string, unknown>> = [];
+    events.push({ type: 'response.created', response: { ...base, status: 'in_progress', output: [], usage: null } });
+    events.push({ type: 'response.in_progress', response: { ...base, status: 'in_progress', output: [], usage: null } });
+    let outputIndex = 0;
+    if (searches) {
+      events.push({ type: 'response.output_item.added', output_index: 0, item: { ...search, status: 'in_progress' } });
+      for (const stage of ['in_progress', 'searching', 'completed']) events.push({ type: `response.web_search_call.${stage}`, output_index: 0, item_id: search.id });
+      events.push({ type: 'response.output_item.done', output_index: 0, item: search });
+      outputIndex = 1;
+    }
+    const where = { item_id: message.id, output_index: outputIndex, content_index: 0 };
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: { ...message, status: 'in_progress', content: [] } });
+    events.push({ type: 'response.content_part.added', ...where, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
+    for (const word of text.split(/(?<= )/)) events.push({ type: 'response.output_text.delta', ...where, delta: word, logprobs: [] });
+    if (searches) events.push({ type: 'response.output_text.annotation.added', ...where, annotation_index: 0, annotation: annotations[0] });
+    events.push({ type: 'response.output_text.done', ...where, text, logprobs: [] });
+    events.push({ type: 'response.content_part.done', ...where, part: message.content[0] });
+    events.push({ type: 'response.output_item.done', output_index: outputIndex, item: message });
+    events.push({ type: 'response.completed', response: { ...base, status: 'completed', output, usage } });
+    response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_mock' });
+    for (const [sequence, event] of events.entries()) {
+      if (fault?.kind === 'reset-mid-stream' && sequence === fault.afterChunks) {
+        response.socket?.destroy();
+        return;
+      }
+      if (response.destroyed) return;
+      response.write(`event: ${String(event.type)}\ndata: ${JSON.stringify({ ...event, sequence_number: sequence })}\n\n`);
+      if (this.options.chunkDelayMs) await sleep(this.options.chunkDelayMs);
+    }
+    response.end();
   }
 
   private async completion(body: Record<string, unknown>, response: ServerResponse, fault: Fault | undefined): Promise<void> {

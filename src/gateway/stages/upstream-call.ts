@@ -73,7 +73,7 @@ export function buildRequest(operation: Operation, adapter: ProviderAdapter, dep
 
 /** A native operation as its provider's mapper reads it. */
 export function nativeCallOf(operation: NativeOperation): NativeCall {
-  return { method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens, headers: operation.headers, upload: operation.upload };
+  return { method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens, headers: operation.headers, upload: operation.upload, uploads: operation.uploads };
 }
 
 export interface Dispatched {

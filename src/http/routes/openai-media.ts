@@ -5,6 +5,8 @@
  * fallbacks among the group's OpenAI-format deployments, usage row priced per unit):
  * - `POST /v1/images/generations`: priced per image (dall-e, by quality and size) or in tokens
  *   (gpt-image-1, whose answers carry usage);
+ * - `POST /v1/images/edits` (multipart: the images, an optional mask, the prompt): priced as
+ *   generations; the files read once as they arrive and streamed upstream;
  * - `POST /v1/moderations`: per input character (OpenAI's moderation models are free);
  * - `POST /v1/rerank` (Cohere / Jina format, as LiteLLM serves it: `query`, `documents`, `top_n`):
  *   per search unit;
@@ -106,7 +108,7 @@ async function transcriptionOperation(request: FastifyRequest): Promise<NativeOp
   if (!/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '')) {
     throw new GatewayError('unsupported_media_type', 'send /v1/audio/transcriptions as multipart/form-data with the audio in "file" (as the OpenAI SDKs do)');
   }
-  const { fields, upload } = await readMultipart(request.raw, { fileField: 'file', maxFileBytes: MAX_AUDIO_BYTES });
+  const { fields, upload } = await readMultipart(request.raw, { fileFields: ['file'], maxFileBytes: MAX_AUDIO_BYTES });
   if (!upload) throw new GatewayError('invalid_request', '"file" is required: the audio to transcribe', { param: 'file' });
   const model = single(fields.model);
   if (!model) throw new GatewayError('invalid_request', '"model" is required: the name of a model group of this gateway', { param: 'model' });
@@ -122,6 +124,35 @@ async function transcriptionOperation(request: FastifyRequest): Promise<NativeOp
   const units: MediaUnits = { inputSeconds: seconds ?? Math.ceil(upload.bytes / MIN_AUDIO_BYTES_PER_SECOND) };
   const withDuration: Upload = seconds === undefined ? upload : { ...upload, seconds };
   return { kind: 'native', api: 'openai', method: 'audio/transcriptions', costKind: 'embeddings', request: { model, native: fields, units }, upload: withDuration };
+}
+
+/** OpenAI's limits on images to edit: 16 images (gpt-image-1) and a mask, up to 50 MB each. */
+export const MAX_EDIT_IMAGES = 16;
+export const MAX_EDIT_FILE_BYTES = 50 * 1024 * 1024;
+/** All the files of one edit request together: what the gateway holds in memory for one call. */
+export const MAX_EDIT_TOTAL_BYTES = 64 * 1024 * 1024;
+
+async function imageEditsOperation(request: FastifyRequest): Promise<NativeOperation> {
+  if (!/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '')) {
+    throw new GatewayError('unsupported_media_type', 'send /v1/images/edits as multipart/form-data with the image(s) in "image" (as the OpenAI SDKs do)');
+  }
+  const { fields, uploads } = await readMultipart(request.raw, { fileFields: ['image', 'image[]', 'mask'], maxFileBytes: MAX_EDIT_FILE_BYTES, maxFiles: MAX_EDIT_IMAGES + 1, maxTotalBytes: MAX_EDIT_TOTAL_BYTES });
+  const images = uploads.filter((upload) => upload.field !== 'mask');
+  if (images.length === 0) throw new GatewayError('invalid_request', '"image" is required: the image to edit (or several, for gpt-image-1)', { param: 'image' });
+  if (uploads.filter((upload) => upload.field === 'mask').length > 1) throw new GatewayError('invalid_request', 'send at most one "mask"', { param: 'mask' });
+  const prompt = single(fields.prompt);
+  if (!prompt) throw new GatewayError('invalid_request', '"prompt" is required: a text description of the edit', { param: 'prompt' });
+  // OpenAI's default model for edits, as the API takes a request without one.
+  const model = single(fields.model) ?? 'dall-e-2';
+  if (single(fields.stream) === 'true') throw new GatewayError('invalid_request', '"stream": true is not supported on /images/edits through this gateway', { param: 'stream' });
+  const n = fields.n === undefined ? 1 : Number(single(fields.n));
+  if (!Number.isInteger(n) || n < 1 || n > 10) throw new GatewayError('invalid_request', '"n" must be an integer from 1 to 10', { param: 'n' });
+  const units: MediaUnits = { images: n, imageVariant: imageVariant({ quality: single(fields.quality), size: single(fields.size) }) };
+  // gpt-image-1 bills output tokens (the most n images can take) and the input images' tokens, held
+  // here as one more image's worth each, at the output price (above the input price).
+  const maxTokens = (n + images.length) * MAX_IMAGE_OUTPUT_TOKENS;
+  const files = [...images, ...uploads.filter((upload) => upload.field === 'mask')];
+  return { kind: 'native', api: 'openai', method: 'images/edits', costKind: 'completion', request: { model, native: fields, units, max_tokens: maxTokens }, upload: files[0], uploads: files };
 }
 
 /** `/openai/v1/{path}`: a relative path of letters, digits, `-`, `_`, `.` segments (no `..`, no query). */
@@ -155,6 +186,11 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
     for (const prefix of ['/v1', '']) {
       scope.post(`${prefix}/audio/transcriptions`, { config: { endpoint: 'audio/transcriptions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
         return sendResult(reply, await gateway.native(callOf(request), await transcriptionOperation(request), openAIResponseFormat));
+      });
+    }
+    for (const prefix of ['/v1', '']) {
+      scope.post(`${prefix}/images/edits`, { config: { endpoint: 'images/edits' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+        return sendResult(reply, await gateway.native(callOf(request), await imageEditsOperation(request), openAIResponseFormat));
       });
     }
   });

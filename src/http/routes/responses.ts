@@ -19,8 +19,10 @@ import type { ModelCatalog } from '../../routing/catalog.js';
 import { ownerScopeOf } from '../../responses/owner.js';
 import type { ResponseStore } from '../../responses/response-store.js';
 import type { StoredResponseRow } from '../../storage/repositories/stored-responses.js';
+import { openAIResponsesRelayFormat } from '../../gateway/formats/openai-responses/native-relay.js';
 import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
+import { builtInToolsOf, gatewayStoredPrevious, responsesNativeOperation } from './responses-native.js';
 
 /** Largest conversation (history and this turn's input, as JSON) a stored response keeps. */
 export const MAX_STORED_CONVERSATION_BYTES = 16 * 1024 * 1024;
@@ -75,6 +77,14 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/responses`, { config: { endpoint: 'responses' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const call = callOf(request);
+      // Built-in tools run on OpenAI's servers: the request is relayed there untranslated (responses-native.ts).
+      const builtIn = builtInToolsOf(request.body);
+      if (builtIn.length > 0) {
+        const operation = responsesNativeOperation(request.body, builtIn, catalog);
+        const previous = operation.request.native.previous_response_id;
+        if (typeof previous === 'string' && previous !== '' && (await store.find(previous, ownerScopeOf(call.caller)))) throw gatewayStoredPrevious(previous, builtIn);
+        return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));
+      }
       const mapped = responsesRequestToChat(request.body);
       const { context } = mapped;
       const owner = ownerScopeOf(call.caller);

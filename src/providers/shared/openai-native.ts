@@ -9,14 +9,18 @@
  * the media units the call billed — images returned (with the `<quality>/<size>` variant that
  * prices dall-e), characters of moderation input, search units of a rerank (Cohere's
  * `meta.billed_units.search_units`, else one per query).
+ *
+ * `responses` carries Responses requests with built-in tools (web_search, file_search, …), which
+ * only OpenAI's servers run: JSON or a stream of Responses events, relayed as received, with usage
+ * from the Response's `usage` (openai-responses-native.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { NativeCall, NativeProvider, Upload } from '../native.js';
 import { providerSpec } from '../specs.js';
 import type { Deployment, MediaUnits, UpstreamRequest, Usage } from '../types.js';
+import { ResponsesNativeStreamTransform, responsesText, usageFromResponses } from './openai-responses-native.js';
 import { usageFromOpenAI } from './usage.js';
-import { GatewayError } from '../../errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -30,14 +34,16 @@ function serves(provider: string): boolean {
 }
 
 function urlOf(target: Deployment, path: string): string {
+  // Azure serves the Responses API per resource (the deployment named in `model`), not per deployment path.
+  if (target.provider === 'azure' && path === 'responses') return `${target.apiBase}/openai/responses?api-version=${encodeURIComponent(target.apiVersion ?? '')}`;
   if (target.provider === 'azure') {
     return `${target.apiBase}/openai/deployments/${encodeURIComponent(target.upstreamModel)}/${path}?api-version=${encodeURIComponent(target.apiVersion ?? '')}`;
   }
   return `${target.apiBase}/${path}`;
 }
 
-function headersFor(target: Deployment): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+function headersFor(target: Deployment, stream = false): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' };
   if (target.apiKey) {
     if (target.provider === 'azure') headers['api-key'] = target.apiKey;
     else headers.authorization = `Bearer ${target.apiKey}`;
@@ -52,7 +58,7 @@ function quoted(value: string): string {
 
 /**
  * The upload as multipart/form-data: the client's fields (the deployment's model in `model`), then
- * the file's chunks as they were received — streamed, never concatenated.
+ * each file's chunks as they were received — streamed, never concatenated.
  */
 function multipartRequest(call: NativeCall, upload: Upload, target: Deployment): UpstreamRequest {
   const boundary = `----switchboard${randomBytes(12).toString('hex')}`;
@@ -61,19 +67,27 @@ function multipartRequest(call: NativeCall, upload: Upload, target: Deployment):
   for (const [name, value] of Object.entries(fields)) {
     for (const item of Array.isArray(value) ? value : [value]) head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${String(item)}\r\n`;
   }
-  head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(upload.field)}"; filename="${quoted(upload.filename)}"\r\nContent-Type: ${upload.contentType.replace(/[\r\n]/g, '')}\r\n\r\n`;
-  const tail = `\r\n--${boundary}--\r\n`;
-  const headBytes = Buffer.from(head, 'utf8');
-  const tailBytes = Buffer.from(tail, 'utf8');
+  const parts: Buffer[][] = [];
+  let length = 0;
+  (call.uploads ?? [upload]).forEach((file, index) => {
+    const fileHead = Buffer.from(`${index === 0 ? head : ''}--${boundary}\r\nContent-Disposition: form-data; name="${quoted(file.field)}"; filename="${quoted(file.filename)}"\r\nContent-Type: ${file.contentType.replace(/[\r\n]/g, '')}\r\n\r\n`, 'utf8');
+    const fileTail = Buffer.from('\r\n', 'utf8');
+    parts.push([fileHead, ...file.chunks, fileTail]);
+    length += fileHead.length + file.bytes + fileTail.length;
+  });
+  const tailBytes = Buffer.from(`--${boundary}--\r\n`, 'utf8');
   const headers = headersFor(target);
   headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
-  headers['content-length'] = String(headBytes.length + upload.bytes + tailBytes.length);
-  return { url: urlOf(target, call.method), method: 'POST', headers, bodyStream: () => Readable.from([headBytes, ...upload.chunks, tailBytes]), framing: 'json' };
+  headers['content-length'] = String(length + tailBytes.length);
+  return { url: urlOf(target, call.method), method: 'POST', headers, bodyStream: () => Readable.from([...parts.flat(), tailBytes]), framing: 'json' };
 }
 
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
   if (call.upload) return multipartRequest(call, call.upload, target);
-  return { url: urlOf(target, call.method), method: 'POST', headers: headersFor(target), body: JSON.stringify({ ...call.body, model: target.upstreamModel }), framing: 'sse' };
+  const body: Json = { ...call.body, model: target.upstreamModel };
+  // A routing rule or power level may cap a Response's output below what the client asked for.
+  if (call.method === 'responses' && call.maxTokens !== undefined && !(typeof body.max_output_tokens === 'number' && body.max_output_tokens <= call.maxTokens)) body.max_output_tokens = call.maxTokens;
+  return { url: urlOf(target, call.method), method: 'POST', headers: headersFor(target, call.stream), body: JSON.stringify(body), framing: 'sse' };
 }
 
 /** `<quality>/<size>` as dall-e prices images; dall-e-3's default quality is "standard", its default size 1024x1024. */
@@ -109,7 +123,8 @@ function usageOf(call: NativeCall, body: unknown): Usage | undefined {
   if (!isObject(body)) return undefined;
   const tokens = tokenUsage(body.usage);
   switch (call.method) {
-    case 'images/generations': {
+    case 'images/generations':
+    case 'images/edits': {
       if (tokens) return tokens;
       const images = Array.isArray(body.data) ? body.data.length : 0;
       return withUnits({ images, imageVariant: imageVariant(call.body) });
@@ -124,6 +139,8 @@ function usageOf(call: NativeCall, body: unknown): Usage | undefined {
       if (seconds !== undefined) return withUnits({ inputSeconds: seconds });
       return tokens;
     }
+    case 'responses':
+      return usageFromResponses(body.usage);
     case 'rerank': {
       const billed = isObject(body.meta) && isObject(body.meta.billed_units) ? body.meta.billed_units.search_units : undefined;
       return withUnits({ queries: typeof billed === 'number' && billed >= 0 ? billed : 1 });
@@ -135,6 +152,7 @@ function usageOf(call: NativeCall, body: unknown): Usage | undefined {
 
 /** Text the model produced, for a local count when the answer reports no usage (chat-like bodies only). */
 function textOf(body: unknown): string {
+  if (isObject(body) && body.object === 'response') return responsesText(body);
   if (!isObject(body) || !Array.isArray(body.choices)) return '';
   let text = '';
   for (const choice of body.choices as Json[]) {
@@ -151,9 +169,17 @@ export const openAINative: NativeProvider = {
   buildRequest,
   usageOf,
   textOf,
-  createStreamTransform: (target) => {
-    // The relayed OpenAI-format endpoints answer JSON; the routes never ask for a stream.
-    throw new GatewayError('invalid_request', `streaming is not supported on this endpoint (${target.provider})`);
-  },
+  // Of the relayed OpenAI-format endpoints only `responses` (built-in tools) is ever asked for a stream.
+  createStreamTransform: (target) => new ResponsesNativeStreamTransform(target),
 };
 
+
+/**
+ * OpenAI's `/v1/responses` with built-in tools (web_search, file_search, code_interpreter, …): these
+ * run on OpenAI's (and Azure OpenAI's) servers only, so OpenAI-compatible servers are not asked.
+ */
+export const openAIResponsesNative: NativeProvider = {
+  ...openAINative,
+  label: 'OpenAI or Azure OpenAI',
+  serves: (provider) => provider === 'openai' || provider === 'azure',
+};

@@ -1,0 +1,231 @@
+/**
+ * LiteLLM's `general_settings.pass_through_endpoints`: each configured `path` (and, with
+ * `include_subpath`, every path under it) is relayed to its `target` — method, subpath, query and
+ * body as the client sent them, the configured `headers` added (the client's own only with
+ * `forward_headers`, and never the gateway key it presented) — and the target's answer comes back
+ * as it is sent: status, headers, and the body streamed through (SSE included).
+ *
+ * A gateway key with `llm.execute` is required unless the entry says `auth: false` (LiteLLM's
+ * default is no auth; the gateway warns at start for each open entry). Every call leaves a usage
+ * row (`endpoint: "pass_through"`, key, user, team, status, latency); tokens are read from a JSON
+ * answer carrying OpenAI's or Anthropic's `usage`; the cost stays unknown (no price is configured
+ * for a target), so pass-through calls are not held to budgets.
+ */
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { request as undiciRequest } from 'undici';
+import { requirePermission } from '../../auth/permissions.js';
+import type { PassThroughEndpoint } from '../../config/schema.js';
+import { GatewayError, upstreamErrorCode } from '../../errors.js';
+import type { CallContext } from '../../gateway/call-context.js';
+import { ClientConnection } from '../../gateway/client-connection.js';
+import type { Gateway } from '../../gateway/pipeline.js';
+import { usageFromResponses } from '../../providers/shared/openai-responses-native.js';
+import { usageFromOpenAI } from '../../providers/shared/usage.js';
+import type { Usage } from '../../providers/types.js';
+
+const DEFAULT_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+/** LiteLLM's default pass-through timeout. */
+const DEFAULT_TIMEOUT_SECONDS = 600;
+/** The largest JSON answer read for its usage; larger ones are streamed through unread. */
+const MAX_USAGE_BODY_BYTES = 8 * 1024 * 1024;
+/** Never sent on: they describe one connection, or carry the gateway key the client presented. */
+const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'accept-encoding', 'expect']);
+const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'set-cookie', 'trailer', 'upgrade']);
+const ENV_REFERENCE = /os\.environ\/([A-Za-z_][A-Za-z0-9_]*)\s*$/;
+
+/**
+ * A header value with a trailing `os.environ/VAR` (LiteLLM's `Bearer os.environ/KEY`) resolved;
+ * a whole-value reference was resolved when the config was read.
+ */
+export function resolveHeader(value: string, env: Record<string, string | undefined>, where: string): string {
+  const match = ENV_REFERENCE.exec(value);
+  if (!match) return value;
+  const found = env[match[1]];
+  if (found === undefined || found === '') throw new Error(`${where}: the environment variable ${match[1]} is not set`);
+  return value.slice(0, match.index) + found;
+}
+
+function usageOf(text: string): Usage | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const usage = typeof body === 'object' && body !== null ? (body as { usage?: unknown }).usage : undefined;
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  // OpenAI chat/completions (prompt_tokens), or OpenAI Responses and Anthropic (input_tokens).
+  if ('prompt_tokens' in usage) return usageFromOpenAI(usage);
+  const tokens = usageFromResponses(usage);
+  const cacheRead = (usage as { cache_read_input_tokens?: unknown }).cache_read_input_tokens;
+  if (tokens && typeof cacheRead === 'number' && cacheRead > 0) tokens.cachedTokens = cacheRead;
+  return tokens;
+}
+
+function anonymousContext(request: FastifyRequest): CallContext {
+  return {
+    callId: request.id,
+    startedAt: performance.now(),
+    startedAtEpochMs: Date.now(),
+    endpoint: 'pass_through',
+    caller: { keyHash: null, keyAlias: null, userId: null, teamId: null, isAdmin: false },
+    client: new ClientConnection(),
+    recorded: false,
+    requesterIp: request.ip,
+  };
+}
+
+interface Relay {
+  entry: PassThroughEndpoint;
+  headers: Record<string, string>;
+}
+
+function targetUrl(entry: PassThroughEndpoint, request: FastifyRequest): string {
+  const [pathname, query] = splitUrl(request.url);
+  const sub = entry.include_subpath ? pathname.slice(entry.path.replace(/\/+$/, '').length) : '';
+  const base = entry.target.replace(/\/+$/, '');
+  return `${base}${sub && !sub.startsWith('/') ? `/${sub}` : sub}${query ? `?${query}` : ''}`;
+}
+
+function splitUrl(url: string): [string, string] {
+  const at = url.indexOf('?');
+  return at < 0 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)];
+}
+
+function requestHeaders(relay: Relay, request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (relay.entry.forward_headers) {
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (NOT_FORWARDED.has(name) || value === undefined) continue;
+      headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+  } else {
+    for (const name of ['content-type', 'accept']) {
+      const value = request.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+  }
+  // The gateway reads JSON answers for their usage: ask for them unencoded.
+  headers['accept-encoding'] = 'identity';
+  for (const [name, value] of Object.entries(relay.headers)) headers[name.toLowerCase()] = value;
+  return headers;
+}
+
+async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, reply: FastifyReply, context: CallContext): Promise<FastifyReply> {
+  const started = performance.now();
+  const abort = new AbortController();
+  const stopListening = context.client.onGone(() => abort.abort());
+  const timeoutMs = (route.entry.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+  const timer = timeoutMs > 0 ? setTimeout(() => abort.abort(new GatewayError('upstream_timeout', `the pass-through target did not answer within ${timeoutMs / 1000} s`)), timeoutMs) : undefined;
+  let finished = false;
+  const finish = (settlement: { usage: Usage | undefined; stream: boolean } | undefined, error: GatewayError | undefined) => {
+    if (finished) return;
+    finished = true;
+    if (timer) clearTimeout(timer);
+    stopListening();
+    const upstreamLatencyMs = performance.now() - started;
+    gateway.recordPassThrough(context, {
+      settlement: settlement ? { usage: settlement.usage, costMicros: undefined, upstreamLatencyMs, timeToFirstTokenMs: null } : undefined,
+      error,
+      aborted: context.client.gone,
+      stream: settlement?.stream ?? false,
+    });
+  };
+  const body = request.body;
+  let answer: Awaited<ReturnType<typeof undiciRequest>>;
+  try {
+    answer = await undiciRequest(targetUrl(route.entry, request), {
+      method: request.method as 'GET',
+      headers: requestHeaders(route, request),
+      body: Buffer.isBuffer(body) && request.method !== 'GET' && request.method !== 'HEAD' ? body : undefined,
+      signal: abort.signal,
+      headersTimeout: timeoutMs || undefined,
+      bodyTimeout: timeoutMs || undefined,
+    });
+  } catch (caught) {
+    const error = caught instanceof GatewayError ? caught : new GatewayError('upstream_connection', `the pass-through target cannot be reached (${(caught as { code?: string }).code ?? (caught as Error).name})`);
+    finish(undefined, error);
+    throw error;
+  }
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(answer.headers)) {
+    if (value !== undefined && !NOT_RETURNED.has(name)) headers[name] = value;
+  }
+  const status = answer.statusCode;
+  const failure = status >= 400 ? new GatewayError(upstreamErrorCode(status), `the pass-through target answered ${status}`) : undefined;
+  const contentType = String(answer.headers['content-type'] ?? '');
+  const declared = Number(answer.headers['content-length']);
+  const readable = /\bjson\b/i.test(contentType) && !(declared > MAX_USAGE_BODY_BYTES) && !answer.headers['content-encoding'];
+  if (readable) {
+    // A JSON answer is read whole (bounded) for its usage, then sent.
+    let text: string;
+    try {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of answer.body) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_USAGE_BODY_BYTES) throw new GatewayError('upstream_response_too_large', `the pass-through target's JSON answer is larger than ${MAX_USAGE_BODY_BYTES} bytes`);
+        chunks.push(chunk as Buffer);
+      }
+      text = Buffer.concat(chunks).toString('utf8');
+    } catch (caught) {
+      const error = caught instanceof GatewayError ? caught : new GatewayError('upstream_connection', 'the pass-through target broke off its answer');
+      finish(undefined, error);
+      throw error;
+    }
+    finish({ usage: failure ? undefined : usageOf(text), stream: false }, failure);
+    return reply.code(status).headers(headers).send(text);
+  }
+  // Anything else (SSE, files, …) streams through as it arrives; the row is written when it ends.
+  const stream = /text\/event-stream/i.test(contentType);
+  answer.body.once('end', () => finish({ usage: undefined, stream }, failure));
+  answer.body.once('error', () => finish(undefined, failure ?? new GatewayError('upstream_connection', 'the pass-through target broke off its answer')));
+  // Destroyed before its end (the client went away, and the relay with it): recorded as aborted.
+  answer.body.once('close', () => finish({ usage: undefined, stream }, failure ?? new GatewayError('client_closed_request', 'the client closed the connection before the answer ended')));
+  return reply.code(status).headers(headers).send(answer.body);
+}
+
+/**
+ * Serves the configured pass-through endpoints. `env` resolves the `os.environ/VAR` that ends a
+ * header value; an unset one fails the start, naming the entry.
+ */
+export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined> }): void {
+  const { gateway } = deps;
+  const routes = deps.endpoints.map((entry, index): Relay => {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(entry.headers ?? {})) headers[name] = resolveHeader(value, deps.env, `general_settings.pass_through_endpoints[${index}].headers.${name}`);
+    return { entry, headers };
+  });
+  void app.register(async (scope) => {
+    // Bodies go to the target as they came: never parsed.
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    for (const route of routes) {
+      const { entry } = route;
+      const open = entry.auth === false;
+      const path = entry.path.replace(/\/+$/, '') || '/';
+      const urls = entry.include_subpath ? [path, `${path === '/' ? '' : path}/*`] : [path];
+      for (const url of urls) {
+        if (scope.hasRoute({ url, method: 'GET' }) || scope.hasRoute({ url, method: 'POST' })) {
+          throw new Error(`general_settings.pass_through_endpoints: ${entry.path} is a path the gateway serves itself; choose another path`);
+        }
+        scope.route({
+          method: [...(entry.methods ?? DEFAULT_METHODS)],
+          url,
+          config: open ? { public: true } : { endpoint: 'pass_through' },
+          preHandler: open ? undefined : requirePermission('llm.execute'),
+          handler: async (request, reply) => {
+            if (!open) return relay(gateway, route, request, reply, request.call!);
+            const context = anonymousContext(request);
+            reply.header('x-switchboard-call-id', context.callId);
+            reply.raw.on('close', () => {
+              if (!reply.raw.writableFinished) context.client.close();
+            });
+            return relay(gateway, route, request, reply, context);
+          },
+        });
+      }
+    }
+  });
+}

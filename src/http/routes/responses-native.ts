@@ -1,0 +1,66 @@
+/**
+ * Responses requests with built-in tools (`web_search`, `file_search`, `code_interpreter`,
+ * `image_generation`, `computer_use_preview`, `mcp`, …): these run on OpenAI's servers, so such a
+ * request is relayed untranslated to `/v1/responses` of the model group's OpenAI and Azure OpenAI
+ * deployments — the whole request path (limits and budget reservation, routing, retries and
+ * fallbacks among those deployments, usage row priced from the Response's `usage`), the answer and
+ * the event stream passed on as received. A group without such a deployment is refused by the tool's name.
+ *
+ * Stored responses: the upstream keeps the response (OpenAI's `store`, default true), not the
+ * gateway; `previous_response_id` goes to the upstream as sent, except an id of a response this
+ * gateway stored (a translated conversation), which OpenAI cannot know: that is refused.
+ */
+import { GatewayError } from '../../errors.js';
+import type { NativeOperation } from '../../gateway/call-context.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
+import type { ModelCatalog } from '../../routing/catalog.js';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The tools of a Responses body that are neither function nor custom tools: `tools[i]` and its type. */
+export function builtInToolsOf(body: unknown): Array<{ index: number; type: string }> {
+  if (!isObject(body) || !Array.isArray(body.tools)) return [];
+  const found: Array<{ index: number; type: string }> = [];
+  body.tools.forEach((tool, index) => {
+    if (isObject(tool) && typeof tool.type === 'string' && tool.type !== 'function') found.push({ index, type: tool.type.slice(0, 64) });
+  });
+  return found;
+}
+
+function named(tools: Array<{ index: number; type: string }>): string {
+  return tools.map(({ index, type }) => `tools[${index}] ${JSON.stringify(type)}`).join(', ');
+}
+
+/**
+ * The native operation for a Responses body with built-in tools; refused with 400 naming the tools
+ * when the group (configured and callable) has no OpenAI or Azure deployment.
+ */
+export function responsesNativeOperation(body: unknown, tools: Array<{ index: number; type: string }>, catalog: ModelCatalog): NativeOperation {
+  if (!isObject(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object (a Responses API request)');
+  if (typeof body.model !== 'string' || body.model === '') throw new GatewayError('invalid_request', '"model" is required: the name of a model group of this gateway', { param: 'model' });
+  if (body.cache !== undefined) {
+    throw new GatewayError('invalid_request', `"cache" (the gateway's response cache) does not apply to a request with built-in tools (${named(tools)}): it is relayed to OpenAI and never answered from the cache`, { param: 'cache' });
+  }
+  const native = nativeProviderOf('openai-responses');
+  const group = catalog.resolve(body.model);
+  if (group && !group.available.some((deployment) => native.serves(deployment.provider))) {
+    throw new GatewayError('invalid_request', `${named(tools)} ${tools.length > 1 ? 'are built-in tools' : 'is a built-in tool'} that only OpenAI's servers run: model group "${body.model.slice(0, 128)}" has no OpenAI or Azure OpenAI deployment to relay the request to (other providers take function tools: {"type":"function","name","parameters"})`, { param: `tools[${tools[0].index}].type` });
+  }
+  const request: NativeOperation['request'] = { model: body.model, stream: body.stream === true, native: body };
+  const max = body.max_output_tokens;
+  if (typeof max === 'number' && Number.isInteger(max) && max > 0) request.max_tokens = max;
+  return { kind: 'native', api: 'openai-responses', method: 'responses', costKind: 'completion', request };
+}
+
+/** The refusal of a `previous_response_id` this gateway stored: its conversation is the gateway's, unknown to OpenAI. */
+export function gatewayStoredPrevious(id: string, tools: Array<{ index: number; type: string }>): GatewayError {
+  return new GatewayError(
+    'invalid_request',
+    `"previous_response_id" ${JSON.stringify(id.slice(0, 128))} is a response this gateway stored; a request with built-in tools (${named(tools)}) is relayed to OpenAI, which does not have it: send the conversation in "input" instead, or continue without built-in tools`,
+    { param: 'previous_response_id' },
+  );
+}
