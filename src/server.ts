@@ -265,7 +265,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerGeminiRoutes(app, { gateway: deps.gateway });
   registerAnthropicNativeRoutes(app, { gateway: deps.gateway });
   registerOpenAIMediaRoutes(app, { gateway: deps.gateway });
-  if (deps.passThrough && deps.passThrough.endpoints.length > 0) registerPassThroughRoutes(app, { gateway: deps.gateway, ...deps.passThrough });
+  if (deps.passThrough && deps.passThrough.endpoints.length > 0) registerPassThroughRoutes(app, { gateway: deps.gateway, ...deps.passThrough, creditsOn: deps.platform !== undefined });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);
   if (deps.agents) registerAgentRoutes(app, deps.agents);

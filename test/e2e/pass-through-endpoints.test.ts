@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { Management } from '../support/management.js';
 
 interface Seen {
   method: string;
@@ -110,6 +111,25 @@ describe('pass_through_endpoints', () => {
     const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ endpoint: 'pass_through', status: 'success', model_group: null, cost_micros: null, stream: 0 });
     expect(record!.latency_ms).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses a caller held to a budget (the key\'s, its team\'s or a linked budget object\'s): an unpriced call cannot be charged', async () => {
+    const api = new Management(gateway.url);
+    const free = await api.generateKey({});
+    const budgeted = await api.generateKey({ max_budget: 5 });
+    await api.newTeam({ team_id: 'pt-budget-team', max_budget: 5 });
+    const teamKey = await api.generateKey({ team_id: 'pt-budget-team' });
+    await api.ok('POST', '/budget/new', { budget_id: 'pt-budget', max_budget: 1 });
+    const linked = await api.generateKey({ budget_id: 'pt-budget' });
+    const before = seen.length;
+    for (const key of [budgeted.key, teamKey.key, linked.key]) {
+      const refused = await fetch(`${gateway.url}/exact`, { headers: { authorization: `Bearer ${key}` } });
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('carry no price');
+    }
+    expect(seen.length).toBe(before);
+    const served = await fetch(`${gateway.url}/exact`, { headers: { authorization: `Bearer ${free.key}` } });
+    expect(served.status).toBe(201);
   });
 
   it('serves the exact path only without include_subpath', async () => {

@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
+import type { ResolvedKey } from '../../auth/key-directory.js';
 import { requirePermission } from '../../auth/permissions.js';
 import type { PassThroughEndpoint } from '../../config/schema.js';
 import { GatewayError, upstreamErrorCode } from '../../errors.js';
@@ -190,7 +191,22 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
  * Serves the configured pass-through endpoints. `env` resolves the `os.environ/VAR` that ends a
  * header value; an unset one fails the start, naming the entry.
  */
-export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined> }): void {
+/**
+ * A pass-through target has no price, so a call through it cannot be reserved against a budget or
+ * charged to credits. Callers held to money — a key, user or team with a budget (its own or a
+ * linked budget object), or a user paying credits on the platform — are refused instead of being
+ * let through unbilled. Rate limits are not counted on these routes either (README).
+ */
+export function unpricedRefusal(principal: ResolvedKey | undefined, creditsOn: boolean): GatewayError | undefined {
+  if (!principal) return undefined;
+  const held = [principal.key, principal.user, principal.team].find((limits) => limits && (limits.maxBudgetMicros !== null || (limits.budgetId ?? null) !== null));
+  if (held || (creditsOn && principal.user)) {
+    return new GatewayError('permission_denied', 'pass-through endpoints carry no price, so a key held to a budget or paying credits cannot call them (every call it makes must be charged): use a key without a budget for this route');
+  }
+  return undefined;
+}
+
+export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; creditsOn?: boolean }): void {
   const { gateway } = deps;
   const routes = deps.endpoints.map((entry, index): Relay => {
     const headers: Record<string, string> = {};
@@ -216,7 +232,11 @@ export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway:
           config: open ? { public: true } : { endpoint: 'pass_through' },
           preHandler: open ? undefined : requirePermission('llm.execute'),
           handler: async (request, reply) => {
-            if (!open) return relay(gateway, route, request, reply, request.call!);
+            if (!open) {
+              const refused = unpricedRefusal(request.call!.caller.principal, deps.creditsOn === true);
+              if (refused) throw refused;
+              return relay(gateway, route, request, reply, request.call!);
+            }
             const context = anonymousContext(request);
             reply.header('x-switchboard-call-id', context.callId);
             reply.raw.on('close', () => {
