@@ -221,3 +221,43 @@ general_settings:
     expect((await api.keyInfo(key)).spend).toBeCloseTo(0.00801, 6);
   });
 });
+
+describe('the /openai/v1 relay reserves every completion it asks for', () => {
+  const upstream = new MockOpenAI({ reply: 'ok' });
+  let gateway: TestGateway;
+  let api: Management;
+
+  beforeAll(async () => {
+    await upstream.start();
+    gateway = await startGateway(`
+model_list:
+  - model_name: gpt
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "${upstream.url}", api_key: sk-upstream}
+    model_info: {input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}
+router_settings:
+  num_retries: 0
+general_settings:
+  master_key: ${MASTER_KEY}
+`);
+    api = new Management(gateway.url);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await upstream.close();
+  });
+
+  it('n (or best_of) multiplies the output reserved: 8 × 1,000 tokens do not fit a budget that 1,000 do', async () => {
+    // One completion of 1,000 tokens at most costs about 2,000 µ$ (plus a small prompt); eight, 16,000 µ$.
+    const { key } = await api.generateKey({ models: ['gpt'], max_budget: 0.005 });
+    const ask = (extra: Record<string, unknown>) => post(gateway.url, '/openai/v1/chat/completions', key, { model: 'gpt', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1000, ...extra });
+    for (const extra of [{ n: 8 }, { best_of: 8 }, { n: 2, best_of: 8 }]) {
+      const refused = await ask(extra);
+      expect(refused.status, JSON.stringify(refused.body)).toBeGreaterThanOrEqual(400);
+      expect(refused.status).toBeLessThan(500);
+      expect(refused.body.error?.message).toMatch(/budget/i);
+    }
+    expect(upstream.requests).toHaveLength(0);
+    expect((await ask({ n: 1 })).status).toBe(200);
+    expect(upstream.requests).toHaveLength(1);
+  });
+});
