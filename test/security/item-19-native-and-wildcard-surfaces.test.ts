@@ -155,6 +155,45 @@ general_settings:
   });
 });
 
+describe('mock_response runs after the allow-lists and the limits', () => {
+  const upstream = new MockOpenAI({ reply: 'real' });
+  let gateway: TestGateway;
+  let api: Management;
+
+  beforeAll(async () => {
+    await upstream.start();
+    gateway = await startGateway(`
+model_list:
+  - model_name: cheap
+    litellm_params: {model: openai/gpt-4o-mini, api_base: "${upstream.url}", api_key: sk-upstream}
+  - model_name: pricey
+    litellm_params: {model: openai/gpt-4o, api_base: "${upstream.url}", api_key: sk-upstream}
+general_settings:
+  master_key: ${MASTER_KEY}
+`);
+    api = new Management(gateway.url);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await upstream.close();
+  });
+
+  const mock = (key: string, model: string) => post(gateway.url, '/v1/chat/completions', key, { model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 10, mock_response: 'mocked' });
+
+  it('refuses a model the key may not use, a spent budget and a passed rpm limit, as a real call', async () => {
+    const limited = await api.generateKey({ models: ['cheap'] });
+    const denied = await mock(limited.key, 'pricey');
+    expect(denied.status).toBe(403);
+    expect(denied.body.error?.code).toBe('model_not_allowed');
+    const broke = await api.generateKey({ models: ['cheap'], max_budget: 0 });
+    expect((await mock(broke.key, 'cheap')).status).toBeGreaterThanOrEqual(400);
+    const slow = await api.generateKey({ models: ['cheap'], rpm_limit: 1 });
+    expect((await mock(slow.key, 'cheap')).status).toBe(200);
+    expect((await mock(slow.key, 'cheap')).status).toBe(429);
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
 describe('a native call cannot cost more than its budget reservation', () => {
   // gemini-2.0-flash list prices: $0.10/M input, $0.40/M output. The upstream answers 20,000
   // output tokens: $0.008 per call, well within the usage bounds a request without
