@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from '../providers/types.js';
-import { generatedChoices, maxCostMicros, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
+import { DEFAULT_OUTPUT_TOKEN_LIMIT, generatedChoices, maxCostMicros, REASONING_ALLOWANCE, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
 
 const BASE_MESSAGES = [{ role: 'user', content: 'hi' }];
 const chat = (body: Record<string, unknown>): CostInput => ({ kind: 'chat', body: { model: 'm', messages: BASE_MESSAGES, ...body } });
@@ -95,5 +95,20 @@ describe('the output bound', () => {
     expect(maxCostMicros(chat({}), [withDefault])).toBe(BASE_PROMPT + 200);
     const withLimit = deployment(1, 2, { modelInfo: { max_output_tokens: 50 } });
     expect(maxCostMicros(chat({}), [withLimit])).toBe(BASE_PROMPT + 100);
+  });
+
+  it('a relayed (provider-native) call reserves all the output settlement accepts: the window when it names no limit, plus thinking', () => {
+    const relayed = (body: Record<string, unknown>): CostInput => ({ kind: 'completion', relayed: true, body: { model: 'm', ...body } });
+    const plain = deployment(1, 2);
+    // 1 separator token of prompt bound (a relayed body carries no prompt in these examples).
+    expect(maxCostMicros(relayed({}), [plain])).toBe(1 + 2 * DEFAULT_OUTPUT_TOKEN_LIMIT);
+    expect(maxCostMicros(relayed({ max_tokens: 100 }), [plain])).toBe(1 + 200);
+    const thinkingBytes = 2; // "{}" is read as part of the request
+    expect(maxCostMicros(relayed({ max_tokens: 100, thinking: {} }), [plain])).toBe(1 + thinkingBytes + 2 * (100 + REASONING_ALLOWANCE));
+    expect(maxCostMicros(relayed({ max_tokens: 100, n: 3 }), [plain])).toBe(1 + 2 * 300);
+    const windowed = deployment(1, 2, { modelInfo: { max_output_tokens: 8192 } });
+    expect(maxCostMicros(relayed({}), [windowed])).toBe(1 + 2 * 8192);
+    // The same request through the gateway's own formats keeps its smaller default (the gateway caps that output itself).
+    expect(maxCostMicros({ kind: 'completion', body: { model: 'm' } }, [plain])).toBe(1 + 2 * 4096);
   });
 });

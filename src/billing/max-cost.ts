@@ -155,11 +155,45 @@ export function modelOutputLimit(_input: CostInput, deployment: Deployment): num
   return configured ?? deployment.modelInfo.max_output_tokens ?? deployment.modelInfo.max_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
 }
 
+/** Output limit settlement accepts when neither the request, the deployment nor model_info names one. */
+export const DEFAULT_OUTPUT_TOKEN_LIMIT = 131_072;
+/** Output tokens settlement accepts per choice beyond the limit when the request asks for reasoning. */
+export const REASONING_ALLOWANCE = 32_768;
+
+function positive(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 1 ? Math.floor(value) : undefined;
+}
+
+/**
+ * The most completion tokens a provider may honestly bill for the request on `deployment`, as
+ * settlement bounds a report (billing/usage-bounds.ts): the output limit as sent, else the
+ * deployment's default, else model_info's, else DEFAULT_OUTPUT_TOKEN_LIMIT, plus a reasoning
+ * allowance per choice when the request asks for reasoning or thinking.
+ */
+export function billableOutputLimit(input: CostInput, deployment: Deployment): number {
+  if (input.kind === 'embeddings') return 0;
+  const { body } = input;
+  const requested = positive(body.max_completion_tokens) ?? positive(body.max_tokens);
+  const configured = positive(deployment.defaultParams.max_completion_tokens) ?? positive(deployment.defaultParams.max_tokens);
+  const limit = requested ?? configured ?? positive(deployment.modelInfo.max_output_tokens) ?? positive(deployment.modelInfo.max_tokens) ?? DEFAULT_OUTPUT_TOKEN_LIMIT;
+  const choices = positive(body.n) ?? 1;
+  const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== null && body.reasoning_effort !== 'none' ? REASONING_ALLOWANCE : 0;
+  const thinking = typeof body.thinking === 'object' && body.thinking !== null ? REASONING_ALLOWANCE : 0;
+  return (limit + Math.max(reasoning, thinking)) * choices;
+}
+
 function outputBound(input: CostInput, deployment: Deployment): number {
   if (input.kind === 'embeddings') return 0;
+  // A relayed call goes upstream without a limit the gateway chose: it reserves all that
+  // settlement would accept from the provider, so no honest report can pass the reservation.
+  if (input.relayed === true) return Math.max(billableOutputLimit(input, deployment), (modelOutputLimitOf(input, deployment) + predictionTokenBound(input.body)) * generatedChoices(input.body));
+  return (modelOutputLimitOf(input, deployment) + predictionTokenBound(input.body)) * generatedChoices(input.body);
+}
+
+/** The request's own output limit, else the deployment's (modelOutputLimit). */
+function modelOutputLimitOf(input: CostInput, deployment: Deployment): number {
   const requested = (input.body.max_completion_tokens ?? input.body.max_tokens) as number | undefined;
-  const limit = requested ?? modelOutputLimit(input, deployment);
-  return (limit + predictionTokenBound(input.body)) * generatedChoices(input.body);
+  return requested ?? modelOutputLimit(input, deployment);
 }
 
 export function dearestInputPrice(prices: TokenPrices): number {

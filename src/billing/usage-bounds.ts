@@ -21,14 +21,11 @@
  *   completion; the total is recomputed as prompt + completion once anything was adjusted.
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
-import { promptTokenBound, type CostInput } from './max-cost.js';
+import { billableOutputLimit, promptTokenBound, type CostInput } from './max-cost.js';
 
-/** Output limit when neither the request, the deployment nor model_info names one. */
-export const DEFAULT_OUTPUT_TOKEN_LIMIT = 131_072;
+export { DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
 /** Input window assumed when model_info names none (the largest current context windows). */
 export const DEFAULT_INPUT_WINDOW = 2_000_000;
-/** Added per choice when the request asks for reasoning. */
-export const REASONING_ALLOWANCE = 32_768;
 const PROMPT_MULTIPLIER = 4;
 const PROMPT_ALLOWANCE = 1_000;
 
@@ -53,7 +50,7 @@ export interface BoundedUsage {
 
 /** The most prompt and completion tokens the request could honestly be billed for on `deployment`. */
 export function usageLimits(input: CostInput, deployment: Deployment): UsageLimits {
-  return { promptTokens: promptLimit(input, deployment), completionTokens: completionLimit(input, deployment) };
+  return { promptTokens: promptLimit(input, deployment), completionTokens: billableOutputLimit(input, deployment) };
 }
 
 function promptLimit(input: CostInput, deployment: Deployment): number {
@@ -61,22 +58,6 @@ function promptLimit(input: CostInput, deployment: Deployment): number {
   const limit = Math.max(PROMPT_MULTIPLIER * estimate, estimate + PROMPT_ALLOWANCE);
   if (!readsBeyondRequest(input)) return limit;
   return Math.max(limit, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
-}
-
-function completionLimit(input: CostInput, deployment: Deployment): number {
-  if (input.kind === 'embeddings') return 0;
-  const { body } = input;
-  const requested = positive(body.max_completion_tokens) ?? positive(body.max_tokens);
-  const configured = positive(deployment.defaultParams.max_completion_tokens) ?? positive(deployment.defaultParams.max_tokens);
-  const limit = requested ?? configured ?? positive(deployment.modelInfo.max_output_tokens) ?? positive(deployment.modelInfo.max_tokens) ?? DEFAULT_OUTPUT_TOKEN_LIMIT;
-  const choices = positive(body.n) ?? 1;
-  const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== null && body.reasoning_effort !== 'none' ? REASONING_ALLOWANCE : 0;
-  const thinking = typeof body.thinking === 'object' && body.thinking !== null ? REASONING_ALLOWANCE : 0;
-  return (limit + Math.max(reasoning, thinking)) * choices;
-}
-
-function positive(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 1 ? Math.floor(value) : undefined;
 }
 
 /**

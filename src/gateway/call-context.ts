@@ -45,6 +45,12 @@ export interface CallContext {
   client: ClientConnection;
   /** Set once the call's usage record is queued, so that no call is recorded twice. */
   recorded: boolean;
+  /**
+   * Attempts that timed out after the upstream had read the whole request, before an answer: the
+   * provider bills their prompts, so the call's record charges them (stages/settle.ts, record.ts),
+   * also when a retry then answers.
+   */
+  unansweredReads?: Array<{ promptTokens: number; costMicros: number | undefined }>;
   /** The X-Power-Level header, as sent (the platform layer parses it). */
   requestedPowerLevel?: string;
   /** The run of POST /agents/{name}/run this call belongs to (its execution id), set by that route. */

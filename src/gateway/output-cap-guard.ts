@@ -1,10 +1,10 @@
 /**
  * The safety net behind the completion limit the gateway sets for a budget reservation
  * (billing/reservation-plan.ts): an upstream that ignores it and streams on would be billed for
- * output no reservation covers. While a capped stream is relayed, the text of its chunks is
- * counted, and a stream whose text is longer than the limit's tokens could hold — 32 characters per
- * token per choice, beyond what any tokenizer packs into a token on real text — is cut: the upstream
- * call is aborted, the client gets the error event, and what was produced is billed. Only capped
+ * output no reservation covers. While a capped stream is relayed, the text of its chunks (answer,
+ * reasoning, refusal and tool-call arguments) is counted, and a stream whose text is longer than
+ * the limit's tokens could hold — 32 characters per token per choice, beyond what any tokenizer
+ * packs into a token on real text — is cut: the upstream call is aborted, the client gets the error event, and what was produced is billed. Only capped
  * streams are counted (the others keep the relay's zero-parse path for pass-through runs).
  */
 import { GatewayError } from '../errors.js';
@@ -20,6 +20,11 @@ function textLength(chunk: ChatChunk): number {
     const delta = choice.delta;
     if (typeof delta?.content === 'string') length += delta.content.length;
     else if (typeof choice.text === 'string') length += choice.text.length; // legacy completions
+    // Reasoning and refusals are output the provider bills too: an upstream ignoring the cap could stream them without end.
+    for (const field of ['reasoning_content', 'reasoning', 'refusal'] as const) {
+      const value = delta?.[field];
+      if (typeof value === 'string') length += value.length;
+    }
     for (const call of delta?.tool_calls ?? []) length += (call.function?.name?.length ?? 0) + (call.function?.arguments?.length ?? 0);
   }
   return length;

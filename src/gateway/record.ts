@@ -83,7 +83,8 @@ export class UsageRecorder {
     const { context } = call;
     if (context.recorded) return;
     context.recorded = true;
-    const { settlement, error, deployment } = ending;
+    const { error, deployment } = ending;
+    const settlement = withUnansweredReads(ending.settlement, context.unansweredReads);
     const usage = settlement?.usage;
     // A call the provider answered on the user's own key (BYOK) is never billed: no budget spend, no credits.
     const byok = ending.lastAttempt?.target.byok === true && settlement !== undefined;
@@ -129,6 +130,25 @@ export class UsageRecorder {
     });
     this.deps.usageWriter.enqueue(this.deps.settings?.withoutSpendLogContent ? withoutContent(row) : row);
   }
+}
+
+/**
+ * The settlement with the prompts of attempts that timed out after the provider read them added
+ * (context.unansweredReads): tokens and cost of every attempt the provider bills, in the one record.
+ */
+function withUnansweredReads(settlement: Settlement | undefined, reads: CallContext['unansweredReads']): Settlement | undefined {
+  if (!reads || reads.length === 0) return settlement;
+  const promptTokens = reads.reduce((sum, read) => sum + read.promptTokens, 0);
+  const readCost = reads.some((read) => read.costMicros !== undefined) ? reads.reduce((sum, read) => sum + (read.costMicros ?? 0), 0) : undefined;
+  if (!settlement) {
+    return { usage: { promptTokens, completionTokens: 0, totalTokens: promptTokens, estimated: true }, costMicros: readCost, upstreamLatencyMs: 0, timeToFirstTokenMs: null };
+  }
+  const usage = settlement.usage ?? {};
+  return {
+    ...settlement,
+    usage: { ...usage, promptTokens: (usage.promptTokens ?? 0) + promptTokens, totalTokens: (usage.totalTokens ?? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0)) + promptTokens },
+    costMicros: settlement.costMicros === undefined && readCost === undefined ? undefined : (settlement.costMicros ?? 0) + (readCost ?? 0),
+  };
 }
 
 /**

@@ -37,7 +37,7 @@ export function settleStage(deps: SettleDependencies, recorder: UsageRecorder, a
 }
 
 /**
- * The client hung up while the attempt was upstream, after the request went out in full — before a
+ * The client hung up (or the attempt timed out) while the attempt was upstream, after the request went out in full — before a
  * JSON answer, or before a stream's first chunk. The provider has read the whole prompt and bills it, so the call is charged for the
  * prompt (counted locally; nothing reached the gateway yet, so no completion tokens) and recorded
  * as aborted; otherwise a large prompt sent and abandoned again and again would be read for free.
@@ -45,6 +45,11 @@ export function settleStage(deps: SettleDependencies, recorder: UsageRecorder, a
 async function settleAbandoned(deps: SettleDependencies, recorder: UsageRecorder, call: Call, error: GatewayError): Promise<void> {
   const { deployment } = call.attempt!;
   const usage = await estimateUsage(call.operation, '');
+  if (error.code !== 'client_closed_request') {
+    // A timed-out attempt: the route may retry, so its prompt is kept for the call's one record.
+    (call.context.unansweredReads ??= []).push({ promptTokens: usage.promptTokens ?? 0, costMicros: callCostMicros(usage, deployment) });
+    return;
+  }
   const settlement: Settlement = { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };
   recorder.recordAttempt(call, settlement, error, true);
 }

@@ -94,7 +94,15 @@ export async function dispatch(upstream: UpstreamClient, client: ClientConnectio
     if (controller.sent) readByUpstream.add(error);
     abort(error);
   });
-  const timer = timeoutMs > 0 ? setTimeout(() => abort(timeoutError(deployment, timeoutMs, timeoutOfRequest)), timeoutMs) : undefined;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          const error = timeoutError(deployment, timeoutMs, timeoutOfRequest);
+          // Like a client that hangs up: once the request went out in full, the provider read (and bills) it.
+          if (controller.sent) readByUpstream.add(error);
+          abort(error);
+        }, timeoutMs)
+      : undefined;
   const release = () => {
     clearTimeout(timer);
     stopListening();
@@ -134,7 +142,7 @@ export function upstreamError(adapter: ProviderAdapter, deployment: Deployment, 
   });
 }
 
-/** Client disconnects that came after the upstream had the whole request (it read the prompt). */
+/** Client disconnects and timeouts that came after the upstream had the whole request (it read the prompt). */
 const readByUpstream = new WeakSet<GatewayError>();
 
 /** Whether the call this error ended was abandoned after the upstream had read its request. */

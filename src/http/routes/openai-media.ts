@@ -162,7 +162,9 @@ function passThroughOperation(path: string, raw: unknown): NativeOperation {
   }
   const body = bodyOf(raw, `/openai/v1/${path}`);
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
-  return operation(path, modelOf(body), body, 'completion', maxTokens !== undefined ? { max_tokens: maxTokens } : {});
+  // Completions generated (and billed) per request: `n`, or `best_of` when larger — each up to the output limit.
+  const choices = Math.max(1, ...[body.n, body.best_of].filter((value): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0).map((value) => Math.ceil(value)));
+  return operation(path, modelOf(body), body, 'completion', { ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}), ...(choices > 1 ? { n: choices } : {}) });
 }
 
 export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway: Gateway }): void {
