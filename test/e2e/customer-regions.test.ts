@@ -7,7 +7,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { MASTER_KEY, startGateway, type StartOptions, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { stateSetups } from '../support/shared-state-setups.js';
@@ -75,11 +75,13 @@ describe.each(setups)('customer allowed_model_region: $name', (setup) => {
   let api: Management;
   let cleanup: () => Promise<void>;
   let client: OpenAI;
+  let options: StartOptions;
 
   beforeAll(async () => {
     const prepared = await setup.prepare();
     cleanup = prepared.cleanup;
-    gateway = await startGateway(config(), { ...prepared.options, env: { UPSTREAM_KEY: 'sk-upstream-test' } });
+    options = { ...prepared.options, env: { UPSTREAM_KEY: 'sk-upstream-test' } };
+    gateway = await startGateway(config(), options);
     api = new Management(gateway.url);
     client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
     await api.ok('POST', '/customer/new', { user_id: 'eu-customer', allowed_model_region: 'eu' });
@@ -160,5 +162,24 @@ describe.each(setups)('customer allowed_model_region: $name', (setup) => {
     expect(info.data.find((entry) => entry.model_info.id === 'chat-eu')?.litellm_params.region_name).toBe('eu');
     for (let index = 0; index < 4; index++) expect((await ask(client, 'added', 'eu-customer')).status).toBe(200);
     expect(reached()).toEqual({ eu: Array(4).fill('added-eu'), us: [], failing: 0 });
+  });
+
+  it.runIf(setup.name.startsWith('replicas'))('a region set on one replica holds the customer on the other', async () => {
+    const other = await startGateway(config(), options);
+    try {
+      const otherClient = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${other.url}/v1`, maxRetries: 0 });
+      await api.ok('POST', '/customer/new', { user_id: 'travelling' });
+      expect((await ask(otherClient, 'us-only', 'travelling')).status).toBe(200);
+      await api.ok('POST', '/customer/update', { user_id: 'travelling', allowed_model_region: 'eu' });
+      let outcome = await ask(otherClient, 'us-only', 'travelling');
+      for (let tries = 0; outcome.status === 200 && tries < 200; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        outcome = await ask(otherClient, 'us-only', 'travelling');
+      }
+      expect(outcome.status).toBe(400);
+      expect(outcome.message).toContain('region "eu"');
+    } finally {
+      await other.close();
+    }
   });
 });
