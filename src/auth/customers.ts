@@ -1,6 +1,7 @@
 /**
  * End users (customers) as LiteLLM's management API speaks them: /customer/* (and /end_user/*) with
- * `NewCustomerRequest` and `LiteLLM_EndUserTable`. Amounts in the API are USD, stored as integer micro-dollars. Every change
+ * `NewCustomerRequest` and `LiteLLM_EndUserTable`. Amounts in the API are USD, stored as integer micro-dollars;
+ * `allowed_model_region` holds the customer's calls to one region (routing/region-filter.ts). Every change
  * reaches the request path's caches on every replica (customer-directory.ts, key-directory.ts).
  */
 import { GatewayError } from '../errors.js';
