@@ -1,6 +1,7 @@
 /**
  * End users (customers) as LiteLLM's management API speaks them: /customer/* (and /end_user/*) with
- * `NewCustomerRequest` and `LiteLLM_EndUserTable`. Amounts in the API are USD, stored as integer micro-dollars. Every change
+ * `NewCustomerRequest` and `LiteLLM_EndUserTable`. Amounts in the API are USD, stored as integer micro-dollars;
+ * `allowed_model_region` holds the customer's calls to one region (routing/region-filter.ts). Every change
  * reaches the request path's caches on every replica (customer-directory.ts, key-directory.ts).
  */
 import { GatewayError } from '../errors.js';
@@ -37,12 +38,12 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 
 /**
- * Region pinning and the region's default model need deployments that declare their region, which
- * this gateway's model list does not yet; refusing beats storing a promise nothing keeps.
+ * LiteLLM's `default_model` (the model a customer's calls go to when their model has no deployment
+ * in the allowed region) is not honoured: such calls are refused naming the region instead, so
+ * storing it would promise a rerouting nothing does.
  */
-function refuseRegion(fields: Partial<CustomerFields>): void {
-  if (fields.allowed_model_region != null) throw new GatewayError('invalid_request', '"allowed_model_region" is not supported: deployments declare no region here, so calls could not be held to one; leave it unset', { param: 'allowed_model_region' });
-  if (fields.default_model != null) throw new GatewayError('invalid_request', '"default_model" is not supported (it is the fallback of allowed_model_region); leave it unset', { param: 'default_model' });
+function refuseUnsupported(fields: Partial<CustomerFields>): void {
+  if (fields.default_model != null) throw new GatewayError('invalid_request', '"default_model" is not supported: a call whose model has no deployment in the customer\'s allowed_model_region is refused naming the region, never sent to another model; leave it unset', { param: 'default_model' });
   if (fields.model_max_budget != null) throw new GatewayError('invalid_request', '"model_max_budget" is not supported on customers; set max_budget, or link a budget_id', { param: 'model_max_budget' });
 }
 
@@ -105,7 +106,7 @@ export class CustomerService {
   }
 
   async newCustomer(fields: CustomerFields): Promise<EndUserRecord> {
-    refuseRegion(fields);
+    refuseUnsupported(fields);
     await this.checkCustomerBudget(fields);
     if (await this.repo.findEndUser(fields.user_id)) throw new GatewayError('conflict', `customer "${fields.user_id}" already exists`, { param: 'user_id' });
     const now = Date.now();
@@ -113,7 +114,7 @@ export class CustomerService {
       ...newLimits(fields, now),
       userId: fields.user_id,
       alias: fields.alias ?? null,
-      allowedModelRegion: null,
+      allowedModelRegion: fields.allowed_model_region ?? null,
       defaultModel: null,
       budgetId: fields.budget_id ?? null,
       blocked: fields.blocked ?? false,
@@ -132,13 +133,14 @@ export class CustomerService {
   }
 
   async updateCustomer(fields: CustomerFields): Promise<EndUserRecord> {
-    refuseRegion(fields);
+    refuseUnsupported(fields);
     const existing = await this.requireCustomer(fields.user_id);
     await this.checkCustomerBudget(fields);
     const now = Date.now();
     const changes: Partial<EndUserRecord> = limitChanges(fields, now, existing);
     if (fields.alias !== undefined) changes.alias = fields.alias;
     if (fields.budget_id !== undefined) changes.budgetId = fields.budget_id;
+    if (fields.allowed_model_region !== undefined) changes.allowedModelRegion = fields.allowed_model_region;
     if (fields.spend != null) changes.spendMicros = toMicros(fields.spend)!;
     await this.repo.updateEndUser(existing.userId, changes);
     await this.customers.changed([existing.userId]);

@@ -78,7 +78,7 @@ export interface TeamMember {
 export interface EndUserRecord extends Limits {
   userId: string;
   alias: string | null;
-  /** "eu" | "us": calls may only reach deployments of that region (model_info.region_name / litellm_params.region_name). */
+  /** "eu" | "us": calls may only reach deployments of that region (litellm_params.region_name or inferred; routing/region-filter.ts). */
   allowedModelRegion: string | null;
   defaultModel: string | null;
 }

@@ -1,7 +1,8 @@
 /**
  * The semantic cache's embedding call: the gateway's own embeddings path (the whole chain), as the
  * caller of the call being looked up, so it is checked against that caller's access and limits and
- * recorded (and billed) as a call of its own.
+ * recorded (and billed) as a call of its own, and held to the call's region (a customer's
+ * allowed_model_region: the prompt goes to no embedding deployment outside it).
  */
 import { performance } from 'node:perf_hooks';
 import { ClientConnection } from '../gateway/client-connection.js';
@@ -22,7 +23,8 @@ export function chainEmbedder(run: () => Next, model: string): Embed {
       client: new ClientConnection(),
       recorded: false,
     };
-    const result = await run()({ context, operation: { kind: 'embeddings', request: { model, input: text } }, format: openAIResponseFormat, stream: false });
+    // The prompt stays in the end user's allowed region: the embedding call is held to it too.
+    const result = await run()({ context, operation: { kind: 'embeddings', request: { model, input: text } }, format: openAIResponseFormat, stream: false, ...(call.region ? { region: call.region } : {}) });
     if (result.kind !== 'json') return undefined;
     const body = JSON.parse(result.body) as { data?: Array<{ embedding?: unknown }> };
     const embedding = body.data?.[0]?.embedding;

@@ -15,6 +15,7 @@ import { DEFAULT_CALL_PARAMS, type ModelEntry } from './schema.js';
 import { apiBaseProblem } from '../security/api-base.js';
 import { resolveVertex, vertexApiBase, vertexPublisher } from '../providers/vertex/settings.js';
 import { resolveAws } from './aws-credentials.js';
+import { deploymentRegionName, regionOfName } from '../routing/region-filter.js';
 
 export const DEFAULT_TIMEOUT_SECONDS = 600;
 
@@ -135,6 +136,7 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     order: params.order,
     dropParams: params.drop_params,
     tags: params.tags && params.tags.length > 0 ? params.tags : undefined,
+    region: regionOfName(deploymentRegionName(params.region_name, { vertex: vertex?.target, aws: credentials })),
     defaultParams,
     modelInfo: { ...modelInfo, id },
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
@@ -174,6 +176,7 @@ function unservedDeployment(entry: ModelEntry, provider: string, upstreamModel: 
     available: false,
     unavailableReason: reason,
     tags: params.tags,
+    region: regionOfName(params.region_name),
   };
 }
 

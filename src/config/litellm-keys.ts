@@ -238,7 +238,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     aws_web_identity_token: no('AWS profiles and role assumption are not supported: give aws_access_key_id / aws_secret_access_key, or the AWS_* variables'),
     aws_sts_endpoint: no('AWS profiles and role assumption are not supported: give aws_access_key_id / aws_secret_access_key, or the AWS_* variables'),
     aws_bedrock_runtime_endpoint: providerParam('bedrock', 'AWS Bedrock'),
-    region_name: no('only Azure and OpenAI-format regions via api_base are served'),
+    region_name: yes('where the deployment runs ("eu", "us" or a provider region name): end users with allowed_model_region reach only deployments of their region'),
     watsonx_region_name: providerParam('watsonx', 'IBM watsonx'),
     azure_ad_token: no('Azure Entra ID tokens are not supported: use api_key'),
     azure_ad_token_provider: no('Azure Entra ID tokens are not supported: use api_key'),

@@ -67,6 +67,8 @@ export const litellmParamsSchema = z
     num_ctx: integer.optional(),
     keep_alive: z.union([z.string(), number]).optional(),
     tags: z.array(z.string()).optional(),
+    /** Where the deployment runs: "eu", "us" or a provider region name (routing/region-filter.ts). */
+    region_name: z.string().min(1).optional(),
     // Google Vertex AI (src/providers/vertex/settings.ts). Credentials: a service-account JSON (as
     // text, or as a YAML mapping) or the path of a credentials file. LiteLLM also reads the
     // vertex_ai_* spellings.

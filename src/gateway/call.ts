@@ -34,6 +34,8 @@ export interface Call {
   /** Limits on the models the call may reach beyond the key's lists: its tier's, its rule's. */
   readonly limits?: readonly ModelLimit[];
   readonly resolution?: Resolution;
+  /** The region the call must stay in: its stored end user's allowed_model_region (admit stage; routing/region-filter.ts). */
+  readonly region?: 'eu' | 'us';
   readonly admission?: AdmissionDecision;
   readonly attempt?: AttemptPlan;
 }

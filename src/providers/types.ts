@@ -242,6 +242,8 @@ export interface Deployment {
   dropParams?: boolean;
   /** litellm_params.tags: with router_settings.enable_tag_filtering, the request tags this deployment serves ("default": untagged requests). */
   tags?: string[];
+  /** "eu" | "us": where the deployment runs (litellm_params.region_name, else its Vertex location or AWS region; routing/region-filter.ts). */
+  region?: 'eu' | 'us';
   /** Default call parameters (max_tokens, temperature, ...) applied when the client omits them. */
   defaultParams: JsonObject;
   modelInfo: ModelInfo;

@@ -144,7 +144,9 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
 
     const endUsers: EndUserRecord[] = (await rows(client, 'LiteLLM_EndUserTable')).map((row) => {
       const id = String(row.user_id);
-      if (row.allowed_model_region) warnings.push(`end user "${id}": allowed_model_region "${String(row.allowed_model_region)}" is not supported here (deployments declare no region); imported without it`);
+      const region = row.allowed_model_region === 'eu' || row.allowed_model_region === 'us' ? row.allowed_model_region : null;
+      if (row.allowed_model_region && !region) warnings.push(`end user "${id}": allowed_model_region "${String(row.allowed_model_region)}" is not a region calls can be held to ("eu" or "us"); imported without it`);
+      if (row.default_model) warnings.push(`end user "${id}": default_model "${String(row.default_model)}" is not supported here (a call without an in-region deployment is refused instead); imported without it`);
       return {
         models: [], maxBudgetMicros: null, softBudgetMicros: null, budgetDuration: null, budgetPeriodStart: now, rpmLimit: null, tpmLimit: null, maxParallelRequests: null, metadata: {},
         spendMicros: micros(row.spend) ?? 0,
@@ -153,7 +155,7 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
         updatedAt: now,
         userId: id,
         alias: text(row.alias),
-        allowedModelRegion: null,
+        allowedModelRegion: region,
         defaultModel: null,
         budgetId: text(row.budget_id),
       };

@@ -118,14 +118,17 @@ describe.each(setups)('customers and budgets: $name', (setup) => {
     expect(await api.ok('POST', '/customer/delete', { user_ids: ['blocky', 'never-was'] })).toEqual({ deleted_customers: 1, message: 'Successfully deleted customers with ids: ["blocky"]' });
   });
 
-  it('refuses what it cannot honour, in words: max_budget with budget_id, allowed_model_region, an unknown budget', async () => {
+  it('refuses what it cannot honour, in words: max_budget with budget_id, default_model, an unknown region, an unknown budget', async () => {
     await api.ok('POST', '/budget/new', { budget_id: 'b-refuse', max_budget: 1 });
     const both = await api.call<{ error: { message: string } }>('POST', '/customer/new', { user_id: 'c1', max_budget: 1, budget_id: 'b-refuse' });
     expect(both.status).toBe(400);
     expect(both.body.error.message).toContain('either "max_budget" or "budget_id"');
-    const region = await api.call<{ error: { message: string } }>('POST', '/customer/new', { user_id: 'c2', allowed_model_region: 'eu' });
+    const region = await api.call<{ error: { message: string } }>('POST', '/customer/new', { user_id: 'c2', allowed_model_region: 'asia' });
     expect(region.status).toBe(400);
     expect(region.body.error.message).toContain('allowed_model_region');
+    const defaultModel = await api.call<{ error: { message: string } }>('POST', '/customer/new', { user_id: 'c2', allowed_model_region: 'eu', default_model: 'gpt' });
+    expect(defaultModel.status).toBe(400);
+    expect(defaultModel.body.error.message).toContain('"default_model" is not supported');
     expect((await api.call('POST', '/customer/new', { user_id: 'c3', budget_id: 'nope' })).status).toBe(404);
   });
 

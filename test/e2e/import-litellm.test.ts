@@ -116,7 +116,7 @@ async function fill(url: string): Promise<void> {
         `req-${log}`, sha256(key.secret), 0.001 * (log + 1), String(log * 7), key.user, key.team, log % 3 === 0 ? 'cust-a' : null, JSON.stringify(log % 2 === 0 ? ['batch'] : []),
       ]);
     }
-    await client.query(`insert into "LiteLLM_EndUserTable" (user_id, alias, spend, budget_id, blocked) values ('cust-a', 'A', 0.5, 'tiny', false), ('cust-b', null, 0, null, true), ('cust-c', null, 2, 'gold', false)`);
+    await client.query(`insert into "LiteLLM_EndUserTable" (user_id, alias, spend, budget_id, blocked, allowed_model_region) values ('cust-a', 'A', 0.5, 'tiny', false, 'eu'), ('cust-b', null, 0, null, true, null), ('cust-c', null, 2, 'gold', false, null)`);
   } finally {
     await client.end();
   }
@@ -208,7 +208,7 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
     expect(user.user_info.spend).toBeCloseTo(6.75, 6);
     expect((await api.userInfo('user-0')).user_info).toMatchObject({ user_role: 'proxy_admin' });
     expect(await api.ok('POST', '/budget/info', { budgets: ['gold'] })).toEqual([expect.objectContaining({ budget_id: 'gold', max_budget: 50, rpm_limit: 500, budget_duration: '30d', created_by: 'admin' })]);
-    expect(await api.ok('GET', '/customer/info?end_user_id=cust-a')).toMatchObject({ user_id: 'cust-a', alias: 'A', spend: 0.5, budget_id: 'tiny', blocked: false });
+    expect(await api.ok('GET', '/customer/info?end_user_id=cust-a')).toMatchObject({ user_id: 'cust-a', alias: 'A', spend: 0.5, budget_id: 'tiny', blocked: false, allowed_model_region: 'eu' });
   });
 
   it('a second run updates in place: same rows, same limits, and spend counted since is kept', async () => {

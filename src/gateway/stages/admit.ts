@@ -8,6 +8,7 @@
 import { estimatedTokens } from '../../billing/token-estimate.js';
 import { outputCapField, reservationPlan, withOutputCap } from '../../billing/reservation-plan.js';
 import type { EndUserRecord } from '../../auth/principals.js';
+import type { AllowedRegion } from '../../routing/region-filter.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import type { Operation } from '../call-context.js';
 import { costInputOf } from '../cost-input.js';
@@ -17,9 +18,11 @@ import type { GatewayDependencies } from '../dependencies.js';
 export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platform' | 'customers'> & { settings?: Pick<GatewayDependencies['settings'], 'reservationOutputTokens'> }): Stage {
   const { admission, platform, customers } = deps;
   if (!admission && !platform) return (call, next) => next(call);
-  return async (call, next) => {
+  return async (callIn, next) => {
+    let call = callIn;
     const principal = call.context.caller.principal;
     const endUser = await storedEndUser(customers, call);
+    if (endUser?.allowedModelRegion) call = { ...call, region: regionOf(endUser, call) };
     if (!principal && !endUser) return next(call);
     let decision: AdmissionDecision = {};
     // Read per call: a hot reload changes the settings in place.
@@ -57,4 +60,11 @@ async function storedEndUser(customers: GatewayDependencies['customers'], call: 
   }
   if (record?.blocked) throw failedWith(new GatewayError('permission_denied', `End User=${id} is blocked. Let your admin know, if you think this is a mistake.`), call);
   return record ?? undefined;
+}
+
+/** The customer's allowed_model_region; a stored value this version cannot hold calls to is refused, never ignored. */
+function regionOf(endUser: EndUserRecord, call: Call): AllowedRegion {
+  const region = endUser.allowedModelRegion;
+  if (region === 'eu' || region === 'us') return region;
+  throw failedWith(new GatewayError('permission_denied', `End User=${endUser.userId} has allowed_model_region "${region}", which is not a region calls can be held to ("eu" or "us"); update the customer`), call);
 }

@@ -15,6 +15,7 @@ import { failedWith, type AttemptPlan, type Call, type Next, type RouteFacts, ty
 import type { ClientConnection } from '../client-connection.js';
 import type { GatewayDependencies } from '../dependencies.js';
 import { deploymentsForTags } from '../../routing/tag-filter.js';
+import { deploymentsInRegion, type AllowedRegion } from '../../routing/region-filter.js';
 import { atCapacityError, coolingDownError } from './route-errors.js';
 import { fittingDeployments } from './context-window.js';
 
@@ -43,7 +44,7 @@ export function routeStage(deps: RouteDependencies): Stage {
       if (!kind) break;
       // The fallback list is the requested group's (or the request's own), chosen by the first failure's kind.
       chain ??= resolution!.reachable.fallbackChain(kind);
-      const fallback = nextFallback(deps, chain);
+      const fallback = nextFallback(deps, chain, call.region);
       if (!fallback) break;
       deps.logger.warn({ callId: call.context.callId, from: progress.group.name, to: fallback.name, code: error.code }, 'falling back to another model group');
       progress.fallbacks++;
@@ -54,12 +55,16 @@ export function routeStage(deps: RouteDependencies): Stage {
   };
 }
 
-/** The next group of the fallback chain that exists and can be called. */
-function nextFallback(deps: RouteDependencies, chain: string[]): ModelGroup | undefined {
+/** The next group of the fallback chain that exists and can be called (in the call's region, when it has one). */
+function nextFallback(deps: RouteDependencies, chain: string[], region: AllowedRegion | undefined): ModelGroup | undefined {
   while (chain.length > 0) {
     const name = chain.shift()!;
     const group = deps.catalog.resolve(name);
-    if (group && group.available.length > 0) return group;
+    if (group && group.available.length > 0) {
+      if (!region || group.available.some((deployment) => deployment.region === region)) return group;
+      deps.logger.warn({ fallback: name, region }, 'fallback model group has no deployment in the end user\'s allowed region; skipped');
+      continue;
+    }
     deps.logger.warn({ fallback: name }, 'fallback model group is not configured or unavailable; skipped');
   }
   return undefined;
@@ -73,7 +78,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
   const { router } = deps;
   const { group } = progress;
   const { context } = call;
-  const rankedAll = withTags(router.policy, group, servingDeployments(call, group, await router.rank(group, call.stream)), call.context.requestTags);
+  const rankedAll = inRegion(group, withTags(router.policy, group, servingDeployments(call, group, await router.rank(group, call.stream)), call.context.requestTags), call.region);
   if (rankedAll.length === 0) throw router.allDown(group) ? router.downError(group) : coolingDownError(router, group, progress.cooling);
   const ranked = router.policy.preCallChecks ? fittingDeployments(rankedAll, call.operation, group.name) : rankedAll;
   let deployment = await admitNext(deps, ranked, 0, progress);
@@ -140,6 +145,17 @@ function withTags(policy: RouterPolicy, group: ModelGroup, ranked: Deployment[],
   if (!policy.tagFiltering) return ranked;
   const serving = deploymentsForTags(group.name, group.available, tags, policy.tagFiltering.matchAny);
   return serving.length === group.available.length ? ranked : ranked.filter((deployment) => serving.includes(deployment));
+}
+
+/**
+ * The ranking narrowed to the deployments in the end user's allowed region; a group with none
+ * there is refused naming the region (checked on its callable deployments, so one of the region
+ * that is only cooling down or down is reported as such, not as missing).
+ */
+function inRegion(group: ModelGroup, ranked: Deployment[], region: AllowedRegion | undefined): Deployment[] {
+  if (!region) return ranked;
+  const serving = deploymentsInRegion(group.name, group.available, region);
+  return ranked.filter((deployment) => serving.includes(deployment));
 }
 
 /**
