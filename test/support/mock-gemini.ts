@@ -5,7 +5,7 @@
  *   usageMetadata, modelVersion, responseId), proto3 JSON: zero counts and candidate index 0 left out;
  * - `:streamGenerateContent?alt=sse` → `data: {GenerateContentResponse}\r\n\r\n` events (without
  *   `alt=sse`, one JSON array, as Google does);
- * - `:batchEmbedContents`, `:embedContent` and `:countTokens`;
+ * - `:batchEmbedContents`, `:embedContent` and `:countTokens`; `imagen-*:predict` (mock-imagen.ts);
  * - the API key from `x-goog-api-key` (or `?key=`): missing → 403 PERMISSION_DENIED, wrong (when
  *   `apiKey` is set) → 400 INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID;
  * - request bodies are parsed like protobuf messages: an unknown field (a snake/camel slip, a JSON
@@ -19,6 +19,7 @@
 import { exampleOf } from './mock-ollama.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { imagenPredict } from './mock-imagen.js';
 import { MockServer } from './mock-server.js';
 
 type Json = Record<string, unknown>;
@@ -441,6 +442,11 @@ export class MockGemini extends MockServer {
           return this.sendJson(response, 200, this.batchEmbed(record.body, record.model));
         case 'countTokens':
           return this.sendJson(response, 200, this.countTokens(record.body, record.model));
+        case 'predict': {
+          if (!record.model.startsWith('imagen-')) return this.sendJson(response, 400, googleError(400, 'INVALID_ARGUMENT', `models/${record.model} is not found for API version v1beta, or is not supported for predict.`));
+          const answer = imagenPredict(record.body, 'gemini');
+          return this.sendJson(response, answer.status, answer.body);
+        }
         case 'embedContent': {
           const embedRequest = message(record.body, FIELDS.embedRequest, '');
           return this.sendJson(response, 200, { embedding: { values: this.embed(embedRequest, 'content') } });

@@ -8,6 +8,7 @@
  *   and `:streamGenerateContent?alt=sse` (also under /v1beta1): bearer token required (401
  *   UNAUTHENTICATED otherwise), project checked (403 PERMISSION_DENIED); the GenerateContent body is
  *   answered by the Gemini mock (which parses it like protobuf), since Vertex speaks the same messages;
+ * - `…/publishers/google/models/imagen-…:predict` → Imagen images (mock-imagen.ts);
  * - `…/publishers/google/models/{embedding model}:predict` → `predictions[].embeddings.values` with
  *   `statistics.token_count`;
  * - `…/publishers/anthropic/models/{model}:rawPredict` and `:streamRawPredict`: the body must carry
@@ -22,6 +23,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MockAnthropic, type MockAnthropicOptions } from './mock-anthropic.js';
 import { MockGemini, type MockGeminiOptions } from './mock-gemini.js';
 import { MockOpenAI, type MockOpenAIOptions } from './mock-openai.js';
+import { imagenPredict } from './mock-imagen.js';
 import { MockServer } from './mock-server.js';
 
 type Json = Record<string, unknown>;
@@ -142,6 +144,10 @@ export class MockVertex extends MockServer {
     const modelName = decodeURIComponent(model);
     if (publisher === 'google' && (action === 'generateContent' || action === 'streamGenerateContent')) {
       return forward(response, `${this.gemini.url}/v1beta/models/${encodeURIComponent(modelName)}:${action}${url.search}`, { 'x-goog-api-key': GEMINI_KEY }, text);
+    }
+    if (publisher === 'google' && action === 'predict' && modelName.startsWith('imagen-')) {
+      const answer = imagenPredict(body, 'vertex');
+      return sendJson(response, answer.status, answer.body);
     }
     if (publisher === 'google' && action === 'predict') return this.predict(body, response);
     if (publisher === 'anthropic' && (action === 'rawPredict' || action === 'streamRawPredict')) {

@@ -17,6 +17,7 @@ import { providerSpec } from '../specs.js';
 import type { Deployment, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { usageFromOpenAI } from './usage.js';
 import { GatewayError } from '../../errors.js';
+import { buildGoogleMediaRequest, googleMediaAnswer, googleMediaUsage, googleServesMethod, isGoogleProvider } from './google-media.js';
 
 type Json = Record<string, unknown>;
 
@@ -24,9 +25,11 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function serves(provider: string): boolean {
+function serves(provider: string, method?: string): boolean {
   const format = providerSpec(provider)?.format;
-  return format === 'openai' || format === 'azure';
+  if (format === 'openai' || format === 'azure') return true;
+  // Google's native equivalents (Imagen), mapped rather than relayed (google-media.ts).
+  return isGoogleProvider(provider) && googleServesMethod(method);
 }
 
 function urlOf(target: Deployment, path: string): string {
@@ -72,6 +75,7 @@ function multipartRequest(call: NativeCall, upload: Upload, target: Deployment):
 }
 
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
+  if (isGoogleProvider(target.provider)) return buildGoogleMediaRequest(call, target);
   if (call.upload) return multipartRequest(call, call.upload, target);
   return { url: urlOf(target, call.method), method: 'POST', headers: headersFor(target), body: JSON.stringify({ ...call.body, model: target.upstreamModel }), framing: 'sse' };
 }
@@ -105,7 +109,8 @@ function withUnits(units: MediaUnits): Usage {
   return { promptTokens: 0, completionTokens: 0, totalTokens: 0, units };
 }
 
-function usageOf(call: NativeCall, body: unknown): Usage | undefined {
+function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | undefined {
+  if (target && isGoogleProvider(target.provider)) return googleMediaUsage(call, body);
   if (!isObject(body)) return undefined;
   const tokens = tokenUsage(body.usage);
   switch (call.method) {
@@ -151,6 +156,7 @@ export const openAINative: NativeProvider = {
   buildRequest,
   usageOf,
   textOf,
+  answerOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaAnswer(call, body, target) : undefined),
   createStreamTransform: (target) => {
     // The relayed OpenAI-format endpoints answer JSON; the routes never ask for a stream.
     throw new GatewayError('invalid_request', `streaming is not supported on this endpoint (${target.provider})`);

@@ -1,0 +1,49 @@
+/**
+ * The OpenAI media endpoints on Google deployments where Google has a native equivalent:
+ * `/v1/images/generations` on Imagen, through the Gemini API (`gemini/imagen-…`, API key) and
+ * Vertex AI (`vertex_ai/imagen-…`, OAuth access token). The request is mapped to Imagen's predict
+ * body and the answer back to OpenAI's images shape (gemini/imagen.ts); billed per image returned.
+ */
+import { GatewayError } from '../../errors.js';
+import { imagenAnswer, imagenPredictBody, imagenUsage, isImagenModel } from '../gemini/imagen.js';
+import { geminiHeaders, methodUrl } from '../gemini/request.js';
+import type { NativeCall } from '../native.js';
+import type { Deployment, UpstreamRequest, Usage } from '../types.js';
+import { vertexRequest } from '../vertex/request.js';
+import { vertexMethodUrl } from '../vertex/urls.js';
+
+const GOOGLE_PROVIDERS = new Set(['gemini', 'vertex_ai', 'vertex_ai_beta']);
+
+/** Whether `provider` is one of Google's (the OpenAI media endpoints are mapped there, not relayed). */
+export function isGoogleProvider(provider: string): boolean {
+  return GOOGLE_PROVIDERS.has(provider);
+}
+
+/** The media endpoints with a native Google equivalent. */
+export function googleServesMethod(method: string | undefined): boolean {
+  return method === 'images/generations';
+}
+
+function labelOf(target: Deployment): string {
+  return `${target.provider} deployment "${target.modelName}"`;
+}
+
+export function buildGoogleMediaRequest(call: NativeCall, target: Deployment): UpstreamRequest {
+  if (!isImagenModel(target.upstreamModel)) {
+    throw new GatewayError('invalid_request', `${labelOf(target)} (${target.upstreamModel}) is not an Imagen model: /v1/images/generations is served on Google by Imagen (imagen-3.0-generate-002, imagen-4.0-…)`, { param: 'model' });
+  }
+  const body = imagenPredictBody(call.body, labelOf(target), target.provider !== 'gemini');
+  if (target.provider === 'gemini') {
+    return { url: methodUrl(target, 'predict'), method: 'POST', headers: geminiHeaders(target), body: JSON.stringify(body), framing: 'json' };
+  }
+  return vertexRequest(target, vertexMethodUrl(target, 'google', 'predict'), body, 'json');
+}
+
+/** Imagen prices an image the same at every size (media-pricing.ts): no variant. */
+export function googleMediaUsage(_call: NativeCall, body: unknown): Usage | undefined {
+  return imagenUsage(body, undefined);
+}
+
+export function googleMediaAnswer(_call: NativeCall, body: unknown, target: Deployment): unknown {
+  return imagenAnswer(body, target.provider, Math.floor(Date.now() / 1000));
+}

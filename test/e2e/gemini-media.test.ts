@@ -1,0 +1,170 @@
+/**
+ * `/v1/images/generations` on Google's Imagen through the real server with the official openai
+ * client: Gemini API deployments (`gemini/imagen-…`, API key, `models/{model}:predict`) and Vertex AI
+ * deployments (`vertex_ai/imagen-…`, service-account token, `publishers/google/models/{model}:predict`),
+ * against mocks that check Imagen's predict body as Google does; answered in OpenAI's images shape,
+ * priced per image returned, with what Imagen cannot do refused before any upstream call.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { MockGemini } from '../support/mock-gemini.js';
+import { MOCK_JPEG_BASE64, MOCK_PNG_BASE64 } from '../support/mock-imagen.js';
+import { MockVertex } from '../support/mock-vertex.js';
+
+const GEMINI_KEY = 'gemini-imagen-upstream-key';
+
+let gemini: MockGemini;
+let vertex: MockVertex;
+let gateway: TestGateway;
+let client: OpenAI;
+
+beforeAll(async () => {
+  gemini = new MockGemini({ apiKey: GEMINI_KEY });
+  await gemini.start();
+  vertex = new MockVertex({ project: 'acme-prod' });
+  await vertex.start();
+  const credentialsPath = join(mkdtempSync(join(tmpdir(), 'imagen-e2e-')), 'service-account.json');
+  writeFileSync(credentialsPath, JSON.stringify(vertex.serviceAccount()));
+  gateway = await startGateway(`
+model_list:
+  - model_name: imagen
+    litellm_params:
+      model: gemini/imagen-3.0-generate-002
+      api_base: ${gemini.url}
+      api_key: ${GEMINI_KEY}
+    model_info:
+      mode: image_generation
+  - model_name: vertex-imagen
+    litellm_params:
+      model: vertex_ai/imagen-4.0-fast-generate-001
+      vertex_project: acme-prod
+      vertex_location: europe-west4
+      vertex_credentials: ${credentialsPath}
+      api_base: ${vertex.url}
+    model_info:
+      mode: image_generation
+  - model_name: gemini-flash
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${gemini.url}
+      api_key: ${GEMINI_KEY}
+general_settings:
+  master_key: ${MASTER_KEY}
+router_settings:
+  disable_cooldowns: true
+`);
+  client = gateway.openai();
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await gemini.close();
+  await vertex.close();
+});
+
+async function failure(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  const caught = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(caught).toBeInstanceOf(OpenAI.APIError);
+  return caught as InstanceType<typeof OpenAI.APIError>;
+}
+
+describe('images on Imagen (Gemini API)', () => {
+  it('maps n and size to sampleCount and aspectRatio, answers b64_json images, and bills each image ($0.04)', async () => {
+    const { data, response } = await client.images.generate({ model: 'imagen', prompt: 'a lighthouse at dusk', n: 2, size: '1792x1024', response_format: 'b64_json' }).withResponse();
+    expect(data.data).toHaveLength(2);
+    for (const image of data.data!) {
+      expect(image.b64_json).toBe(MOCK_PNG_BASE64);
+      expect(Buffer.from(image.b64_json!, 'base64').subarray(1, 4).toString('ascii')).toBe('PNG');
+      expect(image.url).toBeUndefined();
+    }
+    expect(data.output_format).toBe('png');
+    expect(typeof data.created).toBe('number');
+
+    const sent = gemini.requests.at(-1)!;
+    expect(sent.path).toBe('/v1beta/models/imagen-3.0-generate-002:predict');
+    expect(sent.headers['x-goog-api-key']).toBe(GEMINI_KEY);
+    expect(sent.body).toEqual({ instances: [{ prompt: 'a lighthouse at dusk' }], parameters: { sampleCount: 2, aspectRatio: '16:9', includeRaiReason: true } });
+
+    expect(response.headers.get('x-switchboard-provider')).toBe('gemini');
+    expect(response.headers.get('x-switchboard-response-cost')).toBe('0.08');
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'images/generations', status: 'success', model_group: 'imagen', cost_micros: 80_000 });
+  });
+
+  it('without response_format or size: one square image, as Imagen defaults', async () => {
+    const { data, response } = await client.images.generate({ model: 'imagen', prompt: 'a red bicycle' }).withResponse();
+    expect(data.data).toHaveLength(1);
+    expect(gemini.requests.at(-1)!.body.parameters).toEqual({ sampleCount: 1, includeRaiReason: true });
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', cost_micros: 40_000 });
+  });
+
+  it('refuses, before any upstream call, what Imagen cannot do: URLs, unmappable sizes, more than 4 images, output options on the Gemini API, unknown fields', async () => {
+    const before = gemini.requests.length;
+    const url = await failure(client.images.generate({ model: 'imagen', prompt: 'a cat', response_format: 'url' }));
+    expect(url.status).toBe(400);
+    expect(url.message).toContain('Imagen returns the image bytes, not URLs; ask for "b64_json"');
+
+    const size = await failure(client.images.generate({ model: 'imagen', prompt: 'a cat', size: '512x512' }));
+    expect(size.status).toBe(400);
+    expect(size.message).toContain('"size": "512x512" has no Imagen aspect ratio');
+
+    const many = await failure(client.images.generate({ model: 'imagen', prompt: 'a cat', n: 5 }));
+    expect(many.message).toContain('"n" must be at most 4');
+
+    const format = await failure(client.images.generate({ model: 'imagen', prompt: 'a cat', output_format: 'jpeg' }));
+    expect(format.message).toContain('the Gemini API\'s Imagen takes no output options');
+
+    const style = await failure(client.images.generate({ model: 'imagen', prompt: 'a cat', style: 'vivid' }));
+    expect(style.message).toContain('"style": "vivid" is not supported');
+    expect(gemini.requests.length).toBe(before);
+  });
+
+  it('bills only the images the safety filter let through, and refuses an answer without any with Google\'s reason', async () => {
+    const { data, response } = await client.images.generate({ model: 'imagen', prompt: 'one forbidden fruit', n: 3 }).withResponse();
+    expect(data.data).toHaveLength(1);
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', cost_micros: 40_000 });
+
+    const blocked = await failure(client.images.generate({ model: 'imagen', prompt: 'a forbidden fruit', n: 2 }));
+    expect(blocked.status).toBe(400);
+    expect(blocked.message).toContain('safety filters removed every image');
+    expect(blocked.message).toContain('You will not be charged for blocked images');
+  });
+
+  it('a Gemini chat model is not an image model: refused by name', async () => {
+    const before = gemini.requests.length;
+    const refused = await failure(client.images.generate({ model: 'gemini-flash', prompt: 'a cat' }));
+    expect(refused.status).toBe(400);
+    expect(refused.message).toContain('is not an Imagen model');
+    expect(gemini.requests.length).toBe(before);
+  });
+
+  it('an upstream error comes back in OpenAI\'s envelope', async () => {
+    gemini.faults.push({ kind: 'error', status: 400 });
+    const refused = await failure(client.images.generate({ model: 'imagen', prompt: 'a cat' }));
+    expect(refused.status).toBe(400);
+    expect(refused.message).toContain('mock failure 400');
+  });
+});
+
+describe('images on Imagen (Vertex AI)', () => {
+  it('calls publishers/google/models/{model}:predict with an access token, takes output_format, and bills the fast model ($0.02)', async () => {
+    const { data, response } = await client.images.generate({ model: 'vertex-imagen', prompt: 'a paper boat', n: 2, size: '1024x1792', output_format: 'jpeg', output_compression: 80 }).withResponse();
+    expect(data.data!.map((image) => image.b64_json)).toEqual([MOCK_JPEG_BASE64, MOCK_JPEG_BASE64]);
+    expect(data.output_format).toBe('jpeg');
+    const sent = vertex.requests.at(-1)!;
+    expect(sent.url).toBe('/v1/projects/acme-prod/locations/europe-west4/publishers/google/models/imagen-4.0-fast-generate-001:predict');
+    expect(sent.headers.authorization).toMatch(/^Bearer ya29\.mock-/);
+    expect(sent.body).toEqual({
+      instances: [{ prompt: 'a paper boat' }],
+      parameters: { sampleCount: 2, aspectRatio: '9:16', includeRaiReason: true, outputOptions: { mimeType: 'image/jpeg', compressionQuality: 80 } },
+    });
+    expect(response.headers.get('x-switchboard-provider')).toBe('vertex_ai');
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'images/generations', status: 'success', model_group: 'vertex-imagen', cost_micros: 40_000 });
+  });
+});
