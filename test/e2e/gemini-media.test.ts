@@ -168,3 +168,23 @@ describe('images on Imagen (Vertex AI)', () => {
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'images/generations', status: 'success', model_group: 'vertex-imagen', cost_micros: 40_000 });
   });
 });
+
+describe('health of Imagen deployments', () => {
+  it('probes each with a read of its model resource, which bills nothing', async () => {
+    const geminiBefore = gemini.requests.length;
+    const response = await fetch(`${gateway.url}/health?model=imagen`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { healthy_count: number; unhealthy_count: number };
+    expect(body).toMatchObject({ healthy_count: 1, unhealthy_count: 0 });
+    const probe = gemini.requests.slice(geminiBefore).find((request) => request.path === '/v1beta/models/imagen-3.0-generate-002')!;
+    expect(probe.method).toBe('GET');
+    expect(probe.headers['x-goog-api-key']).toBe(GEMINI_KEY);
+    expect(gemini.requests.slice(geminiBefore).some((request) => request.action === 'predict')).toBe(false);
+
+    const onVertex = await fetch(`${gateway.url}/health?model=vertex-imagen`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    expect(await onVertex.json()).toMatchObject({ healthy_count: 1, unhealthy_count: 0 });
+    const read = vertex.requests.at(-1)!;
+    expect(read.url).toBe('/v1/publishers/google/models/imagen-4.0-fast-generate-001');
+    expect(read.headers.authorization).toMatch(/^Bearer ya29\.mock-/);
+  });
+});

@@ -6,6 +6,7 @@
  * - `:streamGenerateContent?alt=sse` → `data: {GenerateContentResponse}\r\n\r\n` events (without
  *   `alt=sse`, one JSON array, as Google does);
  * - `:batchEmbedContents`, `:embedContent` and `:countTokens`; `imagen-*:predict` (mock-imagen.ts);
+ * - `GET /v1beta/models/{model}` (models.get);
  * - the API key from `x-goog-api-key` (or `?key=`): missing → 403 PERMISSION_DENIED, wrong (when
  *   `apiKey` is set) → 400 INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID;
  * - request bodies are parsed like protobuf messages: an unknown field (a snake/camel slip, a JSON
@@ -413,6 +414,12 @@ export class MockGemini extends MockServer {
           { '@type': 'type.googleapis.com/google.rpc.LocalizedMessage', locale: 'en-US', message: 'API key not valid. Please pass a valid API key.' },
         ]),
       );
+    }
+    const resource = /^\/v1beta\/models\/([^/:]+)$/.exec(url.pathname);
+    if (resource && request.method === 'GET') {
+      // models.get: the model's metadata (Imagen's methods are "predict").
+      const name = decodeURIComponent(resource[1]);
+      return this.sendJson(response, 200, { name: `models/${name}`, version: '002', displayName: name, inputTokenLimit: 480, outputTokenLimit: 8192, supportedGenerationMethods: name.startsWith('imagen-') ? ['predict'] : ['generateContent', 'countTokens'] });
     }
     if (!route || request.method !== 'POST') {
       return this.sendJson(response, 404, googleError(404, 'NOT_FOUND', `Method not found: ${request.method} ${url.pathname}`));

@@ -10,7 +10,7 @@ import { geminiHeaders, methodUrl } from '../gemini/request.js';
 import type { NativeCall } from '../native.js';
 import type { Deployment, UpstreamRequest, Usage } from '../types.js';
 import { vertexRequest } from '../vertex/request.js';
-import { vertexMethodUrl } from '../vertex/urls.js';
+import { vertexMethodUrl, vertexPublisherModelUrl } from '../vertex/urls.js';
 
 const GOOGLE_PROVIDERS = new Set(['gemini', 'vertex_ai', 'vertex_ai_beta']);
 
@@ -40,6 +40,22 @@ export function buildGoogleMediaRequest(call: NativeCall, target: Deployment): U
 }
 
 /** Imagen prices an image the same at every size (media-pricing.ts): no variant. */
+/**
+ * A health probe that bills nothing: the model's own resource (`GET models/{model}` on the Gemini
+ * API, `GET publishers/google/models/{model}` on Vertex AI), which proves the upstream answers,
+ * takes the deployment's credentials and knows the model.
+ */
+export function googleMediaProbe(target: Deployment): UpstreamRequest {
+  if (target.provider === 'gemini') {
+    const headers = geminiHeaders(target);
+    delete headers['content-type'];
+    return { url: methodUrl(target, '').replace(/:$/, ''), method: 'GET', headers, framing: 'json' };
+  }
+  const request = vertexRequest(target, vertexPublisherModelUrl(target), {}, 'json');
+  const { 'content-type': _json, ...headers } = request.headers;
+  return { url: request.url, method: 'GET', headers, framing: 'json', authorizer: request.authorizer };
+}
+
 export function googleMediaUsage(_call: NativeCall, body: unknown): Usage | undefined {
   return imagenUsage(body, undefined);
 }
