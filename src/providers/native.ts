@@ -47,6 +47,11 @@ export interface NativeProvider {
    * mapped to a provider's native equivalent); undefined when the answer is relayed as received.
    */
   answerOf?(call: NativeCall, body: unknown, target: Deployment): unknown;
+  /**
+   * For a bytes answer (speech) that the deployment returns inside JSON (Gemini's inline audio):
+   * the bytes to send, their content type and the usage; undefined when the answer is bytes already.
+   */
+  bytesOf?(call: NativeCall, body: unknown, target: Deployment): { chunks: Buffer[]; contentType: string; usage: Usage | undefined } | undefined;
   /** The answer's text (generated text and function calls). */
   textOf(body: unknown): string;
   /** Reads usage, text and in-stream errors from the events of a streamed answer, which go out unchanged. */

@@ -3,7 +3,9 @@
  * client: Gemini API deployments (`gemini/imagen-…`, API key, `models/{model}:predict`) and Vertex AI
  * deployments (`vertex_ai/imagen-…`, service-account token, `publishers/google/models/{model}:predict`),
  * against mocks that check Imagen's predict body as Google does; answered in OpenAI's images shape,
- * priced per image returned, with what Imagen cannot do refused before any upstream call.
+ * priced per image returned, with what Imagen cannot do refused before any upstream call. And
+ * `/v1/audio/speech` on Gemini's TTS model: generateContent with audio output, its PCM served as
+ * WAV or PCM, billed by the tokens Gemini reports.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +49,11 @@ model_list:
       api_base: ${vertex.url}
     model_info:
       mode: image_generation
+  - model_name: gemini-tts
+    litellm_params:
+      model: gemini/gemini-2.5-flash-preview-tts
+      api_base: ${gemini.url}
+      api_key: ${GEMINI_KEY}
   - model_name: gemini-flash
     litellm_params:
       model: gemini/gemini-2.0-flash
@@ -186,5 +193,57 @@ describe('health of Imagen deployments', () => {
     const read = vertex.requests.at(-1)!;
     expect(read.url).toBe('/v1/publishers/google/models/imagen-4.0-fast-generate-001');
     expect(read.headers.authorization).toMatch(/^Bearer ya29\.mock-/);
+  });
+});
+
+describe('speech on Gemini TTS', () => {
+  it('asks generateContent for audio in the chosen voice and serves the PCM as a WAV file, billed in tokens', async () => {
+    const input = 'Welcome to the gateway, dear listener';
+    const response = await client.audio.speech.create({ model: 'gemini-tts', voice: 'kore', input, response_format: 'wav' });
+    expect(response.headers.get('content-type')).toBe('audio/wav');
+    const wav = Buffer.from(await response.arrayBuffer());
+    // 6 words × 0.2 s (4,800 samples at 24 kHz) × 2 bytes, behind a 44-byte RIFF header.
+    const dataBytes = 6 * 4_800 * 2;
+    expect(wav.length).toBe(44 + dataBytes);
+    expect(wav.subarray(0, 4).toString('ascii')).toBe('RIFF');
+    expect(wav.subarray(8, 16).toString('ascii')).toBe('WAVEfmt ');
+    expect(wav.readUInt16LE(20)).toBe(1);
+    expect(wav.readUInt16LE(22)).toBe(1);
+    expect(wav.readUInt32LE(24)).toBe(24_000);
+    expect(wav.readUInt16LE(34)).toBe(16);
+    expect(wav.readUInt32LE(40)).toBe(dataBytes);
+    expect(wav.readUInt32LE(4)).toBe(36 + dataBytes);
+
+    const sent = gemini.requests.at(-1)!;
+    expect(sent.path).toBe('/v1beta/models/gemini-2.5-flash-preview-tts:generateContent');
+    expect(sent.headers['x-goog-api-key']).toBe(GEMINI_KEY);
+    expect(sent.body).toEqual({
+      contents: [{ role: 'user', parts: [{ text: input }] }],
+      generationConfig: { responseModalities: ['AUDIO'], speechConfig: { voiceConfig: { prebuiltVoiceConfig: { voiceName: 'Kore' } } }, maxOutputTokens: 16_384 },
+    });
+    // 6 text tokens × $0.50/M + 30 audio tokens (1.2 s × 25) × $10/M = 3 + 300 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', model_group: 'gemini-tts', prompt_tokens: 6, completion_tokens: 30, cost_micros: 303 });
+  });
+
+  it('serves "pcm" as the raw 24 kHz 16-bit samples', async () => {
+    const response = await client.audio.speech.create({ model: 'gemini-tts', voice: 'Puck', input: 'one two three', response_format: 'pcm' });
+    expect(response.headers.get('content-type')).toBe('audio/pcm');
+    expect(Buffer.from(await response.arrayBuffer()).length).toBe(3 * 4_800 * 2);
+  });
+
+  it('refuses, before any upstream call, formats that need an encoder, OpenAI voices, and fields Gemini has no equivalent for', async () => {
+    const before = gemini.requests.length;
+    const mp3 = await failure(client.audio.speech.create({ model: 'gemini-tts', voice: 'Kore', input: 'hi' }));
+    expect(mp3.status).toBe(400);
+    expect(mp3.message).toContain('served as "wav" or "pcm"');
+    const opus = await failure(client.audio.speech.create({ model: 'gemini-tts', voice: 'Kore', input: 'hi', response_format: 'opus' }));
+    expect(opus.message).toContain('"response_format": "opus" is not served');
+    const voice = await failure(client.audio.speech.create({ model: 'gemini-tts', voice: 'alloy', input: 'hi', response_format: 'wav' }));
+    expect(voice.message).toContain('"voice": "alloy" is not a Gemini voice');
+    const instructions = await failure(client.audio.speech.create({ model: 'gemini-tts', voice: 'Kore', input: 'hi', response_format: 'wav', instructions: 'whisper' }));
+    expect(instructions.message).toContain('"instructions" is not supported');
+    const imagen = await failure(client.audio.speech.create({ model: 'imagen', voice: 'Kore', input: 'hi', response_format: 'wav' }));
+    expect(imagen.message).toContain('is not a Gemini speech model');
+    expect(gemini.requests.length).toBe(before);
   });
 });

@@ -7,6 +7,7 @@
  *   `alt=sse`, one JSON array, as Google does);
  * - `:batchEmbedContents`, `:embedContent` and `:countTokens`; `imagen-*:predict` (mock-imagen.ts);
  * - `GET /v1beta/models/{model}` (models.get);
+ * - speech generation on `*-tts` models (mock-gemini-speech.ts);
  * - the API key from `x-goog-api-key` (or `?key=`): missing → 403 PERMISSION_DENIED, wrong (when
  *   `apiKey` is set) → 400 INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID;
  * - request bodies are parsed like protobuf messages: an unknown field (a snake/camel slip, a JSON
@@ -21,6 +22,7 @@ import { exampleOf } from './mock-ollama.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { imagenPredict } from './mock-imagen.js';
+import { speechAnswer } from './mock-gemini-speech.js';
 import { MockServer } from './mock-server.js';
 
 type Json = Record<string, unknown>;
@@ -441,8 +443,16 @@ export class MockGemini extends MockServer {
 
     try {
       switch (record.action) {
-        case 'generateContent':
-          return this.sendJson(response, 200, this.generate(checkGenerateRequest(record.body), record.model, fault));
+        case 'generateContent': {
+          const checked = checkGenerateRequest(record.body);
+          const config = isObject(checked.generationConfig) ? checked.generationConfig : {};
+          const audio = Array.isArray(config.responseModalities) && config.responseModalities.includes('AUDIO');
+          if (audio || record.model.endsWith('-tts')) {
+            const answer = speechAnswer(checked, record.model);
+            return this.sendJson(response, answer.status, answer.body);
+          }
+          return this.sendJson(response, 200, this.generate(checked, record.model, fault));
+        }
         case 'streamGenerateContent':
           return await this.stream(response, checkGenerateRequest(record.body), record.model, fault, url.searchParams.get('alt') === 'sse');
         case 'batchEmbedContents':

@@ -1,10 +1,13 @@
 /**
- * The OpenAI media endpoints on Google deployments where Google has a native equivalent:
- * `/v1/images/generations` on Imagen, through the Gemini API (`gemini/imagen-…`, API key) and
- * Vertex AI (`vertex_ai/imagen-…`, OAuth access token). The request is mapped to Imagen's predict
- * body and the answer back to OpenAI's images shape (gemini/imagen.ts); billed per image returned.
+ * The OpenAI media endpoints on Google deployments where Google has a native equivalent, through
+ * the Gemini API (API key) and Vertex AI (OAuth access token):
+ * - `/v1/images/generations` on Imagen (`imagen-…`): mapped to Imagen's predict body and the answer
+ *   back to OpenAI's images shape (gemini/imagen.ts); billed per image returned;
+ * - `/v1/audio/speech` on Gemini's TTS models (`gemini-…-tts`): generateContent with audio output,
+ *   its inline PCM served as WAV or PCM (gemini/speech.ts); billed by tokens.
  */
 import { GatewayError } from '../../errors.js';
+import { geminiSpeechAudio, geminiSpeechBody, isGeminiSpeechModel, speechFormatOf, type SpeechAudio } from '../gemini/speech.js';
 import { imagenAnswer, imagenPredictBody, imagenUsage, isImagenModel } from '../gemini/imagen.js';
 import { geminiHeaders, methodUrl } from '../gemini/request.js';
 import type { NativeCall } from '../native.js';
@@ -21,7 +24,7 @@ export function isGoogleProvider(provider: string): boolean {
 
 /** The media endpoints with a native Google equivalent. */
 export function googleServesMethod(method: string | undefined): boolean {
-  return method === 'images/generations';
+  return method === 'images/generations' || method === 'audio/speech';
 }
 
 function labelOf(target: Deployment): string {
@@ -29,6 +32,7 @@ function labelOf(target: Deployment): string {
 }
 
 export function buildGoogleMediaRequest(call: NativeCall, target: Deployment): UpstreamRequest {
+  if (call.method === 'audio/speech') return speechRequest(call, target);
   if (!isImagenModel(target.upstreamModel)) {
     throw new GatewayError('invalid_request', `${labelOf(target)} (${target.upstreamModel}) is not an Imagen model: /v1/images/generations is served on Google by Imagen (imagen-3.0-generate-002, imagen-4.0-…)`, { param: 'model' });
   }
@@ -40,6 +44,20 @@ export function buildGoogleMediaRequest(call: NativeCall, target: Deployment): U
 }
 
 /** Imagen prices an image the same at every size (media-pricing.ts): no variant. */
+function speechRequest(call: NativeCall, target: Deployment): UpstreamRequest {
+  if (!isGeminiSpeechModel(target.upstreamModel)) {
+    throw new GatewayError('invalid_request', `${labelOf(target)} (${target.upstreamModel}) is not a Gemini speech model: /v1/audio/speech is served on Google by the text-to-speech models (gemini-2.5-flash-preview-tts, gemini-2.5-pro-preview-tts)`, { param: 'model' });
+  }
+  const body = geminiSpeechBody(call.body, labelOf(target), call.maxTokens);
+  if (target.provider === 'gemini') return { url: methodUrl(target, 'generateContent'), method: 'POST', headers: geminiHeaders(target), body: JSON.stringify(body), framing: 'json' };
+  return vertexRequest(target, vertexMethodUrl(target, 'google', 'generateContent'), body, 'json');
+}
+
+/** Speech: the inline audio of the answer as the format asked for, and the tokens billed. */
+export function googleMediaBytes(call: NativeCall, body: unknown, target: Deployment): SpeechAudio {
+  return geminiSpeechAudio(body, speechFormatOf(call.body, labelOf(target)), target.provider);
+}
+
 /**
  * A health probe that bills nothing: the model's own resource (`GET models/{model}` on the Gemini
  * API, `GET publishers/google/models/{model}` on Vertex AI), which proves the upstream answers,

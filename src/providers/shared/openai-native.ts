@@ -17,7 +17,7 @@ import { providerSpec } from '../specs.js';
 import type { Deployment, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { usageFromOpenAI } from './usage.js';
 import { GatewayError } from '../../errors.js';
-import { buildGoogleMediaRequest, googleMediaAnswer, googleMediaUsage, googleServesMethod, isGoogleProvider } from './google-media.js';
+import { buildGoogleMediaRequest, googleMediaAnswer, googleMediaBytes, googleMediaUsage, googleServesMethod, isGoogleProvider } from './google-media.js';
 
 type Json = Record<string, unknown>;
 
@@ -110,7 +110,7 @@ function withUnits(units: MediaUnits): Usage {
 }
 
 function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | undefined {
-  if (target && isGoogleProvider(target.provider)) return googleMediaUsage(call, body);
+  if (target && isGoogleProvider(target.provider) && call.method === 'images/generations') return googleMediaUsage(call, body);
   if (!isObject(body)) return undefined;
   const tokens = tokenUsage(body.usage);
   switch (call.method) {
@@ -157,6 +157,7 @@ export const openAINative: NativeProvider = {
   usageOf,
   textOf,
   answerOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaAnswer(call, body, target) : undefined),
+  bytesOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaBytes(call, body, target) : undefined),
   createStreamTransform: (target) => {
     // The relayed OpenAI-format endpoints answer JSON; the routes never ask for a stream.
     throw new GatewayError('invalid_request', `streaming is not supported on this endpoint (${target.provider})`);
