@@ -54,6 +54,13 @@ model_list:
       model: gemini/gemini-2.5-flash-preview-tts
       api_base: ${gemini.url}
       api_key: ${GEMINI_KEY}
+  - model_name: vertex-tts
+    litellm_params:
+      model: vertex_ai/gemini-2.5-flash-preview-tts
+      vertex_project: acme-prod
+      vertex_location: us-central1
+      vertex_credentials: ${credentialsPath}
+      api_base: ${vertex.url}
   - model_name: gemini-flash
     litellm_params:
       model: gemini/gemini-2.0-flash
@@ -223,6 +230,18 @@ describe('speech on Gemini TTS', () => {
     });
     // 6 text tokens × $0.50/M + 30 audio tokens (1.2 s × 25) × $10/M = 3 + 300 micro-dollars.
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', model_group: 'gemini-tts', prompt_tokens: 6, completion_tokens: 30, cost_micros: 303 });
+  });
+
+  it('on Vertex AI: publishers/google/models/{model}:generateContent with an access token', async () => {
+    const response = await client.audio.speech.create({ model: 'vertex-tts', voice: 'Aoede', input: 'good morning', response_format: 'wav' });
+    expect(response.headers.get('content-type')).toBe('audio/wav');
+    expect(Buffer.from(await response.arrayBuffer()).length).toBe(44 + 2 * 4_800 * 2);
+    const sent = vertex.requests.at(-1)!;
+    expect(sent.url).toBe('/v1/projects/acme-prod/locations/us-central1/publishers/google/models/gemini-2.5-flash-preview-tts:generateContent');
+    expect(sent.headers.authorization).toMatch(/^Bearer ya29\.mock-/);
+    expect(sent.body.generationConfig).toMatchObject({ responseModalities: ['AUDIO'], speechConfig: { voiceConfig: { prebuiltVoiceConfig: { voiceName: 'Aoede' } } } });
+    // 2 text tokens × $0.50/M + 10 audio tokens × $10/M = 1 + 100 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', provider: 'vertex_ai', prompt_tokens: 2, completion_tokens: 10, cost_micros: 101 });
   });
 
   it('serves "pcm" as the raw 24 kHz 16-bit samples', async () => {
