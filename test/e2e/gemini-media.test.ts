@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { MockGemini } from '../support/mock-gemini.js';
 import { MOCK_JPEG_BASE64, MOCK_PNG_BASE64 } from '../support/mock-imagen.js';
+import { Management } from '../support/management.js';
 import { MockVertex } from '../support/mock-vertex.js';
 
 const GEMINI_KEY = 'gemini-imagen-upstream-key';
@@ -23,6 +24,7 @@ let gemini: MockGemini;
 let vertex: MockVertex;
 let gateway: TestGateway;
 let client: OpenAI;
+let api: Management;
 
 beforeAll(async () => {
   gemini = new MockGemini({ apiKey: GEMINI_KEY });
@@ -72,6 +74,7 @@ router_settings:
   disable_cooldowns: true
 `);
   client = gateway.openai();
+  api = new Management(gateway.url);
 });
 
 afterAll(async () => {
@@ -264,5 +267,25 @@ describe('speech on Gemini TTS', () => {
     const imagen = await failure(client.audio.speech.create({ model: 'imagen', voice: 'Kore', input: 'hi', response_format: 'wav' }));
     expect(imagen.message).toContain('is not a Gemini speech model');
     expect(gemini.requests.length).toBe(before);
+  });
+});
+
+describe('reservations against a key budget', () => {
+  it('reserves n Imagen images, and a speech call its input and 16,384 audio tokens', async () => {
+    // $0.10: two images ($0.08) fit, three ($0.12) do not.
+    const images = gateway.openai((await api.generateKey({ models: ['imagen'], max_budget: 0.1 })).key);
+    const over = await failure(images.images.generate({ model: 'imagen', prompt: 'a castle', n: 3 }));
+    expect(over.code).toBe('budget_exceeded');
+    expect((await images.images.generate({ model: 'imagen', prompt: 'a castle', n: 2 })).data).toHaveLength(2);
+
+    // 16,384 audio tokens × $10/M = $0.164 reserved: a $0.10 budget is refused before any upstream call, $0.20 is served.
+    const before = gemini.requests.length;
+    const poor = gateway.openai((await api.generateKey({ models: ['gemini-tts'], max_budget: 0.1 })).key);
+    const refused = await failure(poor.audio.speech.create({ model: 'gemini-tts', voice: 'Kore', input: 'hello', response_format: 'wav' }));
+    expect(refused.code).toBe('budget_exceeded');
+    expect(gemini.requests.length).toBe(before);
+    const enough = gateway.openai((await api.generateKey({ models: ['gemini-tts'], max_budget: 0.2 })).key);
+    const served = await enough.audio.speech.create({ model: 'gemini-tts', voice: 'Kore', input: 'hello', response_format: 'wav' });
+    expect(Buffer.from(await served.arrayBuffer()).subarray(0, 4).toString('ascii')).toBe('RIFF');
   });
 });
