@@ -25,6 +25,15 @@ describe('media prices', () => {
     expect(callCostMicros({ promptTokens: 1000, completionTokens: 0, units: { inputCharacters: 1000 } }, { prices: builtInPrices('gpt-4o-mini'), mediaPrices: resolveMediaPrices('tts-1', {}, false) })).toBe(150 + 15_000);
   });
 
+  it('prices Imagen per image at any size (LiteLLM\'s table): $0.04, fast $0.02, ultra $0.06', () => {
+    const cost = (model: string, images: number) => callCostMicros({ units: { images, imageVariant: 'standard/1792x1024' } }, { prices: undefined, mediaPrices: resolveMediaPrices(model, {}, false) });
+    expect(cost('imagen-3.0-generate-002', 2)).toBe(80_000);
+    expect(cost('models/imagen-4.0-generate-001', 1)).toBe(40_000);
+    expect(cost('imagen-4.0-fast-generate-001', 3)).toBe(60_000);
+    expect(cost('imagen-4.0-ultra-generate-001', 1)).toBe(60_000);
+    expect(cost('imagen-9.0-unknown', 1)).toBeUndefined();
+  });
+
   it('makes local providers free', () => {
     expect(callCostMicros({ units: { images: 3, inputSeconds: 60 } }, { prices: undefined, mediaPrices: resolveMediaPrices('anything', {}, true) })).toBe(0);
   });

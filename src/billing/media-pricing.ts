@@ -10,7 +10,11 @@
  *   $0.003 per minute);
  * - tts-1, tts-1-hd: per input character ($15, $30 per million);
  * - Cohere rerank 3.x: per search ($2 per 1000); a search unit is one query over up to 100 documents;
- * - omni-moderation, text-moderation: free.
+ * - omni-moderation, text-moderation: free;
+ * - Google Imagen (Gemini API and Vertex AI): per image at any size, as LiteLLM's price table
+ *   (model_prices_and_context_window.json, `output_cost_per_image`) and Google's pricing pages list
+ *   them: imagen-3.0-generate-001/-002 and imagen-4.0-generate $0.04, the -fast models $0.02,
+ *   imagen-4.0-ultra $0.06, imagegeneration@006 $0.02.
  */
 import type { MediaPrices, ModelInfo } from '../providers/types.js';
 
@@ -30,6 +34,16 @@ const BUILT_IN: Record<string, MediaPrices> = {
   'rerank-v3.5': { inputPerQuery: pico(0.002) },
   'rerank-english-v3.0': { inputPerQuery: pico(0.002) },
   'rerank-multilingual-v3.0': { inputPerQuery: pico(0.002) },
+  'imagen-3.0-generate-001': { outputPerImage: { '*': pico(0.04) } },
+  'imagen-3.0-generate-002': { outputPerImage: { '*': pico(0.04) } },
+  'imagen-3.0-fast-generate-001': { outputPerImage: { '*': pico(0.02) } },
+  'imagen-4.0-generate-001': { outputPerImage: { '*': pico(0.04) } },
+  'imagen-4.0-generate-preview-06-06': { outputPerImage: { '*': pico(0.04) } },
+  'imagen-4.0-fast-generate-001': { outputPerImage: { '*': pico(0.02) } },
+  'imagen-4.0-fast-generate-preview-06-06': { outputPerImage: { '*': pico(0.02) } },
+  'imagen-4.0-ultra-generate-001': { outputPerImage: { '*': pico(0.06) } },
+  'imagen-4.0-ultra-generate-preview-06-06': { outputPerImage: { '*': pico(0.06) } },
+  'imagegeneration@006': { outputPerImage: { '*': pico(0.02) } },
   'omni-moderation-latest': { inputPerCharacter: 0 },
   'omni-moderation': { inputPerCharacter: 0 },
   'text-moderation-latest': { inputPerCharacter: 0 },

@@ -51,6 +51,9 @@ const BUILT_IN: Record<string, PerMillion> = {
   // Google Gemini (prompts up to 128k/200k tokens)
   'gemini-2.5-pro': [1.25, 10, 0.31],
   'gemini-2.5-flash': [0.3, 2.5, 0.075],
+  // Text-to-speech: text in, audio tokens out (Google's pricing page; LiteLLM's table)
+  'gemini-2.5-flash-preview-tts': [0.5, 10],
+  'gemini-2.5-pro-preview-tts': [1, 20],
   'gemini-2.5-flash-lite': [0.1, 0.4, 0.025],
   'gemini-2.0-flash': [0.1, 0.4, 0.025],
   'gemini-2.0-flash-lite': [0.075, 0.3],

@@ -86,7 +86,7 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
   const apiBaseRefusal = apiBase ? apiBaseProblem(apiBase, { allowInternal: defaults.allowInternalApiBase }) : undefined;
   if (vertex && (vertex.problem || !vertexPublisher(upstreamModel))) {
     available = false;
-    unavailableReason = vertex.problem ?? `Vertex AI model "${upstreamModel}" is not served: the gateway calls Google's Gemini and embedding models, Anthropic's Claude models and the partner models of the OpenAI-compatible endpoint (publisher/model-maas) on Vertex`;
+    unavailableReason = vertex.problem ?? `Vertex AI model "${upstreamModel}" is not served: the gateway calls Google's Gemini, embedding and Imagen models, Anthropic's Claude models and the partner models of the OpenAI-compatible endpoint (publisher/model-maas) on Vertex`;
   } else if (apiBaseRefusal) {
     available = false;
     unavailableReason = `api_base refused: ${apiBaseRefusal}`;

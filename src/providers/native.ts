@@ -39,11 +39,21 @@ export interface NativeCall {
 export interface NativeProvider {
   /** How the API is named in messages (`gemini`, `OpenAI-compatible`). */
   readonly label: string;
-  /** Whether deployments of this provider serve the API. */
-  serves(provider: string): boolean;
+  /** Whether deployments of this provider serve the API (its `method`, where that depends on it). */
+  serves(provider: string, method?: string): boolean;
   buildRequest(call: NativeCall, target: Deployment): UpstreamRequest;
   /** Usage in a JSON answer: undefined when the provider reports none (unknown, not free). */
-  usageOf(call: NativeCall, body: unknown): Usage | undefined;
+  usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | undefined;
+  /**
+   * The answer in the API's own shape when the deployment speaks another (an OpenAI endpoint
+   * mapped to a provider's native equivalent); undefined when the answer is relayed as received.
+   */
+  answerOf?(call: NativeCall, body: unknown, target: Deployment): unknown;
+  /**
+   * For a bytes answer (speech) that the deployment returns inside JSON (Gemini's inline audio):
+   * the bytes to send, their content type and the usage; undefined when the answer is bytes already.
+   */
+  bytesOf?(call: NativeCall, body: unknown, target: Deployment): { chunks: Buffer[]; contentType: string; usage: Usage | undefined } | undefined;
   /** The answer's text (generated text and function calls). */
   textOf(body: unknown): string;
   /** Reads usage, text and in-stream errors from the events of a streamed answer, which go out unchanged. */

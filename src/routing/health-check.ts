@@ -2,10 +2,12 @@
  * Checks deployments the way LiteLLM's /health does: one real, minimal call per deployment
  * (a one-token chat completion, or a one-word embedding), with a timeout. Media deployments
  * (model_info.mode image_generation, audio_speech, audio_transcription, rerank, moderation) are
- * probed with GET {api_base}/models instead: nothing billable is generated.
+ * probed with GET {api_base}/models instead (Google's: the model's own resource): nothing billable
+ * is generated.
  */
 import { performance } from 'node:perf_hooks';
 import { adapterFor } from '../providers/registry.js';
+import { googleMediaProbe, isGoogleProvider } from '../providers/shared/google-media.js';
 import { openAINative } from '../providers/shared/openai-native.js';
 import type { Deployment, UpstreamRequest } from '../providers/types.js';
 import { connectionError, type UpstreamClient } from '../gateway/upstream.js';
@@ -31,6 +33,7 @@ const MEDIA_MODES = new Set(['image_generation', 'audio_speech', 'audio_transcri
  * the OpenAI-format model list, which proves the upstream answers and takes the deployment's key.
  */
 function mediaProbe(deployment: Deployment): UpstreamRequest {
+  if (isGoogleProvider(deployment.provider)) return googleMediaProbe(deployment);
   const request = openAINative.buildRequest({ method: 'models', body: {}, stream: false }, deployment);
   const url = deployment.provider === 'azure' ? `${deployment.apiBase}/openai/models?api-version=${encodeURIComponent(deployment.apiVersion ?? '')}` : request.url;
   return { url, method: 'GET', headers: Object.fromEntries(Object.entries(request.headers).filter(([name]) => name !== 'content-type')), framing: 'json' };

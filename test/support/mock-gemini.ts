@@ -5,7 +5,9 @@
  *   usageMetadata, modelVersion, responseId), proto3 JSON: zero counts and candidate index 0 left out;
  * - `:streamGenerateContent?alt=sse` → `data: {GenerateContentResponse}\r\n\r\n` events (without
  *   `alt=sse`, one JSON array, as Google does);
- * - `:batchEmbedContents`, `:embedContent` and `:countTokens`;
+ * - `:batchEmbedContents`, `:embedContent` and `:countTokens`; `imagen-*:predict` (mock-imagen.ts);
+ * - `GET /v1beta/models/{model}` (models.get);
+ * - speech generation on `*-tts` models (mock-gemini-speech.ts);
  * - the API key from `x-goog-api-key` (or `?key=`): missing → 403 PERMISSION_DENIED, wrong (when
  *   `apiKey` is set) → 400 INVALID_ARGUMENT with ErrorInfo API_KEY_INVALID;
  * - request bodies are parsed like protobuf messages: an unknown field (a snake/camel slip, a JSON
@@ -19,6 +21,8 @@
 import { exampleOf } from './mock-ollama.js';
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { imagenPredict } from './mock-imagen.js';
+import { speechAnswer } from './mock-gemini-speech.js';
 import { MockServer } from './mock-server.js';
 
 type Json = Record<string, unknown>;
@@ -413,6 +417,12 @@ export class MockGemini extends MockServer {
         ]),
       );
     }
+    const resource = /^\/v1beta\/models\/([^/:]+)$/.exec(url.pathname);
+    if (resource && request.method === 'GET') {
+      // models.get: the model's metadata (Imagen's methods are "predict").
+      const name = decodeURIComponent(resource[1]);
+      return this.sendJson(response, 200, { name: `models/${name}`, version: '002', displayName: name, inputTokenLimit: 480, outputTokenLimit: 8192, supportedGenerationMethods: name.startsWith('imagen-') ? ['predict'] : ['generateContent', 'countTokens'] });
+    }
     if (!route || request.method !== 'POST') {
       return this.sendJson(response, 404, googleError(404, 'NOT_FOUND', `Method not found: ${request.method} ${url.pathname}`));
     }
@@ -433,14 +443,27 @@ export class MockGemini extends MockServer {
 
     try {
       switch (record.action) {
-        case 'generateContent':
-          return this.sendJson(response, 200, this.generate(checkGenerateRequest(record.body), record.model, fault));
+        case 'generateContent': {
+          const checked = checkGenerateRequest(record.body);
+          const config = isObject(checked.generationConfig) ? checked.generationConfig : {};
+          const audio = Array.isArray(config.responseModalities) && config.responseModalities.includes('AUDIO');
+          if (audio || record.model.endsWith('-tts')) {
+            const answer = speechAnswer(checked, record.model);
+            return this.sendJson(response, answer.status, answer.body);
+          }
+          return this.sendJson(response, 200, this.generate(checked, record.model, fault));
+        }
         case 'streamGenerateContent':
           return await this.stream(response, checkGenerateRequest(record.body), record.model, fault, url.searchParams.get('alt') === 'sse');
         case 'batchEmbedContents':
           return this.sendJson(response, 200, this.batchEmbed(record.body, record.model));
         case 'countTokens':
           return this.sendJson(response, 200, this.countTokens(record.body, record.model));
+        case 'predict': {
+          if (!record.model.startsWith('imagen-')) return this.sendJson(response, 400, googleError(400, 'INVALID_ARGUMENT', `models/${record.model} is not found for API version v1beta, or is not supported for predict.`));
+          const answer = imagenPredict(record.body, 'gemini');
+          return this.sendJson(response, answer.status, answer.body);
+        }
         case 'embedContent': {
           const embedRequest = message(record.body, FIELDS.embedRequest, '');
           return this.sendJson(response, 200, { embedding: { values: this.embed(embedRequest, 'content') } });

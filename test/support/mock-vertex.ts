@@ -8,6 +8,8 @@
  *   and `:streamGenerateContent?alt=sse` (also under /v1beta1): bearer token required (401
  *   UNAUTHENTICATED otherwise), project checked (403 PERMISSION_DENIED); the GenerateContent body is
  *   answered by the Gemini mock (which parses it like protobuf), since Vertex speaks the same messages;
+ * - `…/publishers/google/models/imagen-…:predict` → Imagen images (mock-imagen.ts);
+ * - `GET /v1/publishers/google/models/{model}` (publishers.models.get, bearer token required);
  * - `…/publishers/google/models/{embedding model}:predict` → `predictions[].embeddings.values` with
  *   `statistics.token_count`;
  * - `…/publishers/anthropic/models/{model}:rawPredict` and `:streamRawPredict`: the body must carry
@@ -22,6 +24,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MockAnthropic, type MockAnthropicOptions } from './mock-anthropic.js';
 import { MockGemini, type MockGeminiOptions } from './mock-gemini.js';
 import { MockOpenAI, type MockOpenAIOptions } from './mock-openai.js';
+import { imagenPredict } from './mock-imagen.js';
 import { MockServer } from './mock-server.js';
 
 type Json = Record<string, unknown>;
@@ -119,6 +122,8 @@ export class MockVertex extends MockServer {
     if (request.method === 'POST' && url.pathname === '/token') return this.token(text, response);
     const openapi = /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/endpoints\/openapi\/chat\/completions$/.exec(url.pathname);
     if (request.method === 'POST' && openapi) return this.openApiChat(request, response, openapi[1], decodeURIComponent(openapi[2]), openapi[3], text);
+    const publisherModel = /^\/(v1|v1beta1)\/publishers\/google\/models\/([^/:]+)$/.exec(url.pathname);
+    if (request.method === 'GET' && publisherModel) return this.publisherModel(request, response, publisherModel[1], decodeURIComponent(publisherModel[2]));
     const route = /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/([^/]+)\/models\/([^/:]+):([A-Za-z]+)$/.exec(url.pathname);
     if (request.method !== 'POST' || !route) return googleError(response, 404, 'NOT_FOUND', `The requested URL ${url.pathname} was not found on this server.`);
     const [, version, project, location, publisher, model, action] = route;
@@ -142,6 +147,10 @@ export class MockVertex extends MockServer {
     const modelName = decodeURIComponent(model);
     if (publisher === 'google' && (action === 'generateContent' || action === 'streamGenerateContent')) {
       return forward(response, `${this.gemini.url}/v1beta/models/${encodeURIComponent(modelName)}:${action}${url.search}`, { 'x-goog-api-key': GEMINI_KEY }, text);
+    }
+    if (publisher === 'google' && action === 'predict' && modelName.startsWith('imagen-')) {
+      const answer = imagenPredict(body, 'vertex');
+      return sendJson(response, answer.status, answer.body);
     }
     if (publisher === 'google' && action === 'predict') return this.predict(body, response);
     if (publisher === 'anthropic' && (action === 'rawPredict' || action === 'streamRawPredict')) {
@@ -171,6 +180,15 @@ export class MockVertex extends MockServer {
     const fault = this.faults.shift();
     if (fault) return googleError(response, fault.status, fault.googleStatus, fault.message);
     return forward(response, `${this.openapi.url}/chat/completions`, { authorization: 'Bearer vertex-internal-openapi-key' }, text);
+  }
+
+  /** publishers.models.get: Google's model in the Model Garden, for any valid token. */
+  private publisherModel(request: IncomingMessage, response: ServerResponse, version: string, model: string): void {
+    this.requests.push({ url: request.url ?? '/', version, project: '', location: '', publisher: 'google', model, action: 'get', headers: request.headers, body: {} });
+    const bearer = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
+    const expiresAt = bearer ? this.issued.get(bearer) : undefined;
+    if (expiresAt === undefined || expiresAt <= Date.now()) return googleError(response, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+    sendJson(response, 200, { name: `publishers/google/models/${model}`, versionId: '001', openSourceCategory: 'PROPRIETARY', launchStage: 'GA', publisherModelTemplate: `projects/{project}/locations/{location}/publishers/google/models/${model}@001` });
   }
 
   private token(text: string, response: ServerResponse): void {

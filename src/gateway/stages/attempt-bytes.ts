@@ -15,7 +15,10 @@ import type { StreamEncoder } from '../response-format.js';
 import { StreamGuard } from '../stream-guard.js';
 import { connectionError } from '../upstream.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
-import { buildRequest, clientGone, dispatch, requireAdapter, upstreamError } from './upstream-call.js';
+import { buildRequest, clientGone, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
+import { nativeProviderOf } from '../../providers/native-registry.js';
+import type { NativeProvider } from '../../providers/native.js';
+import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 
 type BytesDependencies = Pick<GatewayDependencies, 'router' | 'upstream' | 'settings' | 'openStreams'>;
 
@@ -51,7 +54,10 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
     throw error;
   }
   const { sentAt, response } = dispatched;
-  const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : 'application/octet-stream';
+  const native = nativeProviderOf(operation.api);
+  const upstreamType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : 'application/octet-stream';
+  if (native.bytesOf && /\bjson\b/i.test(upstreamType)) return await inlineBytes(deps, call, dispatched, native.bytesOf.bind(native));
+  const contentType = upstreamType;
   const usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, units: operation.request.units };
   return {
     kind: 'stream',
@@ -105,6 +111,52 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
         firstChunkAt,
         text: () => '',
       };
+    },
+  };
+}
+
+/**
+ * Audio a deployment returns inside JSON (Gemini's inline PCM): the answer is read whole — so its
+ * tokens are known and billed even when the client hangs up — then its bytes are written.
+ */
+async function inlineBytes(deps: BytesDependencies, call: Call, dispatched: Awaited<ReturnType<typeof dispatch>>, bytesOf: NonNullable<NativeProvider['bytesOf']>): Promise<StreamAttempted> {
+  const { operation, attempt } = call;
+  if (operation.kind !== 'native') throw new Error('inlineBytes serves native operations only');
+  const { deployment } = attempt!;
+  const { router } = deps;
+  const { sentAt, response } = dispatched;
+  let text: string;
+  try {
+    text = await response.body.text();
+  } catch (error) {
+    throw connectionError(error, deployment.provider, dispatched.controller);
+  } finally {
+    dispatched.release();
+    router.end(deployment);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${redactUpstreamMessage(text, deploymentSecrets(deployment), 200)}`, { provider: deployment.provider });
+  }
+  const audio = bytesOf(nativeCallOf(operation), parsed, deployment);
+  if (!audio) throw new GatewayError('upstream_invalid_response', `${deployment.provider} answered speech with JSON instead of audio`, { provider: deployment.provider });
+  const upstreamLatencyMs = performance.now() - sentAt;
+  return {
+    kind: 'stream',
+    sentAt,
+    warnings: [],
+    encoder: bytesEncoder(audio.contentType),
+    async relay(serverResponse: ServerResponse): Promise<StreamEnd> {
+      const firstChunkAt = performance.now() - call.context.startedAt;
+      for (const chunk of audio.chunks) {
+        if (serverResponse.destroyed) break;
+        if (!serverResponse.write(chunk)) await Promise.race([once(serverResponse, 'drain'), once(serverResponse, 'close')]);
+      }
+      const clientDisconnected = serverResponse.destroyed && !serverResponse.writableFinished;
+      if (!serverResponse.destroyed) serverResponse.end();
+      return { usage: audio.usage, error: clientDisconnected ? clientGone() : undefined, cut: false, aborted: clientDisconnected, upstreamLatencyMs, firstChunkAt, text: () => '' };
     },
   };
 }

@@ -64,10 +64,14 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   let body: string;
   let usage: Usage | undefined;
   if (operation.kind === 'native') {
-    // Relayed as the provider wrote it; only its usage and text are read.
+    // Relayed as the provider wrote it (only its usage and text are read), unless the deployment
+    // speaks the API's native equivalent (Imagen for OpenAI images), whose answer is mapped back.
     const native = nativeProviderOf(operation.api);
-    const usage = boundUnits(native.usageOf(nativeCallOf(operation), parsed), operation.request.units);
-    return { kind: 'json', body: text, parsed, usage, text: native.textOf(parsed), upstreamLatencyMs, warnings };
+    const nativeCall = nativeCallOf(operation);
+    const usage = boundUnits(native.usageOf(nativeCall, parsed, deployment), operation.request.units);
+    const answer = native.answerOf?.(nativeCall, parsed, deployment);
+    if (answer === undefined) return { kind: 'json', body: text, parsed, usage, text: native.textOf(parsed), upstreamLatencyMs, warnings };
+    return { kind: 'json', body: JSON.stringify(answer), parsed: answer, usage, text: '', upstreamLatencyMs, warnings };
   }
   if (operation.kind === 'embeddings') {
     const embeddings = adapter.parseEmbeddingsResponse ? encodeEmbeddings(adapter.parseEmbeddingsResponse(parsed, deployment, operation.request), operation.request) : parsed;

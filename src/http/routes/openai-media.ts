@@ -10,7 +10,8 @@
  * - `POST /v1/moderations`: per input character (OpenAI's moderation models are free);
  * - `POST /v1/rerank` (Cohere / Jina format, as LiteLLM serves it: `query`, `documents`, `top_n`):
  *   per search unit;
- * - `POST /v1/audio/speech`: the audio streamed back as it is generated, per input character;
+ * - `POST /v1/audio/speech`: the audio streamed back as it is generated, per input character (on
+ *   Gemini's TTS models: in tokens, the audio served as WAV or PCM);
  * - `POST /v1/audio/transcriptions` (multipart): the file read once as it arrives (25 MiB at most)
  *   and streamed upstream, per second of audio;
  * - `POST /openai/v1/{path}`: any other JSON endpoint of an OpenAI deployment, the body's `model`
@@ -23,6 +24,7 @@ import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { openAIResponseFormat } from '../../gateway/response-format.js';
 import { imageVariant, inputCharacters } from '../../providers/shared/openai-native.js';
+import { GEMINI_SPEECH_MAX_OUTPUT_TOKENS } from '../../providers/gemini/speech.js';
 import type { Upload } from '../../providers/native.js';
 import { wavSeconds } from '../../providers/shared/audio-duration.js';
 import type { MediaUnits } from '../../providers/types.js';
@@ -83,13 +85,16 @@ function rerankOperation(raw: unknown): NativeOperation {
   return operation('rerank', modelOf(body), body, 'embeddings', { units: { queries } });
 }
 
-/** Speech is billed per input character (tts-1, tts-1-hd), which the provider charges however the audio ends. */
+/**
+ * Speech is billed per input character (tts-1, tts-1-hd), which the provider charges however the
+ * audio ends; on Gemini's TTS models in tokens, audio output capped (and reserved) at their limit.
+ */
 function speechOperation(raw: unknown): NativeOperation {
   const body = bodyOf(raw, '/v1/audio/speech');
   if (typeof body.input !== 'string' || body.input === '') throw new GatewayError('invalid_request', '"input" is required: the text to speak', { param: 'input' });
   if (typeof body.voice !== 'string' && (typeof body.voice !== 'object' || body.voice === null)) throw new GatewayError('invalid_request', '"voice" is required', { param: 'voice' });
   if (body.stream_format !== undefined && body.stream_format !== 'audio') throw new GatewayError('invalid_request', `"stream_format": ${JSON.stringify(body.stream_format)} is not supported through this gateway: the audio is streamed back as bytes ("audio")`, { param: 'stream_format' });
-  const native = operation('audio/speech', modelOf(body), body, 'embeddings', { units: { inputCharacters: inputCharacters(body.input) }, stream: true });
+  const native = operation('audio/speech', modelOf(body), body, 'completion', { units: { inputCharacters: inputCharacters(body.input) }, stream: true, max_tokens: GEMINI_SPEECH_MAX_OUTPUT_TOKENS });
   return { ...native, bytes: true };
 }
 

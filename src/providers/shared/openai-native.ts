@@ -21,6 +21,8 @@ import { providerSpec } from '../specs.js';
 import type { Deployment, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { ResponsesNativeStreamTransform, responsesText, usageFromResponses } from './openai-responses-native.js';
 import { usageFromOpenAI } from './usage.js';
+import { GatewayError } from '../../errors.js';
+import { buildGoogleMediaRequest, googleMediaAnswer, googleMediaBytes, googleMediaUsage, googleServesMethod, isGoogleProvider } from './google-media.js';
 
 type Json = Record<string, unknown>;
 
@@ -28,9 +30,11 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function serves(provider: string): boolean {
+function serves(provider: string, method?: string): boolean {
   const format = providerSpec(provider)?.format;
-  return format === 'openai' || format === 'azure';
+  if (format === 'openai' || format === 'azure') return true;
+  // Google's native equivalents (Imagen), mapped rather than relayed (google-media.ts).
+  return isGoogleProvider(provider) && googleServesMethod(method);
 }
 
 function urlOf(target: Deployment, path: string): string {
@@ -83,6 +87,7 @@ function multipartRequest(call: NativeCall, upload: Upload, target: Deployment):
 }
 
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
+  if (isGoogleProvider(target.provider)) return buildGoogleMediaRequest(call, target);
   if (call.upload) return multipartRequest(call, call.upload, target);
   const body: Json = { ...call.body, model: target.upstreamModel };
   // A routing rule or power level may cap a Response's output below what the client asked for.
@@ -119,7 +124,8 @@ function withUnits(units: MediaUnits): Usage {
   return { promptTokens: 0, completionTokens: 0, totalTokens: 0, units };
 }
 
-function usageOf(call: NativeCall, body: unknown): Usage | undefined {
+function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | undefined {
+  if (target && isGoogleProvider(target.provider) && call.method === 'images/generations') return googleMediaUsage(call, body);
   if (!isObject(body)) return undefined;
   const tokens = tokenUsage(body.usage);
   switch (call.method) {
@@ -169,6 +175,8 @@ export const openAINative: NativeProvider = {
   buildRequest,
   usageOf,
   textOf,
+  answerOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaAnswer(call, body, target) : undefined),
+  bytesOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaBytes(call, body, target) : undefined),
   // Of the relayed OpenAI-format endpoints only `responses` (built-in tools) is ever asked for a stream.
   createStreamTransform: (target) => new ResponsesNativeStreamTransform(target),
 };

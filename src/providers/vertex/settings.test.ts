@@ -42,6 +42,8 @@ describe('Vertex AI settings', () => {
     expect(vertexPublisher('claude-sonnet-4@20250514')).toBe('anthropic');
     expect(vertexPublisher('meta/llama-3.1-405b-instruct-maas')).toBe('openapi');
     expect(vertexPublisher('mistral-large@2407')).toBeUndefined();
-    expect(vertexPublisher('imagen-3.0-generate-002')).toBeUndefined();
+    // Imagen is Google's, through :predict (images only).
+    expect(vertexPublisher('imagen-3.0-generate-002')).toBe('google');
+    expect(vertexPublisher('imagegeneration@006')).toBe('google');
   });
 });

@@ -16,12 +16,12 @@ export const DEFAULT_VERTEX_LOCATION = 'us-central1';
  */
 export type VertexPublisher = 'google' | 'anthropic' | 'openapi';
 
-/** Undefined for a model of an API the gateway does not speak (Mistral's rawPredict, Imagen, …). */
+/** Undefined for a model of an API the gateway does not speak (Mistral's rawPredict, …). Imagen is Google's (`:predict`, images only). */
 export function vertexPublisher(model: string): VertexPublisher | undefined {
   const name = model.toLowerCase();
   if (name.startsWith('claude-')) return 'anthropic';
   if (/^[a-z0-9-]+\/[^/]+-maas$/.test(name)) return 'openapi';
-  if (/^(gemini-|text-embedding-|text-multilingual-embedding-|textembedding-gecko|gemini-embedding-)/.test(name)) return 'google';
+  if (/^(gemini-|text-embedding-|text-multilingual-embedding-|textembedding-gecko|gemini-embedding-|imagen-|imagegeneration@)/.test(name)) return 'google';
   return undefined;
 }
 

@@ -29,3 +29,10 @@ export function vertexOpenApiUrl(target: Deployment): string {
   const version = target.provider === 'vertex_ai_beta' ? 'v1beta1' : 'v1';
   return `${target.apiBase}/${version}/projects/${encodeURIComponent(vertex.project)}/locations/${encodeURIComponent(vertex.location)}/endpoints/openapi/chat/completions`;
 }
+
+/** Google's model in the Model Garden (`GET {base}/v1/publishers/google/models/{model}`): a read that bills nothing. */
+export function vertexPublisherModelUrl(target: Deployment): string {
+  const version = target.provider === 'vertex_ai_beta' ? 'v1beta1' : 'v1';
+  const base = target.apiBase.replace(/\/(v1|v1beta1)\/projects\/.*$/, '');
+  return `${base}/${version}/publishers/google/models/${encodeURIComponent(target.upstreamModel).replace(/%40/g, '@')}`;
+}
