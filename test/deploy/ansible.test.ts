@@ -94,7 +94,7 @@ describe.skipIf(missing.length > 0 && process.env.CI !== 'true')('Ansible role',
     expect(config.model_list.map((entry: { litellm_params: { api_base: string } }) => entry.litellm_params.api_base)).toEqual(['http://192.0.2.21:11434', 'http://192.0.2.22:11434']);
     expect(config.general_settings.master_key).toBeUndefined();
     const { stdout } = await run(process.execPath, ['bin/switchboard.js', 'check-config', join(out, 'config.yaml')]);
-    expect(stdout).toContain('ok — 1 model(s), 2 deployment(s), 0 warning(s)');
+    expect(stdout).toContain('ok — 1 model(s), 2 deployment(s) (2 available), 0 warning(s)');
     expect(readFileSync(join(out, 'switchboard.env'), 'utf8')).toContain('SWITCHBOARD_MASTER_KEY=sk-rendered-key-0123456789\n');
     const tasks = parse(readFileSync(join(role, 'tasks/config.yml'), 'utf8')) as Array<{ 'ansible.builtin.template'?: { src: string; mode: string }; no_log?: boolean }>;
     const environmentFile = tasks.find((task) => task['ansible.builtin.template']?.src === 'switchboard.env.j2')!;

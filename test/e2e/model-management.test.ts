@@ -117,7 +117,7 @@ describe('model management with SWITCHBOARD_ENCRYPTION_KEY', () => {
       [newModel('x', { model: 'nonsense/gpt' }), 'litellm_params.model', /unknown provider prefix "nonsense"/],
       [newModel('x', { model: 'my-finetune' }), 'litellm_params.model', /"my-finetune" names no provider: write it as provider\/model/],
       // A provider LiteLLM has and this version does not serve: a model added at run time must be callable.
-      [newModel('x', { model: 'bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0' }), 'litellm_params.model', /provider "bedrock": AWS Bedrock is not served by this version/],
+      [newModel('x', { model: 'sagemaker/jumpstart-llama' }), 'litellm_params.model', /provider "sagemaker": AWS SageMaker endpoints are not served by this version/],
       [newModel('x', { api_base: 'not a url' }), 'litellm_params.api_base', /expected a URL/],
       [newModel('x', { rpm: 'many' }), 'litellm_params.rpm', /expected a number/],
     ];

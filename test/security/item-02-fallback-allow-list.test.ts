@@ -233,6 +233,14 @@ general_settings:
           if (random() < 0.3) lists.key.push('alias-of-m4');
           await api.newUser({ user_id: `user-${seed}-${round}`, models: lists.user });
           await api.newTeam({ team_id: `team-${seed}-${round}`, models: lists.team });
+          // A team key may not name models outside its team's: such a key is refused at creation, so
+          // the key's list is narrowed to the team's before the calls.
+          const teamAllows = (name: string) => lists.team.length === 0 || lists.team.includes(name);
+          if (lists.key.some((name) => !teamAllows(name))) {
+            const wider = await api.call('POST', '/key/generate', { models: lists.key, user_id: `user-${seed}-${round}`, team_id: `team-${seed}-${round}` });
+            expect(wider.status).toBe(400);
+            lists.key = lists.key.filter(teamAllows);
+          }
           const key = await api.generateKey({ models: lists.key, user_id: `user-${seed}-${round}`, team_id: `team-${seed}-${round}` });
           const resolve = (name: string) => (name === 'alias-of-m4' ? 'm4' : name === 'alias-of-m0' ? 'm0' : name);
           const permits = (list: string[], model: string) => list.length === 0 || list.some((name) => resolve(name) === model);
