@@ -30,7 +30,7 @@ export function piiPrecheck(guardrail: GuardrailDefinition, texts: readonly stri
   for (const text of texts) {
     const findings = findPii(text, entities, guardrail.pii!.patterns);
     const blocked = blockedFinding(guardrail, findings);
-    if (blocked) throw violation(guardrail, 'prompt', `contains a ${blocked.entity}, which this guardrail blocks`);
+    if (blocked) throw violation(guardrail, 'prompt', `contains PII of type ${blocked.entity}, which this guardrail blocks`);
     for (const finding of findings) masked.add(finding.entity);
   }
   if (masked.size === 0) return { masked };
@@ -64,7 +64,7 @@ export function answerCheck(guardrail: GuardrailDefinition, texts: readonly stri
     const entities = new Set([...guardrail.pii.entities].filter(([, action]) => action === 'block').map(([entity]) => entity));
     for (const text of texts) {
       const found = findPii(text, entities, guardrail.pii.patterns)[0];
-      if (found) throw violation(guardrail, 'answer', `contains a ${found.entity}, which this guardrail blocks`);
+      if (found) throw violation(guardrail, 'answer', `contains PII of type ${found.entity}, which this guardrail blocks`);
     }
   }
   if (guardrail.filter) {

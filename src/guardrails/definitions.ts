@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PII_ENTITIES, type PiiAction, type PiiEntity } from './pii.js';
 
 export type GuardrailMode = 'pre_call' | 'post_call' | 'during_call';
-export type GuardrailKind = 'pii' | 'content_filter' | 'prompt_injection';
+export type GuardrailKind = 'pii' | 'content_filter' | 'prompt_injection' | 'unavailable';
 
 export interface PiiSettings {
   /** What happens to each entity type found; types not listed are not looked for. */
@@ -41,6 +41,8 @@ export interface GuardrailDefinition {
   pii?: PiiSettings;
   filter?: ContentFilterSettings;
   injection?: InjectionSettings;
+  /** Set for a guardrail type that is not built in (lakera_v2, aporia, ...): a call that would run it is refused. */
+  unavailable?: string;
 }
 
 const KIND_OF: Record<string, GuardrailKind> = {
@@ -81,7 +83,8 @@ const paramsSchema = z
     max_prompt_tokens: z.number().int().positive().optional(),
     threshold: z.number().gt(0).max(1).optional(),
   })
-  .strict();
+  // Other types' fields (api_key, api_base, ...) are checked per type in guardrailDefinitions.
+  .passthrough();
 
 export const guardrailsConfigSchema = z.array(
   z
@@ -100,6 +103,7 @@ const FIELDS_OF: Record<GuardrailKind, string[]> = {
   pii: ['pii_entities_config', 'pii_patterns', 'output_parse_pii'],
   content_filter: ['blocked_words', 'blocked_regex', 'denied_topics', 'max_prompt_tokens'],
   prompt_injection: ['threshold'],
+  unavailable: [],
 };
 const COMMON = ['guardrail', 'mode', 'default_on'];
 
@@ -114,7 +118,13 @@ export function guardrailDefinitions(config: GuardrailsConfig | undefined): { de
     seen.add(entry.guardrail_name);
     const params = entry.litellm_params;
     const kind = KIND_OF[params.guardrail];
-    if (!kind) throw new Error(`${where}: litellm_params.guardrail "${params.guardrail}" is not built in; built in are ${Object.keys(KIND_OF).join(', ')}`);
+    if (!kind) {
+      const reason = `guardrail type "${params.guardrail}" is not built in (built in: ${Object.keys(KIND_OF).join(', ')})`;
+      warnings.push(`${where}: ${reason}; calls that would run it are refused`);
+      const modes = Array.isArray(params.mode) ? [...new Set(params.mode)] : [params.mode];
+      definitions.push({ name: entry.guardrail_name, kind: 'unavailable', configured: params.guardrail, modes, defaultOn: params.default_on, unavailable: reason });
+      return;
+    }
     for (const [field, value] of Object.entries(params)) {
       if (value === undefined || COMMON.includes(field) || FIELDS_OF[kind].includes(field)) continue;
       if (field === 'output_parse_pii' && value === false) continue;

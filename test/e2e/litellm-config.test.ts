@@ -34,7 +34,6 @@ const UNSUPPORTED_IN_FIXTURE = [
   ['general_settings', 'proxy_batch_write_at'],
   ['general_settings', 'alerting'],
   ['general_settings', 'alerting_threshold'],
-  ['top level', 'guardrails'],
   ['litellm_params', 'tags'],
   ['litellm_params', 'aws_access_key_id'],
   ['litellm_params', 'aws_region_name'],
@@ -74,8 +73,8 @@ describe('check-config on a real-world LiteLLM config', () => {
     const { code, out } = await checkConfigOutput([FIXTURE], {});
     expect(code).toBe(1);
     expect(out).toMatch(/error: general_settings\.master_key: environment variable LITELLM_MASTER_KEY is not set/);
-    // A variable in a section the gateway does not use is only a warning.
-    expect(out).toMatch(/warning: guardrails\[0\]\.litellm_params\.api_key: environment variable LAKERA_API_KEY is not set \(not needed: "guardrails" is not supported\)/);
+    // guardrails are read, so their variables are needed too.
+    expect(out).toMatch(/error: guardrails\[0\]\.litellm_params\.api_key: environment variable LAKERA_API_KEY is not set/);
   });
 
   it('--allow-missing-env: ok, with one warning per not-supported key used and per unavailable model', async () => {

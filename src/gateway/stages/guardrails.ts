@@ -24,11 +24,14 @@ export function guardrailStage(registry: () => GuardrailRegistry | undefined): S
   return async (call, next) => {
     const guardrails = registry();
     if (!guardrails) {
-      if (call.context.requestOptions?.guardrails?.length) throw new GatewayError('invalid_request', 'no guardrails are configured on this gateway, so a request naming guardrails is not run; remove "guardrails" to call the model without them', { param: 'guardrails' });
+      const named = call.context.requestOptions?.guardrails;
+      if (named?.length) throw new GatewayError('invalid_request', `guardrail ${named.map((name) => `"${name}"`).join(', ')} ${named.length > 1 ? 'are' : 'is'} not configured on this gateway (no guardrails are configured), so the request was not run; remove "guardrails" to call the model without them`, { param: 'guardrails' });
       return next(call);
     }
     const active = guardrails.activeFor(call.context);
     if (active.length === 0) return next(call);
+    const unavailable = active.find((guardrail) => guardrail.unavailable);
+    if (unavailable) throw new GatewayError('model_unavailable', `guardrail "${unavailable.name}" cannot run: ${unavailable.unavailable}, so the call is not made without it`, { param: 'guardrails' });
     const outcomes: GuardrailOutcome[] = [];
     call.context.guardrails = outcomes;
     let operation: Operation = call.operation;
