@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli.js';
 import { checkReport } from '../../src/config/check-report.js';
 import { loadConfigFile } from '../../src/config/load.js';
-import { LITELLM_KEYS } from '../../src/config/litellm-keys.js';
+import { LITELLM_KEYS, type LitellmSection } from '../../src/config/litellm-keys.js';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
@@ -23,7 +23,7 @@ import { MockOpenAI } from '../support/mock-openai.js';
 const FIXTURE = join(import.meta.dirname, '../fixtures/litellm-real-world.yaml');
 
 /** Keys the fixture uses that LiteLLM has and the gateway does not support (each must be warned about). */
-const UNSUPPORTED_IN_FIXTURE = [
+const UNSUPPORTED_IN_FIXTURE: ReadonlyArray<readonly [LitellmSection, string]> = [
   ['litellm_settings', 'success_callback'],
   ['litellm_settings', 'failure_callback'],
   ['litellm_settings', 'callbacks'],
@@ -41,7 +41,7 @@ const UNSUPPORTED_IN_FIXTURE = [
   ['litellm_params', 'vertex_credentials'],
   ['litellm_params', 'watsonx_region_name'],
   ['litellm_params', 'input_cost_per_second'],
-] as const;
+];
 
 /** Models of the fixture the gateway cannot serve, and the words their reason must contain. */
 const UNSERVED = {
