@@ -5,7 +5,7 @@
  * checks on answers, and /guardrails/list in LiteLLM's shape.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import OpenAI, { BadRequestError } from 'openai';
+import OpenAI, { APIError, BadRequestError } from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
@@ -164,9 +164,25 @@ describe('content filter and prompt injection, chosen per request', () => {
     expect(error.message).toContain('"no-secrets": the answer contains the blocked word');
   });
 
-  it('refuses a stream with a post_call guardrail before it starts, in words', async () => {
-    const error = await refused(client.chat.completions.create({ ...ask('hi'), stream: true, guardrails: ['no-secrets'] } as OpenAI.ChatCompletionCreateParamsStreaming));
-    expect(error.message).toContain('does not check streamed ones');
+  it('post_call on a stream: a passing answer arrives whole; a violating one is cut with an error event the openai SDK raises', async () => {
+    const clean = 'All good here. '.repeat(30);
+    upstream.replies.push(clean);
+    let received = '';
+    for await (const chunk of await client.chat.completions.create({ ...ask('hi'), stream: true, guardrails: ['no-secrets'] } as OpenAI.ChatCompletionCreateParamsStreaming)) received += chunk.choices[0]?.delta.content ?? '';
+    expect(received).toBe(clean);
+
+    const opening = 'Here is a long and harmless opening that goes on for a while. '.repeat(5);
+    upstream.replies.push(`${opening}and then the password is hunter2 and more text follows here.`);
+    received = '';
+    const stream = await client.chat.completions.create({ ...ask('hi'), stream: true, guardrails: ['no-secrets'] } as OpenAI.ChatCompletionCreateParamsStreaming);
+    const error = await (async () => {
+      for await (const chunk of stream) received += chunk.choices[0]?.delta.content ?? '';
+    })().then(() => undefined, (caught: unknown) => caught);
+    expect(error).toBeInstanceOf(APIError);
+    expect((error as APIError).message).toContain('"no-secrets": the answer contains the blocked word "password"');
+    // What went out before the cut is a clean prefix (how much depends on how the upstream's bytes were batched).
+    expect(received).not.toContain('password');
+    expect(opening.startsWith(received)).toBe(true);
   });
 });
 

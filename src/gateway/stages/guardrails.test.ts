@@ -61,3 +61,19 @@ describe('guardrail stage', () => {
     expect(guardrailsConfigSchema.safeParse([{ guardrail_name: 'a', litellm_params: { guardrail: 'pii', mode: 'sometimes' } }]).success).toBe(false);
   });
 });
+
+describe('stream window check', () => {
+  it('holds chunks until a window of text passed, then cuts with the format\'s error event on a violation', async () => {
+    const { checkedFormat } = await import('../../guardrails/stream-check.js');
+    const written: string[] = [];
+    const inner = {
+      chat: () => '',
+      stream: () => ({ contentType: 'text/event-stream', chunks: (emitted: Array<{ chunk: { choices: Array<{ delta: { content: string } }> } }>) => emitted.map((item) => item.chunk.choices[0].delta.content).join(''), error: (error: GatewayError) => `ERROR ${error.message}`, end: () => 'END' }),
+    };
+    const format = checkedFormat(inner as never, (text) => (text.includes('bad') ? new GatewayError('guardrail_violation', 'blocked') : undefined), 10);
+    const encoder = format.stream({ includeUsage: false });
+    const emit = (content: string) => encoder.chunks([{ chunk: { choices: [{ index: 0, delta: { content }, finish_reason: null }] } } as never]);
+    written.push(emit('hello '), emit('world, '), emit('this is '), emit('bad'), emit('more'), encoder.end({ usage: undefined, last: undefined, usageForwarded: false }));
+    expect(written).toEqual(['', 'hello world, ', '', 'ERROR blocked', '', '']);
+  });
+});

@@ -6,13 +6,15 @@
  * to mask is replaced by placeholders in the request copy the upstream gets. After the call, the
  * post_call guardrails read a JSON answer (a hit answers 400; the upstream call was made and is
  * billed), and `output_parse_pii` puts the masked values back into the answer. A streamed answer
- * is not checked by post_call guardrails here, so a stream with one is refused before it starts.
+ * is checked window by window (guardrails/stream-check.ts) and cut with an error event; masked
+ * values are not restored in a stream, so a stream that would need it is refused before it starts.
  */
 import { GatewayError } from '../../errors.js';
 import { answerCheck, type GuardrailOutcome, piiPrecheck, textPrecheck } from '../../guardrails/checks.js';
 import type { GuardrailDefinition } from '../../guardrails/definitions.js';
 import { PiiVault } from '../../guardrails/pii.js';
 import type { GuardrailRegistry } from '../../guardrails/registry.js';
+import { checkedFormat } from '../../guardrails/stream-check.js';
 import { answerTexts, requestTexts, rewriteRequest } from '../../guardrails/texts.js';
 import type { GatewayResult, Operation } from '../call-context.js';
 import type { Stage } from '../call.js';
@@ -40,9 +42,6 @@ export function guardrailStage(registry: () => GuardrailRegistry | undefined): S
       throw new GatewayError('invalid_request', `guardrail${active.length > 1 ? 's' : ''} ${active.map((guardrail) => `"${guardrail.name}"`).join(', ')} cannot read a provider-native request, so it is not run; call the OpenAI-compatible endpoint instead`, { param: 'guardrails' });
     }
     const post = active.filter(POST);
-    if (call.stream && post.some((guardrail) => !onlyRestores(guardrail))) {
-      throw new GatewayError('invalid_request', `post_call guardrail "${post[0].name}" checks whole answers and does not check streamed ones, so the stream is not started; call without "stream"`, { param: 'guardrails' });
-    }
     const vault = new PiiVault();
     let restore = false;
     for (const guardrail of active.filter(PRE)) {
@@ -64,14 +63,24 @@ export function guardrailStage(registry: () => GuardrailRegistry | undefined): S
     if (restore && call.stream) {
       throw new GatewayError('invalid_request', 'output_parse_pii restores masked values in whole answers and not in streamed ones, so the stream is not started; call without "stream"', { param: 'guardrails' });
     }
-    const result = await next(operation === call.operation ? call : { ...call, operation });
+    let format = call.format;
+    if (call.stream && post.length > 0) format = checkedFormat(format, (text) => streamViolation(post, text, outcomes));
+    const result = await next(operation === call.operation && format === call.format ? call : { ...call, operation, format });
     return afterCall(result, post, restore ? vault : undefined, outcomes);
   };
 }
 
-/** A pii guardrail in post_call mode with nothing to block only restores (output_parse_pii). */
-function onlyRestores(guardrail: GuardrailDefinition): boolean {
-  return guardrail.pii !== undefined && ![...guardrail.pii.entities.values()].includes('block');
+/** The first post_call guardrail the streamed text so far breaks (kept as an outcome), or undefined. */
+function streamViolation(post: GuardrailDefinition[], text: string, outcomes: GuardrailOutcome[]): GatewayError | undefined {
+  for (const guardrail of post) {
+    try {
+      answerCheck(guardrail, [text]);
+    } catch (error) {
+      outcomes.push({ name: guardrail.name, stage: 'post_call', action: 'blocked', detail: (error as Error).message });
+      return error as GatewayError;
+    }
+  }
+  return undefined;
 }
 
 function afterCall(result: GatewayResult, post: GuardrailDefinition[], vault: PiiVault | undefined, outcomes: GuardrailOutcome[]): GatewayResult {
