@@ -33,7 +33,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     litellm_settings: yes('see below'),
     general_settings: yes('see below'),
     environment_variables: yes('set before any os.environ/ reference is read'),
-    guardrails: yes('built-in guardrails (pii / presidio, content_filter, prompt_injection) run on prompts and answers; see Guardrails'),
+    guardrails: yes('built-in guardrails (pii / presidio, content_filter, prompt_injection) and generic_guardrail_api run on prompts and answers; see Guardrails'),
     callback_settings: no(CALLBACKS),
     credential_list: no('reusable credentials are not supported: give api_key per deployment (os.environ/ references work)'),
     mcp_servers: no('MCP servers are not supported'),

@@ -67,7 +67,7 @@ export interface CallContext {
 export interface GuardrailOutcome {
   name: string;
   stage: 'pre_call' | 'post_call';
-  action: 'passed' | 'masked' | 'blocked' | 'restored';
+  action: 'passed' | 'masked' | 'modified' | 'blocked' | 'restored';
   /** Entity types masked (PII), or the reason of a block. */
   detail?: string;
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PII_ENTITIES, type PiiAction, type PiiEntity } from './pii.js';
 
 export type GuardrailMode = 'pre_call' | 'post_call' | 'during_call';
-export type GuardrailKind = 'pii' | 'content_filter' | 'prompt_injection' | 'unavailable';
+export type GuardrailKind = 'pii' | 'content_filter' | 'prompt_injection' | 'generic_api' | 'unavailable';
 
 export interface PiiSettings {
   /** What happens to each entity type found; types not listed are not looked for. */
@@ -31,6 +31,16 @@ export interface InjectionSettings {
   threshold: number;
 }
 
+/** LiteLLM's generic_guardrail_api: POST {api_base}/beta/litellm_basic_guardrail_api. */
+export interface ExternalSettings {
+  url: string;
+  apiKey?: string;
+  params: Record<string, unknown>;
+  timeoutMs: number;
+  /** When the API does not answer (or answers nonsense): run the call unchecked (open) or refuse it (closed). */
+  failOpen: boolean;
+}
+
 export interface GuardrailDefinition {
   name: string;
   kind: GuardrailKind;
@@ -41,6 +51,7 @@ export interface GuardrailDefinition {
   pii?: PiiSettings;
   filter?: ContentFilterSettings;
   injection?: InjectionSettings;
+  external?: ExternalSettings;
   /** Set for a guardrail type that is not built in (lakera_v2, aporia, ...): a call that would run it is refused. */
   unavailable?: string;
 }
@@ -52,6 +63,7 @@ const KIND_OF: Record<string, GuardrailKind> = {
   litellm_content_filter: 'content_filter',
   prompt_injection: 'prompt_injection',
   detect_prompt_injection: 'prompt_injection',
+  generic_guardrail_api: 'generic_api',
 };
 
 const MODES = ['pre_call', 'post_call', 'during_call'] as const;
@@ -82,6 +94,11 @@ const paramsSchema = z
     denied_topics: z.array(z.object({ name: z.string().min(1), keywords: z.array(z.string().min(1)).min(1) }).strict()).optional(),
     max_prompt_tokens: z.number().int().positive().optional(),
     threshold: z.number().gt(0).max(1).optional(),
+    api_base: z.string().url().optional(),
+    api_key: z.string().min(1).optional(),
+    additional_provider_specific_params: z.record(z.unknown()).optional(),
+    timeout: z.number().positive().max(60).optional(),
+    unreachable_fallback: z.enum(['fail_closed', 'fail_open']).optional(),
   })
   // Other types' fields (api_key, api_base, ...) are checked per type in guardrailDefinitions.
   .passthrough();
@@ -103,6 +120,7 @@ const FIELDS_OF: Record<GuardrailKind, string[]> = {
   pii: ['pii_entities_config', 'pii_patterns', 'output_parse_pii'],
   content_filter: ['blocked_words', 'blocked_regex', 'denied_topics', 'max_prompt_tokens'],
   prompt_injection: ['threshold'],
+  generic_api: ['api_base', 'api_key', 'additional_provider_specific_params', 'timeout', 'unreachable_fallback'],
   unavailable: [],
 };
 const COMMON = ['guardrail', 'mode', 'default_on'];
@@ -156,6 +174,16 @@ export function guardrailDefinitions(config: GuardrailsConfig | undefined): { de
         throw new Error(`${where}: a content_filter needs at least one of blocked_words, blocked_regex, denied_topics, max_prompt_tokens`);
       }
       definition.filter = filter;
+    }
+    if (kind === 'generic_api') {
+      if (!params.api_base) throw new Error(`${where}: a generic_guardrail_api needs litellm_params.api_base (the URL of the guardrail API)`);
+      definition.external = {
+        url: `${params.api_base.replace(/\/+$/, '')}/beta/litellm_basic_guardrail_api`,
+        apiKey: params.api_key,
+        params: params.additional_provider_specific_params ?? {},
+        timeoutMs: Math.round((params.timeout ?? 10) * 1000),
+        failOpen: params.unreachable_fallback === 'fail_open',
+      };
     }
     if (kind === 'prompt_injection') definition.injection = { threshold: params.threshold ?? 0.5 };
     definitions.push(definition);

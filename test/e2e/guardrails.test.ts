@@ -6,18 +6,45 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { APIError, BadRequestError } from 'openai';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 
 const upstream = new MockOpenAI();
+/** A guardrail API speaking LiteLLM's generic guardrail contract. */
+const guardrailCalls: Array<{ url: string; headers: Record<string, unknown>; body: { texts: string[]; input_type: string; additional_provider_specific_params: Record<string, unknown> } }> = [];
+const guardrailApi = createServer((request, response) => {
+  let text = '';
+  request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  request.on('end', () => {
+    const body = JSON.parse(text);
+    guardrailCalls.push({ url: request.url ?? '', headers: request.headers, body });
+    const texts = body.texts as string[];
+    const answer = texts.some((item) => item.includes('forbidden'))
+      ? { action: 'BLOCKED', blocked_reason: 'forbidden topic' }
+      : texts.some((item) => item.includes('rewrite-me'))
+        ? { action: 'GUARDRAIL_INTERVENED', texts: texts.map((item) => item.replace('rewrite-me', 'rewritten')) }
+        : { action: 'NONE' };
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+  });
+});
+let closedPort: number;
 let gateway: TestGateway;
 let client: OpenAI;
 let api: Management;
 
 beforeAll(async () => {
   await upstream.start();
+  await new Promise<void>((resolve) => guardrailApi.listen(0, '127.0.0.1', resolve));
+  const guardrailUrl = `http://127.0.0.1:${(guardrailApi.address() as AddressInfo).port}`;
+  // A port with nothing listening: the guardrail API is down.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  closedPort = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
   gateway = await startGateway(`
 model_list:
   - model_name: gpt
@@ -56,6 +83,23 @@ guardrails:
     litellm_params:
       guardrail: prompt_injection
       threshold: 0.5
+  - guardrail_name: external
+    litellm_params:
+      guardrail: generic_guardrail_api
+      mode: [pre_call, post_call]
+      api_base: ${guardrailUrl}
+      api_key: gr-secret
+      additional_provider_specific_params: { language: en }
+      timeout: 5
+  - guardrail_name: external-down-closed
+    litellm_params:
+      guardrail: generic_guardrail_api
+      api_base: http://127.0.0.1:${closedPort}
+  - guardrail_name: external-down-open
+    litellm_params:
+      guardrail: generic_guardrail_api
+      api_base: http://127.0.0.1:${closedPort}
+      unreachable_fallback: fail_open
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -64,6 +108,7 @@ general_settings:
 });
 
 afterAll(async () => {
+  guardrailApi.close();
   await gateway?.close();
   await upstream.close();
 });
@@ -186,6 +231,46 @@ describe('content filter and prompt injection, chosen per request', () => {
   });
 });
 
+describe('generic_guardrail_api', () => {
+  const withExternal = (content: string, name = 'external') => ({ ...ask(content), guardrails: [name] }) as OpenAI.ChatCompletionCreateParamsNonStreaming;
+
+  it('NONE passes; GUARDRAIL_INTERVENED texts replace the prompt the upstream gets; BLOCKED refuses before the upstream', async () => {
+    guardrailCalls.length = 0;
+    await client.chat.completions.create(withExternal('hello there'));
+    expect(guardrailCalls[0]).toMatchObject({ url: '/beta/litellm_basic_guardrail_api', headers: { 'x-api-key': 'gr-secret' }, body: { texts: ['hello there'], input_type: 'request', additional_provider_specific_params: { language: 'en' } } });
+    expect(guardrailCalls[1].body).toMatchObject({ input_type: 'response', texts: ['Hello from the mock!'] });
+
+    await client.chat.completions.create(withExternal('please rewrite-me now'));
+    expect((upstream.requests.at(-1)!.body.messages as Array<{ content: string }>)[0].content).toBe('please rewritten now');
+
+    const before = upstream.requests.length;
+    const error = await refused(client.chat.completions.create(withExternal('a forbidden thing')));
+    expect(error.code).toBe('guardrail_violation');
+    expect(error.message).toContain('"external"');
+    expect(error.message).toContain('forbidden topic');
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('post_call: GUARDRAIL_INTERVENED rewrites the answer', async () => {
+    upstream.replies.push('you should rewrite-me');
+    const data = await client.chat.completions.create(withExternal('hi'));
+    expect(data.choices[0].message.content).toBe('you should rewritten');
+  });
+
+  it('an unreachable API fails closed (503, no upstream call) or open (the call runs), as configured', async () => {
+    const before = upstream.requests.length;
+    const error = await client.chat.completions.create(withExternal('hi', 'external-down-closed')).catch((caught: unknown) => caught);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect((error as Error).message).toContain('fails closed');
+    expect(upstream.requests.length).toBe(before);
+    const { data, response } = await client.chat.completions.create(withExternal('hi', 'external-down-open')).withResponse();
+    expect(data.choices[0].message.content).toBeTruthy();
+    expect(response.headers.get('x-switchboard-guardrails')).toContain('external-down-open=passed');
+    const row = await gateway.recordOf(response.headers.get('x-litellm-call-id')!);
+    expect(JSON.parse(row!.metadata!).guardrails).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'external-down-open', detail: expect.stringContaining('unchecked (fail_open)') })]));
+  });
+});
+
 describe('per-key guardrails', () => {
   it('a key with metadata.guardrails gets them on every call; another key does not', async () => {
     const guarded = await api.ok<{ key: string }>('POST', '/key/generate', { metadata: { guardrails: ['no-secrets'] } });
@@ -201,7 +286,7 @@ describe('/guardrails/list', () => {
   it('lists the configured guardrails in LiteLLM\'s shape', async () => {
     const response = await fetch(`${gateway.url}/guardrails/list`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
     const body = (await response.json()) as { guardrails: Array<{ guardrail_name: string; litellm_params: Record<string, unknown> }> };
-    expect(body.guardrails.map((guardrail) => guardrail.guardrail_name)).toEqual(['pii-mask', 'no-secrets', 'injection']);
+    expect(body.guardrails.map((guardrail) => guardrail.guardrail_name)).toEqual(['pii-mask', 'no-secrets', 'injection', 'external', 'external-down-closed', 'external-down-open']);
     expect(body.guardrails[0].litellm_params).toEqual({ guardrail: 'pii', mode: 'pre_call', default_on: true });
     expect(body.guardrails[1].litellm_params.mode).toEqual(['pre_call', 'post_call']);
   });

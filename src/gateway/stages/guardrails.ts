@@ -12,12 +12,13 @@
 import { GatewayError } from '../../errors.js';
 import { answerCheck, type GuardrailOutcome, piiPrecheck, textPrecheck } from '../../guardrails/checks.js';
 import type { GuardrailDefinition } from '../../guardrails/definitions.js';
+import { askExternal } from '../../guardrails/external.js';
 import { PiiVault } from '../../guardrails/pii.js';
 import type { GuardrailRegistry } from '../../guardrails/registry.js';
 import { checkedFormat } from '../../guardrails/stream-check.js';
 import { answerTexts, requestTexts, rewriteRequest } from '../../guardrails/texts.js';
 import type { GatewayResult, Operation } from '../call-context.js';
-import type { Stage } from '../call.js';
+import type { Call, Stage } from '../call.js';
 
 const PRE = (guardrail: GuardrailDefinition) => guardrail.modes.includes('pre_call') || guardrail.modes.includes('during_call');
 const POST = (guardrail: GuardrailDefinition) => guardrail.modes.includes('post_call');
@@ -51,6 +52,13 @@ export function guardrailStage(registry: () => GuardrailRegistry | undefined): S
           if (rewrite) operation = rewriteRequest(operation, rewrite);
           outcomes.push({ name: guardrail.name, stage: 'pre_call', action: masked.size > 0 ? 'masked' : 'passed', detail: masked.size > 0 ? [...masked].join(',') : undefined });
           if (guardrail.pii.outputParsePii && masked.size > 0) restore = true;
+        } else if (guardrail.external) {
+          const verdict = await askExternal(guardrail, requestTexts(operation)!, 'request', call.context, call.operation.request.model);
+          if (verdict.action === 'GUARDRAIL_INTERVENED') {
+            let index = 0;
+            operation = rewriteRequest(operation, () => verdict.texts[index++]);
+          }
+          outcomes.push({ name: guardrail.name, stage: 'pre_call', action: verdict.action === 'GUARDRAIL_INTERVENED' ? 'modified' : 'passed', detail: verdict.action === 'UNREACHABLE' ? `unchecked (fail_open): ${verdict.reason}` : undefined });
         } else {
           await textPrecheck(guardrail, requestTexts(operation)!);
           outcomes.push({ name: guardrail.name, stage: 'pre_call', action: 'passed' });
@@ -63,10 +71,12 @@ export function guardrailStage(registry: () => GuardrailRegistry | undefined): S
     if (restore && call.stream) {
       throw new GatewayError('invalid_request', 'output_parse_pii restores masked values in whole answers and not in streamed ones, so the stream is not started; call without "stream"', { param: 'guardrails' });
     }
+    const externalPost = post.find((guardrail) => guardrail.external);
+    if (call.stream && externalPost) throw new GatewayError('invalid_request', `post_call guardrail "${externalPost.name}" (generic_guardrail_api) checks whole answers, not streamed ones, so the stream is not started; call without "stream"`, { param: 'guardrails' });
     let format = call.format;
     if (call.stream && post.length > 0) format = checkedFormat(format, (text) => streamViolation(post, text, outcomes));
     const result = await next(operation === call.operation && format === call.format ? call : { ...call, operation, format });
-    return afterCall(result, post, restore ? vault : undefined, outcomes);
+    return afterCall(call, result, post, restore ? vault : undefined, outcomes);
   };
 }
 
@@ -83,19 +93,23 @@ function streamViolation(post: GuardrailDefinition[], text: string, outcomes: Gu
   return undefined;
 }
 
-function afterCall(result: GatewayResult, post: GuardrailDefinition[], vault: PiiVault | undefined, outcomes: GuardrailOutcome[]): GatewayResult {
+async function afterCall(call: Call, result: GatewayResult, post: GuardrailDefinition[], vault: PiiVault | undefined, outcomes: GuardrailOutcome[]): Promise<GatewayResult> {
   if (result.kind !== 'json' || result.status !== 200) return withHeader(result, outcomes);
   let body = result.body;
-  if (post.length > 0) {
+  for (const guardrail of post) {
     const texts = answerTexts(JSON.parse(body));
-    for (const guardrail of post) {
-      try {
-        answerCheck(guardrail, texts);
-        outcomes.push({ name: guardrail.name, stage: 'post_call', action: 'passed' });
-      } catch (error) {
-        outcomes.push({ name: guardrail.name, stage: 'post_call', action: 'blocked', detail: (error as Error).message });
-        throw error;
+    try {
+      if (guardrail.external) {
+        const verdict = await askExternal(guardrail, texts, 'response', call.context, call.operation.request.model);
+        if (verdict.action === 'GUARDRAIL_INTERVENED') texts.forEach((text, index) => (body = body.split(escaped(text)).join(escaped(verdict.texts[index]))));
+        outcomes.push({ name: guardrail.name, stage: 'post_call', action: verdict.action === 'GUARDRAIL_INTERVENED' ? 'modified' : 'passed', detail: verdict.action === 'UNREACHABLE' ? `unchecked (fail_open): ${verdict.reason}` : undefined });
+        continue;
       }
+      answerCheck(guardrail, texts);
+      outcomes.push({ name: guardrail.name, stage: 'post_call', action: 'passed' });
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 'guardrail_violation') outcomes.push({ name: guardrail.name, stage: 'post_call', action: 'blocked', detail: error.message });
+      throw error;
     }
   }
   if (vault) {
@@ -109,6 +123,11 @@ function afterCall(result: GatewayResult, post: GuardrailDefinition[], vault: Pi
     }
   }
   return withHeader({ ...result, body }, outcomes);
+}
+
+/** A text as it appears inside a JSON string. */
+function escaped(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
 }
 
 function withHeader(result: GatewayResult, outcomes: GuardrailOutcome[]): GatewayResult {
