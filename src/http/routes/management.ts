@@ -41,6 +41,21 @@ const keyFields = z
   })
   .passthrough();
 
+/**
+ * LiteLLM's `guardrails` field of /key/generate and /team/new: kept as `metadata.guardrails`, where
+ * LiteLLM keeps it and where the guardrail stage reads it. An update would replace the whole
+ * metadata, so there it is refused with a word on how to set it.
+ */
+function guardrailsIntoMetadata(body: unknown, creating: boolean): unknown {
+  if (typeof body !== 'object' || body === null || !('guardrails' in body)) return body;
+  const { guardrails, ...rest } = body as Record<string, unknown>;
+  if (guardrails === undefined || guardrails === null) return rest;
+  if (!creating) throw new GatewayError('invalid_request', '"guardrails" is set at creation; to change it, send the whole "metadata" with its "guardrails" list', { param: 'guardrails' });
+  if (!Array.isArray(guardrails) || !guardrails.every((name) => typeof name === 'string' && name.length > 0)) throw new GatewayError('invalid_request', '"guardrails" must be a list of guardrail names', { param: 'guardrails' });
+  const metadata = typeof rest.metadata === 'object' && rest.metadata !== null ? rest.metadata : {};
+  return { ...rest, metadata: { ...metadata, guardrails } };
+}
+
 const keyReference = z.object({ key: z.string({ required_error: 'is required: the key (sk-…) or its token' }).min(1) }).passthrough();
 
 const userFields = z
@@ -93,18 +108,18 @@ const teamListQuery = z.object({ user_id: oneValue().optional() });
 export function registerManagementRoutes(app: FastifyInstance, service: () => ManagementService): void {
   // ---- keys
   app.post('/key/generate', adminOnly, async (request) => {
-    const { secret, key } = await service().generateKey(parseInput(keyFields, request.body));
+    const { secret, key } = await service().generateKey(parseInput(keyFields, guardrailsIntoMetadata(request.body, true)));
     return { key: secret, ...(await service().keyView(key)) };
   });
 
   app.post('/key/update', adminOnly, async (request) => {
-    const body = parseInput(keyFields.merge(keyReference), request.body);
+    const body = parseInput(keyFields.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     return service().keyView(await service().updateKey(body.key, body));
   });
 
   const regenerate = async (request: FastifyRequest) => {
     const fromPath = (request.params as { key?: string }).key;
-    const body = parseInput(fromPath ? keyFields : keyFields.merge(keyReference), request.body);
+    const body = parseInput(fromPath ? keyFields : keyFields.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     const { secret, key } = await service().regenerateKey(fromPath ?? (body as { key: string }).key, body);
     return { key: secret, ...(await service().keyView(key)) };
   };
@@ -195,11 +210,11 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   // ---- teams
   app.post('/team/new', adminOnly, async (request) => {
-    return service().teamView(await service().createTeam(parseInput(teamFields, request.body)));
+    return service().teamView(await service().createTeam(parseInput(teamFields, guardrailsIntoMetadata(request.body, true))));
   });
 
   app.post('/team/update', adminOnly, async (request) => {
-    const body = parseInput(teamFields.extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
+    const body = parseInput(teamFields.extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), guardrailsIntoMetadata(request.body, false));
     return service().teamView(await service().updateTeam(body.team_id, body));
   });
 
