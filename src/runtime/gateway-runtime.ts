@@ -178,8 +178,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   }
   let guardrails: GuardrailRegistry | undefined;
   try {
+    // Its warnings and errors are config issues (config/load.ts), logged or fatal above.
     const built = guardrailDefinitions(config.guardrails);
-    for (const warning of built.warnings) logger.warn(`config: ${warning}`);
     if (built.definitions.length > 0) guardrails = new GuardrailRegistry(built.definitions);
   } catch (error) {
     throw new ConfigError(`the config has errors:\n  ${(error as Error).message}`);
