@@ -82,6 +82,8 @@ export const ERROR_CATALOGUE = {
   upstream_response_too_large: { status: 502, type: 'api_error', retryable: false },
   context_window_exceeded: { status: 400, type: 'invalid_request_error', retryable: false },
   content_policy_violation: { status: 400, type: 'invalid_request_error', retryable: false },
+  // A configured guardrail refused the prompt or the answer (src/guardrails); the message names it.
+  guardrail_violation: { status: 400, type: 'invalid_request_error', retryable: false },
   client_closed_request: { status: 499, type: 'api_error', retryable: false },
   internal: { status: 500, type: 'api_error', retryable: false },
 } as const satisfies Record<string, CatalogueEntry>;

@@ -64,6 +64,8 @@ import type { ListenerSettings } from './http/listener-settings.js';
 import { registerCacheRoutes } from './http/routes/cache.js';
 import type { ResponseCache } from './cache/response-cache.js';
 import { registerAgentRoutes, type AgentRouteDependencies } from './http/routes/agents.js';
+import { registerGuardrailRoutes } from './http/routes/guardrails.js';
+import type { GuardrailRegistry } from './guardrails/registry.js';
 
 export interface ServerDependencies {
   /** general_settings.user_header_name: the header naming the end user a call is made for. */
@@ -111,6 +113,8 @@ export interface ServerDependencies {
   routerSettings?: RouterSettingsStore;
   /** The built admin UI served at /ui (default: dist/ui of this package, or SWITCHBOARD_UI_DIR). */
   uiDirectory?: string;
+  /** The configured guardrails (GET /guardrails/list); absent, the list is empty. */
+  guardrails?: GuardrailRegistry;
   /** Agents (/agents/*); absent, those routes are not served. */
   agents?: AgentRouteDependencies;
   /** Request timeouts, keep-alive and connections per address (absent: Node's and Fastify's defaults). */
@@ -269,6 +273,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);
   if (deps.agents) registerAgentRoutes(app, deps.agents);
+  registerGuardrailRoutes(app, deps.guardrails);
   registerUiRoutes(app, { directory: deps.uiDirectory });
   return app;
 }

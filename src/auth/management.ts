@@ -199,7 +199,7 @@ export class ManagementService {
       allowed_routes: key.allowedRoutes ?? [],
       key_type: key.keyType ?? 'default',
       model_max_budget: {},
-      guardrails: [],
+      guardrails: Array.isArray(key.metadata.guardrails) ? key.metadata.guardrails : [],
       created_by: key.createdBy ?? null,
       budget_id: key.budgetId ?? null,
       litellm_budget_table: key.budgetId ? await this.lookupBudget(key.budgetId) : null,

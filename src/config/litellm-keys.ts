@@ -33,7 +33,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     litellm_settings: yes('see below'),
     general_settings: yes('see below'),
     environment_variables: yes('set before any os.environ/ reference is read'),
-    guardrails: no('guardrails are not built yet: prompts and answers are not checked'),
+    guardrails: yes('built-in guardrails (pii / presidio, content_filter, prompt_injection) and generic_guardrail_api run on prompts and answers; see Guardrails'),
     callback_settings: no(CALLBACKS),
     credential_list: no('reusable credentials are not supported: give api_key per deployment (os.environ/ references work)'),
     mcp_servers: no('MCP servers are not supported'),
@@ -159,7 +159,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     enable_json_schema_validation: no('JSON schema answers are not validated by the gateway'),
     disable_add_transform_inline_image_block: no('no Fireworks image rewriting exists here'),
     use_chat_completions_url_for_anthropic_messages: no('the Anthropic endpoint is translated natively'),
-    guardrails: no('guardrails are not built yet: prompts and answers are not checked'),
+    guardrails: no('the old form is not read: list guardrails under the top-level guardrails: key'),
   },
   router_settings: {
     routing_strategy: yes('simple-shuffle, least-busy, latency-, usage- and cost-based routing'),

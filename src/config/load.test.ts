@@ -82,6 +82,14 @@ ${filtering}`;
     expect(loaded.issues.filter((item) => item.fatal)).toEqual([]);
   });
 
+  it('reports guardrail problems as config issues: a field that does not apply is fatal, a type not built in a warning', () => {
+    const fatal = parseConfig('guardrails:\n  - guardrail_name: g\n    litellm_params:\n      guardrail: pii\n      blocked_words: [x]\n').issues.filter((item) => item.path[0] === 'guardrails');
+    expect(fatal).toMatchObject([{ severity: 'error', fatal: true, message: 'guardrails[0] (g): litellm_params.blocked_words does not apply to a pii guardrail', line: 1 }]);
+    const warned = parseConfig('guardrails:\n  - guardrail_name: l\n    litellm_params:\n      guardrail: lakera_v2\n').issues.filter((item) => item.path[0] === 'guardrails');
+    expect(warned).toMatchObject([{ severity: 'warning', fatal: false }]);
+    expect(warned[0].message).toContain('"lakera_v2" is not built in');
+  });
+
   it('names a LiteLLM provider this version does not serve, with its reason', () => {
     const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: sagemaker/jumpstart-llama\n  - model_name: y\n    litellm_params:\n      model: gpt-4o-mini\n');
     const issues = loaded.issues.filter((item) => item.kind === 'unavailable-model');
@@ -97,9 +105,9 @@ ${filtering}`;
       ['UNSET_A', 'warning', false],
       ['UNSET_B', 'warning', false],
       ['UNSET_C', 'error', true],
-      ['UNSET_D', 'warning', false],
+      // guardrails are read: their settings are needed.
+      ['UNSET_D', 'error', true],
     ]);
-    expect(missing[3].message).toContain('not needed: "guardrails" is not supported');
   });
 
   it('organization on a provider that does not speak OpenAI\'s API is warned about: it is not sent', () => {

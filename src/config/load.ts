@@ -3,6 +3,7 @@
  * references resolved anywhere, schema validation, and unknown-key warnings, each issue placed at
  * the line it concerns.
  */
+import { guardrailDefinitions } from '../guardrails/definitions.js';
 import { readFile } from 'node:fs/promises';
 import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -147,6 +148,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   issues.push(...fairShareWarnings(config, locate));
   issues.push(...listenerIssues(config, locate));
   issues.push(...tagRoutingWarnings(config, locate));
+  issues.push(...guardrailIssues(config, locate));
 
   // On the keys as written: a key whose os.environ/ variable is unset is still a key the config uses.
   issues.push(...unknownKeyWarnings(raw, locate));
@@ -192,6 +194,16 @@ function tagRoutingWarnings(config: GatewayConfig, locate: (path: ConfigPath) =>
   if (index < 0) return [];
   const path: ConfigPath = ['model_list', index, 'litellm_params', 'tags'];
   return [{ severity: 'warning', message: 'litellm_params.tags route requests only with router_settings.enable_tag_filtering: true; without it they are not used for routing (request tags are still recorded and reported)', path, ...locate(path), fatal: false }];
+}
+
+/** The guardrails list beyond its types (src/guardrails/definitions.ts): an error stops start-up, a warning names what will not run. */
+function guardrailIssues(config: GatewayConfig, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  const path: ConfigPath = ['guardrails'];
+  try {
+    return guardrailDefinitions(config.guardrails).warnings.map((message) => ({ severity: 'warning' as const, message, path, ...locate(path), fatal: false }));
+  } catch (error) {
+    return [{ severity: 'error', message: (error as Error).message, path, ...locate(path), fatal: true }];
+  }
 }
 
 /** Request timeouts that contradict each other (listener-settings.ts says which). */

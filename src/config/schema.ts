@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { platformObjectSchema, platformSchema } from '../platform/settings.js';
 import { ROUTING_STRATEGY_NAMES } from '../routing/strategies/index.js';
 import type { LitellmSection } from './litellm-keys.js';
+import { guardrailsConfigSchema } from '../guardrails/definitions.js';
 
 // Numbers may arrive as strings (os.environ/ values, quoted YAML); anything else is a type error.
 const number = z.preprocess(
@@ -327,6 +328,8 @@ export const configSchema = z
     platform: platformSchema.optional(),
     /** Agents (src/agents): named model settings served as `agent/<name>` and POST /agents/{name}/run. */
     agents: agentsConfigSchema.optional(),
+    /** LiteLLM's guardrails list (src/guardrails/definitions.ts), run as a stage of the request path. */
+    guardrails: guardrailsConfigSchema.optional(),
   })
   .passthrough();
 

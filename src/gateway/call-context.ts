@@ -67,6 +67,17 @@ export interface CallContext {
   requestMetadata?: Record<string, unknown>;
   /** The per-request options read off the body and headers (gateway/request-options.ts). */
   requestOptions?: RequestOptions;
+  /** What each guardrail that ran did (stages/guardrails.ts), kept on the usage row's metadata. */
+  guardrails?: GuardrailOutcome[];
+}
+
+/** What one guardrail did on a call, kept on its usage row and in x-switchboard-guardrails. */
+export interface GuardrailOutcome {
+  name: string;
+  stage: 'pre_call' | 'post_call';
+  action: 'passed' | 'masked' | 'modified' | 'blocked' | 'restored';
+  /** Entity types masked (PII), or the reason of a block. */
+  detail?: string;
 }
 
 /** LiteLLM's per-request controls, read once at the edge and never sent upstream. */
@@ -77,6 +88,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** `mock_response`: answered locally with this text, no upstream call, cost 0. */
   mockResponse?: string;
+  /** `guardrails` (or `metadata.guardrails`): guardrails this call asks for beyond the default-on ones. */
+  guardrails?: string[];
   /** Things the gateway did to the request that the client should know of (x-switchboard-warnings). */
   warnings?: string[];
 }

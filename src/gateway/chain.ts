@@ -10,6 +10,7 @@ import type { UsageRecorder } from './record.js';
 import { agentStage } from './stages/agent.js';
 import { admitStage } from './stages/admit.js';
 import { cacheStage } from './stages/cache.js';
+import { guardrailStage } from './stages/guardrails.js';
 import { attemptBytes } from './stages/attempt-bytes.js';
 import { attemptJson } from './stages/attempt-json.js';
 import { attemptStream } from './stages/attempt-stream.js';
@@ -31,10 +32,10 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
     rulesStage(deps), // tier gating and routing rules: limits and the rule's plan for resolve
     resolveStage(deps),
     admitStage(deps),
+    guardrailStage(() => deps.guardrails), // prompt checked (masked or refused) before a mock, a cache lookup or any attempt; JSON answers after
     mockStage(recorder), // `mock_response`: answered locally once the key may use the model and its limits admit the call
     cacheStage({ cache: deps.cache, recorder, catalog: deps.catalog, run: () => run! }), // looks up before routing, stores what settle returned
     routeStage(deps),
-    // Guardrails go here: on the request before each attempt, and on what it returns.
   ];
   run = compose(stages, settleStage(deps, recorder, attemptOf(deps)));
   return run;

@@ -1,5 +1,6 @@
 /** What the request path's stages are built from (runtime/gateway-runtime.ts supplies it). */
 import type { Logger } from 'pino';
+import type { GuardrailRegistry } from '../guardrails/registry.js';
 import type { CustomerDirectory } from '../auth/customer-directory.js';
 import type { Admission } from '../auth/admission.js';
 import type { ResponseCache } from '../cache/response-cache.js';
@@ -48,6 +49,8 @@ export interface GatewayDependencies {
   cache?: ResponseCache;
   /** Agents served as `agent/<name>` (agents/directory.ts); absent, such a model is unknown. */
   agents?: AgentLookup;
+  /** The config's `guardrails:` (src/guardrails); absent, a request naming a guardrail is refused. */
+  guardrails?: GuardrailRegistry;
 }
 
 /** Used when neither the deployment nor the router policy sets a timeout. */

@@ -75,12 +75,16 @@ describe('consumeRequestOptions', () => {
     expect(copy.cache).toEqual({ ttl: 60, 'use-cache': true });
   });
 
-  it('refuses a request naming guardrails, saying none is configured', () => {
-    const error = refusal(() => consumeRequestOptions(context(), {}, { model: 'm', messages, guardrails: ['pii-mask', 'toxicity'] }));
-    expect(error.status).toBe(400);
-    expect(error.param).toBe('guardrails');
-    expect(error.message).toContain('"pii-mask", "toxicity" are not configured');
-    expect(refusal(() => consumeRequestOptions(context(), {}, { model: 'm', messages, guardrails: { 'pii-mask': {} } })).message).toContain('"pii-mask" is not configured');
+  it('reads guardrail names from the body (list or LiteLLM\'s object) and metadata.guardrails, never forwarding them', () => {
+    const call = context();
+    const copy = consumeRequestOptions(call, {}, { model: 'm', messages, guardrails: ['pii-mask', 'toxicity'], metadata: { guardrails: ['toxicity', 'injection'] } }) as Record<string, unknown>;
+    expect(call.requestOptions?.guardrails).toEqual(['pii-mask', 'toxicity', 'injection']);
+    expect(copy).not.toHaveProperty('guardrails');
+    const other = context();
+    consumeRequestOptions(other, {}, { model: 'm', messages, guardrails: { 'pii-mask': {} } });
+    expect(other.requestOptions?.guardrails).toEqual(['pii-mask']);
+    expect(refusal(() => consumeRequestOptions(context(), {}, { model: 'm', messages, guardrails: { 'pii-mask': { extra_body: { x: 1 } } } })).message).toContain('per-request settings of guardrail "pii-mask" are not supported');
+    expect(refusal(() => consumeRequestOptions(context(), {}, { model: 'm', messages, guardrails: 'pii-mask' })).param).toBe('guardrails');
   });
 
   it('refuses retries and timeouts out of bounds, in the body or a header', () => {

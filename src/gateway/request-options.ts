@@ -12,8 +12,8 @@
  *   upstream timeout, bounded (the body wins over the header).
  * - `mock_response` → answered locally (stages/mock.ts).
  * - `caching` (LiteLLM's boolean) → the gateway's own `cache` controls, read by the cache stage.
- * - `guardrails` → refused: no guardrail is configured on this gateway, and a request that asks for
- *   one must not run without it.
+ * - `guardrails` (a list of names, or LiteLLM's object keyed by name) and `metadata.guardrails` →
+ *   `guardrails`, the configured guardrails this call adds (stages/guardrails.ts refuses unknown names).
  * - `user_api_key_*` (what LiteLLM's proxy writes into metadata about the key) → removed with a
  *   warning: who calls is only ever what the API key says.
  */
@@ -107,7 +107,8 @@ export function consumeRequestOptions(context: CallContext, headers: HeaderBag, 
     if (typeof raw.mock_response !== 'string') fail('mock_response', '"mock_response" must be the text of the answer (a string)');
     options.mockResponse = raw.mock_response;
   }
-  refuseGuardrails(raw.guardrails);
+  const guardrails = [...guardrailNames(raw.guardrails, 'guardrails'), ...guardrailNames(metadata?.guardrails, 'metadata.guardrails')];
+  if (guardrails.length > 0) options.guardrails = [...new Set(guardrails)];
 
   if (numberOfOptions(options) > 0 || warnings.length > 0) context.requestOptions = warnings.length > 0 ? { ...options, warnings } : options;
   if (!needsCopy(raw)) return raw;
@@ -136,7 +137,7 @@ function hasLiteLLMHeader(headers: HeaderBag): boolean {
 }
 
 function numberOfOptions(options: RequestOptions): number {
-  return (options.numRetries !== undefined ? 1 : 0) + (options.timeoutMs !== undefined ? 1 : 0) + (options.mockResponse !== undefined ? 1 : 0);
+  return (options.numRetries !== undefined ? 1 : 0) + (options.timeoutMs !== undefined ? 1 : 0) + (options.mockResponse !== undefined ? 1 : 0) + (options.guardrails !== undefined ? 1 : 0);
 }
 
 function addTags(tags: Set<string>, value: unknown, param: string): void {
@@ -191,12 +192,19 @@ function timeoutOf(value: unknown, param: string): number | undefined {
   return value;
 }
 
-function refuseGuardrails(value: unknown): void {
-  if (!present(value)) return;
-  const names = Array.isArray(value) ? value : isObject(value) ? Object.keys(value) : [value];
-  if (names.length === 0) return;
-  const listed = names.map((name) => (typeof name === 'string' ? `"${name}"` : JSON.stringify(name))).join(', ');
-  fail('guardrails', `guardrail${names.length > 1 ? 's' : ''} ${listed} ${names.length > 1 ? 'are' : 'is'} not configured on this gateway: no guardrails are configured, so the request was not run; remove "guardrails" to call the model without them`);
+function guardrailNames(value: unknown, param: string): string[] {
+  if (!present(value)) return [];
+  if (isObject(value)) {
+    for (const [name, settings] of Object.entries(value)) {
+      if (present(settings) && !(isObject(settings) && Object.keys(settings).length === 0)) fail(`${param}.${name}`, `per-request settings of guardrail "${name}" are not supported: name the guardrail only (its settings come from the config)`);
+    }
+    return Object.keys(value);
+  }
+  if (!Array.isArray(value)) fail(param, `"${param}" must be a list of guardrail names`);
+  return value.map((name, index) => {
+    if (typeof name !== 'string' || name.length === 0) fail(`${param}[${index}]`, `${param}[${index}] must be a guardrail name (a string)`);
+    return name;
+  });
 }
 
 /** LiteLLM's `caching` boolean as the gateway's cache controls (merged into a `cache` object the request also sent). */

@@ -103,16 +103,17 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
 
 /**
  * The row's `metadata` JSON: the model asked for when a fallback answered, whether the answer was a
- * mock, and the request's own `metadata` (as LiteLLM's spend logs keep it, `requester_metadata`;
+ * mock, the guardrails that ran and what they did, and the request's own `metadata` (as LiteLLM's spend logs keep it, `requester_metadata`;
  * bounded to 8 KiB by request-bounds.ts). Null when there is nothing to say.
  */
 function metadataOf(context: CallContext, facts: UsageFacts): string | null {
   const { requested, modelGroup } = facts;
   const fallback = requested !== undefined && requested !== modelGroup;
-  if (!fallback && !facts.mock && !context.requestMetadata) return null;
+  if (!fallback && !facts.mock && !context.requestMetadata && !context.guardrails?.length) return null;
   const metadata: Record<string, unknown> = {};
   if (fallback) metadata.requested_model = requested;
   if (facts.mock) metadata.mock_response = true;
   if (context.requestMetadata) metadata.requester_metadata = context.requestMetadata;
+  if (context.guardrails && context.guardrails.length > 0) metadata.guardrails = context.guardrails;
   return JSON.stringify(metadata);
 }

@@ -87,5 +87,6 @@ export function restartNeededFor(current: GatewayConfig, next: GatewayConfig): s
   compare('litellm_settings', current.litellm_settings, next.litellm_settings, (key) => RELOADED_LITELLM.has(key));
   compare('router_settings', current.router_settings, next.router_settings, (key) => !RESTART_ROUTER.has(key));
   compare('platform', current.platform, next.platform, (key) => !RESTART_PLATFORM.has(key));
+  if (JSON.stringify(current.guardrails) !== JSON.stringify(next.guardrails)) changed.push('guardrails');
   return changed;
 }

@@ -75,6 +75,8 @@ import { GatewaySettingsRepository } from '../storage/repositories/gateway-setti
 import { CacheConfigError, createResponseCache } from '../cache/create.js';
 import { registerCacheMetrics } from '../cache/metrics.js';
 import { AgentDirectory } from '../agents/directory.js';
+import { guardrailDefinitions } from '../guardrails/definitions.js';
+import { GuardrailRegistry } from '../guardrails/registry.js';
 import { configuredAgents } from '../agents/configured.js';
 import { AgentRepository } from '../storage/repositories/agents.js';
 import { StoredResponseRepository } from '../storage/repositories/stored-responses.js';
@@ -173,6 +175,14 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     agentDefinitions = configuredAgents(config.agents);
   } catch (error) {
     throw new ConfigError((error as Error).message);
+  }
+  let guardrails: GuardrailRegistry | undefined;
+  try {
+    // Its warnings and errors are config issues (config/load.ts), logged or fatal above.
+    const built = guardrailDefinitions(config.guardrails);
+    if (built.definitions.length > 0) guardrails = new GuardrailRegistry(built.definitions);
+  } catch (error) {
+    throw new ConfigError(`the config has errors:\n  ${(error as Error).message}`);
   }
   const deployments = buildDeployments(loaded);
   const aliases = config.router_settings.model_group_alias ?? {};
@@ -359,6 +369,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     openStreams,
     cache,
     agents,
+    guardrails,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   let draining = false;
@@ -413,6 +424,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     listener,
     cache,
     responses: responseStore,
+    guardrails,
   });
   analytics.registerMetrics(metrics.registry);
 

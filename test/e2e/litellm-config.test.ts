@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli.js';
 import { checkReport } from '../../src/config/check-report.js';
 import { loadConfigFile } from '../../src/config/load.js';
-import { LITELLM_KEYS } from '../../src/config/litellm-keys.js';
+import { LITELLM_KEYS, type LitellmSection } from '../../src/config/litellm-keys.js';
 import { dialectsUnderTest, type TestDatabase } from '../support/databases.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
@@ -32,7 +32,7 @@ import { MockVertex } from '../support/mock-vertex.js';
 const FIXTURE = join(import.meta.dirname, '../fixtures/litellm-real-world.yaml');
 
 /** Keys the fixture uses that LiteLLM has and the gateway does not support (each must be warned about). */
-const UNSUPPORTED_IN_FIXTURE = [
+const UNSUPPORTED_IN_FIXTURE: ReadonlyArray<readonly [LitellmSection, string]> = [
   ['litellm_settings', 'success_callback'],
   ['litellm_settings', 'failure_callback'],
   ['litellm_settings', 'callbacks'],
@@ -42,10 +42,9 @@ const UNSUPPORTED_IN_FIXTURE = [
   ['general_settings', 'proxy_batch_write_at'],
   ['general_settings', 'alerting'],
   ['general_settings', 'alerting_threshold'],
-  ['top level', 'guardrails'],
   ['litellm_params', 'watsonx_region_name'],
   ['litellm_params', 'input_cost_per_second'],
-] as const;
+];
 
 /** Models of the fixture whose provider the gateway does not serve, and the words their reason must contain. */
 const UNSERVED = {
@@ -78,8 +77,8 @@ describe('check-config on a real-world LiteLLM config', () => {
     const { code, out } = await checkConfigOutput([FIXTURE], {});
     expect(code).toBe(1);
     expect(out).toMatch(/error: general_settings\.master_key: environment variable LITELLM_MASTER_KEY is not set/);
-    // A variable in a section the gateway does not use is only a warning.
-    expect(out).toMatch(/warning: guardrails\[0\]\.litellm_params\.api_key: environment variable LAKERA_API_KEY is not set \(not needed: "guardrails" is not supported\)/);
+    // guardrails are read, so their variables are needed too.
+    expect(out).toMatch(/error: guardrails\[0\]\.litellm_params\.api_key: environment variable LAKERA_API_KEY is not set/);
   });
 
   it('--allow-missing-env: ok, with one warning per not-supported key used and per unavailable model', async () => {

@@ -177,7 +177,7 @@ export class MockOpenAI extends MockServer {
       events.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_mock1', type: 'function', function: { name: tools[0].function.name, arguments: '' } }] }, logprobs: null, finish_reason: null }] });
       for (const piece of ['{"city"', ':"Paris"}']) events.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, logprobs: null, finish_reason: null }] });
     } else {
-      for (const word of this.reply.split(/(?<= )/)) events.push({ ...base, choices: [{ index: 0, delta: { content: word }, logprobs: null, finish_reason: null }] });
+      for (const word of (this.replies.shift() ?? this.reply).split(/(?<= )/)) events.push({ ...base, choices: [{ index: 0, delta: { content: word }, logprobs: null, finish_reason: null }] });
     }
     events.push({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: toolCall ? 'tool_calls' : 'stop' }] });
     if (includeUsage) events.push({ ...base, choices: [], usage: this.usage(true, body) });

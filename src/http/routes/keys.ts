@@ -14,6 +14,7 @@ import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
 import { callOf } from '../context.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
+import { guardrailsIntoMetadata } from './guardrail-fields.js';
 import { limitFields } from './limit-fields.js';
 import { STORED_FIELD_BOUNDS, storedAliases, storedDuration, storedName, storedNameList } from './stored-field-bounds.js';
 
@@ -45,11 +46,6 @@ const keyFields = z
       .nullable()
       .optional()
       .refine((value) => !value || Object.keys(value).length === 0, 'per-model budgets on a key are not supported yet: send {} or leave it out (give each model its own key with a max_budget instead)'),
-    guardrails: z
-      .array(z.string())
-      .nullable()
-      .optional()
-      .refine((value) => !value || value.length === 0, 'this gateway has no guardrails: send [] or leave "guardrails" out'),
     // The secret itself, on /key/generate only: an imported key (checked in the service).
     key: z.string().optional(),
   })
@@ -94,7 +90,7 @@ const keyReference = z.object({ key: z.string({ required_error: 'is required: th
 
 /** The body as the service takes it: key_type expanded to its allowed_routes when those are not given. */
 function serviceFields(body: KeyBody): KeyFields {
-  const { key: _key, model_max_budget: _budgets, guardrails: _guardrails, ...fields } = body;
+  const { key: _key, model_max_budget: _budgets, ...fields } = body;
   if (fields.key_type && fields.allowed_routes == null) fields.allowed_routes = KEY_TYPE_ROUTES[fields.key_type];
   return fields as KeyFields;
 }
@@ -126,7 +122,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
 
   app.post('/key/generate', async (request) => {
     const actor = actorOf(request);
-    const body = parseInput(keyFields, request.body);
+    const body = parseInput(keyFields, guardrailsIntoMetadata(request.body, true));
     refuseUnsupported(body);
     const fields = await access.checkKeyFields(actor, serviceFields(body) as KeyFields & { key?: string }, undefined);
     if (body.key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("key")');
@@ -136,7 +132,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
 
   app.post('/key/update', async (request) => {
     const actor = actorOf(request);
-    const body = parseInput(keyFields.merge(keyReference), request.body);
+    const body = parseInput(keyFields.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     refuseUnsupported(body);
     const existing = await managedKey(actor, body.key, true);
     const { key: _reference, ...rest } = body;
@@ -146,7 +142,9 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
 
   app.post('/key/bulk_update', async (request) => {
     const actor = actorOf(request);
-    const body = parseInput(z.object({ keys: z.array(keyFields.merge(keyReference)).min(1, 'send at least one key').max(100, 'at most 100 keys at once') }), request.body);
+    const raw = request.body as { keys?: unknown } | null;
+    const entries = raw && Array.isArray(raw.keys) ? { ...raw, keys: raw.keys.map((entry) => guardrailsIntoMetadata(entry, false)) } : raw;
+    const body = parseInput(z.object({ keys: z.array(keyFields.merge(keyReference)).min(1, 'send at least one key').max(100, 'at most 100 keys at once') }), entries);
     // Every key is checked before any is changed: one refusal changes nothing.
     const checked: Array<{ hash: string; fields: KeyFields }> = [];
     for (const entry of body.keys) {
@@ -164,7 +162,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const actor = actorOf(request);
     const fromPath = (request.params as { key?: string }).key;
     const schema = keyFields.extend({ new_key: z.string().optional() });
-    const body = parseInput(fromPath ? schema : schema.merge(keyReference), request.body);
+    const body = parseInput(fromPath ? schema : schema.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     refuseUnsupported(body);
     const existing = await managedKey(actor, fromPath ?? (body as { key: string }).key, true);
     if (body.new_key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("new_key")');

@@ -11,6 +11,7 @@ import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
+import { guardrailsIntoMetadata } from './guardrail-fields.js';
 import { limitFields } from './limit-fields.js';
 import { STORED_FIELD_BOUNDS, storedName, storedNameList } from './stored-field-bounds.js';
 
@@ -132,13 +133,13 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     Promise.all(items.map(async (item) => ({ userId: await userIdOf(item), role: item.role ?? ('user' as const) })));
 
   app.post('/team/new', adminOnly, async (request) => {
-    const body = parseInput(teamFields, request.body);
+    const body = parseInput(teamFields, guardrailsIntoMetadata(request.body, true));
     const members = await teamMembers(body.members_with_roles ?? []);
     return service().teamView(await service().createTeam({ ...body, members_with_roles: members.map((item) => ({ user_id: item.userId, role: item.role })) }));
   });
 
   app.post('/team/update', adminOnly, async (request) => {
-    const body = parseInput(teamFields.omit({ members_with_roles: true }).extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), request.body);
+    const body = parseInput(teamFields.omit({ members_with_roles: true }).extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), guardrailsIntoMetadata(request.body, false));
     return service().teamView(await service().updateTeam(body.team_id, body));
   });
 

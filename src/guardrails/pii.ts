@@ -1,0 +1,124 @@
+/**
+ * Built-in PII detection (no external service): e-mail addresses, phone numbers, credit-card numbers
+ * (Luhn-checked), IBANs (ISO 13616 mod-97 checksum), IPv4/IPv6 addresses, and operator patterns
+ * (national ids). Entity names are Presidio's, so LiteLLM's `pii_entities_config` reads the same.
+ * Found values are replaced by numbered placeholders (`<EMAIL_ADDRESS_1>`); the map back to the
+ * originals restores them in an answer (`output_parse_pii`).
+ */
+import { isIP } from 'node:net';
+
+export const PII_ENTITIES = ['EMAIL_ADDRESS', 'PHONE_NUMBER', 'CREDIT_CARD', 'IBAN_CODE', 'IP_ADDRESS'] as const;
+export type PiiEntity = (typeof PII_ENTITIES)[number];
+export type PiiAction = 'mask' | 'block';
+
+export interface PiiFinding {
+  entity: string;
+  start: number;
+  end: number;
+  value: string;
+}
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b/g;
+const CARD = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
+const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g;
+const IPV4 = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g;
+const IPV6 = /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])/g;
+// An international number (+, 7-15 digits) or a national one written with separators or parentheses.
+const PHONE = /(?<![\w+])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{1,4}){1,4}|\(\d{2,4}\)[ .-]?\d{3,4}[ .-]?\d{3,4}|\d{3}[.-]\d{3}[.-]\d{4}|0\d{1,4}[ ./-]\d{2,4}(?:[ ./-]\d{2,4}){1,3})(?![\w-])/g;
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let index = 0; index < digits.length; index++) {
+    let digit = digits.charCodeAt(digits.length - 1 - index) - 48;
+    if (index % 2 === 1) {
+      digit *= 2;
+      if (digit > 9) digit -= 9;
+    }
+    sum += digit;
+  }
+  return sum % 10 === 0;
+}
+
+const IBAN_LENGTHS: Record<string, number> = { AD: 24, AT: 20, BE: 16, BG: 22, CH: 21, CY: 28, CZ: 24, DE: 22, DK: 18, EE: 20, ES: 24, FI: 18, FR: 27, GB: 22, GR: 27, HR: 21, HU: 28, IE: 22, IS: 26, IT: 27, LI: 21, LT: 20, LU: 20, LV: 21, MC: 27, MT: 31, NL: 18, NO: 15, PL: 28, PT: 25, RO: 24, SE: 24, SI: 19, SK: 24, SM: 27, TR: 26 };
+
+export function ibanValid(text: string): boolean {
+  const iban = text.replace(/ /g, '');
+  const expected = IBAN_LENGTHS[iban.slice(0, 2)];
+  if (expected !== undefined ? iban.length !== expected : iban.length < 15 || iban.length > 34) return false;
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const char of rearranged) {
+    const value = char >= 'A' && char <= 'Z' ? String(char.charCodeAt(0) - 55) : char;
+    for (const digit of value) remainder = (remainder * 10 + (digit.charCodeAt(0) - 48)) % 97;
+  }
+  return remainder === 1;
+}
+
+function collect(text: string, pattern: RegExp, entity: string, accept: (value: string) => boolean, into: PiiFinding[]): void {
+  pattern.lastIndex = 0;
+  for (const match of text.matchAll(pattern)) {
+    const value = match[0];
+    if (accept(value)) into.push({ entity, start: match.index!, end: match.index! + value.length, value });
+  }
+}
+
+function digitCount(value: string): number {
+  let count = 0;
+  for (const char of value) if (char >= '0' && char <= '9') count++;
+  return count;
+}
+
+/** Every PII value in `text` for the entity types asked for, without overlaps (earlier detectors win). */
+export function findPii(text: string, entities: ReadonlySet<string>, patterns: ReadonlyArray<{ entity: string; regex: RegExp }> = []): PiiFinding[] {
+  const found: PiiFinding[] = [];
+  // Order matters: specific, checksummed shapes first, so a card is not also read as a phone number.
+  for (const pattern of patterns) if (entities.has(pattern.entity)) collect(text, pattern.regex, pattern.entity, () => true, found);
+  if (entities.has('EMAIL_ADDRESS')) collect(text, EMAIL, 'EMAIL_ADDRESS', () => true, found);
+  if (entities.has('IBAN_CODE')) collect(text, IBAN, 'IBAN_CODE', ibanValid, found);
+  if (entities.has('CREDIT_CARD')) collect(text, CARD, 'CREDIT_CARD', (value) => luhnValid(value.replace(/[ -]/g, '')), found);
+  if (entities.has('IP_ADDRESS')) {
+    collect(text, IPV4, 'IP_ADDRESS', (value) => isIP(value) === 4, found);
+    collect(text, IPV6, 'IP_ADDRESS', (value) => isIP(value) === 6, found);
+  }
+  if (entities.has('PHONE_NUMBER')) collect(text, PHONE, 'PHONE_NUMBER', (value) => digitCount(value) >= 7 && digitCount(value) <= 15, found);
+  const kept: PiiFinding[] = [];
+  for (const finding of found) {
+    if (kept.some((other) => finding.start < other.end && other.start < finding.end)) continue;
+    kept.push(finding);
+  }
+  return kept.sort((a, b) => a.start - b.start);
+}
+
+/** Placeholders handed out in one call, so one value gets one placeholder across all messages. */
+export class PiiVault {
+  private readonly byValue = new Map<string, string>();
+  private readonly counts = new Map<string, number>();
+  readonly originals = new Map<string, string>();
+
+  placeholder(entity: string, value: string): string {
+    const known = this.byValue.get(`${entity}\u0000${value}`);
+    if (known) return known;
+    const count = (this.counts.get(entity) ?? 0) + 1;
+    this.counts.set(entity, count);
+    const placeholder = `<${entity}_${count}>`;
+    this.byValue.set(`${entity}\u0000${value}`, placeholder);
+    this.originals.set(placeholder, value);
+    return placeholder;
+  }
+
+  /** The text with every placeholder this vault handed out put back to its original value. */
+  restore(text: string): string {
+    if (this.originals.size === 0) return text;
+    return text.replace(/<[A-Z0-9_]+_\d+>/g, (placeholder) => this.originals.get(placeholder) ?? placeholder);
+  }
+}
+
+export function maskText(text: string, findings: readonly PiiFinding[], vault: PiiVault): string {
+  let out = '';
+  let at = 0;
+  for (const finding of findings) {
+    out += text.slice(at, finding.start) + vault.placeholder(finding.entity, finding.value);
+    at = finding.end;
+  }
+  return out + text.slice(at);
+}
