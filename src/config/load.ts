@@ -3,7 +3,7 @@
  * references resolved anywhere, schema validation, and unknown-key warnings, each issue placed at
  * the line it concerns.
  */
-import { guardrailDefinitions } from '../guardrails/definitions.js';
+import { guardrailDefinitions, isBuiltInGuardrail } from '../guardrails/definitions.js';
 import { readFile } from 'node:fs/promises';
 import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -105,7 +105,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   const resolved = resolveReferences(raw, [], resolvedEnv, missingVariables) as Record<string, unknown>;
   for (const missing of missingVariables) {
     const inModel = missing.path[0] === 'model_list';
-    const unused = inModel ? undefined : unusedSetting(missing.path);
+    const unused = inModel ? undefined : (unbuiltGuardrail(raw, missing.path) ?? unusedSetting(missing.path));
     issues.push({
       severity: unused ? 'warning' : 'error',
       message: inModel
@@ -268,6 +268,14 @@ function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: Co
  * Why the setting at `path` is not read by the gateway (a key it does not support or know), or
  * undefined when it is: an unset variable there cannot matter.
  */
+/** A variable inside a guardrail of a type the gateway does not run is not needed: the guardrail never calls out. */
+function unbuiltGuardrail(raw: Record<string, unknown>, path: ConfigPath): string | undefined {
+  if (path[0] !== 'guardrails' || typeof path[1] !== 'number' || !Array.isArray(raw.guardrails)) return undefined;
+  const entry = raw.guardrails[path[1]] as { litellm_params?: { guardrail?: unknown } } | undefined;
+  const type = entry?.litellm_params?.guardrail;
+  return isBuiltInGuardrail(type) ? undefined : `guardrail type "${String(type)}" is not built in`;
+}
+
 function unusedSetting(path: ConfigPath): string | undefined {
   const known = KNOWN_KEYS.filter((entry) => entry.path.length < path.length && entry.path.every((part, index) => part === '*' ? typeof path[index] === 'number' : part === path[index]));
   // The deepest section the path lies in, and the key of that section it goes through.

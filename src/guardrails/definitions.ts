@@ -115,6 +115,11 @@ export const guardrailsConfigSchema = z.array(
 
 export type GuardrailsConfig = z.infer<typeof guardrailsConfigSchema>;
 
+/** True for the guardrail types (`litellm_params.guardrail`) the gateway runs itself. */
+export function isBuiltInGuardrail(type: unknown): boolean {
+  return typeof type === 'string' && Object.hasOwn(KIND_OF, type);
+}
+
 /** Fields each built-in reads; any other field given to it is refused by name. */
 const FIELDS_OF: Record<GuardrailKind, string[]> = {
   pii: ['pii_entities_config', 'pii_patterns', 'output_parse_pii'],

@@ -113,8 +113,9 @@ general_settings:
     const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
     const subset = () => GROUPS.filter(() => random() < 0.7);
     for (let round = 0; round < 12; round++) {
-      const keyModels = subset();
       const teamModels = random() < 0.5 ? subset() : [];
+      // A team key may name only its team's models (a wider one is refused at creation).
+      const keyModels = subset().filter((group) => teamModels.length === 0 || teamModels.includes(group));
       const teamId = `team-${round}`;
       await api.newTeam({ team_id: teamId, models: teamModels });
       const { key } = await api.generateKey({ models: keyModels, team_id: teamId });
