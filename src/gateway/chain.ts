@@ -25,7 +25,7 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
   // The semantic cache embeds prompts through this very chain (cache/embedder.ts).
   let run: Next | undefined;
   const stages: Stage[] = [
-    // Observability callbacks go first: they see every call's outcome once it is recorded.
+    // Goes first: every call's outcome is recorded, and the logging callbacks get each recorded row (record.ts).
     recordFailuresStage(deps.catalog, recorder),
     agentStage(deps.agents), // `agent/<name>`: the agent's model and settings, before rules and allow-lists
     rulesStage(deps), // tier gating and routing rules: limits and the rule's plan for resolve

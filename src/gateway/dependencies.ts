@@ -4,6 +4,7 @@ import type { CustomerDirectory } from '../auth/customer-directory.js';
 import type { Admission } from '../auth/admission.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { AgentLookup } from './stages/agent.js';
+import type { Callbacks } from '../observability/callbacks/callbacks.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import type { PlatformLayer } from '../platform/layer.js';
@@ -48,6 +49,8 @@ export interface GatewayDependencies {
   cache?: ResponseCache;
   /** Agents served as `agent/<name>` (agents/directory.ts); absent, such a model is unknown. */
   agents?: AgentLookup;
+  /** Logging callbacks (litellm_settings.callbacks …): each recorded row is handed to them; absent, none. */
+  callbacks?: Callbacks;
 }
 
 /** Used when neither the deployment nor the router policy sets a timeout. */

@@ -1,0 +1,125 @@
+/**
+ * The logging callbacks (litellm_settings.callbacks / success_callback / failure_callback): each
+ * configured destination gets every recorded call's usage row through its own bounded delivery
+ * queue (delivery-queue.ts), after the row is recorded and off the request path. `callbacks`
+ * destinations get every call, `success_callback` ones the successes, `failure_callback` ones the
+ * failures. A key (or request) whose metadata says `no-log: true` is sent nowhere;
+ * redact_user_api_key_info leaves the key, user and team out of what is sent.
+ */
+import type { Logger } from 'pino';
+import type { UsageLogRow } from '../../storage/schema.js';
+import { DeliveryQueue, type DeliveryStats } from './delivery-queue.js';
+import { genericApiSender, genericApiSettingsFrom } from './generic-api.js';
+
+export interface CallbackSettings {
+  callbacks?: unknown;
+  success_callback?: unknown;
+  failure_callback?: unknown;
+  redact_user_api_key_info?: boolean;
+}
+
+/** Destination names the gateway sends to; LiteLLM's "generic" is the older name of generic_api. */
+const BUILT = new Map<string, string>([
+  ['generic_api', 'generic_api'],
+  ['generic', 'generic_api'],
+]);
+
+interface Destination {
+  queue: DeliveryQueue<UsageLogRow>;
+  onSuccess: boolean;
+  onFailure: boolean;
+}
+
+export interface CallbackQueueTuning {
+  maxQueued?: number;
+  batchSize?: number;
+  flushIntervalMs?: number;
+  maxAttempts?: number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  timeoutMs?: number;
+}
+
+export class CallbackProblem extends Error {}
+
+export class Callbacks {
+  private constructor(private readonly destinations: Destination[]) {}
+
+  /**
+   * The destinations of the settings, or undefined when none is configured. Names the gateway does
+   * not send to are warned about (nothing is sent to them); a built destination without its
+   * settings (GENERIC_LOGGER_ENDPOINT) throws a CallbackProblem.
+   */
+  static fromSettings(settings: CallbackSettings, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}): Callbacks | undefined {
+    const wanted = new Map<string, { onSuccess: boolean; onFailure: boolean }>();
+    const add = (key: keyof CallbackSettings, onSuccess: boolean, onFailure: boolean) => {
+      for (const name of namesOf(settings[key], key)) {
+        const destination = BUILT.get(name);
+        if (!destination) {
+          logger.warn({ setting: `litellm_settings.${key}`, callback: name }, `callback "${name}" is not supported by this gateway: nothing is sent to it (supported: ${[...new Set(BUILT.values())].join(', ')})`);
+          continue;
+        }
+        const entry = wanted.get(destination) ?? { onSuccess: false, onFailure: false };
+        entry.onSuccess ||= onSuccess;
+        entry.onFailure ||= onFailure;
+        wanted.set(destination, entry);
+      }
+    };
+    add('callbacks', true, true);
+    add('success_callback', true, false);
+    add('failure_callback', false, true);
+    if (wanted.size === 0) return undefined;
+    const redact = settings.redact_user_api_key_info === true;
+    const destinations: Destination[] = [];
+    for (const [name, when] of wanted) {
+      let send: (batch: UsageLogRow[], signal: AbortSignal) => Promise<void>;
+      try {
+        send = genericApiSender(genericApiSettingsFrom(env), { redact });
+      } catch (error) {
+        throw new CallbackProblem((error as Error).message);
+      }
+      destinations.push({ ...when, queue: new DeliveryQueue({ destination: name, send, logger, ...tuning }) });
+    }
+    return new Callbacks(destinations);
+  }
+
+  /** Hands a recorded call to every destination that wants it; synchronous, never throws. */
+  deliver(row: UsageLogRow, keyMetadata: Record<string, unknown> | undefined, requestMetadata: Record<string, unknown> | undefined): void {
+    if (noLog(keyMetadata) || noLog(requestMetadata)) return;
+    const failed = row.status === 'failure';
+    for (const destination of this.destinations) {
+      if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue(row);
+    }
+  }
+
+  start(): void {
+    for (const destination of this.destinations) destination.queue.start();
+  }
+
+  snapshot(): DeliveryStats[] {
+    return this.destinations.map((destination) => destination.queue.snapshot());
+  }
+
+  /** Sends what is due now on every destination (tests, shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all(this.destinations.map((destination) => destination.queue.flush(true)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.destinations.map((destination) => destination.queue.close()));
+  }
+}
+
+function noLog(metadata: Record<string, unknown> | undefined): boolean {
+  const value = metadata?.['no-log'];
+  return value === true || value === 'true';
+}
+
+function namesOf(value: unknown, key: string): string[] {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((name) => {
+    if (typeof name !== 'string') throw new CallbackProblem(`litellm_settings.${key}: expected callback names (strings), got ${JSON.stringify(name)}`);
+    return name.trim();
+  });
+}
