@@ -23,6 +23,7 @@ const no = (note: string): LitellmKey => ({ honoured: false, note });
 const providerParam = (provider: string, name: string): LitellmKey => (providerSpec(provider) ? yes(`read by the ${name} adapter`) : no(`${name} is not served by this version`));
 
 const CALLBACKS = 'logging callbacks are not built yet: nothing is sent to this destination';
+const CALLBACK_NAMES = 'only generic_api (or generic) is built; other names are warned about and get nothing';
 const NOT_NEEDED_DB = 'the gateway manages its own database connection';
 const ENTERPRISE = 'LiteLLM enterprise feature with no counterpart here';
 
@@ -133,12 +134,12 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     cache: yes('response caching'),
     cache_params: yes('response cache settings (type, ttl, namespace, mode, semantic cache)'),
     turn_off_message_logging: yes('no prompt or response text is kept on usage rows, whatever store_prompts_in_spend_logs says'),
-    success_callback: no(CALLBACKS),
-    failure_callback: no(CALLBACKS),
-    callbacks: no(CALLBACKS),
+    success_callback: yes(`successful calls are sent there, batched, off the request path; ${CALLBACK_NAMES}`),
+    failure_callback: yes(`failed calls are sent there, batched, off the request path; ${CALLBACK_NAMES}`),
+    callbacks: yes(`every call is sent there, batched, off the request path; ${CALLBACK_NAMES}`),
     service_callbacks: no(CALLBACKS),
     langfuse_default_tags: no(CALLBACKS),
-    redact_user_api_key_info: no(CALLBACKS),
+    redact_user_api_key_info: yes('key hash, key alias, user and team are left out of what the logging callbacks send'),
     modify_params: no('requests are never rewritten to fit a provider (drop_params drops, it does not rewrite)'),
     enable_preview_features: no('no preview-only behaviour exists here'),
     force_ipv4: no('the system resolver decides the address family'),

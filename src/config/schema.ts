@@ -209,6 +209,7 @@ export const litellmSettingsSchema = z
     callbacks: z.unknown().optional(),
     success_callback: z.unknown().optional(),
     failure_callback: z.unknown().optional(),
+    redact_user_api_key_info: boolean.optional(),
     cache: boolean.optional(),
     cache_params: z.record(z.unknown()).optional(),
     turn_off_message_logging: boolean.optional(),

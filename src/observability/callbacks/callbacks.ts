@@ -47,7 +47,7 @@ export class Callbacks {
 
   /**
    * The destinations of the settings, or undefined when none is configured. Names the gateway does
-   * not send to are warned about (nothing is sent to them); a built destination without its
+   * not send to are skipped (the config loader warns about each); a built destination without its
    * settings (GENERIC_LOGGER_ENDPOINT) throws a CallbackProblem.
    */
   static fromSettings(settings: CallbackSettings, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}): Callbacks | undefined {
@@ -55,10 +55,7 @@ export class Callbacks {
     const add = (key: keyof CallbackSettings, onSuccess: boolean, onFailure: boolean) => {
       for (const name of namesOf(settings[key], key)) {
         const destination = BUILT.get(name);
-        if (!destination) {
-          logger.warn({ setting: `litellm_settings.${key}`, callback: name }, `callback "${name}" is not supported by this gateway: nothing is sent to it (supported: ${[...new Set(BUILT.values())].join(', ')})`);
-          continue;
-        }
+        if (!destination) continue; // warned about by the config loader (unsupportedCallbacks)
         const entry = wanted.get(destination) ?? { onSuccess: false, onFailure: false };
         entry.onSuccess ||= onSuccess;
         entry.onFailure ||= onFailure;
@@ -108,6 +105,21 @@ export class Callbacks {
   async close(): Promise<void> {
     await Promise.all(this.destinations.map((destination) => destination.queue.close()));
   }
+}
+
+/** Each destination name of the settings that the gateway does not send to, where it is written. */
+export function unsupportedCallbacks(settings: CallbackSettings): Array<{ key: keyof CallbackSettings; index: number | undefined; name: string; message: string }> {
+  const found: Array<{ key: keyof CallbackSettings; index: number | undefined; name: string; message: string }> = [];
+  for (const key of ['callbacks', 'success_callback', 'failure_callback'] as const) {
+    const value = settings[key];
+    const list = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+    list.forEach((name, index) => {
+      if (typeof name === 'string' && !BUILT.has(name.trim())) {
+        found.push({ key, index: Array.isArray(value) ? index : undefined, name, message: `callback "${name}" is not supported: nothing is sent to it (the gateway sends to ${[...BUILT.keys()].join(', ')})` });
+      }
+    });
+  }
+  return found;
 }
 
 function noLog(metadata: Record<string, unknown> | undefined): boolean {
