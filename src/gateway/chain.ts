@@ -40,10 +40,23 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
   return run;
 }
 
-/** One attempt: JSON, or an opened stream. */
+/** One attempt: JSON, or an opened stream; traced as one span when the otel callback is on. */
 function attemptOf(deps: GatewayDependencies): Attempt {
-  return (call) => {
+  const attempt: Attempt = (call) => {
     if (call.operation.kind === 'native' && call.operation.bytes) return attemptBytes(deps, call);
     return call.stream ? attemptStream(deps, call) : attemptJson(deps, call);
+  };
+  const callbacks = deps.callbacks;
+  if (!callbacks?.tracesAttempts) return attempt;
+  return async (call) => {
+    const ended = callbacks.attemptStarted(call);
+    try {
+      const attempted = await attempt(call);
+      ended();
+      return attempted;
+    } catch (error) {
+      ended(error);
+      throw error;
+    }
   };
 }

@@ -126,7 +126,7 @@ export class UsageRecorder {
     const kept = this.deps.settings?.withoutSpendLogContent ? withoutContent(row) : row;
     this.deps.usageWriter.enqueue(kept);
     // Callbacks see what the usage log keeps, once it is queued; their delivery is off this path.
-    this.deps.callbacks?.deliver(kept, context.caller.principal?.key.metadata, context.requestMetadata);
+    this.deps.callbacks?.deliver(kept, context);
   }
 }
 

@@ -10,6 +10,9 @@ import type { Logger } from 'pino';
 import type { UsageLogRow } from '../../storage/schema.js';
 import { DeliveryQueue, type DeliveryStats } from './delivery-queue.js';
 import { genericApiSender, genericApiSettingsFrom } from './generic-api.js';
+import { OtelTracing, otelSettingsFrom } from './otel.js';
+import type { Call } from '../../gateway/call.js';
+import type { CallContext } from '../../gateway/call-context.js';
 
 export interface CallbackSettings {
   callbacks?: unknown;
@@ -22,6 +25,7 @@ export interface CallbackSettings {
 const BUILT = new Map<string, string>([
   ['generic_api', 'generic_api'],
   ['generic', 'generic_api'],
+  ['otel', 'otel'],
 ]);
 
 interface Destination {
@@ -43,7 +47,15 @@ export interface CallbackQueueTuning {
 export class CallbackProblem extends Error {}
 
 export class Callbacks {
-  private constructor(private readonly destinations: Destination[]) {}
+  private constructor(
+    private readonly destinations: Destination[],
+    private readonly tracing: OtelTracing | undefined,
+  ) {}
+
+  /** Whether upstream attempts are traced (the otel callback). */
+  get tracesAttempts(): boolean {
+    return this.tracing !== undefined;
+  }
 
   /**
    * The destinations of the settings, or undefined when none is configured. Names the gateway does
@@ -68,21 +80,32 @@ export class Callbacks {
     if (wanted.size === 0) return undefined;
     const redact = settings.redact_user_api_key_info === true;
     const destinations: Destination[] = [];
-    for (const [name, when] of wanted) {
-      let send: (batch: UsageLogRow[], signal: AbortSignal) => Promise<void>;
-      try {
-        send = genericApiSender(genericApiSettingsFrom(env), { redact });
-      } catch (error) {
-        throw new CallbackProblem((error as Error).message);
+    let tracing: OtelTracing | undefined;
+    try {
+      for (const [name, when] of wanted) {
+        // Traces cover every call, whichever list names otel.
+        if (name === 'otel') tracing = new OtelTracing(otelSettingsFrom(env), logger, tuning, { redact });
+        else destinations.push({ ...when, queue: new DeliveryQueue({ destination: name, send: genericApiSender(genericApiSettingsFrom(env), { redact }), logger, ...tuning }) });
       }
-      destinations.push({ ...when, queue: new DeliveryQueue({ destination: name, send, logger, ...tuning }) });
+    } catch (error) {
+      throw new CallbackProblem((error as Error).message);
     }
-    return new Callbacks(destinations);
+    return new Callbacks(destinations, tracing);
+  }
+
+  /** Starts an upstream attempt's span; the returned function ends it (with the error, if it failed). */
+  attemptStarted(call: Call): (error?: unknown) => void {
+    if (!this.tracing || noLogFor(call.context)) return () => {};
+    return this.tracing.attemptStarted(call);
   }
 
   /** Hands a recorded call to every destination that wants it; synchronous, never throws. */
-  deliver(row: UsageLogRow, keyMetadata: Record<string, unknown> | undefined, requestMetadata: Record<string, unknown> | undefined): void {
-    if (noLog(keyMetadata) || noLog(requestMetadata)) return;
+  deliver(row: UsageLogRow, context: CallContext): void {
+    if (noLogFor(context)) {
+      this.tracing?.forget(context);
+      return;
+    }
+    this.tracing?.recorded(context, row);
     const failed = row.status === 'failure';
     for (const destination of this.destinations) {
       if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue(row);
@@ -90,20 +113,26 @@ export class Callbacks {
   }
 
   start(): void {
-    for (const destination of this.destinations) destination.queue.start();
+    for (const queue of this.queues()) queue.start();
   }
 
   snapshot(): DeliveryStats[] {
-    return this.destinations.map((destination) => destination.queue.snapshot());
+    return this.queues().map((queue) => queue.snapshot());
   }
 
   /** Sends what is due now on every destination (tests, shutdown). */
   async flush(): Promise<void> {
-    await Promise.all(this.destinations.map((destination) => destination.queue.flush(true)));
+    await Promise.all(this.queues().map((queue) => queue.flush(true)));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.destinations.map((destination) => destination.queue.close()));
+    await Promise.all(this.queues().map((queue) => queue.close()));
+  }
+
+  private queues(): Array<DeliveryQueue<unknown>> {
+    const queues: Array<DeliveryQueue<unknown>> = this.destinations.map((destination) => destination.queue as DeliveryQueue<unknown>);
+    if (this.tracing) queues.push(this.tracing.queue as DeliveryQueue<unknown>);
+    return queues;
   }
 }
 
@@ -120,6 +149,11 @@ export function unsupportedCallbacks(settings: CallbackSettings): Array<{ key: k
     });
   }
   return found;
+}
+
+/** The key's or the request's metadata says `no-log: true`. */
+function noLogFor(context: CallContext): boolean {
+  return noLog(context.caller.principal?.key.metadata) || noLog(context.requestMetadata);
 }
 
 function noLog(metadata: Record<string, unknown> | undefined): boolean {
