@@ -78,7 +78,7 @@ describe('check-config on a real-world LiteLLM config', () => {
       expect(out, `${section}.${key}`).toContain(`"${key}" is not supported: ${note}`);
     }
     // Callback destinations the gateway does not send to are warned about by name.
-    for (const [key, name] of [['success_callback', 'langfuse'], ['failure_callback', 'sentry'], ['callbacks', 'otel']]) {
+    for (const [key, name] of [['success_callback', 'langfuse'], ['failure_callback', 'sentry']]) {
       expect(out).toContain(`warning: litellm_settings.${key}[0]: callback "${name}" is not supported: nothing is sent to it`);
     }
     for (const [model, reason] of Object.entries(UNSERVED)) {

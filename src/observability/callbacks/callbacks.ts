@@ -1,7 +1,8 @@
 /**
  * The logging callbacks (litellm_settings.callbacks / success_callback / failure_callback): each
  * configured destination gets every recorded call's usage row through its own bounded delivery
- * queue (delivery-queue.ts), after the row is recorded and off the request path. `callbacks`
+ * queue (delivery-queue.ts), after the row is recorded and off the request path; `otel` traces
+ * every call (otel.ts) through a queue of its own. `callbacks`
  * destinations get every call, `success_callback` ones the successes, `failure_callback` ones the
  * failures. A key (or request) whose metadata says `no-log: true` is sent nowhere;
  * redact_user_api_key_info leaves the key, user and team out of what is sent.
@@ -84,12 +85,19 @@ export class Callbacks {
     try {
       for (const [name, when] of wanted) {
         // Traces cover every call, whichever list names otel.
-        if (name === 'otel') tracing = new OtelTracing(otelSettingsFrom(env), logger, tuning, { redact });
+        if (name === 'otel') {
+          if (!env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()) {
+            logger.warn({ callback: 'otel' }, 'the otel callback is configured but OTEL_EXPORTER_OTLP_ENDPOINT is not set: no traces are exported');
+            continue;
+          }
+          tracing = new OtelTracing(otelSettingsFrom(env), logger, tuning, { redact });
+        }
         else destinations.push({ ...when, queue: new DeliveryQueue({ destination: name, send: genericApiSender(genericApiSettingsFrom(env), { redact }), logger, ...tuning }) });
       }
     } catch (error) {
       throw new CallbackProblem((error as Error).message);
     }
+    if (destinations.length === 0 && !tracing) return undefined;
     return new Callbacks(destinations, tracing);
   }
 
