@@ -139,6 +139,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     callbacks: yes(`every call is sent there, batched, off the request path; ${CALLBACK_NAMES}`),
     service_callbacks: no(CALLBACKS),
     langfuse_default_tags: no(CALLBACKS),
+    forward_traceparent_to_llm_provider: yes('with the otel callback, each upstream attempt is sent a traceparent naming its span'),
     redact_user_api_key_info: yes('key hash, key alias, user and team are left out of what the logging callbacks send'),
     modify_params: no('requests are never rewritten to fit a provider (drop_params drops, it does not rewrite)'),
     enable_preview_features: no('no preview-only behaviour exists here'),

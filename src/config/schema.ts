@@ -210,6 +210,7 @@ export const litellmSettingsSchema = z
     success_callback: z.unknown().optional(),
     failure_callback: z.unknown().optional(),
     redact_user_api_key_info: boolean.optional(),
+    forward_traceparent_to_llm_provider: boolean.optional(),
     cache: boolean.optional(),
     cache_params: z.record(z.unknown()).optional(),
     turn_off_message_logging: boolean.optional(),

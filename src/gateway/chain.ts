@@ -49,13 +49,13 @@ function attemptOf(deps: GatewayDependencies): Attempt {
   const callbacks = deps.callbacks;
   if (!callbacks?.tracesAttempts) return attempt;
   return async (call) => {
-    const ended = callbacks.attemptStarted(call);
+    const traced = callbacks.attemptStarted(call);
     try {
-      const attempted = await attempt(call);
-      ended();
+      const attempted = await attempt(traced.traceparent ? { ...call, traceparent: traced.traceparent } : call);
+      traced.end();
       return attempted;
     } catch (error) {
-      ended(error);
+      traced.end(error);
       throw error;
     }
   };

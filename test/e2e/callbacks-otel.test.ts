@@ -48,6 +48,7 @@ router_settings:
   fallbacks: [{"primary": ["backup"]}]
 litellm_settings:
   callbacks: ["otel"]
+  forward_traceparent_to_llm_provider: true
 general_settings:
   master_key: ${MASTER_KEY}
 `,
@@ -108,6 +109,9 @@ general_settings:
       expect(attempt.startNanos >= root.startNanos).toBe(true);
       expect(attempt.endNanos <= root.endNanos).toBe(true);
     }
+    // Each upstream attempt was sent a traceparent naming its own span, in the client's trace.
+    expect(failing.requests.map((request) => request.headers.traceparent)).toEqual([`00-${TRACE_ID}-${attempts[0].spanId}-01`, `00-${TRACE_ID}-${attempts[1].spanId}-01`]);
+    expect(backup.requests[0].headers.traceparent).toBe(`00-${TRACE_ID}-${attempts[2].spanId}-01`);
     const exportRequest = collector.requests.find((request) => request.path === '/v1/traces')!;
     expect(exportRequest.headers['x-collector-token']).toBe('abc def');
 

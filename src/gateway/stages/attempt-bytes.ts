@@ -15,7 +15,7 @@ import type { StreamEncoder } from '../response-format.js';
 import { StreamGuard } from '../stream-guard.js';
 import { connectionError } from '../upstream.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
-import { buildRequest, clientGone, dispatch, requireAdapter, upstreamError } from './upstream-call.js';
+import { buildRequest, withTraceparent, clientGone, dispatch, requireAdapter, upstreamError } from './upstream-call.js';
 
 type BytesDependencies = Pick<GatewayDependencies, 'router' | 'upstream' | 'settings' | 'openStreams'>;
 
@@ -30,7 +30,7 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
   const { deployment, target } = attempt!;
   const { router } = deps;
   const adapter = requireAdapter(deployment);
-  const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, []);
+  const upstreamRequest = withTraceparent(buildRequest(operation, adapter, target.deployment, deps.settings, []), call.traceparent);
   router.begin(deployment);
   let dispatched: Awaited<ReturnType<typeof dispatch>>;
   try {

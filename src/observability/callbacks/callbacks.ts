@@ -20,6 +20,7 @@ export interface CallbackSettings {
   success_callback?: unknown;
   failure_callback?: unknown;
   redact_user_api_key_info?: boolean;
+  forward_traceparent_to_llm_provider?: boolean;
 }
 
 /** Destination names the gateway sends to; LiteLLM's "generic" is the older name of generic_api. */
@@ -78,7 +79,10 @@ export class Callbacks {
     add('callbacks', true, true);
     add('success_callback', true, false);
     add('failure_callback', false, true);
-    if (wanted.size === 0) return undefined;
+    if (wanted.size === 0) {
+      if (settings.forward_traceparent_to_llm_provider === true) logger.warn('forward_traceparent_to_llm_provider needs the otel callback (with OTEL_EXPORTER_OTLP_ENDPOINT): no traceparent is sent upstream');
+      return undefined;
+    }
     const redact = settings.redact_user_api_key_info === true;
     const destinations: Destination[] = [];
     let tracing: OtelTracing | undefined;
@@ -90,20 +94,21 @@ export class Callbacks {
             logger.warn({ callback: 'otel' }, 'the otel callback is configured but OTEL_EXPORTER_OTLP_ENDPOINT is not set: no traces are exported');
             continue;
           }
-          tracing = new OtelTracing(otelSettingsFrom(env), logger, tuning, { redact });
+          tracing = new OtelTracing(otelSettingsFrom(env), logger, tuning, { redact, forwardTraceparent: settings.forward_traceparent_to_llm_provider === true });
         }
         else destinations.push({ ...when, queue: new DeliveryQueue({ destination: name, send: genericApiSender(genericApiSettingsFrom(env), { redact }), logger, ...tuning }) });
       }
     } catch (error) {
       throw new CallbackProblem((error as Error).message);
     }
+    if (settings.forward_traceparent_to_llm_provider === true && !tracing) logger.warn('forward_traceparent_to_llm_provider needs the otel callback (with OTEL_EXPORTER_OTLP_ENDPOINT): no traceparent is sent upstream');
     if (destinations.length === 0 && !tracing) return undefined;
     return new Callbacks(destinations, tracing);
   }
 
-  /** Starts an upstream attempt's span; the returned function ends it (with the error, if it failed). */
-  attemptStarted(call: Call): (error?: unknown) => void {
-    if (!this.tracing || noLogFor(call.context)) return () => {};
+  /** Starts an upstream attempt's span: `end` ends it (with the error, if it failed); `traceparent` is sent upstream. */
+  attemptStarted(call: Call): { end: (error?: unknown) => void; traceparent: string | undefined } {
+    if (!this.tracing || noLogFor(call.context)) return { end: () => {}, traceparent: undefined };
     return this.tracing.attemptStarted(call);
   }
 

@@ -105,7 +105,7 @@ export class OtelTracing {
   /** The request span of each call in progress (ended and forgotten when the call is recorded). */
   private readonly requests = new WeakMap<CallContext, Span>();
 
-  constructor(settings: OtelSettings, logger: Logger, tuning: Partial<DeliveryQueueOptions<ReadableSpan>>, private readonly options: { redact: boolean }) {
+  constructor(settings: OtelSettings, logger: Logger, tuning: Partial<DeliveryQueueOptions<ReadableSpan>>, private readonly options: { redact: boolean; forwardTraceparent: boolean }) {
     this.exporter = new OTLPTraceExporter({ url: settings.tracesUrl, headers: settings.headers, timeoutMillis: tuning.timeoutMs ?? 10_000 });
     this.queue = new DeliveryQueue<ReadableSpan>({
       ...tuning,
@@ -133,10 +133,13 @@ export class OtelTracing {
     return span;
   }
 
-  /** Starts the span of one upstream attempt; the returned function ends it with the attempt's outcome. */
-  attemptStarted(call: Call): (error?: unknown) => void {
+  /**
+   * Starts the span of one upstream attempt: `end` ends it with the attempt's outcome; `traceparent`
+   * names it for the upstream (when forward_traceparent_to_llm_provider is on).
+   */
+  attemptStarted(call: Call): { end: (error?: unknown) => void; traceparent: string | undefined } {
     const attempt = call.attempt;
-    if (!attempt) return () => {};
+    if (!attempt) return { end: () => {}, traceparent: undefined };
     const parent = trace.setSpan(ROOT_CONTEXT, this.requestSpan(call.context));
     const { deployment } = attempt;
     const operation = operationOf(call.context.endpoint);
@@ -154,7 +157,9 @@ export class OtelTracing {
     const host = hostOf(deployment.apiBase);
     if (host) attributes['server.address'] = host;
     const span = this.tracer.startSpan(`${operation} ${deployment.upstreamModel}`, { kind: SpanKind.CLIENT, attributes }, parent);
-    return (error) => {
+    const spanContext = span.spanContext();
+    const traceparent = this.options.forwardTraceparent ? `00-${spanContext.traceId}-${spanContext.spanId}-${(spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0')}` : undefined;
+    const end = (error?: unknown) => {
       if (error) {
         // The upstream's own status when it answered; else the status the gateway gives the failure.
         const failure = error as { status?: number; upstreamStatus?: number };
@@ -165,6 +170,7 @@ export class OtelTracing {
       }
       span.end();
     };
+    return { end, traceparent };
   }
 
   /** Ends the call's request span with what its usage row says. */
