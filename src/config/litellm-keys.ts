@@ -23,7 +23,7 @@ const no = (note: string): LitellmKey => ({ honoured: false, note });
 const providerParam = (provider: string, name: string): LitellmKey => (providerSpec(provider) ? yes(`read by the ${name} adapter`) : no(`${name} is not served by this version`));
 
 const CALLBACKS = 'logging callbacks are not built yet: nothing is sent to this destination';
-const CALLBACK_NAMES = 'generic_api (or generic) and otel are built; other names are warned about and get nothing';
+const CALLBACK_NAMES = 'generic_api (generic), otel and langfuse are built; other names are warned about';
 const NOT_NEEDED_DB = 'the gateway manages its own database connection';
 const ENTERPRISE = 'LiteLLM enterprise feature with no counterpart here';
 

@@ -5,6 +5,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { MockLogReceiver } from '../support/mock-log-receiver.js';
@@ -158,8 +159,16 @@ describe('generic_api callback with redact_user_api_key_info', () => {
 });
 
 describe('generic_api callback configuration', () => {
-  it('refuses to start without GENERIC_LOGGER_ENDPOINT', async () => {
-    await expect(startGateway(openAIConfig('http://127.0.0.1:9/v1', 'litellm_settings:\n  callbacks: ["generic_api"]'))).rejects.toThrow(/GENERIC_LOGGER_ENDPOINT/);
+  it('without GENERIC_LOGGER_ENDPOINT: starts, warns, and sends nothing', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const bare = await startGateway(openAIConfig('http://127.0.0.1:9/v1', 'litellm_settings:\n  callbacks: ["generic_api"]'), { logger });
+    try {
+      expect(bare.runtime.callbacks).toBeUndefined();
+      expect(lines.join('\n')).toContain('the generic_api callback needs GENERIC_LOGGER_ENDPOINT');
+    } finally {
+      await bare.close();
+    }
   });
 });
 

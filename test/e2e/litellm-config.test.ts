@@ -78,7 +78,7 @@ describe('check-config on a real-world LiteLLM config', () => {
       expect(out, `${section}.${key}`).toContain(`"${key}" is not supported: ${note}`);
     }
     // Callback destinations the gateway does not send to are warned about by name.
-    for (const [key, name] of [['success_callback', 'langfuse'], ['failure_callback', 'sentry']]) {
+    for (const [key, name] of [['failure_callback', 'sentry']]) {
       expect(out).toContain(`warning: litellm_settings.${key}[0]: callback "${name}" is not supported: nothing is sent to it`);
     }
     for (const [model, reason] of Object.entries(UNSERVED)) {
@@ -93,7 +93,7 @@ describe('check-config on a real-world LiteLLM config', () => {
   it('--strict fails on the same config, every warning an error', async () => {
     const { code, out } = await checkConfigOutput([FIXTURE, '--allow-missing-env', '--strict'], {});
     expect(code).toBe(1);
-    expect(out).toMatch(/error: litellm_settings\.success_callback\[0\]: callback "langfuse" is not supported: .* \[--strict\]/);
+    expect(out).toMatch(/error: litellm_settings\.failure_callback\[0\]: callback "sentry" is not supported: .* \[--strict\]/);
     expect(out).toMatch(/error: model_list\[\d+\]\.litellm_params\.model: provider "sagemaker"/);
     expect(out).toMatch(/\d+ error\(s\)/);
   });

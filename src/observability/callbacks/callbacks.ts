@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { UsageLogRow } from '../../storage/schema.js';
 import { DeliveryQueue, type DeliveryStats } from './delivery-queue.js';
 import { genericApiSender, genericApiSettingsFrom } from './generic-api.js';
+import { langfuseSender, langfuseSettingsFrom } from './langfuse.js';
 import { OtelTracing, otelSettingsFrom } from './otel.js';
 import type { Call } from '../../gateway/call.js';
 import type { CallContext } from '../../gateway/call-context.js';
@@ -28,6 +29,7 @@ const BUILT = new Map<string, string>([
   ['generic_api', 'generic_api'],
   ['generic', 'generic_api'],
   ['otel', 'otel'],
+  ['langfuse', 'langfuse'],
 ]);
 
 interface Destination {
@@ -61,8 +63,8 @@ export class Callbacks {
 
   /**
    * The destinations of the settings, or undefined when none is configured. Names the gateway does
-   * not send to are skipped (the config loader warns about each); a built destination without its
-   * settings (GENERIC_LOGGER_ENDPOINT) throws a CallbackProblem.
+   * not send to are skipped (the config loader warns about each); so is, with a warning, a built
+   * destination without its settings (GENERIC_LOGGER_ENDPOINT, LANGFUSE_*, OTEL_EXPORTER_OTLP_ENDPOINT).
    */
   static fromSettings(settings: CallbackSettings, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}): Callbacks | undefined {
     const wanted = new Map<string, { onSuccess: boolean; onFailure: boolean }>();
@@ -86,20 +88,19 @@ export class Callbacks {
     const redact = settings.redact_user_api_key_info === true;
     const destinations: Destination[] = [];
     let tracing: OtelTracing | undefined;
-    try {
-      for (const [name, when] of wanted) {
+    for (const [name, when] of wanted) {
+      // A destination without its settings (an unset variable) is warned about and skipped, so a
+      // LiteLLM config whose logging secrets are not set here still starts.
+      try {
         // Traces cover every call, whichever list names otel.
-        if (name === 'otel') {
-          if (!env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()) {
-            logger.warn({ callback: 'otel' }, 'the otel callback is configured but OTEL_EXPORTER_OTLP_ENDPOINT is not set: no traces are exported');
-            continue;
-          }
-          tracing = new OtelTracing(otelSettingsFrom(env), logger, tuning, { redact, forwardTraceparent: settings.forward_traceparent_to_llm_provider === true });
+        if (name === 'otel') tracing = new OtelTracing(otelSettingsFrom(env), logger, tuning, { redact, forwardTraceparent: settings.forward_traceparent_to_llm_provider === true });
+        else {
+          const send = name === 'langfuse' ? langfuseSender(langfuseSettingsFrom(env), { redact }) : genericApiSender(genericApiSettingsFrom(env), { redact });
+          destinations.push({ ...when, queue: new DeliveryQueue({ destination: name, send, logger, ...tuning }) });
         }
-        else destinations.push({ ...when, queue: new DeliveryQueue({ destination: name, send: genericApiSender(genericApiSettingsFrom(env), { redact }), logger, ...tuning }) });
+      } catch (error) {
+        logger.warn({ callback: name }, `${(error as Error).message}: nothing is sent to the ${name} callback`);
       }
-    } catch (error) {
-      throw new CallbackProblem((error as Error).message);
     }
     if (settings.forward_traceparent_to_llm_provider === true && !tracing) logger.warn('forward_traceparent_to_llm_provider needs the otel callback (with OTEL_EXPORTER_OTLP_ENDPOINT): no traceparent is sent upstream');
     if (destinations.length === 0 && !tracing) return undefined;
