@@ -27,7 +27,7 @@ type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retr
 type KnownCall = Pick<Call, 'context'> & Partial<Omit<Call, 'context'>>;
 
 export class UsageRecorder {
-  constructor(private readonly deps: Pick<GatewayDependencies, 'usageWriter' | 'metrics' | 'platform' | 'callbacks'> & { settings?: Pick<GatewayDependencies['settings'], 'withoutSpendLogContent'> }) {}
+  constructor(private readonly deps: Pick<GatewayDependencies, 'usageWriter' | 'metrics' | 'platform' | 'callbacks' | 'alerting'> & { settings?: Pick<GatewayDependencies['settings'], 'withoutSpendLogContent'> }) {}
 
   /** An attempt that reached its deployment and settled (success, or a stream that ended early). */
   recordAttempt(call: Call, settlement: Settlement, error: GatewayError | undefined, aborted: boolean): void {
@@ -127,6 +127,7 @@ export class UsageRecorder {
     this.deps.usageWriter.enqueue(kept);
     // Callbacks see what the usage log keeps, once it is queued; their delivery is off this path.
     this.deps.callbacks?.deliver(kept, context);
+    this.deps.alerting?.recorded(kept);
   }
 }
 

@@ -76,6 +76,7 @@ import { CacheConfigError, createResponseCache } from '../cache/create.js';
 import { registerCacheMetrics } from '../cache/metrics.js';
 import { CallbackProblem, Callbacks, type CallbackQueueTuning } from '../observability/callbacks/callbacks.js';
 import { registerCallbackMetrics } from '../observability/callbacks/metrics.js';
+import { Alerting } from '../observability/alerting/alerting.js';
 import { AgentDirectory } from '../agents/directory.js';
 import { configuredAgents } from '../agents/configured.js';
 import { AgentRepository } from '../storage/repositories/agents.js';
@@ -125,6 +126,8 @@ export interface GatewayRuntime {
   analytics: UsageAnalytics;
   /** The logging callbacks (litellm_settings.callbacks …); undefined when none is configured. */
   callbacks: Callbacks | undefined;
+  /** Alerting (general_settings.alerting); undefined when off. */
+  alerting: Alerting | undefined;
   usageLogs(): UsageLogRepository | undefined;
   /** Stored responses of /v1/responses (queued writes, read-your-writes). */
   responses: ResponseStore;
@@ -289,7 +292,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
   });
   await modelRegistry.start();
+  const alerting = Alerting.fromSettings(config.general_settings, env, logger, options.callbackTuning);
   const healthMonitor = new HealthMonitor({
+    onStatusChange: alerting ? (deployment, health, previous) => alerting.healthChanged(deployment, health, previous) : undefined,
     deployments: monitored,
     backends: localBackends.directory,
     check: (deployment) => checkDeployment(deployment, upstream, healthSettings.timeoutMs),
@@ -351,7 +356,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   } catch (error) {
     throw error instanceof CallbackProblem ? new ConfigError(error.message) : error;
   }
-  if (callbacks) registerCallbackMetrics(metrics.registry, callbacks);
+  if (callbacks || alerting) registerCallbackMetrics(metrics.registry, [callbacks, alerting].filter((source) => source !== undefined));
   // Read per call; a hot reload changes dropParams in place.
   const privacy = spendLogPrivacyOf(config);
   const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, withoutSpendLogContent: privacy.withoutContent, maxResponseBytes: maxResponseBytesOf(config), reservationOutputTokens: config.general_settings.budget_reservation_output_tokens };
@@ -370,6 +375,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     cache,
     agents,
     callbacks,
+    alerting,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   let draining = false;
@@ -428,6 +434,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
 
   usageWriter.start();
   callbacks?.start();
+  alerting?.start();
   void database.start();
 
   return {
@@ -435,6 +442,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     catalog,
     usageWriter,
     callbacks,
+    alerting,
     metrics,
     database,
     keyDirectory,
@@ -482,6 +490,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await agents.close();
       await usageWriter.close();
       await callbacks?.close();
+      await alerting?.close();
       await responseStore.close();
       await workerSink?.close();
       await analytics.close();

@@ -1,8 +1,10 @@
 /** The callbacks' delivery counters and queue depth in /metrics, read at scrape time. */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Callbacks } from './callbacks.js';
+import type { DeliveryStats } from './delivery-queue.js';
 
-export function registerCallbackMetrics(registry: Registry, callbacks: Callbacks): void {
+/** Each source: the logging callbacks, the alert channels. */
+export function registerCallbackMetrics(registry: Registry, sources: Array<{ snapshot(): DeliveryStats[] }>): void {
+  const snapshot = () => sources.flatMap((source) => source.snapshot());
   new Counter({
     name: 'switchboard_callback_events_total',
     help: 'Logging callback events per destination and outcome: sent (the destination took it), failed (given up after the retries), dropped (pushed out of the full queue).',
@@ -10,7 +12,7 @@ export function registerCallbackMetrics(registry: Registry, callbacks: Callbacks
     registers: [registry],
     collect() {
       this.reset();
-      for (const stats of callbacks.snapshot()) {
+      for (const stats of snapshot()) {
         this.inc({ destination: stats.destination, outcome: 'sent' }, stats.sent);
         this.inc({ destination: stats.destination, outcome: 'failed' }, stats.failed);
         this.inc({ destination: stats.destination, outcome: 'dropped' }, stats.dropped);
@@ -24,7 +26,7 @@ export function registerCallbackMetrics(registry: Registry, callbacks: Callbacks
     registers: [registry],
     collect() {
       this.reset();
-      for (const stats of callbacks.snapshot()) this.set({ destination: stats.destination }, stats.queued);
+      for (const stats of snapshot()) this.set({ destination: stats.destination }, stats.queued);
     },
   });
 }
