@@ -116,7 +116,6 @@ ${filtering}`;
       '8 unsupported-key "access_groups" is not supported: access groups are not supported: list models on keys and teams',
       '9 unknown-key unknown key "made_up_capability" is ignored',
       '11 unsupported-key callback "datadog" is not supported: nothing is sent to it (the gateway sends to generic_api, generic, otel, langfuse)',
-      '14 unsupported-key "alerting" is not supported: alerting is not built yet: no alert is sent',
     ]);
   });
 

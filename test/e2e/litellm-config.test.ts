@@ -28,8 +28,6 @@ const UNSUPPORTED_IN_FIXTURE = [
   ['router_settings', 'allowed_fails_policy'],
   ['general_settings', 'store_model_in_db'],
   ['general_settings', 'proxy_batch_write_at'],
-  ['general_settings', 'alerting'],
-  ['general_settings', 'alerting_threshold'],
   ['top level', 'guardrails'],
   ['litellm_params', 'watsonx_region_name'],
   ['litellm_params', 'input_cost_per_second'],
