@@ -227,3 +227,39 @@ describe('a logging destination that is down', () => {
     expect(depth[0].value as number).toBeLessThanOrEqual(MAX_QUEUED + BATCH);
   }, 120_000);
 });
+
+describe('generic_api callback and message logging', () => {
+  const upstream = new MockOpenAI();
+  const receiver = new MockLogReceiver();
+  const quietReceiver = new MockLogReceiver();
+  let logging: TestGateway;
+  let quiet: TestGateway;
+
+  beforeAll(async () => {
+    await upstream.start();
+    await receiver.start();
+    await quietReceiver.start();
+    const storing = `general_settings:\n  master_key: ${MASTER_KEY}\n  store_prompts_in_spend_logs: true\n`;
+    const base = pricedConfig(upstream.url, '  callbacks: ["generic_api"]').replace(`general_settings:\n  master_key: ${MASTER_KEY}\n`, storing);
+    logging = await startGateway(base, { env: { GENERIC_LOGGER_ENDPOINT: receiver.url }, callbackTuning: { flushIntervalMs: 20 } });
+    quiet = await startGateway(`${base}\n  turn_off_message_logging: true\n`, { env: { GENERIC_LOGGER_ENDPOINT: quietReceiver.url }, callbackTuning: { flushIntervalMs: 20 } });
+  });
+  afterAll(async () => {
+    await logging?.close();
+    await quiet?.close();
+    await receiver.close();
+    await quietReceiver.close();
+    await upstream.close();
+  });
+
+  it('sends the messages and the response only when message logging keeps them', async () => {
+    await logging.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the secret recipe' }] });
+    await quiet.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the secret recipe' }] });
+    await waitFor(() => receiver.items().length > 0 && quietReceiver.items().length > 0, 'both logged calls');
+    expect(JSON.stringify(receiver.items()[0].messages)).toContain('the secret recipe');
+    expect(receiver.items()[0].response).toBeTruthy();
+    expect(quietReceiver.items()[0].messages).toBeNull();
+    expect(quietReceiver.items()[0].response).toBeNull();
+    expect(JSON.stringify(quietReceiver.posts)).not.toContain('the secret recipe');
+  });
+});
