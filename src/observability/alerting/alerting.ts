@@ -117,6 +117,14 @@ export class Alerting {
 
   /** A recorded call: a server-side failure is an LLM exception; a success over the threshold is slow. */
   recorded(row: UsageLogRow): void {
+    try {
+      this.check(row);
+    } catch {
+      // Alerting never fails a call.
+    }
+  }
+
+  private check(row: UsageLogRow): void {
     const base = { model_group: row.model_group ?? null, deployment: row.deployment_id ?? null, provider: row.provider ?? null, timestamp: Math.floor(this.now() / 1000) };
     if (row.status === 'failure') {
       // An upstream attempt that failed on the server side; a refusal before any attempt (every

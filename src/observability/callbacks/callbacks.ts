@@ -115,14 +115,18 @@ export class Callbacks {
 
   /** Hands a recorded call to every destination that wants it; synchronous, never throws. */
   deliver(row: UsageLogRow, context: CallContext): void {
-    if (noLogFor(context)) {
-      this.tracing?.forget(context);
-      return;
-    }
-    this.tracing?.recorded(context, row);
-    const failed = row.status === 'failure';
-    for (const destination of this.destinations) {
-      if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue(row);
+    try {
+      if (noLogFor(context)) {
+        this.tracing?.forget(context);
+        return;
+      }
+      this.tracing?.recorded(context, row);
+      const failed = row.status === 'failure';
+      for (const destination of this.destinations) {
+        if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue(row);
+      }
+    } catch {
+      // Logging never fails a call; a destination that cannot take the row simply misses it.
     }
   }
 
