@@ -184,6 +184,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       recorded: config.endpoint === undefined,
       requesterIp: request.ip,
     };
+    const traceparent = request.headers.traceparent;
+    if (typeof traceparent === 'string') call.traceparent = traceparent;
     request.call = call;
     reply.raw.on('close', () => {
       if (!reply.raw.writableFinished) client.close();

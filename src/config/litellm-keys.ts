@@ -23,6 +23,7 @@ const no = (note: string): LitellmKey => ({ honoured: false, note });
 const providerParam = (provider: string, name: string): LitellmKey => (providerSpec(provider) ? yes(`read by the ${name} adapter`) : no(`${name} is not served by this version`));
 
 const CALLBACKS = 'logging callbacks are not built yet: nothing is sent to this destination';
+const CALLBACK_NAMES = 'generic_api (generic), otel and langfuse are built; other names are warned about';
 const NOT_NEEDED_DB = 'the gateway manages its own database connection';
 const ENTERPRISE = 'LiteLLM enterprise feature with no counterpart here';
 
@@ -60,9 +61,9 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     maximum_spend_logs_retention_interval: yes('how often the retention job runs'),
     json_logs: yes('JSON log lines'),
     store_model_in_db: no('models added through the API are always stored in the database: the key changes nothing'),
-    alerting: no('alerting is not built yet: no alert is sent'),
-    alerting_threshold: no('alerting is not built yet'),
-    alert_types: no('alerting is not built yet'),
+    alerting: yes('alerts to Slack (SLACK_WEBHOOK_URL) and a webhook (WEBHOOK_URL): outages, LLM exceptions, slow responses'),
+    alerting_threshold: yes('seconds over which a response is slow (llm_too_slow alerts)'),
+    alert_types: yes('which alerts are sent: outage_alerts, llm_exceptions, llm_too_slow (others are warned about)'),
     alerting_args: no('alerting is not built yet'),
     alert_to_webhook_url: no('alerting is not built yet'),
     spend_report_frequency: no('alerting is not built yet: no spend report is sent'),
@@ -134,12 +135,13 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     cache: yes('response caching'),
     cache_params: yes('response cache settings (type, ttl, namespace, mode, semantic cache)'),
     turn_off_message_logging: yes('no prompt or response text is kept on usage rows, whatever store_prompts_in_spend_logs says'),
-    success_callback: no(CALLBACKS),
-    failure_callback: no(CALLBACKS),
-    callbacks: no(CALLBACKS),
+    success_callback: yes(`successful calls are sent there, batched, off the request path; ${CALLBACK_NAMES}`),
+    failure_callback: yes(`failed calls are sent there, batched, off the request path; ${CALLBACK_NAMES}`),
+    callbacks: yes(`every call is sent there, batched, off the request path; ${CALLBACK_NAMES}`),
     service_callbacks: no(CALLBACKS),
     langfuse_default_tags: no(CALLBACKS),
-    redact_user_api_key_info: no(CALLBACKS),
+    forward_traceparent_to_llm_provider: yes('with the otel callback, each upstream attempt is sent a traceparent naming its span'),
+    redact_user_api_key_info: yes('key hash, key alias, user and team are left out of what the logging callbacks send'),
     modify_params: no('requests are never rewritten to fit a provider (drop_params drops, it does not rewrite)'),
     enable_preview_features: no('no preview-only behaviour exists here'),
     force_ipv4: no('the system resolver decides the address family'),

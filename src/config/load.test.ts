@@ -118,14 +118,13 @@ ${filtering}`;
 
   it('warns for each LiteLLM key it does not support, with the reason, and checks model_info keys', () => {
     const loaded = parseConfig(
-      'model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: k\n    model_info:\n      supports_vision: true\n      access_groups: [a]\n      made_up_capability: 1\nlitellm_settings:\n  success_callback: ["langfuse"]\n  cache: true\ngeneral_settings:\n  alerting: ["slack"]\n  disable_spend_logs: true\n',
+      'model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: k\n    model_info:\n      supports_vision: true\n      access_groups: [a]\n      made_up_capability: 1\nlitellm_settings:\n  success_callback: ["datadog"]\n  cache: true\ngeneral_settings:\n  alerting: ["slack"]\n  disable_spend_logs: true\n',
     );
     const warnings = loaded.issues.filter((item) => item.severity === 'warning').map((item) => `${item.line} ${item.kind} ${item.message}`);
     expect(warnings).toEqual([
       '8 unsupported-key "access_groups" is not supported: access groups are not supported: list models on keys and teams',
       '9 unknown-key unknown key "made_up_capability" is ignored',
-      '11 unsupported-key "success_callback" is not supported: logging callbacks are not built yet: nothing is sent to this destination',
-      '14 unsupported-key "alerting" is not supported: alerting is not built yet: no alert is sent',
+      '11 unsupported-key callback "datadog" is not supported: nothing is sent to it (the gateway sends to generic_api, generic, otel, langfuse)',
     ]);
   });
 

@@ -16,6 +16,7 @@ const EMPTY_WHEN_NULL = ['model_list', 'router_settings', 'litellm_settings', 'g
 import { apiBaseProblem } from '../security/api-base.js';
 import { FAIR_SHARE_OF_ORIGIN } from '../auth/default-limits.js';
 import { listenerSettingsFrom } from '../http/listener-settings.js';
+import { unsupportedCallbacks } from '../observability/callbacks/callbacks.js';
 import { FORBIDDEN_KEYS, isPlainObject, resolveReferences, type ConfigPath, type MissingVariable } from './environment-references.js';
 
 export type { ConfigPath, MissingVariable } from './environment-references.js';
@@ -149,6 +150,10 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   issues.push(...listenerIssues(config, locate));
   issues.push(...tagRoutingWarnings(config, locate));
   issues.push(...guardrailIssues(config, locate));
+  for (const unsupported of unsupportedCallbacks(config.litellm_settings)) {
+    const path: ConfigPath = unsupported.index === undefined ? ['litellm_settings', unsupported.key] : ['litellm_settings', unsupported.key, unsupported.index];
+    issues.push({ severity: 'warning', message: unsupported.message, path, ...locate(path), fatal: false, kind: 'unsupported-key' });
+  }
 
   // On the keys as written: a key whose os.environ/ variable is unset is still a key the config uses.
   issues.push(...unknownKeyWarnings(raw, locate));

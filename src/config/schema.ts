@@ -212,6 +212,8 @@ export const litellmSettingsSchema = z
     callbacks: z.unknown().optional(),
     success_callback: z.unknown().optional(),
     failure_callback: z.unknown().optional(),
+    redact_user_api_key_info: boolean.optional(),
+    forward_traceparent_to_llm_provider: boolean.optional(),
     cache: boolean.optional(),
     cache_params: z.record(z.unknown()).optional(),
     turn_off_message_logging: boolean.optional(),
@@ -272,7 +274,6 @@ export const generalSettingsSchema = z
     store_prompts_in_spend_logs: boolean.optional(),
     max_request_size_mb: nonNegative.optional(),
     max_response_size_mb: nonNegative.optional(),
-    alerting: z.unknown().optional(),
     proxy_batch_write_at: nonNegative.optional(),
     disable_spend_logs: boolean.optional(),
     health_check_timeout: nonNegative.optional(),
@@ -282,6 +283,11 @@ export const generalSettingsSchema = z
     health_check_down_retry_interval: nonNegative.optional(),
     /** GET /metrics without a key (Prometheus scrapers often cannot send one). */
     metrics_public: boolean.optional(),
+    /** Alert channels: "slack" (SLACK_WEBHOOK_URL), "webhook" (WEBHOOK_URL). */
+    alerting: z.array(z.string()).optional(),
+    /** Seconds over which a response is slow (llm_too_slow alerts; default 300). */
+    alerting_threshold: nonNegative.optional(),
+    alert_types: z.array(z.string()).optional(),
     /** JSON log lines (as litellm_settings.json_logs; either place is read). */
     json_logs: boolean.optional(),
     /** How long raw usage rows are kept ("30d"); daily rollups are kept regardless. Unset: forever. */

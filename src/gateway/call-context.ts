@@ -63,6 +63,8 @@ export interface CallContext {
   requestTags?: string[];
   /** The client's address as the gateway saw it. */
   requesterIp?: string;
+  /** The client's W3C `traceparent` header, continued by the otel callback's request span. */
+  traceparent?: string;
   /** The request's `metadata` object (LiteLLM's), kept on the usage row; never sent upstream. */
   requestMetadata?: Record<string, unknown>;
   /** The per-request options read off the body and headers (gateway/request-options.ts). */

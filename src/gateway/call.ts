@@ -38,6 +38,8 @@ export interface Call {
   readonly region?: 'eu' | 'us';
   readonly admission?: AdmissionDecision;
   readonly attempt?: AttemptPlan;
+  /** The W3C traceparent this attempt sends upstream (litellm_settings.forward_traceparent_to_llm_provider). */
+  readonly traceparent?: string;
 }
 
 /** What the resolve stage decided: the group to route, and every model the call may reach. */

@@ -26,7 +26,7 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
   // The semantic cache embeds prompts through this very chain (cache/embedder.ts).
   let run: Next | undefined;
   const stages: Stage[] = [
-    // Observability callbacks go first: they see every call's outcome once it is recorded.
+    // Goes first: every call's outcome is recorded, and the logging callbacks get each recorded row (record.ts).
     recordFailuresStage(deps.catalog, recorder),
     agentStage(deps.agents), // `agent/<name>`: the agent's model and settings, before rules and allow-lists
     rulesStage(deps), // tier gating and routing rules: limits and the rule's plan for resolve
@@ -41,10 +41,23 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
   return run;
 }
 
-/** One attempt: JSON, or an opened stream. */
+/** One attempt: JSON, or an opened stream; traced as one span when the otel callback is on. */
 function attemptOf(deps: GatewayDependencies): Attempt {
-  return (call) => {
+  const attempt: Attempt = (call) => {
     if (call.operation.kind === 'native' && call.operation.bytes) return attemptBytes(deps, call);
     return call.stream ? attemptStream(deps, call) : attemptJson(deps, call);
+  };
+  const callbacks = deps.callbacks;
+  if (!callbacks?.tracesAttempts) return attempt;
+  return async (call) => {
+    const traced = callbacks.attemptStarted(call);
+    try {
+      const attempted = await attempt(traced.traceparent ? { ...call, traceparent: traced.traceparent } : call);
+      traced.end();
+      return attempted;
+    } catch (error) {
+      traced.end(error);
+      throw error;
+    }
   };
 }

@@ -5,6 +5,8 @@ import type { CustomerDirectory } from '../auth/customer-directory.js';
 import type { Admission } from '../auth/admission.js';
 import type { ResponseCache } from '../cache/response-cache.js';
 import type { AgentLookup } from './stages/agent.js';
+import type { Alerting } from '../observability/alerting/alerting.js';
+import type { Callbacks } from '../observability/callbacks/callbacks.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import type { UsageLogWriter } from '../observability/usage-log-writer.js';
 import type { PlatformLayer } from '../platform/layer.js';
@@ -51,6 +53,10 @@ export interface GatewayDependencies {
   agents?: AgentLookup;
   /** The config's `guardrails:` (src/guardrails); absent, a request naming a guardrail is refused. */
   guardrails?: GuardrailRegistry;
+  /** Logging callbacks (litellm_settings.callbacks …): each recorded row is handed to them; absent, none. */
+  callbacks?: Callbacks;
+  /** Alerting (general_settings.alerting): told of each recorded row (exceptions, slow responses). */
+  alerting?: Alerting;
 }
 
 /** Used when neither the deployment nor the router policy sets a timeout. */

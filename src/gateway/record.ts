@@ -1,7 +1,8 @@
 /**
  * Queues the call's one usage record: settles the key's and the user's reservations with what the
  * call is billed, observes the metrics, maps the row (usage-row.ts) and hands it to the writer.
- * The record settles the credits before any response reads them (platform finish).
+ * The record settles the credits before any response reads them (platform finish). The logging
+ * callbacks get the row once it is queued (observability/callbacks).
  */
 import { performance } from 'node:perf_hooks';
 import type { GatewayError } from '../errors.js';
@@ -26,7 +27,7 @@ type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retr
 type KnownCall = Pick<Call, 'context'> & Partial<Omit<Call, 'context'>>;
 
 export class UsageRecorder {
-  constructor(private readonly deps: Pick<GatewayDependencies, 'usageWriter' | 'metrics' | 'platform'> & { settings?: Pick<GatewayDependencies['settings'], 'withoutSpendLogContent'> }) {}
+  constructor(private readonly deps: Pick<GatewayDependencies, 'usageWriter' | 'metrics' | 'platform' | 'callbacks' | 'alerting'> & { settings?: Pick<GatewayDependencies['settings'], 'withoutSpendLogContent'> }) {}
 
   /** An attempt that reached its deployment and settled (success, or a stream that ended early). */
   recordAttempt(call: Call, settlement: Settlement, error: GatewayError | undefined, aborted: boolean): void {
@@ -128,7 +129,11 @@ export class UsageRecorder {
       agent: call.agent,
       mock: ending.mock,
     });
-    this.deps.usageWriter.enqueue(this.deps.settings?.withoutSpendLogContent ? withoutContent(row) : row);
+    const kept = this.deps.settings?.withoutSpendLogContent ? withoutContent(row) : row;
+    this.deps.usageWriter.enqueue(kept);
+    // Callbacks see what the usage log keeps, once it is queued; their delivery is off this path.
+    this.deps.callbacks?.deliver(kept, context);
+    this.deps.alerting?.recorded(kept);
   }
 }
 

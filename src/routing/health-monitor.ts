@@ -80,6 +80,8 @@ export interface HealthMonitorOptions {
   /** Local backends: read before each round and probe; a deployment without its model is `model_missing`, not called. */
   backends?: BackendInventoryHook;
   now?: () => number;
+  /** Told of each change of a deployment's status on this replica (alerting). */
+  onStatusChange?: (deployment: Deployment, health: DeploymentHealth, previous: HealthStatus) => void;
 }
 
 /** Outcomes remembered per deployment to tell "intermittently failing". */
@@ -330,6 +332,7 @@ export class HealthMonitor {
     if (changed) {
       const level = isOutOfService(health.status) ? 'warn' : 'info';
       this.options.logger[level]({ deployment: deployment.id, model: deployment.modelName, provider: deployment.provider, from: previous, to: health.status, error: health.lastError }, 'deployment health changed');
+      this.options.onStatusChange?.(deployment, health, previous);
     }
     if (fromCheck || changed) void this.options.store?.save(health).catch((error: Error) => this.options.logger.debug({ err: error.message }, 'could not share deployment health'));
   }

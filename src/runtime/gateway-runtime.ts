@@ -74,6 +74,9 @@ import { RouterSettingsStore } from '../routing/router-settings-store.js';
 import { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
 import { CacheConfigError, createResponseCache } from '../cache/create.js';
 import { registerCacheMetrics } from '../cache/metrics.js';
+import { CallbackProblem, Callbacks, type CallbackQueueTuning } from '../observability/callbacks/callbacks.js';
+import { registerCallbackMetrics } from '../observability/callbacks/metrics.js';
+import { Alerting } from '../observability/alerting/alerting.js';
 import { AgentDirectory } from '../agents/directory.js';
 import { guardrailDefinitions } from '../guardrails/definitions.js';
 import { GuardrailRegistry } from '../guardrails/registry.js';
@@ -91,6 +94,8 @@ export interface RuntimeOptions {
   /** The admin UI build served at /ui (default: the package's dist/ui). */
   uiDirectory?: string;
   usageFlushIntervalMs?: number;
+  /** The logging callbacks' queue sizes and timings (defaults in delivery-queue.ts). */
+  callbackTuning?: CallbackQueueTuning;
   /** Overrides REDIS_URL / router_settings.redis_*; shares router state with other replicas. */
   redisUrl?: string;
   /** Key prefix in Redis (default "switchboard:"), so that separate deployments or test runs never collide. */
@@ -121,6 +126,10 @@ export interface GatewayRuntime {
   agents: AgentDirectory;
   /** Spend reports, usage retention and billing events. */
   analytics: UsageAnalytics;
+  /** The logging callbacks (litellm_settings.callbacks …); undefined when none is configured. */
+  callbacks: Callbacks | undefined;
+  /** Alerting (general_settings.alerting); undefined when off. */
+  alerting: Alerting | undefined;
   usageLogs(): UsageLogRepository | undefined;
   /** Stored responses of /v1/responses (queued writes, read-your-writes). */
   responses: ResponseStore;
@@ -296,7 +305,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
   });
   await modelRegistry.start();
+  const alerting = Alerting.fromSettings(config.general_settings, env, logger, options.callbackTuning);
   const healthMonitor = new HealthMonitor({
+    onStatusChange: alerting ? (deployment, health, previous) => alerting.healthChanged(deployment, health, previous) : undefined,
     deployments: monitored,
     backends: localBackends.directory,
     check: (deployment) => checkDeployment(deployment, upstream, healthSettings.timeoutMs),
@@ -352,6 +363,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     throw error instanceof CacheConfigError ? new ConfigError(error.message) : error;
   }
   if (cache) registerCacheMetrics(metrics.registry, cache);
+  let callbacks: Callbacks | undefined;
+  try {
+    callbacks = Callbacks.fromSettings(config.litellm_settings, env, logger, options.callbackTuning);
+  } catch (error) {
+    throw error instanceof CallbackProblem ? new ConfigError(error.message) : error;
+  }
+  if (callbacks || alerting) registerCallbackMetrics(metrics.registry, [callbacks, alerting].filter((source) => source !== undefined));
   // Read per call; a hot reload changes dropParams in place.
   const privacy = spendLogPrivacyOf(config);
   const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, withoutSpendLogContent: privacy.withoutContent, maxResponseBytes: maxResponseBytesOf(config), reservationOutputTokens: config.general_settings.budget_reservation_output_tokens };
@@ -370,6 +388,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     cache,
     agents,
     guardrails,
+    callbacks,
+    alerting,
   });
   const bodyLimitBytes = Math.round((config.general_settings.max_request_size_mb ?? 32) * 1024 * 1024);
   let draining = false;
@@ -429,12 +449,16 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   analytics.registerMetrics(metrics.registry);
 
   usageWriter.start();
+  callbacks?.start();
+  alerting?.start();
   void database.start();
 
   return {
     app,
     catalog,
     usageWriter,
+    callbacks,
+    alerting,
     metrics,
     database,
     keyDirectory,
@@ -481,6 +505,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await routerSettings.close();
       await agents.close();
       await usageWriter.close();
+      await callbacks?.close();
+      await alerting?.close();
       await responseStore.close();
       await workerSink?.close();
       await analytics.close();

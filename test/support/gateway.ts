@@ -10,6 +10,7 @@ import pino, { type Logger } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { createRuntime, type GatewayRuntime } from '../../src/runtime/gateway-runtime.js';
 import type { StoredUsageLog } from '../../src/storage/schema.js';
+import type { CallbackQueueTuning } from '../../src/observability/callbacks/callbacks.js';
 
 export const MASTER_KEY = 'sk-test-master-key';
 
@@ -33,6 +34,8 @@ export interface StartOptions {
   random?: () => number;
   /** The gateway's logger (default: silent, or TEST_LOG_LEVEL); tests that read the log pass their own. */
   logger?: Logger;
+  /** The logging callbacks' queue sizes and timings. */
+  callbackTuning?: CallbackQueueTuning;
 }
 
 export async function startGateway(yaml: string, options: StartOptions = {}): Promise<TestGateway> {
@@ -46,6 +49,7 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
     redisUrl: options.redisUrl,
     redisPrefix: options.redisPrefix,
     random: options.random,
+    callbackTuning: options.callbackTuning,
   });
   const url = await runtime.listen(0, '127.0.0.1');
   const ready = Date.now() + 10_000;

@@ -15,7 +15,7 @@ import type { StreamEncoder } from '../response-format.js';
 import { StreamGuard } from '../stream-guard.js';
 import { connectionError } from '../upstream.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
-import { buildRequest, clientGone, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
+import { buildRequest, withTraceparent, clientGone, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import type { NativeProvider } from '../../providers/native.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
@@ -33,7 +33,7 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
   const { deployment, target } = attempt!;
   const { router } = deps;
   const adapter = requireAdapter(deployment);
-  const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, []);
+  const upstreamRequest = withTraceparent(buildRequest(operation, adapter, target.deployment, deps.settings, []), call.traceparent);
   router.begin(deployment);
   let dispatched: Awaited<ReturnType<typeof dispatch>>;
   try {

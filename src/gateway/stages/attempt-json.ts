@@ -14,7 +14,7 @@ import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js
 import { connectionError, type UpstreamResponse } from '../upstream.js';
 import { providerHeaders } from '../litellm-headers.js';
 import type { JsonAttempted } from './attempted.js';
-import { buildRequest, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
+import { buildRequest, withTraceparent, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
 import { responseTooLarge } from '../response-size.js';
 import { boundUnits } from '../../billing/usage-bounds.js';
 
@@ -24,7 +24,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   const { router } = deps;
   const adapter = requireAdapter(deployment);
   const warnings: string[] = [];
-  const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
+  const upstreamRequest = withTraceparent(buildRequest(operation, adapter, target.deployment, deps.settings, warnings), call.traceparent);
   // The request's own `timeout` (request-options.ts) replaces the deployment's.
   const asked = call.context.requestOptions?.timeoutMs;
   router.begin(deployment);

@@ -21,7 +21,7 @@ import { estimateUsage } from '../usage-estimate.js';
 import { responseTooLarge, sizeCappedEncoder } from '../response-size.js';
 import { providerHeaders } from '../litellm-headers.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
-import { buildRequest, clientGone, dispatch, requireAdapter, upstreamError, type Dispatched } from './upstream-call.js';
+import { buildRequest, withTraceparent, clientGone, dispatch, requireAdapter, upstreamError, type Dispatched } from './upstream-call.js';
 
 type StreamDependencies = Pick<GatewayDependencies, 'router' | 'upstream' | 'settings' | 'openStreams'>;
 
@@ -31,7 +31,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
   const { router } = deps;
   const adapter = requireAdapter(deployment);
   const warnings: string[] = [];
-  const upstreamRequest = buildRequest(operation, adapter, target.deployment, deps.settings, warnings);
+  const upstreamRequest = withTraceparent(buildRequest(operation, adapter, target.deployment, deps.settings, warnings), call.traceparent);
   // The request's own `timeout` (request-options.ts) bounds the first chunk and each wait between chunks.
   const askedTimeoutMs = context.requestOptions?.timeoutMs;
   const firstChunkTimeoutMs = askedTimeoutMs ?? deployment.streamTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);

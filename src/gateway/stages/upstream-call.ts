@@ -71,6 +71,11 @@ export function buildRequest(operation: Operation, adapter: ProviderAdapter, dep
   }
 }
 
+/** The request with the attempt's `traceparent` header when it sends one (forward_traceparent_to_llm_provider). */
+export function withTraceparent(request: UpstreamRequest, traceparent: string | undefined): UpstreamRequest {
+  return traceparent ? { ...request, headers: { ...request.headers, traceparent } } : request;
+}
+
 /** A native operation as its provider's mapper reads it. */
 export function nativeCallOf(operation: NativeOperation): NativeCall {
   return { method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens, headers: operation.headers, upload: operation.upload, uploads: operation.uploads };

@@ -1,0 +1,178 @@
+/**
+ * Alerting (general_settings.alerting: ["slack", "webhook"]): deployment outages (from the health
+ * monitor), LLM exceptions (calls that failed upstream or in the gateway, 5xx) and slow responses
+ * (over alerting_threshold seconds) are sent to a Slack incoming webhook (SLACK_WEBHOOK_URL) and/or a
+ * generic webhook (WEBHOOK_URL). Each condition (type + deployment + error) alerts once per window
+ * (deduplicated), and at most MAX_PER_MINUTE alerts leave per minute (rate-limited; the rest are
+ * counted as dropped). Delivery is the callbacks' bounded queue: off the request path, retried.
+ */
+import type { Logger } from 'pino';
+import type { Deployment } from '../../providers/types.js';
+import type { DeploymentHealth, HealthStatus } from '../../routing/health-monitor.js';
+import type { UsageLogRow } from '../../storage/schema.js';
+import { DeliveryQueue, postJson, type DeliveryStats } from '../callbacks/delivery-queue.js';
+import type { CallbackQueueTuning } from '../callbacks/callbacks.js';
+
+export type AlertType = 'outage_alerts' | 'llm_exceptions' | 'llm_too_slow';
+export const BUILT_ALERT_TYPES: AlertType[] = ['outage_alerts', 'llm_exceptions', 'llm_too_slow'];
+
+export interface Alert {
+  alert_type: AlertType;
+  level: 'High' | 'Medium' | 'Low';
+  message: string;
+  /** Epoch seconds. */
+  timestamp: number;
+  model_group: string | null;
+  deployment: string | null;
+  provider: string | null;
+  /** The condition's key: alerts with the same key within the dedupe window are sent once. */
+  condition: string;
+}
+
+export interface AlertingSettings {
+  alerting?: unknown;
+  alerting_threshold?: unknown;
+  alert_types?: unknown;
+}
+
+/** One alert per condition per window. */
+const DEDUPE_WINDOW_MS = 60 * 60 * 1000;
+const MAX_PER_MINUTE = 20;
+const DEFAULT_THRESHOLD_SECONDS = 300;
+
+export class Alerting {
+  private readonly sent = new Map<string, number>();
+  private minuteStart = 0;
+  private minuteCount = 0;
+  private suppressed = 0;
+
+  private constructor(
+    private readonly channels: Array<DeliveryQueue<Alert>>,
+    private readonly types: Set<AlertType>,
+    private readonly thresholdMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** The alerting of the settings, or undefined when none is on. Unbuilt channels and types are warned about. */
+  static fromSettings(settings: AlertingSettings, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}, now: () => number = Date.now): Alerting | undefined {
+    const channels = listOf(settings.alerting);
+    if (channels.length === 0) return undefined;
+    const queues: Array<DeliveryQueue<Alert>> = [];
+    for (const channel of channels) {
+      if (channel === 'slack') {
+        const url = env.SLACK_WEBHOOK_URL?.trim();
+        if (!url) logger.warn('general_settings.alerting has "slack" but SLACK_WEBHOOK_URL is not set: no Slack alert is sent');
+        else queues.push(new DeliveryQueue<Alert>({ ...tuning, batchSize: 1, destination: 'slack_alerts', logger, send: ([alert], signal) => postJson(url, slackMessage(alert), {}, signal) }));
+      } else if (channel === 'webhook') {
+        const url = env.WEBHOOK_URL?.trim();
+        if (!url) logger.warn('general_settings.alerting has "webhook" but WEBHOOK_URL is not set: no webhook alert is sent');
+        else queues.push(new DeliveryQueue<Alert>({ ...tuning, batchSize: 1, destination: 'webhook_alerts', logger, send: ([alert], signal) => postJson(url, webhookBody(alert), {}, signal) }));
+      } else {
+        logger.warn({ channel }, `alerting channel "${channel}" is not supported (slack, webhook are): no alert is sent to it`);
+      }
+    }
+    if (queues.length === 0) return undefined;
+    const asked = listOf(settings.alert_types);
+    const types = new Set<AlertType>();
+    for (const type of asked.length > 0 ? asked : BUILT_ALERT_TYPES) {
+      if ((BUILT_ALERT_TYPES as string[]).includes(type)) types.add(type as AlertType);
+      else logger.warn({ alert_type: type }, `alert type "${type}" is not built: no such alert is sent (built: ${BUILT_ALERT_TYPES.join(', ')})`);
+    }
+    const threshold = typeof settings.alerting_threshold === 'number' && settings.alerting_threshold > 0 ? settings.alerting_threshold : DEFAULT_THRESHOLD_SECONDS;
+    return new Alerting(queues, types, threshold * 1000, now);
+  }
+
+  start(): void {
+    for (const queue of this.channels) queue.start();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.channels.map((queue) => queue.close()));
+  }
+
+  snapshot(): DeliveryStats[] {
+    return this.channels.map((queue) => queue.snapshot());
+  }
+
+  /** Alerts deduplicated or over the rate limit, not sent. */
+  get suppressedCount(): number {
+    return this.suppressed;
+  }
+
+  /** A deployment's health changed: going down (or its model missing) is an outage. */
+  healthChanged(deployment: Deployment, health: DeploymentHealth, previous: HealthStatus): void {
+    if (!this.types.has('outage_alerts')) return;
+    if (health.status !== 'down' && health.status !== 'model_missing') return;
+    this.raise({
+      alert_type: 'outage_alerts',
+      level: 'High',
+      message: `Deployment ${deployment.id} (model group ${deployment.modelName}, ${deployment.provider}) is ${health.status === 'down' ? 'down' : 'missing its model'} (was ${previous})${health.lastError ? `: ${health.lastError}` : ''}`,
+      timestamp: Math.floor(this.now() / 1000),
+      model_group: deployment.modelName,
+      deployment: deployment.id,
+      provider: deployment.provider,
+      condition: `outage:${deployment.id}`,
+    });
+  }
+
+  /** A recorded call: a server-side failure is an LLM exception; a success over the threshold is slow. */
+  recorded(row: UsageLogRow): void {
+    try {
+      this.check(row);
+    } catch {
+      // Alerting never fails a call.
+    }
+  }
+
+  private check(row: UsageLogRow): void {
+    const base = { model_group: row.model_group ?? null, deployment: row.deployment_id ?? null, provider: row.provider ?? null, timestamp: Math.floor(this.now() / 1000) };
+    if (row.status === 'failure') {
+      // An upstream attempt that failed on the server side; a refusal before any attempt (every
+      // deployment down, cooling down) is the outage's consequence, alerted as the outage.
+      if (row.http_status < 500 || !row.deployment_id || !this.types.has('llm_exceptions')) return;
+      this.raise({ ...base, alert_type: 'llm_exceptions', level: 'High', message: `LLM exception on model group ${row.model_group ?? 'unknown'}${row.deployment_id ? ` (deployment ${row.deployment_id})` : ''}: ${row.http_status} ${row.error_code ?? ''}${row.error_message ? ` — ${row.error_message.slice(0, 300)}` : ''}`, condition: `exception:${row.deployment_id ?? row.model_group}:${row.error_code}` });
+    } else if (row.latency_ms > this.thresholdMs && this.types.has('llm_too_slow')) {
+      this.raise({ ...base, alert_type: 'llm_too_slow', level: 'Low', message: `Slow response on model group ${row.model_group ?? 'unknown'}${row.deployment_id ? ` (deployment ${row.deployment_id})` : ''}: ${(row.latency_ms / 1000).toFixed(1)} s, over the ${this.thresholdMs / 1000} s alerting threshold`, condition: `slow:${row.deployment_id ?? row.model_group}` });
+    }
+  }
+
+  private raise(alert: Alert): void {
+    const now = this.now();
+    const last = this.sent.get(alert.condition);
+    if (last !== undefined && now - last < DEDUPE_WINDOW_MS) {
+      this.suppressed++;
+      return;
+    }
+    if (now - this.minuteStart >= 60_000) {
+      this.minuteStart = now;
+      this.minuteCount = 0;
+    }
+    if (this.minuteCount >= MAX_PER_MINUTE) {
+      this.suppressed++;
+      return;
+    }
+    this.minuteCount++;
+    this.sent.set(alert.condition, now);
+    if (this.sent.size > 10_000) for (const [key, at] of this.sent) if (now - at >= DEDUPE_WINDOW_MS) this.sent.delete(key);
+    for (const queue of this.channels) queue.enqueue(alert);
+  }
+}
+
+function listOf(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).filter((item): item is string => typeof item === 'string').map((item) => item.trim());
+}
+
+const EMOJI: Record<Alert['level'], string> = { High: ':rotating_light:', Medium: ':warning:', Low: ':turtle:' };
+
+/** Slack's incoming-webhook JSON: the text, with blocks for the details. */
+export function slackMessage(alert: Alert): Record<string, unknown> {
+  const text = `${EMOJI[alert.level]} *${alert.alert_type}* (${alert.level}): ${alert.message}`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/** The generic webhook's documented body. */
+export function webhookBody(alert: Alert): Record<string, unknown> {
+  const { condition: _condition, ...body } = alert;
+  return { ...body, source: 'switchboard' };
+}

@@ -1,0 +1,132 @@
+/**
+ * The otel callback end to end: a request with one retry and one fallback, sent with the official
+ * openai SDK and a client traceparent, reaches an OTLP/HTTP JSON collector stand-in as a span tree.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockOpenAI } from '../support/mock-openai.js';
+import { MockOtlpCollector, type CollectedSpan } from '../support/mock-otlp-collector.js';
+import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CLIENT_SPAN = '00f067aa0ba902b7';
+
+function entry(name: string, mock: MockOpenAI, id: string, upstreamModel: string): string {
+  return `
+  - model_name: ${name}
+    litellm_params:
+      model: openai/${upstreamModel}
+      api_base: ${mock.url}
+      api_key: sk-upstream-test
+    model_info: {id: ${id}, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}`;
+}
+
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('otel callback', () => {
+  const failing = new MockOpenAI({ promptTokens: 1000, completionTokens: 500 });
+  const backup = new MockOpenAI({ promptTokens: 1000, completionTokens: 500 });
+  const collector = new MockOtlpCollector();
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    await failing.start();
+    await backup.start();
+    await collector.start();
+    failing.alwaysFault = { kind: 'error', status: 500, body: { error: { message: 'upstream broke', type: 'server_error' } } };
+    gateway = await startGateway(
+      `
+model_list:${entry('primary', failing, 'dep-primary', 'gpt-4o')}${entry('backup', backup, 'dep-backup', 'gpt-4o-mini')}
+router_settings:
+  num_retries: 1
+  allowed_fails: 100
+  fallbacks: [{"primary": ["backup"]}]
+litellm_settings:
+  callbacks: ["otel"]
+  forward_traceparent_to_llm_provider: true
+general_settings:
+  master_key: ${MASTER_KEY}
+`,
+      {
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-token=abc%20def', OTEL_SERVICE_NAME: 'gateway-under-test' },
+        callbackTuning: { flushIntervalMs: 20 },
+      },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await collector.close();
+    await backup.close();
+    await failing.close();
+  });
+
+  it('exports the request span with a child per attempt, continuing the client trace, with GenAI attributes', async () => {
+    const keyResponse = await fetch(`${gateway.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ key_alias: 'traced-key' }) });
+    const { key } = (await keyResponse.json()) as { key: string };
+    const completion = await gateway.openai(key).chat.completions.create({ model: 'primary', messages: [{ role: 'user', content: 'hi' }] }, { headers: { traceparent: `00-${TRACE_ID}-${CLIENT_SPAN}-01` } });
+    expect(completion.choices[0].message.content).toBeTruthy();
+    expect(failing.requests.length).toBe(2); // the first attempt and its retry
+    expect(backup.requests.length).toBe(1);
+
+    await waitFor(() => collector.spans.filter((span) => span.traceId === TRACE_ID).length >= 4, 'four spans of the trace');
+    const spans = collector.spans.filter((span) => span.traceId === TRACE_ID);
+    expect(spans).toHaveLength(4);
+    const root = spans.find((span) => span.parentSpanId === CLIENT_SPAN)!;
+    expect(root, 'the request span is a child of the client span').toBeDefined();
+    expect(root.kind).toBe(2); // SPAN_KIND_SERVER
+    expect(root.resource['service.name']).toBe('gateway-under-test');
+    expect(root.attributes).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.system': 'openai',
+      'gen_ai.request.model': 'backup',
+      'gen_ai.response.model': 'gpt-4o-mini',
+      'gen_ai.usage.input_tokens': 1000,
+      'gen_ai.usage.output_tokens': 500,
+      'switchboard.cost_micros': 2000,
+      'switchboard.key_alias': 'traced-key',
+      'switchboard.cache_hit': false,
+      'switchboard.retries': 1,
+      'switchboard.fallbacks': 1,
+      'http.response.status_code': 200,
+    });
+    expect(root.attributes['switchboard.cost_usd']).toBeCloseTo(0.002, 9);
+    expect(root.attributes['gen_ai.prompt']).toBeUndefined(); // message logging is off
+
+    const attempts = spans.filter((span) => span.parentSpanId === root.spanId).sort((a, b) => (a.startNanos < b.startNanos ? -1 : 1));
+    expect(attempts).toHaveLength(3);
+    expect(attempts.map((span) => [span.name, span.kind, span.attributes['switchboard.deployment'], span.attributes['switchboard.retries_before'], span.attributes['switchboard.fallback'], span.status.code ?? 0])).toEqual([
+      ['chat gpt-4o', 3, 'dep-primary', 0, 0, 2],
+      ['chat gpt-4o', 3, 'dep-primary', 1, 0, 2],
+      ['chat gpt-4o-mini', 3, 'dep-backup', 1, 1, 0],
+    ]);
+    expect(attempts[0].attributes).toMatchObject({ 'gen_ai.system': 'openai', 'gen_ai.request.model': 'gpt-4o', 'http.response.status_code': 500 });
+    for (const attempt of attempts) {
+      expect(attempt.startNanos >= root.startNanos).toBe(true);
+      expect(attempt.endNanos <= root.endNanos).toBe(true);
+    }
+    // Each upstream attempt was sent a traceparent naming its own span, in the client's trace.
+    expect(failing.requests.map((request) => request.headers.traceparent)).toEqual([`00-${TRACE_ID}-${attempts[0].spanId}-01`, `00-${TRACE_ID}-${attempts[1].spanId}-01`]);
+    expect(backup.requests[0].headers.traceparent).toBe(`00-${TRACE_ID}-${attempts[2].spanId}-01`);
+    const exportRequest = collector.requests.find((request) => request.path === '/v1/traces')!;
+    expect(exportRequest.headers['x-collector-token']).toBe('abc def');
+
+    const events = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text();
+    expect(events).toMatch(/switchboard_callback_events_total\{destination="otel",outcome="sent"\} [1-9]/);
+  });
+
+  it('starts a new trace without a traceparent', async () => {
+    const before = new Set(collector.spans.map((span) => span.traceId));
+    await gateway.openai().chat.completions.create({ model: 'backup', messages: [{ role: 'user', content: 'hi' }] });
+    await waitFor(() => collector.spans.some((span) => !before.has(span.traceId)), 'a new trace');
+    await waitFor(() => collector.spans.filter((span) => !before.has(span.traceId)).length >= 2, 'its two spans');
+    const fresh = collector.spans.filter((span) => !before.has(span.traceId));
+    const root = fresh.find((span) => span.parentSpanId === undefined)!;
+    expect(root).toBeDefined();
+    expect(fresh.filter((span) => span.parentSpanId === root.spanId)).toHaveLength(1);
+  });
+});
