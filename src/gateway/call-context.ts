@@ -80,6 +80,8 @@ export interface GuardrailOutcome {
   action: 'passed' | 'masked' | 'modified' | 'blocked' | 'restored';
   /** Entity types masked (PII), or the reason of a block. */
   detail?: string;
+  /** On `masked`: how many values were replaced by placeholders. */
+  count?: number;
 }
 
 /** LiteLLM's per-request controls, read once at the edge and never sent upstream. */

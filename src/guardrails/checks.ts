@@ -23,18 +23,20 @@ function blockedFinding(guardrail: GuardrailDefinition, findings: PiiFinding[]):
   return findings.find((finding) => guardrail.pii!.entities.get(finding.entity) === 'block');
 }
 
-/** Runs the PII guardrail on texts: throws on an entity to block; otherwise the rewrite that masks, and what it masked. */
-export function piiPrecheck(guardrail: GuardrailDefinition, texts: readonly string[], vault: PiiVault): { rewrite?: (text: string) => string; masked: Set<string> } {
+/** Runs the PII guardrail on texts: throws on an entity to block; otherwise the rewrite that masks, the entity types it masked and how many values. */
+export function piiPrecheck(guardrail: GuardrailDefinition, texts: readonly string[], vault: PiiVault): { rewrite?: (text: string) => string; masked: Set<string>; count: number } {
   const entities = piiEntities(guardrail);
   const masked = new Set<string>();
+  let count = 0;
   for (const text of texts) {
     const findings = findPii(text, entities, guardrail.pii!.patterns);
     const blocked = blockedFinding(guardrail, findings);
     if (blocked) throw violation(guardrail, 'prompt', `contains PII of type ${blocked.entity}, which this guardrail blocks`);
     for (const finding of findings) masked.add(finding.entity);
+    count += findings.length;
   }
-  if (masked.size === 0) return { masked };
-  return { masked, rewrite: (text) => maskText(text, findPii(text, entities, guardrail.pii!.patterns), vault) };
+  if (masked.size === 0) return { masked, count };
+  return { masked, count, rewrite: (text) => maskText(text, findPii(text, entities, guardrail.pii!.patterns), vault) };
 }
 
 /** Throws when the prompt breaks a content filter or scores as a prompt injection. */

@@ -135,7 +135,7 @@ describe('PII (default_on)', () => {
     expect(data.choices[0].message.content).toBe('I will write to jane.doe@example.com and call +1 415-555-0123.');
     expect(response.headers.get('x-switchboard-guardrails')).toContain('pii-mask=masked');
     const row = await gateway.recordOf(response.headers.get('x-litellm-call-id')!);
-    expect(JSON.parse(row!.metadata!).guardrails).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'pii-mask', action: 'masked' })]));
+    expect(JSON.parse(row!.metadata!).guardrails).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'pii-mask', action: 'masked', count: 4 })]));
   });
 
   it('blocks a Luhn-valid card number with 400 guardrail_violation naming the guardrail; nothing reaches the upstream and the row names it', async () => {

@@ -48,9 +48,9 @@ export function guardrailStage(registry: () => GuardrailRegistry | undefined): S
     for (const guardrail of active.filter(PRE)) {
       try {
         if (guardrail.pii) {
-          const { rewrite, masked } = piiPrecheck(guardrail, requestTexts(operation)!, vault);
+          const { rewrite, masked, count } = piiPrecheck(guardrail, requestTexts(operation)!, vault);
           if (rewrite) operation = rewriteRequest(operation, rewrite);
-          outcomes.push({ name: guardrail.name, stage: 'pre_call', action: masked.size > 0 ? 'masked' : 'passed', detail: masked.size > 0 ? [...masked].join(',') : undefined });
+          outcomes.push({ name: guardrail.name, stage: 'pre_call', ...(masked.size > 0 ? { action: 'masked', detail: [...masked].join(','), count } : { action: 'passed' }) });
           if (guardrail.pii.outputParsePii && masked.size > 0) restore = true;
         } else if (guardrail.external) {
           const verdict = await askExternal(guardrail, requestTexts(operation)!, 'request', call.context, call.operation.request.model);
