@@ -7,6 +7,7 @@ import { AgentsPage } from './pages/agents';
 import { ByokPage } from './pages/byok';
 import { CreditsPage } from './pages/credits';
 import { DashboardPage } from './pages/dashboard';
+import { GuardrailsPage } from './pages/guardrails';
 import { KeysPage } from './pages/keys';
 import { LogsPage } from './pages/logs';
 import { ModelsPage } from './pages/models';
@@ -39,6 +40,7 @@ export const pages: PageDef[] = [
   { path: '/credits', title: 'Credits', icon: '¢', roles: ['user'], component: CreditsPage },
   { path: '/usage', title: 'Usage', icon: '▤', roles: ['admin', 'user'], component: UsagePage },
   { path: '/logs', title: 'Logs', icon: '≣', roles: ['admin', 'user'], component: LogsPage },
+  { path: '/guardrails', title: 'Guardrails', icon: '⊘', roles: ['admin', 'user'], component: GuardrailsPage },
   { path: '/agents', title: 'Agents', icon: '✦', roles: ['admin', 'user'], component: AgentsPage },
   { path: '/router', title: 'Router settings', icon: '⇄', roles: ['admin'], component: RouterSettingsPage },
   { path: '/routing-rules', title: 'Routing rules', icon: '⇉', roles: ['admin'], component: RoutingRulesPage },

@@ -1,7 +1,8 @@
-/** Request logs: filters, paging, a detail view (tokens, cost, latency, fallbacks, error), live tail. */
+/** Request logs: filters, paging, a detail view (tokens, cost, latency, guardrails, fallbacks, error), live tail. */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { spendLogs, type LogFilters, type LogRow } from '../api/gateway';
+import { guardrailOutcomes, outcomeText } from '../api/guardrails';
 import { pollUnlessUnavailable } from '../api/http';
 import { Empty, QueryView } from '../components/states';
 import { Badge, Card, Field, Modal, PageHeader, Pager } from '../components/ui';
@@ -11,6 +12,25 @@ import type { Session } from '../session';
 function statusBadge(row: LogRow) {
   const failed = row.status === 'failure' || row.http_status >= 400;
   return <Badge tone={failed ? 'red' : 'green'}>{row.http_status}</Badge>;
+}
+
+function GuardrailList({ row }: { row: LogRow }) {
+  const outcomes = guardrailOutcomes(row.metadata);
+  if (outcomes.length === 0) return null;
+  return (
+    <>
+      <dt>Guardrails</dt>
+      <dd>
+        <ul className="plain-list" data-testid="log-guardrails">
+          {outcomes.map((outcome, index) => (
+            <li key={index} data-guardrail={outcome.name} data-action={outcome.action}>
+              <Badge tone={outcome.action === 'blocked' ? 'red' : outcome.action === 'passed' ? 'green' : 'yellow'}>{outcome.name}</Badge> <span className="muted small">{outcome.stage.replace('_', ' ')}</span> <span className="wrap">{outcomeText(outcome)}</span>
+            </li>
+          ))}
+        </ul>
+      </dd>
+    </>
+  );
 }
 
 function LogDetail({ row }: { row: LogRow }) {
@@ -60,6 +80,7 @@ function LogDetail({ row }: { row: LogRow }) {
         {row.stream ? ' · stream' : ''}
         {row.aborted ? ' · aborted (billed for what was produced)' : ''}
       </dd>
+      <GuardrailList row={row} />
       <dt>Retries / fallbacks</dt>
       <dd>
         {count(row.retries)} / {count(row.fallbacks)}
