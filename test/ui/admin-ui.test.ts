@@ -32,6 +32,7 @@ const PAGES: { path: string; title: string; name: string }[] = [
   { path: '/users', title: 'Users & teams', name: 'users' },
   { path: '/usage', title: 'Usage', name: 'usage' },
   { path: '/logs', title: 'Logs', name: 'logs' },
+  { path: '/guardrails', title: 'Guardrails', name: 'guardrails' },
   { path: '/router', title: 'Router settings', name: 'router-settings' },
   { path: '/byok', title: 'BYOK', name: 'byok' },
   { path: '/playground', title: 'Playground', name: 'playground' },

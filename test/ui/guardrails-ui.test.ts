@@ -105,7 +105,7 @@ describe.skipIf(!chromiumPath)('guardrails in the admin UI', () => {
     expect(await row('no-secrets').locator('[data-field="modes"]').textContent()).toBe('pre_call, post_call');
     expect(await row('no-secrets').locator('[data-field="default-on"]').textContent()).toBe('when named');
     expect(await page.locator('main').innerText()).not.toContain('zanzibar');
-    await page.screenshot({ path: join(SHOTS, 'guardrails-laptop.png'), fullPage: true });
+    await page.screenshot({ path: join(SHOTS, 'guardrails-configured-laptop.png'), fullPage: true });
   });
 
   it('shows on a log row which guardrails ran and what each did', async () => {
