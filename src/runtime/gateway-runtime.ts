@@ -379,7 +379,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageWriter,
     logger,
     router,
-    admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger })),
+    admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger }), alerting ? (spend) => alerting.budgetSpent(spend) : undefined),
     customers: customerDirectory,
     settings: gatewaySettings,
     metrics,
