@@ -17,7 +17,7 @@ import type { BudgetHold, LimitsState, RateLimit, RateWindow } from '../state/li
 import type { ResolvedKey } from './key-directory.js';
 import { reserveTokens } from './token-reservation.js';
 import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.js';
-import { fixedPlan, type ReservationPlan } from '../billing/reservation-plan.js';
+import { fixedPlan, MINIMUM_ANSWER_TOKENS, type ReservationPlan } from '../billing/reservation-plan.js';
 import { currentPeriod, spendThisPeriod, type EndUserRecord, type LimitSubject } from './principals.js';
 
 /** A holder's spend of its budget period after a call settled (budget alerts). */
@@ -170,7 +170,8 @@ export class Admission {
       const subject = subjects.find((candidate) => budgetSubjectName(candidate) === reservation.refusal.subject)!;
       const { spentMicros, maxMicros } = reservation.refusal;
       // Exhausted: nothing is left, or not even a minimal answer fits (a big max_tokens alone is not exhaustion).
-      if (spentMicros >= maxMicros || (plan.outputTokens !== undefined && maxMicros - spentMicros < reservation.neededMicros)) {
+      const minimalMicros = Math.min(plan.costMicros(MINIMUM_ANSWER_TOKENS), reservation.neededMicros);
+      if (spentMicros >= maxMicros || maxMicros - spentMicros < minimalMicros) {
         const hold = holds.find((candidate) => candidate.subject === reservation.refusal.subject)!;
         this.tell({ kind: subject.kind, id: subject.id, name: describe(subject, resolved), period: hold.period, spentMicros, maxBudgetMicros: subject.limits.maxBudgetMicros, softBudgetMicros: subject.limits.softBudgetMicros, exhausted: true });
       }
