@@ -77,6 +77,8 @@ import { registerCacheMetrics } from '../cache/metrics.js';
 import { CallbackProblem, Callbacks, type CallbackQueueTuning } from '../observability/callbacks/callbacks.js';
 import { registerCallbackMetrics } from '../observability/callbacks/metrics.js';
 import { Alerting } from '../observability/alerting/alerting.js';
+import { DailySpendReport } from '../observability/alerting/daily-report.js';
+import { redisClient } from '../state/redis-client.js';
 import { AgentDirectory } from '../agents/directory.js';
 import { guardrailDefinitions } from '../guardrails/definitions.js';
 import { GuardrailRegistry } from '../guardrails/registry.js';
@@ -96,6 +98,8 @@ export interface RuntimeOptions {
   usageFlushIntervalMs?: number;
   /** The logging callbacks' queue sizes and timings (defaults in delivery-queue.ts). */
   callbackTuning?: CallbackQueueTuning;
+  /** The clock the daily spend report reads (tests send a day's report by moving it). */
+  reportClock?: () => number;
   /** Overrides REDIS_URL / router_settings.redis_*; shares router state with other replicas. */
   redisUrl?: string;
   /** Key prefix in Redis (default "switchboard:"), so that separate deployments or test runs never collide. */
@@ -130,6 +134,8 @@ export interface GatewayRuntime {
   callbacks: Callbacks | undefined;
   /** Alerting (general_settings.alerting); undefined when off. */
   alerting: Alerting | undefined;
+  /** The daily spend report (alert type daily_reports); undefined when off. */
+  dailyReport: DailySpendReport | undefined;
   usageLogs(): UsageLogRepository | undefined;
   /** Stored responses of /v1/responses (queued writes, read-your-writes). */
   responses: ResponseStore;
@@ -447,10 +453,21 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     guardrails,
   });
   analytics.registerMetrics(metrics.registry);
+  const dailyReport = alerting?.sends('daily_reports')
+    ? new DailySpendReport({
+        reports: analytics.reports,
+        send: (alert) => alerting.report(alert),
+        hourUtc: config.general_settings.daily_report_hour_utc ?? 0,
+        logger,
+        now: options.reportClock ?? Date.now,
+        redis: redisUrl ? { client: redisClient(redisUrl, { role: 'daily report claims', logger }), prefix: redisPrefix ?? 'switchboard:' } : undefined,
+      })
+    : undefined;
 
   usageWriter.start();
   callbacks?.start();
   alerting?.start();
+  dailyReport?.start();
   void database.start();
 
   return {
@@ -459,6 +476,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageWriter,
     callbacks,
     alerting,
+    dailyReport,
     metrics,
     database,
     keyDirectory,
@@ -506,6 +524,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await agents.close();
       await usageWriter.close();
       await callbacks?.close();
+      await dailyReport?.close();
       await alerting?.close();
       await responseStore.close();
       await workerSink?.close();

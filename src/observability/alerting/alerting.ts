@@ -15,8 +15,8 @@ import type { CallbackQueueTuning } from '../callbacks/callbacks.js';
 import type { SettledSpend } from '../../auth/admission.js';
 import { BudgetAlerts } from './budget-alerts.js';
 
-export type AlertType = 'outage_alerts' | 'llm_exceptions' | 'llm_too_slow' | 'budget_alerts';
-export const BUILT_ALERT_TYPES: AlertType[] = ['outage_alerts', 'llm_exceptions', 'llm_too_slow', 'budget_alerts'];
+export type AlertType = 'outage_alerts' | 'llm_exceptions' | 'llm_too_slow' | 'budget_alerts' | 'daily_reports';
+export const BUILT_ALERT_TYPES: AlertType[] = ['outage_alerts', 'llm_exceptions', 'llm_too_slow', 'budget_alerts', 'daily_reports'];
 
 export interface Alert {
   alert_type: AlertType;
@@ -118,6 +118,16 @@ export class Alerting {
       provider: deployment.provider,
       condition: `outage:${deployment.id}`,
     });
+  }
+
+  /** Whether this alert type is sent. */
+  sends(type: AlertType): boolean {
+    return this.types.has(type);
+  }
+
+  /** A report (the daily spend report): sent once per its condition like any alert. */
+  report(alert: Alert): void {
+    if (this.types.has(alert.alert_type)) this.raise(alert);
   }
 
   /** A budget holder's spend after a billed call settled: soft budget, 80 % and exhausted budget alerts. */
