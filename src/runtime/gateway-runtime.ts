@@ -78,6 +78,7 @@ import { CallbackProblem, Callbacks, type CallbackQueueTuning } from '../observa
 import { registerCallbackMetrics } from '../observability/callbacks/metrics.js';
 import { Alerting } from '../observability/alerting/alerting.js';
 import { DailySpendReport } from '../observability/alerting/daily-report.js';
+import { redisClaims } from '../observability/alerting/alert-claims.js';
 import { redisClient } from '../state/redis-client.js';
 import { AgentDirectory } from '../agents/directory.js';
 import { guardrailDefinitions } from '../guardrails/definitions.js';
@@ -312,6 +313,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   });
   await modelRegistry.start();
   const alerting = Alerting.fromSettings(config.general_settings, env, logger, options.callbackTuning);
+  // Alert claims shared by the replicas: each budget crossing and each day's report is sent by one.
+  const alertRedis = alerting && redisUrl ? { client: redisClient(redisUrl, { role: 'alert claims', logger }), prefix: `${redisPrefix ?? 'switchboard:'}alerts:` } : undefined;
+  if (alerting && alertRedis) alerting.shareClaims(redisClaims(alertRedis.client, `${alertRedis.prefix}budget:`));
   const healthMonitor = new HealthMonitor({
     onStatusChange: alerting ? (deployment, health, previous) => alerting.healthChanged(deployment, health, previous) : undefined,
     deployments: monitored,
@@ -460,7 +464,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
         hourUtc: config.general_settings.daily_report_hour_utc ?? 0,
         logger,
         now: options.reportClock ?? Date.now,
-        redis: redisUrl ? { client: redisClient(redisUrl, { role: 'daily report claims', logger }), prefix: redisPrefix ?? 'switchboard:' } : undefined,
+        redis: alertRedis,
       })
     : undefined;
 
@@ -526,6 +530,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await callbacks?.close();
       await dailyReport?.close();
       await alerting?.close();
+      alertRedis?.client.disconnect();
       await responseStore.close();
       await workerSink?.close();
       await analytics.close();

@@ -2,7 +2,8 @@
  * Budget alerts end to end: a key with max_budget $0.0001 and soft_budget $0.00005 on exact prices
  * (22 µ$ a call) calls through the real server with the official openai SDK until its budget refuses it; a Slack
  * stand-in and a generic webhook receive exactly one soft-budget alert, one 80 % alert and one
- * exhaustion alert, however many calls pass each line or are refused after.
+ * exhaustion alert, however many calls pass each line or are refused after — also when two
+ * replicas sharing PostgreSQL and Redis take turns serving the key.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,9 @@ import { MockLogReceiver } from '../support/mock-log-receiver.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { Management, pricedConfig } from '../support/management.js';
+import { stateSetups } from '../support/shared-state-setups.js';
+
+const setups = await stateSetups();
 
 /** cheap: 1 µ$ per prompt token, 2 per completion token; the mock bills 12 + 5 tokens: 22 µ$ a call. */
 const CALL_MICROS = 12 * 1 + 5 * 2;
@@ -22,36 +26,46 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-describe('budget alerts', () => {
+describe.each(setups)('budget alerts: $name', (setup) => {
   const upstream = new MockOpenAI({ promptTokens: 12, completionTokens: 5, honourMaxTokens: true });
   const slack = new MockLogReceiver();
   const webhook = new MockLogReceiver();
-  let gateway: TestGateway;
+  const replicas: TestGateway[] = [];
+  let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
     await upstream.start();
     await slack.start();
     await webhook.start();
-    gateway = await startGateway(pricedConfig(upstream.url, '  alerting: ["slack", "webhook"]\n  alert_types: ["budget_alerts"]\n'), {
-      env: { SLACK_WEBHOOK_URL: `${slack.url}/services/T000/B000/XXXX`, WEBHOOK_URL: `${webhook.url}/alerts` },
-      callbackTuning: { flushIntervalMs: 20 },
-    });
+    const prepared = await setup.prepare();
+    cleanup = prepared.cleanup;
+    // With PostgreSQL and Redis, two replicas take turns: the key's calls alternate between them.
+    for (let i = 0; i < (prepared.options.redisUrl ? 2 : 1); i++) {
+      replicas.push(
+        await startGateway(pricedConfig(upstream.url, '  alerting: ["slack", "webhook"]\n  alert_types: ["budget_alerts"]\n'), {
+          ...prepared.options,
+          env: { SLACK_WEBHOOK_URL: `${slack.url}/services/T000/B000/XXXX`, WEBHOOK_URL: `${webhook.url}/alerts` },
+          callbackTuning: { flushIntervalMs: 20 },
+        }),
+      );
+    }
   });
   afterAll(async () => {
-    await gateway?.close();
+    for (const replica of replicas) await replica.close();
+    await cleanup?.();
     await webhook.close();
     await slack.close();
     await upstream.close();
   });
 
   it('alerts the soft budget, 80 % and the exhausted budget of a key exactly once each', async () => {
-    const key = await new Management(gateway.url).generateKey({ max_budget: 0.0001, soft_budget: 0.00005, key_alias: 'alerts-ci' });
-    const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const key = await new Management(replicas[0].url).generateKey({ max_budget: 0.0001, soft_budget: 0.00005, key_alias: 'alerts-ci' });
+    const clients = replicas.map((replica) => new OpenAI({ apiKey: key.key, baseURL: `${replica.url}/v1`, maxRetries: 0 }));
     let answered = 0;
     let refused = 0;
     for (let call = 0; call < 10; call++) {
       try {
-        await client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+        await clients[call % clients.length].chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
         answered++;
       } catch (error) {
         expect(error).toBeInstanceOf(OpenAI.APIError);
@@ -68,7 +82,7 @@ describe('budget alerts', () => {
     expect(answered).toBe(4);
     expect(refused).toBe(6);
     await waitFor(() => slack.posts.length >= 3 && webhook.posts.length >= 3, 'the budget alerts');
-    await gateway.runtime.alerting!.close();
+    for (const replica of replicas) await replica.runtime.alerting!.close();
 
     const bodies = webhook.posts.map((post) => post.body as Record<string, unknown>);
     expect(bodies).toHaveLength(3);

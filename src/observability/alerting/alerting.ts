@@ -13,7 +13,7 @@ import type { UsageLogRow } from '../../storage/schema.js';
 import { DeliveryQueue, postJson, type DeliveryStats } from '../callbacks/delivery-queue.js';
 import type { CallbackQueueTuning } from '../callbacks/callbacks.js';
 import type { SettledSpend } from '../../auth/admission.js';
-import { BudgetAlerts } from './budget-alerts.js';
+import { BudgetAlerts, type ClaimStore } from './budget-alerts.js';
 
 export type AlertType = 'outage_alerts' | 'llm_exceptions' | 'llm_too_slow' | 'budget_alerts' | 'daily_reports';
 export const BUILT_ALERT_TYPES: AlertType[] = ['outage_alerts', 'llm_exceptions', 'llm_too_slow', 'budget_alerts', 'daily_reports'];
@@ -118,6 +118,11 @@ export class Alerting {
       provider: deployment.provider,
       condition: `outage:${deployment.id}`,
     });
+  }
+
+  /** Budget alerts claimed across replicas (Redis); without it each replica remembers its own. */
+  shareClaims(claims: ClaimStore): void {
+    this.budgets.useClaims(claims);
   }
 
   /** Whether this alert type is sent. */

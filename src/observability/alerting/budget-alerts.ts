@@ -4,12 +4,20 @@
  * spent, or a request refused because not even a minimal call fits in what is left). Told of the
  * counted spend after each billed call settled, and of such refusals (auth/admission.ts), off the
  * request path (nothing awaited; the alert is queued). Each
- * condition alerts once per holder per budget period on this replica (a new period may alert again);
- * the hourly dedup and per-minute rate limit of alerting.ts apply on top.
+ * condition alerts once per holder per budget period (a new period may alert again): on this
+ * replica by memory, across replicas (with Redis) by a SET NX claim per condition and period; the
+ * hourly dedup and per-minute rate limit of alerting.ts apply on top.
  */
 import { formatUsd } from '../../billing/cost.js';
 import type { SettledSpend } from '../../auth/admission.js';
 import type { Alert } from './alerting.js';
+
+/** A shared once-only claim per condition (Redis SET NX with a long expiry). */
+export interface ClaimStore {
+  /** True when this replica is the first to claim the key. */
+  claim(key: string): Promise<boolean>;
+  release(key: string): Promise<void>;
+}
 
 export type BudgetCondition = 'soft_budget' | 'max_budget_80' | 'max_budget';
 
@@ -24,6 +32,13 @@ export class BudgetAlerts {
     private readonly raise: (alert: Alert) => boolean,
     private readonly now: () => number,
   ) {}
+
+  /** Claims shared by the replicas (Redis SET NX): only the replica that claims a condition sends it. */
+  private claims: ClaimStore | undefined;
+
+  useClaims(claims: ClaimStore): void {
+    this.claims = claims;
+  }
 
   spent(spend: SettledSpend): void {
     const { spentMicros: spent, maxBudgetMicros: max, softBudgetMicros: soft } = spend;
@@ -40,7 +55,7 @@ export class BudgetAlerts {
         this.remember(key);
         continue;
       }
-      const sent = this.raise({
+      const alert: Alert = {
         alert_type: 'budget_alerts',
         level: entry.level,
         message: `${capitalized(spend.name)} ${entry.text}${spend.period > 0 ? ` (budget period from ${new Date(spend.period).toISOString()})` : ''}`,
@@ -49,8 +64,24 @@ export class BudgetAlerts {
         deployment: null,
         provider: null,
         condition: key,
-      });
-      if (sent) this.remember(key);
+      };
+      const claims = this.claims;
+      if (!claims) {
+        if (this.raise(alert)) this.remember(key);
+        continue;
+      }
+      // Remembered at once, so this replica claims each condition once; another replica's claim wins.
+      this.remember(key);
+      void claims
+        .claim(key)
+        // Redis not answering: better a duplicate than a missed alert.
+        .catch(() => true)
+        .then((won) => {
+          if (!won || this.raise(alert)) return;
+          // Rate-limited: let a later call send it, here or on another replica.
+          this.alerted.delete(key);
+          void claims.release(key).catch(() => undefined);
+        });
     }
   }
 

@@ -22,7 +22,7 @@ export interface DailyReportOptions {
   hourUtc: number;
   logger: Logger;
   now: () => number;
-  /** Shared claims (Redis and its key prefix); without them this process claims alone. */
+  /** Shared claims (Redis and the alert claims' key prefix); without them this process claims alone. */
   redis?: { client: Redis; prefix: string };
 }
 
@@ -50,7 +50,6 @@ export class DailySpendReport {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.running;
-    this.options.redis?.client.disconnect();
   }
 
   /** Sends the previous day's report when its hour has come and no replica has sent it yet. */
@@ -90,7 +89,7 @@ export class DailySpendReport {
   private async claim(day: string): Promise<boolean> {
     if (!this.options.redis) return true;
     const { client, prefix } = this.options.redis;
-    return (await client.set(`${prefix}alerts:daily-report:${day}`, String(process.pid), 'EX', 3 * 86_400, 'NX')) === 'OK';
+    return (await client.set(`${prefix}daily-report:${day}`, String(process.pid), 'EX', 3 * 86_400, 'NX')) === 'OK';
   }
 
   /** The day's totals and top spenders, from the rollups. */
