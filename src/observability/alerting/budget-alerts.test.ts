@@ -47,3 +47,35 @@ describe('budget alerts', () => {
     expect(alerting.snapshot()[0].queued).toBe(0);
   });
 });
+
+describe('budget alerts across replicas', () => {
+  it('sends each condition from the one replica that claims it, and lets a later call retry a claim that was rate-limited', async () => {
+    const claimed = new Set<string>();
+    const claims = {
+      claim: async (key: string) => (claimed.has(key) ? false : (claimed.add(key), true)),
+      release: async (key: string) => void claimed.delete(key),
+    };
+    const replicas = [0, 1].map(() => Alerting.fromSettings({ alerting: ['webhook'] }, { WEBHOOK_URL: 'http://127.0.0.1:9/alerts' }, logger, {}, () => 1)!);
+    for (const replica of replicas) replica.shareClaims(claims);
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+    replicas[0].budgetSpent(spend(600_000));
+    await settle();
+    replicas[1].budgetSpent(spend(650_000));
+    await settle();
+    expect(replicas.map((replica) => replica.snapshot()[0].queued)).toEqual([1, 0]);
+    replicas[1].budgetSpent(spend(850_000));
+    await settle();
+    replicas[0].budgetSpent(spend(900_000));
+    await settle();
+    expect(replicas.map((replica) => replica.snapshot()[0].queued)).toEqual([1, 1]);
+    expect([...claimed].sort()).toEqual(['budget:max_budget_80:key:k1:0', 'budget:soft_budget:key:k1:0']);
+  });
+
+  it('sends when the claims store does not answer (a duplicate rather than a missed alert)', async () => {
+    const alerting = Alerting.fromSettings({ alerting: ['webhook'] }, { WEBHOOK_URL: 'http://127.0.0.1:9/alerts' }, logger, {}, () => 1)!;
+    alerting.shareClaims({ claim: async () => Promise.reject(new Error('redis down')), release: async () => undefined });
+    alerting.budgetSpent(spend(600_000));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(alerting.snapshot()[0].queued).toBe(1);
+  });
+});
