@@ -467,6 +467,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
         redis: alertRedis,
       })
     : undefined;
+  if (!dailyReport && config.general_settings.daily_report_hour_utc !== undefined) {
+    logger.warn('general_settings.daily_report_hour_utc is set but no daily spend report is sent: it needs general_settings.alerting with a channel set up and "daily_reports" among alert_types');
+  }
 
   usageWriter.start();
   callbacks?.start();
