@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { LocalLimitsState } from '../state/local-limits-state.js';
 import type { LimitsState } from '../state/limits-state.js';
-import { Admission } from './admission.js';
+import { Admission, type SettledSpend } from './admission.js';
 import type { ResolvedKey } from './key-directory.js';
 
 const logger = pino({ level: 'silent' });
@@ -69,6 +69,22 @@ describe('Admission', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(overruns).toEqual(['budget']);
     await expect(admission.admit(key, 'c3', 1)).rejects.toMatchObject({ code: 'budget_exceeded' });
+  });
+
+  it('tells the spend listener each holder\'s counted spend after a billed settle, and of a refusal that leaves no room (budget alerts)', async () => {
+    const told: SettledSpend[] = [];
+    const admission = new Admission(new LocalLimitsState(), logger, undefined, (spend) => told.push(spend));
+    const key = resolvedKey({ rpmLimit: null, softBudgetMicros: 50 });
+    (await admission.admit(key, 'c1', 30)).settle(0, 0);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(told).toEqual([]);
+    (await admission.admit(key, 'c2', 30)).settle(25, 0);
+    (await admission.admit(key, 'c3', 30)).settle(70, 0);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(told.map((spend) => spend.spentMicros)).toEqual([25, 95]);
+    expect(told[0]).toMatchObject({ kind: 'key', id: 'key_1', name: 'key "svc"', maxBudgetMicros: 100, softBudgetMicros: 50, exhausted: false });
+    await expect(admission.admit(key, 'c4', 30)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    expect(told[2]).toMatchObject({ spentMicros: 95, exhausted: true });
   });
 
   it('holds each request\'s estimated tokens against tpm_limit, and settles the real count', async () => {

@@ -17,8 +17,24 @@ import type { BudgetHold, LimitsState, RateLimit, RateWindow } from '../state/li
 import type { ResolvedKey } from './key-directory.js';
 import { reserveTokens } from './token-reservation.js';
 import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.js';
-import { fixedPlan, type ReservationPlan } from '../billing/reservation-plan.js';
+import { fixedPlan, MINIMUM_ANSWER_TOKENS, type ReservationPlan } from '../billing/reservation-plan.js';
 import { currentPeriod, spendThisPeriod, type EndUserRecord, type LimitSubject } from './principals.js';
+
+/** A holder's spend of its budget period after a call settled (budget alerts). */
+export interface SettledSpend {
+  kind: LimitSubject['kind'];
+  id: string;
+  /** How the holder is named in words: key "alias" (or its prefix), team "id", … */
+  name: string;
+  /** Budget period start (0 when the budget never resets). */
+  period: number;
+  spentMicros: number;
+  maxBudgetMicros: number | null;
+  softBudgetMicros: number | null;
+  /** A request was refused because not even a minimal call fits in what this holder's budget has left. */
+  exhausted: boolean;
+}
+export type SpendListener = (spend: SettledSpend) => void;
 
 export interface Ticket {
   /** x-ratelimit-* and budget warning headers, for every response to the call. */
@@ -76,6 +92,8 @@ export class Admission {
     private readonly logger: Logger,
     /** Told when a call costs more than the budget reservation made for it (charged in full all the same). */
     private readonly onOverrun?: OverrunListener,
+    /** Told of each budget holder's spend once a billed call has settled, off the request path (budget alerts). */
+    private readonly onSpend?: SpendListener,
   ) {}
 
   /**
@@ -150,6 +168,13 @@ export class Admission {
     if (!reservation.ok) {
       await Promise.all([refund(), releaseSlot(), releaseTokens()]);
       const subject = subjects.find((candidate) => budgetSubjectName(candidate) === reservation.refusal.subject)!;
+      const { spentMicros, maxMicros } = reservation.refusal;
+      // Exhausted: nothing is left, or not even a minimal answer fits (a big max_tokens alone is not exhaustion).
+      const minimalMicros = Math.min(plan.costMicros(MINIMUM_ANSWER_TOKENS), reservation.neededMicros);
+      if (spentMicros >= maxMicros || maxMicros - spentMicros < minimalMicros) {
+        const hold = holds.find((candidate) => candidate.subject === reservation.refusal.subject)!;
+        this.tell({ kind: subject.kind, id: subject.id, name: describe(subject, resolved), period: hold.period, spentMicros, maxBudgetMicros: subject.limits.maxBudgetMicros, softBudgetMicros: subject.limits.softBudgetMicros, exhausted: true });
+      }
       throw new GatewayError('budget_exceeded', `Budget has been exceeded for ${describe(subject, resolved)}: ${budgetRefusalDetail(reservation.refusal, reservation.neededMicros, plan)}`, {
         headers: { 'x-switchboard-budget-remaining': formatUsd(Math.max(0, reservation.refusal.maxMicros - reservation.refusal.spentMicros - reservation.refusal.reservedMicros)) },
       });
@@ -181,12 +206,36 @@ export class Admission {
         if (settled) return;
         settled = true;
         if (holds.length > 0) noteOverrun({ ledger: 'budget', reserved: maxCostMicros, charged: costMicros ?? 0, holder: holds.map((hold) => hold.subject).join(',') }, this.logger, this.onOverrun);
-        void Promise.all([
-          this.state.settle(holds, maxCostMicros, costMicros ?? 0),
-          this.state.settleTokens(tokens.subjects, callId, estimatedTokens, usedTokens),
-          releaseSlot(),
-        ]).catch((error: Error) => this.logger.error({ err: error.message }, 'could not settle a request against its limits'));
+        const settling = this.state.settle(holds, maxCostMicros, costMicros ?? 0);
+        void Promise.all([settling, this.state.settleTokens(tokens.subjects, callId, estimatedTokens, usedTokens), releaseSlot()]).catch((error: Error) =>
+          this.logger.error({ err: error.message }, 'could not settle a request against its limits'),
+        );
+        if (this.onSpend && holds.length > 0 && (costMicros ?? 0) > 0) void settling.then(() => this.tellSpend(subjects, holds, resolved), () => undefined);
       },
     };
+  }
+
+  /** Reads each budget holder's counted spend after the settle and tells the listener; never throws. */
+  private async tellSpend(subjects: LimitSubject[], holds: BudgetHold[], resolved: ResolvedKey | undefined): Promise<void> {
+    for (const subject of subjects) {
+      const hold = holds.find((candidate) => candidate.subject === budgetSubjectName(subject));
+      if (!hold) continue;
+      try {
+        const spent = await this.state.spent(hold.subject, hold.period);
+        if (spent === undefined) continue;
+        this.tell({ kind: subject.kind, id: subject.id, name: describe(subject, resolved), period: hold.period, spentMicros: spent, maxBudgetMicros: subject.limits.maxBudgetMicros, softBudgetMicros: subject.limits.softBudgetMicros, exhausted: false });
+      } catch (error) {
+        this.logger.warn({ err: (error as Error).message }, 'could not check a budget for alerts');
+      }
+    }
+  }
+
+  /** The listener never fails a request. */
+  private tell(spend: SettledSpend): void {
+    try {
+      this.onSpend?.(spend);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'could not check a budget for alerts');
+    }
   }
 }

@@ -288,6 +288,8 @@ export const generalSettingsSchema = z
     /** Seconds over which a response is slow (llm_too_slow alerts; default 300). */
     alerting_threshold: nonNegative.optional(),
     alert_types: z.array(z.string()).optional(),
+    /** The UTC hour (0-23) at which the previous day's spend report is sent (daily_reports; default 0). */
+    daily_report_hour_utc: z.number().int().min(0).max(23).optional(),
     /** JSON log lines (as litellm_settings.json_logs; either place is read). */
     json_logs: boolean.optional(),
     /** How long raw usage rows are kept ("30d"); daily rollups are kept regardless. Unset: forever. */

@@ -77,6 +77,9 @@ import { registerCacheMetrics } from '../cache/metrics.js';
 import { CallbackProblem, Callbacks, type CallbackQueueTuning } from '../observability/callbacks/callbacks.js';
 import { registerCallbackMetrics } from '../observability/callbacks/metrics.js';
 import { Alerting } from '../observability/alerting/alerting.js';
+import { DailySpendReport } from '../observability/alerting/daily-report.js';
+import { redisClaims } from '../observability/alerting/alert-claims.js';
+import { redisClient } from '../state/redis-client.js';
 import { AgentDirectory } from '../agents/directory.js';
 import { guardrailDefinitions } from '../guardrails/definitions.js';
 import { GuardrailRegistry } from '../guardrails/registry.js';
@@ -96,6 +99,8 @@ export interface RuntimeOptions {
   usageFlushIntervalMs?: number;
   /** The logging callbacks' queue sizes and timings (defaults in delivery-queue.ts). */
   callbackTuning?: CallbackQueueTuning;
+  /** The clock the daily spend report reads (tests send a day's report by moving it). */
+  reportClock?: () => number;
   /** Overrides REDIS_URL / router_settings.redis_*; shares router state with other replicas. */
   redisUrl?: string;
   /** Key prefix in Redis (default "switchboard:"), so that separate deployments or test runs never collide. */
@@ -130,6 +135,8 @@ export interface GatewayRuntime {
   callbacks: Callbacks | undefined;
   /** Alerting (general_settings.alerting); undefined when off. */
   alerting: Alerting | undefined;
+  /** The daily spend report (alert type daily_reports); undefined when off. */
+  dailyReport: DailySpendReport | undefined;
   usageLogs(): UsageLogRepository | undefined;
   /** Stored responses of /v1/responses (queued writes, read-your-writes). */
   responses: ResponseStore;
@@ -306,6 +313,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   });
   await modelRegistry.start();
   const alerting = Alerting.fromSettings(config.general_settings, env, logger, options.callbackTuning);
+  // Alert claims shared by the replicas: each budget crossing and each day's report is sent by one.
+  const alertRedis = alerting && redisUrl ? { client: redisClient(redisUrl, { role: 'alert claims', logger }), prefix: `${redisPrefix ?? 'switchboard:'}alerts:` } : undefined;
+  if (alerting && alertRedis) alerting.shareClaims(redisClaims(alertRedis.client, `${alertRedis.prefix}budget:`));
   const healthMonitor = new HealthMonitor({
     onStatusChange: alerting ? (deployment, health, previous) => alerting.healthChanged(deployment, health, previous) : undefined,
     deployments: monitored,
@@ -379,7 +389,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageWriter,
     logger,
     router,
-    admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger })),
+    admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger }), alerting ? (spend) => alerting.budgetSpent(spend) : undefined),
     customers: customerDirectory,
     settings: gatewaySettings,
     metrics,
@@ -447,10 +457,24 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     guardrails,
   });
   analytics.registerMetrics(metrics.registry);
+  const dailyReport = alerting?.sends('daily_reports')
+    ? new DailySpendReport({
+        reports: analytics.reports,
+        send: (alert) => alerting.report(alert),
+        hourUtc: config.general_settings.daily_report_hour_utc ?? 0,
+        logger,
+        now: options.reportClock ?? Date.now,
+        redis: alertRedis,
+      })
+    : undefined;
+  if (!dailyReport && config.general_settings.daily_report_hour_utc !== undefined) {
+    logger.warn('general_settings.daily_report_hour_utc is set but no daily spend report is sent: it needs general_settings.alerting with a channel set up and "daily_reports" among alert_types');
+  }
 
   usageWriter.start();
   callbacks?.start();
   alerting?.start();
+  dailyReport?.start();
   void database.start();
 
   return {
@@ -459,6 +483,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageWriter,
     callbacks,
     alerting,
+    dailyReport,
     metrics,
     database,
     keyDirectory,
@@ -506,7 +531,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await agents.close();
       await usageWriter.close();
       await callbacks?.close();
+      await dailyReport?.close();
       await alerting?.close();
+      alertRedis?.client.disconnect();
       await responseStore.close();
       await workerSink?.close();
       await analytics.close();

@@ -36,6 +36,8 @@ export interface StartOptions {
   logger?: Logger;
   /** The logging callbacks' queue sizes and timings. */
   callbackTuning?: CallbackQueueTuning;
+  /** The clock of the daily spend report. */
+  reportClock?: () => number;
 }
 
 export async function startGateway(yaml: string, options: StartOptions = {}): Promise<TestGateway> {
@@ -50,6 +52,7 @@ export async function startGateway(yaml: string, options: StartOptions = {}): Pr
     redisPrefix: options.redisPrefix,
     random: options.random,
     callbackTuning: options.callbackTuning,
+    reportClock: options.reportClock,
   });
   const url = await runtime.listen(0, '127.0.0.1');
   const ready = Date.now() + 10_000;

@@ -1,7 +1,7 @@
 /**
  * Alerting (general_settings.alerting: ["slack", "webhook"]): deployment outages (from the health
  * monitor), LLM exceptions (calls that failed upstream or in the gateway, 5xx) and slow responses
- * (over alerting_threshold seconds) are sent to a Slack incoming webhook (SLACK_WEBHOOK_URL) and/or a
+ * (over alerting_threshold seconds) and budget crossings (budget-alerts.ts) are sent to a Slack incoming webhook (SLACK_WEBHOOK_URL) and/or a
  * generic webhook (WEBHOOK_URL). Each condition (type + deployment + error) alerts once per window
  * (deduplicated), and at most MAX_PER_MINUTE alerts leave per minute (rate-limited; the rest are
  * counted as dropped). Delivery is the callbacks' bounded queue: off the request path, retried.
@@ -12,9 +12,11 @@ import type { DeploymentHealth, HealthStatus } from '../../routing/health-monito
 import type { UsageLogRow } from '../../storage/schema.js';
 import { DeliveryQueue, postJson, type DeliveryStats } from '../callbacks/delivery-queue.js';
 import type { CallbackQueueTuning } from '../callbacks/callbacks.js';
+import type { SettledSpend } from '../../auth/admission.js';
+import { BudgetAlerts, type ClaimStore } from './budget-alerts.js';
 
-export type AlertType = 'outage_alerts' | 'llm_exceptions' | 'llm_too_slow';
-export const BUILT_ALERT_TYPES: AlertType[] = ['outage_alerts', 'llm_exceptions', 'llm_too_slow'];
+export type AlertType = 'outage_alerts' | 'llm_exceptions' | 'llm_too_slow' | 'budget_alerts' | 'daily_reports';
+export const BUILT_ALERT_TYPES: AlertType[] = ['outage_alerts', 'llm_exceptions', 'llm_too_slow', 'budget_alerts', 'daily_reports'];
 
 export interface Alert {
   alert_type: AlertType;
@@ -45,13 +47,16 @@ export class Alerting {
   private minuteStart = 0;
   private minuteCount = 0;
   private suppressed = 0;
+  private readonly budgets: BudgetAlerts;
 
   private constructor(
     private readonly channels: Array<DeliveryQueue<Alert>>,
     private readonly types: Set<AlertType>,
     private readonly thresholdMs: number,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.budgets = new BudgetAlerts((alert) => this.raise(alert), now);
+  }
 
   /** The alerting of the settings, or undefined when none is on. Unbuilt channels and types are warned about. */
   static fromSettings(settings: AlertingSettings, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}, now: () => number = Date.now): Alerting | undefined {
@@ -115,6 +120,31 @@ export class Alerting {
     });
   }
 
+  /** Budget alerts claimed across replicas (Redis); without it each replica remembers its own. */
+  shareClaims(claims: ClaimStore): void {
+    this.budgets.useClaims(claims);
+  }
+
+  /** Whether this alert type is sent. */
+  sends(type: AlertType): boolean {
+    return this.types.has(type);
+  }
+
+  /** A report (the daily spend report): sent once per its condition like any alert. */
+  report(alert: Alert): void {
+    if (this.types.has(alert.alert_type)) this.raise(alert);
+  }
+
+  /** A budget holder's spend after a billed call settled: soft budget, 80 % and exhausted budget alerts. */
+  budgetSpent(spend: SettledSpend): void {
+    if (!this.types.has('budget_alerts')) return;
+    try {
+      this.budgets.spent(spend);
+    } catch {
+      // Alerting never fails a call.
+    }
+  }
+
   /** A recorded call: a server-side failure is an LLM exception; a success over the threshold is slow. */
   recorded(row: UsageLogRow): void {
     try {
@@ -136,12 +166,13 @@ export class Alerting {
     }
   }
 
-  private raise(alert: Alert): void {
+  /** False when the alert was suppressed (deduplicated or over the rate limit). */
+  private raise(alert: Alert): boolean {
     const now = this.now();
     const last = this.sent.get(alert.condition);
     if (last !== undefined && now - last < DEDUPE_WINDOW_MS) {
       this.suppressed++;
-      return;
+      return false;
     }
     if (now - this.minuteStart >= 60_000) {
       this.minuteStart = now;
@@ -149,12 +180,13 @@ export class Alerting {
     }
     if (this.minuteCount >= MAX_PER_MINUTE) {
       this.suppressed++;
-      return;
+      return false;
     }
     this.minuteCount++;
     this.sent.set(alert.condition, now);
     if (this.sent.size > 10_000) for (const [key, at] of this.sent) if (now - at >= DEDUPE_WINDOW_MS) this.sent.delete(key);
     for (const queue of this.channels) queue.enqueue(alert);
+    return true;
   }
 }
 
