@@ -22,7 +22,7 @@ const no = (note: string): LitellmKey => ({ honoured: false, note });
 /** A provider's own litellm_params: honoured once the provider is served (its spec in specs.ts). */
 const providerParam = (provider: string, name: string): LitellmKey => (providerSpec(provider) ? yes(`read by the ${name} adapter`) : no(`${name} is not served by this version`));
 
-const CALLBACKS = 'logging callbacks are not built yet: nothing is sent to this destination';
+const CALLBACKS = 'not read: callbacks are configured by success_callback / failure_callback / callbacks and their environment variables';
 const CALLBACK_NAMES = 'generic_api (generic), otel and langfuse are built; other names are warned about';
 const NOT_NEEDED_DB = 'the gateway manages its own database connection';
 const ENTERPRISE = 'LiteLLM enterprise feature with no counterpart here';
