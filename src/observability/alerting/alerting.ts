@@ -15,21 +15,8 @@ import type { CallbackQueueTuning } from '../callbacks/callbacks.js';
 import type { SettledSpend } from '../../auth/admission.js';
 import { BudgetAlerts, type ClaimStore } from './budget-alerts.js';
 
-export type AlertType = 'outage_alerts' | 'llm_exceptions' | 'llm_too_slow' | 'budget_alerts' | 'daily_reports';
-export const BUILT_ALERT_TYPES: AlertType[] = ['outage_alerts', 'llm_exceptions', 'llm_too_slow', 'budget_alerts', 'daily_reports'];
-
-export interface Alert {
-  alert_type: AlertType;
-  level: 'High' | 'Medium' | 'Low';
-  message: string;
-  /** Epoch seconds. */
-  timestamp: number;
-  model_group: string | null;
-  deployment: string | null;
-  provider: string | null;
-  /** The condition's key: alerts with the same key within the dedupe window are sent once. */
-  condition: string;
-}
+import type { Alert, AlertType } from './alert.js';
+import { BUILT_ALERT_TYPES } from './alert.js';
 
 export interface AlertingSettings {
   alerting?: unknown;

@@ -10,7 +10,7 @@
  */
 import { formatUsd } from '../../billing/cost.js';
 import type { SettledSpend } from '../../auth/admission.js';
-import type { Alert } from './alerting.js';
+import type { Alert } from './alert.js';
 
 /** A shared once-only claim per condition (Redis SET NX with a long expiry). */
 export interface ClaimStore {

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { formatUsd } from '../../billing/cost.js';
 import type { ReportRow, SpendReportRepository } from '../../storage/repositories/spend-reports.js';
-import type { Alert } from './alerting.js';
+import type { Alert } from './alert.js';
 
 const CHECK_INTERVAL_MS = 60_000;
 const TOP = 5;
