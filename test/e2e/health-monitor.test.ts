@@ -192,7 +192,10 @@ describe('live traffic between checks', () => {
         expect((await ask(client, 'pair')).data.choices[0].message.content).toBe('from b');
       }
       const view = await statusOf(api, 'dep-a');
-      expect(view).toMatchObject({ status: 'down', consecutive_failures: 5 });
+      expect(view.status).toBe('down');
+      // Five live failures take it down; a probe of the down deployment may already have failed once more.
+      expect(view.consecutive_failures).toBeGreaterThanOrEqual(5);
+      expect(view.consecutive_failures).toBeLessThanOrEqual(6);
       expect(view.last_error).toMatch(/returned 502/);
       const before = clientCalls(mocks.a);
       for (let index = 0; index < 10; index++) expect((await ask(client, 'pair')).response.headers.get('x-switchboard-attempted-retries')).toBe('0');
