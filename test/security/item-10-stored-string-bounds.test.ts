@@ -129,10 +129,19 @@ describe('management and platform API', () => {
     ['/team/new', { team_id: long }, 'team_id'],
     ['/team/new', { team_alias: long }, 'team_alias'],
     ['/team/new', { members_with_roles: [{ user_id: long }] }, 'members_with_roles.0.user_id'],
+    // Limits fit PostgreSQL's integer column: larger ones are a 400, not a database error.
+    ['/key/generate', { tpm_limit: 2 ** 31 }, 'tpm_limit'],
+    ['/key/generate', { rpm_limit: 1e12 }, 'rpm_limit'],
+    ['/user/new', { user_id: 'limits', max_parallel_requests: 2 ** 31 }, 'max_parallel_requests'],
+    ['/team/new', { tpm_limit: 2 ** 40 }, 'tpm_limit'],
   ])('%s refuses %j with 400 on the field', async (path, body, param) => {
     const answer = await post(path, body, MASTER_KEY);
     expect(answer.status).toBe(400);
     expect(answer.body.error.param).toBe(param);
+  });
+
+  it('accepts the largest limit PostgreSQL stores', async () => {
+    expect((await post('/key/generate', { tpm_limit: 2 ** 31 - 1 }, MASTER_KEY)).status).toBe(200);
   });
 
   it('/model/new refuses an over-long model_name', async () => {

@@ -10,10 +10,10 @@ import { requirePermission } from '../../auth/permissions.js';
 import { parseInput } from '../../parse-input.js';
 import { callOf } from '../context.js';
 import { oneValue } from '../query-fields.js';
-import { storedDuration, storedMetadata, storedName } from './stored-field-bounds.js';
+import { storedDuration, storedLimit, storedMetadata, storedName } from './stored-field-bounds.js';
 
 const nullableNumber = z.number({ invalid_type_error: 'expected a number' }).nonnegative().nullable().optional();
-const nullableInteger = z.number({ invalid_type_error: 'expected a whole number' }).int().nonnegative().nullable().optional();
+const nullableInteger = storedLimit();
 
 /** BudgetNewRequest's fields; an unknown field is refused, naming it. */
 export const budgetFields = {

@@ -3,13 +3,13 @@
  * LiteLLM reads them: `max_budget: ""` / `soft_budget: ""` and `models: null` mean "not given".
  */
 import { z } from 'zod';
-import { storedDuration, storedMetadata, storedNameList } from './stored-field-bounds.js';
+import { storedDuration, storedLimit, storedMetadata, storedNameList } from './stored-field-bounds.js';
 
 /** LiteLLM's clients send "" and null for fields they leave unset. */
 const unsetWhen = <T extends z.ZodTypeAny>(values: unknown[], schema: T) => z.preprocess((value) => (values.includes(value) ? undefined : value), schema);
 
 const usd = () => unsetWhen([''], z.number({ invalid_type_error: 'expected a number (USD)' }).nonnegative().nullable().optional());
-const nullableInteger = z.number({ invalid_type_error: 'expected a whole number' }).int().nonnegative().nullable().optional();
+const nullableInteger = storedLimit();
 
 export const limitFields = {
   models: unsetWhen([null], storedNameList().optional()),

@@ -16,9 +16,15 @@ export const STORED_FIELD_BOUNDS = {
   durationChars: 32,
   /** A provider API key stored for bring-your-own-key. */
   secretChars: 4_096,
+  /** rpm, tpm and parallel-request limits: the largest value a PostgreSQL `integer` column holds. */
+  limitMax: 2_147_483_647,
 } as const;
 
-const { nameChars, listEntries, metadataBytes, durationChars } = STORED_FIELD_BOUNDS;
+const { nameChars, listEntries, metadataBytes, durationChars, limitMax } = STORED_FIELD_BOUNDS;
+
+/** An rpm / tpm / parallel-request limit: a whole number from 0 to 2^31 - 1, or null / absent. */
+export const storedLimit = () =>
+  z.number({ invalid_type_error: 'expected a whole number' }).int().nonnegative().max(limitMax, `must be at most ${limitMax}`).nullable().optional();
 
 /** A stored name: at most 256 characters. */
 export const storedName = () => z.string().max(nameChars, `must be at most ${nameChars} characters`);
