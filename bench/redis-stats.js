@@ -69,3 +69,29 @@ export async function deletePrefix(redis, prefix) {
   } while (cursor !== '0');
   return deleted;
 }
+
+/** The counters of bench/redis-probe.js inside the gateway process. */
+export async function probeCounts(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`the Redis probe answered ${response.status}`);
+  return response.json();
+}
+
+/** What the gateway sent to Redis between two probe readings, per request. */
+export function probeDelta(before, after, requests) {
+  const perCommand = {};
+  for (const [name, calls] of Object.entries(after.perCommand)) {
+    const delta = calls - (before.perCommand[name] ?? 0);
+    if (delta > 0) perCommand[name] = delta / requests;
+  }
+  const writes = after.writes - before.writes;
+  const commands = after.commands - before.commands;
+  return {
+    requests,
+    writes,
+    commands,
+    roundTripsPerRequest: requests > 0 ? writes / requests : undefined,
+    commandsPerRequest: requests > 0 ? commands / requests : undefined,
+    perCommandPerRequest: perCommand,
+  };
+}

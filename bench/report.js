@@ -70,13 +70,12 @@ export function printScenario(scenario) {
   if (redis) {
     const top = Object.entries(redis.perCommandPerRequest)
       .sort((a, b) => b[1] - a[1])
-      .slice(0, 6)
+      .slice(0, 8)
       .map(([command, perRequest]) => `${command} ${perRequest.toFixed(2)}`)
       .join(', ');
-    console.log(
-      `  gateway redis: ${fixed(redis.commandsPerRequest, 2)} Redis commands and ${fixed(redis.readsPerRequest, 2)} client reads (≈ round trips) per request` +
-        ` [${top}]; ${redis.connectedClients} clients connected to the server`,
-    );
+    console.log(`  gateway redis, per request: ${fixed(redis.roundTripsPerRequest, 2)} Redis round trips (socket writes: a command or a pipeline), ${fixed(redis.commandsPerRequest, 2)} commands [${top}]`);
+    const server = redis.server;
+    console.log(`    the Redis server counted ${fixed(server.commandsPerRequest, 2)} commands and ${fixed(server.readsPerRequest, 2)} client reads per request from all ${server.connectedClients} connected clients`);
   }
 }
 

@@ -32,10 +32,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { MASTER_KEY, createVirtualKey, requestBody, rssBytes, scrapeMetrics, startGateway } from './gateway-process.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MASTER_KEY, createVirtualKey, freePort, requestBody, rssBytes, scrapeMetrics, startGateway } from './gateway-process.js';
 import { load, onPath, wrkScript } from './load.js';
-import { connectRedis, deletePrefix, redisCounters, redisDelta, redisPrefix } from './redis-stats.js';
+import { connectRedis, deletePrefix, probeCounts, probeDelta, redisCounters, redisDelta, redisPrefix } from './redis-stats.js';
 import { MODE_LABEL, evaluateTargets, fixed, printScenario, ratios } from './report.js';
 import { measureStartup, printStartup } from './startup.js';
 
@@ -349,12 +349,20 @@ async function main() {
   ];
   for (const spec of specs) {
     const env = {};
-    if (spec.redis) Object.assign(env, { REDIS_URL: options.redisUrl, SWITCHBOARD_REDIS_PREFIX: prefix });
+    const nodeArgs = [...options.gatewayNodeArgs];
+    let probeUrl;
+    if (spec.redis) {
+      // The probe counts this gateway's own Redis writes (round trips) and commands; see redis-probe.js.
+      const probePort = await freePort();
+      probeUrl = `http://127.0.0.1:${probePort}/`;
+      nodeArgs.push('--import', pathToFileURL(join(BENCH_DIR, 'redis-probe.js')).href);
+      Object.assign(env, { REDIS_URL: options.redisUrl, SWITCHBOARD_REDIS_PREFIX: prefix, BENCH_REDIS_PROBE_PORT: String(probePort) });
+    }
     if (spec.otel) env.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
     const gateway = await startGateway({
       directory: join(tempDir, spec.slug),
       upstreamUrl: upstream.url,
-      nodeArgs: options.gatewayNodeArgs,
+      nodeArgs,
       bin: options.gatewayBin,
       cached: spec.cached,
       callbacks: spec.otel ? ['otel'] : [],
@@ -367,6 +375,7 @@ async function main() {
       kind: 'gateway',
       baseline: spec.baseline,
       redis: spec.redis,
+      probeUrl,
       url: `${gateway.url}/v1/chat/completions`,
       headers: { ...json, authorization: `Bearer ${key}` },
       pid: gateway.child.pid,
@@ -410,7 +419,7 @@ async function main() {
             const warmup = await load(options.loader, { ...run, durationSeconds: options.warmupSeconds }, track);
             if (target.kind === 'gateway') target.requestsAnswered += warmup.requests;
           }
-          const redisBefore = target.redis ? await redisCounters(redis) : undefined;
+          const redisBefore = target.redis ? { server: await redisCounters(redis), gateway: await probeCounts(target.probeUrl) } : undefined;
           const before = cpuSnapshot();
           const serverTicksBefore = processTicks(target.pid, false);
           const result = await load(options.loader, { ...run, durationSeconds: options.durationSeconds }, track);
@@ -418,7 +427,10 @@ async function main() {
           // CPU the serving process spent per request: unlike req/s, barely moved by other load.
           result.serverCpuMicrosPerRequest = before && result.requests > 0 ? ((processTicks(target.pid, false) - serverTicksBefore) * 10_000) / result.requests : undefined;
           result.rssBytes = rssBytes(target.pid);
-          if (redisBefore) result.redis = redisDelta(redisBefore, await redisCounters(redis), result.requests);
+          if (redisBefore) {
+            const gatewaySide = probeDelta(redisBefore.gateway, await probeCounts(target.probeUrl), result.requests);
+            result.redis = { ...gatewaySide, server: redisDelta(redisBefore.server, await redisCounters(redis), result.requests) };
+          }
           if (target.kind === 'gateway') target.requestsAnswered += result.requests;
           samples[target.name].push(result);
           const busy = result.foreignCpu !== undefined && result.foreignCpu > 0.1 ? ` — other processes used ${fixed(result.foreignCpu * 100, 0)} % of a core meanwhile` : '';
