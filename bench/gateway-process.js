@@ -114,13 +114,14 @@ export async function startGateway({ directory, upstreamUrl, nodeArgs = [], bin,
  * The realistic scenario's key: a virtual key with an rpm limit, a tpm limit, a parallel-request
  * limit and a budget, all far above what a run reaches, so every request pays for the whole
  * admission (key lookup, the rpm and tpm windows, the in-flight slot, the budget reservation) and
- * its settlement, and none is refused.
+ * its settlement, and none is refused. The tpm limit stays within a 32-bit integer: PostgreSQL
+ * stores it in an integer column (a larger one fails the insert with a 500).
  */
 export async function createVirtualKey(gatewayUrl, alias = 'bench') {
   const response = await fetch(`${gatewayUrl}/key/generate`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}` },
-    body: JSON.stringify({ key_alias: alias, max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 1_000_000_000_000, max_parallel_requests: 100_000 }),
+    body: JSON.stringify({ key_alias: alias, max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 2_000_000_000, max_parallel_requests: 100_000 }),
   });
   if (!response.ok) throw new Error(`could not create the bench's virtual key: ${response.status} ${await response.text()}`);
   return (await response.json()).key;
