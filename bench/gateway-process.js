@@ -67,7 +67,8 @@ const INHERITED_ONLY_WHEN_ASKED = ['REDIS_URL', 'SWITCHBOARD_REDIS_PREFIX', 'OTE
 /**
  * Starts a gateway in `directory` (config, SQLite database unless `env.DATABASE_URL`, spill files).
  * `track(child)` registers the process for teardown. Resolves once /health/readiness answers 200,
- * with `startupMs`: from spawning the process to that first 200.
+ * with `startupMs`: from spawning the process to that first 200, and `startupCpuMs`: the CPU time
+ * the process used until then (the steadier figure on a busy machine).
  */
 export async function startGateway({ directory, upstreamUrl, nodeArgs = [], bin, cached, callbacks, env = {}, track = (child) => child, readyTimeoutMs = 30_000, pollMs = 100 }) {
   mkdirSync(directory, { recursive: true });
@@ -101,7 +102,7 @@ export async function startGateway({ directory, upstreamUrl, nodeArgs = [], bin,
     try {
       const response = await fetch(`${url}/health/readiness`);
       last = `${response.status} ${await response.text()}`;
-      if (response.status === 200) return { child, port, url, output, startupMs: performance.now() - startedAt };
+      if (response.status === 200) return { child, port, url, output, startupMs: performance.now() - startedAt, startupCpuMs: cpuMillis(child.pid) };
     } catch (error) {
       last = error.cause?.code ?? error.message;
     }
@@ -125,6 +126,16 @@ export async function createVirtualKey(gatewayUrl, alias = 'bench') {
   });
   if (!response.ok) throw new Error(`could not create the bench's virtual key: ${response.status} ${await response.text()}`);
   return (await response.json()).key;
+}
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc; undefined elsewhere). */
+export function cpuMillis(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ = 100
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resident set size of a process in bytes (Linux /proc; undefined elsewhere or once it exited). */
