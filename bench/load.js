@@ -71,6 +71,7 @@ export async function load(loader, { url, connections, durationSeconds, body, he
   const seconds = raw.duration_us / 1e6;
   return {
     requestsPerSecond: raw.requests / seconds,
+    duration: seconds,
     requests: raw.requests,
     p50Ms: raw.p50_us / 1000,
     p90Ms: raw.p90_us / 1000,

@@ -73,7 +73,13 @@ export function printScenario(scenario) {
       .slice(0, 8)
       .map(([command, perRequest]) => `${command} ${perRequest.toFixed(2)}`)
       .join(', ');
-    console.log(`  gateway redis, per request: ${fixed(redis.roundTripsPerRequest, 2)} Redis round trips (socket writes: a command or a pipeline), ${fixed(redis.commandsPerRequest, 2)} commands [${top}]`);
+    console.log(`  gateway redis, per request: ${fixed(redis.roundTripsPerRequest, 2)} Redis round trips (socket writes: a command or a pipeline), ${fixed(redis.commandsPerRequest, 2)} commands [${top}]${redis.idle && redis.idle.writesPerSecond === 0 ? '; idle, it sent nothing' : ''}`);
+    if (redis.backgroundPerRequest && redis.idle.writesPerSecond > 0) {
+      console.log(
+        `    of which the gateway's idle traffic (${fixed(redis.idle.writesPerSecond, 1)} round trips/s measured idle at start) ≈ ${fixed(redis.backgroundPerRequest.writes, 2)} per request: ` +
+          `≈ ${fixed(redis.roundTripsPerRequest - redis.backgroundPerRequest.writes, 2)} round trips and ${fixed(redis.commandsPerRequest - redis.backgroundPerRequest.commands, 2)} commands per request for the requests themselves`,
+      );
+    }
     const server = redis.server;
     console.log(`    the Redis server counted ${fixed(server.commandsPerRequest, 2)} commands and ${fixed(server.readsPerRequest, 2)} client reads per request from all ${server.connectedClients} connected clients`);
   }

@@ -285,6 +285,8 @@ function medianResult(runs) {
 
 // ─── main ─────────────────────────────────────────────────────────────────────────────────────
 
+const REDIS_IDLE_SAMPLE_MS = 3_000;
+
 /** The gateway targets the options ask for, each with what its process needs and what it is compared to. */
 function gatewaySpecs(options) {
   const specs = [];
@@ -370,12 +372,23 @@ async function main() {
       track,
     });
     const key = spec.key === 'virtual' ? await createVirtualKey(gateway.url) : MASTER_KEY;
+    // What the Redis gateway sends to Redis on its own (cooldowns, health, change notices), idle.
+    let redisIdle;
+    if (spec.redis) {
+      const before = await probeCounts(probeUrl);
+      const startedAt = performance.now();
+      await sleep(REDIS_IDLE_SAMPLE_MS);
+      const after = await probeCounts(probeUrl);
+      const seconds = (performance.now() - startedAt) / 1000;
+      redisIdle = { seconds, writesPerSecond: (after.writes - before.writes) / seconds, commandsPerSecond: (after.commands - before.commands) / seconds };
+    }
     targets.push({
       name: spec.name,
       kind: 'gateway',
       baseline: spec.baseline,
       redis: spec.redis,
       probeUrl,
+      redisIdle,
       url: `${gateway.url}/v1/chat/completions`,
       headers: { ...json, authorization: `Bearer ${key}` },
       pid: gateway.child.pid,
@@ -429,7 +442,9 @@ async function main() {
           result.rssBytes = rssBytes(target.pid);
           if (redisBefore) {
             const gatewaySide = probeDelta(redisBefore.gateway, await probeCounts(target.probeUrl), result.requests);
-            result.redis = { ...gatewaySide, server: redisDelta(redisBefore.server, await redisCounters(redis), result.requests) };
+            const idle = target.redisIdle;
+            const background = idle ? { writes: (idle.writesPerSecond * result.duration) / result.requests, commands: (idle.commandsPerSecond * result.duration) / result.requests } : undefined;
+            result.redis = { ...gatewaySide, idle, backgroundPerRequest: background, server: redisDelta(redisBefore.server, await redisCounters(redis), result.requests) };
           }
           if (target.kind === 'gateway') target.requestsAnswered += result.requests;
           samples[target.name].push(result);
