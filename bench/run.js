@@ -4,33 +4,43 @@
  *
  *   load generator (wrk, else autocannon in a child) ─► direct upstream   (bench/mock-upstream.js)
  *                                                   ─► bare proxy ─► upstream (bench/bare-proxy.js)
- *                                                   ─► gateway   ─► upstream (bin/switchboard.js, dist/)
+ *                                                   ─► gateway (master key)        ─► upstream
+ *                                                   ─► gateway realistic (virtual key with limits and a budget)
+ *                                                   ─► gateway redis (the same, limits in Redis; optional)
+ *                                                   ─► gateway otel (callbacks: [otel] → bench/otlp-sink.js)
  *                                                   ─► gateway with the response cache on (hits)
  *
+ * Each gateway target is its own process (bin/switchboard.js, dist/) with its own SQLite database.
  * Scenarios are {non-streaming, streaming} × connections; each target gets a warm-up, then a
  * measured run. Results are reported as ratios against the direct upstream and the bare proxy
- * (bench/README.md explains them) and written to bench/results/latest.json.
+ * (bench/README.md explains them) and written to bench/results/latest.json; then the start-up
+ * time is measured (bench/startup.js).
  *
  * Environment: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2), BENCH_ROUNDS (default
  * 1; more rounds alternate the targets and report medians), BENCH_CONNECTIONS
  * (default 4,32), BENCH_SCENARIOS (default nonstream,stream), BENCH_LOADER (wrk|autocannon),
- * BENCH_GATEWAY_NODE_ARGS (extra node flags for the gateway, e.g. --cpu-prof), BENCH_GATEWAY_BIN
+ * BENCH_GATEWAY_NODE_ARGS (extra node flags for the gateways, e.g. --cpu-prof), BENCH_GATEWAY_BIN
  * (another build's bin/switchboard.js, to compare builds), BENCH_STRICT=1
- * (exit 1 when a target fails), BENCH_KEY_MODE (master, or virtual: a virtual key with every limit set),
- * BENCH_CACHE=0 (leave out the "gateway cached" target: a second gateway with the response cache on).
+ * (exit 1 when a target fails), BENCH_KEY_MODE (default master,virtual: both the master-key and the
+ * realistic target; one name picks one), BENCH_REDIS (1: the "gateway redis" target, on by default
+ * when REDIS_URL is set, 0: off), BENCH_CALLBACKS (default otel: the "gateway otel" target; none:
+ * off), BENCH_CACHE=0 (leave out the "gateway cached" target), BENCH_STARTUP=0 (skip the start-up
+ * measurement).
  */
-import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { MASTER_KEY, createVirtualKey, freePort, requestBody, rssBytes, scrapeMetrics, startGateway } from './gateway-process.js';
+import { load, onPath, wrkScript } from './load.js';
+import { connectRedis, deletePrefix, probeCounts, probeDelta, redisCounters, redisDelta, redisPrefix } from './redis-stats.js';
+import { MODE_LABEL, evaluateTargets, fixed, printScenario, ratios } from './report.js';
+import { measureStartup, printStartup } from './startup.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
-const MASTER_KEY = 'sk-bench-master-0123456789';
-const MODEL = 'bench-model';
 
 // ─── options ──────────────────────────────────────────────────────────────────────────────────
 
@@ -66,10 +76,15 @@ function readOptions() {
   for (const mode of modes) {
     if (mode !== 'nonstream' && mode !== 'stream') throw new UsageError(`BENCH_SCENARIOS takes nonstream and/or stream, got "${mode}"`);
   }
-  const keyMode = process.env.BENCH_KEY_MODE || 'master';
-  if (keyMode !== 'master' && keyMode !== 'virtual') {
-    throw new UsageError(`BENCH_KEY_MODE takes master or virtual, got "${keyMode}"`);
+  const keyModes = list('BENCH_KEY_MODE', 'master,virtual');
+  for (const keyMode of keyModes) {
+    if (keyMode !== 'master' && keyMode !== 'virtual') throw new UsageError(`BENCH_KEY_MODE takes master and/or virtual, got "${keyMode}"`);
   }
+  const redisFlag = process.env.BENCH_REDIS;
+  if (redisFlag !== undefined && redisFlag !== '' && redisFlag !== '0' && redisFlag !== '1') throw new UsageError(`BENCH_REDIS takes 1 or 0, got "${redisFlag}"`);
+  const redisUrl = redisFlag === '0' ? undefined : process.env.REDIS_URL || (redisFlag === '1' ? 'redis://127.0.0.1:6379' : undefined);
+  const callbacks = list('BENCH_CALLBACKS', 'otel');
+  if (!(callbacks.length === 1 && (callbacks[0] === 'otel' || callbacks[0] === 'none'))) throw new UsageError(`BENCH_CALLBACKS takes otel or none, got "${callbacks.join(',')}"`);
   const loader = process.env.BENCH_LOADER || (onPath('wrk') ? 'wrk' : 'autocannon');
   if (loader !== 'wrk' && loader !== 'autocannon') throw new UsageError(`BENCH_LOADER takes wrk or autocannon, got "${loader}"`);
   if (loader === 'wrk' && !onPath('wrk')) throw new UsageError('BENCH_LOADER=wrk but wrk is not on PATH (apt-get install wrk)');
@@ -77,30 +92,22 @@ function readOptions() {
   const gatewayBin = resolve(process.env.BENCH_GATEWAY_BIN || join(ROOT, 'bin', 'switchboard.js'));
   if (!existsSync(gatewayBin)) throw new UsageError(`BENCH_GATEWAY_BIN: ${gatewayBin} does not exist`);
   const cached = process.env.BENCH_CACHE !== '0';
-  return { durationSeconds, warmupSeconds, rounds, connections, modes, keyMode, loader, gatewayNodeArgs, gatewayBin, cached, strict: process.env.BENCH_STRICT === '1' };
-}
-
-function onPath(command) {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
-}
-
-// ─── request bodies ───────────────────────────────────────────────────────────────────────────
-
-/** A realistic small chat request (system prompt, a short exchange, sampling parameters). */
-function requestBody(stream) {
-  return JSON.stringify({
-    model: MODEL,
-    messages: [
-      { role: 'system', content: 'You are a concise assistant. Answer in one sentence and cite no sources.' },
-      { role: 'user', content: 'What is the capital of Germany?' },
-      { role: 'assistant', content: 'The capital of Germany is Berlin.' },
-      { role: 'user', content: 'And the capital of France?' },
-    ],
-    temperature: 0.2,
-    max_tokens: 64,
-    user: 'bench-user-1',
-    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
-  });
+  return {
+    durationSeconds,
+    warmupSeconds,
+    rounds,
+    connections,
+    modes,
+    keyModes,
+    redisUrl,
+    otel: callbacks[0] === 'otel',
+    loader,
+    gatewayNodeArgs,
+    gatewayBin,
+    cached,
+    startup: process.env.BENCH_STARTUP !== '0',
+    strict: process.env.BENCH_STRICT === '1',
+  };
 }
 
 // ─── child processes and teardown ─────────────────────────────────────────────────────────────
@@ -108,6 +115,8 @@ function requestBody(stream) {
 const children = new Set();
 let tempDir;
 let cleaning;
+/** Set while a Redis target runs: deletes its keys and closes the connection. */
+let redisCleanup;
 
 function track(child) {
   children.add(child);
@@ -115,10 +124,9 @@ function track(child) {
   return child;
 }
 
-/** Stops every child we started (gateway gracefully first) and removes the temp directory. */
-function cleanup() {
-  cleaning ??= (async () => {
-    const exits = [...children].map(async (child) => {
+/** Stops every child still running (gateways gracefully, so a --cpu-prof profile is written). */
+async function stopChildren() {
+  const exits = [...children].map(async (child) => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((done) => child.once('exit', done));
       child.kill('SIGTERM');
@@ -128,7 +136,14 @@ function cleanup() {
         await exited;
       }
     });
-    await Promise.all(exits);
+  await Promise.all(exits);
+}
+
+/** Stops every child we started, removes the Redis keys under the run's prefix and the temp directory. */
+function cleanup() {
+  cleaning ??= (async () => {
+    await stopChildren();
+    if (redisCleanup) await redisCleanup().catch((error) => console.error(`bench: could not remove the run's Redis keys: ${error.message}`));
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   })();
   return cleaning;
@@ -167,17 +182,6 @@ function forkService(script, args, label) {
   });
 }
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 function newestSourceChange(directory) {
   let newest = 0;
   for (const entry of readdirSync(directory, { withFileTypes: true })) {
@@ -199,130 +203,6 @@ function ensureBuilt() {
   if (existsSync(join(ROOT, 'src')) && newestSourceChange(join(ROOT, 'src')) > statSync(cli).mtimeMs) {
     console.log('Note: src/ has changes newer than dist/: this measures the last build (run `npm run build` to include them).');
   }
-}
-
-function gatewayConfig(upstreamUrl, cached) {
-  return `# generated by bench/run.js
-model_list:
-  - model_name: ${MODEL}
-    litellm_params:
-      model: openai/gpt-4o-mini
-      api_base: ${upstreamUrl}/v1
-      api_key: sk-bench-dummy
-general_settings:
-  master_key: ${MASTER_KEY}
-${cached ? 'litellm_settings:\n  cache: true\n  cache_params: {type: local}\n' : ''}`;
-}
-
-/** `cached`: the response cache on (type local), in a directory and database of its own. */
-async function startGateway(upstreamUrl, nodeArgs, bin, cached = false) {
-  const directory = cached ? join(tempDir, 'cached') : tempDir;
-  mkdirSync(directory, { recursive: true });
-  const configFile = join(directory, 'config.yaml');
-  writeFileSync(configFile, gatewayConfig(upstreamUrl, cached));
-  const port = await freePort();
-  const child = track(
-    spawn(process.execPath, [...nodeArgs, bin, 'start', '--config', configFile, '--port', String(port), '--host', '127.0.0.1'], {
-      cwd: directory, // the usage spill directory (./data/spill) lands in the temp directory
-      env: { ...process.env, DATABASE_URL: `sqlite:${join(directory, 'bench.db')}`, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
-  child.gracefulMs = 10_000; // a --cpu-prof profile is written on a clean exit
-  const output = [];
-  const keep = (chunk) => {
-    output.push(chunk.toString());
-    if (output.length > 200) output.shift();
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  let last = '';
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the gateway exited during start-up (code ${child.exitCode}):\n${output.join('')}`);
-    try {
-      const response = await fetch(`${url}/health/readiness`);
-      last = `${response.status} ${await response.text()}`;
-      if (response.status === 200) return { child, port, url, output };
-    } catch (error) {
-      last = error.cause?.code ?? error.message;
-    }
-    await sleep(100);
-  }
-  throw new Error(`the gateway was not ready within 30 s (last answer: ${last}):\n${output.join('')}`);
-}
-
-// ─── load generation ──────────────────────────────────────────────────────────────────────────
-
-function luaString(text) {
-  if (text.includes(']==]')) throw new Error('request body cannot be embedded in the wrk script');
-  return `[==[${text}]==]`;
-}
-
-/** A wrk script that POSTs the body and prints the summary as one JSON line. */
-function wrkScript(file, body, headers) {
-  const headerLines = Object.entries(headers)
-    .map(([name, value]) => `wrk.headers[ ${luaString(name)} ] = ${luaString(value)}`)
-    .join('\n');
-  writeFileSync(
-    file,
-    `wrk.method = "POST"
-wrk.body = ${luaString(body)}
-${headerLines}
-
-done = function(summary, latency, requests)
-  local errors = summary.errors
-  io.write(string.format(
-    'BENCH_JSON {"requests":%d,"duration_us":%d,"errors_connect":%d,"errors_read":%d,"errors_write":%d,"errors_status":%d,"errors_timeout":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,"mean_us":%.2f,"max_us":%d,"bytes":%d}\\n',
-    summary.requests, summary.duration, errors.connect, errors.read, errors.write, errors.status, errors.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean, latency.max, summary.bytes))
-end
-`,
-  );
-}
-
-function runChild(command, args) {
-  return new Promise((resolveRun, reject) => {
-    const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      const line = stdout.split('\n').find((item) => item.startsWith('BENCH_JSON '));
-      if (code !== 0 || !line) {
-        reject(new Error(`${command} failed (${signal ?? `code ${code}`}):\n${stdout}${stderr}`));
-        return;
-      }
-      resolveRun(JSON.parse(line.slice('BENCH_JSON '.length)));
-    });
-  });
-}
-
-/** One load run; returns requests/s and latency percentiles in ms. */
-async function load(loader, { url, connections, durationSeconds, body, headers, scriptFile }) {
-  let raw;
-  if (loader === 'wrk') {
-    // One wrk thread is plenty for these rates and leaves the second core to the servers.
-    raw = await runChild('wrk', ['-t', '1', '-c', String(connections), '-d', `${durationSeconds}s`, '--timeout', '10s', '-s', scriptFile, url]);
-  } else {
-    raw = await runChild(process.execPath, [join(BENCH_DIR, 'autocannon-worker.js'), JSON.stringify({ url, connections, durationSeconds, body, headers })]);
-  }
-  const seconds = raw.duration_us / 1e6;
-  return {
-    requestsPerSecond: raw.requests / seconds,
-    requests: raw.requests,
-    p50Ms: raw.p50_us / 1000,
-    p90Ms: raw.p90_us / 1000,
-    p99Ms: raw.p99_us / 1000,
-    meanMs: raw.mean_us / 1000,
-    maxMs: raw.max_us / 1000,
-    errors: raw.errors_connect + raw.errors_read + raw.errors_write + raw.errors_timeout,
-    non2xx: raw.errors_status,
-  };
 }
 
 /** One request per target and mode before measuring: a fast wrong answer must not pass as speed. */
@@ -395,99 +275,47 @@ function medianResult(runs) {
   const result = {};
   for (const field of ['requestsPerSecond', 'p50Ms', 'p90Ms', 'p99Ms', 'meanMs', 'maxMs', 'foreignCpu', 'serverCpuMicrosPerRequest']) result[field] = median(runs.map((run) => run[field]));
   for (const field of ['requests', 'errors', 'non2xx']) result[field] = runs.reduce((sum, run) => sum + run[field], 0);
+  // RSS and the Redis counters: the last round's reading (RSS after the run, the round's round trips).
+  result.rssBytes = runs.at(-1).rssBytes;
+  if (runs.at(-1).redis) result.redis = runs.at(-1).redis;
   result.rounds = runs;
   return result;
 }
 
-// ─── report ───────────────────────────────────────────────────────────────────────────────────
-
-const MODE_LABEL = { nonstream: 'non-streaming', stream: 'streaming' };
-const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
-const signed = (value) => `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
-
-function printScenario(scenario) {
-  const { mode, connections, results } = scenario;
-  console.log(`\n${MODE_LABEL[mode]} · ${connections} connection${connections === 1 ? '' : 's'}`);
-  console.log(`  ${'target'.padEnd(16)}${'req/s'.padStart(10)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'CPU µs/req'.padStart(12)}${'errors'.padStart(9)}${'other CPU'.padStart(11)}`);
-  for (const [name, result] of Object.entries(results)) {
-    const errors = result.errors + result.non2xx;
-    const other = result.foreignCpu === undefined ? 'n/a' : `${fixed(result.foreignCpu * 100, 0)} %`;
-    console.log(`  ${name.padEnd(16)}${fixed(result.requestsPerSecond, 0).padStart(10)}${fixed(result.p50Ms, 3).padStart(10)}${fixed(result.p99Ms, 3).padStart(10)}${fixed(result.serverCpuMicrosPerRequest, 0).padStart(12)}${String(errors).padStart(9)}${other.padStart(11)}`);
-  }
-  const r = scenario.ratios;
-  if (r.cachedCpuVsBare !== undefined) {
-    console.log(`  gateway cached (every request a hit): ${fixed(r.cachedCpuVsBare, 2)}× the bare proxy's CPU per request, ${fixed(r.cachedCpuVsGateway, 2)}× the uncached gateway's, ${fixed(r.cachedThroughputVsBare * 100, 1)} % of the bare proxy's throughput`);
-  }
-  console.log(`  gateway vs direct:     ${fixed(r.throughputVsDirect * 100, 1)} % of the throughput, ${signed(r.addedP50VsDirectMs)} ms p50, ${signed(r.addedP99VsDirectMs)} ms p99`);
-  console.log(`  gateway vs bare proxy: ${fixed(r.throughputVsBare * 100, 1)} % of the throughput, ${signed(r.addedP50VsBareMs)} ms p50, ${signed(r.addedP99VsBareMs)} ms p99, ${fixed(r.cpuPerRequestVsBare, 2)}× the CPU per request`);
-}
-
-function ratios(results) {
-  const { direct, gateway } = results;
-  const bare = results['bare proxy'];
-  const cached = results['gateway cached'];
-  return {
-    throughputVsDirect: gateway.requestsPerSecond / direct.requestsPerSecond,
-    throughputVsBare: gateway.requestsPerSecond / bare.requestsPerSecond,
-    bareThroughputVsDirect: bare.requestsPerSecond / direct.requestsPerSecond,
-    addedP50VsDirectMs: gateway.p50Ms - direct.p50Ms,
-    addedP50VsBareMs: gateway.p50Ms - bare.p50Ms,
-    addedP99VsDirectMs: gateway.p99Ms - direct.p99Ms,
-    addedP99VsBareMs: gateway.p99Ms - bare.p99Ms,
-    cpuPerRequestVsBare: gateway.serverCpuMicrosPerRequest / bare.serverCpuMicrosPerRequest,
-    ...(cached
-      ? {
-          cachedCpuVsBare: cached.serverCpuMicrosPerRequest / bare.serverCpuMicrosPerRequest,
-          cachedCpuVsGateway: cached.serverCpuMicrosPerRequest / gateway.serverCpuMicrosPerRequest,
-          cachedThroughputVsBare: cached.requestsPerSecond / bare.requestsPerSecond,
-        }
-      : {}),
-  };
-}
-
-/** The issue's targets, checked for every scenario that measured them. */
-function evaluateTargets(scenarios) {
-  const checks = [];
-  for (const scenario of scenarios) {
-    const label = MODE_LABEL[scenario.mode];
-    if (scenario.connections === 32) {
-      const value = scenario.ratios.throughputVsBare;
-      checks.push({
-        target: "≥ 60 % of the bare proxy's throughput at 32 connections",
-        scenario: label,
-        value: `${fixed(value * 100, 1)} %`,
-        pass: value >= 0.6,
-      });
-    }
-    if (scenario.connections === 4) {
-      const value = scenario.ratios.addedP50VsDirectMs;
-      checks.push({
-        target: '≤ 1 ms added p50 at 4 connections',
-        scenario: label,
-        value: `${signed(value)} ms vs direct (${signed(scenario.ratios.addedP50VsBareMs)} ms vs bare proxy)`,
-        pass: value <= 1,
-      });
-    }
-  }
-  return checks;
-}
-
-/**
- * BENCH_KEY_MODE=virtual: a virtual key with every limit set (far above what the run reaches), so
- * each request pays for the whole admission: key lookup, rpm window, tpm window, in-flight slot
- * and the budget reservation and settlement.
- */
-async function virtualKey(gatewayUrl) {
-  const response = await fetch(`${gatewayUrl}/key/generate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}` },
-    body: JSON.stringify({ key_alias: 'bench', max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 1_000_000_000_000, max_parallel_requests: 100_000 }),
-  });
-  if (!response.ok) throw new Error(`could not create the bench's virtual key: ${response.status} ${await response.text()}`);
-  return (await response.json()).key;
-}
 
 // ─── main ─────────────────────────────────────────────────────────────────────────────────────
+
+const REDIS_IDLE_SAMPLE_MS = 3_000;
+
+/** The gateway targets the options ask for, each with what its process needs and what it is compared to. */
+function gatewaySpecs(options) {
+  const specs = [];
+  const master = options.keyModes.includes('master');
+  const realistic = options.keyModes.includes('virtual');
+  if (master) specs.push({ name: 'gateway', slug: 'master', key: 'master' });
+  if (realistic) specs.push({ name: 'gateway realistic', slug: 'realistic', key: 'virtual' });
+  if (options.redisUrl) specs.push({ name: 'gateway redis', slug: 'redis', key: 'virtual', redis: true, baseline: realistic ? 'gateway realistic' : undefined });
+  const primary = realistic ? specs.find((spec) => spec.slug === 'realistic') : specs[0];
+  if (options.otel) specs.push({ name: 'gateway otel', slug: 'otel', key: primary.key, otel: true, baseline: primary.name });
+  if (options.cached) specs.push({ name: 'gateway cached', slug: 'cached', key: 'master', cached: true, baseline: master ? 'gateway' : primary.name });
+  return specs;
+}
+
+/** Waits until each gateway's usage queue is empty (at most 5 s), then reads the rows it wrote. */
+async function usageRowsWritten(gatewayTargets) {
+  const out = {};
+  for (const target of gatewayTargets) {
+    let metrics = await scrapeMetrics(target.gatewayUrl);
+    for (let waited = 0; (metrics.switchboard_usage_log_queue_depth ?? 0) > 0 && waited < 5_000; waited += 250) {
+      await sleep(250);
+      metrics = await scrapeMetrics(target.gatewayUrl);
+    }
+    await sleep(300); // the batch being written when the queue emptied
+    metrics = await scrapeMetrics(target.gatewayUrl);
+    out[target.name] = { rowsWritten: metrics.switchboard_usage_log_rows_written_total, requestsAnswered: target.requestsAnswered, dropped: metrics.switchboard_usage_log_rows_dropped_total ?? 0 };
+  }
+  return out;
+}
 
 async function main() {
   const options = readOptions();
@@ -496,25 +324,90 @@ async function main() {
 
   const upstream = await forkService('mock-upstream.js', [], 'mock upstream');
   const bare = await forkService('bare-proxy.js', [upstream.url], 'bare proxy');
-  const gateway = await startGateway(upstream.url, options.gatewayNodeArgs, options.gatewayBin);
-  const cachedGateway = options.cached ? await startGateway(upstream.url, options.gatewayNodeArgs, options.gatewayBin, true) : undefined;
+  const specs = gatewaySpecs(options);
+  const sink = options.otel ? await forkService('otlp-sink.js', [], 'OTLP sink') : undefined;
+
+  let redis;
+  let prefix;
+  if (options.redisUrl) {
+    redis = connectRedis(options.redisUrl);
+    try {
+      await redis.connect();
+    } catch (error) {
+      throw new UsageError(`the Redis target needs Redis at ${options.redisUrl}: ${error.message} (BENCH_REDIS=0 leaves it out)`);
+    }
+    prefix = redisPrefix();
+    redisCleanup = async () => {
+      const deleted = await deletePrefix(redis, prefix);
+      redis.disconnect();
+      return deleted;
+    };
+  }
 
   const json = { 'content-type': 'application/json' };
-  const gatewayKey = options.keyMode === 'virtual' ? await virtualKey(gateway.url) : MASTER_KEY;
   const targets = [
-    { name: 'direct', url: `${upstream.url}/v1/chat/completions`, headers: { ...json, authorization: 'Bearer sk-bench-dummy' }, pid: upstream.child.pid },
-    { name: 'bare proxy', url: `${bare.url}/v1/chat/completions`, headers: json, pid: bare.child.pid },
-    { name: 'gateway', url: `${gateway.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${gatewayKey}` }, pid: gateway.child.pid },
+    { name: 'direct', kind: 'direct', url: `${upstream.url}/v1/chat/completions`, headers: { ...json, authorization: 'Bearer sk-bench-dummy' }, pid: upstream.child.pid },
+    { name: 'bare proxy', kind: 'bare', url: `${bare.url}/v1/chat/completions`, headers: json, pid: bare.child.pid },
   ];
-  // The same requests answered from the response cache: the smoke test's request stores the answer.
-  if (cachedGateway) targets.push({ name: 'gateway cached', url: `${cachedGateway.url}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${MASTER_KEY}` }, pid: cachedGateway.child.pid });
+  for (const spec of specs) {
+    const env = {};
+    const nodeArgs = [...options.gatewayNodeArgs];
+    let probeUrl;
+    if (spec.redis) {
+      // The probe counts this gateway's own Redis writes (round trips) and commands; see redis-probe.js.
+      const probePort = await freePort();
+      probeUrl = `http://127.0.0.1:${probePort}/`;
+      nodeArgs.push('--import', pathToFileURL(join(BENCH_DIR, 'redis-probe.js')).href);
+      Object.assign(env, { REDIS_URL: options.redisUrl, SWITCHBOARD_REDIS_PREFIX: prefix, BENCH_REDIS_PROBE_PORT: String(probePort) });
+    }
+    if (spec.otel) env.OTEL_EXPORTER_OTLP_ENDPOINT = sink.url;
+    const gateway = await startGateway({
+      directory: join(tempDir, spec.slug),
+      upstreamUrl: upstream.url,
+      nodeArgs,
+      bin: options.gatewayBin,
+      cached: spec.cached,
+      callbacks: spec.otel ? ['otel'] : [],
+      env,
+      track,
+    });
+    const key = spec.key === 'virtual' ? await createVirtualKey(gateway.url) : MASTER_KEY;
+    // What the Redis gateway sends to Redis on its own (cooldowns, health, change notices), idle.
+    let redisIdle;
+    if (spec.redis) {
+      const before = await probeCounts(probeUrl);
+      const startedAt = performance.now();
+      await sleep(REDIS_IDLE_SAMPLE_MS);
+      const after = await probeCounts(probeUrl);
+      const seconds = (performance.now() - startedAt) / 1000;
+      redisIdle = { seconds, writesPerSecond: (after.writes - before.writes) / seconds, commandsPerSecond: (after.commands - before.commands) / seconds };
+    }
+    targets.push({
+      name: spec.name,
+      kind: 'gateway',
+      baseline: spec.baseline,
+      redis: spec.redis,
+      probeUrl,
+      redisIdle,
+      url: `${gateway.url}/v1/chat/completions`,
+      headers: { ...json, authorization: `Bearer ${key}` },
+      pid: gateway.child.pid,
+      gateway,
+      gatewayUrl: gateway.url,
+      requestsAnswered: 0,
+    });
+  }
+  const gatewayTargets = targets.filter((target) => target.kind === 'gateway');
+  // The cached target's smoke request stores the answer, so every measured request is a cache hit.
   await smokeTest(targets, options.modes);
+  for (const target of gatewayTargets) target.requestsAnswered += options.modes.length;
 
   const totalRuns = options.modes.length * options.connections.length * targets.length * options.rounds;
   const warmups = options.modes.length * options.connections.length * targets.length;
-  const estimate = Math.ceil((totalRuns * options.durationSeconds + warmups * options.warmupSeconds) / 60);
+  const estimate = Math.ceil((totalRuns * options.durationSeconds + warmups * options.warmupSeconds + (options.startup ? 20 : 0)) / 60);
   console.log(
     `Switchboard benchmark — loader ${options.loader}, ${options.warmupSeconds} s warm-up + ${options.durationSeconds} s per run, ${totalRuns} runs${options.rounds > 1 ? ` (${options.rounds} rounds, medians reported)` : ''} (~${estimate} min)\n` +
+      `targets: ${targets.map((target) => target.name).join(', ')}\n` +
       `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()
         .map((value) => value.toFixed(2))
         .join(' ')}`,
@@ -535,27 +428,67 @@ async function main() {
         for (const target of targets) {
           const run = { url: target.url, connections, body, headers: target.headers, scriptFile: target.scriptFile };
           process.stdout.write(`  ${MODE_LABEL[mode]} · ${connections} conn · ${target.name}${options.rounds > 1 ? ` · round ${round}/${options.rounds}` : ''} …`);
-          if (round === 1) await load(options.loader, { ...run, durationSeconds: options.warmupSeconds });
+          if (round === 1) {
+            const warmup = await load(options.loader, { ...run, durationSeconds: options.warmupSeconds }, track);
+            if (target.kind === 'gateway') target.requestsAnswered += warmup.requests;
+          }
+          const redisBefore = target.redis ? { server: await redisCounters(redis), gateway: await probeCounts(target.probeUrl) } : undefined;
           const before = cpuSnapshot();
           const serverTicksBefore = processTicks(target.pid, false);
-          const result = await load(options.loader, { ...run, durationSeconds: options.durationSeconds });
+          const result = await load(options.loader, { ...run, durationSeconds: options.durationSeconds }, track);
           result.foreignCpu = foreignCpuShare(before, cpuSnapshot());
           // CPU the serving process spent per request: unlike req/s, barely moved by other load.
           result.serverCpuMicrosPerRequest = before && result.requests > 0 ? ((processTicks(target.pid, false) - serverTicksBefore) * 10_000) / result.requests : undefined;
+          result.rssBytes = rssBytes(target.pid);
+          if (redisBefore) {
+            const gatewaySide = probeDelta(redisBefore.gateway, await probeCounts(target.probeUrl), result.requests);
+            const idle = target.redisIdle;
+            const background = idle ? { writes: (idle.writesPerSecond * result.duration) / result.requests, commands: (idle.commandsPerSecond * result.duration) / result.requests } : undefined;
+            result.redis = { ...gatewaySide, idle, backgroundPerRequest: background, server: redisDelta(redisBefore.server, await redisCounters(redis), result.requests) };
+          }
+          if (target.kind === 'gateway') target.requestsAnswered += result.requests;
           samples[target.name].push(result);
           const busy = result.foreignCpu !== undefined && result.foreignCpu > 0.1 ? ` — other processes used ${fixed(result.foreignCpu * 100, 0)} % of a core meanwhile` : '';
           process.stdout.write(` ${fixed(result.requestsPerSecond, 0)} req/s, p50 ${fixed(result.p50Ms, 3)} ms${busy}\n`);
-          if (gateway.child.exitCode !== null) throw new Error(`the gateway exited during the benchmark:\n${gateway.output.join('')}`);
-          if (cachedGateway && cachedGateway.child.exitCode !== null) throw new Error(`the cached gateway exited during the benchmark:\n${cachedGateway.output.join('')}`);
+          for (const gatewayTarget of gatewayTargets) {
+            if (gatewayTarget.gateway.child.exitCode !== null) throw new Error(`${gatewayTarget.name} exited during the benchmark:\n${gatewayTarget.gateway.output.join('')}`);
+          }
         }
       }
       const results = Object.fromEntries(Object.entries(samples).map(([name, runs]) => [name, medianResult(runs)]));
-      scenarios.push({ mode, connections, results, ratios: ratios(results) });
+      scenarios.push({ mode, connections, results, ratios: ratios(results, targets) });
     }
   }
 
   for (const scenario of scenarios) printScenario(scenario);
-  const checks = evaluateTargets(scenarios);
+
+  // Every answered request must have left a usage row (the realistic scenario includes writing them).
+  const usageRows = await usageRowsWritten(gatewayTargets);
+  console.log('\nUsage rows written (the gateways\' /metrics, after their queues emptied)');
+  for (const [name, rows] of Object.entries(usageRows)) {
+    const short = rows.rowsWritten < rows.requestsAnswered ? ' — fewer rows than answered requests' : '';
+    console.log(`  ${name.padEnd(19)} ${rows.rowsWritten} rows for ${rows.requestsAnswered} answered requests${rows.dropped > 0 ? `, ${rows.dropped} dropped` : ''}${short}`);
+  }
+
+  let otelSpans;
+  if (sink) {
+    await sleep(6_000); // the exporter's batch delay (5 s by default)
+    const counts = await (await fetch(`${sink.url}/count`)).json();
+    otelSpans = { ...counts, requests: targets.find((target) => target.name === 'gateway otel').requestsAnswered };
+    console.log(`\nOTLP sink: ${counts.spans} spans in ${counts.batches} batches (${(counts.bytes / 1048576).toFixed(1)} MB) for ${otelSpans.requests} requests to gateway otel`);
+  }
+  const redisKeys = redisCleanup ? await redisCleanup() : undefined;
+  redisCleanup = undefined;
+  if (redisKeys !== undefined) console.log(`\nRedis: removed the run's ${redisKeys} keys under ${prefix}`);
+
+  let startup;
+  if (options.startup) {
+    await stopChildren(); // the start-up is measured on a machine the benchmark no longer loads
+    startup = await measureStartup({ bin: options.gatewayBin, track });
+    printStartup(startup);
+  }
+
+  const checks = evaluateTargets(scenarios, { startup, otelSpans });
   console.log('\nTargets');
   if (checks.length === 0) console.log('  (none measured: the targets need 4 and 32 connections)');
   for (const check of checks) console.log(`  ${check.pass ? 'PASS' : 'FAIL'}  ${check.target} — ${check.scenario}: ${check.value}`);
@@ -565,11 +498,16 @@ async function main() {
       .filter(([, result]) => result.errors + result.non2xx > 0)
       .map(([name, result]) => `${MODE_LABEL[scenario.mode]} · ${scenario.connections} conn · ${name}: ${result.errors} socket errors, ${result.non2xx} non-2xx`),
   );
+  const missingRows = Object.entries(usageRows)
+    .filter(([, rows]) => rows.rowsWritten < rows.requestsAnswered)
+    .map(([name, rows]) => `${name}: ${rows.rowsWritten} usage rows for ${rows.requestsAnswered} requests`);
+  if (otelSpans && otelSpans.spans === 0) failedRequests.push('gateway otel: the OTLP sink received no spans, so the exporter did not work');
   const disturbed = scenarios.some((scenario) => Object.values(scenario.results).some((result) => (result.foreignCpu ?? 0) > 0.1));
   if (disturbed) {
     console.log('\nNote: other processes used more than 10 % of a core during some runs ("other CPU"); those numbers are noisy. Rerun on a quiet machine or with BENCH_ROUNDS=3.');
   }
   if (failedRequests.length > 0) console.log(`\nWarning: some requests failed, which makes those numbers meaningless:\n  ${failedRequests.join('\n  ')}`);
+  if (missingRows.length > 0) console.log(`\nWarning: usage rows are missing:\n  ${missingRows.join('\n  ')}`);
 
   const resultsDir = join(BENCH_DIR, 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -583,18 +521,24 @@ async function main() {
     durationSeconds: options.durationSeconds,
     warmupSeconds: options.warmupSeconds,
     rounds: options.rounds,
-    keyMode: options.keyMode,
+    keyModes: options.keyModes,
+    targetsRun: targets.map(({ name, kind, baseline }) => ({ name, kind, baseline })),
     scenarios,
+    usageRows,
+    otelSpans,
+    startup,
     targets: checks,
     failedRequests,
+    missingRows,
   };
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   console.log(`\nResults written to ${join('bench', 'results', 'latest.json')}`);
 
-  if (gateway.output.some((line) => /"level":(50|60)/.test(line))) {
-    console.log(`\nThe gateway logged errors during the run:\n${gateway.output.filter((line) => /"level":(50|60)/.test(line)).slice(-10).join('')}`);
+  for (const target of gatewayTargets) {
+    const errors = target.gateway.output.filter((line) => /"level":(50|60)/.test(line));
+    if (errors.length > 0) console.log(`\n${target.name} logged errors during the run:\n${errors.slice(-10).join('')}`);
   }
-  return (options.strict && checks.some((check) => !check.pass)) || failedRequests.length > 0 ? 1 : 0;
+  return (options.strict && checks.some((check) => !check.pass)) || failedRequests.length > 0 || missingRows.length > 0 ? 1 : 0;
 }
 
 main()
