@@ -55,6 +55,11 @@ model_list:
       model: openai/gpt-4o-mini
       api_base: ${upstream.url}
       api_key: sk-upstream
+  - model_name: gpt-backup
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${upstream.url}
+      api_key: sk-upstream
 guardrails:
   - guardrail_name: pii-mask
     litellm_params:
@@ -105,6 +110,11 @@ guardrails:
       mode: during_call
       api_base: ${guardrailUrl}
       timeout: 5
+  - guardrail_name: alongside-down
+    litellm_params:
+      guardrail: generic_guardrail_api
+      mode: during_call
+      api_base: http://127.0.0.1:${closedPort}
   - guardrail_name: external-down-closed
     litellm_params:
       guardrail: generic_guardrail_api
@@ -267,6 +277,17 @@ describe('during_call: alongside the upstream call', () => {
     expect(JSON.parse(row!.metadata!).guardrails).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'alongside', stage: 'during_call', action: 'blocked' })]));
   });
 
+  it('a guardrail API that is down fails closed after the upstream answered: 503, billed, and no fallback called', async () => {
+    const before = upstream.requests.length;
+    const error = await client.chat.completions.create({ ...alongside('hello', 'alongside-down'), fallbacks: ['gpt-backup'] } as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((caught: unknown) => caught);
+    expect((error as APIError).status).toBe(503);
+    expect((error as Error).message).toContain('"alongside-down" could not check the call');
+    expect(upstream.requests.length).toBe(before + 1);
+    const row = await gateway.recordOf((error as APIError).headers!.get('x-litellm-call-id')!);
+    expect(row).toMatchObject({ status: 'failure', error_code: 'model_unavailable', model_group: 'gpt' });
+    expect(row!.cost_micros).toBeGreaterThan(0);
+  });
+
   it('a pass leaves the answer intact', async () => {
     upstream.replies.push('An ordinary answer.');
     const { data, response } = await client.chat.completions.create(alongside('an ordinary question') as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
@@ -391,7 +412,7 @@ describe('/guardrails/list', () => {
   it('lists the configured guardrails in LiteLLM\'s shape', async () => {
     const response = await fetch(`${gateway.url}/guardrails/list`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
     const body = (await response.json()) as { guardrails: Array<{ guardrail_name: string; litellm_params: Record<string, unknown> }> };
-    expect(body.guardrails.map((guardrail) => guardrail.guardrail_name)).toEqual(['pii-mask', 'no-secrets', 'injection', 'external', 'alongside', 'external-alongside', 'external-down-closed', 'external-down-open']);
+    expect(body.guardrails.map((guardrail) => guardrail.guardrail_name)).toEqual(['pii-mask', 'no-secrets', 'injection', 'external', 'alongside', 'external-alongside', 'alongside-down', 'external-down-closed', 'external-down-open']);
     expect(body.guardrails[0].litellm_params).toEqual({ guardrail: 'pii', mode: 'pre_call', default_on: true });
     expect(body.guardrails[1].litellm_params.mode).toEqual(['pre_call', 'post_call']);
   });
