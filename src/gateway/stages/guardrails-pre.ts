@@ -46,7 +46,11 @@ export function guardrailPreCallStage(registry: () => GuardrailRegistry | undefi
     const duringCall = during.length > 0 ? duringCallVerdict(during, requestTexts(operation)!, call, outcomes) : undefined;
     const run: GuardrailRun = { active, restore: restore ? vault : undefined, duringCall };
     try {
-      return await next({ ...call, operation, guardrails: run });
+      const result = await next({ ...call, operation, guardrails: run });
+      // Where an answer is released (settle, mock, a cache hit) the verdict was awaited; this holds for any other path (an embeddings cache hit).
+      const refused = await duringCall;
+      if (refused) throw refused;
+      return result;
     } catch (caught) {
       // The call failed otherwise (the upstream, routing) while a during_call guardrail refused it: the refusal is the answer.
       const refused = await duringCall;
