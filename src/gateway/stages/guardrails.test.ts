@@ -152,4 +152,14 @@ describe('output_parse_pii on a stream', () => {
     expect(contents(encoder.chunks([chunk('<EMAIL'), chunk(undefined, 'stop')]))).toEqual([expect.objectContaining({ delta: { content: '<EMAIL' }, finish_reason: 'stop' })]);
     expect(restored).toBe(1);
   });
+
+  it('restores a completion\'s `text` too, and flushes a tail held at the end of a stream without a finish chunk', () => {
+    const encoder = restoringFormat(openAIResponseFormat, vault, () => {}).stream({ includeUsage: false });
+    const chunk = (text: string) => ({ chunk: { id: 'c', object: 'chat.completion.chunk' as const, created: 1, model: 'm', choices: [{ index: 0, text, delta: {}, finish_reason: null }] } });
+    const texts = (sse: string) => sse.split('\n\n').filter((event) => event.startsWith('data: {')).map((event) => JSON.parse(event.slice(6)).choices[0].text);
+    expect(texts(encoder.chunks([chunk('to <EMAIL_ADDRESS'), chunk('_1> and <EMAIL_ADD')]))).toEqual(['to ', 'jane@example.com and ']);
+    const end = encoder.end({ usage: undefined, last: undefined, usageForwarded: false });
+    expect(texts(end)).toEqual(['<EMAIL_ADD']);
+    expect(end.endsWith('data: [DONE]\n\n')).toBe(true);
+  });
 });
