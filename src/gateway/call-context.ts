@@ -69,14 +69,14 @@ export interface CallContext {
   requestMetadata?: Record<string, unknown>;
   /** The per-request options read off the body and headers (gateway/request-options.ts). */
   requestOptions?: RequestOptions;
-  /** What each guardrail that ran did (stages/guardrails.ts), kept on the usage row's metadata. */
+  /** What each guardrail that ran did (stages/guardrails-pre.ts, guardrails-post.ts), kept on the usage row's metadata. */
   guardrails?: GuardrailOutcome[];
 }
 
 /** What one guardrail did on a call, kept on its usage row and in x-switchboard-guardrails. */
 export interface GuardrailOutcome {
   name: string;
-  stage: 'pre_call' | 'post_call';
+  stage: 'pre_call' | 'during_call' | 'post_call';
   action: 'passed' | 'masked' | 'modified' | 'blocked' | 'restored';
   /** Entity types masked (PII), or the reason of a block. */
   detail?: string;

@@ -7,6 +7,8 @@
 import type { Ticket } from '../auth/admission.js';
 import type { ReachableModels } from '../auth/reachable-models.js';
 import type { GatewayError } from '../errors.js';
+import type { GuardrailDefinition } from '../guardrails/definitions.js';
+import type { PiiVault } from '../guardrails/pii.js';
 import type { CreditTicket } from '../platform/credit-gate.js';
 import type { LevelChoice, UpstreamTarget } from '../platform/layer.js';
 import type { ModelLimit } from '../platform/model-limits.js';
@@ -40,6 +42,20 @@ export interface Call {
   readonly attempt?: AttemptPlan;
   /** The W3C traceparent this attempt sends upstream (litellm_settings.forward_traceparent_to_llm_provider). */
   readonly traceparent?: string;
+  /** What the guardrail stages hand down to the attempt's settlement (stages/guardrails-*.ts). */
+  readonly guardrails?: GuardrailRun;
+}
+
+/** The guardrail stages' part of a call, read where an answer is settled, before it is released. */
+export interface GuardrailRun {
+  /** The guardrails that apply to the call (config order). */
+  readonly active: readonly GuardrailDefinition[];
+  /** The placeholders the pre_call masking handed out, when output_parse_pii puts the values back in the answer. */
+  readonly restore?: PiiVault;
+  /** The during_call guardrails' verdict on the prompt, checked while the attempt runs: the error that refuses the answer, or undefined. Never rejects. */
+  readonly duringCall?: Promise<GatewayError | undefined>;
+  /** The post_call guardrails on a JSON answer in the client's format: the body to send, or throws the violation (settled first: the provider billed it). */
+  readonly checkAnswer?: (body: string) => Promise<string>;
 }
 
 /** What the resolve stage decided: the group to route, and every model the call may reach. */

@@ -10,7 +10,8 @@ import type { UsageRecorder } from './record.js';
 import { agentStage } from './stages/agent.js';
 import { admitStage } from './stages/admit.js';
 import { cacheStage } from './stages/cache.js';
-import { guardrailStage } from './stages/guardrails.js';
+import { guardrailPostCallStage } from './stages/guardrails-post.js';
+import { guardrailPreCallStage } from './stages/guardrails-pre.js';
 import { attemptBytes } from './stages/attempt-bytes.js';
 import { attemptJson } from './stages/attempt-json.js';
 import { attemptStream } from './stages/attempt-stream.js';
@@ -32,7 +33,8 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
     rulesStage(deps), // tier gating and routing rules: limits and the rule's plan for resolve
     resolveStage(deps),
     admitStage(deps),
-    guardrailStage(() => deps.guardrails), // prompt checked (masked or refused) before a mock, a cache lookup or any attempt; JSON answers after
+    guardrailPreCallStage(() => deps.guardrails), // pre_call: the prompt masked or refused before a mock, a cache lookup or any attempt; during_call checks start alongside the attempt
+    guardrailPostCallStage(), // post_call: the answer checked where it is settled (JSON) or as it streams; masked PII put back
     mockStage(recorder), // `mock_response`: answered locally once the key may use the model and its limits admit the call
     cacheStage({ cache: deps.cache, recorder, catalog: deps.catalog, run: () => run! }), // looks up before routing, stores what settle returned
     routeStage(deps),

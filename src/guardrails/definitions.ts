@@ -166,7 +166,11 @@ export function guardrailDefinitions(config: GuardrailsConfig | undefined): { de
       }
       for (const pattern of params.pii_patterns ?? []) if (!entities.has(pattern.entity)) entities.set(pattern.entity, pattern.action);
       definition.pii = { entities, patterns: (params.pii_patterns ?? []).map((pattern) => ({ entity: pattern.entity, regex: new RegExp(pattern.regex, 'gu') })), outputParsePii: params.output_parse_pii };
-      if (params.output_parse_pii && !modes.includes('pre_call') && !modes.includes('during_call')) throw new Error(`${where}: output_parse_pii restores what the prompt's masking replaced, so the guardrail needs mode pre_call`);
+      if (params.output_parse_pii && !modes.includes('pre_call')) throw new Error(`${where}: output_parse_pii restores what the prompt's masking replaced, so the guardrail needs mode pre_call`);
+      const masking = [...entities].filter(([, action]) => action === 'mask').map(([entity]) => entity);
+      if (modes.includes('during_call') && !modes.includes('pre_call') && masking.length > 0) {
+        throw new Error(`${where}: mode during_call runs alongside the upstream call, which already has the prompt, so it cannot mask (${masking.join(', ')}); use mode pre_call to mask, or action block for every entity`);
+      }
     }
     if (kind === 'content_filter') {
       const filter: ContentFilterSettings = {

@@ -19,10 +19,12 @@ const guardrailCalls: Array<{ url: string; headers: Record<string, unknown>; bod
 const guardrailApi = createServer((request, response) => {
   let text = '';
   request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  request.on('end', () => {
+  request.on('end', async () => {
     const body = JSON.parse(text);
     guardrailCalls.push({ url: request.url ?? '', headers: request.headers, body });
     const texts = body.texts as string[];
+    // A slow guardrail API, for the during_call overlap.
+    if (texts.some((item) => item.includes('slow-check'))) await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
     const answer = texts.some((item) => item.includes('forbidden'))
       ? { action: 'BLOCKED', blocked_reason: 'forbidden topic' }
       : texts.some((item) => item.includes('rewrite-me'))
@@ -31,6 +33,7 @@ const guardrailApi = createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
   });
 });
+const SLOW_MS = 700;
 let closedPort: number;
 let gateway: TestGateway;
 let client: OpenAI;
@@ -48,6 +51,11 @@ beforeAll(async () => {
   gateway = await startGateway(`
 model_list:
   - model_name: gpt
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${upstream.url}
+      api_key: sk-upstream
+  - model_name: gpt-backup
     litellm_params:
       model: openai/gpt-4o-mini
       api_base: ${upstream.url}
@@ -91,6 +99,22 @@ guardrails:
       api_key: gr-secret
       additional_provider_specific_params: { language: en }
       timeout: 5
+  - guardrail_name: alongside
+    litellm_params:
+      guardrail: content_filter
+      mode: during_call
+      blocked_words: [contraband]
+  - guardrail_name: external-alongside
+    litellm_params:
+      guardrail: generic_guardrail_api
+      mode: during_call
+      api_base: ${guardrailUrl}
+      timeout: 5
+  - guardrail_name: alongside-down
+    litellm_params:
+      guardrail: generic_guardrail_api
+      mode: during_call
+      api_base: http://127.0.0.1:${closedPort}
   - guardrail_name: external-down-closed
     litellm_params:
       guardrail: generic_guardrail_api
@@ -203,10 +227,17 @@ describe('content filter and prompt injection, chosen per request', () => {
     expect(error.message).toContain('"nope" is not configured');
   });
 
-  it('post_call: an answer that breaks the filter is refused with 400 naming the guardrail', async () => {
+  it('post_call: an answer that breaks the filter is refused with 400 naming the guardrail, and billed (the provider answered)', async () => {
     upstream.replies.push('Sure, the password is hunter2');
+    const before = upstream.requests.length;
     const error = await refused(client.chat.completions.create({ ...ask('tell me something'), guardrails: ['no-secrets'] } as OpenAI.ChatCompletionCreateParamsNonStreaming));
     expect(error.message).toContain('"no-secrets": the answer contains the blocked word');
+    expect(upstream.requests.length).toBe(before + 1);
+    const row = await gateway.recordOf(error.headers!.get('x-litellm-call-id')!);
+    expect(row).toMatchObject({ status: 'failure', http_status: 400, error_code: 'guardrail_violation', prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) });
+    expect(row!.cost_micros).toBeGreaterThan(0);
+    expect(row!.error_message).toContain('"no-secrets"');
+    expect(JSON.parse(row!.metadata!).guardrails).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'no-secrets', stage: 'post_call', action: 'blocked' })]));
   });
 
   it('post_call on a stream: a passing answer arrives whole; a violating one is cut with an error event the openai SDK raises', async () => {
@@ -228,6 +259,95 @@ describe('content filter and prompt injection, chosen per request', () => {
     // What went out before the cut is a clean prefix (how much depends on how the upstream's bytes were batched).
     expect(received).not.toContain('password');
     expect(opening.startsWith(received)).toBe(true);
+  });
+});
+
+describe('during_call: alongside the upstream call', () => {
+  const alongside = (content: string, name = 'alongside') => ({ ...ask(content), guardrails: [name] });
+
+  it('a block replaces the answer with 400 after the upstream was called once; the row is billed and names the guardrail', async () => {
+    const before = upstream.requests.length;
+    const error = await refused(client.chat.completions.create(alongside('where to buy contraband') as OpenAI.ChatCompletionCreateParamsNonStreaming));
+    expect(error.code).toBe('guardrail_violation');
+    expect(error.message).toContain('"alongside"');
+    expect(upstream.requests.length).toBe(before + 1);
+    const row = await gateway.recordOf(error.headers!.get('x-litellm-call-id')!);
+    expect(row).toMatchObject({ status: 'failure', http_status: 400, error_code: 'guardrail_violation' });
+    expect(row!.cost_micros).toBeGreaterThan(0);
+    expect(JSON.parse(row!.metadata!).guardrails).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'alongside', stage: 'during_call', action: 'blocked' })]));
+  });
+
+  it('a guardrail API that is down fails closed after the upstream answered: 503, billed, and no fallback called', async () => {
+    const before = upstream.requests.length;
+    const error = await client.chat.completions.create({ ...alongside('hello', 'alongside-down'), fallbacks: ['gpt-backup'] } as OpenAI.ChatCompletionCreateParamsNonStreaming).catch((caught: unknown) => caught);
+    expect((error as APIError).status).toBe(503);
+    expect((error as Error).message).toContain('"alongside-down" could not check the call');
+    expect(upstream.requests.length).toBe(before + 1);
+    const row = await gateway.recordOf((error as APIError).headers!.get('x-litellm-call-id')!);
+    expect(row).toMatchObject({ status: 'failure', error_code: 'model_unavailable', model_group: 'gpt' });
+    expect(row!.cost_micros).toBeGreaterThan(0);
+  });
+
+  it('a pass leaves the answer intact', async () => {
+    upstream.replies.push('An ordinary answer.');
+    const { data, response } = await client.chat.completions.create(alongside('an ordinary question') as OpenAI.ChatCompletionCreateParamsNonStreaming).withResponse();
+    expect(data.choices[0].message.content).toBe('An ordinary answer.');
+    expect(response.headers.get('x-switchboard-guardrails')).toContain('alongside=passed');
+  });
+
+  it('streams: a block answers 400 before any chunk, the upstream stream is cancelled and what it produced billed; a pass streams whole', async () => {
+    const before = upstream.requests.length;
+    const error = await refused(client.chat.completions.create({ ...alongside('contraband please'), stream: true } as OpenAI.ChatCompletionCreateParamsStreaming));
+    expect(error.message).toContain('"alongside"');
+    expect(upstream.requests.length).toBe(before + 1);
+    const row = await gateway.recordOf(error.headers!.get('x-litellm-call-id')!);
+    expect(row).toMatchObject({ status: 'failure', error_code: 'guardrail_violation', stream: 1 });
+    expect(row!.prompt_tokens).toBeGreaterThan(0);
+    expect(row!.cost_micros).toBeGreaterThan(0);
+
+    const answer = 'Every word of this answer arrives. '.repeat(4);
+    upstream.replies.push(answer);
+    let received = '';
+    for await (const chunk of await client.chat.completions.create({ ...alongside('a fine question'), stream: true } as OpenAI.ChatCompletionCreateParamsStreaming)) received += chunk.choices[0]?.delta.content ?? '';
+    expect(received).toBe(answer);
+  });
+
+  it('the guardrail and the upstream overlap: a slow guardrail API and a slow upstream take about the longer of the two, not their sum', async () => {
+    upstream.faults.push({ kind: 'delay', ms: SLOW_MS });
+    const started = performance.now();
+    const data = await client.chat.completions.create(alongside('slow-check this prompt', 'external-alongside') as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const elapsed = performance.now() - started;
+    if (process.env.GUARD_TIMING) console.log(`during_call overlap: ${elapsed.toFixed(0)} ms (guardrail ${SLOW_MS} ms, upstream ${SLOW_MS} ms)`);
+    expect(data.choices[0].message.content).toBeTruthy();
+    expect(elapsed).toBeGreaterThanOrEqual(SLOW_MS);
+    expect(elapsed).toBeLessThan(2 * SLOW_MS - 150);
+
+    upstream.faults.push({ kind: 'delay', ms: SLOW_MS });
+    const before = upstream.requests.length;
+    const blockedAt = performance.now();
+    const error = await refused(client.chat.completions.create({ ...alongside('slow-check a forbidden prompt', 'external-alongside'), stream: true } as OpenAI.ChatCompletionCreateParamsStreaming));
+    expect(performance.now() - blockedAt).toBeLessThan(2 * SLOW_MS - 150);
+    expect(error.message).toContain('"external-alongside"');
+    expect(upstream.requests.length).toBe(before + 1);
+  });
+});
+
+describe('output_parse_pii on streams', () => {
+  it('puts the masked values back into an OpenAI SSE stream', async () => {
+    upstream.replies.push('I will write to <EMAIL_ADDRESS_1> and call <PHONE_NUMBER_1> today.');
+    let received = '';
+    for await (const chunk of await client.chat.completions.create({ ...ask('I am jane.doe@example.com, phone +1 415-555-0123.'), stream: true })) received += chunk.choices[0]?.delta.content ?? '';
+    expect((upstream.requests.at(-1)!.body.messages as Array<{ content: string }>)[0].content).toBe('I am <EMAIL_ADDRESS_1>, phone <PHONE_NUMBER_1>.');
+    expect(received).toBe('I will write to jane.doe@example.com and call +1 415-555-0123 today.');
+  });
+
+  it('puts the masked values back into Anthropic stream events on /v1/messages', async () => {
+    upstream.replies.push('Noted: <EMAIL_ADDRESS_1> is yours.');
+    const anthropic = new Anthropic({ apiKey: MASTER_KEY, baseURL: gateway.url, maxRetries: 0 });
+    const stream = await anthropic.messages.create({ model: 'gpt', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'my mail is sam@example.org' }] });
+    let received = '';
+    for await (const event of stream) if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') received += event.delta.text;
+    expect(received).toBe('Noted: sam@example.org is yours.');
   });
 });
 
@@ -292,7 +412,7 @@ describe('/guardrails/list', () => {
   it('lists the configured guardrails in LiteLLM\'s shape', async () => {
     const response = await fetch(`${gateway.url}/guardrails/list`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
     const body = (await response.json()) as { guardrails: Array<{ guardrail_name: string; litellm_params: Record<string, unknown> }> };
-    expect(body.guardrails.map((guardrail) => guardrail.guardrail_name)).toEqual(['pii-mask', 'no-secrets', 'injection', 'external', 'external-down-closed', 'external-down-open']);
+    expect(body.guardrails.map((guardrail) => guardrail.guardrail_name)).toEqual(['pii-mask', 'no-secrets', 'injection', 'external', 'alongside', 'external-alongside', 'alongside-down', 'external-down-closed', 'external-down-open']);
     expect(body.guardrails[0].litellm_params).toEqual({ guardrail: 'pii', mode: 'pre_call', default_on: true });
     expect(body.guardrails[1].litellm_params.mode).toEqual(['pre_call', 'post_call']);
   });

@@ -15,7 +15,7 @@ import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js
 import { StreamGuard } from '../stream-guard.js';
 import { outputCapEncoder } from '../output-cap-guard.js';
 import { generatedChoices } from '../../billing/max-cost.js';
-import { relayStream, UpstreamStream, type StreamTimers } from '../stream-relay.js';
+import { atLeastCounted, relayStream, UpstreamStream, type StreamTimers } from '../stream-relay.js';
 import { connectionError } from '../upstream.js';
 import { estimateUsage } from '../usage-estimate.js';
 import { responseTooLarge, sizeCappedEncoder } from '../response-size.js';
@@ -115,6 +115,16 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
         firstChunkAt: outcome.firstChunkAt,
         text: () => opened.stream.text,
       };
+    },
+    async discard(error: GatewayError): Promise<StreamEnd> {
+      dispatched.abort(error);
+      opened.stream.destroy();
+      dispatched.release();
+      router.end(deployment);
+      // The prompt and what arrived before the cancel are billed (the upstream's usage when it already reported some).
+      const counted = await estimateUsage(operation, opened.stream.text);
+      const reported = opened.stream.usage;
+      return { usage: reported ? atLeastCounted(reported, counted) : counted, error, cut: true, aborted: true, upstreamLatencyMs: performance.now() - sentAt, firstChunkAt: performance.now() - context.startedAt, text: () => opened.stream.text };
     },
   };
 }

@@ -54,6 +54,12 @@ export interface StreamAttempted {
   encoder: StreamEncoder;
   /** Pumps the stream to the client; releases the deployment and the upstream when done. */
   relay(response: ServerResponse): Promise<StreamEnd>;
+  /**
+   * Ends the opened stream without relaying it (a during_call guardrail refused the answer): the
+   * upstream call is cancelled and what it produced so far is counted, as for a client that left.
+   * Absent on attempts the guardrails never see (provider-native bytes).
+   */
+  discard?(error: GatewayError): Promise<StreamEnd>;
 }
 
 export type Attempted = JsonAttempted | StreamAttempted;

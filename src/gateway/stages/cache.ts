@@ -18,6 +18,7 @@ import { answerFields, cacheKey, scopeOf } from '../../cache/key.js';
 import { fresh, type ResponseCache } from '../../cache/response-cache.js';
 import { waitAtMost } from '../../cache/single-flight.js';
 import { costMicros } from '../../billing/cost.js';
+import { awaitDuringCall } from '../../guardrails/during-call.js';
 import { usageFromOpenAI } from '../../providers/shared/usage.js';
 import type { Usage } from '../../providers/types.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
@@ -92,7 +93,9 @@ export function cacheStage(stageDeps: CacheStageDependencies): Stage {
   };
 }
 
-function hit(cache: ResponseCache, deps: Deps, call: Call, entry: CacheEntry, key: string, similarity?: number): GatewayResult {
+async function hit(cache: ResponseCache, deps: Deps, call: Call, entry: CacheEntry, key: string, similarity?: number): Promise<GatewayResult> {
+  // A during_call guardrail that refuses the prompt refuses a cached answer too (recorded as that refusal).
+  await awaitDuringCall(call);
   cache.counters.hits++;
   if (similarity !== undefined) cache.counters.semanticHits++;
   deps.recorder.recordCacheHit(call, entry.usage, entry.costMicros);

@@ -14,6 +14,7 @@ import type { GatewayResult } from '../call-context.js';
 import type { Call, Stage } from '../call.js';
 import type { UsageRecorder } from '../record.js';
 import { estimateUsage } from '../usage-estimate.js';
+import { awaitDuringCall } from '../../guardrails/during-call.js';
 
 export function mockStage(recorder: UsageRecorder): Stage {
   return async (call, next) => {
@@ -21,6 +22,7 @@ export function mockStage(recorder: UsageRecorder): Stage {
     if (text === undefined) return next(call);
     if (call.operation.kind === 'embeddings') throw new GatewayError('invalid_request', '"mock_response" answers chat and completion calls; embeddings have no text answer to mock', { param: 'mock_response' });
     const usage = await estimateUsage(call.operation, text);
+    await awaitDuringCall(call); // a during_call guardrail's refusal replaces the mocked answer too
     recorder.recordMock(call, usage);
     return mockResult(call, text, usage);
   };

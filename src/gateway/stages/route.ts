@@ -39,7 +39,8 @@ export function routeStage(deps: RouteDependencies): Stage {
       } catch (caught) {
         error = toGatewayError(caught);
       }
-      if (call.context.client.gone) break;
+      // Gone, or settled already (a billed answer a guardrail refused): no other group is tried.
+      if (call.context.client.gone || call.context.recorded) break;
       const kind = fallbackKindOf(error);
       if (!kind) break;
       // The fallback list is the requested group's (or the request's own), chosen by the first failure's kind.
@@ -97,7 +98,8 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       if (!(caught instanceof GatewayError)) deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'attempt failed unexpectedly');
       const error = toGatewayError(caught);
       void router.recordFailure(deployment, error, performance.now() - started);
-      if (context.client.gone) throw error;
+      // An attempt that settled and was then refused (by a guardrail, or over the size cap) is recorded and billed: not retried.
+      if (context.client.gone || context.recorded) throw error;
       if (error.unreachable) {
         // Nothing was sent: the next deployment of the group takes the call at once, without using a
         // retry or waiting for a cooldown (the health monitor has marked this one down).

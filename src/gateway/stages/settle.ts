@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { callCostMicros, formatUsd } from '../../billing/cost.js';
 import { withoutOutputCap } from '../../billing/reservation-plan.js';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, toGatewayError } from '../../errors.js';
 import type { Usage } from '../../providers/types.js';
 import type { GatewayResult } from '../call-context.js';
 import type { Call, Next } from '../call.js';
@@ -37,6 +37,24 @@ export function settleStage(deps: SettleDependencies, recorder: UsageRecorder, a
 }
 
 /**
+ * Whether the guardrails let the answer out: the during_call verdict (awaited here, so nothing of
+ * the answer is released before it), then the post_call checks on a JSON body. The error that
+ * refuses it, or the body to send.
+ */
+async function guardrailVerdict(call: Call, body: string | undefined): Promise<{ refused: GatewayError } | { body: string | undefined }> {
+  const run = call.guardrails;
+  if (!run) return { body };
+  const refused = await run.duringCall;
+  if (refused) return { refused };
+  if (body === undefined || !run.checkAnswer) return { body };
+  try {
+    return { body: await run.checkAnswer(body) };
+  } catch (error) {
+    return { refused: toGatewayError(error) };
+  }
+}
+
+/**
  * The client hung up (or the attempt timed out) while the attempt was upstream, after the request went out in full — before a
  * JSON answer, or before a stream's first chunk. The provider has read the whole prompt and bills it, so the call is charged for the
  * prompt (counted locally; nothing reached the gateway yet, so no completion tokens) and recorded
@@ -62,16 +80,18 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   const responseText = () => attempted.text ?? (operation.kind === 'embeddings' ? '' : responseTextOf(parsed));
   const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, responseText);
   deps.router.recordSuccess(deployment, upstreamLatencyMs, undefined, settlement.usage);
-  if (attempted.refused) {
-    // Billed for what the provider produced; the client gets the error instead of the answer.
-    recorder.recordAttempt(call, settlement, attempted.refused, false);
-    throw attempted.refused;
+  const verdict = await guardrailVerdict(call, attempted.refused ? undefined : attempted.body);
+  const refused = 'refused' in verdict ? verdict.refused : attempted.refused;
+  if (refused) {
+    // Billed for what the provider produced (a guardrail's refusal too: the provider answered); the client gets the error instead of the answer.
+    recorder.recordAttempt(call, settlement, refused, false);
+    throw refused;
   }
   if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseText();
   recorder.recordAttempt(call, settlement, undefined, false);
   const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings, attempted.providerHeaders);
   if (attempted.contentType) headers['content-type'] = attempted.contentType;
-  let body = attempted.body;
+  let body = ('body' in verdict ? verdict.body : undefined) ?? attempted.body;
   if (deps.platform) {
     const outcome = { deployment, costMicros: settlement.costMicros, level: chargedLevelOf(call, plan), byok: plan.target.byok, credits: call.admission?.credits };
     body = await deps.platform.finish(outcome, headers, body, operation.kind === 'chat' && call.format.openAI === true);
@@ -79,10 +99,19 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   return { kind: 'json', status: 200, headers, body };
 }
 
-function settleStream(deps: SettleDependencies, recorder: UsageRecorder, call: Call, attempted: StreamAttempted): GatewayResult {
+async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, call: Call, attempted: StreamAttempted): Promise<GatewayResult> {
   const plan = call.attempt!;
   const { deployment } = plan;
   const { sentAt } = attempted;
+  // The stream is open and its first chunk read; nothing goes to the client before the during_call verdict.
+  const refused = call.guardrails?.duringCall && (await call.guardrails.duringCall);
+  if (refused && attempted.discard) {
+    const end = await attempted.discard(refused);
+    const settlement = await settle(deps, call, end.usage, end.upstreamLatencyMs, null, end.text);
+    deps.router.recordSuccess(deployment, end.upstreamLatencyMs, undefined, settlement.usage);
+    recorder.recordAttempt(call, settlement, refused, true);
+    throw refused;
+  }
   const headers = responseHeaders(deps, call, undefined, sentAt - call.context.startedAt, attempted.warnings, attempted.providerHeaders);
   deps.platform?.streamHeaders({ level: chargedLevelOf(call, plan), byok: plan.target.byok, credits: call.admission?.credits }, headers);
   headers['content-type'] = attempted.encoder.contentType;

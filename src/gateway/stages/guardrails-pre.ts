@@ -1,0 +1,92 @@
+/**
+ * Guardrails before the call (src/guardrails): after admit, before the post_call stage, the mock,
+ * the cache and routing. The pre_call guardrails read the prompt: a PII entity to block, a
+ * content-filter hit, an injection score over the threshold or a generic API's BLOCKED refuses the
+ * call with 400 `guardrail_violation` naming the guardrail — no upstream is called, nothing is
+ * charged — and PII to mask is replaced by placeholders in the request copy the upstream gets. The
+ * during_call guardrails start here and run alongside the attempt (guardrails/during-call.ts):
+ * their verdict is awaited before any answer is released, and a block then refuses a call the
+ * upstream answered (and billed).
+ */
+import { GatewayError, toGatewayError } from '../../errors.js';
+import { type GuardrailOutcome, piiPrecheck, textPrecheck } from '../../guardrails/checks.js';
+import type { GuardrailDefinition } from '../../guardrails/definitions.js';
+import { duringCallVerdict } from '../../guardrails/during-call.js';
+import { askExternal } from '../../guardrails/external.js';
+import { PiiVault } from '../../guardrails/pii.js';
+import type { GuardrailRegistry } from '../../guardrails/registry.js';
+import { requestTexts, rewriteRequest } from '../../guardrails/texts.js';
+import type { Operation } from '../call-context.js';
+import { type Call, failedWith, failureOf, type GuardrailRun, type Stage } from '../call.js';
+
+const PRE = (guardrail: GuardrailDefinition) => guardrail.modes.includes('pre_call');
+// A guardrail that also runs pre_call has read the prompt already.
+const DURING = (guardrail: GuardrailDefinition) => guardrail.modes.includes('during_call') && !PRE(guardrail);
+
+export function guardrailPreCallStage(registry: () => GuardrailRegistry | undefined): Stage {
+  return async (call, next) => {
+    const guardrails = registry();
+    if (!guardrails) {
+      const named = call.context.requestOptions?.guardrails;
+      if (named?.length) throw new GatewayError('invalid_request', `guardrail ${named.map((name) => `"${name}"`).join(', ')} ${named.length > 1 ? 'are' : 'is'} not configured on this gateway (no guardrails are configured), so the request was not run; remove "guardrails" to call the model without them`, { param: 'guardrails' });
+      return next(call);
+    }
+    const active = guardrails.activeFor(call.context);
+    if (active.length === 0) return next(call);
+    const unavailable = active.find((guardrail) => guardrail.unavailable);
+    if (unavailable) throw new GatewayError('model_unavailable', `guardrail "${unavailable.name}" cannot run: ${unavailable.unavailable}, so the call is not made without it`, { param: 'guardrails' });
+    const outcomes: GuardrailOutcome[] = [];
+    call.context.guardrails = outcomes;
+    if (!requestTexts(call.operation)) {
+      throw new GatewayError('invalid_request', `guardrail${active.length > 1 ? 's' : ''} ${active.map((guardrail) => `"${guardrail.name}"`).join(', ')} cannot read a provider-native request, so it is not run; call the OpenAI-compatible endpoint instead`, { param: 'guardrails' });
+    }
+    const vault = new PiiVault();
+    const { operation, restore } = await preCall(call, active.filter(PRE), vault, outcomes);
+    const during = active.filter(DURING);
+    const duringCall = during.length > 0 ? duringCallVerdict(during, requestTexts(operation)!, call, outcomes) : undefined;
+    const run: GuardrailRun = { active, restore: restore ? vault : undefined, duringCall };
+    try {
+      const result = await next({ ...call, operation, guardrails: run });
+      // Where an answer is released (settle, mock, a cache hit) the verdict was awaited; this holds for any other path (an embeddings cache hit).
+      const refused = await duringCall;
+      if (refused) throw refused;
+      return result;
+    } catch (caught) {
+      // The call failed otherwise (the upstream, routing) while a during_call guardrail refused it: the refusal is the answer.
+      const refused = await duringCall;
+      if (!refused || refused === caught) throw caught;
+      const failure = failureOf(toGatewayError(caught));
+      throw failure ? failedWith(refused, failure.call, failure.route) : refused;
+    }
+  };
+}
+
+/** Runs the pre_call guardrails in config order; the operation the upstream gets, and whether masked values are to be restored. */
+async function preCall(call: Call, pre: GuardrailDefinition[], vault: PiiVault, outcomes: GuardrailOutcome[]): Promise<{ operation: Operation; restore: boolean }> {
+  let operation = call.operation;
+  let restore = false;
+  for (const guardrail of pre) {
+    try {
+      if (guardrail.pii) {
+        const { rewrite, masked, count } = piiPrecheck(guardrail, requestTexts(operation)!, vault);
+        if (rewrite) operation = rewriteRequest(operation, rewrite);
+        outcomes.push({ name: guardrail.name, stage: 'pre_call', ...(masked.size > 0 ? { action: 'masked', detail: [...masked].join(','), count } : { action: 'passed' }) });
+        if (guardrail.pii.outputParsePii && masked.size > 0) restore = true;
+      } else if (guardrail.external) {
+        const verdict = await askExternal(guardrail, requestTexts(operation)!, 'request', call.context, call.operation.request.model);
+        if (verdict.action === 'GUARDRAIL_INTERVENED') {
+          let index = 0;
+          operation = rewriteRequest(operation, () => verdict.texts[index++]);
+        }
+        outcomes.push({ name: guardrail.name, stage: 'pre_call', action: verdict.action === 'GUARDRAIL_INTERVENED' ? 'modified' : 'passed', detail: verdict.action === 'UNREACHABLE' ? `unchecked (fail_open): ${verdict.reason}` : undefined });
+      } else {
+        await textPrecheck(guardrail, requestTexts(operation)!);
+        outcomes.push({ name: guardrail.name, stage: 'pre_call', action: 'passed' });
+      }
+    } catch (error) {
+      if (error instanceof GatewayError && error.code === 'guardrail_violation') outcomes.push({ name: guardrail.name, stage: 'pre_call', action: 'blocked', detail: error.message });
+      throw error;
+    }
+  }
+  return { operation, restore };
+}
