@@ -24,6 +24,9 @@ export interface DatabaseHandle {
 
 export const DEFAULT_SQLITE_PATH = './data/switchboard.db';
 
+/** The size an SQLite WAL file is truncated back to once checkpointed (64 MiB). */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
@@ -41,6 +44,10 @@ function openSqlite(path: string): DatabaseHandle {
   if (!inMemory) mkdirSync(dirname(absolute), { recursive: true });
   const database = new SQLite(absolute);
   database.pragma('journal_mode = WAL');
+  // Checkpoints reuse the WAL file from its start but never shrink it: after one large transaction
+  // (a migration rebuilding indexes on millions of usage rows, a bulk import) it would keep that size
+  // for good. Past this bound it is truncated once a checkpoint has emptied it.
+  database.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');

@@ -151,14 +151,4 @@ export class CustomerBudgetRepository {
     if (existing.length > 0) await this.db.deleteFrom('end_users').where('user_id', 'in', existing).execute();
     return existing;
   }
-
-  /** Spend per end user from the usage rows (every call made for them, stored or not as a customer). */
-  async usageSpendOf(endUser: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('usage_logs')
-      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('cost_micros'), eb.lit(0)).as('total'))
-      .where('end_user', '=', endUser)
-      .executeTakeFirstOrThrow();
-    return Number(row.total);
-  }
 }
