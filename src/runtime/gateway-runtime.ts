@@ -77,7 +77,7 @@ import { registerCacheMetrics } from '../cache/metrics.js';
 import { CallbackProblem, Callbacks, type CallbackQueueTuning } from '../observability/callbacks/callbacks.js';
 import { registerCallbackMetrics } from '../observability/callbacks/metrics.js';
 import { Alerting } from '../observability/alerting/alerting.js';
-import { DailySpendReport } from '../observability/alerting/daily-report.js';
+import { spendReports, type SpendReport } from '../observability/alerting/spend-report.js';
 import { redisClaims } from '../observability/alerting/alert-claims.js';
 import { redisClient } from '../state/redis-client.js';
 import { AgentDirectory } from '../agents/directory.js';
@@ -136,7 +136,9 @@ export interface GatewayRuntime {
   /** Alerting (general_settings.alerting); undefined when off. */
   alerting: Alerting | undefined;
   /** The daily spend report (alert type daily_reports); undefined when off. */
-  dailyReport: DailySpendReport | undefined;
+  dailyReport: SpendReport | undefined;
+  /** The weekly (or spend_report_frequency) and monthly spend reports (alert type spend_reports); empty when off. */
+  spendReports: SpendReport[];
   usageLogs(): UsageLogRepository | undefined;
   /** Stored responses of /v1/responses (queued writes, read-your-writes). */
   responses: ResponseStore;
@@ -457,24 +459,19 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     guardrails,
   });
   analytics.registerMetrics(metrics.registry);
-  const dailyReport = alerting?.sends('daily_reports')
-    ? new DailySpendReport({
-        reports: analytics.reports,
-        send: (alert) => alerting.report(alert),
-        hourUtc: config.general_settings.daily_report_hour_utc ?? 0,
-        logger,
-        now: options.reportClock ?? Date.now,
-        redis: alertRedis,
-      })
-    : undefined;
-  if (!dailyReport && config.general_settings.daily_report_hour_utc !== undefined) {
-    logger.warn('general_settings.daily_report_hour_utc is set but no daily spend report is sent: it needs general_settings.alerting with a channel set up and "daily_reports" among alert_types');
-  }
+  const { daily: dailyReport, spend: periodReports } = spendReports(alerting, {
+    reports: analytics.reports,
+    hourUtc: config.general_settings.daily_report_hour_utc,
+    logger,
+    now: options.reportClock ?? Date.now,
+    redis: alertRedis,
+  });
 
   usageWriter.start();
   callbacks?.start();
   alerting?.start();
   dailyReport?.start();
+  for (const report of periodReports) report.start();
   void database.start();
 
   return {
@@ -484,6 +481,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     callbacks,
     alerting,
     dailyReport,
+    spendReports: periodReports,
     metrics,
     database,
     keyDirectory,
@@ -532,6 +530,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await usageWriter.close();
       await callbacks?.close();
       await dailyReport?.close();
+      for (const report of periodReports) await report.close();
       await alerting?.close();
       alertRedis?.client.disconnect();
       await responseStore.close();
