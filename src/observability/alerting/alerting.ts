@@ -1,8 +1,10 @@
 /**
  * Alerting (general_settings.alerting: ["slack", "webhook"]): deployment outages (from the health
  * monitor), LLM exceptions (calls that failed upstream or in the gateway, 5xx) and slow responses
- * (over alerting_threshold seconds) and budget crossings (budget-alerts.ts) are sent to a Slack incoming webhook (SLACK_WEBHOOK_URL) and/or a
- * generic webhook (WEBHOOK_URL). Each condition (type + deployment + error) alerts once per window
+ * (over alerting_threshold seconds), budget crossings (budget-alerts.ts), the spend reports
+ * (spend-report.ts) and, with alerting_args outage thresholds, error-count outages (outage-counts.ts)
+ * are sent to a Slack incoming webhook (SLACK_WEBHOOK_URL) and/or a generic webhook (WEBHOOK_URL).
+ * alerting_args (alerting-args.ts) also sets the budget alert ttl and log_to_console. Each condition (type + deployment + error) alerts once per window
  * (deduplicated), and at most MAX_PER_MINUTE alerts leave per minute (rate-limited; the rest are
  * counted as dropped). Delivery is the callbacks' bounded queue: off the request path, retried.
  */
@@ -128,7 +130,7 @@ export class Alerting {
     return this.types.has(type);
   }
 
-  /** A report (the daily spend report): sent once per its condition like any alert. */
+  /** A spend report (daily, weekly, monthly): sent once per its condition like any alert, if its type is on. */
   report(alert: Alert): void {
     if (this.types.has(alert.alert_type)) this.raise(alert);
   }
