@@ -69,6 +69,7 @@ import { checkDeployment } from '../routing/health-check.js';
 import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js';
 import { LocalBackends } from '../backends/local-backends.js';
 import { BackendStateRepository } from '../storage/repositories/backend-state.js';
+import { ReportClaimRepository } from '../storage/repositories/report-claims.js';
 import { createUsageAnalytics, type UsageAnalytics } from './usage-analytics.js';
 import { RouterSettingsStore } from '../routing/router-settings-store.js';
 import { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
@@ -236,6 +237,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let creditGrants: CreditGrantRepository | undefined;
   let modelRepository: ModelRepository | undefined;
   let backendState: BackendStateRepository | undefined;
+  let reportClaims: ReportClaimRepository | undefined;
   let workerSink: SqliteWorkerSink | undefined;
   let agentRepository: AgentRepository | undefined;
   let storedResponses: StoredResponseRepository | undefined;
@@ -259,6 +261,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (platformSettings) void routingRules.attach(new RoutingRuleRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored routing rules'));
     modelRepository = new ModelRepository(handle.db);
     backendState = new BackendStateRepository(handle.db);
+    reportClaims = new ReportClaimRepository(handle.db);
     void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
     void routerSettings.attach(new GatewaySettingsRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored router settings'));
     agentRepository = new AgentRepository(handle.db);
@@ -465,6 +468,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     logger,
     now: options.reportClock ?? Date.now,
     redis: alertRedis,
+    claims: () => reportClaims,
   });
 
   usageWriter.start();

@@ -6,6 +6,9 @@
  * teams and models read from the rollups. With replicas sharing PostgreSQL and Redis, both check
  * and one sends each.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockLogReceiver } from '../support/mock-log-receiver.js';
@@ -114,5 +117,39 @@ describe.each(setups)('weekly and monthly spend reports: $name', (setup) => {
     expect(webhook.posts.every((post) => (post.body as Record<string, unknown>).alert_type === 'spend_reports')).toBe(true);
     expect(slack.posts).toHaveLength(webhook.posts.length);
     expect((slack.posts[0].body as { text: string }).text).toContain('*spend_reports*');
+  });
+});
+
+describe('spend reports without Redis: a restarted gateway on the same database', () => {
+  const upstream = new MockOpenAI();
+  const webhook = new MockLogReceiver();
+  const directory = mkdtempSync(join(tmpdir(), 'switchboard-report-claims-'));
+  const databaseUrl = `sqlite:${join(directory, 'gateway.db')}`;
+  beforeAll(async () => {
+    await upstream.start();
+    await webhook.start();
+  });
+  afterAll(async () => {
+    await webhook.close();
+    await upstream.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('does not send a period\'s report again: the database remembers it was sent', async () => {
+    const config = pricedConfig(upstream.url, '  alerting: ["webhook"]\n  alert_types: ["daily_reports", "spend_reports"]\n');
+    // A Monday that is also the 1st: the daily, weekly and monthly reports are all due.
+    const clock = Date.parse('2027-03-01T00:30:00Z');
+    for (let run = 0; run < 2; run++) {
+      const gateway = await startGateway(config, { databaseUrl, env: { WEBHOOK_URL: `${webhook.url}/alerts` }, callbackTuning: { flushIntervalMs: 20 }, reportClock: () => clock });
+      for (const report of [gateway.runtime.dailyReport!, ...gateway.runtime.spendReports]) await report.tick();
+      await gateway.runtime.alerting!.close();
+      await gateway.close();
+    }
+    const messages = webhook.posts.map((post) => (post.body as { message: string }).message.split('\n')[0]);
+    expect(messages.sort()).toEqual([
+      'Daily spend report for 2027-02-28 (UTC): $0 over 0 requests',
+      'Monthly spend report for 2027-02 (2027-02-01 – 2027-02-28) (UTC): $0 over 0 requests',
+      'Weekly spend report for 2027-02-22 – 2027-02-28 (UTC): $0 over 0 requests',
+    ]);
   });
 });

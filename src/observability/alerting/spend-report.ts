@@ -6,14 +6,16 @@
  * models by spend, read from the daily rollups (storage/repositories/spend-reports.ts), posted to the
  * alert channels from `daily_report_hour_utc` (default 0) on the first day of the next period.
  * One replica sends each: with Redis, the replica whose SET NX claims the period; without Redis,
- * each process sends its own (one replica per database is then assumed). A replica started later
- * in the period sends the report if nobody claimed it.
+ * the process that inserts the period's row in `report_claims` (so a restart sends nothing twice).
+ * A replica started later in the period sends the report if nobody claimed it.
  */
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { formatUsd } from '../../billing/cost.js';
 import type { ReportRow, SpendReportRepository } from '../../storage/repositories/spend-reports.js';
 import type { Alert } from './alert.js';
+import type { ReportClaimRepository } from '../../storage/repositories/report-claims.js';
 import type { Alerting } from './alerting.js';
 import { CALENDAR_MONTH, CALENDAR_WEEK, dayBlocks, type ReportPeriod, type ReportWindow } from './report-periods.js';
 
@@ -29,8 +31,10 @@ export interface SpendReportOptions {
   checkIntervalMs: number;
   logger: Logger;
   now: () => number;
-  /** Shared claims (Redis and the alert claims' key prefix); without them this process claims alone. */
+  /** Shared claims (Redis and the alert claims' key prefix); without Redis the database's claims are used. */
   redis?: { client: Redis; prefix: string };
+  /** The database's report claims; undefined while the database is not ready (the report waits). */
+  claims: () => ReportClaimRepository | undefined;
 }
 
 export interface SpendReportFigures {
@@ -98,10 +102,18 @@ export class SpendReport {
   }
 
   private async claim(window: ReportWindow): Promise<boolean> {
-    if (!this.options.redis) return true;
-    const { client, prefix } = this.options.redis;
+    const name = `${this.period.name}-report:${window.start}`;
     const seconds = (this.period.maxDays + 3) * DAY_SECONDS;
-    return (await client.set(`${prefix}${this.period.name}-report:${window.start}`, String(process.pid), 'EX', seconds, 'NX')) === 'OK';
+    if (this.options.redis) {
+      const { client, prefix } = this.options.redis;
+      return (await client.set(`${prefix}${name}`, String(process.pid), 'EX', seconds, 'NX')) === 'OK';
+    }
+    const claims = this.options.claims();
+    if (!claims) throw new Error('the database is not ready');
+    const now = this.options.now();
+    const won = await claims.claim(name, `${hostname()}:${process.pid}`, now);
+    if (won) await claims.prune(`${this.period.name}-report:`, now - (2 * this.period.maxDays + 3) * DAY_SECONDS * 1000);
+    return won;
   }
 
   /** The period's totals and top spenders, from the rollups. */
