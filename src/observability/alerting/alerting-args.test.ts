@@ -125,3 +125,18 @@ describe('alerting_args', () => {
     expect(quiet.lines.filter((line) => line.msg.startsWith('alert sent'))).toHaveLength(0);
   });
 });
+
+describe('alerting_args without alerting', () => {
+  it('is warned about: it changes nothing', async () => {
+    const { logger, lines } = capture();
+    expect(Alerting.fromSettings({ alerting_args: { log_to_console: true }, spend_report_frequency: '30d' }, {}, logger)).toBeUndefined();
+    expect(Alerting.fromSettings({ alerting: ['slack'], alerting_args: {} }, {}, logger)).toBeUndefined();
+    await flush();
+    expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual([
+      'general_settings.alerting_args is set but alerting is off (no general_settings.alerting channel with its URL set): it changes nothing',
+      'general_settings.spend_report_frequency is set but alerting is off (no general_settings.alerting channel with its URL set): it changes nothing',
+      'general_settings.alerting has "slack" but SLACK_WEBHOOK_URL is not set: no Slack alert is sent',
+      'general_settings.alerting_args is set but alerting is off (no general_settings.alerting channel with its URL set): it changes nothing',
+    ]);
+  });
+});

@@ -59,7 +59,13 @@ export class Alerting {
   /** The alerting of the settings, or undefined when none is on. Unbuilt channels and types are warned about. */
   static fromSettings(settings: AlertingSettings, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}, now: () => number = Date.now): Alerting | undefined {
     const channels = listOf(settings.alerting);
-    if (channels.length === 0) return undefined;
+    const unused = () => {
+      for (const key of ['alerting_args', 'spend_report_frequency'] as const) {
+        if (settings[key] !== undefined) logger.warn(`general_settings.${key} is set but alerting is off (no general_settings.alerting channel with its URL set): it changes nothing`);
+      }
+      return undefined;
+    };
+    if (channels.length === 0) return unused();
     const queues: Array<DeliveryQueue<Alert>> = [];
     for (const channel of channels) {
       if (channel === 'slack') {
@@ -74,7 +80,7 @@ export class Alerting {
         logger.warn({ channel }, `alerting channel "${channel}" is not supported (slack, webhook are): no alert is sent to it`);
       }
     }
-    if (queues.length === 0) return undefined;
+    if (queues.length === 0) return unused();
     const asked = listOf(settings.alert_types);
     const types = new Set<AlertType>();
     for (const type of asked.length > 0 ? asked : BUILT_ALERT_TYPES) {

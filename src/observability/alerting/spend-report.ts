@@ -179,6 +179,8 @@ export function spendReports(
     new SpendReport({ ...options, period, hourUtc: options.hourUtc ?? 0, checkIntervalMs: args.reportCheckIntervalMs, send: (alert) => alerting.report(alert) });
   const daily = alerting.sends('daily_reports') ? make(dayBlocks(args.dailyReportDays, 'daily_reports')) : undefined;
   const spend = alerting.sends('spend_reports') ? [make(args.spendReportDays !== undefined ? dayBlocks(args.spendReportDays, 'spend_reports') : CALENDAR_WEEK), make(CALENDAR_MONTH)] : [];
+  if (spend.length === 0 && args.spendReportDays !== undefined) options.logger.warn('general_settings.spend_report_frequency is set but "spend_reports" is not among alert_types: no spend report is sent');
+  if (!daily && args.dailyReportDays !== 1) options.logger.warn('general_settings.alerting_args.daily_report_frequency is set but "daily_reports" is not among alert_types: no daily report is sent');
   if (!daily && spend.length === 0 && options.hourUtc !== undefined) {
     options.logger.warn('general_settings.daily_report_hour_utc is set but no spend report is sent: it needs "daily_reports" or "spend_reports" among alert_types');
   }
