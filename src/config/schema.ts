@@ -288,7 +288,11 @@ export const generalSettingsSchema = z
     /** Seconds over which a response is slow (llm_too_slow alerts; default 300). */
     alerting_threshold: nonNegative.optional(),
     alert_types: z.array(z.string()).optional(),
-    /** The UTC hour (0-23) at which the previous day's spend report is sent (daily_reports; default 0). */
+    /** LiteLLM's alerting tuning (observability/alerting/alerting-args.ts): each key used or warned about. */
+    alerting_args: z.record(z.unknown(), { invalid_type_error: 'expected a mapping of alerting arguments' }).optional(),
+    /** Days covered by each rolling spend_reports report ("7d": the calendar week, the default). */
+    spend_report_frequency: z.string({ invalid_type_error: 'expected whole days such as "7d" or "30d"' }).optional(),
+    /** The UTC hour (0-23) at which the spend reports (daily_reports, spend_reports) are sent on the first day after their period (default 0). */
     daily_report_hour_utc: z.number().int().min(0).max(23).optional(),
     /** JSON log lines (as litellm_settings.json_logs; either place is read). */
     json_logs: boolean.optional(),

@@ -69,6 +69,7 @@ import { checkDeployment } from '../routing/health-check.js';
 import { DatabaseHealthStore, RedisHealthStore } from '../state/health-store.js';
 import { LocalBackends } from '../backends/local-backends.js';
 import { BackendStateRepository } from '../storage/repositories/backend-state.js';
+import { ReportClaimRepository } from '../storage/repositories/report-claims.js';
 import { createUsageAnalytics, type UsageAnalytics } from './usage-analytics.js';
 import { RouterSettingsStore } from '../routing/router-settings-store.js';
 import { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
@@ -77,7 +78,7 @@ import { registerCacheMetrics } from '../cache/metrics.js';
 import { CallbackProblem, Callbacks, type CallbackQueueTuning } from '../observability/callbacks/callbacks.js';
 import { registerCallbackMetrics } from '../observability/callbacks/metrics.js';
 import { Alerting } from '../observability/alerting/alerting.js';
-import { DailySpendReport } from '../observability/alerting/daily-report.js';
+import { spendReports, type SpendReport } from '../observability/alerting/spend-report.js';
 import { redisClaims } from '../observability/alerting/alert-claims.js';
 import { redisClient } from '../state/redis-client.js';
 import { AgentDirectory } from '../agents/directory.js';
@@ -136,7 +137,9 @@ export interface GatewayRuntime {
   /** Alerting (general_settings.alerting); undefined when off. */
   alerting: Alerting | undefined;
   /** The daily spend report (alert type daily_reports); undefined when off. */
-  dailyReport: DailySpendReport | undefined;
+  dailyReport: SpendReport | undefined;
+  /** The weekly (or spend_report_frequency) and monthly spend reports (alert type spend_reports); empty when off. */
+  spendReports: SpendReport[];
   usageLogs(): UsageLogRepository | undefined;
   /** Stored responses of /v1/responses (queued writes, read-your-writes). */
   responses: ResponseStore;
@@ -234,6 +237,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let creditGrants: CreditGrantRepository | undefined;
   let modelRepository: ModelRepository | undefined;
   let backendState: BackendStateRepository | undefined;
+  let reportClaims: ReportClaimRepository | undefined;
   let workerSink: SqliteWorkerSink | undefined;
   let agentRepository: AgentRepository | undefined;
   let storedResponses: StoredResponseRepository | undefined;
@@ -257,6 +261,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (platformSettings) void routingRules.attach(new RoutingRuleRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored routing rules'));
     modelRepository = new ModelRepository(handle.db);
     backendState = new BackendStateRepository(handle.db);
+    reportClaims = new ReportClaimRepository(handle.db);
     void modelRegistry.attach(modelRepository).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored models'));
     void routerSettings.attach(new GatewaySettingsRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored router settings'));
     agentRepository = new AgentRepository(handle.db);
@@ -457,24 +462,20 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     guardrails,
   });
   analytics.registerMetrics(metrics.registry);
-  const dailyReport = alerting?.sends('daily_reports')
-    ? new DailySpendReport({
-        reports: analytics.reports,
-        send: (alert) => alerting.report(alert),
-        hourUtc: config.general_settings.daily_report_hour_utc ?? 0,
-        logger,
-        now: options.reportClock ?? Date.now,
-        redis: alertRedis,
-      })
-    : undefined;
-  if (!dailyReport && config.general_settings.daily_report_hour_utc !== undefined) {
-    logger.warn('general_settings.daily_report_hour_utc is set but no daily spend report is sent: it needs general_settings.alerting with a channel set up and "daily_reports" among alert_types');
-  }
+  const { daily: dailyReport, spend: periodReports } = spendReports(alerting, {
+    reports: analytics.reports,
+    hourUtc: config.general_settings.daily_report_hour_utc,
+    logger,
+    now: options.reportClock ?? Date.now,
+    redis: alertRedis,
+    claims: () => reportClaims,
+  });
 
   usageWriter.start();
   callbacks?.start();
   alerting?.start();
   dailyReport?.start();
+  for (const report of periodReports) report.start();
   void database.start();
 
   return {
@@ -484,6 +485,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     callbacks,
     alerting,
     dailyReport,
+    spendReports: periodReports,
     metrics,
     database,
     keyDirectory,
@@ -532,6 +534,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await usageWriter.close();
       await callbacks?.close();
       await dailyReport?.close();
+      for (const report of periodReports) await report.close();
       await alerting?.close();
       alertRedis?.client.disconnect();
       await responseStore.close();

@@ -285,6 +285,13 @@ export interface BackendStateTable {
   updated_at: number;
 }
 
+/** A spend report period sent by some process (observability/alerting/spend-report.ts). */
+export interface ReportClaimTable {
+  report: string;
+  claimed_by: string;
+  claimed_at: number;
+}
+
 /** A setting changed through the admin API, on top of config.yaml (value: JSON). */
 export interface GatewaySettingTable {
   name: string;
@@ -322,6 +329,7 @@ export interface Database {
   billing_outbox: BillingOutboxTable;
   gateway_settings: GatewaySettingTable;
   backend_state: BackendStateTable;
+  report_claims: ReportClaimTable;
   agents: AgentTable;
   agent_executions: AgentExecutionTable;
   routing_rules: RoutingRuleTable;

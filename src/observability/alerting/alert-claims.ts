@@ -1,6 +1,6 @@
 /**
  * Once-only alert claims shared by the replicas: a Redis SET NX per condition (and budget period),
- * kept long enough to outlive any budget period's alerts (400 days).
+ * kept long enough to outlive any budget period's alerts (400 days), or for alerting_args.budget_alert_ttl.
  */
 import type { Redis } from 'ioredis';
 import type { ClaimStore } from './budget-alerts.js';
@@ -9,8 +9,8 @@ const CLAIM_SECONDS = 400 * 86_400;
 
 export function redisClaims(client: Redis, prefix: string): ClaimStore {
   return {
-    async claim(key) {
-      return (await client.set(`${prefix}${key}`, String(process.pid), 'EX', CLAIM_SECONDS, 'NX')) === 'OK';
+    async claim(key, ttlSeconds = CLAIM_SECONDS) {
+      return (await client.set(`${prefix}${key}`, String(process.pid), 'EX', ttlSeconds, 'NX')) === 'OK';
     },
     async release(key) {
       await client.del(`${prefix}${key}`);

@@ -1,6 +1,6 @@
 /** One alert as every destination receives it (Slack text and the webhook's JSON are built from it). */
-export type AlertType = 'outage_alerts' | 'llm_exceptions' | 'llm_too_slow' | 'budget_alerts' | 'daily_reports';
-export const BUILT_ALERT_TYPES: AlertType[] = ['outage_alerts', 'llm_exceptions', 'llm_too_slow', 'budget_alerts', 'daily_reports'];
+export type AlertType = 'outage_alerts' | 'llm_exceptions' | 'llm_too_slow' | 'budget_alerts' | 'daily_reports' | 'spend_reports';
+export const BUILT_ALERT_TYPES: AlertType[] = ['outage_alerts', 'llm_exceptions', 'llm_too_slow', 'budget_alerts', 'daily_reports', 'spend_reports'];
 
 export interface Alert {
   alert_type: AlertType;

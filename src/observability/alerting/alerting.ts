@@ -1,8 +1,10 @@
 /**
  * Alerting (general_settings.alerting: ["slack", "webhook"]): deployment outages (from the health
  * monitor), LLM exceptions (calls that failed upstream or in the gateway, 5xx) and slow responses
- * (over alerting_threshold seconds) and budget crossings (budget-alerts.ts) are sent to a Slack incoming webhook (SLACK_WEBHOOK_URL) and/or a
- * generic webhook (WEBHOOK_URL). Each condition (type + deployment + error) alerts once per window
+ * (over alerting_threshold seconds), budget crossings (budget-alerts.ts), the spend reports
+ * (spend-report.ts) and, with alerting_args outage thresholds, error-count outages (outage-counts.ts)
+ * are sent to a Slack incoming webhook (SLACK_WEBHOOK_URL) and/or a generic webhook (WEBHOOK_URL).
+ * alerting_args (alerting-args.ts) also sets the budget alert ttl and log_to_console. Each condition (type + deployment + error) alerts once per window
  * (deduplicated), and at most MAX_PER_MINUTE alerts leave per minute (rate-limited; the rest are
  * counted as dropped). Delivery is the callbacks' bounded queue: off the request path, retried.
  */
@@ -17,11 +19,15 @@ import { BudgetAlerts, type ClaimStore } from './budget-alerts.js';
 
 import type { Alert, AlertType } from './alert.js';
 import { BUILT_ALERT_TYPES } from './alert.js';
+import { parseAlertingArgs, type AlertingArgs } from './alerting-args.js';
+import { OutageCounts } from './outage-counts.js';
 
 export interface AlertingSettings {
   alerting?: unknown;
   alerting_threshold?: unknown;
   alert_types?: unknown;
+  alerting_args?: unknown;
+  spend_report_frequency?: unknown;
 }
 
 /** One alert per condition per window. */
@@ -35,20 +41,31 @@ export class Alerting {
   private minuteCount = 0;
   private suppressed = 0;
   private readonly budgets: BudgetAlerts;
+  private readonly outageCounts: OutageCounts | undefined;
 
   private constructor(
     private readonly channels: Array<DeliveryQueue<Alert>>,
     private readonly types: Set<AlertType>,
     private readonly thresholdMs: number,
     private readonly now: () => number,
+    /** general_settings.alerting_args and spend_report_frequency, read (alerting-args.ts). */
+    readonly args: AlertingArgs,
+    private readonly logger: Logger,
   ) {
-    this.budgets = new BudgetAlerts((alert) => this.raise(alert), now);
+    this.budgets = new BudgetAlerts((alert) => this.raise(alert), now, args.budgetAlertTtlMs);
+    this.outageCounts = args.outageCounts ? new OutageCounts(args.outageCounts) : undefined;
   }
 
   /** The alerting of the settings, or undefined when none is on. Unbuilt channels and types are warned about. */
   static fromSettings(settings: AlertingSettings, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}, now: () => number = Date.now): Alerting | undefined {
     const channels = listOf(settings.alerting);
-    if (channels.length === 0) return undefined;
+    const unused = () => {
+      for (const key of ['alerting_args', 'spend_report_frequency'] as const) {
+        if (settings[key] !== undefined) logger.warn(`general_settings.${key} is set but alerting is off (no general_settings.alerting channel with its URL set): it changes nothing`);
+      }
+      return undefined;
+    };
+    if (channels.length === 0) return unused();
     const queues: Array<DeliveryQueue<Alert>> = [];
     for (const channel of channels) {
       if (channel === 'slack') {
@@ -63,7 +80,7 @@ export class Alerting {
         logger.warn({ channel }, `alerting channel "${channel}" is not supported (slack, webhook are): no alert is sent to it`);
       }
     }
-    if (queues.length === 0) return undefined;
+    if (queues.length === 0) return unused();
     const asked = listOf(settings.alert_types);
     const types = new Set<AlertType>();
     for (const type of asked.length > 0 ? asked : BUILT_ALERT_TYPES) {
@@ -71,7 +88,9 @@ export class Alerting {
       else logger.warn({ alert_type: type }, `alert type "${type}" is not built: no such alert is sent (built: ${BUILT_ALERT_TYPES.join(', ')})`);
     }
     const threshold = typeof settings.alerting_threshold === 'number' && settings.alerting_threshold > 0 ? settings.alerting_threshold : DEFAULT_THRESHOLD_SECONDS;
-    return new Alerting(queues, types, threshold * 1000, now);
+    const args = parseAlertingArgs(settings.alerting_args, settings.spend_report_frequency, logger);
+    if (args.outageCounts && !types.has('outage_alerts')) logger.warn('general_settings.alerting_args sets outage thresholds but "outage_alerts" is not among alert_types: no outage alert is sent');
+    return new Alerting(queues, types, threshold * 1000, now, args, logger);
   }
 
   start(): void {
@@ -117,7 +136,7 @@ export class Alerting {
     return this.types.has(type);
   }
 
-  /** A report (the daily spend report): sent once per its condition like any alert. */
+  /** A spend report (daily, weekly, monthly): sent once per its condition like any alert, if its type is on. */
   report(alert: Alert): void {
     if (this.types.has(alert.alert_type)) this.raise(alert);
   }
@@ -146,11 +165,27 @@ export class Alerting {
     if (row.status === 'failure') {
       // An upstream attempt that failed on the server side; a refusal before any attempt (every
       // deployment down, cooling down) is the outage's consequence, alerted as the outage.
-      if (row.http_status < 500 || !row.deployment_id || !this.types.has('llm_exceptions')) return;
+      if (row.http_status < 500 || !row.deployment_id) return;
+      this.countOutage(row, base);
+      if (!this.types.has('llm_exceptions')) return;
       this.raise({ ...base, alert_type: 'llm_exceptions', level: 'High', message: `LLM exception on model group ${row.model_group ?? 'unknown'}${row.deployment_id ? ` (deployment ${row.deployment_id})` : ''}: ${row.http_status} ${row.error_code ?? ''}${row.error_message ? ` — ${row.error_message.slice(0, 300)}` : ''}`, condition: `exception:${row.deployment_id ?? row.model_group}:${row.error_code}` });
     } else if (row.latency_ms > this.thresholdMs && this.types.has('llm_too_slow')) {
       this.raise({ ...base, alert_type: 'llm_too_slow', level: 'Low', message: `Slow response on model group ${row.model_group ?? 'unknown'}${row.deployment_id ? ` (deployment ${row.deployment_id})` : ''}: ${(row.latency_ms / 1000).toFixed(1)} s, over the ${this.thresholdMs / 1000} s alerting threshold`, condition: `slow:${row.deployment_id ?? row.model_group}` });
     }
+  }
+
+  /** alerting_args outage thresholds: a deployment's run of server-side errors is a minor, then a major outage. */
+  private countOutage(row: UsageLogRow, base: Pick<Alert, 'model_group' | 'deployment' | 'provider' | 'timestamp'>): void {
+    if (!this.outageCounts || !row.deployment_id || !this.types.has('outage_alerts')) return;
+    const reached = this.outageCounts.error(row.deployment_id, this.now());
+    if (!reached) return;
+    this.raise({
+      ...base,
+      alert_type: 'outage_alerts',
+      level: reached.level === 'major' ? 'High' : 'Medium',
+      message: `${reached.level === 'major' ? 'Major' : 'Minor'} outage of deployment ${row.deployment_id} (model group ${row.model_group ?? 'unknown'}, ${row.provider ?? 'unknown provider'}): ${reached.errors} server-side errors, each within ${this.outageCounts.windowSeconds} s of the previous one; last: ${row.http_status} ${row.error_code ?? ''}`,
+      condition: `outage_errors:${reached.level}:${row.deployment_id}`,
+    });
   }
 
   /** False when the alert was suppressed (deduplicated or over the rate limit). */
@@ -173,6 +208,7 @@ export class Alerting {
     this.sent.set(alert.condition, now);
     if (this.sent.size > 10_000) for (const [key, at] of this.sent) if (now - at >= DEDUPE_WINDOW_MS) this.sent.delete(key);
     for (const queue of this.channels) queue.enqueue(alert);
+    if (this.args.logToConsole) this.logger.info({ alert: webhookBody(alert) }, `alert sent: ${alert.alert_type}`);
     return true;
   }
 }

@@ -4,7 +4,8 @@
  * spent, or a request refused because not even a minimal call fits in what is left). Told of the
  * counted spend after each billed call settled, and of such refusals (auth/admission.ts), off the
  * request path (nothing awaited; the alert is queued). Each
- * condition alerts once per holder per budget period (a new period may alert again): on this
+ * condition alerts once per holder per budget period (a new period may alert again; with
+ * alerting_args.budget_alert_ttl, again once that long has passed while the spend stays over it): on this
  * replica by memory, across replicas (with Redis) by a SET NX claim per condition and period; the
  * hourly dedup and per-minute rate limit of alerting.ts apply on top.
  */
@@ -14,8 +15,8 @@ import type { Alert } from './alert.js';
 
 /** A shared once-only claim per condition (Redis SET NX with a long expiry). */
 export interface ClaimStore {
-  /** True when this replica is the first to claim the key. */
-  claim(key: string): Promise<boolean>;
+  /** True when this replica is the first to claim the key (for ttlSeconds, else for good). */
+  claim(key: string, ttlSeconds?: number): Promise<boolean>;
   release(key: string): Promise<void>;
 }
 
@@ -25,12 +26,15 @@ export type BudgetCondition = 'soft_budget' | 'max_budget_80' | 'max_budget';
 const MAX_REMEMBERED = 50_000;
 
 export class BudgetAlerts {
-  private readonly alerted = new Set<string>();
+  /** Each alerted condition and when it was alerted (or claimed). */
+  private readonly alerted = new Map<string, number>();
 
   constructor(
     /** Sends the alert; false when it was not sent (rate-limited), so that a later call may send it. */
     private readonly raise: (alert: Alert) => boolean,
     private readonly now: () => number,
+    /** alerting_args.budget_alert_ttl: a condition alerts again this long after its last alert; unset, once per period. */
+    private readonly ttlMs?: number,
   ) {}
 
   /** Claims shared by the replicas (Redis SET NX): only the replica that claims a condition sends it. */
@@ -46,7 +50,7 @@ export class BudgetAlerts {
     if (max !== null && (spent >= max || spend.exhausted)) reached.push({ condition: 'max_budget', level: 'High', text: `has exhausted its budget: spent $${formatUsd(spent)} of its $${formatUsd(max)} max_budget${spent < max ? ', and what is left pays for no call' : ''}; its requests are refused until the budget resets or is raised` });
     if (max !== null && spent * 10 >= max * 8) reached.push({ condition: 'max_budget_80', level: 'Medium', text: `has reached 80% of its budget: spent $${formatUsd(spent)} of its $${formatUsd(max)} max_budget` });
     if (soft !== null && spent >= soft) reached.push({ condition: 'soft_budget', level: 'Medium', text: `has crossed its soft budget: spent $${formatUsd(spent)}, past its $${formatUsd(soft)} soft_budget${max !== null ? ` (max_budget $${formatUsd(max)})` : ''}` });
-    const fresh = reached.filter((entry) => !this.alerted.has(this.key(spend, entry.condition)));
+    const fresh = reached.filter((entry) => !this.isAlerted(this.key(spend, entry.condition)));
     const exhausted = fresh.some((entry) => entry.condition === 'max_budget');
     for (const entry of fresh) {
       const key = this.key(spend, entry.condition);
@@ -73,7 +77,7 @@ export class BudgetAlerts {
       // Remembered at once, so this replica claims each condition once; another replica's claim wins.
       this.remember(key);
       void claims
-        .claim(key)
+        .claim(key, this.ttlMs !== undefined ? Math.max(1, Math.ceil(this.ttlMs / 1000)) : undefined)
         // Redis not answering: better a duplicate than a missed alert.
         .catch(() => true)
         .then((won) => {
@@ -89,9 +93,15 @@ export class BudgetAlerts {
     return `budget:${condition}:${spend.kind}:${spend.id}:${spend.period}`;
   }
 
+  private isAlerted(key: string): boolean {
+    const at = this.alerted.get(key);
+    return at !== undefined && (this.ttlMs === undefined || this.now() - at < this.ttlMs);
+  }
+
   private remember(key: string): void {
-    this.alerted.add(key);
-    if (this.alerted.size > MAX_REMEMBERED) this.alerted.delete(this.alerted.values().next().value!);
+    this.alerted.delete(key);
+    this.alerted.set(key, this.now());
+    if (this.alerted.size > MAX_REMEMBERED) this.alerted.delete(this.alerted.keys().next().value!);
   }
 }
 

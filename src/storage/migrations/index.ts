@@ -24,6 +24,7 @@ import * as tagRollups from './2026-12-05-0017-tag-rollups.js';
 import * as storedResponses from './2026-12-05-0018-stored-responses.js';
 import * as customersBudgets from './2026-12-05-0021-customers-budgets.js';
 import * as keyLitellmFields from './2026-12-05-0020-key-litellm-fields.js';
+import * as reportClaims from './2026-12-05-0022-report-claims.js';
 import * as partialUsageIndexes from './2026-12-05-0023-partial-usage-indexes.js';
 
 interface DialectMigration {
@@ -52,6 +53,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0018-stored-responses': storedResponses,
   '2026-12-05-0021-customers-budgets': customersBudgets,
   '2026-12-05-0020-key-litellm-fields': keyLitellmFields,
+  '2026-12-05-0022-report-claims': reportClaims,
   '2026-12-05-0023-partial-usage-indexes': partialUsageIndexes,
 };
 
