@@ -241,6 +241,7 @@ async function main() {
   let requests = 0;
   let errors = 0;
   let loadSeconds = 0;
+  const cpuBefore = cpuMsOf(pid);
   for (let elapsed = 0, index = 0; elapsed < duration; elapsed += slice, index += 1) {
     const mode = scenario === 'alternate' ? (index % 2 === 0 ? 'nonstream' : 'stream') : scenario;
     const result = await runWrk(gateway.url, scripts[mode], Math.min(slice, duration - elapsed));
@@ -251,6 +252,7 @@ async function main() {
     rows.push(row);
     printRow(row);
   }
+  const loadCpuMs = cpuMsOf(pid) - cpuBefore;
   await sleep(10_000);
   const after = sample(pid, probeFile, 'after');
   rows.push(after);
@@ -267,6 +269,7 @@ async function main() {
     startupMs: { median: Math.round(medianStartup), runs: startupMs.map(Math.round) },
     startupCpuMs: { median: medianStartupCpu, runs: startupCpuMs },
     requestsPerSecond: Math.round(requests / loadSeconds),
+    cpuMicrosecondsPerRequest: Math.round((loadCpuMs * 1000) / requests),
     errors,
     idleRss: rows[0].rss,
     loadRss: { min: Math.min(...rss), max: Math.max(...rss), last: rss.at(-1) },
@@ -276,7 +279,7 @@ async function main() {
     rows: rows.map(({ packages, ...row }) => row),
   };
   console.log(
-    `\n${requests} requests (${summary.requestsPerSecond}/s), ${errors} errors; RSS idle ${mb(summary.idleRss)} MB, under load ${mb(summary.loadRss.min)}–${mb(summary.loadRss.max)} MB (last ${mb(summary.loadRss.last).trim()}), after ${mb(after.rss).trim()} MB; ${summary.modules} CommonJS modules loaded`,
+    `\n${requests} requests (${summary.requestsPerSecond}/s, ${summary.cpuMicrosecondsPerRequest} µs CPU each), ${errors} errors; RSS idle ${mb(summary.idleRss)} MB, under load ${mb(summary.loadRss.min)}–${mb(summary.loadRss.max)} MB (last ${mb(summary.loadRss.last).trim()}), after ${mb(after.rss).trim()} MB; ${summary.modules} CommonJS modules loaded`,
   );
   mkdirSync(join(BENCH_DIR, 'results'), { recursive: true });
   writeFileSync(join(BENCH_DIR, 'results', 'memory.json'), `${JSON.stringify(summary, null, 2)}\n`);
