@@ -15,6 +15,7 @@ import { PID_FILE, readPidFile, removePidFile, writePidFile } from './runtime/pi
 import { openDatabase, redactUrl } from './storage/db.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
+import { releaseYoungGeneration } from './runtime/young-generation.js';
 import { backupCommand, restoreCommand } from './runtime/backup-commands.js';
 import { importSnapshot } from './runtime/import-litellm.js';
 import { readLiteLLM } from './runtime/litellm-source.js';
@@ -86,6 +87,7 @@ async function start(args: string[], env: Environment): Promise<number> {
     uiDirectory: settings.uiDirectory,
   });
   const address = await runtime.listen(settings.port, settings.host);
+  releaseYoungGeneration();
   try {
     writePidFile(settings.dataDir);
   } catch (error) {

@@ -4,10 +4,14 @@
  * chunks it came in (never concatenated: each upstream attempt streams the same chunks), refused
  * past `maxFileBytes` (or all files together past `maxTotalBytes`) as soon as they grow past it.
  */
-import busboy from 'busboy';
+import type busboyType from 'busboy';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { Upload } from '../providers/native.js';
+import { lazyModule } from '../lazy-module.js';
+
+/** busboy is loaded with the first multipart upload, not at start. */
+const busboy = lazyModule<typeof busboyType>('busboy');
 
 const MAX_FIELDS = 50;
 const MAX_FIELD_BYTES = 64 * 1024;
@@ -34,9 +38,9 @@ export function readMultipart(request: IncomingMessage, options: MultipartOption
   const maxFiles = options.maxFiles ?? 1;
   const maxTotalBytes = options.maxTotalBytes ?? options.maxFileBytes * maxFiles;
   return new Promise((resolve, reject) => {
-    let parser: busboy.Busboy;
+    let parser: busboyType.Busboy;
     try {
-      parser = busboy({ headers: request.headers, limits: { files: maxFiles, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, fileSize: options.maxFileBytes } });
+      parser = busboy()({ headers: request.headers, limits: { files: maxFiles, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, fileSize: options.maxFileBytes } });
     } catch (error) {
       reject(new GatewayError('invalid_request', `the body must be multipart/form-data: ${(error as Error).message}`));
       return;

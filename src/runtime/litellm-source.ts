@@ -9,7 +9,11 @@
  * Switchboard's key_hash: every imported key keeps working with its original secret.
  */
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyModule } from '../lazy-module.js';
+
+/** pg is loaded when LiteLLM's database is read, not at start. */
+const loadPg = lazyModule<typeof pg>('pg');
 import { addDuration, parseDuration } from '../auth/budget-period.js';
 import type { BudgetRecord } from '../auth/budgets.js';
 import type { EndUserRecord, KeyRecord, Limits, TeamRecord, UserRecord, UserRole } from '../auth/principals.js';
@@ -78,7 +82,7 @@ async function rows(client: pg.Client, table: string): Promise<Row[]> {
 }
 
 export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promise<LiteLLMSnapshot> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new (loadPg().Client)({ connectionString: databaseUrl });
   await client.connect();
   const warnings: string[] = [];
   try {

@@ -6,7 +6,11 @@
  * the import carries over, already count it.
  */
 import type { Kysely } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { lazyModule } from '../lazy-module.js';
+
+/** pg is loaded when LiteLLM's database is read, not at start. */
+const loadPg = lazyModule<typeof pg>('pg');
 import type { Database, UsageLogRow } from '../storage/schema.js';
 import { UsageLogRepository } from '../storage/repositories/usage-logs.js';
 import { applyRollups } from '../storage/repositories/usage-rollups.js';
@@ -80,7 +84,7 @@ function usageRowOf(row: Row, keyIds: Map<string, string>): UsageLogRow {
 /** Imports every spend log row; returns how many were new. */
 export async function importSpendLogs(databaseUrl: string, db: Kysely<Database>): Promise<{ read: number; stored: number }> {
   const keyIds = new Map((await db.selectFrom('api_keys').select(['key_hash', 'key_id']).execute()).map((row) => [row.key_hash, row.key_id]));
-  const client = new pg.Client({ connectionString: databaseUrl });
+  const client = new (loadPg().Client)({ connectionString: databaseUrl });
   await client.connect();
   let read = 0;
   let stored = 0;

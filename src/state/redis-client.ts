@@ -5,8 +5,12 @@
  * replica's memory, see resilient-limits-state.ts), and log connection errors at debug level only:
  * the outage itself is logged once per transition by SharedStateStatus.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { lazyModule } from '../lazy-module.js';
+
+/** ioredis is loaded with the first connection: a gateway without Redis never loads it. */
+const ioredis = lazyModule<typeof import('ioredis')>('ioredis');
 
 export interface RedisClientOptions {
   /** What the connection is for, in debug lines. */
@@ -23,7 +27,7 @@ export interface RedisClientOptions {
 }
 
 export function redisClient(url: string, options: RedisClientOptions): Redis {
-  const client = new Redis(url, {
+  const client = new (ioredis().Redis)(url, {
     lazyConnect: true,
     enableOfflineQueue: options.queueWhileDisconnected ?? false,
     // A command in flight when the connection drops fails instead of waiting for the reconnect.

@@ -7,7 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type pgType from 'pg';
+import { lazyModule } from '../lazy-module.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -55,10 +56,14 @@ function openSqlite(path: string): DatabaseHandle {
   return { db, dialect: 'sqlite', description: `sqlite:${absolute}`, sqlite: database, close: () => db.destroy() };
 }
 
+/** pg is loaded with the first PostgreSQL connection: an embedded database never loads it. */
+const loadPg = lazyModule<typeof pgType>('pg');
+
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 
 function openPostgres(url: string): DatabaseHandle {
+  const pg = loadPg();
   const pool = new pg.Pool({
     connectionString: url,
     max: 10,
@@ -69,7 +74,7 @@ function openPostgres(url: string): DatabaseHandle {
       getTypeParser: ((oid: number, format?: string) => {
         if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
         return pg.types.getTypeParser(oid, format as 'text');
-      }) as typeof pg.types.getTypeParser,
+      }) as typeof pgType.types.getTypeParser,
     },
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.

@@ -9,10 +9,9 @@
  * The tracer provider is this gateway's own, never registered globally. Spans are only started and
  * ended on the request path (in memory); their export is the queue's.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from 'pino';
 import type { CallContext } from '../../gateway/call-context.js';
 import type { Call } from '../../gateway/call.js';
@@ -20,6 +19,13 @@ import type { UsageLogRow } from '../../storage/schema.js';
 import { VERSION } from '../../version.js';
 import { DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue.js';
 import { parseHeaders } from './generic-api.js';
+import { lazyModule } from '../../lazy-module.js';
+
+// The OpenTelemetry SDK (~250 modules) is loaded when an otel callback is configured, not at start.
+const otelApi = lazyModule<typeof import('@opentelemetry/api')>('@opentelemetry/api');
+const otlpHttp = lazyModule<typeof import('@opentelemetry/exporter-trace-otlp-http')>('@opentelemetry/exporter-trace-otlp-http');
+const otelResources = lazyModule<typeof import('@opentelemetry/resources')>('@opentelemetry/resources');
+const otelTraceBase = lazyModule<typeof import('@opentelemetry/sdk-trace-base')>('@opentelemetry/sdk-trace-base');
 
 export interface OtelSettings {
   /** The traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
@@ -79,8 +85,8 @@ const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 /** The parent context of a W3C traceparent header (version 00), or the root context. */
 export function parentOf(traceparent: string | undefined): Context {
   const match = traceparent ? TRACEPARENT.exec(traceparent.trim().toLowerCase()) : null;
-  if (!match || /^0+$/.test(match[1]) || /^0+$/.test(match[2])) return ROOT_CONTEXT;
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId: match[1], spanId: match[2], traceFlags: Number.parseInt(match[3], 16) & TraceFlags.SAMPLED, isRemote: true });
+  if (!match || /^0+$/.test(match[1]) || /^0+$/.test(match[2])) return otelApi().ROOT_CONTEXT;
+  return otelApi().trace.setSpanContext(otelApi().ROOT_CONTEXT, { traceId: match[1], spanId: match[2], traceFlags: Number.parseInt(match[3], 16) & otelApi().TraceFlags.SAMPLED, isRemote: true });
 }
 
 /** Hands ended spans to the delivery queue. */
@@ -106,7 +112,7 @@ export class OtelTracing {
   private readonly requests = new WeakMap<CallContext, Span>();
 
   constructor(settings: OtelSettings, logger: Logger, tuning: Partial<DeliveryQueueOptions<ReadableSpan>>, private readonly options: { redact: boolean; forwardTraceparent: boolean }) {
-    this.exporter = new OTLPTraceExporter({ url: settings.tracesUrl, headers: settings.headers, timeoutMillis: tuning.timeoutMs ?? 10_000 });
+    this.exporter = new (otlpHttp().OTLPTraceExporter)({ url: settings.tracesUrl, headers: settings.headers, timeoutMillis: tuning.timeoutMs ?? 10_000 });
     this.queue = new DeliveryQueue<ReadableSpan>({
       ...tuning,
       destination: 'otel',
@@ -116,8 +122,8 @@ export class OtelTracing {
           this.exporter.export(batch, (result) => (result.code === 0 ? resolve() : reject(result.error ?? new Error('OTLP export failed'))));
         }),
     });
-    const provider = new BasicTracerProvider({
-      resource: resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': VERSION }),
+    const provider = new (otelTraceBase().BasicTracerProvider)({
+      resource: otelResources().resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': VERSION }),
       spanProcessors: [new QueueSpanProcessor(this.queue)],
     });
     this.tracer = provider.getTracer('switchboard', VERSION);
@@ -127,7 +133,7 @@ export class OtelTracing {
   private requestSpan(context: CallContext): Span {
     let span = this.requests.get(context);
     if (!span) {
-      span = this.tracer.startSpan(`${operationOf(context.endpoint)} ${context.endpoint}`, { kind: SpanKind.SERVER, startTime: context.startedAtEpochMs, attributes: { 'gen_ai.operation.name': operationOf(context.endpoint), 'switchboard.endpoint': context.endpoint } }, parentOf(context.traceparent));
+      span = this.tracer.startSpan(`${operationOf(context.endpoint)} ${context.endpoint}`, { kind: otelApi().SpanKind.SERVER, startTime: context.startedAtEpochMs, attributes: { 'gen_ai.operation.name': operationOf(context.endpoint), 'switchboard.endpoint': context.endpoint } }, parentOf(context.traceparent));
       this.requests.set(context, span);
     }
     return span;
@@ -140,7 +146,7 @@ export class OtelTracing {
   attemptStarted(call: Call): { end: (error?: unknown) => void; traceparent: string | undefined } {
     const attempt = call.attempt;
     if (!attempt) return { end: () => {}, traceparent: undefined };
-    const parent = trace.setSpan(ROOT_CONTEXT, this.requestSpan(call.context));
+    const parent = otelApi().trace.setSpan(otelApi().ROOT_CONTEXT, this.requestSpan(call.context));
     const { deployment } = attempt;
     const operation = operationOf(call.context.endpoint);
     const attributes: Attributes = {
@@ -156,9 +162,9 @@ export class OtelTracing {
     if (system) attributes['gen_ai.system'] = system;
     const host = hostOf(deployment.apiBase);
     if (host) attributes['server.address'] = host;
-    const span = this.tracer.startSpan(`${operation} ${deployment.upstreamModel}`, { kind: SpanKind.CLIENT, attributes }, parent);
+    const span = this.tracer.startSpan(`${operation} ${deployment.upstreamModel}`, { kind: otelApi().SpanKind.CLIENT, attributes }, parent);
     const spanContext = span.spanContext();
-    const traceparent = this.options.forwardTraceparent ? `00-${spanContext.traceId}-${spanContext.spanId}-${(spanContext.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0')}` : undefined;
+    const traceparent = this.options.forwardTraceparent ? `00-${spanContext.traceId}-${spanContext.spanId}-${(spanContext.traceFlags & otelApi().TraceFlags.SAMPLED).toString(16).padStart(2, '0')}` : undefined;
     const end = (error?: unknown) => {
       if (error) {
         // The upstream's own status when it answered; else the status the gateway gives the failure.
@@ -166,7 +172,7 @@ export class OtelTracing {
         const status = failure.upstreamStatus ?? failure.status;
         span.setAttribute('error.type', (error as { code?: string }).code ?? (error instanceof Error ? error.name : 'error'));
         if (typeof status === 'number') span.setAttribute('http.response.status_code', status);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message.slice(0, 500) : String(error) });
+        span.setStatus({ code: otelApi().SpanStatusCode.ERROR, message: error instanceof Error ? error.message.slice(0, 500) : String(error) });
       }
       span.end();
     };
@@ -210,7 +216,7 @@ export class OtelTracing {
     span.setAttributes(attributes);
     if (row.status === 'failure') {
       if (row.error_code) span.setAttribute('error.type', row.error_code);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: row.error_message ?? row.error_code ?? undefined });
+      span.setStatus({ code: otelApi().SpanStatusCode.ERROR, message: row.error_message ?? row.error_code ?? undefined });
     }
     span.end(row.created_at + row.latency_ms);
   }

@@ -4,9 +4,12 @@
  * the deployment's. Path segments are encoded once here (a model id's `:` → `%3A`) and aws4
  * encodes them again for the canonical request, as SigV4 wants for every service but S3.
  */
-import aws4 from 'aws4';
+import { lazyModule } from '../../lazy-module.js';
 import { GatewayError } from '../../errors.js';
 import type { AwsCredentials, Deployment } from '../types.js';
+
+/** aws4 is loaded with the first Bedrock request, not at start. */
+const aws4 = lazyModule<typeof import('aws4')>('aws4');
 
 export const BEDROCK_SIGNING_SERVICE = 'bedrock';
 
@@ -34,7 +37,7 @@ export function signedHeaders(url: string, body: string, headers: Record<string,
     headers: toSign,
     body,
   };
-  aws4.sign(options, { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken });
+  aws4().sign(options, { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, sessionToken: credentials.sessionToken });
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.headers)) {
     const lower = name.toLowerCase();

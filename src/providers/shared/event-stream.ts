@@ -12,12 +12,16 @@
  * `error:<:error-code>` for unmodelled errors (whose message is in the `:error-message` header,
  * given as `{"message": …}`).
  */
-import { EventStreamCodec } from '@smithy/eventstream-codec';
-import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
+import type { EventStreamCodec } from '@smithy/eventstream-codec';
+import { lazyModule } from '../../lazy-module.js';
 import { GatewayError } from '../../errors.js';
 
 /** AWS caps one event-stream message at 16 MiB; a larger prelude means the stream is not one. */
 type Message = ReturnType<EventStreamCodec['decode']>;
+
+/** The AWS codec is loaded with the first event-stream (a Bedrock stream), not at start. */
+const eventstreamCodec = lazyModule<typeof import('@smithy/eventstream-codec')>('@smithy/eventstream-codec');
+const utf8 = lazyModule<typeof import('@smithy/util-utf8')>('@smithy/util-utf8');
 
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const PRELUDE_BYTES = 12;
@@ -34,7 +38,7 @@ function headerText(message: Message, name: string): string | undefined {
 
 /** One decoded message as the event the stream transforms read. */
 export function eventOfMessage(message: Message): FramedEvent {
-  const payload = toUtf8(message.body);
+  const payload = utf8().toUtf8(message.body);
   const messageType = headerText(message, ':message-type') ?? 'event';
   if (messageType === 'exception') return { event: `exception:${headerText(message, ':exception-type') ?? 'unknown'}`, data: payload };
   if (messageType === 'error') {
@@ -45,7 +49,7 @@ export function eventOfMessage(message: Message): FramedEvent {
 }
 
 export class EventStreamParser {
-  private readonly codec = new EventStreamCodec(toUtf8, fromUtf8);
+  private readonly codec = new (eventstreamCodec().EventStreamCodec)(utf8().toUtf8, utf8().fromUtf8);
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 

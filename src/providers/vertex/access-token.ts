@@ -5,9 +5,13 @@
  * (UpstreamRequest.authorizer), never an adapter.
  */
 import { readFile } from 'node:fs/promises';
-import { GoogleAuth, type AuthClient } from 'google-auth-library';
+import type { AuthClient } from 'google-auth-library';
+import { lazyModule } from '../../lazy-module.js';
 import type { RequestAuthorizer } from '../types.js';
 import { isInlineCredentials } from './settings.js';
+
+/** google-auth-library is loaded with the first Vertex AI token, not at start. */
+const googleAuth = lazyModule<typeof import('google-auth-library')>('google-auth-library');
 
 const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 /** The token endpoint google-auth-library signs service-account assertions for. */
@@ -95,7 +99,7 @@ export function googleTokenFetcher(credentials: string | undefined): TokenFetche
   let client: Promise<AuthClient> | undefined;
   const clientOf = async (): Promise<AuthClient> => {
     const json = credentials ? await loadCredentials(credentials) : undefined;
-    const auth = new GoogleAuth({
+    const auth = new (googleAuth().GoogleAuth)({
       scopes: [CLOUD_PLATFORM_SCOPE],
       ...(json ? { credentials: json } : {}),
       clientOptions: { eagerRefreshThresholdMillis: REFRESH_MARGIN_MS },
