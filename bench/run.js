@@ -17,7 +17,8 @@
  * BENCH_GATEWAY_NODE_ARGS (extra node flags for the gateway, e.g. --cpu-prof), BENCH_GATEWAY_BIN
  * (another build's bin/switchboard.js, to compare builds), BENCH_STRICT=1
  * (exit 1 when a target fails), BENCH_KEY_MODE (master, or virtual: a virtual key with every limit set),
- * BENCH_CACHE=0 (leave out the "gateway cached" target: a second gateway with the response cache on).
+ * BENCH_CACHE=0 (leave out the "gateway cached" target: a second gateway with the response cache on),
+ * BENCH_WORKERS (default 1: `start --workers N`; the CPU per request then counts the primary and every worker).
  */
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -77,7 +78,9 @@ function readOptions() {
   const gatewayBin = resolve(process.env.BENCH_GATEWAY_BIN || join(ROOT, 'bin', 'switchboard.js'));
   if (!existsSync(gatewayBin)) throw new UsageError(`BENCH_GATEWAY_BIN: ${gatewayBin} does not exist`);
   const cached = process.env.BENCH_CACHE !== '0';
-  return { durationSeconds, warmupSeconds, rounds, connections, modes, keyMode, loader, gatewayNodeArgs, gatewayBin, cached, strict: process.env.BENCH_STRICT === '1' };
+  const workers = process.env.BENCH_WORKERS || '1';
+  if (!/^[1-9]\d*$/.test(workers)) throw new UsageError(`BENCH_WORKERS takes a whole number from 1, got "${workers}"`);
+  return { durationSeconds, warmupSeconds, rounds, connections, modes, keyMode, loader, gatewayNodeArgs, gatewayBin, cached, workers: Number(workers), strict: process.env.BENCH_STRICT === '1' };
 }
 
 function onPath(command) {
@@ -215,14 +218,14 @@ ${cached ? 'litellm_settings:\n  cache: true\n  cache_params: {type: local}\n' :
 }
 
 /** `cached`: the response cache on (type local), in a directory and database of its own. */
-async function startGateway(upstreamUrl, nodeArgs, bin, cached = false) {
+async function startGateway(upstreamUrl, nodeArgs, bin, cached = false, workers = 1) {
   const directory = cached ? join(tempDir, 'cached') : tempDir;
   mkdirSync(directory, { recursive: true });
   const configFile = join(directory, 'config.yaml');
   writeFileSync(configFile, gatewayConfig(upstreamUrl, cached));
   const port = await freePort();
   const child = track(
-    spawn(process.execPath, [...nodeArgs, bin, 'start', '--config', configFile, '--port', String(port), '--host', '127.0.0.1'], {
+    spawn(process.execPath, [...nodeArgs, bin, 'start', '--config', configFile, '--port', String(port), '--host', '127.0.0.1', ...(workers > 1 ? ['--workers', String(workers)] : [])], {
       cwd: directory, // the usage spill directory (./data/spill) lands in the temp directory
       env: { ...process.env, DATABASE_URL: `sqlite:${join(directory, 'bench.db')}`, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -352,11 +355,22 @@ function processTicks(pid, withChildren) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     // utime stime cutime cstime are fields 14-17 of the line, 12-15 after "pid (comm) ".
-    const own = Number(fields[11]) + Number(fields[12]);
+    const own = Number(fields[11]) + Number(fields[12]) + workerTicks(pid);
     return withChildren ? own + Number(fields[13]) + Number(fields[14]) : own;
   } catch {
     return 0;
   }
+}
+
+let gatewayWorkers = 1;
+
+/** The running children of a gateway started with --workers (its workers), else 0. */
+function workerTicks(pid) {
+  if (pid === process.pid || gatewayWorkers <= 1) return 0;
+  let ticks = 0;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  for (const child of children) ticks += processTicks(Number(child), false);
+  return ticks;
 }
 
 /**
@@ -491,12 +505,13 @@ async function virtualKey(gatewayUrl) {
 
 async function main() {
   const options = readOptions();
+  gatewayWorkers = options.workers;
   if (!process.env.BENCH_GATEWAY_BIN) ensureBuilt();
   tempDir = mkdtempSync(join(tmpdir(), 'switchboard-bench-'));
 
   const upstream = await forkService('mock-upstream.js', [], 'mock upstream');
   const bare = await forkService('bare-proxy.js', [upstream.url], 'bare proxy');
-  const gateway = await startGateway(upstream.url, options.gatewayNodeArgs, options.gatewayBin);
+  const gateway = await startGateway(upstream.url, options.gatewayNodeArgs, options.gatewayBin, false, options.workers);
   const cachedGateway = options.cached ? await startGateway(upstream.url, options.gatewayNodeArgs, options.gatewayBin, true) : undefined;
 
   const json = { 'content-type': 'application/json' };
@@ -514,7 +529,7 @@ async function main() {
   const warmups = options.modes.length * options.connections.length * targets.length;
   const estimate = Math.ceil((totalRuns * options.durationSeconds + warmups * options.warmupSeconds) / 60);
   console.log(
-    `Switchboard benchmark — loader ${options.loader}, ${options.warmupSeconds} s warm-up + ${options.durationSeconds} s per run, ${totalRuns} runs${options.rounds > 1 ? ` (${options.rounds} rounds, medians reported)` : ''} (~${estimate} min)\n` +
+    `Switchboard benchmark — loader ${options.loader}, ${options.warmupSeconds} s warm-up + ${options.durationSeconds} s per run, ${totalRuns} runs${options.rounds > 1 ? ` (${options.rounds} rounds, medians reported)` : ''}${options.workers > 1 ? `, gateway with --workers ${options.workers}` : ''} (~${estimate} min)\n` +
       `node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg()
         .map((value) => value.toFixed(2))
         .join(' ')}`,
@@ -584,6 +599,7 @@ async function main() {
     warmupSeconds: options.warmupSeconds,
     rounds: options.rounds,
     keyMode: options.keyMode,
+    workers: options.workers,
     scenarios,
     targets: checks,
     failedRequests,
