@@ -19,7 +19,7 @@ import { cacheSettingsFrom } from '../cache/settings.js';
 import { LocalCacheStore, type CacheStore } from '../cache/store.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { RuntimeSettings } from '../config/runtime-settings.js';
-import { answerCall, SharedStateClient, type IpcPort } from '../state/ipc-state.js';
+import { answerCalls, Outbox, SharedStateClient, type IpcPort } from '../state/ipc-state.js';
 import { primaryRouterState, workerRouterState } from '../state/ipc-router-state.js';
 import type { LimitsState } from '../state/limits-state.js';
 import { LocalLimitsState } from '../state/local-limits-state.js';
@@ -111,13 +111,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     const fork = (index: number) => {
       const worker = cluster.fork({ [ENV_INDEX]: String(index), [ENV_COUNT]: String(count), [ENV_SHARED]: shared.join(',') });
       workers.set(index, worker);
+      // Replies of one event-loop turn leave in one write (ipc-state.ts).
+      const replies = new Outbox((message) => send(worker, message as object));
       // A channel closing under a send (the worker is exiting): its exit is handled below.
       worker.on('error', (error: Error) => logger.debug({ worker: index, err: error.message }, 'worker channel error'));
       worker.on('message', (message: unknown) => {
-        if (answerCall(targets, message, (reply) => send(worker, reply))) return;
-        if (isControl(message) && message.sb === 'ready') {
+        for (const other of answerCalls(targets, message, (reply) => replies.push(reply))) {
+          if (!isControl(other) || other.sb !== 'ready') continue;
           ready.add(index);
-          firstAddress ??= message.address;
+          firstAddress ??= other.address;
           if (!announced && ready.size === count) {
             announced = true;
             options.announce(firstAddress);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { answerCall, PrimaryUnavailable, SharedStateClient, type IpcPort } from './ipc-state.js';
+import { answerCalls, PrimaryUnavailable, SharedStateClient, type IpcPort } from './ipc-state.js';
 import { LocalLimitsState } from './local-limits-state.js';
 import type { LimitsState } from './limits-state.js';
 import { LocalRouterState } from './local-router-state.js';
@@ -14,7 +14,7 @@ function channel(targets: Record<string, object>, options: { answer?: boolean } 
   const deliver = (message: unknown) => setImmediate(() => worker.emit('message', structuredClone(message)));
   worker.send = (message: unknown, callback?: (error: Error | null) => void) => {
     worker.sent.push(message);
-    if (options.answer !== false) answerCall(targets, structuredClone(message), deliver);
+    if (options.answer !== false) answerCalls(targets, structuredClone(message), deliver);
     callback?.(null);
     return true;
   };
@@ -87,5 +87,19 @@ describe('the shared-state proxy of --workers', () => {
     const third = await workerRouterState(new SharedStateClient(channel({ router: primary }).worker));
     expect(third.coolingUntil('dep')).toBe(until);
     expect(third.watch).toBeUndefined();
+  });
+});
+
+describe('the IPC outbox', () => {
+  it('sends the calls of one event-loop turn as one message, and each gets its own answer', async () => {
+    const limits = new LocalLimitsState();
+    const { worker } = channel({ limits });
+    const client = new SharedStateClient(worker);
+    const proxied = client.proxy<LimitsState>('limits', {});
+    const outcomes = await Promise.all([1, 2, 3].map((index) => proxied.acquireRequest([{ subject: 'key:b', limit: 2 }], `r${index}`)));
+    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true, false]);
+    expect(worker.sent).toHaveLength(1);
+    expect((worker.sent[0] as { sb: string; messages: unknown[] }).messages).toHaveLength(3);
+    client.close();
   });
 });

@@ -40,6 +40,43 @@ export interface EventMessage {
 
 export class PrimaryUnavailable extends Error {}
 
+/** Several messages sent as one (an Outbox's flush). */
+export interface BatchMessage {
+  sb: 'batch';
+  messages: unknown[];
+}
+
+/**
+ * Coalesces the messages of one event-loop turn into one IPC write: under load a worker issues
+ * several calls per turn (admission, settle, router), and each write is a system call on both ends.
+ */
+export class Outbox {
+  private queued: unknown[] = [];
+  private scheduled = false;
+
+  constructor(private readonly send: (message: unknown) => void) {}
+
+  push(message: unknown): void {
+    this.queued.push(message);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const messages = this.queued;
+    if (messages.length === 0) return;
+    this.queued = [];
+    this.send(messages.length === 1 ? messages[0] : ({ sb: 'batch', messages } satisfies BatchMessage));
+  }
+}
+
+/** Each message of a batch, or the message itself. */
+export function unbatched(message: unknown): unknown[] {
+  return isMessage<BatchMessage>(message, 'batch') ? message.messages : [message];
+}
+
 function isMessage<T extends { sb: string }>(message: unknown, kind: T['sb']): message is T {
   return typeof message === 'object' && message !== null && (message as { sb?: unknown }).sb === kind;
 }
@@ -57,15 +94,27 @@ export class SharedStateClient {
   private readonly eventListeners = new Map<string, (name: string, args: unknown[]) => void>();
   private lost: string | undefined;
   private readonly sweep: NodeJS.Timeout;
+  private readonly outbox: Outbox;
 
   constructor(
     private readonly port: IpcPort,
     private readonly timeoutMs = 5_000,
     private readonly now: () => number = Date.now,
   ) {
-    port.on('message', (message) => {
-      if (isMessage<ReplyMessage>(message, 'reply')) this.settle(message);
-      else if (isMessage<EventMessage>(message, 'event')) this.eventListeners.get(message.target)?.(message.name, message.args);
+    this.outbox = new Outbox((message) => {
+      try {
+        this.port.send(message, (error) => {
+          if (error) this.fail(`the primary process cannot be reached (${error.message})`);
+        });
+      } catch (error) {
+        this.fail(`the primary process cannot be reached (${(error as Error).message})`);
+      }
+    });
+    port.on('message', (received) => {
+      for (const message of unbatched(received)) {
+        if (isMessage<ReplyMessage>(message, 'reply')) this.settle(message);
+        else if (isMessage<EventMessage>(message, 'event')) this.eventListeners.get(message.target)?.(message.name, message.args);
+      }
     });
     port.on('disconnect', () => this.fail('the primary process is gone'));
     // One timer for every call (not one per call): a primary that stopped answering fails the calls waiting on it.
@@ -83,14 +132,7 @@ export class SharedStateClient {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, sentAt: this.now() });
-      const message: CallMessage = { sb: 'call', id, target, method, args };
-      try {
-        this.port.send(message, (error) => {
-          if (error) this.fail(`the primary process cannot be reached (${error.message})`);
-        });
-      } catch (error) {
-        this.fail(`the primary process cannot be reached (${(error as Error).message})`);
-      }
+      this.outbox.push({ sb: 'call', id, target, method, args } satisfies CallMessage);
     });
   }
 
@@ -150,9 +192,16 @@ export class SharedStateClient {
 const REFUSED = new Set(['close', 'constructor']);
 
 /**
- * The primary side: answers a worker's calls on `targets` (by name). Returns false for messages
- * that are not calls, so the caller handles its own.
+ * The primary side: answers a worker's calls (one message or a batch) on `targets` (by name).
+ * Returns the messages that are not calls, for the caller to handle.
  */
+export function answerCalls(targets: Record<string, object>, received: unknown, reply: (message: ReplyMessage) => void): unknown[] {
+  const others: unknown[] = [];
+  for (const message of unbatched(received)) if (!answerCall(targets, message, reply)) others.push(message);
+  return others;
+}
+
+/** Answers one call; false when the message is not a call. */
 export function answerCall(targets: Record<string, object>, message: unknown, reply: (message: ReplyMessage) => void): boolean {
   if (!isMessage<CallMessage>(message, 'call')) return false;
   const { id, target, method, args } = message;
