@@ -5,7 +5,9 @@
  * SQLite file once; SIGHUP reaches both workers, and SIGTERM stops them all cleanly.
  */
 import SQLite from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,4 +118,25 @@ describe('start --workers 2 without Redis', () => {
       db.close();
     }
   });
+});
+
+describe('start --workers refuses what it cannot honour', () => {
+  const start = async (args: string[], env: Record<string, string>) => {
+    try {
+      await promisify(execFile)(process.execPath, ['bin/switchboard.js', 'start', '--config', join(directory, 'refused.yaml'), '--port', '0', ...args], { env: { ...process.env, ...env } });
+      return { code: 0, stderr: '' };
+    } catch (error) {
+      return error as { code: number; stderr: string };
+    }
+  };
+
+  it('an in-memory database (one per worker) and a worker count that is not a whole number from 1', async () => {
+    writeFileSync(join(directory, 'refused.yaml'), 'model_list: []\n');
+    const memory = await start(['--workers', '2'], { DATABASE_URL: 'sqlite::memory:' });
+    expect(memory.code).toBe(1);
+    expect(memory.stderr).toContain('--workers above 1 needs a database every worker can open');
+    const zero = await start(['--workers', '0'], { DATABASE_URL: 'sqlite::memory:' });
+    expect(zero.code).toBe(1);
+    expect(zero.stderr).toContain('--workers must be a whole number from 1, or auto');
+  }, 60_000);
 });
