@@ -70,7 +70,7 @@ const INHERITED_ONLY_WHEN_ASKED = ['REDIS_URL', 'SWITCHBOARD_REDIS_PREFIX', 'OTE
  * with `startupMs`: from spawning the process to that first 200, and `startupCpuMs`: the CPU time
  * the process used until then (the steadier figure on a busy machine).
  */
-export async function startGateway({ directory, upstreamUrl, nodeArgs = [], bin, cached, callbacks, env = {}, track = (child) => child, readyTimeoutMs = 30_000, pollMs = 100 }) {
+export async function startGateway({ directory, upstreamUrl, nodeArgs = [], bin, cached, callbacks, env = {}, track = (child) => child, readyTimeoutMs = 30_000, pollMs = 100, workers = 1 }) {
   mkdirSync(directory, { recursive: true });
   const configFile = join(directory, 'config.yaml');
   writeFileSync(configFile, gatewayConfig(upstreamUrl, { cached, callbacks }));
@@ -79,7 +79,7 @@ export async function startGateway({ directory, upstreamUrl, nodeArgs = [], bin,
   for (const name of INHERITED_ONLY_WHEN_ASKED) delete baseEnv[name];
   const startedAt = performance.now();
   const child = track(
-    spawn(process.execPath, [...nodeArgs, bin, 'start', '--config', configFile, '--port', String(port), '--host', '127.0.0.1'], {
+    spawn(process.execPath, [...nodeArgs, bin, 'start', '--config', configFile, '--port', String(port), '--host', '127.0.0.1', ...(workers > 1 ? ['--workers', String(workers)] : [])], {
       cwd: directory, // the usage spill directory (./data/spill) lands in the temp directory
       env: { ...baseEnv, DATABASE_URL: `sqlite:${join(directory, 'bench.db')}`, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,7 +25,8 @@
  * realistic target; one name picks one), BENCH_REDIS (1: the "gateway redis" target, on by default
  * when REDIS_URL is set, 0: off), BENCH_CALLBACKS (default otel: the "gateway otel" target; none:
  * off), BENCH_CACHE=0 (leave out the "gateway cached" target), BENCH_STARTUP=0 (skip the start-up
- * measurement).
+ * measurement), BENCH_WORKERS (default 1: the gateways run `start --workers N`; their CPU per request
+ * then counts the primary and every worker).
  */
 import { execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -92,7 +93,11 @@ function readOptions() {
   const gatewayBin = resolve(process.env.BENCH_GATEWAY_BIN || join(ROOT, 'bin', 'switchboard.js'));
   if (!existsSync(gatewayBin)) throw new UsageError(`BENCH_GATEWAY_BIN: ${gatewayBin} does not exist`);
   const cached = process.env.BENCH_CACHE !== '0';
+  const workers = process.env.BENCH_WORKERS || '1';
+  if (!/^[1-9]\d*$/.test(workers)) throw new UsageError(`BENCH_WORKERS takes a whole number from 1, got "${workers}"`);
+  gatewayWorkers = Number(workers);
   return {
+    workers: gatewayWorkers,
     durationSeconds,
     warmupSeconds,
     rounds,
@@ -228,15 +233,30 @@ async function smokeTest(targets, modes) {
 
 // ─── other load on the machine ────────────────────────────────────────────────────────────────
 
+/** BENCH_WORKERS: the gateways' worker count (their CPU then includes their running workers'). */
+let gatewayWorkers = 1;
+
 function processTicks(pid, withChildren) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     // utime stime cutime cstime are fields 14-17 of the line, 12-15 after "pid (comm) ".
-    const own = Number(fields[11]) + Number(fields[12]);
+    const own = Number(fields[11]) + Number(fields[12]) + workerTicks(pid);
     return withChildren ? own + Number(fields[13]) + Number(fields[14]) : own;
   } catch {
     return 0;
   }
+}
+
+/** The CPU ticks of a gateway's running workers (its children) when it runs with --workers, else 0. */
+function workerTicks(pid) {
+  if (pid === process.pid || gatewayWorkers <= 1) return 0;
+  let ticks = 0;
+  try {
+    for (const child of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) ticks += processTicks(Number(child), false);
+  } catch {
+    // not a gateway process, or it has gone
+  }
+  return ticks;
 }
 
 /**
@@ -370,6 +390,7 @@ async function main() {
       callbacks: spec.otel ? ['otel'] : [],
       env,
       track,
+      workers: options.workers,
     });
     const key = spec.key === 'virtual' ? await createVirtualKey(gateway.url) : MASTER_KEY;
     // What the Redis gateway sends to Redis on its own (cooldowns, health, change notices), idle.

@@ -16,6 +16,8 @@ import { openDatabase, redactUrl } from './storage/db.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
 import { releaseYoungGeneration } from './runtime/young-generation.js';
+import { isControl, isWorkerProcess, joinPrimary, runPrimary, workerCount, type ControlMessage } from './runtime/workers.js';
+import type { WorkerRole } from './runtime/gateway-runtime.js';
 import { backupCommand, restoreCommand } from './runtime/backup-commands.js';
 import { importSnapshot } from './runtime/import-litellm.js';
 import { readLiteLLM } from './runtime/litellm-source.js';
@@ -26,13 +28,16 @@ import { resolveConfigFile, resolveRuntimeSettings, RuntimeSettingsError, type E
 const HELP = `switchboard ${VERSION} — a self-hosted LLM gateway (OpenAI- and Anthropic-compatible)
 
 Usage:
-  switchboard start [--config FILE] [--port N] [--host H] [--data-dir DIR] [--watch]
+  switchboard start [--config FILE] [--port N] [--host H] [--data-dir DIR] [--watch] [--workers N|auto]
       Runs the gateway. Defaults: --config $SWITCHBOARD_CONFIG, ./config.yaml or
       ./config.example.yaml; --port $PORT or 4000; --host $HOST or 127.0.0.1 (this
       machine only; 0.0.0.0 for every interface);
       --data-dir $SWITCHBOARD_DATA_DIR or ./data (the embedded SQLite file, spilled usage rows,
       and the master key generated on first start when none is configured).
       --watch re-reads the config file whenever it changes (as SIGHUP does).
+      --workers N runs N worker processes on the one port (default 1; auto: one per core). Limits,
+      budgets, credits, cooldowns and the local cache stay exact across them (through Redis when
+      configured, else through the primary process); needs a database file or PostgreSQL.
   switchboard reload [--data-dir DIR]
       Asks the gateway running on DIR to re-read its config file and apply it (SIGHUP): models,
       router settings, routing rules, tiers, agents; a file with errors changes nothing.
@@ -73,11 +78,16 @@ async function loadConfigAndSettings(env: Environment, flags: SettingsFlags): Pr
 }
 
 async function start(args: string[], env: Environment): Promise<number> {
-  const { values } = parseArgs({ args, options: { ...SETTINGS_OPTIONS, port: { type: 'string', short: 'p' }, host: { type: 'string' }, watch: { type: 'boolean' } }, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { ...SETTINGS_OPTIONS, port: { type: 'string', short: 'p' }, host: { type: 'string' }, watch: { type: 'boolean' }, workers: { type: 'string' } }, allowPositionals: false });
+  const workers = workerCount(values.workers);
   const { loaded, settings } = await loadConfigAndSettings(env, { config: values.config, port: values.port, host: values.host, dataDir: values['data-dir'] });
   const logger = createLogger({ level: settings.logLevel, json: settings.jsonLogs });
-  const masterKey = settings.masterKey ?? generatedMasterKey(settings.dataDir, logger);
+  // Workers read the key the primary generated (quietly); the primary says where it is.
+  const masterKey = settings.masterKey ?? (isWorkerProcess() ? storedMasterKey(settings.dataDir).key : generatedMasterKey(settings.dataDir, logger));
+  if (workers > 1 && !isWorkerProcess()) return startPrimary(workers, loaded, settings, logger, values.watch === true);
+  const joined = isWorkerProcess() ? await joinPrimary(env) : undefined;
   const runtime = await createRuntime(loaded, {
+    worker: joined?.role,
     masterKey,
     logger,
     databaseUrl: settings.databaseUrl,
@@ -88,6 +98,7 @@ async function start(args: string[], env: Environment): Promise<number> {
   });
   const address = await runtime.listen(settings.port, settings.host);
   releaseYoungGeneration();
+  if (joined) return serveAsWorker(joined.role, runtime, address, settings, env, logger);
   try {
     writePidFile(settings.dataDir);
   } catch (error) {
@@ -141,6 +152,78 @@ async function start(args: string[], env: Environment): Promise<number> {
         if (now.mtimeMs !== before.mtimeMs) void reloadFromFile(file, env, runtime, logger, 'config file changed');
       });
     }
+  });
+}
+
+/** The primary of `start --workers N`: forks the workers and owns the state they share (runtime/workers.ts). */
+async function startPrimary(count: number, loaded: LoadedConfig, settings: RuntimeSettings, logger: Logger, watch: boolean): Promise<number> {
+  return runPrimary({
+    count,
+    logger,
+    loaded,
+    settings,
+    watch,
+    announce: (address) => {
+      try {
+        writePidFile(settings.dataDir);
+      } catch (error) {
+        logger.warn({ err: (error as Error).message }, 'could not write the pid file: `switchboard reload` will not find this gateway (SIGHUP to the primary still reloads it)');
+      }
+      const addresses = listeningAddresses(settings.host, address);
+      logger.info(
+        { config: settings.configFile, dataDir: settings.dataDir, workers: count, primaryPid: process.pid, shared: settings.redisUrl ? 'redis' : 'the primary process' },
+        `switchboard ${VERSION} listening on ${addresses.join(' and ')} with ${count} workers (OpenAI API at /v1, Anthropic API at /v1/messages, admin UI at ${addresses[0]}/ui)`,
+      );
+    },
+    stopping: () => removePidFile(settings.dataDir),
+  });
+}
+
+/**
+ * A worker of `start --workers N`: tells the primary it listens, then stops when the primary says
+ * so (or on its own SIGTERM/SIGINT, or when the primary is gone), and reloads when told to.
+ */
+function serveAsWorker(role: WorkerRole, runtime: GatewayRuntime, address: string, settings: RuntimeSettings, env: Environment, logger: Logger): Promise<number> {
+  process.send?.({ sb: 'ready', address } satisfies ControlMessage);
+  logger.info({ worker: role.index, pid: process.pid }, `worker ${role.index} of ${role.count} ready`);
+  return new Promise<number>((resolve) => {
+    let stopping: 'signal' | 'primary' | undefined;
+    const stop = (reason: string, from: 'signal' | 'primary') => {
+      // Two signals of its own (a second Ctrl-C): out at once. The primary's message repeats a signal the worker may have had too.
+      if (stopping === 'signal' && from === 'signal') process.exit(1);
+      if (stopping) return;
+      stopping = from;
+      runtime.drain();
+      const { drainGraceMs, shutdownTimeoutMs } = settings;
+      logger.info({ worker: role.index, reason }, 'worker stopping: finishing requests in flight and flushing usage records');
+      new Promise<void>((done) => setTimeout(done, drainGraceMs))
+        .then(() => runtime.close({ timeoutMs: shutdownTimeoutMs }))
+        .then(
+          () => 0,
+          (error) => {
+            logger.error({ err: error }, 'shutdown failed');
+            return 1;
+          },
+        )
+        .then((code) => {
+          // The IPC channel would keep this process alive.
+          process.disconnect?.();
+          resolve(code);
+        });
+    };
+    process.on('SIGINT', () => stop('SIGINT', 'signal'));
+    process.on('SIGTERM', () => stop('SIGTERM', 'signal'));
+    process.on('SIGHUP', () => void reloadFromFile(settings.configFile!, env, runtime, logger, 'SIGHUP'));
+    process.on('message', (message: unknown) => {
+      if (!isControl(message)) return;
+      if (message.sb === 'stop') stop(message.signal, 'primary');
+      else if (message.sb === 'reload') void reloadFromFile(settings.configFile!, env, runtime, logger, message.trigger);
+    });
+    process.on('disconnect', () => {
+      if (stopping) return;
+      logger.error({ worker: role.index }, 'the primary process is gone: calls that need the shared limits are refused (503); stopping');
+      stop('primary gone', 'primary');
+    });
   });
 }
 

@@ -125,6 +125,8 @@ export interface ServerDependencies {
   responses?: ResponseStore;
   /** general_settings.pass_through_endpoints, with the environment their header references read. */
   passThrough?: { endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined> };
+  /** `start --workers N` (N > 1): this worker's number, sent as x-switchboard-worker on every response. */
+  workerIndex?: number;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -163,6 +165,14 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
 
   app.decorateRequest('call', null);
+  if (deps.workerIndex !== undefined) {
+    const worker = String(deps.workerIndex);
+    // On the raw response: the model routes write their head straight to it (sendResult).
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.raw.setHeader('x-switchboard-worker', worker);
+      done();
+    });
+  }
   app.decorate('rolePermissions', deps.roles ?? DEFAULT_ROLE_PERMISSIONS);
   // Callback style, and synchronous when the key is the master key or a cached virtual key (nearly
   // every request): no promise or extra microtask on the request path unless a key must be loaded.

@@ -10,11 +10,11 @@ import { RedisCacheStore } from './redis-store.js';
 import { ResponseCache } from './response-cache.js';
 import { SemanticIndex } from './semantic.js';
 import { cacheSettingsFrom } from './settings.js';
-import { LocalCacheStore } from './store.js';
+import { LocalCacheStore, type CacheStore } from './store.js';
 
 export class CacheConfigError extends Error {}
 
-export async function createResponseCache(config: GatewayConfig, options: { catalog: ModelCatalog; logger: Logger; redisUrl: string | undefined; redisPrefix: string | undefined }): Promise<ResponseCache | undefined> {
+export async function createResponseCache(config: GatewayConfig, options: { catalog: ModelCatalog; logger: Logger; redisUrl: string | undefined; redisPrefix: string | undefined; sharedStore?: CacheStore }): Promise<ResponseCache | undefined> {
   const { logger } = options;
   const { settings, errors, warnings } = cacheSettingsFrom(config);
   for (const warning of warnings) logger.warn(`config: ${warning}`);
@@ -23,6 +23,8 @@ export async function createResponseCache(config: GatewayConfig, options: { cata
   const redisUrl = settings?.redisUrl ?? options.redisUrl;
   const redis = settings?.type === 'redis' || settings?.type === 'redis-semantic';
   if (settings && redis && !redisUrl) errors.push(`litellm_settings.cache_params.type ${settings.type} needs a Redis: set REDIS_URL, or cache_params host/port/password (or url)`);
+  // Workers of `start --workers N` share the primary's store; a local vector index would be one per worker.
+  if (settings && !redis && semantic && options.sharedStore) errors.push(`litellm_settings.cache_params.type ${settings.type} keeps its vector index in each process: with --workers above 1, use type redis-semantic (with a Redis) or run one worker`);
   if (errors.length > 0) throw new CacheConfigError(`response cache:\n${errors.map((error) => `  ${error}`).join('\n')}`);
   if (!settings) return undefined;
 
@@ -40,7 +42,7 @@ export async function createResponseCache(config: GatewayConfig, options: { cata
     cache = new ResponseCache(settings, store, logger, index);
   } else {
     const index = semantic ? SemanticIndex.local(settings.maxBytes, semantic.threshold, load, logger) : undefined;
-    cache = new ResponseCache(settings, new LocalCacheStore(settings.maxBytes), logger, index);
+    cache = new ResponseCache(settings, options.sharedStore ?? new LocalCacheStore(settings.maxBytes), logger, index);
   }
   logger.info({ type: settings.type, ttlSeconds: settings.ttlMs / 1000, scope: settings.scope, mode: settings.defaultOn ? 'default_on' : 'default_off', calls: [...settings.operations] }, 'response cache on');
   return cache;

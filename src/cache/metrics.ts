@@ -22,7 +22,7 @@ export function registerCacheMetrics(registry: Registry, cache: ResponseCache): 
   counter('switchboard_cache_errors_total', 'Response cache reads or writes that failed (the call went on without the cache).', (counters) => counters.errors);
   new Counter({
     name: 'switchboard_cache_evictions_total',
-    help: 'Entries the local response cache evicted to stay within cache_params.max_size_mb (0 for Redis, which evicts by its own maxmemory policy).',
+    help: 'Entries the local response cache evicted to stay within cache_params.max_size_mb (0 for Redis, which evicts by its own maxmemory policy, and on the workers of --workers N, whose store the primary holds).',
     registers,
     collect() {
       this.reset();
@@ -31,7 +31,7 @@ export function registerCacheMetrics(registry: Registry, cache: ResponseCache): 
   });
   new Gauge({
     name: 'switchboard_cache_bytes',
-    help: 'Bytes the local response cache holds (not reported for Redis).',
+    help: 'Bytes the local response cache holds (not reported for Redis, nor by the workers of --workers N).',
     registers,
     collect() {
       const bytes = cache.store.bytes();

@@ -88,6 +88,7 @@ import { configuredAgents } from '../agents/configured.js';
 import { AgentRepository } from '../storage/repositories/agents.js';
 import { StoredResponseRepository } from '../storage/repositories/stored-responses.js';
 import { ResponseStore } from '../responses/response-store.js';
+import type { CacheStore } from '../cache/store.js';
 
 export interface RuntimeOptions {
   logger?: Logger;
@@ -110,6 +111,21 @@ export interface RuntimeOptions {
   random?: () => number;
   /** Overrides general_settings.master_key / SWITCHBOARD_MASTER_KEY (the CLI passes a generated one). */
   masterKey?: string;
+  /** This process is a worker of `switchboard start --workers N` (runtime/workers.ts). */
+  worker?: WorkerRole;
+}
+
+/**
+ * A worker's place among the workers: the state the primary owns for all of them (limits and router
+ * state without Redis, the response cache's local store), and its index — worker 1 alone runs the
+ * background jobs (health rounds, retention, billing webhook, daily report, allowance sweep).
+ */
+export interface WorkerRole {
+  index: number;
+  count: number;
+  limits?: LimitsState;
+  router?: RouterState;
+  cacheStore?: CacheStore;
 }
 
 export interface GatewayRuntime {
@@ -212,6 +228,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (deployment.modelInfo.byok === true && !acceptsOwnKeys(deployment)) logger.warn({ model: deployment.modelName, deployment: deployment.id, provider: deployment.provider }, 'model_info.byok is ignored: bedrock deployments sign with their own AWS credentials, users\' keys are never used on them');
   }
 
+  const worker = options.worker;
+  // Jobs that must run once however many workers serve: worker 1's (or the single process's).
+  const background = worker === undefined || worker.index === 1;
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
   const databaseUrl = options.databaseUrl ?? env.DATABASE_URL ?? config.general_settings.database_url ?? `sqlite:${join(dataDir, SQLITE_FILE_NAME)}`;
   const usageWriter = new UsageLogWriter({ logger, spillDir: join(dataDir, 'spill'), database: databaseIdentity(databaseUrl), flushIntervalMs: options.usageFlushIntervalMs });
@@ -242,7 +261,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let agentRepository: AgentRepository | undefined;
   let storedResponses: StoredResponseRepository | undefined;
   const responseStore = new ResponseStore({ repository: () => storedResponses, logger });
-  const analytics = createUsageAnalytics(config, logger);
+  const analytics = createUsageAnalytics(config, logger, background);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
     repository = new UsageLogRepository(handle.db, handle.sqlite);
     ingest = new UsageIngest(handle.db, repository, analytics.ingestOptions);
@@ -256,7 +275,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     customerDirectory.attach(customerBudgets);
     credits = new CreditRepository(handle.db);
     creditGrants = new CreditGrantRepository(handle.db);
-    void commerce?.allowances.sweep().catch((error: Error) => logger.warn({ err: error.message }, 'the monthly allowance sweep failed; it runs again later'));
+    if (background) void commerce?.allowances.sweep().catch((error: Error) => logger.warn({ err: error.message }, 'the monthly allowance sweep failed; it runs again later'));
     if (platformSettings) byok.attach(new ByokKeyRepository(handle.db), principals);
     if (platformSettings) void routingRules.attach(new RoutingRuleRepository(handle.db)).catch((error: Error) => logger.error({ err: error.message }, 'could not load the stored routing rules'));
     modelRepository = new ModelRepository(handle.db);
@@ -281,8 +300,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const resilientLimits = redisUrl ? new ResilientLimitsState(RedisLimitsState.create({ url: redisUrl, prefix: redisPrefix, logger }), sharedState!, logger) : undefined;
   const routerState: RouterState = redisUrl
     ? new ResilientRouterState(RedisRouterState.create({ url: redisUrl, prefix: redisPrefix, logger, deploymentIds: catalog.allDeployments().map((deployment) => deployment.id) }), sharedState!)
-    : new LocalRouterState();
-  const limitsState: LimitsState = resilientLimits ?? new LocalLimitsState();
+    : (worker?.router ?? new LocalRouterState());
+  const limitsState: LimitsState = resilientLimits ?? worker?.limits ?? new LocalLimitsState();
   // A normal start shares limits from its first request; an unreachable Redis delays it at most 2 s.
   if (resilientLimits && !(await resilientLimits.connected(2_000))) logger.warn({ redis: redactUrl(redisUrl!) }, "starting without Redis: limits run on this replica's memory until it answers");
   const management = new ManagementService(() => {
@@ -327,7 +346,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     backends: localBackends.directory,
     check: (deployment) => checkDeployment(deployment, upstream, healthSettings.timeoutMs),
     logger,
-    store: redisUrl ? new RedisHealthStore(redisUrl, redisPrefix ?? 'switchboard:', logger) : new DatabaseHealthStore(() => modelRepository, logger),
+    store: redisUrl ? new RedisHealthStore(redisUrl, redisPrefix ?? 'switchboard:', logger) : followerUnless(background, new DatabaseHealthStore(() => modelRepository, logger)),
     intervalMs: healthSettings.intervalMs,
     downProbeIntervalMs: healthSettings.downProbeIntervalMs,
     degradedThresholdMs: healthSettings.degradedThresholdMs,
@@ -346,7 +365,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   }
 
   // Monthly allowances and Stripe purchases (src/platform/allowances.ts, stripe-purchases.ts).
-  const commerce = platformSettings ? platformCommerce(platformSettings, { logger, store: () => creditGrants, invalidate: () => keyDirectory.changed('all') }) : undefined;
+  const commerce = platformSettings ? platformCommerce(platformSettings, { sweep: background, logger, store: () => creditGrants, invalidate: () => keyDirectory.changed('all') }) : undefined;
   const platform = platformSettings
     ? new PlatformLayer({
         allowances: commerce?.allowances,
@@ -373,7 +392,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const openStreams = new OpenStreams(keyRevocationCheck(keyDirectory), logger);
   let cache: Awaited<ReturnType<typeof createResponseCache>>;
   try {
-    cache = await createResponseCache(config, { catalog, logger, redisUrl, redisPrefix });
+    cache = await createResponseCache(config, { catalog, logger, redisUrl, redisPrefix, sharedStore: worker?.cacheStore });
   } catch (error) {
     throw error instanceof CacheConfigError ? new ConfigError(error.message) : error;
   }
@@ -460,6 +479,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     cache,
     responses: responseStore,
     guardrails,
+    workerIndex: worker && worker.count > 1 ? worker.index : undefined,
   });
   analytics.registerMetrics(metrics.registry);
   const { daily: dailyReport, spend: periodReports } = spendReports(alerting, {
@@ -589,6 +609,12 @@ async function settledCalls(gateway: Gateway, logger: Logger, limitMs = 5_000): 
   ]);
   clearTimeout(timer);
   if (gaveUp) logger.warn({ calls: gateway.inFlight.size }, 'calls still settling after the shutdown timeout; their usage rows may be missing');
+}
+
+/** Workers other than worker 1 claim no health round or probe (they read the statuses worker 1 saves). */
+function followerUnless(leader: boolean, store: DatabaseHealthStore): DatabaseHealthStore {
+  if (!leader) store.claim = () => Promise.resolve(false);
+  return store;
 }
 
 /** The last line of a clean shutdown: what became of the usage rows recorded during this run. */

@@ -17,9 +17,10 @@ export interface PlatformCommerce {
   purchases: StripePurchases | undefined;
 }
 
-export function platformCommerce(settings: PlatformSettings, options: { logger: Logger; store: () => CreditGrantRepository | undefined; invalidate: () => Promise<void> }): PlatformCommerce {
+export function platformCommerce(settings: PlatformSettings, options: { sweep?: boolean; logger: Logger; store: () => CreditGrantRepository | undefined; invalidate: () => Promise<void> }): PlatformCommerce {
   const allowances = new Allowances({ settings, store: options.store, invalidate: options.invalidate, logger: options.logger });
-  allowances.startSweeping(ALLOWANCE_SWEEP_INTERVAL_MS);
+  // Workers of `--workers N`: worker 1 alone sweeps (a grant is idempotent per month, but N sweeps are N times the reads).
+  if (options.sweep !== false) allowances.startSweeping(ALLOWANCE_SWEEP_INTERVAL_MS);
   const purchases = settings.stripe
     ? new StripePurchases({
         settings: settings.stripe,

@@ -31,20 +31,21 @@ export interface UsageAnalytics {
   close(): Promise<void>;
 }
 
-export function createUsageAnalytics(config: GatewayConfig, logger: Logger): UsageAnalytics {
+/** `background`: false on the workers of `--workers N` but worker 1, which alone runs retention and the billing webhook. */
+export function createUsageAnalytics(config: GatewayConfig, logger: Logger, background = true): UsageAnalytics {
   const settings = config.general_settings;
   const webhook = settings.billing_webhook;
   const retentionPeriod = settings.maximum_spend_logs_retention_period;
-  const retention = retentionPeriod
+  const retention = retentionPeriod && background
     ? new UsageRetention({ periodMs: durationMs(retentionPeriod), intervalMs: durationMs(settings.maximum_spend_logs_retention_interval ?? '1d'), logger })
     : undefined;
-  const billing = webhook
+  const billing = webhook && background
     ? new BillingDispatcher({ url: webhook.url, apiKey: webhook.api_key, maxAttempts: webhook.max_attempts ?? 10, timeoutMs: Math.round((webhook.timeout ?? 10) * 1000), baseBackoffMs: Math.round((webhook.retry_initial_delay ?? 1) * 1000), logger })
     : undefined;
   let reports: SpendReportRepository | undefined;
   let outbox: BillingOutboxRepository | undefined;
-  if (retentionPeriod) logger.info({ retention: retentionPeriod }, 'raw usage rows are deleted past the retention period; daily rollups are kept');
-  if (webhook) logger.info({ eventCode: webhook.event_code ?? DEFAULT_BILLING_EVENT_CODE }, 'billing events are posted to the billing webhook');
+  if (retention) logger.info({ retention: retentionPeriod }, 'raw usage rows are deleted past the retention period; daily rollups are kept');
+  if (billing) logger.info({ eventCode: webhook!.event_code ?? DEFAULT_BILLING_EVENT_CODE }, 'billing events are posted to the billing webhook');
 
   return {
     ingestOptions: webhook ? { billing: { eventCode: webhook.event_code ?? DEFAULT_BILLING_EVENT_CODE } } : {},

@@ -62,6 +62,8 @@ export class RedisHealthStore implements HealthStore {
 
 export class DatabaseHealthStore implements HealthStore {
   private readonly table: PolledTable<StoredHealthRow, DeploymentHealth>;
+  /** Set on the workers of `--workers N` other than worker 1: they run no rounds of their own. */
+  claim?: (name: 'round' | 'probe', ttlMs: number) => Promise<boolean>;
 
   /** `repository` is undefined until the database is ready; statuses stay local meanwhile. */
   constructor(

@@ -30,6 +30,14 @@ export class LocalRouterState implements RouterState {
     return until;
   }
 
+  /** The cooldowns still running, as [deployment, until] (a worker starting under a primary reads them). */
+  activeCooldowns(): Array<[string, number]> {
+    return [...this.cooldowns.keys()].flatMap((id) => {
+      const until = this.coolingUntil(id);
+      return until === undefined ? [] : [[id, until] as [string, number]];
+    });
+  }
+
   private window(deploymentId: string): { minute: number } & UsageWindow {
     const minute = currentMinute(this.now());
     let window = this.windows.get(deploymentId);

@@ -15,12 +15,12 @@ export interface GatewayProcess {
   stop(): Promise<void>;
 }
 
-export async function startGatewayProcess(yaml: string, env: Record<string, string>): Promise<GatewayProcess> {
+export async function startGatewayProcess(yaml: string, env: Record<string, string>, args: string[] = []): Promise<GatewayProcess> {
   if (!existsSync('dist/cli.js')) throw new Error('dist/cli.js is missing: run `npm run build` (npm test does) before this suite');
   const directory = mkdtempSync(join(tmpdir(), 'switchboard-replica-'));
   const configFile = join(directory, 'config.yaml');
   writeFileSync(configFile, yaml);
-  const child = spawn(process.execPath, ['bin/switchboard.js', 'start', '--config', configFile, '--port', '0', '--host', '127.0.0.1'], {
+  const child = spawn(process.execPath, ['bin/switchboard.js', 'start', '--config', configFile, '--port', '0', '--host', '127.0.0.1', ...args], {
     env: { ...process.env, DATABASE_URL: `sqlite:${join(directory, 'db.sqlite')}`, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -28,7 +28,8 @@ export async function startGatewayProcess(yaml: string, env: Record<string, stri
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`gateway process did not start within 15s:\n${output}`)), 15_000);
+    // Generous: several worker processes (--workers) load at once on a shared machine.
+    const timer = setTimeout(() => reject(new Error(`gateway process did not start within 30s:\n${output}`)), 30_000);
     const check = () => {
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (match) {
