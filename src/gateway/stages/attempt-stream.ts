@@ -114,6 +114,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
         upstreamLatencyMs: performance.now() - sentAt,
         firstChunkAt: outcome.firstChunkAt,
         text: () => opened.stream.text,
+        finishReasons: () => opened.stream.finishReasons,
       };
     },
   };
