@@ -76,6 +76,8 @@ export class OtelTracing {
     const resource = resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': VERSION });
     const scope = { name: 'switchboard', version: VERSION };
     this.queue = new DeliveryQueue<SpanRecord>({
+      // Spans per export: the SDK's BatchSpanProcessor default (fewer, larger posts than the row destinations').
+      batchSize: 512,
       ...tuning,
       destination: 'otel',
       logger,
