@@ -281,11 +281,15 @@ describe('generic_api callback and message logging', () => {
 
   it('bounds the content kept per call', async () => {
     const long = `bound marker ${'x'.repeat(CONTENT_MAX_CHARS * 2)}`;
-    await logging.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: long }] });
-    await waitFor(() => receiver.items().some((item) => typeof item.messages === 'string' && item.messages.includes('bound marker')), 'the long call');
-    const item = receiver.items().find((entry) => typeof entry.messages === 'string' && entry.messages.includes('bound marker'))!;
-    // Cut: the prompt's JSON text up to the bound, no longer parseable as the messages.
-    expect((item.messages as string).length).toBe(CONTENT_MAX_CHARS);
-    expect(item.messages).toBe(JSON.stringify([{ role: 'user', content: long }]).slice(0, CONTENT_MAX_CHARS));
+    await logging.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'short' }, { role: 'user', content: long }, { role: 'user', content: 'after' }] });
+    const find = () => receiver.items().find((entry) => JSON.stringify(entry.messages).includes('bound marker'));
+    await waitFor(() => find() !== undefined, 'the long call');
+    const messages = find()!.messages as Array<{ role: string; content: string }>;
+    // The copy's strings, keys and values stay within the bound: the long text is cut, what follows is left out.
+    expect(messages[0]).toEqual({ role: 'user', content: 'short' });
+    expect(messages[1].content.startsWith('bound marker xxx')).toBe(true);
+    expect(messages[1].content.length).toBeLessThan(CONTENT_MAX_CHARS);
+    expect(messages[1].content.length).toBeGreaterThan(CONTENT_MAX_CHARS - 100);
+    expect(messages).toHaveLength(2);
   });
 });

@@ -1,27 +1,29 @@
 /**
  * What the logging callbacks get of a call's content — the prompt and the answer text — whenever
  * message logging is on (litellm_settings.turn_off_message_logging not set), whether or not the
- * usage row stores prompts. Each part is bounded (CONTENT_MAX_CHARS): a longer part is cut and
- * marked, so a queued call holds at most about 2 × CONTENT_MAX_CHARS characters of content.
+ * usage row stores prompts. Each part is bounded (CONTENT_MAX_CHARS): the prompt is copied with its
+ * strings cut once the bound is spent (keys and other values count too), the answer text is cut at
+ * the bound, and a cut part is marked; so a queued call holds at most about 2 × CONTENT_MAX_CHARS
+ * characters of content.
  *
- * On the request path the prompt is serialised once (or the usage row's serialisation is reused)
- * and cut; its parsing and the GenAI message shapes are built only when a batch is sent.
+ * On the request path the prompt is only copied (no serialisation); the one JSON serialisation
+ * each destination needs happens when a batch is sent.
  */
 import type { Operation } from '../../gateway/call-context.js';
 
-/** Characters kept of each of the prompt (as JSON) and the answer text per call. */
+/** Characters kept of each of the prompt and the answer text per call. */
 export const CONTENT_MAX_CHARS = 8_192;
 
 export interface CallContent {
-  /** The prompt as JSON (chat messages, a completion prompt, embedding input, a native body), cut at CONTENT_MAX_CHARS. */
-  prompt: string | undefined;
+  /** A bounded copy of the prompt (chat messages, a completion prompt, embedding input, a native body). */
+  prompt: unknown;
   promptTruncated: boolean;
   /** The answer text (for a stream: what was streamed), cut at CONTENT_MAX_CHARS. */
   answer: string | undefined;
   answerTruncated: boolean;
 }
 
-/** The prompt of an operation: what promptOf serialises (gateway/request-body.ts). */
+/** The prompt of an operation: what promptOf serialises for the usage row (gateway/request-body.ts). */
 function promptValueOf(operation: Operation): unknown {
   switch (operation.kind) {
     case 'chat':
@@ -35,35 +37,63 @@ function promptValueOf(operation: Operation): unknown {
   }
 }
 
-/** The bounded content of a call; `serialized` is the prompt's JSON when the usage row already made it. */
-export function callContentOf(operation: Operation | undefined, serialized: string | undefined, answer: string | undefined): CallContent {
-  let prompt = serialized;
-  if (prompt === undefined && operation) {
-    try {
-      prompt = JSON.stringify(promptValueOf(operation));
-    } catch {
-      prompt = undefined;
-    }
-  }
-  const promptTruncated = prompt !== undefined && prompt.length > CONTENT_MAX_CHARS;
-  const answerTruncated = answer !== undefined && answer.length > CONTENT_MAX_CHARS;
-  return {
-    prompt: promptTruncated ? prompt!.slice(0, CONTENT_MAX_CHARS) : prompt,
-    promptTruncated,
-    answer: answerTruncated ? answer!.slice(0, CONTENT_MAX_CHARS) : answer,
-    answerTruncated,
-  };
+interface Budget {
+  left: number;
+  cut: boolean;
 }
 
-/** The prompt as a value: parsed when whole, else the cut JSON text. */
-export function promptValue(content: CallContent): unknown {
-  if (content.prompt === undefined) return null;
-  if (content.promptTruncated) return content.prompt;
-  try {
-    return JSON.parse(content.prompt);
-  } catch {
-    return content.prompt;
+/** A copy of a JSON value whose strings, keys and other values together stay within the budget. */
+function bounded(value: unknown, budget: Budget, depth: number): unknown {
+  if (typeof value === 'string') {
+    if (value.length <= budget.left) {
+      budget.left -= value.length;
+      return value;
+    }
+    const kept = value.slice(0, Math.max(0, budget.left));
+    budget.left = 0;
+    budget.cut = true;
+    return kept;
   }
+  budget.left -= 1;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 32) {
+    budget.cut = true;
+    return null;
+  }
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    for (const item of value) {
+      if (budget.left <= 0) {
+        budget.cut = true;
+        break;
+      }
+      copy.push(bounded(item, budget, depth + 1));
+    }
+    return copy;
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (budget.left <= 0) {
+      budget.cut = true;
+      break;
+    }
+    budget.left -= key.length;
+    copy[key] = bounded((value as Record<string, unknown>)[key], budget, depth + 1);
+  }
+  return copy;
+}
+
+/** The bounded content of a call. */
+export function callContentOf(operation: Operation | undefined, answer: string | undefined): CallContent {
+  const budget: Budget = { left: CONTENT_MAX_CHARS, cut: false };
+  const prompt = operation ? bounded(promptValueOf(operation), budget, 0) : undefined;
+  const answerTruncated = answer !== undefined && answer.length > CONTENT_MAX_CHARS;
+  return { prompt, promptTruncated: budget.cut, answer: answerTruncated ? answer!.slice(0, CONTENT_MAX_CHARS) : answer, answerTruncated };
+}
+
+/** The prompt as a value (null when the call had none). */
+export function promptValue(content: CallContent): unknown {
+  return content.prompt ?? null;
 }
 
 interface GenAiPart {
