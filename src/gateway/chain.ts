@@ -3,6 +3,7 @@
  * hands an extended copy of the call to the next; the last one settles and records an attempt.
  * A new capability is one stage file plus one line here.
  */
+import { performance } from 'node:perf_hooks';
 import type { Next, Stage } from './call.js';
 import { compose } from './call.js';
 import type { GatewayDependencies } from './dependencies.js';
@@ -15,7 +16,7 @@ import { guardrailPreCallStage } from './stages/guardrails-pre.js';
 import { attemptBytes } from './stages/attempt-bytes.js';
 import { attemptJson } from './stages/attempt-json.js';
 import { attemptStream } from './stages/attempt-stream.js';
-import type { Attempt } from './stages/attempted.js';
+import type { Attempt, Attempted, StreamEnd } from './stages/attempted.js';
 import { mockStage } from './stages/mock.js';
 import { recordFailuresStage } from './stages/record-failures.js';
 import { resolveStage } from './stages/resolve.js';
@@ -43,7 +44,11 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
   return run;
 }
 
-/** One attempt: JSON, or an opened stream; traced as one span when the otel callback is on. */
+/**
+ * One attempt: JSON, or an opened stream; traced as one span when the otel callback is on. A JSON
+ * attempt's span ends with its answer; a stream's when the stream ends (or is cut or left), with the
+ * usage, finish reasons and time to first chunk of that attempt.
+ */
 function attemptOf(deps: GatewayDependencies): Attempt {
   const attempt: Attempt = (call) => {
     if (call.operation.kind === 'native' && call.operation.bytes) return attemptBytes(deps, call);
@@ -53,13 +58,42 @@ function attemptOf(deps: GatewayDependencies): Attempt {
   if (!callbacks?.tracesAttempts) return attempt;
   return async (call) => {
     const traced = callbacks.attemptStarted(call);
+    const startedAt = performance.now();
+    let attempted: Attempted;
     try {
-      const attempted = await attempt(traced.traceparent ? { ...call, traceparent: traced.traceparent } : call);
-      traced.end();
-      return attempted;
+      attempted = await attempt(traced.traceparent ? { ...call, traceparent: traced.traceparent } : call);
     } catch (error) {
       traced.end(error);
       throw error;
     }
+    if (attempted.kind === 'json') {
+      traced.end(attempted.refused, { usage: attempted.usage, finishReasons: finishReasonsOf(attempted.parsed), stream: false });
+      return attempted;
+    }
+    const { relay } = attempted;
+    return {
+      ...attempted,
+      relay: async (response) => {
+        let end: StreamEnd;
+        try {
+          end = await relay(response);
+        } catch (error) {
+          traced.end(error, { usage: undefined, finishReasons: undefined, stream: true, aborted: true });
+          throw error;
+        }
+        // firstChunkAt counts from the call's start; the span's from the attempt's.
+        const firstChunk = end.firstChunkAt > 0 ? Math.max(0, end.firstChunkAt - (startedAt - call.context.startedAt)) : undefined;
+        traced.end(end.error, { usage: end.usage, finishReasons: end.finishReasons(), timeToFirstTokenMs: firstChunk, stream: true, aborted: end.aborted });
+        return end;
+      },
+    };
   };
+}
+
+/** The finish reasons of an OpenAI-shaped answer (`choices[].finish_reason`). */
+function finishReasonsOf(parsed: unknown): string[] | undefined {
+  const choices = (parsed as { choices?: unknown } | null)?.choices;
+  if (!Array.isArray(choices)) return undefined;
+  const reasons = choices.map((choice) => (choice as { finish_reason?: unknown }).finish_reason).filter((reason): reason is string => typeof reason === 'string');
+  return reasons.length > 0 ? reasons : undefined;
 }

@@ -20,6 +20,8 @@ export interface GatewaySettings {
   dropParams: boolean;
   /** general_settings.store_prompts_in_spend_logs: keep request messages and response text on the usage row. */
   storePrompts?: boolean;
+  /** The logging callbacks get message content (a callback is configured, turn_off_message_logging is not set): the answer text is kept for them. */
+  callbackContent?: boolean;
   /** general_settings.disable_spend_logs: usage rows keep counters and spend, no content (spend-log-privacy.ts). */
   withoutSpendLogContent?: boolean;
   /** general_settings.max_response_size_mb in bytes: larger answers are not sent (response-size.ts). */

@@ -13,6 +13,7 @@ import type { Usage } from '../providers/types.js';
 import type { GatewayDependencies } from './dependencies.js';
 import { toUsageRow, type Settlement, type UsageFacts } from './usage-row.js';
 import { withoutContent } from './spend-log-privacy.js';
+import { callContentOf } from '../observability/callbacks/callback-content.js';
 
 /** What the record knows about how the call ended: the row's facts, and the attempt that fixed the charge. */
 type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retries' | 'fallbacks' | 'stream' | 'settlement' | 'error' | 'aborted'> & {
@@ -132,7 +133,9 @@ export class UsageRecorder {
     const kept = this.deps.settings?.withoutSpendLogContent ? withoutContent(row) : row;
     this.deps.usageWriter.enqueue(kept);
     // Callbacks see what the usage log keeps, once it is queued; their delivery is off this path.
-    this.deps.callbacks?.deliver(kept, context);
+    // Content reaches them whenever message logging is on, bounded, whether or not the row keeps it.
+    const callbacks = this.deps.callbacks;
+    if (callbacks) callbacks.deliver(kept, context, callbacks.messageLogging ? callContentOf(call.operation, settlement?.answerText) : undefined);
     this.deps.alerting?.recorded(kept);
   }
 }

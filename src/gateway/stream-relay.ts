@@ -211,6 +211,25 @@ export class UpstreamStream {
     return text;
   }
 
+  /** The finish reason of each choice that reported one (by choice index), read from the kept chunks. */
+  get finishReasons(): string[] {
+    const reasons: string[] = [];
+    for (const item of this.kept) {
+      let chunks: ChatChunk[];
+      try {
+        chunks = item instanceof SseRun ? item.chunks() : [item.chunk];
+      } catch {
+        continue;
+      }
+      for (const chunk of chunks) {
+        for (const choice of chunk.choices ?? []) {
+          if (typeof choice.finish_reason === 'string') reasons[choice.index ?? 0] = choice.finish_reason;
+        }
+      }
+    }
+    return reasons.filter((reason) => reason !== undefined);
+  }
+
   get usageForwarded(): boolean {
     return this.forwardedUsage;
   }

@@ -16,6 +16,8 @@ export interface Settlement {
   timeToFirstTokenMs: number | null;
   /** The response text; only kept when prompts are stored. */
   responseText?: string;
+  /** The response text for the logging callbacks (message logging on), whether or not prompts are stored. */
+  answerText?: string;
   /** True when the upstream's reported usage was implausible and the local count replaced it. */
   usageAdjusted?: boolean;
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { MockLogReceiver } from '../support/mock-log-receiver.js';
 import { MASTER_KEY, openAIConfig, startGateway, type TestGateway } from '../support/gateway.js';
+import { CONTENT_MAX_CHARS } from '../../src/observability/callbacks/callback-content.js';
 
 const PRICES = `    model_info: {input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}`;
 
@@ -102,8 +103,9 @@ describe('generic_api callback', () => {
     expect((item.metadata as Record<string, unknown>).requester_metadata).toEqual({ session_id: 's-1' });
     expect(typeof item.id).toBe('string');
     expect(item.endTime as number).toBeGreaterThanOrEqual(item.startTime as number);
-    // Message content is not kept unless store_prompts_in_spend_logs is on.
-    expect(item.messages).toBeNull();
+    // Message logging is on by default: the content is sent though the gateway stores no prompts.
+    expect(item.messages).toEqual([{ role: 'user', content: 'hi' }]);
+    expect(item.response).toBe('Hello from the mock!');
     expect(callId).toBeTruthy();
   });
 
@@ -239,10 +241,11 @@ describe('generic_api callback and message logging', () => {
     await upstream.start();
     await receiver.start();
     await quietReceiver.start();
-    const storing = `general_settings:\n  master_key: ${MASTER_KEY}\n  store_prompts_in_spend_logs: true\n`;
-    const base = pricedConfig(upstream.url, '  callbacks: ["generic_api"]').replace(`general_settings:\n  master_key: ${MASTER_KEY}\n`, storing);
+    // Prompts are not stored in the spend logs: the callbacks get the content all the same.
+    const base = pricedConfig(upstream.url, '  callbacks: ["generic_api"]');
     logging = await startGateway(base, { env: { GENERIC_LOGGER_ENDPOINT: receiver.url }, callbackTuning: { flushIntervalMs: 20 } });
-    quiet = await startGateway(`${base}\n  turn_off_message_logging: true\n`, { env: { GENERIC_LOGGER_ENDPOINT: quietReceiver.url }, callbackTuning: { flushIntervalMs: 20 } });
+    const storing = base.replace(`general_settings:\n  master_key: ${MASTER_KEY}\n`, `general_settings:\n  master_key: ${MASTER_KEY}\n  store_prompts_in_spend_logs: true\n`);
+    quiet = await startGateway(`${storing}\n  turn_off_message_logging: true\n`, { env: { GENERIC_LOGGER_ENDPOINT: quietReceiver.url }, callbackTuning: { flushIntervalMs: 20 } });
   });
   afterAll(async () => {
     await logging?.close();
@@ -252,14 +255,41 @@ describe('generic_api callback and message logging', () => {
     await upstream.close();
   });
 
-  it('sends the messages and the response only when message logging keeps them', async () => {
-    await logging.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the secret recipe' }] });
+  const itemFor = (marker: string) => receiver.items().find((item) => JSON.stringify(item.messages).includes(marker));
+
+  it('sends the messages and the response without store_prompts_in_spend_logs, and none with turn_off_message_logging', async () => {
+    await logging.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'the secret recipe' }] });
     await quiet.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the secret recipe' }] });
-    await waitFor(() => receiver.items().length > 0 && quietReceiver.items().length > 0, 'both logged calls');
-    expect(JSON.stringify(receiver.items()[0].messages)).toContain('the secret recipe');
-    expect(receiver.items()[0].response).toBeTruthy();
+    await waitFor(() => itemFor('the secret recipe') !== undefined && quietReceiver.items().length > 0, 'both logged calls');
+    expect(itemFor('the secret recipe')!.messages).toEqual([{ role: 'system', content: 'be brief' }, { role: 'user', content: 'the secret recipe' }]);
+    expect(itemFor('the secret recipe')!.response).toBe('Hello from the mock!');
     expect(quietReceiver.items()[0].messages).toBeNull();
     expect(quietReceiver.items()[0].response).toBeNull();
     expect(JSON.stringify(quietReceiver.posts)).not.toContain('the secret recipe');
+  });
+
+  it('sends what was streamed as the response of a stream', async () => {
+    upstream.replies.push('streamed words in pieces');
+    const stream = await logging.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'stream marker' }], stream: true });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
+    expect(streamed).toBe('streamed words in pieces');
+    await waitFor(() => itemFor('stream marker') !== undefined, 'the streamed call');
+    expect(itemFor('stream marker')!.response).toBe(streamed);
+    expect(itemFor('stream marker')!.stream).toBe(true);
+  });
+
+  it('bounds the content kept per call', async () => {
+    const long = `bound marker ${'x'.repeat(CONTENT_MAX_CHARS * 2)}`;
+    await logging.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'short' }, { role: 'user', content: long }, { role: 'user', content: 'after' }] });
+    const find = () => receiver.items().find((entry) => JSON.stringify(entry.messages).includes('bound marker'));
+    await waitFor(() => find() !== undefined, 'the long call');
+    const messages = find()!.messages as Array<{ role: string; content: string }>;
+    // The copy's strings, keys and values stay within the bound: the long text is cut, what follows is left out.
+    expect(messages[0]).toEqual({ role: 'user', content: 'short' });
+    expect(messages[1].content.startsWith('bound marker xxx')).toBe(true);
+    expect(messages[1].content.length).toBeLessThan(CONTENT_MAX_CHARS);
+    expect(messages[1].content.length).toBeGreaterThan(CONTENT_MAX_CHARS - 100);
+    expect(messages).toHaveLength(2);
   });
 });

@@ -86,6 +86,10 @@ litellm_settings:
     // 1000 × $0.000001 + 500 × $0.000002
     expect((generation.body.costDetails as { total: number }).total).toBeCloseTo(0.002, 9);
     expect(Date.parse(generation.body.endTime as string)).toBeGreaterThanOrEqual(Date.parse(generation.body.startTime as string));
+    // Message logging is on (the default), though the gateway stores no prompts: input and output are sent.
+    expect(generation.body.input).toEqual([{ role: 'user', content: 'hi' }]);
+    expect(generation.body.output).toBe('Hello from the mock!');
+    expect(trace.body.input).toEqual([{ role: 'user', content: 'hi' }]);
   });
 
   it('sends a failed call as a generation with level ERROR', async () => {
@@ -107,5 +111,48 @@ litellm_settings:
     } finally {
       await bare.close();
     }
+  });
+});
+
+describe('langfuse callback and message logging', () => {
+  const upstream = new MockOpenAI();
+  const langfuse = new MockLogReceiver();
+  let gateway: TestGateway;
+  const events = () => langfuse.posts.flatMap((post) => ((post.body as { batch?: IngestionEvent[] }).batch ?? []));
+
+  beforeAll(async () => {
+    await upstream.start();
+    await langfuse.start();
+    gateway = await startGateway(
+      `
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${upstream.url}
+      api_key: sk-upstream-test
+general_settings:
+  master_key: ${MASTER_KEY}
+  store_prompts_in_spend_logs: true
+litellm_settings:
+  success_callback: ["langfuse"]
+  turn_off_message_logging: true
+`,
+      { env: { LANGFUSE_PUBLIC_KEY: 'pk-lf-test', LANGFUSE_SECRET_KEY: 'sk-lf-test', LANGFUSE_HOST: langfuse.url }, callbackTuning: { flushIntervalMs: 20 } },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await langfuse.close();
+    await upstream.close();
+  });
+
+  it('sends no input or output with turn_off_message_logging', async () => {
+    await gateway.openai().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the secret recipe' }] });
+    await waitFor(() => events().some((event) => event.type === 'generation-create'), 'the generation');
+    const generation = events().find((event) => event.type === 'generation-create')!;
+    expect(generation.body.input).toBeUndefined();
+    expect(generation.body.output).toBeUndefined();
+    expect(JSON.stringify(langfuse.posts)).not.toContain('the secret recipe');
   });
 });

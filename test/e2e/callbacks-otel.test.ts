@@ -95,7 +95,10 @@ general_settings:
       'http.response.status_code': 200,
     });
     expect(root.attributes['switchboard.cost_usd']).toBeCloseTo(0.002, 9);
-    expect(root.attributes['gen_ai.prompt']).toBeUndefined(); // message logging is off
+    // Message logging is on (the default) though no prompts are stored: content as the GenAI conventions' messages.
+    expect(JSON.parse(root.attributes['gen_ai.input.messages'] as string)).toEqual([{ role: 'user', parts: [{ type: 'text', content: 'hi' }] }]);
+    expect(JSON.parse(root.attributes['gen_ai.output.messages'] as string)).toEqual([{ role: 'assistant', parts: [{ type: 'text', content: completion.choices[0].message.content }], finish_reason: 'stop' }]);
+    expect(root.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
 
     const attempts = spans.filter((span) => span.parentSpanId === root.spanId).sort((a, b) => (a.startNanos < b.startNanos ? -1 : 1));
     expect(attempts).toHaveLength(3);
@@ -128,5 +131,132 @@ general_settings:
     const root = fresh.find((span) => span.parentSpanId === undefined)!;
     expect(root).toBeDefined();
     expect(fresh.filter((span) => span.parentSpanId === root.spanId)).toHaveLength(1);
+  });
+});
+
+describe('otel callback with streams', () => {
+  // 100 ms between chunks: the stream lasts well beyond its opening.
+  const slow = new MockOpenAI({ promptTokens: 20, completionTokens: 7, chunkDelayMs: 100, reply: 'one two three four five six' });
+  const collector = new MockOtlpCollector();
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    await slow.start();
+    await collector.start();
+    gateway = await startGateway(
+      `
+model_list:${entry('slow', slow, 'dep-slow', 'gpt-4o-mini')}
+litellm_settings:
+  callbacks: ["otel"]
+general_settings:
+  master_key: ${MASTER_KEY}
+`,
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20 } },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await collector.close();
+    await slow.close();
+  });
+
+  const traceOf = (traceId: string) => collector.spans.filter((span) => span.traceId === traceId);
+
+  it('ends the attempt span when the stream ends, with its usage, finish reason and time to first token', async () => {
+    const traceId = 'aa'.repeat(16);
+    const openedAt = Date.now();
+    const stream = await gateway.openai().chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'count' }], stream: true, stream_options: { include_usage: true } }, { headers: { traceparent: `00-${traceId}-${CLIENT_SPAN}-01` } });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
+    const streamMs = Date.now() - openedAt;
+    expect(streamed).toBe('one two three four five six');
+    await waitFor(() => traceOf(traceId).length >= 2, 'the request and attempt spans');
+    const root = traceOf(traceId).find((span) => span.parentSpanId === CLIENT_SPAN)!;
+    const attempt = traceOf(traceId).find((span) => span.parentSpanId === root.spanId)!;
+    const attemptMs = Number(attempt.endNanos - attempt.startNanos) / 1e6;
+    // Eight chunks 100 ms apart: the span covers the stream, not just its opening (~100 ms).
+    expect(attemptMs).toBeGreaterThan(600);
+    expect(attemptMs).toBeLessThanOrEqual(streamMs + 50);
+    expect(attempt.attributes).toMatchObject({ 'switchboard.stream': true, 'gen_ai.usage.input_tokens': 20, 'gen_ai.usage.output_tokens': 7, 'gen_ai.response.finish_reasons': ['stop'] });
+    const firstToken = attempt.attributes['switchboard.time_to_first_token_ms'] as number;
+    expect(firstToken).toBeGreaterThanOrEqual(0);
+    expect(firstToken).toBeLessThan(attemptMs - 400);
+    expect(attempt.status.code ?? 0).toBe(0);
+    expect(attempt.endNanos <= root.endNanos).toBe(true);
+    // The answer on the request span is what was streamed.
+    expect(JSON.parse(root.attributes['gen_ai.output.messages'] as string)[0].parts[0].content).toBe(streamed);
+  });
+
+  it('ends the attempt span of a stream the client leaves, marked aborted', async () => {
+    const traceId = 'bb'.repeat(16);
+    const controller = new AbortController();
+    const stream = await gateway.openai().chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'count' }], stream: true }, { headers: { traceparent: `00-${traceId}-${CLIENT_SPAN}-01` }, signal: controller.signal });
+    let pieces = 0;
+    try {
+      for await (const chunk of stream) {
+        if (chunk.choices[0]?.delta?.content) {
+          pieces++;
+          controller.abort(); // the client hangs up after the first words
+        }
+      }
+    } catch {
+      // the SDK may raise its abort error
+    }
+    expect(pieces).toBe(1);
+    await waitFor(() => traceOf(traceId).length >= 2, 'the spans of the left stream');
+    const root = traceOf(traceId).find((span) => span.parentSpanId === CLIENT_SPAN)!;
+    const attempt = traceOf(traceId).find((span) => span.parentSpanId === root.spanId)!;
+    expect(attempt.attributes['switchboard.aborted']).toBe(true);
+    expect(attempt.attributes['error.type']).toBe('client_closed_request');
+    expect(attempt.status.code).toBe(2);
+    expect(attempt.endNanos <= root.endNanos).toBe(true);
+  });
+
+  it('exports nothing of a request whose metadata says no-log', async () => {
+    const hidden = 'cc'.repeat(16);
+    const shown = 'dd'.repeat(16);
+    await gateway.openai().chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'the secret recipe' }], metadata: { 'no-log': 'true' } } as never, { headers: { traceparent: `00-${hidden}-${CLIENT_SPAN}-01` } });
+    await gateway.openai().chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'hello' }] }, { headers: { traceparent: `00-${shown}-${CLIENT_SPAN}-01` } });
+    await waitFor(() => traceOf(shown).length >= 2, 'the logged call');
+    expect(traceOf(hidden)).toHaveLength(0);
+    expect(JSON.stringify(collector.spans.map((span) => span.attributes))).not.toContain('the secret recipe');
+  });
+});
+
+describe('otel callback with turn_off_message_logging', () => {
+  const upstream = new MockOpenAI();
+  const collector = new MockOtlpCollector();
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    await upstream.start();
+    await collector.start();
+    gateway = await startGateway(
+      `
+model_list:${entry('m', upstream, 'dep-m', 'gpt-4o-mini')}
+litellm_settings:
+  callbacks: ["otel"]
+  turn_off_message_logging: true
+general_settings:
+  master_key: ${MASTER_KEY}
+  store_prompts_in_spend_logs: true
+`,
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20 } },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await collector.close();
+    await upstream.close();
+  });
+
+  it('exports the spans without content', async () => {
+    await gateway.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'the secret recipe' }] });
+    await waitFor(() => collector.spans.length >= 2, 'the spans');
+    const root = collector.spans.find((span) => span.parentSpanId === undefined)!;
+    expect(root.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
+    expect(root.attributes['gen_ai.input.messages']).toBeUndefined();
+    expect(root.attributes['gen_ai.output.messages']).toBeUndefined();
+    expect(JSON.stringify(collector.spans.map((span) => span.attributes))).not.toContain('the secret recipe');
   });
 });

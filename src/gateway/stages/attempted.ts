@@ -42,6 +42,8 @@ export interface StreamEnd {
   firstChunkAt: number;
   /** The relayed text (read only when counted locally or stored). */
   text(): string;
+  /** The finish reasons the stream reported (read only when traced). */
+  finishReasons(): string[];
 }
 
 export interface StreamAttempted {

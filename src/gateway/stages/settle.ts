@@ -87,7 +87,10 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
     recorder.recordAttempt(call, settlement, refused, false);
     throw refused;
   }
-  if (deps.settings.storePrompts && operation.kind !== 'embeddings') settlement.responseText = responseText();
+  if (operation.kind !== 'embeddings') {
+    if (deps.settings.storePrompts) settlement.responseText = responseText();
+    if (deps.settings.callbackContent) settlement.answerText = settlement.responseText ?? responseText();
+  }
   recorder.recordAttempt(call, settlement, undefined, false);
   const headers = responseHeaders(deps, call, settlement.costMicros, performance.now() - context.startedAt - upstreamLatencyMs, attempted.warnings, attempted.providerHeaders);
   if (attempted.contentType) headers['content-type'] = attempted.contentType;
@@ -133,6 +136,7 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
         deps.router.recordSuccess(deployment, upstreamLatencyMs, end.firstChunkAt - (sentAt - call.context.startedAt), settlement.usage);
       }
       if (deps.settings.storePrompts) settlement.responseText = end.text();
+      if (deps.settings.callbackContent) settlement.answerText = settlement.responseText ?? end.text(); // what was streamed
       recorder.recordAttempt(call, settlement, error, end.aborted);
     },
   };

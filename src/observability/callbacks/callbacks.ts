@@ -12,7 +12,8 @@ import type { UsageLogRow } from '../../storage/schema.js';
 import { DeliveryQueue, type DeliveryStats } from './delivery-queue.js';
 import { genericApiSender, genericApiSettingsFrom } from './generic-api.js';
 import { langfuseSender, langfuseSettingsFrom } from './langfuse.js';
-import { OtelTracing, otelSettingsFrom } from './otel.js';
+import { OtelTracing, otelSettingsFrom, type AttemptOutcome } from './otel.js';
+import type { CallContent } from './callback-content.js';
 import type { Call } from '../../gateway/call.js';
 import type { CallContext } from '../../gateway/call-context.js';
 
@@ -32,8 +33,14 @@ const BUILT = new Map<string, string>([
   ['langfuse', 'langfuse'],
 ]);
 
+/** A recorded call as the row-based destinations get it: its usage row and, when message logging is on, its content. */
+export interface LoggedCall {
+  row: UsageLogRow;
+  content: CallContent | undefined;
+}
+
 interface Destination {
-  queue: DeliveryQueue<UsageLogRow>;
+  queue: DeliveryQueue<LoggedCall>;
   onSuccess: boolean;
   onFailure: boolean;
 }
@@ -54,6 +61,8 @@ export class Callbacks {
   private constructor(
     private readonly destinations: Destination[],
     private readonly tracing: OtelTracing | undefined,
+    /** Message content reaches the callbacks (litellm_settings.turn_off_message_logging not set). */
+    readonly messageLogging: boolean,
   ) {}
 
   /** Whether upstream attempts are traced (the otel callback). */
@@ -66,7 +75,7 @@ export class Callbacks {
    * not send to are skipped (the config loader warns about each); so is, with a warning, a built
    * destination without its settings (GENERIC_LOGGER_ENDPOINT, LANGFUSE_*, OTEL_EXPORTER_OTLP_ENDPOINT).
    */
-  static fromSettings(settings: CallbackSettings, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}): Callbacks | undefined {
+  static fromSettings(settings: CallbackSettings & { turn_off_message_logging?: boolean }, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}): Callbacks | undefined {
     const wanted = new Map<string, { onSuccess: boolean; onFailure: boolean }>();
     const add = (key: keyof CallbackSettings, onSuccess: boolean, onFailure: boolean) => {
       for (const name of namesOf(settings[key], key)) {
@@ -104,26 +113,34 @@ export class Callbacks {
     }
     if (settings.forward_traceparent_to_llm_provider === true && !tracing) logger.warn('forward_traceparent_to_llm_provider needs the otel callback (with OTEL_EXPORTER_OTLP_ENDPOINT): no traceparent is sent upstream');
     if (destinations.length === 0 && !tracing) return undefined;
-    return new Callbacks(destinations, tracing);
+    return new Callbacks(destinations, tracing, settings.turn_off_message_logging !== true);
   }
 
-  /** Starts an upstream attempt's span: `end` ends it (with the error, if it failed); `traceparent` is sent upstream. */
-  attemptStarted(call: Call): { end: (error?: unknown) => void; traceparent: string | undefined } {
+  /**
+   * Starts an upstream attempt's span: `end` ends it (with the error, if it failed, and how it
+   * ended: usage, finish reasons, a stream's first chunk); `traceparent` is sent upstream.
+   */
+  attemptStarted(call: Call): { end: (error?: unknown, outcome?: AttemptOutcome) => void; traceparent: string | undefined } {
     if (!this.tracing || noLogFor(call.context)) return { end: () => {}, traceparent: undefined };
     return this.tracing.attemptStarted(call);
   }
 
-  /** Hands a recorded call to every destination that wants it; synchronous, never throws. */
-  deliver(row: UsageLogRow, context: CallContext): void {
+  /**
+   * Hands a recorded call to every destination that wants it; synchronous, never throws. `content`
+   * is the call's bounded content, only given when message logging is on (callback-content.ts).
+   */
+  deliver(row: UsageLogRow, context: CallContext, content?: CallContent): void {
     try {
       if (noLogFor(context)) {
         this.tracing?.forget(context);
         return;
       }
-      this.tracing?.recorded(context, row);
+      const kept = this.messageLogging ? content : undefined;
+      this.tracing?.recorded(context, row, kept);
       const failed = row.status === 'failure';
+      let logged: LoggedCall | undefined;
       for (const destination of this.destinations) {
-        if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue(row);
+        if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue((logged ??= { row, content: kept }));
       }
     } catch {
       // Logging never fails a call; a destination that cannot take the row simply misses it.

@@ -3,7 +3,7 @@
  * as a JSON array to GENERIC_LOGGER_ENDPOINT with the GENERIC_LOGGER_HEADERS
  * ("Name=value,Other=value", as LiteLLM reads them).
  */
-import type { UsageLogRow } from '../../storage/schema.js';
+import type { LoggedCall } from './callbacks.js';
 import { postJson } from './delivery-queue.js';
 import { standardLoggingPayload } from './standard-logging-payload.js';
 
@@ -37,11 +37,11 @@ export function parseHeaders(text: string): Record<string, string> {
   return headers;
 }
 
-export function genericApiSender(settings: GenericApiSettings, options: { redact: boolean }): (batch: UsageLogRow[], signal: AbortSignal) => Promise<void> {
+export function genericApiSender(settings: GenericApiSettings, options: { redact: boolean }): (batch: LoggedCall[], signal: AbortSignal) => Promise<void> {
   return (batch, signal) =>
     postJson(
       settings.endpoint,
-      batch.map((row) => standardLoggingPayload(row, options)),
+      batch.map(({ row, content }) => standardLoggingPayload(row, options, content)),
       settings.headers,
       signal,
     );

@@ -7,6 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { UsageLogRow } from '../../storage/schema.js';
+import type { CallContent } from './callback-content.js';
+import type { LoggedCall } from './callbacks.js';
 import { standardLoggingPayload } from './standard-logging-payload.js';
 
 export interface LangfuseSettings {
@@ -39,8 +41,8 @@ interface IngestionEvent {
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
 
 /** The trace-create and generation-create events of one call. */
-export function langfuseEvents(row: UsageLogRow, options: { redact: boolean }): IngestionEvent[] {
-  const payload = standardLoggingPayload(row, options);
+export function langfuseEvents(row: UsageLogRow, options: { redact: boolean }, content?: CallContent): IngestionEvent[] {
+  const payload = standardLoggingPayload(row, options, content);
   const metadata = payload.metadata.requester_metadata ?? {};
   const generationName = text(metadata.generation_name) ?? `litellm-${payload.call_type}`;
   const traceId = text(metadata.trace_id) ?? text(metadata.existing_trace_id) ?? row.call_id;
@@ -95,12 +97,12 @@ export function langfuseEvents(row: UsageLogRow, options: { redact: boolean }): 
   ];
 }
 
-export function langfuseSender(settings: LangfuseSettings, options: { redact: boolean }): (batch: UsageLogRow[], signal: AbortSignal) => Promise<void> {
+export function langfuseSender(settings: LangfuseSettings, options: { redact: boolean }): (batch: LoggedCall[], signal: AbortSignal) => Promise<void> {
   return async (batch, signal) => {
     const response = await fetch(settings.ingestionUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: settings.authorization },
-      body: JSON.stringify({ batch: batch.flatMap((row) => langfuseEvents(row, options)) }),
+      body: JSON.stringify({ batch: batch.flatMap(({ row, content }) => langfuseEvents(row, options, content)) }),
       signal,
     });
     const answer = await response.text().catch(() => '');

@@ -6,26 +6,29 @@
  * (gen_ai.*) plus the gateway's own (switchboard.*: cost, key alias, team, cache hit). A client's
  * W3C `traceparent` is continued: the request span is its child.
  *
- * The tracer provider is this gateway's own, never registered globally. Spans are only started and
- * ended on the request path (in memory); their export is the queue's.
+ * The request path only records plain data: ids (the SDK's RandomIdGenerator), two timestamps and
+ * references to what the call already holds (its usage row, its deployment). No SDK span, context or
+ * promise is made per request; the spans' attributes, the ReadableSpans and the OTLP JSON (the
+ * official exporter and its transformer) are built when a batch is sent (otel-spans.ts).
  */
-import type { Attributes, Context, Span } from '@opentelemetry/api';
-import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { CallContext } from '../../gateway/call-context.js';
 import type { Call } from '../../gateway/call.js';
 import type { UsageLogRow } from '../../storage/schema.js';
 import { VERSION } from '../../version.js';
+import type { CallContent } from './callback-content.js';
 import { DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue.js';
 import { parseHeaders } from './generic-api.js';
+import { readableSpans, type AttemptOutcome, type SpanRecord, type TraceIds } from './otel-spans.js';
 import { lazyModule } from '../../lazy-module.js';
 
-// The OpenTelemetry SDK (~250 modules) is loaded when an otel callback is configured, not at start.
-const otelApi = lazyModule<typeof import('@opentelemetry/api')>('@opentelemetry/api');
+// The OpenTelemetry SDK (~250 modules) loads when an otel callback is configured, not at start.
 const otlpHttp = lazyModule<typeof import('@opentelemetry/exporter-trace-otlp-http')>('@opentelemetry/exporter-trace-otlp-http');
 const otelResources = lazyModule<typeof import('@opentelemetry/resources')>('@opentelemetry/resources');
 const otelTraceBase = lazyModule<typeof import('@opentelemetry/sdk-trace-base')>('@opentelemetry/sdk-trace-base');
+
+export type { AttemptOutcome } from './otel-spans.js';
 
 export interface OtelSettings {
   /** The traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
@@ -50,188 +53,86 @@ export function otelSettingsFrom(env: Record<string, string | undefined>): OtelS
   return { tracesUrl, headers, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'switchboard' };
 }
 
-/** gen_ai.system of the gateway's providers (OpenTelemetry GenAI well-known values where there is one). */
-const SYSTEMS: Record<string, string> = {
-  openai: 'openai',
-  azure: 'az.ai.openai',
-  azure_ai: 'az.ai.inference',
-  anthropic: 'anthropic',
-  gemini: 'gcp.gemini',
-  vertex_ai: 'gcp.vertex_ai',
-  bedrock: 'aws.bedrock',
-  cohere: 'cohere',
-  mistral: 'mistral_ai',
-  groq: 'groq',
-  deepseek: 'deepseek',
-  xai: 'xai',
-  ollama: 'ollama',
-};
-
-function systemOf(provider: string | null | undefined): string | undefined {
-  return provider ? SYSTEMS[provider] ?? provider : undefined;
-}
-
-/** gen_ai.operation.name of an endpoint. */
-function operationOf(endpoint: string): string {
-  if (endpoint.includes('embed')) return 'embeddings';
-  if (endpoint === 'completions') return 'text_completion';
-  if (endpoint.startsWith('images')) return 'image_generation';
-  if (endpoint === 'chat/completions' || endpoint.endsWith('messages') || endpoint.includes('generateContent') || endpoint.includes('GenerateContent')) return 'chat';
-  return endpoint;
-}
-
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+let idGenerator: import('@opentelemetry/sdk-trace-base').RandomIdGenerator | undefined;
+const ids = { generateTraceId: () => (idGenerator ??= new (otelTraceBase().RandomIdGenerator)()).generateTraceId(), generateSpanId: () => (idGenerator ??= new (otelTraceBase().RandomIdGenerator)()).generateSpanId() };
 
-/** The parent context of a W3C traceparent header (version 00), or the root context. */
-export function parentOf(traceparent: string | undefined): Context {
+/** Epoch milliseconds (fractional) now. */
+const nowMs = (): number => performance.timeOrigin + performance.now();
+
+/** The ids of a call's request span: a child of the client's W3C traceparent (version 00), else a new trace. */
+export function traceIdsOf(traceparent: string | undefined): TraceIds {
   const match = traceparent ? TRACEPARENT.exec(traceparent.trim().toLowerCase()) : null;
-  if (!match || /^0+$/.test(match[1]) || /^0+$/.test(match[2])) return otelApi().ROOT_CONTEXT;
-  return otelApi().trace.setSpanContext(otelApi().ROOT_CONTEXT, { traceId: match[1], spanId: match[2], traceFlags: Number.parseInt(match[3], 16) & otelApi().TraceFlags.SAMPLED, isRemote: true });
-}
-
-/** Hands ended spans to the delivery queue. */
-class QueueSpanProcessor implements SpanProcessor {
-  constructor(private readonly queue: DeliveryQueue<ReadableSpan>) {}
-  onStart(): void {}
-  onEnd(span: ReadableSpan): void {
-    this.queue.enqueue(span);
+  if (match && !/^0+$/.test(match[1]) && !/^0+$/.test(match[2])) {
+    // A parent that is not sampled: nothing of the call is exported (the SDK's parent-based default).
+    return { traceId: match[1], spanId: ids.generateSpanId(), parentSpanId: match[2], sampled: (Number.parseInt(match[3], 16) & 1) === 1 };
   }
-  forceFlush(): Promise<void> {
-    return this.queue.flush(true);
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
+  return { traceId: ids.generateTraceId(), spanId: ids.generateSpanId(), parentSpanId: undefined, sampled: true };
 }
 
 export class OtelTracing {
-  readonly queue: DeliveryQueue<ReadableSpan>;
-  private readonly tracer;
-  private readonly exporter: OTLPTraceExporter;
-  /** The request span of each call in progress (ended and forgotten when the call is recorded). */
-  private readonly requests = new WeakMap<CallContext, Span>();
+  readonly queue: DeliveryQueue<SpanRecord>;
+  /** The request span's ids of each call in progress (forgotten when the call is recorded). */
+  private readonly requests = new WeakMap<CallContext, TraceIds>();
 
-  constructor(settings: OtelSettings, logger: Logger, tuning: Partial<DeliveryQueueOptions<ReadableSpan>>, private readonly options: { redact: boolean; forwardTraceparent: boolean }) {
-    this.exporter = new (otlpHttp().OTLPTraceExporter)({ url: settings.tracesUrl, headers: settings.headers, timeoutMillis: tuning.timeoutMs ?? 10_000 });
-    this.queue = new DeliveryQueue<ReadableSpan>({
+  constructor(settings: OtelSettings, logger: Logger, tuning: Partial<DeliveryQueueOptions<SpanRecord>>, private readonly options: { redact: boolean; forwardTraceparent: boolean }) {
+    const exporter = new (otlpHttp().OTLPTraceExporter)({ url: settings.tracesUrl, headers: settings.headers, timeoutMillis: tuning.timeoutMs ?? 10_000 });
+    const resource = otelResources().resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': VERSION });
+    const scope = { name: 'switchboard', version: VERSION };
+    this.queue = new DeliveryQueue<SpanRecord>({
+      // Spans per export: the SDK's BatchSpanProcessor default (fewer, larger posts than the row destinations').
+      batchSize: 512,
       ...tuning,
       destination: 'otel',
       logger,
       send: (batch) =>
         new Promise<void>((resolve, reject) => {
-          this.exporter.export(batch, (result) => (result.code === 0 ? resolve() : reject(result.error ?? new Error('OTLP export failed'))));
+          exporter.export(readableSpans(batch, resource, scope, { redact: options.redact }), (result) => (result.code === 0 ? resolve() : reject(result.error ?? new Error('OTLP export failed'))));
         }),
     });
-    const provider = new (otelTraceBase().BasicTracerProvider)({
-      resource: otelResources().resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': VERSION }),
-      spanProcessors: [new QueueSpanProcessor(this.queue)],
-    });
-    this.tracer = provider.getTracer('switchboard', VERSION);
   }
 
-  /** The call's request span, started (back-dated to the call's arrival) the first time it is asked for. */
-  private requestSpan(context: CallContext): Span {
-    let span = this.requests.get(context);
-    if (!span) {
-      span = this.tracer.startSpan(`${operationOf(context.endpoint)} ${context.endpoint}`, { kind: otelApi().SpanKind.SERVER, startTime: context.startedAtEpochMs, attributes: { 'gen_ai.operation.name': operationOf(context.endpoint), 'switchboard.endpoint': context.endpoint } }, parentOf(context.traceparent));
-      this.requests.set(context, span);
+  private idsOf(context: CallContext): TraceIds {
+    let found = this.requests.get(context);
+    if (!found) {
+      found = traceIdsOf(context.traceparent);
+      this.requests.set(context, found);
     }
-    return span;
+    return found;
   }
 
   /**
-   * Starts the span of one upstream attempt: `end` ends it with the attempt's outcome; `traceparent`
-   * names it for the upstream (when forward_traceparent_to_llm_provider is on).
+   * Starts the span of one upstream attempt: `end` ends it with the attempt's outcome (for a stream,
+   * when the stream ends); `traceparent` names it for the upstream (forward_traceparent_to_llm_provider).
    */
-  attemptStarted(call: Call): { end: (error?: unknown) => void; traceparent: string | undefined } {
+  attemptStarted(call: Call): { end: (error?: unknown, outcome?: AttemptOutcome) => void; traceparent: string | undefined } {
     const attempt = call.attempt;
     if (!attempt) return { end: () => {}, traceparent: undefined };
-    const parent = otelApi().trace.setSpan(otelApi().ROOT_CONTEXT, this.requestSpan(call.context));
-    const { deployment } = attempt;
-    const operation = operationOf(call.context.endpoint);
-    const attributes: Attributes = {
-      'gen_ai.operation.name': operation,
-      'gen_ai.request.model': deployment.upstreamModel,
-      'switchboard.model_group': attempt.group.name,
-      'switchboard.deployment': deployment.id,
-      // Retries the call made before this attempt (across fallbacks), and its fallback depth (0: the group asked for).
-      'switchboard.retries_before': attempt.retries,
-      'switchboard.fallback': attempt.fallbacks,
-    };
-    const system = systemOf(deployment.provider);
-    if (system) attributes['gen_ai.system'] = system;
-    const host = hostOf(deployment.apiBase);
-    if (host) attributes['server.address'] = host;
-    const span = this.tracer.startSpan(`${operation} ${deployment.upstreamModel}`, { kind: otelApi().SpanKind.CLIENT, attributes }, parent);
-    const spanContext = span.spanContext();
-    const traceparent = this.options.forwardTraceparent ? `00-${spanContext.traceId}-${spanContext.spanId}-${(spanContext.traceFlags & otelApi().TraceFlags.SAMPLED).toString(16).padStart(2, '0')}` : undefined;
-    const end = (error?: unknown) => {
-      if (error) {
-        // The upstream's own status when it answered; else the status the gateway gives the failure.
-        const failure = error as { status?: number; upstreamStatus?: number };
-        const status = failure.upstreamStatus ?? failure.status;
-        span.setAttribute('error.type', (error as { code?: string }).code ?? (error instanceof Error ? error.name : 'error'));
-        if (typeof status === 'number') span.setAttribute('http.response.status_code', status);
-        span.setStatus({ code: otelApi().SpanStatusCode.ERROR, message: error instanceof Error ? error.message.slice(0, 500) : String(error) });
-      }
-      span.end();
+    const request = this.idsOf(call.context);
+    const spanId = ids.generateSpanId();
+    const start = nowMs();
+    const traceparent = this.options.forwardTraceparent ? `00-${request.traceId}-${spanId}-${request.sampled ? '01' : '00'}` : undefined;
+    let ended = false;
+    const end = (error?: unknown, outcome?: AttemptOutcome) => {
+      if (ended) return;
+      ended = true;
+      if (outcome?.finishReasons) request.finishReasons = outcome.finishReasons;
+      if (!request.sampled) return;
+      this.queue.enqueue({ type: 'attempt', request, spanId, endpoint: call.context.endpoint, deployment: attempt.deployment, group: attempt.group.name, retries: attempt.retries, fallbacks: attempt.fallbacks, start, end: nowMs(), error, outcome });
     };
     return { end, traceparent };
   }
 
-  /** Ends the call's request span with what its usage row says. */
-  recorded(context: CallContext, row: UsageLogRow): void {
-    const span = this.requestSpan(context);
+  /** Ends the call's request span with what its usage row says (and its content, when message logging is on). */
+  recorded(context: CallContext, row: UsageLogRow, content: CallContent | undefined): void {
+    const request = this.idsOf(context);
     this.requests.delete(context);
-    const attributes: Attributes = {
-      'gen_ai.operation.name': operationOf(row.endpoint),
-      'http.response.status_code': row.http_status,
-      'switchboard.call_id': row.call_id,
-      'switchboard.cache_hit': row.cache_hit === 1,
-      'switchboard.retries': row.retries,
-      'switchboard.fallbacks': row.fallbacks,
-      'switchboard.stream': row.stream === 1,
-    };
-    const set = (name: string, value: string | number | boolean | null | undefined) => {
-      if (value !== null && value !== undefined) attributes[name] = value;
-    };
-    set('gen_ai.system', systemOf(row.provider));
-    set('gen_ai.request.model', row.model_group);
-    set('gen_ai.response.model', row.upstream_model);
-    set('gen_ai.usage.input_tokens', row.prompt_tokens);
-    set('gen_ai.usage.output_tokens', row.completion_tokens);
-    set('switchboard.deployment', row.deployment_id);
-    set('switchboard.cost_usd', row.cost_micros != null ? row.cost_micros / 1_000_000 : undefined);
-    set('switchboard.cost_micros', row.cost_micros);
-    set('switchboard.time_to_first_token_ms', row.time_to_first_token_ms);
-    if (!this.options.redact) {
-      set('switchboard.key_alias', row.key_alias);
-      set('switchboard.team_id', row.team_id);
-      set('switchboard.user_id', row.user_id);
-    }
-    set('switchboard.end_user', row.end_user);
-    // Content only when the usage record keeps it (message logging on).
-    set('gen_ai.prompt', row.messages);
-    set('gen_ai.completion', row.response);
-    span.setAttributes(attributes);
-    if (row.status === 'failure') {
-      if (row.error_code) span.setAttribute('error.type', row.error_code);
-      span.setStatus({ code: otelApi().SpanStatusCode.ERROR, message: row.error_message ?? row.error_code ?? undefined });
-    }
-    span.end(row.created_at + row.latency_ms);
+    // Both ends on the one monotonic clock the attempts use, so attempts nest inside the request.
+    if (request.sampled) this.queue.enqueue({ type: 'request', request, row, content, start: performance.timeOrigin + context.startedAt, end: nowMs() });
   }
 
   /** A call that is not to be logged: its request span is dropped unexported. */
   forget(context: CallContext): void {
     this.requests.delete(context);
-  }
-}
-
-function hostOf(apiBase: string | undefined): string | undefined {
-  if (!apiBase) return undefined;
-  try {
-    return new URL(apiBase).host;
-  } catch {
-    return undefined;
   }
 }

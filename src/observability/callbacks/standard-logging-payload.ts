@@ -1,11 +1,12 @@
 /**
  * LiteLLM's StandardLoggingPayload (litellm/types/utils.py), built from a call's usage row: the one
  * shape every LiteLLM logging callback receives, posted as-is by the generic_api callback.
- * Content (messages, response) is on the row only when message logging keeps it
- * (store_prompts_in_spend_logs on, turn_off_message_logging off); `redact` empties the key fields
- * (redact_user_api_key_info).
+ * Content (messages, response) is the call's bounded content, given whenever message logging is
+ * on (turn_off_message_logging off; callback-content.ts), else what the row kept; `redact` empties
+ * the key fields (redact_user_api_key_info).
  */
 import type { UsageLogRow } from '../../storage/schema.js';
+import { promptValue, type CallContent } from './callback-content.js';
 
 export interface StandardLoggingPayload {
   id: string;
@@ -73,7 +74,7 @@ const CALL_TYPES: Record<string, string> = {
   'gemini/batchEmbedContents': 'aembedding',
 };
 
-export function standardLoggingPayload(row: UsageLogRow, options: { redact: boolean }): StandardLoggingPayload {
+export function standardLoggingPayload(row: UsageLogRow, options: { redact: boolean }, content?: CallContent): StandardLoggingPayload {
   const provider = row.provider ?? null;
   const deploymentId = row.deployment_id ?? null;
   const errorCode = row.error_code ?? null;
@@ -124,8 +125,8 @@ export function standardLoggingPayload(row: UsageLogRow, options: { redact: bool
     request_tags: parseArray(row.request_tags),
     end_user: row.end_user ?? null,
     requester_ip_address: row.requester_ip ?? null,
-    messages: parseJson(row.messages),
-    response: row.response ?? null,
+    messages: content?.prompt !== undefined ? promptValue(content) : parseJson(row.messages),
+    response: content?.answer !== undefined ? content.answer : row.response ?? null,
     error_str: failed ? errorMessage ?? errorCode : null,
     error_information: failed ? { error_code: String(row.http_status), error_class: errorCode, llm_provider: provider, error_message: errorMessage } : null,
     model_parameters: {},
