@@ -10,6 +10,7 @@
  * each destination needs happens when a batch is sent.
  */
 import type { Operation } from '../../gateway/call-context.js';
+import type { UsageLogRow } from '../../storage/schema.js';
 
 /** Characters kept of each of the prompt and the answer text per call. */
 export const CONTENT_MAX_CHARS = 8_192;
@@ -138,4 +139,10 @@ function partsOf(message: Record<string, unknown>): GenAiPart[] {
 /** The answer as the GenAI semantic conventions' output messages (gen_ai.output.messages). */
 export function genAiOutputMessages(content: CallContent, finishReason: string | undefined): Array<{ role: string; parts: GenAiPart[]; finish_reason?: string }> {
   return [{ role: 'assistant', parts: [{ type: 'text', content: content.answer ?? '' }], ...(finishReason ? { finish_reason: finishReason } : {}) }];
+}
+
+/** A recorded call as the row-based destinations get it: its usage row and, when message logging is on, its content. */
+export interface LoggedCall {
+  row: UsageLogRow;
+  content: CallContent | undefined;
 }

@@ -13,7 +13,7 @@ import { DeliveryQueue, type DeliveryStats } from './delivery-queue.js';
 import { genericApiSender, genericApiSettingsFrom } from './generic-api.js';
 import { langfuseSender, langfuseSettingsFrom } from './langfuse.js';
 import { OtelTracing, otelSettingsFrom, type AttemptOutcome } from './otel.js';
-import type { CallContent } from './callback-content.js';
+import type { CallContent, LoggedCall } from './callback-content.js';
 import type { Call } from '../../gateway/call.js';
 import type { CallContext } from '../../gateway/call-context.js';
 
@@ -32,12 +32,6 @@ const BUILT = new Map<string, string>([
   ['otel', 'otel'],
   ['langfuse', 'langfuse'],
 ]);
-
-/** A recorded call as the row-based destinations get it: its usage row and, when message logging is on, its content. */
-export interface LoggedCall {
-  row: UsageLogRow;
-  content: CallContent | undefined;
-}
 
 interface Destination {
   queue: DeliveryQueue<LoggedCall>;

@@ -3,7 +3,7 @@
  * as a JSON array to GENERIC_LOGGER_ENDPOINT with the GENERIC_LOGGER_HEADERS
  * ("Name=value,Other=value", as LiteLLM reads them).
  */
-import type { LoggedCall } from './callbacks.js';
+import type { LoggedCall } from './callback-content.js';
 import { postJson } from './delivery-queue.js';
 import { standardLoggingPayload } from './standard-logging-payload.js';
 

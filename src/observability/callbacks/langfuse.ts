@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { UsageLogRow } from '../../storage/schema.js';
 import type { CallContent } from './callback-content.js';
-import type { LoggedCall } from './callbacks.js';
+import type { LoggedCall } from './callback-content.js';
 import { standardLoggingPayload } from './standard-logging-payload.js';
 
 export interface LangfuseSettings {
