@@ -172,7 +172,7 @@ export class Admission {
    * Every limit and the budget in one combined operation of the limits store (`LimitsState.admit`):
    * one promise, and on the embedded store one synchronous check-and-take. A budget refusal goes
    * the step-by-step way (`checkInSteps`), which retries with a smaller output when the gateway
-   * chose it and words the refusal; a tpm estimate over a limit is refused before the store is asked.
+   * chose it and words the refusal, and so does a tpm estimate over a limit (refused after rpm is checked).
    */
   private async check(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, endUser: EndUserRecord | undefined): Promise<Ticket> {
     const subjects = subjectsOf(resolved, endUser);
@@ -180,8 +180,8 @@ export class Admission {
     const limits = limitsOf(subjects, now);
     const { rpm, tpm, parallel, holds, hardLimit } = limits;
     const describeName = (name: string) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved);
-    const tooLarge = tooLargeRefusal(tpm, estimatedTokens, describeName);
-    if (tooLarge) throw tooLarge;
+    // An estimate over a tpm limit can never pass: refused step by step (after rpm, as always).
+    if (tooLargeRefusal(tpm, estimatedTokens, describeName)) return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now);
     const outputCap = holds.length > 0 && hardLimit ? plan.outputTokens : undefined;
     const budgetMicros = holds.length > 0 ? plan.costMicros(outputCap) : 0;
     const softSubjects = subjects.filter((subject) => subject.limits.softBudgetMicros !== null);
