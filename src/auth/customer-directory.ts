@@ -55,8 +55,13 @@ export class CustomerDirectory {
    * gateway only records). Before the database is attached nothing is known: null.
    */
   async resolve(userId: string): Promise<EndUserRecord | null> {
-    const known = this.cached(userId);
-    if (known !== undefined) return known;
+    const hit = this.cache.get(userId);
+    if (hit && hit.expires > Date.now()) {
+      // Refresh its place in the LRU order.
+      this.cache.delete(userId);
+      this.cache.set(userId, hit);
+      return hit.value;
+    }
     const pending = this.loading.get(userId);
     if (pending) return pending;
     const repository = this.repository;
@@ -64,19 +69,6 @@ export class CustomerDirectory {
     const load = this.load(repository, userId).finally(() => this.loading.delete(userId));
     this.loading.set(userId, load);
     return load;
-  }
-
-  /**
-   * What resolve would answer from the cache without waiting (a record, or null for an id known to
-   * have no row); undefined when only the database can tell.
-   */
-  cached(userId: string): EndUserRecord | null | undefined {
-    const hit = this.cache.get(userId);
-    if (!hit || hit.expires <= Date.now()) return undefined;
-    // Refresh its place in the LRU order.
-    this.cache.delete(userId);
-    this.cache.set(userId, hit);
-    return hit.value;
   }
 
   private async load(repository: CustomerBudgetRepository, userId: string): Promise<EndUserRecord | null> {

@@ -39,7 +39,7 @@ export interface GatewayDependencies {
   router: Router;
   admission?: Admission;
   /** Stored end users (customers), with their budgets applied; absent, end users are only recorded. */
-  customers?: Pick<CustomerDirectory, 'resolve' | 'cached'>;
+  customers?: Pick<CustomerDirectory, 'resolve'>;
   settings: GatewaySettings;
   /** Prometheus metrics (GET /metrics); each settled call is observed once. */
   metrics?: GatewayMetrics;

@@ -21,8 +21,7 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
   return async (callIn, next) => {
     let call = callIn;
     const principal = call.context.caller.principal;
-    const found = storedEndUser(customers, call);
-    const endUser = found instanceof Promise ? await found : found;
+    const endUser = await storedEndUser(customers, call);
     if (endUser?.allowedModelRegion) call = { ...call, region: regionOf(endUser, call) };
     if (!principal && !endUser) return next(call);
     let decision: AdmissionDecision = {};
@@ -52,22 +51,16 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
  * The stored customer the call is made for, if any; a blocked one is refused with 403 (as
  * LiteLLM). An end user without a row is only recorded (its spend is on the usage rows), never
  * created here: ids are the client's to choose, and storing each would let any client grow the table.
- * Answered without waiting when the directory's cache knows the id (with or without a row).
  */
-function storedEndUser(customers: GatewayDependencies['customers'], call: Call): EndUserRecord | undefined | Promise<EndUserRecord | undefined> {
+async function storedEndUser(customers: GatewayDependencies['customers'], call: Call): Promise<EndUserRecord | undefined> {
   const id = call.context.endUser;
   if (!id || !customers) return undefined;
-  const known = customers.cached(id);
-  if (known !== undefined) return allowedEndUser(known, id, call);
-  return customers.resolve(id).then(
-    (record) => allowedEndUser(record, id, call),
-    (caught: Error) => {
-      throw failedWith(new GatewayError('limits_unavailable', `the gateway cannot check end user "${id}" right now (${caught.message}); retry shortly`, { retryAfterSeconds: 1, headers: { 'retry-after': '1' } }), call);
-    },
-  );
-}
-
-function allowedEndUser(record: EndUserRecord | null, id: string, call: Call): EndUserRecord | undefined {
+  let record: EndUserRecord | null;
+  try {
+    record = await customers.resolve(id);
+  } catch (caught) {
+    throw failedWith(new GatewayError('limits_unavailable', `the gateway cannot check end user "${id}" right now (${(caught as Error).message}); retry shortly`, { retryAfterSeconds: 1, headers: { 'retry-after': '1' } }), call);
+  }
   if (record?.blocked) throw failedWith(new GatewayError('permission_denied', `End User=${id} is blocked. Let your admin know, if you think this is a mistake.`), call);
   return record ?? undefined;
 }
