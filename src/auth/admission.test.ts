@@ -51,7 +51,7 @@ describe('Admission', () => {
 
   it('refuses with 503 when the limits store cannot be reached (fails closed)', async () => {
     const broken = new Proxy(new LocalLimitsState(), {
-      get: (target, property) => (property === 'acquireRequest' ? async () => Promise.reject(new Error('Connection is closed.')) : Reflect.get(target, property)),
+      get: (target, property) => (property === 'acquireRequest' || property === 'admit' ? async () => Promise.reject(new Error('Connection is closed.')) : Reflect.get(target, property)),
     }) as LimitsState;
     const admission = new Admission(broken, logger);
     await expect(admission.admit(resolvedKey(), 'c1', 1)).rejects.toMatchObject({ code: 'limits_unavailable', status: 503 });

@@ -121,8 +121,22 @@ function messagesBound(messages: unknown): number {
   return tokens;
 }
 
+/**
+ * Bounds already computed, by request body: admission, the reservation plan and the settlement's
+ * usage bounds each need it, and a body is never changed once parsed (stages hand on copies).
+ */
+const knownBounds = new WeakMap<object, { kind: CostInput['kind']; tokens: number }>();
+
 /** Upper bound of prompt tokens. */
 export function promptTokenBound(input: CostInput): number {
+  const known = knownBounds.get(input.body);
+  if (known && known.kind === input.kind) return known.tokens;
+  const tokens = computePromptTokenBound(input);
+  knownBounds.set(input.body, { kind: input.kind, tokens });
+  return tokens;
+}
+
+function computePromptTokenBound(input: CostInput): number {
   const { body } = input;
   let tokens = input.kind === 'chat' ? messagesBound(body.messages) : 0;
   for (const [field, value] of Object.entries(body)) if (!CONTROL_FIELDS.has(field)) tokens += serializedBytes(value);
@@ -201,8 +215,8 @@ export function dearestInputPrice(prices: TokenPrices): number {
 }
 
 /** Micro-dollars (rounded up); 0 when no deployment has a known price. */
-export function maxCostMicros(input: CostInput, deployments: Deployment[]): number {
-  const promptTokens = promptTokenBound(input);
+/** `promptTokens`: the input's promptTokenBound when the caller has it already. */
+export function maxCostMicros(input: CostInput, deployments: Deployment[], promptTokens = promptTokenBound(input)): number {
   // Media calls (images, speech, rerank) bill units besides tokens: the most they can bill, at each deployment's price.
   const units = input.body.units as MediaUnits | undefined;
   let worst = 0;

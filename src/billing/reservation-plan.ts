@@ -17,6 +17,8 @@ export const MINIMUM_ANSWER_TOKENS = 16;
 const PICO_PER_MICRO = 1_000_000;
 
 export interface ReservationPlan {
+  /** The request's promptTokenBound, when the plan was made from one (token estimates reuse it). */
+  readonly promptBound?: number;
   /**
    * Output tokens per choice the reservation is sized for when the gateway may choose them (the
    * client set no max_tokens); undefined when the client's own limit fixes the output.
@@ -47,9 +49,10 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
   const choices = generatedChoices(input.body);
   const prediction = predictionTokenBound(input.body);
   return {
+    promptBound: prompt,
     outputTokens,
     costMicros(tokens) {
-      if (tokens === undefined) return maxCostMicros(input, deployments);
+      if (tokens === undefined) return maxCostMicros(input, deployments, prompt);
       let worst = 0;
       for (const deployment of priced) {
         const pico = prompt * dearestInputPrice(deployment.prices!) + (tokens + prediction) * choices * deployment.prices!.outputPerToken;

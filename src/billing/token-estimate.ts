@@ -11,12 +11,13 @@ import { generatedChoices, predictionTokenBound, promptTokenBound, type CostInpu
 const BYTES_PER_TOKEN = 4;
 
 /** The prompt's part of the estimate (router_settings.enable_pre_call_checks compares it with context windows). */
-export function estimatedPromptTokens(input: CostInput): number {
-  return Math.ceil(promptTokenBound(input) / BYTES_PER_TOKEN);
+export function estimatedPromptTokens(input: CostInput, promptBound = promptTokenBound(input)): number {
+  return Math.ceil(promptBound / BYTES_PER_TOKEN);
 }
 
-export function estimatedTokens(input: CostInput): number {
-  const prompt = estimatedPromptTokens(input);
+/** `promptBound`: the input's promptTokenBound when the caller has it already (it walks the whole request). */
+export function estimatedTokens(input: CostInput, promptBound?: number): number {
+  const prompt = estimatedPromptTokens(input, promptBound);
   if (input.kind === 'embeddings') return prompt;
   const requested = input.body.max_completion_tokens ?? input.body.max_tokens;
   const output = typeof requested === 'number' && Number.isFinite(requested) && requested > 0 ? Math.ceil(requested) : 0;

@@ -5,7 +5,7 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteKeys, REDIS_URL, redisAvailableForTests, uniquePrefix } from '../../test/support/redis.js';
-import type { LimitsState } from './limits-state.js';
+import type { AdmissionPlan, AdmissionSettlement, LimitsState } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 import { LocalLimitsState } from './local-limits-state.js';
 import { RedisLimitsState } from './redis-limits-state.js';
@@ -81,6 +81,72 @@ describe.each(implementations)('LimitsState ($name)', ({ create }) => {
     await state.settle([hold], 40, 250);
     expect(await state.spent('user:u@1', 0)).toBe(250);
     expect(await state.reserve([hold], 1)).toMatchObject({ ok: false, spentMicros: 250 });
+  });
+});
+
+describe.each(implementations)('LimitsState.admit and settleAdmission ($name)', ({ create }) => {
+  const plan = (requestId: string, overrides: Partial<AdmissionPlan> = {}): AdmissionPlan => ({
+    requestId,
+    rpm: [{ subject: 'key:p', limit: 100 }],
+    tpm: [{ subject: 'key:p', limit: 1_000 }],
+    tokens: 10,
+    parallel: [{ subject: 'key:p', limit: 100 }],
+    holds: [{ subject: 'key:p@1', period: 0, maxMicros: 1_000, baselineMicros: 0 }],
+    budgetMicros: 100,
+    readSpent: false,
+    ...overrides,
+  });
+  const settlement = (requestId: string, actualMicros: number, usedTokens: number, overrides: Partial<AdmissionSettlement> = {}): AdmissionSettlement => ({
+    requestId,
+    holds: plan(requestId).holds,
+    reservedMicros: 100,
+    actualMicros,
+    tpmSubjects: ['key:p'],
+    heldTokens: 10,
+    usedTokens,
+    parallelSubjects: ['key:p'],
+    readSpent: true,
+    ...overrides,
+  });
+
+  it('takes everything, or nothing and names the first refusal in the order rpm, tpm, parallel, budget', async () => {
+    const state = await create();
+    const first = await state.admit(plan('a1', { readSpent: true }));
+    expect(first).toEqual({ ok: true, requests: [expect.objectContaining({ subject: 'key:p', limit: 100, remaining: 99 })], tokens: [{ subject: 'key:p', limit: 1_000, remaining: 990 }], spent: [0] });
+    // The budget refuses (900 more than the 100 held fits, 901 not): rpm, tokens and the slot stay as they were.
+    expect(await state.admit(plan('a2', { budgetMicros: 901 }))).toEqual({ ok: false, refused: 'budget', outcome: { ok: false, subject: 'key:p@1', spentMicros: 0, reservedMicros: 100, maxMicros: 1_000 } });
+    expect(await state.admit(plan('a3', { parallel: [{ subject: 'key:p', limit: 1 }] }))).toEqual({ ok: false, refused: 'parallel', outcome: { ok: false, subject: 'key:p', limit: 1 } });
+    expect(await state.admit(plan('a4', { tokens: 991, parallel: [{ subject: 'key:p', limit: 1 }] }))).toMatchObject({ ok: false, refused: 'tokens', outcome: { subject: 'key:p', usedTokens: 0, heldTokens: 10 } });
+    expect(await state.admit(plan('a5', { rpm: [{ subject: 'key:p', limit: 1 }], tokens: 991 }))).toMatchObject({ ok: false, refused: 'requests', outcome: { subject: 'key:p', limit: 1 } });
+    // Nothing the refusals checked was taken: one request, 10 tokens, one slot and 100 micro-dollars are.
+    expect(await state.acquireRequest([{ subject: 'key:p', limit: 2 }], 'probe')).toMatchObject({ ok: true, windows: [{ remaining: 0 }] });
+    expect(await state.reserveTokens([{ subject: 'key:p', limit: 1_000 }], 'probe', 990)).toMatchObject({ ok: true, windows: [{ remaining: 0 }] });
+    expect(await state.acquireParallel([{ subject: 'key:p', limit: 1 }])).toEqual({ ok: false, subject: 'key:p', limit: 1 });
+    expect(await state.reserve(plan('x').holds, 900)).toEqual({ ok: true });
+  });
+
+  it('settleAdmission charges the cost, counts the tokens, frees the slot and reads the spend back', async () => {
+    const state = await create();
+    const limited = { parallel: [{ subject: 'key:p', limit: 1 }], tpm: [{ subject: 'key:p', limit: 50 }] };
+    expect(await state.admit(plan('s1', limited))).toMatchObject({ ok: true });
+    expect(await state.settleAdmission(settlement('s1', 250, 30))).toEqual([250]);
+    expect(await state.settleAdmission(settlement('s1-none', 0, 0, { holds: [], tpmSubjects: [], parallelSubjects: [], readSpent: false }))).toEqual([]);
+    // The slot is free again, 30 real tokens count in the minute (no hold left), 250 is spent.
+    expect(await state.admit(plan('s2', { ...limited, tokens: 21 }))).toMatchObject({ ok: false, refused: 'tokens', outcome: { usedTokens: 30, heldTokens: 0 } });
+    expect(await state.admit(plan('s3', { ...limited, tokens: 20, budgetMicros: 750, readSpent: true }))).toMatchObject({ ok: true, spent: [250] });
+    expect(await state.admit(plan('s4', { ...limited, tpm: [] }))).toMatchObject({ ok: false, refused: 'parallel' });
+  });
+
+  it('is exact under concurrency: 200 admissions at once pass exactly the rpm limit, and then exactly the budget', async () => {
+    const state = await create();
+    const rpmOnly = await Promise.all(Array.from({ length: 200 }, (_, index) => state.admit(plan(`c${index}`, { rpm: [{ subject: 'key:conc', limit: 37 }], tpm: [], parallel: [], holds: [] }))));
+    expect(rpmOnly.filter((outcome) => outcome.ok)).toHaveLength(37);
+    const hold = { subject: 'key:conc@1', period: 0, maxMicros: 2_300, baselineMicros: 0 };
+    const budgeted = await Promise.all(Array.from({ length: 200 }, (_, index) => state.admit(plan(`b${index}`, { rpm: [{ subject: 'key:conc2', limit: 250 }], tpm: [{ subject: 'key:conc2', limit: 10_000 }], parallel: [{ subject: 'key:conc2', limit: 1_000 }], holds: [hold], budgetMicros: 100 }))));
+    // 23 fit the budget; those refused by it kept no rpm slot, so 250 - 23 are left.
+    expect(budgeted.filter((outcome) => outcome.ok)).toHaveLength(23);
+    expect(budgeted.filter((outcome) => !outcome.ok && outcome.refused === 'budget')).toHaveLength(177);
+    expect(await state.acquireRequest([{ subject: 'key:conc2', limit: 250 }], 'probe')).toMatchObject({ ok: true, windows: [{ remaining: 250 - 24 }] });
   });
 });
 

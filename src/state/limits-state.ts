@@ -44,6 +44,54 @@ export type TokenReserveOutcome =
 
 export type ParallelOutcome = { ok: true } | { ok: false; subject: string; limit: number };
 
+/**
+ * Everything a call's admission takes, for one combined check-and-take (`LimitsState.admit`): a
+ * request from every rpm window, `tokens` held on every tpm limit, an in-flight slot on every
+ * parallel limit and `budgetMicros` reserved on every budget hold.
+ */
+export interface AdmissionPlan {
+  requestId: string;
+  rpm: RateLimit[];
+  tpm: RateLimit[];
+  tokens: number;
+  parallel: RateLimit[];
+  holds: BudgetHold[];
+  budgetMicros: number;
+  /** Also read every hold's counted spend once reserved (soft budgets): `spent` in the outcome. */
+  readSpent: boolean;
+}
+
+/**
+ * All taken (ok), or nothing taken and the first refusal in the order rpm, tpm, parallel, budget —
+ * the order the separate operations are checked in.
+ */
+export type AdmitOutcome =
+  | {
+      ok: true;
+      requests: RateWindow[];
+      tokens: Array<{ subject: string; limit: number; remaining: number }>;
+      /** Per hold, when asked (`readSpent`): its counted spend (undefined when unknown). */
+      spent: Array<number | undefined>;
+    }
+  | { ok: false; refused: 'requests'; outcome: Extract<AcquireOutcome, { ok: false }> }
+  | { ok: false; refused: 'tokens'; outcome: Extract<TokenReserveOutcome, { ok: false }> }
+  | { ok: false; refused: 'parallel'; outcome: Extract<ParallelOutcome, { ok: false }> }
+  | { ok: false; refused: 'budget'; outcome: Extract<ReserveOutcome, { ok: false }> };
+
+/** What `LimitsState.settleAdmission` gives back and charges for a call admitted by `admit`. */
+export interface AdmissionSettlement {
+  requestId: string;
+  holds: BudgetHold[];
+  reservedMicros: number;
+  actualMicros: number;
+  tpmSubjects: string[];
+  heldTokens: number;
+  usedTokens: number;
+  parallelSubjects: string[];
+  /** Also read every hold's counted spend once settled (budget alerts). */
+  readSpent: boolean;
+}
+
 export interface LimitsState {
   reserve(holds: BudgetHold[], amountMicros: number): Promise<ReserveOutcome>;
   /** Releases `reservedMicros` and adds `actualMicros` to every hold's spend. */
@@ -72,6 +120,16 @@ export interface LimitsState {
   settleTokens(subjects: string[], requestId: string, heldTokens: number, usedTokens: number): Promise<void>;
   acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome>;
   releaseParallel(subjects: string[]): Promise<void>;
+  /**
+   * acquireRequest, reserveTokens, acquireParallel and reserve as one operation: everything is
+   * taken or nothing is (a refusal leaves nothing to give back).
+   */
+  admit(plan: AdmissionPlan): Promise<AdmitOutcome>;
+  /**
+   * settle, settleTokens and releaseParallel of one admitted call as one operation; resolves to
+   * every hold's counted spend afterwards when asked (`readSpent`, else an empty list).
+   */
+  settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,4 @@
-import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
+import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 
 /**
@@ -184,6 +184,10 @@ export class LocalLimitsState implements LimitsState {
   }
 
   async settleTokens(subjects: string[], requestId: string, _heldTokens: number, usedTokens: number): Promise<void> {
+    this.settleTokensNow(subjects, requestId, usedTokens);
+  }
+
+  private settleTokensNow(subjects: string[], requestId: string, usedTokens: number): void {
     for (const subject of subjects) {
       const entries = this.heldTokens.get(subject);
       entries?.delete(requestId);
@@ -199,11 +203,75 @@ export class LocalLimitsState implements LimitsState {
   }
 
   async releaseParallel(subjects: string[]): Promise<void> {
+    this.releaseParallelNow(subjects);
+  }
+
+  private releaseParallelNow(subjects: string[]): void {
     for (const subject of subjects) {
       const count = (this.parallel.get(subject) ?? 1) - 1;
       if (count <= 0) this.parallel.delete(subject);
       else this.parallel.set(subject, count);
     }
+  }
+
+  /**
+   * Checks every limit of the plan, then takes from all of them, without awaiting in between: one
+   * atomic step on Node's single thread, behind one promise.
+   */
+  async admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
+    const now = this.now();
+    const { requestId, tokens } = plan;
+    const requestWindows: Array<SlidingWindow<{ at: number; id: string }>> = [];
+    for (const { subject, limit } of plan.rpm) {
+      const window = this.requestWindow(subject);
+      if (window.size >= limit) return { ok: false, refused: 'requests', outcome: { ok: false, subject, limit, retryAfterMs: Math.max(1, window.oldest!.at + WINDOW_MS - now) } };
+      requestWindows.push(window);
+    }
+    const tokenUse: Array<{ used: number; held: { entries: Map<string, { tokens: number; expiresAt: number }>; total: number } }> = [];
+    for (const { subject, limit } of plan.tpm) {
+      const used = this.tokenWindow(subject).total;
+      const held = this.held(subject);
+      if (used + held.total + tokens > limit || used + held.total >= limit) return { ok: false, refused: 'tokens', outcome: { ok: false, subject, limit, usedTokens: used, heldTokens: held.total } };
+      tokenUse.push({ used, held });
+    }
+    for (const { subject, limit } of plan.parallel) if ((this.parallel.get(subject) ?? 0) >= limit) return { ok: false, refused: 'parallel', outcome: { ok: false, subject, limit } };
+    const budgets: Array<{ spent: number; reserved: number }> = [];
+    for (const hold of plan.holds) {
+      const budget = this.budget(hold);
+      if (budget.spent + budget.reserved + plan.budgetMicros > hold.maxMicros || budget.spent >= hold.maxMicros) {
+        return { ok: false, refused: 'budget', outcome: { ok: false, subject: hold.subject, spentMicros: budget.spent, reservedMicros: budget.reserved, maxMicros: hold.maxMicros } };
+      }
+      budgets.push(budget);
+    }
+
+    const requests = plan.rpm.map(({ subject, limit }, index) => {
+      const window = requestWindows[index];
+      window.push({ at: now, id: requestId });
+      return { subject, limit, remaining: Math.max(0, limit - window.size), resetMs: window.oldest!.at + WINDOW_MS - now };
+    });
+    const expiresAt = now + TOKEN_HOLD_TTL_MS;
+    const tokenWindows = plan.tpm.map(({ subject, limit }, index) => {
+      const { used, held } = tokenUse[index];
+      held.entries.set(requestId, { tokens, expiresAt });
+      this.heldTokens.set(subject, held.entries);
+      return { subject, limit, remaining: Math.max(0, limit - used - held.total - tokens) };
+    });
+    for (const { subject } of plan.parallel) this.parallel.set(subject, (this.parallel.get(subject) ?? 0) + 1);
+    for (const budget of budgets) budget.reserved += plan.budgetMicros;
+    return { ok: true, requests, tokens: tokenWindows, spent: plan.readSpent ? budgets.map((budget) => budget.spent) : [] };
+  }
+
+  async settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
+    const spent: Array<number | undefined> = [];
+    for (const hold of settlement.holds) {
+      const budget = this.budget(hold);
+      budget.reserved = Math.max(0, budget.reserved - settlement.reservedMicros);
+      budget.spent += settlement.actualMicros;
+      if (settlement.readSpent) spent.push(budget.spent);
+    }
+    this.settleTokensNow(settlement.tpmSubjects, settlement.requestId, settlement.usedTokens);
+    this.releaseParallelNow(settlement.parallelSubjects);
+    return spent;
   }
 
   async close(): Promise<void> {}

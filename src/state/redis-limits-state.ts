@@ -6,8 +6,9 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { redisClient, whenReady } from './redis-client.js';
-import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
+import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
+import { admitInSteps, settleAdmissionInSteps } from './admission-steps.js';
 
 // Budget counters outlive an idle week; a counter that expired is re-seeded from the database.
 const BUDGET_TTL_MS = 8 * 24 * 3_600_000;
@@ -236,6 +237,15 @@ export class RedisLimitsState implements LimitsState {
   async releaseParallel(subjects: string[]): Promise<void> {
     if (subjects.length === 0) return;
     await this.redis.eval(RELEASE_PARALLEL, subjects.length, ...subjects.map((subject) => this.key('parallel', subject)));
+  }
+
+  /** The separate scripts in turn (a round trip each), giving back what a refused call took. */
+  admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
+    return admitInSteps(this, plan);
+  }
+
+  settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
+    return settleAdmissionInSteps(this, settlement);
   }
 
   async close(): Promise<void> {

@@ -107,6 +107,25 @@ describe('ResilientLimitsState', () => {
     expect(calls).toEqual(['acquireParallel(1)', 'releaseParallel(1)']);
   });
 
+  it('admit and settleAdmission run step by step: in Redis while it answers, on memory in an outage, each settled where taken', async () => {
+    const { state, calls, down, back } = await started();
+    const plan = (requestId: string) => ({ requestId, rpm: [{ subject: 'key:k', limit: 1 }], tpm: [{ subject: 'key:k', limit: 100 }], tokens: 5, parallel: [{ subject: 'key:k', limit: 1 }], holds: [hold()], budgetMicros: 100, readSpent: false });
+    const settlement = (requestId: string) => ({ requestId, holds: [hold()], reservedMicros: 100, actualMicros: 40, tpmSubjects: ['key:k'], heldTokens: 5, usedTokens: 3, parallelSubjects: ['key:k'], readSpent: false });
+    expect(await state.admit(plan('r1'))).toMatchObject({ ok: true }); // in Redis
+    expect(calls).toEqual(['acquireRequest(1,"r1")', 'reserveTokens(1,"r1",5)', 'acquireParallel(1)', 'reserve(1,100)']);
+    down();
+    await state.reserve([hold()], 0).catch(() => undefined); // trips the outage
+    expect(await state.admit(plan('r2'))).toMatchObject({ ok: true }); // on memory
+    expect(await state.admit(plan('r3'))).toMatchObject({ ok: false, refused: 'requests' }); // r2 holds the local rpm slot
+    await state.settleAdmission(settlement('r1')); // taken in Redis: journaled
+    await state.settleAdmission(settlement('r2')); // taken here: settled here, its spend journaled
+    expect(state.pending).toBe(4);
+    back();
+    await state.recover();
+    expect(state.pending).toBe(0);
+    expect(calls.slice(4).sort()).toEqual(['releaseParallel(1)', 'settle(1,0,40)', 'settle(1,100,40)', 'settleTokens(1,"r1",5,3)']);
+  });
+
   it('under shared_state_outage: refuse, calls with limits fail instead of running locally', async () => {
     const { state, down } = await started('refuse');
     down();

@@ -14,8 +14,9 @@
  * counted and logged. Under `shared_state_outage: refuse` calls needing limits fail instead (503).
  */
 import type { Logger } from 'pino';
-import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
+import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { LocalLimitsState } from './local-limits-state.js';
+import { admitInSteps, settleAdmissionInSteps } from './admission-steps.js';
 import { isConnectionFailure } from './redis-client.js';
 import type { RedisLimitsState } from './redis-limits-state.js';
 import type { SharedStateStatus } from './shared-state-status.js';
@@ -231,6 +232,18 @@ export class ResilientLimitsState implements LimitsState {
       return this.local.releaseParallel(subjects);
     }
     if (!(await this.onShared(() => this.shared.releaseParallel(subjects)))) this.later(() => this.shared.releaseParallel(subjects));
+  }
+
+  /**
+   * Step by step through this wrapper's own operations, so each step goes to Redis or, during an
+   * outage, to memory, and is settled where it was taken (journaled as the separate calls are).
+   */
+  admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
+    return admitInSteps(this, plan);
+  }
+
+  settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
+    return settleAdmissionInSteps(this, settlement);
   }
 
   async close(): Promise<void> {

@@ -31,7 +31,10 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
     // A provider-native call is relayed as sent: it reserves its worst case, uncapped (cost-input.ts).
     const input = costInputOf(call.operation);
     try {
-      if (admission) decision = { ticket: await admission.admit(principal, call.context.callId, reservationPlan(input, deployments, allowance), estimatedTokens(input), endUser) };
+      if (admission) {
+        const plan = reservationPlan(input, deployments, allowance);
+        decision = { ticket: await admission.admit(principal, call.context.callId, plan, estimatedTokens(input, plan.promptBound), endUser) };
+      }
       if (platform && principal) decision = { ...decision, credits: await platform.reserveCredits(principal, input, deployments, call.level!, decision.ticket?.outputCap ?? allowance) };
     } catch (caught) {
       throw failedWith(toGatewayError(caught), { ...call, admission: decision });
