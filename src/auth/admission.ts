@@ -13,9 +13,9 @@ import { formatUsd } from '../billing/cost.js';
 import { noteOverrun, type OverrunListener } from '../billing/reservation-overrun.js';
 import { SharedStateUnavailable } from '../state/resilient-limits-state.js';
 import { GatewayError } from '../errors.js';
-import type { BudgetHold, LimitsState, RateLimit, RateWindow } from '../state/limits-state.js';
+import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, RateWindow } from '../state/limits-state.js';
 import type { ResolvedKey } from './key-directory.js';
-import { reserveTokens } from './token-reservation.js';
+import { addTokenHeaders, fullMinuteRefusal, reserveTokens, tooLargeRefusal } from './token-reservation.js';
 import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.js';
 import { fixedPlan, MINIMUM_ANSWER_TOKENS, type ReservationPlan } from '../billing/reservation-plan.js';
 import { currentPeriod, spendThisPeriod, type EndUserRecord, type LimitSubject } from './principals.js';
@@ -86,6 +86,61 @@ function resetText(ms: number): string {
   return `${Math.max(0, Math.ceil(ms / 1000))}s`;
 }
 
+interface Limits {
+  rpm: RateLimit[];
+  tpm: RateLimit[];
+  parallel: RateLimit[];
+  holds: BudgetHold[];
+  /** Some hold has a real max_budget (not only a soft budget). */
+  hardLimit: boolean;
+}
+
+function limitsOf(subjects: LimitSubject[], now: number): Limits {
+  const rpm: RateLimit[] = [];
+  const tpm: RateLimit[] = [];
+  const parallel: RateLimit[] = [];
+  const holds: BudgetHold[] = [];
+  let hardLimit = false;
+  for (const subject of subjects) {
+    const { limits } = subject;
+    if (limits.rpmLimit !== null) rpm.push({ subject: subjectName(subject), limit: limits.rpmLimit });
+    if (limits.tpmLimit !== null) tpm.push({ subject: subjectName(subject), limit: limits.tpmLimit });
+    if (limits.maxParallelRequests !== null) parallel.push({ subject: subjectName(subject), limit: limits.maxParallelRequests });
+    // A soft budget needs the live spend too, so its holder gets a counter even without a hard budget.
+    if (limits.maxBudgetMicros !== null || limits.softBudgetMicros !== null) {
+      holds.push({ subject: budgetSubjectName(subject), period: currentPeriod(limits, now), maxMicros: limits.maxBudgetMicros ?? UNLIMITED_MICROS, baselineMicros: spendThisPeriod(limits, now) });
+    }
+    if (limits.maxBudgetMicros !== null) hardLimit = true;
+  }
+  return { rpm, tpm, parallel, holds, hardLimit };
+}
+
+function addRequestHeaders(headers: Record<string, string>, windows: RateWindow[]): void {
+  const tightest = windows.reduce<RateWindow | undefined>((best, window) => (!best || window.remaining < best.remaining ? window : best), undefined);
+  if (!tightest) return;
+  headers['x-ratelimit-limit-requests'] = String(tightest.limit);
+  headers['x-ratelimit-remaining-requests'] = String(tightest.remaining);
+  headers['x-ratelimit-reset-requests'] = resetText(tightest.resetMs);
+}
+
+function rpmRefusal(refused: Extract<AcquireOutcome, { ok: false }>, subjects: LimitSubject[], resolved: ResolvedKey | undefined): GatewayError {
+  const subject = subjects.find((candidate) => subjectName(candidate) === refused.subject)!;
+  const retryAfter = Math.ceil(refused.retryAfterMs / 1000);
+  return new GatewayError('rate_limit_exceeded', `rate limit reached for ${describe(subject, resolved)}: ${refused.limit} requests per minute (rpm_limit); retry in ${retryAfter}s`, {
+    retryAfterSeconds: retryAfter,
+    headers: { 'retry-after': String(retryAfter), 'x-ratelimit-limit-requests': String(refused.limit), 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': resetText(refused.retryAfterMs) },
+  });
+}
+
+function parallelRefusal(refused: Extract<ParallelOutcome, { ok: false }>, subjects: LimitSubject[], resolved: ResolvedKey | undefined): GatewayError {
+  const subject = subjects.find((candidate) => subjectName(candidate) === refused.subject)!;
+  const setting = subject.kind === 'key' && resolved?.key.parallelLimitIsDefault ? 'general_settings.default_key_max_parallel_requests, the default for keys without max_parallel_requests' : 'max_parallel_requests';
+  return new GatewayError('rate_limit_exceeded', `too many requests in flight for ${describe(subject, resolved)}: at most ${refused.limit} at once (${setting})`, {
+    retryAfterSeconds: 1,
+    headers: { 'retry-after': '1' },
+  });
+}
+
 export class Admission {
   constructor(
     private readonly state: LimitsState,
@@ -113,57 +168,62 @@ export class Admission {
     }
   }
 
+  /**
+   * Every limit and the budget in one combined operation of the limits store (`LimitsState.admit`):
+   * one promise, and on the embedded store one synchronous check-and-take. A budget refusal goes
+   * the step-by-step way (`checkInSteps`), which retries with a smaller output when the gateway
+   * chose it and words the refusal, and so does a tpm estimate over a limit (refused after rpm is checked).
+   */
   private async check(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, endUser: EndUserRecord | undefined): Promise<Ticket> {
     const subjects = subjectsOf(resolved, endUser);
     const now = Date.now();
+    const limits = limitsOf(subjects, now);
+    const { rpm, tpm, parallel, holds, hardLimit } = limits;
+    const describeName = (name: string) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved);
+    // An estimate over a tpm limit can never pass: refused step by step (after rpm, as always).
+    if (tooLargeRefusal(tpm, estimatedTokens, describeName)) return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now);
+    const outputCap = holds.length > 0 && hardLimit ? plan.outputTokens : undefined;
+    const budgetMicros = holds.length > 0 ? plan.costMicros(outputCap) : 0;
+    const softSubjects = subjects.filter((subject) => subject.limits.softBudgetMicros !== null);
+    const outcome = await this.state.admit({ requestId: callId, rpm, tpm, tokens: estimatedTokens, parallel, holds, budgetMicros, readSpent: softSubjects.length > 0 });
+    if (!outcome.ok) {
+      if (outcome.refused === 'requests') throw rpmRefusal(outcome.outcome, subjects, resolved);
+      if (outcome.refused === 'tokens') throw fullMinuteRefusal(outcome.outcome, estimatedTokens, describeName);
+      if (outcome.refused === 'parallel') throw parallelRefusal(outcome.outcome, subjects, resolved);
+      return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now);
+    }
+    const headers: Record<string, string> = {};
+    addRequestHeaders(headers, outcome.requests);
+    addTokenHeaders(headers, outcome.tokens);
+    for (const subject of softSubjects) {
+      const index = holds.findIndex((hold) => hold.subject === budgetSubjectName(subject));
+      this.warnSoft(headers, subject, resolved, Math.max(outcome.spent[index] ?? 0, spendThisPeriod(subject.limits, now)));
+    }
+    return this.ticket(subjects, resolved, callId, limits, estimatedTokens, budgetMicros, outputCap, headers);
+  }
+
+  /** Admission as separate operations of the limits store, each giving back what was taken before when it refuses. */
+  private async checkInSteps(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, subjects: LimitSubject[], now: number): Promise<Ticket> {
+    const limits = limitsOf(subjects, now);
+    const { rpm, tpm, parallel, holds, hardLimit } = limits;
     const headers: Record<string, string> = {};
 
-    const rpm: RateLimit[] = subjects.filter((subject) => subject.limits.rpmLimit !== null).map((subject) => ({ subject: subjectName(subject), limit: subject.limits.rpmLimit! }));
     const acquired = await this.state.acquireRequest(rpm, callId);
-    if (!acquired.ok) {
-      const subject = subjects.find((candidate) => subjectName(candidate) === acquired.subject)!;
-      const retryAfter = Math.ceil(acquired.retryAfterMs / 1000);
-      throw new GatewayError('rate_limit_exceeded', `rate limit reached for ${describe(subject, resolved)}: ${acquired.limit} requests per minute (rpm_limit); retry in ${retryAfter}s`, {
-        retryAfterSeconds: retryAfter,
-        headers: { 'retry-after': String(retryAfter), 'x-ratelimit-limit-requests': String(acquired.limit), 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': resetText(acquired.retryAfterMs) },
-      });
-    }
-    const tightest = acquired.windows.reduce<RateWindow | undefined>((best, window) => (!best || window.remaining < best.remaining ? window : best), undefined);
-    if (tightest) {
-      headers['x-ratelimit-limit-requests'] = String(tightest.limit);
-      headers['x-ratelimit-remaining-requests'] = String(tightest.remaining);
-      headers['x-ratelimit-reset-requests'] = resetText(tightest.resetMs);
-    }
+    if (!acquired.ok) throw rpmRefusal(acquired, subjects, resolved);
+    addRequestHeaders(headers, acquired.windows);
     const refund = () => this.state.refundRequest(rpm.map((limit) => limit.subject), callId).catch(() => undefined);
 
-    const tpm: RateLimit[] = subjects.filter((subject) => subject.limits.tpmLimit !== null).map((subject) => ({ subject: subjectName(subject), limit: subject.limits.tpmLimit! }));
     const tokens = await reserveTokens(this.state, tpm, callId, estimatedTokens, (name) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved), refund);
     Object.assign(headers, tokens.headers);
     const releaseTokens = () => this.state.settleTokens(tokens.subjects, callId, estimatedTokens, 0).catch(() => undefined);
 
-    const parallel: RateLimit[] = subjects.filter((subject) => subject.limits.maxParallelRequests !== null).map((subject) => ({ subject: subjectName(subject), limit: subject.limits.maxParallelRequests! }));
     const slot = await this.state.acquireParallel(parallel);
     if (!slot.ok) {
       await Promise.all([refund(), releaseTokens()]);
-      const subject = subjects.find((candidate) => subjectName(candidate) === slot.subject)!;
-      const setting = subject.kind === 'key' && resolved?.key.parallelLimitIsDefault ? 'general_settings.default_key_max_parallel_requests, the default for keys without max_parallel_requests' : 'max_parallel_requests';
-      throw new GatewayError('rate_limit_exceeded', `too many requests in flight for ${describe(subject, resolved)}: at most ${slot.limit} at once (${setting})`, {
-        retryAfterSeconds: 1,
-        headers: { 'retry-after': '1' },
-      });
+      throw parallelRefusal(slot, subjects, resolved);
     }
     const releaseSlot = () => this.state.releaseParallel(parallel.map((limit) => limit.subject)).catch(() => undefined);
 
-    // A soft budget needs the live spend too, so its holder gets a counter even without a hard budget.
-    const holds: BudgetHold[] = subjects
-      .filter((subject) => subject.limits.maxBudgetMicros !== null || subject.limits.softBudgetMicros !== null)
-      .map((subject) => ({
-        subject: budgetSubjectName(subject),
-        period: currentPeriod(subject.limits, now),
-        maxMicros: subject.limits.maxBudgetMicros ?? UNLIMITED_MICROS,
-        baselineMicros: spendThisPeriod(subject.limits, now),
-      }));
-    const hardLimit = subjects.some((subject) => subject.limits.maxBudgetMicros !== null);
     const reservation = await reserveWithinBudget(this.state, holds, plan, hardLimit);
     if (!reservation.ok) {
       await Promise.all([refund(), releaseSlot(), releaseTokens()]);
@@ -179,7 +239,6 @@ export class Admission {
         headers: { 'x-switchboard-budget-remaining': formatUsd(Math.max(0, reservation.refusal.maxMicros - reservation.refusal.spentMicros - reservation.refusal.reservedMicros)) },
       });
     }
-    const maxCostMicros = reservation.reservedMicros;
 
     // The live counter, not the cached record: the record's spend is as old as the cache entry.
     const softChecks = await Promise.all(
@@ -190,43 +249,59 @@ export class Admission {
           return { subject, spend: Math.max(live ?? 0, spendThisPeriod(subject.limits, now)) };
         }),
     );
-    for (const { subject, spend } of softChecks) {
-      const soft = subject.limits.softBudgetMicros;
-      if (soft !== null && spend >= soft) {
-        headers['x-switchboard-budget-warning'] = `${describe(subject, resolved)} has spent $${formatUsd(spend)}, past its soft budget of $${formatUsd(soft)}`;
-        this.logger.warn({ subject: subject.kind, id: subject.kind === 'key' && resolved ? resolved.key.prefix : subject.id, spend, soft }, 'soft budget passed');
-      }
-    }
+    for (const { subject, spend } of softChecks) this.warnSoft(headers, subject, resolved, spend);
+    return this.ticket(subjects, resolved, callId, limits, estimatedTokens, reservation.reservedMicros, reservation.outputTokens, headers);
+  }
 
+  private warnSoft(headers: Record<string, string>, subject: LimitSubject, resolved: ResolvedKey | undefined, spend: number): void {
+    const soft = subject.limits.softBudgetMicros;
+    if (soft !== null && spend >= soft) {
+      headers['x-switchboard-budget-warning'] = `${describe(subject, resolved)} has spent $${formatUsd(spend)}, past its soft budget of $${formatUsd(soft)}`;
+      this.logger.warn({ subject: subject.kind, id: subject.kind === 'key' && resolved ? resolved.key.prefix : subject.id, spend, soft }, 'soft budget passed');
+    }
+  }
+
+  /** The admitted call's ticket: its settle gives everything back and charges the call in one operation. */
+  private ticket(subjects: LimitSubject[], resolved: ResolvedKey | undefined, callId: string, limits: Limits, estimatedTokens: number, maxCostMicros: number, outputCap: number | undefined, headers: Record<string, string>): Ticket {
+    const { holds } = limits;
     let settled = false;
     return {
       headers,
-      outputCap: reservation.outputTokens,
+      outputCap,
       settle: (costMicros, usedTokens) => {
         if (settled) return;
         settled = true;
         if (holds.length > 0) noteOverrun({ ledger: 'budget', reserved: maxCostMicros, charged: costMicros ?? 0, holder: holds.map((hold) => hold.subject).join(',') }, this.logger, this.onOverrun);
-        const settling = this.state.settle(holds, maxCostMicros, costMicros ?? 0);
-        void Promise.all([settling, this.state.settleTokens(tokens.subjects, callId, estimatedTokens, usedTokens), releaseSlot()]).catch((error: Error) =>
-          this.logger.error({ err: error.message }, 'could not settle a request against its limits'),
-        );
-        if (this.onSpend && holds.length > 0 && (costMicros ?? 0) > 0) void settling.then(() => this.tellSpend(subjects, holds, resolved), () => undefined);
+        const readSpent = this.onSpend !== undefined && holds.length > 0 && (costMicros ?? 0) > 0;
+        this.state
+          .settleAdmission({
+            requestId: callId,
+            holds,
+            reservedMicros: maxCostMicros,
+            actualMicros: costMicros ?? 0,
+            tpmSubjects: limits.tpm.map((limit) => limit.subject),
+            heldTokens: estimatedTokens,
+            usedTokens,
+            parallelSubjects: limits.parallel.map((limit) => limit.subject),
+            readSpent,
+          })
+          .then(
+            (spent) => {
+              if (readSpent) this.tellSpend(subjects, holds, spent, resolved);
+            },
+            (error: Error) => this.logger.error({ err: error.message }, 'could not settle a request against its limits'),
+          );
       },
     };
   }
 
-  /** Reads each budget holder's counted spend after the settle and tells the listener; never throws. */
-  private async tellSpend(subjects: LimitSubject[], holds: BudgetHold[], resolved: ResolvedKey | undefined): Promise<void> {
+  /** Tells the listener each budget holder's counted spend after the settle (`spent`: per hold); never throws. */
+  private tellSpend(subjects: LimitSubject[], holds: BudgetHold[], spent: Array<number | undefined>, resolved: ResolvedKey | undefined): void {
     for (const subject of subjects) {
-      const hold = holds.find((candidate) => candidate.subject === budgetSubjectName(subject));
-      if (!hold) continue;
-      try {
-        const spent = await this.state.spent(hold.subject, hold.period);
-        if (spent === undefined) continue;
-        this.tell({ kind: subject.kind, id: subject.id, name: describe(subject, resolved), period: hold.period, spentMicros: spent, maxBudgetMicros: subject.limits.maxBudgetMicros, softBudgetMicros: subject.limits.softBudgetMicros, exhausted: false });
-      } catch (error) {
-        this.logger.warn({ err: (error as Error).message }, 'could not check a budget for alerts');
-      }
+      const index = holds.findIndex((candidate) => candidate.subject === budgetSubjectName(subject));
+      const counted = index < 0 ? undefined : spent[index];
+      if (counted === undefined) continue;
+      this.tell({ kind: subject.kind, id: subject.id, name: describe(subject, resolved), period: holds[index].period, spentMicros: counted, maxBudgetMicros: subject.limits.maxBudgetMicros, softBudgetMicros: subject.limits.softBudgetMicros, exhausted: false });
     }
   }
 
