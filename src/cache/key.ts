@@ -5,7 +5,7 @@
  * (user, metadata) or are the gateway's own (cache, fallbacks) are left out; any other field counts,
  * so a field this list does not know can only split entries, never merge different answers.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Caller } from '../auth/caller.js';
 import type { CacheScope } from './settings.js';
 
@@ -14,22 +14,42 @@ const NOT_IN_KEY = new Set(['model', 'stream', 'stream_options', 'user', 'metada
 /** Values equal to the API's defaults, dropped so that sending them or not makes one entry. */
 const DEFAULTS: Record<string, unknown> = { n: 1, frequency_penalty: 0, presence_penalty: 0, logprobs: false, parallel_tool_calls: true, encoding_format: 'float' };
 
+/** Object keys as JSON strings, remembered: the same few names ("role", "content", …) come in every request. */
+const quotedKeys = new Map<string, string>();
+
+function quoteKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < 1024) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
 /** JSON with object keys sorted, so that key order never changes a key. (Plain loops: it runs on every cached call.) */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'null');
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     let out = '[';
-    for (let index = 0; index < value.length; index++) out += (index > 0 ? ',' : '') + canonicalJson(value[index]);
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) out += ',';
+      out += canonicalJson(value[index]);
+    }
     return `${out}]`;
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
+  const keys = Object.keys(record);
+  if (keys.length > 1) keys.sort();
   let out = '{';
   let first = true;
-  for (const key of keys) {
-    const item = record[key];
+  for (let index = 0; index < keys.length; index++) {
+    const item = record[keys[index]];
     if (item === undefined) continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+    if (!first) out += ',';
+    out += quoteKey(keys[index]);
+    out += ':';
+    out += canonicalJson(item);
     first = false;
   }
   return `${out}}`;
@@ -62,6 +82,7 @@ export interface KeyParts {
 }
 
 export function cacheKey(parts: KeyParts): string {
-  const hash = createHash('sha256').update(canonicalJson([parts.kind, parts.group, parts.scope, parts.namespace ?? '', parts.fields])).digest('hex');
-  return `${parts.namespace ? `${parts.namespace}:` : ''}${hash}`;
+  // crypto.hash: the one-shot digest, without a Hash object per call.
+  const digest = hash('sha256', canonicalJson([parts.kind, parts.group, parts.scope, parts.namespace ?? '', parts.fields]), 'hex');
+  return `${parts.namespace ? `${parts.namespace}:` : ''}${digest}`;
 }
