@@ -155,7 +155,7 @@ export class Callbacks {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.queues().map((queue) => queue.close()));
+    await Promise.all([...this.destinations.map((destination) => destination.queue.close()), this.tracing?.close()]);
   }
 
   private queues(): Array<DeliveryQueue<unknown>> {

@@ -52,15 +52,41 @@ export type SpanRecord =
       request: TraceIds;
       spanId: string;
       endpoint: string;
-      deployment: Deployment;
+      deployment: DeploymentFacts;
       group: string;
       retries: number;
       fallbacks: number;
       start: number;
       end: number;
-      error: unknown;
+      error: ErrorFacts | undefined;
       outcome: AttemptOutcome | undefined;
     };
+
+/**
+ * What an attempt span says of its deployment and its failure: plain values only, so that records
+ * can be handed to the export thread (otel-export.ts) as they are — never the deployment's key.
+ */
+export type DeploymentFacts = Pick<Deployment, 'id' | 'provider' | 'upstreamModel' | 'apiBase'>;
+
+export interface ErrorFacts {
+  /** The gateway's error code, else the error's name. */
+  type: string;
+  /** The upstream's own status when it answered, else the status the gateway gives the failure. */
+  httpStatus: number | undefined;
+  message: string;
+}
+
+export function deploymentFacts(deployment: Deployment): DeploymentFacts {
+  return { id: deployment.id, provider: deployment.provider, upstreamModel: deployment.upstreamModel, apiBase: deployment.apiBase };
+}
+
+export function errorFacts(error: unknown): ErrorFacts | undefined {
+  if (!error) return undefined;
+  const failure = error as { status?: unknown; upstreamStatus?: unknown; code?: unknown };
+  const httpStatus = typeof failure.upstreamStatus === 'number' ? failure.upstreamStatus : typeof failure.status === 'number' ? failure.status : undefined;
+  const type = typeof failure.code === 'string' ? failure.code : error instanceof Error ? error.name : 'error';
+  return { type, httpStatus, message: error instanceof Error ? error.message.slice(0, 500) : String(error).slice(0, 500) };
+}
 
 /** gen_ai.system of the gateway's providers (OpenTelemetry GenAI well-known values where there is one). */
 const SYSTEMS: Record<string, string> = {
@@ -164,12 +190,9 @@ function attemptSpan(record: Extract<SpanRecord, { type: 'attempt' }>): SpanPart
   }
   let status: SpanStatus = { code: STATUS_UNSET };
   if (error) {
-    // The upstream's own status when it answered; else the status the gateway gives the failure.
-    const failure = error as { status?: number; upstreamStatus?: number; code?: string };
-    const httpStatus = failure.upstreamStatus ?? failure.status;
-    attributes['error.type'] = failure.code ?? (error instanceof Error ? error.name : 'error');
-    if (typeof httpStatus === 'number') attributes['http.response.status_code'] = httpStatus;
-    status = { code: STATUS_ERROR, message: error instanceof Error ? error.message.slice(0, 500) : String(error) };
+    attributes['error.type'] = error.type;
+    if (error.httpStatus !== undefined) attributes['http.response.status_code'] = error.httpStatus;
+    status = { code: STATUS_ERROR, message: error.message };
   }
   return { name: `${operation} ${deployment.upstreamModel}`, kind: KIND_CLIENT, attributes, status };
 }

@@ -20,12 +20,11 @@ import { VERSION } from '../../version.js';
 import type { CallContent } from './callback-content.js';
 import { DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue.js';
 import { parseHeaders } from './generic-api.js';
-import { readableSpans, type AttemptOutcome, type SpanRecord, type TraceIds } from './otel-spans.js';
+import { deploymentFacts, errorFacts, type AttemptOutcome, type SpanRecord, type TraceIds } from './otel-spans.js';
+import { otelExport, type OtelExport } from './otel-export.js';
 import { lazyModule } from '../../lazy-module.js';
 
-// The OpenTelemetry SDK (~250 modules) loads when an otel callback is configured, not at start.
-const otlpHttp = lazyModule<typeof import('@opentelemetry/exporter-trace-otlp-http')>('@opentelemetry/exporter-trace-otlp-http');
-const otelResources = lazyModule<typeof import('@opentelemetry/resources')>('@opentelemetry/resources');
+// The OpenTelemetry SDK loads when an otel callback is configured, not at start (ids come from its generator).
 const otelTraceBase = lazyModule<typeof import('@opentelemetry/sdk-trace-base')>('@opentelemetry/sdk-trace-base');
 
 export type { AttemptOutcome } from './otel-spans.js';
@@ -70,26 +69,42 @@ export function traceIdsOf(traceparent: string | undefined): TraceIds {
   return { traceId: ids.generateTraceId(), spanId: ids.generateSpanId(), parentSpanId: undefined, sampled: true };
 }
 
+/** The outcome's plain values (its usage without media units), as the export thread takes them. */
+function plainOutcome(outcome: AttemptOutcome): AttemptOutcome {
+  const { usage } = outcome;
+  return {
+    usage: usage && { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, estimated: usage.estimated },
+    finishReasons: outcome.finishReasons,
+    timeToFirstTokenMs: outcome.timeToFirstTokenMs,
+    stream: outcome.stream,
+    aborted: outcome.aborted,
+  };
+}
+
 export class OtelTracing {
   readonly queue: DeliveryQueue<SpanRecord>;
   /** The request span's ids of each call in progress (forgotten when the call is recorded). */
   private readonly requests = new WeakMap<CallContext, TraceIds>();
 
+  private readonly exporter: OtelExport;
+
   constructor(settings: OtelSettings, logger: Logger, tuning: Partial<DeliveryQueueOptions<SpanRecord>>, private readonly options: { redact: boolean; forwardTraceparent: boolean }) {
-    const exporter = new (otlpHttp().OTLPTraceExporter)({ url: settings.tracesUrl, headers: settings.headers, timeoutMillis: tuning.timeoutMs ?? 10_000 });
-    const resource = otelResources().resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': VERSION });
-    const scope = { name: 'switchboard', version: VERSION };
+    const timeoutMs = tuning.timeoutMs ?? 10_000;
+    this.exporter = otelExport({ ...settings, timeoutMs, redact: options.redact }, logger);
     this.queue = new DeliveryQueue<SpanRecord>({
       // Spans per export: the SDK's BatchSpanProcessor default (fewer, larger posts than the row destinations').
       batchSize: 512,
       ...tuning,
       destination: 'otel',
       logger,
-      send: (batch) =>
-        new Promise<void>((resolve, reject) => {
-          exporter.export(readableSpans(batch, resource, scope, { redact: options.redact }), (result) => (result.code === 0 ? resolve() : reject(result.error ?? new Error('OTLP export failed'))));
-        }),
+      send: (batch) => this.exporter.export(batch),
     });
+  }
+
+  /** Sends what is queued (the queue's close), then stops the export thread. */
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.exporter.close();
   }
 
   private idsOf(context: CallContext): TraceIds {
@@ -118,7 +133,7 @@ export class OtelTracing {
       ended = true;
       if (outcome?.finishReasons) request.finishReasons = outcome.finishReasons;
       if (!request.sampled) return;
-      this.queue.enqueue({ type: 'attempt', request, spanId, endpoint: call.context.endpoint, deployment: attempt.deployment, group: attempt.group.name, retries: attempt.retries, fallbacks: attempt.fallbacks, start, end: nowMs(), error, outcome });
+      this.queue.enqueue({ type: 'attempt', request, spanId, endpoint: call.context.endpoint, deployment: deploymentFacts(attempt.deployment), group: attempt.group.name, retries: attempt.retries, fallbacks: attempt.fallbacks, start, end: nowMs(), error: errorFacts(error), outcome: outcome && plainOutcome(outcome) });
     };
     return { end, traceparent };
   }

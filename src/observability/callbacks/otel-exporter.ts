@@ -1,0 +1,34 @@
+/**
+ * The official OTLP/HTTP exporter over the otel callback's plain records: the ReadableSpans are built
+ * (otel-spans.ts) and encoded as OTLP JSON by @opentelemetry/exporter-trace-otlp-http. Runs in the
+ * export thread (otel-export-worker.ts), or in the gateway's thread when that thread is not built.
+ */
+import { lazyModule } from '../../lazy-module.js';
+import { VERSION } from '../../version.js';
+import { readableSpans, type SpanRecord } from './otel-spans.js';
+
+// The OpenTelemetry SDK (~250 modules) loads when an otel callback is configured, not at start.
+const otlpHttp = lazyModule<typeof import('@opentelemetry/exporter-trace-otlp-http')>('@opentelemetry/exporter-trace-otlp-http');
+const otelResources = lazyModule<typeof import('@opentelemetry/resources')>('@opentelemetry/resources');
+
+export interface ExporterSettings {
+  tracesUrl: string;
+  headers: Record<string, string>;
+  serviceName: string;
+  timeoutMs: number;
+  /** redact_user_api_key_info: no key alias, team or user on the spans. */
+  redact: boolean;
+}
+
+export function otlpExporter(settings: ExporterSettings): { export(records: SpanRecord[]): Promise<void>; shutdown(): Promise<void> } {
+  const exporter = new (otlpHttp().OTLPTraceExporter)({ url: settings.tracesUrl, headers: settings.headers, timeoutMillis: settings.timeoutMs });
+  const resource = otelResources().resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': VERSION });
+  const scope = { name: 'switchboard', version: VERSION };
+  return {
+    export: (records) =>
+      new Promise<void>((resolve, reject) => {
+        exporter.export(readableSpans(records, resource, scope, { redact: settings.redact }), (result) => (result.code === 0 ? resolve() : reject(result.error ?? new Error('OTLP export failed'))));
+      }),
+    shutdown: () => exporter.shutdown(),
+  };
+}
