@@ -198,9 +198,9 @@ function newestSourceChange(directory) {
 }
 
 function ensureBuilt() {
-  const cli = join(ROOT, 'dist', 'cli.js');
+  const cli = join(ROOT, 'dist', 'switchboard.js');
   if (!existsSync(cli)) {
-    console.log('dist/cli.js is missing: running `npm run build` …');
+    console.log('dist/switchboard.js is missing: running `npm run build` …');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
     return;
   }

@@ -158,7 +158,7 @@ function windowFigures(samples, fromMinute, toMinute) {
 }
 
 async function main() {
-  if (!process.env.BENCH_GATEWAY_BIN && !existsSync(join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` first');
+  if (!process.env.BENCH_GATEWAY_BIN && !existsSync(join(ROOT, 'dist', 'switchboard.js'))) throw new Error('dist/switchboard.js is missing: run `npm run build` first');
   const upstreamUrl = await forkUpstream();
   const database = {};
   const env = {};

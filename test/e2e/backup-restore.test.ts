@@ -21,7 +21,7 @@ const directory = mkdtempSync(join(tmpdir(), 'switchboard-backup-'));
 const upstream = new MockOpenAI({ promptTokens: 10, completionTokens: 5 });
 
 beforeAll(async () => {
-  if (!existsSync('dist/cli.js')) throw new Error('dist/cli.js is missing: run `npm run build` before this suite');
+  if (!existsSync('dist/switchboard.js')) throw new Error('dist/switchboard.js is missing: run `npm run build` before this suite');
   await upstream.start();
 });
 afterAll(async () => {

@@ -16,7 +16,7 @@ export interface GatewayProcess {
 }
 
 export async function startGatewayProcess(yaml: string, env: Record<string, string>, args: string[] = []): Promise<GatewayProcess> {
-  if (!existsSync('dist/cli.js')) throw new Error('dist/cli.js is missing: run `npm run build` (npm test does) before this suite');
+  if (!existsSync('dist/switchboard.js')) throw new Error('dist/switchboard.js is missing: run `npm run build` (npm test does) before this suite');
   const directory = mkdtempSync(join(tmpdir(), 'switchboard-replica-'));
   const configFile = join(directory, 'config.yaml');
   writeFileSync(configFile, yaml);

@@ -1,0 +1,74 @@
+/**
+ * `npm run build` (after tsc): bundles the CLI into one ES module, dist/switchboard.js, the
+ * SQLite writer thread into dist/sqlite-writer-worker.js and the OTLP export thread into
+ * dist/otel-export-worker.js (the files src/storage/sqlite-writer.ts and
+ * src/observability/callbacks/otel-export.ts look for beside themselves), so `switchboard start` reads and compiles two files instead of ~550
+ * modules (bench/README.md, "Start-up"). Pure-JS packages (fastify, kysely, zod, undici, pino…)
+ * go in; native, heavy or optional ones stay external and are still loaded on first use
+ * (src/lazy-module.ts). src/runtime/young-generation.ts stays outside the bundle: bin/switchboard.js
+ * loads it first, and the bundle must share that module's state. Source maps are written beside
+ * each file; bin/switchboard.js turns them on for stack traces.
+ */
+import { build } from 'esbuild';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Packages left out of the bundle: native, loaded lazily, or loaded through a dynamic import on first use. */
+export const EXTERNAL = [
+  'better-sqlite3',
+  'pg',
+  'pg-*',
+  'ioredis',
+  '@opentelemetry/*',
+  'google-auth-library',
+  'aws4',
+  '@smithy/*',
+  'busboy',
+  'stripe',
+  'gpt-tokenizer',
+];
+
+/** The young-generation module is imported from its tsc output in dist/runtime/, shared with bin/switchboard.js. */
+const sharedYoungGeneration = {
+  name: 'shared-young-generation',
+  setup(builder) {
+    builder.onResolve({ filter: /runtime\/young-generation\.js$/ }, () => ({ path: './runtime/young-generation.js', external: true }));
+  },
+};
+
+// CommonJS packages inside an ES module bundle call require() for Node's built-ins.
+const banner = {
+  js: "import { createRequire as __switchboardCreateRequire } from 'node:module'; const require = __switchboardCreateRequire(import.meta.url);",
+};
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  sourcesContent: false,
+  external: EXTERNAL,
+  banner,
+  logLevel: 'warning',
+  legalComments: 'none',
+  plugins: [sharedYoungGeneration],
+};
+
+/** The entry points: the CLI (what bin/switchboard.js imports) and its two threads (usage writer, OTLP export). */
+export const BUNDLES = [
+  { entry: 'src/cli.ts', outfile: 'dist/switchboard.js' },
+  { entry: 'src/storage/sqlite-writer-worker.ts', outfile: 'dist/sqlite-writer-worker.js' },
+  { entry: 'src/observability/callbacks/otel-export-worker.ts', outfile: 'dist/otel-export-worker.js' },
+];
+
+export async function bundle() {
+  for (const { entry, outfile } of BUNDLES) {
+    await build({ ...common, entryPoints: [join(ROOT, entry)], outfile: join(ROOT, outfile) });
+  }
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) await bundle();
