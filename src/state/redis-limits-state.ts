@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { redisClient, whenReady } from './redis-client.js';
 import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
-import { admitInSteps, settleAdmissionInSteps } from './admission-steps.js';
+import { RedisAdmission } from './redis-admission.js';
 
 // Budget counters outlive an idle week; a counter that expired is re-seeded from the database.
 const BUDGET_TTL_MS = 8 * 24 * 3_600_000;
@@ -130,10 +130,24 @@ end
 return 1`;
 
 export class RedisLimitsState implements LimitsState {
+  private readonly combined: RedisAdmission;
+
   private constructor(
     readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.combined = new RedisAdmission(
+      redis,
+      {
+        rpm: (subject) => this.key('rpm', subject),
+        tpm: (subject) => this.key('tpm', subject),
+        tpmHeld: (subject) => this.key('tpm-held', subject),
+        parallel: (subject) => this.key('parallel', subject),
+        budget: (subject, period) => this.key('budget', subject, `:${period}`),
+      },
+      { parallelMs: PARALLEL_TTL_MS, budgetMs: BUDGET_TTL_MS },
+    );
+  }
 
   /** Connects in the background (redis-client.ts): commands fail fast until Redis answers. */
   static create(options: { url: string; prefix?: string; logger: Logger }): RedisLimitsState {
@@ -239,13 +253,14 @@ export class RedisLimitsState implements LimitsState {
     await this.redis.eval(RELEASE_PARALLEL, subjects.length, ...subjects.map((subject) => this.key('parallel', subject)));
   }
 
-  /** The separate scripts in turn (a round trip each), giving back what a refused call took. */
+  /** One script, one round trip (redis-admission.ts): all taken or nothing. */
   admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
-    return admitInSteps(this, plan);
+    return this.combined.admit(plan);
   }
 
+  /** One script, one round trip: settles the budget and tokens, frees the slot, reads the spend. */
   settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
-    return settleAdmissionInSteps(this, settlement);
+    return this.combined.settle(settlement);
   }
 
   async close(): Promise<void> {
