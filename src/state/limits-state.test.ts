@@ -194,3 +194,36 @@ describe.skipIf(!redis)('LimitsState.admit on Redis shared by two instances (two
     expect(await one.acquireParallel([{ subject: 'key:two2', limit: 7 }])).toEqual({ ok: true });
   });
 });
+
+describe.skipIf(!redis)('Redis token logs keep a running total', () => {
+  it('counts a log written without its total (seeded once), drops what left the minute, and stays exact through admit and settle', async () => {
+    const { Redis } = await import('ioredis');
+    const own = `${prefix}sum-${Math.random().toString(36).slice(2)}:`;
+    const raw = new Redis(REDIS_URL);
+    const state = await RedisLimitsState.connect({ url: REDIS_URL, prefix: own, logger: pino({ level: 'silent' }) });
+    opened.push(state);
+    try {
+      const serverNow = Number((await raw.time())[0]) * 1000;
+      // A log as an earlier version left it (no total): 40 tokens in the minute, 500 older than the minute.
+      await raw.zadd(`${own}tpm:key:s`, serverNow - 5_000, 'old-1:25', serverNow - 1_000, 'old-2:15', serverNow - WINDOW_MS - 5_000, 'gone:500');
+      await raw.pexpire(`${own}tpm:key:s`, WINDOW_MS);
+      const limits = [{ subject: 'key:s', limit: 100 }];
+      expect(await state.reserveTokens(limits, 'probe', 61)).toEqual({ ok: false, subject: 'key:s', limit: 100, usedTokens: 40, heldTokens: 0 });
+      expect(await raw.get(`${own}tpm:key:s#sum`)).toBe('40');
+      const plan: AdmissionPlan = { requestId: 'a', rpm: [], tpm: limits, tokens: 30, parallel: [], holds: [], budgetMicros: 0, readSpent: false };
+      expect(await state.admit(plan)).toMatchObject({ ok: true, tokens: [{ remaining: 30 }] });
+      expect(await state.admit({ ...plan, requestId: 'b' })).toMatchObject({ ok: true, tokens: [{ remaining: 0 }] });
+      expect(await state.admit({ ...plan, requestId: 'c', tokens: 1 })).toMatchObject({ ok: false, refused: 'tokens', outcome: { usedTokens: 40, heldTokens: 60 } });
+      const settle = (requestId: string, usedTokens: number): AdmissionSettlement => ({ requestId, holds: [], reservedMicros: 0, actualMicros: 0, tpmSubjects: ['key:s'], heldTokens: 30, usedTokens, parallelSubjects: [], readSpent: false });
+      await state.settleAdmission(settle('a', 12));
+      await state.settleTokens(['key:s'], 'b', 30, 0);
+      await state.settleAdmission(settle('a', 12)); // settled twice by mistake: the log has the entry already, the total does not grow
+      expect(await state.reserveTokens(limits, 'probe-2', 49)).toEqual({ ok: false, subject: 'key:s', limit: 100, usedTokens: 52, heldTokens: 0 });
+      expect(await raw.get(`${own}tpm-held:key:s#sum`)).toBeNull(); // no hold left: the set and its total are gone
+      expect(await state.reserveTokens(limits, 'd', 48)).toMatchObject({ ok: true, windows: [{ remaining: 0 }] });
+    } finally {
+      await deleteKeys(own);
+      raw.disconnect();
+    }
+  });
+});

@@ -15,13 +15,47 @@ import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 
 const NOW_MS = `local time = redis.call('TIME') local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
 
-const SUM_TOKENS = `
-local function sum(key)
-  local total = 0
-  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    total = total + tonumber(string.match(member, ':(%d+)$'))
+/** Lua helpers for the token logs (tpm minute and holds), shared with redis-limits-state.ts. */
+export const TOKEN_LOG = `
+local function tokensOf(member) return tonumber(string.match(member, ':(%d+)$')) end
+-- A token log (sorted set of "<request id>:<tokens>") keeps its running total in "<log>#sum", so a
+-- check does not walk the whole minute. Drops the entries scored up to upTo; returns the total left.
+local function logTotal(key, upTo)
+  local sumKey = key .. '#sum'
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('DEL', sumKey)
+    return 0
+  end
+  local total = tonumber(redis.call('GET', sumKey) or '-1')
+  if total >= 0 then
+    local gone = 0
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', key, '-inf', upTo)) do gone = gone + tokensOf(member) end
+    if gone > 0 then
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', upTo)
+      redis.call('INCRBY', sumKey, -gone)
+    end
+    total = total - gone
+  end
+  if total < 0 then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', upTo)
+    total = 0
+    for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do total = total + tokensOf(member) end
+    local ttl = redis.call('PTTL', key)
+    if ttl > 0 then redis.call('SET', sumKey, total, 'PX', ttl) else redis.call('SET', sumKey, total) end
   end
   return total
+end
+local function logAdd(key, score, member, ttl)
+  local sumKey = key .. '#sum'
+  local known = redis.call('EXISTS', sumKey) == 1 or redis.call('EXISTS', key) == 0
+  if redis.call('ZADD', key, score, member) == 1 and known then redis.call('INCRBY', sumKey, tokensOf(member)) end
+  redis.call('PEXPIRE', key, ttl)
+  if known then redis.call('PEXPIRE', sumKey, ttl) end
+end
+local function logRemove(key, member)
+  local sumKey = key .. '#sum'
+  if redis.call('ZREM', key, member) == 1 and redis.call('EXISTS', sumKey) == 1 then redis.call('INCRBY', sumKey, -tokensOf(member)) end
+  if redis.call('EXISTS', key) == 0 then redis.call('DEL', sumKey) end
 end`;
 
 // KEYS: rpm logs (nr), then tpm log and holds alternating (2 * nt), then parallel counters (np),
@@ -33,7 +67,7 @@ end`;
 // b = held; budget a = spent, b = reserved.
 const ADMIT = `
 ${NOW_MS}
-${SUM_TOKENS}
+${TOKEN_LOG}
 local nr, nt, np, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local window, holdTtl, parallelTtl, budgetTtl = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local id, tokens, amount, readSpent = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12] == '1'
@@ -50,10 +84,8 @@ end
 local used, held = {}, {}
 for i = 1, nt do
   local log, holds = KEYS[tk + i * 2 - 1], KEYS[tk + i * 2]
-  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
-  redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
-  used[i] = sum(log)
-  held[i] = sum(holds)
+  used[i] = logTotal(log, now - window)
+  held[i] = logTotal(holds, now)
   local limit = tonumber(ARGV[limits + nr + i])
   if used[i] + held[i] >= limit or used[i] + held[i] + tokens > limit then return {2, i, used[i], held[i]} end
 end
@@ -81,8 +113,7 @@ for i = 1, nr do
 end
 for i = 1, nt do
   local holds = KEYS[tk + i * 2]
-  redis.call('ZADD', holds, now + holdTtl, id .. ':' .. ARGV[10])
-  redis.call('PEXPIRE', holds, holdTtl)
+  logAdd(holds, now + holdTtl, id .. ':' .. ARGV[10], holdTtl)
   table.insert(result, tonumber(ARGV[limits + nr + i]) - used[i] - held[i] - tokens)
 end
 for i = 1, np do
@@ -101,6 +132,7 @@ return result`;
 // spent (1/0), then per budget: baseline. Returns the spent of every budget when asked, else {}.
 const SETTLE_ADMISSION = `
 ${NOW_MS}
+${TOKEN_LOG}
 local nb, nt = tonumber(ARGV[1]), tonumber(ARGV[2])
 local reservedAmount, actual, budgetTtl, window, id, heldTokens, usedTokens = tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9])
 local readSpent = ARGV[10] == '1'
@@ -115,11 +147,8 @@ for i = 1, nb do
   if readSpent then table.insert(result, spent) end
 end
 for i = 1, nt do
-  redis.call('ZREM', KEYS[nb + i * 2], id .. ':' .. heldTokens)
-  if usedTokens > 0 then
-    redis.call('ZADD', KEYS[nb + i * 2 - 1], now, id .. ':' .. usedTokens)
-    redis.call('PEXPIRE', KEYS[nb + i * 2 - 1], window)
-  end
+  logRemove(KEYS[nb + i * 2], id .. ':' .. heldTokens)
+  if usedTokens > 0 then logAdd(KEYS[nb + i * 2 - 1], now, id .. ':' .. usedTokens, window) end
 end
 for i = nb + nt * 2 + 1, #KEYS do
   if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
