@@ -5,9 +5,10 @@
  * parallel, budget, and only when all of them leave room is anything taken, so a refused call takes
  * nothing and there is nothing to give back.
  *
- * Keys of one call (key, user, team, customer counters) hash to different slots: the gateway
- * supports a single Redis server (or a primary with replicas), not Redis Cluster, where a script
- * over keys of several slots is refused (CROSSSLOT).
+ * Keys of one call (key, user, team, customer counters) hash to different slots, and a token log's
+ * running total ("<log>#sum") is reached from its log's name rather than passed in KEYS: the
+ * gateway supports a single Redis server (or a primary with replicas), not Redis Cluster, where a
+ * script over keys of several slots is refused (CROSSSLOT).
  */
 import type { Redis } from 'ioredis';
 import type { AdmissionPlan, AdmissionSettlement, AdmitOutcome } from './limits-state.js';
