@@ -165,3 +165,65 @@ describe('in-memory token holds expire', () => {
     expect(await state.reserveTokens(limits, 'after', 1)).toMatchObject({ ok: true });
   });
 });
+
+describe.skipIf(!redis)('LimitsState.admit on Redis shared by two instances (two replicas)', () => {
+  it('200 admissions at once, half through each instance, pass exactly the rpm limit, then exactly the budget; settling frees it', async () => {
+    const shared = `${prefix}two-${Math.random().toString(36).slice(2)}:`;
+    const [one, two] = await Promise.all([0, 1].map(() => RedisLimitsState.connect({ url: REDIS_URL, prefix: shared, logger: pino({ level: 'silent' }) })));
+    opened.push(one, two);
+    const base = { tokens: 10, readSpent: false, budgetMicros: 0, tpm: [], parallel: [], holds: [] };
+    const rpm = await Promise.all(Array.from({ length: 200 }, (_, index) => (index % 2 ? one : two).admit({ ...base, requestId: `r${index}`, rpm: [{ subject: 'key:two', limit: 41 }] })));
+    expect(rpm.filter((outcome) => outcome.ok)).toHaveLength(41);
+    expect(rpm.filter((outcome) => !outcome.ok && outcome.refused === 'requests')).toHaveLength(159);
+
+    const hold = { subject: 'key:two@1', period: 0, maxMicros: 1_700, baselineMicros: 0 };
+    const plan = (index: number): AdmissionPlan => ({ ...base, requestId: `b${index}`, rpm: [{ subject: 'key:two2', limit: 1_000 }], tpm: [{ subject: 'key:two2', limit: 100_000 }], parallel: [{ subject: 'key:two2', limit: 500 }], holds: [hold], budgetMicros: 100 });
+    const budgeted = await Promise.all(Array.from({ length: 200 }, (_, index) => (index % 2 ? one : two).admit(plan(index))));
+    const admitted = budgeted.flatMap((outcome, index) => (outcome.ok ? [index] : []));
+    expect(admitted).toHaveLength(17);
+    expect(budgeted.filter((outcome) => !outcome.ok && outcome.refused === 'budget')).toHaveLength(183);
+    // Each settles 60 of its 100 on the instance that did not admit it: 17 × 60 = 1020 spent, nothing held.
+    const spent = await Promise.all(admitted.map((index) => (index % 2 ? two : one).settleAdmission({ requestId: `b${index}`, holds: [hold], reservedMicros: 100, actualMicros: 60, tpmSubjects: ['key:two2'], heldTokens: 10, usedTokens: 7, parallelSubjects: ['key:two2'], readSpent: true })));
+    expect(Math.max(...spent.map((values) => values[0] ?? 0))).toBe(1_020);
+    expect(await one.spent('key:two@1', 0)).toBe(1_020);
+    // 680 left: exactly 6 more of 100 pass, on either instance.
+    const more = await Promise.all(Array.from({ length: 40 }, (_, index) => (index % 2 ? one : two).admit(plan(1_000 + index))));
+    expect(more.filter((outcome) => outcome.ok)).toHaveLength(6);
+    expect(await two.reserveTokens([{ subject: 'key:two2', limit: 100_000 }], 'probe', 0)).toMatchObject({ ok: true, windows: [{ remaining: 100_000 - 17 * 7 - 6 * 10 }] });
+    expect(await one.acquireParallel([{ subject: 'key:two2', limit: 6 }])).toMatchObject({ ok: false });
+    expect(await one.acquireParallel([{ subject: 'key:two2', limit: 7 }])).toEqual({ ok: true });
+  });
+});
+
+describe.skipIf(!redis)('Redis token logs keep a running total', () => {
+  it('counts a log written without its total (seeded once), drops what left the minute, and stays exact through admit and settle', async () => {
+    const { Redis } = await import('ioredis');
+    const own = `${prefix}sum-${Math.random().toString(36).slice(2)}:`;
+    const raw = new Redis(REDIS_URL);
+    const state = await RedisLimitsState.connect({ url: REDIS_URL, prefix: own, logger: pino({ level: 'silent' }) });
+    opened.push(state);
+    try {
+      const serverNow = Number((await raw.time())[0]) * 1000;
+      // A log as an earlier version left it (no total): 40 tokens in the minute, 500 older than the minute.
+      await raw.zadd(`${own}tpm:key:s`, serverNow - 5_000, 'old-1:25', serverNow - 1_000, 'old-2:15', serverNow - WINDOW_MS - 5_000, 'gone:500');
+      await raw.pexpire(`${own}tpm:key:s`, WINDOW_MS);
+      const limits = [{ subject: 'key:s', limit: 100 }];
+      expect(await state.reserveTokens(limits, 'probe', 61)).toEqual({ ok: false, subject: 'key:s', limit: 100, usedTokens: 40, heldTokens: 0 });
+      expect(await raw.get(`${own}tpm:key:s#sum`)).toBe('40');
+      const plan: AdmissionPlan = { requestId: 'a', rpm: [], tpm: limits, tokens: 30, parallel: [], holds: [], budgetMicros: 0, readSpent: false };
+      expect(await state.admit(plan)).toMatchObject({ ok: true, tokens: [{ remaining: 30 }] });
+      expect(await state.admit({ ...plan, requestId: 'b' })).toMatchObject({ ok: true, tokens: [{ remaining: 0 }] });
+      expect(await state.admit({ ...plan, requestId: 'c', tokens: 1 })).toMatchObject({ ok: false, refused: 'tokens', outcome: { usedTokens: 40, heldTokens: 60 } });
+      const settle = (requestId: string, usedTokens: number): AdmissionSettlement => ({ requestId, holds: [], reservedMicros: 0, actualMicros: 0, tpmSubjects: ['key:s'], heldTokens: 30, usedTokens, parallelSubjects: [], readSpent: false });
+      await state.settleAdmission(settle('a', 12));
+      await state.settleTokens(['key:s'], 'b', 30, 0);
+      await state.settleAdmission(settle('a', 12)); // settled twice by mistake: the log has the entry already, the total does not grow
+      expect(await state.reserveTokens(limits, 'probe-2', 49)).toEqual({ ok: false, subject: 'key:s', limit: 100, usedTokens: 52, heldTokens: 0 });
+      expect(await raw.get(`${own}tpm-held:key:s#sum`)).toBeNull(); // no hold left: the set and its total are gone
+      expect(await state.reserveTokens(limits, 'd', 48)).toMatchObject({ ok: true, windows: [{ remaining: 0 }] });
+    } finally {
+      await deleteKeys(own);
+      raw.disconnect();
+    }
+  });
+});

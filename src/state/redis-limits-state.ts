@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { redisClient, whenReady } from './redis-client.js';
 import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
-import { admitInSteps, settleAdmissionInSteps } from './admission-steps.js';
+import { RedisAdmission, TOKEN_LOG } from './redis-admission.js';
 
 // Budget counters outlive an idle week; a counter that expired is re-seeded from the database.
 const BUDGET_TTL_MS = 8 * 24 * 3_600_000;
@@ -69,33 +69,21 @@ return result`;
 // request id, tokens, then per subject: limit. Returns {0, remaining...} or {i, used, held}.
 const RESERVE_TOKENS = `
 ${NOW_MS}
+${TOKEN_LOG}
 local window = tonumber(ARGV[1])
 local tokens = tonumber(ARGV[4])
-local function sum(key)
-  local total = 0
-  for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-    total = total + tonumber(string.match(member, ':(%d+)$'))
-  end
-  return total
-end
 local used = {}
 local held = {}
 local subjects = #KEYS / 2
 for i = 1, subjects do
-  local log = KEYS[i * 2 - 1]
-  local holds = KEYS[i * 2]
-  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
-  redis.call('ZREMRANGEBYSCORE', holds, '-inf', now)
-  used[i] = sum(log)
-  held[i] = sum(holds)
+  used[i] = logTotal(KEYS[i * 2 - 1], now - window)
+  held[i] = logTotal(KEYS[i * 2], now)
   local limit = tonumber(ARGV[4 + i])
   if used[i] + held[i] >= limit or used[i] + held[i] + tokens > limit then return {i, used[i], held[i]} end
 end
 local result = {0}
 for i = 1, subjects do
-  local holds = KEYS[i * 2]
-  redis.call('ZADD', holds, now + tonumber(ARGV[2]), ARGV[3] .. ':' .. ARGV[4])
-  redis.call('PEXPIRE', holds, ARGV[2])
+  logAdd(KEYS[i * 2], now + tonumber(ARGV[2]), ARGV[3] .. ':' .. ARGV[4], ARGV[2])
   table.insert(result, tonumber(ARGV[4 + i]) - used[i] - held[i] - tokens)
 end
 return result`;
@@ -103,12 +91,10 @@ return result`;
 // KEYS: token logs then holds, alternating. ARGV: window, request id, held tokens, real tokens.
 const SETTLE_TOKENS = `
 ${NOW_MS}
+${TOKEN_LOG}
 for i = 1, #KEYS / 2 do
-  redis.call('ZREM', KEYS[i * 2], ARGV[2] .. ':' .. ARGV[3])
-  if tonumber(ARGV[4]) > 0 then
-    redis.call('ZADD', KEYS[i * 2 - 1], now, ARGV[2] .. ':' .. ARGV[4])
-    redis.call('PEXPIRE', KEYS[i * 2 - 1], ARGV[1])
-  end
+  logRemove(KEYS[i * 2], ARGV[2] .. ':' .. ARGV[3])
+  if tonumber(ARGV[4]) > 0 then logAdd(KEYS[i * 2 - 1], now, ARGV[2] .. ':' .. ARGV[4], ARGV[1]) end
 end
 return 1`;
 
@@ -130,10 +116,24 @@ end
 return 1`;
 
 export class RedisLimitsState implements LimitsState {
+  private readonly combined: RedisAdmission;
+
   private constructor(
     readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    this.combined = new RedisAdmission(
+      redis,
+      {
+        rpm: (subject) => this.key('rpm', subject),
+        tpm: (subject) => this.key('tpm', subject),
+        tpmHeld: (subject) => this.key('tpm-held', subject),
+        parallel: (subject) => this.key('parallel', subject),
+        budget: (subject, period) => this.key('budget', subject, `:${period}`),
+      },
+      { parallelMs: PARALLEL_TTL_MS, budgetMs: BUDGET_TTL_MS },
+    );
+  }
 
   /** Connects in the background (redis-client.ts): commands fail fast until Redis answers. */
   static create(options: { url: string; prefix?: string; logger: Logger }): RedisLimitsState {
@@ -239,13 +239,14 @@ export class RedisLimitsState implements LimitsState {
     await this.redis.eval(RELEASE_PARALLEL, subjects.length, ...subjects.map((subject) => this.key('parallel', subject)));
   }
 
-  /** The separate scripts in turn (a round trip each), giving back what a refused call took. */
+  /** One script, one round trip (redis-admission.ts): all taken or nothing. */
   admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
-    return admitInSteps(this, plan);
+    return this.combined.admit(plan);
   }
 
+  /** One script, one round trip: settles the budget and tokens, frees the slot, reads the spend. */
   settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
-    return settleAdmissionInSteps(this, settlement);
+    return this.combined.settle(settlement);
   }
 
   async close(): Promise<void> {

@@ -35,6 +35,16 @@ function fakeShared() {
     settleTokens: op('settleTokens', undefined),
     acquireParallel: op('acquireParallel', { ok: true as const }),
     releaseParallel: op('releaseParallel', undefined),
+    admit: async (plan: { requestId: string }) => {
+      if (!up) throw new Error('Connection is closed.');
+      calls.push(`admit(${plan.requestId})`);
+      return { ok: true as const, requests: [], tokens: [], spent: [] };
+    },
+    settleAdmission: async (settlement: { requestId: string; readSpent: boolean }) => {
+      if (!up) throw new Error('Connection is closed.');
+      calls.push(`settleAdmission(${settlement.requestId})`);
+      return settlement.readSpent ? [7] : [];
+    },
     close: async () => undefined,
   };
   return {
@@ -107,12 +117,12 @@ describe('ResilientLimitsState', () => {
     expect(calls).toEqual(['acquireParallel(1)', 'releaseParallel(1)']);
   });
 
-  it('admit and settleAdmission run step by step: in Redis while it answers, on memory in an outage, each settled where taken', async () => {
+  it('admit and settleAdmission go to Redis as one call each while it answers; on memory step by step in an outage, each settled where taken', async () => {
     const { state, calls, down, back } = await started();
     const plan = (requestId: string) => ({ requestId, rpm: [{ subject: 'key:k', limit: 1 }], tpm: [{ subject: 'key:k', limit: 100 }], tokens: 5, parallel: [{ subject: 'key:k', limit: 1 }], holds: [hold()], budgetMicros: 100, readSpent: false });
     const settlement = (requestId: string) => ({ requestId, holds: [hold()], reservedMicros: 100, actualMicros: 40, tpmSubjects: ['key:k'], heldTokens: 5, usedTokens: 3, parallelSubjects: ['key:k'], readSpent: false });
-    expect(await state.admit(plan('r1'))).toMatchObject({ ok: true }); // in Redis
-    expect(calls).toEqual(['acquireRequest(1,"r1")', 'reserveTokens(1,"r1",5)', 'acquireParallel(1)', 'reserve(1,100)']);
+    expect(await state.admit(plan('r1'))).toMatchObject({ ok: true }); // in Redis, one call
+    expect(calls).toEqual(['admit(r1)']);
     down();
     await state.reserve([hold()], 0).catch(() => undefined); // trips the outage
     expect(await state.admit(plan('r2'))).toMatchObject({ ok: true }); // on memory
@@ -123,7 +133,30 @@ describe('ResilientLimitsState', () => {
     back();
     await state.recover();
     expect(state.pending).toBe(0);
-    expect(calls.slice(4).sort()).toEqual(['releaseParallel(1)', 'settle(1,0,40)', 'settle(1,100,40)', 'settleTokens(1,"r1",5,3)']);
+    expect(calls.slice(1).sort()).toEqual(['releaseParallel(1)', 'settle(1,0,40)', 'settle(1,100,40)', 'settleTokens(1,"r1",5,3)']);
+    // Back up: one call each again.
+    expect(await state.admit(plan('r4'))).toMatchObject({ ok: true });
+    expect(await state.settleAdmission({ ...settlement('r4'), readSpent: true })).toEqual([7]);
+    expect(calls.slice(5)).toEqual(['admit(r4)', 'settleAdmission(r4)']);
+  });
+
+  it('a combined admit that fails for want of Redis runs on memory; its settle stays there, the spend journaled once', async () => {
+    const { state, calls, down, back, status } = await started();
+    const plan = { requestId: 'f1', rpm: [{ subject: 'key:f', limit: 1 }], tpm: [{ subject: 'key:f', limit: 100 }], tokens: 5, parallel: [{ subject: 'key:f', limit: 1 }], holds: [hold()], budgetMicros: 100, readSpent: false };
+    down(); // not yet known: the combined call itself fails
+    expect(await state.admit(plan)).toMatchObject({ ok: true });
+    expect(status.degraded).toBe(true);
+    // Redis answers again before the call ends: what was taken here is still settled here.
+    back();
+    await state.recover();
+    await state.settleAdmission({ requestId: 'f1', holds: [hold()], reservedMicros: 100, actualMicros: 40, tpmSubjects: ['key:f'], heldTokens: 5, usedTokens: 3, parallelSubjects: ['key:f'], readSpent: false });
+    await state.recover();
+    expect(state.pending).toBe(0);
+    // Only the spend reaches Redis (reserved 0 there), once; no settleAdmission, release or token settle for what Redis never held.
+    expect(calls).toEqual(['settle(1,0,40)']);
+    // A new call goes to Redis as one again.
+    expect(await state.admit({ ...plan, requestId: 'f2' })).toMatchObject({ ok: true });
+    expect(calls.at(-1)).toBe('admit(f2)');
   });
 
   it('under shared_state_outage: refuse, calls with limits fail instead of running locally', async () => {

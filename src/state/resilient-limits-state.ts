@@ -235,15 +235,33 @@ export class ResilientLimitsState implements LimitsState {
   }
 
   /**
-   * Step by step through this wrapper's own operations, so each step goes to Redis or, during an
-   * outage, to memory, and is settled where it was taken (journaled as the separate calls are).
+   * While Redis answers: the combined operation, one round trip, taken there (settled there too).
+   * During an outage, or when the combined call fails for want of Redis: step by step through this
+   * wrapper's own operations, so each step goes to memory (or Redis, once back) and is settled where
+   * it was taken, journaled as the separate calls are. The Redis script runs whole or not at all; a
+   * combined call that failed for want of Redis counts as not taken, as each separate step did.
    */
-  admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
+  async admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
+    const shared = await this.onShared(() => this.shared.admit(plan));
+    if (shared) return shared.value;
     return admitInSteps(this, plan);
   }
 
-  settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
+  async settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
+    if (!this.takenHere(settlement)) {
+      const shared = await this.onShared(() => this.shared.settleAdmission(settlement));
+      if (shared) return shared.value;
+    }
     return settleAdmissionInSteps(this, settlement);
+  }
+
+  /** True when any part of the call was admitted on this replica's memory (during an outage). */
+  private takenHere(settlement: AdmissionSettlement): boolean {
+    if (this.localTokens.has(settlement.requestId)) return true;
+    if (settlement.parallelSubjects.length > 0 && (this.localParallel.get(settlement.parallelSubjects[0]) ?? 0) > 0) return true;
+    if (settlement.holds.length === 0) return false;
+    const held = this.localBudget.get(budgetKey(settlement.holds[0])) ?? 0;
+    return held > 0 && held >= settlement.reservedMicros;
   }
 
   async close(): Promise<void> {
