@@ -119,7 +119,13 @@ export class AgentDirectory {
   async update(name: string, body: unknown): Promise<AgentDefinition> {
     const agent = agentWithPatch(this.require(name), body);
     this.checkModels(agent);
-    const { saved, version } = await this.requireRepository().save(name, withoutName(agent), Date.now(), false);
+    const repository = this.requireRepository();
+    let { saved, version } = await repository.save(name, withoutName(agent), Date.now(), false);
+    if (!saved && this.configNames.has(name)) {
+      // A config.yaml agent served from memory before its seed reached the database (just after start): seed, then save.
+      await this.seedConfigured(repository);
+      ({ saved, version } = await repository.save(name, withoutName(agent), Date.now(), false));
+    }
     if (!saved) throw new GatewayError('agent_not_found', `agent "${name}" does not exist; GET /agents lists the agents`, { param: 'name' });
     await this.changed(version);
     this.options.logger.info({ agent: name, model: agent.model, status: agent.status }, 'agent changed');
