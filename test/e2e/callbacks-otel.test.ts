@@ -1,6 +1,7 @@
 /**
  * The otel callback end to end: a request with one retry and one fallback, sent with the official
- * openai SDK and a client traceparent, reaches an OTLP/HTTP JSON collector stand-in as a span tree.
+ * openai SDK and a client traceparent, reaches an OTLP/HTTP collector stand-in as a span tree — in
+ * binary protobuf (the default) and in JSON (OTEL_EXPORTER_OTLP_PROTOCOL=http/json).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAI } from '../support/mock-openai.js';
@@ -28,7 +29,10 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-describe('otel callback', () => {
+describe.each([
+  { protocol: undefined, contentType: 'application/x-protobuf' },
+  { protocol: 'http/json', contentType: 'application/json' },
+])('otel callback (protocol $protocol)', ({ protocol, contentType }) => {
   const failing = new MockOpenAI({ promptTokens: 1000, completionTokens: 500 });
   const backup = new MockOpenAI({ promptTokens: 1000, completionTokens: 500 });
   const collector = new MockOtlpCollector();
@@ -53,7 +57,7 @@ general_settings:
   master_key: ${MASTER_KEY}
 `,
       {
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-token=abc%20def', OTEL_SERVICE_NAME: 'gateway-under-test' },
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-token=abc%20def', OTEL_SERVICE_NAME: 'gateway-under-test', ...(protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}) },
         callbackTuning: { flushIntervalMs: 20 },
       },
     );
@@ -117,6 +121,7 @@ general_settings:
     expect(backup.requests[0].headers.traceparent).toBe(`00-${TRACE_ID}-${attempts[2].spanId}-01`);
     const exportRequest = collector.requests.find((request) => request.path === '/v1/traces')!;
     expect(exportRequest.headers['x-collector-token']).toBe('abc def');
+    expect(exportRequest.headers['content-type']).toBe(contentType);
 
     const events = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text();
     expect(events).toMatch(/switchboard_callback_events_total\{destination="otel",outcome="sent"\} [1-9]/);

@@ -45,8 +45,43 @@ export interface AttemptOutcome {
   aborted?: boolean;
 }
 
+/** The usage row's columns a request span reads: the record keeps these only (not the key hash, stored prompts, metadata …). */
+const SPAN_ROW_COLUMNS = [
+  'call_id',
+  'endpoint',
+  'status',
+  'http_status',
+  'error_code',
+  'error_message',
+  'cache_hit',
+  'retries',
+  'fallbacks',
+  'stream',
+  'provider',
+  'model_group',
+  'upstream_model',
+  'deployment_id',
+  'prompt_tokens',
+  'completion_tokens',
+  'cost_micros',
+  'time_to_first_token_ms',
+  'key_alias',
+  'team_id',
+  'user_id',
+  'end_user',
+] as const satisfies ReadonlyArray<keyof UsageLogRow>;
+
+export type SpanRow = Pick<UsageLogRow, (typeof SPAN_ROW_COLUMNS)[number]>;
+
+/** The span's columns of a usage row: what is handed to the export thread (a copy per call, so smaller is cheaper). */
+export function spanRowOf(row: UsageLogRow): SpanRow {
+  const kept: Partial<Record<keyof SpanRow, unknown>> = {};
+  for (const column of SPAN_ROW_COLUMNS) kept[column] = row[column];
+  return kept as SpanRow;
+}
+
 export type SpanRecord =
-  | { type: 'request'; request: TraceIds; row: UsageLogRow; content: CallContent | undefined; start: number; end: number }
+  | { type: 'request'; request: TraceIds; row: SpanRow; content: CallContent | undefined; start: number; end: number }
   | {
       type: 'attempt';
       request: TraceIds;

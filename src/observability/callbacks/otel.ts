@@ -20,7 +20,7 @@ import { VERSION } from '../../version.js';
 import type { CallContent } from './callback-content.js';
 import { DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue.js';
 import { parseHeaders } from './generic-api.js';
-import { deploymentFacts, errorFacts, type AttemptOutcome, type SpanRecord, type TraceIds } from './otel-spans.js';
+import { deploymentFacts, errorFacts, spanRowOf, type AttemptOutcome, type SpanRecord, type TraceIds } from './otel-spans.js';
 import { otelExport, type OtelExport } from './otel-export.js';
 import { lazyModule } from '../../lazy-module.js';
 
@@ -34,6 +34,18 @@ export interface OtelSettings {
   tracesUrl: string;
   headers: Record<string, string>;
   serviceName: string;
+  /** OTLP/HTTP's encoding: binary protobuf (the OTLP default, as LiteLLM's Python exporter sends) or JSON. */
+  protocol: OtlpProtocol;
+}
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+/** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf (the specification's default). */
+function protocolFrom(env: Record<string, string | undefined>): OtlpProtocol {
+  const named = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() || env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() || 'http/protobuf';
+  if (named === 'http/protobuf' || named === 'http/json') return named;
+  if (named === 'grpc') throw new Error('OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: the otel callback exports OTLP/HTTP (http/protobuf or http/json)');
+  throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json, got "${named}"`);
 }
 
 export function otelSettingsFrom(env: Record<string, string | undefined>): OtelSettings {
@@ -49,7 +61,7 @@ export function otelSettingsFrom(env: Record<string, string | undefined>): OtelS
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS ?? ''))) headers[decodeURIComponent(name)] = decodeURIComponent(value);
-  return { tracesUrl, headers, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'switchboard' };
+  return { tracesUrl, headers, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'switchboard', protocol: protocolFrom(env) };
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -143,7 +155,7 @@ export class OtelTracing {
     const request = this.idsOf(context);
     this.requests.delete(context);
     // Both ends on the one monotonic clock the attempts use, so attempts nest inside the request.
-    if (request.sampled) this.queue.enqueue({ type: 'request', request, row, content, start: performance.timeOrigin + context.startedAt, end: nowMs() });
+    if (request.sampled) this.queue.enqueue({ type: 'request', request, row: spanRowOf(row), content, start: performance.timeOrigin + context.startedAt, end: nowMs() });
   }
 
   /** A call that is not to be logged: its request span is dropped unexported. */
