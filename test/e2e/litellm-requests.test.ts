@@ -246,4 +246,21 @@ describe('LiteLLM headers', () => {
     expect(fromAnthropic.response.headers.get('llm_provider-anthropic-ratelimit-output-tokens-limit')).toBe('80000');
     expect(fromAnthropic.response.headers.get('llm_provider-anthropic-organization-id')).toBeNull();
   });
+
+  it('x-litellm-key-spend is the key\'s recorded spend, as this replica last read the key', async () => {
+    const key = await api.generateKey({ models: ['gpt'], key_alias: 'spend-header' });
+    const keyClient = gateway.openai(key.key);
+    const first = await keyClient.chat.completions.create({ model: 'gpt', ...ask }).withResponse();
+    expect(first.response.headers.get('x-litellm-key-spend')).toBe('0');
+    const cost = Number(first.response.headers.get('x-litellm-response-cost'));
+    expect(cost).toBeGreaterThan(0);
+    await gateway.flushUsage();
+    // A change to the key makes the replica read it again (as does its cache entry's expiry).
+    await api.ok('POST', '/key/update', { key: key.key, key_alias: 'spend-header-2' });
+    const second = await keyClient.chat.completions.create({ model: 'gpt', ...ask }).withResponse();
+    expect(Number(second.response.headers.get('x-litellm-key-spend'))).toBeCloseTo(cost, 9);
+    // Before this call: the key's spend once both are recorded, less this call's cost.
+    await gateway.flushUsage();
+    expect(Number(second.response.headers.get('x-litellm-key-spend'))).toBeCloseTo((await api.keyInfo(key.key)).spend - Number(second.response.headers.get('x-litellm-response-cost')), 9);
+  });
 });
