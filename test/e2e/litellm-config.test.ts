@@ -273,6 +273,8 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       expect(byName('gemini-1.5-flash')[0].model_info).toMatchObject({ available: true, litellm_provider: 'gemini', upstream_model: 'gemini-1.5-flash' });
       expect(byName('command-r')[0].model_info).toMatchObject({ available: true, litellm_provider: 'cohere', upstream_model: 'command-r' });
       expect(byName('azure-gpt-4o')[0].model_info).toMatchObject({ available: true, base_model: 'azure/gpt-4o' });
+      // base_model prices an Azure deployment by the model behind it, Azure's own names included.
+      expect(byName('azure-gpt-35-turbo')[0].model_info).toMatchObject({ base_model: 'azure/gpt-35-turbo', input_cost_per_token: 5e-7, output_cost_per_token: 1.5e-6 });
       // The wildcard entries are accepted at start-up (their routing is not exercised here).
       expect(byName('openai/*')).toHaveLength(1);
       expect(byName('*')).toHaveLength(1);
