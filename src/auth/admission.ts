@@ -19,6 +19,7 @@ import { addTokenHeaders, fullMinuteRefusal, reserveTokens, tooLargeRefusal } fr
 import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.js';
 import { fixedPlan, MINIMUM_ANSWER_TOKENS, type ReservationPlan } from '../billing/reservation-plan.js';
 import { currentPeriod, spendThisPeriod, type EndUserRecord, type LimitSubject } from './principals.js';
+import { KeySpendTally } from './key-spend.js';
 
 /** A holder's spend of its budget period after a call settled (budget alerts). */
 export interface SettledSpend {
@@ -142,6 +143,9 @@ function parallelRefusal(refused: Extract<ParallelOutcome, { ok: false }>, subje
 }
 
 export class Admission {
+  /** Each key's spend including the calls settled here (x-litellm-key-spend; key-spend.ts). */
+  readonly keySpend = new KeySpendTally();
+
   constructor(
     private readonly state: LimitsState,
     private readonly logger: Logger,
@@ -185,7 +189,8 @@ export class Admission {
     const outputCap = holds.length > 0 && hardLimit ? plan.outputTokens : undefined;
     const budgetMicros = holds.length > 0 ? plan.costMicros(outputCap) : 0;
     const softSubjects = subjects.filter((subject) => subject.limits.softBudgetMicros !== null);
-    const outcome = await this.state.admit({ requestId: callId, rpm, tpm, tokens: estimatedTokens, parallel, holds, budgetMicros, readSpent: softSubjects.length > 0 });
+    // Every hold's counter is read by the same operation anyway: the soft budgets and the key's spend (x-litellm-key-spend) use it.
+    const outcome = await this.state.admit({ requestId: callId, rpm, tpm, tokens: estimatedTokens, parallel, holds, budgetMicros, readSpent: holds.length > 0 });
     if (!outcome.ok) {
       if (outcome.refused === 'requests') throw rpmRefusal(outcome.outcome, subjects, resolved);
       if (outcome.refused === 'tokens') throw fullMinuteRefusal(outcome.outcome, estimatedTokens, describeName);
@@ -199,7 +204,8 @@ export class Admission {
       const index = holds.findIndex((hold) => hold.subject === budgetSubjectName(subject));
       this.warnSoft(headers, subject, resolved, Math.max(outcome.spent[index] ?? 0, spendThisPeriod(subject.limits, now)));
     }
-    return this.ticket(subjects, resolved, callId, limits, estimatedTokens, budgetMicros, outputCap, headers);
+    const keyHold = resolved ? holds.findIndex((hold) => hold.subject === budgetSubjectName(subjects[0])) : -1;
+    return this.ticket(subjects, resolved, callId, limits, estimatedTokens, budgetMicros, outputCap, headers, keyHold < 0 ? undefined : outcome.spent[keyHold]);
   }
 
   /** Admission as separate operations of the limits store, each giving back what was taken before when it refuses. */
@@ -261,9 +267,14 @@ export class Admission {
     }
   }
 
-  /** The admitted call's ticket: its settle gives everything back and charges the call in one operation. */
-  private ticket(subjects: LimitSubject[], resolved: ResolvedKey | undefined, callId: string, limits: Limits, estimatedTokens: number, maxCostMicros: number, outputCap: number | undefined, headers: Record<string, string>): Ticket {
+  /**
+   * The admitted call's ticket: its settle gives everything back and charges the call in one
+   * operation, and adds the cost to the key's tally at once (`keyCounted`: the key's budget counter
+   * as admission read it, when it has one).
+   */
+  private ticket(subjects: LimitSubject[], resolved: ResolvedKey | undefined, callId: string, limits: Limits, estimatedTokens: number, maxCostMicros: number, outputCap: number | undefined, headers: Record<string, string>, keyCounted?: number): Ticket {
     const { holds } = limits;
+    const keyHold = resolved ? holds.findIndex((hold) => hold.subject === budgetSubjectName(subjects[0])) : -1;
     let settled = false;
     return {
       headers,
@@ -272,7 +283,9 @@ export class Admission {
         if (settled) return;
         settled = true;
         if (holds.length > 0) noteOverrun({ ledger: 'budget', reserved: maxCostMicros, charged: costMicros ?? 0, holder: holds.map((hold) => hold.subject).join(',') }, this.logger, this.onOverrun);
-        const readSpent = this.onSpend !== undefined && holds.length > 0 && (costMicros ?? 0) > 0;
+        if (resolved) this.keySpend.settled(resolved.key, costMicros ?? 0, keyCounted);
+        // The counters after the settle: for budget alerts, and the key's tally (the same operation returns them).
+        const readSpent = (this.onSpend !== undefined || keyHold >= 0) && holds.length > 0 && (costMicros ?? 0) > 0;
         this.state
           .settleAdmission({
             requestId: callId,
@@ -287,7 +300,10 @@ export class Admission {
           })
           .then(
             (spent) => {
-              if (readSpent) this.tellSpend(subjects, holds, spent, resolved);
+              if (!readSpent) return;
+              const keyCountedAfter = keyHold < 0 ? undefined : spent[keyHold];
+              if (resolved && keyCountedAfter !== undefined) this.keySpend.observed(resolved.key, keyCountedAfter);
+              if (this.onSpend) this.tellSpend(subjects, holds, spent, resolved);
             },
             (error: Error) => this.logger.error({ err: error.message }, 'could not settle a request against its limits'),
           );

@@ -32,3 +32,13 @@ describe('built-in prices of Bedrock and Cohere models', () => {
     expect(builtInPrices('amazon.unknown-model-v1:0')).toBeUndefined();
   });
 });
+
+describe('built-in prices of Azure OpenAI\'s own model names', () => {
+  it('prices gpt-35-turbo on Azure (as model_info.base_model or the deployment\'s model) as LiteLLM lists it', () => {
+    expect(builtInPrices('azure/gpt-35-turbo', 'azure')).toMatchObject({ inputPerToken: per(0.5), outputPerToken: per(1.5) });
+    expect(builtInPrices('gpt-35-turbo', 'azure')).toMatchObject({ inputPerToken: per(0.5), outputPerToken: per(1.5) });
+    expect(builtInPrices('azure/gpt-35-turbo-16k', 'azure')).toMatchObject({ inputPerToken: per(3), outputPerToken: per(4) });
+    // Not an OpenAI model name.
+    expect(builtInPrices('gpt-35-turbo', 'openai')).toBeUndefined();
+  });
+});

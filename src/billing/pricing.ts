@@ -25,6 +25,10 @@ const BUILT_IN: Record<string, PerMillion> = {
   'gpt-4': [30, 60],
   'gpt-3.5-turbo': [0.5, 1.5],
   'gpt-3.5-turbo-instruct': [1.5, 2],
+  // Azure OpenAI's names for GPT-3.5 Turbo (deployment names, and model_info.base_model: azure/gpt-35-turbo)
+  'azure/gpt-35-turbo': [0.5, 1.5],
+  'azure/gpt-35-turbo-16k': [3, 4],
+  'azure/gpt-35-turbo-instruct': [1.5, 2],
   o1: [15, 60, 7.5],
   'o1-mini': [1.1, 4.4, 0.55],
   o3: [2, 8, 0.5],

@@ -23,7 +23,11 @@ export interface BedrockParams {
   base_url?: string;
 }
 
-export type AwsResolution = { aws: AwsCredentials; apiBase: string } | { problem: string; apiBase?: string };
+/**
+ * `fromEnvironment`: the problem is only that the environment lacks what the gateway would read from
+ * it (AWS_REGION, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), not something the config itself gets wrong.
+ */
+export type AwsResolution = { aws: AwsCredentials; apiBase: string } | { problem: string; apiBase?: string; fromEnvironment: boolean };
 
 const present = (value: string | undefined): string | undefined => (value !== undefined && value !== '' ? value : undefined);
 
@@ -35,10 +39,10 @@ export function resolveAws(params: BedrockParams, env: Record<string, string | u
   const accessKeyId = fromConfig ? present(params.aws_access_key_id) : present(env.AWS_ACCESS_KEY_ID);
   const secretAccessKey = fromConfig ? present(params.aws_secret_access_key) : present(env.AWS_SECRET_ACCESS_KEY);
   const sessionToken = fromConfig ? present(params.aws_session_token) : present(env.AWS_SESSION_TOKEN);
-  if (!region) return { problem: 'no AWS region: set litellm_params.aws_region_name or AWS_REGION / AWS_DEFAULT_REGION', apiBase };
+  if (!region) return { problem: 'no AWS region: set litellm_params.aws_region_name or AWS_REGION / AWS_DEFAULT_REGION', apiBase, fromEnvironment: true };
   if (!accessKeyId || !secretAccessKey) {
     const source = fromConfig ? 'litellm_params.aws_access_key_id and aws_secret_access_key must both be set' : 'set litellm_params.aws_access_key_id / aws_secret_access_key or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY';
-    return { problem: `no AWS credentials: ${source}`, apiBase };
+    return { problem: `no AWS credentials: ${source}`, apiBase, fromEnvironment: !fromConfig };
   }
   return { aws: { accessKeyId, secretAccessKey, region, ...(sessionToken ? { sessionToken } : {}) }, apiBase: apiBase! };
 }

@@ -32,9 +32,9 @@ export function checkReport(loaded: LoadedConfig, options: { strict: boolean; al
   // buildDeployments keeps model_list's order, one deployment per entry.
   deployments.forEach((deployment, index) => {
     if (deployment.available || reported.has(index)) return;
-    // Without secrets (--allow-missing-env), a model without its key is expected; otherwise --strict fails on it.
-    const secretOnly = /^no API key|^no api_base|^environment variable/.test(deployment.unavailableReason ?? '');
-    const severity = options.strict && !(options.allowMissingEnv && secretOnly) ? 'error' : 'warning';
+    // Without its environment (--allow-missing-env), a model left without its key, AWS credentials,
+    // region or project is expected; otherwise --strict fails on it.
+    const severity = options.strict && !(options.allowMissingEnv && deployment.unavailableForEnvironment === true) ? 'error' : 'warning';
     if (severity === 'error') errors++;
     else warnings++;
     lines.push(`${file ?? 'config'}: ${severity}: model_list[${index}]: model "${deployment.modelName}" (${deployment.provider}/${deployment.upstreamModel}) is unavailable: ${deployment.unavailableReason}${severity === 'error' ? ' [--strict]' : ''}`);

@@ -82,29 +82,36 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
 
   let available = true;
   let unavailableReason: string | undefined;
+  // Whether what is missing is only a value the environment would supply (check-config --allow-missing-env).
+  let forEnvironment = false;
   // Config values are refused at load; this catches api_base values from provider environment variables.
   const apiBaseRefusal = apiBase ? apiBaseProblem(apiBase, { allowInternal: defaults.allowInternalApiBase }) : undefined;
   if (vertex && (vertex.problem || !vertexPublisher(upstreamModel))) {
     available = false;
     unavailableReason = vertex.problem ?? `Vertex AI model "${upstreamModel}" is not served: the gateway calls Google's Gemini, embedding and Imagen models, Anthropic's Claude models and the partner models of the OpenAI-compatible endpoint (publisher/model-maas) on Vertex`;
+    forEnvironment = vertex.problem !== undefined && vertex.fromEnvironment === true;
   } else if (apiBaseRefusal) {
     available = false;
     unavailableReason = `api_base refused: ${apiBaseRefusal}`;
   } else if (aws && 'problem' in aws) {
     available = false;
     unavailableReason = aws.problem;
+    forEnvironment = aws.fromEnvironment;
   } else if (!apiBase) {
     available = false;
     unavailableReason = `no api_base: ${spec.id} deployments need litellm_params.api_base${spec.apiBaseEnv ? ` or ${spec.apiBaseEnv.join(' / ')}` : ''}`;
+    forEnvironment = true;
   } else if (spec.requiresApiKey && !apiKey) {
     available = false;
     unavailableReason = `no API key: set litellm_params.api_key or ${spec.apiKeyEnv.join(' / ')}`;
+    forEnvironment = true;
   }
   // An explicit os.environ/ reference that is unset makes the deployment unavailable even when a
   // provider default variable is set: silently using another key could bill another account.
   if (missing.length > 0) {
     available = false;
     unavailableReason = missing.map((item) => `environment variable ${item.variable} is not set (${formatPath(item.path)})`).join('; ');
+    forEnvironment = true;
   }
 
   const defaultParams: JsonObject = {};
@@ -144,6 +151,7 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     mediaPrices: resolveMediaPrices(upstreamModel, modelInfo, spec.local === true),
     available,
     unavailableReason,
+    ...(forEnvironment ? { unavailableForEnvironment: true } : {}),
     maxRetries: params.max_retries,
     ...(credentials ? { aws: credentials } : {}),
   };

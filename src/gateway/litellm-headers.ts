@@ -1,10 +1,13 @@
 /**
  * LiteLLM's response headers, sent alongside the gateway's own x-switchboard-* ones so that clients
  * written against LiteLLM's proxy read what they expect. They are derived from the headers the
- * stages already set (no lookups: this runs on every response), once, where the Gateway hands a
- * result back; on a stream they say what is known when the headers go out (no cost yet).
+ * stages already set and the key's spend tally in memory (no I/O: this runs on every response),
+ * once, where the Gateway hands a result back; on a stream they say what is known when the headers
+ * go out (no cost yet).
  */
 import { performance } from 'node:perf_hooks';
+import type { KeySpendTally } from '../auth/key-spend.js';
+import { spendThisPeriod } from '../auth/principals.js';
 import { formatUsd } from '../billing/cost.js';
 import { VERSION } from '../version.js';
 import type { CallContext } from './call-context.js';
@@ -20,7 +23,7 @@ const SAME_VALUE: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Adds LiteLLM's headers (and the request's warnings) to a result's headers, in place. */
-export function addLiteLLMHeaders(headers: Record<string, string>, context: CallContext): void {
+export function addLiteLLMHeaders(headers: Record<string, string>, context: CallContext, keySpend?: Pick<KeySpendTally, 'spendOf'>): void {
   headers['x-litellm-call-id'] = context.callId;
   for (const [ours, theirs] of SAME_VALUE) {
     const value = headers[ours];
@@ -28,8 +31,9 @@ export function addLiteLLMHeaders(headers: Record<string, string>, context: Call
   }
   headers['x-litellm-response-duration-ms'] = (performance.now() - context.startedAt).toFixed(2);
   const key = context.caller.principal?.key;
-  // The key's spend as this replica last read it, before this call's cost (as LiteLLM's header).
-  if (key) headers['x-litellm-key-spend'] = formatUsd(key.spendMicros);
+  // The key's spend including every call settled here — this one too once settled (a JSON answer,
+  // as LiteLLM adds the response cost); without a tally, as the key's record says.
+  if (key) headers['x-litellm-key-spend'] = formatUsd(keySpend ? keySpend.spendOf(key) : spendThisPeriod(key));
   headers['x-litellm-version'] = VERSION;
   const warnings = context.requestOptions?.warnings;
   if (warnings && warnings.length > 0) {

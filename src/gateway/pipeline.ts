@@ -72,7 +72,7 @@ export class Gateway {
       end();
       throw error;
     }
-    addLiteLLMHeaders(result.headers, call.context);
+    addLiteLLMHeaders(result.headers, call.context, this.deps.admission?.keySpend);
     if (result.kind !== 'stream') {
       end();
       return result;

@@ -255,6 +255,12 @@ export interface Deployment {
   /** False when the deployment cannot be called (e.g. its API key is absent). */
   available: boolean;
   unavailableReason?: string;
+  /**
+   * True when the deployment is unavailable only for a value the environment would supply: a key,
+   * base URL, AWS credentials or region, or Google Cloud project left to the provider's variables,
+   * or an os.environ/ reference that is unset (`check-config --allow-missing-env` lets these pass).
+   */
+  unavailableForEnvironment?: boolean;
   /** litellm_params.max_retries: retries of a failed call on this deployment (overrides the router's num_retries). */
   maxRetries?: number;
   /** AWS credentials and region of a Bedrock deployment (requests are SigV4-signed with them). */

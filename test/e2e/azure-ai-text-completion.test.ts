@@ -1,6 +1,7 @@
 /**
  * Azure AI inference and OpenAI's legacy completions models (text-completion-openai) through the
- * real server with the official openai client, plain and streamed, priced.
+ * real server with the official openai client, plain and streamed, priced, and each a fallback of
+ * the other when its upstream fails.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,10 @@ model_list:
       model: text-completion-openai/gpt-3.5-turbo-instruct
       api_base: ${openai.url}
       api_key: sk-instruct
+router_settings:
+  num_retries: 0
+  disable_cooldowns: true
+  fallbacks: [{"azure-llama": ["instruct"]}, {"instruct": ["azure-llama"]}]
 general_settings:
   master_key: ${MASTER_KEY}
 `,
@@ -122,5 +127,36 @@ describe('text-completion-openai', () => {
     let text = '';
     for await (const chunk of await client.completions.create({ model: 'instruct', prompt: 'Say this is a test', stream: true })) text += chunk.choices[0]?.text ?? '';
     expect(text).toBe('This is a test.');
+  });
+});
+
+describe('fallbacks', () => {
+  const ask = [{ role: 'user' as const, content: 'Say hello' }];
+  const headerOf = (response: Response, name: string) => response.headers.get(name);
+
+  it('a failing Azure AI deployment falls back to the completions model, and the other way round', async () => {
+    azure.faults.push({ kind: 'error', status: 500 });
+    const fromAzure = await client.chat.completions.create({ model: 'azure-llama', messages: ask, max_tokens: 2000 }).withResponse();
+    expect(fromAzure.data.choices[0].message.content).toBe('This is a test.');
+    expect(headerOf(fromAzure.response, 'x-switchboard-model-group')).toBe('instruct');
+    expect(headerOf(fromAzure.response, 'x-switchboard-provider')).toBe('text-completion-openai');
+    expect(headerOf(fromAzure.response, 'x-litellm-attempted-fallbacks')).toBe('1');
+    expect(await gateway.recordOf(headerOf(fromAzure.response, 'x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'instruct', fallbacks: 1, cost_micros: 3500 });
+
+    openai.faults.push({ kind: 'error', status: 503 });
+    const fromInstruct = await client.chat.completions.create({ model: 'instruct', messages: ask, max_tokens: 2000 }).withResponse();
+    expect(fromInstruct.data.choices[0].message.content).toBe('Hello from Llama on Azure!');
+    expect(headerOf(fromInstruct.response, 'x-switchboard-model-group')).toBe('azure-llama');
+    expect(headerOf(fromInstruct.response, 'x-switchboard-provider')).toBe('azure_ai');
+    expect(headerOf(fromInstruct.response, 'x-litellm-attempted-fallbacks')).toBe('1');
+  });
+
+  it('a stream falls back the same way before its first chunk', async () => {
+    azure.faults.push({ kind: 'error', status: 502 });
+    const { data: stream, response } = await client.chat.completions.create({ model: 'azure-llama', messages: ask, stream: true }).withResponse();
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text).toBe('This is a test.');
+    expect(headerOf(response, 'x-switchboard-model-group')).toBe('instruct');
   });
 });

@@ -167,6 +167,20 @@ describe.runIf(postgres && redis)('two replicas sharing PostgreSQL and Redis', (
     expect((await call(replicaA.url, periodic.key)).error?.type).toBe('budget_exceeded');
   });
 
+  it('x-litellm-key-spend of a key with a budget includes what the other replica settled: the shared counter admission reads', async () => {
+    const key = await generate({ max_budget: 1_000 });
+    const spendOf = (outcome: { headers: Headers }) => micros(Number(outcome.headers.get('x-litellm-key-spend')));
+    const order = [replicaA.url, replicaA.url, replicaB.url, replicaA.url, replicaB.url];
+    for (const [index, url] of order.entries()) {
+      const outcome = await call(url, key.key);
+      expect(outcome.status).toBe(200);
+      expect(micros(Number(outcome.headers.get('x-litellm-response-cost')))).toBe(CALL_MICROS);
+      // Every call so far, on either replica, this one included (each settles in Redis as it answers).
+      expect(spendOf(outcome)).toBe((index + 1) * CALL_MICROS);
+      await sleep(20);
+    }
+  });
+
   it('a key blocked through replica A is refused by replica B within 1 s; unblocked, it is let back in', async () => {
     const key = await generate({});
     expect((await modelsSeenBy(replicaB.url, key.key)).status).toBe(200); // cached on B

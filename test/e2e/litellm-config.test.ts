@@ -102,6 +102,9 @@ describe('check-config on a real-world LiteLLM config', () => {
     expect(code).toBe(1);
     expect(out).toMatch(/error: litellm_settings\.failure_callback\[0\]: callback "sentry" is not supported: .* \[--strict\]/);
     expect(out).toMatch(/error: model_list\[\d+\]\.litellm_params\.model: provider "sagemaker"/);
+    // Models that wait only for their provider's environment (AWS keys, a Gemini key) are not errors.
+    for (const model of ['bedrock-llama-3-1-70b', 'bedrock-titan-embed', 'gemini-1.5-flash']) expect(out).toMatch(new RegExp(`warning: model_list\\[\\d+\\]: model "${model}" .* is unavailable`));
+    expect(out).not.toMatch(/error: .*is unavailable: no AWS credentials/);
     expect(out).toMatch(/\d+ error\(s\)/);
   });
 
@@ -270,6 +273,8 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       expect(byName('gemini-1.5-flash')[0].model_info).toMatchObject({ available: true, litellm_provider: 'gemini', upstream_model: 'gemini-1.5-flash' });
       expect(byName('command-r')[0].model_info).toMatchObject({ available: true, litellm_provider: 'cohere', upstream_model: 'command-r' });
       expect(byName('azure-gpt-4o')[0].model_info).toMatchObject({ available: true, base_model: 'azure/gpt-4o' });
+      // base_model prices an Azure deployment by the model behind it, Azure's own names included.
+      expect(byName('azure-gpt-35-turbo')[0].model_info).toMatchObject({ base_model: 'azure/gpt-35-turbo', input_cost_per_token: 5e-7, output_cost_per_token: 1.5e-6 });
       // The wildcard entries are accepted at start-up (their routing is not exercised here).
       expect(byName('openai/*')).toHaveLength(1);
       expect(byName('*')).toHaveLength(1);

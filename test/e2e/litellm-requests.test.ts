@@ -246,4 +246,41 @@ describe('LiteLLM headers', () => {
     expect(fromAnthropic.response.headers.get('llm_provider-anthropic-ratelimit-output-tokens-limit')).toBe('80000');
     expect(fromAnthropic.response.headers.get('llm_provider-anthropic-organization-id')).toBeNull();
   });
+
+  it('x-litellm-key-spend includes every call settled so far, this one too: consecutive calls add up their x-litellm-response-cost', async () => {
+    const key = await api.generateKey({ models: ['gpt'], key_alias: 'spend-header' });
+    const keyClient = gateway.openai(key.key);
+    let sum = 0;
+    let previous = 0;
+    for (let call = 0; call < 4; call++) {
+      const { response } = await keyClient.chat.completions.create({ model: 'gpt', ...ask }).withResponse();
+      const cost = Number(response.headers.get('x-litellm-response-cost'));
+      expect(cost).toBeGreaterThan(0);
+      sum += cost;
+      const spend = Number(response.headers.get('x-litellm-key-spend'));
+      expect(spend).toBeGreaterThan(previous);
+      expect(spend).toBeCloseTo(sum, 9);
+      previous = spend;
+    }
+    // A stream's headers go out before its cost is known: the spend before it; the next answer includes it.
+    const streamed = await keyClient.chat.completions.create({ model: 'gpt', ...ask, stream: true, stream_options: { include_usage: true } }).withResponse();
+    expect(Number(streamed.response.headers.get('x-litellm-key-spend'))).toBeCloseTo(sum, 9);
+    for await (const _chunk of streamed.data) void _chunk;
+    const after = await keyClient.chat.completions.create({ model: 'gpt', ...ask }).withResponse();
+    await gateway.flushUsage();
+    const recorded = (await api.keyInfo(key.key)).spend;
+    expect(Number(after.response.headers.get('x-litellm-key-spend'))).toBeCloseTo(recorded, 9);
+    expect(recorded).toBeGreaterThan(sum + Number(after.response.headers.get('x-litellm-response-cost')));
+  });
+
+  it('x-litellm-key-spend never goes below the spend recorded before the call; an administrator\'s spend reset starts it again', async () => {
+    const key = await api.generateKey({ models: ['gpt'], key_alias: 'spend-reset', spend: 2 });
+    const keyClient = gateway.openai(key.key);
+    const first = await keyClient.chat.completions.create({ model: 'gpt', ...ask }).withResponse();
+    expect(Number(first.response.headers.get('x-litellm-key-spend'))).toBeCloseTo(2 + Number(first.response.headers.get('x-litellm-response-cost')), 9);
+    await gateway.flushUsage();
+    await api.ok('POST', '/key/update', { key: key.key, spend: 0 });
+    const second = await keyClient.chat.completions.create({ model: 'gpt', ...ask }).withResponse();
+    expect(Number(second.response.headers.get('x-litellm-key-spend'))).toBeCloseTo(Number(second.response.headers.get('x-litellm-response-cost')), 9);
+  });
 });

@@ -49,6 +49,8 @@ export interface ResolvedVertex {
   target?: VertexTarget;
   /** Why the deployment cannot be called; undefined when it can. */
   problem?: string;
+  /** The problem is only a value the environment would supply (VERTEXAI_PROJECT), not the config's own. */
+  fromEnvironment?: boolean;
 }
 
 function text(value: unknown): string | undefined {
@@ -92,6 +94,6 @@ export function resolveVertex(params: VertexParams, env: Record<string, string |
     if (read.problem) return { problem: read.problem };
     project ??= read.project;
   }
-  if (!project) return { problem: 'no Google Cloud project: set litellm_params.vertex_project or VERTEXAI_PROJECT (or use credentials that carry a project_id)' };
+  if (!project) return { problem: 'no Google Cloud project: set litellm_params.vertex_project or VERTEXAI_PROJECT (or use credentials that carry a project_id)', fromEnvironment: true };
   return { target: { project, location, ...(credentials ? { credentials } : {}) } };
 }
