@@ -50,7 +50,7 @@ beforeAll(async () => {
       api_base: ${upstream.url}
       api_key: ${UPSTREAM_KEY}${extra}`;
   gateway = await startGateway(`
-model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}
+model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}${entry('whisper-priced', 'openai/whisper-1', '\n    model_info:\n      input_cost_per_second: 0.001')}${entry('tts-priced', 'openai/tts-1', '\n    model_info:\n      input_cost_per_character: 0.00001')}${entry('rerank-priced', 'openai/rerank-v3.5', '\n    model_info:\n      input_cost_per_query: 0.005')}
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -155,6 +155,37 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', model_group: 'tts-1', cost_micros: 660 });
   });
 
+  it('audio.speech reaches the client as the upstream sends it, not once the upstream has finished', async () => {
+    let release!: () => void;
+    upstream.speechHold = new Promise<void>((resolve) => (release = resolve));
+    const input = 'Streamed speech, chunk by chunk.';
+    try {
+      // The upstream has sent 7 bytes and waits: they must reach the client before it goes on.
+      const started = (async () => {
+        const response = await fetch(`${gateway.url}/v1/audio/speech`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'tts-1', voice: 'alloy', input }),
+        });
+        const reader = response.body!.getReader();
+        return { response, reader, first: await reader.read() };
+      })();
+      const early = await Promise.race([started, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3_000))]);
+      expect(early).not.toBe('timeout');
+      const { response, reader, first } = early as Awaited<typeof started>;
+      expect(response.status).toBe(200);
+      const received = [...first.value!];
+      expect(received.length).toBeGreaterThan(0);
+      expect(received.length).toBeLessThan(input.length);
+      release();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) received.push(...chunk.value);
+      expect(received).toHaveLength(input.length);
+      expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', cost_micros: input.length * 15 });
+    } finally {
+      release();
+    }
+  });
+
   it('audio.transcriptions uploads the file (multipart) to the deployment unchanged and is priced per second of audio', async () => {
     const audio = wav(2.5);
     const { data, response } = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }) }).withResponse();
@@ -169,6 +200,24 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     const text = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }), response_format: 'text' }).withResponse();
     expect(String(text.data).trim()).toBe('Hello from the mock transcription.');
     expect(await gateway.recordOf(text.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', cost_micros: 300 });
+  });
+
+  it('model_info overrides the list price per second of audio, per input character and per search unit', async () => {
+    // 2.5 s of WAV, billed as the 3 seconds the answer reports, at $0.001 a second (the list: $0.0001).
+    const transcribed = await client.audio.transcriptions.create({ model: 'whisper-priced', file: await toFile(wav(2.5), 'tone.wav', { type: 'audio/wav' }) }).withResponse();
+    expect(await gateway.recordOf(transcribed.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'whisper-priced', cost_micros: 3_000 });
+    // 44 characters at $0.00001 each (the list: $0.000015).
+    const spoken = await client.audio.speech.create({ model: 'tts-priced', voice: 'alloy', input: 'The quick brown fox jumps over the lazy dog.' });
+    await spoken.arrayBuffer();
+    expect(await gateway.recordOf(spoken.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'tts-priced', cost_micros: 440 });
+    // One search unit at $0.005 (the list: $0.002).
+    const reranked = await fetch(`${gateway.url}/v1/rerank`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'rerank-priced', query: 'capital of France', documents: ['Berlin is in Germany', 'Paris is the capital of France'] }),
+    });
+    expect(reranked.status).toBe(200);
+    expect(await gateway.recordOf(reranked.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'rerank-priced', cost_micros: 5_000 });
   });
 
   it('refuses an upload over the size limit, and a text transcript of a file whose duration is unknown', async () => {

@@ -33,6 +33,8 @@ const CATEGORIES = ['harassment', 'harassment/threatening', 'hate', 'hate/threat
 
 export class MockOpenAIMedia extends MockServer {
   readonly requests: MediaRequest[] = [];
+  /** When set, the next speech answer stops after its first chunk until this settles. */
+  speechHold: Promise<void> | undefined;
 
   constructor(private readonly apiKey: string) {
     super();
@@ -220,11 +222,17 @@ export class MockOpenAIMedia extends MockServer {
     return this.json(response, { text, usage });
   }
 
-  private speech(body: Json, response: ServerResponse): void {
+  private async speech(body: Json, response: ServerResponse): Promise<void> {
     if (typeof body.input !== 'string' || typeof body.voice !== 'string') return this.error(response, 400, "Missing required parameter: 'input' or 'voice'.");
     const audio = Buffer.alloc(body.input.length, 0xab);
     response.writeHead(200, { 'content-type': body.response_format === 'wav' ? 'audio/wav' : 'audio/mpeg', 'transfer-encoding': 'chunked' });
-    for (let offset = 0; offset < audio.length; offset += 7) response.write(audio.subarray(offset, offset + 7));
+    const hold = this.speechHold;
+    this.speechHold = undefined;
+    for (let offset = 0; offset < audio.length; offset += 7) {
+      response.write(audio.subarray(offset, offset + 7));
+      // Held after the first chunk: what the client gets meanwhile was streamed, not buffered.
+      if (offset === 0 && hold) await hold;
+    }
     response.end();
   }
 
