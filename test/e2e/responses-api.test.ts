@@ -182,10 +182,22 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     // Gemini's wire has no call ids: the function response is matched by the function's name.
     expect(sent).toContain(provider.model === 'gemini' ? '"functionResponse"' : call.call_id);
 
-    const streamed = await client.responses.stream({ model: provider.model, input: 'Weather in Rome?', tools: [weatherTool] }).finalResponse();
+    const stream = client.responses.stream({ model: provider.model, input: 'Weather in Rome?', tools: [weatherTool] });
+    const types: string[] = [];
+    let argumentsSnapshot = '';
+    stream.on('event', (event) => types.push(event.type));
+    stream.on('response.function_call_arguments.delta', (event) => {
+      argumentsSnapshot = event.snapshot;
+    });
+    const streamed = await stream.finalResponse();
     const streamedCall = streamed.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
     expect(streamedCall).toMatchObject({ name: 'get_weather', status: 'completed' });
     expect(JSON.parse(streamedCall.arguments)).toEqual({ city: expect.any(String) });
+    // The call's arguments arrive as their own events, added up by the SDK to what the final response holds.
+    expect(types).toContain('response.function_call_arguments.delta');
+    expect(types.indexOf('response.function_call_arguments.done')).toBeGreaterThan(types.lastIndexOf('response.function_call_arguments.delta'));
+    expect(argumentsSnapshot).toBe(streamedCall.arguments);
+    expect(types.at(-1)).toBe('response.completed');
   });
 
   it('answers text.format json_schema with JSON of the schema', async () => {
