@@ -37,6 +37,29 @@ model_list:
       api_key: primary-upstream-key
     model_info:
       mode: embedding
+  - model_name: pair
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${primaryBase}
+      api_key: primary-upstream-key
+      order: 1
+      max_retries: 1
+  - model_name: pair
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${backupBase}
+      api_key: backup-upstream-key
+      order: 2
+  - model_name: mixed
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${backupBase}/v1
+      api_key: sk-unused
+  - model_name: mixed
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${primaryBase}
+      api_key: primary-upstream-key
   - model_name: not-gemini
     litellm_params:
       model: openai/gpt-4o-mini
@@ -150,6 +173,22 @@ describe('the Gemini API under /gemini', () => {
     expect(await rowOf(embedded)).toMatchObject({ endpoint: 'gemini/batchEmbedContents', status: 'success', model_group: 'embedder' });
   });
 
+  it('embedContent (one content, plain HTTP with ?key=) is relayed with the deployment model named inside the request, recorded', async () => {
+    const response = await fetch(`${gateway.url}/gemini/v1beta/models/embedder:embedContent?key=${encodeURIComponent(key)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'models/embedder', content: { parts: [{ text: 'one text' }] } }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { embedding: { values: number[] } };
+    expect(body.embedding.values.length).toBeGreaterThan(0);
+    const sent = primary.requests.at(-1)!;
+    expect(sent.path).toBe('/v1beta/models/text-embedding-004:embedContent');
+    expect(sent.headers['x-goog-api-key']).toBe('primary-upstream-key');
+    expect(sent.body).toEqual({ model: 'models/text-embedding-004', content: { parts: [{ text: 'one text' }] } });
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'gemini/embedContent', status: 'success', model_group: 'embedder' });
+  });
+
   it('takes the key as ?key= too, and refuses a wrong key in Google\'s error envelope, recorded', async () => {
     const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
     const viaQuery = await fetch(`${gateway.url}/gemini/v1beta/models/flash:generateContent?key=${encodeURIComponent(key)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -194,6 +233,26 @@ describe('the Gemini API under /gemini', () => {
     expect(response.text).toBe('Hello from the backup!');
     expect(backup.requests.at(-1)!.headers['x-goog-api-key']).toBe('backup-upstream-key');
     expect(await rowOf(response)).toMatchObject({ status: 'success', model_group: 'flash-backup' });
+  });
+
+  it('retries on the next Gemini deployment of the same group, and skips the group\'s deployments of other providers', async () => {
+    const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }] });
+    primary.faults.push({ kind: 'unavailable' });
+    const before = primary.requests.length;
+    const retried = await fetch(`${gateway.url}/gemini/v1beta/models/pair:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+    expect(retried.status).toBe(200);
+    expect(primary.requests.length).toBe(before + 1);
+    expect(((await retried.json()) as { candidates: Array<{ content: { parts: Array<{ text: string }> } }> }).candidates[0].content.parts[0].text).toBe('Hello from the backup!');
+    expect(await gateway.recordOf(retried.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'pair', fallbacks: 0 });
+
+    // The group's OpenAI deployment points at the backup Gemini mock: reaching it would show there.
+    const backupCalls = backup.requests.length;
+    for (let index = 0; index < 6; index++) {
+      const mixed = await fetch(`${gateway.url}/gemini/v1beta/models/mixed:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+      expect(mixed.status).toBe(200);
+      expect(primary.requests.at(-1)!.path).toBe('/v1beta/models/gemini-2.0-flash:generateContent');
+    }
+    expect(backup.requests.length).toBe(backupCalls);
   });
 
   it('refuses a group without a Gemini deployment, and unknown query parameters, by name', async () => {
