@@ -49,8 +49,15 @@ beforeAll(async () => {
       model: ${model}
       api_base: ${upstream.url}
       api_key: ${UPSTREAM_KEY}${extra}`;
+  const azure = (name: string, deployment: string) => `
+  - model_name: ${name}
+    litellm_params:
+      model: azure/${deployment}
+      api_base: ${upstream.url.replace(/\/v1$/, '')}
+      api_key: ${UPSTREAM_KEY}
+      api_version: "2024-10-21"`;
   gateway = await startGateway(`
-model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}${entry('whisper-priced', 'openai/whisper-1', '\n    model_info:\n      input_cost_per_second: 0.001')}${entry('tts-priced', 'openai/tts-1', '\n    model_info:\n      input_cost_per_character: 0.00001')}${entry('rerank-priced', 'openai/rerank-v3.5', '\n    model_info:\n      input_cost_per_query: 0.005')}
+model_list:${azure('azure-dall-e-3', 'dall-e-3')}${azure('azure-whisper', 'whisper-1')}${azure('azure-tts', 'tts-1')}${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}${entry('whisper-priced', 'openai/whisper-1', '\n    model_info:\n      input_cost_per_second: 0.001')}${entry('tts-priced', 'openai/tts-1', '\n    model_info:\n      input_cost_per_character: 0.00001')}${entry('rerank-priced', 'openai/rerank-v3.5', '\n    model_info:\n      input_cost_per_query: 0.005')}
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -218,6 +225,29 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     });
     expect(reranked.status).toBe(200);
     expect(await gateway.recordOf(reranked.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'rerank-priced', cost_micros: 5_000 });
+  });
+
+  it('reaches Azure OpenAI deployments at their deployment URL with api-key: images, a multipart transcription and speech, priced as on OpenAI', async () => {
+    const image = await client.images.generate({ model: 'azure-dall-e-3', prompt: 'a lighthouse at dusk' }).withResponse();
+    expect(image.data.data).toHaveLength(1);
+    let sent = upstream.requests.at(-1)!;
+    expect(sent.url).toBe('/openai/deployments/dall-e-3/images/generations?api-version=2024-10-21');
+    expect(sent.headers['api-key']).toBe(UPSTREAM_KEY);
+    expect(await gateway.recordOf(image.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'images/generations', status: 'success', provider: 'azure', model_group: 'azure-dall-e-3', cost_micros: 40_000 });
+
+    const audio = wav(2.5);
+    const transcribed = await client.audio.transcriptions.create({ model: 'azure-whisper', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }) }).withResponse();
+    expect(transcribed.data.text).toBe('Hello from the mock transcription.');
+    sent = upstream.requests.at(-1)!;
+    expect(sent.url).toBe('/openai/deployments/whisper-1/audio/transcriptions?api-version=2024-10-21');
+    expect(sent.body).toMatchObject({ file: { size: audio.length, sha256: createHash('sha256').update(audio).digest('hex') } });
+    expect(await gateway.recordOf(transcribed.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/transcriptions', status: 'success', provider: 'azure', cost_micros: 300 });
+
+    const input = 'Hello from Azure.';
+    const spoken = await client.audio.speech.create({ model: 'azure-tts', voice: 'alloy', input });
+    expect(Buffer.from(await spoken.arrayBuffer()).length).toBe(input.length);
+    expect(upstream.requests.at(-1)!.url).toBe('/openai/deployments/tts-1/audio/speech?api-version=2024-10-21');
+    expect(await gateway.recordOf(spoken.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', provider: 'azure', cost_micros: input.length * 15 });
   });
 
   it('refuses an upload over the size limit, and a text transcript of a file whose duration is unknown', async () => {
