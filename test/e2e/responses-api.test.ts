@@ -335,6 +335,20 @@ describe('/v1/responses details', () => {
     expect(events.at(-1)).toMatch(/:response.completed$/);
   });
 
+  it('continues one stored conversation across providers: OpenAI, then Anthropic, Gemini and Ollama', async () => {
+    const first = await client.responses.create({ model: 'gpt', input: 'Turn one: my name is Ada.' });
+    const second = await client.responses.create({ model: 'claude', input: 'Turn two: what is my name?', previous_response_id: first.id });
+    const third = await client.responses.create({ model: 'gemini', input: 'Turn three: spell it.', previous_response_id: second.id });
+    const fourth = await client.responses.stream({ model: 'llama', input: 'Turn four: thanks.', previous_response_id: third.id }).finalResponse();
+    expect(fourth.output_text).toBe(PROVIDERS.ollama.reply);
+    expect(JSON.stringify(anthropicUpstream.requests.at(-1)!.body)).toContain('Hello from the mock!');
+    expect(JSON.stringify(geminiUpstream.requests.at(-1)!.body)).toContain('Hello from the mock Claude!');
+    const sent = JSON.stringify(ollamaUpstream.requests.at(-1)!.body);
+    for (const text of ['Turn one: my name is Ada.', 'Hello from the mock!', 'Turn two: what is my name?', 'Hello from the mock Claude!', 'Turn three: spell it.', 'Hello from Gemini!', 'Turn four: thanks.']) expect(sent).toContain(text);
+    const items = await client.responses.inputItems.list(fourth.id, { order: 'asc' });
+    expect(items.data).toHaveLength(7);
+  });
+
   it('does not store a response created with store: false', async () => {
     const response = await client.responses.create({ model: 'gpt', input: 'Hi', store: false });
     // `store` is in the API's response body, though the SDK's Response type does not declare it.
