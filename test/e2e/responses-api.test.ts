@@ -82,15 +82,17 @@ interface Provider {
   model: string;
   reply: string;
   lastBody(): Record<string, unknown>;
+  /** How many requests the provider's mock has received. */
+  requests(): number;
   /** The OpenAI mock calls the tool whenever tools are offered; the others answer a tool result with text. */
   afterToolChoice: 'none' | 'auto';
 }
 
 const PROVIDERS: Record<string, Provider> = {
-  openai: { model: 'gpt', reply: 'Hello from the mock!', lastBody: () => openaiUpstream.requests.at(-1)!.body, afterToolChoice: 'none' },
-  anthropic: { model: 'claude', reply: 'Hello from the mock Claude!', lastBody: () => anthropicUpstream.requests.at(-1)!.body, afterToolChoice: 'auto' },
-  gemini: { model: 'gemini', reply: 'Hello from Gemini!', lastBody: () => geminiUpstream.requests.at(-1)!.body as Record<string, unknown>, afterToolChoice: 'auto' },
-  ollama: { model: 'llama', reply: 'Hello from Ollama!', lastBody: () => ollamaUpstream.requests.at(-1)!.body as Record<string, unknown>, afterToolChoice: 'auto' },
+  openai: { model: 'gpt', reply: 'Hello from the mock!', lastBody: () => openaiUpstream.requests.at(-1)!.body, requests: () => openaiUpstream.requests.length, afterToolChoice: 'none' },
+  anthropic: { model: 'claude', reply: 'Hello from the mock Claude!', lastBody: () => anthropicUpstream.requests.at(-1)!.body, requests: () => anthropicUpstream.requests.length, afterToolChoice: 'auto' },
+  gemini: { model: 'gemini', reply: 'Hello from Gemini!', lastBody: () => geminiUpstream.requests.at(-1)!.body as Record<string, unknown>, requests: () => geminiUpstream.requests.length, afterToolChoice: 'auto' },
+  ollama: { model: 'llama', reply: 'Hello from Ollama!', lastBody: () => ollamaUpstream.requests.at(-1)!.body as Record<string, unknown>, requests: () => ollamaUpstream.requests.length, afterToolChoice: 'auto' },
 };
 
 const weatherTool: OpenAI.Responses.FunctionTool = {
@@ -100,6 +102,12 @@ const weatherTool: OpenAI.Responses.FunctionTool = {
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
   strict: true,
 };
+
+async function generateKey(body: Record<string, unknown>): Promise<string> {
+  const answer = await fetch(`${gateway.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(answer.status).toBe(200);
+  return ((await answer.json()) as { key: string }).key;
+}
 
 async function expectRecorded(callId: string | null, usage: OpenAI.Responses.ResponseUsage | undefined, stream: boolean) {
   expect(callId).toBeTruthy();
@@ -127,6 +135,14 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     expect(stored).toMatchObject({ id: response.id, output_text: provider.reply, usage: response.usage });
     const items = await client.responses.inputItems.list(response.id);
     expect(items.data).toEqual([{ id: expect.stringMatching(/^msg_/), type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Say hello' }] }]);
+    // Another tenant (a key of its own) finds nothing under that id, whatever it tries.
+    const stranger = gateway.openai(await generateKey({}));
+    const calls = provider.requests();
+    await expect(stranger.responses.retrieve(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(stranger.responses.inputItems.list(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(stranger.responses.delete(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(stranger.responses.create({ model: provider.model, input: 'continue', previous_response_id: response.id })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect(provider.requests()).toBe(calls);
     await client.responses.delete(response.id);
     await expect(client.responses.retrieve(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
