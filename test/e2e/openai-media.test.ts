@@ -9,6 +9,7 @@ import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
+import { MockOpenAI } from '../support/mock-openai.js';
 import { MockOpenAIMedia } from '../support/mock-openai-media.js';
 
 const UPSTREAM_KEY = 'sk-media-upstream';
@@ -36,6 +37,8 @@ function wav(seconds: number): Buffer {
 }
 
 let upstream: MockOpenAIMedia;
+/** A chat upstream that streams (chat.completion.chunk events, Responses events), for the /openai/v1/* relay. */
+const chatUpstream = new MockOpenAI({ promptTokens: 1000, completionTokens: 500 });
 let gateway: TestGateway;
 let client: OpenAI;
 let api: Management;
@@ -43,6 +46,7 @@ let api: Management;
 beforeAll(async () => {
   upstream = new MockOpenAIMedia(UPSTREAM_KEY);
   await upstream.start();
+  await chatUpstream.start();
   const entry = (name: string, model: string, extra = '') => `
   - model_name: ${name}
     litellm_params:
@@ -57,7 +61,12 @@ beforeAll(async () => {
       api_key: ${UPSTREAM_KEY}
       api_version: "2024-10-21"`;
   gateway = await startGateway(`
-model_list:${azure('azure-dall-e-3', 'dall-e-3')}${azure('azure-whisper', 'whisper-1')}${azure('azure-tts', 'tts-1')}${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}${entry('whisper-priced', 'openai/whisper-1', '\n    model_info:\n      input_cost_per_second: 0.001')}${entry('tts-priced', 'openai/tts-1', '\n    model_info:\n      input_cost_per_character: 0.00001')}${entry('rerank-priced', 'openai/rerank-v3.5', '\n    model_info:\n      input_cost_per_query: 0.005')}
+model_list:
+  - model_name: relay-gpt
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${chatUpstream.url}
+      api_key: sk-chat-upstream${azure('azure-dall-e-3', 'dall-e-3')}${azure('azure-whisper', 'whisper-1')}${azure('azure-tts', 'tts-1')}${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}${entry('whisper-priced', 'openai/whisper-1', '\n    model_info:\n      input_cost_per_second: 0.001')}${entry('tts-priced', 'openai/tts-1', '\n    model_info:\n      input_cost_per_character: 0.00001')}${entry('rerank-priced', 'openai/rerank-v3.5', '\n    model_info:\n      input_cost_per_query: 0.005')}
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -68,6 +77,7 @@ general_settings:
 afterAll(async () => {
   await gateway.close();
   await upstream.close();
+  await chatUpstream.close();
 });
 
 describe('images, moderations, rerank and the OpenAI relay', () => {
@@ -138,6 +148,61 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     expect(text.endsWith('\n')).toBe(true); // relayed as received
     // gpt-4o-mini: 20 × $0.15/M + 10 × $0.60/M = 3 + 6 micro-dollars.
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', prompt_tokens: 20, completion_tokens: 10, cost_micros: 9 });
+  });
+
+  it('/openai/v1/* relays a stream as the upstream wrote it, priced from the usage chunk the client asked for, else counted', async () => {
+    const relay = (body: Record<string, unknown>) =>
+      fetch(`${gateway.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'relay-gpt', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body }) });
+    const withUsage = await relay({ stream_options: { include_usage: true } });
+    expect(withUsage.status).toBe(200);
+    expect(withUsage.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await withUsage.text();
+    const events = text.split('\n\n').filter(Boolean);
+    for (const event of events) expect(event.startsWith('data: ')).toBe(true);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(text.match(/data: \[DONE\]/g)).toHaveLength(1);
+    const chunks = events.slice(0, -1).map((event) => JSON.parse(event.slice('data: '.length)) as { choices: Array<{ delta: { content?: string } }>; usage?: { prompt_tokens: number } | null });
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('Hello from the mock!');
+    expect(chunks.at(-1)!.usage).toMatchObject({ prompt_tokens: 1000, completion_tokens: 500 });
+    expect(chatUpstream.requests.at(-1)!.body).toMatchObject({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true } });
+    // gpt-4o-mini: 1000 × $0.15/M + 500 × $0.60/M.
+    expect(await gateway.recordOf(withUsage.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', stream: 1, prompt_tokens: 1000, completion_tokens: 500, cost_micros: 450 });
+
+    // Without include_usage the upstream reports none and the gateway adds nothing: counted locally, never free.
+    const counted = await relay({});
+    const countedText = await counted.text();
+    expect(countedText).not.toContain('"usage":{');
+    expect(countedText.endsWith('data: [DONE]\n\n')).toBe(true);
+    const row = await gateway.recordOf(counted.headers.get('x-switchboard-call-id')!);
+    expect(row).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', stream: 1 });
+    expect(row!.completion_tokens).toBeGreaterThan(0);
+    expect(row!.cost_micros).toBeGreaterThan(0);
+  });
+
+  it('/openai/v1/* relays a Responses event stream with its usage, and ends a stream cut mid-way with OpenAI\'s error', async () => {
+    const response = await fetch(`${gateway.url}/openai/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'relay-gpt', input: 'hi', stream: true }) });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toContain('response.output_text.delta');
+    expect(text).toContain('response.completed');
+    expect(chatUpstream.requests.at(-1)!.url).toBe('/v1/responses');
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', stream: 1, prompt_tokens: 1000, completion_tokens: 500, cost_micros: 450 });
+
+    chatUpstream.faults.push({ kind: 'reset-mid-stream', afterChunks: 2 });
+    chatUpstream.options.chunkDelayMs = 20;
+    let cut: Response;
+    let cutText: string;
+    try {
+      cut = await fetch(`${gateway.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'relay-gpt', messages: [{ role: 'user', content: 'hi' }], stream: true }) });
+      cutText = await cut.text();
+    } finally {
+      chatUpstream.options.chunkDelayMs = undefined;
+    }
+    const last = cutText.split('\n\n').filter(Boolean).at(-1)!;
+    expect(last.startsWith('data: ')).toBe(true);
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { message: expect.any(String) } });
+    expect(cutText).not.toContain('[DONE]');
+    expect((await gateway.recordOf(cut.headers.get('x-switchboard-call-id')!))!.status).not.toBe('success');
   });
 
   it('reserves what an image call can cost against the key budget', async () => {
