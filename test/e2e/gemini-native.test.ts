@@ -6,20 +6,40 @@
  * Google's envelope.
  */
 import { ApiError, GoogleGenAI } from '@google/genai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockGemini } from '../support/mock-gemini.js';
+import { MockVertex } from '../support/mock-vertex.js';
 
 let primary: MockGemini;
 let backup: MockGemini;
+/** Vertex AI, whose Gemini models answer generateContent like the Gemini API (its mock answers with a MockGemini). */
+const vertex = new MockVertex({ project: 'acme-prod', gemini: { promptTokens: 1000, candidatesTokens: 500, reply: 'Hello from Vertex!' } });
 let gateway: TestGateway;
 let api: Management;
 let key: string;
 
-function config(primaryBase: string, backupBase: string): string {
+function config(primaryBase: string, backupBase: string, credentialsPath: string): string {
   return `
 model_list:
+  - model_name: flash-vertex
+    litellm_params:
+      model: vertex_ai/gemini-2.0-flash
+      vertex_project: acme-prod
+      vertex_location: europe-west4
+      vertex_credentials: ${credentialsPath}
+      api_base: ${vertex.url}
+  - model_name: vertex-claude
+    litellm_params:
+      model: vertex_ai/claude-3-5-sonnet-v2@20241022
+      vertex_project: acme-prod
+      vertex_location: europe-west4
+      vertex_credentials: ${credentialsPath}
+      api_base: ${vertex.url}
   - model_name: flash
     litellm_params:
       model: gemini/gemini-2.0-flash
@@ -97,7 +117,10 @@ beforeAll(async () => {
   backup = new MockGemini({ promptTokens: 1000, candidatesTokens: 500, apiKey: 'backup-upstream-key', reply: 'Hello from the backup!' });
   await primary.start();
   await backup.start();
-  gateway = await startGateway(config(primary.url, backup.url));
+  await vertex.start();
+  const credentialsPath = join(mkdtempSync(join(tmpdir(), 'gemini-native-')), 'service-account.json');
+  writeFileSync(credentialsPath, JSON.stringify(vertex.serviceAccount()));
+  gateway = await startGateway(config(primary.url, backup.url, credentialsPath));
   api = new Management(gateway.url);
   key = (await api.generateKey({ models: ['flash', 'embedder'], max_budget: 10 })).key;
 });
@@ -106,6 +129,7 @@ afterAll(async () => {
   await gateway.close();
   await primary.close();
   await backup.close();
+  await vertex.close();
 });
 
 afterEach(() => {
@@ -253,6 +277,33 @@ describe('the Gemini API under /gemini', () => {
       expect(primary.requests.at(-1)!.path).toBe('/v1beta/models/gemini-2.0-flash:generateContent');
     }
     expect(backup.requests.length).toBe(backupCalls);
+  });
+
+  it('relays generateContent and its stream to a Vertex AI Gemini deployment at its publisher model URL with an access token, recorded', async () => {
+    const response = await genai(MASTER_KEY).models.generateContent({ model: 'flash-vertex', contents: 'Say hello' });
+    expect(response.text).toBe('Hello from Vertex!');
+    // gemini-2.0-flash on Vertex AI lists $0.15/M input and $0.60/M output: 150 + 300 micro-dollars.
+    let sent = vertex.requests.at(-1)!;
+    expect(sent.url).toBe('/v1/projects/acme-prod/locations/europe-west4/publishers/google/models/gemini-2.0-flash:generateContent');
+    expect(sent.headers.authorization).toMatch(/^Bearer /);
+    expect(sent.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }] });
+    expect(await rowOf(response)).toMatchObject({ endpoint: 'gemini/generateContent', status: 'success', provider: 'vertex_ai', model_group: 'flash-vertex', prompt_tokens: 1000, completion_tokens: 500, cost_micros: 450 });
+
+    let text = '';
+    for await (const chunk of await genai(MASTER_KEY).models.generateContentStream({ model: 'flash-vertex', contents: 'Say hello' })) text += chunk.text ?? '';
+    expect(text).toBe('Hello from Vertex!');
+    sent = vertex.requests.at(-1)!;
+    expect(sent.url).toBe('/v1/projects/acme-prod/locations/europe-west4/publishers/google/models/gemini-2.0-flash:streamGenerateContent?alt=sse');
+    expect(await latestRow()).toMatchObject({ endpoint: 'gemini/streamGenerateContent', status: 'success', provider: 'vertex_ai', prompt_tokens: 1000, completion_tokens: 500, cost_micros: 450 });
+
+    // What Vertex does not serve this way is refused by name, before any upstream call: countTokens, and Claude on Vertex.
+    const calls = vertex.requests.length;
+    for (const [model, method] of [['flash-vertex', 'countTokens'], ['vertex-claude', 'generateContent']]) {
+      const refused = await fetch(`${gateway.url}/gemini/v1beta/models/${model}:${method}`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }) });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: { message: string; status: string } }).error).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringContaining('has no gemini deployment') });
+    }
+    expect(vertex.requests.length).toBe(calls);
   });
 
   it('refuses a group without a Gemini deployment, and unknown query parameters, by name', async () => {
