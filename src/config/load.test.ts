@@ -128,6 +128,14 @@ ${filtering}`;
     ]);
   });
 
+  it('takes the media prices of model_info that some endpoint bills, and warns about the two no endpoint bills', () => {
+    const loaded = parseConfig(
+      'model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/whisper-1\n      api_key: k\n    model_info:\n      input_cost_per_second: 0.001\n      input_cost_per_character: 0.00001\n      input_cost_per_query: 0.005\n      output_cost_per_image: 0.02\n      input_cost_per_image: 0.01\n      output_cost_per_second: 0.001\n',
+    );
+    const warnings = loaded.issues.filter((item) => item.severity === 'warning').map((item) => `${item.line} ${item.kind} ${item.message.split(':')[0]}`);
+    expect(warnings).toEqual(['11 unsupported-key "input_cost_per_image" is not supported', '12 unsupported-key "output_cost_per_second" is not supported']);
+  });
+
   it('reports a wrong type at its line', () => {
     const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/x\n      rpm: lots\nrouter_settings:\n  num_retries: [1]\n');
     const errors = loaded.issues.filter((issue) => issue.severity === 'error');

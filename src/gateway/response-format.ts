@@ -80,3 +80,33 @@ export const openAIResponseFormat: ResponseFormat = {
   chat: (response, raw) => raw ?? JSON.stringify(response),
   stream: ({ includeUsage }) => new OpenAIStreamEncoder(includeUsage),
 };
+
+/**
+ * A stream relayed as the upstream wrote it (`/openai/v1/*`): each event's own bytes, the
+ * upstream's `[DONE]` included, nothing added at the end; a failure after the first event ends it
+ * with OpenAI's error envelope as a `data:` event, as on /v1/chat/completions.
+ */
+class OpenAIRelayEncoder implements StreamEncoder {
+  readonly contentType = 'text/event-stream; charset=utf-8';
+
+  chunks(emitted: EmittedChunk[]): string {
+    let out = '';
+    for (const item of emitted) if (item.raw !== undefined) out += item.raw;
+    return out;
+  }
+
+  error(error: GatewayError): string {
+    return `data: ${JSON.stringify(error.toEnvelope())}\n\n`;
+  }
+
+  end(): string {
+    return '';
+  }
+}
+
+/** `/openai/v1/*`: the JSON answer and the stream's events as the upstream wrote them. */
+export const openAIRelayFormat: ResponseFormat = {
+  openAI: true,
+  chat: openAIResponseFormat.chat,
+  stream: () => new OpenAIRelayEncoder(),
+};

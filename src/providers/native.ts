@@ -40,7 +40,7 @@ export interface NativeProvider {
   /** How the API is named in messages (`gemini`, `OpenAI-compatible`). */
   readonly label: string;
   /** Whether deployments of this provider serve the API (its `method`, where that depends on it). */
-  serves(provider: string, method?: string): boolean;
+  serves(provider: string, method?: string, upstreamModel?: string): boolean;
   buildRequest(call: NativeCall, target: Deployment): UpstreamRequest;
   /** Usage in a JSON answer: undefined when the provider reports none (unknown, not free). */
   usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | undefined;

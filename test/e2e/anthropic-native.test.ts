@@ -97,6 +97,30 @@ describe('Anthropic\'s Messages API under /anthropic', () => {
     expect(await gateway.recordOf(raw.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'anthropic/messages', status: 'success', prompt_tokens: 200, completion_tokens: 50, cost_micros: COST_MICROS });
   });
 
+  it('relays the upstream\'s bytes unchanged, JSON and stream: the same bytes as asking the upstream directly', async () => {
+    const ask = async (url: string, apiKey: string, model: string, stream: boolean) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'x-api-key': apiKey, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
+        body: JSON.stringify({ model, max_tokens: 300, stream, messages: [{ role: 'user', content: 'Say hello' }] }),
+      });
+      expect(response.status).toBe(200);
+      // The mock numbers its messages; all else must be byte for byte what the upstream wrote.
+      return (await response.text()).replace(/msg_mock\d{6}/g, 'msg_mockNNNNNN');
+    };
+    upstream.options.unusualSpacing = true;
+    try {
+      for (const stream of [false, true]) {
+        const direct = await ask(`${upstream.url}/v1/messages`, UPSTREAM_KEY, 'claude-3-5-sonnet-20241022', stream);
+        expect(direct).toContain('": ');
+        const relayed = await ask(`${gateway.url}/anthropic/v1/messages`, key, 'claude', stream);
+        expect(relayed).toBe(direct);
+      }
+    } finally {
+      upstream.options.unusualSpacing = false;
+    }
+  });
+
   it('count_tokens is relayed to the deployment and recorded free', async () => {
     const { data, response } = await anthropic(key).messages.countTokens({ model: 'claude', messages: [{ role: 'user', content: 'How many?' }] }).withResponse();
     expect(data).toEqual({ input_tokens: 200 });

@@ -6,20 +6,40 @@
  * Google's envelope.
  */
 import { ApiError, GoogleGenAI } from '@google/genai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockGemini } from '../support/mock-gemini.js';
+import { MockVertex } from '../support/mock-vertex.js';
 
 let primary: MockGemini;
 let backup: MockGemini;
+/** Vertex AI, whose Gemini models answer generateContent like the Gemini API (its mock answers with a MockGemini). */
+const vertex = new MockVertex({ project: 'acme-prod', gemini: { promptTokens: 1000, candidatesTokens: 500, reply: 'Hello from Vertex!' } });
 let gateway: TestGateway;
 let api: Management;
 let key: string;
 
-function config(primaryBase: string, backupBase: string): string {
+function config(primaryBase: string, backupBase: string, credentialsPath: string): string {
   return `
 model_list:
+  - model_name: flash-vertex
+    litellm_params:
+      model: vertex_ai/gemini-2.0-flash
+      vertex_project: acme-prod
+      vertex_location: europe-west4
+      vertex_credentials: ${credentialsPath}
+      api_base: ${vertex.url}
+  - model_name: vertex-claude
+    litellm_params:
+      model: vertex_ai/claude-3-5-sonnet-v2@20241022
+      vertex_project: acme-prod
+      vertex_location: europe-west4
+      vertex_credentials: ${credentialsPath}
+      api_base: ${vertex.url}
   - model_name: flash
     litellm_params:
       model: gemini/gemini-2.0-flash
@@ -37,6 +57,29 @@ model_list:
       api_key: primary-upstream-key
     model_info:
       mode: embedding
+  - model_name: pair
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${primaryBase}
+      api_key: primary-upstream-key
+      order: 1
+      max_retries: 1
+  - model_name: pair
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${backupBase}
+      api_key: backup-upstream-key
+      order: 2
+  - model_name: mixed
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${backupBase}/v1
+      api_key: sk-unused
+  - model_name: mixed
+    litellm_params:
+      model: gemini/gemini-2.0-flash
+      api_base: ${primaryBase}
+      api_key: primary-upstream-key
   - model_name: not-gemini
     litellm_params:
       model: openai/gpt-4o-mini
@@ -74,7 +117,10 @@ beforeAll(async () => {
   backup = new MockGemini({ promptTokens: 1000, candidatesTokens: 500, apiKey: 'backup-upstream-key', reply: 'Hello from the backup!' });
   await primary.start();
   await backup.start();
-  gateway = await startGateway(config(primary.url, backup.url));
+  await vertex.start();
+  const credentialsPath = join(mkdtempSync(join(tmpdir(), 'gemini-native-')), 'service-account.json');
+  writeFileSync(credentialsPath, JSON.stringify(vertex.serviceAccount()));
+  gateway = await startGateway(config(primary.url, backup.url, credentialsPath));
   api = new Management(gateway.url);
   key = (await api.generateKey({ models: ['flash', 'embedder'], max_budget: 10 })).key;
 });
@@ -83,6 +129,7 @@ afterAll(async () => {
   await gateway.close();
   await primary.close();
   await backup.close();
+  await vertex.close();
 });
 
 afterEach(() => {
@@ -150,6 +197,22 @@ describe('the Gemini API under /gemini', () => {
     expect(await rowOf(embedded)).toMatchObject({ endpoint: 'gemini/batchEmbedContents', status: 'success', model_group: 'embedder' });
   });
 
+  it('embedContent (one content, plain HTTP with ?key=) is relayed with the deployment model named inside the request, recorded', async () => {
+    const response = await fetch(`${gateway.url}/gemini/v1beta/models/embedder:embedContent?key=${encodeURIComponent(key)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'models/embedder', content: { parts: [{ text: 'one text' }] } }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { embedding: { values: number[] } };
+    expect(body.embedding.values.length).toBeGreaterThan(0);
+    const sent = primary.requests.at(-1)!;
+    expect(sent.path).toBe('/v1beta/models/text-embedding-004:embedContent');
+    expect(sent.headers['x-goog-api-key']).toBe('primary-upstream-key');
+    expect(sent.body).toEqual({ model: 'models/text-embedding-004', content: { parts: [{ text: 'one text' }] } });
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'gemini/embedContent', status: 'success', model_group: 'embedder' });
+  });
+
   it('takes the key as ?key= too, and refuses a wrong key in Google\'s error envelope, recorded', async () => {
     const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
     const viaQuery = await fetch(`${gateway.url}/gemini/v1beta/models/flash:generateContent?key=${encodeURIComponent(key)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
@@ -194,6 +257,53 @@ describe('the Gemini API under /gemini', () => {
     expect(response.text).toBe('Hello from the backup!');
     expect(backup.requests.at(-1)!.headers['x-goog-api-key']).toBe('backup-upstream-key');
     expect(await rowOf(response)).toMatchObject({ status: 'success', model_group: 'flash-backup' });
+  });
+
+  it('retries on the next Gemini deployment of the same group, and skips the group\'s deployments of other providers', async () => {
+    const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }] });
+    primary.faults.push({ kind: 'unavailable' });
+    const before = primary.requests.length;
+    const retried = await fetch(`${gateway.url}/gemini/v1beta/models/pair:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+    expect(retried.status).toBe(200);
+    expect(primary.requests.length).toBe(before + 1);
+    expect(((await retried.json()) as { candidates: Array<{ content: { parts: Array<{ text: string }> } }> }).candidates[0].content.parts[0].text).toBe('Hello from the backup!');
+    expect(await gateway.recordOf(retried.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'pair', fallbacks: 0 });
+
+    // The group's OpenAI deployment points at the backup Gemini mock: reaching it would show there.
+    const backupCalls = backup.requests.length;
+    for (let index = 0; index < 6; index++) {
+      const mixed = await fetch(`${gateway.url}/gemini/v1beta/models/mixed:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body });
+      expect(mixed.status).toBe(200);
+      expect(primary.requests.at(-1)!.path).toBe('/v1beta/models/gemini-2.0-flash:generateContent');
+    }
+    expect(backup.requests.length).toBe(backupCalls);
+  });
+
+  it('relays generateContent and its stream to a Vertex AI Gemini deployment at its publisher model URL with an access token, recorded', async () => {
+    const response = await genai(MASTER_KEY).models.generateContent({ model: 'flash-vertex', contents: 'Say hello' });
+    expect(response.text).toBe('Hello from Vertex!');
+    // gemini-2.0-flash on Vertex AI lists $0.15/M input and $0.60/M output: 150 + 300 micro-dollars.
+    let sent = vertex.requests.at(-1)!;
+    expect(sent.url).toBe('/v1/projects/acme-prod/locations/europe-west4/publishers/google/models/gemini-2.0-flash:generateContent');
+    expect(sent.headers.authorization).toMatch(/^Bearer /);
+    expect(sent.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'Say hello' }] }] });
+    expect(await rowOf(response)).toMatchObject({ endpoint: 'gemini/generateContent', status: 'success', provider: 'vertex_ai', model_group: 'flash-vertex', prompt_tokens: 1000, completion_tokens: 500, cost_micros: 450 });
+
+    let text = '';
+    for await (const chunk of await genai(MASTER_KEY).models.generateContentStream({ model: 'flash-vertex', contents: 'Say hello' })) text += chunk.text ?? '';
+    expect(text).toBe('Hello from Vertex!');
+    sent = vertex.requests.at(-1)!;
+    expect(sent.url).toBe('/v1/projects/acme-prod/locations/europe-west4/publishers/google/models/gemini-2.0-flash:streamGenerateContent?alt=sse');
+    expect(await latestRow()).toMatchObject({ endpoint: 'gemini/streamGenerateContent', status: 'success', provider: 'vertex_ai', prompt_tokens: 1000, completion_tokens: 500, cost_micros: 450 });
+
+    // What Vertex does not serve this way is refused by name, before any upstream call: countTokens, and Claude on Vertex.
+    const calls = vertex.requests.length;
+    for (const [model, method] of [['flash-vertex', 'countTokens'], ['vertex-claude', 'generateContent']]) {
+      const refused = await fetch(`${gateway.url}/gemini/v1beta/models/${model}:${method}`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }) });
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: { message: string; status: string } }).error).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringContaining('has no gemini deployment') });
+    }
+    expect(vertex.requests.length).toBe(calls);
   });
 
   it('refuses a group without a Gemini deployment, and unknown query parameters, by name', async () => {

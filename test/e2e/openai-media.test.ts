@@ -9,6 +9,7 @@ import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
+import { MockOpenAI } from '../support/mock-openai.js';
 import { MockOpenAIMedia } from '../support/mock-openai-media.js';
 
 const UPSTREAM_KEY = 'sk-media-upstream';
@@ -36,6 +37,8 @@ function wav(seconds: number): Buffer {
 }
 
 let upstream: MockOpenAIMedia;
+/** A chat upstream that streams (chat.completion.chunk events, Responses events), for the /openai/v1/* relay. */
+const chatUpstream = new MockOpenAI({ promptTokens: 1000, completionTokens: 500 });
 let gateway: TestGateway;
 let client: OpenAI;
 let api: Management;
@@ -43,14 +46,27 @@ let api: Management;
 beforeAll(async () => {
   upstream = new MockOpenAIMedia(UPSTREAM_KEY);
   await upstream.start();
+  await chatUpstream.start();
   const entry = (name: string, model: string, extra = '') => `
   - model_name: ${name}
     litellm_params:
       model: ${model}
       api_base: ${upstream.url}
       api_key: ${UPSTREAM_KEY}${extra}`;
+  const azure = (name: string, deployment: string) => `
+  - model_name: ${name}
+    litellm_params:
+      model: azure/${deployment}
+      api_base: ${upstream.url.replace(/\/v1$/, '')}
+      api_key: ${UPSTREAM_KEY}
+      api_version: "2024-10-21"`;
   gateway = await startGateway(`
-model_list:${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}
+model_list:
+  - model_name: relay-gpt
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: ${chatUpstream.url}
+      api_key: sk-chat-upstream${azure('azure-dall-e-3', 'dall-e-3')}${azure('azure-whisper', 'whisper-1')}${azure('azure-tts', 'tts-1')}${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}${entry('whisper-priced', 'openai/whisper-1', '\n    model_info:\n      input_cost_per_second: 0.001')}${entry('tts-priced', 'openai/tts-1', '\n    model_info:\n      input_cost_per_character: 0.00001')}${entry('rerank-priced', 'openai/rerank-v3.5', '\n    model_info:\n      input_cost_per_query: 0.005')}
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -61,6 +77,7 @@ general_settings:
 afterAll(async () => {
   await gateway.close();
   await upstream.close();
+  await chatUpstream.close();
 });
 
 describe('images, moderations, rerank and the OpenAI relay', () => {
@@ -133,6 +150,61 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', prompt_tokens: 20, completion_tokens: 10, cost_micros: 9 });
   });
 
+  it('/openai/v1/* relays a stream as the upstream wrote it, priced from the usage chunk the client asked for, else counted', async () => {
+    const relay = (body: Record<string, unknown>) =>
+      fetch(`${gateway.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'relay-gpt', messages: [{ role: 'user', content: 'hi' }], stream: true, ...body }) });
+    const withUsage = await relay({ stream_options: { include_usage: true } });
+    expect(withUsage.status).toBe(200);
+    expect(withUsage.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = await withUsage.text();
+    const events = text.split('\n\n').filter(Boolean);
+    for (const event of events) expect(event.startsWith('data: ')).toBe(true);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(text.match(/data: \[DONE\]/g)).toHaveLength(1);
+    const chunks = events.slice(0, -1).map((event) => JSON.parse(event.slice('data: '.length)) as { choices: Array<{ delta: { content?: string } }>; usage?: { prompt_tokens: number } | null });
+    expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('Hello from the mock!');
+    expect(chunks.at(-1)!.usage).toMatchObject({ prompt_tokens: 1000, completion_tokens: 500 });
+    expect(chatUpstream.requests.at(-1)!.body).toMatchObject({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true } });
+    // gpt-4o-mini: 1000 × $0.15/M + 500 × $0.60/M.
+    expect(await gateway.recordOf(withUsage.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', stream: 1, prompt_tokens: 1000, completion_tokens: 500, cost_micros: 450 });
+
+    // Without include_usage the upstream reports none and the gateway adds nothing: counted locally, never free.
+    const counted = await relay({});
+    const countedText = await counted.text();
+    expect(countedText).not.toContain('"usage":{');
+    expect(countedText.endsWith('data: [DONE]\n\n')).toBe(true);
+    const row = await gateway.recordOf(counted.headers.get('x-switchboard-call-id')!);
+    expect(row).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', stream: 1 });
+    expect(row!.completion_tokens).toBeGreaterThan(0);
+    expect(row!.cost_micros).toBeGreaterThan(0);
+  });
+
+  it('/openai/v1/* relays a Responses event stream with its usage, and ends a stream cut mid-way with OpenAI\'s error', async () => {
+    const response = await fetch(`${gateway.url}/openai/v1/responses`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'relay-gpt', input: 'hi', stream: true }) });
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    expect(text).toContain('response.output_text.delta');
+    expect(text).toContain('response.completed');
+    expect(chatUpstream.requests.at(-1)!.url).toBe('/v1/responses');
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', stream: 1, prompt_tokens: 1000, completion_tokens: 500, cost_micros: 450 });
+
+    chatUpstream.faults.push({ kind: 'reset-mid-stream', afterChunks: 2 });
+    chatUpstream.options.chunkDelayMs = 20;
+    let cut: Response;
+    let cutText: string;
+    try {
+      cut = await fetch(`${gateway.url}/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'relay-gpt', messages: [{ role: 'user', content: 'hi' }], stream: true }) });
+      cutText = await cut.text();
+    } finally {
+      chatUpstream.options.chunkDelayMs = undefined;
+    }
+    const last = cutText.split('\n\n').filter(Boolean).at(-1)!;
+    expect(last.startsWith('data: ')).toBe(true);
+    expect(JSON.parse(last.slice('data: '.length))).toMatchObject({ error: { message: expect.any(String) } });
+    expect(cutText).not.toContain('[DONE]');
+    expect((await gateway.recordOf(cut.headers.get('x-switchboard-call-id')!))!.status).not.toBe('success');
+  });
+
   it('reserves what an image call can cost against the key budget', async () => {
     const key = (await api.generateKey({ models: ['dall-e-3'], max_budget: 0.05 })).key;
     const poor = gateway.openai(key);
@@ -155,6 +227,37 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', model_group: 'tts-1', cost_micros: 660 });
   });
 
+  it('audio.speech reaches the client as the upstream sends it, not once the upstream has finished', async () => {
+    let release!: () => void;
+    upstream.speechHold = new Promise<void>((resolve) => (release = resolve));
+    const input = 'Streamed speech, chunk by chunk.';
+    try {
+      // The upstream has sent 7 bytes and waits: they must reach the client before it goes on.
+      const started = (async () => {
+        const response = await fetch(`${gateway.url}/v1/audio/speech`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'tts-1', voice: 'alloy', input }),
+        });
+        const reader = response.body!.getReader();
+        return { response, reader, first: await reader.read() };
+      })();
+      const early = await Promise.race([started, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 3_000))]);
+      expect(early).not.toBe('timeout');
+      const { response, reader, first } = early as Awaited<typeof started>;
+      expect(response.status).toBe(200);
+      const received = [...first.value!];
+      expect(received.length).toBeGreaterThan(0);
+      expect(received.length).toBeLessThan(input.length);
+      release();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) received.push(...chunk.value);
+      expect(received).toHaveLength(input.length);
+      expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', cost_micros: input.length * 15 });
+    } finally {
+      release();
+    }
+  });
+
   it('audio.transcriptions uploads the file (multipart) to the deployment unchanged and is priced per second of audio', async () => {
     const audio = wav(2.5);
     const { data, response } = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }) }).withResponse();
@@ -169,6 +272,47 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     const text = await client.audio.transcriptions.create({ model: 'whisper-1', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }), response_format: 'text' }).withResponse();
     expect(String(text.data).trim()).toBe('Hello from the mock transcription.');
     expect(await gateway.recordOf(text.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', cost_micros: 300 });
+  });
+
+  it('model_info overrides the list price per second of audio, per input character and per search unit', async () => {
+    // 2.5 s of WAV, billed as the 3 seconds the answer reports, at $0.001 a second (the list: $0.0001).
+    const transcribed = await client.audio.transcriptions.create({ model: 'whisper-priced', file: await toFile(wav(2.5), 'tone.wav', { type: 'audio/wav' }) }).withResponse();
+    expect(await gateway.recordOf(transcribed.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'whisper-priced', cost_micros: 3_000 });
+    // 44 characters at $0.00001 each (the list: $0.000015).
+    const spoken = await client.audio.speech.create({ model: 'tts-priced', voice: 'alloy', input: 'The quick brown fox jumps over the lazy dog.' });
+    await spoken.arrayBuffer();
+    expect(await gateway.recordOf(spoken.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'tts-priced', cost_micros: 440 });
+    // One search unit at $0.005 (the list: $0.002).
+    const reranked = await fetch(`${gateway.url}/v1/rerank`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'rerank-priced', query: 'capital of France', documents: ['Berlin is in Germany', 'Paris is the capital of France'] }),
+    });
+    expect(reranked.status).toBe(200);
+    expect(await gateway.recordOf(reranked.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'rerank-priced', cost_micros: 5_000 });
+  });
+
+  it('reaches Azure OpenAI deployments at their deployment URL with api-key: images, a multipart transcription and speech, priced as on OpenAI', async () => {
+    const image = await client.images.generate({ model: 'azure-dall-e-3', prompt: 'a lighthouse at dusk' }).withResponse();
+    expect(image.data.data).toHaveLength(1);
+    let sent = upstream.requests.at(-1)!;
+    expect(sent.url).toBe('/openai/deployments/dall-e-3/images/generations?api-version=2024-10-21');
+    expect(sent.headers['api-key']).toBe(UPSTREAM_KEY);
+    expect(await gateway.recordOf(image.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'images/generations', status: 'success', provider: 'azure', model_group: 'azure-dall-e-3', cost_micros: 40_000 });
+
+    const audio = wav(2.5);
+    const transcribed = await client.audio.transcriptions.create({ model: 'azure-whisper', file: await toFile(audio, 'tone.wav', { type: 'audio/wav' }) }).withResponse();
+    expect(transcribed.data.text).toBe('Hello from the mock transcription.');
+    sent = upstream.requests.at(-1)!;
+    expect(sent.url).toBe('/openai/deployments/whisper-1/audio/transcriptions?api-version=2024-10-21');
+    expect(sent.body).toMatchObject({ file: { size: audio.length, sha256: createHash('sha256').update(audio).digest('hex') } });
+    expect(await gateway.recordOf(transcribed.response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/transcriptions', status: 'success', provider: 'azure', cost_micros: 300 });
+
+    const input = 'Hello from Azure.';
+    const spoken = await client.audio.speech.create({ model: 'azure-tts', voice: 'alloy', input });
+    expect(Buffer.from(await spoken.arrayBuffer()).length).toBe(input.length);
+    expect(upstream.requests.at(-1)!.url).toBe('/openai/deployments/tts-1/audio/speech?api-version=2024-10-21');
+    expect(await gateway.recordOf(spoken.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'audio/speech', status: 'success', provider: 'azure', cost_micros: input.length * 15 });
   });
 
   it('refuses an upload over the size limit, and a text transcript of a file whose duration is unknown', async () => {

@@ -82,15 +82,17 @@ interface Provider {
   model: string;
   reply: string;
   lastBody(): Record<string, unknown>;
+  /** How many requests the provider's mock has received. */
+  requests(): number;
   /** The OpenAI mock calls the tool whenever tools are offered; the others answer a tool result with text. */
   afterToolChoice: 'none' | 'auto';
 }
 
 const PROVIDERS: Record<string, Provider> = {
-  openai: { model: 'gpt', reply: 'Hello from the mock!', lastBody: () => openaiUpstream.requests.at(-1)!.body, afterToolChoice: 'none' },
-  anthropic: { model: 'claude', reply: 'Hello from the mock Claude!', lastBody: () => anthropicUpstream.requests.at(-1)!.body, afterToolChoice: 'auto' },
-  gemini: { model: 'gemini', reply: 'Hello from Gemini!', lastBody: () => geminiUpstream.requests.at(-1)!.body as Record<string, unknown>, afterToolChoice: 'auto' },
-  ollama: { model: 'llama', reply: 'Hello from Ollama!', lastBody: () => ollamaUpstream.requests.at(-1)!.body as Record<string, unknown>, afterToolChoice: 'auto' },
+  openai: { model: 'gpt', reply: 'Hello from the mock!', lastBody: () => openaiUpstream.requests.at(-1)!.body, requests: () => openaiUpstream.requests.length, afterToolChoice: 'none' },
+  anthropic: { model: 'claude', reply: 'Hello from the mock Claude!', lastBody: () => anthropicUpstream.requests.at(-1)!.body, requests: () => anthropicUpstream.requests.length, afterToolChoice: 'auto' },
+  gemini: { model: 'gemini', reply: 'Hello from Gemini!', lastBody: () => geminiUpstream.requests.at(-1)!.body as Record<string, unknown>, requests: () => geminiUpstream.requests.length, afterToolChoice: 'auto' },
+  ollama: { model: 'llama', reply: 'Hello from Ollama!', lastBody: () => ollamaUpstream.requests.at(-1)!.body as Record<string, unknown>, requests: () => ollamaUpstream.requests.length, afterToolChoice: 'auto' },
 };
 
 const weatherTool: OpenAI.Responses.FunctionTool = {
@@ -100,6 +102,12 @@ const weatherTool: OpenAI.Responses.FunctionTool = {
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
   strict: true,
 };
+
+async function generateKey(body: Record<string, unknown>): Promise<string> {
+  const answer = await fetch(`${gateway.url}/key/generate`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  expect(answer.status).toBe(200);
+  return ((await answer.json()) as { key: string }).key;
+}
 
 async function expectRecorded(callId: string | null, usage: OpenAI.Responses.ResponseUsage | undefined, stream: boolean) {
   expect(callId).toBeTruthy();
@@ -127,6 +135,14 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     expect(stored).toMatchObject({ id: response.id, output_text: provider.reply, usage: response.usage });
     const items = await client.responses.inputItems.list(response.id);
     expect(items.data).toEqual([{ id: expect.stringMatching(/^msg_/), type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Say hello' }] }]);
+    // Another tenant (a key of its own) finds nothing under that id, whatever it tries.
+    const stranger = gateway.openai(await generateKey({}));
+    const calls = provider.requests();
+    await expect(stranger.responses.retrieve(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(stranger.responses.inputItems.list(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(stranger.responses.delete(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    await expect(stranger.responses.create({ model: provider.model, input: 'continue', previous_response_id: response.id })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect(provider.requests()).toBe(calls);
     await client.responses.delete(response.id);
     await expect(client.responses.retrieve(response.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
@@ -182,10 +198,22 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     // Gemini's wire has no call ids: the function response is matched by the function's name.
     expect(sent).toContain(provider.model === 'gemini' ? '"functionResponse"' : call.call_id);
 
-    const streamed = await client.responses.stream({ model: provider.model, input: 'Weather in Rome?', tools: [weatherTool] }).finalResponse();
+    const stream = client.responses.stream({ model: provider.model, input: 'Weather in Rome?', tools: [weatherTool] });
+    const types: string[] = [];
+    let argumentsSnapshot = '';
+    stream.on('event', (event) => types.push(event.type));
+    stream.on('response.function_call_arguments.delta', (event) => {
+      argumentsSnapshot = event.snapshot;
+    });
+    const streamed = await stream.finalResponse();
     const streamedCall = streamed.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
     expect(streamedCall).toMatchObject({ name: 'get_weather', status: 'completed' });
     expect(JSON.parse(streamedCall.arguments)).toEqual({ city: expect.any(String) });
+    // The call's arguments arrive as their own events, added up by the SDK to what the final response holds.
+    expect(types).toContain('response.function_call_arguments.delta');
+    expect(types.indexOf('response.function_call_arguments.done')).toBeGreaterThan(types.lastIndexOf('response.function_call_arguments.delta'));
+    expect(argumentsSnapshot).toBe(streamedCall.arguments);
+    expect(types.at(-1)).toBe('response.completed');
   });
 
   it('answers text.format json_schema with JSON of the schema', async () => {
@@ -321,6 +349,20 @@ describe('/v1/responses details', () => {
     expect((await stream.finalResponse()).output_text).toBe('Hello from the mock!');
     expect(events[0]).toBe('4:response.output_text.delta');
     expect(events.at(-1)).toMatch(/:response.completed$/);
+  });
+
+  it('continues one stored conversation across providers: OpenAI, then Anthropic, Gemini and Ollama', async () => {
+    const first = await client.responses.create({ model: 'gpt', input: 'Turn one: my name is Ada.' });
+    const second = await client.responses.create({ model: 'claude', input: 'Turn two: what is my name?', previous_response_id: first.id });
+    const third = await client.responses.create({ model: 'gemini', input: 'Turn three: spell it.', previous_response_id: second.id });
+    const fourth = await client.responses.stream({ model: 'llama', input: 'Turn four: thanks.', previous_response_id: third.id }).finalResponse();
+    expect(fourth.output_text).toBe(PROVIDERS.ollama.reply);
+    expect(JSON.stringify(anthropicUpstream.requests.at(-1)!.body)).toContain('Hello from the mock!');
+    expect(JSON.stringify(geminiUpstream.requests.at(-1)!.body)).toContain('Hello from the mock Claude!');
+    const sent = JSON.stringify(ollamaUpstream.requests.at(-1)!.body);
+    for (const text of ['Turn one: my name is Ada.', 'Hello from the mock!', 'Turn two: what is my name?', 'Hello from the mock Claude!', 'Turn three: spell it.', 'Hello from Gemini!', 'Turn four: thanks.']) expect(sent).toContain(text);
+    const items = await client.responses.inputItems.list(fourth.id, { order: 'asc' });
+    expect(items.data).toHaveLength(7);
   });
 
   it('does not store a response created with store: false', async () => {

@@ -51,6 +51,11 @@ export interface MockAnthropicOptions {
   /** When set, any other x-api-key is refused with 401. */
   apiKey?: string;
   chunkDelayMs?: number;
+  /**
+   * Writes JSON answers indented and stream data with a space after each JSON colon: still valid,
+   * but bytes a relay that parses and re-serializes would not reproduce.
+   */
+  unusualSpacing?: boolean;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -275,14 +280,14 @@ export class MockAnthropic extends MockServer {
         return;
       }
       if (response.destroyed) return;
-      response.write(frame(name, data));
+      response.write(frame(name, data, this.options.unusualSpacing));
       if (this.options.chunkDelayMs) await sleep(this.options.chunkDelayMs);
     }
     response.end();
   }
 
   private sendJson(response: ServerResponse, requestId: string, value: unknown): void {
-    const text = JSON.stringify(value);
+    const text = this.options.unusualSpacing ? JSON.stringify(value, null, 3) : JSON.stringify(value);
     response.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': requestId, ...ANTHROPIC_RATE_LIMIT_HEADERS });
     response.end(text);
   }
@@ -302,8 +307,26 @@ export class MockAnthropic extends MockServer {
   }
 }
 
-function frame(event: string, data: unknown): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+function frame(event: string, data: unknown, unusualSpacing = false): string {
+  const json = JSON.stringify(data);
+  return `event: ${event}\ndata: ${unusualSpacing ? spacedJson(json) : json}\n\n`;
+}
+
+/** One-line JSON with a space after every colon outside strings. */
+function spacedJson(json: string): string {
+  let out = '';
+  let inString = false;
+  let escaped = false;
+  for (const character of json) {
+    out += character;
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (character === '\\') escaped = true;
+      else if (character === '"') inString = false;
+    } else if (character === '"') inString = true;
+    else if (character === ':') out += ' ';
+  }
+  return out;
 }
 
 function blockForResponse(block: Block): JsonObject {

@@ -13,7 +13,8 @@
  *   words in the document), cut to top_n, with `meta.billed_units.search_units` (one per 100 documents);
  * - `POST /v1/audio/transcriptions` (multipart): json / verbose_json / text answers as whisper-1 gives them;
  * - `POST /v1/audio/speech`: `audio/mpeg` bytes (a fixed pattern, one byte per input character), in chunks;
- * - `POST /v1/chat/completions` (for `/openai/v1/*` relays): a chat.completion with usage.
+ * - `POST /v1/chat/completions` (for `/openai/v1/*` relays): a chat.completion with usage;
+ * each also at Azure OpenAI's `/openai/deployments/{deployment}/{path}?api-version=…` with `api-key`.
  * The API key (`Authorization: Bearer`) must be the configured one; errors use OpenAI's envelope.
  */
 import busboy from 'busboy';
@@ -24,7 +25,10 @@ import { MockServer } from './mock-server.js';
 type Json = Record<string, unknown>;
 
 export interface MediaRequest {
+  /** The OpenAI path the request maps to (`/v1/...`), for Azure's deployment URLs too. */
   path: string;
+  /** The URL as received (Azure: `/openai/deployments/{deployment}/...?api-version=...`). */
+  url: string;
   headers: IncomingMessage['headers'];
   body: Json;
 }
@@ -33,6 +37,8 @@ const CATEGORIES = ['harassment', 'harassment/threatening', 'hate', 'hate/threat
 
 export class MockOpenAIMedia extends MockServer {
   readonly requests: MediaRequest[] = [];
+  /** When set, the next speech answer stops after its first chunk until this settles. */
+  speechHold: Promise<void> | undefined;
 
   constructor(private readonly apiKey: string) {
     super();
@@ -42,8 +48,20 @@ export class MockOpenAIMedia extends MockServer {
     return this.listen('/v1');
   }
 
+  /** Azure OpenAI's `/openai/deployments/{deployment}/{path}?api-version=…` maps to OpenAI's `/v1/{path}`. */
+  private pathOf(request: IncomingMessage): string {
+    const azure = /^\/openai\/deployments\/[^/?]+(\/[^?]*)\?api-version=[^&]+/.exec(request.url ?? '');
+    return azure ? `/v1${azure[1]}` : (request.url ?? '').split('?')[0];
+  }
+
+  /** OpenAI's `Authorization: Bearer`, or Azure's `api-key` on a deployment URL. */
+  private authorized(request: IncomingMessage): boolean {
+    if ((request.url ?? '').startsWith('/openai/deployments/')) return request.headers['api-key'] === this.apiKey && request.headers.authorization === undefined;
+    return request.headers.authorization === `Bearer ${this.apiKey}`;
+  }
+
   protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = (request.url ?? '').split('?')[0];
+    const path = this.pathOf(request);
     if (path === '/v1/audio/transcriptions') return this.transcription(request, response);
     if (path === '/v1/images/edits') return this.imageEdits(request, response);
     const chunks: Buffer[] = [];
@@ -54,8 +72,8 @@ export class MockOpenAIMedia extends MockServer {
     } catch {
       return this.error(response, 400, 'We could not parse the JSON body of your request.');
     }
-    this.requests.push({ path, headers: request.headers, body });
-    if (request.headers.authorization !== `Bearer ${this.apiKey}`) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    this.requests.push({ path, url: request.url ?? '', headers: request.headers, body });
+    if (!this.authorized(request)) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
     switch (path) {
       case '/v1/images/generations':
         return this.images(body, response);
@@ -98,8 +116,8 @@ export class MockOpenAIMedia extends MockServer {
       const bytes = Buffer.concat(file.bytes);
       return { field: file.field, filename: file.filename, type: file.type, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
     });
-    this.requests.push({ path: '/v1/images/edits', headers: request.headers, body: { ...fields, files: described } });
-    if (request.headers.authorization !== `Bearer ${this.apiKey}`) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    this.requests.push({ path: '/v1/images/edits', url: request.url ?? '', headers: request.headers, body: { ...fields, files: described } });
+    if (!this.authorized(request)) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
     const images = described.filter((file) => file.field === 'image' || file.field === 'image[]');
     if (images.length === 0) return this.error(response, 400, "Missing required parameter: 'image'.", 'missing_required_parameter', 'image');
     const model = String(fields.model ?? 'dall-e-2');
@@ -203,8 +221,8 @@ export class MockOpenAIMedia extends MockServer {
       request.pipe(parser);
     });
     const audio = Buffer.concat(file.bytes);
-    this.requests.push({ path: '/v1/audio/transcriptions', headers: request.headers, body: { ...fields, file: { filename: file.name, type: file.type, size: audio.length, sha256: createHash('sha256').update(audio).digest('hex') } } });
-    if (request.headers.authorization !== `Bearer ${this.apiKey}`) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    this.requests.push({ path: '/v1/audio/transcriptions', url: request.url ?? '', headers: request.headers, body: { ...fields, file: { filename: file.name, type: file.type, size: audio.length, sha256: createHash('sha256').update(audio).digest('hex') } } });
+    if (!this.authorized(request)) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
     if (audio.length === 0) return this.error(response, 400, "Missing required parameter: 'file'.", 'missing_required_parameter', 'file');
     const isWav = audio.toString('ascii', 0, 4) === 'RIFF' && audio.toString('ascii', 8, 12) === 'WAVE';
     const duration = isWav ? (audio.length - 44) / audio.readUInt32LE(28) : audio.length / 16_000;
@@ -220,11 +238,17 @@ export class MockOpenAIMedia extends MockServer {
     return this.json(response, { text, usage });
   }
 
-  private speech(body: Json, response: ServerResponse): void {
+  private async speech(body: Json, response: ServerResponse): Promise<void> {
     if (typeof body.input !== 'string' || typeof body.voice !== 'string') return this.error(response, 400, "Missing required parameter: 'input' or 'voice'.");
     const audio = Buffer.alloc(body.input.length, 0xab);
     response.writeHead(200, { 'content-type': body.response_format === 'wav' ? 'audio/wav' : 'audio/mpeg', 'transfer-encoding': 'chunked' });
-    for (let offset = 0; offset < audio.length; offset += 7) response.write(audio.subarray(offset, offset + 7));
+    const hold = this.speechHold;
+    this.speechHold = undefined;
+    for (let offset = 0; offset < audio.length; offset += 7) {
+      response.write(audio.subarray(offset, offset + 7));
+      // Held after the first chunk: what the client gets meanwhile was streamed, not buffered.
+      if (offset === 0 && hold) await hold;
+    }
     response.end();
   }
 

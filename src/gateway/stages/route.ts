@@ -137,8 +137,8 @@ function servingDeployments(call: Call, group: ModelGroup, ranked: Deployment[])
   const { operation } = call;
   if (operation.kind !== 'native') return ranked;
   const native = nativeProviderOf(operation.api);
-  const serving = ranked.filter((deployment) => native.serves(deployment.provider, operation.method));
-  if (serving.length > 0 || group.available.some((deployment) => native.serves(deployment.provider, operation.method))) return serving;
+  const serving = ranked.filter((deployment) => native.serves(deployment.provider, operation.method, deployment.upstreamModel));
+  if (serving.length > 0 || group.available.some((deployment) => native.serves(deployment.provider, operation.method, deployment.upstreamModel))) return serving;
   throw new GatewayError('invalid_request', `model group "${group.name}" has no ${native.label} deployment: this endpoint is relayed only to ${native.label} deployments`, { param: 'model' });
 }
 

@@ -65,7 +65,7 @@ export function buildRequest(operation: Operation, adapter: ProviderAdapter, dep
     case 'native': {
       // Relayed untranslated (providers/native.ts); the route stage only plans deployments of the API's provider.
       const native = nativeProviderOf(operation.api);
-      if (!native.serves(deployment.provider, operation.method)) throw new GatewayError('invalid_request', `the native ${native.label} API cannot be relayed to ${deployment.provider} deployment ${deployment.id}`, { param: 'model' });
+      if (!native.serves(deployment.provider, operation.method, deployment.upstreamModel)) throw new GatewayError('invalid_request', `the native ${native.label} API cannot be relayed to ${deployment.provider} deployment ${deployment.id}`, { param: 'model' });
       return native.buildRequest(nativeCallOf(operation), deployment);
     }
   }

@@ -15,14 +15,15 @@
  * - `POST /v1/audio/transcriptions` (multipart): the file read once as it arrives (25 MiB at most)
  *   and streamed upstream, per second of audio;
  * - `POST /openai/v1/{path}`: any other JSON endpoint of an OpenAI deployment, the body's `model`
- *   naming the group; recorded, and costed when the answer carries token usage.
+ *   naming the group; recorded, and costed when the answer carries token usage; `stream: true`
+ *   relayed event by event as the upstream writes it (OpenAIRelayStreamTransform, openAIRelayFormat).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
 import type { Gateway } from '../../gateway/pipeline.js';
-import { openAIResponseFormat } from '../../gateway/response-format.js';
+import { openAIRelayFormat, openAIResponseFormat } from '../../gateway/response-format.js';
 import { imageVariant, inputCharacters } from '../../providers/shared/openai-native.js';
 import { GEMINI_SPEECH_MAX_OUTPUT_TOKENS } from '../../providers/gemini/speech.js';
 import type { Upload } from '../../providers/native.js';
@@ -169,7 +170,8 @@ function passThroughOperation(path: string, raw: unknown): NativeOperation {
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
   // Completions generated (and billed) per request: `n`, or `best_of` when larger — each up to the output limit.
   const choices = Math.max(1, ...[body.n, body.best_of].filter((value): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0).map((value) => Math.ceil(value)));
-  return operation(path, modelOf(body), body, 'completion', { ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}), ...(choices > 1 ? { n: choices } : {}) });
+  // Streams are relayed as the upstream writes them (openAIRelayFormat).
+  return { kind: 'native', api: 'openai', method: path, costKind: 'completion', request: { model: modelOf(body), native: body, stream: body.stream === true, ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}), ...(choices > 1 ? { n: choices } : {}) } };
 }
 
 export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway: Gateway }): void {
@@ -203,6 +205,6 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
   });
   app.post('/openai/v1/*', { config: { endpoint: 'openai/passthrough' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
     const path = (request.params as { '*': string })['*'];
-    return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body), openAIResponseFormat));
+    return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body), openAIRelayFormat));
   });
 }

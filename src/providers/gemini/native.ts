@@ -5,6 +5,10 @@
  * whose inner `model` differs from the URL's), and streams asked for as SSE (`alt=sse`) whatever
  * form the client wants: the route writes the events in the client's form.
  *
+ * Vertex AI deployments of Google's Gemini models (`vertex_ai/gemini-…`) serve generateContent and
+ * its stream too: the same GenerateContent messages at the publisher model's URL, with the
+ * deployment's access token; countTokens and the embedding methods stay with Gemini API deployments.
+ *
  * Usage: generateContent answers carry `usageMetadata` (a stream: on its last events); embedding
  * answers carry no token counts, so those calls are recorded with unknown usage, as on /v1/embeddings;
  * countTokens is free (Google does not bill it).
@@ -18,6 +22,9 @@ import { googleError, streamError } from './errors.js';
 import { geminiHeaders, methodUrl, modelResource } from './request.js';
 import { usageFromGemini } from './response.js';
 import type { GeminiGenerateContentResponse } from './wire.js';
+import { vertexRequest } from '../vertex/request.js';
+import { isVertexEmbeddingModel, vertexPublisher } from '../vertex/settings.js';
+import { vertexMethodUrl } from '../vertex/urls.js';
 
 type Json = Record<string, unknown>;
 
@@ -54,8 +61,19 @@ function withOutputCap(body: Json, maxTokens: number | undefined): Json {
   return { ...body, generationConfig: { ...config, maxOutputTokens: maxTokens } };
 }
 
+/** Vertex AI relays generateContent (and its stream) of Google's own models: the same messages, at the publisher model's URL. */
+function isVertexProvider(provider: string): boolean {
+  return provider === 'vertex_ai' || provider === 'vertex_ai_beta';
+}
+
+function serves(provider: string, method?: string, upstreamModel?: string): boolean {
+  if (provider === 'gemini') return true;
+  return isVertexProvider(provider) && method === 'generateContent' && upstreamModel !== undefined && vertexPublisher(upstreamModel) === 'google' && !/^(imagen-|imagegeneration@)/i.test(upstreamModel) && !isVertexEmbeddingModel(upstreamModel);
+}
+
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
   const method = call.stream ? 'streamGenerateContent' : call.method;
+  if (isVertexProvider(target.provider)) return vertexRequest(target, vertexMethodUrl(target, 'google', method, call.stream ? '?alt=sse' : ''), bodyFor(call, target), 'sse');
   return {
     url: methodUrl(target, method, call.stream ? '?alt=sse' : ''),
     method: 'POST',
@@ -133,7 +151,7 @@ class GeminiNativeStreamTransform implements ChatStreamTransform {
 
 export const geminiNative: NativeProvider = {
   label: 'gemini',
-  serves: (provider) => provider === 'gemini',
+  serves,
   buildRequest,
   usageOf,
   textOf,

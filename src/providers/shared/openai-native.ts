@@ -18,10 +18,11 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { NativeCall, NativeProvider, Upload } from '../native.js';
 import { providerSpec } from '../specs.js';
-import type { Deployment, MediaUnits, UpstreamRequest, Usage } from '../types.js';
+import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { ResponsesNativeStreamTransform, responsesText, usageFromResponses } from './openai-responses-native.js';
 import { usageFromOpenAI } from './usage.js';
 import { GatewayError } from '../../errors.js';
+import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import { buildGoogleMediaRequest, googleMediaAnswer, googleMediaBytes, googleMediaUsage, googleServesMethod, isGoogleProvider } from './google-media.js';
 
 type Json = Record<string, unknown>;
@@ -169,6 +170,71 @@ function textOf(body: unknown): string {
   return text;
 }
 
+/**
+ * A stream relayed from an OpenAI-format endpoint, passed on exactly as it came (`event:` and
+ * `data:` lines, the upstream's own `data: [DONE]`): Responses events (the built-in tools relay,
+ * or `/openai/v1/responses`) are read by ResponsesNativeStreamTransform; chat and text completion
+ * chunks (`/openai/v1/chat/completions`, `/openai/v1/completions`) give their text (for a local
+ * count when the stream carries no usage) and the `usage` of the chunk that reports it (the client's
+ * `stream_options.include_usage`); an `{"error": …}` chunk is the upstream's failure, raised.
+ */
+export class OpenAIRelayStreamTransform implements ChatStreamTransform {
+  private readonly responses: ResponsesNativeStreamTransform;
+  private chatUsage: Usage | undefined;
+  private chatError: GatewayError | undefined;
+  private readonly created = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly target: Deployment) {
+    this.responses = new ResponsesNativeStreamTransform(target);
+  }
+
+  get usage(): Usage | undefined {
+    return this.chatUsage ?? this.responses.usage;
+  }
+
+  get error(): GatewayError | undefined {
+    return this.chatError ?? this.responses.error;
+  }
+
+  push(data: string, event?: string): EmittedChunk[] {
+    const raw = `${event ? `event: ${event}\n` : ''}data: ${data}\n\n`;
+    if (data.trim() === '[DONE]') return [{ chunk: this.chunk(''), raw, usageFree: true }];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data);
+    } catch {
+      return this.responses.push(data, event);
+    }
+    if (!isObject(parsed) || (!Array.isArray(parsed.choices) && !isObject(parsed.error) && !(isObject(parsed.usage) && parsed.type === undefined))) return this.responses.push(data, event);
+    if (isObject(parsed.error)) {
+      const message = typeof parsed.error.message === 'string' ? parsed.error.message : 'the upstream reported an error';
+      this.chatError = new GatewayError('upstream_error', `${this.target.provider} stream error: ${redactUpstreamMessage(message, deploymentSecrets(this.target))}`, { provider: this.target.provider });
+      return [];
+    }
+    const usage = usageFromOpenAI(parsed.usage);
+    if (usage) this.chatUsage = usage;
+    let text = '';
+    for (const choice of Array.isArray(parsed.choices) ? (parsed.choices as unknown[]) : []) {
+      if (!isObject(choice)) continue;
+      if (typeof choice.text === 'string') text += choice.text;
+      const delta = isObject(choice.delta) ? choice.delta : undefined;
+      if (typeof delta?.content === 'string') text += delta.content;
+      if (Array.isArray(delta?.tool_calls)) {
+        for (const call of delta.tool_calls as unknown[]) if (isObject(call) && isObject(call.function) && typeof call.function.arguments === 'string') text += call.function.arguments;
+      }
+    }
+    return [{ chunk: this.chunk(text), raw, usageFree: usage === undefined }];
+  }
+
+  end(): EmittedChunk[] {
+    return this.responses.end();
+  }
+
+  private chunk(text: string): ChatChunk {
+    return { id: '', object: 'chat.completion.chunk', created: this.created, model: this.target.upstreamModel, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] };
+  }
+}
+
 export const openAINative: NativeProvider = {
   label: 'OpenAI-compatible',
   serves,
@@ -177,8 +243,8 @@ export const openAINative: NativeProvider = {
   textOf,
   answerOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaAnswer(call, body, target) : undefined),
   bytesOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaBytes(call, body, target) : undefined),
-  // Of the relayed OpenAI-format endpoints only `responses` (built-in tools) is ever asked for a stream.
-  createStreamTransform: (target) => new ResponsesNativeStreamTransform(target),
+  // Streams: `responses` (built-in tools) and what `/openai/v1/*` relays; the media endpoints refuse `stream`.
+  createStreamTransform: (target) => new OpenAIRelayStreamTransform(target),
 };
 
 
