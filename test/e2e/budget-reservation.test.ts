@@ -158,6 +158,48 @@ describe.each(setups)('realistic budget reservations: $name', (setup) => {
   });
 });
 
+describe('general_settings.budget_reservation_output_tokens', () => {
+  let gateway: TestGateway;
+  let api: Management;
+
+  beforeAll(async () => {
+    gateway = await startGateway(config(upstream.url).replace('general_settings:\n', 'general_settings:\n  budget_reservation_output_tokens: 100\n'));
+    api = new Management(gateway.url);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  it('sets what a call without max_tokens reserves and is capped at upstream; a key without a hard budget is not capped', async () => {
+    // $1 pays for far more than 100 tokens: the setting, not the budget, sets the cap.
+    const budgeted = await api.generateKey({ max_budget: 1 });
+    const client = new OpenAI({ apiKey: budgeted.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    for (const stream of [false, true]) {
+      const before = upstream.requests.length;
+      const outcome = await ask(client, stream);
+      expect(outcome).toEqual({ ok: true, completionTokens: 100 });
+      expect(upstream.requests[before].body.max_completion_tokens).toBe(100);
+    }
+    await gateway.flushUsage();
+    // Reserved and billed: the prompt the provider counted and the 100 tokens of output.
+    const spent = await spentByKey(gateway, budgeted.token);
+    expect(spent).toBeGreaterThanOrEqual(2 * Math.floor(PROMPT_TOKENS * INPUT + 100 * OUTPUT));
+    expect(spent).toBeLessThanOrEqual(2 * Math.ceil(PROMPT_TOKENS * INPUT + 100 * OUTPUT));
+
+    const unbudgeted = await api.generateKey({ soft_budget: 1 });
+    const before = upstream.requests.length;
+    const outcome = await ask(new OpenAI({ apiKey: unbudgeted.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 }));
+    expect(outcome).toEqual({ ok: true, completionTokens: NATURAL_ANSWER_TOKENS });
+    expect(upstream.requests[before].body).not.toHaveProperty('max_completion_tokens');
+    expect(upstream.requests[before].body).not.toHaveProperty('max_tokens');
+  });
+
+  it('is checked at start: below 16 the config is refused', async () => {
+    await expect(startGateway(config(upstream.url).replace('general_settings:\n', 'general_settings:\n  budget_reservation_output_tokens: 8\n'))).rejects.toThrow(/budget_reservation_output_tokens/);
+  });
+});
+
 describe('an upstream that ignores the completion limit', () => {
   let gateway: TestGateway;
   let api: Management;
