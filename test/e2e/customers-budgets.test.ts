@@ -176,6 +176,9 @@ describe.each(setups)('customers and budgets: $name', (setup) => {
 
     const key = await api.generateKey({ budget_id: 'two-calls' } as never);
     expect((key as unknown as { budget_id: string }).budget_id).toBe('two-calls');
+    // GenerateKeyResponse.litellm_budget_table: the linked LiteLLM_BudgetTable row, on generate and on /key/info.
+    expect(key).toMatchObject({ litellm_budget_table: { budget_id: 'two-calls', max_budget: (2 * CALL_MICROS) / 1_000_000 } });
+    expect(await api.keyInfo(key.token)).toMatchObject({ budget_id: 'two-calls', litellm_budget_table: { budget_id: 'two-calls', max_budget: (2 * CALL_MICROS) / 1_000_000 } });
     const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
     expect((await Promise.all(Array.from({ length: 5 }, () => ask(client)))).filter((outcome) => outcome.status === 200)).toHaveLength(2);
 

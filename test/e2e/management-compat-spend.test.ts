@@ -108,7 +108,7 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       });
     });
 
-    describe('/spend/keys, /spend/users, /global/spend/*', () => {
+    describe('/spend/keys (LiteLLM_VerificationToken rows), /spend/users (LiteLLM_UserTable rows), /global/spend/*', () => {
       it('/spend/keys lists keys with their spend; /spend/users users (or one by user_id)', async () => {
         const keys = await api.ok<Array<{ token: string; spend: number }>>('GET', '/spend/keys');
         expect(keys.find((key) => key.token === userKey.token)!.spend).toBeGreaterThan(0);
