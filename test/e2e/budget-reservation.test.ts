@@ -9,7 +9,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { MASTER_KEY, startGateway, type StartOptions, type TestGateway } from '../support/gateway.js';
 import { Management, promptBound } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { stateSetups } from '../support/shared-state-setups.js';
@@ -84,10 +84,12 @@ describe.each(setups)('realistic budget reservations: $name', (setup) => {
   let gateway: TestGateway;
   let api: Management;
   let cleanup: () => Promise<void>;
+  let options: StartOptions;
 
   beforeAll(async () => {
     const prepared = await setup.prepare();
     cleanup = prepared.cleanup;
+    options = prepared.options;
     gateway = await startGateway(config(upstream.url), prepared.options);
     api = new Management(gateway.url);
   });
@@ -135,9 +137,12 @@ describe.each(setups)('realistic budget reservations: $name', (setup) => {
     const budget = 20_000; // $0.02: about two calls at the full 1024-token allowance, more when capped
     const key = await api.generateKey({ max_budget: budget / 1_000_000 });
     const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    // With PostgreSQL and Redis, half the calls go through a second replica: the budget holds across both.
+    const replica = setup.name.startsWith('replicas') ? await startGateway(config(upstream.url), options) : undefined;
+    const clients = replica ? [client, new OpenAI({ apiKey: key.key, baseURL: `${replica.url}/v1`, maxRetries: 0 })] : [client];
     upstream.alwaysFault = { kind: 'delay', ms: 50 };
     try {
-      const outcomes = await Promise.all(Array.from({ length: 200 }, (_, index) => ask(client, index % 4 === 0)));
+      const outcomes = await Promise.all(Array.from({ length: 200 }, (_, index) => ask(clients[index % clients.length], index % 4 === 0)));
       const answered = outcomes.filter((outcome) => outcome.ok);
       const refused = outcomes.filter((outcome): outcome is Extract<Outcome, { ok: false }> => !outcome.ok);
       expect(answered.length).toBeGreaterThanOrEqual(1);
@@ -145,6 +150,8 @@ describe.each(setups)('realistic budget reservations: $name', (setup) => {
       expect(answered.length + refused.length).toBe(200);
     } finally {
       upstream.alwaysFault = undefined;
+      await replica?.flushUsage();
+      await replica?.close();
     }
     const spent = await spentByKey(gateway, key.token);
     expect(spent).toBeGreaterThan(0);
