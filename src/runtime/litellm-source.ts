@@ -14,6 +14,7 @@ import { lazyModule } from '../lazy-module.js';
 
 /** pg is loaded when LiteLLM's database is read, not at start. */
 const loadPg = lazyModule<typeof pg>('pg');
+import { invalidRouteEntry } from '../auth/allowed-routes.js';
 import { addDuration, parseDuration } from '../auth/budget-period.js';
 import type { BudgetRecord } from '../auth/budgets.js';
 import type { EndUserRecord, KeyRecord, Limits, TeamRecord, UserRecord, UserRole } from '../auth/principals.js';
@@ -57,6 +58,8 @@ function periodStartFrom(duration: string | null, resetAt: number | null, fallba
 
 function limitsOf(row: Row, now: number, warnings: string[], what: string): Limits {
   const createdAt = time(row.created_at) ?? now;
+  const perModel = object(row.model_max_budget);
+  if (Object.keys(perModel).length > 0) warnings.push(`${what}: model_max_budget ${JSON.stringify(perModel)} (per-model budgets) is not enforced by Switchboard; imported without it (its max_budget still applies)`);
   const budgetDuration = text(row.budget_duration);
   if (budgetDuration && !parseDuration(budgetDuration)) warnings.push(`${what}: budget_duration "${budgetDuration}" is not a period Switchboard knows ("30s", "30m", "30h", "30d", "1mo"); imported without a reset`);
   const duration = budgetDuration && parseDuration(budgetDuration) ? budgetDuration : null;
@@ -130,9 +133,23 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
       const token = String(row.token);
       // Current LiteLLM stores the sha256 hex; a raw "sk-…" token (very old rows) is hashed the same way.
       const hash = /^[0-9a-f]{64}$/.test(token) ? token : createHash('sha256').update(token).digest('hex');
-      const limits = limitsOf(row, now, warnings, `key ${text(row.key_name) ?? hash.slice(0, 8)}`);
+      const what = `key ${text(row.key_name) ?? hash.slice(0, 8)}`;
+      const limits = limitsOf(row, now, warnings, what);
+      // Kept as given, so the key stays as narrow as it was: an entry Switchboard does not know (one of
+      // LiteLLM's other route groups) matches no route here, so it can only take access away.
+      const allowedRoutes = strings(row.allowed_routes);
+      const unknownRoutes = allowedRoutes.filter((entry) => invalidRouteEntry(entry) !== undefined);
+      if (unknownRoutes.length > 0) {
+        const rest = allowedRoutes.length - unknownRoutes.length;
+        warnings.push(`${what}: allowed_routes ${JSON.stringify(unknownRoutes)} name routes Switchboard does not know; kept, they match no route here, so the key may call ${rest > 0 ? 'only its other allowed_routes' : 'no route at all'}`);
+      }
+      // LiteLLM keeps a key's tags in its metadata.
+      const tags = strings(object(row.metadata).tags);
       return {
         ...limits,
+        allowedRoutes,
+        tags,
+        createdBy: text(row.created_by),
         blocked: row.blocked === true,
         id: `key_${hash.slice(0, 24)}`,
         hash,

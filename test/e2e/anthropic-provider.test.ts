@@ -7,6 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MockAnthropic } from '../support/mock-anthropic.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { clientFor, Management } from '../support/management.js';
 
 const UPSTREAM_KEY = 'sk-ant-upstream-test';
 const MODEL = 'claude-sonnet';
@@ -62,6 +63,17 @@ const WEATHER_TOOL: OpenAI.ChatCompletionTool = {
 };
 
 describe('anthropic/ deployments through the openai client', () => {
+  it('a key with a hard budget, calling without max_tokens, is capped in the Messages request\'s max_tokens at what it reserved', async () => {
+    const budgeted = await new Management(gateway.url).generateKey({ max_budget: 1 });
+    await clientFor(gateway.url, budgeted.key).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Say hello' }] });
+    // general_settings.budget_reservation_output_tokens (default 1024), below the adapter's default of 4096.
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ max_tokens: 1024 });
+    expect(upstream.requests.at(-1)!.body).not.toHaveProperty('max_completion_tokens');
+    // Without a hard budget nothing is reserved, so nothing is capped: the adapter's default stands.
+    await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Say hello' }] });
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ max_tokens: 4096 });
+  });
+
   it('answers a plain request, sending the Messages API request and recording tokens and cost', async () => {
     const { data, response } = await client.chat.completions
       .create({ model: MODEL, messages: [{ role: 'system', content: CACHED_SYSTEM }, { role: 'user', content: 'Say hello' }], temperature: 0.2 })

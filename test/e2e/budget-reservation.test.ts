@@ -9,7 +9,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { MASTER_KEY, startGateway, type StartOptions, type TestGateway } from '../support/gateway.js';
 import { Management, promptBound } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { stateSetups } from '../support/shared-state-setups.js';
@@ -84,10 +84,12 @@ describe.each(setups)('realistic budget reservations: $name', (setup) => {
   let gateway: TestGateway;
   let api: Management;
   let cleanup: () => Promise<void>;
+  let options: StartOptions;
 
   beforeAll(async () => {
     const prepared = await setup.prepare();
     cleanup = prepared.cleanup;
+    options = prepared.options;
     gateway = await startGateway(config(upstream.url), prepared.options);
     api = new Management(gateway.url);
   });
@@ -135,9 +137,12 @@ describe.each(setups)('realistic budget reservations: $name', (setup) => {
     const budget = 20_000; // $0.02: about two calls at the full 1024-token allowance, more when capped
     const key = await api.generateKey({ max_budget: budget / 1_000_000 });
     const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    // With PostgreSQL and Redis, half the calls go through a second replica: the budget holds across both.
+    const replica = setup.name.startsWith('replicas') ? await startGateway(config(upstream.url), options) : undefined;
+    const clients = replica ? [client, new OpenAI({ apiKey: key.key, baseURL: `${replica.url}/v1`, maxRetries: 0 })] : [client];
     upstream.alwaysFault = { kind: 'delay', ms: 50 };
     try {
-      const outcomes = await Promise.all(Array.from({ length: 200 }, (_, index) => ask(client, index % 4 === 0)));
+      const outcomes = await Promise.all(Array.from({ length: 200 }, (_, index) => ask(clients[index % clients.length], index % 4 === 0)));
       const answered = outcomes.filter((outcome) => outcome.ok);
       const refused = outcomes.filter((outcome): outcome is Extract<Outcome, { ok: false }> => !outcome.ok);
       expect(answered.length).toBeGreaterThanOrEqual(1);
@@ -145,6 +150,8 @@ describe.each(setups)('realistic budget reservations: $name', (setup) => {
       expect(answered.length + refused.length).toBe(200);
     } finally {
       upstream.alwaysFault = undefined;
+      await replica?.flushUsage();
+      await replica?.close();
     }
     const spent = await spentByKey(gateway, key.token);
     expect(spent).toBeGreaterThan(0);
@@ -155,6 +162,48 @@ describe.each(setups)('realistic budget reservations: $name', (setup) => {
     const final = await spentByKey(gateway, key.token);
     expect(final).toBeLessThanOrEqual(budget);
     expect(budget - final).toBeLessThan(MINIMAL_CALL_MICROS);
+  });
+});
+
+describe('general_settings.budget_reservation_output_tokens', () => {
+  let gateway: TestGateway;
+  let api: Management;
+
+  beforeAll(async () => {
+    gateway = await startGateway(config(upstream.url).replace('general_settings:\n', 'general_settings:\n  budget_reservation_output_tokens: 100\n'));
+    api = new Management(gateway.url);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  it('sets what a call without max_tokens reserves and is capped at upstream; a key without a hard budget is not capped', async () => {
+    // $1 pays for far more than 100 tokens: the setting, not the budget, sets the cap.
+    const budgeted = await api.generateKey({ max_budget: 1 });
+    const client = new OpenAI({ apiKey: budgeted.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    for (const stream of [false, true]) {
+      const before = upstream.requests.length;
+      const outcome = await ask(client, stream);
+      expect(outcome).toEqual({ ok: true, completionTokens: 100 });
+      expect(upstream.requests[before].body.max_completion_tokens).toBe(100);
+    }
+    await gateway.flushUsage();
+    // Reserved and billed: the prompt the provider counted and the 100 tokens of output.
+    const spent = await spentByKey(gateway, budgeted.token);
+    expect(spent).toBeGreaterThanOrEqual(2 * Math.floor(PROMPT_TOKENS * INPUT + 100 * OUTPUT));
+    expect(spent).toBeLessThanOrEqual(2 * Math.ceil(PROMPT_TOKENS * INPUT + 100 * OUTPUT));
+
+    const unbudgeted = await api.generateKey({ soft_budget: 1 });
+    const before = upstream.requests.length;
+    const outcome = await ask(new OpenAI({ apiKey: unbudgeted.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 }));
+    expect(outcome).toEqual({ ok: true, completionTokens: NATURAL_ANSWER_TOKENS });
+    expect(upstream.requests[before].body).not.toHaveProperty('max_completion_tokens');
+    expect(upstream.requests[before].body).not.toHaveProperty('max_tokens');
+  });
+
+  it('is checked at start: below 16 the config is refused', async () => {
+    await expect(startGateway(config(upstream.url).replace('general_settings:\n', 'general_settings:\n  budget_reservation_output_tokens: 8\n'))).rejects.toThrow(/budget_reservation_output_tokens/);
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../support/gateway.js';
+import { startGateway, type StartOptions, type TestGateway } from '../support/gateway.js';
 import { Management, pricedConfig } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { stateSetups } from '../support/shared-state-setups.js';
@@ -48,10 +48,12 @@ describe.each(setups)('credits reserve a realistic output: $name', (setup) => {
   let gateway: TestGateway;
   let api: Management;
   let cleanup: () => Promise<void>;
+  let options: StartOptions;
 
   beforeAll(async () => {
     const prepared = await setup.prepare();
     cleanup = prepared.cleanup;
+    options = prepared.options;
     gateway = await startGateway(platformConfig(upstream.url), prepared.options);
     api = new Management(gateway.url);
   });
@@ -66,13 +68,18 @@ describe.each(setups)('credits reserve a realistic output: $name', (setup) => {
     // 0.5 credits = 500 millicredits = $0.0005 at 1000 credits per USD.
     await api.ok('POST', '/api/v1/llm/credits/add', { user_id: 'half-credit', amount: 0.5, kind: 'purchase' });
     const client = new OpenAI({ apiKey: user.key!, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    // With PostgreSQL and Redis, half the calls go through a second replica: the balance holds across both.
+    const replica = setup.name.startsWith('replicas') ? await startGateway(platformConfig(upstream.url), options) : undefined;
+    const clients = replica ? [client, new OpenAI({ apiKey: user.key!, baseURL: `${replica.url}/v1`, maxRetries: 0 })] : [client];
     const before = upstream.requests.length;
     upstream.alwaysFault = { kind: 'delay', ms: 50 };
     let outcomes: Outcome[];
     try {
-      outcomes = await Promise.all(Array.from({ length: 200 }, () => ask(client)));
+      outcomes = await Promise.all(Array.from({ length: 200 }, (_, index) => ask(clients[index % clients.length])));
     } finally {
       upstream.alwaysFault = undefined;
+      await replica?.flushUsage();
+      await replica?.close();
     }
     const refused = outcomes.filter((outcome): outcome is Extract<Outcome, { ok: false }> => !outcome.ok);
     expect(outcomes.length - refused.length).toBeGreaterThanOrEqual(1);

@@ -118,6 +118,40 @@ describe.each(setups)('customers and budgets: $name', (setup) => {
     expect(await api.ok('POST', '/customer/delete', { user_ids: ['blocky', 'never-was'] })).toEqual({ deleted_customers: 1, message: 'Successfully deleted customers with ids: ["blocky"]' });
   });
 
+  it('NewCustomerRequest rpm_limit, tpm_limit and budget_duration: the end user is held to each, other end users of the key are not', async () => {
+    await api.ok('POST', '/customer/new', { user_id: 'rpm-two', rpm_limit: 2 });
+    expect((await ask(admin, 'rpm-two')).status).toBe(200);
+    expect((await ask(admin, 'rpm-two')).status).toBe(200);
+    const limited = await ask(admin, 'rpm-two');
+    expect(limited.status).toBe(429);
+    expect(limited.message).toContain('rate limit reached for end user "rpm-two": 2 requests per minute (rpm_limit)');
+    expect((await ask(admin, 'not-limited')).status).toBe(200);
+
+    // One call is estimated at 15 tokens (its input's bytes / 4, plus max_tokens) and uses 28: a second does not fit in 30.
+    expect(await api.ok('POST', '/customer/new', { user_id: 'tpm-thirty', tpm_limit: 30 })).toMatchObject({ litellm_budget_table: { tpm_limit: 30 } });
+    expect((await ask(admin, 'tpm-thirty')).status).toBe(200);
+    const tokens = await ask(admin, 'tpm-thirty');
+    expect(tokens.status).toBe(429);
+    expect(tokens.message).toContain('token rate limit reached for end user "tpm-thirty"');
+    expect(tokens.message).toContain('(tpm_limit)');
+
+    // budget_duration: the customer's spend resets by itself when the period ends.
+    const created = await api.ok<{ budget_reset_at: string | null; litellm_budget_table: { budget_duration: string } }>('POST', '/customer/new', { user_id: 'resets', max_budget: CALL_MICROS / 1_000_000, budget_duration: '2s' });
+    expect(created.litellm_budget_table.budget_duration).toBe('2s');
+    expect((await ask(admin, 'resets')).status).toBe(200);
+    const spent = await ask(admin, 'resets');
+    expect(spent).toMatchObject({ status: 400, type: 'budget_exceeded' });
+    expect(spent.message).toContain('end user "resets"');
+    await gateway.flushUsage();
+    const info = await api.ok<{ spend: number; budget_reset_at: string }>('GET', '/customer/info?end_user_id=resets');
+    expect(Math.round(info.spend * 1_000_000)).toBe(CALL_MICROS);
+    const resetAt = Date.parse(info.budget_reset_at);
+    expect(resetAt).toBeGreaterThan(Date.now() - 2_000);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, resetAt - Date.now()) + 200));
+    expect((await ask(admin, 'resets')).status).toBe(200);
+    expect((await ask(admin, 'resets')).type).toBe('budget_exceeded');
+  });
+
   it('refuses what it cannot honour, in words: max_budget with budget_id, default_model, an unknown region, an unknown budget', async () => {
     await api.ok('POST', '/budget/new', { budget_id: 'b-refuse', max_budget: 1 });
     const both = await api.call<{ error: { message: string } }>('POST', '/customer/new', { user_id: 'c1', max_budget: 1, budget_id: 'b-refuse' });
@@ -142,6 +176,9 @@ describe.each(setups)('customers and budgets: $name', (setup) => {
 
     const key = await api.generateKey({ budget_id: 'two-calls' } as never);
     expect((key as unknown as { budget_id: string }).budget_id).toBe('two-calls');
+    // GenerateKeyResponse.litellm_budget_table: the linked LiteLLM_BudgetTable row, on generate and on /key/info.
+    expect(key).toMatchObject({ litellm_budget_table: { budget_id: 'two-calls', max_budget: (2 * CALL_MICROS) / 1_000_000 } });
+    expect(await api.keyInfo(key.token)).toMatchObject({ budget_id: 'two-calls', litellm_budget_table: { budget_id: 'two-calls', max_budget: (2 * CALL_MICROS) / 1_000_000 } });
     const client = new OpenAI({ apiKey: key.key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
     expect((await Promise.all(Array.from({ length: 5 }, () => ask(client)))).filter((outcome) => outcome.status === 200)).toHaveLength(2);
 

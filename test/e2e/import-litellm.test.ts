@@ -76,7 +76,15 @@ interface KeyFixture {
   maxBudget: number | null;
   spend: number;
   rpm: number | null;
+  tpm: number | null;
+  parallel: number | null;
+  models: string[];
   blocked: boolean;
+  /** Days from now the key expires (negative: it has expired), or null. */
+  expiresInDays: number | null;
+  allowedRoutes: string[];
+  tags: string[];
+  modelMaxBudget: Record<string, unknown>;
 }
 
 const KEYS: KeyFixture[] = Array.from({ length: 20 }, (_, index) => ({
@@ -86,7 +94,15 @@ const KEYS: KeyFixture[] = Array.from({ length: 20 }, (_, index) => ({
   maxBudget: index % 4 === 0 ? null : 10 + index,
   spend: index === 7 ? 18 : index * 0.25, // key 7: $18 of its $17 budget spent
   rpm: index % 2 === 0 ? 100 + index : null,
+  tpm: index % 3 === 0 ? 5_000 + index : null,
+  parallel: index % 5 === 0 ? 3 : null,
+  models: index === 12 ? ['cheap'] : [],
   blocked: index === 5,
+  expiresInDays: index === 13 ? 30 : index === 14 ? -1 : null,
+  // Key 10 may only read (LiteLLM's info_routes); key 11 lists a LiteLLM route group Switchboard does not know.
+  allowedRoutes: index === 10 ? ['info_routes'] : index === 11 ? ['/key/info', 'spend_tracking_routes'] : [],
+  tags: index === 15 ? ['imported-tag', 'batch'] : [],
+  modelMaxBudget: index === 16 ? { cheap: { budget_limit: 1, time_period: '30d' } } : {},
 }));
 
 async function fill(url: string): Promise<void> {
@@ -106,9 +122,14 @@ async function fill(url: string): Promise<void> {
       ]);
     }
     for (const [index, key] of KEYS.entries()) {
-      await client.query(`insert into "LiteLLM_VerificationToken" (token, key_name, key_alias, spend, models, user_id, team_id, max_budget, rpm_limit, blocked, budget_id, metadata) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, [
-        sha256(key.secret), `sk-...${key.secret.slice(-4)}`, `imported-${index}`, key.spend, [], key.user, key.team, key.maxBudget, key.rpm, key.blocked ? true : null, index === 3 ? 'gold' : null, JSON.stringify({ source: 'litellm' }),
-      ]);
+      await client.query(
+        `insert into "LiteLLM_VerificationToken" (token, key_name, key_alias, spend, models, user_id, team_id, max_budget, rpm_limit, blocked, budget_id, metadata, tpm_limit, max_parallel_requests, expires, allowed_routes, model_max_budget, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now() + ($15 || ' days')::interval, $16, $17, $18)`,
+        [
+          sha256(key.secret), `sk-...${key.secret.slice(-4)}`, `imported-${index}`, key.spend, key.models, key.user, key.team, key.maxBudget, key.rpm, key.blocked ? true : null, index === 3 ? 'gold' : null,
+          JSON.stringify(key.tags.length > 0 ? { source: 'litellm', tags: key.tags } : { source: 'litellm' }), key.tpm, key.parallel, key.expiresInDays === null ? null : String(key.expiresInDays), key.allowedRoutes, JSON.stringify(key.modelMaxBudget), key.user,
+        ],
+      );
     }
     for (let log = 0; log < 30; log++) {
       const key = KEYS[log % 20];
@@ -129,12 +150,13 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
   let gateway: TestGateway;
   let api: Management;
 
+  /** What the import printed: its summary (stdout), then its warnings (stderr). */
   async function runImport(): Promise<string> {
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       expect(await main(['import-litellm', '--database-url', source.url, '--with-spend-logs', '--data-dir', dataDir], {})).toBe(0);
-      return log.mock.calls.map((call) => String(call[0])).join('\n');
+      return [...log.mock.calls, ...warn.mock.calls].map((call) => String(call[0])).join('\n');
     } finally {
       log.mockRestore();
       warn.mockRestore();
@@ -159,6 +181,9 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
     const output = await runImport();
     expect(output).toContain('budgets: 2 created, 0 updated; teams: 3 created, 0 updated; users: 10 created, 0 updated; keys: 20 created, 0 updated; end users: 3 created, 0 updated');
     expect(output).toContain('spend logs: 30 read, 30 stored as usage history (0 already there)');
+    // What could not be carried over as it was is said, never dropped in silence.
+    expect(output).toContain(`key sk-...${KEYS[11].secret.slice(-4)}: allowed_routes ["spend_tracking_routes"] name routes Switchboard does not know`);
+    expect(output).toMatch(/key sk-\.\.\.cdef: model_max_budget \{"cheap":\{[^}]*"budget_limit":1[^}]*\}\} \(per-model budgets\) is not enforced by Switchboard; imported without it/);
     gateway = await startGateway(pricedConfig(upstream.url), { databaseUrl: `sqlite:${join(dataDir, 'switchboard.db')}` });
     api = new Management(gateway.url);
   });
@@ -166,17 +191,31 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
   it('every key authenticates with its original secret and keeps its limits and spend', async () => {
     for (const [index, key] of KEYS.entries()) {
       const response = await fetch(`${gateway.url}/key/info`, { headers: { authorization: `Bearer ${key.secret}` } });
-      if (key.blocked) {
-        expect(response.status).toBe(401);
+      if (key.blocked || (key.expiresInDays !== null && key.expiresInDays < 0)) {
+        expect(response.status, `key ${index}`).toBe(401);
         continue;
       }
-      expect(response.status).toBe(200);
-      const { info } = (await response.json()) as { info: { key_alias: string; spend: number; max_budget: number | null; rpm_limit: number | null; user_id: string; team_id: string; key_name: string; metadata: unknown; budget_id: string | null } };
+      expect(response.status, `key ${index}`).toBe(200);
+      const { info } = (await response.json()) as {
+        info: { key_alias: string; spend: number; max_budget: number | null; rpm_limit: number | null; tpm_limit: number | null; max_parallel_requests: number | null; models: string[]; expires: string | null; allowed_routes: string[]; tags: string[]; created_by: string | null; user_id: string; team_id: string; key_name: string; metadata: unknown; budget_id: string | null };
+      };
       expect(info).toMatchObject({ key_alias: `imported-${index}`, user_id: key.user, team_id: key.team, key_name: `sk-...${key.secret.slice(-4)}`, metadata: { source: 'litellm' }, budget_id: index === 3 ? 'gold' : null });
+      expect(info).toMatchObject({ tpm_limit: key.tpm, max_parallel_requests: key.parallel, models: key.models, allowed_routes: key.allowedRoutes, tags: key.tags, created_by: key.user });
       expect(info.spend).toBeCloseTo(key.spend, 6);
       expect(info.max_budget).toBe(key.maxBudget);
       expect(info.rpm_limit).toBe(key.rpm);
+      if (key.expiresInDays === null) expect(info.expires).toBeNull();
+      else expect(Math.abs(Date.parse(info.expires!) - (Date.now() + key.expiresInDays * 86_400_000))).toBeLessThan(60_000);
     }
+  });
+
+  it('an imported key stays as narrow as it was: allowed_routes and models hold', async () => {
+    const client = (secret: string) => new OpenAI({ apiKey: secret, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const chat = (secret: string, model = 'cheap') => client(secret).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+    await expect(chat(KEYS[10].secret)).rejects.toMatchObject({ status: 403, message: expect.stringContaining('allowed_routes') });
+    await expect(chat(KEYS[11].secret)).rejects.toMatchObject({ status: 403 });
+    await expect(chat(KEYS[12].secret, 'premium')).rejects.toMatchObject({ status: 403 });
+    await expect(chat(KEYS[12].secret)).resolves.toMatchObject({ object: 'chat.completion' });
   });
 
   it('the imported keys call models, within their limits: a spent budget is refused, a blocked key too', async () => {

@@ -250,7 +250,7 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       });
     });
 
-    describe('who manages which keys (internal users, viewers, team admins)', () => {
+    describe('who manages which keys (LitellmUserRoles internal_user / internal_user_viewer, LiteLLMTeamRoles admin)', () => {
       let self: { key: string; userId: string };
       let viewer: string;
       let otherKey: GeneratedKey;

@@ -74,7 +74,7 @@ describe('/v2/model/info', () => {
   });
 });
 
-describe('/health/latest', () => {
+describe('/health/latest (a LiteLLM_HealthCheckTable row per deployment)', () => {
   it('answers the monitor\'s last check per deployment, once a check has run', async () => {
     const before = await api.ok<{ latest_health_checks: Record<string, unknown>; total_models: number }>('GET', '/health/latest');
     expect(before).toEqual({ latest_health_checks: {}, total_models: 0 });

@@ -108,7 +108,7 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       });
     });
 
-    describe('/spend/keys, /spend/users, /global/spend/*', () => {
+    describe('/spend/keys (LiteLLM_VerificationToken rows), /spend/users (LiteLLM_UserTable rows), /global/spend/*', () => {
       it('/spend/keys lists keys with their spend; /spend/users users (or one by user_id)', async () => {
         const keys = await api.ok<Array<{ token: string; spend: number }>>('GET', '/spend/keys');
         expect(keys.find((key) => key.token === userKey.token)!.spend).toBeGreaterThan(0);
@@ -138,10 +138,20 @@ for (const { dialect, create } of await dialectsUnderTest()) {
         expect(teams.total_spend_per_team[0].total_spend).toBeGreaterThan(0);
       });
 
-      it('/global/spend/end_users: a list (calls without an end user are left out)', async () => {
+      it('/global/spend/end_users: spend per end user (the request\'s user); calls without one are left out', async () => {
+        expect(await api.ok<Row[]>('POST', '/global/spend/end_users', { startTime: today, endTime: today })).toEqual([]);
+        // Two calls for an end user (the body's `user`), through the internal user's key.
+        for (let call = 0; call < 2; call++) await clientFor(gateway.url, userKey.key).chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hello' }], user: 'end-customer-1' });
+        await gateway.flushUsage();
         const rows = await api.ok<Row[]>('POST', '/global/spend/end_users', { startTime: today, endTime: today });
-        expect(Array.isArray(rows)).toBe(true);
-        for (const row of rows) expect(Object.keys(row).sort()).toEqual(['end_user', 'total_count', 'total_spend']);
+        expect(rows).toEqual([{ end_user: 'end-customer-1', total_count: 2, total_spend: expect.any(Number) }]);
+        expect(rows[0].total_spend as number).toBeGreaterThan(0);
+        expect(await api.ok<Row[]>('GET', `/global/spend/end_users?api_key=${userKey.key}`)).toEqual(rows);
+        expect(await api.ok<Row[]>('GET', `/global/spend/end_users?api_key=${teamKey.token}`)).toEqual([]);
+        // The LiteLLM_SpendLogs rows name the end user beside the internal user.
+        const logged = (await api.ok<Row[]>('GET', `/spend/logs?api_key=${userKey.token}`)).filter((row) => row.end_user === 'end-customer-1');
+        expect(logged).toHaveLength(2);
+        expect(logged.every((row) => row.user === 'spender')).toBe(true);
       });
     });
 
@@ -166,9 +176,18 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       });
 
       it('group_by=customer means end users (the request\'s user), not internal users', async () => {
-        const report = await api.ok<Array<{ group_by_day: string; customers: Array<{ customer: string }> }>>('GET', '/global/spend/report?group_by=customer');
-        // These calls named no end user: the internal user "spender" is not a customer.
-        expect(report).toEqual([]);
+        const report = await api.ok<Array<{ group_by_day: string; customers: Array<{ customer: string; total_spend: number; metadata: Array<{ model: string; spend: number }> }> }>>('GET', '/global/spend/report?group_by=customer');
+        // Only the calls made for end-customer-1 (above) are a customer's; the internal user "spender" is not one.
+        expect(report.map((day) => day.group_by_day)).toEqual([today]);
+        expect(report[0].customers.map((customer) => customer.customer)).toEqual(['end-customer-1']);
+        const [customer] = report[0].customers;
+        expect(customer.metadata.map((row) => row.model)).toEqual(['cheap']);
+        expect(customer.total_spend).toBeGreaterThan(0);
+        expect(customer.total_spend).toBeCloseTo(customer.metadata.reduce((sum, row) => sum + row.spend, 0), 9);
+        const ends = await api.ok<Array<{ end_user: string; total_spend: number }>>('GET', '/global/spend/end_users');
+        expect(customer.total_spend).toBeCloseTo(ends[0].total_spend, 9);
+        expect(await api.ok('GET', '/global/spend/report?group_by=customer&customer_id=end-customer-1')).toEqual(report);
+        expect(await api.ok('GET', '/global/spend/report?group_by=customer&customer_id=spender')).toEqual([]);
         expect((await api.call('GET', '/global/spend/report?group_by=team&customer_id=someone')).status).toBe(400);
         const other = await api.call<{ error: { message: string } }>('GET', '/global/spend/report?group_by=model');
         expect(other.status).toBe(400);

@@ -65,6 +65,25 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       });
     });
 
+    describe('NewTeamRequest (members_with_roles: Member) / TeamMemberDeleteRequest', () => {
+      it('members may be named by user_email on /team/new and /team/member_delete', async () => {
+        await api.newUser({ user_id: 'new-team-by-email', user_email: 'new-team@example.com', auto_create_key: false });
+        await api.newUser({ user_id: 'new-team-by-id', auto_create_key: false });
+        const team = await api.ok<TeamView>('POST', '/team/new', {
+          team_id: 'emails-team',
+          members_with_roles: [{ user_email: 'new-team@example.com', role: 'admin' }, { user_id: 'new-team-by-id', role: 'user' }],
+        });
+        expect(team.members_with_roles).toEqual([
+          { user_id: 'new-team-by-email', role: 'admin' },
+          { user_id: 'new-team-by-id', role: 'user' },
+        ]);
+        expect((await api.call<ErrorBody>('POST', '/team/new', { team_id: 'ghost-team', members_with_roles: [{ user_email: 'ghost@example.com', role: 'user' }] })).status).toBe(404);
+        const removed = await api.ok<TeamView>('POST', '/team/member_delete', { team_id: 'emails-team', user_email: 'new-team@example.com' });
+        expect(removed.members_with_roles).toEqual([{ user_id: 'new-team-by-id', role: 'user' }]);
+        expect((await api.teamInfo('emails-team')).team_info.members_with_roles).toEqual([{ user_id: 'new-team-by-id', role: 'user' }]);
+      });
+    });
+
     describe('TeamInfoResponseObject', () => {
       it('has team_id, team_info, keys and team_memberships; a member reads its own team, an outsider gets 403', async () => {
         await api.newTeam({ team_id: 'info-members' });
