@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { loadConfigFile, type LoadedConfig } from './config/load.js';
 import { checkReport } from './config/check-report.js';
 import { createLogger } from './observability/logger.js';
-import { ConfigError, createRuntime, type GatewayRuntime } from './runtime/gateway-runtime.js';
+import { ConfigError, configRefusal, createRuntime, type GatewayRuntime } from './runtime/gateway-runtime.js';
 import { MasterKeyFileError, storedMasterKey } from './runtime/master-key.js';
 import { PID_FILE, readPidFile, removePidFile, writePidFile } from './runtime/pid-file.js';
 import { openDatabase, redactUrl } from './storage/db.js';
@@ -81,6 +81,9 @@ async function start(args: string[], env: Environment): Promise<number> {
   const { values } = parseArgs({ args, options: { ...SETTINGS_OPTIONS, port: { type: 'string', short: 'p' }, host: { type: 'string' }, watch: { type: 'boolean' }, workers: { type: 'string' } }, allowPositionals: false });
   const workers = workerCount(values.workers);
   const { loaded, settings } = await loadConfigAndSettings(env, { config: values.config, port: values.port, host: values.host, dataDir: values['data-dir'] });
+  // A config the gateway cannot start with is refused before anything is generated or stored.
+  const refusal = configRefusal(loaded);
+  if (refusal) throw refusal;
   const logger = createLogger({ level: settings.logLevel, json: settings.jsonLogs });
   // Workers read the key the primary generated (quietly); the primary says where it is.
   const masterKey = settings.masterKey ?? (isWorkerProcess() ? storedMasterKey(settings.dataDir).key : generatedMasterKey(settings.dataDir, logger));

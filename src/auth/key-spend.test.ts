@@ -50,7 +50,7 @@ describe('KeySpendTally', () => {
     expect(tally.spendOf(reset)).toBe(0);
     expect(tally.settled(reset, 7, undefined)).toBe(7);
     // A call admitted before the reset settles after it: the old record's spend no longer counts.
-    expect(tally.settled(key({ spendMicros: 5000 }), 3, undefined)).toBe(10);
+    expect(tally.settled(key({ spendMicros: 5000 }), 3, 5000)).toBe(10);
 
     const daily = key({ id: 'key_2', budgetDuration: '1d', budgetPeriodStart: created, spendMicros: 40 });
     const firstDay = created + 3_600_000;

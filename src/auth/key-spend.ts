@@ -41,7 +41,10 @@ export class KeySpendTally {
    * including this call.
    */
   settled(key: KeyRecord, costMicros: number, counted: number | undefined, now = Date.now()): number {
-    const before = Math.max(this.spendOf(key, now), counted ?? 0);
+    const entry = this.current(key, now);
+    // A counter read before an administrator's change (the call was admitted earlier) no longer counts either.
+    const floor = entry && key.updatedAt < entry.updatedAt ? 0 : (counted ?? 0);
+    const before = Math.max(this.spendOf(key, now), floor);
     const after = before + Math.max(0, costMicros);
     this.put(key, after, now);
     return after;

@@ -45,7 +45,8 @@ export function buildDeployments(loaded: LoadedConfig): Deployment[] {
 
   loaded.config.model_list.forEach((entry, index) => {
     const missing = loaded.missingVariables.filter((item) => item.path[0] === 'model_list' && item.path[1] === index).map((item) => ({ ...item, path: item.path.slice(2) }));
-    const deployment = buildDeployment(entry, context, missing);
+    const invalid = loaded.invalidModels?.get(index);
+    const deployment = invalid === undefined ? buildDeployment(entry, context, missing) : invalidDeployment(entry, invalid);
     if (!deployment) return;
     const count = seen.get(deployment.id) ?? 0;
     seen.set(deployment.id, count + 1);
@@ -84,8 +85,10 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
   let unavailableReason: string | undefined;
   // Whether what is missing is only a value the environment would supply (check-config --allow-missing-env).
   let forEnvironment = false;
-  // Config values are refused at load; this catches api_base values from provider environment variables.
-  const apiBaseRefusal = apiBase ? apiBaseProblem(apiBase, { allowInternal: defaults.allowInternalApiBase }) : undefined;
+  // The config's api_base / base_url (reported at their line by the loader) and one from a provider
+  // environment variable: the model is unavailable, and the address is not kept (nothing, not even
+  // a local backend's model list, is ever read from it).
+  const apiBaseRefusal = [params.api_base, params.base_url, apiBase].map((value) => (value ? apiBaseProblem(value, { allowInternal: defaults.allowInternalApiBase }) : undefined)).find((problem) => problem !== undefined);
   if (vertex && (vertex.problem || !vertexPublisher(upstreamModel))) {
     available = false;
     unavailableReason = vertex.problem ?? `Vertex AI model "${upstreamModel}" is not served: the gateway calls Google's Gemini, embedding and Imagen models, Anthropic's Claude models and the partner models of the OpenAI-compatible endpoint (publisher/model-maas) on Vertex`;
@@ -129,7 +132,7 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     modelName: entry.model_name,
     provider: spec.id,
     upstreamModel,
-    apiBase: apiBase ?? '',
+    apiBase: apiBaseRefusal ? '' : (apiBase ?? ''),
     apiKey,
     apiVersion,
     headers: { ...organizationHeader(params.organization, spec), ...(params.headers ?? {}), ...(params.extra_headers ?? {}) },
@@ -160,6 +163,15 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
 /** litellm_params.organization, sent as OpenAI sends it: only OpenAI-format APIs read it. */
 function organizationHeader(organization: string | undefined, spec: ProviderSpec): Record<string, string> {
   return organization && (spec.format === 'openai' || spec.format === 'azure') ? { 'OpenAI-Organization': organization } : {};
+}
+
+/**
+ * A model_list entry that failed validation (config/load.ts stands in its name and model): listed
+ * unavailable with the reasons, under its name or "model_list[<index>]".
+ */
+function invalidDeployment(entry: ModelEntry, reason: string): Deployment {
+  const resolved = entry.litellm_params.model ? modelProvider(entry.litellm_params.model, undefined) : undefined;
+  return unservedDeployment(entry, resolved?.providerId ?? 'unknown', resolved?.upstreamModel ?? entry.litellm_params.model, reason);
 }
 
 /** A model the gateway cannot call: listed (model info, UI, check-config) but never routed to. */

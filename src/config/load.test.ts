@@ -136,13 +136,93 @@ ${filtering}`;
     expect(warnings).toEqual(['11 unsupported-key "input_cost_per_image" is not supported', '12 unsupported-key "output_cost_per_second" is not supported']);
   });
 
-  it('reports a wrong type at its line', () => {
+  it('reports a wrong type at its line: in a model entry a warning (that model is unavailable), elsewhere a fatal error', () => {
     const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      model: openai/x\n      rpm: lots\nrouter_settings:\n  num_retries: [1]\n');
-    const errors = loaded.issues.filter((issue) => issue.severity === 'error');
-    expect(errors.map((issue) => [issue.line, issue.message])).toEqual([
-      [5, 'expected a number'],
-      [7, expect.stringMatching(/number/)],
+    expect(loaded.issues.filter((issue) => issue.path[0] !== 'model_list' || issue.kind !== 'unknown-key').map((issue) => [issue.line, issue.severity, issue.fatal, issue.message])).toEqual([
+      [5, 'warning', false, 'expected a number (the gateway starts, with this model unavailable)'],
+      [7, 'error', true, expect.stringMatching(/number/)],
     ]);
+  });
+
+  it('each model_list entry is checked on its own: a malformed one is listed unavailable with its reasons, in its place, and the others serve', () => {
+    const loaded = parseConfig(`model_list:
+  - model_name: good
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-1
+  - model_name: lots
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-1
+      rpm: lots
+      timeout: [1]
+  - model_name: no-model
+    litellm_params:
+      api_key: sk-1
+  - litellm_params:
+      model: openai/gpt-4o
+      api_key: sk-1
+  - just-a-string
+  - model_name: metadata
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: sk-1
+      api_base: http://169.254.169.254/v1
+  - model_name: good
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: sk-2
+`);
+    expect(loaded.issues.filter((issue) => issue.fatal)).toEqual([]);
+    const warnings = loaded.issues.filter((issue) => issue.kind === 'unavailable-model');
+    expect(warnings.map((issue) => [issue.line, issue.path.join('.'), issue.severity])).toEqual([
+      [10, 'model_list.1.litellm_params.rpm', 'warning'],
+      [11, 'model_list.1.litellm_params.timeout', 'warning'],
+      [14, 'model_list.2.litellm_params.model', 'warning'],
+      [15, 'model_list.3.model_name', 'warning'],
+      [18, 'model_list.4', 'warning'],
+      [23, 'model_list.5.litellm_params.api_base', 'warning'],
+    ]);
+    expect(warnings[3].message).toBe('is required: the name clients send as "model" (the gateway starts, with this model unavailable)');
+    // model_list[i] is still the file's i-th entry: one deployment each, in order.
+    expect(loaded.config.model_list.map((entry) => entry.model_name)).toEqual(['good', 'lots', 'no-model', 'model_list[3]', 'model_list[4]', 'metadata', 'good']);
+    const deployments = buildDeployments(loaded);
+    expect(deployments.map((deployment) => [deployment.modelName, deployment.available, deployment.unavailableReason])).toEqual([
+      ['good', true, undefined],
+      ['lots', false, 'invalid model entry: litellm_params.rpm: expected a number; litellm_params.timeout: expected a number'],
+      ['no-model', false, 'invalid model entry: litellm_params.model: is required (e.g. "openai/gpt-4o")'],
+      ['model_list[3]', false, 'invalid model entry: model_name: is required: the name clients send as "model"'],
+      ['model_list[4]', false, 'invalid model entry: expected object, got string'],
+      ['metadata', false, expect.stringMatching(/^api_base refused: "http:\/\/169\.254\.169\.254\/v1" points at /)],
+      ['good', true, undefined],
+    ]);
+    expect(deployments[1]).toMatchObject({ provider: 'openai', upstreamModel: 'gpt-4o-mini' });
+    expect(deployments[1]).not.toHaveProperty('rpm');
+    // A refused address is never kept as the deployment's target.
+    expect(deployments[5].apiBase).toBe('');
+    expect(new Set(deployments.map((deployment) => deployment.id)).size).toBe(7);
+  });
+
+  it('a number is a model name; a missing or null one is not the name "undefined"', () => {
+    const loaded = parseConfig('model_list:\n  - model_name: 4\n    litellm_params: {model: openai/x, api_key: k}\n  - model_name: null\n    litellm_params: {model: openai/x, api_key: k}\n');
+    expect(loaded.config.model_list.map((entry) => entry.model_name)).toEqual(['4', 'model_list[1]']);
+    expect(buildDeployments(loaded).map((deployment) => deployment.available)).toEqual([true, false]);
+  });
+
+  it('an api_base or base_url the gateway must not call makes the model unavailable, not the config fatal; allow_internal_api_base lets a link-local one through', () => {
+    const config = (extra: string) => `model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/x\n      api_key: k\n      api_base: https://api.openai.com/v1\n      base_url: http://[fe80::1]:8000\n  - model_name: b\n    litellm_params:\n      model: ollama/llama3\n      api_base: file:///etc/passwd\n${extra}`;
+    const refused = parseConfig(config(''));
+    expect(refused.issues.filter((issue) => issue.fatal)).toEqual([]);
+    expect(refused.issues.filter((issue) => issue.kind === 'unavailable-model').map((issue) => [issue.line, issue.message])).toEqual([
+      [7, expect.stringMatching(/^"http:\/\/\[fe80::1\]:8000" points at .*nothing is ever sent there\)$/)],
+      [11, expect.stringMatching(/^"file:\/\/\/etc\/passwd" uses file:\/\/; only http:\/\/ and https:\/\/ upstreams are allowed/)],
+    ]);
+    const [a, b] = buildDeployments(refused);
+    expect([a.available, a.apiBase, b.available, b.apiBase]).toEqual([false, '', false, '']);
+    expect(a.unavailableReason).toMatch(/^api_base refused: "http:\/\/\[fe80::1\]:8000"/);
+    const allowed = parseConfig(config('general_settings:\n  allow_internal_api_base: true\n'));
+    expect(allowed.issues.filter((issue) => issue.kind === 'unavailable-model').map((issue) => issue.line)).toEqual([11]);
+    expect(buildDeployments(allowed).map((deployment) => deployment.available)).toEqual([true, false]);
   });
 
   it('reports a missing environment variable; in a model entry the gateway still starts', () => {
@@ -173,9 +253,9 @@ ${filtering}`;
 
   it('requires litellm_params.model, pointing at the entry', () => {
     const loaded = parseConfig('model_list:\n  - model_name: x\n    litellm_params:\n      api_key: k\n');
-    const issue = loaded.issues.find((item) => item.severity === 'error')!;
+    const issue = loaded.issues.find((item) => item.kind === 'unavailable-model')!;
+    expect(issue).toMatchObject({ severity: 'warning', fatal: false, line: 4 });
     expect(issue.message).toMatch(/required/);
-    expect(issue.line).toBe(4);
   });
 
   it('uses provider defaults: base URLs and key variables', () => {

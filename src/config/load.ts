@@ -9,7 +9,7 @@ import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { modelProvider } from '../providers/model-provider.js';
 import { providerParamWarnings } from './provider-param-warnings.js';
-import { configSchema, KNOWN_KEYS, type GatewayConfig } from './schema.js';
+import { configSchema, KNOWN_KEYS, modelEntrySchema, type GatewayConfig, type ModelEntry } from './schema.js';
 import { litellmKey } from './litellm-keys.js';
 
 const EMPTY_WHEN_NULL = ['model_list', 'router_settings', 'litellm_settings', 'general_settings', 'environment_variables'];
@@ -48,6 +48,12 @@ export interface LoadedConfig {
   /** The environment the config was resolved against (process env + environment_variables). */
   env: Record<string, string | undefined>;
   file?: string;
+  /**
+   * `model_list` entries that failed validation, by index, with the reason: `config.model_list`
+   * holds a stand-in at that index (its name, or "model_list[<index>]" when it has no usable one),
+   * built as an unavailable deployment (deployments.ts).
+   */
+  invalidModels?: ReadonlyMap<number, string>;
 }
 
 export function formatPath(path: ConfigPath): string {
@@ -123,7 +129,24 @@ export function parseConfig(source: string, env: Record<string, string | undefin
 
   // A section left with nothing but comments (`general_settings:` and commented-out keys) is empty, not an error.
   for (const section of EMPTY_WHEN_NULL) if (resolved[section] === null) resolved[section] = section === 'model_list' ? [] : {};
-  const parsed = configSchema.safeParse(resolved);
+  // Each model_list entry is validated on its own: one that fails is listed as an unavailable model
+  // with its reasons, and the gateway starts (check-config --strict makes these errors).
+  const modelEntries = Array.isArray(resolved.model_list) ? (resolved.model_list as unknown[]) : undefined;
+  const invalidModels = new Map<number, string>();
+  modelEntries?.forEach((entry, index) => {
+    const checked = modelEntrySchema.safeParse(entry);
+    if (checked.success) return;
+    const reasons: string[] = [];
+    for (const zodIssue of checked.error.issues) {
+      const path: ConfigPath = ['model_list', index, ...zodIssue.path];
+      const message = describeZodIssue(zodIssue);
+      reasons.push(zodIssue.path.length > 0 ? `${formatPath(zodIssue.path)}: ${message}` : message);
+      issues.push({ severity: 'warning', message: `${message} (the gateway starts, with this model unavailable)`, path, ...locate(path), fatal: false, kind: 'unavailable-model' });
+    }
+    invalidModels.set(index, `invalid model entry: ${reasons.join('; ')}`);
+  });
+  const valid = modelEntries?.filter((_, index) => !invalidModels.has(index));
+  const parsed = configSchema.safeParse(valid ? { ...resolved, model_list: valid } : resolved);
   if (!parsed.success) {
     for (const zodIssue of parsed.error.issues) {
       issues.push({ severity: 'error', message: describeZodIssue(zodIssue), path: zodIssue.path, ...locate(zodIssue.path), fatal: true });
@@ -146,6 +169,11 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   issues.push(...apiBaseIssues(entries, allowsInternalApiBase(resolved.general_settings), locate));
   issues.push(...providerParamWarnings(entries, locate));
   const config = parsed.success ? parsed.data : configSchema.parse({});
+  if (parsed.success && modelEntries && invalidModels.size > 0) {
+    // Back in their places, so that model_list[i] is still the i-th entry of the file.
+    const parsedEntries = config.model_list[Symbol.iterator]();
+    config.model_list = modelEntries.map((entry, index) => (invalidModels.has(index) ? standInEntry(entry, index) : parsedEntries.next().value!));
+  }
   issues.push(...fairShareWarnings(config, locate));
   issues.push(...listenerIssues(config, locate));
   issues.push(...tagRoutingWarnings(config, locate));
@@ -157,7 +185,20 @@ export function parseConfig(source: string, env: Record<string, string | undefin
 
   // On the keys as written: a key whose os.environ/ variable is unset is still a key the config uses.
   issues.push(...unknownKeyWarnings(raw, locate));
-  return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file };
+  return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file, ...(invalidModels.size > 0 ? { invalidModels } : {}) };
+}
+
+/**
+ * What stands for a model_list entry that failed validation: its name (or "model_list[<index>]"
+ * when it has no usable one, so that it can be listed) and its model when that is a string; none
+ * of its other settings, which are never used.
+ */
+function standInEntry(entry: unknown, index: number): ModelEntry {
+  const fields = isPlainObject(entry) ? entry : {};
+  const params = isPlainObject(fields.litellm_params) ? fields.litellm_params : {};
+  const name = fields.model_name;
+  const modelName = typeof name === 'number' || (typeof name === 'string' && name.trim() !== '') ? String(name) : `model_list[${index}]`;
+  return { model_name: modelName, litellm_params: { model: typeof params.model === 'string' ? params.model : '' } };
 }
 
 function allowsInternalApiBase(generalSettings: unknown): boolean {
@@ -165,7 +206,10 @@ function allowsInternalApiBase(generalSettings: unknown): boolean {
   return value === true || value === 'true' || value === 'True';
 }
 
-/** api_base / base_url values the gateway must not call (security/api-base.ts), as fatal errors. */
+/**
+ * api_base / base_url values the gateway must not call (security/api-base.ts): the model is
+ * unavailable (deployments.ts keeps no such address), the gateway starts; --strict makes it an error.
+ */
 function apiBaseIssues(entries: unknown[], allowInternal: boolean, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   entries.forEach((entry, index) => {
@@ -177,7 +221,7 @@ function apiBaseIssues(entries: unknown[], allowInternal: boolean, locate: (path
       const problem = apiBaseProblem(value, { allowInternal });
       if (!problem) continue;
       const path: ConfigPath = ['model_list', index, 'litellm_params', field];
-      issues.push({ severity: 'error', message: problem, path, ...locate(path), fatal: true });
+      issues.push({ severity: 'warning', message: `${problem} (the gateway starts, with this model unavailable; nothing is ever sent there)`, path, ...locate(path), fatal: false, kind: 'unavailable-model' });
     }
   });
   return issues;

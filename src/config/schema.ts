@@ -157,7 +157,11 @@ export const modelInfoSchema = z
 
 export const modelEntrySchema = z
   .object({
-    model_name: z.coerce.string({ required_error: 'is required: the name clients send as "model"' }).min(1),
+    // A number is a name (`model_name: 4`); a missing or null one is not the name "undefined".
+    model_name: z.preprocess(
+      (value) => (typeof value === 'number' || typeof value === 'boolean' ? String(value) : value),
+      z.string({ required_error: 'is required: the name clients send as "model"', invalid_type_error: 'expected a name (a string)' }).refine((name) => name.trim() !== '', 'is required: the name clients send as "model"'),
+    ),
     litellm_params: litellmParamsSchema,
     model_info: modelInfoSchema.optional(),
   })

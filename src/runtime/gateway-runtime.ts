@@ -179,14 +179,18 @@ export interface GatewayRuntime {
 
 export class ConfigError extends Error {}
 
+/** The config's fatal errors as one ConfigError, or undefined when the gateway can start with it. */
+export function configRefusal(loaded: LoadedConfig): ConfigError | undefined {
+  const fatal = loaded.issues.filter((issue) => issue.severity === 'error' && issue.fatal);
+  return fatal.length > 0 ? new ConfigError(`the config has errors:\n${fatal.map((issue) => `  ${formatIssue(issue, loaded.file)}`).join('\n')}`) : undefined;
+}
+
 export { redisUrlFrom };
 
 export async function createRuntime(loaded: LoadedConfig, options: RuntimeOptions = {}): Promise<GatewayRuntime> {
   const logger = options.logger ?? createLogger({ json: loaded.config.litellm_settings.json_logs });
-  const fatal = loaded.issues.filter((issue) => issue.severity === 'error' && issue.fatal);
-  if (fatal.length > 0) {
-    throw new ConfigError(`the config has errors:\n${fatal.map((issue) => `  ${formatIssue(issue, loaded.file)}`).join('\n')}`);
-  }
+  const refusal = configRefusal(loaded);
+  if (refusal) throw refusal;
   for (const issue of loaded.issues.filter((item) => !item.fatal)) {
     logger.warn({ where: issue.line ? `${loaded.file ?? 'config'}:${issue.line}` : undefined }, `config: ${issue.message} (${formatPath(issue.path)})`);
   }

@@ -333,6 +333,9 @@ general_settings:
     expect(message.usage).toMatchObject({ input_tokens: 1000, output_tokens: 300, cache_read_input_tokens: 2000, cache_creation_input_tokens: 500 });
     const streamed = await claudeClient.messages.stream({ model: 'claude-house', max_tokens: 256, messages: [{ role: 'user', content: 'Hi' }] }).finalMessage();
     expect(streamed.usage).toMatchObject({ input_tokens: 1000, output_tokens: 300, cache_read_input_tokens: 2000, cache_creation_input_tokens: 500 });
+    // Anthropic's own message ids, as the upstream gave them (not msg_msg_…).
+    expect(message.id).toMatch(/^msg_mock\d{6}$/);
+    expect(streamed.id).toMatch(/^msg_mock\d{6}$/);
   });
 
   it('passes thinking through and sends the signed thinking block back with the tool_result turn', async () => {

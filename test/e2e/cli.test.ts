@@ -100,8 +100,22 @@ describe('switchboard CLI', () => {
     // A model the gateway cannot serve is a warning: the gateway starts without it.
     expect(result.stdout).toMatch(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4:\\d+: warning: .*unknown provider prefix "nosuch" \\(the gateway starts, with this model unavailable\\)`));
     expect(result.stdout).toMatch(/:8:\d+: error: .*SWITCHBOARD_TEST_MISSING_VAR/);
-    expect(result.stdout).toMatch(/:9:\d+: error: model_list\[1\]\.litellm_params\.rpm: expected a number/);
+    // A malformed model entry is a warning too (that model unavailable); --strict makes these errors.
+    expect(result.stdout).toMatch(/:9:\d+: warning: model_list\[1\]\.litellm_params\.rpm: expected a number \(the gateway starts, with this model unavailable\)/);
     expect(result.stdout).toMatch(/:11:\d+: warning: .*unknown key "surprise"/);
+  });
+
+  it('check-config: malformed model entries are warnings and the config passes; --strict fails on each', async () => {
+    const path = file('per-model-check.yaml', 'model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/gpt-4o-mini\n      api_key: sk-x\n      rpm: lots\n  - litellm_params:\n      model: openai/gpt-4o\n      api_key: sk-x\n  - model_name: c\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: sk-x\n      api_base: http://169.254.169.254\n  - model_name: d\n    litellm_params:\n      model: openai/gpt-4o\n      api_key: sk-x\n');
+    const relaxed = await cli(['check-config', path]);
+    expect(relaxed.code, relaxed.stdout).toBe(0);
+    expect(relaxed.stdout).toMatch(/:6:\d+: warning: model_list\[0\]\.litellm_params\.rpm: expected a number/);
+    expect(relaxed.stdout).toMatch(/:7:\d+: warning: model_list\[1\]\.model_name: is required/);
+    expect(relaxed.stdout).toMatch(/:14:\d+: warning: model_list\[2\]\.litellm_params\.api_base: "http:\/\/169\.254\.169\.254" points at /);
+    expect(relaxed.stdout).toContain('ok — 4 model(s), 4 deployment(s) (1 available), 3 warning(s)');
+    const strict = await cli(['check-config', path, '--strict']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout.split('\n').filter((line) => / error: model_list\[\d\]/.test(line) && line.endsWith('[--strict]'))).toHaveLength(3);
   });
 
   it('check-config reports invalid YAML with its line', async () => {
@@ -120,11 +134,71 @@ describe('switchboard CLI', () => {
     expect(second.stdout).toContain('up to date');
   });
 
-  it('start refuses a config with errors, naming them', async () => {
-    const path = file('fatal.yaml', 'model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/x\n      rpm: lots\n');
-    const result = await cli(['start', '--config', path, '--port', '0']);
+  it('start refuses a config with errors outside model_list, naming them, before it generates a master key', async () => {
+    const path = file('fatal.yaml', 'model_list:\n  - model_name: a\n    litellm_params:\n      model: openai/x\n      rpm: lots\nrouter_settings:\n  num_retries: [1]\n');
+    const dataDir = join(directory, 'fatal-data');
+    const result = await cli(['start', '--config', path, '--port', '0', '--data-dir', dataDir], { DATABASE_URL: '' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('rpm: expected a number');
+    expect(result.stderr).toMatch(/fatal\.yaml:7:\d+: error: router_settings\.num_retries: /);
+    // The model's own error is not what stops it.
+    expect(result.stderr).not.toContain('rpm');
+    expect(result.stdout).not.toContain('master key');
+    expect(existsSync(join(dataDir, 'master-key'))).toBe(false);
+  });
+
+  it('start serves a config whose only errors are in model entries: each such model is logged unavailable with its reasons', async () => {
+    const path = file(
+      'per-model.yaml',
+      [
+        'model_list:',
+        '  - model_name: lots',
+        '    litellm_params:',
+        '      model: openai/gpt-4o-mini',
+        '      api_key: sk-x',
+        '      rpm: lots',
+        '  - model_name: no-model',
+        '    litellm_params:',
+        '      api_key: sk-x',
+        '  - litellm_params:',
+        '      model: openai/gpt-4o',
+        '      api_key: sk-x',
+        '  - model_name: metadata',
+        '    litellm_params:',
+        '      model: openai/gpt-4o',
+        '      api_key: sk-x',
+        '      api_base: http://169.254.169.254/v1',
+        '  - model_name: good',
+        '    litellm_params:',
+        '      model: openai/gpt-4o',
+        '      api_key: sk-x',
+        'general_settings:',
+        '  master_key: sk-cli-per-model',
+        '',
+      ].join('\n'),
+    );
+    const listed: Array<{ model_name: string; model_info: { unavailable_reason: string | null } }> = [];
+    const result = await startAndStop(['--config', path, '--port', '0', '--host', '127.0.0.1', '--data-dir', join(directory, 'per-model-data')], { JSON_LOGS: 'true', DATABASE_URL: '' }, async (url) => {
+      const response = await fetch(`${url}/model/info`, { headers: { authorization: 'Bearer sk-cli-per-model' } });
+      listed.push(...((await response.json()) as { data: typeof listed }).data);
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const logged = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; level: number; model?: string; reason?: string; where?: string });
+    expect(logged.filter((entry) => entry.msg === 'model unavailable').map((entry) => [entry.model, entry.reason])).toEqual([
+      ['lots', 'invalid model entry: litellm_params.rpm: expected a number'],
+      ['no-model', 'invalid model entry: litellm_params.model: is required (e.g. "openai/gpt-4o")'],
+      ['model_list[2]', 'invalid model entry: model_name: is required: the name clients send as "model"'],
+      ['metadata', expect.stringMatching(/^api_base refused: "http:\/\/169\.254\.169\.254\/v1" points at /)],
+    ]);
+    // Each at its line, as a warning.
+    expect(logged.find((entry) => entry.msg.startsWith('config: expected a number'))).toMatchObject({ level: 40, where: `${path}:6` });
+    expect(logged.find((entry) => entry.msg.includes('169.254.169.254'))).toMatchObject({ level: 40, where: `${path}:17` });
+    expect(listed.map((model) => [model.model_name, model.model_info.unavailable_reason === null])).toEqual([
+      ['lots', false],
+      ['no-model', false],
+      ['model_list[2]', false],
+      ['metadata', false],
+      ['good', true],
+    ]);
   });
 
   it('start serves a config whose models it cannot all serve, and logs each unavailable one with its reason, and each LiteLLM key it does not support', async () => {

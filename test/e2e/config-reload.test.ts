@@ -1,7 +1,8 @@
 /**
  * Hot reload through the CLI, as an operator does it: SIGHUP, `switchboard reload`, `--watch`.
  * A changed api_base takes the next request; a stream in flight finishes where it started; a
- * broken file changes nothing and its errors are logged with line and column.
+ * broken file changes nothing and its errors are logged with line and column; a malformed model
+ * entry is applied as an unavailable model, as at start.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,6 +104,14 @@ describe('config reload', () => {
       expect(gateway.output()).toMatch(/config\.yaml:\d+:\d+: error: router_settings\.routing_strategy/);
       expect(gateway.output()).toMatch(/config\.yaml:\d+:\d+: error: router_settings\.num_retries/);
       expect(await answer(client)).toBe('from the second server');
+
+      // A file whose only errors are in a model entry is applied, that model listed unavailable (as at start).
+      writeFileSync(configFile, config(first.url, '  - model_name: broken\n    litellm_params: {model: openai/gpt-4o, api_key: sk-upstream, rpm: lots}\n'));
+      gateway.child.kill('SIGHUP');
+      await gateway.waitFor(/SIGHUP: config reloaded from[\s\S]*SIGHUP: config reloaded from/);
+      expect(await answer(client)).toBe('from the first server');
+      const info = (await (await fetch(`${gateway.url}/model/info`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).json()) as { data: Array<{ model_name: string; model_info: { unavailable_reason: string | null } }> };
+      expect(info.data.find((model) => model.model_name === 'broken')?.model_info.unavailable_reason).toBe('invalid model entry: litellm_params.rpm: expected a number');
 
       // Settings read once at start are named, not silently ignored.
       writeFileSync(configFile, config(first.url).replace('general_settings:\n', 'general_settings:\n  max_request_size_mb: 1\n'));

@@ -1,8 +1,9 @@
 /**
  * An admin-configured api_base can only be an http(s) upstream that is not a link-local or cloud
  * metadata address (unless general_settings.allow_internal_api_base) and not the gateway itself:
- * refused at config load (check-config reports it, start-up stops) and on /model/new and
- * /model/update with a 400 that says why. Private ranges and loopback stay allowed.
+ * refused at config load — the model is unavailable with the reason and nothing is ever sent there,
+ * the gateway starts with its other models (check-config warns, --strict fails) — and on
+ * /model/new and /model/update with a 400 that says why. Private ranges and loopback stay allowed.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,32 +37,51 @@ describe('api_base at config load', () => {
   const directory = mkdtempSync(join(tmpdir(), 'switchboard-api-base-'));
   afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-  it('check-config reports each refused api_base at its line and exits 1', async () => {
+  const checkConfig = async (path: string, flags: string[] = []) => {
+    const output: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void output.push(line));
+    const code = await main(['check-config', path, ...flags], {}).finally(() => log.mockRestore());
+    return { code, output: output.join('\n') };
+  };
+
+  it('check-config reports each refused api_base at its line as a warning (the model unavailable); --strict exits 1', async () => {
     for (const [index, apiBase] of REFUSED.entries()) {
       const path = join(directory, `bad-${index}.yaml`);
       writeFileSync(path, configWith(apiBase));
-      const output: string[] = [];
-      const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void output.push(line));
-      const code = await main(['check-config', path], {}).finally(() => log.mockRestore());
-      expect(code, apiBase).toBe(1);
-      expect(output.join('\n'), apiBase).toMatch(/:4:\d+: error: model_list\[0\]\.litellm_params\.api_base: .*(only http:\/\/ and https:\/\/|allow_internal_api_base)/);
+      const relaxed = await checkConfig(path);
+      expect(relaxed.code, apiBase).toBe(0);
+      expect(relaxed.output, apiBase).toMatch(/:4:\d+: warning: model_list\[0\]\.litellm_params\.api_base: .*(only http:\/\/ and https:\/\/|allow_internal_api_base).*nothing is ever sent there/);
+      const strict = await checkConfig(path, ['--strict']);
+      expect(strict.code, apiBase).toBe(1);
+      expect(strict.output, apiBase).toMatch(/:4:\d+: error: model_list\[0\]\.litellm_params\.api_base: .*\[--strict\]/);
     }
   });
 
-  it('a gateway does not start with a metadata api_base', async () => {
-    await expect(startGateway(configWith('http://169.254.169.254/v1'))).rejects.toThrow(/169\.254\.169\.254.*cloud credentials/);
+  it('a gateway with a refused api_base starts; that model is unavailable with the reason, keeps no address, and its calls never leave', async () => {
+    for (const apiBase of REFUSED) {
+      const gateway = await startGateway(configWith(apiBase));
+      try {
+        const response = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'target', messages: [{ role: 'user', content: 'hi' }] }) });
+        expect(response.status, apiBase).toBe(503);
+        expect(((await response.json()) as ErrorBody).error.message, apiBase).toMatch(/api_base refused: /);
+        const [deployment] = gateway.runtime.catalog.allDeployments();
+        expect([deployment.available, deployment.apiBase], apiBase).toEqual([false, '']);
+      } finally {
+        await gateway.close();
+      }
+    }
   });
 
   it('allow_internal_api_base: true lets link-local and metadata addresses through, never other schemes', () => {
     const allowed = parseConfig(configWith('http://169.254.169.254/v1', '  allow_internal_api_base: true'), {});
-    expect(allowed.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(allowed.issues.filter((issue) => issue.kind === 'unavailable-model' || issue.severity === 'error')).toEqual([]);
     const file = parseConfig(configWith('file:///etc/passwd', '  allow_internal_api_base: true'), {});
-    expect(file.issues.some((issue) => issue.fatal && issue.message.includes('only http:// and https://'))).toBe(true);
+    expect(file.issues.some((issue) => issue.kind === 'unavailable-model' && issue.message.includes('only http:// and https://'))).toBe(true);
   });
 
   it('private ranges and loopback stay allowed', () => {
     for (const apiBase of ['http://10.1.2.3:8000/v1', 'http://192.168.0.10:11434', 'http://127.0.0.1:11434', 'http://localhost:8080/v1']) {
-      expect(parseConfig(configWith(apiBase), {}).issues.filter((issue) => issue.severity === 'error'), apiBase).toEqual([]);
+      expect(parseConfig(configWith(apiBase), {}).issues.filter((issue) => issue.kind === 'unavailable-model' || issue.severity === 'error'), apiBase).toEqual([]);
     }
   });
 

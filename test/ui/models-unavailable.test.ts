@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 /**
  * The admin UI's Models page lists the models of config.yaml the gateway cannot serve — a provider
- * this version does not serve, a key whose variable is unset — marked unavailable with the reason,
+ * this version does not serve, a key whose variable is unset, a malformed entry (one without a name
+ * listed as model_list[<index>]) — marked unavailable with the reason,
  * beside the ones it serves (a real browser: playwright-core driving the system Chromium).
  */
 import { existsSync } from 'node:fs';
@@ -38,6 +39,14 @@ model_list:
     litellm_params:
       model: mistral/mistral-large-latest
       api_key: os.environ/UI_TEST_UNSET_MISTRAL_KEY
+  - model_name: malformed
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: sk-upstream-test
+      rpm: lots
+  - litellm_params:
+      model: openai/gpt-4o
+      api_key: sk-upstream-test
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -63,6 +72,9 @@ general_settings:
     const row = (name: string) => page.locator(`tr[data-model-name="${name}"]`);
     await expect.poll(() => row('sagemaker-llama').textContent(), { timeout: 10_000 }).toContain('unavailable: provider "sagemaker": AWS SageMaker endpoints are not served by this version');
     await expect.poll(() => row('mistral-large').textContent()).toContain('unavailable: environment variable UI_TEST_UNSET_MISTRAL_KEY is not set');
+    await expect.poll(() => row('malformed').textContent()).toContain('unavailable: invalid model entry: litellm_params.rpm: expected a number');
+    // An entry without a name is listed by its place in the file.
+    await expect.poll(() => row('model_list[4]').textContent()).toContain('unavailable: invalid model entry: model_name: is required');
     await expect.poll(() => row('served').textContent()).toContain('gpt-4o-mini');
     expect(await row('served').textContent()).not.toContain('unavailable');
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChatResponse } from '../../../providers/types.js';
 import { anthropicMessagesFormat } from './index.js';
-import { anthropicUsage, chatToAnthropicMessage, stopReasonOf } from './response.js';
+import { anthropicUsage, chatToAnthropicMessage, messageId, stopReasonOf } from './response.js';
 
 const request = { model: 'claude-sonnet-4-5', stopSequences: ['END'] };
 
@@ -15,6 +15,15 @@ function completion(message: ChatResponse['choices'][number]['message'], finishR
     usage: { prompt_tokens: 1000, completion_tokens: 50, total_tokens: 1050, prompt_tokens_details: { cached_tokens: 200 } },
   };
 }
+
+describe('messageId', () => {
+  it('is msg_ + the completion id, an Anthropic upstream\'s msg_ id as it is, or a random one', () => {
+    expect(messageId('chatcmpl-abc123')).toBe('msg_abc123');
+    expect(messageId('msg_01XFDUDYJgAACzvnptvVoYEL')).toBe('msg_01XFDUDYJgAACzvnptvVoYEL');
+    expect(messageId('gen-42')).toBe('msg_gen-42');
+    expect(messageId(undefined)).toMatch(/^msg_[0-9a-f]{24}$/);
+  });
+});
 
 describe('chatToAnthropicMessage', () => {
   it('writes a text answer as an Anthropic Message with the model the client named', () => {

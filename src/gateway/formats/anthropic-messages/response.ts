@@ -8,8 +8,12 @@ import type { ChatDelta, ChatMessage, ChatResponse, Usage } from '../../../provi
 import { toolUseIdOf } from './tool-ids.js';
 import type { AnthropicContentBlock, AnthropicMessage, AnthropicRequestContext, AnthropicStopReason, AnthropicUsage } from './types.js';
 
-/** `msg_` + the upstream completion id, so one id can be followed through the logs of both formats. */
+/**
+ * `msg_` + the upstream completion id, so one id can be followed through the logs of both formats;
+ * an Anthropic upstream's id (already `msg_…`) as it is.
+ */
 export function messageId(completionId: string | undefined): string {
+  if (completionId?.startsWith('msg_') && completionId.length > 4) return completionId;
   const base = (completionId ?? '').replace(/^chatcmpl-/, '');
   return `msg_${base.length > 0 ? base : randomBytes(12).toString('hex')}`;
 }
