@@ -9,7 +9,8 @@ import type { LimitsState } from '../state/limits-state.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
 import { CreditRepository } from '../storage/repositories/credits.js';
 import type { PlatformSettings } from '../platform/settings.js';
-import { budgetSubjectName } from './admission.js';
+import { budgetSubjectName, modelBudgetSubjectName } from './admission.js';
+import { effectiveModelBudgets, modelBudgetPeriod, modelSpendThisPeriod, toLiteLLM, type ModelBudgets } from './model-budgets.js';
 import { hashKey } from './authenticator.js';
 import { addDuration, parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
@@ -39,6 +40,8 @@ export interface KeyFields extends LimitFields {
   key_type?: string | null;
   /** The spend so far (USD): an administrator's reset (usually to 0). */
   spend?: number;
+  /** Per-model budgets (LiteLLM's model_max_budget, parsed by auth/model-budgets.ts); null or {}: none. */
+  model_max_budget?: ModelBudgets | null;
   aliases?: Record<string, string>;
   duration?: string | null;
   user_id?: string | null;
@@ -166,6 +169,25 @@ export class ManagementService {
     return Math.max(live ?? 0, spendThisPeriod(limits));
   }
 
+  /**
+   * LiteLLM's `model_spend`: spend per model_max_budget entry in its current period — the live
+   * counter where this replica has one, else the database's.
+   */
+  private async modelSpendView(key: KeyRecord, budget: Record<string, unknown> | null): Promise<Record<string, number>> {
+    const linked = budget && key.budgetId ? { budgetId: key.budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null } : undefined;
+    const budgets = effectiveModelBudgets(key.modelMaxBudget, linked);
+    if (Object.keys(budgets).length === 0) return {};
+    const recorded = key.modelSpend ?? (await this.repo.modelSpendOf(key.id));
+    const now = Date.now();
+    const view: Record<string, number> = {};
+    for (const [entry, budget] of Object.entries(budgets)) {
+      const period = modelBudgetPeriod(budget, key.createdAt, now);
+      const live = await this.limits.spent(modelBudgetSubjectName(key, entry), period).catch(() => undefined);
+      view[entry] = toUsd(Math.max(live ?? 0, modelSpendThisPeriod(recorded[entry], period)))!;
+    }
+    return view;
+  }
+
   private async limitView(kind: 'key' | 'user' | 'team', id: string, limits: Limits) {
     return {
       models: limits.models,
@@ -186,6 +208,7 @@ export class ManagementService {
 
   /** A key in LiteLLM's GenerateKeyResponse / key info shape (without the secret). */
   async keyView(key: KeyRecord) {
+    const budget = key.budgetId ? await this.lookupBudget(key.budgetId) : null;
     return {
       token: key.hash,
       token_id: key.hash,
@@ -198,11 +221,12 @@ export class ManagementService {
       tags: key.tags ?? [],
       allowed_routes: key.allowedRoutes ?? [],
       key_type: key.keyType ?? 'default',
-      model_max_budget: {},
+      model_max_budget: toLiteLLM(key.modelMaxBudget),
+      model_spend: await this.modelSpendView(key, budget),
       guardrails: Array.isArray(key.metadata.guardrails) ? key.metadata.guardrails : [],
       created_by: key.createdBy ?? null,
       budget_id: key.budgetId ?? null,
-      litellm_budget_table: key.budgetId ? await this.lookupBudget(key.budgetId) : null,
+      litellm_budget_table: budget,
       ...(await this.limitView('key', key.id, key)),
     };
   }
@@ -286,6 +310,7 @@ export class ManagementService {
       allowedRoutes: fields.allowed_routes ?? [],
       keyType: fields.key_type ?? 'default',
       createdBy,
+      modelMaxBudget: fields.model_max_budget ?? {},
     };
     if (fields.spend !== undefined) key.spendMicros = toMicros(fields.spend)!;
     await this.repo.insertKey(key).catch(async (error: unknown) => {
@@ -316,6 +341,7 @@ export class ManagementService {
     if (fields.tags !== undefined) changes.tags = fields.tags ?? [];
     if (fields.allowed_routes !== undefined) changes.allowedRoutes = fields.allowed_routes ?? [];
     if (fields.key_type !== undefined) changes.keyType = fields.key_type;
+    if (fields.model_max_budget !== undefined) changes.modelMaxBudget = fields.model_max_budget ?? {};
     if (fields.spend !== undefined) {
       changes.spendMicros = toMicros(fields.spend)!;
       // The spend given is this period's: the stored spend is read as the period's only from its start.
