@@ -170,22 +170,26 @@ export class ManagementService {
   }
 
   /**
-   * LiteLLM's `model_spend`: spend per model_max_budget entry in its current period — the live
-   * counter where this replica has one, else the database's.
+   * The spend of each model_max_budget entry (the key's own, else its budget object's) in its
+   * current period — the live counter where this replica has one, else the database's: as
+   * `model_spend` (model → USD) and as LiteLLM's `model_max_budget_usage` (model → {current_spend,
+   * budget_limit, time_period}).
    */
-  private async modelSpendView(key: KeyRecord, budget: Record<string, unknown> | null): Promise<Record<string, number>> {
+  private async modelSpendView(key: KeyRecord, budget: Record<string, unknown> | null) {
     const linked = budget && key.budgetId ? { budgetId: key.budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null } : undefined;
     const budgets = effectiveModelBudgets(key.modelMaxBudget, linked);
-    if (Object.keys(budgets).length === 0) return {};
+    const model_spend: Record<string, number> = {};
+    const model_max_budget_usage: Record<string, { current_spend: number; budget_limit: number; time_period: string | null }> = {};
+    if (Object.keys(budgets).length === 0) return { model_spend, model_max_budget_usage };
     const recorded = key.modelSpend ?? (await this.repo.modelSpendOf(key.id));
     const now = Date.now();
-    const view: Record<string, number> = {};
-    for (const [entry, budget] of Object.entries(budgets)) {
-      const period = modelBudgetPeriod(budget, key.createdAt, now);
+    for (const [entry, entryBudget] of Object.entries(budgets)) {
+      const period = modelBudgetPeriod(entryBudget, key.createdAt, now);
       const live = await this.limits.spent(modelBudgetSubjectName(key, entry), period).catch(() => undefined);
-      view[entry] = toUsd(Math.max(live ?? 0, modelSpendThisPeriod(recorded[entry], period)))!;
+      model_spend[entry] = toUsd(Math.max(live ?? 0, modelSpendThisPeriod(recorded[entry], period)))!;
+      model_max_budget_usage[entry] = { current_spend: model_spend[entry], budget_limit: toUsd(entryBudget.budgetMicros)!, time_period: entryBudget.timePeriod };
     }
-    return view;
+    return { model_spend, model_max_budget_usage };
   }
 
   private async limitView(kind: 'key' | 'user' | 'team', id: string, limits: Limits) {
@@ -222,7 +226,7 @@ export class ManagementService {
       allowed_routes: key.allowedRoutes ?? [],
       key_type: key.keyType ?? 'default',
       model_max_budget: toLiteLLM(key.modelMaxBudget),
-      model_spend: await this.modelSpendView(key, budget),
+      ...(await this.modelSpendView(key, budget)),
       guardrails: Array.isArray(key.metadata.guardrails) ? key.metadata.guardrails : [],
       created_by: key.createdBy ?? null,
       budget_id: key.budgetId ?? null,

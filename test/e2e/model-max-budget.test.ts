@@ -140,6 +140,7 @@ describe.each(setups)('model_max_budget on keys: $name', (setup) => {
     const info = (await api.keyInfo(key.token));
     expect(info.model_max_budget).toEqual({ 'gpt-4o': { budget_limit: 0.0005, time_period: '1d' } });
     expect(Math.round(info.model_spend['gpt-4o'] * 1_000_000)).toBe(spent);
+    expect(info.model_max_budget_usage).toEqual({ 'gpt-4o': { current_spend: info.model_spend['gpt-4o'], budget_limit: 0.0005, time_period: '1d' } });
     expect(Math.round(info.spend * 1_000_000)).toBe(spent + other);
   });
 

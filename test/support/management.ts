@@ -42,6 +42,7 @@ export interface KeyView extends LimitView {
   /** Per-model budgets in LiteLLM's current shape, and each entry's spend in its current period (USD). */
   model_max_budget: Record<string, { budget_limit: number; time_period: string | null }>;
   model_spend: Record<string, number>;
+  model_max_budget_usage: Record<string, { current_spend: number; budget_limit: number; time_period: string | null }>;
 }
 
 /** /key/generate and /key/regenerate: the secret, shown once, and the key's fields. */
