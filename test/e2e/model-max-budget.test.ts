@@ -206,6 +206,27 @@ describe.each(setups)('model_max_budget on keys: $name', (setup) => {
     expect((removed).model_spend).toEqual({});
   });
 
+  it('a key linked to a budget object (budget_id) is held to the budget\'s model_max_budget, with its own spend', async () => {
+    const malformed = await api.call<ErrorBody>('POST', '/budget/new', { budget_id: 'per-model-bad', model_max_budget: { 'gpt-4o': { budget_limit: -1 } } });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.param).toBe('model_max_budget');
+    const created = await api.ok<{ model_max_budget: unknown }>('POST', '/budget/new', { budget_id: 'per-model-template', model_max_budget: { 'gpt-4o': 0.0005 } });
+    expect(created.model_max_budget).toEqual({ 'gpt-4o': { budget_limit: 0.0005, time_period: null } });
+    const [first, second] = [await api.generateKey({ budget_id: 'per-model-template' }), await api.generateKey({ budget_id: 'per-model-template' })];
+    for (let call = 0; call < 20; call++) if (!(await ask(client(first.key), 'gpt-4o')).ok) break;
+    const refused = await ask(client(first.key), 'gpt-4o');
+    expect(refused).toMatchObject({ ok: false, status: 400, type: 'budget_exceeded' });
+    expect((refused as { message: string }).message).toContain('on model "gpt-4o" (model_max_budget)');
+    expect(await spentOn(gateway, first.token, 'gpt-4o')).toBeLessThanOrEqual(500);
+    expect((await api.keyInfo(first.token)).model_max_budget).toEqual({});
+    expect(Math.round((await api.keyInfo(first.token)).model_spend['gpt-4o'] * 1_000_000)).toBe(await spentOn(gateway, first.token, 'gpt-4o'));
+    // A template, not a pool: the other key linked to it has its own budget.
+    expect(await ask(client(second.key), 'gpt-4o')).toMatchObject({ ok: true });
+    // The key's own entries win over the budget's.
+    await api.updateKey(first.token, { model_max_budget: { 'gpt-4o': 0.01 } });
+    expect(await ask(client(first.key), 'gpt-4o')).toMatchObject({ ok: true });
+  });
+
   it('200 concurrent calls never push a model\'s spend past its budget; the key\'s other model answers throughout', async () => {
     const budget = 20_000; // $0.02
     const key = await api.generateKey({ model_max_budget: { 'gpt-4o': { budget_limit: budget / 1_000_000, time_period: '30d' } } });
