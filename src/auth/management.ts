@@ -145,7 +145,11 @@ export class ManagementService {
   ) {}
 
   private async checkBudget(budgetId: string | null | undefined): Promise<void> {
-    if (budgetId && !(await this.lookupBudget(budgetId))) throw new GatewayError('not_found', `budget "${budgetId}" does not exist (create it with /budget/new)`, { param: 'budget_id' });
+    if (!budgetId) return;
+    const budget = await this.lookupBudget(budgetId);
+    if (!budget) throw new GatewayError('not_found', `budget "${budgetId}" does not exist (create it with /budget/new)`, { param: 'budget_id' });
+    // Keys are held to the budget's per-model budgets: one stored unreadable (by an older version) is refused before a key links to it.
+    effectiveModelBudgets(undefined, { budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null });
   }
 
   /** The tier a new or updated user gets; refuses a tier the config does not define. */
@@ -177,7 +181,14 @@ export class ManagementService {
    */
   private async modelSpendView(key: KeyRecord, budget: Record<string, unknown> | null) {
     const linked = budget && key.budgetId ? { budgetId: key.budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null } : undefined;
-    const budgets = effectiveModelBudgets(key.modelMaxBudget, linked);
+    let budgets: ModelBudgets;
+    try {
+      budgets = effectiveModelBudgets(key.modelMaxBudget, linked);
+    } catch {
+      // A linked budget's value that cannot be read (stored by an older version): its keys' calls are
+      // refused naming it; the view still answers, with the raw value in litellm_budget_table.
+      budgets = {};
+    }
     const model_spend: Record<string, number> = {};
     const model_max_budget_usage: Record<string, { current_spend: number; budget_limit: number; time_period: string | null }> = {};
     if (Object.keys(budgets).length === 0) return { model_spend, model_max_budget_usage };

@@ -227,6 +227,25 @@ describe.each(setups)('model_max_budget on keys: $name', (setup) => {
     expect(await ask(client(first.key), 'gpt-4o')).toMatchObject({ ok: true });
   });
 
+  it('a budget whose stored model_max_budget cannot be read (stored before it was enforced) is refused in words, never ignored', async () => {
+    await api.ok('POST', '/budget/new', { budget_id: 'per-model-old' });
+    const key = await api.generateKey({ budget_id: 'per-model-old' });
+    // As an older version stored it: as given.
+    await gateway.runtime.principals()!.db.updateTable('budgets').set({ model_max_budget: '{"gpt-4o": "lots"}' }).where('budget_id', '=', 'per-model-old').execute();
+    const linking = await api.call<ErrorBody>('POST', '/key/generate', { budget_id: 'per-model-old' });
+    expect(linking.status).toBe(400);
+    expect(linking.body.error.message).toContain('model_max_budget of budget "per-model-old".gpt-4o: expected a budget in USD');
+    await gateway.close();
+    gateway = await startGateway(config(upstream.url, failing.url), options);
+    api = new Management(gateway.url);
+    const outcome = await ask(client(key.key), 'gpt-4o-mini');
+    expect(outcome).toMatchObject({ ok: false, status: 400 });
+    expect((outcome as { message: string }).message).toContain('model_max_budget of budget "per-model-old".gpt-4o: expected a budget in USD');
+    expect((await api.keyInfo(key.token)).model_spend).toEqual({});
+    await api.ok('POST', '/budget/update', { budget_id: 'per-model-old', model_max_budget: { 'gpt-4o': 1 } });
+    await expect.poll(async () => (await ask(client(key.key), 'gpt-4o-mini')).ok).toBe(true);
+  });
+
   it('200 concurrent calls never push a model\'s spend past its budget; the key\'s other model answers throughout', async () => {
     const budget = 20_000; // $0.02
     const key = await api.generateKey({ model_max_budget: { 'gpt-4o': { budget_limit: budget / 1_000_000, time_period: '30d' } } });
