@@ -144,12 +144,13 @@ export class ManagementService {
     private readonly lookupBudget: (budgetId: string) => Promise<Record<string, unknown> | null> = async () => null,
   ) {}
 
-  private async checkBudget(budgetId: string | null | undefined): Promise<void> {
+  /** `forKey`: the budget's model_max_budget must be readable too (keys are held to it; teams are not). */
+  private async checkBudget(budgetId: string | null | undefined, forKey = false): Promise<void> {
     if (!budgetId) return;
     const budget = await this.lookupBudget(budgetId);
     if (!budget) throw new GatewayError('not_found', `budget "${budgetId}" does not exist (create it with /budget/new)`, { param: 'budget_id' });
     // Keys are held to the budget's per-model budgets: one stored unreadable (by an older version) is refused before a key links to it.
-    effectiveModelBudgets(undefined, { budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null });
+    if (forKey) effectiveModelBudgets(undefined, { budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null });
   }
 
   /** The tier a new or updated user gets; refuses a tier the config does not define. */
@@ -307,7 +308,7 @@ export class ManagementService {
    */
   async generateKey(fields: KeyFields, chosenKey?: string, createdBy: string | null = null): Promise<{ secret: string; key: KeyRecord }> {
     await this.checkOwners(fields);
-    await this.checkBudget(fields.budget_id);
+    await this.checkBudget(fields.budget_id, true);
     const now = Date.now();
     const secret = await this.chosenSecret(chosenKey, 'key');
     const key: KeyRecord = {
@@ -348,7 +349,7 @@ export class ManagementService {
     if (fields.user_id !== undefined) changes.userId = fields.user_id;
     if (fields.team_id !== undefined) changes.teamId = fields.team_id;
     if (fields.budget_id !== undefined) {
-      await this.checkBudget(fields.budget_id);
+      await this.checkBudget(fields.budget_id, true);
       changes.budgetId = fields.budget_id;
     }
     const expiry = this.expiry(fields.duration, now);
