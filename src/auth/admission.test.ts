@@ -114,3 +114,41 @@ describe('Admission', () => {
     expect((await admission.admit(key, 'c2', 10, 40)).headers['x-ratelimit-remaining-tokens']).toBe('10');
   });
 });
+
+describe('Admission: per-model budgets (model_max_budget)', () => {
+  const served = (group: string) => ({ group, provider: 'openai', upstreamModel: `${group}-upstream` });
+  const scope = (...groups: string[]) => ({ reachable: groups.map(served), aliasTarget: () => undefined });
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+  const perModel = (timePeriod: string | null = null) => resolvedKey({ maxBudgetMicros: null, rpmLimit: null, modelMaxBudget: { big: { budgetMicros: 1_000, timePeriod } } });
+
+  it('reserves on the entry of every model the call may reach, charges the one that served it and releases the others', async () => {
+    const state = new LocalLimitsState();
+    const admission = new Admission(state, logger);
+    const key = perModel();
+    // Two calls that may reach "big" (one as a fallback) cannot both hold 600 of its 1000.
+    const first = await admission.admit(key, 'c1', 600, 0, undefined, scope('small', 'big'));
+    await expect(admission.admit(key, 'c2', 600, 0, undefined, scope('big'))).rejects.toMatchObject({ code: 'budget_exceeded', message: expect.stringContaining('key "svc" on model "big" (model_max_budget)') });
+    // Served by "small": nothing is charged to "big", and its hold is released.
+    expect(first.settle(500, 0, served('small'))).toEqual([]);
+    await settled();
+    expect(await state.spent('key:key_1@' + key.key.createdAt + '|model:big', 0)).toBe(0);
+    const second = await admission.admit(key, 'c3', 600, 0, undefined, scope('big'));
+    expect(second.settle(700, 0, served('big'))).toEqual(['big']);
+    await settled();
+    await expect(admission.admit(key, 'c4', 400, 0, undefined, scope('big'))).rejects.toMatchObject({ message: expect.stringMatching(/on model "big" \(model_max_budget\): \$0\.0003 of its \$0\.001 budget is left after \$0\.0007 spent/) });
+    // A model without an entry is not held to it; a call reaching no budgeted model reserves nothing on it.
+    (await admission.admit(key, 'c5', 5_000, 0, undefined, scope('small'))).settle(5_000, 0, served('small'));
+  });
+
+  it('starts from the recorded spend of the current period and resets with time_period', async () => {
+    const day = 86_400_000;
+    const createdAt = Date.now() - 10.5 * day;
+    const periodStart = createdAt + 10 * day;
+    const key = resolvedKey({ maxBudgetMicros: null, rpmLimit: null, createdAt, modelMaxBudget: { big: { budgetMicros: 1_000, timePeriod: '1d' } }, modelSpend: { big: { period: periodStart, spendMicros: 1_000 } } });
+    const admission = new Admission(new LocalLimitsState(), logger);
+    await expect(admission.admit(key, 'c1', 10, 0, undefined, scope('big'))).rejects.toMatchObject({ message: expect.stringContaining('spent $0.001 of its $0.001 budget; nothing is left (raise model_max_budget["big"].budget_limit, or wait for the budget to reset)') });
+    // The same spend recorded for the previous day no longer counts.
+    const yesterday = resolvedKey({ ...key.key, modelSpend: { big: { period: periodStart - day, spendMicros: 1_000 } } });
+    await expect(new Admission(new LocalLimitsState(), logger).admit(yesterday, 'c2', 10, 0, undefined, scope('big'))).resolves.toBeDefined();
+  });
+});

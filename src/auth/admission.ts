@@ -20,6 +20,7 @@ import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.j
 import { fixedPlan, MINIMUM_ANSWER_TOKENS, type ReservationPlan } from '../billing/reservation-plan.js';
 import { currentPeriod, spendThisPeriod, type EndUserRecord, type LimitSubject } from './principals.js';
 import { KeySpendTally } from './key-spend.js';
+import { entriesFor, modelBudgetPeriod, modelSpendThisPeriod, type ModelBudgets, type ServedModel } from './model-budgets.js';
 
 /** A holder's spend of its budget period after a call settled (budget alerts). */
 export interface SettledSpend {
@@ -45,8 +46,30 @@ export interface Ticket {
    * client set no max_tokens and a hard budget applies): the call must be capped there upstream.
    */
   readonly outputCap?: number;
-  /** Releases the reservation and in-flight slot; charges the exact cost and counts the tokens. */
-  settle(costMicros: number | undefined, tokens: number): void;
+  /**
+   * Releases the reservation and in-flight slot; charges the exact cost and counts the tokens.
+   * `served`: the model that answered, whose model_max_budget entries (if the key has any) are
+   * charged; the other entries reserved at admission are released. Returns the entries charged.
+   */
+  settle(costMicros: number | undefined, tokens: number, served?: ServedModel): string[];
+}
+
+/** The models a call may be served by, for the key's per-model budgets (model_max_budget). */
+export interface ModelBudgetScope {
+  /** Every (group, deployment) the call may reach: the requested group and each fallback. */
+  reachable: ServedModel[];
+  /** The group a name sends calls to through the key's aliases and model_group_alias. */
+  aliasTarget: (name: string) => string | undefined;
+}
+
+/** The counter of one model_max_budget entry of a key: beside the key's own, named by the entry. */
+export function modelBudgetSubjectName(key: { id: string; createdAt: number }, entry: string): string {
+  return `${budgetSubjectName({ kind: 'key', id: key.id, limits: key })}|model:${entry}`;
+}
+
+interface ModelHold {
+  entry: string;
+  hold: BudgetHold;
 }
 
 /** The "budget" of a holder with only a soft budget: never reached, but its spend is counted. */
@@ -94,9 +117,11 @@ interface Limits {
   holds: BudgetHold[];
   /** Some hold has a real max_budget (not only a soft budget). */
   hardLimit: boolean;
+  /** The holds (also in `holds`) of the key's model_max_budget entries the call may reach. */
+  modelHolds: ModelHold[];
 }
 
-function limitsOf(subjects: LimitSubject[], now: number): Limits {
+function limitsOf(subjects: LimitSubject[], now: number, resolved?: ResolvedKey, models?: ModelBudgetScope): Limits {
   const rpm: RateLimit[] = [];
   const tpm: RateLimit[] = [];
   const parallel: RateLimit[] = [];
@@ -113,7 +138,25 @@ function limitsOf(subjects: LimitSubject[], now: number): Limits {
     }
     if (limits.maxBudgetMicros !== null) hardLimit = true;
   }
-  return { rpm, tpm, parallel, holds, hardLimit };
+  // The key's per-model budgets: one hold per entry covering any model the call may be served by.
+  const modelHolds: ModelHold[] = [];
+  const budgets = resolved?.key.modelMaxBudget;
+  if (resolved && budgets && models && Object.keys(budgets).length > 0) {
+    const entries = new Set(models.reachable.flatMap((served) => entriesFor(budgets, served, models.aliasTarget)));
+    for (const entry of entries) {
+      const hold = modelHoldOf(resolved, budgets, entry, now);
+      holds.push(hold);
+      modelHolds.push({ entry, hold });
+      hardLimit = true;
+    }
+  }
+  return { rpm, tpm, parallel, holds, hardLimit, modelHolds };
+}
+
+function modelHoldOf(resolved: ResolvedKey, budgets: ModelBudgets, entry: string, now: number): BudgetHold {
+  const { key } = resolved;
+  const period = modelBudgetPeriod(budgets[entry], key.createdAt, now);
+  return { subject: modelBudgetSubjectName(key, entry), period, maxMicros: budgets[entry].budgetMicros, baselineMicros: modelSpendThisPeriod(key.modelSpend?.[entry], period) };
 }
 
 function addRequestHeaders(headers: Record<string, string>, windows: RateWindow[]): void {
@@ -142,6 +185,19 @@ function parallelRefusal(refused: Extract<ParallelOutcome, { ok: false }>, subje
   });
 }
 
+/** The refusal of a key's per-model budget (model_max_budget), in the words of the other budget refusals. */
+function modelBudgetRefusal(reservation: Extract<Awaited<ReturnType<typeof reserveWithinBudget>>, { ok: false }>, plan: ReservationPlan, modelHold: ModelHold, resolved: ResolvedKey): GatewayError {
+  const { refusal, neededMicros } = reservation;
+  const knob = `raise model_max_budget["${modelHold.entry}"].budget_limit`;
+  return new GatewayError('budget_exceeded', `Budget has been exceeded for ${describeKey(resolved)} on model "${modelHold.entry}" (model_max_budget): ${budgetRefusalDetail(refusal, neededMicros, plan, knob)}`, {
+    headers: { 'x-switchboard-budget-remaining': formatUsd(Math.max(0, refusal.maxMicros - refusal.spentMicros - refusal.reservedMicros)) },
+  });
+}
+
+function describeKey(resolved: ResolvedKey): string {
+  return resolved.key.alias ? `key "${resolved.key.alias}"` : `key ${resolved.key.prefix}`;
+}
+
 export class Admission {
   /** Each key's spend including the calls settled here (x-litellm-key-spend; key-spend.ts). */
   readonly keySpend = new KeySpendTally();
@@ -161,9 +217,10 @@ export class Admission {
    * through unchecked. Under the default, `local`, an outage never reaches here (resilient-limits-state.ts).
    */
   /** `cost`: the call's reservation plan (billing/reservation-plan.ts), or a fixed maximum in micro-dollars. */
-  async admit(resolved: ResolvedKey | undefined, callId: string, cost: ReservationPlan | number, estimatedTokens = 0, endUser?: EndUserRecord): Promise<Ticket> {
+  /** `models`: what the call may be served by, for the key's model_max_budget (none given: no per-model budget applies). */
+  async admit(resolved: ResolvedKey | undefined, callId: string, cost: ReservationPlan | number, estimatedTokens = 0, endUser?: EndUserRecord, models?: ModelBudgetScope): Promise<Ticket> {
     try {
-      return await this.check(resolved, callId, typeof cost === 'number' ? fixedPlan(cost) : cost, estimatedTokens, endUser);
+      return await this.check(resolved, callId, typeof cost === 'number' ? fixedPlan(cost) : cost, estimatedTokens, endUser, models);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       // The outage itself is logged once by the shared-state status, not per request.
@@ -178,14 +235,14 @@ export class Admission {
    * the step-by-step way (`checkInSteps`), which retries with a smaller output when the gateway
    * chose it and words the refusal, and so does a tpm estimate over a limit (refused after rpm is checked).
    */
-  private async check(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, endUser: EndUserRecord | undefined): Promise<Ticket> {
+  private async check(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, endUser: EndUserRecord | undefined, models: ModelBudgetScope | undefined): Promise<Ticket> {
     const subjects = subjectsOf(resolved, endUser);
     const now = Date.now();
-    const limits = limitsOf(subjects, now);
+    const limits = limitsOf(subjects, now, resolved, models);
     const { rpm, tpm, parallel, holds, hardLimit } = limits;
     const describeName = (name: string) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved);
     // An estimate over a tpm limit can never pass: refused step by step (after rpm, as always).
-    if (tooLargeRefusal(tpm, estimatedTokens, describeName)) return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now);
+    if (tooLargeRefusal(tpm, estimatedTokens, describeName)) return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now, models);
     const outputCap = holds.length > 0 && hardLimit ? plan.outputTokens : undefined;
     const budgetMicros = holds.length > 0 ? plan.costMicros(outputCap) : 0;
     const softSubjects = subjects.filter((subject) => subject.limits.softBudgetMicros !== null);
@@ -195,7 +252,7 @@ export class Admission {
       if (outcome.refused === 'requests') throw rpmRefusal(outcome.outcome, subjects, resolved);
       if (outcome.refused === 'tokens') throw fullMinuteRefusal(outcome.outcome, estimatedTokens, describeName);
       if (outcome.refused === 'parallel') throw parallelRefusal(outcome.outcome, subjects, resolved);
-      return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now);
+      return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now, models);
     }
     const headers: Record<string, string> = {};
     addRequestHeaders(headers, outcome.requests);
@@ -205,12 +262,12 @@ export class Admission {
       this.warnSoft(headers, subject, resolved, Math.max(outcome.spent[index] ?? 0, spendThisPeriod(subject.limits, now)));
     }
     const keyHold = resolved ? holds.findIndex((hold) => hold.subject === budgetSubjectName(subjects[0])) : -1;
-    return this.ticket(subjects, resolved, callId, limits, estimatedTokens, budgetMicros, outputCap, headers, keyHold < 0 ? undefined : outcome.spent[keyHold]);
+    return this.ticket(subjects, resolved, callId, limits, estimatedTokens, budgetMicros, outputCap, headers, models, keyHold < 0 ? undefined : outcome.spent[keyHold]);
   }
 
   /** Admission as separate operations of the limits store, each giving back what was taken before when it refuses. */
-  private async checkInSteps(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, subjects: LimitSubject[], now: number): Promise<Ticket> {
-    const limits = limitsOf(subjects, now);
+  private async checkInSteps(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, subjects: LimitSubject[], now: number, models: ModelBudgetScope | undefined): Promise<Ticket> {
+    const limits = limitsOf(subjects, now, resolved, models);
     const { rpm, tpm, parallel, holds, hardLimit } = limits;
     const headers: Record<string, string> = {};
 
@@ -233,6 +290,8 @@ export class Admission {
     const reservation = await reserveWithinBudget(this.state, holds, plan, hardLimit);
     if (!reservation.ok) {
       await Promise.all([refund(), releaseSlot(), releaseTokens()]);
+      const modelHold = limits.modelHolds.find((candidate) => candidate.hold.subject === reservation.refusal.subject);
+      if (modelHold) throw modelBudgetRefusal(reservation, plan, modelHold, resolved!);
       const subject = subjects.find((candidate) => budgetSubjectName(candidate) === reservation.refusal.subject)!;
       const { spentMicros, maxMicros } = reservation.refusal;
       // Exhausted: nothing is left, or not even a minimal answer fits (a big max_tokens alone is not exhaustion).
@@ -256,7 +315,7 @@ export class Admission {
         }),
     );
     for (const { subject, spend } of softChecks) this.warnSoft(headers, subject, resolved, spend);
-    return this.ticket(subjects, resolved, callId, limits, estimatedTokens, reservation.reservedMicros, reservation.outputTokens, headers);
+    return this.ticket(subjects, resolved, callId, limits, estimatedTokens, reservation.reservedMicros, reservation.outputTokens, headers, models);
   }
 
   private warnSoft(headers: Record<string, string>, subject: LimitSubject, resolved: ResolvedKey | undefined, spend: number): void {
@@ -272,16 +331,27 @@ export class Admission {
    * operation, and adds the cost to the key's tally at once (`keyCounted`: the key's budget counter
    * as admission read it, when it has one).
    */
-  private ticket(subjects: LimitSubject[], resolved: ResolvedKey | undefined, callId: string, limits: Limits, estimatedTokens: number, maxCostMicros: number, outputCap: number | undefined, headers: Record<string, string>, keyCounted?: number): Ticket {
-    const { holds } = limits;
-    const keyHold = resolved ? holds.findIndex((hold) => hold.subject === budgetSubjectName(subjects[0])) : -1;
+  private ticket(subjects: LimitSubject[], resolved: ResolvedKey | undefined, callId: string, limits: Limits, estimatedTokens: number, maxCostMicros: number, outputCap: number | undefined, headers: Record<string, string>, models: ModelBudgetScope | undefined, keyCounted?: number): Ticket {
+    const { modelHolds } = limits;
+    const keySubject = resolved ? budgetSubjectName(subjects[0]) : undefined;
     let settled = false;
     return {
       headers,
       outputCap,
-      settle: (costMicros, usedTokens) => {
-        if (settled) return;
+      settle: (costMicros, usedTokens, served) => {
+        if (settled) return [];
         settled = true;
+        // Per-model budgets: the entries of the model that served the call are charged, the other reserved entries released.
+        const budgets = resolved?.key.modelMaxBudget;
+        const charged = served && budgets && models ? entriesFor(budgets, served, models.aliasTarget) : [];
+        const released = modelHolds.filter((candidate) => !charged.includes(candidate.entry)).map((candidate) => candidate.hold);
+        const holds = limits.holds.filter((hold) => !released.includes(hold));
+        // The key's own budget hold among those settled (its counter after the settle feeds the key's tally).
+        const keyHold = keySubject === undefined ? -1 : holds.findIndex((hold) => hold.subject === keySubject);
+        if (released.length > 0) this.state.settle(released, maxCostMicros, 0).catch((error: Error) => this.logger.error({ err: error.message }, 'could not release a per-model budget reservation'));
+        // An entry that covers the served model without having been reserved (the model list changed mid-call) is charged all the same.
+        const unreserved = charged.filter((entry) => !modelHolds.some((candidate) => candidate.entry === entry)).map((entry) => modelHoldOf(resolved!, budgets!, entry, Date.now()));
+        if (unreserved.length > 0 && (costMicros ?? 0) > 0) this.state.settle(unreserved, 0, costMicros!).catch((error: Error) => this.logger.error({ err: error.message }, 'could not charge a per-model budget'));
         if (holds.length > 0) noteOverrun({ ledger: 'budget', reserved: maxCostMicros, charged: costMicros ?? 0, holder: holds.map((hold) => hold.subject).join(',') }, this.logger, this.onOverrun);
         if (resolved) this.keySpend.settled(resolved.key, costMicros ?? 0, keyCounted);
         // The counters after the settle: for budget alerts, and the key's tally (the same operation returns them).
@@ -307,6 +377,7 @@ export class Admission {
             },
             (error: Error) => this.logger.error({ err: error.message }, 'could not settle a request against its limits'),
           );
+        return charged;
       },
     };
   }

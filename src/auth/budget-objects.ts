@@ -10,6 +10,7 @@ import type { BudgetRecord } from './budgets.js';
 import type { CustomerDirectory } from './customer-directory.js';
 import { parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
+import { parseModelBudgets, toLiteLLM } from './model-budgets.js';
 
 export interface BudgetFields {
   budget_id?: string;
@@ -74,7 +75,8 @@ export class BudgetService {
     if (fields.tpm_limit !== undefined) changes.tpmLimit = fields.tpm_limit;
     if (fields.rpm_limit !== undefined) changes.rpmLimit = fields.rpm_limit;
     if (fields.budget_duration !== undefined) changes.budgetDuration = fields.budget_duration;
-    if (fields.model_max_budget !== undefined) changes.modelMaxBudget = fields.model_max_budget;
+    // Read in either of LiteLLM's shapes (malformed: 400) and kept in LiteLLM's current one; keys linked to the budget are held to it.
+    if (fields.model_max_budget !== undefined) changes.modelMaxBudget = fields.model_max_budget === null ? null : toLiteLLM(parseModelBudgets(fields.model_max_budget));
     return changes;
   }
 

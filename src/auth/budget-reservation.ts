@@ -23,9 +23,10 @@ export async function reserveWithinBudget(state: LimitsState, holds: BudgetHold[
   return { ok: true, reservedMicros: outcome.amount, outputTokens: outcome.outputTokens };
 }
 
-export function budgetRefusalDetail(refusal: Refusal, neededMicros: number, plan: ReservationPlan): string {
+/** `raise`: the knob that gives more budget (the holder's max_budget, or a per-model entry's budget_limit). */
+export function budgetRefusalDetail(refusal: Refusal, neededMicros: number, plan: ReservationPlan, raise = 'raise max_budget'): string {
   const { spentMicros: spent, reservedMicros: held, maxMicros: max } = refusal;
-  if (spent >= max) return `spent $${formatUsd(spent)} of its $${formatUsd(max)} budget; nothing is left (raise max_budget, or wait for the budget to reset)`;
+  if (spent >= max) return `spent $${formatUsd(spent)} of its $${formatUsd(max)} budget; nothing is left (${raise}, or wait for the budget to reset)`;
   const left = Math.max(0, max - spent - held);
   const heldText = held > 0 ? ` ($${formatUsd(held)} more is held by requests in flight)` : '';
   const need =

@@ -11,6 +11,7 @@ import type { PrincipalRepository } from '../storage/repositories/principals.js'
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
 import { withDefaultParallelLimit } from './default-limits.js';
 import { withBudget, type BudgetRecord } from './budgets.js';
+import { effectiveModelBudgets } from './model-budgets.js';
 
 export interface ResolvedKey {
   key: KeyRecord;
@@ -89,7 +90,7 @@ export class KeyDirectory {
       const [user, team] = await Promise.all([key.userId ? repository.findUser(key.userId) : undefined, key.teamId ? repository.findTeam(key.teamId) : undefined]);
       // A linked budget object fills the limits the key or team leaves unset (auth/budgets.ts).
       const [keyBudget, teamBudget] = await Promise.all([this.budgetOf(key.budgetId), this.budgetOf(team?.budgetId)]);
-      value = { key: withDefaultParallelLimit(withBudget(key, keyBudget), this.options.defaultMaxParallelRequests ?? 0), user, team: team ? withBudget(team, teamBudget) : undefined };
+      value = { key: withDefaultParallelLimit({ ...withBudget(key, keyBudget), modelMaxBudget: effectiveModelBudgets(key.modelMaxBudget, keyBudget) }, this.options.defaultMaxParallelRequests ?? 0), user, team: team ? withBudget(team, teamBudget) : undefined };
     }
     // An invalidation that arrived while loading makes this result stale: do not cache it.
     if (this.generation === generationBefore) this.cache.set(hash, { value, expires: Date.now() + (value ? this.ttlMs : this.negativeTtlMs) });

@@ -9,7 +9,8 @@ import type { LimitsState } from '../state/limits-state.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
 import { CreditRepository } from '../storage/repositories/credits.js';
 import type { PlatformSettings } from '../platform/settings.js';
-import { budgetSubjectName } from './admission.js';
+import { budgetSubjectName, modelBudgetSubjectName } from './admission.js';
+import { effectiveModelBudgets, modelBudgetPeriod, modelSpendThisPeriod, toLiteLLM, type ModelBudgets } from './model-budgets.js';
 import { hashKey } from './authenticator.js';
 import { addDuration, parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
@@ -39,6 +40,8 @@ export interface KeyFields extends LimitFields {
   key_type?: string | null;
   /** The spend so far (USD): an administrator's reset (usually to 0). */
   spend?: number;
+  /** Per-model budgets (LiteLLM's model_max_budget, parsed by auth/model-budgets.ts); null or {}: none. */
+  model_max_budget?: ModelBudgets | null;
   aliases?: Record<string, string>;
   duration?: string | null;
   user_id?: string | null;
@@ -141,8 +144,13 @@ export class ManagementService {
     private readonly lookupBudget: (budgetId: string) => Promise<Record<string, unknown> | null> = async () => null,
   ) {}
 
-  private async checkBudget(budgetId: string | null | undefined): Promise<void> {
-    if (budgetId && !(await this.lookupBudget(budgetId))) throw new GatewayError('not_found', `budget "${budgetId}" does not exist (create it with /budget/new)`, { param: 'budget_id' });
+  /** `forKey`: the budget's model_max_budget must be readable too (keys are held to it; teams are not). */
+  private async checkBudget(budgetId: string | null | undefined, forKey = false): Promise<void> {
+    if (!budgetId) return;
+    const budget = await this.lookupBudget(budgetId);
+    if (!budget) throw new GatewayError('not_found', `budget "${budgetId}" does not exist (create it with /budget/new)`, { param: 'budget_id' });
+    // Keys are held to the budget's per-model budgets: one stored unreadable (by an older version) is refused before a key links to it.
+    if (forKey) effectiveModelBudgets(undefined, { budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null });
   }
 
   /** The tier a new or updated user gets; refuses a tier the config does not define. */
@@ -166,6 +174,36 @@ export class ManagementService {
     return Math.max(live ?? 0, spendThisPeriod(limits));
   }
 
+  /**
+   * The spend of each model_max_budget entry (the key's own, else its budget object's) in its
+   * current period — the live counter where this replica has one, else the database's: as
+   * `model_spend` (model → USD) and as LiteLLM's `model_max_budget_usage` (model → {current_spend,
+   * budget_limit, time_period}).
+   */
+  private async modelSpendView(key: KeyRecord, budget: Record<string, unknown> | null) {
+    const linked = budget && key.budgetId ? { budgetId: key.budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null } : undefined;
+    let budgets: ModelBudgets;
+    try {
+      budgets = effectiveModelBudgets(key.modelMaxBudget, linked);
+    } catch {
+      // A linked budget's value that cannot be read (stored by an older version): its keys' calls are
+      // refused naming it; the view still answers, with the raw value in litellm_budget_table.
+      budgets = {};
+    }
+    const model_spend: Record<string, number> = {};
+    const model_max_budget_usage: Record<string, { current_spend: number; budget_limit: number; time_period: string | null }> = {};
+    if (Object.keys(budgets).length === 0) return { model_spend, model_max_budget_usage };
+    const recorded = key.modelSpend ?? (await this.repo.modelSpendOf(key.id));
+    const now = Date.now();
+    for (const [entry, entryBudget] of Object.entries(budgets)) {
+      const period = modelBudgetPeriod(entryBudget, key.createdAt, now);
+      const live = await this.limits.spent(modelBudgetSubjectName(key, entry), period).catch(() => undefined);
+      model_spend[entry] = toUsd(Math.max(live ?? 0, modelSpendThisPeriod(recorded[entry], period)))!;
+      model_max_budget_usage[entry] = { current_spend: model_spend[entry], budget_limit: toUsd(entryBudget.budgetMicros)!, time_period: entryBudget.timePeriod };
+    }
+    return { model_spend, model_max_budget_usage };
+  }
+
   private async limitView(kind: 'key' | 'user' | 'team', id: string, limits: Limits) {
     return {
       models: limits.models,
@@ -186,6 +224,7 @@ export class ManagementService {
 
   /** A key in LiteLLM's GenerateKeyResponse / key info shape (without the secret). */
   async keyView(key: KeyRecord) {
+    const budget = key.budgetId ? await this.lookupBudget(key.budgetId) : null;
     return {
       token: key.hash,
       token_id: key.hash,
@@ -198,11 +237,12 @@ export class ManagementService {
       tags: key.tags ?? [],
       allowed_routes: key.allowedRoutes ?? [],
       key_type: key.keyType ?? 'default',
-      model_max_budget: {},
+      model_max_budget: toLiteLLM(key.modelMaxBudget),
+      ...(await this.modelSpendView(key, budget)),
       guardrails: Array.isArray(key.metadata.guardrails) ? key.metadata.guardrails : [],
       created_by: key.createdBy ?? null,
       budget_id: key.budgetId ?? null,
-      litellm_budget_table: key.budgetId ? await this.lookupBudget(key.budgetId) : null,
+      litellm_budget_table: budget,
       ...(await this.limitView('key', key.id, key)),
     };
   }
@@ -268,7 +308,7 @@ export class ManagementService {
    */
   async generateKey(fields: KeyFields, chosenKey?: string, createdBy: string | null = null): Promise<{ secret: string; key: KeyRecord }> {
     await this.checkOwners(fields);
-    await this.checkBudget(fields.budget_id);
+    await this.checkBudget(fields.budget_id, true);
     const now = Date.now();
     const secret = await this.chosenSecret(chosenKey, 'key');
     const key: KeyRecord = {
@@ -286,6 +326,7 @@ export class ManagementService {
       allowedRoutes: fields.allowed_routes ?? [],
       keyType: fields.key_type ?? 'default',
       createdBy,
+      modelMaxBudget: fields.model_max_budget ?? {},
     };
     if (fields.spend !== undefined) key.spendMicros = toMicros(fields.spend)!;
     await this.repo.insertKey(key).catch(async (error: unknown) => {
@@ -308,7 +349,7 @@ export class ManagementService {
     if (fields.user_id !== undefined) changes.userId = fields.user_id;
     if (fields.team_id !== undefined) changes.teamId = fields.team_id;
     if (fields.budget_id !== undefined) {
-      await this.checkBudget(fields.budget_id);
+      await this.checkBudget(fields.budget_id, true);
       changes.budgetId = fields.budget_id;
     }
     const expiry = this.expiry(fields.duration, now);
@@ -316,6 +357,7 @@ export class ManagementService {
     if (fields.tags !== undefined) changes.tags = fields.tags ?? [];
     if (fields.allowed_routes !== undefined) changes.allowedRoutes = fields.allowed_routes ?? [];
     if (fields.key_type !== undefined) changes.keyType = fields.key_type;
+    if (fields.model_max_budget !== undefined) changes.modelMaxBudget = fields.model_max_budget ?? {};
     if (fields.spend !== undefined) {
       changes.spendMicros = toMicros(fields.spend)!;
       // The spend given is this period's: the stored spend is read as the period's only from its start.

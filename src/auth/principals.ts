@@ -4,6 +4,7 @@
  * applies. Money is integer micro-dollars.
  */
 import { addDuration, parseDuration, periodStart } from './budget-period.js';
+import type { ModelBudgets, ModelSpend } from './model-budgets.js';
 
 export interface Limits {
   /** Allowed model names; empty means every model. */
@@ -47,6 +48,10 @@ export interface KeyRecord extends Limits {
   createdBy?: string | null;
   /** True when maxParallelRequests is the gateway's default for keys (default-limits.ts), not the key's own. */
   parallelLimitIsDefault?: boolean;
+  /** Per-model budgets (LiteLLM's model_max_budget; auth/model-budgets.ts): entry name → budget. */
+  modelMaxBudget?: ModelBudgets;
+  /** Recorded spend per model_max_budget entry, as the database last had it (loaded with the key). */
+  modelSpend?: Record<string, ModelSpend>;
 }
 
 export type UserRole = 'proxy_admin' | 'proxy_admin_viewer' | 'internal_user' | 'internal_user_viewer' | 'customer';

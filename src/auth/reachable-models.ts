@@ -14,7 +14,7 @@ import type { Deployment } from '../providers/types.js';
 import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
 import { fallbackGroups, type FallbackKind, type RouterPolicy } from '../routing/policy.js';
 import type { ResolvedKey } from './key-directory.js';
-import { assertModelAllowed, isModelAllowed } from './model-access.js';
+import { assertModelAllowed, isModelAllowed, keyAliasTarget } from './model-access.js';
 import { limitsAllow, type ModelLimit } from '../platform/model-limits.js';
 
 const FALLBACK_KINDS: readonly FallbackKind[] = ['general', 'context_window', 'content_policy'];
@@ -89,6 +89,16 @@ export class ReachableModels {
   /** The deployments of every reachable group (the set the call's maximum cost is taken over). */
   deployments(): Deployment[] {
     return this.groups().flatMap((group) => group.available);
+  }
+
+  /**
+   * The group a name sends calls to through the key's aliases and the config's model_group_alias
+   * (or the group of that name), undefined when it names none: how a model_max_budget entry named
+   * after an alias finds the group it covers.
+   */
+  aliasTarget(name: string): string | undefined {
+    const { catalog, principal } = this.options;
+    return catalog.resolve(principal ? keyAliasTarget(principal, name) : name)?.name;
   }
 
   private mayUse(name: string): boolean {

@@ -92,7 +92,9 @@ export class UsageRecorder {
     const byok = ending.lastAttempt?.target.byok === true && settlement !== undefined;
     const billedMicros = byok ? undefined : settlement?.costMicros;
     const admission = call.admission;
-    admission?.ticket?.settle(billedMicros, ending.cacheHit || ending.mock ? 0 : usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
+    // The model that served the call: the key's model_max_budget entries covering it are charged.
+    const served = ending.modelGroup && deployment && !ending.cacheHit && !ending.mock ? { group: ending.modelGroup, provider: deployment.provider, upstreamModel: deployment.upstreamModel } : undefined;
+    const modelBudgets = admission?.ticket?.settle(billedMicros, ending.cacheHit || ending.mock ? 0 : usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0), served) ?? [];
     const powerLevel = this.deps.platform ? chargedLevelOf(call, ending.lastAttempt) : undefined;
     const credits = admission?.credits?.settle(billedMicros, { level: powerLevel });
     const latencyMs = performance.now() - context.startedAt;
@@ -129,6 +131,7 @@ export class UsageRecorder {
       cacheHit: ending.cacheHit,
       agent: call.agent,
       mock: ending.mock,
+      modelBudgets,
     });
     const kept = this.deps.settings?.withoutSpendLogContent ? withoutContent(row) : row;
     this.deps.usageWriter.enqueue(kept);

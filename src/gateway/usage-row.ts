@@ -47,6 +47,8 @@ export interface UsageFacts {
   agent?: string;
   /** Answered locally from the request's `mock_response`: no upstream call, cost 0. */
   mock?: boolean;
+  /** The key's model_max_budget entries the call was charged to. */
+  modelBudgets?: string[];
 }
 
 export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow {
@@ -100,6 +102,7 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
     end_user: context.endUser ?? null,
     requester_ip: context.requesterIp ?? null,
     api_base: deployment?.apiBase ?? null,
+    model_budgets: facts.modelBudgets && facts.modelBudgets.length > 0 ? JSON.stringify(facts.modelBudgets) : null,
   };
 }
 

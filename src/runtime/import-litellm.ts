@@ -8,6 +8,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { BudgetRecord } from '../auth/budgets.js';
+import { modelBudgetPeriod } from '../auth/model-budgets.js';
 import type { EndUserRecord, KeyRecord, TeamRecord, UserRecord } from '../auth/principals.js';
 import type { Database } from '../storage/schema.js';
 import { CustomerBudgetRepository } from '../storage/repositories/customers-budgets.js';
@@ -111,6 +112,12 @@ export async function importSnapshot(db: Kysely<Database>, snapshot: LiteLLMSnap
       } else {
         await principals.insertKey(incoming, transaction);
         counts.keys.created++;
+      }
+      // Per-model spend, in the period of the key as stored (an updated key keeps its creation time and id).
+      const stored = existing ?? incoming;
+      for (const [entry, spend] of Object.entries(incoming.modelSpend ?? {})) {
+        const budget = incoming.modelMaxBudget?.[entry];
+        if (budget) await principals.recordModelSpend(stored.id, entry, { period: modelBudgetPeriod(budget, stored.createdAt, Date.now()), spendMicros: spend.spendMicros }, transaction);
       }
     }
 

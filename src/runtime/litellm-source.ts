@@ -15,6 +15,7 @@ import { lazyModule } from '../lazy-module.js';
 /** pg is loaded when LiteLLM's database is read, not at start. */
 const loadPg = lazyModule<typeof pg>('pg');
 import { invalidRouteEntry } from '../auth/allowed-routes.js';
+import { modelBudgetPeriod, parseModelBudgets, toLiteLLM, type ModelBudgets, type ModelSpend } from '../auth/model-budgets.js';
 import { addDuration, parseDuration } from '../auth/budget-period.js';
 import type { BudgetRecord } from '../auth/budgets.js';
 import type { EndUserRecord, KeyRecord, Limits, TeamRecord, UserRecord, UserRole } from '../auth/principals.js';
@@ -56,10 +57,11 @@ function periodStartFrom(duration: string | null, resetAt: number | null, fallba
   return addDuration(resetAt, { amount: -parsed.amount, unit: parsed.unit });
 }
 
-function limitsOf(row: Row, now: number, warnings: string[], what: string): Limits {
+/** `perModel`: the holder's model_max_budget is imported (keys); elsewhere a non-empty one is warned about. */
+function limitsOf(row: Row, now: number, warnings: string[], what: string, perModelImported = false): Limits {
   const createdAt = time(row.created_at) ?? now;
   const perModel = object(row.model_max_budget);
-  if (Object.keys(perModel).length > 0) warnings.push(`${what}: model_max_budget ${JSON.stringify(perModel)} (per-model budgets) is not enforced by Switchboard; imported without it (its max_budget still applies)`);
+  if (!perModelImported && Object.keys(perModel).length > 0) warnings.push(`${what}: model_max_budget ${JSON.stringify(perModel)} (per-model budgets) is enforced by Switchboard on keys only; imported without it (its max_budget still applies)`);
   const budgetDuration = text(row.budget_duration);
   if (budgetDuration && !parseDuration(budgetDuration)) warnings.push(`${what}: budget_duration "${budgetDuration}" is not a period Switchboard knows ("30s", "30m", "30h", "30d", "1mo"); imported without a reset`);
   const duration = budgetDuration && parseDuration(budgetDuration) ? budgetDuration : null;
@@ -96,7 +98,7 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
       maxParallelRequests: integer(row.max_parallel_requests),
       tpmLimit: integer(row.tpm_limit),
       rpmLimit: integer(row.rpm_limit),
-      modelMaxBudget: row.model_max_budget === null || row.model_max_budget === undefined ? null : object(row.model_max_budget),
+      modelMaxBudget: budgetModelBudgets(row, warnings),
       budgetDuration: text(row.budget_duration),
       createdBy: text(row.created_by),
       updatedBy: text(row.updated_by),
@@ -134,7 +136,8 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
       // Current LiteLLM stores the sha256 hex; a raw "sk-…" token (very old rows) is hashed the same way.
       const hash = /^[0-9a-f]{64}$/.test(token) ? token : createHash('sha256').update(token).digest('hex');
       const what = `key ${text(row.key_name) ?? hash.slice(0, 8)}`;
-      const limits = limitsOf(row, now, warnings, what);
+      const limits = limitsOf(row, now, warnings, what, true);
+      const { modelMaxBudget, modelSpend } = keyModelBudgets(row, limits.createdAt, now, warnings, what);
       // Kept as given, so the key stays as narrow as it was: an entry Switchboard does not know (one of
       // LiteLLM's other route groups) matches no route here, so it can only take access away.
       const allowedRoutes = strings(row.allowed_routes);
@@ -160,6 +163,8 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
         aliases: Object.fromEntries(Object.entries(object(row.aliases)).filter((entry): entry is [string, string] => typeof entry[1] === 'string')),
         expiresAt: time(row.expires),
         budgetId: text(row.budget_id),
+        modelMaxBudget,
+        modelSpend,
       };
     });
 
@@ -185,4 +190,40 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
   } finally {
     await client.end();
   }
+}
+
+/** A budget's model_max_budget, in LiteLLM's current shape; a malformed one is warned about and left out. */
+function budgetModelBudgets(row: Row, warnings: string[]): Record<string, unknown> | null {
+  if (row.model_max_budget === null || row.model_max_budget === undefined) return null;
+  const raw = object(row.model_max_budget);
+  try {
+    return toLiteLLM(parseModelBudgets(raw));
+  } catch (error) {
+    warnings.push(`budget "${String(row.budget_id)}": model_max_budget ${JSON.stringify(raw)} cannot be read (${(error as Error).message}); imported without it`);
+    return null;
+  }
+}
+
+/**
+ * A key's model_max_budget (either of LiteLLM's shapes) and, per entry, the spend to start from:
+ * LiteLLM's database keeps only each model's spend over the key's life (`model_spend`; the spend of
+ * a time_period window lives in its cache), so that is taken as the current period's spend — never
+ * less than what was spent in it — until the period resets.
+ */
+function keyModelBudgets(row: Row, createdAt: number, now: number, warnings: string[], what: string): { modelMaxBudget: ModelBudgets; modelSpend: Record<string, ModelSpend> } {
+  const raw = object(row.model_max_budget);
+  let modelMaxBudget: ModelBudgets;
+  try {
+    modelMaxBudget = parseModelBudgets(raw) ?? {};
+  } catch (error) {
+    warnings.push(`${what}: model_max_budget ${JSON.stringify(raw)} cannot be read (${(error as Error).message}); imported without per-model budgets (its max_budget still applies)`);
+    return { modelMaxBudget: {}, modelSpend: {} };
+  }
+  const spent = object(row.model_spend);
+  const modelSpend: Record<string, ModelSpend> = {};
+  for (const [entry, budget] of Object.entries(modelMaxBudget)) {
+    const spend = micros(spent[entry]) ?? 0;
+    if (spend > 0) modelSpend[entry] = { period: modelBudgetPeriod(budget, createdAt, now), spendMicros: spend };
+  }
+  return { modelMaxBudget, modelSpend };
 }

@@ -69,6 +69,8 @@ export interface UsageLogTable {
   requester_ip?: string | null;
   /** The base URL of the upstream that answered (admins only in views). */
   api_base?: string | null;
+  /** The key's model_max_budget entries this call was charged to (JSON array); null when none. */
+  model_budgets?: string | null;
 }
 
 /** A usage row as the writer hands it over (every column but the generated id). */
@@ -245,6 +247,8 @@ export interface ApiKeyTable extends LimitColumns {
   key_type: string | null;
   /** The user id (or "master") that created the key. */
   created_by: string | null;
+  /** Per-model budgets, JSON {model: {budget_limit, time_period}} (auth/model-budgets.ts); null: none. */
+  model_max_budget?: string | null;
 }
 
 export interface ChangeVersionTable {
@@ -336,6 +340,15 @@ export interface Database {
   stored_responses: StoredResponseTable;
   budgets: BudgetTable;
   end_users: EndUserTable;
+  key_model_spend: KeyModelSpendTable;
+}
+
+/** A key's recorded spend per model_max_budget entry, for the period that started at period_start (0: never resets). */
+export interface KeyModelSpendTable {
+  key_id: string;
+  model: string;
+  period_start: number;
+  spend_micros: number;
 }
 
 /** An agent (src/agents): its definition as JSON, seeded from config.yaml ("config") or made through the API ("api"). */

@@ -85,6 +85,7 @@ interface KeyFixture {
   allowedRoutes: string[];
   tags: string[];
   modelMaxBudget: Record<string, unknown>;
+  modelSpend: Record<string, number>;
 }
 
 const KEYS: KeyFixture[] = Array.from({ length: 20 }, (_, index) => ({
@@ -102,7 +103,9 @@ const KEYS: KeyFixture[] = Array.from({ length: 20 }, (_, index) => ({
   // Key 10 may only read (LiteLLM's info_routes); key 11 lists a LiteLLM route group Switchboard does not know.
   allowedRoutes: index === 10 ? ['info_routes'] : index === 11 ? ['/key/info', 'spend_tracking_routes'] : [],
   tags: index === 15 ? ['imported-tag', 'batch'] : [],
-  modelMaxBudget: index === 16 ? { cheap: { budget_limit: 1, time_period: '30d' } } : {},
+  // Key 16: a per-model budget LiteLLM's model_spend has used up; key 17: the older shape; key 18: malformed.
+  modelMaxBudget: index === 16 ? { cheap: { budget_limit: 1, time_period: '30d' } } : index === 17 ? { premium: 2 } : index === 18 ? { cheap: { budget_limit: 'lots' } } : {},
+  modelSpend: (index === 16 ? { cheap: 1, premium: 0.5 } : index === 17 ? { premium: 0.5 } : {}) as Record<string, number>,
 }));
 
 async function fill(url: string): Promise<void> {
@@ -123,11 +126,11 @@ async function fill(url: string): Promise<void> {
     }
     for (const [index, key] of KEYS.entries()) {
       await client.query(
-        `insert into "LiteLLM_VerificationToken" (token, key_name, key_alias, spend, models, user_id, team_id, max_budget, rpm_limit, blocked, budget_id, metadata, tpm_limit, max_parallel_requests, expires, allowed_routes, model_max_budget, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now() + ($15 || ' days')::interval, $16, $17, $18)`,
+        `insert into "LiteLLM_VerificationToken" (token, key_name, key_alias, spend, models, user_id, team_id, max_budget, rpm_limit, blocked, budget_id, metadata, tpm_limit, max_parallel_requests, expires, allowed_routes, model_max_budget, created_by, model_spend)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now() + ($15 || ' days')::interval, $16, $17, $18, $19)`,
         [
           sha256(key.secret), `sk-...${key.secret.slice(-4)}`, `imported-${index}`, key.spend, key.models, key.user, key.team, key.maxBudget, key.rpm, key.blocked ? true : null, index === 3 ? 'gold' : null,
-          JSON.stringify(key.tags.length > 0 ? { source: 'litellm', tags: key.tags } : { source: 'litellm' }), key.tpm, key.parallel, key.expiresInDays === null ? null : String(key.expiresInDays), key.allowedRoutes, JSON.stringify(key.modelMaxBudget), key.user,
+          JSON.stringify(key.tags.length > 0 ? { source: 'litellm', tags: key.tags } : { source: 'litellm' }), key.tpm, key.parallel, key.expiresInDays === null ? null : String(key.expiresInDays), key.allowedRoutes, JSON.stringify(key.modelMaxBudget), key.user, JSON.stringify(key.modelSpend),
         ],
       );
     }
@@ -183,7 +186,10 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
     expect(output).toContain('spend logs: 30 read, 30 stored as usage history (0 already there)');
     // What could not be carried over as it was is said, never dropped in silence.
     expect(output).toContain(`key sk-...${KEYS[11].secret.slice(-4)}: allowed_routes ["spend_tracking_routes"] name routes Switchboard does not know`);
-    expect(output).toMatch(/key sk-\.\.\.cdef: model_max_budget \{"cheap":\{[^}]*"budget_limit":1[^}]*\}\} \(per-model budgets\) is not enforced by Switchboard; imported without it/);
+    // Per-model budgets are imported (keys 16 and 17); only a malformed one is left out, in words.
+    expect(output).not.toMatch(/model_max_budget \{"cheap":\{[^}]*"budget_limit":1[^}]*\}\}/);
+    expect(output).not.toContain('{"premium":2}');
+    expect(output).toMatch(/key sk-\.\.\.cdef: model_max_budget \{"cheap":\{"budget_limit":"lots"\}\} cannot be read \(model_max_budget\.cheap\.budget_limit: expected a budget in USD \(a number of 0 or more\)\); imported without per-model budgets \(its max_budget still applies\)/);
     gateway = await startGateway(pricedConfig(upstream.url), { databaseUrl: `sqlite:${join(dataDir, 'switchboard.db')}` });
     api = new Management(gateway.url);
   });
@@ -207,6 +213,20 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
       if (key.expiresInDays === null) expect(info.expires).toBeNull();
       else expect(Math.abs(Date.parse(info.expires!) - (Date.now() + key.expiresInDays * 86_400_000))).toBeLessThan(60_000);
     }
+  });
+
+  it("an imported key keeps its model_max_budget, enforced from LiteLLM's model_spend", async () => {
+    const client = (secret: string) => new OpenAI({ apiKey: secret, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    const chat = (secret: string, model: string) => client(secret).chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+    const info16 = (await api.keyInfo(KEYS[16].secret));
+    expect(info16.model_max_budget).toEqual({ cheap: { budget_limit: 1, time_period: '30d' } });
+    expect(info16.model_spend).toEqual({ cheap: 1 });
+    await expect(chat(KEYS[16].secret, 'cheap')).rejects.toMatchObject({ status: 400, message: expect.stringContaining('on model "cheap" (model_max_budget): spent $1 of its $1 budget') });
+    await expect(chat(KEYS[16].secret, 'premium')).resolves.toMatchObject({ object: 'chat.completion' });
+    const info17 = (await api.keyInfo(KEYS[17].secret));
+    expect(info17.model_max_budget).toEqual({ premium: { budget_limit: 2, time_period: null } });
+    expect(info17.model_spend).toEqual({ premium: 0.5 });
+    expect(((await api.keyInfo(KEYS[18].secret))).model_max_budget).toEqual({});
   });
 
   it('an imported key stays as narrow as it was: allowed_routes and models hold', async () => {

@@ -114,12 +114,15 @@ for (const { dialect, create } of await dialectsUnderTest()) {
         expect((await api.call<ErrorBody>('POST', '/key/generate', { duration: '1y' })).status).toBe(400);
       });
 
-      it('model_max_budget: empty is accepted, anything else is refused in words; guardrails are kept on the key', async () => {
+      it("model_max_budget: both of LiteLLM's shapes are kept and returned in its current one, a malformed value is refused naming the field; guardrails are kept on the key", async () => {
         expect((await api.call('POST', '/key/generate', { model_max_budget: {}, guardrails: [] })).status).toBe(200);
-        const budgets = await api.call<ErrorBody>('POST', '/key/generate', { model_max_budget: { cheap: 1 } });
+        const shapes = await api.ok<{ model_max_budget: unknown; model_spend: unknown }>('POST', '/key/generate', { model_max_budget: { cheap: 1, premium: { budget_limit: 0.5, time_period: '1d' } } });
+        expect(shapes.model_max_budget).toEqual({ cheap: { budget_limit: 1, time_period: null }, premium: { budget_limit: 0.5, time_period: '1d' } });
+        expect(shapes.model_spend).toEqual({ cheap: 0, premium: 0 });
+        const budgets = await api.call<ErrorBody>('POST', '/key/generate', { model_max_budget: { cheap: { budget_limit: 1, time_period: 'every now and then' } } });
         expect(budgets.status).toBe(400);
         expect(budgets.body.error.param).toBe('model_max_budget');
-        expect(budgets.body.error.message).toContain('not supported yet');
+        expect(budgets.body.error.message).toMatch(/^model_max_budget\.cheap\.time_period: expected a duration/);
         // LiteLLM keeps a key's guardrails in its metadata, where the guardrail stage reads them.
         const guarded = await api.ok<{ guardrails: string[]; metadata: Record<string, unknown> }>('POST', '/key/generate', { guardrails: ['pii-mask'] });
         expect(guarded.guardrails).toEqual(['pii-mask']);

@@ -39,6 +39,10 @@ export interface KeyView extends LimitView {
   team_id: string | null;
   aliases: Record<string, string>;
   expires: string | null;
+  /** Per-model budgets in LiteLLM's current shape, and each entry's spend in its current period (USD). */
+  model_max_budget: Record<string, { budget_limit: number; time_period: string | null }>;
+  model_spend: Record<string, number>;
+  model_max_budget_usage: Record<string, { current_spend: number; budget_limit: number; time_period: string | null }>;
 }
 
 /** /key/generate and /key/regenerate: the secret, shown once, and the key's fields. */

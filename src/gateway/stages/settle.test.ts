@@ -47,7 +47,7 @@ describe('settle stage', () => {
   it('JSON: tells the router, records (settling the reservations), then lets the platform finish with the settled credits', async () => {
     const { events, rows, deps, recorder } = harness();
     let settledWith: number | undefined;
-    const ticket: Ticket = { headers: { 'x-ratelimit-remaining-requests': '4' }, settle: (micros) => void (settledWith = micros) };
+    const ticket: Ticket = { headers: { 'x-ratelimit-remaining-requests': '4' }, settle: (micros) => ((settledWith = micros), []) };
     const held: { level: undefined; outcome: { charged: number } | undefined; settle(micros: number | undefined): { charged: number } } = {
       level: undefined,
       outcome: undefined,

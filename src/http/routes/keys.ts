@@ -10,6 +10,7 @@ import { invalidRouteEntry, KEY_TYPE_ROUTES } from '../../auth/allowed-routes.js
 import type { KeyFields, ManagementService } from '../../auth/management.js';
 import { keyHashOf } from '../../auth/management.js';
 import { actorOf, ManagementAccess, type Actor } from '../../auth/management-access.js';
+import { parseModelBudgets } from '../../auth/model-budgets.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
 import { callOf } from '../context.js';
@@ -41,11 +42,8 @@ const keyFields = z
     allowed_routes: routeList.nullable().optional(),
     key_type: z.enum(['default', 'llm_api', 'management', 'read_only']).nullable().optional(),
     spend: z.number({ invalid_type_error: 'expected a number (USD)' }).nonnegative().optional(),
-    model_max_budget: z
-      .record(z.unknown())
-      .nullable()
-      .optional()
-      .refine((value) => !value || Object.keys(value).length === 0, 'per-model budgets on a key are not supported yet: send {} or leave it out (give each model its own key with a max_budget instead)'),
+    // Per-model budgets, in either of LiteLLM's shapes: read (and refused when malformed) by serviceFields.
+    model_max_budget: z.unknown().optional(),
     // The secret itself, on /key/generate only: an imported key (checked in the service).
     key: z.string().optional(),
   })
@@ -90,9 +88,10 @@ const keyReference = z.object({ key: z.string({ required_error: 'is required: th
 
 /** The body as the service takes it: key_type expanded to its allowed_routes when those are not given. */
 function serviceFields(body: KeyBody): KeyFields {
-  const { key: _key, model_max_budget: _budgets, ...fields } = body;
+  const { key: _key, model_max_budget: budgets, ...fields } = body;
   if (fields.key_type && fields.allowed_routes == null) fields.allowed_routes = KEY_TYPE_ROUTES[fields.key_type];
-  return fields as KeyFields;
+  const modelMaxBudget = budgets === undefined ? undefined : (parseModelBudgets(budgets) ?? null);
+  return { ...fields, ...(modelMaxBudget !== undefined ? { model_max_budget: modelMaxBudget } : {}) } as KeyFields;
 }
 
 const MAX_PAGE_SIZE = 100;

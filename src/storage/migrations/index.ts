@@ -26,6 +26,7 @@ import * as customersBudgets from './2026-12-05-0021-customers-budgets.js';
 import * as keyLitellmFields from './2026-12-05-0020-key-litellm-fields.js';
 import * as reportClaims from './2026-12-05-0022-report-claims.js';
 import * as partialUsageIndexes from './2026-12-05-0023-partial-usage-indexes.js';
+import * as keyModelBudgets from './2026-12-05-0026-key-model-budgets.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -55,6 +56,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0020-key-litellm-fields': keyLitellmFields,
   '2026-12-05-0022-report-claims': reportClaims,
   '2026-12-05-0023-partial-usage-indexes': partialUsageIndexes,
+  '2026-12-05-0026-key-model-budgets': keyModelBudgets,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

@@ -2,7 +2,8 @@
  * Thin Kysely queries for keys, users and teams, and the row ↔ record mapping (JSON columns are
  * text on both dialects). Rules live in the services; this file only reads and writes.
  */
-import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { storedModelBudgets, toLiteLLM, type ModelSpend } from '../../auth/model-budgets.js';
 import type { KeyRecord, Limits, TeamMember, TeamRecord, UserRecord, UserRole } from '../../auth/principals.js';
 import type { ApiKeyTable, Database, LimitColumns, TeamTable, UserTable } from '../schema.js';
 
@@ -71,6 +72,7 @@ export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
     allowedRoutes: parseJson<string[]>(row.allowed_routes, []),
     keyType: row.key_type ?? null,
     createdBy: row.created_by ?? null,
+    modelMaxBudget: storedModelBudgets(row.model_max_budget),
   };
 }
 
@@ -89,6 +91,7 @@ function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
   if (key.allowedRoutes !== undefined) row.allowed_routes = JSON.stringify(key.allowedRoutes);
   if (key.keyType !== undefined) row.key_type = key.keyType;
   if (key.createdBy !== undefined) row.created_by = key.createdBy;
+  if (key.modelMaxBudget !== undefined) row.model_max_budget = Object.keys(key.modelMaxBudget).length > 0 ? JSON.stringify(toLiteLLM(key.modelMaxBudget)) : null;
   return row;
 }
 
@@ -141,7 +144,31 @@ export class PrincipalRepository {
   // ---- keys
   async findKey(hash: string, executor: Executor = this.db): Promise<KeyRecord | undefined> {
     const row = await executor.selectFrom('api_keys').selectAll().where('key_hash', '=', hash).executeTakeFirst();
-    return row ? keyFromRow(row) : undefined;
+    if (!row) return undefined;
+    const key = keyFromRow(row);
+    // A key linked to a budget object may be held to the budget's model_max_budget.
+    if (Object.keys(key.modelMaxBudget ?? {}).length > 0 || key.budgetId) key.modelSpend = await this.modelSpendOf(key.id, executor);
+    return key;
+  }
+
+  /** Records a key's spend on a model_max_budget entry (an import): never lowers what a period already has. */
+  async recordModelSpend(keyId: string, model: string, spend: ModelSpend, executor: Executor = this.db): Promise<void> {
+    await executor
+      .insertInto('key_model_spend')
+      .values({ key_id: keyId, model, period_start: spend.period, spend_micros: spend.spendMicros })
+      .onConflict((conflict) =>
+        conflict.columns(['key_id', 'model']).doUpdateSet({
+          spend_micros: sql<number>`case when key_model_spend.period_start = excluded.period_start and excluded.spend_micros > key_model_spend.spend_micros then excluded.spend_micros when key_model_spend.period_start < excluded.period_start then excluded.spend_micros else key_model_spend.spend_micros end`,
+          period_start: sql<number>`case when key_model_spend.period_start < excluded.period_start then excluded.period_start else key_model_spend.period_start end`,
+        }),
+      )
+      .execute();
+  }
+
+  /** A key's recorded spend per model_max_budget entry (with the period each belongs to). */
+  async modelSpendOf(keyId: string, executor: Executor = this.db): Promise<Record<string, ModelSpend>> {
+    const rows = await executor.selectFrom('key_model_spend').select(['model', 'period_start', 'spend_micros']).where('key_id', '=', keyId).execute();
+    return Object.fromEntries(rows.map((row) => [row.model, { period: Number(row.period_start), spendMicros: Number(row.spend_micros) }]));
   }
 
   async findKeyByAlias(alias: string): Promise<KeyRecord | undefined> {
@@ -164,6 +191,9 @@ export class PrincipalRepository {
 
   async deleteKeys(hashes: string[], executor: Executor = this.db): Promise<number> {
     if (hashes.length === 0) return 0;
+    // A deleted key's per-model spend goes with it (key ids are never reused, but nothing should outlive its key).
+    const ids = (await executor.selectFrom('api_keys').select('key_id').where('key_hash', 'in', hashes).execute()).map((row) => row.key_id);
+    if (ids.length > 0) await executor.deleteFrom('key_model_spend').where('key_id', 'in', ids).execute();
     const result = await executor.deleteFrom('api_keys').where('key_hash', 'in', hashes).executeTakeFirst();
     return Number(result.numDeletedRows);
   }

@@ -6,6 +6,7 @@
  */
 import { sql, type Transaction } from 'kysely';
 import { currentPeriod } from '../../auth/principals.js';
+import { effectiveModelBudgets, modelBudgetPeriod, storedModelBudgets } from '../../auth/model-budgets.js';
 import type { Database, UsageLogRow } from '../schema.js';
 
 type Table = 'api_keys' | 'users' | 'teams' | 'end_users';
@@ -34,6 +35,56 @@ export async function applySpend(transaction: Transaction<Database>, rows: Usage
     if (row.end_user) by.end_users.push({ id: row.end_user, createdAt: row.created_at, amount });
   }
   for (const table of Object.keys(by) as Table[]) await applyTo(transaction, table, by[table]);
+  await applyModelSpend(transaction, billable);
+}
+
+/**
+ * Each row's cost onto the key's model_max_budget entries it was charged to (`model_budgets`, named
+ * by admission from the model that served it), per the entry's period: a row of a newer period
+ * starts the entry's spend afresh, a late row of an older one no longer counts.
+ */
+async function applyModelSpend(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
+  const charged = rows.filter((row) => row.key_id && row.model_budgets);
+  if (charged.length === 0) return;
+  const keys = await transaction
+    .selectFrom('api_keys')
+    .leftJoin('budgets', 'budgets.budget_id', 'api_keys.budget_id')
+    .select(['api_keys.key_id', 'api_keys.model_max_budget', 'api_keys.created_at', 'budgets.budget_id', 'budgets.model_max_budget as budget_model_max_budget'])
+    .where('api_keys.key_id', 'in', [...new Set(charged.map((row) => row.key_id!))])
+    .execute();
+  const byId = new Map(keys.map((key) => [key.key_id, key]));
+  // key id → entry → period → amount
+  const sums = new Map<string, Map<string, Map<number, number>>>();
+  for (const row of charged) {
+    const key = byId.get(row.key_id!);
+    if (!key) continue;
+    const budgets = effectiveModelBudgets(storedModelBudgets(key.model_max_budget), key.budget_id ? { budgetId: key.budget_id, modelMaxBudget: parseStored(key.budget_model_max_budget) } : undefined);
+    for (const entry of JSON.parse(row.model_budgets!) as string[]) {
+      // An entry removed since the call was admitted has no period to count in any more.
+      const budget = budgets[entry];
+      if (!budget) continue;
+      const period = modelBudgetPeriod(budget, key.created_at, row.created_at);
+      const entries = sums.get(key.key_id) ?? new Map<string, Map<number, number>>();
+      sums.set(key.key_id, entries);
+      const periods = entries.get(entry) ?? new Map<number, number>();
+      entries.set(entry, periods);
+      periods.set(period, (periods.get(period) ?? 0) + Number(row.cost_micros));
+    }
+  }
+  for (const [keyId, entries] of sums) {
+    for (const [model, periods] of entries) {
+      for (const [period, amount] of [...periods.entries()].sort(([a], [b]) => a - b)) {
+        await sql`
+          insert into key_model_spend (key_id, model, period_start, spend_micros) values (${keyId}, ${model}, ${period}, ${amount})
+          on conflict (key_id, model) do update set
+            spend_micros = case
+              when key_model_spend.period_start = excluded.period_start then key_model_spend.spend_micros + excluded.spend_micros
+              when key_model_spend.period_start < excluded.period_start then excluded.spend_micros
+              else key_model_spend.spend_micros end,
+            period_start = case when key_model_spend.period_start < excluded.period_start then excluded.period_start else key_model_spend.period_start end`.execute(transaction);
+      }
+    }
+  }
 }
 
 /** Rows the metadata marks as not billed (bring-your-own-key calls). */
@@ -72,4 +123,8 @@ async function applyTo(transaction: Transaction<Database>, table: Table, increme
         where ${sql.ref(idColumn)} = ${holder.id}`.execute(transaction);
     }
   }
+}
+
+function parseStored(text: string | null): Record<string, unknown> | null {
+  return text ? (JSON.parse(text) as Record<string, unknown>) : null;
 }

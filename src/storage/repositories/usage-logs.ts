@@ -17,7 +17,7 @@ const COLUMNS = [
   'tokens_estimated', 'cost_micros', 'latency_ms', 'time_to_first_token_ms', 'upstream_latency_ms', 'status', 'http_status', 'error_code',
   'error_message', 'retries', 'fallbacks', 'metadata', 'byok', 'credits_millicredits', 'power_level', 'messages', 'response',
   'aborted', 'usage_adjusted', 'cache_hit', 'saved_cost_micros', 'agent', 'agent_execution', 'routing_rule',
-  'request_tags', 'end_user', 'requester_ip', 'api_base',
+  'request_tags', 'end_user', 'requester_ip', 'api_base', 'model_budgets',
 ] as const satisfies ReadonlyArray<keyof UsageLogRow>;
 
 type InsertOne = (row: UsageLogRow) => boolean;
