@@ -63,6 +63,9 @@ export class UpstreamStream {
   private reading = false;
   private finished = false;
   private readonly kept: EmittedChunk[] = [];
+  /** The kept chunks parsed so far (parsedChunks), and how many kept items they cover. */
+  private readonly parsed: ChatChunk[] = [];
+  private parsedUpTo = 0;
   private lastChunk: EmittedChunk | undefined;
   private forwardedUsage = false;
   private pendingError: GatewayError | undefined;
@@ -189,23 +192,36 @@ export class UpstreamStream {
     return this.transform.usage;
   }
 
+  /**
+   * The kept chunks as parsed chat chunks, in order. A pass-through run is parsed once, the first
+   * time its chunks are asked for (text and finish reasons both read them: twice would double the
+   * cost of every traced stream); a run that is not JSON carries no countable text and is skipped.
+   */
+  private parsedChunks(): ChatChunk[] {
+    for (; this.parsedUpTo < this.kept.length; this.parsedUpTo++) {
+      const item = this.kept[this.parsedUpTo];
+      if (!(item instanceof SseRun)) {
+        this.parsed.push(item.chunk);
+        continue;
+      }
+      try {
+        this.parsed.push(...item.chunks());
+      } catch {
+        // not JSON: nothing to count
+      }
+    }
+    return this.parsed;
+  }
+
   /** The text read from the upstream (relayed, or in hand when the stream ended), for counting tokens. */
   get text(): string {
     let text = '';
-    for (const item of this.kept) {
-      let chunks: ChatChunk[];
-      try {
-        chunks = item instanceof SseRun ? item.chunks() : [item.chunk];
-      } catch {
-        continue; // a pass-through chunk that is not JSON carries no countable text
-      }
-      for (const chunk of chunks) {
-        for (const choice of chunk.choices ?? []) {
-          const delta = choice.delta;
-          if (typeof delta?.content === 'string') text += delta.content;
-          else if (typeof choice.text === 'string') text += choice.text; // legacy completions
-          for (const call of delta?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
-        }
+    for (const chunk of this.parsedChunks()) {
+      for (const choice of chunk.choices ?? []) {
+        const delta = choice.delta;
+        if (typeof delta?.content === 'string') text += delta.content;
+        else if (typeof choice.text === 'string') text += choice.text; // legacy completions
+        for (const call of delta?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
       }
     }
     return text;
@@ -214,17 +230,9 @@ export class UpstreamStream {
   /** The finish reason of each choice that reported one (by choice index), read from the kept chunks. */
   get finishReasons(): string[] {
     const reasons: string[] = [];
-    for (const item of this.kept) {
-      let chunks: ChatChunk[];
-      try {
-        chunks = item instanceof SseRun ? item.chunks() : [item.chunk];
-      } catch {
-        continue;
-      }
-      for (const chunk of chunks) {
-        for (const choice of chunk.choices ?? []) {
-          if (typeof choice.finish_reason === 'string') reasons[choice.index ?? 0] = choice.finish_reason;
-        }
+    for (const chunk of this.parsedChunks()) {
+      for (const choice of chunk.choices ?? []) {
+        if (typeof choice.finish_reason === 'string') reasons[choice.index ?? 0] = choice.finish_reason;
       }
     }
     return reasons.filter((reason) => reason !== undefined);
