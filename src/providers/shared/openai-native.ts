@@ -52,7 +52,7 @@ function urlOf(target: Deployment, path: string): string {
   return `${target.apiBase}/${path}`;
 }
 
-function headersFor(target: Deployment, stream = false): Record<string, string> {
+export function headersFor(target: Deployment, stream = false): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' };
   if (target.apiKey) {
     if (target.provider === 'azure') headers['api-key'] = target.apiKey;
@@ -70,9 +70,9 @@ function quoted(value: string): string {
  * The upload as multipart/form-data: the client's fields (the deployment's model in `model`), then
  * each file's chunks as they were received — streamed, never concatenated.
  */
-function multipartRequest(call: NativeCall, upload: Upload, target: Deployment): UpstreamRequest {
+export function multipartRequest(call: NativeCall, upload: Upload, target: Deployment, url = urlOf(target, call.method), withModel = true): UpstreamRequest {
   const boundary = `----switchboard${randomBytes(12).toString('hex')}`;
-  const fields = { ...call.body, model: target.upstreamModel };
+  const fields = withModel ? { ...call.body, model: target.upstreamModel } : call.body;
   let head = '';
   for (const [name, value] of Object.entries(fields)) {
     for (const item of Array.isArray(value) ? value : [value]) head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${String(item)}\r\n`;
@@ -89,7 +89,7 @@ function multipartRequest(call: NativeCall, upload: Upload, target: Deployment):
   const headers = headersFor(target);
   headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
   headers['content-length'] = String(length + tailBytes.length);
-  return { url: urlOf(target, call.method), method: 'POST', headers, bodyStream: () => Readable.from([...parts.flat(), tailBytes]), framing: 'json' };
+  return { url, method: 'POST', headers, bodyStream: () => Readable.from([...parts.flat(), tailBytes]), framing: 'json' };
 }
 
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
