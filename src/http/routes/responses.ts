@@ -25,7 +25,9 @@ import type { StoredResponseRow } from '../../storage/repositories/stored-respon
 import { openAIResponsesRelayFormat } from '../../gateway/formats/openai-responses/native-relay.js';
 import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
-import { builtInToolsOf, gatewayStoredPrevious, responsesNativeOperation } from './responses-native.js';
+import { builtInToolsOf, responsesNativeOperation } from './responses-native.js';
+import { mapInput } from '../../gateway/formats/openai-responses/index.js';
+import type { NativeOperation } from '../../gateway/call-context.js';
 
 /** Largest conversation (history and this turn's input, as JSON) a stored response keeps. */
 export const MAX_STORED_CONVERSATION_BYTES = 16 * 1024 * 1024;
@@ -75,6 +77,34 @@ function supportedParamsOf(catalog: ModelCatalog, model: string): Array<Readonly
 }
 
 /**
+ * A request with built-in tools whose `previous_response_id` names a response this gateway stored:
+ * relayed to OpenAI with the stored conversation inline and `store: false`, its Response stored by
+ * the gateway (unless the client sent `store: false`) like any other, so the conversation goes on
+ * on any provider.
+ */
+function storedContinuation(operation: NativeOperation, previous: StoredResponseRow, store: ResponseStore, owner: string, createdAt: number): { operation: NativeOperation; format: ResponseFormat } {
+  const { previous_response_id: _previous, ...rest } = operation.request.native;
+  const keep = rest.store !== false;
+  const earlier = [...(JSON.parse(previous.input_items) as unknown[]), ...(JSON.parse(previous.response) as ResponseObject).output];
+  const turn = mapInput(rest.input);
+  const input = [...itemsForNativeInput(earlier), ...(typeof rest.input === 'string' ? [{ role: 'user', content: rest.input }] : (rest.input as unknown[]))];
+  const conversation = [...(JSON.parse(previous.conversation) as ChatMessage[]), ...turn.messages];
+  const inputItemsText = keep ? JSON.stringify([...earlier, ...turn.items]) : '';
+  if (keep && Buffer.byteLength(inputItemsText) + Buffer.byteLength(JSON.stringify(conversation)) > MAX_STORED_CONVERSATION_BYTES) {
+    throw new GatewayError('request_too_large', `the conversation is more than the ${MAX_STORED_CONVERSATION_BYTES} bytes a stored response keeps: send "store": false (and the history in "input"), or start a new conversation`, { param: 'store' });
+  }
+  const model = String(rest.model);
+  const onComplete = keep
+    ? (response: ResponseObject) =>
+        store.save({ id: response.id, owner, created_at: createdAt, model, previous_response_id: previous.id, response: JSON.stringify(response), input_items: inputItemsText, conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]) })
+    : undefined;
+  return {
+    operation: { ...operation, request: { ...operation.request, native: { ...rest, input, store: false } } },
+    format: openAIResponsesNativeFormat({ model, store: keep, previousResponseId: previous.id }, onComplete),
+  };
+}
+
+/**
  * The request as OpenAI's own `/v1/responses` takes it, for the attempts on OpenAI and Azure OpenAI
  * deployments (route stage: native-alternative.ts): the client's body without the gateway's
  * `cache`, with the stored conversation (earlier inputs and outputs) put before this turn's
@@ -107,9 +137,12 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
       const builtIn = builtInToolsOf(request.body);
       if (builtIn.length > 0) {
         const operation = responsesNativeOperation(request.body, builtIn, catalog);
-        const previous = operation.request.native.previous_response_id;
-        if (typeof previous === 'string' && previous !== '' && (await store.find(previous, ownerScopeOf(call.caller)))) throw gatewayStoredPrevious(previous, builtIn);
-        return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));
+        const previousId = operation.request.native.previous_response_id;
+        const previous = typeof previousId === 'string' && previousId !== '' ? await store.find(previousId, ownerScopeOf(call.caller)) : undefined;
+        if (!previous) return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));
+        // A conversation this gateway stored goes on with built-in tools: sent to OpenAI inline, kept by the gateway.
+        const continued = storedContinuation(operation, previous, store, ownerScopeOf(call.caller), call.startedAtEpochMs);
+        return sendResult(reply, await gateway.native(call, continued.operation, continued.format));
       }
       const mapped = responsesRequestToChat(request.body);
       const { context } = mapped;
