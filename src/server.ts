@@ -280,7 +280,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
   registerGeminiRoutes(app, { gateway: deps.gateway });
   registerAnthropicNativeRoutes(app, { gateway: deps.gateway });
-  registerOpenAIMediaRoutes(app, { gateway: deps.gateway });
+  registerOpenAIMediaRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
   if (deps.passThrough && deps.passThrough.endpoints.length > 0) registerPassThroughRoutes(app, { gateway: deps.gateway, ...deps.passThrough, creditsOn: deps.platform !== undefined });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);

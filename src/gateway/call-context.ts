@@ -102,7 +102,7 @@ export interface RequestOptions {
  * A provider-native API the gateway relays (`/gemini/...`, `/anthropic/...`), its body untranslated;
  * `openai-responses` is OpenAI's own `/v1/responses` (built-in tools), served by OpenAI and Azure only.
  */
-export type NativeApi = 'gemini' | 'anthropic' | 'openai' | 'openai-responses';
+export type NativeApi = 'gemini' | 'anthropic' | 'openai' | 'openai-responses' | 'openai-rest';
 
 /**
  * The stages' view of a native call: the model group, whether it streams, and the limits read from
@@ -139,6 +139,10 @@ export interface NativeOperation {
   upload?: Upload;
   /** Every file of a multipart call that sends several (images to edit and their mask), `upload` first. */
   uploads?: Upload[];
+  /** The HTTP method sent upstream when it is not POST (`/openai/v1/*` GET and DELETE). */
+  httpMethod?: 'GET' | 'DELETE';
+  /** The client's query string (`?…`), forwarded (`/openai/v1/*` GET and DELETE). */
+  query?: string;
 }
 
 /** The operation a call asks for, with its (validated) request body. */

@@ -14,7 +14,7 @@ import type { LevelChoice, UpstreamTarget } from '../platform/layer.js';
 import type { ModelLimit } from '../platform/model-limits.js';
 import type { Deployment } from '../providers/types.js';
 import type { ModelGroup } from '../routing/catalog.js';
-import type { CallContext, GatewayResult, Operation } from './call-context.js';
+import type { CallContext, GatewayResult, NativeOperation, Operation } from './call-context.js';
 import type { ResponseFormat } from './response-format.js';
 
 export interface Call {
@@ -44,6 +44,19 @@ export interface Call {
   readonly traceparent?: string;
   /** What the guardrail stages hand down to the attempt's settlement (stages/guardrails-*.ts). */
   readonly guardrails?: GuardrailRun;
+  /**
+   * The same request in a provider's own API, for the deployments that serve it natively (a
+   * Responses request on OpenAI and Azure OpenAI): the route stage hands an attempt on such a
+   * deployment this operation and format instead of the translated ones (stages/native-alternative.ts).
+   */
+  readonly alternative?: NativeAlternative;
+}
+
+/** A chat call's native form, used per attempt on the deployments `serves` accepts. */
+export interface NativeAlternative {
+  readonly operation: NativeOperation;
+  readonly format: ResponseFormat;
+  serves(deployment: Deployment): boolean;
 }
 
 /** The guardrail stages' part of a call, read where an answer is settled, before it is released. */

@@ -7,7 +7,7 @@ import { GatewayError } from '../errors.js';
 import { endUserFromBody } from './end-user.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
 import type { CallContext, GatewayResult, NativeOperation, Operation } from './call-context.js';
-import type { Call, Next } from './call.js';
+import type { Call, NativeAlternative, Next } from './call.js';
 import { buildChain } from './chain.js';
 import { explainCall } from './explain.js';
 import type { GatewayDependencies } from './dependencies.js';
@@ -29,9 +29,13 @@ export class Gateway {
     this.chain = buildChain(deps, this.recorder);
   }
 
-  /** A chat completion, answered in `format` (OpenAI's unless the endpoint speaks another). */
-  chat(context: CallContext, request: ChatRequest, format: ResponseFormat = openAIResponseFormat): Promise<GatewayResult> {
-    return this.run(this.callOf(context, { kind: 'chat', request }, format));
+  /**
+   * A chat completion, answered in `format` (OpenAI's unless the endpoint speaks another);
+   * `alternative` is the request in a provider's own API for the deployments that serve it natively.
+   */
+  chat(context: CallContext, request: ChatRequest, format: ResponseFormat = openAIResponseFormat, alternative?: NativeAlternative): Promise<GatewayResult> {
+    const call = this.callOf(context, { kind: 'chat', request }, format);
+    return this.run(alternative ? { ...call, alternative } : call);
   }
 
   completion(context: CallContext, request: CompletionRequest): Promise<GatewayResult> {

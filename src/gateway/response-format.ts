@@ -25,6 +25,8 @@ export interface ResponseFormat {
   readonly openAI?: boolean;
   /** A non-streaming chat response; `raw` is the upstream body when the response is unchanged. */
   chat(response: ChatResponse, raw: string | undefined): string;
+  /** A provider-native JSON answer as the client gets it; without this method, exactly as received. */
+  native?(raw: string, parsed: unknown): string;
   stream(options: { includeUsage: boolean }): StreamEncoder;
 }
 

@@ -4,8 +4,9 @@ import { anthropicNative } from './anthropic/native.js';
 import { geminiNative } from './gemini/native.js';
 import type { NativeProvider } from './native.js';
 import { openAINative, openAIResponsesNative } from './shared/openai-native.js';
+import { openAIRestNative } from './shared/openai-rest.js';
 
-const NATIVE: Record<NativeApi, NativeProvider> = { gemini: geminiNative, anthropic: anthropicNative, openai: openAINative, 'openai-responses': openAIResponsesNative };
+const NATIVE: Record<NativeApi, NativeProvider> = { gemini: geminiNative, anthropic: anthropicNative, openai: openAINative, 'openai-responses': openAIResponsesNative, 'openai-rest': openAIRestNative };
 
 export function nativeProviderOf(api: NativeApi): NativeProvider {
   return NATIVE[api];

@@ -34,6 +34,10 @@ export interface NativeCall {
   upload?: Upload;
   /** Every file of a multipart call that sends several, `upload` first. */
   uploads?: Upload[];
+  /** The HTTP method when it is not POST (a GET or DELETE relayed by `/openai/v1/*`). */
+  httpMethod?: 'GET' | 'DELETE';
+  /** The client's query string (`?…`), forwarded. */
+  query?: string;
 }
 
 export interface NativeProvider {

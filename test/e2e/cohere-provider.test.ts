@@ -32,6 +32,18 @@ model_list:
       api_key: co-upstream-key
     model_info:
       mode: embedding
+  - model_name: cohere-rerank
+    litellm_params:
+      model: cohere/rerank-english-v3.0
+      api_base: ${cohere.url}
+      api_key: co-upstream-key
+  - model_name: cohere-rerank-priced
+    litellm_params:
+      model: cohere/rerank-english-v3.0
+      api_base: ${cohere.url}
+      api_key: co-upstream-key
+    model_info:
+      input_cost_per_query: 0.005
   - model_name: command-wrong-key
     litellm_params:
       model: cohere/command-r-08-2024
@@ -147,6 +159,49 @@ describe('Cohere behind the OpenAI API', () => {
     // Cohere's input_type, sent by the client as an extra field, reaches Cohere.
     await client.embeddings.create({ model: 'cohere-embed', input: 'where is the station?', input_type: 'search_query' } as OpenAI.EmbeddingCreateParams);
     expect(cohere.requests.at(-1)!.body).toMatchObject({ texts: ['where is the station?'], input_type: 'search_query' });
+  });
+
+  it('reranks through Cohere\'s Rerank API v2, priced per billed search unit', async () => {
+    const documents = ['Berlin is in Germany', { text: 'Paris is the capital of France' }, 'France exports wine'];
+    const answer = await fetch(`${gateway.url}/v1/rerank`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cohere-rerank', query: 'capital of France', documents, top_n: 2, return_documents: true, max_tokens_per_doc: 512 }),
+    });
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { results: Array<{ index: number; relevance_score: number; document?: { text: string } }>; meta: { billed_units: { search_units: number } } };
+    expect(body.results.map((result) => result.index)).toEqual([1, 2]);
+    expect(body.results[0].document).toEqual({ text: 'Paris is the capital of France' });
+    expect(body.meta.billed_units.search_units).toBe(1);
+    expect(cohere.requests.at(-1)).toMatchObject({
+      path: '/v2/rerank',
+      headers: { authorization: 'Bearer co-upstream-key' },
+      body: { model: 'rerank-english-v3.0', query: 'capital of France', documents: ['Berlin is in Germany', 'Paris is the capital of France', 'France exports wine'], top_n: 2, max_tokens_per_doc: 512 },
+    });
+    // rerank-english-v3.0: $2 per 1000 searches → 2000 micro-dollars for the one search unit billed.
+    expect(await gateway.recordOf(answer.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'rerank', status: 'success', model_group: 'cohere-rerank', cost_micros: 2_000 });
+
+    // 150 documents: two search units, at the model_info price.
+    const many = Array.from({ length: 150 }, (_item, index) => `document ${index}`);
+    const priced = await fetch(`${gateway.url}/v1/rerank`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cohere-rerank-priced', query: 'document 7', documents: many, top_n: 3 }),
+    });
+    expect(priced.status).toBe(200);
+    expect(((await priced.json()) as { results: unknown[] }).results).toHaveLength(3);
+    expect(await gateway.recordOf(priced.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'rerank', status: 'success', cost_micros: 10_000 });
+
+    // A v1-only field is refused by name before Cohere is called.
+    const calls = cohere.requests.length;
+    const refused = await fetch(`${gateway.url}/v1/rerank`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cohere-rerank', query: 'q', documents: ['a'], rank_fields: ['text'] }),
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('rank_fields');
+    expect(cohere.requests.length).toBe(calls);
   });
 
   it('reports a refused key as an authentication failure, and falls back from a failing Cohere model to another provider', async () => {

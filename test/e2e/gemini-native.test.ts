@@ -33,6 +33,16 @@ model_list:
       vertex_location: europe-west4
       vertex_credentials: ${credentialsPath}
       api_base: ${vertex.url}
+  - model_name: vertex-embed
+    litellm_params:
+      model: vertex_ai/text-embedding-005
+      vertex_project: acme-prod
+      vertex_location: europe-west4
+      vertex_credentials: ${credentialsPath}
+      api_base: ${vertex.url}
+      input_cost_per_token: 0.000001
+    model_info:
+      mode: embedding
   - model_name: vertex-claude
     litellm_params:
       model: vertex_ai/claude-3-5-sonnet-v2@20241022
@@ -296,13 +306,90 @@ describe('the Gemini API under /gemini', () => {
     expect(sent.url).toBe('/v1/projects/acme-prod/locations/europe-west4/publishers/google/models/gemini-2.0-flash:streamGenerateContent?alt=sse');
     expect(await latestRow()).toMatchObject({ endpoint: 'gemini/streamGenerateContent', status: 'success', provider: 'vertex_ai', prompt_tokens: 1000, completion_tokens: 500, cost_micros: 450 });
 
-    // What Vertex does not serve this way is refused by name, before any upstream call: countTokens, and Claude on Vertex.
+    // What Vertex does not serve this way is refused by name, before any upstream call: Claude on Vertex, embeddings on a Gemini model.
     const calls = vertex.requests.length;
-    for (const [model, method] of [['flash-vertex', 'countTokens'], ['vertex-claude', 'generateContent']]) {
+    for (const [model, method] of [['vertex-claude', 'generateContent'], ['flash-vertex', 'embedContent']]) {
       const refused = await fetch(`${gateway.url}/gemini/v1beta/models/${model}:${method}`, { method: 'POST', headers: { 'x-goog-api-key': MASTER_KEY }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }) });
       expect(refused.status).toBe(400);
       expect(((await refused.json()) as { error: { message: string; status: string } }).error).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringContaining('has no gemini deployment') });
     }
+    expect(vertex.requests.length).toBe(calls);
+  });
+
+  it('serves countTokens on a Vertex AI Gemini deployment through Vertex\'s own countTokens, free', async () => {
+    const counted = await genai(MASTER_KEY).models.countTokens({ model: 'flash-vertex', contents: 'How many tokens are these words' });
+    expect(counted.totalTokens).toBe(6);
+    let sent = vertex.requests.at(-1)!;
+    expect(sent.url).toBe('/v1/projects/acme-prod/locations/europe-west4/publishers/google/models/gemini-2.0-flash:countTokens');
+    expect(sent.headers.authorization).toMatch(/^Bearer ya29\./);
+    expect(sent.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'How many tokens are these words' }] }] });
+    expect(await latestRow()).toMatchObject({ endpoint: 'gemini/countTokens', status: 'success', provider: 'vertex_ai', model_group: 'flash-vertex', cost_micros: 0 });
+
+    // The Gemini API's generateContentRequest form: its contents and system instruction counted, its model left to the URL.
+    const answer = await fetch(`${gateway.url}/gemini/v1beta/models/flash-vertex:countTokens`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': MASTER_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ generateContentRequest: { model: 'models/flash-vertex', contents: [{ role: 'user', parts: [{ text: 'one two three' }] }], systemInstruction: { parts: [{ text: 'four five' }] } } }),
+    });
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { totalTokens: number }).totalTokens).toBe(5);
+    sent = vertex.requests.at(-1)!;
+    expect(sent.body).toEqual({ contents: [{ role: 'user', parts: [{ text: 'one two three' }] }], systemInstruction: { parts: [{ text: 'four five' }] } });
+
+    // A field Vertex's countTokens does not take is refused by name before any upstream call.
+    const calls = vertex.requests.length;
+    const refused = await fetch(`${gateway.url}/gemini/v1beta/models/flash-vertex:countTokens`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': MASTER_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ generateContentRequest: { contents: [{ parts: [{ text: 'hi' }] }], cachedContent: 'cachedContents/abc' } }),
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('cachedContent');
+    expect(vertex.requests.length).toBe(calls);
+  });
+
+  it('serves embedContent and batchEmbedContents on a Vertex AI embedding model through :predict, in the Gemini API\'s shape, priced', async () => {
+    const single = await genai(MASTER_KEY).models.embedContent({ model: 'vertex-embed', contents: 'hello vertex world', config: { taskType: 'RETRIEVAL_QUERY', outputDimensionality: 4 } });
+    expect(single.embeddings).toHaveLength(1);
+    expect(single.embeddings![0].values).toHaveLength(4);
+    let sent = vertex.requests.at(-1)!;
+    expect(sent.url).toBe('/v1/projects/acme-prod/locations/europe-west4/publishers/google/models/text-embedding-005:predict');
+    expect(sent.body).toEqual({ instances: [{ content: 'hello vertex world', task_type: 'RETRIEVAL_QUERY' }], parameters: { outputDimensionality: 4 } });
+    // Three words: three tokens at 1 micro-dollar. (The SDK sends batchEmbedContents on the Gemini API.)
+    expect(await latestRow()).toMatchObject({ endpoint: 'gemini/batchEmbedContents', status: 'success', provider: 'vertex_ai', model_group: 'vertex-embed', prompt_tokens: 3, cost_micros: 3 });
+
+    const batch = await fetch(`${gateway.url}/gemini/v1beta/models/vertex-embed:batchEmbedContents`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': MASTER_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: [{ model: 'models/vertex-embed', content: { parts: [{ text: 'first text' }] } }, { model: 'models/vertex-embed', content: { parts: [{ text: 'second' }, { text: 'text here' }] }, title: 'Doc' }] }),
+    });
+    expect(batch.status).toBe(200);
+    const embeddings = ((await batch.json()) as { embeddings: Array<{ values: number[] }> }).embeddings;
+    expect(embeddings).toHaveLength(2);
+    expect(embeddings[0].values).toHaveLength(8);
+    sent = vertex.requests.at(-1)!;
+    expect(sent.body).toEqual({ instances: [{ content: 'first text' }, { content: 'second\ntext here', title: 'Doc' }] });
+    expect(await latestRow()).toMatchObject({ endpoint: 'gemini/batchEmbedContents', status: 'success', provider: 'vertex_ai', prompt_tokens: 5, cost_micros: 5 });
+
+    const one = await fetch(`${gateway.url}/gemini/v1beta/models/vertex-embed:embedContent?key=${MASTER_KEY}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: { parts: [{ text: 'just one' }] }, taskType: 'SEMANTIC_SIMILARITY' }),
+    });
+    expect(one.status).toBe(200);
+    expect(((await one.json()) as { embedding: { values: number[] } }).embedding.values).toHaveLength(8);
+    expect(vertex.requests.at(-1)!.body).toEqual({ instances: [{ content: 'just one', task_type: 'SEMANTIC_SIMILARITY' }] });
+    expect(await latestRow()).toMatchObject({ endpoint: 'gemini/embedContent', status: 'success', provider: 'vertex_ai', prompt_tokens: 2, cost_micros: 2 });
+
+    // Not text: refused by name before any upstream call.
+    const calls = vertex.requests.length;
+    const image = await fetch(`${gateway.url}/gemini/v1beta/models/vertex-embed:embedContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': MASTER_KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: { parts: [{ inlineData: { mimeType: 'image/png', data: 'AAAA' } }] } }),
+    });
+    expect(image.status).toBe(400);
+    expect(((await image.json()) as { error: { message: string } }).error.message).toContain('content.parts[0]');
     expect(vertex.requests.length).toBe(calls);
   });
 

@@ -136,6 +136,50 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'rerank', status: 'success', cost_micros: 2_000 });
   });
 
+  it('/openai/v1/* relays a file upload (multipart), GET and DELETE to the OpenAI deployment the call names, each recorded', async () => {
+    const content = Buffer.from('{"custom_id":"1","method":"POST","url":"/v1/chat/completions","body":{}}\n');
+    const files = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/openai/v1`, defaultHeaders: { 'x-switchboard-model': 'gpt-4o-mini' }, maxRetries: 0 });
+    const { data: uploaded, response: http } = await files.files.create({ file: await OpenAI.toFile(content, 'batch.jsonl'), purpose: 'batch' }).withResponse();
+    expect(uploaded).toMatchObject({ object: 'file', bytes: content.length, filename: 'batch.jsonl', purpose: 'batch' });
+    // The file's bytes, its fields as sent, no model added; the deployment's key.
+    expect(upstream.requests.at(-1)).toMatchObject({ path: '/v1/files', headers: { authorization: `Bearer ${UPSTREAM_KEY}` }, body: { purpose: 'batch', file: { filename: 'batch.jsonl', size: content.length } } });
+    expect(upstream.requests.at(-1)!.body).not.toHaveProperty('model');
+    expect(await gateway.recordOf(http.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', model_group: 'gpt-4o-mini', cost_micros: 0 });
+
+    const { data: read, response: readHttp } = await files.files.retrieve(uploaded.id).withResponse();
+    expect(read.id).toBe(uploaded.id);
+    expect(upstream.requests.at(-1)).toMatchObject({ path: `/v1/files/${uploaded.id}`, url: `/v1/files/${uploaded.id}` });
+    expect(await gateway.recordOf(readHttp.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', model_group: 'gpt-4o-mini' });
+    // The query goes along, without the gateway's own `model`.
+    const listed = await fetch(`${gateway.url}/openai/v1/files?purpose=batch&model=gpt-4o-mini`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    expect(listed.status).toBe(200);
+    expect(upstream.requests.at(-1)!.url).toBe('/v1/files?purpose=batch');
+    expect(await files.files.delete(uploaded.id)).toMatchObject({ id: uploaded.id, deleted: true });
+    await expect(files.files.retrieve(uploaded.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('/openai/v1/* without a model goes to the first model group the key may use with an OpenAI deployment, never past its allow-list', async () => {
+    // The master key: relay-gpt, the first group, answers GET /models.
+    const models = await fetch(`${gateway.url}/openai/v1/models`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
+    expect(models.status).toBe(200);
+    expect(chatUpstream.requests.at(-1)).toMatchObject({ method: 'GET', url: '/v1/models' });
+    expect(await gateway.recordOf(models.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', model_group: 'relay-gpt' });
+
+    // A key limited to gpt-4o-mini reaches gpt-4o-mini's deployment, and is refused another group by name.
+    const key = (await api.generateKey({ models: ['gpt-4o-mini'] })).key;
+    const calls = upstream.requests.length;
+    const own = await fetch(`${gateway.url}/openai/v1/files`, { headers: { authorization: `Bearer ${key}` } });
+    expect(own.status).toBe(200);
+    expect(upstream.requests.length).toBe(calls + 1);
+    const chatCalls = chatUpstream.requests.length;
+    const other = await fetch(`${gateway.url}/openai/v1/models`, { headers: { authorization: `Bearer ${key}`, 'x-switchboard-model': 'relay-gpt' } });
+    expect(other.status).toBe(403);
+    expect(chatUpstream.requests.length).toBe(chatCalls);
+    // A file's bytes are not relayed (JSON answers only): refused by name.
+    const content = await fetch(`${gateway.url}/openai/v1/files/file-1/content`, { headers: { authorization: `Bearer ${key}` } });
+    expect(content.status).toBe(400);
+  });
+
   it('/openai/v1/* relays any JSON endpoint to the group\'s deployment, priced from its usage', async () => {
     const response = await fetch(`${gateway.url}/openai/v1/chat/completions`, {
       method: 'POST',

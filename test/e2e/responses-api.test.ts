@@ -41,6 +41,13 @@ model_list:
       api_key: az-key
       api_version: "2024-10-21"
       ${PRICES}
+  - model_name: azure-responses
+    litellm_params:
+      model: azure/my-gpt4o-deployment
+      api_base: ${openaiUpstream.url.replace(/\/v1$/, '')}
+      api_key: az-key
+      api_version: "2025-04-01-preview"
+      ${PRICES}
   - model_name: claude
     litellm_params:
       model: anthropic/claude-3-5-sonnet-20241022
@@ -86,10 +93,24 @@ interface Provider {
   requests(): number;
   /** The OpenAI mock calls the tool whenever tools are offered; the others answer a tool result with text. */
   afterToolChoice: 'none' | 'auto';
+  /** Served through the provider's own Responses API (OpenAI): the last `count` upstream requests went to /v1/responses, with `store: false`. */
+  expectNative?(count?: number): void;
+}
+
+/** The OpenAI mock's last `count` requests were native Responses requests, the conversation sent inline. */
+function expectOpenAINative(count = 1): void {
+  const sent = openaiUpstream.requests.slice(-count);
+  expect(sent).toHaveLength(count);
+  for (const request of sent) {
+    expect(request.url).toBe('/v1/responses');
+    expect(request.body).toMatchObject({ model: 'gpt-4o-mini', store: false });
+    expect(request.body).not.toHaveProperty('previous_response_id');
+    expect(request.body).not.toHaveProperty('messages');
+  }
 }
 
 const PROVIDERS: Record<string, Provider> = {
-  openai: { model: 'gpt', reply: 'Hello from the mock!', lastBody: () => openaiUpstream.requests.at(-1)!.body, requests: () => openaiUpstream.requests.length, afterToolChoice: 'none' },
+  openai: { model: 'gpt', reply: 'Hello from the mock!', lastBody: () => openaiUpstream.requests.at(-1)!.body, requests: () => openaiUpstream.requests.length, afterToolChoice: 'none', expectNative: expectOpenAINative },
   anthropic: { model: 'claude', reply: 'Hello from the mock Claude!', lastBody: () => anthropicUpstream.requests.at(-1)!.body, requests: () => anthropicUpstream.requests.length, afterToolChoice: 'auto' },
   gemini: { model: 'gemini', reply: 'Hello from Gemini!', lastBody: () => geminiUpstream.requests.at(-1)!.body as Record<string, unknown>, requests: () => geminiUpstream.requests.length, afterToolChoice: 'auto' },
   ollama: { model: 'llama', reply: 'Hello from Ollama!', lastBody: () => ollamaUpstream.requests.at(-1)!.body as Record<string, unknown>, requests: () => ollamaUpstream.requests.length, afterToolChoice: 'auto' },
@@ -129,6 +150,7 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     expect(response.usage!.total_tokens).toBe(response.usage!.input_tokens + response.usage!.output_tokens);
     await expectRecorded(http.headers.get('x-switchboard-call-id'), response.usage, false);
     expect(JSON.stringify(provider.lastBody())).toContain('Be brief.');
+    provider.expectNative?.();
 
     // Read right after the create (the write may still be queued), listed, then deleted.
     const stored = await client.responses.retrieve(response.id);
@@ -160,6 +182,8 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     const completed = seen.at(-1) as OpenAI.Responses.ResponseCompletedEvent;
     expect(completed.response).toMatchObject({ status: 'completed', output_text: provider.reply });
     await expectRecorded(http.headers.get('x-switchboard-call-id'), completed.response.usage, true);
+    provider.expectNative?.();
+    if (provider.expectNative) expect(provider.lastBody().stream).toBe(true);
   });
 
   it('streams with the responses.stream helper: text deltas and finalResponse()', async () => {
@@ -197,6 +221,15 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     expect(sent).toContain('18°C and sunny');
     // Gemini's wire has no call ids: the function response is matched by the function's name.
     expect(sent).toContain(provider.model === 'gemini' ? '"functionResponse"' : call.call_id);
+    provider.expectNative?.(2);
+    if (provider.expectNative) {
+      // The stored turn goes to OpenAI inline, ahead of this turn's function output.
+      expect(provider.lastBody().input).toEqual([
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Weather in Paris?' }] },
+        { type: 'function_call', status: 'completed', call_id: call.call_id, name: 'get_weather', arguments: call.arguments },
+        { type: 'function_call_output', call_id: call.call_id, output: '18°C and sunny' },
+      ]);
+    }
 
     const stream = client.responses.stream({ model: provider.model, input: 'Weather in Rome?', tools: [weatherTool] });
     const types: string[] = [];
@@ -214,6 +247,7 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     expect(types.indexOf('response.function_call_arguments.done')).toBeGreaterThan(types.lastIndexOf('response.function_call_arguments.delta'));
     expect(argumentsSnapshot).toBe(streamedCall.arguments);
     expect(types.at(-1)).toBe('response.completed');
+    provider.expectNative?.();
   });
 
   it('answers text.format json_schema with JSON of the schema', async () => {
@@ -238,6 +272,9 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
     // Instructions are not carried to the next turn (as OpenAI does); both earlier answers are.
     expect(sent).not.toContain('Turn one rules.');
     expect(sent.split(provider.reply).length - 1).toBe(2);
+    provider.expectNative?.(3);
+    expect(third.id).not.toBe(second.id);
+    expect((await client.responses.retrieve(third.id)).previous_response_id).toBe(second.id);
 
     // The input items of a continued response: the earlier turns' inputs and outputs, then its own.
     const items = await client.responses.inputItems.list(third.id, { order: 'asc' });
@@ -252,9 +289,24 @@ describe.each(Object.entries(PROVIDERS))('/v1/responses on %s', (_name, provider
 });
 
 describe('/v1/responses details', () => {
-  it('sends the OpenAI upstream the chat form of every mapped field', async () => {
+  it('relays an OpenAI request to /v1/responses as the client wrote it, with the deployment\'s model and store: false', async () => {
+    const input = [
+      { role: 'developer' as const, content: 'Answer in English.' },
+      { role: 'user' as const, content: [{ type: 'input_text' as const, text: 'What is this?' }, { type: 'input_image' as const, image_url: 'https://example.com/cat.png', detail: 'low' as const }] },
+    ];
+    const fields = { instructions: 'Be brief.', max_output_tokens: 64, temperature: 0.2, top_p: 0.9, user: 'end-user-1', reasoning: { effort: 'low' as const, summary: 'auto' as const }, include: ['reasoning.encrypted_content' as const], metadata: { ticket: 't-9' } };
+    const { data: response, response: http } = await client.responses.create({ model: 'gpt', input, ...fields }).withResponse();
+    expect(openaiUpstream.requests.at(-1)!.url).toBe('/v1/responses');
+    expect(openaiUpstream.requests.at(-1)!.body).toEqual({ model: 'gpt-4o-mini', input, ...fields, store: false });
+    // Fields only the translation drops or approximates are not warned about on the native path.
+    expect(http.headers.get('x-switchboard-warnings')).toBeNull();
+    // The client sees its own request echoed: the model it named, store as it asked (default true).
+    expect(response).toMatchObject({ model: 'gpt', store: true, previous_response_id: null });
+  });
+
+  it('sends a translated upstream the chat form of every mapped field', async () => {
     await client.responses.create({
-      model: 'gpt',
+      model: 'azure-gpt',
       instructions: 'Be brief.',
       input: [
         { role: 'developer', content: 'Answer in English.' },
@@ -267,8 +319,8 @@ describe('/v1/responses details', () => {
       reasoning: { effort: 'low' },
       store: false,
     });
+    expect(openaiUpstream.requests.at(-1)!.url).toBe('/openai/deployments/my-gpt4o-deployment/chat/completions?api-version=2024-10-21');
     expect(openaiUpstream.requests.at(-1)!.body).toEqual({
-      model: 'gpt-4o-mini',
       messages: [
         { role: 'system', content: 'Be brief.' },
         { role: 'system', content: 'Answer in English.' },
@@ -291,7 +343,18 @@ describe('/v1/responses details', () => {
     expect(ollamaUpstream.requests.at(-1)!.body).not.toHaveProperty('parallel_tool_calls');
   });
 
-  it('serves an Azure OpenAI deployment through its chat deployment URL', async () => {
+  it('serves an Azure OpenAI deployment of API version 2025-03-01-preview or later through its Responses URL', async () => {
+    const { data: response, response: http } = await client.responses.create({ model: 'azure-responses', input: 'Hi' }).withResponse();
+    expect(response.output_text).toBe('Hello from the mock!');
+    const sent = openaiUpstream.requests.at(-1)!;
+    expect(sent.url).toBe('/openai/responses?api-version=2025-04-01-preview');
+    expect(sent.headers['api-key']).toBe('az-key');
+    expect(sent.body).toMatchObject({ model: 'my-gpt4o-deployment', input: 'Hi', store: false });
+    await expectRecorded(http.headers.get('x-switchboard-call-id'), response.usage, false);
+    expect((await client.responses.retrieve(response.id)).output_text).toBe('Hello from the mock!');
+  });
+
+  it('serves an older Azure OpenAI deployment (no Responses API) through its chat deployment URL', async () => {
     const { data: response, response: http } = await client.responses.create({ model: 'azure-gpt', input: 'Hi', store: false }).withResponse();
     expect(response.output_text).toBe('Hello from the mock!');
     const sent = openaiUpstream.requests.at(-1)!;
@@ -365,6 +428,26 @@ describe('/v1/responses details', () => {
     expect(items.data).toHaveLength(7);
   });
 
+  it('continues a conversation started on Claude natively on OpenAI, and back on Claude', async () => {
+    const first = await client.responses.create({ model: 'claude', input: 'Weather in Paris?', tools: [weatherTool], reasoning: { effort: 'low' } });
+    const call = first.output.find((item) => item.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    const second = await client.responses.create({ model: 'gpt', previous_response_id: first.id, tools: [weatherTool], tool_choice: 'none', input: [{ type: 'function_call_output', call_id: call.call_id, output: '18°C and sunny' }] });
+    expectOpenAINative();
+    // Claude's signed thinking (the gateway's own encrypted_content) is not OpenAI's to read: left out.
+    expect(openaiUpstream.requests.at(-1)!.body.input).toEqual([
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Weather in Paris?' }] },
+      { type: 'message', role: 'assistant', content: 'Let me look that up.' },
+      { type: 'function_call', status: 'completed', call_id: call.call_id, name: 'get_weather', arguments: call.arguments },
+      { type: 'function_call_output', call_id: call.call_id, output: '18°C and sunny' },
+    ]);
+    expect(second).toMatchObject({ previous_response_id: first.id, output_text: 'Hello from the mock!' });
+    await client.responses.create({ model: 'claude', previous_response_id: second.id, tools: [weatherTool], input: 'Thanks!' });
+    const sent = JSON.stringify(anthropicUpstream.requests.at(-1)!.body);
+    for (const text of ['Weather in Paris?', '18°C and sunny', 'Hello from the mock!', 'Thanks!']) expect(sent).toContain(text);
+    const items = await client.responses.inputItems.list(second.id, { order: 'asc' });
+    expect(items.data.map((item) => item.type)).toEqual(['message', 'reasoning', 'message', 'function_call', 'function_call_output']);
+  });
+
   it('does not store a response created with store: false', async () => {
     const response = await client.responses.create({ model: 'gpt', input: 'Hi', store: false });
     // `store` is in the API's response body, though the SDK's Response type does not declare it.
@@ -380,7 +463,7 @@ describe('/v1/responses details', () => {
     const builtIn = await client.responses.create({ model: 'claude', input: 'Hi', tools: [{ type: 'web_search' }] }).catch((error: unknown) => error);
     expect(builtIn).toBeInstanceOf(OpenAI.BadRequestError);
     expect((builtIn as Error).message).toContain('web_search');
-    const { response: http } = await client.responses.create({ model: 'gpt', input: 'Hi', reasoning: { summary: 'auto' }, store: false }).withResponse();
+    const { response: http } = await client.responses.create({ model: 'llama', input: 'Hi', reasoning: { summary: 'auto' }, store: false }).withResponse();
     expect(http.headers.get('x-switchboard-warnings')).toContain('reasoning.summary');
   });
 
@@ -416,14 +499,17 @@ describe('/v1/responses details', () => {
     expect(openaiUpstream.requests.length).toBe(before);
     const { data: answered, response: http } = await small.responses.create({ model: 'gpt', input: 'Hi', max_output_tokens: 20 }).withResponse();
     expect(answered.status).toBe('completed');
-    expect(openaiUpstream.requests.at(-1)!.body.max_tokens).toBe(20);
+    expect(openaiUpstream.requests.at(-1)!.body.max_output_tokens).toBe(20);
     await expectRecorded(http.headers.get('x-switchboard-call-id'), answered.usage, false);
   });
 
   it('falls back to another model group when the first one fails', async () => {
     openaiUpstream.faults.push({ kind: 'error', status: 500 });
     const { data: response, response: http } = await client.responses.create({ model: 'gpt', input: 'Hi' }).withResponse();
+    // The failed attempt went to OpenAI's Responses API; the fallback group's Claude deployment answered translated.
+    expect(openaiUpstream.requests.at(-1)!.url).toBe('/v1/responses');
     expect(response.output_text).toBe('Hello from the mock Claude!');
+    expect((await client.responses.retrieve(response.id)).output_text).toBe('Hello from the mock Claude!');
     expect(http.headers.get('x-switchboard-attempted-fallbacks')).toBe('1');
     expect(await gateway.recordOf(http.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'responses', status: 'success', model_group: 'claude', fallbacks: 1 });
   });

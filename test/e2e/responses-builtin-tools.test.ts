@@ -3,7 +3,7 @@
  * relayed untranslated to `/v1/responses` of the group's OpenAI and Azure deployments (other
  * providers of the group skipped), the Response and its event stream passed on as OpenAI wrote
  * them, and each call recorded with the tokens and cost of the Response's `usage`; refused by the
- * tool's name where the group has no OpenAI deployment, and for a gateway-stored previous_response_id.
+ * tool's name where the group has no OpenAI deployment; a gateway-stored previous_response_id continued inline.
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -149,17 +149,27 @@ describe('/v1/responses with built-in tools', () => {
     expect(anthropicUpstream.requests.length).toBe(before);
   });
 
-  it('passes an upstream previous_response_id on, and refuses one this gateway stored', async () => {
+  it('passes an upstream previous_response_id on, and continues a conversation this gateway stored inline', async () => {
     const first = await client.responses.create({ model: 'gpt', input: 'Paris?', tools: [{ type: 'web_search' }] });
     await client.responses.create({ model: 'gpt', input: 'And Lyon?', previous_response_id: first.id, tools: [{ type: 'web_search' }] });
     expect(openaiUpstream.requests.at(-1)!.body.previous_response_id).toBe(first.id);
 
-    const stored = await client.responses.create({ model: 'gpt', input: 'Hello' });
-    const calls = openaiUpstream.requests.length;
-    const refused = await client.responses.create({ model: 'gpt', input: 'Search it', previous_response_id: stored.id, tools: [{ type: 'web_search' }] }).catch((error: unknown) => error);
-    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((refused as Error).message).toContain('previous_response_id');
-    expect(openaiUpstream.requests.length).toBe(calls);
+    // Begun on Claude (stored by the gateway), continued with web_search on OpenAI, then back on Claude.
+    const stored = await client.responses.create({ model: 'claude', input: 'Hello' });
+    const searched = await client.responses.create({ model: 'gpt', input: 'Search it', previous_response_id: stored.id, tools: [{ type: 'web_search' }] });
+    const sent = openaiUpstream.requests.at(-1)!.body;
+    expect(sent).not.toHaveProperty('previous_response_id');
+    expect(sent).toMatchObject({ store: false, tools: [{ type: 'web_search' }] });
+    expect(sent.input).toEqual([
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello' }] },
+      { type: 'message', role: 'assistant', content: stored.output_text },
+      { role: 'user', content: 'Search it' },
+    ]);
+    expect(searched).toMatchObject({ previous_response_id: stored.id, store: true });
+    expect((await client.responses.retrieve(searched.id)).output_text).toBe(searched.output_text);
+    await client.responses.create({ model: 'claude', input: 'Thanks', previous_response_id: searched.id });
+    const claude = JSON.stringify(anthropicUpstream.requests.at(-1)!.body);
+    for (const text of ['Hello', stored.output_text, 'Search it', searched.output_text, 'Thanks']) expect(claude).toContain(text);
   });
 
   it('ends a stream the upstream breaks after it began with an error event, and records the call as failed', async () => {

@@ -8,6 +8,9 @@
  *   `event: <type>\ndata: {"type": <type>, …}`;
  * - `POST /v2/embed` → `{id, embeddings: {float: [...]}, texts, meta: {billed_units}, response_type}`;
  *   `embedding_types` is required, and `input_type` for v3+ models, as Cohere refuses without them;
+ * - `POST /v2/rerank` (`model`, `query`, `documents` as strings, `top_n`, `max_tokens_per_doc`) →
+ *   `{id, results: [{index, relevance_score}] (best first, top_n of them), meta: {api_version,
+ *   billed_units: {search_units}}}`, a search unit per 100 documents (Cohere's billing unit);
  * - the bearer key is checked (401 `{"message":"invalid api token"}`); an unknown request field is
  *   a 400, as Cohere's strict schema does;
  * - errors are `{"message": …}` with the status.
@@ -34,6 +37,7 @@ export interface MockCohereOptions {
   billedOutputTokens?: number;
 }
 
+const RERANK_FIELDS = new Set(['model', 'query', 'documents', 'top_n', 'max_tokens_per_doc', 'priority']);
 const CHAT_FIELDS = new Set(['model', 'messages', 'stream', 'tools', 'strict_tools', 'documents', 'citation_options', 'response_format', 'safety_mode', 'max_tokens', 'stop_sequences', 'temperature', 'seed', 'frequency_penalty', 'presence_penalty', 'k', 'p', 'logprobs', 'tool_choice', 'thinking']);
 const EMBED_FIELDS = new Set(['model', 'texts', 'images', 'inputs', 'input_type', 'embedding_types', 'output_dimension', 'truncate', 'max_tokens']);
 
@@ -82,6 +86,7 @@ export class MockCohere extends MockServer {
       }
       if (request.method === 'POST' && request.url === '/v2/chat') return this.chat(body, response);
       if (request.method === 'POST' && request.url === '/v2/embed') return this.embed(body, response);
+      if (request.method === 'POST' && request.url === '/v2/rerank') return this.rerank(body, response);
       throw new CohereError(404, `path ${request.url} not found`);
     } catch (error) {
       if (!(error instanceof CohereError)) throw error;
@@ -140,6 +145,23 @@ export class MockCohere extends MockServer {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     for (const event of events) response.write(`event: ${String(event.type)}\ndata: ${JSON.stringify(event)}\n\n`);
     response.end();
+  }
+
+  /** Scores each document by the query words it contains; v2 takes documents as strings only. */
+  private rerank(body: Json, response: ServerResponse): void {
+    for (const key of Object.keys(body)) if (!RERANK_FIELDS.has(key)) throw new CohereError(400, `invalid request: unknown field: parameter ${key} is not a valid field`);
+    if (typeof body.query !== 'string' || body.query === '') throw new CohereError(400, 'invalid request: query cannot be empty');
+    const documents = body.documents;
+    if (!Array.isArray(documents) || documents.length === 0 || documents.some((document) => typeof document !== 'string')) throw new CohereError(400, 'invalid request: documents must be a non-empty list of strings');
+    const words = body.query.toLowerCase().split(/\W+/).filter(Boolean);
+    const scored = (documents as string[]).map((document, index) => {
+      const text = document.toLowerCase();
+      return { index, relevance_score: Math.round((words.filter((word) => text.includes(word)).length / words.length) * 1e6) / 1e6 };
+    });
+    scored.sort((a, b) => b.relevance_score - a.relevance_score || a.index - b.index);
+    const results = typeof body.top_n === 'number' ? scored.slice(0, body.top_n) : scored;
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ id: randomUUID(), results, meta: { api_version: { version: '2' }, billed_units: { search_units: Math.ceil(documents.length / 100) } } }));
   }
 
   private embed(body: Json, response: ServerResponse): void {

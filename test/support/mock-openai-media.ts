@@ -11,6 +11,8 @@
  *   contains "kill";
  * - `POST /v1/rerank` (Cohere rerank v2): `results` sorted by relevance_score (the share of query
  *   words in the document), cut to top_n, with `meta.billed_units.search_units` (one per 100 documents);
+ * - `POST /v1/files` (multipart: `file`, `purpose`; another field is refused as OpenAI does), then
+ *   `GET /v1/files`, `GET` / `DELETE /v1/files/{id}`;
  * - `POST /v1/audio/transcriptions` (multipart): json / verbose_json / text answers as whisper-1 gives them;
  * - `POST /v1/audio/speech`: `audio/mpeg` bytes (a fixed pattern, one byte per input character), in chunks;
  * - `POST /v1/chat/completions` (for `/openai/v1/*` relays): a chat.completion with usage;
@@ -40,6 +42,9 @@ export class MockOpenAIMedia extends MockServer {
   /** When set, the next speech answer stops after its first chunk until this settles. */
   speechHold: Promise<void> | undefined;
 
+  /** Files uploaded through `POST /v1/files`, by id. */
+  readonly files = new Map<string, Json>();
+
   constructor(private readonly apiKey: string) {
     super();
   }
@@ -64,6 +69,8 @@ export class MockOpenAIMedia extends MockServer {
     const path = this.pathOf(request);
     if (path === '/v1/audio/transcriptions') return this.transcription(request, response);
     if (path === '/v1/images/edits') return this.imageEdits(request, response);
+    if (path === '/v1/files' && request.method === 'POST') return this.fileUpload(request, response);
+    if (request.method === 'GET' || request.method === 'DELETE') return this.fileResource(request, response, path);
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
     let body: Json;
@@ -95,6 +102,49 @@ export class MockOpenAIMedia extends MockServer {
       default:
         return this.error(response, 404, `Invalid URL (POST ${path})`);
     }
+  }
+
+  /** Files as OpenAI keeps them: `GET /v1/files` (list), `GET` and `DELETE /v1/files/{id}`, for the uploads this mock received. */
+  private fileResource(request: IncomingMessage, response: ServerResponse, path: string): void {
+    this.requests.push({ path, url: request.url ?? '', headers: request.headers, body: {} });
+    if (!this.authorized(request)) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    if (request.method === 'GET' && path === '/v1/files') return this.json(response, { object: 'list', data: [...this.files.values()], has_more: false });
+    const id = /^\/v1\/files\/([^/]+)$/.exec(path)?.[1];
+    const file = id ? this.files.get(id) : undefined;
+    if (!file) return this.error(response, 404, `No such File object: ${id ?? path}`, null, 'id');
+    if (request.method === 'DELETE') {
+      this.files.delete(file.id as string);
+      return this.json(response, { id: file.id, object: 'file', deleted: true });
+    }
+    return this.json(response, file);
+  }
+
+  /** `POST /v1/files` (multipart: `file`, `purpose`): the File object. */
+  private async fileUpload(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const fields: Json = {};
+    let upload: { filename: string; bytes: Buffer[] } | undefined;
+    await new Promise<void>((resolve, reject) => {
+      const parser = busboy({ headers: request.headers });
+      parser.on('field', (name, value) => (fields[name] = value));
+      parser.on('file', (_name, stream, info) => {
+        const file = { filename: info.filename ?? '', bytes: [] as Buffer[] };
+        upload = file;
+        stream.on('data', (chunk: Buffer) => file.bytes.push(chunk));
+      });
+      parser.on('close', resolve);
+      parser.on('error', reject);
+      request.pipe(parser);
+    });
+    const bytes = upload ? Buffer.concat(upload.bytes) : Buffer.alloc(0);
+    this.requests.push({ path: '/v1/files', url: request.url ?? '', headers: request.headers, body: { ...fields, file: upload ? { filename: upload.filename, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } : null } });
+    if (!this.authorized(request)) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
+    if (!upload) return this.error(response, 400, "Missing required parameter: 'file'.", null, 'file');
+    if (typeof fields.purpose !== 'string') return this.error(response, 400, "Missing required parameter: 'purpose'.", null, 'purpose');
+    const unknown = Object.keys(fields).find((name) => name !== 'purpose' && name !== 'expires_after');
+    if (unknown) return this.error(response, 400, `Unrecognized request argument supplied: ${unknown}`, null, unknown);
+    const file = { id: `file-${randomBytes(8).toString('hex')}`, object: 'file', bytes: bytes.length, created_at: Math.floor(Date.now() / 1000), filename: upload.filename, purpose: fields.purpose, status: 'processed' };
+    this.files.set(file.id, file);
+    return this.json(response, file);
   }
 
   private async imageEdits(request: IncomingMessage, response: ServerResponse): Promise<void> {

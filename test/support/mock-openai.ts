@@ -132,6 +132,9 @@ export class MockOpenAI extends MockServer {
     if (queued !== undefined) return queued;
     const format = body.response_format as { type?: string; json_schema?: { schema?: Record<string, unknown> } } | undefined;
     if (format?.type === 'json_schema' && format.json_schema?.schema) return JSON.stringify(exampleOf(format.json_schema.schema, this.reply));
+    // The Responses API's structured output: `text.format` {type: "json_schema", name, schema}.
+    const textFormat = (body.text as { format?: { type?: string; schema?: Record<string, unknown> } } | undefined)?.format;
+    if (textFormat?.type === 'json_schema' && textFormat.schema) return JSON.stringify(exampleOf(textFormat.schema, this.reply));
     if (format?.type === 'json_object') return JSON.stringify({ answer: this.reply });
     return this.reply;
   }
@@ -195,6 +198,8 @@ export class MockOpenAI extends MockServer {
     const text = this.textFor(body);
     const tools = Array.isArray(body.tools) ? (body.tools as Array<{ type?: string }>) : [];
     const searches = tools.some((tool) => typeof tool.type === 'string' && tool.type.startsWith('web_search'));
+    // Function tools offered (and not turned off): the first one is called, as the chat mock does.
+    const functionTool = body.tool_choice === 'none' ? undefined : (tools as Array<{ type?: string; name?: string }>).find((tool) => tool.type === 'function');
     const prompt = this.options.promptTokens ?? 12;
     const completion = this.options.completionTokens ?? 5;
     const usage = fault?.kind === 'no-usage' ? null : { input_tokens: prompt, input_tokens_details: { cached_tokens: this.options.cachedTokens ?? 0 }, output_tokens: completion, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: prompt + completion };
@@ -215,7 +220,7 @@ export class MockOpenAI extends MockServer {
       reasoning: { effort: null, summary: null },
       store: body.store ?? true,
       temperature: 1,
-      text: { format: { type: 'text' } },
+      text: body.text ?? { format: { type: 'text' } },
       tool_choice: body.tool_choice ?? 'auto',
       tools,
       top_p: 1,
@@ -223,11 +228,20 @@ export class MockOpenAI extends MockServer {
       user: null,
       metadata: body.metadata ?? {},
     };
-    const output = searches ? [search, message] : [message];
+    const call = functionTool ? { id: `fc_mock${index}`, type: 'function_call', status: 'completed', call_id: 'call_mock1', name: String(functionTool.name), arguments: '{"city":"Paris"}' } : undefined;
+    const output = call ? [call] : searches ? [search, message] : [message];
     if (body.stream !== true) return this.sendJson(response, { ...base, status: 'completed', output, usage });
     const events: Array<Record<string, unknown>> = [];
     events.push({ type: 'response.created', response: { ...base, status: 'in_progress', output: [], usage: null } });
     events.push({ type: 'response.in_progress', response: { ...base, status: 'in_progress', output: [], usage: null } });
+    if (call) {
+      events.push({ type: 'response.output_item.added', output_index: 0, item: { ...call, status: 'in_progress', arguments: '' } });
+      for (const piece of ['{"city"', ':"Paris"}']) events.push({ type: 'response.function_call_arguments.delta', item_id: call.id, output_index: 0, delta: piece });
+      events.push({ type: 'response.function_call_arguments.done', item_id: call.id, output_index: 0, arguments: call.arguments });
+      events.push({ type: 'response.output_item.done', output_index: 0, item: call });
+      events.push({ type: 'response.completed', response: { ...base, status: 'completed', output, usage } });
+      return this.writeEvents(response, events, fault);
+    }
     let outputIndex = 0;
     if (searches) {
       events.push({ type: 'response.output_item.added', output_index: 0, item: { ...search, status: 'in_progress' } });
@@ -244,6 +258,11 @@ export class MockOpenAI extends MockServer {
     events.push({ type: 'response.content_part.done', ...where, part: message.content[0] });
     events.push({ type: 'response.output_item.done', output_index: outputIndex, item: message });
     events.push({ type: 'response.completed', response: { ...base, status: 'completed', output, usage } });
+    await this.writeEvents(response, events, fault);
+  }
+
+  /** Responses events as OpenAI writes them: `event:` and `data:` lines, `sequence_number` from 0. */
+  private async writeEvents(response: ServerResponse, events: Array<Record<string, unknown>>, fault: Fault | undefined): Promise<void> {
     response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': 'req_mock' });
     for (const [sequence, event] of events.entries()) {
       if (fault?.kind === 'reset-mid-stream' && sequence === fault.afterChunks) {

@@ -153,6 +153,7 @@ export class MockVertex extends MockServer {
       return sendJson(response, answer.status, answer.body);
     }
     if (publisher === 'google' && action === 'predict') return this.predict(body, response);
+    if (publisher === 'google' && action === 'countTokens') return this.countTokens(body, modelName, response);
     if (publisher === 'anthropic' && (action === 'rawPredict' || action === 'streamRawPredict')) {
       if (body.anthropic_version !== 'vertex-2023-10-16') {
         return anthropicError(response, 400, `anthropic_version: Input should be 'vertex-2023-10-16'`);
@@ -219,6 +220,27 @@ export class MockVertex extends MockServer {
     this.issued.set(token, Date.now() + lifetime * 1000);
     this.grants.push({ claims, token });
     sendJson(response, 200, { access_token: token, expires_in: lifetime, token_type: 'Bearer' });
+  }
+
+  /**
+   * countTokens (CountTokensRequest: `contents`, `systemInstruction`, `tools`, `generationConfig`;
+   * an unknown field is refused as Google's parser does) → `{totalTokens, totalBillableCharacters}`:
+   * a token per word of the text parts, characters without spaces.
+   */
+  private countTokens(body: Json, model: string, response: ServerResponse): void {
+    for (const name of Object.keys(body)) {
+      if (!['contents', 'systemInstruction', 'tools', 'generationConfig', 'instances', 'model'].includes(name)) return googleError(response, 400, 'INVALID_ARGUMENT', `Invalid JSON payload received. Unknown name "${name}": Cannot find field.`);
+    }
+    if (/embedding/.test(model)) return googleError(response, 400, 'FAILED_PRECONDITION', `Publisher model google/${model} does not support countTokens.`);
+    const texts: string[] = [];
+    const collect = (content: unknown) => {
+      const parts = (content as { parts?: unknown } | null)?.parts;
+      if (Array.isArray(parts)) for (const part of parts) if (typeof (part as Json)?.text === 'string') texts.push((part as Json).text as string);
+    };
+    if (Array.isArray(body.contents)) body.contents.forEach(collect);
+    collect(body.systemInstruction);
+    const words = texts.join(' ').split(/\s+/).filter(Boolean);
+    sendJson(response, 200, { totalTokens: words.length, totalBillableCharacters: words.join('').length, promptTokensDetails: [{ modality: 'TEXT', tokenCount: words.length }] });
   }
 
   private predict(body: Json, response: ServerResponse): void {

@@ -70,7 +70,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     const nativeCall = nativeCallOf(operation);
     const usage = boundUnits(native.usageOf(nativeCall, parsed, deployment), operation.request.units);
     const answer = native.answerOf?.(nativeCall, parsed, deployment);
-    if (answer === undefined) return { kind: 'json', body: text, parsed, usage, text: native.textOf(parsed), upstreamLatencyMs, warnings };
+    if (answer === undefined) return { kind: 'json', body: call.format.native ? call.format.native(text, parsed) : text, parsed, usage, text: native.textOf(parsed), upstreamLatencyMs, warnings };
     return { kind: 'json', body: JSON.stringify(answer), parsed: answer, usage, text: '', upstreamLatencyMs, warnings };
   }
   if (operation.kind === 'embeddings') {

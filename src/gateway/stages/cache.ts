@@ -113,7 +113,8 @@ async function missAndStore(cache: ResponseCache, deps: Deps, call: Call, contro
   };
   let result: GatewayResult;
   try {
-    result = await next(call.operation.kind === 'chat' ? { ...call, format: capture.format } : call);
+    // The cache keeps answers in the translated form: a cached call is never relayed natively (native-alternative.ts).
+    result = await next(call.operation.kind === 'chat' ? { ...call, format: capture.format, alternative: undefined } : call);
   } catch (error) {
     land(undefined);
     throw error;

@@ -18,6 +18,7 @@ import { deploymentsForTags } from '../../routing/tag-filter.js';
 import { deploymentsInRegion, type AllowedRegion } from '../../routing/region-filter.js';
 import { atCapacityError, coolingDownError } from './route-errors.js';
 import { fittingDeployments } from './context-window.js';
+import { attemptForm } from './native-alternative.js';
 
 type RouteDependencies = Pick<GatewayDependencies, 'catalog' | 'router' | 'logger' | 'platform'>;
 
@@ -92,7 +93,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
     try {
       const attempt = planAttempt(deps, call, deployment, progress);
       progress.lastAttempt = attempt;
-      return await next({ ...call, attempt });
+      return await next(attemptForm({ ...call, attempt }));
     } catch (caught) {
       // Upstream I/O failures are GatewayErrors already; anything else is a bug, not the upstream's fault.
       if (!(caught instanceof GatewayError)) deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'attempt failed unexpectedly');

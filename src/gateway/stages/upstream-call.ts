@@ -78,7 +78,7 @@ export function withTraceparent(request: UpstreamRequest, traceparent: string | 
 
 /** A native operation as its provider's mapper reads it. */
 export function nativeCallOf(operation: NativeOperation): NativeCall {
-  return { method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens, headers: operation.headers, upload: operation.upload, uploads: operation.uploads };
+  return { method: operation.method, body: operation.request.native, stream: operation.request.stream === true, maxTokens: operation.request.max_tokens, headers: operation.headers, upload: operation.upload, uploads: operation.uploads, httpMethod: operation.httpMethod, query: operation.query };
 }
 
 export interface Dispatched {

@@ -16,7 +16,10 @@
  *   and streamed upstream, per second of audio;
  * - `POST /openai/v1/{path}`: any other JSON endpoint of an OpenAI deployment, the body's `model`
  *   naming the group; recorded, and costed when the answer carries token usage; `stream: true`
- *   relayed event by event as the upstream writes it (OpenAIRelayStreamTransform, openAIRelayFormat).
+ *   relayed event by event as the upstream writes it (OpenAIRelayStreamTransform, openAIRelayFormat);
+ * - `GET` / `DELETE /openai/v1/{path}` and multipart `POST /openai/v1/{path}` (file uploads): no
+ *   model in the call, so the group is the `x-switchboard-model` header's, the `model` query's, or
+ *   the first the key may use with an OpenAI deployment (relayModelOf); recorded with zero usage.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requirePermission } from '../../auth/permissions.js';
@@ -32,6 +35,8 @@ import type { MediaUnits } from '../../providers/types.js';
 import { readMultipart } from '../multipart-upload.js';
 import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
+import { isModelAllowed } from '../../auth/model-access.js';
+import type { ModelCatalog } from '../../routing/catalog.js';
 
 type Json = Record<string, unknown>;
 
@@ -174,8 +179,59 @@ function passThroughOperation(path: string, raw: unknown): NativeOperation {
   return { kind: 'native', api: 'openai', method: path, costKind: 'completion', request: { model: modelOf(body), native: body, stream: body.stream === true, ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}), ...(choices > 1 ? { n: choices } : {}) } };
 }
 
-export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway: Gateway }): void {
-  const { gateway } = deps;
+/** OpenAI's limit on one request body is far above this: the gateway holds an upload in memory, so it takes at most this much. */
+export const MAX_RELAY_UPLOAD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The model group a modelless `/openai/v1/*` call (GET, DELETE, a multipart upload) goes to: the
+ * `x-switchboard-model` header, else the `model` query parameter, else the first model group (in
+ * config order) the caller's key may use that has an `openai/…` deployment. The chain then checks
+ * the key's allow-list on it like on any call.
+ */
+function relayModelOf(request: FastifyRequest, catalog: ModelCatalog): string {
+  const header = single(request.headers['x-switchboard-model']);
+  if (header) return header;
+  const query = (request.query ?? {}) as Record<string, unknown>;
+  if (typeof query.model === 'string' && query.model !== '') return query.model;
+  const principal = callOf(request).caller.principal;
+  const first = catalog.listedModels().find(({ id, group }) => group.available.some((deployment) => deployment.provider === 'openai') && (!principal || isModelAllowed(principal, id, group.name)));
+  if (!first) throw new GatewayError('invalid_request', 'no model group this key may use has an OpenAI deployment to relay this call to; name one in the x-switchboard-model header', { param: 'model' });
+  return first.id;
+}
+
+/** The client's query string without `model` (the gateway's routing parameter), as `?…` or ''. */
+function relayQueryOf(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return '';
+  const params = new URLSearchParams(url.slice(at + 1));
+  params.delete('model');
+  const text = params.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+function relayPath(path: string): string {
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) {
+    throw new GatewayError('invalid_request', `"/openai/v1/${path.slice(0, 128)}" is not a path this gateway relays`);
+  }
+  return path;
+}
+
+function restOperation(request: FastifyRequest, catalog: ModelCatalog, httpMethod: 'GET' | 'DELETE'): NativeOperation {
+  const path = relayPath((request.params as { '*': string })['*']);
+  // A file's content is bytes, not the JSON answer this relay reads.
+  if (httpMethod === 'GET' && /(^|\/)content$/.test(path)) throw new GatewayError('invalid_request', `GET /openai/v1/${path} answers a file's bytes, which this relay does not serve (it relays JSON answers)`);
+  return { kind: 'native', api: 'openai-rest', method: path, costKind: 'embeddings', request: { model: relayModelOf(request, catalog), native: {} }, httpMethod, query: relayQueryOf(request.url) };
+}
+
+async function multipartRelayOperation(request: FastifyRequest, catalog: ModelCatalog): Promise<NativeOperation> {
+  const path = relayPath((request.params as { '*': string })['*']);
+  const { fields, uploads } = await readMultipart(request.raw, { fileFields: ['file'], maxFileBytes: MAX_RELAY_UPLOAD_BYTES, maxFiles: 1 });
+  if (uploads.length === 0) throw new GatewayError('invalid_request', '"file" is required: the file to upload', { param: 'file' });
+  return { kind: 'native', api: 'openai-rest', method: path, costKind: 'embeddings', request: { model: relayModelOf(request, catalog), native: fields }, upload: uploads[0], uploads, query: relayQueryOf(request.url) };
+}
+
+export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog }): void {
+  const { gateway, catalog } = deps;
   const routes: Array<[string, Endpoint, (body: unknown) => NativeOperation]> = [
     ['images/generations', 'images/generations', imagesOperation],
     ['moderations', 'moderations', moderationsOperation],
@@ -202,9 +258,20 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
         return sendResult(reply, await gateway.native(callOf(request), await imageEditsOperation(request), openAIResponseFormat));
       });
     }
+    // JSON bodies route on their `model`; a multipart upload (POST /files) as a modelless call.
+    scope.post('/openai/v1/*', { config: { endpoint: 'openai/passthrough' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      const path = (request.params as { '*': string })['*'];
+      if (/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '')) return sendResult(reply, await gateway.native(callOf(request), await multipartRelayOperation(request, catalog), openAIRelayFormat));
+      return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body), openAIRelayFormat));
+    });
   });
-  app.post('/openai/v1/*', { config: { endpoint: 'openai/passthrough' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-    const path = (request.params as { '*': string })['*'];
-    return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body), openAIRelayFormat));
-  });
+  for (const httpMethod of ['GET', 'DELETE'] as const) {
+    app.route({
+      method: httpMethod,
+      url: '/openai/v1/*',
+      config: { endpoint: 'openai/passthrough' },
+      preHandler: requirePermission('llm.execute'),
+      handler: async (request, reply) => sendResult(reply, await gateway.native(callOf(request), restOperation(request, catalog, httpMethod), openAIRelayFormat)),
+    });
+  }
 }

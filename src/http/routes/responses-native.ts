@@ -8,7 +8,8 @@
  *
  * Stored responses: the upstream keeps the response (OpenAI's `store`, default true), not the
  * gateway; `previous_response_id` goes to the upstream as sent, except an id of a response this
- * gateway stored (a translated conversation), which OpenAI cannot know: that is refused.
+ * gateway stored, which OpenAI cannot know: that conversation is sent inline and the response kept
+ * by the gateway (routes/responses.ts, storedContinuation).
  */
 import { GatewayError } from '../../errors.js';
 import type { NativeOperation } from '../../gateway/call-context.js';
@@ -54,13 +55,4 @@ export function responsesNativeOperation(body: unknown, tools: Array<{ index: nu
   const max = body.max_output_tokens;
   if (typeof max === 'number' && Number.isInteger(max) && max > 0) request.max_tokens = max;
   return { kind: 'native', api: 'openai-responses', method: 'responses', costKind: 'completion', request };
-}
-
-/** The refusal of a `previous_response_id` this gateway stored: its conversation is the gateway's, unknown to OpenAI. */
-export function gatewayStoredPrevious(id: string, tools: Array<{ index: number; type: string }>): GatewayError {
-  return new GatewayError(
-    'invalid_request',
-    `"previous_response_id" ${JSON.stringify(id.slice(0, 128))} is a response this gateway stored; a request with built-in tools (${named(tools)}) is relayed to OpenAI, which does not have it: send the conversation in "input" instead, or continue without built-in tools`,
-    { param: 'previous_response_id' },
-  );
 }

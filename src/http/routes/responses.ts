@@ -10,7 +10,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
-import { fitToDeployments, openAIResponsesFormat, outputToMessages, replayEvents, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
+import { fitToDeployments, itemsForNativeInput, openAIResponsesFormat, openAIResponsesNativeFormat, outputToMessages, replayEvents, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
+import type { NativeAlternative } from '../../gateway/call.js';
+import type { ResponseFormat } from '../../gateway/response-format.js';
+import { servesResponsesNatively } from '../../providers/shared/openai-responses-native.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { countChatPromptTokens, MAX_COUNT_TOKENS_CHARACTERS, promptCharacters } from '../../gateway/token-count.js';
 import type { ChatMessage } from '../../providers/types.js';
@@ -22,7 +25,9 @@ import type { StoredResponseRow } from '../../storage/repositories/stored-respon
 import { openAIResponsesRelayFormat } from '../../gateway/formats/openai-responses/native-relay.js';
 import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
-import { builtInToolsOf, gatewayStoredPrevious, responsesNativeOperation } from './responses-native.js';
+import { builtInToolsOf, responsesNativeOperation } from './responses-native.js';
+import { mapInput } from '../../gateway/formats/openai-responses/index.js';
+import type { NativeOperation } from '../../gateway/call-context.js';
 
 /** Largest conversation (history and this turn's input, as JSON) a stored response keeps. */
 export const MAX_STORED_CONVERSATION_BYTES = 16 * 1024 * 1024;
@@ -71,6 +76,57 @@ function supportedParamsOf(catalog: ModelCatalog, model: string): Array<Readonly
   return (catalog.resolve(model)?.available ?? []).map((deployment) => adapterFor(deployment.provider)?.supportedParams);
 }
 
+/**
+ * A request with built-in tools whose `previous_response_id` names a response this gateway stored:
+ * relayed to OpenAI with the stored conversation inline and `store: false`, its Response stored by
+ * the gateway (unless the client sent `store: false`) like any other, so the conversation goes on
+ * on any provider.
+ */
+function storedContinuation(operation: NativeOperation, previous: StoredResponseRow, store: ResponseStore, owner: string, createdAt: number): { operation: NativeOperation; format: ResponseFormat } {
+  const { previous_response_id: _previous, ...rest } = operation.request.native;
+  const keep = rest.store !== false;
+  const earlier = [...(JSON.parse(previous.input_items) as unknown[]), ...(JSON.parse(previous.response) as ResponseObject).output];
+  const turn = mapInput(rest.input);
+  const input = [...itemsForNativeInput(earlier), ...(typeof rest.input === 'string' ? [{ role: 'user', content: rest.input }] : (rest.input as unknown[]))];
+  const conversation = [...(JSON.parse(previous.conversation) as ChatMessage[]), ...turn.messages];
+  const inputItemsText = keep ? JSON.stringify([...earlier, ...turn.items]) : '';
+  if (keep && Buffer.byteLength(inputItemsText) + Buffer.byteLength(JSON.stringify(conversation)) > MAX_STORED_CONVERSATION_BYTES) {
+    throw new GatewayError('request_too_large', `the conversation is more than the ${MAX_STORED_CONVERSATION_BYTES} bytes a stored response keeps: send "store": false (and the history in "input"), or start a new conversation`, { param: 'store' });
+  }
+  const model = String(rest.model);
+  const onComplete = keep
+    ? (response: ResponseObject) =>
+        store.save({ id: response.id, owner, created_at: createdAt, model, previous_response_id: previous.id, response: JSON.stringify(response), input_items: inputItemsText, conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]) })
+    : undefined;
+  return {
+    operation: { ...operation, request: { ...operation.request, native: { ...rest, input, store: false } } },
+    format: openAIResponsesNativeFormat({ model, store: keep, previousResponseId: previous.id }, onComplete),
+  };
+}
+
+/**
+ * The request as OpenAI's own `/v1/responses` takes it, for the attempts on OpenAI and Azure OpenAI
+ * deployments (route stage: native-alternative.ts): the client's body without the gateway's
+ * `cache`, with the stored conversation (earlier inputs and outputs) put before this turn's
+ * `input` in place of `previous_response_id`, and `store: false` — the gateway, not the upstream,
+ * keeps the conversation, so it continues on any provider.
+ */
+function nativeAlternative(body: Record<string, unknown>, model: string, earlierItems: unknown[], format: ResponseFormat, answered: { natively: boolean }): NativeAlternative {
+  const { cache: _cache, previous_response_id: _previous, ...rest } = body;
+  const turn = typeof rest.input === 'string' ? [{ role: 'user', content: rest.input }] : Array.isArray(rest.input) ? (rest.input as unknown[]) : [];
+  const input = earlierItems.length === 0 ? rest.input : [...itemsForNativeInput(earlierItems), ...turn];
+  const native: Record<string, unknown> = { ...rest, input, store: false };
+  return {
+    operation: { kind: 'native', api: 'openai-responses', method: 'responses', costKind: 'completion', request: { model, stream: body.stream === true, native } },
+    format: {
+      chat: format.chat,
+      native: (raw, parsed) => ((answered.natively = true), format.native!(raw, parsed)),
+      stream: (options) => ((answered.natively = true), format.stream(options)),
+    },
+    serves: servesResponsesNatively,
+  };
+}
+
 /** `agentModel` maps `agent/<name>` to the agent's model group, so the request fits the deployments it will call. */
 export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: Gateway; store: ResponseStore; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined }): void {
   const { gateway, store, catalog } = deps;
@@ -81,9 +137,12 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
       const builtIn = builtInToolsOf(request.body);
       if (builtIn.length > 0) {
         const operation = responsesNativeOperation(request.body, builtIn, catalog);
-        const previous = operation.request.native.previous_response_id;
-        if (typeof previous === 'string' && previous !== '' && (await store.find(previous, ownerScopeOf(call.caller)))) throw gatewayStoredPrevious(previous, builtIn);
-        return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));
+        const previousId = operation.request.native.previous_response_id;
+        const previous = typeof previousId === 'string' && previousId !== '' ? await store.find(previousId, ownerScopeOf(call.caller)) : undefined;
+        if (!previous) return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));
+        // A conversation this gateway stored goes on with built-in tools: sent to OpenAI inline, kept by the gateway.
+        const continued = storedContinuation(operation, previous, store, ownerScopeOf(call.caller), call.startedAtEpochMs);
+        return sendResult(reply, await gateway.native(call, continued.operation, continued.format));
       }
       const mapped = responsesRequestToChat(request.body);
       const { context } = mapped;
@@ -96,7 +155,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         const previous = await store.find(context.previousResponseId, owner);
         if (!previous) throw notFound(context.previousResponseId, 'previous_response_id');
         history = JSON.parse(previous.conversation) as ChatMessage[];
-        if (context.store) earlierItems = [...(JSON.parse(previous.input_items) as unknown[]), ...(JSON.parse(previous.response) as ResponseObject).output];
+        earlierItems = [...(JSON.parse(previous.input_items) as unknown[]), ...(JSON.parse(previous.response) as ResponseObject).output];
       }
       const conversation = [...history, ...mapped.messages];
       const inputItemsText = context.store ? JSON.stringify([...earlierItems, ...mapped.inputItems]) : '';
@@ -121,8 +180,19 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         : undefined;
       const model = deps.agentModel?.(mapped.chat.model) ?? mapped.chat.model;
       const fitted = fitToDeployments({ ...mapped.chat, messages: [...mapped.chat.messages, ...conversation] }, supportedParamsOf(catalog, model));
-      const result = await gateway.chat(call, fitted.request, openAIResponsesFormat(context, onComplete));
-      const warnings = [...mapped.warnings, ...fitted.warnings];
+      // Which form answered (the last attempt's): the translation's warnings concern only the translated form.
+      const answered = { natively: false };
+      const translated = openAIResponsesFormat(context, onComplete);
+      const format: ResponseFormat = {
+        chat: (response, raw) => ((answered.natively = false), translated.chat(response, raw)),
+        stream: (options) => ((answered.natively = false), translated.stream(options)),
+      };
+      const alternative = nativeAlternative(request.body as Record<string, unknown>, mapped.chat.model, earlierItems, openAIResponsesNativeFormat(
+        { model: context.model, store: context.store, previousResponseId: context.previousResponseId },
+        onComplete,
+      ), answered);
+      const result = await gateway.chat(call, fitted.request, format, alternative);
+      const warnings = answered.natively ? [] : [...mapped.warnings, ...fitted.warnings];
       if (warnings.length > 0) {
         const earlier = result.headers['x-switchboard-warnings'];
         result.headers['x-switchboard-warnings'] = [earlier, ...warnings].filter(Boolean).join('; ');

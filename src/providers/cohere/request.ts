@@ -36,7 +36,7 @@ function isObject(value: unknown): value is JsonObject {
 }
 
 /** `{api_base}/v2/{path}`; a base already ending in /v1 or /v2 (as configs carry it) is completed, not doubled. */
-export function cohereUrl(apiBase: string, path: 'chat' | 'embed'): string {
+export function cohereUrl(apiBase: string, path: 'chat' | 'embed' | 'rerank'): string {
   const base = apiBase.replace(/\/+$/, '').replace(/\/v[12]$/, '');
   return `${base}/v2/${path}`;
 }

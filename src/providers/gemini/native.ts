@@ -7,10 +7,13 @@
  *
  * Vertex AI deployments of Google's Gemini models (`vertex_ai/gemini-…`) serve generateContent and
  * its stream too: the same GenerateContent messages at the publisher model's URL, with the
- * deployment's access token; countTokens and the embedding methods stay with Gemini API deployments.
+ * deployment's access token, and countTokens (Vertex's own); Vertex's text embedding models
+ * (`vertex_ai/text-embedding-005`, `gemini-embedding-001`, …) serve embedContent and
+ * batchEmbedContents through `:predict` (vertex/gemini-native.ts).
  *
  * Usage: generateContent answers carry `usageMetadata` (a stream: on its last events); embedding
- * answers carry no token counts, so those calls are recorded with unknown usage, as on /v1/embeddings;
+ * answers carry no token counts, so those calls are recorded with unknown usage, as on /v1/embeddings
+ * (Vertex's predictions do: there they are counted);
  * countTokens is free (Google does not bill it).
  */
 import { GatewayError } from '../../errors.js';
@@ -25,6 +28,7 @@ import type { GeminiGenerateContentResponse } from './wire.js';
 import { vertexRequest } from '../vertex/request.js';
 import { isVertexEmbeddingModel, vertexPublisher } from '../vertex/settings.js';
 import { vertexMethodUrl } from '../vertex/urls.js';
+import { isVertexEmbedMethod, vertexEmbedAnswer, vertexEmbedUsage, vertexGeminiNativeRequest } from '../vertex/gemini-native.js';
 
 type Json = Record<string, unknown>;
 
@@ -68,11 +72,15 @@ function isVertexProvider(provider: string): boolean {
 
 function serves(provider: string, method?: string, upstreamModel?: string): boolean {
   if (provider === 'gemini') return true;
-  return isVertexProvider(provider) && method === 'generateContent' && upstreamModel !== undefined && vertexPublisher(upstreamModel) === 'google' && !/^(imagen-|imagegeneration@)/i.test(upstreamModel) && !isVertexEmbeddingModel(upstreamModel);
+  if (!isVertexProvider(provider) || method === undefined || upstreamModel === undefined || vertexPublisher(upstreamModel) !== 'google') return false;
+  if (isVertexEmbedMethod(method)) return isVertexEmbeddingModel(upstreamModel);
+  return (method === 'generateContent' || method === 'countTokens') && !/^(imagen-|imagegeneration@)/i.test(upstreamModel) && !isVertexEmbeddingModel(upstreamModel);
 }
 
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
   const method = call.stream ? 'streamGenerateContent' : call.method;
+  const vertexOwn = isVertexProvider(target.provider) ? vertexGeminiNativeRequest(call, target) : undefined;
+  if (vertexOwn) return vertexOwn;
   if (isVertexProvider(target.provider)) return vertexRequest(target, vertexMethodUrl(target, 'google', method, call.stream ? '?alt=sse' : ''), bodyFor(call, target), 'sse');
   return {
     url: methodUrl(target, method, call.stream ? '?alt=sse' : ''),
@@ -85,8 +93,9 @@ function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
 
 const FREE: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
 
-function usageOf({ method }: NativeCall, body: unknown): Usage | undefined {
+function usageOf({ method }: NativeCall, body: unknown, target?: Deployment): Usage | undefined {
   if (method === 'countTokens') return { ...FREE };
+  if (target && isVertexProvider(target.provider) && isVertexEmbedMethod(method)) return vertexEmbedUsage(body);
   if (method === 'embedContent' || method === 'batchEmbedContents') return undefined;
   return isObject(body) ? usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata) : undefined;
 }
@@ -155,5 +164,6 @@ export const geminiNative: NativeProvider = {
   buildRequest,
   usageOf,
   textOf,
+  answerOf: (call, body, target) => (isVertexProvider(target.provider) && isVertexEmbedMethod(call.method) ? vertexEmbedAnswer(call, body, target) : undefined),
   createStreamTransform: (target) => new GeminiNativeStreamTransform(target),
 };

@@ -10,6 +10,8 @@
  * prices dall-e), characters of moderation input, search units of a rerank (Cohere's
  * `meta.billed_units.search_units`, else one per query).
  *
+ * On `cohere/…` deployments, rerank goes to Cohere's own Rerank API v2 (cohere/rerank.ts).
+ *
  * `responses` carries Responses requests with built-in tools (web_search, file_search, …), which
  * only OpenAI's servers run: JSON or a stream of Responses events, relayed as received, with usage
  * from the Response's `usage` (openai-responses-native.ts).
@@ -23,6 +25,7 @@ import { ResponsesNativeStreamTransform, responsesText, usageFromResponses } fro
 import { usageFromOpenAI } from './usage.js';
 import { GatewayError } from '../../errors.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
+import { buildCohereRerankRequest, cohereRerankAnswer } from '../cohere/rerank.js';
 import { buildGoogleMediaRequest, googleMediaAnswer, googleMediaBytes, googleMediaUsage, googleServesMethod, isGoogleProvider } from './google-media.js';
 
 type Json = Record<string, unknown>;
@@ -34,6 +37,8 @@ function isObject(value: unknown): value is Json {
 function serves(provider: string, method?: string): boolean {
   const format = providerSpec(provider)?.format;
   if (format === 'openai' || format === 'azure') return true;
+  // Cohere's own Rerank API (cohere/rerank.ts).
+  if (format === 'cohere') return method === 'rerank';
   // Google's native equivalents (Imagen), mapped rather than relayed (google-media.ts).
   return isGoogleProvider(provider) && googleServesMethod(method);
 }
@@ -47,7 +52,7 @@ function urlOf(target: Deployment, path: string): string {
   return `${target.apiBase}/${path}`;
 }
 
-function headersFor(target: Deployment, stream = false): Record<string, string> {
+export function headersFor(target: Deployment, stream = false): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' };
   if (target.apiKey) {
     if (target.provider === 'azure') headers['api-key'] = target.apiKey;
@@ -65,9 +70,9 @@ function quoted(value: string): string {
  * The upload as multipart/form-data: the client's fields (the deployment's model in `model`), then
  * each file's chunks as they were received — streamed, never concatenated.
  */
-function multipartRequest(call: NativeCall, upload: Upload, target: Deployment): UpstreamRequest {
+export function multipartRequest(call: NativeCall, upload: Upload, target: Deployment, url = urlOf(target, call.method), withModel = true): UpstreamRequest {
   const boundary = `----switchboard${randomBytes(12).toString('hex')}`;
-  const fields = { ...call.body, model: target.upstreamModel };
+  const fields = withModel ? { ...call.body, model: target.upstreamModel } : call.body;
   let head = '';
   for (const [name, value] of Object.entries(fields)) {
     for (const item of Array.isArray(value) ? value : [value]) head += `--${boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${String(item)}\r\n`;
@@ -84,11 +89,12 @@ function multipartRequest(call: NativeCall, upload: Upload, target: Deployment):
   const headers = headersFor(target);
   headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
   headers['content-length'] = String(length + tailBytes.length);
-  return { url: urlOf(target, call.method), method: 'POST', headers, bodyStream: () => Readable.from([...parts.flat(), tailBytes]), framing: 'json' };
+  return { url, method: 'POST', headers, bodyStream: () => Readable.from([...parts.flat(), tailBytes]), framing: 'json' };
 }
 
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
   if (isGoogleProvider(target.provider)) return buildGoogleMediaRequest(call, target);
+  if (providerSpec(target.provider)?.format === 'cohere') return buildCohereRerankRequest(call, target);
   if (call.upload) return multipartRequest(call, call.upload, target);
   const body: Json = { ...call.body, model: target.upstreamModel };
   // A routing rule or power level may cap a Response's output below what the client asked for.
@@ -241,7 +247,7 @@ export const openAINative: NativeProvider = {
   buildRequest,
   usageOf,
   textOf,
-  answerOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaAnswer(call, body, target) : undefined),
+  answerOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaAnswer(call, body, target) : providerSpec(target.provider)?.format === 'cohere' ? cohereRerankAnswer(call, body) : undefined),
   bytesOf: (call, body, target) => (isGoogleProvider(target.provider) ? googleMediaBytes(call, body, target) : undefined),
   // Streams: `responses` (built-in tools) and what `/openai/v1/*` relays; the media endpoints refuse `stream`.
   createStreamTransform: (target) => new OpenAIRelayStreamTransform(target),

@@ -51,6 +51,17 @@ export function responsesText(body: unknown): string {
   return text;
 }
 
+/**
+ * Whether a deployment serves `/v1/responses` itself: OpenAI, and Azure OpenAI from API version
+ * 2025-03-01-preview on (older versions have no Responses API; their deployments are translated).
+ */
+export function servesResponsesNatively(deployment: Pick<Deployment, 'provider' | 'apiVersion'>): boolean {
+  if (deployment.provider === 'openai') return true;
+  if (deployment.provider !== 'azure') return false;
+  const date = /^(\d{4}-\d{2}-\d{2})/.exec(deployment.apiVersion ?? '')?.[1];
+  return date !== undefined && date >= '2025-03-01';
+}
+
 const TERMINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 /** Events whose `delta` is generated text (counted locally if the stream ends without usage). */
 const TEXT_DELTAS = new Set(['response.output_text.delta', 'response.refusal.delta', 'response.function_call_arguments.delta', 'response.reasoning_text.delta', 'response.reasoning_summary_text.delta']);

@@ -14,7 +14,8 @@ export { fitToDeployments } from './fit-deployments.js';
 export { mapInput } from './input-items.js';
 export { replayEvents } from './replay.js';
 export { responsesRequestToChat } from './request.js';
-export { chatToResponse, outputToMessages } from './response.js';
+export { chatToResponse, outputTextOf, outputToMessages } from './response.js';
+export { itemsForNativeInput, openAIResponsesNativeFormat } from './native-stored.js';
 export { ResponsesStreamEncoder } from './stream-encoder.js';
 export type { MappedResponsesRequest, ResponseInputItem, ResponseObject, ResponsesRequestContext } from './types.js';
 

@@ -32,7 +32,7 @@ export function statusOf(finishReason: string | null | undefined): { status: Res
 
 export function outputTextOf(output: ResponseOutputItem[]): string {
   let text = '';
-  for (const item of output) if (item.type === 'message') for (const part of item.content) text += part.text;
+  for (const item of output) if (item.type === 'message') for (const part of item.content) text += typeof part.text === 'string' ? part.text : '';
   return text;
 }
 
@@ -111,9 +111,10 @@ export function outputToMessages(output: ResponseOutputItem[]): ChatMessage[] {
   const toolCalls: NonNullable<ChatMessage['tool_calls']> = [];
   const thinking: JsonObject[] = [];
   for (const item of output) {
-    if (item.type === 'message') text += item.content.map((part) => part.text).join('');
+    // A natively relayed response may hold refusal parts and items of other kinds: only text, calls and signed thinking continue.
+    if (item.type === 'message') text += item.content.map((part) => (typeof part.text === 'string' ? part.text : '')).join('');
     else if (item.type === 'function_call') toolCalls.push({ id: item.call_id, type: 'function', function: { name: item.name, arguments: item.arguments } });
-    else thinking.push(...(decodeThinkingBlocks(item.encrypted_content) ?? []));
+    else if (item.type === 'reasoning') thinking.push(...(decodeThinkingBlocks(item.encrypted_content) ?? []));
   }
   if (text.length === 0 && toolCalls.length === 0) return [];
   const message: ChatMessage = { role: 'assistant', content: text.length > 0 ? text : null };
