@@ -5,6 +5,7 @@
  * chunk, all of them when it has to count tokens itself.
  */
 import type { ChatChunk, EmittedChunk } from '../providers/types.js';
+import { runChunks } from './streamed-answer.js';
 
 export class SseRun implements EmittedChunk {
   readonly usageFree = true;
@@ -23,12 +24,6 @@ export class SseRun implements EmittedChunk {
 
   /** Every chunk of the run, in order. */
   chunks(): ChatChunk[] {
-    const chunks: ChatChunk[] = [];
-    for (let start = 0; start < this.sse.length; ) {
-      const end = this.sse.indexOf('\n\n', start);
-      chunks.push(JSON.parse(this.sse.slice(start + 6, end)) as ChatChunk);
-      start = end + 2;
-    }
-    return chunks;
+    return runChunks(this.sse);
   }
 }

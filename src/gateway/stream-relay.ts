@@ -16,6 +16,7 @@ import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, Usage } fro
 import type { StreamEncoder } from './response-format.js';
 import type { UpstreamResponse } from './upstream.js';
 import { SseRun } from './sse-run.js';
+import { chunksFinishReasons, chunksText, partChunks, partsFinishReasons, type StreamedPart } from './streamed-answer.js';
 
 type Body = UpstreamResponse['body'];
 
@@ -193,49 +194,40 @@ export class UpstreamStream {
   }
 
   /**
-   * The kept chunks as parsed chat chunks, in order. A pass-through run is parsed once, the first
-   * time its chunks are asked for (text and finish reasons both read them: twice would double the
-   * cost of every traced stream); a run that is not JSON carries no countable text and is skipped.
+   * The kept chunks as parsed chat chunks, in order. A forwarded run is parsed once, the first time
+   * its chunks are asked for (the text and the finish reasons both read them).
    */
   private parsedChunks(): ChatChunk[] {
-    for (; this.parsedUpTo < this.kept.length; this.parsedUpTo++) {
-      const item = this.kept[this.parsedUpTo];
-      if (!(item instanceof SseRun)) {
-        this.parsed.push(item.chunk);
-        continue;
-      }
-      try {
-        this.parsed.push(...item.chunks());
-      } catch {
-        // not JSON: nothing to count
-      }
+    if (this.parsedUpTo < this.kept.length) {
+      partChunks(this.keptParts(this.parsedUpTo), this.parsed);
+      this.parsedUpTo = this.kept.length;
     }
     return this.parsed;
   }
 
-  /** The text read from the upstream (relayed, or in hand when the stream ended), for counting tokens. */
-  get text(): string {
-    let text = '';
-    for (const chunk of this.parsedChunks()) {
-      for (const choice of chunk.choices ?? []) {
-        const delta = choice.delta;
-        if (typeof delta?.content === 'string') text += delta.content;
-        else if (typeof choice.text === 'string') text += choice.text; // legacy completions
-        for (const call of delta?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
-      }
+  /** The kept items from `from` on as plain parts: a forwarded run's text, or a chunk the gateway made. */
+  private keptParts(from = 0): StreamedPart[] {
+    const parts: StreamedPart[] = [];
+    for (let index = from; index < this.kept.length; index++) {
+      const item = this.kept[index];
+      parts.push(item instanceof SseRun ? item.sse : item.chunk);
     }
-    return text;
+    return parts;
   }
 
-  /** The finish reason of each choice that reported one (by choice index), read from the kept chunks. */
+  /** What the stream relayed, unparsed, for a reader on another thread (streamed-answer.ts). */
+  get parts(): StreamedPart[] {
+    return this.keptParts();
+  }
+
+  /** The text read from the upstream (relayed, or in hand when the stream ended), for counting tokens. */
+  get text(): string {
+    return chunksText(this.parsedChunks());
+  }
+
+  /** The finish reason of each choice that reported one (by choice index): only events naming one are parsed. */
   get finishReasons(): string[] {
-    const reasons: string[] = [];
-    for (const chunk of this.parsedChunks()) {
-      for (const choice of chunk.choices ?? []) {
-        if (typeof choice.finish_reason === 'string') reasons[choice.index ?? 0] = choice.finish_reason;
-      }
-    }
-    return reasons.filter((reason) => reason !== undefined);
+    return this.parsedUpTo === this.kept.length ? chunksFinishReasons(this.parsed) : partsFinishReasons(this.keptParts());
   }
 
   get usageForwarded(): boolean {

@@ -110,6 +110,7 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
         upstreamLatencyMs: performance.now() - sentAt,
         firstChunkAt,
         text: () => '',
+        parts: () => [],
         finishReasons: () => [],
       };
     },
@@ -157,7 +158,7 @@ async function inlineBytes(deps: BytesDependencies, call: Call, dispatched: Awai
       }
       const clientDisconnected = serverResponse.destroyed && !serverResponse.writableFinished;
       if (!serverResponse.destroyed) serverResponse.end();
-      return { usage: audio.usage, error: clientDisconnected ? clientGone() : undefined, cut: false, aborted: clientDisconnected, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [] };
+      return { usage: audio.usage, error: clientDisconnected ? clientGone() : undefined, cut: false, aborted: clientDisconnected, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [], parts: () => [] };
     },
   };
 }

@@ -72,7 +72,7 @@ describe('settle stage', () => {
       sentAt: 0,
       warnings: [],
       encoder: { contentType: 'text/event-stream; charset=utf-8' } as never,
-      relay: async () => ({ usage, error: undefined, cut: false, aborted: false, upstreamLatencyMs: 7, firstChunkAt: 3, text: () => 'hello', finishReasons: () => ['stop'] }),
+      relay: async () => ({ usage, error: undefined, cut: false, aborted: false, upstreamLatencyMs: 7, firstChunkAt: 3, text: () => 'hello', finishReasons: () => ['stop'], parts: () => [] }),
     };
     const result = await settleStage(deps, recorder, async () => attempted)(attemptedCall({}, true));
     expect(result.kind).toBe('stream');
@@ -91,7 +91,7 @@ describe('settle stage', () => {
       sentAt: 0,
       warnings: [],
       encoder: { contentType: 'text/event-stream' } as never,
-      relay: async () => ({ usage, error: cut, cut: true, aborted: true, upstreamLatencyMs: 7, firstChunkAt: 3, text: () => 'hello', finishReasons: () => ['stop'] }),
+      relay: async () => ({ usage, error: cut, cut: true, aborted: true, upstreamLatencyMs: 7, firstChunkAt: 3, text: () => 'hello', finishReasons: () => ['stop'], parts: () => [] }),
     };
     const result = await settleStage(deps, recorder, async () => attempted)(attemptedCall({}, true));
     if (result.kind === 'stream') await result.pump({} as ServerResponse);

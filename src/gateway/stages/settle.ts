@@ -136,7 +136,11 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
         deps.router.recordSuccess(deployment, upstreamLatencyMs, end.firstChunkAt - (sentAt - call.context.startedAt), settlement.usage);
       }
       if (deps.settings.storePrompts) settlement.responseText = end.text();
-      if (deps.settings.callbackContent) settlement.answerText = settlement.responseText ?? end.text(); // what was streamed
+      // What was streamed, for the logging callbacks: as the relayed parts, read off this thread (callback-content.ts).
+      if (deps.settings.callbackContent) {
+        if (settlement.responseText !== undefined) settlement.answerText = settlement.responseText;
+        else settlement.answerParts = end.parts();
+      }
       recorder.recordAttempt(call, settlement, error, end.aborted);
     },
   };

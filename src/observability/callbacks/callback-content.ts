@@ -7,13 +7,20 @@
  * characters of content.
  *
  * On the request path the prompt is only copied (no serialisation); the one JSON serialisation
- * each destination needs happens when a batch is sent.
+ * each destination needs happens when a batch is sent. A stream's answer is handed over as what
+ * the stream relayed (streamed-answer.ts), unparsed, while that stays small (STREAMED_PARTS_MAX_CHARS):
+ * reading its text means parsing every event, which the otel callback's export thread does
+ * (resolvedContent); the other destinations resolve it when the call is handed to them.
  */
 import type { Operation } from '../../gateway/call-context.js';
+import { chunksText, partChunks, type StreamedPart } from '../../gateway/streamed-answer.js';
 import type { UsageLogRow } from '../../storage/schema.js';
 
 /** Characters kept of each of the prompt and the answer text per call. */
 export const CONTENT_MAX_CHARS = 8_192;
+
+/** Raw characters of a stream's relayed events handed over unparsed; a larger stream's text is read at once. */
+const STREAMED_PARTS_MAX_CHARS = 65_536;
 
 export interface CallContent {
   /** A bounded copy of the prompt (chat messages, a completion prompt, embedding input, a native body). */
@@ -22,6 +29,8 @@ export interface CallContent {
   /** The answer text (for a stream: what was streamed), cut at CONTENT_MAX_CHARS. */
   answer: string | undefined;
   answerTruncated: boolean;
+  /** A stream's answer not read yet (then `answer` is undefined): resolvedContent reads it. */
+  answerParts?: StreamedPart[];
 }
 
 /** The prompt of an operation: what promptOf serialises for the usage row (gateway/request-body.ts). */
@@ -84,12 +93,34 @@ function bounded(value: unknown, budget: Budget, depth: number): unknown {
   return copy;
 }
 
-/** The bounded content of a call. */
-export function callContentOf(operation: Operation | undefined, answer: string | undefined): CallContent {
+/** The bounded content of a call; a stream's answer may come as the parts it relayed (`parts`), read later. */
+export function callContentOf(operation: Operation | undefined, answer: string | undefined, parts?: StreamedPart[]): CallContent {
   const budget: Budget = { left: CONTENT_MAX_CHARS, cut: false };
   const prompt = operation ? bounded(promptValueOf(operation), budget, 0) : undefined;
+  if (answer === undefined && parts !== undefined) {
+    const content: CallContent = { prompt, promptTruncated: budget.cut, answer: undefined, answerTruncated: false, answerParts: parts };
+    return partsSize(parts) <= STREAMED_PARTS_MAX_CHARS ? content : resolvedContent(content);
+  }
+  return { prompt, promptTruncated: budget.cut, ...boundedAnswer(answer) };
+}
+
+function boundedAnswer(answer: string | undefined): Pick<CallContent, 'answer' | 'answerTruncated'> {
   const answerTruncated = answer !== undefined && answer.length > CONTENT_MAX_CHARS;
-  return { prompt, promptTruncated: budget.cut, answer: answerTruncated ? answer!.slice(0, CONTENT_MAX_CHARS) : answer, answerTruncated };
+  return { answer: answerTruncated ? answer!.slice(0, CONTENT_MAX_CHARS) : answer, answerTruncated };
+}
+
+function partsSize(parts: StreamedPart[]): number {
+  let size = 0;
+  // A chunk the gateway made itself counts as a typical event's size.
+  for (const part of parts) size += typeof part === 'string' ? part.length : 256;
+  return size;
+}
+
+/** The content with a stream's answer read from its parts (the text, bounded); other content as it is. */
+export function resolvedContent(content: CallContent): CallContent {
+  if (!content.answerParts) return content;
+  const { answerParts, ...rest } = content;
+  return { ...rest, ...boundedAnswer(chunksText(partChunks(answerParts))) };
 }
 
 /** The prompt as a value (null when the call had none). */

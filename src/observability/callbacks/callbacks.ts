@@ -13,7 +13,7 @@ import { DeliveryQueue, type DeliveryStats } from './delivery-queue.js';
 import { genericApiSender, genericApiSettingsFrom } from './generic-api.js';
 import { langfuseSender, langfuseSettingsFrom } from './langfuse.js';
 import { OtelTracing, otelSettingsFrom, type AttemptOutcome } from './otel.js';
-import type { CallContent, LoggedCall } from './callback-content.js';
+import { resolvedContent, type CallContent, type LoggedCall } from './callback-content.js';
 import type { Call } from '../../gateway/call.js';
 import type { CallContext } from '../../gateway/call-context.js';
 
@@ -134,7 +134,8 @@ export class Callbacks {
       const failed = row.status === 'failure';
       let logged: LoggedCall | undefined;
       for (const destination of this.destinations) {
-        if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue((logged ??= { row, content: kept }));
+        // These destinations read the answer on this thread: a stream's is read here, once (the otel export thread reads its own).
+        if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue((logged ??= { row, content: kept && resolvedContent(kept) }));
       }
     } catch {
       // Logging never fails a call; a destination that cannot take the row simply misses it.

@@ -11,7 +11,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { Deployment, Usage } from '../../providers/types.js';
 import type { UsageLogRow } from '../../storage/schema.js';
-import { genAiInputMessages, genAiOutputMessages, type CallContent } from './callback-content.js';
+import { genAiInputMessages, genAiOutputMessages, resolvedContent, type CallContent } from './callback-content.js';
 import { lazyModule } from '../../lazy-module.js';
 
 // The OpenTelemetry packages load when an otel callback is configured, not at start (src/lazy-module.ts);
@@ -232,7 +232,9 @@ function attemptSpan(record: Extract<SpanRecord, { type: 'attempt' }>): SpanPart
 }
 
 function requestSpan(record: Extract<SpanRecord, { type: 'request' }>, options: { redact: boolean }): SpanParts {
-  const { row, content } = record;
+  const { row } = record;
+  // A stream's answer arrives as what it relayed: read here, on the export thread.
+  const content = record.content && resolvedContent(record.content);
   const operation = operationOf(row.endpoint);
   const attributes: Attributes = {
     'gen_ai.operation.name': operation,
