@@ -158,26 +158,38 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     await expect(files.files.retrieve(uploaded.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
-  it('/openai/v1/* without a model goes to the first model group the key may use with an OpenAI deployment, never past its allow-list', async () => {
+  it('/openai/v1/* without a model goes to the first model group with an OpenAI deployment; a file\'s bytes are refused by name', async () => {
     // The master key: relay-gpt, the first group, answers GET /models.
     const models = await fetch(`${gateway.url}/openai/v1/models`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
     expect(models.status).toBe(200);
     expect(chatUpstream.requests.at(-1)).toMatchObject({ method: 'GET', url: '/v1/models' });
     expect(await gateway.recordOf(models.headers.get('x-switchboard-call-id')!)).toMatchObject({ endpoint: 'openai/passthrough', status: 'success', model_group: 'relay-gpt' });
-
-    // A key limited to gpt-4o-mini reaches gpt-4o-mini's deployment, and is refused another group by name.
-    const key = (await api.generateKey({ models: ['gpt-4o-mini'] })).key;
-    const calls = upstream.requests.length;
-    const own = await fetch(`${gateway.url}/openai/v1/files`, { headers: { authorization: `Bearer ${key}` } });
-    expect(own.status).toBe(200);
-    expect(upstream.requests.length).toBe(calls + 1);
-    const chatCalls = chatUpstream.requests.length;
-    const other = await fetch(`${gateway.url}/openai/v1/models`, { headers: { authorization: `Bearer ${key}`, 'x-switchboard-model': 'relay-gpt' } });
-    expect(other.status).toBe(403);
-    expect(chatUpstream.requests.length).toBe(chatCalls);
     // A file's bytes are not relayed (JSON answers only): refused by name.
-    const content = await fetch(`${gateway.url}/openai/v1/files/file-1/content`, { headers: { authorization: `Bearer ${key}` } });
+    const content = await fetch(`${gateway.url}/openai/v1/files/file-1/content`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
     expect(content.status).toBe(400);
+  });
+
+  it('/openai/v1/*: an ordinary key relays per-call endpoints only; the shared account\'s files, batches and jobs need an admin key', async () => {
+    const key = (await api.generateKey({ models: ['gpt-4o-mini'] })).key;
+    const calls = upstream.requests.length + chatUpstream.requests.length;
+    const asKey = (method: string, path: string, init: RequestInit = {}) => fetch(`${gateway.url}/openai/v1/${path}`, { method, ...init, headers: { authorization: `Bearer ${key}`, 'x-switchboard-model': 'gpt-4o-mini', ...(init.headers ?? {}) } });
+    const form = new FormData();
+    form.append('purpose', 'batch');
+    form.append('file', new Blob(['{}\n']), 'batch.jsonl');
+    const refused = [
+      await asKey('GET', 'files'),
+      await asKey('GET', 'files/file-1'),
+      await asKey('DELETE', 'files/file-1'),
+      await asKey('POST', 'files', { body: form }),
+      await asKey('POST', 'batches', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', input_file_id: 'file-1', endpoint: '/v1/chat/completions', completion_window: '24h' }) }),
+      await asKey('POST', 'fine_tuning/jobs', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', training_file: 'file-1' }) }),
+    ];
+    for (const response of refused) {
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(/needs the llm\.manage_providers permission/);
+    }
+    // None of them reached an upstream.
+    expect(upstream.requests.length + chatUpstream.requests.length).toBe(calls);
   });
 
   it('/openai/v1/* relays any JSON endpoint to the group\'s deployment, priced from its usage', async () => {

@@ -22,7 +22,7 @@
  *   the first the key may use with an OpenAI deployment (relayModelOf); recorded with zero usage.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
 import type { Gateway } from '../../gateway/pipeline.js';
@@ -179,6 +179,25 @@ function passThroughOperation(path: string, raw: unknown): NativeOperation {
   return { kind: 'native', api: 'openai', method: path, costKind: 'completion', request: { model: modelOf(body), native: body, stream: body.stream === true, ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}), ...(choices > 1 ? { n: choices } : {}) } };
 }
 
+/**
+ * The OpenAI API paths any key with llm.execute may relay: calls that keep nothing on the provider
+ * account the gateway's deployments share (beyond what only its id can reach) and are billed in their
+ * own answer. Every other call — GET, DELETE, uploads, and POSTs such as `batches`, `files`,
+ * `fine_tuning/jobs`, `vector_stores`, `assistants` — lists, changes or deletes the account's
+ * resources, which other keys' callers made, or starts work billed after the answer, which no
+ * reservation can bound: those need llm.manage_providers (an admin key).
+ */
+const PER_CALL_PATH = /^(chat\/completions|completions|embeddings|responses|moderations|images\/(generations|edits|variations)|audio\/(speech|transcriptions|translations))$/;
+
+function assertRelayAllowed(request: FastifyRequest, method: 'GET' | 'DELETE' | 'POST', path: string, multipart: boolean): void {
+  if (method === 'POST' && !multipart && PER_CALL_PATH.test(path)) return;
+  if (can(request, 'llm.manage_providers')) return;
+  throw new GatewayError(
+    'permission_denied',
+    `${method} /openai/v1/${path.slice(0, 128)} reaches resources of the provider account this gateway's keys share (files, batches, fine-tuning jobs, stored objects) or starts work billed after its answer: it needs the llm.manage_providers permission (an admin key). Other keys may relay POST /openai/v1/{chat/completions, completions, embeddings, responses, moderations, images/…, audio/…}`,
+  );
+}
+
 /** OpenAI's limit on one request body is far above this: the gateway holds an upload in memory, so it takes at most this much. */
 export const MAX_RELAY_UPLOAD_BYTES = 64 * 1024 * 1024;
 
@@ -261,7 +280,9 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
     // JSON bodies route on their `model`; a multipart upload (POST /files) as a modelless call.
     scope.post('/openai/v1/*', { config: { endpoint: 'openai/passthrough' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const path = (request.params as { '*': string })['*'];
-      if (/^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '')) return sendResult(reply, await gateway.native(callOf(request), await multipartRelayOperation(request, catalog), openAIRelayFormat));
+      const multipart = /^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '');
+      assertRelayAllowed(request, 'POST', path, multipart);
+      if (multipart) return sendResult(reply, await gateway.native(callOf(request), await multipartRelayOperation(request, catalog), openAIRelayFormat));
       return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body), openAIRelayFormat));
     });
   });
@@ -271,7 +292,10 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
       url: '/openai/v1/*',
       config: { endpoint: 'openai/passthrough' },
       preHandler: requirePermission('llm.execute'),
-      handler: async (request, reply) => sendResult(reply, await gateway.native(callOf(request), restOperation(request, catalog, httpMethod), openAIRelayFormat)),
+      handler: async (request, reply) => {
+        assertRelayAllowed(request, httpMethod, (request.params as { '*': string })['*'], false);
+        return sendResult(reply, await gateway.native(callOf(request), restOperation(request, catalog, httpMethod), openAIRelayFormat));
+      },
     });
   }
 }
