@@ -50,7 +50,23 @@ export function typeName(value: unknown): string {
 const COMMON_NUMBERS = ['temperature', 'top_p', 'frequency_penalty', 'presence_penalty'] as const;
 const COMMON_INTEGERS = ['max_tokens', 'max_completion_tokens', 'n', 'seed'] as const;
 
+/**
+ * OpenAI's `service_tier` values billed at the standard prices this gateway charges by (or below:
+ * `flex`). `priority` (and `scale`) are billed above them upstream, so a client could make a call
+ * cost more than it is charged: refused, on every route that reaches OpenAI with the client's body.
+ */
+const BILLABLE_SERVICE_TIERS = new Set(['auto', 'default', 'flex']);
+
+export function assertServiceTierBillable(body: Record<string, unknown>): void {
+  const tier = body.service_tier;
+  if (tier === undefined || tier === null) return;
+  if (typeof tier !== 'string' || !BILLABLE_SERVICE_TIERS.has(tier)) {
+    fail('service_tier', `"service_tier": ${JSON.stringify(tier).slice(0, 64)} is not supported: this gateway bills standard prices, and that tier is billed above them upstream; send "auto", "default" or "flex", or leave it out`);
+  }
+}
+
 function commonSamplingFields(body: Record<string, unknown>): void {
+  assertServiceTierBillable(body);
   optionalType(body, 'stream', 'boolean');
   optionalType(body, 'stream_options', 'object');
   for (const field of COMMON_NUMBERS) optionalType(body, field, 'number');

@@ -192,6 +192,21 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     expect(upstream.requests.length + chatUpstream.requests.length).toBe(calls);
   });
 
+  it('a service_tier billed above standard prices is refused before any upstream call, on the relay, chat and the Responses API', async () => {
+    const calls = upstream.requests.length + chatUpstream.requests.length;
+    const post = (path: string, body: Record<string, unknown>) => fetch(`${gateway.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const answers = [
+      await post('/openai/v1/chat/completions', { model: 'relay-gpt', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority' }),
+      await post('/v1/chat/completions', { model: 'relay-gpt', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority' }),
+      await post('/v1/responses', { model: 'relay-gpt', input: 'hi', service_tier: 'priority' }),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBe(400);
+      expect(((await answer.json()) as { error: { param?: string } }).error.param).toBe('service_tier');
+    }
+    expect(upstream.requests.length + chatUpstream.requests.length).toBe(calls);
+  });
+
   it('/openai/v1/* relays any JSON endpoint to the group\'s deployment, priced from its usage', async () => {
     const response = await fetch(`${gateway.url}/openai/v1/chat/completions`, {
       method: 'POST',

@@ -37,6 +37,7 @@ import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
+import { assertServiceTierBillable } from '../../gateway/validate.js';
 
 type Json = Record<string, unknown>;
 
@@ -172,6 +173,7 @@ function passThroughOperation(path: string, raw: unknown): NativeOperation {
     throw new GatewayError('invalid_request', `"/openai/v1/${path}" is not a path this gateway relays`);
   }
   const body = bodyOf(raw, `/openai/v1/${path}`);
+  assertServiceTierBillable(body);
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
   // Completions generated (and billed) per request: `n`, or `best_of` when larger — each up to the output limit.
   const choices = Math.max(1, ...[body.n, body.best_of].filter((value): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0).map((value) => Math.ceil(value)));

@@ -17,6 +17,7 @@ import type { ChatRequest, ChatTool, JsonObject } from '../../../providers/types
 import { fail, isObject, optionalNumber, present, requireString, typeName } from '../anthropic-messages/request-checks.js';
 import { itemId, mapInput } from './input-items.js';
 import type { MappedResponsesRequest } from './types.js';
+import { assertServiceTierBillable } from '../../validate.js';
 
 /** Fields read below. */
 const MAPPED = new Set([
@@ -164,6 +165,8 @@ export function responsesRequestToChat(raw: unknown, now = Date.now()): MappedRe
     else fail(field, `unknown parameter "${field}": this gateway's /v1/responses does not take it`);
   }
 
+  // Relayed natively to OpenAI, a tier billed above standard prices would cost more than charged.
+  assertServiceTierBillable(body);
   checkInclude(body.include, warnings);
   const { messages, items, warnings: inputWarnings } = mapInput(body.input);
   warnings.push(...inputWarnings);
