@@ -107,6 +107,10 @@ export function validateChatRequest(raw: unknown): ChatRequest {
     }
   });
   commonSamplingFields(body);
+  // Audio answers are billed per audio token, at several times the text price this gateway charges them at.
+  if ((Array.isArray(body.modalities) && body.modalities.includes('audio')) || (body.audio !== undefined && body.audio !== null)) {
+    fail(body.audio !== undefined && body.audio !== null ? 'audio' : 'modalities', 'audio output ("modalities": ["audio"], "audio") is billed per audio token, which this gateway does not price: not supported; ask for text, and use /v1/audio/speech for speech');
+  }
   optionalType(body, 'tools', 'array');
   optionalType(body, 'response_format', 'object');
   optionalType(body, 'parallel_tool_calls', 'boolean');

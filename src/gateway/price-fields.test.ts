@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { assertServiceTierBillable, validateChatRequest, validateCompletionRequest } from './validate.js';
 import { responsesRequestToChat } from './formats/openai-responses/index.js';
 
-describe('service_tier: no client field makes a call cost more upstream than it is charged', () => {
+describe('no client field makes a call cost more upstream than it is charged (service_tier, audio output)', () => {
   const chat = { model: 'gpt', messages: [{ role: 'user', content: 'hi' }] };
 
   it('takes the tiers billed at standard prices or below', () => {
@@ -16,5 +16,11 @@ describe('service_tier: no client field makes a call cost more upstream than it 
       expect(() => validateCompletionRequest({ model: 'gpt', prompt: 'x', service_tier: tier })).toThrow(/"service_tier"/);
       expect(() => responsesRequestToChat({ model: 'gpt', input: 'hi', service_tier: tier })).toThrow(/"service_tier"/);
     }
+  });
+
+  it('refuses audio output, which is billed per audio token above the text price', () => {
+    expect(() => validateChatRequest({ ...chat, modalities: ['text', 'audio'] })).toThrow(/audio output/);
+    expect(() => validateChatRequest({ ...chat, audio: { voice: 'alloy', format: 'wav' } })).toThrow(/audio output/);
+    expect(() => validateChatRequest({ ...chat, modalities: ['text'] })).not.toThrow();
   });
 });
