@@ -14,9 +14,13 @@ describe('model_info.keep_warm', () => {
     expect(keepAliveOf(deployment(undefined))).toBeUndefined();
   });
 
-  it('is validated in the config, like model_info.local', () => {
+  it('is validated in the config, like model_info.local: a bad value makes that model unavailable', () => {
     const yaml = (info: string) => `model_list:\n  - model_name: m\n    litellm_params: { model: ollama_chat/qwen3 }\n    model_info: ${info}\n`;
-    const errors = (info: string) => parseConfig(yaml(info), {}).issues.filter((issue) => issue.severity === 'error').map((issue) => issue.message);
+    // A bad value in a model entry is that model's problem (a warning; an error with check-config --strict), never a silent pass.
+    const errors = (info: string) =>
+      parseConfig(yaml(info), {})
+        .issues.filter((issue) => issue.severity === 'error' || issue.message.includes('with this model unavailable'))
+        .map((issue) => issue.message);
     expect(errors('{ keep_warm: true, local: true }')).toEqual([]);
     expect(errors('{ keep_warm: "24h" }')).toEqual([]);
     expect(errors('{ keep_warm: "soon" }').join(' ')).toContain('expected a duration such as "30m" or "24h"');
