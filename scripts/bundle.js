@@ -1,8 +1,7 @@
 /**
- * `npm run build` (after tsc): bundles the CLI into one ES module, dist/switchboard.js, the
- * SQLite writer thread into dist/sqlite-writer-worker.js and the OTLP export thread into
- * dist/otel-export-worker.js (the files src/storage/sqlite-writer.ts and
- * src/observability/callbacks/otel-export.ts look for beside themselves), so `switchboard start` reads and compiles two files instead of ~550
+ * `npm run build` (after tsc): bundles the CLI into one ES module, dist/switchboard.js, and the
+ * SQLite writer thread into dist/sqlite-writer-worker.js (the file src/storage/sqlite-writer.ts
+ * looks for beside itself), so `switchboard start` reads and compiles two files instead of ~550
  * modules (bench/README.md, "Start-up"). Pure-JS packages (fastify, kysely, zod, undici, pino…)
  * go in; native, heavy or optional ones stay external and are still loaded on first use
  * (src/lazy-module.ts). src/runtime/young-generation.ts stays outside the bundle: bin/switchboard.js
@@ -21,7 +20,6 @@ export const EXTERNAL = [
   'pg',
   'pg-*',
   'ioredis',
-  '@opentelemetry/*',
   'google-auth-library',
   'aws4',
   '@smithy/*',
@@ -57,11 +55,10 @@ const common = {
   plugins: [sharedYoungGeneration],
 };
 
-/** The entry points: the CLI (what bin/switchboard.js imports) and its two threads (usage writer, OTLP export). */
+/** The entry points: the CLI (what bin/switchboard.js imports) and its usage writer thread. */
 export const BUNDLES = [
   { entry: 'src/cli.ts', outfile: 'dist/switchboard.js' },
   { entry: 'src/storage/sqlite-writer-worker.ts', outfile: 'dist/sqlite-writer-worker.js' },
-  { entry: 'src/observability/callbacks/otel-export-worker.ts', outfile: 'dist/otel-export-worker.js' },
 ];
 
 export async function bundle() {

@@ -1,10 +1,9 @@
 /**
- * What a stream relayed, in a form that can be handed to another thread as it is: each kept item
- * either a run of upstream SSE events forwarded untouched (its text, `data: <json>\n\n` per chunk)
- * or a chat chunk the gateway produced itself. Reading its text means parsing the runs, which
- * costs as much as the relay itself on the serving thread; the otel callback's export thread does
- * it instead (callback-content.ts), and the relay reads the same way when it counts tokens
- * (stream-relay.ts).
+ * What a stream relayed, kept as it went by: each item either a run of upstream SSE events
+ * forwarded untouched (its text, `data: <json>\n\n` per chunk) or a chat chunk the gateway produced
+ * itself. Reading its text means parsing the runs, which costs about as much as the relay itself:
+ * it is done once, when the recorded call is handed to the callbacks (callback-content.ts), and
+ * the relay reads the same way when it counts tokens (stream-relay.ts).
  */
 import type { ChatChunk } from '../providers/types.js';
 

@@ -2,7 +2,7 @@
  * A worker thread that answers calls: each message posted carries an id, and the thread answers
  * `{ id, ok, error? }` once it has done it. Started on the first call and again after a failure
  * (the calls in flight are rejected then); unref'd, so it never keeps the process alive. Serves the
- * SQLite usage writer and the OTLP export thread.
+ * SQLite usage writer thread.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

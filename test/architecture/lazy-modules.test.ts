@@ -11,9 +11,6 @@ import { describe, expect, it } from 'vitest';
 const LAZY_PACKAGES = [
   'ioredis',
   'pg',
-  '@opentelemetry/sdk-trace-base',
-  '@opentelemetry/exporter-trace-otlp-http',
-  '@opentelemetry/resources',
   'google-auth-library',
   'aws4',
   '@smithy/eventstream-codec',

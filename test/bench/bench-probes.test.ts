@@ -9,9 +9,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { readableSpans, type SpanRecord } from '../../src/observability/callbacks/otel-spans.js';
+import { traceEncoding, type TraceEncoding } from '../../src/observability/callbacks/otlp-encoding.js';
+import { writeAttemptSpan, writeRequestSpan } from '../../src/observability/callbacks/otel-spans.js';
+import type { UsageLogRow } from '../../src/storage/schema.js';
 
 const BENCH = resolve(import.meta.dirname, '..', '..', 'bench');
 const children: ChildProcess[] = [];
@@ -52,17 +52,16 @@ describe('bench/otlp-sink.js', () => {
     expect(counts).toMatchObject({ spans: 3, batches: 2 });
   });
 
-  it('counts the spans of a protobuf body as the official serializer encodes it (with nested attributes and content)', async () => {
+  it('counts the spans of a protobuf body as the gateway encodes it (with nested attributes and content)', async () => {
     const [, port] = await startChild([join(BENCH, 'otlp-sink.js')], {}, /OTLP_SINK_PORT (\d+)/);
     const request = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', parentSpanId: undefined, sampled: true, finishReasons: ['stop'] };
     const deployment = { id: 'dep', provider: 'openai', upstreamModel: 'gpt-4o-mini', apiBase: 'http://127.0.0.1:1/v1' };
-    const attempt = (spanId: string): SpanRecord => ({ type: 'attempt', request, spanId, endpoint: 'chat/completions', deployment, group: 'gpt', retries: 0, fallbacks: 0, start: 1000, end: 1010, error: undefined, outcome: { usage: { promptTokens: 3, completionTokens: 4 }, finishReasons: ['stop'], stream: false } });
+    const encoding = traceEncoding('http/protobuf', { serviceName: 'bench', serviceVersion: '0', scopeName: 'switchboard', scopeVersion: '0' }) as TraceEncoding<Buffer>;
+    const attempt = (spanId: string) => writeAttemptSpan(encoding.writer, { request, spanId, endpoint: 'chat/completions', deployment, group: 'gpt', retries: 0, fallbacks: 0, startMs: 1000, endMs: 1010, error: undefined, outcome: { usage: { promptTokens: 3, completionTokens: 4 } as never, finishReasons: ['stop'], stream: false } });
     const content = { prompt: [{ role: 'user', content: 'x'.repeat(300) }], promptTruncated: false, answer: 'y'.repeat(200), answerTruncated: false };
-    const row = { call_id: 'c1', created_at: 1, endpoint: 'chat/completions', status: 'success', http_status: 200, retries: 0, fallbacks: 0, stream: 0, cache_hit: 0, prompt_tokens: 3, completion_tokens: 4 } as unknown as Extract<SpanRecord, { type: 'request' }>['row'];
-    const records: SpanRecord[] = [attempt('1111111111111111'), attempt('2222222222222222'), { type: 'request', request, row, content, start: 999, end: 1011 }];
-    const spans = readableSpans(records, resourceFromAttributes({ 'service.name': 'bench' }), { name: 'switchboard' }, { redact: false });
-    const body = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!);
-    const answer = await fetch(`http://127.0.0.1:${port}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+    const row = { call_id: 'c1', created_at: 1, endpoint: 'chat/completions', status: 'success', http_status: 200, retries: 0, fallbacks: 0, stream: 0, cache_hit: 0, prompt_tokens: 3, completion_tokens: 4 } as unknown as UsageLogRow;
+    const body = encoding.request([attempt('1111111111111111'), attempt('2222222222222222'), writeRequestSpan(encoding.writer, { request, row, content, startMs: 999, endMs: 1011, redact: false })]);
+    const answer = await fetch(`http://127.0.0.1:${port}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(body) });
     expect(answer.status).toBe(200);
     const counts = await (await fetch(`http://127.0.0.1:${port}/count`)).json();
     expect(counts).toMatchObject({ spans: 3, batches: 1, protobufBatches: 1 });

@@ -13,7 +13,7 @@ describe('npm pack', () => {
     // --ignore-scripts: the listing only (the build itself is `prepare`, which npm pack runs).
     const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { maxBuffer: 10 * 1024 * 1024 });
     const files = (JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>)[0].files.map((file) => file.path);
-    for (const path of ['package.json', 'bin/switchboard.js', 'dist/switchboard.js', 'dist/sqlite-writer-worker.js', 'dist/otel-export-worker.js', 'dist/runtime/young-generation.js', 'config.example.yaml', 'deploy/systemd/switchboard.service', 'deploy/systemd/wait-ready.mjs']) {
+    for (const path of ['package.json', 'bin/switchboard.js', 'dist/switchboard.js', 'dist/sqlite-writer-worker.js', 'dist/runtime/young-generation.js', 'config.example.yaml', 'deploy/systemd/switchboard.service', 'deploy/systemd/wait-ready.mjs']) {
       expect(files, path).toContain(path);
     }
     expect(files.filter((path) => /^(src|test|ui|bench|deploy\/(ansible|kubernetes|compose))\//.test(path))).toEqual([]);

@@ -30,9 +30,10 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
 }
 
 describe.each([
-  { protocol: undefined, contentType: 'application/x-protobuf' },
-  { protocol: 'http/json', contentType: 'application/json' },
-])('otel callback (protocol $protocol)', ({ protocol, contentType }) => {
+  { protocol: undefined, contentType: 'application/x-protobuf', compression: undefined },
+  { protocol: 'http/json', contentType: 'application/json', compression: undefined },
+  { protocol: undefined, contentType: 'application/x-protobuf', compression: 'gzip' },
+])('otel callback (protocol $protocol, compression $compression)', ({ protocol, contentType, compression }) => {
   const failing = new MockOpenAI({ promptTokens: 1000, completionTokens: 500 });
   const backup = new MockOpenAI({ promptTokens: 1000, completionTokens: 500 });
   const collector = new MockOtlpCollector();
@@ -57,7 +58,7 @@ general_settings:
   master_key: ${MASTER_KEY}
 `,
       {
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-token=abc%20def', OTEL_SERVICE_NAME: 'gateway-under-test', ...(protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}) },
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-token=abc%20def', OTEL_SERVICE_NAME: 'gateway-under-test', ...(protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}), ...(compression ? { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression } : {}) },
         callbackTuning: { flushIntervalMs: 20 },
       },
     );
@@ -122,6 +123,8 @@ general_settings:
     const exportRequest = collector.requests.find((request) => request.path === '/v1/traces')!;
     expect(exportRequest.headers['x-collector-token']).toBe('abc def');
     expect(exportRequest.headers['content-type']).toBe(contentType);
+    // The collector inflated a gzip body before decoding it (mock-otlp-collector.ts).
+    expect(exportRequest.headers['content-encoding']).toBe(compression);
 
     const events = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text();
     expect(events).toMatch(/switchboard_callback_events_total\{destination="otel",outcome="sent"\} [1-9]/);

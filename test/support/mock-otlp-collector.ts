@@ -20,6 +20,9 @@ export interface CollectedSpan {
   attributes: Record<string, unknown>;
   status: { code?: number; message?: string };
   resource: Record<string, unknown>;
+  scope: { name?: string; version?: string };
+  /** Span.flags (W3C trace flags, and bits 8–9: whether the parent is known to be remote / is remote). */
+  flags: number | undefined;
 }
 
 interface AnyValue {
@@ -126,7 +129,11 @@ function protoSpans(body: Buffer): CollectedSpan[] {
     const resourceField = ofField(fields, 1)[0];
     const resource = resourceField ? protoAttributesOf(ofField(wireFields(resourceField.bytes!), 1)) : {};
     for (const scopeSpans of ofField(fields, 2)) {
-      for (const spanField of ofField(wireFields(scopeSpans.bytes!), 2)) {
+      const scopeFields = wireFields(scopeSpans.bytes!);
+      const scopeField = ofField(scopeFields, 1)[0];
+      const scopeInfo = scopeField ? wireFields(scopeField.bytes!) : [];
+      const scope = { name: stringOf(ofField(scopeInfo, 1)[0]), version: stringOf(ofField(scopeInfo, 2)[0]) };
+      for (const spanField of ofField(scopeFields, 2)) {
         // Span: 1 trace_id, 2 span_id, 4 parent_span_id, 5 name, 6 kind, 7/8 start/end (fixed64), 9 attributes, 15 Status { 2 message, 3 code }.
         const span = wireFields(spanField.bytes!);
         const hex = (field: number) => ofField(span, field)[0]?.bytes?.toString('hex') || undefined;
@@ -145,11 +152,46 @@ function protoSpans(body: Buffer): CollectedSpan[] {
           attributes: protoAttributesOf(ofField(span, 9)),
           status: { ...(code !== undefined && code !== 0n ? { code: Number(code) } : {}), ...(message !== undefined ? { message } : {}) },
           resource,
+          scope,
+          flags: ofField(span, 16)[0]?.bytes?.readUInt32LE(0),
         });
       }
     }
   }
   return spans;
+}
+
+/** OTLP JSON: { resourceSpans: [{ resource: { attributes }, scopeSpans: [{ spans }] }] }. */
+function jsonSpans(raw: Buffer): CollectedSpan[] {
+  const spans: CollectedSpan[] = [];
+  const body = JSON.parse(raw.toString('utf8')) as { resourceSpans?: Array<{ resource?: { attributes?: Array<{ key: string; value: AnyValue }> }; scopeSpans?: Array<{ scope?: { name?: string; version?: string }; spans?: Array<Record<string, unknown>> }> }> };
+  for (const resourceSpans of body.resourceSpans ?? []) {
+    const resource = attributesOf(resourceSpans.resource?.attributes);
+    for (const scope of resourceSpans.scopeSpans ?? []) {
+      for (const span of scope.spans ?? []) {
+        spans.push({
+          traceId: span.traceId as string,
+          spanId: span.spanId as string,
+          parentSpanId: (span.parentSpanId as string | undefined) || undefined,
+          name: span.name as string,
+          kind: span.kind as number,
+          startNanos: BigInt(span.startTimeUnixNano as string),
+          endNanos: BigInt(span.endTimeUnixNano as string),
+          attributes: attributesOf(span.attributes as Array<{ key: string; value: AnyValue }>),
+          status: (span.status as CollectedSpan['status']) ?? {},
+          resource,
+          scope: { name: scope.scope?.name, version: scope.scope?.version },
+          flags: span.flags as number | undefined,
+        });
+      }
+    }
+  }
+  return spans;
+}
+
+/** The spans of one ExportTraceServiceRequest body, binary protobuf or JSON by its content type. */
+export function decodeTraces(raw: Buffer, contentType: string): CollectedSpan[] {
+  return contentType.startsWith('application/x-protobuf') ? protoSpans(raw) : jsonSpans(raw);
 }
 
 export class MockOtlpCollector extends MockServer {
@@ -177,26 +219,7 @@ export class MockOtlpCollector extends MockServer {
       response.writeHead(415).end();
       return;
     }
-    const body = JSON.parse(raw.toString('utf8')) as { resourceSpans?: Array<{ resource?: { attributes?: Array<{ key: string; value: AnyValue }> }; scopeSpans?: Array<{ spans?: Array<Record<string, unknown>> }> }> };
-    for (const resourceSpans of body.resourceSpans ?? []) {
-      const resource = attributesOf(resourceSpans.resource?.attributes);
-      for (const scope of resourceSpans.scopeSpans ?? []) {
-        for (const span of scope.spans ?? []) {
-          this.spans.push({
-            traceId: span.traceId as string,
-            spanId: span.spanId as string,
-            parentSpanId: (span.parentSpanId as string | undefined) || undefined,
-            name: span.name as string,
-            kind: span.kind as number,
-            startNanos: BigInt(span.startTimeUnixNano as string),
-            endNanos: BigInt(span.endTimeUnixNano as string),
-            attributes: attributesOf(span.attributes as Array<{ key: string; value: AnyValue }>),
-            status: (span.status as CollectedSpan['status']) ?? {},
-            resource,
-          });
-        }
-      }
-    }
+    this.spans.push(...jsonSpans(raw));
     response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
   }
 }

@@ -6,11 +6,10 @@
  * the bound, and a cut part is marked; so a queued call holds at most about 2 × CONTENT_MAX_CHARS
  * characters of content.
  *
- * On the request path the prompt is only copied (no serialisation); the one JSON serialisation
- * each destination needs happens when a batch is sent. A stream's answer is handed over as what
- * the stream relayed (streamed-answer.ts), unparsed, while that stays small (STREAMED_PARTS_MAX_CHARS):
- * reading its text means parsing every event, which the otel callback's export thread does
- * (resolvedContent); the other destinations resolve it when the call is handed to them.
+ * On the request path the prompt is only copied (no serialisation). A stream's answer is handed
+ * over as what the stream relayed (streamed-answer.ts), unparsed, while that stays small
+ * (STREAMED_PARTS_MAX_CHARS): reading its text means parsing every event, which happens once, when
+ * the recorded call is handed to the callbacks (resolvedContent), not while the stream is relayed.
  */
 import type { Operation } from '../../gateway/call-context.js';
 import { chunksText, partChunks, type StreamedPart } from '../../gateway/streamed-answer.js';

@@ -129,13 +129,13 @@ export class Callbacks {
         this.tracing?.forget(context);
         return;
       }
-      const kept = this.messageLogging ? content : undefined;
+      // A stream's answer is read from the parts it relayed here, once, for every destination.
+      const kept = this.messageLogging && content ? resolvedContent(content) : undefined;
       this.tracing?.recorded(context, row, kept);
       const failed = row.status === 'failure';
       let logged: LoggedCall | undefined;
       for (const destination of this.destinations) {
-        // These destinations read the answer on this thread: a stream's is read here, once (the otel export thread reads its own).
-        if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue((logged ??= { row, content: kept && resolvedContent(kept) }));
+        if (failed ? destination.onFailure : destination.onSuccess) destination.queue.enqueue((logged ??= { row, content: kept }));
       }
     } catch {
       // Logging never fails a call; a destination that cannot take the row simply misses it.

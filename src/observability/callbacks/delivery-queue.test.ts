@@ -18,6 +18,35 @@ describe('DeliveryQueue', () => {
     expect(queue.snapshot()).toMatchObject({ sent: 7, failed: 0, dropped: 0, queued: 0 });
   });
 
+  it('sends a full batch as soon as the event loop is free, and leaves a partial one for the timer', async () => {
+    const batches: number[][] = [];
+    const queue = queueWith(async (batch) => void batches.push([...batch]), { batchSize: 3 });
+    queue.start(); // a 60 s timer: only a full batch can go before the test ends
+    for (let i = 0; i < 5; i++) queue.enqueue(i);
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[0, 1, 2]]);
+    expect(queue.snapshot()).toMatchObject({ sent: 3, queued: 2 });
+    await queue.close();
+    expect(batches).toEqual([[0, 1, 2], [3, 4]]);
+  });
+
+  it('does not hurry a destination that is down: a full batch waits for the retry backoff', async () => {
+    let calls = 0;
+    const queue = queueWith(async () => {
+      calls++;
+      throw new Error('down');
+    }, { batchSize: 2, initialBackoffMs: 60_000 });
+    queue.start();
+    for (let i = 0; i < 2; i++) queue.enqueue(i);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toBe(1);
+    for (let i = 0; i < 6; i++) queue.enqueue(i);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toBe(1);
+    expect(queue.snapshot()).toMatchObject({ sent: 0, queued: 8 });
+  });
+
   it('keeps at most maxQueued waiting, dropping (and counting) the oldest', async () => {
     const batches: number[][] = [];
     const queue = queueWith(async (batch) => void batches.push([...batch]), { maxQueued: 5, batchSize: 100 });

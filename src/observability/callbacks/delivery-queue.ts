@@ -1,6 +1,7 @@
 /**
  * Delivers items to one callback destination off the request path: `enqueue` is synchronous, never
- * throws and never waits; a timer sends batches. The queue is bounded: past `maxQueued` the oldest
+ * throws and never waits; a timer sends batches, and a full batch goes as soon as the event loop
+ * is free (so items wait in memory for a batch's time, not the timer's). The queue is bounded: past `maxQueued` the oldest
  * item is dropped (counted), so a collector that is down costs a fixed amount of memory and no
  * request time. A batch that fails is retried with exponential backoff up to `maxAttempts`, then
  * counted failed. Every outcome is counted per item: sent, failed, dropped.
@@ -44,6 +45,7 @@ export class DeliveryQueue<T> {
   private sending: Promise<void> | undefined;
   private nextAttemptAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private flushSoon: NodeJS.Immediate | undefined;
   private readonly stats: DeliveryStats;
   private readonly maxQueued: number;
   private readonly batchSize: number;
@@ -81,6 +83,13 @@ export class DeliveryQueue<T> {
       this.stats.dropped++;
     }
     this.queue.push(item);
+    // Not while a batch is on its way or waiting for its retry: a destination that is down is not hurried.
+    if (this.queue.length >= this.batchSize && this.timer && !this.flushSoon && !this.sending && !this.pending && Date.now() >= this.nextAttemptAt) {
+      this.flushSoon = setImmediate(() => {
+        this.flushSoon = undefined;
+        void this.flush();
+      });
+    }
   }
 
   snapshot(): DeliveryStats {
@@ -102,6 +111,8 @@ export class DeliveryQueue<T> {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    if (this.flushSoon) clearImmediate(this.flushSoon);
+    this.flushSoon = undefined;
     if (this.sending) await this.sending;
     const rounds = Math.ceil((this.queue.length + (this.pending?.items.length ?? 0)) / this.batchSize);
     for (let round = 0; round < rounds && (this.pending || this.queue.length > 0); round++) {

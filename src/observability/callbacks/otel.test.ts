@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { otelSettingsFrom, traceIdsOf } from './otel.js';
-import { spanRowOf } from './otel-spans.js';
-import type { UsageLogRow } from '../../storage/schema.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 describe('otelSettingsFrom', () => {
   const base = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' };
@@ -20,6 +21,27 @@ describe('otelSettingsFrom', () => {
     expect(() => otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_PROTOCOL: 'thrift' })).toThrow(/http\/protobuf or http\/json, got "thrift"/);
   });
 
+  it('takes compression (gzip or none), a timeout and headers, the traces-specific variables first', () => {
+    expect(otelSettingsFrom(base)).toMatchObject({ compression: 'none', timeoutMs: undefined, headers: {}, tls: {} });
+    expect(otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip' }).compression).toBe('gzip');
+    expect(otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip', OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: 'none' }).compression).toBe('none');
+    expect(otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_TIMEOUT: '2500' }).timeoutMs).toBe(2500);
+    expect(otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_TIMEOUT: '2500', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '700' }).timeoutMs).toBe(700);
+    expect(otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_HEADERS: 'Authorization=Basic%20abc,x-team=a', OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-team=b' }).headers).toEqual({ authorization: 'Basic abc', 'x-team': 'b' });
+  });
+
+  it('refuses a compression or timeout it cannot honour, in words', () => {
+    expect(() => otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_COMPRESSION: 'zstd' })).toThrow(/OTEL_EXPORTER_OTLP_COMPRESSION must be gzip or none, got "zstd"/);
+    expect(() => otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 'soon' })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_TIMEOUT must be a positive number of milliseconds/);
+  });
+
+  it('reads the TLS files it is given, and names one it cannot read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otel-tls-'));
+    writeFileSync(join(dir, 'ca.pem'), 'CA PEM');
+    expect(otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_CERTIFICATE: join(dir, 'ca.pem') }).tls).toEqual({ ca: 'CA PEM' });
+    expect(() => otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: join(dir, 'missing.pem') })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: cannot read/);
+  });
+
   it('needs an endpoint', () => {
     expect(() => otelSettingsFrom({})).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
@@ -34,16 +56,5 @@ describe('traceIdsOf', () => {
     const fresh = traceIdsOf('garbage');
     expect(fresh.parentSpanId).toBeUndefined();
     expect(fresh.traceId).toMatch(/^[0-9a-f]{32}$/);
-  });
-});
-
-describe('spanRowOf', () => {
-  it('keeps the columns a request span reads and leaves the key hash and stored content behind', () => {
-    const row = { call_id: 'c', endpoint: 'chat/completions', status: 'success', http_status: 200, key_hash: 'h'.repeat(64), messages: '[{"role":"user"}]', response: '{}', key_alias: 'svc', end_user: 'u1', cost_micros: 12 } as unknown as UsageLogRow;
-    const kept = spanRowOf(row) as Record<string, unknown>;
-    expect(kept).toMatchObject({ call_id: 'c', endpoint: 'chat/completions', status: 'success', http_status: 200, key_alias: 'svc', end_user: 'u1', cost_micros: 12 });
-    expect(kept).not.toHaveProperty('key_hash');
-    expect(kept).not.toHaveProperty('messages');
-    expect(kept).not.toHaveProperty('response');
   });
 });

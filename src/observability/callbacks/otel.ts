@@ -1,18 +1,22 @@
 /**
  * The otel callback: one span per gateway request, with a child span per upstream attempt (retries
- * and fallbacks each show as one), exported as OTLP/HTTP JSON to OTEL_EXPORTER_OTLP_ENDPOINT through
- * the callbacks' bounded delivery queue (so a collector that is down costs bounded memory and is
- * counted like any destination). Attributes follow the OpenTelemetry GenAI semantic conventions
- * (gen_ai.*) plus the gateway's own (switchboard.*: cost, key alias, team, cache hit). A client's
- * W3C `traceparent` is continued: the request span is its child.
+ * and fallbacks each show as one), exported as OTLP/HTTP (binary protobuf by default, JSON with
+ * OTEL_EXPORTER_OTLP_PROTOCOL=http/json) to OTEL_EXPORTER_OTLP_ENDPOINT through the callbacks'
+ * bounded delivery queue (so a collector that is down costs bounded memory and is counted like any
+ * destination). Attributes follow the OpenTelemetry GenAI semantic conventions (gen_ai.*) plus the
+ * gateway's own (switchboard.*: cost, key alias, team, cache hit). A client's W3C `traceparent` is
+ * continued: the request span is its child.
  *
- * The request path only records plain data: ids (the SDK's RandomIdGenerator), two timestamps and
- * references to what the call already holds (its usage row, its deployment). No SDK span, context or
- * promise is made per request; the spans' attributes, the ReadableSpans and the OTLP JSON (the
- * official exporter and its transformer) are built when a batch is sent (otel-spans.ts).
+ * Each span is encoded when it ends (otel-spans.ts, otlp-encoding.ts): the queue holds its bytes,
+ * not the call's objects, and a batch is one POST of those bytes framed as an ExportTraceServiceRequest.
  */
+import { randomFillSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import type { Logger } from 'pino';
+import { Agent, request } from 'undici';
 import type { CallContext } from '../../gateway/call-context.js';
 import type { Call } from '../../gateway/call.js';
 import type { UsageLogRow } from '../../storage/schema.js';
@@ -20,14 +24,13 @@ import { VERSION } from '../../version.js';
 import type { CallContent } from './callback-content.js';
 import { DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue.js';
 import { parseHeaders } from './generic-api.js';
-import { deploymentFacts, errorFacts, spanRowOf, type AttemptOutcome, type SpanRecord, type TraceIds } from './otel-spans.js';
-import { otelExport, type OtelExport } from './otel-export.js';
-import { lazyModule } from '../../lazy-module.js';
-
-// The OpenTelemetry SDK loads when an otel callback is configured, not at start (ids come from its generator).
-const otelTraceBase = lazyModule<typeof import('@opentelemetry/sdk-trace-base')>('@opentelemetry/sdk-trace-base');
+import { traceEncoding, type OtlpProtocol, type TraceEncoding } from './otlp-encoding.js';
+import { writeAttemptSpan, writeRequestSpan, type AttemptOutcome, type TraceIds } from './otel-spans.js';
 
 export type { AttemptOutcome } from './otel-spans.js';
+export type { OtlpProtocol } from './otlp-encoding.js';
+
+const gzipAsync = promisify(gzip);
 
 export interface OtelSettings {
   /** The traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces. */
@@ -36,9 +39,13 @@ export interface OtelSettings {
   serviceName: string;
   /** OTLP/HTTP's encoding: binary protobuf (the OTLP default, as LiteLLM's Python exporter sends) or JSON. */
   protocol: OtlpProtocol;
+  /** OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION: gzip, else none. */
+  compression: 'gzip' | 'none';
+  /** OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT in ms, when set (else the callbacks' send timeout). */
+  timeoutMs: number | undefined;
+  /** PEM files of OTEL_EXPORTER_OTLP_(TRACES_)CERTIFICATE, _CLIENT_KEY and _CLIENT_CERTIFICATE. */
+  tls: { ca?: string; key?: string; cert?: string };
 }
-
-export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
 /** OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf (the specification's default). */
 function protocolFrom(env: Record<string, string | undefined>): OtlpProtocol {
@@ -46,6 +53,43 @@ function protocolFrom(env: Record<string, string | undefined>): OtlpProtocol {
   if (named === 'http/protobuf' || named === 'http/json') return named;
   if (named === 'grpc') throw new Error('OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: the otel callback exports OTLP/HTTP (http/protobuf or http/json)');
   throw new Error(`OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json, got "${named}"`);
+}
+
+/** The traces-specific variable, else the general one (OTEL_EXPORTER_OTLP_TRACES_X, OTEL_EXPORTER_OTLP_X). */
+function otlpVariable(env: Record<string, string | undefined>, name: string): { name: string; value: string } | undefined {
+  for (const variable of [`OTEL_EXPORTER_OTLP_TRACES_${name}`, `OTEL_EXPORTER_OTLP_${name}`]) {
+    const value = env[variable]?.trim();
+    if (value) return { name: variable, value };
+  }
+  return undefined;
+}
+
+function compressionFrom(env: Record<string, string | undefined>): 'gzip' | 'none' {
+  const found = otlpVariable(env, 'COMPRESSION');
+  if (!found || found.value === 'none' || found.value === 'gzip') return (found?.value as 'gzip' | 'none' | undefined) ?? 'none';
+  throw new Error(`${found.name} must be gzip or none, got "${found.value}"`);
+}
+
+function timeoutFrom(env: Record<string, string | undefined>): number | undefined {
+  const found = otlpVariable(env, 'TIMEOUT');
+  if (!found) return undefined;
+  const ms = Number(found.value);
+  if (!Number.isInteger(ms) || ms <= 0) throw new Error(`${found.name} must be a positive number of milliseconds, got "${found.value}"`);
+  return ms;
+}
+
+function tlsFrom(env: Record<string, string | undefined>): OtelSettings['tls'] {
+  const tls: OtelSettings['tls'] = {};
+  for (const [field, name] of [['ca', 'CERTIFICATE'], ['key', 'CLIENT_KEY'], ['cert', 'CLIENT_CERTIFICATE']] as const) {
+    const found = otlpVariable(env, name);
+    if (!found) continue;
+    try {
+      tls[field] = readFileSync(found.value, 'utf8');
+    } catch (error) {
+      throw new Error(`${found.name}: cannot read ${found.value} (${(error as Error).message})`);
+    }
+  }
+  return tls;
 }
 
 export function otelSettingsFrom(env: Record<string, string | undefined>): OtelSettings {
@@ -60,13 +104,33 @@ export function otelSettingsFrom(env: Record<string, string | undefined>): OtelS
     throw new Error(`the OTLP endpoint is not an http(s) URL: ${tracesUrl} (only OTLP/HTTP is exported)`);
   }
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS ?? ''))) headers[decodeURIComponent(name)] = decodeURIComponent(value);
-  return { tracesUrl, headers, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'switchboard', protocol: protocolFrom(env) };
+  // The traces-specific headers win over the general ones of the same name.
+  for (const variable of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
+    for (const [name, value] of Object.entries(parseHeaders(env[variable] ?? ''))) headers[decodeURIComponent(name).trim().toLowerCase()] = decodeURIComponent(value).trim();
+  }
+  return { tracesUrl, headers, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'switchboard', protocol: protocolFrom(env), compression: compressionFrom(env), timeoutMs: timeoutFrom(env), tls: tlsFrom(env) };
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
-let idGenerator: import('@opentelemetry/sdk-trace-base').RandomIdGenerator | undefined;
-const ids = { generateTraceId: () => (idGenerator ??= new (otelTraceBase().RandomIdGenerator)()).generateTraceId(), generateSpanId: () => (idGenerator ??= new (otelTraceBase().RandomIdGenerator)()).generateSpanId() };
+
+/** Random bytes for ids, drawn from the system's generator a block at a time. */
+const randomPool = Buffer.allocUnsafeSlow(4096);
+let randomAt = randomPool.length;
+
+/** A random id of `bytes` bytes as lowercase hex, never all zeros (an invalid W3C id). */
+function randomId(bytes: number): string {
+  for (;;) {
+    if (randomAt + bytes > randomPool.length) {
+      randomFillSync(randomPool);
+      randomAt = 0;
+    }
+    const id = randomPool.toString('hex', randomAt, randomAt + bytes);
+    randomAt += bytes;
+    if (!/^0+$/.test(id)) return id;
+  }
+}
+
+const ids = { generateTraceId: () => randomId(16), generateSpanId: () => randomId(8) };
 
 /** Epoch milliseconds (fractional) now. */
 const nowMs = (): number => performance.timeOrigin + performance.now();
@@ -81,42 +145,49 @@ export function traceIdsOf(traceparent: string | undefined): TraceIds {
   return { traceId: ids.generateTraceId(), spanId: ids.generateSpanId(), parentSpanId: undefined, sampled: true };
 }
 
-/** The outcome's plain values (its usage without media units), as the export thread takes them. */
-function plainOutcome(outcome: AttemptOutcome): AttemptOutcome {
-  const { usage } = outcome;
-  return {
-    usage: usage && { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, estimated: usage.estimated },
-    finishReasons: outcome.finishReasons,
-    timeToFirstTokenMs: outcome.timeToFirstTokenMs,
-    stream: outcome.stream,
-    aborted: outcome.aborted,
-  };
-}
+type EncodedSpan = Buffer | string;
 
 export class OtelTracing {
-  readonly queue: DeliveryQueue<SpanRecord>;
+  readonly queue: DeliveryQueue<EncodedSpan>;
   /** The request span's ids of each call in progress (forgotten when the call is recorded). */
   private readonly requests = new WeakMap<CallContext, TraceIds>();
+  private readonly encoding: TraceEncoding<EncodedSpan>;
+  private readonly agent: Agent;
 
-  private readonly exporter: OtelExport;
-
-  constructor(settings: OtelSettings, logger: Logger, tuning: Partial<DeliveryQueueOptions<SpanRecord>>, private readonly options: { redact: boolean; forwardTraceparent: boolean }) {
-    const timeoutMs = tuning.timeoutMs ?? 10_000;
-    this.exporter = otelExport({ ...settings, timeoutMs, redact: options.redact }, logger);
-    this.queue = new DeliveryQueue<SpanRecord>({
+  constructor(private readonly settings: OtelSettings, logger: Logger, tuning: Partial<DeliveryQueueOptions<EncodedSpan>>, private readonly options: { redact: boolean; forwardTraceparent: boolean }) {
+    this.encoding = traceEncoding(settings.protocol, { serviceName: settings.serviceName, serviceVersion: VERSION, scopeName: 'switchboard', scopeVersion: VERSION }) as TraceEncoding<EncodedSpan>;
+    this.agent = new Agent({ connections: 4, ...(settings.tls.ca || settings.tls.key || settings.tls.cert ? { connect: settings.tls } : {}) });
+    this.queue = new DeliveryQueue<EncodedSpan>({
       // Spans per export: the SDK's BatchSpanProcessor default (fewer, larger posts than the row destinations').
       batchSize: 512,
       ...tuning,
+      ...(settings.timeoutMs !== undefined ? { timeoutMs: settings.timeoutMs } : {}),
       destination: 'otel',
       logger,
-      send: (batch) => this.exporter.export(batch),
+      send: (batch, signal) => this.post(batch, signal),
     });
   }
 
-  /** Sends what is queued (the queue's close), then stops the export thread. */
+  /** One ExportTraceServiceRequest of the batch; rejects on a network error or a non-2xx answer. */
+  private async post(batch: EncodedSpan[], signal: AbortSignal): Promise<void> {
+    let body = this.encoding.request(batch);
+    const headers: Record<string, string> = { ...this.settings.headers, 'content-type': this.encoding.contentType };
+    if (this.settings.compression === 'gzip') {
+      body = await gzipAsync(body);
+      headers['content-encoding'] = 'gzip';
+    }
+    const answer = await request(this.settings.tracesUrl, { method: 'POST', headers, body, signal, dispatcher: this.agent });
+    if (answer.statusCode < 200 || answer.statusCode >= 300) {
+      const text = await answer.body.text().catch(() => '');
+      throw new Error(`HTTP ${answer.statusCode} from ${new URL(this.settings.tracesUrl).host}${text ? `: ${text.slice(0, 200)}` : ''}`);
+    }
+    await answer.body.dump();
+  }
+
+  /** Sends what is queued (the queue's close), then closes the collector's connections. */
   async close(): Promise<void> {
     await this.queue.close();
-    await this.exporter.close();
+    await this.agent.close();
   }
 
   private idsOf(context: CallContext): TraceIds {
@@ -145,17 +216,21 @@ export class OtelTracing {
       ended = true;
       if (outcome?.finishReasons) request.finishReasons = outcome.finishReasons;
       if (!request.sampled) return;
-      this.queue.enqueue({ type: 'attempt', request, spanId, endpoint: call.context.endpoint, deployment: deploymentFacts(attempt.deployment), group: attempt.group.name, retries: attempt.retries, fallbacks: attempt.fallbacks, start, end: nowMs(), error: errorFacts(error), outcome: outcome && plainOutcome(outcome) });
+      this.queue.enqueue(writeAttemptSpan(this.encoding.writer, { request, spanId, endpoint: call.context.endpoint, deployment: attempt.deployment, group: attempt.group.name, retries: attempt.retries, fallbacks: attempt.fallbacks, startMs: start, endMs: nowMs(), error, outcome }));
     };
     return { end, traceparent };
   }
 
-  /** Ends the call's request span with what its usage row says (and its content, when message logging is on). */
+  /**
+   * Ends the call's request span with what its usage row says (and its content, when message
+   * logging is on, with a stream's answer already read: resolvedContent).
+   */
   recorded(context: CallContext, row: UsageLogRow, content: CallContent | undefined): void {
     const request = this.idsOf(context);
     this.requests.delete(context);
+    if (!request.sampled) return;
     // Both ends on the one monotonic clock the attempts use, so attempts nest inside the request.
-    if (request.sampled) this.queue.enqueue({ type: 'request', request, row: spanRowOf(row), content, start: performance.timeOrigin + context.startedAt, end: nowMs() });
+    this.queue.enqueue(writeRequestSpan(this.encoding.writer, { request, row, content, startMs: performance.timeOrigin + context.startedAt, endMs: nowMs(), redact: this.options.redact }));
   }
 
   /** A call that is not to be logged: its request span is dropped unexported. */
