@@ -56,7 +56,7 @@ describe('bench/otlp-sink.js', () => {
     const [, port] = await startChild([join(BENCH, 'otlp-sink.js')], {}, /OTLP_SINK_PORT (\d+)/);
     const request = { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', parentSpanId: undefined, sampled: true, finishReasons: ['stop'] };
     const deployment = { id: 'dep', provider: 'openai', upstreamModel: 'gpt-4o-mini', apiBase: 'http://127.0.0.1:1/v1' };
-    const encoding = traceEncoding('http/protobuf', { serviceName: 'bench', serviceVersion: '0', scopeName: 'switchboard', scopeVersion: '0' }) as TraceEncoding<Buffer>;
+    const encoding = traceEncoding('http/protobuf', { attributes: [['service.name', 'bench']], scopeName: 'switchboard', scopeVersion: '0' }) as TraceEncoding<Buffer>;
     const attempt = (spanId: string) => writeAttemptSpan(encoding.writer, { request, spanId, endpoint: 'chat/completions', deployment, group: 'gpt', retries: 0, fallbacks: 0, startMs: 1000, endMs: 1010, error: undefined, outcome: { usage: { promptTokens: 3, completionTokens: 4 } as never, finishReasons: ['stop'], stream: false } });
     const content = { prompt: [{ role: 'user', content: 'x'.repeat(300) }], promptTruncated: false, answer: 'y'.repeat(200), answerTruncated: false };
     const row = { call_id: 'c1', created_at: 1, endpoint: 'chat/completions', status: 'success', http_status: 200, retries: 0, fallbacks: 0, stream: 0, cache_hit: 0, prompt_tokens: 3, completion_tokens: 4 } as unknown as UsageLogRow;

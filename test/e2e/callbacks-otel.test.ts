@@ -58,7 +58,7 @@ general_settings:
   master_key: ${MASTER_KEY}
 `,
       {
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-token=abc%20def', OTEL_SERVICE_NAME: 'gateway-under-test', ...(protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}), ...(compression ? { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression } : {}) },
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-collector-token=abc%20def', OTEL_SERVICE_NAME: 'gateway-under-test', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=e2e', ...(protocol ? { OTEL_EXPORTER_OTLP_PROTOCOL: protocol } : {}), ...(compression ? { OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: compression } : {}) },
         callbackTuning: { flushIntervalMs: 20 },
       },
     );
@@ -85,6 +85,7 @@ general_settings:
     expect(root, 'the request span is a child of the client span').toBeDefined();
     expect(root.kind).toBe(2); // SPAN_KIND_SERVER
     expect(root.resource['service.name']).toBe('gateway-under-test');
+    expect(root.resource['deployment.environment']).toBe('e2e');
     expect(root.attributes).toMatchObject({
       'gen_ai.operation.name': 'chat',
       'gen_ai.system': 'openai',

@@ -25,13 +25,13 @@ export function genericApiSettingsFrom(env: Record<string, string | undefined>):
   return { endpoint, headers: parseHeaders(env.GENERIC_LOGGER_HEADERS ?? '') };
 }
 
-/** "Authorization=Bearer x,X-Team=a" → headers; a part without "=" is refused. */
-export function parseHeaders(text: string): Record<string, string> {
+/** "Authorization=Bearer x,X-Team=a" → headers; a part without "=" is refused (naming `variable`). */
+export function parseHeaders(text: string, variable = 'GENERIC_LOGGER_HEADERS'): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const part of text.split(',')) {
     if (part.trim() === '') continue;
     const at = part.indexOf('=');
-    if (at <= 0) throw new Error(`GENERIC_LOGGER_HEADERS: "${part.trim()}" is not Name=value`);
+    if (at <= 0) throw new Error(`${variable}: "${part.trim()}" is not Name=value`);
     headers[part.slice(0, at).trim()] = part.slice(at + 1).trim();
   }
   return headers;

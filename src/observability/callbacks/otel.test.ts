@@ -42,6 +42,21 @@ describe('otelSettingsFrom', () => {
     expect(() => otelSettingsFrom({ ...base, OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: join(dir, 'missing.pem') })).toThrow(/OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY: cannot read/);
   });
 
+  it('takes resource attributes from OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME winning for service.name', () => {
+    expect(otelSettingsFrom({ ...base, OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod,service.name=from-attributes,team=a%20b' })).toMatchObject({ serviceName: 'from-attributes', resourceAttributes: [['deployment.environment', 'prod'], ['team', 'a b']] });
+    expect(otelSettingsFrom({ ...base, OTEL_SERVICE_NAME: 'named', OTEL_RESOURCE_ATTRIBUTES: 'service.name=from-attributes' }).serviceName).toBe('named');
+    expect(() => otelSettingsFrom({ ...base, OTEL_RESOURCE_ATTRIBUTES: 'broken' })).toThrow(/OTEL_RESOURCE_ATTRIBUTES: "broken" is not Name=value/);
+  });
+
+  it('names the OpenTelemetry variables it does not honour', () => {
+    expect(otelSettingsFrom({ ...base, OTEL_TRACES_SAMPLER: 'parentbased_always_on' }).warnings).toEqual([]);
+    const { warnings } = otelSettingsFrom({ ...base, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_EXPORTER: 'zipkin', OTEL_SDK_DISABLED: 'true' });
+    expect(warnings).toHaveLength(3);
+    expect(warnings[0]).toMatch(/OTEL_TRACES_SAMPLER=traceidratio is not supported/);
+    expect(warnings[1]).toMatch(/OTEL_TRACES_EXPORTER=zipkin is not supported/);
+    expect(warnings[2]).toMatch(/OTEL_SDK_DISABLED=true is not read/);
+  });
+
   it('needs an endpoint', () => {
     expect(() => otelSettingsFrom({})).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });

@@ -37,6 +37,10 @@ export interface OtelSettings {
   tracesUrl: string;
   headers: Record<string, string>;
   serviceName: string;
+  /** OTEL_RESOURCE_ATTRIBUTES (key=value, URL-decoded), beside service.name and service.version. */
+  resourceAttributes: Array<[string, string]>;
+  /** Standard OpenTelemetry variables set here that this exporter does not honour, in words. */
+  warnings: string[];
   /** OTLP/HTTP's encoding: binary protobuf (the OTLP default, as LiteLLM's Python exporter sends) or JSON. */
   protocol: OtlpProtocol;
   /** OTEL_EXPORTER_OTLP_(TRACES_)COMPRESSION: gzip, else none. */
@@ -106,9 +110,35 @@ export function otelSettingsFrom(env: Record<string, string | undefined>): OtelS
   const headers: Record<string, string> = {};
   // The traces-specific headers win over the general ones of the same name.
   for (const variable of ['OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS']) {
-    for (const [name, value] of Object.entries(parseHeaders(env[variable] ?? ''))) headers[decodeURIComponent(name).trim().toLowerCase()] = decodeURIComponent(value).trim();
+    for (const [name, value] of Object.entries(parseHeaders(env[variable] ?? '', variable))) headers[decodeURIComponent(name).trim().toLowerCase()] = decodeURIComponent(value).trim();
   }
-  return { tracesUrl, headers, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'switchboard', protocol: protocolFrom(env), compression: compressionFrom(env), timeoutMs: timeoutFrom(env), tls: tlsFrom(env) };
+  const resourceAttributes: Array<[string, string]> = Object.entries(parseHeaders(env.OTEL_RESOURCE_ATTRIBUTES ?? '', 'OTEL_RESOURCE_ATTRIBUTES')).map(([key, value]) => [decodeURIComponent(key).trim(), decodeURIComponent(value).trim()]);
+  // OTEL_SERVICE_NAME wins over a service.name in OTEL_RESOURCE_ATTRIBUTES (the specification's order).
+  const serviceName = env.OTEL_SERVICE_NAME?.trim() || resourceAttributes.find(([key]) => key === 'service.name')?.[1] || 'switchboard';
+  return {
+    tracesUrl,
+    headers,
+    serviceName,
+    resourceAttributes: resourceAttributes.filter(([key]) => key !== 'service.name'),
+    warnings: unhonouredVariables(env),
+    protocol: protocolFrom(env),
+    compression: compressionFrom(env),
+    timeoutMs: timeoutFrom(env),
+    tls: tlsFrom(env),
+  };
+}
+
+/** OpenTelemetry SDK variables an operator may expect to apply, which this exporter does not read. */
+function unhonouredVariables(env: Record<string, string | undefined>): string[] {
+  const warnings: string[] = [];
+  const sampler = env.OTEL_TRACES_SAMPLER?.trim();
+  if (sampler && sampler !== 'parentbased_always_on' && sampler !== 'always_on') {
+    warnings.push(`OTEL_TRACES_SAMPLER=${sampler} is not supported: the otel callback traces every call, except one whose W3C traceparent says it is not sampled (parentbased_always_on)`);
+  }
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim();
+  if (exporter && exporter !== 'otlp') warnings.push(`OTEL_TRACES_EXPORTER=${exporter} is not supported: the otel callback exports OTLP/HTTP only`);
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') warnings.push('OTEL_SDK_DISABLED=true is not read: the otel callback traces as long as litellm_settings names it; remove "otel" from the callbacks to stop');
+  return warnings;
 }
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -155,7 +185,11 @@ export class OtelTracing {
   private readonly agent: Agent;
 
   constructor(private readonly settings: OtelSettings, logger: Logger, tuning: Partial<DeliveryQueueOptions<EncodedSpan>>, private readonly options: { redact: boolean; forwardTraceparent: boolean }) {
-    this.encoding = traceEncoding(settings.protocol, { serviceName: settings.serviceName, serviceVersion: VERSION, scopeName: 'switchboard', scopeVersion: VERSION }) as TraceEncoding<EncodedSpan>;
+    for (const warning of settings.warnings) logger.warn(warning);
+    const resource: Array<[string, string]> = [['service.name', settings.serviceName], ['service.version', VERSION], ...settings.resourceAttributes.filter(([key]) => key !== 'service.version')];
+    const version = settings.resourceAttributes.find(([key]) => key === 'service.version');
+    if (version) resource[1] = version;
+    this.encoding = traceEncoding(settings.protocol, { attributes: resource, scopeName: 'switchboard', scopeVersion: VERSION }) as TraceEncoding<EncodedSpan>;
     this.agent = new Agent({ connections: 4, ...(settings.tls.ca || settings.tls.key || settings.tls.cert ? { connect: settings.tls } : {}) });
     this.queue = new DeliveryQueue<EncodedSpan>({
       // Spans per export: the SDK's BatchSpanProcessor default (fewer, larger posts than the row destinations').

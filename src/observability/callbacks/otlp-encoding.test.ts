@@ -4,7 +4,7 @@ import type { UsageLogRow } from '../../storage/schema.js';
 import { traceEncoding, type OtlpProtocol, type TraceEncoding } from './otlp-encoding.js';
 import { writeAttemptSpan, writeRequestSpan, type TraceIds } from './otel-spans.js';
 
-const info = { serviceName: 'svc-ü', serviceVersion: '1.2.3', scopeName: 'switchboard', scopeVersion: '1.2.3' };
+const info = { attributes: [['service.name', 'svc-ü'], ['service.version', '1.2.3'], ['deployment.environment', 'prod']] as Array<[string, string]>, scopeName: 'switchboard', scopeVersion: '1.2.3' };
 const request: TraceIds = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', parentSpanId: 'b7ad6b7169203331', sampled: true, finishReasons: ['stop'] };
 const deployment = { id: 'dep-1', provider: 'openai', upstreamModel: 'gpt-4o-mini', apiBase: 'http://10.0.0.1:8080/v1' };
 const row = {
@@ -48,7 +48,7 @@ describe.each(['http/protobuf', 'http/json'] as const)('OTLP encoding (%s)', (pr
     ]);
     expect(spans).toHaveLength(3);
     for (const span of spans) {
-      expect(span.resource).toEqual({ 'service.name': 'svc-ü', 'service.version': '1.2.3' });
+      expect(span.resource).toEqual({ 'service.name': 'svc-ü', 'service.version': '1.2.3', 'deployment.environment': 'prod' });
       expect(span.scope).toEqual({ name: 'switchboard', version: '1.2.3' });
       expect(span.traceId).toBe(request.traceId);
     }

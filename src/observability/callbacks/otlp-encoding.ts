@@ -59,8 +59,8 @@ export interface TraceEncoding<Item> {
 }
 
 export interface ResourceInfo {
-  serviceName: string;
-  serviceVersion: string;
+  /** The resource's attributes (service.name first), all strings. */
+  attributes: ReadonlyArray<readonly [string, string]>;
   scopeName: string;
   scopeVersion: string;
 }
@@ -359,7 +359,7 @@ function protobufStringAttribute(tag: number, key: string, value: string): Buffe
 
 function protobufEncoding(info: ResourceInfo): TraceEncoding<Buffer> {
   // ResourceSpans.resource (1): Resource { attributes (1) }; ScopeSpans.scope (1): InstrumentationScope { name (1), version (2) }.
-  const resource = lengthDelimited(0x0a, Buffer.concat([protobufStringAttribute(0x0a, 'service.name', info.serviceName), protobufStringAttribute(0x0a, 'service.version', info.serviceVersion)]));
+  const resource = lengthDelimited(0x0a, Buffer.concat(info.attributes.map(([key, value]) => protobufStringAttribute(0x0a, key, value))));
   const scope = lengthDelimited(0x0a, Buffer.concat([protobufString(0x0a, info.scopeName), protobufString(0x12, info.scopeVersion)]));
   return {
     contentType: 'application/x-protobuf',
@@ -436,7 +436,7 @@ function jsonNumber(value: number): string {
 
 function jsonEncoding(info: ResourceInfo): TraceEncoding<string> {
   const attribute = (key: string, value: string) => ({ key, value: { stringValue: value } });
-  const head = `{"resourceSpans":[{"resource":${JSON.stringify({ attributes: [attribute('service.name', info.serviceName), attribute('service.version', info.serviceVersion)], droppedAttributesCount: 0 })},"scopeSpans":[{"scope":${JSON.stringify({ name: info.scopeName, version: info.scopeVersion })},"spans":[`;
+  const head = `{"resourceSpans":[{"resource":${JSON.stringify({ attributes: info.attributes.map(([key, value]) => attribute(key, value)), droppedAttributesCount: 0 })},"scopeSpans":[{"scope":${JSON.stringify({ name: info.scopeName, version: info.scopeVersion })},"spans":[`;
   return {
     contentType: 'application/json',
     writer: new JsonSpanWriter(),
