@@ -269,3 +269,62 @@ general_settings:
     expect(JSON.stringify(collector.spans.map((span) => span.attributes))).not.toContain('the secret recipe');
   });
 });
+
+describe('otel callback against a collector that refuses', () => {
+  const upstream = new MockOpenAI({ promptTokens: 10, completionTokens: 5 });
+  const collector = new MockOtlpCollector();
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    await upstream.start();
+    await collector.start();
+    gateway = await startGateway(
+      `
+model_list:${entry('gpt', upstream, 'dep-gpt', 'gpt-4o-mini')}
+litellm_settings:
+  callbacks: ["otel"]
+general_settings:
+  master_key: ${MASTER_KEY}
+`,
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20, initialBackoffMs: 50 } },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await collector.close();
+    await upstream.close();
+  });
+
+  const counter = async (outcome: string) => {
+    const text = await (await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${MASTER_KEY}` } })).text();
+    return Number(new RegExp(`switchboard_callback_events_total\\{destination="otel",outcome="${outcome}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  };
+
+  it('gives a batch up at once when the collector answers 400 (OTLP: not retryable), and sends the next', async () => {
+    collector.refuseWith = [400];
+    await gateway.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'refused' }] });
+    await waitFor(() => collector.requests.length >= 1, 'the refused export');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The call's two spans went in one batch or two; the refused one was never sent again.
+    const failed = await counter('failed');
+    expect(failed).toBeGreaterThanOrEqual(1);
+    expect(failed + collector.spans.length).toBe(2);
+    expect(collector.requests).toHaveLength(collector.spans.length > 0 ? 2 : 1);
+    const requestsBefore = collector.requests.length;
+    await gateway.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'taken' }] });
+    await waitFor(() => collector.spans.length >= 4 - failed, 'the next call\'s spans');
+    expect(collector.requests.length).toBeGreaterThan(requestsBefore);
+    expect(await counter('failed')).toBe(failed);
+  });
+
+  it('retries a batch the collector answered 503 (retryable), until it takes it', async () => {
+    const before = collector.requests.length;
+    const spansBefore = collector.spans.length;
+    collector.refuseWith = [503, 503];
+    await gateway.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'retried' }] });
+    const failedBefore = await counter('failed');
+    await waitFor(() => collector.spans.length >= spansBefore + 2, 'the retried batch');
+    expect(collector.requests.length - before).toBeGreaterThanOrEqual(3);
+    expect(await counter('failed')).toBe(failedBefore);
+  });
+});

@@ -197,6 +197,8 @@ export function decodeTraces(raw: Buffer, contentType: string): CollectedSpan[] 
 export class MockOtlpCollector extends MockServer {
   readonly spans: CollectedSpan[] = [];
   readonly requests: Array<{ path: string; headers: IncomingMessage['headers'] }> = [];
+  /** HTTP statuses to answer the next export requests with, one each, before taking any. */
+  refuseWith: number[] = [];
 
   start(): Promise<string> {
     return this.listen();
@@ -208,6 +210,12 @@ export class MockOtlpCollector extends MockServer {
     let raw = Buffer.concat(chunks);
     if (request.headers['content-encoding'] === 'gzip') raw = gunzipSync(raw);
     this.requests.push({ path: request.url ?? '', headers: request.headers });
+    const refusal = this.refuseWith.shift();
+    if (refusal !== undefined) {
+      // What a collector answers when it cannot take a request: a Status message (here as JSON) with the code.
+      response.writeHead(refusal, { 'content-type': 'application/json' }).end(JSON.stringify({ code: refusal === 400 ? 3 : 14, message: `refused with ${refusal}` }));
+      return;
+    }
     const contentType = String(request.headers['content-type']);
     if (request.url === '/v1/traces' && contentType.startsWith('application/x-protobuf')) {
       this.spans.push(...protoSpans(raw));

@@ -47,6 +47,20 @@ describe('DeliveryQueue', () => {
     expect(queue.snapshot()).toMatchObject({ sent: 0, queued: 8 });
   });
 
+  it('counts a batch the destination refused for good (retryable: false) failed at once, and goes on with the next', async () => {
+    const batches: number[][] = [];
+    const queue = queueWith(async (batch) => {
+      batches.push([...batch]);
+      if (batch[0] === 0) throw Object.assign(new Error('HTTP 400'), { retryable: false });
+    }, { batchSize: 2, maxAttempts: 5, initialBackoffMs: 60_000 });
+    for (let i = 0; i < 4; i++) queue.enqueue(i);
+    await queue.flush();
+    expect(queue.snapshot()).toMatchObject({ failed: 2, sent: 0, queued: 2, lastError: 'HTTP 400' });
+    await queue.flush();
+    expect(batches).toEqual([[0, 1], [2, 3]]);
+    expect(queue.snapshot()).toMatchObject({ failed: 2, sent: 2, queued: 0 });
+  });
+
   it('keeps at most maxQueued waiting, dropping (and counting) the oldest', async () => {
     const batches: number[][] = [];
     const queue = queueWith(async (batch) => void batches.push([...batch]), { maxQueued: 5, batchSize: 100 });

@@ -4,7 +4,8 @@
  * is free (so items wait in memory for a batch's time, not the timer's). The queue is bounded: past `maxQueued` the oldest
  * item is dropped (counted), so a collector that is down costs a fixed amount of memory and no
  * request time. A batch that fails is retried with exponential backoff up to `maxAttempts`, then
- * counted failed. Every outcome is counted per item: sent, failed, dropped.
+ * counted failed; one the destination refused for good (an error with `retryable: false`) is
+ * counted failed at once. Every outcome is counted per item: sent, failed, dropped.
  */
 import type { Logger } from 'pino';
 
@@ -138,10 +139,12 @@ export class DeliveryQueue<T> {
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         this.stats.lastError = message;
-        if (batch.attempts >= this.maxAttempts) {
+        if (batch.attempts >= this.maxAttempts || (error as { retryable?: unknown } | undefined)?.retryable === false) {
           this.stats.failed += batch.items.length;
           this.pending = undefined;
           this.options.logger.warn({ destination: this.destination, items: batch.items.length, attempts: batch.attempts, err: message }, 'callback delivery failed: events given up');
+          // A refusal says nothing about the next batch: it goes at the next flush, without a backoff.
+          if (batch.attempts < this.maxAttempts) return;
         } else {
           this.options.logger.debug({ destination: this.destination, attempts: batch.attempts, err: message }, 'callback delivery failed: will retry');
         }

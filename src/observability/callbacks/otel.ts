@@ -177,6 +177,8 @@ export function traceIdsOf(traceparent: string | undefined): TraceIds {
 
 type EncodedSpan = Buffer | string;
 
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+
 export class OtelTracing {
   readonly queue: DeliveryQueue<EncodedSpan>;
   /** The request span's ids of each call in progress (forgotten when the call is recorded). */
@@ -213,7 +215,9 @@ export class OtelTracing {
     const answer = await request(this.settings.tracesUrl, { method: 'POST', headers, body, signal, dispatcher: this.agent });
     if (answer.statusCode < 200 || answer.statusCode >= 300) {
       const text = await answer.body.text().catch(() => '');
-      throw new Error(`HTTP ${answer.statusCode} from ${new URL(this.settings.tracesUrl).host}${text ? `: ${text.slice(0, 200)}` : ''}`);
+      const error = new Error(`HTTP ${answer.statusCode} from ${new URL(this.settings.tracesUrl).host}${text ? `: ${text.slice(0, 200)}` : ''}`);
+      // OTLP/HTTP: only 429, 502, 503 and 504 are worth retrying; any other refusal is final for this batch.
+      throw Object.assign(error, { retryable: RETRYABLE_STATUSES.has(answer.statusCode) });
     }
     await answer.body.dump();
   }
