@@ -41,14 +41,16 @@ export function cacheStage(stageDeps: CacheStageDependencies): Stage {
   const semantic = cache?.settings.semantic;
   const deps: Deps = { ...stageDeps, embed: semantic ? chainEmbedder(stageDeps.run, semantic.embeddingModel) : undefined };
   if (!cache) {
-    return async (call, next) => {
+    const withoutControls = async (call: Call, next: Next): Promise<GatewayResult> => {
       const split = splitCacheControls(call.operation);
-      if (!split.sent) return next(split.operation === call.operation ? call : { ...call, operation: split.operation });
+      if (!split.sent) return next({ ...call, operation: split.operation });
       const result = await next({ ...call, operation: split.operation });
       const warning = 'the request\'s "cache" controls were not applied: response caching is off on this gateway (litellm_settings.cache)';
       result.headers['x-switchboard-warnings'] = result.headers['x-switchboard-warnings'] ? `${result.headers['x-switchboard-warnings']}; ${warning}` : warning;
       return result;
     };
+    // Caching off: a call without a "cache" field passes straight on (no promise of this stage's own).
+    return (call, next) => ('cache' in (call.operation.request as object) ? withoutControls(call, next) : next(call));
   }
   return async (original, next) => {
     const split = splitCacheControls(original.operation);
