@@ -57,7 +57,7 @@ export interface RequestSpan {
 }
 
 /** What an attempt span says of its failure. */
-export interface ErrorFacts {
+interface ErrorFacts {
   /** The gateway's error code, else the error's name. */
   type: string;
   /** The upstream's own status when it answered, else the status the gateway gives the failure. */
@@ -65,7 +65,7 @@ export interface ErrorFacts {
   message: string;
 }
 
-export function errorFacts(error: unknown): ErrorFacts | undefined {
+function errorFacts(error: unknown): ErrorFacts | undefined {
   if (!error) return undefined;
   const failure = error as { status?: unknown; upstreamStatus?: unknown; code?: unknown };
   const httpStatus = typeof failure.upstreamStatus === 'number' ? failure.upstreamStatus : typeof failure.status === 'number' ? failure.status : undefined;
@@ -95,7 +95,7 @@ function systemOf(provider: string | null | undefined): string | undefined {
 }
 
 /** gen_ai.operation.name of an endpoint. */
-export function operationOf(endpoint: string): string {
+function operationOf(endpoint: string): string {
   if (endpoint.includes('embed')) return 'embeddings';
   if (endpoint === 'completions') return 'text_completion';
   if (endpoint.startsWith('images')) return 'image_generation';
