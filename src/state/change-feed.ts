@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { redisClient, whenReady } from './redis-client.js';
+import { redisClient, subscribeWithin, whenReady } from './redis-client.js';
 
 export interface VersionSource {
   version(): Promise<number>;
@@ -47,7 +47,7 @@ export class ChangeFeed {
     this.publisher = redisClient(this.options.redisUrl, { role: `${name} changes`, logger });
     this.subscriber = redisClient(this.options.redisUrl, { role: `${name} changes (subscriber)`, logger, queueWhileDisconnected: true });
     this.subscriber.on('message', (_channel: string, message: string) => void this.options.reload(message));
-    void this.subscriber.subscribe(this.channel).catch(() => undefined);
+    const subscribed = subscribeWithin(this.subscriber, this.channel, 2_000);
     // Messages sent while this replica was disconnected are lost: reload everything on reconnection.
     let connectedBefore = false;
     this.subscriber.on('ready', () => {
@@ -55,7 +55,7 @@ export class ChangeFeed {
       connectedBefore = true;
     });
     // A normal start is subscribed before it serves; an unreachable Redis delays it at most 2 s.
-    await Promise.all([whenReady(this.publisher, 2_000), whenReady(this.subscriber, 2_000)]).catch(() => undefined);
+    await Promise.all([whenReady(this.publisher, 2_000).catch(() => undefined), subscribed]);
   }
 
   /** Once the database is ready: remembers its current version and starts polling it. */

@@ -67,3 +67,16 @@ export function whenReady(client: Redis, timeoutMs = 10_000): Promise<void> {
     client.on('close', closed);
   });
 }
+
+/**
+ * Subscribes `subscriber` to `channel`; resolves once Redis confirmed it, or after `timeoutMs` (an
+ * unreachable Redis: the subscription stays queued and is renewed by every reconnection).
+ */
+export function subscribeWithin(subscriber: Redis, channel: string, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const subscribed = subscriber.subscribe(channel).then(
+    () => undefined,
+    () => undefined,
+  );
+  return Promise.race([subscribed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]).then(() => clearTimeout(timer));
+}

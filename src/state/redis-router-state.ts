@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { redisClient, whenReady } from './redis-client.js';
+import { redisClient, subscribeWithin, whenReady } from './redis-client.js';
 import { currentMinute, MINUTE_MS, type RouterState, type UsageWindow } from './router-state.js';
 
 // KEYS[1] = failures counter, KEYS[2] = cooldown key; ARGV: allowedFails, cooldownMs, now
@@ -46,6 +46,8 @@ export class RedisRouterState implements RouterState {
   private readonly channel: string;
 
   private readonly known = new Set<string>();
+  /** Settles once Redis confirmed the subscription (or gave up waiting). */
+  private readonly subscribed: Promise<void>;
 
   private constructor(private readonly options: RedisRouterStateOptions) {
     this.prefix = options.prefix ?? 'switchboard:';
@@ -58,7 +60,7 @@ export class RedisRouterState implements RouterState {
       const [deploymentId, until] = splitMessage(message);
       if (deploymentId && until > Date.now()) this.cooldowns.set(deploymentId, until);
     });
-    void this.subscriber.subscribe(this.channel).catch(() => undefined);
+    this.subscribed = subscribeWithin(this.subscriber, this.channel, 10_000);
     // Each (re)connection picks up the cooldowns other replicas set meanwhile.
     this.redis.on('ready', () => void this.loadCooldowns([...this.known]).catch((error: Error) => options.logger.debug({ err: error.message }, 'could not load cooldowns')));
   }
@@ -73,7 +75,7 @@ export class RedisRouterState implements RouterState {
   /** Creates the state and waits until Redis answers and the cooldowns are loaded (tests). */
   static async connect(options: RedisRouterStateOptions & { deploymentIds: string[] }): Promise<RedisRouterState> {
     const state = RedisRouterState.create(options);
-    await Promise.all([whenReady(state.redis), whenReady(state.subscriber)]);
+    await Promise.all([whenReady(state.redis), whenReady(state.subscriber), state.subscribed]);
     await state.loadCooldowns(options.deploymentIds);
     return state;
   }

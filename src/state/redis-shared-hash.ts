@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { redisClient, whenReady } from './redis-client.js';
+import { redisClient, subscribeWithin, whenReady } from './redis-client.js';
 
 export class RedisSharedHash<T> {
   private readonly redis: Redis;
@@ -35,7 +35,8 @@ export class RedisSharedHash<T> {
       const record = this.parse(message.slice(separator + 1));
       if (record) onRemote(record);
     });
-    void this.subscriber.subscribe(this.key).catch(() => undefined);
+    // Subscribed before the hash is read, so a record saved in between arrives one way or the other.
+    const subscribed = subscribeWithin(this.subscriber, this.key, 2_000);
     const load = async () => {
       for (const value of Object.values(await this.redis.hgetall(this.key))) {
         const record = this.parse(value);
@@ -43,7 +44,7 @@ export class RedisSharedHash<T> {
       }
     };
     this.redis.on('ready', () => void load().catch((error: Error) => this.logger.debug({ err: error.message, key: this.key }, 'could not load shared records')));
-    const [connected] = await Promise.all([whenReady(this.redis, 2_000).then(() => true, () => false), whenReady(this.subscriber, 2_000).catch(() => undefined)]);
+    const [connected] = await Promise.all([whenReady(this.redis, 2_000).then(() => true, () => false), subscribed]);
     if (connected) await load().catch(() => undefined);
   }
 
@@ -76,3 +77,4 @@ export class RedisSharedHash<T> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
+

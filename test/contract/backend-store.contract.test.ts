@@ -93,6 +93,26 @@ describe.each(kinds)('backend store: $name', (kind) => {
   });
 });
 
+describe.runIf(redis)('backend store: redis subscription', () => {
+  it('is confirmed before start resolves: a record saved right after reaches the new replica by the channel', async () => {
+    for (let round = 0; round < 20; round++) {
+      const [one, two, other] = await kinds[0].trio();
+      await other.close();
+      const received: BackendRecord[] = [];
+      await one.start(() => undefined);
+      await two.start((record) => received.push(record));
+      try {
+        await one.save(pull(round, Date.now()));
+        await waitFor(received, 1);
+        expect(received.map((record) => record.type === 'pull' && record.pull.completed)).toEqual([round]);
+      } finally {
+        await one.close();
+        await two.close();
+      }
+    }
+  });
+});
+
 describe.runIf(redis)('backend store: redis claims', () => {
   it('claims a pull for one replica only, renews and releases it', async () => {
     const [one, two, other] = await kinds[0].trio();
