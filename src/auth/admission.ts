@@ -274,7 +274,7 @@ export class Admission {
     const acquired = await this.state.acquireRequest(rpm, callId);
     if (!acquired.ok) throw rpmRefusal(acquired, subjects, resolved);
     addRequestHeaders(headers, acquired.windows);
-    const refund = () => this.state.refundRequest(rpm.map((limit) => limit.subject), callId).catch(() => undefined);
+    const refund = () => this.state.refundRequest(rpm.map((limit) => limit.subject), callId, acquired.takenAt).catch(() => undefined);
 
     const tokens = await reserveTokens(this.state, tpm, callId, estimatedTokens, (name) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved), refund);
     Object.assign(headers, tokens.headers);

@@ -12,7 +12,7 @@ export async function admitInSteps(state: LimitsState, plan: AdmissionPlan): Pro
   const rpmSubjects = plan.rpm.map((limit) => limit.subject);
   const acquired = await state.acquireRequest(plan.rpm, requestId);
   if (!acquired.ok) return { ok: false, refused: 'requests', outcome: acquired };
-  const refund = () => state.refundRequest(rpmSubjects, requestId).catch(() => undefined);
+  const refund = () => state.refundRequest(rpmSubjects, requestId, acquired.takenAt).catch(() => undefined);
 
   const tokens = await state.reserveTokens(plan.tpm, requestId, plan.tokens);
   if (!tokens.ok) {

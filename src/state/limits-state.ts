@@ -32,7 +32,8 @@ export interface RateWindow {
   resetMs: number;
 }
 
-export type AcquireOutcome = { ok: true; windows: RateWindow[] } | { ok: false; subject: string; limit: number; retryAfterMs: number };
+/** `takenAt`: when the embedded store took the request (its refundRequest finds the take by it). */
+export type AcquireOutcome = { ok: true; windows: RateWindow[]; takenAt?: number } | { ok: false; subject: string; limit: number; retryAfterMs: number };
 
 /**
  * A tpm reservation: the tokens counted in the last minute plus those held by requests in flight,
@@ -106,8 +107,8 @@ export interface LimitsState {
   setSpent(subject: string, period: number, spentMicros: number): Promise<void>;
   /** Takes one request from every limit's sliding minute, or none when any is full. */
   acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome>;
-  /** Gives back a request taken by acquireRequest (the call was refused later in admission). */
-  refundRequest(subjects: string[], requestId: string): Promise<void>;
+  /** Gives back a request taken by acquireRequest (the call was refused later in admission); `takenAt` as acquireRequest answered it. */
+  refundRequest(subjects: string[], requestId: string, takenAt: number | undefined): Promise<void>;
   /**
    * Holds `tokens` for the request on every limit when the minute's tokens plus those held by
    * requests in flight leave room for them on all of them; else holds nothing.

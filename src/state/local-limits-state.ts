@@ -1,21 +1,35 @@
 import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 
+/** A window keeps every request (or token count) apart up to this many entries... */
+const EXACT_ENTRIES = 1_024;
+/** ...then merges what comes within this span into the newest entry (at most WINDOW_MS / 100 more entries). */
+const MERGE_SPAN_MS = 100;
+
+/** Requests or tokens taken from `first` to `last`; they count until `last` leaves the window. */
+interface WindowEntry {
+  first: number;
+  last: number;
+  weight: number;
+}
+
 /**
- * Time-ordered entries of the last WINDOW_MS, pruned from the front: O(1) amortized per operation
- * however many requests a minute holds (a filtered array would cost O(n) on every request).
+ * What a subject took in the last WINDOW_MS, time-ordered and pruned from the front (O(1) amortized
+ * per operation). Memory is bounded whatever the rate: beyond EXACT_ENTRIES entries, what is taken
+ * within MERGE_SPAN_MS of the newest entry's first take joins it, and the merged entry counts until
+ * its last take leaves the window — never shorter than each take alone, so no minute ever holds more
+ * than the limit; a busy subject's takes may count up to MERGE_SPAN_MS longer. (One entry per
+ * request at 5 000 requests a second held 300 000 objects per limit: 50 MB and more per key.)
  */
-class SlidingWindow<T extends { at: number }> {
-  private entries: T[] = [];
+class SlidingWindow {
+  private entries: WindowEntry[] = [];
   private head = 0;
   total = 0;
 
-  constructor(private readonly weight: (entry: T) => number) {}
-
   prune(now: number): void {
     const cutoff = now - WINDOW_MS;
-    while (this.head < this.entries.length && this.entries[this.head].at <= cutoff) {
-      this.total -= this.weight(this.entries[this.head]);
+    while (this.head < this.entries.length && this.entries[this.head].last <= cutoff) {
+      this.total -= this.entries[this.head].weight;
       this.head++;
     }
     if (this.head > 1024 && this.head * 2 > this.entries.length) {
@@ -24,24 +38,38 @@ class SlidingWindow<T extends { at: number }> {
     }
   }
 
-  get size(): number {
+  /** Entries held (not takes): bounded by EXACT_ENTRIES + WINDOW_MS / MERGE_SPAN_MS + 1. */
+  get length(): number {
     return this.entries.length - this.head;
   }
 
-  get oldest(): T | undefined {
-    return this.entries[this.head];
+  /** When the oldest take that still counts stops counting. */
+  get freesAt(): number | undefined {
+    const oldest = this.entries[this.head];
+    return oldest === undefined ? undefined : oldest.last + WINDOW_MS;
   }
 
-  push(entry: T): void {
-    this.entries.push(entry);
-    this.total += this.weight(entry);
+  add(at: number, weight: number): void {
+    const newest = this.entries[this.entries.length - 1];
+    if (newest !== undefined && this.length >= EXACT_ENTRIES && at - newest.first < MERGE_SPAN_MS && at >= newest.last) {
+      newest.last = at;
+      newest.weight += weight;
+    } else {
+      this.entries.push({ first: at, last: at, weight });
+    }
+    this.total += weight;
   }
 
-  remove(match: (entry: T) => boolean): void {
+  /** Gives back `weight` taken at `at` (nothing when that take no longer counts). */
+  remove(at: number, weight: number): void {
     for (let index = this.entries.length - 1; index >= this.head; index--) {
-      if (!match(this.entries[index])) continue;
-      this.total -= this.weight(this.entries[index]);
-      this.entries.splice(index, 1);
+      const entry = this.entries[index];
+      if (entry.first > at) continue;
+      if (entry.last < at) return;
+      const taken = Math.min(weight, entry.weight);
+      entry.weight -= taken;
+      this.total -= taken;
+      if (entry.weight === 0) this.entries.splice(index, 1);
       return;
     }
   }
@@ -54,8 +82,8 @@ class SlidingWindow<T extends { at: number }> {
 export class LocalLimitsState implements LimitsState {
   private readonly budgets = new Map<string, { spent: number; reserved: number }>();
   private readonly latestPeriod = new Map<string, number>();
-  private readonly requests = new Map<string, SlidingWindow<{ at: number; id: string }>>();
-  private readonly tokens = new Map<string, SlidingWindow<{ at: number; tokens: number }>>();
+  private readonly requests = new Map<string, SlidingWindow>();
+  private readonly tokens = new Map<string, SlidingWindow>();
   private readonly parallel = new Map<string, number>();
   /** subject → request id → tokens held while the request is in flight, and until when. */
   private readonly heldTokens = new Map<string, Map<string, { tokens: number; expiresAt: number }>>();
@@ -113,47 +141,53 @@ export class LocalLimitsState implements LimitsState {
     if (budget) budget.spent = spentMicros;
   }
 
-  private requestWindow(subject: string): SlidingWindow<{ at: number; id: string }> {
+  private requestWindow(subject: string): SlidingWindow {
     let window = this.requests.get(subject);
     if (!window) {
-      window = new SlidingWindow(() => 1);
+      window = new SlidingWindow();
       this.requests.set(subject, window);
     }
     window.prune(this.now());
     return window;
   }
 
-  private tokenWindow(subject: string): SlidingWindow<{ at: number; tokens: number }> {
+  private tokenWindow(subject: string): SlidingWindow {
     let window = this.tokens.get(subject);
     if (!window) {
-      window = new SlidingWindow((entry) => entry.tokens);
+      window = new SlidingWindow();
       this.tokens.set(subject, window);
     }
     window.prune(this.now());
     return window;
   }
 
-  async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
+  async acquireRequest(limits: RateLimit[], _requestId: string): Promise<AcquireOutcome> {
     const now = this.now();
     for (const { subject, limit } of limits) {
       const window = this.requestWindow(subject);
-      if (window.size >= limit) return { ok: false, subject, limit, retryAfterMs: Math.max(1, window.oldest!.at + WINDOW_MS - now) };
+      if (window.total >= limit) return { ok: false, subject, limit, retryAfterMs: Math.max(1, window.freesAt! - now) };
     }
     const windows = limits.map(({ subject, limit }) => {
       const window = this.requestWindow(subject);
-      window.push({ at: now, id: requestId });
-      return { subject, limit, remaining: Math.max(0, limit - window.size), resetMs: window.oldest!.at + WINDOW_MS - now };
+      window.add(now, 1);
+      return { subject, limit, remaining: Math.max(0, limit - window.total), resetMs: window.freesAt! - now };
     });
-    return { ok: true, windows };
+    return { ok: true, windows, takenAt: now };
   }
 
-  async refundRequest(subjects: string[], requestId: string): Promise<void> {
-    for (const subject of subjects) this.requests.get(subject)?.remove((entry) => entry.id === requestId);
+  async refundRequest(subjects: string[], _requestId: string, takenAt?: number): Promise<void> {
+    if (takenAt === undefined) throw new Error('refundRequest on the embedded limits store needs the takenAt its acquireRequest answered');
+    for (const subject of subjects) this.requests.get(subject)?.remove(takenAt, 1);
+  }
+
+  /** The number of entries the subject's request window holds (tests: memory stays bounded). */
+  requestWindowEntries(subject: string): number {
+    return this.requests.get(subject)?.length ?? 0;
   }
 
   private addTokens(subjects: string[], tokens: number): void {
     if (tokens <= 0) return;
-    for (const subject of subjects) this.tokenWindow(subject).push({ at: this.now(), tokens });
+    for (const subject of subjects) this.tokenWindow(subject).add(this.now(), tokens);
   }
 
   private held(subject: string): { entries: Map<string, { tokens: number; expiresAt: number }>; total: number } {
@@ -221,10 +255,10 @@ export class LocalLimitsState implements LimitsState {
   async admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
     const now = this.now();
     const { requestId, tokens } = plan;
-    const requestWindows: Array<SlidingWindow<{ at: number; id: string }>> = [];
+    const requestWindows: SlidingWindow[] = [];
     for (const { subject, limit } of plan.rpm) {
       const window = this.requestWindow(subject);
-      if (window.size >= limit) return { ok: false, refused: 'requests', outcome: { ok: false, subject, limit, retryAfterMs: Math.max(1, window.oldest!.at + WINDOW_MS - now) } };
+      if (window.total >= limit) return { ok: false, refused: 'requests', outcome: { ok: false, subject, limit, retryAfterMs: Math.max(1, window.freesAt! - now) } };
       requestWindows.push(window);
     }
     const tokenUse: Array<{ used: number; held: { entries: Map<string, { tokens: number; expiresAt: number }>; total: number } }> = [];
@@ -246,8 +280,8 @@ export class LocalLimitsState implements LimitsState {
 
     const requests = plan.rpm.map(({ subject, limit }, index) => {
       const window = requestWindows[index];
-      window.push({ at: now, id: requestId });
-      return { subject, limit, remaining: Math.max(0, limit - window.size), resetMs: window.oldest!.at + WINDOW_MS - now };
+      window.add(now, 1);
+      return { subject, limit, remaining: Math.max(0, limit - window.total), resetMs: window.freesAt! - now };
     });
     const expiresAt = now + TOKEN_HOLD_TTL_MS;
     const tokenWindows = plan.tpm.map(({ subject, limit }, index) => {

@@ -197,7 +197,7 @@ export class RedisLimitsState implements LimitsState {
     };
   }
 
-  async refundRequest(subjects: string[], requestId: string): Promise<void> {
+  async refundRequest(subjects: string[], requestId: string, _takenAt?: number): Promise<void> {
     if (subjects.length === 0) return;
     const pipeline = this.redis.pipeline();
     for (const subject of subjects) pipeline.zrem(this.key('rpm', subject), requestId);

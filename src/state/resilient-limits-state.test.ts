@@ -107,9 +107,10 @@ describe('ResilientLimitsState', () => {
     const { state, calls, down, back } = await started();
     await state.acquireParallel([{ subject: 'key:k', limit: 2 }]); // in Redis
     down();
-    await state.acquireRequest([{ subject: 'key:k', limit: 1 }], 'r1').catch(() => undefined);
+    const r1 = await state.acquireRequest([{ subject: 'key:k', limit: 1 }], 'r1');
+    expect(r1).toMatchObject({ ok: true, takenAt: expect.any(Number) });
     expect(await state.acquireRequest([{ subject: 'key:k', limit: 1 }], 'r2')).toMatchObject({ ok: false }); // r1 took the one slot here
-    await state.refundRequest(['key:k'], 'r1');
+    await state.refundRequest(['key:k'], 'r1', r1.ok ? r1.takenAt : undefined);
     expect(await state.acquireRequest([{ subject: 'key:k', limit: 1 }], 'r3')).toMatchObject({ ok: true });
     await state.releaseParallel(['key:k']); // the Redis slot: journaled
     back();

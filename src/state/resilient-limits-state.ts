@@ -36,7 +36,6 @@ export class ResilientLimitsState implements LimitsState {
   private replaying: Promise<void> | undefined;
   /** What was taken on this replica's memory and must be given back there. */
   private readonly localBudget = new Map<string, number>();
-  private readonly localRequests = new Set<string>();
   private readonly localTokens = new Set<string>();
   private readonly localParallel = new Map<string, number>();
   private readonly probe: NodeJS.Timeout;
@@ -185,14 +184,13 @@ export class ResilientLimitsState implements LimitsState {
     const shared = await this.onShared(() => this.shared.acquireRequest(limits, requestId));
     if (shared) return shared.value;
     this.localOnly();
-    const outcome = await this.local.acquireRequest(limits, requestId);
-    if (outcome.ok) this.localRequests.add(requestId);
-    return outcome;
+    return this.local.acquireRequest(limits, requestId);
   }
 
-  async refundRequest(subjects: string[], requestId: string): Promise<void> {
-    if (this.localRequests.delete(requestId)) return this.local.refundRequest(subjects, requestId);
-    if (!(await this.onShared(() => this.shared.refundRequest(subjects, requestId)))) this.later(() => this.shared.refundRequest(subjects, requestId));
+  /** A request this replica took itself (the outcome said when: takenAt) is given back here; any other to Redis. */
+  async refundRequest(subjects: string[], requestId: string, takenAt: number | undefined): Promise<void> {
+    if (takenAt !== undefined) return this.local.refundRequest(subjects, requestId, takenAt);
+    if (!(await this.onShared(() => this.shared.refundRequest(subjects, requestId, undefined)))) this.later(() => this.shared.refundRequest(subjects, requestId, undefined));
   }
 
   async reserveTokens(limits: RateLimit[], requestId: string, tokens: number): Promise<TokenReserveOutcome> {
