@@ -40,6 +40,8 @@ export const ANONYMOUS: Caller = { keyHash: null, keyAlias: null, userId: null, 
 
 /** Digests of recently presented keys, so a busy key is hashed once, not on every request. */
 const DIGEST_CACHE_LIMIT = 10_000;
+/** Longest presented key whose digest is remembered (virtual keys are ~50 characters). */
+const MAX_CACHED_KEY_LENGTH = 256;
 
 export class Authenticator {
   private readonly digests = new Map<string, Buffer>();
@@ -63,8 +65,11 @@ export class Authenticator {
     let digest = this.digests.get(key);
     if (!digest) {
       digest = createHash('sha256').update(key).digest();
-      if (this.digests.size >= DIGEST_CACHE_LIMIT) this.digests.clear();
-      this.digests.set(key, digest);
+      // Only key-sized strings are kept: 10 000 header-sized ones would hold 160 MB.
+      if (key.length <= MAX_CACHED_KEY_LENGTH) {
+        if (this.digests.size >= DIGEST_CACHE_LIMIT) this.digests.clear();
+        this.digests.set(key, digest);
+      }
     }
     return digest;
   }

@@ -36,8 +36,16 @@ export interface KeyDirectoryOptions {
   budgets?: () => { findBudget(budgetId: string): Promise<BudgetRecord | undefined> } | undefined;
 }
 
+/** Most unknown key hashes remembered (each for negativeTtlMs); beyond it the oldest is forgotten. */
+export const MAX_UNKNOWN_KEYS = 10_000;
+
 export class KeyDirectory {
-  private readonly cache = new Map<string, { value: ResolvedKey | null; expires: number }>();
+  private readonly cache = new Map<string, { value: ResolvedKey; expires: number }>();
+  /**
+   * Hashes known not to be keys → until when, oldest first and at most MAX_UNKNOWN_KEYS of them:
+   * a client presenting random keys must not grow the gateway's memory.
+   */
+  private readonly unknown = new Map<string, number>();
   private readonly loading = new Map<string, Promise<ResolvedKey | null>>();
   private repository: PrincipalRepository | undefined;
   /** Counts invalidations, so that a load overtaken by one is not cached. */
@@ -66,13 +74,16 @@ export class KeyDirectory {
 
   /** The cached answer for a key hash (null: known not to exist), or undefined when it must be loaded. */
   cached(hash: string): ResolvedKey | null | undefined {
+    const now = Date.now();
     const hit = this.cache.get(hash);
-    return hit && hit.expires > Date.now() ? hit.value : undefined;
+    if (hit && hit.expires > now) return hit.value;
+    const unknownUntil = this.unknown.get(hash);
+    return unknownUntil !== undefined && unknownUntil > now ? null : undefined;
   }
 
   async resolve(hash: string): Promise<ResolvedKey | null> {
-    const hit = this.cache.get(hash);
-    if (hit && hit.expires > Date.now()) return hit.value;
+    const known = this.cached(hash);
+    if (known !== undefined) return known;
     const pending = this.loading.get(hash);
     if (pending) return pending;
     const repository = this.repository;
@@ -93,7 +104,14 @@ export class KeyDirectory {
       value = { key: withDefaultParallelLimit({ ...withBudget(key, keyBudget), modelMaxBudget: effectiveModelBudgets(key.modelMaxBudget, keyBudget) }, this.options.defaultMaxParallelRequests ?? 0), user, team: team ? withBudget(team, teamBudget) : undefined };
     }
     // An invalidation that arrived while loading makes this result stale: do not cache it.
-    if (this.generation === generationBefore) this.cache.set(hash, { value, expires: Date.now() + (value ? this.ttlMs : this.negativeTtlMs) });
+    if (this.generation === generationBefore) {
+      if (value) this.cache.set(hash, { value, expires: Date.now() + this.ttlMs });
+      else {
+        this.unknown.delete(hash);
+        this.unknown.set(hash, Date.now() + this.negativeTtlMs);
+        if (this.unknown.size > MAX_UNKNOWN_KEYS) this.unknown.delete(this.unknown.keys().next().value!);
+      }
+    }
     return value;
   }
 
@@ -118,9 +136,13 @@ export class KeyDirectory {
     this.generation++;
     if (message === 'all' || !message.startsWith('keys:')) {
       this.cache.clear();
+      this.unknown.clear();
       return;
     }
-    for (const hash of message.slice('keys:'.length).split(',')) this.cache.delete(hash);
+    for (const hash of message.slice('keys:'.length).split(',')) {
+      this.cache.delete(hash);
+      this.unknown.delete(hash);
+    }
   }
 
   close(): Promise<void> {

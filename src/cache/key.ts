@@ -14,14 +14,14 @@ const NOT_IN_KEY = new Set(['model', 'stream', 'stream_options', 'user', 'metada
 /** Values equal to the API's defaults, dropped so that sending them or not makes one entry. */
 const DEFAULTS: Record<string, unknown> = { n: 1, frequency_penalty: 0, presence_penalty: 0, logprobs: false, parallel_tool_calls: true, encoding_format: 'float' };
 
-/** Object keys as JSON strings, remembered: the same few names ("role", "content", …) come in every request. */
+/** Short object keys as JSON strings, remembered: the same few names ("role", "content", …) come in every request. */
 const quotedKeys = new Map<string, string>();
 
 function quoteKey(key: string): string {
   let quoted = quotedKeys.get(key);
   if (quoted === undefined) {
     quoted = JSON.stringify(key);
-    if (quotedKeys.size < 1024) quotedKeys.set(key, quoted);
+    if (quotedKeys.size < 1024 && key.length <= 64) quotedKeys.set(key, quoted);
   }
   return quoted;
 }

@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from '../providers/types.js';
 import { ModelCatalog } from '../routing/catalog.js';
-import { GatewayMetrics, type CallObservation } from './metrics.js';
+import { GatewayMetrics, MAX_MODEL_GROUP_LABELS, type CallObservation } from './metrics.js';
 import { UsageLogWriter } from './usage-log-writer.js';
 
 function deployment(id: string, modelName: string): Deployment {
@@ -64,6 +64,19 @@ describe('GatewayMetrics', () => {
     expect(text).toContain('switchboard_requests_total{model_group="unknown",deployment="none",provider="none",key_alias="none",status_class="4xx"} 1');
     expect(text).toContain('switchboard_requests_total{model_group="none",deployment="none",provider="none",key_alias="none",status_class="4xx"} 1');
     expect(text).not.toContain('made-up-model-123');
+  });
+
+  it('keeps model_group bounded: wildcard groups named by clients beyond the cap count as other', async () => {
+    const { metrics, deployments } = setup();
+    // A wildcard group is named exactly as the client sent it, its deployment the wildcard's.
+    for (let index = 0; index < MAX_MODEL_GROUP_LABELS + 300; index++) metrics.observeCall(call({ modelGroup: `openai/gpt-4o@${index}`, deployment: deployments[0] }));
+    metrics.observeCall(call({ modelGroup: 'openai/gpt-4o@0', deployment: deployments[0] }));
+    const text = await metrics.scrape();
+    const groups = new Set([...text.matchAll(/switchboard_requests_total\{model_group="([^"]+)"/g)].map((match) => match[1]));
+    expect(groups.size).toBe(MAX_MODEL_GROUP_LABELS + 1);
+    expect(text).toContain('switchboard_requests_total{model_group="other",deployment="dep-1",provider="openai",key_alias="none",status_class="2xx"} 300');
+    // A group that had its series keeps them.
+    expect(text).toContain('switchboard_requests_total{model_group="openai/gpt-4o@0",deployment="dep-1",provider="openai",key_alias="none",status_class="2xx"} 2');
   });
 
   it('reads cooldowns and the usage writer at scrape time', async () => {

@@ -52,6 +52,9 @@ export interface MetricsDependencies {
 
 const NONE = 'none';
 const UNKNOWN = 'unknown';
+/** Beyond this many model_group values (wildcard groups are named as clients send them), new ones are `other`. */
+export const MAX_MODEL_GROUP_LABELS = 500;
+const OTHER = 'other';
 const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -270,7 +273,8 @@ export class GatewayMetrics {
 
   private seriesFor(call: CallObservation): Series {
     const deployment = call.deployment;
-    const modelGroup = deployment ? (call.modelGroup ?? deployment.modelName) : this.knownGroup(call.modelGroup);
+    let modelGroup = deployment ? (call.modelGroup ?? deployment.modelName) : this.knownGroup(call.modelGroup);
+    if (this.series.size >= MAX_MODEL_GROUP_LABELS && !this.series.has(modelGroup)) modelGroup = OTHER;
     const deploymentId = deployment?.id ?? NONE;
     const provider = deployment?.provider ?? NONE;
     const keyAlias = call.keyAlias ?? NONE;

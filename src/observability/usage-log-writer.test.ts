@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +126,58 @@ describe('UsageLogWriter', () => {
     expect(existsSync(join(directory, 'usage-spill.jsonl'))).toBe(false);
     expect(existsSync(join(directory, 'usage-spill.jsonl.replaying'))).toBe(false);
     expect(writer.snapshot()).toMatchObject({ queued: 0, written: 35, dropped: 0 });
+  });
+
+  it('keeps the queue bounded while a write hangs: the newest rows past maxQueued spill, and nothing is lost', async () => {
+    const directory = spillDir();
+    const stored = new Map<string, UsageLogRow>();
+    let release: () => void = () => undefined;
+    let hang = true;
+    const sink: UsageSink = {
+      async insertMany(rows) {
+        if (hang) await new Promise<void>((resolve) => (release = resolve));
+        for (const item of rows) stored.set(item.call_id, item);
+      },
+    };
+    const writer = new UsageLogWriter({ logger, spillDir: directory, maxQueued: 10, batchSize: 5 });
+    writer.attach(sink);
+    for (let index = 0; index < 8; index++) writer.enqueue(row(index));
+    const running = writer.flush(true); // its first batch hangs
+    for (let index = 8; index < 600; index++) {
+      writer.enqueue(row(index));
+      // The timer's ticks: each finds the write still running (its promise is that write's).
+      if (index % 50 === 0) void writer.flush();
+    }
+    void writer.flush();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(writer.snapshot().queued).toBeLessThanOrEqual(10);
+    hang = false;
+    release();
+    await running;
+    await writer.flush(true);
+    await writer.flush(true);
+    expect(stored.size).toBe(600);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, dropped: 0 });
+  });
+
+  it('replays a large spill batch by batch, and sets aside a line a crash cut', async () => {
+    const directory = spillDir();
+    const lines = Array.from({ length: 2_500 }, (_, index) => JSON.stringify(row(index)));
+    writeFileSync(join(directory, 'usage-spill.jsonl'), `${lines.join('\n')}\n{"call_id":"call-cut","created_`);
+    const batches: number[] = [];
+    const sink = new FlakySink();
+    const writer = new UsageLogWriter({ logger, spillDir: directory, batchSize: 100 });
+    writer.attach({ insertMany: (rows) => (batches.push(rows.length), sink.insertMany(rows)) });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writer.flush(true);
+    expect(sink.rows.size).toBe(2_500);
+    expect(Math.max(...batches)).toBe(100);
+    expect(writer.snapshot()).toMatchObject({ written: 2_500, rejected: 1 });
+    expect(existsSync(join(directory, 'usage-spill.jsonl'))).toBe(false);
+    expect(existsSync(join(directory, 'usage-spill.jsonl.replaying'))).toBe(false);
+    const rejected = readdirSync(directory).filter((name) => name.includes('rejected'));
+    expect(rejected).toHaveLength(1);
+    expect(readFileSync(join(directory, rejected[0]), 'utf8')).toContain('call-cut');
   });
 
   it('replays a spill file left by an earlier process when a database is attached', async () => {

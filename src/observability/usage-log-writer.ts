@@ -7,7 +7,10 @@
  * that database's files are replayed: a data directory shared by gateways on different databases
  * (or reused after switching databases) never moves one database's records into another.
  */
-import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { appendFile, copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { UsageLogRow } from '../storage/schema.js';
@@ -107,7 +110,11 @@ export class UsageLogWriter {
 
   /** Writes what is queued (and spilled) now; concurrent calls share one flush. */
   flush(force = false): Promise<void> {
-    if (this.flushing) return this.flushing;
+    if (this.flushing) {
+      // A write that hangs (the database answers nothing) must not let the queue grow meanwhile.
+      void this.spillIfOverfull();
+      return this.flushing;
+    }
     if (!force && Date.now() < this.nextAttemptAt) return this.spillIfOverfull();
     this.flushing = this.runFlush().finally(() => {
       this.flushing = undefined;
@@ -136,6 +143,7 @@ export class UsageLogWriter {
       // Draining until empty would, under load, chase the queue with a stream of small batches,
       // and each commit costs the same pages whatever its size (several times the CPU per row).
       let due = this.queue.length;
+      this.inFlight = due;
       while (due > 0 && this.queue.length > 0) {
         const batch = this.queue.slice(0, Math.min(this.batchSize, due));
         try {
@@ -149,12 +157,14 @@ export class UsageLogWriter {
         }
         this.queue.splice(0, batch.length);
         due -= batch.length;
+        this.inFlight = due;
       }
       if (this.spillPending) await this.replaySpill(this.sink);
       if (this.consecutiveFailures > 0) this.options.logger.info({ written: this.stats.written }, 'usage log writer recovered; queued rows written');
       this.consecutiveFailures = 0;
       this.nextAttemptAt = 0;
     } catch (error) {
+      this.inFlight = 0;
       this.consecutiveFailures++;
       this.stats.failedFlushes++;
       this.stats.lastError = error instanceof Error ? error.message : String(error);
@@ -186,12 +196,29 @@ export class UsageLogWriter {
     }
   }
 
+  /**
+   * Past maxQueued, rows go to disk: the oldest when no write is running; while one is, the newest
+   * (the rows at the front are the running write's, which takes them off when it is done).
+   */
   private async spillIfOverfull(): Promise<void> {
     if (this.queue.length <= this.maxQueued || this.closed) return;
-    await this.spill(this.queue.splice(0, this.queue.length - this.maxQueued));
+    const excess = this.queue.length - this.maxQueued;
+    if (this.flushing === undefined || this.inFlight === 0) return this.spill(this.queue.splice(0, excess));
+    const keep = Math.max(this.maxQueued, this.inFlight);
+    if (this.queue.length > keep) await this.spill(this.queue.splice(keep));
   }
 
-  private async spill(rows: UsageLogRow[]): Promise<void> {
+  /** Rows of the front of the queue that the running write still holds (and will take off). */
+  private inFlight = 0;
+  /** Appends to the spill file go one after the other. */
+  private spilling: Promise<void> = Promise.resolve();
+
+  private spill(rows: UsageLogRow[]): Promise<void> {
+    this.spilling = this.spilling.then(() => this.appendSpill(rows));
+    return this.spilling;
+  }
+
+  private async appendSpill(rows: UsageLogRow[]): Promise<void> {
     if (rows.length === 0) return;
     if (!this.options.spillDir) {
       this.stats.dropped += rows.length;
@@ -232,35 +259,79 @@ export class UsageLogWriter {
     return spillFiles.some((name) => own.includes(name));
   }
 
-  /** Writes spilled rows back; the file is only removed after every row is stored (idempotent by call_id). */
+  /**
+   * Writes spilled rows back, batch by batch as the file is read (a long outage's spill can be far
+   * larger than memory); the file is only removed after every row is stored (idempotent by call_id).
+   * A line that is not a row (a crash cut it mid-write) is set aside in the rejected file.
+   */
   private async replaySpill(sink: UsageSink): Promise<void> {
     const directory = this.options.spillDir;
     if (!directory) return;
     const replaying = join(directory, `${this.spillFile}.replaying`);
-    const lines: string[] = [];
-    for (const name of [`${this.spillFile}.replaying`, this.spillFile]) {
+    const spillPath = join(directory, this.spillFile);
+    // Gather both files into one before writing, so a crash mid-replay re-reads everything; in the
+    // spill's own turn, so that rows spilled meanwhile land in a new spill file, not in the gap.
+    const gathered = this.spilling.then(async () => {
+      if (await exists(spillPath)) {
+        const temporary = `${replaying}.tmp`;
+        await copyFile(replaying, temporary).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+          return appendFile(temporary, '', { flag: 'w' });
+        });
+        await pipeline(createReadStream(spillPath), createWriteStream(temporary, { flags: 'a' }));
+        await rename(temporary, replaying);
+        await rm(spillPath, { force: true });
+      }
+      // Rows spilled from now on make the spill pending again.
+      this.spillPending = false;
+    });
+    this.spilling = gathered.catch(() => undefined);
+    await gathered;
+    if (!(await exists(replaying))) return;
+    try {
+      await this.writeBack(sink, directory, replaying);
+    } catch (error) {
+      this.spillPending = true;
+      throw error;
+    }
+  }
+
+  private async writeBack(sink: UsageSink, directory: string, replaying: string): Promise<void> {
+    let written = 0;
+    const unreadable: string[] = [];
+    let batch: UsageLogRow[] = [];
+    const lines = createInterface({ input: createReadStream(replaying, 'utf8'), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line) continue;
       try {
-        lines.push(...(await readFile(join(directory, name), 'utf8')).split('\n').filter(Boolean));
+        batch.push(JSON.parse(line) as UsageLogRow);
       } catch {
-        // absent
+        unreadable.push(line);
+        continue;
+      }
+      if (batch.length >= this.batchSize) {
+        await sink.insertMany(batch);
+        written += batch.length;
+        batch = [];
       }
     }
-    // Gather both files into one before writing, so a crash mid-replay re-reads everything.
-    await writeWhole(replaying, lines);
-    await rm(join(directory, this.spillFile), { force: true });
-    const rows = lines.map((line) => JSON.parse(line) as UsageLogRow);
-    for (let start = 0; start < rows.length; start += this.batchSize) {
-      await sink.insertMany(rows.slice(start, start + this.batchSize));
+    if (batch.length > 0) await sink.insertMany(batch);
+    written += batch.length;
+    if (unreadable.length > 0) {
+      this.stats.rejected += unreadable.length;
+      await appendFile(join(directory, this.rejectedFile), unreadable.join('\n') + '\n');
+      this.options.logger.error({ lines: unreadable.length }, `spilled usage lines that are not rows (cut by a crash?) are kept in ${this.rejectedFile}`);
     }
     await rm(replaying, { force: true });
-    this.stats.written += rows.length;
-    this.spillPending = false;
-    if (rows.length > 0) this.options.logger.info({ rows: rows.length }, 'spilled usage rows written to the database');
+    this.stats.written += written;
+    if (written > 0) this.options.logger.info({ rows: written }, 'spilled usage rows written to the database');
   }
 }
 
-async function writeWhole(path: string, lines: string[]): Promise<void> {
-  const temporary = `${path}.tmp`;
-  await appendFile(temporary, lines.length > 0 ? lines.join('\n') + '\n' : '', { flag: 'w' });
-  await rename(temporary, path);
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
+

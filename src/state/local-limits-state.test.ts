@@ -93,6 +93,23 @@ describe('LocalLimitsState request window', () => {
   });
 });
 
+describe('LocalLimitsState idle subjects', () => {
+  it('drops the windows of subjects that took nothing for a minute', async () => {
+    const { clock, state } = onClock();
+    for (let index = 0; index < 1_000; index++) {
+      await state.acquireRequest([{ subject: `key:short-lived-${index}`, limit: 5 }], `r${index}`);
+      await state.reserveTokens([{ subject: `key:short-lived-${index}`, limit: 500 }], `r${index}`, 10);
+      await state.settleTokens([`key:short-lived-${index}`], `r${index}`, 10, 8);
+    }
+    expect(state.windowCount).toBe(2_000);
+    clock.now += WINDOW_MS + 1;
+    expect((await state.acquireRequest([{ subject: 'key:active', limit: 5 }], 'now')).ok).toBe(true);
+    expect(state.windowCount).toBe(1);
+    // A dropped subject starts afresh: its old takes no longer counted anyway.
+    expect(await state.acquireRequest([{ subject: 'key:short-lived-0', limit: 5 }], 'again')).toMatchObject({ ok: true, windows: [{ remaining: 4 }] });
+  });
+});
+
 describe('LocalLimitsState token window', () => {
   it('counts the tokens of a minute in bounded memory', async () => {
     const { clock, state } = onClock();

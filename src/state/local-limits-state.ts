@@ -141,7 +141,30 @@ export class LocalLimitsState implements LimitsState {
     if (budget) budget.spent = spentMicros;
   }
 
+  /**
+   * Once a minute, the windows of subjects that took nothing for a minute are dropped (keys that
+   * expired or went quiet would otherwise keep theirs for good).
+   */
+  private sweepIdle(now: number): void {
+    if (now - this.sweptAt < WINDOW_MS) return;
+    this.sweptAt = now;
+    for (const windows of [this.requests, this.tokens]) {
+      for (const [subject, window] of windows) {
+        window.prune(now);
+        if (window.length === 0) windows.delete(subject);
+      }
+    }
+  }
+
+  private sweptAt = 0;
+
+  /** How many subjects have a request or token window (tests). */
+  get windowCount(): number {
+    return this.requests.size + this.tokens.size;
+  }
+
   private requestWindow(subject: string): SlidingWindow {
+    this.sweepIdle(this.now());
     let window = this.requests.get(subject);
     if (!window) {
       window = new SlidingWindow();
@@ -152,6 +175,7 @@ export class LocalLimitsState implements LimitsState {
   }
 
   private tokenWindow(subject: string): SlidingWindow {
+    this.sweepIdle(this.now());
     let window = this.tokens.get(subject);
     if (!window) {
       window = new SlidingWindow();

@@ -139,7 +139,8 @@ export class ResilientLimitsState implements LimitsState {
     if (shared) return shared.value;
     this.localOnly();
     const outcome = await this.local.reserve(holds, amountMicros);
-    if (outcome.ok) for (const hold of holds) this.localBudget.set(budgetKey(hold), (this.localBudget.get(budgetKey(hold)) ?? 0) + amountMicros);
+    // A reservation of nothing (free models) is nothing to give back: not remembered (the entry would never go).
+    if (outcome.ok && amountMicros > 0) for (const hold of holds) this.localBudget.set(budgetKey(hold), (this.localBudget.get(budgetKey(hold)) ?? 0) + amountMicros);
     return outcome;
   }
 
