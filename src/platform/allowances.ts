@@ -158,7 +158,12 @@ export class Allowances {
     this.timer = undefined;
   }
 
+  /** Once per new month: the earlier months' grants and failures are forgotten (checking on every grant would be quadratic). */
   private forgetOldMonths(period: string): void {
-    for (const key of this.started.keys()) if (!key.endsWith(`:${period}`)) this.started.delete(key);
+    if (this.currentPeriod === period) return;
+    this.currentPeriod = period;
+    for (const entries of [this.started, this.failedAt]) for (const key of entries.keys()) if (!key.endsWith(`:${period}`)) entries.delete(key);
   }
+
+  private currentPeriod: string | undefined;
 }
