@@ -134,6 +134,7 @@ export class UsageLogWriter {
     }
     if (this.flushing) await this.flushing;
     if (this.queue.length > 0) await this.spill(this.queue.splice(0));
+    await this.spilling;
   }
 
   private async runFlush(): Promise<void> {
