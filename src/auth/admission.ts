@@ -13,7 +13,7 @@ import { formatUsd } from '../billing/cost.js';
 import { noteOverrun, type OverrunListener } from '../billing/reservation-overrun.js';
 import { SharedStateUnavailable } from '../state/resilient-limits-state.js';
 import { GatewayError } from '../errors.js';
-import type { AcquireOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, RateWindow } from '../state/limits-state.js';
+import { requestRefund, type AcquireOutcome, type BudgetHold, type LimitsState, type ParallelOutcome, type RateLimit, type RateWindow } from '../state/limits-state.js';
 import type { ResolvedKey } from './key-directory.js';
 import { addTokenHeaders, fullMinuteRefusal, reserveTokens, tooLargeRefusal } from './token-reservation.js';
 import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.js';
@@ -274,7 +274,7 @@ export class Admission {
     const acquired = await this.state.acquireRequest(rpm, callId);
     if (!acquired.ok) throw rpmRefusal(acquired, subjects, resolved);
     addRequestHeaders(headers, acquired.windows);
-    const refund = () => this.state.refundRequest(rpm.map((limit) => limit.subject), callId, acquired.takenAt).catch(() => undefined);
+    const refund = requestRefund(this.state, rpm.map((limit) => limit.subject), callId, acquired.takenAt);
 
     const tokens = await reserveTokens(this.state, tpm, callId, estimatedTokens, (name) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved), refund);
     Object.assign(headers, tokens.headers);

@@ -5,14 +5,14 @@
  * a combined operation that took nothing. Used where one combined operation is not (yet) a single
  * atomic step of the store (Redis; the outage-tolerant wrapper, whose per-step journal it keeps).
  */
-import type { AdmissionPlan, AdmissionSettlement, AdmitOutcome, LimitsState } from './limits-state.js';
+import { requestRefund, type AdmissionPlan, type AdmissionSettlement, type AdmitOutcome, type LimitsState } from './limits-state.js';
 
 export async function admitInSteps(state: LimitsState, plan: AdmissionPlan): Promise<AdmitOutcome> {
   const { requestId } = plan;
   const rpmSubjects = plan.rpm.map((limit) => limit.subject);
   const acquired = await state.acquireRequest(plan.rpm, requestId);
   if (!acquired.ok) return { ok: false, refused: 'requests', outcome: acquired };
-  const refund = () => state.refundRequest(rpmSubjects, requestId, acquired.takenAt).catch(() => undefined);
+  const refund = requestRefund(state, rpmSubjects, requestId, acquired.takenAt);
 
   const tokens = await state.reserveTokens(plan.tpm, requestId, plan.tokens);
   if (!tokens.ok) {

@@ -141,3 +141,13 @@ export const WINDOW_MS = 60_000;
  * forever. Longer than any call's timeout in practice.
  */
 export const TOKEN_HOLD_TTL_MS = 10 * 60_000;
+
+/**
+ * Gives back a request taken by acquireRequest, at most once however often it is called: the
+ * embedded store finds a take by when it was made, not by its id, so a second refund would give
+ * back another request's take.
+ */
+export function requestRefund(state: Pick<LimitsState, 'refundRequest'>, subjects: string[], requestId: string, takenAt: number | undefined): () => Promise<void> {
+  let refunded: Promise<void> | undefined;
+  return () => (refunded ??= state.refundRequest(subjects, requestId, takenAt).catch(() => undefined));
+}

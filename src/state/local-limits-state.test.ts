@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WINDOW_MS } from './limits-state.js';
+import { requestRefund, WINDOW_MS } from './limits-state.js';
 import { LocalLimitsState } from './local-limits-state.js';
 
 /** A LocalLimitsState on a clock the test moves. */
@@ -122,5 +122,21 @@ describe('LocalLimitsState token window', () => {
     }
     const probe = await state.reserveTokens(tpm, 'probe', 0);
     expect(probe).toMatchObject({ ok: true, windows: [{ remaining: 1_000_000_000 - 700_000 }] });
+  });
+});
+
+describe('requestRefund', () => {
+  it('gives a request back once, however often it is called (a take is found by time, not by id)', async () => {
+    const { state } = onClock();
+    const limits = [{ subject: 'key:once', limit: 2 }];
+    const first = await state.acquireRequest(limits, 'a');
+    await state.acquireRequest(limits, 'b'); // same millisecond as a
+    expect((await state.acquireRequest(limits, 'c')).ok).toBe(false);
+    const refund = requestRefund(state, ['key:once'], 'a', first.ok ? first.takenAt : undefined);
+    await Promise.all([refund(), refund()]);
+    await refund();
+    // One slot back, not three: b still counts.
+    expect(await state.acquireRequest(limits, 'd')).toMatchObject({ ok: true, windows: [{ remaining: 0 }] });
+    expect((await state.acquireRequest(limits, 'e')).ok).toBe(false);
   });
 });
