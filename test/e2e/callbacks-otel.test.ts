@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockOpenAI } from '../support/mock-openai.js';
+import type { CallbackQueueTuning } from '../../src/observability/callbacks/callbacks.js';
 import { MockOtlpCollector, type CollectedSpan } from '../support/mock-otlp-collector.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 
@@ -19,6 +20,20 @@ function entry(name: string, mock: MockOpenAI, id: string, upstreamModel: string
       api_base: ${mock.url}
       api_key: sk-upstream-test
     model_info: {id: ${id}, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}`;
+}
+
+/** A gateway with the otel callback exporting to `collector`, serving `models` (entry() lines). */
+function startTracedGateway(models: string, collector: MockOtlpCollector, options: { tuning?: CallbackQueueTuning } = {}): Promise<TestGateway> {
+  return startGateway(
+    `
+model_list:${models}
+litellm_settings:
+  callbacks: ["otel"]
+general_settings:
+  master_key: ${MASTER_KEY}
+`,
+    { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20, ...options.tuning } },
+  );
 }
 
 async function waitFor(check: () => boolean, what: string): Promise<void> {
@@ -152,16 +167,7 @@ describe('otel callback with streams', () => {
   beforeAll(async () => {
     await slow.start();
     await collector.start();
-    gateway = await startGateway(
-      `
-model_list:${entry('slow', slow, 'dep-slow', 'gpt-4o-mini')}
-litellm_settings:
-  callbacks: ["otel"]
-general_settings:
-  master_key: ${MASTER_KEY}
-`,
-      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20 } },
-    );
+    gateway = await startTracedGateway(`${entry('slow', slow, 'dep-slow', 'gpt-4o-mini')}`, collector);
   });
   afterAll(async () => {
     await gateway?.close();
@@ -278,16 +284,7 @@ describe('otel callback against a collector that refuses', () => {
   beforeAll(async () => {
     await upstream.start();
     await collector.start();
-    gateway = await startGateway(
-      `
-model_list:${entry('gpt', upstream, 'dep-gpt', 'gpt-4o-mini')}
-litellm_settings:
-  callbacks: ["otel"]
-general_settings:
-  master_key: ${MASTER_KEY}
-`,
-      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20, initialBackoffMs: 50 } },
-    );
+    gateway = await startTracedGateway(`${entry('gpt', upstream, 'dep-gpt', 'gpt-4o-mini')}`, collector, { tuning: { initialBackoffMs: 50 } });
   });
   afterAll(async () => {
     await gateway?.close();
