@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { formatUsd } from '../billing/cost.js';
 import type { GatewayResult } from '../gateway/call-context.js';
 import type { Call } from '../gateway/call.js';
+import { openAIResponseFormat, type ResponseFormat } from '../gateway/response-format.js';
 import type { ChatResponse } from '../providers/types.js';
 import { responseToChunks, type CacheEntry } from './entry.js';
 
@@ -38,10 +39,8 @@ export function hitResult(call: Call, entry: CacheEntry, hit: HitFacts): Gateway
   const response = entry.body as ChatResponse;
   if (!call.stream) return { kind: 'json', status: 200, headers, body: call.format.openAI ? openAIBody(entry, response) : call.format.chat(response, undefined) };
   const request = call.operation.request as { stream_options?: { include_usage?: unknown } };
-  const encoder = call.format.stream({ includeUsage: request.stream_options?.include_usage === true });
-  const chunks = responseToChunks(response);
-  const text = encoder.chunks(chunks.map((chunk) => ({ chunk }))) + encoder.end({ usage: entry.usage, last: chunks[chunks.length - 1], usageForwarded: false });
-  headers['content-type'] = encoder.contentType;
+  const { text, contentType } = replayed(call.format, entry, response, request.stream_options?.include_usage === true);
+  headers['content-type'] = contentType;
   headers['cache-control'] = 'no-cache';
   headers.connection = 'keep-alive';
   headers['x-accel-buffering'] = 'no';
@@ -54,6 +53,28 @@ export function hitResult(call: Call, entry: CacheEntry, hit: HitFacts): Gateway
         serverResponse.once('close', () => resolve());
       }),
   };
+}
+
+interface Replay {
+  text: string;
+  contentType: string;
+}
+
+/** OpenAI's SSE replay of a cached answer, written once per entry object and usage choice (it holds nothing of the call). */
+const openAIReplays = new WeakMap<CacheEntry, { withUsage?: Replay; withoutUsage?: Replay }>();
+
+/** The whole stream a hit replays, in the call's format. */
+function replayed(format: ResponseFormat, entry: CacheEntry, response: ChatResponse, includeUsage: boolean): Replay {
+  const encode = (): Replay => {
+    const encoder = format.stream({ includeUsage });
+    const chunks = responseToChunks(response);
+    return { text: encoder.chunks(chunks.map((chunk) => ({ chunk }))) + encoder.end({ usage: entry.usage, last: chunks[chunks.length - 1], usageForwarded: false }), contentType: encoder.contentType };
+  };
+  // Other formats (Anthropic's, a guardrail's checking wrapper) may hold per-call state: encoded each time.
+  if (format !== openAIResponseFormat) return encode();
+  let replays = openAIReplays.get(entry);
+  if (replays === undefined) openAIReplays.set(entry, (replays = {}));
+  return includeUsage ? (replays.withUsage ??= encode()) : (replays.withoutUsage ??= encode());
 }
 
 /** OpenAI's JSON of a cached chat answer, written once per entry object (local entries are shared by their hits). */

@@ -17,37 +17,38 @@ import { checkedFormat } from '../../guardrails/stream-check.js';
 import { restoringFormat } from '../../guardrails/stream-restore.js';
 import { answerTexts } from '../../guardrails/texts.js';
 import type { GatewayResult } from '../call-context.js';
-import type { Call, Stage } from '../call.js';
+import type { Call, GuardrailRun, Next, Stage } from '../call.js';
 
 const POST = (guardrail: GuardrailDefinition) => guardrail.modes.includes('post_call');
 
 export function guardrailPostCallStage(): Stage {
-  return async (call, next) => {
-    const run = call.guardrails;
-    if (!run) return next(call);
-    const outcomes = (call.context.guardrails ??= []);
-    const post = run.active.filter(POST);
-    const externalPost = post.find((guardrail) => guardrail.external);
-    if (call.stream && externalPost) throw new GatewayError('invalid_request', `post_call guardrail "${externalPost.name}" (generic_guardrail_api) checks whole answers, not streamed ones, so the stream is not started; call without "stream"`, { param: 'guardrails' });
-    let format = call.format;
-    if (call.stream && run.restore) format = restoringFormat(format, run.restore, () => outcomes.push({ name: maskingGuardrail(outcomes), stage: 'post_call', action: 'restored' }));
-    // Checked before restoring: the guardrails read what the model wrote, not the caller's own values.
-    if (call.stream && post.length > 0) format = checkedFormat(format, (text) => streamViolation(post, text, outcomes));
-    let checked = false;
-    const checkAnswer =
-      post.length > 0
-        ? (body: string) => {
-            checked = true;
-            return checkJson(call, body, post, outcomes);
-          }
-        : undefined;
-    const result = await next(format === call.format && !checkAnswer ? call : { ...call, format, guardrails: { ...run, checkAnswer } });
-    if (result.kind !== 'json' || result.status !== 200) return withHeader(result, outcomes);
-    let body = result.body;
-    if (checkAnswer && !checked) body = await checkJson(call, body, post, outcomes);
-    if (run.restore) body = restoreJson(body, run.restore, outcomes);
-    return withHeader(body === result.body ? result : { ...result, body }, outcomes);
-  };
+  // A call without guardrails passes straight on (no promise of this stage's own).
+  return (call, next) => (call.guardrails ? postCall(call, next, call.guardrails) : next(call));
+}
+
+async function postCall(call: Call, next: Next, run: GuardrailRun): Promise<GatewayResult> {
+  const outcomes = (call.context.guardrails ??= []);
+  const post = run.active.filter(POST);
+  const externalPost = post.find((guardrail) => guardrail.external);
+  if (call.stream && externalPost) throw new GatewayError('invalid_request', `post_call guardrail "${externalPost.name}" (generic_guardrail_api) checks whole answers, not streamed ones, so the stream is not started; call without "stream"`, { param: 'guardrails' });
+  let format = call.format;
+  if (call.stream && run.restore) format = restoringFormat(format, run.restore, () => outcomes.push({ name: maskingGuardrail(outcomes), stage: 'post_call', action: 'restored' }));
+  // Checked before restoring: the guardrails read what the model wrote, not the caller's own values.
+  if (call.stream && post.length > 0) format = checkedFormat(format, (text) => streamViolation(post, text, outcomes));
+  let checked = false;
+  const checkAnswer =
+    post.length > 0
+      ? (body: string) => {
+          checked = true;
+          return checkJson(call, body, post, outcomes);
+        }
+      : undefined;
+  const result = await next(format === call.format && !checkAnswer ? call : { ...call, format, guardrails: { ...run, checkAnswer } });
+  if (result.kind !== 'json' || result.status !== 200) return withHeader(result, outcomes);
+  let body = result.body;
+  if (checkAnswer && !checked) body = await checkJson(call, body, post, outcomes);
+  if (run.restore) body = restoreJson(body, run.restore, outcomes);
+  return withHeader(body === result.body ? result : { ...result, body }, outcomes);
 }
 
 /** The first post_call guardrail the streamed text so far breaks (kept as an outcome), or undefined. */

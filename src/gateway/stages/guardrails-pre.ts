@@ -16,49 +16,53 @@ import { askExternal } from '../../guardrails/external.js';
 import { PiiVault } from '../../guardrails/pii.js';
 import type { GuardrailRegistry } from '../../guardrails/registry.js';
 import { requestTexts, rewriteRequest } from '../../guardrails/texts.js';
-import type { Operation } from '../call-context.js';
-import { type Call, failedWith, failureOf, type GuardrailRun, type Stage } from '../call.js';
+import type { GatewayResult, Operation } from '../call-context.js';
+import { type Call, failedWith, failureOf, type GuardrailRun, type Next, type Stage } from '../call.js';
 
 const PRE = (guardrail: GuardrailDefinition) => guardrail.modes.includes('pre_call');
 // A guardrail that also runs pre_call has read the prompt already.
 const DURING = (guardrail: GuardrailDefinition) => guardrail.modes.includes('during_call') && !PRE(guardrail);
 
 export function guardrailPreCallStage(registry: () => GuardrailRegistry | undefined): Stage {
-  return async (call, next) => {
+  // A call no guardrail applies to passes straight on (no promise of this stage's own).
+  return (call, next) => {
     const guardrails = registry();
     if (!guardrails) {
       const named = call.context.requestOptions?.guardrails;
-      if (named?.length) throw new GatewayError('invalid_request', `guardrail ${named.map((name) => `"${name}"`).join(', ')} ${named.length > 1 ? 'are' : 'is'} not configured on this gateway (no guardrails are configured), so the request was not run; remove "guardrails" to call the model without them`, { param: 'guardrails' });
+      if (named?.length) return Promise.reject(new GatewayError('invalid_request', `guardrail ${named.map((name) => `"${name}"`).join(', ')} ${named.length > 1 ? 'are' : 'is'} not configured on this gateway (no guardrails are configured), so the request was not run; remove "guardrails" to call the model without them`, { param: 'guardrails' }));
       return next(call);
     }
     const active = guardrails.activeFor(call.context);
-    if (active.length === 0) return next(call);
-    const unavailable = active.find((guardrail) => guardrail.unavailable);
-    if (unavailable) throw new GatewayError('model_unavailable', `guardrail "${unavailable.name}" cannot run: ${unavailable.unavailable}, so the call is not made without it`, { param: 'guardrails' });
-    const outcomes: GuardrailOutcome[] = [];
-    call.context.guardrails = outcomes;
-    if (!requestTexts(call.operation)) {
-      throw new GatewayError('invalid_request', `guardrail${active.length > 1 ? 's' : ''} ${active.map((guardrail) => `"${guardrail.name}"`).join(', ')} cannot read a provider-native request, so it is not run; call the OpenAI-compatible endpoint instead`, { param: 'guardrails' });
-    }
-    const vault = new PiiVault();
-    const { operation, restore } = await preCall(call, active.filter(PRE), vault, outcomes);
-    const during = active.filter(DURING);
-    const duringCall = during.length > 0 ? duringCallVerdict(during, requestTexts(operation)!, call, outcomes) : undefined;
-    const run: GuardrailRun = { active, restore: restore ? vault : undefined, duringCall };
-    try {
-      const result = await next({ ...call, operation, guardrails: run });
-      // Where an answer is released (settle, mock, a cache hit) the verdict was awaited; this holds for any other path (an embeddings cache hit).
-      const refused = await duringCall;
-      if (refused) throw refused;
-      return result;
-    } catch (caught) {
-      // The call failed otherwise (the upstream, routing) while a during_call guardrail refused it: the refusal is the answer.
-      const refused = await duringCall;
-      if (!refused || refused === caught) throw caught;
-      const failure = failureOf(toGatewayError(caught));
-      throw failure ? failedWith(refused, failure.call, failure.route) : refused;
-    }
+    return active.length === 0 ? next(call) : guarded(call, next, active);
   };
+}
+
+async function guarded(call: Call, next: Next, active: GuardrailDefinition[]): Promise<GatewayResult> {
+  const unavailable = active.find((guardrail) => guardrail.unavailable);
+  if (unavailable) throw new GatewayError('model_unavailable', `guardrail "${unavailable.name}" cannot run: ${unavailable.unavailable}, so the call is not made without it`, { param: 'guardrails' });
+  const outcomes: GuardrailOutcome[] = [];
+  call.context.guardrails = outcomes;
+  if (!requestTexts(call.operation)) {
+    throw new GatewayError('invalid_request', `guardrail${active.length > 1 ? 's' : ''} ${active.map((guardrail) => `"${guardrail.name}"`).join(', ')} cannot read a provider-native request, so it is not run; call the OpenAI-compatible endpoint instead`, { param: 'guardrails' });
+  }
+  const vault = new PiiVault();
+  const { operation, restore } = await preCall(call, active.filter(PRE), vault, outcomes);
+  const during = active.filter(DURING);
+  const duringCall = during.length > 0 ? duringCallVerdict(during, requestTexts(operation)!, call, outcomes) : undefined;
+  const run: GuardrailRun = { active, restore: restore ? vault : undefined, duringCall };
+  try {
+    const result = await next({ ...call, operation, guardrails: run });
+    // Where an answer is released (settle, mock, a cache hit) the verdict was awaited; this holds for any other path (an embeddings cache hit).
+    const refused = await duringCall;
+    if (refused) throw refused;
+    return result;
+  } catch (caught) {
+    // The call failed otherwise (the upstream, routing) while a during_call guardrail refused it: the refusal is the answer.
+    const refused = await duringCall;
+    if (!refused || refused === caught) throw caught;
+    const failure = failureOf(toGatewayError(caught));
+    throw failure ? failedWith(refused, failure.call, failure.route) : refused;
+  }
 }
 
 /** Runs the pre_call guardrails in config order; the operation the upstream gets, and whether masked values are to be restored. */

@@ -17,15 +17,19 @@ import { estimateUsage } from '../usage-estimate.js';
 import { awaitDuringCall } from '../../guardrails/during-call.js';
 
 export function mockStage(recorder: UsageRecorder): Stage {
-  return async (call, next) => {
+  // A call without "mock_response" passes straight on (no promise of this stage's own).
+  return (call, next) => {
     const text = call.context.requestOptions?.mockResponse;
-    if (text === undefined) return next(call);
-    if (call.operation.kind === 'embeddings') throw new GatewayError('invalid_request', '"mock_response" answers chat and completion calls; embeddings have no text answer to mock', { param: 'mock_response' });
-    const usage = await estimateUsage(call.operation, text);
-    await awaitDuringCall(call); // a during_call guardrail's refusal replaces the mocked answer too
-    recorder.recordMock(call, usage);
-    return mockResult(call, text, usage);
+    return text === undefined ? next(call) : answerWithMock(recorder, call, text);
   };
+}
+
+async function answerWithMock(recorder: UsageRecorder, call: Call, text: string): Promise<GatewayResult> {
+  if (call.operation.kind === 'embeddings') throw new GatewayError('invalid_request', '"mock_response" answers chat and completion calls; embeddings have no text answer to mock', { param: 'mock_response' });
+  const usage = await estimateUsage(call.operation, text);
+  await awaitDuringCall(call); // a during_call guardrail's refusal replaces the mocked answer too
+  recorder.recordMock(call, usage);
+  return mockResult(call, text, usage);
 }
 
 function openAIUsage(usage: Usage) {

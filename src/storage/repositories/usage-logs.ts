@@ -22,30 +22,62 @@ const COLUMNS = [
 
 type InsertOne = (row: UsageLogRow) => boolean;
 
+/** Statements kept for the distinct sets of non-null columns rows come with; past this many, rows bind every column. */
+export const MAX_ROW_SHAPES = 128;
+
+/**
+ * SQLite inserts through prepared statements that name only the columns a row has a value for
+ * (a cache hit's row leaves half of them null): each bound parameter costs the writer thread time,
+ * and a left-out column takes its default, which for these columns is NULL. Columns that have a
+ * default of their own (the 0/1 flags, retries, …) are always named, as before.
+ */
+function shapedInserts(sqlite: SQLiteConnection): InsertOne {
+  const declared = sqlite.prepare("select name, dflt_value from pragma_table_info('usage_logs')").all() as Array<{ name: string; dflt_value: unknown }>;
+  const withDefault = new Set(declared.filter((column) => column.dflt_value !== null).map((column) => column.name));
+  // Columns that are NOT NULL with a default: a row without them takes the default, not null.
+  const flags = new Set<string>(['byok', 'aborted', 'usage_adjusted', 'cache_hit']);
+  const always = COLUMNS.map((column) => withDefault.has(column) || flags.has(column));
+  const fallback = COLUMNS.map((column) => (flags.has(column) ? 0 : null));
+  const prepare = (indexes: number[]) => {
+    const columns = indexes.map((index) => COLUMNS[index]!);
+    const statement = sqlite.prepare(`insert into usage_logs (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (call_id) do nothing`);
+    return { statement, indexes, values: new Array<unknown>(indexes.length) };
+  };
+  const everyColumn = prepare(COLUMNS.map((_, index) => index));
+  // A row's shape: one bit per column that is bound (48 columns fit a double's 53-bit integers exactly).
+  const shapes = new Map<number, ReturnType<typeof prepare>>();
+  return (row) => {
+    let shape = 0;
+    for (let index = 0; index < COLUMNS.length; index++) shape = shape * 2 + (always[index] || row[COLUMNS[index]!] != null ? 1 : 0);
+    let insert = shapes.get(shape);
+    if (insert === undefined) {
+      const full = shapes.size >= MAX_ROW_SHAPES;
+      insert = full ? everyColumn : prepare(COLUMNS.flatMap((column, index) => (always[index] || row[column] != null ? [index] : [])));
+      if (!full) shapes.set(shape, insert);
+    }
+    const { indexes, values, statement } = insert;
+    // Positional parameters: binding an array skips the by-name lookup of every property.
+    for (let position = 0; position < indexes.length; position++) {
+      const index = indexes[position]!;
+      values[position] = row[COLUMNS[index]!] ?? fallback[index];
+    }
+    return statement.run(values).changes === 1;
+  };
+}
+
 export class UsageLogRepository {
   private insertOne: InsertOne | undefined;
 
   /**
    * `sqlite` is the better-sqlite3 connection behind `db`, when the database is SQLite: rows are
-   * then inserted with one cached prepared statement (2–3× cheaper than building a multi-row
-   * insert per batch), inside the caller's transaction.
+   * then inserted with cached prepared statements (2–3× cheaper than building a multi-row insert
+   * per batch), inside the caller's transaction.
    */
   constructor(
     private readonly db: Kysely<Database>,
     sqlite?: SQLiteConnection,
   ) {
-    if (sqlite) {
-      // Positional parameters: binding an array skips the by-name lookup of 38 properties.
-      const statement = sqlite.prepare(`insert into usage_logs (${COLUMNS.join(', ')}) values (${COLUMNS.map(() => '?').join(', ')}) on conflict (call_id) do nothing`);
-      const values: unknown[] = new Array(COLUMNS.length);
-      // Columns that are NOT NULL with a default: a row without them takes the default, not null.
-      const flags = (['byok', 'aborted', 'usage_adjusted', 'cache_hit'] as const).map((column) => [COLUMNS.indexOf(column), column] as const);
-      this.insertOne = (row) => {
-        for (let index = 0; index < COLUMNS.length; index++) values[index] = row[COLUMNS[index]!] ?? null;
-        for (const [index, column] of flags) values[index] = row[column] ?? 0;
-        return statement.run(values).changes === 1;
-      };
-    }
+    if (sqlite) this.insertOne = shapedInserts(sqlite);
   }
 
   /**
