@@ -1,4 +1,8 @@
+import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import type { Call } from '../gateway/call.js';
+import { hitResult } from './answer.js';
+import type { CacheEntry } from './entry.js';
 import type { ChatChunk } from '../providers/types.js';
 import { openAIResponseFormat } from '../gateway/response-format.js';
 import { capturingFormat } from './capture.js';
@@ -114,6 +118,36 @@ describe('streams', () => {
     const replayed = responseToChunks(response);
     expect(replayed.map((item) => item.choices[0]!.delta)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hello' }, { tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] }, {}]);
     expect(replayed.at(-1)!.choices[0]!.finish_reason).toBe('tool_calls');
+  });
+
+  it('a streamed hit replays with the usage chunk only when asked, the same text on every hit', async () => {
+    const entry: CacheEntry = {
+      v: 1,
+      kind: 'chat',
+      createdAt: Date.now(),
+      group: 'g',
+      body: { id: 'chatcmpl-1', object: 'chat.completion', created: 7, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi' }, finish_reason: 'stop' }] },
+      usage: { promptTokens: 3, completionTokens: 1, totalTokens: 4 },
+      costMicros: 5,
+    };
+    const replay = async (includeUsage: boolean) => {
+      const call = { stream: true, format: openAIResponseFormat, operation: { kind: 'chat', request: { model: 'g', messages: [], stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}) } }, context: { callId: 'call-1' } } as unknown as Call;
+      const result = hitResult(call, entry, { key: 'k' });
+      if (result.kind !== 'stream') throw new Error('expected a stream');
+      let text = '';
+      const response = { end: (chunk: string, done: () => void) => ((text = chunk), done()), once: () => undefined } as unknown as ServerResponse;
+      await result.pump(response);
+      return text;
+    };
+    const events = (text: string) => text.split('\n\n').filter(Boolean).map((event) => event.slice('data: '.length));
+    const withUsage = await replay(true);
+    const without = await replay(false);
+    expect(events(withUsage).at(-1)).toBe('[DONE]');
+    expect(JSON.parse(events(withUsage).at(-2)!)).toMatchObject({ id: 'chatcmpl-1', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } });
+    expect(events(without).some((event) => event.includes('"usage"'))).toBe(false);
+    expect(events(without).slice(0, -1).map((event) => JSON.parse(event).choices[0].delta)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hi' }, {}]);
+    expect(await replay(true)).toBe(withUsage);
+    expect(await replay(false)).toBe(without);
   });
 
   it('a stream that ended in an error is never an answer', () => {

@@ -14,7 +14,7 @@ import { UsageIngest } from '../usage-ingest.js';
 import { MAX_ROW_SHAPES, UsageLogRepository } from './usage-logs.js';
 
 /** Every nullable column and a value for it; the generator below leaves out any subset of them. */
-const OPTIONAL: Partial<Record<keyof UsageLogRow, unknown>> = {
+const OPTIONAL: Record<string, unknown> = {
   key_hash: 'h'.repeat(64),
   key_id: 'key-1',
   key_alias: 'alias ✓',
@@ -50,9 +50,9 @@ const OPTIONAL: Partial<Record<keyof UsageLogRow, unknown>> = {
   api_base: 'http://upstream',
   model_budgets: '["gpt-4o"]',
 };
-const OPTIONAL_NAMES = Object.keys(OPTIONAL) as Array<keyof UsageLogRow>;
+const OPTIONAL_NAMES = Object.keys(OPTIONAL);
 
-function rowWith(index: number, present: (name: keyof UsageLogRow) => boolean): UsageLogRow {
+function rowWith(index: number, present: (name: string) => boolean): UsageLogRow {
   const row: Record<string, unknown> = {
     call_id: `call-${String(index).padStart(6, '0')}`,
     created_at: 1_700_000_000_000 + index,
