@@ -192,7 +192,18 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       caller: { keyHash: null, keyAlias: null, userId: null, teamId: null, isAdmin: false },
       client,
       recorded: config.endpoint === undefined,
+      // Every optional field present from the start (set later in place): one shape for every call's context.
+      unansweredReads: undefined,
+      requestedPowerLevel: undefined,
+      agentExecution: undefined,
+      requestedTask: undefined,
+      endUser: undefined,
+      requestTags: undefined,
       requesterIp: request.ip,
+      traceparent: undefined,
+      requestMetadata: undefined,
+      requestOptions: undefined,
+      guardrails: undefined,
     };
     const traceparent = request.headers.traceparent;
     if (typeof traceparent === 'string') call.traceparent = traceparent;

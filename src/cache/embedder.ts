@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { ClientConnection } from '../gateway/client-connection.js';
 import type { CallContext } from '../gateway/call-context.js';
-import type { Call, Next } from '../gateway/call.js';
+import { newCall, type Call, type Next } from '../gateway/call.js';
 import { newCallId } from '../gateway/call-id.js';
 import { openAIResponseFormat } from '../gateway/response-format.js';
 import type { Embed } from './semantic.js';
@@ -24,7 +24,7 @@ export function chainEmbedder(run: () => Next, model: string): Embed {
       recorded: false,
     };
     // The prompt stays in the end user's allowed region: the embedding call is held to it too.
-    const result = await run()({ context, operation: { kind: 'embeddings', request: { model, input: text } }, format: openAIResponseFormat, stream: false, ...(call.region ? { region: call.region } : {}) });
+    const result = await run()(newCall({ context, operation: { kind: 'embeddings', request: { model, input: text } }, format: openAIResponseFormat, stream: false, region: call.region }));
     if (result.kind !== 'json') return undefined;
     const body = JSON.parse(result.body) as { data?: Array<{ embedding?: unknown }> };
     const embedding = body.data?.[0]?.embedding;

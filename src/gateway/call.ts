@@ -52,6 +52,35 @@ export interface Call {
   readonly alternative?: NativeAlternative;
 }
 
+/**
+ * A new call with every field of Call present, in one order. Stages hand `next` copies made with
+ * `{ ...call, field }`; when the field already exists the copy keeps the original's hidden class, so
+ * every call on the path has one shape and the stages' reads of it stay monomorphic (a field first
+ * added by a spread gave each combination of stages its own shape, and reads like `call.guardrails`
+ * went megamorphic: bench/README.md).
+ */
+export function newCall(fields: Pick<Call, 'context' | 'operation' | 'format' | 'stream'> & Partial<Call>): Call {
+  return {
+    context: fields.context,
+    operation: fields.operation,
+    format: fields.format,
+    stream: fields.stream,
+    promptForLog: fields.promptForLog,
+    modelName: fields.modelName,
+    level: fields.level,
+    agent: fields.agent,
+    rule: fields.rule,
+    limits: fields.limits,
+    resolution: fields.resolution,
+    region: fields.region,
+    admission: fields.admission,
+    attempt: fields.attempt,
+    traceparent: fields.traceparent,
+    guardrails: fields.guardrails,
+    alternative: fields.alternative,
+  };
+}
+
 /** A chat call's native form, used per attempt on the deployments `serves` accepts. */
 export interface NativeAlternative {
   readonly operation: NativeOperation;

@@ -4,7 +4,7 @@
  * recorded. What it answers is what the real call would decide at this moment.
  */
 import type { CallContext, Operation } from './call-context.js';
-import { compose, type Call } from './call.js';
+import { compose, newCall, type Call } from './call.js';
 import type { GatewayDependencies } from './dependencies.js';
 import { openAIResponseFormat } from './response-format.js';
 import { resolveStage } from './stages/resolve.js';
@@ -16,6 +16,6 @@ export async function explainCall(deps: Pick<GatewayDependencies, 'catalog' | 'p
     decided = call;
     return { kind: 'json', status: 200, headers: {}, body: '' };
   });
-  await run({ context, operation, format: openAIResponseFormat, stream: false });
+  await run(newCall({ context, operation, format: openAIResponseFormat, stream: false }));
   return decided!;
 }

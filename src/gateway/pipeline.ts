@@ -7,7 +7,7 @@ import { GatewayError } from '../errors.js';
 import { endUserFromBody } from './end-user.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
 import type { CallContext, GatewayResult, NativeOperation, Operation } from './call-context.js';
-import type { Call, NativeAlternative, Next } from './call.js';
+import { newCall, type Call, type NativeAlternative, type Next } from './call.js';
 import { buildChain } from './chain.js';
 import { explainCall } from './explain.js';
 import type { GatewayDependencies } from './dependencies.js';
@@ -93,6 +93,6 @@ export class Gateway {
       if (endUser !== undefined) context.endUser = endUser;
     }
     const stream = operation.kind !== 'embeddings' && operation.request.stream === true;
-    return { context, operation, format, stream, promptForLog: this.deps.settings.storePrompts ? promptOf(operation) : undefined };
+    return newCall({ context, operation, format, stream, promptForLog: this.deps.settings.storePrompts ? promptOf(operation) : undefined });
   }
 }
