@@ -22,7 +22,7 @@ import { registerLitellmSpendReportRoute } from './http/routes/litellm-spend-rep
 import { newCallId } from './gateway/call-id.js';
 import { ClientConnection } from './gateway/client-connection.js';
 import type { Caller } from './auth/caller.js';
-import type { CallContext } from './gateway/call-context.js';
+import type { CallContext, EveryField } from './gateway/call-context.js';
 import type { Gateway } from './gateway/pipeline.js';
 import type { UpstreamClient } from './gateway/upstream.js';
 import './http/context.js';
@@ -183,7 +183,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       return;
     }
     const client = new ClientConnection();
-    const call: CallContext = {
+    const call = {
       // Fastify's request id is already a fresh call id (genReqId): it is the call id too.
       callId: request.id,
       startedAt: performance.now(),
@@ -204,7 +204,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       requestMetadata: undefined,
       requestOptions: undefined,
       guardrails: undefined,
-    };
+    } satisfies EveryField<CallContext> as CallContext;
     const traceparent = request.headers.traceparent;
     if (typeof traceparent === 'string') call.traceparent = traceparent;
     request.call = call;

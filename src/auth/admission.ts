@@ -352,7 +352,8 @@ export class Admission {
         // An entry that covers the served model without having been reserved (the model list changed mid-call) is charged all the same.
         const unreserved = charged.filter((entry) => !modelHolds.some((candidate) => candidate.entry === entry)).map((entry) => modelHoldOf(resolved!, budgets!, entry, Date.now()));
         if (unreserved.length > 0 && (costMicros ?? 0) > 0) this.state.settle(unreserved, 0, costMicros!).catch((error: Error) => this.logger.error({ err: error.message }, 'could not charge a per-model budget'));
-        if (holds.length > 0) noteOverrun({ ledger: 'budget', reserved: maxCostMicros, charged: costMicros ?? 0, holder: holds.map((hold) => hold.subject).join(',') }, this.logger, this.onOverrun);
+        // (The holder list is only built for an overrun: this runs on every call.)
+        if (holds.length > 0 && (costMicros ?? 0) > maxCostMicros) noteOverrun({ ledger: 'budget', reserved: maxCostMicros, charged: costMicros ?? 0, holder: holds.map((hold) => hold.subject).join(',') }, this.logger, this.onOverrun);
         if (resolved) this.keySpend.settled(resolved.key, costMicros ?? 0, keyCounted);
         // The counters after the settle: for budget alerts, and the key's tally (the same operation returns them).
         const readSpent = (this.onSpend !== undefined || keyHold >= 0) && holds.length > 0 && (costMicros ?? 0) > 0;

@@ -34,6 +34,13 @@ export type Endpoint =
   | 'audio/transcriptions';
 
 /** What the HTTP layer knows about a call before the request path runs. */
+/**
+ * Every field of T, optional ones included (as undefined): the type of the literals that create a
+ * call and its context, so that a field added to either cannot be left out of them (one shape per
+ * object on the request path: bench/README.md, "Every call has one shape").
+ */
+export type EveryField<T> = { [K in keyof Required<T>]: T[K] | undefined };
+
 export interface CallContext {
   callId: string;
   /** performance.now() when the request arrived. */

@@ -14,7 +14,7 @@ import type { LevelChoice, UpstreamTarget } from '../platform/layer.js';
 import type { ModelLimit } from '../platform/model-limits.js';
 import type { Deployment } from '../providers/types.js';
 import type { ModelGroup } from '../routing/catalog.js';
-import type { CallContext, GatewayResult, NativeOperation, Operation } from './call-context.js';
+import type { CallContext, EveryField, GatewayResult, NativeOperation, Operation } from './call-context.js';
 import type { ResponseFormat } from './response-format.js';
 
 export interface Call {
@@ -60,7 +60,7 @@ export interface Call {
  * went megamorphic: bench/README.md).
  */
 export function newCall(fields: Pick<Call, 'context' | 'operation' | 'format' | 'stream'> & Partial<Call>): Call {
-  return {
+  const call: EveryField<Call> = {
     context: fields.context,
     operation: fields.operation,
     format: fields.format,
@@ -79,6 +79,7 @@ export function newCall(fields: Pick<Call, 'context' | 'operation' | 'format' | 
     guardrails: fields.guardrails,
     alternative: fields.alternative,
   };
+  return call as Call;
 }
 
 /** A chat call's native form, used per attempt on the deployments `serves` accepts. */
