@@ -12,6 +12,7 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { describe, expect, it } from 'vitest';
 import { decodeTraces } from '../../../test/support/mock-otlp-collector.js';
+import { FAILED_ATTEMPT_ATTRIBUTES, SPAN_DEPLOYMENT, SPAN_REQUEST_IDS, spanRow } from '../../../test/support/otel-span-fixtures.js';
 import type { UsageLogRow } from '../../storage/schema.js';
 import { SPAN_KIND_SERVER, traceEncoding, type ResourceInfo, type SpanWriter, type TraceEncoding } from './otlp-encoding.js';
 import { writeAttemptSpan, writeRequestSpan, type TraceIds } from './otel-spans.js';
@@ -169,33 +170,10 @@ interface Case {
   span: SpanFacts;
 }
 
-const request: TraceIds = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', parentSpanId: 'b7ad6b7169203331', sampled: true, finishReasons: ['stop'] };
 const newTrace: TraceIds = { traceId: 'a0b1c2d3e4f5061728394a5b6c7d8e9f', spanId: 'ffeeddccbbaa9988', parentSpanId: undefined, sampled: true };
-const deployment = { id: 'dep-1', provider: 'openai', upstreamModel: 'gpt-4o-mini', apiBase: 'http://10.0.0.1:8080/v1' };
-const row = {
-  call_id: 'call-1',
-  endpoint: 'chat/completions',
-  status: 'success',
-  http_status: 200,
-  error_code: null,
-  error_message: null,
-  cache_hit: 0,
-  retries: 1,
-  fallbacks: 0,
-  stream: 1,
-  provider: 'openai',
-  model_group: 'gpt',
-  upstream_model: 'gpt-4o-mini',
-  deployment_id: 'dep-1',
-  prompt_tokens: 12,
-  completion_tokens: 7,
-  cost_micros: 1234,
-  time_to_first_token_ms: 42,
-  key_alias: 'svc',
-  team_id: null,
-  user_id: 'u1',
-  end_user: 'ënd-üser',
-} as unknown as UsageLogRow;
+const request = SPAN_REQUEST_IDS;
+const deployment = SPAN_DEPLOYMENT;
+const row = spanRow({ end_user: 'ënd-üser' });
 const failedRow = {
   ...row,
   call_id: 'call-2',
@@ -232,18 +210,7 @@ const cases: Case[] = [
       kind: 3,
       start: T(250),
       end: T(10_500),
-      attributes: {
-        'gen_ai.operation.name': 'chat',
-        'gen_ai.request.model': 'gpt-4o-mini',
-        'switchboard.model_group': 'gpt',
-        'switchboard.deployment': 'dep-1',
-        'switchboard.retries_before': 0,
-        'switchboard.fallback': 0,
-        'gen_ai.system': 'openai',
-        'server.address': '10.0.0.1:8080',
-        'error.type': 'upstream_error',
-        'http.response.status_code': 500,
-      },
+      attributes: FAILED_ATTEMPT_ATTRIBUTES,
       status: { code: 2, message: 'upstream broke: “ünïcode” ✓' },
     },
   },

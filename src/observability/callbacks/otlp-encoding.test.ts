@@ -1,36 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTraces } from '../../../test/support/mock-otlp-collector.js';
-import type { UsageLogRow } from '../../storage/schema.js';
+import { FAILED_ATTEMPT_ATTRIBUTES, SPAN_DEPLOYMENT, SPAN_REQUEST_IDS, spanRow } from '../../../test/support/otel-span-fixtures.js';
 import { traceEncoding, type OtlpProtocol, type TraceEncoding } from './otlp-encoding.js';
-import { writeAttemptSpan, writeRequestSpan, type TraceIds } from './otel-spans.js';
+import { writeAttemptSpan, writeRequestSpan } from './otel-spans.js';
 
 const info = { attributes: [['service.name', 'svc-ü'], ['service.version', '1.2.3'], ['deployment.environment', 'prod']] as Array<[string, string]>, scopeName: 'switchboard', scopeVersion: '1.2.3' };
-const request: TraceIds = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', parentSpanId: 'b7ad6b7169203331', sampled: true, finishReasons: ['stop'] };
-const deployment = { id: 'dep-1', provider: 'openai', upstreamModel: 'gpt-4o-mini', apiBase: 'http://10.0.0.1:8080/v1' };
-const row = {
-  call_id: 'call-1',
-  endpoint: 'chat/completions',
-  status: 'success',
-  http_status: 200,
-  error_code: null,
-  error_message: null,
-  cache_hit: 0,
-  retries: 1,
-  fallbacks: 0,
-  stream: 1,
-  provider: 'openai',
-  model_group: 'gpt',
-  upstream_model: 'gpt-4o-mini',
-  deployment_id: 'dep-1',
-  prompt_tokens: 12,
-  completion_tokens: 7,
-  cost_micros: 1234,
-  time_to_first_token_ms: 42,
-  key_alias: 'svc',
-  team_id: null,
-  user_id: 'u1',
-  end_user: null,
-} as unknown as UsageLogRow;
+const request = SPAN_REQUEST_IDS;
+const deployment = SPAN_DEPLOYMENT;
+const row = spanRow();
 
 function encodeAndDecode(protocol: OtlpProtocol, write: (encoding: TraceEncoding<Buffer | string>) => Array<Buffer | string>) {
   const encoding = traceEncoding(protocol, info) as TraceEncoding<Buffer | string>;
@@ -56,18 +33,7 @@ describe.each(['http/protobuf', 'http/json'] as const)('OTLP encoding (%s)', (pr
     expect(failed).toMatchObject({ spanId: '1111111111111111', parentSpanId: request.spanId, name: 'chat gpt-4o-mini', kind: 3, status: { code: 2, message: 'upstream broke' }, flags: 0x101 });
     expect(failed.startNanos).toBe(1_733_389_200_000_250_000n);
     expect(failed.endNanos).toBe(1_733_389_200_010_500_000n);
-    expect(failed.attributes).toEqual({
-      'gen_ai.operation.name': 'chat',
-      'gen_ai.request.model': 'gpt-4o-mini',
-      'switchboard.model_group': 'gpt',
-      'switchboard.deployment': 'dep-1',
-      'switchboard.retries_before': 0,
-      'switchboard.fallback': 0,
-      'gen_ai.system': 'openai',
-      'server.address': '10.0.0.1:8080',
-      'error.type': 'upstream_error',
-      'http.response.status_code': 500,
-    });
+    expect(failed.attributes).toEqual(FAILED_ATTEMPT_ATTRIBUTES);
     expect(streamed.status.code ?? 0).toBe(0);
     expect(streamed.attributes).toMatchObject({ 'switchboard.stream': true, 'gen_ai.usage.input_tokens': 12, 'gen_ai.usage.output_tokens': 7, 'gen_ai.response.finish_reasons': ['stop', 'length'], 'switchboard.time_to_first_token_ms': 3, 'switchboard.aborted': true });
     // The request span continues the client's (remote) span.
