@@ -33,7 +33,6 @@ export type Endpoint =
   | 'audio/speech'
   | 'audio/transcriptions';
 
-/** What the HTTP layer knows about a call before the request path runs. */
 /**
  * Every field of T, optional ones included (as undefined): the type of the literals that create a
  * call and its context, so that a field added to either cannot be left out of them (one shape per
@@ -41,6 +40,7 @@ export type Endpoint =
  */
 export type EveryField<T> = { [K in keyof Required<T>]: T[K] | undefined };
 
+/** What the HTTP layer knows about a call before the request path runs. */
 export interface CallContext {
   callId: string;
   /** performance.now() when the request arrived. */
