@@ -201,6 +201,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       requestTags: undefined,
       requesterIp: request.ip,
       traceparent: undefined,
+      trace: undefined,
       requestMetadata: undefined,
       requestOptions: undefined,
       guardrails: undefined,

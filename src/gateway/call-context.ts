@@ -72,6 +72,8 @@ export interface CallContext {
   requesterIp?: string;
   /** The client's W3C `traceparent` header, continued by the otel callback's request span. */
   traceparent?: string;
+  /** The otel callback's own state of this call (its request span's ids: otel.ts), once an attempt or the record needed it. */
+  trace?: unknown;
   /** The request's `metadata` object (LiteLLM's), kept on the usage row; never sent upstream. */
   requestMetadata?: Record<string, unknown>;
   /** The per-request options read off the body and headers (gateway/request-options.ts). */

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { chunksFinishReasons, chunksText, partChunks, partsFinishReasons, runChunks, type StreamedPart } from './streamed-answer.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { chunksFinishReasons, chunksText, partChunks, partsFinishReasons, partsText, runChunks, runText, type StreamedPart } from './streamed-answer.js';
 import { callContentOf, CONTENT_MAX_CHARS, resolvedContent } from '../observability/callbacks/callback-content.js';
 
 const event = (choices: unknown[], extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices, ...extra })}\n\n`;
@@ -29,6 +29,107 @@ describe('streamed answer parts', () => {
 
   it('skips a run that is not JSON', () => {
     expect(chunksText(partChunks(['data: not json\n\n', event([delta('ok')])]))).toBe('ok');
+  });
+});
+
+describe('the text of forwarded runs without parsing them (partsText)', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** A seeded generator (mulberry32), so a failure names the seed that reproduces it. */
+  function generator(seed: number) {
+    let state = seed >>> 0;
+    const next = () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let value = state;
+      value = Math.imul(value ^ (value >>> 15), value | 1);
+      value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+      return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+    };
+    const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+    return { next, pick };
+  }
+
+  const PIECES = ['a', 'Hello', ' ', '"', '\\', '\\"', '{', '}', '[', ']', '"content":"', '"delta":{', '"text":', '"tool_calls"', '\n', '\u2028', 'é', '😀', '\u0001', 'null', ',', ':'];
+
+  function text(random: ReturnType<typeof generator>): string {
+    let value = '';
+    const length = Math.floor(random.next() * 6);
+    for (let index = 0; index < length; index++) value += random.pick(PIECES);
+    return value;
+  }
+
+  /** A chat chunk of one of the shapes upstreams send, in one of several key orders. */
+  function chunk(random: ReturnType<typeof generator>): Record<string, unknown> {
+    const deltas: Array<() => Record<string, unknown>> = [
+      () => ({ content: text(random) }),
+      () => ({ role: 'assistant', content: text(random), refusal: null }),
+      () => ({ content: text(random), role: 'assistant' }),
+      () => ({ content: null }),
+      () => ({}),
+      () => ({ role: 'assistant' }),
+      () => ({ reasoning_content: text(random) }),
+      () => ({ refusal: text(random) }),
+      () => ({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: text(random), arguments: text(random) } }] }),
+      () => ({ audio: { content: text(random) }, content: text(random) }),
+      () => ({ content: 7 }),
+    ];
+    const choice = (index: number): Record<string, unknown> => {
+      const shapes: Array<() => Record<string, unknown>> = [
+        () => ({ index, delta: random.pick(deltas)(), logprobs: null, finish_reason: random.pick([null, 'stop', 'length']) }),
+        () => ({ delta: random.pick(deltas)(), index, finish_reason: null }),
+        () => ({ index, delta: random.pick(deltas)(), logprobs: { content: [{ token: text(random), logprob: -0.1 }] }, finish_reason: null }),
+        () => ({ index, text: text(random), finish_reason: null }),
+        () => ({ index, extra: { nested: true }, delta: random.pick(deltas)(), finish_reason: null }),
+        () => ({ index, wrapper: { delta: random.pick(deltas)() }, finish_reason: null }),
+      ];
+      return random.pick(shapes)();
+    };
+    const choices = Array.from({ length: random.pick([0, 1, 1, 1, 2]) }, (_, index) => choice(index));
+    const tops: Array<() => Record<string, unknown>> = [
+      () => ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices }),
+      () => ({ choices, id: 'x', usage: null }),
+      () => ({ id: 'x', object: 'chat.completion.chunk', system_fingerprint: 'fp', choices, usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }),
+      () => ({ id: 'x', message: { content: text(random) }, choices }),
+      () => ({ id: 'x', delta: { content: text(random) }, choices }),
+    ];
+    return random.pick(tops)();
+  }
+
+  it('reads the same text as parsing every event, over 3 000 random runs', () => {
+    for (let seed = 1; seed <= 3_000; seed++) {
+      const random = generator(seed);
+      const parts: StreamedPart[] = [];
+      for (let count = 1 + Math.floor(random.next() * 3); count > 0; count--) {
+        if (random.next() < 0.15) parts.push(chunk(random) as never);
+        else parts.push(Array.from({ length: 1 + Math.floor(random.next() * 5) }, () => `data: ${JSON.stringify(chunk(random))}\n\n`).join(''));
+      }
+      const expected = chunksText(partChunks(parts));
+      const actual = partsText(parts);
+      if (actual !== expected) expect({ seed, parts, actual }).toEqual({ seed, parts, actual: expected });
+    }
+  });
+
+  it('parses no event of the usual shape, and an event with escapes only for its text', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    const plain = event([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]) + event([delta('Hel')]) + event([delta('lo')]) + event([{ index: 0, delta: {}, finish_reason: 'stop' }]);
+    expect(runText(plain)).toBe('Hello');
+    expect(parse).not.toHaveBeenCalled();
+    expect(runText(event([delta('say "hi"\n')]))).toBe('say "hi"\n');
+    expect(parse).toHaveBeenCalledTimes(1);
+    expect(parse.mock.calls[0][0]).toBe('"say \\"hi\\"\\n"');
+  });
+
+  it('reads a key given twice as JSON.parse does (the last one)', () => {
+    const twice = 'data: {"choices":[{"index":0,"delta":{"content":"first","content":"last"}}]}\n\n';
+    expect(runText(twice)).toBe('last');
+    expect(runText(twice)).toBe(chunksText(runChunks(twice)));
+  });
+
+  it('skips a run whose unusual event is not JSON, as parsing every event does', () => {
+    expect(runText('data: not json\n\n')).toBeUndefined();
+    expect(partsText(['data: not json\n\n', event([delta('ok')])])).toBe('ok');
   });
 });
 

@@ -12,7 +12,7 @@
  * the recorded call is handed to the callbacks (resolvedContent), not while the stream is relayed.
  */
 import type { Operation } from '../../gateway/call-context.js';
-import { chunksText, partChunks, type StreamedPart } from '../../gateway/streamed-answer.js';
+import { partsText, type StreamedPart } from '../../gateway/streamed-answer.js';
 import type { UsageLogRow } from '../../storage/schema.js';
 
 /** Characters kept of each of the prompt and the answer text per call. */
@@ -119,7 +119,7 @@ function partsSize(parts: StreamedPart[]): number {
 export function resolvedContent(content: CallContent): CallContent {
   if (!content.answerParts) return content;
   const { answerParts, ...rest } = content;
-  return { ...rest, ...boundedAnswer(chunksText(partChunks(answerParts))) };
+  return { ...rest, ...boundedAnswer(partsText(answerParts)) };
 }
 
 /** The prompt as a value (null when the call had none). */
@@ -164,6 +164,30 @@ function partsOf(message: Record<string, unknown>): GenAiPart[] {
     parts.push({ type: 'tool_call', id: call.id, name: call.function?.name, arguments: call.function?.arguments });
   }
   return parts;
+}
+
+/**
+ * JSON.stringify(genAiInputMessages(content)), written directly for the usual message (a role
+ * other than tool, string content, no tool calls): the span's attribute without building the
+ * message objects first.
+ */
+export function genAiInputJson(content: CallContent): string {
+  const value = promptValue(content);
+  if (!Array.isArray(value)) return JSON.stringify(genAiInputMessages(content));
+  let json = '[';
+  for (const message of value as unknown[]) {
+    if (message === null || typeof message !== 'object') return JSON.stringify(genAiInputMessages(content));
+    const { role, content: body, tool_calls: calls } = message as Record<string, unknown>;
+    if (typeof role !== 'string') return JSON.stringify(genAiInputMessages(content));
+    if (json.length > 1) json += ',';
+    json += role !== 'tool' && typeof body === 'string' && calls === undefined ? `{"role":${JSON.stringify(role)},"parts":[{"type":"text","content":${JSON.stringify(body)}}]}` : JSON.stringify({ role, parts: partsOf(message as Record<string, unknown>) });
+  }
+  return `${json}]`;
+}
+
+/** JSON.stringify(genAiOutputMessages(content, finishReason)), written directly. */
+export function genAiOutputJson(content: CallContent, finishReason: string | undefined): string {
+  return `[{"role":"assistant","parts":[{"type":"text","content":${JSON.stringify(content.answer ?? '')}}]${finishReason ? `,"finish_reason":${JSON.stringify(finishReason)}` : ''}}]`;
 }
 
 /** The answer as the GenAI semantic conventions' output messages (gen_ai.output.messages). */

@@ -6,7 +6,7 @@
  */
 import type { Deployment, Usage } from '../../providers/types.js';
 import type { UsageLogRow } from '../../storage/schema.js';
-import { genAiInputMessages, genAiOutputMessages, type CallContent } from './callback-content.js';
+import { genAiInputJson, genAiOutputJson, type CallContent } from './callback-content.js';
 import { SPAN_KIND_CLIENT, SPAN_KIND_SERVER, STATUS_ERROR, STATUS_UNSET, type SpanStatus, type SpanWriter } from './otlp-encoding.js';
 
 /** The ids of a call's request span (and, once an attempt ended, the finish reasons it reported). */
@@ -171,8 +171,8 @@ export function writeRequestSpan<Item>(writer: SpanWriter<Item>, span: RequestSp
   }
   if (row.end_user != null) writer.string('switchboard.end_user', row.end_user);
   // Content only when message logging is on (callback-content.ts), as the GenAI conventions' JSON strings.
-  if (content?.prompt !== undefined) writer.string('gen_ai.input.messages', JSON.stringify(genAiInputMessages(content)));
-  if (content?.answer !== undefined) writer.string('gen_ai.output.messages', JSON.stringify(genAiOutputMessages(content, finishReasons?.[0])));
+  if (content?.prompt !== undefined) writer.string('gen_ai.input.messages', genAiInputJson(content));
+  if (content?.answer !== undefined) writer.string('gen_ai.output.messages', genAiOutputJson(content, finishReasons?.[0]));
   if (content?.promptTruncated || content?.answerTruncated) writer.boolean('switchboard.content_truncated', true);
   let status: SpanStatus = { code: STATUS_UNSET };
   if (row.status === 'failure') {

@@ -181,8 +181,6 @@ const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
 export class OtelTracing {
   readonly queue: DeliveryQueue<EncodedSpan>;
-  /** The request span's ids of each call in progress (forgotten when the call is recorded). */
-  private readonly requests = new WeakMap<CallContext, TraceIds>();
   private readonly encoding: TraceEncoding<EncodedSpan>;
   private readonly agent: Agent;
 
@@ -228,11 +226,12 @@ export class OtelTracing {
     await this.agent.close();
   }
 
+  /** The request span's ids of a call in progress, kept on its context (context.trace) until the call is recorded. */
   private idsOf(context: CallContext): TraceIds {
-    let found = this.requests.get(context);
+    let found = context.trace as TraceIds | undefined;
     if (!found) {
       found = traceIdsOf(context.traceparent);
-      this.requests.set(context, found);
+      context.trace = found;
     }
     return found;
   }
@@ -265,7 +264,7 @@ export class OtelTracing {
    */
   recorded(context: CallContext, row: UsageLogRow, content: CallContent | undefined): void {
     const request = this.idsOf(context);
-    this.requests.delete(context);
+    context.trace = undefined;
     if (!request.sampled) return;
     // Both ends on the one monotonic clock the attempts use, so attempts nest inside the request.
     this.queue.enqueue(writeRequestSpan(this.encoding.writer, { request, row, content, startMs: performance.timeOrigin + context.startedAt, endMs: nowMs(), redact: this.options.redact }));
@@ -273,6 +272,6 @@ export class OtelTracing {
 
   /** A call that is not to be logged: its request span is dropped unexported. */
   forget(context: CallContext): void {
-    this.requests.delete(context);
+    context.trace = undefined;
   }
 }
