@@ -97,13 +97,26 @@ describe('the text of forwarded runs without parsing them (partsText)', () => {
     return random.pick(tops)();
   }
 
+  /** JSON with a space after each comma and colon, as Python's json.dumps writes it by default. */
+  function spaced(value: unknown): string {
+    if (Array.isArray(value)) return `[${value.map(spaced).join(', ')}]`;
+    if (value !== null && typeof value === 'object') return `{${Object.entries(value).map(([key, item]) => `${JSON.stringify(key)}: ${spaced(item)}`).join(', ')}}`;
+    return JSON.stringify(value);
+  }
+
   it('reads the same text as parsing every event, over 3 000 random runs', () => {
     for (let seed = 1; seed <= 3_000; seed++) {
       const random = generator(seed);
       const parts: StreamedPart[] = [];
       for (let count = 1 + Math.floor(random.next() * 3); count > 0; count--) {
         if (random.next() < 0.15) parts.push(chunk(random) as never);
-        else parts.push(Array.from({ length: 1 + Math.floor(random.next() * 5) }, () => `data: ${JSON.stringify(chunk(random))}\n\n`).join(''));
+        else if (random.next() < 0.5) parts.push(Array.from({ length: 1 + Math.floor(random.next() * 5) }, () => `data: ${random.next() < 0.3 ? spaced(chunk(random)) : JSON.stringify(chunk(random))}\n\n`).join(''));
+        else {
+          // A stream as upstreams send it: one shape, the words changing (what the templates serve).
+          const shape = chunk(random);
+          const write = random.next() < 0.3 ? spaced : (value: unknown) => JSON.stringify(value);
+          parts.push(Array.from({ length: 1 + Math.floor(random.next() * 6) }, () => `data: ${write(JSON.parse(JSON.stringify(shape).replace(/"content":"(?:[^"\\]|\\.)*"/g, () => `"content":${JSON.stringify(text(random))}`)))}\n\n`).join(''));
+        }
       }
       const expected = chunksText(partChunks(parts));
       const actual = partsText(parts);
@@ -122,9 +135,35 @@ describe('the text of forwarded runs without parsing them (partsText)', () => {
   });
 
   it('reads a key given twice as JSON.parse does (the last one)', () => {
-    const twice = 'data: {"choices":[{"index":0,"delta":{"content":"first","content":"last"}}]}\n\n';
-    expect(runText(twice)).toBe('last');
-    expect(runText(twice)).toBe(chunksText(runChunks(twice)));
+    const cases: Array<[string, string]> = [
+      ['{"choices":[{"index":0,"delta":{"content":"first","content":"last"}}]}', 'last'],
+      ['{"choices":[{"index":0,"delta":{"content":"first","content":7}}]}', ''],
+      ['{"choices":[{"index":0,"delta":{"content":"gone"},"delta":{}}]}', ''],
+      ['{"choices":[{"index":0,"delta":{"content":"gone"}}],"choices":[]}', ''],
+      ['{"choices":[],"choices":[{"index":0,"delta":{"content":"kept"}}]}', 'kept'],
+    ];
+    for (const [json, text] of cases) {
+      const run = `data: ${json}\n\n`;
+      expect(runText(run)).toBe(text);
+      expect(runText(run)).toBe(chunksText(runChunks(run)));
+    }
+  });
+
+  it('reads an event of the last one\'s text around another content only where the rest is the same too', () => {
+    const runs = [
+      // The same text before the content; after it, more keys or a longer string.
+      ['{"choices":[{"delta":{"content":"a"}}]}', '{"choices":[{"delta":{"content":"b","role":"assistant"}}]}', '{"choices":[{"delta":{"content":"c"}}],"x":"}}]}"}'],
+      // A content whose escaped quote sits where the last one's string ended.
+      ['{"choices":[{"delta":{"content":"ab"}}]}', '{"choices":[{"delta":{"content":"x\\"}}]}"}}]}', '{"choices":[{"delta":{"content":"y\\\\"}}]}'],
+      // A suffix of the same length that gives the choice another delta.
+      ['{"choices":[{"delta":{"content":"a"},"q":{"delta":1}}]}', '{"choices":[{"delta":{"content":"b"},"delta":{"z":1}}]}'],
+      // The same prefix and suffix around text that is not one string.
+      ['{"choices":[{"delta":{"content":"a"}}]}', '{"choices":[{"delta":{"content":"b","content":"c"}}]}', '{"choices":[{"delta":{"content":"d"},"logprobs":{"content":"e"}}]}'],
+    ];
+    for (const events of runs) {
+      const run = events.map((json) => `data: ${json}\n\n`).join('');
+      expect(runText(run)).toBe(chunksText(runChunks(run)));
+    }
   });
 
   it('skips a run whose unusual event is not JSON, as parsing every event does', () => {

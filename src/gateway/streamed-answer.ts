@@ -1,9 +1,10 @@
 /**
  * What a stream relayed, kept as it went by: each item either a run of upstream SSE events
  * forwarded untouched (its text, `data: <json>\n\n` per chunk) or a chat chunk the gateway produced
- * itself. Reading its text means parsing the runs, which costs about as much as the relay itself:
- * it is done once, when the recorded call is handed to the callbacks (callback-content.ts), and
- * the relay reads the same way when it counts tokens (stream-relay.ts).
+ * itself. Its text is read once, when the recorded call is handed to the callbacks
+ * (callback-content.ts): by one scan per event that builds nothing (partsText), an event of an
+ * unusual shape parsed; parsing every event cost about as much as relaying it. The relay parses
+ * the events when it counts tokens itself (stream-relay.ts).
  */
 import type { ChatChunk } from '../providers/types.js';
 
@@ -50,74 +51,192 @@ export function chunksText(chunks: readonly ChatChunk[]): string {
   return text;
 }
 
-const CHOICES = '"choices":[';
-const DELTA = '"delta":{';
-const CONTENT = '"content":';
+/** Whether sse[start, end) is the key `name`. */
+function isKey(sse: string, start: number, end: number, name: string): boolean {
+  return end - start === name.length && sse.startsWith(name, start);
+}
+
+/** The backslashes right before sse[at]. */
+function backslashesBefore(sse: string, at: number): number {
+  let count = 0;
+  while (sse.charCodeAt(at - 1 - count) === 0x5c) count++;
+  return count;
+}
+
+function hasBackslash(sse: string, start: number, end: number): boolean {
+  for (let at = start; at < end; at++) if (sse.charCodeAt(at) === 0x5c) return true;
+  return false;
+}
+
+/** Container kinds on the scanner's stack (depth 1 is the event's object). */
+const OBJECT = 0;
+const ARRAY = 1;
+const kinds: number[] = [];
 
 /**
- * The text chunksText reads from one event (a chat chunk's JSON) when the event has the usual
- * shape, without parsing it: one `"delta":{`, the first choice's (only `"index":…` and the like
- * before it), at most one `"content":` key, which (when there) is a member of that delta whose
- * value is a string or null, and no `"tool_calls"` or `"text":` keys. Undefined for any other
- * event, which is then parsed. (A key cannot occur unescaped inside a JSON string, so finding
- * `"content":` means the key is there.)
+ * The text chunksText reads from one event (its JSON at sse[from, to)), found by one scan over its
+ * characters that builds nothing: the first choice's `delta.content` (the last one given, as
+ * JSON.parse keeps), where the event has the usual shape. Undefined for anything else — a second
+ * choice, tool calls, a legacy `text`, an object or array as content, or text the scan does not
+ * take for a JSON object — and the event is then parsed.
  */
-function plainEventText(event: string): string | undefined {
-  const delta = event.indexOf(DELTA);
-  const choices = event.indexOf(CHOICES);
-  if (delta === -1 || choices === -1 || choices > delta) return undefined;
-  // The first choice's delta: only that choice's brace opens between `"choices":[` and it.
-  let braces = 0;
-  for (let at = choices + CHOICES.length; at < delta; at++) {
-    const code = event.charCodeAt(at);
-    if (code === 0x7b) braces++;
-    else if (code === 0x7d || code === 0x5b || code === 0x5d) return undefined;
-  }
-  if (braces !== 1 || event.includes(DELTA, delta + DELTA.length) || event.includes('"tool_calls"') || event.includes('"text":')) return undefined;
-  const key = event.indexOf(CONTENT);
-  if (key === -1) return '';
-  if (key < delta || event.includes(CONTENT, key + CONTENT.length)) return undefined;
-  // A direct member of the delta: no object or array opens or closes between the delta's brace and the key.
-  for (let at = delta + DELTA.length; at < key; at++) {
-    const code = event.charCodeAt(at);
-    if (code === 0x7b || code === 0x7d || code === 0x5b || code === 0x5d) return undefined;
-  }
-  const value = key + CONTENT.length;
-  if (event.startsWith('null', value)) return '';
-  if (event.charCodeAt(value) !== 0x22) return undefined;
-  // The string literal: up to the first quote not escaped by an odd run of backslashes.
-  for (let close = event.indexOf('"', value + 1); close !== -1; close = event.indexOf('"', close + 1)) {
-    let backslashes = 0;
-    while (event.charCodeAt(close - 1 - backslashes) === 0x5c) backslashes++;
-    if (backslashes % 2 === 1) continue;
-    const body = event.slice(value + 1, close);
-    if (!body.includes('\\')) return body;
-    try {
-      return JSON.parse(`"${body}"`) as string;
-    } catch {
-      return undefined; // not a JSON string: the event is parsed whole (and refused)
+function plainEventText(sse: string, from: number, to: number): string | undefined {
+  let at = from;
+  while (at < to && (sse.charCodeAt(at) === 0x20 || sse.charCodeAt(at) === 0x09)) at++;
+  if (sse.charCodeAt(at) !== 0x7b) return undefined;
+  let depth = 0;
+  /** The key whose value comes next, in the object being read ([keyStart, keyEnd), -1 when none). */
+  let keyStart = -1;
+  let keyEnd = -1;
+  /** Where the choices array, the first choice and its delta are open (their depths; 0: not open). */
+  let choicesAt = 0;
+  let choiceAt = 0;
+  let deltaAt = 0;
+  let choices = 0;
+  let seenChoices = false;
+  /** The delta's content so far: [start, end) of its string body, -1 when none. */
+  let contentStart = -1;
+  let contentEnd = -1;
+  let contentEscaped = false;
+  for (; at < to; at++) {
+    const code = sse.charCodeAt(at);
+    if (code === 0x22) {
+      // A string: a key (a colon follows) or a value. Its end is found natively: the first quote
+      // not escaped by an odd run of backslashes.
+      const start = at + 1;
+      let end = sse.indexOf('"', start);
+      while (end !== -1 && end < to && backslashesBefore(sse, end) % 2 === 1) end = sse.indexOf('"', end + 1);
+      if (end === -1 || end >= to) return undefined;
+      at = end;
+      let next = end + 1;
+      while (next < to && (sse.charCodeAt(next) === 0x20 || sse.charCodeAt(next) === 0x09)) next++;
+      if (sse.charCodeAt(next) === 0x3a && kinds[depth] === OBJECT) {
+        // A key the event's shape depends on must be written plainly (an escaped one is read by JSON.parse).
+        const watched = (depth === 1 && !seenChoices) || (depth === 3 && choiceAt === 3) || (depth === 4 && deltaAt === 4);
+        if (watched && hasBackslash(sse, start, end)) return undefined;
+        keyStart = start;
+        keyEnd = end;
+        at = next;
+        if (depth === 4 && deltaAt === 4 && isKey(sse, start, end, 'tool_calls')) return undefined;
+        if (depth === 3 && choiceAt === 3 && isKey(sse, start, end, 'text')) return undefined;
+        continue;
+      }
+      if (depth === 4 && deltaAt === 4 && keyStart !== -1 && isKey(sse, keyStart, keyEnd, 'content')) {
+        contentStart = start;
+        contentEnd = end;
+        contentEscaped = hasBackslash(sse, start, end);
+      }
+      keyStart = -1;
+      continue;
     }
+    if (code === 0x7b || code === 0x5b) {
+      // An object or array opens: as the value of the key just read, or as an array's element.
+      const key = kinds[depth] === OBJECT ? keyStart : -1;
+      if (depth === 1 && code === 0x5b && key !== -1 && isKey(sse, key, keyEnd, 'choices')) {
+        if (seenChoices) return undefined;
+        seenChoices = true;
+        choicesAt = 2;
+      } else if (depth === 2 && choicesAt === 2 && code === 0x7b) {
+        if (++choices > 1) return undefined;
+        choiceAt = 3;
+      } else if (depth === 3 && choiceAt === 3 && code === 0x7b && key !== -1 && isKey(sse, key, keyEnd, 'delta')) {
+        // A delta given again replaces the first (JSON.parse keeps the last).
+        deltaAt = 4;
+        contentStart = -1;
+      } else if (depth === 4 && deltaAt === 4 && key !== -1 && isKey(sse, key, keyEnd, 'content')) return undefined;
+      depth++;
+      kinds[depth] = code === 0x7b ? OBJECT : ARRAY;
+      keyStart = -1;
+      continue;
+    }
+    if (code === 0x7d || code === 0x5d) {
+      if (depth === choicesAt) choicesAt = 0;
+      if (depth === choiceAt) choiceAt = 0;
+      if (depth === deltaAt) deltaAt = 0;
+      depth--;
+      if (depth === 0) {
+        at++;
+        break;
+      }
+      keyStart = -1;
+      continue;
+    }
+    if (code === 0x2c || code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d || code === 0x3a) continue;
+    // A literal (number, true, false, null): a content that is one is no text (chunksText reads strings only).
+    if (depth === 4 && deltaAt === 4 && keyStart !== -1 && isKey(sse, keyStart, keyEnd, 'content')) contentStart = -1;
+    while (at + 1 < to) {
+      const following = sse.charCodeAt(at + 1);
+      if (following === 0x2c || following === 0x7d || following === 0x5d || following === 0x20) break;
+      at++;
+    }
+    keyStart = -1;
   }
-  return undefined;
+  if (depth !== 0) return undefined;
+  while (at < to && (sse.charCodeAt(at) === 0x20 || sse.charCodeAt(at) === 0x09)) at++;
+  if (at !== to) return undefined;
+  scannedContent.start = contentStart;
+  scannedContent.end = contentEnd;
+  if (contentStart === -1) return '';
+  return contentEscaped ? decoded(sse, contentStart, contentEnd) : sse.slice(contentStart, contentEnd);
+}
+
+/** Where the last event plainEventText read has its content string's body (-1: none). */
+const scannedContent = { start: -1, end: -1 };
+
+/** A JSON string's body sse[start, end) as its text; undefined when it is not valid JSON. */
+function decoded(sse: string, start: number, end: number): string | undefined {
+  try {
+    return JSON.parse(`"${sse.slice(start, end)}"`) as string;
+  } catch {
+    return undefined; // not a JSON string: the event is parsed whole (and refused)
+  }
+}
+
+/**
+ * An event plainEventText read, as its text before and after its content string: an event that is
+ * the same text around another string has the same shape, so that string is its text. A stream's
+ * chunks after the first usually are (the same id, model and keys; only the words differ).
+ */
+interface EventTemplate {
+  prefix: string;
+  suffix: string;
+}
+
+/** The text of an event (sse[from, to)) that is the template around a string; undefined otherwise. */
+function templatedText(sse: string, from: number, to: number, template: EventTemplate): string | undefined {
+  const literal = from + template.prefix.length;
+  const close = to - template.suffix.length;
+  // Compared as slices: equality of two strings is a memory compare, startsWith a character loop.
+  if (close < literal || sse.slice(from, literal) !== template.prefix || sse.slice(close, to) !== template.suffix) return undefined;
+  // The string must end exactly where the suffix begins: its first unescaped quote is the suffix's.
+  let end = sse.indexOf('"', literal);
+  while (end !== -1 && end < close && backslashesBefore(sse, end) % 2 === 1) end = sse.indexOf('"', end + 1);
+  if (end !== close) return undefined;
+  return hasBackslash(sse, literal, close) ? decoded(sse, literal, close) : sse.slice(literal, close);
 }
 
 /**
  * chunksText of a run's chunks, reading the text of usually shaped events without parsing them
- * (plainEventText) and parsing the others; undefined when an event it parses is not JSON (a run
- * partChunks skips). For runs of JSON events, the same text as chunksText(runChunks(sse)).
+ * (an event shaped as the last one read: templatedText; else plainEventText) and parsing the
+ * others; undefined when an event it parses is not JSON (a run partChunks skips). For runs of JSON
+ * events, the same text as chunksText(runChunks(sse)). `shape` carries the template across runs.
  */
-export function runText(sse: string): string | undefined {
+export function runText(sse: string, shape: { template?: EventTemplate } = {}): string | undefined {
   let text = '';
   for (let start = 0; start < sse.length; ) {
     const end = sse.indexOf('\n\n', start);
     if (end === -1) return undefined;
-    const event = sse.slice(start + 6, end);
-    const plain = plainEventText(event);
+    const from = start + 6;
+    let plain = shape.template ? templatedText(sse, from, end, shape.template) : undefined;
+    if (plain === undefined) {
+      plain = plainEventText(sse, from, end);
+      if (plain !== undefined && scannedContent.start !== -1) shape.template = { prefix: sse.slice(from, scannedContent.start), suffix: sse.slice(scannedContent.end, end) };
+    }
     if (plain !== undefined) text += plain;
     else {
       let chunk: ChatChunk;
       try {
-        chunk = JSON.parse(event) as ChatChunk;
+        chunk = JSON.parse(sse.slice(start + 6, end)) as ChatChunk;
       } catch {
         return undefined;
       }
@@ -131,9 +250,11 @@ export function runText(sse: string): string | undefined {
 /** chunksText(partChunks(parts)), without parsing the forwarded events of the usual shape (runText). */
 export function partsText(parts: readonly StreamedPart[]): string {
   let text = '';
+  // The shape of the stream's events, learnt from one and used for the next (across its runs).
+  const shape: { template?: EventTemplate } = {};
   for (const part of parts) {
     if (typeof part !== 'string') text += chunksText([part]);
-    else text += runText(part) ?? '';
+    else text += runText(part, shape) ?? '';
   }
   return text;
 }

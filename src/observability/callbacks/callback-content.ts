@@ -8,8 +8,8 @@
  *
  * On the request path the prompt is only copied (no serialisation). A stream's answer is handed
  * over as what the stream relayed (streamed-answer.ts), unparsed, while that stays small
- * (STREAMED_PARTS_MAX_CHARS): reading its text means parsing every event, which happens once, when
- * the recorded call is handed to the callbacks (resolvedContent), not while the stream is relayed.
+ * (STREAMED_PARTS_MAX_CHARS): its text is read once, when the recorded call is handed to the
+ * callbacks (resolvedContent, partsText), not while the stream is relayed.
  */
 import type { Operation } from '../../gateway/call-context.js';
 import { partsText, type StreamedPart } from '../../gateway/streamed-answer.js';
