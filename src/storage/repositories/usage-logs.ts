@@ -22,6 +22,9 @@ const COLUMNS = [
 
 type InsertOne = (row: UsageLogRow) => boolean;
 
+// A row's shape is a number with one bit per column (shapedInserts): exact up to 53 columns.
+if (COLUMNS.length > 53) throw new Error(`usage_logs has ${COLUMNS.length} columns: shapedInserts' one-bit-per-column shape key holds 53 at most; key the shapes by string`);
+
 /** Statements kept for the distinct sets of non-null columns rows come with; past this many, rows bind every column. */
 export const MAX_ROW_SHAPES = 128;
 
@@ -44,7 +47,7 @@ function shapedInserts(sqlite: SQLiteConnection): InsertOne {
     return { statement, indexes, values: new Array<unknown>(indexes.length) };
   };
   const everyColumn = prepare(COLUMNS.map((_, index) => index));
-  // A row's shape: one bit per column that is bound (48 columns fit a double's 53-bit integers exactly).
+  // A row's shape: one bit per column that is bound (at most 53 columns: checked at load).
   const shapes = new Map<number, ReturnType<typeof prepare>>();
   return (row) => {
     let shape = 0;
