@@ -11,21 +11,24 @@ import { GatewayError } from '../errors.js';
 import type { ChatChunk, EmittedChunk } from '../providers/types.js';
 import type { StreamEncoder } from './response-format.js';
 import { SseRun } from './sse-run.js';
+import { choicesOf, toolFunctionsOf, valueText } from './streamed-answer.js';
 
 export const CHARACTERS_PER_TOKEN_CEILING = 32;
 
 function textLength(chunk: ChatChunk): number {
   let length = 0;
-  for (const choice of chunk.choices ?? []) {
-    const delta = choice.delta;
-    if (typeof delta?.content === 'string') length += delta.content.length;
+  // An upstream's chunk may hold anything: only strings count as text, any other value as its JSON.
+  for (const choice of choicesOf(chunk)) {
+    const delta = choice.delta as unknown;
+    const fields = delta !== null && typeof delta === 'object' ? (delta as Record<string, unknown>) : {};
+    if (typeof fields.content === 'string') length += fields.content.length;
     else if (typeof choice.text === 'string') length += choice.text.length; // legacy completions
     // Reasoning and refusals are output the provider bills too: an upstream ignoring the cap could stream them without end.
     for (const field of ['reasoning_content', 'reasoning', 'refusal'] as const) {
-      const value = delta?.[field];
+      const value = fields[field];
       if (typeof value === 'string') length += value.length;
     }
-    for (const call of delta?.tool_calls ?? []) length += (call.function?.name?.length ?? 0) + (call.function?.arguments?.length ?? 0);
+    for (const call of toolFunctionsOf(delta)) length += valueText(call.name).length + valueText(call.arguments).length;
   }
   return length;
 }

@@ -7,6 +7,7 @@ import { GatewayError } from '../errors.js';
 import type { ModelChoice } from '../platform/layer.js';
 import { capMaxTokens } from '../platform/power-levels.js';
 import type { Operation } from './call-context.js';
+import { toolFunctionsOf, valueText } from './streamed-answer.js';
 
 /**
  * Per-request fallbacks (LiteLLM's `fallbacks` body field), and the operation on a copy of the body
@@ -51,12 +52,14 @@ export function responseTextOf(parsed: unknown): string {
   const choices = (parsed as { choices?: unknown }).choices;
   if (!Array.isArray(choices)) return '';
   let text = '';
-  for (const choice of choices as Array<{ message?: { content?: unknown; tool_calls?: Array<{ function?: { name?: string; arguments?: string } }> }; text?: unknown }>) {
+  for (const choice of choices as Array<{ message?: { content?: unknown }; text?: unknown } | null>) {
+    // An upstream's answer may hold anything: a choice that is not an object has no text.
+    if (choice === null || typeof choice !== 'object') continue;
     const content = choice.message?.content;
     if (typeof content === 'string') text += content;
     else if (Array.isArray(content)) for (const part of content as Array<{ text?: unknown }>) if (typeof part?.text === 'string') text += part.text;
     if (typeof choice.text === 'string') text += choice.text;
-    for (const call of choice.message?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+    for (const call of toolFunctionsOf(choice.message)) text += valueText(call.name) + valueText(call.arguments);
   }
   return text;
 }

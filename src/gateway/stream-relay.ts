@@ -16,7 +16,7 @@ import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, Usage } fro
 import type { StreamEncoder } from './response-format.js';
 import type { UpstreamResponse } from './upstream.js';
 import { SseRun } from './sse-run.js';
-import { chunksFinishReasons, chunksText, partChunks, partsFinishReasons, type StreamedPart } from './streamed-answer.js';
+import { chunksFinishReasons, chunksText, partChunks, partsAnswer, type StreamedPart } from './streamed-answer.js';
 
 type Body = UpstreamResponse['body'];
 
@@ -67,6 +67,8 @@ export class UpstreamStream {
   /** The kept chunks parsed so far (parsedChunks), and how many kept items they cover. */
   private readonly parsed: ChatChunk[] = [];
   private parsedUpTo = 0;
+  /** The kept items as parts (parts), while no more were kept. */
+  private allParts: StreamedPart[] | undefined;
   private lastChunk: EmittedChunk | undefined;
   private forwardedUsage = false;
   private pendingError: GatewayError | undefined;
@@ -215,9 +217,10 @@ export class UpstreamStream {
     return parts;
   }
 
-  /** What the stream relayed, unparsed, for a reader on another thread (streamed-answer.ts). */
+  /** What the stream relayed, unparsed (streamed-answer.ts): the same array while nothing more was kept, so it is read once. */
   get parts(): StreamedPart[] {
-    return this.keptParts();
+    if (this.allParts?.length !== this.kept.length) this.allParts = this.keptParts();
+    return this.allParts;
   }
 
   /** The text read from the upstream (relayed, or in hand when the stream ended), for counting tokens. */
@@ -227,7 +230,7 @@ export class UpstreamStream {
 
   /** The finish reason of each choice that reported one (by choice index): only events naming one are parsed. */
   get finishReasons(): string[] {
-    return this.parsedUpTo === this.kept.length ? chunksFinishReasons(this.parsed) : partsFinishReasons(this.keptParts());
+    return this.parsedUpTo === this.kept.length ? chunksFinishReasons(this.parsed) : partsAnswer(this.parts).finishReasons;
   }
 
   get usageForwarded(): boolean {

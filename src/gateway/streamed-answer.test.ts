@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chunksFinishReasons, chunksText, partChunks, partsFinishReasons, partsText, runChunks, runText, type StreamedPart } from './streamed-answer.js';
+import { chunksFinishReasons, chunksText, partChunks, partsAnswer, partsText, runChunks, runText, type StreamedPart } from './streamed-answer.js';
+
+const partsFinishReasons = (parts: StreamedPart[]) => partsAnswer(parts).finishReasons;
 import { callContentOf, CONTENT_MAX_CHARS, resolvedContent } from '../observability/callbacks/callback-content.js';
 
 const event = (choices: unknown[], extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices, ...extra })}\n\n`;
@@ -27,8 +29,23 @@ describe('streamed answer parts', () => {
     expect(partsFinishReasons([event([delta('x', 0, 'stop')])])).toEqual(['stop']);
   });
 
-  it('skips a run that is not JSON', () => {
-    expect(chunksText(partChunks(['data: not json\n\n', event([delta('ok')])]))).toBe('ok');
+  it('skips an event that is not a JSON object, not the rest of its run', () => {
+    const run = `data: not json\n\n${event([delta('ok')])}data: null\n\ndata: 5\n\ndata: [1]\n\ndata: "x"\n\n${event([delta('!', 0, 'stop')])}`;
+    expect(chunksText(partChunks([run]))).toBe('ok!');
+    expect(partsAnswer([run])).toEqual({ text: 'ok!', finishReasons: ['stop'] });
+  });
+
+  it('reads chunks of any shape an upstream may send without throwing, counting only what a client could read as text', () => {
+    const odd = [
+      { choices: 5 },
+      { choices: [null, 3, 'x', { delta: 'text' }, { delta: null, text: 'legacy' }] },
+      { choices: [{ delta: { tool_calls: { 0: 1 } } }, { delta: { tool_calls: [null, { function: null }, { function: { name: 7, arguments: { a: 1 } } }] } }] },
+      { choices: [{ delta: { content: ['part'] }, finish_reason: 'stop', index: 1 }] },
+    ] as never[];
+    expect(chunksText(odd)).toBe('legacy7{"a":1}');
+    expect(chunksFinishReasons(odd)).toEqual(['stop']);
+    const run = odd.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join('');
+    expect(partsAnswer([run])).toEqual({ text: 'legacy7{"a":1}', finishReasons: ['stop'] });
   });
 });
 
@@ -83,6 +100,12 @@ describe('the text of forwarded runs without parsing them (partsText)', () => {
         () => ({ index, text: text(random), finish_reason: null }),
         () => ({ index, extra: { nested: true }, delta: random.pick(deltas)(), finish_reason: null }),
         () => ({ index, wrapper: { delta: random.pick(deltas)() }, finish_reason: null }),
+        // Finish reasons written every way an upstream could: after the delta, before the index, without one, odd values.
+        () => ({ delta: random.pick(deltas)(), finish_reason: random.pick(['stop', 'length', 'tool_calls', 'st\u00f6p']), index }),
+        () => ({ finish_reason: random.pick(['stop', 'content_filter']), delta: random.pick(deltas)() }),
+        () => ({ index: random.pick([null, String(index), true, index + 0.5, index]), delta: random.pick(deltas)(), finish_reason: 'stop' }),
+        () => ({ index, delta: random.pick(deltas)(), finish_reason: random.pick([{ type: 'stop' }, ['stop'], 1, 'length']) }),
+        () => ({ index, delta: random.pick(deltas)(), finish_reason: 'stop', logprobs: null, finish_reason_: 'x' }),
       ];
       return random.pick(shapes)();
     };
@@ -104,13 +127,16 @@ describe('the text of forwarded runs without parsing them (partsText)', () => {
     return JSON.stringify(value);
   }
 
-  it('reads the same text as parsing every event, over 3 000 random runs', () => {
+  /** An event that is not a JSON object (skipped by both readers). */
+  const NOT_CHUNKS = ['data: not json\n\n', 'data: null\n\n', 'data: 5\n\n', 'data: ["x"]\n\n', 'data: {"choices":[{"delta":{"content":"cut\n\n'];
+
+  it('reads the same text and finish reasons as parsing every event, over 3 000 random runs', () => {
     for (let seed = 1; seed <= 3_000; seed++) {
       const random = generator(seed);
       const parts: StreamedPart[] = [];
       for (let count = 1 + Math.floor(random.next() * 3); count > 0; count--) {
         if (random.next() < 0.15) parts.push(chunk(random) as never);
-        else if (random.next() < 0.5) parts.push(Array.from({ length: 1 + Math.floor(random.next() * 5) }, () => `data: ${random.next() < 0.3 ? spaced(chunk(random)) : JSON.stringify(chunk(random))}\n\n`).join(''));
+        else if (random.next() < 0.5) parts.push(Array.from({ length: 1 + Math.floor(random.next() * 5) }, () => (random.next() < 0.1 ? random.pick(NOT_CHUNKS) : `data: ${random.next() < 0.3 ? spaced(chunk(random)) : JSON.stringify(chunk(random))}\n\n`)).join(''));
         else {
           // A stream as upstreams send it: one shape, the words changing (what the templates serve).
           const shape = chunk(random);
@@ -118,9 +144,10 @@ describe('the text of forwarded runs without parsing them (partsText)', () => {
           parts.push(Array.from({ length: 1 + Math.floor(random.next() * 6) }, () => `data: ${write(JSON.parse(JSON.stringify(shape).replace(/"content":"(?:[^"\\]|\\.)*"/g, () => `"content":${JSON.stringify(text(random))}`)))}\n\n`).join(''));
         }
       }
-      const expected = chunksText(partChunks(parts));
-      const actual = partsText(parts);
-      if (actual !== expected) expect({ seed, parts, actual }).toEqual({ seed, parts, actual: expected });
+      const chunks = partChunks(parts);
+      const expected = { text: chunksText(chunks), finishReasons: chunksFinishReasons(chunks) };
+      const actual = partsAnswer(parts);
+      if (actual.text !== expected.text || JSON.stringify(actual.finishReasons) !== JSON.stringify(expected.finishReasons)) expect({ seed, parts, actual }).toEqual({ seed, parts, actual: expected });
     }
   });
 
@@ -149,6 +176,29 @@ describe('the text of forwarded runs without parsing them (partsText)', () => {
     }
   });
 
+  it('reads finish reasons as JSON.parse does: the last key given, the choice\'s index as written, the template\'s own', () => {
+    const runs = [
+      ['{"choices":[{"index":0,"delta":{},"finish_reason":"stop","finish_reason":null}]}'],
+      ['{"choices":[{"index":0,"delta":{},"finish_reason":"stop","finish_reason":{"x":1}}]}'],
+      ['{"choices":[{"index":0,"delta":{},"finish_reason":"stop","finish_reason":["length"]}]}'],
+      ['{"choices":[{"index":0,"delta":{},"finish_reason":null,"finish_reason":"length"}]}'],
+      // A string index is a property of that name: "1" is choice 1, "01" none of the list.
+      ['{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}', '{"choices":[{"index":"1","delta":{},"finish_reason":"stop"}]}'],
+      ['{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}', '{"choices":[{"index":"01","delta":{},"finish_reason":"stop"}]}'],
+      ['{"choices":[{"index":1,"delta":{},"finish_reason":"length"}]}', '{"choices":[{"index":null,"delta":{},"finish_reason":"stop"}]}'],
+      ['{"choices":[{"index":{"n":0},"delta":{},"finish_reason":"stop"}]}'],
+      ['{"choices":[{"index":[0],"delta":{},"finish_reason":"stop"}]}'],
+      // The template carries its event's finish reason to the events read through it.
+      ['{"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":"length"}]}', '{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}', '{"choices":[{"index":0,"delta":{"content":"c"},"finish_reason":"length"}]}'],
+    ];
+    for (const events of runs) {
+      const run = events.map((json) => `data: ${json}\n\n`).join('');
+      expect(partsAnswer([run])).toEqual({ text: chunksText(runChunks(run)), finishReasons: chunksFinishReasons(runChunks(run)) });
+    }
+    expect(partsFinishReasons([runs[4].map((json) => `data: ${json}\n\n`).join('')])).toEqual(['length', 'stop']);
+    expect(partsFinishReasons([runs[9].map((json) => `data: ${json}\n\n`).join('')])).toEqual(['length']);
+  });
+
   it('reads an event of the last one\'s text around another content only where the rest is the same too', () => {
     const runs = [
       // The same text before the content; after it, more keys or a longer string.
@@ -166,9 +216,9 @@ describe('the text of forwarded runs without parsing them (partsText)', () => {
     }
   });
 
-  it('skips a run whose unusual event is not JSON, as parsing every event does', () => {
-    expect(runText('data: not json\n\n')).toBeUndefined();
-    expect(partsText(['data: not json\n\n', event([delta('ok')])])).toBe('ok');
+  it('skips an event that is not JSON, as parsing every event does', () => {
+    expect(runText('data: not json\n\n')).toBe('');
+    expect(partsText([`data: not json\n\n${event([delta('ok')])}`, event([delta('!')])])).toBe('ok!');
   });
 });
 

@@ -1,51 +1,100 @@
 /**
  * What a stream relayed, kept as it went by: each item either a run of upstream SSE events
  * forwarded untouched (its text, `data: <json>\n\n` per chunk) or a chat chunk the gateway produced
- * itself. Its text is read once, when the recorded call is handed to the callbacks
- * (callback-content.ts): by one scan per event that builds nothing (partsText), an event of an
- * unusual shape parsed; parsing every event cost about as much as relaying it. The relay parses
- * the events when it counts tokens itself (stream-relay.ts).
+ * itself. What it answered — text and finish reasons — is read once per stream, in one pass
+ * (partsAnswer): the finish reasons when the stream ends (for its trace), the text when the
+ * recorded call is handed to the callbacks (callback-content.ts). An event of the usual shape is
+ * read by one scan that builds nothing, or through the shape of the event before it; an event of
+ * an unusual shape is parsed; parsing every event cost about as much as relaying it. An event that
+ * is not a JSON object carries nothing (the rest of its run still counts). The relay parses the
+ * events when it counts tokens itself (stream-relay.ts).
  */
 import type { ChatChunk } from '../providers/types.js';
 
 export type StreamedPart = string | ChatChunk;
 
-/** The chat chunks of one forwarded run of SSE events, in order (each event parsed). */
-export function runChunks(sse: string): ChatChunk[] {
-  const chunks: ChatChunk[] = [];
+/** The events of a run, each `data: <json>\n\n`: calls `each` with the bounds of every event's JSON. */
+function forEachEvent(sse: string, each: (from: number, to: number) => void): void {
   for (let start = 0; start < sse.length; ) {
-    const end = sse.indexOf('\n\n', start);
-    chunks.push(JSON.parse(sse.slice(start + 6, end)) as ChatChunk);
+    let end = sse.indexOf('\n\n', start);
+    if (end === -1) end = sse.length;
+    each(start + 6, end);
     start = end + 2;
   }
+}
+
+/** The JSON object at sse[from, to) as a chunk; undefined when it is not a JSON object. */
+function eventChunk(sse: string, from: number, to: number): ChatChunk | undefined {
+  try {
+    const value: unknown = JSON.parse(sse.slice(from, to));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as ChatChunk) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The chat chunks of one forwarded run of SSE events, in order (each event parsed). An event that
+ * is not a JSON object carries nothing and is left out; the run's other events still count (an
+ * upstream cannot hide a run's text, from the token count or the output cap, by slipping one
+ * malformed event into it).
+ */
+export function runChunks(sse: string): ChatChunk[] {
+  const chunks: ChatChunk[] = [];
+  forEachEvent(sse, (from, to) => {
+    const chunk = eventChunk(sse, from, to);
+    if (chunk) chunks.push(chunk);
+  });
   return chunks;
 }
 
-/** The chat chunks of the parts; a run that is not JSON carries no countable text and is skipped. */
+/** The chat chunks of the parts (runChunks of each forwarded run). */
 export function partChunks(parts: readonly StreamedPart[], into: ChatChunk[] = []): ChatChunk[] {
   for (const part of parts) {
-    if (typeof part !== 'string') {
-      into.push(part);
-      continue;
-    }
-    try {
-      into.push(...runChunks(part));
-    } catch {
-      // not JSON: nothing to count
-    }
+    if (typeof part !== 'string') into.push(part);
+    else for (const chunk of runChunks(part)) into.push(chunk);
   }
   return into;
+}
+
+type Choice = ChatChunk['choices'][number];
+
+/** A chunk's choices that are objects (an upstream's `choices` may be anything). */
+export function choicesOf(chunk: ChatChunk): Choice[] {
+  const choices: unknown = chunk.choices;
+  if (!Array.isArray(choices)) return [];
+  return choices.every(isObject) ? (choices as Choice[]) : (choices.filter(isObject) as Choice[]);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object';
+}
+
+/** A delta's tool calls' functions that are objects. */
+export function toolFunctionsOf(delta: unknown): Array<{ name?: unknown; arguments?: unknown }> {
+  const calls = isObject(delta) ? delta.tool_calls : undefined;
+  if (!Array.isArray(calls)) return [];
+  const functions: Array<{ name?: unknown; arguments?: unknown }> = [];
+  for (const call of calls) if (isObject(call) && isObject(call.function)) functions.push(call.function);
+  return functions;
+}
+
+/** A tool call's name or arguments as text: a string as it is, any other value as its JSON (what the client received). */
+export function valueText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return value === undefined || value === null ? '' : JSON.stringify(value);
 }
 
 /** The answer's text: content deltas, legacy completion text, and tool calls' names and arguments. */
 export function chunksText(chunks: readonly ChatChunk[]): string {
   let text = '';
   for (const chunk of chunks) {
-    for (const choice of chunk.choices ?? []) {
-      const delta = choice.delta;
-      if (typeof delta?.content === 'string') text += delta.content;
+    for (const choice of choicesOf(chunk)) {
+      const delta = choice.delta as unknown;
+      const content = isObject(delta) ? delta.content : undefined;
+      if (typeof content === 'string') text += content;
       else if (typeof choice.text === 'string') text += choice.text; // legacy completions
-      for (const call of delta?.tool_calls ?? []) text += (call.function?.name ?? '') + (call.function?.arguments ?? '');
+      for (const call of toolFunctionsOf(delta)) text += valueText(call.name) + valueText(call.arguments);
     }
   }
   return text;
@@ -98,6 +147,11 @@ function plainEventText(sse: string, from: number, to: number): string | undefin
   let contentStart = -1;
   let contentEnd = -1;
   let contentEscaped = false;
+  /** The first choice's finish_reason string ([start, end), -1: none) and its index literal ([start, end), -1: none, -2: not a plain one). */
+  let finishStart = -1;
+  let finishEnd = -1;
+  let indexStart = -1;
+  let indexEnd = -1;
   for (; at < to; at++) {
     const code = sse.charCodeAt(at);
     if (code === 0x22) {
@@ -125,6 +179,11 @@ function plainEventText(sse: string, from: number, to: number): string | undefin
         contentStart = start;
         contentEnd = end;
         contentEscaped = hasBackslash(sse, start, end);
+      } else if (depth === 3 && choiceAt === 3 && keyStart !== -1) {
+        if (isKey(sse, keyStart, keyEnd, 'finish_reason')) {
+          finishStart = start;
+          finishEnd = end;
+        } else if (isKey(sse, keyStart, keyEnd, 'index')) indexStart = -2;
       }
       keyStart = -1;
       continue;
@@ -144,6 +203,10 @@ function plainEventText(sse: string, from: number, to: number): string | undefin
         deltaAt = 4;
         contentStart = -1;
       } else if (depth === 4 && deltaAt === 4 && key !== -1 && isKey(sse, key, keyEnd, 'content')) return undefined;
+      else if (depth === 3 && choiceAt === 3 && key !== -1) {
+        if (isKey(sse, key, keyEnd, 'finish_reason')) finishStart = -1;
+        else if (isKey(sse, key, keyEnd, 'index')) indexStart = -2;
+      }
       depth++;
       kinds[depth] = code === 0x7b ? OBJECT : ARRAY;
       keyStart = -1;
@@ -164,10 +227,18 @@ function plainEventText(sse: string, from: number, to: number): string | undefin
     if (code === 0x2c || code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d || code === 0x3a) continue;
     // A literal (number, true, false, null): a content that is one is no text (chunksText reads strings only).
     if (depth === 4 && deltaAt === 4 && keyStart !== -1 && isKey(sse, keyStart, keyEnd, 'content')) contentStart = -1;
+    const literal = at;
     while (at + 1 < to) {
       const following = sse.charCodeAt(at + 1);
       if (following === 0x2c || following === 0x7d || following === 0x5d || following === 0x20) break;
       at++;
+    }
+    if (depth === 3 && choiceAt === 3 && keyStart !== -1) {
+      if (isKey(sse, keyStart, keyEnd, 'finish_reason')) finishStart = -1;
+      else if (isKey(sse, keyStart, keyEnd, 'index')) {
+        indexStart = literal;
+        indexEnd = at + 1;
+      }
     }
     keyStart = -1;
   }
@@ -176,12 +247,19 @@ function plainEventText(sse: string, from: number, to: number): string | undefin
   if (at !== to) return undefined;
   scannedContent.start = contentStart;
   scannedContent.end = contentEnd;
+  scannedFinish.start = finishStart;
+  scannedFinish.end = finishEnd;
+  scannedFinish.indexStart = indexStart;
+  scannedFinish.indexEnd = indexEnd;
   if (contentStart === -1) return '';
   return contentEscaped ? decoded(sse, contentStart, contentEnd) : sse.slice(contentStart, contentEnd);
 }
 
 /** Where the last event plainEventText read has its content string's body (-1: none). */
 const scannedContent = { start: -1, end: -1 };
+
+/** The last event plainEventText read: its first choice's finish_reason string body and index literal (as in plainEventText). */
+const scannedFinish = { start: -1, end: -1, indexStart: -1, indexEnd: -1 };
 
 /** A JSON string's body sse[start, end) as its text; undefined when it is not valid JSON. */
 function decoded(sse: string, start: number, end: number): string | undefined {
@@ -200,6 +278,8 @@ function decoded(sse: string, start: number, end: number): string | undefined {
 interface EventTemplate {
   prefix: string;
   suffix: string;
+  /** The finish reason the event reports (in its prefix or suffix), as [index, reason]; undefined when none. */
+  finish: [number, string] | undefined;
 }
 
 /** The text of an event (sse[from, to)) that is the template around a string; undefined otherwise. */
@@ -215,85 +295,122 @@ function templatedText(sse: string, from: number, to: number, template: EventTem
   return hasBackslash(sse, literal, close) ? decoded(sse, literal, close) : sse.slice(literal, close);
 }
 
+/** What a stream answered: its text (chunksText) and the finish reason of each choice that reported one (chunksFinishReasons). */
+export interface StreamedAnswerFacts {
+  text: string;
+  finishReasons: string[];
+}
+
+const PLAIN_INDEX = /^(?:0|[1-9][0-9]{0,8})$/;
+
 /**
- * chunksText of a run's chunks, reading the text of usually shaped events without parsing them
- * (an event shaped as the last one read: templatedText; else plainEventText) and parsing the
- * others; undefined when an event it parses is not JSON (a run partChunks skips). For runs of JSON
- * events, the same text as chunksText(runChunks(sse)). `shape` carries the template across runs.
+ * The finish reason of the event plainEventText just read (sse[from, to)), as [index, reason]:
+ * null when it reports none, undefined when its finish reason or index is not plainly written (a
+ * string index, an escape that does not decode, ...): the event is then parsed for it.
  */
-export function runText(sse: string, shape: { template?: EventTemplate } = {}): string | undefined {
+function scannedFinishReason(sse: string): [number, string] | null | undefined {
+  const { start, end, indexStart, indexEnd } = scannedFinish;
+  if (start === -1) return null;
+  let index: number;
+  if (indexStart === -1) index = 0;
+  else {
+    if (indexStart === -2) return undefined;
+    const literal = sse.slice(indexStart, indexEnd);
+    if (literal === 'null') index = 0;
+    else if (PLAIN_INDEX.test(literal)) index = Number(literal);
+    else return undefined;
+  }
+  const reason = hasBackslash(sse, start, end) ? decoded(sse, start, end) : sse.slice(start, end);
+  return reason === undefined ? undefined : [index, reason];
+}
+
+/**
+ * The text and finish reasons of a run's events (`reasons` collects the latter, by choice index):
+ * an event shaped as the last one read through its template (templatedText), any other through
+ * plainEventText, and one of an unusual shape parsed (runChunks: an event that is not a JSON object
+ * reports nothing). `shape` carries the template across runs.
+ */
+function readRun(sse: string, shape: { template?: EventTemplate }, reasons: string[]): string {
   let text = '';
   for (let start = 0; start < sse.length; ) {
-    const end = sse.indexOf('\n\n', start);
-    if (end === -1) return undefined;
+    let end = sse.indexOf('\n\n', start);
+    if (end === -1) end = sse.length;
     const from = start + 6;
-    let plain = shape.template ? templatedText(sse, from, end, shape.template) : undefined;
-    if (plain === undefined) {
-      plain = plainEventText(sse, from, end);
-      if (plain !== undefined && scannedContent.start !== -1) shape.template = { prefix: sse.slice(from, scannedContent.start), suffix: sse.slice(scannedContent.end, end) };
-    }
-    if (plain !== undefined) text += plain;
-    else {
-      let chunk: ChatChunk;
-      try {
-        chunk = JSON.parse(sse.slice(start + 6, end)) as ChatChunk;
-      } catch {
-        return undefined;
-      }
-      text += chunksText([chunk]);
-    }
     start = end + 2;
+    const template = shape.template;
+    const templated = template ? templatedText(sse, from, end, template) : undefined;
+    if (templated !== undefined) {
+      text += templated;
+      if (template!.finish) reasons[template!.finish[0]] = template!.finish[1];
+      continue;
+    }
+    const plain = plainEventText(sse, from, end);
+    const finish = plain === undefined ? undefined : scannedFinishReason(sse);
+    if (plain !== undefined && finish !== undefined) {
+      text += plain;
+      if (finish) reasons[finish[0]] = finish[1];
+      if (scannedContent.start !== -1) shape.template = { prefix: sse.slice(from, scannedContent.start), suffix: sse.slice(scannedContent.end, end), finish: finish ?? undefined };
+      continue;
+    }
+    const chunk = eventChunk(sse, from, end);
+    if (!chunk) continue;
+    text += chunksText([chunk]);
+    addFinishReasons(chunk, reasons);
   }
   return text;
 }
 
-/** chunksText(partChunks(parts)), without parsing the forwarded events of the usual shape (runText). */
-export function partsText(parts: readonly StreamedPart[]): string {
+/** The text of a run's events (readRun); `shape` carries the template across runs. */
+export function runText(sse: string, shape: { template?: EventTemplate } = {}): string {
+  return readRun(sse, shape, []);
+}
+
+/**
+ * What the parts answered (text and finish reasons) in one pass, each event read once: chunksText
+ * and chunksFinishReasons of partChunks(parts). Read once per parts array (which is not changed
+ * once read).
+ */
+export function partsAnswer(parts: readonly StreamedPart[]): StreamedAnswerFacts {
+  const known = answered.get(parts);
+  if (known) return known;
+  const facts = readParts(parts);
+  answered.set(parts, facts);
+  return facts;
+}
+
+/** partsAnswer of the parts arrays read so far (a stream's are read twice: the finish reasons at its end, the text by the callbacks). */
+const answered = new WeakMap<readonly StreamedPart[], StreamedAnswerFacts>();
+
+function readParts(parts: readonly StreamedPart[]): StreamedAnswerFacts {
   let text = '';
+  const reasons: string[] = [];
   // The shape of the stream's events, learnt from one and used for the next (across its runs).
   const shape: { template?: EventTemplate } = {};
   for (const part of parts) {
-    if (typeof part !== 'string') text += chunksText([part]);
-    else text += runText(part, shape) ?? '';
+    if (typeof part === 'string') text += readRun(part, shape, reasons);
+    else {
+      text += chunksText([part]);
+      addFinishReasons(part, reasons);
+    }
   }
-  return text;
+  return { text, finishReasons: reasons.filter((reason) => reason !== undefined) };
+}
+
+/** chunksText(partChunks(parts)), without parsing the forwarded events of the usual shape. */
+export function partsText(parts: readonly StreamedPart[]): string {
+  return partsAnswer(parts).text;
+}
+
+/** Adds the finish reason of each of the chunk's choices that reports one (at its index, as the choice says: 0 when it does not). */
+function addFinishReasons(chunk: ChatChunk, reasons: string[]): void {
+  for (const choice of choicesOf(chunk)) {
+    if (typeof choice.finish_reason === 'string') reasons[(choice.index as number | null | undefined) ?? 0] = choice.finish_reason;
+  }
 }
 
 /** The finish reason of each choice that reported one (by choice index). */
 export function chunksFinishReasons(chunks: readonly ChatChunk[]): string[] {
   const reasons: string[] = [];
-  for (const chunk of chunks) {
-    for (const choice of chunk.choices ?? []) {
-      if (typeof choice.finish_reason === 'string') reasons[choice.index ?? 0] = choice.finish_reason;
-    }
-  }
+  for (const chunk of chunks) addFinishReasons(chunk, reasons);
   return reasons.filter((reason) => reason !== undefined);
-}
-
-const FINISH = '"finish_reason":"';
-
-/**
- * The finish reasons without parsing every event: only the events of a run that name a finish
- * reason are parsed. (An unescaped `"finish_reason":"` cannot occur inside a JSON string, so an
- * event without it reports none.)
- */
-export function partsFinishReasons(parts: readonly StreamedPart[]): string[] {
-  const chunks: ChatChunk[] = [];
-  for (const part of parts) {
-    if (typeof part !== 'string') {
-      chunks.push(part);
-      continue;
-    }
-    for (let at = part.indexOf(FINISH); at !== -1; ) {
-      const start = part.lastIndexOf('\n\n', at) + 2;
-      const end = part.indexOf('\n\n', at);
-      try {
-        chunks.push(JSON.parse(part.slice(start === 1 ? 6 : start + 6, end)) as ChatChunk);
-      } catch {
-        // not JSON: no finish reason to read
-      }
-      at = part.indexOf(FINISH, end);
-    }
-  }
-  return chunksFinishReasons(chunks);
 }

@@ -199,7 +199,11 @@ describe('otel callback with streams', () => {
     expect(attempt.status.code ?? 0).toBe(0);
     expect(attempt.endNanos <= root.endNanos).toBe(true);
     // The answer on the request span is what was streamed.
-    expect(JSON.parse(root.attributes['gen_ai.output.messages'] as string)[0].parts[0].content).toBe(streamed);
+    const output = JSON.parse(root.attributes['gen_ai.output.messages'] as string);
+    expect(output[0].parts[0].content).toBe(streamed);
+    // And the finish reason the stream ended with, on the request span too.
+    expect(output[0].finish_reason).toBe('stop');
+    expect(root.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
   });
 
   it('ends the attempt span of a stream the client leaves, marked aborted', async () => {

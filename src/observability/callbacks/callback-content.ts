@@ -9,10 +9,10 @@
  * On the request path the prompt is only copied (no serialisation). A stream's answer is handed
  * over as what the stream relayed (streamed-answer.ts), unparsed, while that stays small
  * (STREAMED_PARTS_MAX_CHARS): its text is read once, when the recorded call is handed to the
- * callbacks (resolvedContent, partsText), not while the stream is relayed.
+ * callbacks (resolvedContent, partsAnswer), not while the stream is relayed.
  */
 import type { Operation } from '../../gateway/call-context.js';
-import { partsText, type StreamedPart } from '../../gateway/streamed-answer.js';
+import { partsAnswer, type StreamedPart } from '../../gateway/streamed-answer.js';
 import type { UsageLogRow } from '../../storage/schema.js';
 
 /** Characters kept of each of the prompt and the answer text per call. */
@@ -117,9 +117,12 @@ function partsSize(parts: StreamedPart[]): number {
 
 /** The content with a stream's answer read from its parts (the text, bounded); other content as it is. */
 export function resolvedContent(content: CallContent): CallContent {
-  if (!content.answerParts) return content;
-  const { answerParts, ...rest } = content;
-  return { ...rest, ...boundedAnswer(partsText(answerParts)) };
+  const parts = content.answerParts;
+  if (!parts) return content;
+  // Read once: the stream's end already read its finish reasons from the same parts (partsAnswer).
+  const { text } = partsAnswer(parts);
+  const answerTruncated = text.length > CONTENT_MAX_CHARS;
+  return { prompt: content.prompt, promptTruncated: content.promptTruncated, answer: answerTruncated ? text.slice(0, CONTENT_MAX_CHARS) : text, answerTruncated };
 }
 
 /** The prompt as a value (null when the call had none). */
