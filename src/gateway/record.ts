@@ -138,7 +138,7 @@ export class UsageRecorder {
     // Callbacks see what the usage log keeps, once it is queued; their delivery is off this path.
     // Content reaches them whenever message logging is on, bounded, whether or not the row keeps it.
     const callbacks = this.deps.callbacks;
-    if (callbacks) callbacks.deliver(kept, context, callbacks.messageLogging ? callContentOf(call.operation, settlement?.answerText, settlement?.answerParts) : undefined);
+    if (callbacks) callbacks.deliver(kept, context, callbacks.messageLogging ? callContentOf(call.operation, settlement?.answerText, settlement?.streamedAnswer) : undefined);
     this.deps.alerting?.recorded(kept);
   }
 }

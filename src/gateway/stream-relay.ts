@@ -16,7 +16,7 @@ import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, Usage } fro
 import type { StreamEncoder } from './response-format.js';
 import type { UpstreamResponse } from './upstream.js';
 import { SseRun } from './sse-run.js';
-import { chunksFinishReasons, chunksText, partChunks, partsAnswer, type StreamedPart } from './streamed-answer.js';
+import { chunksFinishReasons, chunksText, partChunks, StreamedAnswer, type StreamedPart } from './streamed-answer.js';
 
 type Body = UpstreamResponse['body'];
 
@@ -67,8 +67,8 @@ export class UpstreamStream {
   /** The kept chunks parsed so far (parsedChunks), and how many kept items they cover. */
   private readonly parsed: ChatChunk[] = [];
   private parsedUpTo = 0;
-  /** The kept items as parts (parts), while no more were kept. */
-  private allParts: StreamedPart[] | undefined;
+  /** What the kept items answered (answer), while no more were kept. */
+  private answered: StreamedAnswer | undefined;
   private lastChunk: EmittedChunk | undefined;
   private forwardedUsage = false;
   private pendingError: GatewayError | undefined;
@@ -217,10 +217,10 @@ export class UpstreamStream {
     return parts;
   }
 
-  /** What the stream relayed, unparsed (streamed-answer.ts): the same array while nothing more was kept, so it is read once. */
-  get parts(): StreamedPart[] {
-    if (this.allParts?.length !== this.kept.length) this.allParts = this.keptParts();
-    return this.allParts;
+  /** What the stream relayed, unparsed, and what it answered (streamed-answer.ts): the same reader while nothing more was kept, so it is read once. */
+  get answer(): StreamedAnswer {
+    if (this.answered?.parts.length !== this.kept.length) this.answered = new StreamedAnswer(this.keptParts());
+    return this.answered;
   }
 
   /** The text read from the upstream (relayed, or in hand when the stream ended), for counting tokens. */
@@ -230,7 +230,7 @@ export class UpstreamStream {
 
   /** The finish reason of each choice that reported one (by choice index): only events naming one are parsed. */
   get finishReasons(): string[] {
-    return this.parsedUpTo === this.kept.length ? chunksFinishReasons(this.parsed) : partsAnswer(this.parts).finishReasons;
+    return this.parsedUpTo === this.kept.length ? chunksFinishReasons(this.parsed) : this.answer.finishReasons;
   }
 
   get usageForwarded(): boolean {

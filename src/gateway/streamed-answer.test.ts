@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chunksFinishReasons, chunksText, partChunks, partsAnswer, partsText, runChunks, runText, type StreamedPart } from './streamed-answer.js';
+import { chunksFinishReasons, chunksText, partChunks, partsAnswer, partsText, runChunks, runText, StreamedAnswer, type StreamedPart } from './streamed-answer.js';
 
 const partsFinishReasons = (parts: StreamedPart[]) => partsAnswer(parts).finishReasons;
 import { callContentOf, CONTENT_MAX_CHARS, resolvedContent } from '../observability/callbacks/callback-content.js';
@@ -226,19 +226,21 @@ describe('callback content of a stream', () => {
   const parts = [event([delta('Hello')]) + event([delta(' world', 0, 'stop')])];
 
   it('keeps a small stream as its parts, read when resolved', () => {
-    const content = callContentOf(undefined, undefined, parts);
+    const streamed = new StreamedAnswer(parts);
+    const content = callContentOf(undefined, undefined, streamed);
     expect(content.answer).toBeUndefined();
-    expect(content.answerParts).toBe(parts);
+    expect(content.streamed).toBe(streamed);
     const resolved = resolvedContent(content);
     expect(resolved).toMatchObject({ answer: 'Hello world', answerTruncated: false });
-    expect(resolved).not.toHaveProperty('answerParts');
-    expect(structuredClone(content).answerParts).toEqual(parts);
+    expect(resolved).not.toHaveProperty('streamed');
+    // The trace's finish reasons come from the same read.
+    expect(streamed.finishReasons).toEqual(['stop']);
   });
 
   it('reads a large stream at once, bounded', () => {
     const long = Array.from({ length: 400 }, () => event([delta('x'.repeat(100))])).join('');
-    const content = callContentOf(undefined, undefined, [long]);
-    expect(content.answerParts).toBeUndefined();
+    const content = callContentOf(undefined, undefined, new StreamedAnswer([long]));
+    expect(content.streamed).toBeUndefined();
     expect(content.answer).toHaveLength(CONTENT_MAX_CHARS);
     expect(content.answerTruncated).toBe(true);
   });

@@ -367,21 +367,9 @@ export function runText(sse: string, shape: { template?: EventTemplate } = {}): 
 
 /**
  * What the parts answered (text and finish reasons) in one pass, each event read once: chunksText
- * and chunksFinishReasons of partChunks(parts). Read once per parts array (which is not changed
- * once read).
+ * and chunksFinishReasons of partChunks(parts).
  */
 export function partsAnswer(parts: readonly StreamedPart[]): StreamedAnswerFacts {
-  const known = answered.get(parts);
-  if (known) return known;
-  const facts = readParts(parts);
-  answered.set(parts, facts);
-  return facts;
-}
-
-/** partsAnswer of the parts arrays read so far (a stream's are read twice: the finish reasons at its end, the text by the callbacks). */
-const answered = new WeakMap<readonly StreamedPart[], StreamedAnswerFacts>();
-
-function readParts(parts: readonly StreamedPart[]): StreamedAnswerFacts {
   let text = '';
   const reasons: string[] = [];
   // The shape of the stream's events, learnt from one and used for the next (across its runs).
@@ -394,6 +382,28 @@ function readParts(parts: readonly StreamedPart[]): StreamedAnswerFacts {
     }
   }
   return { text, finishReasons: reasons.filter((reason) => reason !== undefined) };
+}
+
+/**
+ * A stream's parts and what they answered, read once, on first demand (partsAnswer): the finish
+ * reasons when the stream ends (its trace), the text when the callbacks get the call.
+ */
+export class StreamedAnswer {
+  private facts: StreamedAnswerFacts | undefined;
+
+  constructor(readonly parts: readonly StreamedPart[]) {}
+
+  get text(): string {
+    return this.read().text;
+  }
+
+  get finishReasons(): string[] {
+    return this.read().finishReasons;
+  }
+
+  private read(): StreamedAnswerFacts {
+    return (this.facts ??= partsAnswer(this.parts));
+  }
 }
 
 /** chunksText(partChunks(parts)), without parsing the forwarded events of the usual shape. */

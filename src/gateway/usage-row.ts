@@ -7,7 +7,7 @@ import type { PowerLevel } from '../platform/settings.js';
 import type { Deployment, Usage } from '../providers/types.js';
 import type { UsageLogRow } from '../storage/schema.js';
 import type { CallContext } from './call-context.js';
-import type { StreamedPart } from './streamed-answer.js';
+import type { StreamedAnswer } from './streamed-answer.js';
 
 /** What one upstream attempt produced, for headers and the usage record. */
 export interface Settlement {
@@ -19,8 +19,8 @@ export interface Settlement {
   responseText?: string;
   /** The response text for the logging callbacks (message logging on), whether or not prompts are stored. */
   answerText?: string;
-  /** A stream's answer for the logging callbacks, as the parts it relayed (read later, off the request path). */
-  answerParts?: StreamedPart[];
+  /** A stream's answer for the logging callbacks, as the parts it relayed (read when they get the call). */
+  streamedAnswer?: StreamedAnswer;
   /** True when the upstream's reported usage was implausible and the local count replaced it. */
   usageAdjusted?: boolean;
 }

@@ -19,6 +19,10 @@ import { buildRequest, withTraceparent, clientGone, dispatch, nativeCallOf, requ
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import type { NativeProvider } from '../../providers/native.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
+import { StreamedAnswer } from '../streamed-answer.js';
+
+/** A byte stream's answer: no chat chunks, nothing to read. */
+const NO_ANSWER = new StreamedAnswer([]);
 
 type BytesDependencies = Pick<GatewayDependencies, 'router' | 'upstream' | 'settings' | 'openStreams'>;
 
@@ -110,7 +114,7 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
         upstreamLatencyMs: performance.now() - sentAt,
         firstChunkAt,
         text: () => '',
-        parts: () => [],
+        answer: () => NO_ANSWER,
         finishReasons: () => [],
       };
     },
@@ -158,7 +162,7 @@ async function inlineBytes(deps: BytesDependencies, call: Call, dispatched: Awai
       }
       const clientDisconnected = serverResponse.destroyed && !serverResponse.writableFinished;
       if (!serverResponse.destroyed) serverResponse.end();
-      return { usage: audio.usage, error: clientDisconnected ? clientGone() : undefined, cut: false, aborted: clientDisconnected, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [], parts: () => [] };
+      return { usage: audio.usage, error: clientDisconnected ? clientGone() : undefined, cut: false, aborted: clientDisconnected, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [], answer: () => NO_ANSWER };
     },
   };
 }

@@ -115,7 +115,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
         firstChunkAt: outcome.firstChunkAt,
         text: () => opened.stream.text,
         finishReasons: () => opened.stream.finishReasons,
-        parts: () => opened.stream.parts,
+        answer: () => opened.stream.answer,
       };
     },
     async discard(error: GatewayError): Promise<StreamEnd> {
@@ -126,7 +126,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
       // The prompt and what arrived before the cancel are billed (the upstream's usage when it already reported some).
       const counted = await estimateUsage(operation, opened.stream.text);
       const reported = opened.stream.usage;
-      return { usage: reported ? atLeastCounted(reported, counted) : counted, error, cut: true, aborted: true, upstreamLatencyMs: performance.now() - sentAt, firstChunkAt: performance.now() - context.startedAt, text: () => opened.stream.text, finishReasons: () => opened.stream.finishReasons, parts: () => opened.stream.parts };
+      return { usage: reported ? atLeastCounted(reported, counted) : counted, error, cut: true, aborted: true, upstreamLatencyMs: performance.now() - sentAt, firstChunkAt: performance.now() - context.startedAt, text: () => opened.stream.text, finishReasons: () => opened.stream.finishReasons, answer: () => opened.stream.answer };
     },
   };
 }

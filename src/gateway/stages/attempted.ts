@@ -7,7 +7,7 @@ import type { GatewayError } from '../../errors.js';
 import type { Usage } from '../../providers/types.js';
 import type { Call } from '../call.js';
 import type { StreamEncoder } from '../response-format.js';
-import type { StreamedPart } from '../streamed-answer.js';
+import type { StreamedAnswer } from '../streamed-answer.js';
 
 export interface JsonAttempted {
   kind: 'json';
@@ -45,8 +45,8 @@ export interface StreamEnd {
   text(): string;
   /** The finish reasons the stream reported (read only when traced). */
   finishReasons(): string[];
-  /** What was relayed, unparsed (streamed-answer.ts), for the logging callbacks' content. */
-  parts(): StreamedPart[];
+  /** What was relayed, unparsed, read once on demand (streamed-answer.ts): the logging callbacks' content. */
+  answer(): StreamedAnswer;
 }
 
 export interface StreamAttempted {

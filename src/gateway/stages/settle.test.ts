@@ -8,6 +8,7 @@ import type { PlatformLayer, PlatformOutcome } from '../../platform/layer.js';
 import type { UsageLogRow } from '../../storage/schema.js';
 import { chatCall, fakeDeployment, recordingRouter, silentLogger } from '../../../test/support/stage-fakes.js';
 import type { Call } from '../call.js';
+import { StreamedAnswer } from '../streamed-answer.js';
 import { UsageRecorder } from '../record.js';
 import type { Attempted } from './attempted.js';
 import { settleStage } from './settle.js';
@@ -72,7 +73,7 @@ describe('settle stage', () => {
       sentAt: 0,
       warnings: [],
       encoder: { contentType: 'text/event-stream; charset=utf-8' } as never,
-      relay: async () => ({ usage, error: undefined, cut: false, aborted: false, upstreamLatencyMs: 7, firstChunkAt: 3, text: () => 'hello', finishReasons: () => ['stop'], parts: () => [] }),
+      relay: async () => ({ usage, error: undefined, cut: false, aborted: false, upstreamLatencyMs: 7, firstChunkAt: 3, text: () => 'hello', finishReasons: () => ['stop'], answer: () => new StreamedAnswer([]) }),
     };
     const result = await settleStage(deps, recorder, async () => attempted)(attemptedCall({}, true));
     expect(result.kind).toBe('stream');
@@ -91,7 +92,7 @@ describe('settle stage', () => {
       sentAt: 0,
       warnings: [],
       encoder: { contentType: 'text/event-stream' } as never,
-      relay: async () => ({ usage, error: cut, cut: true, aborted: true, upstreamLatencyMs: 7, firstChunkAt: 3, text: () => 'hello', finishReasons: () => ['stop'], parts: () => [] }),
+      relay: async () => ({ usage, error: cut, cut: true, aborted: true, upstreamLatencyMs: 7, firstChunkAt: 3, text: () => 'hello', finishReasons: () => ['stop'], answer: () => new StreamedAnswer([]) }),
     };
     const result = await settleStage(deps, recorder, async () => attempted)(attemptedCall({}, true));
     if (result.kind === 'stream') await result.pump({} as ServerResponse);

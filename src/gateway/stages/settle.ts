@@ -139,7 +139,7 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
       // What was streamed, for the logging callbacks: as the relayed parts, read off this thread (callback-content.ts).
       if (deps.settings.callbackContent) {
         if (settlement.responseText !== undefined) settlement.answerText = settlement.responseText;
-        else settlement.answerParts = end.parts();
+        else settlement.streamedAnswer = end.answer();
       }
       recorder.recordAttempt(call, settlement, error, end.aborted);
     },

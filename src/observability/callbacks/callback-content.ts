@@ -12,7 +12,7 @@
  * callbacks (resolvedContent, partsAnswer), not while the stream is relayed.
  */
 import type { Operation } from '../../gateway/call-context.js';
-import { partsAnswer, type StreamedPart } from '../../gateway/streamed-answer.js';
+import type { StreamedAnswer, StreamedPart } from '../../gateway/streamed-answer.js';
 import type { UsageLogRow } from '../../storage/schema.js';
 
 /** Characters kept of each of the prompt and the answer text per call. */
@@ -29,7 +29,7 @@ export interface CallContent {
   answer: string | undefined;
   answerTruncated: boolean;
   /** A stream's answer not read yet (then `answer` is undefined): resolvedContent reads it. */
-  answerParts?: StreamedPart[];
+  streamed?: StreamedAnswer;
 }
 
 /** The prompt of an operation: what promptOf serialises for the usage row (gateway/request-body.ts). */
@@ -92,13 +92,13 @@ function bounded(value: unknown, budget: Budget, depth: number): unknown {
   return copy;
 }
 
-/** The bounded content of a call; a stream's answer may come as the parts it relayed (`parts`), read later. */
-export function callContentOf(operation: Operation | undefined, answer: string | undefined, parts?: StreamedPart[]): CallContent {
+/** The bounded content of a call; a stream's answer may come as the parts it relayed (`streamed`), read later. */
+export function callContentOf(operation: Operation | undefined, answer: string | undefined, streamed?: StreamedAnswer): CallContent {
   const budget: Budget = { left: CONTENT_MAX_CHARS, cut: false };
   const prompt = operation ? bounded(promptValueOf(operation), budget, 0) : undefined;
-  if (answer === undefined && parts !== undefined) {
-    const content: CallContent = { prompt, promptTruncated: budget.cut, answer: undefined, answerTruncated: false, answerParts: parts };
-    return partsSize(parts) <= STREAMED_PARTS_MAX_CHARS ? content : resolvedContent(content);
+  if (answer === undefined && streamed !== undefined) {
+    const content: CallContent = { prompt, promptTruncated: budget.cut, answer: undefined, answerTruncated: false, streamed };
+    return partsSize(streamed.parts) <= STREAMED_PARTS_MAX_CHARS ? content : resolvedContent(content);
   }
   return { prompt, promptTruncated: budget.cut, ...boundedAnswer(answer) };
 }
@@ -108,7 +108,7 @@ function boundedAnswer(answer: string | undefined): Pick<CallContent, 'answer' |
   return { answer: answerTruncated ? answer!.slice(0, CONTENT_MAX_CHARS) : answer, answerTruncated };
 }
 
-function partsSize(parts: StreamedPart[]): number {
+function partsSize(parts: readonly StreamedPart[]): number {
   let size = 0;
   // A chunk the gateway made itself counts as a typical event's size.
   for (const part of parts) size += typeof part === 'string' ? part.length : 256;
@@ -117,10 +117,10 @@ function partsSize(parts: StreamedPart[]): number {
 
 /** The content with a stream's answer read from its parts (the text, bounded); other content as it is. */
 export function resolvedContent(content: CallContent): CallContent {
-  const parts = content.answerParts;
-  if (!parts) return content;
-  // Read once: the stream's end already read its finish reasons from the same parts (partsAnswer).
-  const { text } = partsAnswer(parts);
+  const streamed = content.streamed;
+  if (!streamed) return content;
+  // Read once, with the finish reasons the stream's trace reads (StreamedAnswer).
+  const { text } = streamed;
   const answerTruncated = text.length > CONTENT_MAX_CHARS;
   return { prompt: content.prompt, promptTruncated: content.promptTruncated, answer: answerTruncated ? text.slice(0, CONTENT_MAX_CHARS) : text, answerTruncated };
 }
