@@ -114,6 +114,27 @@ describe('chat completions through the openai client', () => {
     expect(record!.completion_tokens).toBeGreaterThan(0);
   });
 
+  it('counts every word of a stream without usage whose writes each carry an event that is not JSON', async () => {
+    // An upstream cannot lower the gateway's count by slipping a malformed event into each write:
+    // the events around it still count (a run used to be skipped whole).
+    const read = async () => {
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi there' }], stream: true }),
+      });
+      const body = await response.text();
+      return { body, record: await gateway.recordOf(response.headers.get('x-switchboard-call-id')!) };
+    };
+    upstream.faults.push({ kind: 'no-usage' });
+    const clean = await read();
+    upstream.faults.push({ kind: 'garbled', event: 'data: {"choices":[{"delta":{"content":"cut\n\n' });
+    const garbled = await read();
+    expect(garbled.body).toContain('"content":"cut');
+    expect(clean.record!.completion_tokens).toBeGreaterThan(2);
+    expect(garbled.record).toMatchObject({ status: 'success', tokens_estimated: 1, completion_tokens: clean.record!.completion_tokens });
+  });
+
   it('keeps an upstream 429 as 429 with the upstream message and retry-after', async () => {
     upstream.faults.push({ kind: 'error', status: 429, headers: { 'retry-after': '7' }, body: { error: { message: 'Rate limit reached for gpt-4o-mini', type: 'requests', param: null, code: 'rate_limit_exceeded' } } });
     const error = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught);

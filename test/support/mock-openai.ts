@@ -24,7 +24,9 @@ export type Fault =
   | { kind: 'reset-mid-stream'; afterChunks: number }
   | { kind: 'stall-mid-stream'; afterChunks: number }
   | { kind: 'delay'; ms: number }
-  | { kind: 'no-usage' }; // stream without a usage chunk, response without usage
+  | { kind: 'no-usage' } // stream without a usage chunk, response without usage
+  /** a stream without usage whose every write carries `event` (text that is not a JSON event) before its chunk */
+  | { kind: 'garbled'; event: string };
 
 export interface MockOpenAIOptions {
   /** Text the assistant answers with; default "Hello from the mock!". */
@@ -173,7 +175,7 @@ export class MockOpenAI extends MockServer {
         system_fingerprint: 'fp_mock',
       });
     }
-    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true && fault?.kind !== 'no-usage';
+    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true && fault?.kind !== 'no-usage' && fault?.kind !== 'garbled';
     const base = { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_mock' };
     const events: unknown[] = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }] }];
     if (toolCall) {
@@ -314,7 +316,7 @@ export class MockOpenAI extends MockServer {
       }
       if (fault?.kind === 'stall-mid-stream' && index === fault.afterChunks) return;
       if (response.destroyed) return;
-      response.write(`data: ${JSON.stringify(event)}\n\n`);
+      response.write(`${fault?.kind === 'garbled' ? fault.event : ''}data: ${JSON.stringify(event)}\n\n`);
       if (this.options.chunkDelayMs) await sleep(this.options.chunkDelayMs);
     }
     response.end('data: [DONE]\n\n');
