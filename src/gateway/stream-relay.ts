@@ -228,7 +228,7 @@ export class UpstreamStream {
     return chunksText(this.parsedChunks());
   }
 
-  /** The finish reason of each choice that reported one (by choice index): only events naming one are parsed. */
+  /** The finish reason of each choice that reported one (by choice index): read with the text, in one pass (StreamedAnswer), unless the chunks were parsed already. */
   get finishReasons(): string[] {
     return this.parsedUpTo === this.kept.length ? chunksFinishReasons(this.parsed) : this.answer.finishReasons;
   }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { chunksFinishReasons, chunksText, partChunks, partsAnswer, partsText, runChunks, runText, StreamedAnswer, type StreamedPart } from './streamed-answer.js';
+import { callContentOf, CONTENT_MAX_CHARS, resolvedContent } from '../observability/callbacks/callback-content.js';
 
 const partsFinishReasons = (parts: StreamedPart[]) => partsAnswer(parts).finishReasons;
-import { callContentOf, CONTENT_MAX_CHARS, resolvedContent } from '../observability/callbacks/callback-content.js';
 
 const event = (choices: unknown[], extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', choices, ...extra })}\n\n`;
 const delta = (content: string, index = 0, finish: string | null = null) => ({ index, delta: { content }, finish_reason: finish });
@@ -101,7 +101,7 @@ describe('the text of forwarded runs without parsing them (partsText)', () => {
         () => ({ index, extra: { nested: true }, delta: random.pick(deltas)(), finish_reason: null }),
         () => ({ index, wrapper: { delta: random.pick(deltas)() }, finish_reason: null }),
         // Finish reasons written every way an upstream could: after the delta, before the index, without one, odd values.
-        () => ({ delta: random.pick(deltas)(), finish_reason: random.pick(['stop', 'length', 'tool_calls', 'st\u00f6p']), index }),
+        () => ({ delta: random.pick(deltas)(), finish_reason: random.pick(['stop', 'length', 'tool_calls', 'st\u00f6p', 'say "stop"', 'a\\b']), index }),
         () => ({ finish_reason: random.pick(['stop', 'content_filter']), delta: random.pick(deltas)() }),
         () => ({ index: random.pick([null, String(index), true, index + 0.5, index]), delta: random.pick(deltas)(), finish_reason: 'stop' }),
         () => ({ index, delta: random.pick(deltas)(), finish_reason: random.pick([{ type: 'stop' }, ['stop'], 1, 'length']) }),
