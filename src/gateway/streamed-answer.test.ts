@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { chunksFinishReasons, chunksText, partChunks, partsAnswer, partsText, runChunks, runText, StreamedAnswer, type StreamedPart } from './streamed-answer.js';
+import { chunksFinishReasons, chunksText, partChunks, partsAnswer, runChunks, runText, StreamedAnswer, type StreamedPart } from './streamed-answer.js';
 import { callContentOf, CONTENT_MAX_CHARS, resolvedContent } from '../observability/callbacks/callback-content.js';
 
 const partsFinishReasons = (parts: StreamedPart[]) => partsAnswer(parts).finishReasons;
@@ -49,7 +49,7 @@ describe('streamed answer parts', () => {
   });
 });
 
-describe('the text of forwarded runs without parsing them (partsText)', () => {
+describe('the text of forwarded runs without parsing them (partsAnswer)', () => {
   afterEach(() => {
     vi.restoreAllMocks();
   });
@@ -218,7 +218,7 @@ describe('the text of forwarded runs without parsing them (partsText)', () => {
 
   it('skips an event that is not JSON, as parsing every event does', () => {
     expect(runText('data: not json\n\n')).toBe('');
-    expect(partsText([`data: not json\n\n${event([delta('ok')])}`, event([delta('!')])])).toBe('ok!');
+    expect(partsAnswer([`data: not json\n\n${event([delta('ok')])}`, event([delta('!')])]).text).toBe('ok!');
   });
 });
 

@@ -406,11 +406,6 @@ export class StreamedAnswer {
   }
 }
 
-/** chunksText(partChunks(parts)), without parsing the forwarded events of the usual shape. */
-export function partsText(parts: readonly StreamedPart[]): string {
-  return partsAnswer(parts).text;
-}
-
 /** Adds the finish reason of each of the chunk's choices that reports one (at its index, as the choice says: 0 when it does not). */
 function addFinishReasons(chunk: ChatChunk, reasons: string[]): void {
   for (const choice of choicesOf(chunk)) {
