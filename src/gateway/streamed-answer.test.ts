@@ -103,7 +103,7 @@ describe('the text of forwarded runs without parsing them (partsAnswer)', () => 
         // Finish reasons written every way an upstream could: after the delta, before the index, without one, odd values.
         () => ({ delta: random.pick(deltas)(), finish_reason: random.pick(['stop', 'length', 'tool_calls', 'st\u00f6p', 'say "stop"', 'a\\b']), index }),
         () => ({ finish_reason: random.pick(['stop', 'content_filter']), delta: random.pick(deltas)() }),
-        () => ({ index: random.pick([null, String(index), true, index + 0.5, index]), delta: random.pick(deltas)(), finish_reason: 'stop' }),
+        () => ({ index: random.pick([null, String(index), true, index + 0.5, index, 127, 128, -1, 999_999_999]), delta: random.pick(deltas)(), finish_reason: 'stop' }),
         () => ({ index, delta: random.pick(deltas)(), finish_reason: random.pick([{ type: 'stop' }, ['stop'], 1, 'length']) }),
         () => ({ index, delta: random.pick(deltas)(), finish_reason: 'stop', logprobs: null, finish_reason_: 'x' }),
       ];
@@ -182,7 +182,7 @@ describe('the text of forwarded runs without parsing them (partsAnswer)', () => 
       ['{"choices":[{"index":0,"delta":{},"finish_reason":"stop","finish_reason":{"x":1}}]}'],
       ['{"choices":[{"index":0,"delta":{},"finish_reason":"stop","finish_reason":["length"]}]}'],
       ['{"choices":[{"index":0,"delta":{},"finish_reason":null,"finish_reason":"length"}]}'],
-      // A string index is a property of that name: "1" is choice 1, "01" none of the list.
+      // An index that is not an integer below 128 (OpenAI's most choices) is not kept.
       ['{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}', '{"choices":[{"index":"1","delta":{},"finish_reason":"stop"}]}'],
       ['{"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}', '{"choices":[{"index":"01","delta":{},"finish_reason":"stop"}]}'],
       ['{"choices":[{"index":1,"delta":{},"finish_reason":"length"}]}', '{"choices":[{"index":null,"delta":{},"finish_reason":"stop"}]}'],
@@ -195,8 +195,20 @@ describe('the text of forwarded runs without parsing them (partsAnswer)', () => 
       const run = events.map((json) => `data: ${json}\n\n`).join('');
       expect(partsAnswer([run])).toEqual({ text: chunksText(runChunks(run)), finishReasons: chunksFinishReasons(runChunks(run)) });
     }
-    expect(partsFinishReasons([runs[4].map((json) => `data: ${json}\n\n`).join('')])).toEqual(['length', 'stop']);
+    expect(partsFinishReasons([runs[4].map((json) => `data: ${json}\n\n`).join('')])).toEqual(['length']);
     expect(partsFinishReasons([runs[9].map((json) => `data: ${json}\n\n`).join('')])).toEqual(['length']);
+  });
+
+  it('keeps no finish reason at a choice index beyond 127, so an upstream\'s huge index costs nothing', () => {
+    // Written into a sparse array, index 4294967294 made reading the reasons back loop for minutes.
+    for (const index of ['4294967294', '999999999', '128', '1e9']) {
+      const run = `data: {"choices":[{"index":${index},"delta":{},"finish_reason":"stop"}]}\n\ndata: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"length"}]}\n\n`;
+      const startedAt = performance.now();
+      expect(partsAnswer([run])).toEqual({ text: 'x', finishReasons: ['length'] });
+      expect(chunksFinishReasons(runChunks(run))).toEqual(['length']);
+      expect(performance.now() - startedAt).toBeLessThan(1_000);
+    }
+    expect(partsFinishReasons([`data: {"choices":[{"index":127,"delta":{},"finish_reason":"stop"}]}\n\n`])).toEqual(['stop']);
   });
 
   it('reads an event of the last one\'s text around another content only where the rest is the same too', () => {

@@ -319,6 +319,7 @@ function scannedFinishReason(sse: string): [number, string] | null | undefined {
     if (literal === 'null') index = 0;
     else if (PLAIN_INDEX.test(literal)) index = Number(literal);
     else return undefined;
+    if (index >= MAX_CHOICES) return null; // not kept (choiceIndex)
   }
   const reason = hasBackslash(sse, start, end) ? decoded(sse, start, end) : sse.slice(start, end);
   return reason === undefined ? undefined : [index, reason];
@@ -406,10 +407,24 @@ export class StreamedAnswer {
   }
 }
 
-/** Adds the finish reason of each of the chunk's choices that reports one (at its index, as the choice says: 0 when it does not). */
+/**
+ * Choice indexes a finish reason is kept for: OpenAI answers at most 128 choices (`n`). A larger or
+ * odd index an upstream writes is not kept: written into the array of reasons, index 999,999,999
+ * made reading them back a 24-second loop that held the event loop.
+ */
+const MAX_CHOICES = 128;
+
+/** The choice index a finish reason is kept at: the index as the choice says (0 when it says none), undefined when it is not an integer below MAX_CHOICES. */
+function choiceIndex(value: unknown): number | undefined {
+  if (value === undefined || value === null) return 0;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < MAX_CHOICES ? value : undefined;
+}
+
+/** Adds the finish reason of each of the chunk's choices that reports one (at its index: choiceIndex). */
 function addFinishReasons(chunk: ChatChunk, reasons: string[]): void {
   for (const choice of choicesOf(chunk)) {
-    if (typeof choice.finish_reason === 'string') reasons[(choice.index as number | null | undefined) ?? 0] = choice.finish_reason;
+    const index = choiceIndex(choice.index);
+    if (typeof choice.finish_reason === 'string' && index !== undefined) reasons[index] = choice.finish_reason;
   }
 }
 
