@@ -206,6 +206,25 @@ describe('otel callback with streams', () => {
     expect(root.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
   });
 
+  it('stays responsive when the upstream names a huge choice index in its finish event', async () => {
+    // The finish reasons were gathered in an array by choice index: index 999,999,999 made reading them back a 24 s loop.
+    const traceId = 'e1'.repeat(16);
+    slow.faults.push({ kind: 'finish-index', index: 999_999_999 });
+    const startedAt = Date.now();
+    const stream = await gateway.openai().chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'count' }], stream: true }, { headers: { traceparent: `00-${traceId}-${CLIENT_SPAN}-01` } });
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
+    expect(streamed).toBe('one two three four five six');
+    expect((await fetch(`${gateway.url}/health/liveliness`)).status).toBe(200);
+    await waitFor(() => traceOf(traceId).length >= 2, 'the request and attempt spans');
+    expect(Date.now() - startedAt).toBeLessThan(4_000);
+    const root = traceOf(traceId).find((span) => span.parentSpanId === CLIENT_SPAN)!;
+    const attempt = traceOf(traceId).find((span) => span.parentSpanId === root.spanId)!;
+    // A reason at no choice a client can have is not reported.
+    expect(attempt.attributes['gen_ai.response.finish_reasons']).toBeUndefined();
+    expect(root.attributes['gen_ai.response.finish_reasons']).toBeUndefined();
+  });
+
   it('ends the attempt span of a stream the client leaves, marked aborted', async () => {
     const traceId = 'bb'.repeat(16);
     const controller = new AbortController();

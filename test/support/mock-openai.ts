@@ -26,7 +26,9 @@ export type Fault =
   | { kind: 'delay'; ms: number }
   | { kind: 'no-usage' } // stream without a usage chunk, response without usage
   /** a stream without usage whose every write carries `event` (text that is not a JSON event) before its chunk */
-  | { kind: 'garbled'; event: string };
+  | { kind: 'garbled'; event: string }
+  /** a stream whose finish event names this choice index (an upstream's odd or huge index) */
+  | { kind: 'finish-index'; index: number };
 
 export interface MockOpenAIOptions {
   /** Text the assistant answers with; default "Hello from the mock!". */
@@ -184,7 +186,7 @@ export class MockOpenAI extends MockServer {
     } else {
       for (const word of (this.replies.shift() ?? this.reply).split(/(?<= )/)) events.push({ ...base, choices: [{ index: 0, delta: { content: word }, logprobs: null, finish_reason: null }] });
     }
-    events.push({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: toolCall ? 'tool_calls' : 'stop' }] });
+    events.push({ ...base, choices: [{ index: fault?.kind === 'finish-index' ? fault.index : 0, delta: {}, logprobs: null, finish_reason: toolCall ? 'tool_calls' : 'stop' }] });
     if (includeUsage) events.push({ ...base, choices: [], usage: this.usage(true, body) });
     await this.stream(response, events, fault);
   }
