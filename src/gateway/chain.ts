@@ -67,7 +67,7 @@ function attemptOf(deps: GatewayDependencies): Attempt {
       throw error;
     }
     if (attempted.kind === 'json') {
-      traced.end(attempted.refused, { usage: attempted.usage, finishReasons: finishReasonsOf(attempted.parsed), stream: false });
+      traced.end(attempted.refused, { usage: attempted.usage, finishReasons: traceFacts(() => finishReasonsOf(attempted.parsed)), stream: false });
       return attempted;
     }
     const { relay } = attempted;
@@ -83,17 +83,27 @@ function attemptOf(deps: GatewayDependencies): Attempt {
         }
         // firstChunkAt counts from the call's start; the span's from the attempt's.
         const firstChunk = end.firstChunkAt > 0 ? Math.max(0, end.firstChunkAt - (startedAt - call.context.startedAt)) : undefined;
-        traced.end(end.error, { usage: end.usage, finishReasons: end.finishReasons(), timeToFirstTokenMs: firstChunk, stream: true, aborted: end.aborted });
+        traced.end(end.error, { usage: end.usage, finishReasons: traceFacts(() => end.finishReasons()), timeToFirstTokenMs: firstChunk, stream: true, aborted: end.aborted });
         return end;
       },
     };
   };
 }
 
+/** What a trace reads of an answer, never an error that fails the call: the answer was given and is billed whatever it holds. */
+function traceFacts<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The finish reasons of an OpenAI-shaped answer (`choices[].finish_reason`). */
 function finishReasonsOf(parsed: unknown): string[] | undefined {
   const choices = (parsed as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices)) return undefined;
-  const reasons = choices.map((choice) => (choice as { finish_reason?: unknown }).finish_reason).filter((reason): reason is string => typeof reason === 'string');
+  // An upstream's choices may hold anything (null included): only a string finish reason counts.
+  const reasons = choices.map((choice) => (choice !== null && typeof choice === 'object' ? (choice as { finish_reason?: unknown }).finish_reason : undefined)).filter((reason): reason is string => typeof reason === 'string');
   return reasons.length > 0 ? reasons : undefined;
 }

@@ -5,6 +5,7 @@
  * chunk, all of them when it has to count tokens itself.
  */
 import type { ChatChunk, EmittedChunk } from '../providers/types.js';
+import { parsedChatChunk } from '../providers/shared/chunk-shape.js';
 import { runChunks } from './streamed-answer.js';
 
 export class SseRun implements EmittedChunk {
@@ -17,7 +18,7 @@ export class SseRun implements EmittedChunk {
   get chunk(): ChatChunk {
     if (this.lastParsed === undefined) {
       const start = this.sse.lastIndexOf('\n\n', this.sse.length - 3);
-      this.lastParsed = JSON.parse(this.sse.slice(start === -1 ? 6 : start + 8, this.sse.length - 2)) as ChatChunk;
+      this.lastParsed = parsedChatChunk(this.sse.slice(start === -1 ? 6 : start + 8, this.sse.length - 2));
     }
     return this.lastParsed;
   }

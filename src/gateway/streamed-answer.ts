@@ -9,6 +9,7 @@
  * is not a JSON object carries nothing (the rest of its run still counts). The relay parses the
  * events when it counts tokens itself (stream-relay.ts).
  */
+import { chatChunkInShape } from '../providers/shared/chunk-shape.js';
 import type { ChatChunk } from '../providers/types.js';
 
 export type StreamedPart = string | ChatChunk;
@@ -23,14 +24,15 @@ function forEachEvent(sse: string, each: (from: number, to: number) => void): vo
   }
 }
 
-/** The JSON object at sse[from, to) as a chunk; undefined when it is not a JSON object. */
+/** The JSON object at sse[from, to) as a chunk (chatChunkInShape); undefined when it is not a JSON object. */
 function eventChunk(sse: string, from: number, to: number): ChatChunk | undefined {
+  let value: unknown;
   try {
-    const value: unknown = JSON.parse(sse.slice(from, to));
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as ChatChunk) : undefined;
+    value = JSON.parse(sse.slice(from, to));
   } catch {
     return undefined;
   }
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? chatChunkInShape(value) : undefined;
 }
 
 /**

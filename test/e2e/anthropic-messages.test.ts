@@ -106,6 +106,30 @@ describe('/v1/messages through the Anthropic SDK, backed by an OpenAI-compatible
     expect(await gateway.recordOf(callId)).toMatchObject({ endpoint: 'messages', stream: 1, status: 'success', prompt_tokens: 1000, completion_tokens: 500 });
   });
 
+  it('streams, records and charges an upstream whose chunks hold choices OpenAI never sends', async () => {
+    // Each write also carries a chunk whose choices are null and a number: ignored, never the call's end.
+    upstream.faults.push({ kind: 'garbled', event: 'data: {"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[null,5]}\n\n' });
+    const { data: stream, response } = await client.messages.create({ model: MODEL, max_tokens: 1024, messages: [{ role: 'user', content: 'Hi' }], stream: true }).withResponse();
+    let text = '';
+    for await (const event of stream) if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') text += event.delta.text;
+    expect(text).toBe('Hello from the mock!');
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
+    expect(record).toMatchObject({ status: 'success', tokens_estimated: 1 });
+    expect(record!.completion_tokens).toBeGreaterThan(0);
+    expect(record!.cost_micros).toBeGreaterThan(0);
+  });
+
+  it('answers, records and charges JSON answers whose choices hold what OpenAI never sends', async () => {
+    const odd: unknown[][] = [[null, { index: 1, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], [5, 'x'], [{ index: 0, message: 'text', finish_reason: 'stop' }], [{ index: 0, message: { content: 'a', tool_calls: 5 } }], [{ index: 0, message: { content: 'a', tool_calls: [null, { id: 'c1', function: 'f' }, { id: 'c2', function: { name: 'f', arguments: '{}' } }] } }]];
+    for (const choices of odd) {
+      upstream.faults.push({ kind: 'error', status: 200, body: { id: 'chatcmpl-odd', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices, usage: { prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 } } });
+      const { data: message, response } = await client.messages.create({ model: MODEL, max_tokens: 64, messages: [{ role: 'user', content: 'odd' }] }).withResponse();
+      expect(message.type, JSON.stringify(choices)).toBe('message');
+      const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
+      expect(record, JSON.stringify(choices)).toMatchObject({ status: 'success', prompt_tokens: 20, completion_tokens: 7 });
+    }
+  });
+
   it('streams with stream: true as the documented event sequence', async () => {
     const events = await client.messages.create({ model: MODEL, max_tokens: 1024, messages: [{ role: 'user', content: 'Hi' }], stream: true });
     const types: string[] = [];

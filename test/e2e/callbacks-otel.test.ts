@@ -225,6 +225,20 @@ describe('otel callback with streams', () => {
     expect(root.attributes['gen_ai.response.finish_reasons']).toBeUndefined();
   });
 
+  it('records and charges a JSON answer whose choices hold null (the traced attempt used to fail on it)', async () => {
+    const traceId = 'e2'.repeat(16);
+    slow.faults.push({ kind: 'error', status: 200, body: { id: 'chatcmpl-odd', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [null, { index: 1, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 } } });
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json', traceparent: `00-${traceId}-${CLIENT_SPAN}-01` }, body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: 'odd' }] }) });
+    await response.text();
+    const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
+    expect(record).toMatchObject({ prompt_tokens: 20, completion_tokens: 7 });
+    expect(record!.cost_micros).toBeGreaterThan(0);
+    await waitFor(() => traceOf(traceId).length >= 2, 'the request and attempt spans');
+    const root = traceOf(traceId).find((span) => span.parentSpanId === CLIENT_SPAN)!;
+    const attempt = traceOf(traceId).find((span) => span.parentSpanId === root.spanId)!;
+    expect(attempt.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
+  });
+
   it('ends the attempt span of a stream the client leaves, marked aborted', async () => {
     const traceId = 'bb'.repeat(16);
     const controller = new AbortController();

@@ -135,6 +135,19 @@ describe('chat completions through the openai client', () => {
     expect(garbled.record).toMatchObject({ status: 'success', tokens_estimated: 1, completion_tokens: clean.record!.completion_tokens });
   });
 
+  it('records and charges answers whose choices hold what OpenAI never sends', async () => {
+    // The upstream billed its usage whatever the choices hold: the call is charged it, as any other.
+    const odd: unknown[][] = [[null, { index: 1, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], [5, 'x'], [{ index: 0, message: null, finish_reason: 7 }], [{ index: 0, message: { content: 'a', tool_calls: [null, { function: { name: 'f', arguments: { a: 1 } } }] } }]];
+    for (const choices of odd) {
+      upstream.faults.push({ kind: 'error', status: 200, body: { id: 'chatcmpl-odd', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices, usage: { prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 } } });
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'odd' }] }) });
+      await response.text();
+      const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
+      expect(record, JSON.stringify(choices)).toMatchObject({ prompt_tokens: 20, completion_tokens: 7 });
+      expect(record!.cost_micros, JSON.stringify(choices)).toBeGreaterThan(0);
+    }
+  });
+
   it('keeps an upstream 429 as 429 with the upstream message and retry-after', async () => {
     upstream.faults.push({ kind: 'error', status: 429, headers: { 'retry-after': '7' }, body: { error: { message: 'Rate limit reached for gpt-4o-mini', type: 'requests', param: null, code: 'rate_limit_exceeded' } } });
     const error = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] }).catch((caught: unknown) => caught);

@@ -253,7 +253,11 @@ export class OtelTracing {
       ended = true;
       if (outcome?.finishReasons) request.finishReasons = outcome.finishReasons;
       if (!request.sampled) return;
-      this.queue.enqueue(writeAttemptSpan(this.encoding.writer, { request, spanId, endpoint: call.context.endpoint, deployment: attempt.deployment, group: attempt.group.name, retries: attempt.retries, fallbacks: attempt.fallbacks, startMs: start, endMs: nowMs(), error, outcome }));
+      try {
+        this.queue.enqueue(writeAttemptSpan(this.encoding.writer, { request, spanId, endpoint: call.context.endpoint, deployment: attempt.deployment, group: attempt.group.name, retries: attempt.retries, fallbacks: attempt.fallbacks, startMs: start, endMs: nowMs(), error, outcome }));
+      } catch {
+        // Tracing never fails a call: an attempt span that cannot be written is left out.
+      }
     };
     return { end, traceparent };
   }

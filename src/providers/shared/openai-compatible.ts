@@ -21,6 +21,7 @@ import type {
 } from '../types.js';
 import { providerSpec } from '../specs.js';
 import { parseHttpError } from './errors.js';
+import { chatChunkInShape, chatResponseInShape, parsedChatChunk } from './chunk-shape.js';
 import { parseStreamJson } from './stream-json.js';
 import { openAIChunkNeedsParsing, openAIForwardablePrefix } from './chunk-usage.js';
 import { usageFromOpenAI } from './usage.js';
@@ -82,7 +83,7 @@ export function parseOpenAIChatResponse(body: unknown, target: Deployment): Chat
   if (typeof body !== 'object' || body === null || !Array.isArray((body as ChatResponse).choices)) {
     throw invalidResponse(target, 'a chat completion without "choices"');
   }
-  return body as ChatResponse;
+  return chatResponseInShape(body as Record<string, unknown> & { choices: unknown[] });
 }
 
 /** Usage from an OpenAI chunk, including Groq's `x_groq.usage`. */
@@ -103,7 +104,7 @@ class LazyChunk implements EmittedChunk {
   constructor(readonly raw: string) {}
 
   get chunk(): ChatChunk {
-    this.parsed ??= JSON.parse(this.raw) as ChatChunk;
+    this.parsed ??= parsedChatChunk(this.raw);
     return this.parsed;
   }
 }
@@ -140,7 +141,7 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
       this.error = new GatewayError('upstream_error', `${this.target.provider} stream error: ${redactUpstreamMessage(info.message, deploymentSecrets(this.target))}`, { provider: this.target.provider });
       return [];
     }
-    const chunk = parsed as ChatChunk;
+    const chunk = chatChunkInShape(parsed);
     const usage = chunkUsage(chunk);
     if (usage) this.usage = usage;
     return [multiLine ? { chunk } : { chunk, raw: data }];
