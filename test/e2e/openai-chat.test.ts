@@ -141,7 +141,10 @@ describe('chat completions through the openai client', () => {
     for (const choices of odd) {
       upstream.faults.push({ kind: 'error', status: 200, body: { id: 'chatcmpl-odd', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices, usage: { prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 } } });
       const response = await fetch(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'odd' }] }) });
-      await response.text();
+      const answer = (await response.json()) as { choices: unknown[]; usage: unknown };
+      // The client gets the answer without the values no OpenAI client could read.
+      expect(answer.choices.every((choice) => choice !== null && typeof choice === 'object'), JSON.stringify(answer)).toBe(true);
+      expect(answer.usage).toMatchObject({ prompt_tokens: 20, completion_tokens: 7 });
       const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
       expect(record, JSON.stringify(choices)).toMatchObject({ prompt_tokens: 20, completion_tokens: 7 });
       expect(record!.cost_micros, JSON.stringify(choices)).toBeGreaterThan(0);

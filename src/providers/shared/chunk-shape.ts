@@ -2,9 +2,10 @@
  * An OpenAI-compatible upstream's chunks and answers in the shape the gateway reads them: whatever
  * the upstream wrote, `choices` is a list of objects, a choice's `delta` (or `message`) an object,
  * and its `tool_calls` a list of objects whose `function` is an object or absent. What does not fit
- * is left out of the parsed value (a client that gets the upstream's bytes as they came still gets
- * them so); so translating, counting and tracing never stop on an upstream's odd value, and a call
- * the upstream answered is billed as any other.
+ * is left out of the parsed value (stream events forwarded as they came are not touched; a JSON
+ * answer that had to be reshaped is written from the reshaped value); so translating, counting and
+ * tracing never stop on an upstream's odd value, and a call the upstream answered is billed as any
+ * other.
  *
  * A value that is already in shape is returned as it is (the usual case: nothing is copied).
  */
