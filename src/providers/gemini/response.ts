@@ -84,11 +84,23 @@ interface SplitParts {
 /** Sorts a candidate's parts into answer text, thought text and function calls. */
 export function splitParts(parts: GeminiPart[] | undefined): SplitParts {
   const split: SplitParts = { text: [], thoughts: [], calls: [] };
-  for (const part of parts ?? []) {
-    if (part.functionCall) split.calls.push(part);
+  // An upstream's parts may hold anything: only objects are parts, only an object a function call.
+  for (const part of Array.isArray(parts) ? (parts as unknown[]) : []) {
+    if (!isObject(part)) continue;
+    if (isObject(part.functionCall)) split.calls.push(part as GeminiPart);
     else if (typeof part.text === 'string') (part.thought === true ? split.thoughts : split.text).push(part.text);
   }
   return split;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** A response's candidates that are objects (an upstream's `candidates` may be anything). */
+export function candidatesOf(response: GeminiGenerateContentResponse): GeminiCandidate[] {
+  const candidates: unknown = response.candidates;
+  return Array.isArray(candidates) ? (candidates.filter(isObject) as GeminiCandidate[]) : [];
 }
 
 function choiceOf(candidate: GeminiCandidate, ids: ToolCallIds): ChatResponse['choices'][number] {
@@ -112,7 +124,7 @@ export function parseGeminiChatResponse(body: unknown, target: Deployment): Chat
     throw new GatewayError('upstream_invalid_response', `${target.provider} returned a body that is not a GenerateContentResponse`, { provider: target.provider });
   }
   const ids = new ToolCallIds();
-  const candidates = [...(body.candidates ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  const candidates = candidatesOf(body).sort((a, b) => (typeof a.index === 'number' ? a.index : 0) - (typeof b.index === 'number' ? b.index : 0));
   const choices = candidates.map((candidate) => choiceOf(candidate, ids));
   // The prompt itself was blocked: Gemini returns no candidate, only promptFeedback.blockReason.
   if (choices.length === 0 && body.promptFeedback?.blockReason) {

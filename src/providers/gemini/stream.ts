@@ -11,7 +11,7 @@ import type { ChatChunk, ChatRequest, ChatStreamTransform, Deployment, EmittedCh
 import { parseStreamJson } from '../shared/stream-json.js';
 import { googleError, streamError } from './errors.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
-import { completionId, mapFinishReason, splitParts, toolCallOf, ToolCallIds, usageFromGemini } from './response.js';
+import { candidatesOf, completionId, mapFinishReason, splitParts, toolCallOf, ToolCallIds, usageFromGemini } from './response.js';
 import type { GeminiCandidate, GeminiGenerateContentResponse } from './wire.js';
 
 type Delta = ChatChunk['choices'][number]['delta'];
@@ -63,7 +63,7 @@ export class GeminiStreamTransform implements ChatStreamTransform {
     if (usage) this.usage = usage;
 
     const emitted: EmittedChunk[] = [];
-    const candidates = response.candidates ?? [];
+    const candidates = candidatesOf(response);
     if (candidates.length === 0 && response.promptFeedback?.blockReason && this.choices.size === 0) {
       // The prompt was blocked before any candidate: one chunk that opens and closes choice 0.
       this.choices.set(0, { started: true, toolCalls: 0, finished: true });
