@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { fakeDeployment } from '../../test/support/stage-fakes.js';
 import { GatewayError } from '../errors.js';
 import { AnthropicStreamTransform } from './anthropic/stream.js';
+import { createBedrockStreamTransform } from './bedrock/stream.js';
+import { createCohereStreamTransform } from './cohere/stream.js';
 import { parseGeminiChatResponse } from './gemini/response.js';
 import { createGeminiStreamTransform } from './gemini/stream.js';
 import { OllamaStreamTransform } from './ollama/stream.js';
@@ -29,7 +31,37 @@ function changed(value: unknown, random: () => number, depth = 0): unknown {
   return value;
 }
 
-const STREAMS: Record<string, { events: unknown[]; transform: () => ChatStreamTransform }> = {
+/** An event's payload, or [event name, payload] where the event name carries its type (Bedrock). */
+const STREAMS: Record<string, { events: unknown[]; named?: boolean; transform: () => ChatStreamTransform }> = {
+  bedrock: {
+    transform: () => createBedrockStreamTransform(fakeDeployment('d', 'm')),
+    named: true,
+    events: [
+      ['messageStart', { role: 'assistant' }],
+      ['contentBlockDelta', { contentBlockIndex: 0, delta: { text: 'hi ' } }],
+      ['contentBlockStop', { contentBlockIndex: 0 }],
+      ['contentBlockStart', { contentBlockIndex: 1, start: { toolUse: { toolUseId: 't1', name: 'f' } } }],
+      ['contentBlockDelta', { contentBlockIndex: 1, delta: { toolUse: { input: '{"a":' } } }],
+      ['contentBlockDelta', { contentBlockIndex: 1, delta: { reasoningContent: { text: 'hm' } } }],
+      ['contentBlockStop', { contentBlockIndex: 1 }],
+      ['messageStop', { stopReason: 'tool_use' }],
+      ['metadata', { usage: { inputTokens: 20, outputTokens: 10, totalTokens: 30 }, metrics: { latencyMs: 150 } }],
+    ],
+  },
+  cohere: {
+    transform: () => createCohereStreamTransform(fakeDeployment('d', 'm')),
+    events: [
+      { id: 'c1', type: 'message-start', delta: { message: { role: 'assistant', content: [], tool_plan: '', tool_calls: [], citations: [] } } },
+      { type: 'content-start', index: 0, delta: { message: { content: { type: 'text', text: '' } } } },
+      { type: 'content-delta', index: 0, delta: { message: { content: { text: 'hi' } } } },
+      { type: 'content-end', index: 0 },
+      { type: 'tool-plan-delta', delta: { message: { tool_plan: 'I will look.' } } },
+      { type: 'tool-call-start', index: 0, delta: { message: { tool_calls: { id: 't1', type: 'function', function: { name: 'f', arguments: '' } } } } },
+      { type: 'tool-call-delta', index: 0, delta: { message: { tool_calls: { function: { arguments: '{}' } } } } },
+      { type: 'tool-call-end', index: 0 },
+      { type: 'message-end', delta: { finish_reason: 'TOOL_CALL', usage: { billed_units: { input_tokens: 5, output_tokens: 3 }, tokens: { input_tokens: 9, output_tokens: 3 } } } },
+    ],
+  },
   anthropic: {
     transform: () => new AnthropicStreamTransform(fakeDeployment('d', 'm')),
     events: [
@@ -73,14 +105,20 @@ function readable(item: EmittedChunk): boolean {
 
 describe('stream transforms read whatever an upstream writes', () => {
   it.each(Object.keys(STREAMS))('%s: 2,000 streams with values changed at random', (name) => {
-    const { events, transform } = STREAMS[name];
+    const { events, transform, named } = STREAMS[name];
     const problems: string[] = [];
     for (let seed = 1; seed <= 2_000 && problems.length < 5; seed++) {
       const random = generator(seed);
       const stream = events.map((event) => changed(event, random));
       try {
         const reader = transform();
-        const emitted = [...stream.flatMap((event) => reader.push(JSON.stringify(event))), ...reader.end()];
+        const push = (event: unknown): EmittedChunk[] => {
+          if (!named) return reader.push(JSON.stringify(event));
+          // The event's name is the frame's header, not the upstream's JSON: only its payload changes.
+          const payload = Array.isArray(event) && event.length === 2 ? event[1] : event;
+          return reader.push(JSON.stringify(payload), (events[stream.indexOf(event)] as [string, unknown])[0]);
+        };
+        const emitted = [...stream.flatMap(push), ...reader.end()];
         if (!emitted.every(readable)) problems.push(`seed ${seed}: a chunk the gateway cannot read`);
       } catch (error) {
         problems.push(`seed ${seed}: ${(error as Error).message} in ${JSON.stringify(stream).slice(0, 300)}`);
