@@ -7,7 +7,10 @@ import { createCohereStreamTransform } from './cohere/stream.js';
 import { parseGeminiChatResponse } from './gemini/response.js';
 import { createGeminiStreamTransform } from './gemini/stream.js';
 import { OllamaStreamTransform } from './ollama/stream.js';
+import { anthropicNative } from './anthropic/native.js';
+import { geminiNative } from './gemini/native.js';
 import { OpenAIStreamTransform } from './shared/openai-compatible.js';
+import { openAINative } from './shared/openai-native.js';
 import type { ChatStreamTransform, EmittedChunk } from './types.js';
 
 /**
@@ -97,6 +100,11 @@ const STREAMS: Record<string, { events: unknown[]; named?: boolean; transform: (
     ],
   },
 };
+
+// The native relays (a client's own API format, relayed as the upstream wrote it) read the same events for usage and text.
+STREAMS['anthropic (native relay)'] = { ...STREAMS.anthropic, transform: () => anthropicNative.createStreamTransform!(fakeDeployment('d', 'm')) };
+STREAMS['gemini (native relay)'] = { ...STREAMS.gemini, transform: () => geminiNative.createStreamTransform!(fakeDeployment('d', 'm')) };
+STREAMS['openai (native relay)'] = { ...STREAMS['openai-compatible'], transform: () => openAINative.createStreamTransform!(fakeDeployment('d', 'm')) };
 
 function readable(item: EmittedChunk): boolean {
   const { choices } = item.chunk;

@@ -23,7 +23,7 @@ import { parseStreamJson } from '../shared/stream-json.js';
 import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, UpstreamRequest, Usage } from '../types.js';
 import { googleError, streamError } from './errors.js';
 import { geminiHeaders, methodUrl, modelResource } from './request.js';
-import { usageFromGemini } from './response.js';
+import { candidatesOf, usageFromGemini } from './response.js';
 import type { GeminiGenerateContentResponse } from './wire.js';
 import { vertexRequest } from '../vertex/request.js';
 import { isVertexEmbeddingModel, vertexPublisher } from '../vertex/settings.js';
@@ -102,13 +102,16 @@ function usageOf({ method }: NativeCall, body: unknown, target?: Deployment): Us
 
 /** Text and function calls of every candidate (thoughts included: they are billed as output). */
 function textOf(body: unknown): string {
-  if (!isObject(body) || !Array.isArray(body.candidates)) return '';
+  if (!isObject(body)) return '';
   let text = '';
-  for (const candidate of body.candidates as GeminiGenerateContentResponse['candidates'] & unknown[]) {
-    for (const part of candidate?.content?.parts ?? []) {
-      const record = part as Json;
-      if (typeof record.text === 'string') text += record.text;
-      if (isObject(record.functionCall)) text += JSON.stringify(record.functionCall);
+  // An upstream's candidates and parts may hold anything: only objects are read.
+  for (const candidate of candidatesOf(body as GeminiGenerateContentResponse)) {
+    const content: unknown = candidate.content;
+    const parts: unknown = isObject(content) ? content.parts : undefined;
+    for (const part of Array.isArray(parts) ? (parts as unknown[]) : []) {
+      if (!isObject(part)) continue;
+      if (typeof part.text === 'string') text += part.text;
+      if (isObject(part.functionCall)) text += JSON.stringify(part.functionCall);
     }
   }
   return text;
