@@ -61,11 +61,9 @@ export function partChunks(parts: readonly StreamedPart[], into: ChatChunk[] = [
 
 type Choice = ChatChunk['choices'][number];
 
-/** A chunk's choices that are objects (an upstream's `choices` may be anything). */
+/** A chunk's choices that are objects (chatChunkInShape: an upstream's `choices` may be anything). */
 export function choicesOf(chunk: ChatChunk): Choice[] {
-  const choices: unknown = chunk.choices;
-  if (!Array.isArray(choices)) return [];
-  return choices.every(isObject) ? (choices as Choice[]) : (choices.filter(isObject) as Choice[]);
+  return chatChunkInShape(chunk).choices ?? [];
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
