@@ -13,6 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { AdmissionPlan, AdmissionSettlement, AdmitOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
+import { ONCE_LUA, type OnceBits } from './redis-once.js';
 
 const NOW_MS = `local time = redis.call('TIME') local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
 
@@ -60,15 +61,18 @@ local function logRemove(key, member)
 end`;
 
 // KEYS: rpm logs (nr), then tpm log and holds alternating (2 * nt), then parallel counters (np),
-// then budget hashes (nb). ARGV: nr, nt, np, nb, window, hold ttl, parallel ttl, budget ttl,
-// request id, tokens, budget amount, read spent (1/0), then the rpm limits, tpm limits, parallel
-// limits, then per budget: max, baseline.
+// then budget hashes (nb), then the once bitmap. ARGV: nr, nt, np, nb, window, hold ttl, parallel
+// ttl, budget ttl, request id, tokens, budget amount, read spent (1/0), then the rpm limits, tpm
+// limits, parallel limits, then per budget: max, baseline; then the once bit (redis-once.ts:
+// marked when it takes; nothing is taken once its undo ran).
 // Returns {0, per rpm: count, reset ms; per tpm: remaining; per budget when asked: spent}, or on a
 // refusal {stage (1 rpm, 2 tpm, 3 parallel, 4 budget), index, a, b}: rpm a = retry ms; tpm a = used,
 // b = held; budget a = spent, b = reserved.
 const ADMIT = `
 ${NOW_MS}
 ${TOKEN_LOG}
+${ONCE_LUA}
+if undone() then return {0} end
 local nr, nt, np, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local window, holdTtl, parallelTtl, budgetTtl = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local id, tokens, amount, readSpent = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12] == '1'
@@ -126,18 +130,50 @@ for i = 1, nb do
   redis.call('PEXPIRE', KEYS[bk + i], budgetTtl)
   if readSpent then table.insert(result, spent[i]) end
 end
+markRan()
 return result`;
 
-// KEYS: budget hashes (nb), then tpm log and holds alternating (2 * nt), then parallel counters.
-// ARGV: nb, nt, reserved, actual, budget ttl, window, request id, held tokens, used tokens, read
-// spent (1/0), then per budget: baseline. Returns the spent of every budget when asked, else {}.
+// The undo of an ADMIT whose reply was lost: gives back what it took, if it took it (its rpm entry,
+// token holds, in-flight slots and budget reservations), at most once. KEYS: as ADMIT's. ARGV: nr,
+// nt, np, nb, request id, tokens, budget amount, then the once bit.
+const UNDO_ADMIT = `
+${TOKEN_LOG}
+${ONCE_LUA}
+local nr, nt, np, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local id, tokens, amount = ARGV[5], ARGV[6], tonumber(ARGV[7])
+if ran() and not undone() then
+  for i = 1, nr do redis.call('ZREM', KEYS[i], id) end
+  for i = 1, nt do logRemove(KEYS[nr + i * 2], id .. ':' .. tokens) end
+  local pk, bk = nr + nt * 2, nr + nt * 2 + np
+  for i = 1, np do
+    if tonumber(redis.call('GET', KEYS[pk + i]) or '0') > 0 then redis.call('DECR', KEYS[pk + i]) end
+  end
+  for i = 1, nb do
+    local reserved = tonumber(redis.call('HGET', KEYS[bk + i], 'reserved') or '0')
+    redis.call('HSET', KEYS[bk + i], 'reserved', math.max(0, reserved - amount))
+  end
+end
+markUndone()
+return 1`;
+
+// KEYS: budget hashes (nb), then tpm log and holds alternating (2 * nt), then parallel counters,
+// then the once bitmap. ARGV: nb, nt, reserved, actual, budget ttl, window, request id, held tokens,
+// used tokens, read spent (1/0), then per budget: baseline; then the once bit (sent again, it is not
+// counted again). Returns the spent of every budget when asked, else {}.
 const SETTLE_ADMISSION = `
 ${NOW_MS}
 ${TOKEN_LOG}
+${ONCE_LUA}
 local nb, nt = tonumber(ARGV[1]), tonumber(ARGV[2])
 local reservedAmount, actual, budgetTtl, window, id, heldTokens, usedTokens = tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9])
 local readSpent = ARGV[10] == '1'
 local result = {}
+if ran() then
+  if readSpent then
+    for i = 1, nb do table.insert(result, tonumber(redis.call('HGET', KEYS[i], 'spent') or '0')) end
+  end
+  return result
+end
 for i = 1, nb do
   local key = KEYS[i]
   redis.call('HSETNX', key, 'spent', ARGV[10 + i])
@@ -151,9 +187,10 @@ for i = 1, nt do
   logRemove(KEYS[nb + i * 2], id .. ':' .. heldTokens)
   if usedTokens > 0 then logAdd(KEYS[nb + i * 2 - 1], now, id .. ':' .. usedTokens, window) end
 end
-for i = nb + nt * 2 + 1, #KEYS do
+for i = nb + nt * 2 + 1, #KEYS - 1 do
   if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
 end
+markRan()
 return result`;
 
 type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>;
@@ -165,11 +202,14 @@ export interface AdmissionKeys {
   tpmHeld(subject: string): string;
   parallel(subject: string): string;
   budget(subject: string, period: number): string;
+  /** The once bitmap key and bit of a numbered operation (redis-once.ts); bit -1 when not numbered. */
+  once(operation: number | undefined): OnceBits;
 }
 
 export class RedisAdmission {
   private readonly admitScript: ScriptCommand;
   private readonly settleScript: ScriptCommand;
+  private readonly undoScript: ScriptCommand;
 
   constructor(
     redis: Redis,
@@ -178,27 +218,38 @@ export class RedisAdmission {
   ) {
     redis.defineCommand('switchboardAdmit', { lua: ADMIT });
     redis.defineCommand('switchboardSettleAdmission', { lua: SETTLE_ADMISSION });
-    const commands = redis as unknown as Record<'switchboardAdmit' | 'switchboardSettleAdmission', ScriptCommand>;
+    redis.defineCommand('switchboardUndoAdmission', { lua: UNDO_ADMIT });
+    const commands = redis as unknown as Record<'switchboardAdmit' | 'switchboardSettleAdmission' | 'switchboardUndoAdmission', ScriptCommand>;
     this.admitScript = commands.switchboardAdmit.bind(redis);
     this.settleScript = commands.switchboardSettleAdmission.bind(redis);
+    this.undoScript = commands.switchboardUndoAdmission.bind(redis);
   }
 
-  async admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
+  /** ADMIT's keys: rpm logs, tpm logs and holds, parallel counters, budget hashes, then the once bitmap. */
+  private admitKeys(plan: AdmissionPlan, once: OnceBits): string[] {
+    return [
+      ...plan.rpm.map((limit) => this.keys.rpm(limit.subject)),
+      ...plan.tpm.flatMap((limit) => [this.keys.tpm(limit.subject), this.keys.tpmHeld(limit.subject)]),
+      ...plan.parallel.map((limit) => this.keys.parallel(limit.subject)),
+      ...plan.holds.map((hold) => this.keys.budget(hold.subject, hold.period)),
+      once.key,
+    ];
+  }
+
+  /** `operation`: its number for the once bitmap (redis-once.ts), so that a lost reply can be undone (undo). */
+  async admit(plan: AdmissionPlan, operation?: number): Promise<AdmitOutcome> {
     const { rpm, tpm, parallel, holds } = plan;
     if (rpm.length + tpm.length + parallel.length + holds.length === 0) return { ok: true, requests: [], tokens: [], spent: [] };
     const tokens = Math.max(0, Math.round(plan.tokens));
-    const keys = [
-      ...rpm.map((limit) => this.keys.rpm(limit.subject)),
-      ...tpm.flatMap((limit) => [this.keys.tpm(limit.subject), this.keys.tpmHeld(limit.subject)]),
-      ...parallel.map((limit) => this.keys.parallel(limit.subject)),
-      ...holds.map((hold) => this.keys.budget(hold.subject, hold.period)),
-    ];
+    const once = this.keys.once(operation);
+    const keys = this.admitKeys(plan, once);
     const args = [
       rpm.length, tpm.length, parallel.length, holds.length,
       WINDOW_MS, TOKEN_HOLD_TTL_MS, this.ttl.parallelMs, this.ttl.budgetMs,
       plan.requestId, tokens, Math.round(plan.budgetMicros), plan.readSpent ? 1 : 0,
       ...rpm.map((limit) => limit.limit), ...tpm.map((limit) => limit.limit), ...parallel.map((limit) => limit.limit),
       ...holds.flatMap((hold) => [hold.maxMicros, hold.baselineMicros]),
+      once.bit,
     ]; // prettier-ignore
     const result = ((await this.admitScript(keys.length, ...keys, ...args)) as unknown[]).map(Number);
     const [stage, index, a, b] = result;
@@ -230,18 +281,30 @@ export class RedisAdmission {
     };
   }
 
-  async settle(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
+  /** Gives back what admit(plan, operation) took, if it took it (its reply was lost); at most once. */
+  async undo(plan: AdmissionPlan, operation: number): Promise<void> {
+    if (plan.rpm.length + plan.tpm.length + plan.parallel.length + plan.holds.length === 0) return;
+    const once = this.keys.once(operation);
+    const keys = this.admitKeys(plan, once);
+    await this.undoScript(keys.length, ...keys, plan.rpm.length, plan.tpm.length, plan.parallel.length, plan.holds.length, plan.requestId, Math.max(0, Math.round(plan.tokens)), Math.round(plan.budgetMicros), once.bit);
+  }
+
+  /** `operation`: its number for the once bitmap: sent again under the same number, it is not counted again. */
+  async settle(settlement: AdmissionSettlement, operation?: number): Promise<Array<number | undefined>> {
     const { holds, tpmSubjects, parallelSubjects } = settlement;
     if (holds.length + tpmSubjects.length + parallelSubjects.length === 0) return [];
+    const once = this.keys.once(operation);
     const keys = [
       ...holds.map((hold) => this.keys.budget(hold.subject, hold.period)),
       ...tpmSubjects.flatMap((subject) => [this.keys.tpm(subject), this.keys.tpmHeld(subject)]),
       ...parallelSubjects.map((subject) => this.keys.parallel(subject)),
+      once.key,
     ];
     const args = [
       holds.length, tpmSubjects.length, Math.round(settlement.reservedMicros), Math.round(settlement.actualMicros), this.ttl.budgetMs, WINDOW_MS,
       settlement.requestId, Math.max(0, Math.round(settlement.heldTokens)), Math.max(0, Math.round(settlement.usedTokens)), settlement.readSpent ? 1 : 0,
       ...holds.map((hold) => hold.baselineMicros),
+      once.bit,
     ]; // prettier-ignore
     const result = (await this.settleScript(keys.length, ...keys, ...args)) as unknown[];
     return settlement.readSpent ? result.map(Number) : [];

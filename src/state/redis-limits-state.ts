@@ -3,12 +3,14 @@
  * concurrent requests on any number of replicas can never pass a limit together. Windows use the
  * Redis server's clock (TIME), so replicas with skewed clocks still agree.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { redisClient, whenReady } from './redis-client.js';
 import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 import { RedisAdmission, TOKEN_LOG } from './redis-admission.js';
+import { ONCE_LUA, onceBits, type OnceBits } from './redis-once.js';
 
 // Budget counters outlive an idle week; a counter that expired is re-seeded from the database.
 const BUDGET_TTL_MS = 8 * 24 * 3_600_000;
@@ -16,31 +18,54 @@ const PARALLEL_TTL_MS = 10 * 60_000;
 
 const NOW_MS = `local time = redis.call('TIME') local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
 
-// KEYS: budget hashes. ARGV: amount, ttl, then per key: max, baseline.
+// KEYS: budget hashes, then the once bitmap. ARGV: amount, ttl, then per key: max, baseline; then
+// the once bit (redis-once.ts: marked when it takes; nothing taken once its undo ran).
 const RESERVE = `
+${ONCE_LUA}
+if undone() then return {0} end
 local amount = tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
+for i = 1, #KEYS - 1 do
+  local key = KEYS[i]
   local max = tonumber(ARGV[1 + i * 2])
   redis.call('HSETNX', key, 'spent', ARGV[2 + i * 2])
   local spent = tonumber(redis.call('HGET', key, 'spent'))
   local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
   if spent >= max or spent + reserved + amount > max then return {i, spent, reserved} end
 end
-for i, key in ipairs(KEYS) do
-  redis.call('HINCRBY', key, 'reserved', amount)
-  redis.call('PEXPIRE', key, ARGV[2])
+for i = 1, #KEYS - 1 do
+  redis.call('HINCRBY', KEYS[i], 'reserved', amount)
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
 end
+markRan()
 return {0}`;
 
-// KEYS: budget hashes. ARGV: reserved, actual, ttl, then per key: baseline.
+// The undo of a RESERVE whose reply was lost: gives its amount back when it took it. KEYS: budget
+// hashes, then the once bitmap. ARGV: amount, then the once bit.
+const UNRESERVE = `
+${ONCE_LUA}
+if ran() and not undone() then
+  for i = 1, #KEYS - 1 do
+    local reserved = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
+    redis.call('HSET', KEYS[i], 'reserved', math.max(0, reserved - tonumber(ARGV[1])))
+  end
+end
+markUndone()
+return 1`;
+
+// KEYS: budget hashes, then the once bitmap. ARGV: reserved, actual, ttl, then per key: baseline;
+// then the once bit (a settle sent again is not counted again).
 const SETTLE = `
-for i, key in ipairs(KEYS) do
+${ONCE_LUA}
+if ran() then return 0 end
+for i = 1, #KEYS - 1 do
+  local key = KEYS[i]
   redis.call('HSETNX', key, 'spent', ARGV[3 + i])
   local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
   redis.call('HSET', key, 'reserved', math.max(0, reserved - tonumber(ARGV[1])))
   redis.call('HINCRBY', key, 'spent', ARGV[2])
   redis.call('PEXPIRE', key, ARGV[3])
 end
+markRan()
 return 1`;
 
 // KEYS: request logs (sorted sets). ARGV: window, request id, then per key: limit.
@@ -98,25 +123,45 @@ for i = 1, #KEYS / 2 do
 end
 return 1`;
 
-// KEYS: in-flight counters. ARGV: ttl, then per key: limit.
+// KEYS: in-flight counters, then the once bitmap. ARGV: ttl, then per key: limit; then the once bit.
 const ACQUIRE_PARALLEL = `
-for i, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[1 + i]) then return i end
+${ONCE_LUA}
+if undone() then return 0 end
+for i = 1, #KEYS - 1 do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[1 + i]) then return i end
 end
-for _, key in ipairs(KEYS) do
-  redis.call('INCR', key)
-  redis.call('PEXPIRE', key, ARGV[1])
+for i = 1, #KEYS - 1 do
+  redis.call('INCR', KEYS[i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
 end
+markRan()
 return 0`;
 
+// Frees a slot (KEYS: in-flight counters, then the once bitmap; ARGV: the once bit): once per
+// release. With ARGV[1] = 'undo', the undo of an ACQUIRE_PARALLEL whose reply was lost: frees only
+// what it took.
 const RELEASE_PARALLEL = `
-for _, key in ipairs(KEYS) do
-  if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+${ONCE_LUA}
+if ARGV[1] == 'undo' then
+  if not ran() or undone() then
+    markUndone()
+    return 0
+  end
+  markUndone()
+elseif ran() then
+  return 0
+else
+  markRan()
+end
+for i = 1, #KEYS - 1 do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
 end
 return 1`;
 
 export class RedisLimitsState implements LimitsState {
   private readonly combined: RedisAdmission;
+  /** This replica's name in the once bitmaps (redis-once.ts): its operations are numbered from 0 at each start. */
+  private readonly replica = randomBytes(8).toString('hex');
 
   private constructor(
     readonly redis: Redis,
@@ -130,6 +175,7 @@ export class RedisLimitsState implements LimitsState {
         tpmHeld: (subject) => this.key('tpm-held', subject),
         parallel: (subject) => this.key('parallel', subject),
         budget: (subject, period) => this.key('budget', subject, `:${period}`),
+        once: (operation) => this.once(operation),
       },
       { parallelMs: PARALLEL_TTL_MS, budgetMs: BUDGET_TTL_MS },
     );
@@ -151,26 +197,39 @@ export class RedisLimitsState implements LimitsState {
     return `${this.prefix}${kind}:${subject}${suffix}`;
   }
 
-  async reserve(holds: BudgetHold[], amountMicros: number): Promise<ReserveOutcome> {
+  /** The once bitmap key and bit of operation `operation` of this replica (redis-once.ts); bit -1 when it is not numbered. */
+  private once(operation: number | undefined): OnceBits {
+    if (operation === undefined) return { key: this.key('once', 'none'), bit: -1 };
+    return onceBits(operation, (block) => this.key('once', this.replica, `:${block}`));
+  }
+
+  /** `operation`: its number for the once bitmap (redis-once.ts), so that a lost reply can be undone (unreserve). */
+  async reserve(holds: BudgetHold[], amountMicros: number, operation?: number): Promise<ReserveOutcome> {
     if (holds.length === 0) return { ok: true };
-    const args = [Math.round(amountMicros), BUDGET_TTL_MS, ...holds.flatMap((hold) => [hold.maxMicros, hold.baselineMicros])];
-    const result = (await this.redis.eval(RESERVE, holds.length, ...holds.map((hold) => this.key('budget', hold.subject, `:${hold.period}`)), ...args)) as number[];
+    const once = this.once(operation);
+    const args = [Math.round(amountMicros), BUDGET_TTL_MS, ...holds.flatMap((hold) => [hold.maxMicros, hold.baselineMicros]), once.bit];
+    const result = (await this.redis.eval(RESERVE, holds.length + 1, ...this.budgetKeys(holds), once.key, ...args)) as number[];
     if (result[0] === 0) return { ok: true };
     const hold = holds[result[0] - 1];
     return { ok: false, subject: hold.subject, spentMicros: Number(result[1]), reservedMicros: Number(result[2]), maxMicros: hold.maxMicros };
   }
 
-  async settle(holds: BudgetHold[], reservedMicros: number, actualMicros: number): Promise<void> {
+  /** Gives back what reserve(holds, amountMicros, operation) took, if it took it (its reply was lost); at most once. */
+  async unreserve(holds: BudgetHold[], amountMicros: number, operation: number): Promise<void> {
     if (holds.length === 0) return;
-    await this.redis.eval(
-      SETTLE,
-      holds.length,
-      ...holds.map((hold) => this.key('budget', hold.subject, `:${hold.period}`)),
-      Math.round(reservedMicros),
-      Math.round(actualMicros),
-      BUDGET_TTL_MS,
-      ...holds.map((hold) => hold.baselineMicros),
-    );
+    const once = this.once(operation);
+    await this.redis.eval(UNRESERVE, holds.length + 1, ...this.budgetKeys(holds), once.key, Math.round(amountMicros), once.bit);
+  }
+
+  /** `operation`: its number for the once bitmap (redis-once.ts): sent again under the same number, it is not counted again. */
+  async settle(holds: BudgetHold[], reservedMicros: number, actualMicros: number, operation?: number): Promise<void> {
+    if (holds.length === 0) return;
+    const once = this.once(operation);
+    await this.redis.eval(SETTLE, holds.length + 1, ...this.budgetKeys(holds), once.key, Math.round(reservedMicros), Math.round(actualMicros), BUDGET_TTL_MS, ...holds.map((hold) => hold.baselineMicros), once.bit);
+  }
+
+  private budgetKeys(holds: BudgetHold[]): string[] {
+    return holds.map((hold) => this.key('budget', hold.subject, `:${hold.period}`));
   }
 
   async spent(subject: string, period: number): Promise<number | undefined> {
@@ -226,27 +285,39 @@ export class RedisLimitsState implements LimitsState {
     await this.redis.eval(SETTLE_TOKENS, keys.length, ...keys, WINDOW_MS, requestId, Math.max(0, Math.round(heldTokens)), Math.max(0, Math.round(usedTokens)));
   }
 
-  async acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome> {
+  /** `operation`: its number for the once bitmap, so that a lost reply can be undone (releaseParallel with `undo`). */
+  async acquireParallel(limits: RateLimit[], operation?: number): Promise<ParallelOutcome> {
     if (limits.length === 0) return { ok: true };
-    const result = Number(await this.redis.eval(ACQUIRE_PARALLEL, limits.length, ...limits.map((limit) => this.key('parallel', limit.subject)), PARALLEL_TTL_MS, ...limits.map((limit) => limit.limit)));
+    const once = this.once(operation);
+    const result = Number(await this.redis.eval(ACQUIRE_PARALLEL, limits.length + 1, ...limits.map((limit) => this.key('parallel', limit.subject)), once.key, PARALLEL_TTL_MS, ...limits.map((limit) => limit.limit), once.bit));
     if (result === 0) return { ok: true };
     const limit = limits[result - 1];
     return { ok: false, subject: limit.subject, limit: limit.limit };
   }
 
-  async releaseParallel(subjects: string[]): Promise<void> {
+  /**
+   * Frees a slot once per `operation` number. With `undo`, `operation` is that of the acquireParallel
+   * whose reply was lost: its slot is freed only if it took one.
+   */
+  async releaseParallel(subjects: string[], operation?: number, undo = false): Promise<void> {
     if (subjects.length === 0) return;
-    await this.redis.eval(RELEASE_PARALLEL, subjects.length, ...subjects.map((subject) => this.key('parallel', subject)));
+    const once = this.once(operation);
+    await this.redis.eval(RELEASE_PARALLEL, subjects.length + 1, ...subjects.map((subject) => this.key('parallel', subject)), once.key, ...(undo ? ['undo'] : []), once.bit);
   }
 
-  /** One script, one round trip (redis-admission.ts): all taken or nothing. */
-  admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
-    return this.combined.admit(plan);
+  /** One script, one round trip (redis-admission.ts): all taken or nothing; `operation` numbers it for undoAdmit. */
+  admit(plan: AdmissionPlan, operation?: number): Promise<AdmitOutcome> {
+    return this.combined.admit(plan, operation);
   }
 
-  /** One script, one round trip: settles the budget and tokens, frees the slot, reads the spend. */
-  settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
-    return this.combined.settle(settlement);
+  /** Gives back what admit(plan, operation) took, if it took it (its reply was lost); at most once. */
+  undoAdmit(plan: AdmissionPlan, operation: number): Promise<void> {
+    return this.combined.undo(plan, operation);
+  }
+
+  /** One script, one round trip: settles the budget and tokens, frees the slot, reads the spend; once per `operation` number. */
+  settleAdmission(settlement: AdmissionSettlement, operation?: number): Promise<Array<number | undefined>> {
+    return this.combined.settle(settlement, operation);
   }
 
   async close(): Promise<void> {

@@ -10,8 +10,12 @@
  *   reservation there would have done).
  *
  * Nothing is counted twice: a reservation is settled where it was taken (tracked per budget counter,
- * rpm request id, token hold and in-flight slot). The journal is bounded; what falls off it is
- * counted and logged. Under `shared_state_outage: refuse` calls needing limits fail instead (503).
+ * rpm request id, token hold and in-flight slot). An operation whose reply was lost (the connection
+ * dropped after Redis ran it, or a paused server ran it after it timed out here) may have run: a
+ * settle or release is journaled under the same number, so that Redis counts it once however often it
+ * arrives, and a reservation, admission or slot taken is journaled as its undo, which gives back
+ * only what it took (redis-once.ts). The journal is bounded; what falls off it is counted and
+ * logged. Under `shared_state_outage: refuse` calls needing limits fail instead (503).
  */
 import type { Logger } from 'pino';
 import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
@@ -40,6 +44,8 @@ export class ResilientLimitsState implements LimitsState {
   private readonly localParallel = new Map<string, number>();
   private readonly probe: NodeJS.Timeout;
   private closing = false;
+  /** Numbers this replica's operations on Redis that take or give back (redis-once.ts). */
+  private operations = 0;
 
   constructor(
     private readonly shared: RedisLimitsState,
@@ -81,16 +87,25 @@ export class ResilientLimitsState implements LimitsState {
     return this.journal.length;
   }
 
-  /** Runs `operation` on Redis unless it is down; undefined when it is (or just went) down. */
-  private async onShared<T>(operation: () => Promise<T>): Promise<{ value: T } | undefined> {
+  /**
+   * Runs `operation` on Redis unless it is down; undefined when it is (or just went) down. When it was
+   * sent and failed for want of Redis, it may still have run there: `undo` is then journaled.
+   */
+  private async onShared<T>(operation: () => Promise<T>, undo?: () => Promise<unknown>): Promise<{ value: T } | undefined> {
     if (this.status.degraded) return undefined;
     try {
       return { value: await operation() };
     } catch (error) {
       if (!isConnectionFailure(error)) throw error;
       this.status.markDown((error as Error).message);
+      if (undo) this.later(undo);
       return undefined;
     }
+  }
+
+  /** The next operation number (redis-once.ts). */
+  private numbered(): number {
+    return this.operations++;
   }
 
   private localOnly(): void {
@@ -135,7 +150,11 @@ export class ResilientLimitsState implements LimitsState {
 
   async reserve(holds: BudgetHold[], amountMicros: number): Promise<ReserveOutcome> {
     if (holds.length === 0) return { ok: true };
-    const shared = await this.onShared(() => this.shared.reserve(holds, amountMicros));
+    const operation = this.numbered();
+    const shared = await this.onShared(
+      () => this.shared.reserve(holds, amountMicros, operation),
+      () => this.shared.unreserve(holds, amountMicros, operation),
+    );
     if (shared) return shared.value;
     this.localOnly();
     const outcome = await this.local.reserve(holds, amountMicros);
@@ -146,14 +165,16 @@ export class ResilientLimitsState implements LimitsState {
 
   async settle(holds: BudgetHold[], reservedMicros: number, actualMicros: number): Promise<void> {
     if (holds.length === 0) return;
+    // One number however often it is sent: Redis counts it once.
+    const operation = this.numbered();
     if (this.takeLocalBudget(holds, reservedMicros)) {
       await this.local.settle(holds, reservedMicros, actualMicros);
       // Reserved 0 in Redis: adds the spend, seeding a counter Redis lacks from the hold's baseline as a reservation would.
-      if (actualMicros > 0) this.later(() => this.shared.settle(holds, 0, actualMicros));
+      if (actualMicros > 0) this.later(() => this.shared.settle(holds, 0, actualMicros, operation));
       return;
     }
-    if (await this.onShared(() => this.shared.settle(holds, reservedMicros, actualMicros))) return;
-    this.later(() => this.shared.settle(holds, reservedMicros, actualMicros));
+    if (await this.onShared(() => this.shared.settle(holds, reservedMicros, actualMicros, operation))) return;
+    this.later(() => this.shared.settle(holds, reservedMicros, actualMicros, operation));
     // This replica's view of the spend includes it at once.
     await this.local.settle(holds, 0, actualMicros);
   }
@@ -182,7 +203,11 @@ export class ResilientLimitsState implements LimitsState {
 
   async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
     if (limits.length === 0) return { ok: true, windows: [] };
-    const shared = await this.onShared(() => this.shared.acquireRequest(limits, requestId));
+    // A lost reply: the request id is removed from the windows again (removing an absent one does nothing).
+    const shared = await this.onShared(
+      () => this.shared.acquireRequest(limits, requestId),
+      () => this.shared.refundRequest(limits.map((limit) => limit.subject), requestId, undefined),
+    );
     if (shared) return shared.value;
     this.localOnly();
     return this.local.acquireRequest(limits, requestId);
@@ -196,7 +221,11 @@ export class ResilientLimitsState implements LimitsState {
 
   async reserveTokens(limits: RateLimit[], requestId: string, tokens: number): Promise<TokenReserveOutcome> {
     if (limits.length === 0) return { ok: true, windows: [] };
-    const shared = await this.onShared(() => this.shared.reserveTokens(limits, requestId, tokens));
+    // A lost reply: the hold is settled at 0 tokens (a hold that is absent is left as it is).
+    const shared = await this.onShared(
+      () => this.shared.reserveTokens(limits, requestId, tokens),
+      () => this.shared.settleTokens(limits.map((limit) => limit.subject), requestId, tokens, 0),
+    );
     if (shared) return shared.value;
     this.localOnly();
     const outcome = await this.local.reserveTokens(limits, requestId, tokens);
@@ -212,7 +241,12 @@ export class ResilientLimitsState implements LimitsState {
 
   async acquireParallel(limits: RateLimit[]): Promise<ParallelOutcome> {
     if (limits.length === 0) return { ok: true };
-    const shared = await this.onShared(() => this.shared.acquireParallel(limits));
+    const operation = this.numbered();
+    const subjects = limits.map((limit) => limit.subject);
+    const shared = await this.onShared(
+      () => this.shared.acquireParallel(limits, operation),
+      () => this.shared.releaseParallel(subjects, operation, true),
+    );
     if (shared) return shared.value;
     this.localOnly();
     const outcome = await this.local.acquireParallel(limits);
@@ -230,7 +264,8 @@ export class ResilientLimitsState implements LimitsState {
       }
       return this.local.releaseParallel(subjects);
     }
-    if (!(await this.onShared(() => this.shared.releaseParallel(subjects)))) this.later(() => this.shared.releaseParallel(subjects));
+    const operation = this.numbered();
+    if (!(await this.onShared(() => this.shared.releaseParallel(subjects, operation)))) this.later(() => this.shared.releaseParallel(subjects, operation));
   }
 
   /**
@@ -238,20 +273,29 @@ export class ResilientLimitsState implements LimitsState {
    * During an outage, or when the combined call fails for want of Redis: step by step through this
    * wrapper's own operations, so each step goes to memory (or Redis, once back) and is settled where
    * it was taken, journaled as the separate calls are. The Redis script runs whole or not at all; a
-   * combined call that failed for want of Redis counts as not taken, as each separate step did.
+   * combined call that failed for want of Redis counts as not taken here; in case it ran there (a lost
+   * reply), its undo is journaled. A settle of an admission taken in Redis is journaled whole, under
+   * one number, and counted in this replica's view of the spend at once.
    */
   async admit(plan: AdmissionPlan): Promise<AdmitOutcome> {
-    const shared = await this.onShared(() => this.shared.admit(plan));
+    const operation = this.numbered();
+    const shared = await this.onShared(
+      () => this.shared.admit(plan, operation),
+      () => this.shared.undoAdmit(plan, operation),
+    );
     if (shared) return shared.value;
     return admitInSteps(this, plan);
   }
 
   async settleAdmission(settlement: AdmissionSettlement): Promise<Array<number | undefined>> {
-    if (!this.takenHere(settlement)) {
-      const shared = await this.onShared(() => this.shared.settleAdmission(settlement));
-      if (shared) return shared.value;
-    }
-    return settleAdmissionInSteps(this, settlement);
+    if (this.takenHere(settlement)) return settleAdmissionInSteps(this, settlement);
+    const operation = this.numbered();
+    const shared = await this.onShared(() => this.shared.settleAdmission(settlement, operation));
+    if (shared) return shared.value;
+    this.later(() => this.shared.settleAdmission(settlement, operation));
+    await this.local.settle(settlement.holds, 0, settlement.actualMicros);
+    if (!settlement.readSpent) return [];
+    return Promise.all(settlement.holds.map((hold) => this.local.spent(hold.subject, hold.period).catch(() => undefined)));
   }
 
   /** True when any part of the call was admitted on this replica's memory (during an outage). */

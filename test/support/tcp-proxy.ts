@@ -1,13 +1,16 @@
 /**
  * A TCP proxy in front of a server (Redis), that a test can cut — every connection reset and new
- * ones refused, as when the server dies — and restore on the same port. Other suites keep using
- * the real server undisturbed.
+ * ones refused, as when the server dies — and restore on the same port; and that can lose the
+ * server's replies (loseReplies): what clients send still reaches the server and runs there, and
+ * its answers are dropped, as when the network fails between a command and its reply. Other suites
+ * keep using the real server undisturbed.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private losing = false;
   port = 0;
 
   constructor(
@@ -28,7 +31,9 @@ export class TcpProxy {
         socket.on('error', () => undefined);
       }
       client.pipe(upstream);
-      upstream.pipe(client);
+      upstream.on('data', (chunk: Buffer) => {
+        if (!this.losing) client.write(chunk);
+      });
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -40,8 +45,14 @@ export class TcpProxy {
     this.port = (server.address() as { port: number }).port;
   }
 
+  /** From now until the next cut, the server's replies are dropped (commands still reach it). */
+  loseReplies(): void {
+    this.losing = true;
+  }
+
   /** The server "dies": connections reset, the port refuses new ones. */
   async cut(): Promise<void> {
+    this.losing = false;
     const server = this.server;
     this.server = undefined;
     for (const socket of this.sockets) socket.destroy();
