@@ -75,11 +75,11 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   }
   if (operation.kind === 'embeddings') {
     const embeddings = adapter.parseEmbeddingsResponse ? encodeEmbeddings(adapter.parseEmbeddingsResponse(parsed, deployment, operation.request), operation.request) : parsed;
-    usage = usageFromOpenAI((embeddings as { usage?: unknown }).usage);
+    usage = usageFromOpenAI(usageIn(embeddings));
     if (usage) usage.completionTokens ??= 0;
     body = embeddings === parsed ? text : JSON.stringify(embeddings);
   } else if (operation.kind === 'completion') {
-    usage = usageFromOpenAI((parsed as { usage?: unknown }).usage);
+    usage = usageFromOpenAI(usageIn(parsed));
     body = text;
   } else {
     const chat = adapter.parseChatResponse(parsed, deployment);
@@ -92,6 +92,11 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings, refused, providerHeaders: providerHeaders(response.headers) };
 }
 
+/** The `usage` of an answer relayed as received: an upstream may answer `null`, or a list (its usage is then unknown). */
+function usageIn(answer: unknown): unknown {
+  return typeof answer === 'object' && answer !== null ? (answer as { usage?: unknown }).usage : undefined;
+}
+
 function isJson(contentType: unknown): boolean {
   return typeof contentType !== 'string' || /\bjson\b/i.test(contentType);
 }
@@ -100,7 +105,7 @@ function isJson(contentType: unknown): boolean {
  * Native adapters return float arrays; a client that asked for base64 (the official SDKs do by
  * default) gets OpenAI's encoding: little-endian float32, base64.
  */
-function encodeEmbeddings(response: EmbeddingsResponse, request: EmbeddingsRequest): EmbeddingsResponse {
+export function encodeEmbeddings(response: EmbeddingsResponse, request: EmbeddingsRequest): EmbeddingsResponse {
   if (request.encoding_format !== 'base64') return response;
   return {
     ...response,

@@ -12,6 +12,7 @@
 import { GatewayError } from '../../errors.js';
 import type { Deployment, EmbeddingsRequest, EmbeddingsResponse, UpstreamRequest } from '../types.js';
 import { base64Embedding } from '../gemini/embeddings.js';
+import { isEmbeddingVector } from '../shared/embedding-vector.js';
 import { modelUrl, signedRequest } from './request.js';
 import type { CohereBedrockEmbeddingRequest, TitanEmbeddingRequest, TitanEmbeddingResponse } from './wire.js';
 
@@ -64,18 +65,18 @@ function floatsOf(body: unknown, family: Family): number[][] | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
   if (family === 'titan') {
     const embedding = (body as TitanEmbeddingResponse).embedding;
-    return Array.isArray(embedding) ? [embedding] : undefined;
+    return isEmbeddingVector(embedding) ? [embedding] : undefined;
   }
   const embeddings = (body as { embeddings?: unknown }).embeddings;
   // embeddings_floats: a list of vectors; embeddings_by_type: {"float": [...]}.
   const list = Array.isArray(embeddings) ? embeddings : typeof embeddings === 'object' && embeddings !== null ? (embeddings as { float?: unknown }).float : undefined;
-  return Array.isArray(list) && list.every((item) => Array.isArray(item)) ? (list as number[][]) : undefined;
+  return Array.isArray(list) && list.every(isEmbeddingVector) ? (list as number[][]) : undefined;
 }
 
 export function parseBedrockEmbeddingsResponse(body: unknown, target: Deployment, request?: EmbeddingsRequest): EmbeddingsResponse {
   const family = embeddingFamily(target.upstreamModel) ?? 'titan';
   const vectors = floatsOf(body, family);
-  if (!vectors) throw new GatewayError('upstream_invalid_response', `${target.provider} returned an embeddings body without ${family === 'titan' ? '"embedding"' : '"embeddings"'}`, { provider: target.provider });
+  if (!vectors) throw new GatewayError('upstream_invalid_response', `${target.provider} returned an embeddings body without ${family === 'titan' ? '"embedding" (a list of numbers)' : '"embeddings" (lists of numbers)'}`, { provider: target.provider });
   const base64 = request?.encoding_format === 'base64';
   const response: Omit<EmbeddingsResponse, 'usage'> & { usage?: EmbeddingsResponse['usage'] } = {
     object: 'list',

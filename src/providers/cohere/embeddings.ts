@@ -6,6 +6,7 @@
 import { GatewayError } from '../../errors.js';
 import type { Deployment, EmbeddingsRequest, EmbeddingsResponse, UpstreamRequest } from '../types.js';
 import { base64Embedding } from '../gemini/embeddings.js';
+import { isEmbeddingVector } from '../shared/embedding-vector.js';
 import { cohereHeaders, cohereUrl } from './request.js';
 import type { CohereEmbedRequest, CohereEmbedResponse } from './wire.js';
 
@@ -34,8 +35,8 @@ export function buildCohereEmbeddingsRequest(request: EmbeddingsRequest, target:
 
 export function parseCohereEmbeddingsResponse(body: unknown, target: Deployment, request?: EmbeddingsRequest): EmbeddingsResponse {
   const vectors = (body as CohereEmbedResponse | null)?.embeddings?.float;
-  if (!Array.isArray(vectors) || vectors.some((item) => !Array.isArray(item))) {
-    throw new GatewayError('upstream_invalid_response', `${target.provider} returned an embed response without "embeddings.float"`, { provider: target.provider });
+  if (!Array.isArray(vectors) || !vectors.every(isEmbeddingVector)) {
+    throw new GatewayError('upstream_invalid_response', `${target.provider} returned an embed response without "embeddings.float" (lists of numbers)`, { provider: target.provider });
   }
   const base64 = request?.encoding_format === 'base64';
   const response: Omit<EmbeddingsResponse, 'usage'> & { usage?: EmbeddingsResponse['usage'] } = {

@@ -43,6 +43,11 @@ export function buildCohereRerankRequest(call: NativeCall, target: Deployment): 
   return { url: cohereUrl(target.apiBase, 'rerank'), method: 'POST', headers: cohereHeaders(target), body: JSON.stringify(upstream), framing: 'json' };
 }
 
+/** Whether an upstream's result index names a document of the request (not 0.5, -1 or past the end: such a result is relayed as written). */
+function isDocumentIndex(index: unknown, count: number): index is number {
+  return Number.isInteger(index) && (index as number) >= 0 && (index as number) < count;
+}
+
 /** With `return_documents: true`, each result with its document's text; else undefined (relayed as received). */
 export function cohereRerankAnswer(call: NativeCall, body: unknown): unknown {
   if (call.body.return_documents !== true || !isObject(body) || !Array.isArray(body.results)) return undefined;
@@ -50,7 +55,7 @@ export function cohereRerankAnswer(call: NativeCall, body: unknown): unknown {
   return {
     ...body,
     results: body.results.map((result) => {
-      if (!isObject(result) || typeof result.index !== 'number' || result.index < 0 || result.index >= documents.length) return result;
+      if (!isObject(result) || !isDocumentIndex(result.index, documents.length)) return result;
       return { ...result, document: { text: documentText(documents[result.index], result.index) } };
     }),
   };

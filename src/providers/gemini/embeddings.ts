@@ -9,6 +9,7 @@
  */
 import { GatewayError } from '../../errors.js';
 import type { Deployment, EmbeddingsRequest, EmbeddingsResponse, UpstreamRequest } from '../types.js';
+import { isEmbeddingVector } from '../shared/embedding-vector.js';
 import { geminiHeaders, methodUrl, modelResource } from './request.js';
 import type { GeminiBatchEmbedContentsResponse, GeminiEmbedContentRequest } from './wire.js';
 
@@ -45,8 +46,8 @@ export function base64Embedding(values: number[]): string {
  */
 export function parseGeminiEmbeddingsResponse(body: unknown, target: Deployment, request?: EmbeddingsRequest): EmbeddingsResponse {
   const embeddings = (body as GeminiBatchEmbedContentsResponse | null)?.embeddings;
-  if (!Array.isArray(embeddings) || embeddings.some((item) => !Array.isArray(item?.values))) {
-    throw new GatewayError('upstream_invalid_response', `${target.provider} returned an embeddings response without "embeddings[].values"`, { provider: target.provider });
+  if (!Array.isArray(embeddings) || embeddings.some((item) => !isEmbeddingVector(item?.values))) {
+    throw new GatewayError('upstream_invalid_response', `${target.provider} returned an embeddings response without "embeddings[].values" (lists of numbers)`, { provider: target.provider });
   }
   const base64 = request?.encoding_format === 'base64';
   const response: Omit<EmbeddingsResponse, 'usage'> = {

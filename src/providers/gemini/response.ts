@@ -40,11 +40,12 @@ export function usageFromGemini(metadata: GeminiUsageMetadata | undefined): Usag
   const promptTokens = count(metadata.promptTokenCount) + count(metadata.toolUsePromptTokenCount);
   const reasoningTokens = count(metadata.thoughtsTokenCount);
   const completionTokens = count(metadata.candidatesTokenCount) + reasoningTokens;
-  const total = metadata.totalTokenCount;
+  // A total that is no count (1e999 parses to Infinity) is recomputed, as an absent one is.
+  const total = count(metadata.totalTokenCount);
   return {
     promptTokens,
     completionTokens,
-    totalTokens: typeof total === 'number' && total > 0 ? total : promptTokens + completionTokens,
+    totalTokens: total > 0 ? total : promptTokens + completionTokens,
     cachedTokens: count(metadata.cachedContentTokenCount),
     reasoningTokens,
   };

@@ -36,6 +36,9 @@ export const GEMINI_SPEECH_MAX_OUTPUT_TOKENS = 16_384;
 
 export type SpeechFormat = 'wav' | 'pcm';
 
+/** The highest sample rate of real audio formats (768 kHz): a rate above it in an answer is a broken one. */
+const MAX_SAMPLE_RATE = 768_000;
+
 function refuse(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param });
 }
@@ -122,6 +125,8 @@ export function geminiSpeechAudio(body: unknown, format: SpeechFormat, provider:
     const match = /^audio\/L16\b.*?\brate=(\d+)/i.exec(blob.mimeType);
     if (!match) throw new GatewayError('upstream_invalid_response', `${provider} returned audio as ${blob.mimeType}, not 16-bit PCM (audio/L16)`, { provider });
     const partRate = Number(match[1]);
+    // The rate goes into the WAV header (a 32-bit field, twice over as the byte rate): one no audio has is refused, not written.
+    if (partRate < 1 || partRate > MAX_SAMPLE_RATE) throw new GatewayError('upstream_invalid_response', `${provider} returned audio at ${match[1].slice(0, 16)} Hz`, { provider });
     if (rate !== undefined && partRate !== rate) throw new GatewayError('upstream_invalid_response', `${provider} returned audio parts at different rates`, { provider });
     rate = partRate;
     pcm.push(Buffer.from(blob.data, 'base64'));

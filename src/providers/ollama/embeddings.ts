@@ -4,6 +4,7 @@
  */
 import { GatewayError } from '../../errors.js';
 import type { Deployment, EmbeddingsRequest, EmbeddingsResponse, JsonObject, UpstreamRequest } from '../types.js';
+import { isEmbeddingVector } from '../shared/embedding-vector.js';
 import { ollamaPost } from './options.js';
 import { invalidResponse, reportedError } from './response.js';
 import { isRecord } from './wire.js';
@@ -31,19 +32,15 @@ export function buildOllamaEmbeddingsRequest(request: EmbeddingsRequest, target:
   return ollamaPost(target, '/api/embed', body, false);
 }
 
-function isVector(value: unknown): value is number[] {
-  return Array.isArray(value) && value.every((item) => typeof item === 'number');
-}
-
 export function parseOllamaEmbeddingsResponse(body: unknown, target: Deployment): EmbeddingsResponse {
   if (isRecord(body) && typeof body.error === 'string') throw reportedError(body.error, target);
-  if (!isRecord(body) || !Array.isArray(body.embeddings) || !body.embeddings.every(isVector)) {
+  if (!isRecord(body) || !Array.isArray(body.embeddings) || !body.embeddings.every(isEmbeddingVector)) {
     throw invalidResponse(target, 'an embeddings response without "embeddings" (a list of vectors)');
   }
   const vectors: number[][] = body.embeddings;
   // The count is left out only when it is zero (Go `omitempty`); /api/embed has no prompt cache
   // that could hide tokens, so here absence does mean zero.
-  const promptTokens = typeof body.prompt_eval_count === 'number' && body.prompt_eval_count >= 0 ? body.prompt_eval_count : 0;
+  const promptTokens = typeof body.prompt_eval_count === 'number' && Number.isFinite(body.prompt_eval_count) && body.prompt_eval_count >= 0 ? body.prompt_eval_count : 0;
   return {
     object: 'list',
     data: vectors.map((embedding, index) => ({ object: 'embedding', index, embedding })),

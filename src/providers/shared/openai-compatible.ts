@@ -79,6 +79,13 @@ function invalidResponse(target: Deployment, what: string): GatewayError {
   return new GatewayError('upstream_invalid_response', `${target.provider} returned ${what}`, { provider: target.provider });
 }
 
+/** An item of an embeddings answer's `data`: an object with its vector (a list, or base64 text). */
+function isEmbeddingItem(item: unknown): boolean {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return false;
+  const { embedding } = item as { embedding?: unknown };
+  return Array.isArray(embedding) || typeof embedding === 'string';
+}
+
 export function parseOpenAIChatResponse(body: unknown, target: Deployment): ChatResponse {
   if (typeof body !== 'object' || body === null || !Array.isArray((body as ChatResponse).choices)) {
     throw invalidResponse(target, 'a chat completion without "choices"');
@@ -182,6 +189,9 @@ export const openAICompatibleAdapter: ProviderAdapter = {
     if (typeof body !== 'object' || body === null || !Array.isArray((body as EmbeddingsResponse).data)) {
       throw invalidResponse(target, 'an embeddings response without "data"');
     }
+    // The answer is relayed as received (its vectors are not read), but each item must be an
+    // embedding: the gateway re-encodes float lists for clients that asked for base64.
+    if (!(body as EmbeddingsResponse).data.every(isEmbeddingItem)) throw invalidResponse(target, 'an embeddings response whose "data" holds something other than embeddings');
     return body as EmbeddingsResponse;
   },
 };

@@ -109,15 +109,20 @@ export function imageVariant(body: Json): string {
   return `${quality}/${size}`;
 }
 
-/** gpt-image-1 reports tokens as the Responses API does (`input_tokens`, `output_tokens`). */
+/**
+ * gpt-image-1 (and gpt-4o-transcribe) report tokens as the Responses API does (`input_tokens`,
+ * `output_tokens`), read as a Response's usage is: a count that is not a finite number from 0 up
+ * (-1, 1e999) counts as none.
+ */
 function tokenUsage(raw: unknown): Usage | undefined {
   if (!isObject(raw)) return undefined;
-  if (typeof raw.input_tokens === 'number' || typeof raw.output_tokens === 'number') {
-    const promptTokens = typeof raw.input_tokens === 'number' ? raw.input_tokens : 0;
-    const completionTokens = typeof raw.output_tokens === 'number' ? raw.output_tokens : 0;
-    return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
-  }
+  if (typeof raw.input_tokens === 'number' || typeof raw.output_tokens === 'number') return usageFromResponses(raw);
   return usageFromOpenAI(raw);
+}
+
+/** A count of media units as reported (seconds, search units): a finite number from 0 up, else undefined (not reported). */
+function reportedUnits(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 /** Characters of a moderation or speech input: strings, and the text parts of multi-modal input. */
@@ -147,7 +152,8 @@ function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | 
     case 'audio/transcriptions': {
       // Seconds of audio: the answer's `usage` (type "duration") or `duration` (verbose_json), else the file's own (WAV).
       const usage = isObject(body.usage) ? body.usage : undefined;
-      const reported = usage?.type === 'duration' && typeof usage.seconds === 'number' ? usage.seconds : typeof body.duration === 'number' ? body.duration : undefined;
+      // A negative count would bill a negative cost: a value that is no duration is taken as none reported.
+      const reported = (usage?.type === 'duration' ? reportedUnits(usage.seconds) : undefined) ?? reportedUnits(body.duration);
       const seconds = reported ?? call.upload?.seconds;
       if (seconds !== undefined) return withUnits({ inputSeconds: seconds });
       return tokens;
@@ -155,8 +161,8 @@ function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | 
     case 'responses':
       return usageFromResponses(body.usage);
     case 'rerank': {
-      const billed = isObject(body.meta) && isObject(body.meta.billed_units) ? body.meta.billed_units.search_units : undefined;
-      return withUnits({ queries: typeof billed === 'number' && billed >= 0 ? billed : 1 });
+      const billed = isObject(body.meta) && isObject(body.meta.billed_units) ? reportedUnits(body.meta.billed_units.search_units) : undefined;
+      return withUnits({ queries: billed ?? 1 });
     }
     default:
       return tokens;

@@ -23,6 +23,23 @@ interface Completion {
   error?: unknown;
 }
 
+/**
+ * A completion's choices as the gateway reads them: objects only, each with its text as a string
+ * ('' when it is not one), its index a whole number (else its position) and a string or null
+ * finish reason. An upstream may write anything there; what does not fit is left out, so a chunk
+ * never stops the stream and every choice reaches the client as a chat choice can be.
+ */
+function choicesOf(choices: unknown): Array<{ index: number; text: string; finishReason: string | null }> {
+  if (!Array.isArray(choices)) return [];
+  return choices
+    .filter((choice): choice is CompletionChoice => typeof choice === 'object' && choice !== null && !Array.isArray(choice))
+    .map((choice, position) => ({
+      index: typeof choice.index === 'number' && Number.isInteger(choice.index) && choice.index >= 0 ? choice.index : position,
+      text: typeof choice.text === 'string' ? choice.text : '',
+      finishReason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null,
+    }));
+}
+
 function invalid(target: Deployment, what: string): GatewayError {
   return new GatewayError('upstream_invalid_response', `${target.provider} returned ${what}`, { provider: target.provider });
 }
@@ -35,10 +52,10 @@ export function parseCompletionAsChat(body: unknown, target: Deployment): ChatRe
     object: 'chat.completion',
     created: completion.created ?? Math.floor(Date.now() / 1000),
     model: completion.model ?? target.upstreamModel,
-    choices: completion.choices.map((choice, position) => ({
-      index: choice.index ?? position,
-      message: { role: 'assistant', content: choice.text ?? '' },
-      finish_reason: choice.finish_reason ?? null,
+    choices: choicesOf(completion.choices).map((choice) => ({
+      index: choice.index,
+      message: { role: 'assistant', content: choice.text },
+      finish_reason: choice.finishReason,
       logprobs: null,
     })),
     ...(completion.usage ? { usage: completion.usage } : {}),
@@ -74,11 +91,10 @@ export class TextCompletionStreamTransform implements ChatStreamTransform {
       object: 'chat.completion.chunk',
       created: completion?.created ?? Math.floor(Date.now() / 1000),
       model: completion?.model ?? this.target.upstreamModel,
-      choices: (completion?.choices ?? []).map((choice, position) => {
-        const index = choice.index ?? position;
+      choices: choicesOf(completion?.choices).map(({ index, text, finishReason }) => {
         const first = !this.started.has(index);
         this.started.add(index);
-        return { index, delta: { ...(first ? { role: 'assistant' as const } : {}), content: choice.text ?? '' }, finish_reason: choice.finish_reason ?? null, logprobs: null };
+        return { index, delta: { ...(first ? { role: 'assistant' as const } : {}), content: text }, finish_reason: finishReason, logprobs: null };
       }),
       ...(completion?.usage ? { usage: completion.usage } : {}),
     };

@@ -7,6 +7,7 @@
  */
 import { GatewayError } from '../../errors.js';
 import { base64Embedding } from '../gemini/embeddings.js';
+import { isEmbeddingVector } from '../shared/embedding-vector.js';
 import type { Deployment, EmbeddingsRequest, EmbeddingsResponse, UpstreamRequest } from '../types.js';
 import { vertexRequest } from './request.js';
 import { isVertexEmbeddingModel } from './settings.js';
@@ -38,8 +39,8 @@ export function buildVertexEmbeddingsRequest(request: EmbeddingsRequest, target:
 
 export function parseVertexEmbeddingsResponse(body: unknown, target: Deployment, request?: EmbeddingsRequest): EmbeddingsResponse {
   const predictions = (body as { predictions?: VertexPrediction[] } | null)?.predictions;
-  if (!Array.isArray(predictions) || predictions.some((item) => !Array.isArray(item?.embeddings?.values))) {
-    throw new GatewayError('upstream_invalid_response', `${target.provider} returned a predict response without "predictions[].embeddings.values"`, { provider: target.provider });
+  if (!Array.isArray(predictions) || predictions.some((item) => !isEmbeddingVector(item?.embeddings?.values))) {
+    throw new GatewayError('upstream_invalid_response', `${target.provider} returned a predict response without "predictions[].embeddings.values" (lists of numbers)`, { provider: target.provider });
   }
   const base64 = request?.encoding_format === 'base64';
   const counts = predictions.map((item) => item.embeddings?.statistics?.token_count);
@@ -48,8 +49,8 @@ export function parseVertexEmbeddingsResponse(body: unknown, target: Deployment,
     data: predictions.map((item, index) => ({ object: 'embedding', index, embedding: base64 ? base64Embedding(item.embeddings!.values!) : item.embeddings!.values! })),
     model: target.upstreamModel,
   };
-  // Unknown is not free: usage only when Vertex counted every input.
-  if (counts.every((count): count is number => typeof count === 'number')) {
+  // Unknown is not free: usage only when Vertex counted every input (a count that is not one, such as -1, is no count).
+  if (counts.every((count): count is number => typeof count === 'number' && Number.isFinite(count) && count >= 0)) {
     const tokens = counts.reduce((sum, count) => sum + count, 0);
     response.usage = { prompt_tokens: tokens, total_tokens: tokens };
   }

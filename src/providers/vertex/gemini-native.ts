@@ -14,6 +14,7 @@
 import { GatewayError } from '../../errors.js';
 import type { NativeCall } from '../native.js';
 import type { Deployment, UpstreamRequest, Usage } from '../types.js';
+import { isEmbeddingVector } from '../shared/embedding-vector.js';
 import { vertexRequest } from './request.js';
 import { vertexMethodUrl } from './urls.js';
 
@@ -97,8 +98,8 @@ interface Prediction {
 
 function predictionsOf(body: unknown, target: Deployment): Prediction[] {
   const predictions = isObject(body) ? body.predictions : undefined;
-  if (!Array.isArray(predictions) || predictions.some((item) => !isObject(item) || !isObject(item.embeddings) || !Array.isArray(item.embeddings.values))) {
-    throw new GatewayError('upstream_invalid_response', `${target.provider} returned a predict response without "predictions[].embeddings.values"`, { provider: target.provider });
+  if (!Array.isArray(predictions) || predictions.some((item) => !isObject(item) || !isObject(item.embeddings) || !isEmbeddingVector(item.embeddings.values))) {
+    throw new GatewayError('upstream_invalid_response', `${target.provider} returned a predict response without "predictions[].embeddings.values" (lists of numbers)`, { provider: target.provider });
   }
   return predictions as Prediction[];
 }

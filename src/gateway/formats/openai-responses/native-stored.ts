@@ -34,10 +34,25 @@ const FINISHED = new Set(['completed', 'incomplete']);
 /** The Response with the client's own request fields; undefined when `value` is not a Response. */
 function echoed(value: unknown, echo: NativeResponsesEcho): Json | undefined {
   if (!isObject(value) || value.object !== 'response' || typeof value.id !== 'string') return undefined;
-  const response: Json = { ...value, model: echo.model, previous_response_id: echo.previousResponseId, store: echo.store };
+  const response: Json = { ...value, output: outputInShape(value.output), model: echo.model, previous_response_id: echo.previousResponseId, store: echo.store };
   // As on translated responses (and the SDK's own Response type): all output text joined.
-  if (typeof response.output_text !== 'string' && Array.isArray(response.output)) response.output_text = outputTextOf(response.output as ResponseOutputItem[]);
+  if (typeof response.output_text !== 'string') response.output_text = outputTextOf(response.output as ResponseOutputItem[]);
   return response;
+}
+
+function itemInShape(item: unknown): boolean {
+  return isObject(item) && (item.type !== 'message' || (Array.isArray(item.content) && item.content.every(isObject)));
+}
+
+/**
+ * The upstream's output as the gateway reads it (output_text, the stored conversation): a list of
+ * objects, each message's `content` a list of objects. Whatever the upstream wrote there, what does
+ * not fit is left out, so that reading it never stops the answer; an output in shape is kept as it is.
+ */
+function outputInShape(output: unknown): unknown[] {
+  if (!Array.isArray(output)) return [];
+  if (output.every(itemInShape)) return output;
+  return output.filter(isObject).map((item) => (itemInShape(item) ? item : { ...item, content: Array.isArray(item.content) ? item.content.filter(isObject) : [] }));
 }
 
 class NativeResponsesEncoder implements StreamEncoder {
