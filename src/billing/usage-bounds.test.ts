@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from '../providers/types.js';
-import { boundUsage, DEFAULT_OUTPUT_TOKEN_LIMIT, exceedsLimits, REASONING_ALLOWANCE, usageLimits } from './usage-bounds.js';
+import { seededRandom } from '../../test/support/random.js';
+import type { MediaUnits } from '../providers/types.js';
+import { boundUnits, boundUsage, DEFAULT_OUTPUT_TOKEN_LIMIT, exceedsLimits, REASONING_ALLOWANCE, usageLimits } from './usage-bounds.js';
 
 function deployment(overrides: Partial<Deployment> = {}): Deployment {
   return { id: 'd', modelName: 'm', provider: 'openai', upstreamModel: 'm', apiBase: '', headers: {}, defaultParams: {}, modelInfo: {}, available: true, ...overrides } as Deployment;
@@ -73,5 +75,42 @@ describe('bounded usage', () => {
       usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15, cachedTokens: 10, cacheCreationTokens: 0 },
       adjusted: ['cached_tokens', 'cache_creation_tokens'],
     });
+  });
+});
+
+describe('bounded media units', () => {
+  const KEYS = ['images', 'inputImages', 'inputSeconds', 'outputSeconds', 'inputCharacters', 'queries'] as const;
+  const ODD = [-1, -100_000, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e300, 0, 0.5, 3, 60, 1_000_000];
+
+  it('never bills a unit count that is negative, not finite, or above what the request could produce (random reports)', () => {
+    const random = seededRandom(42);
+    const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)];
+    for (let round = 0; round < 5_000; round++) {
+      const reported: MediaUnits = {};
+      const bound: MediaUnits = {};
+      for (const key of KEYS) {
+        if (random() < 0.6) reported[key] = pick(ODD);
+        if (random() < 0.6) bound[key] = pick([0, 1, 4, 30, 1_000]);
+      }
+      const given = random() < 0.2 ? undefined : bound;
+      const usage = boundUnits({ promptTokens: 0, completionTokens: 0, totalTokens: 0, units: reported }, given);
+      for (const key of KEYS) {
+        const value = usage!.units![key];
+        if (reported[key] === undefined) {
+          expect(value).toBeUndefined();
+          continue;
+        }
+        expect(Number.isFinite(value) && value! >= 0, `${key}: ${reported[key]} → ${value}`).toBe(true);
+        if (given?.[key] !== undefined) expect(value).toBeLessThanOrEqual(given[key]!);
+      }
+    }
+  });
+
+  it('replaces a count that is no count by the request\'s own, holds one above it, keeps an honest one', () => {
+    const usage = (units: MediaUnits) => ({ promptTokens: 0, completionTokens: 0, totalTokens: 0, units });
+    expect(boundUnits(usage({ inputSeconds: -100_000 }), { inputSeconds: 12 })!.units).toEqual({ inputSeconds: 12 });
+    expect(boundUnits(usage({ queries: Number.POSITIVE_INFINITY }), undefined)!.units).toEqual({ queries: 0 });
+    expect(boundUnits(usage({ images: 50 }), { images: 2 })!.units).toEqual({ images: 2 });
+    expect(boundUnits(usage({ inputSeconds: 7.5 }), { inputSeconds: 12 })!.units).toEqual({ inputSeconds: 7.5 });
   });
 });

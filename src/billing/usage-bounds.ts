@@ -165,16 +165,20 @@ function clamp(value: number | undefined, limit: number, field: AdjustedField, a
 
 /**
  * Media units an upstream reports (images, characters, searches) never beyond what the request
- * could produce (`bound`, what admission reserved for): a count over it is held to it.
+ * could produce (`bound`, what admission reserved for): a count over it is held to it. A count that
+ * is no count (negative, NaN, infinite: a negative one would bill a credit) is replaced by the
+ * request's own (the bound), or 0 when the request names none.
  */
 export function boundUnits(usage: Usage | undefined, bound: MediaUnits | undefined): Usage | undefined {
   const units = usage?.units;
-  if (!units || !bound) return usage;
+  if (!units) return usage;
   const held: MediaUnits = { ...units };
   for (const key of ['images', 'inputImages', 'inputSeconds', 'outputSeconds', 'inputCharacters', 'queries'] as const) {
-    const limit = bound[key];
+    const limit = bound?.[key];
     const value = held[key];
-    if (limit !== undefined && value !== undefined && value > limit) held[key] = limit;
+    if (value === undefined) continue;
+    if (!(Number.isFinite(value) && value >= 0)) held[key] = limit ?? 0;
+    else if (limit !== undefined && value > limit) held[key] = limit;
   }
   return { ...usage, units: held };
 }
