@@ -3,6 +3,7 @@
  * memory), or an OpenAI-compatible server's GET {base}/models (vLLM adds `max_model_len`).
  * The parsers are pure and keep only fields of the documented types.
  */
+import { isJsonObject } from '../json-object.js';
 import type { UpstreamClient } from '../gateway/upstream.js';
 import type { BackendInventory, BackendModel, BackendRef, LoadedModel } from './backend-types.js';
 
@@ -10,11 +11,9 @@ type Json = Record<string, unknown>;
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 const count = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 function listOf(body: unknown, field: string): Json[] {
-  if (!isObject(body) || !Array.isArray(body[field])) throw new Error(`the answer has no "${field}" list`);
-  return (body[field] as unknown[]).filter(isObject);
+  if (!isJsonObject(body) || !Array.isArray(body[field])) throw new Error(`the answer has no "${field}" list`);
+  return (body[field] as unknown[]).filter(isJsonObject);
 }
 
 /** GET /api/tags: {"models": [{name, model, modified_at, size, digest, details: {family, parameter_size, quantization_level}}]} */
@@ -22,7 +21,7 @@ export function parseOllamaTags(body: unknown): BackendModel[] {
   return listOf(body, 'models').flatMap((entry) => {
     const name = text(entry.name) ?? text(entry.model);
     if (!name) return [];
-    const details = isObject(entry.details) ? entry.details : {};
+    const details = isJsonObject(entry.details) ? entry.details : {};
     return [{ name, size: count(entry.size), digest: text(entry.digest), modifiedAt: text(entry.modified_at), family: text(details.family), parameterSize: text(details.parameter_size), quantization: text(details.quantization_level) }];
   });
 }

@@ -2,6 +2,7 @@
  * litellm_settings.cache / cache_params, LiteLLM's names, read once at start. Anything this gateway
  * does not do is refused (an error stops start-up) or warned about in words; nothing is dropped.
  */
+import { isJsonObject } from '../json-object.js';
 import type { GatewayConfig } from '../config/schema.js';
 
 export type CacheType = 'local' | 'redis' | 'local-semantic' | 'redis-semantic';
@@ -53,10 +54,6 @@ const KNOWN = new Set([
   'max_size_mb', 'host', 'port', 'password', 'url', 'redis_url', 'scope', 'single_flight_wait',
 ]);
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 export function cacheSettingsFrom(config: GatewayConfig): CacheSettingsResult {
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -66,8 +63,8 @@ export function cacheSettingsFrom(config: GatewayConfig): CacheSettingsResult {
     if (raw !== undefined) warnings.push('litellm_settings.cache_params is set but litellm_settings.cache is not true: response caching is off');
     return { settings: undefined, errors, warnings };
   }
-  const params: Record<string, unknown> = isObject(raw) ? raw : {};
-  if (raw !== undefined && raw !== null && !isObject(raw)) errors.push('litellm_settings.cache_params must be a mapping');
+  const params: Record<string, unknown> = isJsonObject(raw) ? raw : {};
+  if (raw !== undefined && raw !== null && !isJsonObject(raw)) errors.push('litellm_settings.cache_params must be a mapping');
   for (const key of Object.keys(params)) {
     if (!KNOWN.has(key)) errors.push(`litellm_settings.cache_params.${key} is not supported by this gateway (supported: ${[...KNOWN].join(', ')}): remove it`);
   }

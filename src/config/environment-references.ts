@@ -4,6 +4,7 @@
  * resolver for both: the config loader and the model registry resolve references the same way, at
  * any depth, and report each unset variable with the path of the value that named it.
  */
+import { isJsonObject } from '../json-object.js';
 
 export type ConfigPath = Array<string | number>;
 
@@ -16,10 +17,6 @@ const ENV_PREFIX = 'os.environ/';
 
 /** Keys that reach an object's prototype when assigned: never copied by the resolver. */
 export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** True for a value written as `os.environ/VAR`. */
 export function isEnvironmentReference(value: unknown): value is string {
@@ -41,7 +38,7 @@ export function resolveReferences(value: unknown, path: ConfigPath, env: Record<
     return found;
   }
   if (Array.isArray(value)) return value.map((item, index) => resolveReferences(item, [...path, index], env, missing));
-  if (isPlainObject(value)) {
+  if (isJsonObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
       // The config loader reports these keys; never assigned, so they cannot become a prototype.

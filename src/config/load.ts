@@ -3,6 +3,7 @@
  * references resolved anywhere, schema validation, and unknown-key warnings, each issue placed at
  * the line it concerns.
  */
+import { isJsonObject } from '../json-object.js';
 import { guardrailDefinitions, isBuiltInGuardrail } from '../guardrails/definitions.js';
 import { readFile } from 'node:fs/promises';
 import { isMap, isNode, LineCounter, parseDocument, type Document } from 'yaml';
@@ -17,10 +18,9 @@ import { apiBaseProblem } from '../security/api-base.js';
 import { FAIR_SHARE_OF_ORIGIN } from '../auth/default-limits.js';
 import { listenerSettingsFrom } from '../http/listener-settings.js';
 import { unsupportedCallbacks } from '../observability/callbacks/callbacks.js';
-import { FORBIDDEN_KEYS, isPlainObject, resolveReferences, type ConfigPath, type MissingVariable } from './environment-references.js';
+import { FORBIDDEN_KEYS, resolveReferences, type ConfigPath, type MissingVariable } from './environment-references.js';
 
 export type { ConfigPath, MissingVariable } from './environment-references.js';
-export { isPlainObject } from './environment-references.js';
 
 export interface ConfigIssue {
   severity: 'error' | 'warning';
@@ -92,13 +92,13 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   const locate = (path: ConfigPath) => locateNode(document, lineCounter, path);
   const issues: ConfigIssue[] = [];
   const raw: unknown = document.toJS() ?? {};
-  if (!isPlainObject(raw)) {
+  if (!isJsonObject(raw)) {
     return failed('the config must be a mapping of sections (model_list, router_settings, ...)', env, file);
   }
 
   // environment_variables are set before any os.environ/ reference is resolved (LiteLLM's order).
   const resolvedEnv: Record<string, string | undefined> = { ...env };
-  if (isPlainObject(raw.environment_variables)) {
+  if (isJsonObject(raw.environment_variables)) {
     for (const [name, value] of Object.entries(raw.environment_variables)) {
       if (value !== null && value !== undefined) resolvedEnv[name] = String(value);
     }
@@ -155,7 +155,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   // Checked on the raw entries, so that one run reports every problem, type errors or not.
   const entries = Array.isArray(resolved.model_list) ? resolved.model_list : [];
   entries.forEach((entry: unknown, index: number) => {
-    const params = isPlainObject(entry) && isPlainObject(entry.litellm_params) ? entry.litellm_params : undefined;
+    const params = isJsonObject(entry) && isJsonObject(entry.litellm_params) ? entry.litellm_params : undefined;
     if (!params || typeof params.model !== 'string') return;
     const path: ConfigPath = ['model_list', index, 'litellm_params', 'model'];
     const provider = modelProvider(params.model, typeof params.custom_llm_provider === 'string' ? params.custom_llm_provider : undefined);
@@ -194,15 +194,15 @@ export function parseConfig(source: string, env: Record<string, string | undefin
  * of its other settings, which are never used.
  */
 function standInEntry(entry: unknown, index: number): ModelEntry {
-  const fields = isPlainObject(entry) ? entry : {};
-  const params = isPlainObject(fields.litellm_params) ? fields.litellm_params : {};
+  const fields = isJsonObject(entry) ? entry : {};
+  const params = isJsonObject(fields.litellm_params) ? fields.litellm_params : {};
   const name = fields.model_name;
   const modelName = typeof name === 'number' || (typeof name === 'string' && name.trim() !== '') ? String(name) : `model_list[${index}]`;
   return { model_name: modelName, litellm_params: { model: typeof params.model === 'string' ? params.model : '' } };
 }
 
 function allowsInternalApiBase(generalSettings: unknown): boolean {
-  const value = isPlainObject(generalSettings) ? generalSettings.allow_internal_api_base : undefined;
+  const value = isJsonObject(generalSettings) ? generalSettings.allow_internal_api_base : undefined;
   return value === true || value === 'true' || value === 'True';
 }
 
@@ -213,7 +213,7 @@ function allowsInternalApiBase(generalSettings: unknown): boolean {
 function apiBaseIssues(entries: unknown[], allowInternal: boolean, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   entries.forEach((entry, index) => {
-    const params = isPlainObject(entry) && isPlainObject(entry.litellm_params) ? entry.litellm_params : undefined;
+    const params = isJsonObject(entry) && isJsonObject(entry.litellm_params) ? entry.litellm_params : undefined;
     for (const field of ['api_base', 'base_url']) {
       const value = params?.[field];
       // A value that is not a URL at all is reported by the schema.
@@ -278,7 +278,7 @@ export function forbiddenKeyPaths(root: unknown): ConfigPath[] {
   while (stack.length > 0) {
     const { value, path } = stack.pop()!;
     if (Array.isArray(value)) value.forEach((item, index) => stack.push({ value: item, path: [...path, index] }));
-    else if (isPlainObject(value)) {
+    else if (isJsonObject(value)) {
       for (const key of Object.keys(value)) {
         if (FORBIDDEN_KEYS.has(key)) found.push([...path, key]);
         else stack.push({ value: value[key], path: [...path, key] });
@@ -297,7 +297,7 @@ function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: Co
   for (const { path, schema, section } of KNOWN_KEYS) {
     const known = new Set(Object.keys(schema.shape as Record<string, unknown>));
     for (const { value, at } of expand(resolved, path)) {
-      if (!isPlainObject(value)) continue;
+      if (!isJsonObject(value)) continue;
       for (const key of Object.keys(value)) {
         if (FORBIDDEN_KEYS.has(key)) continue; // reported as an error
         const keyPath = [...at, key];
@@ -344,7 +344,7 @@ function expand(root: unknown, pattern: Array<string | '*'>): Array<{ value: unk
     for (const { value, at } of current) {
       if (part === '*') {
         if (Array.isArray(value)) value.forEach((item, index) => next.push({ value: item, at: [...at, index] }));
-      } else if (isPlainObject(value) && part in value) {
+      } else if (isJsonObject(value) && part in value) {
         next.push({ value: value[part], at: [...at, part] });
       }
     }

@@ -2,6 +2,7 @@
  * litellm_params keys that only one provider uses, set on a deployment that does not use them:
  * reported as warnings (the gateway still starts), so that nothing is silently ignored.
  */
+import { isJsonObject } from '../json-object.js';
 import { providerSpec, splitModelString } from '../providers/specs.js';
 import type { ConfigPath } from './environment-references.js';
 
@@ -17,14 +18,10 @@ export interface ProviderParamWarning {
 
 const VERTEX_ONLY = ['vertex_project', 'vertex_location', 'vertex_credentials', 'vertex_ai_project', 'vertex_ai_location', 'vertex_ai_credentials'];
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 export function providerParamWarnings(entries: unknown[], locate: (path: ConfigPath) => { line?: number; column?: number }): ProviderParamWarning[] {
   const issues: ProviderParamWarning[] = [];
   entries.forEach((entry, index) => {
-    const params = isPlainObject(entry) && isPlainObject(entry.litellm_params) ? entry.litellm_params : undefined;
+    const params = isJsonObject(entry) && isJsonObject(entry.litellm_params) ? entry.litellm_params : undefined;
     if (!params || typeof params.model !== 'string') return;
     const providerId = typeof params.custom_llm_provider === 'string' ? params.custom_llm_provider : splitModelString(params.model)?.provider;
     const spec = providerId ? providerSpec(providerId) : undefined;

@@ -17,6 +17,7 @@
  * - `user_api_key_*` (what LiteLLM's proxy writes into metadata about the key) → removed with a
  *   warning: who calls is only ever what the API key says.
  */
+import { isJsonObject } from '../json-object.js';
 import { GatewayError } from '../errors.js';
 import type { CallContext, RequestOptions } from './call-context.js';
 import { assertRequestBounds, REQUEST_BOUNDS } from './request-bounds.js';
@@ -34,10 +35,6 @@ const IDENTITY_PREFIX = 'user_api_key_';
 
 function fail(param: string, message: string): never {
   throw new GatewayError('invalid_request', message, { param });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function present(value: unknown): boolean {
@@ -61,7 +58,7 @@ function needsCopy(body: Record<string, unknown>): boolean {
  * path works on. A body that is not an object is returned as it is (validation refuses it).
  */
 export function consumeRequestOptions(context: CallContext, headers: HeaderBag, raw: unknown, endpoint: 'openai' | 'anthropic' = 'openai'): unknown {
-  if (!isObject(raw)) return raw;
+  if (!isJsonObject(raw)) return raw;
   assertRequestBounds(raw);
   // The usual request: no LiteLLM field or header, at most `user`. Nothing to copy or allocate.
   if (!needsCopy(raw) && !hasLiteLLMHeader(headers)) {
@@ -76,7 +73,7 @@ export function consumeRequestOptions(context: CallContext, headers: HeaderBag, 
   addTags(tags, raw.tags, 'tags');
   let metadata: Record<string, unknown> | undefined;
   if (present(raw.metadata)) {
-    if (!isObject(raw.metadata)) fail('metadata', `"metadata" must be an object, got ${Array.isArray(raw.metadata) ? 'array' : typeof raw.metadata}`);
+    if (!isJsonObject(raw.metadata)) fail('metadata', `"metadata" must be an object, got ${Array.isArray(raw.metadata) ? 'array' : typeof raw.metadata}`);
     metadata = withoutIdentityFields(raw.metadata, 'metadata', warnings);
     addTags(tags, metadata.tags, 'metadata.tags');
   }
@@ -194,9 +191,9 @@ function timeoutOf(value: unknown, param: string): number | undefined {
 
 function guardrailNames(value: unknown, param: string): string[] {
   if (!present(value)) return [];
-  if (isObject(value)) {
+  if (isJsonObject(value)) {
     for (const [name, settings] of Object.entries(value)) {
-      if (present(settings) && !(isObject(settings) && Object.keys(settings).length === 0)) fail(`${param}.${name}`, `per-request settings of guardrail "${name}" are not supported: name the guardrail only (its settings come from the config)`);
+      if (present(settings) && !(isJsonObject(settings) && Object.keys(settings).length === 0)) fail(`${param}.${name}`, `per-request settings of guardrail "${name}" are not supported: name the guardrail only (its settings come from the config)`);
     }
     return Object.keys(value);
   }
@@ -210,6 +207,6 @@ function guardrailNames(value: unknown, param: string): string[] {
 /** LiteLLM's `caching` boolean as the gateway's cache controls (merged into a `cache` object the request also sent). */
 function cacheControlsOf(caching: unknown, cache: unknown): Record<string, unknown> {
   if (typeof caching !== 'boolean') fail('caching', '"caching" must be true or false');
-  const base = isObject(cache) ? cache : {};
+  const base = isJsonObject(cache) ? cache : {};
   return caching ? { ...base, 'use-cache': true } : { ...base, 'no-cache': true, 'no-store': true };
 }

@@ -2,6 +2,7 @@
  * Cheap structural checks of client bodies on the request path (no schema library: this runs on
  * every call). Each failure names the field and what to send instead.
  */
+import { isJsonObject } from '../json-object.js';
 import { GatewayError } from '../errors.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
 import { assertRequestBounds } from './request-bounds.js';
@@ -12,12 +13,8 @@ function fail(param: string, message: string): never {
   throw new GatewayError('invalid_request', message, { param });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function requireBody(body: unknown): Record<string, unknown> {
-  if (!isObject(body)) fail('body', 'the request body must be a JSON object');
+  if (!isJsonObject(body)) fail('body', 'the request body must be a JSON object');
   return body;
 }
 
@@ -36,7 +33,7 @@ function optionalType(body: Record<string, unknown>, field: string, type: 'numbe
       : type === 'array'
         ? Array.isArray(value)
         : type === 'object'
-          ? isObject(value)
+          ? isJsonObject(value)
           : typeof value === type && (type !== 'number' || Number.isFinite(value));
   if (!ok) fail(field, `"${field}" must be ${type === 'integer' ? 'an integer' : `a${type === 'array' || type === 'object' ? 'n' : ''} ${type}`}, got ${typeName(value)}`);
 }
@@ -89,7 +86,7 @@ export function validateChatRequest(raw: unknown): ChatRequest {
   if (!Array.isArray(messages)) fail('messages', `"messages" must be an array, got ${typeName(messages)}`);
   if (messages.length === 0) fail('messages', '"messages" must contain at least one message');
   messages.forEach((message, index) => {
-    if (!isObject(message)) fail(`messages[${index}]`, `messages[${index}] must be an object with "role" and "content"`);
+    if (!isJsonObject(message)) fail(`messages[${index}]`, `messages[${index}] must be an object with "role" and "content"`);
     if (typeof message.role !== 'string' || !ROLES.has(message.role)) {
       fail(`messages[${index}].role`, `messages[${index}].role must be one of ${[...ROLES].join(', ')}, got ${JSON.stringify(message.role)}`);
     }
@@ -99,7 +96,7 @@ export function validateChatRequest(raw: unknown): ChatRequest {
     }
     if (Array.isArray(content)) {
       content.forEach((part, partIndex) => {
-        if (!isObject(part) || typeof part.type !== 'string') fail(`messages[${index}].content[${partIndex}]`, `messages[${index}].content[${partIndex}] must be an object with a "type"`);
+        if (!isJsonObject(part) || typeof part.type !== 'string') fail(`messages[${index}].content[${partIndex}]`, `messages[${index}].content[${partIndex}] must be an object with a "type"`);
       });
     }
     if (message.tool_calls !== undefined && message.tool_calls !== null && !Array.isArray(message.tool_calls)) {
@@ -116,7 +113,7 @@ export function validateChatRequest(raw: unknown): ChatRequest {
   optionalType(body, 'parallel_tool_calls', 'boolean');
   if (Array.isArray(body.tools)) {
     body.tools.forEach((tool, index) => {
-      if (!isObject(tool) || !isObject(tool.function) || typeof tool.function.name !== 'string') {
+      if (!isJsonObject(tool) || !isJsonObject(tool.function) || typeof tool.function.name !== 'string') {
         fail(`tools[${index}]`, `tools[${index}] must be {"type":"function","function":{"name":...,"parameters":{...}}}`);
       }
     });

@@ -4,6 +4,7 @@
  * condition given must hold; a list condition holds when any of its entries does. Evaluation reads
  * only the request and the caller: no I/O, and the prompt is counted only when a rule asks for it.
  */
+import { isJsonObject } from '../json-object.js';
 import type { PowerLevel } from './power-level-names.js';
 import { matchesModelPattern } from './model-limits.js';
 import type { RoutingRuleConfig, RuleMatch } from './rule-schema.js';
@@ -63,13 +64,11 @@ export async function firstMatchingRule<T extends RoutingRule>(rules: readonly T
 
 // ---- facts from a request body
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** `tags` and `metadata.tags` (strings only). */
 export function requestTags(request: Readonly<Record<string, unknown>>): string[] {
   const tags: string[] = [];
   const metadata = request.metadata;
-  for (const list of [request.tags, isObject(metadata) ? metadata.tags : undefined]) {
+  for (const list of [request.tags, isJsonObject(metadata) ? metadata.tags : undefined]) {
     if (Array.isArray(list)) for (const tag of list) if (typeof tag === 'string') tags.push(tag);
   }
   return tags;
@@ -93,5 +92,5 @@ const IMAGE_PARTS = new Set(['image_url', 'image', 'input_image']);
 export function hasImages(request: Readonly<Record<string, unknown>>): boolean {
   const messages = request.messages;
   if (!Array.isArray(messages)) return false;
-  return messages.some((message) => isObject(message) && Array.isArray(message.content) && message.content.some((part) => isObject(part) && typeof part.type === 'string' && IMAGE_PARTS.has(part.type)));
+  return messages.some((message) => isJsonObject(message) && Array.isArray(message.content) && message.content.some((part) => isJsonObject(part) && typeof part.type === 'string' && IMAGE_PARTS.has(part.type)));
 }

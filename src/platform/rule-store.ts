@@ -4,8 +4,8 @@
  * in-memory list; a change made on any replica reaches the others within a second (ChangeFeed:
  * Redis pub/sub, and the change version polled every 500 ms).
  */
+import { isJsonObject } from '../json-object.js';
 import type { Logger } from 'pino';
-import { isPlainObject } from '../config/environment-references.js';
 import { databaseNotReady, GatewayError } from '../errors.js';
 import type { ModelCatalog } from '../routing/catalog.js';
 import { ChangeFeed } from '../state/change-feed.js';
@@ -81,7 +81,7 @@ export class RoutingRuleStore {
   async update(name: string, body: unknown, catalog: ModelCatalog): Promise<RoutingRule> {
     const repository = this.requireRepository();
     const current = this.requireStored(name);
-    if (!isPlainObject(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object of the fields to change', { param: 'body' });
+    if (!isJsonObject(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object of the fields to change', { param: 'body' });
     const { source: _source, createdAt, updatedAt: _updatedAt, ...fields } = current;
     const rule = this.validate({ ...fields, ...body }, catalog);
     if (rule.name !== name && this.find(rule.name)) throw nameTaken(rule.name, 'another rule');

@@ -11,11 +11,12 @@
  * API models are built by the same code as config models (`buildDeployment`, config/deployments.ts), after the same
  * schema and provider checks, so they behave exactly alike.
  */
+import { isJsonObject } from '../json-object.js';
 import { randomUUID } from 'node:crypto';
 import { ChangeFeed } from '../state/change-feed.js';
 import type { Logger } from 'pino';
 import { buildDeployment, buildDeployments, deploymentContextOf } from '../config/deployments.js';
-import { isEnvironmentReference, isPlainObject, resolveReferences, type MissingVariable } from '../config/environment-references.js';
+import { isEnvironmentReference, resolveReferences, type MissingVariable } from '../config/environment-references.js';
 import type { LoadedConfig } from '../config/load.js';
 import { modelEntrySchema } from '../config/schema.js';
 import { databaseNotReady, GatewayError, modelIdNotFound } from '../errors.js';
@@ -505,7 +506,7 @@ function mask(value: unknown): string {
 function parseObject(text: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(text);
-    return isPlainObject(value) ? value : {};
+    return isJsonObject(value) ? value : {};
   } catch {
     return {};
   }

@@ -15,7 +15,7 @@ import { ChangeFeed } from '../state/change-feed.js';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { LoadedConfig } from '../config/load.js';
-import { isPlainObject } from '../config/load.js';
+import { isJsonObject } from '../json-object.js';
 import { routerSettingsSchema, type GatewayConfig } from '../config/schema.js';
 import { databaseNotReady, GatewayError } from '../errors.js';
 import type { GatewaySettingsRepository } from '../storage/repositories/gateway-settings.js';
@@ -148,7 +148,7 @@ export class RouterSettingsStore {
 
   /** The parsed changes (null = remove), or a 400 naming the field. */
   validate(body: unknown): Record<string, unknown> {
-    if (!isPlainObject(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object of router_settings, e.g. {"num_retries": 2, "fallbacks": [{"gpt-4o": ["gpt-4o-mini"]}]}', { param: 'body' });
+    if (!isJsonObject(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object of router_settings, e.g. {"num_retries": 2, "fallbacks": [{"gpt-4o": ["gpt-4o-mini"]}]}', { param: 'body' });
     const entries = Object.entries(body);
     if (entries.length === 0) throw new GatewayError('invalid_request', `the body names no setting; editable: ${EDITABLE_ROUTER_SETTINGS.join(', ')}`, { param: 'body' });
     const shape = routerSettingsSchema.shape as Record<string, z.ZodTypeAny>;

@@ -11,24 +11,20 @@
  * gateway stored, which OpenAI cannot know: that conversation is sent inline and the response kept
  * by the gateway (routes/responses.ts, storedContinuation).
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { NativeOperation } from '../../gateway/call-context.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import { assertServiceTierBillable } from '../../gateway/validate.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The tools of a Responses body that are neither function nor custom tools: `tools[i]` and its type. */
 export function builtInToolsOf(body: unknown): Array<{ index: number; type: string }> {
-  if (!isObject(body) || !Array.isArray(body.tools)) return [];
+  if (!isJsonObject(body) || !Array.isArray(body.tools)) return [];
   const found: Array<{ index: number; type: string }> = [];
   body.tools.forEach((tool, index) => {
-    if (isObject(tool) && typeof tool.type === 'string' && tool.type !== 'function') found.push({ index, type: tool.type.slice(0, 64) });
+    if (isJsonObject(tool) && typeof tool.type === 'string' && tool.type !== 'function') found.push({ index, type: tool.type.slice(0, 64) });
   });
   return found;
 }
@@ -42,7 +38,7 @@ function named(tools: Array<{ index: number; type: string }>): string {
  * when the group (configured and callable) has no OpenAI or Azure deployment.
  */
 export function responsesNativeOperation(body: unknown, tools: Array<{ index: number; type: string }>, catalog: ModelCatalog): NativeOperation {
-  if (!isObject(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object (a Responses API request)');
+  if (!isJsonObject(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object (a Responses API request)');
   if (typeof body.model !== 'string' || body.model === '') throw new GatewayError('invalid_request', '"model" is required: the name of a model group of this gateway', { param: 'model' });
   if (body.cache !== undefined) {
     throw new GatewayError('invalid_request', `"cache" (the gateway's response cache) does not apply to a request with built-in tools (${named(tools)}): it is relayed to OpenAI and never answered from the cache`, { param: 'cache' });

@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { requirePermission } from '../../auth/permissions.js';
-import { isPlainObject } from '../../config/load.js';
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { RouterPolicy } from '../../routing/policy.js';
 import type { RouterSettingsStore } from '../../routing/router-settings-store.js';
@@ -56,7 +56,7 @@ export function registerRouterSettingsRoutes(app: FastifyInstance, policy: () =>
   app.patch('/router/settings', { preHandler: requirePermission('llm.configure') }, async (request) => {
     const body = request.body;
     // {router_settings: {...}} (LiteLLM's /config/update shape) or the settings themselves.
-    const settings = isPlainObject(body) && isPlainObject(body.router_settings) && Object.keys(body).length === 1 ? body.router_settings : body;
+    const settings = isJsonObject(body) && isJsonObject(body.router_settings) && Object.keys(body).length === 1 ? body.router_settings : body;
     await store.update(settings);
     return view();
   });
@@ -68,7 +68,7 @@ export function registerRouterSettingsRoutes(app: FastifyInstance, policy: () =>
 
   app.post('/config/update', { preHandler: requirePermission('llm.configure') }, async (request) => {
     const body = request.body;
-    if (!isPlainObject(body) || !isPlainObject(body.router_settings)) {
+    if (!isJsonObject(body) || !isJsonObject(body.router_settings)) {
       throw new GatewayError('invalid_request', 'router_settings is required: {"router_settings": {"num_retries": 2, ...}}', { param: 'router_settings' });
     }
     const other = Object.keys(body).filter((name) => name !== 'router_settings');

@@ -10,6 +10,7 @@
  * adapter does, so that an `overloaded_error` arriving right after message_start can still be
  * retried on another deployment; after that each event goes out the moment it arrives.
  */
+import { isJsonObject } from '../../json-object.js';
 import type { GatewayError } from '../../errors.js';
 import type { NativeCall, NativeProvider } from '../native.js';
 import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, UpstreamRequest, Usage } from '../types.js';
@@ -19,10 +20,6 @@ import { usageFromAnthropic } from './usage.js';
 import { ANTHROPIC_VERSION, type AnthropicUsage } from './wire.js';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function headersFor(call: NativeCall, target: Deployment): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'anthropic-version': call.headers?.['anthropic-version'] ?? ANTHROPIC_VERSION };
@@ -42,11 +39,11 @@ function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
 
 function usageOf({ method }: NativeCall, body: unknown): Usage | undefined {
   if (method === 'count_tokens') return { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-  return isObject(body) && isObject(body.usage) ? usageFromAnthropic(body.usage as AnthropicUsage) : undefined;
+  return isJsonObject(body) && isJsonObject(body.usage) ? usageFromAnthropic(body.usage as AnthropicUsage) : undefined;
 }
 
 function textOf(body: unknown): string {
-  if (!isObject(body) || !Array.isArray(body.content)) return '';
+  if (!isJsonObject(body) || !Array.isArray(body.content)) return '';
   let text = '';
   for (const block of body.content as Json[]) {
     if (typeof block?.text === 'string') text += block.text;

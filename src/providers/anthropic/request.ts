@@ -3,6 +3,7 @@
  * 400 GatewayError naming the field when a request cannot be expressed in Anthropic's format,
  * rather than dropping what the client asked for.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
 import { JSON_TOOL_DESCRIPTION, JSON_TOOL_NAME } from './json-response.js';
@@ -54,10 +55,6 @@ function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param, provider: 'anthropic' });
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** `{api_base}/v1/messages`; a base already ending in /v1 or /v1/messages (LiteLLM accepts both) is completed, not doubled. */
 export function messagesUrl(apiBase: string): string {
   const base = apiBase.replace(/\/+$/, '');
@@ -87,7 +84,7 @@ function withDefaults(request: ChatRequest, target: Deployment): ChatRequest {
 }
 
 function cacheControlOf(value: unknown): CacheControl | undefined {
-  return isObject(value) && value.type === 'ephemeral' ? (value as CacheControl) : undefined;
+  return isJsonObject(value) && value.type === 'ephemeral' ? (value as CacheControl) : undefined;
 }
 
 function withCacheControl<T extends ContentBlockParam>(block: T, cacheControl: CacheControl | undefined): T {
@@ -100,7 +97,7 @@ function textBlock(text: string, cacheControl?: CacheControl): TextBlockParam {
 
 function imageBlock(part: JsonObject, param: string): ImageBlockParam {
   const imageUrl = part.image_url;
-  const url = typeof imageUrl === 'string' ? imageUrl : isObject(imageUrl) && typeof imageUrl.url === 'string' ? imageUrl.url : undefined;
+  const url = typeof imageUrl === 'string' ? imageUrl : isJsonObject(imageUrl) && typeof imageUrl.url === 'string' ? imageUrl.url : undefined;
   if (url === undefined) throw invalid(param, `${param}.image_url.url must be a string (an https URL or a data: URL)`);
   const cacheControl = cacheControlOf(part.cache_control);
   if (url.startsWith('data:')) {
@@ -118,7 +115,7 @@ function imageBlock(part: JsonObject, param: string): ImageBlockParam {
 
 /** OpenAI `file` parts carrying a PDF (data: URL) become Anthropic document blocks. */
 function documentBlock(part: JsonObject, param: string): DocumentBlockParam {
-  const file = isObject(part.file) ? part.file : {};
+  const file = isJsonObject(part.file) ? part.file : {};
   const data = typeof file.file_data === 'string' ? DATA_URL.exec(file.file_data) : null;
   if (!data || data[1].toLowerCase() !== 'application/pdf') {
     throw invalid(param, `${param}: Anthropic takes files as file.file_data with a base64 PDF data: URL (data:application/pdf;base64,...); file_id is not supported`);
@@ -175,7 +172,7 @@ function thinkingBlocks(message: ChatMessage): ContentBlockParam[] {
   if (!Array.isArray(raw)) return [];
   const blocks: ContentBlockParam[] = [];
   for (const block of raw) {
-    if (!isObject(block)) continue;
+    if (!isJsonObject(block)) continue;
     if (block.type === 'thinking' && typeof block.thinking === 'string' && typeof block.signature === 'string') {
       blocks.push({ type: 'thinking', thinking: block.thinking, signature: block.signature });
     } else if (block.type === 'redacted_thinking' && typeof block.data === 'string') {
@@ -200,7 +197,7 @@ function assistantBlocks(message: ChatMessage, param: string): ContentBlockParam
         throw invalid(`${callParam}.function.arguments`, `${callParam}.function.arguments must be a JSON object, got ${JSON.stringify(argumentsText.slice(0, 100))}`);
       }
     }
-    if (!isObject(input)) throw invalid(`${callParam}.function.arguments`, `${callParam}.function.arguments must be a JSON object (Anthropic tool inputs are objects)`);
+    if (!isJsonObject(input)) throw invalid(`${callParam}.function.arguments`, `${callParam}.function.arguments must be a JSON object (Anthropic tool inputs are objects)`);
     blocks.push({ type: 'tool_use', id: call.id, name, input });
   });
   return applyMessageCacheControl(blocks, message);
@@ -314,7 +311,7 @@ function convertToolChoice(choice: ChatRequest['tool_choice'], parallelToolCalls
   else if (choice === 'auto') mapped = { type: 'auto' };
   else if (choice === 'none') mapped = { type: 'none' };
   else if (choice === 'required') mapped = { type: 'any' };
-  else if (isObject(choice) && choice.type === 'function' && typeof choice.function?.name === 'string') mapped = { type: 'tool', name: choice.function.name };
+  else if (isJsonObject(choice) && choice.type === 'function' && typeof choice.function?.name === 'string') mapped = { type: 'tool', name: choice.function.name };
   else throw invalid('tool_choice', '"tool_choice" must be "auto", "none", "required" or {"type":"function","function":{"name":...}}');
   if (parallelToolCalls === false) {
     if (mapped === undefined) return { type: 'auto', disable_parallel_tool_use: true };
@@ -328,8 +325,8 @@ function responseSchema(format: ChatRequest['response_format']): { schema: JsonO
   if (format === undefined || format === null || format.type === 'text') return undefined;
   if (format.type === 'json_object') return { schema: { type: 'object' } };
   if (format.type === 'json_schema') {
-    const spec = isObject(format.json_schema) ? format.json_schema : {};
-    const schema = isObject(spec.schema) ? spec.schema : { type: 'object' };
+    const spec = isJsonObject(format.json_schema) ? format.json_schema : {};
+    const schema = isJsonObject(spec.schema) ? spec.schema : { type: 'object' };
     return { schema, description: typeof spec.description === 'string' ? spec.description : undefined };
   }
   throw invalid('response_format', '"response_format.type" must be "text", "json_object" or "json_schema"');
@@ -337,7 +334,7 @@ function responseSchema(format: ChatRequest['response_format']): { schema: JsonO
 
 function thinkingParam(request: ChatRequest): JsonObject | undefined {
   // A raw `thinking` object is Anthropic's own parameter: sent as given.
-  if (isObject(request.thinking)) return request.thinking;
+  if (isJsonObject(request.thinking)) return request.thinking;
   const effort = request.reasoning_effort;
   if (effort === undefined || effort === null || effort === 'none') return undefined;
   const budget = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined;
@@ -368,7 +365,7 @@ function maxTokensFor(request: ChatRequest, target: Deployment): number {
 function metadataParam(request: ChatRequest): MessagesRequest['metadata'] {
   // An Anthropic-shaped metadata.user_id wins; the rest of `metadata` is LiteLLM-style call
   // annotation for the gateway, which Anthropic's metadata has no field for.
-  const metadata = isObject(request.metadata) ? request.metadata : {};
+  const metadata = isJsonObject(request.metadata) ? request.metadata : {};
   const userId = typeof metadata.user_id === 'string' ? metadata.user_id : typeof request.user === 'string' ? request.user : undefined;
   return userId ? { user_id: userId } : undefined;
 }

@@ -1,4 +1,5 @@
 /** Anthropic Message → OpenAI chat completion. */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatResponse, ChatToolCall, Deployment, JsonObject } from '../types.js';
 import { finishReasonFromStopReason } from './finish-reason.js';
@@ -6,12 +7,8 @@ import { JSON_TOOL_NAME } from './json-response.js';
 import { openAIUsageFromAnthropic } from './usage.js';
 import type { AnthropicMessage, ResponseContentBlock } from './wire.js';
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function isMessage(body: unknown): body is AnthropicMessage {
-  return isObject(body) && body.type === 'message' && Array.isArray(body.content);
+  return isJsonObject(body) && body.type === 'message' && Array.isArray(body.content);
 }
 
 /** The assistant message built from content blocks, in their order. */
@@ -62,6 +59,6 @@ export function parseAnthropicResponse(body: unknown, target: Deployment): ChatR
     model: typeof body.model === 'string' ? body.model : target.upstreamModel,
     choices: [{ index: 0, message, finish_reason: finishReason ?? 'stop', logprobs: null }],
   };
-  if (isObject(body.usage)) response.usage = openAIUsageFromAnthropic(body.usage);
+  if (isJsonObject(body.usage)) response.usage = openAIUsageFromAnthropic(body.usage);
   return response;
 }

@@ -6,6 +6,7 @@
  * sent at message_start: the relay commits the response at the first emitted chunk, and an
  * `overloaded_error` arriving before any content should stay retryable on another deployment.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatDelta, ChatStreamTransform, Deployment, EmittedChunk, JsonObject, Usage } from '../types.js';
 import { parseStreamJson } from '../shared/stream-json.js';
@@ -18,10 +19,6 @@ import type { AnthropicUsage } from './wire.js';
 
 /** What a content block index of the stream stands for. */
 type BlockRole = { kind: 'text' } | { kind: 'thinking' } | { kind: 'tool'; toolIndex: number } | { kind: 'json' } | { kind: 'other' };
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export class AnthropicStreamTransform implements ChatStreamTransform {
   error: GatewayError | undefined;
@@ -56,7 +53,7 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
       return [];
     }
     const parsed = read.value;
-    if (!isObject(parsed)) return [];
+    if (!isJsonObject(parsed)) return [];
     const type = typeof parsed.type === 'string' ? parsed.type : event;
     switch (type) {
       case 'message_start':
@@ -94,16 +91,16 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
   }
 
   private messageStart(event: JsonObject): EmittedChunk[] {
-    const message = isObject(event.message) ? event.message : {};
+    const message = isJsonObject(event.message) ? event.message : {};
     if (typeof message.id === 'string') this.id = message.id;
     if (typeof message.model === 'string') this.model = message.model;
-    this.startUsage = isObject(message.usage) ? (message.usage as AnthropicUsage) : {};
+    this.startUsage = isJsonObject(message.usage) ? (message.usage as AnthropicUsage) : {};
     return [];
   }
 
   private blockStart(event: JsonObject): EmittedChunk[] {
     const index = typeof event.index === 'number' ? event.index : -1;
-    const block = isObject(event.content_block) ? event.content_block : {};
+    const block = isJsonObject(event.content_block) ? event.content_block : {};
     switch (block.type) {
       case 'text':
         this.blocks.set(index, { kind: 'text' });
@@ -131,7 +128,7 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
 
   private blockDelta(event: JsonObject): EmittedChunk[] {
     const index = typeof event.index === 'number' ? event.index : -1;
-    const delta = isObject(event.delta) ? event.delta : {};
+    const delta = isJsonObject(event.delta) ? event.delta : {};
     const block = this.blocks.get(index);
     switch (delta.type) {
       case 'text_delta':
@@ -157,8 +154,8 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
   }
 
   private messageDelta(event: JsonObject): EmittedChunk[] {
-    const delta = isObject(event.delta) ? event.delta : {};
-    const usage = isObject(event.usage) ? (event.usage as AnthropicUsage) : {};
+    const delta = isJsonObject(event.delta) ? event.delta : {};
+    const usage = isJsonObject(event.usage) ? (event.usage as AnthropicUsage) : {};
     this.finalUsage = usageFromAnthropic(mergeAnthropicUsage(this.startUsage ?? {}, usage));
     const stopReason = typeof delta.stop_reason === 'string' ? delta.stop_reason : null;
     if (stopReason === null) return [];

@@ -5,6 +5,7 @@
  * read), and `thinking_blocks` on an assistant message go back to Bedrock as `reasoningContent`
  * blocks — Claude needs them, signed, when thinking is combined with tool use.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, Deployment, JsonObject } from '../types.js';
 import type { BedrockContentBlock } from './wire.js';
@@ -15,8 +16,6 @@ const THINKING_BUDGETS: Record<string, number> = { minimal: 1024, low: 1024, med
 /** The output limit the gateway reserves for when a request names none (billing/max-cost.ts). */
 const DEFAULT_OUTPUT_LIMIT = 4096;
 
-const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** Claude on Bedrock, as a foundation model id, a cross-region inference profile (`us.anthropic.…`) or an ARN. */
 export function isAnthropicModel(model: string): boolean {
   return /^(?:[a-z-]+\.)?anthropic\./.test(model) || /(?:inference-profile|foundation-model)\/(?:[a-z-]+\.)?anthropic\./.test(model);
@@ -25,7 +24,7 @@ export function isAnthropicModel(model: string): boolean {
 /** The `thinking` field for additionalModelRequestFields, or undefined when thinking is off. */
 export function thinkingOf(request: ChatRequest, model: string): JsonObject | undefined {
   let thinking: JsonObject | undefined;
-  if (isObject(request.thinking)) thinking = request.thinking;
+  if (isJsonObject(request.thinking)) thinking = request.thinking;
   else {
     const effort = request.reasoning_effort;
     if (effort === undefined || effort === null || effort === 'none') return undefined;
@@ -36,7 +35,7 @@ export function thinkingOf(request: ChatRequest, model: string): JsonObject | un
     thinking = { type: 'enabled', budget_tokens: budget };
   }
   if (!isAnthropicModel(model)) {
-    const param = isObject(request.thinking) ? 'thinking' : 'reasoning_effort';
+    const param = isJsonObject(request.thinking) ? 'thinking' : 'reasoning_effort';
     throw new GatewayError('invalid_request', `${param} is not supported by Bedrock Converse for ${model} (only Claude models take extended thinking here)`, { param, provider: 'bedrock' });
   }
   return thinking;
@@ -67,7 +66,7 @@ export function reasoningBlocks(message: ChatMessage): BedrockContentBlock[] {
   if (!Array.isArray(raw)) return [];
   const blocks: BedrockContentBlock[] = [];
   for (const block of raw) {
-    if (!isObject(block)) continue;
+    if (!isJsonObject(block)) continue;
     if (block.type === 'thinking' && typeof block.thinking === 'string') {
       blocks.push({ reasoningContent: { reasoningText: { text: block.thinking, ...(typeof block.signature === 'string' ? { signature: block.signature } : {}) } } });
     } else if (block.type === 'redacted_thinking' && typeof block.data === 'string') {

@@ -15,6 +15,7 @@
  * - The model id may be a foundation model id, a cross-region inference profile id
  *   (`us.anthropic.claude-…`) or an ARN; it is URL-encoded into the path.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
 import { isAnthropicModel, maxTokensWithThinking, reasoningBlocks, thinkingOf } from './reasoning.js';
@@ -54,10 +55,6 @@ const DATA_URL = /^data:([^;,]+)((?:;[^;,]+)*?);base64,(.*)$/s;
 
 function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param, provider: 'bedrock' });
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `{api_base}/model/{modelId}/{action}`: the api_base is the Bedrock Runtime endpoint. */
@@ -119,13 +116,13 @@ function userBlocks(content: ChatMessage['content'], param: string): BedrockCont
         break;
       case 'image_url': {
         const image = part.image_url;
-        const url = typeof image === 'string' ? image : isObject(image) && typeof image.url === 'string' ? image.url : undefined;
+        const url = typeof image === 'string' ? image : isJsonObject(image) && typeof image.url === 'string' ? image.url : undefined;
         if (url === undefined) throw invalid(`${partParam}.image_url.url`, `${partParam}.image_url.url must be a string`);
         blocks.push(mediaBlock(url, `${partParam}.image_url.url`, 'image'));
         break;
       }
       case 'file': {
-        const file = isObject(part.file) ? part.file : {};
+        const file = isJsonObject(part.file) ? part.file : {};
         if (typeof file.file_data !== 'string') throw invalid(`${partParam}.file.file_data`, `${partParam}.file.file_data must be a base64 data: URL (file ids are not supported by Bedrock)`);
         blocks.push(mediaBlock(file.file_data, `${partParam}.file.file_data`, 'document'));
         break;
@@ -142,7 +139,7 @@ function toolInput(raw: unknown, param: string): unknown {
   if (typeof raw !== 'string') throw invalid(param, `${param} must be a JSON object encoded as a string`);
   try {
     const parsed: unknown = JSON.parse(raw);
-    if (isObject(parsed)) return parsed;
+    if (isJsonObject(parsed)) return parsed;
   } catch {
     // reported below
   }
@@ -208,7 +205,7 @@ export function convertMessages(messages: ChatMessage[]): { system: Array<{ text
 function convertTools(tools: ChatTool[]): BedrockToolSpec[] {
   return tools.map((tool, index) => {
     const param = `tools[${index}]`;
-    if (tool.type !== 'function' || !isObject(tool.function) || typeof tool.function.name !== 'string') {
+    if (tool.type !== 'function' || !isJsonObject(tool.function) || typeof tool.function.name !== 'string') {
       throw invalid(`${param}.type`, `${param} must be a "function" tool with a function.name (Bedrock takes no other tool types)`);
     }
     return {
@@ -225,7 +222,7 @@ function convertToolChoice(choice: ChatRequest['tool_choice']): BedrockToolChoic
   if (choice === undefined || choice === null || choice === 'auto') return choice === 'auto' ? { auto: {} } : undefined;
   if (choice === 'required') return { any: {} };
   if (choice === 'none') throw invalid('tool_choice', 'tool_choice "none" has no equivalent in Bedrock Converse: leave the tools out of the request instead');
-  if (isObject(choice) && choice.type === 'function' && isObject(choice.function) && typeof choice.function.name === 'string') return { tool: { name: choice.function.name } };
+  if (isJsonObject(choice) && choice.type === 'function' && isJsonObject(choice.function) && typeof choice.function.name === 'string') return { tool: { name: choice.function.name } };
   throw invalid('tool_choice', 'tool_choice must be "auto", "required" or {"type":"function","function":{"name":…}}');
 }
 

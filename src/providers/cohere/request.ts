@@ -5,6 +5,7 @@
  * tool_choice required/none → REQUIRED/NONE (Cohere cannot force one named tool: refused),
  * response_format json_schema → json_object with its schema. Streams are SSE (`stream: true`).
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
 import type { CohereChatRequest, CohereContent, CohereMessage, CohereTool } from './wire.js';
@@ -29,10 +30,6 @@ export const COHERE_SUPPORTED_PARAMS: ReadonlySet<string> = new Set([
 
 function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param, provider: 'cohere' });
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `{api_base}/v2/{path}`; a base already ending in /v1 or /v2 (as configs carry it) is completed, not doubled. */
@@ -72,7 +69,7 @@ function userContent(content: ChatMessage['content'], param: string): string | C
     }
     if (part.type === 'image_url') {
       const image = part.image_url;
-      const url = typeof image === 'string' ? image : isObject(image) && typeof image.url === 'string' ? image.url : undefined;
+      const url = typeof image === 'string' ? image : isJsonObject(image) && typeof image.url === 'string' ? image.url : undefined;
       if (url === undefined) throw invalid(`${partParam}.image_url.url`, `${partParam}.image_url.url must be a string`);
       return { type: 'image_url', image_url: { url } };
     }
@@ -111,7 +108,7 @@ export function convertMessages(messages: ChatMessage[]): CohereMessage[] {
 
 function convertTools(tools: ChatTool[]): CohereTool[] {
   return tools.map((tool, index) => {
-    if (tool.type !== 'function' || !isObject(tool.function) || typeof tool.function.name !== 'string') {
+    if (tool.type !== 'function' || !isJsonObject(tool.function) || typeof tool.function.name !== 'string') {
       throw invalid(`tools[${index}]`, `tools[${index}] must be a "function" tool with a function.name`);
     }
     return {
@@ -158,7 +155,7 @@ export function cohereChatBody(original: ChatRequest, target: Deployment): Coher
   const format = request.response_format;
   if (format?.type === 'json_object') body.response_format = { type: 'json_object' };
   else if (format?.type === 'json_schema') {
-    const schema = isObject(format.json_schema) ? format.json_schema.schema : undefined;
+    const schema = isJsonObject(format.json_schema) ? format.json_schema.schema : undefined;
     body.response_format = { type: 'json_object', ...(schema !== undefined ? { json_schema: schema } : {}) };
   } else if (format?.type === 'text') body.response_format = { type: 'text' };
   return body;

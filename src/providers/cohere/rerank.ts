@@ -8,16 +8,13 @@
  * from the request, as LiteLLM answers. v1-only fields (`rank_fields`, `max_chunks_per_doc`) and
  * anything else v2 does not take are refused by name.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { NativeCall } from '../native.js';
 import type { Deployment, UpstreamRequest } from '../types.js';
 import { cohereHeaders, cohereUrl } from './request.js';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The fields of a `/v1/rerank` body Cohere's v2 API takes as they are. */
 const PASSED = ['query', 'top_n', 'max_tokens_per_doc'] as const;
@@ -26,7 +23,7 @@ const GATEWAY = new Set(['model', 'documents', 'return_documents']);
 
 function documentText(document: unknown, index: number): string {
   if (typeof document === 'string') return document;
-  if (isObject(document)) return typeof document.text === 'string' ? document.text : JSON.stringify(document);
+  if (isJsonObject(document)) return typeof document.text === 'string' ? document.text : JSON.stringify(document);
   throw new GatewayError('invalid_request', `documents[${index}] must be a string or an object (its "text", or its JSON)`, { param: `documents[${index}]` });
 }
 
@@ -50,12 +47,12 @@ function isDocumentIndex(index: unknown, count: number): index is number {
 
 /** With `return_documents: true`, each result with its document's text; else undefined (relayed as received). */
 export function cohereRerankAnswer(call: NativeCall, body: unknown): unknown {
-  if (call.body.return_documents !== true || !isObject(body) || !Array.isArray(body.results)) return undefined;
+  if (call.body.return_documents !== true || !isJsonObject(body) || !Array.isArray(body.results)) return undefined;
   const documents = Array.isArray(call.body.documents) ? call.body.documents : [];
   return {
     ...body,
     results: body.results.map((result) => {
-      if (!isObject(result) || !isDocumentIndex(result.index, documents.length)) return result;
+      if (!isJsonObject(result) || !isDocumentIndex(result.index, documents.length)) return result;
       return { ...result, document: { text: documentText(documents[result.index], result.index) } };
     }),
   };

@@ -10,14 +10,11 @@
  * safety filters removed are not in the answer and not billed; when all are, the call is refused
  * with the filter's reason (`includeRaiReason`).
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { MediaUnits, Usage } from '../types.js';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Imagen models (and the older `imagegeneration@00x`), by upstream model name. */
 export function isImagenModel(model: string): boolean {
@@ -75,19 +72,19 @@ export function imagenPredictBody(body: Json, label: string, outputOptions: bool
       case 'output_format':
         if (!outputOptions) throw refuse(key, `"${key}" is not supported on ${label}: the Gemini API's Imagen takes no output options (Vertex AI's does)`);
         if (typeof value !== 'string' || !Object.hasOwn(MIME_TYPES, value)) throw refuse('output_format', `"output_format" must be "png" or "jpeg" on ${label}`);
-        parameters.outputOptions = { ...(isObject(parameters.outputOptions) ? parameters.outputOptions : {}), mimeType: MIME_TYPES[value] };
+        parameters.outputOptions = { ...(isJsonObject(parameters.outputOptions) ? parameters.outputOptions : {}), mimeType: MIME_TYPES[value] };
         break;
       case 'output_compression':
         if (!outputOptions) throw refuse(key, `"${key}" is not supported on ${label}: the Gemini API's Imagen takes no output options (Vertex AI's does)`);
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 100) throw refuse('output_compression', '"output_compression" must be an integer from 0 to 100');
-        parameters.outputOptions = { ...(isObject(parameters.outputOptions) ? parameters.outputOptions : {}), compressionQuality: value };
+        parameters.outputOptions = { ...(isJsonObject(parameters.outputOptions) ? parameters.outputOptions : {}), compressionQuality: value };
         break;
       default:
         if (Object.hasOwn(DEFAULTS, key) && DEFAULTS[key].includes(value)) break;
         throw refuse(key, `"${key}"${Object.hasOwn(DEFAULTS, key) ? `: ${JSON.stringify(value)}` : ''} is not supported on ${label} (Imagen)`);
     }
   }
-  if (isObject(parameters.outputOptions) && parameters.outputOptions.compressionQuality !== undefined && parameters.outputOptions.mimeType !== 'image/jpeg') {
+  if (isJsonObject(parameters.outputOptions) && parameters.outputOptions.compressionQuality !== undefined && parameters.outputOptions.mimeType !== 'image/jpeg') {
     throw refuse('output_compression', '"output_compression" applies to "output_format": "jpeg" only on Imagen');
   }
   return { instances: [{ prompt: body.prompt }], parameters };
@@ -105,7 +102,7 @@ interface ImagenPrediction {
 }
 
 function predictionsOf(body: unknown): ImagenPrediction[] {
-  return isObject(body) && Array.isArray(body.predictions) ? (body.predictions as unknown[]).filter(isObject) : [];
+  return isJsonObject(body) && Array.isArray(body.predictions) ? (body.predictions as unknown[]).filter(isJsonObject) : [];
 }
 
 function imagesOf(body: unknown): ImagenPrediction[] {

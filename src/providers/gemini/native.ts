@@ -16,6 +16,7 @@
  * (Vertex's predictions do: there they are counted);
  * countTokens is free (Google does not bill it).
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import type { NativeCall, NativeProvider } from '../native.js';
@@ -32,13 +33,9 @@ import { isVertexEmbedMethod, vertexEmbedAnswer, vertexEmbedUsage, vertexGeminiN
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A copy of `request` naming the deployment's model where it named one. */
 function withModel(request: unknown, model: string): unknown {
-  return isObject(request) && 'model' in request ? { ...request, model } : request;
+  return isJsonObject(request) && 'model' in request ? { ...request, model } : request;
 }
 
 function bodyFor(call: NativeCall, target: Deployment): Json {
@@ -50,7 +47,7 @@ function bodyFor(call: NativeCall, target: Deployment): Json {
     case 'embedContent':
       return withModel(body, model) as Json;
     case 'countTokens':
-      return isObject(body.generateContentRequest) ? { ...body, generateContentRequest: withModel(body.generateContentRequest, model) } : body;
+      return isJsonObject(body.generateContentRequest) ? { ...body, generateContentRequest: withModel(body.generateContentRequest, model) } : body;
     default:
       return withOutputCap(body, call.maxTokens);
   }
@@ -59,7 +56,7 @@ function bodyFor(call: NativeCall, target: Deployment): Json {
 /** The gateway's cap on the answer, where it is below what the client asked for (or the client set none). */
 function withOutputCap(body: Json, maxTokens: number | undefined): Json {
   if (maxTokens === undefined) return body;
-  const config = isObject(body.generationConfig) ? body.generationConfig : {};
+  const config = isJsonObject(body.generationConfig) ? body.generationConfig : {};
   const asked = config.maxOutputTokens;
   if (typeof asked === 'number' && asked <= maxTokens) return body;
   return { ...body, generationConfig: { ...config, maxOutputTokens: maxTokens } };
@@ -97,21 +94,21 @@ function usageOf({ method }: NativeCall, body: unknown, target?: Deployment): Us
   if (method === 'countTokens') return { ...FREE };
   if (target && isVertexProvider(target.provider) && isVertexEmbedMethod(method)) return vertexEmbedUsage(body);
   if (method === 'embedContent' || method === 'batchEmbedContents') return undefined;
-  return isObject(body) ? usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata) : undefined;
+  return isJsonObject(body) ? usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata) : undefined;
 }
 
 /** Text and function calls of every candidate (thoughts included: they are billed as output). */
 function textOf(body: unknown): string {
-  if (!isObject(body)) return '';
+  if (!isJsonObject(body)) return '';
   let text = '';
   // An upstream's candidates and parts may hold anything: only objects are read.
   for (const candidate of candidatesOf(body as GeminiGenerateContentResponse)) {
     const content: unknown = candidate.content;
-    const parts: unknown = isObject(content) ? content.parts : undefined;
+    const parts: unknown = isJsonObject(content) ? content.parts : undefined;
     for (const part of Array.isArray(parts) ? (parts as unknown[]) : []) {
-      if (!isObject(part)) continue;
+      if (!isJsonObject(part)) continue;
       if (typeof part.text === 'string') text += part.text;
-      if (isObject(part.functionCall)) text += JSON.stringify(part.functionCall);
+      if (isJsonObject(part.functionCall)) text += JSON.stringify(part.functionCall);
     }
   }
   return text;
@@ -140,7 +137,7 @@ class GeminiNativeStreamTransform implements ChatStreamTransform {
       this.error = streamError(error, this.target.provider, deploymentSecrets(this.target));
       return [];
     }
-    if (!isObject(parsed)) {
+    if (!isJsonObject(parsed)) {
       this.error = new GatewayError('upstream_invalid_response', `${this.target.provider} sent a stream event that is not a GenerateContentResponse: ${redactUpstreamMessage(data, deploymentSecrets(this.target), 200)}`, { provider: this.target.provider });
       return [];
     }

@@ -21,6 +21,7 @@
  *   OpenAI compatibility layer (none 0, low 1024, medium 8192, high 24576); thought summaries are
  *   requested (includeThoughts) so that clients receive `reasoning_content`.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatContentPart, ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
 import { toGeminiParameters, toGeminiResponseSchema } from './schema.js';
@@ -70,10 +71,6 @@ const AUDIO_TYPES: Record<string, string> = { wav: 'audio/wav', mp3: 'audio/mp3'
 
 function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param });
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -147,20 +144,20 @@ function userPart(part: ChatContentPart, param: string): GeminiPart | undefined 
     }
     case 'image_url': {
       const image = (part as { image_url?: unknown }).image_url;
-      const url = typeof image === 'string' ? image : isObject(image) ? image.url : undefined;
+      const url = typeof image === 'string' ? image : isJsonObject(image) ? image.url : undefined;
       if (typeof url !== 'string') throw invalid(`${param}.image_url.url`, `${param}.image_url.url must be a string`);
       return mediaPart(url, `${param}.image_url.url`);
     }
     case 'input_audio': {
       const audio = (part as { input_audio?: unknown }).input_audio;
-      if (!isObject(audio) || typeof audio.data !== 'string' || typeof audio.format !== 'string') {
+      if (!isJsonObject(audio) || typeof audio.data !== 'string' || typeof audio.format !== 'string') {
         throw invalid(`${param}.input_audio`, `${param}.input_audio must be {"data": base64, "format": "wav" | "mp3"}`);
       }
       return { inlineData: { mimeType: AUDIO_TYPES[audio.format] ?? `audio/${audio.format}`, data: audio.data } };
     }
     case 'file': {
       const file = (part as { file?: unknown }).file;
-      const data = isObject(file) ? file.file_data : undefined;
+      const data = isJsonObject(file) ? file.file_data : undefined;
       if (typeof data !== 'string' || !data.startsWith('data:')) {
         throw invalid(`${param}.file.file_data`, `${param}.file.file_data must be a data: URL (uploaded file ids are not supported by Gemini)`);
       }
@@ -183,11 +180,11 @@ interface ToolCallExtras {
 
 function parseArguments(raw: unknown, param: string): JsonObject {
   if (raw === undefined || raw === null || raw === '') return {};
-  if (isObject(raw)) return raw;
+  if (isJsonObject(raw)) return raw;
   if (typeof raw === 'string') {
     try {
       const parsed: unknown = JSON.parse(raw);
-      if (isObject(parsed)) return parsed;
+      if (isJsonObject(parsed)) return parsed;
     } catch {
       // reported below
     }
@@ -232,7 +229,7 @@ function functionResponseBody(content: ChatMessage['content'], param: string): J
   const text = textOf(content, param);
   try {
     const parsed: unknown = JSON.parse(text);
-    if (isObject(parsed)) return parsed;
+    if (isJsonObject(parsed)) return parsed;
   } catch {
     // plain text result
   }
@@ -302,7 +299,7 @@ function convertToolChoice(choice: ChatRequest['tool_choice']): GeminiToolConfig
   if (choice === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
   if (choice === 'none') return { functionCallingConfig: { mode: 'NONE' } };
   if (choice === 'required') return { functionCallingConfig: { mode: 'ANY' } };
-  if (isObject(choice) && choice.type === 'function' && isObject(choice.function) && typeof choice.function.name === 'string') {
+  if (isJsonObject(choice) && choice.type === 'function' && isJsonObject(choice.function) && typeof choice.function.name === 'string') {
     return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [choice.function.name] } };
   }
   throw invalid('tool_choice', 'tool_choice must be "auto", "none", "required" or {"type":"function","function":{"name":...}}');
@@ -330,7 +327,7 @@ function maxOutputTokens(request: ChatRequest, target: Deployment): number | und
 
 function responseFormat(format: unknown, config: GeminiGenerationConfig): void {
   if (format === undefined || format === null) return;
-  if (!isObject(format) || typeof format.type !== 'string') throw invalid('response_format', 'response_format must be {"type": "text" | "json_object" | "json_schema"}');
+  if (!isJsonObject(format) || typeof format.type !== 'string') throw invalid('response_format', 'response_format must be {"type": "text" | "json_object" | "json_schema"}');
   if (format.type === 'text') return;
   if (format.type === 'json_object') {
     config.responseMimeType = 'application/json';
@@ -338,7 +335,7 @@ function responseFormat(format: unknown, config: GeminiGenerationConfig): void {
   }
   if (format.type === 'json_schema') {
     config.responseMimeType = 'application/json';
-    const schema = isObject(format.json_schema) ? format.json_schema.schema : undefined;
+    const schema = isJsonObject(format.json_schema) ? format.json_schema.schema : undefined;
     if (schema !== undefined) config.responseSchema = toGeminiResponseSchema(schema);
     return;
   }

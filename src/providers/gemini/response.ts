@@ -3,6 +3,7 @@
  * are joined, thought parts become `reasoning_content`, functionCall parts become tool_calls, and
  * usageMetadata becomes OpenAI usage.
  */
+import { isJsonObject } from '../../json-object.js';
 import { randomBytes } from 'node:crypto';
 import { GatewayError } from '../../errors.js';
 import { usageToOpenAI } from '../shared/usage.js';
@@ -87,21 +88,17 @@ export function splitParts(parts: GeminiPart[] | undefined): SplitParts {
   const split: SplitParts = { text: [], thoughts: [], calls: [] };
   // An upstream's parts may hold anything: only objects are parts, only an object a function call.
   for (const part of Array.isArray(parts) ? (parts as unknown[]) : []) {
-    if (!isObject(part)) continue;
-    if (isObject(part.functionCall)) split.calls.push(part as GeminiPart);
+    if (!isJsonObject(part)) continue;
+    if (isJsonObject(part.functionCall)) split.calls.push(part as GeminiPart);
     else if (typeof part.text === 'string') (part.thought === true ? split.thoughts : split.text).push(part.text);
   }
   return split;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** A response's candidates that are objects (an upstream's `candidates` may be anything). */
 export function candidatesOf(response: GeminiGenerateContentResponse): GeminiCandidate[] {
   const candidates: unknown = response.candidates;
-  return Array.isArray(candidates) ? (candidates.filter(isObject) as GeminiCandidate[]) : [];
+  return Array.isArray(candidates) ? (candidates.filter(isJsonObject) as GeminiCandidate[]) : [];
 }
 
 function choiceOf(candidate: GeminiCandidate, ids: ToolCallIds): ChatResponse['choices'][number] {

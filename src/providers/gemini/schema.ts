@@ -18,6 +18,7 @@
  *   patternProperties, exclusiveMinimum/Maximum, multipleOf, uniqueItems, not, if/then/else, ...
  *   These only constrain, so dropping them loosens the contract and never rejects a valid answer.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { JsonObject } from '../types.js';
 import type { GeminiSchema } from './wire.js';
@@ -41,10 +42,6 @@ const FORMATS: Partial<Record<SchemaType, ReadonlySet<string>>> = {
 
 const COUNTS = ['minItems', 'maxItems', 'minLength', 'maxLength', 'minProperties', 'maxProperties'] as const;
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 interface Context {
   root: JsonObject;
   /** Where the schema came from, for error messages (`response_format`, `tools[0]...`). */
@@ -63,14 +60,14 @@ function resolveRef(ref: string, context: Context): JsonObject {
   const match = /^#\/(\$defs|definitions)\/(.+)$/.exec(ref);
   const container = match ? context.root[match[1]] : undefined;
   const name = match ? decodeURIComponent(match[2].replace(/~1/g, '/').replace(/~0/g, '~')) : '';
-  const target = isObject(container) ? container[name] : undefined;
-  if (!isObject(target)) refuse(context, `the schema reference "${ref}" cannot be resolved; Gemini needs references inlined (only #/$defs/... and #/definitions/... are followed)`);
+  const target = isJsonObject(container) ? container[name] : undefined;
+  if (!isJsonObject(target)) refuse(context, `the schema reference "${ref}" cannot be resolved; Gemini needs references inlined (only #/$defs/... and #/definitions/... are followed)`);
   if (context.expanding.includes(ref)) refuse(context, `the schema reference "${ref}" is recursive, which Gemini's schema format cannot express; flatten the schema`);
   return target;
 }
 
 function isNullSchema(value: unknown): boolean {
-  return isObject(value) && value.type === 'null' && Object.keys(value).every((key) => key === 'type' || key === 'description' || key === 'title');
+  return isJsonObject(value) && value.type === 'null' && Object.keys(value).every((key) => key === 'type' || key === 'description' || key === 'title');
 }
 
 /** Merges `overlay` into `base` (allOf, or a single non-null anyOf branch next to its siblings). */
@@ -107,8 +104,8 @@ function convertAlternatives(branches: unknown[], schema: GeminiSchema, context:
 }
 
 function convertNode(node: unknown, context: Context): GeminiSchema {
-  if (node === true || (isObject(node) && Object.keys(node).length === 0)) return {};
-  if (!isObject(node)) refuse(context, `a schema must be an object, got ${JSON.stringify(node)}`);
+  if (node === true || (isJsonObject(node) && Object.keys(node).length === 0)) return {};
+  if (!isJsonObject(node)) refuse(context, `a schema must be an object, got ${JSON.stringify(node)}`);
 
   if (typeof node.$ref === 'string') {
     const ref = node.$ref;
@@ -136,7 +133,7 @@ function convertNode(node: unknown, context: Context): GeminiSchema {
 
   if (typeof node.format === 'string' && schema.type && FORMATS[schema.type]?.has(node.format)) schema.format = node.format;
 
-  if (isObject(node.properties)) {
+  if (isJsonObject(node.properties)) {
     schema.properties = {};
     for (const [name, property] of Object.entries(node.properties)) schema.properties[name] = convertNode(property, context);
     schema.type ??= 'OBJECT';
@@ -174,7 +171,7 @@ function convertNode(node: unknown, context: Context): GeminiSchema {
 
 /** A response_format json_schema `schema` as Gemini's responseSchema. */
 export function toGeminiResponseSchema(schema: unknown, param = 'response_format.json_schema.schema'): GeminiSchema {
-  const root = isObject(schema) ? schema : {};
+  const root = isJsonObject(schema) ? schema : {};
   return convertNode(schema, { root, param, expanding: [], ordering: true });
 }
 
@@ -184,7 +181,7 @@ export function toGeminiResponseSchema(schema: unknown, param = 'response_format
  */
 export function toGeminiParameters(schema: unknown, param: string): GeminiSchema | undefined {
   if (schema === undefined || schema === null) return undefined;
-  const root = isObject(schema) ? schema : {};
+  const root = isJsonObject(schema) ? schema : {};
   const converted = convertNode(schema, { root, param, expanding: [], ordering: false });
   if (converted.type === 'OBJECT' && (!converted.properties || Object.keys(converted.properties).length === 0)) return undefined;
   if (Object.keys(converted).length === 0) return undefined;

@@ -8,16 +8,13 @@
  * `wav` (a RIFF header before the samples). Other formats would need an encoder and are refused.
  * Billed by tokens (usageMetadata: text in, audio out).
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { Usage } from '../types.js';
 import { usageFromGemini } from './response.js';
 import type { GeminiUsageMetadata } from './wire.js';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Gemini's text-to-speech models, by upstream model name. */
 export function isGeminiSpeechModel(model: string): boolean {
@@ -64,7 +61,7 @@ export function geminiSpeechBody(body: Json, label: string, maxTokens: number | 
       case 'stream_format':
         break;
       case 'voice': {
-        const name = typeof value === 'string' ? value : isObject(value) && typeof value.id === 'string' ? value.id : undefined;
+        const name = typeof value === 'string' ? value : isJsonObject(value) && typeof value.id === 'string' ? value.id : undefined;
         voiceName = name === undefined ? undefined : VOICES.get(name.toLowerCase());
         if (!voiceName) throw refuse('voice', `"voice": ${JSON.stringify(value)} is not a Gemini voice on ${label}; use one of ${GEMINI_VOICES.join(', ')}`);
         break;
@@ -114,13 +111,13 @@ export interface SpeechAudio {
 
 /** The audio of a generateContent answer in the format asked for, with the tokens it billed. */
 export function geminiSpeechAudio(body: unknown, format: SpeechFormat, provider: string): SpeechAudio {
-  const usage = isObject(body) ? usageFromGemini(body.usageMetadata as GeminiUsageMetadata | undefined) : undefined;
-  const candidate = isObject(body) && Array.isArray(body.candidates) && isObject(body.candidates[0]) ? body.candidates[0] : undefined;
-  const parts = isObject(candidate?.content) && Array.isArray(candidate.content.parts) ? (candidate.content.parts as unknown[]).filter(isObject) : [];
+  const usage = isJsonObject(body) ? usageFromGemini(body.usageMetadata as GeminiUsageMetadata | undefined) : undefined;
+  const candidate = isJsonObject(body) && Array.isArray(body.candidates) && isJsonObject(body.candidates[0]) ? body.candidates[0] : undefined;
+  const parts = isJsonObject(candidate?.content) && Array.isArray(candidate.content.parts) ? (candidate.content.parts as unknown[]).filter(isJsonObject) : [];
   const pcm: Buffer[] = [];
   let rate: number | undefined;
   for (const part of parts) {
-    const blob = isObject(part.inlineData) ? part.inlineData : undefined;
+    const blob = isJsonObject(part.inlineData) ? part.inlineData : undefined;
     if (!blob || typeof blob.data !== 'string' || typeof blob.mimeType !== 'string') continue;
     const match = /^audio\/L16\b.*?\brate=(\d+)/i.exec(blob.mimeType);
     if (!match) throw new GatewayError('upstream_invalid_response', `${provider} returned audio as ${blob.mimeType}, not 16-bit PCM (audio/L16)`, { provider });
@@ -133,7 +130,7 @@ export function geminiSpeechAudio(body: unknown, format: SpeechFormat, provider:
   }
   if (rate === undefined) {
     // A blocked prompt or a stopped answer is the request's (not retried); anything else a broken answer.
-    const blocked = isObject(body) && isObject(body.promptFeedback) ? String(body.promptFeedback.blockReason) : undefined;
+    const blocked = isJsonObject(body) && isJsonObject(body.promptFeedback) ? String(body.promptFeedback.blockReason) : undefined;
     const finish = typeof candidate?.finishReason === 'string' ? candidate.finishReason : undefined;
     if (blocked || (finish && finish !== 'STOP')) throw new GatewayError('invalid_request', `${provider} returned no audio: ${blocked ? `the prompt was blocked (${blocked})` : `finishReason ${finish}`}`, { provider, param: 'input' });
     throw new GatewayError('upstream_invalid_response', `${provider} returned no audio`, { provider });

@@ -3,11 +3,11 @@
  * a chat completion"). Messages keep their roles, images move to the message's `images`, tools keep
  * OpenAI's function shape, and assistant tool calls carry their arguments as objects.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
 import { readContent } from './content.js';
 import { controlsFor, ollamaPost, withDefaults } from './options.js';
-import { isRecord } from './wire.js';
 
 type OllamaRole = 'system' | 'user' | 'assistant' | 'tool';
 
@@ -45,11 +45,11 @@ function roleOf(message: ChatMessage): OllamaRole {
 /** Tool call arguments are a JSON string in OpenAI's format and an object in Ollama's. */
 export function argumentsObject(encoded: unknown, where: string): JsonObject {
   if (encoded === undefined || encoded === null || encoded === '') return {};
-  if (isRecord(encoded)) return encoded;
+  if (isJsonObject(encoded)) return encoded;
   if (typeof encoded === 'string') {
     try {
       const parsed: unknown = JSON.parse(encoded);
-      if (isRecord(parsed)) return parsed;
+      if (isJsonObject(parsed)) return parsed;
     } catch {
       // reported below
     }
@@ -65,7 +65,7 @@ function toolNameFor(messages: ChatMessage[], index: number, toolCallId: string 
   if (toolCallId === undefined) return undefined;
   for (let previous = index - 1; previous >= 0; previous--) {
     for (const call of messages[previous].tool_calls ?? []) {
-      if (isRecord(call) && call.id === toolCallId && isRecord(call.function) && typeof call.function.name === 'string') return call.function.name;
+      if (isJsonObject(call) && call.id === toolCallId && isJsonObject(call.function) && typeof call.function.name === 'string') return call.function.name;
     }
   }
   return undefined;
@@ -75,7 +75,7 @@ function toolNameFor(messages: ChatMessage[], index: number, toolCallId: string 
 export function ollamaToolCalls(message: ChatMessage, index: number): OllamaRequestToolCall[] {
   return (message.tool_calls ?? []).map((call, callIndex) => {
     const where = `messages[${index}].tool_calls[${callIndex}]`;
-    if (!isRecord(call) || !isRecord(call.function) || typeof call.function.name !== 'string') throw invalid(where, `${where} must be {"id", "type": "function", "function": {"name", "arguments"}}`);
+    if (!isJsonObject(call) || !isJsonObject(call.function) || typeof call.function.name !== 'string') throw invalid(where, `${where} must be {"id", "type": "function", "function": {"name", "arguments"}}`);
     const wire: OllamaRequestToolCall = { function: { name: call.function.name, arguments: argumentsObject(call.function.arguments, where) } };
     // Newer Ollama servers give calls ids and match results by them; older ones ignore the field.
     if (typeof call.id === 'string' && call.id.length > 0) wire.id = call.id;

@@ -3,9 +3,9 @@
  * list of base64 images. Ollama cannot fetch image URLs, so only data: URLs are accepted; anything
  * else is refused with a 400 that names the message part to fix.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatContentPart, ChatMessage } from '../types.js';
-import { isRecord } from './wire.js';
 
 export interface MessageContent {
   text: string;
@@ -21,7 +21,7 @@ function invalid(param: string, message: string): GatewayError {
 function imageUrlOf(part: ChatContentPart): unknown {
   const image = 'image_url' in part ? part.image_url : undefined;
   // Some clients send the URL itself rather than {url}.
-  return isRecord(image) ? image.url : image;
+  return isJsonObject(image) ? image.url : image;
 }
 
 /** The base64 payload of a data: URL, or a 400 naming the part when it is anything else. */

@@ -2,12 +2,12 @@
  * OpenAI embeddings through Ollama's POST /api/embed (docs/api.md, "Generate Embeddings"), which
  * takes a text or a list of texts and answers `embeddings: number[][]` with `prompt_eval_count`.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { Deployment, EmbeddingsRequest, EmbeddingsResponse, JsonObject, UpstreamRequest } from '../types.js';
 import { isEmbeddingVector } from '../shared/embedding-vector.js';
 import { ollamaPost } from './options.js';
 import { invalidResponse, reportedError } from './response.js';
-import { isRecord } from './wire.js';
 
 function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param });
@@ -33,8 +33,8 @@ export function buildOllamaEmbeddingsRequest(request: EmbeddingsRequest, target:
 }
 
 export function parseOllamaEmbeddingsResponse(body: unknown, target: Deployment): EmbeddingsResponse {
-  if (isRecord(body) && typeof body.error === 'string') throw reportedError(body.error, target);
-  if (!isRecord(body) || !Array.isArray(body.embeddings) || !body.embeddings.every(isEmbeddingVector)) {
+  if (isJsonObject(body) && typeof body.error === 'string') throw reportedError(body.error, target);
+  if (!isJsonObject(body) || !Array.isArray(body.embeddings) || !body.embeddings.every(isEmbeddingVector)) {
     throw invalidResponse(target, 'an embeddings response without "embeddings" (a list of vectors)');
   }
   const vectors: number[][] = body.embeddings;

@@ -3,6 +3,7 @@
  * and returned whole with `stream: false`), read through guards into one shape: a chat line's
  * `message.content` and a generate line's `response` are the same thing to the gateway.
  */
+import { isJsonObject } from '../../json-object.js';
 import type { JsonObject } from '../types.js';
 
 /** One tool call as Ollama sends it: arguments are an object, not a JSON string. */
@@ -36,10 +37,6 @@ export type OllamaEndpoint = 'chat' | 'generate';
 
 export type ReadResult = { turn: OllamaTurn } | { error: string } | { invalid: string };
 
-export function isRecord(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
@@ -56,10 +53,10 @@ function readToolCalls(value: unknown): OllamaToolCall[] {
   if (!Array.isArray(value)) return [];
   const calls: OllamaToolCall[] = [];
   for (const item of value) {
-    if (!isRecord(item) || !isRecord(item.function) || typeof item.function.name !== 'string') continue;
+    if (!isJsonObject(item) || !isJsonObject(item.function) || typeof item.function.name !== 'string') continue;
     const rawArguments = item.function.arguments;
     // Ollama sends an object; a string is accepted as is in case a proxy in front already encoded it.
-    const encoded = typeof rawArguments === 'string' ? rawArguments : JSON.stringify(isRecord(rawArguments) ? rawArguments : {});
+    const encoded = typeof rawArguments === 'string' ? rawArguments : JSON.stringify(isJsonObject(rawArguments) ? rawArguments : {});
     calls.push({ id: optionalText(item.id), name: item.function.name, arguments: encoded });
   }
   return calls;
@@ -67,9 +64,9 @@ function readToolCalls(value: unknown): OllamaToolCall[] {
 
 /** Reads one response object of `endpoint`; `{error}` when Ollama reported a failure in it. */
 export function readTurn(value: unknown, endpoint: OllamaEndpoint): ReadResult {
-  if (!isRecord(value)) return { invalid: 'a response that is not a JSON object' };
+  if (!isJsonObject(value)) return { invalid: 'a response that is not a JSON object' };
   if (typeof value.error === 'string') return { error: value.error };
-  const message = isRecord(value.message) ? value.message : undefined;
+  const message = isJsonObject(value.message) ? value.message : undefined;
   if (endpoint === 'chat' && message === undefined && value.done !== true) {
     return { invalid: 'a chat response without "message"' };
   }

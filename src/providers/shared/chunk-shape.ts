@@ -9,46 +9,43 @@
  *
  * A value that is already in shape is returned as it is (the usual case: nothing is copied).
  */
+import { isJsonObject } from '../../json-object.js';
 import type { ChatChunk, ChatResponse } from '../types.js';
 
 type Loose = Record<string, unknown>;
 
-function isObject(value: unknown): value is Loose {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** Tool calls in shape: a list of objects, each `function` an object or absent. */
 function toolCallsInShape(calls: unknown): boolean {
-  return calls === undefined || calls === null || (Array.isArray(calls) && calls.every((call) => isObject(call) && (call.function === undefined || isObject(call.function))));
+  return calls === undefined || calls === null || (Array.isArray(calls) && calls.every((call) => isJsonObject(call) && (call.function === undefined || isJsonObject(call.function))));
 }
 
 function shapedToolCalls(calls: unknown): Loose[] | undefined {
   if (!Array.isArray(calls)) return undefined;
-  return calls.filter(isObject).map((call) => (call.function === undefined || isObject(call.function) ? call : { ...call, function: undefined }));
+  return calls.filter(isJsonObject).map((call) => (call.function === undefined || isJsonObject(call.function) ? call : { ...call, function: undefined }));
 }
 
 /** A delta or message in shape: an object whose tool calls are in shape. */
 function partInShape(part: unknown): boolean {
-  return isObject(part) && toolCallsInShape(part.tool_calls);
+  return isJsonObject(part) && toolCallsInShape(part.tool_calls);
 }
 
 function shapedPart(part: unknown): Loose {
-  if (!isObject(part)) return {};
+  if (!isJsonObject(part)) return {};
   return toolCallsInShape(part.tool_calls) ? part : { ...part, tool_calls: shapedToolCalls(part.tool_calls) };
 }
 
 function choicesInShape(choices: unknown, field: 'delta' | 'message'): boolean {
-  return Array.isArray(choices) && choices.every((choice) => isObject(choice) && (choice[field] === undefined || partInShape(choice[field])));
+  return Array.isArray(choices) && choices.every((choice) => isJsonObject(choice) && (choice[field] === undefined || partInShape(choice[field])));
 }
 
 function shapedChoices(choices: unknown, field: 'delta' | 'message'): Loose[] {
   if (!Array.isArray(choices)) return [];
-  return choices.filter(isObject).map((choice) => (choice[field] === undefined || partInShape(choice[field]) ? choice : { ...choice, [field]: shapedPart(choice[field]) }));
+  return choices.filter(isJsonObject).map((choice) => (choice[field] === undefined || partInShape(choice[field]) ? choice : { ...choice, [field]: shapedPart(choice[field]) }));
 }
 
 /** A streamed chunk as the gateway reads it (a value that is not an object: a chunk without choices). */
 export function chatChunkInShape(value: unknown): ChatChunk {
-  if (!isObject(value)) return { choices: [] } as unknown as ChatChunk;
+  if (!isJsonObject(value)) return { choices: [] } as unknown as ChatChunk;
   if (value.choices === undefined || choicesInShape(value.choices, 'delta')) return value as ChatChunk;
   return { ...value, choices: shapedChoices(value.choices, 'delta') } as ChatChunk;
 }

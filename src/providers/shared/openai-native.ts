@@ -16,6 +16,7 @@
  * only OpenAI's servers run: JSON or a stream of Responses events, relayed as received, with usage
  * from the Response's `usage` (openai-responses-native.ts).
  */
+import { isJsonObject } from '../../json-object.js';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { NativeCall, NativeProvider, Upload } from '../native.js';
@@ -29,10 +30,6 @@ import { buildCohereRerankRequest, cohereRerankAnswer } from '../cohere/rerank.j
 import { buildGoogleMediaRequest, googleMediaAnswer, googleMediaBytes, googleMediaUsage, googleServesMethod, isGoogleProvider } from './google-media.js';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function serves(provider: string, method?: string): boolean {
   const format = providerSpec(provider)?.format;
@@ -115,7 +112,7 @@ export function imageVariant(body: Json): string {
  * (-1, 1e999) counts as none.
  */
 function tokenUsage(raw: unknown): Usage | undefined {
-  if (!isObject(raw)) return undefined;
+  if (!isJsonObject(raw)) return undefined;
   if (typeof raw.input_tokens === 'number' || typeof raw.output_tokens === 'number') return usageFromResponses(raw);
   return usageFromOpenAI(raw);
 }
@@ -128,7 +125,7 @@ function reportedUnits(value: unknown): number | undefined {
 /** Characters of a moderation or speech input: strings, and the text parts of multi-modal input. */
 export function inputCharacters(input: unknown): number {
   if (typeof input === 'string') return [...input].length;
-  if (Array.isArray(input)) return input.reduce<number>((sum, item) => sum + (typeof item === 'string' ? [...item].length : isObject(item) && typeof item.text === 'string' ? [...item.text].length : 0), 0);
+  if (Array.isArray(input)) return input.reduce<number>((sum, item) => sum + (typeof item === 'string' ? [...item].length : isJsonObject(item) && typeof item.text === 'string' ? [...item.text].length : 0), 0);
   return 0;
 }
 
@@ -138,7 +135,7 @@ function withUnits(units: MediaUnits): Usage {
 
 function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | undefined {
   if (target && isGoogleProvider(target.provider) && call.method === 'images/generations') return googleMediaUsage(call, body);
-  if (!isObject(body)) return undefined;
+  if (!isJsonObject(body)) return undefined;
   const tokens = tokenUsage(body.usage);
   switch (call.method) {
     case 'images/generations':
@@ -151,7 +148,7 @@ function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | 
       return withUnits({ inputCharacters: inputCharacters(call.body.input) });
     case 'audio/transcriptions': {
       // Seconds of audio: the answer's `usage` (type "duration") or `duration` (verbose_json), else the file's own (WAV).
-      const usage = isObject(body.usage) ? body.usage : undefined;
+      const usage = isJsonObject(body.usage) ? body.usage : undefined;
       // A negative count would bill a negative cost: a value that is no duration is taken as none reported.
       const reported = (usage?.type === 'duration' ? reportedUnits(usage.seconds) : undefined) ?? reportedUnits(body.duration);
       const seconds = reported ?? call.upload?.seconds;
@@ -161,7 +158,7 @@ function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | 
     case 'responses':
       return usageFromResponses(body.usage);
     case 'rerank': {
-      const billed = isObject(body.meta) && isObject(body.meta.billed_units) ? reportedUnits(body.meta.billed_units.search_units) : undefined;
+      const billed = isJsonObject(body.meta) && isJsonObject(body.meta.billed_units) ? reportedUnits(body.meta.billed_units.search_units) : undefined;
       return withUnits({ queries: billed ?? 1 });
     }
     default:
@@ -171,11 +168,11 @@ function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | 
 
 /** Text the model produced, for a local count when the answer reports no usage (chat-like bodies only). */
 function textOf(body: unknown): string {
-  if (isObject(body) && body.object === 'response') return responsesText(body);
-  if (!isObject(body) || !Array.isArray(body.choices)) return '';
+  if (isJsonObject(body) && body.object === 'response') return responsesText(body);
+  if (!isJsonObject(body) || !Array.isArray(body.choices)) return '';
   let text = '';
   for (const choice of body.choices as Json[]) {
-    const message = isObject(choice?.message) ? choice.message : undefined;
+    const message = isJsonObject(choice?.message) ? choice.message : undefined;
     if (typeof message?.content === 'string') text += message.content;
     if (typeof choice?.text === 'string') text += choice.text;
   }
@@ -217,8 +214,8 @@ export class OpenAIRelayStreamTransform implements ChatStreamTransform {
     } catch {
       return this.responses.push(data, event);
     }
-    if (!isObject(parsed) || (!Array.isArray(parsed.choices) && !isObject(parsed.error) && !(isObject(parsed.usage) && parsed.type === undefined))) return this.responses.push(data, event);
-    if (isObject(parsed.error)) {
+    if (!isJsonObject(parsed) || (!Array.isArray(parsed.choices) && !isJsonObject(parsed.error) && !(isJsonObject(parsed.usage) && parsed.type === undefined))) return this.responses.push(data, event);
+    if (isJsonObject(parsed.error)) {
       const message = typeof parsed.error.message === 'string' ? parsed.error.message : 'the upstream reported an error';
       this.chatError = new GatewayError('upstream_error', `${this.target.provider} stream error: ${redactUpstreamMessage(message, deploymentSecrets(this.target))}`, { provider: this.target.provider });
       return [];
@@ -227,12 +224,12 @@ export class OpenAIRelayStreamTransform implements ChatStreamTransform {
     if (usage) this.chatUsage = usage;
     let text = '';
     for (const choice of Array.isArray(parsed.choices) ? (parsed.choices as unknown[]) : []) {
-      if (!isObject(choice)) continue;
+      if (!isJsonObject(choice)) continue;
       if (typeof choice.text === 'string') text += choice.text;
-      const delta = isObject(choice.delta) ? choice.delta : undefined;
+      const delta = isJsonObject(choice.delta) ? choice.delta : undefined;
       if (typeof delta?.content === 'string') text += delta.content;
       if (Array.isArray(delta?.tool_calls)) {
-        for (const call of delta.tool_calls as unknown[]) if (isObject(call) && isObject(call.function) && typeof call.function.arguments === 'string') text += call.function.arguments;
+        for (const call of delta.tool_calls as unknown[]) if (isJsonObject(call) && isJsonObject(call.function) && typeof call.function.arguments === 'string') text += call.function.arguments;
       }
     }
     return [{ chunk: this.chunk(text), raw, usageFree: usage === undefined }];

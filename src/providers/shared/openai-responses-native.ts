@@ -8,15 +8,11 @@
  * is not forwarded but raised, so that the gateway retries it before the first event went out, or
  * ends the stream with its own error event after.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, Usage } from '../types.js';
 
-type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.floor(value) : 0;
@@ -24,28 +20,28 @@ function count(value: unknown): number {
 
 /** A Response's `usage` in the gateway's terms; undefined when there is none (unknown, not free). */
 export function usageFromResponses(raw: unknown): Usage | undefined {
-  if (!isObject(raw) || (typeof raw.input_tokens !== 'number' && typeof raw.output_tokens !== 'number')) return undefined;
+  if (!isJsonObject(raw) || (typeof raw.input_tokens !== 'number' && typeof raw.output_tokens !== 'number')) return undefined;
   const promptTokens = count(raw.input_tokens);
   const completionTokens = count(raw.output_tokens);
   const usage: Usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
-  const cached = isObject(raw.input_tokens_details) ? count(raw.input_tokens_details.cached_tokens) : 0;
+  const cached = isJsonObject(raw.input_tokens_details) ? count(raw.input_tokens_details.cached_tokens) : 0;
   if (cached > 0) usage.cachedTokens = Math.min(cached, promptTokens);
-  const reasoning = isObject(raw.output_tokens_details) ? count(raw.output_tokens_details.reasoning_tokens) : 0;
+  const reasoning = isJsonObject(raw.output_tokens_details) ? count(raw.output_tokens_details.reasoning_tokens) : 0;
   if (reasoning > 0) usage.reasoningTokens = Math.min(reasoning, completionTokens);
   return usage;
 }
 
 /** Text a Response produced (output text, refusals, function call arguments): for a local count when usage is missing. */
 export function responsesText(body: unknown): string {
-  if (!isObject(body) || !Array.isArray(body.output)) return '';
+  if (!isJsonObject(body) || !Array.isArray(body.output)) return '';
   let text = '';
   for (const item of body.output as unknown[]) {
-    if (!isObject(item)) continue;
+    if (!isJsonObject(item)) continue;
     if (typeof item.arguments === 'string') text += item.arguments;
     if (!Array.isArray(item.content)) continue;
     for (const part of item.content as unknown[]) {
-      if (isObject(part) && typeof part.text === 'string') text += part.text;
-      if (isObject(part) && typeof part.refusal === 'string') text += part.refusal;
+      if (isJsonObject(part) && typeof part.text === 'string') text += part.text;
+      if (isJsonObject(part) && typeof part.refusal === 'string') text += part.refusal;
     }
   }
   return text;
@@ -81,18 +77,18 @@ export class ResponsesNativeStreamTransform implements ChatStreamTransform {
       this.error = new GatewayError('upstream_error', `${this.target.provider} sent a Responses stream event that is not JSON`, { provider: this.target.provider });
       return [];
     }
-    const type = isObject(parsed) && typeof parsed.type === 'string' ? parsed.type : event;
-    if (type === 'error' && isObject(parsed)) {
+    const type = isJsonObject(parsed) && typeof parsed.type === 'string' ? parsed.type : event;
+    if (type === 'error' && isJsonObject(parsed)) {
       const message = typeof parsed.message === 'string' ? parsed.message : 'the upstream reported an error';
       const code = typeof parsed.code === 'string' ? ` (${parsed.code.slice(0, 64)})` : '';
       this.error = new GatewayError('upstream_error', `${this.target.provider} stream error: ${redactUpstreamMessage(message, deploymentSecrets(this.target))}${code}`, { provider: this.target.provider });
       return [];
     }
     const terminal = type !== undefined && TERMINAL_EVENTS.has(type);
-    if (terminal && isObject(parsed) && isObject(parsed.response)) {
+    if (terminal && isJsonObject(parsed) && isJsonObject(parsed.response)) {
       this.usage = usageFromResponses(parsed.response.usage) ?? this.usage;
     }
-    const text = type !== undefined && TEXT_DELTAS.has(type) && isObject(parsed) && typeof parsed.delta === 'string' ? parsed.delta : '';
+    const text = type !== undefined && TEXT_DELTAS.has(type) && isJsonObject(parsed) && typeof parsed.delta === 'string' ? parsed.delta : '';
     const chunk: ChatChunk = { id: '', object: 'chat.completion.chunk', created: this.created, model: this.target.upstreamModel, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] };
     return [{ chunk, raw: `${event ? `event: ${event}\n` : ''}data: ${data}\n\n`, usageFree: !terminal }];
   }

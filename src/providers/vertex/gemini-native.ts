@@ -11,6 +11,7 @@
  *   `statistics.token_count`.
  * Fields neither API form can carry over are refused by name.
  */
+import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { NativeCall } from '../native.js';
 import type { Deployment, UpstreamRequest, Usage } from '../types.js';
@@ -19,10 +20,6 @@ import { vertexRequest } from './request.js';
 import { vertexMethodUrl } from './urls.js';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function invalid(param: string, message: string): GatewayError {
   return new GatewayError('invalid_request', message, { param });
@@ -36,7 +33,7 @@ function countTokensBody(body: Json): Json {
   if (body.contents !== undefined && body.generateContentRequest !== undefined) throw invalid('contents', 'send either "contents" or "generateContentRequest", not both');
   if (body.contents !== undefined) return { contents: body.contents };
   const request = body.generateContentRequest;
-  if (!isObject(request)) throw invalid('generateContentRequest', '"contents" or "generateContentRequest" is required');
+  if (!isJsonObject(request)) throw invalid('generateContentRequest', '"contents" or "generateContentRequest" is required');
   const out: Json = {};
   for (const [name, value] of Object.entries(request)) {
     if (name === 'model') continue;
@@ -49,12 +46,12 @@ function countTokensBody(body: Json): Json {
 const EMBED_FIELDS = new Set(['model', 'content', 'taskType', 'title', 'outputDimensionality']);
 
 function instanceOf(request: unknown, param: string): { instance: Json; dimensions: unknown } {
-  if (!isObject(request)) throw invalid(param, `${param} must be an EmbedContentRequest object`);
+  if (!isJsonObject(request)) throw invalid(param, `${param} must be an EmbedContentRequest object`);
   for (const name of Object.keys(request)) if (!EMBED_FIELDS.has(name)) throw invalid(`${param}.${name.slice(0, 64)}`, `${param}.${name.slice(0, 64)} is not supported on Vertex AI embeddings (content, taskType, title, outputDimensionality)`);
-  const parts = isObject(request.content) && Array.isArray(request.content.parts) ? request.content.parts : undefined;
+  const parts = isJsonObject(request.content) && Array.isArray(request.content.parts) ? request.content.parts : undefined;
   if (!parts || parts.length === 0) throw invalid(`${param}.content`, `${param}.content.parts is required`);
   const texts = parts.map((part, index) => {
-    if (isObject(part) && typeof part.text === 'string') return part.text;
+    if (isJsonObject(part) && typeof part.text === 'string') return part.text;
     throw invalid(`${param}.content.parts[${index}]`, `${param}.content.parts[${index}] is not a text part: Vertex AI's text embedding models embed text only`);
   });
   const instance: Json = { content: texts.join('\n') };
@@ -97,8 +94,8 @@ interface Prediction {
 }
 
 function predictionsOf(body: unknown, target: Deployment): Prediction[] {
-  const predictions = isObject(body) ? body.predictions : undefined;
-  if (!Array.isArray(predictions) || predictions.some((item) => !isObject(item) || !isObject(item.embeddings) || !isEmbeddingVector(item.embeddings.values))) {
+  const predictions = isJsonObject(body) ? body.predictions : undefined;
+  if (!Array.isArray(predictions) || predictions.some((item) => !isJsonObject(item) || !isJsonObject(item.embeddings) || !isEmbeddingVector(item.embeddings.values))) {
     throw new GatewayError('upstream_invalid_response', `${target.provider} returned a predict response without "predictions[].embeddings.values" (lists of numbers)`, { provider: target.provider });
   }
   return predictions as Prediction[];
@@ -112,7 +109,7 @@ export function vertexEmbedAnswer(call: NativeCall, body: unknown, target: Deplo
 
 /** Tokens Vertex counted for every input; undefined when it did not report them all (unknown, not free). */
 export function vertexEmbedUsage(body: unknown): Usage | undefined {
-  const predictions = isObject(body) && Array.isArray(body.predictions) ? (body.predictions as Prediction[]) : undefined;
+  const predictions = isJsonObject(body) && Array.isArray(body.predictions) ? (body.predictions as Prediction[]) : undefined;
   if (!predictions) return undefined;
   const counts = predictions.map((item) => item?.embeddings?.statistics?.token_count);
   if (!counts.every((count): count is number => typeof count === 'number' && Number.isFinite(count) && count >= 0)) return undefined;

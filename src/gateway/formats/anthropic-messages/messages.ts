@@ -2,8 +2,9 @@
  * Anthropic message content (text, images, documents, search results, tool calls and results,
  * thinking) → canonical chat messages; the decisions are listed in request.ts.
  */
+import { isJsonObject } from '../../../json-object.js';
 import type { ChatContentPart, ChatMessage, ChatToolCall, JsonObject } from '../../../providers/types.js';
-import { fail, isObject, typeName, present, requireString, blockType, textOfBlocks } from './request-checks.js';
+import { fail, typeName, present, requireString, blockType, textOfBlocks } from './request-checks.js';
 import { toolCallExtrasOf } from './tool-ids.js';
 
 export function systemText(system: unknown, path: string): string {
@@ -14,7 +15,7 @@ export function systemText(system: unknown, path: string): string {
 
 function imagePart(block: JsonObject, path: string): ChatContentPart {
   const source = block.source;
-  if (!isObject(source)) fail(`${path}.source`, `${path}.source must be {"type":"base64","media_type":"image/png","data":"..."} or {"type":"url","url":"https://..."}`);
+  if (!isJsonObject(source)) fail(`${path}.source`, `${path}.source must be {"type":"base64","media_type":"image/png","data":"..."} or {"type":"url","url":"https://..."}`);
   switch (source.type) {
     case 'base64': {
       const mediaType = requireString(source, 'media_type', `${path}.source`);
@@ -32,7 +33,7 @@ function documentParts(block: JsonObject, path: string): ChatContentPart[] {
   const source = block.source;
   const title = typeof block.title === 'string' && block.title.length > 0 ? block.title : undefined;
   const heading = title ? `${title}\n\n` : '';
-  if (!isObject(source)) fail(`${path}.source`, `${path}.source must be an object, e.g. {"type":"base64","media_type":"application/pdf","data":"..."}`);
+  if (!isJsonObject(source)) fail(`${path}.source`, `${path}.source must be an object, e.g. {"type":"base64","media_type":"application/pdf","data":"..."}`);
   const parts: ChatContentPart[] = [];
   if (typeof block.context === 'string' && block.context.length > 0) parts.push({ type: 'text', text: block.context });
   switch (source.type) {
@@ -115,7 +116,7 @@ function toolCall(block: JsonObject, path: string): ChatToolCall {
   const id = requireString(block, 'id', path);
   const name = requireString(block, 'name', path);
   const input = block.input ?? {};
-  if (!isObject(input)) fail(`${path}.input`, `${path}.input must be an object (the tool's arguments), got ${typeName(input)}`);
+  if (!isJsonObject(input)) fail(`${path}.input`, `${path}.input must be an object (the tool's arguments), got ${typeName(input)}`);
   return { ...toolCallExtrasOf(id), type: 'function', function: { name, arguments: JSON.stringify(input) } };
 }
 
@@ -199,7 +200,7 @@ export function mapMessages(messages: unknown): ChatMessage[] {
   const mapped: ChatMessage[] = [];
   messages.forEach((message, index) => {
     const path = `messages[${index}]`;
-    if (!isObject(message)) fail(path, `${path} must be an object with "role" and "content"`);
+    if (!isJsonObject(message)) fail(path, `${path} must be an object with "role" and "content"`);
     const role = message.role;
     if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`${path}.role`, `${path}.role must be "user" or "assistant", got ${JSON.stringify(role)}`);
     const content = message.content;

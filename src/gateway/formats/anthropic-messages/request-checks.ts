@@ -1,13 +1,10 @@
 /** Structural checks of an Anthropic Messages body, whose 400s name the field and what to send instead. */
+import { isJsonObject } from '../../../json-object.js';
 import { GatewayError } from '../../../errors.js';
 import type { JsonObject } from '../../../providers/types.js';
 
 export function fail(param: string, message: string): never {
   throw new GatewayError('invalid_request', message, { param });
-}
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function typeName(value: unknown): string {
@@ -34,7 +31,7 @@ export function optionalNumber(body: JsonObject, field: string, integer = false)
 }
 
 export function blockType(block: unknown, path: string): string {
-  if (!isObject(block) || typeof block.type !== 'string') fail(path, `${path} must be a content block object with a "type", e.g. {"type":"text","text":"..."}`);
+  if (!isJsonObject(block) || typeof block.type !== 'string') fail(path, `${path} must be a content block object with a "type", e.g. {"type":"text","text":"..."}`);
   return block.type;
 }
 

@@ -26,10 +26,11 @@
  *   servers and are refused; other Anthropic-only settings (`service_tier`, `cache_control`, …)
  *   have no OpenAI-format equivalent and are ignored.
  */
+import { isJsonObject } from '../../../json-object.js';
 import { assertRequestBounds } from '../../request-bounds.js';
 import type { ChatMessage, ChatRequest, ChatTool, JsonObject } from '../../../providers/types.js';
 import { mapMessages, systemText } from './messages.js';
-import { fail, isObject, optionalNumber, present, requireString, typeName } from './request-checks.js';
+import { fail, optionalNumber, present, requireString, typeName } from './request-checks.js';
 import type { AnthropicRequestContext } from './types.js';
 
 export interface MappedMessagesRequest {
@@ -44,12 +45,12 @@ function mapTools(tools: unknown): ChatTool[] | undefined {
   if (!Array.isArray(tools)) fail('tools', `"tools" must be an array, got ${typeName(tools)}`);
   return tools.map((tool, index) => {
     const path = `tools[${index}]`;
-    if (!isObject(tool)) fail(path, `${path} must be {"name":...,"description":...,"input_schema":{...}}`);
+    if (!isJsonObject(tool)) fail(path, `${path} must be {"name":...,"description":...,"input_schema":{...}}`);
     if (present(tool.type) && tool.type !== 'custom') {
       fail(`${path}.type`, `${path} is Anthropic's server tool ${JSON.stringify(tool.type)}, which runs on Anthropic's own servers; this gateway serves custom tools only ({"name","description","input_schema"})`);
     }
     const name = requireString(tool, 'name', path);
-    if (!isObject(tool.input_schema)) fail(`${path}.input_schema`, `${path}.input_schema must be a JSON Schema object, e.g. {"type":"object","properties":{...}}`);
+    if (!isJsonObject(tool.input_schema)) fail(`${path}.input_schema`, `${path}.input_schema must be a JSON Schema object, e.g. {"type":"object","properties":{...}}`);
     const fn: ChatTool['function'] = { name, parameters: tool.input_schema };
     if (present(tool.description)) fn.description = requireString(tool, 'description', path);
     if (typeof tool.strict === 'boolean') fn.strict = tool.strict;
@@ -59,7 +60,7 @@ function mapTools(tools: unknown): ChatTool[] | undefined {
 
 function applyToolChoice(request: ChatRequest, choice: unknown): void {
   if (!present(choice)) return;
-  if (!isObject(choice)) fail('tool_choice', `"tool_choice" must be an object such as {"type":"auto"}, got ${typeName(choice)}`);
+  if (!isJsonObject(choice)) fail('tool_choice', `"tool_choice" must be an object such as {"type":"auto"}, got ${typeName(choice)}`);
   switch (choice.type) {
     case 'auto':
       request.tool_choice = 'auto';
@@ -88,7 +89,7 @@ export function effortForBudget(budgetTokens: number): ReasoningEffort {
 
 function applyThinking(request: ChatRequest, thinking: unknown, outputConfig: unknown): void {
   if (present(thinking)) {
-    if (!isObject(thinking)) fail('thinking', `"thinking" must be an object such as {"type":"enabled","budget_tokens":2048}, got ${typeName(thinking)}`);
+    if (!isJsonObject(thinking)) fail('thinking', `"thinking" must be an object such as {"type":"enabled","budget_tokens":2048}, got ${typeName(thinking)}`);
     switch (thinking.type) {
       case 'enabled': {
         const budget = thinking.budget_tokens;
@@ -105,7 +106,7 @@ function applyThinking(request: ChatRequest, thinking: unknown, outputConfig: un
     request.thinking = thinking;
   }
   if (!present(outputConfig)) return;
-  if (!isObject(outputConfig)) fail('output_config', `"output_config" must be an object, got ${typeName(outputConfig)}`);
+  if (!isJsonObject(outputConfig)) fail('output_config', `"output_config" must be an object, got ${typeName(outputConfig)}`);
   const effort = outputConfig.effort;
   if (present(effort)) {
     if (effort === 'low' || effort === 'medium' || effort === 'high') request.reasoning_effort = effort;
@@ -115,7 +116,7 @@ function applyThinking(request: ChatRequest, thinking: unknown, outputConfig: un
   }
   const format = outputConfig.format;
   if (present(format)) {
-    if (!isObject(format) || format.type !== 'json_schema' || !isObject(format.schema)) {
+    if (!isJsonObject(format) || format.type !== 'json_schema' || !isJsonObject(format.schema)) {
       fail('output_config.format', 'output_config.format must be {"type":"json_schema","schema":{...}}');
     }
     request.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: format.schema } };
@@ -133,7 +134,7 @@ function stopSequences(value: unknown): string[] {
  * bounds generation.
  */
 export function messagesRequestToChat(raw: unknown, options: { forCounting?: boolean } = {}): MappedMessagesRequest {
-  if (!isObject(raw)) fail('body', 'the request body must be a JSON object');
+  if (!isJsonObject(raw)) fail('body', 'the request body must be a JSON object');
   const body = raw;
   if (!present(body.model) || body.model === '') fail('model', 'missing required parameter "model": name a model configured on this gateway');
   if (typeof body.model !== 'string') fail('model', `"model" must be a string, got ${typeName(body.model)}`);
@@ -176,7 +177,7 @@ export function messagesRequestToChat(raw: unknown, options: { forCounting?: boo
   applyThinking(request, body.thinking, body.output_config);
 
   if (present(body.metadata)) {
-    if (!isObject(body.metadata)) fail('metadata', `"metadata" must be an object such as {"user_id":"..."}, got ${typeName(body.metadata)}`);
+    if (!isJsonObject(body.metadata)) fail('metadata', `"metadata" must be an object such as {"user_id":"..."}, got ${typeName(body.metadata)}`);
     const userId = body.metadata.user_id;
     if (present(userId) && typeof userId !== 'string') fail('metadata.user_id', `metadata.user_id must be a string, got ${typeName(userId)}`);
     if (typeof userId === 'string' && userId.length > 0) request.user = userId;

@@ -14,9 +14,10 @@
  *   `thinking_blocks` (reasoning-blocks.ts); any other reasoning is left out, with a warning.
  * - Other item types (built-in tool calls, `item_reference`, …) are refused by name.
  */
+import { isJsonObject } from '../../../json-object.js';
 import { randomBytes } from 'node:crypto';
 import type { ChatContentPart, ChatMessage, JsonObject } from '../../../providers/types.js';
-import { fail, isObject, present, requireString, typeName } from '../anthropic-messages/request-checks.js';
+import { fail, present, requireString, typeName } from '../anthropic-messages/request-checks.js';
 import { decodeThinkingBlocks } from './reasoning-blocks.js';
 import type { ResponseInputItem } from './types.js';
 
@@ -27,7 +28,7 @@ export function itemId(prefix: string): string {
 function contentParts(content: unknown[], path: string): ChatContentPart[] {
   return content.map((part, index) => {
     const partPath = `${path}[${index}]`;
-    if (!isObject(part) || typeof part.type !== 'string') fail(partPath, `${partPath} must be a content part such as {"type":"input_text","text":"..."}`);
+    if (!isJsonObject(part) || typeof part.type !== 'string') fail(partPath, `${partPath} must be a content part such as {"type":"input_text","text":"..."}`);
     switch (part.type) {
       case 'input_text':
       case 'output_text':
@@ -74,7 +75,7 @@ function outputText(content: unknown, path: string): string {
   return content
     .map((part, index) => {
       const partPath = `${path}[${index}]`;
-      if (!isObject(part) || (part.type !== 'input_text' && part.type !== 'output_text')) fail(partPath, `${partPath}: a function_call_output can carry text parts only`);
+      if (!isJsonObject(part) || (part.type !== 'input_text' && part.type !== 'output_text')) fail(partPath, `${partPath}: a function_call_output can carry text parts only`);
       return requireString(part, 'text', partPath);
     })
     .join('');
@@ -104,7 +105,7 @@ export function mapInput(input: unknown): { messages: ChatMessage[]; items: Resp
   };
   input.forEach((raw, index) => {
     const path = `input[${index}]`;
-    if (!isObject(raw)) fail(path, `${path} must be an object such as {"role":"user","content":"..."}`);
+    if (!isJsonObject(raw)) fail(path, `${path} must be an object such as {"role":"user","content":"..."}`);
     const type = raw.type ?? 'message';
     switch (type) {
       case 'message': {

@@ -9,6 +9,7 @@
  * the client sees. A failure after the first event ends the stream with `response.failed` (the
  * last Response seen, with the error), as on translated streams.
  */
+import { isJsonObject } from '../../../json-object.js';
 import type { GatewayError } from '../../../errors.js';
 import type { ChatResponse, EmittedChunk } from '../../../providers/types.js';
 import type { ResponseFormat, StreamEncoder } from '../../response-format.js';
@@ -17,10 +18,6 @@ import { outputTextOf } from './response.js';
 import type { ResponseObject, ResponseOutputItem } from './types.js';
 
 type Json = Record<string, unknown>;
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export interface NativeResponsesEcho {
   /** The model name the client asked for. */
@@ -33,7 +30,7 @@ const FINISHED = new Set(['completed', 'incomplete']);
 
 /** The Response with the client's own request fields; undefined when `value` is not a Response. */
 function echoed(value: unknown, echo: NativeResponsesEcho): Json | undefined {
-  if (!isObject(value) || value.object !== 'response' || typeof value.id !== 'string') return undefined;
+  if (!isJsonObject(value) || value.object !== 'response' || typeof value.id !== 'string') return undefined;
   const response: Json = { ...value, output: outputInShape(value.output), model: echo.model, previous_response_id: echo.previousResponseId, store: echo.store };
   // As on translated responses (and the SDK's own Response type): all output text joined.
   if (typeof response.output_text !== 'string') response.output_text = outputTextOf(response.output as ResponseOutputItem[]);
@@ -41,7 +38,7 @@ function echoed(value: unknown, echo: NativeResponsesEcho): Json | undefined {
 }
 
 function itemInShape(item: unknown): boolean {
-  return isObject(item) && (item.type !== 'message' || (Array.isArray(item.content) && item.content.every(isObject)));
+  return isJsonObject(item) && (item.type !== 'message' || (Array.isArray(item.content) && item.content.every(isJsonObject)));
 }
 
 /**
@@ -52,7 +49,7 @@ function itemInShape(item: unknown): boolean {
 function outputInShape(output: unknown): unknown[] {
   if (!Array.isArray(output)) return [];
   if (output.every(itemInShape)) return output;
-  return output.filter(isObject).map((item) => (itemInShape(item) ? item : { ...item, content: Array.isArray(item.content) ? item.content.filter(isObject) : [] }));
+  return output.filter(isJsonObject).map((item) => (itemInShape(item) ? item : { ...item, content: Array.isArray(item.content) ? item.content.filter(isJsonObject) : [] }));
 }
 
 class NativeResponsesEncoder implements StreamEncoder {
@@ -82,7 +79,7 @@ class NativeResponsesEncoder implements StreamEncoder {
     } catch {
       return raw;
     }
-    if (!isObject(parsed)) return raw;
+    if (!isJsonObject(parsed)) return raw;
     if (typeof parsed.sequence_number === 'number') this.nextSequence = parsed.sequence_number + 1;
     else this.nextSequence++;
     const response = echoed(parsed.response, this.echo);
@@ -134,14 +131,14 @@ export function openAIResponsesNativeFormat(echo: NativeResponsesEcho, onComplet
 export function itemsForNativeInput(items: unknown[]): Json[] {
   const out: Json[] = [];
   for (const item of items) {
-    if (!isObject(item)) continue;
+    if (!isJsonObject(item)) continue;
     if (item.type === 'reasoning') {
       if (typeof item.encrypted_content === 'string' && decodeThinkingBlocks(item.encrypted_content) === undefined && !item.encrypted_content.startsWith('sb1.')) out.push(item);
       continue;
     }
     const { id: _id, ...rest } = item;
     if (rest.type === 'message' && rest.role === 'assistant' && Array.isArray(rest.content)) {
-      const text = rest.content.map((part) => (isObject(part) && typeof part.text === 'string' ? part.text : isObject(part) && typeof part.refusal === 'string' ? part.refusal : '')).join('');
+      const text = rest.content.map((part) => (isJsonObject(part) && typeof part.text === 'string' ? part.text : isJsonObject(part) && typeof part.refusal === 'string' ? part.refusal : '')).join('');
       out.push({ type: 'message', role: 'assistant', content: text });
       continue;
     }

@@ -12,9 +12,10 @@
  * - `max_output_tokens` → `max_tokens`; `metadata` is echoed on the response and stored, never sent.
  * - `store` (default true) and `previous_response_id` are the gateway's (see the route).
  */
+import { isJsonObject } from '../../../json-object.js';
 import { assertRequestBounds } from '../../request-bounds.js';
 import type { ChatRequest, ChatTool, JsonObject } from '../../../providers/types.js';
-import { fail, isObject, optionalNumber, present, requireString, typeName } from '../anthropic-messages/request-checks.js';
+import { fail, optionalNumber, present, requireString, typeName } from '../anthropic-messages/request-checks.js';
 import { itemId, mapInput } from './input-items.js';
 import type { MappedResponsesRequest } from './types.js';
 import { assertServiceTierBillable } from '../../validate.js';
@@ -59,14 +60,14 @@ function mapTools(tools: unknown): { chat: ChatTool[] | undefined; echoed: unkno
   if (!Array.isArray(tools)) fail('tools', `"tools" must be an array, got ${typeName(tools)}`);
   const chat = tools.map((tool, index): ChatTool => {
     const path = `tools[${index}]`;
-    if (!isObject(tool)) fail(path, `${path} must be {"type":"function","name":...,"parameters":{...}}`);
+    if (!isJsonObject(tool)) fail(path, `${path} must be {"type":"function","name":...,"parameters":{...}}`);
     if (tool.type !== 'function') {
       fail(`${path}.type`, `${path} is the built-in tool ${JSON.stringify(tool.type)}, which runs on OpenAI's own servers; this gateway serves function tools ({"type":"function","name","parameters"}) on every provider`);
     }
     const fn: ChatTool['function'] = { name: requireString(tool, 'name', path) };
     if (present(tool.description)) fn.description = requireString(tool, 'description', path);
     if (present(tool.parameters)) {
-      if (!isObject(tool.parameters)) fail(`${path}.parameters`, `${path}.parameters must be a JSON Schema object`);
+      if (!isJsonObject(tool.parameters)) fail(`${path}.parameters`, `${path}.parameters must be a JSON Schema object`);
       fn.parameters = tool.parameters;
     }
     if (typeof tool.strict === 'boolean') fn.strict = tool.strict;
@@ -77,21 +78,21 @@ function mapTools(tools: unknown): { chat: ChatTool[] | undefined; echoed: unkno
 
 function mapToolChoice(choice: unknown): ChatRequest['tool_choice'] {
   if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
-  if (isObject(choice) && choice.type === 'function') return { type: 'function', function: { name: requireString(choice, 'name', 'tool_choice') } };
+  if (isJsonObject(choice) && choice.type === 'function') return { type: 'function', function: { name: requireString(choice, 'name', 'tool_choice') } };
   return fail('tool_choice', '"tool_choice" must be "auto", "none", "required" or {"type":"function","name":"..."} (built-in and allowed_tools choices are not served here)');
 }
 
 function mapTextFormat(text: unknown, warnings: string[]): { format: JsonObject; responseFormat: ChatRequest['response_format'] } {
   const plain = { format: { type: 'text' }, responseFormat: undefined };
   if (!present(text)) return plain;
-  if (!isObject(text)) fail('text', `"text" must be an object such as {"format":{"type":"json_schema",...}}, got ${typeName(text)}`);
+  if (!isJsonObject(text)) fail('text', `"text" must be an object such as {"format":{"type":"json_schema",...}}, got ${typeName(text)}`);
   for (const key of Object.keys(text)) {
     if (key === 'verbosity') warnings.push('ignored "text.verbosity": it is not sent through this gateway');
     else if (key !== 'format') fail(`text.${key}`, `"text.${key}" is not a Responses parameter this gateway knows`);
   }
   const format = text.format;
   if (!present(format)) return plain;
-  if (!isObject(format)) fail('text.format', '"text.format" must be an object');
+  if (!isJsonObject(format)) fail('text.format', '"text.format" must be an object');
   switch (format.type) {
     case 'text':
       return plain;
@@ -99,7 +100,7 @@ function mapTextFormat(text: unknown, warnings: string[]): { format: JsonObject;
       return { format, responseFormat: { type: 'json_object' } };
     case 'json_schema': {
       const name = requireString(format, 'name', 'text.format');
-      if (!isObject(format.schema)) fail('text.format.schema', 'text.format.schema must be a JSON Schema object');
+      if (!isJsonObject(format.schema)) fail('text.format.schema', 'text.format.schema must be a JSON Schema object');
       const schema: JsonObject = { name, schema: format.schema };
       if (typeof format.strict === 'boolean') schema.strict = format.strict;
       if (typeof format.description === 'string') schema.description = format.description;
@@ -112,7 +113,7 @@ function mapTextFormat(text: unknown, warnings: string[]): { format: JsonObject;
 
 function mapReasoning(reasoning: unknown, warnings: string[]): { effort: string | null; summary: string | null } {
   if (!present(reasoning)) return { effort: null, summary: null };
-  if (!isObject(reasoning)) fail('reasoning', `"reasoning" must be an object such as {"effort":"low"}, got ${typeName(reasoning)}`);
+  if (!isJsonObject(reasoning)) fail('reasoning', `"reasoning" must be an object such as {"effort":"low"}, got ${typeName(reasoning)}`);
   const effort = reasoning.effort;
   if (present(effort) && !['none', 'minimal', 'low', 'medium', 'high', 'xhigh'].includes(effort as string)) {
     fail('reasoning.effort', `reasoning.effort must be "none", "minimal", "low", "medium", "high" or "xhigh", got ${JSON.stringify(effort)}`);
@@ -124,7 +125,7 @@ function mapReasoning(reasoning: unknown, warnings: string[]): { effort: string 
 
 function mapMetadata(metadata: unknown): Record<string, string> {
   if (!present(metadata)) return {};
-  if (!isObject(metadata)) fail('metadata', `"metadata" must be an object of strings, got ${typeName(metadata)}`);
+  if (!isJsonObject(metadata)) fail('metadata', `"metadata" must be an object of strings, got ${typeName(metadata)}`);
   const entries = Object.entries(metadata);
   if (entries.length > 16) fail('metadata', `"metadata" has ${entries.length} keys; at most 16 are accepted`);
   for (const [key, value] of entries) {
@@ -150,7 +151,7 @@ function optionalBoolean(body: JsonObject, field: string): boolean | undefined {
 
 /** Maps a /v1/responses body; `chat` has the turn's messages only (the route adds the stored history). */
 export function responsesRequestToChat(raw: unknown, now = Date.now()): MappedResponsesRequest & { chat: ChatRequest } {
-  if (!isObject(raw)) fail('body', 'the request body must be a JSON object');
+  if (!isJsonObject(raw)) fail('body', 'the request body must be a JSON object');
   const body = raw;
   if (!present(body.model) || body.model === '') fail('model', 'missing required parameter "model": name a model configured on this gateway');
   if (typeof body.model !== 'string') fail('model', `"model" must be a string, got ${typeName(body.model)}`);
