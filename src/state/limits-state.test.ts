@@ -137,6 +137,16 @@ describe.each(implementations)('LimitsState.admit and settleAdmission ($name)', 
     expect(await state.admit(plan('s4', { ...limited, tpm: [] }))).toMatchObject({ ok: false, refused: 'parallel' });
   });
 
+  it('an admission holding 0 tokens and reserving nothing settles whole: its slot is freed (Redis refuses to add "-0")', async () => {
+    const state = await create();
+    const limited = { subject: 'key:zero', limit: 1 };
+    const zero = (requestId: string) => plan(requestId, { rpm: [], tpm: [{ subject: 'key:zero', limit: 1_000 }], parallel: [limited], holds: [{ subject: 'key:zero@1', period: 0, maxMicros: 1_000, baselineMicros: 0 }], tokens: 0, budgetMicros: 0 });
+    expect(await state.admit(zero('z1'))).toMatchObject({ ok: true });
+    await state.settleAdmission(settlement('z1', 40, 0, { holds: zero('z1').holds, reservedMicros: 0, tpmSubjects: ['key:zero'], heldTokens: 0, parallelSubjects: ['key:zero'], readSpent: false }));
+    expect(await state.admit(zero('z2'))).toMatchObject({ ok: true });
+    expect(await state.spent('key:zero@1', 0)).toBe(40);
+  });
+
   it('is exact under concurrency: 200 admissions at once pass exactly the rpm limit, and then exactly the budget', async () => {
     const state = await create();
     const rpmOnly = await Promise.all(Array.from({ length: 200 }, (_, index) => state.admit(plan(`c${index}`, { rpm: [{ subject: 'key:conc', limit: 37 }], tpm: [], parallel: [], holds: [] }))));
@@ -182,8 +192,9 @@ describe.skipIf(!redis)('LimitsState.admit on Redis shared by two instances (two
     const admitted = budgeted.flatMap((outcome, index) => (outcome.ok ? [index] : []));
     expect(admitted).toHaveLength(17);
     expect(budgeted.filter((outcome) => !outcome.ok && outcome.refused === 'budget')).toHaveLength(183);
-    // Each settles 60 of its 100 on the instance that did not admit it: 17 × 60 = 1020 spent, nothing held.
-    const spent = await Promise.all(admitted.map((index) => (index % 2 ? two : one).settleAdmission({ requestId: `b${index}`, holds: [hold], reservedMicros: 100, actualMicros: 60, tpmSubjects: ['key:two2'], heldTokens: 10, usedTokens: 7, parallelSubjects: ['key:two2'], readSpent: true })));
+    // Each settles 60 of its 100 on the instance that admitted it (a reservation is held by the
+    // replica that took it: redis-budget-holds.ts): 17 × 60 = 1020 spent, nothing held.
+    const spent = await Promise.all(admitted.map((index) => (index % 2 ? one : two).settleAdmission({ requestId: `b${index}`, holds: [hold], reservedMicros: 100, actualMicros: 60, tpmSubjects: ['key:two2'], heldTokens: 10, usedTokens: 7, parallelSubjects: ['key:two2'], readSpent: true })));
     expect(Math.max(...spent.map((values) => values[0] ?? 0))).toBe(1_020);
     expect(await one.spent('key:two@1', 0)).toBe(1_020);
     // 680 left: exactly 6 more of 100 pass, on either instance.
@@ -192,6 +203,25 @@ describe.skipIf(!redis)('LimitsState.admit on Redis shared by two instances (two
     expect(await two.reserveTokens([{ subject: 'key:two2', limit: 100_000 }], 'probe', 0)).toMatchObject({ ok: true, windows: [{ remaining: 100_000 - 17 * 7 - 6 * 10 }] });
     expect(await one.acquireParallel([{ subject: 'key:two2', limit: 6 }])).toMatchObject({ ok: false });
     expect(await one.acquireParallel([{ subject: 'key:two2', limit: 7 }])).toEqual({ ok: true });
+  });
+
+  it('a replica that is gone holds no reservations: what it reserved and never settled is free again', async () => {
+    const shared = `${prefix}gone-${Math.random().toString(36).slice(2)}:`;
+    const [one, two] = await Promise.all([0, 1].map(() => RedisLimitsState.connect({ url: REDIS_URL, prefix: shared, logger: pino({ level: 'silent' }) })));
+    opened.push(two);
+    const hold = { subject: 'key:gone', period: 0, maxMicros: 1_000, baselineMicros: 0 };
+    const plan = (requestId: string): AdmissionPlan => ({ requestId, rpm: [], tpm: [], parallel: [], holds: [hold], budgetMicros: 400, tokens: 0, readSpent: false });
+    expect(await one.admit(plan('a'))).toMatchObject({ ok: true });
+    expect(await one.reserve([hold], 400)).toEqual({ ok: true });
+    // 800 of 1 000 held by `one`: `two` cannot reserve 400 more.
+    expect(await two.admit(plan('b'))).toMatchObject({ ok: false, refused: 'budget', outcome: { reservedMicros: 800 } });
+    // `one` stops (killed, or its holder key expired after its last renewal) with both calls unsettled.
+    await one.close();
+    expect(await two.admit(plan('c'))).toMatchObject({ ok: true });
+    expect(await two.reserve([hold], 400)).toEqual({ ok: true });
+    expect(await two.reserve([hold], 400)).toMatchObject({ ok: false, reservedMicros: 800 });
+    await two.settle([hold], 400, 150);
+    expect(await two.spent('key:gone', 0)).toBe(150);
   });
 });
 

@@ -13,6 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { AdmissionPlan, AdmissionSettlement, AdmitOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
+import { BUDGET_HOLDS_LUA } from './redis-budget-holds.js';
 import { ONCE_LUA, type OnceBits } from './redis-once.js';
 
 const NOW_MS = `local time = redis.call('TIME') local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
@@ -56,12 +57,14 @@ local function logAdd(key, score, member, ttl)
 end
 local function logRemove(key, member)
   local sumKey = key .. '#sum'
-  if redis.call('ZREM', key, member) == 1 and redis.call('EXISTS', sumKey) == 1 then redis.call('INCRBY', sumKey, -tokensOf(member)) end
+  -- A hold of 0 tokens changes no total (and INCRBY refuses "-0", which would abort the script).
+  local tokens = tokensOf(member)
+  if redis.call('ZREM', key, member) == 1 and tokens > 0 and redis.call('EXISTS', sumKey) == 1 then redis.call('INCRBY', sumKey, -tokens) end
   if redis.call('EXISTS', key) == 0 then redis.call('DEL', sumKey) end
 end`;
 
 // KEYS: rpm logs (nr), then tpm log and holds alternating (2 * nt), then parallel counters (np),
-// then budget hashes (nb), then the once bitmap. ARGV: nr, nt, np, nb, window, hold ttl, parallel
+// then budget hashes (nb), then the holder key and the once bitmap. ARGV: nr, nt, np, nb, window, hold ttl, parallel
 // ttl, budget ttl, request id, tokens, budget amount, read spent (1/0), then the rpm limits, tpm
 // limits, parallel limits, then per budget: max, baseline; then the once bit (redis-once.ts:
 // marked when it takes; nothing is taken once its undo ran).
@@ -72,6 +75,7 @@ const ADMIT = `
 ${NOW_MS}
 ${TOKEN_LOG}
 ${ONCE_LUA}
+${BUDGET_HOLDS_LUA}
 if undone() then return {0} end
 local nr, nt, np, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local window, holdTtl, parallelTtl, budgetTtl = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
@@ -104,7 +108,7 @@ for i = 1, nb do
   local max = tonumber(ARGV[budgetArgs + i * 2 - 1])
   redis.call('HSETNX', key, 'spent', ARGV[budgetArgs + i * 2])
   spent[i] = tonumber(redis.call('HGET', key, 'spent'))
-  local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
+  local reserved = budgetReserved(key)
   if spent[i] >= max or spent[i] + reserved + amount > max then return {4, i, spent[i], reserved} end
 end
 local result = {0}
@@ -126,7 +130,7 @@ for i = 1, np do
   redis.call('PEXPIRE', KEYS[pk + i], parallelTtl)
 end
 for i = 1, nb do
-  redis.call('HINCRBY', KEYS[bk + i], 'reserved', amount)
+  budgetHold(KEYS[bk + i], amount)
   redis.call('PEXPIRE', KEYS[bk + i], budgetTtl)
   if readSpent then table.insert(result, spent[i]) end
 end
@@ -139,6 +143,7 @@ return result`;
 const UNDO_ADMIT = `
 ${TOKEN_LOG}
 ${ONCE_LUA}
+${BUDGET_HOLDS_LUA}
 local nr, nt, np, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local id, tokens, amount = ARGV[5], ARGV[6], tonumber(ARGV[7])
 if ran() and not undone() then
@@ -149,21 +154,21 @@ if ran() and not undone() then
     if tonumber(redis.call('GET', KEYS[pk + i]) or '0') > 0 then redis.call('DECR', KEYS[pk + i]) end
   end
   for i = 1, nb do
-    local reserved = tonumber(redis.call('HGET', KEYS[bk + i], 'reserved') or '0')
-    redis.call('HSET', KEYS[bk + i], 'reserved', math.max(0, reserved - amount))
+    budgetRelease(KEYS[bk + i], amount)
   end
 end
 markUndone()
 return 1`;
 
 // KEYS: budget hashes (nb), then tpm log and holds alternating (2 * nt), then parallel counters,
-// then the once bitmap. ARGV: nb, nt, reserved, actual, budget ttl, window, request id, held tokens,
+// then the holder key and the once bitmap. ARGV: nb, nt, reserved, actual, budget ttl, window, request id, held tokens,
 // used tokens, read spent (1/0), then per budget: baseline; then the once bit (sent again, it is not
 // counted again). Returns the spent of every budget when asked, else {}.
 const SETTLE_ADMISSION = `
 ${NOW_MS}
 ${TOKEN_LOG}
 ${ONCE_LUA}
+${BUDGET_HOLDS_LUA}
 local nb, nt = tonumber(ARGV[1]), tonumber(ARGV[2])
 local reservedAmount, actual, budgetTtl, window, id, heldTokens, usedTokens = tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9])
 local readSpent = ARGV[10] == '1'
@@ -177,8 +182,7 @@ end
 for i = 1, nb do
   local key = KEYS[i]
   redis.call('HSETNX', key, 'spent', ARGV[10 + i])
-  local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
-  redis.call('HSET', key, 'reserved', math.max(0, reserved - reservedAmount))
+  budgetRelease(key, reservedAmount)
   local spent = redis.call('HINCRBY', key, 'spent', actual)
   redis.call('PEXPIRE', key, budgetTtl)
   if readSpent then table.insert(result, spent) end
@@ -187,7 +191,7 @@ for i = 1, nt do
   logRemove(KEYS[nb + i * 2], id .. ':' .. heldTokens)
   if usedTokens > 0 then logAdd(KEYS[nb + i * 2 - 1], now, id .. ':' .. usedTokens, window) end
 end
-for i = nb + nt * 2 + 1, #KEYS - 1 do
+for i = nb + nt * 2 + 1, #KEYS - 2 do
   if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
 end
 markRan()
@@ -204,6 +208,8 @@ export interface AdmissionKeys {
   budget(subject: string, period: number): string;
   /** The once bitmap key and bit of a numbered operation (redis-once.ts); bit -1 when not numbered. */
   once(operation: number | undefined): OnceBits;
+  /** This replica's holder key: its budget reservations count while it exists (redis-budget-holds.ts). */
+  holder: string;
 }
 
 export class RedisAdmission {
@@ -225,13 +231,14 @@ export class RedisAdmission {
     this.undoScript = commands.switchboardUndoAdmission.bind(redis);
   }
 
-  /** ADMIT's keys: rpm logs, tpm logs and holds, parallel counters, budget hashes, then the once bitmap. */
+  /** ADMIT's keys: rpm logs, tpm logs and holds, parallel counters, budget hashes, then the holder key and the once bitmap. */
   private admitKeys(plan: AdmissionPlan, once: OnceBits): string[] {
     return [
       ...plan.rpm.map((limit) => this.keys.rpm(limit.subject)),
       ...plan.tpm.flatMap((limit) => [this.keys.tpm(limit.subject), this.keys.tpmHeld(limit.subject)]),
       ...plan.parallel.map((limit) => this.keys.parallel(limit.subject)),
       ...plan.holds.map((hold) => this.keys.budget(hold.subject, hold.period)),
+      this.keys.holder,
       once.key,
     ];
   }
@@ -298,6 +305,7 @@ export class RedisAdmission {
       ...holds.map((hold) => this.keys.budget(hold.subject, hold.period)),
       ...tpmSubjects.flatMap((subject) => [this.keys.tpm(subject), this.keys.tpmHeld(subject)]),
       ...parallelSubjects.map((subject) => this.keys.parallel(subject)),
+      this.keys.holder,
       once.key,
     ];
     const args = [

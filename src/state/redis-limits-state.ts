@@ -10,6 +10,7 @@ import { redisClient, whenReady } from './redis-client.js';
 import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 import { RedisAdmission, TOKEN_LOG } from './redis-admission.js';
+import { BUDGET_HOLDS_LUA, HOLDER_RENEW_MS, HOLDER_TTL_MS } from './redis-budget-holds.js';
 import { ONCE_LUA, onceBits, type OnceBits } from './redis-once.js';
 
 // Budget counters outlive an idle week; a counter that expired is re-seeded from the database.
@@ -18,50 +19,50 @@ const PARALLEL_TTL_MS = 10 * 60_000;
 
 const NOW_MS = `local time = redis.call('TIME') local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
 
-// KEYS: budget hashes, then the once bitmap. ARGV: amount, ttl, then per key: max, baseline; then
-// the once bit (redis-once.ts: marked when it takes; nothing taken once its undo ran).
+// KEYS: budget hashes, then this replica's holder key and the once bitmap. ARGV: amount, ttl, then
+// per key: max, baseline; then the once bit (redis-once.ts: marked when it takes; nothing taken
+// once its undo ran). Reservations are held per replica (redis-budget-holds.ts).
 const RESERVE = `
 ${ONCE_LUA}
+${BUDGET_HOLDS_LUA}
 if undone() then return {0} end
 local amount = tonumber(ARGV[1])
-for i = 1, #KEYS - 1 do
+for i = 1, #KEYS - 2 do
   local key = KEYS[i]
   local max = tonumber(ARGV[1 + i * 2])
   redis.call('HSETNX', key, 'spent', ARGV[2 + i * 2])
   local spent = tonumber(redis.call('HGET', key, 'spent'))
-  local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
+  local reserved = budgetReserved(key)
   if spent >= max or spent + reserved + amount > max then return {i, spent, reserved} end
 end
-for i = 1, #KEYS - 1 do
-  redis.call('HINCRBY', KEYS[i], 'reserved', amount)
+for i = 1, #KEYS - 2 do
+  budgetHold(KEYS[i], amount)
   redis.call('PEXPIRE', KEYS[i], ARGV[2])
 end
 markRan()
 return {0}`;
 
 // The undo of a RESERVE whose reply was lost: gives its amount back when it took it. KEYS: budget
-// hashes, then the once bitmap. ARGV: amount, then the once bit.
+// hashes, then the holder key and the once bitmap. ARGV: amount, then the once bit.
 const UNRESERVE = `
 ${ONCE_LUA}
+${BUDGET_HOLDS_LUA}
 if ran() and not undone() then
-  for i = 1, #KEYS - 1 do
-    local reserved = tonumber(redis.call('HGET', KEYS[i], 'reserved') or '0')
-    redis.call('HSET', KEYS[i], 'reserved', math.max(0, reserved - tonumber(ARGV[1])))
-  end
+  for i = 1, #KEYS - 2 do budgetRelease(KEYS[i], tonumber(ARGV[1])) end
 end
 markUndone()
 return 1`;
 
-// KEYS: budget hashes, then the once bitmap. ARGV: reserved, actual, ttl, then per key: baseline;
-// then the once bit (a settle sent again is not counted again).
+// KEYS: budget hashes, then the holder key and the once bitmap. ARGV: reserved, actual, ttl, then
+// per key: baseline; then the once bit (a settle sent again is not counted again).
 const SETTLE = `
 ${ONCE_LUA}
+${BUDGET_HOLDS_LUA}
 if ran() then return 0 end
-for i = 1, #KEYS - 1 do
+for i = 1, #KEYS - 2 do
   local key = KEYS[i]
   redis.call('HSETNX', key, 'spent', ARGV[3 + i])
-  local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
-  redis.call('HSET', key, 'reserved', math.max(0, reserved - tonumber(ARGV[1])))
+  budgetRelease(key, tonumber(ARGV[1]))
   redis.call('HINCRBY', key, 'spent', ARGV[2])
   redis.call('PEXPIRE', key, ARGV[3])
 end
@@ -162,11 +163,22 @@ export class RedisLimitsState implements LimitsState {
   private readonly combined: RedisAdmission;
   /** This replica's name in the once bitmaps (redis-once.ts): its operations are numbered from 0 at each start. */
   private readonly replica = randomBytes(8).toString('hex');
+  /** This replica's holder key: its budget reservations count while it exists (redis-budget-holds.ts). */
+  private readonly holder: string;
+  private readonly renewal: NodeJS.Timeout;
 
   private constructor(
     readonly redis: Redis,
     private readonly prefix: string,
   ) {
+    this.holder = this.key('replica', this.replica);
+    // Set as soon as the connection is ready (before any script on it), then renewed while it is.
+    const renew = () => void this.redis.set(this.holder, '1', 'PX', HOLDER_TTL_MS).catch(() => undefined);
+    redis.on('ready', renew);
+    this.renewal = setInterval(() => {
+      if (this.redis.status === 'ready') renew();
+    }, HOLDER_RENEW_MS);
+    this.renewal.unref();
     this.combined = new RedisAdmission(
       redis,
       {
@@ -176,6 +188,7 @@ export class RedisLimitsState implements LimitsState {
         parallel: (subject) => this.key('parallel', subject),
         budget: (subject, period) => this.key('budget', subject, `:${period}`),
         once: (operation) => this.once(operation),
+        holder: this.holder,
       },
       { parallelMs: PARALLEL_TTL_MS, budgetMs: BUDGET_TTL_MS },
     );
@@ -208,7 +221,7 @@ export class RedisLimitsState implements LimitsState {
     if (holds.length === 0) return { ok: true };
     const once = this.once(operation);
     const args = [Math.round(amountMicros), BUDGET_TTL_MS, ...holds.flatMap((hold) => [hold.maxMicros, hold.baselineMicros]), once.bit];
-    const result = (await this.redis.eval(RESERVE, holds.length + 1, ...this.budgetKeys(holds), once.key, ...args)) as number[];
+    const result = (await this.redis.eval(RESERVE, holds.length + 2, ...this.budgetKeys(holds), this.holder, once.key, ...args)) as number[];
     if (result[0] === 0) return { ok: true };
     const hold = holds[result[0] - 1];
     return { ok: false, subject: hold.subject, spentMicros: Number(result[1]), reservedMicros: Number(result[2]), maxMicros: hold.maxMicros };
@@ -218,14 +231,14 @@ export class RedisLimitsState implements LimitsState {
   async unreserve(holds: BudgetHold[], amountMicros: number, operation: number): Promise<void> {
     if (holds.length === 0) return;
     const once = this.once(operation);
-    await this.redis.eval(UNRESERVE, holds.length + 1, ...this.budgetKeys(holds), once.key, Math.round(amountMicros), once.bit);
+    await this.redis.eval(UNRESERVE, holds.length + 2, ...this.budgetKeys(holds), this.holder, once.key, Math.round(amountMicros), once.bit);
   }
 
   /** `operation`: its number for the once bitmap (redis-once.ts): sent again under the same number, it is not counted again. */
   async settle(holds: BudgetHold[], reservedMicros: number, actualMicros: number, operation?: number): Promise<void> {
     if (holds.length === 0) return;
     const once = this.once(operation);
-    await this.redis.eval(SETTLE, holds.length + 1, ...this.budgetKeys(holds), once.key, Math.round(reservedMicros), Math.round(actualMicros), BUDGET_TTL_MS, ...holds.map((hold) => hold.baselineMicros), once.bit);
+    await this.redis.eval(SETTLE, holds.length + 2, ...this.budgetKeys(holds), this.holder, once.key, Math.round(reservedMicros), Math.round(actualMicros), BUDGET_TTL_MS, ...holds.map((hold) => hold.baselineMicros), once.bit);
   }
 
   private budgetKeys(holds: BudgetHold[]): string[] {
@@ -320,7 +333,10 @@ export class RedisLimitsState implements LimitsState {
     return this.combined.settle(settlement, operation);
   }
 
+  /** Stops renewing this replica's holder key and removes it: reservations it still held are given up at once. */
   async close(): Promise<void> {
+    clearInterval(this.renewal);
+    if (this.redis.status === 'ready') await this.redis.del(this.holder).catch(() => undefined);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
