@@ -193,7 +193,7 @@ describe.skipIf(!redis)('LimitsState.admit on Redis shared by two instances (two
     expect(admitted).toHaveLength(17);
     expect(budgeted.filter((outcome) => !outcome.ok && outcome.refused === 'budget')).toHaveLength(183);
     // Each settles 60 of its 100 on the instance that admitted it (a reservation is held by the
-    // replica that took it: redis-budget-holds.ts): 17 × 60 = 1020 spent, nothing held.
+    // replica that took it: redis-holds.ts): 17 × 60 = 1020 spent, nothing held.
     const spent = await Promise.all(admitted.map((index) => (index % 2 ? one : two).settleAdmission({ requestId: `b${index}`, holds: [hold], reservedMicros: 100, actualMicros: 60, tpmSubjects: ['key:two2'], heldTokens: 10, usedTokens: 7, parallelSubjects: ['key:two2'], readSpent: true })));
     expect(Math.max(...spent.map((values) => values[0] ?? 0))).toBe(1_020);
     expect(await one.spent('key:two@1', 0)).toBe(1_020);
@@ -205,7 +205,7 @@ describe.skipIf(!redis)('LimitsState.admit on Redis shared by two instances (two
     expect(await one.acquireParallel([{ subject: 'key:two2', limit: 7 }])).toEqual({ ok: true });
   });
 
-  it('a replica that is gone holds no reservations: what it reserved and never settled is free again', async () => {
+  it('a replica that is gone holds no reservations or slots: what it took and never gave back is free again', async () => {
     const shared = `${prefix}gone-${Math.random().toString(36).slice(2)}:`;
     const [one, two] = await Promise.all([0, 1].map(() => RedisLimitsState.connect({ url: REDIS_URL, prefix: shared, logger: pino({ level: 'silent' }) })));
     opened.push(two);
@@ -213,11 +213,17 @@ describe.skipIf(!redis)('LimitsState.admit on Redis shared by two instances (two
     const plan = (requestId: string): AdmissionPlan => ({ requestId, rpm: [], tpm: [], parallel: [], holds: [hold], budgetMicros: 400, tokens: 0, readSpent: false });
     expect(await one.admit(plan('a'))).toMatchObject({ ok: true });
     expect(await one.reserve([hold], 400)).toEqual({ ok: true });
-    // 800 of 1 000 held by `one`: `two` cannot reserve 400 more.
+    expect(await one.acquireParallel([{ subject: 'key:gone', limit: 2 }])).toEqual({ ok: true });
+    expect(await one.admit({ ...plan('s'), holds: [], parallel: [{ subject: 'key:gone', limit: 2 }] })).toMatchObject({ ok: true });
+    // 800 of 1 000 held by `one`: `two` cannot reserve 400 more, nor take a third slot.
     expect(await two.admit(plan('b'))).toMatchObject({ ok: false, refused: 'budget', outcome: { reservedMicros: 800 } });
+    expect(await two.acquireParallel([{ subject: 'key:gone', limit: 2 }])).toMatchObject({ ok: false });
     // `one` stops (killed, or its holder key expired after its last renewal) with both calls unsettled.
     await one.close();
     expect(await two.admit(plan('c'))).toMatchObject({ ok: true });
+    expect(await two.acquireParallel([{ subject: 'key:gone', limit: 2 }])).toEqual({ ok: true });
+    expect(await two.admit({ ...plan('t'), holds: [], parallel: [{ subject: 'key:gone', limit: 2 }] })).toMatchObject({ ok: true });
+    expect(await two.acquireParallel([{ subject: 'key:gone', limit: 2 }])).toMatchObject({ ok: false });
     expect(await two.reserve([hold], 400)).toEqual({ ok: true });
     expect(await two.reserve([hold], 400)).toMatchObject({ ok: false, reservedMicros: 800 });
     await two.settle([hold], 400, 150);

@@ -13,7 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { AdmissionPlan, AdmissionSettlement, AdmitOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
-import { BUDGET_HOLDS_LUA } from './redis-budget-holds.js';
+import { BUDGET_FIELD, HOLDS_LUA, SLOT_FIELD } from './redis-holds.js';
 import { ONCE_LUA, type OnceBits } from './redis-once.js';
 
 const NOW_MS = `local time = redis.call('TIME') local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`;
@@ -75,7 +75,7 @@ const ADMIT = `
 ${NOW_MS}
 ${TOKEN_LOG}
 ${ONCE_LUA}
-${BUDGET_HOLDS_LUA}
+${HOLDS_LUA}
 if undone() then return {0} end
 local nr, nt, np, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local window, holdTtl, parallelTtl, budgetTtl = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
@@ -99,7 +99,7 @@ for i = 1, nt do
   if used[i] + held[i] >= limit or used[i] + held[i] + tokens > limit then return {2, i, used[i], held[i]} end
 end
 for i = 1, np do
-  if tonumber(redis.call('GET', KEYS[pk + i]) or '0') >= tonumber(ARGV[limits + nr + nt + i]) then return {3, i, 0, 0} end
+  if heldTotal(KEYS[pk + i], '${SLOT_FIELD}') >= tonumber(ARGV[limits + nr + nt + i]) then return {3, i, 0, 0} end
 end
 local budgetArgs = limits + nr + nt + np
 local spent = {}
@@ -108,7 +108,7 @@ for i = 1, nb do
   local max = tonumber(ARGV[budgetArgs + i * 2 - 1])
   redis.call('HSETNX', key, 'spent', ARGV[budgetArgs + i * 2])
   spent[i] = tonumber(redis.call('HGET', key, 'spent'))
-  local reserved = budgetReserved(key)
+  local reserved = heldTotal(key, '${BUDGET_FIELD}')
   if spent[i] >= max or spent[i] + reserved + amount > max then return {4, i, spent[i], reserved} end
 end
 local result = {0}
@@ -126,11 +126,11 @@ for i = 1, nt do
   table.insert(result, tonumber(ARGV[limits + nr + i]) - used[i] - held[i] - tokens)
 end
 for i = 1, np do
-  redis.call('INCR', KEYS[pk + i])
+  hold(KEYS[pk + i], '${SLOT_FIELD}', 1)
   redis.call('PEXPIRE', KEYS[pk + i], parallelTtl)
 end
 for i = 1, nb do
-  budgetHold(KEYS[bk + i], amount)
+  hold(KEYS[bk + i], '${BUDGET_FIELD}', amount)
   redis.call('PEXPIRE', KEYS[bk + i], budgetTtl)
   if readSpent then table.insert(result, spent[i]) end
 end
@@ -143,7 +143,7 @@ return result`;
 const UNDO_ADMIT = `
 ${TOKEN_LOG}
 ${ONCE_LUA}
-${BUDGET_HOLDS_LUA}
+${HOLDS_LUA}
 local nr, nt, np, nb = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local id, tokens, amount = ARGV[5], ARGV[6], tonumber(ARGV[7])
 if ran() and not undone() then
@@ -151,10 +151,10 @@ if ran() and not undone() then
   for i = 1, nt do logRemove(KEYS[nr + i * 2], id .. ':' .. tokens) end
   local pk, bk = nr + nt * 2, nr + nt * 2 + np
   for i = 1, np do
-    if tonumber(redis.call('GET', KEYS[pk + i]) or '0') > 0 then redis.call('DECR', KEYS[pk + i]) end
+    release(KEYS[pk + i], '${SLOT_FIELD}', 1)
   end
   for i = 1, nb do
-    budgetRelease(KEYS[bk + i], amount)
+    release(KEYS[bk + i], '${BUDGET_FIELD}', amount)
   end
 end
 markUndone()
@@ -168,7 +168,7 @@ const SETTLE_ADMISSION = `
 ${NOW_MS}
 ${TOKEN_LOG}
 ${ONCE_LUA}
-${BUDGET_HOLDS_LUA}
+${HOLDS_LUA}
 local nb, nt = tonumber(ARGV[1]), tonumber(ARGV[2])
 local reservedAmount, actual, budgetTtl, window, id, heldTokens, usedTokens = tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9])
 local readSpent = ARGV[10] == '1'
@@ -182,7 +182,7 @@ end
 for i = 1, nb do
   local key = KEYS[i]
   redis.call('HSETNX', key, 'spent', ARGV[10 + i])
-  budgetRelease(key, reservedAmount)
+  release(key, '${BUDGET_FIELD}', reservedAmount)
   local spent = redis.call('HINCRBY', key, 'spent', actual)
   redis.call('PEXPIRE', key, budgetTtl)
   if readSpent then table.insert(result, spent) end
@@ -191,9 +191,7 @@ for i = 1, nt do
   logRemove(KEYS[nb + i * 2], id .. ':' .. heldTokens)
   if usedTokens > 0 then logAdd(KEYS[nb + i * 2 - 1], now, id .. ':' .. usedTokens, window) end
 end
-for i = nb + nt * 2 + 1, #KEYS - 2 do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
-end
+for i = nb + nt * 2 + 1, #KEYS - 2 do release(KEYS[i], '${SLOT_FIELD}', 1) end
 markRan()
 return result`;
 
@@ -208,7 +206,7 @@ export interface AdmissionKeys {
   budget(subject: string, period: number): string;
   /** The once bitmap key and bit of a numbered operation (redis-once.ts); bit -1 when not numbered. */
   once(operation: number | undefined): OnceBits;
-  /** This replica's holder key: its budget reservations count while it exists (redis-budget-holds.ts). */
+  /** This replica's holder key: its budget reservations count while it exists (redis-holds.ts). */
   holder: string;
 }
 

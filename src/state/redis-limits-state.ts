@@ -10,7 +10,7 @@ import { redisClient, whenReady } from './redis-client.js';
 import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 import { RedisAdmission, TOKEN_LOG } from './redis-admission.js';
-import { BUDGET_HOLDS_LUA, HOLDER_RENEW_MS, HOLDER_TTL_MS } from './redis-budget-holds.js';
+import { BUDGET_FIELD, HOLDER_RENEW_MS, HOLDER_TTL_MS, HOLDS_LUA, SLOT_FIELD } from './redis-holds.js';
 import { ONCE_LUA, onceBits, type OnceBits } from './redis-once.js';
 
 // Budget counters outlive an idle week; a counter that expired is re-seeded from the database.
@@ -21,10 +21,10 @@ const NOW_MS = `local time = redis.call('TIME') local now = tonumber(time[1]) * 
 
 // KEYS: budget hashes, then this replica's holder key and the once bitmap. ARGV: amount, ttl, then
 // per key: max, baseline; then the once bit (redis-once.ts: marked when it takes; nothing taken
-// once its undo ran). Reservations are held per replica (redis-budget-holds.ts).
+// once its undo ran). Reservations are held per replica (redis-holds.ts).
 const RESERVE = `
 ${ONCE_LUA}
-${BUDGET_HOLDS_LUA}
+${HOLDS_LUA}
 if undone() then return {0} end
 local amount = tonumber(ARGV[1])
 for i = 1, #KEYS - 2 do
@@ -32,11 +32,11 @@ for i = 1, #KEYS - 2 do
   local max = tonumber(ARGV[1 + i * 2])
   redis.call('HSETNX', key, 'spent', ARGV[2 + i * 2])
   local spent = tonumber(redis.call('HGET', key, 'spent'))
-  local reserved = budgetReserved(key)
+  local reserved = heldTotal(key, '${BUDGET_FIELD}')
   if spent >= max or spent + reserved + amount > max then return {i, spent, reserved} end
 end
 for i = 1, #KEYS - 2 do
-  budgetHold(KEYS[i], amount)
+  hold(KEYS[i], '${BUDGET_FIELD}', amount)
   redis.call('PEXPIRE', KEYS[i], ARGV[2])
 end
 markRan()
@@ -46,9 +46,9 @@ return {0}`;
 // hashes, then the holder key and the once bitmap. ARGV: amount, then the once bit.
 const UNRESERVE = `
 ${ONCE_LUA}
-${BUDGET_HOLDS_LUA}
+${HOLDS_LUA}
 if ran() and not undone() then
-  for i = 1, #KEYS - 2 do budgetRelease(KEYS[i], tonumber(ARGV[1])) end
+  for i = 1, #KEYS - 2 do release(KEYS[i], '${BUDGET_FIELD}', tonumber(ARGV[1])) end
 end
 markUndone()
 return 1`;
@@ -57,12 +57,12 @@ return 1`;
 // per key: baseline; then the once bit (a settle sent again is not counted again).
 const SETTLE = `
 ${ONCE_LUA}
-${BUDGET_HOLDS_LUA}
+${HOLDS_LUA}
 if ran() then return 0 end
 for i = 1, #KEYS - 2 do
   local key = KEYS[i]
   redis.call('HSETNX', key, 'spent', ARGV[3 + i])
-  budgetRelease(key, tonumber(ARGV[1]))
+  release(key, '${BUDGET_FIELD}', tonumber(ARGV[1]))
   redis.call('HINCRBY', key, 'spent', ARGV[2])
   redis.call('PEXPIRE', key, ARGV[3])
 end
@@ -124,25 +124,28 @@ for i = 1, #KEYS / 2 do
 end
 return 1`;
 
-// KEYS: in-flight counters, then the once bitmap. ARGV: ttl, then per key: limit; then the once bit.
+// KEYS: in-flight counters (held per replica: redis-holds.ts), then the holder key and the once
+// bitmap. ARGV: ttl, then per key: limit; then the once bit.
 const ACQUIRE_PARALLEL = `
 ${ONCE_LUA}
+${HOLDS_LUA}
 if undone() then return 0 end
-for i = 1, #KEYS - 1 do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[1 + i]) then return i end
+for i = 1, #KEYS - 2 do
+  if heldTotal(KEYS[i], '${SLOT_FIELD}') >= tonumber(ARGV[1 + i]) then return i end
 end
-for i = 1, #KEYS - 1 do
-  redis.call('INCR', KEYS[i])
+for i = 1, #KEYS - 2 do
+  hold(KEYS[i], '${SLOT_FIELD}', 1)
   redis.call('PEXPIRE', KEYS[i], ARGV[1])
 end
 markRan()
 return 0`;
 
-// Frees a slot (KEYS: in-flight counters, then the once bitmap; ARGV: the once bit): once per
-// release. With ARGV[1] = 'undo', the undo of an ACQUIRE_PARALLEL whose reply was lost: frees only
-// what it took.
+// Frees a slot (KEYS: in-flight counters, then the holder key and the once bitmap; ARGV: the once
+// bit): once per release. With ARGV[1] = 'undo', the undo of an ACQUIRE_PARALLEL whose reply was
+// lost: frees only what it took.
 const RELEASE_PARALLEL = `
 ${ONCE_LUA}
+${HOLDS_LUA}
 if ARGV[1] == 'undo' then
   if not ran() or undone() then
     markUndone()
@@ -154,16 +157,14 @@ elseif ran() then
 else
   markRan()
 end
-for i = 1, #KEYS - 1 do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
-end
+for i = 1, #KEYS - 2 do release(KEYS[i], '${SLOT_FIELD}', 1) end
 return 1`;
 
 export class RedisLimitsState implements LimitsState {
   private readonly combined: RedisAdmission;
   /** This replica's name in the once bitmaps (redis-once.ts): its operations are numbered from 0 at each start. */
   private readonly replica = randomBytes(8).toString('hex');
-  /** This replica's holder key: its budget reservations count while it exists (redis-budget-holds.ts). */
+  /** This replica's holder key: its budget reservations count while it exists (redis-holds.ts). */
   private readonly holder: string;
   private readonly renewal: NodeJS.Timeout;
 
@@ -185,7 +186,7 @@ export class RedisLimitsState implements LimitsState {
         rpm: (subject) => this.key('rpm', subject),
         tpm: (subject) => this.key('tpm', subject),
         tpmHeld: (subject) => this.key('tpm-held', subject),
-        parallel: (subject) => this.key('parallel', subject),
+        parallel: (subject) => this.key('parallel-held', subject),
         budget: (subject, period) => this.key('budget', subject, `:${period}`),
         once: (operation) => this.once(operation),
         holder: this.holder,
@@ -302,7 +303,7 @@ export class RedisLimitsState implements LimitsState {
   async acquireParallel(limits: RateLimit[], operation?: number): Promise<ParallelOutcome> {
     if (limits.length === 0) return { ok: true };
     const once = this.once(operation);
-    const result = Number(await this.redis.eval(ACQUIRE_PARALLEL, limits.length + 1, ...limits.map((limit) => this.key('parallel', limit.subject)), once.key, PARALLEL_TTL_MS, ...limits.map((limit) => limit.limit), once.bit));
+    const result = Number(await this.redis.eval(ACQUIRE_PARALLEL, limits.length + 2, ...limits.map((limit) => this.key('parallel-held', limit.subject)), this.holder, once.key, PARALLEL_TTL_MS, ...limits.map((limit) => limit.limit), once.bit));
     if (result === 0) return { ok: true };
     const limit = limits[result - 1];
     return { ok: false, subject: limit.subject, limit: limit.limit };
@@ -315,7 +316,7 @@ export class RedisLimitsState implements LimitsState {
   async releaseParallel(subjects: string[], operation?: number, undo = false): Promise<void> {
     if (subjects.length === 0) return;
     const once = this.once(operation);
-    await this.redis.eval(RELEASE_PARALLEL, subjects.length + 1, ...subjects.map((subject) => this.key('parallel', subject)), once.key, ...(undo ? ['undo'] : []), once.bit);
+    await this.redis.eval(RELEASE_PARALLEL, subjects.length + 2, ...subjects.map((subject) => this.key('parallel-held', subject)), this.holder, once.key, ...(undo ? ['undo'] : []), once.bit);
   }
 
   /** One script, one round trip (redis-admission.ts): all taken or nothing; `operation` numbers it for undoAdmit. */

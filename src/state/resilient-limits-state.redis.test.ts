@@ -26,9 +26,9 @@ afterAll(async () => {
   if (available) await deleteKeys(prefix);
 });
 
-/** A budget counter's reservations: one field per replica holding some (redis-budget-holds.ts). */
-function reservedIn(counter: Record<string, string>): number {
-  return Object.entries(counter).reduce((sum, [field, value]) => (field === 'reserved' || field.startsWith('reserved:') ? sum + Number(value) : sum), 0);
+/** What a counter holds: one field per replica holding some, named by `prefix` (redis-holds.ts). */
+function heldIn(counter: Record<string, string>, prefix: string): number {
+  return Object.entries(counter).reduce((sum, [field, value]) => (field.startsWith(prefix) ? sum + Number(value) : sum), 0);
 }
 
 async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
@@ -91,8 +91,8 @@ describe.skipIf(!available)('ResilientLimitsState with replies lost on the way b
     const budget = `${keys}budget:${subject}:0`;
     return {
       spent: Number((await direct.hget(budget, 'spent')) ?? 0),
-      reserved: reservedIn(await direct.hgetall(budget)),
-      parallel: Number((await direct.get(`${keys}parallel:${subject}`)) ?? 0),
+      reserved: heldIn(await direct.hgetall(budget), 'reserved:'),
+      parallel: heldIn(await direct.hgetall(`${keys}parallel-held:${subject}`), 'slots:'),
       tokenHolds: await direct.zcard(`${keys}tpm-held:${subject}`),
       requestIds: await direct.zrange(`${keys}rpm:${subject}`, 0, -1),
     };

@@ -142,7 +142,7 @@ describe.skipIf(!redisUp)('a Redis outage', () => {
     try {
       const counters = await redis.keys(`${prefix}budget:key:*`);
       const spent = (await Promise.all(counters.map((key) => redis.hget(key, 'spent')))).map(Number).sort((left, right) => left - right);
-      // One reserved field per replica holding reservations (src/state/redis-budget-holds.ts).
+      // One reserved field per replica holding reservations (src/state/redis-holds.ts).
       const reserved = (await Promise.all(counters.map((key) => redis.hgetall(key)))).map((counter) => Object.entries(counter).reduce((sum, [field, value]) => (field.startsWith('reserved') ? sum + Number(value) : sum), 0));
       expect(spent).toEqual(expected);
       expect(reserved).toEqual([0, 0]);
