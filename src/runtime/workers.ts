@@ -23,6 +23,7 @@ import { answerCalls, Outbox, SharedStateClient, type IpcPort } from '../state/i
 import { primaryRouterState, workerRouterState } from '../state/ipc-router-state.js';
 import type { LimitsState } from '../state/limits-state.js';
 import { LocalLimitsState } from '../state/local-limits-state.js';
+import { WorkerHeldLimits } from '../state/worker-held-limits.js';
 import { LocalRouterState } from '../state/local-router-state.js';
 import { openDatabase, redactUrl } from '../storage/db.js';
 import { migrateToLatest } from '../storage/migrate.js';
@@ -111,12 +112,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     const fork = (index: number) => {
       const worker = cluster.fork({ [ENV_INDEX]: String(index), [ENV_COUNT]: String(count), [ENV_SHARED]: shared.join(',') });
       workers.set(index, worker);
+      // The limits as this worker reaches them: what it holds is given back if it dies (worker-held-limits.ts).
+      const held = targets.limits ? new WorkerHeldLimits(targets.limits as LimitsState) : undefined;
+      const workerTargets = held ? { ...targets, limits: held } : targets;
       // Replies of one event-loop turn leave in one write (ipc-state.ts).
       const replies = new Outbox((message) => send(worker, message as object));
       // A channel closing under a send (the worker is exiting): its exit is handled below.
       worker.on('error', (error: Error) => logger.debug({ worker: index, err: error.message }, 'worker channel error'));
       worker.on('message', (message: unknown) => {
-        for (const other of answerCalls(targets, message, (reply) => replies.push(reply))) {
+        for (const other of answerCalls(workerTargets, message, (reply) => replies.push(reply))) {
           if (!isControl(other) || other.sb !== 'ready') continue;
           ready.add(index);
           firstAddress ??= other.address;
@@ -129,6 +133,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       worker.on('exit', (code, signal) => {
         if (workers.get(index) === worker) workers.delete(index);
         ready.delete(index);
+        // Its calls in flight died with it: their reservations, slots and token holds are free again.
+        if (held && held.held > 0) {
+          held.releaseAll().then(
+            (released) => logger.warn({ worker: index, released }, `worker ${index} exited holding limits of calls in flight: given back`),
+            (error: Error) => logger.error({ worker: index, err: error.message }, 'could not give back the limits a worker held'),
+          );
+        }
         if (stopping) {
           if (code !== 0) failed = true;
           finishIfDone();

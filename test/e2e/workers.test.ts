@@ -7,7 +7,7 @@
 import SQLite from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +118,71 @@ describe('start --workers 2 without Redis', () => {
       db.close();
     }
   });
+});
+
+describe('start --workers 2: a worker that dies mid-call', () => {
+  const stalled = new MockOpenAI({ promptTokens: promptBound('hi'), completionTokens: MAX_TOKENS });
+  const crashDirectory = mkdtempSync(join(tmpdir(), 'switchboard-workers-crash-'));
+  let crashGateway: GatewayProcess;
+
+  beforeAll(async () => {
+    await stalled.start();
+    crashGateway = await startGatewayProcess(pricedConfig(stalled.url), { DATABASE_URL: `sqlite:${join(crashDirectory, 'gateway.db')}` }, ['--workers', '2']);
+  }, 45_000);
+
+  afterAll(async () => {
+    await crashGateway?.stop();
+    await stalled.close();
+    rmSync(crashDirectory, { recursive: true, force: true });
+  });
+
+  /** The pid of worker `index` (a child of the primary started with SWITCHBOARD_WORKER_INDEX=index). */
+  function workerPid(index: string): number {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+        if (!new RegExp(`^PPid:\\s+${crashGateway.process.pid}$`, 'm').test(status)) continue;
+        if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`SWITCHBOARD_WORKER_INDEX=${index}`)) return Number(entry);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    throw new Error(`no worker ${index} found`);
+  }
+
+  it.skipIf(process.platform !== 'linux')('gives back the slot and the budget reservation its call held, so the key can be used in full again', async () => {
+    const crashApi = new Management(crashGateway.url);
+    const call = (key: string) => chatStatus(clientFor(crashGateway.url, key), { model: 'cheap', max_tokens: MAX_TOKENS });
+    // One call at a time, and a budget with room for one reservation only.
+    const key = await crashApi.generateKey({ max_parallel_requests: 1, max_budget: usd(CALL_MICROS * 1.5) });
+    stalled.faults.push({ kind: 'stall-mid-stream', afterChunks: 2 });
+    const streaming = await fetch(`${crashGateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key.key}` },
+      body: JSON.stringify({ model: 'cheap', max_tokens: MAX_TOKENS, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(streaming.status).toBe(200);
+    const index = streaming.headers.get('x-switchboard-worker')!;
+    // While the stream is open, its slot is taken on both workers.
+    expect((await call(key.key)).status).toBe(429);
+    process.kill(workerPid(index), 'SIGKILL');
+    await streaming.body?.cancel().catch(() => undefined);
+    const deadline = Date.now() + 15_000;
+    // The primary gives back what the worker held, and starts a new worker in its place (after a second).
+    const readyLines = () => crashGateway.output().split(`worker ${index} of 2 ready`).length - 1;
+    while ((readyLines() < 2 || !crashGateway.output().includes('exited holding limits')) && Date.now() < deadline) await sleep(50);
+    expect(readyLines()).toBe(2);
+    // A connection the primary handed over as the worker died can be lost (node:cluster): the
+    // gateway answers again before the key is tried.
+    for (let probe = 0; probe < 5; probe++) {
+      const answered = await fetch(`${crashGateway.url}/v1/models`, { headers: { authorization: `Bearer ${key.key}` }, signal: AbortSignal.timeout(2_000) }).then((response) => response.status, () => 0);
+      if (answered === 200) break;
+    }
+    // The slot and the reservation are free again: the next call passes, on whichever worker serves it.
+    expect((await call(key.key)).status).toBe(200);
+    expect(crashGateway.output()).toContain(`worker ${index} exited holding limits of calls in flight: given back`);
+  }, 40_000);
 });
 
 describe('start --workers refuses what it cannot honour', () => {
