@@ -27,7 +27,8 @@ let api: Management;
 
 beforeAll(async () => {
   await upstream.start();
-  gateway = await startGatewayProcess(pricedConfig(upstream.url), { DATABASE_URL: `sqlite:${databaseFile}` }, ['--workers', '2']);
+  // Without Redis even where CI sets REDIS_URL: the primary owns the limits (the path under test).
+  gateway = await startGatewayProcess(pricedConfig(upstream.url), { DATABASE_URL: `sqlite:${databaseFile}`, REDIS_URL: '' }, ['--workers', '2']);
   api = new Management(gateway.url);
 }, 45_000);
 
