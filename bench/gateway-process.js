@@ -81,7 +81,9 @@ export async function startGateway({ directory, upstreamUrl, nodeArgs = [], bin,
   const child = track(
     spawn(process.execPath, [...nodeArgs, bin, 'start', '--config', configFile, '--port', String(port), '--host', '127.0.0.1', ...(workers > 1 ? ['--workers', String(workers)] : [])], {
       cwd: directory, // the usage spill directory (./data/spill) lands in the temp directory
-      env: { ...baseEnv, DATABASE_URL: `sqlite:${join(directory, 'bench.db')}`, LOG_LEVEL: 'warn', ...env },
+      // MALLOC_ARENA_MAX=2 as the Docker image and the systemd unit run the gateway (bench/README.md,
+      // "Memory"), unless the shell sets it (e.g. MALLOC_ARENA_MAX=16 to measure glibc's default of 8 per core).
+      env: { ...baseEnv, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', DATABASE_URL: `sqlite:${join(directory, 'bench.db')}`, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );

@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createVirtualKey } from './gateway-process.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(BENCH_DIR, '..');
@@ -92,7 +93,8 @@ async function startGateway(upstreamUrl, name, extraArgs, env = {}) {
   const child = track(
     spawn(process.execPath, [...nodeArgs, ...extraArgs, bin, 'start', '--config', join(directory, 'config.yaml'), '--port', String(port), '--host', '127.0.0.1'], {
       cwd: directory,
-      env: { ...process.env, ...env, DATABASE_URL: `sqlite:${join(directory, 'bench.db')}`, LOG_LEVEL: 'warn' },
+      // MALLOC_ARENA_MAX=2 as the Docker image runs the gateway, unless the shell sets it (bench/gateway-process.js).
+      env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', ...env, DATABASE_URL: `sqlite:${join(directory, 'bench.db')}`, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'inherit', 'inherit'],
     }),
   );
@@ -219,15 +221,8 @@ async function main() {
   const gateway = await startGateway(upstreamUrl, 'measured', ['--import', join(BENCH_DIR, 'memory-probe.js')], { MEMORY_PROBE_FILE: probeFile });
   const pid = gateway.child.pid;
   let key = MASTER_KEY;
-  if (keyMode === 'virtual') {
-    const response = await fetch(`${gateway.url}/key/generate`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${MASTER_KEY}` },
-      body: JSON.stringify({ key_alias: 'memory', max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 1_000_000_000_000, max_parallel_requests: 100_000 }),
-    });
-    if (!response.ok) throw new Error(`could not create the virtual key: ${response.status} ${await response.text()}`);
-    key = (await response.json()).key;
-  }
+  // The realistic scenario's key (rpm, tpm, in-flight and budget limits), as bench/run.js makes it.
+  if (keyMode === 'virtual') key = await createVirtualKey(gateway.url, 'memory');
   const scripts = { nonstream: join(tempDir, 'nonstream.lua'), stream: join(tempDir, 'stream.lua') };
   wrkScript(scripts.nonstream, false, key);
   wrkScript(scripts.stream, true, key);

@@ -16,6 +16,7 @@ import { openDatabase, redactUrl } from './storage/db.js';
 import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
 import { releaseYoungGeneration } from './runtime/young-generation.js';
+import { limitOldGenerationGrowth } from './runtime/old-generation.js';
 import { isControl, isWorkerProcess, joinPrimary, runPrimary, workerCount, type ControlMessage } from './runtime/workers.js';
 import type { WorkerRole } from './runtime/gateway-runtime.js';
 import { backupCommand, restoreCommand } from './runtime/backup-commands.js';
@@ -101,6 +102,7 @@ async function start(args: string[], env: Environment): Promise<number> {
   });
   const address = await runtime.listen(settings.port, settings.host);
   releaseYoungGeneration();
+  limitOldGenerationGrowth();
   if (joined) return serveAsWorker(joined.role, runtime, address, settings, env, logger);
   try {
     writePidFile(settings.dataDir);

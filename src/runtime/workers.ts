@@ -110,7 +110,8 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       finishIfDone();
     };
     const fork = (index: number) => {
-      const worker = cluster.fork({ [ENV_INDEX]: String(index), [ENV_COUNT]: String(count), [ENV_SHARED]: shared.join(',') });
+      // Two glibc malloc arenas per worker unless the operator chose (bench/README.md, "Memory"): as the image and the systemd unit run the gateway.
+      const worker = cluster.fork({ MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', [ENV_INDEX]: String(index), [ENV_COUNT]: String(count), [ENV_SHARED]: shared.join(',') });
       workers.set(index, worker);
       // The limits as this worker reaches them: what it holds is given back if it dies (worker-held-limits.ts).
       const held = targets.limits ? new WorkerHeldLimits(targets.limits as LimitsState) : undefined;

@@ -64,6 +64,19 @@ describe('start --workers 2 without Redis', () => {
     expect(output.match(/database migrated/g) ?? []).toHaveLength(1);
   });
 
+  it.skipIf(process.platform !== 'linux')('runs its workers with two glibc malloc arenas unless the environment names a number', () => {
+    const workers = readdirSync('/proc').filter((entry) => {
+      if (!/^\d+$/.test(entry)) return false;
+      try {
+        return new RegExp(`^PPid:\\s+${gateway.process.pid}$`, 'm').test(readFileSync(`/proc/${entry}/status`, 'utf8')) && readFileSync(`/proc/${entry}/environ`, 'utf8').includes('SWITCHBOARD_WORKER_INDEX=');
+      } catch {
+        return false;
+      }
+    });
+    expect(workers).toHaveLength(2);
+    for (const pid of workers) expect(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')).toContain(`MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX ?? '2'}`);
+  });
+
   it('an rpm limit of 10 lets exactly 10 of 30 requests through, the requests landing on both workers', async () => {
     const key = await api.generateKey({ rpm_limit: 10, max_parallel_requests: 1_000 });
     await bothWorkersKnow(key.key);
