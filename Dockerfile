@@ -46,8 +46,8 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 
 FROM base AS runtime
 # MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (V8's helper threads, the SQLite
-# writer) a malloc arena of its own and keeps what they freed; capped at two, the gateway's memory
-# outside the JavaScript heap stays flat under load (~25–30 MB less; bench/README.md, "Memory").
+# writer) a malloc arena of its own and keeps what they freed; capped at two, the gateway holds
+# ~10 MB less memory outside the JavaScript heap under load (bench/README.md, "Memory").
 ENV NODE_ENV=production MALLOC_ARENA_MAX=2
 # Runs as the image's unprivileged `node` user (uid 1000). /app/data holds the embedded SQLite
 # database (when DATABASE_URL is not set) and usage rows spilled while the database is down:
