@@ -70,13 +70,26 @@ export function whenReady(client: Redis, timeoutMs = 10_000): Promise<void> {
 
 /**
  * Subscribes `subscriber` to `channel`; resolves once Redis confirmed it, or after `timeoutMs` (an
- * unreachable Redis: the subscription stays queued and is renewed by every reconnection).
+ * unreachable Redis: the subscription is made when the connection is ready, and renewed by every
+ * reconnection after that).
+ *
+ * Only on a ready connection: ioredis writes a SUBSCRIBE at once while its connection is up but its
+ * ready check has not run (SUBSCRIBE may run while Redis loads); Redis confirms it, the connection
+ * is in subscriber mode, the ready check's INFO is refused there, and ioredis drops the connection
+ * and reconnects without the subscription, which was then gone for good (redis-client.redis.test.ts).
+ * A subscription refused (the connection dropped under it) is asked for again at the next ready.
  */
 export function subscribeWithin(subscriber: Redis, channel: string, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const subscribed = subscriber.subscribe(channel).then(
-    () => undefined,
-    () => undefined,
-  );
+  const subscribed = new Promise<void>((resolve) => {
+    const attempt = () => {
+      subscriber.subscribe(channel).then(
+        () => resolve(),
+        () => subscriber.once('ready', attempt),
+      );
+    };
+    if (subscriber.status === 'ready') attempt();
+    else subscriber.once('ready', attempt);
+  });
   return Promise.race([subscribed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]).then(() => clearTimeout(timer));
 }
