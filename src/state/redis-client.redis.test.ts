@@ -10,6 +10,7 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, redisAvailableForTests, uniquePrefix } from '../../test/support/redis.js';
+import { TcpProxy } from '../../test/support/tcp-proxy.js';
 import { redisClient, subscribeWithin, whenReady } from './redis-client.js';
 
 const logger = pino({ level: 'silent' });
@@ -46,5 +47,33 @@ describe.runIf(redis)('subscribeWithin', () => {
       expect(received).toEqual(Array.from({ length: 30 }, (_, index) => `round ${round} message ${index}`));
       subscriber.disconnect();
     }
+  });
+
+  it('does not hold its caller for the timeout while Redis is down, and subscribes once Redis is back', async () => {
+    const target = new URL(REDIS_URL);
+    const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
+    await proxy.start();
+    const url = proxy.url;
+    await proxy.cut();
+    const publisher = redisClient(REDIS_URL, { role: 'test publisher', logger });
+    clients.push(publisher);
+    await whenReady(publisher, 5_000);
+    const channel = `${uniquePrefix('subscribe-within-down')}channel`;
+    const subscriber = redisClient(url, { role: 'test subscriber', logger, queueWhileDisconnected: true });
+    clients.push(subscriber);
+    const received: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => received.push(message));
+    const started = Date.now();
+    await subscribeWithin(subscriber, channel, 10_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // Down for longer than ioredis's two retries of a queued command (before, the subscription was refused then and never made).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await proxy.restore();
+    const deadline = Date.now() + 8_000;
+    while ((await publisher.publish(channel, 'back')) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(received[0]).toBe('back');
+    subscriber.disconnect();
+    await proxy.close();
   });
 });

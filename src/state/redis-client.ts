@@ -69,27 +69,34 @@ export function whenReady(client: Redis, timeoutMs = 10_000): Promise<void> {
 }
 
 /**
- * Subscribes `subscriber` to `channel`; resolves once Redis confirmed it, or after `timeoutMs` (an
- * unreachable Redis: the subscription is made when the connection is ready, and renewed by every
- * reconnection after that).
+ * Subscribes `subscriber` to `channel`; resolves once Redis confirmed it, or after `timeoutMs`, or
+ * at once when a connection attempt fails (Redis down: start-up is not held for the timeout). The
+ * subscription is made whenever the connection is ready, also later, and renewed by ioredis at
+ * every reconnection after that.
  *
  * Only on a ready connection: ioredis writes a SUBSCRIBE at once while its connection is up but its
  * ready check has not run (SUBSCRIBE may run while Redis loads); Redis confirms it, the connection
  * is in subscriber mode, the ready check's INFO is refused there, and ioredis drops the connection
  * and reconnects without the subscription, which was then gone for good (redis-client.redis.test.ts).
- * A subscription refused (the connection dropped under it) is asked for again at the next ready.
+ * A subscription refused (the connection dropped under it) is asked for again at the next ready:
+ * queued while Redis was down, it used to be refused after two reconnection attempts and never made.
  */
 export function subscribeWithin(subscriber: Redis, channel: string, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const subscribed = new Promise<void>((resolve) => {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done(): void {
+      clearTimeout(timer);
+      subscriber.off('close', done);
+      resolve();
+    }
     const attempt = () => {
-      subscriber.subscribe(channel).then(
-        () => resolve(),
-        () => subscriber.once('ready', attempt),
-      );
+      subscriber.subscribe(channel).then(done, () => subscriber.once('ready', attempt));
     };
-    if (subscriber.status === 'ready') attempt();
-    else subscriber.once('ready', attempt);
+    if (subscriber.status === 'ready') {
+      attempt();
+      return;
+    }
+    subscriber.once('ready', attempt);
+    subscriber.once('close', done);
   });
-  return Promise.race([subscribed, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]).then(() => clearTimeout(timer));
 }
