@@ -313,6 +313,55 @@ general_settings:
   });
 });
 
+describe('otel callback with a during_call guardrail', () => {
+  const upstream = new MockOpenAI({ promptTokens: 12, completionTokens: 5 });
+  const collector = new MockOtlpCollector();
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    await upstream.start();
+    await collector.start();
+    gateway = await startGateway(
+      `
+model_list:${entry('m', upstream, 'dep-m', 'gpt-4o-mini')}
+guardrails:
+  - guardrail_name: alongside
+    litellm_params:
+      guardrail: content_filter
+      mode: during_call
+      blocked_words: [contraband]
+litellm_settings:
+  callbacks: ["otel"]
+general_settings:
+  master_key: ${MASTER_KEY}
+`,
+      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20 } },
+    );
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await collector.close();
+    await upstream.close();
+  });
+
+  it('ends the attempt span of a stream the guardrail refused once it had opened, marked aborted', async () => {
+    const traceId = 'd1'.repeat(16);
+    const error = await gateway
+      .openai()
+      .chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'contraband please' }], stream: true, guardrails: ['alongside'] } as never, { headers: { traceparent: `00-${traceId}-${CLIENT_SPAN}-01` } })
+      .then(() => undefined, (caught: unknown) => caught as { status?: number });
+    expect(error?.status).toBe(400);
+    // The upstream was called (the check ran alongside it): its attempt is in the trace, ended as cut.
+    await waitFor(() => collector.spans.filter((span) => span.traceId === traceId).length >= 2, 'the request and attempt spans');
+    const spans = collector.spans.filter((span) => span.traceId === traceId);
+    const root = spans.find((span) => span.parentSpanId === CLIENT_SPAN)!;
+    const attempt = spans.find((span) => span.parentSpanId === root.spanId)!;
+    expect(attempt.attributes).toMatchObject({ 'switchboard.stream': true, 'switchboard.aborted': true, 'error.type': 'guardrail_violation' });
+    expect(attempt.status.code).toBe(2);
+    expect(root.attributes['error.type']).toBe('guardrail_violation');
+  });
+});
+
 describe('otel callback against a collector that refuses', () => {
   const upstream = new MockOpenAI({ promptTokens: 10, completionTokens: 5 });
   const collector = new MockOtlpCollector();

@@ -154,9 +154,10 @@ function randomId(bytes: number): string {
       randomFillSync(randomPool);
       randomAt = 0;
     }
-    const id = randomPool.toString('hex', randomAt, randomAt + bytes);
+    const start = randomAt;
     randomAt += bytes;
-    if (!/^0+$/.test(id)) return id;
+    // Checked on the bytes: the first is not zero 255 times in 256.
+    for (let index = start; index < start + bytes; index++) if (randomPool[index] !== 0) return randomPool.toString('hex', start, start + bytes);
   }
 }
 
