@@ -275,35 +275,39 @@ describe('otel callback with streams', () => {
   });
 });
 
-describe('otel callback with turn_off_message_logging', () => {
-  const upstream = new MockOpenAI();
+/**
+ * One upstream (model `m`), a collector and a gateway exporting to it, started for the enclosing
+ * describe; `sections` is the YAML after model_list (with litellm_settings naming otel).
+ */
+function tracedSetup(sections: string, upstreamOptions: ConstructorParameters<typeof MockOpenAI>[0] = {}) {
+  const upstream = new MockOpenAI(upstreamOptions);
   const collector = new MockOtlpCollector();
-  let gateway: TestGateway;
-
+  const setup = { upstream, collector, gateway: undefined as unknown as TestGateway };
   beforeAll(async () => {
     await upstream.start();
     await collector.start();
-    gateway = await startGateway(
-      `
-model_list:${entry('m', upstream, 'dep-m', 'gpt-4o-mini')}
-litellm_settings:
+    setup.gateway = await startGateway(`\nmodel_list:${entry('m', upstream, 'dep-m', 'gpt-4o-mini')}\n${sections}`, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20 } });
+  });
+  afterAll(async () => {
+    await setup.gateway?.close();
+    await collector.close();
+    await upstream.close();
+  });
+  return setup;
+}
+
+describe('otel callback with turn_off_message_logging', () => {
+  const setup = tracedSetup(`litellm_settings:
   callbacks: ["otel"]
   turn_off_message_logging: true
 general_settings:
   master_key: ${MASTER_KEY}
   store_prompts_in_spend_logs: true
-`,
-      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20 } },
-    );
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await collector.close();
-    await upstream.close();
-  });
+`);
 
   it('exports the spans without content', async () => {
-    await gateway.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'the secret recipe' }] });
+    const { collector } = setup;
+    await setup.gateway.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'the secret recipe' }] });
     await waitFor(() => collector.spans.length >= 2, 'the spans');
     const root = collector.spans.find((span) => span.parentSpanId === undefined)!;
     expect(root.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
@@ -314,17 +318,8 @@ general_settings:
 });
 
 describe('otel callback with a during_call guardrail', () => {
-  const upstream = new MockOpenAI({ promptTokens: 12, completionTokens: 5 });
-  const collector = new MockOtlpCollector();
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    await upstream.start();
-    await collector.start();
-    gateway = await startGateway(
-      `
-model_list:${entry('m', upstream, 'dep-m', 'gpt-4o-mini')}
-guardrails:
+  const setup = tracedSetup(
+    `guardrails:
   - guardrail_name: alongside
     litellm_params:
       guardrail: content_filter
@@ -335,18 +330,13 @@ litellm_settings:
 general_settings:
   master_key: ${MASTER_KEY}
 `,
-      { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20 } },
-    );
-  });
-  afterAll(async () => {
-    await gateway?.close();
-    await collector.close();
-    await upstream.close();
-  });
+    { promptTokens: 12, completionTokens: 5 },
+  );
 
   it('ends the attempt span of a stream the guardrail refused once it had opened, marked aborted', async () => {
+    const { collector } = setup;
     const traceId = 'd1'.repeat(16);
-    const error = await gateway
+    const error = await setup.gateway
       .openai()
       .chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'contraband please' }], stream: true, guardrails: ['alongside'] } as never, { headers: { traceparent: `00-${traceId}-${CLIENT_SPAN}-01` } })
       .then(() => undefined, (caught: unknown) => caught as { status?: number });
