@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requestRefund, WINDOW_MS } from './limits-state.js';
+import { requestRefund, TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 import { LocalLimitsState } from './local-limits-state.js';
 
 /** A LocalLimitsState on a clock the test moves. */
@@ -122,6 +122,63 @@ describe('LocalLimitsState token window', () => {
     }
     const probe = await state.reserveTokens(tpm, 'probe', 0);
     expect(probe).toMatchObject({ ok: true, windows: [{ remaining: 1_000_000_000 - 700_000 }] });
+  });
+});
+
+describe('LocalLimitsState held tokens', () => {
+  const tpm = [{ subject: 'key:h', limit: 1_000_000 }];
+  const plan = (requestId: string, tokens: number) => ({ requestId, rpm: [], tpm, tokens, parallel: [], holds: [], budgetMicros: 0, readSpent: false });
+  const settlement = (requestId: string, usedTokens: number) => ({ requestId, holds: [], reservedMicros: 0, actualMicros: 0, tpmSubjects: ['key:h'], heldTokens: 0, usedTokens, parallelSubjects: [], readSpent: false });
+
+  it('counts what calls in flight hold, gives it back when each settles, and lets a hold expire after its TTL', async () => {
+    const { clock, state } = onClock();
+    expect((await state.admit(plan('a', 300))).ok).toBe(true);
+    clock.now += 1_000;
+    expect(await state.admit(plan('b', 200))).toMatchObject({ ok: true, tokens: [{ remaining: 1_000_000 - 500 }] });
+    expect(state.heldTokenEntries('key:h').total).toBe(500);
+    await state.settleAdmission(settlement('b', 150));
+    // b's 200 held become its 150 counted; a still holds 300.
+    expect(await state.reserveTokens(tpm, 'c', 0)).toMatchObject({ ok: true, windows: [{ remaining: 1_000_000 - 150 - 300 }] });
+    await state.settleTokens(['key:h'], 'c', 0, 0);
+    // a never settles (its replica died): ten minutes after it was taken its hold no longer counts.
+    clock.now += TOKEN_HOLD_TTL_MS - 1_000;
+    expect(await state.reserveTokens(tpm, 'd', 0)).toMatchObject({ ok: true, windows: [{ remaining: 1_000_000 }] });
+    expect(state.heldTokenEntries('key:h').total).toBe(0);
+  });
+
+  it('refuses on what is held as on what was counted, exactly at the limit', async () => {
+    const { state } = onClock();
+    const tight = [{ subject: 'key:tight', limit: 1_000 }];
+    const take = (requestId: string, tokens: number) => state.admit({ ...plan(requestId, tokens), tpm: tight });
+    expect((await take('a', 600)).ok).toBe(true);
+    expect((await take('b', 400)).ok).toBe(true);
+    expect(await take('c', 1)).toMatchObject({ ok: false, refused: 'tokens', outcome: { heldTokens: 1_000 } });
+    await state.settleAdmission({ ...settlement('a', 100), tpmSubjects: ['key:tight'] });
+    // 100 counted + 400 held: 500 more fit, 501 do not.
+    expect((await take('d', 501)).ok).toBe(false);
+    expect((await take('e', 500)).ok).toBe(true);
+  });
+
+  it('keeps its queue bounded behind a call that holds for minutes while thousands settle', async () => {
+    const { clock, state } = onClock();
+    expect((await state.admit(plan('long', 50))).ok).toBe(true);
+    for (let index = 0; index < 50_000; index++) {
+      clock.now += 1;
+      expect((await state.admit(plan(`r${index}`, 10))).ok).toBe(true);
+      await state.settleAdmission(settlement(`r${index}`, 10));
+    }
+    // The long call still holds its 50, and the 50 000 settled holds behind it are not kept.
+    expect(state.heldTokenEntries('key:h')).toMatchObject({ total: 50 });
+    expect(state.heldTokenEntries('key:h').queued).toBeLessThanOrEqual(2 * 1_024 + 2);
+  });
+
+  it('gives the same request\'s earlier hold back when it holds again', async () => {
+    const { state } = onClock();
+    await state.reserveTokens(tpm, 'same', 300);
+    await state.reserveTokens(tpm, 'same', 100);
+    expect(state.heldTokenEntries('key:h').total).toBe(100);
+    await state.settleTokens(['key:h'], 'same', 100, 0);
+    expect(state.heldTokenEntries('key:h')).toEqual({ total: 0, queued: 0 });
   });
 });
 

@@ -75,6 +75,75 @@ class SlidingWindow {
   }
 }
 
+/** A request's tokens held on one subject while it is in flight (`settled` once given back or expired). */
+interface TokenHold {
+  requestId: string;
+  tokens: number;
+  expiresAt: number;
+  settled: boolean;
+}
+
+/**
+ * The tokens requests in flight hold on one subject, with their total kept as holds come and go:
+ * admission reads the total instead of walking every hold (it did, building an entry pair per hold,
+ * on every call). Holds expire oldest first: they are queued as they are taken, all with one TTL, so
+ * the queue's front expires first (a clock set back only delays an expiry, never brings one early).
+ */
+class TokenHolds {
+  private readonly byRequest = new Map<string, TokenHold>();
+  private queue: TokenHold[] = [];
+  private head = 0;
+  total = 0;
+
+  get size(): number {
+    return this.byRequest.size;
+  }
+
+  /** Holds queued, settled ones not yet dropped included (tests: memory stays bounded). */
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Drops what expired by `now`, and the settled holds at the queue's front. */
+  expire(now: number): void {
+    const { queue } = this;
+    while (this.head < queue.length) {
+      const hold = queue[this.head];
+      if (!hold.settled) {
+        if (hold.expiresAt > now) break;
+        this.release(hold);
+      }
+      this.head++;
+    }
+    // Settled holds behind a long call at the front are dropped once they outnumber the live ones.
+    const queued = queue.length - this.head;
+    if (queued > 1_024 && queued > 2 * this.byRequest.size) {
+      this.queue = queue.slice(this.head).filter((hold) => !hold.settled);
+      this.head = 0;
+    }
+  }
+
+  add(requestId: string, tokens: number, expiresAt: number): void {
+    const earlier = this.byRequest.get(requestId);
+    if (earlier) this.release(earlier);
+    const hold: TokenHold = { requestId, tokens, expiresAt, settled: false };
+    this.byRequest.set(requestId, hold);
+    this.queue.push(hold);
+    this.total += tokens;
+  }
+
+  remove(requestId: string): void {
+    const hold = this.byRequest.get(requestId);
+    if (hold) this.release(hold);
+  }
+
+  private release(hold: TokenHold): void {
+    hold.settled = true;
+    this.total -= hold.tokens;
+    this.byRequest.delete(hold.requestId);
+  }
+}
+
 /**
  * LimitsState for one process. Every method runs to completion without awaiting anything, so on
  * Node's single thread each check-and-take is atomic.
@@ -85,8 +154,8 @@ export class LocalLimitsState implements LimitsState {
   private readonly requests = new Map<string, SlidingWindow>();
   private readonly tokens = new Map<string, SlidingWindow>();
   private readonly parallel = new Map<string, number>();
-  /** subject → request id → tokens held while the request is in flight, and until when. */
-  private readonly heldTokens = new Map<string, Map<string, { tokens: number; expiresAt: number }>>();
+  /** subject → the tokens requests in flight hold on it. */
+  private readonly heldTokens = new Map<string, TokenHolds>();
 
   /**
    * `followBaseline`: a counter never stays below the spend the database reports (the hold's
@@ -209,20 +278,27 @@ export class LocalLimitsState implements LimitsState {
     return this.requests.get(subject)?.length ?? 0;
   }
 
+  /** The tokens held on the subject and the holds queued for it, settled ones not yet dropped included (tests). */
+  heldTokenEntries(subject: string): { total: number; queued: number } {
+    const holds = this.heldTokens.get(subject);
+    return { total: holds?.total ?? 0, queued: holds?.queued ?? 0 };
+  }
+
   private addTokens(subjects: string[], tokens: number): void {
     if (tokens <= 0) return;
     for (const subject of subjects) this.tokenWindow(subject).add(this.now(), tokens);
   }
 
-  private held(subject: string): { entries: Map<string, { tokens: number; expiresAt: number }>; total: number } {
-    const entries = this.heldTokens.get(subject) ?? new Map<string, { tokens: number; expiresAt: number }>();
-    const now = this.now();
-    let total = 0;
-    for (const [id, entry] of entries) {
-      if (entry.expiresAt <= now) entries.delete(id);
-      else total += entry.tokens;
-    }
-    return { entries, total };
+  /** The subject's holds, what expired dropped (registered by `add` only: a subject that holds nothing keeps no entry). */
+  private held(subject: string): TokenHolds {
+    const holds = this.heldTokens.get(subject) ?? new TokenHolds();
+    holds.expire(this.now());
+    return holds;
+  }
+
+  private hold(subject: string, holds: TokenHolds, requestId: string, tokens: number, expiresAt: number): void {
+    holds.add(requestId, tokens, expiresAt);
+    this.heldTokens.set(subject, holds);
   }
 
   async reserveTokens(limits: RateLimit[], requestId: string, tokens: number): Promise<TokenReserveOutcome> {
@@ -233,10 +309,10 @@ export class LocalLimitsState implements LimitsState {
     }
     const expiresAt = this.now() + TOKEN_HOLD_TTL_MS;
     const windows = limits.map(({ subject, limit }) => {
-      const { entries, total } = this.held(subject);
-      entries.set(requestId, { tokens, expiresAt });
-      this.heldTokens.set(subject, entries);
-      return { subject, limit, remaining: Math.max(0, limit - this.tokenWindow(subject).total - total - tokens) };
+      const holds = this.held(subject);
+      const before = holds.total;
+      this.hold(subject, holds, requestId, tokens, expiresAt);
+      return { subject, limit, remaining: Math.max(0, limit - this.tokenWindow(subject).total - before - tokens) };
     });
     return { ok: true, windows };
   }
@@ -247,9 +323,9 @@ export class LocalLimitsState implements LimitsState {
 
   private settleTokensNow(subjects: string[], requestId: string, usedTokens: number): void {
     for (const subject of subjects) {
-      const entries = this.heldTokens.get(subject);
-      entries?.delete(requestId);
-      if (entries && entries.size === 0) this.heldTokens.delete(subject);
+      const holds = this.heldTokens.get(subject);
+      holds?.remove(requestId);
+      if (holds && holds.size === 0) this.heldTokens.delete(subject);
     }
     this.addTokens(subjects, usedTokens);
   }
@@ -285,12 +361,12 @@ export class LocalLimitsState implements LimitsState {
       if (window.total >= limit) return { ok: false, refused: 'requests', outcome: { ok: false, subject, limit, retryAfterMs: Math.max(1, window.freesAt! - now) } };
       requestWindows.push(window);
     }
-    const tokenUse: Array<{ used: number; held: { entries: Map<string, { tokens: number; expiresAt: number }>; total: number } }> = [];
+    const tokenUse: Array<{ used: number; holds: TokenHolds }> = [];
     for (const { subject, limit } of plan.tpm) {
       const used = this.tokenWindow(subject).total;
-      const held = this.held(subject);
-      if (used + held.total + tokens > limit || used + held.total >= limit) return { ok: false, refused: 'tokens', outcome: { ok: false, subject, limit, usedTokens: used, heldTokens: held.total } };
-      tokenUse.push({ used, held });
+      const holds = this.held(subject);
+      if (used + holds.total + tokens > limit || used + holds.total >= limit) return { ok: false, refused: 'tokens', outcome: { ok: false, subject, limit, usedTokens: used, heldTokens: holds.total } };
+      tokenUse.push({ used, holds });
     }
     for (const { subject, limit } of plan.parallel) if ((this.parallel.get(subject) ?? 0) >= limit) return { ok: false, refused: 'parallel', outcome: { ok: false, subject, limit } };
     const budgets: Array<{ spent: number; reserved: number }> = [];
@@ -309,10 +385,10 @@ export class LocalLimitsState implements LimitsState {
     });
     const expiresAt = now + TOKEN_HOLD_TTL_MS;
     const tokenWindows = plan.tpm.map(({ subject, limit }, index) => {
-      const { used, held } = tokenUse[index];
-      held.entries.set(requestId, { tokens, expiresAt });
-      this.heldTokens.set(subject, held.entries);
-      return { subject, limit, remaining: Math.max(0, limit - used - held.total - tokens) };
+      const { used, holds } = tokenUse[index];
+      const before = holds.total;
+      this.hold(subject, holds, requestId, tokens, expiresAt);
+      return { subject, limit, remaining: Math.max(0, limit - used - before - tokens) };
     });
     for (const { subject } of plan.parallel) this.parallel.set(subject, (this.parallel.get(subject) ?? 0) + 1);
     for (const budget of budgets) budget.reserved += plan.budgetMicros;
