@@ -2,11 +2,13 @@
  * Who may manage which keys, users and teams (LiteLLM's roles). Admins (callers holding
  * llm.configure: the master key, proxy_admin users) manage everything; `proxy_admin_viewer` reads
  * everything; an `internal_user` manages its own keys; an `internal_user_viewer` only reads its own;
- * a team member with the team role `admin` manages the team's keys (creating them without a user, or
- * for itself) and members. The invariant: a
+ * a team member with the team role `admin` manages the team's keys (creating them for itself) and
+ * members. The invariant: a
  * caller never creates or changes a key into more access than it has itself — no other user's keys,
  * no team it does not belong to, no model outside its own (and the team's) models, no budget above
- * its own (and the team's), no imported secret, no spend reset, no unblocking.
+ * its own (and the team's), no imported secret, no spend reset, no unblocking. Nor a key without a
+ * user: such a key is held to no user's models, tier, budget or credits, so only an admin creates,
+ * changes or regenerates one.
  */
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
@@ -74,6 +76,16 @@ export class ManagementAccess {
   }
 
   /**
+   * A non-admin never gets (creates, changes or regenerates) a key without a user: at call time such
+   * a key is held to no user's models, tier, budget or credits, so it would carry more access than
+   * its maker has.
+   */
+  assertMayHoldUserlessKey(actor: Actor, userId: string | null): void {
+    if (actor.kind === 'admin' || userId !== null) return;
+    throw denied('only an admin creates, changes or regenerates a key without a user ("user_id": null): a service key is held to no user\'s models, tier, budget or credits. Create the key for yourself (leave user_id out), or ask an admin to create the service key');
+  }
+
+  /**
    * The fields a non-admin may create a key with (or change one to), with its user filled in; throws
    * 403 for anything beyond the actor's own access. Admins get the fields back unchanged.
    */
@@ -90,13 +102,14 @@ export class ManagementAccess {
     const teamAdmin = team !== undefined && isTeamAdmin(team, self.userId);
     if (team && !teamAdmin && !team.members.some((member) => member.userId === self.userId)) throw denied(`not a member of team "${team.teamId}"`);
     const userId = fields.user_id !== undefined ? fields.user_id : existing ? existing.userId : self.userId;
+    this.assertMayHoldUserlessKey(actor, userId);
     if (userId !== self.userId) {
       if (!teamAdmin) throw denied('a non-admin key may only create and change keys of its own user');
-      // A team admin's keys are the team's (user_id null) or its own: a key for another member would
-      // spend that member's own budget, and the team admin chooses who the members are.
+      // A team admin's keys are its own: a key for another member would spend that member's own
+      // budget, and the team admin chooses who the members are.
       // (A key already on a member, made by an admin, stays manageable: only choosing the user is refused.)
       const choosesUser = existing === undefined || fields.user_id !== undefined;
-      if (userId !== null && choosesUser) throw denied(`a team admin creates keys for team "${team!.teamId}" without a user ("user_id": null) or for itself, not for user "${userId}"`);
+      if (choosesUser) throw denied(`a team admin creates keys for team "${team!.teamId}" for itself, not for user "${userId}"`);
     }
     const owner = userId === self.userId ? self : undefined;
     const models = fields.models ?? [];

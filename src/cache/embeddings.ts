@@ -14,6 +14,7 @@ import type { CacheControls } from './controls.js';
 import type { CacheEntry } from './entry.js';
 import { answerFields, cacheKey, scopeOf } from './key.js';
 import type { ResponseCache } from './response-cache.js';
+import { servedByRequestedGroup } from './served-group.js';
 
 const INPUT = new Set(['input']);
 
@@ -69,7 +70,8 @@ export async function cachedEmbeddings(cache: ResponseCache, deps: { recorder: U
   }
   cache.counters.misses++;
   const result = withCacheHeaders(await next(call), 'miss', requestKey);
-  if (controls.noStore || result.kind !== 'json' || result.status !== 200) return result;
+  // Vectors a fallback group produced are not stored under the requested group's keys.
+  if (controls.noStore || result.kind !== 'json' || result.status !== 200 || !servedByRequestedGroup(call, result)) return result;
   let parsed: { data?: Array<{ index?: number; embedding?: unknown }>; model?: string; usage?: { prompt_tokens?: number } };
   try {
     parsed = JSON.parse(result.body) as typeof parsed;

@@ -119,6 +119,14 @@ describe.each(dialects)('usage_logs indexes on $dialect', ({ dialect, create }) 
     const agentRows = ROWS.filter((entry) => entry.agent === 'triage');
     const [totals] = await new AgentRepository(handle.db).totals(range.from, range.to);
     expect(totals).toMatchObject({ agent: 'triage', executions: agentRows.length, cost_micros: agentRows.reduce((sum, entry) => sum + entry.cost_micros!, 0) });
+    // A non-operator's agent stats and executions: only its own key's (or user's) rows.
+    const ownKey = agentRows.filter((entry) => entry.key_id === 'key-0');
+    const [keyTotals] = await new AgentRepository(handle.db).totals(range.from, range.to, { keyId: 'key-0' });
+    expect(keyTotals).toMatchObject({ agent: 'triage', executions: ownKey.length, cost_micros: ownKey.reduce((sum, entry) => sum + entry.cost_micros!, 0) });
+    const ownUser = agentRows.filter((entry) => entry.user_id === 'user-a');
+    const executions = await new AgentRepository(handle.db).executions('triage', range.from, range.to, 0, 100, { userId: 'user-a' });
+    expect(executions.map((entry) => entry.call_id)).toEqual(newestFirst(ownUser));
+    expect(await new AgentRepository(handle.db).totals(range.from, range.to, { keyId: 'no-such-key' })).toEqual([]);
     const customer = ROWS.filter((entry) => entry.end_user === 'customer-2');
     const report = await reports.endUserReport({ from: range.from, to: range.to, endUser: 'customer-2' });
     expect(report).toEqual([{ day: new Date(T0).toISOString().slice(0, 10), end_user: 'customer-2', model: 'gpt-4o-mini', cost_micros: customer.reduce((sum, entry) => sum + entry.cost_micros!, 0), total_tokens: customer.length * 15 }]);

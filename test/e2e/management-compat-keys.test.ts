@@ -334,8 +334,10 @@ for (const { dialect, create } of await dialectsUnderTest()) {
         const lead = await api.newUser({ user_id: 'team-lead', teams: [{ team_id: 'admin-team', user_role: 'admin' }] });
         const mate = await api.newUser({ user_id: 'team-mate', teams: ['admin-team'], auto_create_key: false });
         expect(mate.user_id).toBe('team-mate');
-        const teamKey = await api.ok<GeneratedKey>('POST', '/key/generate', { team_id: 'admin-team', user_id: null, models: ['cheap'] }, lead.key);
-        expect(teamKey).toMatchObject({ team_id: 'admin-team', user_id: null, created_by: 'team-lead' });
+        // A key without a user (held to no user's models, tier, budget or credits) is an admin's to make.
+        expect((await api.call('POST', '/key/generate', { team_id: 'admin-team', user_id: null, models: ['cheap'] }, lead.key)).status).toBe(403);
+        const teamKey = await api.generateKey({ team_id: 'admin-team', user_id: null, models: ['cheap'] });
+        expect(teamKey).toMatchObject({ team_id: 'admin-team', user_id: null, created_by: 'master' });
         // A key it made for itself, and one an admin made for a member: both the team admin's to manage.
         expect((await api.ok<GeneratedKey>('POST', '/key/generate', { team_id: 'admin-team' }, lead.key)).user_id).toBe('team-lead');
         const mateKey = await api.generateKey({ team_id: 'admin-team', user_id: 'team-mate' });

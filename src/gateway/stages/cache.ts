@@ -1,7 +1,8 @@
 /**
  * Response cache (between admit and route): a hit answers without calling `next` — recorded as a
  * cache hit, cost 0, no credits, the reservations released — and a miss calls `next` and stores what
- * the settle stage returned once it is complete (a stream when its pump ended normally). Identical
+ * the settle stage returned once it is complete (a stream when its pump ended normally), only when
+ * a deployment of the requested group answered (never a fallback group's answer). Identical
  * requests in flight on this replica wait for the first one (cache/single-flight.ts). The request's
  * own controls (`cache: {...}`) are read and taken off the body here, with or without a cache.
  */
@@ -15,6 +16,7 @@ import type { Embed } from '../../cache/semantic.js';
 import type { CacheEntry } from '../../cache/entry.js';
 import { storableChoices } from '../../cache/entry.js';
 import { answerFields, cacheKey, scopeOf } from '../../cache/key.js';
+import { servedByRequestedGroup } from '../../cache/served-group.js';
 import { fresh, type ResponseCache } from '../../cache/response-cache.js';
 import { waitAtMost } from '../../cache/single-flight.js';
 import { costMicros } from '../../billing/cost.js';
@@ -123,8 +125,10 @@ async function missAndStore(cache: ResponseCache, deps: Deps, call: Call, contro
   }
   withCacheHeaders(result, 'miss', key);
   const deploymentId = result.headers['x-switchboard-model-id'];
+  // The key names the requested group: an answer a fallback group served is not stored under it.
+  const storable = servedByRequestedGroup(call, result);
   const entryOf = (body: unknown, usage: Usage | undefined): CacheEntry | undefined =>
-    usage ? { v: 1, kind: call.operation.kind === 'chat' ? 'chat' : 'completion', createdAt: Date.now(), group: where.group, body, usage, costMicros: costOf(deps.catalog, deploymentId, usage) } : undefined;
+    usage && storable ? { v: 1, kind: call.operation.kind === 'chat' ? 'chat' : 'completion', createdAt: Date.now(), group: where.group, body, usage, costMicros: costOf(deps.catalog, deploymentId, usage) } : undefined;
   if (result.kind === 'json') {
     let entry: CacheEntry | undefined;
     if (result.status === 200) {

@@ -13,17 +13,19 @@
  *
  * The period is `start_date`/`end_date` (YYYY-MM-DD, UTC, inclusive; default the last 30 days).
  * Stats and executions are read from the usage rows (grouped by run), so their tokens and costs
- * are the spend report's.
+ * are the spend report's. They are scoped like /spend/logs: a caller without llm.configure sees
+ * only its own user's executions (all of that user's keys), or its own key's without a user —
+ * never another key's or team's runs, inputs or outputs; operators see everyone's.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { AgentDirectory, AgentEntry } from '../../agents/directory.js';
 import { parseRunInput, runAgent, type RunDependencies } from '../../agents/run.js';
-import { requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { databaseNotReady, GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
-import type { AgentRepository, AgentTotals, ExecutionRow } from '../../storage/repositories/agents.js';
+import type { AgentRepository, AgentTotals, ExecutionRow, ExecutionScope } from '../../storage/repositories/agents.js';
 import { callOf } from '../context.js';
 import type { AgentsListAnswer, AgentsOverviewAnswer, AgentStatsView, AgentView, ExecutionsPage, ExecutionView } from '../agent-views.js';
 import { positiveInteger } from '../query-fields.js';
@@ -56,6 +58,15 @@ function periodOf(query: { start_date?: string; end_date?: string }): Period {
   return { start_date: start, end_date: end, from, to };
 }
 
+
+/** Whose executions the caller reads: everyone's with llm.configure, else its own user's, else its own key's (as /spend/logs). */
+function executionScope(request: FastifyRequest): ExecutionScope {
+  if (can(request, 'llm.configure')) return {};
+  const { caller } = callOf(request);
+  if (caller.userId) return { userId: caller.userId };
+  if (caller.keyId) return { keyId: caller.keyId };
+  throw new GatewayError('permission_denied', 'agent stats and executions need a virtual key (its own executions) or the llm.configure permission (everyone\'s)');
+}
 
 export function statsView(totals: AgentTotals | undefined): AgentStatsView {
   const executions = totals?.executions ?? 0;
@@ -114,18 +125,18 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDepend
     return found;
   };
   const period = (request: FastifyRequest) => periodOf(parseInput(periodQuery, request.query, 'query'));
-  const totalsBy = async (range: Period) => new Map((await repository().totals(range.from, range.to)).map((row) => [row.agent, row]));
+  const totalsBy = async (request: FastifyRequest, range: Period) => new Map((await repository().totals(range.from, range.to, executionScope(request))).map((row) => [row.agent, row]));
   const name = (request: FastifyRequest) => (request.params as { name: string }).name;
 
   app.get('/agents', { preHandler: requirePermission('llm.read') }, async (request): Promise<AgentsListAnswer> => {
     const range = period(request);
-    const totals = await totalsBy(range);
+    const totals = await totalsBy(request, range);
     return { start_date: range.start_date, end_date: range.end_date, data: agents.list().map((entry) => agentView(entry, totals.get(entry.agent.name))) };
   });
 
   app.get('/agents/stats', { preHandler: requirePermission('llm.read') }, async (request): Promise<AgentsOverviewAnswer> => {
     const range = period(request);
-    const totals = await totalsBy(range);
+    const totals = await totalsBy(request, range);
     const list = agents.list();
     // Executions of agents deleted since still count in the totals (their usage rows remain).
     const all: AgentTotals = { agent: '', executions: 0, successes: 0, low_confidence: 0, failures: 0, total_tokens: 0, cost_micros: 0, execution_time_ms: 0 };
@@ -149,7 +160,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDepend
   app.get('/agents/:name', { preHandler: requirePermission('llm.read') }, async (request) => {
     const agent = agents.require(name(request));
     const range = period(request);
-    return agentView(agents.entry(agent.name)!, (await totalsBy(range)).get(agent.name));
+    return agentView(agents.entry(agent.name)!, (await totalsBy(request, range)).get(agent.name));
   });
 
   app.get('/agents/:name/executions', { preHandler: requirePermission('llm.read') }, async (request): Promise<ExecutionsPage> => {
@@ -158,7 +169,7 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDepend
     const range = periodOf(query);
     const page = query.page ?? 1;
     const pageSize = query.page_size ?? 50;
-    const rows = await repository().executions(agent.name, range.from, range.to, (page - 1) * pageSize, pageSize + 1);
+    const rows = await repository().executions(agent.name, range.from, range.to, (page - 1) * pageSize, pageSize + 1, executionScope(request));
     return { agent: agent.name, start_date: range.start_date, end_date: range.end_date, page, page_size: pageSize, has_more: rows.length > pageSize, data: rows.slice(0, pageSize).map(executionView) };
   });
 

@@ -52,6 +52,17 @@ export interface AgentTotals {
   execution_time_ms: number;
 }
 
+/**
+ * Whose usage an execution read covers: a key's own calls, or a user's (all of its keys). Empty
+ * (operators) covers everyone's. Executions are scoped through their usage rows, which name the
+ * caller's key and user (a run's calls all carry the caller of the run), so a run's stored
+ * input/output is only ever joined to the rows of the caller that made it.
+ */
+export interface ExecutionScope {
+  keyId?: string;
+  userId?: string;
+}
+
 export class AgentRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -105,19 +116,19 @@ export class AgentRepository {
     await this.db.insertInto('agent_executions').values(row).execute();
   }
 
-  /** The agent's executions in [from, to), newest first. */
-  async executions(agent: string, from: number, to: number, offset: number, limit: number): Promise<ExecutionRow[]> {
+  /** The agent's executions in [from, to) within `scope`, newest first. */
+  async executions(agent: string, from: number, to: number, offset: number, limit: number, scope: ExecutionScope = {}): Promise<ExecutionRow[]> {
     const result = await sql<Record<string, unknown>>`
       select g.*, e.entity_type, e.status as run_status, e.confidence, e.input, e.output, e.error as run_error, e.execution_time_ms as run_time
-      from (${grouped(agent, from, to)}) g
+      from (${grouped(agent, from, to, scope)}) g
       left join agent_executions e on e.execution_id = g.execution_id
       order by g.created_at desc, g.execution_id desc
       limit ${limit} offset ${offset}`.execute(this.db);
     return result.rows.map(executionOf);
   }
 
-  /** Totals per agent in [from, to). */
-  async totals(from: number, to: number): Promise<AgentTotals[]> {
+  /** Totals per agent in [from, to) within `scope`. */
+  async totals(from: number, to: number, scope: ExecutionScope = {}): Promise<AgentTotals[]> {
     const result = await sql<Record<string, unknown>>`
       select g.agent as agent,
         count(*) as executions,
@@ -127,7 +138,7 @@ export class AgentRepository {
         sum(g.total_tokens) as total_tokens,
         sum(g.cost_micros) as cost_micros,
         sum(coalesce(e.execution_time_ms, g.latency_ms)) as execution_time_ms
-      from (${grouped(undefined, from, to)}) g
+      from (${grouped(undefined, from, to, scope)}) g
       left join agent_executions e on e.execution_id = g.execution_id
       group by g.agent`.execute(this.db);
     return result.rows.map((row) => ({
@@ -146,8 +157,8 @@ export class AgentRepository {
 /** A run's status when it recorded one, else that of its call. */
 const statusSql = sql`coalesce(e.status, case when g.failed_calls > 0 then 'failed' else 'success' end)`;
 
-/** The agent's usage rows grouped by execution: a run's calls together, any other call alone. */
-function grouped(agent: string | undefined, from: number, to: number) {
+/** The agent's usage rows (within `scope`) grouped by execution: a run's calls together, any other call alone. */
+function grouped(agent: string | undefined, from: number, to: number, scope: ExecutionScope) {
   return sql`
     select coalesce(agent_execution, call_id) as execution_id,
       max(agent) as agent,
@@ -167,7 +178,7 @@ function grouped(agent: string | undefined, from: number, to: number) {
       max(messages) as messages,
       max(response) as response
     from usage_logs
-    where ${agent === undefined ? sql`agent is not null` : sql`agent = ${agent}`} and created_at >= ${from} and created_at < ${to}
+    where ${agent === undefined ? sql`agent is not null` : sql`agent = ${agent}`} and created_at >= ${from} and created_at < ${to}${scope.keyId !== undefined ? sql` and key_id = ${scope.keyId}` : sql``}${scope.userId !== undefined ? sql` and user_id = ${scope.userId}` : sql``}
     group by coalesce(agent_execution, call_id)`;
 }
 
