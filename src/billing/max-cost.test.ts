@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from '../providers/types.js';
-import { DEFAULT_OUTPUT_TOKEN_LIMIT, generatedChoices, maxCostMicros, REASONING_ALLOWANCE, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_OUTPUT_TOKEN_LIMIT, generatedChoices, maxCostMicros, promptCount, REASONING_ALLOWANCE, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
 
 const BASE_MESSAGES = [{ role: 'user', content: 'hi' }];
 const chat = (body: Record<string, unknown>): CostInput => ({ kind: 'chat', body: { model: 'm', messages: BASE_MESSAGES, ...body } });
@@ -77,6 +77,42 @@ describe('the output bound', () => {
     expect(generatedChoices({})).toBe(1);
     expect(generatedChoices({ n: 3 })).toBe(3);
     expect(generatedChoices({ n: 2, best_of: 5 })).toBe(5);
+  });
+
+  it('a completions prompt array: every prompt gets its own n (or best_of) completions, as OpenAI generates and bills them', () => {
+    const prompts = Array.from({ length: 50 }, (_, index) => `Say hi ${index}`);
+    expect(promptCount({ prompt: 'Say hi' })).toBe(1);
+    expect(promptCount({ prompt: prompts })).toBe(50);
+    // An array of token ids is one prompt; an array of token arrays one per array.
+    expect(promptCount({ prompt: [1, 2, 3] })).toBe(1);
+    expect(promptCount({ prompt: [[1, 2], [3], [4, 5, 6]] })).toBe(3);
+    expect(generatedChoices({ prompt: prompts })).toBe(50);
+    expect(generatedChoices({ prompt: prompts, n: 2, best_of: 3 })).toBe(150);
+    expect(generatedChoices({ prompt: 'Say hi', best_of: 20 })).toBe(20);
+    // best_of below n (OpenAI refuses it) never lowers the count; a numeric string counts as some servers read it.
+    expect(generatedChoices({ prompt: 'x', n: 4, best_of: 2 })).toBe(4);
+    expect(generatedChoices({ prompt: 'x', best_of: '20' })).toBe(20);
+    // The relay (/openai/v1/completions) carries the client's prompt in `native`, n / best_of folded into `n`.
+    expect(generatedChoices({ model: 'm', native: { model: 'm', prompt: prompts, best_of: 2 }, n: 2 })).toBe(100);
+    // An image call's prompt is one description, whatever its form fields hold.
+    expect(generatedChoices({ model: 'm', native: { prompt: ['a', 'b'] }, units: { images: 1 }, max_tokens: 6240 })).toBe(1);
+  });
+
+  it('reserves and bounds the output of every prompt of a prompt array and every best_of completion', () => {
+    const prompts = Array.from({ length: 50 }, (_, index) => `Say hi ${index}`);
+    const many: CostInput = { kind: 'completion', body: { model: 'm', prompt: prompts, max_tokens: 100 } };
+    const prompt = promptTokenBound(many);
+    // Every prompt's bytes are in the prompt bound.
+    expect(prompt).toBeGreaterThanOrEqual(prompts.reduce((sum, text) => sum + Buffer.byteLength(text), 0));
+    expect(maxCostMicros(many, [deployment(1, 2)])).toBe(prompt + 2 * 100 * 50);
+    expect(billableOutputLimit(many, deployment(1, 2))).toBe(5000);
+    const bestOf: CostInput = { kind: 'completion', body: { model: 'm', prompt: 'Say hi', max_tokens: 100, best_of: 20 } };
+    expect(billableOutputLimit(bestOf, deployment(1, 2))).toBe(2000);
+    const tokenArrays: CostInput = { kind: 'completion', body: { model: 'm', prompt: [[1, 2], [3, 4]], max_tokens: 10, n: 3 } };
+    expect(billableOutputLimit(tokenArrays, deployment(1, 2))).toBe(60);
+    const relayed: CostInput = { kind: 'completion', relayed: true, body: { model: 'm', native: { model: 'm', prompt: prompts, max_tokens: 100 }, max_tokens: 100 } };
+    expect(billableOutputLimit(relayed, deployment(1, 2))).toBe(5000);
+    expect(maxCostMicros(relayed, [deployment(1, 2)])).toBe(promptTokenBound(relayed) + 2 * 5000);
   });
 
   it('prices prompt at the dearest input rate and output × choices at the output rate, over every candidate', () => {

@@ -10,7 +10,8 @@
  *   or renamed one through unpriced;
  * - completion tokens ≤ max_tokens (else the deployment's default, else the model's output limit,
  *   else DEFAULT_MAX_OUTPUT_TOKENS) plus the predicted output (`prediction`, billed as completion
- *   tokens), times the number of completions generated (`n`, or `best_of` when larger);
+ *   tokens), times the number of completions generated (`n`, or `best_of` when larger, for each
+ *   prompt of a completions request whose `prompt` is an array of prompts);
  * - at the dearest price among the deployments that may serve it (fallbacks included).
  */
 import type { ChatMessage, Deployment, MediaUnits, TokenPrices } from '../providers/types.js';
@@ -157,10 +158,37 @@ export function predictionTokenBound(body: Record<string, unknown>): number {
   return serializedBytes(prediction);
 }
 
-/** Completions generated (and billed) per request: `n`, or `best_of` when it asks for more. */
+/**
+ * A count as an upstream may read it: a number, or a numeric string (OpenAI refuses one, but
+ * OpenAI-compatible servers that coerce types, such as pydantic-based ones, take "20" as 20).
+ */
+function countOf(value: unknown): number | undefined {
+  const number = typeof value === 'string' && /^\s*\d+(\.\d*)?\s*$/.test(value) ? Number(value) : value;
+  return typeof number === 'number' && Number.isFinite(number) ? Math.ceil(number) : undefined;
+}
+
+/**
+ * Prompts of a completions request, as OpenAI counts them (each gets its own `n` / `best_of`
+ * completions): a string is one prompt, an array of strings or of token arrays one per element, an
+ * array of token ids one. A relayed call (`/openai/v1/completions`) carries the client's body in
+ * `native`. A media call's `prompt` (images: `units` set) is one description, never several.
+ */
+export function promptCount(body: Record<string, unknown>): number {
+  if (body.units !== undefined && body.units !== null) return 1;
+  const native = body.native;
+  const prompt = body.prompt !== undefined ? body.prompt : typeof native === 'object' && native !== null && !Array.isArray(native) ? (native as Record<string, unknown>).prompt : undefined;
+  if (!Array.isArray(prompt) || prompt.length === 0) return 1;
+  if (prompt.every((item) => typeof item === 'number')) return 1;
+  return prompt.length;
+}
+
+/**
+ * Completions generated (and billed) per request: `n`, or `best_of` when it asks for more (the
+ * provider generates `best_of` and returns `n`), for each prompt of the request.
+ */
 export function generatedChoices(body: Record<string, unknown>): number {
-  const counts = [body.n, body.best_of].filter((value): value is number => typeof value === 'number' && Number.isFinite(value));
-  return Math.max(1, ...counts.map((value) => Math.ceil(value)));
+  const counts = [body.n, body.best_of].map(countOf).filter((value): value is number => value !== undefined);
+  return promptCount(body) * Math.max(1, ...counts);
 }
 
 /** The output a deployment allows a request that names no limit: its configured default, else the model's window. */
@@ -182,7 +210,8 @@ function positive(value: unknown): number | undefined {
  * The most completion tokens a provider may honestly bill for the request on `deployment`, as
  * settlement bounds a report (billing/usage-bounds.ts): the output limit as sent, else the
  * deployment's default, else model_info's, else DEFAULT_OUTPUT_TOKEN_LIMIT, plus a reasoning
- * allowance per choice when the request asks for reasoning or thinking.
+ * allowance per choice when the request asks for reasoning or thinking, times the completions
+ * generated (generatedChoices: every prompt's `n`, or `best_of` when larger).
  */
 export function billableOutputLimit(input: CostInput, deployment: Deployment): number {
   if (input.kind === 'embeddings') return 0;
@@ -190,7 +219,7 @@ export function billableOutputLimit(input: CostInput, deployment: Deployment): n
   const requested = positive(body.max_completion_tokens) ?? positive(body.max_tokens);
   const configured = positive(deployment.defaultParams.max_completion_tokens) ?? positive(deployment.defaultParams.max_tokens);
   const limit = requested ?? configured ?? positive(deployment.modelInfo.max_output_tokens) ?? positive(deployment.modelInfo.max_tokens) ?? DEFAULT_OUTPUT_TOKEN_LIMIT;
-  const choices = positive(body.n) ?? 1;
+  const choices = generatedChoices(body);
   const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== null && body.reasoning_effort !== 'none' ? REASONING_ALLOWANCE : 0;
   const thinking = typeof body.thinking === 'object' && body.thinking !== null ? REASONING_ALLOWANCE : 0;
   return (limit + Math.max(reasoning, thinking)) * choices;

@@ -54,6 +54,20 @@ describe('the reservation plan', () => {
     expect(plan.affordableOutputTokens(PROMPT_MICROS)).toBe(0);
   });
 
+  it('a completions prompt array or best_of: the output of every completion generated, capped or not', () => {
+    const prompts = Array.from({ length: 50 }, (_, index) => `Say hi ${index}`);
+    const completion = (body: Record<string, unknown>) => ({ kind: 'completion' as const, body: { model: 'gpt-3.5-turbo-instruct', ...body } });
+    const many = reservationPlan(completion({ prompt: prompts, max_tokens: 100 }), [deployment()], 1024);
+    const promptMicros = Math.ceil((many.promptBound! * GPT_4O.inputPerToken) / 1_000_000);
+    // 50 prompts × 100 tokens at $10/M.
+    expect(many.costMicros()).toBe(promptMicros + 50 * 100 * 10);
+    expect(reservationPlan(completion({ prompt: 'Say hi', max_tokens: 100, best_of: 20 }), [deployment()], 1024).costMicros()).toBe(Math.ceil((7 * GPT_4O.inputPerToken) / 1_000_000) + 20 * 100 * 10);
+    // Without max_tokens the gateway's cap applies to each of the 50 × 2 completions, and what is left is shared among them.
+    const capped = reservationPlan(completion({ prompt: prompts, n: 2 }), [deployment()], 1024);
+    expect(capped.costMicros(10)).toBe(promptMicros + 100 * 10 * 10);
+    expect(capped.affordableOutputTokens(promptMicros + 100 * 10 * 10)).toBe(10);
+  });
+
   it('the cap goes in max_completion_tokens for OpenAI, max_tokens elsewhere, on a copy', () => {
     const request = { model: 'x', messages: [] };
     expect(withOutputCap(request, 42, outputCapField('chat', [deployment()]))).toEqual({ model: 'x', messages: [], max_completion_tokens: 42 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Deployment } from '../providers/types.js';
 import { seededRandom } from '../../test/support/random.js';
 import type { MediaUnits } from '../providers/types.js';
-import { boundUnits, boundUsage, DEFAULT_OUTPUT_TOKEN_LIMIT, exceedsLimits, REASONING_ALLOWANCE, usageLimits } from './usage-bounds.js';
+import { boundUnits, boundUsage, DEFAULT_OUTPUT_TOKEN_LIMIT, exceedsLimits, MAX_INPUT_IMAGE_TOKENS, REASONING_ALLOWANCE, usageLimits } from './usage-bounds.js';
 
 function deployment(overrides: Partial<Deployment> = {}): Deployment {
   return { id: 'd', modelName: 'm', provider: 'openai', upstreamModel: 'm', apiBase: '', headers: {}, defaultParams: {}, modelInfo: {}, available: true, ...overrides } as Deployment;
@@ -38,6 +38,51 @@ describe('usage limits', () => {
     const byId = chat({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] }] });
     expect(usageLimits(byId, deployment({ modelInfo: { max_input_tokens: 200_000 } })).promptTokens).toBe(200_000);
     expect(usageLimits(chat({ web_search_options: {} }), deployment()).promptTokens).toBe(2_000_000);
+  });
+});
+
+describe('usage limits of legacy completions and image edits', () => {
+  const prompts = Array.from({ length: 50 }, (_, index) => `Say hi ${index}`);
+
+  it('a prompt array: every prompt\'s completions, each up to max_tokens, and every prompt in the prompt bound', () => {
+    const limits = usageLimits({ kind: 'completion', body: { model: 'm', prompt: prompts, max_tokens: 100 } }, deployment());
+    expect(limits.completionTokens).toBe(50 * 100);
+    // What OpenAI bills for it: each prompt's tokens once, 100 completion tokens per prompt.
+    expect(exceedsLimits({ promptTokens: 50 * 5, completionTokens: 5000, totalTokens: 5250 }, limits)).toBe(false);
+    const tokenArrays = usageLimits({ kind: 'completion', body: { model: 'm', prompt: Array.from({ length: 8 }, () => [1, 2, 3]), max_tokens: 16, n: 2 } }, deployment());
+    expect(tokenArrays.completionTokens).toBe(8 * 2 * 16);
+  });
+
+  it('best_of: the completions generated, not only the n returned', () => {
+    const limits = usageLimits({ kind: 'completion', body: { model: 'm', prompt: 'Say hi', max_tokens: 100, best_of: 20 } }, deployment());
+    expect(limits.completionTokens).toBe(2000);
+    expect(exceedsLimits({ promptTokens: 3, completionTokens: 2000, totalTokens: 2003 }, limits)).toBe(false);
+    expect(usageLimits({ kind: 'completion', body: { model: 'm', prompt: prompts, max_tokens: 10, n: 2, best_of: 4 } }, deployment()).completionTokens).toBe(50 * 4 * 10);
+  });
+
+  it('the relayed /openai/v1/completions: the prompts of the client\'s body', () => {
+    const relayed = { kind: 'completion' as const, relayed: true, body: { model: 'm', native: { model: 'm', prompt: prompts, max_tokens: 100, best_of: 2 }, max_tokens: 100, n: 2 } };
+    expect(usageLimits(relayed, deployment()).completionTokens).toBe(50 * 2 * 100);
+  });
+
+  it('a gpt-image-1 edit: the images sent are in the prompt bound, at their worst case (input_fidelity high)', () => {
+    // As the route builds it: the form fields, n images to make, (n + images sent) × 6,240 tokens of max_tokens.
+    const edit = (images: number, fields: Record<string, unknown> = {}) => ({
+      kind: 'completion' as const,
+      relayed: true,
+      body: { model: 'gpt-image-1', native: { model: 'gpt-image-1', prompt: 'a gift basket of these', ...fields }, units: { images: 1, imageVariant: 'auto/auto' }, max_tokens: (1 + images) * 6_240 },
+    });
+    const sixteen = usageLimits(edit(16, { input_fidelity: 'high' }), deployment());
+    expect(sixteen.promptTokens).toBeGreaterThanOrEqual(16 * MAX_INPUT_IMAGE_TOKENS);
+    // What OpenAI bills for 16 images: 323 each (4,160 more each with high input fidelity), plus the text.
+    expect(exceedsLimits({ promptTokens: 20 + 16 * 323, completionTokens: 1056, totalTokens: 20 + 16 * 323 + 1056 }, usageLimits(edit(16), deployment()))).toBe(false);
+    expect(exceedsLimits({ promptTokens: 20 + 16 * (323 + 4_160), completionTokens: 1056, totalTokens: 20 + 16 * 4_483 + 1056 }, sixteen)).toBe(false);
+    expect(exceedsLimits({ promptTokens: 20 + 16 * (581 + 6_240), completionTokens: 1056 }, sixteen)).toBe(false);
+    // An image generation sends none: its bound is its prompt's.
+    const generation = { kind: 'completion' as const, relayed: true, body: { model: 'gpt-image-1', native: { model: 'gpt-image-1', prompt: 'a lighthouse', n: 2 }, units: { images: 2 }, max_tokens: 2 * 6_240 } };
+    expect(usageLimits(generation, deployment()).promptTokens).toBeLessThan(2_000);
+    // A route that names the images sent.
+    expect(usageLimits({ ...generation, body: { ...generation.body, units: { images: 2, inputImages: 3 } } }, deployment()).promptTokens).toBeGreaterThanOrEqual(3 * MAX_INPUT_IMAGE_TOKENS);
   });
 });
 

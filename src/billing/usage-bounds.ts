@@ -7,13 +7,15 @@
  * The bounds are generous on purpose — honest usage must never be flagged:
  * - prompt tokens ≤ max(4 × estimate, estimate + 1000), where the estimate is max-cost.ts's
  *   byte bound (UTF-8 bytes of everything the model reads, per-message framing, 3000 tokens per
- *   image / audio / file part) plus the size of inline attachment data. Each BPE token spans at
+ *   image / audio / file part) plus the size of inline attachment data, plus MAX_INPUT_IMAGE_TOKENS
+ *   per image sent to an image edit (gpt-image-1 bills the images it reads). Each BPE token spans at
  *   least one byte, so the estimate alone is already above the true count; the margin covers
  *   hidden provider prompts (tool-use instructions) and tokenizers that differ. When the request
  *   makes the provider read more than it sent (a file by id, server-side tools such as web
  *   search), the bound is at least the model's input window (model_info.max_input_tokens, else
  *   2,000,000).
- * - completion tokens ≤ the effective output limit × n: max_completion_tokens / max_tokens as sent
+ * - completion tokens ≤ the effective output limit × the completions generated (n, or best_of when
+ *   larger, for each prompt of a prompt array): max_completion_tokens / max_tokens as sent
  *   (else the deployment's default, else model_info.max_output_tokens / max_tokens, else 131,072),
  *   plus a 32,768-token allowance per choice when the request asks for reasoning (providers differ
  *   on whether thinking counts against the limit).
@@ -54,10 +56,38 @@ export function usageLimits(input: CostInput, deployment: Deployment): UsageLimi
 }
 
 function promptLimit(input: CostInput, deployment: Deployment): number {
-  const estimate = promptTokenBound(input) + inlineAttachmentBytes(input);
+  const estimate = promptTokenBound(input) + inlineAttachmentBytes(input) + inputImages(input) * MAX_INPUT_IMAGE_TOKENS;
   const limit = Math.max(PROMPT_MULTIPLIER * estimate, estimate + PROMPT_ALLOWANCE);
   if (!readsBeyondRequest(input)) return limit;
   return Math.max(limit, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
+}
+
+/**
+ * The most input tokens one image given to gpt-image-1 (an edit) is billed: scaled down to fit
+ * 2048 px and to a shortest side of 512 px, it covers at most 4 tiles of 512 px at 129 tokens, plus
+ * 65; with `input_fidelity: "high"` OpenAI adds 4,160 tokens (square) or 6,240 (portrait,
+ * landscape). The request's form fields do not say which images are square, so 6,240.
+ */
+export const MAX_INPUT_IMAGE_TOKENS = 65 + 4 * 129 + 6_240;
+/**
+ * What the images routes hold per image in `max_tokens` (http/routes/openai-media.ts,
+ * MAX_IMAGE_OUTPUT_TOKENS): one for each image to generate (`units.images`) and one for each image
+ * sent to edit. Whatever they hold beyond the images to generate is for images sent.
+ */
+const IMAGE_RESERVATION_TOKENS = 6_240;
+
+/**
+ * Images the request sends the model to read (gpt-image-1 edits): `units.inputImages` when the route
+ * names them, else the images the route's `max_tokens` holds beyond the images to generate. The
+ * uploads themselves are not in the request body, which is all the bounds see.
+ */
+function inputImages(input: CostInput): number {
+  const units = input.body.units as MediaUnits | undefined;
+  if (typeof units !== 'object' || units === null) return 0;
+  if (typeof units.inputImages === 'number' && Number.isFinite(units.inputImages) && units.inputImages > 0) return Math.ceil(units.inputImages);
+  const maxTokens = input.body.max_tokens;
+  if (typeof units.images !== 'number' || !Number.isFinite(units.images) || typeof maxTokens !== 'number' || !Number.isFinite(maxTokens)) return 0;
+  return Math.max(0, Math.ceil(maxTokens / IMAGE_RESERVATION_TOKENS - units.images));
 }
 
 /**
