@@ -10,7 +10,9 @@
  * - `POST /v1/moderations` (ModerationCreateResponse): one result per input, flagged when the text
  *   contains "kill";
  * - `POST /v1/rerank` (Cohere rerank v2): `results` sorted by relevance_score (the share of query
- *   words in the document), cut to top_n, with `meta.billed_units.search_units` (one per 100 documents);
+ *   words in the document), cut to top_n, with `meta.billed_units.search_units` by Cohere's pricing rule:
+ *   a document longer than 500 tokens with the query is split into chunks, each a document, and a
+ *   search unit covers 100 (a token taken as 4 bytes here);
  * - `POST /v1/files` (multipart: `file`, `purpose`; another field is refused as OpenAI does), then
  *   `GET /v1/files`, `GET` / `DELETE /v1/files/{id}`;
  * - `POST /v1/audio/transcriptions` (multipart): json / verbose_json / text answers as whisper-1 gives them;
@@ -35,12 +37,45 @@ export interface MediaRequest {
   body: Json;
 }
 
+/** Seconds of audio as a decoder finds them (see transcription()). */
+function decodedSeconds(audio: Buffer): number {
+  const compressed = audio.length / 16_000;
+  if (audio.length < 12 || audio.toString('ascii', 0, 4) !== 'RIFF' || audio.toString('ascii', 8, 12) !== 'WAVE') return compressed;
+  let bytesPerSecond: number | undefined;
+  let data = 0;
+  for (let offset = 12; offset + 8 <= audio.length; ) {
+    const id = audio.toString('ascii', offset, offset + 4);
+    const size = audio.readUInt32LE(offset + 4);
+    if (id === 'fmt ') {
+      const format = audio.readUInt16LE(offset + 8);
+      const subformat = format === 0xfffe ? audio.readUInt16LE(offset + 8 + 24) : format;
+      if (subformat !== 1 && subformat !== 3) return compressed;
+      bytesPerSecond = audio.readUInt32LE(offset + 12) * audio.readUInt16LE(offset + 10) * Math.ceil(audio.readUInt16LE(offset + 22) / 8);
+    } else if (id === 'data') {
+      const rest = audio.length - offset - 8;
+      data += size === 0 || size === 0xffffffff ? rest : Math.min(size, rest);
+    }
+    offset += 8 + size + (size % 2);
+  }
+  return bytesPerSecond ? data / bytesPerSecond : compressed;
+}
+
+/** Cohere's rule: a chunk holds the query and up to 500 tokens in all; a search unit covers 100 chunks (a token is 4 bytes here). */
+function rerankSearchUnits(query: string, documents: unknown[]): number {
+  const tokens = (text: string) => Math.ceil(Buffer.byteLength(text) / 4);
+  const perChunk = Math.max(1, 500 - tokens(query));
+  const chunks = documents.reduce<number>((sum, document) => sum + Math.max(1, Math.ceil(tokens(typeof document === 'string' ? document : JSON.stringify(document)) / perChunk)), 0);
+  return Math.ceil(chunks / 100);
+}
+
 const CATEGORIES = ['harassment', 'harassment/threatening', 'hate', 'hate/threatening', 'illicit', 'illicit/violent', 'self-harm', 'self-harm/instructions', 'self-harm/intent', 'sexual', 'sexual/minors', 'violence', 'violence/graphic'];
 
 export class MockOpenAIMedia extends MockServer {
   readonly requests: MediaRequest[] = [];
   /** When set, the next speech answer stops after its first chunk until this settles. */
   speechHold: Promise<void> | undefined;
+  /** When set, transcriptions answer plain text whatever `response_format` asks for (an upstream that misbehaves). */
+  transcriptionAsText = false;
 
   /** Files uploaded through `POST /v1/files`, by id. */
   readonly files = new Map<string, Json>();
@@ -245,7 +280,7 @@ export class MockOpenAIMedia extends MockServer {
     return this.json(response, {
       id: randomBytes(8).toString('hex'),
       results: scored.slice(0, topN),
-      meta: { api_version: { version: '2' }, billed_units: { search_units: Math.ceil(body.documents.length / 100) } },
+      meta: { api_version: { version: '2' }, billed_units: { search_units: rerankSearchUnits(body.query, body.documents as unknown[]) } },
     });
   }
 
@@ -253,7 +288,10 @@ export class MockOpenAIMedia extends MockServer {
    * A transcription (multipart: `file`, `model`, `response_format`, ...): json answers
    * `{text, usage: {type: "duration", seconds}}` (seconds rounded up, as whisper-1 reports them),
    * verbose_json adds `task`, `language`, `duration` and `segments`; text, srt and vtt answer text.
-   * The duration is read from the WAV header; other files count as one second per 16 KB.
+   * The duration is what a decoder (ffmpeg's wavdec) plays: a PCM / float WAV's every `data` chunk
+   * over sample rate × channels × bytes per sample, its `byteRate` field ignored; other files
+   * (compressed WAVs too) count as one second per 16 KB. The last value of a repeated field wins, as
+   * in Starlette's form parser.
    */
   private async transcription(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const fields: Json = {};
@@ -274,10 +312,9 @@ export class MockOpenAIMedia extends MockServer {
     this.requests.push({ path: '/v1/audio/transcriptions', url: request.url ?? '', headers: request.headers, body: { ...fields, file: { filename: file.name, type: file.type, size: audio.length, sha256: createHash('sha256').update(audio).digest('hex') } } });
     if (!this.authorized(request)) return this.error(response, 401, 'Incorrect API key provided.', 'invalid_api_key');
     if (audio.length === 0) return this.error(response, 400, "Missing required parameter: 'file'.", 'missing_required_parameter', 'file');
-    const isWav = audio.toString('ascii', 0, 4) === 'RIFF' && audio.toString('ascii', 8, 12) === 'WAVE';
-    const duration = isWav ? (audio.length - 44) / audio.readUInt32LE(28) : audio.length / 16_000;
+    const duration = decodedSeconds(audio);
     const text = 'Hello from the mock transcription.';
-    const format = String(fields.response_format ?? 'json');
+    const format = this.transcriptionAsText ? 'text' : String(fields.response_format ?? 'json');
     if (format === 'text') {
       response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
       response.end(`${text}\n`);

@@ -49,8 +49,10 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
 
   if (operation.kind === 'native' && operation.upload && !isJson(response.headers['content-type'])) {
     // A transcript as text, srt or vtt: relayed as is, billed by the file's own duration (the route
-    // takes these formats only for files that state it).
-    const seconds = operation.upload.seconds;
+    // takes these formats only for files that state it). An upstream that answers text for a file
+    // whose duration is unknown is billed the seconds reserved for it, the most the file can hold:
+    // the provider billed the call, so it is never recorded free.
+    const seconds = operation.upload.seconds ?? operation.request.units?.inputSeconds;
     const usage = seconds === undefined ? undefined : boundUnits({ promptTokens: 0, completionTokens: 0, totalTokens: 0, units: { inputSeconds: seconds } }, operation.request.units);
     const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : 'text/plain; charset=utf-8';
     return { kind: 'json', body: text, parsed: null, usage, text, upstreamLatencyMs, warnings, contentType };

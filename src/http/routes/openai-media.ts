@@ -16,7 +16,9 @@
  *   and streamed upstream, per second of audio;
  * - `POST /openai/v1/{path}`: any other JSON endpoint of an OpenAI deployment, the body's `model`
  *   naming the group; recorded, and costed when the answer carries token usage; `stream: true`
- *   relayed event by event as the upstream writes it (OpenAIRelayStreamTransform, openAIRelayFormat);
+ *   relayed event by event as the upstream writes it (OpenAIRelayStreamTransform, openAIRelayFormat).
+ *   Paths billed per media unit are built as their own routes build them (RELAYED_MEDIA), so their
+ *   reservation bounds the charge; `audio/…`, whose answer this relay cannot bill, is refused;
  * - `GET` / `DELETE /openai/v1/{path}` and multipart `POST /openai/v1/{path}` (file uploads): no
  *   model in the call, so the group is the `x-switchboard-model` header's, the `model` query's, or
  *   the first the key may use with an OpenAI deployment (relayModelOf); recorded with zero usage.
@@ -30,7 +32,7 @@ import { openAIRelayFormat, openAIResponseFormat } from '../../gateway/response-
 import { imageVariant, inputCharacters } from '../../providers/shared/openai-native.js';
 import { GEMINI_SPEECH_MAX_OUTPUT_TOKENS } from '../../providers/gemini/speech.js';
 import type { Upload } from '../../providers/native.js';
-import { wavSeconds } from '../../providers/shared/audio-duration.js';
+import { audioSecondsBound, wavDuration } from '../../providers/shared/audio-duration.js';
 import type { MediaUnits } from '../../providers/types.js';
 import { readMultipart } from '../multipart-upload.js';
 import { callOf } from '../context.js';
@@ -43,10 +45,12 @@ type Json = Record<string, unknown>;
 
 /** The most output tokens one gpt-image-1 image can bill (high quality, 1536x1024, OpenAI's table). */
 export const MAX_IMAGE_OUTPUT_TOKENS = 6_240;
-/** Cohere bills a search unit per query over up to 100 documents (each chunk of up to 500 tokens counts as a document). */
+/**
+ * Cohere bills a search unit per query over up to 100 documents, and splits a document longer than
+ * 500 tokens *including the query's* into chunks that each count as a document (its pricing page).
+ */
 const DOCUMENTS_PER_SEARCH_UNIT = 100;
-/** A 500-token chunk holds at least 500 bytes: an upper bound on the chunks a document splits into. */
-const MIN_BYTES_PER_CHUNK = 500;
+const TOKENS_PER_CHUNK = 500;
 
 function bodyOf(body: unknown, endpoint: string): Json {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError('invalid_request', `the body of ${endpoint} must be a JSON object`);
@@ -87,9 +91,23 @@ function rerankOperation(raw: unknown): NativeOperation {
   const documents = body.documents;
   if (!Array.isArray(documents) || documents.length === 0) throw new GatewayError('invalid_request', '"documents" is required: a non-empty array of strings (or objects with "text")', { param: 'documents' });
   if (body.top_n !== undefined && (typeof body.top_n !== 'number' || !Number.isInteger(body.top_n) || body.top_n < 1)) throw new GatewayError('invalid_request', '"top_n" must be a positive integer', { param: 'top_n' });
-  const bytes = Buffer.byteLength(JSON.stringify(documents));
-  const queries = Math.ceil(documents.length / DOCUMENTS_PER_SEARCH_UNIT) + Math.ceil(bytes / (MIN_BYTES_PER_CHUNK * DOCUMENTS_PER_SEARCH_UNIT));
-  return operation('rerank', modelOf(body), body, 'embeddings', { units: { queries } });
+  return operation('rerank', modelOf(body), body, 'embeddings', { units: { queries: rerankSearchUnits(body.query, documents) } });
+}
+
+/**
+ * The most search units a rerank can bill: each chunk holds the query and at most
+ * 500 − (query tokens) of a document's tokens (at least one), and a token spans at least one byte,
+ * so a document of b bytes makes at most ceil(b / max(1, 500 − query bytes)) chunks; a search unit
+ * covers 100 of them.
+ */
+export function rerankSearchUnits(query: string, documents: unknown[]): number {
+  const documentTokensPerChunk = Math.max(1, TOKENS_PER_CHUNK - Buffer.byteLength(query));
+  let chunks = 0;
+  for (const document of documents) {
+    const bytes = Buffer.byteLength(typeof document === 'string' ? document : (JSON.stringify(document) ?? ''));
+    chunks += Math.max(1, Math.ceil(bytes / documentTokensPerChunk));
+  }
+  return Math.ceil(chunks / DOCUMENTS_PER_SEARCH_UNIT);
 }
 
 /**
@@ -107,13 +125,25 @@ function speechOperation(raw: unknown): NativeOperation {
 
 /** OpenAI's limit on an audio upload. */
 export const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
-/** A floor on the bitrate of compressed speech (6 kbit/s Opus): bounds the seconds of a file whose duration is unknown. */
-const MIN_AUDIO_BYTES_PER_SECOND = 750;
 const JSON_TRANSCRIPT_FORMATS = new Set(['json', 'verbose_json', 'diarized_json']);
 const TEXT_TRANSCRIPT_FORMATS = new Set(['text', 'srt', 'vtt']);
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * A form field sent twice: the gateway would price one value while the upstream may read another
+ * (a form parser keeping the last value, as Starlette's does), so only the API's list fields — the
+ * SDKs send an array as `name[]` once per item (`timestamp_granularities[]`, `include[]`,
+ * `known_speaker_names[]`, `image[]`) — may repeat; any other is refused by name.
+ */
+function assertSingleValued(fields: Record<string, string | string[]>, endpoint: string): void {
+  for (const [name, value] of Object.entries(fields)) {
+    if (Array.isArray(value) && !name.endsWith('[]')) {
+      throw new GatewayError('invalid_request', `form field "${name.slice(0, 64)}" is sent ${value.length} times: ${endpoint} takes it once (only list fields, named with "[]", repeat)`, { param: name.slice(0, 64) });
+    }
+  }
 }
 
 async function transcriptionOperation(request: FastifyRequest): Promise<NativeOperation> {
@@ -122,18 +152,20 @@ async function transcriptionOperation(request: FastifyRequest): Promise<NativeOp
   }
   const { fields, upload } = await readMultipart(request.raw, { fileFields: ['file'], maxFileBytes: MAX_AUDIO_BYTES });
   if (!upload) throw new GatewayError('invalid_request', '"file" is required: the audio to transcribe', { param: 'file' });
+  assertSingleValued(fields, '/audio/transcriptions');
   const model = single(fields.model);
   if (!model) throw new GatewayError('invalid_request', '"model" is required: the name of a model group of this gateway', { param: 'model' });
   if (single(fields.stream) === 'true') throw new GatewayError('invalid_request', '"stream": true is not supported on /audio/transcriptions through this gateway', { param: 'stream' });
   // OpenAI bills whole seconds (whisper-1 reports `usage.seconds` rounded up): so does the gateway when it reads the file's own duration.
-  const exact = wavSeconds(upload.chunks, upload.bytes);
-  const seconds = exact === undefined ? undefined : Math.ceil(exact);
+  const duration = wavDuration(upload.chunks, upload.bytes);
+  if (duration.kind === 'invalid') throw new GatewayError('invalid_request', `"file" is a WAV file whose header cannot be read as a decoder reads it: ${duration.problem}`, { param: 'file' });
+  const seconds = duration.kind === 'seconds' ? Math.ceil(duration.seconds) : undefined;
   const format = single(fields.response_format) ?? 'json';
   if (!JSON_TRANSCRIPT_FORMATS.has(format) && !TEXT_TRANSCRIPT_FORMATS.has(format)) throw new GatewayError('invalid_request', `"response_format" must be one of json, verbose_json, diarized_json, text, srt, vtt`, { param: 'response_format' });
   if (TEXT_TRANSCRIPT_FORMATS.has(format) && seconds === undefined) {
-    throw new GatewayError('invalid_request', `"response_format": "${format}" answers without the audio's duration, which the call is billed by: send a WAV file, or ask for json or verbose_json`, { param: 'response_format' });
+    throw new GatewayError('invalid_request', `"response_format": "${format}" answers without the audio's duration, which the call is billed by: send a WAV file (PCM or float samples), or ask for json or verbose_json`, { param: 'response_format' });
   }
-  const units: MediaUnits = { inputSeconds: seconds ?? Math.ceil(upload.bytes / MIN_AUDIO_BYTES_PER_SECOND) };
+  const units: MediaUnits = { inputSeconds: seconds ?? audioSecondsBound(upload.bytes) };
   const withDuration: Upload = seconds === undefined ? upload : { ...upload, seconds };
   return { kind: 'native', api: 'openai', method: 'audio/transcriptions', costKind: 'embeddings', request: { model, native: fields, units }, upload: withDuration };
 }
@@ -152,6 +184,7 @@ async function imageEditsOperation(request: FastifyRequest): Promise<NativeOpera
   const images = uploads.filter((upload) => upload.field !== 'mask');
   if (images.length === 0) throw new GatewayError('invalid_request', '"image" is required: the image to edit (or several, for gpt-image-1)', { param: 'image' });
   if (uploads.filter((upload) => upload.field === 'mask').length > 1) throw new GatewayError('invalid_request', 'send at most one "mask"', { param: 'mask' });
+  assertSingleValued(fields, '/images/edits');
   const prompt = single(fields.prompt);
   if (!prompt) throw new GatewayError('invalid_request', '"prompt" is required: a text description of the edit', { param: 'prompt' });
   // OpenAI's default model for edits, as the API takes a request without one.
@@ -167,6 +200,54 @@ async function imageEditsOperation(request: FastifyRequest): Promise<NativeOpera
   return { kind: 'native', api: 'openai', method: 'images/edits', costKind: 'completion', request: { model, native: fields, units, max_tokens: maxTokens }, upload: files[0], uploads: files };
 }
 
+/**
+ * `POST /v1/images/variations` as the relay takes it (multipart: one `image`, `model`, `n`, `size`,
+ * …; dall-e-2 only): priced per image by size, like generations.
+ */
+async function imageVariationsOperation(request: FastifyRequest): Promise<NativeOperation> {
+  const { fields, uploads } = await readMultipart(request.raw, { fileFields: ['image'], maxFileBytes: MAX_EDIT_FILE_BYTES });
+  if (uploads.length === 0) throw new GatewayError('invalid_request', '"image" is required: the image to vary', { param: 'image' });
+  assertSingleValued(fields, '/images/variations');
+  const model = single(fields.model) ?? 'dall-e-2';
+  const n = fields.n === undefined ? 1 : Number(single(fields.n));
+  if (!Number.isInteger(n) || n < 1 || n > 10) throw new GatewayError('invalid_request', '"n" must be an integer from 1 to 10', { param: 'n' });
+  const units: MediaUnits = { images: n, imageVariant: imageVariant({ size: single(fields.size) }) };
+  return { kind: 'native', api: 'openai', method: 'images/variations', costKind: 'completion', request: { model, native: fields, units, max_tokens: n * MAX_IMAGE_OUTPUT_TOKENS }, upload: uploads[0], uploads };
+}
+
+/**
+ * Relayed paths billed per media unit (images, characters, search units): built as their own routes
+ * build them, so the reservation holds what the call can bill (a relayed dall-e image is not free
+ * to reserve because it reports no tokens) and the bound on what is billed is the same.
+ */
+const RELAYED_MEDIA = new Map<string, (raw: unknown) => NativeOperation>([
+  ['images/generations', imagesOperation],
+  ['moderations', moderationsOperation],
+  ['rerank', rerankOperation],
+]);
+const RELAYED_MULTIPART_MEDIA = new Map<string, (request: FastifyRequest) => Promise<NativeOperation>>([
+  ['images/edits', imageEditsOperation],
+  ['images/variations', imageVariationsOperation],
+  ['audio/transcriptions', transcriptionOperation],
+]);
+
+/**
+ * Paths the relay refuses before anything reaches the upstream: their answer (audio) or their body
+ * (a file upload sent as JSON) is one the relay cannot bill as the provider does, and a provider
+ * that synthesizes speech and then answers bytes the JSON relay cannot read bills work recorded as
+ * free. Their own routes bill them.
+ */
+function assertRelayBillable(path: string, multipart: boolean): void {
+  const shown = path.slice(0, 128);
+  if (path === 'audio/transcriptions' && multipart) return;
+  if (/^audio(\/|$)/.test(path)) {
+    throw new GatewayError('invalid_request', `POST /openai/v1/${shown} is not relayed: its answer (audio, or a transcript billed by the audio's length) is billed by the route made for it — use /v1/audio/speech for speech and /v1/audio/transcriptions (multipart/form-data) for transcripts; translations are not served`);
+  }
+  if (!multipart && /^images\/(edits|variations)$/.test(path)) {
+    throw new GatewayError('unsupported_media_type', `send ${path === 'images/edits' ? '/v1/images/edits' : '/openai/v1/images/variations'} as multipart/form-data with the image(s) (as the OpenAI SDKs do): the gateway prices the images it reads`);
+  }
+}
+
 /** `/openai/v1/{path}`: a relative path of letters, digits, `-`, `_`, `.` segments (no `..`, no query). */
 function passThroughOperation(path: string, raw: unknown): NativeOperation {
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) {
@@ -174,6 +255,8 @@ function passThroughOperation(path: string, raw: unknown): NativeOperation {
   }
   const body = bodyOf(raw, `/openai/v1/${path}`);
   assertServiceTierBillable(body);
+  const media = RELAYED_MEDIA.get(path);
+  if (media) return media(body);
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
   // Completions generated (and billed) per request: `n`, or `best_of` when larger — each up to the output limit.
   const choices = Math.max(1, ...[body.n, body.best_of].filter((value): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0).map((value) => Math.ceil(value)));
@@ -189,14 +272,14 @@ function passThroughOperation(path: string, raw: unknown): NativeOperation {
  * resources, which other keys' callers made, or starts work billed after the answer, which no
  * reservation can bound: those need llm.manage_providers (an admin key).
  */
-const PER_CALL_PATH = /^(chat\/completions|completions|embeddings|responses|moderations|images\/(generations|edits|variations)|audio\/(speech|transcriptions|translations))$/;
+const PER_CALL_PATH = /^(chat\/completions|completions|embeddings|responses|moderations|images\/generations)$/;
 
 function assertRelayAllowed(request: FastifyRequest, method: 'GET' | 'DELETE' | 'POST', path: string, multipart: boolean): void {
   if (method === 'POST' && !multipart && PER_CALL_PATH.test(path)) return;
   if (can(request, 'llm.manage_providers')) return;
   throw new GatewayError(
     'permission_denied',
-    `${method} /openai/v1/${path.slice(0, 128)} reaches resources of the provider account this gateway's keys share (files, batches, fine-tuning jobs, stored objects) or starts work billed after its answer: it needs the llm.manage_providers permission (an admin key). Other keys may relay POST /openai/v1/{chat/completions, completions, embeddings, responses, moderations, images/…, audio/…}`,
+    `${method} /openai/v1/${path.slice(0, 128)} reaches resources of the provider account this gateway's keys share (files, batches, fine-tuning jobs, stored objects) or starts work billed after its answer: it needs the llm.manage_providers permission (an admin key). Other keys may relay POST /openai/v1/{chat/completions, completions, embeddings, responses, moderations, images/generations} (and use /v1/images/edits, /v1/audio/speech and /v1/audio/transcriptions)`,
   );
 }
 
@@ -283,7 +366,10 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
     scope.post('/openai/v1/*', { config: { endpoint: 'openai/passthrough' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const path = (request.params as { '*': string })['*'];
       const multipart = /^multipart\/form-data\b/i.test(request.headers['content-type'] ?? '');
+      assertRelayBillable(path, multipart);
       assertRelayAllowed(request, 'POST', path, multipart);
+      const media = multipart ? RELAYED_MULTIPART_MEDIA.get(path) : undefined;
+      if (media) return sendResult(reply, await gateway.native(callOf(request), await media(request), openAIRelayFormat));
       if (multipart) return sendResult(reply, await gateway.native(callOf(request), await multipartRelayOperation(request, catalog), openAIRelayFormat));
       return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body), openAIRelayFormat));
     });

@@ -139,7 +139,8 @@ function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | 
   const tokens = tokenUsage(body.usage);
   switch (call.method) {
     case 'images/generations':
-    case 'images/edits': {
+    case 'images/edits':
+    case 'images/variations': {
       if (tokens) return tokens;
       const images = Array.isArray(body.data) ? body.data.length : 0;
       return withUnits({ images, imageVariant: imageVariant(call.body) });
