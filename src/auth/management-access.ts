@@ -86,6 +86,18 @@ export class ManagementAccess {
   }
 
   /**
+   * A new secret is handed only to whoever the key calls as: a non-admin regenerates keys of its own
+   * user only. A team admin may block, unblock and delete its members' keys (less access), but the
+   * new secret of a member's key would let it call as that member — its models, tier, budget and
+   * credits — and of a service key as no user at all.
+   */
+  assertMayTakeSecret(actor: Actor, userId: string | null): void {
+    this.assertMayHoldUserlessKey(actor, userId);
+    if (actor.kind === 'admin' || userId === actor.user.userId) return;
+    throw denied(`only an admin regenerates the key of another user ("${userId}"): its new secret would call as that user. A team admin may block, unblock or delete it`);
+  }
+
+  /**
    * The fields a non-admin may create a key with (or change one to), with its user filled in; throws
    * 403 for anything beyond the actor's own access. Admins get the fields back unchanged.
    */

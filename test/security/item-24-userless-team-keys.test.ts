@@ -87,6 +87,24 @@ describe('a team admin never gets a key without a user', () => {
     expect((await api.call('POST', '/key/delete', { keys: [doomed.token] }, lead)).status).toBe(200);
   });
 
+  it('a team admin never gets the new secret of a member\'s key (it would call as that member); it may still block and delete it', async () => {
+    await api.newUser({ user_id: 'member-u', user_role: 'internal_user', models: ['cheap', 'premium'], max_budget: 100, auto_create_key: false });
+    await api.ok('POST', '/team/member_add', { team_id: 'team-t', member: { user_id: 'member-u', role: 'user' } });
+    const members = await api.generateKey({ user_id: 'member-u', team_id: 'team-t' });
+    for (const attempt of [api.call('POST', '/key/regenerate', { key: members.token }, lead), api.call('POST', `/key/${members.token}/regenerate`, {}, lead)]) {
+      const response = await attempt;
+      expect(response.status, JSON.stringify(response.body)).toBe(403);
+      expect((response.body as ErrorBody).error.message).toMatch(/only an admin regenerates the key of another user/);
+    }
+    // The member's secret is unchanged and still works; the team admin may still block it.
+    expect((await chatStatus(clientFor(gateway.url, members.key), { model: 'cheap' })).status).toBe(200);
+    await api.ok('POST', '/key/block', { key: members.token }, lead);
+    expect((await chatStatus(clientFor(gateway.url, members.key), { model: 'cheap' })).status).not.toBe(200);
+    // Its own key it regenerates.
+    const own = await api.ok<GeneratedKey>('POST', '/key/generate', { team_id: 'team-t' }, lead);
+    expect((await api.ok<GeneratedKey>('POST', '/key/regenerate', { key: own.token }, lead)).key).toMatch(/^sk-/);
+  });
+
   it('admins still create, change and regenerate service keys without a user', async () => {
     const made = await api.generateKey({ team_id: 'team-t', user_id: null });
     expect(made.user_id).toBeNull();

@@ -167,8 +167,8 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     if (body.new_key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("new_key")');
     const { key: _reference, new_key: newKey, ...rest } = body as KeyBody & { new_key?: string };
     const fields = Object.keys(rest).length > 0 ? await access.checkKeyFields(actor, serviceFields(rest), existing) : {};
-    // A new secret for a key without a user would hand the caller access beyond its own.
-    access.assertMayHoldUserlessKey(actor, fields.user_id !== undefined ? fields.user_id : existing.userId);
+    // A new secret for another user's key (or one without a user) would hand the caller access beyond its own.
+    access.assertMayTakeSecret(actor, fields.user_id !== undefined ? fields.user_id : existing.userId);
     const { secret, key } = await service().regenerateKey(existing.hash, fields, newKey);
     return { ...(await service().keyView(key)), key: secret };
   };
