@@ -49,6 +49,8 @@ export const ERROR_CATALOGUE = {
   insufficient_credits: { status: 402, type: 'insufficient_credits', retryable: false },
   // The user's own provider key (BYOK) was refused upstream: never retried on the shared key.
   byok_key_rejected: { status: 401, type: 'authentication_error', retryable: false },
+  // The own key a call was admitted to run on cannot be opened: refused, never moved onto the shared key.
+  byok_key_unavailable: { status: 503, type: 'service_unavailable_error', retryable: false },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_error', retryable: false },
   not_found: { status: 404, type: 'not_found_error', retryable: false },
   conflict: { status: 409, type: 'invalid_request_error', retryable: false },

@@ -4,22 +4,43 @@ import { imagePrice } from './media-pricing.js';
 const PICO_PER_MICRO = 1_000_000;
 
 /**
- * Cost of one call in integer micro-dollars, or undefined when it cannot be known (no prices, or
- * the token counts are unknown). Cached and cache-creation tokens are subsets of promptTokens and
- * are billed at their own rates when the deployment has them, else at the input rate.
+ * The rates a call with `promptTokens` prompt tokens is billed at: a long-context tier's when the
+ * prompt is above its threshold (the whole call, as Google and Anthropic bill it), else the base ones.
  */
-export function costMicros(usage: Usage | undefined, prices: TokenPrices | undefined): number | undefined {
-  if (!prices || !usage) return undefined;
+export function tierPrices(prices: TokenPrices, promptTokens: number): TokenPrices {
+  const tier = prices.longContext;
+  if (!tier || !(promptTokens > tier.aboveTokens)) return prices;
+  const { aboveTokens: _above, ...rates } = tier;
+  const defined = Object.fromEntries(Object.entries(rates).filter(([, value]) => value !== undefined)) as Partial<TokenPrices>;
+  const { longContext: _tier, ...base } = prices;
+  return { ...base, ...defined };
+}
+
+/**
+ * Cost of one call in integer micro-dollars, or undefined when it cannot be known (no prices, or
+ * the token counts are unknown). Cached, cache-creation and image-input tokens are subsets of
+ * promptTokens, and 1-hour cache writes a subset of cache-creation tokens; each is billed at its own
+ * rate when the deployment has one (a 1-hour write else at the cache write rate), else at the input
+ * rate. A prompt above the long-context threshold bills the whole call at that tier's rates.
+ */
+export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | undefined): number | undefined {
+  if (!basePrices || !usage) return undefined;
   if (usage.promptTokens === undefined && usage.completionTokens === undefined) return undefined;
   const prompt = usage.promptTokens ?? 0;
   const completion = usage.completionTokens ?? 0;
+  const prices = tierPrices(basePrices, prompt);
   const cached = Math.min(usage.cachedTokens ?? 0, prompt);
   const creation = Math.min(usage.cacheCreationTokens ?? 0, prompt - cached);
-  const uncached = prompt - cached - creation;
+  const creation1h = Math.min(usage.cacheCreation1hTokens ?? 0, creation);
+  const image = Math.min(usage.imageInputTokens ?? 0, prompt - cached - creation);
+  const uncached = prompt - cached - creation - image;
+  const cacheWrite = prices.cacheWritePerToken ?? prices.inputPerToken;
   const pico =
     uncached * prices.inputPerToken +
     cached * (prices.cacheReadPerToken ?? prices.inputPerToken) +
-    creation * (prices.cacheWritePerToken ?? prices.inputPerToken) +
+    (creation - creation1h) * cacheWrite +
+    creation1h * (prices.cacheWrite1hPerToken ?? cacheWrite) +
+    image * (prices.imageInputPerToken ?? prices.inputPerToken) +
     completion * prices.outputPerToken;
   // Round half up to the micro-dollar; pico values stay well inside 2^53 for any real request.
   return Math.floor((pico + PICO_PER_MICRO / 2) / PICO_PER_MICRO);
@@ -45,7 +66,10 @@ export function mediaCostPico(units: MediaUnits, deployment: Pick<Deployment, 'm
     add(units.inputSeconds, prices.inputPerSecond) &&
     add(units.outputSeconds, prices.outputPerSecond) &&
     add(units.inputCharacters, prices.inputPerCharacter) &&
-    add(units.queries, prices.inputPerQuery);
+    add(units.queries, prices.inputPerQuery) &&
+    add(units.webSearches, prices.perWebSearch) &&
+    add(units.groundedPrompts, prices.perGroundedPrompt) &&
+    add(units.fileSearches, prices.perFileSearch);
   return priced ? pico : undefined;
 }
 

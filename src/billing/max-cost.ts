@@ -239,8 +239,22 @@ function modelOutputLimitOf(input: CostInput, deployment: Deployment): number {
   return requested ?? modelOutputLimit(input, deployment);
 }
 
-export function dearestInputPrice(prices: TokenPrices): number {
-  return Math.max(prices.inputPerToken, prices.cacheWritePerToken ?? 0, prices.cacheReadPerToken ?? 0);
+/**
+ * The dearest rate a prompt token of a call with at most `promptTokens` prompt tokens may be billed
+ * at: input, cache writes (1-hour ones included), cache reads, image input, and the long-context
+ * tier's rates when the prompt may be above its threshold.
+ */
+export function dearestInputPrice(prices: TokenPrices, promptTokens = Number.POSITIVE_INFINITY): number {
+  const rates = [prices.inputPerToken, prices.cacheWritePerToken ?? 0, prices.cacheWrite1hPerToken ?? 0, prices.cacheReadPerToken ?? 0, prices.imageInputPerToken ?? 0];
+  const tier = prices.longContext;
+  if (tier && promptTokens > tier.aboveTokens) rates.push(tier.inputPerToken, tier.cacheWritePerToken ?? 0, tier.cacheWrite1hPerToken ?? 0, tier.cacheReadPerToken ?? 0);
+  return Math.max(...rates);
+}
+
+/** The dearest rate an output token may be billed at when the prompt has at most `promptTokens` tokens (long-context tier included). */
+export function dearestOutputPrice(prices: TokenPrices, promptTokens = Number.POSITIVE_INFINITY): number {
+  const tier = prices.longContext;
+  return tier && promptTokens > tier.aboveTokens ? Math.max(prices.outputPerToken, tier.outputPerToken) : prices.outputPerToken;
 }
 
 /** Micro-dollars (rounded up); 0 when no deployment has a known price. */
@@ -250,7 +264,7 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[], promp
   const units = input.body.units as MediaUnits | undefined;
   let worst = 0;
   for (const deployment of deployments) {
-    const tokens = deployment.prices ? promptTokens * dearestInputPrice(deployment.prices) + outputBound(input, deployment) * deployment.prices.outputPerToken : 0;
+    const tokens = deployment.prices ? promptTokens * dearestInputPrice(deployment.prices, promptTokens) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, promptTokens) : 0;
     const media = units ? (mediaCostPico(units, deployment) ?? 0) : 0;
     worst = Math.max(worst, tokens + media);
   }

@@ -51,7 +51,47 @@ const BUILT_IN: Record<string, MediaPrices> = {
 };
 
 /** Free models: every unit costs nothing. */
-const FREE: MediaPrices = { outputPerImage: { '*': 0 }, inputPerImage: 0, inputPerSecond: 0, outputPerSecond: 0, inputPerCharacter: 0, inputPerQuery: 0 };
+const FREE: MediaPrices = { outputPerImage: { '*': 0 }, inputPerImage: 0, inputPerSecond: 0, outputPerSecond: 0, inputPerCharacter: 0, inputPerQuery: 0, perWebSearch: 0, perGroundedPrompt: 0, perFileSearch: 0 };
+
+/**
+ * Server-side tools the providers bill per use, beside the tokens (the units are read from the
+ * answer: anthropic/usage.ts, gemini/native.ts, shared/openai-native.ts). Prices by provider, in USD:
+ * - Anthropic web search: $10 per 1,000 searches, counted in `usage.server_tool_use.web_search_requests`
+ *   (https://docs.anthropic.com/en/docs/build-with-claude/tool-use/web-search-tool, "Usage and pricing";
+ *   https://docs.claude.com/en/docs/about-claude/pricing).
+ * - Gemini grounding with Google Search: $35 per 1,000 grounded prompts on Gemini 2.x, the Gemini API and
+ *   Vertex AI alike (https://ai.google.dev/gemini-api/docs/pricing; the daily free allowance belongs to the
+ *   Google project, not to a key, so every grounded prompt is charged). Gemini 3 bills $14 per 1,000 search
+ *   queries instead: one grounded prompt at $35 covers up to two; set `search_context_cost_per_query` for more.
+ * - OpenAI Responses tools (https://platform.openai.com/docs/pricing, "Built-in tools"): web search $10 per
+ *   1,000 calls, $25 per 1,000 on the non-reasoning gpt-4o / gpt-4.1 models (web_search_preview); file search
+ *   $2.50 per 1,000 calls.
+ * `model_info.search_context_cost_per_query` (USD per search or grounded prompt; LiteLLM's object by context
+ * size is taken at its dearest size) and `file_search_cost_per_1k_calls` override them.
+ */
+function serverToolPrices(provider: string | undefined, model: string): MediaPrices {
+  const name = model.toLowerCase().replace(/^.*\//, '');
+  switch (provider) {
+    case 'anthropic':
+      return { perWebSearch: pico(0.01) };
+    case 'gemini':
+    case 'vertex_ai':
+      return /^gemini/.test(name) ? { perGroundedPrompt: pico(0.035) } : {};
+    case 'openai':
+    case 'azure':
+      return { perWebSearch: pico(/^(gpt-4o|gpt-4\.1)/.test(name) ? 0.025 : 0.01), perFileSearch: pico(0.0025) };
+    default:
+      return {};
+  }
+}
+
+/** `search_context_cost_per_query` in USD: a number, or the dearest size of LiteLLM's object. */
+function perSearchOverride(value: ModelInfo['search_context_cost_per_query']): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const sizes = Object.values(value).filter((size): size is number => typeof size === 'number' && Number.isFinite(size));
+  return sizes.length > 0 ? Math.max(...sizes) : undefined;
+}
 
 function builtIn(model: string): MediaPrices | undefined {
   const name = model.toLowerCase().replace(/^.*\//, '');
@@ -61,10 +101,15 @@ function builtIn(model: string): MediaPrices | undefined {
   return undefined;
 }
 
-/** The media prices of a deployment: `model_info` overrides win per unit, then the built-in list; local providers are free. */
-export function resolveMediaPrices(upstreamModel: string, modelInfo: ModelInfo, free: boolean): MediaPrices | undefined {
+/**
+ * The media prices of a deployment: `model_info` overrides win per unit, then the built-in list and
+ * the `provider`'s server-tool prices; local providers are free.
+ */
+export function resolveMediaPrices(upstreamModel: string, modelInfo: ModelInfo, free: boolean, provider?: string): MediaPrices | undefined {
   if (free) return FREE;
-  const base = builtIn(upstreamModel);
+  const tools = serverToolPrices(provider, upstreamModel);
+  const listed = builtIn(upstreamModel);
+  const base = listed || Object.keys(tools).length > 0 ? { ...tools, ...listed } : undefined;
   const overrides: MediaPrices = {};
   if (modelInfo.output_cost_per_image !== undefined) overrides.outputPerImage = { '*': pico(modelInfo.output_cost_per_image) };
   if (modelInfo.input_cost_per_image !== undefined) overrides.inputPerImage = pico(modelInfo.input_cost_per_image);
@@ -72,6 +117,9 @@ export function resolveMediaPrices(upstreamModel: string, modelInfo: ModelInfo, 
   if (modelInfo.output_cost_per_second !== undefined) overrides.outputPerSecond = pico(modelInfo.output_cost_per_second);
   if (modelInfo.input_cost_per_character !== undefined) overrides.inputPerCharacter = pico(modelInfo.input_cost_per_character);
   if (modelInfo.input_cost_per_query !== undefined) overrides.inputPerQuery = pico(modelInfo.input_cost_per_query);
+  const perSearch = perSearchOverride(modelInfo.search_context_cost_per_query);
+  if (perSearch !== undefined) overrides.perWebSearch = overrides.perGroundedPrompt = pico(perSearch);
+  if (modelInfo.file_search_cost_per_1k_calls !== undefined) overrides.perFileSearch = pico(modelInfo.file_search_cost_per_1k_calls / 1000);
   if (!base && Object.keys(overrides).length === 0) return undefined;
   return { ...base, ...overrides };
 }

@@ -6,7 +6,7 @@
  * `litellm_params`, override these. Prices are held as integer pico-dollars per token so that cost
  * arithmetic stays in integers.
  */
-import type { ModelInfo, TokenPrices } from '../providers/types.js';
+import type { LongContextPrices, ModelInfo, TokenPrices } from '../providers/types.js';
 
 /** [input, output, cached input read, cache write] in USD per 1M tokens. */
 type PerMillion = [number, number, number?, number?];
@@ -38,8 +38,10 @@ const BUILT_IN: Record<string, PerMillion> = {
   'text-embedding-3-large': [0.13, 0],
   'text-embedding-ada-002': [0.1, 0],
   // Image generation billed in tokens (text input $5/M, image output $40/M); its answers carry usage.
+  // Image input tokens (an edit's images) have their own rate: IMAGE_INPUT below.
   'gpt-image-1': [5, 40],
-  // Anthropic (cache read, cache write at the 5-minute rate)
+  'gpt-image-1-mini': [2, 8],
+  // Anthropic (cache read, cache write at the 5-minute rate; 1-hour writes: ANTHROPIC_1H_WRITE below)
   'claude-opus-4-5': [5, 25, 0.5, 6.25],
   'claude-opus-4-1': [15, 75, 1.5, 18.75],
   'claude-opus-4': [15, 75, 1.5, 18.75],
@@ -52,7 +54,7 @@ const BUILT_IN: Record<string, PerMillion> = {
   'claude-3-5-haiku': [0.8, 4, 0.08, 1],
   'claude-3-opus': [15, 75, 1.5, 18.75],
   'claude-3-haiku': [0.25, 1.25, 0.03, 0.3],
-  // Google Gemini (prompts up to 128k/200k tokens)
+  // Google Gemini (prompts up to 128k/200k tokens; longer prompts: LONG_CONTEXT below)
   'gemini-2.5-pro': [1.25, 10, 0.31],
   'gemini-2.5-flash': [0.3, 2.5, 0.075],
   // Text-to-speech: text in, audio tokens out (Google's pricing page; LiteLLM's table)
@@ -150,6 +152,41 @@ const BUILT_IN: Record<string, PerMillion> = {
   'embed-multilingual-light-v3.0': [0.1, 0],
 };
 
+/**
+ * A 1-hour cache write (`cache_control: {"type": "ephemeral", "ttl": "1h"}`) costs 2× the base input
+ * price on every Claude model (5-minute writes 1.25×): Anthropic's pricing page,
+ * https://platform.claude.com/docs/en/about-claude/pricing ("1h cache writes" column, e.g. Sonnet 4.5
+ * $3 input, $3.75 5m writes, $6 1h writes). Claude on Bedrock and Vertex is priced the same.
+ */
+const ANTHROPIC_1H_WRITE = 2;
+
+/**
+ * Image input tokens, USD per 1M, where a model bills them above its text input (OpenAI's model pages:
+ * gpt-image-1 text $5, image $10, output $40; gpt-image-1-mini text $2, image $2.50, output $8).
+ */
+const IMAGE_INPUT: Record<string, number> = {
+  'gpt-image-1': 10,
+  'gpt-image-1-mini': 2.5,
+};
+
+/**
+ * Long-context tiers: [prompt tokens above which the whole call is billed at these rates, input,
+ * output, cache read, cache write (5-minute)] in USD per 1M. Google's Gemini API pricing page
+ * (2.5 Pro: $1.25 / $10 up to 200k prompt tokens, $2.50 / $15 above; context cache $0.31 / $0.625;
+ * 1.5 models above 128k at twice their input and output price) and Anthropic's long-context pricing
+ * (Sonnet 4 / 4.5 with the 1M-token context window: above 200k input tokens $6 input, $22.50 output,
+ * cache writes and reads at the usual multiples of that input price). LiteLLM's table carries the
+ * same figures (input_cost_per_token_above_200k_tokens, …).
+ */
+const LONG_CONTEXT: Record<string, [number, number, number, number?, number?]> = {
+  'gemini-2.5-pro': [200_000, 2.5, 15, 0.625],
+  'gemini-1.5-pro': [128_000, 2.5, 10, 0.625],
+  'gemini-1.5-flash': [128_000, 0.15, 0.6, 0.0375],
+  'gemini-1.5-flash-8b': [128_000, 0.075, 0.3, 0.02],
+  'claude-sonnet-4-5': [200_000, 6, 22.5, 0.6, 7.5],
+  'claude-sonnet-4': [200_000, 6, 22.5, 0.6, 7.5],
+};
+
 /** Bedrock's cross-region inference profile prefixes (`us.anthropic.claude-…`). */
 const BEDROCK_REGION_PREFIX = /^(us|eu|apac|us-gov|global|jp|au|ca)\./;
 /** A Bedrock model id: `vendor.model…` (`anthropic.claude-3-5-haiku-20241022-v1:0`, `amazon.nova-pro-v1:0`). */
@@ -178,15 +215,31 @@ export function usdPerTokenToPico(usdPerToken: number): number {
   return Math.round(usdPerToken * PICO_PER_USD);
 }
 
-function perMillionToPrices([input, output, cacheRead, cacheWrite]: PerMillion): TokenPrices {
+function perMillionToPrices([input, output, cacheRead, cacheWrite]: PerMillion, name = ''): TokenPrices {
   // USD per 1M tokens = 1e6 pico-dollars per token per USD-per-million.
   const pico = (value: number) => Math.round(value * 1e6);
-  return {
+  const claude = name.startsWith('claude-');
+  const prices: TokenPrices = {
     inputPerToken: pico(input),
     outputPerToken: pico(output),
     ...(cacheRead !== undefined ? { cacheReadPerToken: pico(cacheRead) } : {}),
     ...(cacheWrite !== undefined ? { cacheWritePerToken: pico(cacheWrite) } : {}),
+    ...(claude ? { cacheWrite1hPerToken: pico(input * ANTHROPIC_1H_WRITE) } : {}),
+    ...(Object.hasOwn(IMAGE_INPUT, name) ? { imageInputPerToken: pico(IMAGE_INPUT[name]) } : {}),
   };
+  const tier = Object.hasOwn(LONG_CONTEXT, name) ? LONG_CONTEXT[name] : undefined;
+  if (tier) {
+    const [aboveTokens, longInput, longOutput, longRead, longWrite] = tier;
+    prices.longContext = {
+      aboveTokens,
+      inputPerToken: pico(longInput),
+      outputPerToken: pico(longOutput),
+      ...(longRead !== undefined ? { cacheReadPerToken: pico(longRead) } : {}),
+      ...(longWrite !== undefined ? { cacheWritePerToken: pico(longWrite) } : {}),
+      ...(claude ? { cacheWrite1hPerToken: pico(longInput * ANTHROPIC_1H_WRITE) } : {}),
+    };
+  }
+  return prices;
 }
 
 /** Normalizes upstream model names so dated or versioned variants find their family's price. */
@@ -225,7 +278,8 @@ export function builtInPrices(upstreamModel: string, provider?: string): TokenPr
   for (const name of names) {
     // Own properties only: a model named "constructor" has no built-in price.
     const found = Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name] : undefined;
-    if (found) return perMillionToPrices(found);
+    // The plain model name picks the rates beside the table's (1-hour writes, image input, long context).
+    if (found) return perMillionToPrices(found, name.slice(name.indexOf('/') + 1));
   }
   return undefined;
 }
@@ -239,21 +293,62 @@ export function resolvePrices(upstreamModel: string, modelInfo: ModelInfo, param
   const output = modelInfo.output_cost_per_token ?? params.output_cost_per_token;
   // model_info.base_model names the priced model behind a deployment name (an Azure deployment, say), as in LiteLLM.
   const builtIn = (modelInfo.base_model ? builtInPrices(modelInfo.base_model, provider) : undefined) ?? builtInPrices(upstreamModel, provider);
+  const claude = provider === 'anthropic' || /claude/i.test(modelInfo.base_model ?? upstreamModel);
   if (input !== undefined || output !== undefined) {
-    return {
+    const configured: TokenPrices = {
       inputPerToken: usdPerTokenToPico(input ?? 0),
       outputPerToken: usdPerTokenToPico(output ?? 0),
       ...(modelInfo.cache_read_input_token_cost !== undefined ? { cacheReadPerToken: usdPerTokenToPico(modelInfo.cache_read_input_token_cost) } : {}),
       ...(modelInfo.cache_creation_input_token_cost !== undefined ? { cacheWritePerToken: usdPerTokenToPico(modelInfo.cache_creation_input_token_cost) } : {}),
+      // A Claude model's 1-hour cache writes cost 2× its input price, also at a configured input price.
+      ...(claude ? { cacheWrite1hPerToken: ANTHROPIC_1H_WRITE * usdPerTokenToPico(input ?? 0) } : {}),
     };
+    return withRateOverrides(configured, modelInfo, claude);
   }
   if (free) return { inputPerToken: 0, outputPerToken: 0 };
   if (builtIn) {
-    return {
-      ...builtIn,
-      ...(modelInfo.cache_read_input_token_cost !== undefined ? { cacheReadPerToken: usdPerTokenToPico(modelInfo.cache_read_input_token_cost) } : {}),
-      ...(modelInfo.cache_creation_input_token_cost !== undefined ? { cacheWritePerToken: usdPerTokenToPico(modelInfo.cache_creation_input_token_cost) } : {}),
-    };
+    return withRateOverrides(
+      {
+        ...builtIn,
+        ...(modelInfo.cache_read_input_token_cost !== undefined ? { cacheReadPerToken: usdPerTokenToPico(modelInfo.cache_read_input_token_cost) } : {}),
+        ...(modelInfo.cache_creation_input_token_cost !== undefined ? { cacheWritePerToken: usdPerTokenToPico(modelInfo.cache_creation_input_token_cost) } : {}),
+      },
+      modelInfo,
+      claude,
+    );
   }
   return undefined;
+}
+
+/**
+ * model_info's rates for token kinds and tiers, in LiteLLM's names: `cache_creation_input_token_cost_above_1hr`
+ * (1-hour cache writes), `input_cost_per_image_token` (image input), and the long-context tier
+ * `*_above_200k_tokens` (input, output, cache read, cache creation) or `*_above_128k_tokens` (input,
+ * output). A tier rate not given is the built-in tier's at the same threshold, else the base rate.
+ */
+function withRateOverrides(prices: TokenPrices, info: ModelInfo, claude: boolean): TokenPrices {
+  const pico = (usd: number | undefined) => (usd === undefined ? undefined : usdPerTokenToPico(usd));
+  const result: TokenPrices = { ...prices };
+  if (info.cache_creation_input_token_cost_above_1hr !== undefined) result.cacheWrite1hPerToken = usdPerTokenToPico(info.cache_creation_input_token_cost_above_1hr);
+  if (info.input_cost_per_image_token !== undefined) result.imageInputPerToken = usdPerTokenToPico(info.input_cost_per_image_token);
+  const tiers = [
+    { aboveTokens: 200_000, input: info.input_cost_per_token_above_200k_tokens, output: info.output_cost_per_token_above_200k_tokens, read: info.cache_read_input_token_cost_above_200k_tokens, write: info.cache_creation_input_token_cost_above_200k_tokens },
+    { aboveTokens: 128_000, input: info.input_cost_per_token_above_128k_tokens, output: info.output_cost_per_token_above_128k_tokens, read: undefined, write: undefined },
+  ];
+  const tier = tiers.find((candidate) => [candidate.input, candidate.output, candidate.read, candidate.write].some((value) => value !== undefined));
+  if (!tier) return result;
+  const same = prices.longContext?.aboveTokens === tier.aboveTokens ? prices.longContext : undefined;
+  const inputPerToken = pico(tier.input) ?? same?.inputPerToken ?? prices.inputPerToken;
+  const cacheReadPerToken = pico(tier.read) ?? same?.cacheReadPerToken;
+  const cacheWritePerToken = pico(tier.write) ?? same?.cacheWritePerToken;
+  const longContext: LongContextPrices = {
+    aboveTokens: tier.aboveTokens,
+    inputPerToken,
+    outputPerToken: pico(tier.output) ?? same?.outputPerToken ?? prices.outputPerToken,
+    ...(cacheReadPerToken !== undefined ? { cacheReadPerToken } : {}),
+    ...(cacheWritePerToken !== undefined ? { cacheWritePerToken } : {}),
+    ...(claude ? { cacheWrite1hPerToken: ANTHROPIC_1H_WRITE * inputPerToken } : {}),
+  };
+  result.longContext = longContext;
+  return result;
 }

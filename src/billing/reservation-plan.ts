@@ -9,7 +9,7 @@
  * was reserved. A call the client capped itself (max_tokens) reserves exactly that, as before.
  */
 import type { Deployment } from '../providers/types.js';
-import { dearestInputPrice, generatedChoices, maxCostMicros, modelOutputLimit, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
+import { dearestInputPrice, dearestOutputPrice, generatedChoices, maxCostMicros, modelOutputLimit, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
 
 export const DEFAULT_RESERVATION_OUTPUT_TOKENS = 1024;
 /** The smallest answer worth calling for: below this a call is refused rather than cut to nothing. */
@@ -55,7 +55,7 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
       if (tokens === undefined) return maxCostMicros(input, deployments, prompt);
       let worst = 0;
       for (const deployment of priced) {
-        const pico = prompt * dearestInputPrice(deployment.prices!) + (tokens + prediction) * choices * deployment.prices!.outputPerToken;
+        const pico = prompt * dearestInputPrice(deployment.prices!, prompt) + (tokens + prediction) * choices * dearestOutputPrice(deployment.prices!, prompt);
         worst = Math.max(worst, pico);
       }
       return Math.ceil(worst / PICO_PER_MICRO);
@@ -64,9 +64,10 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
       let fewest = Number.MAX_SAFE_INTEGER;
       for (const deployment of priced) {
         const prices = deployment.prices!;
-        const left = micros * PICO_PER_MICRO - prompt * dearestInputPrice(prices);
+        const left = micros * PICO_PER_MICRO - prompt * dearestInputPrice(prices, prompt);
         if (left <= 0) return 0;
-        const perChoice = prices.outputPerToken > 0 ? Math.floor(left / (prices.outputPerToken * choices)) - prediction : Number.MAX_SAFE_INTEGER;
+        const output = dearestOutputPrice(prices, prompt);
+        const perChoice = output > 0 ? Math.floor(left / (output * choices)) - prediction : Number.MAX_SAFE_INTEGER;
         fewest = Math.min(fewest, Math.max(0, perChoice));
       }
       return fewest;

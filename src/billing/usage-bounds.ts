@@ -19,8 +19,9 @@
  *   (else the deployment's default, else model_info.max_output_tokens / max_tokens, else 131,072),
  *   plus a 32,768-token allowance per choice when the request asks for reasoning (providers differ
  *   on whether thinking counts against the limit).
- * - cached and cache-creation tokens never exceed the prompt, reasoning tokens never exceed the
- *   completion; the total is recomputed as prompt + completion once anything was adjusted.
+ * - cached, cache-creation and image-input tokens never exceed the prompt, 1-hour cache writes
+ *   never exceed the cache-creation tokens, reasoning tokens never exceed the completion; the total
+ *   is recomputed as prompt + completion once anything was adjusted.
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { billableOutputLimit, promptTokenBound, type CostInput } from './max-cost.js';
@@ -42,7 +43,7 @@ export interface LocalCount {
   completionTokens: number;
 }
 
-export type AdjustedField = 'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'cache_creation_tokens' | 'reasoning_tokens';
+export type AdjustedField = 'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'cache_creation_tokens' | 'cache_creation_1h_tokens' | 'image_input_tokens' | 'reasoning_tokens';
 
 export interface BoundedUsage {
   usage: Usage;
@@ -121,8 +122,10 @@ function attachmentDataLength(part: AttachmentPart): number {
  * server-side tools (web search and the like bill their results as input).
  */
 function readsBeyondRequest(input: CostInput): boolean {
-  if (input.kind !== 'chat') return false;
   const { body } = input;
+  // A relayed native call whose server-side tools (web search, grounding, …) feed the model their results.
+  if (Array.isArray(body.serverTools) && body.serverTools.length > 0) return true;
+  if (input.kind !== 'chat') return false;
   if (body.web_search_options !== undefined && body.web_search_options !== null) return true;
   if (Array.isArray(body.tools) && body.tools.some((tool) => typeof tool !== 'object' || tool === null || (tool as { type?: unknown }).type !== 'function')) return true;
   for (const message of (body.messages as ChatMessage[] | undefined) ?? []) {
@@ -150,6 +153,8 @@ export function exceedsLimits(usage: Usage, limits: UsageLimits): boolean {
   const completionCap = completion ?? limits.completionTokens;
   if (usage.cachedTokens !== undefined && !plausible(usage.cachedTokens, promptCap)) return true;
   if (usage.cacheCreationTokens !== undefined && !plausible(usage.cacheCreationTokens, promptCap)) return true;
+  if (usage.cacheCreation1hTokens !== undefined && !plausible(usage.cacheCreation1hTokens, usage.cacheCreationTokens ?? promptCap)) return true;
+  if (usage.imageInputTokens !== undefined && !plausible(usage.imageInputTokens, promptCap)) return true;
   if (usage.reasoningTokens !== undefined && !plausible(usage.reasoningTokens, completionCap)) return true;
   // Some providers count a little more in the total than prompt + completion; only the limits bound it.
   if (usage.totalTokens !== undefined && !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens)) return true;
@@ -175,6 +180,8 @@ export function boundUsage(reported: Usage, limits: UsageLimits, local: LocalCou
   const completion = usage.completionTokens ?? limits.completionTokens;
   usage.cachedTokens = clamp(usage.cachedTokens, prompt, 'cached_tokens', adjusted);
   usage.cacheCreationTokens = clamp(usage.cacheCreationTokens, prompt - (usage.cachedTokens ?? 0), 'cache_creation_tokens', adjusted);
+  usage.cacheCreation1hTokens = clamp(usage.cacheCreation1hTokens, usage.cacheCreationTokens ?? prompt - (usage.cachedTokens ?? 0), 'cache_creation_1h_tokens', adjusted);
+  usage.imageInputTokens = clamp(usage.imageInputTokens, prompt, 'image_input_tokens', adjusted);
   usage.reasoningTokens = clamp(usage.reasoningTokens, completion, 'reasoning_tokens', adjusted);
   if (usage.totalTokens !== undefined && (adjusted.length > 0 || !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens))) {
     const total = (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0);
@@ -183,7 +190,7 @@ export function boundUsage(reported: Usage, limits: UsageLimits, local: LocalCou
       adjusted.push('total_tokens');
     }
   }
-  for (const field of ['cachedTokens', 'cacheCreationTokens', 'reasoningTokens'] as const) if (usage[field] === undefined) delete usage[field];
+  for (const field of ['cachedTokens', 'cacheCreationTokens', 'cacheCreation1hTokens', 'imageInputTokens', 'reasoningTokens'] as const) if (usage[field] === undefined) delete usage[field];
   return { usage, adjusted };
 }
 
@@ -203,7 +210,7 @@ export function boundUnits(usage: Usage | undefined, bound: MediaUnits | undefin
   const units = usage?.units;
   if (!units) return usage;
   const held: MediaUnits = { ...units };
-  for (const key of ['images', 'inputImages', 'inputSeconds', 'outputSeconds', 'inputCharacters', 'queries'] as const) {
+  for (const key of ['images', 'inputImages', 'inputSeconds', 'outputSeconds', 'inputCharacters', 'queries', 'webSearches', 'groundedPrompts', 'fileSearches'] as const) {
     const limit = bound?.[key];
     const value = held[key];
     if (value === undefined) continue;

@@ -151,7 +151,7 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     modelInfo: { ...modelInfo, id },
     prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
     ...(vertex?.target ? { vertex: vertex.target } : {}),
-    mediaPrices: resolveMediaPrices(upstreamModel, modelInfo, spec.local === true),
+    mediaPrices: resolveMediaPrices(upstreamModel, modelInfo, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
     available,
     unavailableReason,
     ...(forEnvironment ? { unavailableForEnvironment: true } : {}),

@@ -115,6 +115,15 @@ export const modelInfoSchema = z
     output_cost_per_token: nonNegative.optional(),
     cache_read_input_token_cost: nonNegative.optional(),
     cache_creation_input_token_cost: nonNegative.optional(),
+    // Rates of token kinds and long-context tiers, LiteLLM's names (src/billing/pricing.ts).
+    cache_creation_input_token_cost_above_1hr: nonNegative.optional(),
+    input_cost_per_image_token: nonNegative.optional(),
+    input_cost_per_token_above_200k_tokens: nonNegative.optional(),
+    output_cost_per_token_above_200k_tokens: nonNegative.optional(),
+    cache_read_input_token_cost_above_200k_tokens: nonNegative.optional(),
+    cache_creation_input_token_cost_above_200k_tokens: nonNegative.optional(),
+    input_cost_per_token_above_128k_tokens: nonNegative.optional(),
+    output_cost_per_token_above_128k_tokens: nonNegative.optional(),
     // Media prices in USD, LiteLLM's names (src/billing/media-pricing.ts).
     input_cost_per_image: nonNegative.optional(),
     output_cost_per_image: nonNegative.optional(),
@@ -122,6 +131,10 @@ export const modelInfoSchema = z
     output_cost_per_second: nonNegative.optional(),
     input_cost_per_character: nonNegative.optional(),
     input_cost_per_query: nonNegative.optional(),
+    // Per-use prices of server-side tools (USD): a web search or grounded prompt, as a number or
+    // LiteLLM's object by search context size (the dearest is charged); file search per 1,000 calls.
+    search_context_cost_per_query: z.union([nonNegative, z.object({ search_context_size_low: nonNegative.optional(), search_context_size_medium: nonNegative.optional(), search_context_size_high: nonNegative.optional() }).strict()]).optional(),
+    file_search_cost_per_1k_calls: nonNegative.optional(),
     max_tokens: integer.optional(),
     max_input_tokens: integer.optional(),
     max_output_tokens: integer.optional(),

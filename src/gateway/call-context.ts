@@ -5,11 +5,22 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Caller } from '../auth/caller.js';
+import type { PowerLevel } from '../platform/power-level-names.js';
 import type { Upload } from '../providers/native.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest, MediaUnits } from '../providers/types.js';
 import type { ClientConnection } from './client-connection.js';
 
 export type { Caller } from '../auth/caller.js';
+
+/** The prompt of an attempt that timed out after the upstream read it: billed by the provider whose key it ran on. */
+export interface UnansweredRead {
+  promptTokens: number;
+  costMicros: number | undefined;
+  /** Read on the user's own key (BYOK): their provider bills it, so it costs no credits and no spend. */
+  byok: boolean;
+  /** The power level that attempt is charged at (its deployment's). */
+  level: PowerLevel | undefined;
+}
 
 export type Endpoint =
   | 'chat/completions'
@@ -57,7 +68,7 @@ export interface CallContext {
    * provider bills their prompts, so the call's record charges them (stages/settle.ts, record.ts),
    * also when a retry then answers.
    */
-  unansweredReads?: Array<{ promptTokens: number; costMicros: number | undefined }>;
+  unansweredReads?: UnansweredRead[];
   /** The X-Power-Level header, as sent (the platform layer parses it). */
   requestedPowerLevel?: string;
   /** The run of POST /agents/{name}/run this call belongs to (its execution id), set by that route. */
@@ -127,6 +138,11 @@ export interface NativeRequest {
   thinking?: Record<string, unknown>;
   /** The most media units (images, characters, searches) the call can bill: reserved, and the bound on what is billed. */
   units?: MediaUnits;
+  /**
+   * Server-side tools the provider runs for this call (`tools[0] "web_search_20250305"`): their
+   * results reach the model as input the request does not carry (billing/usage-bounds.ts).
+   */
+  serverTools?: string[];
   native: Record<string, unknown>;
 }
 

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { GatewayError } from '../errors.js';
 import type { PowerLevel } from '../platform/settings.js';
-import type { CallContext } from './call-context.js';
+import type { CallContext, UnansweredRead } from './call-context.js';
 import type { AttemptPlan, Call, RouteFacts } from './call.js';
 import type { Usage } from '../providers/types.js';
 import type { GatewayDependencies } from './dependencies.js';
@@ -86,17 +86,18 @@ export class UsageRecorder {
     if (context.recorded) return;
     context.recorded = true;
     const { error, deployment } = ending;
-    const settlement = withUnansweredReads(ending.settlement, context.unansweredReads);
+    const reads = context.unansweredReads ?? [];
+    // Every token the providers read, at their full cost (metrics); what the platform pays is `billing`.
+    const settlement = withUnansweredReads(ending.settlement, reads);
     const usage = settlement?.usage;
-    // A call the provider answered on the user's own key (BYOK) is never billed: no budget spend, no credits.
-    const byok = ending.lastAttempt?.target.byok === true && settlement !== undefined;
-    const billedMicros = byok ? undefined : settlement?.costMicros;
+    const billing = billingOf(ending, reads);
+    const { billedMicros, byok } = billing;
     const admission = call.admission;
     // The model that served the call: the key's model_max_budget entries covering it are charged.
     const served = ending.modelGroup && deployment && !ending.cacheHit && !ending.mock ? { group: ending.modelGroup, provider: deployment.provider, upstreamModel: deployment.upstreamModel } : undefined;
     const modelBudgets = admission?.ticket?.settle(billedMicros, ending.cacheHit || ending.mock ? 0 : usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0), served) ?? [];
     const powerLevel = this.deps.platform ? chargedLevelOf(call, ending.lastAttempt) : undefined;
-    const credits = admission?.credits?.settle(billedMicros, { level: powerLevel });
+    const credits = admission?.credits?.settle(billing.answerMicros, { level: powerLevel, reads: billing.operatorReads });
     const latencyMs = performance.now() - context.startedAt;
     this.deps.metrics?.observeCall({
       modelGroup: ending.modelGroup,
@@ -119,10 +120,13 @@ export class UsageRecorder {
       retries: ending.retries,
       fallbacks: ending.fallbacks,
       stream: ending.stream,
-      settlement,
+      // The row's cost is what the platform pays (its spend, credits and billing events); a row with
+      // byok = 1 keeps the cost on the user's key, as every BYOK row does.
+      settlement: settlement && !byok ? { ...settlement, costMicros: billedMicros } : settlement,
       error,
       aborted: ending.aborted,
       byok,
+      ownKey: billing.ownKey,
       creditsCharged: credits?.charged,
       powerLevel,
       routingRule: call.rule?.name,
@@ -144,11 +148,47 @@ export class UsageRecorder {
 }
 
 /**
+ * Who pays for what the call made the providers read. The operator pays for the answer unless it
+ * came on the user's own key (BYOK), and for every timed-out read on its key (at that attempt's
+ * level) — also when a retry on the user's key then answered; what ran on the user's key is free.
+ * `byok` (the row's flag) holds when nothing at all was on the operator's key; a call with both
+ * keeps the own-key part on the row's metadata (`ownKey`).
+ */
+interface Billing {
+  /** The answer's cost the operator pays (undefined: answered on the user's key, or no answer). */
+  answerMicros: number | undefined;
+  /** Timed-out reads on the operator's key, each at its attempt's level. */
+  operatorReads: UnansweredRead[];
+  /** Everything the operator pays: the key's budget spend, the row's cost. */
+  billedMicros: number | undefined;
+  byok: boolean;
+  ownKey: { answered: boolean; costMicros: number | undefined } | undefined;
+}
+
+function billingOf(ending: Ending, reads: readonly UnansweredRead[]): Billing {
+  const answer = ending.settlement;
+  const answeredOnOwnKey = ending.lastAttempt?.target.byok === true && answer !== undefined;
+  const operatorReads = reads.filter((read) => !read.byok);
+  const ownReads = reads.filter((read) => read.byok);
+  const answerMicros = answeredOnOwnKey ? undefined : answer?.costMicros;
+  const billedMicros = sumOfKnown([answerMicros, ...operatorReads.map((read) => read.costMicros)]);
+  const onOperatorKey = (answer !== undefined && !answeredOnOwnKey) || operatorReads.length > 0;
+  const onOwnKey = answeredOnOwnKey || ownReads.length > 0;
+  const ownKey = onOwnKey && onOperatorKey ? { answered: answeredOnOwnKey, costMicros: sumOfKnown([answeredOnOwnKey ? answer?.costMicros : undefined, ...ownReads.map((read) => read.costMicros)]) } : undefined;
+  return { answerMicros, operatorReads, billedMicros, byok: onOwnKey && !onOperatorKey, ownKey };
+}
+
+/** The sum of the known amounts; undefined when none is known. */
+function sumOfKnown(amounts: ReadonlyArray<number | undefined>): number | undefined {
+  return amounts.some((amount) => amount !== undefined) ? amounts.reduce<number>((sum, amount) => sum + (amount ?? 0), 0) : undefined;
+}
+
+/**
  * The settlement with the prompts of attempts that timed out after the provider read them added
  * (context.unansweredReads): tokens and cost of every attempt the provider bills, in the one record.
  */
-function withUnansweredReads(settlement: Settlement | undefined, reads: CallContext['unansweredReads']): Settlement | undefined {
-  if (!reads || reads.length === 0) return settlement;
+function withUnansweredReads(settlement: Settlement | undefined, reads: readonly UnansweredRead[]): Settlement | undefined {
+  if (reads.length === 0) return settlement;
   const promptTokens = reads.reduce((sum, read) => sum + read.promptTokens, 0);
   const readCost = reads.some((read) => read.costMicros !== undefined) ? reads.reduce((sum, read) => sum + (read.costMicros ?? 0), 0) : undefined;
   if (!settlement) {

@@ -12,7 +12,7 @@ import { GatewayError } from '../errors.js';
 import { NdjsonParser, SseParser } from '../providers/shared/sse.js';
 import { EventStreamParser } from '../providers/shared/event-stream.js';
 import { mentionsUsageObject } from '../providers/shared/chunk-usage.js';
-import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, Usage } from '../providers/types.js';
+import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, MediaUnits, Usage } from '../providers/types.js';
 import type { StreamEncoder } from './response-format.js';
 import type { UpstreamResponse } from './upstream.js';
 import { SseRun } from './sse-run.js';
@@ -195,6 +195,11 @@ export class UpstreamStream {
     return this.transform.usage;
   }
 
+  /** Server tool uses seen in the events so far (ChatStreamTransform.units). */
+  get units(): MediaUnits | undefined {
+    return this.transform.units;
+  }
+
   /**
    * The kept chunks as parsed chat chunks, in order. A forwarded run is parsed once, the first time
    * its chunks are asked for (the text and the finish reasons both read them).
@@ -342,6 +347,9 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
     // with usage reported only part-way (running counts), never less than that text.
     const counted = await options.estimateUsage(stream.text);
     usage = usage ? atLeastCounted(usage, counted) : counted;
+    // Server tools that ran before the usage reporting them arrived are billed all the same.
+    const units = stream.units;
+    if (units && !usage.units) usage = { ...usage, units };
   }
   if (!response.destroyed) {
     // The closing event and the end of the response go out in one write.

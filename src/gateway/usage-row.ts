@@ -38,6 +38,12 @@ export interface UsageFacts {
   /** The client went away, or the gateway cut the stream: only what was produced is billed. */
   aborted: boolean;
   byok: boolean;
+  /**
+   * A call run partly on the user's own key and partly on the operator's (a timed-out read on one,
+   * the answer on the other): whether the answer came on the user's key, and what ran there. The
+   * row's cost is then the operator's part only.
+   */
+  ownKey?: { answered: boolean; costMicros: number | undefined };
   creditsCharged: number | undefined;
   powerLevel: PowerLevel | undefined;
   /** The routing rule that applied, if any. */
@@ -117,9 +123,10 @@ export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow
 function metadataOf(context: CallContext, facts: UsageFacts): string | null {
   const { requested, modelGroup } = facts;
   const fallback = requested !== undefined && requested !== modelGroup;
-  if (!fallback && !facts.mock && !context.requestMetadata && !context.guardrails?.length) return null;
+  if (!fallback && !facts.mock && !facts.ownKey && !context.requestMetadata && !context.guardrails?.length) return null;
   const metadata: Record<string, unknown> = {};
   if (fallback) metadata.requested_model = requested;
+  if (facts.ownKey) metadata.own_key = { answered: facts.ownKey.answered, cost_micros: facts.ownKey.costMicros ?? null };
   if (facts.mock) metadata.mock_response = true;
   if (context.requestMetadata) metadata.requester_metadata = context.requestMetadata;
   if (context.guardrails && context.guardrails.length > 0) metadata.guardrails = context.guardrails;

@@ -19,6 +19,18 @@ import type { PrincipalRepository } from '../storage/repositories/principals.js'
 
 const VERSION_NAME = 'byok';
 
+/**
+ * The own keys one call runs on, taken when it is admitted (PlatformLayer.reserveCredits): the
+ * credit reservation leaves out exactly the deployments these keys serve, so every attempt of the
+ * call decides its key from them — a key deleted, re-sealed or moved out of the tier mid-call never
+ * moves a retry onto the operator's key with nothing reserved for it.
+ */
+export interface OwnKeys {
+  readonly userId: string;
+  /** provider → sealed key, as stored when the call was admitted. */
+  readonly sealed: ReadonlyMap<string, string>;
+}
+
 export interface ByokKeyView {
   provider: string;
   api_key: string;
@@ -98,16 +110,30 @@ export class ByokDirectory {
     return acceptsOwnKeys(deployment) && this.has(userId, deployment.provider);
   }
 
-  /** A copy of the deployment that calls upstream with the user's own key, or undefined. */
-  deploymentFor(userId: string | null | undefined, deployment: Deployment): Deployment | undefined {
-    if (!userId || !this.box || !acceptsOwnKeys(deployment)) return undefined;
-    const sealed = this.cache.get(userId)?.get(deployment.provider);
-    if (!sealed) return undefined;
+  /** The user's usable own keys now, for a call being admitted: a copy, which later changes do not reach. */
+  keysOf(userId: string | null | undefined): OwnKeys | undefined {
+    if (!userId || !this.box) return undefined;
+    const sealed = this.cache.get(userId);
+    return sealed && sealed.size > 0 ? { userId, sealed: new Map(sealed) } : undefined;
+  }
+
+  /** Whether a call admitted with these own keys runs on the user's key at this deployment. */
+  servesWith(keys: OwnKeys | undefined, deployment: Deployment): boolean {
+    return keys !== undefined && acceptsOwnKeys(deployment) && keys.sealed.has(deployment.provider);
+  }
+
+  /**
+   * A copy of the deployment on the user's own key when the call was admitted with one for it, else
+   * undefined (the operator's key, which the reservation covered). A key the call was admitted with
+   * that cannot be opened now refuses the attempt: it never falls back to the operator's key.
+   */
+  deploymentWith(keys: OwnKeys | undefined, deployment: Deployment): Deployment | undefined {
+    if (!keys || !this.servesWith(keys, deployment)) return undefined;
     try {
-      return { ...deployment, apiKey: this.box.open(sealed) };
+      return { ...deployment, apiKey: this.requireBox().open(keys.sealed.get(deployment.provider)!) };
     } catch (error) {
-      this.logger.error({ user: userId, provider: deployment.provider, err: (error as Error).message }, 'a stored BYOK key cannot be opened; the shared key is used');
-      return undefined;
+      this.logger.error({ user: keys.userId, provider: deployment.provider, err: (error as Error).message }, 'a stored BYOK key cannot be opened; the attempt is refused (its call reserved no credits for the shared key)');
+      throw new GatewayError('byok_key_unavailable', `your own ${deployment.provider} API key (bring-your-own-key), which this call was admitted to run on, cannot be opened; the call is not moved onto the platform's key, for which no credits were reserved. Store the key again (POST /api/v1/llm/byok/keys) or delete it to use credits`, { provider: deployment.provider });
     }
   }
 

@@ -17,6 +17,7 @@ import { noteOverrun, type OverrunListener } from '../billing/reservation-overru
 import { GatewayError } from '../errors.js';
 import type { BudgetHold, LimitsState } from '../state/limits-state.js';
 import type { Allowances } from './allowances.js';
+import type { OwnKeys } from './byok.js';
 import { creditCostMillicredits, microsPaidBy, type CreditRate } from './credits.js';
 import { reserveFlexibly } from '../billing/flexible-reservation.js';
 import { fixedPlan, MINIMUM_ANSWER_TOKENS, type ReservationPlan } from '../billing/reservation-plan.js';
@@ -41,14 +42,23 @@ export interface CreditTicket {
   readonly outputCap: number | undefined;
   /** The balance when the call was admitted (millicredits), minus what requests in flight hold. */
   readonly balanceBeforeMillicredits: number;
+  /** The user's own keys the reservation assumed (byok.ts): every attempt of the call runs on these. */
+  readonly ownKeys: OwnKeys | undefined;
   /**
    * Charges the call's exact cost, at `charge.level`'s multiplier when given (else the
-   * reservation's), and releases the reservation. Returns the millicredits charged at once;
-   * `remaining` resolves to the balance after the charge.
+   * reservation's), plus `charge.reads` each at its own level (prompts read by attempts that timed
+   * out on the operator's key), and releases the reservation. Returns the millicredits charged at
+   * once; `remaining` resolves to the balance after the charge.
    */
-  settle(costMicros: number | undefined, charge?: { level: PowerLevel | undefined }): CreditOutcome;
+  settle(costMicros: number | undefined, charge?: CreditCharge): CreditOutcome;
   /** The last settle's outcome, if settled. */
   readonly outcome: CreditOutcome | undefined;
+}
+
+/** How a settled call is charged: the level of its answer, and earlier reads charged at their own levels. */
+export interface CreditCharge {
+  level: PowerLevel | undefined;
+  reads?: ReadonlyArray<{ costMicros: number | undefined; level: PowerLevel | undefined }>;
 }
 
 /** The counter of a user's used credits; the creation time keeps a recreated user from inheriting it. */
@@ -109,7 +119,7 @@ export class CreditGate {
    * A call whose bound is 0 credits (free or local models, or every candidate on the user's own
    * key) reserves nothing and is never refused for credits.
    */
-  async reserve(user: UserRecord, level: PowerLevel | undefined, cost: ReservationPlan | number): Promise<CreditTicket> {
+  async reserve(user: UserRecord, level: PowerLevel | undefined, cost: ReservationPlan | number, ownKeys?: OwnKeys): Promise<CreditTicket> {
     this.allowances?.touch(user);
     const rate = this.rateFor(user, level);
     const plan = typeof cost === 'number' ? fixedPlan(cost) : cost;
@@ -143,13 +153,15 @@ export class CreditGate {
       reservedMillicredits: amount,
       outputCap,
       balanceBeforeMillicredits: balanceBefore,
+      ownKeys,
       get outcome() {
         return outcome;
       },
       settle: (costMicros, charge) => {
         if (outcome) return outcome;
         const chargedLevel = charge ? charge.level : level;
-        const charged = creditCostMillicredits(costMicros, charge ? this.rateFor(user, chargedLevel) : rate);
+        let charged = creditCostMillicredits(costMicros, charge ? this.rateFor(user, chargedLevel) : rate);
+        for (const read of charge?.reads ?? []) charged += creditCostMillicredits(read.costMicros, this.rateFor(user, read.level));
         noteOverrun({ ledger: 'credits', reserved: amount, charged, holder: `user:${user.userId}` }, this.logger, this.onOverrun);
         const remaining = settleState(charged)
           .then(() => this.balance(user))

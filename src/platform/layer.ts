@@ -16,7 +16,7 @@ import type { Deployment } from '../providers/types.js';
 import type { ModelCatalog } from '../routing/catalog.js';
 import type { LimitsState } from '../state/limits-state.js';
 import type { Allowances } from './allowances.js';
-import type { ByokDirectory } from './byok.js';
+import type { ByokDirectory, OwnKeys } from './byok.js';
 import type { OverrunListener } from '../billing/reservation-overrun.js';
 import { CreditGate, formatCredits, type CreditTicket } from './credit-gate.js';
 import { chargedLevel, fullPriceLevel } from './level-charge.js';
@@ -136,16 +136,20 @@ export class PlatformLayer {
    * Reserves the call's maximum credit cost for a user's key, at the dearest level any candidate
    * may be charged at. Deployments the user's own keys would serve cost no credits, so they are
    * left out of the bound. Undefined when the key has no user account to charge.
+   *
+   * The own keys are taken here, once (the ticket's `ownKeys`): every attempt of the call runs on
+   * exactly the keys the reservation assumed (upstreamTarget), so a key deleted, no longer opening,
+   * or a tier's `byok` changed mid-call never moves a retry onto the operator's key unreserved.
    */
   async reserveCredits(principal: ResolvedKey, input: CostInput, deployments: Deployment[], choice: LevelChoice, outputAllowance?: number): Promise<CreditTicket | undefined> {
     const user = this.credits.accountOf(principal);
     if (!user) return undefined;
-    const ownKeys = this.ownKeyUser(principal);
-    const payable = deployments.filter((deployment) => !this.byok.serves(ownKeys, deployment));
+    const ownKeys = this.byok.keysOf(this.ownKeyUser(principal));
+    const payable = deployments.filter((deployment) => !this.byok.servesWith(ownKeys, deployment));
     const { level, levelModel } = choice;
     const discounted = level !== undefined && levelModel !== undefined && payable.every((deployment) => deployment.modelName === levelModel);
     const reservedLevel = level === undefined || discounted ? level : fullPriceLevel(this.settings);
-    return this.credits.reserve(user, reservedLevel, reservationPlan(input, payable, outputAllowance));
+    return this.credits.reserve(user, reservedLevel, reservationPlan(input, payable, outputAllowance), ownKeys);
   }
 
   /** The caller's tier (users only). */
@@ -168,11 +172,13 @@ export class PlatformLayer {
   }
 
   /**
-   * The deployment to call: a copy on the user's own key when they stored one for its provider and
-   * the deployment accepts own keys (byok-scope.ts); and the level this attempt is charged at.
+   * The deployment to call: a copy on the user's own key when the call was admitted with one for its
+   * provider (`ownKeys`, the credit ticket's) and the deployment accepts own keys (byok-scope.ts);
+   * and the level this attempt is charged at. Decided from the keys taken at admission, never the
+   * stored ones now: the credit reservation left out exactly the deployments those keys serve.
    */
-  upstreamTarget(userId: string | null, deployment: Deployment, choice: LevelChoice): UpstreamTarget {
-    const own = this.byok.deploymentFor(userId, deployment);
+  upstreamTarget(ownKeys: OwnKeys | undefined, deployment: Deployment, choice: LevelChoice): UpstreamTarget {
+    const own = this.byok.deploymentWith(ownKeys, deployment);
     return { deployment: own ?? deployment, byok: own !== undefined, chargedLevel: chargedLevel(this.settings, choice.level, choice.levelModel, deployment.modelName) };
   }
 

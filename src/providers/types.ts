@@ -86,6 +86,13 @@ export interface Usage {
   cachedTokens?: number;
   /** Prompt tokens written to the provider's cache (Anthropic cache_creation_input_tokens). */
   cacheCreationTokens?: number;
+  /**
+   * The part of cacheCreationTokens written with a 1-hour lifetime (Anthropic
+   * `cache_creation.ephemeral_1h_input_tokens`), billed at the 1-hour write rate.
+   */
+  cacheCreation1hTokens?: number;
+  /** Prompt tokens that are image input (gpt-image-1 `input_tokens_details.image_tokens`; a subset of promptTokens). */
+  imageInputTokens?: number;
   /** Completion tokens spent on reasoning (a subset of completionTokens). */
   reasoningTokens?: number;
   /** True when the gateway counted the tokens itself because the upstream omitted usage. */
@@ -106,6 +113,12 @@ export interface MediaUnits {
   outputSeconds?: number;
   inputCharacters?: number;
   queries?: number;
+  /** Web searches a server-side tool ran (Anthropic `server_tool_use.web_search_requests`, Responses `web_search_call` items). */
+  webSearches?: number;
+  /** Gemini prompts grounded with Google Search (an answer with `groundingMetadata`): Google bills per grounded prompt. */
+  groundedPrompts?: number;
+  /** Responses `file_search_call` items: OpenAI bills file search per call. */
+  fileSearches?: number;
 }
 
 /** The OpenAI `usage` object. */
@@ -175,6 +188,22 @@ export interface TokenPrices {
   outputPerToken: number;
   cacheReadPerToken?: number;
   cacheWritePerToken?: number;
+  /** Cache writes with a 1-hour lifetime (Anthropic `ttl: "1h"`); absent: the cache write rate. */
+  cacheWrite1hPerToken?: number;
+  /** Image input tokens (gpt-image-1); absent: the input rate. */
+  imageInputPerToken?: number;
+  /** Rates of a call whose prompt is above `aboveTokens` tokens: the whole call is billed at them (billing/cost.ts). */
+  longContext?: LongContextPrices;
+}
+
+/** A long-context tier (Gemini 2.5 Pro above 200k prompt tokens); an absent rate is the base one. */
+export interface LongContextPrices {
+  aboveTokens: number;
+  inputPerToken: number;
+  outputPerToken: number;
+  cacheReadPerToken?: number;
+  cacheWritePerToken?: number;
+  cacheWrite1hPerToken?: number;
 }
 
 /** Pico-dollars per unit of media (MediaUnits); an absent price leaves that unit's cost unknown. */
@@ -186,6 +215,12 @@ export interface MediaPrices {
   outputPerSecond?: number;
   inputPerCharacter?: number;
   inputPerQuery?: number;
+  /** Per web search a server-side tool ran (MediaUnits.webSearches). */
+  perWebSearch?: number;
+  /** Per prompt grounded with Google Search (MediaUnits.groundedPrompts). */
+  perGroundedPrompt?: number;
+  /** Per file search call (MediaUnits.fileSearches). */
+  perFileSearch?: number;
 }
 
 export interface ModelInfo {
@@ -198,6 +233,14 @@ export interface ModelInfo {
   output_cost_per_token?: number;
   cache_read_input_token_cost?: number;
   cache_creation_input_token_cost?: number;
+  cache_creation_input_token_cost_above_1hr?: number;
+  input_cost_per_image_token?: number;
+  input_cost_per_token_above_200k_tokens?: number;
+  output_cost_per_token_above_200k_tokens?: number;
+  cache_read_input_token_cost_above_200k_tokens?: number;
+  cache_creation_input_token_cost_above_200k_tokens?: number;
+  input_cost_per_token_above_128k_tokens?: number;
+  output_cost_per_token_above_128k_tokens?: number;
   /** The model the deployment runs, for prices (an Azure deployment named "prod-gpt"). */
   base_model?: string;
   supports_vision?: boolean;
@@ -208,6 +251,10 @@ export interface ModelInfo {
   output_cost_per_second?: number;
   input_cost_per_character?: number;
   input_cost_per_query?: number;
+  /** USD per web search / grounded prompt: a number, or LiteLLM's object by search context size. */
+  search_context_cost_per_query?: number | { search_context_size_low?: number; search_context_size_medium?: number; search_context_size_high?: number };
+  /** USD per 1,000 file search calls (Responses `file_search`). */
+  file_search_cost_per_1k_calls?: number;
   [extra: string]: unknown;
 }
 
@@ -346,6 +393,11 @@ export interface ChatStreamTransform {
   readonly usage: Usage | undefined;
   /** An error the upstream reported inside the stream, if any. */
   readonly error: GatewayError | undefined;
+  /**
+   * Optional: uses of server-side tools (web searches, …) seen in the events so far: billed when the
+   * stream ends (the client gone, a cut) before the usage that reports them.
+   */
+  readonly units?: MediaUnits;
   /**
    * Optional: given the text of complete plain SSE events (`data: <json>\n\n` each), how many of
    * its leading characters (an event boundary; 0 for none) may skip `push` and be forwarded as

@@ -22,7 +22,7 @@ import { modelEntrySchema } from '../config/schema.js';
 import { databaseNotReady, GatewayError, modelIdNotFound } from '../errors.js';
 import { isLocalProvider, knownProviderIds } from '../providers/specs.js';
 import { modelProvider } from '../providers/model-provider.js';
-import type { Deployment } from '../providers/types.js';
+import type { Deployment, LongContextPrices } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
 import type { ModelRepository, StoredModelRow } from '../storage/repositories/models.js';
 import type { ModelCatalog } from './catalog.js';
@@ -469,7 +469,7 @@ export class ModelRegistry {
  * "built_in" (the gateway's price table, billing/pricing.ts). All null when no price is known
  * (unknown is not free), so every model_info carries the same fields.
  */
-function effectivePrices(entry: RegistryEntry): { input_cost_per_token: number | null; output_cost_per_token: number | null; price_source: string | null; cache_read_input_token_cost?: number; cache_creation_input_token_cost?: number } {
+function effectivePrices(entry: RegistryEntry): { input_cost_per_token: number | null; output_cost_per_token: number | null; price_source: string | null; [rate: string]: number | string | null | undefined } {
   const prices = entry.deployment.prices;
   if (!prices) return { input_cost_per_token: null, output_cost_per_token: null, price_source: null };
   const usd = (pico: number) => pico / 1e12;
@@ -480,7 +480,22 @@ function effectivePrices(entry: RegistryEntry): { input_cost_per_token: number |
     output_cost_per_token: usd(prices.outputPerToken),
     ...(prices.cacheReadPerToken !== undefined ? { cache_read_input_token_cost: usd(prices.cacheReadPerToken) } : {}),
     ...(prices.cacheWritePerToken !== undefined ? { cache_creation_input_token_cost: usd(prices.cacheWritePerToken) } : {}),
+    ...(prices.cacheWrite1hPerToken !== undefined ? { cache_creation_input_token_cost_above_1hr: usd(prices.cacheWrite1hPerToken) } : {}),
+    ...(prices.imageInputPerToken !== undefined ? { input_cost_per_image_token: usd(prices.imageInputPerToken) } : {}),
+    ...longContextRates(prices.longContext, usd),
     price_source: source,
+  };
+}
+
+/** A long-context tier in LiteLLM's names: `input_cost_per_token_above_200k_tokens`, … (`_above_128k_tokens` for a 128k threshold). */
+function longContextRates(tier: LongContextPrices | undefined, usd: (pico: number) => number): Record<string, number> {
+  if (!tier) return {};
+  const suffix = `_above_${Math.round(tier.aboveTokens / 1000)}k_tokens`;
+  return {
+    [`input_cost_per_token${suffix}`]: usd(tier.inputPerToken),
+    [`output_cost_per_token${suffix}`]: usd(tier.outputPerToken),
+    ...(tier.cacheReadPerToken !== undefined ? { [`cache_read_input_token_cost${suffix}`]: usd(tier.cacheReadPerToken) } : {}),
+    ...(tier.cacheWritePerToken !== undefined ? { [`cache_creation_input_token_cost${suffix}`]: usd(tier.cacheWritePerToken) } : {}),
   };
 }
 

@@ -70,8 +70,8 @@ describe('/v1/images/edits', () => {
     expect(data.data).toHaveLength(1);
     const sent = upstream.requests.at(-1)!;
     expect((sent.body.files as Array<{ field: string; sha256: string }>).map((file) => [file.field, file.sha256])).toEqual(images.map((bytes) => ['image[]', sha(bytes)]));
-    // (20 + 3 × 323) × $5/M + 1056 × $40/M = 4945 + 42240 micro-dollars.
-    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', prompt_tokens: 989, completion_tokens: 1056, cost_micros: 47_185 });
+    // 20 text tokens × $5/M + 3 × 323 image tokens × $10/M + 1056 × $40/M = 100 + 9690 + 42240 micro-dollars.
+    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', prompt_tokens: 989, completion_tokens: 1056, cost_micros: 52_030 });
   });
 
   it('refuses a request without an image or prompt, a file over the size limit, and a body that is not multipart', async () => {

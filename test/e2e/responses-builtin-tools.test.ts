@@ -69,12 +69,14 @@ afterAll(async () => {
 });
 
 const EXPECTED_COST = 40 * 1 + 7 * 2;
+// The Response's one web_search_call, at gpt-4o-mini's web search price ($25 per 1,000 calls).
+const WEB_SEARCH_CALL = 25_000;
 
 async function expectRecorded(callId: string | null, stream: boolean) {
   expect(callId).toBeTruthy();
   const record = await gateway.recordOf(callId!);
   expect(record).toMatchObject({ endpoint: 'responses', status: 'success', stream: stream ? 1 : 0, prompt_tokens: 40, completion_tokens: 7, cached_tokens: 16 });
-  expect(record!.cost_micros).toBe(EXPECTED_COST);
+  expect(record!.cost_micros).toBe(EXPECTED_COST + WEB_SEARCH_CALL);
 }
 
 describe('/v1/responses with built-in tools', () => {

@@ -61,8 +61,8 @@ function png(seed: number): Buffer {
   return bytes;
 }
 
-/** gpt-image-1's built-in prices: $5 / $40 per million tokens. */
-const micros = (usage: { input_tokens: number; output_tokens: number }) => usage.input_tokens * 5 + usage.output_tokens * 40;
+/** gpt-image-1's built-in prices: $5 text input, $10 image input, $40 output per million tokens (20 text tokens, the rest images). */
+const micros = (usage: { input_tokens: number; output_tokens: number }) => 20 * 5 + (usage.input_tokens - 20) * 10 + usage.output_tokens * 40;
 
 describe('gpt-image-1 edits: the input images\' tokens the upstream reports are charged', () => {
   const upstream = new ImageEditsUpstream();

@@ -171,9 +171,14 @@ function retriesOfCall(policy: RouterPolicy, call: Call, error: GatewayError): n
   return retriesFor({ ...policy, numRetries: asked, retryPolicy: {} }, error);
 }
 
-/** One attempt's plan: the deployment, the router's counts, and the target (the user's own key, the level charged). */
+/**
+ * One attempt's plan: the deployment, the router's counts, and the target (the user's own key, the
+ * level charged). The own keys are those the call was admitted with (its credit ticket's), not the
+ * stored ones now: a retry after the key was deleted still runs on it, never on the operator's key
+ * the reservation did not cover.
+ */
 function planAttempt(deps: RouteDependencies, call: Call, deployment: Deployment, progress: Progress): AttemptPlan {
-  const target = deps.platform ? deps.platform.upstreamTarget(deps.platform.ownKeyUser(call.context.caller.principal), deployment, call.level!) : { deployment, byok: false, chargedLevel: undefined };
+  const target = deps.platform ? deps.platform.upstreamTarget(call.admission?.credits?.ownKeys, deployment, call.level!) : { deployment, byok: false, chargedLevel: undefined };
   return { deployment, group: progress.group, retries: progress.retries, fallbacks: progress.fallbacks, requested: progress.requested, target };
 }
 

@@ -61,11 +61,13 @@ async function guardrailVerdict(call: Call, body: string | undefined): Promise<{
  * as aborted; otherwise a large prompt sent and abandoned again and again would be read for free.
  */
 async function settleAbandoned(deps: SettleDependencies, recorder: UsageRecorder, call: Call, error: GatewayError): Promise<void> {
-  const { deployment } = call.attempt!;
+  const { deployment, target } = call.attempt!;
   const usage = await estimateUsage(call.operation, '');
   if (error.code !== 'client_closed_request') {
-    // A timed-out attempt: the route may retry, so its prompt is kept for the call's one record.
-    (call.context.unansweredReads ??= []).push({ promptTokens: usage.promptTokens ?? 0, costMicros: callCostMicros(usage, deployment) });
+    // A timed-out attempt: the route may retry, so its prompt is kept for the call's one record,
+    // with the key it was read on and its level: a read on the operator's key is charged even when
+    // a retry on the user's own key answers (record.ts).
+    (call.context.unansweredReads ??= []).push({ promptTokens: usage.promptTokens ?? 0, costMicros: callCostMicros(usage, deployment), byok: target.byok, level: target.chargedLevel });
     return;
   }
   const settlement: Settlement = { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };

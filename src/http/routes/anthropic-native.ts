@@ -8,11 +8,12 @@
  * envelope.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { NativeOperation } from '../../gateway/call-context.js';
 import { anthropicNativeFormat } from '../../gateway/formats/anthropic-native.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import { anthropicServerTools } from '../../gateway/server-tools.js';
 import { callOf } from '../context.js';
 import { renderError } from '../error-handler.js';
 import { sendResult } from './openai.js';
@@ -29,11 +30,19 @@ function forwardedHeaders(request: FastifyRequest): Record<string, string> {
   return headers;
 }
 
-export function anthropicNativeOperation(method: 'messages' | 'count_tokens', body: unknown, headers: Record<string, string>): NativeOperation {
+/**
+ * `unbilledTools`: the caller may use server tools the gateway cannot price (llm.manage_providers);
+ * others are refused them, and their web searches are bounded and billed (gateway/server-tools.ts).
+ */
+export function anthropicNativeOperation(method: 'messages' | 'count_tokens', body: unknown, headers: Record<string, string>, unbilledTools = false): NativeOperation {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object (a Messages API request)');
-  const native = body as Record<string, unknown>;
+  let native = body as Record<string, unknown>;
   if (typeof native.model !== 'string' || native.model === '') throw new GatewayError('invalid_request', '"model" is required: the name of a model group of this gateway', { param: 'model' });
-  const request: NativeOperation['request'] = { model: native.model, stream: method === 'messages' && native.stream === true, native };
+  const tools = method === 'messages' ? anthropicServerTools(native, unbilledTools) : undefined;
+  if (tools) native = tools.native;
+  const request: NativeOperation['request'] = { model: native.model as string, stream: method === 'messages' && native.stream === true, native };
+  if (tools?.units) request.units = tools.units;
+  if (tools?.serverTools) request.serverTools = tools.serverTools;
   if (method === 'messages') {
     if (typeof native.max_tokens === 'number' && Number.isInteger(native.max_tokens) && native.max_tokens > 0) request.max_tokens = native.max_tokens;
     const thinking = native.thinking as { type?: unknown } | undefined;
@@ -48,7 +57,7 @@ export function registerAnthropicNativeRoutes(app: FastifyInstance, deps: { gate
   for (const method of ['messages', 'count_tokens'] as const) {
     const path = method === 'messages' ? '/anthropic/v1/messages' : '/anthropic/v1/messages/count_tokens';
     app.post(path, { config: { endpoint: `anthropic/${method}`, errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-      const result = await gateway.native(callOf(request), anthropicNativeOperation(method, request.body, forwardedHeaders(request)), format);
+      const result = await gateway.native(callOf(request), anthropicNativeOperation(method, request.body, forwardedHeaders(request), can(request, 'llm.manage_providers')), format);
       // Anthropic's SDK reports this header as the request id; the call id is what the usage log keys on.
       const callId = result.headers['x-switchboard-call-id'];
       if (callId) result.headers['request-id'] = callId;

@@ -10,11 +10,12 @@
  * Errors leave in Google's envelope `{"error":{"code","message","status"}}`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
 import { geminiNativeFormat, type GeminiStreamForm } from '../../gateway/formats/gemini-native.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import { geminiServerTools } from '../../gateway/server-tools.js';
 import { callOf } from '../context.js';
 import { renderError } from '../error-handler.js';
 import { sendResult } from './openai.js';
@@ -99,7 +100,7 @@ function positiveInteger(value: unknown): number | undefined {
  * The stages' view of the call: the output cap and candidate count from generationConfig, and
  * thinking unless the request turns it off (Gemini 2.5 models think by default, billed as output).
  */
-export function nativeOperation(model: string, method: Method, body: unknown): NativeOperation {
+export function nativeOperation(model: string, method: Method, body: unknown, unbilledTools = false): NativeOperation {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new GatewayError('invalid_request', `the body of ${method} must be a JSON object (a ${method === 'batchEmbedContents' ? 'BatchEmbedContentsRequest' : method === 'embedContent' ? 'EmbedContentRequest' : method === 'countTokens' ? 'CountTokensRequest' : 'GenerateContentRequest'})`);
   }
@@ -107,6 +108,10 @@ export function nativeOperation(model: string, method: Method, body: unknown): N
   const costKind = METHODS[method];
   const request: NativeOperation['request'] = { model, stream: method === 'streamGenerateContent', native };
   if (costKind === 'completion') {
+    // Grounding is billed per grounded prompt; tools the gateway cannot price are refused (gateway/server-tools.ts).
+    const tools = geminiServerTools(native, unbilledTools);
+    if (tools.units) request.units = tools.units;
+    if (tools.serverTools) request.serverTools = tools.serverTools;
     const config = typeof native.generationConfig === 'object' && native.generationConfig !== null ? (native.generationConfig as Record<string, unknown>) : {};
     const maxTokens = positiveInteger(config.maxOutputTokens);
     if (maxTokens !== undefined) request.max_tokens = maxTokens;
@@ -135,7 +140,7 @@ export function registerGeminiRoutes(app: FastifyInstance, deps: { gateway: Gate
       const query = (request.query ?? {}) as Record<string, unknown>;
       checkQuery(query);
       const form = streamForm(query, method);
-      const result = await gateway.native(callOf(request), nativeOperation(model, method, request.body), geminiNativeFormat(form, (error) => renderError(error, 'gemini')));
+      const result = await gateway.native(callOf(request), nativeOperation(model, method, request.body, can(request, 'llm.manage_providers')), geminiNativeFormat(form, (error) => renderError(error, 'gemini')));
       if (result.kind === 'json') result.headers['content-type'] = 'application/json; charset=UTF-8';
       return sendResult(reply, result);
     },

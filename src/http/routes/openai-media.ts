@@ -40,6 +40,7 @@ import { sendResult } from './openai.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 import { assertServiceTierBillable } from '../../gateway/validate.js';
+import { responsesServerTools } from '../../gateway/server-tools.js';
 
 type Json = Record<string, unknown>;
 
@@ -249,7 +250,7 @@ function assertRelayBillable(path: string, multipart: boolean): void {
 }
 
 /** `/openai/v1/{path}`: a relative path of letters, digits, `-`, `_`, `.` segments (no `..`, no query). */
-function passThroughOperation(path: string, raw: unknown): NativeOperation {
+function passThroughOperation(path: string, raw: unknown, unbilledTools = false): NativeOperation {
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) {
     throw new GatewayError('invalid_request', `"/openai/v1/${path}" is not a path this gateway relays`);
   }
@@ -260,8 +261,10 @@ function passThroughOperation(path: string, raw: unknown): NativeOperation {
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
   // Completions generated (and billed) per request: `n`, or `best_of` when larger — each up to the output limit.
   const choices = Math.max(1, ...[body.n, body.best_of].filter((value): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0).map((value) => Math.ceil(value)));
+  // Responses built-in tools: web_search / file_search calls billed per call, unpriced ones refused (gateway/server-tools.ts).
+  const tools = path === 'responses' ? responsesServerTools(body, unbilledTools) : undefined;
   // Streams are relayed as the upstream writes them (openAIRelayFormat).
-  return { kind: 'native', api: 'openai', method: path, costKind: 'completion', request: { model: modelOf(body), native: body, stream: body.stream === true, ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}), ...(choices > 1 ? { n: choices } : {}) } };
+  return { kind: 'native', api: 'openai', method: path, costKind: 'completion', request: { model: modelOf(body), native: tools?.native ?? body, stream: body.stream === true, ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}), ...(choices > 1 ? { n: choices } : {}), ...(tools?.units ? { units: tools.units } : {}), ...(tools?.serverTools ? { serverTools: tools.serverTools } : {}) } };
 }
 
 /**
@@ -371,7 +374,7 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
       const media = multipart ? RELAYED_MULTIPART_MEDIA.get(path) : undefined;
       if (media) return sendResult(reply, await gateway.native(callOf(request), await media(request), openAIRelayFormat));
       if (multipart) return sendResult(reply, await gateway.native(callOf(request), await multipartRelayOperation(request, catalog), openAIRelayFormat));
-      return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body), openAIRelayFormat));
+      return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body, can(request, 'llm.manage_providers')), openAIRelayFormat));
     });
   });
   for (const httpMethod of ['GET', 'DELETE'] as const) {

@@ -82,11 +82,41 @@ interface Relay {
   headers: Record<string, string>;
 }
 
-function targetUrl(entry: PassThroughEndpoint, request: FastifyRequest): string {
-  const [pathname, query] = splitUrl(request.url);
+/**
+ * The URL a request is relayed to: `target` with the request's subpath and query appended. The
+ * subpath must stay under `target` — the configured headers (the operator's credentials) go with
+ * it — so one with a `.` or `..` segment in any spelling (`%2e`, `%2E`, `%252e`, mixed), a
+ * backslash, or an encoded slash (`%2f`, `%5c`, which a target may decode into a separator) is
+ * refused with 400; and the URL as parsed must still be on the target's origin, under its path.
+ */
+export function targetUrl(entry: PassThroughEndpoint, requestUrl: string): string {
+  const [pathname, query] = splitUrl(requestUrl);
   const sub = entry.include_subpath ? pathname.slice(entry.path.replace(/\/+$/, '').length) : '';
+  const refusal = subpathRefusal(sub);
+  if (refusal) throw new GatewayError('invalid_request', `pass-through path "${entry.path}": ${refusal}; the subpath must stay under the configured target`);
   const base = entry.target.replace(/\/+$/, '');
-  return `${base}${sub && !sub.startsWith('/') ? `/${sub}` : sub}${query ? `?${query}` : ''}`;
+  const joined = `${base}${sub && !sub.startsWith('/') ? `/${sub}` : sub}${query ? `?${query}` : ''}`;
+  const url = new URL(joined);
+  const target = new URL(base);
+  const basePath = target.pathname.replace(/\/+$/, '');
+  if (url.origin !== target.origin || !(basePath === '' || url.pathname === basePath || url.pathname.startsWith(`${basePath}/`))) {
+    throw new GatewayError('invalid_request', `pass-through path "${entry.path}": the request's path leaves the configured target; send a subpath under it`);
+  }
+  return url.href;
+}
+
+/** Why a subpath could leave its target (dot segments, backslashes, encoded separators), or undefined. */
+function subpathRefusal(sub: string): string | undefined {
+  if (sub.includes('\\')) return 'a backslash is not allowed in the subpath';
+  // Percent-encoding undone as often as it was applied (%252e → %2e → .), as a target might.
+  let decoded = sub;
+  for (let previous = ''; previous !== decoded; ) {
+    previous = decoded;
+    decoded = decoded.replace(/%25/gi, '%').replace(/%2e/gi, '.');
+  }
+  if (/%2f|%5c/i.test(decoded)) return 'an encoded slash (%2F, %5C) is not allowed in the subpath';
+  if (decoded.split('/').some((segment) => segment === '.' || segment === '..')) return 'a "." or ".." segment (in any encoding) is not allowed in the subpath';
+  return undefined;
 }
 
 function splitUrl(url: string): [string, string] {
@@ -134,9 +164,16 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
     });
   };
   const body = request.body;
+  let url: string;
+  try {
+    url = targetUrl(route.entry, request.url);
+  } catch (caught) {
+    finish(undefined, caught as GatewayError);
+    throw caught;
+  }
   let answer: Awaited<ReturnType<typeof undiciRequest>>;
   try {
-    answer = await undiciRequest(targetUrl(route.entry, request), {
+    answer = await undiciRequest(url, {
       method: request.method as 'GET',
       headers: requestHeaders(route, request),
       body: Buffer.isBuffer(body) && request.method !== 'GET' && request.method !== 'HEAD' ? body : undefined,

@@ -16,6 +16,7 @@ import { GatewayError } from '../../errors.js';
 import type { NativeOperation } from '../../gateway/call-context.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import { assertServiceTierBillable } from '../../gateway/validate.js';
+import { responsesServerTools } from '../../gateway/server-tools.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 
 
@@ -37,7 +38,7 @@ function named(tools: Array<{ index: number; type: string }>): string {
  * The native operation for a Responses body with built-in tools; refused with 400 naming the tools
  * when the group (configured and callable) has no OpenAI or Azure deployment.
  */
-export function responsesNativeOperation(body: unknown, tools: Array<{ index: number; type: string }>, catalog: ModelCatalog): NativeOperation {
+export function responsesNativeOperation(body: unknown, tools: Array<{ index: number; type: string }>, catalog: ModelCatalog, unbilledTools = false): NativeOperation {
   if (!isJsonObject(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object (a Responses API request)');
   if (typeof body.model !== 'string' || body.model === '') throw new GatewayError('invalid_request', '"model" is required: the name of a model group of this gateway', { param: 'model' });
   if (body.cache !== undefined) {
@@ -49,7 +50,11 @@ export function responsesNativeOperation(body: unknown, tools: Array<{ index: nu
   if (group && !group.available.some((deployment) => native.serves(deployment.provider))) {
     throw new GatewayError('invalid_request', `${named(tools)} ${tools.length > 1 ? 'are built-in tools' : 'is a built-in tool'} that only OpenAI's servers run: model group "${body.model.slice(0, 128)}" has no OpenAI or Azure OpenAI deployment to relay the request to (other providers take function tools: {"type":"function","name","parameters"})`, { param: `tools[${tools[0].index}].type` });
   }
-  const request: NativeOperation['request'] = { model: body.model, stream: body.stream === true, native: body };
+  // web_search and file_search calls are billed per call, bounded by max_tool_calls; tools the gateway cannot price are refused.
+  const billed = responsesServerTools(body, unbilledTools);
+  const request: NativeOperation['request'] = { model: body.model, stream: body.stream === true, native: billed.native };
+  if (billed.units) request.units = billed.units;
+  if (billed.serverTools) request.serverTools = billed.serverTools;
   const max = body.max_output_tokens;
   if (typeof max === 'number' && Number.isInteger(max) && max > 0) request.max_tokens = max;
   return { kind: 'native', api: 'openai-responses', method: 'responses', costKind: 'completion', request };

@@ -8,7 +8,7 @@
  * the owner's responses — another tenant's id answers 404, exactly as an unknown one.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { fitToDeployments, itemsForNativeInput, openAIResponsesFormat, openAIResponsesNativeFormat, outputToMessages, replayEvents, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
 import type { NativeAlternative } from '../../gateway/call.js';
@@ -136,7 +136,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
       // Built-in tools run on OpenAI's servers: the request is relayed there untranslated (responses-native.ts).
       const builtIn = builtInToolsOf(request.body);
       if (builtIn.length > 0) {
-        const operation = responsesNativeOperation(request.body, builtIn, catalog);
+        const operation = responsesNativeOperation(request.body, builtIn, catalog, can(request, 'llm.manage_providers'));
         const previousId = operation.request.native.previous_response_id;
         const previous = typeof previousId === 'string' && previousId !== '' ? await store.find(previousId, ownerScopeOf(call.caller)) : undefined;
         if (!previous) return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));

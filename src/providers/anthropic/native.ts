@@ -13,7 +13,7 @@
 import { isJsonObject } from '../../json-object.js';
 import type { GatewayError } from '../../errors.js';
 import type { NativeCall, NativeProvider } from '../native.js';
-import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, UpstreamRequest, Usage } from '../types.js';
+import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { messagesUrl } from './request.js';
 import { AnthropicStreamTransform } from './stream.js';
 import { usageFromAnthropic } from './usage.js';
@@ -85,7 +85,15 @@ class AnthropicNativeStreamTransform implements ChatStreamTransform {
     return this.inner.error;
   }
 
+  /** Web searches the stream showed starting (server_tool_use blocks), before message_delta reports them. */
+  private searches = 0;
+
+  get units(): MediaUnits | undefined {
+    return this.searches > 0 ? { webSearches: this.searches } : undefined;
+  }
+
   push(data: string, event?: string): EmittedChunk[] {
+    if (data.includes('"server_tool_use"')) this.countSearch(data);
     const emitted = this.inner.push(data, event);
     if (this.inner.error) return [];
     this.held += `${event ? `event: ${event}\n` : ''}data: ${data}\n\n`;
@@ -99,6 +107,16 @@ class AnthropicNativeStreamTransform implements ChatStreamTransform {
     const pending = this.held.length > 0 ? [this.release('')] : [];
     this.inner.end();
     return pending;
+  }
+
+  private countSearch(data: string): void {
+    try {
+      const parsed: unknown = JSON.parse(data);
+      const block = isJsonObject(parsed) && parsed.type === 'content_block_start' && isJsonObject(parsed.content_block) ? parsed.content_block : undefined;
+      if (block?.type === 'server_tool_use' && block.name === 'web_search') this.searches++;
+    } catch {
+      // Not JSON: the inner transform reports it.
+    }
   }
 
   private release(text: string): EmittedChunk {

@@ -2,6 +2,9 @@
  * Anthropic usage to the canonical and OpenAI shapes. Anthropic's `input_tokens` excludes cached
  * tokens (the API reference: total input = input_tokens + cache_creation_input_tokens +
  * cache_read_input_tokens), while OpenAI's prompt_tokens includes them, so the three are summed.
+ * `cache_creation` splits the writes by lifetime: 1-hour writes (`ttl: "1h"`) are billed at 2× the
+ * input price, 5-minute ones at 1.25× (https://platform.claude.com/docs/en/about-claude/pricing), so
+ * the 1-hour part is kept (Usage.cacheCreation1hTokens).
  */
 import type { OpenAIUsage, Usage } from '../types.js';
 import type { AnthropicUsage } from './wire.js';
@@ -11,7 +14,12 @@ const count = (value: unknown): number | undefined => (typeof value === 'number'
 export function usageFromAnthropic(raw: AnthropicUsage): Usage {
   const input = count(raw.input_tokens);
   const cacheRead = count(raw.cache_read_input_tokens);
-  const cacheCreation = count(raw.cache_creation_input_tokens);
+  const write5m = count(raw.cache_creation?.ephemeral_5m_input_tokens);
+  const write1h = count(raw.cache_creation?.ephemeral_1h_input_tokens);
+  // The writes are never fewer than their parts: a total below the breakdown's sum bills the sum.
+  const reportedCreation = count(raw.cache_creation_input_tokens);
+  const parts = write5m === undefined && write1h === undefined ? undefined : (write5m ?? 0) + (write1h ?? 0);
+  const cacheCreation = parts !== undefined && (reportedCreation === undefined || reportedCreation < parts) ? parts : reportedCreation;
   const output = count(raw.output_tokens);
   const promptTokens = input === undefined && cacheRead === undefined && cacheCreation === undefined ? undefined : (input ?? 0) + (cacheRead ?? 0) + (cacheCreation ?? 0);
   const usage: Usage = {
@@ -21,8 +29,12 @@ export function usageFromAnthropic(raw: AnthropicUsage): Usage {
   };
   if (cacheRead !== undefined) usage.cachedTokens = cacheRead;
   if (cacheCreation !== undefined) usage.cacheCreationTokens = cacheCreation;
+  if (write1h !== undefined && write1h > 0) usage.cacheCreation1hTokens = write1h;
   const thinking = count(raw.output_tokens_details?.thinking_tokens);
   if (thinking !== undefined) usage.reasoningTokens = thinking;
+  // Web searches are billed per search beside the tokens ($10 per 1,000: billing/media-pricing.ts).
+  const searches = count(raw.server_tool_use?.web_search_requests);
+  if (searches) usage.units = { webSearches: Math.ceil(searches) };
   return usage;
 }
 
@@ -34,6 +46,8 @@ export function openAIUsageFromAnthropic(raw: AnthropicUsage): OpenAIUsage {
   const result: OpenAIUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   if (usage.cachedTokens !== undefined) result.prompt_tokens_details = { cached_tokens: usage.cachedTokens };
   if (usage.cacheCreationTokens !== undefined) result.cache_creation_input_tokens = usage.cacheCreationTokens;
+  // LiteLLM's shape of the split by lifetime: prompt_tokens_details.cache_creation_token_details.
+  if (usage.cacheCreation1hTokens !== undefined) result.prompt_tokens_details = { ...result.prompt_tokens_details, cache_creation_tokens: usage.cacheCreationTokens, cache_creation_token_details: cacheCreationDetails(usage) };
   if (usage.reasoningTokens !== undefined) result.completion_tokens_details = { reasoning_tokens: usage.reasoningTokens };
   return result;
 }
@@ -49,5 +63,20 @@ export function mergeAnthropicUsage(start: AnthropicUsage, delta: AnthropicUsage
     if (value !== undefined) merged[key] = value;
   }
   if (delta.output_tokens_details) merged.output_tokens_details = delta.output_tokens_details;
+  if (delta.cache_creation && typeof delta.cache_creation === 'object') {
+    const split = { ...(start.cache_creation ?? {}) };
+    for (const key of ['ephemeral_5m_input_tokens', 'ephemeral_1h_input_tokens'] as const) {
+      const value = count(delta.cache_creation[key]);
+      if (value !== undefined) split[key] = value;
+    }
+    merged.cache_creation = split;
+  }
+  if (delta.server_tool_use) merged.server_tool_use = delta.server_tool_use;
   return merged;
+}
+
+/** The cache writes by lifetime, as Anthropic and LiteLLM report them. */
+export function cacheCreationDetails(usage: Usage): { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number } {
+  const oneHour = usage.cacheCreation1hTokens ?? 0;
+  return { ephemeral_5m_input_tokens: Math.max(0, (usage.cacheCreationTokens ?? oneHour) - oneHour), ephemeral_1h_input_tokens: oneHour };
 }

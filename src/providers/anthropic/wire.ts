@@ -105,7 +105,11 @@ export interface AnthropicUsage {
   output_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
   cache_read_input_tokens?: number | null;
+  /** The cache writes by lifetime (their sum is cache_creation_input_tokens); 1-hour writes cost more. */
+  cache_creation?: { ephemeral_5m_input_tokens?: number | null; ephemeral_1h_input_tokens?: number | null } | null;
   output_tokens_details?: { thinking_tokens?: number } | null;
+  /** Server tools the API ran (billed per use beside the tokens): `web_search_requests`, … */
+  server_tool_use?: { web_search_requests?: number | null; [tool: string]: unknown } | null;
 }
 
 export type ResponseContentBlock =

@@ -21,7 +21,7 @@ import { GatewayError } from '../../errors.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import type { NativeCall, NativeProvider } from '../native.js';
 import { parseStreamJson } from '../shared/stream-json.js';
-import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, UpstreamRequest, Usage } from '../types.js';
+import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { googleError, streamError } from './errors.js';
 import { geminiHeaders, methodUrl, modelResource } from './request.js';
 import { candidatesOf, usageFromGemini } from './response.js';
@@ -94,7 +94,19 @@ function usageOf({ method }: NativeCall, body: unknown, target?: Deployment): Us
   if (method === 'countTokens') return { ...FREE };
   if (target && isVertexProvider(target.provider) && isVertexEmbedMethod(method)) return vertexEmbedUsage(body);
   if (method === 'embedContent' || method === 'batchEmbedContents') return undefined;
-  return isJsonObject(body) ? usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata) : undefined;
+  return isJsonObject(body) ? withGrounding(usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata), isGrounded(body)) : undefined;
+}
+
+/** Whether an answer was grounded with Google Search: a candidate carries `groundingMetadata` (Google bills the prompt). */
+function isGrounded(body: unknown): boolean {
+  return isJsonObject(body) && candidatesOf(body as GeminiGenerateContentResponse).some((candidate) => isJsonObject((candidate as { groundingMetadata?: unknown }).groundingMetadata));
+}
+
+/** One grounded prompt, billed per prompt beside the tokens (billing/media-pricing.ts). */
+const GROUNDED: MediaUnits = { groundedPrompts: 1 };
+
+function withGrounding(usage: Usage | undefined, grounded: boolean): Usage | undefined {
+  return usage && grounded ? { ...usage, units: GROUNDED } : usage;
 }
 
 /** Text and function calls of every candidate (thoughts included: they are billed as output). */
@@ -119,8 +131,18 @@ function textOf(body: unknown): string {
  * relay can count it when the stream ends without usage. Usage is the last usageMetadata seen.
  */
 class GeminiNativeStreamTransform implements ChatStreamTransform {
-  usage: Usage | undefined;
+  private lastUsage: Usage | undefined;
+  /** Whether an event carried groundingMetadata (the last one, usually): the prompt is billed as grounded. */
+  private grounded = false;
   error: GatewayError | undefined;
+
+  get usage(): Usage | undefined {
+    return withGrounding(this.lastUsage, this.grounded);
+  }
+
+  get units(): MediaUnits | undefined {
+    return this.grounded ? GROUNDED : undefined;
+  }
   private readonly created = Math.floor(Date.now() / 1000);
 
   constructor(private readonly target: Deployment) {}
@@ -142,7 +164,8 @@ class GeminiNativeStreamTransform implements ChatStreamTransform {
       return [];
     }
     const usage = usageFromGemini((parsed as GeminiGenerateContentResponse).usageMetadata);
-    if (usage) this.usage = usage;
+    if (usage) this.lastUsage = usage;
+    if (!this.grounded && isGrounded(parsed)) this.grounded = true;
     const chunk: ChatChunk = {
       id: '',
       object: 'chat.completion.chunk',

@@ -22,7 +22,7 @@ import { Readable } from 'node:stream';
 import type { NativeCall, NativeProvider, Upload } from '../native.js';
 import { providerSpec } from '../specs.js';
 import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUnits, UpstreamRequest, Usage } from '../types.js';
-import { ResponsesNativeStreamTransform, responsesText, usageFromResponses } from './openai-responses-native.js';
+import { ResponsesNativeStreamTransform, responsesText, usageFromResponses, usageOfResponse } from './openai-responses-native.js';
 import { usageFromOpenAI } from './usage.js';
 import { GatewayError } from '../../errors.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
@@ -157,7 +157,7 @@ function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | 
       return tokens;
     }
     case 'responses':
-      return usageFromResponses(body.usage);
+      return usageOfResponse(body);
     case 'rerank': {
       const billed = isJsonObject(body.meta) && isJsonObject(body.meta.billed_units) ? reportedUnits(body.meta.billed_units.search_units) : undefined;
       return withUnits({ queries: billed ?? 1 });
@@ -204,6 +204,10 @@ export class OpenAIRelayStreamTransform implements ChatStreamTransform {
 
   get error(): GatewayError | undefined {
     return this.chatError ?? this.responses.error;
+  }
+
+  get units(): MediaUnits | undefined {
+    return this.responses.units;
   }
 
   push(data: string, event?: string): EmittedChunk[] {

@@ -11,7 +11,7 @@
 import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
-import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, Usage } from '../types.js';
+import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUnits, Usage } from '../types.js';
 
 
 function count(value: unknown): number {
@@ -21,14 +21,44 @@ function count(value: unknown): number {
 /** A Response's `usage` in the gateway's terms; undefined when there is none (unknown, not free). */
 export function usageFromResponses(raw: unknown): Usage | undefined {
   if (!isJsonObject(raw) || (typeof raw.input_tokens !== 'number' && typeof raw.output_tokens !== 'number')) return undefined;
-  const promptTokens = count(raw.input_tokens);
+  // gpt-image-1 splits its input into text and image tokens, billed at different rates ($5 and $10
+  // per 1M on gpt-image-1): the image part is kept (Usage.imageInputTokens); the input is never fewer
+  // than its parts.
+  const details = isJsonObject(raw.input_tokens_details) ? raw.input_tokens_details : undefined;
+  const imageTokens = count(details?.image_tokens);
+  const promptTokens = Math.max(count(raw.input_tokens), imageTokens + count(details?.text_tokens));
   const completionTokens = count(raw.output_tokens);
   const usage: Usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+  if (imageTokens > 0) usage.imageInputTokens = imageTokens;
   const cached = isJsonObject(raw.input_tokens_details) ? count(raw.input_tokens_details.cached_tokens) : 0;
   if (cached > 0) usage.cachedTokens = Math.min(cached, promptTokens);
   const reasoning = isJsonObject(raw.output_tokens_details) ? count(raw.output_tokens_details.reasoning_tokens) : 0;
   if (reasoning > 0) usage.reasoningTokens = Math.min(reasoning, completionTokens);
   return usage;
+}
+
+/**
+ * Built-in tool calls a Response's output records that OpenAI bills per call beside the tokens
+ * (billing/media-pricing.ts): one per `web_search_call` and per `file_search_call` item.
+ */
+export function toolCallUnits(output: unknown): MediaUnits | undefined {
+  if (!Array.isArray(output)) return undefined;
+  let webSearches = 0;
+  let fileSearches = 0;
+  for (const item of output as unknown[]) {
+    if (!isJsonObject(item)) continue;
+    if (item.type === 'web_search_call') webSearches++;
+    else if (item.type === 'file_search_call') fileSearches++;
+  }
+  if (webSearches === 0 && fileSearches === 0) return undefined;
+  return { ...(webSearches > 0 ? { webSearches } : {}), ...(fileSearches > 0 ? { fileSearches } : {}) };
+}
+
+/** A Response's usage with the tool calls its output records. */
+export function usageOfResponse(response: Record<string, unknown>): Usage | undefined {
+  const usage = usageFromResponses(response.usage);
+  const units = toolCallUnits(response.output);
+  return usage && units ? { ...usage, units } : usage;
 }
 
 /** Text a Response produced (output text, refusals, function call arguments): for a local count when usage is missing. */
@@ -66,6 +96,15 @@ export class ResponsesNativeStreamTransform implements ChatStreamTransform {
   usage: Usage | undefined;
   error: GatewayError | undefined;
   private readonly created = Math.floor(Date.now() / 1000);
+  /** Ids of the billed tool call items the stream announced (output_item.added), for a stream cut before its end. */
+  private readonly toolCalls = { web_search_call: new Set<string>(), file_search_call: new Set<string>() };
+
+  get units(): MediaUnits | undefined {
+    const webSearches = this.toolCalls.web_search_call.size;
+    const fileSearches = this.toolCalls.file_search_call.size;
+    if (webSearches === 0 && fileSearches === 0) return undefined;
+    return { ...(webSearches > 0 ? { webSearches } : {}), ...(fileSearches > 0 ? { fileSearches } : {}) };
+  }
 
   constructor(private readonly target: Deployment) {}
 
@@ -86,7 +125,12 @@ export class ResponsesNativeStreamTransform implements ChatStreamTransform {
     }
     const terminal = type !== undefined && TERMINAL_EVENTS.has(type);
     if (terminal && isJsonObject(parsed) && isJsonObject(parsed.response)) {
-      this.usage = usageFromResponses(parsed.response.usage) ?? this.usage;
+      this.usage = usageOfResponse(parsed.response) ?? this.usage;
+    }
+    if ((type === 'response.output_item.added' || type === 'response.output_item.done') && isJsonObject(parsed) && isJsonObject(parsed.item)) {
+      const { item } = parsed;
+      const calls = item.type === 'web_search_call' || item.type === 'file_search_call' ? this.toolCalls[item.type] : undefined;
+      calls?.add(typeof item.id === 'string' ? item.id.slice(0, 128) : `#${typeof parsed.output_index === 'number' ? parsed.output_index : calls.size}`);
     }
     const text = type !== undefined && TEXT_DELTAS.has(type) && isJsonObject(parsed) && typeof parsed.delta === 'string' ? parsed.delta : '';
     const chunk: ChatChunk = { id: '', object: 'chat.completion.chunk', created: this.created, model: this.target.upstreamModel, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] };

@@ -18,6 +18,13 @@ export function usageFromOpenAI(raw: unknown): Usage | undefined {
   // Anthropic-style cache writes, as LiteLLM reports them in OpenAI usage objects.
   const creation = count((usage as { cache_creation_input_tokens?: unknown }).cache_creation_input_tokens) ?? count((details as { cache_creation_tokens?: unknown } | null | undefined)?.cache_creation_tokens);
   if (creation !== undefined) result.cacheCreationTokens = creation;
+  // LiteLLM's split of Anthropic cache writes by lifetime (1-hour writes cost more).
+  const creationDetails = (details as { cache_creation_token_details?: { ephemeral_1h_input_tokens?: unknown } | null } | null | undefined)?.cache_creation_token_details;
+  const oneHour = count(creationDetails?.ephemeral_1h_input_tokens);
+  if (oneHour !== undefined && oneHour > 0) {
+    result.cacheCreation1hTokens = oneHour;
+    if ((result.cacheCreationTokens ?? 0) < oneHour) result.cacheCreationTokens = oneHour;
+  }
   const reasoning = count(completionDetails?.reasoning_tokens);
   if (reasoning !== undefined) result.reasoningTokens = reasoning;
   return result;
@@ -30,6 +37,10 @@ export function usageToOpenAI(usage: Usage): OpenAIUsage {
   const result: OpenAIUsage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: usage.totalTokens ?? prompt + completion };
   if (usage.cachedTokens !== undefined) result.prompt_tokens_details = { cached_tokens: usage.cachedTokens };
   if (usage.cacheCreationTokens !== undefined) result.cache_creation_input_tokens = usage.cacheCreationTokens;
+  if (usage.cacheCreation1hTokens !== undefined) {
+    const oneHour = usage.cacheCreation1hTokens;
+    result.prompt_tokens_details = { ...result.prompt_tokens_details, cache_creation_tokens: usage.cacheCreationTokens, cache_creation_token_details: { ephemeral_5m_input_tokens: Math.max(0, (usage.cacheCreationTokens ?? oneHour) - oneHour), ephemeral_1h_input_tokens: oneHour } };
+  }
   if (usage.reasoningTokens !== undefined) result.completion_tokens_details = { reasoning_tokens: usage.reasoningTokens };
   return result;
 }

@@ -59,6 +59,8 @@ export function anthropicUsage(usage: Usage | undefined): AnthropicUsage {
     output_tokens: usage?.completionTokens ?? 0,
     cache_creation_input_tokens: created ?? null,
     cache_read_input_tokens: cached ?? null,
+    // The writes by lifetime, when the upstream said which were 1-hour ones.
+    ...(usage?.cacheCreation1hTokens !== undefined ? { cache_creation: { ephemeral_5m_input_tokens: Math.max(0, (created ?? 0) - usage.cacheCreation1hTokens), ephemeral_1h_input_tokens: usage.cacheCreation1hTokens } } : {}),
   };
 }
 

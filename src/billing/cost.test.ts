@@ -1,0 +1,144 @@
+/**
+ * Token kinds and tiers billed at their own rates: Anthropic 1-hour cache writes (2× input),
+ * gpt-image-1 image input tokens ($10/M beside $5/M text), and long-context tiers (Gemini 2.5 Pro
+ * above 200k prompt tokens: the whole call at $2.50 / $15). Each from the built-in table and from
+ * LiteLLM's model_info keys; the reservation stays an upper bound and the usage bounds hold the
+ * new subset counts to their parents.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Deployment, Usage } from '../providers/types.js';
+import { mergeAnthropicUsage, openAIUsageFromAnthropic, usageFromAnthropic } from '../providers/anthropic/usage.js';
+import { usageFromOpenAI } from '../providers/shared/usage.js';
+import { usageFromResponses } from '../providers/shared/openai-responses-native.js';
+import { costMicros } from './cost.js';
+import { dearestInputPrice, dearestOutputPrice, maxCostMicros } from './max-cost.js';
+import { builtInPrices, resolvePrices } from './pricing.js';
+import { boundUsage, exceedsLimits } from './usage-bounds.js';
+
+const sonnet = () => builtInPrices('claude-sonnet-4-5-20250929', 'anthropic')!;
+
+describe('Anthropic 1-hour cache writes', () => {
+  it('are billed at 2× the input price, 5-minute writes at 1.25× (Sonnet 4.5: $6 and $3.75 per 1M)', () => {
+    // The probe's call: 100,026 tokens written for an hour, 20 uncached, 50 out: $0.600966 at Anthropic.
+    const usage = usageFromAnthropic({ input_tokens: 20, cache_creation_input_tokens: 100_026, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 100_026 }, output_tokens: 50 });
+    expect(usage).toMatchObject({ promptTokens: 100_046, cacheCreationTokens: 100_026, cacheCreation1hTokens: 100_026 });
+    expect(costMicros(usage, sonnet())).toBe(600_966);
+    // Mixed lifetimes in one call: 1,000 for five minutes, 2,000 for an hour.
+    const mixed = usageFromAnthropic({ input_tokens: 10, cache_creation_input_tokens: 3_000, cache_creation: { ephemeral_5m_input_tokens: 1_000, ephemeral_1h_input_tokens: 2_000 }, output_tokens: 0 });
+    expect(costMicros(mixed, sonnet())).toBe(10 * 3 + 1_000 * 3.75 + 2_000 * 6);
+    // Without the split every write is a 5-minute one, as before.
+    expect(costMicros(usageFromAnthropic({ input_tokens: 0, cache_creation_input_tokens: 1_000, output_tokens: 0 }), sonnet())).toBe(3_750);
+  });
+
+  it('a breakdown larger than the reported total bills the breakdown', () => {
+    const usage = usageFromAnthropic({ input_tokens: 0, cache_creation_input_tokens: 10, cache_creation: { ephemeral_1h_input_tokens: 1_000 }, output_tokens: 0 });
+    expect(usage).toMatchObject({ promptTokens: 1_000, cacheCreationTokens: 1_000, cacheCreation1hTokens: 1_000 });
+    expect(costMicros(usage, sonnet())).toBe(6_000);
+  });
+
+  it('the stream keeps message_start\'s split when message_delta omits it, and takes message_delta\'s when it has one', () => {
+    const start = { input_tokens: 5, cache_creation_input_tokens: 400, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 400 }, output_tokens: 1 };
+    expect(usageFromAnthropic(mergeAnthropicUsage(start, { output_tokens: 30 }))).toMatchObject({ cacheCreationTokens: 400, cacheCreation1hTokens: 400, completionTokens: 30 });
+    expect(usageFromAnthropic(mergeAnthropicUsage(start, { output_tokens: 30, cache_creation_input_tokens: 500, cache_creation: { ephemeral_1h_input_tokens: 500 } }))).toMatchObject({ cacheCreationTokens: 500, cacheCreation1hTokens: 500 });
+  });
+
+  it('survive the OpenAI usage shape (LiteLLM\'s prompt_tokens_details.cache_creation_token_details) on the chat path', () => {
+    const openai = openAIUsageFromAnthropic({ input_tokens: 20, cache_creation_input_tokens: 3_000, cache_creation: { ephemeral_5m_input_tokens: 1_000, ephemeral_1h_input_tokens: 2_000 }, output_tokens: 50 });
+    expect(openai.prompt_tokens_details).toMatchObject({ cache_creation_tokens: 3_000, cache_creation_token_details: { ephemeral_5m_input_tokens: 1_000, ephemeral_1h_input_tokens: 2_000 } });
+    expect(usageFromOpenAI(openai)).toMatchObject({ promptTokens: 3_020, cacheCreationTokens: 3_000, cacheCreation1hTokens: 2_000 });
+  });
+
+  it('Claude via Bedrock and Vertex, and a configured input price, get the 2× rate; cache_creation_input_token_cost_above_1hr overrides it', () => {
+    expect(builtInPrices('us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'bedrock')?.cacheWrite1hPerToken).toBe(6_000_000);
+    expect(builtInPrices('claude-opus-4-1@20250805', 'vertex_ai')?.cacheWrite1hPerToken).toBe(30_000_000);
+    expect(builtInPrices('claude-3-haiku-20240307')?.cacheWrite1hPerToken).toBe(500_000);
+    expect(resolvePrices('claude-sonnet-4-5', {}, { input_cost_per_token: 0.000004, output_cost_per_token: 0.00002 }, false, 'anthropic')?.cacheWrite1hPerToken).toBe(8_000_000);
+    expect(resolvePrices('claude-sonnet-4-5', { cache_creation_input_token_cost_above_1hr: 0.000007 }, {}, false, 'anthropic')?.cacheWrite1hPerToken).toBe(7_000_000);
+    // Other models have no 1-hour rate of their own: a write falls back to the cache write rate.
+    expect(builtInPrices('gpt-4o')?.cacheWrite1hPerToken).toBeUndefined();
+  });
+
+  it('the reservation prices every prompt token at the 1-hour write rate', () => {
+    expect(dearestInputPrice(sonnet(), 1_000)).toBe(6_000_000);
+    // A prompt that may be above 200k tokens: the long-context 1-hour rate (2× $6).
+    expect(dearestInputPrice(sonnet(), 300_000)).toBe(12_000_000);
+  });
+
+  it('the usage bounds hold the 1-hour part to the cache writes', () => {
+    const limits = { promptTokens: 10_000, completionTokens: 1_000 };
+    const usage: Usage = { promptTokens: 1_000, completionTokens: 10, cacheCreationTokens: 500, cacheCreation1hTokens: 900 };
+    expect(exceedsLimits(usage, limits)).toBe(true);
+    const bounded = boundUsage(usage, limits, { promptTokens: 1_000, completionTokens: 10 });
+    expect(bounded.usage.cacheCreation1hTokens).toBe(500);
+    expect(bounded.adjusted).toContain('cache_creation_1h_tokens');
+    expect(exceedsLimits({ ...usage, cacheCreation1hTokens: 500 }, limits)).toBe(false);
+  });
+});
+
+describe('gpt-image-1 image input tokens', () => {
+  it('are billed at $10/M beside $5/M text (gpt-image-1-mini: $2.50 beside $2, output $8)', () => {
+    const usage = usageFromResponses({ input_tokens: 1_312, output_tokens: 1_056, total_tokens: 2_368, input_tokens_details: { text_tokens: 20, image_tokens: 1_292 } })!;
+    expect(usage).toMatchObject({ promptTokens: 1_312, imageInputTokens: 1_292 });
+    expect(costMicros(usage, builtInPrices('gpt-image-1', 'openai'))).toBe(Math.round(20 * 5 + 1_292 * 10 + 1_056 * 40));
+    expect(costMicros(usage, builtInPrices('gpt-image-1-mini', 'openai'))).toBe(Math.round(20 * 2 + 1_292 * 2.5 + 1_056 * 8));
+  });
+
+  it('an input count below its parts bills the parts', () => {
+    const usage = usageFromResponses({ input_tokens: 10, output_tokens: 0, input_tokens_details: { text_tokens: 20, image_tokens: 1_000 } })!;
+    expect(usage).toMatchObject({ promptTokens: 1_020, imageInputTokens: 1_000 });
+  });
+
+  it('input_cost_per_image_token overrides the built-in rate, also with configured token prices; the reservation takes the image rate', () => {
+    expect(resolvePrices('gpt-image-1', { input_cost_per_image_token: 0.000012 }, {}, false, 'openai')?.imageInputPerToken).toBe(12_000_000);
+    expect(resolvePrices('my-image', { input_cost_per_token: 0.000005, output_cost_per_token: 0.00004, input_cost_per_image_token: 0.00001 }, {}, false, 'openai')?.imageInputPerToken).toBe(10_000_000);
+    expect(dearestInputPrice(builtInPrices('gpt-image-1')!)).toBe(10_000_000);
+  });
+
+  it('the usage bounds hold image input tokens to the prompt', () => {
+    const limits = { promptTokens: 10_000, completionTokens: 10_000 };
+    const usage: Usage = { promptTokens: 100, completionTokens: 10, imageInputTokens: 5_000 };
+    expect(exceedsLimits(usage, limits)).toBe(true);
+    expect(boundUsage(usage, limits, { promptTokens: 100, completionTokens: 10 }).usage.imageInputTokens).toBe(100);
+  });
+});
+
+describe('long-context tiers', () => {
+  const pro = () => builtInPrices('gemini-2.5-pro', 'gemini')!;
+
+  it('Gemini 2.5 Pro bills a prompt above 200k tokens at $2.50 / $15 for the whole call, up to 200k at $1.25 / $10', () => {
+    expect(costMicros({ promptTokens: 250_033, completionTokens: 50 }, pro())).toBe(Math.round(250_033 * 2.5 + 50 * 15));
+    expect(costMicros({ promptTokens: 200_000, completionTokens: 50 }, pro())).toBe(Math.round(200_000 * 1.25 + 50 * 10));
+    // Cached tokens of a long prompt at the long cache rate ($0.625).
+    expect(costMicros({ promptTokens: 300_000, cachedTokens: 100_000, completionTokens: 0 }, pro())).toBe(Math.round(200_000 * 2.5 + 100_000 * 0.625));
+  });
+
+  it('the other tiered models of the table: Gemini 1.5 above 128k, Claude Sonnet 4 / 4.5 above 200k (1M context)', () => {
+    expect(costMicros({ promptTokens: 130_000, completionTokens: 100 }, builtInPrices('gemini-1.5-pro-002'))).toBe(Math.round(130_000 * 2.5 + 100 * 10));
+    expect(costMicros({ promptTokens: 130_000, completionTokens: 100 }, builtInPrices('gemini-1.5-flash'))).toBe(Math.round(130_000 * 0.15 + 100 * 0.6));
+    // Sonnet 4.5 above 200k: $6 input, $22.50 output, 1-hour writes at 2× the long input ($12).
+    const long = usageFromAnthropic({ input_tokens: 200_000, cache_creation_input_tokens: 50_000, cache_creation: { ephemeral_1h_input_tokens: 50_000 }, output_tokens: 100 });
+    expect(costMicros(long, sonnet())).toBe(Math.round(200_000 * 6 + 50_000 * 12 + 100 * 22.5));
+    expect(costMicros({ promptTokens: 201_000, completionTokens: 0 }, builtInPrices('claude-sonnet-4-20250514'))).toBe(201_000 * 6);
+  });
+
+  it('LiteLLM\'s *_above_200k_tokens keys override the tier, and give one to a configured price', () => {
+    const overridden = resolvePrices('gemini-2.5-pro', { input_cost_per_token_above_200k_tokens: 0.000003 }, {}, false, 'gemini')!;
+    expect(overridden.longContext).toMatchObject({ aboveTokens: 200_000, inputPerToken: 3_000_000, outputPerToken: 15_000_000, cacheReadPerToken: 625_000 });
+    const configured = resolvePrices('my-model', { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002, input_cost_per_token_above_200k_tokens: 0.000002, output_cost_per_token_above_200k_tokens: 0.000004, cache_read_input_token_cost_above_200k_tokens: 0.0000005 }, {}, false, 'openai')!;
+    expect(configured.longContext).toEqual({ aboveTokens: 200_000, inputPerToken: 2_000_000, outputPerToken: 4_000_000, cacheReadPerToken: 500_000 });
+    expect(costMicros({ promptTokens: 250_000, completionTokens: 1_000 }, configured)).toBe(250_000 * 2 + 1_000 * 4);
+    expect(resolvePrices('gemini-1.5-pro', { input_cost_per_token_above_128k_tokens: 0.000003 }, {}, false, 'gemini')?.longContext).toMatchObject({ aboveTokens: 128_000, inputPerToken: 3_000_000, outputPerToken: 10_000_000 });
+  });
+
+  it('the reservation takes the long rates when the prompt bound is above the threshold, the base ones when it cannot be', () => {
+    expect(dearestInputPrice(pro(), 150_000)).toBe(1_250_000);
+    expect(dearestOutputPrice(pro(), 150_000)).toBe(10_000_000);
+    expect(dearestInputPrice(pro(), 250_000)).toBe(2_500_000);
+    expect(dearestOutputPrice(pro(), 250_000)).toBe(15_000_000);
+    const deployment = { prices: pro(), mediaPrices: undefined, defaultParams: {}, modelInfo: {} } as unknown as Deployment;
+    const body = { model: 'gemini', messages: [{ role: 'user', content: 'x'.repeat(1_000_000) }], max_tokens: 100 };
+    const reserved = maxCostMicros({ kind: 'chat', body }, [deployment]);
+    // The provider's bill for the most the prompt can be is within the reservation.
+    expect(reserved).toBeGreaterThanOrEqual(costMicros({ promptTokens: 1_000_000, completionTokens: 100 }, pro())!);
+  });
+});
