@@ -68,7 +68,8 @@ export async function runAgent(deps: RunDependencies, agent: AgentDefinition, in
     tokens: { prompt: 0, completion: 0, total: 0 }, cost_usd: 0, cost_micros: 0, execution_time_ms: 0, call_id: null, call_ids: [],
   };
   for (let attempt = 1; attempt <= 2; attempt++) {
-    const context: CallContext = { callId: newCallId(), startedAt: performance.now(), startedAtEpochMs: Date.now(), endpoint: 'chat/completions', caller: base.caller, client: base.client, recorded: false, requestedPowerLevel: base.requestedPowerLevel, agentExecution: executionId };
+    // The end user the request named (a header) is the run's: its customer's block flag, limits and region apply.
+    const context: CallContext = { callId: newCallId(), startedAt: performance.now(), startedAtEpochMs: Date.now(), endpoint: 'chat/completions', caller: base.caller, client: base.client, recorded: false, requestedPowerLevel: base.requestedPowerLevel, agentExecution: executionId, ...(base.endUser === undefined ? {} : { endUser: base.endUser }) };
     answer.attempts = attempt;
     answer.call_id = context.callId;
     answer.call_ids.push(context.callId);

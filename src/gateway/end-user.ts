@@ -30,3 +30,15 @@ export function endUserFromBody(body: unknown): string | undefined {
   const user = typeof body === 'object' && body !== null ? (body as { user?: unknown }).user : undefined;
   return typeof user === 'string' && user !== '' ? checked(user, 'body "user"') : undefined;
 }
+
+/**
+ * From a provider-native call's body (`request.native`): its `user`, or on Anthropic's own API
+ * `metadata.user_id` (what `/v1/messages` reads), so the same body names the same end user on every route.
+ */
+export function endUserFromNativeBody(api: string, body: Record<string, unknown>): string | undefined {
+  const user = endUserFromBody(body);
+  if (user !== undefined || api !== 'anthropic') return user;
+  const metadata = body.metadata;
+  const userId = typeof metadata === 'object' && metadata !== null ? (metadata as { user_id?: unknown }).user_id : undefined;
+  return typeof userId === 'string' && userId !== '' ? checked(userId, 'body "metadata.user_id"') : undefined;
+}

@@ -4,7 +4,7 @@
  * (docs/architecture.md). Nothing on the path awaits the database.
  */
 import { GatewayError } from '../errors.js';
-import { endUserFromBody } from './end-user.js';
+import { endUserFromBody, endUserFromNativeBody } from './end-user.js';
 import type { ChatRequest, CompletionRequest, EmbeddingsRequest } from '../providers/types.js';
 import type { CallContext, GatewayResult, NativeOperation, Operation } from './call-context.js';
 import { newCall, type Call, type NativeAlternative, type Next } from './call.js';
@@ -17,6 +17,8 @@ import { UsageRecorder } from './record.js';
 import { promptOf } from './request-body.js';
 import { openAIResponseFormat, type ResponseFormat } from './response-format.js';
 import { storedModelName } from './stages/record-failures.js';
+import { admitUnpriced } from './stages/admit.js';
+import type { Ticket } from '../auth/admission.js';
 
 export class Gateway {
   private readonly recorder: UsageRecorder;
@@ -61,6 +63,11 @@ export class Gateway {
     this.recorder.recordRejected(context, error, storedModelName(this.deps.catalog, modelGroup));
   }
 
+  /** Admits a call to a pass-through endpoint against the rate limits that apply to it (stages/admit.ts); settle the ticket when it ends. */
+  admitUnpriced(context: CallContext): Promise<Ticket | undefined> {
+    return admitUnpriced(this.deps, context);
+  }
+
   /** Records a call relayed to a pass-through endpoint (http/routes/pass-through.ts). */
   recordPassThrough(context: CallContext, outcome: Parameters<UsageRecorder['recordPassThrough']>[1]): void {
     this.recorder.recordPassThrough(context, outcome);
@@ -88,8 +95,10 @@ export class Gateway {
   private callOf(context: CallContext, operation: Operation, format: ResponseFormat): Call {
     // A header named the end user first (server.ts); else the body's `user` does. This is the one
     // place the body is read for it (gateway/end-user.ts), so a fuller reading replaces it here.
+    // A provider-native call (`/openai/v1/*`, `/anthropic`, media, native Responses) carries the
+    // client's body in `request.native`: it names the end user there just the same.
     if (context.endUser === undefined) {
-      const endUser = endUserFromBody(operation.request);
+      const endUser = operation.kind === 'native' ? endUserFromNativeBody(operation.api, operation.request.native) : endUserFromBody(operation.request);
       if (endUser !== undefined) context.endUser = endUser;
     }
     const stream = operation.kind !== 'embeddings' && operation.request.stream === true;

@@ -47,6 +47,19 @@ export function promptOf(operation: Operation): string {
   }
 }
 
+/** All a chat or legacy completion response holds that the provider bills as output, for a local count: responseTextOf plus reasoning and refusals. */
+export function billedResponseTextOf(parsed: unknown): string {
+  let text = responseTextOf(parsed);
+  const choices = (parsed as { choices?: unknown }).choices;
+  if (!Array.isArray(choices)) return text;
+  for (const choice of choices as Array<{ message?: Record<string, unknown> | null } | null>) {
+    const message = choice !== null && typeof choice === 'object' ? choice.message : undefined;
+    if (message === null || typeof message !== 'object') continue;
+    for (const field of ['reasoning_content', 'reasoning', 'refusal'] as const) if (typeof message[field] === 'string') text += message[field];
+  }
+  return text;
+}
+
 /** The text of a chat or legacy completion response (message content, tool calls, or text). */
 export function responseTextOf(parsed: unknown): string {
   const choices = (parsed as { choices?: unknown }).choices;

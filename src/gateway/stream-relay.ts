@@ -16,7 +16,7 @@ import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, MediaUnits,
 import type { StreamEncoder } from './response-format.js';
 import type { UpstreamResponse } from './upstream.js';
 import { SseRun } from './sse-run.js';
-import { chunksFinishReasons, chunksText, partChunks, StreamedAnswer, type StreamedPart } from './streamed-answer.js';
+import { billedText, chunksFinishReasons, chunksText, partChunks, StreamedAnswer, type StreamedPart } from './streamed-answer.js';
 
 type Body = UpstreamResponse['body'];
 
@@ -233,6 +233,11 @@ export class UpstreamStream {
     return chunksText(this.parsedChunks());
   }
 
+  /** All the output read from the upstream that the provider bills (the text, reasoning and refusals), for a local count. */
+  get countedText(): string {
+    return billedText(this.parsedChunks());
+  }
+
   /** The finish reason of each choice that reported one (by choice index): read with the text, in one pass (StreamedAnswer), unless the chunks were parsed already. */
   get finishReasons(): string[] {
     return this.parsedUpTo === this.kept.length ? chunksFinishReasons(this.parsed) : this.answer.finishReasons;
@@ -340,12 +345,14 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
   stream.destroy();
 
   let usage = stream.usage;
-  if (!usage || error !== undefined || clientDisconnected) {
+  // Usage without the prompt (Ollama's, for a prompt served from its KV cache) or without the
+  // output takes the local count of what it leaves out.
+  if (!usage || usage.promptTokens === undefined || usage.completionTokens === undefined || error !== undefined || clientDisconnected) {
     batcher.flush();
     // What the upstream produced is billed however the stream ended (the client gone, the upstream
     // broken, the gateway cutting it): without the upstream's usage, its text so far is counted;
     // with usage reported only part-way (running counts), never less than that text.
-    const counted = await options.estimateUsage(stream.text);
+    const counted = await options.estimateUsage(stream.countedText);
     usage = usage ? atLeastCounted(usage, counted) : counted;
     // Server tools that ran before the usage reporting them arrived are billed all the same.
     const units = stream.units;

@@ -100,6 +100,22 @@ export function chunksText(chunks: readonly ChatChunk[]): string {
   return text;
 }
 
+/** Delta fields of output a provider bills beside the answer's text: reasoning (DeepSeek and the native adapters' `reasoning_content`, OpenRouter's and Groq's `reasoning`) and refusals. */
+const BILLED_DELTA_FIELDS = ['reasoning_content', 'reasoning', 'refusal'] as const;
+
+/** Everything the chunks hold that the provider bills as output, for a local count: chunksText plus reasoning and refusal text. */
+export function billedText(chunks: readonly ChatChunk[]): string {
+  let text = chunksText(chunks);
+  for (const chunk of chunks) {
+    for (const choice of choicesOf(chunk)) {
+      const delta = choice.delta as unknown;
+      if (!isObject(delta)) continue;
+      for (const field of BILLED_DELTA_FIELDS) if (typeof delta[field] === 'string') text += delta[field];
+    }
+  }
+  return text;
+}
+
 /** Whether sse[start, end) is the key `name`. */
 function isKey(sse: string, start: number, end: number, name: string): boolean {
   return end - start === name.length && sse.startsWith(name, start);

@@ -8,9 +8,10 @@
 import { estimatedTokens } from '../../billing/token-estimate.js';
 import { outputCapField, reservationPlan, withOutputCap } from '../../billing/reservation-plan.js';
 import type { EndUserRecord } from '../../auth/principals.js';
+import type { Ticket } from '../../auth/admission.js';
 import type { AllowedRegion } from '../../routing/region-filter.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
-import type { Operation } from '../call-context.js';
+import type { CallContext, Operation } from '../call-context.js';
 import { costInputOf } from '../cost-input.js';
 import { failedWith, type AdmissionDecision, type Call, type Stage } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
@@ -58,16 +59,42 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
  * created here: ids are the client's to choose, and storing each would let any client grow the table.
  */
 async function storedEndUser(customers: GatewayDependencies['customers'], call: Call): Promise<EndUserRecord | undefined> {
-  const id = call.context.endUser;
+  try {
+    return await endUserOf(customers, call.context);
+  } catch (caught) {
+    throw failedWith(caught as GatewayError, call);
+  }
+}
+
+async function endUserOf(customers: GatewayDependencies['customers'], context: CallContext): Promise<EndUserRecord | undefined> {
+  const id = context.endUser;
   if (!id || !customers) return undefined;
   let record: EndUserRecord | null;
   try {
     record = await customers.resolve(id);
   } catch (caught) {
-    throw failedWith(new GatewayError('limits_unavailable', `the gateway cannot check end user "${id}" right now (${(caught as Error).message}); retry shortly`, { retryAfterSeconds: 1, headers: { 'retry-after': '1' } }), call);
+    throw new GatewayError('limits_unavailable', `the gateway cannot check end user "${id}" right now (${(caught as Error).message}); retry shortly`, { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
   }
-  if (record?.blocked) throw failedWith(new GatewayError('permission_denied', `End User=${id} is blocked. Let your admin know, if you think this is a mistake.`), call);
+  if (record?.blocked) throw new GatewayError('permission_denied', `End User=${id} is blocked. Let your admin know, if you think this is a mistake.`);
   return record ?? undefined;
+}
+
+/**
+ * Admission of a call that carries no price (a pass-through endpoint, http/routes/pass-through.ts):
+ * the rate limits of the key, its user and team and the stored customer it is made for —
+ * rpm_limit, max_parallel_requests, tpm_limit (the answer's tokens, counted when it settles) —
+ * count it like any other call, and a blocked customer is refused. Nothing can be reserved against
+ * a budget, so a customer held to one is refused (as the route refuses keys held to money). The
+ * ticket must be settled when the call ends; undefined when no limit applies.
+ */
+export async function admitUnpriced(deps: Pick<GatewayDependencies, 'admission' | 'customers'>, context: CallContext): Promise<Ticket | undefined> {
+  const principal = context.caller.principal;
+  const endUser = await endUserOf(deps.customers, context);
+  if (endUser && (endUser.maxBudgetMicros !== null || (endUser.budgetId ?? null) !== null)) {
+    throw new GatewayError('permission_denied', `pass-through endpoints carry no price, so a call for end user "${endUser.userId}", who is held to a budget, cannot be made through them (every call it makes must be charged)`);
+  }
+  if (!deps.admission || (!principal && !endUser)) return undefined;
+  return deps.admission.admit(principal, context.callId, 0, 0, endUser);
 }
 
 /** The customer's allowed_model_region; a stored value this version cannot hold calls to is refused, never ignored. */

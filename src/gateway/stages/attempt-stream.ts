@@ -114,6 +114,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
         upstreamLatencyMs: performance.now() - sentAt,
         firstChunkAt: outcome.firstChunkAt,
         text: () => opened.stream.text,
+        countedText: () => opened.stream.countedText,
         finishReasons: () => opened.stream.finishReasons,
         answer: () => opened.stream.answer,
       };
@@ -124,9 +125,9 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
       dispatched.release();
       router.end(deployment);
       // The prompt and what arrived before the cancel are billed (the upstream's usage when it already reported some).
-      const counted = await estimateUsage(operation, opened.stream.text);
+      const counted = await estimateUsage(operation, opened.stream.countedText);
       const reported = opened.stream.usage;
-      return { usage: reported ? atLeastCounted(reported, counted) : counted, error, cut: true, aborted: true, upstreamLatencyMs: performance.now() - sentAt, firstChunkAt: performance.now() - context.startedAt, text: () => opened.stream.text, finishReasons: () => opened.stream.finishReasons, answer: () => opened.stream.answer };
+      return { usage: reported ? atLeastCounted(reported, counted) : counted, error, cut: true, aborted: true, upstreamLatencyMs: performance.now() - sentAt, firstChunkAt: performance.now() - context.startedAt, text: () => opened.stream.text, countedText: () => opened.stream.countedText, finishReasons: () => opened.stream.finishReasons, answer: () => opened.stream.answer };
     },
   };
 }

@@ -43,6 +43,8 @@ export interface StreamEnd {
   firstChunkAt: number;
   /** The relayed text (read only when counted locally or stored). */
   text(): string;
+  /** The output to count locally (the text, reasoning and refusals); `text` when absent. */
+  countedText?(): string;
   /** The finish reasons the stream reported (read only when traced). */
   finishReasons(): string[];
   /** What was relayed, unparsed, read once on demand (streamed-answer.ts): the logging callbacks' content. */

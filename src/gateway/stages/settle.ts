@@ -14,7 +14,7 @@ import type { Call, Next } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
 import { costInputOf } from '../cost-input.js';
 import { chargedLevelOf, type UsageRecorder } from '../record.js';
-import { responseTextOf } from '../request-body.js';
+import { billedResponseTextOf, responseTextOf } from '../request-body.js';
 import { settleUsage } from '../settle-usage.js';
 import { estimateUsage } from '../usage-estimate.js';
 import type { Settlement } from '../usage-row.js';
@@ -80,7 +80,7 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   const { deployment } = plan;
   const { parsed, upstreamLatencyMs } = attempted;
   const responseText = () => attempted.text ?? (operation.kind === 'embeddings' ? '' : responseTextOf(parsed));
-  const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, responseText);
+  const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, () => attempted.text ?? (operation.kind === 'embeddings' ? '' : billedResponseTextOf(parsed)));
   deps.router.recordSuccess(deployment, upstreamLatencyMs, undefined, settlement.usage);
   const verdict = await guardrailVerdict(call, attempted.refused ? undefined : attempted.body);
   const refused = 'refused' in verdict ? verdict.refused : attempted.refused;
@@ -112,7 +112,7 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
   const refused = call.guardrails?.duringCall && (await call.guardrails.duringCall);
   if (refused && attempted.discard) {
     const end = await attempted.discard(refused);
-    const settlement = await settle(deps, call, end.usage, end.upstreamLatencyMs, null, end.text);
+    const settlement = await settle(deps, call, end.usage, end.upstreamLatencyMs, null, end.countedText ?? end.text);
     deps.router.recordSuccess(deployment, end.upstreamLatencyMs, undefined, settlement.usage);
     recorder.recordAttempt(call, settlement, refused, true);
     throw refused;
@@ -129,7 +129,7 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
     pump: async (serverResponse) => {
       const end = await attempted.relay(serverResponse);
       const { error, upstreamLatencyMs } = end;
-      const settlement = await settle(deps, call, end.usage, upstreamLatencyMs, end.firstChunkAt, end.text);
+      const settlement = await settle(deps, call, end.usage, upstreamLatencyMs, end.firstChunkAt, end.countedText ?? end.text);
       if (error) {
         deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
         // A stream that broke mid-way is the deployment's failure (for cooldowns) too.
@@ -155,6 +155,15 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
 async function settle(deps: SettleDependencies, call: Call, reported: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null, completionText: () => string): Promise<Settlement> {
   const { operation } = call;
   const { deployment } = call.attempt!;
+  // A chat or completion answer without usage, or whose usage leaves out the prompt (Ollama's
+  // prompt_eval_count for a prompt served from its KV cache) or the output, still had its prompt
+  // read and its output written: a missing count is the local one, never zero or unknown.
+  if ((operation.kind === 'chat' || operation.kind === 'completion') && (reported?.promptTokens === undefined || reported.completionTokens === undefined)) {
+    const counted = await estimateUsage(operation, reported?.completionTokens === undefined ? completionText() : '');
+    const promptTokens = reported?.promptTokens ?? counted.promptTokens ?? 0;
+    const completionTokens = reported?.completionTokens ?? counted.completionTokens ?? 0;
+    reported = { ...reported, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
+  }
   const { usage, adjusted } = await settleUsage({ ...costInputOf(operation), body: withoutOutputCap(operation.request, call.admission?.outputCap) as Record<string, unknown> }, deployment, reported, () => estimateUsage(operation, completionText()));
   if (adjusted.length > 0) {
     deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');

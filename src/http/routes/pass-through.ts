@@ -9,12 +9,13 @@
  * default is no auth; the gateway warns at start for each open entry). Every call leaves a usage
  * row (`endpoint: "pass_through"`, key, user, team, status, latency); tokens are read from a JSON
  * answer carrying OpenAI's or Anthropic's `usage`; the cost stays unknown (no price is configured
- * for a target), so pass-through calls are not held to budgets.
+ * for a target), so pass-through calls are not held to budgets; rate limits count them (gateway/stages/admit.ts).
  */
 import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
 import type { ResolvedKey } from '../../auth/key-directory.js';
+import type { Ticket } from '../../auth/admission.js';
 import { requirePermission } from '../../auth/permissions.js';
 import type { PassThroughEndpoint } from '../../config/schema.js';
 import { GatewayError, upstreamErrorCode } from '../../errors.js';
@@ -143,7 +144,7 @@ function requestHeaders(relay: Relay, request: FastifyRequest): Record<string, s
   return headers;
 }
 
-async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, reply: FastifyReply, context: CallContext): Promise<FastifyReply> {
+async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, reply: FastifyReply, context: CallContext, ticket?: Ticket): Promise<FastifyReply> {
   const started = performance.now();
   const abort = new AbortController();
   const stopListening = context.client.onGone(() => abort.abort());
@@ -155,6 +156,9 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
     finished = true;
     if (timer) clearTimeout(timer);
     stopListening();
+    // The admission's slot and tokens: the answer's tokens count toward tpm_limit (no cost).
+    const usage = settlement?.usage;
+    ticket?.settle(undefined, usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0));
     const upstreamLatencyMs = performance.now() - started;
     gateway.recordPassThrough(context, {
       settlement: settlement ? { usage: settlement.usage, costMicros: undefined, upstreamLatencyMs, timeToFirstTokenMs: null } : undefined,
@@ -186,7 +190,7 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
     finish(undefined, error);
     throw error;
   }
-  const headers: Record<string, string | string[]> = {};
+  const headers: Record<string, string | string[]> = { ...ticket?.headers };
   for (const [name, value] of Object.entries(answer.headers)) {
     if (value !== undefined && !NOT_RETURNED.has(name)) headers[name] = value;
   }
@@ -232,7 +236,7 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
  * A pass-through target has no price, so a call through it cannot be reserved against a budget or
  * charged to credits. Callers held to money — a key, user or team with a budget (its own or a
  * linked budget object), or a user paying credits on the platform — are refused instead of being
- * let through unbilled. Rate limits are not counted on these routes either (README).
+ * let through unbilled. Rate limits count these calls like any other (gateway/stages/admit.ts).
  */
 export function unpricedRefusal(principal: ResolvedKey | undefined, creditsOn: boolean): GatewayError | undefined {
   if (!principal) return undefined;
@@ -272,7 +276,9 @@ export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway:
             if (!open) {
               const refused = unpricedRefusal(request.call!.caller.principal, deps.creditsOn === true);
               if (refused) throw refused;
-              return relay(gateway, route, request, reply, request.call!);
+              // Rate limits (the key's, user's, team's and the end user's) count these calls too.
+              const ticket = await gateway.admitUnpriced(request.call!);
+              return relay(gateway, route, request, reply, request.call!, ticket);
             }
             const context = anonymousContext(request);
             reply.header('x-switchboard-call-id', context.callId);

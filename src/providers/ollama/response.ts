@@ -95,7 +95,14 @@ export function chatResponseFromTurn(turn: OllamaTurn, target: Deployment, ids: 
     choices: [{ index: 0, message, finish_reason: finishReason(turn.doneReason, toolCalls.length > 0), logprobs: null }],
   };
   const usage = usageFromMetrics(turn.metrics);
-  if (usage) response.usage = usageToOpenAI(usage);
+  if (usage) {
+    response.usage = usageToOpenAI(usage);
+    // An unreported prompt stays unknown (the gateway counts it), not zero.
+    if (usage.promptTokens === undefined) {
+      delete (response.usage as Partial<typeof response.usage>).prompt_tokens;
+      delete (response.usage as Partial<typeof response.usage>).total_tokens;
+    }
+  }
   return response;
 }
 

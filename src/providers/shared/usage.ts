@@ -27,6 +27,17 @@ export function usageFromOpenAI(raw: unknown): Usage | undefined {
   }
   const reasoning = count(completionDetails?.reasoning_tokens);
   if (reasoning !== undefined) result.reasoningTokens = reasoning;
+  // xAI reports a reasoning model's thinking outside completion_tokens (total = prompt + completion
+  // + reasoning) and bills it as output. OpenAI counts it inside completion_tokens (total = prompt +
+  // completion), so reasoning above the completion, or a total of exactly prompt + completion +
+  // reasoning, means it is outside.
+  if (reasoning !== undefined && reasoning > 0 && completionTokens !== undefined) {
+    const beside = count(usage.total_tokens) === (promptTokens ?? 0) + completionTokens + reasoning;
+    if (beside || reasoning > completionTokens) {
+      result.completionTokens = completionTokens + reasoning;
+      result.totalTokens = Math.max(result.totalTokens ?? 0, (promptTokens ?? 0) + result.completionTokens);
+    }
+  }
   return result;
 }
 
