@@ -187,8 +187,13 @@ export function promptCount(body: Record<string, unknown>): number {
  * provider generates `best_of` and returns `n`), for each prompt of the request.
  */
 export function generatedChoices(body: Record<string, unknown>): number {
+  return promptCount(body) * choicesPerPrompt(body);
+}
+
+/** Completions generated for each prompt: `n`, or `best_of` when larger (at least one). */
+export function choicesPerPrompt(body: Record<string, unknown>): number {
   const counts = [body.n, body.best_of].map(countOf).filter((value): value is number => value !== undefined);
-  return promptCount(body) * Math.max(1, ...counts);
+  return Math.max(1, ...counts);
 }
 
 /** The output a deployment allows a request that names no limit: its configured default, else the model's window. */

@@ -168,6 +168,8 @@ interface Billing {
 function billingOf(ending: Ending, reads: readonly UnansweredRead[]): Billing {
   const answer = ending.settlement;
   const answeredOnOwnKey = ending.lastAttempt?.target.byok === true && answer !== undefined;
+  // Almost every call: no timed-out read, so the answer alone says who pays.
+  if (reads.length === 0) return { answerMicros: answeredOnOwnKey ? undefined : answer?.costMicros, operatorReads: [], billedMicros: answeredOnOwnKey ? undefined : answer?.costMicros, byok: answeredOnOwnKey, ownKey: undefined };
   const operatorReads = reads.filter((read) => !read.byok);
   const ownReads = reads.filter((read) => read.byok);
   const answerMicros = answeredOnOwnKey ? undefined : answer?.costMicros;

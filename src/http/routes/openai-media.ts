@@ -30,6 +30,7 @@ import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { openAIRelayFormat, openAIResponseFormat } from '../../gateway/response-format.js';
 import { imageVariant, inputCharacters } from '../../providers/shared/openai-native.js';
+import { choicesPerPrompt } from '../../billing/max-cost.js';
 import { GEMINI_SPEECH_MAX_OUTPUT_TOKENS } from '../../providers/gemini/speech.js';
 import type { Upload } from '../../providers/native.js';
 import { audioSecondsBound, wavDuration } from '../../providers/shared/audio-duration.js';
@@ -259,8 +260,9 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false)
   const media = RELAYED_MEDIA.get(path);
   if (media) return media(body);
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
-  // Completions generated (and billed) per request: `n`, or `best_of` when larger — each up to the output limit.
-  const choices = Math.max(1, ...[body.n, body.best_of].filter((value): value is number => typeof value === 'number' && Number.isFinite(value) && value > 0).map((value) => Math.ceil(value)));
+  // Completions generated (and billed) per prompt: `n`, or `best_of` when larger — each up to the
+  // output limit (the prompts of a prompt array are counted from `native`: generatedChoices).
+  const choices = choicesPerPrompt(body);
   // Responses built-in tools: web_search / file_search calls billed per call, unpriced ones refused (gateway/server-tools.ts).
   const tools = path === 'responses' ? responsesServerTools(body, unbilledTools) : undefined;
   // Streams are relayed as the upstream writes them (openAIRelayFormat).
