@@ -62,6 +62,17 @@ export function assertServiceTierBillable(body: Record<string, unknown>): void {
   }
 }
 
+/**
+ * OpenAI's Responses `background: true` answers at once (`status: "queued"`, no usage) and runs the
+ * model after the answer, billed upstream where no reservation bounds it and no settle charges it:
+ * refused unless the caller holds llm.manage_providers (`mayRunUnbilled`), who may fetch the result.
+ */
+export function assertForegroundResponse(body: Record<string, unknown>, mayRunUnbilled: boolean): void {
+  const background = body.background;
+  if (background === undefined || background === null || background === false || mayRunUnbilled) return;
+  fail('background', '"background": a background response runs after its answer, where no budget or credit reservation bounds or charges it: call without "background" (only keys with the llm.manage_providers permission may start one)');
+}
+
 function commonSamplingFields(body: Record<string, unknown>): void {
   assertServiceTierBillable(body);
   optionalType(body, 'stream', 'boolean');

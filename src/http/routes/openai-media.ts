@@ -40,7 +40,7 @@ import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
-import { assertServiceTierBillable } from '../../gateway/validate.js';
+import { assertForegroundResponse, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
 
 type Json = Record<string, unknown>;
@@ -257,6 +257,7 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false)
   }
   const body = bodyOf(raw, `/openai/v1/${path}`);
   assertServiceTierBillable(body);
+  if (path === 'responses') assertForegroundResponse(body, unbilledTools);
   const media = RELAYED_MEDIA.get(path);
   if (media) return media(body);
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;

@@ -15,7 +15,7 @@ import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { NativeOperation } from '../../gateway/call-context.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
-import { assertServiceTierBillable } from '../../gateway/validate.js';
+import { assertForegroundResponse, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 
@@ -45,6 +45,7 @@ export function responsesNativeOperation(body: unknown, tools: Array<{ index: nu
     throw new GatewayError('invalid_request', `"cache" (the gateway's response cache) does not apply to a request with built-in tools (${named(tools)}): it is relayed to OpenAI and never answered from the cache`, { param: 'cache' });
   }
   assertServiceTierBillable(body);
+  assertForegroundResponse(body, unbilledTools);
   const native = nativeProviderOf('openai-responses');
   const group = catalog.resolve(body.model);
   if (group && !group.available.some((deployment) => native.serves(deployment.provider))) {
