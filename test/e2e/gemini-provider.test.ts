@@ -283,7 +283,7 @@ describe('Gemini behind the OpenAI API', () => {
     expect(error.message).toContain('"logprobs"');
   });
 
-  it('serves embeddings through batchEmbedContents, recording the tokens as unknown', async () => {
+  it('serves embeddings through batchEmbedContents, billing the input on the local count (Google reports no usage)', async () => {
     // encoding_format is explicit: see the report on parseEmbeddingsResponse not receiving the request.
     const { data: embedding, response } = await client.embeddings
       .create({ model: 'gemini-embedding', input: ['one two', 'three'], dimensions: 4, encoding_format: 'float' })
@@ -302,7 +302,9 @@ describe('Gemini behind the OpenAI API', () => {
         { model: 'models/text-embedding-004', content: { parts: [{ text: 'three' }] }, outputDimensionality: 4 },
       ],
     });
-    expect(await gateway.recordOf(response.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', endpoint: 'embeddings', prompt_tokens: null, cost_micros: null });
+    const row = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
+    expect(row).toMatchObject({ status: 'success', endpoint: 'embeddings', completion_tokens: 0, tokens_estimated: 1 });
+    expect(row?.prompt_tokens).toBeGreaterThan(0);
   });
 });
 

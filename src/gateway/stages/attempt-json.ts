@@ -65,6 +65,9 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   }
   let body: string;
   let usage: Usage | undefined;
+  // What settle reads the answer's text from (a local count, stored content) and a trace its finish
+  // reasons: a chat answer in the OpenAI shape the adapter mapped it to, not the provider's own.
+  let answered = parsed;
   if (operation.kind === 'native') {
     // Relayed as the provider wrote it (only its usage and text are read), unless the deployment
     // speaks the API's native equivalent (Imagen for OpenAI images), whose answer is mapped back.
@@ -85,13 +88,14 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     body = text;
   } else {
     const chat = adapter.parseChatResponse(parsed, deployment);
+    answered = chat;
     usage = usageFromOpenAI(chat.usage);
     body = call.format.chat(chat, chat === parsed ? text : undefined);
   }
   const maxBytes = deps.settings.maxResponseBytes;
   const size = Buffer.byteLength(body);
   const refused = maxBytes !== undefined && size > maxBytes ? responseTooLarge(deployment.provider, maxBytes, `(${size} bytes) is over`) : undefined;
-  return { kind: 'json', body, parsed, usage, upstreamLatencyMs, warnings, refused, providerHeaders: providerHeaders(response.headers) };
+  return { kind: 'json', body, parsed: answered, usage, upstreamLatencyMs, warnings, refused, providerHeaders: providerHeaders(response.headers) };
 }
 
 /** The `usage` of an answer relayed as received: an upstream may answer `null`, or a list (its usage is then unknown). */

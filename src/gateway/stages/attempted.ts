@@ -13,7 +13,11 @@ export interface JsonAttempted {
   kind: 'json';
   /** The response body in the client's format. */
   body: string;
-  /** The parsed upstream response (for the response text). */
+  /**
+   * The parsed answer, for its text and finish reasons: a chat answer as the OpenAI-shaped response
+   * the provider's adapter mapped it to (an Anthropic or Gemini body has no `choices`); any other as
+   * the upstream sent it.
+   */
   parsed: unknown;
   usage: Usage | undefined;
   /** The answer's text, when the attempt reads it itself (native calls); else taken from `parsed`. */

@@ -9,7 +9,7 @@ import { callCostMicros, formatUsd } from '../../billing/cost.js';
 import { withoutOutputCap } from '../../billing/reservation-plan.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import type { Usage } from '../../providers/types.js';
-import type { GatewayResult } from '../call-context.js';
+import type { GatewayResult, Operation } from '../call-context.js';
 import type { Call, Next } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
 import { costInputOf } from '../cost-input.js';
@@ -155,21 +155,43 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
 async function settle(deps: SettleDependencies, call: Call, reported: Usage | undefined, upstreamLatencyMs: number, timeToFirstTokenMs: number | null, completionText: () => string): Promise<Settlement> {
   const { operation } = call;
   const { deployment } = call.attempt!;
-  // A chat or completion answer without usage, or whose usage leaves out the prompt (Ollama's
-  // prompt_eval_count for a prompt served from its KV cache) or the output, still had its prompt
-  // read and its output written: a missing count is the local one, never zero or unknown.
-  if ((operation.kind === 'chat' || operation.kind === 'completion') && (reported?.promptTokens === undefined || reported.completionTokens === undefined)) {
-    const counted = await estimateUsage(operation, reported?.completionTokens === undefined ? completionText() : '');
-    const promptTokens = reported?.promptTokens ?? counted.promptTokens ?? 0;
-    const completionTokens = reported?.completionTokens ?? counted.completionTokens ?? 0;
-    reported = { ...reported, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
-  }
+  reported = await withMissingCounts(operation, reported, completionText);
   const { usage, adjusted } = await settleUsage({ ...costInputOf(operation), body: withoutOutputCap(operation.request, call.admission?.outputCap) as Record<string, unknown> }, deployment, reported, () => estimateUsage(operation, completionText()));
   if (adjusted.length > 0) {
     deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');
     deps.metrics?.usageAdjusted.inc({ provider: deployment.provider });
   }
   return { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
+}
+
+/**
+ * An answer without usage, or whose usage leaves out the prompt (Ollama's prompt_eval_count for a
+ * prompt served from its KV cache) or the output, still had its prompt read and its output written,
+ * whatever the route (chat, completions, embeddings, a provider's native API or the relay): a
+ * missing count is the local one, never zero or unknown — an unknown cost charges nothing. A media
+ * call billed by units (a transcript whose answer gives no duration, of a file that states none) is
+ * billed the units reserved for it, the most it can bill. Nothing is counted for a call that
+ * generates nothing (a GET or DELETE relayed to the provider) or one its provider reports free
+ * (countTokens reports zeros).
+ */
+async function withMissingCounts(operation: Operation, reported: Usage | undefined, completionText: () => string): Promise<Usage | undefined> {
+  if (reported?.promptTokens !== undefined && reported.completionTokens !== undefined) return reported;
+  // Units reserved for a call with server-side tools are its tool uses (web searches, grounded
+  // prompts) beside its tokens; without such tools they are what a media call bills.
+  const units = operation.kind === 'native' ? operation.request.units : undefined;
+  if (operation.kind === 'native') {
+    if (operation.httpMethod !== undefined) return reported;
+    if (units && operation.request.serverTools === undefined) return reported ?? { promptTokens: 0, completionTokens: 0, totalTokens: 0, units: { ...units }, estimated: true };
+  }
+  // Embeddings (and a native embedding method) write no output.
+  const generates = operation.kind === 'native' ? operation.costKind !== 'embeddings' : operation.kind !== 'embeddings';
+  const counted = await estimateUsage(operation, generates && reported?.completionTokens === undefined ? completionText() : '');
+  const promptTokens = reported?.promptTokens ?? counted.promptTokens ?? 0;
+  const completionTokens = reported?.completionTokens ?? (generates ? counted.completionTokens ?? 0 : 0);
+  const filled: Usage = { ...reported, promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true };
+  // No usage at all: the tool uses it may have run are unknown too, and billed as reserved.
+  if (reported === undefined && units) filled.units = { ...units };
+  return filled;
 }
 
 function responseHeaders(deps: SettleDependencies, call: Call, cost: number | undefined, overheadMs: number, warnings: string[], fromProvider: Record<string, string> | undefined): Record<string, string> {

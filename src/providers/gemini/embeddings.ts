@@ -2,9 +2,9 @@
  * OpenAI embeddings ↔ Gemini `batchEmbedContents`. A single string is sent as a batch of one
  * too, as the `@google/genai` SDK does on the Gemini API: one request shape, one response shape.
  *
- * Usage: the Gemini API's embed responses carry no token counts. Unknown is not free, so the
- * response has no `usage` and the call is recorded with unknown tokens and cost, rather than
- * claiming 0 tokens. (EmbeddingsResponse in types.ts declares `usage` as required; see the cast
+ * Usage: the Gemini API's embed responses carry no token counts. The response has no `usage`, rather
+ * than claiming 0 tokens, and the gateway bills the call on its local count of the input (settle.ts),
+ * recorded as estimated. (EmbeddingsResponse in types.ts declares `usage` as required; see the cast
  * below.)
  */
 import { GatewayError } from '../../errors.js';
@@ -55,6 +55,6 @@ export function parseGeminiEmbeddingsResponse(body: unknown, target: Deployment,
     data: embeddings.map((item, index) => ({ object: 'embedding', index, embedding: base64 ? base64Embedding(item.values!) : item.values! })),
     model: target.upstreamModel,
   };
-  // No usage on purpose (see the file comment): the pipeline reads an absent usage as unknown.
+  // No usage on purpose (see the file comment): the gateway counts the input itself.
   return response as EmbeddingsResponse;
 }
