@@ -48,8 +48,12 @@ export function promptOf(messages: ChatMessage[]): string {
 export function completionBodyOf(request: ChatRequest, target: Deployment): CompletionRequest {
   const body: JsonObject = { model: target.upstreamModel, prompt: promptOf(request.messages) };
   for (const source of [target.defaultParams, request as JsonObject]) {
+    // Both limits sent: max_completion_tokens is the one the reservation and the usage bounds read
+    // (billing/reservation-plan.ts), so it is the one sent, whatever order the body lists them in.
+    const newer = source.max_completion_tokens !== undefined && source.max_completion_tokens !== null;
     for (const [key, value] of Object.entries(source)) {
       if (value === undefined || value === null || !TEXT_COMPLETION_SUPPORTED_PARAMS.has(key)) continue;
+      if (key === 'max_tokens' && newer) continue;
       body[key === 'max_completion_tokens' ? 'max_tokens' : key] = value;
     }
   }
