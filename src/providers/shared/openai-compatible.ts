@@ -51,12 +51,24 @@ function headersFor(target: Deployment): Record<string, string> {
   return Object.assign(headers, target.headers);
 }
 
+const OUTPUT_LIMITS = ['max_completion_tokens', 'max_tokens'] as const;
+
+function outputLimitOf(fields: Record<string, unknown>): unknown {
+  return fields.max_completion_tokens ?? fields.max_tokens ?? undefined;
+}
+
 /** Client fields win; deployment defaults (litellm_params max_tokens, temperature, ...) fill gaps. */
 function withDefaults<T extends JsonObject>(request: T, target: Deployment): T {
   const body: JsonObject = { ...request };
   for (const [key, value] of Object.entries(target.defaultParams)) {
     if (body[key] === undefined) body[key] = value;
   }
+  // Every output limit sent is the one the reservation and the usage bounds read (billing/max-cost.ts):
+  // the client's max_completion_tokens, else its max_tokens, else the deployment's. An upstream may
+  // honour either name (servers that predate max_completion_tokens read max_tokens only), so a body
+  // that carries both — the client's two, or one of its own beside a default — carries that one value in each.
+  const limit = outputLimitOf(request) ?? outputLimitOf(target.defaultParams);
+  if (limit !== undefined) for (const field of OUTPUT_LIMITS) if (body[field] !== undefined && body[field] !== null) body[field] = limit;
   if (target.provider === 'azure') delete body.model;
   else body.model = target.upstreamModel;
   return body as T;
