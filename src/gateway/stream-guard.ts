@@ -57,6 +57,6 @@ export class StreamGuard {
   }
 }
 
-function durationExceeded(provider: string, maxDurationMs: number): GatewayError {
+export function durationExceeded(provider: string, maxDurationMs: number): GatewayError {
   return new GatewayError('upstream_timeout', `${provider}: the stream reached its maximum duration of ${maxDurationMs / 1000}s (max_stream_duration) and was ended; the output so far is billed`, { provider });
 }

@@ -12,7 +12,7 @@ import { nativeProviderOf } from '../../providers/native-registry.js';
 import { maxStreamDurationOf, timeoutOf } from '../../routing/policy.js';
 import type { Call } from '../call.js';
 import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
-import { StreamGuard } from '../stream-guard.js';
+import { durationExceeded, StreamGuard } from '../stream-guard.js';
 import { outputCapEncoder } from '../output-cap-guard.js';
 import { generatedChoices } from '../../billing/max-cost.js';
 import { atLeastCounted, relayStream, UpstreamStream, type StreamTimers } from '../stream-relay.js';
@@ -21,7 +21,7 @@ import { estimateUsage } from '../usage-estimate.js';
 import { responseTooLarge, sizeCappedEncoder } from '../response-size.js';
 import { providerHeaders } from '../litellm-headers.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
-import { buildRequest, withTraceparent, clientGone, dispatch, requireAdapter, upstreamError, type Dispatched } from './upstream-call.js';
+import { buildRequest, withTraceparent, cancelAfterRead, clientGone, dispatch, requireAdapter, upstreamError, type Dispatched } from './upstream-call.js';
 
 type StreamDependencies = Pick<GatewayDependencies, 'router' | 'upstream' | 'settings' | 'openStreams'>;
 
@@ -59,7 +59,13 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
       dispatched.release();
       throw upstreamError(adapter, deployment, response, text, target.byok);
     }
-    timers = { abort: dispatched.abort, firstChunkTimeoutMs, idleTimeoutMs: askedTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
+    // A stream timed out before its first chunk is charged its prompt, like a call that timed out waiting for its answer.
+    timers = { abort: (error) => cancelAfterRead(dispatched, error), firstChunkTimeoutMs, idleTimeoutMs: askedTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
+    // The duration cap holds from the request on, not only once the first chunk is in: bytes that
+    // carry no chunk (keep-alive comments, pings) re-arm the first-chunk timer at each read, so an
+    // upstream sending only those would otherwise hold the call and the client forever.
+    const maxDurationMs = maxStreamDurationOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
+    const openingCap = maxDurationMs > 0 ? setTimeout(() => cancelAfterRead(dispatched, durationExceeded(deployment.provider, maxDurationMs)), Math.max(0, maxDurationMs - (performance.now() - dispatched.sentAt))) : undefined;
     try {
       const transform = operation.kind === 'native' ? nativeProviderOf(operation.api).createStreamTransform(deployment) : adapter.createStreamTransform(deployment, operation.request as ChatRequest);
       opened = await UpstreamStream.open(response.body, transform, upstreamRequest.framing, timers, {
@@ -68,6 +74,8 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
     } catch (error) {
       dispatched.release();
       throw error instanceof GatewayError ? error : connectionError(error, deployment.provider);
+    } finally {
+      clearTimeout(openingCap);
     }
   } catch (error) {
     router.end(deployment);

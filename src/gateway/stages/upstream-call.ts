@@ -150,6 +150,12 @@ export function upstreamError(adapter: ProviderAdapter, deployment: Deployment, 
 /** Client disconnects and timeouts that came after the upstream had the whole request (it read the prompt). */
 const readByUpstream = new WeakSet<GatewayError>();
 
+/** Cancels the call on a timeout of the gateway's own; once the request went out in full, the provider read (and bills) it. */
+export function cancelAfterRead(dispatched: Dispatched, error: GatewayError): void {
+  if (dispatched.controller.sent) readByUpstream.add(error);
+  dispatched.abort(error);
+}
+
 /** Whether the call this error ended was abandoned after the upstream had read its request. */
 export function abandonedAfterUpstreamRead(error: GatewayError): boolean {
   return readByUpstream.has(error);

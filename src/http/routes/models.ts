@@ -55,10 +55,16 @@ function idFromBody(body: unknown): string {
 }
 
 function pathId(request: FastifyRequest): string {
-  return decodeURIComponent((request.params as { id: string }).id);
+  const id = (request.params as { id: string }).id;
+  // The router decoded the path once; a second decode throws on a literal '%', so such an id is taken as it came.
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id;
+  }
 }
 
-export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry): void {
+export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry, visibility?: ModelVisibility): void {
   app.post('/model/new', { preHandler: requirePermission('llm.manage_models') }, async (request) => {
     const view = await models.create(parseInput(newModelSchema, request.body));
     return { model_id: view.model_info.id, ...view };

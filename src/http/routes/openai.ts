@@ -86,7 +86,14 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
 
     // Model names may contain '/', so the id is the rest of the path.
     app.get(`${prefix}/models/*`, { preHandler: requirePermission('llm.read') }, async (request) => {
-      const id = decodeURIComponent((request.params as { '*': string })['*']);
+      const raw = (request.params as { '*': string })['*'];
+      // The router decoded the path once; a second decode throws on a literal '%' (the SDK's %25), so such an id is taken as it came.
+      let id = raw;
+      try {
+        id = decodeURIComponent(raw);
+      } catch {
+        // not percent-encoded twice
+      }
       const listed = visibleModels(request).find((model) => model.id === id);
       if (!listed) {
         throw new GatewayError('model_not_found', `model "${id}" is not available on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });

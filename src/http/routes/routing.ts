@@ -70,7 +70,15 @@ export function registerRoutingRoutes(app: FastifyInstance, deps: RoutingRouteDe
   const { platform, catalog, gateway } = deps;
   const configure = { preHandler: requirePermission('llm.configure') };
   const list = () => ({ rules: platform.rules.rules().map(ruleView) });
-  const nameOf = (request: FastifyRequest) => decodeURIComponent((request.params as { name: string }).name);
+  const nameOf = (request: FastifyRequest) => {
+    const name = (request.params as { name: string }).name;
+    // The router decoded the path once; a second decode throws on a literal '%', so such a name is taken as it came.
+    try {
+      return decodeURIComponent(name);
+    } catch {
+      return name;
+    }
+  };
 
   app.get(`${PREFIX}/routing/rules`, configure, async () => list());
   app.post(`${PREFIX}/routing/rules`, configure, async (request) => ruleView(await platform.rules.create(request.body, catalog)));

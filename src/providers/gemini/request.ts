@@ -110,8 +110,14 @@ function parseDataUrl(url: string, param: string): { mimeType: string; data: str
   const match = /^data:([^;,]*)((?:;[^;,]*)*?)(;base64)?,(.*)$/s.exec(url);
   if (!match) throw invalid(param, `${param} is not a valid data: URL`);
   const mimeType = match[1] || 'text/plain';
-  const data = match[3] ? match[4] : Buffer.from(decodeURIComponent(match[4]), 'utf8').toString('base64');
-  return { mimeType, data };
+  if (match[3]) return { mimeType, data: match[4] };
+  let text: string;
+  try {
+    text = decodeURIComponent(match[4]);
+  } catch {
+    throw invalid(param, `${param} is not a valid data: URL (malformed percent-encoding); send the data base64-encoded (";base64,")`);
+  }
+  return { mimeType, data: Buffer.from(text, 'utf8').toString('base64') };
 }
 
 function guessMimeType(url: string): string | undefined {

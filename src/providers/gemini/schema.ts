@@ -59,7 +59,12 @@ function refuse(context: Context, message: string): never {
 function resolveRef(ref: string, context: Context): JsonObject {
   const match = /^#\/(\$defs|definitions)\/(.+)$/.exec(ref);
   const container = match ? context.root[match[1]] : undefined;
-  const name = match ? decodeURIComponent(match[2].replace(/~1/g, '/').replace(/~0/g, '~')) : '';
+  let name = '';
+  try {
+    name = match ? decodeURIComponent(match[2].replace(/~1/g, '/').replace(/~0/g, '~')) : '';
+  } catch {
+    // malformed percent-encoding: a name no definition has, refused below
+  }
   const target = isJsonObject(container) ? container[name] : undefined;
   if (!isJsonObject(target)) refuse(context, `the schema reference "${ref}" cannot be resolved; Gemini needs references inlined (only #/$defs/... and #/definitions/... are followed)`);
   if (context.expanding.includes(ref)) refuse(context, `the schema reference "${ref}" is recursive, which Gemini's schema format cannot express; flatten the schema`);
