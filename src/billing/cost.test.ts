@@ -1,7 +1,8 @@
 /**
  * Token kinds and tiers billed at their own rates: Anthropic 1-hour cache writes (2× input),
- * gpt-image-1 image input tokens ($10/M beside $5/M text), and long-context tiers (Gemini 2.5 Pro
- * above 200k prompt tokens: the whole call at $2.50 / $15). Each from the built-in table and from
+ * gpt-image-1 image input tokens ($10/M beside $5/M text), audio input tokens (Gemini 2.0 Flash:
+ * $0.70/M beside $0.10/M text), and long-context tiers (Gemini 2.5 Pro above 200k prompt tokens:
+ * the whole call at $2.50 / $15). Each from the built-in table and from
  * LiteLLM's model_info keys; the reservation stays an upper bound and the usage bounds hold the
  * new subset counts to their parents.
  */
@@ -11,8 +12,9 @@ import { mergeAnthropicUsage, openAIUsageFromAnthropic, usageFromAnthropic } fro
 import { usageFromOpenAI } from '../providers/shared/usage.js';
 import { usageFromResponses } from '../providers/shared/openai-responses-native.js';
 import { costMicros } from './cost.js';
-import { dearestInputPrice, dearestOutputPrice, maxCostMicros } from './max-cost.js';
+import { dearestInputPrice, dearestOutputPrice, maxCostMicros, mayCarryAudio, promptTokenBound } from './max-cost.js';
 import { builtInPrices, resolvePrices } from './pricing.js';
+import { reservationPlan } from './reservation-plan.js';
 import { boundUsage, exceedsLimits } from './usage-bounds.js';
 
 const sonnet = () => builtInPrices('claude-sonnet-4-5-20250929', 'anthropic')!;
@@ -140,5 +142,97 @@ describe('long-context tiers', () => {
     const reserved = maxCostMicros({ kind: 'chat', body }, [deployment]);
     // The provider's bill for the most the prompt can be is within the reservation.
     expect(reserved).toBeGreaterThanOrEqual(costMicros({ promptTokens: 1_000_000, completionTokens: 100 }, pro())!);
+  });
+});
+
+describe('audio input tokens', () => {
+  const flash = () => builtInPrices('gemini-2.0-flash', 'gemini')!;
+  const deployment = (prices = flash()) => ({ prices, mediaPrices: undefined, defaultParams: {}, modelInfo: {} }) as unknown as Deployment;
+  const audioPart = { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } };
+
+  it('built in where Google bills audio above text: Gemini API and Vertex AI', () => {
+    // USD per 1M = micro-dollars per token = 1e6 pico-dollars per token.
+    expect(flash()).toMatchObject({ inputPerToken: 100_000, audioInputPerToken: 700_000 });
+    expect(builtInPrices('gemini-2.0-flash-001', 'gemini')?.audioInputPerToken).toBe(700_000);
+    expect(builtInPrices('gemini-2.5-flash', 'gemini')).toMatchObject({ inputPerToken: 300_000, audioInputPerToken: 1_000_000 });
+    expect(builtInPrices('gemini-2.5-flash-lite', 'gemini')).toMatchObject({ inputPerToken: 100_000, audioInputPerToken: 300_000 });
+    expect(builtInPrices('gemini-2.0-flash-001', 'vertex_ai')).toMatchObject({ inputPerToken: 150_000, audioInputPerToken: 1_000_000 });
+    expect(builtInPrices('gemini-2.5-flash', 'vertex_ai')?.audioInputPerToken).toBe(1_000_000);
+    // Every modality at one price: no audio rate.
+    for (const model of ['gemini-2.0-flash-lite', 'gemini-2.5-pro', 'gemini-1.5-flash', 'gpt-4o']) expect(builtInPrices(model, 'gemini')?.audioInputPerToken).toBeUndefined();
+  });
+
+  it('are billed at the audio rate, as a part of the uncached prompt (cached tokens at the cache rate)', () => {
+    const usage: Usage = { promptTokens: 1_010, completionTokens: 20, audioInputTokens: 1_000 };
+    // gemini-2.0-flash: 10 × $0.10 + 1,000 × $0.70 + 20 × $0.40 per 1M = 709 micro-dollars (was 109).
+    expect(costMicros(usage, flash())).toBe(Math.round(10 * 0.1 + 1_000 * 0.7 + 20 * 0.4));
+    expect(costMicros({ ...usage, audioInputTokens: undefined }, flash())).toBe(Math.round(1_010 * 0.1 + 20 * 0.4));
+    // Never more audio than the uncached prompt holds.
+    expect(costMicros({ promptTokens: 1_000, completionTokens: 0, cachedTokens: 900, audioInputTokens: 1_000 }, flash())).toBe(Math.round(900 * 0.025 + 100 * 0.7));
+    // A deployment without an audio rate bills audio at the input rate.
+    expect(costMicros(usage, builtInPrices('gemini-2.0-flash-lite', 'gemini'))).toBe(Math.round(1_010 * 0.075 + 20 * 0.3));
+  });
+
+  it('OpenAI reports them in prompt_tokens_details.audio_tokens; input_cost_per_audio_token prices them', () => {
+    const usage = usageFromOpenAI({ prompt_tokens: 1_200, completion_tokens: 30, total_tokens: 1_230, prompt_tokens_details: { cached_tokens: 0, audio_tokens: 1_000 } })!;
+    expect(usage).toMatchObject({ promptTokens: 1_200, audioInputTokens: 1_000 });
+    expect(usageFromOpenAI({ prompt_tokens: 5, completion_tokens: 1, prompt_tokens_details: { audio_tokens: 0 } })).not.toHaveProperty('audioInputTokens');
+    // gpt-4o-audio-preview as LiteLLM's table prices it: $2.50 text, $40 audio in, $10 out.
+    const prices = resolvePrices('gpt-4o-audio-preview', { input_cost_per_token: 0.0000025, output_cost_per_token: 0.00001, input_cost_per_audio_token: 0.00004 }, {}, false, 'openai')!;
+    expect(prices.audioInputPerToken).toBe(40_000_000);
+    expect(costMicros(usage, prices)).toBe(Math.round(200 * 2.5 + 1_000 * 40 + 30 * 10));
+    // It overrides the built-in rate too.
+    expect(resolvePrices('gemini-2.0-flash', { input_cost_per_audio_token: 0.000002 }, {}, false, 'gemini')?.audioInputPerToken).toBe(2_000_000);
+  });
+
+  it('the usage bounds hold audio input tokens to the prompt', () => {
+    const limits = { promptTokens: 10_000, completionTokens: 10_000 };
+    const usage: Usage = { promptTokens: 100, completionTokens: 10, audioInputTokens: 5_000 };
+    expect(exceedsLimits(usage, limits)).toBe(true);
+    const bounded = boundUsage(usage, limits, { promptTokens: 100, completionTokens: 10 });
+    expect(bounded.usage.audioInputTokens).toBe(100);
+    expect(bounded.adjusted).toContain('audio_input_tokens');
+  });
+
+  it('which requests may carry audio: anything but text and images, in chat parts or native Gemini parts', () => {
+    const chat = (content: unknown) => ({ kind: 'chat' as const, body: { model: 'm', messages: [{ role: 'user', content }] } });
+    expect(mayCarryAudio(chat('hello'))).toBe(false);
+    expect(mayCarryAudio(chat([{ type: 'text', text: 'hi' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }, { type: 'image_url', image_url: { url: 'https://example.com/cat.JPG?size=2' } }]))).toBe(false);
+    expect(mayCarryAudio(chat([audioPart]))).toBe(true);
+    expect(mayCarryAudio(chat([{ type: 'file', file: { file_data: 'data:audio/mpeg;base64,AAAA' } }]))).toBe(true);
+    expect(mayCarryAudio(chat([{ type: 'image_url', image_url: { url: 'data:audio/wav;base64,AAAA' } }]))).toBe(true);
+    expect(mayCarryAudio(chat([{ type: 'image_url', image_url: { url: 'https://www.youtube.com/watch?v=abc' } }]))).toBe(true);
+    // An assistant turn that was spoken is read again as audio.
+    expect(mayCarryAudio({ kind: 'chat', body: { model: 'm', messages: [{ role: 'assistant', content: null, audio: { id: 'audio_1' } }] } })).toBe(true);
+    // A schema that merely names audio is text.
+    expect(mayCarryAudio({ kind: 'chat', body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], response_format: { type: 'json_schema', json_schema: { schema: { properties: { audio: { type: 'string' } } } } } } })).toBe(false);
+    // A relayed Gemini body: any inlineData / fileData not declared an image.
+    const native = (parts: unknown[]) => ({ kind: 'completion' as const, relayed: true, body: { model: 'm', native: { contents: [{ role: 'user', parts }] } } });
+    expect(mayCarryAudio(native([{ text: 'hi' }]))).toBe(false);
+    expect(mayCarryAudio(native([{ inlineData: { mimeType: 'image/png', data: 'AAAA' } }]))).toBe(false);
+    expect(mayCarryAudio(native([{ inlineData: { mimeType: 'audio/wav', data: 'AAAA' } }]))).toBe(true);
+    expect(mayCarryAudio(native([{ inline_data: { mime_type: 'video/mp4', data: 'AAAA' } }]))).toBe(true);
+    expect(mayCarryAudio(native([{ fileData: { fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/x' } }]))).toBe(true);
+    // A deeply nested body is walked without recursion.
+    let deep: unknown = { inlineData: { mimeType: 'audio/ogg', data: 'AAAA' } };
+    for (let depth = 0; depth < 100_000; depth++) deep = [deep];
+    expect(mayCarryAudio({ kind: 'completion', relayed: true, body: { native: deep } })).toBe(true);
+  });
+
+  it('the reservation prices the prompt at the audio rate only when the request may carry audio', () => {
+    expect(dearestInputPrice(flash())).toBe(700_000);
+    expect(dearestInputPrice(flash(), 1_000, false)).toBe(100_000);
+    const text = { kind: 'chat' as const, body: { model: 'm', messages: [{ role: 'user', content: 'x'.repeat(10_000) }], max_tokens: 100 } };
+    const spoken = { kind: 'chat' as const, body: { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'x'.repeat(10_000) }, audioPart] }], max_tokens: 100 } };
+    const textPrompt = 10_000 + 16;
+    // Text only: the text rate, as before the audio rate existed.
+    expect(maxCostMicros(text, [deployment()])).toBe(Math.ceil((textPrompt * 100_000 + 100 * 400_000) / 1e6));
+    expect(maxCostMicros(text, [deployment()])).toBe(maxCostMicros(text, [deployment({ ...flash(), audioInputPerToken: undefined })]));
+    // With audio: every prompt token the bound counts at the audio rate.
+    const spokenPrompt = promptTokenBound(spoken);
+    expect(maxCostMicros(spoken, [deployment()])).toBe(Math.ceil((spokenPrompt * 700_000 + 100 * 400_000) / 1e6));
+    expect(reservationPlan(spoken, [deployment()]).costMicros()).toBe(maxCostMicros(spoken, [deployment()]));
+    expect(reservationPlan({ ...text, body: { ...text.body, max_tokens: undefined } }, [deployment()]).costMicros(100)).toBe(Math.ceil((textPrompt * 100_000 + 100 * 400_000) / 1e6));
+    expect(reservationPlan({ ...spoken, body: { ...spoken.body, max_tokens: undefined } }, [deployment()]).costMicros(100)).toBe(Math.ceil((spokenPrompt * 700_000 + 100 * 400_000) / 1e6));
   });
 });

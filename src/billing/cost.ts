@@ -18,8 +18,8 @@ export function tierPrices(prices: TokenPrices, promptTokens: number): TokenPric
 
 /**
  * Cost of one call in integer micro-dollars, or undefined when it cannot be known (no prices, or
- * the token counts are unknown). Cached, cache-creation and image-input tokens are subsets of
- * promptTokens, and 1-hour cache writes a subset of cache-creation tokens; each is billed at its own
+ * the token counts are unknown). Cached, cache-creation, image-input and audio-input tokens are
+ * subsets of promptTokens (image and audio input of its uncached part), and 1-hour cache writes a subset of cache-creation tokens; each is billed at its own
  * rate when the deployment has one (a 1-hour write else at the cache write rate), else at the input
  * rate. A prompt above the long-context threshold bills the whole call at that tier's rates.
  */
@@ -33,7 +33,8 @@ export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | u
   const creation = Math.min(usage.cacheCreationTokens ?? 0, prompt - cached);
   const creation1h = Math.min(usage.cacheCreation1hTokens ?? 0, creation);
   const image = Math.min(usage.imageInputTokens ?? 0, prompt - cached - creation);
-  const uncached = prompt - cached - creation - image;
+  const audio = Math.min(usage.audioInputTokens ?? 0, prompt - cached - creation - image);
+  const uncached = prompt - cached - creation - image - audio;
   const cacheWrite = prices.cacheWritePerToken ?? prices.inputPerToken;
   const pico =
     uncached * prices.inputPerToken +
@@ -41,6 +42,7 @@ export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | u
     (creation - creation1h) * cacheWrite +
     creation1h * (prices.cacheWrite1hPerToken ?? cacheWrite) +
     image * (prices.imageInputPerToken ?? prices.inputPerToken) +
+    audio * (prices.audioInputPerToken ?? prices.inputPerToken) +
     completion * prices.outputPerToken;
   // Round half up to the micro-dollar; pico values stay well inside 2^53 for any real request.
   return Math.floor((pico + PICO_PER_MICRO / 2) / PICO_PER_MICRO);

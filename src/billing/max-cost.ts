@@ -244,13 +244,71 @@ function modelOutputLimitOf(input: CostInput, deployment: Deployment): number {
   return requested ?? modelOutputLimit(input, deployment);
 }
 
+/** Keys of a Gemini part that carries media inline or by reference (either JSON spelling). */
+const MEDIA_KEYS = ['inlineData', 'inline_data', 'fileData', 'file_data'] as const;
+/** Chat and Responses parts that may hold audio. */
+const MEDIA_PART_TYPES = new Set(['input_audio', 'file', 'input_file']);
+/** An image by its URL: a data: URL of an image type, or an http(s) URL whose path ends in an image extension. */
+const IMAGE_URL = /^(?:data:image\/|https?:\/\/[^?#]*\.(?:png|jpe?g|gif|webp|heic|heif|bmp)(?:[?#]|$))/i;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Whether one object of a body is a part that may hold audio (see mayCarryAudio). */
+function audioPart(node: Record<string, unknown>): boolean {
+  for (const key of MEDIA_KEYS) {
+    if (!Object.hasOwn(node, key) || node[key] === undefined || node[key] === null) continue;
+    // Media declared an image (mimeType image/*) holds no audio.
+    const media = node[key];
+    const mimeType = isRecord(media) ? (media.mimeType ?? media.mime_type) : undefined;
+    if (typeof mimeType === 'string' && /^image\//i.test(mimeType)) continue;
+    return true;
+  }
+  // An assistant turn that was spoken (`audio: {id}`) is read again as audio input.
+  if (typeof node.role === 'string' && node.audio !== undefined && node.audio !== null) return true;
+  const type = node.type;
+  if (typeof type === 'string' && MEDIA_PART_TYPES.has(type)) return true;
+  if (type === 'image_url') {
+    const image = node.image_url;
+    const url = typeof image === 'string' ? image : isRecord(image) ? image.url : undefined;
+    return !(typeof url === 'string' && IMAGE_URL.test(url));
+  }
+  return false;
+}
+
+/**
+ * Whether a request may carry audio, which some models bill above text (TokenPrices.audioInputPerToken:
+ * Gemini 2.x Flash, OpenAI's audio models). One rule for every kind of body, the canonical chat
+ * request and a relayed native one (`native`) alike: any part other than text or an image —
+ * input_audio, a file, an image_url whose URL is no image (Gemini reads whatever media is at a URL,
+ * a video's sound track included), Gemini inlineData / fileData not declared an image — or an
+ * assistant turn's `audio`. The reservation prices its prompt at the audio rate only then, so a
+ * text-only call reserves what it did before.
+ */
+export function mayCarryAudio(input: CostInput): boolean {
+  const pending: unknown[] = [input.body];
+  // Iterative, so that a deeply nested body cannot exhaust the stack; strings are never scanned.
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) if (typeof item === 'object' && item !== null) pending.push(item);
+    } else if (isRecord(node)) {
+      if (audioPart(node)) return true;
+      for (const value of Object.values(node)) if (typeof value === 'object' && value !== null) pending.push(value);
+    }
+  }
+  return false;
+}
+
 /**
  * The dearest rate a prompt token of a call with at most `promptTokens` prompt tokens may be billed
- * at: input, cache writes (1-hour ones included), cache reads, image input, and the long-context
- * tier's rates when the prompt may be above its threshold.
+ * at: input, cache writes (1-hour ones included), cache reads, image input, audio input when the
+ * request may carry audio (`audio`: mayCarryAudio; by default it may), and the long-context tier's
+ * rates when the prompt may be above its threshold.
  */
-export function dearestInputPrice(prices: TokenPrices, promptTokens = Number.POSITIVE_INFINITY): number {
-  const rates = [prices.inputPerToken, prices.cacheWritePerToken ?? 0, prices.cacheWrite1hPerToken ?? 0, prices.cacheReadPerToken ?? 0, prices.imageInputPerToken ?? 0];
+export function dearestInputPrice(prices: TokenPrices, promptTokens = Number.POSITIVE_INFINITY, audio = true): number {
+  const rates = [prices.inputPerToken, prices.cacheWritePerToken ?? 0, prices.cacheWrite1hPerToken ?? 0, prices.cacheReadPerToken ?? 0, prices.imageInputPerToken ?? 0, audio ? (prices.audioInputPerToken ?? 0) : 0];
   const tier = prices.longContext;
   if (tier && promptTokens > tier.aboveTokens) rates.push(tier.inputPerToken, tier.cacheWritePerToken ?? 0, tier.cacheWrite1hPerToken ?? 0, tier.cacheReadPerToken ?? 0);
   return Math.max(...rates);
@@ -267,9 +325,10 @@ export function dearestOutputPrice(prices: TokenPrices, promptTokens = Number.PO
 export function maxCostMicros(input: CostInput, deployments: Deployment[], promptTokens = promptTokenBound(input)): number {
   // Media calls (images, speech, rerank) bill units besides tokens: the most they can bill, at each deployment's price.
   const units = input.body.units as MediaUnits | undefined;
+  const audio = deployments.some((deployment) => deployment.prices?.audioInputPerToken !== undefined) && mayCarryAudio(input);
   let worst = 0;
   for (const deployment of deployments) {
-    const tokens = deployment.prices ? promptTokens * dearestInputPrice(deployment.prices, promptTokens) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, promptTokens) : 0;
+    const tokens = deployment.prices ? promptTokens * dearestInputPrice(deployment.prices, promptTokens, audio) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, promptTokens) : 0;
     const media = units ? (mediaCostPico(units, deployment) ?? 0) : 0;
     worst = Math.max(worst, tokens + media);
   }

@@ -170,6 +170,28 @@ const IMAGE_INPUT: Record<string, number> = {
 };
 
 /**
+ * Audio input tokens, USD per 1M, where a model bills them above its text, image and video input:
+ * Google's Gemini API pricing page (ai.google.dev/gemini-api/docs/pricing: 2.0 Flash $0.10 for
+ * text, image and video input, $0.70 for audio; 2.5 Flash $0.30 / $1.00; 2.5 Flash-Lite $0.10 /
+ * $0.30) and Vertex AI's (cloud.google.com/vertex-ai/generative-ai/pricing: 2.0 Flash $0.15 text,
+ * $1.00 audio), as LiteLLM's model_prices_and_context_window.json carries them with those pages as
+ * its sources (input_cost_per_audio_token: gemini/gemini-2.0-flash 7e-07, gemini/gemini-2.5-flash
+ * 1e-06, gemini/gemini-2.5-flash-lite 3e-07, Vertex gemini-2.0-flash-001 1e-06 beside 1.5e-07 text).
+ * 2.0 Flash-Lite, 2.5 Pro and the 1.5 models bill every modality alike (LiteLLM: no audio rate, or
+ * the text one): no entry. Vertex prices Gemini 2.5 as the Gemini API does (BUILT_IN above), so the
+ * plain names serve both; a `provider/model` key wins as in BUILT_IN. OpenAI's audio models
+ * (gpt-4o-audio-preview: $40 audio in beside $2.50 text; LiteLLM's table likewise) are not built
+ * in: their audio OUTPUT has its own rate too ($80), which this table does not model — an operator
+ * prices them in model_info (input_cost_per_audio_token, and output_cost_per_token at the audio rate).
+ */
+const AUDIO_INPUT: Record<string, number> = {
+  'gemini-2.0-flash': 0.7,
+  'gemini-2.5-flash': 1,
+  'gemini-2.5-flash-lite': 0.3,
+  'vertex_ai/gemini-2.0-flash': 1,
+};
+
+/**
  * Long-context tiers: [prompt tokens above which the whole call is billed at these rates, input,
  * output, cache read, cache write (5-minute)] in USD per 1M. Google's Gemini API pricing page
  * (2.5 Pro: $1.25 / $10 up to 200k prompt tokens, $2.50 / $15 above; context cache $0.31 / $0.625;
@@ -278,8 +300,14 @@ export function builtInPrices(upstreamModel: string, provider?: string): TokenPr
   for (const name of names) {
     // Own properties only: a model named "constructor" has no built-in price.
     const found = Object.hasOwn(BUILT_IN, name) ? BUILT_IN[name] : undefined;
-    // The plain model name picks the rates beside the table's (1-hour writes, image input, long context).
-    if (found) return perMillionToPrices(found, name.slice(name.indexOf('/') + 1));
+    // The plain model name picks the rates beside the table's (1-hour writes, image input, long
+    // context); audio input is looked up under the `provider/model` key first (Vertex's own rate).
+    if (!found) continue;
+    const plainName = name.slice(name.indexOf('/') + 1);
+    const prices = perMillionToPrices(found, plainName);
+    const audio = Object.hasOwn(AUDIO_INPUT, name) ? AUDIO_INPUT[name] : Object.hasOwn(AUDIO_INPUT, plainName) ? AUDIO_INPUT[plainName] : undefined;
+    if (audio !== undefined) prices.audioInputPerToken = Math.round(audio * 1e6);
+    return prices;
   }
   return undefined;
 }
@@ -322,7 +350,8 @@ export function resolvePrices(upstreamModel: string, modelInfo: ModelInfo, param
 
 /**
  * model_info's rates for token kinds and tiers, in LiteLLM's names: `cache_creation_input_token_cost_above_1hr`
- * (1-hour cache writes), `input_cost_per_image_token` (image input), and the long-context tier
+ * (1-hour cache writes), `input_cost_per_image_token` (image input), `input_cost_per_audio_token`
+ * (audio input), and the long-context tier
  * `*_above_200k_tokens` (input, output, cache read, cache creation) or `*_above_128k_tokens` (input,
  * output). A tier rate not given is the built-in tier's at the same threshold, else the base rate.
  */
@@ -331,6 +360,7 @@ function withRateOverrides(prices: TokenPrices, info: ModelInfo, claude: boolean
   const result: TokenPrices = { ...prices };
   if (info.cache_creation_input_token_cost_above_1hr !== undefined) result.cacheWrite1hPerToken = usdPerTokenToPico(info.cache_creation_input_token_cost_above_1hr);
   if (info.input_cost_per_image_token !== undefined) result.imageInputPerToken = usdPerTokenToPico(info.input_cost_per_image_token);
+  if (info.input_cost_per_audio_token !== undefined) result.audioInputPerToken = usdPerTokenToPico(info.input_cost_per_audio_token);
   const tiers = [
     { aboveTokens: 200_000, input: info.input_cost_per_token_above_200k_tokens, output: info.output_cost_per_token_above_200k_tokens, read: info.cache_read_input_token_cost_above_200k_tokens, write: info.cache_creation_input_token_cost_above_200k_tokens },
     { aboveTokens: 128_000, input: info.input_cost_per_token_above_128k_tokens, output: info.output_cost_per_token_above_128k_tokens, read: undefined, write: undefined },

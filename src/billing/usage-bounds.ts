@@ -19,9 +19,9 @@
  *   (else the deployment's default, else model_info.max_output_tokens / max_tokens, else 131,072),
  *   plus a 32,768-token allowance per choice when the request asks for reasoning (providers differ
  *   on whether thinking counts against the limit).
- * - cached, cache-creation and image-input tokens never exceed the prompt, 1-hour cache writes
- *   never exceed the cache-creation tokens, reasoning tokens never exceed the completion; the total
- *   is recomputed as prompt + completion once anything was adjusted.
+ * - cached, cache-creation, image-input and audio-input tokens never exceed the prompt, 1-hour
+ *   cache writes never exceed the cache-creation tokens, reasoning tokens never exceed the
+ *   completion; the total is recomputed as prompt + completion once anything was adjusted.
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { billableOutputLimit, promptTokenBound, type CostInput } from './max-cost.js';
@@ -43,7 +43,7 @@ export interface LocalCount {
   completionTokens: number;
 }
 
-export type AdjustedField = 'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'cache_creation_tokens' | 'cache_creation_1h_tokens' | 'image_input_tokens' | 'reasoning_tokens';
+export type AdjustedField = 'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'cache_creation_tokens' | 'cache_creation_1h_tokens' | 'image_input_tokens' | 'audio_input_tokens' | 'reasoning_tokens';
 
 export interface BoundedUsage {
   usage: Usage;
@@ -155,6 +155,7 @@ export function exceedsLimits(usage: Usage, limits: UsageLimits): boolean {
   if (usage.cacheCreationTokens !== undefined && !plausible(usage.cacheCreationTokens, promptCap)) return true;
   if (usage.cacheCreation1hTokens !== undefined && !plausible(usage.cacheCreation1hTokens, usage.cacheCreationTokens ?? promptCap)) return true;
   if (usage.imageInputTokens !== undefined && !plausible(usage.imageInputTokens, promptCap)) return true;
+  if (usage.audioInputTokens !== undefined && !plausible(usage.audioInputTokens, promptCap)) return true;
   if (usage.reasoningTokens !== undefined && !plausible(usage.reasoningTokens, completionCap)) return true;
   // Some providers count a little more in the total than prompt + completion; only the limits bound it.
   if (usage.totalTokens !== undefined && !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens)) return true;
@@ -182,6 +183,7 @@ export function boundUsage(reported: Usage, limits: UsageLimits, local: LocalCou
   usage.cacheCreationTokens = clamp(usage.cacheCreationTokens, prompt - (usage.cachedTokens ?? 0), 'cache_creation_tokens', adjusted);
   usage.cacheCreation1hTokens = clamp(usage.cacheCreation1hTokens, usage.cacheCreationTokens ?? prompt - (usage.cachedTokens ?? 0), 'cache_creation_1h_tokens', adjusted);
   usage.imageInputTokens = clamp(usage.imageInputTokens, prompt, 'image_input_tokens', adjusted);
+  usage.audioInputTokens = clamp(usage.audioInputTokens, prompt, 'audio_input_tokens', adjusted);
   usage.reasoningTokens = clamp(usage.reasoningTokens, completion, 'reasoning_tokens', adjusted);
   if (usage.totalTokens !== undefined && (adjusted.length > 0 || !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens))) {
     const total = (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0);
@@ -190,7 +192,7 @@ export function boundUsage(reported: Usage, limits: UsageLimits, local: LocalCou
       adjusted.push('total_tokens');
     }
   }
-  for (const field of ['cachedTokens', 'cacheCreationTokens', 'cacheCreation1hTokens', 'imageInputTokens', 'reasoningTokens'] as const) if (usage[field] === undefined) delete usage[field];
+  for (const field of ['cachedTokens', 'cacheCreationTokens', 'cacheCreation1hTokens', 'imageInputTokens', 'audioInputTokens', 'reasoningTokens'] as const) if (usage[field] === undefined) delete usage[field];
   return { usage, adjusted };
 }
 

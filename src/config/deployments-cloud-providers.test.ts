@@ -22,7 +22,7 @@ model_list:
     );
     expect(gemini).toMatchObject({ provider: 'vertex_ai', upstreamModel: 'gemini-2.0-flash-001', apiBase: 'https://europe-west4-aiplatform.googleapis.com', available: true });
     expect(gemini.vertex).toEqual({ project: 'acme', location: 'europe-west4', credentials: '{"type":"service_account","project_id":"other"}' });
-    expect(gemini.prices).toEqual({ inputPerToken: 150_000, outputPerToken: 600_000, cacheReadPerToken: 37_500 });
+    expect(gemini.prices).toEqual({ inputPerToken: 150_000, outputPerToken: 600_000, cacheReadPerToken: 37_500, audioInputPerToken: 1_000_000 });
     expect(claude).toMatchObject({ provider: 'vertex_ai_beta', apiBase: 'https://aiplatform.googleapis.com', vertex: { project: 'env-project', location: 'global' }, available: true });
     expect(claude.prices).toMatchObject({ inputPerToken: 3_000_000, outputPerToken: 15_000_000 });
   });

@@ -93,6 +93,12 @@ export interface Usage {
   cacheCreation1hTokens?: number;
   /** Prompt tokens that are image input (gpt-image-1 `input_tokens_details.image_tokens`; a subset of promptTokens). */
   imageInputTokens?: number;
+  /**
+   * Prompt tokens that are audio input, not served from the cache (Gemini `promptTokensDetails`
+   * modality AUDIO less `cacheTokensDetails`' AUDIO; OpenAI `prompt_tokens_details.audio_tokens`; a
+   * subset of promptTokens), billed at the audio input rate.
+   */
+  audioInputTokens?: number;
   /** Completion tokens spent on reasoning (a subset of completionTokens). */
   reasoningTokens?: number;
   /** True when the gateway counted the tokens itself because the upstream omitted usage. */
@@ -192,6 +198,8 @@ export interface TokenPrices {
   cacheWrite1hPerToken?: number;
   /** Image input tokens (gpt-image-1); absent: the input rate. */
   imageInputPerToken?: number;
+  /** Audio input tokens (Gemini 2.x Flash, gpt-4o-audio-preview); absent: the input rate. */
+  audioInputPerToken?: number;
   /** Rates of a call whose prompt is above `aboveTokens` tokens: the whole call is billed at them (billing/cost.ts). */
   longContext?: LongContextPrices;
 }
@@ -235,6 +243,7 @@ export interface ModelInfo {
   cache_creation_input_token_cost?: number;
   cache_creation_input_token_cost_above_1hr?: number;
   input_cost_per_image_token?: number;
+  input_cost_per_audio_token?: number;
   input_cost_per_token_above_200k_tokens?: number;
   output_cost_per_token_above_200k_tokens?: number;
   cache_read_input_token_cost_above_200k_tokens?: number;

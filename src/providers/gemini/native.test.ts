@@ -31,6 +31,13 @@ describe('the Gemini API relayed natively', () => {
     expect(geminiNative.usageOf(call, { usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 4, thoughtsTokenCount: 6 } })).toMatchObject({ promptTokens: 10, completionTokens: 10, reasoningTokens: 6 });
     expect(geminiNative.usageOf({ ...call, method: 'batchEmbedContents' }, { embeddings: [] })).toBeUndefined();
     expect(geminiNative.usageOf({ ...call, method: 'countTokens' }, { totalTokens: 99 })).toEqual({ promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+    // Audio prompt tokens are billed at their own rate: the split is kept, JSON and streamed.
+    const usageMetadata = { promptTokenCount: 1_010, candidatesTokenCount: 5, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }, { modality: 'AUDIO', tokenCount: 1_000 }] };
+    expect(geminiNative.usageOf(call, { usageMetadata })).toMatchObject({ promptTokens: 1_010, audioInputTokens: 1_000 });
+    const transform = geminiNative.createStreamTransform(target);
+    transform.push(JSON.stringify({ candidates: [{ content: { parts: [{ text: 'a' }] } }], usageMetadata }));
+    transform.push(JSON.stringify({ candidates: [{ content: { parts: [{ text: 'b' }] }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: 1_010, candidatesTokenCount: 5 } }));
+    expect(transform.usage).toMatchObject({ promptTokens: 1_010, completionTokens: 5, audioInputTokens: 1_000 });
   });
 
   it('passes stream events through whole, with their text and the last usage, and turns an error object into the stream error', () => {

@@ -12,8 +12,8 @@
  * batchEmbedContents through `:predict` (vertex/gemini-native.ts).
  *
  * Usage: generateContent answers carry `usageMetadata` (a stream: on its last events); embedding
- * answers carry no token counts, so those calls are recorded with unknown usage, as on /v1/embeddings
- * (Vertex's predictions do: there they are counted);
+ * answers carry no token counts, so those calls are billed on the gateway's local count of the input,
+ * as on /v1/embeddings (Vertex's predictions do carry counts: there they are read);
  * countTokens is free (Google does not bill it).
  */
 import { isJsonObject } from '../../json-object.js';
@@ -24,7 +24,7 @@ import { parseStreamJson } from '../shared/stream-json.js';
 import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { googleError, streamError } from './errors.js';
 import { geminiHeaders, methodUrl, modelResource } from './request.js';
-import { candidatesOf, usageFromGemini } from './response.js';
+import { candidatesOf, laterStreamUsage, usageFromGemini } from './response.js';
 import type { GeminiGenerateContentResponse } from './wire.js';
 import { vertexRequest } from '../vertex/request.js';
 import { isVertexEmbeddingModel, vertexPublisher } from '../vertex/settings.js';
@@ -164,7 +164,7 @@ class GeminiNativeStreamTransform implements ChatStreamTransform {
       return [];
     }
     const usage = usageFromGemini((parsed as GeminiGenerateContentResponse).usageMetadata);
-    if (usage) this.lastUsage = usage;
+    if (usage) this.lastUsage = laterStreamUsage(this.lastUsage, usage);
     if (!this.grounded && isGrounded(parsed)) this.grounded = true;
     const chunk: ChatChunk = {
       id: '',

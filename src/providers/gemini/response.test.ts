@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../errors.js';
 import { geminiAdapter } from './index.js';
 import { geminiDeployment } from './test-support.js';
+import { usageFromOpenAI, usageToOpenAI } from '../shared/usage.js';
 import { mapFinishReason, usageFromGemini } from './response.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
@@ -154,5 +155,28 @@ describe('finish reasons and usage', () => {
 
   it('tool-use prompt tokens are input tokens, so prompt + completion = total', () => {
     expect(usageFromGemini({ promptTokenCount: 10, toolUsePromptTokenCount: 90, candidatesTokenCount: 5, totalTokenCount: 105 })).toMatchObject({ promptTokens: 100, completionTokens: 5, totalTokens: 105 });
+  });
+
+  it('audio prompt tokens (promptTokensDetails modality AUDIO, less cached audio) are kept apart; OpenAI usage carries them as audio_tokens', () => {
+    const metadata = {
+      promptTokenCount: 1_010,
+      candidatesTokenCount: 20,
+      totalTokenCount: 1_030,
+      promptTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }, { modality: 'AUDIO', tokenCount: 1_000 }],
+    };
+    expect(usageFromGemini(metadata)).toMatchObject({ promptTokens: 1_010, audioInputTokens: 1_000 });
+    const cached = { ...metadata, cachedContentTokenCount: 600, cacheTokensDetails: [{ modality: 'AUDIO', tokenCount: 600 }] };
+    expect(usageFromGemini(cached)).toMatchObject({ cachedTokens: 600, audioInputTokens: 400 });
+    const tools = { ...metadata, toolUsePromptTokenCount: 50, toolUsePromptTokensDetails: [{ modality: 'AUDIO', tokenCount: 50 }] };
+    expect(usageFromGemini(tools)).toMatchObject({ promptTokens: 1_060, audioInputTokens: 1_050 });
+    // Text, image and video only: no audio field at all (billed at the input rate, as before).
+    expect(usageFromGemini({ promptTokenCount: 300, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 42 }, { modality: 'IMAGE', tokenCount: 258 }] })).not.toHaveProperty('audioInputTokens');
+    // Hostile details: non-numbers count 0, a list that is no list is ignored.
+    expect(usageFromGemini({ promptTokenCount: 5, promptTokensDetails: [{ modality: 'AUDIO', tokenCount: 'many' }, null] as never })).not.toHaveProperty('audioInputTokens');
+    expect(usageFromGemini({ promptTokenCount: 5, promptTokensDetails: { modality: 'AUDIO', tokenCount: 5 } as never })).not.toHaveProperty('audioInputTokens');
+    // The chat path bills the OpenAI usage the adapter answers: the split survives it.
+    const openai = usageToOpenAI(usageFromGemini(metadata)!);
+    expect(openai.prompt_tokens_details).toMatchObject({ audio_tokens: 1_000 });
+    expect(usageFromOpenAI(openai)).toMatchObject({ promptTokens: 1_010, audioInputTokens: 1_000 });
   });
 });

@@ -35,6 +35,9 @@ const count = (value: unknown): number => (typeof value === 'number' && Number.i
  * Completion tokens include thought tokens (they are billed as output); prompt tokens include
  * toolUsePromptTokenCount (results of server-side tools, billed as input), so that prompt +
  * completion matches Gemini's totalTokenCount.
+ * Audio input is billed above text on some models (gemini-2.0-flash: $0.70 against $0.10 per 1M):
+ * the prompt's AUDIO tokens (promptTokensDetails and toolUsePromptTokensDetails) less the cached
+ * ones (cacheTokensDetails, billed at the cache rate) are kept as audioInputTokens.
  */
 export function usageFromGemini(metadata: GeminiUsageMetadata | undefined): Usage | undefined {
   if (typeof metadata !== 'object' || metadata === null) return undefined;
@@ -43,13 +46,35 @@ export function usageFromGemini(metadata: GeminiUsageMetadata | undefined): Usag
   const completionTokens = count(metadata.candidatesTokenCount) + reasoningTokens;
   // A total that is no count (1e999 parses to Infinity) is recomputed, as an absent one is.
   const total = count(metadata.totalTokenCount);
-  return {
+  const usage: Usage = {
     promptTokens,
     completionTokens,
     totalTokens: total > 0 ? total : promptTokens + completionTokens,
     cachedTokens: count(metadata.cachedContentTokenCount),
     reasoningTokens,
   };
+  const audio = modalityTokens(metadata.promptTokensDetails, 'AUDIO') + modalityTokens(metadata.toolUsePromptTokensDetails, 'AUDIO') - modalityTokens(metadata.cacheTokensDetails, 'AUDIO');
+  if (audio > 0) usage.audioInputTokens = audio;
+  return usage;
+}
+
+/**
+ * A stream's usage after one more event's usageMetadata: the later counts, keeping the audio split
+ * an earlier event gave when the later one has none (the prompt does not change within a stream).
+ */
+export function laterStreamUsage(previous: Usage | undefined, next: Usage): Usage {
+  if (next.audioInputTokens !== undefined || previous?.audioInputTokens === undefined) return next;
+  return { ...next, audioInputTokens: previous.audioInputTokens };
+}
+
+/** The tokens a modality list (promptTokensDetails, …) gives one modality; 0 when it is absent. */
+function modalityTokens(details: unknown, modality: string): number {
+  if (!Array.isArray(details)) return 0;
+  let tokens = 0;
+  for (const detail of details as unknown[]) {
+    if (typeof detail === 'object' && detail !== null && (detail as { modality?: unknown }).modality === modality) tokens += count((detail as { tokenCount?: unknown }).tokenCount);
+  }
+  return tokens;
 }
 
 /** `chatcmpl-` + Gemini's responseId, or a random id when Gemini sent none. */

@@ -61,6 +61,15 @@ describe('gemini stream transform', () => {
     expect(stream.error).toBeUndefined();
   });
 
+  it('audio prompt tokens: read from each event\'s usageMetadata, kept when the last event omits the split', () => {
+    const audio = { promptTokenCount: 810, totalTokenCount: 810, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }, { modality: 'AUDIO', tokenCount: 800 }] };
+    const first = { candidates: [{ content: { role: 'model', parts: [{ text: 'A bird' }] }, index: 0 }], usageMetadata: audio };
+    const last = { candidates: [{ content: { role: 'model', parts: [{ text: ' sings.' }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { ...audio, candidatesTokenCount: 4, totalTokenCount: 814 } };
+    expect(run(`data: ${JSON.stringify(first)}\r\n\r\ndata: ${JSON.stringify(last)}\r\n\r\n`).stream.usage).toMatchObject({ promptTokens: 810, completionTokens: 4, audioInputTokens: 800 });
+    const bare = { ...last, usageMetadata: { promptTokenCount: 810, candidatesTokenCount: 4, totalTokenCount: 814 } };
+    expect(run(`data: ${JSON.stringify(first)}\r\n\r\ndata: ${JSON.stringify(bare)}\r\n\r\n`).stream.usage).toMatchObject({ promptTokens: 810, completionTokens: 4, audioInputTokens: 800 });
+  });
+
   it('function call: one complete tool call delta with its index, then finish_reason tool_calls', () => {
     const id = 'chatcmpl-Xj5kaKvLAbCdnvgP0oG4wQk';
     const { stream, emitted } = run(fixture('stream-function-call.sse'));

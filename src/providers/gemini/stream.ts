@@ -11,7 +11,7 @@ import type { ChatChunk, ChatRequest, ChatStreamTransform, Deployment, EmittedCh
 import { parseStreamJson } from '../shared/stream-json.js';
 import { googleError, streamError } from './errors.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
-import { candidatesOf, completionId, mapFinishReason, splitParts, toolCallOf, ToolCallIds, usageFromGemini } from './response.js';
+import { candidatesOf, completionId, laterStreamUsage, mapFinishReason, splitParts, toolCallOf, ToolCallIds, usageFromGemini } from './response.js';
 import type { GeminiCandidate, GeminiGenerateContentResponse } from './wire.js';
 
 type Delta = ChatChunk['choices'][number]['delta'];
@@ -60,7 +60,7 @@ export class GeminiStreamTransform implements ChatStreamTransform {
     this.id ??= completionId(response.responseId);
     this.model ??= response.modelVersion ?? this.target.upstreamModel;
     const usage = usageFromGemini(response.usageMetadata);
-    if (usage) this.usage = usage;
+    if (usage) this.usage = laterStreamUsage(this.usage, usage);
 
     const emitted: EmittedChunk[] = [];
     const candidates = candidatesOf(response);

@@ -123,6 +123,13 @@ export interface GeminiCandidate {
   finishMessage?: string;
 }
 
+/** One modality's share of a count (Google's ModalityTokenCount). */
+export interface GeminiModalityTokenCount {
+  /** MODALITY_UNSPECIFIED, TEXT, IMAGE, VIDEO, AUDIO or DOCUMENT. */
+  modality?: string;
+  tokenCount?: number;
+}
+
 export interface GeminiUsageMetadata {
   promptTokenCount?: number;
   candidatesTokenCount?: number;
@@ -130,6 +137,12 @@ export interface GeminiUsageMetadata {
   cachedContentTokenCount?: number;
   thoughtsTokenCount?: number;
   toolUsePromptTokenCount?: number;
+  /** The prompt's tokens by modality (audio is billed above text on some models). */
+  promptTokensDetails?: GeminiModalityTokenCount[];
+  /** The cached part's tokens by modality. */
+  cacheTokensDetails?: GeminiModalityTokenCount[];
+  /** The tool-use prompt's tokens by modality. */
+  toolUsePromptTokensDetails?: GeminiModalityTokenCount[];
 }
 
 export interface GeminiGenerateContentResponse {

@@ -25,6 +25,9 @@ export function usageFromOpenAI(raw: unknown): Usage | undefined {
     result.cacheCreation1hTokens = oneHour;
     if ((result.cacheCreationTokens ?? 0) < oneHour) result.cacheCreationTokens = oneHour;
   }
+  // Audio input (OpenAI's audio models; Gemini's AUDIO modality as usageToOpenAI writes it), billed at its own rate.
+  const audio = count((details as { audio_tokens?: unknown } | null | undefined)?.audio_tokens);
+  if (audio !== undefined && audio > 0) result.audioInputTokens = audio;
   const reasoning = count(completionDetails?.reasoning_tokens);
   if (reasoning !== undefined) result.reasoningTokens = reasoning;
   // xAI reports a reasoning model's thinking outside completion_tokens (total = prompt + completion
@@ -52,6 +55,7 @@ export function usageToOpenAI(usage: Usage): OpenAIUsage {
     const oneHour = usage.cacheCreation1hTokens;
     result.prompt_tokens_details = { ...result.prompt_tokens_details, cache_creation_tokens: usage.cacheCreationTokens, cache_creation_token_details: { ephemeral_5m_input_tokens: Math.max(0, (usage.cacheCreationTokens ?? oneHour) - oneHour), ephemeral_1h_input_tokens: oneHour } };
   }
+  if (usage.audioInputTokens !== undefined) result.prompt_tokens_details = { ...result.prompt_tokens_details, audio_tokens: usage.audioInputTokens };
   if (usage.reasoningTokens !== undefined) result.completion_tokens_details = { reasoning_tokens: usage.reasoningTokens };
   return result;
 }
