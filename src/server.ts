@@ -272,16 +272,17 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
   });
 
-  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, isDraining: deps.isDraining, sharedStateDegraded: deps.sharedStateDegraded, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
+  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, platform: deps.platform, isDraining: deps.isDraining, sharedStateDegraded: deps.sharedStateDegraded, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
   registerHealthRoutes(app, health);
-  if (deps.models) registerModelRoutes(app, deps.models);
-  if (deps.models) registerLitellmModelInfoRoutes(app, deps.models, deps.health);
+  const visibility = { catalog: deps.catalog, platform: deps.platform };
+  if (deps.models) registerModelRoutes(app, deps.models, visibility);
+  if (deps.models) registerLitellmModelInfoRoutes(app, deps.models, deps.health, visibility);
   if (deps.backends) registerBackendRoutes(app, deps.backends);
   if (deps.metrics) registerMetricsRoutes(app, { metrics: deps.metrics, public: deps.metricsPublic === true });
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
-  registerKeyRoutes(app, deps.management);
+  registerKeyRoutes(app, deps.management, deps.platform?.rules);
   registerManagementRoutes(app, deps.management);
   if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
   if (deps.customers) registerCustomerRoutes(app, deps.customers);

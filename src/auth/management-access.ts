@@ -49,8 +49,29 @@ export function assertWithinTeamModels(fields: Pick<KeyFields, 'models' | 'alias
   if (extra.length > 0) throw new GatewayError('invalid_request', `models ${extra.join(', ')} are not in the models of team "${team.teamId}" (${team.models.join(', ')})`, { param: 'models' });
 }
 
+/** The routing rules a key alias may be bound to (platform/rule-store.ts); absent without the platform layer. */
+export interface AliasRules {
+  namingKeyAlias(alias: string): { name: string } | undefined;
+}
+
 export class ManagementAccess {
-  constructor(private readonly service: () => ManagementService) {}
+  constructor(
+    private readonly service: () => ManagementService,
+    private readonly rules?: AliasRules,
+  ) {}
+
+  /**
+   * A routing rule matching `key_aliases` is an operator's decision about those keys: a non-admin
+   * neither gives its key such an alias (taking over the rule, e.g. a permissive one placed above a
+   * restrictive one) nor renames a key away from one (escaping the rule).
+   */
+  private assertAliasNotRouted(wanted: string | null | undefined, current: string | null): void {
+    if (wanted === undefined || wanted === current) return;
+    for (const alias of [current, wanted]) {
+      const rule = alias ? this.rules?.namingKeyAlias(alias) : undefined;
+      if (rule) throw denied(`key_alias "${alias}" is named by routing rule "${rule.name}": only an admin gives a key that alias or takes it away. Choose another alias, or ask an admin`);
+    }
+  }
 
   private async team(teamId: string): Promise<TeamRecord> {
     return this.service().requireTeam(teamId);
@@ -111,6 +132,7 @@ export class ManagementAccess {
     if (fields.key !== undefined) throw denied('only an admin may import a key ("key")');
     if (fields.spend !== undefined) throw denied('only an admin may set a key\'s spend');
     if (fields.blocked !== undefined) throw denied('only an admin (or the key\'s team admin, with /key/block and /key/unblock) may block or unblock a key');
+    this.assertAliasNotRouted(fields.key_alias, existing?.alias ?? null);
     const teamAdmin = team !== undefined && isTeamAdmin(team, self.userId);
     if (team && !teamAdmin && !team.members.some((member) => member.userId === self.userId)) throw denied(`not a member of team "${team.teamId}"`);
     const userId = fields.user_id !== undefined ? fields.user_id : existing ? existing.userId : self.userId;

@@ -537,9 +537,18 @@ export class ManagementService {
     return (await this.repo.findTeam(teamId))!;
   }
 
+  /**
+   * Removes members and deletes their keys of the team (LiteLLM does the same): such a key would
+   * keep spending the team's budget and reading its data. Keys without a user stay. Every replica
+   * drops the keys from its cache as for any key change, and their open streams end.
+   */
   async removeMembers(teamId: string, userIds: string[]): Promise<TeamRecord> {
-    await this.requireTeam(teamId);
-    await this.repo.removeMembers(teamId, userIds);
+    const team = await this.requireTeam(teamId);
+    const removed = userIds.filter((userId) => team.members.some((member) => member.userId === userId));
+    await this.repo.db.transaction().execute(async (transaction) => {
+      await this.repo.removeMembers(teamId, userIds, transaction);
+      await this.repo.deleteTeamKeysOf(teamId, removed, transaction);
+    });
     await this.directory.changed('all');
     return (await this.repo.findTeam(teamId))!;
   }

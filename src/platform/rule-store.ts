@@ -66,6 +66,11 @@ export class RoutingRuleStore {
     return this.ordered.find((rule) => rule.name === name);
   }
 
+  /** The first rule (enabled or not) whose `match.key_aliases` names this key alias, if any. */
+  namingKeyAlias(alias: string): RoutingRule | undefined {
+    return this.ordered.find((rule) => rule.match.key_aliases?.includes(alias) === true);
+  }
+
   /** Adds a rule (400 when invalid, 409 when its name is taken). */
   async create(body: unknown, catalog: ModelCatalog): Promise<RoutingRule> {
     const repository = this.requireRepository();

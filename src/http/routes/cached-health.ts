@@ -3,16 +3,19 @@
  * models the caller may use, in /health's shape, without URLs. Nothing is called upstream, so
  * the route cannot be used to multiply traffic to the providers.
  */
-import { isModelAllowed } from '../../auth/model-access.js';
-import type { ResolvedKey } from '../../auth/key-directory.js';
+import type { Caller } from '../../auth/caller.js';
+import type { PlatformLayer } from '../../platform/layer.js';
 import type { HealthMonitor } from '../../routing/health-monitor.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 import { withoutBackendUrl } from '../../backends/backend-of.js';
+import { visibleTo } from '../model-visibility.js';
 
 /** What the cached view reads: the models, and the health monitor's last results (absent: none yet). */
 export interface CachedHealthDependencies {
   catalog: ModelCatalog;
   health?: HealthMonitor;
+  /** The platform layer: a user sees only its tier's models (model-visibility.ts). */
+  platform?: PlatformLayer;
 }
 
 export interface CachedEndpointView {
@@ -25,8 +28,9 @@ export interface CachedEndpointView {
   error?: string;
 }
 
-export function cachedDeploymentHealth(deps: CachedHealthDependencies, principal: ResolvedKey | undefined, model: string | undefined) {
-  const deployments = deps.catalog.allDeployments().filter((deployment) => (!model || deployment.modelName === model) && (!principal || isModelAllowed(principal, deployment.modelName)));
+export function cachedDeploymentHealth(deps: CachedHealthDependencies, caller: Caller | undefined, model: string | undefined) {
+  const mayUse = visibleTo(caller, deps);
+  const deployments = deps.catalog.allDeployments().filter((deployment) => (!model || deployment.modelName === model) && mayUse(deployment));
   const views = deployments.map((deployment): CachedEndpointView => {
     const record = deps.health?.statusOf(deployment.id);
     const status = deployment.available ? (record?.status ?? 'unknown') : 'down';

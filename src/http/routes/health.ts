@@ -15,6 +15,7 @@ import type { DatabaseState } from '../../runtime/database-state.js';
 import { VERSION } from '../../version.js';
 import type { HealthMonitor } from '../../routing/health-monitor.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
+import type { PlatformLayer } from '../../platform/layer.js';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { providerHealthReport } from './provider-health.js';
 import type { ReadinessView } from '../views.js';
@@ -33,6 +34,8 @@ export interface HealthDependencies {
   /** Deployment health monitor and the models it watches: GET /health/providers, POST /health/check. */
   health?: HealthMonitor;
   models?: ModelRegistry;
+  /** The platform layer: callers who do not manage providers see only their tier's models. */
+  platform?: PlatformLayer;
   /** True while the gateway drains before it stops: readiness answers 503. */
   isDraining?: () => boolean;
   /** True while the shared state (Redis) does not answer: ready, but "degraded". */
@@ -109,7 +112,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
  */
 export async function healthFor(request: FastifyRequest, deps: HealthDependencies, model: string | undefined) {
   if (can(request, 'llm.manage_providers')) return deploymentHealth(deps, model);
-  return cachedDeploymentHealth(deps, request.call?.caller.principal, model);
+  return cachedDeploymentHealth(deps, request.call?.caller, model);
 }
 
 /** GET /health's answer (also served as /api/v1/llm/health): every deployment called, or those of one model. */

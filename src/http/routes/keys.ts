@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { invalidRouteEntry, KEY_TYPE_ROUTES } from '../../auth/allowed-routes.js';
 import type { KeyFields, ManagementService } from '../../auth/management.js';
 import { keyHashOf } from '../../auth/management.js';
-import { actorOf, ManagementAccess, type Actor } from '../../auth/management-access.js';
+import { actorOf, ManagementAccess, type Actor, type AliasRules } from '../../auth/management-access.js';
 import { parseModelBudgets } from '../../auth/model-budgets.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
@@ -108,8 +108,8 @@ const keyListQuery = z.object({
   return_full_object: oneValue().optional(),
 });
 
-export function registerKeyRoutes(app: FastifyInstance, service: () => ManagementService): void {
-  const access = new ManagementAccess(service);
+export function registerKeyRoutes(app: FastifyInstance, service: () => ManagementService, rules?: AliasRules): void {
+  const access = new ManagementAccess(service, rules);
 
   /** The key named in a body or path, once the actor may manage it. */
   const managedKey = async (actor: Actor, keyOrHash: string, write: boolean) => {

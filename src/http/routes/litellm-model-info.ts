@@ -6,13 +6,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { isModelAllowed } from '../../auth/model-access.js';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { parseInput } from '../../parse-input.js';
 import type { HealthMonitor } from '../../routing/health-monitor.js';
 import type { ModelRegistry, RegistryEntry } from '../../routing/model-registry.js';
 import { publicModelView } from '../admin-view.js';
 import { callOf } from '../context.js';
+import { visibleTo, type ModelVisibility } from '../model-visibility.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
 
 /** Capability flags of LiteLLM's ModelGroupInfo, true when any deployment of the group declares them in model_info. */
@@ -30,13 +30,13 @@ function numberOr(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
-export function registerLitellmModelInfoRoutes(app: FastifyInstance, models: ModelRegistry, health?: HealthMonitor): void {
+export function registerLitellmModelInfoRoutes(app: FastifyInstance, models: ModelRegistry, health?: HealthMonitor, visibility?: ModelVisibility): void {
   const read = { preHandler: requirePermission('llm.read') };
 
-  /** The enabled-or-not models this caller may see. */
+  /** The enabled-or-not models this caller may see (model-visibility.ts: its lists and its tier). */
   const visible = (request: FastifyRequest): RegistryEntry[] => {
-    const principal = callOf(request).caller.principal;
-    return models.entries().filter((entry) => !principal || isModelAllowed(principal, entry.deployment.modelName));
+    const mayUse = visibleTo(callOf(request).caller, visibility);
+    return models.entries().filter((entry) => mayUse(entry.deployment));
   };
 
   app.get('/model_group/info', read, async (request) => {

@@ -6,7 +6,6 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { isModelAllowed } from '../../auth/model-access.js';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError, modelIdNotFound } from '../../errors.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
@@ -14,6 +13,7 @@ import { parseInput } from '../../parse-input.js';
 import { oneValue } from '../query-fields.js';
 import { callOf } from '../context.js';
 import { publicModelView } from '../admin-view.js';
+import { visibleTo, type ModelVisibility } from '../model-visibility.js';
 
 /** Longest model name or id stored (the model name a client sends is held to the same limit). */
 const NAME_CHARS = 256;
@@ -97,8 +97,8 @@ export function registerModelRoutes(app: FastifyInstance, models: ModelRegistry,
   const info = async (request: FastifyRequest) => {
     const query = parseInput(modelInfoQuery, request.query, 'query');
     const wanted = query.litellm_model_id ?? query.model_id;
-    const principal = callOf(request).caller.principal;
-    const entries = models.entries().filter((entry) => (!wanted || entry.deployment.id === wanted) && (!principal || isModelAllowed(principal, entry.deployment.modelName)));
+    const mayUse = visibleTo(callOf(request).caller, visibility);
+    const entries = models.entries().filter((entry) => (!wanted || entry.deployment.id === wanted) && mayUse(entry.deployment));
     if (wanted && entries.length === 0) throw modelIdNotFound(wanted, 'litellm_model_id');
     // Where a model lives and how it authenticates is for those who manage models.
     const admin = can(request, 'llm.manage_models');

@@ -328,6 +328,15 @@ export class PrincipalRepository {
     await executor.deleteFrom('team_members').where('team_id', '=', teamId).where('user_id', 'in', userIds).execute();
   }
 
+  /** Deletes the keys these users hold in the team; returns their hashes. */
+  async deleteTeamKeysOf(teamId: string, userIds: string[], executor: Executor = this.db): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const rows = await executor.selectFrom('api_keys').select('key_hash').where('team_id', '=', teamId).where('user_id', 'in', userIds).execute();
+    const hashes = rows.map((row) => row.key_hash);
+    await this.deleteKeys(hashes, executor);
+    return hashes;
+  }
+
   // ---- change versions (cache invalidation for replicas without Redis)
   async bumpVersion(name: string, executor: Executor = this.db): Promise<void> {
     await bumpChangeVersion(executor, name);
