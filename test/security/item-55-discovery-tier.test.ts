@@ -53,6 +53,7 @@ async function namesSeen(key: string): Promise<Record<string, string[]>> {
   seen['/v1/model/info'] = names((await api.ok<Listing>('GET', '/v1/model/info', undefined, key)).data, 'model_name');
   seen['/v2/model/info'] = names((await api.ok<Listing>('GET', '/v2/model/info', undefined, key)).data, 'model_name');
   seen['/model_group/info'] = names((await api.ok<Listing>('GET', '/model_group/info', undefined, key)).data, 'model_group');
+  seen['/health/providers'] = names((await api.ok<{ deployments: Array<Record<string, unknown>> }>('GET', '/health/providers', undefined, key)).deployments, 'model_name');
   return seen;
 }
 
@@ -88,7 +89,7 @@ describe('discovery routes hold a user to its tier, as /v1/models does', () => {
   it('admin keys see every model', async () => {
     for (const key of [api.adminKey, adminUserKey]) {
       const seen = await namesSeen(key);
-      for (const route of ['/model/info', '/v1/model/info', '/v2/model/info', '/model_group/info']) expect(seen[route], route).toEqual(['cheap', 'premium']);
+      for (const route of ['/model/info', '/v1/model/info', '/v2/model/info', '/model_group/info', '/health/providers']) expect(seen[route], route).toEqual(['cheap', 'premium']);
     }
   });
 });

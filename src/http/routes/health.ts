@@ -16,6 +16,7 @@ import { VERSION } from '../../version.js';
 import type { HealthMonitor } from '../../routing/health-monitor.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
 import type { PlatformLayer } from '../../platform/layer.js';
+import { visibleTo } from '../model-visibility.js';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { providerHealthReport } from './provider-health.js';
 import type { ReadinessView } from '../views.js';
@@ -92,7 +93,9 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
   const { health, models } = deps;
   if (health && models) {
     app.get('/health/providers', { preHandler: requirePermission('llm.read') }, async (request) => {
-      return providerHealthReport(health, models, { showApiBase: can(request, 'llm.manage_providers') });
+      // Callers who do not manage providers see the deployments of the models they may use (model-visibility.ts).
+      const manages = can(request, 'llm.manage_providers');
+      return providerHealthReport(health, models, { showApiBase: manages, visible: manages ? undefined : visibleTo(request.call?.caller, deps) });
     });
     const checkNow = async () => {
       await health.runRound();

@@ -1,6 +1,7 @@
 /** The body of GET /health/providers and POST /health/check: each provider, and each of its deployments. */
 import type { DeploymentHealth, HealthMonitor, HealthStatus } from '../../routing/health-monitor.js';
 import type { ModelRegistry } from '../../routing/model-registry.js';
+import type { Deployment } from '../../providers/types.js';
 import { backendOf, withoutBackendUrl } from '../../backends/backend-of.js';
 import type { DeploymentHealthView, HealthReport, ProviderHealthView } from '../views.js';
 
@@ -14,9 +15,14 @@ export function providerStatus(statuses: HealthStatus[]): HealthStatus {
   return 'degraded';
 }
 
-/** `showApiBase`: the deployments' URLs are shown (to callers who manage providers); null otherwise. */
-export function providerHealthReport(health: HealthMonitor, models: ModelRegistry, options: { showApiBase?: boolean } = { showApiBase: true }): HealthReport {
-  const deployments: DeploymentHealthView[] = models.entries().map(({ deployment, enabled }) => {
+/**
+ * `showApiBase`: the deployments' URLs are shown (to callers who manage providers); null otherwise.
+ * `visible`: only the deployments it accepts are reported (a caller's models: model-visibility.ts).
+ */
+export function providerHealthReport(health: HealthMonitor, models: ModelRegistry, options: { showApiBase?: boolean; visible?: (deployment: Deployment) => boolean } = { showApiBase: true }): HealthReport {
+  const { visible } = options;
+  const entries = visible ? models.entries().filter((entry) => visible(entry.deployment)) : models.entries();
+  const deployments: DeploymentHealthView[] = entries.map(({ deployment, enabled }) => {
     const record: DeploymentHealth | undefined = health.statusOf(deployment.id);
     return {
       deployment_id: deployment.id,
