@@ -85,20 +85,24 @@ function serializedBytes(value: unknown): number {
   return utf8Length(JSON.stringify(value) ?? '');
 }
 
-function contentBytes(content: ChatMessage['content']): { bytes: number; images: number } {
-  if (typeof content === 'string') return { bytes: utf8Length(content), images: 0 };
+function contentBytes(content: ChatMessage['content']): { bytes: number; images: number; pictures: number } {
+  if (typeof content === 'string') return { bytes: utf8Length(content), images: 0, pictures: 0 };
   let bytes = 0;
   let images = 0;
-  if (!Array.isArray(content)) return { bytes: serializedBytes(content), images: 0 };
+  let pictures = 0;
+  if (!Array.isArray(content)) return { bytes: serializedBytes(content), images: 0, pictures: 0 };
   for (const part of content) {
     if (part.type === 'text' && typeof part.text === 'string') bytes += utf8Length(part.text);
-    else if (part.type === 'image_url' || part.type === 'input_audio') images++;
+    else if (part.type === 'image_url' || part.type === 'input_audio') {
+      images++;
+      if (part.type === 'image_url') pictures++;
+    }
     // A document's tokens grow with its size; its (base64) bytes bound them, and a small one
     // still costs at least a page's worth.
     else if (part.type === 'file') bytes += Math.max(IMAGE_TOKENS, serializedBytes(part));
     else bytes += serializedBytes(part);
   }
-  return { bytes, images };
+  return { bytes, images, pictures };
 }
 
 /** Every field of a message other than its role and content: name, tool calls, function call, … */
@@ -108,42 +112,59 @@ function messageExtraBytes(message: ChatMessage): number {
   return bytes;
 }
 
-function messagesBound(messages: unknown): number {
-  if (!Array.isArray(messages)) return serializedBytes(messages);
-  let tokens = MESSAGE_FRAMING_TOKENS;
+/** A prompt's bound and its image parts (`image_url`, `input_image`). */
+interface PromptBound {
+  kind: CostInput['kind'];
+  tokens: number;
+  pictures: number;
+}
+
+function messagesBound(messages: unknown, into: PromptBound): void {
+  if (!Array.isArray(messages)) {
+    into.tokens += serializedBytes(messages);
+    return;
+  }
+  into.tokens += MESSAGE_FRAMING_TOKENS;
   for (const message of messages as ChatMessage[]) {
     if (typeof message !== 'object' || message === null) {
-      tokens += serializedBytes(message);
+      into.tokens += serializedBytes(message);
       continue;
     }
-    const { bytes, images } = contentBytes(message.content);
-    tokens += bytes + images * IMAGE_TOKENS + MESSAGE_FRAMING_TOKENS + messageExtraBytes(message);
+    const { bytes, images, pictures } = contentBytes(message.content);
+    into.tokens += bytes + images * IMAGE_TOKENS + MESSAGE_FRAMING_TOKENS + messageExtraBytes(message);
+    into.pictures += pictures;
   }
-  return tokens;
 }
 
 /**
  * Bounds already computed, by request body: admission, the reservation plan and the settlement's
  * usage bounds each need it, and a body is never changed once parsed (stages hand on copies).
  */
-const knownBounds = new WeakMap<object, { kind: CostInput['kind']; tokens: number }>();
+const knownBounds = new WeakMap<object, PromptBound>();
+
+function boundOf(input: CostInput): PromptBound {
+  const known = knownBounds.get(input.body);
+  if (known && known.kind === input.kind) return known;
+  const bound = computePromptTokenBound(input);
+  knownBounds.set(input.body, bound);
+  return bound;
+}
 
 /** Upper bound of prompt tokens. */
 export function promptTokenBound(input: CostInput): number {
-  const known = knownBounds.get(input.body);
-  if (known && known.kind === input.kind) return known.tokens;
-  const tokens = computePromptTokenBound(input);
-  knownBounds.set(input.body, { kind: input.kind, tokens });
-  return tokens;
+  return boundOf(input).tokens;
 }
 
-function computePromptTokenBound(input: CostInput): number {
+function computePromptTokenBound(input: CostInput): PromptBound {
   const { body } = input;
-  let tokens = input.kind === 'chat' ? messagesBound(body.messages) : 0;
-  for (const [field, value] of Object.entries(body)) if (!CONTROL_FIELDS.has(field)) tokens += serializedBytes(value);
+  const bound: PromptBound = { kind: input.kind, tokens: 0, pictures: 0 };
+  if (input.kind === 'chat') messagesBound(body.messages, bound);
+  // Images other than a chat message's parts (a relayed native body's input_image parts): counted by a walk.
+  else bound.pictures = imageParts(body);
+  for (const [field, value] of Object.entries(body)) if (!CONTROL_FIELDS.has(field)) bound.tokens += serializedBytes(value);
   // The prompt of a completion ends with a separator token; a request without one still costs it.
-  if (input.kind !== 'chat') tokens += 1;
-  return tokens;
+  if (input.kind !== 'chat') bound.tokens += 1;
+  return bound;
 }
 
 /** Tokens of a predicted output: OpenAI bills the rejected part of it as completion tokens. */
@@ -244,6 +265,44 @@ function modelOutputLimitOf(input: CostInput, deployment: Deployment): number {
   return requested ?? modelOutputLimit(input, deployment);
 }
 
+/**
+ * Prompt tokens one image may cost on gpt-4o-mini: 2,833 plus 5,667 per 512-px tile of its
+ * high-detail rendering (scaled to fit 2,048 px, then its shortest side to 768 px: at most 2 × 4
+ * tiles), so that its images cost in dollars what gpt-4o's do (OpenAI's vision pricing; a 2-tile
+ * image is billed 8,512). Every other model's image fits in IMAGE_TOKENS (gpt-4o: 85 + 170 per
+ * tile, at most 1,445; the patch-billed ones at most 1,536 patches × their multiplier, 3,779 for
+ * gpt-4.1-nano; Claude about 1,600).
+ */
+const GPT_4O_MINI_IMAGE_TOKENS = 2_833 + 8 * 5_667;
+const GPT_4O_MINI = /(?:^|\/)gpt-4o-mini(?:$|-\d{4}-\d{2}-\d{2}$)/i;
+
+/** Chat (`image_url`) and Responses (`input_image`) image parts anywhere in a body. */
+function imageParts(value: unknown): number {
+  let count = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) if (typeof item === 'object' && item !== null) pending.push(item);
+    } else if (isRecord(node)) {
+      if (node.type === 'image_url' || node.type === 'input_image') count++;
+      for (const item of Object.values(node)) if (typeof item === 'object' && item !== null) pending.push(item);
+    }
+  }
+  return count;
+}
+
+/**
+ * Prompt tokens a request's images may cost on `deployment` beyond what promptTokenBound holds for
+ * them: on gpt-4o-mini (its name or model_info.base_model) up to GPT_4O_MINI_IMAGE_TOKENS an image,
+ * held by the reservation and accepted by the usage bounds; 0 elsewhere.
+ */
+export function extraImageTokens(input: CostInput, deployment: Pick<Deployment, 'upstreamModel' | 'modelInfo'>): number {
+  const model = typeof deployment.modelInfo.base_model === 'string' ? deployment.modelInfo.base_model : deployment.upstreamModel;
+  if (!GPT_4O_MINI.test(model)) return 0;
+  return boundOf(input).pictures * GPT_4O_MINI_IMAGE_TOKENS;
+}
+
 /** Keys of a Gemini part that carries media inline or by reference (either JSON spelling). */
 const MEDIA_KEYS = ['inlineData', 'inline_data', 'fileData', 'file_data'] as const;
 /** Chat and Responses parts that may hold audio. */
@@ -328,7 +387,8 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[], promp
   const audio = deployments.some((deployment) => deployment.prices?.audioInputPerToken !== undefined) && mayCarryAudio(input);
   let worst = 0;
   for (const deployment of deployments) {
-    const tokens = deployment.prices ? promptTokens * dearestInputPrice(deployment.prices, promptTokens, audio) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, promptTokens) : 0;
+    const prompt = promptTokens + extraImageTokens(input, deployment);
+    const tokens = deployment.prices ? prompt * dearestInputPrice(deployment.prices, prompt, audio) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, prompt) : 0;
     const media = units ? (mediaCostPico(units, deployment) ?? 0) : 0;
     worst = Math.max(worst, tokens + media);
   }

@@ -10,10 +10,11 @@
  *   image / audio / file part) plus the size of inline attachment data, plus MAX_INPUT_IMAGE_TOKENS
  *   per image sent to an image edit (gpt-image-1 bills the images it reads). Each BPE token spans at
  *   least one byte, so the estimate alone is already above the true count; the margin covers
- *   hidden provider prompts (tool-use instructions) and tokenizers that differ. When the request
- *   makes the provider read more than it sent (a file by id, server-side tools such as web
- *   search), the bound is at least the model's input window (model_info.max_input_tokens, else
- *   2,000,000).
+ *   hidden provider prompts (tool-use instructions) and tokenizers that differ; plus, on
+ *   gpt-4o-mini, 48,169 tokens an image (max-cost.ts, extraImageTokens). When the request makes
+ *   the provider read more than it sent (a file, image or video by id or URL, a stored
+ *   conversation, server-side tools such as web search), the bound is at least the model's input
+ *   window (model_info.max_input_tokens, else 2,000,000).
  * - completion tokens ≤ the effective output limit × the completions generated (n, or best_of when
  *   larger, for each prompt of a prompt array): max_completion_tokens / max_tokens as sent
  *   (else the deployment's default, else model_info.max_output_tokens / max_tokens, else 131,072),
@@ -24,7 +25,7 @@
  *   completion; the total is recomputed as prompt + completion once anything was adjusted.
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
-import { billableOutputLimit, promptTokenBound, type CostInput } from './max-cost.js';
+import { billableOutputLimit, extraImageTokens, promptTokenBound, type CostInput } from './max-cost.js';
 
 export { DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
 /** Input window assumed when model_info names none (the largest current context windows). */
@@ -58,7 +59,8 @@ export function usageLimits(input: CostInput, deployment: Deployment): UsageLimi
 
 function promptLimit(input: CostInput, deployment: Deployment): number {
   const estimate = promptTokenBound(input) + inlineAttachmentBytes(input) + inputImages(input) * MAX_INPUT_IMAGE_TOKENS;
-  const limit = Math.max(PROMPT_MULTIPLIER * estimate, estimate + PROMPT_ALLOWANCE);
+  // gpt-4o-mini's images cost up to 48,169 tokens each (max-cost.ts): beyond any multiple of the estimate.
+  const limit = Math.max(PROMPT_MULTIPLIER * estimate, estimate + PROMPT_ALLOWANCE) + extraImageTokens(input, deployment);
   if (!readsBeyondRequest(input)) return limit;
   return Math.max(limit, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
 }
@@ -117,15 +119,60 @@ function attachmentDataLength(part: AttachmentPart): number {
   return lengthOf(image) + lengthOf(part.input_audio?.data) + lengthOf(part.file?.file_data);
 }
 
+/** Fields that make the provider read input stored on its side: files by id or URL (Gemini's fileUri, a YouTube video), a Response's earlier conversation, a Conversation, a stored prompt. */
+const STORED_INPUT_FIELDS = ['file_id', 'file_url', 'fileUri', 'file_uri', 'previous_response_id', 'conversation'] as const;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A media URL the provider fetches and reads (an image, a video, a document), not data carried inline. */
+function isRemoteUrl(value: unknown): boolean {
+  return typeof value === 'string' && !value.startsWith('data:');
+}
+
 /**
- * Whether the provider reads input the request does not carry: a file referenced by id (or URL),
- * server-side tools (web search and the like bill their results as input).
+ * Whether a body names input the provider fetches or keeps itself, whose tokens its size says
+ * nothing about: a stored file, conversation or prompt (STORED_INPUT_FIELDS, a Responses `prompt`
+ * by id), an image or document by URL (chat `image_url`, Responses `input_image`, an Anthropic
+ * source of type `url` or `file`), Gemini `fileData`. Walked without recursion.
+ */
+function referencesStoredInput(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const node = pending.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) if (typeof item === 'object' && item !== null) pending.push(item);
+      continue;
+    }
+    if (!isObject(node)) continue;
+    for (const field of STORED_INPUT_FIELDS) {
+      const named = node[field];
+      if ((typeof named === 'string' && named !== '') || isObject(named)) return true;
+    }
+    if (isObject(node.fileData) || isObject(node.file_data)) return true;
+    if ((node.type === 'url' || node.type === 'file') && (isRemoteUrl(node.url) || typeof node.file_id === 'string')) return true;
+    const image = node.image_url;
+    if (isRemoteUrl(image) || (isObject(image) && isRemoteUrl(image.url))) return true;
+    if (isObject(node.prompt) && typeof node.prompt.id === 'string') return true;
+    for (const item of Object.values(node)) if (typeof item === 'object' && item !== null) pending.push(item);
+  }
+  return false;
+}
+
+/**
+ * Whether the provider reads input the request does not carry: a file, image or video referenced
+ * by id or URL, a stored conversation, server-side tools (web search and the like bill their
+ * results as input).
  */
 function readsBeyondRequest(input: CostInput): boolean {
   const { body } = input;
   // A relayed native call whose server-side tools (web search, grounding, …) feed the model their results.
   if (Array.isArray(body.serverTools) && body.serverTools.length > 0) return true;
+  // A relayed native body (Gemini fileData, Anthropic url sources, Responses input_image URLs and previous_response_id, ...).
+  if (input.relayed === true) return referencesStoredInput(body.native ?? body);
   if (input.kind !== 'chat') return false;
+  if (referencesStoredInput(body.messages)) return true;
   if (body.web_search_options !== undefined && body.web_search_options !== null) return true;
   if (Array.isArray(body.tools) && body.tools.some((tool) => typeof tool !== 'object' || tool === null || (tool as { type?: unknown }).type !== 'function')) return true;
   for (const message of (body.messages as ChatMessage[] | undefined) ?? []) {
