@@ -17,7 +17,7 @@ import { checkedFormat } from '../../guardrails/stream-check.js';
 import { restoringFormat } from '../../guardrails/stream-restore.js';
 import { answerTexts } from '../../guardrails/texts.js';
 import type { GatewayResult } from '../call-context.js';
-import type { Call, GuardrailRun, Next, Stage } from '../call.js';
+import { type Call, failedWith, type GuardrailRun, type Next, type Stage } from '../call.js';
 
 const POST = (guardrail: GuardrailDefinition) => guardrail.modes.includes('post_call');
 
@@ -30,7 +30,8 @@ async function postCall(call: Call, next: Next, run: GuardrailRun): Promise<Gate
   const outcomes = (call.context.guardrails ??= []);
   const post = run.active.filter(POST);
   const externalPost = post.find((guardrail) => guardrail.external);
-  if (call.stream && externalPost) throw new GatewayError('invalid_request', `post_call guardrail "${externalPost.name}" (generic_guardrail_api) checks whole answers, not streamed ones, so the stream is not started; call without "stream"`, { param: 'guardrails' });
+  // Refused after admit: the failure carries this call, so its record releases the reservations and in-flight slot.
+  if (call.stream && externalPost) throw failedWith(new GatewayError('invalid_request', `post_call guardrail "${externalPost.name}" (generic_guardrail_api) checks whole answers, not streamed ones, so the stream is not started; call without "stream"`, { param: 'guardrails' }), call);
   let format = call.format;
   if (call.stream && run.restore) format = restoringFormat(format, run.restore, () => outcomes.push({ name: maskingGuardrail(outcomes), stage: 'post_call', action: 'restored' }));
   // Checked before restoring: the guardrails read what the model wrote, not the caller's own values.

@@ -16,6 +16,7 @@ import { askExternal } from '../../guardrails/external.js';
 import { PiiVault } from '../../guardrails/pii.js';
 import type { GuardrailRegistry } from '../../guardrails/registry.js';
 import { requestTexts, rewriteRequest } from '../../guardrails/texts.js';
+import { promptOf } from '../request-body.js';
 import type { GatewayResult, Operation } from '../call-context.js';
 import { type Call, failedWith, failureOf, type GuardrailRun, type Next, type Stage } from '../call.js';
 
@@ -29,29 +30,44 @@ export function guardrailPreCallStage(registry: () => GuardrailRegistry | undefi
     const guardrails = registry();
     if (!guardrails) {
       const named = call.context.requestOptions?.guardrails;
-      if (named?.length) return Promise.reject(new GatewayError('invalid_request', `guardrail ${named.map((name) => `"${name}"`).join(', ')} ${named.length > 1 ? 'are' : 'is'} not configured on this gateway (no guardrails are configured), so the request was not run; remove "guardrails" to call the model without them`, { param: 'guardrails' }));
+      if (named?.length) return Promise.reject(failedWith(new GatewayError('invalid_request', `guardrail ${named.map((name) => `"${name}"`).join(', ')} ${named.length > 1 ? 'are' : 'is'} not configured on this gateway (no guardrails are configured), so the request was not run; remove "guardrails" to call the model without them`, { param: 'guardrails' }), call));
       return next(call);
     }
-    const active = guardrails.activeFor(call.context);
+    let active: GuardrailDefinition[];
+    try {
+      active = guardrails.activeFor(call.context);
+    } catch (caught) {
+      // Refused after admit: the failure carries this call, so its record releases the reservations and in-flight slot.
+      return Promise.reject(failedWith(toGatewayError(caught), call));
+    }
     return active.length === 0 ? next(call) : guarded(call, next, active);
   };
 }
 
 async function guarded(call: Call, next: Next, active: GuardrailDefinition[]): Promise<GatewayResult> {
-  const unavailable = active.find((guardrail) => guardrail.unavailable);
-  if (unavailable) throw new GatewayError('model_unavailable', `guardrail "${unavailable.name}" cannot run: ${unavailable.unavailable}, so the call is not made without it`, { param: 'guardrails' });
-  const outcomes: GuardrailOutcome[] = [];
-  call.context.guardrails = outcomes;
-  if (!requestTexts(call.operation)) {
-    throw new GatewayError('invalid_request', `guardrail${active.length > 1 ? 's' : ''} ${active.map((guardrail) => `"${guardrail.name}"`).join(', ')} cannot read a provider-native request, so it is not run; call the OpenAI-compatible endpoint instead`, { param: 'guardrails' });
-  }
   const vault = new PiiVault();
-  const { operation, restore } = await preCall(call, active.filter(PRE), vault, outcomes);
+  const outcomes: GuardrailOutcome[] = [];
+  let prepared: { operation: Operation; restore: boolean };
+  try {
+    const unavailable = active.find((guardrail) => guardrail.unavailable);
+    if (unavailable) throw new GatewayError('model_unavailable', `guardrail "${unavailable.name}" cannot run: ${unavailable.unavailable}, so the call is not made without it`, { param: 'guardrails' });
+    call.context.guardrails = outcomes;
+    if (!requestTexts(call.operation)) {
+      throw new GatewayError('invalid_request', `guardrail${active.length > 1 ? 's' : ''} ${active.map((guardrail) => `"${guardrail.name}"`).join(', ')} cannot read a provider-native request, so it is not run; call the OpenAI-compatible endpoint instead`, { param: 'guardrails' });
+    }
+    prepared = await preCall(call, active.filter(PRE), vault, outcomes);
+  } catch (caught) {
+    // Refused after admit: the failure carries this call, so its record releases the reservations and in-flight slot.
+    const error = toGatewayError(caught);
+    throw failureOf(error) ? error : failedWith(error, call);
+  }
+  const { operation, restore } = prepared;
+  const rewritten = withPrompt(call, operation);
   const during = active.filter(DURING);
   const duringCall = during.length > 0 ? duringCallVerdict(during, requestTexts(operation)!, call, outcomes) : undefined;
   const run: GuardrailRun = { active, restore: restore ? vault : undefined, duringCall };
   try {
-    const result = await next({ ...call, operation, guardrails: run });
+    const result = await next({ ...rewritten, guardrails: run });
     // Where an answer is released (settle, mock, a cache hit) the verdict was awaited; this holds for any other path (an embeddings cache hit).
     const refused = await duringCall;
     if (refused) throw refused;
@@ -59,9 +75,10 @@ async function guarded(call: Call, next: Next, active: GuardrailDefinition[]): P
   } catch (caught) {
     // The call failed otherwise (the upstream, routing) while a during_call guardrail refused it: the refusal is the answer.
     const refused = await duringCall;
-    if (!refused || refused === caught) throw caught;
+    const error = refused && refused !== caught ? refused : toGatewayError(caught);
     const failure = failureOf(toGatewayError(caught));
-    throw failure ? failedWith(refused, failure.call, failure.route) : refused;
+    // A failure no later stage claimed (a cache hit refused) carries this call, so its record releases the reservations.
+    throw failure ? failedWith(error, failure.call, failure.route) : failedWith(error, rewritten);
   }
 }
 
@@ -89,8 +106,18 @@ async function preCall(call: Call, pre: GuardrailDefinition[], vault: PiiVault, 
       }
     } catch (error) {
       if (error instanceof GatewayError && error.code === 'guardrail_violation') outcomes.push({ name: guardrail.name, stage: 'pre_call', action: 'blocked', detail: error.message });
-      throw error;
+      // The refused call is recorded with the prompt as masked so far, never the values a guardrail before this one masked.
+      throw failedWith(toGatewayError(error), withPrompt(call, operation));
     }
   }
   return { operation, restore };
+}
+
+/**
+ * The call with the prompt the guardrails rewrote: the usage row (store_prompts_in_spend_logs) and
+ * the callbacks keep what the upstream got — masked values stay masked there too.
+ */
+function withPrompt(call: Call, operation: Operation): Call {
+  if (operation === call.operation) return call;
+  return { ...call, operation, promptForLog: call.promptForLog === undefined ? undefined : promptOf(operation) };
 }
