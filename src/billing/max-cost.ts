@@ -16,6 +16,7 @@
  */
 import type { ChatMessage, Deployment, MediaUnits, TokenPrices } from '../providers/types.js';
 import { mediaCostPico } from './cost.js';
+import { chatSearchesPerCall } from './media-pricing.js';
 
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 const IMAGE_TOKENS = 3_000;
@@ -389,7 +390,9 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[], promp
   for (const deployment of deployments) {
     const prompt = promptTokens + extraImageTokens(input, deployment);
     const tokens = deployment.prices ? prompt * dearestInputPrice(deployment.prices, prompt, audio) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, prompt) : 0;
-    const media = units ? (mediaCostPico(units, deployment) ?? 0) : 0;
+    // OpenAI's search models run a web search for every chat call, billed per search.
+    const searches = input.kind === 'chat' ? chatSearchesPerCall(deployment) : 0;
+    const media = (units ? (mediaCostPico(units, deployment) ?? 0) : 0) + (searches > 0 ? (mediaCostPico({ webSearches: searches }, deployment) ?? 0) : 0);
     worst = Math.max(worst, tokens + media);
   }
   return Math.ceil(worst / PICO_PER_MICRO);

@@ -85,6 +85,21 @@ function serverToolPrices(provider: string | undefined, model: string): MediaPri
   }
 }
 
+/**
+ * OpenAI's search models on Chat Completions (gpt-4o-search-preview, gpt-4o-mini-search-preview,
+ * gpt-5-search-api) search the web for every call ("the model always retrieves information from the
+ * web before responding": https://platform.openai.com/docs/guides/tools-web-search, Chat
+ * Completions), billed per search beside the tokens (perWebSearch above, or
+ * search_context_cost_per_query). By the model's name or model_info.base_model.
+ */
+const SEARCH_MODEL = /(?:^|\/)gpt-[\w.-]+?-search-(?:preview|api)(?:-\d{4}-\d{2}-\d{2})?$/i;
+
+/** Web searches one chat call to the deployment runs by itself: 1 for OpenAI's search models, else 0. */
+export function chatSearchesPerCall(deployment: { upstreamModel: string; modelInfo: ModelInfo }): number {
+  const base = deployment.modelInfo.base_model;
+  return SEARCH_MODEL.test(deployment.upstreamModel) || (typeof base === 'string' && SEARCH_MODEL.test(base)) ? 1 : 0;
+}
+
 /** `search_context_cost_per_query` in USD: a number, or the dearest size of LiteLLM's object. */
 function perSearchOverride(value: ModelInfo['search_context_cost_per_query']): number | undefined {
   if (typeof value === 'number') return value;

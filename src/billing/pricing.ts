@@ -21,6 +21,9 @@ const BUILT_IN: Record<string, PerMillion> = {
   'gpt-4.1-nano': [0.1, 0.4, 0.025],
   'gpt-4o': [2.5, 10, 1.25],
   'gpt-4o-mini': [0.15, 0.6, 0.075],
+  // The search models' tokens (their web searches are billed per search: media-pricing.ts).
+  'gpt-4o-search-preview': [2.5, 10],
+  'gpt-4o-mini-search-preview': [0.15, 0.6],
   'gpt-4-turbo': [10, 30],
   'gpt-4': [30, 60],
   'gpt-3.5-turbo': [0.5, 1.5],

@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { callCostMicros, formatUsd } from '../../billing/cost.js';
 import { withoutOutputCap } from '../../billing/reservation-plan.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
-import type { Usage } from '../../providers/types.js';
+import type { Deployment, Usage } from '../../providers/types.js';
+import { chatSearchesPerCall } from '../../billing/media-pricing.js';
 import type { GatewayResult, Operation } from '../call-context.js';
 import type { Call, Next } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
@@ -161,7 +162,15 @@ async function settle(deps: SettleDependencies, call: Call, reported: Usage | un
     deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');
     deps.metrics?.usageAdjusted.inc({ provider: deployment.provider });
   }
-  return { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
+  const billed = withOwnSearches(operation, deployment, usage);
+  return { usage: billed, costMicros: callCostMicros(billed, deployment), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
+}
+
+/** A chat call to one of OpenAI's search models searched the web (chatSearchesPerCall): billed per search beside its tokens. */
+function withOwnSearches(operation: Operation, deployment: Deployment, usage: Usage | undefined): Usage | undefined {
+  const searches = operation.kind === 'chat' && usage ? chatSearchesPerCall(deployment) : 0;
+  if (searches === 0 || (usage!.units?.webSearches ?? 0) >= searches) return usage;
+  return { ...usage, units: { ...usage!.units, webSearches: searches } };
 }
 
 /**
