@@ -31,6 +31,9 @@ export const ERROR_CATALOGUE = {
   model_disabled: { status: 404, type: 'invalid_request_error', retryable: false },
   route_not_found: { status: 404, type: 'not_found_error', retryable: false },
   request_too_large: { status: 413, type: 'invalid_request_error', retryable: false },
+  // Refused by Node's HTTP parser before any route (http/error-handler.ts answerClientError).
+  request_headers_too_large: { status: 431, type: 'invalid_request_error', retryable: false },
+  request_timeout: { status: 408, type: 'invalid_request_error', retryable: false },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', retryable: false },
   invalid_api_key: { status: 401, type: 'authentication_error', retryable: false },
   permission_denied: { status: 403, type: 'permission_error', retryable: false },

@@ -3,6 +3,7 @@
  * caller (cli.ts, or a test) owns listening and shutdown.
  */
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
@@ -26,8 +27,9 @@ import type { CallContext, EveryField } from './gateway/call-context.js';
 import type { Gateway } from './gateway/pipeline.js';
 import type { UpstreamClient } from './gateway/upstream.js';
 import './http/context.js';
-import { installErrorHandling, sendError } from './http/error-handler.js';
+import { answerClientError, answerFrameworkError, installErrorHandling, MAX_PATH_PARAMETER_CHARS, sendError } from './http/error-handler.js';
 import { parseJsonBody } from './http/json-body.js';
+import { readBodyText } from './http/encoded-body.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerMetricsRoutes } from './http/routes/metrics.js';
 import { registerSpendRoutes } from './http/routes/spend.js';
@@ -142,6 +144,10 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     forceCloseConnections: 'idle',
     // Time-ordered (UUIDv7): usage rows append to the call_id index instead of scattering (call-id.ts).
     genReqId: () => newCallId(),
+    // What the router and Node's HTTP parser refuse is answered in an error envelope too (error-handler.ts).
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_CHARS },
     ...listenerOptions(deps.listener),
   });
   if (deps.listener) limitConnectionsPerAddress(app, deps.listener.maxConnectionsPerAddress, deps.logger);
@@ -149,20 +155,27 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   // Plain JSON.parse is several times faster than the prototype-poisoning-safe parser; bodies are
   // only ever read as data (spread, never merged into prototypes). Any content type is read as JSON,
   // as LiteLLM does, so clients that forget the header still work. Too deep a nesting is refused
-  // before parsing (json-body.ts).
-  const parseJson = (_request: unknown, body: string, done: (error: Error | null, value?: unknown) => void) => {
-    let parsed: unknown;
-    try {
-      parsed = parseJsonBody(body);
-    } catch (error) {
-      done(error as Error);
-      return;
-    }
-    done(null, parsed);
+  // before parsing (json-body.ts). A gzip, deflate or br body is decompressed, within the same
+  // size limit; any other Content-Encoding is refused (encoded-body.ts).
+  const parseJson = (request: FastifyRequest, payload: Readable, done: (error: Error | null, value?: unknown) => void) => {
+    readBodyText(request.headers, payload, deps.bodyLimitBytes, (failure, body) => {
+      if (failure) {
+        done(failure);
+        return;
+      }
+      let parsed: unknown;
+      try {
+        parsed = parseJsonBody(body!);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      done(null, parsed);
+    });
   };
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
-  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('application/json', parseJson);
+  app.addContentTypeParser('*', parseJson);
 
   app.decorateRequest('call', null);
   if (deps.workerIndex !== undefined) {

@@ -4,6 +4,8 @@
  * details go to the log, not the client.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { GatewayError, toGatewayError } from '../errors.js';
 import { safeHeaders } from './header-value.js';
@@ -69,6 +71,7 @@ function googleStatus(error: GatewayError): string {
     case 413:
     case 415:
     case 422:
+    case 431:
       return 'INVALID_ARGUMENT';
     case 401:
       return 'UNAUTHENTICATED';
@@ -99,16 +102,27 @@ export function googleErrorBody(error: GatewayError): { error: { code: number; m
   return { error: { code: error.status, message: error.message, status: googleStatus(error) } };
 }
 
-export function renderError(error: GatewayError, format: 'openai' | 'anthropic' | 'gemini' = 'openai'): string {
+export type ErrorFormat = 'openai' | 'anthropic' | 'gemini';
+
+/**
+ * The envelope of the API a path belongs to, for answers no route chose: an unknown path, a URL
+ * the router cannot decode, a request Node's HTTP parser refused.
+ */
+export function errorFormatOfPath(path: string): ErrorFormat {
+  if (/^\/gemini(?:[/?]|$)/.test(path)) return 'gemini';
+  if (/^\/anthropic(?:[/?]|$)|^(?:\/v1)?\/messages(?![\w-])/.test(path)) return 'anthropic';
+  return 'openai';
+}
+
+export function renderError(error: GatewayError, format: ErrorFormat = 'openai'): string {
   if (format === 'gemini') return JSON.stringify(googleErrorBody(error));
   if (format === 'anthropic') return JSON.stringify({ type: 'error', error: { type: anthropicErrorType(error.status), message: error.message } });
   return JSON.stringify(error.toEnvelope());
 }
 
-export function sendError(reply: FastifyReply, error: GatewayError): FastifyReply {
+export function sendError(reply: FastifyReply, error: GatewayError, format: ErrorFormat | undefined = reply.request.routeOptions.config?.errorFormat): FastifyReply {
   if (error.headers) reply.headers(safeHeaders(error.headers));
   if (error.code === 'invalid_api_key') reply.header('www-authenticate', 'Bearer');
-  const format = reply.request.routeOptions.config?.errorFormat;
   return reply.code(error.status).type('application/json').send(renderError(error, format));
 }
 
@@ -126,6 +140,65 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger, bodyL
   });
 
   app.setNotFoundHandler((request, reply) => {
-    sendError(reply, new GatewayError('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}: see the README for the endpoints this gateway serves`));
+    const path = request.url.split('?')[0];
+    sendError(reply, new GatewayError('route_not_found', `no route ${request.method} ${path}: see the README for the endpoints this gateway serves`), errorFormatOfPath(path));
   });
+}
+
+/**
+ * Longest path parameter (an id or a name in the URL, after percent-decoding) the router takes.
+ * Fastify's default of 100 refused model names, which may be 256 characters; no id or name this
+ * gateway stores is longer than this.
+ */
+export const MAX_PATH_PARAMETER_CHARS = 1024;
+
+/**
+ * Fastify's `frameworkErrors`: the router refused the URL before any route matched — malformed
+ * percent-encoding (FST_ERR_BAD_URL) or a path parameter over MAX_PATH_PARAMETER_CHARS — answered
+ * 400 in the envelope of the API the path names, as every other error.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const path = request.url.split('?', 1)[0];
+  let gatewayError: GatewayError;
+  if (error.code === 'FST_ERR_BAD_URL') {
+    gatewayError = new GatewayError('invalid_request', 'the URL path has malformed percent-encoding: each "%" must start two hex digits that decode to UTF-8 (send a literal "%" as %25)');
+  } else if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    gatewayError = new GatewayError('invalid_request', `a segment of the URL path is longer than ${MAX_PATH_PARAMETER_CHARS} characters: no id or name this gateway serves is that long`);
+  } else {
+    gatewayError = toGatewayError(new Error('the gateway failed to route this request; see its log'));
+  }
+  sendError(reply, gatewayError, errorFormatOfPath(path));
+}
+
+/** The path of the request line at the start of the bytes Node's parser refused, when they hold it. */
+function pathOfRawRequest(raw: unknown): string {
+  if (!Buffer.isBuffer(raw)) return '';
+  return /^[A-Z]+ (\/[^ ?\r\n]*)/.exec(raw.toString('latin1', 0, 256))?.[1] ?? '';
+}
+
+/**
+ * Fastify's `clientErrorHandler`: Node's HTTP parser refused the request before Fastify saw it —
+ * the request line and headers over Node's max header size (431; a very long URL among them), a
+ * request that did not arrive within general_settings.request_body_timeout (408), malformed HTTP
+ * (400). Answered, as Node and Fastify do, straight on the socket, which is then closed; but in an
+ * error envelope, chosen from the path when the refused bytes begin with the request line (they
+ * do unless the request arrived in many small pieces), else OpenAI's.
+ */
+export function answerClientError(error: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let gatewayError: GatewayError;
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    gatewayError = new GatewayError('request_headers_too_large', `the request line (with the URL) and headers are larger than ${Math.round(maxHeaderSize / 1024)} KiB together: shorten the URL or the headers, and send data in the body`);
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    gatewayError = new GatewayError('request_timeout', 'the request did not arrive in time (general_settings.request_body_timeout)');
+  } else {
+    gatewayError = new GatewayError('invalid_request', 'the request is not valid HTTP/1.1');
+  }
+  // As Node does: never write an answer into the middle of one already under way on this connection.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const body = renderError(gatewayError, errorFormatOfPath(pathOfRawRequest(error.rawPacket)));
+    socket.write(`HTTP/1.1 ${gatewayError.status} ${STATUS_CODES[gatewayError.status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }

@@ -49,8 +49,15 @@ function closingQuote(text: string, start: number): number {
   return -1;
 }
 
-/** The parsed body; a GatewayError (400) for an empty, too deeply nested or malformed one. */
-export function parseJsonBody(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+const BYTE_ORDER_MARK = 0xfeff;
+
+/**
+ * The parsed body; a GatewayError (400) for an empty, too deeply nested or malformed one. A
+ * leading UTF-8 byte order mark (some Windows tools write one) is skipped, as RFC 8259 §8.1 lets
+ * parsers do: it carries no data, and JSON.parse would refuse it.
+ */
+export function parseJsonBody(body: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  const text = body.charCodeAt(0) === BYTE_ORDER_MARK ? body.slice(1) : body;
   if (text.length === 0) throw new GatewayError('invalid_json', 'the request body is empty: send a JSON object');
   if (nestsDeeperThan(text, maxDepth)) throw new GatewayError('invalid_json', `the request body nests objects or arrays more than ${maxDepth} levels deep; flatten it`);
   try {

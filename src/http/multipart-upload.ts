@@ -38,6 +38,13 @@ export function readMultipart(request: IncomingMessage, options: MultipartOption
   const maxFiles = options.maxFiles ?? 1;
   const maxTotalBytes = options.maxTotalBytes ?? options.maxFileBytes * maxFiles;
   return new Promise((resolve, reject) => {
+    // A compressed form would reach busboy as garbage: refused, naming the coding, not misread.
+    const coding = String(request.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (coding !== 'identity' && coding !== '') {
+      request.resume();
+      reject(new GatewayError('unsupported_media_type', `Content-Encoding "${coding.slice(0, 64)}" is not supported for multipart/form-data: send the form uncompressed`));
+      return;
+    }
     let parser: busboyType.Busboy;
     try {
       parser = busboy()({ headers: request.headers, limits: { files: maxFiles, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES, fileSize: options.maxFileBytes } });
