@@ -73,6 +73,17 @@ export function assertForegroundResponse(body: Record<string, unknown>, mayRunUn
   fail('background', '"background": a background response runs after its answer, where no budget or credit reservation bounds or charges it: call without "background" (only keys with the llm.manage_providers permission may start one)');
 }
 
+/**
+ * Audio answers on chat (`"modalities": ["audio"]`, `"audio"`) are billed per audio token, at
+ * several times the text price this gateway charges output at: refused, on the chat route and on
+ * the relay's chat/completions alike.
+ */
+export function assertNoAudioOutput(body: Record<string, unknown>): void {
+  if ((Array.isArray(body.modalities) && body.modalities.includes('audio')) || (body.audio !== undefined && body.audio !== null)) {
+    fail(body.audio !== undefined && body.audio !== null ? 'audio' : 'modalities', 'audio output ("modalities": ["audio"], "audio") is billed per audio token, which this gateway does not price: not supported; ask for text, and use /v1/audio/speech for speech');
+  }
+}
+
 function commonSamplingFields(body: Record<string, unknown>): void {
   assertServiceTierBillable(body);
   optionalType(body, 'stream', 'boolean');
@@ -115,10 +126,7 @@ export function validateChatRequest(raw: unknown): ChatRequest {
     }
   });
   commonSamplingFields(body);
-  // Audio answers are billed per audio token, at several times the text price this gateway charges them at.
-  if ((Array.isArray(body.modalities) && body.modalities.includes('audio')) || (body.audio !== undefined && body.audio !== null)) {
-    fail(body.audio !== undefined && body.audio !== null ? 'audio' : 'modalities', 'audio output ("modalities": ["audio"], "audio") is billed per audio token, which this gateway does not price: not supported; ask for text, and use /v1/audio/speech for speech');
-  }
+  assertNoAudioOutput(body);
   optionalType(body, 'tools', 'array');
   optionalType(body, 'response_format', 'object');
   optionalType(body, 'parallel_tool_calls', 'boolean');

@@ -40,7 +40,7 @@ import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
-import { assertForegroundResponse, assertServiceTierBillable } from '../../gateway/validate.js';
+import { assertForegroundResponse, assertNoAudioOutput, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
 
 type Json = Record<string, unknown>;
@@ -258,6 +258,8 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false)
   const body = bodyOf(raw, `/openai/v1/${path}`);
   assertServiceTierBillable(body);
   if (path === 'responses') assertForegroundResponse(body, unbilledTools);
+  // Audio answers are billed per audio token, unpriced here: an admin key may relay them, at its own risk.
+  if (path === 'chat/completions' && !unbilledTools) assertNoAudioOutput(body);
   const media = RELAYED_MEDIA.get(path);
   if (media) return media(body);
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
