@@ -52,16 +52,21 @@ export interface BoundedUsage {
   adjusted: AdjustedField[];
 }
 
-/** The most prompt and completion tokens the request could honestly be billed for on `deployment`. */
-export function usageLimits(input: CostInput, deployment: Deployment): UsageLimits {
-  return { promptTokens: promptLimit(input, deployment), completionTokens: billableOutputLimit(input, deployment) };
+/**
+ * The most prompt and completion tokens the request could honestly be billed for on `deployment`.
+ * `reportedPrompt`: the prompt tokens the upstream reported, when known — a count within the
+ * request's own bound needs no look for input the provider reads beyond it (a walk of the body, on
+ * every call otherwise).
+ */
+export function usageLimits(input: CostInput, deployment: Deployment, reportedPrompt?: number): UsageLimits {
+  return { promptTokens: promptLimit(input, deployment, reportedPrompt), completionTokens: billableOutputLimit(input, deployment) };
 }
 
-function promptLimit(input: CostInput, deployment: Deployment): number {
+function promptLimit(input: CostInput, deployment: Deployment, reportedPrompt: number | undefined): number {
   const estimate = promptTokenBound(input) + inlineAttachmentBytes(input) + inputImages(input) * MAX_INPUT_IMAGE_TOKENS;
   // gpt-4o-mini's images cost up to 48,169 tokens each (max-cost.ts): beyond any multiple of the estimate.
   const limit = Math.max(PROMPT_MULTIPLIER * estimate, estimate + PROMPT_ALLOWANCE) + extraImageTokens(input, deployment);
-  if (!readsBeyondRequest(input)) return limit;
+  if ((reportedPrompt !== undefined && reportedPrompt <= limit) || !readsBeyondRequest(input)) return limit;
   return Math.max(limit, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
 }
 

@@ -11,7 +11,7 @@ export async function settleUsage(input: CostInput, deployment: Deployment, repo
   // The gateway's own counts go through the bounds too: a stream's text counted with another
   // tokenizer than the provider's may come out above max_tokens, and is then held to it.
   if (!reported) return { usage: reported, adjusted: [] };
-  const limits = usageLimits(input, deployment);
+  const limits = usageLimits(input, deployment, reported.promptTokens);
   if (!exceedsLimits(reported, limits)) return { usage: reported, adjusted: [] };
   const local = await countLocally();
   return boundUsage(reported, limits, { promptTokens: local.promptTokens ?? 0, completionTokens: local.completionTokens ?? 0 });
