@@ -142,11 +142,31 @@ export class StripePurchases {
   private async refunded(charge: Stripe.Charge): Promise<string> {
     const paymentIntent = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
     if (!paymentIntent || charge.amount <= 0) return 'ignored: the charge has no payment intent';
-    const result = await this.options.grants().deductRefund(paymentIntent, charge.amount_refunded / charge.amount, `stripe-refund:${charge.id}:${charge.amount_refunded}`);
+    const deduct = () => this.options.grants().deductRefund(paymentIntent, charge.amount_refunded / charge.amount, `stripe-refund:${charge.id}:${charge.amount_refunded}`);
+    let result = await deduct();
+    // Stripe does not order events: a refund may arrive before the purchase it takes back. Answered
+    // "ignored", it would never come again, and the later grant would keep the refunded credits.
+    if (result === undefined && (await this.grantBeforeRefund(paymentIntent))) result = await deduct();
     if (result === undefined) return 'ignored: no purchase of this payment is on record';
     if (result === 'already' || result === 'nothing') return 'already deducted';
     this.options.logger.warn({ event: 'credits.refund', user: result.userId, paymentIntent, credits: result.row.amount_millicredits / 1000, balance: result.row.balance_after_millicredits / 1000 }, 'Stripe refund: credits taken back');
     await this.options.invalidate();
     return 'deducted';
+  }
+
+  /** Grants the paid Checkout Session of a refunded payment not granted yet (looked up at Stripe); true when it is granted now. */
+  private async grantBeforeRefund(paymentIntent: string): Promise<boolean> {
+    const client = await this.client;
+    let sessions: Stripe.ApiList<Stripe.Checkout.Session>;
+    try {
+      sessions = await client.checkout.sessions.list({ payment_intent: paymentIntent, limit: 1 });
+    } catch (error) {
+      // Not acknowledged: Stripe delivers the refund again later.
+      throw new GatewayError('upstream_error', `could not look up the Checkout Session of refunded payment ${paymentIntent} at Stripe: ${(error as Error).message}`);
+    }
+    const session = sessions.data[0];
+    if (!session) return false;
+    const outcome = await this.sessionPaid(session);
+    return outcome === 'granted' || outcome === 'already granted';
   }
 }
