@@ -22,6 +22,9 @@ export function chainEmbedder(run: () => Next, model: string): Embed {
       caller: call.context.caller,
       client: new ClientConnection(),
       recorded: false,
+      // What decides the logging of the call decides its sub-call's: the request's `no-log` (the key's
+      // travels with the caller; message logging is the gateway's setting), and nothing else of its metadata.
+      requestMetadata: call.context.requestMetadata?.['no-log'] === undefined ? undefined : { 'no-log': call.context.requestMetadata['no-log'] },
     };
     // The prompt stays in the end user's allowed region: the embedding call is held to it too.
     const result = await run()(newCall({ context, operation: { kind: 'embeddings', request: { model, input: text } }, format: openAIResponseFormat, stream: false, region: call.region }));

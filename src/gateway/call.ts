@@ -99,6 +99,8 @@ export interface GuardrailRun {
   readonly duringCall?: Promise<GatewayError | undefined>;
   /** The post_call guardrails on a JSON answer in the client's format: the body to send, or throws the violation (settled first: the provider billed it). */
   readonly checkAnswer?: (body: string) => Promise<string>;
+  /** The violation with which the post_call guardrails cut a streamed answer (stream-check.ts), once they did: the stream's record is that failure. */
+  readonly streamRefusal?: () => GatewayError | undefined;
 }
 
 /** What the resolve stage decided: the group to route, and every model the call may reach. */

@@ -14,6 +14,7 @@ import type { GatewayDependencies } from './dependencies.js';
 import { toUsageRow, type Settlement, type UsageFacts } from './usage-row.js';
 import { withoutContent } from './spend-log-privacy.js';
 import { callContentOf } from '../observability/callbacks/callback-content.js';
+import { noLogFor } from '../observability/callbacks/callbacks.js';
 
 /** What the record knows about how the call ended: the row's facts, and the attempt that fixed the charge. */
 type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retries' | 'fallbacks' | 'stream' | 'settlement' | 'error' | 'aborted'> & {
@@ -143,7 +144,7 @@ export class UsageRecorder {
     // Content reaches them whenever message logging is on, bounded, whether or not the row keeps it.
     const callbacks = this.deps.callbacks;
     if (callbacks) callbacks.deliver(kept, context, callbacks.messageLogging ? callContentOf(call.operation, settlement?.answerText, settlement?.streamedAnswer) : undefined);
-    this.deps.alerting?.recorded(kept);
+    this.deps.alerting?.recorded(kept, noLogFor(context));
   }
 }
 

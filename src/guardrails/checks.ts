@@ -36,7 +36,13 @@ export function piiPrecheck(guardrail: GuardrailDefinition, texts: readonly stri
     count += findings.length;
   }
   if (masked.size === 0) return { masked, count };
-  return { masked, count, rewrite: (text) => maskText(text, findPii(text, entities, guardrail.pii!.patterns), vault) };
+  return { masked, count, rewrite: piiMasking(guardrail, vault) };
+}
+
+/** Replaces every value of the PII guardrail's entity types (masked or blocked) by its placeholder from the vault. */
+export function piiMasking(guardrail: GuardrailDefinition, vault: PiiVault): (text: string) => string {
+  const entities = piiEntities(guardrail);
+  return (text) => maskText(text, findPii(text, entities, guardrail.pii!.patterns), vault);
 }
 
 /** Throws when the prompt breaks a content filter or scores as a prompt injection. */

@@ -88,6 +88,26 @@ function labelledSet(): Labelled[] {
   for (let index = 0; index < 6; index++) set.push({ text: `call me on ${digits(3)}-${digits(4)}`, entities: ['PHONE_NUMBER'] });
   for (let index = 0; index < 6; index++) set.push({ text: `tel ${random.int(2, 9)}${digits(9)}`, entities: ['PHONE_NUMBER'] });
   for (let index = 0; index < 20; index++) set.push({ text: `shipment id ${random.int(1, 9)}${digits(15)}`, entities: [] });
+  // Values written to slip past ASCII patterns: full-width digits and letters, zero-width and other
+  // format characters inside them, no-break spaces as separators; and look-alikes written the same way.
+  const fullWidth = (text: string) => text.replace(/[!-~]/g, (char) => String.fromCharCode(char.charCodeAt(0) + 0xfee0)).replace(/ /g, '\u3000');
+  const invisible = ['\u200b', '\u200c', '\u200d', '\u2060', '\u00ad', '\ufeff'];
+  const hidden = (text: string) => [...text].map((char, index) => (index > 0 && index % 3 === 0 ? random.pick(invisible) : '') + char).join('');
+  for (let index = 0; index < 4; index++) set.push({ text: sentence(fullWidth(grouped(withLuhn('4' + digits(14)), 4))), entities: ['CREDIT_CARD'] });
+  for (let index = 0; index < 4; index++) set.push({ text: sentence(hidden(withLuhn('51' + digits(13)))), entities: ['CREDIT_CARD'] });
+  for (let index = 0; index < 3; index++) set.push({ text: sentence(fullWidth(`${random.pick(names)}@${random.pick(domains)}`)), entities: ['EMAIL_ADDRESS'] });
+  for (let index = 0; index < 3; index++) set.push({ text: sentence(hidden(`${random.pick(names)}@${random.pick(domains)}`)), entities: ['EMAIL_ADDRESS'] });
+  for (let index = 0; index < 3; index++) set.push({ text: sentence(`+44\u00a020\u00a0${digits(4)}\u00a0${digits(4)}`), entities: ['PHONE_NUMBER'] });
+  for (let index = 0; index < 3; index++) set.push({ text: sentence(fullWidth(hidden(ibanOf('DE', digits(18))))), entities: ['IBAN_CODE'] });
+  const obfuscatedNegatives = [
+    () => { const card = withLuhn('4' + digits(14)); return `bad card ${fullWidth(card.slice(0, -1) + ((Number(card.at(-1)) + 1) % 10))}`; },
+    () => `Order number ${fullWidth(digits(6))} shipped`,
+    () => `Meeting on ${fullWidth(`2024-0${random.int(1, 9)}-1${random.int(0, 9)}`)}`,
+    () => `Release ${hidden(`1.2.${random.int(0, 30)}`)} is out`,
+    () => `write to ${hidden('alice at example dot com')}`,
+    () => `shipment id ${hidden(`${random.int(1, 9)}${digits(15)}`)}`,
+  ];
+  for (let index = 0; index < 12; index++) set.push({ text: obfuscatedNegatives[index % obfuscatedNegatives.length](), entities: [] });
   return set;
 }
 

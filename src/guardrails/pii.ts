@@ -68,8 +68,95 @@ function digitCount(value: string): number {
   return count;
 }
 
-/** Every PII value in `text` for the entity types asked for, without overlaps (earlier detectors win). */
+/**
+ * Every PII value in `text` for the entity types asked for, without overlaps (earlier detectors win).
+ * Values written to slip past the patterns — full-width digits and letters (`４１１１`, `＠`), or
+ * zero-width and other format characters inside them — are read as what they stand for: the text is
+ * searched in its NFKC form without format characters, and each finding is mapped back to the span
+ * of the original text it came from (so masking replaces exactly what was written).
+ */
 export function findPii(text: string, entities: ReadonlySet<string>, patterns: ReadonlyArray<{ entity: string; regex: RegExp }> = []): PiiFinding[] {
+  const normal = normalizedForDetection(text);
+  if (!normal) return findIn(text, entities, patterns);
+  return findIn(normal.text, entities, patterns).map((finding) => {
+    const first = pieceAt(normal.pieces, finding.start);
+    const last = pieceAt(normal.pieces, finding.end - 1);
+    const start = first.same ? first.from + (finding.start - first.at) : first.from;
+    const end = last.same ? last.from + (finding.end - last.at) : last.to;
+    return { entity: finding.entity, start, end, value: text.slice(start, end) };
+  });
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+/** Code points detection may read otherwise: those NFKC (or case folding) changes, and format characters; not A-Z. */
+const MAY_READ_OTHERWISE = /(?![A-Z])[\p{Changes_When_NFKC_Casefolded}\p{Cf}]/gu;
+const FORMAT_CHARACTER = /^\p{Cf}$/u;
+
+/** A run of the text detection reads (from `at`) and the span of the original it came from: the same characters, or one code point read otherwise. */
+interface Piece {
+  at: number;
+  from: number;
+  to: number;
+  same: boolean;
+}
+
+/**
+ * The text as detection reads it — each code point NFKC-normalized on its own, format characters
+ * (Unicode category Cf: zero-width space and joiners, soft hyphen, bidi marks) left out — and the
+ * pieces that map it back to the original; undefined when that is the text itself.
+ */
+function normalizedForDetection(text: string): { text: string; pieces: Piece[] } | undefined {
+  if (!NON_ASCII.test(text)) return undefined;
+  const pieces: Piece[] = [];
+  let out = '';
+  let last = 0;
+  for (const match of text.matchAll(MAY_READ_OTHERWISE)) {
+    const char = match[0];
+    const form = detectionForm(char);
+    if (form === char) continue;
+    const index = match.index!;
+    if (index > last) {
+      pieces.push({ at: out.length, from: last, to: index, same: true });
+      out += text.slice(last, index);
+    }
+    if (form.length > 0) pieces.push({ at: out.length, from: index, to: index + char.length, same: false });
+    out += form;
+    last = index + char.length;
+  }
+  if (last === 0) return undefined;
+  if (last < text.length) {
+    pieces.push({ at: out.length, from: last, to: text.length, same: true });
+    out += text.slice(last);
+  }
+  return { text: out, pieces };
+}
+
+/** The piece that holds this offset of the text detection read. */
+function pieceAt(pieces: readonly Piece[], offset: number): Piece {
+  let low = 0;
+  let high = pieces.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (pieces[middle].at <= offset) low = middle;
+    else high = middle - 1;
+  }
+  return pieces[low];
+}
+
+/** What detection reads for one code point, remembered (texts repeat their characters). */
+const detectionForms = new Map<string, string>();
+
+function detectionForm(char: string): string {
+  let form = detectionForms.get(char);
+  if (form === undefined) {
+    form = FORMAT_CHARACTER.test(char) ? '' : char.normalize('NFKC');
+    if (detectionForms.size >= 4096) detectionForms.clear();
+    detectionForms.set(char, form);
+  }
+  return form;
+}
+
+function findIn(text: string, entities: ReadonlySet<string>, patterns: ReadonlyArray<{ entity: string; regex: RegExp }>): PiiFinding[] {
   const found: PiiFinding[] = [];
   // Order matters: specific, checksummed shapes first, so a card is not also read as a phone number.
   for (const pattern of patterns) if (entities.has(pattern.entity)) collect(text, pattern.regex, pattern.entity, () => true, found);

@@ -340,7 +340,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     },
   });
   await modelRegistry.start();
-  const alerting = Alerting.fromSettings(config.general_settings, env, logger, options.callbackTuning);
+  const alerting = Alerting.fromSettings({ ...config.general_settings, turn_off_message_logging: config.litellm_settings.turn_off_message_logging }, env, logger, options.callbackTuning);
   // Alert claims shared by the replicas: each budget crossing and each day's report is sent by one.
   const alertRedis = alerting && redisUrl ? { client: redisClient(redisUrl, { role: 'alert claims', logger }), prefix: `${redisPrefix ?? 'switchboard:'}alerts:` } : undefined;
   if (alerting && alertRedis) alerting.shareClaims(redisClaims(alertRedis.client, `${alertRedis.prefix}budget:`));

@@ -151,7 +151,8 @@ async function missAndStore(cache: ResponseCache, deps: Deps, call: Call, contro
       try {
         await pump(serverResponse);
       } finally {
-        const captured = capture.stream()?.result();
+        // A stream a post_call guardrail cut is not stored, as a refused JSON answer is not.
+        const captured = call.guardrails?.streamRefusal?.() ? undefined : capture.stream()?.result();
         await store(captured ? entryOf(captured.response, captured.usage) : undefined);
       }
     },

@@ -35,7 +35,8 @@ async function postCall(call: Call, next: Next, run: GuardrailRun): Promise<Gate
   let format = call.format;
   if (call.stream && run.restore) format = restoringFormat(format, run.restore, () => outcomes.push({ name: maskingGuardrail(outcomes), stage: 'post_call', action: 'restored' }));
   // Checked before restoring: the guardrails read what the model wrote, not the caller's own values.
-  if (call.stream && post.length > 0) format = checkedFormat(format, (text) => streamViolation(post, text, outcomes));
+  let cut: GatewayError | undefined;
+  if (call.stream && post.length > 0) format = checkedFormat(format, (text) => streamViolation(post, text, outcomes), undefined, (error) => (cut = error));
   let checked = false;
   const checkAnswer =
     post.length > 0
@@ -44,7 +45,7 @@ async function postCall(call: Call, next: Next, run: GuardrailRun): Promise<Gate
           return checkJson(call, body, post, outcomes);
         }
       : undefined;
-  const result = await next(format === call.format && !checkAnswer ? call : { ...call, format, guardrails: { ...run, checkAnswer } });
+  const result = await next(format === call.format && !checkAnswer ? call : { ...call, format, guardrails: { ...run, checkAnswer, streamRefusal: () => cut } });
   if (result.kind !== 'json' || result.status !== 200) return withHeader(result, outcomes);
   let body = result.body;
   if (checkAnswer && !checked) body = await checkJson(call, body, post, outcomes);

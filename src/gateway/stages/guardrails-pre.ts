@@ -9,7 +9,7 @@
  * upstream answered (and billed).
  */
 import { GatewayError, toGatewayError } from '../../errors.js';
-import { type GuardrailOutcome, piiPrecheck, textPrecheck } from '../../guardrails/checks.js';
+import { type GuardrailOutcome, piiMasking, piiPrecheck, textPrecheck } from '../../guardrails/checks.js';
 import type { GuardrailDefinition } from '../../guardrails/definitions.js';
 import { duringCallVerdict } from '../../guardrails/during-call.js';
 import { askExternal } from '../../guardrails/external.js';
@@ -105,9 +105,12 @@ async function preCall(call: Call, pre: GuardrailDefinition[], vault: PiiVault, 
         outcomes.push({ name: guardrail.name, stage: 'pre_call', action: 'passed' });
       }
     } catch (error) {
-      if (error instanceof GatewayError && error.code === 'guardrail_violation') outcomes.push({ name: guardrail.name, stage: 'pre_call', action: 'blocked', detail: error.message });
-      // The refused call is recorded with the prompt as masked so far, never the values a guardrail before this one masked.
-      throw failedWith(toGatewayError(error), withPrompt(call, operation));
+      const violated = error instanceof GatewayError && error.code === 'guardrail_violation';
+      if (violated) outcomes.push({ name: guardrail.name, stage: 'pre_call', action: 'blocked', detail: error.message });
+      // The refused call is recorded with the prompt as masked so far, never the values a guardrail
+      // before this one masked; a prompt refused for PII with every value this guardrail found masked
+      // too (the refused ones included), by the same placeholders the masking hands out.
+      throw failedWith(toGatewayError(error), withPrompt(call, violated && guardrail.pii ? rewriteRequest(operation, piiMasking(guardrail, vault)) : operation));
     }
   }
   return { operation, restore };

@@ -144,7 +144,8 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
         if (settlement.responseText !== undefined) settlement.answerText = settlement.responseText;
         else settlement.streamedAnswer = end.answer();
       }
-      recorder.recordAttempt(call, settlement, error, end.aborted);
+      // A stream a post_call guardrail cut is recorded as the refusal, as a refused JSON answer is (billed: the upstream was read to its end).
+      recorder.recordAttempt(call, settlement, error ?? call.guardrails?.streamRefusal?.(), end.aborted);
     },
   };
 }

@@ -28,6 +28,8 @@ export interface AlertingSettings {
   alert_types?: unknown;
   alerting_args?: unknown;
   spend_report_frequency?: unknown;
+  /** litellm_settings.turn_off_message_logging: no exception alert quotes an upstream's error text (it may echo the prompt). */
+  turn_off_message_logging?: unknown;
 }
 
 /** One alert per condition per window. */
@@ -51,6 +53,8 @@ export class Alerting {
     /** general_settings.alerting_args and spend_report_frequency, read (alerting-args.ts). */
     readonly args: AlertingArgs,
     private readonly logger: Logger,
+    /** Exception alerts may quote the upstream's error text (turn_off_message_logging not set). */
+    private readonly messageLogging: boolean,
   ) {
     this.budgets = new BudgetAlerts((alert) => this.raise(alert), now, args.budgetAlertTtlMs);
     this.outageCounts = args.outageCounts ? new OutageCounts(args.outageCounts) : undefined;
@@ -90,7 +94,7 @@ export class Alerting {
     const threshold = typeof settings.alerting_threshold === 'number' && settings.alerting_threshold > 0 ? settings.alerting_threshold : DEFAULT_THRESHOLD_SECONDS;
     const args = parseAlertingArgs(settings.alerting_args, settings.spend_report_frequency, logger);
     if (args.outageCounts && !types.has('outage_alerts')) logger.warn('general_settings.alerting_args sets outage thresholds but "outage_alerts" is not among alert_types: no outage alert is sent');
-    return new Alerting(queues, types, threshold * 1000, now, args, logger);
+    return new Alerting(queues, types, threshold * 1000, now, args, logger, settings.turn_off_message_logging !== true);
   }
 
   start(): void {
@@ -151,16 +155,19 @@ export class Alerting {
     }
   }
 
-  /** A recorded call: a server-side failure is an LLM exception; a success over the threshold is slow. */
-  recorded(row: UsageLogRow): void {
+  /**
+   * A recorded call: a server-side failure is an LLM exception; a success over the threshold is slow.
+   * `noLog`: the call's key or request says `no-log` — its alert leaves the upstream's error text out.
+   */
+  recorded(row: UsageLogRow, noLog = false): void {
     try {
-      this.check(row);
+      this.check(row, noLog);
     } catch {
       // Alerting never fails a call.
     }
   }
 
-  private check(row: UsageLogRow): void {
+  private check(row: UsageLogRow, noLog: boolean): void {
     const base = { model_group: row.model_group ?? null, deployment: row.deployment_id ?? null, provider: row.provider ?? null, timestamp: Math.floor(this.now() / 1000) };
     if (row.status === 'failure') {
       // An upstream attempt that failed on the server side; a refusal before any attempt (every
@@ -168,7 +175,9 @@ export class Alerting {
       if (row.http_status < 500 || !row.deployment_id) return;
       this.countOutage(row, base);
       if (!this.types.has('llm_exceptions')) return;
-      this.raise({ ...base, alert_type: 'llm_exceptions', level: 'High', message: `LLM exception on model group ${row.model_group ?? 'unknown'}${row.deployment_id ? ` (deployment ${row.deployment_id})` : ''}: ${row.http_status} ${row.error_code ?? ''}${row.error_message ? ` — ${row.error_message.slice(0, 300)}` : ''}`, condition: `exception:${row.deployment_id ?? row.model_group}:${row.error_code}` });
+      // The upstream's error text may echo the prompt: quoted only where message logging is on for the call.
+      const quoted = row.error_message && this.messageLogging && !noLog ? ` — ${row.error_message.slice(0, 300)}` : '';
+      this.raise({ ...base, alert_type: 'llm_exceptions', level: 'High', message: `LLM exception on model group ${row.model_group ?? 'unknown'}${row.deployment_id ? ` (deployment ${row.deployment_id})` : ''}: ${row.http_status} ${row.error_code ?? ''}${quoted}`, condition: `exception:${row.deployment_id ?? row.model_group}:${row.error_code}` });
     } else if (row.latency_ms > this.thresholdMs && this.types.has('llm_too_slow')) {
       this.raise({ ...base, alert_type: 'llm_too_slow', level: 'Low', message: `Slow response on model group ${row.model_group ?? 'unknown'}${row.deployment_id ? ` (deployment ${row.deployment_id})` : ''}: ${(row.latency_ms / 1000).toFixed(1)} s, over the ${this.thresholdMs / 1000} s alerting threshold`, condition: `slow:${row.deployment_id ?? row.model_group}` });
     }
@@ -220,10 +229,20 @@ function listOf(value: unknown): string[] {
 
 const EMOJI: Record<Alert['level'], string> = { High: ':rotating_light:', Medium: ':warning:', Low: ':turtle:' };
 
-/** Slack's incoming-webhook JSON: the text, with blocks for the details. */
+/**
+ * Slack's incoming-webhook JSON: the text, with blocks for the details. The message carries values
+ * others control (key aliases, team names, an upstream's error text), so it is escaped as Slack's
+ * mrkdwn requires (`&`, `<`, `>`): none of them can post a `<!channel>` mention or a disguised
+ * `<url|link>`. Only the gateway's own formatting (the emoji, the bold type) is mrkdwn.
+ */
 export function slackMessage(alert: Alert): Record<string, unknown> {
-  const text = `${EMOJI[alert.level]} *${alert.alert_type}* (${alert.level}): ${alert.message}`;
+  const text = `${EMOJI[alert.level]} *${alert.alert_type}* (${alert.level}): ${slackEscaped(alert.message)}`;
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/** https://api.slack.com/reference/surfaces/formatting#escaping */
+function slackEscaped(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** The generic webhook's documented body. */

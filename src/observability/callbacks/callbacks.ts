@@ -181,8 +181,8 @@ export function unsupportedCallbacks(settings: CallbackSettings): Array<{ key: k
   return found;
 }
 
-/** The key's or the request's metadata says `no-log: true`. */
-function noLogFor(context: CallContext): boolean {
+/** The key's or the request's metadata says `no-log: true`: nothing of the call is sent or traced, and its alerts quote no upstream text. */
+export function noLogFor(context: CallContext): boolean {
   return noLog(context.caller.principal?.key.metadata) || noLog(context.requestMetadata);
 }
 
