@@ -60,14 +60,15 @@ function needsCopy(body: Record<string, unknown>): boolean {
 export function consumeRequestOptions(context: CallContext, headers: HeaderBag, raw: unknown, endpoint: 'openai' | 'anthropic' = 'openai'): unknown {
   if (!isJsonObject(raw)) return raw;
   assertRequestBounds(raw);
+  const unsupportedHeaders = unsupportedLiteLLMHeaders(headers);
   // The usual request: no LiteLLM field or header, at most `user`. Nothing to copy or allocate.
-  if (!needsCopy(raw) && !hasLiteLLMHeader(headers)) {
+  if (!needsCopy(raw) && !hasLiteLLMHeader(headers) && unsupportedHeaders.length === 0) {
     const endUser = endUserOf(raw, undefined, endpoint);
     if (endUser !== undefined && context.endUser === undefined) context.endUser = endUser;
     return raw;
   }
   const options: RequestOptions = {};
-  const warnings: string[] = [];
+  const warnings: string[] = unsupportedHeaders.map((name) => `ignored header "${name}": this gateway does not support it`);
 
   const tags = new Set<string>();
   addTags(tags, raw.tags, 'tags');
@@ -127,6 +128,23 @@ export function consumeRequestOptions(context: CallContext, headers: HeaderBag, 
 }
 
 const HEADERS = ['x-litellm-tags', 'x-litellm-end-user-id', 'x-litellm-timeout', 'x-litellm-num-retries'];
+
+/** LiteLLM's per-request headers read elsewhere: the key (authenticator.ts). */
+const READ_ELSEWHERE = ['x-litellm-api-key'];
+
+/** `x-litellm-*` request headers (x-litellm-enable-message-redaction, …) that nothing here honours: warned about, never ignored unsaid. */
+function unsupportedLiteLLMHeaders(headers: HeaderBag): string[] {
+  let names: string[] | undefined;
+  // On every request: no array of the names, and Node's header names are lower-case already.
+  for (const name in headers) {
+    if (!name.startsWith('x-litellm-')) continue;
+    const lower = name.toLowerCase();
+    if (!HEADERS.includes(lower) && !READ_ELSEWHERE.includes(lower)) (names ??= []).push(lower);
+  }
+  return names ?? NONE;
+}
+
+const NONE: string[] = [];
 
 function hasLiteLLMHeader(headers: HeaderBag): boolean {
   for (const name of HEADERS) if (headers[name] !== undefined) return true;

@@ -432,4 +432,6 @@ export interface ProviderAdapter {
    * refused with a 400 naming it otherwise. Undefined means every field passes through.
    */
   readonly supportedParams?: ReadonlySet<string>;
+  /** What the adapter cannot honour of an accepted field's value (e.g. a tool_choice it cannot enforce), for the x-switchboard-warnings header. */
+  chatRequestWarnings?(request: ChatRequest): string[];
 }

@@ -54,8 +54,11 @@ function applyParamPolicy(request: ChatRequest, adapter: ProviderAdapter, deploy
 
 export function buildRequest(operation: Operation, adapter: ProviderAdapter, deployment: Deployment, settings: GatewaySettings, warnings: string[]): UpstreamRequest {
   switch (operation.kind) {
-    case 'chat':
-      return adapter.buildChatRequest(applyParamPolicy(operation.request, adapter, deployment, settings, warnings), deployment);
+    case 'chat': {
+      const request = applyParamPolicy(operation.request, adapter, deployment, settings, warnings);
+      if (adapter.chatRequestWarnings) warnings.push(...adapter.chatRequestWarnings(request));
+      return adapter.buildChatRequest(request, deployment);
+    }
     case 'completion':
       if (!adapter.buildCompletionRequest) throw unsupported(deployment, '/v1/completions');
       return adapter.buildCompletionRequest(operation.request, deployment);

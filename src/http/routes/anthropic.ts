@@ -33,7 +33,9 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: G
     app.post(`${prefix}/messages`, { config: { endpoint: 'messages', errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const call = callOf(request);
       const mapped = messagesRequestToChat(consumeRequestOptions(call, request.headers, request.body, 'anthropic'));
-      const { request: chatRequest, warnings } = fitToDeployments(mapped.request, supportedParamsOf(catalog, deps.agentModel?.(mapped.request.model) ?? mapped.request.model));
+      const fitted = fitToDeployments(mapped.request, supportedParamsOf(catalog, deps.agentModel?.(mapped.request.model) ?? mapped.request.model));
+      const chatRequest = fitted.request;
+      const warnings = [...mapped.warnings, ...fitted.warnings];
       const result = await gateway.chat(call, chatRequest, anthropicMessagesFormat(mapped.context));
       if (warnings.length > 0) {
         const earlier = result.headers['x-switchboard-warnings'];

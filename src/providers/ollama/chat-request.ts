@@ -124,6 +124,12 @@ function toolsFor(request: ChatRequest): JsonObject[] | undefined {
   return tools.map(toOllamaTool);
 }
 
+/** Ollama cannot be made to call a tool: "required" is sent as plain tools, and the client is told. */
+export function ollamaChatWarnings(request: ChatRequest): string[] {
+  const required = request.tool_choice === 'required' && (request.tools?.length ?? 0) > 0;
+  return required ? ['"tool_choice": "required" is not enforced (ollama_chat has no tool_choice): the tools were sent and the model may answer without calling one'] : [];
+}
+
 export function buildOllamaChatRequest(request: ChatRequest, target: Deployment): UpstreamRequest {
   const merged = withDefaults(request, target);
   const stream = request.stream === true;

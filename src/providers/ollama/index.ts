@@ -3,7 +3,7 @@
  * /api/generate (LiteLLM's two Ollama providers). Both embed through /api/embed.
  */
 import type { ChatStreamTransform, Deployment, ProviderAdapter } from '../types.js';
-import { buildOllamaChatRequest } from './chat-request.js';
+import { buildOllamaChatRequest, ollamaChatWarnings } from './chat-request.js';
 import { buildOllamaEmbeddingsRequest, parseOllamaEmbeddingsResponse } from './embeddings.js';
 import { parseOllamaError } from './errors.js';
 import { buildOllamaGenerateRequest } from './generate-request.js';
@@ -15,6 +15,7 @@ export const ollamaChatAdapter: ProviderAdapter = {
   id: 'ollama_chat',
   supportedParams: CHAT_PARAMS,
   buildChatRequest: buildOllamaChatRequest,
+  chatRequestWarnings: ollamaChatWarnings,
   parseChatResponse: (body: unknown, target: Deployment) => parseOllamaResponse(body, target, 'chat'),
   createStreamTransform: (target: Deployment): ChatStreamTransform => new OllamaStreamTransform(target, 'chat'),
   parseError: parseOllamaError,

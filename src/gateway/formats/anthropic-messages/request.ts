@@ -23,8 +23,9 @@
  *   LiteLLM's bands (low ≈ 1024, medium ≈ 2048, high ≈ 4096 tokens) so configs moved from LiteLLM
  *   behave the same. `output_config.effort`, when given, states the effort directly and wins.
  * - Server tools (web search, code execution, …), `mcp_servers` and `container` need Anthropic's own
- *   servers and are refused; other Anthropic-only settings (`service_tier`, `cache_control`, …)
- *   have no OpenAI-format equivalent and are ignored.
+ *   servers and are refused; other top-level fields (`service_tier`, `context_management`, …) have
+ *   no OpenAI-format equivalent: they are not sent, and `warnings` names each of them (the route
+ *   puts it in the x-switchboard-warnings header) so that nothing is dropped unsaid.
  */
 import { isJsonObject } from '../../../json-object.js';
 import { assertRequestBounds } from '../../request-bounds.js';
@@ -36,7 +37,12 @@ import type { AnthropicRequestContext } from './types.js';
 export interface MappedMessagesRequest {
   request: ChatRequest;
   context: AnthropicRequestContext;
+  /** Top-level fields of the body this mapping does not carry, for the x-switchboard-warnings header. */
+  warnings: string[];
 }
+
+/** The top-level fields messagesRequestToChat reads (`cache` is the gateway's own response-cache controls). */
+const MAPPED_FIELDS = new Set(['model', 'max_tokens', 'messages', 'system', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'tools', 'tool_choice', 'thinking', 'output_config', 'metadata', 'stream', 'cache', 'mcp_servers', 'container']);
 
 type ReasoningEffort = 'low' | 'medium' | 'high';
 
@@ -192,5 +198,8 @@ export function messagesRequestToChat(raw: unknown, options: { forCounting?: boo
     // Anthropic streams always end with usage; ask the upstream for it so it need not be counted.
     request.stream_options = { include_usage: true };
   }
-  return { request, context: { model, stopSequences: stops } };
+  const warnings = Object.keys(body)
+    .filter((field) => !MAPPED_FIELDS.has(field) && present(body[field]))
+    .map((field) => `ignored "${field}": this gateway's Messages API does not support it, so it was not sent to the model`);
+  return { request, context: { model, stopSequences: stops }, warnings };
 }
