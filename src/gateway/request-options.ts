@@ -68,7 +68,11 @@ export function consumeRequestOptions(context: CallContext, headers: HeaderBag, 
     return raw;
   }
   const options: RequestOptions = {};
-  const warnings: string[] = unsupportedHeaders.map((name) => `ignored header "${name}": this gateway does not support it`);
+  const warnings: string[] = unsupportedHeaders.map((name) =>
+    ACCOUNT_HEADERS.includes(name)
+      ? `ignored header "${name}": which OpenAI organization or project pays is the operator's choice (litellm_params.organization), so it was not forwarded`
+      : `ignored header "${name}": this gateway does not support it`,
+  );
 
   const tags = new Set<string>();
   addTags(tags, raw.tags, 'tags');
@@ -132,11 +136,25 @@ const HEADERS = ['x-litellm-tags', 'x-litellm-end-user-id', 'x-litellm-timeout',
 /** LiteLLM's per-request headers read elsewhere: the key (authenticator.ts). */
 const READ_ELSEWHERE = ['x-litellm-api-key'];
 
-/** `x-litellm-*` request headers (x-litellm-enable-message-redaction, …) that nothing here honours: warned about, never ignored unsaid. */
+/**
+ * OpenAI's headers choosing the organization / project of the account a call is billed to: on the
+ * gateway that account is the operator's, so a client never chooses it (they are not forwarded).
+ */
+const ACCOUNT_HEADERS = ['openai-organization', 'openai-project'];
+
+/**
+ * `x-litellm-*` request headers (x-litellm-enable-message-redaction, …) that nothing here honours,
+ * and OpenAI's account headers: warned about, never ignored unsaid.
+ */
 function unsupportedLiteLLMHeaders(headers: HeaderBag): string[] {
   let names: string[] | undefined;
   // On every request: no array of the names, and Node's header names are lower-case already.
   for (const name in headers) {
+    if (name.startsWith('openai-')) {
+      const lower = name.toLowerCase();
+      if (ACCOUNT_HEADERS.includes(lower)) (names ??= []).push(lower);
+      continue;
+    }
     if (!name.startsWith('x-litellm-')) continue;
     const lower = name.toLowerCase();
     if (!HEADERS.includes(lower) && !READ_ELSEWHERE.includes(lower)) (names ??= []).push(lower);

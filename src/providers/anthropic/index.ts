@@ -4,7 +4,7 @@
  */
 import type { ChatRequest, ChatStreamTransform, Deployment, ProviderAdapter } from '../types.js';
 import { parseAnthropicError } from './errors.js';
-import { buildAnthropicRequest, SUPPORTED_PARAMS } from './request.js';
+import { anthropicChatWarnings, buildAnthropicRequest, SUPPORTED_PARAMS } from './request.js';
 import { parseAnthropicResponse } from './response.js';
 import { AnthropicStreamTransform } from './stream.js';
 
@@ -12,6 +12,7 @@ export const anthropicAdapter: ProviderAdapter = {
   id: 'anthropic',
   supportedParams: SUPPORTED_PARAMS,
   buildChatRequest: (request: ChatRequest, target: Deployment) => buildAnthropicRequest(request, target),
+  chatRequestWarnings: anthropicChatWarnings,
   parseChatResponse: parseAnthropicResponse,
   createStreamTransform: (target: Deployment): ChatStreamTransform => new AnthropicStreamTransform(target),
   parseError: parseAnthropicError,

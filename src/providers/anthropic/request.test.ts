@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../errors.js';
 import type { ChatRequest } from '../types.js';
-import { buildAnthropicRequest, buildMessagesBody, messagesUrl } from './request.js';
+import { anthropicChatWarnings, buildAnthropicRequest, buildMessagesBody, messagesUrl } from './request.js';
 import { anthropicDeployment } from './test-support.js';
 
 const target = anthropicDeployment();
@@ -382,5 +382,25 @@ describe('sampling and limits', () => {
   it('refuses n > 1', () => {
     expect(rejection({ messages: [{ role: 'user', content: 'Hi' }], n: 2 })).toMatchObject({ code: 'unsupported_parameter', param: 'n' });
     expect(body({ messages: [{ role: 'user', content: 'Hi' }], n: 1 })).not.toHaveProperty('n');
+  });
+});
+
+describe('cache_control on tool calls, and strict warnings', () => {
+  it('a tool call\'s cache_control marks its tool_use block', () => {
+    const sent = body({
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 't', arguments: '{}' }, cache_control: { type: 'ephemeral', ttl: '1h' } } as never] },
+        { role: 'tool', tool_call_id: 'toolu_1', content: 'r' },
+      ],
+    });
+    expect(sent.messages[1].content).toEqual([{ type: 'tool_use', id: 'toolu_1', name: 't', input: {}, cache_control: { type: 'ephemeral', ttl: '1h' } }]);
+  });
+
+  it('strict tools and a strict json_schema are named; non-strict ones are not', () => {
+    const messages = [{ role: 'user' as const, content: 'hi' }];
+    expect(anthropicChatWarnings({ model: 'm', messages, tools: [{ type: 'function', function: { name: 'a', strict: true } }, { type: 'function', function: { name: 'b' } }] })).toEqual([expect.stringContaining('("a")')]);
+    expect(anthropicChatWarnings({ model: 'm', messages, response_format: { type: 'json_schema', json_schema: { name: 'r', strict: true, schema: {} } } })).toEqual([expect.stringContaining('"response_format.json_schema.strict"')]);
+    expect(anthropicChatWarnings({ model: 'm', messages, tools: [{ type: 'function', function: { name: 'b', strict: false } }] })).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@
 import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
+import { strictSchemaWarnings, strictToolWarnings } from '../shared/unhonoured-fields.js';
 import { JSON_TOOL_DESCRIPTION, JSON_TOOL_NAME } from './json-response.js';
 import {
   ANTHROPIC_VERSION,
@@ -198,7 +199,7 @@ function assistantBlocks(message: ChatMessage, param: string): ContentBlockParam
       }
     }
     if (!isJsonObject(input)) throw invalid(`${callParam}.function.arguments`, `${callParam}.function.arguments must be a JSON object (Anthropic tool inputs are objects)`);
-    blocks.push({ type: 'tool_use', id: call.id, name, input });
+    blocks.push(withCacheControl({ type: 'tool_use', id: call.id, name, input }, cacheControlOf((call as unknown as JsonObject).cache_control)));
   });
   return applyMessageCacheControl(blocks, message);
 }
@@ -449,6 +450,11 @@ export function buildMessagesBody(clientRequest: ChatRequest, target: Deployment
     ...(metadata ? { metadata } : {}),
     ...(request.stream === true ? { stream: true } : {}),
   };
+}
+
+/** `strict` is not forwarded (see convertTool; response_format rides on a tool the gateway adds): the client is told. */
+export function anthropicChatWarnings(request: ChatRequest): string[] {
+  return [...strictToolWarnings(request, 'anthropic'), ...strictSchemaWarnings(request, 'anthropic')];
 }
 
 export function buildAnthropicRequest(request: ChatRequest, target: Deployment): UpstreamRequest {

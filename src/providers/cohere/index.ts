@@ -5,7 +5,7 @@
 import type { ProviderAdapter } from '../types.js';
 import { buildCohereEmbeddingsRequest, parseCohereEmbeddingsResponse } from './embeddings.js';
 import { parseCohereError } from './errors.js';
-import { buildCohereChatRequest, COHERE_SUPPORTED_PARAMS } from './request.js';
+import { buildCohereChatRequest, cohereChatWarnings, COHERE_SUPPORTED_PARAMS } from './request.js';
 import { parseCohereChatResponse } from './response.js';
 import { createCohereStreamTransform } from './stream.js';
 
@@ -13,6 +13,7 @@ export const cohereAdapter: ProviderAdapter = {
   id: 'cohere',
   supportedParams: COHERE_SUPPORTED_PARAMS,
   buildChatRequest: buildCohereChatRequest,
+  chatRequestWarnings: cohereChatWarnings,
   parseChatResponse: parseCohereChatResponse,
   createStreamTransform: createCohereStreamTransform,
   parseError: parseCohereError,

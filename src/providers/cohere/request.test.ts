@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCohereChatRequest, cohereChatBody, cohereUrl } from './request.js';
+import { buildCohereChatRequest, cohereChatBody, cohereChatWarnings, cohereUrl } from './request.js';
 import { cohereDeployment } from './test-support.js';
 
 describe('OpenAI chat → Cohere chat v2', () => {
@@ -64,5 +64,21 @@ describe('OpenAI chat → Cohere chat v2', () => {
   it('completes an api_base given with a version segment', () => {
     expect(cohereUrl('https://api.cohere.com/v1', 'chat')).toBe('https://api.cohere.com/v2/chat');
     expect(cohereUrl('https://api.cohere.com/v2/', 'embed')).toBe('https://api.cohere.com/v2/embed');
+  });
+});
+
+describe('strict tools → strict_tools', () => {
+  const strict = { type: 'function' as const, function: { name: 'a', strict: true, parameters: { type: 'object' } } };
+  const loose = { type: 'function' as const, function: { name: 'b', parameters: { type: 'object' } } };
+  const messages = [{ role: 'user' as const, content: 'hi' }];
+
+  it('every tool strict: strict_tools is sent and nothing is warned', () => {
+    expect(cohereChatBody({ model: 'x', messages, tools: [strict] }, cohereDeployment()).strict_tools).toBe(true);
+    expect(cohereChatWarnings({ model: 'x', messages, tools: [strict] })).toEqual([]);
+  });
+
+  it('some tools strict: not sent (it would bind every tool), and warned', () => {
+    expect(cohereChatBody({ model: 'x', messages, tools: [strict, loose] }, cohereDeployment())).not.toHaveProperty('strict_tools');
+    expect(cohereChatWarnings({ model: 'x', messages, tools: [strict, loose] })).toEqual([expect.stringContaining('"tools[].function.strict"')]);
   });
 });

@@ -8,6 +8,7 @@
 import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
+import { cacheControlWarnings, strictToolNames } from '../shared/unhonoured-fields.js';
 import type { CohereChatRequest, CohereContent, CohereMessage, CohereTool } from './wire.js';
 
 /** The OpenAI chat fields this adapter maps (besides model, messages, stream, stream_options). */
@@ -145,7 +146,11 @@ export function cohereChatBody(original: ChatRequest, target: Deployment): Coher
   if (typeof request.presence_penalty === 'number') body.presence_penalty = request.presence_penalty;
   if (typeof request.stop === 'string') body.stop_sequences = [request.stop];
   else if (Array.isArray(request.stop) && request.stop.length > 0) body.stop_sequences = request.stop;
-  if (Array.isArray(request.tools) && request.tools.length > 0) body.tools = convertTools(request.tools);
+  if (Array.isArray(request.tools) && request.tools.length > 0) {
+    body.tools = convertTools(request.tools);
+    // Cohere's `strict_tools` is one switch for all tools: sent when every tool asks for strict.
+    if (strictToolNames(request).length === request.tools.length) body.strict_tools = true;
+  }
   const choice = request.tool_choice;
   if (choice === 'required') body.tool_choice = 'REQUIRED';
   else if (choice === 'none') body.tool_choice = 'NONE';
@@ -159,6 +164,17 @@ export function cohereChatBody(original: ChatRequest, target: Deployment): Coher
     body.response_format = { type: 'json_object', ...(schema !== undefined ? { json_schema: schema } : {}) };
   } else if (format?.type === 'text') body.response_format = { type: 'text' };
   return body;
+}
+
+/**
+ * `strict` on only some tools cannot be expressed (strict_tools is all or nothing); a json_schema
+ * response_format is enforced by Cohere anyway, so its `strict` needs no warning.
+ */
+export function cohereChatWarnings(request: ChatRequest): string[] {
+  const strict = strictToolNames(request);
+  const tools = request.tools?.length ?? 0;
+  const warnings = strict.length > 0 && strict.length < tools ? [`ignored "tools[].function.strict" (${strict.map((name) => JSON.stringify(name)).join(', ')}): Cohere's strict_tools applies to all tools or none, and not every tool asked for it`] : [];
+  return [...warnings, ...cacheControlWarnings(request, 'cohere')];
 }
 
 export function buildCohereChatRequest(request: ChatRequest, target: Deployment): UpstreamRequest {

@@ -38,6 +38,8 @@ export interface CohereChatRequest {
   k?: number;
   p?: number;
   response_format?: { type: 'text' } | { type: 'json_object'; json_schema?: unknown };
+  /** Constrains every tool call to its tool's schema (Cohere's structured outputs for tools). */
+  strict_tools?: boolean;
 }
 
 export interface CohereUsage {

@@ -2,7 +2,8 @@
  * The native Google Gemini adapter (Generative Language API, `gemini/<model>` deployments):
  * generateContent / streamGenerateContent for chat, batchEmbedContents for embeddings.
  */
-import type { ProviderAdapter } from '../types.js';
+import { cacheControlWarnings } from '../shared/unhonoured-fields.js';
+import type { ChatRequest, ProviderAdapter } from '../types.js';
 import { buildGeminiEmbeddingsRequest, parseGeminiEmbeddingsResponse } from './embeddings.js';
 import { parseGeminiError } from './errors.js';
 import { buildGeminiChatRequest, GEMINI_SUPPORTED_PARAMS } from './request.js';
@@ -13,6 +14,8 @@ export const geminiAdapter: ProviderAdapter = {
   id: 'gemini',
   supportedParams: GEMINI_SUPPORTED_PARAMS,
   buildChatRequest: buildGeminiChatRequest,
+  // Gemini caches through cachedContents resources, not per-request breakpoints.
+  chatRequestWarnings: (request: ChatRequest) => cacheControlWarnings(request, 'gemini'),
   parseChatResponse: parseGeminiChatResponse,
   createStreamTransform: createGeminiStreamTransform,
   parseError: parseGeminiError,

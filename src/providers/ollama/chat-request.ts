@@ -6,6 +6,7 @@
 import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
+import { cacheControlWarnings, strictToolWarnings } from '../shared/unhonoured-fields.js';
 import { readContent } from './content.js';
 import { controlsFor, ollamaPost, withDefaults } from './options.js';
 
@@ -127,7 +128,9 @@ function toolsFor(request: ChatRequest): JsonObject[] | undefined {
 /** Ollama cannot be made to call a tool: "required" is sent as plain tools, and the client is told. */
 export function ollamaChatWarnings(request: ChatRequest): string[] {
   const required = request.tool_choice === 'required' && (request.tools?.length ?? 0) > 0;
-  return required ? ['"tool_choice": "required" is not enforced (ollama_chat has no tool_choice): the tools were sent and the model may answer without calling one'] : [];
+  const warnings = required ? ['"tool_choice": "required" is not enforced (ollama_chat has no tool_choice): the tools were sent and the model may answer without calling one'] : [];
+  // response_format's schema is enforced by Ollama (a grammar), so its `strict` needs no warning.
+  return [...warnings, ...strictToolWarnings(request, 'ollama_chat'), ...cacheControlWarnings(request, 'ollama_chat')];
 }
 
 export function buildOllamaChatRequest(request: ChatRequest, target: Deployment): UpstreamRequest {

@@ -2,7 +2,8 @@
  * Ollama's native API: `ollama_chat/<model>` speaks /api/chat, `ollama/<model>` speaks
  * /api/generate (LiteLLM's two Ollama providers). Both embed through /api/embed.
  */
-import type { ChatStreamTransform, Deployment, ProviderAdapter } from '../types.js';
+import { cacheControlWarnings } from '../shared/unhonoured-fields.js';
+import type { ChatRequest, ChatStreamTransform, Deployment, ProviderAdapter } from '../types.js';
 import { buildOllamaChatRequest, ollamaChatWarnings } from './chat-request.js';
 import { buildOllamaEmbeddingsRequest, parseOllamaEmbeddingsResponse } from './embeddings.js';
 import { parseOllamaError } from './errors.js';
@@ -27,6 +28,7 @@ export const ollamaGenerateAdapter: ProviderAdapter = {
   id: 'ollama',
   supportedParams: GENERATE_PARAMS,
   buildChatRequest: buildOllamaGenerateRequest,
+  chatRequestWarnings: (request: ChatRequest) => cacheControlWarnings(request, 'ollama'),
   parseChatResponse: (body: unknown, target: Deployment) => parseOllamaResponse(body, target, 'generate'),
   createStreamTransform: (target: Deployment): ChatStreamTransform => new OllamaStreamTransform(target, 'generate'),
   parseError: parseOllamaError,

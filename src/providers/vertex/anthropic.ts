@@ -4,7 +4,7 @@
  * in the URL instead of the body, as Anthropic documents for Vertex. Answers and streams are the
  * Messages API's own.
  */
-import { buildMessagesBody, SUPPORTED_PARAMS } from '../anthropic/request.js';
+import { anthropicChatWarnings, buildMessagesBody, SUPPORTED_PARAMS } from '../anthropic/request.js';
 import { parseAnthropicResponse } from '../anthropic/response.js';
 import { AnthropicStreamTransform } from '../anthropic/stream.js';
 import { parseAnthropicError } from '../anthropic/errors.js';
@@ -41,6 +41,7 @@ export const vertexAnthropicAdapter: ProviderAdapter = {
   id: 'vertex_ai',
   supportedParams: SUPPORTED_PARAMS,
   buildChatRequest: buildVertexAnthropicRequest,
+  chatRequestWarnings: anthropicChatWarnings,
   parseChatResponse: parseAnthropicResponse,
   createStreamTransform: (target: Deployment) => new AnthropicStreamTransform(target),
   parseError: parseVertexAnthropicError,

@@ -7,6 +7,7 @@ import { geminiChatBody, GEMINI_SUPPORTED_PARAMS } from '../gemini/request.js';
 import { parseGeminiChatResponse } from '../gemini/response.js';
 import { createGeminiStreamTransform } from '../gemini/stream.js';
 import { parseGeminiError } from '../gemini/errors.js';
+import { cacheControlWarnings } from '../shared/unhonoured-fields.js';
 import type { ChatRequest, Deployment, ProviderAdapter, UpstreamRequest } from '../types.js';
 import { buildVertexEmbeddingsRequest, parseVertexEmbeddingsResponse } from './embeddings.js';
 import { vertexRequest } from './request.js';
@@ -22,6 +23,7 @@ export const vertexGeminiAdapter: ProviderAdapter = {
   id: 'vertex_ai',
   supportedParams: GEMINI_SUPPORTED_PARAMS,
   buildChatRequest: buildVertexGeminiRequest,
+  chatRequestWarnings: (request: ChatRequest) => cacheControlWarnings(request, 'vertex_ai (gemini)'),
   parseChatResponse: parseGeminiChatResponse,
   createStreamTransform: createGeminiStreamTransform,
   parseError: parseGeminiError,

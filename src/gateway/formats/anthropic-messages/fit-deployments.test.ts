@@ -67,3 +67,26 @@ describe('fitToDeployments', () => {
     expect(fitToDeployments(request, []).request).toBe(request);
   });
 });
+
+describe('cache_control', () => {
+  const withBreakpoints = () =>
+    messagesRequestToChat({
+      model: 'm',
+      max_tokens: 10,
+      system: [{ type: 'text', text: 's', cache_control: { type: 'ephemeral' } }],
+      tools: [{ name: 't', input_schema: { type: 'object' }, cache_control: { type: 'ephemeral' } }],
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral', ttl: '1h' } }] }],
+    }).request;
+
+  it('is removed, with a warning, for a group with no Anthropic-style deployment', () => {
+    const fitted = fitToDeployments(withBreakpoints(), [geminiLike, undefined]);
+    expect(JSON.stringify(fitted.request)).not.toContain('cache_control');
+    expect(fitted.warnings.join()).toContain('"cache_control"');
+  });
+
+  it('is kept for an Anthropic-style deployment', () => {
+    const fitted = fitToDeployments(withBreakpoints(), [anthropicLike]);
+    expect(JSON.stringify(fitted.request).split('cache_control').length - 1).toBe(3);
+    expect(fitted.warnings).toEqual([]);
+  });
+});

@@ -14,8 +14,37 @@
  *   thinking that no deployment can do is left for the policy to refuse, as the client should know);
  * - `thinking_blocks` are kept only when some deployment declares `thinking` (an Anthropic-style
  *   adapter): a pass-through upstream would receive a message field it does not know.
+ * - `cache_control` (prompt-cache breakpoints) likewise: strict OpenAI-format upstreams refuse the
+ *   unknown field, and none of them takes breakpoints; the warning says they were not sent.
+ *   Adapters that keep them but cannot honour them (Bedrock) say so through chatRequestWarnings.
  */
-import type { ChatRequest } from '../../../providers/types.js';
+import { isJsonObject } from '../../../json-object.js';
+import type { ChatMessage, ChatRequest } from '../../../providers/types.js';
+
+function withoutKey<T>(value: T): T {
+  if (!isJsonObject(value) || !('cache_control' in value)) return value;
+  const { cache_control: _dropped, ...rest } = value;
+  return rest as T;
+}
+
+/** The request without any `cache_control` (on content parts, messages, tool calls and tools); undefined when it had none. */
+function withoutCacheControl(request: ChatRequest): ChatRequest | undefined {
+  let found = false;
+  const strip = <T>(value: T): T => {
+    const stripped = withoutKey(value);
+    if (stripped !== value) found = true;
+    return stripped;
+  };
+  const messages = request.messages.map((message) => {
+    const stripped: ChatMessage = strip(message);
+    const content = Array.isArray(stripped.content) ? stripped.content.map(strip) : stripped.content;
+    const toolCalls = stripped.tool_calls?.map(strip);
+    return { ...stripped, content, ...(toolCalls ? { tool_calls: toolCalls } : {}) };
+  });
+  const tools = request.tools?.map(strip);
+  if (!found) return undefined;
+  return { ...request, messages, ...(tools ? { tools } : {}) };
+}
 
 /** Anthropic's names for the hints, for warnings the client can act on. */
 const HINTS: Array<{ field: 'user' | 'parallel_tool_calls'; source: string }> = [
@@ -55,6 +84,13 @@ export function fitToDeployments(request: ChatRequest, supported: Array<Readonly
       const { thinking_blocks: _dropped, ...rest } = message;
       return rest as typeof message;
     });
+  }
+  if (!declares('thinking')) {
+    const stripped = withoutCacheControl(fitted);
+    if (stripped) {
+      warnings.push('ignored "cache_control": the model\'s provider takes no prompt-cache breakpoints (it may cache on its own), so they were not sent');
+      return { request: stripped, warnings };
+    }
   }
   return { request: fitted, warnings };
 }

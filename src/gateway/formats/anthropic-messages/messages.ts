@@ -7,10 +7,34 @@ import type { ChatContentPart, ChatMessage, ChatToolCall, JsonObject } from '../
 import { fail, typeName, present, requireString, blockType, textOfBlocks } from './request-checks.js';
 import { toolCallExtrasOf } from './tool-ids.js';
 
-export function systemText(system: unknown, path: string): string {
+/**
+ * A block's `cache_control` (prompt-cache breakpoint, {"type":"ephemeral"} with an optional "ttl"
+ * of "5m" or "1h"), carried on the canonical part as LiteLLM does, for the Anthropic adapter to
+ * send back where the client put it. Its values are the upstream's to check; the shape is checked
+ * here so that a malformed one is not dropped unsaid.
+ */
+export function cacheControlOf(block: JsonObject, path: string): JsonObject | undefined {
+  const value = block.cache_control;
+  if (!present(value)) return undefined;
+  if (!isJsonObject(value) || value.type !== 'ephemeral') fail(`${path}.cache_control`, `${path}.cache_control must be {"type":"ephemeral"}, optionally with "ttl": "5m" or "1h"`);
+  return { ...value };
+}
+
+function withCacheControl<T extends ChatContentPart>(part: T, cacheControl: JsonObject | undefined): T {
+  return cacheControl ? { ...part, cache_control: cacheControl } : part;
+}
+
+/**
+ * `system` (or a system message's content): one string, unless a block sets `cache_control`; then
+ * the blocks stay text parts, each with its own cache_control, so that the breakpoint reaches an
+ * Anthropic upstream where the client put it.
+ */
+export function systemContent(system: unknown, path: string): string | ChatContentPart[] {
   if (typeof system === 'string') return system;
   if (!Array.isArray(system)) fail(path, `"${path}" must be a string or an array of text blocks, got ${typeName(system)}`);
-  return textOfBlocks(system, path, '\n\n');
+  const text = textOfBlocks(system, path, '\n\n');
+  if (!system.some((block) => present((block as JsonObject).cache_control))) return text;
+  return system.map((block, index) => withCacheControl({ type: 'text', text: (block as JsonObject).text as string }, cacheControlOf(block as JsonObject, `${path}[${index}]`)));
 }
 
 function imagePart(block: JsonObject, path: string): ChatContentPart {
@@ -84,6 +108,9 @@ function toolResult(block: JsonObject, path: string): { message: ChatMessage; im
   const toolCallId = requireString(block, 'tool_use_id', path);
   const content = block.content;
   const images: ChatContentPart[] = [];
+  // Anthropic takes cache_control on the tool_result, not inside its content (the text is joined
+  // here anyway): a breakpoint on an inner block marks the tool_result that ends with it.
+  let cacheControl = cacheControlOf(block, path);
   let text: string;
   if (!present(content)) text = '';
   else if (typeof content === 'string') text = content;
@@ -93,8 +120,9 @@ function toolResult(block: JsonObject, path: string): { message: ChatMessage; im
       const itemPath = `${path}.content[${index}]`;
       const type = blockType(item, itemPath);
       const itemBlock = item as JsonObject;
+      if (type !== 'image') cacheControl = cacheControl ?? cacheControlOf(itemBlock, itemPath);
       if (type === 'text') texts.push(requireString(itemBlock, 'text', itemPath));
-      else if (type === 'image') images.push(imagePart(itemBlock, itemPath));
+      else if (type === 'image') images.push(withCacheControl(imagePart(itemBlock, itemPath), cacheControlOf(itemBlock, itemPath)));
       else if (type === 'search_result') texts.push((searchResultPart(itemBlock, itemPath) as { text: string }).text);
       else if (type === 'document') {
         for (const part of documentParts(itemBlock, itemPath)) {
@@ -109,7 +137,10 @@ function toolResult(block: JsonObject, path: string): { message: ChatMessage; im
   }
   // OpenAI-format tool messages have no error flag, so the model is told in the text.
   if (block.is_error === true) text = text.length > 0 ? `Error: ${text}` : 'Error';
-  return { message: { role: 'tool', tool_call_id: toolCallId, content: text }, images };
+  const message: ChatMessage = { role: 'tool', tool_call_id: toolCallId, content: text };
+  // A message-level cache_control is LiteLLM's form for a tool message (the Anthropic adapter reads it).
+  if (cacheControl) message.cache_control = cacheControl;
+  return { message, images };
 }
 
 function toolCall(block: JsonObject, path: string): ChatToolCall {
@@ -117,20 +148,26 @@ function toolCall(block: JsonObject, path: string): ChatToolCall {
   const name = requireString(block, 'name', path);
   const input = block.input ?? {};
   if (!isJsonObject(input)) fail(`${path}.input`, `${path}.input must be an object (the tool's arguments), got ${typeName(input)}`);
-  return { ...toolCallExtrasOf(id), type: 'function', function: { name, arguments: JSON.stringify(input) } };
+  const call: ChatToolCall = { ...toolCallExtrasOf(id), type: 'function', function: { name, arguments: JSON.stringify(input) } };
+  const cacheControl = cacheControlOf(block, path);
+  return cacheControl ? ({ ...call, cache_control: cacheControl } as ChatToolCall) : call;
 }
 
 function assistantMessage(blocks: unknown[], path: string): ChatMessage {
   let text = '';
+  const textParts: ChatContentPart[] = [];
   const toolCalls: ChatToolCall[] = [];
   const thinkingBlocks: JsonObject[] = [];
   blocks.forEach((block, index) => {
     const blockPath = `${path}[${index}]`;
     const type = blockType(block, blockPath);
     switch (type) {
-      case 'text':
-        text += requireString(block as JsonObject, 'text', blockPath);
+      case 'text': {
+        const blockText = requireString(block as JsonObject, 'text', blockPath);
+        text += blockText;
+        textParts.push(withCacheControl({ type: 'text', text: blockText }, cacheControlOf(block as JsonObject, blockPath)));
         break;
+      }
       case 'tool_use':
         toolCalls.push(toolCall(block as JsonObject, blockPath));
         break;
@@ -149,6 +186,8 @@ function assistantMessage(blocks: unknown[], path: string): ChatMessage {
     }
   });
   const message: ChatMessage = { role: 'assistant', content: text.length > 0 || toolCalls.length === 0 ? text : null };
+  // Text blocks are joined into one string, unless one carries a cache breakpoint.
+  if (textParts.some((part) => (part as JsonObject).cache_control !== undefined)) message.content = textParts;
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   if (thinkingBlocks.length > 0) message.thinking_blocks = thinkingBlocks;
   return message;
@@ -163,16 +202,21 @@ function userMessages(blocks: unknown[], path: string): ChatMessage[] {
     const value = block as JsonObject;
     switch (type) {
       case 'text':
-        parts.push({ type: 'text', text: requireString(value, 'text', blockPath) });
+        parts.push(withCacheControl({ type: 'text', text: requireString(value, 'text', blockPath) }, cacheControlOf(value, blockPath)));
         break;
       case 'image':
-        parts.push(imagePart(value, blockPath));
+        parts.push(withCacheControl(imagePart(value, blockPath), cacheControlOf(value, blockPath)));
         break;
-      case 'document':
-        parts.push(...documentParts(value, blockPath));
+      case 'document': {
+        // A document may become several parts (context, title, content): the breakpoint goes after the last.
+        const documentBlocks = documentParts(value, blockPath);
+        const cacheControl = cacheControlOf(value, blockPath);
+        if (cacheControl) documentBlocks[documentBlocks.length - 1] = withCacheControl(documentBlocks[documentBlocks.length - 1], cacheControl);
+        parts.push(...documentBlocks);
         break;
+      }
       case 'search_result':
-        parts.push(searchResultPart(value, blockPath));
+        parts.push(withCacheControl(searchResultPart(value, blockPath), cacheControlOf(value, blockPath)));
         break;
       case 'tool_result': {
         const { message, images } = toolResult(value, blockPath);
@@ -189,7 +233,7 @@ function userMessages(blocks: unknown[], path: string): ChatMessage[] {
   });
   if (parts.length === 0) return toolMessages;
   // A lone text block is sent as a plain string: every OpenAI-compatible server takes that form.
-  const content = parts.length === 1 && parts[0].type === 'text' ? (parts[0] as { text: string }).text : parts;
+  const content = parts.length === 1 && parts[0].type === 'text' && (parts[0] as JsonObject).cache_control === undefined ? (parts[0] as { text: string }).text : parts;
   return [...toolMessages, { role: 'user', content }];
 }
 
@@ -205,7 +249,7 @@ export function mapMessages(messages: unknown): ChatMessage[] {
     if (role !== 'user' && role !== 'assistant' && role !== 'system') fail(`${path}.role`, `${path}.role must be "user" or "assistant", got ${JSON.stringify(role)}`);
     const content = message.content;
     if (role === 'system') {
-      mapped.push({ role: 'system', content: systemText(content, `${path}.content`) });
+      mapped.push({ role: 'system', content: systemContent(content, `${path}.content`) });
       return;
     }
     if (typeof content === 'string') {

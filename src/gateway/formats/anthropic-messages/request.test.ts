@@ -56,7 +56,8 @@ describe('messagesRequestToChat', () => {
       model: 'my-model',
       max_tokens: 256,
       messages: [
-        { role: 'system', content: 'You are a pirate.\n\nAnswer briefly.' },
+        // A block with cache_control keeps the system as text parts (the breakpoint reaches Anthropic).
+        { role: 'system', content: [{ type: 'text', text: 'You are a pirate.', cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'Answer briefly.' }] },
         { role: 'user', content: 'Hi' },
         { role: 'assistant', content: 'Arr!' },
         { role: 'user', content: 'Where is the treasure?' },
@@ -303,5 +304,45 @@ describe('messagesRequestToChat', () => {
       expect(error.status, message).toBe(400);
       expect(error.message).toContain(message);
     }
+  });
+});
+
+describe('cache_control is carried where the Anthropic adapter reads it', () => {
+  const cc = { type: 'ephemeral', ttl: '1h' };
+  const base = { model: 'm', max_tokens: 10 };
+
+  it('system blocks stay text parts when one has cache_control; otherwise they are joined', () => {
+    const { request } = messagesRequestToChat({ ...base, system: [{ type: 'text', text: 'a', cache_control: cc }, { type: 'text', text: 'b' }], messages: [{ role: 'user', content: 'hi' }] });
+    expect(request.messages[0]).toEqual({ role: 'system', content: [{ type: 'text', text: 'a', cache_control: cc }, { type: 'text', text: 'b' }] });
+    const joined = messagesRequestToChat({ ...base, system: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }], messages: [{ role: 'user', content: 'hi' }] });
+    expect(joined.request.messages[0]).toEqual({ role: 'system', content: 'a\n\nb' });
+  });
+
+  it('a lone text block with cache_control is not turned into a string', () => {
+    const { request } = messagesRequestToChat({ ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: cc }] }] });
+    expect(request.messages[0].content).toEqual([{ type: 'text', text: 'hi', cache_control: cc }]);
+  });
+
+  it('tool_use, tool_result (also from an inner block), assistant text and tools keep theirs', () => {
+    const { request } = messagesRequestToChat({
+      ...base,
+      tools: [{ name: 't', input_schema: { type: 'object' }, cache_control: cc }],
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: [{ type: 'text', text: 'calling', cache_control: cc }, { type: 'tool_use', id: 'toolu_1', name: 't', input: {}, cache_control: cc }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'r', cache_control: cc }] }] },
+      ],
+    });
+    expect(request.tools?.[0]).toMatchObject({ cache_control: cc });
+    expect(request.messages[1].content).toEqual([{ type: 'text', text: 'calling', cache_control: cc }]);
+    expect(request.messages[1].tool_calls?.[0]).toMatchObject({ cache_control: cc });
+    expect(request.messages[2]).toMatchObject({ role: 'tool', content: 'r', cache_control: cc });
+  });
+
+  it('a document\'s breakpoint goes after its last part; a malformed cache_control is refused', () => {
+    const { request } = messagesRequestToChat({ ...base, messages: [{ role: 'user', content: [{ type: 'document', title: 'T', source: { type: 'text', media_type: 'text/plain', data: 'x' }, context: 'c', cache_control: cc }] }] });
+    const parts = request.messages[0].content as Array<Record<string, unknown>>;
+    expect(parts.map((part) => part.cache_control)).toEqual([undefined, cc]);
+    expect(rejection({ ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: 'yes' }] }] }).message).toContain('cache_control must be {"type":"ephemeral"}');
   });
 });

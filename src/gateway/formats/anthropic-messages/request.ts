@@ -5,6 +5,12 @@
  * Decisions where the two formats do not line up:
  * - `system` text blocks are joined with a blank line into one system message; a `role: "system"`
  *   message (newer SDKs allow them) becomes a system message too.
+ * - `cache_control` (prompt-cache breakpoints, with their `ttl`) is carried where LiteLLM puts it
+ *   and the Anthropic adapter reads it: on content parts (system blocks then stay text parts
+ *   instead of one string; assistant text likewise), on tool calls, on the tool message of a
+ *   `tool_result` (a breakpoint inside its content marks the whole result) and on tools.
+ *   fit-deployments.ts removes them, with a warning, for model groups with no Anthropic-style
+ *   deployment; the upstream checks their number (at most 4) and says so.
  * - Signed assistant `thinking` blocks and `redacted_thinking` blocks travel as LiteLLM's
  *   `thinking_blocks` on the assistant message (an Anthropic upstream needs them back when thinking
  *   is combined with tools; fit-deployments.ts removes them for upstreams that take no `thinking`).
@@ -30,7 +36,7 @@
 import { isJsonObject } from '../../../json-object.js';
 import { assertRequestBounds } from '../../request-bounds.js';
 import type { ChatMessage, ChatRequest, ChatTool, JsonObject } from '../../../providers/types.js';
-import { mapMessages, systemText } from './messages.js';
+import { cacheControlOf, mapMessages, systemContent } from './messages.js';
 import { fail, optionalNumber, present, requireString, typeName } from './request-checks.js';
 import type { AnthropicRequestContext } from './types.js';
 
@@ -60,7 +66,10 @@ function mapTools(tools: unknown): ChatTool[] | undefined {
     const fn: ChatTool['function'] = { name, parameters: tool.input_schema };
     if (present(tool.description)) fn.description = requireString(tool, 'description', path);
     if (typeof tool.strict === 'boolean') fn.strict = tool.strict;
-    return { type: 'function', function: fn };
+    // LiteLLM's place for a tool's cache breakpoint, which the Anthropic adapter reads.
+    const cacheControl = cacheControlOf(tool, path);
+    const mapped: ChatTool = { type: 'function', function: fn };
+    return cacheControl ? ({ ...mapped, cache_control: cacheControl } as ChatTool) : mapped;
   });
 }
 
@@ -158,8 +167,8 @@ export function messagesRequestToChat(raw: unknown, options: { forCounting?: boo
 
   const messages: ChatMessage[] = [];
   if (present(body.system)) {
-    const text = systemText(body.system, 'system');
-    if (text.length > 0) messages.push({ role: 'system', content: text });
+    const content = systemContent(body.system, 'system');
+    if (content.length > 0) messages.push({ role: 'system', content });
   }
   messages.push(...mapMessages(body.messages));
 
