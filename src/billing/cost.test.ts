@@ -12,7 +12,7 @@ import { mergeAnthropicUsage, openAIUsageFromAnthropic, usageFromAnthropic } fro
 import { usageFromOpenAI } from '../providers/shared/usage.js';
 import { usageFromResponses } from '../providers/shared/openai-responses-native.js';
 import { costMicros } from './cost.js';
-import { dearestInputPrice, dearestOutputPrice, maxCostMicros, mayCarryAudio, promptTokenBound } from './max-cost.js';
+import { dearestInputPrice, dearestOutputPrice, maxCostMicros, mayCarryAudio, mayProduceImages, promptTokenBound } from './max-cost.js';
 import { builtInPrices, resolvePrices } from './pricing.js';
 import { reservationPlan } from './reservation-plan.js';
 import { boundUsage, exceedsLimits } from './usage-bounds.js';
@@ -234,5 +234,87 @@ describe('audio input tokens', () => {
     expect(reservationPlan(spoken, [deployment()]).costMicros()).toBe(maxCostMicros(spoken, [deployment()]));
     expect(reservationPlan({ ...text, body: { ...text.body, max_tokens: undefined } }, [deployment()]).costMicros(100)).toBe(Math.ceil((textPrompt * 100_000 + 100 * 400_000) / 1e6));
     expect(reservationPlan({ ...spoken, body: { ...spoken.body, max_tokens: undefined } }, [deployment()]).costMicros(100)).toBe(Math.ceil((spokenPrompt * 700_000 + 100 * 400_000) / 1e6));
+  });
+});
+
+describe('image output tokens', () => {
+  // gemini-2.5-flash-image (Google's pricing page; LiteLLM's table): $0.30 in, $2.50 text out, $30 image out.
+  const image = () => builtInPrices('gemini-2.5-flash-image', 'gemini')!;
+  const deployment = (prices: Deployment['prices'] = image(), upstreamModel = 'gemini-2.5-flash-image') => ({ prices, upstreamModel, mediaPrices: undefined, defaultParams: {}, modelInfo: {} }) as unknown as Deployment;
+
+  it('built in for Gemini\'s image-generating models, Gemini API and Vertex AI; none elsewhere', () => {
+    expect(image()).toMatchObject({ inputPerToken: 300_000, outputPerToken: 2_500_000, imageOutputPerToken: 30_000_000 });
+    expect(builtInPrices('gemini-2.5-flash-image-preview', 'gemini')?.imageOutputPerToken).toBe(30_000_000);
+    expect(builtInPrices('gemini-2.5-flash-image', 'vertex_ai')?.imageOutputPerToken).toBe(30_000_000);
+    expect(builtInPrices('gemini-2.0-flash-preview-image-generation', 'gemini')).toMatchObject({ inputPerToken: 100_000, outputPerToken: 400_000, imageOutputPerToken: 30_000_000 });
+    for (const model of ['gemini-2.5-flash', 'gemini-2.0-flash', 'gpt-image-1']) expect(builtInPrices(model, 'gemini')?.imageOutputPerToken).toBeUndefined();
+  });
+
+  it('are billed at the image rate, the rest of the completion at the output rate (1,290 tokens per 1024×1024 image = $0.039)', () => {
+    const usage: Usage = { promptTokens: 10, completionTokens: 1_290 + 20, imageOutputTokens: 1_290 };
+    expect(costMicros(usage, image())).toBe(Math.round(10 * 0.3 + 20 * 2.5 + 1_290 * 30));
+    expect(costMicros({ promptTokens: 0, completionTokens: 1_290, imageOutputTokens: 1_290 }, image())).toBe(38_700);
+    // Never more image output than the completion holds.
+    expect(costMicros({ promptTokens: 0, completionTokens: 100, imageOutputTokens: 5_000 }, image())).toBe(100 * 30);
+    // A deployment without an image output rate bills them at the output rate.
+    expect(costMicros(usage, { ...image(), imageOutputPerToken: undefined })).toBe(Math.round(10 * 0.3 + 1_310 * 2.5));
+  });
+
+  it('model_info.output_cost_per_image_token prices them, over the built-in rate or beside configured ones', () => {
+    expect(resolvePrices('gemini-2.5-flash-image', { output_cost_per_image_token: 0.00006 }, {}, false, 'gemini')?.imageOutputPerToken).toBe(60_000_000);
+    const configured = resolvePrices('my-image-model', { input_cost_per_token: 0.0000003, output_cost_per_token: 0.0000025, output_cost_per_image_token: 0.00003 }, {}, false, 'openai')!;
+    expect(configured).toMatchObject({ outputPerToken: 2_500_000, imageOutputPerToken: 30_000_000 });
+  });
+
+  it('OpenAI usage carries them as completion_tokens_details.image_tokens', () => {
+    expect(usageFromOpenAI({ prompt_tokens: 10, completion_tokens: 1_310, completion_tokens_details: { reasoning_tokens: 0, image_tokens: 1_290 } })).toMatchObject({ completionTokens: 1_310, imageOutputTokens: 1_290 });
+    expect(usageFromOpenAI({ prompt_tokens: 10, completion_tokens: 5, completion_tokens_details: { image_tokens: 0 } })).not.toHaveProperty('imageOutputTokens');
+  });
+
+  it('the usage bounds hold image output tokens to the completion', () => {
+    const limits = { promptTokens: 1_000, completionTokens: 2_000 };
+    const usage: Usage = { promptTokens: 10, completionTokens: 100, imageOutputTokens: 1_290 };
+    expect(exceedsLimits(usage, limits)).toBe(true);
+    const bounded = boundUsage(usage, limits, { promptTokens: 10, completionTokens: 100 });
+    expect(bounded.usage.imageOutputTokens).toBe(100);
+    expect(bounded.adjusted).toContain('image_output_tokens');
+    expect(exceedsLimits({ ...usage, imageOutputTokens: 90 }, limits)).toBe(false);
+  });
+
+  it('which calls may produce images: an image-generating model, or a request naming IMAGE among its response modalities', () => {
+    const chat = { kind: 'chat' as const, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] } };
+    const native = (generationConfig: unknown) => ({ kind: 'completion' as const, relayed: true, body: { contents: [{ role: 'user', parts: [{ text: 'hi' }] }], generationConfig } });
+    expect(mayProduceImages(chat, deployment())).toBe(true);
+    expect(mayProduceImages(chat, deployment(image(), 'gemini-2.0-flash-preview-image-generation'))).toBe(true);
+    // No image output rate: nothing to price apart.
+    expect(mayProduceImages(chat, deployment(builtInPrices('gemini-2.5-flash', 'gemini'), 'gemini-2.5-flash'))).toBe(false);
+    // A model that is not named an image model, priced for images by the operator: only when the request asks.
+    const other = deployment({ ...builtInPrices('gemini-2.5-flash', 'gemini')!, imageOutputPerToken: 30_000_000 }, 'gemini-2.5-flash');
+    expect(mayProduceImages(chat, other)).toBe(false);
+    expect(mayProduceImages(native({ responseModalities: ['TEXT'] }), other)).toBe(false);
+    expect(mayProduceImages(native({ responseModalities: ['TEXT', 'IMAGE'] }), other)).toBe(true);
+    expect(mayProduceImages({ ...native(undefined), body: { contents: [], generation_config: { response_modalities: ['image'] } } }, other)).toBe(true);
+    expect(mayProduceImages({ ...chat, body: { ...chat.body, modalities: ['text', 'image'] } }, other)).toBe(true);
+    // The Gemini-native route's request: the client's body is `native` (costInputOf).
+    expect(mayProduceImages({ kind: 'completion', relayed: true, body: { model: 'm', native: { contents: [], generationConfig: { responseModalities: ['IMAGE'] } } } }, other)).toBe(true);
+    expect(mayProduceImages({ kind: 'completion', relayed: true, body: { model: 'm', native: { contents: [], generationConfig: { responseModalities: ['TEXT'] } } } }, other)).toBe(false);
+    // A prompt that merely mentions IMAGE is text.
+    expect(mayProduceImages({ ...chat, body: { ...chat.body, messages: [{ role: 'user', content: 'IMAGE' }] } }, other)).toBe(false);
+  });
+
+  it('the reservation prices output at the image rate only when the call may produce images', () => {
+    expect(dearestOutputPrice(image())).toBe(30_000_000);
+    expect(dearestOutputPrice(image(), 1_000, false)).toBe(2_500_000);
+    const text = { kind: 'chat' as const, body: { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 100 } };
+    const prompt = promptTokenBound(text);
+    // The image model: output at $30.
+    expect(maxCostMicros(text, [deployment()])).toBe(Math.ceil((prompt * 300_000 + 100 * 30_000_000) / 1e6));
+    expect(reservationPlan({ ...text, body: { ...text.body, max_tokens: undefined } }, [deployment()]).costMicros(100)).toBe(Math.ceil((prompt * 300_000 + 100 * 30_000_000) / 1e6));
+    expect(reservationPlan({ ...text, body: { ...text.body, max_tokens: undefined } }, [deployment()]).affordableOutputTokens(Math.ceil((prompt * 300_000 + 100 * 30_000_000) / 1e6))).toBe(100);
+    // Another model with an image rate, asked for text: the text rate, as before the image rate existed.
+    const flash = builtInPrices('gemini-2.5-flash', 'gemini')!;
+    const other = deployment({ ...flash, imageOutputPerToken: 30_000_000 }, 'gemini-2.5-flash');
+    expect(maxCostMicros(text, [other])).toBe(maxCostMicros(text, [deployment(flash, 'gemini-2.5-flash')]));
+    expect(maxCostMicros(text, [other])).toBe(Math.ceil((prompt * 300_000 + 100 * 2_500_000) / 1e6));
   });
 });

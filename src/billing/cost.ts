@@ -21,7 +21,8 @@ export function tierPrices(prices: TokenPrices, promptTokens: number): TokenPric
  * the token counts are unknown). Cached, cache-creation, image-input and audio-input tokens are
  * subsets of promptTokens (image and audio input of its uncached part), and 1-hour cache writes a subset of cache-creation tokens; each is billed at its own
  * rate when the deployment has one (a 1-hour write else at the cache write rate), else at the input
- * rate. A prompt above the long-context threshold bills the whole call at that tier's rates.
+ * rate. Image output tokens are a subset of completionTokens, billed at the image output rate when
+ * the deployment has one, the rest of the completion at the output rate. A prompt above the long-context threshold bills the whole call at that tier's rates.
  */
 export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | undefined): number | undefined {
   if (!basePrices || !usage) return undefined;
@@ -35,6 +36,7 @@ export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | u
   const image = Math.min(usage.imageInputTokens ?? 0, prompt - cached - creation);
   const audio = Math.min(usage.audioInputTokens ?? 0, prompt - cached - creation - image);
   const uncached = prompt - cached - creation - image - audio;
+  const imageOutput = Math.min(usage.imageOutputTokens ?? 0, completion);
   const cacheWrite = prices.cacheWritePerToken ?? prices.inputPerToken;
   const pico =
     uncached * prices.inputPerToken +
@@ -43,7 +45,8 @@ export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | u
     creation1h * (prices.cacheWrite1hPerToken ?? cacheWrite) +
     image * (prices.imageInputPerToken ?? prices.inputPerToken) +
     audio * (prices.audioInputPerToken ?? prices.inputPerToken) +
-    completion * prices.outputPerToken;
+    (completion - imageOutput) * prices.outputPerToken +
+    imageOutput * (prices.imageOutputPerToken ?? prices.outputPerToken);
   // Round half up to the micro-dollar; pico values stay well inside 2^53 for any real request.
   return Math.floor((pico + PICO_PER_MICRO / 2) / PICO_PER_MICRO);
 }

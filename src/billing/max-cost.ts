@@ -374,10 +374,42 @@ export function dearestInputPrice(prices: TokenPrices, promptTokens = Number.POS
   return Math.max(...rates);
 }
 
-/** The dearest rate an output token may be billed at when the prompt has at most `promptTokens` tokens (long-context tier included). */
-export function dearestOutputPrice(prices: TokenPrices, promptTokens = Number.POSITIVE_INFINITY): number {
+/** Gemini's image-generating models (gemini-2.5-flash-image, gemini-2.0-flash-preview-image-generation, …): their names say `image`. */
+const IMAGE_GENERATING_MODEL = /-image(?:-|@|$)/;
+
+/** Whether a list of response modalities names images (`["TEXT", "IMAGE"]`, `["image"]`). */
+function namesImage(modalities: unknown): boolean {
+  return Array.isArray(modalities) && modalities.some((item) => typeof item === 'string' && item.toLowerCase() === 'image');
+}
+
+/**
+ * Whether a call to `deployment` may produce images, which some models bill above text output
+ * (TokenPrices.imageOutputPerToken: gemini-2.5-flash-image $30 against $2.50 per 1M). One rule for
+ * every kind of body: the deployment has an image output rate, and its model generates images
+ * (an image-generating Gemini model may answer with an image whatever the request names), or the
+ * request asks for them — Gemini's `generationConfig.responseModalities` (or the REST API's
+ * snake_case `generation_config.response_modalities`) naming IMAGE, or a chat body's `modalities`
+ * naming `image`. The reservation prices output at the image rate only then, so a text-only call
+ * reserves what it did before.
+ */
+export function mayProduceImages(input: CostInput, deployment: Pick<Deployment, 'prices' | 'upstreamModel'>): boolean {
+  if (deployment.prices?.imageOutputPerToken === undefined) return false;
+  if (typeof deployment.upstreamModel === 'string' && IMAGE_GENERATING_MODEL.test(deployment.upstreamModel.toLowerCase())) return true;
+  // A relayed native body (the Gemini-native route) is the request's `native`.
+  const body = isRecord(input.body.native) ? input.body.native : input.body;
+  if (namesImage(body.modalities)) return true;
+  return [body.generationConfig, body.generation_config].some((config) => isRecord(config) && (namesImage(config.responseModalities) || namesImage(config.response_modalities)));
+}
+
+/**
+ * The dearest rate an output token may be billed at when the prompt has at most `promptTokens`
+ * tokens: output, image output when the call may produce images (`images`: mayProduceImages; by
+ * default it may), and the long-context tier's output rate.
+ */
+export function dearestOutputPrice(prices: TokenPrices, promptTokens = Number.POSITIVE_INFINITY, images = true): number {
   const tier = prices.longContext;
-  return tier && promptTokens > tier.aboveTokens ? Math.max(prices.outputPerToken, tier.outputPerToken) : prices.outputPerToken;
+  const text = tier && promptTokens > tier.aboveTokens ? Math.max(prices.outputPerToken, tier.outputPerToken) : prices.outputPerToken;
+  return images ? Math.max(text, prices.imageOutputPerToken ?? 0) : text;
 }
 
 /** Micro-dollars (rounded up); 0 when no deployment has a known price. */
@@ -389,7 +421,7 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[], promp
   let worst = 0;
   for (const deployment of deployments) {
     const prompt = promptTokens + extraImageTokens(input, deployment);
-    const tokens = deployment.prices ? prompt * dearestInputPrice(deployment.prices, prompt, audio) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, prompt) : 0;
+    const tokens = deployment.prices ? prompt * dearestInputPrice(deployment.prices, prompt, audio) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, prompt, mayProduceImages(input, deployment)) : 0;
     // OpenAI's search models run a web search for every chat call, billed per search.
     const searches = input.kind === 'chat' ? chatSearchesPerCall(deployment) : 0;
     const media = (units ? (mediaCostPico(units, deployment) ?? 0) : 0) + (searches > 0 ? (mediaCostPico({ webSearches: searches }, deployment) ?? 0) : 0);

@@ -63,6 +63,12 @@ const BUILT_IN: Record<string, PerMillion> = {
   // Text-to-speech: text in, audio tokens out (Google's pricing page; LiteLLM's table)
   'gemini-2.5-flash-preview-tts': [0.5, 10],
   'gemini-2.5-pro-preview-tts': [1, 20],
+  // Image generation: text and image in, text and image out; the text output rate here, image output
+  // tokens at their own rate (IMAGE_OUTPUT below). Google's pricing page (2.5 Flash Image: $0.30 in,
+  // $2.50 text out; 2.0 Flash image generation at 2.0 Flash's $0.10 / $0.40); LiteLLM's table
+  // (gemini/gemini-2.5-flash-image: input_cost_per_token 3e-07, output_cost_per_token 2.5e-06).
+  'gemini-2.5-flash-image': [0.3, 2.5],
+  'gemini-2.0-flash-preview-image-generation': [0.1, 0.4],
   'gemini-2.5-flash-lite': [0.1, 0.4, 0.025],
   'gemini-2.0-flash': [0.1, 0.4, 0.025],
   'gemini-2.0-flash-lite': [0.075, 0.3],
@@ -195,6 +201,20 @@ const AUDIO_INPUT: Record<string, number> = {
 };
 
 /**
+ * Image output tokens, USD per 1M, where a model bills the images it generates above its text
+ * output: Google's Gemini API pricing page (ai.google.dev/gemini-api/docs/pricing: "Image output is
+ * priced at $30 per 1,000,000 tokens. Output images up to 1024x1024px consume 1290 tokens and are
+ * equivalent to $0.039 per image", for 2.5 Flash Image and for 2.0 Flash's image generation) and
+ * Vertex AI's (the same $30), as LiteLLM's model_prices_and_context_window.json carries it
+ * (output_cost_per_image_token: gemini/gemini-2.5-flash-image 3e-05, BerriAI/litellm#18156).
+ * Gemini reports them in usageMetadata.candidatesTokensDetails (modality IMAGE).
+ */
+const IMAGE_OUTPUT: Record<string, number> = {
+  'gemini-2.5-flash-image': 30,
+  'gemini-2.0-flash-preview-image-generation': 30,
+};
+
+/**
  * Long-context tiers: [prompt tokens above which the whole call is billed at these rates, input,
  * output, cache read, cache write (5-minute)] in USD per 1M. Google's Gemini API pricing page
  * (2.5 Pro: $1.25 / $10 up to 200k prompt tokens, $2.50 / $15 above; context cache $0.31 / $0.625;
@@ -251,6 +271,7 @@ function perMillionToPrices([input, output, cacheRead, cacheWrite]: PerMillion, 
     ...(cacheWrite !== undefined ? { cacheWritePerToken: pico(cacheWrite) } : {}),
     ...(claude ? { cacheWrite1hPerToken: pico(input * ANTHROPIC_1H_WRITE) } : {}),
     ...(Object.hasOwn(IMAGE_INPUT, name) ? { imageInputPerToken: pico(IMAGE_INPUT[name]) } : {}),
+    ...(Object.hasOwn(IMAGE_OUTPUT, name) ? { imageOutputPerToken: pico(IMAGE_OUTPUT[name]) } : {}),
   };
   const tier = Object.hasOwn(LONG_CONTEXT, name) ? LONG_CONTEXT[name] : undefined;
   if (tier) {
@@ -354,7 +375,7 @@ export function resolvePrices(upstreamModel: string, modelInfo: ModelInfo, param
 /**
  * model_info's rates for token kinds and tiers, in LiteLLM's names: `cache_creation_input_token_cost_above_1hr`
  * (1-hour cache writes), `input_cost_per_image_token` (image input), `input_cost_per_audio_token`
- * (audio input), and the long-context tier
+ * (audio input), `output_cost_per_image_token` (image output), and the long-context tier
  * `*_above_200k_tokens` (input, output, cache read, cache creation) or `*_above_128k_tokens` (input,
  * output). A tier rate not given is the built-in tier's at the same threshold, else the base rate.
  */
@@ -364,6 +385,7 @@ function withRateOverrides(prices: TokenPrices, info: ModelInfo, claude: boolean
   if (info.cache_creation_input_token_cost_above_1hr !== undefined) result.cacheWrite1hPerToken = usdPerTokenToPico(info.cache_creation_input_token_cost_above_1hr);
   if (info.input_cost_per_image_token !== undefined) result.imageInputPerToken = usdPerTokenToPico(info.input_cost_per_image_token);
   if (info.input_cost_per_audio_token !== undefined) result.audioInputPerToken = usdPerTokenToPico(info.input_cost_per_audio_token);
+  if (info.output_cost_per_image_token !== undefined) result.imageOutputPerToken = usdPerTokenToPico(info.output_cost_per_image_token);
   const tiers = [
     { aboveTokens: 200_000, input: info.input_cost_per_token_above_200k_tokens, output: info.output_cost_per_token_above_200k_tokens, read: info.cache_read_input_token_cost_above_200k_tokens, write: info.cache_creation_input_token_cost_above_200k_tokens },
     { aboveTokens: 128_000, input: info.input_cost_per_token_above_128k_tokens, output: info.output_cost_per_token_above_128k_tokens, read: undefined, write: undefined },

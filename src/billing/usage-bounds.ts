@@ -44,7 +44,7 @@ export interface LocalCount {
   completionTokens: number;
 }
 
-export type AdjustedField = 'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'cache_creation_tokens' | 'cache_creation_1h_tokens' | 'image_input_tokens' | 'audio_input_tokens' | 'reasoning_tokens';
+export type AdjustedField = 'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'cache_creation_tokens' | 'cache_creation_1h_tokens' | 'image_input_tokens' | 'audio_input_tokens' | 'reasoning_tokens' | 'image_output_tokens';
 
 export interface BoundedUsage {
   usage: Usage;
@@ -209,6 +209,7 @@ export function exceedsLimits(usage: Usage, limits: UsageLimits): boolean {
   if (usage.imageInputTokens !== undefined && !plausible(usage.imageInputTokens, promptCap)) return true;
   if (usage.audioInputTokens !== undefined && !plausible(usage.audioInputTokens, promptCap)) return true;
   if (usage.reasoningTokens !== undefined && !plausible(usage.reasoningTokens, completionCap)) return true;
+  if (usage.imageOutputTokens !== undefined && !plausible(usage.imageOutputTokens, completionCap)) return true;
   // Some providers count a little more in the total than prompt + completion; only the limits bound it.
   if (usage.totalTokens !== undefined && !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens)) return true;
   return false;
@@ -237,6 +238,7 @@ export function boundUsage(reported: Usage, limits: UsageLimits, local: LocalCou
   usage.imageInputTokens = clamp(usage.imageInputTokens, prompt, 'image_input_tokens', adjusted);
   usage.audioInputTokens = clamp(usage.audioInputTokens, prompt, 'audio_input_tokens', adjusted);
   usage.reasoningTokens = clamp(usage.reasoningTokens, completion, 'reasoning_tokens', adjusted);
+  usage.imageOutputTokens = clamp(usage.imageOutputTokens, completion, 'image_output_tokens', adjusted);
   if (usage.totalTokens !== undefined && (adjusted.length > 0 || !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens))) {
     const total = (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0);
     if (usage.totalTokens !== total) {
@@ -244,7 +246,7 @@ export function boundUsage(reported: Usage, limits: UsageLimits, local: LocalCou
       adjusted.push('total_tokens');
     }
   }
-  for (const field of ['cachedTokens', 'cacheCreationTokens', 'cacheCreation1hTokens', 'imageInputTokens', 'audioInputTokens', 'reasoningTokens'] as const) if (usage[field] === undefined) delete usage[field];
+  for (const field of ['cachedTokens', 'cacheCreationTokens', 'cacheCreation1hTokens', 'imageInputTokens', 'audioInputTokens', 'reasoningTokens', 'imageOutputTokens'] as const) if (usage[field] === undefined) delete usage[field];
   return { usage, adjusted };
 }
 

@@ -283,6 +283,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     cache_creation_input_token_cost_above_1hr: yes('price of 1-hour cache writes (Anthropic ttl "1h"; built in: 2× the input price of Claude models)'),
     input_cost_per_image_token: yes('price of image input tokens (gpt-image-1 input_tokens_details.image_tokens)'),
     input_cost_per_audio_token: yes('price of audio input tokens (Gemini promptTokensDetails modality AUDIO, OpenAI prompt_tokens_details.audio_tokens)'),
+    output_cost_per_image_token: yes('price of image output tokens (Gemini candidatesTokensDetails modality IMAGE, completion_tokens_details.image_tokens)'),
     input_cost_per_token_above_200k_tokens: yes('long-context price: a call whose prompt is above 200k tokens is billed at the above-200k prices'),
     output_cost_per_token_above_200k_tokens: yes('long-context price: output of a call whose prompt is above 200k tokens'),
     cache_read_input_token_cost_above_200k_tokens: yes('long-context price: cached prompt tokens of a call whose prompt is above 200k tokens'),

@@ -119,6 +119,7 @@ export const modelInfoSchema = z
     cache_creation_input_token_cost_above_1hr: nonNegative.optional(),
     input_cost_per_image_token: nonNegative.optional(),
     input_cost_per_audio_token: nonNegative.optional(),
+    output_cost_per_image_token: nonNegative.optional(),
     input_cost_per_token_above_200k_tokens: nonNegative.optional(),
     output_cost_per_token_above_200k_tokens: nonNegative.optional(),
     cache_read_input_token_cost_above_200k_tokens: nonNegative.optional(),

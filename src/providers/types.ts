@@ -99,6 +99,11 @@ export interface Usage {
    * subset of promptTokens), billed at the audio input rate.
    */
   audioInputTokens?: number;
+  /**
+   * Completion tokens that are generated images (Gemini `candidatesTokensDetails` modality IMAGE; a
+   * subset of completionTokens), billed at the image output rate.
+   */
+  imageOutputTokens?: number;
   /** Completion tokens spent on reasoning (a subset of completionTokens). */
   reasoningTokens?: number;
   /** True when the gateway counted the tokens itself because the upstream omitted usage. */
@@ -200,6 +205,8 @@ export interface TokenPrices {
   imageInputPerToken?: number;
   /** Audio input tokens (Gemini 2.x Flash, gpt-4o-audio-preview); absent: the input rate. */
   audioInputPerToken?: number;
+  /** Image output tokens (Gemini's image-generating models); absent: the output rate. */
+  imageOutputPerToken?: number;
   /** Rates of a call whose prompt is above `aboveTokens` tokens: the whole call is billed at them (billing/cost.ts). */
   longContext?: LongContextPrices;
 }
@@ -244,6 +251,7 @@ export interface ModelInfo {
   cache_creation_input_token_cost_above_1hr?: number;
   input_cost_per_image_token?: number;
   input_cost_per_audio_token?: number;
+  output_cost_per_image_token?: number;
   input_cost_per_token_above_200k_tokens?: number;
   output_cost_per_token_above_200k_tokens?: number;
   cache_read_input_token_cost_above_200k_tokens?: number;

@@ -483,6 +483,7 @@ function effectivePrices(entry: RegistryEntry): { input_cost_per_token: number |
     ...(prices.cacheWrite1hPerToken !== undefined ? { cache_creation_input_token_cost_above_1hr: usd(prices.cacheWrite1hPerToken) } : {}),
     ...(prices.imageInputPerToken !== undefined ? { input_cost_per_image_token: usd(prices.imageInputPerToken) } : {}),
     ...(prices.audioInputPerToken !== undefined ? { input_cost_per_audio_token: usd(prices.audioInputPerToken) } : {}),
+    ...(prices.imageOutputPerToken !== undefined ? { output_cost_per_image_token: usd(prices.imageOutputPerToken) } : {}),
     ...longContextRates(prices.longContext, usd),
     price_source: source,
   };

@@ -179,4 +179,27 @@ describe('finish reasons and usage', () => {
     expect(openai.prompt_tokens_details).toMatchObject({ audio_tokens: 1_000 });
     expect(usageFromOpenAI(openai)).toMatchObject({ promptTokens: 1_010, audioInputTokens: 1_000 });
   });
+
+  it('generated image tokens (candidatesTokensDetails modality IMAGE) are kept apart; OpenAI usage carries them as image_tokens', () => {
+    // gemini-2.5-flash-image's answer with one 1024×1024 image and a caption.
+    const metadata = {
+      promptTokenCount: 12,
+      candidatesTokenCount: 1_290 + 8,
+      totalTokenCount: 1_310,
+      promptTokensDetails: [{ modality: 'TEXT', tokenCount: 12 }],
+      candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 1_290 }, { modality: 'TEXT', tokenCount: 8 }],
+    };
+    expect(usageFromGemini(metadata)).toMatchObject({ promptTokens: 12, completionTokens: 1_298, imageOutputTokens: 1_290 });
+    expect(usageFromGemini(metadata)).not.toHaveProperty('audioInputTokens');
+    // Text only: no image field at all (billed at the output rate, as before).
+    expect(usageFromGemini({ ...metadata, candidatesTokenCount: 8, candidatesTokensDetails: [{ modality: 'TEXT', tokenCount: 8 }] })).not.toHaveProperty('imageOutputTokens');
+    // Image tokens in the prompt are input, not output.
+    expect(usageFromGemini({ promptTokenCount: 270, promptTokensDetails: [{ modality: 'IMAGE', tokenCount: 258 }], candidatesTokenCount: 3 })).not.toHaveProperty('imageOutputTokens');
+    // Hostile details: non-numbers count 0, a list that is no list is ignored.
+    expect(usageFromGemini({ candidatesTokenCount: 5, candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 'many' }, null] as never })).not.toHaveProperty('imageOutputTokens');
+    expect(usageFromGemini({ candidatesTokenCount: 5, candidatesTokensDetails: { modality: 'IMAGE', tokenCount: 5 } as never })).not.toHaveProperty('imageOutputTokens');
+    const openai = usageToOpenAI(usageFromGemini(metadata)!);
+    expect(openai.completion_tokens_details).toMatchObject({ image_tokens: 1_290 });
+    expect(usageFromOpenAI(openai)).toMatchObject({ completionTokens: 1_298, imageOutputTokens: 1_290 });
+  });
 });

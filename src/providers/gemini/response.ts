@@ -38,6 +38,8 @@ const count = (value: unknown): number => (typeof value === 'number' && Number.i
  * Audio input is billed above text on some models (gemini-2.0-flash: $0.70 against $0.10 per 1M):
  * the prompt's AUDIO tokens (promptTokensDetails and toolUsePromptTokensDetails) less the cached
  * ones (cacheTokensDetails, billed at the cache rate) are kept as audioInputTokens.
+ * Generated images are billed above text output (gemini-2.5-flash-image: $30 against $2.50 per 1M):
+ * the completion's IMAGE tokens (candidatesTokensDetails) are kept as imageOutputTokens.
  */
 export function usageFromGemini(metadata: GeminiUsageMetadata | undefined): Usage | undefined {
   if (typeof metadata !== 'object' || metadata === null) return undefined;
@@ -55,16 +57,22 @@ export function usageFromGemini(metadata: GeminiUsageMetadata | undefined): Usag
   };
   const audio = modalityTokens(metadata.promptTokensDetails, 'AUDIO') + modalityTokens(metadata.toolUsePromptTokensDetails, 'AUDIO') - modalityTokens(metadata.cacheTokensDetails, 'AUDIO');
   if (audio > 0) usage.audioInputTokens = audio;
+  const image = modalityTokens(metadata.candidatesTokensDetails, 'IMAGE');
+  if (image > 0) usage.imageOutputTokens = image;
   return usage;
 }
 
 /**
  * A stream's usage after one more event's usageMetadata: the later counts, keeping the audio split
- * an earlier event gave when the later one has none (the prompt does not change within a stream).
+ * an earlier event gave when the later one has none (the prompt does not change within a stream),
+ * and the image output an earlier event gave when the later one has no split (output counts only
+ * grow within a stream, so images once reported were generated).
  */
 export function laterStreamUsage(previous: Usage | undefined, next: Usage): Usage {
-  if (next.audioInputTokens !== undefined || previous?.audioInputTokens === undefined) return next;
-  return { ...next, audioInputTokens: previous.audioInputTokens };
+  const audio = next.audioInputTokens === undefined && previous?.audioInputTokens !== undefined;
+  const image = next.imageOutputTokens === undefined && previous?.imageOutputTokens !== undefined;
+  if (!audio && !image) return next;
+  return { ...next, ...(audio ? { audioInputTokens: previous!.audioInputTokens } : {}), ...(image ? { imageOutputTokens: previous!.imageOutputTokens } : {}) };
 }
 
 /** The tokens a modality list (promptTokensDetails, …) gives one modality; 0 when it is absent. */

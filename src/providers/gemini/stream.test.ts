@@ -70,6 +70,15 @@ describe('gemini stream transform', () => {
     expect(run(`data: ${JSON.stringify(first)}\r\n\r\ndata: ${JSON.stringify(bare)}\r\n\r\n`).stream.usage).toMatchObject({ promptTokens: 810, completionTokens: 4, audioInputTokens: 800 });
   });
 
+  it('image output tokens: read from the events\' usageMetadata, kept when a later event omits the split', () => {
+    const image = { promptTokenCount: 10, candidatesTokenCount: 1_290, totalTokenCount: 1_300, candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 1_290 }] };
+    const first = { candidates: [{ content: { role: 'model', parts: [{ inlineData: { mimeType: 'image/png', data: 'iVBORw0KGgo=' } }] }, index: 0 }], usageMetadata: image };
+    const last = { candidates: [{ content: { role: 'model', parts: [{ text: 'A cat.' }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { ...image, candidatesTokenCount: 1_294, totalTokenCount: 1_304, candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 1_290 }, { modality: 'TEXT', tokenCount: 4 }] } };
+    expect(run(`data: ${JSON.stringify(first)}\r\n\r\ndata: ${JSON.stringify(last)}\r\n\r\n`).stream.usage).toMatchObject({ completionTokens: 1_294, imageOutputTokens: 1_290 });
+    const bare = { ...last, usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 1_294, totalTokenCount: 1_304 } };
+    expect(run(`data: ${JSON.stringify(first)}\r\n\r\ndata: ${JSON.stringify(bare)}\r\n\r\n`).stream.usage).toMatchObject({ completionTokens: 1_294, imageOutputTokens: 1_290 });
+  });
+
   it('function call: one complete tool call delta with its index, then finish_reason tool_calls', () => {
     const id = 'chatcmpl-Xj5kaKvLAbCdnvgP0oG4wQk';
     const { stream, emitted } = run(fixture('stream-function-call.sse'));

@@ -143,6 +143,8 @@ export interface GeminiUsageMetadata {
   cacheTokensDetails?: GeminiModalityTokenCount[];
   /** The tool-use prompt's tokens by modality. */
   toolUsePromptTokensDetails?: GeminiModalityTokenCount[];
+  /** The candidates' tokens by modality (generated images are billed above text on image models). */
+  candidatesTokensDetails?: GeminiModalityTokenCount[];
 }
 
 export interface GeminiGenerateContentResponse {

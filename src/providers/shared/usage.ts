@@ -30,6 +30,9 @@ export function usageFromOpenAI(raw: unknown): Usage | undefined {
   if (audio !== undefined && audio > 0) result.audioInputTokens = audio;
   const reasoning = count(completionDetails?.reasoning_tokens);
   if (reasoning !== undefined) result.reasoningTokens = reasoning;
+  // Generated images (Gemini's IMAGE modality as usageToOpenAI and LiteLLM write it), billed at their own rate.
+  const imageOutput = count((completionDetails as { image_tokens?: unknown } | null | undefined)?.image_tokens);
+  if (imageOutput !== undefined && imageOutput > 0) result.imageOutputTokens = imageOutput;
   // xAI reports a reasoning model's thinking outside completion_tokens (total = prompt + completion
   // + reasoning) and bills it as output. OpenAI counts it inside completion_tokens (total = prompt +
   // completion), so reasoning above the completion, or a total of exactly prompt + completion +
@@ -57,5 +60,6 @@ export function usageToOpenAI(usage: Usage): OpenAIUsage {
   }
   if (usage.audioInputTokens !== undefined) result.prompt_tokens_details = { ...result.prompt_tokens_details, audio_tokens: usage.audioInputTokens };
   if (usage.reasoningTokens !== undefined) result.completion_tokens_details = { reasoning_tokens: usage.reasoningTokens };
+  if (usage.imageOutputTokens !== undefined) result.completion_tokens_details = { ...result.completion_tokens_details, image_tokens: usage.imageOutputTokens };
   return result;
 }
