@@ -15,6 +15,7 @@
  * - at the dearest price among the deployments that may serve it (fallbacks included).
  */
 import type { ChatMessage, Deployment, MediaUnits, TokenPrices } from '../providers/types.js';
+import { isJsonObject, someJsonObject } from '../json-object.js';
 import { mediaCostPico } from './cost.js';
 import { chatSearchesPerCall } from './media-pricing.js';
 
@@ -280,16 +281,10 @@ const GPT_4O_MINI = /(?:^|\/)gpt-4o-mini(?:$|-\d{4}-\d{2}-\d{2}$)/i;
 /** Chat (`image_url`) and Responses (`input_image`) image parts anywhere in a body. */
 function imageParts(value: unknown): number {
   let count = 0;
-  const pending: unknown[] = [value];
-  while (pending.length > 0) {
-    const node = pending.pop();
-    if (Array.isArray(node)) {
-      for (const item of node) if (typeof item === 'object' && item !== null) pending.push(item);
-    } else if (isRecord(node)) {
-      if (node.type === 'image_url' || node.type === 'input_image') count++;
-      for (const item of Object.values(node)) if (typeof item === 'object' && item !== null) pending.push(item);
-    }
-  }
+  someJsonObject(value, (node) => {
+    if (node.type === 'image_url' || node.type === 'input_image') count++;
+    return false;
+  });
   return count;
 }
 
@@ -311,17 +306,13 @@ const MEDIA_PART_TYPES = new Set(['input_audio', 'file', 'input_file']);
 /** An image by its URL: a data: URL of an image type, or an http(s) URL whose path ends in an image extension. */
 const IMAGE_URL = /^(?:data:image\/|https?:\/\/[^?#]*\.(?:png|jpe?g|gif|webp|heic|heif|bmp)(?:[?#]|$))/i;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Whether one object of a body is a part that may hold audio (see mayCarryAudio). */
 function audioPart(node: Record<string, unknown>): boolean {
   for (const key of MEDIA_KEYS) {
     if (!Object.hasOwn(node, key) || node[key] === undefined || node[key] === null) continue;
     // Media declared an image (mimeType image/*) holds no audio.
     const media = node[key];
-    const mimeType = isRecord(media) ? (media.mimeType ?? media.mime_type) : undefined;
+    const mimeType = isJsonObject(media) ? (media.mimeType ?? media.mime_type) : undefined;
     if (typeof mimeType === 'string' && /^image\//i.test(mimeType)) continue;
     return true;
   }
@@ -331,7 +322,7 @@ function audioPart(node: Record<string, unknown>): boolean {
   if (typeof type === 'string' && MEDIA_PART_TYPES.has(type)) return true;
   if (type === 'image_url') {
     const image = node.image_url;
-    const url = typeof image === 'string' ? image : isRecord(image) ? image.url : undefined;
+    const url = typeof image === 'string' ? image : isJsonObject(image) ? image.url : undefined;
     return !(typeof url === 'string' && IMAGE_URL.test(url));
   }
   return false;
@@ -347,18 +338,7 @@ function audioPart(node: Record<string, unknown>): boolean {
  * text-only call reserves what it did before.
  */
 export function mayCarryAudio(input: CostInput): boolean {
-  const pending: unknown[] = [input.body];
-  // Iterative, so that a deeply nested body cannot exhaust the stack; strings are never scanned.
-  while (pending.length > 0) {
-    const node = pending.pop();
-    if (Array.isArray(node)) {
-      for (const item of node) if (typeof item === 'object' && item !== null) pending.push(item);
-    } else if (isRecord(node)) {
-      if (audioPart(node)) return true;
-      for (const value of Object.values(node)) if (typeof value === 'object' && value !== null) pending.push(value);
-    }
-  }
-  return false;
+  return someJsonObject(input.body, audioPart);
 }
 
 /**
@@ -396,9 +376,9 @@ export function mayProduceImages(input: CostInput, deployment: Pick<Deployment, 
   if (deployment.prices?.imageOutputPerToken === undefined) return false;
   if (typeof deployment.upstreamModel === 'string' && IMAGE_GENERATING_MODEL.test(deployment.upstreamModel.toLowerCase())) return true;
   // A relayed native body (the Gemini-native route) is the request's `native`.
-  const body = isRecord(input.body.native) ? input.body.native : input.body;
+  const body = isJsonObject(input.body.native) ? input.body.native : input.body;
   if (namesImage(body.modalities)) return true;
-  return [body.generationConfig, body.generation_config].some((config) => isRecord(config) && (namesImage(config.responseModalities) || namesImage(config.response_modalities)));
+  return [body.generationConfig, body.generation_config].some((config) => isJsonObject(config) && (namesImage(config.responseModalities) || namesImage(config.response_modalities)));
 }
 
 /**

@@ -25,6 +25,7 @@
  *   completion; the total is recomputed as prompt + completion once anything was adjusted.
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
+import { isJsonObject, someJsonObject } from '../json-object.js';
 import { billableOutputLimit, extraImageTokens, promptTokenBound, type CostInput } from './max-cost.js';
 
 export { DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
@@ -127,10 +128,6 @@ function attachmentDataLength(part: AttachmentPart): number {
 /** Fields that make the provider read input stored on its side: files by id or URL (Gemini's fileUri, a YouTube video), a Response's earlier conversation, a Conversation, a stored prompt. */
 const STORED_INPUT_FIELDS = ['file_id', 'file_url', 'fileUri', 'file_uri', 'previous_response_id', 'conversation'] as const;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A media URL the provider fetches and reads (an image, a video, a document), not data carried inline. */
 function isRemoteUrl(value: unknown): boolean {
   return typeof value === 'string' && !value.startsWith('data:');
@@ -143,26 +140,17 @@ function isRemoteUrl(value: unknown): boolean {
  * source of type `url` or `file`), Gemini `fileData`. Walked without recursion.
  */
 function referencesStoredInput(value: unknown): boolean {
-  const pending: unknown[] = [value];
-  while (pending.length > 0) {
-    const node = pending.pop();
-    if (Array.isArray(node)) {
-      for (const item of node) if (typeof item === 'object' && item !== null) pending.push(item);
-      continue;
-    }
-    if (!isObject(node)) continue;
+  return someJsonObject(value, (node) => {
     for (const field of STORED_INPUT_FIELDS) {
       const named = node[field];
-      if ((typeof named === 'string' && named !== '') || isObject(named)) return true;
+      if ((typeof named === 'string' && named !== '') || isJsonObject(named)) return true;
     }
-    if (isObject(node.fileData) || isObject(node.file_data)) return true;
+    if (isJsonObject(node.fileData) || isJsonObject(node.file_data)) return true;
     if ((node.type === 'url' || node.type === 'file') && (isRemoteUrl(node.url) || typeof node.file_id === 'string')) return true;
     const image = node.image_url;
-    if (isRemoteUrl(image) || (isObject(image) && isRemoteUrl(image.url))) return true;
-    if (isObject(node.prompt) && typeof node.prompt.id === 'string') return true;
-    for (const item of Object.values(node)) if (typeof item === 'object' && item !== null) pending.push(item);
-  }
-  return false;
+    if (isRemoteUrl(image) || (isJsonObject(image) && isRemoteUrl(image.url))) return true;
+    return isJsonObject(node.prompt) && typeof node.prompt.id === 'string';
+  });
 }
 
 /**
