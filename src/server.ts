@@ -218,6 +218,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       requestMetadata: undefined,
       requestOptions: undefined,
       guardrails: undefined,
+      logMasking: undefined,
     } satisfies EveryField<CallContext> as CallContext;
     const traceparent = request.headers.traceparent;
     if (typeof traceparent === 'string') call.traceparent = traceparent;

@@ -91,6 +91,12 @@ export interface CallContext {
   requestOptions?: RequestOptions;
   /** What each guardrail that ran did (stages/guardrails-pre.ts, guardrails-post.ts), kept on the usage row's metadata. */
   guardrails?: GuardrailOutcome[];
+  /**
+   * Masks the prompt's logged copy only (the usage row, the callbacks): set when a during_call PII
+   * guardrail refused the call (guardrails/during-call.ts). The upstream already had the prompt; the
+   * logs do not keep the values it was refused for.
+   */
+  logMasking?: (text: string) => string;
 }
 
 /** What one guardrail did on a call, kept on its usage row and in x-switchboard-guardrails. */

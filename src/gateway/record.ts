@@ -15,6 +15,8 @@ import { toUsageRow, type Settlement, type UsageFacts } from './usage-row.js';
 import { withoutContent } from './spend-log-privacy.js';
 import { callContentOf } from '../observability/callbacks/callback-content.js';
 import { noLogFor } from '../observability/callbacks/callbacks.js';
+import { rewriteRequest } from '../guardrails/texts.js';
+import { promptOf } from './request-body.js';
 
 /** What the record knows about how the call ended: the row's facts, and the attempt that fixed the charge. */
 type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retries' | 'fallbacks' | 'stream' | 'settlement' | 'error' | 'aborted'> & {
@@ -100,6 +102,7 @@ export class UsageRecorder {
     const powerLevel = this.deps.platform ? chargedLevelOf(call, ending.lastAttempt) : undefined;
     const credits = admission?.credits?.settle(billing.answerMicros, { level: powerLevel, reads: billing.operatorReads });
     const latencyMs = performance.now() - context.startedAt;
+    const logged = loggedCopy(call);
     this.deps.metrics?.observeCall({
       modelGroup: ending.modelGroup,
       deployment,
@@ -131,7 +134,7 @@ export class UsageRecorder {
       creditsCharged: credits?.charged,
       powerLevel,
       routingRule: call.rule?.name,
-      promptForLog: call.promptForLog,
+      promptForLog: logged.promptForLog,
       latencyMs,
       cacheHit: ending.cacheHit,
       agent: call.agent,
@@ -143,7 +146,7 @@ export class UsageRecorder {
     // Callbacks see what the usage log keeps, once it is queued; their delivery is off this path.
     // Content reaches them whenever message logging is on, bounded, whether or not the row keeps it.
     const callbacks = this.deps.callbacks;
-    if (callbacks) callbacks.deliver(kept, context, callbacks.messageLogging ? callContentOf(call.operation, settlement?.answerText, settlement?.streamedAnswer) : undefined);
+    if (callbacks) callbacks.deliver(kept, context, callbacks.messageLogging ? callContentOf(logged.operation, settlement?.answerText, settlement?.streamedAnswer) : undefined);
     this.deps.alerting?.recorded(kept, noLogFor(context));
   }
 }
@@ -213,4 +216,12 @@ export function chargedLevelOf(call: KnownCall, lastAttempt: AttemptPlan | undef
   if (lastAttempt) return lastAttempt.target.chargedLevel;
   const credits = call.admission?.credits;
   return credits ? credits.level : call.level?.level;
+}
+
+/** The call as its logs keep it: with the prompt masked where a guardrail asked (context.logMasking), else itself. */
+function loggedCopy(call: KnownCall): KnownCall {
+  const mask = call.context.logMasking;
+  if (!mask || !call.operation) return call;
+  const operation = rewriteRequest(call.operation, mask);
+  return { ...call, operation, promptForLog: call.promptForLog === undefined ? undefined : promptOf(operation) };
 }

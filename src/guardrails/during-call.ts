@@ -10,18 +10,20 @@
 import { type GatewayError, toGatewayError } from '../errors.js';
 import type { Call } from '../gateway/call.js';
 import type { GuardrailOutcome } from '../gateway/call-context.js';
-import { piiPrecheck, textPrecheck } from './checks.js';
+import { piiMasking, piiPrecheck, textPrecheck } from './checks.js';
 import type { GuardrailDefinition } from './definitions.js';
 import { askExternal } from './external.js';
 import { PiiVault } from './pii.js';
 
 /** Runs the during_call guardrails on the prompt texts; resolves to the error that refuses the answer, or undefined. Never rejects. */
 export async function duringCallVerdict(guardrails: readonly GuardrailDefinition[], texts: readonly string[], call: Call, outcomes: GuardrailOutcome[]): Promise<GatewayError | undefined> {
+  // One numbering of placeholders across the guardrails' masks of the logged copy.
+  const vault = new PiiVault();
   const checks = guardrails.map(async (guardrail): Promise<GatewayError | undefined> => {
     try {
       if (guardrail.pii) {
         // Only entities to block reach here (masking during the call is refused by the config).
-        piiPrecheck(guardrail, texts, new PiiVault());
+        piiPrecheck(guardrail, texts, vault);
         outcomes.push({ name: guardrail.name, stage: 'during_call', action: 'passed' });
       } else if (guardrail.external) {
         const verdict = await askExternal(guardrail, texts, 'request', call.context, call.operation.request.model);
@@ -41,6 +43,12 @@ export async function duringCallVerdict(guardrails: readonly GuardrailDefinition
     } catch (caught) {
       const error = toGatewayError(caught);
       outcomes.push({ name: guardrail.name, stage: 'during_call', action: 'blocked', detail: error.message });
+      if (guardrail.pii && error.code === 'guardrail_violation') {
+        // The prompt refused for PII is logged with every value this guardrail found masked (as a pre_call refusal is).
+        const mask = piiMasking(guardrail, vault);
+        const before = call.context.logMasking;
+        call.context.logMasking = before ? (text) => mask(before(text)) : mask;
+      }
       return error;
     }
   });
