@@ -22,6 +22,8 @@ export interface GatewaySettings {
   storePrompts?: boolean;
   /** The logging callbacks get message content (a callback is configured, turn_off_message_logging is not set): the answer text is kept for them. */
   callbackContent?: boolean;
+  /** litellm_settings.turn_off_message_logging is not set: an upstream's error text (it may echo the prompt) may be kept on a deployment's health record. */
+  messageLogging?: boolean;
   /** general_settings.disable_spend_logs: usage rows keep counters and spend, no content (spend-log-privacy.ts). */
   withoutSpendLogContent?: boolean;
   /** general_settings.max_response_size_mb in bytes: larger answers are not sent (response-size.ts). */

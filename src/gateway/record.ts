@@ -225,3 +225,13 @@ function loggedCopy(call: KnownCall): KnownCall {
   const operation = rewriteRequest(call.operation, mask);
   return { ...call, operation, promptForLog: call.promptForLog === undefined ? undefined : promptOf(operation) };
 }
+
+/**
+ * Whether an upstream's error text from this call may be kept where operators read it (a
+ * deployment's health record, the outage alert quoting it): not when the call's content is not
+ * logged (its key or request says no-log, or turn_off_message_logging), since that text often echoes
+ * the prompt.
+ */
+export function upstreamTextKept(settings: Pick<GatewayDependencies['settings'], 'messageLogging'> | undefined, context: CallContext): boolean {
+  return settings?.messageLogging !== false && !noLogFor(context);
+}

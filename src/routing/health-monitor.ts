@@ -285,7 +285,7 @@ export class HealthMonitor {
    * A live call that failed in a way that says something about the deployment (not the client's
    * fault). A connection that could not be made at all (`error.unreachable`) takes it down at once.
    */
-  observeFailure(deployment: Deployment, error: GatewayError): void {
+  observeFailure(deployment: Deployment, error: GatewayError, quoteUpstream = true): void {
     if (!countsTowardCooldown(error) || error.upstreamStatus === 429) return;
     // A 404 from a local backend is most often a model that is no longer there: read the backend now.
     if (error.upstreamStatus === 404 && this.options.backends) this.recheckModel(deployment);
@@ -299,7 +299,7 @@ export class HealthMonitor {
     if (previous === 'model_missing') status = previous;
     else if (previous === 'down' || error.unreachable || consecutiveFailures >= this.liveDownAfter) status = 'down';
     else if (failureRatio(entry.outcomes) >= INTERMITTENT_RATIO) status = 'degraded';
-    this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures, lastError: error.message.slice(0, 500), updatedAt: this.now() }, previous, false);
+    this.commit(deployment, entry, { ...entry.health, status, consecutiveFailures, lastError: quoteUpstream || error.unreachable ? error.message.slice(0, 500) : withoutUpstreamText(error), updatedAt: this.now() }, previous, false);
   }
 
   /** At most every 2 s per deployment: reads its backend and marks it model_missing if the model is gone. */
@@ -397,4 +397,13 @@ export function healthGaugeValue(status: HealthStatus | undefined): number {
     default:
       return -1;
   }
+}
+
+/**
+ * A live failure described without the upstream's own text (which may echo the prompt): for a call
+ * whose content is not logged (no-log, turn_off_message_logging), on the health record every
+ * replica shares and in the outage alert quoting it.
+ */
+function withoutUpstreamText(error: GatewayError): string {
+  return `${error.code}${error.upstreamStatus !== undefined ? ` (upstream HTTP ${error.upstreamStatus})` : ''}; the upstream's message is not kept: the call's content is not logged`;
 }

@@ -29,7 +29,8 @@ export interface RouterDependencies {
 export interface RouterHealth {
   isHealthy(deployment: Deployment): boolean;
   observeSuccess(deployment: Deployment, firstTokenMs: number | undefined): void;
-  observeFailure(deployment: Deployment, error: GatewayError): void;
+  /** quoteUpstream false: the call's content is not logged, so the upstream's error text is not kept. */
+  observeFailure(deployment: Deployment, error: GatewayError, quoteUpstream?: boolean): void;
   /** The status and last error (a missing model's message names it and its backend). */
   statusOf?(deploymentId: string): { status: string; lastError?: string } | undefined;
 }
@@ -139,9 +140,9 @@ export class Router {
   }
 
   /** Counts the failure toward the deployment's cooldown (off the response path). */
-  recordFailure(deployment: Deployment, error: GatewayError, latencyMs: number): Promise<void> {
+  recordFailure(deployment: Deployment, error: GatewayError, latencyMs: number, quoteUpstream = true): Promise<void> {
     if (!countsTowardCooldown(error)) return Promise.resolve();
-    this.deps.health?.observeFailure(deployment, error);
+    this.deps.health?.observeFailure(deployment, error, quoteUpstream);
     this.stats.recordFailureLatency(deployment.id, Math.max(latencyMs, 10_000));
     return this.deps.state.recordFailure(deployment.id, this.policy.allowedFails, this.policy.cooldownMs).then(
       (until) => {

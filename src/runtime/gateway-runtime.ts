@@ -410,7 +410,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   if (callbacks || alerting) registerCallbackMetrics(metrics.registry, [callbacks, alerting].filter((source) => source !== undefined));
   // Read per call; a hot reload changes dropParams in place.
   const privacy = spendLogPrivacyOf(config);
-  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, callbackContent: callbacks?.messageLogging === true, withoutSpendLogContent: privacy.withoutContent, maxResponseBytes: maxResponseBytesOf(config), reservationOutputTokens: config.general_settings.budget_reservation_output_tokens };
+  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, callbackContent: callbacks?.messageLogging === true, messageLogging: config.litellm_settings.turn_off_message_logging !== true, withoutSpendLogContent: privacy.withoutContent, maxResponseBytes: maxResponseBytesOf(config), reservationOutputTokens: config.general_settings.budget_reservation_output_tokens };
   const gateway = new Gateway({
     catalog,
     upstream,

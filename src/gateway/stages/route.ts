@@ -19,8 +19,9 @@ import { deploymentsInRegion, type AllowedRegion } from '../../routing/region-fi
 import { atCapacityError, coolingDownError } from './route-errors.js';
 import { fittingDeployments } from './context-window.js';
 import { attemptForm } from './native-alternative.js';
+import { upstreamTextKept } from '../record.js';
 
-type RouteDependencies = Pick<GatewayDependencies, 'catalog' | 'router' | 'logger' | 'platform'>;
+type RouteDependencies = Pick<GatewayDependencies, 'catalog' | 'router' | 'logger' | 'platform'> & Partial<Pick<GatewayDependencies, 'settings'>>;
 
 /** Where the router is in one call: retries and fallbacks so far, groups found cooling down. */
 interface Progress extends RouteFacts {
@@ -98,7 +99,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       // Upstream I/O failures are GatewayErrors already; anything else is a bug, not the upstream's fault.
       if (!(caught instanceof GatewayError)) deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'attempt failed unexpectedly');
       const error = toGatewayError(caught);
-      void router.recordFailure(deployment, error, performance.now() - started);
+      void router.recordFailure(deployment, error, performance.now() - started, upstreamTextKept(deps.settings, context));
       // An attempt that settled and was then refused (by a guardrail, or over the size cap) is recorded and billed: not retried.
       if (context.client.gone || context.recorded) throw error;
       if (error.unreachable) {

@@ -14,7 +14,7 @@ import type { GatewayResult, Operation } from '../call-context.js';
 import type { Call, Next } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
 import { costInputOf } from '../cost-input.js';
-import { chargedLevelOf, type UsageRecorder } from '../record.js';
+import { chargedLevelOf, upstreamTextKept, type UsageRecorder } from '../record.js';
 import { billedResponseTextOf, responseTextOf } from '../request-body.js';
 import { settleUsage } from '../settle-usage.js';
 import { estimateUsage } from '../usage-estimate.js';
@@ -134,7 +134,7 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
       if (error) {
         deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
         // A stream that broke mid-way is the deployment's failure (for cooldowns) too.
-        if (!end.cut) void deps.router.recordFailure(deployment, error, upstreamLatencyMs);
+        if (!end.cut) void deps.router.recordFailure(deployment, error, upstreamLatencyMs, upstreamTextKept(deps.settings, call.context));
       } else {
         deps.router.recordSuccess(deployment, upstreamLatencyMs, end.firstChunkAt - (sentAt - call.context.startedAt), settlement.usage);
       }
