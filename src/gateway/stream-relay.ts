@@ -72,6 +72,11 @@ export class UpstreamStream {
   private lastChunk: EmittedChunk | undefined;
   private forwardedUsage = false;
   private pendingError: GatewayError | undefined;
+  /** The upstream's usage reports so far, folded (runningUsage); the transform's usage as last seen. */
+  private reported: Usage | undefined;
+  private seenReport: Usage | undefined;
+  /** How many kept items came before the last report that changed the counts: output after them is not in it. */
+  private reportedUpTo = 0;
 
   private constructor(
     private readonly body: Body,
@@ -132,10 +137,12 @@ export class UpstreamStream {
       } else events = this.reader.push(result.value);
       for (const event of events) {
         for (const item of this.transform.push(event.data, event.event)) emitted.push(item);
+        this.noteReport(this.kept.length + emitted.length);
         if (this.transform.error) break;
       }
       if (result.done && !this.transform.error) {
         emitted.push(...this.transform.end());
+        this.noteReport(this.kept.length + emitted.length);
         this.finished = true;
       }
       if (this.transform.error) {
@@ -191,8 +198,33 @@ export class UpstreamStream {
     }
   }
 
+  /**
+   * Folds in the transform's usage when the last event brought a new report. `position`: the kept
+   * items the report covers (those of the event that carried it included), when its counts changed.
+   */
+  private noteReport(position: number): void {
+    const usage = this.transform.usage;
+    if (usage === undefined || usage === this.seenReport) return;
+    const changed = this.seenReport === undefined || usage.promptTokens !== this.seenReport.promptTokens || usage.completionTokens !== this.seenReport.completionTokens;
+    this.seenReport = usage;
+    this.reported = runningUsage(this.reported, usage);
+    if (changed) this.reportedUpTo = position;
+  }
+
   get usage(): Usage | undefined {
-    return this.transform.usage;
+    // A report the transform made outside an event (none do today) is taken as it is.
+    if (this.transform.usage !== this.seenReport) this.noteReport(this.reportedUpTo);
+    return this.reported;
+  }
+
+  /**
+   * Whether output the provider bills (text, tool calls, reasoning) came after the upstream's last
+   * report: that report cannot include it (a part-way count followed by more text, a stale usage
+   * chunk). Only the items after the report are read.
+   */
+  get outputAfterUsage(): boolean {
+    if (this.reported === undefined || this.reportedUpTo >= this.kept.length) return false;
+    return billedText(partChunks(this.keptParts(this.reportedUpTo))).length > 0;
   }
 
   /** Server tool uses seen in the events so far (ChatStreamTransform.units). */
@@ -347,11 +379,12 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
   let usage = stream.usage;
   // Usage without the prompt (Ollama's, for a prompt served from its KV cache) or without the
   // output takes the local count of what it leaves out.
-  if (!usage || usage.promptTokens === undefined || usage.completionTokens === undefined || error !== undefined || clientDisconnected) {
+  if (!usage || usage.promptTokens === undefined || usage.completionTokens === undefined || error !== undefined || clientDisconnected || stream.outputAfterUsage) {
     batcher.flush();
     // What the upstream produced is billed however the stream ended (the client gone, the upstream
     // broken, the gateway cutting it): without the upstream's usage, its text so far is counted;
-    // with usage reported only part-way (running counts), never less than that text.
+    // with usage reported only part-way (running counts, or output sent after the last report),
+    // never less than that text.
     const counted = await options.estimateUsage(stream.countedText);
     usage = usage ? atLeastCounted(usage, counted) : counted;
     // Server tools that ran before the usage reporting them arrived are billed all the same.
@@ -363,6 +396,25 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
     response.end(error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
   }
   return { usage, firstChunkAt, error, clientDisconnected, cut };
+}
+
+/**
+ * A stream's usage after one more report. Counts in a stream are running totals (an
+ * OpenAI-compatible server's usage on every chunk, Gemini's usageMetadata on every event,
+ * Anthropic's cumulative message_delta), so a later report never lowers the prompt or the output an
+ * earlier one gave — a repeated usage chunk with smaller counts, or a final Gemini event naming only
+ * the prompt, would otherwise erase them. The rest (cache and reasoning splits) is the later report's.
+ */
+export function runningUsage(previous: Usage | undefined, next: Usage): Usage {
+  if (previous === undefined) return next;
+  const promptTokens = higher(previous.promptTokens, next.promptTokens);
+  const completionTokens = higher(previous.completionTokens, next.completionTokens);
+  if (promptTokens === next.promptTokens && completionTokens === next.completionTokens) return next;
+  return { ...next, promptTokens, completionTokens, totalTokens: Math.max(next.totalTokens ?? 0, (promptTokens ?? 0) + (completionTokens ?? 0)) };
+}
+
+function higher(earlier: number | undefined, later: number | undefined): number | undefined {
+  return earlier === undefined ? later : later === undefined ? earlier : Math.max(earlier, later);
 }
 
 /**

@@ -94,7 +94,9 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
     const message = isJsonObject(event.message) ? event.message : {};
     if (typeof message.id === 'string') this.id = message.id;
     if (typeof message.model === 'string') this.model = message.model;
-    this.startUsage = isJsonObject(message.usage) ? (message.usage as AnthropicUsage) : {};
+    const usage = isJsonObject(message.usage) ? (message.usage as AnthropicUsage) : {};
+    // A second message_start (a broken proxy) cannot lower what the first reported (mergeAnthropicUsage).
+    this.startUsage = this.startUsage ? mergeAnthropicUsage(this.startUsage, usage) : usage;
     return [];
   }
 

@@ -52,27 +52,42 @@ export function openAIUsageFromAnthropic(raw: AnthropicUsage): OpenAIUsage {
   return result;
 }
 
+const INPUT_FIELDS = ['input_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const;
+
 /**
- * Folds a message_delta's usage into message_start's. message_delta counts are cumulative; older
- * API versions send only `output_tokens` there (null or absent input fields keep the start values).
+ * Folds a message_delta's usage into message_start's (or a repeated message_start's into the
+ * first). message_delta counts are cumulative; older API versions send only `output_tokens` there
+ * (null or absent input fields keep the start values). The input side of a message is read once, so
+ * a later report never lowers it: Anthropic-compatible servers have sent `input_tokens: 0` in
+ * message_delta (SGLang), which replaced a whole prompt with nothing. A later report whose input
+ * counts add up to the same or more (Anthropic's own repeat, a server that sent 0 at message_start,
+ * a different split of the same total between fresh and cached input) is taken as it is.
  */
 export function mergeAnthropicUsage(start: AnthropicUsage, delta: AnthropicUsage): AnthropicUsage {
-  const merged: AnthropicUsage = { ...start };
-  for (const key of ['input_tokens', 'output_tokens', 'cache_creation_input_tokens', 'cache_read_input_tokens'] as const) {
+  const later: AnthropicUsage = { ...start };
+  for (const key of INPUT_FIELDS) {
     const value = count(delta[key]);
-    if (value !== undefined) merged[key] = value;
+    if (value !== undefined) later[key] = value;
   }
-  if (delta.output_tokens_details) merged.output_tokens_details = delta.output_tokens_details;
   if (delta.cache_creation && typeof delta.cache_creation === 'object') {
     const split = { ...(start.cache_creation ?? {}) };
     for (const key of ['ephemeral_5m_input_tokens', 'ephemeral_1h_input_tokens'] as const) {
       const value = count(delta.cache_creation[key]);
       if (value !== undefined) split[key] = value;
     }
-    merged.cache_creation = split;
+    later.cache_creation = split;
   }
+  const merged = inputSide(later) < inputSide(start) ? { ...start } : later;
+  const output = count(delta.output_tokens);
+  if (output !== undefined) merged.output_tokens = output;
+  if (delta.output_tokens_details) merged.output_tokens_details = delta.output_tokens_details;
   if (delta.server_tool_use) merged.server_tool_use = delta.server_tool_use;
   return merged;
+}
+
+/** The input tokens a usage object reports in all (fresh, cache writes, cache reads), as usageFromAnthropic bills them. */
+function inputSide(usage: AnthropicUsage): number {
+  return usageFromAnthropic(usage).promptTokens ?? 0;
 }
 
 /** The cache writes by lifetime, as Anthropic and LiteLLM report them. */

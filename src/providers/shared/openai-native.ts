@@ -8,7 +8,7 @@
  * Usage: tokens where the answer carries `usage` (gpt-image-1, chat-like endpoints); otherwise
  * the media units the call billed — images returned (with the `<quality>/<size>` variant that
  * prices dall-e), characters of moderation input, search units of a rerank (Cohere's
- * `meta.billed_units.search_units`, else one per query).
+ * `meta.billed_units.search_units`, never fewer than one per 100 documents sent).
  *
  * On `cohere/…` deployments, rerank goes to Cohere's own Rerank API v2 (cohere/rerank.ts).
  *
@@ -122,6 +122,18 @@ function reportedUnits(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
+/** Documents a search unit covers (Cohere's pricing: one query over up to 100 documents). */
+const DOCUMENTS_PER_SEARCH_UNIT = 100;
+
+/**
+ * The fewest search units a rerank of `documents` is billed: each document is at least one chunk,
+ * 100 to a unit, and a query is at least one. A report below it (0, a fraction: an upstream that
+ * lowers its own count) or none at all bills this.
+ */
+function fewestSearchUnits(documents: unknown): number {
+  return Math.max(1, Math.ceil((Array.isArray(documents) ? documents.length : 0) / DOCUMENTS_PER_SEARCH_UNIT));
+}
+
 /** Characters of a moderation or speech input: strings, and the text parts of multi-modal input. */
 export function inputCharacters(input: unknown): number {
   if (typeof input === 'string') return [...input].length;
@@ -160,7 +172,7 @@ function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | 
       return usageOfResponse(body);
     case 'rerank': {
       const billed = isJsonObject(body.meta) && isJsonObject(body.meta.billed_units) ? reportedUnits(body.meta.billed_units.search_units) : undefined;
-      return withUnits({ queries: billed ?? 1 });
+      return withUnits({ queries: Math.max(billed ?? 0, fewestSearchUnits(call.body.documents)) });
     }
     default:
       return tokens;
