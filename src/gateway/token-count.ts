@@ -25,8 +25,15 @@ const YIELD_AFTER_MS = 4;
  */
 export const MAX_COUNT_TOKENS_CHARACTERS = 2_000_000;
 
+/**
+ * Text that spells a special token (`<|endoftext|>`, `<|im_start|>`, …) is ordinary text in a
+ * prompt or an answer — providers read and bill it as such — so it is counted as text. The
+ * tokenizer's default refuses it, which failed every local count of such a call (billing included).
+ */
+const AS_TEXT = { disallowedSpecial: new Set<string>() };
+
 function loadCounter(): Promise<Counter> {
-  counter ??= import('gpt-tokenizer').then((module) => (text: string) => module.countTokens(text));
+  counter ??= import('gpt-tokenizer').then((module) => (text: string) => module.countTokens(text, AS_TEXT));
   return counter;
 }
 

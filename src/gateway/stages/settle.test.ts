@@ -99,4 +99,42 @@ describe('settle stage', () => {
     expect(events).toEqual(['record']);
     expect(rows[0]).toMatchObject({ aborted: 1, status: 'failure' });
   });
+
+  it('a stream whose ending throws (a bug) is recorded at the most the call could cost, its response closed, never left unrecorded', async () => {
+    const { rows, deps, recorder } = harness();
+    let settledWith: number | undefined;
+    const ticket: Ticket = { headers: {}, settle: (micros) => ((settledWith = micros), []) };
+    const attempted: Attempted = {
+      kind: 'stream',
+      sentAt: 0,
+      warnings: [],
+      encoder: { contentType: 'text/event-stream; charset=utf-8' } as never,
+      relay: async () => {
+        throw new Error('a bug in the relay');
+      },
+    };
+    const result = await settleStage(deps, recorder, async () => attempted)(attemptedCall({ admission: { ticket } }, true));
+    let destroyed = false;
+    if (result.kind === 'stream') await result.pump({ writableEnded: false, destroy: () => (destroyed = true) } as unknown as ServerResponse);
+    expect(destroyed).toBe(true);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failure', error_code: 'internal', usage_adjusted: 1 });
+    // The most the call could cost: its prompt bound and its output limit at the deployment's prices.
+    expect(rows[0].cost_micros).toBeGreaterThan(0);
+    expect(settledWith).toBe(rows[0].cost_micros);
+  });
+
+  it('a JSON answer whose settlement throws (a bug) is recorded at the most the call could cost, and the call fails', async () => {
+    const { rows, deps, recorder } = harness();
+    const lying = {
+      get promptTokens(): number {
+        throw new Error('a bug in the settlement');
+      },
+    };
+    const attempted: Attempted = { kind: 'json', body: '{"choices":[]}', parsed: { choices: [] }, usage: lying as never, upstreamLatencyMs: 5, warnings: [] };
+    await expect(settleStage(deps, recorder, async () => attempted)(attemptedCall())).rejects.toThrow('a bug in the settlement');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failure', error_code: 'internal' });
+    expect(rows[0].cost_micros).toBeGreaterThan(0);
+  });
 });

@@ -6,6 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { callCostMicros, formatUsd } from '../../billing/cost.js';
+import { billableOutputLimit, maxCostMicros, promptTokenBound } from '../../billing/max-cost.js';
 import { withoutOutputCap } from '../../billing/reservation-plan.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import type { Deployment, Usage } from '../../providers/types.js';
@@ -81,7 +82,15 @@ async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, cal
   const { deployment } = plan;
   const { parsed, upstreamLatencyMs } = attempted;
   const responseText = () => attempted.text ?? (operation.kind === 'embeddings' ? '' : responseTextOf(parsed));
-  const settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, () => attempted.text ?? (operation.kind === 'embeddings' ? '' : billedResponseTextOf(parsed)));
+  let settlement: Settlement;
+  try {
+    settlement = await settle(deps, call, attempted.usage, upstreamLatencyMs, null, () => attempted.text ?? (operation.kind === 'embeddings' ? '' : billedResponseTextOf(parsed)));
+  } catch (caught) {
+    // A bug in the settlement (a count, a price): the upstream answered, so the call is recorded at its most, never free.
+    deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'a call could not be settled; billed at the most it could cost');
+    recordUnsettled(recorder, call, upstreamLatencyMs);
+    throw caught;
+  }
   deps.router.recordSuccess(deployment, upstreamLatencyMs, undefined, settlement.usage);
   const verdict = await guardrailVerdict(call, attempted.refused ? undefined : attempted.body);
   const refused = 'refused' in verdict ? verdict.refused : attempted.refused;
@@ -128,26 +137,53 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
     kind: 'stream',
     headers,
     pump: async (serverResponse) => {
-      const end = await attempted.relay(serverResponse);
-      const { error, upstreamLatencyMs } = end;
-      const settlement = await settle(deps, call, end.usage, upstreamLatencyMs, end.firstChunkAt, end.countedText ?? end.text);
-      if (error) {
-        deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
-        // A stream that broke mid-way is the deployment's failure (for cooldowns) too.
-        if (!end.cut) void deps.router.recordFailure(deployment, error, upstreamLatencyMs, upstreamTextKept(deps.settings, call.context));
-      } else {
-        deps.router.recordSuccess(deployment, upstreamLatencyMs, end.firstChunkAt - (sentAt - call.context.startedAt), settlement.usage);
+      try {
+        await pumpAndRecord(serverResponse);
+      } catch (caught) {
+        // A bug in the stream's ending (the relay, a count): the client's stream is closed, and the
+        // call is never left unrecorded — free, with its reservation and in-flight slot held.
+        deps.logger.error({ err: caught, callId: call.context.callId, deployment: deployment.id }, 'a stream could not be settled; billed at the most it could cost');
+        if (!serverResponse.writableEnded) serverResponse.destroy();
+        if (!call.context.recorded) recordUnsettled(recorder, call, performance.now() - sentAt);
       }
-      if (deps.settings.storePrompts) settlement.responseText = end.text();
-      // What was streamed, for the logging callbacks: as the relayed parts, read off this thread (callback-content.ts).
-      if (deps.settings.callbackContent) {
-        if (settlement.responseText !== undefined) settlement.answerText = settlement.responseText;
-        else settlement.streamedAnswer = end.answer();
-      }
-      // A stream a post_call guardrail cut is recorded as the refusal, as a refused JSON answer is (billed: the upstream was read to its end).
-      recorder.recordAttempt(call, settlement, error ?? call.guardrails?.streamRefusal?.(), end.aborted);
     },
   };
+
+  async function pumpAndRecord(serverResponse: Parameters<typeof attempted.relay>[0]): Promise<void> {
+    const end = await attempted.relay(serverResponse);
+    const { error, upstreamLatencyMs } = end;
+    const settlement = await settle(deps, call, end.usage, upstreamLatencyMs, end.firstChunkAt, end.countedText ?? end.text);
+    if (error) {
+      deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
+      // A stream that broke mid-way is the deployment's failure (for cooldowns) too.
+      if (!end.cut) void deps.router.recordFailure(deployment, error, upstreamLatencyMs, upstreamTextKept(deps.settings, call.context));
+    } else {
+      deps.router.recordSuccess(deployment, upstreamLatencyMs, end.firstChunkAt - (sentAt - call.context.startedAt), settlement.usage);
+    }
+    if (deps.settings.storePrompts) settlement.responseText = end.text();
+    // What was streamed, for the logging callbacks: as the relayed parts, read off this thread (callback-content.ts).
+    if (deps.settings.callbackContent) {
+      if (settlement.responseText !== undefined) settlement.answerText = settlement.responseText;
+      else settlement.streamedAnswer = end.answer();
+    }
+    // A stream a post_call guardrail cut is recorded as the refusal, as a refused JSON answer is (billed: the upstream was read to its end).
+    recorder.recordAttempt(call, settlement, error ?? call.guardrails?.streamRefusal?.(), end.aborted);
+  }
+}
+
+/**
+ * The record of a call whose upstream answered but whose settlement failed unexpectedly (a bug):
+ * billed at the most the call could cost — the bound its reservation was sized by — since what the
+ * provider billed is unknown and the call must not be free; the row says `internal`, and the
+ * reservation and in-flight slot are released.
+ */
+function recordUnsettled(recorder: UsageRecorder, call: Call, upstreamLatencyMs: number): void {
+  const input = costInputOf(call.operation);
+  const { deployment } = call.attempt!;
+  const promptTokens = promptTokenBound(input);
+  const completionTokens = billableOutputLimit(input, deployment);
+  const settlement: Settlement = { usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true }, costMicros: maxCostMicros(input, [deployment], promptTokens), upstreamLatencyMs, timeToFirstTokenMs: null, usageAdjusted: true };
+  recorder.recordAttempt(call, settlement, new GatewayError('internal', 'the gateway failed to settle this call after the upstream answered; billed at the most it could cost'), true);
 }
 
 /**
