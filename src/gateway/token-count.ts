@@ -1,7 +1,9 @@
 /**
  * Counts tokens when an upstream omits usage (some streaming servers do) and for
- * /v1/messages/count_tokens. Uses the o200k BPE (gpt-tokenizer), loaded on first use so start-up
- * and the normal request path never pay for it. Counts for non-OpenAI models are estimates.
+ * /v1/messages/count_tokens. Uses the o200k BPE (o200k.ts: gpt-tokenizer's ranks in a compact
+ * table), loaded on first use so start-up and the normal request path never pay for it. Counts for
+ * non-OpenAI models are estimates. Text that spells a special token (`<|endoftext|>`) is ordinary
+ * text in a prompt or an answer — providers read and bill it as such — and is counted as text.
  *
  * BPE costs grow with the square of a word's length (64k characters without a space take 2 s),
  * and a whole prompt counted at once blocks the event loop for every other request. So text is
@@ -10,6 +12,7 @@
  * slices every few milliseconds.
  */
 import type { ChatMessage } from '../providers/types.js';
+import { o200kCounter } from './o200k.js';
 
 type Counter = (text: string) => number;
 let counter: Promise<Counter> | undefined;
@@ -25,15 +28,8 @@ const YIELD_AFTER_MS = 4;
  */
 export const MAX_COUNT_TOKENS_CHARACTERS = 2_000_000;
 
-/**
- * Text that spells a special token (`<|endoftext|>`, `<|im_start|>`, …) is ordinary text in a
- * prompt or an answer — providers read and bill it as such — so it is counted as text. The
- * tokenizer's default refuses it, which failed every local count of such a call (billing included).
- */
-const AS_TEXT = { disallowedSpecial: new Set<string>() };
-
 function loadCounter(): Promise<Counter> {
-  counter ??= import('gpt-tokenizer').then((module) => (text: string) => module.countTokens(text, AS_TEXT));
+  counter ??= o200kCounter();
   return counter;
 }
 
