@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from '../providers/types.js';
-import { billableOutputLimit, DEFAULT_OUTPUT_TOKEN_LIMIT, generatedChoices, maxCostMicros, promptCount, REASONING_ALLOWANCE, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, generatedChoices, maxCostMicros, promptCount, promptReadBound, REASONING_ALLOWANCE, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
 
 const BASE_MESSAGES = [{ role: 'user', content: 'hi' }];
 const chat = (body: Record<string, unknown>): CostInput => ({ kind: 'chat', body: { model: 'm', messages: BASE_MESSAGES, ...body } });
@@ -146,5 +146,33 @@ describe('the output bound', () => {
     expect(maxCostMicros(relayed({}), [windowed])).toBe(1 + 2 * 8192);
     // The same request through the gateway's own formats keeps its smaller default (the gateway caps that output itself).
     expect(maxCostMicros({ kind: 'completion', body: { model: 'm' } }, [plain])).toBe(1 + 2 * 4096);
+  });
+});
+
+describe('input the provider keeps itself is held at the model\'s input window', () => {
+  const windowed = deployment(1, 2, { modelInfo: { max_input_tokens: 50_000 } });
+  const relayed = (body: Record<string, unknown>): CostInput => ({ kind: 'completion', relayed: true, body: { native: body } });
+
+  it.each([
+    ['a Response\'s previous_response_id', relayed({ input: 'go on', previous_response_id: 'resp_1', max_output_tokens: 10 })],
+    ['a Conversation by id', relayed({ input: 'go on', conversation: { id: 'conv_1' }, max_output_tokens: 10 })],
+    ['a file by id in chat', chat({ max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] }] })],
+    ['an Anthropic document by URL', relayed({ max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'url', url: 'https://example.com/report.pdf' } }] }] })],
+    ['a Gemini context cache', relayed({ contents: [{ parts: [{ text: 'and then?' }] }], cachedContent: 'cachedContents/abc', generationConfig: { maxOutputTokens: 10 } })],
+    ['a Gemini file by URI', relayed({ contents: [{ parts: [{ fileData: { fileUri: 'https://generativelanguage.googleapis.com/v1beta/files/a', mimeType: 'video/mp4' } }] }], generationConfig: { maxOutputTokens: 10 } })],
+  ])('%s', (_name, input) => {
+    expect(promptReadBound(input, windowed)).toBe(50_000);
+    expect(maxCostMicros(input, [windowed])).toBeGreaterThanOrEqual(50_000);
+    // Without max_input_tokens: the largest current windows.
+    expect(promptReadBound(input, deployment(1, 2))).toBe(DEFAULT_INPUT_WINDOW);
+  });
+
+  it('a tool whose schema has a file_id parameter, a file sent inline, or an image by URL names no stored input', () => {
+    const image = relayed({ max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } }] }] });
+    expect(promptReadBound(image, windowed)).toBe(promptTokenBound(image));
+    const tool = chat({ max_tokens: 10, tools: [{ type: 'function', function: { name: 'open', parameters: { type: 'object', properties: { file_id: { type: 'string' }, conversation: { type: 'object' } } } } }] });
+    expect(promptReadBound(tool, windowed)).toBe(promptTokenBound(tool));
+    const inline = chat({ max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: 'data:application/pdf;base64,AAAA', filename: 'a.pdf' } }] }] });
+    expect(promptReadBound(inline, windowed)).toBe(promptTokenBound(inline));
   });
 });

@@ -114,11 +114,12 @@ function messageExtraBytes(message: ChatMessage): number {
   return bytes;
 }
 
-/** A prompt's bound and its image parts (`image_url`, `input_image`). */
+/** A prompt's bound, its image parts (`image_url`, `input_image`), and whether it names input the provider keeps itself. */
 interface PromptBound {
   kind: CostInput['kind'];
   tokens: number;
   pictures: number;
+  storedInput: boolean;
 }
 
 function messagesBound(messages: unknown, into: PromptBound): void {
@@ -159,7 +160,7 @@ export function promptTokenBound(input: CostInput): number {
 
 function computePromptTokenBound(input: CostInput): PromptBound {
   const { body } = input;
-  const bound: PromptBound = { kind: input.kind, tokens: 0, pictures: 0 };
+  const bound: PromptBound = { kind: input.kind, tokens: 0, pictures: 0, storedInput: someJsonObject(body, namesStoredInput) };
   if (input.kind === 'chat') messagesBound(body.messages, bound);
   // Images other than a chat message's parts (a relayed native body's input_image parts): counted by a walk.
   else bound.pictures = imageParts(body);
@@ -299,6 +300,48 @@ export function extraImageTokens(input: CostInput, deployment: Pick<Deployment, 
   return boundOf(input).pictures * GPT_4O_MINI_IMAGE_TOKENS;
 }
 
+/** Input window assumed when model_info names none (the largest current context windows). */
+export const DEFAULT_INPUT_WINDOW = 2_000_000;
+
+/**
+ * Fields whose string value makes the provider read input it keeps itself: a Response's earlier
+ * conversation, a Conversation, a file by id or URL (chat, Responses and Anthropic `file_id`,
+ * Responses `file_url`, Gemini's `fileUri` in `fileData`), a Gemini context cache (`cachedContent`).
+ */
+const STORED_INPUT_FIELDS = ['previous_response_id', 'conversation', 'file_id', 'file_url', 'fileUri', 'file_uri', 'cachedContent', 'cached_content'] as const;
+
+/**
+ * Whether one object of a body names input the provider keeps or fetches itself (also a
+ * Conversation or a stored prompt given as `{id}`, and an Anthropic document by URL: a PDF of any
+ * number of pages). Only string ids count: a tool's JSON schema with a parameter named `file_id`
+ * (an object) names no stored input. Images by URL are not here: each is bounded by the per-image
+ * allowance of the prompt bound.
+ */
+function namesStoredInput(node: Record<string, unknown>): boolean {
+  for (const field of STORED_INPUT_FIELDS) {
+    const named = node[field];
+    if (typeof named === 'string' && named !== '') return true;
+  }
+  if (node.type === 'document' && isJsonObject(node.source) && node.source.type === 'url') return true;
+  return [node.conversation, node.prompt].some((named) => isJsonObject(named) && typeof named.id === 'string' && named.id !== '');
+}
+
+/**
+ * The prompt tokens `deployment` may bill a request for: its bound (`promptTokens`), the extra
+ * image tokens of gpt-4o-mini, and — when the request names input the provider keeps itself (a
+ * Response's previous_response_id, a Conversation, a file by id or URL, Gemini fileData, a Gemini
+ * context cache, a stored prompt) — up to the model's whole input window
+ * (model_info.max_input_tokens, else DEFAULT_INPUT_WINDOW): the request's few bytes say nothing of
+ * how long that input is, the provider bills every token of it, and the usage bounds accept as
+ * much (usage-bounds.ts).
+ * Reserved at less, concurrent calls of a key passed its budget by as many calls as ran at once.
+ */
+export function promptReadBound(input: CostInput, deployment: Pick<Deployment, 'upstreamModel' | 'modelInfo'>, promptTokens = promptTokenBound(input)): number {
+  const read = promptTokens + extraImageTokens(input, deployment);
+  if (!boundOf(input).storedInput) return read;
+  return Math.max(read, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
+}
+
 /** Keys of a Gemini part that carries media inline or by reference (either JSON spelling). */
 const MEDIA_KEYS = ['inlineData', 'inline_data', 'fileData', 'file_data'] as const;
 /** Chat and Responses parts that may hold audio. */
@@ -400,7 +443,7 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[], promp
   const audio = deployments.some((deployment) => deployment.prices?.audioInputPerToken !== undefined) && mayCarryAudio(input);
   let worst = 0;
   for (const deployment of deployments) {
-    const prompt = promptTokens + extraImageTokens(input, deployment);
+    const prompt = promptReadBound(input, deployment, promptTokens);
     const tokens = deployment.prices ? prompt * dearestInputPrice(deployment.prices, prompt, audio) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, prompt, mayProduceImages(input, deployment)) : 0;
     // OpenAI's search models run a web search for every chat call, billed per search.
     const searches = input.kind === 'chat' ? chatSearchesPerCall(deployment) : 0;

@@ -9,7 +9,7 @@
  * was reserved. A call the client capped itself (max_tokens) reserves exactly that, as before.
  */
 import type { Deployment } from '../providers/types.js';
-import { dearestInputPrice, dearestOutputPrice, extraImageTokens, generatedChoices, maxCostMicros, mayCarryAudio, mayProduceImages, modelOutputLimit, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
+import { dearestInputPrice, dearestOutputPrice, generatedChoices, maxCostMicros, mayCarryAudio, mayProduceImages, modelOutputLimit, predictionTokenBound, promptReadBound, promptTokenBound, type CostInput } from './max-cost.js';
 
 export const DEFAULT_RESERVATION_OUTPUT_TOKENS = 1024;
 /** The smallest answer worth calling for: below this a call is refused rather than cut to nothing. */
@@ -57,7 +57,7 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
       if (tokens === undefined) return maxCostMicros(input, deployments, prompt);
       let worst = 0;
       for (const deployment of priced) {
-        const read = prompt + extraImageTokens(input, deployment);
+        const read = promptReadBound(input, deployment, prompt);
         const pico = read * dearestInputPrice(deployment.prices!, read, audio) + (tokens + prediction) * choices * dearestOutputPrice(deployment.prices!, read, mayProduceImages(input, deployment));
         worst = Math.max(worst, pico);
       }
@@ -67,7 +67,7 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
       let fewest = Number.MAX_SAFE_INTEGER;
       for (const deployment of priced) {
         const prices = deployment.prices!;
-        const read = prompt + extraImageTokens(input, deployment);
+        const read = promptReadBound(input, deployment, prompt);
         const left = micros * PICO_PER_MICRO - read * dearestInputPrice(prices, read, audio);
         if (left <= 0) return 0;
         const output = dearestOutputPrice(prices, prompt, mayProduceImages(input, deployment));

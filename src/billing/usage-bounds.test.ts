@@ -38,6 +38,9 @@ describe('usage limits', () => {
     const byId = chat({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-1' } }] }] });
     expect(usageLimits(byId, deployment({ modelInfo: { max_input_tokens: 200_000 } })).promptTokens).toBe(200_000);
     expect(usageLimits(chat({ web_search_options: {} }), deployment()).promptTokens).toBe(2_000_000);
+    // A Gemini context cache: the cached context is read (and billed) again on every call.
+    const cached = { kind: 'chat' as const, relayed: true, body: { native: { contents: [{ parts: [{ text: 'and then?' }] }], cachedContent: 'cachedContents/abc' } } };
+    expect(usageLimits(cached, deployment({ modelInfo: { max_input_tokens: 1_048_576 } }), 100_000).promptTokens).toBe(1_048_576);
   });
 });
 

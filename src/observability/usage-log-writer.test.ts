@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { UsageLogRow } from '../storage/schema.js';
 import { databaseIdentity } from '../storage/database-identity.js';
-import { UsageLogWriter, type UsageSink } from './usage-log-writer.js';
+import { cannotWriteNow, UsageLogWriter, type UsageSink } from './usage-log-writer.js';
 
 const logger = pino({ level: 'silent' });
 const directories: string[] = [];
@@ -212,6 +212,46 @@ describe('UsageLogWriter', () => {
     expect(rows.size).toBe(5);
     expect(writer.snapshot()).toMatchObject({ queued: 0, written: 5, rejected: 1, dropped: 0 });
     expect(JSON.parse(readFileSync(join(directory, 'usage-rejected.jsonl'), 'utf8').trim()).call_id).toBe('call-3');
+  });
+
+  it('keeps rows queued, not set aside, when the database says it cannot write now (locked, full, read-only)', async () => {
+    const directory = spillDir();
+    const rows = new Map<string, UsageLogRow>();
+    let locked = true;
+    const lockTimeout = Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' });
+    const sink: UsageSink = {
+      async insertMany(batch) {
+        if (batch.some((item) => item.call_id === 'call-1')) throw Object.assign(new Error('null value in column "http_status"'), { code: '23502' });
+        // The lock arrives after call-2 was written alone.
+        if (locked && batch.some((item) => item.call_id === 'call-3')) throw lockTimeout;
+        for (const item of batch) rows.set(item.call_id, item);
+      },
+      ping: async () => true,
+    };
+    const writer = new UsageLogWriter({ logger, spillDir: directory });
+    writer.attach(sink);
+    for (let index = 0; index < 6; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    // One by one (the batch held a bad row): call-0 and call-2 written, call-1 set aside, call-3 on kept.
+    expect([...rows.keys()].sort()).toEqual(['call-0', 'call-2']);
+    expect(writer.snapshot()).toMatchObject({ queued: 3, written: 2, rejected: 1 });
+    // A whole batch refused for the lock is not split and set aside either.
+    await writer.flush(true);
+    expect(writer.snapshot()).toMatchObject({ queued: 3, rejected: 1 });
+    locked = false;
+    await writer.flush(true);
+    expect([...rows.keys()].sort()).toEqual(['call-0', 'call-2', 'call-3', 'call-4', 'call-5']);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, written: 5, rejected: 1 });
+  });
+
+  it('tells a database that cannot write now from a refused row', () => {
+    const coded = (code: string) => Object.assign(new Error('x'), { code });
+    for (const code of ['55P03', '57014', '53100', '25006', '40P01', '08006', 'SQLITE_BUSY', 'SQLITE_FULL', 'SQLITE_READONLY_DBMOVED', 'ECONNRESET']) expect(cannotWriteNow(coded(code)), code).toBe(true);
+    for (const code of ['22021', '23505', '23502', '54000', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_TOOBIG']) expect(cannotWriteNow(coded(code)), code).toBe(false);
+    // The SQLite writer thread passes the message only.
+    expect(cannotWriteNow(new Error('database is locked'))).toBe(true);
+    expect(cannotWriteNow(new Error('database or disk is full'))).toBe(true);
+    expect(cannotWriteNow(new Error('NOT NULL constraint failed: usage_logs.http_status'))).toBe(false);
   });
 
   it('counts rows as dropped only when there is nowhere to keep them', async () => {

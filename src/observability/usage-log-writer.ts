@@ -152,8 +152,10 @@ export class UsageLogWriter {
           this.stats.written += batch.length;
         } catch (error) {
           // A database that answers but refuses the batch has a bad row in it: write the rows one
-          // by one and set the refused ones aside, so one row can never stall the queue.
-          if (!(await this.sink.ping?.().catch(() => false))) throw error;
+          // by one and set the refused ones aside, so one row can never stall the queue. A refusal
+          // that says it cannot write now (full, read-only, locked, timed out) is no bad row: the
+          // batch stays queued and is retried with backoff, as when the database is down.
+          if (cannotWriteNow(error) || !(await this.sink.ping?.().catch(() => false))) throw error;
           await this.insertOneByOne(this.sink, batch, error);
         }
         this.queue.splice(0, batch.length);
@@ -178,16 +180,32 @@ export class UsageLogWriter {
     }
   }
 
+  /**
+   * Writes the batch (the front of the queue) row by row, setting aside the rows the database
+   * refuses. When a row's refusal says the database cannot write now, the rows done so far leave
+   * the queue, those refused so far are set aside, and the error is thrown: the rest stay queued.
+   */
   private async insertOneByOne(sink: UsageSink, batch: UsageLogRow[], batchError: unknown): Promise<void> {
     const refused: UsageLogRow[] = [];
-    for (const row of batch) {
+    let transient: unknown;
+    for (const [index, row] of batch.entries()) {
       try {
         await sink.insertMany([row]);
         this.stats.written++;
-      } catch {
+      } catch (error) {
+        if (cannotWriteNow(error)) {
+          this.queue.splice(0, index);
+          transient = error;
+          break;
+        }
         refused.push(row);
       }
     }
+    await this.setAside(refused, batchError);
+    if (transient !== undefined) throw transient;
+  }
+
+  private async setAside(refused: UsageLogRow[], batchError: unknown): Promise<void> {
     if (refused.length === 0) return;
     this.stats.rejected += refused.length;
     this.options.logger.error({ err: batchError instanceof Error ? batchError.message : String(batchError), rows: refused.length }, `the database refused usage rows; they are kept in ${this.rejectedFile}`);
@@ -327,6 +345,30 @@ export class UsageLogWriter {
     this.stats.written += written;
     if (written > 0) this.options.logger.info({ rows: written }, 'spilled usage rows written to the database');
   }
+}
+
+/** PostgreSQL SQLSTATE classes of a database that cannot write now: connection, transaction rollback (deadlock, serialization), insufficient resources (disk full), operator intervention (statement timeout, shutdown), system (I/O). */
+const TRANSIENT_SQLSTATE_CLASSES = new Set(['08', '40', '53', '57', '58']);
+/** And single SQLSTATEs: read-only transaction (a failover's standby), lock not available (lock_timeout), object in use. */
+const TRANSIENT_SQLSTATES = new Set(['25006', '55P03', '55006']);
+const TRANSIENT_SQLITE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|NOMEM|CANTOPEN|PROTOCOL)/;
+/** SQLite's messages for those codes (the writer thread passes the message only), and Node's network and disk errors. */
+const TRANSIENT_MESSAGES = /database is locked|database table is locked|database or disk is full|readonly database|disk I\/O error|unable to open database file|out of memory|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|ENOSPC/i;
+const TRANSIENT_NODE_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOSPC']);
+
+/**
+ * Whether a refused write says the database cannot write now — not that a row is bad. Such rows
+ * are kept and retried: set aside, they were never written (and their spend and credits never
+ * stored) although nothing was wrong with them.
+ */
+export function cannotWriteNow(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (typeof code === 'string') {
+    if (/^[0-9A-Z]{5}$/.test(code)) return TRANSIENT_SQLSTATE_CLASSES.has(code.slice(0, 2)) || TRANSIENT_SQLSTATES.has(code);
+    if (code.startsWith('SQLITE_')) return TRANSIENT_SQLITE_CODES.test(code);
+    if (TRANSIENT_NODE_CODES.has(code)) return true;
+  }
+  return error instanceof Error && TRANSIENT_MESSAGES.test(error.message);
 }
 
 async function exists(path: string): Promise<boolean> {

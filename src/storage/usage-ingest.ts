@@ -27,8 +27,9 @@ export class UsageIngest {
 
   async insertMany(rows: UsageLogRow[]): Promise<void> {
     if (rows.length === 0) return;
+    const storable = rows.map(withoutNul);
     await this.db.transaction().execute(async (transaction) => {
-      const fresh = await this.usageLogs.insertNew(transaction, rows);
+      const fresh = await this.usageLogs.insertNew(transaction, storable);
       await applySpend(transaction, fresh);
       await applyCreditUsage(transaction, fresh);
       await applyRollups(transaction, fresh);
@@ -43,5 +44,40 @@ export class UsageIngest {
     } catch {
       return false;
     }
+  }
+}
+
+const NUL = '\u0000';
+/** The JSON escape of U+0000, as JSON.stringify writes it. */
+const ESCAPED_NUL = '\\u0000';
+
+/**
+ * The row with every U+0000 replaced by U+FFFD. PostgreSQL's text cannot hold U+0000 (a statement
+ * binding one fails: "invalid byte sequence for encoding UTF8: 0x00"), and strings of a row come
+ * from clients and upstreams — a request tag, an end user id, an answer kept by
+ * store_prompts_in_spend_logs — so one character used to get the row refused and set aside, and
+ * with it the call's spend, credit deduction, rollups and billing event. Replaced on both dialects,
+ * so a row reads the same everywhere. JSON columns hold the character escaped, which PostgreSQL
+ * stores; request_tags is parsed into rollup keys, so its tags are replaced inside the JSON too.
+ */
+export function withoutNul(row: UsageLogRow): UsageLogRow {
+  let copy: UsageLogRow | undefined;
+  for (const [column, value] of Object.entries(row)) {
+    if (typeof value !== 'string') continue;
+    let replaced = value.includes(NUL) ? value.replaceAll(NUL, '\uFFFD') : value;
+    if (column === 'request_tags' && replaced.includes(ESCAPED_NUL)) replaced = tagsWithoutNul(replaced);
+    if (replaced === value) continue;
+    copy ??= { ...row };
+    (copy as Record<string, unknown>)[column] = replaced;
+  }
+  return copy ?? row;
+}
+
+function tagsWithoutNul(json: string): string {
+  try {
+    const tags: unknown = JSON.parse(json);
+    return Array.isArray(tags) ? JSON.stringify(tags.map((tag: unknown) => (typeof tag === 'string' ? tag.replaceAll(NUL, '\uFFFD') : tag))) : json;
+  } catch {
+    return json;
   }
 }

@@ -43,10 +43,11 @@ export type OutboxRow = Selectable<BillingOutboxTable>;
 
 /**
  * Billable: a call that cost something (a failed call only does when it produced output first, a
- * stream cut short) and did not run on the caller's own provider key.
+ * stream cut short) and did not run on the caller's own provider key. Only the `byok` column says
+ * so: the row's metadata carries the client's own `metadata`, which must never decide it.
  */
 export function isBillable(row: UsageLogRow): boolean {
-  return Number(row.cost_micros ?? 0) > 0 && Number(row.byok ?? 0) === 0 && !(typeof row.metadata === 'string' && row.metadata.includes('"billed":false'));
+  return Number(row.cost_micros ?? 0) > 0 && Number(row.byok ?? 0) === 0;
 }
 
 /** The customer billed: the user, else the team, else the key. */

@@ -22,8 +22,10 @@ interface Increment {
 
 export async function applySpend(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
   // A failed call carries a cost only when it produced output before it ended (a stream cut
-  // short): that output is billed like the rest.
-  const billable = rows.filter((row) => (row.cost_micros ?? 0) > 0 && !isUnbilled(row));
+  // short): that output is billed like the rest. Only the byok column makes a row unbilled (calls
+  // on the user's own provider key); the metadata carries the client's own `metadata` and must
+  // never decide it (a client's {"billed": false} used to keep its calls out of the stored spend).
+  const billable = rows.filter((row) => (row.cost_micros ?? 0) > 0 && row.byok !== 1);
   if (billable.length === 0) return;
   const by: Record<Table, Increment[]> = { api_keys: [], users: [], teams: [], end_users: [] };
   for (const row of billable) {
@@ -85,12 +87,6 @@ async function applyModelSpend(transaction: Transaction<Database>, rows: UsageLo
       }
     }
   }
-}
-
-/** Rows the metadata marks as not billed (bring-your-own-key calls). */
-function isUnbilled(row: UsageLogRow): boolean {
-  if (row.byok === 1) return true;
-  return typeof row.metadata === 'string' && row.metadata.includes('"billed":false');
 }
 
 async function applyTo(transaction: Transaction<Database>, table: Table, increments: Increment[]): Promise<void> {
