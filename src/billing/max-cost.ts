@@ -308,7 +308,7 @@ export const DEFAULT_INPUT_WINDOW = 2_000_000;
  * conversation, a Conversation, a file by id or URL (chat, Responses and Anthropic `file_id`,
  * Responses `file_url`, Gemini's `fileUri` in `fileData`), a Gemini context cache (`cachedContent`).
  */
-const STORED_INPUT_FIELDS = ['previous_response_id', 'conversation', 'file_id', 'file_url', 'fileUri', 'file_uri', 'cachedContent', 'cached_content'] as const;
+export const STORED_INPUT_FIELDS = ['previous_response_id', 'conversation', 'file_id', 'file_url', 'fileUri', 'file_uri', 'cachedContent', 'cached_content'] as const;
 
 /**
  * Whether one object of a body names input the provider keeps or fetches itself (also a

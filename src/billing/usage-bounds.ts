@@ -26,7 +26,7 @@
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { isJsonObject, someJsonObject } from '../json-object.js';
-import { billableOutputLimit, DEFAULT_INPUT_WINDOW, extraImageTokens, promptTokenBound, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_INPUT_WINDOW, extraImageTokens, promptTokenBound, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
 
 export { DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
 const PROMPT_MULTIPLIER = 4;
@@ -123,8 +123,6 @@ function attachmentDataLength(part: AttachmentPart): number {
   return lengthOf(image) + lengthOf(part.input_audio?.data) + lengthOf(part.file?.file_data);
 }
 
-/** Fields that make the provider read input stored on its side: files by id or URL (Gemini's fileUri, a YouTube video), a Response's earlier conversation, a Conversation, a stored prompt, a Gemini context cache (`cachedContent`). */
-const STORED_INPUT_FIELDS = ['file_id', 'file_url', 'fileUri', 'file_uri', 'previous_response_id', 'conversation', 'cachedContent', 'cached_content'] as const;
 
 /** A media URL the provider fetches and reads (an image, a video, a document), not data carried inline. */
 function isRemoteUrl(value: unknown): boolean {
