@@ -152,6 +152,24 @@ export interface ErrorEnvelope {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
 
+/** The statuses the official OpenAI and Anthropic SDKs retry on their own (twice by default). */
+function sdkRetriesStatus(status: number): boolean {
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/**
+ * Whether the client must be told not to retry (`x-should-retry: false`, which the openai and
+ * @anthropic-ai/sdk clients obey before the status): failures those SDKs retry by status but that a
+ * retry cannot mend. An answer too large to send was produced and billed — a retry has it produced,
+ * and billed, again; an upstream failure the provider's adapter marked final where its status is
+ * otherwise retryable (a spend cap answered 429) does not clear within a retry's back-off.
+ */
+export function clientRetryIsFutile(error: GatewayError): boolean {
+  if (!sdkRetriesStatus(error.status)) return false;
+  if (error.code === 'upstream_response_too_large') return true;
+  return error.upstreamStatus !== undefined && !error.retryable && ERROR_CATALOGUE[error.code].retryable;
+}
+
 /** Maps an upstream HTTP status to the catalogue entry the client sees. */
 export function upstreamErrorCode(status: number): ErrorCode {
   switch (status) {

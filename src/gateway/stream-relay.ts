@@ -63,6 +63,8 @@ export class UpstreamStream {
   private timerMs = 0;
   private reading = false;
   private finished = false;
+  /** The upstream ended the stream (as opposed to the gateway destroying it). */
+  private endedByUpstream = false;
   private readonly kept: EmittedChunk[] = [];
   /** The kept chunks parsed so far (parsedChunks), and how many kept items they cover. */
   private readonly parsed: ChatChunk[] = [];
@@ -144,6 +146,7 @@ export class UpstreamStream {
         emitted.push(...this.transform.end());
         this.noteReport(this.kept.length + emitted.length);
         this.finished = true;
+        this.endedByUpstream = true;
       }
       if (this.transform.error) {
         if (emitted.length === 0) throw this.transform.error;
@@ -275,6 +278,15 @@ export class UpstreamStream {
     return this.parsedUpTo === this.kept.length ? chunksFinishReasons(this.parsed) : this.answer.finishReasons;
   }
 
+  /**
+   * The error of a stream the upstream ended without its end marker and before any choice reported
+   * a finish reason (ChatStreamTransform.unterminated): cut short, so not relayed as complete.
+   */
+  get cutShort(): GatewayError | undefined {
+    if (!this.endedByUpstream || this.transform.unterminated !== true || this.finishReasons.length > 0) return undefined;
+    return new GatewayError('upstream_connection', `${this.timers.provider} ended the stream before any choice finished (no finish_reason, no data: [DONE])`, { provider: this.timers.provider });
+  }
+
   get usageForwarded(): boolean {
     return this.forwardedUsage;
   }
@@ -369,6 +381,7 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
   } catch (caught) {
     error = caught instanceof GatewayError ? caught : new GatewayError('upstream_connection', `${timers.provider}: the stream broke (${(caught as Error).message})`, { provider: timers.provider });
   }
+  error ??= stream.cutShort;
   const clientDisconnected = response.destroyed && !response.writableFinished;
   // A cut that came after the upstream had sent everything ended nothing.
   const cutWith = options.readingEnded?.();

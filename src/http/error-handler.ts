@@ -7,7 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { GatewayError, toGatewayError } from '../errors.js';
+import { clientRetryIsFutile, GatewayError, toGatewayError } from '../errors.js';
 import { safeHeaders } from './header-value.js';
 
 export function fastifyErrorToGateway(error: FastifyError, bodyLimitBytes: number): GatewayError | undefined {
@@ -123,6 +123,7 @@ export function renderError(error: GatewayError, format: ErrorFormat = 'openai')
 export function sendError(reply: FastifyReply, error: GatewayError, format: ErrorFormat | undefined = reply.request.routeOptions.config?.errorFormat): FastifyReply {
   if (error.headers) reply.headers(safeHeaders(error.headers));
   if (error.code === 'invalid_api_key') reply.header('www-authenticate', 'Bearer');
+  if (clientRetryIsFutile(error)) reply.header('x-should-retry', 'false');
   return reply.code(error.status).type('application/json').send(renderError(error, format));
 }
 

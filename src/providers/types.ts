@@ -416,6 +416,13 @@ export interface ChatStreamTransform {
    */
   readonly units?: MediaUnits;
   /**
+   * Optional: set by `end()` when the stream ended without the upstream's end-of-stream marker
+   * (OpenAI's `data: [DONE]`). The relay then takes a stream in which no choice reported a finish
+   * reason as cut short — an error, not a complete answer. (A transform that sees every event
+   * checks its own end instead, as Anthropic's does for message_stop.)
+   */
+  readonly unterminated?: boolean;
+  /**
    * Optional: given the text of complete plain SSE events (`data: <json>\n\n` each), how many of
    * its leading characters (an event boundary; 0 for none) may skip `push` and be forwarded as
    * they are, because no event in them carries anything this transform must see or change

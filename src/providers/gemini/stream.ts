@@ -53,6 +53,11 @@ export class GeminiStreamTransform implements ChatStreamTransform {
   }
 
   end(): EmittedChunk[] {
+    // Gemini's last event gives every candidate its finishReason: a stream that ends with a
+    // candidate still open was cut short, not finished.
+    if (!this.error && [...this.choices.values()].some((choice) => choice.started && !choice.finished)) {
+      this.error = new GatewayError('upstream_connection', `${this.target.provider} ended the stream before a finishReason`, { provider: this.target.provider });
+    }
     return [];
   }
 

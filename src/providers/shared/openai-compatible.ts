@@ -131,6 +131,8 @@ class LazyChunk implements EmittedChunk {
 export class OpenAIStreamTransform implements ChatStreamTransform {
   usage: Usage | undefined;
   error: GatewayError | undefined;
+  unterminated = false;
+  private done = false;
 
   constructor(private readonly target: Deployment) {}
 
@@ -143,7 +145,10 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
    * error: most chunks are forwarded without ever being parsed.
    */
   push(data: string): EmittedChunk[] {
-    if (data === '[DONE]') return [];
+    if (data === '[DONE]') {
+      this.done = true;
+      return [];
+    }
     // A multi-line data field (pretty-printed JSON) is parsed and re-serialized: its raw newlines
     // cannot go into one SSE data line.
     const multiLine = data.includes('\n');
@@ -167,6 +172,8 @@ export class OpenAIStreamTransform implements ChatStreamTransform {
   }
 
   end(): EmittedChunk[] {
+    // Finish reasons pass through unparsed: whether one came is the relay's to read.
+    this.unterminated = !this.done;
     return [];
   }
 }

@@ -6,7 +6,7 @@
  * usage taken from the terminal event (`response.completed`, `response.incomplete` or
  * `response.failed`, each carrying the Response). An `error` event is the upstream's failure: it
  * is not forwarded but raised, so that the gateway retries it before the first event went out, or
- * ends the stream with its own error event after.
+ * ends the stream with its own error event after; so is a stream that ends before a terminal event.
  */
 import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
@@ -96,6 +96,9 @@ export class ResponsesNativeStreamTransform implements ChatStreamTransform {
   usage: Usage | undefined;
   error: GatewayError | undefined;
   private readonly created = Math.floor(Date.now() / 1000);
+  /** Whether a Responses event came, and whether the terminal one did: a stream that ends between the two was cut short. */
+  private started = false;
+  private terminated = false;
   /** Ids of the billed tool call items the stream announced (output_item.added), for a stream cut before its end. */
   private readonly toolCalls = { web_search_call: new Set<string>(), file_search_call: new Set<string>() };
 
@@ -124,6 +127,8 @@ export class ResponsesNativeStreamTransform implements ChatStreamTransform {
       return [];
     }
     const terminal = type !== undefined && TERMINAL_EVENTS.has(type);
+    this.started = true;
+    if (terminal) this.terminated = true;
     if (terminal && isJsonObject(parsed) && isJsonObject(parsed.response)) {
       this.usage = usageOfResponse(parsed.response) ?? this.usage;
     }
@@ -138,6 +143,11 @@ export class ResponsesNativeStreamTransform implements ChatStreamTransform {
   }
 
   end(): EmittedChunk[] {
+    // Every Responses stream ends with a terminal event (or an `error` event, raised above): one
+    // that stops before it was cut short, and is not relayed as if it were whole.
+    if (this.started && !this.terminated && !this.error) {
+      this.error = new GatewayError('upstream_connection', `${this.target.provider} ended the stream before response.completed (or another terminal event)`, { provider: this.target.provider });
+    }
     return [];
   }
 }
