@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
 import type { ResolvedKey } from './key-directory.js';
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
-import { assertModelAllowed, isModelAllowed } from './model-access.js';
+import { assertModelAllowed, isGroupAllowed, isModelAllowed } from './model-access.js';
 
 function principal(options: { keyModels?: string[]; teamModels?: string[]; userModels?: string[]; aliases?: Record<string, string> }): ResolvedKey {
   return {
@@ -39,6 +39,17 @@ describe('model access', () => {
     // An alias to a model the team allows is fine.
     const fine = principal({ teamModels: ['cheap'], aliases: { fast: 'cheap' } });
     expect(refusal(() => assertModelAllowed(fine, 'fast', 'cheap'))).toBeUndefined();
+  });
+
+  it('a name the key aliases elsewhere allows, in its own list, only the alias: never the group of that name reached directly', () => {
+    const key = principal({ keyModels: ['gpt-4'], aliases: { 'gpt-4': 'cheap' } });
+    expect(isGroupAllowed(key, 'gpt-4', 'gpt-4')).toBe(false);
+    expect(refusal(() => assertModelAllowed(key, 'gpt-4', 'gpt-4'))?.message).toContain('its alias for "cheap"');
+    // Without the alias the name is the group's; a team's list is not the key's, so aliases do not shadow it.
+    expect(isGroupAllowed(principal({ keyModels: ['gpt-4'] }), 'gpt-4', 'gpt-4')).toBe(true);
+    expect(isGroupAllowed(principal({ teamModels: ['gpt-4'], aliases: { 'gpt-4': 'cheap' } }), 'gpt-4', 'gpt-4')).toBe(true);
+    // A router alias named in the key's list still allows the group it leads to.
+    expect(isGroupAllowed(principal({ keyModels: ['smart'] }), 'smart', 'pricey')).toBe(true);
   });
 
   it('every non-empty list must allow the model; an empty list or all-proxy-models allows all', () => {

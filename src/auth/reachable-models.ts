@@ -14,7 +14,7 @@ import type { Deployment } from '../providers/types.js';
 import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
 import { fallbackGroups, type FallbackKind, type RouterPolicy } from '../routing/policy.js';
 import type { ResolvedKey } from './key-directory.js';
-import { assertModelAllowed, isModelAllowed, keyAliasTarget } from './model-access.js';
+import { assertModelAllowed, isGroupAllowed, isModelAllowed, keyAliasTarget } from './model-access.js';
 import { limitsAllow, type ModelLimit } from '../platform/model-limits.js';
 
 const FALLBACK_KINDS: readonly FallbackKind[] = ['general', 'context_window', 'content_policy'];
@@ -36,12 +36,14 @@ export interface ReachableModelsOptions {
 
 /**
  * A name is usable when the caller's lists allow the name itself or the group it resolves to
- * (model_group_alias), the same rule as the requested `model`.
+ * (model_group_alias), the same rule as the requested `model`. The group is reached without the
+ * key's aliases, so a name they send elsewhere does not count for the key's own list
+ * (model-access.ts, isGroupAllowed).
  */
 export function mayUseModel(catalog: ModelCatalog, principal: ResolvedKey | undefined, name: string): boolean {
   if (!principal) return true;
   const group = catalog.resolve(name);
-  return group ? isModelAllowed(principal, name, group.name) : isModelAllowed(principal, name);
+  return group ? isGroupAllowed(principal, name, group.name) : isModelAllowed(principal, name);
 }
 
 /** Refuses (403, like an unallowed `model`) a request whose own `fallbacks` name a model the caller may not use. */

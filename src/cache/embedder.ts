@@ -1,8 +1,9 @@
 /**
  * The semantic cache's embedding call: the gateway's own embeddings path (the whole chain), as the
  * caller of the call being looked up, so it is checked against that caller's access and limits and
- * recorded (and billed) as a call of its own, and held to the call's region (a customer's
- * allowed_model_region: the prompt goes to no embedding deployment outside it).
+ * recorded (and billed) as a call of its own, for the call's end user (its customer's budget, rate
+ * limits and allowed_model_region hold it too: the prompt goes to no embedding deployment outside
+ * that region, and the customer's spend includes it).
  */
 import { performance } from 'node:perf_hooks';
 import { ClientConnection } from '../gateway/client-connection.js';
@@ -25,6 +26,8 @@ export function chainEmbedder(run: () => Next, model: string): Embed {
       // What decides the logging of the call decides its sub-call's: the request's `no-log` (the key's
       // travels with the caller; message logging is the gateway's setting), and nothing else of its metadata.
       requestMetadata: call.context.requestMetadata?.['no-log'] === undefined ? undefined : { 'no-log': call.context.requestMetadata['no-log'] },
+      // Made for the call's end user: held to its customer's budget and limits, and charged to it.
+      ...(call.context.endUser === undefined ? {} : { endUser: call.context.endUser }),
     };
     // The prompt stays in the end user's allowed region: the embedding call is held to it too.
     const result = await run()(newCall({ context, operation: { kind: 'embeddings', request: { model, input: text } }, format: openAIResponseFormat, stream: false, region: call.region }));

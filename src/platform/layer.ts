@@ -6,7 +6,7 @@
  * writes to the call. The rules live in credit-gate.ts, power-levels.ts and byok.ts.
  */
 import type { Logger } from 'pino';
-import { isModelAllowed } from '../auth/model-access.js';
+import { isGroupAllowed } from '../auth/model-access.js';
 import type { ResolvedKey } from '../auth/key-directory.js';
 import type { CostInput } from '../billing/max-cost.js';
 import { reservationPlan } from '../billing/reservation-plan.js';
@@ -126,7 +126,7 @@ export class PlatformLayer {
   private levelChoice(level: Exclude<PowerLevel, 'custom'>, principal: ResolvedKey | undefined, limits: readonly ModelLimit[] | undefined): Deployment | undefined {
     const candidates = this.options.catalog
       .allGroups()
-      .filter((group) => (!principal || isModelAllowed(principal, group.name)) && limitsAllow(limits, [group.name], group))
+      .filter((group) => (!principal || isGroupAllowed(principal, group.name, group.name)) && limitsAllow(limits, [group.name], group))
       .flatMap((group) => group.available)
       .filter((deployment) => servesChat(deployment) && this.isHealthy(deployment));
     return choose(level, candidates, this.settings);
