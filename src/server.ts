@@ -301,10 +301,10 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
   if (deps.customers) registerCustomerRoutes(app, deps.customers);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
-  if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
+  if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined, platform: deps.platform });
   if (deps.spendReports) registerLitellmSpendRoutes(app, { reports: deps.spendReports, management: deps.management });
   if (deps.spendReports) registerLitellmSpendReportRoute(app, { reports: deps.spendReports, management: deps.management });
-  registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined });
+  registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined, platform: deps.platform });
   registerGeminiRoutes(app, { gateway: deps.gateway });
   registerAnthropicNativeRoutes(app, { gateway: deps.gateway });
   registerOpenAIMediaRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });

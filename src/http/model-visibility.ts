@@ -32,3 +32,13 @@ export function visibleTo(caller: Caller | undefined, visibility: ModelVisibilit
     return platform.tierAllows(principal, name, group);
   };
 }
+
+/**
+ * Whether the caller may see the model group a name resolves to (some deployment of it visibleTo
+ * the caller): the routes that answer about a model without calling it (token counting) treat one
+ * it may not see as one that does not exist.
+ */
+export function groupVisibleTo(caller: Caller | undefined, visibility: ModelVisibility, model: string): boolean {
+  const group = visibility.catalog.resolve(model);
+  return group !== undefined && group.deployments.some(visibleTo(caller, visibility));
+}

@@ -16,6 +16,8 @@ import { countChatPromptTokens, MAX_COUNT_TOKENS_CHARACTERS, promptCharacters } 
 import { adapterFor } from '../../providers/registry.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 import { callOf } from '../context.js';
+import { groupVisibleTo } from '../model-visibility.js';
+import type { PlatformLayer } from '../../platform/layer.js';
 import { sendResult } from './openai.js';
 
 /** The parameters each callable deployment of the model's group takes (undefined: all of them). */
@@ -27,7 +29,7 @@ function supportedParamsOf(catalog: ModelCatalog, model: string): Array<Readonly
  * `agentModel` maps `agent/<name>` to the agent's current model group, so that the request is
  * fitted to the deployments the agent will call.
  */
-export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined }): void {
+export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined; platform?: PlatformLayer }): void {
   const { gateway, catalog } = deps;
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/messages`, { config: { endpoint: 'messages', errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
@@ -51,7 +53,8 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: G
     // Counting is work done for a caller: it takes the right to call models.
     app.post(`${prefix}/messages/count_tokens`, { config: { errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const { request: chatRequest } = messagesRequestToChat(request.body, { forCounting: true });
-      if (!catalog.resolve(chatRequest.model)) {
+      // A model the caller may not use (its key's, user's or team's lists, its tier) is answered as an unknown one.
+      if (!groupVisibleTo(callOf(request).caller, { catalog, platform: deps.platform }, chatRequest.model)) {
         throw new GatewayError('model_not_found', `model "${chatRequest.model}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
       }
       // Counting costs CPU in proportion to the text: bounded, well past every context window.

@@ -24,6 +24,8 @@ import type { ResponseStore } from '../../responses/response-store.js';
 import type { StoredResponseRow } from '../../storage/repositories/stored-responses.js';
 import { openAIResponsesRelayFormat } from '../../gateway/formats/openai-responses/native-relay.js';
 import { callOf } from '../context.js';
+import { groupVisibleTo } from '../model-visibility.js';
+import type { PlatformLayer } from '../../platform/layer.js';
 import { sendResult } from './openai.js';
 import { builtInToolsOf, responsesNativeOperation } from './responses-native.js';
 import { mapInput } from '../../gateway/formats/openai-responses/index.js';
@@ -128,7 +130,7 @@ function nativeAlternative(body: Record<string, unknown>, model: string, earlier
 }
 
 /** `agentModel` maps `agent/<name>` to the agent's model group, so the request fits the deployments it will call. */
-export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: Gateway; store: ResponseStore; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined }): void {
+export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: Gateway; store: ResponseStore; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined; platform?: PlatformLayer }): void {
   const { gateway, store, catalog } = deps;
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/responses`, { config: { endpoint: 'responses' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
@@ -206,7 +208,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
       // The count does not depend on the model (one tokenizer, see token-count.ts): it may be left out.
       const named = typeof raw === 'object' && raw !== null && (raw as { model?: unknown }).model !== undefined && (raw as { model?: unknown }).model !== null;
       const mapped = responsesRequestToChat(named || typeof raw !== 'object' || raw === null ? raw : { ...raw, model: 'count-only' });
-      if (named && !catalog.resolve(mapped.chat.model)) {
+      // A model the caller may not use (its key's, user's or team's lists, its tier) is answered as an unknown one.
+      if (named && !groupVisibleTo(callOf(request).caller, { catalog, platform: deps.platform }, mapped.chat.model)) {
         throw new GatewayError('model_not_found', `model "${mapped.chat.model.slice(0, 128)}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
       }
       let history: ChatMessage[] = [];
