@@ -5,10 +5,11 @@
  * a team member with the team role `admin` manages the team's keys (creating them for itself) and
  * members. The invariant: a
  * caller never creates or changes a key into more access than it has itself — no other user's keys,
- * no team it does not belong to, no model outside its own (and the team's) models, no budget above
- * its own (and the team's), no imported secret, no spend reset, no unblocking. Nor a key without a
- * user: such a key is held to no user's models, tier, budget or credits, so only an admin creates,
- * changes or regenerates one.
+ * no team it (or the key's user) does not belong to, no model outside its own (and the team's)
+ * models, no budget above its own (and the team's), no imported secret, no spend reset, no
+ * unblocking, and no existing key given to another user (itself included: it would take over what
+ * an admin bound to that key). Nor a key without a user: such a key is held to no user's models,
+ * tier, budget or credits, so only an admin creates, changes or regenerates one.
  */
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
@@ -107,6 +108,19 @@ export class ManagementAccess {
   }
 
   /**
+   * A non-admin never gives an existing key to another user, itself included: the key would call
+   * as its new user while keeping what an admin gave it — its key_alias and the routing rules that
+   * name it, its aliases, routes and metadata — and /key/regenerate would then hand the caller its
+   * new secret, cutting off whoever held the old one (an admin's service key of the team, or a
+   * member's key). A non-admin's own keys are the ones it creates.
+   */
+  private assertKeepsUser(existing: KeyRecord | undefined, userId: string | null): void {
+    if (!existing || userId === existing.userId) return;
+    const from = existing.userId === null ? 'a key without a user' : `a key of user "${existing.userId}"`;
+    throw denied(`only an admin gives a key to another user: ${from} would call as "${userId}" with the key_alias, routing rules and settings an admin gave it. Create a key of your own with /key/generate instead`);
+  }
+
+  /**
    * A new secret is handed only to whoever the key calls as: a non-admin regenerates keys of its own
    * user only. A team admin may block, unblock and delete its members' keys (less access), but the
    * new secret of a member's key would let it call as that member — its models, tier, budget and
@@ -137,13 +151,17 @@ export class ManagementAccess {
     if (team && !teamAdmin && !team.members.some((member) => member.userId === self.userId)) throw denied(`not a member of team "${team.teamId}"`);
     const userId = fields.user_id !== undefined ? fields.user_id : existing ? existing.userId : self.userId;
     this.assertMayHoldUserlessKey(actor, userId);
+    this.assertKeepsUser(existing, userId);
     if (userId !== self.userId) {
       if (!teamAdmin) throw denied('a non-admin key may only create and change keys of its own user');
       // A team admin's keys are its own: a key for another member would spend that member's own
       // budget, and the team admin chooses who the members are.
-      // (A key already on a member, made by an admin, stays manageable: only choosing the user is refused.)
-      const choosesUser = existing === undefined || fields.user_id !== undefined;
-      if (choosesUser) throw denied(`a team admin creates keys for team "${team!.teamId}" for itself, not for user "${userId}"`);
+      // (A key already on a member, made by an admin, stays manageable; assertKeepsUser keeps it on the member.)
+      if (existing === undefined) throw denied(`a team admin creates keys for team "${team!.teamId}" for itself, not for user "${userId}"`);
+      // Moving a member's key to another team it leads: the key's user must be a member there too.
+      if (fields.team_id !== undefined && userId !== null && !team!.members.some((member) => member.userId === userId)) {
+        throw denied(`user "${userId}" is not a member of team "${team!.teamId}": a key is moved only into a team its user belongs to (add the user with /team/member_add first)`);
+      }
     }
     const owner = userId === self.userId ? self : undefined;
     const models = fields.models ?? [];

@@ -144,11 +144,16 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const raw = request.body as { keys?: unknown } | null;
     const entries = raw && Array.isArray(raw.keys) ? { ...raw, keys: raw.keys.map((entry) => guardrailsIntoMetadata(entry, false)) } : raw;
     const body = parseInput(z.object({ keys: z.array(keyFields.merge(keyReference)).min(1, 'send at least one key').max(100, 'at most 100 keys at once') }), entries);
-    // Every key is checked before any is changed: one refusal changes nothing.
+    // Every key is checked before any is changed: one refusal changes nothing. Each entry is checked
+    // against the key as it is now, so a key named twice would pass two checks that its combined
+    // change fails (moved to a team by one entry, given models or a budget outside it by another).
     const checked: Array<{ hash: string; fields: KeyFields }> = [];
     for (const entry of body.keys) {
       refuseUnsupported(entry);
       const existing = await managedKey(actor, entry.key, true);
+      if (checked.some((earlier) => earlier.hash === existing.hash)) {
+        throw new GatewayError('invalid_request', `keys: key ${existing.alias ? `"${existing.alias}"` : existing.prefix} is named more than once; send one entry per key, with all of its changes`, { param: 'keys' });
+      }
       const { key: _reference, ...rest } = entry;
       checked.push({ hash: existing.hash, fields: await access.checkKeyFields(actor, serviceFields(rest), existing) });
     }

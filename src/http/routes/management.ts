@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ManagementService } from '../../auth/management.js';
-import { actorOf, ManagementAccess } from '../../auth/management-access.js';
+import { actorOf, isTeamAdmin, ManagementAccess } from '../../auth/management-access.js';
 import { requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
@@ -165,7 +165,10 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     if (!teamId) throw new GatewayError('invalid_request', 'pass ?team_id=', { param: 'team_id' });
     const team = await service().requireTeam(teamId);
     await access.assertMayReadTeam(actor, team);
-    const keys = await service().keysOf({ teamId });
+    // A plain member reads its own keys of the team, as /key/info and /key/list let it; the team's
+    // admins (and admins, and proxy_admin_viewers) read every key of the team.
+    const everyKey = actor.kind === 'admin' || actor.readsAll || isTeamAdmin(team, actor.user.userId);
+    const keys = await service().keysOf(everyKey ? { teamId } : { teamId, userId: actor.user.userId });
     return { team_id: teamId, team_info: await service().teamView(team), keys: await Promise.all(keys.map((key) => service().keyView(key))), team_memberships: await service().memberships(team) };
   });
 
@@ -180,14 +183,17 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   app.post('/team/member_add', async (request) => {
     const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member).max(STORED_FIELD_BOUNDS.listEntries)]), max_budget_in_team: z.null({ invalid_type_error: 'per-member budgets in a team are not supported yet: leave "max_budget_in_team" out' }).optional() }), request.body);
-    await access.assertMayManageTeam(actorOf(request), body.team_id);
+    const actor = actorOf(request);
+    await access.assertMayManageTeam(actor, body.team_id);
     const members = await teamMembers(Array.isArray(body.member) ? body.member : [body.member]);
     const team = await service().addMembers(body.team_id, members);
     const users = await Promise.all(members.map((item) => service().requireUser(item.userId)));
-    // LiteLLM's TeamAddMemberResponse: the team, the users added and their memberships.
+    // LiteLLM's TeamAddMemberResponse: the team, the users added and their memberships. A team admin
+    // may add any user, but reads no user's account but its own (/user/info): it gets who was added,
+    // not their role, tier, models, budget, spend or metadata.
     return {
       ...(await service().teamView(team)),
-      updated_users: await Promise.all(users.map((user) => service().userView(user))),
+      updated_users: await Promise.all(users.map((user) => (actor.kind === 'admin' ? service().userView(user) : { user_id: user.userId, user_email: user.email, user_alias: user.alias }))),
       updated_team_memberships: (await service().memberships(team)).filter((row) => members.some((item) => item.userId === row.user_id)),
     };
   });
