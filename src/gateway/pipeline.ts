@@ -68,6 +68,11 @@ export class Gateway {
     return admitUnpriced(this.deps, context);
   }
 
+  /** general_settings.max_response_size_mb in bytes, for the pass-through relay's answers (http/routes/pass-through.ts). */
+  get maxResponseBytes(): number | undefined {
+    return this.deps.settings.maxResponseBytes;
+  }
+
   /** Records a call relayed to a pass-through endpoint (http/routes/pass-through.ts). */
   recordPassThrough(context: CallContext, outcome: Parameters<UsageRecorder['recordPassThrough']>[1]): void {
     this.recorder.recordPassThrough(context, outcome);

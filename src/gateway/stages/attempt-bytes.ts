@@ -2,7 +2,8 @@
  * The bytes attempt: a native call whose answer is binary (generated speech). The upstream's bytes
  * go to the client as they arrive, with back-pressure, under the stream guard (duration cap, key
  * revocation); the call is billed by the units the request bills (input characters), which the
- * provider charges however the audio ends.
+ * provider charges however the audio ends. Bytes past general_settings.max_response_size_mb are
+ * not sent: the answer ends short at the chunk that would pass it (bytes carry no error event).
  */
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
@@ -20,6 +21,28 @@ import { nativeProviderOf } from '../../providers/native-registry.js';
 import type { NativeProvider } from '../../providers/native.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import { StreamedAnswer } from '../streamed-answer.js';
+import { responseTooLarge } from '../response-size.js';
+
+/**
+ * general_settings.max_response_size_mb over raw bytes (response-size.ts): `passes(chunk)` is true
+ * for the chunk that would take the answer past it, which is not sent; `exceeded` is then the error.
+ */
+function sizeCap(deps: Pick<GatewayDependencies, 'settings'>, provider: string): { passes(chunk: Buffer): boolean; exceeded: GatewayError | undefined } {
+  const maxBytes = deps.settings.maxResponseBytes;
+  let written = 0;
+  return {
+    exceeded: undefined,
+    passes(chunk) {
+      if (maxBytes === undefined) return false;
+      if (written + chunk.length > maxBytes) {
+        this.exceeded = responseTooLarge(provider, maxBytes, 'passed');
+        return true;
+      }
+      written += chunk.length;
+      return false;
+    },
+  };
+}
 
 /** A byte stream's answer: no chat chunks, nothing to read. */
 const NO_ANSWER = new StreamedAnswer([]);
@@ -81,6 +104,7 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
       let error: GatewayError | undefined;
       let firstChunkAt = performance.now() - context.startedAt;
       let first = true;
+      const capped = sizeCap(deps, deployment.provider);
       try {
         for await (const chunk of response.body as AsyncIterable<Buffer>) {
           if (first) {
@@ -88,6 +112,8 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
             first = false;
           }
           if (serverResponse.destroyed) break;
+          // Leaving the loop ends the upstream call.
+          if (capped.passes(chunk)) break;
           if (!serverResponse.write(chunk)) await Promise.race([once(serverResponse, 'drain'), once(serverResponse, 'close')]);
         }
       } catch (caught) {
@@ -99,7 +125,7 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
       const clientDisconnected = serverResponse.destroyed && !serverResponse.writableFinished;
       const cutWith = guard.finish();
       guard.release();
-      const cut = cutWith && (error !== undefined || clientDisconnected) ? cutWith : undefined;
+      const cut = capped.exceeded ?? (cutWith && (error !== undefined || clientDisconnected) ? cutWith : undefined);
       if (!response.body.destroyed) response.body.destroy();
       // Bytes cannot carry an error event: a broken answer ends the response short.
       if (!serverResponse.destroyed) {
@@ -156,11 +182,17 @@ async function inlineBytes(deps: BytesDependencies, call: Call, dispatched: Awai
     encoder: bytesEncoder(audio.contentType),
     async relay(serverResponse: ServerResponse): Promise<StreamEnd> {
       const firstChunkAt = performance.now() - call.context.startedAt;
+      const capped = sizeCap(deps, deployment.provider);
       for (const chunk of audio.chunks) {
-        if (serverResponse.destroyed) break;
+        if (serverResponse.destroyed || capped.passes(chunk)) break;
         if (!serverResponse.write(chunk)) await Promise.race([once(serverResponse, 'drain'), once(serverResponse, 'close')]);
       }
       const clientDisconnected = serverResponse.destroyed && !serverResponse.writableFinished;
+      // The audio is billed as the provider reported it, whole, however much of it was sent.
+      if (capped.exceeded) {
+        if (!serverResponse.destroyed) serverResponse.destroy();
+        return { usage: audio.usage, error: capped.exceeded, cut: true, aborted: true, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [], answer: () => NO_ANSWER };
+      }
       if (!serverResponse.destroyed) serverResponse.end();
       return { usage: audio.usage, error: clientDisconnected ? clientGone() : undefined, cut: false, aborted: clientDisconnected, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [], answer: () => NO_ANSWER };
     },

@@ -7,6 +7,7 @@ import { GatewayError } from '../../errors.js';
 import type { EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../providers/types.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import { usageFromOpenAI } from '../../providers/shared/usage.js';
+import { errorEnvelopeFailure } from '../../providers/shared/errors.js';
 import { timeoutOf } from '../../routing/policy.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import type { Call } from '../call.js';
@@ -55,7 +56,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     const seconds = operation.upload.seconds ?? operation.request.units?.inputSeconds;
     const usage = seconds === undefined ? undefined : boundUnits({ promptTokens: 0, completionTokens: 0, totalTokens: 0, units: { inputSeconds: seconds } }, operation.request.units);
     const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : 'text/plain; charset=utf-8';
-    return { kind: 'json', body: text, parsed: null, usage, text, upstreamLatencyMs, warnings, contentType };
+    return { kind: 'json', body: text, parsed: null, usage, text, upstreamLatencyMs, warnings, contentType, refused: sizeRefusal(deps, deployment.provider, text) };
   }
   let parsed: unknown;
   try {
@@ -71,12 +72,20 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   if (operation.kind === 'native') {
     // Relayed as the provider wrote it (only its usage and text are read), unless the deployment
     // speaks the API's native equivalent (Imagen for OpenAI images), whose answer is mapped back.
+    // A 200 whose body is an error envelope is the upstream's failure, as on chat (errorEnvelopeFailure).
+    const failure = errorEnvelopeFailure(parsed, deployment);
+    if (failure) throw failure;
     const native = nativeProviderOf(operation.api);
     const nativeCall = nativeCallOf(operation);
     const usage = boundUnits(native.usageOf(nativeCall, parsed, deployment), operation.request.units);
     const answer = native.answerOf?.(nativeCall, parsed, deployment);
-    if (answer === undefined) return { kind: 'json', body: call.format.native ? call.format.native(text, parsed) : text, parsed, usage, text: native.textOf(parsed), upstreamLatencyMs, warnings };
-    return { kind: 'json', body: JSON.stringify(answer), parsed: answer, usage, text: '', upstreamLatencyMs, warnings };
+    // Held to max_response_size_mb as any answer is: billed as the provider reported it, then refused.
+    if (answer === undefined) {
+      const relayed = call.format.native ? call.format.native(text, parsed) : text;
+      return { kind: 'json', body: relayed, parsed, usage, text: native.textOf(parsed), upstreamLatencyMs, warnings, refused: sizeRefusal(deps, deployment.provider, relayed) };
+    }
+    const mapped = JSON.stringify(answer);
+    return { kind: 'json', body: mapped, parsed: answer, usage, text: '', upstreamLatencyMs, warnings, refused: sizeRefusal(deps, deployment.provider, mapped) };
   }
   if (operation.kind === 'embeddings') {
     const embeddings = adapter.parseEmbeddingsResponse ? encodeEmbeddings(adapter.parseEmbeddingsResponse(parsed, deployment, operation.request), operation.request) : parsed;
@@ -92,10 +101,15 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     usage = usageFromOpenAI(chat.usage);
     body = call.format.chat(chat, chat === parsed ? text : undefined);
   }
+  return { kind: 'json', body, parsed: answered, usage, upstreamLatencyMs, warnings, refused: sizeRefusal(deps, deployment.provider, body), providerHeaders: providerHeaders(response.headers) };
+}
+
+/** general_settings.max_response_size_mb: the error an answer this large is refused with (response-size.ts), else undefined. */
+function sizeRefusal(deps: Pick<GatewayDependencies, 'settings'>, provider: string, body: string): GatewayError | undefined {
   const maxBytes = deps.settings.maxResponseBytes;
+  if (maxBytes === undefined) return undefined;
   const size = Buffer.byteLength(body);
-  const refused = maxBytes !== undefined && size > maxBytes ? responseTooLarge(deployment.provider, maxBytes, `(${size} bytes) is over`) : undefined;
-  return { kind: 'json', body, parsed: answered, usage, upstreamLatencyMs, warnings, refused, providerHeaders: providerHeaders(response.headers) };
+  return size > maxBytes ? responseTooLarge(provider, maxBytes, `(${size} bytes) is over`) : undefined;
 }
 
 /** The `usage` of an answer relayed as received: an upstream may answer `null`, or a list (its usage is then unknown). */

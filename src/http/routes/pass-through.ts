@@ -3,7 +3,9 @@
  * `include_subpath`, every path under it) is relayed to its `target` — method, subpath, query and
  * body as the client sent them, the configured `headers` added (the client's own only with
  * `forward_headers`, and never the gateway key it presented) — and the target's answer comes back
- * as it is sent: status, headers, and the body streamed through (SSE included).
+ * as it is sent: status, headers, and the body streamed through (SSE included) — up to
+ * general_settings.max_response_size_mb, as every answer (gateway/response-size.ts): a JSON answer
+ * over it is read whole and refused with 502, any other ends short where it would pass it.
  *
  * A gateway key with `llm.execute` is required unless the entry says `auth: false` (LiteLLM's
  * default is no auth; the gateway warns at start for each open entry). Every call leaves a usage
@@ -12,6 +14,7 @@
  * for a target), so pass-through calls are not held to budgets; rate limits count them (gateway/stages/admit.ts).
  */
 import { performance } from 'node:perf_hooks';
+import { Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
 import type { ResolvedKey } from '../../auth/key-directory.js';
@@ -22,6 +25,7 @@ import { GatewayError, upstreamErrorCode } from '../../errors.js';
 import type { CallContext } from '../../gateway/call-context.js';
 import { ClientConnection } from '../../gateway/client-connection.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import { responseTooLarge } from '../../gateway/response-size.js';
 import { usageFromResponses } from '../../providers/shared/openai-responses-native.js';
 import { usageFromOpenAI } from '../../providers/shared/usage.js';
 import type { Usage } from '../../providers/types.js';
@@ -199,12 +203,13 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
   const contentType = String(answer.headers['content-type'] ?? '');
   const declared = Number(answer.headers['content-length']);
   const readable = /\bjson\b/i.test(contentType) && !(declared > MAX_USAGE_BODY_BYTES) && !answer.headers['content-encoding'];
+  const maxBytes = gateway.maxResponseBytes;
   if (readable) {
     // A JSON answer is read whole (bounded) for its usage, then sent.
     let text: string;
+    let size = 0;
     try {
       const chunks: Buffer[] = [];
-      let size = 0;
       for await (const chunk of answer.body) {
         size += (chunk as Buffer).length;
         if (size > MAX_USAGE_BODY_BYTES) throw new GatewayError('upstream_response_too_large', `the pass-through target's JSON answer is larger than ${MAX_USAGE_BODY_BYTES} bytes`);
@@ -216,16 +221,48 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
       finish(undefined, error);
       throw error;
     }
-    finish({ usage: failure ? undefined : usageOf(text), stream: false }, failure);
+    const usage = failure ? undefined : usageOf(text);
+    // general_settings.max_response_size_mb, as on every route (gateway/response-size.ts): read in full, its usage recorded, not sent.
+    if (maxBytes !== undefined && size > maxBytes) {
+      const refused = responseTooLarge(PASS_THROUGH_TARGET, maxBytes, `(${size} bytes) is over`);
+      finish({ usage, stream: false }, refused);
+      throw refused;
+    }
+    finish({ usage, stream: false }, failure);
     return reply.code(status).headers(headers).send(text);
   }
   // Anything else (SSE, files, …) streams through as it arrives; the row is written when it ends.
   const stream = /text\/event-stream/i.test(contentType);
+  // Set when the answer passed max_response_size_mb: the target's call is aborted and the client's response ends short.
+  let cut: GatewayError | undefined;
+  const sent = maxBytes === undefined ? answer.body : answer.body.pipe(sizeCappedBytes(maxBytes, () => {
+    cut = responseTooLarge(PASS_THROUGH_TARGET, maxBytes, 'passed');
+    abort.abort(cut);
+    return cut;
+  }));
   answer.body.once('end', () => finish({ usage: undefined, stream }, failure));
-  answer.body.once('error', () => finish(undefined, failure ?? new GatewayError('upstream_connection', 'the pass-through target broke off its answer')));
+  answer.body.once('error', () => finish(cut ? { usage: undefined, stream } : undefined, cut ?? failure ?? new GatewayError('upstream_connection', 'the pass-through target broke off its answer')));
   // Destroyed before its end (the client went away, and the relay with it): recorded as aborted.
-  answer.body.once('close', () => finish({ usage: undefined, stream }, failure ?? new GatewayError('client_closed_request', 'the client closed the connection before the answer ended')));
-  return reply.code(status).headers(headers).send(answer.body);
+  answer.body.once('close', () => finish({ usage: undefined, stream }, cut ?? failure ?? new GatewayError('client_closed_request', 'the client closed the connection before the answer ended')));
+  return reply.code(status).headers(headers).send(sent);
+}
+
+/** How the target is named in a max_response_size_mb refusal. */
+const PASS_THROUGH_TARGET = 'the pass-through target';
+
+/**
+ * The bytes as they come until the chunk that would pass `maxBytes`: that chunk is held back and
+ * the stream fails with `exceeded()`'s error (raw bytes carry no error event: the response ends short).
+ */
+function sizeCappedBytes(maxBytes: number, exceeded: () => GatewayError): Transform {
+  let written = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (written + chunk.length > maxBytes) return done(exceeded());
+      written += chunk.length;
+      done(null, chunk);
+    },
+  });
 }
 
 /**

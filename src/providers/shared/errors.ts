@@ -1,5 +1,6 @@
-import { upstreamErrorCode, ERROR_CATALOGUE } from '../../errors.js';
-import type { ProviderErrorInfo } from '../types.js';
+import { GatewayError, upstreamErrorCode, ERROR_CATALOGUE } from '../../errors.js';
+import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
+import type { Deployment, ProviderErrorInfo } from '../types.js';
 
 type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -65,4 +66,23 @@ export function parseHttpError(status: number, body: string, headers: HeaderBag)
     retryAfterSeconds: retryAfterSeconds(headers),
     kind: classifyErrorKind(status, code, message),
   };
+}
+
+/**
+ * The failure an upstream reports with status 200 and an error envelope as the body
+ * (`{"error": {...}}`, as proxies in front of OpenAI sometimes answer): not an answer, whatever the
+ * status says — 502 upstream_error with the upstream's message, retried and fallen back like an
+ * upstream 5xx (the stream transforms map an `{"error"}` event the same way). A resource with an
+ * `error` field of its own (a Response, a fine-tuning job: they carry `object` and `id`) is an
+ * answer; undefined for it and for anything else.
+ */
+export function errorEnvelopeFailure(body: unknown, target: Deployment): GatewayError | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const record = body as Record<string, unknown>;
+  const error = record.error;
+  if (typeof error !== 'object' || error === null || 'object' in record || 'id' in record) return undefined;
+  const inner = error as Record<string, unknown>;
+  const message = typeof inner.message === 'string' ? inner.message : 'no message';
+  const code = typeof inner.code === 'string' ? inner.code : typeof inner.type === 'string' ? inner.type : undefined;
+  return new GatewayError('upstream_error', `${target.provider} answered 200 with an error: ${redactUpstreamMessage(message, deploymentSecrets(target))}${code ? ` (${code.slice(0, 64)})` : ''}`, { provider: target.provider });
 }

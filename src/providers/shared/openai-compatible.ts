@@ -20,7 +20,7 @@ import type {
   Usage,
 } from '../types.js';
 import { providerSpec } from '../specs.js';
-import { parseHttpError } from './errors.js';
+import { errorEnvelopeFailure, parseHttpError } from './errors.js';
 import { chatChunkInShape, chatResponseInShape, parsedChatChunk } from './chunk-shape.js';
 import { parseStreamJson } from './stream-json.js';
 import { openAIChunkNeedsParsing, openAIForwardablePrefix } from './chunk-usage.js';
@@ -100,7 +100,7 @@ function isEmbeddingItem(item: unknown): boolean {
 
 export function parseOpenAIChatResponse(body: unknown, target: Deployment): ChatResponse {
   if (typeof body !== 'object' || body === null || !Array.isArray((body as ChatResponse).choices)) {
-    throw invalidResponse(target, 'a chat completion without "choices"');
+    throw errorEnvelopeFailure(body, target) ?? invalidResponse(target, 'a chat completion without "choices"');
   }
   return chatResponseInShape(body as Record<string, unknown> & { choices: unknown[] });
 }
