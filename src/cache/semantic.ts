@@ -87,8 +87,13 @@ export class SemanticIndex {
     const known = this.vectors.get(call.context);
     if (known !== undefined) return known ?? undefined;
     let vector: Float32Array | undefined;
+    const text = promptText(call);
+    if (text === undefined) {
+      this.vectors.set(call.context, null);
+      return undefined;
+    }
     try {
-      vector = await embed(call, promptText(call));
+      vector = await embed(call, text);
     } catch (error) {
       this.logger.warn({ callId: call.context.callId, err: (error as Error).message }, 'semantic cache: the prompt could not be embedded; exact matches only for this call');
     }
@@ -102,18 +107,31 @@ function indexOf(call: Call, where: Where): string {
   return cacheKey({ kind: `semantic-${call.operation.kind}`, group: where.group, scope: where.scope, namespace: where.namespace, fields: answerFields(call.operation.request as Record<string, unknown>, PROMPT_FIELDS) });
 }
 
-/** The prompt as text: each message as "role: content", or the completion prompt. */
-export function promptText(call: Call): string {
+/**
+ * The prompt as text: each message as "role: content", or the completion prompt. Undefined when a
+ * message carries a part that is not text (an image, audio, a file): its embedding would compare
+ * URLs or base64, which say nothing of what the media holds, so the same question about another
+ * image or document would be answered with the first one's answer. Such prompts match exactly only.
+ */
+export function promptText(call: Call): string | undefined {
   const { operation } = call;
   if (operation.kind === 'completion') return typeof operation.request.prompt === 'string' ? operation.request.prompt : JSON.stringify(operation.request.prompt);
   if (operation.kind !== 'chat') return '';
-  return operation.request.messages
-    .map((message) => {
-      const content = message.content;
-      const text = typeof content === 'string' ? content : Array.isArray(content) ? content.map((part) => (typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : JSON.stringify(part))).join('') : '';
-      return `${message.role}: ${text}`;
-    })
-    .join('\n');
+  let text = '';
+  for (const message of operation.request.messages) {
+    const content = message.content;
+    let body = '';
+    if (typeof content === 'string') body = content;
+    else if (Array.isArray(content)) {
+      for (const part of content as unknown[]) {
+        const { type, text: partText } = (part ?? {}) as { type?: unknown; text?: unknown };
+        if ((type !== 'text' && type !== undefined) || typeof partText !== 'string') return undefined;
+        body += partText;
+      }
+    }
+    text += `${text.length > 0 ? '\n' : ''}${message.role}: ${body}`;
+  }
+  return text;
 }
 
 export function cosine(a: Float32Array, b: Float32Array): number {
