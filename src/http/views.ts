@@ -318,7 +318,7 @@ export type CreditAccountView = ViewOf<typeof CREDIT_ACCOUNT_FIELDS>;
 
 export const CREDIT_TRANSACTION_FIELDS = {
   id: 'string',
-  /** grant, purchase, refund, adjustment, usage, allowance, expiry */
+  /** grant, purchase, refund, dispute, adjustment, usage, allowance, expiry */
   kind: 'string',
   /** Credits; negative for a charge. */
   amount: 'number',

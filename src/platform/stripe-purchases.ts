@@ -6,7 +6,10 @@
  * `checkout.session.completed` (or `checkout.session.async_payment_succeeded`) grants the credits
  * the session was created for as a "purchase" ledger row — once per session, by the ledger's unique
  * reference, however often and on however many replicas the event arrives. `charge.refunded`
- * takes back the refunded share of what the payment granted.
+ * takes back the refunded share of what the payment granted. A chargeback does too:
+ * `charge.dispute.funds_withdrawn` (Stripe took the disputed amount from the operator) takes back
+ * the disputed share, and `charge.dispute.funds_reinstated` of a won dispute gives exactly that back
+ * — once per dispute, and never, with the payment's refunds, more than the payment granted.
  */
 import type Stripe from 'stripe';
 import type { Logger } from 'pino';
@@ -37,7 +40,7 @@ export interface PackageView {
 export interface WebhookAnswer {
   received: true;
   type: string;
-  /** What the event did: "granted", "already granted", "deducted", "ignored: …". */
+  /** What the event did: "granted", "already granted", "deducted", "already deducted", "reinstated", "already reinstated", "nothing to …", "ignored: …". */
   outcome: string;
 }
 
@@ -50,6 +53,11 @@ export interface StripePurchaseOptions {
 }
 
 const SESSION_EVENTS = new Set(['checkout.session.completed', 'checkout.session.async_payment_succeeded']);
+
+/** The ledger reference of a dispute's withdrawal: one per dispute (Stripe withdraws a dispute's funds once). */
+const withdrawalReference = (dispute: Stripe.Dispute) => `stripe-dispute:${dispute.id}`;
+
+const idOf = (value: string | { id: string } | null | undefined): string | undefined => (typeof value === 'string' ? value : value?.id);
 
 export class StripePurchases {
   /** The package takes about a second to load: loaded in the background, only when Stripe is configured. */
@@ -113,8 +121,10 @@ export class StripePurchases {
       throw new GatewayError('invalid_request', `the Stripe-Signature header does not verify: ${(error as Error).message}`);
     }
     if (SESSION_EVENTS.has(event.type)) return { received: true, type: event.type, outcome: await this.sessionPaid(event.data.object as Stripe.Checkout.Session) };
-    if (event.type === 'charge.refunded') return { received: true, type: event.type, outcome: await this.refunded(event.data.object as Stripe.Charge) };
-    this.options.logger.info({ type: event.type, event: event.id }, 'Stripe webhook event not handled (only checkout.session.completed, checkout.session.async_payment_succeeded and charge.refunded are)');
+    if (event.type === 'charge.refunded') return { received: true, type: event.type, outcome: await this.refunded(event.data.object) };
+    if (event.type === 'charge.dispute.funds_withdrawn') return { received: true, type: event.type, outcome: await this.disputeWithdrawn(event.data.object) };
+    if (event.type === 'charge.dispute.funds_reinstated') return { received: true, type: event.type, outcome: await this.disputeReinstated(event.data.object) };
+    this.options.logger.info({ type: event.type, event: event.id }, 'Stripe webhook event not handled (only checkout.session.completed, checkout.session.async_payment_succeeded, charge.refunded, charge.dispute.funds_withdrawn and charge.dispute.funds_reinstated are)');
     return { received: true, type: event.type, outcome: 'ignored: this event type changes no credits' };
   }
 
@@ -140,29 +150,111 @@ export class StripePurchases {
   }
 
   private async refunded(charge: Stripe.Charge): Promise<string> {
-    const paymentIntent = typeof charge.payment_intent === 'string' ? charge.payment_intent : charge.payment_intent?.id;
+    const paymentIntent = idOf(charge.payment_intent);
     if (!paymentIntent || charge.amount <= 0) return 'ignored: the charge has no payment intent';
     const deduct = () => this.options.grants().deductRefund(paymentIntent, charge.amount_refunded / charge.amount, `stripe-refund:${charge.id}:${charge.amount_refunded}`);
     let result = await deduct();
     // Stripe does not order events: a refund may arrive before the purchase it takes back. Answered
     // "ignored", it would never come again, and the later grant would keep the refunded credits.
-    if (result === undefined && (await this.grantBeforeRefund(paymentIntent))) result = await deduct();
+    if (result === undefined && (await this.grantUnrecordedPurchase(paymentIntent, 'refunded'))) result = await deduct();
     if (result === undefined) return 'ignored: no purchase of this payment is on record';
-    if (result === 'already' || result === 'nothing') return 'already deducted';
+    if (result === 'already') return 'already deducted';
+    if (result === 'nothing') return 'already deducted (by earlier refunds or a dispute of this payment)';
     this.options.logger.warn({ event: 'credits.refund', user: result.userId, paymentIntent, credits: result.row.amount_millicredits / 1000, balance: result.row.balance_after_millicredits / 1000 }, 'Stripe refund: credits taken back');
     await this.options.invalidate();
     return 'deducted';
   }
 
-  /** Grants the paid Checkout Session of a refunded payment not granted yet (looked up at Stripe); true when it is granted now. */
-  private async grantBeforeRefund(paymentIntent: string): Promise<boolean> {
+  /**
+   * Stripe withdrew a dispute's funds from the operator: the disputed share of what the payment
+   * granted is taken back (the balance may go below zero, as with a refund). The share is the
+   * disputed amount over the charge's, of what is not refunded — the charge is read at Stripe for
+   * both (the Dispute names only its id) — so a dispute of a partly refunded payment never takes
+   * the refunded part a second time.
+   */
+  private async disputeWithdrawn(dispute: Stripe.Dispute): Promise<string> {
+    const paymentIntent = idOf(dispute.payment_intent);
+    if (!paymentIntent) return 'ignored: the disputed charge has no payment intent';
+    if (dispute.amount <= 0) return 'ignored: nothing is disputed';
+    const charge = await this.chargeOf(dispute);
+    if (charge.amount <= 0) return 'ignored: the disputed charge has no amount';
+    const disputed = Math.min(dispute.amount, charge.amount - charge.amount_refunded);
+    const deduct = () => this.options.grants().deductDispute(paymentIntent, disputed / charge.amount, withdrawalReference(dispute), dispute.id);
+    let result = await deduct();
+    // As with a refund: a dispute may arrive before the purchase it takes back is granted.
+    if (result === undefined && (await this.grantUnrecordedPurchase(paymentIntent, 'disputed'))) result = await deduct();
+    if (result === undefined) return 'ignored: no purchase of this payment is on record';
+    if (result === 'already') return 'already deducted';
+    if (result === 'nothing') {
+      this.options.logger.info({ paymentIntent, dispute: dispute.id, amount: dispute.amount }, 'Stripe dispute: funds withdrawn, but refunds of the payment already took back what it granted');
+      return 'nothing to deduct: refunds of this payment already took back what it granted';
+    }
+    this.options.logger.warn(
+      { event: 'credits.dispute', user: result.userId, paymentIntent, dispute: dispute.id, status: dispute.status, credits: result.row.amount_millicredits / 1000, balance: result.row.balance_after_millicredits / 1000 },
+      'Stripe dispute: funds withdrawn, credits taken back',
+    );
+    await this.options.invalidate();
+    return 'deducted';
+  }
+
+  /**
+   * Stripe gave a dispute's funds back. A won dispute gives back what its withdrawal took (less what
+   * the payment's refunds must keep taken). A dispute still lost gets funds back only for the part
+   * of a partly refunded payment that Stripe withdrew twice ("partially won"): those credits the
+   * refund took back already, so nothing is given. A reinstatement delivered before its withdrawal
+   * records the withdrawal first, so the late withdrawal finds it done.
+   */
+  private async disputeReinstated(dispute: Stripe.Dispute): Promise<string> {
+    const paymentIntent = idOf(dispute.payment_intent);
+    if (!paymentIntent) return 'ignored: the disputed charge has no payment intent';
+    if (dispute.status !== 'won') {
+      this.options.logger.warn({ paymentIntent, dispute: dispute.id, status: dispute.status, amount: dispute.amount }, 'Stripe reinstated funds of a dispute that is not won (the refunded part of a partly refunded payment): no credits given back');
+      return `ignored: the dispute is "${dispute.status}": the funds Stripe returned are the refunded part of the payment, whose credits the refund took back`;
+    }
+    const charge = await this.chargeOf(dispute);
+    if (charge.amount <= 0) return 'ignored: the disputed charge has no amount';
+    const reinstate = () => this.options.grants().reinstateDispute(paymentIntent, withdrawalReference(dispute), charge.amount_refunded / charge.amount, `stripe-dispute-reinstated:${dispute.id}`, dispute.id);
+    let result = await reinstate();
+    if (result === 'unwithdrawn' || result === undefined) {
+      const withdrawn = await this.disputeWithdrawn(dispute);
+      if (withdrawn.startsWith('ignored')) return withdrawn;
+      result = await reinstate();
+    }
+    if (result === undefined) return 'ignored: no purchase of this payment is on record';
+    if (result === 'already') return 'already reinstated';
+    if (result === 'unwithdrawn' || result === 'nothing') {
+      this.options.logger.info({ paymentIntent, dispute: dispute.id, amount: dispute.amount }, 'Stripe dispute won, but what it took back stays taken by refunds of the payment: no credits given back');
+      return 'nothing to reinstate: the dispute took no credits that refunds of this payment do not keep taken';
+    }
+    this.options.logger.info(
+      { event: 'credits.dispute_won', user: result.userId, paymentIntent, dispute: dispute.id, credits: result.row.amount_millicredits / 1000, balance: result.row.balance_after_millicredits / 1000 },
+      'Stripe dispute won: funds reinstated, credits given back',
+    );
+    await this.options.invalidate();
+    return 'reinstated';
+  }
+
+  /** The disputed charge as Stripe has it now (amount, amount refunded). */
+  private async chargeOf(dispute: Stripe.Dispute): Promise<Stripe.Charge> {
+    if (typeof dispute.charge !== 'string') return dispute.charge;
+    const client = await this.client;
+    try {
+      return await client.charges.retrieve(dispute.charge);
+    } catch (error) {
+      // Not acknowledged: Stripe delivers the dispute event again later.
+      throw new GatewayError('upstream_error', `could not read the disputed charge ${dispute.charge} at Stripe: ${(error as Error).message}`);
+    }
+  }
+
+  /** Grants the paid Checkout Session of a refunded or disputed payment not granted yet (looked up at Stripe); true when it is granted now. */
+  private async grantUnrecordedPurchase(paymentIntent: string, what: 'refunded' | 'disputed'): Promise<boolean> {
     const client = await this.client;
     let sessions: Stripe.ApiList<Stripe.Checkout.Session>;
     try {
       sessions = await client.checkout.sessions.list({ payment_intent: paymentIntent, limit: 1 });
     } catch (error) {
-      // Not acknowledged: Stripe delivers the refund again later.
-      throw new GatewayError('upstream_error', `could not look up the Checkout Session of refunded payment ${paymentIntent} at Stripe: ${(error as Error).message}`);
+      // Not acknowledged: Stripe delivers the event again later.
+      throw new GatewayError('upstream_error', `could not look up the Checkout Session of ${what} payment ${paymentIntent} at Stripe: ${(error as Error).message}`);
     }
     const session = sessions.data[0];
     if (!session) return false;

@@ -196,7 +196,7 @@ export interface UserTable extends LimitColumns {
 export interface CreditTransactionTable {
   id: string;
   user_id: string;
-  kind: 'grant' | 'purchase' | 'usage' | 'refund' | 'adjustment' | 'allowance' | 'expiry';
+  kind: 'grant' | 'purchase' | 'usage' | 'refund' | 'dispute' | 'adjustment' | 'allowance' | 'expiry';
   /** Signed: credits added are positive, usage negative. */
   amount_millicredits: number;
   balance_after_millicredits: number;
@@ -206,7 +206,7 @@ export interface CreditTransactionTable {
   created_at: number;
   /** Unique when set: what makes a grant happen once (an allowance's user and month, a Stripe session). */
   reference: string | null;
-  /** The Stripe payment intent a purchase or refund belongs to. */
+  /** The Stripe payment intent a purchase, refund or dispute belongs to. */
   external_id: string | null;
 }
 

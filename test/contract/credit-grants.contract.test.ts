@@ -1,8 +1,10 @@
 /**
  * Once-only ledger entries on both dialects: a month's allowance is granted once per user however
  * many concurrent attempts (separate connections) race for it, last month's unused allowance
- * expires as its own row when rollover is off, a Stripe session is granted once, and a refund takes
- * back the refunded share once — the balance equal to the ledger's sum throughout.
+ * expires as its own row when rollover is off, a Stripe session is granted once, a refund takes
+ * back the refunded share once, and a dispute takes back its share once and a won one gives it back
+ * once, never with refunds more than the purchase granted — the balance equal to the ledger's sum
+ * throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DatabaseHandle } from '../../src/storage/db.js';
@@ -146,5 +148,35 @@ describe.each(dialects)('once-only credit grants on $dialect', ({ create, dialec
     expect(ledger.balance).toBe(-45_000);
     expect(ledger.sum).toBe(ledger.balance);
     expect(await grants[0].deductRefund('pi_unknown', 1, 'stripe-refund:ch_x:1')).toBeUndefined();
+  });
+
+  it('a dispute takes back its share once under concurrent deliveries, a won one gives it back once; with refunds never more than the purchase granted', async () => {
+    await newUser('disputer');
+    await grants[0].grantPurchase('disputer', 100_000, 'stripe:cs_test_dispute', 'pi_dispute', 'bought');
+    await credits.add('disputer', 'adjustment', -30_000, 'used');
+    // A reinstatement before its withdrawal is on record gives nothing yet.
+    expect(await grants[0].reinstateDispute('pi_dispute', 'stripe-dispute:dp_1', 0, 'stripe-dispute-reinstated:dp_1', 'dp_1')).toBe('unwithdrawn');
+
+    const withdrawn = await Promise.all([0, 1, 2].map((index) => grants[index].deductDispute('pi_dispute', 1, 'stripe-dispute:dp_1', 'dp_1')));
+    expect(withdrawn.filter((result) => typeof result === 'object')).toMatchObject([{ userId: 'disputer', row: { kind: 'dispute', amount_millicredits: -100_000, balance_after_millicredits: -30_000 } }]);
+    expect(withdrawn.filter((result) => result === 'already')).toHaveLength(2);
+    expect((await ledgerOf('disputer')).rows.find((row) => row.kind === 'dispute')?.description).toContain('already spent');
+    // Nothing is left for a refund of the same money to take.
+    expect(await grants[0].deductRefund('pi_dispute', 1, 'stripe-refund:ch_dispute:1000')).toBe('nothing');
+
+    const reinstated = await Promise.all([0, 1, 2].map((index) => grants[index].reinstateDispute('pi_dispute', 'stripe-dispute:dp_1', 0, 'stripe-dispute-reinstated:dp_1', 'dp_1')));
+    expect(reinstated.filter((result) => typeof result === 'object')).toMatchObject([{ row: { kind: 'dispute', amount_millicredits: 100_000, balance_after_millicredits: 70_000 } }]);
+    expect(reinstated.filter((result) => result === 'already')).toHaveLength(2);
+
+    // Half refunded, then a second dispute of everything: it takes only the other half.
+    expect(await grants[1].deductRefund('pi_dispute', 0.5, 'stripe-refund:ch_dispute:500')).toMatchObject({ row: { amount_millicredits: -50_000 } });
+    expect(await grants[2].deductDispute('pi_dispute', 1, 'stripe-dispute:dp_2', 'dp_2')).toMatchObject({ row: { amount_millicredits: -50_000 } });
+    expect(await grants[0].deductDispute('pi_dispute', 1, 'stripe-dispute:dp_3', 'dp_3')).toBe('nothing');
+    // Won while half stays refunded: the refunded half stays taken back.
+    expect(await grants[0].reinstateDispute('pi_dispute', 'stripe-dispute:dp_2', 0.5, 'stripe-dispute-reinstated:dp_2', 'dp_2')).toMatchObject({ row: { amount_millicredits: 50_000 } });
+    const ledger = await ledgerOf('disputer');
+    expect(ledger.balance).toBe(100_000 - 30_000 - 50_000);
+    expect(ledger.sum).toBe(ledger.balance);
+    expect(await grants[0].deductDispute('pi_unknown', 1, 'stripe-dispute:dp_x', 'dp_x')).toBeUndefined();
   });
 });

@@ -49,7 +49,7 @@ describe('bad query parameters', () => {
   });
 
   it('an unknown transaction kind keeps its message', async () => {
-    await expectBadParameter('/api/v1/llm/credits/transactions?user_id=asker&kind=gift', 'kind', 'must be one of grant, purchase, usage, refund, adjustment, allowance, expiry');
+    await expectBadParameter('/api/v1/llm/credits/transactions?user_id=asker&kind=gift', 'kind', 'must be one of grant, purchase, usage, refund, dispute, adjustment, allowance, expiry');
   });
 
   it('good values still work', async () => {

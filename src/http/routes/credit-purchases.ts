@@ -1,8 +1,9 @@
 /**
  * Buying credits: the packages on offer, a Checkout Session for one of them (with the user's own
  * key: credits are bought for the key's user), and the webhook Stripe calls when a payment
- * completes or is refunded. The webhook is public — Stripe holds no gateway key — and trusts only
- * the Stripe-Signature header, verified over the raw body, so its route reads the body as text.
+ * completes, is refunded or is disputed. The webhook is public — Stripe holds no gateway key — and
+ * trusts only the Stripe-Signature header, verified over the raw body, so its route reads the body
+ * as text.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';

@@ -61,7 +61,7 @@ const byokBody = z
   .strict();
 
 const DEFAULT_TRANSACTIONS = 50;
-const TRANSACTION_KINDS = ['grant', 'purchase', 'usage', 'refund', 'adjustment', 'allowance', 'expiry'] as const satisfies ReadonlyArray<StoredCreditTransaction['kind']>;
+const TRANSACTION_KINDS = ['grant', 'purchase', 'usage', 'refund', 'dispute', 'adjustment', 'allowance', 'expiry'] as const satisfies ReadonlyArray<StoredCreditTransaction['kind']>;
 
 const userQuery = z.object({ user_id: oneValue().optional() });
 const transactionsQuery = z.object({

@@ -1,7 +1,7 @@
 /**
  * Ledger entries that must happen exactly once however many replicas attempt them at the same
  * time: a tier's monthly allowance (with the expiry of last month's unused allowance), a Stripe
- * purchase, a Stripe refund. Each runs in one transaction that changes the balance and writes the
+ * purchase, a Stripe refund, a Stripe dispute's withdrawal and reinstatement. Each runs in one transaction that changes the balance and writes the
  * ledger row with a unique `reference`; a second attempt either finds the claim already taken (the
  * user's allowance_period moved on) or fails on that unique reference and rolls back, changing
  * nothing. Neither depends on memory: the database decides.
@@ -21,6 +21,9 @@ export interface RefundDeduction {
   userId: string;
   row: StoredCreditTransaction;
 }
+
+/** A dispute's ledger row (negative when its funds were withdrawn, positive when reinstated). */
+export type DisputeEntry = RefundDeduction;
 
 /** True when the error is a unique-constraint violation (PostgreSQL 23505, SQLite's UNIQUE). */
 export function isUniqueViolation(error: unknown): boolean {
@@ -132,33 +135,88 @@ export class CreditGrantRepository {
 
   /**
    * Takes back the credits of a refunded payment: `refundedShare` (0..1, cumulative, as Stripe
-   * reports it) of what its purchases granted, minus what earlier refunds of it took. The balance
-   * may end below zero (the credits were spent): the ledger row says so. Once per `reference`.
-   * Undefined when no purchase of that payment is on record.
+   * reports it) of what its purchases granted, minus what earlier refunds of it took — and never
+   * more than what the payment's refunds and disputes have left of the grant, so a refund and a
+   * dispute of the same money never take it twice. The balance may end below zero (the credits
+   * were spent): the ledger row says so. Once per `reference`. Undefined when no purchase of that
+   * payment is on record.
    */
   async deductRefund(externalId: string, refundedShare: number, reference: string, now = Date.now()): Promise<RefundDeduction | 'already' | 'nothing' | undefined> {
     try {
       return await inTransaction(this.db, async (transaction) => {
-        const purchase = await transaction.selectFrom('credit_transactions').select(['user_id', 'amount_millicredits']).where('kind', '=', 'purchase').where('external_id', '=', externalId).executeTakeFirst();
+        const purchase = await this.purchaseOf(transaction, externalId);
         if (!purchase) return undefined;
-        if (await transaction.selectFrom('credit_transactions').select('id').where('reference', '=', reference).executeTakeFirst()) return 'already' as const;
         const userId = purchase.user_id;
-        // Takes the user's row lock first, so concurrent refunds of one payment count each other's deductions.
+        // The user's row lock first, so concurrent deliveries queue: each then sees the others' rows.
         if (!(await lockUser(transaction, userId))) return undefined;
-        const earlier = await transaction
-          .selectFrom('credit_transactions')
-          .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_millicredits'), eb.lit(0)).as('total'))
-          .where('kind', '=', 'refund')
-          .where('external_id', '=', externalId)
-          .executeTakeFirstOrThrow();
-        const target = Math.round(Number(purchase.amount_millicredits) * Math.min(1, Math.max(0, refundedShare)));
-        const deduct = target + Number(earlier.total);
+        if (await this.referenceTaken(transaction, reference)) return 'already' as const;
+        const granted = Number(purchase.amount_millicredits);
+        const earlier = await this.takenBack(transaction, externalId, ['refund']);
+        const target = Math.round(granted * Math.min(1, Math.max(0, refundedShare)));
+        const deduct = Math.min(target - earlier, granted - (await this.takenBack(transaction, externalId, ['refund', 'dispute'])));
         if (deduct <= 0) return 'nothing' as const;
         const row = await this.entry(transaction, userId, { kind: 'refund', amount: -deduct, description: `refund of Stripe payment ${externalId}`, reference, externalId, now });
-        if (row.balance_after_millicredits < 0) {
-          row.description = `refund of Stripe payment ${externalId}; the credits were already spent: the balance is ${row.balance_after_millicredits / 1000} credits until more are added`;
-          await transaction.updateTable('credit_transactions').set({ description: row.description }).where('id', '=', row.id).execute();
-        }
+        await this.sayWhenSpent(transaction, row);
+        return { userId, row };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'already';
+      throw error;
+    }
+  }
+
+  /**
+   * Takes back the credits of a disputed payment whose funds Stripe withdrew: `disputedShare` (0..1,
+   * the disputed amount over the charge's) of what its purchase granted, at most what its refunds and
+   * earlier disputes have left of the grant. The balance may end below zero, as with a refund. Once
+   * per `reference` (the dispute). 'nothing' when refunds already took everything back; undefined
+   * when no purchase of that payment is on record.
+   */
+  async deductDispute(externalId: string, disputedShare: number, reference: string, disputeId: string, now = Date.now()): Promise<DisputeEntry | 'already' | 'nothing' | undefined> {
+    try {
+      return await inTransaction(this.db, async (transaction) => {
+        const purchase = await this.purchaseOf(transaction, externalId);
+        if (!purchase) return undefined;
+        const userId = purchase.user_id;
+        if (!(await lockUser(transaction, userId))) return undefined;
+        if (await this.referenceTaken(transaction, reference)) return 'already' as const;
+        const granted = Number(purchase.amount_millicredits);
+        const share = Math.round(granted * Math.min(1, Math.max(0, disputedShare)));
+        const deduct = Math.min(share, granted - (await this.takenBack(transaction, externalId, ['refund', 'dispute'])));
+        if (deduct <= 0) return 'nothing' as const;
+        const row = await this.entry(transaction, userId, { kind: 'dispute', amount: -deduct, description: `dispute ${disputeId} of Stripe payment ${externalId}: funds withdrawn`, reference, externalId, now });
+        await this.sayWhenSpent(transaction, row);
+        return { userId, row };
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'already';
+      throw error;
+    }
+  }
+
+  /**
+   * Gives back what the withdrawal `withdrawalReference` of a won dispute took, once per
+   * `reference` — less what the payment's refunds must keep taken: `refundedShare` (0..1, as Stripe
+   * reports it now) of the grant stays taken back, also when a refund found nothing left to take
+   * because the dispute had taken it first. 'unwithdrawn' when that withdrawal is not on record (the
+   * reinstatement arrived first, or the withdrawal took nothing); 'nothing' when there is nothing to
+   * give back; undefined when no purchase of that payment is on record.
+   */
+  async reinstateDispute(externalId: string, withdrawalReference: string, refundedShare: number, reference: string, disputeId: string, now = Date.now()): Promise<DisputeEntry | 'already' | 'unwithdrawn' | 'nothing' | undefined> {
+    try {
+      return await inTransaction(this.db, async (transaction) => {
+        const purchase = await this.purchaseOf(transaction, externalId);
+        if (!purchase) return undefined;
+        const userId = purchase.user_id;
+        if (!(await lockUser(transaction, userId))) return undefined;
+        if (await this.referenceTaken(transaction, reference)) return 'already' as const;
+        const withdrawal = await transaction.selectFrom('credit_transactions').select('amount_millicredits').where('reference', '=', withdrawalReference).executeTakeFirst();
+        if (!withdrawal) return 'unwithdrawn' as const;
+        const granted = Number(purchase.amount_millicredits);
+        const refunded = Math.round(granted * Math.min(1, Math.max(0, refundedShare)));
+        const giveBack = Math.min(-Number(withdrawal.amount_millicredits), (await this.takenBack(transaction, externalId, ['refund', 'dispute'])) - refunded);
+        if (giveBack <= 0) return 'nothing' as const;
+        const row = await this.entry(transaction, userId, { kind: 'dispute', amount: giveBack, description: `dispute ${disputeId} of Stripe payment ${externalId} won: funds reinstated`, reference, externalId, now });
         return { userId, row };
       });
     } catch (error) {
@@ -183,6 +241,33 @@ export class CreditGrantRepository {
       .limit(limit)
       .execute();
     return rows.map((row) => ({ userId: row.user_id, tier: row.tier, allowancePeriod: row.allowance_period, allowanceMillicredits: Number(row.allowance_millicredits) }));
+  }
+
+  /** The purchase a Stripe payment intent granted, if it is on record. */
+  private purchaseOf(transaction: Transaction<Database>, externalId: string) {
+    return transaction.selectFrom('credit_transactions').select(['user_id', 'amount_millicredits']).where('kind', '=', 'purchase').where('external_id', '=', externalId).executeTakeFirst();
+  }
+
+  private async referenceTaken(transaction: Transaction<Database>, reference: string): Promise<boolean> {
+    return (await transaction.selectFrom('credit_transactions').select('id').where('reference', '=', reference).executeTakeFirst()) !== undefined;
+  }
+
+  /** Millicredits of a payment's grant its ledger rows of `kinds` have taken back so far (net of reinstatements). */
+  private async takenBack(transaction: Transaction<Database>, externalId: string, kinds: CreditKind[]): Promise<number> {
+    const total = await transaction
+      .selectFrom('credit_transactions')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_millicredits'), eb.lit(0)).as('total'))
+      .where('kind', 'in', kinds)
+      .where('external_id', '=', externalId)
+      .executeTakeFirstOrThrow();
+    return -Number(total.total);
+  }
+
+  /** A deduction that left the balance below zero says so: the credits were already spent. */
+  private async sayWhenSpent(transaction: Transaction<Database>, row: StoredCreditTransaction): Promise<void> {
+    if (row.balance_after_millicredits >= 0) return;
+    row.description = `${row.description}; the credits were already spent: the balance is ${row.balance_after_millicredits / 1000} credits until more are added`;
+    await transaction.updateTable('credit_transactions').set({ description: row.description }).where('id', '=', row.id).execute();
   }
 
   /** Changes the balance by `amount` and writes its ledger row (throws on a taken reference). */

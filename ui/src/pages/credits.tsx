@@ -1,7 +1,7 @@
 /**
  * Credit balance and the ledger: a user's own (Credits page, with "Buy credits" when the gateway
  * sells them through Stripe) or any user's (Users page). The ledger lists every entry — purchases,
- * grants, monthly allowances and their expiries, usage, refunds, adjustments — filterable by kind.
+ * grants, monthly allowances and their expiries, usage, refunds, disputes, adjustments — filterable by kind.
  */
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -18,6 +18,7 @@ const KINDS: Array<{ kind: string; label: string }> = [
   { kind: 'expiry', label: 'Allowance expiry' },
   { kind: 'usage', label: 'Usage' },
   { kind: 'refund', label: 'Refund' },
+  { kind: 'dispute', label: 'Dispute (chargeback)' },
   { kind: 'adjustment', label: 'Adjustment' },
 ];
 
