@@ -142,27 +142,15 @@ export class CreditGrantRepository {
    * payment is on record.
    */
   async deductRefund(externalId: string, refundedShare: number, reference: string, now = Date.now()): Promise<RefundDeduction | 'already' | 'nothing' | undefined> {
-    try {
-      return await inTransaction(this.db, async (transaction) => {
-        const purchase = await this.purchaseOf(transaction, externalId);
-        if (!purchase) return undefined;
-        const userId = purchase.user_id;
-        // The user's row lock first, so concurrent deliveries queue: each then sees the others' rows.
-        if (!(await lockUser(transaction, userId))) return undefined;
-        if (await this.referenceTaken(transaction, reference)) return 'already' as const;
-        const granted = Number(purchase.amount_millicredits);
-        const earlier = await this.takenBack(transaction, externalId, ['refund']);
-        const target = Math.round(granted * Math.min(1, Math.max(0, refundedShare)));
-        const deduct = Math.min(target - earlier, granted - (await this.takenBack(transaction, externalId, ['refund', 'dispute'])));
-        if (deduct <= 0) return 'nothing' as const;
-        const row = await this.entry(transaction, userId, { kind: 'refund', amount: -deduct, description: `refund of Stripe payment ${externalId}`, reference, externalId, now });
-        await this.sayWhenSpent(transaction, row);
-        return { userId, row };
-      });
-    } catch (error) {
-      if (isUniqueViolation(error)) return 'already';
-      throw error;
-    }
+    return this.onPurchase(externalId, reference, async (transaction, userId, granted) => {
+      const earlier = await this.takenBack(transaction, externalId, ['refund']);
+      const target = Math.round(granted * Math.min(1, Math.max(0, refundedShare)));
+      const deduct = Math.min(target - earlier, granted - (await this.takenBack(transaction, externalId, ['refund', 'dispute'])));
+      if (deduct <= 0) return 'nothing' as const;
+      const row = await this.entry(transaction, userId, { kind: 'refund', amount: -deduct, description: `refund of Stripe payment ${externalId}`, reference, externalId, now });
+      await this.sayWhenSpent(transaction, row);
+      return { userId, row };
+    });
   }
 
   /**
@@ -173,25 +161,14 @@ export class CreditGrantRepository {
    * when no purchase of that payment is on record.
    */
   async deductDispute(externalId: string, disputedShare: number, reference: string, disputeId: string, now = Date.now()): Promise<DisputeEntry | 'already' | 'nothing' | undefined> {
-    try {
-      return await inTransaction(this.db, async (transaction) => {
-        const purchase = await this.purchaseOf(transaction, externalId);
-        if (!purchase) return undefined;
-        const userId = purchase.user_id;
-        if (!(await lockUser(transaction, userId))) return undefined;
-        if (await this.referenceTaken(transaction, reference)) return 'already' as const;
-        const granted = Number(purchase.amount_millicredits);
-        const share = Math.round(granted * Math.min(1, Math.max(0, disputedShare)));
-        const deduct = Math.min(share, granted - (await this.takenBack(transaction, externalId, ['refund', 'dispute'])));
-        if (deduct <= 0) return 'nothing' as const;
-        const row = await this.entry(transaction, userId, { kind: 'dispute', amount: -deduct, description: `dispute ${disputeId} of Stripe payment ${externalId}: funds withdrawn`, reference, externalId, now });
-        await this.sayWhenSpent(transaction, row);
-        return { userId, row };
-      });
-    } catch (error) {
-      if (isUniqueViolation(error)) return 'already';
-      throw error;
-    }
+    return this.onPurchase(externalId, reference, async (transaction, userId, granted) => {
+      const share = Math.round(granted * Math.min(1, Math.max(0, disputedShare)));
+      const deduct = Math.min(share, granted - (await this.takenBack(transaction, externalId, ['refund', 'dispute'])));
+      if (deduct <= 0) return 'nothing' as const;
+      const row = await this.entry(transaction, userId, { kind: 'dispute', amount: -deduct, description: `dispute ${disputeId} of Stripe payment ${externalId}: funds withdrawn`, reference, externalId, now });
+      await this.sayWhenSpent(transaction, row);
+      return { userId, row };
+    });
   }
 
   /**
@@ -203,6 +180,25 @@ export class CreditGrantRepository {
    * give back; undefined when no purchase of that payment is on record.
    */
   async reinstateDispute(externalId: string, withdrawalReference: string, refundedShare: number, reference: string, disputeId: string, now = Date.now()): Promise<DisputeEntry | 'already' | 'unwithdrawn' | 'nothing' | undefined> {
+    return this.onPurchase(externalId, reference, async (transaction, userId, granted) => {
+      const withdrawal = await transaction.selectFrom('credit_transactions').select('amount_millicredits').where('reference', '=', withdrawalReference).executeTakeFirst();
+      if (!withdrawal) return 'unwithdrawn' as const;
+      const refunded = Math.round(granted * Math.min(1, Math.max(0, refundedShare)));
+      const giveBack = Math.min(-Number(withdrawal.amount_millicredits), (await this.takenBack(transaction, externalId, ['refund', 'dispute'])) - refunded);
+      if (giveBack <= 0) return 'nothing' as const;
+      const row = await this.entry(transaction, userId, { kind: 'dispute', amount: giveBack, description: `dispute ${disputeId} of Stripe payment ${externalId} won: funds reinstated`, reference, externalId, now });
+      return { userId, row };
+    });
+  }
+
+  /**
+   * One ledger entry about a Stripe payment's purchase, once per `reference`: in one transaction,
+   * with the purchase's user locked first (concurrent deliveries queue, each then sees the others'
+   * rows) and the reference checked after; `apply` gets the user and the millicredits the purchase
+   * granted. Undefined when no purchase of the payment is on record (or its user is gone); 'already'
+   * when the reference is taken, also by a replica racing this one (the unique reference).
+   */
+  private async onPurchase<T>(externalId: string, reference: string, apply: (transaction: Transaction<Database>, userId: string, granted: number) => Promise<T>): Promise<T | 'already' | undefined> {
     try {
       return await inTransaction(this.db, async (transaction) => {
         const purchase = await this.purchaseOf(transaction, externalId);
@@ -210,14 +206,7 @@ export class CreditGrantRepository {
         const userId = purchase.user_id;
         if (!(await lockUser(transaction, userId))) return undefined;
         if (await this.referenceTaken(transaction, reference)) return 'already' as const;
-        const withdrawal = await transaction.selectFrom('credit_transactions').select('amount_millicredits').where('reference', '=', withdrawalReference).executeTakeFirst();
-        if (!withdrawal) return 'unwithdrawn' as const;
-        const granted = Number(purchase.amount_millicredits);
-        const refunded = Math.round(granted * Math.min(1, Math.max(0, refundedShare)));
-        const giveBack = Math.min(-Number(withdrawal.amount_millicredits), (await this.takenBack(transaction, externalId, ['refund', 'dispute'])) - refunded);
-        if (giveBack <= 0) return 'nothing' as const;
-        const row = await this.entry(transaction, userId, { kind: 'dispute', amount: giveBack, description: `dispute ${disputeId} of Stripe payment ${externalId} won: funds reinstated`, reference, externalId, now });
-        return { userId, row };
+        return apply(transaction, userId, Number(purchase.amount_millicredits));
       });
     } catch (error) {
       if (isUniqueViolation(error)) return 'already';
