@@ -12,14 +12,14 @@ import type { CostInput } from '../billing/max-cost.js';
 import { reservationPlan } from '../billing/reservation-plan.js';
 import { formatUsd } from '../billing/cost.js';
 import { GatewayError } from '../errors.js';
-import type { Deployment } from '../providers/types.js';
+import type { Deployment, TokenPrices } from '../providers/types.js';
 import type { ModelCatalog } from '../routing/catalog.js';
 import type { LimitsState } from '../state/limits-state.js';
 import type { Allowances } from './allowances.js';
 import type { ByokDirectory, OwnKeys } from './byok.js';
 import type { OverrunListener } from '../billing/reservation-overrun.js';
 import { CreditGate, formatCredits, type CreditTicket } from './credit-gate.js';
-import { chargedLevel, fullPriceLevel } from './level-charge.js';
+import { chargedLevel, fullPriceLevel, servesLevelChoice } from './level-charge.js';
 import { choose, parsePowerLevel, servesChat } from './power-levels.js';
 import { toCredits, type PlatformSettings, type PowerLevel, type Tier } from './settings.js';
 import { limitsAllow, tierLimit, type ModelLimit } from './model-limits.js';
@@ -48,6 +48,8 @@ export interface PlatformLayerOptions {
 export interface LevelChoice {
   level: PowerLevel | undefined;
   levelModel: string | undefined;
+  /** The prices of the deployment the level chose: its group's dearer deployments get no discount (level-charge.ts). */
+  levelPrices?: TokenPrices;
 }
 
 /** What the platform decided about the model of a call, before routing. */
@@ -106,6 +108,7 @@ export class PlatformLayer {
     let level = parsePowerLevel(request.power_level, '"power_level"') ?? parsePowerLevel(requestedPowerLevel, 'the X-Power-Level header');
     let chosen = modelName;
     let levelModel: string | undefined;
+    let levelPrices: TokenPrices | undefined;
     const byLevel = !modelName || modelName === 'auto';
     if (byLevel) {
       if (level === 'custom') throw new GatewayError('invalid_request', 'power level "custom" runs the model you name: set "model" (GET /api/v1/llm/models lists them)', { param: 'model' });
@@ -114,12 +117,17 @@ export class PlatformLayer {
       if (!deployment) throw new GatewayError('model_unavailable', `no healthy model is available for power level "${level}"; name a model or retry shortly`, { param: 'model' });
       chosen = deployment.modelName;
       levelModel = chosen;
-    } else if (level && level !== 'custom' && this.levelChoice(level, principal, limits)?.modelName === modelName) {
+      levelPrices = deployment.prices;
+    } else if (level && level !== 'custom') {
       // Naming the very model the level would choose earns its multiplier too.
-      levelModel = modelName;
+      const deployment = this.levelChoice(level, principal, limits);
+      if (deployment?.modelName === modelName) {
+        levelModel = modelName;
+        levelPrices = deployment.prices;
+      }
     }
     const maxTokens = level && kind !== 'embeddings' ? this.settings.powerLevels[level].maxTokens : undefined;
-    return { modelName: chosen, chosen: byLevel, level, levelModel, maxTokens };
+    return { modelName: chosen, chosen: byLevel, level, levelModel, levelPrices, maxTokens };
   }
 
   /** The deployment a level would choose for this caller now, among healthy chat deployments. */
@@ -146,8 +154,8 @@ export class PlatformLayer {
     if (!user) return undefined;
     const ownKeys = this.byok.keysOf(this.ownKeyUser(principal));
     const payable = deployments.filter((deployment) => !this.byok.servesWith(ownKeys, deployment));
-    const { level, levelModel } = choice;
-    const discounted = level !== undefined && levelModel !== undefined && payable.every((deployment) => deployment.modelName === levelModel);
+    const { level } = choice;
+    const discounted = level !== undefined && payable.every((deployment) => servesLevelChoice(choice, deployment));
     const reservedLevel = level === undefined || discounted ? level : fullPriceLevel(this.settings);
     return this.credits.reserve(user, reservedLevel, reservationPlan(input, payable, outputAllowance), ownKeys);
   }
@@ -179,7 +187,7 @@ export class PlatformLayer {
    */
   upstreamTarget(ownKeys: OwnKeys | undefined, deployment: Deployment, choice: LevelChoice): UpstreamTarget {
     const own = this.byok.deploymentWith(ownKeys, deployment);
-    return { deployment: own ?? deployment, byok: own !== undefined, chargedLevel: chargedLevel(this.settings, choice.level, choice.levelModel, deployment.modelName) };
+    return { deployment: own ?? deployment, byok: own !== undefined, chargedLevel: chargedLevel(this.settings, choice.level, servesLevelChoice(choice, deployment) ? choice.levelModel : undefined, deployment.modelName) };
   }
 
   /** Headers a stream starts with: the level, and the balance as admission saw it. */

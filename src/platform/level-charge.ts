@@ -6,6 +6,7 @@
  * configured for any level, and never less than 1. Naming a dear model under "eco" therefore buys
  * no discount, whatever the levels' configured multipliers.
  */
+import type { Deployment, TokenPrices } from '../providers/types.js';
 import { POWER_LEVELS, type PlatformSettings, type PowerLevel } from './settings.js';
 
 /**
@@ -32,6 +33,20 @@ export function chargedLevel(settings: Pick<PlatformSettings, 'powerLevels'>, re
   if (!requested) return undefined;
   if (levelModel !== undefined && levelModel === servedModel) return requested;
   return fullPriceLevel(settings);
+}
+
+/**
+ * Whether `served` is what the level chose: a deployment of the model group the level chose, priced
+ * no higher (input and output per token) than the deployment it chose. A level ranks deployments,
+ * and a group may load-balance a cheap deployment with a dear one; the dear one serving the call
+ * (by the router's draw, or a retry) is not the level's choice and earns no discount.
+ */
+export function servesLevelChoice(choice: { levelModel: string | undefined; levelPrices?: TokenPrices }, served: Pick<Deployment, 'modelName' | 'prices'>): boolean {
+  if (choice.levelModel === undefined || choice.levelModel !== served.modelName) return false;
+  const chosen = choice.levelPrices;
+  if (!chosen) return true;
+  const prices = served.prices;
+  return prices !== undefined && prices.inputPerToken <= chosen.inputPerToken && prices.outputPerToken <= chosen.outputPerToken;
 }
 
 /** The multiplier a level charges (1 without a level). */

@@ -15,6 +15,7 @@ import { GatewayError } from '../../errors.js';
 import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
 import { geminiNativeFormat, type GeminiStreamForm } from '../../gateway/formats/gemini-native.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import { generationBounds } from '../../providers/gemini/generation-config.js';
 import { geminiServerTools } from '../../gateway/server-tools.js';
 import { callOf } from '../context.js';
 import { renderError } from '../error-handler.js';
@@ -92,10 +93,6 @@ function checkQuery(query: Record<string, unknown>): void {
   }
 }
 
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
-}
-
 /**
  * The stages' view of the call: the output cap and candidate count from generationConfig, and
  * thinking unless the request turns it off (Gemini 2.5 models think by default, billed as output).
@@ -112,13 +109,11 @@ export function nativeOperation(model: string, method: Method, body: unknown, un
     const tools = geminiServerTools(native, unbilledTools);
     if (tools.units) request.units = tools.units;
     if (tools.serverTools) request.serverTools = tools.serverTools;
-    const config = typeof native.generationConfig === 'object' && native.generationConfig !== null ? (native.generationConfig as Record<string, unknown>) : {};
-    const maxTokens = positiveInteger(config.maxOutputTokens);
-    if (maxTokens !== undefined) request.max_tokens = maxTokens;
-    const candidates = positiveInteger(config.candidateCount);
-    if (candidates !== undefined) request.n = candidates;
-    const thinking = config.thinkingConfig as { thinkingBudget?: unknown } | undefined;
-    if (thinking?.thinkingBudget !== 0) request.thinking = {};
+    // Read as Google reads them: proto names (`generation_config.candidate_count`) and numeric strings too.
+    const bounds = generationBounds(native);
+    if (bounds.maxOutputTokens !== undefined) request.max_tokens = bounds.maxOutputTokens;
+    if (bounds.candidateCount !== undefined) request.n = bounds.candidateCount;
+    if (bounds.thinking) request.thinking = {};
   }
   return { kind: 'native', api: 'gemini', method: method === 'streamGenerateContent' ? 'generateContent' : method, costKind, request };
 }

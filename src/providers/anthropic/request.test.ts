@@ -327,12 +327,13 @@ describe('sampling and limits', () => {
     expect(body({ messages }).max_tokens).toBe(4096);
   });
 
-  it('maps reasoning_effort to a thinking budget and keeps max_tokens above it', () => {
+  it('maps reasoning_effort to a thinking budget that fits under the max_tokens reserved (never raising it)', () => {
     const messages = [{ role: 'user' as const, content: 'Prove it.' }];
     expect(body({ messages, reasoning_effort: 'low' })).toMatchObject({ max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 1024 } });
     expect(body({ messages, reasoning_effort: 'medium' })).toMatchObject({ max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 2048 } });
-    expect(body({ messages, reasoning_effort: 'high' })).toMatchObject({ max_tokens: 4096 + 4096, thinking: { type: 'enabled', budget_tokens: 4096 } });
-    expect(body({ messages, reasoning_effort: 'low', max_tokens: 500 })).toMatchObject({ max_tokens: 1524 });
+    expect(body({ messages, reasoning_effort: 'high' })).toMatchObject({ max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 4095 } });
+    expect(rejection({ messages, reasoning_effort: 'low', max_tokens: 500 }).param).toBe('max_tokens');
+    expect(rejection({ messages, thinking: { type: 'enabled', budget_tokens: 2000 }, max_tokens: 2000 }).param).toBe('max_tokens');
     expect(body({ messages, reasoning_effort: 'none' }).thinking).toBeUndefined();
     expect(rejection({ messages, reasoning_effort: 'extreme' }).param).toBe('reasoning_effort');
   });

@@ -345,6 +345,25 @@ function thinkingParam(request: ChatRequest): JsonObject | undefined {
   return { type: 'enabled', budget_tokens: budget };
 }
 
+/** Anthropic's smallest thinking budget. */
+const MIN_THINKING_BUDGET = 1024;
+
+/**
+ * Thinking that fits under `maxTokens`. Anthropic counts thinking inside max_tokens and requires
+ * budget_tokens < max_tokens; raising max_tokens above the budget instead would let the call write
+ * (and the provider bill) more than the gateway reserved and capped. A budget derived from
+ * reasoning_effort is lowered to fit; a client's own budget that does not fit is refused, as
+ * Anthropic refuses it.
+ */
+function fittedThinking(thinking: JsonObject | undefined, maxTokens: number, derived: boolean): JsonObject | undefined {
+  if (thinking?.type !== 'enabled') return thinking;
+  const budget = positiveInteger(thinking.budget_tokens);
+  if (budget === undefined || budget < maxTokens) return thinking;
+  if (derived && maxTokens > MIN_THINKING_BUDGET) return { ...thinking, budget_tokens: maxTokens - 1 };
+  const asked = derived ? `reasoning_effort (a thinking budget of at least ${MIN_THINKING_BUDGET} tokens)` : `thinking.budget_tokens (${budget})`;
+  throw invalid('max_tokens', `max_tokens (${maxTokens}, after any routing rule's or power level's cap) must be larger than ${asked}: Claude counts its thinking inside max_tokens`);
+}
+
 function positiveInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined;
 }
@@ -428,14 +447,11 @@ export function buildMessagesBody(clientRequest: ChatRequest, target: Deployment
   const { system, messages } = convertMessages(request.messages);
   if (messages.length === 0) throw invalid('messages', '"messages" must contain at least one user or assistant message with content (system messages alone are not enough for Anthropic)');
 
-  const thinking = thinkingParam(request);
+  // The limit the gateway reserved for (and any routing rule's or power level's cap): sent as it is.
+  const maxTokens = maxTokensFor(clientRequest, target);
+  const thinking = fittedThinking(thinkingParam(request), maxTokens, !isJsonObject(request.thinking));
   const thinkingOn = thinking?.type === 'enabled' || thinking?.type === 'adaptive';
   if (thinkingOn) request = withoutDefaultSamplingWhileThinking(request, clientRequest);
-  let maxTokens = maxTokensFor(clientRequest, target);
-  const budget = thinking?.type === 'enabled' ? positiveInteger(thinking.budget_tokens) : undefined;
-  // Anthropic counts thinking inside max_tokens and requires budget_tokens < max_tokens; the
-  // client's limit is then kept for the visible answer, on top of the budget.
-  if (budget !== undefined && maxTokens <= budget) maxTokens += budget;
 
   const systemValue = systemParam(system);
   const metadata = metadataParam(request);

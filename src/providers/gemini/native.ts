@@ -23,6 +23,7 @@ import type { NativeCall, NativeProvider } from '../native.js';
 import { parseStreamJson } from '../shared/stream-json.js';
 import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { googleError, streamError } from './errors.js';
+import { withOutputCap } from './generation-config.js';
 import { geminiHeaders, methodUrl, modelResource } from './request.js';
 import { candidatesOf, laterStreamUsage, usageFromGemini } from './response.js';
 import type { GeminiGenerateContentResponse } from './wire.js';
@@ -51,15 +52,6 @@ function bodyFor(call: NativeCall, target: Deployment): Json {
     default:
       return withOutputCap(body, call.maxTokens);
   }
-}
-
-/** The gateway's cap on the answer, where it is below what the client asked for (or the client set none). */
-function withOutputCap(body: Json, maxTokens: number | undefined): Json {
-  if (maxTokens === undefined) return body;
-  const config = isJsonObject(body.generationConfig) ? body.generationConfig : {};
-  const asked = config.maxOutputTokens;
-  if (typeof asked === 'number' && asked <= maxTokens) return body;
-  return { ...body, generationConfig: { ...config, maxOutputTokens: maxTokens } };
 }
 
 /** Vertex AI relays generateContent (and its stream) of Google's own models: the same messages, at the publisher model's URL. */
