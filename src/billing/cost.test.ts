@@ -318,3 +318,18 @@ describe('image output tokens', () => {
     expect(maxCostMicros(text, [other])).toBe(Math.ceil((prompt * 300_000 + 100 * 2_500_000) / 1e6));
   });
 });
+
+describe('OpenAI priority tier answers', () => {
+  const usage = { promptTokens: 10_000, completionTokens: 1_000, cachedTokens: 2_000 };
+
+  it('gpt-4o at priority: $4.25 / $2.125 cached / $17 per 1M; at the default tier the standard rates', () => {
+    const prices = builtInPrices('gpt-4o-2024-08-06', 'openai')!;
+    expect(costMicros({ ...usage, serviceTier: 'priority' }, prices)).toBe(8_000 * 4.25 + 2_000 * 2.125 + 1_000 * 17);
+    expect(costMicros(usage, prices)).toBe(8_000 * 2.5 + 2_000 * 1.25 + 1_000 * 10);
+  });
+
+  it('a model without priority rates is billed at twice every rate, its long-context tier included', () => {
+    const prices = { inputPerToken: 1_000_000, outputPerToken: 4_000_000, cacheReadPerToken: 500_000, longContext: { aboveTokens: 5_000, inputPerToken: 3_000_000, outputPerToken: 6_000_000 } };
+    expect(costMicros({ ...usage, serviceTier: 'priority' }, prices)).toBe(2 * (8_000 * 3 + 2_000 * 0.5 + 1_000 * 6));
+  });
+});

@@ -17,19 +17,52 @@ export function tierPrices(prices: TokenPrices, promptTokens: number): TokenPric
 }
 
 /**
+ * OpenAI's priority tier costs more than its standard one (gpt-5 $2.50 / $20 per 1M beside $1.25 /
+ * $10; gpt-4o $4.25 / $17 beside $2.50 / $10): a model's priority rates where known, else twice every
+ * standard rate — the largest multiple OpenAI lists for priority processing, so an answer served at
+ * priority is never billed below what it cost.
+ */
+const PRIORITY_MULTIPLE = 2;
+
+/** The rates an answer served at `serviceTier` is billed at (standard prices unless the answer says priority). */
+export function serviceTierPrices(prices: TokenPrices, serviceTier: Usage['serviceTier']): TokenPrices {
+  if (serviceTier !== 'priority') return prices;
+  const { priority, ...standard } = prices;
+  if (!priority) return scaledPrices(standard, PRIORITY_MULTIPLE);
+  // Long-context, cache-write and per-modality rates have no listed priority figure: they take the
+  // model's priority input multiple; the cache read rate its listed one, else that multiple too.
+  const scaled = scaledPrices(standard, priority.inputPerToken / Math.max(1, standard.inputPerToken));
+  scaled.inputPerToken = priority.inputPerToken;
+  scaled.outputPerToken = priority.outputPerToken;
+  if (priority.cacheReadPerToken !== undefined) scaled.cacheReadPerToken = priority.cacheReadPerToken;
+  return scaled;
+}
+
+function scaledPrices(prices: TokenPrices, multiple: number): TokenPrices {
+  const factor = Math.max(1, multiple);
+  const scale = (value: number | undefined) => (value === undefined ? undefined : Math.round(value * factor));
+  const scaled = Object.fromEntries(Object.entries(prices).map(([key, value]) => [key, typeof value === 'number' ? scale(value) : value])) as unknown as TokenPrices;
+  if (prices.longContext) {
+    scaled.longContext = Object.fromEntries(Object.entries(prices.longContext).map(([key, value]) => [key, key === 'aboveTokens' ? value : scale(value as number | undefined)])) as unknown as NonNullable<TokenPrices['longContext']>;
+  }
+  return scaled;
+}
+
+/**
  * Cost of one call in integer micro-dollars, or undefined when it cannot be known (no prices, or
  * the token counts are unknown). Cached, cache-creation, image-input and audio-input tokens are
  * subsets of promptTokens (image and audio input of its uncached part), and 1-hour cache writes a subset of cache-creation tokens; each is billed at its own
  * rate when the deployment has one (a 1-hour write else at the cache write rate), else at the input
  * rate. Image output tokens are a subset of completionTokens, billed at the image output rate when
  * the deployment has one, the rest of the completion at the output rate. A prompt above the long-context threshold bills the whole call at that tier's rates.
+ * An answer served at OpenAI's priority tier (`usage.serviceTier`) is billed at the priority rates.
  */
 export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | undefined): number | undefined {
   if (!basePrices || !usage) return undefined;
   if (usage.promptTokens === undefined && usage.completionTokens === undefined) return undefined;
   const prompt = usage.promptTokens ?? 0;
   const completion = usage.completionTokens ?? 0;
-  const prices = tierPrices(basePrices, prompt);
+  const prices = tierPrices(serviceTierPrices(basePrices, usage.serviceTier), prompt);
   const cached = Math.min(usage.cachedTokens ?? 0, prompt);
   const creation = Math.min(usage.cacheCreationTokens ?? 0, prompt - cached);
   const creation1h = Math.min(usage.cacheCreation1hTokens ?? 0, creation);

@@ -215,6 +215,26 @@ const IMAGE_OUTPUT: Record<string, number> = {
 };
 
 /**
+ * OpenAI's priority processing rates ([input, output, cached input read] in USD per 1M), billed when
+ * an answer reports `service_tier: "priority"` — which a request with no `service_tier` (or "auto")
+ * gets when the OpenAI project's default tier is priority. OpenAI's pricing page, Priority tab
+ * (openai.com/api/pricing), as LiteLLM's table carries it (input_cost_per_token_priority,
+ * output_cost_per_token_priority, cache_read_input_token_cost_priority). A model not listed is billed
+ * at twice its standard rates (billing/cost.ts).
+ */
+const PRIORITY: Record<string, [number, number, number]> = {
+  'gpt-5': [2.5, 20, 0.25],
+  'gpt-5-mini': [0.45, 3.6, 0.045],
+  'gpt-4.1': [3.5, 14, 0.875],
+  'gpt-4.1-mini': [0.7, 2.8, 0.175],
+  'gpt-4.1-nano': [0.2, 0.8, 0.05],
+  'gpt-4o': [4.25, 17, 2.125],
+  'gpt-4o-mini': [0.25, 1, 0.125],
+  o3: [3.5, 14, 0.875],
+  'o4-mini': [2, 8, 0.5],
+};
+
+/**
  * Long-context tiers: [prompt tokens above which the whole call is billed at these rates, input,
  * output, cache read, cache write (5-minute)] in USD per 1M. Google's Gemini API pricing page
  * (2.5 Pro: $1.25 / $10 up to 200k prompt tokens, $2.50 / $15 above; context cache $0.31 / $0.625;
@@ -273,6 +293,8 @@ function perMillionToPrices([input, output, cacheRead, cacheWrite]: PerMillion, 
     ...(Object.hasOwn(IMAGE_INPUT, name) ? { imageInputPerToken: pico(IMAGE_INPUT[name]) } : {}),
     ...(Object.hasOwn(IMAGE_OUTPUT, name) ? { imageOutputPerToken: pico(IMAGE_OUTPUT[name]) } : {}),
   };
+  const priority = Object.hasOwn(PRIORITY, name) ? PRIORITY[name] : undefined;
+  if (priority) prices.priority = { inputPerToken: pico(priority[0]), outputPerToken: pico(priority[1]), cacheReadPerToken: pico(priority[2]) };
   const tier = Object.hasOwn(LONG_CONTEXT, name) ? LONG_CONTEXT[name] : undefined;
   if (tier) {
     const [aboveTokens, longInput, longOutput, longRead, longWrite] = tier;

@@ -51,6 +51,8 @@ const COMMON_INTEGERS = ['max_tokens', 'max_completion_tokens', 'n', 'seed'] as 
  * OpenAI's `service_tier` values billed at the standard prices this gateway charges by (or below:
  * `flex`). `priority` (and `scale`) are billed above them upstream, so a client could make a call
  * cost more than it is charged: refused, on every route that reaches OpenAI with the client's body.
+ * `auto` (and no field) takes the OpenAI project's default tier, which may be priority: the answer
+ * says so (`service_tier: "priority"`), and it is billed at the priority rates (billing/cost.ts).
  */
 const BILLABLE_SERVICE_TIERS = new Set(['auto', 'default', 'flex']);
 

@@ -106,6 +106,11 @@ export interface Usage {
   imageOutputTokens?: number;
   /** Completion tokens spent on reasoning (a subset of completionTokens). */
   reasoningTokens?: number;
+  /**
+   * The service tier the answer says served it (OpenAI's `service_tier`), kept only when that tier
+   * is billed above the standard rates: `priority` (billing/cost.ts bills the priority rates).
+   */
+  serviceTier?: 'priority';
   /** True when the gateway counted the tokens itself because the upstream omitted usage. */
   estimated?: boolean;
   /** Billable units other than tokens (images, audio, characters, searches): see MediaUnits. */
@@ -209,6 +214,15 @@ export interface TokenPrices {
   imageOutputPerToken?: number;
   /** Rates of a call whose prompt is above `aboveTokens` tokens: the whole call is billed at them (billing/cost.ts). */
   longContext?: LongContextPrices;
+  /** Rates of an answer served at OpenAI's priority tier (`service_tier: "priority"`); absent: 2× every rate (billing/cost.ts). */
+  priority?: PriorityPrices;
+}
+
+/** OpenAI's priority processing rates; an absent cache read rate is the priority input rate. */
+export interface PriorityPrices {
+  inputPerToken: number;
+  outputPerToken: number;
+  cacheReadPerToken?: number;
 }
 
 /** A long-context tier (Gemini 2.5 Pro above 200k prompt tokens); an absent rate is the base one. */

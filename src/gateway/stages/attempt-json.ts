@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../../errors.js';
 import type { EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../providers/types.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
-import { usageFromOpenAI } from '../../providers/shared/usage.js';
+import { serviceTierOf, usageFromOpenAI } from '../../providers/shared/usage.js';
 import { errorEnvelopeFailure } from '../../providers/shared/errors.js';
 import { timeoutOf } from '../../routing/policy.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
@@ -93,12 +93,12 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     if (usage) usage.completionTokens ??= 0;
     body = embeddings === parsed ? text : JSON.stringify(embeddings);
   } else if (operation.kind === 'completion') {
-    usage = usageFromOpenAI(usageIn(parsed));
+    usage = usageFromOpenAI(usageIn(parsed), serviceTierOf(parsed));
     body = text;
   } else {
     const chat = adapter.parseChatResponse(parsed, deployment);
     answered = chat;
-    usage = usageFromOpenAI(chat.usage);
+    usage = usageFromOpenAI(chat.usage, serviceTierOf(chat));
     body = call.format.chat(chat, chat === parsed ? text : undefined);
   }
   return { kind: 'json', body, parsed: answered, usage, upstreamLatencyMs, warnings, refused: sizeRefusal(deps, deployment.provider, body), providerHeaders: providerHeaders(response.headers) };

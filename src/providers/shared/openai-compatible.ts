@@ -24,7 +24,7 @@ import { errorEnvelopeFailure, parseHttpError } from './errors.js';
 import { chatChunkInShape, chatResponseInShape, parsedChatChunk } from './chunk-shape.js';
 import { parseStreamJson } from './stream-json.js';
 import { openAIChunkNeedsParsing, openAIForwardablePrefix } from './chunk-usage.js';
-import { usageFromOpenAI } from './usage.js';
+import { serviceTierOf, usageFromOpenAI } from './usage.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import { azureAIUrl, azureAIUsesApiKeyHeader } from './azure-ai.js';
 
@@ -107,7 +107,7 @@ export function parseOpenAIChatResponse(body: unknown, target: Deployment): Chat
 
 /** Usage from an OpenAI chunk, including Groq's `x_groq.usage`. */
 export function chunkUsage(chunk: ChatChunk): Usage | undefined {
-  if (chunk.usage) return usageFromOpenAI(chunk.usage);
+  if (chunk.usage) return usageFromOpenAI(chunk.usage, serviceTierOf(chunk));
   const groq = chunk.x_groq as { usage?: unknown } | undefined;
   return groq?.usage ? usageFromOpenAI(groq.usage) : undefined;
 }

@@ -148,7 +148,9 @@ function withUnits(units: MediaUnits): Usage {
 function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | undefined {
   if (target && isGoogleProvider(target.provider) && call.method === 'images/generations') return googleMediaUsage(call, body);
   if (!isJsonObject(body)) return undefined;
-  const tokens = tokenUsage(body.usage);
+  const reported = tokenUsage(body.usage);
+  // The tier that served the call (chat, completions): a priority answer is billed at the priority rates.
+  const tokens = reported && body.service_tier === 'priority' ? { ...reported, serviceTier: 'priority' as const } : reported;
   switch (call.method) {
     case 'images/generations':
     case 'images/edits':
@@ -237,7 +239,7 @@ export class OpenAIRelayStreamTransform implements ChatStreamTransform {
       this.chatError = new GatewayError('upstream_error', `${this.target.provider} stream error: ${redactUpstreamMessage(message, deploymentSecrets(this.target))}`, { provider: this.target.provider });
       return [];
     }
-    const usage = usageFromOpenAI(parsed.usage);
+    const usage = usageFromOpenAI(parsed.usage, parsed.service_tier);
     if (usage) this.chatUsage = usage;
     let text = '';
     for (const choice of Array.isArray(parsed.choices) ? (parsed.choices as unknown[]) : []) {

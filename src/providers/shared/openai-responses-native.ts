@@ -54,11 +54,12 @@ export function toolCallUnits(output: unknown): MediaUnits | undefined {
   return { ...(webSearches > 0 ? { webSearches } : {}), ...(fileSearches > 0 ? { fileSearches } : {}) };
 }
 
-/** A Response's usage with the tool calls its output records. */
+/** A Response's usage with the tool calls its output records and the tier that served it (a priority answer costs more). */
 export function usageOfResponse(response: Record<string, unknown>): Usage | undefined {
   const usage = usageFromResponses(response.usage);
   const units = toolCallUnits(response.output);
-  return usage && units ? { ...usage, units } : usage;
+  const billed = usage && units ? { ...usage, units } : usage;
+  return billed && response.service_tier === 'priority' ? { ...billed, serviceTier: 'priority' } : billed;
 }
 
 /** Text a Response produced (output text, refusals, function call arguments): for a local count when usage is missing. */

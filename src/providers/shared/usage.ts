@@ -2,9 +2,25 @@ import type { OpenAIUsage, Usage } from '../types.js';
 
 const count = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
 
-/** Normalizes an OpenAI-format `usage` object; absent fields stay undefined (unknown, not zero). */
-export function usageFromOpenAI(raw: unknown): Usage | undefined {
+/**
+ * Normalizes an OpenAI-format `usage` object; absent fields stay undefined (unknown, not zero).
+ * `serviceTier` is the answer's (or chunk's) `service_tier`: OpenAI states there the tier that
+ * served the call, which may differ from the one asked for ("auto" and no field take the project's
+ * default, which may be priority); a priority answer is billed at the priority rates.
+ */
+export function usageFromOpenAI(raw: unknown, serviceTier?: unknown): Usage | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
+  const result = openAIUsage(raw);
+  if (serviceTier === 'priority') result.serviceTier = 'priority';
+  return result;
+}
+
+/** The `service_tier` an OpenAI answer or chunk states, read without trusting its shape. */
+export function serviceTierOf(answer: unknown): unknown {
+  return typeof answer === 'object' && answer !== null ? (answer as { service_tier?: unknown }).service_tier : undefined;
+}
+
+function openAIUsage(raw: object): Usage {
   const usage = raw as Partial<OpenAIUsage> & { prompt_cache_hit_tokens?: number };
   const promptTokens = count(usage.prompt_tokens);
   const completionTokens = count(usage.completion_tokens);
