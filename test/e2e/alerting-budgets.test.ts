@@ -12,19 +12,12 @@ import { MockOpenAI } from '../support/mock-openai.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { Management, pricedConfig } from '../support/management.js';
 import { stateSetups } from '../support/shared-state-setups.js';
+import { waitFor } from '../support/wait.js';
 
 const setups = await stateSetups();
 
 /** cheap: 1 µ$ per prompt token, 2 per completion token; the mock bills 12 + 5 tokens: 22 µ$ a call. */
 const CALL_MICROS = 12 * 1 + 5 * 2;
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe.each(setups)('budget alerts: $name', (setup) => {
   const upstream = new MockOpenAI({ promptTokens: 12, completionTokens: 5, honourMaxTokens: true });

@@ -11,6 +11,7 @@ import { MockOpenAI } from '../support/mock-openai.js';
 import { MockLogReceiver } from '../support/mock-log-receiver.js';
 import { MASTER_KEY, openAIConfig, startGateway, type TestGateway } from '../support/gateway.js';
 import { CONTENT_MAX_CHARS } from '../../src/observability/callbacks/callback-content.js';
+import { waitFor } from '../support/wait.js';
 
 const PRICES = `    model_info: {input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}`;
 
@@ -27,14 +28,6 @@ general_settings:
   master_key: ${MASTER_KEY}
 litellm_settings:
 ${litellmSettings}`;
-}
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function generateKey(gateway: TestGateway, body: Record<string, unknown>): Promise<string> {

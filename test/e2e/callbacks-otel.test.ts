@@ -8,6 +8,7 @@ import { MockOpenAI } from '../support/mock-openai.js';
 import type { CallbackQueueTuning } from '../../src/observability/callbacks/callbacks.js';
 import { MockOtlpCollector, type CollectedSpan } from '../support/mock-otlp-collector.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { waitFor } from '../support/wait.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN = '00f067aa0ba902b7';
@@ -34,14 +35,6 @@ general_settings:
 `,
     { env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url }, callbackTuning: { flushIntervalMs: 20, ...options.tuning } },
   );
-}
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe.each([
@@ -93,7 +86,7 @@ general_settings:
     expect(failing.requests.length).toBe(2); // the first attempt and its retry
     expect(backup.requests.length).toBe(1);
 
-    await waitFor(() => collector.spans.filter((span) => span.traceId === TRACE_ID).length >= 4, 'four spans of the trace');
+    await waitFor(() => collector.spans.filter((span) => span.traceId === TRACE_ID).length >= 4, 'four spans of the trace', 15_000);
     const spans = collector.spans.filter((span) => span.traceId === TRACE_ID);
     expect(spans).toHaveLength(4);
     const root = spans.find((span) => span.parentSpanId === CLIENT_SPAN)!;
@@ -149,8 +142,8 @@ general_settings:
   it('starts a new trace without a traceparent', async () => {
     const before = new Set(collector.spans.map((span) => span.traceId));
     await gateway.openai().chat.completions.create({ model: 'backup', messages: [{ role: 'user', content: 'hi' }] });
-    await waitFor(() => collector.spans.some((span) => !before.has(span.traceId)), 'a new trace');
-    await waitFor(() => collector.spans.filter((span) => !before.has(span.traceId)).length >= 2, 'its two spans');
+    await waitFor(() => collector.spans.some((span) => !before.has(span.traceId)), 'a new trace', 15_000);
+    await waitFor(() => collector.spans.filter((span) => !before.has(span.traceId)).length >= 2, 'its two spans', 15_000);
     const fresh = collector.spans.filter((span) => !before.has(span.traceId));
     const root = fresh.find((span) => span.parentSpanId === undefined)!;
     expect(root).toBeDefined();
@@ -185,7 +178,7 @@ describe('otel callback with streams', () => {
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
     const streamMs = Date.now() - openedAt;
     expect(streamed).toBe('one two three four five six');
-    await waitFor(() => traceOf(traceId).length >= 2, 'the request and attempt spans');
+    await waitFor(() => traceOf(traceId).length >= 2, 'the request and attempt spans', 15_000);
     const root = traceOf(traceId).find((span) => span.parentSpanId === CLIENT_SPAN)!;
     const attempt = traceOf(traceId).find((span) => span.parentSpanId === root.spanId)!;
     const attemptMs = Number(attempt.endNanos - attempt.startNanos) / 1e6;
@@ -216,7 +209,7 @@ describe('otel callback with streams', () => {
     for await (const chunk of stream) streamed += chunk.choices[0]?.delta?.content ?? '';
     expect(streamed).toBe('one two three four five six');
     expect((await fetch(`${gateway.url}/health/liveliness`)).status).toBe(200);
-    await waitFor(() => traceOf(traceId).length >= 2, 'the request and attempt spans');
+    await waitFor(() => traceOf(traceId).length >= 2, 'the request and attempt spans', 15_000);
     expect(Date.now() - startedAt).toBeLessThan(4_000);
     const root = traceOf(traceId).find((span) => span.parentSpanId === CLIENT_SPAN)!;
     const attempt = traceOf(traceId).find((span) => span.parentSpanId === root.spanId)!;
@@ -233,7 +226,7 @@ describe('otel callback with streams', () => {
     const record = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
     expect(record).toMatchObject({ prompt_tokens: 20, completion_tokens: 7 });
     expect(record!.cost_micros).toBeGreaterThan(0);
-    await waitFor(() => traceOf(traceId).length >= 2, 'the request and attempt spans');
+    await waitFor(() => traceOf(traceId).length >= 2, 'the request and attempt spans', 15_000);
     const root = traceOf(traceId).find((span) => span.parentSpanId === CLIENT_SPAN)!;
     const attempt = traceOf(traceId).find((span) => span.parentSpanId === root.spanId)!;
     expect(attempt.attributes['gen_ai.response.finish_reasons']).toEqual(['stop']);
@@ -255,7 +248,7 @@ describe('otel callback with streams', () => {
       // the SDK may raise its abort error
     }
     expect(pieces).toBe(1);
-    await waitFor(() => traceOf(traceId).length >= 2, 'the spans of the left stream');
+    await waitFor(() => traceOf(traceId).length >= 2, 'the spans of the left stream', 15_000);
     const root = traceOf(traceId).find((span) => span.parentSpanId === CLIENT_SPAN)!;
     const attempt = traceOf(traceId).find((span) => span.parentSpanId === root.spanId)!;
     expect(attempt.attributes['switchboard.aborted']).toBe(true);
@@ -269,7 +262,7 @@ describe('otel callback with streams', () => {
     const shown = 'dd'.repeat(16);
     await gateway.openai().chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'the secret recipe' }], metadata: { 'no-log': 'true' } } as never, { headers: { traceparent: `00-${hidden}-${CLIENT_SPAN}-01` } });
     await gateway.openai().chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: 'hello' }] }, { headers: { traceparent: `00-${shown}-${CLIENT_SPAN}-01` } });
-    await waitFor(() => traceOf(shown).length >= 2, 'the logged call');
+    await waitFor(() => traceOf(shown).length >= 2, 'the logged call', 15_000);
     expect(traceOf(hidden)).toHaveLength(0);
     expect(JSON.stringify(collector.spans.map((span) => span.attributes))).not.toContain('the secret recipe');
   });
@@ -308,7 +301,7 @@ general_settings:
   it('exports the spans without content', async () => {
     const { collector } = setup;
     await setup.gateway.openai().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'the secret recipe' }] });
-    await waitFor(() => collector.spans.length >= 2, 'the spans');
+    await waitFor(() => collector.spans.length >= 2, 'the spans', 15_000);
     const root = collector.spans.find((span) => span.parentSpanId === undefined)!;
     expect(root.attributes['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
     expect(root.attributes['gen_ai.input.messages']).toBeUndefined();
@@ -342,7 +335,7 @@ general_settings:
       .then(() => undefined, (caught: unknown) => caught as { status?: number });
     expect(error?.status).toBe(400);
     // The upstream was called (the check ran alongside it): its attempt is in the trace, ended as cut.
-    await waitFor(() => collector.spans.filter((span) => span.traceId === traceId).length >= 2, 'the request and attempt spans');
+    await waitFor(() => collector.spans.filter((span) => span.traceId === traceId).length >= 2, 'the request and attempt spans', 15_000);
     const spans = collector.spans.filter((span) => span.traceId === traceId);
     const root = spans.find((span) => span.parentSpanId === CLIENT_SPAN)!;
     const attempt = spans.find((span) => span.parentSpanId === root.spanId)!;
@@ -376,7 +369,7 @@ describe('otel callback against a collector that refuses', () => {
   it('gives a batch up at once when the collector answers 400 (OTLP: not retryable), and sends the next', async () => {
     collector.refuseWith = [400];
     await gateway.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'refused' }] });
-    await waitFor(() => collector.requests.length >= 1, 'the refused export');
+    await waitFor(() => collector.requests.length >= 1, 'the refused export', 15_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     // The call's two spans went in one batch or two; the refused one was never sent again.
     const failed = await counter('failed');
@@ -385,7 +378,7 @@ describe('otel callback against a collector that refuses', () => {
     expect(collector.requests).toHaveLength(collector.spans.length > 0 ? 2 : 1);
     const requestsBefore = collector.requests.length;
     await gateway.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'taken' }] });
-    await waitFor(() => collector.spans.length >= 4 - failed, 'the next call\'s spans');
+    await waitFor(() => collector.spans.length >= 4 - failed, 'the next call\'s spans', 15_000);
     expect(collector.requests.length).toBeGreaterThan(requestsBefore);
     expect(await counter('failed')).toBe(failed);
   });
@@ -396,7 +389,7 @@ describe('otel callback against a collector that refuses', () => {
     collector.refuseWith = [503, 503];
     await gateway.openai().chat.completions.create({ model: 'gpt', messages: [{ role: 'user', content: 'retried' }] });
     const failedBefore = await counter('failed');
-    await waitFor(() => collector.spans.length >= spansBefore + 2, 'the retried batch');
+    await waitFor(() => collector.spans.length >= spansBefore + 2, 'the retried batch', 15_000);
     expect(collector.requests.length - before).toBeGreaterThanOrEqual(3);
     expect(await counter('failed')).toBe(failedBefore);
   });

@@ -11,16 +11,9 @@ import { MockLogReceiver } from '../support/mock-log-receiver.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
 import { clientFor, Management, pricedConfig } from '../support/management.js';
+import { waitFor } from '../support/wait.js';
 
 const HOSTILE = '<!channel> see <http://evil.example|the runbook> & <@U123>';
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const upstream = new MockOpenAI({ promptTokens: 12, completionTokens: 5 });
 const slack = new MockLogReceiver();

@@ -10,16 +10,9 @@ import { MockLogReceiver } from '../support/mock-log-receiver.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { clientFor, Management } from '../support/management.js';
+import { waitFor } from '../support/wait.js';
 
 const SECRET = 'patient Jane Roe, diagnosis 4711';
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function config(apiBase: string, extra = ''): string {
   // One deployment per case: exception alerts are deduplicated per deployment and error code.
