@@ -119,6 +119,19 @@ general_settings:
     await expect.poll(() => streamAborted).toBe(true);
   });
 
+  it('a client hanging up on a size-limited pass-through stream: the target is released and the row written', async () => {
+    streamAborted = false;
+    const controller = new AbortController();
+    const response = await fetch(`${gateway.url}/relay/stream`, { headers: auth, signal: controller.signal });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await expect.poll(() => streamAborted).toBe(true);
+    const row = await gateway.recordOf(response.headers.get('x-switchboard-call-id')!);
+    expect(row).toMatchObject({ endpoint: 'pass_through', status: 'failure', error_code: 'client_closed_request', stream: 1, aborted: 1 });
+  });
+
   it('generated speech is cut at the chunk that would pass the limit; billed by its input, recorded as that failure', async () => {
     const input = 'a'.repeat(2_000);
     // The mock sends its first 7 bytes, then the rest once this settles: the cut falls mid-answer.

@@ -14,7 +14,7 @@
  * for a target), so pass-through calls are not held to budgets; rate limits count them (gateway/stages/admit.ts).
  */
 import { performance } from 'node:perf_hooks';
-import { Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
 import type { ResolvedKey } from '../../auth/key-directory.js';
@@ -235,17 +235,21 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
   const stream = /text\/event-stream/i.test(contentType);
   // Set when the answer passed max_response_size_mb: the target's call is aborted and the client's response ends short.
   let cut: GatewayError | undefined;
-  const sent = maxBytes === undefined ? answer.body : answer.body.pipe(sizeCappedBytes(maxBytes, () => {
+  // pipeline, not pipe: a client gone (the capped stream destroyed) destroys the target's body too, so its row is written.
+  const sent = maxBytes === undefined ? answer.body : pipeline(answer.body, sizeCappedBytes(maxBytes, () => {
     cut = responseTooLarge(PASS_THROUGH_TARGET, maxBytes, 'passed');
     abort.abort(cut);
     return cut;
-  }));
+  }), () => {});
   answer.body.once('end', () => finish({ usage: undefined, stream }, failure));
-  answer.body.once('error', () => finish(cut ? { usage: undefined, stream } : undefined, cut ?? failure ?? new GatewayError('upstream_connection', 'the pass-through target broke off its answer')));
+  // A client gone destroys the body too (pipeline): that is the client's hang-up, not the target breaking off.
+  answer.body.once('error', () => finish(cut || context.client.gone ? { usage: undefined, stream } : undefined, cut ?? failure ?? (context.client.gone ? clientClosed() : new GatewayError('upstream_connection', 'the pass-through target broke off its answer'))));
   // Destroyed before its end (the client went away, and the relay with it): recorded as aborted.
-  answer.body.once('close', () => finish({ usage: undefined, stream }, cut ?? failure ?? new GatewayError('client_closed_request', 'the client closed the connection before the answer ended')));
+  answer.body.once('close', () => finish({ usage: undefined, stream }, cut ?? failure ?? clientClosed()));
   return reply.code(status).headers(headers).send(sent);
 }
+
+const clientClosed = () => new GatewayError('client_closed_request', 'the client closed the connection before the answer ended');
 
 /** How the target is named in a max_response_size_mb refusal. */
 const PASS_THROUGH_TARGET = 'the pass-through target';
