@@ -21,17 +21,22 @@ const DEAR_MICROS = 220;
 
 describe('a power level discount is for the deployment the level chose', () => {
   const upstream = new MockOpenAI({ promptTokens: 12, completionTokens: 5 });
+  // The cheap deployment answers 500 to every call: each call is retried on the dear one. (Not an
+  // unreachable address: a refused connection marks a deployment down at once, and a level then
+  // chooses the dear deployment itself, whose discount is the level's own.)
+  const cheap = new MockOpenAI();
   let gateway: TestGateway;
   let api: Management;
   let key: string;
 
   beforeAll(async () => {
     await upstream.start();
-    // The cheap deployment is unreachable (nothing listens on port 9 here): every call is retried on the dear one.
+    await cheap.start();
+    cheap.alwaysFault = { kind: 'error', status: 500 };
     gateway = await startGateway(`
 model_list:
   - model_name: assistant
-    litellm_params: {model: openai/cheap-upstream, api_base: "http://127.0.0.1:9/v1", api_key: sk-upstream-test}
+    litellm_params: {model: openai/cheap-upstream, api_base: "${cheap.url}", api_key: sk-upstream-test}
     model_info: {id: dep-cheap, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}
   - model_name: assistant
     litellm_params: {model: openai/dear-upstream, api_base: "${upstream.url}", api_key: sk-upstream-test}
@@ -53,6 +58,7 @@ platform:
   afterAll(async () => {
     await gateway?.close();
     await upstream.close();
+    await cheap.close();
   });
 
   async function chat(model: string) {
