@@ -86,6 +86,23 @@ export function assertNoAudioOutput(body: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Web search a provider runs on a chat call and bills per result, beside the tokens: OpenRouter's
+ * `plugins` (the web plugin: $4 per 1,000 results, 5 by default; its other plugins bill their own
+ * units) and xAI's Live Search `search_parameters` (billed per source). The gateway prices neither,
+ * so they would run for free: refused, on the chat route and on the relay's chat/completions alike
+ * (an admin key may relay them there, at its own risk).
+ */
+export function assertNoUnbilledSearch(body: Record<string, unknown>): void {
+  for (const [field, what] of [
+    ['plugins', 'OpenRouter plugins (web search billed per result, file parsing per page)'],
+    ['search_parameters', "xAI Live Search (billed per source)"],
+  ] as const) {
+    const value = body[field];
+    if (value !== undefined && value !== null) fail(field, `"${field}": ${what} are billed by the provider in units this gateway does not price, so they would run for free: not supported; leave "${field}" out`);
+  }
+}
+
 function commonSamplingFields(body: Record<string, unknown>): void {
   assertServiceTierBillable(body);
   optionalType(body, 'stream', 'boolean');
@@ -129,6 +146,7 @@ export function validateChatRequest(raw: unknown): ChatRequest {
   });
   commonSamplingFields(body);
   assertNoAudioOutput(body);
+  assertNoUnbilledSearch(body);
   optionalType(body, 'tools', 'array');
   optionalType(body, 'response_format', 'object');
   optionalType(body, 'parallel_tool_calls', 'boolean');

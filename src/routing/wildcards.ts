@@ -96,6 +96,9 @@ export class WildcardRoutes {
   }
 }
 
+/** An OpenRouter model slug's `:online` variant (`openai/gpt-4o:online`, `…:free:online`). */
+const ONLINE_VARIANT = /:online(?=$|:)/i;
+
 function splitAtStar(value: string): [string, string] {
   const star = value.indexOf('*');
   return [value.slice(0, star), value.slice(star + 1)];
@@ -107,6 +110,8 @@ function splitAtStar(value: string): [string, string] {
  * deployment's own).
  */
 function concreteDeployment(deployment: Deployment, name: string, part: string): Deployment | undefined {
+  // OpenRouter's `:online` variants run a web search billed per result (validate.ts, assertNoUnbilledSearch): not a model this gateway prices.
+  if (deployment.provider === 'openrouter' && ONLINE_VARIANT.test(part)) return undefined;
   const upstreamModel = deployment.upstreamModel.replace('*', part);
   // Prices the wildcard deployment has for '*' itself are its own (config costs, or a free local provider).
   const prices = deployment.prices ?? withCacheOverrides(builtInPrices(upstreamModel), deployment);

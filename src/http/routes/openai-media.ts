@@ -40,7 +40,7 @@ import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
-import { assertForegroundResponse, assertNoAudioOutput, assertServiceTierBillable } from '../../gateway/validate.js';
+import { assertForegroundResponse, assertNoAudioOutput, assertNoUnbilledSearch, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
 
 type Json = Record<string, unknown>;
@@ -260,6 +260,8 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false)
   if (path === 'responses') assertForegroundResponse(body, unbilledTools);
   // Audio answers are billed per audio token, unpriced here: an admin key may relay them, at its own risk.
   if (path === 'chat/completions' && !unbilledTools) assertNoAudioOutput(body);
+  // So is web search billed per result (OpenRouter plugins, xAI search_parameters).
+  if (path === 'chat/completions' && !unbilledTools) assertNoUnbilledSearch(body);
   const media = RELAYED_MEDIA.get(path);
   if (media) return media(body);
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
