@@ -83,11 +83,10 @@ describe('start --workers 2 without Redis', () => {
     const outcomes = await Promise.all(Array.from({ length: 30 }, () => call(key.key)));
     expect(outcomes.filter((outcome) => outcome.status === 200)).toHaveLength(10);
     expect(outcomes.filter((outcome) => outcome.status === 429)).toHaveLength(20);
-    // Both the answered and the refused calls were served by both workers.
-    for (const status of [200, 429]) {
-      const workers = new Set(outcomes.filter((outcome) => outcome.status === status).map((outcome) => outcome.headers.get('x-switchboard-worker')));
-      expect([...workers].sort()).toEqual(['1', '2']);
-    }
+    // The calls were served by both workers (which of them took the 10 admitted ones is a race
+    // between the workers: a worker that is a few milliseconds slower can find every slot taken).
+    const workers = new Set(outcomes.map((outcome) => outcome.headers.get('x-switchboard-worker')));
+    expect([...workers].sort()).toEqual(['1', '2']);
   });
 
   it('a budget is never passed by parallel requests split over both workers', async () => {
