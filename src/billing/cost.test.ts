@@ -332,4 +332,15 @@ describe('OpenAI priority tier answers', () => {
     const prices = { inputPerToken: 1_000_000, outputPerToken: 4_000_000, cacheReadPerToken: 500_000, longContext: { aboveTokens: 5_000, inputPerToken: 3_000_000, outputPerToken: 6_000_000 } };
     expect(costMicros({ ...usage, serviceTier: 'priority' }, prices)).toBe(2 * (8_000 * 3 + 2_000 * 0.5 + 1_000 * 6));
   });
+
+  it('bills a priority answer at priority rates only from a provider that sells that tier', async () => {
+    const { callCostMicros } = await import('./cost.js');
+    const prices = { inputPerToken: 1_000_000, outputPerToken: 2_000_000 };
+    const usage = { promptTokens: 10, completionTokens: 5, serviceTier: 'priority' as const };
+    expect(callCostMicros(usage, { provider: 'openai', prices, mediaPrices: undefined })).toBe(40);
+    expect(callCostMicros(usage, { provider: 'azure', prices, mediaPrices: undefined })).toBe(40);
+    // A self-hosted OpenAI-compatible server (or another vendor) saying "priority" is billed at standard rates.
+    expect(callCostMicros(usage, { provider: 'hosted_vllm', prices, mediaPrices: undefined })).toBe(20);
+    expect(callCostMicros(usage, { provider: 'groq', prices, mediaPrices: undefined })).toBe(20);
+  });
 });

@@ -115,8 +115,23 @@ export function mediaCostPico(units: MediaUnits, deployment: Pick<Deployment, 'm
  * Cost of a call in micro-dollars: its tokens at the token prices, plus its media units at the
  * media prices; undefined when any billed part has no price, or nothing is known.
  */
-export function callCostMicros(usage: Usage | undefined, deployment: Pick<Deployment, 'prices' | 'mediaPrices'>): number | undefined {
-  if (!usage) return undefined;
+/** Providers that sell a priority tier billed above standard (OpenAI's priority processing, on OpenAI and Azure). */
+const PRIORITY_PROVIDERS = new Set(['openai', 'azure']);
+
+/**
+ * The usage with its `serviceTier` only where it can be true: an answer from a provider without a
+ * priority tier (a self-hosted OpenAI-compatible server, another vendor) that says "priority" is
+ * billed at standard rates — a lying upstream cannot double a call's price.
+ */
+function withBillableTier(usage: Usage, deployment: { provider?: string; prices?: Deployment['prices'] }): Usage {
+  if (usage.serviceTier === undefined || deployment.provider === undefined || PRIORITY_PROVIDERS.has(deployment.provider) || deployment.prices?.priority) return usage;
+  const { serviceTier: _ignored, ...standard } = usage;
+  return standard;
+}
+
+export function callCostMicros(given: Usage | undefined, deployment: Pick<Deployment, 'prices' | 'mediaPrices'> & { provider?: string }): number | undefined {
+  if (!given) return undefined;
+  const usage = withBillableTier(given, deployment);
   const units = usage.units;
   if (!units) return costMicros(usage, deployment.prices);
   const media = mediaCostPico(units, deployment);
