@@ -16,6 +16,7 @@ import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
 import { geminiNativeFormat, type GeminiStreamForm } from '../../gateway/formats/gemini-native.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { generationBounds } from '../../providers/gemini/generation-config.js';
+import { assertNoCloudStorageInGeminiBody } from '../../gateway/cloud-storage-references.js';
 import { geminiServerTools } from '../../gateway/server-tools.js';
 import { callOf } from '../context.js';
 import { renderError } from '../error-handler.js';
@@ -102,6 +103,8 @@ export function nativeOperation(model: string, method: Method, body: unknown, un
     throw new GatewayError('invalid_request', `the body of ${method} must be a JSON object (a ${method === 'batchEmbedContents' ? 'BatchEmbedContentsRequest' : method === 'embedContent' ? 'EmbedContentRequest' : method === 'countTokens' ? 'CountTokensRequest' : 'GenerateContentRequest'})`);
   }
   const native = body as Record<string, unknown>;
+  // gs:// URIs are read with the operator's cloud identity (gateway/cloud-storage-references.ts).
+  assertNoCloudStorageInGeminiBody(native, unbilledTools);
   const costKind = METHODS[method];
   const request: NativeOperation['request'] = { model, stream: method === 'streamGenerateContent', native };
   if (costKind === 'completion') {

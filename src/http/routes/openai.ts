@@ -2,10 +2,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { PlatformLayer } from '../../platform/layer.js';
-import { requirePermission } from '../../auth/permissions.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { GatewayResult } from '../../gateway/call-context.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import { assertNoCloudStorageInChat } from '../../gateway/cloud-storage-references.js';
 import { consumeRequestOptions } from '../../gateway/request-options.js';
 import { validateChatRequest, validateCompletionRequest, validateEmbeddingsRequest } from '../../gateway/validate.js';
 import type { ModelCatalog, ModelGroup } from '../../routing/catalog.js';
@@ -66,7 +67,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const call = callOf(request);
-      const result = await gateway.chat(call, validateChatRequest(withAutoModel(consumeRequestOptions(call, request.headers, request.body), deps.autoModel === true)));
+      const chat = validateChatRequest(withAutoModel(consumeRequestOptions(call, request.headers, request.body), deps.autoModel === true));
+      assertNoCloudStorageInChat(chat, can(request, 'llm.manage_providers'));
+      const result = await gateway.chat(call, chat);
       return sendResult(reply, result);
     });
 
