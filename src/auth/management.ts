@@ -142,6 +142,11 @@ export class ManagementService {
     /** Whether a budget object exists (budget_id on keys and teams must name one). */
     /** A budget object in LiteLLM's LiteLLM_BudgetTable shape, or null when there is none of that id. */
     private readonly lookupBudget: (budgetId: string) => Promise<Record<string, unknown> | null> = async () => null,
+    /**
+     * Told once users (and their stored BYOK keys) are deleted: the in-memory keys the request path
+     * reads must drop theirs everywhere, or a user created again with the same id would run on them.
+     */
+    private readonly onUsersDeleted: () => Promise<void> = async () => undefined,
   ) {}
 
   /** `forKey`: the budget's model_max_budget must be readable too (keys are held to it; teams are not). */
@@ -457,6 +462,7 @@ export class ManagementService {
     const deleted = await this.repo.db.transaction().execute((transaction) => this.repo.deleteUsers(userIds, transaction));
     if (deleted === 0) throw new GatewayError('not_found', 'none of the given users exist', { param: 'user_ids' });
     await this.directory.changed('all');
+    await this.onUsersDeleted();
     return deleted;
   }
 

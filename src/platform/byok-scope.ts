@@ -32,10 +32,19 @@ function publicBaseOf(provider: string): string | undefined {
   return normalizedBase(base);
 }
 
+/**
+ * Whether the provider's calls carry an API key at all. Bedrock signs every request with the
+ * deployment's AWS credentials, Vertex AI sends an OAuth token minted from the deployment's service
+ * account: a user's API key would not be sent, and the call would run on the operator's account
+ * while counted as the user's own (free).
+ */
+export function takesApiKey(provider: string): boolean {
+  const format = providerSpec(provider)?.format;
+  return format !== 'bedrock' && format !== 'vertex_ai';
+}
+
 export function acceptsOwnKeys(deployment: Pick<Deployment, 'provider' | 'apiBase' | 'modelInfo'>): boolean {
-  // Bedrock signs every request with the deployment's AWS credentials: a user's API key would not
-  // be used, and the call would run on the operator's account while counted as the user's own.
-  if (providerSpec(deployment.provider)?.format === 'bedrock') return false;
+  if (!takesApiKey(deployment.provider)) return false;
   const marked = deployment.modelInfo.byok;
   if (marked === true) return true;
   if (marked === false) return false;

@@ -12,7 +12,7 @@ import { databaseNotReady, GatewayError } from '../errors.js';
 import { knownProviderIds, providerSpec } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
 import { maskSecret, type SecretBox } from '../security/secret-box.js';
-import { acceptsOwnKeys } from './byok-scope.js';
+import { acceptsOwnKeys, takesApiKey } from './byok-scope.js';
 import { ChangeFeed } from '../state/change-feed.js';
 import type { ByokKeyRepository, StoredByokKey } from '../storage/repositories/byok-keys.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
@@ -150,8 +150,9 @@ export class ByokDirectory {
   static provider(value: string): string {
     const spec = providerSpec(value.trim().toLowerCase());
     if (!spec) throw new GatewayError('invalid_request', `unknown provider "${value}": use one of ${knownProviderIds().join(', ')}`, { param: 'provider' });
-    // Bedrock calls are signed with the deployment's AWS credentials: there is no API key to bring.
-    if (spec.format === 'bedrock') throw new GatewayError('invalid_request', `${spec.id} takes no API key (its calls are signed with AWS credentials): own keys cannot be used for it`, { param: 'provider' });
+    // Bedrock calls are signed with the deployment's AWS credentials, Vertex AI's carry a token from
+    // its service account: there is no API key to bring (byok-scope.ts takesApiKey).
+    if (!takesApiKey(spec.id)) throw new GatewayError('invalid_request', `${spec.id} takes no API key (its calls are signed with the deployment's ${spec.format === 'bedrock' ? 'AWS credentials' : 'service account'}): own keys cannot be used for it`, { param: 'provider' });
     return spec.id;
   }
 
@@ -186,6 +187,11 @@ export class ByokDirectory {
     if (deleted === 0) throw new GatewayError('not_found', provider ? `no ${provider} key stored for user "${userId}"` : `user "${userId}" has no stored keys`, { param: 'provider' });
     await this.changed();
     return deleted;
+  }
+
+  /** Users were deleted with their stored keys (principals.ts deleteUsers): their keys leave every replica's copy. */
+  usersDeleted(): Promise<void> {
+    return this.changed();
   }
 
   /** Reloads here at once and tells the other replicas (Redis message and version row). */

@@ -150,6 +150,18 @@ export function maxStreamDurationOf(policy: RouterPolicy, deployment: { maxStrea
   return deployment.maxStreamDurationMs ?? policy.maxStreamDurationMs ?? timeoutOf(policy, deployment, fallbackMs);
 }
 
+/**
+ * Whether an attempt on the user's own key (BYOK) failed because of that key rather than the
+ * deployment: the provider refused it (401/403, `byok_key_rejected`) or throttled the user's own
+ * account (429). Such a failure is not recorded against the deployment: it would cool down, and mark
+ * down, the deployment every other user is served by on the operator's key, at the will of any user
+ * with a junk key.
+ */
+export function ownKeyFailure(byok: boolean, error: GatewayError): boolean {
+  if (!byok) return false;
+  return error.code === 'byok_key_rejected' || error.upstreamStatus === 401 || error.upstreamStatus === 403 || error.upstreamStatus === 429;
+}
+
 /** Whether a failure counts toward a deployment's cooldown (the deployment, not the request, is at fault). */
 export function countsTowardCooldown(error: GatewayError): boolean {
   if (error.upstreamStatus !== undefined) {

@@ -229,7 +229,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   for (const deployment of catalog.allDeployments()) {
     if (!deployment.available) logger.warn({ model: deployment.modelName, deployment: deployment.id, reason: deployment.unavailableReason }, 'model unavailable');
     else if (!deployment.prices) logger.warn({ model: deployment.modelName, upstreamModel: deployment.upstreamModel }, 'no price known: cost is recorded as unknown (set model_info.input_cost_per_token / output_cost_per_token)');
-    if (deployment.modelInfo.byok === true && !acceptsOwnKeys(deployment)) logger.warn({ model: deployment.modelName, deployment: deployment.id, provider: deployment.provider }, 'model_info.byok is ignored: bedrock deployments sign with their own AWS credentials, users\' keys are never used on them');
+    if (deployment.modelInfo.byok === true && !acceptsOwnKeys(deployment)) logger.warn({ model: deployment.modelName, deployment: deployment.id, provider: deployment.provider }, 'model_info.byok is ignored: bedrock and vertex_ai deployments authorize with their own AWS credentials or service account, users\' keys are never used on them');
   }
 
   const worker = options.worker;
@@ -311,7 +311,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const management = new ManagementService(() => {
     if (!principals) throw databaseNotReady();
     return principals;
-  }, keyDirectory, limitsState, platformSettings, (budgetId) => budgetService.budgetTable(budgetId));
+  }, keyDirectory, limitsState, platformSettings, (budgetId) => budgetService.budgetTable(budgetId), () => byok.usersDeleted());
   const customerStore = () => {
     if (!customerBudgets) throw databaseNotReady();
     return customerBudgets;

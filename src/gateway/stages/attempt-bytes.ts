@@ -74,7 +74,7 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
         // the status alone is enough
       }
       dispatched.release();
-      throw upstreamError(adapter, deployment, response, text, target.byok);
+      throw upstreamError(adapter, target.deployment, response, text, target.byok);
     }
   } catch (error) {
     router.end(deployment);
@@ -154,7 +154,7 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
 async function inlineBytes(deps: BytesDependencies, call: Call, dispatched: Awaited<ReturnType<typeof dispatch>>, bytesOf: NonNullable<NativeProvider['bytesOf']>): Promise<StreamAttempted> {
   const { operation, attempt } = call;
   if (operation.kind !== 'native') throw new Error('inlineBytes serves native operations only');
-  const { deployment } = attempt!;
+  const { deployment, target } = attempt!;
   const { router } = deps;
   const { sentAt, response } = dispatched;
   let text: string;
@@ -170,7 +170,7 @@ async function inlineBytes(deps: BytesDependencies, call: Call, dispatched: Awai
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${redactUpstreamMessage(text, deploymentSecrets(deployment), 200)}`, { provider: deployment.provider });
+    throw new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${redactUpstreamMessage(text, deploymentSecrets(target.deployment), 200)}`, { provider: deployment.provider });
   }
   const audio = bytesOf(nativeCallOf(operation), parsed, deployment);
   if (!audio) throw new GatewayError('upstream_invalid_response', `${deployment.provider} answered speech with JSON instead of audio`, { provider: deployment.provider });

@@ -46,7 +46,8 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     router.end(deployment);
   }
   const upstreamLatencyMs = performance.now() - sentAt;
-  if (response.statusCode >= 400) throw upstreamError(adapter, deployment, response, text, target.byok);
+  // Error text loses the key the attempt ran on: the user's own key (BYOK) is target.deployment's.
+  if (response.statusCode >= 400) throw upstreamError(adapter, target.deployment, response, text, target.byok);
 
   if (operation.kind === 'native' && operation.upload && !isJson(response.headers['content-type'])) {
     // A transcript as text, srt or vtt: relayed as is, billed by the file's own duration (the route
@@ -62,7 +63,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${redactUpstreamMessage(text, deploymentSecrets(deployment), 200)}`, { provider: deployment.provider });
+    throw new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${redactUpstreamMessage(text, deploymentSecrets(target.deployment), 200)}`, { provider: deployment.provider });
   }
   let body: string;
   let usage: Usage | undefined;
@@ -73,7 +74,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     // Relayed as the provider wrote it (only its usage and text are read), unless the deployment
     // speaks the API's native equivalent (Imagen for OpenAI images), whose answer is mapped back.
     // A 200 whose body is an error envelope is the upstream's failure, as on chat (errorEnvelopeFailure).
-    const failure = errorEnvelopeFailure(parsed, deployment);
+    const failure = errorEnvelopeFailure(parsed, target.deployment);
     if (failure) throw failure;
     const native = nativeProviderOf(operation.api);
     const nativeCall = nativeCallOf(operation);
@@ -96,7 +97,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
     usage = usageFromOpenAI(usageIn(parsed), serviceTierOf(parsed));
     body = text;
   } else {
-    const chat = adapter.parseChatResponse(parsed, deployment);
+    const chat = adapter.parseChatResponse(parsed, target.deployment);
     answered = chat;
     usage = usageFromOpenAI(chat.usage, serviceTierOf(chat));
     body = call.format.chat(chat, chat === parsed ? text : undefined);

@@ -57,7 +57,8 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
         // the status alone is enough
       }
       dispatched.release();
-      throw upstreamError(adapter, deployment, response, text, target.byok);
+      // Error text loses the key the attempt ran on: the user's own key (BYOK) is target.deployment's.
+      throw upstreamError(adapter, target.deployment, response, text, target.byok);
     }
     // A stream timed out before its first chunk is charged its prompt, like a call that timed out waiting for its answer.
     timers = { abort: (error) => cancelAfterRead(dispatched, error), firstChunkTimeoutMs, idleTimeoutMs: askedTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS), provider: deployment.provider };
@@ -67,7 +68,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
     const maxDurationMs = maxStreamDurationOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
     const openingCap = maxDurationMs > 0 ? setTimeout(() => cancelAfterRead(dispatched, durationExceeded(deployment.provider, maxDurationMs)), Math.max(0, maxDurationMs - (performance.now() - dispatched.sentAt))) : undefined;
     try {
-      const transform = operation.kind === 'native' ? nativeProviderOf(operation.api).createStreamTransform(deployment) : adapter.createStreamTransform(deployment, operation.request as ChatRequest);
+      const transform = operation.kind === 'native' ? nativeProviderOf(operation.api).createStreamTransform(target.deployment) : adapter.createStreamTransform(target.deployment, operation.request as ChatRequest);
       opened = await UpstreamStream.open(response.body, transform, upstreamRequest.framing, timers, {
         forwardRuns: encoder.forwardsSse === true,
       });

@@ -9,7 +9,7 @@ import { GatewayError, toGatewayError } from '../../errors.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import type { Deployment } from '../../providers/types.js';
 import type { ModelGroup } from '../../routing/catalog.js';
-import { backoffMs, fallbackKindOf, retriesFor, type RouterPolicy } from '../../routing/policy.js';
+import { backoffMs, fallbackKindOf, ownKeyFailure, retriesFor, type RouterPolicy } from '../../routing/policy.js';
 import type { GatewayResult } from '../call-context.js';
 import { failedWith, type AttemptPlan, type Call, type Next, type RouteFacts, type Stage } from '../call.js';
 import type { ClientConnection } from '../client-connection.js';
@@ -91,15 +91,16 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
     const index = ranked.indexOf(deployment);
     progress.deployment = deployment;
     const started = performance.now();
+    let attempt: AttemptPlan | undefined;
     try {
-      const attempt = planAttempt(deps, call, deployment, progress);
+      attempt = planAttempt(deps, call, deployment, progress);
       progress.lastAttempt = attempt;
       return await next(attemptForm({ ...call, attempt }));
     } catch (caught) {
       // Upstream I/O failures are GatewayErrors already; anything else is a bug, not the upstream's fault.
       if (!(caught instanceof GatewayError)) deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'attempt failed unexpectedly');
       const error = toGatewayError(caught);
-      void router.recordFailure(deployment, error, performance.now() - started, upstreamTextKept(deps.settings, context));
+      if (!ownKeyFailure(attempt?.target.byok === true, error)) void router.recordFailure(deployment, error, performance.now() - started, upstreamTextKept(deps.settings, context));
       // An attempt that settled and was then refused (by a guardrail, or over the size cap) is recorded and billed: not retried.
       if (context.client.gone || context.recorded) throw error;
       if (error.unreachable) {

@@ -10,6 +10,7 @@ import { billableOutputLimit, maxCostMicros, promptTokenBound } from '../../bill
 import { withoutOutputCap } from '../../billing/reservation-plan.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import type { Deployment, Usage } from '../../providers/types.js';
+import { ownKeyFailure } from '../../routing/policy.js';
 import { chatSearchesPerCall } from '../../billing/media-pricing.js';
 import type { GatewayResult, Operation } from '../call-context.js';
 import type { Call, Next } from '../call.js';
@@ -156,7 +157,7 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
     if (error) {
       deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, code: error.code }, 'stream ended early');
       // A stream that broke mid-way is the deployment's failure (for cooldowns) too.
-      if (!end.cut) void deps.router.recordFailure(deployment, error, upstreamLatencyMs, upstreamTextKept(deps.settings, call.context));
+      if (!end.cut && !ownKeyFailure(plan.target.byok, error)) void deps.router.recordFailure(deployment, error, upstreamLatencyMs, upstreamTextKept(deps.settings, call.context));
     } else {
       deps.router.recordSuccess(deployment, upstreamLatencyMs, end.firstChunkAt - (sentAt - call.context.startedAt), settlement.usage);
     }
