@@ -13,4 +13,10 @@ describe('toCsv', () => {
   it('defuses cells a spreadsheet would run as formulas, but not negative numbers', () => {
     expect(toCsv(['a', 'b'], [{ a: '=HYPERLINK("x")', b: -1 }])).toBe('a,b\r\n"\'=HYPERLINK(""x"")",-1\r\n');
   });
+
+  it('defuses formulas behind a semicolon or a line break too (a ";"-delimited spreadsheet makes them cells of their own)', () => {
+    expect(toCsv(['a'], [{ a: 'x;=HYPERLINK(1);' }, { a: 'y; "@SUM(1)' }, { a: 'a;b;-c' }, { a: 'plain; text' }, { a: 'w\r\n=1+1' }])).toBe(
+      'a\r\nx;\'=HYPERLINK(1);\r\n"y;\' ""@SUM(1)"\r\na;b;\'-c\r\nplain; text\r\n"w\r\n\'=1+1"\r\n',
+    );
+  });
 });

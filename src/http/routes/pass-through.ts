@@ -37,7 +37,18 @@ const DEFAULT_TIMEOUT_SECONDS = 600;
 const MAX_USAGE_BODY_BYTES = 8 * 1024 * 1024;
 /** Never sent on: they describe one connection, or carry the gateway key the client presented. */
 const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'accept-encoding', 'expect']);
-const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'set-cookie', 'trailer', 'upgrade']);
+/**
+ * Never returned: they describe one connection, set state on the gateway's origin (a cookie), or
+ * would let a target's script claim more of that origin (a service worker scoped above its path).
+ */
+const NOT_RETURNED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'set-cookie', 'trailer', 'upgrade', 'service-worker-allowed']);
+/**
+ * Set on every relayed answer, replacing the target's own: the answer is served from the gateway's
+ * origin, which is the admin UI's (its signed-in key lives there), so a page from a target — HTML,
+ * or bytes a browser would sniff as HTML — must not run as that origin. `sandbox` makes it an opaque
+ * origin without script; API answers (JSON, SSE, files) are unaffected.
+ */
+const ANSWER_HEADERS = { 'content-security-policy': 'sandbox', 'x-content-type-options': 'nosniff' } as const;
 const ENV_REFERENCE = /os\.environ\/([A-Za-z_][A-Za-z0-9_]*)\s*$/;
 
 /**
@@ -198,6 +209,7 @@ async function relay(gateway: Gateway, route: Relay, request: FastifyRequest, re
   for (const [name, value] of Object.entries(answer.headers)) {
     if (value !== undefined && !NOT_RETURNED.has(name)) headers[name] = value;
   }
+  Object.assign(headers, ANSWER_HEADERS);
   const status = answer.statusCode;
   const failure = status >= 400 ? new GatewayError(upstreamErrorCode(status), `the pass-through target answered ${status}`) : undefined;
   const contentType = String(answer.headers['content-type'] ?? '');
