@@ -118,13 +118,18 @@ export function mediaCostPico(units: MediaUnits, deployment: Pick<Deployment, 'm
 /** Providers that sell a priority tier billed above standard (OpenAI's priority processing, on OpenAI and Azure). */
 const PRIORITY_PROVIDERS = new Set(['openai', 'azure']);
 
+/** Whether an answer of this deployment that says "priority" is billed at priority rates (see withBillableTier). */
+export function billsPriority(deployment: { provider?: string; prices?: Deployment['prices'] }): boolean {
+  return deployment.provider === undefined || PRIORITY_PROVIDERS.has(deployment.provider) || deployment.prices?.priority !== undefined;
+}
+
 /**
  * The usage with its `serviceTier` only where it can be true: an answer from a provider without a
  * priority tier (a self-hosted OpenAI-compatible server, another vendor) that says "priority" is
  * billed at standard rates — a lying upstream cannot double a call's price.
  */
 function withBillableTier(usage: Usage, deployment: { provider?: string; prices?: Deployment['prices'] }): Usage {
-  if (usage.serviceTier === undefined || deployment.provider === undefined || PRIORITY_PROVIDERS.has(deployment.provider) || deployment.prices?.priority) return usage;
+  if (usage.serviceTier === undefined || billsPriority(deployment)) return usage;
   const { serviceTier: _ignored, ...standard } = usage;
   return standard;
 }

@@ -12,7 +12,7 @@ import type { CostInput } from '../billing/max-cost.js';
 import { reservationPlan } from '../billing/reservation-plan.js';
 import { formatUsd } from '../billing/cost.js';
 import { GatewayError } from '../errors.js';
-import type { Deployment, TokenPrices } from '../providers/types.js';
+import type { Deployment, MediaPrices, TokenPrices } from '../providers/types.js';
 import type { ModelCatalog } from '../routing/catalog.js';
 import type { LimitsState } from '../state/limits-state.js';
 import type { Allowances } from './allowances.js';
@@ -50,6 +50,8 @@ export interface LevelChoice {
   levelModel: string | undefined;
   /** The prices of the deployment the level chose: its group's dearer deployments get no discount (level-charge.ts). */
   levelPrices?: TokenPrices;
+  /** Its media prices (web searches, images, seconds…), compared the same way. */
+  levelMediaPrices?: MediaPrices;
 }
 
 /** What the platform decided about the model of a call, before routing. */
@@ -109,6 +111,7 @@ export class PlatformLayer {
     let chosen = modelName;
     let levelModel: string | undefined;
     let levelPrices: TokenPrices | undefined;
+    let levelMediaPrices: MediaPrices | undefined;
     const byLevel = !modelName || modelName === 'auto';
     if (byLevel) {
       if (level === 'custom') throw new GatewayError('invalid_request', 'power level "custom" runs the model you name: set "model" (GET /api/v1/llm/models lists them)', { param: 'model' });
@@ -118,16 +121,18 @@ export class PlatformLayer {
       chosen = deployment.modelName;
       levelModel = chosen;
       levelPrices = deployment.prices;
+      levelMediaPrices = deployment.mediaPrices;
     } else if (level && level !== 'custom') {
       // Naming the very model the level would choose earns its multiplier too.
       const deployment = this.levelChoice(level, principal, limits);
       if (deployment?.modelName === modelName) {
         levelModel = modelName;
         levelPrices = deployment.prices;
+        levelMediaPrices = deployment.mediaPrices;
       }
     }
     const maxTokens = level && kind !== 'embeddings' ? this.settings.powerLevels[level].maxTokens : undefined;
-    return { modelName: chosen, chosen: byLevel, level, levelModel, levelPrices, maxTokens };
+    return { modelName: chosen, chosen: byLevel, level, levelModel, levelPrices, levelMediaPrices, maxTokens };
   }
 
   /** The deployment a level would choose for this caller now, among healthy chat deployments. */

@@ -28,7 +28,7 @@ export function resolveStage(deps: Pick<GatewayDependencies, 'catalog' | 'platfo
       const { operation } = split;
       if (platform) {
         const choice = platform.resolveModel(costKindOf(operation), operation.request as Record<string, unknown>, modelName, context.requestedPowerLevel, principal, call.limits);
-        level = { level: choice.level, levelModel: choice.levelModel, levelPrices: choice.levelPrices };
+        level = { level: choice.level, levelModel: choice.levelModel, levelPrices: choice.levelPrices, levelMediaPrices: choice.levelMediaPrices };
         applyModelChoice(operation.request as Record<string, unknown>, choice);
         modelName = choice.modelName;
       }
