@@ -146,6 +146,10 @@ export class ManagementAccess {
     if (fields.key !== undefined) throw denied('only an admin may import a key ("key")');
     if (fields.spend !== undefined) throw denied('only an admin may set a key\'s spend');
     if (fields.blocked !== undefined) throw denied('only an admin (or the key\'s team admin, with /key/block and /key/unblock) may block or unblock a key');
+    // Budget objects are the admins' (/budget/info): a key linked to one shows the whole row, so a
+    // non-admin choosing the link would read any budget (and learn which ids exist). Sending the
+    // key's own link back is fine; checked before the budget is looked up, so unknown ids answer alike.
+    if (fields.budget_id !== undefined && (fields.budget_id ?? null) !== (existing?.budgetId ?? null)) throw denied('only an admin links a key to a budget object or unlinks it ("budget_id")');
     this.assertAliasNotRouted(fields.key_alias, existing?.alias ?? null);
     const teamAdmin = team !== undefined && isTeamAdmin(team, self.userId);
     if (team && !teamAdmin && !team.members.some((member) => member.userId === self.userId)) throw denied(`not a member of team "${team.teamId}"`);
