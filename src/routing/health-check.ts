@@ -13,6 +13,7 @@ import type { Deployment, UpstreamRequest } from '../providers/types.js';
 import { connectionError, type UpstreamClient } from '../gateway/upstream.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../security/redact.js';
 import { probeTarget } from './wildcards.js';
+import { withApiBaseQuery } from '../gateway/api-base-query.js';
 
 export interface DeploymentCheck {
   deployment: Deployment;
@@ -57,7 +58,7 @@ export async function checkDeployment(deployment: Deployment, upstream: Upstream
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const started = performance.now();
   try {
-    const response = await upstream.send(request, controller.signal, deployment.provider);
+    const response = await upstream.send(deployment.apiBase.includes('?') ? { ...request, url: withApiBaseQuery(request.url, deployment.apiBase) } : request, controller.signal, deployment.provider);
     const text = await response.body.text();
     const latencyMs = Math.round(performance.now() - started);
     if (response.statusCode >= 400) {

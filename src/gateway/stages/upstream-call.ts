@@ -14,6 +14,7 @@ import type { NativeCall } from '../../providers/native.js';
 import type { ClientConnection } from '../client-connection.js';
 import type { GatewaySettings } from '../dependencies.js';
 import { UpstreamAbort, type UpstreamClient, type UpstreamResponse } from '../upstream.js';
+import { withApiBaseQuery } from '../api-base-query.js';
 
 /** Fields every adapter takes whatever its supportedParams say. */
 const ALWAYS_SUPPORTED = new Set(['model', 'messages', 'stream', 'stream_options']);
@@ -117,7 +118,9 @@ export async function dispatch(upstream: UpstreamClient, client: ClientConnectio
   };
   const sentAt = performance.now();
   try {
-    const response = await upstream.send(upstreamRequest, controller, deployment.provider);
+    // An api_base with a query: the adapter's path goes before it (api-base-query.ts).
+    const sent = deployment.apiBase.includes('?') ? { ...upstreamRequest, url: withApiBaseQuery(upstreamRequest.url, deployment.apiBase) } : upstreamRequest;
+    const response = await upstream.send(sent, controller, deployment.provider);
     return { response, sentAt, controller, abort, release, timer };
   } catch (error) {
     release();
