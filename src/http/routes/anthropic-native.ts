@@ -17,6 +17,7 @@ import { anthropicServerTools } from '../../gateway/server-tools.js';
 import { callOf } from '../context.js';
 import { renderError } from '../error-handler.js';
 import { sendResult } from './openai.js';
+import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 
 /** Client headers Anthropic's API reads, forwarded upstream. */
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta'] as const;
@@ -57,6 +58,7 @@ export function registerAnthropicNativeRoutes(app: FastifyInstance, deps: { gate
   for (const method of ['messages', 'count_tokens'] as const) {
     const path = method === 'messages' ? '/anthropic/v1/messages' : '/anthropic/v1/messages/count_tokens';
     app.post(path, { config: { endpoint: `anthropic/${method}`, errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+      assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
       const result = await gateway.native(callOf(request), anthropicNativeOperation(method, request.body, forwardedHeaders(request), can(request, 'llm.manage_providers')), format);
       // Anthropic's SDK reports this header as the request id; the call id is what the usage log keys on.
       const callId = result.headers['x-switchboard-call-id'];

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { can, requirePermission } from '../../auth/permissions.js';
-import { assertNoCloudStorageInChat } from '../../gateway/cloud-storage-references.js';
+import { assertChatMediaReferences } from '../../gateway/internal-media-references.js';
 import { GatewayError } from '../../errors.js';
 import { anthropicMessagesFormat, fitToDeployments, messagesRequestToChat } from '../../gateway/formats/anthropic-messages/index.js';
 import type { Gateway } from '../../gateway/pipeline.js';
@@ -38,7 +38,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: G
       const mapped = messagesRequestToChat(consumeRequestOptions(call, request.headers, request.body, 'anthropic'));
       const fitted = fitToDeployments(mapped.request, supportedParamsOf(catalog, deps.agentModel?.(mapped.request.model) ?? mapped.request.model));
       const chatRequest = fitted.request;
-      assertNoCloudStorageInChat(chatRequest, can(request, 'llm.manage_providers'));
+      assertChatMediaReferences(chatRequest, can(request, 'llm.manage_providers'));
       const warnings = [...mapped.warnings, ...fitted.warnings];
       const result = await gateway.chat(call, chatRequest, anthropicMessagesFormat(mapped.context));
       if (warnings.length > 0) {

@@ -42,6 +42,7 @@ import { isModelAllowed } from '../../auth/model-access.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 import { assertForegroundResponse, assertNoAudioOutput, assertNoUnbilledSearch, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
+import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 
 type Json = Record<string, unknown>;
 
@@ -256,6 +257,8 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false)
     throw new GatewayError('invalid_request', `"/openai/v1/${path}" is not a path this gateway relays`);
   }
   const body = bodyOf(raw, `/openai/v1/${path}`);
+  // Relayed as it came, to any OpenAI-format deployment (a self-hosted one fetches media URLs itself).
+  assertNoInternalMediaInBody(body, unbilledTools);
   assertServiceTierBillable(body);
   if (path === 'responses') assertForegroundResponse(body, unbilledTools);
   // Audio answers are billed per audio token, unpriced here: an admin key may relay them, at its own risk.
@@ -355,6 +358,8 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
   for (const prefix of ['/v1', '']) {
     for (const [path, endpoint, build] of routes) {
       app.post(`${prefix}/${path}`, { config: { endpoint }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
+        // Media by URL (vLLM's multimodal rerank documents, moderation images) is fetched by the upstream.
+        assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
         return sendResult(reply, await gateway.native(callOf(request), build(request.body), openAIResponseFormat));
       });
     }

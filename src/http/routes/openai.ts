@@ -6,7 +6,7 @@ import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { GatewayResult } from '../../gateway/call-context.js';
 import type { Gateway } from '../../gateway/pipeline.js';
-import { assertNoCloudStorageInChat } from '../../gateway/cloud-storage-references.js';
+import { assertChatMediaReferences, assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { consumeRequestOptions } from '../../gateway/request-options.js';
 import { validateChatRequest, validateCompletionRequest, validateEmbeddingsRequest } from '../../gateway/validate.js';
 import type { ModelCatalog, ModelGroup } from '../../routing/catalog.js';
@@ -68,7 +68,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
     app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const call = callOf(request);
       const chat = validateChatRequest(withAutoModel(consumeRequestOptions(call, request.headers, request.body), deps.autoModel === true));
-      assertNoCloudStorageInChat(chat, can(request, 'llm.manage_providers'));
+      assertChatMediaReferences(chat, can(request, 'llm.manage_providers'));
       const result = await gateway.chat(call, chat);
       return sendResult(reply, result);
     });
@@ -79,7 +79,10 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
     });
 
     app.post(`${prefix}/embeddings`, { config: { endpoint: 'embeddings' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-      const result = await gateway.embeddings(callOf(request), validateEmbeddingsRequest(consumeRequestOptions(callOf(request), request.headers, request.body)));
+      const embeddings = validateEmbeddingsRequest(consumeRequestOptions(callOf(request), request.headers, request.body));
+      // Extra fields reach OpenAI-compatible upstreams: vLLM embeds chat-style `messages` with media parts.
+      assertNoInternalMediaInBody(embeddings, can(request, 'llm.manage_providers'), ['metadata', 'input']);
+      const result = await gateway.embeddings(callOf(request), embeddings);
       return sendResult(reply, result);
     });
 

@@ -12,7 +12,7 @@ import { callerWith, can, permissionDenied, requirePermission, type Permission }
 import { GatewayError } from '../../errors.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { consumeRequestOptions } from '../../gateway/request-options.js';
-import { assertNoCloudStorageInChat } from '../../gateway/cloud-storage-references.js';
+import { assertChatMediaReferences } from '../../gateway/internal-media-references.js';
 import { validateChatRequest } from '../../gateway/validate.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { PlatformLayer } from '../../platform/layer.js';
@@ -120,7 +120,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
   app.post(`${PREFIX}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
     const call = callOf(request);
     const chat = validateChatRequest(withAutoModel(consumeRequestOptions(call, request.headers, request.body), platform !== undefined));
-    assertNoCloudStorageInChat(chat, can(request, 'llm.manage_providers'));
+    assertChatMediaReferences(chat, can(request, 'llm.manage_providers'));
     const result = await gateway.chat(call, chat);
     return sendResult(reply, result);
   });

@@ -9,7 +9,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { can, requirePermission } from '../../auth/permissions.js';
-import { assertNoCloudStorageInChat } from '../../gateway/cloud-storage-references.js';
+import { assertChatMediaReferences, assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { GatewayError } from '../../errors.js';
 import { fitToDeployments, itemsForNativeInput, openAIResponsesFormat, openAIResponsesNativeFormat, outputToMessages, replayEvents, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
 import type { NativeAlternative } from '../../gateway/call.js';
@@ -194,7 +194,9 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         { model: context.model, store: context.store, previousResponseId: context.previousResponseId },
         onComplete,
       ), answered);
-      assertNoCloudStorageInChat(fitted.request, can(request, 'llm.manage_providers'));
+      assertChatMediaReferences(fitted.request, can(request, 'llm.manage_providers'));
+      // The native alternative sends the body as it came.
+      assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
       const result = await gateway.chat(call, fitted.request, format, alternative);
       const warnings = answered.natively ? [] : [...mapped.warnings, ...fitted.warnings];
       if (warnings.length > 0) {

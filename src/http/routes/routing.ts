@@ -24,7 +24,7 @@ import { failureOf } from '../../gateway/call.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import { RULE_HEADER } from '../../gateway/stages/rules.js';
 import { consumeRequestOptions } from '../../gateway/request-options.js';
-import { assertNoCloudStorageInChat } from '../../gateway/cloud-storage-references.js';
+import { assertChatMediaReferences } from '../../gateway/internal-media-references.js';
 import { validateChatRequest } from '../../gateway/validate.js';
 import type { PlatformLayer } from '../../platform/layer.js';
 import type { RoutingRule } from '../../platform/routing-rules.js';
@@ -156,7 +156,7 @@ export function registerRoutingRoutes(app: FastifyInstance, deps: RoutingRouteDe
     const caller = await actingCaller(request, body.user_id);
     const context = contextFor(request, caller, body);
     const chat = validateChatRequest(withAutoModel(consumeRequestOptions(context, {}, body.request), true));
-    assertNoCloudStorageInChat(chat, can(request, 'llm.manage_providers'));
+    assertChatMediaReferences(chat, can(request, 'llm.manage_providers'));
     const result = await gateway.chat(context, chat);
     if (result.kind !== 'json') throw new GatewayError('internal', 'the Testing Lab expected a whole response');
     const headers = result.headers;

@@ -1,0 +1,107 @@
+/**
+ * Which media URLs in a request point inside the operator's network. Self-hosted OpenAI-compatible
+ * servers (vLLM, SGLang, TGI, LM Studio, …) download the `image_url`, `video_url`, `audio_url` (and
+ * similar) URLs a request names themselves, from the machine they run on: a URL at a loopback,
+ * private, link-local or metadata address, or at a name only the internal DNS knows, has such a
+ * server request internal services for whoever holds a key (server-side request forgery). Cloud
+ * providers fetch from the internet, where such addresses reach nothing, so refusing them costs no
+ * legitimate use.
+ *
+ * The host is checked as written, not resolved: a public DNS name that resolves to a private
+ * address is the residual risk (README, Security), for egress rules or vLLM's
+ * `--allowed-media-domains`. Because the server parses the URL with its own parser (Python's
+ * urlsplit reads `http://a\@10.0.0.1/` as host 10.0.0.1, WHATWG as host `a`), both readings of the
+ * authority are checked, and a backslash or a control character in it is refused outright.
+ */
+import { isIP } from 'node:net';
+import { ipv6Groups } from './api-base.js';
+
+/** Leading characters Python's urlsplit strips (C0 controls and space). */
+const LEADING_JUNK = /^[\u0000-\u0020]+/;
+const FETCHED_SCHEME = /^(https?|file):/i;
+
+/** Suffixes (and whole names) that no public DNS name has: they resolve only inside a network. */
+const INTERNAL_SUFFIXES = ['localhost', 'local', 'localdomain', 'internal', 'intranet', 'lan', 'home', 'corp', 'private', 'home.arpa'];
+/** Google's metadata service also answers at this public-looking name. */
+const METADATA_NAMES = new Set(['metadata.goog']);
+
+/** Quick pre-check: whether the value is a URL a server would fetch (http, https, file). */
+export function isFetchableUrl(value: string): boolean {
+  return FETCHED_SCHEME.test(value) || (LEADING_JUNK.test(value) && FETCHED_SCHEME.test(value.replace(LEADING_JUNK, '')));
+}
+
+/**
+ * What internal place the URL names (a phrase such as "loopback (127.0.0.0/8)"), or undefined
+ * when it is a public http(s) URL (or no URL a server fetches at all).
+ */
+export function internalMediaUrlKind(value: string): string | undefined {
+  const text = value.replace(LEADING_JUNK, '');
+  const scheme = FETCHED_SCHEME.exec(text);
+  if (!scheme) return undefined;
+  if (scheme[1].toLowerCase() === 'file') return 'a file on the upstream server';
+  const rest = text.slice(scheme[0].length).replace(/^[/\\]*/, '');
+  const authority = rest.slice(0, rest.search(/[/?#]|$/));
+  if (/[\\\u0000-\u0020\u007f]/.test(authority)) return 'an ambiguous host (a backslash or a blank in the authority, read differently by different servers)';
+  let whatwg: URL;
+  try {
+    whatwg = new URL(text);
+  } catch {
+    return 'an address that is not a valid URL';
+  }
+  // Python's reading: the host is what follows the last '@' of the authority; normalized by the
+  // WHATWG parser, as getaddrinfo reads "0x7f.1" or "2130706433" as 127.0.0.1.
+  const afterAt = authority.slice(authority.lastIndexOf('@') + 1);
+  let pythonHost = whatwg.hostname;
+  if (afterAt !== authority) {
+    try {
+      pythonHost = new URL(`http://${afterAt}`).hostname;
+    } catch {
+      return 'an address that is not a valid URL';
+    }
+  }
+  return hostKind(whatwg.hostname) ?? (pythonHost === whatwg.hostname ? undefined : hostKind(pythonHost));
+}
+
+function hostKind(hostname: string): string | undefined {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
+  if (host === '') return 'an empty host';
+  const family = isIP(host);
+  if (family === 4) return ipv4Kind(host.split('.').map(Number));
+  if (family === 6) return ipv6Kind(host);
+  if (!host.includes('.')) return `a host name without a domain ("${host.slice(0, 64)}"), resolved by the upstream's own network`;
+  if (METADATA_NAMES.has(host)) return 'a cloud metadata service';
+  const suffix = INTERNAL_SUFFIXES.find((name) => host === name || host.endsWith(`.${name}`));
+  if (suffix) return `a host name under ".${suffix}", which resolves only inside a network`;
+  return undefined;
+}
+
+function ipv4Kind([a, b]: number[]): string | undefined {
+  if (a === 0) return 'the unspecified address (0.0.0.0/8)';
+  if (a === 127) return 'loopback (127.0.0.0/8)';
+  if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return 'a private address (RFC 1918)';
+  if (a === 169 && b === 254) return 'a link-local address (169.254.0.0/16, where cloud metadata services answer)';
+  if (a === 100 && b >= 64 && b <= 127) return 'a shared address (100.64.0.0/10, where some clouds run their metadata service)';
+  if (a === 192 && b === 0) return 'a special-purpose address (192.0.0.0/24)';
+  if (a === 198 && (b === 18 || b === 19)) return 'a benchmarking address (198.18.0.0/15)';
+  if (a >= 224) return 'a multicast or reserved address (224.0.0.0/3)';
+  return undefined;
+}
+
+function ipv6Kind(host: string): string | undefined {
+  const groups = ipv6Groups(host);
+  if (!groups) return 'an IPv6 address that cannot be read';
+  const embeddedIpv4 = (high: number, low: number) => ipv4Kind([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  if (groups.slice(0, 6).every((group) => group === 0)) {
+    if (groups[6] === 0 && groups[7] <= 1) return groups[7] === 1 ? 'loopback (::1)' : 'the unspecified address (::)';
+    return embeddedIpv4(groups[6], groups[7]) ?? undefined; // IPv4-compatible ::a.b.c.d
+  }
+  // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) reach the IPv4 address inside.
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) return embeddedIpv4(groups[6], groups[7]);
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((group) => group === 0)) return embeddedIpv4(groups[6], groups[7]);
+  // 6to4 (2002:a.b.c.d::/48).
+  if (groups[0] === 0x2002) return embeddedIpv4(groups[1], groups[2]);
+  if ((groups[0] & 0xfe00) === 0xfc00) return 'a unique local address (fc00::/7)';
+  if ((groups[0] & 0xffc0) === 0xfe80 || (groups[0] & 0xffc0) === 0xfec0) return 'a link-local or site-local address (fe80::/10, fec0::/10)';
+  if ((groups[0] & 0xff00) === 0xff00) return 'a multicast address (ff00::/8)';
+  return undefined;
+}
