@@ -323,7 +323,13 @@ function namesStoredInput(node: Record<string, unknown>): boolean {
     if (typeof named === 'string' && named !== '') return true;
   }
   if (node.type === 'document' && isJsonObject(node.source) && node.source.type === 'url') return true;
-  return [node.conversation, node.prompt].some((named) => isJsonObject(named) && typeof named.id === 'string' && named.id !== '');
+  // Visited for every object of every request body: no array built per node.
+  return namedById(node.conversation) || namedById(node.prompt);
+}
+
+/** A stored object named by its id (`{id: "conv_…"}`). */
+function namedById(value: unknown): boolean {
+  return isJsonObject(value) && typeof value.id === 'string' && value.id !== '';
 }
 
 /**
