@@ -37,6 +37,27 @@ function denied(message: string): GatewayError {
   return new GatewayError('permission_denied', message);
 }
 
+/**
+ * A key's guardrails (`metadata.guardrails`) bind its calls: an update replaces the whole metadata,
+ * so a non-admin's new metadata must still name every guardrail the key has (it may add some).
+ * Otherwise a key could drop the guardrail an admin gave it by updating itself, and a team admin
+ * could drop it from a member's key.
+ */
+function assertKeepsGuardrails(metadata: Record<string, unknown> | undefined, existing: KeyRecord | undefined): void {
+  if (metadata === undefined || !existing) return;
+  const had = guardrailNames(existing.metadata?.guardrails);
+  if (had.length === 0) return;
+  const kept = new Set(guardrailNames(metadata.guardrails));
+  const dropped = had.filter((name) => !kept.has(name));
+  if (dropped.length > 0) {
+    throw denied(`only an admin removes a guardrail from a key: keep ${dropped.map((name) => `"${name}"`).join(', ')} in "metadata.guardrails" (the new metadata replaces the whole object)`);
+  }
+}
+
+function guardrailNames(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((name): name is string => typeof name === 'string') : [];
+}
+
 /** Every entry of `wanted` (after the key's aliases) within `allowed` (empty or all-proxy-models: everything). */
 function outside(wanted: string[], allowed: string[], aliases: Record<string, string>): string[] {
   if (allowed.length === 0 || allowed.includes('all-proxy-models')) return [];
@@ -150,6 +171,7 @@ export class ManagementAccess {
     // non-admin choosing the link would read any budget (and learn which ids exist). Sending the
     // key's own link back is fine; checked before the budget is looked up, so unknown ids answer alike.
     if (fields.budget_id !== undefined && (fields.budget_id ?? null) !== (existing?.budgetId ?? null)) throw denied('only an admin links a key to a budget object or unlinks it ("budget_id")');
+    assertKeepsGuardrails(fields.metadata, existing);
     this.assertAliasNotRouted(fields.key_alias, existing?.alias ?? null);
     const teamAdmin = team !== undefined && isTeamAdmin(team, self.userId);
     if (team && !teamAdmin && !team.members.some((member) => member.userId === self.userId)) throw denied(`not a member of team "${team.teamId}"`);

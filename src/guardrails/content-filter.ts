@@ -4,6 +4,7 @@
  * the reason a text is refused, or undefined.
  */
 import type { ContentFilterSettings } from './definitions.js';
+import { detectionText } from './pii.js';
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -20,8 +21,19 @@ function wordPattern(words: readonly string[]): RegExp {
   return pattern;
 }
 
-/** Why the text is refused by the filter's word, pattern and topic lists; undefined when it passes. */
+/**
+ * Why the text is refused by the filter's word, pattern and topic lists; undefined when it passes.
+ * Words written to slip past the lists (full-width letters, zero-width characters or soft hyphens
+ * inside) are read as what they stand for, as the PII detector reads them.
+ */
 export function contentViolation(text: string, filter: ContentFilterSettings): string | undefined {
+  const reason = listViolation(text, filter);
+  if (reason) return reason;
+  const read = detectionText(text);
+  return read === text ? undefined : listViolation(read, filter);
+}
+
+function listViolation(text: string, filter: ContentFilterSettings): string | undefined {
   if (filter.blockedWords.length > 0) {
     const match = wordPattern(filter.blockedWords).exec(text);
     if (match) return `contains the blocked word "${match[0]}"`;
@@ -49,6 +61,12 @@ const INJECTION_SIGNALS: Array<[RegExp, number]> = [
 
 /** The heuristic injection score of a text, 0 (none of the signals) to 1. */
 export function injectionScore(text: string): number {
+  // Read as written and as the detectors read it (a zero-width character may stand between words or inside one).
+  const read = detectionText(text);
+  return read === text ? signalScore(text) : Math.max(signalScore(text), signalScore(read));
+}
+
+function signalScore(text: string): number {
   let score = 0;
   for (const [pattern, weight] of INJECTION_SIGNALS) if (pattern.test(text)) score += weight;
   return Math.min(1, Math.round(score * 100) / 100);

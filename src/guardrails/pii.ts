@@ -87,6 +87,14 @@ export function findPii(text: string, entities: ReadonlySet<string>, patterns: R
   });
 }
 
+/**
+ * The text as the detectors read it (each character NFKC-normalized, format characters left out),
+ * for checks that need no span back into the original (content filters, injection heuristics).
+ */
+export function detectionText(text: string): string {
+  return normalizedForDetection(text)?.text ?? text;
+}
+
 const NON_ASCII = /[^\x00-\x7f]/;
 /** Code points detection may read otherwise: those NFKC (or case folding) changes, and format characters; not A-Z. */
 const MAY_READ_OTHERWISE = /(?![A-Z])[\p{Changes_When_NFKC_Casefolded}\p{Cf}]/gu;

@@ -13,11 +13,22 @@ import type { ChatChunk, EmittedChunk, Usage } from '../providers/types.js';
 
 export const STREAM_WINDOW_CHARS = 200;
 
+type CheckedDelta = { content?: unknown; refusal?: unknown; reasoning_content?: unknown; reasoning?: unknown; tool_calls?: unknown };
+
+/** What a chunk adds that the client reads: text, refusal, reasoning and tool-call arguments. */
 function chunkText(chunk: ChatChunk | Record<string, unknown>): string {
   let text = '';
-  for (const choice of ((chunk as { choices?: unknown[] }).choices ?? []) as Array<{ delta?: { content?: unknown; refusal?: unknown }; text?: unknown }>) {
-    if (typeof choice.delta?.content === 'string') text += choice.delta.content;
-    if (typeof choice.delta?.refusal === 'string') text += choice.delta.refusal;
+  for (const choice of ((chunk as { choices?: unknown[] }).choices ?? []) as Array<{ delta?: CheckedDelta; text?: unknown }>) {
+    const delta = choice.delta;
+    if (delta) {
+      if (typeof delta.reasoning_content === 'string') text += delta.reasoning_content;
+      else if (typeof delta.reasoning === 'string') text += delta.reasoning;
+      if (typeof delta.content === 'string') text += delta.content;
+      if (typeof delta.refusal === 'string') text += delta.refusal;
+      if (Array.isArray(delta.tool_calls)) {
+        for (const call of delta.tool_calls as Array<{ function?: { arguments?: unknown } }>) if (typeof call?.function?.arguments === 'string') text += call.function.arguments;
+      }
+    }
     if (typeof choice.text === 'string') text += choice.text;
   }
   return text;
