@@ -99,6 +99,23 @@ export class ManagementAccess {
     return this.service().requireTeam(teamId);
   }
 
+  /**
+   * The team a non-admin names, when it is one the actor belongs to; else 403 with `message`. An
+   * unknown team answers exactly as a team of others does (as unknown and forbidden users and
+   * models do), so team ids cannot be probed. Admins and readers of every team get the team or 404.
+   */
+  private async teamOfActor(actor: Actor, teamId: string, message: string): Promise<TeamRecord> {
+    if (actor.kind === 'admin' || actor.readsAll) return this.team(teamId);
+    const team = await this.service().findTeam(teamId);
+    if (!team || !team.members.some((member) => member.userId === actor.user.userId)) throw denied(message);
+    return team;
+  }
+
+  /** The team /team/info answers for: admins and proxy_admin_viewers read any team; members read their own. */
+  async readableTeam(actor: Actor, teamId: string): Promise<TeamRecord> {
+    return this.teamOfActor(actor, teamId, `not a member of team "${teamId}"`);
+  }
+
   /** Whether the actor may read (or, with `write`, change) this key. */
   async mayManageKey(actor: Actor, key: KeyRecord, write: boolean): Promise<boolean> {
     if (actor.kind === 'admin') return true;
@@ -159,7 +176,7 @@ export class ManagementAccess {
    */
   async checkKeyFields(actor: Actor, fields: KeyFields & { key?: string }, existing?: KeyRecord): Promise<KeyFields> {
     const teamId = fields.team_id !== undefined ? fields.team_id : existing?.teamId ?? null;
-    const team = teamId ? await this.team(teamId) : undefined;
+    const team = teamId ? await this.teamOfActor(actor, teamId, `not a member of team "${teamId}"`) : undefined;
     assertWithinTeamModels({ models: fields.models ?? (fields.team_id !== undefined ? existing?.models : undefined), aliases: fields.aliases ?? existing?.aliases }, team);
     if (actor.kind === 'admin') return fields;
     const self = actor.user;
@@ -208,8 +225,9 @@ export class ManagementAccess {
   async listFilter(actor: Actor, asked: { userId?: string; teamId?: string }): Promise<{ userId?: string; teamId?: string }> {
     if (actor.kind === 'admin' || actor.readsAll) return asked;
     if (asked.teamId) {
-      const team = await this.team(asked.teamId);
-      if (isTeamAdmin(team, actor.user.userId)) return asked;
+      // An unknown team lists like a team the caller does not lead: its own keys there, none.
+      const team = await this.service().findTeam(asked.teamId);
+      if (team && isTeamAdmin(team, actor.user.userId)) return asked;
     }
     if (asked.userId && asked.userId !== actor.user.userId) throw denied('a non-admin key may only list its own user\'s keys (or, as a team admin, its team\'s: pass team_id)');
     return { ...asked, userId: actor.user.userId };
@@ -218,14 +236,9 @@ export class ManagementAccess {
   /** Team members may be managed by admins and the team's admins. */
   async assertMayManageTeam(actor: Actor, teamId: string): Promise<void> {
     if (actor.kind === 'admin') return;
-    const team = await this.team(teamId);
-    if (!actor.writes || !isTeamAdmin(team, actor.user.userId)) throw denied(`only an admin or an admin of team "${teamId}" may manage its members and keys`);
-  }
-
-  /** Admins and proxy_admin_viewers read any team; members read their own. */
-  async assertMayReadTeam(actor: Actor, team: TeamRecord): Promise<void> {
-    if (actor.kind === 'admin' || actor.readsAll) return;
-    if (!team.members.some((member) => member.userId === actor.user.userId)) throw denied(`not a member of team "${team.teamId}"`);
+    // An unknown team is refused as a team the caller does not lead.
+    const team = await this.service().findTeam(teamId);
+    if (!actor.writes || !team || !isTeamAdmin(team, actor.user.userId)) throw denied(`only an admin or an admin of team "${teamId}" may manage its members and keys`);
   }
 
   /** Admins and proxy_admin_viewers read any user; others only themselves. */

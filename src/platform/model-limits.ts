@@ -8,7 +8,7 @@
  * model choice (power levels) picks only among models they allow.
  */
 import { GatewayError } from '../errors.js';
-import type { ModelGroup } from '../routing/catalog.js';
+import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
 import type { Tier } from './settings.js';
 
 export interface ModelLimit {
@@ -65,15 +65,26 @@ export function tierLimit(tier: Tier): ModelLimit | undefined {
   };
 }
 
-/** A routing rule's allow_models / deny_models as one limit, or undefined when it sets neither. */
-export function ruleLimit(ruleName: string, allow: readonly string[] | undefined, deny: readonly string[] | undefined): ModelLimit | undefined {
+/**
+ * A routing rule's allow_models / deny_models as one limit, or undefined when it sets neither.
+ * With the catalog, a denied group also denies its upstream models when a wildcard group serves them
+ * under the client's own name (`gpt-4o` through `"*"`, when the denied `premium` calls openai/gpt-4o).
+ */
+export function ruleLimit(ruleName: string, allow: readonly string[] | undefined, deny: readonly string[] | undefined, catalog?: ModelCatalog): ModelLimit | undefined {
   if (!allow && !deny) return undefined;
   const described = [allow ? `allowed: ${allow.join(', ')}` : '', deny ? `denied: ${deny.join(', ')}` : ''].filter(Boolean).join('; ');
+  let deniedUpstream: Set<string> | undefined;
+  const wildcardDenied = (group: ModelGroup | undefined): boolean => {
+    if (!deny || !catalog || !group || catalog.isConfigured(group)) return false;
+    // Computed once per call, and only when a wildcard's concrete group is checked.
+    deniedUpstream ??= new Set(catalog.allGroups().filter((configured) => catalog.isConfigured(configured) && deny.some((pattern) => matchesModelPattern(pattern, configured.name))).flatMap(upstreamNames));
+    return upstreamNames(group).some((name) => deniedUpstream!.has(name));
+  };
   return {
     owner: `routing rule "${ruleName}"`,
     code: 'model_not_allowed',
     described: `models under routing rule "${ruleName}": ${described}`,
-    allows: (names, group) => (!allow || patternsName(allow, names, group)) && !(deny && deniedBy(deny, names, group)),
+    allows: (names, group) => (!allow || patternsName(allow, names, group)) && !(deny && (deniedBy(deny, names, group) || wildcardDenied(group))),
   };
 }
 

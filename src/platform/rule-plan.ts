@@ -63,7 +63,7 @@ export async function planRules(input: RulePlanInput): Promise<RulePlan> {
     hasImages: hasImages(original),
     promptTokens: input.promptTokens,
   });
-  const limits = [tier ? tierLimit(tier) : undefined, rule ? ruleLimit(rule.name, rule.action.allow_models, rule.action.deny_models) : undefined].filter((limit): limit is ModelLimit => limit !== undefined);
+  const limits = [tier ? tierLimit(tier) : undefined, rule ? ruleLimit(rule.name, rule.action.allow_models, rule.action.deny_models, input.catalog) : undefined].filter((limit): limit is ModelLimit => limit !== undefined);
   const request: Record<string, unknown> = { ...original };
   const level = rule?.action.set_power_level ?? requestedLevel;
   if (rule?.action.set_power_level) request.power_level = rule.action.set_power_level;

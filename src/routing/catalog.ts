@@ -68,6 +68,12 @@ export class ModelCatalog {
     return alias ? (this.groups.get(alias.target) ?? this.wildcards.resolve(alias.target)) : undefined;
   }
 
+  /** Whether `group` is one the configuration names, not a concrete group a wildcard made for a client's name. */
+  isConfigured(group: ModelGroup): boolean {
+    // By name: a configured name always wins over a wildcard, and stages may pass a filtered copy of a group.
+    return this.groups.has(group.name) && !isWildcard(group.name);
+  }
+
   allGroups(): ModelGroup[] {
     return [...this.groups.values()];
   }

@@ -15,7 +15,7 @@ import type { SpendReportRepository } from '../../storage/repositories/spend-rep
 import type { StoredUsageLog } from '../../storage/schema.js';
 import { callOf } from '../context.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
-import { instantOf, ownLogScope, ownScope, spendLogView } from './spend.js';
+import { assertOwnUserFilter, instantOf, ownKeyFilter, ownLogScope, ownScope, spendLogView } from './spend.js';
 
 const DAY_MS = 86_400_000;
 /** /spend/logs answers at most this many rows (newest first); more is flagged in x-switchboard-truncated. */
@@ -99,7 +99,9 @@ export function registerLitellmSpendRoutes(app: FastifyInstance, deps: LitellmSp
     const admin = can(request, 'llm.configure');
     // An internal user reads its own user's rows (LiteLLM sets user_id to the caller's).
     const own = admin ? {} : ownLogScope(caller);
-    const keyId = await keyIdOf(query.api_key);
+    // A filter naming another user's (or, for a key without a user, another key's) rows is refused, never replaced by the caller's own.
+    if (!admin) assertOwnUserFilter(caller, query.user_id);
+    const keyId = admin || query.api_key === undefined ? await keyIdOf(query.api_key) : await ownKeyFilter(caller, query.api_key, keyIdOf);
     const reports = deps.reports();
     if (query.start_date && query.end_date && query.summarize !== 'false') {
       const startDay = query.start_date.slice(0, 10);
@@ -158,8 +160,9 @@ export function registerLitellmSpendRoutes(app: FastifyInstance, deps: LitellmSp
   app.get('/global/spend/logs', async (request) => {
     const { api_key: apiKey } = parseInput(limitQuery, request.query, 'query');
     const admin = can(request, 'llm.configure');
-    const keyId = await keyIdOf(apiKey);
-    const scope = admin ? {} : ownScope(callOf(request).caller);
+    const caller = callOf(request).caller;
+    const scope = admin ? {} : ownScope(caller);
+    const keyId = admin || apiKey === undefined ? await keyIdOf(apiKey) : await ownKeyFilter(caller, apiKey, keyIdOf);
     const rows = await deps.reports().report({ ...lastDays(), groupBy: ['day'], keyId, ...scope });
     return rows.map((row) => ({ date: row.day, spend: usd(row.cost_micros), ...(apiKey ? { api_key: keyHashOf(apiKey) } : {}) }));
   });

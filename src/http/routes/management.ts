@@ -163,8 +163,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     const actor = actorOf(request);
     const teamId = parseInput(teamInfoQuery, request.query, 'query').team_id ?? (actor.kind === 'user' ? request.call?.caller.teamId ?? undefined : undefined);
     if (!teamId) throw new GatewayError('invalid_request', 'pass ?team_id=', { param: 'team_id' });
-    const team = await service().requireTeam(teamId);
-    await access.assertMayReadTeam(actor, team);
+    const team = await access.readableTeam(actor, teamId);
     // A plain member reads its own keys of the team, as /key/info and /key/list let it; the team's
     // admins (and admins, and proxy_admin_viewers) read every key of the team.
     const everyKey = actor.kind === 'admin' || actor.readsAll || isTeamAdmin(team, actor.user.userId);

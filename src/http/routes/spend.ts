@@ -126,6 +126,13 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     return (await deps.reports().resolveKeyId(value)) ?? `#unknown-key:${value}`;
   }
 
+  /** A non-operator's scope: its own usage, narrowed to one of its keys by api_key; another user's id is refused. */
+  async function ownFilters(caller: Caller, query: { user_id?: string; internal_user_id?: string; api_key?: string }): Promise<{ userId?: string; keyId?: string }> {
+    const own = ownScope(caller);
+    assertOwnUserFilter(caller, query.user_id, query.internal_user_id);
+    return { ...own, ...(query.api_key ? { keyId: await ownKeyFilter(caller, query.api_key, keyFilter) } : {}) };
+  }
+
   // ---- GET /spend/tags (LiteLLM's shape: one row per tag, highest spend first)
   app.get('/spend/tags', { preHandler: requirePermission('llm.configure') }, async (request, reply) => {
     const query = parseInput(tagsQuery, request.query, 'query');
@@ -165,7 +172,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     const query = parseInput(activityQuery, request.query, 'query');
     const scope = can(request, 'llm.configure')
       ? { userId: query.user_id ?? query.internal_user_id, keyId: await keyFilter(query.api_key) }
-      : { ...ownScope(caller), ...(query.api_key ? { keyId: await ownKeyFilter(caller, query.api_key, keyFilter) } : {}) };
+      : await ownFilters(caller, query);
     const range = dayRange(query.start_date, query.end_date);
     const reports = deps.reports();
     const rows = await reports.report({ ...range, groupBy: ['day', 'model', 'provider', 'api_key'], ...scope, teamId: query.team_id, model: query.model, provider: query.provider });
@@ -182,7 +189,8 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     const caller = callOf(request).caller;
     const query = parseInput(activityQuery, request.query, 'query');
     let scope: { userId?: string; keyId?: string };
-    if (can(request, 'llm.configure') && (query.user_id || query.api_key)) scope = { userId: query.user_id, keyId: await keyFilter(query.api_key) };
+    if (!can(request, 'llm.configure')) scope = await ownFilters(caller, query);
+    else if (query.user_id || query.api_key) scope = { userId: query.user_id, keyId: await keyFilter(query.api_key) };
     else scope = ownScope(caller);
     const range = dayRange(query.start_date, query.end_date);
     const rows = await deps.reports().report({ ...range, groupBy: ['day', 'model'], ...scope });
@@ -323,10 +331,22 @@ export function ownLogScope(caller: Caller): { ownKeyId?: string; ownUserId?: st
   throw new GatewayError('permission_denied', '/spend/logs needs a virtual key (its own logs) or the llm.configure permission (all logs)');
 }
 
-async function ownKeyFilter(caller: Caller, value: string, resolve: (value: string) => Promise<string | undefined>): Promise<string | undefined> {
+/** A key filter a non-operator may give: a key without a user names only itself (never another key's usage). */
+export async function ownKeyFilter(caller: Caller, value: string, resolve: (value: string) => Promise<string | undefined>): Promise<string | undefined> {
   const keyId = await resolve(value);
   if (keyId !== caller.keyId && !caller.userId) throw new GatewayError('permission_denied', 'a key may only read its own usage: api_key must be this key');
   return keyId;
+}
+
+/**
+ * A user filter a non-operator may give: only its own user. Another user's id is refused rather
+ * than ignored (answering the caller's own usage under a filter naming someone else misleads).
+ */
+export function assertOwnUserFilter(caller: Caller, ...values: Array<string | undefined>): void {
+  for (const value of values) {
+    if (value === undefined || value === caller.userId) continue;
+    throw new GatewayError('permission_denied', `a key without the llm.configure permission reads only its own usage: user_id "${value}" is not ${caller.userId ? `this key's user ("${caller.userId}")` : 'this key\'s (it has no user)'}; leave user_id out`);
+  }
 }
 
 interface KeyLabel {
