@@ -17,7 +17,7 @@ import type { ModelCatalog } from '../routing/catalog.js';
 import type { AgentExecutionTable } from '../storage/schema.js';
 import { AGENT_PREFIX, type AgentDefinition } from './definition.js';
 import { schemaHasConfidence, validationError } from './output-schema.js';
-import { renderTemplate } from './template.js';
+import { inputReadBy, renderTemplate } from './template.js';
 import type { RunResultView } from '../http/agent-views.js';
 
 export interface RunDependencies {
@@ -25,6 +25,8 @@ export interface RunDependencies {
   catalog: ModelCatalog;
   /** general_settings.store_prompts_in_spend_logs: keep the run's input and output. */
   storePrompts: boolean;
+  /** general_settings.disable_spend_logs: keep no error text either (usage rows keep none). */
+  withoutContent?: boolean;
   /** Stores what the run concluded (not awaited by the run). */
   record(row: AgentExecutionTable): void;
 }
@@ -37,6 +39,9 @@ export interface RunInput {
 /** The run's answer, filled in as the run goes. */
 export type RunAnswer = { -readonly [Name in keyof RunResultView]: RunResultView[Name] };
 
+/** The longest `entity_type` a run takes (the gateway's bound for stored names and labels). */
+export const ENTITY_TYPE_CHARS = 256;
+
 /** The run's body, or the 400 naming the field. */
 export function parseRunInput(body: unknown): RunInput {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new GatewayError('invalid_request', 'the body must be a JSON object: {"entity_type": "rfq", "input_data": {...}}', { param: 'body' });
@@ -45,6 +50,8 @@ export function parseRunInput(body: unknown): RunInput {
   if (unknown.length > 0) throw new GatewayError('invalid_request', `${unknown[0]}: unknown field; a run takes entity_type and input_data`, { param: unknown[0] });
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new GatewayError('invalid_request', 'input_data must be a JSON object', { param: 'input_data' });
   if (entityType !== undefined && entityType !== null && typeof entityType !== 'string') throw new GatewayError('invalid_request', 'entity_type must be a string', { param: 'entity_type' });
+  // A label stored with the run's outcome whatever the prompt settings: bounded like the other labels the gateway stores.
+  if (typeof entityType === 'string' && entityType.length > ENTITY_TYPE_CHARS) throw new GatewayError('invalid_request', `entity_type is ${entityType.length} characters long; at most ${ENTITY_TYPE_CHARS} are accepted`, { param: 'entity_type' });
   return { entity_type: entityType ?? null, input_data: input as Record<string, unknown> };
 }
 
@@ -67,9 +74,18 @@ export async function runAgent(deps: RunDependencies, agent: AgentDefinition, in
     model_used: null, upstream_model: null, provider: null, structured_output: structured, attempts: 0,
     tokens: { prompt: 0, completion: 0, total: 0 }, cost_usd: 0, cost_micros: 0, execution_time_ms: 0, call_id: null, call_ids: [],
   };
+  // The stored outcome keeps what went wrong, but quotes content (the model's answer, the upstream's
+  // error text) only where usage rows keep it: the caller's answer quotes it all.
+  let storedError: string | null = null;
   for (let attempt = 1; attempt <= 2; attempt++) {
     // The end user the request named (a header) is the run's: its customer's block flag, limits and region apply.
-    const context: CallContext = { callId: newCallId(), startedAt: performance.now(), startedAtEpochMs: Date.now(), endpoint: 'chat/completions', caller: base.caller, client: base.client, recorded: false, requestedPowerLevel: base.requestedPowerLevel, agentExecution: executionId, ...(base.endUser === undefined ? {} : { endUser: base.endUser }) };
+    // The client's address and trace context are the request's: each call's usage row and span say where it came from.
+    const context: CallContext = {
+      callId: newCallId(), startedAt: performance.now(), startedAtEpochMs: Date.now(), endpoint: 'chat/completions', caller: base.caller, client: base.client, recorded: false, requestedPowerLevel: base.requestedPowerLevel, agentExecution: executionId,
+      ...(base.endUser === undefined ? {} : { endUser: base.endUser }),
+      ...(base.requesterIp === undefined ? {} : { requesterIp: base.requesterIp }),
+      ...(base.traceparent === undefined ? {} : { traceparent: base.traceparent }),
+    };
     answer.attempts = attempt;
     answer.call_id = context.callId;
     answer.call_ids.push(context.callId);
@@ -80,26 +96,30 @@ export async function runAgent(deps: RunDependencies, agent: AgentDefinition, in
       if (!(caught instanceof GatewayError) || !(caught.code.startsWith('upstream_') || MODEL_FAILURES.has(caught.code))) throw caught;
       answer.status = 'failed';
       answer.error = `${caught.code}: ${caught.message}`;
+      storedError = deps.withoutContent ? caught.code : answer.error;
       break;
     }
     const checked = checkOutput(agent, content);
     answer.output = checked.output;
     if (checked.error === undefined) {
       answer.error = null;
+      storedError = null;
       answer.confidence = confidenceOf(agent, checked.output);
       answer.status = answer.confidence !== null && answer.confidence < agent.confidence_threshold ? 'low_confidence' : 'success';
       break;
     }
     answer.status = 'failed';
     answer.error = checked.error;
+    storedError = (deps.storePrompts ? checked.error : checked.summary) ?? null;
     messages.push({ role: 'assistant', content }, { role: 'user', content: `That answer is not valid: ${checked.error}. Answer again with only the corrected JSON object.` });
   }
   answer.execution_time_ms = Math.round(performance.now() - started);
   answer.cost_usd = answer.cost_micros / 1_000_000;
   deps.record({
     execution_id: executionId, agent: agent.name, created_at: createdAt, entity_type: input.entity_type, status: answer.status, confidence: answer.confidence,
-    input: deps.storePrompts ? JSON.stringify(input.input_data) : null, output: deps.storePrompts && answer.output !== null ? JSON.stringify(answer.output) : null,
-    error: answer.error, execution_time_ms: answer.execution_time_ms,
+    // What the model was sent of the input (the fields the template reads), never unbilled padding.
+    input: deps.storePrompts ? JSON.stringify(agent.prompt_template !== null ? inputReadBy(agent.prompt_template, input.input_data) : input.input_data) : null, output: deps.storePrompts && answer.output !== null ? JSON.stringify(answer.output) : null,
+    error: storedError, execution_time_ms: answer.execution_time_ms,
   });
   return answer;
 }
@@ -153,20 +173,25 @@ export function microsOf(usd: string): number {
   return negative ? -micros : micros;
 }
 
-/** The parsed output and, when it is not acceptable, why. */
-export function checkOutput(agent: AgentDefinition, content: string): { output: unknown; error?: string } {
+/**
+ * The parsed output and, when it is not acceptable, why: `error` in full (it may quote the answer:
+ * for the model's retry and the caller), `summary` without any of the answer's content (stored
+ * when prompts are not).
+ */
+export function checkOutput(agent: AgentDefinition, content: string): { output: unknown; error?: string; summary?: string } {
   const text = content.trim().replace(/^```(?:json)?\s*/i, '').replace(/\s*```$/, '');
   let output: unknown;
   try {
     output = JSON.parse(text);
   } catch {
-    return { output: null, error: `the answer is not JSON (${JSON.stringify(content.slice(0, 200))})` };
+    return { output: null, error: `the answer is not JSON (${JSON.stringify(content.slice(0, 200))})`, summary: 'the answer is not JSON' };
   }
   if (agent.output_schema) {
+    // ajv's messages name the output's property paths (the answer's own keys): left out of the summary.
     const error = validationError(agent.output_schema, output);
-    if (error !== undefined) return { output, error: `the output does not match output_schema: ${error}` };
+    if (error !== undefined) return { output, error: `the output does not match output_schema: ${error}`, summary: 'the output does not match output_schema' };
   } else if (typeof output !== 'object' || output === null || Array.isArray(output)) {
-    return { output, error: 'the answer is not a JSON object' };
+    return { output, error: 'the answer is not a JSON object', summary: 'the answer is not a JSON object' };
   }
   return { output };
 }

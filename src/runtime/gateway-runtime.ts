@@ -476,7 +476,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     agents: {
       agents,
       repository: () => agentRepository,
-      run: { chat: (context, request) => gateway.chat(context, request), catalog, storePrompts: privacy.storePrompts },
+      run: { chat: (context, request) => gateway.chat(context, request), catalog, storePrompts: privacy.storePrompts, withoutContent: privacy.withoutContent },
       logger,
     },
     listener,
