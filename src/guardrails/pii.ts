@@ -96,8 +96,24 @@ export function detectionText(text: string): string {
 }
 
 const NON_ASCII = /[^\x00-\x7f]/;
-/** Code points detection may read otherwise: those NFKC (or case folding) changes, and format characters; not A-Z. */
-const MAY_READ_OTHERWISE = /(?![A-Z])[\p{Changes_When_NFKC_Casefolded}\p{Cf}]/gu;
+/**
+ * Cyrillic and Greek letters drawn like Latin ones, which NFKC leaves alone: "p\u0430ssword" (a
+ * Cyrillic а) reads as "password" to a model and to a reader, so detection reads it so too. Only
+ * letters that look the same in common fonts; a word written wholly in such letters (Russian "сор")
+ * reads as its Latin look-alike ("cop") — the price of catching the mixed spellings.
+ */
+const LOOK_ALIKES: Record<string, string> = {
+  // Cyrillic
+  а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', у: 'y', х: 'x', ѕ: 's', і: 'i', ј: 'j', ԁ: 'd', һ: 'h', ԛ: 'q', ԝ: 'w', ӏ: 'l', ү: 'y',
+  А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', Х: 'X', Ѕ: 'S', І: 'I', Ј: 'J', Ү: 'Y', Ԛ: 'Q', Ԝ: 'W', Ӏ: 'I',
+  // Greek
+  α: 'a', ο: 'o', ρ: 'p', ν: 'v', ι: 'i', κ: 'k', υ: 'u', χ: 'x',
+  Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
+  // Latin letters without their dot
+  ı: 'i', ȷ: 'j',
+};
+/** Code points detection may read otherwise: those NFKC (or case folding) changes, format characters and look-alikes; not A-Z. */
+const MAY_READ_OTHERWISE = new RegExp(`(?![A-Z])[\\p{Changes_When_NFKC_Casefolded}\\p{Cf}${Object.keys(LOOK_ALIKES).join('')}]`, 'gu');
 const FORMAT_CHARACTER = /^\p{Cf}$/u;
 
 /** A run of the text detection reads (from `at`) and the span of the original it came from: the same characters, or one code point read otherwise. */
@@ -157,11 +173,17 @@ const detectionForms = new Map<string, string>();
 function detectionForm(char: string): string {
   let form = detectionForms.get(char);
   if (form === undefined) {
-    form = FORMAT_CHARACTER.test(char) ? '' : char.normalize('NFKC');
+    form = FORMAT_CHARACTER.test(char) ? '' : lookAlikesRead(char.normalize('NFKC'));
     if (detectionForms.size >= 4096) detectionForms.clear();
     detectionForms.set(char, form);
   }
   return form;
+}
+
+function lookAlikesRead(text: string): string {
+  let out = '';
+  for (const char of text) out += LOOK_ALIKES[char] ?? char;
+  return out;
 }
 
 function findIn(text: string, entities: ReadonlySet<string>, patterns: ReadonlyArray<{ entity: string; regex: RegExp }>): PiiFinding[] {

@@ -5,7 +5,8 @@
  * fields of a JSON answer in any client format (OpenAI chat/completions, Anthropic, Responses).
  */
 import type { Operation } from '../gateway/call-context.js';
-import type { ChatMessage, ChatRequest } from '../providers/types.js';
+import { isJsonObject } from '../json-object.js';
+import type { ChatContentPart, ChatMessage, ChatRequest, JsonObject } from '../providers/types.js';
 
 export type Rewrite = (text: string) => string;
 
@@ -91,9 +92,13 @@ function rewriteMessage(message: ChatMessage, rewrite: Rewrite): ChatMessage {
     let partChanged = false;
     const parts = message.content.map((part) => {
       const type = (part as { type?: string }).type;
+      const next = type === 'file' || type === 'image_url' ? rewriteDocumentPart(part, rewrite) : part;
       const key = type === 'text' ? 'text' : type === 'refusal' ? 'refusal' : undefined;
       const text = key ? (part as unknown as Record<string, unknown>)[key] : undefined;
-      if (!key || typeof text !== 'string') return part;
+      if (!key || typeof text !== 'string') {
+        if (next !== part) partChanged = true;
+        return next;
+      }
       const rewritten = rewrite(text);
       if (rewritten === text) return part;
       partChanged = true;
@@ -109,6 +114,122 @@ function rewriteMessage(message: ChatMessage, rewrite: Rewrite): ChatMessage {
     if (rewritten !== value) next = { ...next, [field]: rewritten } as ChatMessage;
   }
   return next;
+}
+
+// Documents. A `file` part (`file.file_data`, a data: URL: what Anthropic `document` blocks and
+// Responses `input_file` items become too) or a data: URL in an `image_url` part (Gemini takes any
+// media type there as inlineData) of a text media type is decoded and read — and masked, written
+// back as base64 — as the other texts are; images, audio and video are not read (the guardrails read
+// text). Any other document (a PDF, a file id, a part of a type not listed here) cannot be read, so a
+// call with a guardrail refuses it (unreadablePart) rather than send it unchecked.
+const TEXT_MEDIA = /^(?:text\/[\w.+-]+|application\/(?:json|xml|yaml|x-yaml|x-ndjson|ndjson|javascript|x-javascript|ecmascript|sql|x-sh|x-python|csv|x-csv|[\w.-]+\+(?:json|xml)))$/;
+const NOT_TEXT_MEDIA = /^(?:image|audio|video)\//;
+const DATA_URL = /^data:([^;,]*)((?:;[^;,]*)*?)(;base64)?,(.*)$/is;
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+type DataUrlContent = { kind: 'text'; text: string; rebuild: (text: string) => string } | { kind: 'media' } | { kind: 'unreadable'; what: string };
+
+/** What a data: URL holds for a guardrail: text (decoded, and how to write it back), media it does not read, or what it cannot read. */
+function dataUrlContent(url: string): DataUrlContent {
+  const match = DATA_URL.exec(url);
+  if (!match) return { kind: 'unreadable', what: 'a malformed data: URL' };
+  const [, rawType, params, base64, payload] = match;
+  const mediaType = (rawType.trim() || 'text/plain').toLowerCase();
+  if (NOT_TEXT_MEDIA.test(mediaType)) return { kind: 'media' };
+  if (!TEXT_MEDIA.test(mediaType)) return { kind: 'unreadable', what: `a ${mediaType} document` };
+  const charset = /;\s*charset=([^;]*)/i.exec(params)?.[1]?.trim().replace(/^"|"$/g, '').toLowerCase();
+  if (charset !== undefined && !['utf-8', 'utf8', 'us-ascii', 'ascii'].includes(charset)) return { kind: 'unreadable', what: `a ${mediaType} document in charset ${charset} (send it as UTF-8)` };
+  let text: string;
+  try {
+    if (base64) {
+      const clean = payload.replace(/\s+/g, '');
+      if (!BASE64.test(clean)) return { kind: 'unreadable', what: `a ${mediaType} document that is not valid base64` };
+      text = UTF8.decode(Buffer.from(clean, 'base64'));
+    } else {
+      text = decodeURIComponent(payload);
+    }
+  } catch {
+    return { kind: 'unreadable', what: `a ${mediaType} document that is not valid UTF-8 text` };
+  }
+  return { kind: 'text', text, rebuild: (next) => `data:${rawType}${params};base64,${Buffer.from(next, 'utf8').toString('base64')}` };
+}
+
+/** A `file` or `image_url` part with its text document (and a file's name) rewritten; the same part when nothing changed. */
+function rewriteDocumentPart(part: ChatContentPart, rewrite: Rewrite): ChatContentPart {
+  const record = part as unknown as Record<string, unknown>;
+  if (record.type === 'image_url') {
+    const image = record.image_url;
+    const url = typeof image === 'string' ? image : isJsonObject(image) ? image.url : undefined;
+    if (typeof url !== 'string' || !url.startsWith('data:')) return part;
+    const content = dataUrlContent(url);
+    if (content.kind !== 'text') return part;
+    const text = rewrite(content.text);
+    if (text === content.text) return part;
+    const next = content.rebuild(text);
+    return { ...part, image_url: typeof image === 'string' ? next : { ...(image as JsonObject), url: next } } as ChatContentPart;
+  }
+  const file = record.file;
+  if (!isJsonObject(file)) return part;
+  let next = file;
+  if (typeof file.filename === 'string') {
+    const filename = rewrite(file.filename);
+    if (filename !== file.filename) next = { ...next, filename };
+  }
+  if (typeof file.file_data === 'string') {
+    const content = dataUrlContent(file.file_data);
+    if (content.kind === 'text') {
+      const text = rewrite(content.text);
+      if (text !== content.text) next = { ...next, file_data: content.rebuild(text) };
+    }
+  }
+  return next === file ? part : ({ ...part, file: next } as ChatContentPart);
+}
+
+/**
+ * The first content part of a chat request a guardrail cannot read — a document that is not text
+ * (a PDF, an uploaded file's id, text in another charset), a part of a type not known here — or
+ * undefined: with a guardrail on the call such a request is refused rather than run unchecked.
+ */
+export function unreadablePart(operation: Operation): { param: string; what: string } | undefined {
+  if (operation.kind !== 'chat') return undefined;
+  const messages = operation.request.messages;
+  for (let index = 0; index < messages.length; index++) {
+    const content = messages[index].content;
+    if (!Array.isArray(content)) continue;
+    for (let partIndex = 0; partIndex < content.length; partIndex++) {
+      const what = unreadableWhat(content[partIndex]);
+      if (what) return { param: `messages[${index}].content[${partIndex}]`, what };
+    }
+  }
+  return undefined;
+}
+
+function unreadableWhat(part: ChatContentPart): string | undefined {
+  const record = part as unknown as Record<string, unknown>;
+  switch (record.type) {
+    case 'text':
+    case 'refusal':
+    case 'input_audio':
+      return undefined;
+    case 'image_url': {
+      const image = record.image_url;
+      const url = typeof image === 'string' ? image : isJsonObject(image) ? image.url : undefined;
+      // An image by reference (an http(s) URL) is an image; the gateway does not fetch it.
+      if (typeof url !== 'string' || !url.startsWith('data:')) return undefined;
+      const content = dataUrlContent(url);
+      return content.kind === 'unreadable' ? content.what : undefined;
+    }
+    case 'file': {
+      const file = record.file;
+      const data = isJsonObject(file) ? file.file_data : undefined;
+      if (typeof data !== 'string') return 'a file sent by id (not inline as "file_data")';
+      const content = dataUrlContent(data);
+      return content.kind === 'unreadable' ? content.what : undefined;
+    }
+    default:
+      return `a content part of type ${JSON.stringify(record.type)}`;
+  }
 }
 
 /** Fields that hold identifiers or JSON-schema syntax, not text for the model: not read. */

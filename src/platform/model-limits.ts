@@ -73,18 +73,40 @@ export function tierLimit(tier: Tier): ModelLimit | undefined {
 export function ruleLimit(ruleName: string, allow: readonly string[] | undefined, deny: readonly string[] | undefined, catalog?: ModelCatalog): ModelLimit | undefined {
   if (!allow && !deny) return undefined;
   const described = [allow ? `allowed: ${allow.join(', ')}` : '', deny ? `denied: ${deny.join(', ')}` : ''].filter(Boolean).join('; ');
+  // A router alias (`model_group_alias`) the rule denies is the group it leads to: that group is
+  // denied by its own name too (an alias is allowed exactly when its group is; denied the same way).
+  let aliasDenied: Set<string> | undefined;
+  const deniedThroughAlias = (group: ModelGroup | undefined): boolean => {
+    if (!deny || !catalog || !group) return false;
+    // Computed once per call, and only when the rule denies something and a group is checked.
+    aliasDenied ??= new Set(
+      catalog
+        .aliasNames()
+        .filter((alias) => deny.some((pattern) => matchesModelPattern(pattern, alias)))
+        .map((alias) => catalog.resolve(alias)?.name)
+        .filter((name): name is string => name !== undefined),
+    );
+    return aliasDenied.has(group.name);
+  };
   let deniedUpstream: Set<string> | undefined;
   const wildcardDenied = (group: ModelGroup | undefined): boolean => {
     if (!deny || !catalog || !group || catalog.isConfigured(group)) return false;
     // Computed once per call, and only when a wildcard's concrete group is checked.
-    deniedUpstream ??= new Set(catalog.allGroups().filter((configured) => catalog.isConfigured(configured) && deny.some((pattern) => matchesModelPattern(pattern, configured.name))).flatMap(upstreamNames));
-    return upstreamNames(group).some((name) => deniedUpstream!.has(name));
+    deniedUpstream ??= new Set(
+      catalog
+        .allGroups()
+        .filter((configured) => catalog.isConfigured(configured) && (deny.some((pattern) => matchesModelPattern(pattern, configured.name)) || deniedThroughAlias(configured)))
+        .flatMap(upstreamNames),
+    );
+    // A wildcard passes the client's name on as the upstream model: `openai/gpt-4o` through `"*"` →
+    // `openai/*` asks the upstream for "openai/gpt-4o", which an aggregator serves as gpt-4o.
+    return group.deployments.some((deployment) => deniedUpstream!.has(`${deployment.provider}/${deployment.upstreamModel}`) || deniedUpstream!.has(deployment.upstreamModel));
   };
   return {
     owner: `routing rule "${ruleName}"`,
     code: 'model_not_allowed',
     described: `models under routing rule "${ruleName}": ${described}`,
-    allows: (names, group) => (!allow || patternsName(allow, names, group)) && !(deny && (deniedBy(deny, names, group) || wildcardDenied(group))),
+    allows: (names, group) => (!allow || patternsName(allow, names, group)) && !(deny && (deniedBy(deny, names, group) || deniedThroughAlias(group) || wildcardDenied(group))),
   };
 }
 

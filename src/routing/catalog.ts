@@ -74,6 +74,11 @@ export class ModelCatalog {
     return this.groups.has(group.name) && !isWildcard(group.name);
   }
 
+  /** The router's alias names (`model_group_alias`). */
+  aliasNames(): string[] {
+    return [...this.aliases.keys()];
+  }
+
   allGroups(): ModelGroup[] {
     return [...this.groups.values()];
   }

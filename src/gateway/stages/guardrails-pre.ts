@@ -15,7 +15,7 @@ import { duringCallVerdict } from '../../guardrails/during-call.js';
 import { askExternal } from '../../guardrails/external.js';
 import { PiiVault } from '../../guardrails/pii.js';
 import type { GuardrailRegistry } from '../../guardrails/registry.js';
-import { requestTexts, rewriteRequest, unreadableField } from '../../guardrails/texts.js';
+import { requestTexts, rewriteRequest, unreadableField, unreadablePart } from '../../guardrails/texts.js';
 import { promptOf } from '../request-body.js';
 import type { GatewayResult, Operation } from '../call-context.js';
 import { type Call, failedWith, failureOf, type GuardrailRun, type Next, type Stage } from '../call.js';
@@ -58,6 +58,10 @@ async function guarded(call: Call, next: Next, active: GuardrailDefinition[]): P
     const unreadable = unreadableField(call.operation);
     if (unreadable) {
       throw new GatewayError('invalid_request', `guardrail${active.length > 1 ? 's' : ''} ${active.map((guardrail) => `"${guardrail.name}"`).join(', ')} read${active.length > 1 ? '' : 's'} text, and "${unreadable}" holds token ids, so the call is not run; send "${unreadable}" as text (a string or a list of strings)`, { param: unreadable });
+    }
+    const part = unreadablePart(call.operation);
+    if (part) {
+      throw new GatewayError('invalid_request', `guardrail${active.length > 1 ? 's' : ''} ${active.map((guardrail) => `"${guardrail.name}"`).join(', ')} read${active.length > 1 ? '' : 's'} text, and ${part.param} is ${part.what}, which ${active.length > 1 ? 'they cannot' : 'it cannot'} read, so the call is not run; send the document's text (a text part, or a text/plain or other text document as UTF-8)`, { param: part.param });
     }
     prepared = await preCall(call, active.filter(PRE), vault, outcomes);
   } catch (caught) {
