@@ -74,6 +74,8 @@ export class MockOpenAIMedia extends MockServer {
   readonly requests: MediaRequest[] = [];
   /** When set, the next speech answer stops after its first chunk until this settles. */
   speechHold: Promise<void> | undefined;
+  /** Every speech answer started, with whether the client (the gateway) closed it before it ended. */
+  readonly speechAnswers: Array<{ aborted: boolean }> = [];
   /** When set, transcriptions answer plain text whatever `response_format` asks for (an upstream that misbehaves). */
   transcriptionAsText = false;
 
@@ -328,6 +330,11 @@ export class MockOpenAIMedia extends MockServer {
   private async speech(body: Json, response: ServerResponse): Promise<void> {
     if (typeof body.input !== 'string' || typeof body.voice !== 'string') return this.error(response, 400, "Missing required parameter: 'input' or 'voice'.");
     const audio = Buffer.alloc(body.input.length, 0xab);
+    const answer = { aborted: false };
+    this.speechAnswers.push(answer);
+    response.on('close', () => {
+      if (!response.writableFinished) answer.aborted = true;
+    });
     response.writeHead(200, { 'content-type': body.response_format === 'wav' ? 'audio/wav' : 'audio/mpeg', 'transfer-encoding': 'chunked' });
     const hold = this.speechHold;
     this.speechHold = undefined;
@@ -335,6 +342,7 @@ export class MockOpenAIMedia extends MockServer {
       response.write(audio.subarray(offset, offset + 7));
       // Held after the first chunk: what the client gets meanwhile was streamed, not buffered.
       if (offset === 0 && hold) await hold;
+      if (response.destroyed) return;
     }
     response.end();
   }

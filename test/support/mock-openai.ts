@@ -35,6 +35,12 @@ export interface MockOpenAIOptions {
   reply?: string;
   /** Delay between stream chunks in ms. */
   chunkDelayMs?: number;
+  /**
+   * Reasoning the model writes before its answer, as DeepSeek's API streams it: word by word in
+   * `delta.reasoning_content` (content null) before the first content delta; JSON answers carry it
+   * as `message.reasoning_content`.
+   */
+  reasoning?: string;
   promptTokens?: number;
   completionTokens?: number;
   cachedTokens?: number;
@@ -166,7 +172,7 @@ export class MockOpenAI extends MockServer {
     if (body.stream !== true) {
       const message = toolCall
         ? { role: 'assistant', content: null, tool_calls: [{ id: 'call_mock1', type: 'function', function: { name: tools[0].function.name, arguments: '{"city":"Paris"}' } }], refusal: null }
-        : { role: 'assistant', content: this.textFor(body), refusal: null };
+        : { role: 'assistant', content: this.textFor(body), refusal: null, ...(this.options.reasoning ? { reasoning_content: this.options.reasoning } : {}) };
       return this.sendJson(response, {
         id,
         object: 'chat.completion',
@@ -184,6 +190,7 @@ export class MockOpenAI extends MockServer {
       events.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, id: 'call_mock1', type: 'function', function: { name: tools[0].function.name, arguments: '' } }] }, logprobs: null, finish_reason: null }] });
       for (const piece of ['{"city"', ':"Paris"}']) events.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: { arguments: piece } }] }, logprobs: null, finish_reason: null }] });
     } else {
+      for (const word of (this.options.reasoning ?? '').split(/(?<= )/).filter(Boolean)) events.push({ ...base, choices: [{ index: 0, delta: { content: null, reasoning_content: word }, logprobs: null, finish_reason: null }] });
       for (const word of (this.replies.shift() ?? this.reply).split(/(?<= )/)) events.push({ ...base, choices: [{ index: 0, delta: { content: word }, logprobs: null, finish_reason: null }] });
     }
     events.push({ ...base, choices: [{ index: fault?.kind === 'finish-index' ? fault.index : 0, delta: {}, logprobs: null, finish_reason: toolCall ? 'tool_calls' : 'stop' }] });

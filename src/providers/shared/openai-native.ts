@@ -190,6 +190,23 @@ function textOf(body: unknown): string {
     const message = isJsonObject(choice?.message) ? choice.message : undefined;
     if (typeof message?.content === 'string') text += message.content;
     if (typeof choice?.text === 'string') text += choice.text;
+    if (message) text += billedBesideContent(message);
+  }
+  return text;
+}
+
+/**
+ * Output a provider bills beside a message's or a delta's `content`, for a local count: reasoning
+ * (DeepSeek's `reasoning_content`, OpenRouter's and Groq's `reasoning`), refusals and tool calls'
+ * arguments — as the chat route counts them (gateway/streamed-answer.ts billedText). Without it a
+ * relayed reasoning stream the client left before its usage, or that carried none, was billed as
+ * if the reasoning had been free (item 200).
+ */
+function billedBesideContent(message: Json): string {
+  let text = '';
+  for (const field of ['reasoning_content', 'reasoning', 'refusal']) if (typeof message[field] === 'string') text += message[field];
+  if (Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls as unknown[]) if (isJsonObject(call) && isJsonObject(call.function) && typeof call.function.arguments === 'string') text += call.function.arguments;
   }
   return text;
 }
@@ -247,9 +264,7 @@ export class OpenAIRelayStreamTransform implements ChatStreamTransform {
       if (typeof choice.text === 'string') text += choice.text;
       const delta = isJsonObject(choice.delta) ? choice.delta : undefined;
       if (typeof delta?.content === 'string') text += delta.content;
-      if (Array.isArray(delta?.tool_calls)) {
-        for (const call of delta.tool_calls as unknown[]) if (isJsonObject(call) && isJsonObject(call.function) && typeof call.function.arguments === 'string') text += call.function.arguments;
-      }
+      if (delta) text += billedBesideContent(delta);
     }
     return [{ chunk: this.chunk(text), raw, usageFree: usage === undefined }];
   }
