@@ -8,7 +8,7 @@ import { GatewayError } from '../errors.js';
 import type { CustomerBudgetRepository } from '../storage/repositories/customers-budgets.js';
 import type { BudgetRecord } from './budgets.js';
 import type { CustomerDirectory } from './customer-directory.js';
-import { parseDuration } from './budget-period.js';
+import { MAX_DURATION_TEXT, parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
 import { parseModelBudgets, toLiteLLM } from './model-budgets.js';
 
@@ -28,7 +28,7 @@ const toUsd = (micros: number | null) => (micros === null ? null : micros / 1_00
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export function checkDuration(duration: string | null | undefined): void {
-  if (duration && !parseDuration(duration)) throw new GatewayError('invalid_request', `"budget_duration" must look like "30s", "30m", "30h", "30d" or "1mo", got "${duration}"`, { param: 'budget_duration' });
+  if (duration && !parseDuration(duration)) throw new GatewayError('invalid_request', `"budget_duration" must look like "30s", "30m", "30h", "30d" or "1mo", ${MAX_DURATION_TEXT}, got "${duration}"`, { param: 'budget_duration' });
 }
 
 /** A budget as LiteLLM_BudgetTable. */

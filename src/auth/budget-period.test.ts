@@ -20,6 +20,12 @@ describe('budget periods', () => {
     expect(parseDuration('1y')).toBeUndefined();
   });
 
+  it('takes at most 100 years: every duration must lead to a date', () => {
+    expect(parseDuration('36525d')).toEqual({ amount: 36_525, unit: 'd' });
+    expect(parseDuration('1200mo')).toEqual({ amount: 1_200, unit: 'mo' });
+    for (const text of ['36526d', '1201mo', '5218w', '876601h', '99999999999d', '99999999999999999999s']) expect(parseDuration(text), text).toBeUndefined();
+  });
+
   it('finds the period an instant falls in', () => {
     const day = parseDuration('1d')!;
     const anchor = Date.UTC(2026, 0, 1);

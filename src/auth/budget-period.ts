@@ -15,13 +15,24 @@ export interface ParsedDuration {
   unit: 's' | 'm' | 'h' | 'd' | 'w' | 'mo';
 }
 
+/**
+ * The longest duration taken: 100 years (36,525 days, 1,200 months). Every duration becomes a date
+ * (`expires`, `budget_reset_at`); a longer one could lead past the last date JavaScript holds
+ * (year 275760), and a key stored with it made every view listing the key fail.
+ */
+export const MAX_DURATION_TEXT = 'at most 100 years (36525d, 1200mo)';
+const MAX_DURATION_MS = 36_525 * UNIT_MS.d;
+const MAX_DURATION_MONTHS = 1_200;
+
 export function parseDuration(text: string): ParsedDuration | undefined {
   const word = WORDS[text.trim().toLowerCase()];
   const match = /^\s*(\d+)\s*(mo|s|m|h|d|w)\s*$/.exec(word ?? text);
   if (!match) return undefined;
   const amount = Number(match[1]);
   if (amount <= 0) return undefined;
-  return { amount, unit: match[2] as ParsedDuration['unit'] };
+  const unit = match[2] as ParsedDuration['unit'];
+  if (unit === 'mo' ? amount > MAX_DURATION_MONTHS : amount * UNIT_MS[unit] > MAX_DURATION_MS) return undefined;
+  return { amount, unit };
 }
 
 export function addDuration(fromMs: number, duration: ParsedDuration): number {

@@ -12,7 +12,7 @@ import type { PlatformSettings } from '../platform/settings.js';
 import { budgetSubjectName, modelBudgetSubjectName } from './admission.js';
 import { effectiveModelBudgets, modelBudgetPeriod, modelSpendThisPeriod, toLiteLLM, type ModelBudgets } from './model-budgets.js';
 import { hashKey } from './authenticator.js';
-import { addDuration, parseDuration } from './budget-period.js';
+import { addDuration, MAX_DURATION_TEXT, parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
 import { budgetResetAt, currentPeriod, spendThisPeriod, type KeyRecord, type Limits, type TeamMember, type TeamRecord, type UserRecord, type UserRole } from './principals.js';
 
@@ -97,7 +97,7 @@ export function limitChanges(fields: LimitFields, now: number, existing?: Limits
   if (fields.max_budget !== undefined) changes.maxBudgetMicros = toMicros(fields.max_budget) ?? null;
   if (fields.soft_budget !== undefined) changes.softBudgetMicros = toMicros(fields.soft_budget) ?? null;
   if (fields.budget_duration !== undefined) {
-    if (fields.budget_duration !== null && !parseDuration(fields.budget_duration)) throw new GatewayError('invalid_request', `"budget_duration" must look like "30s", "30m", "30h", "30d", "1w" or "1mo" (or "hourly", "daily", "weekly", "monthly"), got "${fields.budget_duration}"`, { param: 'budget_duration' });
+    if (fields.budget_duration !== null && !parseDuration(fields.budget_duration)) throw new GatewayError('invalid_request', `"budget_duration" must look like "30s", "30m", "30h", "30d", "1w" or "1mo" (or "hourly", "daily", "weekly", "monthly"), ${MAX_DURATION_TEXT}, got "${fields.budget_duration}"`, { param: 'budget_duration' });
     changes.budgetDuration = fields.budget_duration;
     // A new period length starts a new period now, with the current period's spend carried over.
     if (fields.budget_duration !== existing?.budgetDuration) {
@@ -295,7 +295,7 @@ export class ManagementService {
     if (duration === undefined) return undefined;
     if (duration === null) return null;
     const parsed = parseDuration(duration);
-    if (!parsed) throw new GatewayError('invalid_request', `"duration" must look like "30s", "30m", "30h", "30d", "1w" or "1mo" (or "hourly", "daily", "weekly", "monthly"), got "${duration}"`, { param: 'duration' });
+    if (!parsed) throw new GatewayError('invalid_request', `"duration" must look like "30s", "30m", "30h", "30d", "1w" or "1mo" (or "hourly", "daily", "weekly", "monthly"), ${MAX_DURATION_TEXT}, got "${duration}"`, { param: 'duration' });
     return addDuration(now, parsed);
   }
 

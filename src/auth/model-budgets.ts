@@ -16,7 +16,7 @@
  * a budget, and a fallback to another model is charged to the model that answered.
  */
 import { GatewayError } from '../errors.js';
-import { addDuration, parseDuration, periodStart } from './budget-period.js';
+import { addDuration, MAX_DURATION_TEXT, parseDuration, periodStart } from './budget-period.js';
 
 export interface ModelBudget {
   budgetMicros: number;
@@ -76,7 +76,7 @@ export function parseModelBudgets(value: unknown, field = 'model_max_budget'): M
     if (limit === undefined || limit === null) refuse(`${path}.budget_limit`, 'is required: the budget in USD');
     const periodField = fields.time_period != null ? 'time_period' : 'budget_duration';
     const period = fields[periodField] ?? null;
-    if (period !== null && (typeof period !== 'string' || !parseDuration(period))) refuse(`${path}.${periodField}`, 'expected a duration like "30s", "30m", "24h", "1d", "1w", "1mo" (or "daily", "weekly", "monthly")');
+    if (period !== null && (typeof period !== 'string' || !parseDuration(period))) refuse(`${path}.${periodField}`, `expected a duration like "30s", "30m", "24h", "1d", "1w", "1mo" (or "daily", "weekly", "monthly"), ${MAX_DURATION_TEXT}`);
     budgets[model] = { budgetMicros: budgetOf(limit, `${path}.${limitField}`), timePeriod: period as string | null };
   }
   return budgets;
