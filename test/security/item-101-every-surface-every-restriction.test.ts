@@ -28,10 +28,7 @@ import { MockAnthropic } from '../support/mock-anthropic.js';
 import { MockGemini } from '../support/mock-gemini.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { MockOpenAIMedia } from '../support/mock-openai-media.js';
-
-/** Nothing listens here: a cheap model's call fails at once (connection refused). */
-const DEAD = 'http://127.0.0.1:9';
-const PRICES = 'input_cost_per_token: 0.000001, output_cost_per_token: 0.000002';
+import { chat, contents, gemini, SURFACES, surfaceModelsConfig, type Surface } from '../support/model-surfaces.js';
 
 const premiumOpenAI = new MockOpenAI({ reply: 'premium answer' });
 const premiumAnthropic = new MockAnthropic();
@@ -42,58 +39,6 @@ let gateway: TestGateway;
 let api: Management;
 
 const premiumCalls = () => premiumOpenAI.requests.length + premiumAnthropic.requests.length + premiumGemini.requests.length + premiumMedia.requests.length;
-
-interface Surface {
-  name: string;
-  path: string;
-  body: Record<string, unknown>;
-  headers?: Record<string, string>;
-}
-
-const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }], ...extra });
-const gemini = (model: string, method: string) => `/gemini/v1beta/models/${encodeURIComponent(model)}:${method}`;
-const contents = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }], generationConfig: { maxOutputTokens: 10 } };
-
-/** Every way in to a premium model. */
-const SURFACES: Surface[] = [
-  { name: 'chat', path: '/v1/chat/completions', body: chat('premium') },
-  { name: 'chat stream', path: '/v1/chat/completions', body: chat('premium', { stream: true }) },
-  { name: 'chat through model_group_alias', path: '/v1/chat/completions', body: chat('smart') },
-  { name: 'chat mock_response', path: '/v1/chat/completions', body: chat('premium', { mock_response: 'mocked' }) },
-  { name: 'completions', path: '/v1/completions', body: { model: 'premium', prompt: 'hi', max_tokens: 10 } },
-  { name: 'embeddings', path: '/v1/embeddings', body: { model: 'premium', input: 'hi' } },
-  { name: 'responses', path: '/v1/responses', body: { model: 'premium', input: 'hi', max_output_tokens: 16 } },
-  { name: 'responses with a built-in tool (relayed)', path: '/v1/responses', body: { model: 'premium', input: 'hi', max_output_tokens: 16, tools: [{ type: 'web_search' }] } },
-  { name: 'messages (OpenAI group)', path: '/v1/messages', body: chat('premium') },
-  { name: 'messages (Anthropic group)', path: '/v1/messages', body: chat('claude-premium') },
-  { name: 'anthropic native', path: '/anthropic/v1/messages', body: chat('claude-premium') },
-  { name: 'anthropic native count_tokens', path: '/anthropic/v1/messages/count_tokens', body: { model: 'claude-premium', messages: [{ role: 'user', content: 'hi' }] } },
-  { name: 'gemini generateContent', path: gemini('gemini-premium', 'generateContent'), body: contents },
-  { name: 'gemini streamGenerateContent', path: `${gemini('gemini-premium', 'streamGenerateContent')}?alt=sse`, body: contents },
-  { name: 'gemini countTokens', path: gemini('gemini-premium', 'countTokens'), body: { contents: contents.contents } },
-  { name: 'gemini embedContent', path: gemini('gemini-premium', 'embedContent'), body: { content: { parts: [{ text: 'hi' }] } } },
-  { name: 'gemini URL cheap, body model premium', path: gemini('gemini-cheap', 'embedContent'), body: { model: 'models/gemini-premium', content: { parts: [{ text: 'hi' }] } } },
-  { name: 'pass-through chat', path: '/openai/v1/chat/completions', body: chat('premium') },
-  { name: 'pass-through embeddings', path: '/openai/v1/embeddings', body: { model: 'premium', input: 'hi' } },
-  { name: 'pass-through responses', path: '/openai/v1/responses', body: { model: 'premium', input: 'hi', max_output_tokens: 16 } },
-  { name: 'pass-through images', path: '/openai/v1/images/generations', body: { model: 'premium-media', prompt: 'a cat', n: 1 } },
-  { name: 'pass-through moderations', path: '/openai/v1/moderations', body: { model: 'premium-media', input: 'hi' } },
-  { name: 'images', path: '/v1/images/generations', body: { model: 'premium-media', prompt: 'a cat', n: 1 } },
-  { name: 'moderations', path: '/v1/moderations', body: { model: 'premium-media', input: 'hi' } },
-  { name: 'rerank', path: '/v1/rerank', body: { model: 'premium-media', query: 'q', documents: ['a', 'b'] } },
-  { name: 'audio speech', path: '/v1/audio/speech', body: { model: 'premium-media', input: 'hi', voice: 'alloy' } },
-  { name: 'request fallbacks', path: '/v1/chat/completions', body: chat('cheap', { fallbacks: ['premium'] }) },
-  { name: 'request fallbacks as objects', path: '/v1/chat/completions', body: chat('cheap', { fallbacks: [{ model: 'premium' }] }) },
-  { name: 'request fallbacks through an alias', path: '/v1/chat/completions', body: chat('cheap', { fallbacks: ['smart'] }) },
-  { name: 'embeddings request fallbacks', path: '/v1/embeddings', body: { model: 'cheap', input: 'hi', fallbacks: ['premium'] } },
-  { name: 'configured fallbacks (chat)', path: '/v1/chat/completions', body: chat('cheap') },
-  { name: 'configured fallbacks (anthropic native)', path: '/anthropic/v1/messages', body: chat('claude-cheap') },
-  { name: 'configured fallbacks (gemini native)', path: gemini('gemini-cheap', 'generateContent'), body: contents },
-  ...['eco', 'balanced', 'precision'].map((level) => ({ name: `auto at ${level}`, path: '/v1/chat/completions', body: chat('auto', { power_level: level }) })),
-  { name: 'auto with X-Power-Level', path: '/v1/chat/completions', body: chat('auto'), headers: { 'x-power-level': 'precision' } },
-  { name: 'agent through chat', path: '/v1/chat/completions', body: chat('agent/premium-agent') },
-  { name: 'agent run', path: '/agents/premium-agent/run', body: { input_data: { text: 'hi' } } },
-];
 
 /** Names that differ from an allowed one ("cheap") or a premium one only in form: none may open the premium model. */
 const LOOKALIKES = ['Premium', 'PREMIUM', ' premium', 'premium ', 'pr\u0435mium', 'premium\u200b', 'openai/premium', 'openai/premium-upstream', 'premium-upstream', 'Cheap', 'cheap ', 'openai/cheap'];
@@ -113,37 +58,7 @@ const restricted: Record<string, string> = {};
 beforeAll(async () => {
   await Promise.all([premiumOpenAI.start(), premiumAnthropic.start(), premiumGemini.start(), premiumMedia.start()]);
   gateway = await startGateway(`
-model_list:
-  - model_name: cheap
-    litellm_params: {model: openai/gpt-4o-mini, api_base: "${DEAD}", api_key: sk-upstream}
-    model_info: {id: dep-cheap, ${PRICES}, quality_score: 40}
-  - model_name: premium
-    litellm_params: {model: openai/premium-upstream, api_base: "${premiumOpenAI.url}", api_key: sk-upstream}
-    model_info: {id: dep-premium, ${PRICES}, quality_score: 95}
-  - model_name: premium-media
-    litellm_params: {model: openai/dall-e-3, api_base: "${premiumMedia.url}", api_key: sk-upstream}
-    model_info: {id: dep-premium-media, mode: image_generation, ${PRICES}, output_cost_per_image: 0.04, input_cost_per_character: 0.000015, input_cost_per_query: 0.002}
-  - model_name: claude-cheap
-    litellm_params: {model: anthropic/claude-3-5-haiku-20241022, api_base: "${DEAD}", api_key: sk-ant}
-    model_info: {id: dep-claude-cheap, ${PRICES}, quality_score: 40}
-  - model_name: claude-premium
-    litellm_params: {model: anthropic/claude-3-opus-20240229, api_base: "${premiumAnthropic.url}", api_key: sk-ant}
-    model_info: {id: dep-claude-premium, ${PRICES}, quality_score: 90}
-  - model_name: gemini-cheap
-    litellm_params: {model: gemini/gemini-2.0-flash, api_base: "${DEAD}", api_key: g-key}
-    model_info: {id: dep-gemini-cheap, ${PRICES}, quality_score: 40}
-  - model_name: gemini-premium
-    litellm_params: {model: gemini/gemini-1.5-pro, api_base: "${premiumGemini.url}", api_key: g-key}
-    model_info: {id: dep-gemini-premium, ${PRICES}, quality_score: 90}
-router_settings:
-  num_retries: 0
-  disable_cooldowns: true
-  fallbacks: [{"cheap": ["premium"]}, {"claude-cheap": ["claude-premium"]}, {"gemini-cheap": ["gemini-premium"]}]
-  model_group_alias: {"smart": "premium"}
-agents:
-  - name: premium-agent
-    model: premium
-general_settings:
+${surfaceModelsConfig({ openai: premiumOpenAI.url, anthropic: premiumAnthropic.url, gemini: premiumGemini.url, media: premiumMedia.url })}general_settings:
   master_key: ${MASTER_KEY}
 platform:
   default_tier: pro
