@@ -30,7 +30,7 @@ import type { PlatformLayer } from '../../platform/layer.js';
 import { sendResult } from './openai.js';
 import { builtInToolsOf, responsesNativeOperation } from './responses-native.js';
 import { mapInput } from '../../gateway/formats/openai-responses/index.js';
-import type { NativeOperation } from '../../gateway/call-context.js';
+import type { GatewayResult, NativeOperation } from '../../gateway/call-context.js';
 
 /** Largest conversation (history and this turn's input, as JSON) a stored response keeps. */
 export const MAX_STORED_CONVERSATION_BYTES = 16 * 1024 * 1024;
@@ -74,6 +74,33 @@ function pageOf(items: ResponseInputItem[], query: Record<string, unknown>) {
   return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: ordered.length > limit };
 }
 
+/**
+ * Stores a response only once it is the answer the client gets. The formats hand a finished
+ * response to `onComplete` as soon as they write it, inside the attempt: a JSON answer still
+ * refused after that (a post_call guardrail, general_settings.max_response_size_mb) would be kept —
+ * the blocked content, under an id the client never received. A JSON answer's response is held
+ * until the call returns it (`delivered`); a stream's encoder finishes it only at a normal end,
+ * after the call returned, so it is stored then.
+ */
+function storedWhenDelivered(save: ((response: ResponseObject) => void) | undefined): { onComplete: ((response: ResponseObject) => void) | undefined; delivered: (result: GatewayResult) => void } {
+  let held: ResponseObject | undefined;
+  let returned = false;
+  return {
+    onComplete:
+      save &&
+      ((response) => {
+        if (returned) save(response);
+        else held = response;
+      }),
+    delivered(result) {
+      returned = true;
+      const response = held;
+      held = undefined;
+      if (response && save && (result.kind !== 'json' || (result.status >= 200 && result.status < 300))) save(response);
+    },
+  };
+}
+
 /** The parameters each callable deployment of the model's group takes (undefined: all of them). */
 function supportedParamsOf(catalog: ModelCatalog, model: string): Array<ReadonlySet<string> | undefined> {
   return (catalog.resolve(model)?.available ?? []).map((deployment) => adapterFor(deployment.provider)?.supportedParams);
@@ -85,7 +112,7 @@ function supportedParamsOf(catalog: ModelCatalog, model: string): Array<Readonly
  * the gateway (unless the client sent `store: false`) like any other, so the conversation goes on
  * on any provider.
  */
-function storedContinuation(operation: NativeOperation, previous: StoredResponseRow, store: ResponseStore, owner: string, createdAt: number): { operation: NativeOperation; format: ResponseFormat } {
+function storedContinuation(operation: NativeOperation, previous: StoredResponseRow, store: ResponseStore, owner: string, createdAt: number): { operation: NativeOperation; format: ResponseFormat; delivered: (result: GatewayResult) => void } {
   const { previous_response_id: _previous, ...rest } = operation.request.native;
   const keep = rest.store !== false;
   const earlier = [...(JSON.parse(previous.input_items) as unknown[]), ...(JSON.parse(previous.response) as ResponseObject).output];
@@ -97,13 +124,16 @@ function storedContinuation(operation: NativeOperation, previous: StoredResponse
     throw new GatewayError('request_too_large', `the conversation is more than the ${MAX_STORED_CONVERSATION_BYTES} bytes a stored response keeps: send "store": false (and the history in "input"), or start a new conversation`, { param: 'store' });
   }
   const model = String(rest.model);
-  const onComplete = keep
-    ? (response: ResponseObject) =>
-        store.save({ id: response.id, owner, created_at: createdAt, model, previous_response_id: previous.id, response: JSON.stringify(response), input_items: inputItemsText, conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]) })
-    : undefined;
+  const storing = storedWhenDelivered(
+    keep
+      ? (response: ResponseObject) =>
+          store.save({ id: response.id, owner, created_at: createdAt, model, previous_response_id: previous.id, response: JSON.stringify(response), input_items: inputItemsText, conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]) })
+      : undefined,
+  );
   return {
     operation: { ...operation, request: { ...operation.request, native: { ...rest, input, store: false } } },
-    format: openAIResponsesNativeFormat({ model, store: keep, previousResponseId: previous.id }, onComplete),
+    format: openAIResponsesNativeFormat({ model, store: keep, previousResponseId: previous.id }, storing.onComplete),
+    delivered: storing.delivered,
   };
 }
 
@@ -145,7 +175,9 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         if (!previous) return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));
         // A conversation this gateway stored goes on with built-in tools: sent to OpenAI inline, kept by the gateway.
         const continued = storedContinuation(operation, previous, store, ownerScopeOf(call.caller), call.startedAtEpochMs);
-        return sendResult(reply, await gateway.native(call, continued.operation, continued.format));
+        const result = await gateway.native(call, continued.operation, continued.format);
+        continued.delivered(result);
+        return sendResult(reply, result);
       }
       const mapped = responsesRequestToChat(request.body);
       const { context } = mapped;
@@ -168,7 +200,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
           throw new GatewayError('request_too_large', `the conversation is ${bytes} bytes, more than the ${MAX_STORED_CONVERSATION_BYTES} a stored response keeps: send "store": false (and the history in "input"), or start a new conversation`, { param: 'store' });
         }
       }
-      const onComplete = context.store
+      const storing = storedWhenDelivered(context.store
         ? (response: ResponseObject) =>
             store.save({
               id: response.id,
@@ -180,7 +212,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
               input_items: inputItemsText,
               conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]),
             })
-        : undefined;
+        : undefined);
+      const { onComplete } = storing;
       const model = deps.agentModel?.(mapped.chat.model) ?? mapped.chat.model;
       const fitted = fitToDeployments({ ...mapped.chat, messages: [...mapped.chat.messages, ...conversation] }, supportedParamsOf(catalog, model));
       // Which form answered (the last attempt's): the translation's warnings concern only the translated form.
@@ -198,6 +231,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
       // The native alternative sends the body as it came.
       assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
       const result = await gateway.chat(call, fitted.request, format, alternative);
+      storing.delivered(result);
       const warnings = answered.natively ? [] : [...mapped.warnings, ...fitted.warnings];
       if (warnings.length > 0) {
         const earlier = result.headers['x-switchboard-warnings'];

@@ -8,8 +8,18 @@ import type { KeyRecord, Limits, TeamMember, TeamRecord, UserRecord, UserRole } 
 import type { ApiKeyTable, Database, LimitColumns, TeamTable, UserTable } from '../schema.js';
 
 import { bumpChangeVersion, readChangeVersion } from './change-versions.js';
+import { keyOwnerScope, teamOwnerScope } from '../../responses/owner.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The stored responses (POST /v1/responses) of deleted owners go with them: no key is left that may
+ * read or delete them, and a team created again under the same team_id would read them.
+ */
+async function deleteStoredResponsesOf(executor: Executor, owners: string[]): Promise<void> {
+  if (owners.length === 0) return;
+  await executor.deleteFrom('stored_responses').where('owner', 'in', owners).execute();
+}
 
 function parseJson<T>(text: string | null | undefined, fallback: T): T {
   if (!text) return fallback;
@@ -194,6 +204,7 @@ export class PrincipalRepository {
     // A deleted key's per-model spend goes with it (key ids are never reused, but nothing should outlive its key).
     const ids = (await executor.selectFrom('api_keys').select('key_id').where('key_hash', 'in', hashes).execute()).map((row) => row.key_id);
     if (ids.length > 0) await executor.deleteFrom('key_model_spend').where('key_id', 'in', ids).execute();
+    await deleteStoredResponsesOf(executor, ids.map(keyOwnerScope));
     const result = await executor.deleteFrom('api_keys').where('key_hash', 'in', hashes).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
@@ -239,6 +250,8 @@ export class PrincipalRepository {
   async deleteUsers(userIds: string[], executor: Executor = this.db): Promise<number> {
     if (userIds.length === 0) return 0;
     await executor.deleteFrom('team_members').where('user_id', 'in', userIds).execute();
+    const keyIds = (await executor.selectFrom('api_keys').select('key_id').where('user_id', 'in', userIds).execute()).map((row) => row.key_id);
+    await deleteStoredResponsesOf(executor, keyIds.map(keyOwnerScope));
     await executor.deleteFrom('api_keys').where('user_id', 'in', userIds).execute();
     await executor.deleteFrom('byok_keys').where('user_id', 'in', userIds).execute();
     const result = await executor.deleteFrom('users').where('user_id', 'in', userIds).executeTakeFirst();
@@ -287,7 +300,8 @@ export class PrincipalRepository {
    */
   async deleteTeams(teamIds: string[], executor: Executor = this.db): Promise<{ teams: number; keyHashes: string[] }> {
     if (teamIds.length === 0) return { teams: 0, keyHashes: [] };
-    const keys = await executor.selectFrom('api_keys').select('key_hash').where('team_id', 'in', teamIds).execute();
+    const keys = await executor.selectFrom('api_keys').select(['key_hash', 'key_id']).where('team_id', 'in', teamIds).execute();
+    await deleteStoredResponsesOf(executor, [...teamIds.map(teamOwnerScope), ...keys.map((row) => keyOwnerScope(row.key_id))]);
     await executor.deleteFrom('team_members').where('team_id', 'in', teamIds).execute();
     await executor.deleteFrom('api_keys').where('team_id', 'in', teamIds).execute();
     const result = await executor.deleteFrom('teams').where('team_id', 'in', teamIds).executeTakeFirst();
