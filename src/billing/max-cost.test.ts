@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Deployment } from '../providers/types.js';
-import { billableOutputLimit, DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, generatedChoices, maxCostMicros, promptCount, promptReadBound, REASONING_ALLOWANCE, predictionTokenBound, promptTokenBound, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, generatedChoices, maxCostMicros, promptCount, promptReadBound, REASONING_ALLOWANCE, predictionTokenBound, promptTokenBound, toolPromptTokens, type CostInput } from './max-cost.js';
+import { usageLimits } from './usage-bounds.js';
 
 const BASE_MESSAGES = [{ role: 'user', content: 'hi' }];
 const chat = (body: Record<string, unknown>): CostInput => ({ kind: 'chat', body: { model: 'm', messages: BASE_MESSAGES, ...body } });
@@ -174,5 +175,65 @@ describe('input the provider keeps itself is held at the model\'s input window',
     expect(promptReadBound(tool, windowed)).toBe(promptTokenBound(tool));
     const inline = chat({ max_tokens: 10, messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: 'data:application/pdf;base64,AAAA', filename: 'a.pdf' } }] }] });
     expect(promptReadBound(inline, windowed)).toBe(promptTokenBound(inline));
+  });
+});
+
+describe("a provider's tool prompt, billed as input and absent from the body, is held and accepted", () => {
+  const weather = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
+  const withTools = chat({ max_tokens: 10, tools: [weather] });
+  const claude = (upstreamModel: string, extra: Partial<Deployment> = {}) => deployment(1, 2, { provider: 'anthropic', upstreamModel, ...extra });
+  const relayed = (body: Record<string, unknown>): CostInput => ({ kind: 'completion', relayed: true, body: { model: 'claude', native: { model: 'claude', max_tokens: 10, messages: BASE_MESSAGES, ...body } } });
+
+  // Anthropic, "Tool use with Claude" → pricing: the larger of the auto/none and any/tool figures of each family.
+  it.each([
+    ['claude-sonnet-4-20250514', 346],
+    ['claude-opus-4-20250514', 346],
+    ['claude-3-7-sonnet-latest', 346],
+    ['claude-3-5-sonnet-20241022', 346],
+    ['claude-3-opus-20240229', 530],
+    ['claude-3-sonnet-20240229', 235],
+    ['claude-3-haiku-20240307', 340],
+    ['a Claude model the table does not name', 530],
+  ])('%s: %i tokens', (model, tokens) => {
+    const target = claude(model === 'a Claude model the table does not name' ? 'claude-next' : model);
+    expect(toolPromptTokens(withTools, target)).toBe(tokens);
+    expect(promptReadBound(withTools, target)).toBe(promptTokenBound(withTools) + tokens);
+    expect(maxCostMicros(withTools, [target])).toBe((promptTokenBound(withTools) + tokens) * 1 + 10 * 2);
+  });
+
+  it('Claude on Bedrock (Converse) and Vertex carries the same prompt; base_model names the family', () => {
+    expect(toolPromptTokens(withTools, deployment(1, 2, { provider: 'bedrock', upstreamModel: 'us.anthropic.claude-sonnet-4-20250514-v1:0' }))).toBe(346);
+    expect(toolPromptTokens(withTools, deployment(1, 2, { provider: 'vertex_ai', upstreamModel: 'claude-3-haiku@20240307' }))).toBe(340);
+    expect(toolPromptTokens(withTools, deployment(1, 2, { provider: 'openai', upstreamModel: 'my-claude', modelInfo: { base_model: 'claude-3-opus-20240229' } }))).toBe(530);
+  });
+
+  it('a response_format is a tool on Claude (the forced answer tool)', () => {
+    expect(toolPromptTokens(chat({ response_format: { type: 'json_object' } }), claude('claude-sonnet-4-20250514'))).toBe(346);
+    expect(toolPromptTokens(chat({ response_format: { type: 'text' } }), claude('claude-sonnet-4-20250514'))).toBe(0);
+  });
+
+  it("a relayed Messages body: the tool prompt plus each Anthropic-defined tool's own definition", () => {
+    const target = claude('claude-sonnet-4-20250514');
+    expect(toolPromptTokens(relayed({ tools: [{ name: 'f', input_schema: { type: 'object' } }] }), target)).toBe(346);
+    const defined = relayed({ tools: [{ type: 'bash_20250124', name: 'bash' }, { type: 'text_editor_20250429', name: 'str_replace_based_edit_tool' }, { type: 'computer_20250124', name: 'computer', display_width_px: 1024, display_height_px: 768 }] });
+    expect(toolPromptTokens(defined, target)).toBe(346 + 245 + 700 + 735 + 499);
+    expect(promptReadBound(defined, target)).toBe(promptTokenBound(defined) + 346 + 245 + 700 + 735 + 499);
+  });
+
+  it('the usage bounds accept what the reservation holds: an honest report with the tool prompt is never clamped', () => {
+    const target = claude('claude-sonnet-4-20250514');
+    const defined = relayed({ tools: [{ type: 'bash_20250124', name: 'bash' }, { type: 'text_editor_20250429', name: 'str_replace_based_edit_tool' }] });
+    // Worst honest count: a token per byte of the body, plus what Anthropic adds.
+    expect(usageLimits(defined, target).promptTokens).toBeGreaterThanOrEqual(promptTokenBound(defined) + 346 + 245 + 700);
+    expect(usageLimits(withTools, target).promptTokens).toBeGreaterThanOrEqual(promptReadBound(withTools, target));
+  });
+
+  it('nothing is added without tools, nor on providers that count tool definitions from the body', () => {
+    expect(toolPromptTokens(chat({ max_tokens: 10 }), claude('claude-sonnet-4-20250514'))).toBe(0);
+    expect(toolPromptTokens(chat({ max_tokens: 10, tools: [] }), claude('claude-sonnet-4-20250514'))).toBe(0);
+    expect(toolPromptTokens(relayed({}), claude('claude-sonnet-4-20250514'))).toBe(0);
+    expect(toolPromptTokens(withTools, deployment(1, 2, { provider: 'openai', upstreamModel: 'gpt-4o' }))).toBe(0);
+    expect(toolPromptTokens(withTools, deployment(1, 2, { provider: 'gemini', upstreamModel: 'gemini-2.5-flash' }))).toBe(0);
+    expect(promptReadBound(withTools, deployment(1, 2))).toBe(promptTokenBound(withTools));
   });
 });

@@ -300,6 +300,94 @@ export function extraImageTokens(input: CostInput, deployment: Pick<Deployment, 
   return boundOf(input).pictures * GPT_4O_MINI_IMAGE_TOKENS;
 }
 
+/**
+ * The tool-use system prompt Anthropic adds to a Claude call that carries `tools`, billed as input
+ * tokens and absent from the request body (Anthropic, "Tool use with Claude" → pricing, and "Tool
+ * use pricing and tokens": Claude Opus 4 / Sonnet 4 / Sonnet 3.7 / Sonnet 3.5 346 tokens with
+ * tool_choice auto or none, 313 with any or tool; Claude 3 Opus 530 / 281; Claude 3 Sonnet 159 /
+ * 235; Claude 3 Haiku 264 / 340). The larger figure of each family, whatever the tool_choice; a
+ * Claude model the table does not name gets the largest documented figure. Anthropic models on
+ * Bedrock (Converse `toolConfig`) and Vertex are the same models with the same prompt.
+ */
+const CLAUDE_TOOL_PROMPT_TOKENS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/claude-3-opus/, 530],
+  [/claude-3-sonnet/, 235],
+  [/claude-3-haiku/, 340],
+  [/claude-3-[57]-sonnet|claude-(?:opus|sonnet)-4(?:-\d{8}|@|-v\d|:|$)/, 346],
+];
+const UNKNOWN_CLAUDE_TOOL_PROMPT_TOKENS = 530;
+
+/**
+ * Anthropic-defined tools (a `type` such as `bash_20250124`) bring their own definitions, billed
+ * as input tokens beyond the few bytes the body names them with: the bash tool 245 tokens, the text
+ * editor 700, the computer use tool 735 plus its 499-token system prompt (Anthropic's pages for each
+ * tool). Any other Anthropic-defined tool (memory, server tools, a new version) counts the largest.
+ */
+const ANTHROPIC_DEFINED_TOOL_TOKENS: ReadonlyArray<readonly [RegExp, number]> = [
+  [/^bash_/, 245],
+  [/^text_editor_/, 700],
+];
+const OTHER_ANTHROPIC_DEFINED_TOOL_TOKENS = 735 + 499;
+
+function claudeToolPromptTokens(model: string): number {
+  for (const [family, tokens] of CLAUDE_TOOL_PROMPT_TOKENS) if (family.test(model)) return tokens;
+  return UNKNOWN_CLAUDE_TOOL_PROMPT_TOKENS;
+}
+
+/** Tokens the definitions of Anthropic-defined tools add beyond their bytes (client tools `{name, input_schema}` are in the bound). */
+function anthropicDefinedToolTokens(tools: unknown[]): number {
+  let tokens = 0;
+  for (const tool of tools) {
+    const type = isJsonObject(tool) ? tool.type : undefined;
+    if (typeof type !== 'string' || type === 'custom' || type === 'function') continue;
+    const known = ANTHROPIC_DEFINED_TOOL_TOKENS.find(([pattern]) => pattern.test(type));
+    tokens += known ? known[1] : OTHER_ANTHROPIC_DEFINED_TOOL_TOKENS;
+  }
+  return tokens;
+}
+
+/**
+ * The tools a body gives the model: a chat request's `tools` (or a response_format, which the
+ * Anthropic adapter sends as a forced tool: providers/anthropic/json-response.ts), a relayed
+ * Anthropic Messages body's `tools` (in `native`). Undefined when it gives none — the common case,
+ * decided by a few property reads.
+ */
+function toolsOf(input: CostInput): unknown[] | undefined {
+  const { body } = input;
+  if (input.kind === 'chat') {
+    if (Array.isArray(body.tools) && body.tools.length > 0) return body.tools;
+    const format = body.response_format as { type?: unknown } | undefined;
+    return isJsonObject(format) && (format.type === 'json_object' || format.type === 'json_schema') ? [] : undefined;
+  }
+  const native = body.native;
+  if (input.relayed !== true || !isJsonObject(native)) return undefined;
+  return Array.isArray(native.tools) && native.tools.length > 0 ? native.tools : undefined;
+}
+
+/**
+ * Prompt tokens a provider adds to a call with tools that the request body does not carry: on a
+ * Claude model (provider `anthropic`, or a model named `claude` on Bedrock, Vertex, …) the
+ * tool-use system prompt and the definitions of Anthropic-defined tools. 0 without tools, and on
+ * other providers: OpenAI counts function definitions from the text it is sent (their JSON bytes
+ * bound those tokens) and Gemini documents no prompt of its own for function declarations.
+ */
+export function toolPromptTokens(input: CostInput, deployment: Pick<Deployment, 'provider' | 'upstreamModel' | 'modelInfo'>): number {
+  const tools = toolsOf(input);
+  if (tools === undefined) return 0;
+  const model = (typeof deployment.modelInfo.base_model === 'string' ? deployment.modelInfo.base_model : deployment.upstreamModel).toLowerCase();
+  if (deployment.provider !== 'anthropic' && !model.includes('claude')) return 0;
+  return claudeToolPromptTokens(model) + anthropicDefinedToolTokens(tools);
+}
+
+/**
+ * Prompt tokens `deployment` may bill beyond the request's own bound, whatever the request's size:
+ * gpt-4o-mini's image tokens (extraImageTokens) and a provider's tool prompt (toolPromptTokens).
+ * The reservation holds them (promptReadBound) and the usage bounds accept them (usage-bounds.ts).
+ */
+export function providerAddedPromptTokens(input: CostInput, deployment: Pick<Deployment, 'provider' | 'upstreamModel' | 'modelInfo'>): number {
+  return extraImageTokens(input, deployment) + toolPromptTokens(input, deployment);
+}
+
 /** Input window assumed when model_info names none (the largest current context windows). */
 export const DEFAULT_INPUT_WINDOW = 2_000_000;
 
@@ -334,7 +422,8 @@ function namedById(value: unknown): boolean {
 
 /**
  * The prompt tokens `deployment` may bill a request for: its bound (`promptTokens`), the extra
- * image tokens of gpt-4o-mini, and — when the request names input the provider keeps itself (a
+ * image tokens of gpt-4o-mini and the tool prompt of a Claude call with tools
+ * (providerAddedPromptTokens), and — when the request names input the provider keeps itself (a
  * Response's previous_response_id, a Conversation, a file by id or URL, Gemini fileData, a Gemini
  * context cache, a stored prompt) — up to the model's whole input window
  * (model_info.max_input_tokens, else DEFAULT_INPUT_WINDOW): the request's few bytes say nothing of
@@ -342,8 +431,8 @@ function namedById(value: unknown): boolean {
  * much (usage-bounds.ts).
  * Reserved at less, concurrent calls of a key passed its budget by as many calls as ran at once.
  */
-export function promptReadBound(input: CostInput, deployment: Pick<Deployment, 'upstreamModel' | 'modelInfo'>, promptTokens = promptTokenBound(input)): number {
-  const read = promptTokens + extraImageTokens(input, deployment);
+export function promptReadBound(input: CostInput, deployment: Pick<Deployment, 'provider' | 'upstreamModel' | 'modelInfo'>, promptTokens = promptTokenBound(input)): number {
+  const read = promptTokens + providerAddedPromptTokens(input, deployment);
   if (!boundOf(input).storedInput) return read;
   return Math.max(read, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
 }

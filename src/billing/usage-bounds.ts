@@ -10,8 +10,9 @@
  *   image / audio / file part) plus the size of inline attachment data, plus MAX_INPUT_IMAGE_TOKENS
  *   per image sent to an image edit (gpt-image-1 bills the images it reads). Each BPE token spans at
  *   least one byte, so the estimate alone is already above the true count; the margin covers
- *   hidden provider prompts (tool-use instructions) and tokenizers that differ; plus, on
- *   gpt-4o-mini, 48,169 tokens an image (max-cost.ts, extraImageTokens). When the request makes
+ *   tokenizers that differ; plus, on gpt-4o-mini, 48,169 tokens an image, and on a Claude call
+ *   with tools the tool-use system prompt and Anthropic-defined tools' definitions that Anthropic
+ *   adds and bills (max-cost.ts, providerAddedPromptTokens). When the request makes
  *   the provider read more than it sent (a file, image or video by id or URL, a stored
  *   conversation, server-side tools such as web search), the bound is at least the model's input
  *   window (model_info.max_input_tokens, else 2,000,000).
@@ -26,7 +27,7 @@
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { isJsonObject, someJsonObject } from '../json-object.js';
-import { billableOutputLimit, DEFAULT_INPUT_WINDOW, extraImageTokens, promptTokenBound, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_INPUT_WINDOW, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
 
 export { DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
 const PROMPT_MULTIPLIER = 4;
@@ -63,8 +64,9 @@ export function usageLimits(input: CostInput, deployment: Deployment, reportedPr
 
 function promptLimit(input: CostInput, deployment: Deployment, reportedPrompt: number | undefined): number {
   const estimate = promptTokenBound(input) + inlineAttachmentBytes(input) + inputImages(input) * MAX_INPUT_IMAGE_TOKENS;
-  // gpt-4o-mini's images cost up to 48,169 tokens each (max-cost.ts): beyond any multiple of the estimate.
-  const limit = Math.max(PROMPT_MULTIPLIER * estimate, estimate + PROMPT_ALLOWANCE) + extraImageTokens(input, deployment);
+  // gpt-4o-mini's images cost up to 48,169 tokens each, Claude's tool prompt and Anthropic-defined
+  // tools up to a few thousand (max-cost.ts): beyond any multiple of the estimate of a short call.
+  const limit = Math.max(PROMPT_MULTIPLIER * estimate, estimate + PROMPT_ALLOWANCE) + providerAddedPromptTokens(input, deployment);
   if ((reportedPrompt !== undefined && reportedPrompt <= limit) || !readsBeyondRequest(input)) return limit;
   return Math.max(limit, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
 }
