@@ -142,9 +142,22 @@ export class CustomerService {
     if (fields.budget_id !== undefined) changes.budgetId = fields.budget_id;
     if (fields.allowed_model_region !== undefined) changes.allowedModelRegion = fields.allowed_model_region;
     if (fields.spend != null) changes.spendMicros = toMicros(fields.spend)!;
+    await this.carryPeriod(existing, { ...existing, ...changes }, now);
     await this.repo.updateEndUser(existing.userId, changes);
     await this.customers.changed([existing.userId]);
     return this.requireCustomer(existing.userId);
+  }
+
+  /**
+   * A change that moves the customer into another budget period (budget_duration, or the period a
+   * budget_id link gives) moves its live counter too: the reservations of calls in flight and the
+   * spend not yet written count in the new period (management.ts, `carryPeriod`).
+   */
+  private async carryPeriod(before: EndUserRecord, after: EndUserRecord, now: number): Promise<void> {
+    const [from, to] = await Promise.all([before, after].map(async (user) => withBudget(user, user.budgetId ? await this.repo.findBudget(user.budgetId) : undefined)));
+    const fromPeriod = currentPeriod(from, now);
+    const toPeriod = currentPeriod(to, now);
+    if (fromPeriod !== toPeriod) await this.limits.movePeriod(budgetSubjectName({ kind: 'customer', id: before.userId, limits: before }), fromPeriod, toPeriod, spendThisPeriod(to, now));
   }
 
   async setBlocked(userIds: string[], blocked: boolean): Promise<string[]> {

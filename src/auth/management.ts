@@ -369,10 +369,37 @@ export class ManagementService {
       const period = currentPeriod({ ...existing, ...changes }, now);
       if (period !== 0) changes.budgetPeriodStart = period;
     }
+    await this.carryPeriod('key', existing.id, existing, existing.budgetId, { ...existing, ...changes }, changes.budgetId !== undefined ? changes.budgetId : existing.budgetId, now);
     await this.repo.updateKey(existing.hash, changes);
     if (fields.spend !== undefined) await this.resetLiveSpend({ ...existing, ...changes });
     await this.directory.changed([existing.hash]);
     return (await this.repo.findKey(existing.hash))!;
+  }
+
+  /**
+   * A holder's budget period counted with a linked budget object's period where that applies (as
+   * auth/budgets.ts `withBudget` does for admission: the budget's period only with its amount).
+   */
+  private async periodLimits(limits: Limits, budgetId: string | null | undefined): Promise<Limits> {
+    if (!budgetId || limits.maxBudgetMicros !== null || limits.budgetDuration !== null) return limits;
+    const duration = (await this.lookupBudget(budgetId))?.budget_duration;
+    return { ...limits, budgetDuration: typeof duration === 'string' ? duration : null };
+  }
+
+  /**
+   * When a change moves the holder into another budget period (budget_duration changed, or the
+   * period a budget_id link or max_budget gives), the live counter moves with it: the reservations
+   * of calls in flight and the spend not yet written to the database count in the new period, and
+   * those calls release theirs from it when they settle. Done before the change is stored, so no
+   * admission (on any replica) can count in the new period without them; a hold still naming the
+   * old period reaches the moved counter (LimitsState.movePeriod), so a change that then fails to be
+   * stored loses nothing either.
+   */
+  private async carryPeriod(kind: 'key' | 'user' | 'team', id: string, before: Limits, beforeBudget: string | null | undefined, after: Limits, afterBudget: string | null | undefined, now: number): Promise<void> {
+    const [from, to] = await Promise.all([this.periodLimits(before, beforeBudget), this.periodLimits(after, afterBudget)]);
+    const fromPeriod = currentPeriod(from, now);
+    const toPeriod = currentPeriod(to, now);
+    if (fromPeriod !== toPeriod) await this.limits.movePeriod(budgetSubjectName({ kind, id, limits: before }), fromPeriod, toPeriod, spendThisPeriod(to, now));
   }
 
   /** Puts a key's spend as stored (an administrator's reset) into the live budget counter. */
@@ -452,6 +479,7 @@ export class ManagementService {
     if (fields.user_alias !== undefined) changes.alias = fields.user_alias;
     if (fields.user_role !== undefined) changes.role = fields.user_role;
     if (fields.tier !== undefined) changes.tier = this.tierFor(fields.tier);
+    await this.carryPeriod('user', userId, existing, undefined, { ...existing, ...changes }, undefined, now);
     await this.repo.updateUser(userId, changes);
     await this.directory.changed('all');
     return (await this.repo.findUser(userId))!;
@@ -509,6 +537,7 @@ export class ManagementService {
       await this.checkBudget(fields.budget_id);
       changes.budgetId = fields.budget_id;
     }
+    await this.carryPeriod('team', teamId, existing, existing.budgetId, { ...existing, ...changes }, changes.budgetId !== undefined ? changes.budgetId : existing.budgetId, now);
     await this.repo.updateTeam(teamId, changes);
     await this.directory.changed('all');
     return (await this.repo.findTeam(teamId))!;

@@ -105,6 +105,15 @@ export interface LimitsState {
    * from the database's spend, which the caller has set already.
    */
   setSpent(subject: string, period: number, spentMicros: number): Promise<void>;
+  /**
+   * A new budget period started mid-period (a holder's budget_duration changed): the counter of
+   * `fromPeriod` — its live spend (never below `baselineMicros`, the spend the database carried
+   * into the new period) and the reservations of the calls in flight — becomes `toPeriod`'s, and a
+   * hold still naming `fromPeriod` (a call admitted before, settling later) reaches that counter.
+   * Nothing changes when `fromPeriod` has no counter: the new one starts from the database's spend.
+   * Rare (an update of the holder), so the work is done here and not on every admission.
+   */
+  movePeriod(subject: string, fromPeriod: number, toPeriod: number, baselineMicros: number): Promise<void>;
   /** Takes one request from every limit's sliding minute, or none when any is full. */
   acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome>;
   /** Gives back a request taken by acquireRequest (the call was refused later in admission); `takenAt` as acquireRequest answered it. */

@@ -151,6 +151,8 @@ class TokenHolds {
 export class LocalLimitsState implements LimitsState {
   private readonly budgets = new Map<string, { spent: number; reserved: number }>();
   private readonly latestPeriod = new Map<string, number>();
+  /** subject → the counter names of periods moved into its latest one (movePeriod): they name the same counter. */
+  private readonly movedPeriods = new Map<string, string[]>();
   private readonly requests = new Map<string, SlidingWindow>();
   private readonly tokens = new Map<string, SlidingWindow>();
   private readonly parallel = new Map<string, number>();
@@ -174,7 +176,11 @@ export class LocalLimitsState implements LimitsState {
       this.budgets.set(key, budget);
       // A new period makes the subject's older ones dead weight (short budget_durations would pile up).
       const previous = this.latestPeriod.get(hold.subject);
-      if (previous !== undefined && previous < hold.period) this.budgets.delete(`${hold.subject}|${previous}`);
+      if (previous !== undefined && previous < hold.period) {
+        this.budgets.delete(`${hold.subject}|${previous}`);
+        for (const moved of this.movedPeriods.get(hold.subject) ?? []) this.budgets.delete(moved);
+        this.movedPeriods.delete(hold.subject);
+      }
       if (previous === undefined || previous < hold.period) this.latestPeriod.set(hold.subject, hold.period);
     } else if (this.followBaseline && hold.baselineMicros > budget.spent) {
       budget.spent = hold.baselineMicros;
@@ -208,6 +214,26 @@ export class LocalLimitsState implements LimitsState {
   async setSpent(subject: string, period: number, spentMicros: number): Promise<void> {
     const budget = this.budgets.get(`${subject}|${period}`);
     if (budget) budget.spent = spentMicros;
+  }
+
+  /**
+   * The old period's counter object becomes the new period's too, so a hold naming either period
+   * (a call admitted before the change settles after it) reaches one counter, with nothing to look
+   * up on admission or settlement. A counter the new period already has (admitted meanwhile, from
+   * the database's spend) is merged in.
+   */
+  async movePeriod(subject: string, fromPeriod: number, toPeriod: number, baselineMicros: number): Promise<void> {
+    const from = `${subject}|${fromPeriod}`;
+    const to = `${subject}|${toPeriod}`;
+    const counter = this.budgets.get(from);
+    const existing = this.budgets.get(to);
+    if (!counter || counter === existing) return;
+    // The new period's own counter started from the baseline: what it counted since is added.
+    counter.spent = Math.max(counter.spent, baselineMicros) + (existing ? Math.max(0, existing.spent - baselineMicros) : 0);
+    counter.reserved += existing?.reserved ?? 0;
+    this.budgets.set(to, counter);
+    this.movedPeriods.set(subject, [...(this.movedPeriods.get(subject) ?? []), from]);
+    this.latestPeriod.set(subject, toPeriod);
   }
 
   /**

@@ -102,9 +102,10 @@ for i = 1, np do
   if heldTotal(KEYS[pk + i], '${SLOT_FIELD}') >= tonumber(ARGV[limits + nr + nt + i]) then return {3, i, 0, 0} end
 end
 local budgetArgs = limits + nr + nt + np
-local spent = {}
+local spent, budgets = {}, {}
 for i = 1, nb do
-  local key = KEYS[bk + i]
+  local key = budgetKey(KEYS[bk + i])
+  budgets[i] = key
   local max = tonumber(ARGV[budgetArgs + i * 2 - 1])
   redis.call('HSETNX', key, 'spent', ARGV[budgetArgs + i * 2])
   spent[i] = tonumber(redis.call('HGET', key, 'spent'))
@@ -130,8 +131,8 @@ for i = 1, np do
   redis.call('PEXPIRE', KEYS[pk + i], parallelTtl)
 end
 for i = 1, nb do
-  hold(KEYS[bk + i], '${BUDGET_FIELD}', amount)
-  redis.call('PEXPIRE', KEYS[bk + i], budgetTtl)
+  hold(budgets[i], '${BUDGET_FIELD}', amount)
+  redis.call('PEXPIRE', budgets[i], budgetTtl)
   if readSpent then table.insert(result, spent[i]) end
 end
 markRan()
@@ -154,7 +155,7 @@ if ran() and not undone() then
     release(KEYS[pk + i], '${SLOT_FIELD}', 1)
   end
   for i = 1, nb do
-    release(KEYS[bk + i], '${BUDGET_FIELD}', amount)
+    release(budgetKey(KEYS[bk + i]), '${BUDGET_FIELD}', amount)
   end
 end
 markUndone()
@@ -175,12 +176,12 @@ local readSpent = ARGV[10] == '1'
 local result = {}
 if ran() then
   if readSpent then
-    for i = 1, nb do table.insert(result, tonumber(redis.call('HGET', KEYS[i], 'spent') or '0')) end
+    for i = 1, nb do table.insert(result, tonumber(redis.call('HGET', budgetKey(KEYS[i]), 'spent') or '0')) end
   end
   return result
 end
 for i = 1, nb do
-  local key = KEYS[i]
+  local key = budgetKey(KEYS[i])
   redis.call('HSETNX', key, 'spent', ARGV[10 + i])
   release(key, '${BUDGET_FIELD}', reservedAmount)
   local spent = redis.call('HINCRBY', key, 'spent', actual)

@@ -27,12 +27,31 @@ export const HOLDER_RENEW_MS = 10_000;
 export const BUDGET_FIELD = 'reserved:';
 export const SLOT_FIELD = 'slots:';
 
+/** The field of a budget counter whose period was moved (RedisLimitsState.movePeriod): the counter that holds its state now. */
+export const MOVED_FIELD = 'moved';
+
+/**
+ * Lua: `budgetKey(key)`, the budget counter a hold naming `key` reaches — itself, or the counter
+ * its period was moved into (a budget_duration changed mid-period), followed a few moves deep.
+ * Scripts reach it by name (not in KEYS), as the token logs' totals are (redis-admission.ts).
+ */
+export const BUDGET_KEY_LUA = `
+local function budgetKey(key)
+  for _ = 1, 8 do
+    local to = redis.call('HGET', key, '${MOVED_FIELD}')
+    if not to then return key end
+    key = to
+  end
+  return key
+end`;
+
 /**
  * Lua for scripts that take the replica's holder key as KEYS[#KEYS - 1] (the once bitmap is
  * KEYS[#KEYS], redis-once.ts): `heldTotal(key, prefix)` (what live replicas hold on a counter),
  * `hold(key, prefix, amount)` and `release(key, prefix, amount)` (this replica's, never below 0).
  */
 export const HOLDS_LUA = `
+${BUDGET_KEY_LUA}
 local holderKey = KEYS[#KEYS - 1]
 local function heldTotal(key, prefix)
   local total = 0

@@ -10,7 +10,7 @@ import { redisClient, whenReady } from './redis-client.js';
 import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 import { RedisAdmission, TOKEN_LOG } from './redis-admission.js';
-import { BUDGET_FIELD, HOLDER_RENEW_MS, HOLDER_TTL_MS, HOLDS_LUA, SLOT_FIELD } from './redis-holds.js';
+import { BUDGET_FIELD, BUDGET_KEY_LUA, HOLDER_RENEW_MS, HOLDER_TTL_MS, HOLDS_LUA, MOVED_FIELD, SLOT_FIELD } from './redis-holds.js';
 import { ONCE_LUA, onceBits, type OnceBits } from './redis-once.js';
 
 // Budget counters outlive an idle week; a counter that expired is re-seeded from the database.
@@ -27,8 +27,10 @@ ${ONCE_LUA}
 ${HOLDS_LUA}
 if undone() then return {0} end
 local amount = tonumber(ARGV[1])
+local budgets = {}
 for i = 1, #KEYS - 2 do
-  local key = KEYS[i]
+  local key = budgetKey(KEYS[i])
+  budgets[i] = key
   local max = tonumber(ARGV[1 + i * 2])
   redis.call('HSETNX', key, 'spent', ARGV[2 + i * 2])
   local spent = tonumber(redis.call('HGET', key, 'spent'))
@@ -36,8 +38,8 @@ for i = 1, #KEYS - 2 do
   if spent >= max or spent + reserved + amount > max then return {i, spent, reserved} end
 end
 for i = 1, #KEYS - 2 do
-  hold(KEYS[i], '${BUDGET_FIELD}', amount)
-  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  hold(budgets[i], '${BUDGET_FIELD}', amount)
+  redis.call('PEXPIRE', budgets[i], ARGV[2])
 end
 markRan()
 return {0}`;
@@ -48,7 +50,7 @@ const UNRESERVE = `
 ${ONCE_LUA}
 ${HOLDS_LUA}
 if ran() and not undone() then
-  for i = 1, #KEYS - 2 do release(KEYS[i], '${BUDGET_FIELD}', tonumber(ARGV[1])) end
+  for i = 1, #KEYS - 2 do release(budgetKey(KEYS[i]), '${BUDGET_FIELD}', tonumber(ARGV[1])) end
 end
 markUndone()
 return 1`;
@@ -60,13 +62,42 @@ ${ONCE_LUA}
 ${HOLDS_LUA}
 if ran() then return 0 end
 for i = 1, #KEYS - 2 do
-  local key = KEYS[i]
+  local key = budgetKey(KEYS[i])
   redis.call('HSETNX', key, 'spent', ARGV[3 + i])
   release(key, '${BUDGET_FIELD}', tonumber(ARGV[1]))
   redis.call('HINCRBY', key, 'spent', ARGV[2])
   redis.call('PEXPIRE', key, ARGV[3])
 end
 markRan()
+return 1`;
+
+// A budget counter's period moved mid-period (movePeriod). KEYS: the old period's budget hash, the
+// new one's. ARGV: the spend the database carried into the new period, ttl. The new counter gets
+// the old one's spend (never below the carried spend; on top of what it counted itself if calls
+// were admitted on it meanwhile) and every replica's reservations, field by field (redis-holds.ts);
+// the old one keeps only its spend and names the new one (MOVED_FIELD), so holds naming the old
+// period — calls admitted before the change, settling after it — reach the new counter. A new
+// counter that was itself moved away earlier is a forwarder only: it starts afresh.
+const MOVE_PERIOD = `
+${BUDGET_KEY_LUA}
+local from, to = budgetKey(KEYS[1]), KEYS[2]
+if from == to or redis.call('EXISTS', from) == 0 then return 0 end
+if redis.call('HEXISTS', to, '${MOVED_FIELD}') == 1 then redis.call('DEL', to) end
+local baseline = tonumber(ARGV[1])
+redis.call('HSETNX', to, 'spent', baseline)
+local fields = redis.call('HGETALL', from)
+for i = 1, #fields, 2 do
+  local name, value = fields[i], tonumber(fields[i + 1])
+  if name == 'spent' then
+    if value > baseline then redis.call('HINCRBY', to, 'spent', value - baseline) end
+  elseif name ~= '${MOVED_FIELD}' then
+    if value > 0 then redis.call('HINCRBY', to, name, value) end
+    redis.call('HDEL', from, name)
+  end
+end
+redis.call('HSET', from, '${MOVED_FIELD}', to)
+redis.call('PEXPIRE', to, ARGV[2])
+redis.call('PEXPIRE', from, ARGV[2])
 return 1`;
 
 // KEYS: request logs (sorted sets). ARGV: window, request id, then per key: limit.
@@ -255,6 +286,12 @@ export class RedisLimitsState implements LimitsState {
     const key = this.key('budget', subject, `:${period}`);
     // Only an existing counter is changed, atomically (HSET on a missing key would create one without its expiry).
     await this.redis.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'spent', ARGV[1]) end return 0", 1, key, Math.round(spentMicros));
+  }
+
+  /** One script (MOVE_PERIOD): the old period's spend and reservations move to the new one atomically. */
+  async movePeriod(subject: string, fromPeriod: number, toPeriod: number, baselineMicros: number): Promise<void> {
+    if (fromPeriod === toPeriod) return;
+    await this.redis.eval(MOVE_PERIOD, 2, this.key('budget', subject, `:${fromPeriod}`), this.key('budget', subject, `:${toPeriod}`), Math.round(baselineMicros), BUDGET_TTL_MS);
   }
 
   async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {

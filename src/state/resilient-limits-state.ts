@@ -201,6 +201,11 @@ export class ResilientLimitsState implements LimitsState {
     await this.onShared(() => this.shared.setSpent(subject, period, spentMicros));
   }
 
+  async movePeriod(subject: string, fromPeriod: number, toPeriod: number, baselineMicros: number): Promise<void> {
+    await this.local.movePeriod(subject, fromPeriod, toPeriod, baselineMicros);
+    await this.onShared(() => this.shared.movePeriod(subject, fromPeriod, toPeriod, baselineMicros));
+  }
+
   async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
     if (limits.length === 0) return { ok: true, windows: [] };
     // A lost reply: the request id is removed from the windows again (removing an absent one does nothing).

@@ -76,6 +76,10 @@ export class WorkerHeldLimits implements Omit<LimitsState, 'close'> {
     return this.state.setSpent(subject, period, spentMicros);
   }
 
+  movePeriod(subject: string, fromPeriod: number, toPeriod: number, baselineMicros: number): Promise<void> {
+    return this.state.movePeriod(subject, fromPeriod, toPeriod, baselineMicros);
+  }
+
   acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
     return this.state.acquireRequest(limits, requestId);
   }
