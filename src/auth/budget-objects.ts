@@ -5,12 +5,15 @@
  * teams and customers (key-directory.ts, customer-directory.ts).
  */
 import { GatewayError } from '../errors.js';
+import type { LimitsState } from '../state/limits-state.js';
 import type { CustomerBudgetRepository } from '../storage/repositories/customers-budgets.js';
-import type { BudgetRecord } from './budgets.js';
+import { budgetSubjectName } from './admission.js';
+import { withBudget, type BudgetRecord } from './budgets.js';
 import type { CustomerDirectory } from './customer-directory.js';
 import { MAX_DURATION_TEXT, parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
 import { parseModelBudgets, toLiteLLM } from './model-budgets.js';
+import { currentPeriod, spendThisPeriod } from './principals.js';
 
 export interface BudgetFields {
   budget_id?: string;
@@ -56,6 +59,7 @@ export class BudgetService {
     private readonly repository: () => CustomerBudgetRepository,
     private readonly customers: CustomerDirectory,
     private readonly keys: KeyDirectory,
+    private readonly limits: LimitsState,
   ) {}
 
   private get repo(): CustomerBudgetRepository {
@@ -109,8 +113,11 @@ export class BudgetService {
   }
 
   async updateBudget(fields: BudgetFields & { budget_id: string }, updatedBy: string | null): Promise<BudgetRecord> {
-    await this.requireBudget(fields.budget_id);
-    await this.repo.updateBudget(fields.budget_id, { ...this.budgetChanges(fields), updatedBy, updatedAt: Date.now() });
+    const before = await this.requireBudget(fields.budget_id);
+    const now = Date.now();
+    const changes = this.budgetChanges(fields);
+    await this.carryPeriods(before, { ...before, ...changes }, now);
+    await this.repo.updateBudget(fields.budget_id, { ...changes, updatedBy, updatedAt: now });
     await this.budgetsChanged();
     return this.requireBudget(fields.budget_id);
   }
@@ -128,6 +135,27 @@ export class BudgetService {
 
   listBudgets(): Promise<BudgetRecord[]> {
     return this.repo.listBudgets();
+  }
+
+  /**
+   * A change of the budget's period is each linked holder's own period change (the holders whose own
+   * max_budget leaves the budget's period theirs, auth/budgets.ts `withBudget`): as for a holder's
+   * own budget_duration (management.ts `limitChanges`, `carryPeriod`), a new period starts now with
+   * the current period's stored spend, and the live counter — the reservations of calls in flight
+   * and the spend not yet written — moves into it. Done holder by holder before the budget is
+   * stored (a rare admin change; admission and settlement do no more work for it).
+   */
+  private async carryPeriods(before: BudgetRecord, after: BudgetRecord, now: number): Promise<void> {
+    if (before.budgetDuration === after.budgetDuration) return;
+    for (const holder of await this.repo.holdersOf(before.budgetId)) {
+      const from = withBudget(holder.limits, before);
+      if (from.budgetDuration === withBudget(holder.limits, after).budgetDuration) continue;
+      const spendMicros = spendThisPeriod(from, now);
+      const to = { ...withBudget(holder.limits, after), budgetPeriodStart: now, spendMicros };
+      await this.limits.movePeriod(budgetSubjectName(holder), currentPeriod(from, now), currentPeriod(to, now), spendMicros);
+      // The stored spend is written only when it was an earlier period's (a concurrent usage write is then not overwritten).
+      await this.repo.setBudgetPeriod(holder, spendMicros === holder.limits.spendMicros ? { budgetPeriodStart: now } : { budgetPeriodStart: now, spendMicros });
+    }
   }
 
   /** Keys, teams and end users hold a budget's limits in their cached records: all are reloaded. */

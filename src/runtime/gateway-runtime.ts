@@ -316,7 +316,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (!customerBudgets) throw databaseNotReady();
     return customerBudgets;
   };
-  const budgetService = new BudgetService(customerStore, customerDirectory, keyDirectory);
+  const budgetService = new BudgetService(customerStore, customerDirectory, keyDirectory, limitsState);
   const customerService = new CustomerService(customerStore, customerDirectory, limitsState);
   const upstream = new UpstreamClient();
   const monitored = () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled }));

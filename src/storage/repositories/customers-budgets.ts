@@ -4,7 +4,7 @@
  */
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { BudgetRecord } from '../../auth/budgets.js';
-import type { EndUserRecord } from '../../auth/principals.js';
+import type { EndUserRecord, Limits } from '../../auth/principals.js';
 import type { BudgetTable, Database, EndUserTable } from '../schema.js';
 import { bumpChangeVersion, readChangeVersion } from './change-versions.js';
 import { limitsFromRow, limitsToRow, type Page } from './principals.js';
@@ -74,6 +74,13 @@ function endUserToRow(user: Partial<EndUserRecord>): Partial<Insertable<EndUserT
   return row;
 }
 
+/** A key, team or end user linked to a budget object (`id`: the key's id, the team's or the end user's), with its own limits. */
+export interface BudgetHolder {
+  kind: 'key' | 'team' | 'customer';
+  id: string;
+  limits: Limits;
+}
+
 export class CustomerBudgetRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -106,6 +113,28 @@ export class CustomerBudgetRepository {
 
   async updateBudget(budgetId: string, changes: Partial<BudgetRecord>): Promise<void> {
     await this.db.updateTable('budgets').set(budgetToRow(changes)).where('budget_id', '=', budgetId).execute();
+  }
+
+  /** The keys, teams and end users linked to a budget. */
+  async holdersOf(budgetId: string): Promise<BudgetHolder[]> {
+    const [keys, teams, users] = await Promise.all([
+      this.db.selectFrom('api_keys').selectAll().where('budget_id', '=', budgetId).execute(),
+      this.db.selectFrom('teams').selectAll().where('budget_id', '=', budgetId).execute(),
+      this.db.selectFrom('end_users').selectAll().where('budget_id', '=', budgetId).execute(),
+    ]);
+    return [
+      ...keys.map((row): BudgetHolder => ({ kind: 'key', id: row.key_id, limits: limitsFromRow(row) })),
+      ...teams.map((row): BudgetHolder => ({ kind: 'team', id: row.team_id, limits: limitsFromRow(row) })),
+      ...users.map((row): BudgetHolder => ({ kind: 'customer', id: row.user_id, limits: limitsFromRow(row) })),
+    ];
+  }
+
+  /** A linked holder's new budget period (a change of its budget's period): its start, and the spend carried into it when given. */
+  async setBudgetPeriod(holder: BudgetHolder, period: Pick<Limits, 'budgetPeriodStart'> & Partial<Pick<Limits, 'spendMicros'>>): Promise<void> {
+    const row = limitsToRow(period);
+    if (holder.kind === 'key') await this.db.updateTable('api_keys').set(row).where('key_id', '=', holder.id).execute();
+    else if (holder.kind === 'team') await this.db.updateTable('teams').set(row).where('team_id', '=', holder.id).execute();
+    else await this.db.updateTable('end_users').set(row).where('user_id', '=', holder.id).execute();
   }
 
   /** Deletes the budget; keys, teams and end users linked to it are unlinked in the same transaction. */
