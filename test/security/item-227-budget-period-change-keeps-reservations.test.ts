@@ -16,19 +16,15 @@ import type { BudgetHold, LimitsState } from '../../src/state/limits-state.js';
 import { LocalLimitsState } from '../../src/state/local-limits-state.js';
 import { RedisLimitsState } from '../../src/state/redis-limits-state.js';
 import { startGateway, type TestGateway } from '../support/gateway.js';
-import { chatStatus, clientFor, Management, maxCostMicros, pricedConfig } from '../support/management.js';
+import { clientFor, Management, pricedConfig } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { deleteKeys, REDIS_URL, redisAvailableForTests, uniquePrefix } from '../support/redis.js';
+import { PERIOD_BUDGET_USD, periodChangeScenario } from '../support/period-change.js';
 import { stateSetups } from '../support/shared-state-setups.js';
-import { waitFor } from '../support/wait.js';
 
 const setups = await stateSetups();
 
-const MAX_TOKENS = 10;
-/** What one call reserves: its prompt's bound and 10 output tokens at the cheap prices (38 µ$). */
-const CALL_MICROS = maxCostMicros('hi', MAX_TOKENS);
-/** A budget that covers exactly 3 calls in flight. */
-const BUDGET_USD = (3 * CALL_MICROS) / 1_000_000;
+const BUDGET_USD = PERIOD_BUDGET_USD;
 
 describe.each(setups)('a budget period change keeps the reservations in flight: $name', (setup) => {
   const upstream = new MockOpenAI({ promptTokens: 1, completionTokens: 1 });
@@ -51,62 +47,7 @@ describe.each(setups)('a budget period change keeps the reservations in flight: 
     await cleanup?.();
   });
 
-  /** Starts 3 calls that stay in flight upstream (the mock never answers them) until aborted. */
-  async function threeInFlight(client: OpenAI): Promise<{ abort(): Promise<void> }> {
-    const before = upstream.requests.length;
-    const controller = new AbortController();
-    upstream.alwaysFault = { kind: 'stall' };
-    const calls = Array.from({ length: 3 }, () =>
-      client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: MAX_TOKENS, stream: true }, { signal: controller.signal }).then(
-        async (stream) => {
-          for await (const _chunk of stream) void _chunk;
-        },
-        () => undefined,
-      ),
-    );
-    await waitFor(() => upstream.requests.length - before === 3, 'the 3 calls reaching the upstream');
-    upstream.alwaysFault = undefined;
-    return {
-      async abort() {
-        controller.abort();
-        await Promise.all(calls.map((call) => call.catch(() => undefined)));
-        await waitFor(() => upstream.requests.slice(before, before + 3).every((request) => request.aborted), 'the 3 calls ending upstream');
-      },
-    };
-  }
-
-  /** Calls until one is admitted (the calls in flight settled and gave their reservations back); fails after 10 s. */
-  async function admittedAgain(client: OpenAI): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const outcome = await chatStatus(client, { model: 'cheap', max_tokens: MAX_TOKENS });
-      if (outcome.status === 200) return;
-      expect(outcome.status).toBe(400);
-      if (Date.now() > deadline) throw new Error('the budget stayed held after the calls in flight ended: their reservations leaked');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-
-  /** 3 calls in flight fill the budget; after `change` (a new period of the same length) a 4th is still refused, and the budget comes back once they end. */
-  async function scenario(client: OpenAI, change: () => Promise<unknown>): Promise<void> {
-    const inFlight = await threeInFlight(client);
-    try {
-      const fourth = await chatStatus(client, { model: 'cheap', max_tokens: MAX_TOKENS });
-      expect(fourth.status).toBe(400);
-      expect(fourth.error?.error).toMatchObject({ type: 'budget_exceeded' });
-
-      await change();
-
-      const before = upstream.requests.length;
-      const after = await Promise.all(Array.from({ length: 3 }, () => chatStatus(client, { model: 'cheap', max_tokens: MAX_TOKENS })));
-      expect(after.map((outcome) => outcome.status)).toEqual([400, 400, 400]);
-      expect(upstream.requests.length - before).toBe(0);
-    } finally {
-      await inFlight.abort();
-    }
-    // Settling the calls admitted in the old period released their reservations from the new one.
-    await admittedAgain(client);
-  }
+  const scenario = (client: OpenAI, change: () => Promise<unknown>) => periodChangeScenario(upstream, client, change);
 
   it("a key's own non-admin holder switches budget_duration 30d → 720h with 3 calls in flight: nothing more is admitted", async () => {
     const user = await api.newUser({ user_role: 'internal_user' });
