@@ -14,6 +14,7 @@
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
 import { callOf } from '../http/context.js';
+import { addDuration, parseDuration } from './budget-period.js';
 import type { KeyFields, ManagementService } from './management.js';
 import { can } from './permissions.js';
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
@@ -52,6 +53,22 @@ function assertKeepsGuardrails(metadata: Record<string, unknown> | undefined, ex
   if (dropped.length > 0) {
     throw denied(`only an admin removes a guardrail from a key: keep ${dropped.map((name) => `"${name}"`).join(', ')} in "metadata.guardrails" (the new metadata replaces the whole object)`);
   }
+}
+
+/**
+ * An expiry is how an operator issues a time-limited credential (a contractor, a demo): a non-admin
+ * may bring a key's expiry closer (or set one where none was) but not lengthen or remove it, or the
+ * key would outlive what it was issued for — with its key_alias, routing rules and budget link, and
+ * for a team admin on a member's key, with the member's access. Only the keys the caller created
+ * itself keep their old freedom: it could make such a key again with any expiry. (Who set an
+ * expiry is not stored, so a key the caller created counts as its own even after an admin's update.)
+ */
+function assertKeepsExpiry(duration: string | null | undefined, existing: KeyRecord | undefined, userId: string): void {
+  if (duration === undefined || !existing || existing.expiresAt === null || existing.createdBy === userId) return;
+  // A malformed duration is left to the service's 400.
+  const parsed = duration === null ? undefined : parseDuration(duration);
+  if (duration !== null && (!parsed || addDuration(Date.now(), parsed) <= existing.expiresAt)) return;
+  throw denied(`only an admin lengthens or removes a key's expiry ("duration"): this key expires at ${new Date(existing.expiresAt).toISOString()}; send a shorter "duration" or leave it out`);
 }
 
 function guardrailNames(value: unknown): string[] {
@@ -189,6 +206,7 @@ export class ManagementAccess {
     // key's own link back is fine; checked before the budget is looked up, so unknown ids answer alike.
     if (fields.budget_id !== undefined && (fields.budget_id ?? null) !== (existing?.budgetId ?? null)) throw denied('only an admin links a key to a budget object or unlinks it ("budget_id")');
     assertKeepsGuardrails(fields.metadata, existing);
+    assertKeepsExpiry(fields.duration, existing, self.userId);
     this.assertAliasNotRouted(fields.key_alias, existing?.alias ?? null);
     const teamAdmin = team !== undefined && isTeamAdmin(team, self.userId);
     if (team && !teamAdmin && !team.members.some((member) => member.userId === self.userId)) throw denied(`not a member of team "${team.teamId}"`);
