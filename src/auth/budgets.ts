@@ -32,10 +32,18 @@ export function withBudget<T extends Limits>(holder: T, budget: BudgetRecord | u
     ...holder,
     maxBudgetMicros: holder.maxBudgetMicros ?? budget.maxBudgetMicros,
     softBudgetMicros: holder.softBudgetMicros ?? budget.softBudgetMicros,
-    // A budget's period only applies with its amount: a holder's own max_budget keeps its own period.
-    budgetDuration: holder.maxBudgetMicros === null && holder.budgetDuration === null ? budget.budgetDuration : holder.budgetDuration,
+    budgetDuration: effectiveBudgetDuration(holder, budget.budgetDuration),
     rpmLimit: holder.rpmLimit ?? budget.rpmLimit,
     tpmLimit: holder.tpmLimit ?? budget.tpmLimit,
     maxParallelRequests: holder.maxParallelRequests ?? budget.maxParallelRequests,
   };
+}
+
+/**
+ * The holder's budget period: its own, else its linked budget's. A budget's period only applies with
+ * its amount: a holder's own max_budget keeps its own period. Admission (`withBudget`) and the usage
+ * writer (storage/repositories/spend.ts) both count periods by it.
+ */
+export function effectiveBudgetDuration(holder: Pick<Limits, 'maxBudgetMicros' | 'budgetDuration'>, budgetDuration: string | null | undefined): string | null {
+  return holder.maxBudgetMicros === null && holder.budgetDuration === null ? (budgetDuration ?? null) : holder.budgetDuration;
 }

@@ -5,6 +5,7 @@
  * older period stays in the usage log but no longer counts toward the budget.
  */
 import { sql, type Transaction } from 'kysely';
+import { effectiveBudgetDuration } from '../../auth/budgets.js';
 import { currentPeriod } from '../../auth/principals.js';
 import { effectiveModelBudgets, modelBudgetPeriod, storedModelBudgets } from '../../auth/model-budgets.js';
 import type { Database, UsageLogRow } from '../schema.js';
@@ -95,26 +96,37 @@ async function applyTo(transaction: Transaction<Database>, table: Table, increme
   const ids = [...new Set(increments.map((increment) => increment.id))];
   const holders = await transaction
     .selectFrom(table)
-    .select([sql<string>`${sql.ref(idColumn)}`.as('id'), 'budget_duration', 'budget_period_start', 'created_at'])
+    .select([sql<string>`${sql.ref(idColumn)}`.as('id'), 'budget_duration', 'budget_period_start', 'created_at', 'max_budget_micros', sql<string | null>`${table === 'users' ? sql`null` : sql.ref('budget_id')}`.as('budget_id')])
     .where(sql.ref(idColumn), 'in', ids)
     .execute();
+  // The holder's period is its effective one (auth/budgets.ts): its own, else its linked budget
+  // object's, so a holder on its budget's period has its stored spend reset at the boundary as
+  // admission reads it (principals.ts `spendThisPeriod`). One look-up per batch, only for linked holders.
+  const budgetIds = [...new Set(holders.flatMap((holder) => (holder.budget_id && holder.max_budget_micros === null && holder.budget_duration === null ? [holder.budget_id] : [])))];
+  const budgetDurations = new Map<string, string | null>();
+  if (budgetIds.length > 0) {
+    for (const budget of await transaction.selectFrom('budgets').select(['budget_id', 'budget_duration']).where('budget_id', 'in', budgetIds).execute()) budgetDurations.set(budget.budget_id, budget.budget_duration);
+  }
   for (const holder of holders) {
+    const budgetDuration = effectiveBudgetDuration({ maxBudgetMicros: holder.max_budget_micros, budgetDuration: holder.budget_duration }, holder.budget_id ? budgetDurations.get(holder.budget_id) : null);
     // Sum this holder's increments per budget period.
     const perPeriod = new Map<number, number>();
     for (const increment of increments) {
       if (increment.id !== holder.id) continue;
-      const period = currentPeriod({ budgetDuration: holder.budget_duration, budgetPeriodStart: holder.budget_period_start, createdAt: holder.created_at }, increment.createdAt);
+      const period = currentPeriod({ budgetDuration, budgetPeriodStart: holder.budget_period_start, createdAt: holder.created_at }, increment.createdAt);
       perPeriod.set(period, (perPeriod.get(period) ?? 0) + increment.amount);
     }
     for (const [period, amount] of [...perPeriod.entries()].sort(([a], [b]) => a - b)) {
+      // Period 0: the spend never resets (no period, or one the gateway cannot read).
+      const resets = period === 0 ? 0 : 1;
       await sql`
         update ${sql.table(table)} set
           spend_micros = case
-            when budget_duration is null or coalesce(budget_period_start, created_at) = ${period} then spend_micros + ${amount}
+            when ${resets} = 0 or coalesce(budget_period_start, created_at) = ${period} then spend_micros + ${amount}
             when coalesce(budget_period_start, created_at) < ${period} then ${amount}
             else spend_micros end,
           budget_period_start = case
-            when budget_duration is not null and coalesce(budget_period_start, created_at) < ${period} then ${period}
+            when ${resets} = 1 and coalesce(budget_period_start, created_at) < ${period} then ${period}
             else budget_period_start end
         where ${sql.ref(idColumn)} = ${holder.id}`.execute(transaction);
     }
