@@ -4,20 +4,11 @@
  * responses; nobody else does, admins included: a stored response holds a tenant's conversation.
  */
 import type { Caller } from '../auth/caller.js';
+import { keyOwnerScope, teamOwnerScope } from './owner-scope.js';
 
 export function ownerScopeOf(caller: Caller): string {
   if (caller.teamId) return teamOwnerScope(caller.teamId);
   if (caller.keyId) return keyOwnerScope(caller.keyId);
   if (caller.keyHash) return `key-hash:${caller.keyHash}`;
   return 'master';
-}
-
-/** The owner scope of a team's responses (deleted with the team: a team created again under that id must not read them). */
-export function teamOwnerScope(teamId: string): string {
-  return `team:${teamId}`;
-}
-
-/** The owner scope of the responses of a key without a team (deleted with the key). */
-export function keyOwnerScope(keyId: string): string {
-  return `key:${keyId}`;
 }

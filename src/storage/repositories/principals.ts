@@ -8,7 +8,7 @@ import type { KeyRecord, Limits, TeamMember, TeamRecord, UserRecord, UserRole } 
 import type { ApiKeyTable, Database, LimitColumns, TeamTable, UserTable } from '../schema.js';
 
 import { bumpChangeVersion, readChangeVersion } from './change-versions.js';
-import { keyOwnerScope, teamOwnerScope } from '../../responses/owner.js';
+import { keyOwnerScope, teamOwnerScope } from '../../responses/owner-scope.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
