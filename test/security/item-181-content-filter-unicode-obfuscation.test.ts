@@ -8,49 +8,22 @@
  * characters left out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MockOpenAI } from '../support/mock-openai.js';
-import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import type { MockOpenAI } from '../support/mock-openai.js';
+import { startFilterGateway, type FilterGateway } from '../support/content-filter-gateway.js';
 
+let filtered: FilterGateway;
 let upstream: MockOpenAI;
-let gateway: TestGateway;
 
 beforeAll(async () => {
-  upstream = new MockOpenAI();
-  await upstream.start();
-  gateway = await startGateway(`
-model_list:
-  - model_name: gpt-4o-mini
-    litellm_params: {model: openai/gpt-4o-mini, api_base: "${upstream.url}", api_key: sk-upstream-test}
-general_settings:
-  master_key: ${MASTER_KEY}
-guardrails:
-  - guardrail_name: no-secrets
-    litellm_params:
-      guardrail: content_filter
-      mode: [pre_call, post_call]
-      default_on: true
-      blocked_words: [password]
-      blocked_regex: ['sk-[A-Za-z0-9]{20,}']
-      denied_topics: [{name: weapons, keywords: [bomb]}]
-  - guardrail_name: injection
-    litellm_params: {guardrail: prompt_injection, default_on: true, threshold: 0.5}
-`);
+  filtered = await startFilterGateway('');
+  upstream = filtered.upstream;
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await upstream?.close();
+  await filtered?.close();
 });
 
-async function chat(content: string): Promise<{ status: number; text: string; calls: number }> {
-  const before = upstream.requests.length;
-  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${MASTER_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }),
-  });
-  return { status: response.status, text: await response.text(), calls: upstream.requests.length - before };
-}
+const chat = (content: string) => filtered.chat(content);
 
 describe('blocked words written to slip past the filter', () => {
   it.each([
