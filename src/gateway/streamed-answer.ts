@@ -10,6 +10,7 @@
  * events when it counts tokens itself (stream-relay.ts).
  */
 import { chatChunkInShape } from '../providers/shared/chunk-shape.js';
+import { BILLED_BESIDE_CONTENT } from '../providers/shared/usage.js';
 import type { ChatChunk } from '../providers/types.js';
 
 export type StreamedPart = string | ChatChunk;
@@ -100,9 +101,6 @@ export function chunksText(chunks: readonly ChatChunk[]): string {
   return text;
 }
 
-/** Delta fields of output a provider bills beside the answer's text: reasoning (DeepSeek and the native adapters' `reasoning_content`, OpenRouter's and Groq's `reasoning`) and refusals. */
-const BILLED_DELTA_FIELDS = ['reasoning_content', 'reasoning', 'refusal'] as const;
-
 /** Everything the chunks hold that the provider bills as output, for a local count: chunksText plus reasoning and refusal text. */
 export function billedText(chunks: readonly ChatChunk[]): string {
   let text = chunksText(chunks);
@@ -110,7 +108,7 @@ export function billedText(chunks: readonly ChatChunk[]): string {
     for (const choice of choicesOf(chunk)) {
       const delta = choice.delta as unknown;
       if (!isObject(delta)) continue;
-      for (const field of BILLED_DELTA_FIELDS) if (typeof delta[field] === 'string') text += delta[field];
+      for (const field of BILLED_BESIDE_CONTENT) if (typeof delta[field] === 'string') text += delta[field];
     }
   }
   return text;

@@ -23,7 +23,7 @@ import type { NativeCall, NativeProvider, Upload } from '../native.js';
 import { providerSpec } from '../specs.js';
 import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUnits, UpstreamRequest, Usage } from '../types.js';
 import { ResponsesNativeStreamTransform, responsesText, usageFromResponses, usageOfResponse } from './openai-responses-native.js';
-import { usageFromOpenAI } from './usage.js';
+import { BILLED_BESIDE_CONTENT, usageFromOpenAI } from './usage.js';
 import { GatewayError } from '../../errors.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import { buildCohereRerankRequest, cohereRerankAnswer } from '../cohere/rerank.js';
@@ -204,7 +204,7 @@ function textOf(body: unknown): string {
  */
 function billedBesideContent(message: Json): string {
   let text = '';
-  for (const field of ['reasoning_content', 'reasoning', 'refusal']) if (typeof message[field] === 'string') text += message[field];
+  for (const field of BILLED_BESIDE_CONTENT) if (typeof message[field] === 'string') text += message[field];
   if (Array.isArray(message.tool_calls)) {
     for (const call of message.tool_calls as unknown[]) if (isJsonObject(call) && isJsonObject(call.function) && typeof call.function.arguments === 'string') text += call.function.arguments;
   }

@@ -1,5 +1,13 @@
 import type { OpenAIUsage, Usage } from '../types.js';
 
+/**
+ * Fields of an OpenAI-format message or delta whose text the provider bills as output beside its
+ * `content`: reasoning (DeepSeek's and the native adapters' `reasoning_content`, OpenRouter's and
+ * Groq's `reasoning`) and refusals. One list for every local count of output (the chat route's
+ * streamed answer, the /openai/v1 relay).
+ */
+export const BILLED_BESIDE_CONTENT = ['reasoning_content', 'reasoning', 'refusal'] as const;
+
 const count = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
 
 /**
