@@ -53,6 +53,12 @@ function positiveInteger(value: unknown): number | undefined {
 /** Anthropic-defined tools the client executes itself (billed in tokens only). */
 const ANTHROPIC_CLIENT_TOOL = /^(bash|text_editor|computer|memory)_/;
 
+/** Anthropic request fields whose non-default values Anthropic bills above the standard rates, with their default. */
+const PRICED_ABOVE_STANDARD = [
+  ['speed', 'standard'],
+  ['inference_geo', 'global'],
+] as const;
+
 /** Anthropic Messages (`/anthropic/v1/messages`). */
 export function anthropicServerTools(body: Json, unbilledAllowed: boolean): ServerToolPlan {
   const serverTools: string[] = [];
@@ -85,6 +91,21 @@ export function anthropicServerTools(body: Json, unbilledAllowed: boolean): Serv
     serverTools.push(field);
     if (!unbilledAllowed) throw unbilled(`"${field}"`, field === 'container' ? 'a code execution container' : 'a set of MCP servers Anthropic connects to', field);
   }
+  // Fast mode (`speed: "fast"`, 6× the standard rates on Opus 4.6, other multiples later) and
+  // US-only inference (`inference_geo: "us"`, 1.1× every token) raise the price of every token
+  // the call bills; the gateway charges and reserves the standard rates, so only their defaults pass.
+  if (!unbilledAllowed) {
+    for (const [field, standard] of PRICED_ABOVE_STANDARD) {
+      const value = body[field];
+      if (value !== undefined && value !== null && value !== standard) {
+        throw new GatewayError(
+          'invalid_request',
+          `"${field}": ${JSON.stringify(value).slice(0, 64)} is billed by Anthropic above the standard rates this gateway charges, so it would be used for less than its price: send ${JSON.stringify(standard)} or leave it out; only a key with the llm.manage_providers permission may send another value`,
+          { param: field },
+        );
+      }
+    }
+  }
   return plan(tools === body.tools ? body : { ...body, tools }, searches > 0 ? { webSearches: searches } : undefined, serverTools);
 }
 
@@ -92,6 +113,10 @@ export function anthropicServerTools(body: Json, unbilledAllowed: boolean): Serv
 const GEMINI_GROUNDING = new Set(['googleSearch', 'google_search', 'googleSearchRetrieval', 'google_search_retrieval']);
 const GEMINI_TOKEN_BILLED = new Set(['codeExecution', 'code_execution', 'urlContext', 'url_context']);
 const GEMINI_CLIENT = new Set(['functionDeclarations', 'function_declarations']);
+
+/** The GenerateContentRequest's service tier, in both JSON spellings, and its values billed at or below the standard rates. */
+const GEMINI_SERVICE_TIER = ['serviceTier', 'service_tier'] as const;
+const GEMINI_STANDARD_OR_BELOW = /^(service_tier_)?(standard|flex|unspecified)$/i;
 
 /** Gemini generateContent and its stream (`/gemini/...`). */
 export function geminiServerTools(body: Json, unbilledAllowed: boolean): ServerToolPlan {
@@ -107,6 +132,21 @@ export function geminiServerTools(body: Json, unbilledAllowed: boolean): ServerT
         else if (!GEMINI_TOKEN_BILLED.has(field) && !unbilledAllowed) throw unbilled(`tools[${index}].${field.slice(0, 64)}`, 'a server tool', `tools[${index}].${field.slice(0, 64)}`);
       }
     });
+  }
+  // Priority inference (`serviceTier: "priority"`) is billed 75–100% above the standard rates the
+  // gateway charges and reserves; only the tiers billed at or below them pass (the proto name and
+  // enum spellings too, as Google reads them: an enum may also arrive as its number, refused here).
+  if (!unbilledAllowed) {
+    for (const field of GEMINI_SERVICE_TIER) {
+      const value = body[field];
+      if (value !== undefined && value !== null && !(typeof value === 'string' && GEMINI_STANDARD_OR_BELOW.test(value))) {
+        throw new GatewayError(
+          'invalid_request',
+          `"${field}": ${JSON.stringify(value).slice(0, 64)} is billed by Google above the standard rates this gateway charges, so it would be used for less than its price: send "standard" or "flex", or leave it out; only a key with the llm.manage_providers permission may send another value`,
+          { param: field },
+        );
+      }
+    }
   }
   // Google bills a grounded prompt once per request, whatever the number of candidates or searches.
   return plan(body, grounded ? { groundedPrompts: 1 } : undefined, serverTools);
