@@ -85,15 +85,23 @@ export const openAIResponseFormat: ResponseFormat = {
 
 /**
  * A stream relayed as the upstream wrote it (`/openai/v1/*`): each event's own bytes, the
- * upstream's `[DONE]` included, nothing added at the end; a failure after the first event ends it
+ * upstream's `[DONE]` included, nothing added at the end (the usage chunk the gateway asked for
+ * left out unless the client asked for it too); a failure after the first event ends it
  * with OpenAI's error envelope as a `data:` event, as on /v1/chat/completions.
  */
 class OpenAIRelayEncoder implements StreamEncoder {
   readonly contentType = 'text/event-stream; charset=utf-8';
 
+  constructor(private readonly includeUsage: boolean) {}
+
   chunks(emitted: EmittedChunk[]): string {
     let out = '';
-    for (const item of emitted) if (item.raw !== undefined) out += item.raw;
+    for (const item of emitted) {
+      // The usage-only chunk the relay asked for to bill the stream (the transform leaves it no
+      // choices): hidden unless the client asked for it too.
+      if (item.raw === undefined || (!this.includeUsage && item.usageFree === false && item.chunk.choices.length === 0)) continue;
+      out += item.raw;
+    }
     return out;
   }
 
@@ -110,5 +118,5 @@ class OpenAIRelayEncoder implements StreamEncoder {
 export const openAIRelayFormat: ResponseFormat = {
   openAI: true,
   chat: openAIResponseFormat.chat,
-  stream: () => new OpenAIRelayEncoder(),
+  stream: ({ includeUsage }) => new OpenAIRelayEncoder(includeUsage),
 };

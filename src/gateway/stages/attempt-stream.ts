@@ -35,7 +35,9 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
   // The request's own `timeout` (request-options.ts) bounds the first chunk and each wait between chunks.
   const askedTimeoutMs = context.requestOptions?.timeoutMs;
   const firstChunkTimeoutMs = askedTimeoutMs ?? deployment.streamTimeoutMs ?? timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
-  const clientEncoder = call.format.stream({ includeUsage: (operation.kind === 'chat' || operation.kind === 'completion') && operation.request.stream_options?.include_usage === true });
+  // A relayed stream's options are in its native body (the relay asks for usage whatever they say).
+  const streamOptions = operation.kind === 'chat' || operation.kind === 'completion' ? operation.request.stream_options : operation.kind === 'native' ? (operation.request.native.stream_options as { include_usage?: unknown } | null | undefined) : undefined;
+  const clientEncoder = call.format.stream({ includeUsage: streamOptions?.include_usage === true });
   // Set while the relay runs: the size cap cuts the stream through it.
   let cutStream: ((error: GatewayError) => void) | undefined;
   const maxBytes = deps.settings.maxResponseBytes;

@@ -89,6 +89,9 @@ export function multipartRequest(call: NativeCall, upload: Upload, target: Deplo
   return { url, method: 'POST', headers, bodyStream: () => Readable.from([...parts.flat(), tailBytes]), framing: 'json' };
 }
 
+/** Relayed paths whose streams report usage only when asked (`stream_options.include_usage`). */
+const RELAYED_COMPLETION_STREAM = /^(chat\/)?completions$/;
+
 function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
   if (isGoogleProvider(target.provider)) return buildGoogleMediaRequest(call, target);
   if (providerSpec(target.provider)?.format === 'cohere') return buildCohereRerankRequest(call, target);
@@ -96,6 +99,12 @@ function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
   const body: Json = { ...call.body, model: target.upstreamModel };
   // A routing rule or power level may cap a Response's output below what the client asked for.
   if (call.method === 'responses' && call.maxTokens !== undefined && !(typeof body.max_output_tokens === 'number' && body.max_output_tokens <= call.maxTokens)) body.max_output_tokens = call.maxTokens;
+  // A relayed chat or text completion stream asks for the usage chunk whatever the client asked:
+  // without it the call is billed on the streamed text, and a reasoning model streams none of the
+  // reasoning it bills as output. The chunk is hidden from a client that did not ask (OpenAIRelayEncoder).
+  if (call.stream && RELAYED_COMPLETION_STREAM.test(call.method) && providerSpec(target.provider)?.supportsStreamUsage) {
+    body.stream_options = { ...(isJsonObject(body.stream_options) ? body.stream_options : {}), include_usage: true };
+  }
   return { url: urlOf(target, call.method), method: 'POST', headers: headersFor(target, call.stream), body: JSON.stringify(body), framing: 'sse' };
 }
 
@@ -266,7 +275,10 @@ export class OpenAIRelayStreamTransform implements ChatStreamTransform {
       if (typeof delta?.content === 'string') text += delta.content;
       if (delta) text += billedBesideContent(delta);
     }
-    return [{ chunk: this.chunk(text), raw, usageFree: usage === undefined }];
+    // The usage-only chunk (`choices: []`) keeps its empty choices, so that the relay's encoder can
+    // hide the chunk the gateway asked for from a client that did not (buildRequest).
+    const usageOnly = usage !== undefined && Array.isArray(parsed.choices) && parsed.choices.length === 0;
+    return [{ chunk: usageOnly ? { ...this.chunk(''), choices: [] } : this.chunk(text), raw, usageFree: usage === undefined }];
   }
 
   end(): EmittedChunk[] {
