@@ -13,7 +13,8 @@
  *   computer / memory tools, Gemini code execution and URL context, Responses computer use, local
  *   shell, apply_patch and remote MCP): relayed, the server tools among them flagged so that the
  *   usage bounds accept the input their results add (billing/usage-bounds.ts);
- * - anything else (Anthropic code execution and its `container`, web fetch, `mcp_servers`; Gemini
+ * - anything else (Anthropic code execution and its `container`, web fetch, `mcp_servers`, and the
+ *   compaction edit of `context_management`, whose summarizing step the top-level usage omits; Gemini
  *   Maps grounding, file search, Vertex retrieval; Responses code_interpreter containers,
  *   image_generation, and any tool type not listed here): billed in units the answer does not
  *   report or the gateway does not price, so refused with a 400 naming the tool before any upstream
@@ -90,6 +91,16 @@ export function anthropicServerTools(body: Json, unbilledAllowed: boolean): Serv
     if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) continue;
     serverTools.push(field);
     if (!unbilledAllowed) throw unbilled(`"${field}"`, field === 'container' ? 'a code execution container' : 'a set of MCP servers Anthropic connects to', field);
+  }
+  // Threshold compaction (`compact_20260112`, beta compact-2026-01-12) runs an extra sampling step
+  // billed at the model's rates that the top-level usage leaves out (only `usage.iterations` has it),
+  // so it would be used for free; context edits that only clear content bill fewer tokens and pass.
+  const edits = isJsonObject(body.context_management) ? body.context_management.edits : undefined;
+  if (!unbilledAllowed && Array.isArray(edits)) {
+    edits.forEach((edit: unknown, index: number) => {
+      const type = isJsonObject(edit) ? edit.type : undefined;
+      if (typeof type === 'string' && type.startsWith('compact_')) throw unbilled(`context_management.edits[${index}] ${JSON.stringify(type.slice(0, 64))}`, 'a compaction (a summarizing step billed outside the usage the answer totals)', `context_management.edits[${index}].type`);
+    });
   }
   // Fast mode (`speed: "fast"`, 6× the standard rates on Opus 4.6, other multiples later) and
   // US-only inference (`inference_geo: "us"`, 1.1× every token) raise the price of every token
