@@ -8,8 +8,9 @@
  *
  * Which calls an entry covers: an entry applies to the model a call is SERVED by — the model group
  * that answered (config `model_name`, after key aliases, `model_group_alias` and wildcards were
- * resolved), or the deployment's upstream model, with or without its provider prefix
- * (`gpt-4o`, `openai/gpt-4o`), or a name the key's `aliases` or the config's `model_group_alias`
+ * resolved), or the deployment's upstream model or `model_info.base_model`, with or without its
+ * provider prefix (`gpt-4o`, `openai/gpt-4o`) or a vendor prefix of its own (an aggregator's
+ * `openai/gpt-4o`), in any case, or a name the key's `aliases` or the config's `model_group_alias`
  * send to that group. At admission the call reserves on the entry of every model it may reach
  * (the requested group and every fallback); at settle only the entries of the model that served it
  * are charged, the others released. So neither an alias nor a fallback moves a call out from under
@@ -113,11 +114,30 @@ export function modelSpendThisPeriod(spend: ModelSpend | undefined, period: numb
   return spend && spend.period === period ? spend.spendMicros : 0;
 }
 
-/** A model a call may be served by: its group, and the deployment's provider and upstream model. */
+/** A model a call may be served by: its group, and the deployment's provider, upstream model and model_info.base_model. */
 export interface ServedModel {
   group: string;
   provider: string;
   upstreamModel: string;
+  baseModel?: string;
+}
+
+/**
+ * A name as entries are compared with it. A wildcard serves whatever spelling the client sends
+ * (`GPT-4o` through `"*"` calls the upstream as `GPT-4o`, priced as gpt-4o), so a byte-for-byte
+ * comparison let a spent entry be dodged by changing case.
+ */
+function comparable(name: string): string {
+  return name.trim().toLowerCase();
+}
+
+/** The names a served model answers to: as given, with the deployment's provider, and without a vendor prefix of its own. */
+function addModelNames(names: Set<string>, provider: string, model: string): void {
+  const name = comparable(model);
+  names.add(name);
+  names.add(`${provider}/${name}`);
+  // `openai/gpt-4o` as an upstream model (an aggregator's name, or `openai/openai/gpt-4o` through "openai/*") is gpt-4o.
+  names.add(name.slice(name.lastIndexOf('/') + 1));
 }
 
 /**
@@ -125,8 +145,11 @@ export interface ServedModel {
  * aliases and the config's model_group_alias to the group it sends calls to (undefined: not an alias).
  */
 export function entriesFor(budgets: ModelBudgets, served: ServedModel, aliasTarget: (name: string) => string | undefined): string[] {
-  const names = new Set([served.group, served.upstreamModel, `${served.provider}/${served.upstreamModel}`]);
-  return Object.keys(budgets).filter((entry) => names.has(entry) || aliasTarget(entry) === served.group);
+  const names = new Set([comparable(served.group)]);
+  addModelNames(names, served.provider, served.upstreamModel);
+  // An Azure deployment's name says nothing of its model; base_model says which it is (and prices it).
+  if (served.baseModel) addModelNames(names, served.provider, served.baseModel);
+  return Object.keys(budgets).filter((entry) => names.has(comparable(entry)) || aliasTarget(entry) === served.group);
 }
 
 /**

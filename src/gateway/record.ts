@@ -97,7 +97,7 @@ export class UsageRecorder {
     const { billedMicros, byok } = billing;
     const admission = call.admission;
     // The model that served the call: the key's model_max_budget entries covering it are charged.
-    const served = ending.modelGroup && deployment && !ending.cacheHit && !ending.mock ? { group: ending.modelGroup, provider: deployment.provider, upstreamModel: deployment.upstreamModel } : undefined;
+    const served = ending.modelGroup && deployment && !ending.cacheHit && !ending.mock ? { group: ending.modelGroup, provider: deployment.provider, upstreamModel: deployment.upstreamModel, baseModel: deployment.modelInfo.base_model } : undefined;
     const modelBudgets = admission?.ticket?.settle(billedMicros, ending.cacheHit || ending.mock ? 0 : usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0), served) ?? [];
     const powerLevel = this.deps.platform ? chargedLevelOf(call, ending.lastAttempt) : undefined;
     const credits = admission?.credits?.settle(billing.answerMicros, { level: powerLevel, reads: billing.operatorReads });

@@ -288,13 +288,15 @@ function sizeCappedBytes(maxBytes: number, exceeded: () => GatewayError): Transf
 /**
  * A pass-through target has no price, so a call through it cannot be reserved against a budget or
  * charged to credits. Callers held to money — a key, user or team with a budget (its own or a
- * linked budget object), or a user paying credits on the platform — are refused instead of being
+ * linked budget object), a key with per-model budgets, or a user paying credits on the platform — are refused instead of being
  * let through unbilled. Rate limits count these calls like any other (gateway/stages/admit.ts).
  */
 export function unpricedRefusal(principal: ResolvedKey | undefined, creditsOn: boolean): GatewayError | undefined {
   if (!principal) return undefined;
   const held = [principal.key, principal.user, principal.team].find((limits) => limits && (limits.maxBudgetMicros !== null || (limits.budgetId ?? null) !== null));
-  if (held || (creditsOn && principal.user)) {
+  // A per-model budget holds the key to money too: the relayed body is never read, so the model it calls is unknown.
+  const perModel = principal.key.modelMaxBudget !== undefined && Object.keys(principal.key.modelMaxBudget).length > 0;
+  if (held || perModel || (creditsOn && principal.user)) {
     return new GatewayError('permission_denied', 'pass-through endpoints carry no price, so a key held to a budget or paying credits cannot call them (every call it makes must be charged): use a key without a budget for this route');
   }
   return undefined;
