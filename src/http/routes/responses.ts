@@ -169,7 +169,12 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
       // Built-in tools run on OpenAI's servers: the request is relayed there untranslated (responses-native.ts).
       const builtIn = builtInToolsOf(request.body);
       if (builtIn.length > 0) {
-        const operation = responsesNativeOperation(request.body, builtIn, catalog, can(request, 'llm.manage_providers'));
+        const mayReachInternal = can(request, 'llm.manage_providers');
+        // The body goes as it came to `openai/` deployments, which may be a self-hosted server that
+        // connects to an `mcp` tool's `server_url` or downloads an `input_image` from inside the
+        // operator's network: checked as the translated request is below.
+        assertNoInternalMediaInBody(request.body, mayReachInternal);
+        const operation = responsesNativeOperation(request.body, builtIn, catalog, mayReachInternal);
         const previousId = operation.request.native.previous_response_id;
         const previous = typeof previousId === 'string' && previousId !== '' ? await store.find(previousId, ownerScopeOf(call.caller)) : undefined;
         if (!previous) return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));
