@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
 import type { RequestAuthorizer, UpstreamRequest } from '../providers/types.js';
+import { redactUpstreamMessage } from '../security/redact.js';
 
 /** Connections kept per upstream origin (auth/default-limits.ts keeps one key below half of them). */
 export const DEFAULT_CONNECTIONS_PER_ORIGIN = 256;
@@ -189,10 +190,26 @@ async function authorizationHeaders(authorizer: RequestAuthorizer, provider: str
     return await authorizer.headers();
   } catch (error) {
     if (error instanceof GatewayError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
     // Retryable: a token endpoint that failed (network, 5xx) often answers the next try.
-    throw new GatewayError('upstream_authentication', `${provider}: could not obtain an access token: ${message}`, { provider, cause: error, retryable: true });
+    throw new GatewayError('upstream_authentication', `${provider}: could not obtain an access token: ${tokenFailure(error)}`, { provider, cause: error, retryable: true });
   }
+}
+
+/** Codes of a request that got no answer (node's, undici's, TLS): they name no address. */
+const NETWORK_ERROR_CODE = /^(?:E[A-Z]+|UND_ERR_[A-Z_]+|ERR_TLS_[A-Z_]+|CERT_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_[A-Z_]+)$/;
+
+/**
+ * Why a token could not be obtained, as any caller of the model may read it. The token endpoint is
+ * the operator's (a service account's token_uri may be a private STS), and a network failure quotes
+ * its URL and address ("request to https://sts.internal:8443/token failed, reason: connect
+ * ECONNREFUSED 10.0.0.5:8443"): the code alone goes out; the error stays the cause, for the logs.
+ */
+function tokenFailure(error: unknown): string {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  if (typeof code === 'string' && NETWORK_ERROR_CODE.test(code)) return `cannot reach the token endpoint (${code})`;
+  const message = error instanceof Error ? error.message : String(error);
+  // The endpoint's own refusals ("invalid_grant: Invalid JWT Signature.") say what to fix; URLs in them are dropped all the same.
+  return redactUpstreamMessage(message.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi, '[url]'));
 }
 
 export function connectionError(error: unknown, provider: string, signal?: UpstreamSignal): GatewayError {

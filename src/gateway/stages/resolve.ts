@@ -34,7 +34,7 @@ export function resolveStage(deps: Pick<GatewayDependencies, 'catalog' | 'platfo
       }
       if (principal) assertModelAllowed(principal, operation.request.model, modelName);
       assertLimitsAllow(call.limits, [operation.request.model, modelName], deps.catalog.resolve(modelName));
-      const group = resolveGroup(deps.catalog, modelName);
+      const group = resolveGroup(deps.catalog, modelName, context.caller.isAdmin);
       assertRequestFallbacksAllowed(deps.catalog, principal, split.fallbacks);
       for (const name of split.fallbacks ?? []) assertLimitsAllow(call.limits, [name], deps.catalog.resolve(name), 'fallbacks');
       const reachable = new ReachableModels({ catalog: deps.catalog, policy: deps.router.policy, principal, requested: group, requestFallbacks: split.fallbacks, logger: deps.logger, callId: context.callId, limits: call.limits });
@@ -48,8 +48,11 @@ export function resolveStage(deps: Pick<GatewayDependencies, 'catalog' | 'platfo
   };
 }
 
-/** The configured, callable group a model name leads to, or the 4xx that says why there is none. */
-export function resolveGroup(catalog: ModelCatalog, model: string): ModelGroup {
+/**
+ * The configured, callable group a model name leads to, or the 4xx that says why there is none.
+ * `showReasons`: why each deployment cannot be called (admins only).
+ */
+export function resolveGroup(catalog: ModelCatalog, model: string, showReasons: boolean): ModelGroup {
   const group = catalog.resolve(model);
   if (!group) {
     const disabled = catalog.disabledGroup(model);
@@ -57,6 +60,9 @@ export function resolveGroup(catalog: ModelCatalog, model: string): ModelGroup {
     throw new GatewayError('model_not_found', `model "${model}" is not configured on this gateway; GET /v1/models lists the models you can use`, { param: 'model' });
   }
   if (group.available.length === 0) {
+    // The reasons name credential files, refused api_base addresses and environment variables:
+    // operator detail that /model/info keeps from non-admins too, and that only an operator can fix.
+    if (!showReasons) throw new GatewayError('model_unavailable', `model "${model}" is configured but unavailable: none of its deployments can be called as configured; an administrator sees why in GET /model/info`, { param: 'model' });
     const reasons = [...new Set(group.deployments.map((deployment) => deployment.unavailableReason).filter(Boolean))].join('; ');
     throw new GatewayError('model_unavailable', `model "${model}" is configured but unavailable: ${reasons || 'no deployment can be called'}`, { param: 'model' });
   }
