@@ -12,9 +12,14 @@ import type { ClientConnection } from './client-connection.js';
 
 export type { Caller } from '../auth/caller.js';
 
-/** The prompt of an attempt that timed out after the upstream read it: billed by the provider whose key it ran on. */
+/**
+ * The prompt of an attempt that timed out after the upstream read it, or the whole of an answer the
+ * gateway could not read (unreadableAnswerOf): billed by the provider whose key it ran on.
+ */
 export interface UnansweredRead {
   promptTokens: number;
+  /** The output of an answer that came but could not be read; absent for a timed-out read. */
+  completionTokens?: number;
   costMicros: number | undefined;
   /** Read on the user's own key (BYOK): their provider bills it, so it costs no credits and no spend. */
   byok: boolean;

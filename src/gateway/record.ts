@@ -190,20 +190,28 @@ function sumOfKnown(amounts: ReadonlyArray<number | undefined>): number | undefi
 }
 
 /**
- * The settlement with the prompts of attempts that timed out after the provider read them added
- * (context.unansweredReads): tokens and cost of every attempt the provider bills, in the one record.
+ * The settlement with the prompts of attempts that timed out after the provider read them, and the
+ * answers it could not read, added (context.unansweredReads): tokens and cost of every attempt the
+ * provider bills, in the one record.
  */
 function withUnansweredReads(settlement: Settlement | undefined, reads: readonly UnansweredRead[]): Settlement | undefined {
   if (reads.length === 0) return settlement;
   const promptTokens = reads.reduce((sum, read) => sum + read.promptTokens, 0);
+  const completionTokens = reads.reduce((sum, read) => sum + (read.completionTokens ?? 0), 0);
   const readCost = reads.some((read) => read.costMicros !== undefined) ? reads.reduce((sum, read) => sum + (read.costMicros ?? 0), 0) : undefined;
   if (!settlement) {
-    return { usage: { promptTokens, completionTokens: 0, totalTokens: promptTokens, estimated: true }, costMicros: readCost, upstreamLatencyMs: 0, timeToFirstTokenMs: null };
+    return { usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true }, costMicros: readCost, upstreamLatencyMs: 0, timeToFirstTokenMs: null };
   }
   const usage = settlement.usage ?? {};
   return {
     ...settlement,
-    usage: { ...usage, promptTokens: (usage.promptTokens ?? 0) + promptTokens, totalTokens: (usage.totalTokens ?? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0)) + promptTokens },
+    usage: {
+      ...usage,
+      promptTokens: (usage.promptTokens ?? 0) + promptTokens,
+      // An unknown output stays unknown when no read adds any.
+      completionTokens: completionTokens === 0 ? usage.completionTokens : (usage.completionTokens ?? 0) + completionTokens,
+      totalTokens: (usage.totalTokens ?? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0)) + promptTokens + completionTokens,
+    },
     costMicros: settlement.costMicros === undefined && readCost === undefined ? undefined : (settlement.costMicros ?? 0) + (readCost ?? 0),
   };
 }

@@ -3,8 +3,8 @@
  * the client's format with the usage it reports. Settling is the settle stage's.
  */
 import { performance } from 'node:perf_hooks';
-import { GatewayError } from '../../errors.js';
-import type { EmbeddingsRequest, EmbeddingsResponse, Usage } from '../../providers/types.js';
+import { GatewayError, toGatewayError } from '../../errors.js';
+import type { EmbeddingsRequest, EmbeddingsResponse, ProviderAdapter, Usage } from '../../providers/types.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import { serviceTierOf, usageFromOpenAI } from '../../providers/shared/usage.js';
 import { errorEnvelopeFailure } from '../../providers/shared/errors.js';
@@ -15,7 +15,7 @@ import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js
 import { connectionError, type UpstreamResponse } from '../upstream.js';
 import { providerHeaders } from '../litellm-headers.js';
 import type { JsonAttempted } from './attempted.js';
-import { buildRequest, withTraceparent, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
+import { buildRequest, withTraceparent, dispatch, nativeCallOf, requireAdapter, unreadableAnswer, upstreamError } from './upstream-call.js';
 import { responseTooLarge } from '../response-size.js';
 import { boundUnits } from '../../billing/usage-bounds.js';
 
@@ -48,7 +48,34 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   const upstreamLatencyMs = performance.now() - sentAt;
   // Error text loses the key the attempt ran on: the user's own key (BYOK) is target.deployment's.
   if (response.statusCode >= 400) throw upstreamError(adapter, target.deployment, response, text, target.byok);
+  try {
+    return readAnswer(deps, call, adapter, response, text, upstreamLatencyMs, warnings);
+  } catch (caught) {
+    throw unreadable(caught, text);
+  }
+}
 
+/**
+ * A failure to read or map an answer the upstream sent with a success status: the provider wrote
+ * (and bills) it, so it is marked for the settle stage to charge. An error envelope answered with
+ * 200 (errorEnvelopeFailure's upstream_error) is the provider's failure, not an answer, and is not.
+ */
+function unreadable(caught: unknown, text: string): GatewayError {
+  const error = toGatewayError(caught);
+  if (error.code !== 'upstream_invalid_response' && error.code !== 'internal') return error;
+  let usage: Usage | undefined;
+  try {
+    usage = usageFromOpenAI(usageIn(JSON.parse(text)));
+  } catch {
+    // Not JSON: the usage is counted locally.
+  }
+  return unreadableAnswer(error, text, usage);
+}
+
+/** The upstream's successful answer in the client's format, with the usage it reports. */
+function readAnswer(deps: Pick<GatewayDependencies, 'settings'>, call: Call, adapter: ProviderAdapter, response: UpstreamResponse, text: string, upstreamLatencyMs: number, warnings: string[]): JsonAttempted {
+  const { operation } = call;
+  const { deployment, target } = call.attempt!;
   if (operation.kind === 'native' && operation.upload && !isJson(response.headers['content-type'])) {
     // A transcript as text, srt or vtt: relayed as is, billed by the file's own duration (the route
     // takes these formats only for files that state it). An upstream that answers text for a file

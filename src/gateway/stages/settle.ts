@@ -22,7 +22,7 @@ import { settleUsage } from '../settle-usage.js';
 import { estimateUsage } from '../usage-estimate.js';
 import type { Settlement } from '../usage-row.js';
 import type { Attempt, Attempted, JsonAttempted, StreamAttempted } from './attempted.js';
-import { abandonedAfterUpstreamRead } from './upstream-call.js';
+import { abandonedAfterUpstreamRead, unreadableAnswerOf } from './upstream-call.js';
 
 type SettleDependencies = Pick<GatewayDependencies, 'router' | 'logger' | 'metrics' | 'platform' | 'settings'>;
 
@@ -32,7 +32,13 @@ export function settleStage(deps: SettleDependencies, recorder: UsageRecorder, a
     try {
       attempted = await attempt(call);
     } catch (error) {
-      if (error instanceof GatewayError && abandonedAfterUpstreamRead(error)) await settleAbandoned(deps, recorder, call, error);
+      if (error instanceof GatewayError) {
+        if (abandonedAfterUpstreamRead(error)) await settleAbandoned(deps, recorder, call, error);
+        else {
+          const answer = unreadableAnswerOf(error);
+          if (answer) await settleUnreadable(deps, call, answer);
+        }
+      }
       throw error;
     }
     return attempted.kind === 'json' ? settleJson(deps, recorder, call, attempted) : settleStream(deps, recorder, call, attempted);
@@ -75,6 +81,18 @@ async function settleAbandoned(deps: SettleDependencies, recorder: UsageRecorder
   }
   const settlement: Settlement = { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };
   recorder.recordAttempt(call, settlement, error, true);
+}
+
+/**
+ * The upstream answered in full, but the gateway could not read or map the answer (attempt-json.ts):
+ * the provider billed it, so it is charged like an answer the client does not get — the usage the
+ * body reports, else the prompt and the body counted locally, held to the request's bounds. The
+ * route may retry or fall back, so it is kept for the call's one record, as a timed-out read is.
+ */
+async function settleUnreadable(deps: SettleDependencies, call: Call, answer: { text: string; usage: Usage | undefined }): Promise<void> {
+  const { target } = call.attempt!;
+  const { usage, costMicros } = await settle(deps, call, answer.usage, 0, null, () => answer.text);
+  (call.context.unansweredReads ??= []).push({ promptTokens: usage?.promptTokens ?? 0, completionTokens: usage?.completionTokens ?? 0, costMicros, byok: target.byok, level: target.chargedLevel });
 }
 
 async function settleJson(deps: SettleDependencies, recorder: UsageRecorder, call: Call, attempted: JsonAttempted): Promise<GatewayResult> {

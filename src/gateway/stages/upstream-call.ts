@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { GatewayError, upstreamErrorCode } from '../../errors.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import { adapterFor } from '../../providers/registry.js';
-import type { ChatRequest, Deployment, ProviderAdapter, UpstreamRequest } from '../../providers/types.js';
+import type { ChatRequest, Deployment, ProviderAdapter, UpstreamRequest, Usage } from '../../providers/types.js';
 import { deploymentSecrets, withRedactedMessage } from '../../security/redact.js';
 import type { NativeOperation, Operation } from '../call-context.js';
 import type { NativeCall } from '../../providers/native.js';
@@ -165,6 +165,24 @@ export function cancelAfterRead(dispatched: Dispatched, error: GatewayError): vo
 /** Whether the call this error ended was abandoned after the upstream had read its request. */
 export function abandonedAfterUpstreamRead(error: GatewayError): boolean {
   return readByUpstream.has(error);
+}
+
+/**
+ * Answers the upstream sent in full with a success status that the gateway could not read or map
+ * (not JSON, no `choices`, a shape the adapter fails on): the provider produced and billed them, so
+ * the attempt is charged (settle.ts). The raw body, and the usage it reports when that can be read.
+ */
+const unreadableAnswers = new WeakMap<GatewayError, { text: string; usage: Usage | undefined }>();
+
+/** Marks the failure as an answer that was produced but could not be read; returns it. */
+export function unreadableAnswer(error: GatewayError, text: string, usage: Usage | undefined): GatewayError {
+  unreadableAnswers.set(error, { text, usage });
+  return error;
+}
+
+/** The answer behind a failure of unreadableAnswer, or undefined. */
+export function unreadableAnswerOf(error: GatewayError): { text: string; usage: Usage | undefined } | undefined {
+  return unreadableAnswers.get(error);
 }
 
 export function clientGone(): GatewayError {
