@@ -16,6 +16,8 @@ import { GatewayError } from '../errors.js';
 import { callOf } from '../http/context.js';
 import { addDuration, parseDuration } from './budget-period.js';
 import type { KeyFields, ManagementService } from './management.js';
+import { ALL_MODELS } from './model-access.js';
+import { effectiveModelBudgets, type ModelBudgets } from './model-budgets.js';
 import { can } from './permissions.js';
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
 
@@ -70,6 +72,68 @@ function assertKeepsExpiry(duration: string | null | undefined, existing: KeyRec
   if (duration !== null && (!parsed || addDuration(Date.now(), parsed) <= existing.expiresAt)) return;
   throw denied(`only an admin lengthens or removes a key's expiry ("duration"): this key expires at ${new Date(existing.expiresAt).toISOString()}; send a shorter "duration" or leave it out`);
 }
+
+/** The model group a name in a key's list reaches through the key's aliases (as auth/model-access.ts reads it). */
+function aliasTarget(aliases: Record<string, string>, name: string): string {
+  return Object.hasOwn(aliases, name) && typeof aliases[name] === 'string' ? aliases[name] : name;
+}
+
+/**
+ * On a key the caller did not create, its models only narrow: every name of the new list must
+ * reach (through the key's new aliases) a model group the old list reached. An empty list means
+ * every model the user may use, so it is never narrower than a list; and new aliases must not send
+ * a listed name to another group (the key's own list counts a name its aliases send elsewhere as
+ * that other group).
+ */
+function assertModelsNarrower(fields: KeyFields, existing: KeyRecord): void {
+  if (fields.models === undefined && fields.aliases === undefined) return;
+  const had = existing.models;
+  if (had.length === 0 || had.some((name) => ALL_MODELS.has(name))) return;
+  const reached = new Set(had.map((name) => aliasTarget(existing.aliases, name)));
+  const models = fields.models ?? had;
+  const aliases = fields.aliases ?? existing.aliases;
+  const wider = models.length === 0 ? ['every model of the user'] : models.filter((name) => ALL_MODELS.has(name) || !reached.has(aliasTarget(aliases, name)));
+  if (wider.length === 0) return;
+  // A listed name that now reaches elsewhere is the aliases' doing; anything else the list's.
+  const field = models.length > 0 && wider.every((name) => had.includes(name) && !ALL_MODELS.has(name)) ? 'aliases' : 'models';
+  throw denied(`only an admin widens the models of a key it did not create ("${field}"): this key may use ${[...reached].join(', ')}, not ${wider.join(', ')}. Send a subset of its models, or leave "${field}" out`);
+}
+
+/** On a key the caller did not create, its allowed_routes only narrow (empty: any route its role allows). */
+function assertRoutesNarrower(wanted: string[] | null | undefined, had: string[]): void {
+  if (wanted === undefined || had.length === 0) return;
+  const wider = !wanted?.length ? ['any route'] : wanted.filter((route) => !had.includes(route));
+  if (wider.length > 0) throw denied(`only an admin widens or removes the "allowed_routes" of a key it did not create: this key may call ${had.join(', ')}, not ${wider.join(', ')}`);
+}
+
+/**
+ * One limit of a key the caller did not create, lowered only: never raised, never removed. A limit
+ * the key leaves unset is its linked budget's (auth/budgets.ts: the key's own wins), so that is the
+ * ceiling then — a key setting its own would otherwise override the budget an admin linked.
+ */
+function assertNotRaised(field: string, wanted: number | null | undefined, own: number | null, linked: number | null, budgetId: string | null | undefined, show: (value: number) => string = String): void {
+  if (wanted === undefined || wanted === own) return;
+  const ceiling = own ?? linked;
+  if (ceiling === null || (wanted !== null && wanted <= ceiling)) return;
+  const from = own === null ? ` (from budget "${budgetId}")` : '';
+  throw denied(`only an admin raises or removes "${field}" on a key it did not create: this key's is ${show(ceiling)}${from}; send a value no higher, or leave it out`);
+}
+
+/** On a key the caller did not create, every per-model budget in force stays, with its period and no higher. */
+function assertModelBudgetsKept(wanted: ModelBudgets | null, existing: KeyRecord, budget: Record<string, unknown> | null): void {
+  const linked = budget && existing.budgetId ? { budgetId: existing.budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null } : undefined;
+  const before = effectiveModelBudgets(existing.modelMaxBudget, linked);
+  const after = effectiveModelBudgets(wanted ?? undefined, linked);
+  for (const [model, entry] of Object.entries(before)) {
+    const next = Object.hasOwn(after, model) ? after[model] : undefined;
+    if (next && next.budgetMicros <= entry.budgetMicros && next.timePeriod === entry.timePeriod) continue;
+    throw denied(`only an admin raises, removes or re-periods an entry of the "model_max_budget" of a key it did not create: keep "${model}" at $${entry.budgetMicros / 1_000_000} or less per ${entry.timePeriod ?? 'lifetime'} (the new model_max_budget replaces the whole object)`);
+  }
+}
+
+const usdMicros = (usd: unknown): number | null | undefined => (usd === undefined ? undefined : typeof usd === 'number' ? Math.round(usd * 1_000_000) : null);
+const countOf = (value: unknown): number | null => (typeof value === 'number' ? value : null);
+const showUsd = (micros: number) => `$${micros / 1_000_000}`;
 
 function guardrailNames(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((name): name is string => typeof name === 'string') : [];
@@ -188,6 +252,36 @@ export class ManagementAccess {
   }
 
   /**
+   * A key's limits are what it was issued with: an admin (or whoever made it) holding a user's key
+   * to fewer models, a lower budget or rate, or fewer routes than the user has. On a key the caller
+   * did not create, a non-admin may only tighten them; else the key (or its user's other key, or a
+   * team admin on a member's key) would lift them by updating itself, as it could an expiry
+   * (assertKeepsExpiry, whose rule on the keys the caller created this follows). soft_budget only
+   * alerts, so it stays free; budget_duration moves the period the spend counts in, so it stays
+   * the admin's.
+   */
+  private async assertOnlyTightens(fields: KeyFields, existing: KeyRecord | undefined, userId: string): Promise<void> {
+    if (!existing || existing.createdBy === userId) return;
+    assertModelsNarrower(fields, existing);
+    assertRoutesNarrower(fields.allowed_routes, existing.allowedRoutes ?? []);
+    // A malformed period is left to the service's 400 (as assertKeepsExpiry leaves a malformed duration).
+    const period = fields.budget_duration;
+    if (period !== undefined && (period ?? null) !== existing.budgetDuration && (period === null || parseDuration(period))) {
+      throw denied(`only an admin changes the "budget_duration" of a key it did not create (it is ${existing.budgetDuration === null ? 'unset' : `"${existing.budgetDuration}"`}): leave it out`);
+    }
+    const limits = fields.max_budget !== undefined || fields.rpm_limit !== undefined || fields.tpm_limit !== undefined || fields.max_parallel_requests !== undefined || fields.model_max_budget !== undefined;
+    if (!limits) return;
+    // The linked budget fills the limits the key leaves unset: read only when a limit is sent.
+    const budget = existing.budgetId ? await this.service().budgetObject(existing.budgetId) : null;
+    const id = existing.budgetId;
+    assertNotRaised('max_budget', usdMicros(fields.max_budget), existing.maxBudgetMicros, usdMicros(budget?.max_budget) ?? null, id, showUsd);
+    assertNotRaised('rpm_limit', fields.rpm_limit, existing.rpmLimit, countOf(budget?.rpm_limit), id);
+    assertNotRaised('tpm_limit', fields.tpm_limit, existing.tpmLimit, countOf(budget?.tpm_limit), id);
+    assertNotRaised('max_parallel_requests', fields.max_parallel_requests, existing.maxParallelRequests, countOf(budget?.max_parallel_requests), id);
+    if (fields.model_max_budget !== undefined) assertModelBudgetsKept(fields.model_max_budget, existing, budget);
+  }
+
+  /**
    * The fields a non-admin may create a key with (or change one to), with its user filled in; throws
    * 403 for anything beyond the actor's own access. Admins get the fields back unchanged.
    */
@@ -207,6 +301,7 @@ export class ManagementAccess {
     if (fields.budget_id !== undefined && (fields.budget_id ?? null) !== (existing?.budgetId ?? null)) throw denied('only an admin links a key to a budget object or unlinks it ("budget_id")');
     assertKeepsGuardrails(fields.metadata, existing);
     assertKeepsExpiry(fields.duration, existing, self.userId);
+    await this.assertOnlyTightens(fields, existing, self.userId);
     this.assertAliasNotRouted(fields.key_alias, existing?.alias ?? null);
     const teamAdmin = team !== undefined && isTeamAdmin(team, self.userId);
     if (team && !teamAdmin && !team.members.some((member) => member.userId === self.userId)) throw denied(`not a member of team "${team.teamId}"`);

@@ -227,6 +227,14 @@ export class ManagementService {
     };
   }
 
+  /**
+   * A budget object in LiteLLM's LiteLLM_BudgetTable shape (USD amounts), or null: management-access.ts
+   * compares a key's new limits with the ones its linked budget fills.
+   */
+  budgetObject(budgetId: string): Promise<Record<string, unknown> | null> {
+    return this.lookupBudget(budgetId);
+  }
+
   /** A key in LiteLLM's GenerateKeyResponse / key info shape (without the secret). */
   async keyView(key: KeyRecord) {
     const budget = key.budgetId ? await this.lookupBudget(key.budgetId) : null;

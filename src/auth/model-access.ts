@@ -10,7 +10,7 @@ import { GatewayError } from '../errors.js';
 import type { ResolvedKey } from './key-directory.js';
 
 /** Names that allow every model. */
-const ALL_MODELS = new Set(['*', 'all-proxy-models', 'all-team-models']);
+export const ALL_MODELS = new Set(['*', 'all-proxy-models', 'all-team-models']);
 
 interface Restriction {
   owner: string;

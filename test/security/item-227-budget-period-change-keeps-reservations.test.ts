@@ -52,7 +52,8 @@ describe.each(setups)('a budget period change keeps the reservations in flight: 
   it("a key's own non-admin holder switches budget_duration 30d → 720h with 3 calls in flight: nothing more is admitted", async () => {
     const user = await api.newUser({ user_role: 'internal_user' });
     const holderKey = await api.generateKey({ user_id: user.user_id });
-    const key = await api.generateKey({ user_id: user.user_id, max_budget: BUDGET_USD, budget_duration: '30d' });
+    // Made by the holder itself: on a key an admin made, only an admin changes budget_duration (item 247).
+    const key = await api.ok<{ key: string }>('POST', '/key/generate', { max_budget: BUDGET_USD, budget_duration: '30d' }, holderKey.key);
     const client = clientFor(gateway.url, key.key);
     await scenario(client, async () => {
       const updated = await api.ok<{ budget_duration: string }>('POST', '/key/update', { key: key.key, budget_duration: '720h' }, holderKey.key);
