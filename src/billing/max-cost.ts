@@ -18,6 +18,7 @@ import type { ChatMessage, Deployment, MediaUnits, TokenPrices } from '../provid
 import { isJsonObject, someJsonObject } from '../json-object.js';
 import { mediaCostPico } from './cost.js';
 import { chatSearchesPerCall } from './media-pricing.js';
+import { reservedPrices } from './priority-default.js';
 
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 const IMAGE_TOKENS = 3_000;
@@ -539,7 +540,8 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[], promp
   let worst = 0;
   for (const deployment of deployments) {
     const prompt = promptReadBound(input, deployment, promptTokens);
-    const tokens = deployment.prices ? prompt * dearestInputPrice(deployment.prices, prompt, audio) + outputBound(input, deployment) * dearestOutputPrice(deployment.prices, prompt, mayProduceImages(input, deployment)) : 0;
+    const prices = reservedPrices(deployment, input.body);
+    const tokens = prices ? prompt * dearestInputPrice(prices, prompt, audio) + outputBound(input, deployment) * dearestOutputPrice(prices, prompt, mayProduceImages(input, deployment)) : 0;
     // OpenAI's search models run a web search for every chat call, billed per search.
     const searches = input.kind === 'chat' ? chatSearchesPerCall(deployment) : 0;
     const media = (units ? (mediaCostPico(units, deployment) ?? 0) : 0) + (searches > 0 ? (mediaCostPico({ webSearches: searches }, deployment) ?? 0) : 0);

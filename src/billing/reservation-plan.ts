@@ -10,6 +10,7 @@
  */
 import type { Deployment } from '../providers/types.js';
 import { dearestInputPrice, dearestOutputPrice, generatedChoices, maxCostMicros, mayCarryAudio, mayProduceImages, modelOutputLimit, predictionTokenBound, promptReadBound, promptTokenBound, type CostInput } from './max-cost.js';
+import { reservedPrices } from './priority-default.js';
 
 export const DEFAULT_RESERVATION_OUTPUT_TOKENS = 1024;
 /** The smallest answer worth calling for: below this a call is refused rather than cut to nothing. */
@@ -58,7 +59,8 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
       let worst = 0;
       for (const deployment of priced) {
         const read = promptReadBound(input, deployment, prompt);
-        const pico = read * dearestInputPrice(deployment.prices!, read, audio) + (tokens + prediction) * choices * dearestOutputPrice(deployment.prices!, read, mayProduceImages(input, deployment));
+        const prices = reservedPrices(deployment, input.body)!;
+        const pico = read * dearestInputPrice(prices, read, audio) + (tokens + prediction) * choices * dearestOutputPrice(prices, read, mayProduceImages(input, deployment));
         worst = Math.max(worst, pico);
       }
       return Math.ceil(worst / PICO_PER_MICRO);
@@ -66,7 +68,7 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
     affordableOutputTokens(micros) {
       let fewest = Number.MAX_SAFE_INTEGER;
       for (const deployment of priced) {
-        const prices = deployment.prices!;
+        const prices = reservedPrices(deployment, input.body)!;
         const read = promptReadBound(input, deployment, prompt);
         const left = micros * PICO_PER_MICRO - read * dearestInputPrice(prices, read, audio);
         if (left <= 0) return 0;

@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { callCostMicros, formatUsd } from '../../billing/cost.js';
 import { billableOutputLimit, maxCostMicros, promptTokenBound } from '../../billing/max-cost.js';
+import { noteBilledTier } from '../../billing/priority-default.js';
 import { withoutOutputCap } from '../../billing/reservation-plan.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import type { Deployment, Usage } from '../../providers/types.js';
@@ -213,12 +214,15 @@ async function settle(deps: SettleDependencies, call: Call, reported: Usage | un
   const { operation } = call;
   const { deployment } = call.attempt!;
   reported = await withMissingCounts(operation, reported, completionText);
-  const { usage, adjusted } = await settleUsage({ ...costInputOf(operation), body: withoutOutputCap(operation.request, call.admission?.outputCap) as Record<string, unknown> }, deployment, reported, () => estimateUsage(operation, completionText()));
+  const body = withoutOutputCap(operation.request, call.admission?.outputCap) as Record<string, unknown>;
+  const { usage, adjusted } = await settleUsage({ ...costInputOf(operation), body }, deployment, reported, () => estimateUsage(operation, completionText()));
   if (adjusted.length > 0) {
     deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, provider: deployment.provider, reported, billed: usage, adjusted }, 'upstream reported usage beyond what the request could produce; billed on the local count');
     deps.metrics?.usageAdjusted.inc({ provider: deployment.provider });
   }
   const billed = withOwnSearches(operation, deployment, usage);
+  // An answer at priority the request did not name: the project's default tier, reserved from now on (billing/priority-default.ts).
+  noteBilledTier(deployment, body, billed);
   return { usage: billed, costMicros: callCostMicros(billed, deployment), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
 }
 
