@@ -17,6 +17,7 @@
  * a budget, and a fallback to another model is charged to the model that answered.
  */
 import { GatewayError } from '../errors.js';
+import { addServedModelNames, comparableModelName } from '../routing/model-names.js';
 import { addDuration, MAX_DURATION_TEXT, parseDuration, periodStart } from './budget-period.js';
 
 export interface ModelBudget {
@@ -123,33 +124,15 @@ export interface ServedModel {
 }
 
 /**
- * A name as entries are compared with it. A wildcard serves whatever spelling the client sends
- * (`GPT-4o` through `"*"` calls the upstream as `GPT-4o`, priced as gpt-4o), so a byte-for-byte
- * comparison let a spent entry be dodged by changing case.
- */
-function comparable(name: string): string {
-  return name.trim().toLowerCase();
-}
-
-/** The names a served model answers to: as given, with the deployment's provider, and without a vendor prefix of its own. */
-function addModelNames(names: Set<string>, provider: string, model: string): void {
-  const name = comparable(model);
-  names.add(name);
-  names.add(`${provider}/${name}`);
-  // `openai/gpt-4o` as an upstream model (an aggregator's name, or `openai/openai/gpt-4o` through "openai/*") is gpt-4o.
-  names.add(name.slice(name.lastIndexOf('/') + 1));
-}
-
-/**
  * The entries that cover a call served by `served`. `aliasTarget` resolves a name through the key's
  * aliases and the config's model_group_alias to the group it sends calls to (undefined: not an alias).
  */
 export function entriesFor(budgets: ModelBudgets, served: ServedModel, aliasTarget: (name: string) => string | undefined): string[] {
-  const names = new Set([comparable(served.group)]);
-  addModelNames(names, served.provider, served.upstreamModel);
+  const names = new Set([comparableModelName(served.group)]);
+  addServedModelNames(names, served.provider, served.upstreamModel);
   // An Azure deployment's name says nothing of its model; base_model says which it is (and prices it).
-  if (served.baseModel) addModelNames(names, served.provider, served.baseModel);
-  return Object.keys(budgets).filter((entry) => names.has(comparable(entry)) || aliasTarget(entry) === served.group);
+  if (served.baseModel) addServedModelNames(names, served.provider, served.baseModel);
+  return Object.keys(budgets).filter((entry) => names.has(comparableModelName(entry)) || aliasTarget(entry) === served.group);
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import { GatewayError } from '../errors.js';
 import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
+import { addServedModelNames, bareModelName, comparableModelName } from '../routing/model-names.js';
 import type { Tier } from './settings.js';
 
 export interface ModelLimit {
@@ -69,20 +70,24 @@ export function tierLimit(tier: Tier): ModelLimit | undefined {
  * A routing rule's allow_models / deny_models as one limit, or undefined when it sets neither.
  * With the catalog, a denied group also denies its upstream models when a wildcard group serves them
  * under the client's own name (`gpt-4o` through `"*"`, when the denied `premium` calls openai/gpt-4o).
+ * Denied names are compared ignoring case with every name the served model answers to (the names a
+ * per-model budget covers): a wildcard serves `GPT-4o`, `OPENAI/gpt-4o` or `openai/openai/gpt-4o`
+ * as spelled, all gpt-4o, so a byte-for-byte comparison let a caller respell its way past the rule.
  */
 export function ruleLimit(ruleName: string, allow: readonly string[] | undefined, deny: readonly string[] | undefined, catalog?: ModelCatalog): ModelLimit | undefined {
   if (!allow && !deny) return undefined;
   const described = [allow ? `allowed: ${allow.join(', ')}` : '', deny ? `denied: ${deny.join(', ')}` : ''].filter(Boolean).join('; ');
+  const denied = deny?.map(comparableModelName);
   // A router alias (`model_group_alias`) the rule denies is the group it leads to: that group is
   // denied by its own name too (an alias is allowed exactly when its group is; denied the same way).
   let aliasDenied: Set<string> | undefined;
   const deniedThroughAlias = (group: ModelGroup | undefined): boolean => {
-    if (!deny || !catalog || !group) return false;
+    if (!denied || !catalog || !group) return false;
     // Computed once per call, and only when the rule denies something and a group is checked.
     aliasDenied ??= new Set(
       catalog
         .aliasNames()
-        .filter((alias) => deny.some((pattern) => matchesModelPattern(pattern, alias)))
+        .filter((alias) => denied.some((pattern) => matchesModelPattern(pattern, comparableModelName(alias))))
         .map((alias) => catalog.resolve(alias)?.name)
         .filter((name): name is string => name !== undefined),
     );
@@ -90,30 +95,40 @@ export function ruleLimit(ruleName: string, allow: readonly string[] | undefined
   };
   let deniedUpstream: Set<string> | undefined;
   const wildcardDenied = (group: ModelGroup | undefined): boolean => {
-    if (!deny || !catalog || !group || catalog.isConfigured(group)) return false;
-    // Computed once per call, and only when a wildcard's concrete group is checked.
-    deniedUpstream ??= new Set(
-      catalog
-        .allGroups()
-        .filter((configured) => catalog.isConfigured(configured) && (deny.some((pattern) => matchesModelPattern(pattern, configured.name)) || deniedThroughAlias(configured)))
-        .flatMap(upstreamNames),
-    );
+    if (!denied || !catalog || !group || catalog.isConfigured(group)) return false;
+    if (!deniedUpstream) {
+      // Computed once per call, and only when a wildcard's concrete group is checked: the bare upstream
+      // models of the denied configured groups.
+      deniedUpstream = new Set();
+      for (const configured of catalog.allGroups()) {
+        if (!catalog.isConfigured(configured) || !(denied.some((pattern) => matchesModelPattern(pattern, comparableModelName(configured.name))) || deniedThroughAlias(configured))) continue;
+        for (const deployment of configured.deployments) deniedUpstream.add(bareModelName(deployment.upstreamModel));
+      }
+    }
     // A wildcard passes the client's name on as the upstream model: `openai/gpt-4o` through `"*"` →
     // `openai/*` asks the upstream for "openai/gpt-4o", which an aggregator serves as gpt-4o.
-    return group.deployments.some((deployment) => deniedUpstream!.has(`${deployment.provider}/${deployment.upstreamModel}`) || deniedUpstream!.has(deployment.upstreamModel));
+    return group.deployments.some((deployment) => deniedUpstream!.has(bareModelName(deployment.upstreamModel)));
   };
   return {
     owner: `routing rule "${ruleName}"`,
     code: 'model_not_allowed',
     described: `models under routing rule "${ruleName}": ${described}`,
-    allows: (names, group) => (!allow || patternsName(allow, names, group)) && !(deny && (deniedBy(deny, names, group) || deniedThroughAlias(group) || wildcardDenied(group))),
+    allows: (names, group) => (!allow || patternsName(allow, names, group)) && !(denied && (deniedBy(denied, names, group) || deniedThroughAlias(group) || wildcardDenied(group))),
   };
 }
 
-/** Denied when any name, or any deployment of the group, matches. */
-function deniedBy(deny: readonly string[], names: readonly string[], group: ModelGroup | undefined): boolean {
-  const all = [...names, ...(group ? [group.name] : []), ...upstreamNames(group)];
-  return deny.some((pattern) => all.some((name) => matchesModelPattern(pattern, name)));
+/**
+ * Denied when any name, the group's, or a name any deployment of the group answers to matches
+ * (`denied` is compared as comparableModelName gives it).
+ */
+function deniedBy(denied: readonly string[], names: readonly string[], group: ModelGroup | undefined): boolean {
+  const all = new Set(names.map(comparableModelName));
+  if (group) {
+    all.add(comparableModelName(group.name));
+    for (const deployment of group.deployments) addServedModelNames(all, deployment.provider, deployment.upstreamModel);
+  }
+  for (const name of all) if (denied.some((pattern) => matchesModelPattern(pattern, name))) return true;
+  return false;
 }
 
 export function limitsAllow(limits: readonly ModelLimit[] | undefined, names: readonly string[], group: ModelGroup | undefined): boolean {
