@@ -412,8 +412,27 @@ function namesStoredInput(node: Record<string, unknown>): boolean {
     if (typeof named === 'string' && named !== '') return true;
   }
   if (node.type === 'document' && isJsonObject(node.source) && node.source.type === 'url') return true;
+  if (namesKeptItem(node)) return true;
   // Visited for every object of every request body: no array built per node.
   return namedById(node.conversation) || namedById(node.prompt);
+}
+
+/**
+ * Whether one object of a body names by id an item OpenAI stored from an earlier call and reads
+ * again as input: a Responses `item_reference` (`{"type":"item_reference","id"}`, its type optional
+ * at the top of `input`: an item with an id and neither type nor role), or a chat assistant turn's
+ * `audio: {id}` (an earlier spoken answer, read again as audio). A few bytes either way for an item
+ * of any length. Shared with the usage bounds (usage-bounds.ts), which must accept what it bills.
+ */
+export function namesKeptItem(node: Record<string, unknown>): boolean {
+  if (node.type === 'item_reference') return typeof node.id === 'string' && node.id !== '';
+  if (typeof node.role === 'string' && namedById(node.audio)) return true;
+  const items = node.input;
+  if (!Array.isArray(items)) return false;
+  for (const item of items) {
+    if (isJsonObject(item) && (item.type === undefined || item.type === null) && item.role === undefined && typeof item.id === 'string' && item.id !== '') return true;
+  }
+  return false;
 }
 
 /** A stored object named by its id (`{id: "conv_…"}`). */
@@ -426,8 +445,8 @@ function namedById(value: unknown): boolean {
  * image tokens of gpt-4o-mini and the tool prompt of a Claude call with tools
  * (providerAddedPromptTokens), and — when the request names input the provider keeps itself (a
  * Response's previous_response_id, a Conversation, a file by id or URL, Gemini fileData, a Gemini
- * context cache, a stored prompt) — up to the model's whole input window
- * (model_info.max_input_tokens, else DEFAULT_INPUT_WINDOW): the request's few bytes say nothing of
+ * context cache, a stored prompt, an earlier item or spoken answer by id) — up to the model's
+ * whole input window (model_info.max_input_tokens, else DEFAULT_INPUT_WINDOW): the request's few bytes say nothing of
  * how long that input is, the provider bills every token of it, and the usage bounds accept as
  * much (usage-bounds.ts).
  * Reserved at less, concurrent calls of a key passed its budget by as many calls as ran at once.

@@ -27,7 +27,7 @@
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { isJsonObject, someJsonObject } from '../json-object.js';
-import { billableOutputLimit, DEFAULT_INPUT_WINDOW, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_INPUT_WINDOW, namesKeptItem, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
 
 export { DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
 const PROMPT_MULTIPLIER = 4;
@@ -134,8 +134,9 @@ function isRemoteUrl(value: unknown): boolean {
 /**
  * Whether a body names input the provider fetches or keeps itself, whose tokens its size says
  * nothing about: a stored file, conversation or prompt (STORED_INPUT_FIELDS, a Responses `prompt`
- * by id), an image or document by URL (chat `image_url`, Responses `input_image`, an Anthropic
- * source of type `url` or `file`), Gemini `fileData`. Walked without recursion.
+ * by id), an earlier item or spoken answer by id (namesKeptItem), an image or document by URL
+ * (chat `image_url`, Responses `input_image`, an Anthropic source of type `url` or `file`),
+ * Gemini `fileData`. Walked without recursion.
  */
 function referencesStoredInput(value: unknown): boolean {
   return someJsonObject(value, (node) => {
@@ -147,6 +148,7 @@ function referencesStoredInput(value: unknown): boolean {
     if ((node.type === 'url' || node.type === 'file') && (isRemoteUrl(node.url) || typeof node.file_id === 'string')) return true;
     const image = node.image_url;
     if (isRemoteUrl(image) || (isJsonObject(image) && isRemoteUrl(image.url))) return true;
+    if (namesKeptItem(node)) return true;
     return isJsonObject(node.prompt) && typeof node.prompt.id === 'string';
   });
 }
