@@ -449,6 +449,12 @@ export interface ProviderAdapter {
   readonly id: string;
   buildChatRequest(request: ChatRequest, target: Deployment): UpstreamRequest;
   parseChatResponse(body: unknown, target: Deployment): ChatResponse;
+  /**
+   * The usage an answer reports in the provider's own fields (Anthropic's `usage.input_tokens`,
+   * Gemini's `usageMetadata`), read only when parseChatResponse fails on it: the answer is still
+   * billed (attempt-json.ts). Undefined for adapters whose answers report OpenAI's `usage`.
+   */
+  usageOfAnswer?(body: unknown): Usage | undefined;
   createStreamTransform(target: Deployment, request: ChatRequest): ChatStreamTransform;
   parseError(status: number, body: string, headers: Record<string, string | string[] | undefined>): ProviderErrorInfo;
   buildCompletionRequest?(request: CompletionRequest, target: Deployment): UpstreamRequest;

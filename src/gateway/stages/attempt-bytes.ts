@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, toGatewayError } from '../../errors.js';
 import { maxStreamDurationOf, timeoutOf } from '../../routing/policy.js';
 import type { Call } from '../call.js';
 import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
@@ -16,10 +16,12 @@ import type { StreamEncoder } from '../response-format.js';
 import { StreamGuard } from '../stream-guard.js';
 import { connectionError } from '../upstream.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
-import { buildRequest, withTraceparent, clientGone, dispatch, nativeCallOf, requireAdapter, upstreamError } from './upstream-call.js';
+import { buildRequest, withTraceparent, clientGone, dispatch, nativeCallOf, requireAdapter, unreadableAnswer, upstreamError } from './upstream-call.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import type { NativeProvider } from '../../providers/native.js';
+import type { Usage } from '../../providers/types.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
+import { errorEnvelopeFailure } from '../../providers/shared/errors.js';
 import { StreamedAnswer } from '../streamed-answer.js';
 import { responseTooLarge } from '../response-size.js';
 
@@ -148,6 +150,26 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
 }
 
 /**
+ * Audio the upstream sent with a success status that the gateway cannot serve (no audio, audio in a
+ * format it does not convert): the provider produced and billed it, so it is marked for the settle
+ * stage to charge, for the usage the body reports (its provider's reader), as attempt-json.ts marks
+ * an answer it cannot read. A refusal of the request's own (a blocked prompt) is not, nor an error
+ * envelope answered with 200 (the provider's failure, errorEnvelopeFailure).
+ */
+function unreadableAudio(caught: unknown, call: Call, text: string, parsed: unknown): GatewayError {
+  const error = toGatewayError(caught);
+  const { operation } = call;
+  if ((error.code !== 'upstream_invalid_response' && error.code !== 'internal') || operation.kind !== 'native' || errorEnvelopeFailure(parsed, call.attempt!.target.deployment)) return error;
+  let usage: Usage | undefined;
+  try {
+    usage = nativeProviderOf(operation.api).usageOf(nativeCallOf(operation), parsed, call.attempt!.deployment);
+  } catch {
+    // Usage no reader makes sense of: counted locally.
+  }
+  return unreadableAnswer(error, text, usage);
+}
+
+/**
  * Audio a deployment returns inside JSON (Gemini's inline PCM): the answer is read whole — so its
  * tokens are known and billed even when the client hangs up — then its bytes are written.
  */
@@ -170,10 +192,17 @@ async function inlineBytes(deps: BytesDependencies, call: Call, dispatched: Awai
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${redactUpstreamMessage(text, deploymentSecrets(target.deployment), 200)}`, { provider: deployment.provider });
+    const error = new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${redactUpstreamMessage(text, deploymentSecrets(target.deployment), 200)}`, { provider: deployment.provider });
+    // The answer came with a success status, so the provider billed it: charged on the local count (settle.ts).
+    throw unreadableAnswer(error, text, undefined);
   }
-  const audio = bytesOf(nativeCallOf(operation), parsed, deployment);
-  if (!audio) throw new GatewayError('upstream_invalid_response', `${deployment.provider} answered speech with JSON instead of audio`, { provider: deployment.provider });
+  let audio: ReturnType<typeof bytesOf>;
+  try {
+    audio = bytesOf(nativeCallOf(operation), parsed, deployment);
+  } catch (caught) {
+    throw unreadableAudio(caught, call, text, parsed);
+  }
+  if (!audio) throw unreadableAudio(new GatewayError('upstream_invalid_response', `${deployment.provider} answered speech with JSON instead of audio`, { provider: deployment.provider }), call, text, parsed);
   const upstreamLatencyMs = performance.now() - sentAt;
   return {
     kind: 'stream',

@@ -51,7 +51,7 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
   try {
     return readAnswer(deps, call, adapter, response, text, upstreamLatencyMs, warnings);
   } catch (caught) {
-    throw unreadable(caught, text);
+    throw unreadable(caught, call, adapter, text);
   }
 }
 
@@ -60,16 +60,28 @@ export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'up
  * (and bills) it, so it is marked for the settle stage to charge. An error envelope answered with
  * 200 (errorEnvelopeFailure's upstream_error) is the provider's failure, not an answer, and is not.
  */
-function unreadable(caught: unknown, text: string): GatewayError {
+function unreadable(caught: unknown, call: Call, adapter: ProviderAdapter, text: string): GatewayError {
   const error = toGatewayError(caught);
   if (error.code !== 'upstream_invalid_response' && error.code !== 'internal') return error;
   let usage: Usage | undefined;
   try {
-    usage = usageFromOpenAI(usageIn(JSON.parse(text)));
+    usage = reportedUsage(call, adapter, JSON.parse(text));
   } catch {
-    // Not JSON: the usage is counted locally.
+    // Not JSON (or usage no reader makes sense of): the usage is counted locally.
   }
   return unreadableAnswer(error, text, usage);
+}
+
+/**
+ * The usage an unreadable answer reports, in the fields its provider reports it in: a native API's
+ * own reader, a chat adapter's (Anthropic's `usage.input_tokens`, Gemini's `usageMetadata`), else
+ * OpenAI's `usage`. Only failed answers come here, so the normal path reads its body once.
+ */
+function reportedUsage(call: Call, adapter: ProviderAdapter, parsed: unknown): Usage | undefined {
+  const { operation } = call;
+  if (operation.kind === 'native') return boundUnits(nativeProviderOf(operation.api).usageOf(nativeCallOf(operation), parsed, call.attempt!.deployment), operation.request.units);
+  if (operation.kind === 'chat' && adapter.usageOfAnswer) return adapter.usageOfAnswer(parsed);
+  return usageFromOpenAI(usageIn(parsed));
 }
 
 /** The upstream's successful answer in the client's format, with the usage it reports. */

@@ -21,7 +21,7 @@ import { estimateUsage } from '../usage-estimate.js';
 import { responseTooLarge, sizeCappedEncoder } from '../response-size.js';
 import { providerHeaders } from '../litellm-headers.js';
 import type { StreamAttempted, StreamEnd } from './attempted.js';
-import { buildRequest, withTraceparent, cancelAfterRead, clientGone, dispatch, requireAdapter, upstreamError, type Dispatched } from './upstream-call.js';
+import { buildRequest, withTraceparent, cancelAfterRead, clientGone, dispatch, requireAdapter, unreadableAnswer, upstreamError, type Dispatched } from './upstream-call.js';
 
 type StreamDependencies = Pick<GatewayDependencies, 'router' | 'upstream' | 'settings' | 'openStreams'>;
 
@@ -69,14 +69,20 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
     // upstream sending only those would otherwise hold the call and the client forever.
     const maxDurationMs = maxStreamDurationOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
     const openingCap = maxDurationMs > 0 ? setTimeout(() => cancelAfterRead(dispatched, durationExceeded(deployment.provider, maxDurationMs)), Math.max(0, maxDurationMs - (performance.now() - dispatched.sentAt))) : undefined;
+    const transform = operation.kind === 'native' ? nativeProviderOf(operation.api).createStreamTransform(target.deployment) : adapter.createStreamTransform(target.deployment, operation.request as ChatRequest);
     try {
-      const transform = operation.kind === 'native' ? nativeProviderOf(operation.api).createStreamTransform(target.deployment) : adapter.createStreamTransform(target.deployment, operation.request as ChatRequest);
       opened = await UpstreamStream.open(response.body, transform, upstreamRequest.framing, timers, {
         forwardRuns: encoder.forwardsSse === true,
       });
     } catch (error) {
       dispatched.release();
-      throw error instanceof GatewayError ? error : connectionError(error, deployment.provider);
+      if (!(error instanceof GatewayError)) throw connectionError(error, deployment.provider);
+      // A stream opened with a success status whose events cannot be read (or that ended with
+      // none): the provider read the prompt and bills it, so it is charged as an unreadable JSON
+      // answer is (settle.ts) — the usage already reported (Anthropic's message_start), else the
+      // prompt counted locally. An error event (the provider's failure) or a timeout is not this.
+      if (error.code === 'upstream_invalid_response' || error.code === 'internal') throw unreadableAnswer(error, '', transform.usage);
+      throw error;
     } finally {
       clearTimeout(openingCap);
     }

@@ -7,6 +7,7 @@ import { parseAnthropicError } from './errors.js';
 import { anthropicChatWarnings, buildAnthropicRequest, SUPPORTED_PARAMS } from './request.js';
 import { parseAnthropicResponse } from './response.js';
 import { AnthropicStreamTransform } from './stream.js';
+import { usageOfAnthropicAnswer } from './usage.js';
 
 export const anthropicAdapter: ProviderAdapter = {
   id: 'anthropic',
@@ -14,6 +15,7 @@ export const anthropicAdapter: ProviderAdapter = {
   buildChatRequest: (request: ChatRequest, target: Deployment) => buildAnthropicRequest(request, target),
   chatRequestWarnings: anthropicChatWarnings,
   parseChatResponse: parseAnthropicResponse,
+  usageOfAnswer: usageOfAnthropicAnswer,
   createStreamTransform: (target: Deployment): ChatStreamTransform => new AnthropicStreamTransform(target),
   parseError: parseAnthropicError,
 };

@@ -38,6 +38,12 @@ export function usageFromAnthropic(raw: AnthropicUsage): Usage {
   return usage;
 }
 
+/** The usage a Messages answer reports (`usage`), however odd the rest of it; undefined when it has none. */
+export function usageOfAnthropicAnswer(body: unknown): Usage | undefined {
+  const usage = typeof body === 'object' && body !== null ? (body as { usage?: unknown }).usage : undefined;
+  return typeof usage === 'object' && usage !== null ? usageFromAnthropic(usage as AnthropicUsage) : undefined;
+}
+
 /** The OpenAI usage object, with LiteLLM's `cache_creation_input_tokens` extra field. */
 export function openAIUsageFromAnthropic(raw: AnthropicUsage): OpenAIUsage {
   const usage = usageFromAnthropic(raw);

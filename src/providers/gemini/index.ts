@@ -7,7 +7,7 @@ import type { ChatRequest, ProviderAdapter } from '../types.js';
 import { buildGeminiEmbeddingsRequest, parseGeminiEmbeddingsResponse } from './embeddings.js';
 import { parseGeminiError } from './errors.js';
 import { buildGeminiChatRequest, GEMINI_SUPPORTED_PARAMS } from './request.js';
-import { parseGeminiChatResponse } from './response.js';
+import { parseGeminiChatResponse, usageOfGeminiAnswer } from './response.js';
 import { createGeminiStreamTransform } from './stream.js';
 
 export const geminiAdapter: ProviderAdapter = {
@@ -17,6 +17,7 @@ export const geminiAdapter: ProviderAdapter = {
   // Gemini caches through cachedContents resources, not per-request breakpoints.
   chatRequestWarnings: (request: ChatRequest) => cacheControlWarnings(request, 'gemini'),
   parseChatResponse: parseGeminiChatResponse,
+  usageOfAnswer: usageOfGeminiAnswer,
   createStreamTransform: createGeminiStreamTransform,
   parseError: parseGeminiError,
   buildEmbeddingsRequest: buildGeminiEmbeddingsRequest,

@@ -150,6 +150,11 @@ function isResponse(body: unknown): body is GeminiGenerateContentResponse {
   return Array.isArray(record.candidates) || typeof record.promptFeedback === 'object' || typeof record.usageMetadata === 'object';
 }
 
+/** The usage a GenerateContentResponse reports (`usageMetadata`), however odd the rest of it. */
+export function usageOfGeminiAnswer(body: unknown): Usage | undefined {
+  return typeof body === 'object' && body !== null ? usageFromGemini((body as { usageMetadata?: GeminiUsageMetadata }).usageMetadata) : undefined;
+}
+
 export function parseGeminiChatResponse(body: unknown, target: Deployment): ChatResponse {
   if (!isResponse(body)) {
     throw new GatewayError('upstream_invalid_response', `${target.provider} returned a body that is not a GenerateContentResponse`, { provider: target.provider });

@@ -10,6 +10,7 @@ import { GatewayError } from '../../errors.js';
 import { geminiSpeechAudio, geminiSpeechBody, isGeminiSpeechModel, speechFormatOf, type SpeechAudio } from '../gemini/speech.js';
 import { imagenAnswer, imagenPredictBody, imagenUsage, isImagenModel } from '../gemini/imagen.js';
 import { geminiHeaders, methodUrl } from '../gemini/request.js';
+import { usageOfGeminiAnswer } from '../gemini/response.js';
 import type { NativeCall } from '../native.js';
 import type { Deployment, UpstreamRequest, Usage } from '../types.js';
 import { vertexRequest } from '../vertex/request.js';
@@ -74,8 +75,9 @@ export function googleMediaProbe(target: Deployment): UpstreamRequest {
   return { url: request.url, method: 'GET', headers, framing: 'json', authorizer: request.authorizer };
 }
 
-export function googleMediaUsage(_call: NativeCall, body: unknown): Usage | undefined {
-  return imagenUsage(body, undefined);
+/** Imagen's images, or the tokens a speech answer reports (usageMetadata): read on an answer the gateway could not serve, too. */
+export function googleMediaUsage(call: NativeCall, body: unknown): Usage | undefined {
+  return call.method === 'audio/speech' ? usageOfGeminiAnswer(body) : imagenUsage(body, undefined);
 }
 
 export function googleMediaAnswer(_call: NativeCall, body: unknown, target: Deployment): unknown {

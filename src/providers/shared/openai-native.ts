@@ -155,7 +155,7 @@ function withUnits(units: MediaUnits): Usage {
 }
 
 function usageOf(call: NativeCall, body: unknown, target?: Deployment): Usage | undefined {
-  if (target && isGoogleProvider(target.provider) && call.method === 'images/generations') return googleMediaUsage(call, body);
+  if (target && isGoogleProvider(target.provider) && googleServesMethod(call.method)) return googleMediaUsage(call, body);
   if (!isJsonObject(body)) return undefined;
   const reported = tokenUsage(body.usage);
   // The tier that served the call (chat, completions): a priority answer is billed at the priority rates.

@@ -7,6 +7,7 @@
 import { anthropicChatWarnings, buildMessagesBody, SUPPORTED_PARAMS } from '../anthropic/request.js';
 import { parseAnthropicResponse } from '../anthropic/response.js';
 import { AnthropicStreamTransform } from '../anthropic/stream.js';
+import { usageOfAnthropicAnswer } from '../anthropic/usage.js';
 import { parseAnthropicError } from '../anthropic/errors.js';
 import { googleError, parseGeminiError } from '../gemini/errors.js';
 import type { ChatRequest, Deployment, ProviderAdapter, ProviderErrorInfo, UpstreamRequest } from '../types.js';
@@ -43,6 +44,7 @@ export const vertexAnthropicAdapter: ProviderAdapter = {
   buildChatRequest: buildVertexAnthropicRequest,
   chatRequestWarnings: anthropicChatWarnings,
   parseChatResponse: parseAnthropicResponse,
+  usageOfAnswer: usageOfAnthropicAnswer,
   createStreamTransform: (target: Deployment) => new AnthropicStreamTransform(target),
   parseError: parseVertexAnthropicError,
 };

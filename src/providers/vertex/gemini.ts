@@ -4,7 +4,7 @@
  * an API key. Embedding models go through `:predict` (embeddings.ts).
  */
 import { geminiChatBody, GEMINI_SUPPORTED_PARAMS } from '../gemini/request.js';
-import { parseGeminiChatResponse } from '../gemini/response.js';
+import { parseGeminiChatResponse, usageOfGeminiAnswer } from '../gemini/response.js';
 import { createGeminiStreamTransform } from '../gemini/stream.js';
 import { parseGeminiError } from '../gemini/errors.js';
 import { cacheControlWarnings } from '../shared/unhonoured-fields.js';
@@ -25,6 +25,7 @@ export const vertexGeminiAdapter: ProviderAdapter = {
   buildChatRequest: buildVertexGeminiRequest,
   chatRequestWarnings: (request: ChatRequest) => cacheControlWarnings(request, 'vertex_ai (gemini)'),
   parseChatResponse: parseGeminiChatResponse,
+  usageOfAnswer: usageOfGeminiAnswer,
   createStreamTransform: createGeminiStreamTransform,
   parseError: parseGeminiError,
   buildEmbeddingsRequest: buildVertexEmbeddingsRequest,
