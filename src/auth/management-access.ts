@@ -23,10 +23,13 @@ import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
 
 export type Actor = { kind: 'admin'; id: string } | { kind: 'user'; user: UserRecord; readsAll: boolean; writes: boolean };
 
+/** The id of the master key as an actor: the `created_by` of the keys it makes. */
+const MASTER_ACTOR = 'master';
+
 /** The caller as a manager of keys, users and teams; 403 for keys that have no user to act as. */
 export function actorOf(request: FastifyRequest): Actor {
   const caller = callOf(request).caller;
-  if (can(request, 'llm.configure')) return { kind: 'admin', id: caller.userId ?? 'master' };
+  if (can(request, 'llm.configure')) return { kind: 'admin', id: caller.userId ?? MASTER_ACTOR };
   const user = caller.principal?.user;
   if (!user || user.role === 'customer') throw new GatewayError('permission_denied', `${request.routeOptions.url} needs an admin key or a key of an internal user (this key has no user with a management role)`);
   return { kind: 'user', user, readsAll: user.role === 'proxy_admin_viewer', writes: user.role === 'internal_user' };
@@ -38,6 +41,15 @@ export function isTeamAdmin(team: TeamRecord, userId: string): boolean {
 
 function denied(message: string): GatewayError {
   return new GatewayError('permission_denied', message);
+}
+
+/**
+ * Whether the non-admin `userId` created this key (and so keeps its freedom over it). A key the
+ * master key made stores "master", which an admin may also give a user as its user_id: such a key
+ * is made by no user, or that user would escape the rules below on every master-made key.
+ */
+function createdByCaller(existing: KeyRecord, userId: string): boolean {
+  return existing.createdBy === userId && userId !== MASTER_ACTOR;
 }
 
 /**
@@ -66,7 +78,7 @@ function assertKeepsGuardrails(metadata: Record<string, unknown> | undefined, ex
  * expiry is not stored, so a key the caller created counts as its own even after an admin's update.)
  */
 function assertKeepsExpiry(duration: string | null | undefined, existing: KeyRecord | undefined, userId: string): void {
-  if (duration === undefined || !existing || existing.expiresAt === null || existing.createdBy === userId) return;
+  if (duration === undefined || !existing || existing.expiresAt === null || createdByCaller(existing, userId)) return;
   // A malformed duration is left to the service's 400.
   const parsed = duration === null ? undefined : parseDuration(duration);
   if (duration !== null && (!parsed || addDuration(Date.now(), parsed) <= existing.expiresAt)) return;
@@ -258,10 +270,14 @@ export class ManagementAccess {
    * team admin on a member's key) would lift them by updating itself, as it could an expiry
    * (assertKeepsExpiry, whose rule on the keys the caller created this follows). soft_budget only
    * alerts, so it stays free; budget_duration moves the period the spend counts in, so it stays
-   * the admin's.
+   * the admin's; and team_id stays, as leaving the team (or moving to another of the user's teams)
+   * drops the team's models, budget, rates and guardrails.
    */
   private async assertOnlyTightens(fields: KeyFields, existing: KeyRecord | undefined, userId: string): Promise<void> {
-    if (!existing || existing.createdBy === userId) return;
+    if (!existing || createdByCaller(existing, userId)) return;
+    if (fields.team_id !== undefined && (fields.team_id ?? null) !== existing.teamId) {
+      throw denied(`only an admin moves a key it did not create into, out of or between teams ("team_id"): this key is ${existing.teamId === null ? 'in no team' : `of team "${existing.teamId}"`}; leave "team_id" out`);
+    }
     assertModelsNarrower(fields, existing);
     assertRoutesNarrower(fields.allowed_routes, existing.allowedRoutes ?? []);
     // A malformed period is left to the service's 400 (as assertKeepsExpiry leaves a malformed duration).

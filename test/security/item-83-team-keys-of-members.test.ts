@@ -6,6 +6,8 @@
  * /team/member_delete (which deletes a removed member's keys of the team). LiteLLM refuses the same
  * ("User=… not assigned to team=…"). Now the move is refused with 403 naming the membership; once
  * the user is added to the team, the move is accepted, and a team admin's own keys move as before.
+ * (Since item 261 a team admin moves no member's key at all — a key it did not create keeps its
+ * team — so the move is refused, with 403 naming "team_id", in both cases; an admin still moves it.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../support/gateway.js';
@@ -38,23 +40,25 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-function refusedMembership(response: { status: number; body: unknown }): void {
+function refusedMove(response: { status: number; body: unknown }): void {
   expect(response.status, JSON.stringify(response.body)).toBe(403);
-  expect((response.body as ErrorBody).error.message).toContain('user "member-u" is not a member of team "team-b"');
+  expect((response.body as ErrorBody).error.message).toContain('"team_id"');
 }
 
 describe('a member\'s key moves only into a team of its member', () => {
   it('the admin of both teams may not move a member\'s key into the team the member is not in (/key/update, /key/bulk_update)', async () => {
-    refusedMembership(await api.call('POST', '/key/update', { key: memberKey.token, team_id: 'team-b' }, lead));
-    refusedMembership(await api.call('POST', '/key/bulk_update', { keys: [{ key: memberKey.token, team_id: 'team-b' }] }, lead));
+    refusedMove(await api.call('POST', '/key/update', { key: memberKey.token, team_id: 'team-b' }, lead));
+    refusedMove(await api.call('POST', '/key/bulk_update', { keys: [{ key: memberKey.token, team_id: 'team-b' }] }, lead));
     expect((await api.keyInfo(memberKey.token)).team_id).toBe('team-a');
     // The key stays held to team-a's models.
     expect((await chatStatus(clientFor(gateway.url, memberKey.key), { model: 'premium', max_tokens: 10 })).status).toBe(403);
   });
 
-  it('once the user is a member of the other team, the move is accepted; the team admin\'s own keys move between its teams', async () => {
+  it('once the user is a member of the other team, only an admin moves the key (item 261); the team admin\'s own keys move between its teams', async () => {
     await api.ok('POST', '/team/member_add', { team_id: 'team-b', member: { user_id: 'member-u', role: 'user' } }, lead);
-    expect((await api.ok<GeneratedKey>('POST', '/key/update', { key: memberKey.token, team_id: 'team-b' }, lead)).team_id).toBe('team-b');
+    refusedMove(await api.call('POST', '/key/update', { key: memberKey.token, team_id: 'team-b' }, lead));
+    expect((await api.keyInfo(memberKey.token)).team_id).toBe('team-a');
+    expect((await api.updateKey(memberKey.token, { team_id: 'team-b' })).team_id).toBe('team-b');
     const own = await api.ok<GeneratedKey>('POST', '/key/generate', { team_id: 'team-a' }, lead);
     expect((await api.ok<GeneratedKey>('POST', '/key/update', { key: own.token, team_id: 'team-b' }, lead)).team_id).toBe('team-b');
     // Removing the member from team-b now takes the moved key with it.

@@ -44,9 +44,10 @@ describe('a key named twice in one /key/bulk_update', () => {
   it('one entry moving a member\'s key to the narrow team, another widening its models and budget: refused, nothing changed', async () => {
     const key = await api.generateKey({ user_id: 'member-u', team_id: 'team-wide' });
     const before = await api.keyInfo(key.token);
-    refusedTwice(await api.call('POST', '/key/bulk_update', { keys: [{ key: key.token, team_id: 'team-narrow' }, { key: key.token, models: ['premium'], max_budget: 4 }] }, lead));
+    // The move comes second: a team admin moves no member's key (item 261), so first it would be refused for that.
+    refusedTwice(await api.call('POST', '/key/bulk_update', { keys: [{ key: key.token, models: ['premium'], max_budget: 4 }, { key: key.token, team_id: 'team-narrow' }] }, lead));
     // Named by its secret once and its token once: the same key.
-    refusedTwice(await api.call('POST', '/key/bulk_update', { keys: [{ key: key.key, team_id: 'team-narrow' }, { key: key.token, models: ['premium'] }] }, lead));
+    refusedTwice(await api.call('POST', '/key/bulk_update', { keys: [{ key: key.token, models: ['premium'] }, { key: key.key, team_id: 'team-narrow' }] }, lead));
     const after = await api.keyInfo(key.token);
     expect({ team: after.team_id, models: after.models, budget: after.max_budget }).toEqual({ team: before.team_id, models: before.models, budget: before.max_budget });
     // The combined change in one entry is refused as it always was.
@@ -62,7 +63,8 @@ describe('a key named twice in one /key/bulk_update', () => {
   });
 
   it('distinct keys in one request are still changed together', async () => {
-    const first = await api.generateKey({ user_id: 'member-u', team_id: 'team-wide' });
+    // The team admin's own key: a member's key it did not create keeps its team (item 261).
+    const first = await api.ok<GeneratedKey>('POST', '/key/generate', { team_id: 'team-wide' }, lead);
     const second = await api.generateKey({ user_id: 'member-u', team_id: 'team-wide' });
     const answer = await api.ok<{ successful_updates: GeneratedKey[] }>('POST', '/key/bulk_update', { keys: [{ key: first.token, team_id: 'team-narrow' }, { key: second.token, models: ['premium'], max_budget: 4 }] }, lead);
     expect(answer.successful_updates.map((key) => [key.team_id, key.models, key.max_budget])).toEqual([['team-narrow', [], null], ['team-wide', ['premium'], 4]]);
