@@ -19,6 +19,24 @@ import type { PrincipalRepository } from '../storage/repositories/principals.js'
 
 const VERSION_NAME = 'byok';
 
+/** Request headers that carry a provider credential (OpenAI, Azure, Anthropic, Google, a proxy's). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'api-key', 'x-api-key', 'x-goog-api-key']);
+
+/**
+ * A deployment's `extra_headers` without its credentials, for an attempt on a user's own key: the
+ * deployment's headers are sent after the key's, so an operator credential among them would win —
+ * the call would run on the operator's account while recorded as the user's own (no credits).
+ */
+function withoutCredentialHeaders(headers: Record<string, string>): Record<string, string> {
+  let kept: Record<string, string> | undefined;
+  for (const name of Object.keys(headers)) {
+    if (!CREDENTIAL_HEADERS.has(name.toLowerCase())) continue;
+    kept ??= { ...headers };
+    delete kept[name];
+  }
+  return kept ?? headers;
+}
+
 /**
  * The own keys one call runs on, taken when it is admitted (PlatformLayer.reserveCredits): the
  * credit reservation leaves out exactly the deployments these keys serve, so every attempt of the
@@ -130,7 +148,7 @@ export class ByokDirectory {
   deploymentWith(keys: OwnKeys | undefined, deployment: Deployment): Deployment | undefined {
     if (!keys || !this.servesWith(keys, deployment)) return undefined;
     try {
-      return { ...deployment, apiKey: this.requireBox().open(keys.sealed.get(deployment.provider)!) };
+      return { ...deployment, apiKey: this.requireBox().open(keys.sealed.get(deployment.provider)!), headers: withoutCredentialHeaders(deployment.headers) };
     } catch (error) {
       this.logger.error({ user: keys.userId, provider: deployment.provider, err: (error as Error).message }, 'a stored BYOK key cannot be opened; the attempt is refused (its call reserved no credits for the shared key)');
       throw new GatewayError('byok_key_unavailable', `your own ${deployment.provider} API key (bring-your-own-key), which this call was admitted to run on, cannot be opened; the call is not moved onto the platform's key, for which no credits were reserved. Store the key again (POST /api/v1/llm/byok/keys) or delete it to use credits`, { provider: deployment.provider });
