@@ -122,7 +122,10 @@ export function consumeRequestOptions(context: CallContext, headers: HeaderBag, 
       warnings.push(`removed "${key}": who calls is set by the API key, never by the request`);
       continue;
     }
-    copy[key] = value;
+    // JSON.parse keeps a "__proto__" field as an own field; assigned with `=` it would become the
+    // copy's prototype instead and lend its fields (`stream: true`) to every later read of the request.
+    if (key === '__proto__') Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+    else copy[key] = value;
   }
   // Anthropic's metadata carries its own user_id, which the /v1/messages mapping reads.
   if (endpoint === 'anthropic' && metadata && typeof metadata.user_id === 'string') copy.metadata = { user_id: metadata.user_id };

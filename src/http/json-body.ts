@@ -7,47 +7,9 @@
  * the body once.
  */
 import { GatewayError } from '../errors.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-object.js';
 
-/** Deepest nesting of objects and arrays a request body may have (real bodies stay under 20). */
-export const MAX_JSON_DEPTH = 128;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
-
-/** True when the JSON text nests objects/arrays deeper than `limit` (brackets inside strings do not count). */
-export function nestsDeeperThan(text: string, limit: number): boolean {
-  let depth = 0;
-  const length = text.length;
-  for (let index = 0; index < length; index++) {
-    const code = text.charCodeAt(index);
-    if (code === QUOTE) {
-      // Skip the string (most of a body's bytes) with the native search for its closing quote.
-      index = closingQuote(text, index);
-      if (index === -1) return false; // unterminated: JSON.parse refuses it
-    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
-      if (++depth > limit) return true;
-    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
-      depth--;
-    }
-  }
-  return false;
-}
-
-/** Index of the quote that closes the string opening at `start`: the next one no odd run of backslashes escapes. */
-function closingQuote(text: string, start: number): number {
-  let end = text.indexOf('"', start + 1);
-  while (end !== -1) {
-    let backslashes = 0;
-    for (let back = end - 1; text.charCodeAt(back) === BACKSLASH; back--) backslashes++;
-    if (backslashes % 2 === 0) return end;
-    end = text.indexOf('"', end + 1);
-  }
-  return -1;
-}
+export { MAX_JSON_DEPTH, nestsDeeperThan };
 
 const BYTE_ORDER_MARK = 0xfeff;
 

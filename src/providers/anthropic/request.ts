@@ -3,7 +3,7 @@
  * 400 GatewayError naming the field when a request cannot be expressed in Anthropic's format,
  * rather than dropping what the client asked for.
  */
-import { isJsonObject } from '../../json-object.js';
+import { isJsonObject, parseEmbeddedJson } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
 import { strictSchemaWarnings, strictToolWarnings } from '../shared/unhonoured-fields.js';
@@ -193,7 +193,7 @@ function assistantBlocks(message: ChatMessage, param: string): ContentBlockParam
     let input: unknown = {};
     if (argumentsText.trim() !== '') {
       try {
-        input = JSON.parse(argumentsText);
+        input = parseEmbeddedJson(argumentsText);
       } catch {
         throw invalid(`${callParam}.function.arguments`, `${callParam}.function.arguments must be a JSON object, got ${JSON.stringify(argumentsText.slice(0, 100))}`);
       }

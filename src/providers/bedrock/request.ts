@@ -15,7 +15,7 @@
  * - The model id may be a foundation model id, a cross-region inference profile id
  *   (`us.anthropic.claude-…`) or an ARN; it is URL-encoded into the path.
  */
-import { isJsonObject } from '../../json-object.js';
+import { isJsonObject, parseEmbeddedJson } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
 import { isAnthropicModel, maxTokensWithThinking, reasoningBlocks, thinkingOf } from './reasoning.js';
@@ -138,7 +138,7 @@ function toolInput(raw: unknown, param: string): unknown {
   if (raw === undefined || raw === null || raw === '') return {};
   if (typeof raw !== 'string') throw invalid(param, `${param} must be a JSON object encoded as a string`);
   try {
-    const parsed: unknown = JSON.parse(raw);
+    const parsed: unknown = parseEmbeddedJson(raw);
     if (isJsonObject(parsed)) return parsed;
   } catch {
     // reported below

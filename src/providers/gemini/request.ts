@@ -21,7 +21,7 @@
  *   OpenAI compatibility layer (none 0, low 1024, medium 8192, high 24576); thought summaries are
  *   requested (includeThoughts) so that clients receive `reasoning_content`.
  */
-import { isJsonObject } from '../../json-object.js';
+import { isJsonObject, parseEmbeddedJson } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatContentPart, ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
 import { toGeminiParameters, toGeminiResponseSchema } from './schema.js';
@@ -189,7 +189,7 @@ function parseArguments(raw: unknown, param: string): JsonObject {
   if (isJsonObject(raw)) return raw;
   if (typeof raw === 'string') {
     try {
-      const parsed: unknown = JSON.parse(raw);
+      const parsed: unknown = parseEmbeddedJson(raw);
       if (isJsonObject(parsed)) return parsed;
     } catch {
       // reported below
@@ -234,10 +234,10 @@ function toolCallName(messages: ChatMessage[], index: number, message: ChatMessa
 function functionResponseBody(content: ChatMessage['content'], param: string): JsonObject {
   const text = textOf(content, param);
   try {
-    const parsed: unknown = JSON.parse(text);
+    const parsed: unknown = parseEmbeddedJson(text);
     if (isJsonObject(parsed)) return parsed;
   } catch {
-    // plain text result
+    // plain text result (or JSON nested too deep to pass on as an object)
   }
   return { content: text };
 }

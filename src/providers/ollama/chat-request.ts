@@ -3,7 +3,7 @@
  * a chat completion"). Messages keep their roles, images move to the message's `images`, tools keep
  * OpenAI's function shape, and assistant tool calls carry their arguments as objects.
  */
-import { isJsonObject } from '../../json-object.js';
+import { isJsonObject, parseEmbeddedJson } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { ChatMessage, ChatRequest, ChatTool, Deployment, JsonObject, UpstreamRequest } from '../types.js';
 import { cacheControlWarnings, strictToolWarnings } from '../shared/unhonoured-fields.js';
@@ -49,7 +49,7 @@ export function argumentsObject(encoded: unknown, where: string): JsonObject {
   if (isJsonObject(encoded)) return encoded;
   if (typeof encoded === 'string') {
     try {
-      const parsed: unknown = JSON.parse(encoded);
+      const parsed: unknown = parseEmbeddedJson(encoded);
       if (isJsonObject(parsed)) return parsed;
     } catch {
       // reported below
