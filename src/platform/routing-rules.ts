@@ -5,6 +5,7 @@
  * only the request and the caller: no I/O, and the prompt is counted only when a rule asks for it.
  */
 import { isJsonObject } from '../json-object.js';
+import { comparableModelName } from '../routing/model-names.js';
 import type { PowerLevel } from './power-level-names.js';
 import { matchesModelPattern } from './model-limits.js';
 import type { RoutingRuleConfig, RuleMatch } from './rule-schema.js';
@@ -26,7 +27,10 @@ export interface RuleFacts {
   keyAlias: string | null;
   tags: readonly string[];
   metadata: Readonly<Record<string, unknown>>;
-  /** The names the requested model goes by (as sent, and what the key's alias makes of it). */
+  /**
+   * The names the requested model goes by (as sent, what the key's alias makes of it, its group and
+   * every name the group's deployments answer to), as comparableModelName gives them (rule-plan.ts).
+   */
   models: readonly string[];
   task: string | undefined;
   hasTools: boolean;
@@ -41,13 +45,16 @@ export function sortRules<T extends Pick<RoutingRule, 'priority' | 'source' | 'n
 
 const anyOf = (wanted: readonly string[] | undefined, value: string | null | undefined) => !wanted || (value != null && wanted.includes(value));
 
+const namesModel = (pattern: string, names: readonly string[]) => names.some((name) => matchesModelPattern(pattern, name));
+
 /** Whether every condition given holds (the prompt is counted last, and only if needed). */
 export async function ruleMatches(match: RuleMatch, facts: RuleFacts): Promise<boolean> {
   if (!anyOf(match.tiers, facts.tier) || !anyOf(match.power_levels, facts.powerLevel)) return false;
   if (!anyOf(match.teams, facts.team) || !anyOf(match.users, facts.user) || !anyOf(match.key_aliases, facts.keyAlias)) return false;
   if (match.tags && !match.tags.some((tag) => facts.tags.includes(tag))) return false;
   if (match.metadata && !Object.entries(match.metadata).every(([name, value]) => Object.hasOwn(facts.metadata, name) && facts.metadata[name] === value)) return false;
-  if (match.model && !match.model.some((pattern) => facts.models.some((name) => matchesModelPattern(pattern, name)))) return false;
+  // A pattern is compared as the names are (ignoring case): a wildcard serves `GPT-4o` as gpt-4o.
+  if (match.model && !match.model.some((pattern) => namesModel(comparableModelName(pattern), facts.models))) return false;
   if (match.task && !anyOf(match.task, facts.task)) return false;
   if (match.has_tools !== undefined && match.has_tools !== facts.hasTools) return false;
   if (match.has_images !== undefined && match.has_images !== facts.hasImages) return false;

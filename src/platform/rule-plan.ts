@@ -9,6 +9,7 @@ import type { ResolvedKey } from '../auth/key-directory.js';
 import { mayUseModel } from '../auth/reachable-models.js';
 import { GatewayError } from '../errors.js';
 import type { ModelCatalog } from '../routing/catalog.js';
+import { addServedModelNames, comparableModelName } from '../routing/model-names.js';
 import { limitsAllow, ruleLimit, tierLimit, type ModelLimit } from './model-limits.js';
 import { capMaxTokens, parsePowerLevel } from './power-levels.js';
 import type { PowerLevel } from './power-level-names.js';
@@ -57,7 +58,8 @@ export async function planRules(input: RulePlanInput): Promise<RulePlan> {
     keyAlias: input.caller.keyAlias,
     tags,
     metadata: input.metadata ? { ...input.metadata } : typeof original.metadata === 'object' && original.metadata !== null && !Array.isArray(original.metadata) ? (original.metadata as Record<string, unknown>) : {},
-    models: model === input.aliasTarget ? [model] : [model, input.aliasTarget],
+    // Resolved only when an enabled rule matches on the model (most calls run under no such rule).
+    models: input.rules.some((candidate) => candidate.enabled && candidate.match.model) ? ruleModelNames(input.catalog, model, input.aliasTarget) : [],
     task: requestTask(tags, input.headerTask),
     hasTools: hasTools(original),
     hasImages: hasImages(original),
@@ -86,6 +88,23 @@ export async function planRules(input: RulePlanInput): Promise<RulePlan> {
   }
   if (rule?.action.max_tokens_cap !== undefined && input.kind !== 'embeddings') capMaxTokens(request, rule.action.max_tokens_cap);
   return { rule, limits, request };
+}
+
+/**
+ * The names a rule's `match.model` is compared with: the model as sent and its key alias's target,
+ * the group that target resolves to, and every name that group's deployments answer to, all as
+ * comparableModelName gives them. A wildcard serves `GPT-4o`, `OPENAI/gpt-4o` or `openai/openai/gpt-4o`
+ * as gpt-4o, so comparing only the name as sent let a caller respell its way out of a rule that caps,
+ * reroutes or denies gpt-4o (the names deny_models and per-model budgets use: model-names.ts).
+ */
+function ruleModelNames(catalog: ModelCatalog, model: string, aliasTarget: string): string[] {
+  const names = new Set([comparableModelName(model), comparableModelName(aliasTarget)]);
+  const group = catalog.resolve(aliasTarget);
+  if (group) {
+    names.add(comparableModelName(group.name));
+    for (const deployment of group.deployments) addServedModelNames(names, deployment.provider, deployment.upstreamModel);
+  }
+  return [...names];
 }
 
 function firstAutomaticLevel(levels: readonly PowerLevel[]): PowerLevel {
