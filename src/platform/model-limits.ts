@@ -93,28 +93,29 @@ export function ruleLimit(ruleName: string, allow: readonly string[] | undefined
     );
     return aliasDenied.has(group.name);
   };
-  let deniedUpstream: Set<string> | undefined;
-  const wildcardDenied = (group: ModelGroup | undefined): boolean => {
-    if (!denied || !catalog || !group || catalog.isConfigured(group)) return false;
-    if (!deniedUpstream) {
-      // Computed once per call, and only when a wildcard's concrete group is checked: the bare upstream
-      // models of the denied configured groups.
-      deniedUpstream = new Set();
-      for (const configured of catalog.allGroups()) {
-        if (!catalog.isConfigured(configured) || !(denied.some((pattern) => matchesModelPattern(pattern, comparableModelName(configured.name))) || deniedThroughAlias(configured))) continue;
-        for (const deployment of configured.deployments) deniedUpstream.add(bareModelName(deployment.upstreamModel));
-      }
-    }
-    // A wildcard passes the client's name on as the upstream model: `openai/gpt-4o` through `"*"` →
-    // `openai/*` asks the upstream for "openai/gpt-4o", which an aggregator serves as gpt-4o.
-    return group.deployments.some((deployment) => deniedUpstream!.has(bareModelName(deployment.upstreamModel)));
-  };
+  // Only when a wildcard's concrete group is checked: the configured groups it serves the model of.
+  const wildcardDenied = (group: ModelGroup | undefined): boolean =>
+    denied !== undefined && catalog !== undefined && group !== undefined &&
+    configuredGroupsServedBy(catalog, group).some((configured) => denied.some((pattern) => matchesModelPattern(pattern, comparableModelName(configured.name))) || deniedThroughAlias(configured));
   return {
     owner: `routing rule "${ruleName}"`,
     code: 'model_not_allowed',
     described: `models under routing rule "${ruleName}": ${described}`,
     allows: (names, group) => (!allow || patternsName(allow, names, group)) && !(denied && (deniedBy(denied, names, group) || deniedThroughAlias(group) || wildcardDenied(group))),
   };
+}
+
+/**
+ * The configured groups whose upstream model a wildcard's concrete `group` serves under the client's
+ * own name: those with a deployment calling one of the group's upstream models, compared without
+ * case or vendor prefix (`gpt-4o`, `GPT-4o` through `"*"`, `openai/gpt-4o` through `"openai/*"` →
+ * `openai/*` all call gpt-4o, as `premium` → openai/gpt-4o does). None for a configured group. A
+ * restriction naming such a group (deny_models, a routing rule's match.model) holds for them too.
+ */
+export function configuredGroupsServedBy(catalog: ModelCatalog, group: ModelGroup): ModelGroup[] {
+  if (catalog.isConfigured(group)) return [];
+  const served = new Set(group.deployments.map((deployment) => bareModelName(deployment.upstreamModel)));
+  return catalog.allGroups().filter((configured) => catalog.isConfigured(configured) && configured.deployments.some((deployment) => served.has(bareModelName(deployment.upstreamModel))));
 }
 
 /**

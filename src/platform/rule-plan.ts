@@ -10,7 +10,7 @@ import { mayUseModel } from '../auth/reachable-models.js';
 import { GatewayError } from '../errors.js';
 import type { ModelCatalog } from '../routing/catalog.js';
 import { addServedModelNames, comparableModelName } from '../routing/model-names.js';
-import { limitsAllow, ruleLimit, tierLimit, type ModelLimit } from './model-limits.js';
+import { configuredGroupsServedBy, limitsAllow, ruleLimit, tierLimit, type ModelLimit } from './model-limits.js';
 import { capMaxTokens, parsePowerLevel } from './power-levels.js';
 import type { PowerLevel } from './power-level-names.js';
 import { firstMatchingRule, hasImages, hasTools, requestTags, requestTask, type RoutingRule } from './routing-rules.js';
@@ -96,6 +96,9 @@ export async function planRules(input: RulePlanInput): Promise<RulePlan> {
  * comparableModelName gives them. A wildcard serves `GPT-4o`, `OPENAI/gpt-4o` or `openai/openai/gpt-4o`
  * as gpt-4o, so comparing only the name as sent let a caller respell its way out of a rule that caps,
  * reroutes or denies gpt-4o (the names deny_models and per-model budgets use: model-names.ts).
+ * Through a wildcard, also the configured groups that call the same upstream model (`gpt-4o` through
+ * `"*"` is what `premium` → openai/gpt-4o serves), as deny_models compares them: else a rule on
+ * `premium` was dodged by asking for its upstream model by name.
  */
 function ruleModelNames(catalog: ModelCatalog, model: string, aliasTarget: string): string[] {
   const names = new Set([comparableModelName(model), comparableModelName(aliasTarget)]);
@@ -103,6 +106,7 @@ function ruleModelNames(catalog: ModelCatalog, model: string, aliasTarget: strin
   if (group) {
     names.add(comparableModelName(group.name));
     for (const deployment of group.deployments) addServedModelNames(names, deployment.provider, deployment.upstreamModel);
+    for (const configured of configuredGroupsServedBy(catalog, group)) names.add(comparableModelName(configured.name));
   }
   return [...names];
 }

@@ -89,6 +89,36 @@ export function multipartRequest(call: NativeCall, upload: Upload, target: Deplo
   return { url, method: 'POST', headers, bodyStream: () => Readable.from([...parts.flat(), tailBytes]), framing: 'json' };
 }
 
+/**
+ * The output limits of each relayed generation, as OpenAI's API reference names them: a chat
+ * completion's max_completion_tokens (max_tokens is its deprecated name, refused by the reasoning
+ * models), a text completion's max_tokens, a Response's max_output_tokens.
+ */
+const RELAYED_OUTPUT_LIMITS = new Map<string, readonly string[]>([
+  ['chat/completions', ['max_completion_tokens', 'max_tokens']],
+  ['completions', ['max_tokens']],
+  ['responses', ['max_output_tokens']],
+]);
+
+/**
+ * Lowers a relayed body's output limits to `cap` (the relay's `max_tokens`: the client's own limit,
+ * or a routing rule's or power level's cap, which the reservation and the usage bounds were sized
+ * by). Every limit the body names above it (or as null or a non-number) becomes the cap, one at or
+ * under it is kept; a body that names none gets the endpoint's own: for a chat completion,
+ * max_completion_tokens on OpenAI and Azure, and max_tokens on other OpenAI-compatible servers,
+ * which may not know the newer name (as billing/reservation-plan.ts outputCapField chooses).
+ */
+function capRelayedOutput(body: Json, fields: readonly string[], cap: number, provider: string): void {
+  let named = false;
+  for (const field of fields) {
+    const value = body[field];
+    if (value === undefined) continue;
+    named = true;
+    if (!(typeof value === 'number' && value <= cap)) body[field] = cap;
+  }
+  if (!named) body[fields.length > 1 && provider !== 'openai' && provider !== 'azure' ? fields[1] : fields[0]] = cap;
+}
+
 /** Relayed paths whose streams report usage only when asked (`stream_options.include_usage`). */
 const RELAYED_COMPLETION_STREAM = /^(chat\/)?completions$/;
 
@@ -97,8 +127,11 @@ function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
   if (providerSpec(target.provider)?.format === 'cohere') return buildCohereRerankRequest(call, target);
   if (call.upload) return multipartRequest(call, call.upload, target);
   const body: Json = { ...call.body, model: target.upstreamModel };
-  // A routing rule or power level may cap a Response's output below what the client asked for.
-  if (call.method === 'responses' && call.maxTokens !== undefined && !(typeof body.max_output_tokens === 'number' && body.max_output_tokens <= call.maxTokens)) body.max_output_tokens = call.maxTokens;
+  // A routing rule or power level may cap the output below what the client asked for.
+  if (call.maxTokens !== undefined) {
+    const fields = RELAYED_OUTPUT_LIMITS.get(call.method);
+    if (fields) capRelayedOutput(body, fields, call.maxTokens, target.provider);
+  }
   // A relayed chat or text completion stream asks for the usage chunk whatever the client asked:
   // without it the call is billed on the streamed text, and a reasoning model streams none of the
   // reasoning it bills as output. The chunk is hidden from a client that did not ask (OpenAIRelayEncoder).
