@@ -17,7 +17,7 @@ import { requestRefund, type AcquireOutcome, type BudgetHold, type LimitsState, 
 import type { ResolvedKey } from './key-directory.js';
 import { addTokenHeaders, fullMinuteRefusal, reserveTokens, tooLargeRefusal } from './token-reservation.js';
 import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.js';
-import { fixedPlan, MINIMUM_ANSWER_TOKENS, type ReservationPlan } from '../billing/reservation-plan.js';
+import { fixedPlan, MINIMUM_ANSWER_TOKENS, unpricedCallRefusal, type ReservationPlan } from '../billing/reservation-plan.js';
 import { currentPeriod, spendThisPeriod, type EndUserRecord, type LimitSubject } from './principals.js';
 import { KeySpendTally } from './key-spend.js';
 import { entriesFor, modelBudgetPeriod, modelSpendThisPeriod, type ModelBudgets, type ServedModel } from './model-budgets.js';
@@ -240,6 +240,8 @@ export class Admission {
     const now = Date.now();
     const limits = limitsOf(subjects, now, resolved, models);
     const { rpm, tpm, parallel, holds, hardLimit } = limits;
+    // A deployment without a price reserves nothing and is charged nothing: a budget cannot hold it.
+    if (hardLimit && plan.unpriced) throw unpricedCallRefusal(plan.unpriced, 'a key held to a budget (its own, its user\'s, team\'s or end user\'s)');
     const describeName = (name: string) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved);
     // An estimate over a tpm limit can never pass: refused step by step (after rpm, as always).
     if (tooLargeRefusal(tpm, estimatedTokens, describeName)) return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now, models);

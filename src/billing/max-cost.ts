@@ -550,6 +550,21 @@ export function dearestOutputPrice(prices: TokenPrices, promptTokens = Number.PO
   return images ? Math.max(text, prices.imageOutputPerToken ?? 0) : text;
 }
 
+/**
+ * Whether the deployment has a price for what the call bills: its tokens (a price of 0, a free
+ * local model, is a price), or, for a media call billed by units (images, speech characters,
+ * transcript seconds, rerank searches), those units. On a deployment without one the call would be
+ * recorded at an unknown cost and charged nothing, whatever budget or credits its caller is held to.
+ */
+export function pricesCall(input: CostInput, deployment: Deployment): boolean {
+  const units = input.body.units as MediaUnits | undefined;
+  if (units === undefined || units === null) return deployment.prices !== undefined;
+  const unitsPriced = mediaCostPico(units, deployment) !== undefined;
+  // Server-side tool uses (web searches, grounded prompts) are billed beside the call's tokens, not
+  // instead of them; a media call bills its units, or tokens (gpt-image-1 answers with usage).
+  return input.body.serverTools !== undefined ? deployment.prices !== undefined && unitsPriced : unitsPriced || deployment.prices !== undefined;
+}
+
 /** Micro-dollars (rounded up); 0 when no deployment has a known price. */
 /** `promptTokens`: the input's promptTokenBound when the caller has it already. */
 export function maxCostMicros(input: CostInput, deployments: Deployment[], promptTokens = promptTokenBound(input)): number {

@@ -8,8 +8,9 @@
  * number is sent upstream as the completion limit, so the provider cannot bill more output than
  * was reserved. A call the client capped itself (max_tokens) reserves exactly that, as before.
  */
+import { GatewayError } from '../errors.js';
 import type { Deployment } from '../providers/types.js';
-import { dearestInputPrice, dearestOutputPrice, generatedChoices, maxCostMicros, mayCarryAudio, mayProduceImages, modelOutputLimit, predictionTokenBound, promptReadBound, promptTokenBound, type CostInput } from './max-cost.js';
+import { dearestInputPrice, dearestOutputPrice, generatedChoices, maxCostMicros, mayCarryAudio, mayProduceImages, modelOutputLimit, predictionTokenBound, pricesCall, promptReadBound, promptTokenBound, type CostInput } from './max-cost.js';
 import { reservedPrices } from './priority-default.js';
 
 export const DEFAULT_RESERVATION_OUTPUT_TOKENS = 1024;
@@ -29,6 +30,19 @@ export interface ReservationPlan {
   costMicros(outputTokens?: number): number;
   /** The most output tokens per choice that `micros` pays for after the prompt, on every deployment (0: none). */
   affordableOutputTokens(micros: number): number;
+  /**
+   * A deployment the call may reach that has no price for it (max-cost.ts pricesCall), if any: the
+   * plan reserves nothing for it, so a caller held to money must be refused (unpricedCallRefusal).
+   */
+  readonly unpriced?: Deployment;
+}
+
+/**
+ * The refusal of a call a budget or credits hold, when a deployment it may reach has no price for
+ * it: its answer would be recorded at an unknown cost, charged nothing (README, Money and access).
+ */
+export function unpricedCallRefusal(deployment: Deployment, holder: string): GatewayError {
+  return new GatewayError('permission_denied', `model "${deployment.modelName}" has no price for this call (set its model_info prices, e.g. input_cost_per_token / output_cost_per_token, or output_cost_per_image), so ${holder} cannot call it: every call it makes must be charged`);
 }
 
 /**
@@ -54,6 +68,7 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
   return {
     promptBound: prompt,
     outputTokens,
+    unpriced: deployments.find((deployment) => !pricesCall(input, deployment)),
     costMicros(tokens) {
       if (tokens === undefined) return maxCostMicros(input, deployments, prompt);
       let worst = 0;

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { isGroupAllowed } from '../auth/model-access.js';
 import type { ResolvedKey } from '../auth/key-directory.js';
 import type { CostInput } from '../billing/max-cost.js';
-import { reservationPlan } from '../billing/reservation-plan.js';
+import { reservationPlan, unpricedCallRefusal } from '../billing/reservation-plan.js';
 import { formatUsd } from '../billing/cost.js';
 import { GatewayError } from '../errors.js';
 import type { Deployment, MediaPrices, TokenPrices } from '../providers/types.js';
@@ -162,7 +162,10 @@ export class PlatformLayer {
     const { level } = choice;
     const discounted = level !== undefined && payable.every((deployment) => servesLevelChoice(choice, deployment));
     const reservedLevel = level === undefined || discounted ? level : fullPriceLevel(this.settings);
-    return this.credits.reserve(user, reservedLevel, reservationPlan(input, payable, outputAllowance), ownKeys);
+    const plan = reservationPlan(input, payable, outputAllowance);
+    // Credits cannot pay for what has no price (a call on the user's own key is not paid in credits).
+    if (plan.unpriced) throw unpricedCallRefusal(plan.unpriced, 'a user paying credits');
+    return this.credits.reserve(user, reservedLevel, plan, ownKeys);
   }
 
   /** The caller's tier (users only). */
