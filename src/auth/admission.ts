@@ -60,6 +60,8 @@ export interface ModelBudgetScope {
   reachable: ServedModel[];
   /** The group a name sends calls to through the key's aliases and model_group_alias. */
   aliasTarget: (name: string) => string | undefined;
+  /** The configured groups calling the upstream model a wildcard group (by name) serves; none for a configured group. */
+  sameModelGroups?: (group: string) => readonly string[];
 }
 
 /** The counter of one model_max_budget entry of a key: beside the key's own, named by the entry. */
@@ -142,7 +144,7 @@ function limitsOf(subjects: LimitSubject[], now: number, resolved?: ResolvedKey,
   const modelHolds: ModelHold[] = [];
   const budgets = resolved?.key.modelMaxBudget;
   if (resolved && budgets && models && Object.keys(budgets).length > 0) {
-    const entries = new Set(models.reachable.flatMap((served) => entriesFor(budgets, served, models.aliasTarget)));
+    const entries = new Set(models.reachable.flatMap((served) => entriesFor(budgets, served, models.aliasTarget, models.sameModelGroups?.(served.group))));
     for (const entry of entries) {
       const hold = modelHoldOf(resolved, budgets, entry, now);
       holds.push(hold);
@@ -345,7 +347,7 @@ export class Admission {
         settled = true;
         // Per-model budgets: the entries of the model that served the call are charged, the other reserved entries released.
         const budgets = resolved?.key.modelMaxBudget;
-        const charged = served && budgets && models ? entriesFor(budgets, served, models.aliasTarget) : [];
+        const charged = served && budgets && models ? entriesFor(budgets, served, models.aliasTarget, models.sameModelGroups?.(served.group)) : [];
         const released = modelHolds.filter((candidate) => !charged.includes(candidate.entry)).map((candidate) => candidate.hold);
         const holds = limits.holds.filter((hold) => !released.includes(hold));
         // The key's own budget hold among those settled (its counter after the settle feeds the key's tally).

@@ -126,13 +126,24 @@ export interface ServedModel {
 /**
  * The entries that cover a call served by `served`. `aliasTarget` resolves a name through the key's
  * aliases and the config's model_group_alias to the group it sends calls to (undefined: not an alias).
+ * `sameModelGroups`: when a wildcard served the call under the client's name, the configured groups
+ * that call the same upstream model (`gpt-4o` through `"*"` is what `premium` → openai/gpt-4o serves;
+ * platform/model-limits.ts, configuredGroupsServedBy): an entry naming such a group, or an alias of
+ * one, covers the call too, as deny_models and a rule's match.model do — else a spent `premium` entry
+ * was dodged by asking for `gpt-4o` (any spelling, or a key alias leading to it).
  */
-export function entriesFor(budgets: ModelBudgets, served: ServedModel, aliasTarget: (name: string) => string | undefined): string[] {
+export function entriesFor(budgets: ModelBudgets, served: ServedModel, aliasTarget: (name: string) => string | undefined, sameModelGroups: readonly string[] = []): string[] {
   const names = new Set([comparableModelName(served.group)]);
   addServedModelNames(names, served.provider, served.upstreamModel);
   // An Azure deployment's name says nothing of its model; base_model says which it is (and prices it).
   if (served.baseModel) addServedModelNames(names, served.provider, served.baseModel);
-  return Object.keys(budgets).filter((entry) => names.has(comparableModelName(entry)) || aliasTarget(entry) === served.group);
+  for (const group of sameModelGroups) names.add(comparableModelName(group));
+  const groups = new Set([served.group, ...sameModelGroups]);
+  return Object.keys(budgets).filter((entry) => {
+    if (names.has(comparableModelName(entry))) return true;
+    const target = aliasTarget(entry);
+    return target !== undefined && groups.has(target);
+  });
 }
 
 /**

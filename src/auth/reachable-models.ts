@@ -15,7 +15,7 @@ import type { ModelCatalog, ModelGroup } from '../routing/catalog.js';
 import { fallbackGroups, type FallbackKind, type RouterPolicy } from '../routing/policy.js';
 import type { ResolvedKey } from './key-directory.js';
 import { assertModelAllowed, isGroupAllowed, isModelAllowed, keyAliasTarget } from './model-access.js';
-import { limitsAllow, type ModelLimit } from '../platform/model-limits.js';
+import { configuredGroupsServedBy, limitsAllow, type ModelLimit } from '../platform/model-limits.js';
 
 const FALLBACK_KINDS: readonly FallbackKind[] = ['general', 'context_window', 'content_policy'];
 
@@ -101,6 +101,16 @@ export class ReachableModels {
   aliasTarget(name: string): string | undefined {
     const { catalog, principal } = this.options;
     return catalog.resolve(principal ? keyAliasTarget(principal, name) : name)?.name;
+  }
+
+  /**
+   * The configured groups whose upstream model the group of this name serves through a wildcard
+   * (none for a configured group): the groups a model_max_budget entry may name for that call.
+   */
+  sameModelGroups(name: string): string[] {
+    const { catalog } = this.options;
+    const group = catalog.resolve(name);
+    return group ? configuredGroupsServedBy(catalog, group).map((configured) => configured.name) : [];
   }
 
   private mayUse(name: string): boolean {

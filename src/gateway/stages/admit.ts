@@ -37,7 +37,7 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
         const reachable = call.resolution!.reachable;
         // The key's model_max_budget covers every model the call may be served by (requested group and fallbacks).
         const models = principal?.key.modelMaxBudget && Object.keys(principal.key.modelMaxBudget).length > 0
-          ? { reachable: reachable.groups().flatMap((group) => group.available.map((deployment) => ({ group: group.name, provider: deployment.provider, upstreamModel: deployment.upstreamModel, baseModel: deployment.modelInfo.base_model }))), aliasTarget: (name: string) => reachable.aliasTarget(name) }
+          ? { reachable: reachable.groups().flatMap((group) => group.available.map((deployment) => ({ group: group.name, provider: deployment.provider, upstreamModel: deployment.upstreamModel, baseModel: deployment.modelInfo.base_model }))), aliasTarget: (name: string) => reachable.aliasTarget(name), sameModelGroups: (group: string) => reachable.sameModelGroups(group) }
           : undefined;
         decision = { ticket: await admission.admit(principal, call.context.callId, plan, estimatedTokens(input, plan.promptBound), endUser, models) };
       }
