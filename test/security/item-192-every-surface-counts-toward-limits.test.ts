@@ -28,7 +28,7 @@ import { MockAnthropic } from '../support/mock-anthropic.js';
 import { MockGemini } from '../support/mock-gemini.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { MockOpenAIMedia } from '../support/mock-openai-media.js';
-import { chat, contents, gemini as geminiPath, SURFACES, surfaceModelsConfig, type Surface } from '../support/model-surfaces.js';
+import { chat, contents, SURFACES, surfaceModelsConfig, UPLOAD_SURFACES, type Way } from '../support/model-surfaces.js';
 
 const openai = new MockOpenAI({ reply: 'premium answer' });
 const anthropic = new MockAnthropic();
@@ -41,42 +41,6 @@ let api: Management;
 const upstreamCalls = () => proxies.reduce((sum, proxy) => sum + proxy.count, 0);
 const heldCalls = () => proxies.reduce((sum, proxy) => sum + proxy.held, 0);
 
-/** A surface that uploads multipart/form-data (built afresh for each call) instead of a JSON body. */
-type Way = Surface & { form?: () => FormData };
-
-/** One second of silent mono 16-bit PCM WAV at 16 kHz. */
-function wav(): Blob {
-  const bytes = 32_000;
-  const file = Buffer.alloc(44 + bytes, 0);
-  file.write('RIFF', 0, 'ascii');
-  file.writeUInt32LE(36 + bytes, 4);
-  file.write('WAVEfmt ', 8, 'ascii');
-  file.writeUInt32LE(16, 16);
-  file.writeUInt16LE(1, 20);
-  file.writeUInt16LE(1, 22);
-  file.writeUInt32LE(16_000, 24);
-  file.writeUInt32LE(32_000, 28);
-  file.writeUInt16LE(2, 32);
-  file.writeUInt16LE(16, 34);
-  file.write('data', 36, 'ascii');
-  file.writeUInt32LE(bytes, 40);
-  return new Blob([file], { type: 'audio/wav' });
-}
-
-function form(fields: Record<string, string | [Blob, string]>): () => FormData {
-  return () => {
-    const data = new FormData();
-    for (const [name, value] of Object.entries(fields)) {
-      if (typeof value === 'string') data.append(name, value);
-      else data.append(name, value[0], value[1]);
-    }
-    return data;
-  };
-}
-
-const transcription = form({ model: 'premium-whisper', file: [wav(), 'tone.wav'] });
-const imageEdit = form({ model: 'premium-edits', prompt: 'a hat', n: '1', size: '256x256', image: [new Blob([Buffer.from('png')], { type: 'image/png' }), 'cat.png'] });
-
 /**
  * Every way in: item 101's table, the uploads and native methods it leaves out (it holds models to
  * restrictions, which these share with their JSON siblings), and the routes that only the platform
@@ -86,9 +50,7 @@ const ALL_SURFACES: Way[] = [
   ...SURFACES,
   { name: 'chat without /v1', path: '/chat/completions', body: chat('premium') },
   { name: 'gemini v1 generateContent', path: '/gemini/v1/models/gemini-premium:generateContent', body: contents },
-  { name: 'gemini batchEmbedContents', path: geminiPath('gemini-premium', 'batchEmbedContents'), body: { requests: [{ model: 'models/gemini-premium', content: { parts: [{ text: 'hi' }] } }] } },
-  { name: 'audio transcriptions', path: '/v1/audio/transcriptions', body: {}, form: transcription },
-  { name: 'image edits', path: '/v1/images/edits', body: {}, form: imageEdit },
+  ...UPLOAD_SURFACES,
   { name: 'platform chat (/api/v1/llm)', path: '/api/v1/llm/chat/completions', body: chat('premium') },
   { name: 'Testing Lab (/api/v1/llm/routing/test)', path: '/api/v1/llm/routing/test', body: { request: chat('premium') } },
   { name: 'pass-through endpoint', path: '/relay', body: chat('premium-upstream') },

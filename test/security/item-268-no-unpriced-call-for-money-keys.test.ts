@@ -24,7 +24,7 @@ import { MockAnthropic } from '../support/mock-anthropic.js';
 import { MockGemini } from '../support/mock-gemini.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { MockOpenAIMedia } from '../support/mock-openai-media.js';
-import { chat, contents, gemini as geminiPath, PRICES, SURFACES, surfaceModelsConfig, type Surface } from '../support/model-surfaces.js';
+import { chat, PRICES, SURFACES, surfaceModelsConfig, UPLOAD_SURFACES, type Way } from '../support/model-surfaces.js';
 
 const openai = new MockOpenAI({ reply: 'premium answer' });
 const anthropic = new MockAnthropic();
@@ -36,43 +36,9 @@ let api: Management;
 
 const upstreamCalls = () => proxies.reduce((sum, proxy) => sum + proxy.count, 0);
 
-type Way = Surface & { form?: () => FormData };
-
-/** One second of silent mono 16-bit PCM WAV at 16 kHz. */
-function wav(): Blob {
-  const bytes = 32_000;
-  const file = Buffer.alloc(44 + bytes, 0);
-  file.write('RIFF', 0, 'ascii');
-  file.writeUInt32LE(36 + bytes, 4);
-  file.write('WAVEfmt ', 8, 'ascii');
-  file.writeUInt32LE(16, 16);
-  file.writeUInt16LE(1, 20);
-  file.writeUInt16LE(1, 22);
-  file.writeUInt32LE(16_000, 24);
-  file.writeUInt32LE(32_000, 28);
-  file.writeUInt16LE(2, 32);
-  file.writeUInt16LE(16, 34);
-  file.write('data', 36, 'ascii');
-  file.writeUInt32LE(bytes, 40);
-  return new Blob([file], { type: 'audio/wav' });
-}
-
-function form(fields: Record<string, string | [Blob, string]>): () => FormData {
-  return () => {
-    const data = new FormData();
-    for (const [name, value] of Object.entries(fields)) {
-      if (typeof value === 'string') data.append(name, value);
-      else data.append(name, value[0], value[1]);
-    }
-    return data;
-  };
-}
-
 const ALL_SURFACES: Way[] = [
   ...SURFACES,
-  { name: 'gemini batchEmbedContents', path: geminiPath('gemini-premium', 'batchEmbedContents'), body: { requests: [{ model: 'models/gemini-premium', content: { parts: [{ text: 'hi' }] } }] } },
-  { name: 'audio transcriptions', path: '/v1/audio/transcriptions', body: {}, form: form({ model: 'premium-whisper', file: [wav(), 'tone.wav'] }) },
-  { name: 'image edits', path: '/v1/images/edits', body: {}, form: form({ model: 'premium-edits', prompt: 'a hat', n: '1', size: '256x256', image: [new Blob([Buffer.from('png')], { type: 'image/png' }), 'cat.png'] }) },
+  ...UPLOAD_SURFACES,
   { name: 'wildcard serving an unknown model', path: '/v1/chat/completions', body: chat('openai/house-unknown-model') },
   { name: 'platform chat (/api/v1/llm)', path: '/api/v1/llm/chat/completions', body: chat('premium') },
   { name: 'Testing Lab (/api/v1/llm/routing/test)', path: '/api/v1/llm/routing/test', body: { request: chat('premium') } },

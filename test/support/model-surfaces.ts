@@ -22,6 +22,51 @@ export const chat = (model: string, extra: Record<string, unknown> = {}) => ({ m
 export const gemini = (model: string, method: string) => `/gemini/v1beta/models/${encodeURIComponent(model)}:${method}`;
 export const contents = { contents: [{ role: 'user', parts: [{ text: 'hi' }] }], generationConfig: { maxOutputTokens: 10 } };
 
+/** A surface that uploads multipart/form-data (built afresh for each call) instead of a JSON body. */
+export type Way = Surface & { form?: () => FormData };
+
+/** One second of silent mono 16-bit PCM WAV at 16 kHz. */
+export function wav(): Blob {
+  const bytes = 32_000;
+  const file = Buffer.alloc(44 + bytes, 0);
+  file.write('RIFF', 0, 'ascii');
+  file.writeUInt32LE(36 + bytes, 4);
+  file.write('WAVEfmt ', 8, 'ascii');
+  file.writeUInt32LE(16, 16);
+  file.writeUInt16LE(1, 20);
+  file.writeUInt16LE(1, 22);
+  file.writeUInt32LE(16_000, 24);
+  file.writeUInt32LE(32_000, 28);
+  file.writeUInt16LE(2, 32);
+  file.writeUInt16LE(16, 34);
+  file.write('data', 36, 'ascii');
+  file.writeUInt32LE(bytes, 40);
+  return new Blob([file], { type: 'audio/wav' });
+}
+
+/** A multipart form of `fields` (a file as [blob, name]), built afresh for each call. */
+export function form(fields: Record<string, string | [Blob, string]>): () => FormData {
+  return () => {
+    const data = new FormData();
+    for (const [name, value] of Object.entries(fields)) {
+      if (typeof value === 'string') data.append(name, value);
+      else data.append(name, value[0], value[1]);
+    }
+    return data;
+  };
+}
+
+/**
+ * The ways in beyond SURFACES that the money invariants (items 192 and 268) share: a Gemini batch
+ * embedding and the two uploads, on models each test configures as `premium-whisper` (a
+ * transcription model) and `premium-edits` (an image editor).
+ */
+export const UPLOAD_SURFACES: Way[] = [
+  { name: 'gemini batchEmbedContents', path: gemini('gemini-premium', 'batchEmbedContents'), body: { requests: [{ model: 'models/gemini-premium', content: { parts: [{ text: 'hi' }] } }] } },
+  { name: 'audio transcriptions', path: '/v1/audio/transcriptions', body: {}, form: form({ model: 'premium-whisper', file: [wav(), 'tone.wav'] }) },
+  { name: 'image edits', path: '/v1/images/edits', body: {}, form: form({ model: 'premium-edits', prompt: 'a hat', n: '1', size: '256x256', image: [new Blob([Buffer.from('png')], { type: 'image/png' }), 'cat.png'] }) },
+];
+
 /** Every way in to a premium model (the models of `surfaceModelsConfig`). */
 export const SURFACES: Surface[] = [
   { name: 'chat', path: '/v1/chat/completions', body: chat('premium') },
