@@ -163,8 +163,13 @@ function computePromptTokenBound(input: CostInput): PromptBound {
   const { body } = input;
   const bound: PromptBound = { kind: input.kind, tokens: 0, pictures: 0, storedInput: someJsonObject(body, namesStoredInput) };
   if (input.kind === 'chat') messagesBound(body.messages, bound);
-  // Images other than a chat message's parts (a relayed native body's input_image parts): counted by a walk.
-  else bound.pictures = imageParts(body);
+  // Images other than a chat message's parts (a relayed native body's input_image parts) and
+  // Gemini inline media: counted by one walk.
+  else {
+    const parts = nativeMediaParts(body);
+    bound.pictures = parts.pictures;
+    bound.tokens += parts.inline * IMAGE_TOKENS;
+  }
   for (const [field, value] of Object.entries(body)) if (!CONTROL_FIELDS.has(field)) bound.tokens += serializedBytes(value);
   // The prompt of a completion ends with a separator token; a request without one still costs it.
   if (input.kind !== 'chat') bound.tokens += 1;
@@ -280,14 +285,22 @@ function modelOutputLimitOf(input: CostInput, deployment: Deployment): number {
 const GPT_4O_MINI_IMAGE_TOKENS = 2_833 + 8 * 5_667;
 const GPT_4O_MINI = /(?:^|\/)gpt-4o-mini(?:$|-\d{4}-\d{2}-\d{2}$)/i;
 
-/** Chat (`image_url`) and Responses (`input_image`) image parts anywhere in a body. */
-function imageParts(value: unknown): number {
-  let count = 0;
+/**
+ * Chat (`image_url`) and Responses (`input_image`) image parts anywhere in a body (`pictures`), and
+ * Gemini inline media parts (`inline`: `inlineData` / `inline_data`). Google bills an image by a
+ * fixed count whatever its bytes (Gemini 3: 1,120 tokens at its default media resolution, 2,240 at
+ * MEDIA_RESOLUTION_ULTRA_HIGH), so a tiny inline image holds IMAGE_TOKENS beside its bytes, as a
+ * chat image part does; its bytes alone held a 1×1 PNG at a few dozen tokens.
+ */
+function nativeMediaParts(value: unknown): { pictures: number; inline: number } {
+  let pictures = 0;
+  let inline = 0;
   someJsonObject(value, (node) => {
-    if (node.type === 'image_url' || node.type === 'input_image') count++;
+    if (node.type === 'image_url' || node.type === 'input_image') pictures++;
+    if (isJsonObject(node.inlineData) || isJsonObject(node.inline_data)) inline++;
     return false;
   });
-  return count;
+  return { pictures, inline };
 }
 
 /**
