@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { deflateSync } from 'node:zlib';
 import type { Deployment } from '../providers/types.js';
 import { billableOutputLimit, DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, generatedChoices, maxCostMicros, promptCount, promptReadBound, REASONING_ALLOWANCE, predictionTokenBound, promptTokenBound, toolPromptTokens, type CostInput } from './max-cost.js';
 import { usageLimits } from './usage-bounds.js';
@@ -235,5 +236,23 @@ describe("a provider's tool prompt, billed as input and absent from the body, is
     expect(toolPromptTokens(withTools, deployment(1, 2, { provider: 'openai', upstreamModel: 'gpt-4o' }))).toBe(0);
     expect(toolPromptTokens(withTools, deployment(1, 2, { provider: 'gemini', upstreamModel: 'gemini-2.5-flash' }))).toBe(0);
     expect(promptReadBound(withTools, deployment(1, 2))).toBe(promptTokenBound(withTools));
+  });
+});
+
+describe('inline PDFs: pages read from the bytes, within bounded work', () => {
+  const pdfFile = (pdf: Buffer): CostInput => chat({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: `data:application/pdf;base64,${pdf.toString('base64')}` } }] }] });
+
+  it('a body of deflate bombs in object streams stops inflating at the per-request limit and is held at the most pages a provider reads', () => {
+    // 200 streams of 16 MB of zeros each (16 KB compressed): inflated whole, 3.2 GB on the request path.
+    const bomb = deflateSync(Buffer.alloc(16 * 1024 * 1024));
+    const parts = [Buffer.from('%PDF-1.7\n')];
+    for (let index = 0; index < 200; index++) parts.push(Buffer.from(`${index + 1} 0 obj<</Type/ObjStm>>stream\n`), bomb, Buffer.from('\nendstream\n'));
+    const input = pdfFile(Buffer.concat(parts));
+    expect(promptTokenBound(input)).toBeGreaterThanOrEqual(1_000 * 3_000);
+  });
+
+  it('a run of comment marks after /Type is scanned in linear time (no exponential backtracking between comments)', () => {
+    const input = pdfFile(Buffer.from(`%PDF-1.7\n1 0 obj<</Type ${'%'.repeat(50_000)}X\n>>endobj\n`));
+    expect(promptTokenBound(input)).toBeLessThan(200_000);
   });
 });
