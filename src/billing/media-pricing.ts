@@ -118,15 +118,16 @@ function builtIn(model: string): MediaPrices | undefined {
 
 /**
  * The media prices of a deployment: `model_info` overrides win per unit, then the built-in list (of
- * `model_info.base_model`, else the upstream model) and the `provider`'s server-tool prices; local
- * providers are free.
+ * `model_info.base_model`, else the upstream model) and the `provider`'s server-tool prices (of the
+ * same model); local providers are free.
  */
 export function resolveMediaPrices(upstreamModel: string, modelInfo: ModelInfo, free: boolean, provider?: string): MediaPrices | undefined {
   if (free) return FREE;
-  const tools = serverToolPrices(provider, upstreamModel);
   // model_info.base_model names the priced model behind a deployment name (an Azure deployment
   // `prod-dalle` running dall-e-3), as for token prices (pricing.ts resolvePrices): without it such
-  // a deployment's images, speech and audio would be unpriced, reserved and charged as nothing.
+  // a deployment's images, speech and audio would be unpriced, reserved and charged as nothing, and
+  // a gpt-4o named `prod-4o` charged $0.010 a web search instead of gpt-4o's $0.025.
+  const tools = serverToolPrices(provider, modelInfo.base_model || upstreamModel);
   const listed = (modelInfo.base_model ? builtIn(modelInfo.base_model) : undefined) ?? builtIn(upstreamModel);
   const base = listed || Object.keys(tools).length > 0 ? { ...tools, ...listed } : undefined;
   const overrides: MediaPrices = {};

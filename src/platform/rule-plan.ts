@@ -98,7 +98,8 @@ export async function planRules(input: RulePlanInput): Promise<RulePlan> {
  * reroutes or denies gpt-4o (the names deny_models and per-model budgets use: model-names.ts).
  * Through a wildcard, also the configured groups that call the same upstream model (`gpt-4o` through
  * `"*"` is what `premium` → openai/gpt-4o serves), as deny_models compares them: else a rule on
- * `premium` was dodged by asking for its upstream model by name.
+ * `premium` was dodged by asking for its upstream model by name. And the router aliases
+ * (`model_group_alias`) leading to any of those groups.
  */
 function ruleModelNames(catalog: ModelCatalog, model: string, aliasTarget: string): string[] {
   const names = new Set([comparableModelName(model), comparableModelName(aliasTarget)]);
@@ -106,7 +107,18 @@ function ruleModelNames(catalog: ModelCatalog, model: string, aliasTarget: strin
   if (group) {
     names.add(comparableModelName(group.name));
     for (const deployment of group.deployments) addServedModelNames(names, deployment.provider, deployment.upstreamModel);
-    for (const configured of configuredGroupsServedBy(catalog, group)) names.add(comparableModelName(configured.name));
+    const reached = new Set([group.name]);
+    for (const configured of configuredGroupsServedBy(catalog, group)) {
+      names.add(comparableModelName(configured.name));
+      reached.add(configured.name);
+    }
+    // A router alias leading to one of these groups names it too, as deny_models reads it
+    // (model-limits.ts deniedThroughAlias): else a rule on `smart` (smart: premium) was dodged by
+    // asking for `premium`, or its upstream model through a wildcard, by name.
+    for (const alias of catalog.aliasNames()) {
+      const target = catalog.resolve(alias)?.name;
+      if (target !== undefined && reached.has(target)) names.add(comparableModelName(alias));
+    }
   }
   return [...names];
 }
