@@ -25,6 +25,7 @@ import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUni
 import { ResponsesNativeStreamTransform, responsesText, usageFromResponses, usageOfResponse } from './openai-responses-native.js';
 import { BILLED_BESIDE_CONTENT, usageFromOpenAI } from './usage.js';
 import { GatewayError } from '../../errors.js';
+import { outputCapField } from '../../billing/reservation-plan.js';
 import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.js';
 import { buildCohereRerankRequest, cohereRerankAnswer } from '../cohere/rerank.js';
 import { buildGoogleMediaRequest, googleMediaAnswer, googleMediaBytes, googleMediaUsage, googleServesMethod, isGoogleProvider } from './google-media.js';
@@ -106,9 +107,9 @@ const RELAYED_OUTPUT_LIMITS = new Map<string, readonly string[]>([
  * by). Every limit the body names above it (or as null or a non-number) becomes the cap, one at or
  * under it is kept; a body that names none gets the endpoint's own: for a chat completion,
  * max_completion_tokens on OpenAI and Azure, and max_tokens on other OpenAI-compatible servers,
- * which may not know the newer name (as billing/reservation-plan.ts outputCapField chooses).
+ * which may not know the newer name (billing/reservation-plan.ts outputCapField, as the chat route chooses).
  */
-function capRelayedOutput(body: Json, fields: readonly string[], cap: number, provider: string): void {
+function capRelayedOutput(body: Json, fields: readonly string[], cap: number, target: Deployment): void {
   let named = false;
   for (const field of fields) {
     const value = body[field];
@@ -116,7 +117,7 @@ function capRelayedOutput(body: Json, fields: readonly string[], cap: number, pr
     named = true;
     if (!(typeof value === 'number' && value <= cap)) body[field] = cap;
   }
-  if (!named) body[fields.length > 1 && provider !== 'openai' && provider !== 'azure' ? fields[1] : fields[0]] = cap;
+  if (!named) body[fields.length > 1 ? outputCapField('chat', [target]) : fields[0]] = cap;
 }
 
 /** Relayed paths whose streams report usage only when asked (`stream_options.include_usage`). */
@@ -130,7 +131,7 @@ function buildRequest(call: NativeCall, target: Deployment): UpstreamRequest {
   // A routing rule or power level may cap the output below what the client asked for.
   if (call.maxTokens !== undefined) {
     const fields = RELAYED_OUTPUT_LIMITS.get(call.method);
-    if (fields) capRelayedOutput(body, fields, call.maxTokens, target.provider);
+    if (fields) capRelayedOutput(body, fields, call.maxTokens, target);
   }
   // A relayed chat or text completion stream asks for the usage chunk whatever the client asked:
   // without it the call is billed on the streamed text, and a reasoning model streams none of the
