@@ -18,6 +18,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { wildcardModelList } from '../support/wildcard-models.js';
 import { Management } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 
@@ -47,15 +48,7 @@ async function send(key: string, path: string, body: unknown): Promise<{ status:
 beforeAll(async () => {
   await Promise.all([cheapUpstream.start(), openaiUpstream.start()]);
   gateway = await startGateway(`
-model_list:
-  - model_name: cheap
-    litellm_params: {model: openai/gpt-4o-mini, api_base: "${cheapUpstream.url}", api_key: sk-upstream}
-  - model_name: premium
-    litellm_params: {model: openai/gpt-4o, api_base: "${openaiUpstream.url}", api_key: sk-upstream}
-  - model_name: "openai/*"
-    litellm_params: {model: "openai/*", api_base: "${openaiUpstream.url}", api_key: sk-upstream}
-  - model_name: "*"
-    litellm_params: {model: "openai/*", api_base: "${openaiUpstream.url}", api_key: sk-upstream}
+${wildcardModelList(cheapUpstream.url, openaiUpstream.url)}
 router_settings:
   num_retries: 0
   disable_cooldowns: true

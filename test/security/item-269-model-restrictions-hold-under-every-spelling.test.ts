@@ -22,6 +22,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
+import { wildcardModelList } from '../support/wildcard-models.js';
 import { Management } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { chat } from '../support/model-surfaces.js';
@@ -114,15 +115,7 @@ beforeAll(async () => {
   await Promise.all([cheapUpstream.start(), openaiUpstream.start()]);
   const allowed = `[${ALLOWED.join(', ')}]`;
   gateway = await startGateway(`
-model_list:
-  - model_name: cheap
-    litellm_params: {model: openai/gpt-4o-mini, api_base: "${cheapUpstream.url}", api_key: sk-upstream}
-  - model_name: premium
-    litellm_params: {model: openai/gpt-4o, api_base: "${openaiUpstream.url}", api_key: sk-upstream}
-  - model_name: "openai/*"
-    litellm_params: {model: "openai/*", api_base: "${openaiUpstream.url}", api_key: sk-upstream}
-  - model_name: "*"
-    litellm_params: {model: "openai/*", api_base: "${openaiUpstream.url}", api_key: sk-upstream}
+${wildcardModelList(cheapUpstream.url, openaiUpstream.url)}
 router_settings:
   num_retries: 0
   disable_cooldowns: true
