@@ -17,6 +17,8 @@ import { callContentOf } from '../observability/callbacks/callback-content.js';
 import { noLogFor } from '../observability/callbacks/callbacks.js';
 import { rewriteRequest } from '../guardrails/texts.js';
 import { promptOf } from './request-body.js';
+import { estimatedPromptTokens } from '../billing/token-estimate.js';
+import { costInputOf } from './cost-input.js';
 
 /** What the record knows about how the call ended: the row's facts, and the attempt that fixed the charge. */
 type Ending = Pick<UsageFacts, 'modelGroup' | 'deployment' | 'requested' | 'retries' | 'fallbacks' | 'stream' | 'settlement' | 'error' | 'aborted'> & {
@@ -98,7 +100,11 @@ export class UsageRecorder {
     const admission = call.admission;
     // The model that served the call: the key's model_max_budget entries covering it are charged.
     const served = ending.modelGroup && deployment && !ending.cacheHit && !ending.mock ? { group: ending.modelGroup, provider: deployment.provider, upstreamModel: deployment.upstreamModel, baseModel: deployment.modelInfo.base_model } : undefined;
-    const modelBudgets = admission?.ticket?.settle(billedMicros, ending.cacheHit || ending.mock ? 0 : usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0), served) ?? [];
+    let tokens = ending.cacheHit || ending.mock ? 0 : usage?.totalTokens ?? (usage?.promptTokens ?? 0) + (usage?.completionTokens ?? 0);
+    // A call billed in units whose answer reports no tokens (moderations, rerank, whisper, tts, dall-e)
+    // counts its input as admission estimated it toward tpm: else its tokens never filled the window.
+    if (tokens === 0 && usage?.units !== undefined && admission?.ticket && call.operation) tokens = estimatedPromptTokens(costInputOf(call.operation));
+    const modelBudgets = admission?.ticket?.settle(billedMicros, tokens, served) ?? [];
     const powerLevel = this.deps.platform ? chargedLevelOf(call, ending.lastAttempt) : undefined;
     const credits = admission?.credits?.settle(billing.answerMicros, { level: powerLevel, reads: billing.operatorReads });
     const latencyMs = performance.now() - context.startedAt;
