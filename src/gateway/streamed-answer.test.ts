@@ -151,6 +151,26 @@ describe('the text of forwarded runs without parsing them (partsAnswer)', () => 
     }
   });
 
+  it('reads events that share their head (the text up to "choices") but not what follows it as parsing does, over 3 000 random streams', () => {
+    for (let seed = 1; seed <= 3_000; seed++) {
+      const random = generator(seed);
+      const head = random.pick<Record<string, unknown>>([{ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' }, { id: 'a"b\\c', service_tier: 'default' }, {}, { choices_: 1 }]);
+      const write = random.next() < 0.3 ? spaced : (value: unknown) => JSON.stringify(value);
+      const events = Array.from({ length: 2 + Math.floor(random.next() * 6) }, () => {
+        const choices = random.next() < 0.9 ? (chunk(random).choices as unknown) : random.pick<unknown>([null, {}, 'x', 3, [[]]]);
+        const tail = random.pick<Record<string, unknown>>([{}, { usage: null }, { usage: { prompt_tokens: 1 } }, { choices: [] }]);
+        return random.next() < 0.1 ? random.pick(NOT_CHUNKS) : `data: ${write({ ...head, choices, ...tail })}\n\n`;
+      });
+      // One run, or the events split over several runs (the head carries across them).
+      const cut = Math.floor(random.next() * events.length);
+      const parts: StreamedPart[] = random.next() < 0.5 ? [events.join('')] : [events.slice(0, cut).join(''), events.slice(cut).join('')].filter((part) => part.length > 0);
+      const chunks = partChunks(parts);
+      const expected = { text: chunksText(chunks), finishReasons: chunksFinishReasons(chunks) };
+      const actual = partsAnswer(parts);
+      if (actual.text !== expected.text || JSON.stringify(actual.finishReasons) !== JSON.stringify(expected.finishReasons)) expect({ seed, parts, actual }).toEqual({ seed, parts, actual: expected });
+    }
+  });
+
   it('parses no event of the usual shape, and an event with escapes only for its text', () => {
     const parse = vi.spyOn(JSON, 'parse');
     const plain = event([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]) + event([delta('Hel')]) + event([delta('lo')]) + event([{ index: 0, delta: {}, finish_reason: 'stop' }]);

@@ -143,14 +143,24 @@ const kinds: number[] = [];
  * choice, tool calls, a legacy `text`, an object or array as content, or text the scan does not
  * take for a JSON object — and the event is then parsed.
  */
-function plainEventText(sse: string, from: number, to: number): string | undefined {
+function plainEventText(sse: string, from: number, to: number, head?: EventHead): string | undefined {
   let at = from;
-  while (at < to && (sse.charCodeAt(at) === 0x20 || sse.charCodeAt(at) === 0x09)) at++;
-  if (sse.charCodeAt(at) !== 0x7b) return undefined;
   let depth = 0;
   /** The key whose value comes next, in the object being read ([keyStart, keyEnd), -1 when none). */
   let keyStart = -1;
   let keyEnd = -1;
+  if (head) {
+    // The event begins with the head of the one before (readRun compared them): the scan is where
+    // that one's was at its choices array — inside the event's object, the key just read "choices".
+    at = from + head.text.length;
+    depth = 1;
+    kinds[1] = OBJECT;
+    keyStart = from + head.keyStart;
+    keyEnd = from + head.keyEnd;
+  } else {
+    while (at < to && (sse.charCodeAt(at) === 0x20 || sse.charCodeAt(at) === 0x09)) at++;
+    if (sse.charCodeAt(at) !== 0x7b) return undefined;
+  }
   /** Where the choices array, the first choice and its delta are open (their depths; 0: not open). */
   let choicesAt = 0;
   let choiceAt = 0;
@@ -209,6 +219,9 @@ function plainEventText(sse: string, from: number, to: number): string | undefin
         if (seenChoices) return undefined;
         seenChoices = true;
         choicesAt = 2;
+        scannedHead.at = at;
+        scannedHead.keyStart = key;
+        scannedHead.keyEnd = keyEnd;
       } else if (depth === 2 && choicesAt === 2 && code === 0x7b) {
         if (++choices > 1) return undefined;
         choiceAt = 3;
@@ -269,6 +282,21 @@ function plainEventText(sse: string, from: number, to: number): string | undefin
   return contentEscaped ? decoded(sse, contentStart, contentEnd) : sse.slice(contentStart, contentEnd);
 }
 
+/** Where the last event plainEventText read opened its choices array, and the "choices" key's bounds (its head, for the next event). */
+const scannedHead = { at: -1, keyStart: -1, keyEnd: -1 };
+
+/**
+ * An event's text up to its choices array (`{"id":…,"model":…,"choices":`, no `[`): the part a
+ * stream's events usually share. An event that begins with the same text is scanned from there
+ * (plainEventText), as the state there is the same.
+ */
+interface EventHead {
+  text: string;
+  /** The "choices" key's body, as offsets into the text. */
+  keyStart: number;
+  keyEnd: number;
+}
+
 /** Where the last event plainEventText read has its content string's body (-1: none). */
 const scannedContent = { start: -1, end: -1 };
 
@@ -294,6 +322,12 @@ interface EventTemplate {
   suffix: string;
   /** The finish reason the event reports (in its prefix or suffix), as [index, reason]; undefined when none. */
   finish: [number, string] | undefined;
+}
+
+/** What readRun learnt of a stream's events, carried from one to the next (across its runs). */
+interface EventShape {
+  template?: EventTemplate;
+  head?: EventHead;
 }
 
 /** The text of an event (sse[from, to)) that is the template around a string; undefined otherwise. */
@@ -345,7 +379,7 @@ function scannedFinishReason(sse: string): [number, string] | null | undefined {
  * plainEventText, and one of an unusual shape parsed (runChunks: an event that is not a JSON object
  * reports nothing). `shape` carries the template across runs.
  */
-function readRun(sse: string, shape: { template?: EventTemplate }, reasons: string[]): string {
+function readRun(sse: string, shape: EventShape, reasons: string[]): string {
   let text = '';
   for (let start = 0; start < sse.length; ) {
     let end = sse.indexOf('\n\n', start);
@@ -359,7 +393,11 @@ function readRun(sse: string, shape: { template?: EventTemplate }, reasons: stri
       if (template!.finish) reasons[template!.finish[0]] = template!.finish[1];
       continue;
     }
-    const plain = plainEventText(sse, from, end);
+    const head = shape.head;
+    const resumed = head !== undefined && end - from > head.text.length && sse.slice(from, from + head.text.length) === head.text;
+    scannedHead.at = -1;
+    const plain = plainEventText(sse, from, end, resumed ? head : undefined);
+    if (plain !== undefined && !resumed && scannedHead.at !== -1) shape.head = { text: sse.slice(from, scannedHead.at), keyStart: scannedHead.keyStart - from, keyEnd: scannedHead.keyEnd - from };
     const finish = plain === undefined ? undefined : scannedFinishReason(sse);
     if (plain !== undefined && finish !== undefined) {
       text += plain;
@@ -376,7 +414,7 @@ function readRun(sse: string, shape: { template?: EventTemplate }, reasons: stri
 }
 
 /** The text of a run's events (readRun); `shape` carries the template across runs. */
-export function runText(sse: string, shape: { template?: EventTemplate } = {}): string {
+export function runText(sse: string, shape: EventShape = {}): string {
   return readRun(sse, shape, []);
 }
 
@@ -388,7 +426,7 @@ export function partsAnswer(parts: readonly StreamedPart[]): StreamedAnswerFacts
   let text = '';
   const reasons: string[] = [];
   // The shape of the stream's events, learnt from one and used for the next (across its runs).
-  const shape: { template?: EventTemplate } = {};
+  const shape: EventShape = {};
   for (const part of parts) {
     if (typeof part === 'string') text += readRun(part, shape, reasons);
     else {
