@@ -51,6 +51,25 @@ const teamFields = z
   })
   .passthrough();
 
+/**
+ * LiteLLM's team tags (`tags`, kept in `metadata.tags`) route the team's keys to deployments with
+ * those `litellm_params.tags`, as an access control for teams. Here only a request's own tags route
+ * (any key may send any tag), so team tags are refused in words, never stored and silently ignored.
+ */
+function refuseTeamTags(body: unknown): void {
+  if (typeof body !== 'object' || body === null) return;
+  const { tags, metadata } = body as { tags?: unknown; metadata?: unknown };
+  const nested = typeof metadata === 'object' && metadata !== null ? (metadata as { tags?: unknown }).tags : undefined;
+  for (const [param, value] of [['tags', tags], ['metadata.tags', nested]] as const) {
+    if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) continue;
+    throw new GatewayError(
+      'invalid_request',
+      `${param}: team tags are not supported: they would not route the team's keys (tag routing follows each request's own tags, which any key may send), so they cannot reserve deployments for a team; give those deployments their own model_name and list it in the team's "models"`,
+      { param },
+    );
+  }
+}
+
 /** Writes, and reads of others' users and teams, need llm.configure (the admin role's, by default). */
 const adminOnly = { preHandler: requirePermission('llm.configure') };
 
@@ -133,12 +152,14 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     Promise.all(items.map(async (item) => ({ userId: await userIdOf(item), role: item.role ?? ('user' as const) })));
 
   app.post('/team/new', adminOnly, async (request) => {
+    refuseTeamTags(request.body);
     const body = parseInput(teamFields, guardrailsIntoMetadata(request.body, true));
     const members = await teamMembers(body.members_with_roles ?? []);
     return service().teamView(await service().createTeam({ ...body, members_with_roles: members.map((item) => ({ user_id: item.userId, role: item.role })) }));
   });
 
   app.post('/team/update', adminOnly, async (request) => {
+    refuseTeamTags(request.body);
     const body = parseInput(teamFields.omit({ members_with_roles: true }).extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), guardrailsIntoMetadata(request.body, false));
     return service().teamView(await service().updateTeam(body.team_id, body));
   });
