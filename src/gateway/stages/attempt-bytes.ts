@@ -24,6 +24,8 @@ import { deploymentSecrets, redactUpstreamMessage } from '../../security/redact.
 import { errorEnvelopeFailure } from '../../providers/shared/errors.js';
 import { StreamedAnswer } from '../streamed-answer.js';
 import { responseTooLarge } from '../response-size.js';
+import { isGoogleProvider } from '../../providers/shared/google-media.js';
+import { estimateUsage } from '../usage-estimate.js';
 
 /**
  * general_settings.max_response_size_mb over raw bytes (response-size.ts): `passes(chunk)` is true
@@ -156,7 +158,7 @@ export async function attemptBytes(deps: BytesDependencies, call: Call): Promise
  * an answer it cannot read. A refusal of the request's own (a blocked prompt) is not, nor an error
  * envelope answered with 200 (the provider's failure, errorEnvelopeFailure).
  */
-function unreadableAudio(caught: unknown, call: Call, text: string, parsed: unknown): GatewayError {
+async function unreadableAudio(caught: unknown, call: Call, text: string, parsed: unknown): Promise<GatewayError> {
   const error = toGatewayError(caught);
   const { operation } = call;
   if ((error.code !== 'upstream_invalid_response' && error.code !== 'internal') || operation.kind !== 'native' || errorEnvelopeFailure(parsed, call.attempt!.target.deployment)) return error;
@@ -166,7 +168,18 @@ function unreadableAudio(caught: unknown, call: Call, text: string, parsed: unkn
   } catch {
     // Usage no reader makes sense of: counted locally.
   }
-  return unreadableAnswer(error, text, usage);
+  return unreadableAnswer(error, text, await tokenUsageOf(call, usage));
+}
+
+/**
+ * Google bills generated speech in tokens (usageMetadata: text in, audio out), not by the input
+ * characters the call reserves: an answer that reports no usage is charged its prompt counted
+ * locally (the audio's tokens are unknown), never the characters, which a deployment priced per
+ * token has no price for — that left the call's cost unknown and the key charged nothing (item 275).
+ */
+async function tokenUsageOf(call: Call, usage: Usage | undefined): Promise<Usage | undefined> {
+  if (usage !== undefined || !isGoogleProvider(call.attempt!.deployment.provider)) return usage;
+  return estimateUsage(call.operation, '');
 }
 
 /**
@@ -194,16 +207,17 @@ async function inlineBytes(deps: BytesDependencies, call: Call, dispatched: Awai
   } catch {
     const error = new GatewayError('upstream_invalid_response', `${deployment.provider} returned a body that is not JSON: ${redactUpstreamMessage(text, deploymentSecrets(target.deployment), 200)}`, { provider: deployment.provider });
     // The answer came with a success status, so the provider billed it: charged on the local count (settle.ts).
-    throw unreadableAnswer(error, text, undefined);
+    throw unreadableAnswer(error, text, await tokenUsageOf(call, undefined));
   }
   let audio: ReturnType<typeof bytesOf>;
   try {
     audio = bytesOf(nativeCallOf(operation), parsed, deployment);
   } catch (caught) {
-    throw unreadableAudio(caught, call, text, parsed);
+    throw await unreadableAudio(caught, call, text, parsed);
   }
-  if (!audio) throw unreadableAudio(new GatewayError('upstream_invalid_response', `${deployment.provider} answered speech with JSON instead of audio`, { provider: deployment.provider }), call, text, parsed);
+  if (!audio) throw await unreadableAudio(new GatewayError('upstream_invalid_response', `${deployment.provider} answered speech with JSON instead of audio`, { provider: deployment.provider }), call, text, parsed);
   const upstreamLatencyMs = performance.now() - sentAt;
+  const usage = await tokenUsageOf(call, audio.usage);
   return {
     kind: 'stream',
     sentAt,
@@ -220,10 +234,10 @@ async function inlineBytes(deps: BytesDependencies, call: Call, dispatched: Awai
       // The audio is billed as the provider reported it, whole, however much of it was sent.
       if (capped.exceeded) {
         if (!serverResponse.destroyed) serverResponse.destroy();
-        return { usage: audio.usage, error: capped.exceeded, cut: true, aborted: true, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [], answer: () => NO_ANSWER };
+        return { usage, error: capped.exceeded, cut: true, aborted: true, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [], answer: () => NO_ANSWER };
       }
       if (!serverResponse.destroyed) serverResponse.end();
-      return { usage: audio.usage, error: clientDisconnected ? clientGone() : undefined, cut: false, aborted: clientDisconnected, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [], answer: () => NO_ANSWER };
+      return { usage, error: clientDisconnected ? clientGone() : undefined, cut: false, aborted: clientDisconnected, upstreamLatencyMs, firstChunkAt, text: () => '', finishReasons: () => [], answer: () => NO_ANSWER };
     },
   };
 }

@@ -84,8 +84,8 @@ describe('Anthropic stream → OpenAI chunks', () => {
     expect(chunks).toEqual([chunk('msg_01ErrorMidStream', 'claude-3-5-sonnet-20241022', { role: 'assistant', content: 'Once upon' })]);
     expect(transform.error).toMatchObject({ code: 'upstream_unavailable', status: 503, retryable: true, provider: 'anthropic' });
     expect(transform.error?.message).toBe('anthropic stream error: Overloaded (overloaded_error)');
-    // No message_delta arrived: usage stays unknown so that the relay counts the tokens itself.
-    expect(transform.usage).toBeUndefined();
+    // No message_delta arrived: the input message_start reported, the output left for the relay to count.
+    expect(transform.usage).toEqual({ promptTokens: 25, totalTokens: 25, completionTokens: undefined });
   });
 
   it.each([

@@ -30,6 +30,8 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
   private nextToolIndex = 0;
   private usedJsonTool = false;
   private startUsage: AnthropicUsage | undefined;
+  /** The input message_start reported, without its placeholder output count (startUsage's reading). */
+  private startReport: Usage | undefined;
   private finalUsage: Usage | undefined;
   private stopped = false;
 
@@ -38,12 +40,13 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
   }
 
   /**
-   * Known once message_delta has brought the final output count. Before that it stays unknown, so
-   * that a stream cut short is counted by the relay rather than billed at message_start's
-   * placeholder output_tokens.
+   * Complete once message_delta has brought the final output count. Before that, the input
+   * message_start reported (Anthropic bills the prompt it read) with the output unknown: a stream cut
+   * short is charged that input and the output the relay counts, never message_start's placeholder
+   * output_tokens nor a local count of the prompt that misses what the provider read (item 275).
    */
   get usage(): Usage | undefined {
-    return this.finalUsage;
+    return this.finalUsage ?? this.startReport;
   }
 
   push(data: string, event?: string): EmittedChunk[] {
@@ -97,6 +100,8 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
     const usage = isJsonObject(message.usage) ? (message.usage as AnthropicUsage) : {};
     // A second message_start (a broken proxy) cannot lower what the first reported (mergeAnthropicUsage).
     this.startUsage = this.startUsage ? mergeAnthropicUsage(this.startUsage, usage) : usage;
+    const input = usageFromAnthropic({ ...this.startUsage, output_tokens: undefined, output_tokens_details: undefined });
+    this.startReport = input.promptTokens === undefined ? undefined : { ...input, completionTokens: undefined, totalTokens: input.promptTokens };
     return [];
   }
 
