@@ -223,7 +223,27 @@ async function settle(deps: SettleDependencies, call: Call, reported: Usage | un
   const billed = withOwnSearches(operation, deployment, usage);
   // An answer at priority the request did not name: the project's default tier, reserved from now on (billing/priority-default.ts).
   noteBilledTier(deployment, body, billed);
-  return { usage: billed, costMicros: callCostMicros(billed, deployment), upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
+  const costMicros = callCostMicros(billed, deployment) ?? unpricedUnitsBound(deps, call, billed);
+  return { usage: billed, costMicros, upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
+}
+
+/**
+ * A media call (an image, speech, a transcript) on a deployment priced per token but not per unit
+ * (image, character, second), whose answer carried no token usage — a dall-e or tts model priced
+ * per token by mistake, or an upstream that omits usage (gpt-image-1 reports it): its cost is
+ * unknown, and an unknown cost charges nothing (item 278). It is billed the most it could cost on
+ * that deployment at its token prices: the bound its reservation was sized by (a relayed call
+ * reserves maxCostMicros over every deployment it may reach), so the charge stays inside what
+ * admission held. Undefined still when the deployment has no price at all (item 268 refuses a
+ * caller held to money there).
+ */
+function unpricedUnitsBound(deps: SettleDependencies, call: Call, usage: Usage | undefined): number | undefined {
+  const { operation } = call;
+  const { deployment } = call.attempt!;
+  if (!usage?.units || !deployment.prices || operation.kind !== 'native' || operation.request.serverTools !== undefined) return undefined;
+  const bound = maxCostMicros(costInputOf(operation), [deployment]);
+  deps.logger.warn({ callId: call.context.callId, deployment: deployment.id, units: usage.units, costMicros: bound }, 'a media call has no price for its units and its answer no token usage; billed at the most it could cost at the token prices');
+  return bound;
 }
 
 /** A chat call to one of OpenAI's search models searched the web (chatSearchesPerCall): billed per search beside its tokens. */
