@@ -15,10 +15,18 @@ export interface LitellmKey {
   honoured: boolean;
   /** One line: what the gateway does with it, or why it does nothing. */
   note: string;
+  /**
+   * For a not-supported key that closes access or caps spend in LiteLLM: what ignoring it leaves
+   * open. A config setting it (to anything but an empty default) is warned about in those words at
+   * start and by check-config (load.ts), so an operator coming from LiteLLM sees what is not held.
+   */
+  leavesOpen?: string;
 }
 
 const yes = (note: string): LitellmKey => ({ honoured: true, note });
 const no = (note: string): LitellmKey => ({ honoured: false, note });
+/** Not supported, and restricting access or spend in LiteLLM: its warning says what is left open. */
+const leavesOpen = (note: string, open: string): LitellmKey => ({ honoured: false, note, leavesOpen: open });
 /** A provider's own litellm_params: honoured once the provider is served (its spec in specs.ts). */
 const providerParam = (provider: string, name: string): LitellmKey => (providerSpec(provider) ? yes(`read by the ${name} adapter`) : no(`${name} is not served by this version`));
 
@@ -82,12 +90,12 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     disable_responses_id_security: no('the Responses API ids are not user-bound here'),
     enable_jwt_auth: no('JWT authentication is not supported'),
     litellm_jwtauth: no('JWT authentication is not supported'),
-    enforce_user_param: no('requests without "user" are not refused'),
+    enforce_user_param: leavesOpen('requests without "user" are not refused', 'LLM calls without a "user"'),
     reject_clientside_metadata_tags: no('client tags are not restricted'),
-    allowed_routes: no(ENTERPRISE),
-    admin_only_routes: no(ENTERPRISE),
+    allowed_routes: leavesOpen('a proxy-wide route list is not supported: set allowed_routes (or key_type) on each key', 'every route to every key'),
+    admin_only_routes: leavesOpen('a proxy-wide admin-only route list is not supported: set allowed_routes (or key_type) on each key', 'those routes to keys that are not admin'),
     public_routes: no(ENTERPRISE),
-    enforced_params: no(ENTERPRISE),
+    enforced_params: leavesOpen('required request parameters are not enforced', 'LLM calls without the enforced parameters'),
     enable_oauth2_auth: no(ENTERPRISE),
     enable_oauth2_proxy_auth: no(ENTERPRISE),
     oauth2_config_mappings: no(ENTERPRISE),
@@ -145,16 +153,17 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     modify_params: no('requests are never rewritten to fit a provider (drop_params drops, it does not rewrite)'),
     enable_preview_features: no('no preview-only behaviour exists here'),
     force_ipv4: no('the system resolver decides the address family'),
-    max_budget: no('set budgets on keys, users or teams'),
+    max_budget: leavesOpen('a proxy-wide budget is not supported: set budgets on keys, users or teams', 'spend beyond the proxy-wide budget'),
     budget_duration: no('set budgets on keys, users or teams'),
     disable_end_user_cost_tracking: no('end-user spend is always recorded (disable_spend_logs removes it from rows)'),
     disable_end_user_cost_tracking_prometheus_only: no('metrics carry no end-user label'),
-    key_generation_settings: no('key creation is governed by roles'),
+    key_generation_settings: leavesOpen('key creation is governed by roles and team admins', 'key creation to the roles it excluded'),
     default_team_settings: no('team defaults are not supported'),
-    upperbound_key_generate_params: no('key limits are not capped by config'),
-    default_key_generate_params: no('keys get no defaults from config'),
-    default_internal_user_params: no('users get no defaults from config'),
-    max_internal_user_budget: no('users get no defaults from config'),
+    upperbound_key_generate_params: leavesOpen('key limits are not capped by config', 'keys with budgets, limits and durations above its caps'),
+    default_key_generate_params: leavesOpen('keys get no defaults from config', 'keys created without its default budget, limits or models'),
+    default_internal_user_params: leavesOpen('users get no defaults from config', 'users created without its default budget or models'),
+    max_internal_user_budget: leavesOpen('users get no defaults from config', 'spend of users created without a budget'),
+    max_end_user_budget: leavesOpen('end users get no default budget from config: set max_budget on each customer (/customer/new)', 'spend of end users without a budget'),
     internal_user_budget_duration: no('users get no defaults from config'),
     mcp_aliases: no('MCP servers are not supported'),
     disable_hf_tokenizer_download: no('tokens are estimated locally without tokenizers'),

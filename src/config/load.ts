@@ -290,7 +290,8 @@ export function forbiddenKeyPaths(root: unknown): ConfigPath[] {
 
 /**
  * One warning per key the gateway does nothing with: a LiteLLM key marked not supported in
- * litellm-keys.ts (with its reason), or a key neither the schema nor LiteLLM knows.
+ * litellm-keys.ts (with its reason), or a key neither the schema nor LiteLLM knows. A not-supported
+ * key that closes access or caps spend in LiteLLM (`leavesOpen`) and is set says what is left open.
  */
 function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
   const warnings: ConfigIssue[] = [];
@@ -303,7 +304,9 @@ function unknownKeyWarnings(resolved: Record<string, unknown>, locate: (path: Co
         const keyPath = [...at, key];
         const litellm = section ? litellmKey(section, key) : undefined;
         if (litellm && !litellm.honoured) {
-          warnings.push({ severity: 'warning', message: `"${key}" is not supported: ${litellm.note}`, path: keyPath, ...locate(keyPath), fatal: false, kind: 'unsupported-key' });
+          // A key that closes access or caps spend in LiteLLM says what ignoring it leaves open.
+          const open = litellm.leavesOpen && !isEmptyDefault(value[key]) ? `: ignoring it leaves ${litellm.leavesOpen} open here, so restrict that another way` : '';
+          warnings.push({ severity: 'warning', message: `"${key}" is not supported: ${litellm.note}${open}`, path: keyPath, ...locate(keyPath), fatal: false, kind: 'unsupported-key' });
         } else if (!known.has(key)) {
           warnings.push({ severity: 'warning', message: `unknown key "${key}" is ignored`, path: keyPath, ...locate(keyPath), fatal: false, kind: 'unknown-key' });
         }
@@ -335,6 +338,11 @@ function unusedSetting(path: ConfigPath): string | undefined {
   if (litellm && !litellm.honoured) return `"${key}" is not supported`;
   if (!Object.hasOwn(deepest.schema.shape as Record<string, unknown>, key)) return `"${key}" is not a setting the gateway reads`;
   return undefined;
+}
+
+/** A LiteLLM setting left at its empty default (null, false, "", [] or {}): it restricts nothing. */
+function isEmptyDefault(value: unknown): boolean {
+  return value === undefined || value === null || value === false || value === '' || (Array.isArray(value) && value.length === 0) || (isJsonObject(value) && Object.keys(value).length === 0);
 }
 
 function expand(root: unknown, pattern: Array<string | '*'>): Array<{ value: unknown; at: ConfigPath }> {
