@@ -17,6 +17,7 @@ import type { BudgetService } from './auth/budget-objects.js';
 import { registerBudgetRoutes } from './http/routes/budgets.js';
 import { registerCustomerRoutes } from './http/routes/customers.js';
 import { registerKeyRoutes } from './http/routes/keys.js';
+import type { KeyGenerateParams } from './config/key-generate-params.js';
 import { registerLitellmModelInfoRoutes } from './http/routes/litellm-model-info.js';
 import { registerLitellmSpendRoutes } from './http/routes/litellm-spend.js';
 import { registerLitellmSpendReportRoute } from './http/routes/litellm-spend-report.js';
@@ -70,6 +71,8 @@ import { registerGuardrailRoutes } from './http/routes/guardrails.js';
 import type { GuardrailRegistry } from './guardrails/registry.js';
 
 export interface ServerDependencies {
+  /** litellm_settings.upperbound_key_generate_params / default_key_generate_params, for the key routes. */
+  keyGenerateParams?: KeyGenerateParams;
   /** general_settings.user_header_name: the header naming the end user a call is made for. */
   endUserHeader?: string;
   /** Budget objects (/budget/*) and customers (/customer/*, /end_user/*). */
@@ -296,7 +299,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
-  registerKeyRoutes(app, deps.management, deps.platform?.rules);
+  registerKeyRoutes(app, deps.management, deps.platform?.rules, deps.keyGenerateParams);
   registerManagementRoutes(app, deps.management);
   if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
   if (deps.customers) registerCustomerRoutes(app, deps.customers);

@@ -12,6 +12,7 @@ import { modelProvider } from '../providers/model-provider.js';
 import { providerParamWarnings } from './provider-param-warnings.js';
 import { configSchema, KNOWN_KEYS, modelEntrySchema, type GatewayConfig, type ModelEntry } from './schema.js';
 import { litellmKey } from './litellm-keys.js';
+import { defaultsAboveBounds, unknownParamFields } from './key-generate-params.js';
 
 const EMPTY_WHEN_NULL = ['model_list', 'router_settings', 'litellm_settings', 'general_settings', 'environment_variables'];
 import { apiBaseProblem } from '../security/api-base.js';
@@ -178,6 +179,15 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   issues.push(...listenerIssues(config, locate));
   issues.push(...tagRoutingWarnings(config, locate));
   issues.push(...guardrailIssues(config, locate));
+  const keyParams = { upperbound: config.litellm_settings.upperbound_key_generate_params, defaults: config.litellm_settings.default_key_generate_params };
+  for (const { field, message } of defaultsAboveBounds(keyParams)) {
+    const path: ConfigPath = ['litellm_settings', 'default_key_generate_params', field];
+    issues.push({ severity: 'error', message, path, ...locate(path), fatal: true });
+  }
+  for (const { setting, field, message } of unknownParamFields(keyParams)) {
+    const path: ConfigPath = ['litellm_settings', setting, field];
+    issues.push({ severity: 'warning', message, path, ...locate(path), fatal: false, kind: 'unknown-key' });
+  }
   for (const unsupported of unsupportedCallbacks(config.litellm_settings)) {
     const path: ConfigPath = unsupported.index === undefined ? ['litellm_settings', unsupported.key] : ['litellm_settings', unsupported.key, unsupported.index];
     issues.push({ severity: 'warning', message: unsupported.message, path, ...locate(path), fatal: false, kind: 'unsupported-key' });

@@ -9,6 +9,7 @@ import { platformObjectSchema, platformSchema } from '../platform/settings.js';
 import { ROUTING_STRATEGY_NAMES } from '../routing/strategies/index.js';
 import type { LitellmSection } from './litellm-keys.js';
 import { guardrailsConfigSchema } from '../guardrails/definitions.js';
+import { defaultKeyGenerateParamsSchema, upperboundKeyGenerateParamsSchema } from './key-generate-params.js';
 
 // Numbers may arrive as strings (os.environ/ values, quoted YAML); anything else is a type error.
 const number = z.preprocess(
@@ -237,6 +238,10 @@ export const litellmSettingsSchema = z
     cache_params: z.record(z.unknown()).optional(),
     turn_off_message_logging: boolean.optional(),
     modify_params: boolean.optional(),
+    /** Caps on what /key/generate, /key/update and /key/regenerate may set (key-generate-params.ts). */
+    upperbound_key_generate_params: upperboundKeyGenerateParamsSchema.nullable().optional(),
+    /** What /key/generate fills in when a field is not sent (key-generate-params.ts). */
+    default_key_generate_params: defaultKeyGenerateParamsSchema.nullable().optional(),
   })
   .passthrough();
 

@@ -435,6 +435,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let current = loaded;
   let reloads: Promise<void> = Promise.resolve();
   const app = await buildServer({
+    keyGenerateParams: { upperbound: config.litellm_settings.upperbound_key_generate_params, defaults: config.litellm_settings.default_key_generate_params },
     isDraining: () => draining,
     sharedStateDegraded: sharedState ? () => sharedState.degraded : undefined,
     gateway,

@@ -13,6 +13,7 @@ import { actorOf, ManagementAccess, type Actor, type AliasRules } from '../../au
 import { parseModelBudgets } from '../../auth/model-budgets.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
+import { firstOverBound, withGenerateDefaults, type KeyGenerateParams } from '../../config/key-generate-params.js';
 import { callOf } from '../context.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
 import { guardrailsIntoMetadata } from './guardrail-fields.js';
@@ -108,8 +109,17 @@ const keyListQuery = z.object({
   return_full_object: oneValue().optional(),
 });
 
-export function registerKeyRoutes(app: FastifyInstance, service: () => ManagementService, rules?: AliasRules): void {
+/**
+ * `keyParams`: litellm_settings.upperbound_key_generate_params / default_key_generate_params, read
+ * at start (a reload reports them as needing a restart).
+ */
+export function registerKeyRoutes(app: FastifyInstance, service: () => ManagementService, rules?: AliasRules, keyParams: KeyGenerateParams = {}): void {
   const access = new ManagementAccess(service, rules);
+  /** Refuses (400) a field above its upperbound_key_generate_params bound, naming it and the bound. */
+  const assertWithinBounds = (body: Record<string, unknown>) => {
+    const over = firstOverBound(body, keyParams.upperbound);
+    if (over) throw new GatewayError('invalid_request', over[1], { param: over[0] });
+  };
 
   /** The key named in a body or path, once the actor may manage it. */
   const managedKey = async (actor: Actor, keyOrHash: string, write: boolean) => {
@@ -121,8 +131,10 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
 
   app.post('/key/generate', async (request) => {
     const actor = actorOf(request);
-    const body = parseInput(keyFields, guardrailsIntoMetadata(request.body, true));
-    refuseUnsupported(body);
+    const sent = parseInput(keyFields, guardrailsIntoMetadata(request.body, true));
+    refuseUnsupported(sent);
+    const body = withGenerateDefaults(sent, keyParams);
+    assertWithinBounds(body);
     const fields = await access.checkKeyFields(actor, serviceFields(body) as KeyFields & { key?: string }, undefined);
     if (body.key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("key")');
     const { secret, key } = await service().generateKey(fields, body.key, createdBy(actor));
@@ -133,6 +145,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const actor = actorOf(request);
     const body = parseInput(keyFields.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     refuseUnsupported(body);
+    assertWithinBounds(body);
     const existing = await managedKey(actor, body.key, true);
     const { key: _reference, ...rest } = body;
     const fields = await access.checkKeyFields(actor, serviceFields(rest), existing);
@@ -150,6 +163,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const checked: Array<{ hash: string; fields: KeyFields }> = [];
     for (const entry of body.keys) {
       refuseUnsupported(entry);
+      assertWithinBounds(entry);
       const existing = await managedKey(actor, entry.key, true);
       if (checked.some((earlier) => earlier.hash === existing.hash)) {
         throw new GatewayError('invalid_request', `keys: key ${existing.alias ? `"${existing.alias}"` : existing.prefix} is named more than once; send one entry per key, with all of its changes`, { param: 'keys' });
@@ -168,6 +182,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const schema = keyFields.extend({ new_key: z.string().optional() });
     const body = parseInput(fromPath ? schema : schema.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     refuseUnsupported(body);
+    assertWithinBounds(body);
     const existing = await managedKey(actor, fromPath ?? (body as { key: string }).key, true);
     if (body.new_key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("new_key")');
     const { key: _reference, new_key: newKey, ...rest } = body as KeyBody & { new_key?: string };
