@@ -23,27 +23,23 @@ const budget = number.refine((value) => value >= 0, 'must be zero or more (USD)'
 const limit = number.refine((value) => Number.isInteger(value) && value >= 0, 'expected a whole number, zero or more');
 const duration = z.string({ invalid_type_error: 'expected a duration like "30d"' }).refine((value) => parseDuration(value) !== undefined, 'expected a duration like "30s", "30m", "12h", "30d", "1w" or "1mo" (or "hourly", "daily", "weekly", "monthly")');
 
+/** The key fields LiteLLM bounds (LiteLLM_UpperboundKeyGenerateParams), each also a default. */
+const boundedFields = {
+  max_budget: budget.nullable().optional(),
+  budget_duration: duration.nullable().optional(),
+  duration: duration.nullable().optional(),
+  max_parallel_requests: limit.nullable().optional(),
+  tpm_limit: limit.nullable().optional(),
+  rpm_limit: limit.nullable().optional(),
+};
+
 /** LiteLLM_UpperboundKeyGenerateParams: the only fields LiteLLM bounds; any other is warned about at start (unknownParamFields), as it bounds nothing. */
-export const upperboundKeyGenerateParamsSchema = z
-  .object({
-    max_budget: budget.nullable().optional(),
-    budget_duration: duration.nullable().optional(),
-    duration: duration.nullable().optional(),
-    max_parallel_requests: limit.nullable().optional(),
-    tpm_limit: limit.nullable().optional(),
-    rpm_limit: limit.nullable().optional(),
-  })
-  .passthrough();
+export const upperboundKeyGenerateParamsSchema = z.object(boundedFields).passthrough();
 
 /** The fields LiteLLM fills from default_key_generate_params (it ignores any other: warned about at start, unknownParamFields). */
 export const defaultKeyGenerateParamsSchema = z
   .object({
-    max_budget: budget.nullable().optional(),
-    budget_duration: duration.nullable().optional(),
-    duration: duration.nullable().optional(),
-    max_parallel_requests: limit.nullable().optional(),
-    tpm_limit: limit.nullable().optional(),
-    rpm_limit: limit.nullable().optional(),
+    ...boundedFields,
     models: z.array(z.string()).nullable().optional(),
     metadata: z.record(z.unknown()).nullable().optional(),
     user_id: z.string().min(1).nullable().optional(),

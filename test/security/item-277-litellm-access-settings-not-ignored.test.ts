@@ -2,10 +2,11 @@
  * LiteLLM settings that close access or cap spend (general_settings.enforce_user_param,
  * enforced_params, allowed_routes, admin_only_routes; litellm_settings.max_budget,
  * key_generation_settings, default_internal_user_params, max_internal_user_budget,
- * max_end_user_budget) are not implemented here (upperbound_key_generate_params and
- * default_key_generate_params now are: item-279-key-generate-bounds-and-defaults.test.ts). They were warned about as any unsupported key, in words that did not say what was left
- * open (max_end_user_budget only as an "unknown key"), and the gateway started with the access or
- * spend they closed left open. Now a config that sets one (to anything but an empty default) is
+ * max_end_user_budget) are not supported here (upperbound_key_generate_params and
+ * default_key_generate_params now are: item-279-key-generate-bounds-and-defaults.test.ts). They
+ * were warned about as any unsupported key, in words that did not say what was left open
+ * (max_end_user_budget only as an "unknown key"), and the gateway started with the access or spend
+ * they closed left open. Now a config that sets one (to anything but an empty default) is
  * warned about at start and by check-config in words naming the key and what ignoring it leaves
  * open; the gateway still starts (a LiteLLM config keeps working while the operator moves the
  * restriction onto keys, users and teams).
