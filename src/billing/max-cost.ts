@@ -178,9 +178,12 @@ function computePromptTokenBound(input: CostInput): PromptBound {
   return bound;
 }
 
-/** Tokens of a predicted output: OpenAI bills the rejected part of it as completion tokens. */
+/**
+ * Tokens of a predicted output: OpenAI bills the rejected part of it as completion tokens, beyond
+ * the answer's own limit. A relayed call (`/openai/v1/chat/completions`) carries it in `native`.
+ */
 export function predictionTokenBound(body: Record<string, unknown>): number {
-  const prediction = body.prediction;
+  const prediction = body.prediction ?? (isJsonObject(body.native) ? body.native.prediction : undefined);
   if (prediction === undefined || prediction === null) return 0;
   if (typeof prediction === 'object' && !Array.isArray(prediction) && 'content' in prediction) {
     const content = (prediction as { content: unknown }).content;
@@ -247,8 +250,9 @@ function positive(value: unknown): number | undefined {
  * The most completion tokens a provider may honestly bill for the request on `deployment`, as
  * settlement bounds a report (billing/usage-bounds.ts): the output limit as sent, else the
  * deployment's default, else model_info's, else DEFAULT_OUTPUT_TOKEN_LIMIT, plus a reasoning
- * allowance per choice when the request asks for reasoning or thinking, times the completions
- * generated (generatedChoices: every prompt's `n`, or `best_of` when larger).
+ * allowance per choice when the request asks for reasoning or thinking, plus the predicted output
+ * (its rejected tokens are billed in completion_tokens, as the reservation counts them), times the
+ * completions generated (generatedChoices: every prompt's `n`, or `best_of` when larger).
  */
 export function billableOutputLimit(input: CostInput, deployment: Deployment): number {
   if (input.kind === 'embeddings') return 0;
@@ -259,7 +263,7 @@ export function billableOutputLimit(input: CostInput, deployment: Deployment): n
   const choices = generatedChoices(body);
   const reasoning = body.reasoning_effort !== undefined && body.reasoning_effort !== null && body.reasoning_effort !== 'none' ? REASONING_ALLOWANCE : 0;
   const thinking = typeof body.thinking === 'object' && body.thinking !== null ? REASONING_ALLOWANCE : 0;
-  return (limit + Math.max(reasoning, thinking)) * choices;
+  return (limit + Math.max(reasoning, thinking) + predictionTokenBound(body)) * choices;
 }
 
 function outputBound(input: CostInput, deployment: Deployment): number {

@@ -20,7 +20,8 @@
  *   larger, for each prompt of a prompt array): max_completion_tokens / max_tokens as sent
  *   (else the deployment's default, else model_info.max_output_tokens / max_tokens, else 131,072),
  *   plus a 32,768-token allowance per choice when the request asks for reasoning (providers differ
- *   on whether thinking counts against the limit).
+ *   on whether thinking counts against the limit), plus the bytes of a predicted output per choice
+ *   (OpenAI bills its rejected tokens as completion tokens).
  * - cached, cache-creation, image-input and audio-input tokens never exceed the prompt, 1-hour
  *   cache writes never exceed the cache-creation tokens, reasoning tokens never exceed the
  *   completion; the total is recomputed as prompt + completion once anything was adjusted.
