@@ -87,11 +87,8 @@ export class CustomerDirectory {
   async changed(userIds: string[] | 'all'): Promise<void> {
     const message = userIds === 'all' || userIds.some((id) => id.includes(',')) ? 'all' : `end_users:${userIds.join(',')}`;
     this.apply(message);
-    const repository = this.repository;
-    if (repository) {
-      await repository.bumpVersion(VERSION_NAME).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not bump the customers version'));
-      this.feed.noteVersion(await repository.version(VERSION_NAME).catch(() => 0));
-    }
+    // Not noted as seen: another replica's change stored since the last poll would be seen with it (key-directory.ts).
+    await this.repository?.bumpVersion(VERSION_NAME).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not bump the customers version'));
     await this.feed.publish(message);
   }
 

@@ -124,11 +124,10 @@ export class KeyDirectory {
   async changed(hashes: string[] | 'all'): Promise<void> {
     const message = hashes === 'all' ? 'all' : `keys:${hashes.join(',')}`;
     this.apply(message);
-    const repository = this.repository;
-    if (repository) {
-      await repository.bumpVersion(VERSION_NAME).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not bump the principals version'));
-      this.feed.noteVersion(await repository.version(VERSION_NAME).catch(() => 0));
-    }
+    // The version is not noted as seen here: the row holds only the latest version, so a change
+    // another replica stored since this one's last poll would be taken as seen with this one and
+    // never dropped here (only these hashes were). The next poll drops everything, once.
+    await this.repository?.bumpVersion(VERSION_NAME).catch((error: Error) => this.options.logger.warn({ err: error.message }, 'could not bump the principals version'));
     await this.feed.publish(message);
   }
 

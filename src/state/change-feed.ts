@@ -66,7 +66,11 @@ export class ChangeFeed {
     this.poller.unref();
   }
 
-  /** A change made here reached the database at `version`: the poll need not reload for it. */
+  /**
+   * A change made here reached the database at `version`: the poll need not reload for it. Only
+   * for an owner that reloads everything after noting it: the version row holds only the latest
+   * version, so another replica's change stored since the last poll is taken as seen too.
+   */
   noteVersion(version: number): void {
     this.version = version;
   }
