@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Call } from '../gateway/call.js';
 import type { CacheEntry } from './entry.js';
-import { answerFields, cacheKey } from './key.js';
+import { answerFields, cacheKey, canonicalJson } from './key.js';
 
 /** The prompt's embedding, or undefined when it could not be had (the lookup is then skipped). */
 export type Embed = (call: Call, text: string) => Promise<Float32Array | undefined>;
@@ -108,7 +108,7 @@ function indexOf(call: Call, where: Where): string {
 }
 
 /**
- * The prompt as text: each message as "role: content", or the completion prompt. Undefined when a
+ * The prompt as text: each message as "role: content" and its other fields as JSON, or the completion prompt. Undefined when a
  * message carries a part that is not text (an image, audio, a file): its embedding would compare
  * URLs or base64, which say nothing of what the media holds, so the same question about another
  * image or document would be answered with the first one's answer. Such prompts match exactly only.
@@ -129,7 +129,14 @@ export function promptText(call: Call): string | undefined {
         body += partText;
       }
     }
-    text += `${text.length > 0 ? '\n' : ''}${message.role}: ${body}`;
+    // Every other field of the message (tool calls with their arguments, a legacy function_call, the
+    // speaker's name, tool_call_id, …) is compared too: without it an assistant turn that called a tool
+    // is "assistant: " whatever it called, and conversations that differ only there matched exactly.
+    let extra: Record<string, unknown> | undefined;
+    for (const name in message) {
+      if (name !== 'role' && name !== 'content' && message[name] !== undefined && message[name] !== null) (extra ??= {})[name] = message[name];
+    }
+    text += `${text.length > 0 ? '\n' : ''}${message.role}: ${body}${extra ? ` ${canonicalJson(extra)}` : ''}`;
   }
   return text;
 }
