@@ -15,7 +15,7 @@ import type { SpendReportRepository } from '../../storage/repositories/spend-rep
 import type { StoredUsageLog } from '../../storage/schema.js';
 import { callOf } from '../context.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
-import { assertOwnUserFilter, instantOf, ownKeyFilter, ownLogScope, ownScope, spendLogView } from './spend.js';
+import { assertOwnUserFilter, instantOf, ownKeyFilter, ownLogScope, ownRowsSince, ownScope, spendLogView } from './spend.js';
 
 const DAY_MS = 86_400_000;
 /** /spend/logs answers at most this many rows (newest first); more is flagged in x-switchboard-truncated. */
@@ -129,7 +129,8 @@ export function registerLitellmSpendRoutes(app: FastifyInstance, deps: LitellmSp
     const from = query.start_date ? instantOf(query.start_date.slice(0, 10)) : 0;
     const to = query.end_date ? instantOf(query.end_date.slice(0, 10)) + DAY_MS : Date.now() + DAY_MS;
     const rows = await reports.spendLogs({
-      from: query.request_id ? 0 : from,
+      // Not the rows of an earlier user of the same id (spend.ts, ownRowsSince).
+      from: Math.max(query.request_id ? 0 : from, admin ? 0 : ownRowsSince(caller)),
       to: query.request_id ? Number.MAX_SAFE_INTEGER : to,
       callId: query.request_id,
       keyId,

@@ -225,13 +225,14 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     const pageSize = query.page_size ?? 50;
     const operator = can(request, 'llm.configure');
     const own = operator ? {} : ownLogScope(caller);
+    const since = operator ? 0 : ownRowsSince(caller);
     const from = query.start_date ? instantOf(query.start_date) : 0;
     // A bare end date includes that whole day.
     const to = query.end_date ? instantOf(query.end_date) + (/^\d{4}-\d{2}-\d{2}$/.test(query.end_date) ? DAY_MS : 1) : Date.now() + DAY_MS;
     const reports = deps.reports();
     // request_id finds one call (the call_id unique index), within the caller's own rows.
     const rows: StoredUsageLog[] = await reports.spendLogs({
-      from: query.request_id ? 0 : from,
+      from: Math.max(query.request_id ? 0 : from, since),
       to: query.request_id ? Number.MAX_SAFE_INTEGER : to,
       callId: query.request_id,
       keyId: await keyFilter(query.api_key),
@@ -329,6 +330,16 @@ export function ownLogScope(caller: Caller): { ownKeyId?: string; ownUserId?: st
   if (caller.userId) return { ownUserId: caller.userId };
   if (caller.keyId) return { ownKeyId: caller.keyId };
   throw new GatewayError('permission_denied', '/spend/logs needs a virtual key (its own logs) or the llm.configure permission (all logs)');
+}
+
+/**
+ * The earliest usage row a non-operator reads as its own: none from before its user was created.
+ * User ids are names an admin chooses and a deleted user's rows stay (the billing history), so a
+ * user created again under that id — someone else — would otherwise read the previous account's
+ * calls, prompts and answers included. Keys without a user have random ids, never reused.
+ */
+export function ownRowsSince(caller: Caller): number {
+  return caller.userId ? (caller.principal?.user?.createdAt ?? 0) : 0;
 }
 
 /** A key filter a non-operator may give: a key without a user names only itself (never another key's usage). */
