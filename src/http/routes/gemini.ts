@@ -18,6 +18,7 @@ import type { Gateway } from '../../gateway/pipeline.js';
 import { generationBounds } from '../../providers/gemini/generation-config.js';
 import { assertNoCloudStorageInGeminiBody } from '../../gateway/cloud-storage-references.js';
 import { geminiServerTools } from '../../gateway/server-tools.js';
+import { someJsonObject } from '../../json-object.js';
 import { callOf } from '../context.js';
 import { renderError } from '../error-handler.js';
 import { sendResult } from './openai.js';
@@ -94,6 +95,30 @@ function checkQuery(query: Record<string, unknown>): void {
   }
 }
 
+/** Keys of a Gemini part that carries media, inline or by reference (both JSON spellings). */
+const MEDIA_PART_KEYS = ['inlineData', 'inline_data', 'fileData', 'file_data'] as const;
+
+/**
+ * Google bills the images, video, audio and PDFs a multimodal embedding model (gemini-embedding-2)
+ * embeds, but an embedContent / batchEmbedContents answer reports no tokens: the call is billed on
+ * the gateway's count of its text, where media counts for nothing. So a media part is refused
+ * before any upstream call, unless the caller holds llm.manage_providers (an admin key).
+ */
+function assertTextOnlyEmbedding(body: Record<string, unknown>): void {
+  let found: string | undefined;
+  someJsonObject(body, (node) => {
+    found = MEDIA_PART_KEYS.find((key) => node[key] !== undefined && node[key] !== null);
+    return found !== undefined;
+  });
+  if (found) {
+    throw new GatewayError(
+      'invalid_request',
+      `a "${found}" part (an image, video, audio or document to embed) is billed by Google in tokens its embedding answers never report, so it would be embedded for free: embed text parts, or use a key with the llm.manage_providers permission`,
+      { param: found },
+    );
+  }
+}
+
 /**
  * The stages' view of the call: the output cap and candidate count from generationConfig, and
  * thinking unless the request turns it off (Gemini 2.5 models think by default, billed as output).
@@ -106,6 +131,7 @@ export function nativeOperation(model: string, method: Method, body: unknown, un
   // gs:// URIs are read with the operator's cloud identity (gateway/cloud-storage-references.ts).
   assertNoCloudStorageInGeminiBody(native, unbilledTools);
   const costKind = METHODS[method];
+  if ((method === 'embedContent' || method === 'batchEmbedContents') && !unbilledTools) assertTextOnlyEmbedding(native);
   const request: NativeOperation['request'] = { model, stream: method === 'streamGenerateContent', native };
   if (costKind === 'completion') {
     // Grounding is billed per grounded prompt; tools the gateway cannot price are refused (gateway/server-tools.ts).
