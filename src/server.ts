@@ -82,6 +82,8 @@ export interface ServerDependencies {
   isDraining?: () => boolean;
   /** With Redis: true while it does not answer (readiness says "degraded", still 200). */
   sharedStateDegraded?: () => boolean;
+  /** True while virtual keys wait for spilled usage rows to be written back (readiness 503). */
+  keysWaitForSpill?: () => boolean;
   gateway: Gateway;
   catalog: ModelCatalog;
   authenticator: Authenticator;
@@ -289,7 +291,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     }
   });
 
-  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, platform: deps.platform, isDraining: deps.isDraining, sharedStateDegraded: deps.sharedStateDegraded, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
+  const health = { catalog: deps.catalog, upstream: deps.upstream, database: deps.database, healthCheckTimeoutMs: deps.healthCheckTimeoutMs, health: deps.health, models: deps.models, platform: deps.platform, isDraining: deps.isDraining, sharedStateDegraded: deps.sharedStateDegraded, keysWaitForSpill: deps.keysWaitForSpill, presentsAdminKey: (headers: FastifyRequest['headers']) => presentsAdminKey(deps.authenticator, headers) };
   registerHealthRoutes(app, health);
   const visibility = { catalog: deps.catalog, platform: deps.platform };
   if (deps.models) registerModelRoutes(app, deps.models, visibility);

@@ -7,7 +7,7 @@
  * that database's files are replayed: a data directory shared by gateways on different databases
  * (or reused after switching databases) never moves one database's records into another.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
@@ -98,6 +98,27 @@ export class UsageLogWriter {
     void this.hasSpill().then((exists) => {
       if (exists) this.spillPending = true;
     });
+  }
+
+  /**
+   * When rows were spilled for this database before this process started (a shutdown while the
+   * database could not write): a promise that resolves true once they are written back (false if
+   * the writer closes first). Until then the stored spend lacks them, so whatever seeds a budget
+   * from it must wait. undefined when there is no such spill. Call after `attach`.
+   */
+  spillWrittenBack(): Promise<boolean> | undefined {
+    const directory = this.options.spillDir;
+    if (!directory || ![this.spillFile, `${this.spillFile}.replaying`].some((name) => existsSync(join(directory, name)))) return undefined;
+    this.spillPending = true;
+    return (async () => {
+      // Each flush replays the spill (with the writer's backoff while the database refuses).
+      while (!this.closed) {
+        await this.flush().catch(() => undefined);
+        if (!this.spillPending) return true;
+        await new Promise((resolve) => setTimeout(resolve, this.flushIntervalMs).unref());
+      }
+      return false;
+    })();
   }
 
   enqueue(row: UsageLogRow): void {

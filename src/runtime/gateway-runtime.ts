@@ -241,6 +241,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const redisUrl = options.redisUrl ?? redisUrlFrom(config, env);
   const redisPrefix = options.redisPrefix ?? env.SWITCHBOARD_REDIS_PREFIX;
   let customerBudgets: CustomerBudgetRepository | undefined;
+  /** Set while usage rows of an earlier run are still spilled: virtual keys wait, readiness answers 503. */
+  let keysWaitForSpill = false;
   const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix, defaultMaxParallelRequests: config.general_settings.default_key_max_parallel_requests ?? DEFAULT_KEY_MAX_PARALLEL_REQUESTS, budgets: () => customerBudgets });
   await keyDirectory.start();
   const customerDirectory = new CustomerDirectory({ logger, redisUrl, redisPrefix });
@@ -275,8 +277,28 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (handle.dialect === 'sqlite' && !handle.description.endsWith(':memory:')) workerSink = SqliteWorkerSink.create(handle.description, logger, analytics.ingestOptions);
     usageWriter.attach(workerSink ?? ingest);
     customerBudgets = new CustomerBudgetRepository(handle.db);
-    keyDirectory.attach(principals);
-    customerDirectory.attach(customerBudgets);
+    // Budgets are seeded from the stored spend when a key is first loaded: with usage rows of an
+    // earlier run still spilled (it stopped while the database could not write), that spend is short
+    // of them and a key could spend its budget again. Virtual keys wait (503, as before the database
+    // is ready) until the spill is written back; the master key works meanwhile.
+    const loadedPrincipals = principals;
+    const loadedBudgets = customerBudgets;
+    const servePrincipals = () => {
+      keyDirectory.attach(loadedPrincipals);
+      customerDirectory.attach(loadedBudgets);
+    };
+    const spill = usageWriter.spillWrittenBack();
+    if (!spill) servePrincipals();
+    else {
+      keysWaitForSpill = true;
+      logger.warn('usage rows of an earlier run are still spilled: virtual keys are served once they are written to the database');
+      void spill.then((written) => {
+        if (!written) return;
+        logger.info('spilled usage rows written back: serving virtual keys');
+        servePrincipals();
+        keysWaitForSpill = false;
+      });
+    }
     credits = new CreditRepository(handle.db);
     creditGrants = new CreditGrantRepository(handle.db);
     if (background) void commerce?.allowances.sweep().catch((error: Error) => logger.warn({ err: error.message }, 'the monthly allowance sweep failed; it runs again later'));
@@ -438,6 +460,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     keyGenerateParams: { upperbound: config.litellm_settings.upperbound_key_generate_params, defaults: config.litellm_settings.default_key_generate_params },
     isDraining: () => draining,
     sharedStateDegraded: sharedState ? () => sharedState.degraded : undefined,
+    keysWaitForSpill: () => keysWaitForSpill,
     gateway,
     catalog,
     authenticator,

@@ -41,6 +41,8 @@ export interface HealthDependencies {
   isDraining?: () => boolean;
   /** True while the shared state (Redis) does not answer: ready, but "degraded". */
   sharedStateDegraded?: () => boolean;
+  /** True while virtual keys wait for usage rows an earlier run spilled to be written back: not ready. */
+  keysWaitForSpill?: () => boolean;
   /** For public routes: whether the request carries an admin key (readiness details). */
   presentsAdminKey?: (headers: FastifyRequest['headers']) => boolean;
 }
@@ -74,6 +76,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDependenc
       } catch (error) {
         db = `error: ${(error as Error).message}`;
       }
+      // Budgets cannot be seeded from a stored spend that lacks the spilled rows (gateway-runtime.ts).
+      if (db === 'connected' && deps.keysWaitForSpill?.() === true) db = 'usage rows of an earlier run are still spilled: virtual keys are served once they are written back';
     }
     const draining = deps.isDraining?.() === true;
     const ready = db === 'connected' && !draining;
