@@ -14,8 +14,9 @@
  * The period is `start_date`/`end_date` (YYYY-MM-DD, UTC, inclusive; default the last 30 days).
  * Stats and executions are read from the usage rows (grouped by run), so their tokens and costs
  * are the spend report's. They are scoped like /spend/logs: a caller without llm.configure sees
- * only its own user's executions (all of that user's keys), or its own key's without a user —
- * never another key's or team's runs, inputs or outputs; operators see everyone's.
+ * only its own user's executions (all of that user's keys, none from before that user was created),
+ * or its own key's without a user — never another key's or team's runs, inputs or outputs;
+ * operators see everyone's.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -27,6 +28,7 @@ import { databaseNotReady, GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
 import type { AgentRepository, AgentTotals, ExecutionRow, ExecutionScope } from '../../storage/repositories/agents.js';
 import { callOf } from '../context.js';
+import { ownRowsSince } from './spend.js';
 import type { AgentsListAnswer, AgentsOverviewAnswer, AgentStatsView, AgentView, ExecutionsPage, ExecutionView } from '../agent-views.js';
 import { positiveInteger } from '../query-fields.js';
 
@@ -63,7 +65,8 @@ function periodOf(query: { start_date?: string; end_date?: string }): Period {
 function executionScope(request: FastifyRequest): ExecutionScope {
   if (can(request, 'llm.configure')) return {};
   const { caller } = callOf(request);
-  if (caller.userId) return { userId: caller.userId };
+  // None from before the caller's user was created: a user re-created under a deleted user's id is someone else.
+  if (caller.userId) return { userId: caller.userId, since: ownRowsSince(caller) };
   if (caller.keyId) return { keyId: caller.keyId };
   throw new GatewayError('permission_denied', 'agent stats and executions need a virtual key (its own executions) or the llm.configure permission (everyone\'s)');
 }

@@ -61,6 +61,8 @@ export interface AgentTotals {
 export interface ExecutionScope {
   keyId?: string;
   userId?: string;
+  /** The earliest usage row read (ms): a re-created user's own executions start when it was created. */
+  since?: number;
 }
 
 export class AgentRepository {
@@ -178,7 +180,7 @@ function grouped(agent: string | undefined, from: number, to: number, scope: Exe
       max(messages) as messages,
       max(response) as response
     from usage_logs
-    where ${agent === undefined ? sql`agent is not null` : sql`agent = ${agent}`} and created_at >= ${from} and created_at < ${to}${scope.keyId !== undefined ? sql` and key_id = ${scope.keyId}` : sql``}${scope.userId !== undefined ? sql` and user_id = ${scope.userId}` : sql``}
+    where ${agent === undefined ? sql`agent is not null` : sql`agent = ${agent}`} and created_at >= ${Math.max(from, scope.since ?? 0)} and created_at < ${to}${scope.keyId !== undefined ? sql` and key_id = ${scope.keyId}` : sql``}${scope.userId !== undefined ? sql` and user_id = ${scope.userId}` : sql``}
     group by coalesce(agent_execution, call_id)`;
 }
 
