@@ -14,6 +14,9 @@ export const PERMISSIONS = ['llm.read', 'llm.execute', 'llm.configure', 'llm.man
 export type Permission = (typeof PERMISSIONS)[number];
 export type RolePermissions = Record<string, readonly Permission[]>;
 
+/** The only roles a caller acts in (roleOf): platform.roles entries under any other name grant nothing. */
+export const ROLES = ['admin', 'user'] as const;
+
 /** Default role sets: admin holds everything, user may list and call models. */
 export const DEFAULT_ROLE_PERMISSIONS: RolePermissions = {
   admin: PERMISSIONS,
@@ -21,7 +24,7 @@ export const DEFAULT_ROLE_PERMISSIONS: RolePermissions = {
 };
 
 /** The role a caller acts in: the master key and proxy_admin users are admins, everyone else a user. */
-export function roleOf(caller: Caller): string {
+export function roleOf(caller: Caller): (typeof ROLES)[number] {
   return caller.isAdmin ? 'admin' : 'user';
 }
 

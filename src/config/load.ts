@@ -17,6 +17,7 @@ import { defaultsAboveBounds, unknownParamFields } from './key-generate-params.j
 const EMPTY_WHEN_NULL = ['model_list', 'router_settings', 'litellm_settings', 'general_settings', 'environment_variables'];
 import { apiBaseProblem } from '../security/api-base.js';
 import { FAIR_SHARE_OF_ORIGIN } from '../auth/default-limits.js';
+import { ROLES } from '../auth/permissions.js';
 import { listenerSettingsFrom } from '../http/listener-settings.js';
 import { unsupportedCallbacks } from '../observability/callbacks/callbacks.js';
 import { FORBIDDEN_KEYS, resolveReferences, type ConfigPath, type MissingVariable } from './environment-references.js';
@@ -179,6 +180,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   issues.push(...listenerIssues(config, locate));
   issues.push(...tagRoutingWarnings(config, locate));
   issues.push(...guardrailIssues(config, locate));
+  issues.push(...unusedRoleWarnings(config, locate));
   const keyParams = { upperbound: config.litellm_settings.upperbound_key_generate_params, defaults: config.litellm_settings.default_key_generate_params };
   for (const { field, message } of defaultsAboveBounds(keyParams)) {
     const path: ConfigPath = ['litellm_settings', 'default_key_generate_params', field];
@@ -253,6 +255,21 @@ function tagRoutingWarnings(config: GatewayConfig, locate: (path: ConfigPath) =>
   if (index < 0) return [];
   const path: ConfigPath = ['model_list', index, 'litellm_params', 'tags'];
   return [{ severity: 'warning', message: 'litellm_params.tags route requests only with router_settings.enable_tag_filtering: true; without it they are not used for routing (request tags are still recorded and reported)', path, ...locate(path), fatal: false }];
+}
+
+/**
+ * platform.roles entries no caller acts in: roleOf assigns only admin and user (LiteLLM's
+ * proxy_admin users act as admin, every other user role as user), so a name such as
+ * internal_user_viewer grants or withholds nothing — said, not silently dropped.
+ */
+function unusedRoleWarnings(config: GatewayConfig, locate: (path: ConfigPath) => { line?: number; column?: number }): ConfigIssue[] {
+  const roles: readonly string[] = ROLES;
+  return Object.keys(config.platform?.roles ?? {})
+    .filter((role) => !roles.includes(role))
+    .map((role) => {
+      const path: ConfigPath = ['platform', 'roles', role];
+      return { severity: 'warning' as const, message: `role "${role}" is never a caller's role, so its permissions are ignored: callers act as "admin" (the master key, proxy_admin users) or "user" (every other key and user); set permissions under those names`, path, ...locate(path), fatal: false, kind: 'unknown-key' as const };
+    });
 }
 
 /** The guardrails list beyond its types (src/guardrails/definitions.ts): an error stops start-up, a warning names what will not run. */
