@@ -12,6 +12,7 @@
  * row (`endpoint: "pass_through"`, key, user, team, status, latency); tokens are read from a JSON
  * answer carrying OpenAI's or Anthropic's `usage`; the cost stays unknown (no price is configured
  * for a target), so pass-through calls are not held to budgets; rate limits count them (gateway/stages/admit.ts).
+ * The body is never read for a model, so a caller held to a model allow-list is refused (modelRestrictionRefusal).
  */
 import { performance } from 'node:perf_hooks';
 import { pipeline, Transform } from 'node:stream';
@@ -19,7 +20,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
 import type { ResolvedKey } from '../../auth/key-directory.js';
 import type { Ticket } from '../../auth/admission.js';
-import { requirePermission } from '../../auth/permissions.js';
+import { ALL_MODELS } from '../../auth/model-access.js';
+import { can, requirePermission } from '../../auth/permissions.js';
 import type { PassThroughEndpoint } from '../../config/schema.js';
 import { GatewayError, upstreamErrorCode } from '../../errors.js';
 import type { CallContext } from '../../gateway/call-context.js';
@@ -302,6 +304,24 @@ export function unpricedRefusal(principal: ResolvedKey | undefined, creditsOn: b
   return undefined;
 }
 
+/**
+ * A pass-through relays its body unread, so it reaches every model its target serves: a model
+ * allow-list cannot be held there. A caller whose key, team or user restricts models (a non-empty
+ * list without `*`, `all-proxy-models` or `all-team-models`) is refused rather than let past its
+ * list; the refusal names the first list that restricts it. Admins (llm.manage_providers) are not asked.
+ */
+export function modelRestrictionRefusal(principal: ResolvedKey | undefined): GatewayError | undefined {
+  if (!principal) return undefined;
+  const restricts = (models: readonly string[] | undefined) => models !== undefined && models.length > 0 && !models.some((model) => ALL_MODELS.has(model));
+  const { key, team, user } = principal;
+  const owner = restricts(key.models) ? (key.alias ? `key "${key.alias}"` : `key ${key.prefix}`)
+    : restricts(team?.models) ? `team "${team!.teamId}"`
+    : restricts(user?.models) ? `user "${user!.userId}"`
+    : undefined;
+  if (!owner) return undefined;
+  return new GatewayError('permission_denied', `${owner} is limited to a model allow-list, and a pass-through endpoint relays its body unread to a target that serves any model, so the allow-list cannot be held there: call the models through the gateway's own routes (/v1/chat/completions, /v1/messages, …), or use a key without a model restriction for this route`);
+}
+
 export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; creditsOn?: boolean }): void {
   const { gateway } = deps;
   const routes = deps.endpoints.map((entry, index): Relay => {
@@ -331,6 +351,8 @@ export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway:
             if (!open) {
               const refused = unpricedRefusal(request.call!.caller.principal, deps.creditsOn === true);
               if (refused) throw refused;
+              const restricted = can(request, 'llm.manage_providers') ? undefined : modelRestrictionRefusal(request.call!.caller.principal);
+              if (restricted) throw restricted;
               // Rate limits (the key's, user's, team's and the end user's) count these calls too.
               const ticket = await gateway.admitUnpriced(request.call!);
               return relay(gateway, route, request, reply, request.call!, ticket);
