@@ -60,7 +60,11 @@ const RETRY_AFTER_MS = 5_000;
 const SWEEP_PAGE = 200;
 
 export class Allowances {
-  /** Grants started or done by this process, by "user:month" (done ones stay, so a stale record does not start another). */
+  /**
+   * Grants started or done by this process, by "user@created:month" (done ones stay, so a stale
+   * record does not start another); the creation time keeps a user created again under a deleted
+   * user's id from finding the previous account's grant and getting none of its own.
+   */
   private readonly started = new Map<string, Promise<void>>();
   private readonly failedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -87,13 +91,13 @@ export class Allowances {
   /** Starts the user's grant in the background when it is due; never waits for it. */
   touch(user: UserRecord): void {
     if (!this.enabled || !allowanceDue(user, this.tierOf(user), this.now())) return;
-    void this.grant(user.userId, user.tier ?? null);
+    void this.grant(user.userId, user.tier ?? null, true, user.createdAt);
   }
 
   /** Grants the user's allowance for this month if due (once per process; the database decides across replicas). */
-  grant(userId: string, tierName: string | null, invalidate = true): Promise<void> {
+  grant(userId: string, tierName: string | null, invalidate = true, createdAt = 0): Promise<void> {
     const period = monthOf(this.now());
-    const key = `${userId}:${period}`;
+    const key = `${userId}@${createdAt}:${period}`;
     const running = this.started.get(key);
     if (running) return running;
     const failed = this.failedAt.get(key);
@@ -135,7 +139,7 @@ export class Allowances {
       const page = await store.usersWithoutAllowance(period, tiers, untiered, after, SWEEP_PAGE);
       for (const user of page) {
         if (!allowanceDue(user, this.tierOf(user as UserRecord), this.now())) continue;
-        await this.grant(user.userId, user.tier, false);
+        await this.grant(user.userId, user.tier, false, user.createdAt);
         granted++;
       }
       if (page.length < SWEEP_PAGE) break;

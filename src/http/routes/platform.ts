@@ -209,7 +209,10 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
     const user = await subjectUser(request, 'llm.read', query.user_id);
     const limit = query.limit ?? DEFAULT_TRANSACTIONS;
     const offset = query.offset ?? 0;
-    const page = await deps.credits().list(user.userId, limit, offset, query.kind);
+    // Not the entries of an earlier user of the same id (user ids are reused names; a deleted user's
+    // ledger stays): a non-admin's ledger starts when its user was created, as its usage does (spend.ts, ownRowsSince).
+    const since = can(request, 'llm.configure') ? 0 : user.createdAt;
+    const page = await deps.credits().list(user.userId, limit, offset, query.kind, since);
     const answer: CreditTransactionsAnswer = { user_id: user.userId, transactions: page.items.map(transactionView), total: page.total, limit, offset };
     return answer;
   });

@@ -79,7 +79,7 @@ export class CreditGrantRepository {
       return await inTransaction(this.db, async (transaction) => {
         // The user's row lock first (PostgreSQL; SQLite's write lock): concurrent attempts queue here.
         if (!(await lockUser(transaction, userId))) return undefined;
-        const before = await transaction.selectFrom('users').select(['allowance_period', 'allowance_millicredits', 'allowance_usage_base']).where('user_id', '=', userId).executeTakeFirst();
+        const before = await transaction.selectFrom('users').select(['allowance_period', 'allowance_millicredits', 'allowance_usage_base', 'created_at']).where('user_id', '=', userId).executeTakeFirst();
         if (!before) return undefined;
         const previous = before.allowance_period;
         if (previous !== null && previous >= period) return 'already' as const;
@@ -92,17 +92,18 @@ export class CreditGrantRepository {
           .returning(['credit_balance_millicredits', 'credits_used_millicredits'])
           .executeTakeFirst();
         if (!claimed) return 'already' as const;
+        const createdAt = Number(before.created_at);
         const rows: StoredCreditTransaction[] = [];
         let balance = Number(claimed.credit_balance_millicredits);
         const usedSince = Number(claimed.credits_used_millicredits) - Number(before.allowance_usage_base);
         const unused = previous !== null && !rollover ? Math.min(Math.max(balance, 0), Math.max(0, Number(before.allowance_millicredits) - usedSince)) : 0;
-        if (unused > 0) {
-          const expiry = await this.entry(transaction, userId, { kind: 'expiry', amount: -unused, description: `unused allowance of ${previous} expired`, reference: `expiry:${userId}:${previous}`, now });
+        if (unused > 0 && previous !== null) {
+          const expiry = await this.entry(transaction, userId, { kind: 'expiry', amount: -unused, description: `unused allowance of ${previous} expired`, reference: await this.accountReference(transaction, 'expiry', userId, createdAt, previous), now });
           rows.push(expiry);
           balance = expiry.balance_after_millicredits;
         }
-      if (amount > 0) {
-          const grant = await this.entry(transaction, userId, { kind: 'allowance', amount, description, reference: `allowance:${userId}:${period}`, now });
+        if (amount > 0) {
+          const grant = await this.entry(transaction, userId, { kind: 'allowance', amount, description, reference: await this.accountReference(transaction, 'allowance', userId, createdAt, period), now });
           rows.push(grant);
           balance = grant.balance_after_millicredits;
         }
@@ -222,19 +223,31 @@ export class CreditGrantRepository {
   async usersWithoutAllowance(period: string, tiers: string[], untiered: boolean, after: string, limit: number) {
     const rows = await this.db
       .selectFrom('users')
-      .select(['user_id', 'tier', 'allowance_period', 'allowance_millicredits', 'credit_balance_millicredits'])
+      .select(['user_id', 'tier', 'allowance_period', 'allowance_millicredits', 'credit_balance_millicredits', 'created_at'])
       .where((eb) => eb.or([eb('allowance_period', 'is', null), eb('allowance_period', '<', period)]))
       .where((eb) => eb.or([eb('allowance_millicredits', '>', 0), ...(tiers.length > 0 ? [eb('tier', 'in', tiers)] : []), ...(untiered ? [eb('tier', 'is', null)] : [])]))
       .where('user_id', '>', after)
       .orderBy('user_id')
       .limit(limit)
       .execute();
-    return rows.map((row) => ({ userId: row.user_id, tier: row.tier, allowancePeriod: row.allowance_period, allowanceMillicredits: Number(row.allowance_millicredits) }));
+    return rows.map((row) => ({ userId: row.user_id, tier: row.tier, allowancePeriod: row.allowance_period, allowanceMillicredits: Number(row.allowance_millicredits), createdAt: Number(row.created_at) }));
   }
 
   /** The purchase a Stripe payment intent granted, if it is on record. */
   private purchaseOf(transaction: Transaction<Database>, externalId: string) {
     return transaction.selectFrom('credit_transactions').select(['user_id', 'amount_millicredits']).where('kind', '=', 'purchase').where('external_id', '=', externalId).executeTakeFirst();
+  }
+
+  /**
+   * The reference of a user's allowance or expiry of a month: `<kind>:<user>:<month>`, unless an
+   * earlier account of the same id took it — user ids are reused names and a deleted user's ledger
+   * stays — then `<kind>:<user>@<created>:<month>`, so the old ledger never blocks the new account's
+   * own grant. A row of this account keeps the plain reference taken: a repeat still fails on it.
+   */
+  private async accountReference(transaction: Transaction<Database>, kind: 'allowance' | 'expiry', userId: string, createdAt: number, period: string): Promise<string> {
+    const plain = `${kind}:${userId}:${period}`;
+    const taken = await transaction.selectFrom('credit_transactions').select('created_at').where('reference', '=', plain).executeTakeFirst();
+    return taken && Number(taken.created_at) < createdAt ? `${kind}:${userId}@${createdAt}:${period}` : plain;
   }
 
   private async referenceTaken(transaction: Transaction<Database>, reference: string): Promise<boolean> {

@@ -109,8 +109,13 @@ export class CreditRepository {
     return Number(row.total);
   }
 
-  async list(userId: string, limit: number, offset: number, kind?: CreditKind): Promise<{ items: StoredCreditTransaction[]; total: number }> {
+  /**
+   * A page of the user's ledger, newest first; `since` leaves out entries from before that time
+   * (a deleted user's ledger stays, and a user created again under its id is another account).
+   */
+  async list(userId: string, limit: number, offset: number, kind?: CreditKind, since = 0): Promise<{ items: StoredCreditTransaction[]; total: number }> {
     let query = this.db.selectFrom('credit_transactions').where('user_id', '=', userId);
+    if (since > 0) query = query.where('created_at', '>=', since);
     if (kind) query = query.where('kind', '=', kind);
     const { count } = await query.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
     const items = await query.selectAll().orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset).execute();
