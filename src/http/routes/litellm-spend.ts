@@ -107,7 +107,8 @@ export function registerLitellmSpendRoutes(app: FastifyInstance, deps: LitellmSp
       const startDay = query.start_date.slice(0, 10);
       const endDay = query.end_date.slice(0, 10);
       if (startDay > endDay) throw new GatewayError('invalid_request', `start_date (${startDay}) is after end_date (${endDay})`, { param: 'start_date' });
-      const scope = admin ? { userId: query.user_id } : ownScope(caller);
+      // Not the spend of an earlier user of the same id (spend.ts, ownRowsSince).
+      const scope = admin ? { userId: query.user_id } : { ...ownScope(caller), since: ownRowsSince(caller) };
       const rows = await reports.report({ startDay, endDay, groupBy: ['day', 'api_key', 'user', 'model'], keyId, ...scope });
       if (rows.length === 0) return [];
       const labels = await reports.keyLabels(rows.map((row) => row.api_key ?? ''));
@@ -162,7 +163,7 @@ export function registerLitellmSpendRoutes(app: FastifyInstance, deps: LitellmSp
     const { api_key: apiKey } = parseInput(limitQuery, request.query, 'query');
     const admin = can(request, 'llm.configure');
     const caller = callOf(request).caller;
-    const scope = admin ? {} : ownScope(caller);
+    const scope = admin ? {} : { ...ownScope(caller), since: ownRowsSince(caller) };
     const keyId = admin || apiKey === undefined ? await keyIdOf(apiKey) : await ownKeyFilter(caller, apiKey, keyIdOf);
     const rows = await deps.reports().report({ ...lastDays(), groupBy: ['day'], keyId, ...scope });
     return rows.map((row) => ({ date: row.day, spend: usd(row.cost_micros), ...(apiKey ? { api_key: keyHashOf(apiKey) } : {}) }));

@@ -172,7 +172,7 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
     const query = parseInput(activityQuery, request.query, 'query');
     const scope = can(request, 'llm.configure')
       ? { userId: query.user_id ?? query.internal_user_id, keyId: await keyFilter(query.api_key) }
-      : await ownFilters(caller, query);
+      : { ...(await ownFilters(caller, query)), since: ownRowsSince(caller) };
     const range = dayRange(query.start_date, query.end_date);
     const reports = deps.reports();
     const rows = await reports.report({ ...range, groupBy: ['day', 'model', 'provider', 'api_key'], ...scope, teamId: query.team_id, model: query.model, provider: query.provider });
@@ -188,8 +188,8 @@ export function registerSpendRoutes(app: FastifyInstance, deps: SpendRouteDepend
   app.get('/api/v1/llm/usage', async (request, reply) => {
     const caller = callOf(request).caller;
     const query = parseInput(activityQuery, request.query, 'query');
-    let scope: { userId?: string; keyId?: string };
-    if (!can(request, 'llm.configure')) scope = await ownFilters(caller, query);
+    let scope: { userId?: string; keyId?: string; since?: number };
+    if (!can(request, 'llm.configure')) scope = { ...(await ownFilters(caller, query)), since: ownRowsSince(caller) };
     else if (query.user_id || query.api_key) scope = { userId: query.user_id, keyId: await keyFilter(query.api_key) };
     else scope = ownScope(caller);
     const range = dayRange(query.start_date, query.end_date);
@@ -336,7 +336,8 @@ export function ownLogScope(caller: Caller): { ownKeyId?: string; ownUserId?: st
  * The earliest usage row a non-operator reads as its own: none from before its user was created.
  * User ids are names an admin chooses and a deleted user's rows stay (the billing history), so a
  * user created again under that id — someone else — would otherwise read the previous account's
- * calls, prompts and answers included. Keys without a user have random ids, never reused.
+ * calls, prompts and answers included, and its spend in the per-day totals (passed to the reports
+ * as `since`). Keys without a user have random ids, never reused.
  */
 export function ownRowsSince(caller: Caller): number {
   return caller.userId ? (caller.principal?.user?.createdAt ?? 0) : 0;

@@ -2,7 +2,7 @@
  * Reads for the spend API. Reports read the daily rollups (usage_daily) only; /spend/logs reads
  * raw usage rows, newest first, through the indexes of migrations 0001 and 0007.
  */
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql, type AliasedRawBuilder, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Database, StoredUsageLog, UsageDailyTotalsTable } from '../schema.js';
 
 /** Report dimensions and the rollup column each reads. */
@@ -32,6 +32,12 @@ export interface ReportQuery extends RollupFilters {
   startDay: string;
   endDay: string;
   groupBy: GroupBy[];
+  /**
+   * Only usage from this instant on (epoch ms): a non-admin's own totals start when its user was
+   * created (spend.ts, ownRowsSince). Later than the start day's midnight, the creation day is read
+   * from the usage rows since that instant and the days after it from the rollups.
+   */
+  since?: number;
 }
 
 /** The summed columns of a rollup row. */
@@ -55,6 +61,7 @@ export interface SpendLogQuery extends RollupFilters {
   limit: number;
 }
 
+const DAY_MS = 86_400_000;
 const SUMS = ['requests', 'failures', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits', 'cache_hits', 'saved_cost_micros'] as const;
 
 export class SpendReportRepository {
@@ -82,7 +89,40 @@ export class SpendReportRepository {
   }
 
   async report(query: ReportQuery): Promise<ReportRow[]> {
-    if (query.agent !== undefined || query.groupBy.includes('agent')) return agentReport(this.db, query);
+    const from = Date.parse(`${query.startDay}T00:00:00Z`);
+    const to = Date.parse(`${query.endDay}T00:00:00Z`) + DAY_MS;
+    if (query.agent !== undefined || query.groupBy.includes('agent')) return usageRowReport(this.db, query, Math.max(from, query.since ?? 0), to, AGENT_SUMS);
+    if (query.since !== undefined && query.since > from) return this.reportSince(query, query.since, to);
+    return this.rollupReport(query);
+  }
+
+  /**
+   * A report of the usage since an instant inside (or after) its days: a rollup row of the day that
+   * instant falls on may hold earlier calls of the same user id (a deleted user's), so that day
+   * sums the usage rows since the instant (one scan of the user_id, created_at index) and the days
+   * after it read the rollups as usual; the two parts meet at midnight and never overlap.
+   */
+  private async reportSince(query: ReportQuery, since: number, to: number): Promise<ReportRow[]> {
+    if (since >= to) return [];
+    const nextMidnight = (Math.floor(since / DAY_MS) + 1) * DAY_MS;
+    const [first, rest] = await Promise.all([
+      usageRowReport(this.db, query, since, Math.min(nextMidnight, to), ROLLUP_SUMS),
+      nextMidnight < to ? this.rollupReport({ ...query, startDay: new Date(nextMidnight).toISOString().slice(0, 10) }) : [],
+    ]);
+    if (first.length === 0 || rest.length === 0) return first.length === 0 ? rest : first;
+    // Without the day among the groups, both parts can hold the same group: add them up.
+    const merged = new Map<string, ReportRow>();
+    for (const row of [...first, ...rest]) {
+      const id = query.groupBy.map((group) => row[group] ?? '').join('\u0000');
+      const into = merged.get(id);
+      if (!into) merged.set(id, { ...row });
+      else for (const name of SUMS) into[name] += row[name];
+    }
+    const rows = [...merged.values()];
+    return query.groupBy[0] === 'day' ? rows : rows.sort((a, b) => compareGroups(a, b, query.groupBy));
+  }
+
+  private async rollupReport(query: ReportQuery): Promise<ReportRow[]> {
     const columns = query.groupBy.map((group) => GROUP_COLUMNS[group]);
     // Across everyone by day, model or provider: the small totals table answers.
     const acrossEveryone = query.keyId === undefined && query.userId === undefined && query.teamId === undefined && query.groupBy.every((group) => group === 'day' || group === 'model' || group === 'provider');
@@ -191,13 +231,40 @@ function applyRollupFilters<T extends SelectQueryBuilder<Database, 'usage_daily'
   return result;
 }
 
+/** Sums of usage rows, each named as the rollup column it stands for. */
+type RowSums = Array<AliasedRawBuilder<number, (typeof SUMS)[number]>>;
+
+/** The sums of an agent report (it has never counted cache hits or saved cost). */
+const AGENT_SUMS: RowSums = [
+  sql<number>`count(*)`.as('requests'),
+  sql<number>`sum(case when status = 'failure' then 1 else 0 end)`.as('failures'),
+  ...(['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits'] as const).map((name) => sql<number>`coalesce(sum(${sql.ref(name)}), 0)`.as(name)),
+];
+
+/** The sums of usage rows exactly as the rollups add them up (usage-rollups.ts, rollupIncrements). */
+const ROLLUP_SUMS: RowSums = [
+  sql<number>`count(*)`.as('requests'),
+  sql<number>`sum(case when status = 'failure' then 1 else 0 end)`.as('failures'),
+  ...(['prompt_tokens', 'completion_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits', 'saved_cost_micros'] as const).map((name) => sql<number>`coalesce(sum(${sql.ref(name)}), 0)`.as(name)),
+  sql<number>`coalesce(sum(coalesce(total_tokens, coalesce(prompt_tokens, 0) + coalesce(completion_tokens, 0))), 0)`.as('total_tokens'),
+  sql<number>`sum(case when cache_hit <> 0 then 1 else 0 end)`.as('cache_hits'),
+];
+
+function compareGroups(a: ReportRow, b: ReportRow, groupBy: GroupBy[]): number {
+  for (const group of groupBy) {
+    const left = a[group] ?? '';
+    const right = b[group] ?? '';
+    if (left !== right) return left < right ? -1 : 1;
+  }
+  return 0;
+}
+
 /**
- * A report by agent, read from usage_logs (the rollups carry no agent): the same sums, grouped in
- * SQL; the UTC day is the whole number of days since the epoch (integer division in both dialects).
+ * A report read from usage_logs between two instants: by agent (the rollups carry no agent), or a
+ * user's creation day (ReportQuery.since); the given sums, grouped in SQL; the UTC day is the
+ * whole number of days since the epoch (integer division in both dialects).
  */
-async function agentReport(db: Kysely<Database>, query: ReportQuery): Promise<ReportRow[]> {
-  const from = Date.parse(`${query.startDay}T00:00:00Z`);
-  const to = Date.parse(`${query.endDay}T00:00:00Z`) + 86_400_000;
+async function usageRowReport(db: Kysely<Database>, query: ReportQuery, from: number, to: number, sums: RowSums): Promise<ReportRow[]> {
   const expression = (group: GroupBy) => (group === 'day' ? sql`(created_at / 86400000)` : sql.ref(group === 'agent' ? 'agent' : GROUP_COLUMNS[group]));
   let builder = db.selectFrom('usage_logs').where('created_at', '>=', from).where('created_at', '<', to);
   if (query.agent !== undefined) builder = builder.where('agent', '=', query.agent);
@@ -208,9 +275,7 @@ async function agentReport(db: Kysely<Database>, query: ReportQuery): Promise<Re
   if (query.provider !== undefined) builder = builder.where('provider', '=', query.provider);
   const selections = [
     ...query.groupBy.map((group) => sql<string>`${expression(group)}`.as(group)),
-    sql<number>`count(*)`.as('requests'),
-    sql<number>`sum(case when status = 'failure' then 1 else 0 end)`.as('failures'),
-    ...(['prompt_tokens', 'completion_tokens', 'total_tokens', 'cached_tokens', 'cost_micros', 'credits_millicredits'] as const).map((name) => sql<number>`coalesce(sum(${sql.ref(name)}), 0)`.as(name)),
+    ...sums,
   ];
   let grouped = builder.select(selections);
   for (const group of query.groupBy) grouped = grouped.groupBy(expression(group)).orderBy(expression(group));
