@@ -313,7 +313,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerGeminiRoutes(app, { gateway: deps.gateway });
   registerAnthropicNativeRoutes(app, { gateway: deps.gateway });
   registerOpenAIMediaRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
-  if (deps.passThrough && deps.passThrough.endpoints.length > 0) registerPassThroughRoutes(app, { gateway: deps.gateway, ...deps.passThrough, creditsOn: deps.platform !== undefined });
+  if (deps.passThrough && deps.passThrough.endpoints.length > 0) registerPassThroughRoutes(app, { gateway: deps.gateway, ...deps.passThrough, creditsOn: deps.platform !== undefined, platform: deps.platform });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);
   if (deps.agents) registerAgentRoutes(app, deps.agents);

@@ -63,6 +63,27 @@ export async function ruleMatches(match: RuleMatch, facts: RuleFacts): Promise<b
   return (match.min_prompt_tokens === undefined || tokens >= match.min_prompt_tokens) && (match.max_prompt_tokens === undefined || tokens <= match.max_prompt_tokens);
 }
 
+/** Who calls, as a rule's conditions on the caller read it (the other conditions read the request). */
+export interface RuleCaller {
+  tier: string | undefined;
+  team: string | null;
+  user: string | null;
+  keyAlias: string | null;
+}
+
+/**
+ * Whether the rule could limit which models this caller reaches, whatever it sends: enabled, with a
+ * model action (allow_models, deny_models, route_to), and its conditions on the caller holding. Its
+ * conditions on the request (model, tags, metadata, task, tools, images, prompt size, power level)
+ * are taken to hold, and rule order is not weighed: for a route whose body is never read
+ * (http/routes/pass-through.ts), where a rule that may apply must be assumed to.
+ */
+export function mayLimitModels(rule: RoutingRule, caller: RuleCaller): boolean {
+  const { match, action } = rule;
+  if (!rule.enabled || (action.allow_models === undefined && action.deny_models === undefined && action.route_to === undefined)) return false;
+  return anyOf(match.tiers, caller.tier) && anyOf(match.teams, caller.team) && anyOf(match.users, caller.user) && anyOf(match.key_aliases, caller.keyAlias);
+}
+
 /** The first enabled rule (in the order given) that matches, if any. */
 export async function firstMatchingRule<T extends RoutingRule>(rules: readonly T[], facts: RuleFacts): Promise<T | undefined> {
   for (const rule of rules) if (rule.enabled && (await ruleMatches(rule.match, facts))) return rule;

@@ -12,12 +12,14 @@
  * row (`endpoint: "pass_through"`, key, user, team, status, latency); tokens are read from a JSON
  * answer carrying OpenAI's or Anthropic's `usage`; the cost stays unknown (no price is configured
  * for a target), so pass-through calls are not held to budgets; rate limits count them (gateway/stages/admit.ts).
- * The body is never read for a model, so a caller held to a model allow-list is refused (modelRestrictionRefusal).
+ * The body is never read for a model, so a caller held to a model allow-list is refused (modelRestrictionRefusal),
+ * as is one a routing rule or its tier may hold to fewer models (ruleOrTierRefusal).
  */
 import { performance } from 'node:perf_hooks';
 import { pipeline, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { request as undiciRequest } from 'undici';
+import type { Caller } from '../../auth/caller.js';
 import type { ResolvedKey } from '../../auth/key-directory.js';
 import type { Ticket } from '../../auth/admission.js';
 import { ALL_MODELS } from '../../auth/model-access.js';
@@ -27,6 +29,9 @@ import { GatewayError, upstreamErrorCode } from '../../errors.js';
 import type { CallContext } from '../../gateway/call-context.js';
 import { ClientConnection } from '../../gateway/client-connection.js';
 import type { Gateway } from '../../gateway/pipeline.js';
+import type { PlatformLayer } from '../../platform/layer.js';
+import { tierLimit } from '../../platform/model-limits.js';
+import { mayLimitModels, type RuleCaller } from '../../platform/routing-rules.js';
 import { responseTooLarge } from '../../gateway/response-size.js';
 import { usageFromResponses } from '../../providers/shared/openai-responses-native.js';
 import { usageFromOpenAI } from '../../providers/shared/usage.js';
@@ -322,7 +327,26 @@ export function modelRestrictionRefusal(principal: ResolvedKey | undefined): Gat
   return new GatewayError('permission_denied', `${owner} is limited to a model allow-list, and a pass-through endpoint relays its body unread to a target that serves any model, so the allow-list cannot be held there: call the models through the gateway's own routes (/v1/chat/completions, /v1/messages, …), or use a key without a model restriction for this route`);
 }
 
-export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; creditsOn?: boolean }): void {
+/**
+ * The same for the platform's limits beyond those lists: a tier with `models`, and a routing rule
+ * with allow_models, deny_models or route_to whose conditions on the caller (tiers, teams, users,
+ * key_aliases) hold — its conditions on the request cannot be read here, so they are taken to hold
+ * (routing-rules.ts mayLimitModels). The refusal names the tier or the first such rule. Admins are not asked.
+ */
+export function ruleOrTierRefusal(platform: PlatformLayer | undefined, caller: Caller): GatewayError | undefined {
+  if (!platform) return undefined;
+  const tier = platform.tierOf(caller.principal);
+  const owner = tier && tierLimit(tier) ? `tier "${tier.name}"` : ruleOwner(platform, { tier: tier?.name, team: caller.teamId, user: caller.userId, keyAlias: caller.keyAlias });
+  if (!owner) return undefined;
+  return new GatewayError('permission_denied', `${owner} limits the models you may call, and a pass-through endpoint relays its body unread to a target that serves any model, so that limit cannot be held there: call the models through the gateway's own routes (/v1/chat/completions, /v1/messages, …), or use a key no such limit applies to for this route`);
+}
+
+function ruleOwner(platform: PlatformLayer, caller: RuleCaller): string | undefined {
+  const rule = platform.rules.rules().find((candidate) => mayLimitModels(candidate, caller));
+  return rule ? `routing rule "${rule.name}"` : undefined;
+}
+
+export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; creditsOn?: boolean; platform?: PlatformLayer }): void {
   const { gateway } = deps;
   const routes = deps.endpoints.map((entry, index): Relay => {
     const headers: Record<string, string> = {};
@@ -351,7 +375,7 @@ export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway:
             if (!open) {
               const refused = unpricedRefusal(request.call!.caller.principal, deps.creditsOn === true);
               if (refused) throw refused;
-              const restricted = can(request, 'llm.manage_providers') ? undefined : modelRestrictionRefusal(request.call!.caller.principal);
+              const restricted = can(request, 'llm.manage_providers') ? undefined : modelRestrictionRefusal(request.call!.caller.principal) ?? ruleOrTierRefusal(deps.platform, request.call!.caller);
               if (restricted) throw restricted;
               // Rate limits (the key's, user's, team's and the end user's) count these calls too.
               const ticket = await gateway.admitUnpriced(request.call!);
