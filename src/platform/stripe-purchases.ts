@@ -10,11 +10,14 @@
  * `charge.dispute.funds_withdrawn` (Stripe took the disputed amount from the operator) takes back
  * the disputed share, and `charge.dispute.funds_reinstated` of a won dispute gives exactly that back
  * — once per dispute, and never, with the payment's refunds, more than the payment granted.
+ * User ids are reused names: none of these moves the balance of a user created under the id after
+ * the session was opened (or the purchase granted) — that is another account; the event is
+ * acknowledged and logged, as one for a user that no longer exists.
  */
 import type Stripe from 'stripe';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
-import type { CreditGrantRepository } from '../storage/repositories/credit-grants.js';
+import { EARLIER_ACCOUNT, type CreditGrantRepository, type PurchaseAccount } from '../storage/repositories/credit-grants.js';
 import type { StripeSettings } from './stripe-settings.js';
 
 /** The Checkout Session to send the buyer to (views.ts CreditPurchaseAnswer). */
@@ -57,6 +60,18 @@ const SESSION_EVENTS = new Set(['checkout.session.completed', 'checkout.session.
 /** The ledger reference of a dispute's withdrawal: one per dispute (Stripe withdraws a dispute's funds once). */
 const withdrawalReference = (dispute: Stripe.Dispute) => `stripe-dispute:${dispute.id}`;
 
+/**
+ * Which account opened the session: its user's created_at, from the metadata the gateway sets; for
+ * a session opened before the gateway set it, the end of the second Stripe stamped it (`created` is
+ * in whole seconds), so an account's own session opened in its first second is never taken for an
+ * earlier account's.
+ */
+function sessionAccount(session: Stripe.Checkout.Session): PurchaseAccount | undefined {
+  const createdAt = Number(session.metadata?.switchboard_user_created_at);
+  if (session.metadata?.switchboard_user_created_at && Number.isSafeInteger(createdAt)) return { userCreatedAt: createdAt };
+  return Number.isSafeInteger(session.created) ? { openedBy: session.created * 1000 + 999 } : undefined;
+}
+
 const idOf = (value: string | { id: string } | null | undefined): string | undefined => (typeof value === 'string' ? value : value?.id);
 
 export class StripePurchases {
@@ -84,8 +99,9 @@ export class StripePurchases {
     return [...this.options.settings.packages.values()].map((item) => ({ name: item.name, credits: item.millicredits / 1000, price: item.unitAmount, currency: this.options.settings.currency, description: item.description }));
   }
 
-  /** Creates a Checkout Session for one package on behalf of `userId`. */
-  async checkout(userId: string, packageName: string): Promise<CheckoutAnswer> {
+  /** Creates a Checkout Session for one package on behalf of the user (its id and its created_at: which account of the id). */
+  async checkout(user: { userId: string; createdAt: number }, packageName: string): Promise<CheckoutAnswer> {
+    const { userId } = user;
     const { settings } = this.options;
     const item = settings.packages.get(packageName);
     if (!item) throw new GatewayError('invalid_request', `package: no package "${packageName}"; choose one of ${[...settings.packages.keys()].join(', ')}`, { param: 'package' });
@@ -96,7 +112,7 @@ export class StripePurchases {
         mode: 'payment',
         client_reference_id: userId,
         line_items: [{ quantity: 1, price_data: { currency: settings.currency, unit_amount: item.unitAmount, product_data: { name: item.description } } }],
-        metadata: { switchboard_user_id: userId, switchboard_package: item.name, switchboard_millicredits: String(item.millicredits) },
+        metadata: { switchboard_user_id: userId, switchboard_user_created_at: String(user.createdAt), switchboard_package: item.name, switchboard_millicredits: String(item.millicredits) },
         payment_intent_data: { metadata: { switchboard_user_id: userId, switchboard_package: item.name } },
         success_url: settings.successUrl,
         cancel_url: settings.cancelUrl,
@@ -138,10 +154,14 @@ export class StripePurchases {
     }
     const paymentIntent = typeof session.payment_intent === 'string' ? session.payment_intent : (session.payment_intent?.id ?? null);
     const description = `Stripe purchase: package "${session.metadata?.switchboard_package ?? '?'}" (${session.id})`;
-    const result = await this.options.grants().grantPurchase(userId, millicredits, `stripe:${session.id}`, paymentIntent, description);
+    const result = await this.options.grants().grantPurchase(userId, millicredits, `stripe:${session.id}`, paymentIntent, description, sessionAccount(session));
     if (result === undefined) {
       this.options.logger.error({ session: session.id, user: userId }, 'a paid Checkout Session names a user that no longer exists: no credits granted');
       return 'ignored: the user no longer exists';
+    }
+    if (result === EARLIER_ACCOUNT) {
+      this.options.logger.error({ session: session.id, user: userId }, 'a paid Checkout Session was opened by an earlier (deleted) user of this id: no credits granted to the user now holding it');
+      return 'ignored: the session was opened by an earlier account of this user id (deleted since)';
     }
     if (result === 'already') return 'already granted';
     this.options.logger.info({ event: 'credits.purchase', user: userId, session: session.id, credits: millicredits / 1000 }, 'credits purchased');
@@ -157,6 +177,7 @@ export class StripePurchases {
     // Stripe does not order events: a refund may arrive before the purchase it takes back. Answered
     // "ignored", it would never come again, and the later grant would keep the refunded credits.
     if (result === undefined && (await this.grantUnrecordedPurchase(paymentIntent, 'refunded'))) result = await deduct();
+    if (result === EARLIER_ACCOUNT) return this.earlierAccount(paymentIntent, 'refund', charge.id);
     if (result === undefined) return 'ignored: no purchase of this payment is on record';
     if (result === 'already') return 'already deducted';
     if (result === 'nothing') return 'already deducted (by earlier refunds or a dispute of this payment)';
@@ -183,6 +204,7 @@ export class StripePurchases {
     let result = await deduct();
     // As with a refund: a dispute may arrive before the purchase it takes back is granted.
     if (result === undefined && (await this.grantUnrecordedPurchase(paymentIntent, 'disputed'))) result = await deduct();
+    if (result === EARLIER_ACCOUNT) return this.earlierAccount(paymentIntent, 'dispute withdrawal', dispute.id);
     if (result === undefined) return 'ignored: no purchase of this payment is on record';
     if (result === 'already') return 'already deducted';
     if (result === 'nothing') {
@@ -220,6 +242,7 @@ export class StripePurchases {
       if (withdrawn.startsWith('ignored')) return withdrawn;
       result = await reinstate();
     }
+    if (result === EARLIER_ACCOUNT) return this.earlierAccount(paymentIntent, 'dispute reinstatement', dispute.id);
     if (result === undefined) return 'ignored: no purchase of this payment is on record';
     if (result === 'already') return 'already reinstated';
     if (result === 'unwithdrawn' || result === 'nothing') {
@@ -232,6 +255,12 @@ export class StripePurchases {
     );
     await this.options.invalidate();
     return 'reinstated';
+  }
+
+  /** A refund or dispute of a deleted account's purchase: acknowledged and logged, the user now holding the id keeps its balance. */
+  private earlierAccount(paymentIntent: string, what: string, id: string): string {
+    this.options.logger.error({ paymentIntent, [what === 'refund' ? 'charge' : 'dispute']: id }, `Stripe ${what} of a purchase by an earlier (deleted) user of this id: no credits moved for the user now holding it`);
+    return 'ignored: the purchase was made by an earlier account of this user id (deleted since)';
   }
 
   /** The disputed charge as Stripe has it now (amount, amount refunded). */

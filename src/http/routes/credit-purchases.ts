@@ -33,7 +33,7 @@ export function registerCreditPurchaseRoutes(app: FastifyInstance, purchases: St
     const user = caller.principal?.user;
     if (!user) throw new GatewayError('invalid_request', 'credits are bought with the buying user\'s own key (a key created for a user): this key belongs to no user', { param: 'package' });
     const body = parseInput(purchaseBody, request.body);
-    return stripe.checkout(user.userId, body.package);
+    return stripe.checkout(user, body.package);
   });
 
   // The raw body, exactly as Stripe signed it: this scope reads every content type as text.

@@ -25,6 +25,16 @@ export interface RefundDeduction {
 /** A dispute's ledger row (negative when its funds were withdrawn, positive when reinstated). */
 export type DisputeEntry = RefundDeduction;
 
+/**
+ * Which account of a user id a purchase is for: the created_at of the user that opened it, or —
+ * when the session does not say — the last instant it may have been opened. User ids are reused
+ * names (a deleted user's ledger stays), so the user now holding the id may be someone else.
+ */
+export type PurchaseAccount = { userCreatedAt: number } | { openedBy: number };
+
+/** The user id is now another account than the one the purchase was made by (that one was deleted). */
+export const EARLIER_ACCOUNT = 'earlier account' as const;
+
 /** True when the error is a unique-constraint violation (PostgreSQL 23505, SQLite's UNIQUE). */
 export function isUniqueViolation(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
@@ -48,10 +58,10 @@ async function inTransaction<T>(db: Kysely<Database>, work: (transaction: Transa
   }
 }
 
-/** Takes the user's row lock with a write that changes nothing; false when there is no such user. */
-async function lockUser(transaction: Transaction<Database>, userId: string): Promise<boolean> {
-  const locked = await transaction.updateTable('users').set({ credit_balance_millicredits: sql`credit_balance_millicredits` }).where('user_id', '=', userId).returning('user_id').executeTakeFirst();
-  return locked !== undefined;
+/** Takes the user's row lock with a write that changes nothing; the user's created_at, undefined when there is no such user. */
+async function lockUser(transaction: Transaction<Database>, userId: string): Promise<{ createdAt: number } | undefined> {
+  const locked = await transaction.updateTable('users').set({ credit_balance_millicredits: sql`credit_balance_millicredits` }).where('user_id', '=', userId).returning('created_at').executeTakeFirst();
+  return locked && { createdAt: Number(locked.created_at) };
 }
 
 interface Entry {
@@ -118,12 +128,15 @@ export class CreditGrantRepository {
   /**
    * Grants a purchase once per `reference` (the Checkout Session): a second delivery of the same
    * event, on any replica, finds the reference taken and grants nothing. 'already' then;
-   * undefined when there is no such user.
+   * undefined when there is no such user; EARLIER_ACCOUNT when `account` (the one that opened the
+   * session) is not the user now holding the id: its credits are not the new account's.
    */
-  async grantPurchase(userId: string, amount: number, reference: string, externalId: string | null, description: string, now = Date.now()): Promise<StoredCreditTransaction | 'already' | undefined> {
+  async grantPurchase(userId: string, amount: number, reference: string, externalId: string | null, description: string, account?: PurchaseAccount, now = Date.now()): Promise<StoredCreditTransaction | 'already' | typeof EARLIER_ACCOUNT | undefined> {
     try {
       return await inTransaction(this.db, async (transaction) => {
-        if (!(await lockUser(transaction, userId))) return undefined;
+        const user = await lockUser(transaction, userId);
+        if (!user) return undefined;
+        if (account && ('userCreatedAt' in account ? account.userCreatedAt !== user.createdAt : account.openedBy < user.createdAt)) return EARLIER_ACCOUNT;
         const exists = await transaction.selectFrom('credit_transactions').select('id').where('reference', '=', reference).executeTakeFirst();
         if (exists) return 'already' as const;
         return this.entry(transaction, userId, { kind: 'purchase', amount, description, reference, externalId, now });
@@ -142,7 +155,7 @@ export class CreditGrantRepository {
    * were spent): the ledger row says so. Once per `reference`. Undefined when no purchase of that
    * payment is on record.
    */
-  async deductRefund(externalId: string, refundedShare: number, reference: string, now = Date.now()): Promise<RefundDeduction | 'already' | 'nothing' | undefined> {
+  async deductRefund(externalId: string, refundedShare: number, reference: string, now = Date.now()): Promise<RefundDeduction | 'already' | 'nothing' | typeof EARLIER_ACCOUNT | undefined> {
     return this.onPurchase(externalId, reference, async (transaction, userId, granted) => {
       const earlier = await this.takenBack(transaction, externalId, ['refund']);
       const target = Math.round(granted * Math.min(1, Math.max(0, refundedShare)));
@@ -161,7 +174,7 @@ export class CreditGrantRepository {
    * per `reference` (the dispute). 'nothing' when refunds already took everything back; undefined
    * when no purchase of that payment is on record.
    */
-  async deductDispute(externalId: string, disputedShare: number, reference: string, disputeId: string, now = Date.now()): Promise<DisputeEntry | 'already' | 'nothing' | undefined> {
+  async deductDispute(externalId: string, disputedShare: number, reference: string, disputeId: string, now = Date.now()): Promise<DisputeEntry | 'already' | 'nothing' | typeof EARLIER_ACCOUNT | undefined> {
     return this.onPurchase(externalId, reference, async (transaction, userId, granted) => {
       const share = Math.round(granted * Math.min(1, Math.max(0, disputedShare)));
       const deduct = Math.min(share, granted - (await this.takenBack(transaction, externalId, ['refund', 'dispute'])));
@@ -180,7 +193,7 @@ export class CreditGrantRepository {
    * reinstatement arrived first, or the withdrawal took nothing); 'nothing' when there is nothing to
    * give back; undefined when no purchase of that payment is on record.
    */
-  async reinstateDispute(externalId: string, withdrawalReference: string, refundedShare: number, reference: string, disputeId: string, now = Date.now()): Promise<DisputeEntry | 'already' | 'unwithdrawn' | 'nothing' | undefined> {
+  async reinstateDispute(externalId: string, withdrawalReference: string, refundedShare: number, reference: string, disputeId: string, now = Date.now()): Promise<DisputeEntry | 'already' | 'unwithdrawn' | 'nothing' | typeof EARLIER_ACCOUNT | undefined> {
     return this.onPurchase(externalId, reference, async (transaction, userId, granted) => {
       const withdrawal = await transaction.selectFrom('credit_transactions').select('amount_millicredits').where('reference', '=', withdrawalReference).executeTakeFirst();
       if (!withdrawal) return 'unwithdrawn' as const;
@@ -197,15 +210,19 @@ export class CreditGrantRepository {
    * with the purchase's user locked first (concurrent deliveries queue, each then sees the others'
    * rows) and the reference checked after; `apply` gets the user and the millicredits the purchase
    * granted. Undefined when no purchase of the payment is on record (or its user is gone); 'already'
-   * when the reference is taken, also by a replica racing this one (the unique reference).
+   * when the reference is taken, also by a replica racing this one (the unique reference);
+   * EARLIER_ACCOUNT when the purchase predates the user now holding its id (a deleted account's:
+   * the new account's balance never pays for it).
    */
-  private async onPurchase<T>(externalId: string, reference: string, apply: (transaction: Transaction<Database>, userId: string, granted: number) => Promise<T>): Promise<T | 'already' | undefined> {
+  private async onPurchase<T>(externalId: string, reference: string, apply: (transaction: Transaction<Database>, userId: string, granted: number) => Promise<T>): Promise<T | 'already' | typeof EARLIER_ACCOUNT | undefined> {
     try {
       return await inTransaction(this.db, async (transaction) => {
         const purchase = await this.purchaseOf(transaction, externalId);
         if (!purchase) return undefined;
         const userId = purchase.user_id;
-        if (!(await lockUser(transaction, userId))) return undefined;
+        const user = await lockUser(transaction, userId);
+        if (!user) return undefined;
+        if (Number(purchase.created_at) < user.createdAt) return EARLIER_ACCOUNT;
         if (await this.referenceTaken(transaction, reference)) return 'already' as const;
         return apply(transaction, userId, Number(purchase.amount_millicredits));
       });
@@ -235,7 +252,7 @@ export class CreditGrantRepository {
 
   /** The purchase a Stripe payment intent granted, if it is on record. */
   private purchaseOf(transaction: Transaction<Database>, externalId: string) {
-    return transaction.selectFrom('credit_transactions').select(['user_id', 'amount_millicredits']).where('kind', '=', 'purchase').where('external_id', '=', externalId).executeTakeFirst();
+    return transaction.selectFrom('credit_transactions').select(['user_id', 'amount_millicredits', 'created_at']).where('kind', '=', 'purchase').where('external_id', '=', externalId).executeTakeFirst();
   }
 
   /**
