@@ -15,6 +15,7 @@ import { GatewayError } from '../errors.js';
 import { isJsonObject } from '../json-object.js';
 import type { ChatRequest } from '../providers/types.js';
 import { assertNoCloudStorageInChat } from './cloud-storage-references.js';
+import { assertNoProviderFilesInChat } from './provider-file-references.js';
 import { internalMediaUrlKind, isFetchableUrl } from '../security/media-url.js';
 
 const URL_KEY = /(url|uri)$/i;
@@ -76,12 +77,14 @@ export function assertNoInternalMediaInBody(body: unknown, mayReachInternal: boo
 
 /**
  * The checks of a chat request's media references, as every chat route makes them: Cloud Storage
- * URIs (read with the operator's cloud identity, cloud-storage-references.ts) and internal URLs (fetched
- * from inside the operator's network, above). Both are waived for a key that may reach the provider
+ * URIs (read with the operator's cloud identity, cloud-storage-references.ts), files stored on the
+ * shared provider account named by id (provider-file-references.ts) and internal URLs (fetched from
+ * inside the operator's network, above). All are waived for a key that may reach the provider
  * account's resources and internal addresses (llm.manage_providers).
  */
 export function assertChatMediaReferences(request: ChatRequest, mayUseProviderResources: boolean): void {
   if (mayUseProviderResources) return;
   assertNoCloudStorageInChat(request, false);
+  assertNoProviderFilesInChat(request, false);
   assertNoInternalMediaInChat(request, false);
 }

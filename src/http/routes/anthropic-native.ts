@@ -18,6 +18,7 @@ import { callOf } from '../context.js';
 import { renderError } from '../error-handler.js';
 import { sendResult } from './openai.js';
 import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
+import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
 
 /** Client headers Anthropic's API reads, forwarded upstream. */
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta'] as const;
@@ -59,6 +60,8 @@ export function registerAnthropicNativeRoutes(app: FastifyInstance, deps: { gate
     const path = method === 'messages' ? '/anthropic/v1/messages' : '/anthropic/v1/messages/count_tokens';
     app.post(path, { config: { endpoint: `anthropic/${method}`, errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
+      // The client's anthropic-beta goes upstream: with the Files API beta, a file block reads the shared account's files.
+      assertNoProviderFilesInBody(request.body, can(request, 'llm.manage_providers'));
       const result = await gateway.native(callOf(request), anthropicNativeOperation(method, request.body, forwardedHeaders(request), can(request, 'llm.manage_providers')), format);
       // Anthropic's SDK reports this header as the request id; the call id is what the usage log keys on.
       const callId = result.headers['x-switchboard-call-id'];

@@ -17,6 +17,7 @@ import { geminiNativeFormat, type GeminiStreamForm } from '../../gateway/formats
 import type { Gateway } from '../../gateway/pipeline.js';
 import { generationBounds } from '../../providers/gemini/generation-config.js';
 import { assertNoCloudStorageInGeminiBody } from '../../gateway/cloud-storage-references.js';
+import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
 import { geminiServerTools } from '../../gateway/server-tools.js';
 import { someJsonObject } from '../../json-object.js';
 import { callOf } from '../context.js';
@@ -130,6 +131,8 @@ export function nativeOperation(model: string, method: Method, body: unknown, un
   const native = body as Record<string, unknown>;
   // gs:// URIs are read with the operator's cloud identity (gateway/cloud-storage-references.ts).
   assertNoCloudStorageInGeminiBody(native, unbilledTools);
+  // Files API URIs name files of the account the deployment's key shares with every key (gateway/provider-file-references.ts).
+  assertNoProviderFilesInBody(native, unbilledTools);
   const costKind = METHODS[method];
   if ((method === 'embedContent' || method === 'batchEmbedContents') && !unbilledTools) assertTextOnlyEmbedding(native);
   const request: NativeOperation['request'] = { model, stream: method === 'streamGenerateContent', native };

@@ -43,6 +43,7 @@ import type { ModelCatalog } from '../../routing/catalog.js';
 import { assertForegroundResponse, assertNoAudioOutput, assertNoUnbilledSearch, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
 import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
+import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
 
 type Json = Record<string, unknown>;
 
@@ -259,6 +260,8 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false)
   const body = bodyOf(raw, `/openai/v1/${path}`);
   // Relayed as it came, to any OpenAI-format deployment (a self-hosted one fetches media URLs itself).
   assertNoInternalMediaInBody(body, unbilledTools);
+  // A chat or Responses file part by id reads the shared account's files, as the refused `files` endpoints would.
+  assertNoProviderFilesInBody(body, unbilledTools);
   assertServiceTierBillable(body);
   if (path === 'responses') assertForegroundResponse(body, unbilledTools);
   // Audio answers are billed per audio token, unpriced here: an admin key may relay them, at its own risk.

@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { assertChatMediaReferences, assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
+import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
 import { GatewayError } from '../../errors.js';
 import { fitToDeployments, itemsForNativeInput, openAIResponsesFormat, openAIResponsesNativeFormat, outputToMessages, replayEvents, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
 import type { NativeAlternative } from '../../gateway/call.js';
@@ -174,6 +175,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         // connects to an `mcp` tool's `server_url` or downloads an `input_image` from inside the
         // operator's network: checked as the translated request is below.
         assertNoInternalMediaInBody(request.body, mayReachInternal);
+        // Untranslated, an input_file / input_image by file_id reads the shared account's files (refused below by the translation).
+        assertNoProviderFilesInBody(request.body, mayReachInternal);
         const operation = responsesNativeOperation(request.body, builtIn, catalog, mayReachInternal);
         const previousId = operation.request.native.previous_response_id;
         const previous = typeof previousId === 'string' && previousId !== '' ? await store.find(previousId, ownerScopeOf(call.caller)) : undefined;
