@@ -270,7 +270,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const analytics = createUsageAnalytics(config, logger, background);
   const database = new DatabaseState(databaseUrl, logger, (handle) => {
     repository = new UsageLogRepository(handle.db, handle.sqlite);
-    ingest = new UsageIngest(handle.db, repository, analytics.ingestOptions);
+    ingest = new UsageIngest(handle.db, repository, analytics.ingestOptions, (calls) => logger.warn({ calls }, 'calls of a deleted user or team ended after its id was given to a new one: charged to no one (their usage rows are kept)'));
     analytics.attach(handle, repository);
     principals = new PrincipalRepository(handle.db);
     // A SQLite file is written from a worker thread, so batches never stall the event loop.

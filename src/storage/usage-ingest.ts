@@ -23,18 +23,24 @@ export class UsageIngest {
     private readonly db: Kysely<Database>,
     private readonly usageLogs: UsageLogRepository,
     private readonly options: UsageIngestOptions = {},
+    /** Told, after the batch is stored, of the calls its user's (or team's) later account was not charged for. */
+    private readonly onUnowned?: (callIds: string[]) => void,
   ) {}
 
   async insertMany(rows: UsageLogRow[]): Promise<void> {
     if (rows.length === 0) return;
     const storable = rows.map(withoutNul);
+    // A user or team deleted and created again while its call was in flight: that call's spend and
+    // credits are not the new account's (spend.ts, credits.ts).
+    const unowned = new Set<string>();
     await this.db.transaction().execute(async (transaction) => {
       const fresh = await this.usageLogs.insertNew(transaction, storable);
-      await applySpend(transaction, fresh);
-      await applyCreditUsage(transaction, fresh);
+      await applySpend(transaction, fresh, unowned);
+      await applyCreditUsage(transaction, fresh, unowned);
       await applyRollups(transaction, fresh);
       if (this.options.billing) await enqueueBillingEvents(transaction, fresh, this.options.billing);
     });
+    if (unowned.size > 0) this.onUnowned?.([...unowned]);
   }
 
   async ping(): Promise<boolean> {

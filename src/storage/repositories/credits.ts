@@ -17,15 +17,29 @@ type Executor = Kysely<Database> | Transaction<Database>;
 /**
  * Charges the credits of freshly inserted usage rows. One balance update per user (users in id
  * order, so concurrent batches on PostgreSQL always lock rows in the same order and never deadlock),
- * then one ledger row per call with the balance after it.
+ * then one ledger row per call with the balance after it. A call is charged to the account that made
+ * it: user ids are names an admin picks, and a user deleted and created again under its id is another
+ * account, so a call started before the account holding the id now was created (a stream of the
+ * deleted one that ended late) charges no one — its usage row, with the operator's upstream cost,
+ * stays for admins, and its call id goes to `unowned` (logged by the caller). The same line the
+ * account's own usage and ledger start at (http/routes/spend.ts, ownRowsSince). One read per batch, not per call.
  */
-export async function applyCreditUsage(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
+export async function applyCreditUsage(transaction: Transaction<Database>, rows: UsageLogRow[], unowned?: Set<string>): Promise<void> {
   const charged = rows.filter((row) => row.user_id && Number(row.credits_millicredits ?? 0) > 0 && !row.byok);
   if (charged.length === 0) return;
   const byUser = new Map<string, UsageLogRow[]>();
   for (const row of charged) byUser.set(row.user_id!, [...(byUser.get(row.user_id!) ?? []), row]);
+  const accounts = await transaction.selectFrom('users').select(['user_id', 'created_at']).where('user_id', 'in', [...byUser.keys()]).execute();
+  const createdAt = new Map(accounts.map((account) => [account.user_id, Number(account.created_at)]));
   for (const userId of [...byUser.keys()].sort()) {
-    const calls = byUser.get(userId)!;
+    const since = createdAt.get(userId);
+    if (since === undefined) continue; // the user was deleted meanwhile: nothing to charge
+    const calls: UsageLogRow[] = [];
+    for (const row of byUser.get(userId)!) {
+      if (row.created_at >= since) calls.push(row);
+      else unowned?.add(row.call_id);
+    }
+    if (calls.length === 0) continue;
     const total = calls.reduce((sum, row) => sum + Number(row.credits_millicredits), 0);
     const updated = await transaction
       .updateTable('users')

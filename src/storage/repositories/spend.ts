@@ -19,9 +19,14 @@ interface Increment {
   id: string;
   createdAt: number;
   amount: number;
+  callId: string;
 }
 
-export async function applySpend(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
+/**
+ * `unowned` collects the calls not counted toward a user or team because the one holding the id now
+ * was created after the call started (a user or team deleted and created again meanwhile).
+ */
+export async function applySpend(transaction: Transaction<Database>, rows: UsageLogRow[], unowned?: Set<string>): Promise<void> {
   // A failed call carries a cost only when it produced output before it ended (a stream cut
   // short): that output is billed like the rest. Only the byok column makes a row unbilled (calls
   // on the user's own provider key); the metadata carries the client's own `metadata` and must
@@ -31,13 +36,13 @@ export async function applySpend(transaction: Transaction<Database>, rows: Usage
   const by: Record<Table, Increment[]> = { api_keys: [], users: [], teams: [], end_users: [] };
   for (const row of billable) {
     const amount = Number(row.cost_micros);
-    if (row.key_id) by.api_keys.push({ id: row.key_id, createdAt: row.created_at, amount });
-    if (row.user_id) by.users.push({ id: row.user_id, createdAt: row.created_at, amount });
-    if (row.team_id) by.teams.push({ id: row.team_id, createdAt: row.created_at, amount });
+    if (row.key_id) by.api_keys.push({ id: row.key_id, createdAt: row.created_at, amount, callId: row.call_id });
+    if (row.user_id) by.users.push({ id: row.user_id, createdAt: row.created_at, amount, callId: row.call_id });
+    if (row.team_id) by.teams.push({ id: row.team_id, createdAt: row.created_at, amount, callId: row.call_id });
     // The end user the call was made for: only a stored customer has a row to update.
-    if (row.end_user) by.end_users.push({ id: row.end_user, createdAt: row.created_at, amount });
+    if (row.end_user) by.end_users.push({ id: row.end_user, createdAt: row.created_at, amount, callId: row.call_id });
   }
-  for (const table of Object.keys(by) as Table[]) await applyTo(transaction, table, by[table]);
+  for (const table of Object.keys(by) as Table[]) await applyTo(transaction, table, by[table], unowned);
   await applyModelSpend(transaction, billable);
 }
 
@@ -90,7 +95,7 @@ async function applyModelSpend(transaction: Transaction<Database>, rows: UsageLo
   }
 }
 
-async function applyTo(transaction: Transaction<Database>, table: Table, increments: Increment[]): Promise<void> {
+async function applyTo(transaction: Transaction<Database>, table: Table, increments: Increment[], unowned: Set<string> | undefined): Promise<void> {
   if (increments.length === 0) return;
   const idColumn = ID_COLUMN[table];
   const ids = [...new Set(increments.map((increment) => increment.id))];
@@ -113,6 +118,13 @@ async function applyTo(transaction: Transaction<Database>, table: Table, increme
     const perPeriod = new Map<number, number>();
     for (const increment of increments) {
       if (increment.id !== holder.id) continue;
+      // Users and teams are named by admins, and one deleted and created again under its id is
+      // another holder: a call started before this one existed (a stream of the deleted one that
+      // ended late) is not its spend — the same line its own usage starts at (http/routes/spend.ts, ownRowsSince).
+      if (increment.createdAt < holder.created_at && (table === 'users' || table === 'teams')) {
+        unowned?.add(increment.callId);
+        continue;
+      }
       const period = currentPeriod({ budgetDuration, budgetPeriodStart: holder.budget_period_start, createdAt: holder.created_at }, increment.createdAt);
       perPeriod.set(period, (perPeriod.get(period) ?? 0) + increment.amount);
     }
