@@ -31,14 +31,14 @@ export class UsageIngest {
     if (rows.length === 0) return;
     const storable = rows.map(withoutNul);
     // A user or team deleted and created again while its call was in flight: that call's spend and
-    // credits are not the new account's (spend.ts, credits.ts).
+    // credits are not the new account's (spend.ts, credits.ts), nor its billing event (billing-outbox.ts).
     const unowned = new Set<string>();
     await this.db.transaction().execute(async (transaction) => {
       const fresh = await this.usageLogs.insertNew(transaction, storable);
       await applySpend(transaction, fresh, unowned);
       await applyCreditUsage(transaction, fresh, unowned);
       await applyRollups(transaction, fresh);
-      if (this.options.billing) await enqueueBillingEvents(transaction, fresh, this.options.billing);
+      if (this.options.billing) await enqueueBillingEvents(transaction, fresh, this.options.billing, unowned);
     });
     if (unowned.size > 0) this.onUnowned?.([...unowned]);
   }

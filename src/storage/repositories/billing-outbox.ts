@@ -81,10 +81,18 @@ export function lagoEventOf(row: UsageLogRow, settings: BillingEventSettings): L
   };
 }
 
-/** Inserts the events of freshly inserted usage rows (inside their transaction). */
-export async function enqueueBillingEvents(transaction: Transaction<Database>, rows: UsageLogRow[], settings: BillingEventSettings, now = Date.now()): Promise<number> {
+/**
+ * Inserts the events of freshly inserted usage rows (inside their transaction). `unowned` holds the
+ * calls whose user or team was charged nothing because the account holding its id now was created
+ * after the call started (usage-ingest.ts): such a call is charged to no one, so it gets no event
+ * either — its customer id would name the new account in the billing system, whose invoice would
+ * carry the deleted one's call. Its usage row stays for admins.
+ */
+export async function enqueueBillingEvents(transaction: Transaction<Database>, rows: UsageLogRow[], settings: BillingEventSettings, unowned?: ReadonlySet<string>, now = Date.now()): Promise<number> {
+  const notTheirs = unowned && unowned.size > 0 ? await customersCreatedAfter(transaction, rows.filter((row) => unowned.has(row.call_id))) : undefined;
   const values = [];
   for (const row of rows) {
+    if (notTheirs?.has(row.call_id)) continue;
     const event = lagoEventOf(row, settings);
     if (event) values.push({ transaction_id: row.call_id, payload: JSON.stringify(event), created_at: now, next_attempt_at: now });
   }
@@ -96,6 +104,27 @@ export async function enqueueBillingEvents(transaction: Transaction<Database>, r
       .execute();
   }
   return values.length;
+}
+
+/**
+ * Of these calls, the ones whose customer (externalCustomerId: the user, else the team) was created
+ * after the call started. A call in `unowned` may have been skipped for its team while its user is
+ * its own (or the reverse), so the customer the event would name is read again. Rare: only calls
+ * that outlived a deletion and re-creation reach here.
+ */
+async function customersCreatedAfter(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<Set<string>> {
+  const userIds = [...new Set(rows.flatMap((row) => (row.user_id ? [row.user_id] : [])))];
+  const teamIds = [...new Set(rows.flatMap((row) => (!row.user_id && row.team_id ? [row.team_id] : [])))];
+  const users = userIds.length > 0 ? await transaction.selectFrom('users').select(['user_id as id', 'created_at']).where('user_id', 'in', userIds).execute() : [];
+  const teams = teamIds.length > 0 ? await transaction.selectFrom('teams').select(['team_id as id', 'created_at']).where('team_id', 'in', teamIds).execute() : [];
+  const userCreated = new Map(users.map((user) => [user.id, Number(user.created_at)]));
+  const teamCreated = new Map(teams.map((team) => [team.id, Number(team.created_at)]));
+  const calls = new Set<string>();
+  for (const row of rows) {
+    const created = row.user_id ? userCreated.get(row.user_id) : row.team_id ? teamCreated.get(row.team_id) : undefined;
+    if (created !== undefined && row.created_at < created) calls.add(row.call_id);
+  }
+  return calls;
 }
 
 export class BillingOutboxRepository {

@@ -12,6 +12,8 @@ import { keyOwnerScope, teamOwnerScope } from '../../responses/owner-scope.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
+const DAY_MS = 86_400_000;
+
 /**
  * The stored responses (POST /v1/responses) of deleted owners go with them: no key is left that may
  * read or delete them, and a team created again under the same team_id would read them.
@@ -326,15 +328,51 @@ export class PrincipalRepository {
     }
   }
 
-  /** Each member's spend in the team (all time, micro-dollars), from the daily rollups. */
+  /**
+   * Each member's spend in the team (micro-dollars) since its user was created, from the daily
+   * rollups: a user deleted and created again under its id (and added to the team again) is another
+   * account, and the rollup rows of its id hold the deleted one's calls too. As for a user's own
+   * reports (spend-reports.ts, reportSince), the creation day sums the usage rows since that instant
+   * and the later days the rollups; a member with no user row keeps its id's whole history.
+   * Two queries per 100 members (the conditions are per member).
+   */
   async memberSpend(teamId: string): Promise<Map<string, number>> {
-    const rows = await this.db
-      .selectFrom('usage_daily')
-      .select(['user_id', (eb) => eb.fn.sum<number>('cost_micros').as('spent')])
-      .where('team_id', '=', teamId)
-      .groupBy('user_id')
+    const members = await this.db
+      .selectFrom('team_members')
+      .leftJoin('users', 'users.user_id', 'team_members.user_id')
+      .select(['team_members.user_id as user_id', 'users.created_at as created_at'])
+      .where('team_members.team_id', '=', teamId)
       .execute();
-    return new Map(rows.map((row) => [row.user_id, Number(row.spent ?? 0)]));
+    const spent = new Map<string, number>();
+    const add = (rows: Array<{ user_id: string | null; spent: number | string | null }>) => {
+      for (const row of rows) if (row.user_id) spent.set(row.user_id, (spent.get(row.user_id) ?? 0) + Number(row.spent ?? 0));
+    };
+    for (let start = 0; start < members.length; start += 100) {
+      const chunk = members.slice(start, start + 100);
+      const whole = chunk.filter((member) => member.created_at == null).map((member) => member.user_id);
+      const created = chunk.filter((member) => member.created_at != null).map((member) => ({ userId: member.user_id, since: Number(member.created_at) }));
+      const dayOf = (since: number) => new Date(since).toISOString().slice(0, 10);
+      add(
+        await this.db
+          .selectFrom('usage_daily')
+          .select(['user_id', (eb) => eb.fn.sum<number>('cost_micros').as('spent')])
+          .where('team_id', '=', teamId)
+          .where((eb) => eb.or([...(whole.length > 0 ? [eb('user_id', 'in', whole)] : []), ...created.map((member) => eb.and([eb('user_id', '=', member.userId), eb('day', '>', dayOf(member.since))]))]))
+          .groupBy('user_id')
+          .execute(),
+      );
+      if (created.length === 0) continue;
+      add(
+        await this.db
+          .selectFrom('usage_logs')
+          .select(['user_id', (eb) => eb.fn.sum<number>('cost_micros').as('spent')])
+          .where('team_id', '=', teamId)
+          .where((eb) => eb.or(created.map((member) => eb.and([eb('user_id', '=', member.userId), eb('created_at', '>=', member.since), eb('created_at', '<', (Math.floor(member.since / DAY_MS) + 1) * DAY_MS)]))))
+          .groupBy('user_id')
+          .execute(),
+      );
+    }
+    return spent;
   }
 
   async removeMembers(teamId: string, userIds: string[], executor: Executor = this.db): Promise<void> {
