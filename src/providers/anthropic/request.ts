@@ -189,7 +189,9 @@ function assistantBlocks(message: ChatMessage, param: string): ContentBlockParam
     const callParam = `${param}.tool_calls[${index}]`;
     const name = call?.function?.name;
     if (typeof call?.id !== 'string' || typeof name !== 'string') throw invalid(callParam, `${callParam} needs an "id" and a "function.name"`);
-    const argumentsText = call.function.arguments ?? '';
+    const argumentsText: unknown = call.function.arguments ?? '';
+    // OpenAI's wire carries the arguments as a JSON string; any other kind is the client's error, not ours to .trim().
+    if (typeof argumentsText !== 'string') throw invalid(`${callParam}.function.arguments`, `${callParam}.function.arguments must be a string of JSON, got ${Array.isArray(argumentsText) ? 'an array' : typeof argumentsText}`);
     let input: unknown = {};
     if (argumentsText.trim() !== '') {
       try {
