@@ -11,36 +11,12 @@
  * (its usage row, with its upstream cost, is kept for admins, and the skip is logged), while the
  * new account's own calls are charged as always.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
-import { MockOpenAI } from '../support/mock-openai.js';
-
-/** Holds the next request until `release()`: the old account's call stays in flight meanwhile. */
-class HoldingOpenAI extends MockOpenAI {
-  private gate: Promise<void> | undefined;
-  private opened: (() => void) | undefined;
-  private arrived: (() => void) | undefined;
-  holdNext(): Promise<void> {
-    this.gate = new Promise((resolve) => (this.opened = resolve));
-    return new Promise((resolve) => (this.arrived = resolve));
-  }
-  release(): void {
-    this.opened?.();
-  }
-  protected override async respond(request: IncomingMessage, response: ServerResponse, text: string): Promise<void> {
-    const gate = this.gate;
-    if (gate) {
-      this.gate = undefined;
-      this.arrived?.();
-      await gate;
-    }
-    return super.respond(request, response, text);
-  }
-}
+import { HoldingOpenAI } from '../support/holding-openai.js';
 
 interface UserInfo {
   user_info: { spend: number };
