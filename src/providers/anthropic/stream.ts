@@ -17,6 +17,8 @@ import { JSON_TOOL_NAME } from './json-response.js';
 import { mergeAnthropicUsage, usageFromAnthropic } from './usage.js';
 import type { AnthropicUsage } from './wire.js';
 
+const validCount = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+
 /** What a content block index of the stream stands for. */
 type BlockRole = { kind: 'text' } | { kind: 'thinking' } | { kind: 'tool'; toolIndex: number } | { kind: 'json' } | { kind: 'other' };
 
@@ -163,7 +165,12 @@ export class AnthropicStreamTransform implements ChatStreamTransform {
   private messageDelta(event: JsonObject): EmittedChunk[] {
     const delta = isJsonObject(event.delta) ? event.delta : {};
     const usage = isJsonObject(event.usage) ? (event.usage as AnthropicUsage) : {};
-    this.finalUsage = usageFromAnthropic(mergeAnthropicUsage(this.startUsage ?? {}, usage));
+    const merged = mergeAnthropicUsage(this.startUsage ?? {}, usage);
+    // message_start's output_tokens is a placeholder (item 275): a message_delta whose output count
+    // is missing or not a count (negative, a string, NaN) leaves the output unknown — the relay
+    // counts the text — instead of billing that placeholder.
+    if (!validCount(usage.output_tokens)) merged.output_tokens = undefined;
+    this.finalUsage = usageFromAnthropic(merged);
     const stopReason = typeof delta.stop_reason === 'string' ? delta.stop_reason : null;
     if (stopReason === null) return [];
     // The answer tool of response_format is the content, so its turn ended like a text answer.

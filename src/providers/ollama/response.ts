@@ -56,6 +56,8 @@ export function finishReason(doneReason: string | undefined, calledTools: boolea
 export function usageFromMetrics(metrics: OllamaMetrics): Usage | undefined {
   const { promptEvalCount, evalCount } = metrics;
   if (promptEvalCount === undefined && evalCount === undefined) return undefined;
+  // An eval_count that is there but not a count leaves the output to the gateway's own count.
+  if (metrics.evalCountInvalid) return { promptTokens: promptEvalCount, completionTokens: undefined, totalTokens: promptEvalCount };
   const completionTokens = evalCount ?? 0;
   const usage: Usage = { promptTokens: promptEvalCount, completionTokens };
   if (promptEvalCount !== undefined) usage.totalTokens = promptEvalCount + completionTokens;

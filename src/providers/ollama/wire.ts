@@ -19,6 +19,8 @@ export interface OllamaToolCall {
 export interface OllamaMetrics {
   promptEvalCount?: number;
   evalCount?: number;
+  /** `eval_count` was sent but is not a count (negative, a string, a fraction): the output is unknown, not zero. */
+  evalCountInvalid?: true;
 }
 
 /** A chat or generate line, normalized. */
@@ -43,6 +45,12 @@ function text(value: unknown): string {
 
 function optionalText(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function metricsOf(promptEvalCount: unknown, evalCount: unknown): OllamaMetrics {
+  const metrics: OllamaMetrics = { promptEvalCount: count(promptEvalCount), evalCount: count(evalCount) };
+  if (evalCount !== undefined && metrics.evalCount === undefined) metrics.evalCountInvalid = true;
+  return metrics;
 }
 
 function count(value: unknown): number | undefined {
@@ -83,7 +91,7 @@ export function readTurn(value: unknown, endpoint: OllamaEndpoint): ReadResult {
       toolCalls: readToolCalls(source.tool_calls),
       done: value.done === true,
       doneReason: optionalText(value.done_reason),
-      metrics: { promptEvalCount: count(value.prompt_eval_count), evalCount: count(value.eval_count) },
+      metrics: metricsOf(value.prompt_eval_count, value.eval_count),
     },
   };
 }

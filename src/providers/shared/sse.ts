@@ -74,12 +74,21 @@ export class SseParser {
     return this.drain();
   }
 
-  /** Flushes an event left without its closing blank line when the stream ends. */
+  /**
+   * Flushes an event left without its closing blank line when the stream ends — if it is whole
+   * (`[DONE]` or JSON). A stream cut inside its last event leaves a fragment the SSE spec drops
+   * ("the incomplete event is not dispatched"): relayed, it would reach the client as a data line
+   * that is not JSON. Read once per stream at most, off the hot path.
+   */
   end(): SseEvent[] {
     const events = this.drain();
     if (this.buffer.length > 0) {
       this.line(this.buffer, events);
       this.buffer = '';
+    }
+    if (this.data.length > 0 && !wholeEventData(this.data.join('\n'))) {
+      this.data = [];
+      this.event = undefined;
     }
     if (this.data.length > 0) this.dispatch(events);
     return events;
@@ -138,6 +147,17 @@ export class SseParser {
     events.push({ event: this.event, data: this.data.length === 1 ? this.data[0] : this.data.join('\n') });
     this.data = [];
     this.event = undefined;
+  }
+}
+
+/** Whether the data of an event that lacks its closing blank line is whole: `[DONE]` or a JSON value. */
+function wholeEventData(data: string): boolean {
+  if (data === '[DONE]') return true;
+  try {
+    JSON.parse(data);
+    return true;
+  } catch {
+    return false;
   }
 }
 
