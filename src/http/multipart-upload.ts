@@ -15,6 +15,12 @@ const busboy = lazyModule<typeof busboyType>('busboy');
 
 const MAX_FIELDS = 50;
 const MAX_FIELD_BYTES = 64 * 1024;
+/**
+ * A control character in a field's or file's name: busboy decodes them from `filename*=UTF-8''%00`
+ * (RFC 5987), and written back into the upstream form's part header they make it malformed (the
+ * upstream's parser refuses it, or never answers).
+ */
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export interface MultipartBody {
   fields: Record<string, string | string[]>;
@@ -64,15 +70,22 @@ export function readMultipart(request: IncomingMessage, options: MultipartOption
       reject(error);
     };
     parser.on('field', (name, value, info) => {
+      if (CONTROL.test(name)) return fail(new GatewayError('invalid_request', `form field name ${JSON.stringify(name.slice(0, 64))} holds a control character`, { param: name.slice(0, 64) }));
       if (info.valueTruncated) return fail(new GatewayError('request_too_large', `form field "${name}" is longer than ${MAX_FIELD_BYTES} bytes`, { param: name }));
       // `timestamp_granularities[]` and other repeated fields keep every value.
       const existing = fields[name];
       fields[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
     });
     parser.on('file', (name, stream, info) => {
+      // busboy destroys the file's stream with its parse error (a form cut short): an 'error' event with no listener is thrown, and would end the process.
+      stream.on('error', (error: Error) => fail(new GatewayError('invalid_request', `the multipart body could not be read: ${error.message}`, { param: name })));
       if (!options.fileFields.includes(name)) {
         stream.resume();
         return fail(new GatewayError('invalid_request', `unexpected file field "${name}": files go in ${options.fileFields.map((field) => `"${field}"`).join(' or ')}`, { param: name }));
+      }
+      if (CONTROL.test(info.filename ?? '')) {
+        stream.resume();
+        return fail(new GatewayError('invalid_request', `the filename of "${name}" holds a control character`, { param: name }));
       }
       const chunks: Buffer[] = [];
       let bytes = 0;
