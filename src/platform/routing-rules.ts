@@ -79,9 +79,20 @@ export interface RuleCaller {
  * (http/routes/pass-through.ts), where a rule that may apply must be assumed to.
  */
 export function mayLimitModels(rule: RoutingRule, caller: RuleCaller): boolean {
-  const { match, action } = rule;
-  if (!rule.enabled || (action.allow_models === undefined && action.deny_models === undefined && action.route_to === undefined)) return false;
-  return anyOf(match.tiers, caller.tier) && anyOf(match.teams, caller.team) && anyOf(match.users, caller.user) && anyOf(match.key_aliases, caller.keyAlias);
+  const { action } = rule;
+  if (action.allow_models === undefined && action.deny_models === undefined && action.route_to === undefined) return false;
+  return mayApplyTo(rule, caller);
+}
+
+/** The same for a rule's max_tokens_cap: whether it could cap this caller's output, whatever it sends. */
+export function mayCapTokens(rule: RoutingRule, caller: RuleCaller): boolean {
+  return rule.action.max_tokens_cap !== undefined && mayApplyTo(rule, caller);
+}
+
+/** Enabled, and its conditions on the caller holding (those on the request taken to hold). */
+function mayApplyTo(rule: RoutingRule, caller: RuleCaller): boolean {
+  const { match } = rule;
+  return rule.enabled && anyOf(match.tiers, caller.tier) && anyOf(match.teams, caller.team) && anyOf(match.users, caller.user) && anyOf(match.key_aliases, caller.keyAlias);
 }
 
 /** The first enabled rule (in the order given) that matches, if any. */

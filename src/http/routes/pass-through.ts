@@ -31,7 +31,7 @@ import { ClientConnection } from '../../gateway/client-connection.js';
 import type { Gateway } from '../../gateway/pipeline.js';
 import type { PlatformLayer } from '../../platform/layer.js';
 import { tierLimit } from '../../platform/model-limits.js';
-import { mayLimitModels, type RuleCaller } from '../../platform/routing-rules.js';
+import { mayCapTokens, mayLimitModels, type RuleCaller } from '../../platform/routing-rules.js';
 import { responseTooLarge } from '../../gateway/response-size.js';
 import { usageFromResponses } from '../../providers/shared/openai-responses-native.js';
 import { usageFromOpenAI } from '../../providers/shared/usage.js';
@@ -331,19 +331,26 @@ export function modelRestrictionRefusal(principal: ResolvedKey | undefined): Gat
  * The same for the platform's limits beyond those lists: a tier with `models`, and a routing rule
  * with allow_models, deny_models or route_to whose conditions on the caller (tiers, teams, users,
  * key_aliases) hold — its conditions on the request cannot be read here, so they are taken to hold
- * (routing-rules.ts mayLimitModels). The refusal names the tier or the first such rule. Admins are not asked.
+ * (routing-rules.ts mayLimitModels). A rule with max_tokens_cap is held the same way (mayCapTokens):
+ * the body's max_tokens cannot be lowered unread. The refusal names the tier or the first such rule,
+ * and why. Admins are not asked.
  */
 export function ruleOrTierRefusal(platform: PlatformLayer | undefined, caller: Caller): GatewayError | undefined {
   if (!platform) return undefined;
   const tier = platform.tierOf(caller.principal);
-  const owner = tier && tierLimit(tier) ? `tier "${tier.name}"` : ruleOwner(platform, { tier: tier?.name, team: caller.teamId, user: caller.userId, keyAlias: caller.keyAlias });
-  if (!owner) return undefined;
-  return new GatewayError('permission_denied', `${owner} limits the models you may call, and a pass-through endpoint relays its body unread to a target that serves any model, so that limit cannot be held there: call the models through the gateway's own routes (/v1/chat/completions, /v1/messages, …), or use a key no such limit applies to for this route`);
+  if (tier && tierLimit(tier)) return modelsRefusal(`tier "${tier.name}"`);
+  const ruleCaller: RuleCaller = { tier: tier?.name, team: caller.teamId, user: caller.userId, keyAlias: caller.keyAlias };
+  for (const rule of platform.rules.rules()) {
+    if (mayLimitModels(rule, ruleCaller)) return modelsRefusal(`routing rule "${rule.name}"`);
+    if (mayCapTokens(rule, ruleCaller)) {
+      return new GatewayError('permission_denied', `routing rule "${rule.name}" caps max_tokens at ${rule.action.max_tokens_cap} for you, and a pass-through endpoint relays its body unread to its target, so that cap cannot be applied there: call the models through the gateway's own routes (/v1/chat/completions, /v1/messages, …), or use a key no such rule applies to for this route`);
+    }
+  }
+  return undefined;
 }
 
-function ruleOwner(platform: PlatformLayer, caller: RuleCaller): string | undefined {
-  const rule = platform.rules.rules().find((candidate) => mayLimitModels(candidate, caller));
-  return rule ? `routing rule "${rule.name}"` : undefined;
+function modelsRefusal(owner: string): GatewayError {
+  return new GatewayError('permission_denied', `${owner} limits the models you may call, and a pass-through endpoint relays its body unread to a target that serves any model, so that limit cannot be held there: call the models through the gateway's own routes (/v1/chat/completions, /v1/messages, …), or use a key no such limit applies to for this route`);
 }
 
 export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; creditsOn?: boolean; platform?: PlatformLayer }): void {

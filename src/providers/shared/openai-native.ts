@@ -59,9 +59,9 @@ export function headersFor(target: Deployment, stream = false): Record<string, s
   return Object.assign(headers, target.headers);
 }
 
-/** A form field's or file name's value inside a quoted header parameter. */
+/** A form field's or file name's value inside a quoted header parameter: C0 controls, DEL, `"` and `\` percent-encoded (undici's FormData encodes CR, LF and `"`). */
 function quoted(value: string): string {
-  return value.replace(/[\r\n"\\]/g, (character) => encodeURIComponent(character));
+  return value.replace(/[\u0000-\u001f\u007f"\\]/g, (character) => encodeURIComponent(character));
 }
 
 /**
