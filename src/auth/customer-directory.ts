@@ -27,6 +27,7 @@ export interface CustomerDirectoryOptions {
 export class CustomerDirectory {
   private readonly cache = new Map<string, { value: EndUserRecord | null; expires: number }>();
   private readonly loading = new Map<string, Promise<EndUserRecord | null>>();
+  private readonly creating = new Map<string, Promise<EndUserRecord | null>>();
   private repository: CustomerBudgetRepository | undefined;
   private generation = 0;
   private readonly feed: ChangeFeed;
@@ -52,19 +53,28 @@ export class CustomerDirectory {
 
   /**
    * The end user's record with its budget applied, or null when no row exists (an end user the
-   * gateway only records). Before the database is attached nothing is known: null.
+   * gateway only records). Before the database is attached nothing is known: null. `create`: a
+   * missing row is created (loadCreating).
    */
-  async resolve(userId: string): Promise<EndUserRecord | null> {
+  async resolve(userId: string, create = false): Promise<EndUserRecord | null> {
     const hit = this.cache.get(userId);
-    if (hit && hit.expires > Date.now()) {
+    // A creating look-up passes over a remembered absence: the row may exist by now (another replica made it).
+    if (hit && hit.expires > Date.now() && (hit.value !== null || !create)) {
       // Refresh its place in the LRU order.
       this.cache.delete(userId);
       this.cache.set(userId, hit);
       return hit.value;
     }
+    const repository = this.repository;
+    if (create && repository) {
+      const creating = this.creating.get(userId);
+      if (creating) return creating;
+      const load = this.loadCreating(repository, userId).finally(() => this.creating.delete(userId));
+      this.creating.set(userId, load);
+      return load;
+    }
     const pending = this.loading.get(userId);
     if (pending) return pending;
-    const repository = this.repository;
     if (!repository) return null;
     const load = this.load(repository, userId).finally(() => this.loading.delete(userId));
     this.loading.set(userId, load);
@@ -81,6 +91,38 @@ export class CustomerDirectory {
       while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
     }
     return value;
+  }
+
+  /**
+   * The end user's record, its row created first when there is none (litellm_settings.max_end_user_budget:
+   * a default budget needs a row to keep the spend on). The row is created without a budget of its
+   * own; insert-or-keep, so concurrent first calls on any replica all read the one row.
+   */
+  private async loadCreating(repository: CustomerBudgetRepository, userId: string): Promise<EndUserRecord | null> {
+    const found = await this.load(repository, userId);
+    if (found) return found;
+    const now = Date.now();
+    await repository.ensureEndUser({
+      userId,
+      alias: null,
+      allowedModelRegion: null,
+      defaultModel: null,
+      budgetId: null,
+      models: [],
+      maxBudgetMicros: null,
+      softBudgetMicros: null,
+      budgetDuration: null,
+      budgetPeriodStart: now,
+      spendMicros: 0,
+      rpmLimit: null,
+      tpmLimit: null,
+      maxParallelRequests: null,
+      metadata: {},
+      blocked: false,
+      createdAt: now,
+      updatedAt: now,
+    });
+    return this.load(repository, userId);
   }
 
   /** After a change: drop it here at once, and tell every other replica. */

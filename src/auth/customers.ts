@@ -4,6 +4,7 @@
  * `allowed_model_region` holds the customer's calls to one region (routing/region-filter.ts). Every change
  * reaches the request path's caches on every replica (customer-directory.ts, key-directory.ts).
  */
+import type { GatewayConfig } from '../config/schema.js';
 import { GatewayError } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
 import type { CustomerBudgetRepository } from '../storage/repositories/customers-budgets.js';
@@ -32,6 +33,12 @@ export interface CustomerFields {
   model_max_budget?: Record<string, unknown> | null;
 }
 
+/** litellm_settings.max_end_user_budget (USD) in micro-dollars: the budget of end users without one of their own; undefined when unset. */
+export function maxEndUserBudgetMicrosOf(config: Pick<GatewayConfig, 'litellm_settings'>): number | undefined {
+  const usd = config.litellm_settings.max_end_user_budget;
+  return usd === undefined || usd === null ? undefined : Math.round(usd * 1_000_000);
+}
+
 const toMicros = (usd: number | null | undefined) => (usd === undefined ? undefined : usd === null ? null : Math.round(usd * 1_000_000));
 const toUsd = (micros: number | null) => (micros === null ? null : micros / 1_000_000);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -52,6 +59,8 @@ export class CustomerService {
     private readonly repository: () => CustomerBudgetRepository,
     private readonly customers: CustomerDirectory,
     private readonly limits: LimitsState,
+    /** litellm_settings.max_end_user_budget in micro-dollars, read when asked (a reload changes it). */
+    private readonly defaultBudgetMicros: () => number | undefined = () => undefined,
   ) {}
 
   private get repo(): CustomerBudgetRepository {
@@ -68,7 +77,10 @@ export class CustomerService {
 
   async customerView(stored: EndUserRecord) {
     const budget = stored.budgetId ? await this.repo.findBudget(stored.budgetId) : undefined;
-    const effective = withBudget(stored, budget);
+    const linked = withBudget(stored, budget);
+    // An end user without a budget of its own is held to the configured default (stages/admit.ts).
+    const fallback = linked.maxBudgetMicros === null && !stored.budgetId ? this.defaultBudgetMicros() : undefined;
+    const effective = fallback === undefined ? linked : { ...linked, maxBudgetMicros: fallback };
     const ownBudget = {
       budget_id: null,
       max_budget: toUsd(stored.maxBudgetMicros),

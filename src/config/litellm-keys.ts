@@ -163,7 +163,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     default_key_generate_params: yes('what /key/generate fills in when a budget, limit, duration, models, metadata, user_id or team_id is not sent'),
     default_internal_user_params: leavesOpen('users get no defaults from config', 'users created without its default budget or models'),
     max_internal_user_budget: leavesOpen('users get no defaults from config', 'spend of users created without a budget'),
-    max_end_user_budget: leavesOpen('end users get no default budget from config: set max_budget on each customer (/customer/new)', 'spend of end users without a budget'),
+    max_end_user_budget: yes('the budget (USD, never reset) of each end user — the request\'s `user` — without a budget of its own; its customer row is created on its first call'),
     internal_user_budget_duration: no('users get no defaults from config'),
     mcp_aliases: no('MCP servers are not supported'),
     disable_hf_tokenizer_download: no('tokens are estimated locally without tokenizers'),

@@ -242,6 +242,8 @@ export const litellmSettingsSchema = z
     upperbound_key_generate_params: upperboundKeyGenerateParamsSchema.nullable().optional(),
     /** What /key/generate fills in when a field is not sent (key-generate-params.ts). */
     default_key_generate_params: defaultKeyGenerateParamsSchema.nullable().optional(),
+    /** USD: the budget of each end user (the request's `user`) without one of its own, for its whole life (stages/admit.ts). */
+    max_end_user_budget: nonNegative.nullable().optional(),
   })
   .passthrough();
 

@@ -33,6 +33,11 @@ export interface GatewaySettings {
    * the completion limit) for a call without max_tokens that a budget or credits limit (default 1024).
    */
   reservationOutputTokens?: number;
+  /**
+   * litellm_settings.max_end_user_budget in micro-dollars: the budget of every end user without one
+   * of its own, for its whole life; its customer row is created on its first call (stages/admit.ts).
+   */
+  maxEndUserBudgetMicros?: number;
 }
 
 export interface GatewayDependencies {

@@ -7,6 +7,7 @@
  * deployment and plan they were routed with. Settings read once at start (database, Redis, the
  * listener, caching, the master key, …) are named in the outcome as needing a restart.
  */
+import { maxEndUserBudgetMicrosOf } from '../auth/customers.js';
 import type { AgentDirectory } from '../agents/directory.js';
 import { configuredAgents } from '../agents/configured.js';
 import { buildDeployments } from '../config/deployments.js';
@@ -25,7 +26,7 @@ export interface ReloadTargets {
   /** The running platform settings (changed in place, so every holder sees the new values at once). */
   platform: PlatformSettings | undefined;
   /** The request path's settings read per call. */
-  gatewaySettings: { dropParams: boolean };
+  gatewaySettings: { dropParams: boolean; maxEndUserBudgetMicros?: number };
 }
 
 export type ReloadOutcome =
@@ -33,7 +34,7 @@ export type ReloadOutcome =
   | { applied: true; deployments: number; added: number; removed: number; restartNeeded: string[]; warnings: string[] };
 
 /** litellm_settings keys a reload applies (the router policy and the request path read them); the others need a restart. */
-const RELOADED_LITELLM = new Set(['num_retries', 'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks', 'default_fallbacks', 'request_timeout', 'drop_params']);
+const RELOADED_LITELLM = new Set(['num_retries', 'fallbacks', 'context_window_fallbacks', 'content_policy_fallbacks', 'default_fallbacks', 'request_timeout', 'drop_params', 'max_end_user_budget']);
 /** router_settings keys read once at start. */
 const RESTART_ROUTER = new Set(['redis_host', 'redis_port', 'redis_password', 'redis_url']);
 /** platform keys read once at start. */
@@ -69,6 +70,7 @@ export async function reloadConfig(current: LoadedConfig, next: LoadedConfig, ta
     targets.rules.replaceConfigRules(platform.routingRules);
   }
   targets.gatewaySettings.dropParams = next.config.litellm_settings.drop_params ?? false;
+  targets.gatewaySettings.maxEndUserBudgetMicros = maxEndUserBudgetMicrosOf(next.config);
   await targets.agents.replaceConfigured(agents);
   const warnings = next.issues.filter((issue) => !issue.fatal).map((issue) => formatIssue(issue, next.file));
   return { applied: true, deployments: deployments.length, added, removed, restartNeeded, warnings };

@@ -32,7 +32,7 @@ import { SqliteWorkerSink } from '../storage/sqlite-writer.js';
 import { Admission } from '../auth/admission.js';
 import { KeyDirectory } from '../auth/key-directory.js';
 import { CustomerDirectory } from '../auth/customer-directory.js';
-import { CustomerService } from '../auth/customers.js';
+import { CustomerService, maxEndUserBudgetMicrosOf } from '../auth/customers.js';
 import { BudgetService } from '../auth/budget-objects.js';
 import { CustomerBudgetRepository } from '../storage/repositories/customers-budgets.js';
 import { keyRevocationCheck } from '../auth/key-revocation.js';
@@ -339,7 +339,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     return customerBudgets;
   };
   const budgetService = new BudgetService(customerStore, customerDirectory, keyDirectory, limitsState);
-  const customerService = new CustomerService(customerStore, customerDirectory, limitsState);
+  const customerService = new CustomerService(customerStore, customerDirectory, limitsState, () => gatewaySettings.maxEndUserBudgetMicros);
   const upstream = new UpstreamClient();
   const monitored = () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled }));
   // Local inference servers (Ollama, vLLM, …): what they serve, read with the health rounds.
@@ -432,7 +432,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   if (callbacks || alerting) registerCallbackMetrics(metrics.registry, [callbacks, alerting].filter((source) => source !== undefined));
   // Read per call; a hot reload changes dropParams in place.
   const privacy = spendLogPrivacyOf(config);
-  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, callbackContent: callbacks?.messageLogging === true, messageLogging: config.litellm_settings.turn_off_message_logging !== true, withoutSpendLogContent: privacy.withoutContent, maxResponseBytes: maxResponseBytesOf(config), reservationOutputTokens: config.general_settings.budget_reservation_output_tokens };
+  const gatewaySettings = { dropParams: config.litellm_settings.drop_params ?? false, storePrompts: privacy.storePrompts, callbackContent: callbacks?.messageLogging === true, messageLogging: config.litellm_settings.turn_off_message_logging !== true, withoutSpendLogContent: privacy.withoutContent, maxResponseBytes: maxResponseBytesOf(config), reservationOutputTokens: config.general_settings.budget_reservation_output_tokens, maxEndUserBudgetMicros: maxEndUserBudgetMicrosOf(config) };
   const gateway = new Gateway({
     catalog,
     upstream,

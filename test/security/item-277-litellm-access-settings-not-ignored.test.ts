@@ -1,9 +1,10 @@
 /**
  * LiteLLM settings that close access or cap spend (general_settings.enforce_user_param,
  * enforced_params, allowed_routes, admin_only_routes; litellm_settings.max_budget,
- * key_generation_settings, default_internal_user_params, max_internal_user_budget,
- * max_end_user_budget) are not supported here (upperbound_key_generate_params and
- * default_key_generate_params now are: item-279-key-generate-bounds-and-defaults.test.ts). They
+ * key_generation_settings, default_internal_user_params, max_internal_user_budget) are not
+ * supported here (upperbound_key_generate_params and default_key_generate_params now are:
+ * item-279-key-generate-bounds-and-defaults.test.ts; max_end_user_budget too:
+ * test/e2e/end-user-default-budget.test.ts). They
  * were warned about as any unsupported key, in words that did not say what was left open
  * (max_end_user_budget only as an "unknown key"), and the gateway started with the access or spend
  * they closed left open. Now a config that sets one (to anything but an empty default) is
@@ -36,7 +37,6 @@ const CASES: Array<[string, string, string]> = [
   ['litellm_settings', 'key_generation_settings: {personal_key_generation: {allowed_user_roles: [proxy_admin]}}', 'key_generation_settings'],
   ['litellm_settings', 'default_internal_user_params: {max_budget: 5, models: [cheap]}', 'default_internal_user_params'],
   ['litellm_settings', 'max_internal_user_budget: 10', 'max_internal_user_budget'],
-  ['litellm_settings', 'max_end_user_budget: 1', 'max_end_user_budget'],
 ];
 
 describe('LiteLLM access and spend settings are warned about with what they leave open, never ignored', () => {

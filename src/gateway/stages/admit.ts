@@ -16,13 +16,13 @@ import { costInputOf } from '../cost-input.js';
 import { failedWith, type AdmissionDecision, type Call, type Stage } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
 
-export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platform' | 'customers'> & { settings?: Pick<GatewayDependencies['settings'], 'reservationOutputTokens'> }): Stage {
+export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platform' | 'customers'> & { settings?: Pick<GatewayDependencies['settings'], 'reservationOutputTokens' | 'maxEndUserBudgetMicros'> }): Stage {
   const { admission, platform, customers } = deps;
   if (!admission && !platform) return (call, next) => next(call);
   return async (callIn, next) => {
     let call = callIn;
     const principal = call.context.caller.principal;
-    const endUser = await storedEndUser(customers, call);
+    const endUser = await storedEndUser(customers, call, deps.settings?.maxEndUserBudgetMicros);
     if (endUser?.allowedModelRegion) call = { ...call, region: regionOf(endUser, call) };
     if (!principal && !endUser) return next(call);
     let decision: AdmissionDecision = {};
@@ -55,27 +55,32 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
 
 /**
  * The stored customer the call is made for, if any; a blocked one is refused with 403 (as
- * LiteLLM). An end user without a row is only recorded (its spend is on the usage rows), never
- * created here: ids are the client's to choose, and storing each would let any client grow the table.
+ * LiteLLM). An end user without a row is only recorded (its spend is on the usage rows), not
+ * created: ids are the client's to choose, and storing each would let any client grow the table —
+ * unless the operator set a default end-user budget (litellm_settings.max_end_user_budget,
+ * `defaultBudgetMicros`): then its row is created on its first call, as LiteLLM does, to keep its
+ * spend on, and an end user without a budget of its own (none set, no budget object linked) is held
+ * to the default for its whole life.
  */
-async function storedEndUser(customers: GatewayDependencies['customers'], call: Call): Promise<EndUserRecord | undefined> {
+async function storedEndUser(customers: GatewayDependencies['customers'], call: Call, defaultBudgetMicros: number | undefined): Promise<EndUserRecord | undefined> {
   try {
-    return await endUserOf(customers, call.context);
+    return await endUserOf(customers, call.context, defaultBudgetMicros);
   } catch (caught) {
     throw failedWith(caught as GatewayError, call);
   }
 }
 
-async function endUserOf(customers: GatewayDependencies['customers'], context: CallContext): Promise<EndUserRecord | undefined> {
+async function endUserOf(customers: GatewayDependencies['customers'], context: CallContext, defaultBudgetMicros: number | undefined): Promise<EndUserRecord | undefined> {
   const id = context.endUser;
   if (!id || !customers) return undefined;
   let record: EndUserRecord | null;
   try {
-    record = await customers.resolve(id);
+    record = await customers.resolve(id, defaultBudgetMicros !== undefined);
   } catch (caught) {
     throw new GatewayError('limits_unavailable', `the gateway cannot check end user "${id}" right now (${(caught as Error).message}); retry shortly`, { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
   }
   if (record?.blocked) throw new GatewayError('permission_denied', `End User=${id} is blocked. Let your admin know, if you think this is a mistake.`);
+  if (record && defaultBudgetMicros !== undefined && record.maxBudgetMicros === null && (record.budgetId ?? null) === null) return { ...record, maxBudgetMicros: defaultBudgetMicros };
   return record ?? undefined;
 }
 
@@ -87,9 +92,9 @@ async function endUserOf(customers: GatewayDependencies['customers'], context: C
  * a budget, so a customer held to one is refused (as the route refuses keys held to money). The
  * ticket must be settled when the call ends; undefined when no limit applies.
  */
-export async function admitUnpriced(deps: Pick<GatewayDependencies, 'admission' | 'customers'>, context: CallContext): Promise<Ticket | undefined> {
+export async function admitUnpriced(deps: Pick<GatewayDependencies, 'admission' | 'customers'> & { settings?: Pick<GatewayDependencies['settings'], 'maxEndUserBudgetMicros'> }, context: CallContext): Promise<Ticket | undefined> {
   const principal = context.caller.principal;
-  const endUser = await endUserOf(deps.customers, context);
+  const endUser = await endUserOf(deps.customers, context, deps.settings?.maxEndUserBudgetMicros);
   if (endUser && (endUser.maxBudgetMicros !== null || (endUser.budgetId ?? null) !== null)) {
     throw new GatewayError('permission_denied', `pass-through endpoints carry no price, so a call for end user "${endUser.userId}", who is held to a budget, cannot be made through them (every call it makes must be charged)`);
   }

@@ -164,6 +164,14 @@ export class CustomerBudgetRepository {
     await this.db.insertInto('end_users').values(endUserToRow(user) as Insertable<EndUserTable>).execute();
   }
 
+  /**
+   * Stores the end user unless a row of that id exists (created meanwhile by another call or
+   * replica): every replica then reads the one row, so all count its spend on one counter.
+   */
+  async ensureEndUser(user: EndUserRecord): Promise<void> {
+    await this.db.insertInto('end_users').values(endUserToRow(user) as Insertable<EndUserTable>).onConflict((conflict) => conflict.column('user_id').doNothing()).execute();
+  }
+
   async updateEndUser(userId: string, changes: Partial<EndUserRecord>): Promise<void> {
     await this.db.updateTable('end_users').set(endUserToRow(changes)).where('user_id', '=', userId).execute();
   }
