@@ -41,6 +41,11 @@ router_settings:
   disable_cooldowns: true
 general_settings:
   master_key: ${MASTER_KEY}
+# Items stored on the shared provider account are named by id only with llm.manage_providers (item 304):
+# these keys hold it, so the item_reference cases still reach the reservation they test.
+platform:
+  roles:
+    user: [llm.read, llm.execute, llm.manage_providers]
 `;
 }
 

@@ -44,6 +44,7 @@ import { assertForegroundResponse, assertNoAudioOutput, assertNoUnbilledSearch, 
 import { responsesServerTools } from '../../gateway/server-tools.js';
 import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
+import { assertNoProviderStoredObjects } from '../../gateway/provider-stored-references.js';
 
 type Json = Record<string, unknown>;
 
@@ -263,7 +264,11 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false)
   // A chat or Responses file part by id reads the shared account's files, as the refused `files` endpoints would.
   assertNoProviderFilesInBody(body, unbilledTools);
   assertServiceTierBillable(body);
-  if (path === 'responses') assertForegroundResponse(body, unbilledTools);
+  if (path === 'responses') {
+    assertForegroundResponse(body, unbilledTools);
+    // previous_response_id, conversation, prompt, item_reference: the shared account's stored objects.
+    assertNoProviderStoredObjects(body, unbilledTools);
+  }
   // Audio answers are billed per audio token, unpriced here: an admin key may relay them, at its own risk.
   if (path === 'chat/completions' && !unbilledTools) assertNoAudioOutput(body);
   // So is web search billed per result (OpenRouter plugins, xAI search_parameters).

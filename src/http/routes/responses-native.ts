@@ -6,8 +6,11 @@
  * fallbacks among those deployments, usage row priced from the Response's `usage`), the answer and
  * the event stream passed on as received. A group without such a deployment is refused by the tool's name.
  *
- * Stored responses: the upstream keeps the response (OpenAI's `store`, default true), not the
- * gateway; `previous_response_id` goes to the upstream as sent, except an id of a response this
+ * Stored responses: the gateway keeps them, owner-scoped, for keys without llm.manage_providers
+ * (the upstream gets `store: false` and a continued conversation inline; an id the gateway did not
+ * store for the caller answers 404; `conversation`, `prompt` and `item_reference` are refused:
+ * gateway/provider-stored-references.ts). For admin keys the upstream keeps the response (OpenAI's
+ * `store`, default true) and `previous_response_id` goes as sent, except an id of a response this
  * gateway stored, which OpenAI cannot know: that conversation is sent inline and the response kept
  * by the gateway (routes/responses.ts, storedContinuation).
  */

@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { assertChatMediaReferences, assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
+import { assertNoProviderStoredObjects } from '../../gateway/provider-stored-references.js';
 import { GatewayError } from '../../errors.js';
 import { fitToDeployments, itemsForNativeInput, openAIResponsesFormat, openAIResponsesNativeFormat, outputToMessages, replayEvents, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
 import type { NativeAlternative } from '../../gateway/call.js';
@@ -108,18 +109,19 @@ function supportedParamsOf(catalog: ModelCatalog, model: string): Array<Readonly
 }
 
 /**
- * A request with built-in tools whose `previous_response_id` names a response this gateway stored:
- * relayed to OpenAI with the stored conversation inline and `store: false`, its Response stored by
- * the gateway (unless the client sent `store: false`) like any other, so the conversation goes on
- * on any provider.
+ * A request with built-in tools whose `previous_response_id` names a response this gateway stored
+ * (or, for a key without llm.manage_providers, one that starts a stored conversation): relayed to
+ * OpenAI with the stored conversation inline and `store: false`, its Response stored by the
+ * gateway (unless the client sent `store: false`) like any other, so the conversation goes on on
+ * any provider — and is reached, as translated ones, by its owner alone.
  */
-function storedContinuation(operation: NativeOperation, previous: StoredResponseRow, store: ResponseStore, owner: string, createdAt: number): { operation: NativeOperation; format: ResponseFormat; delivered: (result: GatewayResult) => void } {
+function storedContinuation(operation: NativeOperation, previous: StoredResponseRow | undefined, store: ResponseStore, owner: string, createdAt: number): { operation: NativeOperation; format: ResponseFormat; delivered: (result: GatewayResult) => void } {
   const { previous_response_id: _previous, ...rest } = operation.request.native;
   const keep = rest.store !== false;
-  const earlier = [...(JSON.parse(previous.input_items) as unknown[]), ...(JSON.parse(previous.response) as ResponseObject).output];
+  const earlier = previous ? [...(JSON.parse(previous.input_items) as unknown[]), ...(JSON.parse(previous.response) as ResponseObject).output] : [];
   const turn = mapInput(rest.input);
-  const input = [...itemsForNativeInput(earlier), ...(typeof rest.input === 'string' ? [{ role: 'user', content: rest.input }] : (rest.input as unknown[]))];
-  const conversation = [...(JSON.parse(previous.conversation) as ChatMessage[]), ...turn.messages];
+  const input = previous ? [...itemsForNativeInput(earlier), ...(typeof rest.input === 'string' ? [{ role: 'user', content: rest.input }] : (rest.input as unknown[]))] : rest.input;
+  const conversation = [...(previous ? (JSON.parse(previous.conversation) as ChatMessage[]) : []), ...turn.messages];
   const inputItemsText = keep ? JSON.stringify([...earlier, ...turn.items]) : '';
   if (keep && Buffer.byteLength(inputItemsText) + Buffer.byteLength(JSON.stringify(conversation)) > MAX_STORED_CONVERSATION_BYTES) {
     throw new GatewayError('request_too_large', `the conversation is more than the ${MAX_STORED_CONVERSATION_BYTES} bytes a stored response keeps: send "store": false (and the history in "input"), or start a new conversation`, { param: 'store' });
@@ -128,12 +130,12 @@ function storedContinuation(operation: NativeOperation, previous: StoredResponse
   const storing = storedWhenDelivered(
     keep
       ? (response: ResponseObject) =>
-          store.save({ id: response.id, owner, created_at: createdAt, model, previous_response_id: previous.id, response: JSON.stringify(response), input_items: inputItemsText, conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]) })
+          store.save({ id: response.id, owner, created_at: createdAt, model, previous_response_id: previous?.id ?? null, response: JSON.stringify(response), input_items: inputItemsText, conversation: JSON.stringify([...conversation, ...outputToMessages(response.output)]) })
       : undefined,
   );
   return {
     operation: { ...operation, request: { ...operation.request, native: { ...rest, input, store: false } } },
-    format: openAIResponsesNativeFormat({ model, store: keep, previousResponseId: previous.id }, storing.onComplete),
+    format: openAIResponsesNativeFormat({ model, store: keep, previousResponseId: previous?.id ?? null }, storing.onComplete),
     delivered: storing.delivered,
   };
 }
@@ -178,10 +180,16 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         // Untranslated, an input_file / input_image by file_id reads the shared account's files (refused below by the translation).
         assertNoProviderFilesInBody(request.body, mayReachInternal);
         const operation = responsesNativeOperation(request.body, builtIn, catalog, mayReachInternal);
+        // conversation, prompt, item_reference name objects of the shared account, whose owner the gateway does not know.
+        assertNoProviderStoredObjects(operation.request.native, mayReachInternal, false);
         const previousId = operation.request.native.previous_response_id;
-        const previous = typeof previousId === 'string' && previousId !== '' ? await store.find(previousId, ownerScopeOf(call.caller)) : undefined;
-        if (!previous) return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));
-        // A conversation this gateway stored goes on with built-in tools: sent to OpenAI inline, kept by the gateway.
+        const named = typeof previousId === 'string' && previousId !== '';
+        const previous = named ? await store.find(previousId, ownerScopeOf(call.caller)) : undefined;
+        // Other keys reach only their own responses, which the gateway keeps (the upstream's have no owner it knows).
+        if (!previous && !mayReachInternal && named) throw notFound(previousId, 'previous_response_id');
+        const keptByGateway = previous !== undefined || (!mayReachInternal && operation.request.native.store !== false);
+        if (!keptByGateway) return sendResult(reply, await gateway.native(call, operation, openAIResponsesRelayFormat));
+        // A conversation this gateway stores (goes on) with built-in tools: sent to OpenAI inline, kept by the gateway.
         const continued = storedContinuation(operation, previous, store, ownerScopeOf(call.caller), call.startedAtEpochMs);
         const result = await gateway.native(call, continued.operation, continued.format);
         continued.delivered(result);
