@@ -18,6 +18,7 @@ import { registerBudgetRoutes } from './http/routes/budgets.js';
 import { registerCustomerRoutes } from './http/routes/customers.js';
 import { registerKeyRoutes } from './http/routes/keys.js';
 import type { KeyGenerateParams } from './config/key-generate-params.js';
+import type { UserDefaults } from './config/user-defaults.js';
 import { registerLitellmModelInfoRoutes } from './http/routes/litellm-model-info.js';
 import { registerLitellmSpendRoutes } from './http/routes/litellm-spend.js';
 import { registerLitellmSpendReportRoute } from './http/routes/litellm-spend-report.js';
@@ -73,6 +74,8 @@ import type { GuardrailRegistry } from './guardrails/registry.js';
 export interface ServerDependencies {
   /** litellm_settings.upperbound_key_generate_params / default_key_generate_params, for the key routes. */
   keyGenerateParams?: KeyGenerateParams;
+  /** litellm_settings.default_internal_user_params, max_internal_user_budget, internal_user_budget_duration: what /user/new fills in. */
+  userDefaults?: UserDefaults;
   /** general_settings.user_header_name: the header naming the end user a call is made for. */
   endUserHeader?: string;
   /** Budget objects (/budget/*) and customers (/customer/*, /end_user/*). */
@@ -302,7 +305,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
   registerKeyRoutes(app, deps.management, deps.platform?.rules, deps.keyGenerateParams);
-  registerManagementRoutes(app, deps.management);
+  registerManagementRoutes(app, deps.management, deps.userDefaults);
   if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
   if (deps.customers) registerCustomerRoutes(app, deps.customers);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });

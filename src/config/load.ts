@@ -13,6 +13,7 @@ import { providerParamWarnings } from './provider-param-warnings.js';
 import { configSchema, KNOWN_KEYS, modelEntrySchema, type GatewayConfig, type ModelEntry } from './schema.js';
 import { litellmKey } from './litellm-keys.js';
 import { defaultsAboveBounds, unknownParamFields } from './key-generate-params.js';
+import { unknownUserParamFields } from './user-defaults.js';
 
 const EMPTY_WHEN_NULL = ['model_list', 'router_settings', 'litellm_settings', 'general_settings', 'environment_variables'];
 import { apiBaseProblem } from '../security/api-base.js';
@@ -188,6 +189,10 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   }
   for (const { setting, field, message } of unknownParamFields(keyParams)) {
     const path: ConfigPath = ['litellm_settings', setting, field];
+    issues.push({ severity: 'warning', message, path, ...locate(path), fatal: false, kind: 'unknown-key' });
+  }
+  for (const { field, message } of unknownUserParamFields(config.litellm_settings.default_internal_user_params)) {
+    const path: ConfigPath = ['litellm_settings', 'default_internal_user_params', field];
     issues.push({ severity: 'warning', message, path, ...locate(path), fatal: false, kind: 'unknown-key' });
   }
   for (const unsupported of unsupportedCallbacks(config.litellm_settings)) {

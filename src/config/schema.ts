@@ -10,6 +10,7 @@ import { ROUTING_STRATEGY_NAMES } from '../routing/strategies/index.js';
 import type { LitellmSection } from './litellm-keys.js';
 import { guardrailsConfigSchema } from '../guardrails/definitions.js';
 import { defaultKeyGenerateParamsSchema, upperboundKeyGenerateParamsSchema } from './key-generate-params.js';
+import { defaultInternalUserParamsSchema, userBudgetDuration } from './user-defaults.js';
 
 // Numbers may arrive as strings (os.environ/ values, quoted YAML); anything else is a type error.
 const number = z.preprocess(
@@ -244,6 +245,12 @@ export const litellmSettingsSchema = z
     default_key_generate_params: defaultKeyGenerateParamsSchema.nullable().optional(),
     /** USD: the budget of each end user (the request's `user`) without one of its own, for its whole life (stages/admit.ts). */
     max_end_user_budget: nonNegative.nullable().optional(),
+    /** What /user/new fills in when a field is not sent (user-defaults.ts). */
+    default_internal_user_params: defaultInternalUserParamsSchema.nullable().optional(),
+    /** USD: the max_budget /user/new gives an internal_user made without one (user-defaults.ts). */
+    max_internal_user_budget: nonNegative.nullable().optional(),
+    /** The budget_duration /user/new gives an internal_user made without one (user-defaults.ts). */
+    internal_user_budget_duration: userBudgetDuration.nullable().optional(),
   })
   .passthrough();
 

@@ -458,6 +458,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let reloads: Promise<void> = Promise.resolve();
   const app = await buildServer({
     keyGenerateParams: { upperbound: config.litellm_settings.upperbound_key_generate_params, defaults: config.litellm_settings.default_key_generate_params },
+    userDefaults: { params: config.litellm_settings.default_internal_user_params, maxBudget: config.litellm_settings.max_internal_user_budget, budgetDuration: config.litellm_settings.internal_user_budget_duration },
     isDraining: () => draining,
     sharedStateDegraded: sharedState ? () => sharedState.degraded : undefined,
     keysWaitForSpill: () => keysWaitForSpill,

@@ -1,10 +1,10 @@
 /**
  * LiteLLM settings that close access or cap spend (general_settings.enforce_user_param,
  * enforced_params, allowed_routes, admin_only_routes; litellm_settings.max_budget,
- * key_generation_settings, default_internal_user_params, max_internal_user_budget) are not
- * supported here (upperbound_key_generate_params and default_key_generate_params now are:
- * item-279-key-generate-bounds-and-defaults.test.ts; max_end_user_budget too:
- * test/e2e/end-user-default-budget.test.ts). They
+ * key_generation_settings) are not supported here (upperbound_key_generate_params and
+ * default_key_generate_params now are: item-279-key-generate-bounds-and-defaults.test.ts;
+ * max_end_user_budget too: test/e2e/end-user-default-budget.test.ts; default_internal_user_params,
+ * max_internal_user_budget: test/e2e/user-defaults.test.ts). They
  * were warned about as any unsupported key, in words that did not say what was left open
  * (max_end_user_budget only as an "unknown key"), and the gateway started with the access or spend
  * they closed left open. Now a config that sets one (to anything but an empty default) is
@@ -35,8 +35,6 @@ const CASES: Array<[string, string, string]> = [
   ['general_settings', 'admin_only_routes: ["/key/generate"]', 'admin_only_routes'],
   ['litellm_settings', 'max_budget: 100', 'max_budget'],
   ['litellm_settings', 'key_generation_settings: {personal_key_generation: {allowed_user_roles: [proxy_admin]}}', 'key_generation_settings'],
-  ['litellm_settings', 'default_internal_user_params: {max_budget: 5, models: [cheap]}', 'default_internal_user_params'],
-  ['litellm_settings', 'max_internal_user_budget: 10', 'max_internal_user_budget'],
 ];
 
 describe('LiteLLM access and spend settings are warned about with what they leave open, never ignored', () => {
@@ -51,7 +49,7 @@ describe('LiteLLM access and spend settings are warned about with what they leav
   }
 
   it('the real gateway starts with one of them', async () => {
-    const gateway = await startGateway(config('litellm_settings', 'max_internal_user_budget: 10'));
+    const gateway = await startGateway(config('litellm_settings', 'max_budget: 100'));
     await gateway.close();
   });
 
@@ -59,7 +57,7 @@ describe('LiteLLM access and spend settings are warned about with what they leav
     for (const [section, line] of [
       ['general_settings', 'enforce_user_param: false'],
       ['general_settings', 'allowed_routes: []'],
-      ['litellm_settings', 'default_internal_user_params: {}'],
+      ['litellm_settings', 'key_generation_settings: {}'],
       ['litellm_settings', 'max_budget: null'],
     ] as const) {
       const loaded = parseConfig(config(section, line), {}, 'config.yaml');

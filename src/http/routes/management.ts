@@ -14,6 +14,7 @@ import { oneValue, positiveInteger } from '../query-fields.js';
 import { guardrailsIntoMetadata } from './guardrail-fields.js';
 import { limitFields } from './limit-fields.js';
 import { STORED_FIELD_BOUNDS, storedName, storedNameList } from './stored-field-bounds.js';
+import { withUserDefaults, type UserDefaults } from '../../config/user-defaults.js';
 
 /** LiteLLM's NewUserRequestTeam: a team to join, with the role in it. */
 const userTeam = z.object({
@@ -83,7 +84,7 @@ const teamInfoQuery = z.object({ team_id: oneValue().optional() });
 const teamListQuery = z.object({ user_id: oneValue().optional() });
 const teamReference = z.object({ team_id: z.string({ required_error: 'is required' }).min(1) });
 
-export function registerManagementRoutes(app: FastifyInstance, service: () => ManagementService): void {
+export function registerManagementRoutes(app: FastifyInstance, service: () => ManagementService, userDefaults?: UserDefaults): void {
   const access = new ManagementAccess(service);
 
   /** A user named by user_id or user_email (LiteLLM's addressing); 404 when there is none. */
@@ -95,7 +96,8 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   // ---- users
   app.post('/user/new', adminOnly, async (request) => {
-    const body = parseInput(userFields, request.body);
+    // LiteLLM's defaults for new users fill what the request leaves unset (config/user-defaults.ts).
+    const body = withUserDefaults(parseInput(userFields, request.body), userDefaults);
     if ((body.teams ?? []).some((team) => typeof team !== 'string' && team.max_budget_in_team != null)) {
       throw new GatewayError('invalid_request', 'teams: per-member budgets in a team ("max_budget_in_team") are not supported yet: leave it out', { param: 'teams' });
     }
