@@ -19,6 +19,7 @@ import { registerCustomerRoutes } from './http/routes/customers.js';
 import { registerKeyRoutes } from './http/routes/keys.js';
 import type { KeyGenerateParams } from './config/key-generate-params.js';
 import type { UserDefaults } from './config/user-defaults.js';
+import { requiredParamsHook, type RequiredParams } from './http/required-params.js';
 import { registerLitellmModelInfoRoutes } from './http/routes/litellm-model-info.js';
 import { registerLitellmSpendRoutes } from './http/routes/litellm-spend.js';
 import { registerLitellmSpendReportRoute } from './http/routes/litellm-spend-report.js';
@@ -78,6 +79,8 @@ export interface ServerDependencies {
   userDefaults?: UserDefaults;
   /** general_settings.user_header_name: the header naming the end user a call is made for. */
   endUserHeader?: string;
+  /** general_settings.enforce_user_param / enforced_params: what a virtual key's model call must carry (http/required-params.ts). */
+  requiredParams?: RequiredParams;
   /** Budget objects (/budget/*) and customers (/customer/*, /end_user/*). */
   budgets?: () => BudgetService;
   customers?: () => CustomerService;
@@ -286,6 +289,9 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     );
   });
 
+  // Only with enforce_user_param or enforced_params configured: nothing on the request path otherwise.
+  if (deps.requiredParams) app.addHook('preHandler', requiredParamsHook(deps.requiredParams));
+
   installErrorHandling(app, deps.logger, deps.bodyLimitBytes, (request, error) => {
     const call = request.call;
     if (call && !call.recorded) {
@@ -315,7 +321,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined, platform: deps.platform });
   registerGeminiRoutes(app, { gateway: deps.gateway });
   registerAnthropicNativeRoutes(app, { gateway: deps.gateway });
-  registerOpenAIMediaRoutes(app, { gateway: deps.gateway, catalog: deps.catalog });
+  registerOpenAIMediaRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, responses: deps.responses });
   if (deps.passThrough && deps.passThrough.endpoints.length > 0) registerPassThroughRoutes(app, { gateway: deps.gateway, ...deps.passThrough, creditsOn: deps.platform !== undefined, platform: deps.platform });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);

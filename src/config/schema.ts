@@ -351,6 +351,10 @@ export const generalSettingsSchema = z
     shared_state_outage: z.enum(['local', 'refuse']).optional(),
     /** A request header naming the end user (customer) a call is made for, ahead of x-litellm-end-user-id and the body's `user`. */
     user_header_name: z.string().min(1).optional(),
+    /** Every model call of a virtual key must name its end user (http/required-params.ts). */
+    enforce_user_param: boolean.optional(),
+    /** Body fields (dotted paths) every model call of a virtual key must carry (http/required-params.ts). */
+    enforced_params: z.array(z.string().regex(/^[^.]+(\.[^.]+)*$/, 'expected a field name, or a path like "metadata.generation_name"')).nullable().optional(),
     /** Output tokens reserved, and sent upstream as the limit, for a budgeted call without max_tokens (default 1024). */
     budget_reservation_output_tokens: integer.refine((value) => value >= 16, 'must be at least 16 (the smallest answer the gateway calls for)').optional(),
     /** Seconds, on SIGTERM, during which readiness answers 503 while requests are still served (default 0). */
