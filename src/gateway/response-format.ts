@@ -92,11 +92,19 @@ export const openAIResponseFormat: ResponseFormat = {
 class OpenAIRelayEncoder implements StreamEncoder {
   readonly contentType = 'text/event-stream; charset=utf-8';
 
-  constructor(private readonly includeUsage: boolean) {}
+  constructor(
+    private readonly includeUsage: boolean,
+    /** Told the Response's id once, from the first event that carries it (a relayed Responses stream). */
+    private onResponseId?: (id: string) => void,
+  ) {}
 
   chunks(emitted: EmittedChunk[]): string {
     let out = '';
     for (const item of emitted) {
+      if (this.onResponseId && item.chunk.id !== '') {
+        this.onResponseId(item.chunk.id);
+        this.onResponseId = undefined;
+      }
       // The usage-only chunk the relay asked for to bill the stream (the transform leaves it no
       // choices): hidden unless the client asked for it too.
       if (item.raw === undefined || (!this.includeUsage && item.usageFree === false && item.chunk.choices.length === 0)) continue;
@@ -120,3 +128,21 @@ export const openAIRelayFormat: ResponseFormat = {
   chat: openAIResponseFormat.chat,
   stream: ({ includeUsage }) => new OpenAIRelayEncoder(includeUsage),
 };
+
+/**
+ * `/openai/v1/responses` relayed as `openAIRelayFormat` does, telling `onResponseId` the Response's
+ * id: the JSON answer's `id` (read from the body the gateway parsed anyway), or the first stream
+ * event carrying the Response (`response.created`; ResponsesNativeStreamTransform gives its chunk the id).
+ */
+export function openAIRelayResponsesFormat(onResponseId: (id: string) => void): ResponseFormat {
+  return {
+    openAI: true,
+    chat: openAIResponseFormat.chat,
+    native: (raw, parsed) => {
+      const id = typeof parsed === 'object' && parsed !== null ? (parsed as { id?: unknown }).id : undefined;
+      if (typeof id === 'string' && id !== '') onResponseId(id);
+      return raw;
+    },
+    stream: ({ includeUsage }) => new OpenAIRelayEncoder(includeUsage, onResponseId),
+  };
+}

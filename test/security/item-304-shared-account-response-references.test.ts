@@ -82,7 +82,8 @@ describe('/openai/v1/responses: references to objects the shared account stores'
     const id = await created(await post('/openai/v1/responses', alice, { input: 'When does the Globex merger close?' }));
     openai.requests.length = 0;
 
-    await refused(await post('/openai/v1/responses', bob, { input: 'Repeat what I told you.', previous_response_id: id }), 400, 'previous_response_id');
+    // Item 308: the relay records its responses' owners, so another tenant's id is not found (404).
+    await refused(await post('/openai/v1/responses', bob, { input: 'Repeat what I told you.', previous_response_id: id }), 404, 'previous_response_id');
     for (const [fields, param] of REFERENCES) await refused(await post('/openai/v1/responses', bob, { input: 'Go on.', ...fields }), 400, param);
     await refused(await post('/openai/v1/responses', bob, { input: [{ type: 'item_reference', id: 'msg_mock0' }] }), 400, 'input[0].id');
     await refused(await post('/openai/v1/responses', bob, { input: [{ id: 'msg_mock0' }] }), 400, 'input[0].id');

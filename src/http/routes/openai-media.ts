@@ -26,9 +26,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
-import type { Endpoint, NativeOperation } from '../../gateway/call-context.js';
+import type { CallContext, Endpoint, GatewayResult, NativeOperation } from '../../gateway/call-context.js';
 import type { Gateway } from '../../gateway/pipeline.js';
-import { openAIRelayFormat, openAIResponseFormat } from '../../gateway/response-format.js';
+import { openAIRelayFormat, openAIRelayResponsesFormat, openAIResponseFormat } from '../../gateway/response-format.js';
 import { imageVariant, inputCharacters } from '../../providers/shared/openai-native.js';
 import { choicesPerPrompt } from '../../billing/max-cost.js';
 import { GEMINI_SPEECH_MAX_OUTPUT_TOKENS } from '../../providers/gemini/speech.js';
@@ -45,6 +45,9 @@ import { responsesServerTools } from '../../gateway/server-tools.js';
 import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
 import { assertNoProviderStoredObjects } from '../../gateway/provider-stored-references.js';
+import type { ResponseStore } from '../../responses/response-store.js';
+import { ownerScopeOf } from '../../responses/owner.js';
+import { relayOwnerScope, relayRecordId } from '../../responses/owner-scope.js';
 
 type Json = Record<string, unknown>;
 
@@ -254,7 +257,7 @@ function assertRelayBillable(path: string, multipart: boolean): void {
 }
 
 /** `/openai/v1/{path}`: a relative path of letters, digits, `-`, `_`, `.` segments (no `..`, no query). */
-function passThroughOperation(path: string, raw: unknown, unbilledTools = false): NativeOperation {
+function passThroughOperation(path: string, raw: unknown, unbilledTools = false, ownPreviousResponse = false): NativeOperation {
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) {
     throw new GatewayError('invalid_request', `"/openai/v1/${path}" is not a path this gateway relays`);
   }
@@ -266,8 +269,9 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false)
   assertServiceTierBillable(body);
   if (path === 'responses') {
     assertForegroundResponse(body, unbilledTools);
-    // previous_response_id, conversation, prompt, item_reference: the shared account's stored objects.
-    assertNoProviderStoredObjects(body, unbilledTools);
+    // previous_response_id, conversation, prompt, item_reference: the shared account's stored objects
+    // (previous_response_id, when the relay records its responses' owners, is checked by relayedResponse).
+    assertNoProviderStoredObjects(body, unbilledTools, !ownPreviousResponse);
   }
   // Audio answers are billed per audio token, unpriced here: an admin key may relay them, at its own risk.
   if (path === 'chat/completions' && !unbilledTools) assertNoAudioOutput(body);
@@ -302,6 +306,38 @@ function assertRelayAllowed(request: FastifyRequest, method: 'GET' | 'DELETE' | 
     'permission_denied',
     `${method} /openai/v1/${path.slice(0, 128)} reaches resources of the provider account this gateway's keys share (files, batches, fine-tuning jobs, stored objects) or starts work billed after its answer: it needs the llm.manage_providers permission (an admin key). Other keys may relay POST /openai/v1/{chat/completions, completions, embeddings, responses, moderations, images/generations} (and use /v1/images/edits, /v1/audio/speech and /v1/audio/transcriptions)`,
   );
+}
+
+/**
+ * `POST /openai/v1/responses` for a key without llm.manage_providers: a `previous_response_id` is
+ * relayed only when it names a response this relay recorded for the caller's owner scope (the one
+ * /v1/responses files responses under: the team, else the key) — any other id, another tenant's
+ * included, answers 404 before any upstream call; and the id of the Response the upstream answers
+ * (the JSON body's `id`, or the stream's `response.created`) is recorded for that owner unless the
+ * request sent `store: false`. A record is a content-less row of stored_responses, its id and owner
+ * prefixed (relayRecordId, relayOwnerScope) so that /v1/responses never reads it nor is displaced by
+ * it; it goes with the usage retention (stored responses' sweep) and with its owner.
+ */
+async function relayedResponse(gateway: Gateway, store: ResponseStore, call: CallContext, operation: NativeOperation): Promise<GatewayResult> {
+  const body = operation.request.native;
+  const owner = relayOwnerScope(ownerScopeOf(call.caller));
+  const previous = typeof body.previous_response_id === 'string' && body.previous_response_id !== '' ? body.previous_response_id : null;
+  if (previous !== null && !(await store.find(relayRecordId(previous), owner))) {
+    throw new GatewayError(
+      'not_found',
+      `previous_response_id "${previous.slice(0, 128)}" names no response created through this relay for this key's team (or this key) — another caller's, one created with "store": false, an expired one or one not made through this gateway is not continued: send the conversation in "input", or use /v1/responses`,
+      { param: 'previous_response_id' },
+    );
+  }
+  if (body.store === false) return gateway.native(call, operation, openAIRelayFormat);
+  const record = (id: string) => store.save({ id: relayRecordId(id), owner, created_at: call.startedAtEpochMs, model: operation.request.model, previous_response_id: previous, response: '', input_items: '', conversation: '' });
+  // A JSON answer is recorded once it is the answer the client gets (a post_call guardrail may still refuse it); a stream's id as it goes out.
+  let held: string | undefined;
+  let returned = false;
+  const result = await gateway.native(call, operation, openAIRelayResponsesFormat((id) => (returned ? record(id) : (held = id))));
+  returned = true;
+  if (held !== undefined && (result.kind !== 'json' || (result.status >= 200 && result.status < 300))) record(held);
+  return result;
 }
 
 /** OpenAI's limit on one request body is far above this: the gateway holds an upload in memory, so it takes at most this much. */
@@ -355,8 +391,8 @@ async function multipartRelayOperation(request: FastifyRequest, catalog: ModelCa
   return { kind: 'native', api: 'openai-rest', method: path, costKind: 'embeddings', request: { model: relayModelOf(request, catalog), native: fields }, upload: uploads[0], uploads, query: relayQueryOf(request.url) };
 }
 
-export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog }): void {
-  const { gateway, catalog } = deps;
+export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog; responses?: ResponseStore }): void {
+  const { gateway, catalog, responses } = deps;
   const routes: Array<[string, Endpoint, (body: unknown) => NativeOperation]> = [
     ['images/generations', 'images/generations', imagesOperation],
     ['moderations', 'moderations', moderationsOperation],
@@ -394,7 +430,12 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
       const media = multipart ? RELAYED_MULTIPART_MEDIA.get(path) : undefined;
       if (media) return sendResult(reply, await gateway.native(callOf(request), await media(request), openAIRelayFormat));
       if (multipart) return sendResult(reply, await gateway.native(callOf(request), await multipartRelayOperation(request, catalog), openAIRelayFormat));
-      return sendResult(reply, await gateway.native(callOf(request), passThroughOperation(path, request.body, can(request, 'llm.manage_providers')), openAIRelayFormat));
+      const admin = can(request, 'llm.manage_providers');
+      // Responses of other keys: previous_response_id reaches only the caller's own (relayedResponse).
+      const ownResponses = path === 'responses' && !admin && responses !== undefined;
+      const operation = passThroughOperation(path, request.body, admin, ownResponses);
+      if (ownResponses) return sendResult(reply, await relayedResponse(gateway, responses, callOf(request), operation));
+      return sendResult(reply, await gateway.native(callOf(request), operation, openAIRelayFormat));
     });
   });
   for (const httpMethod of ['GET', 'DELETE'] as const) {

@@ -130,8 +130,10 @@ export class ResponsesNativeStreamTransform implements ChatStreamTransform {
     const terminal = type !== undefined && TERMINAL_EVENTS.has(type);
     this.started = true;
     if (terminal) this.terminated = true;
-    if (terminal && isJsonObject(parsed) && isJsonObject(parsed.response)) {
-      this.usage = usageOfResponse(parsed.response) ?? this.usage;
+    // Events carrying the Response (response.created, …, the terminal one) give the chunk its id (the relay records it).
+    const response = isJsonObject(parsed) && isJsonObject(parsed.response) ? parsed.response : undefined;
+    if (terminal && response) {
+      this.usage = usageOfResponse(response) ?? this.usage;
     }
     if ((type === 'response.output_item.added' || type === 'response.output_item.done') && isJsonObject(parsed) && isJsonObject(parsed.item)) {
       const { item } = parsed;
@@ -139,7 +141,7 @@ export class ResponsesNativeStreamTransform implements ChatStreamTransform {
       calls?.add(typeof item.id === 'string' ? item.id.slice(0, 128) : `#${typeof parsed.output_index === 'number' ? parsed.output_index : calls.size}`);
     }
     const text = type !== undefined && TEXT_DELTAS.has(type) && isJsonObject(parsed) && typeof parsed.delta === 'string' ? parsed.delta : '';
-    const chunk: ChatChunk = { id: '', object: 'chat.completion.chunk', created: this.created, model: this.target.upstreamModel, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] };
+    const chunk: ChatChunk = { id: typeof response?.id === 'string' ? response.id : '', object: 'chat.completion.chunk', created: this.created, model: this.target.upstreamModel, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] };
     return [{ chunk, raw: `${event ? `event: ${event}\n` : ''}data: ${data}\n\n`, usageFree: !terminal }];
   }
 

@@ -8,7 +8,7 @@ import type { KeyRecord, Limits, TeamMember, TeamRecord, UserRecord, UserRole } 
 import type { ApiKeyTable, Database, LimitColumns, TeamTable, UserTable } from '../schema.js';
 
 import { bumpChangeVersion, readChangeVersion } from './change-versions.js';
-import { keyOwnerScope, teamOwnerScope } from '../../responses/owner-scope.js';
+import { keyOwnerScope, relayOwnerScope, teamOwnerScope } from '../../responses/owner-scope.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -20,7 +20,8 @@ const DAY_MS = 86_400_000;
  */
 async function deleteStoredResponsesOf(executor: Executor, owners: string[]): Promise<void> {
   if (owners.length === 0) return;
-  await executor.deleteFrom('stored_responses').where('owner', 'in', owners).execute();
+  // With the records of the responses the OpenAI relay made for them (previous_response_id there).
+  await executor.deleteFrom('stored_responses').where('owner', 'in', [...owners, ...owners.map(relayOwnerScope)]).execute();
 }
 
 function parseJson<T>(text: string | null | undefined, fallback: T): T {
