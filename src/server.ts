@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
-import { assertRouteAllowed } from './auth/allowed-routes.js';
+import { assertProxyRoutes, assertRouteAllowed, type ProxyRoutes } from './auth/allowed-routes.js';
 import { toGatewayError } from './errors.js';
 import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
@@ -79,6 +79,8 @@ export interface ServerDependencies {
   userDefaults?: UserDefaults;
   /** general_settings.user_header_name: the header naming the end user a call is made for. */
   endUserHeader?: string;
+  /** general_settings.allowed_routes / admin_only_routes: routes every non-master caller, or every non-admin, is kept from (auth/allowed-routes.ts). */
+  proxyRoutes?: ProxyRoutes;
   /** general_settings.enforce_user_param / enforced_params: what a virtual key's model call must carry (http/required-params.ts). */
   requiredParams?: RequiredParams;
   /** Budget objects (/budget/*) and customers (/customer/*, /end_user/*). */
@@ -200,6 +202,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   app.decorate('rolePermissions', deps.roles ?? DEFAULT_ROLE_PERMISSIONS);
   // Callback style, and synchronous when the key is the master key or a cached virtual key (nearly
   // every request): no promise or extra microtask on the request path unless a key must be loaded.
+  const proxyRoutes = deps.proxyRoutes;
   app.addHook('onRequest', (request, reply, done) => {
     const config = request.routeOptions.config;
     if (config.public) {
@@ -267,6 +270,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       call.caller = cached;
       try {
         assertRouteAllowed(cached, route);
+        if (proxyRoutes) assertProxyRoutes(proxyRoutes, cached, route);
       } catch (caught) {
         reject(caught);
         return;
@@ -279,6 +283,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
         call.caller = caller;
         try {
           assertRouteAllowed(caller, route);
+          if (proxyRoutes) assertProxyRoutes(proxyRoutes, caller, route);
         } catch (caught) {
           reject(caught);
           return;

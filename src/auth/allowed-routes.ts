@@ -90,3 +90,33 @@ export function assertRouteAllowed(caller: Caller, describeRoute: () => RouteReq
   const label = key.alias ? `key "${key.alias}"` : `key ${key.prefix}`;
   throw new GatewayError('permission_denied', `${label} may not call ${route.method} ${route.path}: its allowed_routes are ${allowed.join(', ')}`);
 }
+
+/**
+ * LiteLLM's proxy-wide general_settings.allowed_routes and admin_only_routes (same entries as a
+ * key's): every caller but the master key may call only the routes `allowed` lists, and only
+ * admins (proxy_admin users' keys) the routes `adminOnly` lists. Routes that need no key (health
+ * probes, the UI's files) are not checked, as LiteLLM checks them inside its key check.
+ */
+export interface ProxyRoutes {
+  allowed?: readonly string[];
+  adminOnly?: readonly string[];
+}
+
+/** The settings as the guard takes them; an empty list restricts nothing (as a key's allowed_routes); undefined when neither restricts. */
+export function proxyRoutesOf(settings: { allowed_routes?: string[] | null; admin_only_routes?: string[] | null }): ProxyRoutes | undefined {
+  const allowed = settings.allowed_routes?.length ? settings.allowed_routes : undefined;
+  const adminOnly = settings.admin_only_routes?.length ? settings.admin_only_routes : undefined;
+  return allowed || adminOnly ? { allowed, adminOnly } : undefined;
+}
+
+export function assertProxyRoutes(routes: ProxyRoutes, caller: Caller, describeRoute: () => RouteRequest): void {
+  // The master key (and, with no master key configured, every caller: the gateway is open) is the operator's own.
+  if (!caller.principal) return;
+  const route = describeRoute();
+  if (routes.allowed && !routes.allowed.some((entry) => matches(entry, route))) {
+    throw new GatewayError('permission_denied', `Access forbidden: Route ${route.path} not allowed (general_settings.allowed_routes: ${routes.allowed.join(', ')})`);
+  }
+  if (!caller.isAdmin && routes.adminOnly?.some((entry) => matches(entry, route))) {
+    throw new GatewayError('permission_denied', `user not allowed to access this route. Route=${route.path} is an admin only route (general_settings.admin_only_routes)`);
+  }
+}

@@ -14,6 +14,7 @@ import { configSchema, KNOWN_KEYS, modelEntrySchema, type GatewayConfig, type Mo
 import { litellmKey } from './litellm-keys.js';
 import { defaultsAboveBounds, unknownParamFields } from './key-generate-params.js';
 import { unknownUserParamFields } from './user-defaults.js';
+import { invalidRouteEntry } from '../auth/allowed-routes.js';
 
 const EMPTY_WHEN_NULL = ['model_list', 'router_settings', 'litellm_settings', 'general_settings', 'environment_variables'];
 import { apiBaseProblem } from '../security/api-base.js';
@@ -190,6 +191,14 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   for (const { setting, field, message } of unknownParamFields(keyParams)) {
     const path: ConfigPath = ['litellm_settings', setting, field];
     issues.push({ severity: 'warning', message, path, ...locate(path), fatal: false, kind: 'unknown-key' });
+  }
+  for (const setting of ['allowed_routes', 'admin_only_routes'] as const) {
+    (config.general_settings[setting] ?? []).forEach((entry, index) => {
+      const problem = invalidRouteEntry(entry);
+      if (!problem) return;
+      const path: ConfigPath = ['general_settings', setting, index];
+      issues.push({ severity: 'error', message: problem, path, ...locate(path), fatal: true });
+    });
   }
   for (const { field, message } of unknownUserParamFields(config.litellm_settings.default_internal_user_params)) {
     const path: ConfigPath = ['litellm_settings', 'default_internal_user_params', field];

@@ -351,6 +351,10 @@ export const generalSettingsSchema = z
     shared_state_outage: z.enum(['local', 'refuse']).optional(),
     /** A request header naming the end user (customer) a call is made for, ahead of x-litellm-end-user-id and the body's `user`. */
     user_header_name: z.string().min(1).optional(),
+    /** The only routes callers other than the master key may call (auth/allowed-routes.ts assertProxyRoutes). */
+    allowed_routes: z.array(z.string()).nullable().optional(),
+    /** Routes only admins (the master key, proxy_admin users' keys) may call (auth/allowed-routes.ts assertProxyRoutes). */
+    admin_only_routes: z.array(z.string()).nullable().optional(),
     /** Every model call of a virtual key must name its end user (http/required-params.ts). */
     enforce_user_param: boolean.optional(),
     /** Body fields (dotted paths) every model call of a virtual key must carry (http/required-params.ts). */

@@ -6,6 +6,7 @@
 import { spendLogPrivacyOf } from '../gateway/spend-log-privacy.js';
 import { maxResponseBytesOf } from '../gateway/response-size.js';
 import { requiredParamsOf } from '../http/required-params.js';
+import { proxyRoutesOf } from '../auth/allowed-routes.js';
 import { acceptsOwnKeys } from '../platform/byok-scope.js';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -480,6 +481,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     customers: () => customerService,
     endUserHeader: config.general_settings.user_header_name,
     requiredParams: requiredParamsOf(config.general_settings),
+    proxyRoutes: proxyRoutesOf(config.general_settings),
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
     passThrough: { endpoints: config.general_settings.pass_through_endpoints ?? [], env },

@@ -1,11 +1,11 @@
 /**
- * LiteLLM settings that close access or cap spend (general_settings.allowed_routes,
- * admin_only_routes; litellm_settings.max_budget,
+ * LiteLLM settings that close access or cap spend (litellm_settings.max_budget,
  * key_generation_settings) are not supported here (upperbound_key_generate_params and
  * default_key_generate_params now are: item-279-key-generate-bounds-and-defaults.test.ts;
  * max_end_user_budget too: test/e2e/end-user-default-budget.test.ts; default_internal_user_params,
  * max_internal_user_budget: test/e2e/user-defaults.test.ts; general_settings.enforce_user_param,
- * enforced_params: test/e2e/required-params.test.ts). They
+ * enforced_params: test/e2e/required-params.test.ts; allowed_routes, admin_only_routes:
+ * test/e2e/proxy-routes.test.ts). They
  * were warned about as any unsupported key, in words that did not say what was left open
  * (max_end_user_budget only as an "unknown key"), and the gateway started with the access or spend
  * they closed left open. Now a config that sets one (to anything but an empty default) is
@@ -30,8 +30,6 @@ const warningOf = (section: string, line: string, key: string) => {
 };
 
 const CASES: Array<[string, string, string]> = [
-  ['general_settings', 'allowed_routes: ["/chat/completions"]', 'allowed_routes'],
-  ['general_settings', 'admin_only_routes: ["/key/generate"]', 'admin_only_routes'],
   ['litellm_settings', 'max_budget: 100', 'max_budget'],
   ['litellm_settings', 'key_generation_settings: {personal_key_generation: {allowed_user_roles: [proxy_admin]}}', 'key_generation_settings'],
 ];
@@ -54,7 +52,6 @@ describe('LiteLLM access and spend settings are warned about with what they leav
 
   it('their empty defaults (false, [], {}, null) restrict nothing: warned about as unsupported, nothing said left open', () => {
     for (const [section, line] of [
-      ['general_settings', 'allowed_routes: []'],
       ['litellm_settings', 'key_generation_settings: {}'],
       ['litellm_settings', 'max_budget: null'],
     ] as const) {
