@@ -11,7 +11,7 @@
  * script over keys of several slots is refused (CROSSSLOT).
  */
 import type { Redis } from 'ioredis';
-import type { AdmissionPlan, AdmissionSettlement, AdmitOutcome } from './limits-state.js';
+import type { AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
 import { BUDGET_FIELD, HOLDS_LUA, SLOT_FIELD } from './redis-holds.js';
 import { ONCE_LUA, type OnceBits } from './redis-once.js';
@@ -196,6 +196,31 @@ for i = nb + nt * 2 + 1, #KEYS - 2 do release(KEYS[i], '${SLOT_FIELD}', 1) end
 markRan()
 return result`;
 
+/** Budget counters whose last reading a replica remembers (the oldest remembered go first beyond it). */
+const MAX_SEED_FLOORS = 100_000;
+
+/**
+ * Per budget counter, the spend this replica last read of it: what a counter Redis lost (a restart
+ * without persistence, an eviction) is seeded from when it is more than the hold's baseline. The
+ * baseline is the spend of the cached record (up to a minute old) and misses the usage rows still
+ * queued, so a counter seeded from it alone gave a key the budget it had spent once more. The last
+ * reading (not the largest) is kept, so an administrator's spend reset is followed at the next one.
+ */
+export class SeedFloors {
+  private readonly spent = new Map<string, number>();
+
+  seed(key: string, hold: BudgetHold): number {
+    const floor = this.spent.get(key);
+    return floor !== undefined && floor > hold.baselineMicros ? floor : hold.baselineMicros;
+  }
+
+  saw(key: string, spent: number | undefined): void {
+    if (spent === undefined || !Number.isFinite(spent)) return;
+    this.spent.set(key, spent);
+    if (this.spent.size > MAX_SEED_FLOORS) this.spent.delete(this.spent.keys().next().value!);
+  }
+}
+
 type ScriptCommand = (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>;
 
 /** Key names, as redis-limits-state.ts builds them. */
@@ -220,6 +245,8 @@ export class RedisAdmission {
     redis: Redis,
     private readonly keys: AdmissionKeys,
     private readonly ttl: { parallelMs: number; budgetMs: number },
+    /** Shared with redis-limits-state.ts's own budget scripts (replays after an outage seed counters too). */
+    private readonly floors = new SeedFloors(),
   ) {
     redis.defineCommand('switchboardAdmit', { lua: ADMIT });
     redis.defineCommand('switchboardSettleAdmission', { lua: SETTLE_ADMISSION });
@@ -249,12 +276,13 @@ export class RedisAdmission {
     const tokens = Math.max(0, Math.round(plan.tokens));
     const once = this.keys.once(operation);
     const keys = this.admitKeys(plan, once);
+    const budgetAt = rpm.length + tpm.length * 2 + parallel.length;
     const args = [
       rpm.length, tpm.length, parallel.length, holds.length,
       WINDOW_MS, TOKEN_HOLD_TTL_MS, this.ttl.parallelMs, this.ttl.budgetMs,
       plan.requestId, tokens, Math.round(plan.budgetMicros), plan.readSpent ? 1 : 0,
       ...rpm.map((limit) => limit.limit), ...tpm.map((limit) => limit.limit), ...parallel.map((limit) => limit.limit),
-      ...holds.flatMap((hold) => [hold.maxMicros, hold.baselineMicros]),
+      ...holds.flatMap((hold, i) => [hold.maxMicros, this.floors.seed(keys[budgetAt + i], hold)]),
       once.bit,
     ]; // prettier-ignore
     const result = ((await this.admitScript(keys.length, ...keys, ...args)) as unknown[]).map(Number);
@@ -274,11 +302,13 @@ export class RedisAdmission {
       }
       case 4: {
         const hold = holds[index - 1];
+        this.floors.saw(keys[budgetAt + index - 1], a);
         return { ok: false, refused: 'budget', outcome: { ok: false, subject: hold.subject, spentMicros: a, reservedMicros: b, maxMicros: hold.maxMicros } };
       }
     }
     const tokenAt = 1 + rpm.length * 2;
     const spentAt = tokenAt + tpm.length;
+    if (plan.readSpent) for (let i = 0; i < holds.length; i++) this.floors.saw(keys[budgetAt + i], result[spentAt + i]);
     return {
       ok: true,
       requests: rpm.map((limit, i) => ({ subject: limit.subject, limit: limit.limit, remaining: Math.max(0, limit.limit - result[1 + i * 2]), resetMs: Math.max(0, result[2 + i * 2]) })),
@@ -310,10 +340,13 @@ export class RedisAdmission {
     const args = [
       holds.length, tpmSubjects.length, Math.round(settlement.reservedMicros), Math.round(settlement.actualMicros), this.ttl.budgetMs, WINDOW_MS,
       settlement.requestId, Math.max(0, Math.round(settlement.heldTokens)), Math.max(0, Math.round(settlement.usedTokens)), settlement.readSpent ? 1 : 0,
-      ...holds.map((hold) => hold.baselineMicros),
+      ...holds.map((hold, i) => this.floors.seed(keys[i], hold)),
       once.bit,
     ]; // prettier-ignore
     const result = (await this.settleScript(keys.length, ...keys, ...args)) as unknown[];
-    return settlement.readSpent ? result.map(Number) : [];
+    if (!settlement.readSpent) return [];
+    const spent = result.map(Number);
+    for (let i = 0; i < holds.length; i++) this.floors.saw(keys[i], spent[i]);
+    return spent;
   }
 }

@@ -71,7 +71,11 @@ local function heldTotal(key, prefix)
   return total
 end
 local function hold(key, prefix, amount)
-  if amount > 0 then redis.call('HINCRBY', key, prefix .. holderKey, amount) end
+  if amount <= 0 then return end
+  -- A holder key Redis lost (a restart without persistence, an eviction) is set again before it
+  -- holds anything: else what this replica holds counts for nothing until its next renewal.
+  if redis.call('EXISTS', holderKey) == 0 then redis.call('SET', holderKey, '1', 'PX', ${HOLDER_TTL_MS}) end
+  redis.call('HINCRBY', key, prefix .. holderKey, amount)
 end
 local function release(key, prefix, amount)
   -- Nothing to give back (a spend-only settle): also keeps "-0" from HINCRBY, which refuses it.

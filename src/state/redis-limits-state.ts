@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { redisClient, whenReady } from './redis-client.js';
 import type { AcquireOutcome, AdmissionPlan, AdmissionSettlement, AdmitOutcome, BudgetHold, LimitsState, ParallelOutcome, RateLimit, ReserveOutcome, TokenReserveOutcome } from './limits-state.js';
 import { TOKEN_HOLD_TTL_MS, WINDOW_MS } from './limits-state.js';
-import { RedisAdmission, TOKEN_LOG } from './redis-admission.js';
+import { RedisAdmission, SeedFloors, TOKEN_LOG } from './redis-admission.js';
 import { BUDGET_FIELD, BUDGET_KEY_LUA, HOLDER_RENEW_MS, HOLDER_TTL_MS, HOLDS_LUA, MOVED_FIELD, SLOT_FIELD } from './redis-holds.js';
 import { ONCE_LUA, onceBits, type OnceBits } from './redis-once.js';
 
@@ -198,6 +198,8 @@ export class RedisLimitsState implements LimitsState {
   /** This replica's holder key: its budget reservations count while it exists (redis-holds.ts). */
   private readonly holder: string;
   private readonly renewal: NodeJS.Timeout;
+  /** What a budget counter Redis lost is seeded from, beyond the hold's baseline (redis-admission.ts). */
+  private readonly floors = new SeedFloors();
 
   private constructor(
     readonly redis: Redis,
@@ -223,6 +225,7 @@ export class RedisLimitsState implements LimitsState {
         holder: this.holder,
       },
       { parallelMs: PARALLEL_TTL_MS, budgetMs: BUDGET_TTL_MS },
+      this.floors,
     );
   }
 
@@ -252,8 +255,9 @@ export class RedisLimitsState implements LimitsState {
   async reserve(holds: BudgetHold[], amountMicros: number, operation?: number): Promise<ReserveOutcome> {
     if (holds.length === 0) return { ok: true };
     const once = this.once(operation);
-    const args = [Math.round(amountMicros), BUDGET_TTL_MS, ...holds.flatMap((hold) => [hold.maxMicros, hold.baselineMicros]), once.bit];
-    const result = (await this.redis.eval(RESERVE, holds.length + 2, ...this.budgetKeys(holds), this.holder, once.key, ...args)) as number[];
+    const keys = this.budgetKeys(holds);
+    const args = [Math.round(amountMicros), BUDGET_TTL_MS, ...holds.flatMap((hold, i) => [hold.maxMicros, this.floors.seed(keys[i], hold)]), once.bit];
+    const result = (await this.redis.eval(RESERVE, holds.length + 2, ...keys, this.holder, once.key, ...args)) as number[];
     if (result[0] === 0) return { ok: true };
     const hold = holds[result[0] - 1];
     return { ok: false, subject: hold.subject, spentMicros: Number(result[1]), reservedMicros: Number(result[2]), maxMicros: hold.maxMicros };
@@ -270,7 +274,8 @@ export class RedisLimitsState implements LimitsState {
   async settle(holds: BudgetHold[], reservedMicros: number, actualMicros: number, operation?: number): Promise<void> {
     if (holds.length === 0) return;
     const once = this.once(operation);
-    await this.redis.eval(SETTLE, holds.length + 2, ...this.budgetKeys(holds), this.holder, once.key, Math.round(reservedMicros), Math.round(actualMicros), BUDGET_TTL_MS, ...holds.map((hold) => hold.baselineMicros), once.bit);
+    const keys = this.budgetKeys(holds);
+    await this.redis.eval(SETTLE, holds.length + 2, ...keys, this.holder, once.key, Math.round(reservedMicros), Math.round(actualMicros), BUDGET_TTL_MS, ...holds.map((hold, i) => this.floors.seed(keys[i], hold)), once.bit);
   }
 
   private budgetKeys(holds: BudgetHold[]): string[] {
@@ -284,6 +289,7 @@ export class RedisLimitsState implements LimitsState {
 
   async setSpent(subject: string, period: number, spentMicros: number): Promise<void> {
     const key = this.key('budget', subject, `:${period}`);
+    this.floors.saw(key, Math.round(spentMicros));
     // Only an existing counter is changed, atomically (HSET on a missing key would create one without its expiry).
     await this.redis.eval("if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'spent', ARGV[1]) end return 0", 1, key, Math.round(spentMicros));
   }
