@@ -56,7 +56,10 @@ export class CustomerDirectory {
    * gateway only records). Before the database is attached nothing is known: null. `create`: a
    * missing row is created (loadCreating).
    */
-  async resolve(userId: string, create = false): Promise<EndUserRecord | null> {
+  async resolve(id: string, create = false): Promise<EndUserRecord | null> {
+    // Usage rows store an id's U+0000 as U+FFFD (storage/usage-ingest.ts, withoutNul), and the spend
+    // they carry lands on the row of that id: the row is looked up (and created) under the same one.
+    const userId = id.includes('\u0000') ? id.replaceAll('\u0000', '\uFFFD') : id;
     const hit = this.cache.get(userId);
     // A creating look-up passes over a remembered absence: the row may exist by now (another replica made it).
     if (hit && hit.expires > Date.now() && (hit.value !== null || !create)) {

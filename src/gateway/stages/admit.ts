@@ -6,9 +6,9 @@
  * copy capped at that output, so the provider cannot bill past what was reserved.
  */
 import { estimatedTokens } from '../../billing/token-estimate.js';
-import { outputCapField, reservationPlan, withOutputCap } from '../../billing/reservation-plan.js';
+import { outputCapField, reservationPlan, withOutputCap, type ReservationPlan } from '../../billing/reservation-plan.js';
 import type { EndUserRecord } from '../../auth/principals.js';
-import type { Ticket } from '../../auth/admission.js';
+import type { ModelBudgetScope, Ticket } from '../../auth/admission.js';
 import type { AllowedRegion } from '../../routing/region-filter.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import type { CallContext, Operation } from '../call-context.js';
@@ -22,9 +22,12 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
   return async (callIn, next) => {
     let call = callIn;
     const principal = call.context.caller.principal;
-    const endUser = await storedEndUser(customers, call, deps.settings?.maxEndUserBudgetMicros);
+    const defaultBudget = deps.settings?.maxEndUserBudgetMicros;
+    let endUser = await storedEndUser(customers, call, defaultBudget);
+    // An end user without a row yet, held to the default budget: its row is created once the key's own limits admitted the call.
+    const unstored = endUser === undefined && defaultBudget !== undefined && admission !== undefined && customers !== undefined && !!call.context.endUser;
     if (endUser?.allowedModelRegion) call = { ...call, region: regionOf(endUser, call) };
-    if (!principal && !endUser) return next(call);
+    if (!principal && !endUser && !unstored) return next(call);
     let decision: AdmissionDecision = {};
     // Read per call: a hot reload changes the settings in place.
     const allowance = deps.settings?.reservationOutputTokens;
@@ -39,7 +42,13 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
         const models = principal?.key.modelMaxBudget && Object.keys(principal.key.modelMaxBudget).length > 0
           ? { reachable: reachable.groups().flatMap((group) => group.available.map((deployment) => ({ group: group.name, provider: deployment.provider, upstreamModel: deployment.upstreamModel, baseModel: deployment.modelInfo.base_model }))), aliasTarget: (name: string) => reachable.aliasTarget(name), sameModelGroups: (group: string) => reachable.sameModelGroups(group) }
           : undefined;
-        decision = { ticket: await admission.admit(principal, call.context.callId, plan, estimatedTokens(input, plan.promptBound), endUser, models) };
+        const tokens = estimatedTokens(input, plan.promptBound);
+        if (unstored) {
+          const created = await admitCreating(admission, customers!, call, defaultBudget!, plan, tokens, models);
+          decision = { ticket: created.ticket };
+          endUser = created.endUser;
+          if (endUser?.allowedModelRegion) call = { ...call, region: regionOf(endUser, call) };
+        } else decision = { ticket: await admission.admit(principal, call.context.callId, plan, tokens, endUser, models) };
       }
       if (platform && principal) decision = { ...decision, credits: await platform.reserveCredits(principal, input, deployments, call.level!, decision.ticket?.outputCap ?? allowance) };
     } catch (caught) {
@@ -70,12 +79,45 @@ async function storedEndUser(customers: GatewayDependencies['customers'], call: 
   }
 }
 
-async function endUserOf(customers: GatewayDependencies['customers'], context: CallContext, defaultBudgetMicros: number | undefined): Promise<EndUserRecord | undefined> {
+/**
+ * Admission of a call for an end user held to the default budget whose row does not exist yet: the
+ * key's own limits (rpm_limit, budget, …) first, so a call they refuse creates no row — each new id
+ * costs a row only for a call the key admitted, and the key's rpm_limit bounds how fast a client can
+ * grow the table —, then the row is created (insert-or-keep) and the end user's budget reserved
+ * against it, under the same counter every later call uses. One ticket settles both.
+ */
+async function admitCreating(admission: NonNullable<GatewayDependencies['admission']>, customers: NonNullable<GatewayDependencies['customers']>, call: Call, defaultBudgetMicros: number, plan: ReservationPlan, tokens: number, models: ModelBudgetScope | undefined): Promise<{ ticket: Ticket; endUser: EndUserRecord | undefined }> {
+  const { context } = call;
+  const keyTicket = await admission.admit(context.caller.principal, context.callId, plan, tokens, undefined, models);
+  let endUser: EndUserRecord | undefined;
+  let endUserTicket: Ticket | undefined;
+  try {
+    endUser = await endUserOf(customers, context, defaultBudgetMicros, true);
+    if (endUser) endUserTicket = await admission.admit(undefined, `${context.callId}:end-user`, plan, tokens, endUser);
+  } catch (caught) {
+    keyTicket.settle(0, 0);
+    throw caught;
+  }
+  if (!endUserTicket) return { ticket: keyTicket, endUser };
+  const second = endUserTicket;
+  const caps = [keyTicket.outputCap, second.outputCap].filter((cap): cap is number => cap !== undefined);
+  const ticket: Ticket = {
+    headers: { ...second.headers, ...keyTicket.headers },
+    outputCap: caps.length > 0 ? Math.min(...caps) : undefined,
+    settle: (costMicros, used, served) => {
+      second.settle(costMicros, used, served);
+      return keyTicket.settle(costMicros, used, served);
+    },
+  };
+  return { ticket, endUser };
+}
+
+async function endUserOf(customers: GatewayDependencies['customers'], context: CallContext, defaultBudgetMicros: number | undefined, create = false): Promise<EndUserRecord | undefined> {
   const id = context.endUser;
   if (!id || !customers) return undefined;
   let record: EndUserRecord | null;
   try {
-    record = await customers.resolve(id, defaultBudgetMicros !== undefined);
+    record = await customers.resolve(id, create);
   } catch (caught) {
     throw new GatewayError('limits_unavailable', `the gateway cannot check end user "${id}" right now (${(caught as Error).message}); retry shortly`, { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
   }
@@ -94,9 +136,12 @@ async function endUserOf(customers: GatewayDependencies['customers'], context: C
  */
 export async function admitUnpriced(deps: Pick<GatewayDependencies, 'admission' | 'customers'> & { settings?: Pick<GatewayDependencies['settings'], 'maxEndUserBudgetMicros'> }, context: CallContext): Promise<Ticket | undefined> {
   const principal = context.caller.principal;
-  const endUser = await endUserOf(deps.customers, context, deps.settings?.maxEndUserBudgetMicros);
-  if (endUser && (endUser.maxBudgetMicros !== null || (endUser.budgetId ?? null) !== null)) {
-    throw new GatewayError('permission_denied', `pass-through endpoints carry no price, so a call for end user "${endUser.userId}", who is held to a budget, cannot be made through them (every call it makes must be charged)`);
+  const defaultBudget = deps.settings?.maxEndUserBudgetMicros;
+  const endUser = await endUserOf(deps.customers, context, defaultBudget);
+  // An end user without a row is held to the default budget when one is set: refused without creating its row.
+  const held = endUser ? endUser.maxBudgetMicros !== null || (endUser.budgetId ?? null) !== null : defaultBudget !== undefined && !!context.endUser && deps.customers !== undefined;
+  if (held) {
+    throw new GatewayError('permission_denied', `pass-through endpoints carry no price, so a call for end user "${endUser?.userId ?? context.endUser}", who is held to a budget, cannot be made through them (every call it makes must be charged)`);
   }
   if (!deps.admission || (!principal && !endUser)) return undefined;
   return deps.admission.admit(principal, context.callId, 0, 0, endUser);
