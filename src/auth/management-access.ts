@@ -304,7 +304,9 @@ export class ManagementAccess {
   async checkKeyFields(actor: Actor, fields: KeyFields & { key?: string }, existing?: KeyRecord): Promise<KeyFields> {
     const teamId = fields.team_id !== undefined ? fields.team_id : existing?.teamId ?? null;
     const team = teamId ? await this.teamOfActor(actor, teamId, `not a member of team "${teamId}"`) : undefined;
-    assertWithinTeamModels({ models: fields.models ?? (fields.team_id !== undefined ? existing?.models : undefined), aliases: fields.aliases ?? existing?.aliases }, team);
+    // A change of team or aliases alone is checked against the models the key keeps (aliases re-point them).
+    const models = fields.models ?? (fields.team_id !== undefined || fields.aliases !== undefined ? existing?.models : undefined);
+    assertWithinTeamModels({ models, aliases: fields.aliases ?? existing?.aliases }, team);
     if (actor.kind === 'admin') return fields;
     const self = actor.user;
     if (!actor.writes) throw denied(`a ${self.role} may only read keys`);
@@ -336,12 +338,13 @@ export class ManagementAccess {
       }
     }
     const owner = userId === self.userId ? self : undefined;
-    const models = fields.models ?? [];
     if (owner) {
-      const extra = outside(models, owner.models, fields.aliases ?? existing?.aliases ?? {});
+      const extra = outside(models ?? [], owner.models, fields.aliases ?? existing?.aliases ?? {});
       if (extra.length > 0) throw denied(`models ${extra.join(', ')} are not among your own models (${owner.models.join(', ')})`);
     }
-    const budget = fields.max_budget;
+    // A key moved into a team keeps its own budget, which must fit the team's as a new one would.
+    const kept = fields.team_id !== undefined && existing && existing.maxBudgetMicros !== null ? existing.maxBudgetMicros / 1_000_000 : undefined;
+    const budget = fields.max_budget !== undefined ? fields.max_budget : kept;
     for (const holder of [owner, team]) {
       if (!holder || holder.maxBudgetMicros === null || budget === undefined) continue;
       // No budget of its own (null) leaves the key under its user's and team's budgets all the same.
