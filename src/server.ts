@@ -18,6 +18,7 @@ import { registerBudgetRoutes } from './http/routes/budgets.js';
 import { registerCustomerRoutes } from './http/routes/customers.js';
 import { registerKeyRoutes } from './http/routes/keys.js';
 import type { KeyGenerateParams } from './config/key-generate-params.js';
+import type { KeyGenerationSettings } from './config/key-generation-settings.js';
 import type { UserDefaults } from './config/user-defaults.js';
 import { requiredParamsHook, type RequiredParams } from './http/required-params.js';
 import { registerLitellmModelInfoRoutes } from './http/routes/litellm-model-info.js';
@@ -75,6 +76,8 @@ import type { GuardrailRegistry } from './guardrails/registry.js';
 export interface ServerDependencies {
   /** litellm_settings.upperbound_key_generate_params / default_key_generate_params, for the key routes. */
   keyGenerateParams?: KeyGenerateParams;
+  /** litellm_settings.key_generation_settings: who may create which keys on /key/generate. */
+  keyGenerationSettings?: KeyGenerationSettings | null;
   /** litellm_settings.default_internal_user_params, max_internal_user_budget, internal_user_budget_duration: what /user/new fills in. */
   userDefaults?: UserDefaults;
   /** general_settings.user_header_name: the header naming the end user a call is made for. */
@@ -139,7 +142,8 @@ export interface ServerDependencies {
   /** Stored responses of /v1/responses; absent, the Responses API is not served. */
   responses?: ResponseStore;
   /** general_settings.pass_through_endpoints, with the environment their header references read. */
-  passThrough?: { endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined> };
+  /** `proxyBudget`: litellm_settings.max_budget holds every virtual key to money (pass-through refuses them). */
+  passThrough?: { endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; proxyBudget?: boolean };
   /** `start --workers N` (N > 1): this worker's number, sent as x-switchboard-worker on every response. */
   workerIndex?: number;
 }
@@ -315,7 +319,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
-  registerKeyRoutes(app, deps.management, deps.platform?.rules, deps.keyGenerateParams);
+  registerKeyRoutes(app, deps.management, deps.platform?.rules, deps.keyGenerateParams, deps.keyGenerationSettings);
   registerManagementRoutes(app, deps.management, deps.userDefaults);
   if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
   if (deps.customers) registerCustomerRoutes(app, deps.customers);

@@ -18,7 +18,7 @@ import type { ResolvedKey } from './key-directory.js';
 import { addTokenHeaders, fullMinuteRefusal, reserveTokens, tooLargeRefusal } from './token-reservation.js';
 import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.js';
 import { fixedPlan, MINIMUM_ANSWER_TOKENS, unpricedCallRefusal, type ReservationPlan } from '../billing/reservation-plan.js';
-import { currentPeriod, spendThisPeriod, type EndUserRecord, type LimitSubject } from './principals.js';
+import { currentPeriod, spendThisPeriod, type EndUserRecord, type Limits as HolderLimits, type LimitSubject } from './principals.js';
 import { KeySpendTally } from './key-spend.js';
 import { entriesFor, modelBudgetPeriod, modelSpendThisPeriod, type ModelBudgets, type ServedModel } from './model-budgets.js';
 
@@ -77,12 +77,17 @@ interface ModelHold {
 /** The "budget" of a holder with only a soft budget: never reached, but its spend is counted. */
 const UNLIMITED_MICROS = Number.MAX_SAFE_INTEGER;
 
-function subjectsOf(resolved: ResolvedKey | undefined, endUser: EndUserRecord | undefined): LimitSubject[] {
+function subjectsOf(resolved: ResolvedKey | undefined, endUser: EndUserRecord | undefined, proxy: HolderLimits | undefined): LimitSubject[] {
   const subjects: LimitSubject[] = [];
   if (resolved) {
     subjects.push({ kind: 'key', id: resolved.key.id, limits: resolved.key });
     if (resolved.user) subjects.push({ kind: 'user', id: resolved.user.userId, limits: resolved.user });
     if (resolved.team) subjects.push({ kind: 'team', id: resolved.team.teamId, limits: resolved.team });
+    // The proxy-wide budget holds every virtual key's call.
+    if (proxy) subjects.push({ kind: 'proxy', id: 'proxy', limits: proxy });
+  } else if (proxy) {
+    // The master key is not held to it (as in LiteLLM), but what it spends counts on the same counter.
+    subjects.push({ kind: 'proxy', id: 'proxy', limits: proxy, countOnly: true });
   }
   // The end user the call is made for (a stored customer): held to its own limits like the key's.
   if (endUser) subjects.push({ kind: 'customer', id: endUser.userId, limits: endUser });
@@ -105,6 +110,7 @@ export function budgetSubjectName(subject: Pick<LimitSubject, 'kind' | 'id'> & {
 function describe(subject: LimitSubject, resolved: ResolvedKey | undefined): string {
   if (subject.kind === 'key' && resolved) return resolved.key.alias ? `key "${resolved.key.alias}"` : `key ${resolved.key.prefix}`;
   if (subject.kind === 'customer') return `end user "${subject.id}"`;
+  if (subject.kind === 'proxy') return 'the proxy-wide budget (litellm_settings.max_budget)';
   return `${subject.kind} "${subject.id}"`;
 }
 
@@ -136,7 +142,7 @@ function limitsOf(subjects: LimitSubject[], now: number, resolved?: ResolvedKey,
     if (limits.maxParallelRequests !== null) parallel.push({ subject: subjectName(subject), limit: limits.maxParallelRequests });
     // A soft budget needs the live spend too, so its holder gets a counter even without a hard budget.
     if (limits.maxBudgetMicros !== null || limits.softBudgetMicros !== null) {
-      holds.push({ subject: budgetSubjectName(subject), period: currentPeriod(limits, now), maxMicros: limits.maxBudgetMicros ?? UNLIMITED_MICROS, baselineMicros: spendThisPeriod(limits, now) });
+      holds.push({ subject: budgetSubjectName(subject), period: currentPeriod(limits, now), maxMicros: subject.countOnly ? UNLIMITED_MICROS : limits.maxBudgetMicros ?? UNLIMITED_MICROS, baselineMicros: spendThisPeriod(limits, now) });
     }
     if (limits.maxBudgetMicros !== null) hardLimit = true;
   }
@@ -201,6 +207,11 @@ function describeKey(resolved: ResolvedKey): string {
 }
 
 export class Admission {
+  /** With a proxy-wide budget, the master key's calls are admitted too, to count their spend (never refused by it). */
+  get countsEveryCall(): boolean {
+    return this.proxyBudget !== undefined;
+  }
+
   /** Each key's spend including the calls settled here (x-litellm-key-spend; key-spend.ts). */
   readonly keySpend = new KeySpendTally();
 
@@ -211,6 +222,8 @@ export class Admission {
     private readonly onOverrun?: OverrunListener,
     /** Told of each budget holder's spend once a billed call has settled, off the request path (budget alerts). */
     private readonly onSpend?: SpendListener,
+    /** The proxy-wide budget's limits (proxy-budget.ts), when litellm_settings.max_budget is set. */
+    private readonly proxyBudget?: () => HolderLimits | undefined,
   ) {}
 
   /**
@@ -220,9 +233,10 @@ export class Admission {
    */
   /** `cost`: the call's reservation plan (billing/reservation-plan.ts), or a fixed maximum in micro-dollars. */
   /** `models`: what the call may be served by, for the key's model_max_budget (none given: no per-model budget applies). */
-  async admit(resolved: ResolvedKey | undefined, callId: string, cost: ReservationPlan | number, estimatedTokens = 0, endUser?: EndUserRecord, models?: ModelBudgetScope): Promise<Ticket> {
+  /** `proxyBudget`: false for a second admission of the same call (its end user's alone), which must not count its spend again. */
+  async admit(resolved: ResolvedKey | undefined, callId: string, cost: ReservationPlan | number, estimatedTokens = 0, endUser?: EndUserRecord, models?: ModelBudgetScope, proxyBudget = true): Promise<Ticket> {
     try {
-      return await this.check(resolved, callId, typeof cost === 'number' ? fixedPlan(cost) : cost, estimatedTokens, endUser, models);
+      return await this.check(resolved, callId, typeof cost === 'number' ? fixedPlan(cost) : cost, estimatedTokens, endUser, models, proxyBudget ? this.proxyBudget?.() : undefined);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       // The outage itself is logged once by the shared-state status, not per request.
@@ -237,13 +251,13 @@ export class Admission {
    * the step-by-step way (`checkInSteps`), which retries with a smaller output when the gateway
    * chose it and words the refusal, and so does a tpm estimate over a limit (refused after rpm is checked).
    */
-  private async check(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, endUser: EndUserRecord | undefined, models: ModelBudgetScope | undefined): Promise<Ticket> {
-    const subjects = subjectsOf(resolved, endUser);
+  private async check(resolved: ResolvedKey | undefined, callId: string, plan: ReservationPlan, estimatedTokens: number, endUser: EndUserRecord | undefined, models: ModelBudgetScope | undefined, proxy: HolderLimits | undefined): Promise<Ticket> {
+    const subjects = subjectsOf(resolved, endUser, proxy);
     const now = Date.now();
     const limits = limitsOf(subjects, now, resolved, models);
     const { rpm, tpm, parallel, holds, hardLimit } = limits;
     // A deployment without a price reserves nothing and is charged nothing: a budget cannot hold it.
-    if (hardLimit && plan.unpriced) throw unpricedCallRefusal(plan.unpriced, 'a key held to a budget (its own, its user\'s, team\'s or end user\'s)');
+    if (hardLimit && plan.unpriced) throw unpricedCallRefusal(plan.unpriced, 'a key held to a budget (its own, its user\'s, team\'s or end user\'s, or the proxy-wide one)');
     const describeName = (name: string) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved);
     // An estimate over a tpm limit can never pass: refused step by step (after rpm, as always).
     if (tooLargeRefusal(tpm, estimatedTokens, describeName)) return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now, models);

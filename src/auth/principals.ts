@@ -94,13 +94,16 @@ export interface TeamRecord extends Limits {
   members: TeamMember[];
 }
 
-export type EntityKind = 'key' | 'user' | 'team' | 'customer';
+/** `proxy`: the proxy-wide budget (litellm_settings.max_budget; proxy-budget.ts). */
+export type EntityKind = 'key' | 'user' | 'team' | 'customer' | 'proxy';
 
 /** One budget/limit holder a request is checked against. */
 export interface LimitSubject {
   kind: EntityKind;
   id: string;
   limits: Limits;
+  /** Its spend is counted, its budget never refuses (the master key's calls under the proxy-wide budget). */
+  countOnly?: boolean;
 }
 
 /** The start of the budget period `now` falls in; 0 when the budget never resets. */

@@ -13,6 +13,7 @@ import { providerParamWarnings } from './provider-param-warnings.js';
 import { configSchema, KNOWN_KEYS, modelEntrySchema, type GatewayConfig, type ModelEntry } from './schema.js';
 import { litellmKey } from './litellm-keys.js';
 import { defaultsAboveBounds, unknownParamFields } from './key-generate-params.js';
+import { unknownKeyGenerationFields } from './key-generation-settings.js';
 import { unknownUserParamFields } from './user-defaults.js';
 import { invalidRouteEntry } from '../auth/allowed-routes.js';
 
@@ -191,6 +192,14 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   for (const { setting, field, message } of unknownParamFields(keyParams)) {
     const path: ConfigPath = ['litellm_settings', setting, field];
     issues.push({ severity: 'warning', message, path, ...locate(path), fatal: false, kind: 'unknown-key' });
+  }
+  for (const { path: under, message } of unknownKeyGenerationFields(config.litellm_settings.key_generation_settings)) {
+    const path: ConfigPath = ['litellm_settings', 'key_generation_settings', ...under];
+    issues.push({ severity: 'warning', message, path, ...locate(path), fatal: false, kind: 'unknown-key' });
+  }
+  if (config.litellm_settings.budget_duration != null && config.litellm_settings.max_budget == null) {
+    const path: ConfigPath = ['litellm_settings', 'budget_duration'];
+    issues.push({ severity: 'warning', message: 'litellm_settings.budget_duration is the period of the proxy-wide max_budget, which is not set: it changes nothing', path, ...locate(path), fatal: false, kind: 'unknown-key' });
   }
   for (const setting of ['allowed_routes', 'admin_only_routes'] as const) {
     (config.general_settings[setting] ?? []).forEach((entry, index) => {

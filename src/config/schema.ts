@@ -10,6 +10,7 @@ import { ROUTING_STRATEGY_NAMES } from '../routing/strategies/index.js';
 import type { LitellmSection } from './litellm-keys.js';
 import { guardrailsConfigSchema } from '../guardrails/definitions.js';
 import { defaultKeyGenerateParamsSchema, upperboundKeyGenerateParamsSchema } from './key-generate-params.js';
+import { keyGenerationSettingsSchema } from './key-generation-settings.js';
 import { defaultInternalUserParamsSchema, userBudgetDuration } from './user-defaults.js';
 
 // Numbers may arrive as strings (os.environ/ values, quoted YAML); anything else is a type error.
@@ -243,8 +244,13 @@ export const litellmSettingsSchema = z
     upperbound_key_generate_params: upperboundKeyGenerateParamsSchema.nullable().optional(),
     /** What /key/generate fills in when a field is not sent (key-generate-params.ts). */
     default_key_generate_params: defaultKeyGenerateParamsSchema.nullable().optional(),
+    key_generation_settings: keyGenerationSettingsSchema.nullable().optional(),
     /** USD: the budget of each end user (the request's `user`) without one of its own, for its whole life (stages/admit.ts). */
     max_end_user_budget: nonNegative.nullable().optional(),
+    /** USD: the proxy-wide budget every virtual key's calls are held to together (auth/proxy-budget.ts). */
+    max_budget: nonNegative.nullable().optional(),
+    /** The proxy-wide budget's period (auth/proxy-budget.ts); without it the budget never resets. */
+    budget_duration: userBudgetDuration.nullable().optional(),
     /** What /user/new fills in when a field is not sent (user-defaults.ts). */
     default_internal_user_params: defaultInternalUserParamsSchema.nullable().optional(),
     /** USD: the max_budget /user/new gives an internal_user made without one (user-defaults.ts). */

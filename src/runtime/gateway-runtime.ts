@@ -7,6 +7,8 @@ import { spendLogPrivacyOf } from '../gateway/spend-log-privacy.js';
 import { maxResponseBytesOf } from '../gateway/response-size.js';
 import { requiredParamsOf } from '../http/required-params.js';
 import { proxyRoutesOf } from '../auth/allowed-routes.js';
+import { proxyBudgetOf } from '../auth/proxy-budget.js';
+import { ProxySpendRepository } from '../storage/repositories/proxy-spend.js';
 import { acceptsOwnKeys } from '../platform/byok-scope.js';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -248,6 +250,8 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const keyDirectory = new KeyDirectory({ logger, redisUrl, redisPrefix, defaultMaxParallelRequests: config.general_settings.default_key_max_parallel_requests ?? DEFAULT_KEY_MAX_PARALLEL_REQUESTS, budgets: () => customerBudgets });
   await keyDirectory.start();
   const customerDirectory = new CustomerDirectory({ logger, redisUrl, redisPrefix });
+  // litellm_settings.max_budget: the proxy-wide budget every virtual key's call is held to (auth/proxy-budget.ts).
+  const proxyBudget = proxyBudgetOf(config, logger);
   await customerDirectory.start();
   const byok = new ByokDirectory(secretBox, logger, { redisUrl, redisPrefix });
   if (platformSettings) await byok.start();
@@ -285,10 +289,13 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     // is ready) until the spill is written back; the master key works meanwhile.
     const loadedPrincipals = principals;
     const loadedBudgets = customerBudgets;
-    const servePrincipals = () => {
+    const attachPrincipals = () => {
       keyDirectory.attach(loadedPrincipals);
       customerDirectory.attach(loadedBudgets);
     };
+    // With a proxy-wide budget, virtual keys are served once its recorded spend is read (never unheld).
+    const proxySpend = new ProxySpendRepository(handle.db);
+    const servePrincipals = () => (proxyBudget ? void proxyBudget.attach(proxySpend).then(attachPrincipals) : attachPrincipals());
     const spill = usageWriter.spillWrittenBack();
     if (!spill) servePrincipals();
     else {
@@ -441,7 +448,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageWriter,
     logger,
     router,
-    admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger }), alerting ? (spend) => alerting.budgetSpent(spend) : undefined),
+    admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger }), alerting ? (spend) => alerting.budgetSpent(spend) : undefined, proxyBudget ? () => proxyBudget.limits() : undefined),
     customers: customerDirectory,
     settings: gatewaySettings,
     metrics,
@@ -460,6 +467,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   let reloads: Promise<void> = Promise.resolve();
   const app = await buildServer({
     keyGenerateParams: { upperbound: config.litellm_settings.upperbound_key_generate_params, defaults: config.litellm_settings.default_key_generate_params },
+    keyGenerationSettings: config.litellm_settings.key_generation_settings,
     userDefaults: { params: config.litellm_settings.default_internal_user_params, maxBudget: config.litellm_settings.max_internal_user_budget, budgetDuration: config.litellm_settings.internal_user_budget_duration },
     isDraining: () => draining,
     sharedStateDegraded: sharedState ? () => sharedState.degraded : undefined,
@@ -484,7 +492,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     proxyRoutes: proxyRoutesOf(config.general_settings),
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
-    passThrough: { endpoints: config.general_settings.pass_through_endpoints ?? [], env },
+    passThrough: { endpoints: config.general_settings.pass_through_endpoints ?? [], env, proxyBudget: proxyBudget !== undefined },
     platform,
     roles: platformSettings?.roles ?? DEFAULT_ROLE_PERMISSIONS,
     platformStorage: {
@@ -600,6 +608,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       openStreams.stop();
       await keyDirectory.close();
       await customerDirectory.close();
+      proxyBudget?.close();
       await byok.close();
       await routingRules.close();
       await database.stop();

@@ -341,6 +341,16 @@ export interface Database {
   budgets: BudgetTable;
   end_users: EndUserTable;
   key_model_spend: KeyModelSpendTable;
+  proxy_spend: ProxySpendTable;
+}
+
+/** The proxy-wide budget's recorded spend (one row, id "proxy"; storage/repositories/spend.ts). */
+export interface ProxySpendTable {
+  id: string;
+  created_at: number;
+  budget_duration: string | null;
+  period_start: number;
+  spend_micros: number;
 }
 
 /** A key's recorded spend per model_max_budget entry, for the period that started at period_start (0: never resets). */

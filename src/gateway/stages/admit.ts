@@ -27,7 +27,8 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
     // An end user without a row yet, held to the default budget: its row is created once the key's own limits admitted the call.
     const unstored = endUser === undefined && defaultBudget !== undefined && admission !== undefined && customers !== undefined && !!call.context.endUser;
     if (endUser?.allowedModelRegion) call = { ...call, region: regionOf(endUser, call) };
-    if (!principal && !endUser && !unstored) return next(call);
+    // The master key's calls are admitted only to count their spend toward a proxy-wide budget (admission.ts).
+    if (!principal && !endUser && !unstored && !admission?.countsEveryCall) return next(call);
     let decision: AdmissionDecision = {};
     // Read per call: a hot reload changes the settings in place.
     const allowance = deps.settings?.reservationOutputTokens;
@@ -93,7 +94,8 @@ async function admitCreating(admission: NonNullable<GatewayDependencies['admissi
   let endUserTicket: Ticket | undefined;
   try {
     endUser = await endUserOf(customers, context, defaultBudgetMicros, true);
-    if (endUser) endUserTicket = await admission.admit(undefined, `${context.callId}:end-user`, plan, tokens, endUser);
+    // The end user's budget alone: the key's admission above already counts the call toward the proxy-wide budget.
+    if (endUser) endUserTicket = await admission.admit(undefined, `${context.callId}:end-user`, plan, tokens, endUser, undefined, false);
   } catch (caught) {
     keyTicket.settle(0, 0);
     throw caught;

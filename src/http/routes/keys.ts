@@ -14,6 +14,7 @@ import { parseModelBudgets } from '../../auth/model-budgets.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
 import { firstOverBound, withGenerateDefaults, type KeyGenerateParams } from '../../config/key-generate-params.js';
+import { personalKeyRefusal, teamKeyRefusal, type KeyGenerationSettings } from '../../config/key-generation-settings.js';
 import { callOf } from '../context.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
 import { guardrailsIntoMetadata } from './guardrail-fields.js';
@@ -111,10 +112,30 @@ const keyListQuery = z.object({
 
 /**
  * `keyParams`: litellm_settings.upperbound_key_generate_params / default_key_generate_params, read
- * at start (a reload reports them as needing a restart).
+ * at start (a reload reports them as needing a restart), as is `generation`
+ * (litellm_settings.key_generation_settings).
  */
-export function registerKeyRoutes(app: FastifyInstance, service: () => ManagementService, rules?: AliasRules, keyParams: KeyGenerateParams = {}): void {
+export function registerKeyRoutes(app: FastifyInstance, service: () => ManagementService, rules?: AliasRules, keyParams: KeyGenerateParams = {}, generation?: KeyGenerationSettings | null): void {
   const access = new ManagementAccess(service, rules);
+  /**
+   * key_generation_settings on /key/generate (LiteLLM's key_generation_check, before any default
+   * is filled in): 400 when a non-admin's role may not create this team or personal key, or a
+   * required param is not in the body. A caller outside the named team is left to checkKeyFields.
+   */
+  const assertMayGenerate = async (actor: Actor, teamId: string | null | undefined, sent: unknown) => {
+    if (!generation || actor.kind === 'admin') return;
+    const body = typeof sent === 'object' && sent !== null ? (sent as Record<string, unknown>) : {};
+    let refusal: string | undefined;
+    if (teamId) {
+      if (!generation.team_key_generation) return;
+      const member = (await service().findTeam(teamId))?.members.find((entry) => entry.userId === actor.user.userId);
+      if (!member) return;
+      refusal = teamKeyRefusal(generation, member.role, body);
+    } else {
+      refusal = personalKeyRefusal(generation, actor.user.role, body);
+    }
+    if (refusal) throw new GatewayError('invalid_request', refusal);
+  };
   /** Refuses (400) a field above its upperbound_key_generate_params bound, naming it and the bound. */
   const assertWithinBounds = (body: Record<string, unknown>) => {
     const over = firstOverBound(body, keyParams.upperbound);
@@ -133,6 +154,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const actor = actorOf(request);
     const sent = parseInput(keyFields, guardrailsIntoMetadata(request.body, true));
     refuseUnsupported(sent);
+    await assertMayGenerate(actor, sent.team_id, request.body);
     const body = withGenerateDefaults(sent, keyParams);
     assertWithinBounds(body);
     const fields = await access.checkKeyFields(actor, serviceFields(body) as KeyFields & { key?: string }, undefined);

@@ -295,15 +295,16 @@ function sizeCappedBytes(maxBytes: number, exceeded: () => GatewayError): Transf
 /**
  * A pass-through target has no price, so a call through it cannot be reserved against a budget or
  * charged to credits. Callers held to money — a key, user or team with a budget (its own or a
- * linked budget object), a key with per-model budgets, or a user paying credits on the platform — are refused instead of being
+ * linked budget object), a key with per-model budgets, every virtual key under the proxy-wide budget, or a user paying credits on the platform — are refused instead of being
  * let through unbilled. Rate limits count these calls like any other (gateway/stages/admit.ts).
  */
-export function unpricedRefusal(principal: ResolvedKey | undefined, creditsOn: boolean): GatewayError | undefined {
+export function unpricedRefusal(principal: ResolvedKey | undefined, creditsOn: boolean, proxyBudget = false): GatewayError | undefined {
   if (!principal) return undefined;
   const held = [principal.key, principal.user, principal.team].find((limits) => limits && (limits.maxBudgetMicros !== null || (limits.budgetId ?? null) !== null));
   // A per-model budget holds the key to money too: the relayed body is never read, so the model it calls is unknown.
   const perModel = principal.key.modelMaxBudget !== undefined && Object.keys(principal.key.modelMaxBudget).length > 0;
-  if (held || perModel || (creditsOn && principal.user)) {
+  // The proxy-wide budget (litellm_settings.max_budget) holds every virtual key to money.
+  if (held || perModel || proxyBudget || (creditsOn && principal.user)) {
     return new GatewayError('permission_denied', 'pass-through endpoints carry no price, so a key held to a budget or paying credits cannot call them (every call it makes must be charged): use a key without a budget for this route');
   }
   return undefined;
@@ -353,7 +354,7 @@ function modelsRefusal(owner: string): GatewayError {
   return new GatewayError('permission_denied', `${owner} limits the models you may call, and a pass-through endpoint relays its body unread to a target that serves any model, so that limit cannot be held there: call the models through the gateway's own routes (/v1/chat/completions, /v1/messages, …), or use a key no such limit applies to for this route`);
 }
 
-export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; creditsOn?: boolean; platform?: PlatformLayer }): void {
+export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; creditsOn?: boolean; platform?: PlatformLayer; proxyBudget?: boolean }): void {
   const { gateway } = deps;
   const routes = deps.endpoints.map((entry, index): Relay => {
     const headers: Record<string, string> = {};
@@ -380,7 +381,7 @@ export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway:
           preHandler: open ? undefined : requirePermission('llm.execute'),
           handler: async (request, reply) => {
             if (!open) {
-              const refused = unpricedRefusal(request.call!.caller.principal, deps.creditsOn === true);
+              const refused = unpricedRefusal(request.call!.caller.principal, deps.creditsOn === true, deps.proxyBudget === true);
               if (refused) throw refused;
               const restricted = can(request, 'llm.manage_providers') ? undefined : modelRestrictionRefusal(request.call!.caller.principal) ?? ruleOrTierRefusal(deps.platform, request.call!.caller);
               if (restricted) throw restricted;

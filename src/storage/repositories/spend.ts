@@ -44,6 +44,38 @@ export async function applySpend(transaction: Transaction<Database>, rows: Usage
   }
   for (const table of Object.keys(by) as Table[]) await applyTo(transaction, table, by[table], unowned);
   await applyModelSpend(transaction, billable);
+  await applyProxySpend(transaction, billable);
+}
+
+/** The id of the proxy-wide budget's one row (proxy_spend). */
+export const PROXY_SPEND_ID = 'proxy';
+
+/**
+ * Every billed call's cost onto the proxy-wide budget (litellm_settings.max_budget), when its row
+ * exists (the runtime writes it while the budget is configured): per period of its budget_duration
+ * from its created_at, a row of a newer period starting the spend afresh, a late row of an older one
+ * no longer counting — as a holder's spend (applyTo).
+ */
+async function applyProxySpend(transaction: Transaction<Database>, rows: UsageLogRow[]): Promise<void> {
+  const proxy = await transaction.selectFrom('proxy_spend').select(['created_at', 'budget_duration', 'period_start']).where('id', '=', PROXY_SPEND_ID).executeTakeFirst();
+  if (!proxy) return;
+  // Periods from the recorded one (else created_at), as admission reads them (auth/proxy-budget.ts).
+  const anchor = { budgetDuration: proxy.budget_duration, budgetPeriodStart: Number(proxy.period_start) > 0 ? Number(proxy.period_start) : null, createdAt: Number(proxy.created_at) };
+  const perPeriod = new Map<number, number>();
+  for (const row of rows) {
+    const period = currentPeriod(anchor, row.created_at);
+    perPeriod.set(period, (perPeriod.get(period) ?? 0) + Number(row.cost_micros));
+  }
+  for (const [period, amount] of [...perPeriod.entries()].sort(([a], [b]) => a - b)) {
+    await sql`
+      update proxy_spend set
+        spend_micros = case
+          when period_start = ${period} then spend_micros + ${amount}
+          when period_start < ${period} then ${amount}
+          else spend_micros end,
+        period_start = case when period_start < ${period} then ${period} else period_start end
+      where id = ${PROXY_SPEND_ID}`.execute(transaction);
+  }
 }
 
 /**
