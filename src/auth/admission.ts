@@ -144,7 +144,7 @@ function limitsOf(subjects: LimitSubject[], now: number, resolved?: ResolvedKey,
     if (limits.maxBudgetMicros !== null || limits.softBudgetMicros !== null) {
       holds.push({ subject: budgetSubjectName(subject), period: currentPeriod(limits, now), maxMicros: subject.countOnly ? UNLIMITED_MICROS : limits.maxBudgetMicros ?? UNLIMITED_MICROS, baselineMicros: spendThisPeriod(limits, now) });
     }
-    if (limits.maxBudgetMicros !== null) hardLimit = true;
+    if (limits.maxBudgetMicros !== null && !subject.countOnly) hardLimit = true;
   }
   // The key's per-model budgets: one hold per entry covering any model the call may be served by.
   const modelHolds: ModelHold[] = [];

@@ -48,6 +48,11 @@ async function burst(clients: OpenAI[], each: number): Promise<Outcome[]> {
   }
 }
 
+async function keyOnModels(gateway: TestGateway): Promise<OpenAI> {
+  const { key } = await new Management(gateway.url).ok<{ key: string }>('POST', '/key/generate', {});
+  return gateway.openai(key);
+}
+
 async function keyOn(gateway: TestGateway): Promise<OpenAI> {
   const { key } = await new Management(gateway.url).ok<{ key: string }>('POST', '/key/generate', { models: ['cheap'] });
   return gateway.openai(key);
@@ -101,6 +106,26 @@ describe.each(setups)('the proxy-wide budget: $name', (setup) => {
     expect((await ask(await keyOn(gateways[gateways.length - 1]))).type).toBe('budget_exceeded');
     expect(await ask(gateways[0].openai(MASTER_KEY))).toEqual({ status: 200 });
   }, 30_000);
+});
+
+describe('the proxy-wide budget and the master key', () => {
+  it('holds virtual keys to money (an unpriced model is refused to them) but leaves the master key\'s calls as they were: no unpriced refusal, no output limit added', async () => {
+    const unpriced = `  - model_name: unpriced\n    litellm_params: {model: openai/unpriced-upstream, api_base: "${upstream.url}", api_key: sk-upstream-test}\n`;
+    const gateway = await startGateway(CONFIG(upstream.url).replace('model_list:\n', `model_list:\n${unpriced}`));
+    try {
+      const client = await keyOnModels(gateway);
+      const refused = await client.chat.completions.create({ model: 'unpriced', messages: [{ role: 'user', content: MESSAGE }] }).then(() => undefined, (error: InstanceType<typeof OpenAI.APIError>) => error);
+      expect(refused?.status).toBe(403);
+      expect(refused?.message).toContain('has no price');
+      const before = upstream.requests.length;
+      await gateway.openai(MASTER_KEY).chat.completions.create({ model: 'unpriced', messages: [{ role: 'user', content: MESSAGE }] });
+      expect(upstream.requests.length).toBe(before + 1);
+      const sent = upstream.requests[upstream.requests.length - 1].body;
+      expect(sent.max_tokens ?? sent.max_completion_tokens).toBeUndefined();
+    } finally {
+      await gateway.close();
+    }
+  });
 });
 
 describe('the proxy-wide budget over time (SQLite file)', () => {
