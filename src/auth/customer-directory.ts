@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { ChangeFeed } from '../state/change-feed.js';
 import type { CustomerBudgetRepository } from '../storage/repositories/customers-budgets.js';
 import { withBudget } from './budgets.js';
-import type { EndUserRecord } from './principals.js';
+import { noLimits, type EndUserRecord } from './principals.js';
 
 const VERSION_NAME = 'customers';
 
@@ -105,26 +105,7 @@ export class CustomerDirectory {
     const found = await this.load(repository, userId);
     if (found) return found;
     const now = Date.now();
-    await repository.ensureEndUser({
-      userId,
-      alias: null,
-      allowedModelRegion: null,
-      defaultModel: null,
-      budgetId: null,
-      models: [],
-      maxBudgetMicros: null,
-      softBudgetMicros: null,
-      budgetDuration: null,
-      budgetPeriodStart: now,
-      spendMicros: 0,
-      rpmLimit: null,
-      tpmLimit: null,
-      maxParallelRequests: null,
-      metadata: {},
-      blocked: false,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await repository.ensureEndUser({ ...noLimits(now), userId, alias: null, allowedModelRegion: null, defaultModel: null, budgetId: null });
     return this.load(repository, userId);
   }
 

@@ -14,7 +14,7 @@ import { effectiveModelBudgets, modelBudgetPeriod, modelSpendThisPeriod, toLiteL
 import { hashKey } from './authenticator.js';
 import { addDuration, MAX_DURATION_TEXT, parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
-import { budgetResetAt, currentPeriod, spendThisPeriod, type KeyRecord, type Limits, type TeamMember, type TeamRecord, type UserRecord, type UserRole } from './principals.js';
+import { budgetResetAt, currentPeriod, noLimits, spendThisPeriod, type KeyRecord, type Limits, type TeamMember, type TeamRecord, type UserRecord, type UserRole } from './principals.js';
 
 /** Limit fields as the API speaks them (USD amounts, durations as text). */
 export interface LimitFields {
@@ -115,22 +115,7 @@ export function limitChanges(fields: LimitFields, now: number, existing?: Limits
 }
 
 export function newLimits(fields: LimitFields, now: number): Limits {
-  return {
-    models: [],
-    maxBudgetMicros: null,
-    softBudgetMicros: null,
-    budgetDuration: null,
-    budgetPeriodStart: now,
-    spendMicros: 0,
-    rpmLimit: null,
-    tpmLimit: null,
-    maxParallelRequests: null,
-    metadata: {},
-    blocked: false,
-    createdAt: now,
-    updatedAt: now,
-    ...limitChanges(fields, now),
-  };
+  return { ...noLimits(now), ...limitChanges(fields, now) };
 }
 
 export class ManagementService {

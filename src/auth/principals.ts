@@ -26,6 +26,25 @@ export interface Limits {
   budgetId?: string | null;
 }
 
+/** A holder made at `now` with no limit of its own (a new key, user, team or end user starts from it). */
+export function noLimits(now: number): Limits {
+  return {
+    models: [],
+    maxBudgetMicros: null,
+    softBudgetMicros: null,
+    budgetDuration: null,
+    budgetPeriodStart: now,
+    spendMicros: 0,
+    rpmLimit: null,
+    tpmLimit: null,
+    maxParallelRequests: null,
+    metadata: {},
+    blocked: false,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 export interface KeyRecord extends Limits {
   /** Stable id: kept when the key is regenerated (the hash changes). */
   id: string;

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import type { ProxySpendRecord, ProxySpendRepository } from '../storage/repositories/proxy-spend.js';
 import type { GatewayConfig } from '../config/schema.js';
-import type { Limits } from './principals.js';
+import { noLimits, type Limits } from './principals.js';
 
 const REFRESH_MS = 5_000;
 const RETRY_MS = 1_000;
@@ -66,19 +66,11 @@ export class ProxyBudget {
   private use(record: ProxySpendRecord): void {
     this.record = record;
     this.held = {
-      models: [],
+      ...noLimits(record.createdAt),
       maxBudgetMicros: this.settings.maxBudgetMicros,
-      softBudgetMicros: null,
       budgetDuration: this.settings.budgetDuration,
       budgetPeriodStart: record.periodStart > 0 ? record.periodStart : null,
       spendMicros: record.spendMicros,
-      rpmLimit: null,
-      tpmLimit: null,
-      maxParallelRequests: null,
-      metadata: {},
-      blocked: false,
-      createdAt: record.createdAt,
-      updatedAt: record.createdAt,
     };
   }
 
