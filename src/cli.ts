@@ -39,6 +39,7 @@ Usage:
       --workers N runs N worker processes on the one port (default 1; auto: one per core). Limits,
       budgets, credits, cooldowns and the local cache stay exact across them (through Redis when
       configured, else through the primary process); needs a database file or PostgreSQL.
+      general_settings.global_max_parallel_requests is per process: each worker admits that many.
   switchboard reload [--data-dir DIR]
       Asks the gateway running on DIR to re-read its config file and apply it (SIGHUP): models,
       router settings, routing rules, tiers, agents; a file with errors changes nothing.

@@ -2,6 +2,7 @@
  * Builds the Fastify app from injected dependencies. No I/O happens at import or build time; the
  * caller (cli.ts, or a test) owns listening and shutdown.
  */
+import type { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -21,6 +22,9 @@ import type { KeyGenerateParams } from './config/key-generate-params.js';
 import type { KeyGenerationSettings } from './config/key-generation-settings.js';
 import type { UserDefaults } from './config/user-defaults.js';
 import { requiredParamsHook, type RequiredParams } from './http/required-params.js';
+import { allowedIpsHook } from './http/allowed-ips.js';
+import { clientTagsHook } from './http/client-tags.js';
+import { globalParallelHook, type GlobalParallelLimit } from './http/global-parallel.js';
 import { registerLitellmModelInfoRoutes } from './http/routes/litellm-model-info.js';
 import { registerLitellmSpendRoutes } from './http/routes/litellm-spend.js';
 import { registerLitellmSpendReportRoute } from './http/routes/litellm-spend-report.js';
@@ -82,6 +86,8 @@ export interface ServerDependencies {
   userDefaults?: UserDefaults;
   /** general_settings.user_header_name: the header naming the end user a call is made for. */
   endUserHeader?: string;
+  /** general_settings.allowed_ips: the only client addresses served (http/allowed-ips.ts); absent, no check. */
+  allowedIps?: BlockList;
   /** general_settings.allowed_routes / admin_only_routes: routes every non-master caller, or every non-admin, is kept from (auth/allowed-routes.ts). */
   proxyRoutes?: ProxyRoutes;
   /** general_settings.enforce_user_param / enforced_params: what a virtual key's model call must carry (http/required-params.ts). */
@@ -143,9 +149,13 @@ export interface ServerDependencies {
   responses?: ResponseStore;
   /** general_settings.pass_through_endpoints, with the environment their header references read. */
   /** `proxyBudget`: litellm_settings.max_budget holds every virtual key to money (pass-through refuses them). */
-  passThrough?: { endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; proxyBudget?: boolean };
+  passThrough?: { endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; proxyBudget?: boolean; keyHeader?: string };
   /** `start --workers N` (N > 1): this worker's number, sent as x-switchboard-worker on every response. */
   workerIndex?: number;
+  /** general_settings.global_max_parallel_requests: model calls this process lets be in flight (http/global-parallel.ts); absent, no hook. */
+  globalParallel?: GlobalParallelLimit;
+  /** general_settings.reject_clientside_metadata_tags: a virtual key's model call may not send tags (gateway/request-options.ts). */
+  rejectClientTags?: boolean;
 }
 
 export async function buildServer(deps: ServerDependencies): Promise<FastifyInstance> {
@@ -195,6 +205,8 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   app.addContentTypeParser('*', parseJson);
 
   app.decorateRequest('call', null);
+  // Only with allowed_ips configured, and ahead of authentication: nothing on the request path otherwise.
+  if (deps.allowedIps) app.addHook('onRequest', allowedIpsHook(deps.allowedIps));
   if (deps.workerIndex !== undefined) {
     const worker = String(deps.workerIndex);
     // On the raw response: the model routes write their head straight to it (sendResult).
@@ -298,8 +310,13 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     );
   });
 
+  // Only with global_max_parallel_requests set: after the hook above, so only authenticated model calls take a slot.
+  if (deps.globalParallel) app.addHook('onRequest', globalParallelHook(deps.globalParallel, deps.gateway));
+
   // Only with enforce_user_param or enforced_params configured: nothing on the request path otherwise.
   if (deps.requiredParams) app.addHook('preHandler', requiredParamsHook(deps.requiredParams));
+  // Only with reject_clientside_metadata_tags: true; nothing on the request path otherwise.
+  if (deps.rejectClientTags) app.addHook('preHandler', clientTagsHook);
 
   installErrorHandling(app, deps.logger, deps.bodyLimitBytes, (request, error) => {
     const call = request.call;

@@ -2,7 +2,8 @@
  * Who is calling: the master key (general_settings.master_key) or a virtual key. Keys are compared
  * as SHA-256 digests (the master key in constant time) and only the digest is ever stored or
  * recorded. Virtual keys come from the in-memory KeyDirectory; blocked or expired keys, and keys
- * whose user or team is blocked or gone, are refused with 401.
+ * whose user or team is blocked or gone, are refused with 401. With general_settings.litellm_key_header_name
+ * the key is read from that header only (as LiteLLM), else from the usual headers (presentedKey).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.js';
@@ -48,10 +49,15 @@ export class Authenticator {
   private readonly masterDigest: Buffer | undefined;
   private readonly masterHash: string | undefined;
 
+  /** general_settings.litellm_key_header_name, lower-cased: the only header the key is read from. */
+  private readonly keyHeader: string | undefined;
+
   constructor(
     masterKey: string | undefined,
     private readonly keys?: KeyDirectory,
+    keyHeader?: string,
   ) {
+    this.keyHeader = keyHeader?.toLowerCase();
     this.masterHash = masterKey ? hashKey(masterKey) : undefined;
     this.masterDigest = this.masterHash ? Buffer.from(this.masterHash, 'hex') : undefined;
   }
@@ -82,7 +88,7 @@ export class Authenticator {
    */
   authenticateCached(headers: HeaderBag): Caller | undefined {
     if (!this.masterDigest) return ANONYMOUS;
-    const digest = this.digestOf(requireKey(headers));
+    const digest = this.digestOf(this.requireKey(headers));
     if (timingSafeEqual(digest, this.masterDigest)) return this.masterCaller();
     const resolved = this.keys?.cached(digest.toString('hex'));
     return resolved === undefined ? undefined : callerOf(resolved);
@@ -90,9 +96,18 @@ export class Authenticator {
 
   async authenticate(headers: HeaderBag): Promise<Caller> {
     if (!this.masterDigest) return ANONYMOUS;
-    const digest = this.digestOf(requireKey(headers));
+    const digest = this.digestOf(this.requireKey(headers));
     if (timingSafeEqual(digest, this.masterDigest)) return this.masterCaller();
     return callerOf(this.keys ? await this.keys.resolve(digest.toString('hex')) : null);
+  }
+
+  private requireKey(headers: HeaderBag): string {
+    if (this.keyHeader === undefined) return requireKey(headers);
+    // As LiteLLM: with litellm_key_header_name set, that header is the only place a key is read.
+    const value = single(headers[this.keyHeader])?.trim();
+    const key = value ? (/^Bearer\s+(.+)$/i.exec(value)?.[1].trim() ?? value) : undefined;
+    if (!key) throw new GatewayError('invalid_api_key', `no API key: send it in the ${this.keyHeader} header ("${this.keyHeader}: Bearer <key>"), as general_settings.litellm_key_header_name says`);
+    return key;
   }
 
   private masterCaller(): Caller {

@@ -24,6 +24,7 @@ import { ROLES } from '../auth/permissions.js';
 import { listenerSettingsFrom } from '../http/listener-settings.js';
 import { unsupportedCallbacks } from '../observability/callbacks/callbacks.js';
 import { FORBIDDEN_KEYS, resolveReferences, type ConfigPath, type MissingVariable } from './environment-references.js';
+import { applyCredentialList } from './credential-list.js';
 
 export type { ConfigPath, MissingVariable } from './environment-references.js';
 
@@ -59,6 +60,8 @@ export interface LoadedConfig {
    * built as an unavailable deployment (deployments.ts).
    */
   invalidModels?: ReadonlyMap<number, string>;
+  /** credential_list by name, values as written (`os.environ/` unresolved), for models added through the model API. */
+  credentials?: ReadonlyMap<string, Record<string, unknown>>;
 }
 
 export function formatPath(path: ConfigPath): string {
@@ -113,8 +116,14 @@ export function parseConfig(source: string, env: Record<string, string | undefin
     issues.push({ severity: 'error', message: `the key "${path[path.length - 1]}" is not allowed in a config: it would change what every setting reads (prototype pollution); remove it`, path, ...locate(path), fatal: true });
   }
 
+  // credential_list values are copied into the entries naming them, then resolved there (credential-list.ts).
+  const credentials = applyCredentialList(raw);
+  for (const problem of credentials.problems) {
+    const unavailable = problem.model !== undefined ? ' (the gateway starts, with this model unavailable)' : '';
+    issues.push({ severity: unavailable ? 'error' : 'warning', message: `${problem.message}${unavailable}`, path: problem.path, ...locate(problem.path), fatal: false, ...(unavailable ? { kind: 'unavailable-model' as const } : {}) });
+  }
   const missingVariables: MissingVariable[] = [];
-  const resolved = resolveReferences(raw, [], resolvedEnv, missingVariables) as Record<string, unknown>;
+  const resolved = resolveReferences(credentials.raw, [], resolvedEnv, missingVariables) as Record<string, unknown>;
   for (const missing of missingVariables) {
     const inModel = missing.path[0] === 'model_list';
     const unused = inModel ? undefined : (unbuiltGuardrail(raw, missing.path) ?? unusedSetting(missing.path));
@@ -150,6 +159,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
     }
     invalidModels.set(index, `invalid model entry: ${reasons.join('; ')}`);
   });
+  for (const { model, message } of credentials.problems) if (model !== undefined) invalidModels.set(model, [invalidModels.get(model), `litellm_params.litellm_credential_name: ${message}`].filter(Boolean).join('; '));
   const valid = modelEntries?.filter((_, index) => !invalidModels.has(index));
   const parsed = configSchema.safeParse(valid ? { ...resolved, model_list: valid } : resolved);
   if (!parsed.success) {
@@ -220,7 +230,7 @@ export function parseConfig(source: string, env: Record<string, string | undefin
 
   // On the keys as written: a key whose os.environ/ variable is unset is still a key the config uses.
   issues.push(...unknownKeyWarnings(raw, locate));
-  return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file, ...(invalidModels.size > 0 ? { invalidModels } : {}) };
+  return { config, issues: sortIssues(issues), missingVariables, env: resolvedEnv, file, ...(invalidModels.size > 0 ? { invalidModels } : {}), ...(credentials.credentials?.size ? { credentials: credentials.credentials } : {}) };
 }
 
 /**

@@ -12,6 +12,7 @@ import { guardrailsConfigSchema } from '../guardrails/definitions.js';
 import { defaultKeyGenerateParamsSchema, upperboundKeyGenerateParamsSchema } from './key-generate-params.js';
 import { keyGenerationSettingsSchema } from './key-generation-settings.js';
 import { defaultInternalUserParamsSchema, userBudgetDuration } from './user-defaults.js';
+import { isAddressOrRange } from './allowed-ips.js';
 
 // Numbers may arrive as strings (os.environ/ values, quoted YAML); anything else is a type error.
 const number = z.preprocess(
@@ -88,6 +89,8 @@ export const litellmParamsSchema = z
     aws_session_token: z.string().optional(),
     aws_region_name: z.string().optional(),
     aws_bedrock_runtime_endpoint: z.string().url('expected a URL').optional(),
+    /** A credential of the top-level credential_list: its values fill what this entry does not set (credential-list.ts). */
+    litellm_credential_name: z.string().optional(),
   })
   .passthrough();
 
@@ -353,10 +356,18 @@ export const generalSettingsSchema = z
     max_connections_per_ip: integer.refine((value) => value >= 0, 'must be zero or more').optional(),
     /** max_parallel_requests for virtual keys that set none (default 100; 0 = no limit). */
     default_key_max_parallel_requests: integer.refine((value) => value >= 0, 'must be zero or more').optional(),
+    /** Model calls one gateway process lets be in flight at once; more are refused with 429 (http/global-parallel.ts). Unset or 0: no limit. */
+    global_max_parallel_requests: integer.refine((value) => value >= 0, 'must be zero or more').nullable().optional(),
+    /** A virtual key's model call that sends tags (metadata.tags, tags, x-litellm-tags) is refused with 400 (http/client-tags.ts). */
+    reject_clientside_metadata_tags: boolean.optional(),
     /** While Redis does not answer: "local" (limits on each replica's memory, reconciled after) or "refuse" (503). */
     shared_state_outage: z.enum(['local', 'refuse']).optional(),
     /** A request header naming the end user (customer) a call is made for, ahead of x-litellm-end-user-id and the body's `user`. */
     user_header_name: z.string().min(1).optional(),
+    /** The only client addresses (TCP peer; exact, or CIDR ranges) that may call the gateway; others get 403 (http/allowed-ips.ts). */
+    allowed_ips: z.array(z.string().refine(isAddressOrRange, 'expected an IP address or a CIDR range like "10.0.0.0/8"')).nullable().optional(),
+    /** The request header carrying the key, read instead of Authorization / x-api-key (auth/authenticator.ts). */
+    litellm_key_header_name: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name').optional(),
     /** The only routes callers other than the master key may call (auth/allowed-routes.ts assertProxyRoutes). */
     allowed_routes: z.array(z.string()).nullable().optional(),
     /** Routes only admins (the master key, proxy_admin users' keys) may call (auth/allowed-routes.ts assertProxyRoutes). */
@@ -376,6 +387,11 @@ export const generalSettingsSchema = z
   })
   .passthrough();
 
+/** One entry of LiteLLM's credential_list (its CredentialItem). */
+export const credentialItemSchema = z
+  .object({ credential_name: z.string(), credential_values: z.record(z.unknown()), credential_info: z.record(z.unknown()).optional() })
+  .passthrough();
+
 export const configSchema = z
   .object({
     model_list: z.array(modelEntrySchema).default([]),
@@ -389,6 +405,8 @@ export const configSchema = z
     agents: agentsConfigSchema.optional(),
     /** LiteLLM's guardrails list (src/guardrails/definitions.ts), run as a stage of the request path. */
     guardrails: guardrailsConfigSchema.optional(),
+    /** LiteLLM's reusable credentials, copied into the model entries that name them (src/config/credential-list.ts). */
+    credential_list: z.array(credentialItemSchema).optional(),
   })
   .passthrough();
 
@@ -407,4 +425,6 @@ export const KNOWN_KEYS: Array<{ path: Array<string | '*'>; schema: z.AnyZodObje
   { path: ['general_settings'], schema: generalSettingsSchema, section: 'general_settings' },
   { path: ['general_settings', 'pass_through_endpoints', '*'], schema: passThroughEndpointSchema },
   { path: ['platform'], schema: platformObjectSchema },
+  { path: ['credential_list', '*'], schema: credentialItemSchema },
+  { path: ['credential_list', '*', 'credential_values'], schema: litellmParamsSchema, section: 'litellm_params' },
 ];

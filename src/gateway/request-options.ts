@@ -134,6 +134,25 @@ export function consumeRequestOptions(context: CallContext, headers: HeaderBag, 
   return copy;
 }
 
+/**
+ * general_settings.reject_clientside_metadata_tags (LiteLLM's auth_checks.py
+ * _reject_clientside_metadata_tags_check, in its words): a request that sends tags of its own is
+ * refused with 400, so only the key's tags are recorded and nothing the client says steers tag
+ * routing. LiteLLM checks `metadata.tags` only; the body's `tags` and the x-litellm-tags header
+ * are read as tags here (above), so they are refused too. Called only with the setting on
+ * (http/client-tags.ts): the path above is unchanged without it.
+ */
+export function assertNoClientTags(headers: HeaderBag, body: unknown): void {
+  let param: string | undefined;
+  if (isJsonObject(body)) {
+    if (isJsonObject(body.metadata) && 'tags' in body.metadata) param = 'metadata.tags';
+    else if ('tags' in body) param = 'tags';
+  }
+  if (param === undefined && headers['x-litellm-tags'] !== undefined) param = 'x-litellm-tags';
+  if (param === undefined) return;
+  fail(param, `Client-side '${param}' not allowed in request. 'reject_clientside_metadata_tags'=True. Tags can only be set via API key metadata.`);
+}
+
 const HEADERS = ['x-litellm-tags', 'x-litellm-end-user-id', 'x-litellm-timeout', 'x-litellm-num-retries'];
 
 /** LiteLLM's per-request headers read elsewhere: the key (authenticator.ts). */

@@ -28,6 +28,7 @@ import type { ModelRepository, StoredModelRow } from '../storage/repositories/mo
 import type { ModelCatalog } from './catalog.js';
 import type { ModelView } from '../http/views.js';
 import { apiBaseProblem, type ListeningAddress } from '../security/api-base.js';
+import { withCredential } from '../config/credential-list.js';
 
 /**
  * litellm_params fields that hold credentials: sealed before storage, masked when shown. Prices
@@ -36,7 +37,8 @@ import { apiBaseProblem, type ListeningAddress } from '../security/api-base.js';
 const SECRET_FIELD = /(api_key|secret|password|credential|access_key|(?<!per)_token$|^token$|^headers$|^extra_headers$)/i;
 
 export function isSecretField(name: string): boolean {
-  return SECRET_FIELD.test(name);
+  // The name of a credential_list entry, not a secret (config/credential-list.ts).
+  return name !== 'litellm_credential_name' && SECRET_FIELD.test(name);
 }
 
 export type ModelOrigin = 'config' | 'api';
@@ -349,7 +351,8 @@ export class ModelRegistry {
     const sealed = parseObject(row.secrets) as Record<string, string>;
     const { opened, failures } = this.openSecrets(sealed);
     const failure = failures.at(-1);
-    const { resolved, missing } = resolveParams({ ...plain, ...opened }, this.options.loaded.env);
+    const named = withCredential({ ...plain, ...opened }, this.options.loaded.credentials);
+    const { resolved, missing } = resolveParams(named.params, this.options.loaded.env);
     const modelInfo = { ...parseObject(row.model_info), id: row.id };
     const parsed = modelEntrySchema.safeParse({ model_name: row.model_name, litellm_params: resolved, model_info: modelInfo });
     if (!parsed.success) {
@@ -361,13 +364,20 @@ export class ModelRegistry {
       deployment.available = false;
       deployment.unavailableReason = `its stored credentials cannot be decrypted (${failure.reason})`;
     }
+    if (named.problem) {
+      deployment.available = false;
+      deployment.unavailableReason = `litellm_params.litellm_credential_name: ${named.problem}`;
+    }
     const shownParams = { ...maskParams(plain) };
     for (const field of Object.keys(sealed)) shownParams[field] = mask(opened[field]);
     return { deployment, origin: 'api', enabled: row.enabled === 1, shownParams, modelInfo: withoutId(modelInfo), createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
   }
 
   /** The checks the config loader applies to a model_list entry, as a 400 naming the field. */
-  private validate(modelName: string, params: Record<string, unknown>, modelInfo: Record<string, unknown>): void {
+  private validate(modelName: string, given: Record<string, unknown>, modelInfo: Record<string, unknown>): void {
+    const named = withCredential(given, this.options.loaded.credentials);
+    if (named.problem) throw new GatewayError('invalid_request', `litellm_params.litellm_credential_name: ${named.problem}`, { param: 'litellm_params.litellm_credential_name' });
+    const params = named.params;
     const { resolved } = resolveParams(params, this.options.loaded.env);
     // An unset os.environ/ variable does not fail validation (the model is then unavailable, as in the config).
     for (const [field, value] of Object.entries(params)) if (isEnvironmentReference(value) && resolved[field] === undefined) resolved[field] = field === 'api_base' || field === 'base_url' ? 'http://unset.invalid' : 'unset';

@@ -6,6 +6,7 @@
 import { spendLogPrivacyOf } from '../gateway/spend-log-privacy.js';
 import { maxResponseBytesOf } from '../gateway/response-size.js';
 import { requiredParamsOf } from '../http/required-params.js';
+import { GlobalParallelLimit, registerGlobalParallelMetrics } from '../http/global-parallel.js';
 import { proxyRoutesOf } from '../auth/allowed-routes.js';
 import { proxyBudgetOf } from '../auth/proxy-budget.js';
 import { ProxySpendRepository } from '../storage/repositories/proxy-spend.js';
@@ -15,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
 import { buildDeployments } from '../config/deployments.js';
 import { formatIssue, formatPath, type LoadedConfig } from '../config/load.js';
+import { allowedAddresses } from '../config/allowed-ips.js';
 import { DEFAULT_DATA_DIR, redisUrlFrom, SQLITE_FILE_NAME } from '../config/runtime-settings.js';
 import { databaseIdentity } from '../storage/database-identity.js';
 import { Gateway } from '../gateway/pipeline.js';
@@ -324,7 +326,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   });
 
   const masterKey = options.masterKey ?? config.general_settings.master_key ?? env.SWITCHBOARD_MASTER_KEY ?? env.LITELLM_MASTER_KEY;
-  const authenticator = new Authenticator(masterKey, keyDirectory);
+  const authenticator = new Authenticator(masterKey, keyDirectory, config.general_settings.litellm_key_header_name);
   for (const entry of config.general_settings.pass_through_endpoints ?? []) {
     if (entry.auth === false) logger.warn(`general_settings.pass_through_endpoints: ${entry.path} is served with auth: false — anyone who can reach the gateway calls ${entry.target} with the headers configured for it`);
   }
@@ -432,6 +434,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     throw error instanceof CacheConfigError ? new ConfigError(error.message) : error;
   }
   if (cache) registerCacheMetrics(metrics.registry, cache);
+  // general_settings.global_max_parallel_requests, per process (http/global-parallel.ts); unset: nothing.
+  const globalParallel = GlobalParallelLimit.of(config.general_settings.global_max_parallel_requests);
+  if (globalParallel) registerGlobalParallelMetrics(metrics.registry, globalParallel);
   let callbacks: Callbacks | undefined;
   try {
     callbacks = Callbacks.fromSettings(config.litellm_settings, env, logger, options.callbackTuning);
@@ -488,11 +493,14 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     budgets: () => budgetService,
     customers: () => customerService,
     endUserHeader: config.general_settings.user_header_name,
+    allowedIps: config.general_settings.allowed_ips ? allowedAddresses(config.general_settings.allowed_ips) : undefined,
     requiredParams: requiredParamsOf(config.general_settings),
+    globalParallel,
+    rejectClientTags: config.general_settings.reject_clientside_metadata_tags === true,
     proxyRoutes: proxyRoutesOf(config.general_settings),
     metrics,
     metricsPublic: config.general_settings.metrics_public === true,
-    passThrough: { endpoints: config.general_settings.pass_through_endpoints ?? [], env, proxyBudget: proxyBudget !== undefined },
+    passThrough: { endpoints: config.general_settings.pass_through_endpoints ?? [], env, proxyBudget: proxyBudget !== undefined, keyHeader: config.general_settings.litellm_key_header_name },
     platform,
     roles: platformSettings?.roles ?? DEFAULT_ROLE_PERMISSIONS,
     platformStorage: {

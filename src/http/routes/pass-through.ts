@@ -43,7 +43,7 @@ const DEFAULT_TIMEOUT_SECONDS = 600;
 /** The largest JSON answer read for its usage; larger ones are streamed through unread. */
 const MAX_USAGE_BODY_BYTES = 8 * 1024 * 1024;
 /** Never sent on: they describe one connection, or carry the gateway key the client presented. */
-const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'accept-encoding', 'expect']);
+const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'x-litellm-api-key', 'cookie', 'accept-encoding', 'expect']);
 /**
  * Never returned: they describe one connection, set state on the gateway's origin (a cookie), or
  * would let a target's script claim more of that origin (a service worker scoped above its path).
@@ -103,6 +103,8 @@ function anonymousContext(request: FastifyRequest): CallContext {
 interface Relay {
   entry: PassThroughEndpoint;
   headers: Record<string, string>;
+  /** general_settings.litellm_key_header_name, lower-cased: it carries the gateway key, never sent on. */
+  keyHeader?: string;
 }
 
 /**
@@ -151,7 +153,7 @@ function requestHeaders(relay: Relay, request: FastifyRequest): Record<string, s
   const headers: Record<string, string> = {};
   if (relay.entry.forward_headers) {
     for (const [name, value] of Object.entries(request.headers)) {
-      if (NOT_FORWARDED.has(name) || value === undefined) continue;
+      if (NOT_FORWARDED.has(name) || name === relay.keyHeader || value === undefined) continue;
       headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
   } else {
@@ -354,12 +356,12 @@ function modelsRefusal(owner: string): GatewayError {
   return new GatewayError('permission_denied', `${owner} limits the models you may call, and a pass-through endpoint relays its body unread to a target that serves any model, so that limit cannot be held there: call the models through the gateway's own routes (/v1/chat/completions, /v1/messages, …), or use a key no such limit applies to for this route`);
 }
 
-export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; creditsOn?: boolean; platform?: PlatformLayer; proxyBudget?: boolean }): void {
+export function registerPassThroughRoutes(app: FastifyInstance, deps: { gateway: Gateway; endpoints: PassThroughEndpoint[]; env: Record<string, string | undefined>; creditsOn?: boolean; platform?: PlatformLayer; proxyBudget?: boolean; keyHeader?: string }): void {
   const { gateway } = deps;
   const routes = deps.endpoints.map((entry, index): Relay => {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(entry.headers ?? {})) headers[name] = resolveHeader(value, deps.env, `general_settings.pass_through_endpoints[${index}].headers.${name}`);
-    return { entry, headers };
+    return { entry, headers, keyHeader: deps.keyHeader?.toLowerCase() };
   });
   void app.register(async (scope) => {
     // Bodies go to the target as they came: never parsed.
