@@ -82,6 +82,8 @@ export interface ServerDependencies {
   keyGenerateParams?: KeyGenerateParams;
   /** litellm_settings.key_generation_settings: who may create which keys on /key/generate. */
   keyGenerationSettings?: KeyGenerationSettings | null;
+  /** general_settings.default_team_disabled: only admins create personal keys. */
+  defaultTeamDisabled?: boolean;
   /** litellm_settings.default_internal_user_params, max_internal_user_budget, internal_user_budget_duration: what /user/new fills in. */
   userDefaults?: UserDefaults;
   /** general_settings.user_header_name: the header naming the end user a call is made for. */
@@ -336,7 +338,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
-  registerKeyRoutes(app, deps.management, deps.platform?.rules, deps.keyGenerateParams, deps.keyGenerationSettings);
+  registerKeyRoutes(app, deps.management, deps.platform?.rules, deps.keyGenerateParams, deps.keyGenerationSettings, deps.defaultTeamDisabled);
   registerManagementRoutes(app, deps.management, deps.userDefaults);
   if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
   if (deps.customers) registerCustomerRoutes(app, deps.customers);

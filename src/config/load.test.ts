@@ -98,12 +98,13 @@ ${filtering}`;
 
   it('an unset variable in a setting the gateway does not read is a warning; in one it reads, a fatal error', () => {
     const loaded = parseConfig(
-      'litellm_settings:\n  success_callback: ["langfuse"]\n  langfuse_default_tags: os.environ/UNSET_A\ngeneral_settings:\n  alert_to_webhook_url:\n    llm_exceptions: os.environ/UNSET_B\n  master_key: os.environ/UNSET_C\nguardrails:\n  - guardrail_name: g\n    litellm_params:\n      guardrail: lakera_v2\n      mode: pre_call\n      api_key: os.environ/UNSET_D\n  - guardrail_name: h\n    litellm_params:\n      guardrail: generic_guardrail_api\n      mode: pre_call\n      api_base: http://guard.example\n      api_key: os.environ/UNSET_E\n',
+      'litellm_settings:\n  success_callback: ["langfuse"]\n  service_callbacks: os.environ/UNSET_A\ngeneral_settings:\n  alert_to_webhook_url:\n    llm_exceptions: os.environ/UNSET_B\n  master_key: os.environ/UNSET_C\nguardrails:\n  - guardrail_name: g\n    litellm_params:\n      guardrail: lakera_v2\n      mode: pre_call\n      api_key: os.environ/UNSET_D\n  - guardrail_name: h\n    litellm_params:\n      guardrail: generic_guardrail_api\n      mode: pre_call\n      api_base: http://guard.example\n      api_key: os.environ/UNSET_E\n',
     );
     const missing = loaded.issues.filter((item) => item.kind === 'missing-env');
     expect(missing.map((item) => [item.message.split(' ')[2], item.severity, item.fatal])).toEqual([
       ['UNSET_A', 'warning', false],
-      ['UNSET_B', 'warning', false],
+      // alert_to_webhook_url is read (per-type Slack URLs): LiteLLM, too, refuses an unset variable there.
+      ['UNSET_B', 'error', true],
       ['UNSET_C', 'error', true],
       // A guardrail type the gateway does not run never calls out; a built-in one's settings are needed.
       ['UNSET_D', 'warning', false],

@@ -22,7 +22,7 @@ import { apiBaseProblem } from '../security/api-base.js';
 import { FAIR_SHARE_OF_ORIGIN } from '../auth/default-limits.js';
 import { ROLES } from '../auth/permissions.js';
 import { listenerSettingsFrom } from '../http/listener-settings.js';
-import { unsupportedCallbacks } from '../observability/callbacks/callbacks.js';
+import { callbackSettingsProblems, unsupportedCallbacks } from '../observability/callbacks/callbacks.js';
 import { FORBIDDEN_KEYS, resolveReferences, type ConfigPath, type MissingVariable } from './environment-references.js';
 import { applyCredentialList } from './credential-list.js';
 
@@ -226,6 +226,9 @@ export function parseConfig(source: string, env: Record<string, string | undefin
   for (const unsupported of unsupportedCallbacks(config.litellm_settings)) {
     const path: ConfigPath = unsupported.index === undefined ? ['litellm_settings', unsupported.key] : ['litellm_settings', unsupported.key, unsupported.index];
     issues.push({ severity: 'warning', message: unsupported.message, path, ...locate(path), fatal: false, kind: 'unsupported-key' });
+  }
+  for (const problem of callbackSettingsProblems(config.callback_settings, config.litellm_settings)) {
+    issues.push({ severity: 'warning', message: problem.message, path: problem.path, ...locate(problem.path), fatal: false, kind: 'unsupported-key' });
   }
 
   // On the keys as written: a key whose os.environ/ variable is unset is still a key the config uses.

@@ -190,6 +190,19 @@ export const modelEntrySchema = z
 
 const fallbackList = z.array(z.record(z.union([z.array(z.string()), z.string().transform((value) => [value])])));
 
+/** LiteLLM's AllowedFailsPolicy: failures a minute, per error kind, a deployment may have before it cools down. */
+const failsAllowed = integer.refine((value) => value >= 0, 'must be zero or more');
+export const allowedFailsPolicySchema = z
+  .object({
+    BadRequestErrorAllowedFails: failsAllowed.optional(),
+    AuthenticationErrorAllowedFails: failsAllowed.optional(),
+    TimeoutErrorAllowedFails: failsAllowed.optional(),
+    RateLimitErrorAllowedFails: failsAllowed.optional(),
+    ContentPolicyViolationErrorAllowedFails: failsAllowed.optional(),
+    InternalServerErrorAllowedFails: failsAllowed.optional(),
+  })
+  .passthrough();
+
 export const routerSettingsSchema = z
   .object({
     routing_strategy: z.enum(ROUTING_STRATEGY_NAMES).optional(),
@@ -208,7 +221,7 @@ export const routerSettingsSchema = z
     max_fallbacks: integer.optional(),
     model_group_alias: z.record(z.union([z.string(), z.object({ model: z.string(), hidden: boolean.optional() }).passthrough()])).optional(),
     retry_policy: z.record(integer).optional(),
-    allowed_fails_policy: z.record(integer).optional(),
+    allowed_fails_policy: allowedFailsPolicySchema.optional(),
     redis_host: z.string().optional(),
     redis_port: integer.optional(),
     redis_password: z.string().optional(),
@@ -237,6 +250,8 @@ export const litellmSettingsSchema = z
     callbacks: z.unknown().optional(),
     success_callback: z.unknown().optional(),
     failure_callback: z.unknown().optional(),
+    /** LiteLLM's default Langfuse tags (langfuse.ts LANGFUSE_DEFAULT_TAGS); the others are warned about (callbacks.ts). */
+    langfuse_default_tags: z.unknown().optional(),
     redact_user_api_key_info: boolean.optional(),
     forward_traceparent_to_llm_provider: boolean.optional(),
     cache: boolean.optional(),
@@ -330,6 +345,10 @@ export const generalSettingsSchema = z
     /** Seconds over which a response is slow (llm_too_slow alerts; default 300). */
     alerting_threshold: nonNegative.optional(),
     alert_types: z.array(z.string()).optional(),
+    /** Alert type → Slack webhook URL or list of URLs, used instead of SLACK_WEBHOOK_URL (observability/alerting/alerting.ts). */
+    alert_to_webhook_url: z.record(z.unknown(), { invalid_type_error: 'expected a mapping of alert types to Slack webhook URLs' }).optional(),
+    /** Only admins create personal keys (no team_id) on /key/generate; everyone else creates team keys. */
+    default_team_disabled: boolean.optional(),
     /** LiteLLM's alerting tuning (observability/alerting/alerting-args.ts): each key used or warned about. */
     alerting_args: z.record(z.unknown(), { invalid_type_error: 'expected a mapping of alerting arguments' }).optional(),
     /** Days covered by each rolling spend_reports report ("7d": the calendar week, the default). */
@@ -407,6 +426,8 @@ export const configSchema = z
     guardrails: guardrailsConfigSchema.optional(),
     /** LiteLLM's reusable credentials, copied into the model entries that name them (src/config/credential-list.ts). */
     credential_list: z.array(credentialItemSchema).optional(),
+    /** LiteLLM's per-callback settings: `<callback>: {message_logging: false}` (callbacks.ts); the rest is warned about. */
+    callback_settings: z.unknown().optional(),
   })
   .passthrough();
 
@@ -421,6 +442,7 @@ export const KNOWN_KEYS: Array<{ path: Array<string | '*'>; schema: z.AnyZodObje
   { path: ['model_list', '*', 'litellm_params'], schema: litellmParamsSchema, section: 'litellm_params' },
   { path: ['model_list', '*', 'model_info'], schema: modelInfoSchema, section: 'model_info' },
   { path: ['router_settings'], schema: routerSettingsSchema, section: 'router_settings' },
+  { path: ['router_settings', 'allowed_fails_policy'], schema: allowedFailsPolicySchema },
   { path: ['litellm_settings'], schema: litellmSettingsSchema, section: 'litellm_settings' },
   { path: ['general_settings'], schema: generalSettingsSchema, section: 'general_settings' },
   { path: ['general_settings', 'pass_through_endpoints', '*'], schema: passThroughEndpointSchema },

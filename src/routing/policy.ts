@@ -34,6 +34,11 @@ export interface RouterPolicy {
   defaultFallbacks: string[];
   maxFallbacks: number;
   retryPolicy: Partial<Record<RetryKind, number>>;
+  /**
+   * router_settings.allowed_fails_policy: failures a minute a deployment may have, per error kind
+   * (RetryKind's names ending in AllowedFails), before it cools down. Undefined when not set.
+   */
+  allowedFailsPolicy?: Partial<Record<string, number>>;
   latencyBuffer: number;
   /**
    * router_settings.timeout (or litellm_settings.request_timeout) in ms: the whole-request timeout
@@ -75,6 +80,7 @@ export function routerPolicyFrom(config: GatewayConfig): RouterPolicy {
     defaultFallbacks: router.default_fallbacks ?? litellm.default_fallbacks ?? [],
     maxFallbacks: router.max_fallbacks ?? DEFAULT_MAX_FALLBACKS,
     retryPolicy: (router.retry_policy ?? {}) as Partial<Record<RetryKind, number>>,
+    allowedFailsPolicy: router.allowed_fails_policy && Object.keys(router.allowed_fails_policy).length > 0 ? (router.allowed_fails_policy as Partial<Record<string, number>>) : undefined,
     latencyBuffer: typeof args.lowest_latency_buffer === 'number' ? args.lowest_latency_buffer : 0.1,
     defaultTimeoutMs: router.timeout !== undefined || litellm.request_timeout !== undefined ? Math.round((router.timeout ?? litellm.request_timeout ?? 0) * 1000) : undefined,
     maxStreamDurationMs: router.max_stream_duration !== undefined ? Math.round(router.max_stream_duration * 1000) : undefined,
@@ -90,6 +96,18 @@ export function retryKindOf(error: GatewayError): RetryKind {
   if (error.status === 408 || error.status === 504 || error.code === 'upstream_timeout' || error.code === 'upstream_request_timeout') return 'TimeoutErrorRetries';
   if (error.status >= 500) return 'InternalServerErrorRetries';
   return 'BadRequestErrorRetries';
+}
+
+/**
+ * The failure count a deployment cools down at, and the counter it is kept in: allowed_fails in the
+ * one counter of the deployment, or — when allowed_fails_policy names the error's kind — one more
+ * than the policy's number (LiteLLM cools down once the count exceeds it) in the kind's own counter.
+ */
+export function cooldownThreshold(policy: RouterPolicy, error: GatewayError): { allowedFails: number; counter?: string } {
+  if (policy.allowedFailsPolicy === undefined) return { allowedFails: policy.allowedFails };
+  const kind = retryKindOf(error).replace(/Retries$/, 'AllowedFails');
+  const allowed = policy.allowedFailsPolicy[kind];
+  return typeof allowed === 'number' ? { allowedFails: allowed + 1, counter: kind } : { allowedFails: policy.allowedFails };
 }
 
 /** How many retries an error of this kind gets: retry_policy when it names the kind, else num_retries for retryable errors. */

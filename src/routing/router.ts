@@ -11,7 +11,7 @@ import type { RouterState } from '../state/router-state.js';
 import type { ModelGroup } from './catalog.js';
 import { withoutBackendUrl } from '../backends/backend-of.js';
 import { DeploymentStats } from './deployment-stats.js';
-import { countsTowardCooldown, type RouterPolicy } from './policy.js';
+import { cooldownThreshold, countsTowardCooldown, type RouterPolicy } from './policy.js';
 import { routingStrategy, usesUsageWindows } from './strategies/index.js';
 import type { RandomSource } from './strategies/types.js';
 
@@ -144,7 +144,8 @@ export class Router {
     if (!countsTowardCooldown(error)) return Promise.resolve();
     this.deps.health?.observeFailure(deployment, error, quoteUpstream);
     this.stats.recordFailureLatency(deployment.id, Math.max(latencyMs, 10_000));
-    return this.deps.state.recordFailure(deployment.id, this.policy.allowedFails, this.policy.cooldownMs).then(
+    const { allowedFails, counter } = cooldownThreshold(this.policy, error);
+    return this.deps.state.recordFailure(deployment.id, allowedFails, this.policy.cooldownMs, counter).then(
       (until) => {
         if (until !== undefined) {
           this.deps.logger.warn({ deployment: deployment.id, model: deployment.modelName, until: new Date(until).toISOString(), reason: error.code }, 'deployment cooling down after repeated failures');

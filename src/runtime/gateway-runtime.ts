@@ -439,7 +439,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   if (globalParallel) registerGlobalParallelMetrics(metrics.registry, globalParallel);
   let callbacks: Callbacks | undefined;
   try {
-    callbacks = Callbacks.fromSettings(config.litellm_settings, env, logger, options.callbackTuning);
+    callbacks = Callbacks.fromSettings({ ...config.litellm_settings, callback_settings: config.callback_settings }, env, logger, options.callbackTuning);
   } catch (error) {
     throw error instanceof CallbackProblem ? new ConfigError(error.message) : error;
   }
@@ -473,6 +473,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const app = await buildServer({
     keyGenerateParams: { upperbound: config.litellm_settings.upperbound_key_generate_params, defaults: config.litellm_settings.default_key_generate_params },
     keyGenerationSettings: config.litellm_settings.key_generation_settings,
+    defaultTeamDisabled: config.general_settings.default_team_disabled === true,
     userDefaults: { params: config.litellm_settings.default_internal_user_params, maxBudget: config.litellm_settings.max_internal_user_budget, budgetDuration: config.litellm_settings.internal_user_budget_duration },
     isDraining: () => draining,
     sharedStateDegraded: sharedState ? () => sharedState.degraded : undefined,

@@ -14,8 +14,8 @@ const COOLDOWN_EVENT = 'cooldown';
 /** The primary's router state: the local one, telling every worker of each cooldown it starts. */
 export function primaryRouterState(local: LocalRouterState, broadcast: (target: string, name: string, args: unknown[]) => void): object {
   return {
-    async recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number): Promise<number | undefined> {
-      const until = await local.recordFailure(deploymentId, allowedFails, cooldownMs);
+    async recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number, counter?: string): Promise<number | undefined> {
+      const until = await local.recordFailure(deploymentId, allowedFails, cooldownMs, counter);
       if (until !== undefined) broadcast(ROUTER_TARGET, COOLDOWN_EVENT, [deploymentId, until]);
       return until;
     },

@@ -8,15 +8,16 @@ export class LocalRouterState implements RouterState {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number): Promise<number | undefined> {
+  async recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number, counter?: string): Promise<number | undefined> {
     const now = this.now();
-    const recent = (this.failures.get(deploymentId) ?? []).filter((time) => now - time < MINUTE_MS);
+    const key = !counter ? deploymentId : `${deploymentId}\n${counter}`;
+    const recent = (this.failures.get(key) ?? []).filter((time) => now - time < MINUTE_MS);
     recent.push(now);
-    this.failures.set(deploymentId, recent);
+    this.failures.set(key, recent);
     if (recent.length < Math.max(1, allowedFails) || cooldownMs <= 0) return undefined;
     const until = now + cooldownMs;
     this.cooldowns.set(deploymentId, until);
-    this.failures.delete(deploymentId);
+    this.failures.delete(key);
     return until;
   }
 

@@ -100,9 +100,10 @@ export class RedisRouterState implements RouterState {
     return `${this.prefix}cooldown:${deploymentId}`;
   }
 
-  async recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number): Promise<number | undefined> {
+  async recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number, counter?: string): Promise<number | undefined> {
+    const failures = !counter ? `${this.prefix}fails:${deploymentId}` : `${this.prefix}fails:${deploymentId}:${counter}`;
     const until = Number(
-      await this.redis.eval(RECORD_FAILURE, 2, `${this.prefix}fails:${deploymentId}`, this.cooldownKey(deploymentId), Math.max(1, allowedFails), Math.round(cooldownMs), Date.now()),
+      await this.redis.eval(RECORD_FAILURE, 2, failures, this.cooldownKey(deploymentId), Math.max(1, allowedFails), Math.round(cooldownMs), Date.now()),
     );
     if (!until) return undefined;
     this.cooldowns.set(deploymentId, until);

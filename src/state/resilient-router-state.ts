@@ -29,10 +29,10 @@ export class ResilientRouterState implements RouterState {
     return onLocal();
   }
 
-  recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number): Promise<number | undefined> {
+  recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number, counter?: string): Promise<number | undefined> {
     return this.either(
-      () => this.shared.recordFailure(deploymentId, allowedFails, cooldownMs),
-      () => this.local.recordFailure(deploymentId, allowedFails, cooldownMs),
+      () => this.shared.recordFailure(deploymentId, allowedFails, cooldownMs, counter),
+      () => this.local.recordFailure(deploymentId, allowedFails, cooldownMs, counter),
     );
   }
 

@@ -15,9 +15,10 @@ export interface RouterState {
   /**
    * Counts a failure of a deployment within the last minute; when the count reaches
    * `allowedFails`, puts the deployment into cooldown for `cooldownMs` and returns the time (epoch
-   * ms) it frees up.
+   * ms) it frees up. `counter` names a separate count for one error kind (allowed_fails_policy);
+   * without it the failure goes to the deployment's one count.
    */
-  recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number): Promise<number | undefined>;
+  recordFailure(deploymentId: string, allowedFails: number, cooldownMs: number, counter?: string): Promise<number | undefined>;
   /** Epoch ms until which the deployment is cooling down, or undefined (a local, synchronous view). */
   coolingUntil(deploymentId: string): number | undefined;
   /**

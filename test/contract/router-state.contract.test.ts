@@ -42,6 +42,20 @@ describe.each(implementations)('router state ($name)', ({ create }) => {
     }
   });
 
+  it('keeps a named counter (allowed_fails_policy kind) apart from the deployment\'s one count and other kinds', async () => {
+    const state = await create();
+    try {
+      for (let index = 0; index < 5; index++) expect(await state.recordFailure('d5', 101, 60_000, 'RateLimitErrorAllowedFails')).toBeUndefined();
+      expect(await state.recordFailure('d5', 2, 60_000)).toBeUndefined();
+      expect(state.coolingUntil('d5')).toBeUndefined();
+      const until = await state.recordFailure('d5', 1, 60_000, 'AuthenticationErrorAllowedFails');
+      expect(until).toBeGreaterThan(Date.now() + 55_000);
+      expect(state.coolingUntil('d5')).toBe(until);
+    } finally {
+      await state.close();
+    }
+  });
+
   it('lets a cooldown expire', async () => {
     const state = await create();
     try {

@@ -34,7 +34,6 @@ const FIXTURE = join(import.meta.dirname, '../fixtures/litellm-real-world.yaml')
 /** Keys the fixture uses that LiteLLM has and the gateway does not support (each must be warned about). */
 const UNSUPPORTED_IN_FIXTURE: ReadonlyArray<readonly [LitellmSection, string]> = [
   ['litellm_settings', 'modify_params'],
-  ['router_settings', 'allowed_fails_policy'],
   ['general_settings', 'store_model_in_db'],
   ['general_settings', 'proxy_batch_write_at'],
   ['litellm_params', 'watsonx_region_name'],
@@ -93,7 +92,7 @@ describe('check-config on a real-world LiteLLM config', () => {
       expect(entries.length, model).toBeGreaterThan(0);
     }
     // Honoured settings are not reported.
-    for (const key of ['disable_spend_logs', 'turn_off_message_logging', 'enable_pre_call_checks', 'enable_tag_filtering', 'tags', 'aws_access_key_id', 'aws_region_name', 'vertex_project', 'vertex_credentials', 'organization', 'max_retries', 'max_response_size_mb', 'base_model', 'supports_vision', 'cache_params']) expect(out).not.toContain(`"${key}" is not supported`);
+    for (const key of ['disable_spend_logs', 'turn_off_message_logging', 'enable_pre_call_checks', 'enable_tag_filtering', 'tags', 'aws_access_key_id', 'aws_region_name', 'vertex_project', 'vertex_credentials', 'organization', 'max_retries', 'max_response_size_mb', 'base_model', 'supports_vision', 'cache_params', 'allowed_fails_policy']) expect(out).not.toContain(`"${key}" is not supported`);
     expect(out).toMatch(/ok — \d+ model\(s\), 40 deployment\(s\)/);
   });
 

@@ -115,15 +115,18 @@ const keyListQuery = z.object({
  * at start (a reload reports them as needing a restart), as is `generation`
  * (litellm_settings.key_generation_settings).
  */
-export function registerKeyRoutes(app: FastifyInstance, service: () => ManagementService, rules?: AliasRules, keyParams: KeyGenerateParams = {}, generation?: KeyGenerationSettings | null): void {
+export function registerKeyRoutes(app: FastifyInstance, service: () => ManagementService, rules?: AliasRules, keyParams: KeyGenerateParams = {}, generation?: KeyGenerationSettings | null, defaultTeamDisabled = false): void {
   const access = new ManagementAccess(service, rules);
   /**
    * key_generation_settings on /key/generate (LiteLLM's key_generation_check, before any default
    * is filled in): 400 when a non-admin's role may not create this team or personal key, or a
    * required param is not in the body. A caller outside the named team is left to checkKeyFields.
+   * general_settings.default_team_disabled: a non-admin's personal key (no team_id) is refused (400).
    */
   const assertMayGenerate = async (actor: Actor, teamId: string | null | undefined, sent: unknown) => {
-    if (!generation || actor.kind === 'admin') return;
+    if (actor.kind === 'admin') return;
+    if (defaultTeamDisabled && !teamId) throw new GatewayError('invalid_request', 'Personal key creation is disabled by admin (general_settings.default_team_disabled): create a team key, with the team_id of a team you are a member of', { param: 'team_id' });
+    if (!generation) return;
     const body = typeof sent === 'object' && sent !== null ? (sent as Record<string, unknown>) : {};
     let refusal: string | undefined;
     if (teamId) {

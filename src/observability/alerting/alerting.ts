@@ -3,7 +3,8 @@
  * monitor), LLM exceptions (calls that failed upstream or in the gateway, 5xx) and slow responses
  * (over alerting_threshold seconds), budget crossings (budget-alerts.ts), the spend reports
  * (spend-report.ts) and, with alerting_args outage thresholds, error-count outages (outage-counts.ts)
- * are sent to a Slack incoming webhook (SLACK_WEBHOOK_URL) and/or a generic webhook (WEBHOOK_URL).
+ * are sent to a Slack incoming webhook (SLACK_WEBHOOK_URL) and/or a generic webhook (WEBHOOK_URL);
+ * general_settings.alert_to_webhook_url sends listed alert types to their own Slack URL(s) instead.
  * alerting_args (alerting-args.ts) also sets the budget alert ttl and log_to_console. Each condition (type + deployment + error) alerts once per window
  * (deduplicated), and at most MAX_PER_MINUTE alerts leave per minute (rate-limited; the rest are
  * counted as dropped). Delivery is the callbacks' bounded queue: off the request path, retried.
@@ -28,6 +29,8 @@ export interface AlertingSettings {
   alert_types?: unknown;
   alerting_args?: unknown;
   spend_report_frequency?: unknown;
+  /** LiteLLM's per-alert-type Slack webhook URL(s) (a string or a list each), used instead of SLACK_WEBHOOK_URL. */
+  alert_to_webhook_url?: unknown;
   /** litellm_settings.turn_off_message_logging: no exception alert quotes an upstream's error text (it may echo the prompt). */
   turn_off_message_logging?: unknown;
 }
@@ -36,6 +39,18 @@ export interface AlertingSettings {
 const DEDUPE_WINDOW_MS = 60 * 60 * 1000;
 const MAX_PER_MINUTE = 20;
 const DEFAULT_THRESHOLD_SECONDS = 300;
+
+/** One alert bound for one URL (a channel's queue item). */
+interface Routed {
+  alert: Alert;
+  url: string;
+}
+
+/** A channel: its queue and the URL(s) each alert type goes to there. */
+interface Channel {
+  queue: DeliveryQueue<Routed>;
+  urlsFor: (type: AlertType) => readonly string[];
+}
 
 export class Alerting {
   private readonly sent = new Map<string, number>();
@@ -46,7 +61,7 @@ export class Alerting {
   private readonly outageCounts: OutageCounts | undefined;
 
   private constructor(
-    private readonly channels: Array<DeliveryQueue<Alert>>,
+    private readonly channels: Channel[],
     private readonly types: Set<AlertType>,
     private readonly thresholdMs: number,
     private readonly now: () => number,
@@ -64,26 +79,35 @@ export class Alerting {
   static fromSettings(settings: AlertingSettings, env: Record<string, string | undefined>, logger: Logger, tuning: CallbackQueueTuning = {}, now: () => number = Date.now): Alerting | undefined {
     const channels = listOf(settings.alerting);
     const unused = () => {
-      for (const key of ['alerting_args', 'spend_report_frequency'] as const) {
+      for (const key of ['alerting_args', 'spend_report_frequency', 'alert_to_webhook_url'] as const) {
         if (settings[key] !== undefined) logger.warn(`general_settings.${key} is set but alerting is off (no general_settings.alerting channel with its URL set): it changes nothing`);
       }
       return undefined;
     };
     if (channels.length === 0) return unused();
-    const queues: Array<DeliveryQueue<Alert>> = [];
+    const queues: Channel[] = [];
     for (const channel of channels) {
       if (channel === 'slack') {
         const url = env.SLACK_WEBHOOK_URL?.trim();
-        if (!url) logger.warn('general_settings.alerting has "slack" but SLACK_WEBHOOK_URL is not set: no Slack alert is sent');
-        else queues.push(new DeliveryQueue<Alert>({ ...tuning, batchSize: 1, destination: 'slack_alerts', logger, send: ([alert], signal) => postJson(url, slackMessage(alert), {}, signal) }));
+        const routes = slackRoutes(settings.alert_to_webhook_url, logger);
+        if (!url && routes.size === 0) logger.warn('general_settings.alerting has "slack" but SLACK_WEBHOOK_URL is not set: no Slack alert is sent');
+        else {
+          if (!url) logger.warn(`general_settings.alerting has "slack" but SLACK_WEBHOOK_URL is not set: only the alert types in alert_to_webhook_url (${[...routes.keys()].join(', ')}) are sent to Slack`);
+          const fallback = url ? [url] : [];
+          queues.push({ queue: new DeliveryQueue<Routed>({ ...tuning, batchSize: 1, destination: 'slack_alerts', logger, send: ([item], signal) => postJson(item.url, slackMessage(item.alert), {}, signal) }), urlsFor: (type) => routes.get(type) ?? fallback });
+        }
       } else if (channel === 'webhook') {
         const url = env.WEBHOOK_URL?.trim();
         if (!url) logger.warn('general_settings.alerting has "webhook" but WEBHOOK_URL is not set: no webhook alert is sent');
-        else queues.push(new DeliveryQueue<Alert>({ ...tuning, batchSize: 1, destination: 'webhook_alerts', logger, send: ([alert], signal) => postJson(url, webhookBody(alert), {}, signal) }));
+        else {
+          const urls = [url];
+          queues.push({ queue: new DeliveryQueue<Routed>({ ...tuning, batchSize: 1, destination: 'webhook_alerts', logger, send: ([item], signal) => postJson(item.url, webhookBody(item.alert), {}, signal) }), urlsFor: () => urls });
+        }
       } else {
         logger.warn({ channel }, `alerting channel "${channel}" is not supported (slack, webhook are): no alert is sent to it`);
       }
     }
+    if (settings.alert_to_webhook_url != null && !channels.includes('slack')) logger.warn('general_settings.alert_to_webhook_url is set but "slack" is not among general_settings.alerting: its URLs receive nothing (they are Slack webhooks)');
     if (queues.length === 0) return unused();
     const asked = listOf(settings.alert_types);
     const types = new Set<AlertType>();
@@ -98,15 +122,15 @@ export class Alerting {
   }
 
   start(): void {
-    for (const queue of this.channels) queue.start();
+    for (const channel of this.channels) channel.queue.start();
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.channels.map((queue) => queue.close()));
+    await Promise.all(this.channels.map((channel) => channel.queue.close()));
   }
 
   snapshot(): DeliveryStats[] {
-    return this.channels.map((queue) => queue.snapshot());
+    return this.channels.map((channel) => channel.queue.snapshot());
   }
 
   /** Alerts deduplicated or over the rate limit, not sent. */
@@ -216,9 +240,49 @@ export class Alerting {
     this.minuteCount++;
     this.sent.set(alert.condition, now);
     if (this.sent.size > 10_000) for (const [key, at] of this.sent) if (now - at >= DEDUPE_WINDOW_MS) this.sent.delete(key);
-    for (const queue of this.channels) queue.enqueue(alert);
+    for (const channel of this.channels) for (const url of channel.urlsFor(alert.alert_type)) channel.queue.enqueue({ alert, url });
     if (this.args.logToConsole) this.logger.info({ alert: webhookBody(alert) }, `alert sent: ${alert.alert_type}`);
     return true;
+  }
+}
+
+/**
+ * general_settings.alert_to_webhook_url, as LiteLLM's SlackAlerting.send_alert reads it: alert type →
+ * Slack webhook URL or list of URLs (os.environ/ references are resolved when the config loads). A
+ * name that is no alert type here, a value that is not a URL or list of URLs, and a URL that is not
+ * http(s) are warned about (naming the alert type, never the URL: it is a secret) and left out.
+ */
+function slackRoutes(value: unknown, logger: Logger): Map<AlertType, string[]> {
+  const routes = new Map<AlertType, string[]>();
+  if (value === undefined || value === null) return routes;
+  const where = 'general_settings.alert_to_webhook_url';
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    logger.warn(`${where} must map alert types to Slack webhook URLs: ignored, every Slack alert goes to SLACK_WEBHOOK_URL`);
+    return routes;
+  }
+  for (const [type, urls] of Object.entries(value as Record<string, unknown>)) {
+    if (!(BUILT_ALERT_TYPES as string[]).includes(type)) {
+      logger.warn({ alert_type: type }, `${where}.${type}: "${type}" is not an alert type sent here (${BUILT_ALERT_TYPES.join(', ')}): its URL receives nothing`);
+      continue;
+    }
+    const list = Array.isArray(urls) ? urls : [urls];
+    const valid = list.filter((url, index): url is string => {
+      const ok = typeof url === 'string' && isHttpUrl(url.trim());
+      if (!ok) logger.warn({ alert_type: type }, `${where}.${type}${Array.isArray(urls) ? `[${index}]` : ''} is not an http(s) URL: left out`);
+      return ok;
+    }).map((url) => url.trim());
+    if (valid.length > 0) routes.set(type as AlertType, valid);
+    else logger.warn({ alert_type: type }, `${where}.${type} has no usable URL: ${type} alerts go to SLACK_WEBHOOK_URL`);
+  }
+  return routes;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'https:' || protocol === 'http:';
+  } catch {
+    return false;
   }
 }
 

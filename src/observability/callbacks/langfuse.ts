@@ -3,8 +3,10 @@
  * its public ingestion API (`POST {LANGFUSE_HOST}/api/public/ingestion`, basic auth with
  * LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY). The request's `metadata` is read as LiteLLM's Langfuse
  * logger reads it: `trace_id`, `trace_name`, `generation_name`, `generation_id`, `session_id`,
- * `trace_user_id` (else the end user), `tags` (with the request's tags).
+ * `trace_user_id` (else the end user), `tags` (with the request's tags). litellm_settings
+ * langfuse_default_tags adds LiteLLM's `name:value` tags to every trace (LANGFUSE_DEFAULT_TAGS).
  */
+import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import type { UsageLogRow } from '../../storage/schema.js';
 import type { CallContent } from './callback-content.js';
@@ -38,15 +40,51 @@ interface IngestionEvent {
   body: Record<string, unknown>;
 }
 
+/**
+ * The langfuse_default_tags the gateway fills, as LiteLLM's Langfuse logger writes them: a
+ * `user_api_key_*` tag is `<name>:<value>` from the call's key (left out when the key has none, or
+ * with redact_user_api_key_info), `cache_hit:True|False`, `proxy_base_url:<PROXY_BASE_URL>`.
+ */
+export const LANGFUSE_DEFAULT_TAGS = new Set(['user_api_key_alias', 'user_api_key_user_id', 'user_api_key_team_id', 'user_api_key_hash', 'cache_hit', 'proxy_base_url']);
+
+export interface LangfuseDefaultTags {
+  names: string[];
+  proxyBaseUrl: string | undefined;
+}
+
+/** The default tags of the setting the gateway fills (load.ts warns about the others), or undefined. */
+export function langfuseDefaultTagsOf(value: unknown, env: Record<string, string | undefined>, logger: Logger): LangfuseDefaultTags | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const names = [...new Set(value.filter((name): name is string => typeof name === 'string' && LANGFUSE_DEFAULT_TAGS.has(name)))];
+  if (names.length === 0) return undefined;
+  const proxyBaseUrl = env.PROXY_BASE_URL?.trim() || undefined;
+  if (names.includes('proxy_base_url') && !proxyBaseUrl) logger.warn('langfuse_default_tags: proxy_base_url needs PROXY_BASE_URL: the tag is not added');
+  return { names, proxyBaseUrl };
+}
+
+function defaultTagsOf(defaults: LangfuseDefaultTags, payload: ReturnType<typeof standardLoggingPayload>): string[] {
+  const tags: string[] = [];
+  for (const name of defaults.names) {
+    if (name === 'cache_hit') tags.push(`cache_hit:${payload.cache_hit ? 'True' : 'False'}`);
+    else if (name === 'proxy_base_url') {
+      if (defaults.proxyBaseUrl) tags.push(`proxy_base_url:${defaults.proxyBaseUrl}`);
+    } else {
+      const value = payload.metadata[name as 'user_api_key_alias'];
+      if (value != null) tags.push(`${name}:${value}`);
+    }
+  }
+  return tags;
+}
+
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
 
 /** The trace-create and generation-create events of one call. */
-export function langfuseEvents(row: UsageLogRow, options: { redact: boolean }, content?: CallContent): IngestionEvent[] {
+export function langfuseEvents(row: UsageLogRow, options: { redact: boolean; defaultTags?: LangfuseDefaultTags }, content?: CallContent): IngestionEvent[] {
   const payload = standardLoggingPayload(row, options, content);
   const metadata = payload.metadata.requester_metadata ?? {};
   const generationName = text(metadata.generation_name) ?? `litellm-${payload.call_type}`;
   const traceId = text(metadata.trace_id) ?? text(metadata.existing_trace_id) ?? row.call_id;
-  const tags = [...new Set([...(Array.isArray(metadata.tags) ? metadata.tags.filter((tag): tag is string => typeof tag === 'string') : []), ...payload.request_tags])];
+  const tags = [...new Set([...(Array.isArray(metadata.tags) ? metadata.tags.filter((tag): tag is string => typeof tag === 'string') : []), ...payload.request_tags, ...(options.defaultTags ? defaultTagsOf(options.defaultTags, payload) : [])])];
   const now = new Date().toISOString();
   const start = new Date(payload.startTime * 1000).toISOString();
   const end = new Date(payload.endTime * 1000).toISOString();
@@ -97,7 +135,7 @@ export function langfuseEvents(row: UsageLogRow, options: { redact: boolean }, c
   ];
 }
 
-export function langfuseSender(settings: LangfuseSettings, options: { redact: boolean }): (batch: LoggedCall[], signal: AbortSignal) => Promise<void> {
+export function langfuseSender(settings: LangfuseSettings, options: { redact: boolean; defaultTags?: LangfuseDefaultTags }): (batch: LoggedCall[], signal: AbortSignal) => Promise<void> {
   return async (batch, signal) => {
     const response = await fetch(settings.ingestionUrl, {
       method: 'POST',
