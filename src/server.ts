@@ -5,10 +5,10 @@
 import type { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type HTTPMethods } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
-import { assertProxyRoutes, assertRouteAllowed, type ProxyRoutes } from './auth/allowed-routes.js';
+import { assertProxyRoutes, assertRouteAllowed, routePath, type ProxyRoutes } from './auth/allowed-routes.js';
 import { toGatewayError } from './errors.js';
 import type { ManagementService } from './auth/management.js';
 import { registerManagementRoutes } from './http/routes/management.js';
@@ -283,7 +283,12 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
       return;
     }
     // Only keys with allowed_routes pay for describing the route (nearly every request skips it).
-    const route = () => ({ method: request.method, path: request.url.split('?', 1)[0], callsModel: config.endpoint !== undefined });
+    // The path as the router read it, and whether it is also served with /v1 (so neither spelling escapes a listed route).
+    const route = () => {
+      const pattern = request.routeOptions.url;
+      const v1Twin = pattern !== undefined && !pattern.startsWith('/v1/') && app.hasRoute({ method: request.method as HTTPMethods, url: `/v1${pattern}` });
+      return { method: request.method, path: routePath(request.url), callsModel: config.endpoint !== undefined, v1Twin };
+    };
     if (cached) {
       call.caller = cached;
       try {

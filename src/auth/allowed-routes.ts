@@ -46,10 +46,28 @@ const INFO_PATHS = new Set([
 
 export interface RouteRequest {
   method: string;
-  /** The path without the query string. */
+  /** The path as the router matched it: without the query string or fragment, percent-decoded (routePath). */
   path: string;
   /** Whether the route calls a model (it records a usage row). */
   callsModel: boolean;
+  /** The path is also served with OpenAI's `/v1` prefix, as the same route (`/embeddings` and `/v1/embeddings`). */
+  v1Twin?: boolean;
+}
+
+/**
+ * The path a request URL names as Fastify's router (find-my-way) reads it: cut at `?` or `#`, and
+ * percent-decoded as decodeURI does (`/key/%64elete` is /key/delete; an encoded `/` stays encoded),
+ * so another spelling of a listed route is that route. A malformed escape is left as sent (the router refuses it).
+ */
+export function routePath(url: string): string {
+  const end = url.search(/[?#]/);
+  const path = end === -1 ? url : url.slice(0, end);
+  if (!path.includes('%')) return path;
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
 }
 
 function inGroup(group: RouteGroup, route: RouteRequest): boolean {
@@ -67,7 +85,9 @@ function inGroup(group: RouteGroup, route: RouteRequest): boolean {
 function matches(entry: string, route: RouteRequest): boolean {
   if ((ROUTE_GROUPS as readonly string[]).includes(entry)) return inGroup(entry as RouteGroup, route);
   // "/chat/completions" also allows "/v1/chat/completions" (the same route with OpenAI's prefix).
+  // And "/v1/embeddings" also "/embeddings", when the router serves both as one route (v1Twin).
   const paths = [route.path, route.path.replace(/^\/v1(?=\/)/, '')];
+  if (route.v1Twin) paths.push(`/v1${route.path}`);
   if (entry.endsWith('/*')) return paths.some((path) => path.startsWith(entry.slice(0, -1)));
   return paths.includes(entry);
 }

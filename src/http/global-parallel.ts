@@ -10,11 +10,13 @@
  *   takes a slot.
  * - A slot is held from admission until the response is finished or its connection closed (a
  *   plain answer, the end of a stream, an error, a client that went away): the response's `close`
- *   event, which Node emits exactly once for each of these.
+ *   event, which Node emits exactly once for each of these, or the connection's `close` (a
+ *   response queued behind an earlier pipelined one never emits its own when the client hangs up).
  * - Refusals carry `retry-after: 1` (LiteLLM sends the seconds to the next minute, which means
  *   nothing for a limit on calls in flight).
  * - Unset: no hook is registered, nothing runs on the request path.
  */
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { GatewayError } from '../errors.js';
@@ -55,12 +57,35 @@ export class GlobalParallelLimit {
   }
 }
 
+const SLOTS = Symbol('global parallel slots');
+
+/** The releases of the slots a connection's calls hold, run by one `close` listener per connection. */
+function slotsOf(socket: Socket & { [SLOTS]?: Set<() => void> }): Set<() => void> {
+  let slots = socket[SLOTS];
+  if (!slots) {
+    const created = (slots = socket[SLOTS] = new Set());
+    socket.once('close', () => {
+      for (const release of created) release();
+    });
+  }
+  return slots;
+}
+
 /** An onRequest hook registered after authentication's: admits each model call, or answers 429. */
 export function globalParallelHook(limit: GlobalParallelLimit, gateway: Gateway) {
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const config = request.routeOptions.config;
     if (config.endpoint === undefined || config.public) {
       done();
+      return;
+    }
+    const socket = request.raw.socket;
+    // The client went away while its key was being looked up: the `close` events were emitted
+    // already, so a slot taken now would never be freed. The call is not run.
+    if (socket.destroyed) {
+      const error = new GatewayError('client_closed_request', 'the client closed the connection before the call was admitted');
+      if (request.call) gateway.recordRejected(request.call, error, null);
+      sendError(reply, error);
       return;
     }
     if (!limit.tryAcquire()) {
@@ -71,7 +96,14 @@ export function globalParallelHook(limit: GlobalParallelLimit, gateway: Gateway)
       sendError(reply, error);
       return;
     }
-    reply.raw.once('close', () => limit.release());
+    // A response to a pipelined request waits for the socket behind the one before it, and never
+    // emits `close` when the client hangs up first: the socket's `close` frees its slot then.
+    const slots = slotsOf(socket);
+    const release = () => {
+      if (slots.delete(release)) limit.release();
+    };
+    slots.add(release);
+    reply.raw.once('close', release);
     done();
   };
 }

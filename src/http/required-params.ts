@@ -30,8 +30,10 @@ export function requiredParamsOf(settings: { enforce_user_param?: boolean; enfor
   return enforceUser || params.length > 0 ? { enforceUser, params } : undefined;
 }
 
-function namesEndUser(body: Record<string, unknown>): boolean {
+/** `metadata.user_id` names the end user on Anthropic's routes only (gateway/end-user.ts); elsewhere it names nobody. */
+function namesEndUser(body: Record<string, unknown>, endpoint: string): boolean {
   if (typeof body.user === 'string' && body.user.trim() !== '') return true;
+  if (endpoint !== 'messages' && !endpoint.startsWith('anthropic/')) return false;
   const metadata = body.metadata;
   return isJsonObject(metadata) && typeof metadata.user_id === 'string' && metadata.user_id.trim() !== '';
 }
@@ -59,7 +61,7 @@ export function requiredParamsHook(required: RequiredParams): (request: FastifyR
     if (!call?.caller.principal) return;
     const body = request.body;
     const json = isJsonObject(body) ? body : undefined;
-    if (required.enforceUser && call.endUser === undefined && !(json && namesEndUser(json))) {
+    if (required.enforceUser && call.endUser === undefined && !(json && namesEndUser(json, call.endpoint))) {
       const how = json ? 'send "user" in the body (or Anthropic\'s metadata.user_id, or the x-litellm-end-user-id header)' : 'this route\'s body is not read for it: name the end user with the x-litellm-end-user-id header';
       throw new GatewayError('invalid_request', `'user' param not passed in. 'enforce_user_param'=True: every call of a virtual key must name its end user; ${how}`, { param: 'user' });
     }

@@ -139,6 +139,15 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     }
     if (refusal) throw new GatewayError('invalid_request', refusal);
   };
+  /**
+   * default_team_disabled on /key/update, /key/bulk_update and /key/regenerate: a non-admin may not
+   * turn a key into a personal key afterwards (`team_id: null`), which /key/generate would refuse.
+   */
+  const assertKeepsTeam = (actor: Actor, body: { team_id?: string | null }) => {
+    if (defaultTeamDisabled && actor.kind !== 'admin' && Object.hasOwn(body, 'team_id') && !body.team_id) {
+      throw new GatewayError('invalid_request', 'Personal keys are disabled by admin (general_settings.default_team_disabled): a key may not be taken out of its team ("team_id": null); only an admin may', { param: 'team_id' });
+    }
+  };
   /** Refuses (400) a field above its upperbound_key_generate_params bound, naming it and the bound. */
   const assertWithinBounds = (body: Record<string, unknown>) => {
     const over = firstOverBound(body, keyParams.upperbound);
@@ -171,6 +180,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const body = parseInput(keyFields.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     refuseUnsupported(body);
     assertWithinBounds(body);
+    assertKeepsTeam(actor, body);
     const existing = await managedKey(actor, body.key, true);
     const { key: _reference, ...rest } = body;
     const fields = await access.checkKeyFields(actor, serviceFields(rest), existing);
@@ -189,6 +199,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     for (const entry of body.keys) {
       refuseUnsupported(entry);
       assertWithinBounds(entry);
+      assertKeepsTeam(actor, entry);
       const existing = await managedKey(actor, entry.key, true);
       if (checked.some((earlier) => earlier.hash === existing.hash)) {
         throw new GatewayError('invalid_request', `keys: key ${existing.alias ? `"${existing.alias}"` : existing.prefix} is named more than once; send one entry per key, with all of its changes`, { param: 'keys' });
@@ -208,6 +219,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const body = parseInput(fromPath ? schema : schema.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     refuseUnsupported(body);
     assertWithinBounds(body);
+    assertKeepsTeam(actor, body);
     const existing = await managedKey(actor, fromPath ?? (body as { key: string }).key, true);
     if (body.new_key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("new_key")');
     const { key: _reference, new_key: newKey, ...rest } = body as KeyBody & { new_key?: string };
