@@ -155,3 +155,29 @@ export function formatUsd(micros: number): string {
   const fraction = String(absolute % 1_000_000).padStart(6, '0').replace(/0+$/, '');
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
+
+/** The default upstream timeout (config/deployments.ts DEFAULT_TIMEOUT_SECONDS), for a deployment without one. */
+const DEFAULT_ATTEMPT_MS = 600_000;
+
+/**
+ * Micro-dollars of an attempt of `durationMs` (from sending the upstream request to the end of its
+ * answer) on a deployment priced per second (Deployment.perSecondPico), rounded up; undefined on
+ * other deployments.
+ */
+export function durationCostMicros(deployment: Pick<Deployment, 'perSecondPico'>, durationMs: number): number | undefined {
+  if (deployment.perSecondPico === undefined) return undefined;
+  return Math.ceil((Math.max(0, durationMs) * deployment.perSecondPico) / 1000 / PICO_PER_MICRO);
+}
+
+/**
+ * The longest an attempt on the deployment can run before the gateway cuts it: its whole-request
+ * timeout, or its stream's maximum duration when longer (a stream is cut at max_stream_duration).
+ */
+export function attemptDurationBoundMs(deployment: Pick<Deployment, 'timeoutMs' | 'maxStreamDurationMs'>): number {
+  return Math.max(deployment.timeoutMs ?? DEFAULT_ATTEMPT_MS, deployment.maxStreamDurationMs ?? 0);
+}
+
+/** Pico-dollars the longest attempt on a per-second deployment costs (0 on other deployments). */
+export function durationBoundPico(deployment: Pick<Deployment, 'perSecondPico' | 'timeoutMs' | 'maxStreamDurationMs'>): number {
+  return deployment.perSecondPico === undefined ? 0 : Math.ceil((attemptDurationBoundMs(deployment) * deployment.perSecondPico) / 1000);
+}

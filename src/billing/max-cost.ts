@@ -16,7 +16,7 @@
  */
 import type { ChatMessage, Deployment, MediaUnits, TokenPrices } from '../providers/types.js';
 import { isJsonObject, someJsonObject } from '../json-object.js';
-import { mediaCostPico } from './cost.js';
+import { durationBoundPico, mediaCostPico } from './cost.js';
 import { chatSearchesPerCall } from './media-pricing.js';
 import { pdfTokens, startPdfReading } from './pdf-pages.js';
 import { reservedPrices } from './priority-default.js';
@@ -586,6 +586,7 @@ export function dearestOutputPrice(prices: TokenPrices, promptTokens = Number.PO
  */
 export function pricesCall(input: CostInput, deployment: Deployment): boolean {
   const units = input.body.units as MediaUnits | undefined;
+  if (deployment.perSecondPico !== undefined) return true;
   if (units === undefined || units === null) return deployment.prices !== undefined;
   const unitsPriced = mediaCostPico(units, deployment) !== undefined;
   // Server-side tool uses (web searches, grounded prompts) are billed beside the call's tokens, not
@@ -607,7 +608,8 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[], promp
     // OpenAI's search models run a web search for every chat call, billed per search.
     const searches = input.kind === 'chat' ? chatSearchesPerCall(deployment) : 0;
     const media = (units ? (mediaCostPico(units, deployment) ?? 0) : 0) + (searches > 0 ? (mediaCostPico({ webSearches: searches }, deployment) ?? 0) : 0);
-    worst = Math.max(worst, tokens + media);
+    // A deployment priced per second bills the attempt's time: at most its timeout (cost.ts).
+    worst = Math.max(worst, tokens + media + durationBoundPico(deployment));
   }
   return Math.ceil(worst / PICO_PER_MICRO);
 }

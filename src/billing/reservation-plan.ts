@@ -12,6 +12,7 @@ import { GatewayError } from '../errors.js';
 import type { Deployment } from '../providers/types.js';
 import { dearestInputPrice, dearestOutputPrice, generatedChoices, maxCostMicros, mayCarryAudio, mayProduceImages, modelOutputLimit, predictionTokenBound, pricesCall, promptReadBound, promptTokenBound, type CostInput } from './max-cost.js';
 import { reservedPrices } from './priority-default.js';
+import { durationBoundPico } from './cost.js';
 
 export const DEFAULT_RESERVATION_OUTPUT_TOKENS = 1024;
 /** The smallest answer worth calling for: below this a call is refused rather than cut to nothing. */
@@ -57,6 +58,7 @@ function clientLimited(input: CostInput): boolean {
 
 export function reservationPlan(input: CostInput, deployments: Deployment[], allowanceTokens = DEFAULT_RESERVATION_OUTPUT_TOKENS): ReservationPlan {
   const priced = deployments.filter((deployment) => deployment.prices);
+  const timed = deployments.filter((deployment) => deployment.perSecondPico !== undefined);
   const flexible = !clientLimited(input) && priced.length > 0;
   // Never more than the smallest output window among the candidates (a larger cap would be refused upstream).
   const outputTokens = flexible ? Math.max(1, Math.min(allowanceTokens, ...priced.map((deployment) => modelOutputLimit(input, deployment)))) : undefined;
@@ -71,7 +73,8 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
     unpriced: deployments.find((deployment) => !pricesCall(input, deployment)),
     costMicros(tokens) {
       if (tokens === undefined) return maxCostMicros(input, deployments, prompt);
-      let worst = 0;
+      // Deployments priced per second reserve their longest attempt (cost.ts durationBoundPico).
+      let worst = timed.reduce((most, deployment) => Math.max(most, durationBoundPico(deployment)), 0);
       for (const deployment of priced) {
         const read = promptReadBound(input, deployment, prompt);
         const prices = reservedPrices(deployment, input.body)!;

@@ -8,7 +8,7 @@ import { resolvePrices } from '../billing/pricing.js';
 import { resolveMediaPrices } from '../billing/media-pricing.js';
 import { modelProvider } from '../providers/model-provider.js';
 import type { ProviderSpec } from '../providers/specs.js';
-import type { Deployment, JsonObject, ModelInfo } from '../providers/types.js';
+import type { Deployment, JsonObject, ModelInfo, TokenPrices } from '../providers/types.js';
 import type { MissingVariable } from './environment-references.js';
 import { formatPath, type LoadedConfig } from './load.js';
 import { DEFAULT_CALL_PARAMS, type ModelEntry } from './schema.js';
@@ -126,6 +126,7 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
   const credentials = aws && 'aws' in aws ? aws.aws : undefined;
   const identity = JSON.stringify([entry.model_name, params.model, apiBase ?? '', hashSecret(apiKey ?? credentials?.accessKeyId), params.api_version ?? '', ...(vertex?.target ? [vertex.target.project, vertex.target.location] : [])]);
   const id = modelInfo.id ?? createHash('sha256').update(identity).digest('hex').slice(0, 16);
+  const prices = resolvePrices(upstreamModel, modelInfo, params, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id);
 
   return {
     id,
@@ -149,9 +150,10 @@ function servedDeployment(entry: ModelEntry, context: DeploymentContext, missing
     region: regionOfName(deploymentRegionName(params.region_name, { vertex: vertex?.target, aws: credentials })),
     defaultParams,
     modelInfo: { ...modelInfo, id },
-    prices: resolvePrices(upstreamModel, modelInfo, params, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
+    prices,
     ...(vertex?.target ? { vertex: vertex.target } : {}),
     mediaPrices: resolveMediaPrices(upstreamModel, modelInfo, spec.local === true, spec.format === 'vertex_ai' ? 'vertex_ai' : spec.id),
+    ...perSecondPrice(params, prices),
     available,
     unavailableReason,
     ...(forEnvironment ? { unavailableForEnvironment: true } : {}),
@@ -202,4 +204,15 @@ function unservedDeployment(entry: ModelEntry, provider: string, upstreamModel: 
 
 function hashSecret(secret: string | undefined): string {
   return secret ? createHash('sha256').update(secret).digest('hex').slice(0, 12) : '';
+}
+
+/**
+ * LiteLLM's per-second pricing (litellm_params input_cost_per_second / output_cost_per_second, e.g.
+ * SageMaker or self-hosted): as LiteLLM's cost_calculator, it applies only when the deployment has no
+ * per-token rate above 0, and both rates are charged for the call's duration.
+ */
+function perSecondPrice(params: { input_cost_per_second?: number; output_cost_per_second?: number }, prices: TokenPrices | undefined): { perSecondPico?: number } {
+  if (params.input_cost_per_second === undefined && params.output_cost_per_second === undefined) return {};
+  if (prices && (prices.inputPerToken > 0 || prices.outputPerToken > 0)) return {};
+  return { perSecondPico: Math.round(((params.input_cost_per_second ?? 0) + (params.output_cost_per_second ?? 0)) * 1e12) };
 }

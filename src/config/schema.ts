@@ -53,6 +53,8 @@ export const litellmParamsSchema = z
     organization: z.string().optional(),
     input_cost_per_token: nonNegative.optional(),
     output_cost_per_token: nonNegative.optional(),
+    input_cost_per_second: nonNegative.optional(),
+    output_cost_per_second: nonNegative.optional(),
     custom_llm_provider: z.string().optional(),
     drop_params: boolean.optional(),
     // Default call parameters, applied when the client does not send them.

@@ -330,6 +330,11 @@ export interface Deployment {
   vertex?: VertexTarget;
   /** Prices of images, audio, characters and searches (billing/media-pricing.ts). */
   mediaPrices?: MediaPrices;
+  /**
+   * Pico-dollars per second of an attempt (litellm_params input_cost_per_second + output_cost_per_second),
+   * when the deployment has no per-token rate above 0: the call is billed by its duration (billing/cost.ts durationCostMicros).
+   */
+  perSecondPico?: number;
   /** False when the deployment cannot be called (e.g. its API key is absent). */
   available: boolean;
   unavailableReason?: string;

@@ -234,7 +234,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const catalog = new ModelCatalog(deployments, aliases);
   for (const deployment of catalog.allDeployments()) {
     if (!deployment.available) logger.warn({ model: deployment.modelName, deployment: deployment.id, reason: deployment.unavailableReason }, 'model unavailable');
-    else if (!deployment.prices) logger.warn({ model: deployment.modelName, upstreamModel: deployment.upstreamModel }, 'no price known: cost is recorded as unknown, and callers held to a budget or paying credits are refused (set model_info.input_cost_per_token / output_cost_per_token; 0 for a free model)');
+    else if (!deployment.prices && deployment.perSecondPico === undefined) logger.warn({ model: deployment.modelName, upstreamModel: deployment.upstreamModel }, 'no price known: cost is recorded as unknown, and callers held to a budget or paying credits are refused (set model_info.input_cost_per_token / output_cost_per_token; 0 for a free model)');
     if (deployment.modelInfo.byok === true && !acceptsOwnKeys(deployment)) logger.warn({ model: deployment.modelName, deployment: deployment.id, provider: deployment.provider }, 'model_info.byok is ignored: bedrock and vertex_ai deployments authorize with their own AWS credentials or service account, users\' keys are never used on them');
   }
 

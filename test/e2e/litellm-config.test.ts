@@ -37,7 +37,6 @@ const UNSUPPORTED_IN_FIXTURE: ReadonlyArray<readonly [LitellmSection, string]> =
   ['general_settings', 'store_model_in_db'],
   ['general_settings', 'proxy_batch_write_at'],
   ['litellm_params', 'watsonx_region_name'],
-  ['litellm_params', 'input_cost_per_second'],
 ];
 
 /** Models of the fixture whose provider the gateway does not serve, and the words their reason must contain. */

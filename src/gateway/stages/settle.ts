@@ -5,7 +5,7 @@
  * the pump this stage returns awaits the attempt's relay and settles what it reports.
  */
 import { performance } from 'node:perf_hooks';
-import { callCostMicros, formatUsd } from '../../billing/cost.js';
+import { callCostMicros, durationCostMicros, formatUsd } from '../../billing/cost.js';
 import { billableOutputLimit, maxCostMicros, promptTokenBound } from '../../billing/max-cost.js';
 import { noteBilledTier } from '../../billing/priority-default.js';
 import { withoutOutputCap } from '../../billing/reservation-plan.js';
@@ -23,7 +23,7 @@ import { settleUsage } from '../settle-usage.js';
 import { estimateUsage } from '../usage-estimate.js';
 import type { Settlement } from '../usage-row.js';
 import type { Attempt, Attempted, JsonAttempted, StreamAttempted } from './attempted.js';
-import { abandonedAfterUpstreamRead, unreadableAnswerOf } from './upstream-call.js';
+import { abandonedAfterUpstreamRead, abandonedSentAt, unreadableAnswerOf } from './upstream-call.js';
 
 type SettleDependencies = Pick<GatewayDependencies, 'router' | 'logger' | 'metrics' | 'platform' | 'settings'>;
 
@@ -73,14 +73,16 @@ async function guardrailVerdict(call: Call, body: string | undefined): Promise<{
 async function settleAbandoned(deps: SettleDependencies, recorder: UsageRecorder, call: Call, error: GatewayError): Promise<void> {
   const { deployment, target } = call.attempt!;
   const usage = await estimateUsage(call.operation, '');
+  // A deployment priced per second bills the time the upstream ran until the gateway cut this attempt.
+  const cost = durationCostMicros(deployment, performance.now() - (abandonedSentAt(error) ?? call.context.startedAt)) ?? callCostMicros(usage, deployment);
   if (error.code !== 'client_closed_request') {
     // A timed-out attempt: the route may retry, so its prompt is kept for the call's one record,
     // with the key it was read on and its level: a read on the operator's key is charged even when
     // a retry on the user's own key answers (record.ts).
-    (call.context.unansweredReads ??= []).push({ promptTokens: usage.promptTokens ?? 0, costMicros: callCostMicros(usage, deployment), byok: target.byok, level: target.chargedLevel });
+    (call.context.unansweredReads ??= []).push({ promptTokens: usage.promptTokens ?? 0, costMicros: cost, byok: target.byok, level: target.chargedLevel });
     return;
   }
-  const settlement: Settlement = { usage, costMicros: callCostMicros(usage, deployment), upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };
+  const settlement: Settlement = { usage, costMicros: cost, upstreamLatencyMs: performance.now() - call.context.startedAt, timeToFirstTokenMs: null, usageAdjusted: false };
   recorder.recordAttempt(call, settlement, error, true);
 }
 
@@ -223,7 +225,8 @@ async function settle(deps: SettleDependencies, call: Call, reported: Usage | un
   const billed = withOwnSearches(operation, deployment, usage);
   // An answer at priority the request did not name: the project's default tier, reserved from now on (billing/priority-default.ts).
   noteBilledTier(deployment, body, billed);
-  const costMicros = callCostMicros(billed, deployment) ?? unpricedUnitsBound(deps, call, billed);
+  // A deployment priced per second bills this attempt's duration (sent to the answer's end, or the cut), as LiteLLM does.
+  const costMicros = durationCostMicros(deployment, upstreamLatencyMs) ?? callCostMicros(billed, deployment) ?? unpricedUnitsBound(deps, call, billed);
   return { usage: billed, costMicros, upstreamLatencyMs, timeToFirstTokenMs, usageAdjusted: adjusted.length > 0 };
 }
 

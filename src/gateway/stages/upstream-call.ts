@@ -96,11 +96,12 @@ export interface Dispatched {
 
 /** Starts the upstream call with its timeout linked to the client's disconnect. */
 export async function dispatch(upstream: UpstreamClient, client: ClientConnection, deployment: Deployment, upstreamRequest: UpstreamRequest, timeoutMs: number, timeoutOfRequest = false): Promise<Dispatched> {
+  const sentAt = performance.now();
   const controller = new UpstreamAbort();
   const abort = (error: GatewayError) => controller.abort(error);
   const stopListening = client.onGone(() => {
     const error = clientGone();
-    if (controller.sent) readByUpstream.add(error);
+    if (controller.sent) readByUpstream.set(error, sentAt);
     abort(error);
   });
   const timer =
@@ -108,7 +109,7 @@ export async function dispatch(upstream: UpstreamClient, client: ClientConnectio
       ? setTimeout(() => {
           const error = timeoutError(deployment, timeoutMs, timeoutOfRequest);
           // Like a client that hangs up: once the request went out in full, the provider read (and bills) it.
-          if (controller.sent) readByUpstream.add(error);
+          if (controller.sent) readByUpstream.set(error, sentAt);
           abort(error);
         }, timeoutMs)
       : undefined;
@@ -116,7 +117,6 @@ export async function dispatch(upstream: UpstreamClient, client: ClientConnectio
     clearTimeout(timer);
     stopListening();
   };
-  const sentAt = performance.now();
   try {
     // An api_base with a query: the adapter's path goes before it (api-base-query.ts).
     const sent = deployment.apiBase.includes('?') ? { ...upstreamRequest, url: withApiBaseQuery(upstreamRequest.url, deployment.apiBase) } : upstreamRequest;
@@ -154,17 +154,23 @@ export function upstreamError(adapter: ProviderAdapter, deployment: Deployment, 
 }
 
 /** Client disconnects and timeouts that came after the upstream had the whole request (it read the prompt). */
-const readByUpstream = new WeakSet<GatewayError>();
+/** Errors that ended an attempt after the upstream read its request, with when that request was sent. */
+const readByUpstream = new WeakMap<GatewayError, number>();
 
 /** Cancels the call on a timeout of the gateway's own; once the request went out in full, the provider read (and bills) it. */
 export function cancelAfterRead(dispatched: Dispatched, error: GatewayError): void {
-  if (dispatched.controller.sent) readByUpstream.add(error);
+  if (dispatched.controller.sent) readByUpstream.set(error, dispatched.sentAt);
   dispatched.abort(error);
 }
 
 /** Whether the call this error ended was abandoned after the upstream had read its request. */
 export function abandonedAfterUpstreamRead(error: GatewayError): boolean {
   return readByUpstream.has(error);
+}
+
+/** When the attempt an abandoned-after-read error ended was sent upstream (performance.now()), if known. */
+export function abandonedSentAt(error: GatewayError): number | undefined {
+  return readByUpstream.get(error);
 }
 
 /**
