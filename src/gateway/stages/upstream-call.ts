@@ -153,8 +153,10 @@ export function upstreamError(adapter: ProviderAdapter, deployment: Deployment, 
   });
 }
 
-/** Client disconnects and timeouts that came after the upstream had the whole request (it read the prompt). */
-/** Errors that ended an attempt after the upstream read its request, with when that request was sent. */
+/**
+ * Client disconnects and timeouts that came after the upstream had the whole request (it read the
+ * prompt), with when that request was sent (a deployment priced per second bills the time until the cut).
+ */
 const readByUpstream = new WeakMap<GatewayError, number>();
 
 /** Cancels the call on a timeout of the gateway's own; once the request went out in full, the provider read (and bills) it. */
