@@ -202,7 +202,7 @@ describe('switchboard CLI', () => {
   });
 
   it('start serves a config whose models it cannot all serve, and logs each unavailable one with its reason, and each LiteLLM key it does not support', async () => {
-    const path = file('unserved.yaml', 'model_list:\n  - model_name: a\n    litellm_params:\n      model: sagemaker/endpoint-1\n  - model_name: b\n    litellm_params:\n      model: nosuch/x\nlitellm_settings:\n  modify_params: true\nrouter_settings:\n  allowed_fails_policy: {RateLimitErrorAllowedFails: 100}\n');
+    const path = file('unserved.yaml', 'model_list:\n  - model_name: a\n    litellm_params:\n      model: sagemaker/endpoint-1\n  - model_name: b\n    litellm_params:\n      model: nosuch/x\nlitellm_settings:\n  modify_params: true\nrouter_settings:\n  caching_groups: [[a, b]]\n');
     const result = await startAndStop(['--config', path, '--port', '0', '--host', '127.0.0.1', '--data-dir', join(directory, 'unserved-data')], { JSON_LOGS: 'true', DATABASE_URL: '' });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const unavailable = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; model?: string; reason?: string }).filter((entry) => entry.msg === 'model unavailable');
@@ -211,7 +211,7 @@ describe('switchboard CLI', () => {
       ['b', 'unknown provider prefix "nosuch"'],
     ]);
     const logged = result.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; level: number; where?: string });
-    for (const [key, line] of [['modify_params', 9], ['allowed_fails_policy', 11]] as const) {
+    for (const [key, line] of [['modify_params', 9], ['caching_groups', 11]] as const) {
       expect(logged.find((entry) => entry.msg.startsWith(`config: "${key}" is not supported: `)), key).toMatchObject({ level: 40, where: `${path}:${line}` });
     }
   });
