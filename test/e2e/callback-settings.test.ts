@@ -83,9 +83,9 @@ describe('callback_settings and langfuse_default_tags', () => {
   });
 
   it('warns at load about what it cannot honour, by name', () => {
-    const upstreamStub = { url: 'http://127.0.0.1:9' } as MockOpenAI;
+    const unusedUpstream = { url: 'http://127.0.0.1:9' } as MockOpenAI;
     const { issues } = parseConfig(
-      config(upstreamStub, '  langfuse_default_tags: ["user_api_key_alias", "user_api_key_team_alias", "semantic-similarity"]', 'callback_settings:\n  otel:\n    message_logging: false\n    attributes: {include_list: [a]}\n  datadog:\n    message_logging: false\n'),
+      config(unusedUpstream, '  langfuse_default_tags: ["user_api_key_alias", "user_api_key_team_alias", "semantic-similarity"]', 'callback_settings:\n  otel:\n    message_logging: false\n    attributes: {include_list: [a]}\n  datadog:\n    message_logging: false\n'),
       {},
     );
     const messages = issues.filter((issue) => issue.severity === 'warning').map((issue) => `${issue.path.join('.')}: ${issue.message}`);
