@@ -41,6 +41,7 @@ export function ratios(results, targets) {
       entry.baseline = target.baseline;
       entry.throughputVsBaseline = result.requestsPerSecond / baseline.requestsPerSecond;
       entry.cpuPerRequestVsBaseline = result.serverCpuMicrosPerRequest / baseline.serverCpuMicrosPerRequest;
+      entry.mainThreadCpuPerRequestVsBaseline = result.mainThreadCpuMicrosPerRequest / baseline.mainThreadCpuMicrosPerRequest;
     }
     out[target.name] = entry;
   }
@@ -64,7 +65,10 @@ export function printScenario(scenario) {
       `  ${name}: ${fixed(r.throughputVsBare * 100, 1)} % of the bare proxy's throughput, ${fixed(r.cpuPerRequestVsBare, 2)}× its CPU per request, ` +
         `${signed(r.addedP50VsBareMs)} ms p50 over it; ${signed(r.addedP50VsDirectMs)} ms p50, ${signed(r.addedP99VsDirectMs)} ms p99 over direct`,
     );
-    if (r.baseline) console.log(`    vs ${r.baseline}: ${fixed(r.throughputVsBaseline * 100, 1)} % of its throughput, ${fixed(r.cpuPerRequestVsBaseline, 2)}× its CPU per request`);
+    if (r.baseline) {
+      const main = Number.isFinite(r.mainThreadCpuPerRequestVsBaseline) ? `, ${fixed(r.mainThreadCpuPerRequestVsBaseline, 2)}× its main thread's (${fixed(results[name].mainThreadCpuMicrosPerRequest, 0)} vs ${fixed(results[r.baseline].mainThreadCpuMicrosPerRequest, 0)} µs)` : '';
+      console.log(`    vs ${r.baseline}: ${fixed(r.throughputVsBaseline * 100, 1)} % of its throughput, ${fixed(r.cpuPerRequestVsBaseline, 2)}× its CPU per request${main}`);
+    }
   }
   const redis = results['gateway redis']?.redis;
   if (redis) {

@@ -247,6 +247,16 @@ function processTicks(pid, withChildren) {
   }
 }
 
+/** The CPU ticks of a process's main thread alone (its event loop: what bounds a gateway's throughput). */
+function mainThreadTicks(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The CPU ticks of a gateway's running workers (its children) when it runs with --workers, else 0. */
 function workerTicks(pid) {
   if (pid === process.pid || gatewayWorkers <= 1) return 0;
@@ -293,7 +303,7 @@ function medianResult(runs) {
     return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
   };
   const result = {};
-  for (const field of ['requestsPerSecond', 'p50Ms', 'p90Ms', 'p99Ms', 'meanMs', 'maxMs', 'foreignCpu', 'serverCpuMicrosPerRequest']) result[field] = median(runs.map((run) => run[field]));
+  for (const field of ['requestsPerSecond', 'p50Ms', 'p90Ms', 'p99Ms', 'meanMs', 'maxMs', 'foreignCpu', 'serverCpuMicrosPerRequest', 'mainThreadCpuMicrosPerRequest']) result[field] = median(runs.map((run) => run[field]));
   for (const field of ['requests', 'errors', 'non2xx']) result[field] = runs.reduce((sum, run) => sum + run[field], 0);
   // RSS and the Redis counters: the last round's reading (RSS after the run, the round's round trips).
   result.rssBytes = runs.at(-1).rssBytes;
@@ -456,10 +466,14 @@ async function main() {
           const redisBefore = target.redis ? { server: await redisCounters(redis), gateway: await probeCounts(target.probeUrl) } : undefined;
           const before = cpuSnapshot();
           const serverTicksBefore = processTicks(target.pid, false);
+          const mainTicksBefore = mainThreadTicks(target.pid);
           const result = await load(options.loader, { ...run, durationSeconds: options.durationSeconds }, track);
           result.foreignCpu = foreignCpuShare(before, cpuSnapshot());
           // CPU the serving process spent per request: unlike req/s, barely moved by other load.
           result.serverCpuMicrosPerRequest = before && result.requests > 0 ? ((processTicks(target.pid, false) - serverTicksBefore) * 10_000) / result.requests : undefined;
+          // Its main thread's share: the event loop every request goes through (the SQLite writer thread and V8's helper threads aside).
+          const mainTicksAfter = mainThreadTicks(target.pid);
+          result.mainThreadCpuMicrosPerRequest = mainTicksBefore !== undefined && mainTicksAfter !== undefined && result.requests > 0 && gatewayWorkers <= 1 ? ((mainTicksAfter - mainTicksBefore) * 10_000) / result.requests : undefined;
           result.rssBytes = rssBytes(target.pid);
           if (redisBefore) {
             const gatewaySide = probeDelta(redisBefore.gateway, await probeCounts(target.probeUrl), result.requests);
