@@ -17,6 +17,7 @@ import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
 import { releaseYoungGeneration } from './runtime/young-generation.js';
 import { limitOldGenerationGrowth } from './runtime/old-generation.js';
+import { stopOnUncaughtError } from './runtime/crash.js';
 import { isControl, isWorkerProcess, joinPrimary, runPrimary, workerCount, type ControlMessage } from './runtime/workers.js';
 import type { WorkerRole } from './runtime/gateway-runtime.js';
 import { backupCommand, restoreCommand } from './runtime/backup-commands.js';
@@ -104,6 +105,15 @@ async function start(args: string[], env: Environment): Promise<number> {
   const address = await runtime.listen(settings.port, settings.host);
   releaseYoungGeneration();
   limitOldGenerationGrowth();
+  // A bug's uncaught error stops the process after writing the queued usage rows (runtime/crash.ts).
+  stopOnUncaughtError(runtime, logger, {
+    shutdownTimeoutMs: settings.shutdownTimeoutMs,
+    beforeClose: () => {
+      if (joined) return;
+      unwatchFile(settings.configFile!);
+      removePidFile(settings.dataDir);
+    },
+  });
   if (joined) return serveAsWorker(joined.role, runtime, address, settings, env, logger);
   try {
     writePidFile(settings.dataDir);

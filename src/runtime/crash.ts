@@ -1,0 +1,47 @@
+/**
+ * What a serving process does when it fails as a bug would: an error thrown outside any request, or
+ * a promise rejected with no handler (Node raises both as uncaught errors). Node's default ends the
+ * process at once, and with it the usage rows still queued for their batch — calls already answered
+ * and billed upstream, gone from the ledger. Instead: the error is logged, readiness turns 503, and
+ * the runtime closes as on SIGTERM without the drain grace (requests in flight finish or are cut at
+ * the shutdown timeout, queued rows are written), then the process exits with code 1 so a
+ * supervisor restarts it. Nothing else runs on the failed state; a second failure while closing, or
+ * a close that outlasts its bound, ends the process at once.
+ */
+import type { Logger } from 'pino';
+import type { GatewayRuntime } from './gateway-runtime.js';
+
+/** The longest a failed process spends closing (the shutdown timeout bounds requests in flight within it). */
+const CLOSE_BOUND_MS = 30_000;
+
+export function stopOnUncaughtError(runtime: Pick<GatewayRuntime, 'drain' | 'close'>, logger: Logger, options: { shutdownTimeoutMs: number; beforeClose?: () => void; exit?: (code: number) => void }): void {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let failed = false;
+  process.on('uncaughtException', (error, origin) => {
+    if (failed) {
+      logger.fatal({ err: error, origin }, 'uncaught error while stopping after another: exiting at once');
+      exit(1);
+      return;
+    }
+    failed = true;
+    logger.fatal({ err: error, origin }, 'uncaught error: stopping — finishing requests in flight and writing queued usage records, then exiting with code 1');
+    const bound = Math.min(CLOSE_BOUND_MS, options.shutdownTimeoutMs + 10_000);
+    setTimeout(() => {
+      logger.fatal({ boundMs: bound }, 'stopping after the uncaught error took too long: exiting at once');
+      exit(1);
+    }, bound).unref();
+    try {
+      options.beforeClose?.();
+      runtime.drain();
+    } catch {
+      // Best effort: closing below is what keeps the records.
+    }
+    runtime.close({ timeoutMs: options.shutdownTimeoutMs }).then(
+      () => exit(1),
+      (closeError: unknown) => {
+        logger.error({ err: closeError }, 'shutdown after the uncaught error failed');
+        exit(1);
+      },
+    );
+  });
+}
