@@ -61,8 +61,8 @@ const FREE: MediaPrices = { outputPerImage: { '*': 0 }, inputPerImage: 0, inputP
  *   https://docs.claude.com/en/docs/about-claude/pricing).
  * - Gemini grounding with Google Search: $35 per 1,000 grounded prompts on Gemini 2.x, the Gemini API and
  *   Vertex AI alike (https://ai.google.dev/gemini-api/docs/pricing; the daily free allowance belongs to the
- *   Google project, not to a key, so every grounded prompt is charged). Gemini 3 bills $14 per 1,000 search
- *   queries instead: one grounded prompt at $35 covers up to two; set `search_context_cost_per_query` for more.
+ *   Google project, not to a key, so every grounded prompt is charged). Gemini 3 (and later) bills $14 per 1,000 search
+ *   queries instead (distinct non-empty `groundingMetadata.webSearchQueries`, counted as webSearches).
  * - OpenAI Responses tools (https://platform.openai.com/docs/pricing, "Built-in tools"): web search $10 per
  *   1,000 calls, $25 per 1,000 on the non-reasoning gpt-4o / gpt-4.1 models (web_search_preview); file search
  *   $2.50 per 1,000 calls.
@@ -76,7 +76,9 @@ function serverToolPrices(provider: string | undefined, model: string): MediaPri
       return { perWebSearch: pico(0.01) };
     case 'gemini':
     case 'vertex_ai':
-      return /^gemini/.test(name) ? { perGroundedPrompt: pico(0.035) } : {};
+      // Gemini 3 and later bill each distinct search query the model runs (webSearches), Gemini 2.x each grounded prompt.
+      if (/^gemini-(?:[3-9]|\d{2,})/.test(name)) return { perWebSearch: pico(0.014), perGroundedPrompt: 0 };
+      return /^gemini/.test(name) ? { perGroundedPrompt: pico(0.035), perWebSearch: 0 } : {};
     case 'openai':
     case 'azure':
       return { perWebSearch: pico(/^(gpt-4o|gpt-4\.1)/.test(name) ? 0.025 : 0.01), perFileSearch: pico(0.0025) };
@@ -138,7 +140,11 @@ export function resolveMediaPrices(upstreamModel: string, modelInfo: ModelInfo, 
   if (modelInfo.input_cost_per_character !== undefined) overrides.inputPerCharacter = pico(modelInfo.input_cost_per_character);
   if (modelInfo.input_cost_per_query !== undefined) overrides.inputPerQuery = pico(modelInfo.input_cost_per_query);
   const perSearch = perSearchOverride(modelInfo.search_context_cost_per_query);
-  if (perSearch !== undefined) overrides.perWebSearch = overrides.perGroundedPrompt = pico(perSearch);
+  // The override prices the unit the provider bills (a Gemini 2.x prompt, a Gemini 3 query), not both.
+  if (perSearch !== undefined) {
+    overrides.perWebSearch = tools.perWebSearch === 0 ? 0 : pico(perSearch);
+    overrides.perGroundedPrompt = tools.perGroundedPrompt === 0 ? 0 : pico(perSearch);
+  }
   if (modelInfo.file_search_cost_per_1k_calls !== undefined) overrides.perFileSearch = pico(modelInfo.file_search_cost_per_1k_calls / 1000);
   if (!base && Object.keys(overrides).length === 0) return undefined;
   return { ...base, ...overrides };

@@ -129,6 +129,12 @@ const GEMINI_CLIENT = new Set(['functionDeclarations', 'function_declarations'])
 const GEMINI_SERVICE_TIER = ['serviceTier', 'service_tier'] as const;
 const GEMINI_STANDARD_OR_BELOW = /^(service_tier_)?(standard|flex|unspecified)$/i;
 
+/**
+ * Search queries a grounded Gemini call reserves: Gemini 3 bills each query the model runs (a
+ * prompt may run several; webSearches, priced 0 on Gemini 2.x), and the charge is held to this.
+ */
+export const GEMINI_SEARCH_QUERIES = 10;
+
 /** Gemini generateContent and its stream (`/gemini/...`). */
 export function geminiServerTools(body: Json, unbilledAllowed: boolean): ServerToolPlan {
   const serverTools: string[] = [];
@@ -160,7 +166,7 @@ export function geminiServerTools(body: Json, unbilledAllowed: boolean): ServerT
     }
   }
   // Google bills a grounded prompt once per request, whatever the number of candidates or searches.
-  return plan(body, grounded ? { groundedPrompts: 1 } : undefined, serverTools);
+  return plan(body, grounded ? { groundedPrompts: 1, webSearches: GEMINI_SEARCH_QUERIES } : undefined, serverTools);
 }
 
 /** Responses tool types billed in tokens only (the client's own, or run without a per-use fee). */

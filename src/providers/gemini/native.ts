@@ -86,7 +86,9 @@ function usageOf({ method }: NativeCall, body: unknown, target?: Deployment): Us
   if (method === 'countTokens') return { ...FREE };
   if (target && isVertexProvider(target.provider) && isVertexEmbedMethod(method)) return vertexEmbedUsage(body);
   if (method === 'embedContent' || method === 'batchEmbedContents') return undefined;
-  return isJsonObject(body) ? withGrounding(usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata), isGrounded(body)) : undefined;
+  if (!isJsonObject(body)) return undefined;
+  const grounded = isGrounded(body);
+  return withGrounding(usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata), grounded, grounded ? searchQueriesOf(body, new Set()).size : 0);
 }
 
 /** Whether an answer was grounded with Google Search: a candidate carries `groundingMetadata` (Google bills the prompt). */
@@ -94,11 +96,27 @@ function isGrounded(body: unknown): boolean {
   return isJsonObject(body) && candidatesOf(body as GeminiGenerateContentResponse).some((candidate) => isJsonObject((candidate as { groundingMetadata?: unknown }).groundingMetadata));
 }
 
-/** One grounded prompt, billed per prompt beside the tokens (billing/media-pricing.ts). */
-const GROUNDED: MediaUnits = { groundedPrompts: 1 };
+/**
+ * The search queries a grounded answer ran, added to `into`: Gemini 3 bills each distinct non-empty
+ * one of `groundingMetadata.webSearchQueries` (empty ones and repeats are not billed).
+ */
+function searchQueriesOf(body: unknown, into: Set<string>): Set<string> {
+  for (const candidate of candidatesOf(body as GeminiGenerateContentResponse)) {
+    const metadata = (candidate as { groundingMetadata?: unknown }).groundingMetadata;
+    const queries: unknown = isJsonObject(metadata) ? metadata.webSearchQueries : undefined;
+    if (!Array.isArray(queries)) continue;
+    for (const query of queries as unknown[]) if (typeof query === 'string' && query.trim() !== '') into.add(query);
+  }
+  return into;
+}
 
-function withGrounding(usage: Usage | undefined, grounded: boolean): Usage | undefined {
-  return usage && grounded ? { ...usage, units: GROUNDED } : usage;
+/** One grounded prompt (Gemini 2.x bills per prompt) and its search queries (Gemini 3 bills per query): billing/media-pricing.ts. */
+function groundingUnits(queries: number): MediaUnits {
+  return queries > 0 ? { groundedPrompts: 1, webSearches: queries } : { groundedPrompts: 1 };
+}
+
+function withGrounding(usage: Usage | undefined, grounded: boolean, queries: number): Usage | undefined {
+  return usage && grounded ? { ...usage, units: groundingUnits(queries) } : usage;
 }
 
 /** Text and function calls of every candidate (thoughts included: they are billed as output). */
@@ -128,12 +146,15 @@ class GeminiNativeStreamTransform implements ChatStreamTransform {
   private grounded = false;
   error: GatewayError | undefined;
 
+  /** The distinct search queries the stream's grounding reported (allocated on the first grounded event). */
+  private queries: Set<string> | undefined;
+
   get usage(): Usage | undefined {
-    return withGrounding(this.lastUsage, this.grounded);
+    return withGrounding(this.lastUsage, this.grounded, this.queries?.size ?? 0);
   }
 
   get units(): MediaUnits | undefined {
-    return this.grounded ? GROUNDED : undefined;
+    return this.grounded ? groundingUnits(this.queries?.size ?? 0) : undefined;
   }
   private readonly created = Math.floor(Date.now() / 1000);
 
@@ -157,7 +178,10 @@ class GeminiNativeStreamTransform implements ChatStreamTransform {
     }
     const usage = usageFromGemini((parsed as GeminiGenerateContentResponse).usageMetadata);
     if (usage) this.lastUsage = laterStreamUsage(this.lastUsage, usage);
-    if (!this.grounded && isGrounded(parsed)) this.grounded = true;
+    if (isGrounded(parsed)) {
+      this.grounded = true;
+      this.queries = searchQueriesOf(parsed, this.queries ?? new Set());
+    }
     const chunk: ChatChunk = {
       id: '',
       object: 'chat.completion.chunk',
