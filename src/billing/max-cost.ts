@@ -293,7 +293,9 @@ const GPT_4O_MINI = /(?:^|\/)gpt-4o-mini(?:$|-\d{4}-\d{2}-\d{2}$)/i;
 
 /**
  * Chat (`image_url`) and Responses (`input_image`) image parts anywhere in a body (`pictures`), and
- * Gemini inline media parts (`inline`: `inlineData` / `inline_data`). Google bills an image by a
+ * Gemini inline media parts and Anthropic `image` blocks (`inline`: `inlineData` / `inline_data`;
+ * Anthropic bills an image up to ~1,600 tokens by its pixels, so a 226-byte 1-bit PNG of
+ * 1,092 × 1,092 px or a URL costs as much as any image). Google bills an image by a
  * fixed count whatever its bytes (Gemini 3: 1,120 tokens at its default media resolution, 2,240 at
  * MEDIA_RESOLUTION_ULTRA_HIGH), so a tiny inline image holds IMAGE_TOKENS beside its bytes, as a
  * chat image part does; its bytes alone held a 1×1 PNG at a few dozen tokens. `pdfTokens`: the
@@ -307,7 +309,9 @@ function nativeMediaParts(value: unknown): { pictures: number; inline: number; p
   someJsonObject(value, (node) => {
     if (node.type === 'image_url' || node.type === 'input_image') pictures++;
     const media = isJsonObject(node.inlineData) ? node.inlineData : isJsonObject(node.inline_data) ? node.inline_data : undefined;
-    if (media) {
+    // An Anthropic `image` block (base64, URL or file source) is billed by its pixels, whatever its bytes.
+    if (node.type === 'image' && isJsonObject(node.source)) inline++;
+    else if (media) {
       inline++;
       pdf += pdfTokens(media.data, media.mimeType ?? media.mime_type);
     } else if (node.type === 'document' && isJsonObject(node.source)) pdf += pdfTokens(node.source.data, node.source.media_type);
