@@ -165,7 +165,7 @@ export function geminiServerTools(body: Json, unbilledAllowed: boolean): ServerT
       }
     }
   }
-  // Google bills a grounded prompt once per request, whatever the number of candidates or searches.
+  // Gemini 2.x bills a grounded prompt once per request, whatever the number of candidates; Gemini 3 each distinct query (up to GEMINI_SEARCH_QUERIES reserved).
   return plan(body, grounded ? { groundedPrompts: 1, webSearches: GEMINI_SEARCH_QUERIES } : undefined, serverTools);
 }
 
