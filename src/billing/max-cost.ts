@@ -165,12 +165,13 @@ function computePromptTokenBound(input: CostInput): PromptBound {
   const bound: PromptBound = { kind: input.kind, tokens: 0, pictures: 0, storedInput: someJsonObject(body, namesStoredInput) };
   startPdfReading();
   if (input.kind === 'chat') messagesBound(body.messages, bound);
-  // Images other than a chat message's parts (a relayed native body's input_image parts),
+  // Images other than a chat message's parts (a relayed native body's input_image / image_url
+  // parts, held like a chat image part: OpenAI bills an image by its pixels, not its bytes),
   // Gemini inline media and the pages of inline PDFs: counted by one walk.
   else {
     const parts = nativeMediaParts(body);
     bound.pictures = parts.pictures;
-    bound.tokens += parts.inline * IMAGE_TOKENS + parts.pdfTokens;
+    bound.tokens += (parts.pictures + parts.inline) * IMAGE_TOKENS + parts.pdfTokens;
   }
   for (const [field, value] of Object.entries(body)) if (!CONTROL_FIELDS.has(field)) bound.tokens += serializedBytes(value);
   // The prompt of a completion ends with a separator token; a request without one still costs it.
@@ -292,7 +293,8 @@ const GPT_4O_MINI_IMAGE_TOKENS = 2_833 + 8 * 5_667;
 const GPT_4O_MINI = /(?:^|\/)gpt-4o-mini(?:$|-\d{4}-\d{2}-\d{2}$)/i;
 
 /**
- * Chat (`image_url`) and Responses (`input_image`) image parts anywhere in a body (`pictures`), and
+ * Chat (`image_url`) and Responses (`input_image`) image parts anywhere in a body (`pictures`: a
+ * 1-bit 1,024 × 1,536 PNG is a few hundred bytes and 1,536 patches, 2,489 tokens on gpt-4.1-mini), and
  * Gemini inline media parts and Anthropic `image` blocks (`inline`: `inlineData` / `inline_data`;
  * Anthropic bills an image up to ~1,600 tokens by its pixels, so a 226-byte 1-bit PNG of
  * 1,092 × 1,092 px or a URL costs as much as any image). Google bills an image by a
