@@ -14,31 +14,16 @@
  * Now each Anthropic image block holds the same per-image allowance as a chat image part.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockServer } from '../support/mock-server.js';
+import { blackPng } from '../support/black-png.js';
 
 type Json = Record<string, unknown>;
 
 /** A 1,092 × 1,092 1-bit grayscale PNG, all black: 226 bytes, 1,590 tokens to Anthropic (1092² / 750). */
-const PNG_1092 = (() => {
-  const row = Buffer.alloc(1 + Math.ceil(1092 / 8));
-  const raw = Buffer.concat(Array.from({ length: 1092 }, () => row));
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])) >>> 0);
-    return Buffer.concat([length, Buffer.from(type), data, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(1092, 0);
-  header.writeUInt32BE(1092, 4);
-  header.set([1, 0, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]).toString('base64');
-})();
+const PNG_1092 = blackPng(1092, 1092);
 
 const TOKENS_PER_IMAGE = 1_590;
 const IMAGES = 100;

@@ -15,31 +15,13 @@
  * Now each Responses image part holds the same per-image allowance as a chat image part.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockServer } from '../support/mock-server.js';
+import { blackPng } from '../support/black-png.js';
 
 type Json = Record<string, unknown>;
-
-/** A 1-bit grayscale PNG, all black, of the given size: a few hundred bytes whatever its dimensions. */
-function blackPng(width: number, height: number): string {
-  const row = Buffer.alloc(1 + Math.ceil(width / 8));
-  const raw = Buffer.concat(Array.from({ length: height }, () => row));
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([Buffer.from(type), data])) >>> 0);
-    return Buffer.concat([length, Buffer.from(type), data, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([1, 0, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]).toString('base64');
-}
 
 /** 1,024 × 1,536 px: 32 × 48 = 1,536 patches of 32 px, × 1.62 on gpt-4.1-mini = 2,489 tokens. */
 const PNG = `data:image/png;base64,${blackPng(1024, 1536)}`;
