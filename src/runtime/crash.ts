@@ -11,11 +11,12 @@
 import type { Logger } from 'pino';
 import type { GatewayRuntime } from './gateway-runtime.js';
 
-/** The longest a failed process spends closing (the shutdown timeout bounds requests in flight within it). */
-const CLOSE_BOUND_MS = 30_000;
+/** Time a failed process has to write its queued rows and close once the shutdown timeout cut what was in flight. */
+const AFTER_SHUTDOWN_TIMEOUT_MS = 10_000;
 
-export function stopOnUncaughtError(runtime: Pick<GatewayRuntime, 'drain' | 'close'>, logger: Logger, options: { shutdownTimeoutMs: number; beforeClose?: () => void; exit?: (code: number) => void }): void {
-  const exit = options.exit ?? ((code: number) => process.exit(code));
+const exit = (code: number) => process.exit(code);
+
+export function stopOnUncaughtError(runtime: Pick<GatewayRuntime, 'drain' | 'close'>, logger: Logger, options: { shutdownTimeoutMs: number; beforeClose?: () => void }): void {
   let failed = false;
   process.on('uncaughtException', (error, origin) => {
     if (failed) {
@@ -25,7 +26,7 @@ export function stopOnUncaughtError(runtime: Pick<GatewayRuntime, 'drain' | 'clo
     }
     failed = true;
     logger.fatal({ err: error, origin }, 'uncaught error: stopping — finishing requests in flight and writing queued usage records, then exiting with code 1');
-    const bound = Math.min(CLOSE_BOUND_MS, options.shutdownTimeoutMs + 10_000);
+    const bound = options.shutdownTimeoutMs + AFTER_SHUTDOWN_TIMEOUT_MS;
     setTimeout(() => {
       logger.fatal({ boundMs: bound }, 'stopping after the uncaught error took too long: exiting at once');
       exit(1);
