@@ -285,12 +285,16 @@ function modelOutputLimitOf(input: CostInput, deployment: Deployment): number {
  * Prompt tokens one image may cost on gpt-4o-mini: 2,833 plus 5,667 per 512-px tile of its
  * high-detail rendering (scaled to fit 2,048 px, then its shortest side to 768 px: at most 2 × 4
  * tiles), so that its images cost in dollars what gpt-4o's do (OpenAI's vision pricing; a 2-tile
- * image is billed 8,512). Every other model's image fits in IMAGE_TOKENS (gpt-4o: 85 + 170 per
- * tile, at most 1,445; the patch-billed ones at most 1,536 patches × their multiplier, 3,779 for
- * gpt-4.1-nano; Claude about 1,600).
+ * image is billed 8,512). OpenAI's nano models (gpt-4.1-nano, gpt-5-nano) bill an image by its
+ * 32-px patches, at most 1,536, times 2.46: up to 3,779 tokens, above IMAGE_TOKENS. Every other
+ * model's image fits in IMAGE_TOKENS (gpt-4o: 85 + 170 per tile, at most 1,445; gpt-4.1-mini and
+ * gpt-5-mini 1,536 × 1.62, o4-mini × 1.72; Claude about 1,600).
  */
 const GPT_4O_MINI_IMAGE_TOKENS = 2_833 + 8 * 5_667;
 const GPT_4O_MINI = /(?:^|\/)gpt-4o-mini(?:$|-\d{4}-\d{2}-\d{2}$)/i;
+const NANO_IMAGE_TOKENS = Math.ceil(1_536 * 2.46);
+/** gpt-4.1-nano, gpt-5-nano and later nano models, dated snapshots included. */
+const OPENAI_NANO = /(?:^|\/)gpt-[\d.]+-nano(?:$|-\d{4}-\d{2}-\d{2}$)/i;
 
 /**
  * Chat (`image_url`) and Responses (`input_image`) image parts anywhere in a body (`pictures`: a
@@ -326,13 +330,15 @@ function nativeMediaParts(value: unknown): { pictures: number; inline: number; p
 
 /**
  * Prompt tokens a request's images may cost on `deployment` beyond what promptTokenBound holds for
- * them: on gpt-4o-mini (its name or model_info.base_model) up to GPT_4O_MINI_IMAGE_TOKENS an image,
- * held by the reservation and accepted by the usage bounds; 0 elsewhere.
+ * them (IMAGE_TOKENS each): on gpt-4o-mini (its name or model_info.base_model) up to
+ * GPT_4O_MINI_IMAGE_TOKENS an image, on a nano model the rest of NANO_IMAGE_TOKENS; held by the
+ * reservation and accepted by the usage bounds; 0 elsewhere.
  */
 export function extraImageTokens(input: CostInput, deployment: Pick<Deployment, 'upstreamModel' | 'modelInfo'>): number {
   const model = typeof deployment.modelInfo.base_model === 'string' ? deployment.modelInfo.base_model : deployment.upstreamModel;
-  if (!GPT_4O_MINI.test(model)) return 0;
-  return boundOf(input).pictures * GPT_4O_MINI_IMAGE_TOKENS;
+  if (GPT_4O_MINI.test(model)) return boundOf(input).pictures * GPT_4O_MINI_IMAGE_TOKENS;
+  if (OPENAI_NANO.test(model)) return boundOf(input).pictures * (NANO_IMAGE_TOKENS - IMAGE_TOKENS);
+  return 0;
 }
 
 /**
@@ -416,7 +422,7 @@ export function toolPromptTokens(input: CostInput, deployment: Pick<Deployment, 
 
 /**
  * Prompt tokens `deployment` may bill beyond the request's own bound, whatever the request's size:
- * gpt-4o-mini's image tokens (extraImageTokens) and a provider's tool prompt (toolPromptTokens).
+ * gpt-4o-mini's and the nano models' image tokens (extraImageTokens) and a provider's tool prompt (toolPromptTokens).
  * The reservation holds them (promptReadBound) and the usage bounds accept them (usage-bounds.ts).
  */
 export function providerAddedPromptTokens(input: CostInput, deployment: Pick<Deployment, 'provider' | 'upstreamModel' | 'modelInfo'>): number {
