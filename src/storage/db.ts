@@ -28,18 +28,30 @@ export const DEFAULT_SQLITE_PATH = './data/switchboard.db';
 /** The size an SQLite WAL file is truncated back to once checkpointed (64 MiB). */
 export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The page cache of the usage writer thread's connection, in KiB (SQLite's own default).
+ * better-sqlite3 builds SQLite with 16,000 KiB per connection, and the writer filled it as the
+ * usage table grew: 15 MB of its pages resident after 40,000 rows (heaptrack of the gateway under
+ * load). Its inserts append to the table and to indexes ordered by time, and the rollups touch a
+ * few rows per key and day, so the pages it reuses fit in 2 MB (bench/README.md, "Memory").
+ */
+export const WRITER_CACHE_KIB = 2_000;
+
 export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
 
-/** `postgres://…` → PostgreSQL; `sqlite:PATH`, `file:PATH`, a path, or nothing → SQLite. */
-export function openDatabase(url: string | undefined): DatabaseHandle {
+/**
+ * `postgres://…` → PostgreSQL; `sqlite:PATH`, `file:PATH`, a path, or nothing → SQLite.
+ * `sqliteCacheKib`: the SQLite connection's page cache (better-sqlite3's 16,000 KiB otherwise).
+ */
+export function openDatabase(url: string | undefined, options: { sqliteCacheKib?: number } = {}): DatabaseHandle {
   if (url && isPostgresUrl(url)) return openPostgres(url);
   const path = url ? url.replace(/^(sqlite|file):(\/\/)?/i, '') : DEFAULT_SQLITE_PATH;
-  return openSqlite(path);
+  return openSqlite(path, options.sqliteCacheKib);
 }
 
-function openSqlite(path: string): DatabaseHandle {
+function openSqlite(path: string, cacheKib: number | undefined): DatabaseHandle {
   const inMemory = path === ':memory:';
   const absolute = inMemory ? path : resolve(path);
   if (!inMemory) mkdirSync(dirname(absolute), { recursive: true });
@@ -52,6 +64,7 @@ function openSqlite(path: string): DatabaseHandle {
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
+  if (cacheKib !== undefined) database.pragma(`cache_size = ${-Math.max(1, Math.floor(cacheKib))}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return { db, dialect: 'sqlite', description: `sqlite:${absolute}`, sqlite: database, close: () => db.destroy() };
 }

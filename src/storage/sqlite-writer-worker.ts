@@ -6,7 +6,7 @@
  * thread exits with 1, which reads as a crash).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { openDatabase } from './db.js';
+import { openDatabase, WRITER_CACHE_KIB } from './db.js';
 import { UsageLogRepository } from './repositories/usage-logs.js';
 import type { UsageLogRow } from './schema.js';
 import { UsageIngest, type UsageIngestOptions } from './usage-ingest.js';
@@ -14,7 +14,7 @@ import { UsageIngest, type UsageIngestOptions } from './usage-ingest.js';
 type Request = { id: number; kind: 'insert'; rows?: UsageLogRow[] } | { id: number; kind: 'ping' } | { kind: 'close' };
 
 const { url, options } = workerData as { url: string; options?: UsageIngestOptions };
-const handle = openDatabase(url);
+const handle = openDatabase(url, { sqliteCacheKib: WRITER_CACHE_KIB });
 const ingest = new UsageIngest(handle.db, new UsageLogRepository(handle.db, handle.sqlite), options);
 
 async function closeAndExit(): Promise<void> {

@@ -3,7 +3,8 @@
  * dist/sqlite-writer-worker.js (scripts/bundle.js) so that a start loads two files instead of ~550
  * modules. What these files may still load from node_modules is the external list: a package
  * bundled by mistake there (a native addon, or a lazily loaded one pulled in eagerly) would break
- * or slow every start. The built files must be current: `npm test` builds first.
+ * or slow every start. They hold only ASCII (scripts/bundle.js, asciiOnly). The built files must be
+ * current: `npm test` builds first.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -38,6 +39,12 @@ describe.each(bundles)('bundle $outfile', ({ entry, outfile }) => {
     const map = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as { sources: string[] };
     expect(map.sources).toContain(`../${entry}`);
     expect(readFileSync(file, 'utf8')).toContain(`//# sourceMappingURL=${outfile.split('/').pop()}.map`);
+  });
+
+  it('is ASCII-only, so that V8 keeps its source text at one byte a character (half the memory)', () => {
+    const code = readFileSync(file, 'utf8');
+    const found = /[^\x00-\x7f]/.exec(code);
+    expect(found && code.slice(Math.max(0, found.index - 60), found.index + 20)).toBeNull();
   });
 
   it('loads from node_modules only the external packages', () => {
