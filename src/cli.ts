@@ -17,6 +17,7 @@ import { migrateToLatest } from './storage/migrate.js';
 import { VERSION } from './version.js';
 import { releaseYoungGeneration } from './runtime/young-generation.js';
 import { limitOldGenerationGrowth } from './runtime/old-generation.js';
+import { keepWebAssemblyBaseline } from './runtime/webassembly-tier.js';
 import { stopOnUncaughtError } from './runtime/crash.js';
 import { isControl, isWorkerProcess, joinPrimary, runPrimary, workerCount, type ControlMessage } from './runtime/workers.js';
 import type { WorkerRole } from './runtime/gateway-runtime.js';
@@ -92,6 +93,7 @@ async function start(args: string[], env: Environment): Promise<number> {
   const masterKey = settings.masterKey ?? (isWorkerProcess() ? storedMasterKey(settings.dataDir).key : generatedMasterKey(settings.dataDir, logger));
   if (workers > 1 && !isWorkerProcess()) return startPrimary(workers, loaded, settings, logger, values.watch === true);
   const joined = isWorkerProcess() ? await joinPrimary(env) : undefined;
+  keepWebAssemblyBaseline(); // before undici compiles its HTTP parser (runtime/webassembly-tier.ts)
   const runtime = await createRuntime(loaded, {
     worker: joined?.role,
     masterKey,
