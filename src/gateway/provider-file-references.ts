@@ -14,6 +14,10 @@
  * - Gemini: a `fileData.fileUri` (proto `file_data.file_uri`), or an image URL the chat mapping
  *   turns into one, naming a Files API file (`https://generativelanguage.googleapis.com/v1beta/files/…`).
  * Inline files (base64 data, data: URLs) and public URLs stay allowed.
+ * The same for an earlier spoken answer named by id in a chat assistant turn (`"audio": {"id"}`,
+ * openai ChatCompletionAssistantMessageParam.audio): OpenAI keeps the audio of an answer given with
+ * `"modalities": ["audio"]`, which only admin keys may ask for (gateway/validate.ts), and the model
+ * hears it again.
  */
 import { GatewayError } from '../errors.js';
 import { isJsonObject } from '../json-object.js';
@@ -31,15 +35,33 @@ function refused(path: Array<string | number>, field: string, reference: string)
   let param = '';
   for (const segment of path) param += typeof segment === 'number' ? `[${segment}]` : param ? `.${segment}` : segment;
   param += param ? `.${field}` : field;
+  const shown = JSON.stringify(reference.trim().slice(0, 100));
+  if (field === AUDIO_ID) {
+    return new GatewayError(
+      'invalid_request',
+      `${param}: ${shown} names an audio answer stored on the provider account this gateway's keys share, which another caller asked for (audio answers need an admin key): only a key with the llm.manage_providers permission may reference one; send the earlier answer as text ("content")`,
+      { param },
+    );
+  }
   return new GatewayError(
     'invalid_request',
-    `${param}: ${JSON.stringify(reference.trim().slice(0, 100))} names a file stored on the provider account this gateway's keys share, which other callers uploaded: only a key with the llm.manage_providers permission may reference one; send the file inline (base64 data or a data: URL)`,
+    `${param}: ${shown} names a file stored on the provider account this gateway's keys share, which other callers uploaded: only a key with the llm.manage_providers permission may reference one; send the file inline (base64 data or a data: URL)`,
     { param },
   );
 }
 
+const AUDIO_ID = 'audio.id';
+
+/** A chat message's earlier audio answer by id (`{"role": "assistant", "audio": {"id"}}`). */
+function audioIdOf(message: Record<string, unknown>): string | undefined {
+  const audio = message.audio;
+  return typeof message.role === 'string' && isJsonObject(audio) && typeof audio.id === 'string' && audio.id !== '' ? audio.id : undefined;
+}
+
 /** The stored-file reference one object makes itself (not its children): the field and its value. */
 function referenceOf(node: Record<string, unknown>): [string, string] | undefined {
+  const audio = audioIdOf(node);
+  if (audio !== undefined) return [AUDIO_ID, audio];
   const type = node.type;
   if (typeof type !== 'string') return undefined;
   if (FILE_ID_TYPES.has(type) && typeof node.file_id === 'string' && node.file_id !== '') return ['file_id', node.file_id];
@@ -91,7 +113,10 @@ export function assertNoProviderFilesInChat(request: ChatRequest, mayUseProvider
   if (mayUseProviderResources) return;
   const messages = request.messages;
   for (let index = 0; index < messages.length; index++) {
-    const content = messages[index].content;
+    const message = messages[index];
+    const audio = audioIdOf(message as unknown as Record<string, unknown>);
+    if (audio !== undefined) throw refused(['messages', index], AUDIO_ID, audio);
+    const content = message.content;
     if (Array.isArray(content)) visit(content, ['messages', index, 'content'], 0);
   }
 }
