@@ -14,41 +14,18 @@
  *   a key with $0.30 left passed its budget.
  * Now each Responses image part holds the same per-image allowance as a chat image part.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
-import { MockServer } from '../support/mock-server.js';
+import { MockOpenAIVision } from '../support/mock-openai-vision.js';
 import { blackPng } from '../support/black-png.js';
-
-type Json = Record<string, unknown>;
 
 /** 1,024 × 1,536 px: 32 × 48 = 1,536 patches of 32 px, × 1.62 on gpt-4.1-mini = 2,489 tokens. */
 const PNG = `data:image/png;base64,${blackPng(1024, 1536)}`;
 const TOKENS_PER_IMAGE = Math.ceil(1_536 * 1.62);
 const IMAGES = 400;
 
-/** OpenAI's Responses API: bills each input_image its patches' tokens, plus 10 tokens of text. */
-class MockResponsesVision extends MockServer {
-  calls = 0;
-
-  start(): Promise<string> {
-    return this.listen('');
-  }
-
-  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    let text = '';
-    for await (const chunk of request) text += chunk;
-    const body = JSON.parse(text) as Json;
-    this.calls++;
-    const images = (text.match(/"type":"input_image"/g) ?? []).length;
-    const input = images * TOKENS_PER_IMAGE + 10;
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ id: `resp_${this.calls}`, object: 'response', created_at: 1, status: 'completed', model: body.model, output: [{ type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Black.', annotations: [] }] }], usage: { input_tokens: input, output_tokens: 10, total_tokens: input + 10, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } } }));
-  }
-}
-
-const upstream = new MockResponsesVision();
+const upstream = new MockOpenAIVision(TOKENS_PER_IMAGE);
 let gateway: TestGateway;
 let api: Management;
 

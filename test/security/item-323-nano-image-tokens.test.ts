@@ -6,45 +6,18 @@
  * bills $0.038 for, past its budget. Each image part on a nano model now holds 3,779 tokens, on the
  * chat route and on the relayed Responses route; the true count is still charged in full.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
-import { MockServer } from '../support/mock-server.js';
-
-type Json = Record<string, unknown>;
+import { MockOpenAIVision } from '../support/mock-openai-vision.js';
 
 /** The largest image on a nano model: 1,536 patches × 2.46. */
 const TOKENS_PER_IMAGE = Math.ceil(1_536 * 2.46);
 const IMAGES = 100;
 const IMAGE_URL = 'https://example.com/a.png';
 
-/** OpenAI's chat and Responses APIs: bill each image part its largest patch count, plus 10 tokens of text. */
-class MockOpenAIVision extends MockServer {
-  calls = 0;
-
-  start(): Promise<string> {
-    return this.listen('');
-  }
-
-  protected async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    let text = '';
-    for await (const chunk of request) text += chunk;
-    const body = JSON.parse(text) as Json;
-    this.calls++;
-    const images = (text.match(/"type":"(?:image_url|input_image)"/g) ?? []).length;
-    const input = images * TOKENS_PER_IMAGE + 10;
-    response.writeHead(200, { 'content-type': 'application/json' });
-    if (request.url?.endsWith('/responses')) {
-      response.end(JSON.stringify({ id: `resp_${this.calls}`, object: 'response', created_at: 1, status: 'completed', model: body.model, output: [{ type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Seen.', annotations: [] }] }], usage: { input_tokens: input, output_tokens: 10, total_tokens: input + 10, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } } }));
-      return;
-    }
-    response.end(JSON.stringify({ id: `chatcmpl-${this.calls}`, object: 'chat.completion', created: 1, model: body.model, choices: [{ index: 0, message: { role: 'assistant', content: 'Seen.', refusal: null }, finish_reason: 'stop', logprobs: null }], usage: { prompt_tokens: input, completion_tokens: 10, total_tokens: input + 10 } }));
-  }
-}
-
-const upstream = new MockOpenAIVision();
+const upstream = new MockOpenAIVision(TOKENS_PER_IMAGE);
 let gateway: TestGateway;
 let api: Management;
 
