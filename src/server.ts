@@ -343,18 +343,20 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   registerOpenAIRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, autoModel: deps.platform !== undefined, platform: deps.platform });
   if (deps.platformStorage) registerPlatformRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, health, platform: deps.platform, ...deps.platformStorage });
   if (deps.platformStorage) registerCreditPurchaseRoutes(app, deps.purchases);
+  // Granted vector stores (auth/vector-store-access.ts): a key calling means the database is ready.
+  const vectorStoreGranted = (id: string) => deps.management().vectorStoreGranted(id);
   registerKeyRoutes(app, deps.management, deps.platform?.rules, deps.keyGenerateParams, deps.keyGenerationSettings, deps.defaultTeamDisabled);
   registerManagementRoutes(app, deps.management, deps.userDefaults);
   if (deps.budgets) registerBudgetRoutes(app, deps.budgets);
   if (deps.customers) registerCustomerRoutes(app, deps.customers);
   if (deps.spendReports) registerSpendRoutes(app, { reports: deps.spendReports });
-  if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined, platform: deps.platform });
+  if (deps.responses) registerResponsesRoutes(app, { gateway: deps.gateway, store: deps.responses, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined, platform: deps.platform, vectorStoreGranted });
   if (deps.spendReports) registerLitellmSpendRoutes(app, { reports: deps.spendReports, management: deps.management });
   if (deps.spendReports) registerLitellmSpendReportRoute(app, { reports: deps.spendReports, management: deps.management });
   registerAnthropicRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, agentModel: deps.agents ? (model) => deps.agents!.agents.modelOf(model) : undefined, platform: deps.platform });
   registerGeminiRoutes(app, { gateway: deps.gateway });
   registerAnthropicNativeRoutes(app, { gateway: deps.gateway });
-  registerOpenAIMediaRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, responses: deps.responses });
+  registerOpenAIMediaRoutes(app, { gateway: deps.gateway, catalog: deps.catalog, responses: deps.responses, vectorStoreGranted });
   if (deps.passThrough && deps.passThrough.endpoints.length > 0) registerPassThroughRoutes(app, { gateway: deps.gateway, ...deps.passThrough, creditsOn: deps.platform !== undefined, platform: deps.platform });
   if (deps.routerPolicy) registerRouterSettingsRoutes(app, deps.routerPolicy, deps.routerSettings);
   registerCacheRoutes(app, deps.cache);

@@ -147,6 +147,10 @@ const usdMicros = (usd: unknown): number | null | undefined => (usd === undefine
 const countOf = (value: unknown): number | null => (typeof value === 'number' ? value : null);
 const showUsd = (micros: number) => `$${micros / 1_000_000}`;
 
+function sameEntries(left: string[], right: string[]): boolean {
+  return left.length === right.length && left.every((entry) => right.includes(entry));
+}
+
 function guardrailNames(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((name): name is string => typeof name === 'string') : [];
 }
@@ -317,6 +321,8 @@ export class ManagementAccess {
     // non-admin choosing the link would read any budget (and learn which ids exist). Sending the
     // key's own link back is fine; checked before the budget is looked up, so unknown ids answer alike.
     if (fields.budget_id !== undefined && (fields.budget_id ?? null) !== (existing?.budgetId ?? null)) throw denied('only an admin links a key to a budget object or unlinks it ("budget_id")');
+    // Granting a store reserves it to its grantees (vector-store-access.ts): the operator's decision, either way.
+    if (fields.vector_stores !== undefined && !sameEntries(fields.vector_stores ?? [], existing?.vectorStores ?? [])) throw denied('only an admin grants vector stores to a key or takes them away ("object_permission.vector_stores"): leave it out, or send the key\'s own list unchanged');
     assertKeepsGuardrails(fields.metadata, existing);
     assertKeepsExpiry(fields.duration, existing, self.userId);
     await this.assertOnlyTightens(fields, existing, self.userId);

@@ -42,6 +42,8 @@ export interface KeyFields extends LimitFields {
   spend?: number;
   /** Per-model budgets (LiteLLM's model_max_budget, parsed by auth/model-budgets.ts); null or {}: none. */
   model_max_budget?: ModelBudgets | null;
+  /** Vector stores granted (object_permission.vector_stores; vector-store-access.ts); null or []: none. */
+  vector_stores?: string[] | null;
   aliases?: Record<string, string>;
   duration?: string | null;
   user_id?: string | null;
@@ -62,6 +64,8 @@ export interface TeamFields extends LimitFields {
   budget_id?: string | null;
   team_id?: string;
   team_alias?: string | null;
+  /** Vector stores granted to the team (object_permission.vector_stores); null or []: none. */
+  vector_stores?: string[] | null;
   members_with_roles?: Array<{ user_id: string; role?: 'admin' | 'user' }>;
 }
 
@@ -239,6 +243,7 @@ export class ManagementService {
       ...(await this.modelSpendView(key, budget)),
       guardrails: Array.isArray(key.metadata.guardrails) ? key.metadata.guardrails : [],
       created_by: key.createdBy ?? null,
+      object_permission: { vector_stores: key.vectorStores ?? [] },
       budget_id: key.budgetId ?? null,
       litellm_budget_table: budget,
       ...(await this.limitView('key', key.id, key)),
@@ -257,7 +262,12 @@ export class ManagementService {
   }
 
   async teamView(team: TeamRecord) {
-    return { team_id: team.teamId, team_alias: team.alias, members_with_roles: team.members.map((member) => ({ user_id: member.userId, role: member.role })), budget_id: team.budgetId ?? null, ...(await this.limitView('team', team.teamId, team)) };
+    return { team_id: team.teamId, team_alias: team.alias, members_with_roles: team.members.map((member) => ({ user_id: member.userId, role: member.role })), budget_id: team.budgetId ?? null, object_permission: { vector_stores: team.vectorStores ?? [] }, ...(await this.limitView('team', team.teamId, team)) };
+  }
+
+  /** Whether any key or team grants this vector store (auth/vector-store-access.ts). */
+  vectorStoreGranted(id: string): Promise<boolean> {
+    return this.repo.vectorStoreGranted(id);
   }
 
   // ---- keys
@@ -325,6 +335,7 @@ export class ManagementService {
       keyType: fields.key_type ?? 'default',
       createdBy,
       modelMaxBudget: fields.model_max_budget ?? {},
+      vectorStores: fields.vector_stores ?? [],
     };
     if (fields.spend !== undefined) key.spendMicros = toMicros(fields.spend)!;
     await this.repo.insertKey(key).catch(async (error: unknown) => {
@@ -356,6 +367,7 @@ export class ManagementService {
     if (fields.allowed_routes !== undefined) changes.allowedRoutes = fields.allowed_routes ?? [];
     if (fields.key_type !== undefined) changes.keyType = fields.key_type;
     if (fields.model_max_budget !== undefined) changes.modelMaxBudget = fields.model_max_budget ?? {};
+    if (fields.vector_stores !== undefined) changes.vectorStores = fields.vector_stores ?? [];
     if (fields.spend !== undefined) {
       changes.spendMicros = toMicros(fields.spend)!;
       // The spend given is this period's: the stored spend is read as the period's only from its start.
@@ -516,7 +528,7 @@ export class ManagementService {
     if (await this.repo.findTeam(teamId)) throw new GatewayError('conflict', `team "${teamId}" already exists`, { param: 'team_id' });
     const members: TeamMember[] = (fields.members_with_roles ?? []).map((member) => ({ userId: member.user_id, role: member.role ?? 'user' }));
     await this.checkBudget(fields.budget_id);
-    const team: TeamRecord = { ...newLimits(fields, now), teamId, alias: fields.team_alias ?? null, members, budgetId: fields.budget_id ?? null };
+    const team: TeamRecord = { ...newLimits(fields, now), teamId, alias: fields.team_alias ?? null, members, budgetId: fields.budget_id ?? null, vectorStores: fields.vector_stores ?? [] };
     await this.repo.insertTeam(team);
     return (await this.repo.findTeam(teamId))!;
   }
@@ -526,6 +538,7 @@ export class ManagementService {
     const now = Date.now();
     const changes: Partial<TeamRecord> = limitChanges(fields, now, existing);
     if (fields.team_alias !== undefined) changes.alias = fields.team_alias;
+    if (fields.vector_stores !== undefined) changes.vectorStores = fields.vector_stores ?? [];
     if (fields.budget_id !== undefined) {
       await this.checkBudget(fields.budget_id);
       changes.budgetId = fields.budget_id;

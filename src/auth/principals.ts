@@ -69,6 +69,8 @@ export interface KeyRecord extends Limits {
   parallelLimitIsDefault?: boolean;
   /** Per-model budgets (LiteLLM's model_max_budget; auth/model-budgets.ts): entry name → budget. */
   modelMaxBudget?: ModelBudgets;
+  /** Vector store ids granted to the key (LiteLLM's object_permission.vector_stores; auth/vector-store-access.ts); empty: none. */
+  vectorStores?: string[];
   /** Recorded spend per model_max_budget entry, as the database last had it (loaded with the key). */
   modelSpend?: Record<string, ModelSpend>;
 }
@@ -111,6 +113,8 @@ export interface TeamRecord extends Limits {
   teamId: string;
   alias: string | null;
   members: TeamMember[];
+  /** Vector store ids granted to the team (object_permission.vector_stores); empty: none. */
+  vectorStores?: string[];
 }
 
 /** `proxy`: the proxy-wide budget (litellm_settings.max_budget; proxy-budget.ts). */

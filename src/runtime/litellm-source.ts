@@ -86,11 +86,41 @@ async function rows(client: pg.Client, table: string): Promise<Row[]> {
   return (await client.query<Row>(`select * from "${table}"`)).rows;
 }
 
+/** LiteLLM's other object permissions: imported without them (MCP and agents are not served here). */
+const OBJECT_PERMISSIONS_LEFT = ['mcp_servers', 'mcp_access_groups', 'mcp_tool_permissions', 'agents', 'agent_access_groups'];
+
+/**
+ * `LiteLLM_ObjectPermissionTable` by object_permission_id (LiteLLM versions before it have none).
+ * Returns, for a key's or team's row, the vector stores it is held to (its object_permission's
+ * `vector_stores`; auth/vector-store-access.ts), warning of the permissions not carried over.
+ */
+async function objectPermissions(client: pg.Client, warnings: string[]): Promise<(row: Row, what: string) => string[]> {
+  const byId = new Map<string, Row>();
+  const exists = await client.query<{ found: string | null }>(`select to_regclass('"LiteLLM_ObjectPermissionTable"')::text as found`);
+  if (exists.rows[0]?.found) for (const row of await rows(client, 'LiteLLM_ObjectPermissionTable')) byId.set(String(row.object_permission_id), row);
+  return (row, what) => {
+    const id = text(row.object_permission_id);
+    if (id === null) return [];
+    const permission = byId.get(id);
+    if (!permission) {
+      warnings.push(`${what}: object_permission_id "${id}" names no row of LiteLLM_ObjectPermissionTable; imported without object permissions`);
+      return [];
+    }
+    const left = OBJECT_PERMISSIONS_LEFT.filter((field) => {
+      const value = permission[field];
+      return value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0) && !(typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0);
+    });
+    if (left.length > 0) warnings.push(`${what}: object permissions ${left.join(', ')} are not served by Switchboard (no MCP servers or agent permissions); imported without them`);
+    return strings(permission.vector_stores);
+  };
+}
+
 export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promise<LiteLLMSnapshot> {
   const client = new (loadPg().Client)({ connectionString: databaseUrl });
   await client.connect();
   const warnings: string[] = [];
   try {
+    const vectorStoresOf = await objectPermissions(client, warnings);
     const budgets: BudgetRecord[] = (await rows(client, 'LiteLLM_BudgetTable')).map((row) => ({
       budgetId: String(row.budget_id),
       maxBudgetMicros: micros(row.max_budget),
@@ -115,6 +145,7 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
         alias: text(row.team_alias),
         members: members.filter((member) => typeof member.user_id === 'string').map((member) => ({ userId: String(member.user_id), role: member.role === 'admin' ? 'admin' : 'user' })),
         budgetId: null,
+        vectorStores: vectorStoresOf(row, `team "${id}"`),
       };
     });
 
@@ -165,6 +196,7 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
         budgetId: text(row.budget_id),
         modelMaxBudget,
         modelSpend,
+        vectorStores: vectorStoresOf(row, what),
       };
     });
 

@@ -147,6 +147,8 @@ export interface TeamTable extends LimitColumns {
   team_alias: string | null;
   /** The linked budget (budgets.budget_id): its limits fill those the team leaves unset. */
   budget_id?: string | null;
+  /** JSON array of the vector store ids granted (object_permission.vector_stores); null: none. */
+  vector_stores?: string | null;
 }
 
 /** A budget object (LiteLLM_BudgetTable): limits that keys, teams and end users link to. */
@@ -249,6 +251,8 @@ export interface ApiKeyTable extends LimitColumns {
   created_by: string | null;
   /** Per-model budgets, JSON {model: {budget_limit, time_period}} (auth/model-budgets.ts); null: none. */
   model_max_budget?: string | null;
+  /** JSON array of the vector store ids granted (object_permission.vector_stores); null: none. */
+  vector_stores?: string | null;
 }
 
 export interface ChangeVersionTable {

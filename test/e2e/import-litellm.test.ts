@@ -51,8 +51,11 @@ create table "LiteLLM_VerificationToken" (
   max_parallel_requests integer, metadata jsonb not null default '{}', blocked boolean, tpm_limit bigint, rpm_limit bigint,
   max_budget double precision, budget_duration text, budget_reset_at timestamp(3),
   allowed_cache_controls text[] not null default '{}', allowed_routes text[] not null default '{}',
-  model_spend jsonb not null default '{}', model_max_budget jsonb not null default '{}', budget_id text, organization_id text,
+  model_spend jsonb not null default '{}', model_max_budget jsonb not null default '{}', budget_id text, organization_id text, object_permission_id text,
   created_at timestamp(3) default current_timestamp, created_by text, updated_at timestamp(3) default current_timestamp, updated_by text);
+create table "LiteLLM_ObjectPermissionTable" (
+  object_permission_id text primary key, mcp_servers text[] not null default '{}', mcp_access_groups text[] not null default '{}',
+  mcp_tool_permissions jsonb, vector_stores text[] not null default '{}');
 create table "LiteLLM_SpendLogs" (
   request_id text primary key, call_type text not null, api_key text not null default '', spend double precision not null default 0,
   total_tokens integer not null default 0, prompt_tokens integer not null default 0, completion_tokens integer not null default 0,
@@ -140,6 +143,10 @@ async function fill(url: string): Promise<void> {
         `req-${log}`, sha256(key.secret), 0.001 * (log + 1), String(log * 7), key.user, key.team, log % 3 === 0 ? 'cust-a' : null, JSON.stringify(log % 2 === 0 ? ['batch'] : []),
       ]);
     }
+    // Team 1 is granted a vector store; key 19 one of its own, and an MCP server Switchboard does not serve.
+    await client.query(`insert into "LiteLLM_ObjectPermissionTable" (object_permission_id, vector_stores, mcp_servers) values ('op-team-1', '{vs_team1}', '{}'), ('op-key-19', '{vs_key19}', '{github}')`);
+    await client.query(`update "LiteLLM_TeamTable" set object_permission_id = 'op-team-1' where team_id = 'team-1'`);
+    await client.query(`update "LiteLLM_VerificationToken" set object_permission_id = 'op-key-19' where token = $1`, [sha256(KEYS[19].secret)]);
     await client.query(`insert into "LiteLLM_EndUserTable" (user_id, alias, spend, budget_id, blocked, allowed_model_region) values ('cust-a', 'A', 0.5, 'tiny', false, 'eu'), ('cust-b', null, 0, null, true, null), ('cust-c', null, 2, 'gold', false, null)`);
   } finally {
     await client.end();
@@ -180,8 +187,11 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  let firstOutput = '';
+
   it('imports 3 teams, 10 users, 20 keys, 2 budgets and 3 end users', async () => {
     const output = await runImport();
+    firstOutput = output;
     expect(output).toContain('budgets: 2 created, 0 updated; teams: 3 created, 0 updated; users: 10 created, 0 updated; keys: 20 created, 0 updated; end users: 3 created, 0 updated');
     expect(output).toContain('spend logs: 30 read, 30 stored as usage history (0 already there)');
     // What could not be carried over as it was is said, never dropped in silence.
@@ -227,6 +237,13 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
     expect(info17.model_max_budget).toEqual({ premium: { budget_limit: 2, time_period: null } });
     expect(info17.model_spend).toEqual({ premium: 0.5 });
     expect(((await api.keyInfo(KEYS[18].secret))).model_max_budget).toEqual({});
+  });
+
+  it("object permissions: a key's and a team's vector_stores are imported, the MCP servers left behind in words", async () => {
+    expect(firstOutput).toContain(`key sk-...${KEYS[19].secret.slice(-4)}: object permissions mcp_servers are not served by Switchboard`);
+    expect(await api.keyInfo(KEYS[19].secret)).toMatchObject({ object_permission: { vector_stores: ['vs_key19'] } });
+    expect(await api.keyInfo(KEYS[18].secret)).toMatchObject({ object_permission: { vector_stores: [] } });
+    expect((await api.teamInfo('team-1')).team_info).toMatchObject({ object_permission: { vector_stores: ['vs_team1'] } });
   });
 
   it('an imported key stays as narrow as it was: allowed_routes and models hold', async () => {

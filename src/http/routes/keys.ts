@@ -19,6 +19,7 @@ import { callOf } from '../context.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
 import { guardrailsIntoMetadata } from './guardrail-fields.js';
 import { limitFields } from './limit-fields.js';
+import { vectorStoresOf } from './object-permission.js';
 import { STORED_FIELD_BOUNDS, storedAliases, storedDuration, storedName, storedNameList } from './stored-field-bounds.js';
 
 const routeList = z
@@ -46,6 +47,8 @@ const keyFields = z
     spend: z.number({ invalid_type_error: 'expected a number (USD)' }).nonnegative().optional(),
     // Per-model budgets, in either of LiteLLM's shapes: read (and refused when malformed) by serviceFields.
     model_max_budget: z.unknown().optional(),
+    // LiteLLM's object permissions: only vector_stores is built (read by serviceFields; object-permission.ts).
+    object_permission: z.unknown().optional(),
     // The secret itself, on /key/generate only: an imported key (checked in the service).
     key: z.string().optional(),
   })
@@ -62,7 +65,6 @@ const UNSUPPORTED_KEY_FIELDS: Record<string, string> = {
   permissions: 'key permissions are not supported (use allowed_routes or key_type)',
   config: 'per-key config is not supported',
   allowed_cache_controls: 'per-key cache controls are not supported',
-  object_permission: 'object permissions (MCP servers, vector stores) are not supported',
   auto_rotate: 'automatic key rotation is not supported (use /key/regenerate)',
   rotation_interval: 'automatic key rotation is not supported (use /key/regenerate)',
   organization_id: 'organizations are not supported',
@@ -90,10 +92,11 @@ const keyReference = z.object({ key: z.string({ required_error: 'is required: th
 
 /** The body as the service takes it: key_type expanded to its allowed_routes when those are not given. */
 function serviceFields(body: KeyBody): KeyFields {
-  const { key: _key, model_max_budget: budgets, ...fields } = body;
+  const { key: _key, model_max_budget: budgets, object_permission: permission, ...fields } = body;
   if (fields.key_type && fields.allowed_routes == null) fields.allowed_routes = KEY_TYPE_ROUTES[fields.key_type];
   const modelMaxBudget = budgets === undefined ? undefined : (parseModelBudgets(budgets) ?? null);
-  return { ...fields, ...(modelMaxBudget !== undefined ? { model_max_budget: modelMaxBudget } : {}) } as KeyFields;
+  const vectorStores = vectorStoresOf({ object_permission: permission });
+  return { ...fields, ...(modelMaxBudget !== undefined ? { model_max_budget: modelMaxBudget } : {}), ...(vectorStores !== undefined ? { vector_stores: vectorStores } : {}) } as KeyFields;
 }
 
 const MAX_PAGE_SIZE = 100;

@@ -13,6 +13,7 @@ import { parseInput } from '../../parse-input.js';
 import { oneValue, positiveInteger } from '../query-fields.js';
 import { guardrailsIntoMetadata } from './guardrail-fields.js';
 import { limitFields } from './limit-fields.js';
+import { vectorStoresOf } from './object-permission.js';
 import { STORED_FIELD_BOUNDS, storedName, storedNameList } from './stored-field-bounds.js';
 import { withUserDefaults, type UserDefaults } from '../../config/user-defaults.js';
 
@@ -156,14 +157,16 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   app.post('/team/new', adminOnly, async (request) => {
     refuseTeamTags(request.body);
     const body = parseInput(teamFields, guardrailsIntoMetadata(request.body, true));
+    const vectorStores = vectorStoresOf(request.body);
     const members = await teamMembers(body.members_with_roles ?? []);
-    return service().teamView(await service().createTeam({ ...body, members_with_roles: members.map((item) => ({ user_id: item.userId, role: item.role })) }));
+    return service().teamView(await service().createTeam({ ...body, ...(vectorStores !== undefined ? { vector_stores: vectorStores } : {}), members_with_roles: members.map((item) => ({ user_id: item.userId, role: item.role })) }));
   });
 
   app.post('/team/update', adminOnly, async (request) => {
     refuseTeamTags(request.body);
     const body = parseInput(teamFields.omit({ members_with_roles: true }).extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), guardrailsIntoMetadata(request.body, false));
-    return service().teamView(await service().updateTeam(body.team_id, body));
+    const vectorStores = vectorStoresOf(request.body);
+    return service().teamView(await service().updateTeam(body.team_id, { ...body, ...(vectorStores !== undefined ? { vector_stores: vectorStores } : {}) }));
   });
 
   app.post('/team/delete', adminOnly, async (request) => {

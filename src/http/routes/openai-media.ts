@@ -45,6 +45,7 @@ import { responsesServerTools } from '../../gateway/server-tools.js';
 import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
 import { assertNoProviderStoredObjects } from '../../gateway/provider-stored-references.js';
+import { assertVectorStoresGranted, vectorStoresOfResponses, type VectorStoreGrantLookup } from '../../auth/vector-store-access.js';
 import type { ResponseStore } from '../../responses/response-store.js';
 import { ownerScopeOf } from '../../responses/owner.js';
 import { relayOwnerScope, relayRecordId } from '../../responses/owner-scope.js';
@@ -391,7 +392,7 @@ async function multipartRelayOperation(request: FastifyRequest, catalog: ModelCa
   return { kind: 'native', api: 'openai-rest', method: path, costKind: 'embeddings', request: { model: relayModelOf(request, catalog), native: fields }, upload: uploads[0], uploads, query: relayQueryOf(request.url) };
 }
 
-export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog; responses?: ResponseStore }): void {
+export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway: Gateway; catalog: ModelCatalog; responses?: ResponseStore; vectorStoreGranted?: VectorStoreGrantLookup }): void {
   const { gateway, catalog, responses } = deps;
   const routes: Array<[string, Endpoint, (body: unknown) => NativeOperation]> = [
     ['images/generations', 'images/generations', imagesOperation],
@@ -434,6 +435,8 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
       // Responses of other keys: previous_response_id reaches only the caller's own (relayedResponse).
       const ownResponses = path === 'responses' && !admin && responses !== undefined;
       const operation = passThroughOperation(path, request.body, admin, ownResponses);
+      // file_search reads the shared account's vector stores: only those granted to the key or its team (auth/vector-store-access.ts).
+      if (path === 'responses') await assertVectorStoresGranted(vectorStoresOfResponses(operation.request.native), callOf(request).caller.principal, admin, deps.vectorStoreGranted);
       if (ownResponses) return sendResult(reply, await relayedResponse(gateway, responses, callOf(request), operation));
       return sendResult(reply, await gateway.native(callOf(request), operation, openAIRelayFormat));
     });

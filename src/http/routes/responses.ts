@@ -12,6 +12,7 @@ import { can, requirePermission } from '../../auth/permissions.js';
 import { assertChatMediaReferences, assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
 import { assertNoProviderStoredObjects } from '../../gateway/provider-stored-references.js';
+import { assertVectorStoresGranted, vectorStoresOfResponses, type VectorStoreGrantLookup } from '../../auth/vector-store-access.js';
 import { GatewayError } from '../../errors.js';
 import { fitToDeployments, itemsForNativeInput, openAIResponsesFormat, openAIResponsesNativeFormat, outputToMessages, replayEvents, responsesRequestToChat, type ResponseInputItem, type ResponseObject } from '../../gateway/formats/openai-responses/index.js';
 import type { NativeAlternative } from '../../gateway/call.js';
@@ -164,7 +165,7 @@ function nativeAlternative(body: Record<string, unknown>, model: string, earlier
 }
 
 /** `agentModel` maps `agent/<name>` to the agent's model group, so the request fits the deployments it will call. */
-export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: Gateway; store: ResponseStore; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined; platform?: PlatformLayer }): void {
+export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: Gateway; store: ResponseStore; catalog: ModelCatalog; agentModel?: (model: string) => string | undefined; platform?: PlatformLayer; vectorStoreGranted?: VectorStoreGrantLookup }): void {
   const { gateway, store, catalog } = deps;
   for (const prefix of ['/v1', '']) {
     app.post(`${prefix}/responses`, { config: { endpoint: 'responses' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
@@ -182,6 +183,8 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         const operation = responsesNativeOperation(request.body, builtIn, catalog, mayReachInternal);
         // conversation, prompt, item_reference name objects of the shared account, whose owner the gateway does not know.
         assertNoProviderStoredObjects(operation.request.native, mayReachInternal, false);
+        // file_search reads the shared account's vector stores: only those granted to the key or its team (auth/vector-store-access.ts).
+        await assertVectorStoresGranted(vectorStoresOfResponses(operation.request.native), call.caller.principal, mayReachInternal, deps.vectorStoreGranted);
         const previousId = operation.request.native.previous_response_id;
         const named = typeof previousId === 'string' && previousId !== '';
         const previous = named ? await store.find(previousId, ownerScopeOf(call.caller)) : undefined;

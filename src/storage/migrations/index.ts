@@ -28,6 +28,7 @@ import * as reportClaims from './2026-12-05-0022-report-claims.js';
 import * as partialUsageIndexes from './2026-12-05-0023-partial-usage-indexes.js';
 import * as keyModelBudgets from './2026-12-05-0026-key-model-budgets.js';
 import * as proxySpend from './2026-12-07-0027-proxy-spend.js';
+import * as vectorStoreGrants from './2026-12-07-0028-vector-store-grants.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -59,6 +60,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-05-0023-partial-usage-indexes': partialUsageIndexes,
   '2026-12-05-0026-key-model-budgets': keyModelBudgets,
   '2026-12-07-0027-proxy-spend': proxySpend,
+  '2026-12-07-0028-vector-store-grants': vectorStoreGrants,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

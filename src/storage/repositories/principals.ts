@@ -86,7 +86,13 @@ export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
     keyType: row.key_type ?? null,
     createdBy: row.created_by ?? null,
     modelMaxBudget: storedModelBudgets(row.model_max_budget),
+    vectorStores: parseJson<string[]>(row.vector_stores, []),
   };
+}
+
+/** A list of granted vector stores as stored: null when empty (the partial index holds only rows that grant some). */
+function vectorStoresColumn(ids: string[]): string | null {
+  return ids.length > 0 ? JSON.stringify(ids) : null;
 }
 
 function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
@@ -104,6 +110,7 @@ function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
   if (key.allowedRoutes !== undefined) row.allowed_routes = JSON.stringify(key.allowedRoutes);
   if (key.keyType !== undefined) row.key_type = key.keyType;
   if (key.createdBy !== undefined) row.created_by = key.createdBy;
+  if (key.vectorStores !== undefined) row.vector_stores = vectorStoresColumn(key.vectorStores);
   if (key.modelMaxBudget !== undefined) row.model_max_budget = Object.keys(key.modelMaxBudget).length > 0 ? JSON.stringify(toLiteLLM(key.modelMaxBudget)) : null;
   return row;
 }
@@ -135,7 +142,7 @@ function userToRow(user: Partial<UserRecord>): Partial<Insertable<UserTable>> {
 }
 
 function teamFromRow(row: Selectable<TeamTable>, members: TeamMember[]): TeamRecord {
-  return { ...limitsFromRow(row), teamId: row.team_id, alias: row.team_alias, members, budgetId: row.budget_id ?? null };
+  return { ...limitsFromRow(row), teamId: row.team_id, alias: row.team_alias, members, budgetId: row.budget_id ?? null, vectorStores: parseJson<string[]>(row.vector_stores, []) };
 }
 
 function teamToRow(team: Partial<TeamRecord>): Partial<Insertable<TeamTable>> {
@@ -143,6 +150,7 @@ function teamToRow(team: Partial<TeamRecord>): Partial<Insertable<TeamTable>> {
   if (team.teamId !== undefined) row.team_id = team.teamId;
   if (team.alias !== undefined) row.team_alias = team.alias;
   if (team.budgetId !== undefined) row.budget_id = team.budgetId;
+  if (team.vectorStores !== undefined) row.vector_stores = vectorStoresColumn(team.vectorStores);
   return row;
 }
 
@@ -231,6 +239,21 @@ export class PrincipalRepository {
   }
 
   // ---- users
+  /**
+   * Whether any key or team grants the vector store (object_permission.vector_stores): the rows
+   * whose list may hold it are found by a LIKE over the partial index of granting rows, then read
+   * exactly (SQLite's LIKE ignores case, and the id's `_` would match any character unescaped).
+   */
+  async vectorStoreGranted(id: string, executor: Executor = this.db): Promise<boolean> {
+    const pattern = `%${JSON.stringify(id).replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+    const granting = (rows: Array<{ vector_stores?: string | null }>) => rows.some((row) => parseJson<string[]>(row.vector_stores, []).includes(id));
+    const like = sql<boolean>`vector_stores like ${pattern} escape '\\'`;
+    const keys = await executor.selectFrom('api_keys').select('vector_stores').where('vector_stores', 'is not', null).where(like).execute();
+    if (granting(keys)) return true;
+    const teams = await executor.selectFrom('teams').select('vector_stores').where('vector_stores', 'is not', null).where(like).execute();
+    return granting(teams);
+  }
+
   async findUser(userId: string, executor: Executor = this.db): Promise<UserRecord | undefined> {
     const row = await executor.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
     return row ? userFromRow(row) : undefined;
