@@ -103,6 +103,23 @@ export function assertNoUnbilledSearch(body: Record<string, unknown>): void {
   }
 }
 
+/**
+ * Azure OpenAI "On Your Data" (`data_sources`; `dataSources` in API versions before
+ * 2024-02-15-preview): the Azure resource searches an index or database the request names — with
+ * its own managed identity (`system_assigned_managed_identity`, `user_assigned_managed_identity`),
+ * so an ordinary key would read the operator's Azure AI Search indexes and Cosmos DB collections
+ * that identity may read — and runs the query's embeddings on a deployment of the shared resource
+ * (`embedding_dependency`), billed outside the usage the answer reports. Refused on the chat route,
+ * and on the relay's chat/completions for keys without llm.manage_providers (an admin key may relay it).
+ */
+export function assertNoProviderDataSources(body: Record<string, unknown>): void {
+  for (const field of ['data_sources', 'dataSources'] as const) {
+    const value = body[field];
+    if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) continue;
+    fail(field, `"${field}": Azure OpenAI On Your Data searches the indexes and databases it names with the Azure resource's own identity, which every key of this gateway shares, and bills its searches and embeddings outside the usage the answer reports: not supported; retrieve the documents yourself and send them in "messages" (only a key with the llm.manage_providers permission may relay "${field}", through /openai/v1/chat/completions)`);
+  }
+}
+
 function commonSamplingFields(body: Record<string, unknown>): void {
   assertServiceTierBillable(body);
   optionalType(body, 'stream', 'boolean');
@@ -147,6 +164,7 @@ export function validateChatRequest(raw: unknown): ChatRequest {
   commonSamplingFields(body);
   assertNoAudioOutput(body);
   assertNoUnbilledSearch(body);
+  assertNoProviderDataSources(body);
   optionalType(body, 'tools', 'array');
   optionalType(body, 'response_format', 'object');
   optionalType(body, 'parallel_tool_calls', 'boolean');
