@@ -246,6 +246,14 @@ function clamp(value: number | undefined, limit: number, field: AdjustedField, a
 }
 
 /**
+ * The most of each media unit a native call is billed for: what admission reserved (`units`), or
+ * where the provider enforces no maximum, the larger `unitsBound` (NativeRequest.unitsBound).
+ */
+export function billedUnitsBound(request: { units?: MediaUnits; unitsBound?: MediaUnits }): MediaUnits | undefined {
+  return request.unitsBound ? { ...request.units, ...request.unitsBound } : request.units;
+}
+
+/**
  * Media units an upstream reports (images, characters, searches) never beyond what the request
  * could produce (`bound`, what admission reserved for): a count over it is held to it. A count that
  * is no count (negative, NaN, infinite: a negative one would bill a credit) is replaced by the

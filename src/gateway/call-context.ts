@@ -150,6 +150,12 @@ export interface NativeRequest {
   /** The most media units (images, characters, searches) the call can bill: reserved, and the bound on what is billed. */
   units?: MediaUnits;
   /**
+   * Where a provider enforces no maximum the reservation could hold (Gemini 3's search queries): the
+   * most of each unit billed when the answer reports more than `units` reserved (billing/usage-bounds.ts
+   * boundUnits). Absent: `units` is the bound.
+   */
+  unitsBound?: MediaUnits;
+  /**
    * Server-side tools the provider runs for this call (`tools[0] "web_search_20250305"`): their
    * results reach the model as input the request does not carry (billing/usage-bounds.ts).
    */

@@ -36,6 +36,8 @@ export const DEFAULT_BUILT_IN_TOOL_CALLS = 10;
 export interface ServerToolPlan {
   native: Json;
   units?: MediaUnits;
+  /** The most units billed, where the provider bounds none (NativeRequest.unitsBound). */
+  unitsBound?: MediaUnits;
   serverTools?: string[];
 }
 
@@ -135,6 +137,14 @@ const GEMINI_STANDARD_OR_BELOW = /^(service_tier_)?(standard|flex|unspecified)$/
  */
 export const GEMINI_SEARCH_QUERIES = 10;
 
+/**
+ * Search queries a grounded Gemini 3 answer is billed for at most. Google documents no maximum and
+ * the request can set none, so an answer may report more than were reserved: up to this many are
+ * charged as reported (the budget may be passed by the difference, as a token count within the
+ * usage bounds' margin may), more is taken for an upstream's error and held to it.
+ */
+export const GEMINI_SEARCH_QUERIES_BILLED = 4 * GEMINI_SEARCH_QUERIES;
+
 /** Gemini generateContent and its stream (`/gemini/...`). */
 export function geminiServerTools(body: Json, unbilledAllowed: boolean): ServerToolPlan {
   const serverTools: string[] = [];
@@ -166,7 +176,8 @@ export function geminiServerTools(body: Json, unbilledAllowed: boolean): ServerT
     }
   }
   // Gemini 2.x bills a grounded prompt once per request, whatever the number of candidates; Gemini 3 each distinct query (up to GEMINI_SEARCH_QUERIES reserved).
-  return plan(body, grounded ? { groundedPrompts: 1, webSearches: GEMINI_SEARCH_QUERIES } : undefined, serverTools);
+  if (!grounded) return plan(body, undefined, serverTools);
+  return { ...plan(body, { groundedPrompts: 1, webSearches: GEMINI_SEARCH_QUERIES }, serverTools), unitsBound: { groundedPrompts: 1, webSearches: GEMINI_SEARCH_QUERIES_BILLED } };
 }
 
 /** Responses tool types billed in tokens only (the client's own, or run without a per-use fee). */

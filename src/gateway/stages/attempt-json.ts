@@ -17,7 +17,7 @@ import { providerHeaders } from '../litellm-headers.js';
 import type { JsonAttempted } from './attempted.js';
 import { buildRequest, withTraceparent, dispatch, nativeCallOf, requireAdapter, unreadableAnswer, upstreamError } from './upstream-call.js';
 import { responseTooLarge } from '../response-size.js';
-import { boundUnits } from '../../billing/usage-bounds.js';
+import { billedUnitsBound, boundUnits } from '../../billing/usage-bounds.js';
 
 export async function attemptJson(deps: Pick<GatewayDependencies, 'router' | 'upstream' | 'settings'>, call: Call): Promise<JsonAttempted> {
   const { operation, attempt } = call;
@@ -79,7 +79,7 @@ function unreadable(caught: unknown, call: Call, adapter: ProviderAdapter, text:
  */
 function reportedUsage(call: Call, adapter: ProviderAdapter, parsed: unknown): Usage | undefined {
   const { operation } = call;
-  if (operation.kind === 'native') return boundUnits(nativeProviderOf(operation.api).usageOf(nativeCallOf(operation), parsed, call.attempt!.deployment), operation.request.units);
+  if (operation.kind === 'native') return boundUnits(nativeProviderOf(operation.api).usageOf(nativeCallOf(operation), parsed, call.attempt!.deployment), billedUnitsBound(operation.request));
   if (operation.kind === 'chat' && adapter.usageOfAnswer) return adapter.usageOfAnswer(parsed);
   return usageFromOpenAI(usageIn(parsed));
 }
@@ -94,7 +94,7 @@ function readAnswer(deps: Pick<GatewayDependencies, 'settings'>, call: Call, ada
     // whose duration is unknown is billed the seconds reserved for it, the most the file can hold:
     // the provider billed the call, so it is never recorded free.
     const seconds = operation.upload.seconds ?? operation.request.units?.inputSeconds;
-    const usage = seconds === undefined ? undefined : boundUnits({ promptTokens: 0, completionTokens: 0, totalTokens: 0, units: { inputSeconds: seconds } }, operation.request.units);
+    const usage = seconds === undefined ? undefined : boundUnits({ promptTokens: 0, completionTokens: 0, totalTokens: 0, units: { inputSeconds: seconds } }, billedUnitsBound(operation.request));
     const contentType = typeof response.headers['content-type'] === 'string' ? response.headers['content-type'] : 'text/plain; charset=utf-8';
     return { kind: 'json', body: text, parsed: null, usage, text, upstreamLatencyMs, warnings, contentType, refused: sizeRefusal(deps, deployment.provider, text) };
   }
@@ -117,7 +117,7 @@ function readAnswer(deps: Pick<GatewayDependencies, 'settings'>, call: Call, ada
     if (failure) throw failure;
     const native = nativeProviderOf(operation.api);
     const nativeCall = nativeCallOf(operation);
-    const usage = boundUnits(native.usageOf(nativeCall, parsed, deployment), operation.request.units);
+    const usage = boundUnits(native.usageOf(nativeCall, parsed, deployment), billedUnitsBound(operation.request));
     const answer = native.answerOf?.(nativeCall, parsed, deployment);
     // Held to max_response_size_mb as any answer is: billed as the provider reported it, then refused.
     if (answer === undefined) {

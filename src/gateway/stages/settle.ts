@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { callCostMicros, durationCostMicros, formatUsd } from '../../billing/cost.js';
 import { billableOutputLimit, maxCostMicros, promptTokenBound } from '../../billing/max-cost.js';
+import { billedUnitsBound, boundUnits } from '../../billing/usage-bounds.js';
 import { noteBilledTier } from '../../billing/priority-default.js';
 import { withoutOutputCap } from '../../billing/reservation-plan.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
@@ -216,6 +217,8 @@ async function settle(deps: SettleDependencies, call: Call, reported: Usage | un
   const { operation } = call;
   const { deployment } = call.attempt!;
   reported = await withMissingCounts(operation, reported, completionText);
+  // A stream's units (server tool uses counted from its events) are held to the same bound as a JSON answer's.
+  if (operation.kind === 'native') reported = boundUnits(reported, billedUnitsBound(operation.request));
   const body = withoutOutputCap(operation.request, call.admission?.outputCap) as Record<string, unknown>;
   const { usage, adjusted } = await settleUsage({ ...costInputOf(operation), body }, deployment, reported, () => estimateUsage(operation, completionText()));
   if (adjusted.length > 0) {

@@ -140,6 +140,7 @@ export function nativeOperation(model: string, method: Method, body: unknown, un
     // Grounding is billed per grounded prompt; tools the gateway cannot price are refused (gateway/server-tools.ts).
     const tools = geminiServerTools(native, unbilledTools);
     if (tools.units) request.units = tools.units;
+    if (tools.unitsBound) request.unitsBound = tools.unitsBound;
     if (tools.serverTools) request.serverTools = tools.serverTools;
     // Read as Google reads them: proto names (`generation_config.candidate_count`) and numeric strings too.
     const bounds = generationBounds(native);
