@@ -120,7 +120,32 @@ export function assertNoProviderDataSources(body: Record<string, unknown>): void
   }
 }
 
+/**
+ * OpenRouter's routing fields (openrouter.ai/docs, "Model Fallbacks", "Provider Routing"): `models`
+ * (with `route: "fallback"`) answers with another model when the first fails or refuses — a model
+ * outside the key's allow-list, billed at its own price while the gateway charges the group's;
+ * `provider` (order, only, ignore, sort, quantizations, …) picks the provider endpoint, whose prices
+ * differ for one model; `preset` applies routing and prompts stored on the operator's OpenRouter
+ * account; Groq's `compound_custom` picks the models Compound answers and reasons with. None has a
+ * meaning on the other APIs this gateway calls. Refused on the gateway's own
+ * routes, and on the relay for keys without llm.manage_providers (an admin key may relay them).
+ */
+export function assertNoUpstreamRouting(body: Record<string, unknown>): void {
+  for (const [field, what] of [
+    ['models', 'OpenRouter model fallbacks would answer with another model than the one this key was checked for and is charged at'],
+    ['route', 'OpenRouter model fallbacks would answer with another model than the one this key was checked for and is charged at'],
+    ['provider', "OpenRouter provider routing picks the endpoint that serves the model, at that endpoint's price, not the one this gateway charges"],
+    ['preset', "an OpenRouter preset applies routing and prompts stored on the operator's account"],
+    ['compound_custom', "Groq Compound's own choice of the models that answer and reason, each billed at its own price"],
+  ] as const) {
+    const value = body[field];
+    if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) continue;
+    fail(field, `"${field}": ${what}: not supported; name the model group in "model" and use "fallbacks" for the gateway's own fallbacks (only a key with the llm.manage_providers permission may relay "${field}", through /openai/v1)`);
+  }
+}
+
 function commonSamplingFields(body: Record<string, unknown>): void {
+  assertNoUpstreamRouting(body);
   assertServiceTierBillable(body);
   optionalType(body, 'stream', 'boolean');
   optionalType(body, 'stream_options', 'object');
@@ -195,6 +220,7 @@ export function validateEmbeddingsRequest(raw: unknown): EmbeddingsRequest {
   if (input === undefined || input === null) fail('input', 'missing required parameter "input": a string or an array of strings');
   if (typeof input !== 'string' && !Array.isArray(input)) fail('input', `"input" must be a string or an array, got ${typeName(input)}`);
   if (Array.isArray(input) && input.length === 0) fail('input', '"input" must not be empty');
+  assertNoUpstreamRouting(body);
   optionalType(body, 'dimensions', 'integer');
   if (body.encoding_format !== undefined && body.encoding_format !== 'float' && body.encoding_format !== 'base64') {
     fail('encoding_format', '"encoding_format" must be "float" or "base64"');

@@ -40,7 +40,7 @@ import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
-import { assertForegroundResponse, assertNoAudioOutput, assertNoProviderDataSources, assertNoUnbilledSearch, assertServiceTierBillable } from '../../gateway/validate.js';
+import { assertForegroundResponse, assertNoAudioOutput, assertNoProviderDataSources, assertNoUnbilledSearch, assertNoUpstreamRouting, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
 import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
@@ -268,6 +268,8 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false,
   // A chat or Responses file part by id reads the shared account's files, as the refused `files` endpoints would.
   assertNoProviderFilesInBody(body, unbilledTools);
   assertServiceTierBillable(body);
+  // OpenRouter's model fallbacks and provider routing pick another model or price than the group's.
+  if (!unbilledTools) assertNoUpstreamRouting(body);
   if (path === 'responses') {
     assertForegroundResponse(body, unbilledTools);
     // previous_response_id, conversation, prompt, item_reference: the shared account's stored objects

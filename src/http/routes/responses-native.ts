@@ -18,7 +18,7 @@ import { isJsonObject } from '../../json-object.js';
 import { GatewayError } from '../../errors.js';
 import type { NativeOperation } from '../../gateway/call-context.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
-import { assertForegroundResponse, assertServiceTierBillable } from '../../gateway/validate.js';
+import { assertForegroundResponse, assertNoUpstreamRouting, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
 
@@ -49,6 +49,8 @@ export function responsesNativeOperation(body: unknown, tools: Array<{ index: nu
   }
   assertServiceTierBillable(body);
   assertForegroundResponse(body, unbilledTools);
+  // Relayed as it came: an `openai/` deployment may be OpenRouter's API, whose routing fields pick another model or price.
+  if (!unbilledTools) assertNoUpstreamRouting(body);
   const native = nativeProviderOf('openai-responses');
   const group = catalog.resolve(body.model);
   if (group && !group.available.some((deployment) => native.serves(deployment.provider))) {
