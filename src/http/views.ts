@@ -405,6 +405,8 @@ export const KEY_FIELDS = {
   model_max_budget: 'record',
   guardrails: 'strings',
   created_by: 'string?',
+  /** LiteLLM's object permissions: here only `vector_stores`, the stores granted (auth/vector-store-access.ts). */
+  object_permission: 'record',
   budget_id: 'string?',
   litellm_budget_table: 'unknown',
   ...LIMIT_FIELDS,
@@ -413,7 +415,12 @@ export const KEY_FIELDS = {
 /** /key/info's `info`: a key without its token (LiteLLM leaves it out; token_id names the key). */
 export const { token: _infoToken, ...KEY_INFO_FIELDS } = KEY_FIELDS;
 
-export type KeyView = Omit<ViewOf<typeof KEY_FIELDS>, 'aliases'> & { aliases: Record<string, string> };
+/** `object_permission` of keys and teams: the vector stores granted. */
+export interface ObjectPermissionView {
+  vector_stores: string[];
+}
+
+export type KeyView = Omit<ViewOf<typeof KEY_FIELDS>, 'aliases' | 'object_permission'> & { aliases: Record<string, string>; object_permission: ObjectPermissionView };
 
 export const KEY_LIST_FIELDS = { keys: 'unknown', total_count: 'number', current_page: 'number', total_pages: 'number' } as const satisfies Record<string, FieldKind>;
 
@@ -439,10 +446,11 @@ export const TEAM_FIELDS = {
   team_id: 'string',
   team_alias: 'string?',
   members_with_roles: 'unknown',
+  object_permission: 'record',
   ...LIMIT_FIELDS,
 } as const satisfies Record<string, FieldKind>;
 
-export type TeamView = Omit<ViewOf<typeof TEAM_FIELDS>, 'members_with_roles'> & { members_with_roles: Array<{ user_id: string; role: string }> };
+export type TeamView = Omit<ViewOf<typeof TEAM_FIELDS>, 'members_with_roles' | 'object_permission'> & { members_with_roles: Array<{ user_id: string; role: string }>; object_permission: ObjectPermissionView };
 
 // ---------------------------------------------------------------- GET /health/readiness (the dashboard; no key needed)
 

@@ -192,11 +192,18 @@ describe.skipIf(!chromiumPath)('admin UI in a real browser', () => {
     const dialog = page.getByRole('dialog', { name: 'Edit ui-test-key' });
     expect(await dialog.getByLabel('Budget (USD)').inputValue()).toBe('5');
     await dialog.getByLabel('Budget (USD)').fill('7.5');
+    await dialog.getByLabel('Vector stores').fill('vs_support_docs, vs_faq');
     await dialog.getByRole('button', { name: 'Save changes' }).click();
     await expect.poll(() => row.textContent()).toContain('$7.50');
     expect(await dialog.isVisible()).toBe(false);
     const info = (await (await api('/key/info', {}, createdSecret)).json()) as { info: Record<string, unknown> };
-    expect(info.info).toMatchObject({ max_budget: 7.5, models: ['gpt-4o-mini'], rpm_limit: 60 });
+    expect(info.info).toMatchObject({ max_budget: 7.5, models: ['gpt-4o-mini'], rpm_limit: 60, object_permission: { vector_stores: ['vs_support_docs', 'vs_faq'] } });
+    // The form shows the grants it was opened with.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    expect(await dialog.getByLabel('Vector stores').inputValue()).toBe('vs_support_docs, vs_faq');
+    await dialog.getByLabel('Vector stores').fill('');
+    await dialog.getByRole('button', { name: 'Save changes' }).click();
+    await expect.poll(async () => ((await (await api('/key/info', {}, createdSecret)).json()) as { info: { object_permission: unknown } }).info.object_permission).toEqual({ vector_stores: [] });
 
     await row.getByRole('button', { name: 'Block' }).click();
     await expect.poll(() => row.textContent()).toContain('blocked');

@@ -112,6 +112,8 @@ export interface KeyInput {
   duration?: string | null;
   user_id?: string | null;
   team_id?: string | null;
+  /** Vector stores granted to the key (file_search); [] takes them away. */
+  object_permission?: { vector_stores: string[] };
 }
 
 /** The secret (`key`) is in this response only. */

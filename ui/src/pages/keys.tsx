@@ -34,7 +34,11 @@ interface KeyFormValues {
   duration: string;
   user_id: string;
   team_id: string;
+  vector_stores: string;
 }
+
+/** Vector store ids as typed: separated by commas, spaces or new lines. */
+const storeIds = (text: string): string[] => [...new Set(text.split(/[\s,]+/).filter(Boolean))];
 
 function valuesOf(key?: KeyView): KeyFormValues {
   return {
@@ -47,6 +51,7 @@ function valuesOf(key?: KeyView): KeyFormValues {
     duration: '',
     user_id: key?.user_id ?? '',
     team_id: key?.team_id ?? '',
+    vector_stores: (key?.object_permission?.vector_stores ?? []).join(', '),
   };
 }
 
@@ -58,6 +63,7 @@ function inputOf(values: KeyFormValues, creating: boolean): KeyInput {
     budget_duration: values.budget_duration.trim() || null,
     rpm_limit: optionalNumber(values.rpm_limit),
     tpm_limit: optionalNumber(values.tpm_limit),
+    object_permission: { vector_stores: storeIds(values.vector_stores) },
   };
   if (values.duration.trim()) input.duration = values.duration.trim();
   if (creating) {
@@ -99,6 +105,9 @@ function KeyForm({ initial, creating, onSubmit, busy, error }: { initial: KeyFor
         </Field>
         <Field label="Requests per minute">{(id) => <input id={id} inputMode="numeric" value={values.rpm_limit} onChange={set('rpm_limit')} placeholder="no limit" />}</Field>
         <Field label="Tokens per minute">{(id) => <input id={id} inputMode="numeric" value={values.tpm_limit} onChange={set('tpm_limit')} placeholder="no limit" />}</Field>
+        <Field label="Vector stores" hint="Ids file_search may read (vs_…), comma-separated. A store granted to any key or team is reserved to them; empty: only stores granted to nobody.">
+          {(id) => <input id={id} value={values.vector_stores} onChange={set('vector_stores')} placeholder="none granted" />}
+        </Field>
         {creating ? (
           <>
             <Field label="User id" hint="Optional owner (must exist).">
