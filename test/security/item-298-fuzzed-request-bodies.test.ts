@@ -95,7 +95,7 @@ const TARGETS: Target[] = [
   { name: 'key/generate', path: '/key/generate', envelope: 'openai', body: { models: ['premium'], max_budget: 10, soft_budget: 5, duration: '1h', metadata: { team: 'x' }, key_alias: 'alias', tpm_limit: 100, rpm_limit: 10, max_parallel_requests: 2, budget_duration: '30d', aliases: { a: 'premium' }, tags: ['t'], model_max_budget: { premium: { max_budget: 1 } }, permissions: {}, allowed_routes: ['/v1/chat/completions'], guardrails: [], blocked: false } },
   { name: 'key/update', path: '/key/update', envelope: 'openai', body: { key: '<KEY>', models: ['premium'], max_budget: 5, metadata: { a: 1 }, tpm_limit: 10, blocked: false, aliases: {}, budget_duration: '1d', duration: '2h', key_alias: 'renamed' } },
   { name: 'user/new', path: '/user/new', envelope: 'openai', body: { user_id: 'fuzz-user', user_email: 'a@b.c', user_role: 'internal_user', max_budget: 10, budget_duration: '30d', models: ['premium'], tpm_limit: 10, rpm_limit: 10, auto_create_key: true, metadata: { a: 1 }, teams: [] } },
-  { name: 'team/new', path: '/team/new', envelope: 'openai', body: { team_alias: 'fuzz-team', models: ['premium'], max_budget: 10, budget_duration: '30d', tpm_limit: 100, rpm_limit: 10, members_with_roles: [{ role: 'user', user_id: 'fuzz-member' }], metadata: { a: 1 }, blocked: false, model_aliases: { a: 'premium' } } },
+  { name: 'team/new', path: '/team/new', envelope: 'openai', body: { team_alias: 'fuzz-team', models: ['premium'], max_budget: 10, budget_duration: '30d', tpm_limit: 100, rpm_limit: 10, members_with_roles: [{ role: 'user', user_id: 'fuzz-member' }], metadata: { a: 1 }, blocked: false } },
 ];
 
 /** Fields a valid body may carry but the base bodies leave out: each is added with wrong-kind values. */

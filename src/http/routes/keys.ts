@@ -20,6 +20,7 @@ import { oneValue, positiveInteger } from '../query-fields.js';
 import { guardrailsIntoMetadata } from './guardrail-fields.js';
 import { limitFields } from './limit-fields.js';
 import { vectorStoresOf } from './object-permission.js';
+import { refuseUnsupported, UNSUPPORTED_KEY_FIELDS } from './unsupported-fields.js';
 import { STORED_FIELD_BOUNDS, storedAliases, storedDuration, storedName, storedNameList } from './stored-field-bounds.js';
 
 const routeList = z
@@ -53,38 +54,6 @@ const keyFields = z
     key: z.string().optional(),
   })
   .passthrough();
-
-/**
- * LiteLLM key fields the gateway does not implement: accepted only with their empty defaults
- * (clients send those), refused in words otherwise — never stored and silently ignored.
- */
-const UNSUPPORTED_KEY_FIELDS: Record<string, string> = {
-  model_rpm_limit: 'per-model rpm limits on a key are not supported yet (use rpm_limit, or a key per model)',
-  model_tpm_limit: 'per-model tpm limits on a key are not supported yet (use tpm_limit, or a key per model)',
-  enforced_params: 'enforced request parameters are not supported',
-  permissions: 'key permissions are not supported (use allowed_routes or key_type)',
-  config: 'per-key config is not supported',
-  allowed_cache_controls: 'per-key cache controls are not supported',
-  auto_rotate: 'automatic key rotation is not supported (use /key/regenerate)',
-  rotation_interval: 'automatic key rotation is not supported (use /key/regenerate)',
-  organization_id: 'organizations are not supported',
-  project_id: 'projects are not supported',
-  send_invite_email: 'invitation emails are not sent by this gateway',
-  router_settings: 'per-key router settings are not supported',
-};
-
-function isEmptyDefault(value: unknown): boolean {
-  return value === undefined || value === null || value === false || value === '' || (Array.isArray(value) && value.length === 0) || (typeof value === 'object' && value !== null && Object.keys(value).length === 0);
-}
-
-/** Throws 400 naming the first unsupported LiteLLM field sent with a value. */
-function refuseUnsupported(body: unknown): void {
-  if (typeof body !== 'object' || body === null) return;
-  for (const [field, reason] of Object.entries(UNSUPPORTED_KEY_FIELDS)) {
-    const value = (body as Record<string, unknown>)[field];
-    if (!isEmptyDefault(value)) throw new GatewayError('invalid_request', `${field}: ${reason}`, { param: field });
-  }
-}
 
 type KeyBody = z.infer<typeof keyFields>;
 
@@ -168,7 +137,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
   app.post('/key/generate', async (request) => {
     const actor = actorOf(request);
     const sent = parseInput(keyFields, guardrailsIntoMetadata(request.body, true));
-    refuseUnsupported(sent);
+    refuseUnsupported(sent, UNSUPPORTED_KEY_FIELDS);
     await assertMayGenerate(actor, sent.team_id, request.body);
     const body = withGenerateDefaults(sent, keyParams);
     assertWithinBounds(body);
@@ -181,7 +150,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
   app.post('/key/update', async (request) => {
     const actor = actorOf(request);
     const body = parseInput(keyFields.merge(keyReference), guardrailsIntoMetadata(request.body, false));
-    refuseUnsupported(body);
+    refuseUnsupported(body, UNSUPPORTED_KEY_FIELDS);
     assertWithinBounds(body);
     assertKeepsTeam(actor, body);
     const existing = await managedKey(actor, body.key, true);
@@ -200,7 +169,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     // change fails (moved to a team by one entry, given models or a budget outside it by another).
     const checked: Array<{ hash: string; fields: KeyFields }> = [];
     for (const entry of body.keys) {
-      refuseUnsupported(entry);
+      refuseUnsupported(entry, UNSUPPORTED_KEY_FIELDS);
       assertWithinBounds(entry);
       assertKeepsTeam(actor, entry);
       const existing = await managedKey(actor, entry.key, true);
@@ -220,7 +189,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     const fromPath = (request.params as { key?: string }).key;
     const schema = keyFields.extend({ new_key: z.string().optional() });
     const body = parseInput(fromPath ? schema : schema.merge(keyReference), guardrailsIntoMetadata(request.body, false));
-    refuseUnsupported(body);
+    refuseUnsupported(body, UNSUPPORTED_KEY_FIELDS);
     assertWithinBounds(body);
     assertKeepsTeam(actor, body);
     const existing = await managedKey(actor, fromPath ?? (body as { key: string }).key, true);

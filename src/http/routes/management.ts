@@ -14,6 +14,7 @@ import { oneValue, positiveInteger } from '../query-fields.js';
 import { guardrailsIntoMetadata } from './guardrail-fields.js';
 import { limitFields } from './limit-fields.js';
 import { vectorStoresOf } from './object-permission.js';
+import { refuseUnsupported, UNSUPPORTED_TEAM_FIELDS, UNSUPPORTED_USER_FIELDS } from './unsupported-fields.js';
 import { STORED_FIELD_BOUNDS, storedName, storedNameList } from './stored-field-bounds.js';
 import { withUserDefaults, type UserDefaults } from '../../config/user-defaults.js';
 
@@ -98,6 +99,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   // ---- users
   app.post('/user/new', adminOnly, async (request) => {
     // LiteLLM's defaults for new users fill what the request leaves unset (config/user-defaults.ts).
+    refuseUnsupported(request.body, UNSUPPORTED_USER_FIELDS, ['spend']);
     const body = withUserDefaults(parseInput(userFields, request.body), userDefaults);
     if ((body.teams ?? []).some((team) => typeof team !== 'string' && team.max_budget_in_team != null)) {
       throw new GatewayError('invalid_request', 'teams: per-member budgets in a team ("max_budget_in_team") are not supported yet: leave it out', { param: 'teams' });
@@ -113,6 +115,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.post('/user/update', adminOnly, async (request) => {
+    refuseUnsupported(request.body, UNSUPPORTED_USER_FIELDS);
     const body = parseInput(userFields.omit({ teams: true }), request.body);
     // LiteLLM's UpdateUserRequest names the user by user_id, or else by user_email.
     const userId = body.user_id ? body.user_id : await userIdOf({ user_email: body.user_email });
@@ -156,6 +159,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   app.post('/team/new', adminOnly, async (request) => {
     refuseTeamTags(request.body);
+    refuseUnsupported(request.body, UNSUPPORTED_TEAM_FIELDS);
     const body = parseInput(teamFields, guardrailsIntoMetadata(request.body, true));
     const vectorStores = vectorStoresOf(request.body);
     const members = await teamMembers(body.members_with_roles ?? []);
@@ -164,6 +168,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
 
   app.post('/team/update', adminOnly, async (request) => {
     refuseTeamTags(request.body);
+    refuseUnsupported(request.body, UNSUPPORTED_TEAM_FIELDS);
     const body = parseInput(teamFields.omit({ members_with_roles: true }).extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), guardrailsIntoMetadata(request.body, false));
     const vectorStores = vectorStoresOf(request.body);
     return service().teamView(await service().updateTeam(body.team_id, { ...body, ...(vectorStores !== undefined ? { vector_stores: vectorStores } : {}) }));
