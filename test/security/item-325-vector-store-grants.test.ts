@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockServer } from '../support/mock-server.js';
+import { sdkError } from '../support/sdk-errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -92,14 +93,7 @@ function search(apiKey: string, ids: string[], base = '/v1') {
   return client(apiKey, base).responses.create({ model: 'gpt', input: 'What is the refund policy?', tools: [{ type: 'file_search', vector_store_ids: ids }] });
 }
 
-async function refused(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
-  return error as InstanceType<typeof OpenAI.APIError>;
-}
+const refused = (call: Promise<unknown>) => sdkError(call, OpenAI.PermissionDeniedError);
 
 describe('vector stores granted with object_permission', () => {
   it('a store granted to nobody stays open to a key granted none (LiteLLM\'s default)', async () => {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
+import { sdkError } from '../support/sdk-errors.js';
 
 const azure = new MockOpenAI({ reply: 'From the HR index.' });
 let gateway: TestGateway;
@@ -59,14 +60,7 @@ function onYourData(apiKey: string, base: string, field = 'data_sources') {
   return client.chat.completions.create({ model: 'gpt', max_tokens: 20, messages: [{ role: 'user', content: 'What does the CFO earn?' }], [field]: dataSources } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
 }
 
-async function badRequest(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.BadRequestError>> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-  return error as InstanceType<typeof OpenAI.BadRequestError>;
-}
+const badRequest = (call: Promise<unknown>) => sdkError(call, OpenAI.BadRequestError);
 
 describe('Azure On Your Data (data_sources) on chat', () => {
   it('/v1/chat/completions: 400 naming the field, for any key, nothing sent to Azure', async () => {

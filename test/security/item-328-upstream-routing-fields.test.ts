@@ -16,6 +16,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
+import { sdkError } from '../support/sdk-errors.js';
 
 const openrouter = new MockOpenAI({ reply: 'Answered by whoever.' });
 let gateway: TestGateway;
@@ -57,14 +58,7 @@ function chat(apiKey: string, base: string, extra: Record<string, unknown>) {
   return client.chat.completions.create({ model: 'llama', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }], ...extra } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
 }
 
-async function badRequest(promise: Promise<unknown>): Promise<InstanceType<typeof OpenAI.BadRequestError>> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(OpenAI.BadRequestError);
-  return error as InstanceType<typeof OpenAI.BadRequestError>;
-}
+const badRequest = (call: Promise<unknown>) => sdkError(call, OpenAI.BadRequestError);
 
 describe("OpenRouter's routing fields", () => {
   it('/v1/chat/completions: each is refused with 400 naming it, for any key, nothing sent upstream', async () => {
