@@ -224,6 +224,8 @@ export class Admission {
     private readonly onSpend?: SpendListener,
     /** The proxy-wide budget's limits (proxy-budget.ts), when litellm_settings.max_budget is set. */
     private readonly proxyBudget?: () => HolderLimits | undefined,
+    /** The same once its row is first read (a master-key call made before waits for it: proxy-budget.ts whenRead). */
+    private readonly proxyBudgetRead?: () => Promise<HolderLimits | undefined>,
   ) {}
 
   /**
@@ -236,7 +238,10 @@ export class Admission {
   /** `proxyBudget`: false for a second admission of the same call (its end user's alone), which must not count its spend again. */
   async admit(resolved: ResolvedKey | undefined, callId: string, cost: ReservationPlan | number, estimatedTokens = 0, endUser?: EndUserRecord, models?: ModelBudgetScope, proxyBudget = true): Promise<Ticket> {
     try {
-      return await this.check(resolved, callId, typeof cost === 'number' ? fixedPlan(cost) : cost, estimatedTokens, endUser, models, proxyBudget ? this.proxyBudget?.() : undefined);
+      let proxy = proxyBudget ? this.proxyBudget?.() : undefined;
+      // Only before the budget's row is first read (virtual keys are not served yet): the master key's call waits to be counted.
+      if (proxyBudget && proxy === undefined && this.proxyBudgetRead) proxy = await this.proxyBudgetRead();
+      return await this.check(resolved, callId, typeof cost === 'number' ? fixedPlan(cost) : cost, estimatedTokens, endUser, models, proxy);
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       // The outage itself is logged once by the shared-state status, not per request.

@@ -13,6 +13,14 @@ import { noLimits, type Limits } from './principals.js';
 
 const REFRESH_MS = 5_000;
 const RETRY_MS = 1_000;
+/**
+ * How long a master-key call made before the row is first read waits for it (proxyBudget's
+ * `whenRead`): a call not held on the budget's counter would be missing from it, and the counter,
+ * seeded later from a record read before the call was recorded, would let virtual keys spend it
+ * again. Reading the row takes milliseconds; past this (the database does not answer) the call runs
+ * uncounted, as before, and its spend reaches the budget with its usage row.
+ */
+export const FIRST_READ_WAIT_MS = 2_000;
 
 export interface ProxyBudgetSettings {
   maxBudgetMicros: number;
@@ -25,6 +33,7 @@ export class ProxyBudget {
   private held: Limits | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(
     private readonly settings: ProxyBudgetSettings,
@@ -63,6 +72,19 @@ export class ProxyBudget {
     return this.held;
   }
 
+  /** The limits once the row is first read, waiting up to `timeoutMs` for it (undefined past that). */
+  whenRead(timeoutMs = FIRST_READ_WAIT_MS): Promise<Limits | undefined> {
+    if (this.held || this.closed) return Promise.resolve(this.held);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(this.held), timeoutMs);
+      timer.unref();
+      this.waiting.push(() => {
+        clearTimeout(timer);
+        resolve(this.held);
+      });
+    });
+  }
+
   private use(record: ProxySpendRecord): void {
     this.record = record;
     this.held = {
@@ -72,11 +94,13 @@ export class ProxyBudget {
       budgetPeriodStart: record.periodStart > 0 ? record.periodStart : null,
       spendMicros: record.spendMicros,
     };
+    for (const wake of this.waiting.splice(0)) wake();
   }
 
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const wake of this.waiting.splice(0)) wake();
   }
 }
 

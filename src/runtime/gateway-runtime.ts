@@ -453,7 +453,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     usageWriter,
     logger,
     router,
-    admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger }), alerting ? (spend) => alerting.budgetSpent(spend) : undefined, proxyBudget ? () => proxyBudget.limits() : undefined),
+    admission: new Admission(limitsState, logger, (ledger) => metrics.reservationOverruns.inc({ ledger }), alerting ? (spend) => alerting.budgetSpent(spend) : undefined, proxyBudget ? () => proxyBudget.limits() : undefined, proxyBudget ? () => proxyBudget.whenRead() : undefined),
     customers: customerDirectory,
     settings: gatewaySettings,
     metrics,
