@@ -20,7 +20,7 @@ import { oneValue, positiveInteger } from '../query-fields.js';
 import { guardrailsIntoMetadata } from './guardrail-fields.js';
 import { limitFields } from './limit-fields.js';
 import { vectorStoresOf } from './object-permission.js';
-import { refuseUnsupported, UNSUPPORTED_KEY_FIELDS } from './unsupported-fields.js';
+import { refuseUnknown, refuseUnsupported, routeFields, UNSUPPORTED_KEY_FIELDS } from './unsupported-fields.js';
 import { STORED_FIELD_BOUNDS, storedAliases, storedDuration, storedName, storedNameList } from './stored-field-bounds.js';
 
 const routeList = z
@@ -56,6 +56,11 @@ const keyFields = z
   .passthrough();
 
 type KeyBody = z.infer<typeof keyFields>;
+
+/** What the key routes read (guardrails: moved into metadata), and the LiteLLM fields they refuse by name. */
+const KEY_ROUTE_FIELDS = routeFields(keyFields.shape, UNSUPPORTED_KEY_FIELDS, ['guardrails']);
+const REGENERATE_FIELDS = routeFields(keyFields.shape, UNSUPPORTED_KEY_FIELDS, ['guardrails', 'new_key']);
+const BULK_UPDATE_FIELDS = new Set(['keys']);
 
 const keyReference = z.object({ key: z.string({ required_error: 'is required: the key (sk-…) or its token' }).min(1) }).passthrough();
 
@@ -136,6 +141,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
 
   app.post('/key/generate', async (request) => {
     const actor = actorOf(request);
+    refuseUnknown(request.body, KEY_ROUTE_FIELDS, '/key/generate');
     const sent = parseInput(keyFields, guardrailsIntoMetadata(request.body, true));
     refuseUnsupported(sent, UNSUPPORTED_KEY_FIELDS);
     await assertMayGenerate(actor, sent.team_id, request.body);
@@ -149,6 +155,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
 
   app.post('/key/update', async (request) => {
     const actor = actorOf(request);
+    refuseUnknown(request.body, KEY_ROUTE_FIELDS, '/key/update');
     const body = parseInput(keyFields.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     refuseUnsupported(body, UNSUPPORTED_KEY_FIELDS);
     assertWithinBounds(body);
@@ -162,6 +169,8 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
   app.post('/key/bulk_update', async (request) => {
     const actor = actorOf(request);
     const raw = request.body as { keys?: unknown } | null;
+    refuseUnknown(raw, BULK_UPDATE_FIELDS, '/key/bulk_update');
+    if (raw && Array.isArray(raw.keys)) raw.keys.forEach((entry, index) => refuseUnknown(entry, KEY_ROUTE_FIELDS, '/key/bulk_update', `keys[${index}].`));
     const entries = raw && Array.isArray(raw.keys) ? { ...raw, keys: raw.keys.map((entry) => guardrailsIntoMetadata(entry, false)) } : raw;
     const body = parseInput(z.object({ keys: z.array(keyFields.merge(keyReference)).min(1, 'send at least one key').max(100, 'at most 100 keys at once') }), entries);
     // Every key is checked before any is changed: one refusal changes nothing. Each entry is checked
@@ -187,6 +196,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
   const regenerate = async (request: FastifyRequest) => {
     const actor = actorOf(request);
     const fromPath = (request.params as { key?: string }).key;
+    refuseUnknown(request.body, REGENERATE_FIELDS, fromPath ? '/key/{key}/regenerate' : '/key/regenerate');
     const schema = keyFields.extend({ new_key: z.string().optional() });
     const body = parseInput(fromPath ? schema : schema.merge(keyReference), guardrailsIntoMetadata(request.body, false));
     refuseUnsupported(body, UNSUPPORTED_KEY_FIELDS);

@@ -14,16 +14,18 @@ import { oneValue, positiveInteger } from '../query-fields.js';
 import { guardrailsIntoMetadata } from './guardrail-fields.js';
 import { limitFields } from './limit-fields.js';
 import { vectorStoresOf } from './object-permission.js';
-import { refuseUnsupported, UNSUPPORTED_TEAM_FIELDS, UNSUPPORTED_USER_FIELDS } from './unsupported-fields.js';
+import { refuseUnknown, refuseUnsupported, routeFields, UNSUPPORTED_TEAM_FIELDS, UNSUPPORTED_USER_FIELDS } from './unsupported-fields.js';
 import { STORED_FIELD_BOUNDS, storedName, storedNameList } from './stored-field-bounds.js';
 import { withUserDefaults, type UserDefaults } from '../../config/user-defaults.js';
 
 /** LiteLLM's NewUserRequestTeam: a team to join, with the role in it. */
-const userTeam = z.object({
-  team_id: storedName().min(1),
-  user_role: z.enum(['admin', 'user']).optional(),
-  max_budget_in_team: z.unknown().optional(),
-});
+const userTeam = z
+  .object({
+    team_id: storedName().min(1),
+    user_role: z.enum(['admin', 'user']).optional(),
+    max_budget_in_team: z.unknown().optional(),
+  })
+  .strict();
 
 const userFields = z
   .object({
@@ -42,6 +44,7 @@ const userFields = z
 /** LiteLLM's Member: a user named by user_id or user_email, with a team role. */
 const member = z
   .object({ user_id: storedName().min(1).optional(), user_email: storedName().min(1).optional(), role: z.enum(['admin', 'user']).optional() })
+  .strict()
   .refine((value) => value.user_id !== undefined || value.user_email !== undefined, 'name the member by "user_id" or "user_email"');
 
 const teamFields = z
@@ -53,6 +56,10 @@ const teamFields = z
     members_with_roles: z.array(member).max(STORED_FIELD_BOUNDS.listEntries, `must have at most ${STORED_FIELD_BOUNDS.listEntries} entries`).optional(),
   })
   .passthrough();
+
+/** What the user and team routes read (team guardrails: into metadata; tags: refused; object_permission: vector stores), and the LiteLLM fields they refuse by name. */
+const USER_ROUTE_FIELDS = routeFields(userFields.shape, UNSUPPORTED_USER_FIELDS);
+const TEAM_ROUTE_FIELDS = routeFields(teamFields.shape, UNSUPPORTED_TEAM_FIELDS, ['guardrails', 'tags', 'object_permission']);
 
 /**
  * LiteLLM's team tags (`tags`, kept in `metadata.tags`) route the team's keys to deployments with
@@ -99,6 +106,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   // ---- users
   app.post('/user/new', adminOnly, async (request) => {
     // LiteLLM's defaults for new users fill what the request leaves unset (config/user-defaults.ts).
+    refuseUnknown(request.body, USER_ROUTE_FIELDS, '/user/new');
     refuseUnsupported(request.body, UNSUPPORTED_USER_FIELDS, ['spend']);
     const body = withUserDefaults(parseInput(userFields, request.body), userDefaults);
     if ((body.teams ?? []).some((team) => typeof team !== 'string' && team.max_budget_in_team != null)) {
@@ -115,6 +123,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.post('/user/update', adminOnly, async (request) => {
+    refuseUnknown(request.body, USER_ROUTE_FIELDS, '/user/update');
     refuseUnsupported(request.body, UNSUPPORTED_USER_FIELDS);
     const body = parseInput(userFields.omit({ teams: true }), request.body);
     // LiteLLM's UpdateUserRequest names the user by user_id, or else by user_email.
@@ -158,6 +167,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
     Promise.all(items.map(async (item) => ({ userId: await userIdOf(item), role: item.role ?? ('user' as const) })));
 
   app.post('/team/new', adminOnly, async (request) => {
+    refuseUnknown(request.body, TEAM_ROUTE_FIELDS, '/team/new');
     refuseTeamTags(request.body);
     refuseUnsupported(request.body, UNSUPPORTED_TEAM_FIELDS);
     const body = parseInput(teamFields, guardrailsIntoMetadata(request.body, true));
@@ -167,6 +177,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.post('/team/update', adminOnly, async (request) => {
+    refuseUnknown(request.body, TEAM_ROUTE_FIELDS, '/team/update');
     refuseTeamTags(request.body);
     refuseUnsupported(request.body, UNSUPPORTED_TEAM_FIELDS);
     const body = parseInput(teamFields.omit({ members_with_roles: true }).extend({ team_id: z.string({ required_error: 'is required' }).min(1) }), guardrailsIntoMetadata(request.body, false));
@@ -212,7 +223,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.post('/team/member_add', async (request) => {
-    const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member).max(STORED_FIELD_BOUNDS.listEntries)]), max_budget_in_team: z.null({ invalid_type_error: 'per-member budgets in a team are not supported yet: leave "max_budget_in_team" out' }).optional() }), request.body);
+    const body = parseInput(z.object({ team_id: z.string().min(1), member: z.union([member, z.array(member).max(STORED_FIELD_BOUNDS.listEntries)]), max_budget_in_team: z.null({ invalid_type_error: 'per-member budgets in a team are not supported yet: leave "max_budget_in_team" out' }).optional() }).strict(), request.body);
     const actor = actorOf(request);
     await access.assertMayManageTeam(actor, body.team_id);
     const members = await teamMembers(Array.isArray(body.member) ? body.member : [body.member]);
@@ -236,7 +247,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
         user_email: z.string().min(1).optional(),
         role: z.enum(['admin', 'user']).optional(),
         max_budget_in_team: z.null({ invalid_type_error: 'per-member budgets in a team are not supported yet: leave "max_budget_in_team" out' }).optional(),
-      }),
+      }).strict(),
       request.body,
     );
     await access.assertMayManageTeam(actorOf(request), body.team_id);
@@ -250,7 +261,7 @@ export function registerManagementRoutes(app: FastifyInstance, service: () => Ma
   });
 
   app.post('/team/member_delete', async (request) => {
-    const body = parseInput(z.object({ team_id: z.string().min(1), user_id: z.string().min(1).optional(), user_email: z.string().min(1).optional(), user_ids: z.array(z.string()).optional() }), request.body);
+    const body = parseInput(z.object({ team_id: z.string().min(1), user_id: z.string().min(1).optional(), user_email: z.string().min(1).optional(), user_ids: z.array(z.string()).optional() }).strict(), request.body);
     await access.assertMayManageTeam(actorOf(request), body.team_id);
     const userIds = [...(body.user_id || body.user_email ? [await userIdOf(body)] : []), ...(body.user_ids ?? [])];
     if (userIds.length === 0) throw new GatewayError('invalid_request', 'send "user_id" or "user_email"', { param: 'user_id' });

@@ -114,6 +114,8 @@ export const UNSUPPORTED_TEAM_FIELDS: Record<string, string> = {
   access_group_ids: ACCESS_GROUPS,
   budget_limits: BUDGET_WINDOWS,
   default_team_member_models: "default models for members' keys are not supported: the team's models already hold every key of the team",
+  tpd_limit: 'tokens-per-day limits are not supported: use tpm_limit, or max_budget with budget_duration "1d"',
+  model_max_budget: 'per-model budgets are enforced on keys only (set model_max_budget on the team\'s keys)',
 };
 
 /** LiteLLM's clients send these for fields they leave unset. */
@@ -130,5 +132,62 @@ export function refuseUnsupported(body: unknown, table: Record<string, string>, 
   for (const [field, reason] of Object.entries(table)) {
     const value = (body as Record<string, unknown>)[field];
     if (!isEmptyDefault(value) && !(value === 0 && zeroIsDefault.includes(field))) throw new GatewayError('invalid_request', `${field}: ${reason}`, { param: field });
+  }
+}
+
+/** Edits (insertions, deletions, substitutions) from a to b, or `limit + 1` once that many are exceeded. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      best = Math.min(best, row[j]);
+    }
+    if (best > limit) return limit + 1;
+    previous = row;
+  }
+  return previous[b.length];
+}
+
+/** The known field a misspelt one most likely meant (at most two edits, fewer for short names). */
+function likelyMeant(field: string, known: Iterable<string>): string | undefined {
+  const limit = field.length <= 4 ? 1 : 2;
+  let found: string | undefined;
+  let distance = limit + 1;
+  for (const candidate of known) {
+    const edits = editDistance(field.toLowerCase(), candidate, limit);
+    if (edits < distance) {
+      distance = edits;
+      found = candidate;
+    }
+  }
+  return found;
+}
+
+/**
+ * The fields a management route reads: its schema's, and the LiteLLM fields it refuses by name
+ * (tables above), and any others it reads from the raw body.
+ */
+export function routeFields(shape: Record<string, unknown>, ...more: Array<Record<string, unknown> | readonly string[]>): ReadonlySet<string> {
+  const fields = new Set(Object.keys(shape));
+  for (const entry of more) for (const field of Array.isArray(entry) ? entry : Object.keys(entry)) fields.add(field);
+  return fields;
+}
+
+/**
+ * Throws 400 naming the first field of the body the route does not know (neither one it reads nor a
+ * LiteLLM field it refuses by name) — a misspelt `max_budget` is a budget that would not exist — with
+ * the field it most likely meant. `where` prefixes the field in the message and `param` (a list entry).
+ */
+export function refuseUnknown(body: unknown, known: ReadonlySet<string>, route: string, where = ''): void {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
+  for (const field of Object.keys(body)) {
+    if (known.has(field)) continue;
+    const meant = likelyMeant(field, known);
+    const param = `${where}${field}`;
+    throw new GatewayError('invalid_request', `${param}: not a field of ${route}${meant ? ` (did you mean "${meant}"?)` : ''}; it is refused rather than ignored, so that no setting is dropped in silence`, { param });
   }
 }
