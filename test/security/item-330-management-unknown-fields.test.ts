@@ -40,14 +40,7 @@ afterAll(async () => {
 });
 
 type ErrorAnswer = { error?: { param: string | null; message: string } };
-
-async function refused(path: string, body: unknown, param: string, meant?: string): Promise<string> {
-  const answer = await api.call<ErrorAnswer>('POST', path, body);
-  expect(answer.status, `${path} ${JSON.stringify(body)}`).toBe(400);
-  expect(answer.body.error?.param).toBe(param);
-  if (meant) expect(answer.body.error?.message).toContain(`did you mean "${meant}"`);
-  return answer.body.error!.message;
-}
+const refused = (path: string, body: unknown, param: string, meant?: string) => api.refused(path, body, param, meant);
 
 async function keyCount(): Promise<number> {
   return (await api.ok<{ total_count: number }>('GET', '/key/list')).total_count;

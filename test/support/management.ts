@@ -100,6 +100,15 @@ export class Management {
     return response.body as T;
   }
 
+  /** A POST that must be refused with 400 naming `param` (and, when given, the field it meant); the error's message. */
+  async refused(path: string, body: unknown, param: string, meant?: string): Promise<string> {
+    const answer = await this.call<Partial<ErrorBody>>('POST', path, body);
+    const what = `${path} ${JSON.stringify(body)} answered ${answer.status}: ${JSON.stringify(answer.body)}`;
+    if (answer.status !== 400 || answer.body.error?.param !== param) throw new Error(`${what}; expected 400 naming "${param}"`);
+    if (meant && !answer.body.error.message.includes(`did you mean "${meant}"`)) throw new Error(`${what}; expected it to suggest "${meant}"`);
+    return answer.body.error.message;
+  }
+
   generateKey(fields: Record<string, unknown> = {}): Promise<GeneratedKey> {
     return this.ok<GeneratedKey>('POST', '/key/generate', fields);
   }
