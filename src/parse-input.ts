@@ -18,7 +18,32 @@ function telling(issue: z.ZodIssue): z.ZodIssue {
   return issue;
 }
 
+/** Per query string parsed (request.query), the parameters some schema of its route read. */
+const readQueryParameters = new WeakMap<object, Set<string>>();
+
+/** Notes the parameters a schema reads of a query string; the others are reported by ignoredQueryParameters. */
+function noteQueryRead(schema: z.ZodTypeAny, query: unknown): void {
+  if (typeof query !== 'object' || query === null) return;
+  const shape = (schema as { shape?: unknown }).shape;
+  if (typeof shape !== 'object' || shape === null) return;
+  let read = readQueryParameters.get(query);
+  if (!read) readQueryParameters.set(query, (read = new Set()));
+  for (const name of Object.keys(shape)) read.add(name);
+}
+
+/**
+ * The parameters of a query string that no schema of its route read (parseInput(…, 'query')):
+ * accepted without effect, so the answer says so (x-switchboard-warnings). Empty when the route
+ * parsed no query string.
+ */
+export function ignoredQueryParameters(query: unknown): string[] {
+  if (typeof query !== 'object' || query === null) return [];
+  const read = readQueryParameters.get(query);
+  return read ? Object.keys(query).filter((name) => !read.has(name)) : [];
+}
+
 export function parseInput<T extends z.ZodTypeAny>(schema: T, input: unknown, root: 'body' | 'query' = 'body'): z.infer<T> {
+  if (root === 'query') noteQueryRead(schema, input);
   const result = schema.safeParse(input ?? {});
   if (!result.success) {
     const issue = telling(result.error.issues[0]);

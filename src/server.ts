@@ -5,7 +5,7 @@
 import type { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type HTTPMethods } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type HTTPMethods } from 'fastify';
 import type { Logger } from 'pino';
 import type { Authenticator } from './auth/authenticator.js';
 import { assertProxyRoutes, assertRouteAllowed, routePath, type ProxyRoutes } from './auth/allowed-routes.js';
@@ -76,6 +76,8 @@ import type { ResponseCache } from './cache/response-cache.js';
 import { registerAgentRoutes, type AgentRouteDependencies } from './http/routes/agents.js';
 import { registerGuardrailRoutes } from './http/routes/guardrails.js';
 import type { GuardrailRegistry } from './guardrails/registry.js';
+import { safeHeaderValue } from './http/header-value.js';
+import { ignoredQueryParameters } from './parse-input.js';
 
 export interface ServerDependencies {
   /** litellm_settings.upperbound_key_generate_params / default_key_generate_params, for the key routes. */
@@ -207,6 +209,14 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
   app.addContentTypeParser('*', parseJson);
 
   app.decorateRequest('call', null);
+  // Query parameters no schema of a GET or DELETE route read are named in x-switchboard-warnings
+  // (accepted without effect, never silently); the model routes are POSTs and carry no such hook.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (!methods.some((method) => method === 'GET' || method === 'DELETE')) return;
+    const earlier = route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend];
+    route.onSend = [...earlier, warnIgnoredQuery] as typeof route.onSend;
+  });
   // Only with allowed_ips configured, and ahead of authentication: nothing on the request path otherwise.
   if (deps.allowedIps) app.addHook('onRequest', allowedIpsHook(deps.allowedIps));
   if (deps.workerIndex !== undefined) {
@@ -377,4 +387,16 @@ function listenerOptions(listener: ListenerSettings | undefined) {
     keepAliveTimeout: listener.keepAliveTimeoutMs,
     http: { headersTimeout: listener.headersTimeoutMs, connectionsCheckingInterval: listener.connectionsCheckingIntervalMs },
   };
+}
+
+/** Names, in x-switchboard-warnings, the query parameters the route parsed none of its schemas for (parse-input.ts). */
+function warnIgnoredQuery(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: Error | null, payload?: unknown) => void): void {
+  const ignored = ignoredQueryParameters(request.query);
+  if (ignored.length > 0) {
+    const names = ignored.slice(0, 10).map((name) => `"${name.slice(0, 64)}"`);
+    const warning = `query parameter${ignored.length > 1 ? 's' : ''} ${names.join(', ')}${ignored.length > 10 ? ` and ${ignored.length - 10} more` : ''} not read by this route: ignored`;
+    const earlier = reply.getHeader('x-switchboard-warnings');
+    reply.header('x-switchboard-warnings', safeHeaderValue(typeof earlier === 'string' && earlier ? `${earlier}; ${warning}` : warning));
+  }
+  done(null, payload);
 }

@@ -7,7 +7,9 @@
  * /user/update, /team/new and /team/update is either read or refused with 400 naming it (with the
  * field it most likely meant); nothing is created or changed by a refused request. A list entry
  * (a team member, a user's team) and /team/member_add, /team/member_update and /team/member_delete
- * are read strictly too.
+ * are read strictly too. A GET query parameter no schema of its route reads is named in the
+ * answer's x-switchboard-warnings header (the answer is as before: LiteLLM's clients send
+ * parameters of their own).
  *
  * The invariant half: every field of LiteLLM's request models for those routes
  * (litellm/proxy/_types.py: GenerateKeyRequest, UpdateKeyRequest, RegenerateKeyRequest,
@@ -103,6 +105,19 @@ describe('management fields the routes do not know', () => {
   it("LiteLLM's newer team limits are refused by name, not dropped", async () => {
     expect(await refused('/team/new', { team_id: 'daily', tpd_limit: 100_000 }, 'tpd_limit')).toContain('tokens-per-day');
     await refused('/team/update', { team_id: 'existing', model_max_budget: { gpt: { max_budget: 1 } } }, 'model_max_budget');
+  });
+
+  it('a GET query parameter no schema of the route reads is named in x-switchboard-warnings (answered as before)', async () => {
+    const warned = await api.call<{ total_count: number }>('GET', '/key/list?teamid=existing&page=1');
+    expect(warned.status).toBe(200);
+    expect(warned.headers.get('x-switchboard-warnings')).toBe('query parameter "teamid" not read by this route: ignored');
+    const read = await api.call('GET', '/key/list?team_id=existing&page=1&size=10&return_full_object=true');
+    expect(read.headers.get('x-switchboard-warnings')).toBeNull();
+    const several = await api.call('GET', `/team/info?team_id=existing&expand=keys&verbose=1&${encodeURIComponent('é\n')}=1`);
+    expect(several.status).toBe(200);
+    expect(decodeURIComponent(several.headers.get('x-switchboard-warnings')!)).toBe('query parameters "expand", "verbose", "é\n" not read by this route: ignored');
+    // A route that reads no query string through a schema says nothing of one.
+    expect((await api.call('GET', '/v1/models?anything=1')).headers.get('x-switchboard-warnings')).toBeNull();
   });
 
   it("every field of LiteLLM's request models is known to its route (read, or refused by name)", async () => {
