@@ -9,6 +9,8 @@
  * cost $0.15 at the right price). Now `cachedContent` is input
  * the provider keeps itself, as a file or a Response's previous_response_id is: the reported count
  * is billed up to the model's input window, and that window is what each call reserves.
+ * Since item 331 only keys with llm.manage_providers may name a cache (it is the shared project's),
+ * so the keys here are a proxy_admin user's, with budgets.
  */
 import { GoogleGenAI } from '@google/genai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,10 +51,15 @@ general_settings:
     await upstream.close();
   });
 
+  /** A key that may name a context cache (a proxy_admin user's), held to a budget. */
+  const cacheKey = async (maxBudget: number) => {
+    const admin = await api.newUser({ user_role: 'proxy_admin' });
+    return api.generateKey({ user_id: admin.user_id, max_budget: maxBudget });
+  };
   const genai = (key: string) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: `${gateway.url}/gemini` } });
 
   it('the cached tokens Google reports are billed, JSON and streamed', async () => {
-    const { key } = await api.generateKey({ max_budget: 1 });
+    const { key } = await cacheKey(1);
     const client = genai(key);
     const answer = await client.models.generateContent({ model: 'flash', contents: 'What does the manual say about torque?', config: { cachedContent: 'cachedContents/manual-v2', maxOutputTokens: 50 } });
     expect(answer.usageMetadata?.cachedContentTokenCount).toBe(CACHED_TOKENS);
@@ -71,7 +78,7 @@ general_settings:
   it('concurrent calls on a cache cannot pass the budget: each holds the model\'s input window', async () => {
     // Room for one call's reservation (100,000 input tokens at $1/M, plus the output bound), not two.
     const budget = 120_000;
-    const { key } = await api.generateKey({ max_budget: budget / 1e6 });
+    const { key } = await cacheKey(budget / 1e6);
     const client = genai(key);
     const outcomes = await Promise.all(
       Array.from({ length: 6 }, () =>

@@ -18,6 +18,7 @@ import type { Gateway } from '../../gateway/pipeline.js';
 import { generationBounds } from '../../providers/gemini/generation-config.js';
 import { assertNoCloudStorageInGeminiBody } from '../../gateway/cloud-storage-references.js';
 import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
+import { assertNoGeminiContextCache } from '../../gateway/provider-stored-references.js';
 import { geminiServerTools } from '../../gateway/server-tools.js';
 import { someJsonObject } from '../../json-object.js';
 import { callOf } from '../context.js';
@@ -133,6 +134,8 @@ export function nativeOperation(model: string, method: Method, body: unknown, un
   assertNoCloudStorageInGeminiBody(native, unbilledTools);
   // Files API URIs name files of the account the deployment's key shares with every key (gateway/provider-file-references.ts).
   assertNoProviderFilesInBody(native, unbilledTools);
+  // So do context caches (gateway/provider-stored-references.ts).
+  assertNoGeminiContextCache(native, unbilledTools);
   const costKind = METHODS[method];
   if ((method === 'embedContent' || method === 'batchEmbedContents') && !unbilledTools) assertTextOnlyEmbedding(native);
   const request: NativeOperation['request'] = { model, stream: method === 'streamGenerateContent', native };
