@@ -20,12 +20,23 @@ describe('internalMediaUrlKind', () => {
     [' \thttp://localhost/', /without a domain|localhost/],
     ['file:///etc/passwd', /file/],
     ['http://[::1', /not a valid URL/],
+    ['http://169.254.169.254.nip.io/latest/', /link-local.*"169\.254\.169\.254\.nip\.io".*169\.254\.169\.254\)/],
+    ['http://app.10.8.0.1.nip.io/', /RFC 1918/],
+    ['http://customer-app-127-0-0-1.nip.io/', /loopback/],
+    ['http://a-10.0-0.1.example.org/', /RFC 1918/],
+    ['http://magic-c0a80101.nip.io/', /RFC 1918.*192\.168\.1\.1/],
+    ['http://7f000001.sslip.io/', /loopback/],
+    ['http://--1.sslip.io/', /loopback \(::1\)/],
+    ['http://fe80--1.sslip.io/', /link-local/],
+    ['http://0-0-0-0.traefik.me/', /unspecified/],
+    ['http://localtest.me/', /loopback.*localtest\.me/],
+    ['http://x.localhost.direct/', /loopback/],
   ])('%s is internal', (url, kind) => {
     expect(isFetchableUrl(url)).toBe(true);
     expect(internalMediaUrlKind(url)).toMatch(kind);
   });
 
-  it.each(['https://example.com/cat.png', 'https://8.8.8.8/x', 'http://[2606:4700::1111]/x', 'https://cdn.example.com/a@2x.png', 'https://user@example.com/x'])('%s is public', (url) => {
+  it.each(['https://example.com/cat.png', 'https://8.8.8.8/x', 'http://[2606:4700::1111]/x', 'https://cdn.example.com/a@2x.png', 'https://user@example.com/x', 'https://8.8.8.8.nip.io/x', 'https://ec2-54-1-2-3.compute-1.amazonaws.com/x', 'https://0a1b2c3d.example.com/x', 'https://app-7f000001.example.com/x', 'https://xn--bcher-kva.example/x', 'https://api-2024-10-01-1.example.com/x'])('%s is public', (url) => {
     expect(internalMediaUrlKind(url)).toBeUndefined();
   });
 

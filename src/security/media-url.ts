@@ -7,9 +7,14 @@
  * providers fetch from the internet, where such addresses reach nothing, so refusing them costs no
  * legitimate use.
  *
- * The host is checked as written, not resolved: a public DNS name that resolves to a private
- * address is the residual risk (README, Security), for egress rules or vLLM's
- * `--allowed-media-domains`. Because the server parses the URL with its own parser (Python's
+ * The host is checked as written, not resolved. A name that carries an internal address in it is
+ * read as that address: public wildcard DNS answers `10.0.0.1.nip.io`, `app-169-254-169-254.sslip.io`
+ * (any domain: the dotted and dashed forms are checked everywhere), `app-7f000001.nip.io` or
+ * `--1.sslip.io` (hexadecimal and IPv6 forms: on the known wildcard services only, where hashes in
+ * ordinary names cannot be mistaken for them) with the address written in it, and a few public names
+ * are published to resolve to loopback for local development (`localtest.me`, `lvh.me`, …). Any
+ * other public DNS name that resolves to a private address is the residual risk (README, Security),
+ * for egress rules or vLLM's `--allowed-media-domains`. Because the server parses the URL with its own parser (Python's
  * urlsplit reads `http://a\@10.0.0.1/` as host 10.0.0.1, WHATWG as host `a`), both readings of the
  * authority are checked, and a backslash or a control character in it is refused outright.
  */
@@ -24,6 +29,13 @@ const FETCHED_SCHEME = /^(https?|file):/i;
 const INTERNAL_SUFFIXES = ['localhost', 'local', 'localdomain', 'internal', 'intranet', 'lan', 'home', 'corp', 'private', 'home.arpa'];
 /** Google's metadata service also answers at this public-looking name. */
 const METADATA_NAMES = new Set(['metadata.goog']);
+
+/** Public wildcard DNS services: a name under them resolves to the address written in it. */
+const WILDCARD_DNS = ['nip.io', 'sslip.io', 'xip.io', 'traefik.me'];
+/** Public names (and all names under them) published to resolve to 127.0.0.1, for local development. */
+const LOOPBACK_NAMES = ['localtest.me', 'lvh.me', 'vcap.me', 'fuf.me', 'lacolhost.com', 'localhost.direct'];
+const DECIMAL_OCTET = /^\d{1,3}$/;
+const HEX_ADDRESS = /^[0-9a-f]{8}$/;
 
 /** Quick pre-check: whether the value is a URL a server would fetch (http, https, file). */
 export function isFetchableUrl(value: string): boolean {
@@ -72,6 +84,43 @@ function hostKind(hostname: string): string | undefined {
   if (METADATA_NAMES.has(host)) return 'a cloud metadata service';
   const suffix = INTERNAL_SUFFIXES.find((name) => host === name || host.endsWith(`.${name}`));
   if (suffix) return `a host name under ".${suffix}", which resolves only inside a network`;
+  const loopback = LOOPBACK_NAMES.find((name) => host === name || host.endsWith(`.${name}`));
+  if (loopback) return `loopback: "${loopback}" is a public name published to resolve to 127.0.0.1`;
+  return embeddedAddressKind(host);
+}
+
+const under = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`);
+
+/**
+ * An internal address written in a DNS name, as wildcard DNS reads it: four decimal octets separated
+ * by dots or dashes anywhere in the name (`10.0.0.1.nip.io`, `app-10-0-0-1.example`); under a known
+ * wildcard service also a label (or its last dash-separated part) of eight hex digits
+ * (`app-0a000001.nip.io`) and a label that is an IPv6 address with dashes for colons (`--1.sslip.io`).
+ */
+function embeddedAddressKind(host: string): string | undefined {
+  const written = (address: string, kind: string) => `${kind}, written in the host name "${host.slice(0, 100)}" (wildcard DNS such as nip.io answers such a name with ${address})`;
+  const tokens = host.split(/[.-]/);
+  for (let index = 0; index + 4 <= tokens.length; index++) {
+    const octets = tokens.slice(index, index + 4);
+    if (!octets.every((token) => DECIMAL_OCTET.test(token) && Number(token) <= 255)) continue;
+    const kind = ipv4Kind(octets.map(Number));
+    if (kind) return written(octets.map(Number).join('.'), kind);
+  }
+  const service = WILDCARD_DNS.find((domain) => under(host, domain));
+  if (!service) return undefined;
+  for (const label of host.slice(0, host.length - service.length).split('.')) {
+    const hex = label.slice(label.lastIndexOf('-') + 1);
+    if (HEX_ADDRESS.test(hex)) {
+      const octets = [0, 2, 4, 6].map((at) => Number.parseInt(hex.slice(at, at + 2), 16));
+      const kind = ipv4Kind(octets);
+      if (kind) return written(octets.join('.'), kind);
+    }
+    const ipv6 = label.replace(/-/g, ':');
+    if (label.includes('-') && isIP(ipv6) === 6) {
+      const kind = ipv6Kind(ipv6);
+      if (kind) return written(ipv6, kind);
+    }
+  }
   return undefined;
 }
 

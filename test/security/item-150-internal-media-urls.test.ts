@@ -5,7 +5,9 @@
  * ordinary key could have a vLLM deployment GET cloud metadata, a private-range service or the
  * upstream host's own loopback services (blind SSRF; the model may also describe what it read). Now
  * an http(s) (or file:) media URL whose host is loopback, private (RFC 1918, ULA), link-local, CGNAT,
- * unspecified or not a public DNS name (no dot, `localhost`, `.local`, `.internal`, …) is refused
+ * unspecified or not a public DNS name (no dot, `localhost`, `.local`, `.internal`, …), or a public
+ * name that resolves to such an address written in it (`169.254.169.254.nip.io`, `app-10-0-0-1.sslip.io`)
+ * or to loopback (`localtest.me`), is refused
  * with 400 in each route's envelope before anything is sent, unless the key holds
  * llm.manage_providers. Public URLs, data: URLs and URLs in text stay allowed.
  */
@@ -143,6 +145,18 @@ describe('an ordinary key cannot make a self-hosted upstream fetch internal addr
       `http://evil.example\\@127.0.0.1:${port}/`, // Python's urlsplit reads the host after the '@'
       `http://user@127.0.0.1:${port}/`,
       'file:///etc/passwd',
+      // Public names that resolve to an internal address written in them (wildcard DNS), or to loopback.
+      'http://169.254.169.254.nip.io/latest/meta-data/',
+      'http://metadata.10.0.0.1.nip.io/',
+      'http://app-192-168-1-1.sslip.io/',
+      'http://svc-7f000001.nip.io/',
+      'http://0a000001.nip.io/',
+      'http://--1.sslip.io/',
+      'http://fd00--5.sslip.io/',
+      'http://10-0-3-7.traefik.me/',
+      'http://127.0.0.1.example.com/',
+      'http://localtest.me/',
+      'http://admin.lvh.me/',
     ];
     for (const url of urls) {
       for (const part of [
@@ -201,13 +215,17 @@ describe('what stays allowed', () => {
     for (const part of [
       { type: 'image_url', image_url: { url: 'https://203.0.113.9.nip.io.invalid/cat.png' } },
       { type: 'image_url', image_url: { url: 'https://8.8.8.8/cat.png' } },
+      // A public address written in a name, and hashes and punycode that are no address.
+      { type: 'image_url', image_url: { url: 'https://8-8-8-8.sslip.io/cat.png' } },
+      { type: 'image_url', image_url: { url: 'https://0a1b2c3d.cdn.example.com/cat.png' } },
+      { type: 'image_url', image_url: { url: 'https://xn--bcher-kva.example/cat.png' } },
       { type: 'image_url', image_url: { url: pixel } },
       { type: 'text', text: `Why does ${internal()} answer 200?` },
     ]) {
       const response = await post('/v1/chat/completions', chatWith(part));
       expect(response.status, JSON.stringify(part).slice(0, 80)).toBe(200);
     }
-    expect(vllm.requests).toHaveLength(4);
+    expect(vllm.requests).toHaveLength(7);
     expect(hits).toEqual([]);
   });
 
