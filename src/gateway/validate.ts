@@ -103,6 +103,31 @@ export function assertNoUnbilledSearch(body: Record<string, unknown>): void {
   }
 }
 
+/** Chat tool types billed as tokens: the caller's own functions, and OpenAI's custom (free-form) tools on the relay. */
+const TOKEN_BILLED_CHAT_TOOLS = new Set(['function', 'custom']);
+/** What the chat route reads (and maps to every provider): function tools. */
+const FUNCTION_TOOLS = new Set(['function']);
+
+/**
+ * A chat tool of another type is one the provider runs itself and bills per use beside the tokens:
+ * Groq's `browser_search` and `code_interpreter` (GPT-OSS models), and whatever an OpenAI-compatible
+ * provider adds. The gateway prices none, so it would run for free: refused with 400 naming the
+ * tool, on the chat route (only function tools: `function` must come with `type: "function"`) and on
+ * the relay's chat/completions for keys without llm.manage_providers (an admin key may relay them).
+ */
+export function assertChatToolsBillable(body: Record<string, unknown>, allowed: ReadonlySet<string> = TOKEN_BILLED_CHAT_TOOLS): void {
+  const tools = body.tools;
+  if (!Array.isArray(tools)) return;
+  tools.forEach((tool, index) => {
+    if (!isJsonObject(tool) || tool.type === undefined || (typeof tool.type === 'string' && allowed.has(tool.type))) return;
+    const shown = JSON.stringify(tool.type).slice(0, 64);
+    fail(
+      `tools[${index}].type`,
+      `tools[${index}].type ${shown}: a tool the provider runs itself (Groq's browser_search and code_interpreter, …) is billed per use in units this gateway does not price, so it would run for free: send ${[...allowed].map((type) => `"${type}"`).join(' or ')} tools only (only a key with the llm.manage_providers permission may relay another, through /openai/v1/chat/completions)`,
+    );
+  });
+}
+
 /**
  * Azure OpenAI "On Your Data" (`data_sources`; `dataSources` in API versions before
  * 2024-02-15-preview): the Azure resource searches an index or database the request names — with
@@ -194,6 +219,7 @@ export function validateChatRequest(raw: unknown): ChatRequest {
   optionalType(body, 'response_format', 'object');
   optionalType(body, 'parallel_tool_calls', 'boolean');
   if (Array.isArray(body.tools)) {
+    assertChatToolsBillable(body, FUNCTION_TOOLS);
     body.tools.forEach((tool, index) => {
       if (!isJsonObject(tool) || !isJsonObject(tool.function) || typeof tool.function.name !== 'string') {
         fail(`tools[${index}]`, `tools[${index}] must be {"type":"function","function":{"name":...,"parameters":{...}}}`);

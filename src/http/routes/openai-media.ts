@@ -40,7 +40,7 @@ import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
-import { assertForegroundResponse, assertNoAudioOutput, assertNoProviderDataSources, assertNoUnbilledSearch, assertNoUpstreamRouting, assertServiceTierBillable } from '../../gateway/validate.js';
+import { assertChatToolsBillable, assertForegroundResponse, assertNoAudioOutput, assertNoProviderDataSources, assertNoUnbilledSearch, assertNoUpstreamRouting, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
 import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
@@ -282,6 +282,8 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false,
   if (path === 'chat/completions' && !unbilledTools) assertNoUnbilledSearch(body);
   // Azure On Your Data: the resource's identity reads the operator's indexes, its embeddings unbilled.
   if (path === 'chat/completions' && !unbilledTools) assertNoProviderDataSources(body);
+  // Tools the provider runs and bills per use (Groq's browser_search, code_interpreter).
+  if (path === 'chat/completions' && !unbilledTools) assertChatToolsBillable(body);
   const media = RELAYED_MEDIA.get(path);
   if (media) return media(body);
   const maxTokens = [body.max_output_tokens, body.max_completion_tokens, body.max_tokens].find((value) => typeof value === 'number' && Number.isInteger(value) && value > 0) as number | undefined;
