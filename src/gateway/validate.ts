@@ -87,11 +87,11 @@ export function assertNoAudioOutput(body: Record<string, unknown>): void {
 }
 
 /**
- * Web search a provider runs on a chat call and bills per result, beside the tokens: OpenRouter's
- * `plugins` (the web plugin: $4 per 1,000 results, 5 by default; its other plugins bill their own
- * units) and xAI's Live Search `search_parameters` (billed per source). The gateway prices neither,
- * so they would run for free: refused, on the chat route and on the relay's chat/completions alike
- * (an admin key may relay them there, at its own risk).
+ * Web search a provider runs on a chat or completions call and bills per result, beside the tokens:
+ * OpenRouter's `plugins` (the web plugin: $4 per 1,000 results, 5 by default; its other plugins bill
+ * their own units) and xAI's Live Search `search_parameters` (billed per source). The gateway prices
+ * neither, so they would run for free: refused, on the chat and completions routes and on the
+ * relay's chat/completions and completions alike (an admin key may relay them there, at its own risk).
  */
 export function assertNoUnbilledSearch(body: Record<string, unknown>): void {
   for (const [field, what] of [
@@ -172,6 +172,7 @@ export function assertNoUpstreamRouting(body: Record<string, unknown>): void {
 function commonSamplingFields(body: Record<string, unknown>): void {
   assertNoUpstreamRouting(body);
   assertServiceTierBillable(body);
+  assertNoUnbilledSearch(body);
   optionalType(body, 'stream', 'boolean');
   optionalType(body, 'stream_options', 'object');
   for (const field of COMMON_NUMBERS) optionalType(body, field, 'number');
@@ -213,7 +214,6 @@ export function validateChatRequest(raw: unknown): ChatRequest {
   });
   commonSamplingFields(body);
   assertNoAudioOutput(body);
-  assertNoUnbilledSearch(body);
   assertNoProviderDataSources(body);
   optionalType(body, 'tools', 'array');
   optionalType(body, 'response_format', 'object');

@@ -5,7 +5,8 @@
  * passed to the upstream by `/v1/chat/completions` and the relay's `/openai/v1/chat/completions`
  * while the gateway charged the tokens only: the searches ran on the operator's account for free.
  * Both are refused now with 400 naming the field before any upstream call (an admin key may still
- * relay them, at its own risk, as it may audio answers).
+ * relay them, at its own risk, as it may audio answers) — on `/v1/completions` and the relay's
+ * `/openai/v1/completions` too, which passed them as well.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
@@ -59,6 +60,20 @@ describe('web search billed per result is refused, not run for free', () => {
       for (const { model, extra, param } of CASES) {
         const before = upstream.requests.length;
         const answer = await post(path, key, { model, messages: [{ role: 'user', content: 'news today?' }], max_tokens: 20, ...extra });
+        expect(answer.status, `${path} ${param}`).toBe(400);
+        expect(answer.body.error?.param).toBe(param);
+        expect(answer.body.error?.message).toContain('does not price');
+        expect(upstream.requests.length).toBe(before);
+      }
+    });
+  }
+
+  // The completions API takes the same fields on both providers' OpenAI-compatible endpoints.
+  for (const path of ['/v1/completions', '/openai/v1/completions']) {
+    it(`${path}: refused the same way`, async () => {
+      for (const { model, extra, param } of CASES) {
+        const before = upstream.requests.length;
+        const answer = await post(path, key, { model, prompt: 'The news today:', max_tokens: 20, ...extra });
         expect(answer.status, `${path} ${param}`).toBe(400);
         expect(answer.body.error?.param).toBe(param);
         expect(answer.body.error?.message).toContain('does not price');

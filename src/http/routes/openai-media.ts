@@ -278,8 +278,8 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false,
   }
   // Audio answers are billed per audio token, unpriced here: an admin key may relay them, at its own risk.
   if (path === 'chat/completions' && !unbilledTools) assertNoAudioOutput(body);
-  // So is web search billed per result (OpenRouter plugins, xAI search_parameters).
-  if (path === 'chat/completions' && !unbilledTools) assertNoUnbilledSearch(body);
+  // So is web search billed per result (OpenRouter plugins, xAI search_parameters), on either text API.
+  if ((path === 'chat/completions' || path === 'completions') && !unbilledTools) assertNoUnbilledSearch(body);
   // Azure On Your Data: the resource's identity reads the operator's indexes, its embeddings unbilled.
   if (path === 'chat/completions' && !unbilledTools) assertNoProviderDataSources(body);
   // Tools the provider runs and bills per use (Groq's browser_search, code_interpreter).
