@@ -66,7 +66,7 @@ model_list:
     litellm_params:
       model: openai/gpt-4o-mini
       api_base: ${chatUpstream.url}
-      api_key: sk-chat-upstream${azure('azure-dall-e-3', 'dall-e-3')}${azure('azure-whisper', 'whisper-1')}${azure('azure-tts', 'tts-1')}${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}${entry('whisper-priced', 'openai/whisper-1', '\n    model_info:\n      input_cost_per_second: 0.001')}${entry('tts-priced', 'openai/tts-1', '\n    model_info:\n      input_cost_per_character: 0.00001')}${entry('rerank-priced', 'openai/rerank-v3.5', '\n    model_info:\n      input_cost_per_query: 0.005')}
+      api_key: sk-chat-upstream${azure('azure-dall-e-3', 'dall-e-3')}${azure('azure-whisper', 'whisper-1')}${azure('azure-tts', 'tts-1')}${entry('dall-e-3', 'openai/dall-e-3')}${entry('gpt-image-1', 'openai/gpt-image-1')}${entry('cheap-images', 'openai/dall-e-2', '\n    model_info:\n      output_cost_per_image: 0.001')}${entry('omni-moderation-latest', 'openai/omni-moderation-latest')}${entry('rerank', 'openai/rerank-v3.5')}${entry('gpt-4o-mini', 'openai/gpt-4o-mini')}${entry('tts-1', 'openai/tts-1')}${entry('whisper-1', 'openai/whisper-1')}${entry('whisper-priced', 'openai/whisper-1', '\n    model_info:\n      input_cost_per_second: 0.001')}${entry('tts-priced', 'openai/tts-1', '\n    model_info:\n      input_cost_per_character: 0.00001')}${entry('mini-tts', 'openai/gpt-4o-mini-tts', '\n    model_info:\n      input_cost_per_character: 0.00001')}${entry('rerank-priced', 'openai/rerank-v3.5', '\n    model_info:\n      input_cost_per_query: 0.005')}
 general_settings:
   master_key: ${MASTER_KEY}
 `);
@@ -353,6 +353,12 @@ describe('images, moderations, rerank and the OpenAI relay', () => {
     const spoken = await client.audio.speech.create({ model: 'tts-priced', voice: 'alloy', input: 'The quick brown fox jumps over the lazy dog.' });
     await spoken.arrayBuffer();
     expect(await gateway.recordOf(spoken.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'tts-priced', cost_micros: 440 });
+    // gpt-4o-mini-tts reads (and bills) its instructions as input too: 44 + 39 characters.
+    const instructions = 'Speak slowly, in a calm and warm voice.';
+    const steered = await client.audio.speech.create({ model: 'mini-tts', voice: 'alloy', input: 'The quick brown fox jumps over the lazy dog.', instructions });
+    await steered.arrayBuffer();
+    expect(upstream.requests.at(-1)!.body).toMatchObject({ instructions });
+    expect(await gateway.recordOf(steered.headers.get('x-switchboard-call-id')!)).toMatchObject({ status: 'success', model_group: 'mini-tts', cost_micros: (44 + instructions.length) * 10 });
     // One search unit at $0.005 (the list: $0.002).
     const reranked = await fetch(`${gateway.url}/v1/rerank`, {
       method: 'POST',

@@ -122,13 +122,15 @@ export function rerankSearchUnits(query: string, documents: unknown[]): number {
 /**
  * Speech is billed per input character (tts-1, tts-1-hd), which the provider charges however the
  * audio ends; on Gemini's TTS models in tokens, audio output capped (and reserved) at their limit.
+ * `instructions` (gpt-4o-mini-tts: how to speak) is text the provider reads and bills as input as
+ * well, so its characters count with the input's: a long one beside a short input is not free.
  */
 function speechOperation(raw: unknown): NativeOperation {
   const body = bodyOf(raw, '/v1/audio/speech');
   if (typeof body.input !== 'string' || body.input === '') throw new GatewayError('invalid_request', '"input" is required: the text to speak', { param: 'input' });
   if (typeof body.voice !== 'string' && (typeof body.voice !== 'object' || body.voice === null)) throw new GatewayError('invalid_request', '"voice" is required', { param: 'voice' });
   if (body.stream_format !== undefined && body.stream_format !== 'audio') throw new GatewayError('invalid_request', `"stream_format": ${JSON.stringify(body.stream_format)} is not supported through this gateway: the audio is streamed back as bytes ("audio")`, { param: 'stream_format' });
-  const native = operation('audio/speech', modelOf(body), body, 'completion', { units: { inputCharacters: inputCharacters(body.input) }, stream: true, max_tokens: GEMINI_SPEECH_MAX_OUTPUT_TOKENS });
+  const native = operation('audio/speech', modelOf(body), body, 'completion', { units: { inputCharacters: inputCharacters(body.input) + inputCharacters(body.instructions) }, stream: true, max_tokens: GEMINI_SPEECH_MAX_OUTPUT_TOKENS });
   return { ...native, bytes: true };
 }
 
