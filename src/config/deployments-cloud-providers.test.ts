@@ -90,4 +90,28 @@ model_list:
     expect(warnings).toContain('api_key is not used by vertex_ai deployments: they authenticate with an OAuth token from vertex_credentials (or Application Default Credentials)');
     expect(warnings).toContain('vertex_location is used only by vertex_ai/ deployments; openai ignores it');
   });
+
+  it('a Groq Compound deployment is named: its tools are billed per use, beside the tokens the gateway charges', () => {
+    const loaded = parseConfig(
+      `
+model_list:
+  - model_name: research
+    litellm_params: {model: groq/groq/compound, api_key: gsk}
+  - model_name: quick
+    litellm_params: {model: groq/compound-mini, api_key: gsk}
+  - model_name: plain
+    litellm_params: {model: groq/llama-3.3-70b-versatile, api_key: gsk}
+  - model_name: other
+    litellm_params: {model: together_ai/groq/compound-lookalike, api_key: tk}
+`,
+      {},
+      'test.yaml',
+    );
+    const warnings = loaded.issues.filter((issue) => issue.severity === 'warning');
+    expect(warnings.map((issue) => [issue.path.join('.'), issue.message.split(':')[0]])).toEqual([
+      ['model_list.0.litellm_params.model', 'groq/compound'],
+      ['model_list.1.litellm_params.model', 'compound-mini'],
+    ]);
+    expect(warnings[0].message).toContain('run unbilled');
+  });
 });

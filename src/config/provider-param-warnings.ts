@@ -1,6 +1,7 @@
 /**
  * litellm_params keys that only one provider uses, set on a deployment that does not use them:
- * reported as warnings (the gateway still starts), so that nothing is silently ignored.
+ * reported as warnings (the gateway still starts), so that nothing is silently ignored. Also a
+ * deployment whose model bills more than the gateway can count: Groq's Compound systems.
  */
 import { isJsonObject } from '../json-object.js';
 import { providerSpec, splitModelString } from '../providers/specs.js';
@@ -16,6 +17,9 @@ export interface ProviderParamWarning {
   fatal: false;
 }
 
+/** Groq's Compound systems (`groq/compound`, `groq/compound-mini`, the earlier `compound-beta`…), as the deployment's upstream model. */
+const GROQ_COMPOUND = /^(groq\/)?compound(-|$)/i;
+
 const VERTEX_ONLY = ['vertex_project', 'vertex_location', 'vertex_credentials', 'vertex_ai_project', 'vertex_ai_location', 'vertex_ai_credentials'];
 
 export function providerParamWarnings(entries: unknown[], locate: (path: ConfigPath) => { line?: number; column?: number }): ProviderParamWarning[] {
@@ -30,6 +34,13 @@ export function providerParamWarnings(entries: unknown[], locate: (path: ConfigP
       const path: ConfigPath = ['model_list', index, 'litellm_params', field];
       issues.push({ severity: 'warning', message, path, ...locate(path), fatal: false });
     };
+    const upstreamModel = providerId === params.custom_llm_provider ? params.model : splitModelString(params.model)?.upstreamModel;
+    if (spec.id === 'groq' && typeof upstreamModel === 'string' && GROQ_COMPOUND.test(upstreamModel)) {
+      warn(
+        'model',
+        `${upstreamModel}: Groq Compound runs web searches, website visits and code execution on its own and bills each use beside the tokens; the gateway charges this deployment's tokens only, so those tools run unbilled — price its tokens (model_info) to cover them, or keep the model group to keys you trust`,
+      );
+    }
     if (spec.format === 'vertex_ai') {
       if (params.api_key !== undefined) warn('api_key', `api_key is not used by ${spec.id} deployments: they authenticate with an OAuth token from vertex_credentials (or Application Default Credentials)`);
       return;
