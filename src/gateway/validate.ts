@@ -151,7 +151,9 @@ export function assertNoProviderDataSources(body: Record<string, unknown>): void
  * outside the key's allow-list, billed at its own price while the gateway charges the group's;
  * `provider` (order, only, ignore, sort, quantizations, …) picks the provider endpoint, whose prices
  * differ for one model; `preset` applies routing and prompts stored on the operator's OpenRouter
- * account; Groq's `compound_custom` picks the models Compound answers and reasons with. None has a
+ * account; Groq's `compound_custom` picks the models Compound answers and reasons with; Together's
+ * `safety_model` runs a second model (the moderation model it names, Llama Guard) over the prompt and
+ * the answer, billed at that model's price beside the usage the answer reports. None has a
  * meaning on the other APIs this gateway calls. Refused on the gateway's own
  * routes, and on the relay for keys without llm.manage_providers (an admin key may relay them).
  */
@@ -162,10 +164,12 @@ export function assertNoUpstreamRouting(body: Record<string, unknown>): void {
     ['provider', "OpenRouter provider routing picks the endpoint that serves the model, at that endpoint's price, not the one this gateway charges"],
     ['preset', "an OpenRouter preset applies routing and prompts stored on the operator's account"],
     ['compound_custom', "Groq Compound's own choice of the models that answer and reason, each billed at its own price"],
+    ['safety_model', "Together's safety model is a second model run over the prompt and the answer, billed at its own price outside the usage this gateway charges"],
   ] as const) {
     const value = body[field];
-    if (value === undefined || value === null || (Array.isArray(value) && value.length === 0)) continue;
-    fail(field, `"${field}": ${what}: not supported; name the model group in "model" and use "fallbacks" for the gateway's own fallbacks (only a key with the llm.manage_providers permission may relay "${field}", through /openai/v1)`);
+    if (value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0)) continue;
+    const instead = field === 'safety_model' ? 'use the gateway\'s guardrails (the "guardrails" field) to moderate a call' : 'name the model group in "model" and use "fallbacks" for the gateway\'s own fallbacks';
+    fail(field, `"${field}": ${what}: not supported; ${instead} (only a key with the llm.manage_providers permission may relay "${field}", through /openai/v1)`);
   }
 }
 

@@ -6,7 +6,8 @@
  * answer, billed to the operator at their price while the gateway charged Llama's; `provider`
  * (`order`, `only`, `ignore`, `sort`, …) picks the endpoint that serves the model, whose prices
  * differ; `preset` applies routing and prompts stored on the operator's account; Groq's
- * `compound_custom` picks the models Compound answers with. The gateway relayed them all as they
+ * `compound_custom` picks the models Compound answers with; Together's `safety_model` runs a second
+ * (moderation) model over the call at its own price. The gateway relayed them all as they
  * came. Now each is refused with 400 naming it on /v1/chat/completions, /v1/completions and
  * /v1/embeddings, and on the /openai/v1 relay for keys without llm.manage_providers, before any
  * upstream call; an admin key may still relay them.
@@ -50,6 +51,8 @@ const ROUTING: Array<[string, Record<string, unknown>]> = [
   ['provider', { provider: { order: ['openai'], allow_fallbacks: false } }],
   ['preset', { preset: 'operator-house-style' }],
   ['compound_custom', { compound_custom: { models: { answering_model: 'openai/gpt-oss-120b' } } }],
+  // Together's moderation pass: a second model, billed at its own price.
+  ['safety_model', { safety_model: 'meta-llama/Meta-Llama-Guard-3-8B' }],
 ];
 
 function chat(apiKey: string, base: string, extra: Record<string, unknown>) {
