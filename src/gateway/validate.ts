@@ -76,6 +76,19 @@ export function assertForegroundResponse(body: Record<string, unknown>, mayRunUn
 }
 
 /**
+ * xAI's deferred chat completions (`"deferred": true`, docs.x.ai "Deferred Chat Completions") answer
+ * at once with a `request_id` and no usage, and run the model after the answer, billed upstream
+ * where no reservation bounds it and no settle charges it; the result is fetched later with a GET
+ * that only the relay's admin keys may make. Refused on the chat route (whose answer is a chat
+ * completion) and on the relay's chat/completions unless the caller holds llm.manage_providers.
+ */
+export function assertNoDeferredChat(body: Record<string, unknown>, mayRunUnbilled: boolean): void {
+  const deferred = body.deferred;
+  if (deferred === undefined || deferred === null || deferred === false || mayRunUnbilled) return;
+  fail('deferred', '"deferred": a deferred completion answers with a request id and runs the model after its answer, where no budget or credit reservation bounds or charges it: call without "deferred" (only keys with the llm.manage_providers permission may relay one, through /openai/v1/chat/completions)');
+}
+
+/**
  * Audio answers on chat (`"modalities": ["audio"]`, `"audio"`) are billed per audio token, at
  * several times the text price this gateway charges output at: refused, on the chat route and on
  * the relay's chat/completions alike.
@@ -218,6 +231,7 @@ export function validateChatRequest(raw: unknown): ChatRequest {
   });
   commonSamplingFields(body);
   assertNoAudioOutput(body);
+  assertNoDeferredChat(body, false);
   assertNoProviderDataSources(body);
   optionalType(body, 'tools', 'array');
   optionalType(body, 'response_format', 'object');

@@ -40,7 +40,7 @@ import { callOf } from '../context.js';
 import { sendResult } from './openai.js';
 import { isModelAllowed } from '../../auth/model-access.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
-import { assertChatToolsBillable, assertForegroundResponse, assertNoAudioOutput, assertNoProviderDataSources, assertNoUnbilledSearch, assertNoUpstreamRouting, assertServiceTierBillable } from '../../gateway/validate.js';
+import { assertChatToolsBillable, assertForegroundResponse, assertNoDeferredChat, assertNoAudioOutput, assertNoProviderDataSources, assertNoUnbilledSearch, assertNoUpstreamRouting, assertServiceTierBillable } from '../../gateway/validate.js';
 import { responsesServerTools } from '../../gateway/server-tools.js';
 import { assertNoInternalMediaInBody } from '../../gateway/internal-media-references.js';
 import { assertNoProviderFilesInBody } from '../../gateway/provider-file-references.js';
@@ -280,6 +280,8 @@ function passThroughOperation(path: string, raw: unknown, unbilledTools = false,
   }
   // Audio answers are billed per audio token, unpriced here: an admin key may relay them, at its own risk.
   if (path === 'chat/completions' && !unbilledTools) assertNoAudioOutput(body);
+  // So is a completion run after its answer (xAI's deferred completions).
+  if (path === 'chat/completions') assertNoDeferredChat(body, unbilledTools);
   // So is web search billed per result (OpenRouter plugins, xAI search_parameters), on either text API.
   if ((path === 'chat/completions' || path === 'completions') && !unbilledTools) assertNoUnbilledSearch(body);
   // Azure On Your Data: the resource's identity reads the operator's indexes, its embeddings unbilled.
