@@ -15,6 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockGemini } from '../support/mock-gemini.js';
+import { sdkError } from '../support/sdk-errors.js';
 
 const CACHE = 'cachedContents/payroll-2026-q3';
 const gemini = new MockGemini();
@@ -49,13 +50,9 @@ beforeEach(() => {
 const genai = (apiKey: string) => new GoogleGenAI({ apiKey, httpOptions: { baseUrl: `${gateway.url}/gemini` } });
 
 async function sdkRefusal(call: Promise<unknown>): Promise<string> {
-  const error = await call.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(ApiError);
-  expect((error as ApiError).status).toBe(400);
-  return (error as ApiError).message;
+  const error = await sdkError(call, ApiError);
+  expect(error.status).toBe(400);
+  return error.message;
 }
 
 const post = (path: string, body: unknown, apiKey: string) =>

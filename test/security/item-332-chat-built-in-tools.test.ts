@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MASTER_KEY, startGateway, type TestGateway } from '../support/gateway.js';
 import { Management } from '../support/management.js';
 import { MockOpenAI } from '../support/mock-openai.js';
+import { sdkError } from '../support/sdk-errors.js';
 
 const groq = new MockOpenAI();
 let gateway: TestGateway;
@@ -47,16 +48,7 @@ const messages = [{ role: 'user' as const, content: 'What happened in the news t
 const weather = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
 const client = (apiKey: string, relay = false) => new OpenAI({ apiKey, baseURL: `${gateway.url}${relay ? '/openai/v1' : '/v1'}`, maxRetries: 0 });
 
-async function refusal(call: Promise<unknown>): Promise<{ message: string; param: unknown }> {
-  const error = await call.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(OpenAI.APIError);
-  expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
-  const body = (error as InstanceType<typeof OpenAI.APIError>).error as { message: string; param: unknown };
-  return { message: body.message, param: body.param };
-}
+const refusal = (call: Promise<unknown>) => sdkError(call, OpenAI.BadRequestError);
 
 describe('a chat tool the provider runs and bills per use is refused', () => {
   it('/v1/chat/completions: browser_search and code_interpreter, with or without a function object, JSON and streamed', async () => {
