@@ -132,7 +132,8 @@ export function assertChatToolsBillable(body: Record<string, unknown>, allowed: 
   const tools = body.tools;
   if (!Array.isArray(tools)) return;
   tools.forEach((tool, index) => {
-    if (!isJsonObject(tool) || tool.type === undefined || (typeof tool.type === 'string' && allowed.has(tool.type))) return;
+    // No type (or null) is a shape question for the route's own check, not a provider tool.
+    if (!isJsonObject(tool) || tool.type === undefined || tool.type === null || (typeof tool.type === 'string' && allowed.has(tool.type))) return;
     const shown = JSON.stringify(tool.type).slice(0, 64);
     fail(
       `tools[${index}].type`,
