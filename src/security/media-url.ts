@@ -74,6 +74,9 @@ export function internalMediaUrlKind(value: string): string | undefined {
   return hostKind(whatwg.hostname) ?? (pythonHost === whatwg.hostname ? undefined : hostKind(pythonHost));
 }
 
+/** Whether the host is the domain or a name under it. */
+const under = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`);
+
 function hostKind(hostname: string): string | undefined {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
   if (host === '') return 'an empty host';
@@ -82,14 +85,12 @@ function hostKind(hostname: string): string | undefined {
   if (family === 6) return ipv6Kind(host);
   if (!host.includes('.')) return `a host name without a domain ("${host.slice(0, 64)}"), resolved by the upstream's own network`;
   if (METADATA_NAMES.has(host)) return 'a cloud metadata service';
-  const suffix = INTERNAL_SUFFIXES.find((name) => host === name || host.endsWith(`.${name}`));
+  const suffix = INTERNAL_SUFFIXES.find((name) => under(host, name));
   if (suffix) return `a host name under ".${suffix}", which resolves only inside a network`;
-  const loopback = LOOPBACK_NAMES.find((name) => host === name || host.endsWith(`.${name}`));
+  const loopback = LOOPBACK_NAMES.find((name) => under(host, name));
   if (loopback) return `loopback: "${loopback}" is a public name published to resolve to 127.0.0.1`;
   return embeddedAddressKind(host);
 }
-
-const under = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`);
 
 /**
  * An internal address written in a DNS name, as wildcard DNS reads it: four decimal octets separated
