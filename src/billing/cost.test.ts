@@ -344,3 +344,14 @@ describe('OpenAI priority tier answers', () => {
     expect(callCostMicros(usage, { provider: 'groq', prices, mediaPrices: undefined })).toBe(20);
   });
 });
+
+describe('US-only inference (Anthropic usage.inference_geo)', () => {
+  it('bills every token rate at 1.1×, stacking with the long-context tier', () => {
+    const prices = { inputPerToken: 5_000_000, outputPerToken: 25_000_000, cacheReadPerToken: 500_000, longContext: { aboveTokens: 200_000, inputPerToken: 10_000_000, outputPerToken: 37_500_000 } };
+    const usage = { promptTokens: 1_000, completionTokens: 1_000, totalTokens: 2_000, cachedTokens: 400 };
+    expect(costMicros(usage, prices)).toBe(600 * 5 + 400 * 0.5 + 1_000 * 25);
+    expect(costMicros({ ...usage, inferenceGeo: 'us' }, prices)).toBe(((600 * 5 + 400 * 0.5 + 1_000 * 25) * 11) / 10);
+    const long = { promptTokens: 300_000, completionTokens: 1_000, totalTokens: 301_000 };
+    expect(costMicros({ ...long, inferenceGeo: 'us' }, prices)).toBe(((300_000 * 10 + 1_000 * 37.5) * 11) / 10);
+  });
+});

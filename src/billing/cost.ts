@@ -38,6 +38,18 @@ export function serviceTierPrices(prices: TokenPrices, serviceTier: Usage['servi
   return scaled;
 }
 
+/**
+ * Anthropic's US-only inference (`usage.inference_geo: "us"`, data residency on Claude Opus 4.6 and
+ * later models, asked for per request or by the workspace's default) is billed at 1.1× every token
+ * rate (platform.claude.com/docs, "Data residency"); the multiple stacks with the others.
+ */
+const US_INFERENCE_MULTIPLE = 1.1;
+
+/** The rates an answer that ran where `inferenceGeo` says is billed at (unchanged unless US-only). */
+export function inferenceGeoPrices(prices: TokenPrices, inferenceGeo: Usage['inferenceGeo']): TokenPrices {
+  return inferenceGeo === 'us' ? scaledPrices(prices, US_INFERENCE_MULTIPLE) : prices;
+}
+
 function scaledPrices(prices: TokenPrices, multiple: number): TokenPrices {
   const factor = Math.max(1, multiple);
   const scale = (value: number | undefined) => (value === undefined ? undefined : Math.round(value * factor));
@@ -55,14 +67,15 @@ function scaledPrices(prices: TokenPrices, multiple: number): TokenPrices {
  * rate when the deployment has one (a 1-hour write else at the cache write rate), else at the input
  * rate. Image output tokens are a subset of completionTokens, billed at the image output rate when
  * the deployment has one, the rest of the completion at the output rate. A prompt above the long-context threshold bills the whole call at that tier's rates.
- * An answer served at OpenAI's priority tier (`usage.serviceTier`) is billed at the priority rates.
+ * An answer served at OpenAI's priority tier (`usage.serviceTier`) is billed at the priority rates,
+ * one Anthropic ran US-only (`usage.inferenceGeo`) at 1.1× its rates.
  */
 export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | undefined): number | undefined {
   if (!basePrices || !usage) return undefined;
   if (usage.promptTokens === undefined && usage.completionTokens === undefined) return undefined;
   const prompt = usage.promptTokens ?? 0;
   const completion = usage.completionTokens ?? 0;
-  const prices = tierPrices(serviceTierPrices(basePrices, usage.serviceTier), prompt);
+  const prices = tierPrices(inferenceGeoPrices(serviceTierPrices(basePrices, usage.serviceTier), usage.inferenceGeo), prompt);
   const cached = Math.min(usage.cachedTokens ?? 0, prompt);
   const creation = Math.min(usage.cacheCreationTokens ?? 0, prompt - cached);
   const creation1h = Math.min(usage.cacheCreation1hTokens ?? 0, creation);

@@ -11,15 +11,39 @@
  * "default" or "flex" reserve the standard ones. The mark lapses an hour after the last priority
  * answer, so a project switched back to standard reserves standard rates again without a restart.
  * The first calls on such a project, before any answer came back, still reserve the standard rates.
+ *
+ * Anthropic's US-only inference is the same kind of default: a workspace may run every call in the
+ * US (`usage.inference_geo: "us"`, billed at 1.1× every rate; cost.ts) without the request saying
+ * so. A deployment that answers a call naming no `inference_geo` that way is marked as well, and its
+ * calls naming none reserve 1.1× the rates (a call naming "us" always does, one naming "global"
+ * never), lapsing an hour after the last such answer.
  */
+import { isJsonObject } from '../json-object.js';
 import type { Deployment, TokenPrices, Usage } from '../providers/types.js';
-import { billsPriority, serviceTierPrices } from './cost.js';
+import { billsPriority, inferenceGeoPrices, serviceTierPrices } from './cost.js';
 
 /** How long a deployment keeps reserving priority rates after its last unasked priority answer. */
 export const PRIORITY_DEFAULT_TTL_MS = 60 * 60 * 1000;
 
 /** Deployment id → when it last answered a call that named no tier at priority (ms since the epoch). */
 const lastUnaskedPriority = new Map<string, number>();
+/** Deployment id → when it last answered a call that named no inference_geo US-only (ms since the epoch). */
+const lastUnaskedUsInference = new Map<string, number>();
+
+/** The `inference_geo` a request names: its own field, or a relayed native body's. */
+function askedInferenceGeo(body: Record<string, unknown>): unknown {
+  const native = body.native;
+  return body.inference_geo ?? (isJsonObject(native) ? native.inference_geo : undefined);
+}
+
+/** Whether the mark was set within the last hour (a lapsed one is forgotten). */
+function fresh(marks: Map<string, number>, id: string): boolean {
+  const seen = marks.get(id);
+  if (seen === undefined) return false;
+  if (Date.now() - seen <= PRIORITY_DEFAULT_TTL_MS) return true;
+  marks.delete(id);
+  return false;
+}
 
 /** Whether a request's `service_tier` leaves the tier to the project's default (absent, null or "auto"). */
 function takesProjectDefault(body: Record<string, unknown>): boolean {
@@ -27,21 +51,22 @@ function takesProjectDefault(body: Record<string, unknown>): boolean {
   return tier === undefined || tier === null || tier === 'auto';
 }
 
-/** Notes the tier a settled call was billed at: an unasked priority answer marks the deployment. */
+/** Notes the tier and geography a settled call was billed at: an unasked priority or US-only answer marks the deployment. */
 export function noteBilledTier(deployment: Pick<Deployment, 'id' | 'provider' | 'prices'>, body: Record<string, unknown>, usage: Usage | undefined): void {
-  if (usage?.serviceTier !== 'priority' || !takesProjectDefault(body) || !billsPriority(deployment)) return;
-  lastUnaskedPriority.set(deployment.id, Date.now());
+  if (usage?.serviceTier === 'priority' && takesProjectDefault(body) && billsPriority(deployment)) lastUnaskedPriority.set(deployment.id, Date.now());
+  if (usage?.inferenceGeo === 'us' && askedInferenceGeo(body) == null) lastUnaskedUsInference.set(deployment.id, Date.now());
 }
 
-/** The token prices a call's reservation is sized by: the priority rates on a deployment marked by noteBilledTier, else its prices. */
+/**
+ * The token prices a call's reservation is sized by: the priority rates on a deployment marked by
+ * noteBilledTier, and 1.1× them where the call runs US-only (it asks, or names no geography on a
+ * marked deployment); else the deployment's prices.
+ */
 export function reservedPrices(deployment: Pick<Deployment, 'id' | 'prices'>, body: Record<string, unknown>): TokenPrices | undefined {
-  const prices = deployment.prices;
-  if (!prices || lastUnaskedPriority.size === 0) return prices;
-  const seen = lastUnaskedPriority.get(deployment.id);
-  if (seen === undefined || !takesProjectDefault(body)) return prices;
-  if (Date.now() - seen > PRIORITY_DEFAULT_TTL_MS) {
-    lastUnaskedPriority.delete(deployment.id);
-    return prices;
-  }
-  return serviceTierPrices(prices, 'priority');
+  let prices = deployment.prices;
+  if (!prices) return prices;
+  if (lastUnaskedPriority.size > 0 && takesProjectDefault(body) && fresh(lastUnaskedPriority, deployment.id)) prices = serviceTierPrices(prices, 'priority');
+  const geo = askedInferenceGeo(body);
+  if (geo === 'us' || (geo == null && lastUnaskedUsInference.size > 0 && fresh(lastUnaskedUsInference, deployment.id))) prices = inferenceGeoPrices(prices, 'us');
+  return prices;
 }

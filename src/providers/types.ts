@@ -111,6 +111,11 @@ export interface Usage {
    * is billed above the standard rates: `priority` (billing/cost.ts bills the priority rates).
    */
   serviceTier?: 'priority';
+  /**
+   * Where Anthropic says the model ran (`usage.inference_geo`), kept only when billed above the
+   * standard rates: `us` (US-only inference, 1.1× every token rate; billing/cost.ts).
+   */
+  inferenceGeo?: 'us';
   /** True when the gateway counted the tokens itself because the upstream omitted usage. */
   estimated?: boolean;
   /** Billable units other than tokens (images, audio, characters, searches): see MediaUnits. */
@@ -460,6 +465,12 @@ export interface ProviderAdapter {
    * billed (attempt-json.ts). Undefined for adapters whose answers report OpenAI's `usage`.
    */
   usageOfAnswer?(body: unknown): Usage | undefined;
+  /**
+   * Where the provider says an answer ran, when that is billed above the standard rates and
+   * OpenAI's usage shape has no field for it (Anthropic's `usage.inference_geo: "us"`, 1.1×).
+   * A stream's transform reports it in its own usage.
+   */
+  inferenceGeoOf?(body: unknown): Usage['inferenceGeo'];
   createStreamTransform(target: Deployment, request: ChatRequest): ChatStreamTransform;
   parseError(status: number, body: string, headers: Record<string, string | string[] | undefined>): ProviderErrorInfo;
   buildCompletionRequest?(request: CompletionRequest, target: Deployment): UpstreamRequest;

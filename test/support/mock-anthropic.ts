@@ -48,6 +48,8 @@ export interface MockAnthropicOptions {
   outputTokens?: number;
   cacheReadTokens?: number;
   cacheCreationTokens?: number;
+  /** `usage.inference_geo` of every answer (where the model ran: "us" for US-only inference, billed at 1.1×); absent by default. */
+  inferenceGeo?: string;
   /** When set, any other x-api-key is refused with 401. */
   apiKey?: string;
   chunkDelayMs?: number;
@@ -198,6 +200,7 @@ export class MockAnthropic extends MockServer {
       cache_read_input_tokens: this.options.cacheReadTokens ?? 0,
       output_tokens: outputTokens,
       service_tier: 'standard',
+      ...(this.options.inferenceGeo !== undefined ? { inference_geo: this.options.inferenceGeo } : {}),
     };
   }
 

@@ -139,6 +139,9 @@ function readAnswer(deps: Pick<GatewayDependencies, 'settings'>, call: Call, ada
     const chat = adapter.parseChatResponse(parsed, target.deployment);
     answered = chat;
     usage = usageFromOpenAI(chat.usage, serviceTierOf(chat));
+    // A rate the provider's own usage states beyond OpenAI's shape (Anthropic's US-only inference).
+    const inferenceGeo = adapter.inferenceGeoOf?.(parsed);
+    if (usage && inferenceGeo) usage.inferenceGeo = inferenceGeo;
     body = call.format.chat(chat, chat === parsed ? text : undefined);
   }
   return { kind: 'json', body, parsed: answered, usage, upstreamLatencyMs, warnings, refused: sizeRefusal(deps, deployment.provider, body), providerHeaders: providerHeaders(response.headers) };

@@ -7,7 +7,7 @@ import { parseAnthropicError } from './errors.js';
 import { anthropicChatWarnings, buildAnthropicRequest, SUPPORTED_PARAMS } from './request.js';
 import { parseAnthropicResponse } from './response.js';
 import { AnthropicStreamTransform } from './stream.js';
-import { usageOfAnthropicAnswer } from './usage.js';
+import { inferenceGeoOfAnthropicAnswer, usageOfAnthropicAnswer } from './usage.js';
 
 export const anthropicAdapter: ProviderAdapter = {
   id: 'anthropic',
@@ -16,6 +16,7 @@ export const anthropicAdapter: ProviderAdapter = {
   chatRequestWarnings: anthropicChatWarnings,
   parseChatResponse: parseAnthropicResponse,
   usageOfAnswer: usageOfAnthropicAnswer,
+  inferenceGeoOf: inferenceGeoOfAnthropicAnswer,
   createStreamTransform: (target: Deployment): ChatStreamTransform => new AnthropicStreamTransform(target),
   parseError: parseAnthropicError,
 };

@@ -4,7 +4,8 @@
  * cache_read_input_tokens), while OpenAI's prompt_tokens includes them, so the three are summed.
  * `cache_creation` splits the writes by lifetime: 1-hour writes (`ttl: "1h"`) are billed at 2× the
  * input price, 5-minute ones at 1.25× (https://platform.claude.com/docs/en/about-claude/pricing), so
- * the 1-hour part is kept (Usage.cacheCreation1hTokens).
+ * the 1-hour part is kept (Usage.cacheCreation1hTokens). `inference_geo: "us"` (US-only inference,
+ * Opus 4.6 and later) bills every token at 1.1× (Usage.inferenceGeo).
  */
 import type { OpenAIUsage, Usage } from '../types.js';
 import type { AnthropicUsage } from './wire.js';
@@ -35,6 +36,8 @@ export function usageFromAnthropic(raw: AnthropicUsage): Usage {
   // Web searches are billed per search beside the tokens ($10 per 1,000: billing/media-pricing.ts).
   const searches = count(raw.server_tool_use?.web_search_requests);
   if (searches) usage.units = { webSearches: Math.ceil(searches) };
+  // US-only inference (asked for by the request or the workspace's default) costs 1.1× every token.
+  if (raw.inference_geo === 'us') usage.inferenceGeo = 'us';
   return usage;
 }
 
@@ -42,6 +45,12 @@ export function usageFromAnthropic(raw: AnthropicUsage): Usage {
 export function usageOfAnthropicAnswer(body: unknown): Usage | undefined {
   const usage = typeof body === 'object' && body !== null ? (body as { usage?: unknown }).usage : undefined;
   return typeof usage === 'object' && usage !== null ? usageFromAnthropic(usage as AnthropicUsage) : undefined;
+}
+
+/** `us` when a Messages answer says it ran US-only (`usage.inference_geo`), billed at 1.1× (billing/cost.ts). */
+export function inferenceGeoOfAnthropicAnswer(body: unknown): Usage['inferenceGeo'] {
+  const usage = typeof body === 'object' && body !== null ? (body as { usage?: unknown }).usage : undefined;
+  return typeof usage === 'object' && usage !== null && (usage as AnthropicUsage).inference_geo === 'us' ? 'us' : undefined;
 }
 
 /** The OpenAI usage object, with LiteLLM's `cache_creation_input_tokens` extra field. */
@@ -88,6 +97,7 @@ export function mergeAnthropicUsage(start: AnthropicUsage, delta: AnthropicUsage
   if (output !== undefined) merged.output_tokens = output;
   if (delta.output_tokens_details) merged.output_tokens_details = delta.output_tokens_details;
   if (delta.server_tool_use) merged.server_tool_use = delta.server_tool_use;
+  if (typeof delta.inference_geo === 'string') merged.inference_geo = delta.inference_geo;
   return merged;
 }
 

@@ -110,6 +110,8 @@ export interface AnthropicUsage {
   output_tokens_details?: { thinking_tokens?: number } | null;
   /** Server tools the API ran (billed per use beside the tokens): `web_search_requests`, … */
   server_tool_use?: { web_search_requests?: number | null; [tool: string]: unknown } | null;
+  /** Where the model ran (data residency): `"us"` (US-only inference, billed at 1.1× every token rate) or `"global"`. */
+  inference_geo?: string | null;
 }
 
 export type ResponseContentBlock =
