@@ -24,6 +24,8 @@ describe('US-only inference in reservations', () => {
     noteBilledTier(deployment, { messages: [] }, { ...usage, inferenceGeo: 'us' });
     expect(reservedPrices(deployment, { messages: [] })).toEqual({ inputPerToken: 5_500_000, outputPerToken: 27_500_000 });
     expect(reservedPrices(deployment, { native: { inference_geo: 'global' } })).toEqual(prices);
+    // A chat body's own field is never sent to Anthropic (refused, or dropped with drop_params): it changes nothing.
+    expect(reservedPrices(deployment, { messages: [], inference_geo: 'global' })).toEqual({ inputPerToken: 5_500_000, outputPerToken: 27_500_000 });
     expect(reservedPrices(claude('other'), { messages: [] })).toEqual(prices);
     vi.advanceTimersByTime(PRIORITY_DEFAULT_TTL_MS + 1);
     expect(reservedPrices(deployment, { messages: [] })).toEqual(prices);

@@ -30,10 +30,15 @@ const lastUnaskedPriority = new Map<string, number>();
 /** Deployment id → when it last answered a call that named no inference_geo US-only (ms since the epoch). */
 const lastUnaskedUsInference = new Map<string, number>();
 
-/** The `inference_geo` a request names: its own field, or a relayed native body's. */
+/**
+ * The `inference_geo` a request sends Anthropic: only a relayed native body (`/anthropic`) carries
+ * it. A chat body's own field never reaches Anthropic (refused, or dropped with drop_params), so it
+ * must not size the reservation: "global" there would lift the 1.1× hold while the workspace's
+ * default still runs the call US-only.
+ */
 function askedInferenceGeo(body: Record<string, unknown>): unknown {
   const native = body.native;
-  return body.inference_geo ?? (isJsonObject(native) ? native.inference_geo : undefined);
+  return isJsonObject(native) ? native.inference_geo : undefined;
 }
 
 /** Whether the mark was set within the last hour (a lapsed one is forgotten). */
