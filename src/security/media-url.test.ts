@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { internalMediaUrlKind, isFetchableUrl } from './media-url.js';
+import { addressKind, internalMediaUrlKind, isFetchableUrl, mediaUrlHostNames } from './media-url.js';
 
 describe('internalMediaUrlKind', () => {
   it.each([
@@ -44,5 +44,35 @@ describe('internalMediaUrlKind', () => {
     expect(isFetchableUrl('data:image/png;base64,AAAA')).toBe(false);
     expect(internalMediaUrlKind('data:image/png;base64,AAAA')).toBeUndefined();
     expect(internalMediaUrlKind('gs://bucket/object')).toBeUndefined();
+  });
+});
+
+describe('mediaUrlHostNames', () => {
+  it.each([
+    ['https://CDN.Example.com./x.png', ['cdn.example.com']],
+    ['https://a.example@b.example/x', ['b.example']],
+    ['https://8.8.8.8/x', []],
+    ['https://[2606:2800::1]/x', []],
+    ['data:image/png;base64,AAAA', []],
+    ['file:///etc/passwd', []],
+    ['not a url', []],
+  ])('%s → %j', (url, names) => {
+    expect(mediaUrlHostNames(url)).toEqual(names);
+  });
+});
+
+describe('addressKind', () => {
+  it.each([
+    ['10.1.2.3', /RFC 1918/],
+    ['169.254.169.254', /link-local/],
+    ['::1', /loopback/],
+    ['fe80::1%eth0', /link-local/],
+    ['::ffff:192.168.0.1', /RFC 1918/],
+    ['93.184.216.34', undefined],
+    ['2606:2800:220:1:248:1893:25c8:1946', undefined],
+    ['nonsense', /cannot be read/],
+  ])('%s', (address, kind) => {
+    if (kind === undefined) expect(addressKind(address)).toBeUndefined();
+    else expect(addressKind(address)).toMatch(kind);
   });
 });

@@ -7,14 +7,15 @@
  * providers fetch from the internet, where such addresses reach nothing, so refusing them costs no
  * legitimate use.
  *
- * The host is checked as written, not resolved. A name that carries an internal address in it is
+ * The host is checked first as written (here), then resolved (media-host-resolution.ts). A name that carries an internal address in it is
  * read as that address: public wildcard DNS answers `10.0.0.1.nip.io`, `app-169-254-169-254.sslip.io`
  * (any domain: the dotted and dashed forms are checked everywhere), `app-7f000001.nip.io` or
  * `--1.sslip.io` (hexadecimal and IPv6 forms: on the known wildcard services only, where hashes in
  * ordinary names cannot be mistaken for them) with the address written in it, and a few public names
  * are published to resolve to loopback for local development (`localtest.me`, `lvh.me`, …). Any
- * other public DNS name that resolves to a private address is the residual risk (README, Security),
- * for egress rules or vLLM's `--allowed-media-domains`. Because the server parses the URL with its own parser (Python's
+ * other name is resolved by the gateway as the upstream would resolve it; a name whose answer
+ * changes between the two lookups (DNS rebinding) is the residual risk (README, Security), for
+ * egress rules or vLLM's `--allowed-media-domains`. Because the server parses the URL with its own parser (Python's
  * urlsplit reads `http://a\@10.0.0.1/` as host 10.0.0.1, WHATWG as host `a`), both readings of the
  * authority are checked, and a backslash or a control character in it is refused outright.
  */
@@ -47,6 +48,35 @@ export function isFetchableUrl(value: string): boolean {
  * when it is a public http(s) URL (or no URL a server fetches at all).
  */
 export function internalMediaUrlKind(value: string): string | undefined {
+  const read = readHosts(value);
+  if (read === undefined || typeof read === 'string') return read;
+  const [whatwg, python] = read;
+  return hostKind(whatwg) ?? (python === undefined ? undefined : hostKind(python));
+}
+
+/**
+ * The DNS names a server would resolve to fetch the URL (both readings of its authority, as
+ * internalMediaUrlKind reads them): empty when the host is an IP address written as such, or the
+ * value is no http(s) URL (or one internalMediaUrlKind refuses).
+ */
+export function mediaUrlHostNames(value: string): string[] {
+  const read = readHosts(value);
+  if (read === undefined || typeof read === 'string') return [];
+  const names = new Set<string>();
+  for (const hostname of read) {
+    if (hostname === undefined) continue;
+    const host = normalizedHost(hostname);
+    if (host !== '' && isIP(host) === 0) names.add(host);
+  }
+  return [...names];
+}
+
+/**
+ * The host of an http(s) URL as the WHATWG parser reads it and, when it differs, as Python's
+ * urlsplit does; a phrase when the URL names something internal by its form alone (a file, an
+ * ambiguous or unreadable authority); undefined when it is no URL a server fetches.
+ */
+function readHosts(value: string): [string, string | undefined] | string | undefined {
   const text = value.replace(LEADING_JUNK, '');
   const scheme = FETCHED_SCHEME.exec(text);
   if (!scheme) return undefined;
@@ -63,22 +93,31 @@ export function internalMediaUrlKind(value: string): string | undefined {
   // Python's reading: the host is what follows the last '@' of the authority; normalized by the
   // WHATWG parser, as getaddrinfo reads "0x7f.1" or "2130706433" as 127.0.0.1.
   const afterAt = authority.slice(authority.lastIndexOf('@') + 1);
-  let pythonHost = whatwg.hostname;
-  if (afterAt !== authority) {
-    try {
-      pythonHost = new URL(`http://${afterAt}`).hostname;
-    } catch {
-      return 'an address that is not a valid URL';
-    }
+  if (afterAt === authority) return [whatwg.hostname, undefined];
+  let pythonHost: string;
+  try {
+    pythonHost = new URL(`http://${afterAt}`).hostname;
+  } catch {
+    return 'an address that is not a valid URL';
   }
-  return hostKind(whatwg.hostname) ?? (pythonHost === whatwg.hostname ? undefined : hostKind(pythonHost));
+  return [whatwg.hostname, pythonHost === whatwg.hostname ? undefined : pythonHost];
+}
+
+const normalizedHost = (hostname: string) => hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
+
+/** What internal place a resolved address is (the phrases of internalMediaUrlKind), or undefined when it is public. */
+export function addressKind(address: string): string | undefined {
+  const family = isIP(address);
+  if (family === 4) return ipv4Kind(address.split('.').map(Number));
+  if (family === 6) return ipv6Kind(address.toLowerCase().replace(/%.*$/, ''));
+  return 'an address that cannot be read';
 }
 
 /** Whether the host is the domain or a name under it. */
 const under = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`);
 
 function hostKind(hostname: string): string | undefined {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.+$/, '');
+  const host = normalizedHost(hostname);
   if (host === '') return 'an empty host';
   const family = isIP(host);
   if (family === 4) return ipv4Kind(host.split('.').map(Number));

@@ -59,7 +59,7 @@ export function registerAnthropicNativeRoutes(app: FastifyInstance, deps: { gate
   for (const method of ['messages', 'count_tokens'] as const) {
     const path = method === 'messages' ? '/anthropic/v1/messages' : '/anthropic/v1/messages/count_tokens';
     app.post(path, { config: { endpoint: `anthropic/${method}`, errorFormat: 'anthropic' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
-      assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
+      await assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
       // The client's anthropic-beta goes upstream: with the Files API beta, a file block reads the shared account's files.
       assertNoProviderFilesInBody(request.body, can(request, 'llm.manage_providers'));
       const result = await gateway.native(callOf(request), anthropicNativeOperation(method, request.body, forwardedHeaders(request), can(request, 'llm.manage_providers')), format);

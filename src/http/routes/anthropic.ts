@@ -38,7 +38,7 @@ export function registerAnthropicRoutes(app: FastifyInstance, deps: { gateway: G
       const mapped = messagesRequestToChat(consumeRequestOptions(call, request.headers, request.body, 'anthropic'));
       const fitted = fitToDeployments(mapped.request, supportedParamsOf(catalog, deps.agentModel?.(mapped.request.model) ?? mapped.request.model));
       const chatRequest = fitted.request;
-      assertChatMediaReferences(chatRequest, can(request, 'llm.manage_providers'));
+      await assertChatMediaReferences(chatRequest, can(request, 'llm.manage_providers'));
       const warnings = [...mapped.warnings, ...fitted.warnings];
       const result = await gateway.chat(call, chatRequest, anthropicMessagesFormat(mapped.context));
       if (warnings.length > 0) {

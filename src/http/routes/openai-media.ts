@@ -260,13 +260,13 @@ function assertRelayBillable(path: string, multipart: boolean): void {
 }
 
 /** `/openai/v1/{path}`: a relative path of letters, digits, `-`, `_`, `.` segments (no `..`, no query). */
-function passThroughOperation(path: string, raw: unknown, unbilledTools = false, ownPreviousResponse = false): NativeOperation {
+async function passThroughOperation(path: string, raw: unknown, unbilledTools = false, ownPreviousResponse = false): Promise<NativeOperation> {
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) {
     throw new GatewayError('invalid_request', `"/openai/v1/${path}" is not a path this gateway relays`);
   }
   const body = bodyOf(raw, `/openai/v1/${path}`);
   // Relayed as it came, to any OpenAI-format deployment (a self-hosted one fetches media URLs itself).
-  assertNoInternalMediaInBody(body, unbilledTools);
+  await assertNoInternalMediaInBody(body, unbilledTools);
   // A chat or Responses file part by id reads the shared account's files, as the refused `files` endpoints would.
   assertNoProviderFilesInBody(body, unbilledTools);
   assertServiceTierBillable(body);
@@ -414,7 +414,7 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
     for (const [path, endpoint, build] of routes) {
       app.post(`${prefix}/${path}`, { config: { endpoint }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
         // Media by URL (vLLM's multimodal rerank documents, moderation images) is fetched by the upstream.
-        assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
+        await assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
         return sendResult(reply, await gateway.native(callOf(request), build(request.body), openAIResponseFormat));
       });
     }
@@ -444,7 +444,7 @@ export function registerOpenAIMediaRoutes(app: FastifyInstance, deps: { gateway:
       const admin = can(request, 'llm.manage_providers');
       // Responses of other keys: previous_response_id reaches only the caller's own (relayedResponse).
       const ownResponses = path === 'responses' && !admin && responses !== undefined;
-      const operation = passThroughOperation(path, request.body, admin, ownResponses);
+      const operation = await passThroughOperation(path, request.body, admin, ownResponses);
       // file_search reads the shared account's vector stores: only those granted to the key or its team (auth/vector-store-access.ts).
       if (path === 'responses') await assertVectorStoresGranted(vectorStoresOfResponses(operation.request.native), callOf(request).caller.principal, admin, deps.vectorStoreGranted);
       if (ownResponses) return sendResult(reply, await relayedResponse(gateway, responses, callOf(request), operation));

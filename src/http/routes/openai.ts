@@ -68,7 +68,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
     app.post(`${prefix}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const call = callOf(request);
       const chat = validateChatRequest(withAutoModel(consumeRequestOptions(call, request.headers, request.body), deps.autoModel === true));
-      assertChatMediaReferences(chat, can(request, 'llm.manage_providers'));
+      await assertChatMediaReferences(chat, can(request, 'llm.manage_providers'));
       const result = await gateway.chat(call, chat);
       return sendResult(reply, result);
     });
@@ -81,7 +81,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, deps: { gateway: Gate
     app.post(`${prefix}/embeddings`, { config: { endpoint: 'embeddings' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const embeddings = validateEmbeddingsRequest(consumeRequestOptions(callOf(request), request.headers, request.body));
       // Extra fields reach OpenAI-compatible upstreams: vLLM embeds chat-style `messages` with media parts.
-      assertNoInternalMediaInBody(embeddings, can(request, 'llm.manage_providers'), ['metadata', 'input']);
+      await assertNoInternalMediaInBody(embeddings, can(request, 'llm.manage_providers'), ['metadata', 'input']);
       const result = await gateway.embeddings(callOf(request), embeddings);
       return sendResult(reply, result);
     });

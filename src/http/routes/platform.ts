@@ -120,7 +120,7 @@ export function registerPlatformRoutes(app: FastifyInstance, deps: PlatformRoute
   app.post(`${PREFIX}/chat/completions`, { config: { endpoint: 'chat/completions' }, preHandler: requirePermission('llm.execute') }, async (request, reply) => {
     const call = callOf(request);
     const chat = validateChatRequest(withAutoModel(consumeRequestOptions(call, request.headers, request.body), platform !== undefined));
-    assertChatMediaReferences(chat, can(request, 'llm.manage_providers'));
+    await assertChatMediaReferences(chat, can(request, 'llm.manage_providers'));
     const result = await gateway.chat(call, chat);
     return sendResult(reply, result);
   });

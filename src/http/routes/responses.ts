@@ -177,7 +177,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         // The body goes as it came to `openai/` deployments, which may be a self-hosted server that
         // connects to an `mcp` tool's `server_url` or downloads an `input_image` from inside the
         // operator's network: checked as the translated request is below.
-        assertNoInternalMediaInBody(request.body, mayReachInternal);
+        await assertNoInternalMediaInBody(request.body, mayReachInternal);
         // Untranslated, an input_file / input_image by file_id reads the shared account's files (refused below by the translation).
         assertNoProviderFilesInBody(request.body, mayReachInternal);
         const operation = responsesNativeOperation(request.body, builtIn, catalog, mayReachInternal);
@@ -246,9 +246,9 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         { model: context.model, store: context.store, previousResponseId: context.previousResponseId },
         onComplete,
       ), answered);
-      assertChatMediaReferences(fitted.request, can(request, 'llm.manage_providers'));
+      await assertChatMediaReferences(fitted.request, can(request, 'llm.manage_providers'));
       // The native alternative sends the body as it came.
-      assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
+      await assertNoInternalMediaInBody(request.body, can(request, 'llm.manage_providers'));
       const result = await gateway.chat(call, fitted.request, format, alternative);
       storing.delivered(result);
       const warnings = answered.natively ? [] : [...mapped.warnings, ...fitted.warnings];

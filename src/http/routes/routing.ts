@@ -156,7 +156,7 @@ export function registerRoutingRoutes(app: FastifyInstance, deps: RoutingRouteDe
     const caller = await actingCaller(request, body.user_id);
     const context = contextFor(request, caller, body);
     const chat = validateChatRequest(withAutoModel(consumeRequestOptions(context, {}, body.request), true));
-    assertChatMediaReferences(chat, can(request, 'llm.manage_providers'));
+    await assertChatMediaReferences(chat, can(request, 'llm.manage_providers'));
     const result = await gateway.chat(context, chat);
     if (result.kind !== 'json') throw new GatewayError('internal', 'the Testing Lab expected a whole response');
     const headers = result.headers;
