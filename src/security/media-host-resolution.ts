@@ -48,7 +48,9 @@ async function addressesOf(name: string, lookup: Lookup): Promise<string[]> {
 
 /**
  * Resolves every name (in parallel) and rejects with a 400 naming the first field whose host
- * resolves to an internal address; more than MAX_MEDIA_HOSTS names are refused outright.
+ * resolves to an internal address — its kind, not the address: the answer must not map the
+ * operator's internal names for whoever holds a key; more than MAX_MEDIA_HOSTS names are refused
+ * outright.
  */
 export async function assertMediaHostsResolvePublic(hosts: ReadonlyMap<string, MediaHostUse>, lookup: Lookup = systemLookup): Promise<void> {
   if (hosts.size > MAX_MEDIA_HOSTS) {
@@ -68,7 +70,7 @@ export async function assertMediaHostsResolvePublic(hosts: ReadonlyMap<string, M
       const use = hosts.get(names[index])!;
       throw new GatewayError(
         'invalid_request',
-        `${use.param}: ${JSON.stringify(use.url.trim().slice(0, 100))} points at an internal address (its host "${names[index].slice(0, 100)}" resolves to ${address}, ${kind}); a self-hosted upstream would fetch it from inside this gateway's network, so only a key with the llm.manage_providers permission may send one; send the media inline (a base64 data: URL) or as a public URL`,
+        `${use.param}: ${JSON.stringify(use.url.trim().slice(0, 100))} points at an internal address (its host "${names[index].slice(0, 100)}" resolves to ${kind}); a self-hosted upstream would fetch it from inside this gateway's network, so only a key with the llm.manage_providers permission may send one; send the media inline (a base64 data: URL) or as a public URL`,
         { param: use.param },
       );
     }

@@ -6,7 +6,7 @@
  * the operator's split-horizon names (`grafana.corp.example.com`, answered with a private address
  * inside the network), had it fetch internal services for any key. Now a name that passed is
  * resolved with the system resolver before anything is sent, and refused with 400 naming the field
- * and the address when any address it resolves to is internal — on every route that checks media
+ * and the kind of address (not the address) when any address it resolves to is internal — on every route that checks media
  * URLs; public and unresolvable names pass (a rebinding name, whose answer changes between the two
  * lookups, is the documented residual risk). An admin key (llm.manage_providers) is not checked.
  *
@@ -80,7 +80,7 @@ const chatWith = (part: Record<string, unknown>) => ({ model: 'qwen-vl', max_tok
 const image = (url: string) => ({ type: 'image_url', image_url: { url } });
 
 describe('a media URL whose name resolves to an internal address is refused', () => {
-  it('/v1/chat/completions (openai SDK): a split-horizon name answered with a private address is refused with 400 naming the field and the address; nothing is sent', async () => {
+  it('/v1/chat/completions (openai SDK): a split-horizon name answered with a private address is refused with 400 naming the field and the kind of address (not the address); nothing is sent', async () => {
     const client = new OpenAI({ apiKey: key, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
     const error = await sdkError(
       client.chat.completions.create({ model: 'qwen-vl', max_tokens: 20, messages: [{ role: 'user', content: [{ type: 'text', text: 'Describe this.' }, { type: 'image_url', image_url: { url: 'https://grafana.corp.example.com/render/d-solo/x.png' } }] }] }),
@@ -88,7 +88,9 @@ describe('a media URL whose name resolves to an internal address is refused', ()
     );
     // Before: 200, and vLLM was handed the URL to fetch from inside the network.
     expect(error.status).toBe(400);
-    expect(error.message).toMatch(/"grafana\.corp\.example\.com" resolves to 10\.20\.30\.40, a private address/);
+    expect(error.message).toMatch(/"grafana\.corp\.example\.com" resolves to a private address \(RFC 1918\)/);
+    // The kind, not the address: a refusal must not map the operator's internal names.
+    expect(error.message).not.toContain('10.20.30.40');
     expect(error.message).toMatch(/llm\.manage_providers/);
     expect((error.error as { param?: string }).param).toBe('messages[0].content[1].image_url.url');
     expect(vllm.requests).toEqual([]);
@@ -96,18 +98,18 @@ describe('a media URL whose name resolves to an internal address is refused', ()
   });
 
   it('any internal address among a name’s answers, IPv4, IPv6 and IPv4-mapped, in every media part', async () => {
-    for (const [name, address] of [
-      ['img.attacker.example', '169.254.169.254'],
-      ['v6.attacker.example', 'fd00::1'],
-      ['mixed.attacker.example', '127.0.0.1'],
-      ['mapped.attacker.example', '::ffff:192.168.0.10'],
+    for (const [name, kind] of [
+      ['img.attacker.example', 'a link-local address'],
+      ['v6.attacker.example', 'a unique local address'],
+      ['mixed.attacker.example', 'loopback'],
+      ['mapped.attacker.example', 'a private address'],
     ]) {
       const url = `http://${name}:8080/latest/meta-data/`;
       for (const part of [image(url), { type: 'video_url', video_url: { url } }, { type: 'audio_url', audio_url: { url } }, { type: 'image_url', image_url: url }]) {
         const response = await post('/v1/chat/completions', chatWith(part));
         const body = (await response.json()) as { error: { message: string } };
         expect(response.status, `${part.type} ${name}`).toBe(400);
-        expect(body.error.message).toContain(`resolves to ${address}`);
+        expect(body.error.message).toContain(`"${name}" resolves to ${kind}`);
       }
     }
     // Python's urlsplit reads the host after the last '@': that reading is resolved too.
@@ -124,7 +126,7 @@ describe('a media URL whose name resolves to an internal address is refused', ()
       Anthropic.BadRequestError,
     );
     expect(error.status).toBe(400);
-    expect(error.message).toMatch(/resolves to 169\.254\.169\.254/);
+    expect(error.message).toMatch(/resolves to a link-local address/);
     for (const [path, body] of [
       ['/v1/responses', { model: 'qwen-vl', max_output_tokens: 20, input: [{ role: 'user', content: [{ type: 'input_text', text: 'What is it?' }, { type: 'input_image', image_url: url }] }] }],
       ['/openai/v1/chat/completions', chatWith(image(url))],
@@ -132,7 +134,7 @@ describe('a media URL whose name resolves to an internal address is refused', ()
     ] as const) {
       const response = await post(path, body);
       expect(response.status, path).toBe(400);
-      expect(((await response.json()) as { error: { message: string } }).error.message, path).toMatch(/resolves to 169\.254\.169\.254/);
+      expect(((await response.json()) as { error: { message: string } }).error.message, path).toMatch(/resolves to a link-local address/);
     }
     expect(vllm.requests).toEqual([]);
   });
