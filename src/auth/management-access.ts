@@ -21,7 +21,8 @@ import { effectiveModelBudgets, type ModelBudgets } from './model-budgets.js';
 import { can } from './permissions.js';
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
 
-export type Actor = { kind: 'admin'; id: string } | { kind: 'user'; user: UserRecord; readsAll: boolean; writes: boolean };
+/** `key`: the key the request came with (its limits bound what is done through it: assertIssuedKeyMayManage). */
+export type Actor = { kind: 'admin'; id: string } | { kind: 'user'; user: UserRecord; readsAll: boolean; writes: boolean; key?: KeyRecord };
 
 /** The id of the master key as an actor: the `created_by` of the keys it makes. */
 const MASTER_ACTOR = 'master';
@@ -32,7 +33,7 @@ export function actorOf(request: FastifyRequest): Actor {
   if (can(request, 'llm.configure')) return { kind: 'admin', id: caller.userId ?? MASTER_ACTOR };
   const user = caller.principal?.user;
   if (!user || user.role === 'customer') throw new GatewayError('permission_denied', `${request.routeOptions.url} needs an admin key or a key of an internal user (this key has no user with a management role)`);
-  return { kind: 'user', user, readsAll: user.role === 'proxy_admin_viewer', writes: user.role === 'internal_user' };
+  return { kind: 'user', user, readsAll: user.role === 'proxy_admin_viewer', writes: user.role === 'internal_user', key: caller.principal?.key };
 }
 
 export function isTeamAdmin(team: TeamRecord, userId: string): boolean {
@@ -44,12 +45,75 @@ function denied(message: string): GatewayError {
 }
 
 /**
- * Whether the non-admin `userId` created this key (and so keeps its freedom over it). A key the
+ * Whether the non-admin `user` created this key (and so keeps its freedom over it). A key the
  * master key made stores "master", which an admin may also give a user as its user_id: such a key
- * is made by no user, or that user would escape the rules below on every master-made key.
+ * is made by no user, or that user would escape the rules below on every master-made key. And a
+ * key older than the user was made by an earlier user of the same id (deleted, then the id given
+ * to someone else): `created_by` names the id, not the person, so such a key is not the caller's.
  */
-function createdByCaller(existing: KeyRecord, userId: string): boolean {
-  return existing.createdBy === userId && userId !== MASTER_ACTOR;
+function createdByCaller(existing: KeyRecord, user: Pick<UserRecord, 'userId' | 'createdAt'>): boolean {
+  return existing.createdBy === user.userId && user.userId !== MASTER_ACTOR && existing.createdAt >= user.createdAt;
+}
+
+/**
+ * The access limits on the caller's own key that someone else (an admin, a team admin) set beyond
+ * the user's own: none when the caller created the key itself. An expiry, models narrower than the
+ * user's, guardrails. Not its routes (a `management` key is issued to make keys), nor its budget or
+ * rate limits: those bound the key's own calls, and the user's budget and rates bound all of its
+ * keys (set them on the user to bound what it makes). A limit the user has anyway binds every key
+ * of the user already (the key /user/new makes carries the user's models).
+ */
+function issuedLimits(key: KeyRecord, user: UserRecord): string[] {
+  if (createdByCaller(key, user)) return [];
+  const limits: string[] = [];
+  if (key.expiresAt !== null) limits.push('an expiry');
+  if (key.models.length > 0 && !key.models.some((name) => ALL_MODELS.has(name))) {
+    const reached = new Set(key.models.map((name) => aliasTarget(key.aliases, name)));
+    if (user.models.length === 0 || user.models.some((name) => ALL_MODELS.has(name) || !reached.has(name))) limits.push('models');
+  }
+  if (guardrailNames(key.metadata?.guardrails).length > 0) limits.push('guardrails');
+  return limits;
+}
+
+/**
+ * What is done through a key is bound by its access limits (items 178, 241, 247 keep a key from
+ * lifting the expiry, models and guardrails an admin set on it; this keeps it from making or
+ * changing another key without them). Through a key carrying such limits someone else set, a
+ * non-admin:
+ * - creates a key only within them: an expiry no later than this key's, models among its models,
+ *   its guardrails kept;
+ * - changes (updates, regenerates) no key but this one: another of its user's keys, made by the
+ *   user, could be lifted and its new secret taken.
+ */
+export function assertIssuedKeyMayManage(actor: Actor, fields: KeyFields | undefined, target: KeyRecord | undefined): void {
+  if (actor.kind === 'admin' || !actor.key) return;
+  const own = actor.key;
+  const limits = issuedLimits(own, actor.user);
+  if (limits.length === 0) return;
+  const issued = `this key carries access limits someone else set (${limits.join(', ')})`;
+  if (target) {
+    if (target.id === own.id) return;
+    throw denied(`${issued}: through it only this key itself is changed or regenerated, not another key (it could be given more than this key has). Use a key you created yourself, or ask an admin`);
+  }
+  if (!fields) return;
+  if (own.expiresAt !== null) {
+    const parsed = typeof fields.duration === 'string' ? parseDuration(fields.duration) : undefined;
+    // A malformed duration is left to the service's 400.
+    if (!(typeof fields.duration === 'string' && (!parsed || addDuration(Date.now(), parsed) <= own.expiresAt))) {
+      throw denied(`${issued}: a key made through it expires no later than it does (${new Date(own.expiresAt).toISOString()}): send a "duration" that ends by then`);
+    }
+  }
+  if (limits.includes('models')) {
+    const reached = new Set(own.models.map((name) => aliasTarget(own.aliases, name)));
+    const models = fields.models ?? [];
+    const aliases = fields.aliases ?? {};
+    const wider = models.length === 0 ? ['every model of the user'] : models.filter((name) => ALL_MODELS.has(name) || !reached.has(aliasTarget(aliases, name)));
+    if (wider.length > 0) throw denied(`${issued}: a key made through it may use only its models (${[...reached].join(', ')}), not ${wider.join(', ')}: send "models" among them`);
+  }
+  const guardrails = guardrailNames(own.metadata?.guardrails);
+  const kept = new Set(guardrailNames(fields.metadata?.guardrails));
+  const dropped = guardrails.filter((name) => !kept.has(name));
+  if (dropped.length > 0) throw denied(`${issued}: a key made through it keeps its guardrails: name ${dropped.map((name) => `"${name}"`).join(', ')} in "guardrails" (or "metadata.guardrails")`);
 }
 
 /**
@@ -77,8 +141,8 @@ function assertKeepsGuardrails(metadata: Record<string, unknown> | undefined, ex
  * itself keep their old freedom: it could make such a key again with any expiry. (Who set an
  * expiry is not stored, so a key the caller created counts as its own even after an admin's update.)
  */
-function assertKeepsExpiry(duration: string | null | undefined, existing: KeyRecord | undefined, userId: string): void {
-  if (duration === undefined || !existing || existing.expiresAt === null || createdByCaller(existing, userId)) return;
+function assertKeepsExpiry(duration: string | null | undefined, existing: KeyRecord | undefined, user: UserRecord): void {
+  if (duration === undefined || !existing || existing.expiresAt === null || createdByCaller(existing, user)) return;
   // A malformed duration is left to the service's 400.
   const parsed = duration === null ? undefined : parseDuration(duration);
   if (duration !== null && (!parsed || addDuration(Date.now(), parsed) <= existing.expiresAt)) return;
@@ -277,8 +341,8 @@ export class ManagementAccess {
    * the admin's; and team_id stays, as leaving the team (or moving to another of the user's teams)
    * drops the team's models, budget, rates and guardrails.
    */
-  private async assertOnlyTightens(fields: KeyFields, existing: KeyRecord | undefined, userId: string): Promise<void> {
-    if (!existing || createdByCaller(existing, userId)) return;
+  private async assertOnlyTightens(fields: KeyFields, existing: KeyRecord | undefined, user: UserRecord): Promise<void> {
+    if (!existing || createdByCaller(existing, user)) return;
     if (fields.team_id !== undefined && (fields.team_id ?? null) !== existing.teamId) {
       throw denied(`only an admin moves a key it did not create into, out of or between teams ("team_id"): this key is ${existing.teamId === null ? 'in no team' : `of team "${existing.teamId}"`}; leave "team_id" out`);
     }
@@ -324,8 +388,9 @@ export class ManagementAccess {
     // Granting a store reserves it to its grantees (vector-store-access.ts): the operator's decision, either way.
     if (fields.vector_stores !== undefined && !sameEntries(fields.vector_stores ?? [], existing?.vectorStores ?? [])) throw denied('only an admin grants vector stores to a key or takes them away ("object_permission.vector_stores"): leave it out, or send the key\'s own list unchanged');
     assertKeepsGuardrails(fields.metadata, existing);
-    assertKeepsExpiry(fields.duration, existing, self.userId);
-    await this.assertOnlyTightens(fields, existing, self.userId);
+    assertKeepsExpiry(fields.duration, existing, self);
+    await this.assertOnlyTightens(fields, existing, self);
+    assertIssuedKeyMayManage(actor, fields, existing);
     this.assertAliasNotRouted(fields.key_alias, existing?.alias ?? null);
     const teamAdmin = team !== undefined && isTeamAdmin(team, self.userId);
     if (team && !teamAdmin && !team.members.some((member) => member.userId === self.userId)) throw denied(`not a member of team "${team.teamId}"`);

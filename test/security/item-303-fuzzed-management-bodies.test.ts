@@ -360,7 +360,8 @@ describe('fuzzed management bodies from ordinary keys (item 303)', () => {
   it.each([
     ['its aliases alone, re-pointing a listed model outside its user\'s models', { models: ['fast'], aliases: { fast: 'cheap' } }, { aliases: { fast: 'dear' } }],
     ['its aliases alone, re-pointing a listed model of a team key outside the team\'s models', { team_id: 'T', models: ['fast'], aliases: { fast: 'cheap' } }, { aliases: { fast: 'mid' } }],
-    ['its team alone, moving a key with a budget above the team\'s into it', { max_budget: 15 }, { team_id: 'T' }],
+    // (Made within the models of the key it is made through, which an admin narrowed: item 336.)
+    ['its team alone, moving a key with a budget above the team\'s into it', { max_budget: 15, models: ['cheap'] }, { team_id: 'T' }],
   ])('a team admin cannot change %s', async (_label, created, change) => {
     const made = await api.call<GeneratedKey>('POST', '/key/generate', created, held.lead);
     expect(made.status, JSON.stringify(made.body)).toBe(200);

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { invalidRouteEntry, KEY_TYPE_ROUTES } from '../../auth/allowed-routes.js';
 import type { KeyFields, ManagementService } from '../../auth/management.js';
 import { keyHashOf } from '../../auth/management.js';
-import { actorOf, ManagementAccess, type Actor, type AliasRules } from '../../auth/management-access.js';
+import { actorOf, assertIssuedKeyMayManage, ManagementAccess, type Actor, type AliasRules } from '../../auth/management-access.js';
 import { parseModelBudgets } from '../../auth/model-budgets.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
@@ -206,6 +206,8 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     if (body.new_key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("new_key")');
     const { key: _reference, new_key: newKey, ...rest } = body as KeyBody & { new_key?: string };
     const fields = Object.keys(rest).length > 0 ? await access.checkKeyFields(actor, serviceFields(rest), existing) : {};
+    // Through a key with limits someone else set, no other key's secret is taken (checkKeyFields checks it when fields are sent).
+    assertIssuedKeyMayManage(actor, undefined, existing);
     // A new secret for another user's key (or one without a user) would hand the caller access beyond its own.
     access.assertMayTakeSecret(actor, fields.user_id !== undefined ? fields.user_id : existing.userId);
     const { secret, key } = await service().regenerateKey(existing.hash, fields, newKey);
