@@ -617,11 +617,20 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[], promp
     const prompt = promptReadBound(input, deployment, promptTokens);
     const prices = reservedPrices(deployment, input.body);
     const tokens = prices ? prompt * dearestInputPrice(prices, prompt, audio) + outputBound(input, deployment) * dearestOutputPrice(prices, prompt, mayProduceImages(input, deployment)) : 0;
-    // OpenAI's search models run a web search for every chat call, billed per search.
-    const searches = input.kind === 'chat' ? chatSearchesPerCall(deployment) : 0;
-    const media = (units ? (mediaCostPico(units, deployment) ?? 0) : 0) + (searches > 0 ? (mediaCostPico({ webSearches: searches }, deployment) ?? 0) : 0);
-    // A deployment priced per second bills the attempt's time: at most its timeout (cost.ts).
-    worst = Math.max(worst, tokens + media + durationBoundPico(deployment));
+    worst = Math.max(worst, tokens + beyondTokensPico(input, deployment, units));
   }
   return Math.ceil(worst / PICO_PER_MICRO);
+}
+
+/**
+ * What a call can bill on `deployment` besides its tokens, in pico-dollars: its media units (images,
+ * speech, rerank searches, server-tool uses), the web search OpenAI's search models run on every chat
+ * call, and — priced per second — its longest attempt (cost.ts durationBoundPico). Every reservation
+ * holds it, with or without an output limit the client chose (reservation-plan.ts).
+ */
+export function beyondTokensPico(input: CostInput, deployment: Deployment, units = input.body.units as MediaUnits | undefined): number {
+  // OpenAI's search models run a web search for every chat call, billed per search.
+  const searches = input.kind === 'chat' ? chatSearchesPerCall(deployment) : 0;
+  const media = (units ? (mediaCostPico(units, deployment) ?? 0) : 0) + (searches > 0 ? (mediaCostPico({ webSearches: searches }, deployment) ?? 0) : 0);
+  return media + durationBoundPico(deployment);
 }

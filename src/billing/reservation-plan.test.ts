@@ -38,6 +38,19 @@ describe('the reservation plan', () => {
     expect(plan.costMicros()).toBe(PROMPT_MICROS + 163_840); // the worst case, kept for budgets that cannot run out
   });
 
+  it('without max_tokens: what the call bills beyond tokens too (a search model\'s per-call search, media units)', () => {
+    // $0.03 a search (media-pricing.ts fills mediaPrices from model_info.search_context_cost_per_query at load).
+    const search = deployment({ upstreamModel: 'gpt-4o-mini-search-preview', modelInfo: { max_output_tokens: 16_384 }, mediaPrices: { perWebSearch: 30_000_000_000 } });
+    const flexible = reservationPlan(chat(), [search], 1024);
+    const capped = reservationPlan(chat({ max_tokens: 1024 }), [search], 1024);
+    // Before: the flexible plan left the $0.03 search out (it held 10,285 µ$ where the capped one held 40,285).
+    expect(flexible.costMicros(1024)).toBe(capped.costMicros());
+    expect(flexible.costMicros(1024)).toBe(PROMPT_MICROS + 10_240 + 30_000);
+    // What a budget can pay for after the prompt and the search.
+    expect(flexible.affordableOutputTokens(PROMPT_MICROS + 30_000 + 100)).toBe(10);
+    expect(flexible.affordableOutputTokens(30_000)).toBe(0);
+  });
+
   it('with max_tokens: fixed by the client, never chosen by the gateway', () => {
     const plan = reservationPlan(chat({ max_tokens: 50 }), [deployment()], 1024);
     expect(plan.outputTokens).toBeUndefined();

@@ -10,9 +10,8 @@
  */
 import { GatewayError } from '../errors.js';
 import type { Deployment } from '../providers/types.js';
-import { dearestInputPrice, dearestOutputPrice, generatedChoices, maxCostMicros, mayCarryAudio, mayProduceImages, modelOutputLimit, predictionTokenBound, pricesCall, promptReadBound, promptTokenBound, type CostInput } from './max-cost.js';
+import { beyondTokensPico, dearestInputPrice, dearestOutputPrice, generatedChoices, maxCostMicros, mayCarryAudio, mayProduceImages, modelOutputLimit, predictionTokenBound, pricesCall, promptReadBound, promptTokenBound, type CostInput } from './max-cost.js';
 import { reservedPrices } from './priority-default.js';
-import { durationBoundPico } from './cost.js';
 
 export const DEFAULT_RESERVATION_OUTPUT_TOKENS = 1024;
 /** The smallest answer worth calling for: below this a call is refused rather than cut to nothing. */
@@ -73,13 +72,14 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
     unpriced: deployments.find((deployment) => !pricesCall(input, deployment)),
     costMicros(tokens) {
       if (tokens === undefined) return maxCostMicros(input, deployments, prompt);
-      // Deployments priced per second reserve their longest attempt (cost.ts durationBoundPico).
-      let worst = timed.reduce((most, deployment) => Math.max(most, durationBoundPico(deployment)), 0);
+      // Deployments priced per second reserve their longest attempt (cost.ts durationBoundPico);
+      // every deployment what it bills beyond tokens (searches, media units: max-cost.ts).
+      let worst = timed.reduce((most, deployment) => Math.max(most, beyondTokensPico(input, deployment)), 0);
       for (const deployment of priced) {
         const read = promptReadBound(input, deployment, prompt);
         const prices = reservedPrices(deployment, input.body)!;
         const pico = read * dearestInputPrice(prices, read, audio) + (tokens + prediction) * choices * dearestOutputPrice(prices, read, mayProduceImages(input, deployment));
-        worst = Math.max(worst, pico);
+        worst = Math.max(worst, pico + beyondTokensPico(input, deployment));
       }
       return Math.ceil(worst / PICO_PER_MICRO);
     },
@@ -88,7 +88,7 @@ export function reservationPlan(input: CostInput, deployments: Deployment[], all
       for (const deployment of priced) {
         const prices = reservedPrices(deployment, input.body)!;
         const read = promptReadBound(input, deployment, prompt);
-        const left = micros * PICO_PER_MICRO - read * dearestInputPrice(prices, read, audio);
+        const left = micros * PICO_PER_MICRO - read * dearestInputPrice(prices, read, audio) - beyondTokensPico(input, deployment);
         if (left <= 0) return 0;
         const output = dearestOutputPrice(prices, prompt, mayProduceImages(input, deployment));
         const perChoice = output > 0 ? Math.floor(left / (output * choices)) - prediction : Number.MAX_SAFE_INTEGER;
