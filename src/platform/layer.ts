@@ -119,13 +119,15 @@ export class PlatformLayer {
       const deployment = this.levelChoice(level, principal, limits);
       if (!deployment) throw new GatewayError('model_unavailable', `no healthy model is available for power level "${level}"; name a model or retry shortly`, { param: 'model' });
       chosen = deployment.modelName;
-      levelModel = chosen;
-      levelPrices = deployment.prices;
-      levelMediaPrices = deployment.mediaPrices;
+      if (this.isOpenChoice(level, deployment, principal, limits)) {
+        levelModel = chosen;
+        levelPrices = deployment.prices;
+        levelMediaPrices = deployment.mediaPrices;
+      }
     } else if (level && level !== 'custom') {
       // Naming the very model the level would choose earns its multiplier too.
       const deployment = this.levelChoice(level, principal, limits);
-      if (deployment?.modelName === modelName) {
+      if (deployment?.modelName === modelName && this.isOpenChoice(level, deployment, principal, limits)) {
         levelModel = modelName;
         levelPrices = deployment.prices;
         levelMediaPrices = deployment.mediaPrices;
@@ -133,6 +135,21 @@ export class PlatformLayer {
     }
     const maxTokens = level && kind !== 'embeddings' ? this.settings.powerLevels[level].maxTokens : undefined;
     return { modelName: chosen, chosen: byLevel, level, levelModel, levelPrices, levelMediaPrices, maxTokens };
+  }
+
+  /**
+   * Whether the level's choice for this caller is the one it makes among the models the operator
+   * gives the caller (its tier, its user's and team's models), not narrowed by what the caller
+   * controls: its key's own model list (a user makes keys with any subset) and the routing rules
+   * a request's tags, metadata or task header make match. A level's multiplier is a discount for
+   * letting the gateway choose; narrowed to a dear model, "eco" would choose it at eco's price.
+   */
+  private isOpenChoice(level: Exclude<PowerLevel, 'custom'>, deployment: Deployment, principal: ResolvedKey | undefined, limits: readonly ModelLimit[] | undefined): boolean {
+    const narrowedByKey = principal !== undefined && principal.key.models.length > 0;
+    const narrowedByRule = limits?.some((limit) => limit.code !== 'model_not_in_tier') === true;
+    if (!narrowedByKey && !narrowedByRule) return true;
+    const open = principal && narrowedByKey ? { ...principal, key: { ...principal.key, models: [], aliases: {} } } : principal;
+    return this.levelChoice(level, open, limits?.filter((limit) => limit.code === 'model_not_in_tier'))?.id === deployment.id;
   }
 
   /** The deployment a level would choose for this caller now, among healthy chat deployments. */
