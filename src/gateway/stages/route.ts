@@ -9,16 +9,17 @@ import { GatewayError, toGatewayError } from '../../errors.js';
 import { nativeProviderOf } from '../../providers/native-registry.js';
 import type { Deployment } from '../../providers/types.js';
 import type { ModelGroup } from '../../routing/catalog.js';
-import { backoffMs, fallbackKindOf, ownKeyFailure, retriesFor, type RouterPolicy } from '../../routing/policy.js';
+import { backoffMs, fallbackKindOf, ownKeyFailure, retriesFor, timeoutOf, type RouterPolicy } from '../../routing/policy.js';
 import type { GatewayResult } from '../call-context.js';
 import { failedWith, type AttemptPlan, type Call, type Next, type RouteFacts, type Stage } from '../call.js';
 import type { ClientConnection } from '../client-connection.js';
-import type { GatewayDependencies } from '../dependencies.js';
+import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js';
 import { deploymentsForTags } from '../../routing/tag-filter.js';
 import { deploymentsInRegion, type AllowedRegion } from '../../routing/region-filter.js';
 import { atCapacityError, coolingDownError } from './route-errors.js';
 import { fittingDeployments } from './context-window.js';
 import { attemptForm } from './native-alternative.js';
+import { isRequestTimeout } from './upstream-call.js';
 import { upstreamTextKept } from '../record.js';
 
 type RouteDependencies = Pick<GatewayDependencies, 'catalog' | 'router' | 'logger' | 'platform'> & Partial<Pick<GatewayDependencies, 'settings'>>;
@@ -100,7 +101,10 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       // Upstream I/O failures are GatewayErrors already; anything else is a bug, not the upstream's fault.
       if (!(caught instanceof GatewayError)) deps.logger.error({ err: caught, callId: context.callId, deployment: deployment.id }, 'attempt failed unexpectedly');
       const error = toGatewayError(caught);
-      if (!ownKeyFailure(attempt?.target.byok === true, error)) void router.recordFailure(deployment, error, performance.now() - started, upstreamTextKept(deps.settings, context));
+      // A timeout shorter than the deployment's own, which the request asked for, says nothing of the
+      // deployment: counted, any key could cool a shared deployment for everyone (and steer power levels).
+      const askedShorter = isRequestTimeout(error) && (context.requestOptions?.timeoutMs ?? Number.POSITIVE_INFINITY) < timeoutOf(router.policy, deployment, DEFAULT_TIMEOUT_MS);
+      if (!ownKeyFailure(attempt?.target.byok === true, error) && !askedShorter) void router.recordFailure(deployment, error, performance.now() - started, upstreamTextKept(deps.settings, context));
       // An attempt that settled and was then refused (by a guardrail, or over the size cap) is recorded and billed: not retried.
       if (context.client.gone || context.recorded) throw error;
       if (error.unreachable) {

@@ -197,7 +197,17 @@ export function clientGone(): GatewayError {
   return new GatewayError('client_closed_request', 'the client closed the connection before the response was complete');
 }
 
+/** Timeouts that fired at the limit the request asked for (`timeout`, `x-litellm-timeout`), not the deployment's. */
+const requestTimeouts = new WeakSet<GatewayError>();
+
+/** Whether the failure is the request's own timeout firing (route.ts: a shorter one says nothing of the deployment's health). */
+export function isRequestTimeout(error: GatewayError): boolean {
+  return requestTimeouts.has(error);
+}
+
 function timeoutError(deployment: Deployment, timeoutMs: number, timeoutOfRequest: boolean): GatewayError {
   const whose = timeoutOfRequest ? 'the timeout the request asked for' : `timeout of deployment ${deployment.id}`;
-  return new GatewayError('upstream_timeout', `${deployment.provider} did not answer within ${timeoutMs / 1000}s (${whose}); the call was cancelled`, { provider: deployment.provider });
+  const error = new GatewayError('upstream_timeout', `${deployment.provider} did not answer within ${timeoutMs / 1000}s (${whose}); the call was cancelled`, { provider: deployment.provider });
+  if (timeoutOfRequest) requestTimeouts.add(error);
+  return error;
 }
