@@ -424,6 +424,17 @@ export class ManagementAccess {
     return { ...fields, user_id: userId };
   }
 
+  /**
+   * Resetting a key's spend gives its budget back, as raising its max_budget would: a team admin
+   * (the only non-admin the route admits) does so only on keys it created itself, or on keys with no
+   * budget to give back — never under the budget an admin set on a member's key (assertOnlyTightens).
+   */
+  assertMayResetSpend(actor: Actor, key: KeyRecord): void {
+    if (actor.kind === 'admin' || createdByCaller(key, actor.user)) return;
+    if (key.maxBudgetMicros === null && !key.budgetId) return;
+    throw denied(`only an admin resets the spend of a key with a budget it did not create: it gives the key's budget back, as raising its "max_budget" would`);
+  }
+
   /** Filters for /key/list: a non-admin sees its own user's keys, or (as team admin) its team's. */
   async listFilter(actor: Actor, asked: { userId?: string; teamId?: string }): Promise<{ userId?: string; teamId?: string }> {
     if (actor.kind === 'admin' || actor.readsAll) return asked;

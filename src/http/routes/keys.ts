@@ -239,6 +239,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
 
   app.post('/key/:key/reset_spend', async (request) => {
     const key = await teamManagedKey(request, (request.params as { key: string }).key);
+    access.assertMayResetSpend(actorOf(request), key);
     const body = parseInput(z.object({ reset_to: z.number({ required_error: 'is required (USD)', invalid_type_error: 'expected a number (USD)' }).nonnegative() }), request.body);
     const current = (await service().keyView(key)).spend ?? 0;
     if (body.reset_to > current) throw new GatewayError('invalid_request', `reset_to ($${body.reset_to}) must not exceed the key's current spend ($${current})`, { param: 'reset_to' });
