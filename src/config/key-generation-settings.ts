@@ -77,22 +77,23 @@ function missingParam(body: Record<string, unknown>, required: readonly string[]
 
 /**
  * Why a non-admin may not create a team key with this body (LiteLLM's _team_key_generation_check),
- * given its role in the team; undefined when it may. A caller outside the team is left to the
+ * given its role in the team; undefined when it may. Without a body, the role alone (a key moved
+ * into the team: its fields were given when it was made). A caller outside the team is left to the
  * ordinary membership check.
  */
-export function teamKeyRefusal(settings: KeyGenerationSettings | null | undefined, teamRole: string, body: Record<string, unknown>): string | undefined {
+export function teamKeyRefusal(settings: KeyGenerationSettings | null | undefined, teamRole: string, body: Record<string, unknown> | undefined): string | undefined {
   const section = settings?.team_key_generation;
   if (!section) return undefined;
   const roles = section.allowed_team_member_roles;
   if (roles && !(roles as readonly string[]).includes(teamRole)) return `Team member role ${teamRole} not in allowed_team_member_roles=${pythonList(roles)}`;
-  return missingParam(body, section.required_params);
+  return body === undefined ? undefined : missingParam(body, section.required_params);
 }
 
 /** Why a non-admin with `userRole` may not create a personal key with this body (LiteLLM's _personal_key_generation_check). */
-export function personalKeyRefusal(settings: KeyGenerationSettings | null | undefined, userRole: string, body: Record<string, unknown>): string | undefined {
+export function personalKeyRefusal(settings: KeyGenerationSettings | null | undefined, userRole: string, body: Record<string, unknown> | undefined): string | undefined {
   const section = settings?.personal_key_generation;
   if (!section) return undefined;
   const roles = section.allowed_user_roles;
   if (roles && !(roles as readonly string[]).includes(userRole)) return `Personal key creation has been restricted by admin. Allowed roles=${pythonList(roles)}. Your role=${userRole}`;
-  return missingParam(body, section.required_params);
+  return body === undefined ? undefined : missingParam(body, section.required_params);
 }

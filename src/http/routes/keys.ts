@@ -10,6 +10,7 @@ import { invalidRouteEntry, KEY_TYPE_ROUTES } from '../../auth/allowed-routes.js
 import type { KeyFields, ManagementService } from '../../auth/management.js';
 import { keyHashOf } from '../../auth/management.js';
 import { actorOf, assertIssuedKeyMayManage, ManagementAccess, type Actor, type AliasRules } from '../../auth/management-access.js';
+import type { KeyRecord } from '../../auth/principals.js';
 import { parseModelBudgets } from '../../auth/model-budgets.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
@@ -104,7 +105,8 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     if (actor.kind === 'admin') return;
     if (defaultTeamDisabled && !teamId) throw new GatewayError('invalid_request', 'Personal key creation is disabled by admin (general_settings.default_team_disabled): create a team key, with the team_id of a team you are a member of', { param: 'team_id' });
     if (!generation) return;
-    const body = typeof sent === 'object' && sent !== null ? (sent as Record<string, unknown>) : {};
+    // undefined: a key moved (assertMayMove), checked on the role alone.
+    const body = sent === undefined ? undefined : typeof sent === 'object' && sent !== null ? (sent as Record<string, unknown>) : {};
     let refusal: string | undefined;
     if (teamId) {
       if (!generation.team_key_generation) return;
@@ -124,6 +126,16 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     if (defaultTeamDisabled && actor.kind !== 'admin' && Object.hasOwn(body, 'team_id') && !body.team_id) {
       throw new GatewayError('invalid_request', 'Personal keys are disabled by admin (general_settings.default_team_disabled): a key may not be taken out of its team ("team_id": null); only an admin may', { param: 'team_id' });
     }
+  };
+  /**
+   * key_generation_settings on /key/update, /key/bulk_update and /key/regenerate: a key a non-admin
+   * moves into a team (or out of one, making it personal) must be one its role may create there, or
+   * a key made where the role may make keys would be moved to where it may not. The role is checked,
+   * not required_params: the key's fields were given when it was made.
+   */
+  const assertMayMove = async (actor: Actor, body: { team_id?: string | null }, existing: KeyRecord) => {
+    if (actor.kind === 'admin' || !Object.hasOwn(body, 'team_id') || (body.team_id ?? null) === existing.teamId) return;
+    await assertMayGenerate(actor, body.team_id ?? null, undefined);
   };
   /** Refuses (400) a field above its upperbound_key_generate_params bound, naming it and the bound. */
   const assertWithinBounds = (body: Record<string, unknown>) => {
@@ -161,6 +173,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     assertWithinBounds(body);
     assertKeepsTeam(actor, body);
     const existing = await managedKey(actor, body.key, true);
+    await assertMayMove(actor, body, existing);
     const { key: _reference, ...rest } = body;
     const fields = await access.checkKeyFields(actor, serviceFields(rest), existing);
     return service().keyView(await service().updateKey(existing.hash, fields));
@@ -182,6 +195,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
       assertWithinBounds(entry);
       assertKeepsTeam(actor, entry);
       const existing = await managedKey(actor, entry.key, true);
+      await assertMayMove(actor, entry, existing);
       if (checked.some((earlier) => earlier.hash === existing.hash)) {
         throw new GatewayError('invalid_request', `keys: key ${existing.alias ? `"${existing.alias}"` : existing.prefix} is named more than once; send one entry per key, with all of its changes`, { param: 'keys' });
       }
@@ -203,6 +217,7 @@ export function registerKeyRoutes(app: FastifyInstance, service: () => Managemen
     assertWithinBounds(body);
     assertKeepsTeam(actor, body);
     const existing = await managedKey(actor, fromPath ?? (body as { key: string }).key, true);
+    await assertMayMove(actor, body, existing);
     if (body.new_key !== undefined && actor.kind !== 'admin') throw new GatewayError('permission_denied', 'only an admin may import a key ("new_key")');
     const { key: _reference, new_key: newKey, ...rest } = body as KeyBody & { new_key?: string };
     const fields = Object.keys(rest).length > 0 ? await access.checkKeyFields(actor, serviceFields(rest), existing) : {};
