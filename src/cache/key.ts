@@ -66,10 +66,17 @@ export function answerFields(request: Record<string, unknown>, omit?: ReadonlySe
   return fields;
 }
 
-/** Who may share an entry: everyone, the caller's team (else its key), or the key alone. */
+/**
+ * Who may share an entry: everyone, the caller's team (else its key), or the key alone. A team is
+ * named with its creation time: one deleted and created again under the same id (for someone else)
+ * starts from an empty cache, as it starts from no spend and no stored responses.
+ */
 export function scopeOf(caller: Caller, scope: CacheScope): string {
   if (scope === 'global') return 'global';
-  if (scope === 'team' && caller.teamId) return `team:${caller.teamId}`;
+  if (scope === 'team' && caller.teamId) {
+    const team = caller.principal?.team;
+    return team && team.teamId === caller.teamId ? `team:${caller.teamId}@${team.createdAt}` : `team:${caller.teamId}`;
+  }
   return `key:${caller.keyHash ?? 'none'}`;
 }
 
