@@ -7,9 +7,12 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { assertNoClientTags } from '../gateway/request-options.js';
+import { modelCallBody } from './context.js';
 
 export async function clientTagsHook(request: FastifyRequest): Promise<void> {
-  if (request.routeOptions.config.endpoint === undefined) return;
+  // The model request's body: the Testing Lab's `request`, none on an agent run (its headers still count).
+  const model = modelCallBody(request);
+  if (!model) return;
   if (!request.call?.caller.principal) return;
-  assertNoClientTags(request.headers, request.body);
+  assertNoClientTags(request.headers, model.body);
 }

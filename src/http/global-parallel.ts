@@ -75,7 +75,8 @@ function slotsOf(socket: Socket & { [SLOTS]?: Set<() => void> }): Set<() => void
 export function globalParallelHook(limit: GlobalParallelLimit, gateway: Gateway) {
   return (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const config = request.routeOptions.config;
-    if (config.endpoint === undefined || config.public) {
+    // Model routes, and the routes without an endpoint that call models (agent runs, the Testing Lab).
+    if ((config.endpoint === undefined && config.modelRequest === undefined) || config.public) {
       done();
       return;
     }

@@ -16,6 +16,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
 import { isJsonObject } from '../json-object.js';
+import { modelCallBody } from './context.js';
 
 export interface RequiredParams {
   /** general_settings.enforce_user_param. */
@@ -56,17 +57,20 @@ function missing(path: string[]): GatewayError {
 /** A preHandler for every route: only model routes called with a virtual key are checked. */
 export function requiredParamsHook(required: RequiredParams): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request) => {
-    if (request.routeOptions.config.endpoint === undefined) return;
+    // Model routes, and those without an endpoint that call models: the Testing Lab's `request` is
+    // read; an agent run's input is no model request (only the end-user header names one there).
+    const model = modelCallBody(request);
+    if (!model) return;
     const call = request.call;
     if (!call?.caller.principal) return;
-    const body = request.body;
+    const body = model.body;
     const json = isJsonObject(body) ? body : undefined;
     if (required.enforceUser && call.endUser === undefined && !(json && namesEndUser(json, call.endpoint))) {
       const how = json ? 'send "user" in the body (or Anthropic\'s metadata.user_id, or the x-litellm-end-user-id header)' : 'this route\'s body is not read for it: name the end user with the x-litellm-end-user-id header';
       throw new GatewayError('invalid_request', `'user' param not passed in. 'enforce_user_param'=True: every call of a virtual key must name its end user; ${how}`, { param: 'user' });
     }
     for (const path of required.params) {
-      if (!json) throw new GatewayError('invalid_request', `param=${path.join('.')} is required (general_settings.enforced_params), and this route's body is not JSON the gateway reads (a multipart upload or a pass-through body), so it cannot be checked: call it with the master key`, { param: path.join('.') });
+      if (!json) throw new GatewayError('invalid_request', `param=${path.join('.')} is required (general_settings.enforced_params), and this route's body is not a JSON model request the gateway reads (a multipart upload, a pass-through body, an agent run's input), so it cannot be checked: call it with the master key`, { param: path.join('.') });
       if (!has(json, path)) throw missing(path);
     }
   };

@@ -199,7 +199,8 @@ export function registerAgentRoutes(app: FastifyInstance, deps: AgentRouteDepend
     });
   }
 
-  app.post('/agents/:name/run', { preHandler: requirePermission('llm.execute') }, async (request) => {
+  // Its calls are model calls: held to global_max_parallel_requests, enforce_user_param and client tags (modelRequest).
+  app.post('/agents/:name/run', { config: { modelRequest: 'none' }, preHandler: requirePermission('llm.execute') }, async (request) => {
     const agent = agents.require(name(request));
     const input = parseRunInput(request.body);
     const record: RunDependencies['record'] = (row) => {

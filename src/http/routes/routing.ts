@@ -150,7 +150,8 @@ export function registerRoutingRoutes(app: FastifyInstance, deps: RoutingRouteDe
     };
   });
 
-  app.post(`${PREFIX}/routing/test`, async (request) => {
+  // The Testing Lab makes a model call: held to what every model call is held to before routing (modelRequest).
+  app.post(`${PREFIX}/routing/test`, { config: { modelRequest: 'request' } }, async (request) => {
     const body = parseInput(actingBody, request.body);
     if (body.request.stream === true) throw new GatewayError('invalid_request', 'the Testing Lab answers whole responses: leave out "stream"', { param: 'request.stream' });
     const caller = await actingCaller(request, body.user_id);
