@@ -111,11 +111,15 @@ function indexOf(call: Call, where: Where): string {
  * The prompt as text: each message as "role: content" and its other fields as JSON, or the completion prompt. Undefined when a
  * message carries a part that is not text (an image, audio, a file): its embedding would compare
  * URLs or base64, which say nothing of what the media holds, so the same question about another
- * image or document would be answered with the first one's answer. Such prompts match exactly only.
+ * image or document would be answered with the first one's answer. Such prompts match exactly only,
+ * as do completion prompts that are not one string (token ids, a list of prompts).
  */
 export function promptText(call: Call): string | undefined {
   const { operation } = call;
-  if (operation.kind === 'completion') return typeof operation.request.prompt === 'string' ? operation.request.prompt : JSON.stringify(operation.request.prompt);
+  // A completion prompt of token ids embeds as a list of numerals, which says nothing of the text
+  // they encode (unrelated prompts of as many ids look alike); a list of prompts answers choice by
+  // choice in its order, which an embedding of the list blurs. Only a prompt of text is compared.
+  if (operation.kind === 'completion') return typeof operation.request.prompt === 'string' ? operation.request.prompt : undefined;
   if (operation.kind !== 'chat') return '';
   let text = '';
   for (const message of operation.request.messages) {
