@@ -28,6 +28,9 @@ export function chainEmbedder(run: () => Next, model: string): Embed {
       requestMetadata: call.context.requestMetadata?.['no-log'] === undefined ? undefined : { 'no-log': call.context.requestMetadata['no-log'] },
       // Made for the call's end user: held to its customer's budget and limits, and charged to it.
       ...(call.context.endUser === undefined ? {} : { endUser: call.context.endUser }),
+      // Made from the call's client: its usage row names the address, and its trace continues the client's (as an agent run's calls do).
+      ...(call.context.requesterIp === undefined ? {} : { requesterIp: call.context.requesterIp }),
+      ...(call.context.traceparent === undefined ? {} : { traceparent: call.context.traceparent }),
     };
     // The prompt stays in the end user's allowed region: the embedding call is held to it too.
     const result = await run()(newCall({ context, operation: { kind: 'embeddings', request: { model, input: text } }, format: openAIResponseFormat, stream: false, region: call.region }));
