@@ -297,7 +297,7 @@ export async function buildServer(deps: ServerDependencies): Promise<FastifyInst
     const route = () => {
       const pattern = request.routeOptions.url;
       const v1Twin = pattern !== undefined && !pattern.startsWith('/v1/') && app.hasRoute({ method: request.method as HTTPMethods, url: `/v1${pattern}` });
-      return { method: request.method, path: routePath(request.url), callsModel: config.endpoint !== undefined, v1Twin };
+      return { method: request.method, path: routePath(request.url), callsModel: config.endpoint !== undefined, v1Twin, pattern };
     };
     if (cached) {
       call.caller = cached;

@@ -52,6 +52,43 @@ export interface RouteRequest {
   callsModel: boolean;
   /** The path is also served with OpenAI's `/v1` prefix, as the same route (`/embeddings` and `/v1/embeddings`). */
   v1Twin?: boolean;
+  /** The route's pattern as registered (`/key/:key/regenerate`), for entries naming a path parameter (`/key/{key}/regenerate`). */
+  pattern?: string;
+}
+
+/** The platform layer serves OpenAI's routes again under its prefix: `/api/v1/llm/chat/completions` is `/chat/completions`. */
+const PLATFORM_PREFIX = '/api/v1/llm/';
+
+/**
+ * Routes served at two paths by one handler (or the same data by two), each named by the other's
+ * path too: an entry for either (in admin_only_routes, allowed_routes, a key's allowed_routes) is
+ * the route, so the other spelling neither escapes nor misses it. Keys are route patterns.
+ */
+const TWINS: Record<string, readonly string[]> = {
+  '/key/:key/regenerate': ['/key/regenerate'],
+  '/key/regenerate': ['/key/{}/regenerate'],
+  '/switchboard/spend/logs': ['/spend/logs'],
+  '/spend/logs': ['/switchboard/spend/logs'],
+};
+
+/** A pattern with its parameters unnamed: `/key/:key/regenerate` and `/key/{key_id}/regenerate` are both `/key/{}/regenerate`. */
+function unnamed(pattern: string): string {
+  return pattern.replace(/\/:[^/]+/g, '/{}').replace(/\/\{[^/}]*\}/g, '/{}');
+}
+
+/** Every path a route is named by: as requested, without `/v1`, its `/v1` twin, its pattern, its platform-prefix and other twins. */
+function namesOf(route: RouteRequest): string[] {
+  const paths = [route.path, route.path.replace(/^\/v1(?=\/)/, '')];
+  if (route.v1Twin) paths.push(`/v1${route.path}`);
+  if (route.path.startsWith(PLATFORM_PREFIX)) {
+    const rest = route.path.slice(PLATFORM_PREFIX.length - 1);
+    paths.push(rest, `/v1${rest}`);
+  }
+  if (route.pattern !== undefined) {
+    paths.push(unnamed(route.pattern));
+    for (const twin of TWINS[route.pattern] ?? []) paths.push(twin, twin.replace(/^\/v1(?=\/)/, ''));
+  }
+  return paths;
 }
 
 /**
@@ -85,11 +122,11 @@ function inGroup(group: RouteGroup, route: RouteRequest): boolean {
 function matches(entry: string, route: RouteRequest): boolean {
   if ((ROUTE_GROUPS as readonly string[]).includes(entry)) return inGroup(entry as RouteGroup, route);
   // "/chat/completions" also allows "/v1/chat/completions" (the same route with OpenAI's prefix).
-  // And "/v1/embeddings" also "/embeddings", when the router serves both as one route (v1Twin).
-  const paths = [route.path, route.path.replace(/^\/v1(?=\/)/, '')];
-  if (route.v1Twin) paths.push(`/v1${route.path}`);
+  // And "/v1/embeddings" also "/embeddings", when the router serves both as one route (v1Twin); and
+  // every other name of the route (namesOf). An entry with a path parameter names the pattern.
+  const paths = namesOf(route);
   if (entry.endsWith('/*')) return paths.some((path) => path.startsWith(entry.slice(0, -1)));
-  return paths.includes(entry);
+  return paths.includes(entry.includes('{') || entry.includes('/:') ? unnamed(entry) : entry);
 }
 
 /** Why an allowed_routes entry is not one the gateway understands, or undefined when it is. */
