@@ -46,6 +46,8 @@ export interface Ticket {
    * client set no max_tokens and a hard budget applies): the call must be capped there upstream.
    */
   readonly outputCap?: number;
+  /** Some hard budget holds the call (its key's, user's, team's, end user's, per-model or the proxy-wide one): its reservation bounds what it may bill. */
+  readonly holdsMoney?: boolean;
   /**
    * Releases the reservation and in-flight slot; charges the exact cost and counts the tokens.
    * `served`: the model that answered, whose model_max_budget entries (if the key has any) are
@@ -361,6 +363,7 @@ export class Admission {
     return {
       headers,
       outputCap,
+      holdsMoney: limits.hardLimit,
       settle: (costMicros, usedTokens, served) => {
         if (settled) return [];
         settled = true;

@@ -8,6 +8,8 @@
  * spend), also when the answer came on the user's key; only what ran on the user's key is free.
  * The usage row counts every token read, its cost is the operator's part, `byok` is 0 (part of the
  * call was on the operator's key) and `metadata.own_key` tells the part on the user's key.
+ * (The deployments' own timeout cuts the first attempt here: a read cut by the request's own
+ * timeout ends a call credits hold, without a retry — item 348.)
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { creditCostMillicredits } from '../../src/platform/credits.js';
@@ -21,7 +23,7 @@ const OWN_KEY = 'sk-users-own-key-retry-5678';
 const OPERATOR_KEY = 'sk-operator-key';
 /** 1 µ$ per input token, 2 µ$ per output token. */
 const PRICES = 'input_cost_per_token: 0.000001, output_cost_per_token: 0.000002';
-/** Far longer than the request's timeout, so the attempt always times out. */
+/** Far longer than the deployments' timeout, so the attempt always times out. */
 const SLOW = { kind: 'delay' as const, ms: 4_000 };
 const RATE = { markup: 0.4, multiplier: 1, creditsPerUsd: 1000 };
 /** The mock's answer: 300 prompt + 5 completion tokens = 310 µ$. */
@@ -39,16 +41,16 @@ describe('reads on the operator key stay charged when a retry answers on the use
     gateway = await startGateway(`
 model_list:
   - model_name: mixed
-    litellm_params: {model: openai/gpt-4o, api_base: "${upstream.url}", api_key: ${OPERATOR_KEY}, order: 1}
+    litellm_params: {model: openai/gpt-4o, api_base: "${upstream.url}", api_key: ${OPERATOR_KEY}, order: 1, timeout: 0.3}
     model_info: {id: mixed-operator, ${PRICES}}
   - model_name: mixed
-    litellm_params: {model: openai/gpt-4o, api_base: "${upstream.url}", api_key: ${OPERATOR_KEY}, order: 2}
+    litellm_params: {model: openai/gpt-4o, api_base: "${upstream.url}", api_key: ${OPERATOR_KEY}, order: 2, timeout: 0.3}
     model_info: {id: mixed-byok, byok: true, ${PRICES}}
   - model_name: reverse
-    litellm_params: {model: openai/gpt-4o, api_base: "${upstream.url}", api_key: ${OPERATOR_KEY}, order: 1}
+    litellm_params: {model: openai/gpt-4o, api_base: "${upstream.url}", api_key: ${OPERATOR_KEY}, order: 1, timeout: 0.3}
     model_info: {id: reverse-byok, byok: true, ${PRICES}}
   - model_name: reverse
-    litellm_params: {model: openai/gpt-4o, api_base: "${upstream.url}", api_key: ${OPERATOR_KEY}, order: 2}
+    litellm_params: {model: openai/gpt-4o, api_base: "${upstream.url}", api_key: ${OPERATOR_KEY}, order: 2, timeout: 0.3}
     model_info: {id: reverse-operator, ${PRICES}}
 router_settings:
   num_retries: 0
@@ -79,7 +81,7 @@ platform:
     fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], max_tokens: 10, timeout: 0.3, num_retries: 1 }),
+      body: JSON.stringify({ model, messages: [{ role: 'user', content: prompt }], max_tokens: 10, num_retries: 1 }),
     });
 
   it('the timed-out read on the operator key is charged in credits and spend; the answer on the user key is free', async () => {

@@ -19,7 +19,7 @@ import { deploymentsInRegion, type AllowedRegion } from '../../routing/region-fi
 import { atCapacityError, coolingDownError } from './route-errors.js';
 import { fittingDeployments } from './context-window.js';
 import { attemptForm } from './native-alternative.js';
-import { isRequestTimeout } from './upstream-call.js';
+import { abandonedAfterUpstreamRead, isRequestTimeout } from './upstream-call.js';
 import { upstreamTextKept } from '../record.js';
 
 type RouteDependencies = Pick<GatewayDependencies, 'catalog' | 'router' | 'logger' | 'platform'> & Partial<Pick<GatewayDependencies, 'settings'>>;
@@ -42,8 +42,8 @@ export function routeStage(deps: RouteDependencies): Stage {
       } catch (caught) {
         error = toGatewayError(caught);
       }
-      // Gone, or settled already (a billed answer a guardrail refused): no other group is tried.
-      if (call.context.client.gone || call.context.recorded) break;
+      // Gone, or settled already (a billed answer a guardrail refused), or a billed read a reservation cannot repeat: no other group is tried.
+      if (call.context.client.gone || call.context.recorded || endsCall.has(error)) break;
       const kind = fallbackKindOf(error);
       if (!kind) break;
       // The fallback list is the requested group's (or the request's own), chosen by the first failure's kind.
@@ -57,6 +57,14 @@ export function routeStage(deps: RouteDependencies): Stage {
     if (error.code === 'deployments_cooling_down' && progress.cooling.length > 1) error = coolingDownError(deps.router, progress.cooling[0], progress.cooling);
     throw failedWith(error, call, progress);
   };
+}
+
+/** Failures after which no other attempt is made (tryGroup: a billed read on a call money holds). */
+const endsCall = new WeakSet<GatewayError>();
+
+/** Whether a budget or the user's credits hold the call: what it may bill is what it reserved. */
+function holdsMoney(call: Call): boolean {
+  return call.admission?.credits !== undefined || call.admission?.ticket?.holdsMoney === true;
 }
 
 /** The next group of the fallback chain that exists and can be called (in the call's region, when it has one). */
@@ -107,6 +115,15 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       if (!ownKeyFailure(attempt?.target.byok === true, error) && !askedShorter) void router.recordFailure(deployment, error, performance.now() - started, upstreamTextKept(deps.settings, context));
       // An attempt that settled and was then refused (by a guardrail, or over the size cap) is recorded and billed: not retried.
       if (context.client.gone || context.recorded) throw error;
+      // The provider read (and bills) a prompt whose answer never came, cut by the timeout the request
+      // itself asked for: on a call a budget or credits hold, another attempt — a retry or a fallback —
+      // would bill another read that the reservation, sized for one attempt, does not hold, and the
+      // client's own timeout and num_retries would multiply the charge past the balance (up to 11
+      // reads, more with fallbacks). Such a call ends here; the deployment's own timeout still retries.
+      if (isRequestTimeout(error) && abandonedAfterUpstreamRead(error) && holdsMoney(call)) {
+        endsCall.add(error);
+        throw error;
+      }
       if (error.unreachable) {
         // Nothing was sent: the next deployment of the group takes the call at once, without using a
         // retry or waiting for a cooldown (the health monitor has marked this one down).
