@@ -355,3 +355,13 @@ describe('US-only inference (Anthropic usage.inference_geo)', () => {
     expect(costMicros({ ...long, inferenceGeo: 'us' }, prices)).toBe(((300_000 * 10 + 1_000 * 37.5) * 11) / 10);
   });
 });
+
+describe('rounding to the micro-dollar', () => {
+  it('half up, and a call that cost anything costs at least 1 µ$', () => {
+    const prices = { inputPerToken: 100_000, outputPerToken: 100_000 }; // $0.10 per million tokens
+    expect(costMicros({ promptTokens: 3, completionTokens: 1, totalTokens: 4 }, prices)).toBe(1); // 0.4 µ$
+    expect(costMicros({ promptTokens: 14, completionTokens: 1, totalTokens: 15 }, prices)).toBe(2); // 1.5 µ$
+    expect(costMicros({ promptTokens: 0, completionTokens: 0, totalTokens: 0 }, prices)).toBe(0);
+    expect(costMicros({ promptTokens: 10, completionTokens: 0, totalTokens: 10 }, { inputPerToken: 0, outputPerToken: 0 })).toBe(0);
+  });
+});

@@ -93,8 +93,10 @@ export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | u
     audio * (prices.audioInputPerToken ?? prices.inputPerToken) +
     (completion - imageOutput) * prices.outputPerToken +
     imageOutput * (prices.imageOutputPerToken ?? prices.outputPerToken);
-  // Round half up to the micro-dollar; pico values stay well inside 2^53 for any real request.
-  return Math.floor((pico + PICO_PER_MICRO / 2) / PICO_PER_MICRO);
+  // Round half up to the micro-dollar; pico values stay well inside 2^53 for any real request. A
+  // call that cost anything costs at least 1 µ$: rounded to 0, a short call on a cheap model (4
+  // tokens at $0.10 per million) would be free, however often it is made.
+  return pico > 0 ? Math.max(1, Math.floor((pico + PICO_PER_MICRO / 2) / PICO_PER_MICRO)) : 0;
 }
 
 /**
