@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../errors.js';
-import { assertMediaHostsResolvePublic, MEDIA_HOST_LOOKUP_TIMEOUT_MS, type MediaHostUse } from './media-host-resolution.js';
+import { assertMediaHostsResolvePublic, MAX_LOOKUPS_IN_FLIGHT, MEDIA_HOST_LOOKUP_TIMEOUT_MS, type MediaHostUse } from './media-host-resolution.js';
 
 const hosts = (...names: string[]) => new Map<string, MediaHostUse>(names.map((name, index) => [name, { param: `messages[0].content[${index}].image_url.url`, url: `https://${name}/x.png` }]));
 const answering = (zone: Record<string, string[]>) => async (name: string) => {
@@ -31,13 +31,44 @@ describe('assertMediaHostsResolvePublic', () => {
 
   it('passes a name whose lookup outlasts the timeout (as unresolved), without waiting longer', async () => {
     vi.useFakeTimers();
+    let finish: (entries: Array<{ address: string }>) => void = () => undefined;
     try {
-      const pending = assertMediaHostsResolvePublic(hosts('slow.example'), () => new Promise(() => undefined));
+      const pending = assertMediaHostsResolvePublic(hosts('slow.example'), () => new Promise((resolve) => (finish = resolve)));
       await vi.advanceTimersByTimeAsync(MEDIA_HOST_LOOKUP_TIMEOUT_MS);
       await expect(pending).resolves.toBeUndefined();
     } finally {
+      finish([]);
       vi.useRealTimers();
     }
+  });
+
+  it(`runs at most ${MAX_LOOKUPS_IN_FLIGHT} lookups at once; one that hangs holds up only its own request, and gives its slot back when it ends`, async () => {
+    let running = 0;
+    let most = 0;
+    const hung: Array<() => void> = [];
+    const hanging = () => new Promise<Array<{ address: string }>>((resolve) => hung.push(() => resolve([])));
+    const counting = async (name: string) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      return name === 'inner.example' ? [{ address: '10.0.0.9' }] : [{ address: '93.184.216.34' }];
+    };
+    // One request's names hang: its lookups hold their slots past its deadline.
+    vi.useFakeTimers();
+    const stuck = assertMediaHostsResolvePublic(hosts('a.slow', 'b.slow', 'c.slow'), hanging);
+    await vi.advanceTimersByTimeAsync(MEDIA_HOST_LOOKUP_TIMEOUT_MS);
+    await expect(stuck).resolves.toBeUndefined();
+    vi.useRealTimers();
+    expect(hung).toHaveLength(MAX_LOOKUPS_IN_FLIGHT);
+    // The hung lookups end: their slots serve the queued one, then the next requests.
+    for (const end of hung.splice(0)) end();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    for (const end of hung.splice(0)) end();
+    const names = Array.from({ length: 6 }, (_, index) => `h${index}.example`);
+    await expect(assertMediaHostsResolvePublic(hosts(...names), counting)).resolves.toBeUndefined();
+    expect(most).toBe(MAX_LOOKUPS_IN_FLIGHT);
+    await expect(assertMediaHostsResolvePublic(hosts('outer.example', 'inner.example'), counting)).rejects.toThrow(/"inner\.example" resolves to a private address/);
   });
 
   it('refuses more than 32 names without looking any up', async () => {
