@@ -65,7 +65,8 @@ const resolved = (hosts: Hosts): Promise<void> | undefined => (hosts.size === 0 
  */
 export function assertNoInternalMediaInChat(request: ChatRequest, mayReachInternal: boolean): Promise<void> | undefined {
   if (mayReachInternal) return undefined;
-  const hosts: Hosts = new Map();
+  // Made only for a message part that is not text: the common text-only request allocates nothing.
+  let hosts: Hosts | undefined;
   const messages = request.messages;
   for (let index = 0; index < messages.length; index++) {
     const content = messages[index].content;
@@ -73,10 +74,10 @@ export function assertNoInternalMediaInChat(request: ChatRequest, mayReachIntern
     for (let partIndex = 0; partIndex < content.length; partIndex++) {
       const part = content[partIndex];
       if (!isJsonObject(part) || TEXT_PARTS.has(part.type as string)) continue;
-      visit(part, '', `messages[${index}].content[${partIndex}]`, 0, hosts);
+      visit(part, '', `messages[${index}].content[${partIndex}]`, 0, (hosts ??= new Map()));
     }
   }
-  return resolved(hosts);
+  return hosts === undefined ? undefined : resolved(hosts);
 }
 
 /**
