@@ -49,6 +49,33 @@ describe('Admission', () => {
     expect(second.headers['x-ratelimit-remaining-requests']).toBe('3');
   });
 
+  it('extends a reservation only within the budget, and settles what was extended', async () => {
+    const admission = new Admission(new LocalLimitsState(), logger);
+    const key = resolvedKey();
+    const ticket = await admission.admit(key, 'c1', 60);
+    // 60 of 100 reserved: 40 more fit, 41 do not.
+    expect(await ticket.extend(41)).toBe(false);
+    expect(await ticket.extend(40)).toBe(true);
+    await expect(admission.admit(key, 'c2', 1)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    // Charged 100 (a read and an answer): within what was reserved, no overrun; the budget is spent.
+    ticket.settle(100, 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    await expect(admission.admit(key, 'c3', 1)).rejects.toMatchObject({ code: 'budget_exceeded' });
+    // A settled ticket takes no extension.
+    expect(await ticket.extend(1)).toBe(false);
+  });
+
+  it('a settle after a partial extension gives everything back', async () => {
+    const admission = new Admission(new LocalLimitsState(), logger);
+    const key = resolvedKey();
+    const ticket = await admission.admit(key, 'c1', 50);
+    expect(await ticket.extend(30)).toBe(true);
+    ticket.settle(20, 0);
+    await new Promise((resolve) => setImmediate(resolve));
+    // 20 spent, nothing held: 80 fit.
+    (await admission.admit(key, 'c2', 80)).settle(0, 0);
+  });
+
   it('refuses with 503 when the limits store cannot be reached (fails closed)', async () => {
     const broken = new Proxy(new LocalLimitsState(), {
       get: (target, property) => (property === 'acquireRequest' || property === 'admit' ? async () => Promise.reject(new Error('Connection is closed.')) : Reflect.get(target, property)),

@@ -54,6 +54,13 @@ export interface Ticket {
    * charged; the other entries reserved at admission are released. Returns the entries charged.
    */
   settle(costMicros: number | undefined, tokens: number, served?: ServedModel): string[];
+  /**
+   * Reserves `micros` more on the call's budget holds before another attempt, when an attempt that
+   * failed was billed (a prompt read and abandoned, an answer that could not be read) out of what
+   * was reserved: true when every holder's budget holds it (the settle then gives it back with the
+   * rest), false when one does not or the limits store does not answer — no further attempt is made.
+   */
+  extend(micros: number): Promise<boolean>;
 }
 
 /** The models a call may be served by, for the key's per-model budgets (model_max_budget). */
@@ -364,6 +371,25 @@ export class Admission {
       headers,
       outputCap,
       holdsMoney: limits.hardLimit,
+      extend: async (micros) => {
+        if (settled) return false;
+        if (!(micros > 0) || limits.holds.length === 0) return true;
+        const amount = Math.ceil(micros);
+        try {
+          const outcome = await this.state.reserve(limits.holds, amount);
+          if (!outcome.ok) return false;
+        } catch (error) {
+          this.logger.error({ err: (error as Error).message }, 'the limits store did not answer; a billed call is not retried');
+          return false;
+        }
+        if (settled) {
+          // Settled while the reservation was being extended: give the extension back at once.
+          this.state.settle(limits.holds, amount, 0).catch((error: Error) => this.logger.error({ err: error.message }, 'could not release a budget reservation'));
+          return false;
+        }
+        maxCostMicros += amount;
+        return true;
+      },
       settle: (costMicros, usedTokens, served) => {
         if (settled) return [];
         settled = true;

@@ -31,6 +31,24 @@ describe('credit reservations', () => {
     expect(await gate.balance(record)).toBe(1_300);
   });
 
+  it('extends a reservation by reads at their own levels, only within the balance; charges within it are no overrun', async () => {
+    const overruns: string[] = [];
+    const gate = new CreditGate(new LocalLimitsState(), settings, pino({ level: 'silent' }), undefined, (ledger) => overruns.push(ledger));
+    const record = user(2_000);
+    const ticket = await gate.reserve(record, 'precision', 1_000); // 1,400 held, 600 free
+    // 500 µ$ at precision (1.4) = 700: more than is free.
+    expect(await ticket.extend([{ costMicros: 500, level: 'precision' }])).toBe(false);
+    expect(ticket.reservedMillicredits).toBe(1_400);
+    // 400 µ$ at precision = 560 fits.
+    expect(await ticket.extend([{ costMicros: 400, level: 'precision' }])).toBe(true);
+    expect(ticket.reservedMillicredits).toBe(1_960);
+    const { charged, remaining } = ticket.settle(1_000, { level: 'precision', reads: [{ costMicros: 400, level: 'precision' }] });
+    expect(charged).toBe(1_960);
+    expect(await remaining).toBe(40);
+    expect(overruns).toEqual([]);
+    expect(await ticket.extend([{ costMicros: 1, level: 'precision' }])).toBe(false);
+  });
+
   it('a cost above the reservation is charged in full and counted as an overrun; the balance goes below zero and the next call is refused', async () => {
     const overruns: string[] = [];
     const gate = new CreditGate(new LocalLimitsState(), settings, pino({ level: 'silent' }), undefined, (ledger) => overruns.push(ledger));

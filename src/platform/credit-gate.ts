@@ -53,6 +53,12 @@ export interface CreditTicket {
   settle(costMicros: number | undefined, charge?: CreditCharge): CreditOutcome;
   /** The last settle's outcome, if settled. */
   readonly outcome: CreditOutcome | undefined;
+  /**
+   * Reserves more credits before another attempt, for reads the call was billed out of its
+   * reservation (each at its own level, as settle charges them): true when the balance holds them,
+   * false when it does not or the limits store does not answer — no further attempt is made.
+   */
+  extend(reads: ReadonlyArray<{ costMicros: number | undefined; level: PowerLevel | undefined }>): Promise<boolean>;
 }
 
 /** How a settled call is charged: the level of its answer, and earlier reads charged at their own levels. */
@@ -150,12 +156,34 @@ export class CreditGate {
       userId: user.userId,
       rate,
       level,
-      reservedMillicredits: amount,
+      get reservedMillicredits() {
+        return amount;
+      },
       outputCap,
       balanceBeforeMillicredits: balanceBefore,
       ownKeys,
       get outcome() {
         return outcome;
+      },
+      extend: async (reads) => {
+        if (outcome) return false;
+        let more = 0;
+        for (const read of reads) more += creditCostMillicredits(read.costMicros, this.rateFor(user, read.level));
+        if (!(more > 0)) return true;
+        try {
+          const reserved = await this.state.reserve([hold], more);
+          if (!reserved.ok) return false;
+        } catch (error) {
+          this.logger.error({ err: (error as Error).message }, 'the limits store did not answer; a billed call is not retried');
+          return false;
+        }
+        if (outcome) {
+          // Settled while the reservation was being extended: give the extension back at once.
+          this.state.settle([hold], more, 0).catch((error: Error) => this.logger.error({ err: error.message }, 'could not release a credit reservation'));
+          return false;
+        }
+        amount += more;
+        return true;
       },
       settle: (costMicros, charge) => {
         if (outcome) return outcome;

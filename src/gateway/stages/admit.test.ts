@@ -11,7 +11,7 @@ import { resolveStage } from './resolve.js';
 
 const catalog = fakeCatalog([fakeDeployment('dep-a', 'model-a')]);
 const principal = { key: { id: 'key-1' } } as unknown as ResolvedKey;
-const ticket: Ticket = { headers: { 'x-ratelimit-remaining-requests': '9' }, settle: () => [] };
+const ticket: Ticket = { headers: { 'x-ratelimit-remaining-requests': '9' }, settle: () => [], extend: async () => true };
 
 /** A call of a virtual key as the resolve stage leaves it. */
 async function resolvedCall(): Promise<Call> {

@@ -106,6 +106,8 @@ async function admitCreating(admission: NonNullable<GatewayDependencies['admissi
   const ticket: Ticket = {
     headers: { ...second.headers, ...keyTicket.headers },
     outputCap: caps.length > 0 ? Math.min(...caps) : undefined,
+    holdsMoney: keyTicket.holdsMoney === true || second.holdsMoney === true,
+    extend: async (micros) => (await keyTicket.extend(micros)) && second.extend(micros),
     settle: (costMicros, used, served) => {
       second.settle(costMicros, used, served);
       return keyTicket.settle(costMicros, used, served);

@@ -28,7 +28,7 @@ describe('mock stage', () => {
   it('answers a mock without next, records it at cost 0 and releases the reservation with no tokens counted', async () => {
     const { rows, recorder: usage } = recorder();
     const settled: Array<[number | undefined, number]> = [];
-    const ticket: Ticket = { headers: { 'x-ratelimit-remaining-requests': '9' }, settle: (micros, tokens) => (settled.push([micros, tokens]), []) };
+    const ticket: Ticket = { headers: { 'x-ratelimit-remaining-requests': '9' }, settle: (micros, tokens) => (settled.push([micros, tokens]), []), extend: async () => true };
     const call = chatCall({ model: 'model-a', messages: [{ role: 'user', content: 'hi' }] }, { context: fakeContext({ requestOptions: { mockResponse: 'mocked!' } }), resolution, admission: { ticket } });
     const next = recordingNext();
     const result = await mockStage(usage)(call, next);

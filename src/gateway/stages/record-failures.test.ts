@@ -26,7 +26,7 @@ describe('record-failures stage', () => {
   it('records a refused call once, with the model name as far as it was resolved, and releases its reservation', async () => {
     const { rows, recorder: usage } = recorder();
     let released = false;
-    const ticket: Ticket = { headers: {}, settle: (micros) => ((released = micros === undefined), []) };
+    const ticket: Ticket = { headers: {}, settle: (micros) => ((released = micros === undefined), []), extend: async () => true };
     const call = chatCall({ model: 'alias' });
     const next = recordingNext(async () => {
       throw failedWith(new GatewayError('budget_exceeded', 'over budget'), { ...call, modelName: 'model-a', admission: { ticket } });

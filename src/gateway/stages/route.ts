@@ -67,6 +67,22 @@ function holdsMoney(call: Call): boolean {
   return call.admission?.credits !== undefined || call.admission?.ticket?.holdsMoney === true;
 }
 
+/**
+ * Grows the call's reservations (its budgets', its user's credits) by the billed reads of operator
+ * keys made since `readsBefore`; false when one cannot hold them. Reads on the user's own key are
+ * not charged, and calls no money holds reserve nothing.
+ */
+async function reservationHoldsReads(call: Call, readsBefore: number): Promise<boolean> {
+  const reads = call.context.unansweredReads;
+  if (reads === undefined || reads.length <= readsBefore) return true;
+  const charged = reads.slice(readsBefore).filter((read) => !read.byok);
+  if (charged.length === 0) return true;
+  const { ticket, credits } = call.admission ?? {};
+  if (ticket?.holdsMoney === true && !(await ticket.extend(charged.reduce((sum, read) => sum + (read.costMicros ?? 0), 0)))) return false;
+  if (credits !== undefined && !(await credits.extend(charged.map((read) => ({ costMicros: read.costMicros, level: read.level }))))) return false;
+  return true;
+}
+
 /** The next group of the fallback chain that exists and can be called (in the call's region, when it has one). */
 function nextFallback(deps: RouteDependencies, chain: string[], region: AllowedRegion | undefined): ModelGroup | undefined {
   while (chain.length > 0) {
@@ -101,6 +117,7 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
     progress.deployment = deployment;
     const started = performance.now();
     let attempt: AttemptPlan | undefined;
+    const readsBefore = context.unansweredReads?.length ?? 0;
     try {
       attempt = planAttempt(deps, call, deployment, progress);
       progress.lastAttempt = attempt;
@@ -121,6 +138,14 @@ async function tryGroup(deps: RouteDependencies, call: Call, next: Next, progres
       // client's own timeout and num_retries would multiply the charge past the balance (up to 11
       // reads, more with fallbacks). Such a call ends here; the deployment's own timeout still retries.
       if (isRequestTimeout(error) && abandonedAfterUpstreamRead(error) && holdsMoney(call)) {
+        endsCall.add(error);
+        throw error;
+      }
+      // A failed attempt the provider bills (a prompt read and abandoned at the deployment's timeout,
+      // an answer that could not be read) was charged out of the reservation, sized for one attempt:
+      // before another attempt — a retry or a fallback — the reservation grows by what was charged,
+      // or, when the budget or balance cannot hold that, the call ends here.
+      if (!(await reservationHoldsReads(call, readsBefore))) {
         endsCall.add(error);
         throw error;
       }

@@ -48,7 +48,7 @@ describe('settle stage', () => {
   it('JSON: tells the router, records (settling the reservations), then lets the platform finish with the settled credits', async () => {
     const { events, rows, deps, recorder } = harness();
     let settledWith: number | undefined;
-    const ticket: Ticket = { headers: { 'x-ratelimit-remaining-requests': '4' }, settle: (micros) => ((settledWith = micros), []) };
+    const ticket: Ticket = { headers: { 'x-ratelimit-remaining-requests': '4' }, settle: (micros) => ((settledWith = micros), []), extend: async () => true };
     const held: { level: undefined; outcome: { charged: number } | undefined; settle(micros: number | undefined): { charged: number } } = {
       level: undefined,
       outcome: undefined,
@@ -103,7 +103,7 @@ describe('settle stage', () => {
   it('a stream whose ending throws (a bug) is recorded at the most the call could cost, its response closed, never left unrecorded', async () => {
     const { rows, deps, recorder } = harness();
     let settledWith: number | undefined;
-    const ticket: Ticket = { headers: {}, settle: (micros) => ((settledWith = micros), []) };
+    const ticket: Ticket = { headers: {}, settle: (micros) => ((settledWith = micros), []), extend: async () => true };
     const attempted: Attempted = {
       kind: 'stream',
       sentAt: 0,
