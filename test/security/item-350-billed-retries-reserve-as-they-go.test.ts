@@ -138,3 +138,50 @@ platform:
     expect(balance.balance).toBeLessThan(100 - 5 * 1);
   });
 });
+
+describe('an end user\'s default budget holds the retries too', () => {
+  const upstream = new MockOpenAI({ promptTokens: 12, completionTokens: 5 });
+  let gateway: TestGateway;
+  let api: Management;
+
+  beforeAll(async () => {
+    await upstream.start();
+    // A key without a budget of its own; the end user the request names is created with the default budget.
+    gateway = await startGateway(`
+model_list:
+  - model_name: cheap
+    litellm_params: {model: openai/cheap-upstream, api_base: "${upstream.url}", api_key: sk-upstream-test, timeout: 0.15}
+    model_info: {id: dep-a, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002}
+router_settings:
+  num_retries: 4
+  retry_after: 0
+  disable_cooldowns: true
+litellm_settings:
+  max_end_user_budget: 0.0051
+general_settings:
+  master_key: ${MASTER_KEY}
+`);
+    api = new Management(gateway.url);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await upstream.close();
+  });
+
+  it('the end user\'s spend stays within its budget', async () => {
+    const { key } = await api.generateKey({ models: ['cheap'] });
+    upstream.alwaysFault = { kind: 'delay', ms: 2_000 };
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cheap', messages: [{ role: 'user', content: symbols(5_000) }], max_tokens: 16, user: 'app-user-1' }),
+    });
+    upstream.alwaysFault = undefined;
+    expect(response.status).toBe(504);
+    await gateway.flushUsage();
+    const rows = await gateway.runtime.principals()!.db.selectFrom('end_users').select(['user_id', 'spend_micros']).where('user_id', '=', 'app-user-1').execute();
+    expect(rows[0]?.spend_micros).toBeGreaterThan(0);
+    // Before: five reads charged, 18,305 µ$ against a budget of 5,100.
+    expect(rows[0]?.spend_micros).toBeLessThanOrEqual(5_100);
+  });
+});
