@@ -20,6 +20,7 @@ import { budgetRefusalDetail, reserveWithinBudget } from './budget-reservation.j
 import { fixedPlan, MINIMUM_ANSWER_TOKENS, unpricedCallRefusal, type ReservationPlan } from '../billing/reservation-plan.js';
 import { currentPeriod, spendThisPeriod, type EndUserRecord, type Limits as HolderLimits, type LimitSubject } from './principals.js';
 import { KeySpendTally } from './key-spend.js';
+import { modelRateEntry, modelRateSubject } from './model-rate-limits.js';
 import { entriesFor, modelBudgetPeriod, modelSpendThisPeriod, type ModelBudgets, type ServedModel } from './model-budgets.js';
 
 /** A holder's spend of its budget period after a call settled (budget alerts). */
@@ -155,6 +156,12 @@ function limitsOf(subjects: LimitSubject[], now: number, resolved?: ResolvedKey,
     }
     if (limits.maxBudgetMicros !== null && !subject.countOnly) hardLimit = true;
   }
+  // The key's per-model rate limits: a window per entry covering any model the call may be served by.
+  const key = resolved?.key;
+  if (key && models) {
+    for (const entry of coveredEntries(key.modelRpmLimit, models)) rpm.push({ subject: modelRateSubject(key.id, entry), limit: key.modelRpmLimit![entry] });
+    for (const entry of coveredEntries(key.modelTpmLimit, models)) tpm.push({ subject: modelRateSubject(key.id, entry), limit: key.modelTpmLimit![entry] });
+  }
   // The key's per-model budgets: one hold per entry covering any model the call may be served by.
   const modelHolds: ModelHold[] = [];
   const budgets = resolved?.key.modelMaxBudget;
@@ -168,6 +175,12 @@ function limitsOf(subjects: LimitSubject[], now: number, resolved?: ResolvedKey,
     }
   }
   return { rpm, tpm, parallel, holds, hardLimit, modelHolds };
+}
+
+/** The entries of a key's per-model map that cover some model the call may be served by. */
+function coveredEntries(entries: Readonly<Record<string, unknown>> | undefined, models: ModelBudgetScope): Set<string> {
+  if (!entries || Object.keys(entries).length === 0) return new Set();
+  return new Set(models.reachable.flatMap((served) => entriesFor(entries, served, models.aliasTarget, models.sameModelGroups?.(served.group))));
 }
 
 function modelHoldOf(resolved: ResolvedKey, budgets: ModelBudgets, entry: string, now: number): BudgetHold {
@@ -184,10 +197,17 @@ function addRequestHeaders(headers: Record<string, string>, windows: RateWindow[
   headers['x-ratelimit-reset-requests'] = resetText(tightest.resetMs);
 }
 
+/** Who a rate window belongs to, in words: its holder, or a key's per-model entry (`setting`: the field that sets it). */
+function describeWindow(name: string, subjects: LimitSubject[], resolved: ResolvedKey | undefined, setting: 'rpm_limit' | 'tpm_limit'): string {
+  const entry = modelRateEntry(name);
+  if (entry !== undefined && resolved) return `${describeKey(resolved)} on model "${entry}" (model_${setting}["${entry}"])`;
+  return describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved);
+}
+
 function rpmRefusal(refused: Extract<AcquireOutcome, { ok: false }>, subjects: LimitSubject[], resolved: ResolvedKey | undefined): GatewayError {
-  const subject = subjects.find((candidate) => subjectName(candidate) === refused.subject)!;
   const retryAfter = Math.ceil(refused.retryAfterMs / 1000);
-  return new GatewayError('rate_limit_exceeded', `rate limit reached for ${describe(subject, resolved)}: ${refused.limit} requests per minute (rpm_limit); retry in ${retryAfter}s`, {
+  const setting = modelRateEntry(refused.subject) === undefined ? ' (rpm_limit)' : '';
+  return new GatewayError('rate_limit_exceeded', `rate limit reached for ${describeWindow(refused.subject, subjects, resolved, 'rpm_limit')}: ${refused.limit} requests per minute${setting}; retry in ${retryAfter}s`, {
     retryAfterSeconds: retryAfter,
     headers: { 'retry-after': String(retryAfter), 'x-ratelimit-limit-requests': String(refused.limit), 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': resetText(refused.retryAfterMs) },
   });
@@ -272,7 +292,7 @@ export class Admission {
     const { rpm, tpm, parallel, holds, hardLimit } = limits;
     // A deployment without a price reserves nothing and is charged nothing: a budget cannot hold it.
     if (hardLimit && plan.unpriced) throw unpricedCallRefusal(plan.unpriced, 'a key held to a budget (its own, its user\'s, team\'s or end user\'s, or the proxy-wide one)');
-    const describeName = (name: string) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved);
+    const describeName = (name: string) => describeWindow(name, subjects, resolved, 'tpm_limit');
     // An estimate over a tpm limit can never pass: refused step by step (after rpm, as always).
     if (tooLargeRefusal(tpm, estimatedTokens, describeName)) return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now, models);
     const outputCap = holds.length > 0 && hardLimit ? plan.outputTokens : undefined;
@@ -308,7 +328,7 @@ export class Admission {
     addRequestHeaders(headers, acquired.windows);
     const refund = requestRefund(this.state, rpm.map((limit) => limit.subject), callId, acquired.takenAt);
 
-    const tokens = await reserveTokens(this.state, tpm, callId, estimatedTokens, (name) => describe(subjects.find((candidate) => subjectName(candidate) === name)!, resolved), refund);
+    const tokens = await reserveTokens(this.state, tpm, callId, estimatedTokens, (name) => describeWindow(name, subjects, resolved, 'tpm_limit'), refund);
     Object.assign(headers, tokens.headers);
     const releaseTokens = () => this.state.settleTokens(tokens.subjects, callId, estimatedTokens, 0).catch(() => undefined);
 

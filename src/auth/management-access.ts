@@ -207,6 +207,16 @@ function assertModelBudgetsKept(wanted: ModelBudgets | null, existing: KeyRecord
   }
 }
 
+/** On a key the caller did not create, every per-model rate limit stays, no higher (the new map replaces the whole object). */
+function assertModelRatesKept(field: 'model_rpm_limit' | 'model_tpm_limit', wanted: Readonly<Record<string, number>> | null | undefined, existing: Readonly<Record<string, number>> | undefined): void {
+  if (wanted === undefined) return;
+  for (const [model, limit] of Object.entries(existing ?? {})) {
+    const next = wanted !== null && Object.hasOwn(wanted, model) ? wanted[model] : undefined;
+    if (next !== undefined && next <= limit) continue;
+    throw denied(`only an admin raises or removes an entry of the "${field}" of a key it did not create: keep "${model}" at ${limit} or less (the new ${field} replaces the whole object)`);
+  }
+}
+
 const usdMicros = (usd: unknown): number | null | undefined => (usd === undefined ? undefined : typeof usd === 'number' ? Math.round(usd * 1_000_000) : null);
 const countOf = (value: unknown): number | null => (typeof value === 'number' ? value : null);
 const showUsd = (micros: number) => `$${micros / 1_000_000}`;
@@ -353,6 +363,8 @@ export class ManagementAccess {
     if (period !== undefined && (period ?? null) !== existing.budgetDuration && (period === null || parseDuration(period))) {
       throw denied(`only an admin changes the "budget_duration" of a key it did not create (it is ${existing.budgetDuration === null ? 'unset' : `"${existing.budgetDuration}"`}): leave it out`);
     }
+    assertModelRatesKept('model_rpm_limit', fields.model_rpm_limit, existing.modelRpmLimit);
+    assertModelRatesKept('model_tpm_limit', fields.model_tpm_limit, existing.modelTpmLimit);
     const limits = fields.max_budget !== undefined || fields.rpm_limit !== undefined || fields.tpm_limit !== undefined || fields.max_parallel_requests !== undefined || fields.model_max_budget !== undefined;
     if (!limits) return;
     // The linked budget fills the limits the key leaves unset: read only when a limit is sent.

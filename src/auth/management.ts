@@ -11,6 +11,7 @@ import { CreditRepository } from '../storage/repositories/credits.js';
 import type { PlatformSettings } from '../platform/settings.js';
 import { budgetSubjectName, modelBudgetSubjectName } from './admission.js';
 import { effectiveModelBudgets, modelBudgetPeriod, modelSpendThisPeriod, toLiteLLM, type ModelBudgets } from './model-budgets.js';
+import type { ModelRateLimits } from './model-rate-limits.js';
 import { hashKey } from './authenticator.js';
 import { addDuration, MAX_DURATION_TEXT, parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
@@ -42,6 +43,9 @@ export interface KeyFields extends LimitFields {
   spend?: number;
   /** Per-model budgets (LiteLLM's model_max_budget, parsed by auth/model-budgets.ts); null or {}: none. */
   model_max_budget?: ModelBudgets | null;
+  /** Per-model requests / tokens per minute (LiteLLM's model_rpm_limit / model_tpm_limit; auth/model-rate-limits.ts); null or {}: none. */
+  model_rpm_limit?: ModelRateLimits | null;
+  model_tpm_limit?: ModelRateLimits | null;
   /** Vector stores granted (object_permission.vector_stores; vector-store-access.ts); null or []: none. */
   vector_stores?: string[] | null;
   aliases?: Record<string, string>;
@@ -240,6 +244,8 @@ export class ManagementService {
       allowed_routes: key.allowedRoutes ?? [],
       key_type: key.keyType ?? 'default',
       model_max_budget: toLiteLLM(key.modelMaxBudget),
+      model_rpm_limit: key.modelRpmLimit ?? {},
+      model_tpm_limit: key.modelTpmLimit ?? {},
       ...(await this.modelSpendView(key, budget)),
       guardrails: Array.isArray(key.metadata.guardrails) ? key.metadata.guardrails : [],
       created_by: key.createdBy ?? null,
@@ -335,6 +341,8 @@ export class ManagementService {
       keyType: fields.key_type ?? 'default',
       createdBy,
       modelMaxBudget: fields.model_max_budget ?? {},
+      modelRpmLimit: fields.model_rpm_limit ?? {},
+      modelTpmLimit: fields.model_tpm_limit ?? {},
       vectorStores: fields.vector_stores ?? [],
     };
     if (fields.spend !== undefined) key.spendMicros = toMicros(fields.spend)!;
@@ -367,6 +375,8 @@ export class ManagementService {
     if (fields.allowed_routes !== undefined) changes.allowedRoutes = fields.allowed_routes ?? [];
     if (fields.key_type !== undefined) changes.keyType = fields.key_type;
     if (fields.model_max_budget !== undefined) changes.modelMaxBudget = fields.model_max_budget ?? {};
+    if (fields.model_rpm_limit !== undefined) changes.modelRpmLimit = fields.model_rpm_limit ?? {};
+    if (fields.model_tpm_limit !== undefined) changes.modelTpmLimit = fields.model_tpm_limit ?? {};
     if (fields.vector_stores !== undefined) changes.vectorStores = fields.vector_stores ?? [];
     if (fields.spend !== undefined) {
       changes.spendMicros = toMicros(fields.spend)!;

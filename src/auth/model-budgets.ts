@@ -132,7 +132,7 @@ export interface ServedModel {
  * one, covers the call too, as deny_models and a rule's match.model do — else a spent `premium` entry
  * was dodged by asking for `gpt-4o` (any spelling, or a key alias leading to it).
  */
-export function entriesFor(budgets: ModelBudgets, served: ServedModel, aliasTarget: (name: string) => string | undefined, sameModelGroups: readonly string[] = []): string[] {
+export function entriesFor(budgets: Readonly<Record<string, unknown>>, served: ServedModel, aliasTarget: (name: string) => string | undefined, sameModelGroups: readonly string[] = []): string[] {
   const names = new Set([comparableModelName(served.group)]);
   addServedModelNames(names, served.provider, served.upstreamModel);
   // An Azure deployment's name says nothing of its model; base_model says which it is (and prices it).

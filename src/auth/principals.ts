@@ -3,6 +3,7 @@
  * limits; a request is held to the key's, its user's and its team's, so the most restrictive
  * applies. Money is integer micro-dollars.
  */
+import type { ModelRateLimits } from './model-rate-limits.js';
 import { addDuration, parseDuration, periodStart } from './budget-period.js';
 import type { ModelBudgets, ModelSpend } from './model-budgets.js';
 
@@ -69,6 +70,10 @@ export interface KeyRecord extends Limits {
   parallelLimitIsDefault?: boolean;
   /** Per-model budgets (LiteLLM's model_max_budget; auth/model-budgets.ts): entry name → budget. */
   modelMaxBudget?: ModelBudgets;
+  /** Per-model requests per minute (LiteLLM's model_rpm_limit; auth/model-rate-limits.ts): entry name → limit. */
+  modelRpmLimit?: ModelRateLimits;
+  /** Per-model tokens per minute (LiteLLM's model_tpm_limit). */
+  modelTpmLimit?: ModelRateLimits;
   /** Vector store ids granted to the key (LiteLLM's object_permission.vector_stores; auth/vector-store-access.ts); empty: none. */
   vectorStores?: string[];
   /** Recorded spend per model_max_budget entry, as the database last had it (loaded with the key). */

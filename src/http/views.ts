@@ -403,6 +403,9 @@ export const KEY_FIELDS = {
   allowed_routes: 'strings',
   key_type: 'string',
   model_max_budget: 'record',
+  /** Per-model requests / tokens per minute (LiteLLM's model_rpm_limit / model_tpm_limit): {model: limit}. */
+  model_rpm_limit: 'record',
+  model_tpm_limit: 'record',
   guardrails: 'strings',
   created_by: 'string?',
   /** LiteLLM's object permissions: here only `vector_stores`, the stores granted (auth/vector-store-access.ts). */

@@ -16,6 +16,7 @@ import { lazyModule } from '../lazy-module.js';
 const loadPg = lazyModule<typeof pg>('pg');
 import { invalidRouteEntry } from '../auth/allowed-routes.js';
 import { modelBudgetPeriod, parseModelBudgets, toLiteLLM, type ModelBudgets, type ModelSpend } from '../auth/model-budgets.js';
+import { parseModelRateLimits, type ModelRateField, type ModelRateLimits } from '../auth/model-rate-limits.js';
 import { addDuration, parseDuration } from '../auth/budget-period.js';
 import type { BudgetRecord } from '../auth/budgets.js';
 import type { EndUserRecord, KeyRecord, Limits, TeamRecord, UserRecord, UserRole } from '../auth/principals.js';
@@ -196,6 +197,8 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
         budgetId: text(row.budget_id),
         modelMaxBudget,
         modelSpend,
+        modelRpmLimit: keyModelRates(row, 'model_rpm_limit', warnings, what),
+        modelTpmLimit: keyModelRates(row, 'model_tpm_limit', warnings, what),
         vectorStores: vectorStoresOf(row, what),
       };
     });
@@ -221,6 +224,21 @@ export async function readLiteLLM(databaseUrl: string, now = Date.now()): Promis
     return { budgets, teams, users, keys, endUsers, warnings };
   } finally {
     await client.end();
+  }
+}
+
+/**
+ * A key's model_rpm_limit / model_tpm_limit: LiteLLM keeps them in the key's metadata (a column of
+ * their own in some versions); a malformed one is warned about and left out.
+ */
+function keyModelRates(row: Row, field: ModelRateField, warnings: string[], what: string): ModelRateLimits {
+  const raw = row[field] ?? object(row.metadata)[field];
+  if (raw === undefined || raw === null) return {};
+  try {
+    return parseModelRateLimits(raw, field) ?? {};
+  } catch (error) {
+    warnings.push(`${what}: ${field} ${JSON.stringify(raw)} cannot be read (${(error as Error).message}); imported without it (its ${field.slice(6)} still applies)`);
+    return {};
   }
 }
 

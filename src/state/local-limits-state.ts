@@ -284,7 +284,7 @@ export class LocalLimitsState implements LimitsState {
     const now = this.now();
     for (const { subject, limit } of limits) {
       const window = this.requestWindow(subject);
-      if (window.total >= limit) return { ok: false, subject, limit, retryAfterMs: Math.max(1, window.freesAt! - now) };
+      if (window.total >= limit) return { ok: false, subject, limit, retryAfterMs: window.freesAt === undefined ? WINDOW_MS : Math.max(1, window.freesAt - now) };
     }
     const windows = limits.map(({ subject, limit }) => {
       const window = this.requestWindow(subject);
@@ -384,7 +384,7 @@ export class LocalLimitsState implements LimitsState {
     const requestWindows: SlidingWindow[] = [];
     for (const { subject, limit } of plan.rpm) {
       const window = this.requestWindow(subject);
-      if (window.total >= limit) return { ok: false, refused: 'requests', outcome: { ok: false, subject, limit, retryAfterMs: Math.max(1, window.freesAt! - now) } };
+      if (window.total >= limit) return { ok: false, refused: 'requests', outcome: { ok: false, subject, limit, retryAfterMs: window.freesAt === undefined ? WINDOW_MS : Math.max(1, window.freesAt - now) } };
       requestWindows.push(window);
     }
     const tokenUse: Array<{ used: number; holds: TokenHolds }> = [];

@@ -87,6 +87,7 @@ for i = 1, nr do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   if redis.call('ZCARD', key) >= tonumber(ARGV[limits + i]) then
     local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if oldest[2] == nil then return {1, i, window, 0} end
     return {1, i, tonumber(oldest[2]) + window - now, 0}
   end
 end

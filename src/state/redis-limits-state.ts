@@ -108,6 +108,7 @@ for i, key in ipairs(KEYS) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   if redis.call('ZCARD', key) >= tonumber(ARGV[2 + i]) then
     local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if oldest[2] == nil then return {i, window} end
     return {i, tonumber(oldest[2]) + window - now}
   end
 end

@@ -253,6 +253,10 @@ export interface ApiKeyTable extends LimitColumns {
   model_max_budget?: string | null;
   /** JSON array of the vector store ids granted (object_permission.vector_stores); null: none. */
   vector_stores?: string | null;
+  /** Per-model rate limits, JSON {model: requests per minute} (auth/model-rate-limits.ts); null: none. */
+  model_rpm_limit?: string | null;
+  /** Per-model rate limits, JSON {model: tokens per minute}; null: none. */
+  model_tpm_limit?: string | null;
 }
 
 export interface ChangeVersionTable {

@@ -130,8 +130,8 @@ for (const { dialect, create } of await dialectsUnderTest()) {
       });
 
       it('LiteLLM fields the gateway does not implement: their empty defaults pass, a value is refused naming the field', async () => {
-        expect((await api.call('POST', '/key/generate', { model_rpm_limit: {}, enforced_params: [], permissions: {}, config: {}, budget_id: null, send_invite_email: false, auto_rotate: false })).status).toBe(200);
-        for (const [field, value] of [['model_rpm_limit', { cheap: 5 }], ['enforced_params', ['user']], ['auto_rotate', true]] as const) {
+        expect((await api.call('POST', '/key/generate', { tag_rpm_limit: {}, model_rpm_limit: {}, enforced_params: [], permissions: {}, config: {}, budget_id: null, send_invite_email: false, auto_rotate: false })).status).toBe(200);
+        for (const [field, value] of [['tag_rpm_limit', { cheap: 5 }], ['enforced_params', ['user']], ['auto_rotate', true]] as const) {
           const refused = await api.call<ErrorBody>('POST', '/key/generate', { [field]: value });
           expect(refused.status, field).toBe(400);
           expect(refused.body.error.param).toBe(field);

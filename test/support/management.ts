@@ -41,6 +41,8 @@ export interface KeyView extends LimitView {
   expires: string | null;
   /** Per-model budgets in LiteLLM's current shape, and each entry's spend in its current period (USD). */
   model_max_budget: Record<string, { budget_limit: number; time_period: string | null }>;
+  model_rpm_limit: Record<string, number>;
+  model_tpm_limit: Record<string, number>;
   model_spend: Record<string, number>;
   model_max_budget_usage: Record<string, { current_spend: number; budget_limit: number; time_period: string | null }>;
 }

@@ -7,7 +7,7 @@
  */
 import { estimatedTokens } from '../../billing/token-estimate.js';
 import { outputCapField, reservationPlan, withOutputCap, type ReservationPlan } from '../../billing/reservation-plan.js';
-import type { EndUserRecord } from '../../auth/principals.js';
+import type { EndUserRecord, KeyRecord } from '../../auth/principals.js';
 import type { ModelBudgetScope, Ticket } from '../../auth/admission.js';
 import type { AllowedRegion } from '../../routing/region-filter.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
@@ -39,8 +39,8 @@ export function admitStage(deps: Pick<GatewayDependencies, 'admission' | 'platfo
       if (admission) {
         const plan = reservationPlan(input, deployments, allowance);
         const reachable = call.resolution!.reachable;
-        // The key's model_max_budget covers every model the call may be served by (requested group and fallbacks).
-        const models = principal?.key.modelMaxBudget && Object.keys(principal.key.modelMaxBudget).length > 0
+        // The key's model_max_budget, model_rpm_limit and model_tpm_limit cover every model the call may be served by (requested group and fallbacks).
+        const models = principal && hasPerModelLimits(principal.key)
           ? { reachable: reachable.groups().flatMap((group) => group.available.map((deployment) => ({ group: group.name, provider: deployment.provider, upstreamModel: deployment.upstreamModel, baseModel: deployment.modelInfo.base_model }))), aliasTarget: (name: string) => reachable.aliasTarget(name), sameModelGroups: (group: string) => reachable.sameModelGroups(group) }
           : undefined;
         const tokens = estimatedTokens(input, plan.promptBound);
@@ -156,4 +156,15 @@ function regionOf(endUser: EndUserRecord, call: Call): AllowedRegion {
   const region = endUser.allowedModelRegion;
   if (region === 'eu' || region === 'us') return region;
   throw failedWith(new GatewayError('permission_denied', `End User=${endUser.userId} has allowed_model_region "${region}", which is not a region calls can be held to ("eu" or "us"); update the customer`), call);
+}
+
+/** Whether a key has per-model budgets or rate limits (the call's reachable models are then worked out for admission). */
+function hasPerModelLimits(key: KeyRecord): boolean {
+  return some(key.modelMaxBudget) || some(key.modelRpmLimit) || some(key.modelTpmLimit);
+}
+
+function some(entries: Readonly<Record<string, unknown>> | undefined): boolean {
+  if (entries === undefined) return false;
+  for (const _ in entries) return true;
+  return false;
 }

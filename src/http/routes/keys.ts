@@ -12,6 +12,7 @@ import { keyHashOf } from '../../auth/management.js';
 import { actorOf, assertIssuedKeyMayManage, ManagementAccess, type Actor, type AliasRules } from '../../auth/management-access.js';
 import type { KeyRecord } from '../../auth/principals.js';
 import { parseModelBudgets } from '../../auth/model-budgets.js';
+import { parseModelRateLimits } from '../../auth/model-rate-limits.js';
 import { GatewayError } from '../../errors.js';
 import { parseInput } from '../../parse-input.js';
 import { firstOverBound, withGenerateDefaults, type KeyGenerateParams } from '../../config/key-generate-params.js';
@@ -49,6 +50,9 @@ const keyFields = z
     spend: z.number({ invalid_type_error: 'expected a number (USD)' }).nonnegative().optional(),
     // Per-model budgets, in either of LiteLLM's shapes: read (and refused when malformed) by serviceFields.
     model_max_budget: z.unknown().optional(),
+    // Per-model rate limits (LiteLLM's): read (and refused when malformed) by serviceFields.
+    model_rpm_limit: z.unknown().optional(),
+    model_tpm_limit: z.unknown().optional(),
     // LiteLLM's object permissions: only vector_stores is built (read by serviceFields; object-permission.ts).
     object_permission: z.unknown().optional(),
     // The secret itself, on /key/generate only: an imported key (checked in the service).
@@ -67,11 +71,19 @@ const keyReference = z.object({ key: z.string({ required_error: 'is required: th
 
 /** The body as the service takes it: key_type expanded to its allowed_routes when those are not given. */
 function serviceFields(body: KeyBody): KeyFields {
-  const { key: _key, model_max_budget: budgets, object_permission: permission, ...fields } = body;
+  const { key: _key, model_max_budget: budgets, model_rpm_limit: rpm, model_tpm_limit: tpm, object_permission: permission, ...fields } = body;
   if (fields.key_type && fields.allowed_routes == null) fields.allowed_routes = KEY_TYPE_ROUTES[fields.key_type];
   const modelMaxBudget = budgets === undefined ? undefined : (parseModelBudgets(budgets) ?? null);
+  const modelRpmLimit = parseModelRateLimits(rpm, 'model_rpm_limit');
+  const modelTpmLimit = parseModelRateLimits(tpm, 'model_tpm_limit');
   const vectorStores = vectorStoresOf({ object_permission: permission });
-  return { ...fields, ...(modelMaxBudget !== undefined ? { model_max_budget: modelMaxBudget } : {}), ...(vectorStores !== undefined ? { vector_stores: vectorStores } : {}) } as KeyFields;
+  return {
+    ...fields,
+    ...(modelMaxBudget !== undefined ? { model_max_budget: modelMaxBudget } : {}),
+    ...(modelRpmLimit !== undefined ? { model_rpm_limit: modelRpmLimit } : {}),
+    ...(modelTpmLimit !== undefined ? { model_tpm_limit: modelTpmLimit } : {}),
+    ...(vectorStores !== undefined ? { vector_stores: vectorStores } : {}),
+  } as KeyFields;
 }
 
 const MAX_PAGE_SIZE = 100;

@@ -10,7 +10,7 @@ import { GatewayError } from '../../errors.js';
 
 const AGENTS = 'agents are models here: list "agent/<name>" in "models"';
 const BUDGET_WINDOWS = 'several budget windows are not supported: use max_budget with budget_duration (and a budget object, /budget/new, for another window)';
-const PER_MODEL_RATES = 'per-model rate limits are not supported yet (use rpm_limit / tpm_limit, or a key per model)';
+const PER_MODEL_RATES = 'per-model rate limits are set on keys only (model_rpm_limit / model_tpm_limit on the key)';
 const LIMIT_TYPES = 'rate limit types (guaranteed or best-effort throughput) are not supported: rpm_limit and tpm_limit are always enforced';
 const PASS_THROUGH_ROUTES = 'per-holder pass-through routes are not supported (pass-through endpoints are configured in general_settings.pass_through_endpoints)';
 const ACCESS_GROUPS = 'access groups are not supported (list the models in "models")';
@@ -21,8 +21,6 @@ const ESTIMATES = "output token estimates are not set per holder: admission rese
 
 /** Fields of LiteLLM's key requests, with what the gateway says of them. */
 export const UNSUPPORTED_KEY_FIELDS: Record<string, string> = {
-  model_rpm_limit: 'per-model rpm limits on a key are not supported yet (use rpm_limit, or a key per model)',
-  model_tpm_limit: 'per-model tpm limits on a key are not supported yet (use tpm_limit, or a key per model)',
   enforced_params: 'enforced request parameters are not supported',
   permissions: 'key permissions are not supported (use allowed_routes or key_type)',
   config: 'per-key config is not supported',

@@ -4,6 +4,7 @@
  */
 import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { storedModelBudgets, toLiteLLM, type ModelSpend } from '../../auth/model-budgets.js';
+import { modelRateLimitsColumn, storedModelRateLimits } from '../../auth/model-rate-limits.js';
 import type { KeyRecord, Limits, TeamMember, TeamRecord, UserRecord, UserRole } from '../../auth/principals.js';
 import type { ApiKeyTable, Database, LimitColumns, TeamTable, UserTable } from '../schema.js';
 
@@ -87,6 +88,8 @@ export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
     createdBy: row.created_by ?? null,
     modelMaxBudget: storedModelBudgets(row.model_max_budget),
     vectorStores: parseJson<string[]>(row.vector_stores, []),
+    modelRpmLimit: storedModelRateLimits(row.model_rpm_limit),
+    modelTpmLimit: storedModelRateLimits(row.model_tpm_limit),
   };
 }
 
@@ -112,6 +115,8 @@ function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
   if (key.createdBy !== undefined) row.created_by = key.createdBy;
   if (key.vectorStores !== undefined) row.vector_stores = vectorStoresColumn(key.vectorStores);
   if (key.modelMaxBudget !== undefined) row.model_max_budget = Object.keys(key.modelMaxBudget).length > 0 ? JSON.stringify(toLiteLLM(key.modelMaxBudget)) : null;
+  if (key.modelRpmLimit !== undefined) row.model_rpm_limit = modelRateLimitsColumn(key.modelRpmLimit);
+  if (key.modelTpmLimit !== undefined) row.model_tpm_limit = modelRateLimitsColumn(key.modelTpmLimit);
   return row;
 }
 
