@@ -493,8 +493,20 @@ function namedById(value: unknown): boolean {
  */
 export function promptReadBound(input: CostInput, deployment: Pick<Deployment, 'provider' | 'upstreamModel' | 'modelInfo'>, promptTokens = promptTokenBound(input)): number {
   const read = promptTokens + providerAddedPromptTokens(input, deployment);
-  if (!boundOf(input).storedInput) return read;
+  if (!boundOf(input).storedInput && !feedsToolResults(input)) return read;
   return Math.max(read, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
+}
+
+/**
+ * Whether tools the provider runs itself feed their results to the model as input: a relayed
+ * call's server-side tools (Anthropic's web search and fetch, Gemini's grounding and URL context,
+ * the Responses API's web and file search, code execution: server-tools.ts). Their results are
+ * billed as input tokens, as many as the searches or pages bring, up to the model's window: the
+ * reservation holds that (promptReadBound) and the usage bounds accept it (usage-bounds.ts).
+ */
+export function feedsToolResults(input: CostInput): boolean {
+  const serverTools = input.body.serverTools;
+  return Array.isArray(serverTools) && serverTools.length > 0;
 }
 
 /** Keys of a Gemini part that carries media inline or by reference (either JSON spelling). */

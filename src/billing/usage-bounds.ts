@@ -28,7 +28,7 @@
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { isJsonObject, someJsonObject } from '../json-object.js';
-import { billableOutputLimit, DEFAULT_INPUT_WINDOW, namesKeptItem, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_INPUT_WINDOW, feedsToolResults, namesKeptItem, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
 
 export { DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
 const PROMPT_MULTIPLIER = 4;
@@ -161,8 +161,8 @@ function referencesStoredInput(value: unknown): boolean {
  */
 function readsBeyondRequest(input: CostInput): boolean {
   const { body } = input;
-  // A relayed native call whose server-side tools (web search, grounding, …) feed the model their results.
-  if (Array.isArray(body.serverTools) && body.serverTools.length > 0) return true;
+  // Server-side tools (web search, grounding, …) feed the model their results (the reservation holds them too).
+  if (feedsToolResults(input)) return true;
   // A relayed native body (Gemini fileData, Anthropic url sources, Responses input_image URLs and previous_response_id, ...).
   if (input.relayed === true) return referencesStoredInput(body.native ?? body);
   if (input.kind !== 'chat') return false;

@@ -83,12 +83,14 @@ model_list:
       model: anthropic/claude-3-5-sonnet-20241022
       api_base: ${upstream.url}
       api_key: sk-ant-upstream
+    model_info: {max_input_tokens: 200000}
   - model_name: claude-priced
     litellm_params:
       model: anthropic/claude-3-5-sonnet-20241022
       api_base: ${upstream.url}
       api_key: sk-ant-upstream
     model_info:
+      max_input_tokens: 200000
       search_context_cost_per_query:
         search_context_size_low: 0.02
         search_context_size_medium: 0.02

@@ -83,6 +83,8 @@ model_list:
       api_base: ${upstream.url}
       api_key: sk-upstream
       ${PRICES}
+    # The searches' results are billed as input up to the window, which the reservation holds (item 350's sibling): a small one keeps the budgets below about the searches.
+    model_info: {max_input_tokens: 16000}
   - model_name: gpt-4o
     litellm_params:
       model: openai/gpt-4o
