@@ -291,10 +291,11 @@ function modelOutputLimitOf(input: CostInput, deployment: Deployment): number {
  * gpt-5-mini 1,536 × 1.62, o4-mini × 1.72; Claude about 1,600).
  */
 const GPT_4O_MINI_IMAGE_TOKENS = 2_833 + 8 * 5_667;
-const GPT_4O_MINI = /(?:^|\/)gpt-4o-mini(?:$|-\d{4}-\d{2}-\d{2}$)/i;
+// A fine-tuned model (`ft:gpt-4o-mini-2024-07-18:org::id`) reads images as its base model does.
+const GPT_4O_MINI = /(?:^|\/|ft:)gpt-4o-mini(?:$|-\d{4}-\d{2}-\d{2}(?:$|:))/i;
 const NANO_IMAGE_TOKENS = Math.ceil(1_536 * 2.46);
 /** gpt-4.1-nano, gpt-5-nano and later nano models, dated snapshots included. */
-const OPENAI_NANO = /(?:^|\/)gpt-[\d.]+-nano(?:$|-\d{4}-\d{2}-\d{2}$)/i;
+const OPENAI_NANO = /(?:^|\/|ft:)gpt-[\d.]+-nano(?:$|-\d{4}-\d{2}-\d{2}(?:$|:))/i;
 
 /**
  * Chat (`image_url`) and Responses (`input_image`) image parts anywhere in a body (`pictures`: a

@@ -20,6 +20,10 @@ const BUILT_IN: Record<string, PerMillion> = {
   'gpt-4.1-mini': [0.4, 1.6, 0.1],
   'gpt-4.1-nano': [0.1, 0.4, 0.025],
   'gpt-4o': [2.5, 10, 1.25],
+  // Snapshots priced apart from their family (a dated name otherwise finds the family's price).
+  'gpt-4o-2024-05-13': [5, 15],
+  'gpt-3.5-turbo-1106': [1, 2],
+  'gpt-3.5-turbo-0613': [1.5, 2],
   'gpt-4o-mini': [0.15, 0.6, 0.075],
   // The search models' tokens (their web searches are billed per search: media-pricing.ts).
   'gpt-4o-search-preview': [2.5, 10],
@@ -168,6 +172,8 @@ const BUILT_IN: Record<string, PerMillion> = {
  * $3 input, $3.75 5m writes, $6 1h writes). Claude on Bedrock and Vertex is priced the same.
  */
 const ANTHROPIC_1H_WRITE = 2;
+/** Anthropic bills 5-minute cache writes at 1.25× the input price (the table's write column for its own models). */
+const ANTHROPIC_5M_WRITE = 1.25;
 
 /**
  * Image input tokens, USD per 1M, where a model bills them above its text input (OpenAI's model pages:
@@ -374,7 +380,9 @@ export function resolvePrices(upstreamModel: string, modelInfo: ModelInfo, param
       outputPerToken: usdPerTokenToPico(output ?? 0),
       ...(modelInfo.cache_read_input_token_cost !== undefined ? { cacheReadPerToken: usdPerTokenToPico(modelInfo.cache_read_input_token_cost) } : {}),
       ...(modelInfo.cache_creation_input_token_cost !== undefined ? { cacheWritePerToken: usdPerTokenToPico(modelInfo.cache_creation_input_token_cost) } : {}),
-      // A Claude model's 1-hour cache writes cost 2× its input price, also at a configured input price.
+      // A Claude model's cache writes cost 1.25× its input price (5 minutes) and 2× (1 hour), also at a
+      // configured input price: without a configured cache_creation_input_token_cost they were billed at 1×.
+      ...(claude && modelInfo.cache_creation_input_token_cost === undefined ? { cacheWritePerToken: Math.round(ANTHROPIC_5M_WRITE * usdPerTokenToPico(input ?? 0)) } : {}),
       ...(claude ? { cacheWrite1hPerToken: ANTHROPIC_1H_WRITE * usdPerTokenToPico(input ?? 0) } : {}),
     };
     return withRateOverrides(configured, modelInfo, claude);
