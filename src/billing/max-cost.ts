@@ -453,6 +453,7 @@ function namesStoredInput(node: Record<string, unknown>): boolean {
     if (typeof named === 'string' && named !== '') return true;
   }
   if (node.type === 'document' && isJsonObject(node.source) && node.source.type === 'url') return true;
+  if (namesRemoteDocument(node)) return true;
   if (namesKeptItem(node)) return true;
   // Visited for every object of every request body: no array built per node.
   return namedById(node.conversation) || namedById(node.prompt);
@@ -474,6 +475,24 @@ export function namesKeptItem(node: Record<string, unknown>): boolean {
     if (isJsonObject(item) && (item.type === undefined || item.type === null) && item.role === undefined && typeof item.id === 'string' && item.id !== '') return true;
   }
   return false;
+}
+
+/**
+ * Whether one object of a body is a document the provider fetches by URL on a chat call: Mistral's
+ * `{"type": "document_url", "document_url": "https://…"}` and OpenRouter's `{"type": "file", "file":
+ * {"file_data": "https://…"}}` (a URL where OpenAI's shape carries the file inline). A PDF of any
+ * number of pages: its URL says nothing of what the provider reads and bills. Shared with the usage
+ * bounds (usage-bounds.ts), which must accept what it bills.
+ */
+export function namesRemoteDocument(node: Record<string, unknown>): boolean {
+  if (node.type === 'document_url') return isRemoteReference(node.document_url) || (isJsonObject(node.document_url) && isRemoteReference(node.document_url.url));
+  if (node.type === 'file' && isJsonObject(node.file)) return isRemoteReference(node.file.file_data);
+  return false;
+}
+
+/** A URL the provider fetches: any string that is not inline data. */
+function isRemoteReference(value: unknown): boolean {
+  return typeof value === 'string' && value !== '' && !value.startsWith('data:') && /^[a-z][a-z0-9+.-]*:/i.test(value);
 }
 
 /** A stored object named by its id (`{id: "conv_…"}`). */

@@ -28,7 +28,7 @@
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { isJsonObject, someJsonObject } from '../json-object.js';
-import { billableOutputLimit, DEFAULT_INPUT_WINDOW, feedsToolResults, namesKeptItem, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_INPUT_WINDOW, feedsToolResults, namesKeptItem, namesRemoteDocument, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
 
 export { DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
 const PROMPT_MULTIPLIER = 4;
@@ -149,7 +149,7 @@ function referencesStoredInput(value: unknown): boolean {
     if ((node.type === 'url' || node.type === 'file') && (isRemoteUrl(node.url) || typeof node.file_id === 'string')) return true;
     const image = node.image_url;
     if (isRemoteUrl(image) || (isJsonObject(image) && isRemoteUrl(image.url))) return true;
-    if (namesKeptItem(node)) return true;
+    if (namesKeptItem(node) || namesRemoteDocument(node)) return true;
     return isJsonObject(node.prompt) && typeof node.prompt.id === 'string';
   });
 }

@@ -9,7 +9,8 @@
  *
  * A URL is looked for where servers take one: string values under a key ending in `url` or `uri`
  * (`image_url.url`, `video_url.url`, `audio_url.url`, `input_image.image_url`, `file_url`,
- * `server_url`, …), never in text. Chat requests are checked on their non-text message parts only,
+ * `server_url`, …) or `file_data` (a file part's content, which OpenRouter and others also take as a
+ * URL), never in text. Chat requests are checked on their non-text message parts only,
  * so the common text-only request costs one pass over its messages.
  */
 import { GatewayError } from '../errors.js';
@@ -20,7 +21,7 @@ import { assertNoProviderFilesInChat } from './provider-file-references.js';
 import { assertMediaHostsResolvePublic, type MediaHostUse } from '../security/media-host-resolution.js';
 import { internalMediaUrlKind, isFetchableUrl, mediaUrlHostNames } from '../security/media-url.js';
 
-const URL_KEY = /(url|uri)$/i;
+const URL_KEY = /(?:url|uri|^file_data)$/i;
 /** Nesting walked at most: the JSON body parser already refuses deeper bodies (http/json-body.ts). */
 const MAX_DEPTH = 128;
 /** Parts that carry only text: a URL written in text is not fetched. */
