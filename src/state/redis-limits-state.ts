@@ -201,6 +201,12 @@ export class RedisLimitsState implements LimitsState {
   private readonly renewal: NodeJS.Timeout;
   /** What a budget counter Redis lost is seeded from, beyond the hold's baseline (redis-admission.ts). */
   private readonly floors = new SeedFloors();
+  /**
+   * The in-flight hashes (`parallel-held:<subject>`) this replica holds slots on, with how many: their
+   * expiry (PARALLEL_TTL_MS, set when a slot is taken) is renewed with the holder key while a slot is
+   * held, else a call running longer than it (a long stream) lost its slot and the limit was open again.
+   */
+  private readonly heldSlots = new Map<string, number>();
 
   private constructor(
     readonly redis: Redis,
@@ -211,7 +217,9 @@ export class RedisLimitsState implements LimitsState {
     const renew = () => void this.redis.set(this.holder, '1', 'PX', HOLDER_TTL_MS).catch(() => undefined);
     redis.on('ready', renew);
     this.renewal = setInterval(() => {
-      if (this.redis.status === 'ready') renew();
+      if (this.redis.status !== 'ready') return;
+      renew();
+      this.renewSlots();
     }, HOLDER_RENEW_MS);
     this.renewal.unref();
     this.combined = new RedisAdmission(
@@ -348,7 +356,10 @@ export class RedisLimitsState implements LimitsState {
     if (limits.length === 0) return { ok: true };
     const once = this.once(operation);
     const result = Number(await this.redis.eval(ACQUIRE_PARALLEL, limits.length + 2, ...limits.map((limit) => this.key('parallel-held', limit.subject)), this.holder, once.key, PARALLEL_TTL_MS, ...limits.map((limit) => limit.limit), once.bit));
-    if (result === 0) return { ok: true };
+    if (result === 0) {
+      this.holdingSlots(limits.map((limit) => limit.subject), 1);
+      return { ok: true };
+    }
     const limit = limits[result - 1];
     return { ok: false, subject: limit.subject, limit: limit.limit };
   }
@@ -361,11 +372,15 @@ export class RedisLimitsState implements LimitsState {
     if (subjects.length === 0) return;
     const once = this.once(operation);
     await this.redis.eval(RELEASE_PARALLEL, subjects.length + 2, ...subjects.map((subject) => this.key('parallel-held', subject)), this.holder, once.key, ...(undo ? ['undo'] : []), once.bit);
+    // An undone acquire was never counted (its reply was lost).
+    if (!undo) this.holdingSlots(subjects, -1);
   }
 
   /** One script, one round trip (redis-admission.ts): all taken or nothing; `operation` numbers it for undoAdmit. */
-  admit(plan: AdmissionPlan, operation?: number): Promise<AdmitOutcome> {
-    return this.combined.admit(plan, operation);
+  async admit(plan: AdmissionPlan, operation?: number): Promise<AdmitOutcome> {
+    const outcome = await this.combined.admit(plan, operation);
+    if (outcome.ok && plan.parallel.length > 0) this.holdingSlots(plan.parallel.map((limit) => limit.subject), 1);
+    return outcome;
   }
 
   /** Gives back what admit(plan, operation) took, if it took it (its reply was lost); at most once. */
@@ -374,8 +389,28 @@ export class RedisLimitsState implements LimitsState {
   }
 
   /** One script, one round trip: settles the budget and tokens, frees the slot, reads the spend; once per `operation` number. */
-  settleAdmission(settlement: AdmissionSettlement, operation?: number): Promise<Array<number | undefined>> {
-    return this.combined.settle(settlement, operation);
+  async settleAdmission(settlement: AdmissionSettlement, operation?: number): Promise<Array<number | undefined>> {
+    const spent = await this.combined.settle(settlement, operation);
+    if (settlement.parallelSubjects.length > 0) this.holdingSlots(settlement.parallelSubjects, -1);
+    return spent;
+  }
+
+  /** Counts slots taken (+1) or freed (−1) on the subjects' in-flight hashes (heldSlots). */
+  private holdingSlots(subjects: string[], change: 1 | -1): void {
+    for (const subject of subjects) {
+      const key = this.key('parallel-held', subject);
+      const held = (this.heldSlots.get(key) ?? 0) + change;
+      if (held > 0) this.heldSlots.set(key, held);
+      else this.heldSlots.delete(key);
+    }
+  }
+
+  /** Renews the expiry of the in-flight hashes this replica holds slots on (one pipeline). */
+  private renewSlots(): void {
+    if (this.heldSlots.size === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const key of this.heldSlots.keys()) pipeline.pexpire(key, PARALLEL_TTL_MS);
+    void pipeline.exec().catch(() => undefined);
   }
 
   /** Stops renewing this replica's holder key and removes it: reservations it still held are given up at once. */
