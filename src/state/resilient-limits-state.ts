@@ -196,14 +196,19 @@ export class ResilientLimitsState implements LimitsState {
     return shared ? shared.value : this.local.spent(subject, period);
   }
 
+  /**
+   * An admin's spend set (or reset) and a period move reach Redis when it answers again, in order
+   * with the settlements journaled around them: skipped, Redis kept the old counter after an outage
+   * and the spend set during it was lost (a key set to its whole budget was admitted again).
+   */
   async setSpent(subject: string, period: number, spentMicros: number): Promise<void> {
     await this.local.setSpent(subject, period, spentMicros);
-    await this.onShared(() => this.shared.setSpent(subject, period, spentMicros));
+    if (!(await this.onShared(() => this.shared.setSpent(subject, period, spentMicros)))) this.later(() => this.shared.setSpent(subject, period, spentMicros));
   }
 
   async movePeriod(subject: string, fromPeriod: number, toPeriod: number, baselineMicros: number): Promise<void> {
     await this.local.movePeriod(subject, fromPeriod, toPeriod, baselineMicros);
-    await this.onShared(() => this.shared.movePeriod(subject, fromPeriod, toPeriod, baselineMicros));
+    if (!(await this.onShared(() => this.shared.movePeriod(subject, fromPeriod, toPeriod, baselineMicros)))) this.later(() => this.shared.movePeriod(subject, fromPeriod, toPeriod, baselineMicros));
   }
 
   async acquireRequest(limits: RateLimit[], requestId: string): Promise<AcquireOutcome> {
