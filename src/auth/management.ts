@@ -344,6 +344,7 @@ export class ManagementService {
       modelRpmLimit: fields.model_rpm_limit ?? {},
       modelTpmLimit: fields.model_tpm_limit ?? {},
       vectorStores: fields.vector_stores ?? [],
+      ownerSince: now,
     };
     if (fields.spend !== undefined) key.spendMicros = toMicros(fields.spend)!;
     await this.repo.insertKey(key).catch(async (error: unknown) => {
@@ -365,6 +366,9 @@ export class ManagementService {
     if (fields.aliases !== undefined) changes.aliases = fields.aliases;
     if (fields.user_id !== undefined) changes.userId = fields.user_id;
     if (fields.team_id !== undefined) changes.teamId = fields.team_id;
+    // Moved to another user or team (or made userless): the new owner's usage and stored responses
+    // start now; what the previous owner did with the key stays the previous owner's (principals.ts, ownerSinceOf).
+    if ((changes.userId !== undefined && changes.userId !== existing.userId) || (changes.teamId !== undefined && changes.teamId !== existing.teamId)) changes.ownerSince = now;
     if (fields.budget_id !== undefined) {
       await this.checkBudget(fields.budget_id, true);
       changes.budgetId = fields.budget_id;

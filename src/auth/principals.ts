@@ -78,6 +78,17 @@ export interface KeyRecord extends Limits {
   vectorStores?: string[];
   /** Recorded spend per model_max_budget entry, as the database last had it (loaded with the key). */
   modelSpend?: Record<string, ModelSpend>;
+  /**
+   * When the key's owner (userId or teamId) last changed (epoch ms): set at creation and when an
+   * admin moves the key (/key/update, /key/regenerate). What the key reads as its own (the usage of a
+   * key without a user, its stored responses) starts there. Absent: createdAt (ownerSinceOf).
+   */
+  ownerSince?: number;
+}
+
+/** Since when the key's present owner holds it: what an earlier owner did with the key is not the present one's. */
+export function ownerSinceOf(key: Pick<KeyRecord, 'ownerSince' | 'createdAt'>): number {
+  return key.ownerSince ?? key.createdAt;
 }
 
 export type UserRole = 'proxy_admin' | 'proxy_admin_viewer' | 'internal_user' | 'internal_user_viewer' | 'customer';

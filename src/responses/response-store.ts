@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { databaseNotReady } from '../errors.js';
 import type { StoredResponseRepository, StoredResponseRow } from '../storage/repositories/stored-responses.js';
+import { ownsResponse, type ResponseOwner } from './owner-scope.js';
 
 export interface ResponseStoreOptions {
   repository: () => StoredResponseRepository | undefined;
@@ -61,21 +62,22 @@ export class ResponseStore {
     this.pendingBytes -= sizeOf(row);
   }
 
-  /** The response of that owner, or undefined (another owner's response is not found either). */
-  async find(id: string, owner: string): Promise<StoredResponseRow | undefined> {
+  /** The response of that owner (owner-scope.ts ownsResponse), or undefined (another owner's response is not found either). */
+  async find(id: string, owner: ResponseOwner | string): Promise<StoredResponseRow | undefined> {
     const queued = this.pending.get(id);
-    if (queued) return queued.owner === owner ? queued : undefined;
+    if (queued) return ownsResponse(owner, queued) ? queued : undefined;
     const repository = this.options.repository();
     if (!repository) throw databaseNotReady('stored responses are read from it');
     return repository.find(id, owner);
   }
 
-  async delete(id: string, owner: string): Promise<boolean> {
+  async delete(id: string, owner: ResponseOwner | string): Promise<boolean> {
     const queued = this.pending.get(id);
-    if (queued && queued.owner !== owner) return false;
+    if (queued && !ownsResponse(owner, queued)) return false;
     if (queued) {
       this.remove(id);
-      if (this.flushing) this.deletedDuringFlush.add(`${id}\u0000${owner}`);
+      // The row's own scope: a write in flight lands under it.
+      if (this.flushing) this.deletedDuringFlush.add(`${id}\u0000${queued.owner}`);
     }
     const repository = this.options.repository();
     if (!repository) {

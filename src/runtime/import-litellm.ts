@@ -107,6 +107,8 @@ export async function importSnapshot(db: Kysely<Database>, snapshot: LiteLLMSnap
       const existing = await principals.findKey(incoming.hash, transaction);
       if (existing) {
         const { hash: _hash, id: _id, ...changes } = refreshed<KeyRecord>(incoming, existing);
+        // A key LiteLLM now gives another user or team is moved, as by /key/update (auth/management.ts, ownerSince).
+        if (incoming.userId !== existing.userId || incoming.teamId !== existing.teamId) changes.ownerSince = Date.now();
         await principals.updateKey(incoming.hash, changes, transaction);
         counts.keys.updated++;
       } else {

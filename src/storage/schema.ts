@@ -257,6 +257,8 @@ export interface ApiKeyTable extends LimitColumns {
   model_rpm_limit?: string | null;
   /** Per-model rate limits, JSON {model: tokens per minute}; null: none. */
   model_tpm_limit?: string | null;
+  /** When the key's user_id or team_id last changed (epoch ms); null: its created_at (keys made before this was kept). */
+  owner_since?: number | null;
 }
 
 export interface ChangeVersionTable {
@@ -397,7 +399,7 @@ export interface AgentExecutionTable {
 /** A stored response of POST /v1/responses (migration 0018): read only by its owner scope. */
 export interface StoredResponseTable {
   id: string;
-  /** `team:<id>`, `key:<id>` or `master`. */
+  /** `team@<created_at>:<id>`, `key@<owner_since>:<id>` (before scopes were dated: `team:<id>`, `key:<id>`), `key-hash:<hash>` or `master` (responses/owner-scope.ts). */
   owner: string;
   /** Epoch ms. */
   created_at: number;

@@ -67,7 +67,8 @@ function executionScope(request: FastifyRequest): ExecutionScope {
   const { caller } = callOf(request);
   // None from before the caller's user was created: a user re-created under a deleted user's id is someone else.
   if (caller.userId) return { userId: caller.userId, since: ownRowsSince(caller) };
-  if (caller.keyId) return { keyId: caller.keyId };
+  // A key without a user: none from before its present owner holds it (an admin may move a key, spend.ts ownRowsSince).
+  if (caller.keyId) return { keyId: caller.keyId, since: ownRowsSince(caller) };
   throw new GatewayError('permission_denied', 'agent stats and executions need a virtual key (its own executions) or the llm.configure permission (everyone\'s)');
 }
 

@@ -47,8 +47,8 @@ import { assertNoProviderFilesInBody } from '../../gateway/provider-file-referen
 import { assertNoProviderStoredObjects } from '../../gateway/provider-stored-references.js';
 import { assertVectorStoresGranted, vectorStoresOfResponses, type VectorStoreGrantLookup } from '../../auth/vector-store-access.js';
 import type { ResponseStore } from '../../responses/response-store.js';
-import { ownerScopeOf } from '../../responses/owner.js';
-import { relayOwnerScope, relayRecordId } from '../../responses/owner-scope.js';
+import { responseOwnerOf } from '../../responses/owner.js';
+import { relayOwner, relayRecordId } from '../../responses/owner-scope.js';
 
 type Json = Record<string, unknown>;
 
@@ -331,7 +331,7 @@ function assertRelayAllowed(request: FastifyRequest, method: 'GET' | 'DELETE' | 
  */
 async function relayedResponse(gateway: Gateway, store: ResponseStore, call: CallContext, operation: NativeOperation): Promise<GatewayResult> {
   const body = operation.request.native;
-  const owner = relayOwnerScope(ownerScopeOf(call.caller));
+  const owner = relayOwner(responseOwnerOf(call.caller));
   const previous = typeof body.previous_response_id === 'string' && body.previous_response_id !== '' ? body.previous_response_id : null;
   if (previous !== null && !(await store.find(relayRecordId(previous), owner))) {
     throw new GatewayError(
@@ -341,7 +341,7 @@ async function relayedResponse(gateway: Gateway, store: ResponseStore, call: Cal
     );
   }
   if (body.store === false) return gateway.native(call, operation, openAIRelayFormat);
-  const record = (id: string) => store.save({ id: relayRecordId(id), owner, created_at: call.startedAtEpochMs, model: operation.request.model, previous_response_id: previous, response: '', input_items: '', conversation: '' });
+  const record = (id: string) => store.save({ id: relayRecordId(id), owner: owner.scope, created_at: call.startedAtEpochMs, model: operation.request.model, previous_response_id: previous, response: '', input_items: '', conversation: '' });
   // A JSON answer is recorded once it is the answer the client gets (a post_call guardrail may still refuse it); a stream's id as it goes out.
   let held: string | undefined;
   let returned = false;

@@ -16,6 +16,16 @@ export function providerStatus(statuses: HealthStatus[]): HealthStatus {
 }
 
 /**
+ * The last error as callers who do not manage providers see it (as on GET /health, cached-health.ts):
+ * an unavailable deployment's reason names environment variables and the refused api_base (with any
+ * credentials in it), so it is only "unavailable"; other errors without the backend's URL (errors do
+ * not name what api_base hides).
+ */
+function lastErrorForNonAdmin(error: string, deployment: Deployment): string {
+  return deployment.available ? withoutBackendUrl(error, deployment) : 'unavailable';
+}
+
+/**
  * `showApiBase`: the deployments' URLs are shown (to callers who manage providers); null otherwise.
  * `visible`: only the deployments it accepts are reported (a caller's models: model-visibility.ts).
  */
@@ -33,8 +43,7 @@ export function providerHealthReport(health: HealthMonitor, models: ModelRegistr
       status: record?.status ?? 'unknown',
       response_time_ms: record?.responseTimeMs ?? null,
       last_checked: record?.lastCheckedAt ? new Date(record.lastCheckedAt).toISOString() : null,
-      // Without api_base, errors do not name it either.
-      last_error: record?.lastError === undefined ? null : options.showApiBase ? record.lastError : withoutBackendUrl(record.lastError, deployment),
+      last_error: record?.lastError === undefined ? null : options.showApiBase ? record.lastError : lastErrorForNonAdmin(record.lastError, deployment),
       consecutive_failures: record?.consecutiveFailures ?? 0,
       active: enabled,
       backend_id: backendOf(deployment)?.id ?? null,

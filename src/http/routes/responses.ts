@@ -23,7 +23,7 @@ import { countChatPromptTokens, MAX_COUNT_TOKENS_CHARACTERS, promptCharacters } 
 import type { ChatMessage } from '../../providers/types.js';
 import { adapterFor } from '../../providers/registry.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
-import { ownerScopeOf } from '../../responses/owner.js';
+import { ownerScopeOf, responseOwnerOf } from '../../responses/owner.js';
 import type { ResponseStore } from '../../responses/response-store.js';
 import type { StoredResponseRow } from '../../storage/repositories/stored-responses.js';
 import { openAIResponsesRelayFormat } from '../../gateway/formats/openai-responses/native-relay.js';
@@ -43,7 +43,7 @@ function notFound(id: string, param = 'id'): GatewayError {
 }
 
 async function storedOf(store: ResponseStore, request: FastifyRequest, id: string): Promise<StoredResponseRow> {
-  const row = await store.find(id, ownerScopeOf(callOf(request).caller));
+  const row = await store.find(id, responseOwnerOf(callOf(request).caller));
   if (!row) throw notFound(id);
   return row;
 }
@@ -187,7 +187,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         await assertVectorStoresGranted(vectorStoresOfResponses(operation.request.native), call.caller.principal, mayReachInternal, deps.vectorStoreGranted);
         const previousId = operation.request.native.previous_response_id;
         const named = typeof previousId === 'string' && previousId !== '';
-        const previous = named ? await store.find(previousId, ownerScopeOf(call.caller)) : undefined;
+        const previous = named ? await store.find(previousId, responseOwnerOf(call.caller)) : undefined;
         // Other keys reach only their own responses, which the gateway keeps (the upstream's have no owner it knows).
         if (!previous && !mayReachInternal && named) throw notFound(previousId, 'previous_response_id');
         const keptByGateway = previous !== undefined || (!mayReachInternal && operation.request.native.store !== false);
@@ -200,7 +200,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
       }
       const mapped = responsesRequestToChat(request.body);
       const { context } = mapped;
-      const owner = ownerScopeOf(call.caller);
+      const owner = responseOwnerOf(call.caller);
       // The only database read on this path, and only when the request needs stored data.
       let history: ChatMessage[] = [];
       // As OpenAI lists them: a continued response's input items are the earlier turns' inputs and outputs, then its own.
@@ -223,7 +223,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
         ? (response: ResponseObject) =>
             store.save({
               id: response.id,
-              owner,
+              owner: owner.scope,
               created_at: call.startedAtEpochMs,
               model: context.model,
               previous_response_id: context.previousResponseId,
@@ -271,7 +271,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
       }
       let history: ChatMessage[] = [];
       if (mapped.context.previousResponseId) {
-        const previous = await store.find(mapped.context.previousResponseId, ownerScopeOf(callOf(request).caller));
+        const previous = await store.find(mapped.context.previousResponseId, responseOwnerOf(callOf(request).caller));
         if (!previous) throw notFound(mapped.context.previousResponseId, 'previous_response_id');
         history = JSON.parse(previous.conversation) as ChatMessage[];
       }
@@ -305,7 +305,7 @@ export function registerResponsesRoutes(app: FastifyInstance, deps: { gateway: G
 
     app.delete<{ Params: { id: string } }>(`${prefix}/responses/:id`, { preHandler: requirePermission('llm.execute') }, async (request, reply) => {
       const { id } = request.params;
-      if (!(await store.delete(id, ownerScopeOf(callOf(request).caller)))) throw notFound(id);
+      if (!(await store.delete(id, responseOwnerOf(callOf(request).caller)))) throw notFound(id);
       return reply.type('application/json; charset=utf-8').send(JSON.stringify({ id, object: 'response', deleted: true }));
     });
   }

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { can, requirePermission } from '../../auth/permissions.js';
 import { GatewayError } from '../../errors.js';
 import type { Caller } from '../../auth/caller.js';
+import { ownerSinceOf } from '../../auth/principals.js';
 import { GROUP_COLUMNS, type GroupBy, type ReportRow, type SpendReportRepository, type Totals } from '../../storage/repositories/spend-reports.js';
 import type { StoredUsageLog } from '../../storage/schema.js';
 import { toCsv, type CsvValue } from '../csv.js';
@@ -318,14 +319,20 @@ function reportRowView(row: ReportRow, groupBy: GroupBy[], labels: Map<string, {
   return { ...view, total_spend: metrics.spend, ...metrics };
 }
 
-/** A non-operator's own usage: its user's, or its own key's when it has no user. */
-export function ownScope(caller: Caller): { userId?: string; keyId?: string } {
+/**
+ * A non-operator's own usage: its user's, or its own key's when it has no user — the key's since
+ * its present owner holds it (ownRowsSince).
+ */
+export function ownScope(caller: Caller): { userId?: string; keyId?: string; since?: number } {
   if (caller.userId) return { userId: caller.userId };
-  if (caller.keyId) return { keyId: caller.keyId };
+  if (caller.keyId) return { keyId: caller.keyId, since: ownRowsSince(caller) };
   throw new GatewayError('invalid_request', 'this key has no user and no key id to report usage for; pass user_id or api_key with an admin key');
 }
 
-/** A key's own logs: its user's calls (all of that user's keys), or its own calls without a user. */
+/**
+ * A key's own logs: its user's calls (all of that user's keys), or its own calls without a user.
+ * Every caller reads them from ownRowsSince on (a moved key's previous owner's calls are not its own).
+ */
 export function ownLogScope(caller: Caller): { ownKeyId?: string; ownUserId?: string } {
   if (caller.userId) return { ownUserId: caller.userId };
   if (caller.keyId) return { ownKeyId: caller.keyId };
@@ -337,10 +344,14 @@ export function ownLogScope(caller: Caller): { ownKeyId?: string; ownUserId?: st
  * User ids are names an admin chooses and a deleted user's rows stay (the billing history), so a
  * user created again under that id — someone else — would otherwise read the previous account's
  * calls, prompts and answers included, and its spend in the per-day totals (passed to the reports
- * as `since`). Keys without a user have random ids, never reused.
+ * as `since`). A key without a user reads its own rows (its id is random, never reused) from when
+ * its present owner holds it: an admin may move a key to another user or none (/key/update,
+ * /key/regenerate), and what the previous owner did with it is not the new holder's.
  */
 export function ownRowsSince(caller: Caller): number {
-  return caller.userId ? (caller.principal?.user?.createdAt ?? 0) : 0;
+  if (caller.userId) return caller.principal?.user?.createdAt ?? 0;
+  const key = caller.principal?.key;
+  return key ? ownerSinceOf(key) : 0;
 }
 
 /** A key filter a non-operator may give: a key without a user names only itself (never another key's usage). */

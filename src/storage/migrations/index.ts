@@ -30,6 +30,7 @@ import * as keyModelBudgets from './2026-12-05-0026-key-model-budgets.js';
 import * as proxySpend from './2026-12-07-0027-proxy-spend.js';
 import * as vectorStoreGrants from './2026-12-07-0028-vector-store-grants.js';
 import * as keyModelRateLimits from './2026-12-07-0029-key-model-rate-limits.js';
+import * as keyOwnerSince from './2026-12-07-0030-key-owner-since.js';
 
 interface DialectMigration {
   up(db: Kysely<unknown>, dialect: DialectName): Promise<void>;
@@ -63,6 +64,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '2026-12-07-0027-proxy-spend': proxySpend,
   '2026-12-07-0028-vector-store-grants': vectorStoreGrants,
   '2026-12-07-0029-key-model-rate-limits': keyModelRateLimits,
+  '2026-12-07-0030-key-owner-since': keyOwnerSince,
 };
 
 export function migrationProvider(dialect: DialectName): MigrationProvider {

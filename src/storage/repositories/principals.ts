@@ -9,7 +9,7 @@ import type { KeyRecord, Limits, TeamMember, TeamRecord, UserRecord, UserRole } 
 import type { ApiKeyTable, Database, LimitColumns, TeamTable, UserTable } from '../schema.js';
 
 import { bumpChangeVersion, readChangeVersion } from './change-versions.js';
-import { keyOwnerScope, relayOwnerScope, teamOwnerScope } from '../../responses/owner-scope.js';
+import { isScopeOf, legacyKeyOwnerScope, legacyTeamOwnerScope, relayOwnerScope } from '../../responses/owner-scope.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -17,12 +17,30 @@ const DAY_MS = 86_400_000;
 
 /**
  * The stored responses (POST /v1/responses) of deleted owners go with them: no key is left that may
- * read or delete them, and a team created again under the same team_id would read them.
+ * read or delete them. Every scope the team or key id was filed under goes (owner-scope.ts): the
+ * undated one, and each dated one — the team's as it is and any earlier team of that id, the key's
+ * under each of its owners, and what a call in flight when an owner was deleted (or a key moved)
+ * stored afterwards — with the records of the responses the OpenAI relay made for them
+ * (previous_response_id there). The dated scopes are found by a LIKE on their id, then matched
+ * exactly (LIKE ignores case on SQLite, and a team id may hold `:` or `@`).
  */
-async function deleteStoredResponsesOf(executor: Executor, owners: string[]): Promise<void> {
+async function deleteStoredResponsesOf(executor: Executor, owners: Array<{ kind: 'team' | 'key'; id: string }>): Promise<void> {
   if (owners.length === 0) return;
-  // With the records of the responses the OpenAI relay made for them (previous_response_id there).
-  await executor.deleteFrom('stored_responses').where('owner', 'in', [...owners, ...owners.map(relayOwnerScope)]).execute();
+  const undated = owners.map((owner) => (owner.kind === 'team' ? legacyTeamOwnerScope(owner.id) : legacyKeyOwnerScope(owner.id)));
+  await executor.deleteFrom('stored_responses').where('owner', 'in', [...undated, ...undated.map(relayOwnerScope)]).execute();
+  const escape = (text: string) => text.replace(/[\\%_]/g, (char) => `\\${char}`);
+  const relayed = relayOwnerScope('');
+  for (let start = 0; start < owners.length; start += 100) {
+    const chunk = owners.slice(start, start + 100);
+    const patterns = chunk.flatMap((owner) => [`${owner.kind}@%:${escape(owner.id)}`, `${relayed}${owner.kind}@%:${escape(owner.id)}`]);
+    const rows = await executor
+      .selectFrom('stored_responses')
+      .select(['id', 'owner'])
+      .where(sql<boolean>`(${sql.join(patterns.map((pattern) => sql`owner like ${pattern} escape '\\'`), sql` or `)})`)
+      .execute();
+    const ids = rows.filter((row) => chunk.some((owner) => isScopeOf(row.owner.startsWith(relayed) ? row.owner.slice(relayed.length) : row.owner, owner.kind, owner.id))).map((row) => row.id);
+    for (let at = 0; at < ids.length; at += 500) await executor.deleteFrom('stored_responses').where('id', 'in', ids.slice(at, at + 500)).execute();
+  }
 }
 
 function parseJson<T>(text: string | null | undefined, fallback: T): T {
@@ -90,6 +108,8 @@ export function keyFromRow(row: Selectable<ApiKeyTable>): KeyRecord {
     vectorStores: parseJson<string[]>(row.vector_stores, []),
     modelRpmLimit: storedModelRateLimits(row.model_rpm_limit),
     modelTpmLimit: storedModelRateLimits(row.model_tpm_limit),
+    // Keys made before owners were dated: held by their owner since they were created.
+    ownerSince: row.owner_since == null ? Number(row.created_at) : Number(row.owner_since),
   };
 }
 
@@ -117,6 +137,7 @@ function keyToRow(key: Partial<KeyRecord>): Partial<Insertable<ApiKeyTable>> {
   if (key.modelMaxBudget !== undefined) row.model_max_budget = Object.keys(key.modelMaxBudget).length > 0 ? JSON.stringify(toLiteLLM(key.modelMaxBudget)) : null;
   if (key.modelRpmLimit !== undefined) row.model_rpm_limit = modelRateLimitsColumn(key.modelRpmLimit);
   if (key.modelTpmLimit !== undefined) row.model_tpm_limit = modelRateLimitsColumn(key.modelTpmLimit);
+  if (key.ownerSince !== undefined) row.owner_since = key.ownerSince;
   return row;
 }
 
@@ -220,7 +241,7 @@ export class PrincipalRepository {
     // A deleted key's per-model spend goes with it (key ids are never reused, but nothing should outlive its key).
     const ids = (await executor.selectFrom('api_keys').select('key_id').where('key_hash', 'in', hashes).execute()).map((row) => row.key_id);
     if (ids.length > 0) await executor.deleteFrom('key_model_spend').where('key_id', 'in', ids).execute();
-    await deleteStoredResponsesOf(executor, ids.map(keyOwnerScope));
+    await deleteStoredResponsesOf(executor, ids.map((id) => ({ kind: 'key' as const, id })));
     const result = await executor.deleteFrom('api_keys').where('key_hash', 'in', hashes).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
@@ -282,7 +303,7 @@ export class PrincipalRepository {
     if (userIds.length === 0) return 0;
     await executor.deleteFrom('team_members').where('user_id', 'in', userIds).execute();
     const keyIds = (await executor.selectFrom('api_keys').select('key_id').where('user_id', 'in', userIds).execute()).map((row) => row.key_id);
-    await deleteStoredResponsesOf(executor, keyIds.map(keyOwnerScope));
+    await deleteStoredResponsesOf(executor, keyIds.map((id) => ({ kind: 'key' as const, id })));
     await executor.deleteFrom('api_keys').where('user_id', 'in', userIds).execute();
     await executor.deleteFrom('byok_keys').where('user_id', 'in', userIds).execute();
     const result = await executor.deleteFrom('users').where('user_id', 'in', userIds).executeTakeFirst();
@@ -332,7 +353,7 @@ export class PrincipalRepository {
   async deleteTeams(teamIds: string[], executor: Executor = this.db): Promise<{ teams: number; keyHashes: string[] }> {
     if (teamIds.length === 0) return { teams: 0, keyHashes: [] };
     const keys = await executor.selectFrom('api_keys').select(['key_hash', 'key_id']).where('team_id', 'in', teamIds).execute();
-    await deleteStoredResponsesOf(executor, [...teamIds.map(teamOwnerScope), ...keys.map((row) => keyOwnerScope(row.key_id))]);
+    await deleteStoredResponsesOf(executor, [...teamIds.map((id) => ({ kind: 'team' as const, id })), ...keys.map((row) => ({ kind: 'key' as const, id: row.key_id }))]);
     await executor.deleteFrom('team_members').where('team_id', 'in', teamIds).execute();
     await executor.deleteFrom('api_keys').where('team_id', 'in', teamIds).execute();
     const result = await executor.deleteFrom('teams').where('team_id', 'in', teamIds).executeTakeFirst();
@@ -358,20 +379,28 @@ export class PrincipalRepository {
   }
 
   /**
-   * Each member's spend in the team (micro-dollars) since its user was created, from the daily
-   * rollups: a user deleted and created again under its id (and added to the team again) is another
-   * account, and the rollup rows of its id hold the deleted one's calls too. As for a user's own
+   * Each member's spend in the team (micro-dollars) since its user and the team were created (the
+   * later of the two), from the daily rollups: a user deleted and created again under its id (and
+   * added to the team again) is another account, and so is a team deleted and created again under
+   * its team_id — the rollup rows of the id hold the deleted one's calls too. As for a user's own
    * reports (spend-reports.ts, reportSince), the creation day sums the usage rows since that instant
-   * and the later days the rollups; a member with no user row keeps its id's whole history.
+   * and the later days the rollups; a member with no user row counts from the team's creation.
    * Two queries per 100 members (the conditions are per member).
    */
   async memberSpend(teamId: string): Promise<Map<string, number>> {
-    const members = await this.db
+    const team = await this.db.selectFrom('teams').select('created_at').where('team_id', '=', teamId).executeTakeFirst();
+    const teamSince = team?.created_at == null ? undefined : Number(team.created_at);
+    const rows = await this.db
       .selectFrom('team_members')
       .leftJoin('users', 'users.user_id', 'team_members.user_id')
       .select(['team_members.user_id as user_id', 'users.created_at as created_at'])
       .where('team_members.team_id', '=', teamId)
       .execute();
+    const members = rows.map((row) => {
+      const userSince = row.created_at == null ? undefined : Number(row.created_at);
+      const since = userSince === undefined ? teamSince : teamSince === undefined ? userSince : Math.max(userSince, teamSince);
+      return { user_id: row.user_id, created_at: since ?? null };
+    });
     const spent = new Map<string, number>();
     const add = (rows: Array<{ user_id: string | null; spent: number | string | null }>) => {
       for (const row of rows) if (row.user_id) spent.set(row.user_id, (spent.get(row.user_id) ?? 0) + Number(row.spent ?? 0));
