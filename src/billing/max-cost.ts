@@ -513,7 +513,7 @@ function namedById(value: unknown): boolean {
  */
 export function promptReadBound(input: CostInput, deployment: Pick<Deployment, 'provider' | 'upstreamModel' | 'modelInfo'>, promptTokens = promptTokenBound(input)): number {
   const read = promptTokens + providerAddedPromptTokens(input, deployment);
-  if (!boundOf(input).storedInput && !feedsToolResults(input)) return read;
+  if (!boundOf(input).storedInput && !feedsToolResults(input) && !readsTimedMedia(input, deployment)) return read;
   return Math.max(read, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
 }
 
@@ -527,6 +527,32 @@ export function promptReadBound(input: CostInput, deployment: Pick<Deployment, '
 export function feedsToolResults(input: CostInput): boolean {
   const serverTools = input.body.serverTools;
   return Array.isArray(serverTools) && serverTools.length > 0;
+}
+
+/** Google's providers: they bill audio and video inline by duration (32 tokens a second of audio, about 263 of video). */
+const GOOGLE_PROVIDERS = new Set(['gemini', 'vertex_ai', 'vertex_ai_beta']);
+const TIMED_MIME = /^(?:audio|video)\//i;
+const TIMED_DATA_URL = /^data:(?:audio|video)\//i;
+
+/**
+ * Whether a call to a Google model carries audio or video inline (Gemini `inlineData` of an audio or
+ * video type, a chat `input_audio` part, a chat `file` part whose data URL is audio or video). Google
+ * bills them by their duration, which their bytes do not bound: an hour of compressed silence or a
+ * 10-minute video fits in a few kilobytes. Such input is read beyond the request's bytes: reserved
+ * (promptReadBound) and accepted (usage-bounds.ts) up to the model's input window.
+ */
+export function readsTimedMedia(input: CostInput, deployment: Pick<Deployment, 'provider'>): boolean {
+  if (!GOOGLE_PROVIDERS.has(deployment.provider)) return false;
+  return someJsonObject(input.body, (node) => {
+    const media = isJsonObject(node.inlineData) ? node.inlineData : isJsonObject(node.inline_data) ? node.inline_data : undefined;
+    if (media) {
+      const mimeType = media.mimeType ?? media.mime_type;
+      return typeof mimeType === 'string' && TIMED_MIME.test(mimeType);
+    }
+    if (node.type === 'input_audio') return true;
+    if (node.type === 'file' && isJsonObject(node.file)) return typeof node.file.file_data === 'string' && TIMED_DATA_URL.test(node.file.file_data);
+    return false;
+  });
 }
 
 /** Keys of a Gemini part that carries media inline or by reference (either JSON spelling). */

@@ -28,7 +28,7 @@
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { isJsonObject, someJsonObject } from '../json-object.js';
-import { billableOutputLimit, DEFAULT_INPUT_WINDOW, feedsToolResults, namesKeptItem, namesRemoteDocument, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_INPUT_WINDOW, feedsToolResults, namesKeptItem, namesRemoteDocument, readsTimedMedia, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
 
 export { DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
 const PROMPT_MULTIPLIER = 4;
@@ -68,7 +68,7 @@ function promptLimit(input: CostInput, deployment: Deployment, reportedPrompt: n
   // gpt-4o-mini's images cost up to 48,169 tokens each, Claude's tool prompt and Anthropic-defined
   // tools up to a few thousand (max-cost.ts): beyond any multiple of the estimate of a short call.
   const limit = Math.max(PROMPT_MULTIPLIER * estimate, estimate + PROMPT_ALLOWANCE) + providerAddedPromptTokens(input, deployment);
-  if ((reportedPrompt !== undefined && reportedPrompt <= limit) || !readsBeyondRequest(input)) return limit;
+  if ((reportedPrompt !== undefined && reportedPrompt <= limit) || (!readsBeyondRequest(input) && !readsTimedMedia(input, deployment))) return limit;
   return Math.max(limit, deployment.modelInfo.max_input_tokens ?? DEFAULT_INPUT_WINDOW);
 }
 
