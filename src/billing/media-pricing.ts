@@ -82,6 +82,11 @@ function serverToolPrices(provider: string | undefined, model: string): MediaPri
     case 'openai':
     case 'azure':
       return { perWebSearch: pico(/^(gpt-4o|gpt-4\.1)/.test(name) ? 0.025 : 0.01), perFileSearch: pico(0.0025) };
+    case 'perplexity':
+      // The request fee of a Sonar call, at its dearest search context size (high): $12 per 1,000 on
+      // sonar and sonar-reasoning, $14 on sonar-pro and sonar-reasoning-pro (docs.perplexity.ai, pricing).
+      if (!SONAR_REQUEST_FEE.test(name)) return {};
+      return { perWebSearch: pico(/-pro$/.test(name) ? 0.014 : 0.012) };
     default:
       return {};
   }
@@ -96,9 +101,17 @@ function serverToolPrices(provider: string | undefined, model: string): MediaPri
  */
 const SEARCH_MODEL = /(?:^|\/)gpt-[\w.-]+?-search-(?:preview|api)(?:-\d{4}-\d{2}-\d{2})?$/i;
 
-/** Web searches one chat call to the deployment runs by itself: 1 for OpenAI's search models, else 0. */
-export function chatSearchesPerCall(deployment: { upstreamModel: string; modelInfo: ModelInfo }): number {
+/**
+ * Perplexity's Sonar models bill a fee per request beside the tokens, by the search context size
+ * (`web_search_options.search_context_size`, low by default): every call searches. Deep research is
+ * billed per search query it reports instead (not priced here: give it model_info prices).
+ */
+const SONAR_REQUEST_FEE = /^sonar(?:-pro|-reasoning|-reasoning-pro)?$/;
+
+/** Web searches one chat call to the deployment runs by itself: 1 for OpenAI's search models and Perplexity's Sonar models, else 0. */
+export function chatSearchesPerCall(deployment: { provider?: string; upstreamModel: string; modelInfo: ModelInfo }): number {
   const base = deployment.modelInfo.base_model;
+  if (deployment.provider === 'perplexity' && SONAR_REQUEST_FEE.test((base || deployment.upstreamModel).toLowerCase().replace(/^.*\//, ''))) return 1;
   return SEARCH_MODEL.test(deployment.upstreamModel) || (typeof base === 'string' && SEARCH_MODEL.test(base)) ? 1 : 0;
 }
 
