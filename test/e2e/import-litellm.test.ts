@@ -147,6 +147,8 @@ async function fill(url: string): Promise<void> {
     await client.query(`insert into "LiteLLM_ObjectPermissionTable" (object_permission_id, vector_stores, mcp_servers) values ('op-team-1', '{vs_team1}', '{}'), ('op-key-19', '{vs_key19}', '{github}')`);
     await client.query(`update "LiteLLM_TeamTable" set object_permission_id = 'op-team-1' where team_id = 'team-1'`);
     await client.query(`update "LiteLLM_VerificationToken" set object_permission_id = 'op-key-19' where token = $1`, [sha256(KEYS[19].secret)]);
+    // Key 19 holds a per-model rate limit, which LiteLLM keeps in the key's metadata.
+    await client.query(`update "LiteLLM_VerificationToken" set metadata = metadata || '{"model_rpm_limit": {"cheap": 1}}'::jsonb where token = $1`, [sha256(KEYS[19].secret)]);
     await client.query(`insert into "LiteLLM_EndUserTable" (user_id, alias, spend, budget_id, blocked, allowed_model_region) values ('cust-a', 'A', 0.5, 'tiny', false, 'eu'), ('cust-b', null, 0, null, true, null), ('cust-c', null, 2, 'gold', false, null)`);
   } finally {
     await client.end();
@@ -299,5 +301,12 @@ describe.runIf(postgres)('switchboard import-litellm from a LiteLLM PostgreSQL d
     // The running gateway picks the re-import up (version poll); the key's spend did not go back.
     await expect.poll(async () => (await api.keyInfo(KEYS[1].secret)).spend, { timeout: 5_000 }).toBeCloseTo(spentSince, 9);
     expect((await api.keyInfo(KEYS[2].secret)).max_budget).toBe(KEYS[2].maxBudget);
+  });
+
+  it("an imported key keeps the model_rpm_limit LiteLLM kept in its metadata, enforced (last: its calls add spend)", async () => {
+    const client = new OpenAI({ apiKey: KEYS[19].secret, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+    expect((await api.keyInfo(KEYS[19].secret)).model_rpm_limit).toEqual({ cheap: 1 });
+    await expect(client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 })).resolves.toMatchObject({ object: 'chat.completion' });
+    await expect(client.chat.completions.create({ model: 'cheap', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 })).rejects.toMatchObject({ status: 429, message: expect.stringContaining('model_rpm_limit["cheap"]') });
   });
 });
