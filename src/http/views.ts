@@ -423,7 +423,7 @@ export interface ObjectPermissionView {
   vector_stores: string[];
 }
 
-export type KeyView = Omit<ViewOf<typeof KEY_FIELDS>, 'aliases' | 'object_permission'> & { aliases: Record<string, string>; object_permission: ObjectPermissionView };
+export type KeyView = Omit<ViewOf<typeof KEY_FIELDS>, 'aliases' | 'object_permission' | 'model_rpm_limit' | 'model_tpm_limit'> & { aliases: Record<string, string>; object_permission: ObjectPermissionView; model_rpm_limit: Record<string, number>; model_tpm_limit: Record<string, number> };
 
 export const KEY_LIST_FIELDS = { keys: 'unknown', total_count: 'number', current_page: 'number', total_pages: 'number' } as const satisfies Record<string, FieldKind>;
 

@@ -18,7 +18,14 @@ function budgetText(key: KeyView): string {
 }
 
 function limitsText(key: KeyView): string {
-  const parts = [key.rpm_limit !== null ? `${key.rpm_limit} rpm` : null, key.tpm_limit !== null ? `${key.tpm_limit} tpm` : null, key.max_parallel_requests !== null ? `${key.max_parallel_requests} parallel` : null].filter(Boolean);
+  const perModel = (limits: Record<string, number> | undefined, unit: string) => Object.entries(limits ?? {}).map(([model, limit]) => `${model}: ${limit} ${unit}`);
+  const parts = [
+    key.rpm_limit !== null ? `${key.rpm_limit} rpm` : null,
+    key.tpm_limit !== null ? `${key.tpm_limit} tpm` : null,
+    key.max_parallel_requests !== null ? `${key.max_parallel_requests} parallel` : null,
+    ...perModel(key.model_rpm_limit, 'rpm'),
+    ...perModel(key.model_tpm_limit, 'tpm'),
+  ].filter(Boolean);
   return parts.length ? parts.join(' · ') : 'none';
 }
 
