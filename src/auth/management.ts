@@ -382,15 +382,25 @@ export class ManagementService {
     if (fields.model_rpm_limit !== undefined) changes.modelRpmLimit = fields.model_rpm_limit ?? {};
     if (fields.model_tpm_limit !== undefined) changes.modelTpmLimit = fields.model_tpm_limit ?? {};
     if (fields.vector_stores !== undefined) changes.vectorStores = fields.vector_stores ?? [];
+    const budgetId = changes.budgetId !== undefined ? changes.budgetId : existing.budgetId;
     if (fields.spend !== undefined) {
       changes.spendMicros = toMicros(fields.spend)!;
       // The spend given is this period's: the stored spend is read as the period's only from its start.
-      const period = currentPeriod({ ...existing, ...changes }, now);
+      // The period is the one admission counts in: a linked budget object's budget_duration where the key sets no budget of its own.
+      const period = currentPeriod(await this.periodLimits({ ...existing, ...changes }, budgetId), now);
       if (period !== 0) changes.budgetPeriodStart = period;
     }
-    await this.carryPeriod('key', existing.id, existing, existing.budgetId, { ...existing, ...changes }, changes.budgetId !== undefined ? changes.budgetId : existing.budgetId, now);
-    await this.repo.updateKey(existing.hash, changes);
-    if (fields.spend !== undefined) await this.resetLiveSpend({ ...existing, ...changes });
+    await this.carryPeriod('key', existing.id, existing, existing.budgetId, { ...existing, ...changes }, budgetId, now);
+    const modelMoves = await this.carryModelPeriods(existing, { ...existing, ...changes }, budgetId, now);
+    if (modelMoves.length === 0) await this.repo.updateKey(existing.hash, changes);
+    else {
+      // The stored per-entry spend moves into the new periods with the change, or not at all.
+      await this.repo.db.transaction().execute(async (transaction) => {
+        await this.repo.updateKey(existing.hash, changes, transaction);
+        for (const { entry, fromPeriod, toPeriod } of modelMoves) await this.repo.moveModelSpendPeriod(existing.id, entry, fromPeriod, toPeriod, transaction);
+      });
+    }
+    if (fields.spend !== undefined) await this.resetLiveSpend({ ...existing, ...changes }, budgetId, now);
     await this.directory.changed([existing.hash]);
     return (await this.repo.findKey(existing.hash))!;
   }
@@ -421,9 +431,48 @@ export class ManagementService {
     if (fromPeriod !== toPeriod) await this.limits.movePeriod(budgetSubjectName({ kind, id, limits: before }), fromPeriod, toPeriod, spendThisPeriod(to, now));
   }
 
-  /** Puts a key's spend as stored (an administrator's reset) into the live budget counter. */
-  private async resetLiveSpend(key: KeyRecord): Promise<void> {
-    await this.limits.setSpent(budgetSubjectName({ kind: 'key', id: key.id, limits: key }), currentPeriod(key), key.spendMicros);
+  /** The model_max_budget entries that hold a key (its own, else its budget object's); none when the budget's cannot be read. */
+  private async modelBudgetsOf(own: ModelBudgets | undefined, budgetId: string | null | undefined): Promise<ModelBudgets> {
+    const budget = budgetId ? await this.lookupBudget(budgetId) : null;
+    try {
+      return effectiveModelBudgets(own, budget && budgetId ? { budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null } : undefined);
+    } catch {
+      return {};
+    }
+  }
+
+  /**
+   * The per-model counterpart of carryPeriod: a model_max_budget entry whose period changes (its
+   * time_period changed, made a lifetime budget or given a period, or the budget object supplying it
+   * changed) keeps the spend of its current period, as a key's own budget_duration change does.
+   * Entry periods repeat from the key's creation, so the new period may start before the old one: the
+   * live counter moves (with the reservations of calls in flight) and the stored per-entry spend is
+   * moved into the new period (PrincipalRepository.moveModelSpendPeriod), else the entry started
+   * from nothing. Returns the stored moves to make with the key's change.
+   */
+  private async carryModelPeriods(before: KeyRecord, after: KeyRecord, afterBudget: string | null | undefined, now: number): Promise<Array<{ entry: string; fromPeriod: number; toPeriod: number }>> {
+    const [from, to] = await Promise.all([this.modelBudgetsOf(before.modelMaxBudget, before.budgetId), this.modelBudgetsOf(after.modelMaxBudget, afterBudget)]);
+    const moves: Array<{ entry: string; fromPeriod: number; toPeriod: number }> = [];
+    for (const entry of Object.keys(from)) {
+      if (!to[entry]) continue;
+      const fromPeriod = modelBudgetPeriod(from[entry], before.createdAt, now);
+      const toPeriod = modelBudgetPeriod(to[entry], before.createdAt, now);
+      if (fromPeriod !== toPeriod) moves.push({ entry, fromPeriod, toPeriod });
+    }
+    if (moves.length === 0) return moves;
+    const recorded = before.modelSpend ?? (await this.repo.modelSpendOf(before.id));
+    for (const { entry, fromPeriod, toPeriod } of moves) {
+      await this.limits.movePeriod(modelBudgetSubjectName(before, entry), fromPeriod, toPeriod, modelSpendThisPeriod(recorded[entry], fromPeriod));
+    }
+    return moves;
+  }
+
+  /**
+   * Puts a key's spend as stored (an administrator's reset) into the live budget counter — the one
+   * of the period admission counts in (the linked budget object's, where it gives the key its period).
+   */
+  private async resetLiveSpend(key: KeyRecord, budgetId: string | null | undefined, now: number): Promise<void> {
+    await this.limits.setSpent(budgetSubjectName({ kind: 'key', id: key.id, limits: key }), currentPeriod(await this.periodLimits(key, budgetId), now), key.spendMicros);
   }
 
   async setKeyBlocked(keyOrHash: string, blocked: boolean): Promise<KeyRecord> {

@@ -212,6 +212,22 @@ export class PrincipalRepository {
       .execute();
   }
 
+  /**
+   * A model_max_budget entry's period changed (an admin's /key/update): its recorded spend of the
+   * period it was in (`fromPeriod`) becomes the new period's, as it stands when the change is stored
+   * (calls written meanwhile included); a record of an older period counts nothing in the new one.
+   * A plain overwrite: the new period may start before the old one (entry periods repeat from the
+   * key's creation), which recordModelSpend and the usage writer read as a late, older period.
+   */
+  async moveModelSpendPeriod(keyId: string, model: string, fromPeriod: number, toPeriod: number, executor: Executor = this.db): Promise<void> {
+    await executor
+      .updateTable('key_model_spend')
+      .set({ period_start: toPeriod, spend_micros: sql<number>`case when period_start = ${fromPeriod} then spend_micros else 0 end` })
+      .where('key_id', '=', keyId)
+      .where('model', '=', model)
+      .execute();
+  }
+
   /** A key's recorded spend per model_max_budget entry (with the period each belongs to). */
   async modelSpendOf(keyId: string, executor: Executor = this.db): Promise<Record<string, ModelSpend>> {
     const rows = await executor.selectFrom('key_model_spend').select(['model', 'period_start', 'spend_micros']).where('key_id', '=', keyId).execute();
