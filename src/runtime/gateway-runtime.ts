@@ -27,6 +27,7 @@ import { GatewayMetrics } from '../observability/metrics.js';
 import { ModelCatalog } from '../routing/catalog.js';
 import { routerPolicyFrom } from '../routing/policy.js';
 import { Router } from '../routing/router.js';
+import { shareDeploymentMarks } from '../billing/priority-default.js';
 import { LocalRouterState } from '../state/local-router-state.js';
 import { RedisRouterState } from '../state/redis-router-state.js';
 import type { RouterState } from '../state/router-state.js';
@@ -338,10 +339,12 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   const routerState: RouterState = redisUrl
     ? new ResilientRouterState(RedisRouterState.create({ url: redisUrl, prefix: redisPrefix, logger, deploymentIds: catalog.allDeployments().map((deployment) => deployment.id) }), sharedState!)
     : (worker?.router ?? new LocalRouterState());
+  // Reservations on every replica (and worker) are sized by the marks any of them set (billing/priority-default.ts).
+  const stopSharingMarks = shareDeploymentMarks(routerState);
   const limitsState: LimitsState = resilientLimits ?? worker?.limits ?? new LocalLimitsState();
   // A normal start shares limits from its first request; an unreachable Redis delays it at most 2 s.
   if (resilientLimits && !(await resilientLimits.connected(2_000))) logger.warn({ redis: redactUrl(redisUrl!) }, "starting without Redis: limits run on this replica's memory until it answers");
-  const management = new ManagementService(() => {
+  const management: ManagementService = new ManagementService(() => {
     if (!principals) throw databaseNotReady();
     return principals;
   }, keyDirectory, limitsState, platformSettings, (budgetId) => budgetService.budgetTable(budgetId), () => byok.usersDeleted());
@@ -349,7 +352,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
     if (!customerBudgets) throw databaseNotReady();
     return customerBudgets;
   };
-  const budgetService = new BudgetService(customerStore, customerDirectory, keyDirectory, limitsState);
+  const budgetService: BudgetService = new BudgetService(customerStore, customerDirectory, keyDirectory, limitsState, management);
   const customerService = new CustomerService(customerStore, customerDirectory, limitsState, () => gatewaySettings.maxEndUserBudgetMicros);
   const upstream = new UpstreamClient();
   const monitored = () => modelRegistry.entries().map((entry) => ({ deployment: entry.deployment, active: entry.enabled }));
@@ -611,6 +614,7 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await workerSink?.close();
       await analytics.close();
       await upstream.close();
+      stopSharingMarks();
       await routerState.close();
       await cache?.close();
       await limitsState.close();

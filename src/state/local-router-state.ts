@@ -1,10 +1,12 @@
-import { currentMinute, MINUTE_MS, type RouterState, type UsageWindow } from './router-state.js';
+import { currentMinute, MARK_TTL_MS, MINUTE_MS, type DeploymentMark, type MarkListener, type RouterState, type UsageWindow } from './router-state.js';
 
 /** RouterState for one process: plain maps, pruned as minutes pass. */
 export class LocalRouterState implements RouterState {
   private readonly failures = new Map<string, number[]>();
   private readonly cooldowns = new Map<string, number>();
   private readonly windows = new Map<string, { minute: number } & UsageWindow>();
+  /** `mark\ndeployment` → when it was last set: a process of its own has no one to tell, but a primary hands them to its workers. */
+  private readonly marks = new Map<string, number>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -66,6 +68,29 @@ export class LocalRouterState implements RouterState {
       const window = this.window(id);
       return [id, { requests: window.requests, tokens: window.tokens }];
     }));
+  }
+
+  async shareMark(mark: DeploymentMark, deploymentId: string, at: number): Promise<void> {
+    const key = `${mark}\n${deploymentId}`;
+    if (at > (this.marks.get(key) ?? 0)) this.marks.set(key, at);
+  }
+
+  /** One process: no other replica shares marks with it. */
+  onMark(_listener: MarkListener): void {}
+
+  /** The marks set within the last hour, as [mark, deployment, at] (a worker starting under a primary reads them). */
+  activeMarks(): Array<[DeploymentMark, string, number]> {
+    const now = this.now();
+    const active: Array<[DeploymentMark, string, number]> = [];
+    for (const [key, at] of this.marks) {
+      if (now - at > MARK_TTL_MS) {
+        this.marks.delete(key);
+        continue;
+      }
+      const newline = key.indexOf('\n');
+      active.push([key.slice(0, newline) as DeploymentMark, key.slice(newline + 1), at]);
+    }
+    return active;
   }
 
   async close(): Promise<void> {}

@@ -2,12 +2,31 @@
  * RouterState shared by every replica through Redis. Cooldowns are Redis keys with a TTL, and each
  * replica keeps a local copy updated by pub/sub (and loaded at start), so the request path reads
  * them without a round trip. Per-minute usage is counted in Redis with one atomic script per
- * reservation, so rpm limits hold across replicas.
+ * reservation, so rpm limits hold across replicas. Deployment marks (billing/priority-default.ts)
+ * are records of a shared hash (redis-shared-hash.ts): the latest per mark and deployment, loaded
+ * at start and pushed to the other replicas as they are set.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { redisClient, subscribeWithin, whenReady } from './redis-client.js';
-import { currentMinute, MINUTE_MS, type RouterState, type UsageWindow } from './router-state.js';
+import { RedisSharedHash } from './redis-shared-hash.js';
+import { currentMinute, isDeploymentMark, MARK_TTL_MS, MINUTE_MS, type DeploymentMark, type MarkListener, type RouterState, type UsageWindow } from './router-state.js';
+
+interface MarkRecord {
+  mark: DeploymentMark;
+  deploymentId: string;
+  at: number;
+}
+
+function parseMark(text: string): MarkRecord | undefined {
+  try {
+    const record = JSON.parse(text) as Partial<MarkRecord> | null;
+    if (record && isDeploymentMark(record.mark) && typeof record.deploymentId === 'string' && typeof record.at === 'number' && Number.isFinite(record.at)) return record as MarkRecord;
+  } catch {
+    // Not a record of ours: ignored.
+  }
+  return undefined;
+}
 
 // KEYS[1] = failures counter, KEYS[2] = cooldown key; ARGV: allowedFails, cooldownMs, now
 const RECORD_FAILURE = `
@@ -46,6 +65,9 @@ export class RedisRouterState implements RouterState {
   private readonly channel: string;
 
   private readonly known = new Set<string>();
+  private readonly marks: RedisSharedHash<MarkRecord>;
+  private marksStarted = false;
+  private readonly markListeners: MarkListener[] = [];
   /** Settles once Redis confirmed the subscription (or gave up waiting). */
   private readonly subscribed: Promise<void>;
 
@@ -61,6 +83,7 @@ export class RedisRouterState implements RouterState {
       if (deploymentId && until > Date.now()) this.cooldowns.set(deploymentId, until);
     });
     this.subscribed = subscribeWithin(this.subscriber, this.channel, 10_000);
+    this.marks = new RedisSharedHash<MarkRecord>(options.url, `${this.prefix}deployment-marks`, 'deployment marks', options.logger, parseMark);
     // Each (re)connection picks up the cooldowns other replicas set meanwhile.
     this.redis.on('ready', () => void this.loadCooldowns([...this.known]).catch((error: Error) => options.logger.debug({ err: error.message }, 'could not load cooldowns')));
   }
@@ -145,9 +168,24 @@ export class RedisRouterState implements RouterState {
     return result;
   }
 
+  async shareMark(mark: DeploymentMark, deploymentId: string, at: number): Promise<void> {
+    await this.marks.save(`${mark}:${deploymentId}`, { mark, deploymentId, at });
+  }
+
+  onMark(listener: MarkListener): void {
+    this.markListeners.push(listener);
+    if (this.marksStarted) return;
+    this.marksStarted = true;
+    // A mark older than its hour is history: a replica starting now does not reserve by it.
+    void this.marks.start((record) => {
+      if (Date.now() - record.at > MARK_TTL_MS) return;
+      for (const each of this.markListeners) each(record.mark, record.deploymentId, record.at);
+    }).catch((error: Error) => this.options.logger.debug({ err: error.message }, 'could not load deployment marks'));
+  }
+
   async close(): Promise<void> {
     this.subscriber.disconnect();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await Promise.all([this.redis.quit().catch(() => this.redis.disconnect()), this.marks.close()]);
   }
 }
 

@@ -7,7 +7,7 @@
 import { LocalRouterState } from './local-router-state.js';
 import { isConnectionFailure } from './redis-client.js';
 import type { RedisRouterState } from './redis-router-state.js';
-import type { RouterState, UsageWindow } from './router-state.js';
+import type { DeploymentMark, MarkListener, RouterState, UsageWindow } from './router-state.js';
 import type { SharedStateStatus } from './shared-state-status.js';
 
 export class ResilientRouterState implements RouterState {
@@ -59,6 +59,15 @@ export class ResilientRouterState implements RouterState {
       () => this.shared.usage(deploymentIds),
       () => this.local.usage(deploymentIds),
     );
+  }
+
+  /** A mark Redis does not take stays this replica's (it reserves by it all the same). */
+  shareMark(mark: DeploymentMark, deploymentId: string, at: number): Promise<void> {
+    return this.shared.shareMark(mark, deploymentId, at).catch(() => undefined);
+  }
+
+  onMark(listener: MarkListener): void {
+    this.shared.onMark(listener);
   }
 
   watch(deploymentIds: string[]): Promise<void> {

@@ -25,7 +25,7 @@ import type { ChatChunk, ChatStreamTransform, Deployment, EmittedChunk, MediaUni
 import { googleError, streamError } from './errors.js';
 import { withOutputCap } from './generation-config.js';
 import { geminiHeaders, methodUrl, modelResource } from './request.js';
-import { candidatesOf, laterStreamUsage, usageFromGemini } from './response.js';
+import { candidatesOf, laterStreamUsage, usageFromGemini, writesOutput } from './response.js';
 import type { GeminiGenerateContentResponse } from './wire.js';
 import { vertexRequest } from '../vertex/request.js';
 import { isVertexEmbeddingModel, vertexPublisher } from '../vertex/settings.js';
@@ -88,7 +88,7 @@ function usageOf({ method }: NativeCall, body: unknown, target?: Deployment): Us
   if (method === 'embedContent' || method === 'batchEmbedContents') return undefined;
   if (!isJsonObject(body)) return undefined;
   const grounded = isGrounded(body);
-  return withGrounding(usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata), grounded, grounded ? searchQueriesOf(body, new Set()).size : 0);
+  return withGrounding(usageFromGemini((body as GeminiGenerateContentResponse).usageMetadata, writesOutput(candidatesOf(body as GeminiGenerateContentResponse))), grounded, grounded ? searchQueriesOf(body, new Set()).size : 0);
 }
 
 /** Whether an answer was grounded with Google Search: a candidate carries `groundingMetadata` (Google bills the prompt). */

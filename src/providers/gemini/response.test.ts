@@ -4,7 +4,7 @@ import { GatewayError } from '../../errors.js';
 import { geminiAdapter } from './index.js';
 import { geminiDeployment } from './test-support.js';
 import { usageFromOpenAI, usageToOpenAI } from '../shared/usage.js';
-import { mapFinishReason, usageFromGemini } from './response.js';
+import { mapFinishReason, usageFromGemini, writesOutput } from './response.js';
 
 const NOW = Date.UTC(2025, 5, 1, 12, 0, 0);
 const CREATED = NOW / 1000;
@@ -149,8 +149,27 @@ describe('finish reasons and usage', () => {
   });
 
   it('counts absent from usageMetadata are zero (proto3), absent usageMetadata is unknown', () => {
-    expect(usageFromGemini({ promptTokenCount: 8, totalTokenCount: 8 })).toEqual({ promptTokens: 8, completionTokens: 0, totalTokens: 8, cachedTokens: 0, reasoningTokens: 0 });
+    expect(usageFromGemini({ promptTokenCount: 8, totalTokenCount: 8 }, false)).toEqual({ promptTokens: 8, completionTokens: 0, totalTokens: 8, cachedTokens: 0, reasoningTokens: 0 });
     expect(usageFromGemini(undefined)).toBeUndefined();
+  });
+
+  it('an absent output count is the total beyond the prompt, thoughts and tool-use prompt; else unknown for an answer that wrote something', () => {
+    expect(usageFromGemini({ promptTokenCount: 8, totalTokenCount: 408 })).toMatchObject({ promptTokens: 8, completionTokens: 400, totalTokens: 408 });
+    expect(usageFromGemini({ promptTokenCount: 8, toolUsePromptTokenCount: 2, thoughtsTokenCount: 30, totalTokenCount: 140 })).toMatchObject({ promptTokens: 10, completionTokens: 130, reasoningTokens: 30 });
+    // The total holds nothing more: a stream's event before the last, or an upstream that left the output out.
+    expect(usageFromGemini({ promptTokenCount: 8, totalTokenCount: 8 })).toMatchObject({ promptTokens: 8, completionTokens: undefined, totalTokens: 8 });
+    // Thoughts only (the output limit reached while thinking): the thoughts are the output.
+    expect(usageFromGemini({ promptTokenCount: 8, thoughtsTokenCount: 50, totalTokenCount: 58 })).toMatchObject({ completionTokens: 50 });
+    // A count that is given is taken as given.
+    expect(usageFromGemini({ promptTokenCount: 8, candidatesTokenCount: 0, totalTokenCount: 8 })).toMatchObject({ completionTokens: 0 });
+  });
+
+  it('writesOutput: text, thoughts, calls and media are output; empty text and a bare thought signature are not', () => {
+    expect(writesOutput([{ content: { role: 'model', parts: [{ text: 'hi' }] } }])).toBe(true);
+    expect(writesOutput([{ content: { role: 'model', parts: [{ functionCall: { name: 'f', args: {} } }] } }])).toBe(true);
+    expect(writesOutput([{ content: { role: 'model', parts: [{ text: '' }, { thoughtSignature: 'abc' } as never] } }])).toBe(false);
+    expect(writesOutput([{ finishReason: 'SAFETY' }])).toBe(false);
+    expect(writesOutput([])).toBe(false);
   });
 
   it('tool-use prompt tokens are input tokens, so prompt + completion = total', () => {

@@ -28,10 +28,16 @@ export function mapFinishReason(reason: string | undefined, hasToolCalls: boolea
 }
 
 const count = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0);
+const isCount = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value >= 0;
 
 /**
  * usageMetadata as canonical usage. Proto3 JSON omits zero counts, so inside a usageMetadata object
- * an absent count is 0; without usageMetadata the usage is unknown (undefined).
+ * an absent count is 0; without usageMetadata the usage is unknown (undefined). Except the output:
+ * a stream's events before the last carry the prompt and the total alone, and an upstream may count
+ * its output in the total only, so an absent `candidatesTokenCount` is what the total holds beyond
+ * the prompt, thoughts and tool-use prompt; when the total holds nothing more it is 0 only for an
+ * answer that wrote nothing (`wroteOutput` false: a blocked prompt, an empty candidate), and unknown
+ * otherwise — the gateway then counts the answer's text (never zero for text it relayed).
  * Completion tokens include thought tokens (they are billed as output); prompt tokens include
  * toolUsePromptTokenCount (results of server-side tools, billed as input), so that prompt +
  * completion matches Gemini's totalTokenCount.
@@ -41,17 +47,22 @@ const count = (value: unknown): number => (typeof value === 'number' && Number.i
  * Generated images are billed above text output (gemini-2.5-flash-image: $30 against $2.50 per 1M):
  * the completion's IMAGE tokens (candidatesTokensDetails) are kept as imageOutputTokens.
  */
-export function usageFromGemini(metadata: GeminiUsageMetadata | undefined): Usage | undefined {
+export function usageFromGemini(metadata: GeminiUsageMetadata | undefined, wroteOutput = true): Usage | undefined {
   if (typeof metadata !== 'object' || metadata === null) return undefined;
   const promptTokens = count(metadata.promptTokenCount) + count(metadata.toolUsePromptTokenCount);
   const reasoningTokens = count(metadata.thoughtsTokenCount);
-  const completionTokens = count(metadata.candidatesTokenCount) + reasoningTokens;
   // A total that is no count (1e999 parses to Infinity) is recomputed, as an absent one is.
   const total = count(metadata.totalTokenCount);
+  let completionTokens: number | undefined = count(metadata.candidatesTokenCount) + reasoningTokens;
+  if (!isCount(metadata.candidatesTokenCount)) {
+    const beyond = total - promptTokens - reasoningTokens;
+    if (beyond > 0) completionTokens = beyond + reasoningTokens;
+    else if (wroteOutput && reasoningTokens === 0) completionTokens = undefined;
+  }
   const usage: Usage = {
     promptTokens,
     completionTokens,
-    totalTokens: total > 0 ? total : promptTokens + completionTokens,
+    totalTokens: total > 0 ? total : promptTokens + (completionTokens ?? 0),
     cachedTokens: count(metadata.cachedContentTokenCount),
     reasoningTokens,
   };
@@ -152,7 +163,20 @@ function isResponse(body: unknown): body is GeminiGenerateContentResponse {
 
 /** The usage a GenerateContentResponse reports (`usageMetadata`), however odd the rest of it. */
 export function usageOfGeminiAnswer(body: unknown): Usage | undefined {
-  return typeof body === 'object' && body !== null ? usageFromGemini((body as { usageMetadata?: GeminiUsageMetadata }).usageMetadata) : undefined;
+  return typeof body === 'object' && body !== null ? usageFromGemini((body as { usageMetadata?: GeminiUsageMetadata }).usageMetadata, writesOutput(candidatesOf(body as GeminiGenerateContentResponse))) : undefined;
+}
+
+/** Whether candidates hold output Google bills: text, thoughts, a function call, generated media or code. */
+export function writesOutput(candidates: GeminiCandidate[]): boolean {
+  for (const candidate of candidates) {
+    const parts = candidate?.content?.parts;
+    if (!Array.isArray(parts)) continue;
+    for (const part of parts as unknown[]) {
+      if (!isJsonObject(part)) continue;
+      if (typeof part.text === 'string' ? part.text.length > 0 : Object.keys(part).some((key) => key !== 'thoughtSignature' && key !== 'thought')) return true;
+    }
+  }
+  return false;
 }
 
 export function parseGeminiChatResponse(body: unknown, target: Deployment): ChatResponse {
@@ -173,7 +197,11 @@ export function parseGeminiChatResponse(body: unknown, target: Deployment): Chat
     model: body.modelVersion ?? target.upstreamModel,
     choices,
   };
-  const usage = usageFromGemini(body.usageMetadata);
-  if (usage) response.usage = usageToOpenAI(usage);
+  const usage = usageFromGemini(body.usageMetadata, writesOutput(candidates));
+  if (usage) {
+    response.usage = usageToOpenAI(usage);
+    // An output count Gemini did not give is left out, not reported as 0 (the gateway counts the text).
+    if (usage.completionTokens === undefined) delete (response.usage as { completion_tokens?: number }).completion_tokens;
+  }
   return response;
 }
