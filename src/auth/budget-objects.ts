@@ -4,14 +4,17 @@
  * the API are USD, stored as integer micro-dollars. A change reaches every replica's cached keys,
  * teams and customers (key-directory.ts, customer-directory.ts).
  */
+import type { Kysely } from 'kysely';
 import { GatewayError } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
 import type { CustomerBudgetRepository } from '../storage/repositories/customers-budgets.js';
+import type { Database } from '../storage/schema.js';
 import { budgetSubjectName } from './admission.js';
 import { withBudget, type BudgetRecord } from './budgets.js';
 import type { CustomerDirectory } from './customer-directory.js';
 import { MAX_DURATION_TEXT, parseDuration } from './budget-period.js';
 import type { KeyDirectory } from './key-directory.js';
+import type { ManagementService } from './management.js';
 import { parseModelBudgets, toLiteLLM } from './model-budgets.js';
 import { currentPeriod, spendThisPeriod } from './principals.js';
 
@@ -60,6 +63,8 @@ export class BudgetService {
     private readonly customers: CustomerDirectory,
     private readonly keys: KeyDirectory,
     private readonly limits: LimitsState,
+    /** Carries linked keys' per-model spend when the budget's model_max_budget re-periods an entry (management.ts). */
+    private readonly modelPeriods?: Pick<ManagementService, 'carryBudgetModelPeriods'>,
   ) {}
 
   private get repo(): CustomerBudgetRepository {
@@ -117,7 +122,10 @@ export class BudgetService {
     const now = Date.now();
     const changes = this.budgetChanges(fields);
     await this.carryPeriods(before, { ...before, ...changes }, now);
-    await this.repo.updateBudget(fields.budget_id, { ...changes, updatedBy, updatedAt: now });
+    const store = (executor?: Kysely<Database>) => this.repo.updateBudget(fields.budget_id, { ...changes, updatedBy, updatedAt: now }, executor);
+    // A model_max_budget entry moved into another period carries each linked key's spend of its current period (stored with the budget).
+    if (changes.modelMaxBudget !== undefined && this.modelPeriods) await this.modelPeriods.carryBudgetModelPeriods(fields.budget_id, before.modelMaxBudget, changes.modelMaxBudget, now, store);
+    else await store();
     await this.budgetsChanged();
     return this.requireBudget(fields.budget_id);
   }

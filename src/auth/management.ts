@@ -4,9 +4,11 @@
  * replica's key cache. Bodies arrive already validated (http/routes/management.ts).
  */
 import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { GatewayError } from '../errors.js';
 import type { LimitsState } from '../state/limits-state.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
+import type { Database } from '../storage/schema.js';
 import { CreditRepository } from '../storage/repositories/credits.js';
 import type { PlatformSettings } from '../platform/settings.js';
 import { budgetSubjectName, modelBudgetSubjectName } from './admission.js';
@@ -124,6 +126,22 @@ export function limitChanges(fields: LimitFields, now: number, existing?: Limits
 
 export function newLimits(fields: LimitFields, now: number): Limits {
   return { ...noLimits(now), ...limitChanges(fields, now) };
+}
+
+/** A model_max_budget entry of a key moved from one period to another (its spend carried). */
+interface ModelPeriodMove {
+  entry: string;
+  fromPeriod: number;
+  toPeriod: number;
+}
+
+/** effectiveModelBudgets, with none when a linked budget's value cannot be read (stored by an older version). */
+function linkedModelBudgets(own: ModelBudgets | undefined, budget: { budgetId: string; modelMaxBudget: Record<string, unknown> | null } | undefined): ModelBudgets {
+  try {
+    return effectiveModelBudgets(own, budget);
+  } catch {
+    return {};
+  }
 }
 
 export class ManagementService {
@@ -392,14 +410,8 @@ export class ManagementService {
     }
     await this.carryPeriod('key', existing.id, existing, existing.budgetId, { ...existing, ...changes }, budgetId, now);
     const modelMoves = await this.carryModelPeriods(existing, { ...existing, ...changes }, budgetId, now);
-    if (modelMoves.length === 0) await this.repo.updateKey(existing.hash, changes);
-    else {
-      // The stored per-entry spend moves into the new periods with the change, or not at all.
-      await this.repo.db.transaction().execute(async (transaction) => {
-        await this.repo.updateKey(existing.hash, changes, transaction);
-        for (const { entry, fromPeriod, toPeriod } of modelMoves) await this.repo.moveModelSpendPeriod(existing.id, entry, fromPeriod, toPeriod, transaction);
-      });
-    }
+    // The stored per-entry spend moves into the new periods with the change, or not at all (the key's row is the lock).
+    await this.storeWithModelMoves([{ key: existing, moves: modelMoves }], (executor) => this.repo.updateKey(existing.hash, changes, executor));
     if (fields.spend !== undefined) await this.resetLiveSpend({ ...existing, ...changes }, budgetId, now);
     await this.directory.changed([existing.hash]);
     return (await this.repo.findKey(existing.hash))!;
@@ -434,11 +446,7 @@ export class ManagementService {
   /** The model_max_budget entries that hold a key (its own, else its budget object's); none when the budget's cannot be read. */
   private async modelBudgetsOf(own: ModelBudgets | undefined, budgetId: string | null | undefined): Promise<ModelBudgets> {
     const budget = budgetId ? await this.lookupBudget(budgetId) : null;
-    try {
-      return effectiveModelBudgets(own, budget && budgetId ? { budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null } : undefined);
-    } catch {
-      return {};
-    }
+    return linkedModelBudgets(own, budget && budgetId ? { budgetId, modelMaxBudget: (budget.model_max_budget as Record<string, unknown> | null) ?? null } : undefined);
   }
 
   /**
@@ -450,9 +458,20 @@ export class ManagementService {
    * moved into the new period (PrincipalRepository.moveModelSpendPeriod), else the entry started
    * from nothing. Returns the stored moves to make with the key's change.
    */
-  private async carryModelPeriods(before: KeyRecord, after: KeyRecord, afterBudget: string | null | undefined, now: number): Promise<Array<{ entry: string; fromPeriod: number; toPeriod: number }>> {
+  private async carryModelPeriods(before: KeyRecord, after: KeyRecord, afterBudget: string | null | undefined, now: number): Promise<ModelPeriodMove[]> {
     const [from, to] = await Promise.all([this.modelBudgetsOf(before.modelMaxBudget, before.budgetId), this.modelBudgetsOf(after.modelMaxBudget, afterBudget)]);
-    const moves: Array<{ entry: string; fromPeriod: number; toPeriod: number }> = [];
+    return this.moveModelPeriods(before, from, to, now);
+  }
+
+  /**
+   * The live half of carryModelPeriods, for a key held to `from` before a change and to `to` after
+   * it: every entry held under both whose current period differs moves its live counter (with the
+   * reservations of calls in flight; never below the recorded spend of its current period). Done
+   * before the change is stored (see carryPeriod). Returns the stored moves to make with the change
+   * (storeWithModelMoves).
+   */
+  private async moveModelPeriods(before: KeyRecord, from: ModelBudgets, to: ModelBudgets, now: number): Promise<ModelPeriodMove[]> {
+    const moves: ModelPeriodMove[] = [];
     for (const entry of Object.keys(from)) {
       if (!to[entry]) continue;
       const fromPeriod = modelBudgetPeriod(from[entry], before.createdAt, now);
@@ -465,6 +484,45 @@ export class ManagementService {
       await this.limits.movePeriod(modelBudgetSubjectName(before, entry), fromPeriod, toPeriod, modelSpendThisPeriod(recorded[entry], fromPeriod));
     }
     return moves;
+  }
+
+  /**
+   * Stores a change (`store`) and the stored half of its per-entry moves (PrincipalRepository.
+   * moveModelSpendPeriod) in one transaction, or the change alone when nothing moves. The keys
+   * moved are written first (their api_keys rows): the usage writer updates a key's row before it
+   * reads the key's (and its budget object's) model_max_budget to name each call's period
+   * (storage/repositories/spend.ts), so a batch written meanwhile either commits before the moves
+   * (counted in the old period, then moved with it) or waits and reads the new periods — no call
+   * settling during the change is counted in a period the spend has left.
+   */
+  private async storeWithModelMoves(moved: Array<{ key: KeyRecord; moves: ModelPeriodMove[] }>, store: (executor: Kysely<Database>) => Promise<void>): Promise<void> {
+    const moving = moved.filter(({ moves }) => moves.length > 0);
+    if (moving.length === 0) return store(this.repo.db);
+    await this.repo.db.transaction().execute(async (transaction) => {
+      await this.repo.lockKeys(moving.map(({ key }) => key.id), transaction);
+      await store(transaction);
+      for (const { key, moves } of moving) {
+        for (const { entry, fromPeriod, toPeriod } of moves) await this.repo.moveModelSpendPeriod(key.id, entry, fromPeriod, toPeriod, transaction);
+      }
+    });
+  }
+
+  /**
+   * A budget object's model_max_budget changes (/budget/update; budget-objects.ts): for each key
+   * linked to it that is held to it (no model_max_budget of its own), an entry the change moves into
+   * another period (a new time_period, made a lifetime budget or given a period) carries its spend
+   * of the current period, as the key's own re-period does (carryModelPeriods): the live counters
+   * move first, then `store` (the budget's new row) is written in the transaction that moves the
+   * keys' stored per-entry spend. Else every linked key got a fresh per-model budget.
+   */
+  async carryBudgetModelPeriods(budgetId: string, before: Record<string, unknown> | null, after: Record<string, unknown> | null, now: number, store: (executor: Kysely<Database>) => Promise<void>): Promise<void> {
+    const moved: Array<{ key: KeyRecord; moves: ModelPeriodMove[] }> = [];
+    for (const key of await this.repo.keysLinkedTo(budgetId)) {
+      const from = linkedModelBudgets(key.modelMaxBudget, { budgetId, modelMaxBudget: before });
+      const to = linkedModelBudgets(key.modelMaxBudget, { budgetId, modelMaxBudget: after });
+      moved.push({ key, moves: await this.moveModelPeriods(key, from, to, now) });
+    }
+    await this.storeWithModelMoves(moved, store);
   }
 
   /**

@@ -111,8 +111,9 @@ export class CustomerBudgetRepository {
     await this.db.insertInto('budgets').values(budgetToRow(budget) as Insertable<BudgetTable>).execute();
   }
 
-  async updateBudget(budgetId: string, changes: Partial<BudgetRecord>): Promise<void> {
-    await this.db.updateTable('budgets').set(budgetToRow(changes)).where('budget_id', '=', budgetId).execute();
+  /** `executor`: a transaction of the same database (a change that moves linked keys' per-model spend with it). */
+  async updateBudget(budgetId: string, changes: Partial<BudgetRecord>, executor: Kysely<Database> = this.db): Promise<void> {
+    await executor.updateTable('budgets').set(budgetToRow(changes)).where('budget_id', '=', budgetId).execute();
   }
 
   /** The keys, teams and end users linked to a budget. */

@@ -213,7 +213,8 @@ export class PrincipalRepository {
   }
 
   /**
-   * A model_max_budget entry's period changed (an admin's /key/update): its recorded spend of the
+   * A model_max_budget entry's period changed (an admin's /key/update, or /budget/update of the budget
+   * object whose model_max_budget the key is held to): its recorded spend of the
    * period it was in (`fromPeriod`) becomes the new period's, as it stands when the change is stored
    * (calls written meanwhile included); a record of an older period counts nothing in the new one.
    * A plain overwrite: the new period may start before the old one (entry periods repeat from the
@@ -226,6 +227,20 @@ export class PrincipalRepository {
       .where('key_id', '=', keyId)
       .where('model', '=', model)
       .execute();
+  }
+
+  /** The keys linked to a budget object (`budget_id`), in key id order. */
+  async keysLinkedTo(budgetId: string, executor: Executor = this.db): Promise<KeyRecord[]> {
+    const rows = await executor.selectFrom('api_keys').selectAll().where('budget_id', '=', budgetId).orderBy('key_id').execute();
+    return rows.map(keyFromRow);
+  }
+
+  /**
+   * Writes the keys' rows unchanged, in key id order: in a transaction, the usage writer's batches
+   * that charge these keys wait for it (they update a key's row before reading its model_max_budget).
+   */
+  async lockKeys(keyIds: string[], executor: Executor = this.db): Promise<void> {
+    for (const keyId of [...new Set(keyIds)].sort()) await executor.updateTable('api_keys').set({ updated_at: sql<number>`updated_at` }).where('key_id', '=', keyId).execute();
   }
 
   /** A key's recorded spend per model_max_budget entry (with the period each belongs to). */
