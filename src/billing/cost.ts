@@ -69,6 +69,10 @@ function scaledPrices(prices: TokenPrices, multiple: number): TokenPrices {
  * the deployment has one, the rest of the completion at the output rate. A prompt above the long-context threshold bills the whole call at that tier's rates.
  * An answer served at OpenAI's priority tier (`usage.serviceTier`) is billed at the priority rates,
  * one Anthropic ran US-only (`usage.inferenceGeo`) at 1.1× its rates.
+ * Perplexity's citation tokens and the reasoning tokens it reports beside the completion
+ * (`usage.citationTokens`, `usage.researchReasoningTokens`) are neither prompt nor completion: each is
+ * billed in addition, at its own rate (TokenPrices.citationPerToken, researchReasoningPerToken), and
+ * not at all where the deployment has no such rate.
  */
 export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | undefined): number | undefined {
   if (!basePrices || !usage) return undefined;
@@ -92,7 +96,9 @@ export function costMicros(usage: Usage | undefined, basePrices: TokenPrices | u
     image * (prices.imageInputPerToken ?? prices.inputPerToken) +
     audio * (prices.audioInputPerToken ?? prices.inputPerToken) +
     (completion - imageOutput) * prices.outputPerToken +
-    imageOutput * (prices.imageOutputPerToken ?? prices.outputPerToken);
+    imageOutput * (prices.imageOutputPerToken ?? prices.outputPerToken) +
+    (usage.citationTokens ?? 0) * (prices.citationPerToken ?? 0) +
+    (usage.researchReasoningTokens ?? 0) * (prices.researchReasoningPerToken ?? 0);
   // Round half up to the micro-dollar; pico values stay well inside 2^53 for any real request. A
   // call that cost anything costs at least 1 µ$: rounded to 0, a short call on a cheap model (4
   // tokens at $0.10 per million) would be free, however often it is made.
@@ -156,7 +162,7 @@ export function callCostMicros(given: Usage | undefined, deployment: Pick<Deploy
   if (!units) return costMicros(usage, deployment.prices);
   const media = mediaCostPico(units, deployment);
   if (media === undefined) return undefined;
-  const hasTokens = (usage.promptTokens ?? 0) > 0 || (usage.completionTokens ?? 0) > 0;
+  const hasTokens = (usage.promptTokens ?? 0) > 0 || (usage.completionTokens ?? 0) > 0 || (usage.citationTokens ?? 0) > 0 || (usage.researchReasoningTokens ?? 0) > 0;
   const tokens = hasTokens ? costMicros(usage, deployment.prices) : 0;
   if (tokens === undefined) return undefined;
   return tokens + Math.floor((media + PICO_PER_MICRO / 2) / PICO_PER_MICRO);

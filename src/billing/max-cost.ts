@@ -17,7 +17,7 @@
 import type { ChatMessage, Deployment, MediaUnits, TokenPrices } from '../providers/types.js';
 import { isJsonObject, someJsonObject } from '../json-object.js';
 import { durationBoundPico, mediaCostPico } from './cost.js';
-import { chatSearchesPerCall } from './media-pricing.js';
+import { billsReportedSearches, chatSearchesPerCall } from './media-pricing.js';
 import { pdfTokens, startPdfReading } from './pdf-pages.js';
 import { reservedPrices } from './priority-default.js';
 
@@ -681,14 +681,46 @@ export function maxCostMicros(input: CostInput, deployments: Deployment[], promp
 }
 
 /**
+ * The most citation tokens, and the most reasoning tokens reported beside the completion, that one
+ * call to a Perplexity research model is billed for (Usage.citationTokens, researchReasoningTokens),
+ * and the most search queries (Usage.searchQueries) — reserved before the call (beyondTokensPico)
+ * and accepted from its answer (usage-bounds.ts: a report above is held to it), so that what is
+ * charged never passes what was reserved. Perplexity documents no limit on either, and no request
+ * parameter caps them (`reasoning_effort` only steers them; `max_tokens` caps the completion, not
+ * the reasoning before it). The model's context window does not bound them either: they add up over
+ * the many steps of a research run (the deep research answer test item 362 carries as Perplexity's
+ * example reports 136,902 reasoning tokens, 11,914 citation tokens and 22 searches, on a model with
+ * a 128k-token window). So the tokens are held at DEFAULT_INPUT_WINDOW (2,000,000, the window
+ * assumed for input read beyond the request; 14× that example) each, and the searches at 1,000
+ * (45× that example; Perplexity's pricing notes speak of 30): at sonar-deep-research's prices, $4
+ * of citation tokens, $6 of reasoning and $5 of searches held beside the prompt and output.
+ */
+export const RESEARCH_TOKEN_BOUND = DEFAULT_INPUT_WINDOW;
+export const MAX_RESEARCH_SEARCHES = 1_000;
+
+/**
+ * Pico-dollars the research usage of one call may bill on `deployment` (RESEARCH_TOKEN_BOUND
+ * citation and reasoning tokens at its rates, MAX_RESEARCH_SEARCHES searches where it bills the
+ * searches it reports); 0 on deployments without such rates (every provider but Perplexity).
+ */
+function researchBoundPico(input: CostInput, deployment: Deployment): number {
+  if (input.kind === 'embeddings') return 0;
+  const prices = deployment.prices;
+  const tokens = RESEARCH_TOKEN_BOUND * ((prices?.citationPerToken ?? 0) + (prices?.researchReasoningPerToken ?? 0));
+  const searches = input.kind === 'chat' && billsReportedSearches(deployment) ? (mediaCostPico({ webSearches: MAX_RESEARCH_SEARCHES }, deployment) ?? 0) : 0;
+  return tokens + searches;
+}
+
+/**
  * What a call can bill on `deployment` besides its tokens, in pico-dollars: its media units (images,
  * speech, rerank searches, server-tool uses), the web search OpenAI's search models run on every chat
- * call, and — priced per second — its longest attempt (cost.ts durationBoundPico). Every reservation
- * holds it, with or without an output limit the client chose (reservation-plan.ts).
+ * call, Perplexity's research usage (researchBoundPico) and — priced per second — its longest
+ * attempt (cost.ts durationBoundPico). Every reservation holds it, with or without an output limit
+ * the client chose (reservation-plan.ts).
  */
 export function beyondTokensPico(input: CostInput, deployment: Deployment, units = input.body.units as MediaUnits | undefined): number {
   // OpenAI's search models run a web search for every chat call, billed per search.
   const searches = input.kind === 'chat' ? chatSearchesPerCall(deployment) : 0;
   const media = (units ? (mediaCostPico(units, deployment) ?? 0) : 0) + (searches > 0 ? (mediaCostPico({ webSearches: searches }, deployment) ?? 0) : 0);
-  return media + durationBoundPico(deployment);
+  return media + researchBoundPico(input, deployment) + durationBoundPico(deployment);
 }

@@ -83,6 +83,8 @@ function serverToolPrices(provider: string | undefined, model: string): MediaPri
     case 'azure':
       return { perWebSearch: pico(/^(gpt-4o|gpt-4\.1)/.test(name) ? 0.025 : 0.01), perFileSearch: pico(0.0025) };
     case 'perplexity':
+      // Deep research: $5 per 1,000 search queries it reports running (num_search_queries).
+      if (SONAR_PER_QUERY.test(name)) return { perWebSearch: pico(0.005) };
       // The request fee of a Sonar call, at its dearest search context size (high): $12 per 1,000 on
       // sonar and sonar-reasoning, $14 on sonar-pro and sonar-reasoning-pro (docs.perplexity.ai, pricing).
       if (!SONAR_REQUEST_FEE.test(name)) return {};
@@ -104,9 +106,23 @@ const SEARCH_MODEL = /(?:^|\/)gpt-[\w.-]+?-search-(?:preview|api)(?:-\d{4}-\d{2}
 /**
  * Perplexity's Sonar models bill a fee per request beside the tokens, by the search context size
  * (`web_search_options.search_context_size`, low by default): every call searches. Deep research is
- * billed per search query it reports instead (not priced here: give it model_info prices).
+ * billed per search query it reports instead (SONAR_PER_QUERY: `usage.num_search_queries`, $5 per
+ * 1,000 on Perplexity's pricing page, https://docs.perplexity.ai/getting-started/pricing), beside its
+ * citation and reasoning tokens (pricing.ts).
  */
 const SONAR_REQUEST_FEE = /^sonar(?:-pro|-reasoning|-reasoning-pro)?$/;
+const SONAR_PER_QUERY = /^sonar-deep-research$/;
+
+/**
+ * Whether a chat call to the deployment is billed per search query its answer reports running
+ * (Perplexity's `usage.num_search_queries`): Perplexity's sonar-deep-research, by the model's name
+ * or model_info.base_model. Settlement bills that many web searches; the reservation holds
+ * MAX_RESEARCH_SEARCHES of them (max-cost.ts).
+ */
+export function billsReportedSearches(deployment: { provider?: string; upstreamModel: string; modelInfo: ModelInfo }): boolean {
+  if (deployment.provider !== 'perplexity') return false;
+  return SONAR_PER_QUERY.test((deployment.modelInfo.base_model || deployment.upstreamModel).toLowerCase().replace(/^.*\//, ''));
+}
 
 /** Web searches one chat call to the deployment runs by itself: 1 for OpenAI's search models and Perplexity's Sonar models, else 0. */
 export function chatSearchesPerCall(deployment: { provider?: string; upstreamModel: string; modelInfo: ModelInfo }): number {

@@ -385,21 +385,59 @@ export function resolvePrices(upstreamModel: string, modelInfo: ModelInfo, param
       ...(claude && modelInfo.cache_creation_input_token_cost === undefined ? { cacheWritePerToken: Math.round(ANTHROPIC_5M_WRITE * usdPerTokenToPico(input ?? 0)) } : {}),
       ...(claude ? { cacheWrite1hPerToken: ANTHROPIC_1H_WRITE * usdPerTokenToPico(input ?? 0) } : {}),
     };
-    return withRateOverrides(configured, modelInfo, claude);
+    return withResearchRates(withRateOverrides(configured, modelInfo, claude), modelInfo.base_model || upstreamModel, modelInfo, provider);
   }
   if (free) return { inputPerToken: 0, outputPerToken: 0 };
   if (builtIn) {
-    return withRateOverrides(
-      {
-        ...builtIn,
-        ...(modelInfo.cache_read_input_token_cost !== undefined ? { cacheReadPerToken: usdPerTokenToPico(modelInfo.cache_read_input_token_cost) } : {}),
-        ...(modelInfo.cache_creation_input_token_cost !== undefined ? { cacheWritePerToken: usdPerTokenToPico(modelInfo.cache_creation_input_token_cost) } : {}),
-      },
+    return withResearchRates(
+      withRateOverrides(
+        {
+          ...builtIn,
+          ...(modelInfo.cache_read_input_token_cost !== undefined ? { cacheReadPerToken: usdPerTokenToPico(modelInfo.cache_read_input_token_cost) } : {}),
+          ...(modelInfo.cache_creation_input_token_cost !== undefined ? { cacheWritePerToken: usdPerTokenToPico(modelInfo.cache_creation_input_token_cost) } : {}),
+        },
+        modelInfo,
+        claude,
+      ),
+      modelInfo.base_model || upstreamModel,
       modelInfo,
-      claude,
+      provider,
     );
   }
   return undefined;
+}
+
+/**
+ * Perplexity's research usage rates, [citation tokens, reasoning tokens] in USD per 1M: Perplexity's
+ * pricing page (https://docs.perplexity.ai/getting-started/pricing, "Token Pricing": Sonar Deep
+ * Research $2 input, $8 output, $2 citation tokens, $3 reasoning tokens, $5 per 1,000 search queries
+ * — the searches are priced in media-pricing.ts), as LiteLLM's table carries them
+ * (perplexity/sonar-deep-research: citation_cost_per_token 2e-06, output_cost_per_reasoning_token
+ * 3e-06). Perplexity reports them beside prompt_tokens and completion_tokens (`usage.citation_tokens`,
+ * `usage.reasoning_tokens`), not inside them. The other Sonar models list no citation or reasoning
+ * price: none is built in for them.
+ */
+const PERPLEXITY_RESEARCH: Record<string, [number, number]> = {
+  'sonar-deep-research': [2, 3],
+};
+
+/**
+ * A Perplexity deployment's citation and research-reasoning rates: model_info's
+ * `citation_cost_per_token` and `output_cost_per_reasoning_token` (USD per token), else the built-in
+ * ones of its model (`model_info.base_model`, else the upstream model). Other providers get neither:
+ * their reasoning tokens are inside the completion, billed at the output rate.
+ */
+function withResearchRates(prices: TokenPrices, model: string, info: ModelInfo, provider: string | undefined): TokenPrices {
+  if (provider !== 'perplexity') return prices;
+  const name = model.toLowerCase().replace(/^.*\//, '');
+  const listed = Object.hasOwn(PERPLEXITY_RESEARCH, name) ? PERPLEXITY_RESEARCH[name] : undefined;
+  const citation = info.citation_cost_per_token !== undefined ? usdPerTokenToPico(info.citation_cost_per_token) : listed ? Math.round(listed[0] * 1e6) : undefined;
+  const reasoning = info.output_cost_per_reasoning_token !== undefined ? usdPerTokenToPico(info.output_cost_per_reasoning_token) : listed ? Math.round(listed[1] * 1e6) : undefined;
+  return {
+    ...prices,
+    ...(citation !== undefined ? { citationPerToken: citation } : {}),
+    ...(reasoning !== undefined ? { researchReasoningPerToken: reasoning } : {}),
+  };
 }
 
 /**

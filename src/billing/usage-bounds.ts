@@ -25,10 +25,14 @@
  * - cached, cache-creation, image-input and audio-input tokens never exceed the prompt, 1-hour
  *   cache writes never exceed the cache-creation tokens, reasoning tokens never exceed the
  *   completion; the total is recomputed as prompt + completion once anything was adjusted.
+ * - Perplexity's research usage, reported beside the prompt and completion: citation tokens and
+ *   reasoning tokens never exceed RESEARCH_TOKEN_BOUND (2,000,000) each, search queries never
+ *   exceed MAX_RESEARCH_SEARCHES (1,000) — what the reservation holds for them (max-cost.ts, where
+ *   the figures are argued), so that a report above is charged no more than was reserved.
  */
 import type { ChatMessage, Deployment, MediaUnits, Usage } from '../providers/types.js';
 import { isJsonObject, someJsonObject } from '../json-object.js';
-import { billableOutputLimit, DEFAULT_INPUT_WINDOW, feedsToolResults, namesKeptItem, namesRemoteDocument, readsTimedMedia, promptTokenBound, providerAddedPromptTokens, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
+import { billableOutputLimit, DEFAULT_INPUT_WINDOW, feedsToolResults, MAX_RESEARCH_SEARCHES, namesKeptItem, namesRemoteDocument, readsTimedMedia, promptTokenBound, providerAddedPromptTokens, RESEARCH_TOKEN_BOUND, STORED_INPUT_FIELDS, type CostInput } from './max-cost.js';
 
 export { DEFAULT_INPUT_WINDOW, DEFAULT_OUTPUT_TOKEN_LIMIT, REASONING_ALLOWANCE } from './max-cost.js';
 const PROMPT_MULTIPLIER = 4;
@@ -45,7 +49,7 @@ export interface LocalCount {
   completionTokens: number;
 }
 
-export type AdjustedField = 'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'cache_creation_tokens' | 'cache_creation_1h_tokens' | 'image_input_tokens' | 'audio_input_tokens' | 'reasoning_tokens' | 'image_output_tokens';
+export type AdjustedField = 'prompt_tokens' | 'completion_tokens' | 'total_tokens' | 'cached_tokens' | 'cache_creation_tokens' | 'cache_creation_1h_tokens' | 'image_input_tokens' | 'audio_input_tokens' | 'reasoning_tokens' | 'image_output_tokens' | 'citation_tokens' | 'research_reasoning_tokens' | 'num_search_queries';
 
 export interface BoundedUsage {
   usage: Usage;
@@ -199,6 +203,9 @@ export function exceedsLimits(usage: Usage, limits: UsageLimits): boolean {
   if (usage.audioInputTokens !== undefined && !plausible(usage.audioInputTokens, promptCap)) return true;
   if (usage.reasoningTokens !== undefined && !plausible(usage.reasoningTokens, completionCap)) return true;
   if (usage.imageOutputTokens !== undefined && !plausible(usage.imageOutputTokens, completionCap)) return true;
+  if (usage.citationTokens !== undefined && !plausible(usage.citationTokens, RESEARCH_TOKEN_BOUND)) return true;
+  if (usage.researchReasoningTokens !== undefined && !plausible(usage.researchReasoningTokens, RESEARCH_TOKEN_BOUND)) return true;
+  if (usage.searchQueries !== undefined && !plausible(usage.searchQueries, MAX_RESEARCH_SEARCHES)) return true;
   // Some providers count a little more in the total than prompt + completion; only the limits bound it.
   if (usage.totalTokens !== undefined && !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens)) return true;
   return false;
@@ -228,6 +235,9 @@ export function boundUsage(reported: Usage, limits: UsageLimits, local: LocalCou
   usage.audioInputTokens = clamp(usage.audioInputTokens, prompt, 'audio_input_tokens', adjusted);
   usage.reasoningTokens = clamp(usage.reasoningTokens, completion, 'reasoning_tokens', adjusted);
   usage.imageOutputTokens = clamp(usage.imageOutputTokens, completion, 'image_output_tokens', adjusted);
+  usage.citationTokens = clamp(usage.citationTokens, RESEARCH_TOKEN_BOUND, 'citation_tokens', adjusted);
+  usage.researchReasoningTokens = clamp(usage.researchReasoningTokens, RESEARCH_TOKEN_BOUND, 'research_reasoning_tokens', adjusted);
+  usage.searchQueries = clamp(usage.searchQueries, MAX_RESEARCH_SEARCHES, 'num_search_queries', adjusted);
   if (usage.totalTokens !== undefined && (adjusted.length > 0 || !plausible(usage.totalTokens, limits.promptTokens + limits.completionTokens))) {
     const total = (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0);
     if (usage.totalTokens !== total) {
@@ -235,7 +245,7 @@ export function boundUsage(reported: Usage, limits: UsageLimits, local: LocalCou
       adjusted.push('total_tokens');
     }
   }
-  for (const field of ['cachedTokens', 'cacheCreationTokens', 'cacheCreation1hTokens', 'imageInputTokens', 'audioInputTokens', 'reasoningTokens', 'imageOutputTokens'] as const) if (usage[field] === undefined) delete usage[field];
+  for (const field of ['cachedTokens', 'cacheCreationTokens', 'cacheCreation1hTokens', 'imageInputTokens', 'audioInputTokens', 'reasoningTokens', 'imageOutputTokens', 'citationTokens', 'researchReasoningTokens', 'searchQueries'] as const) if (usage[field] === undefined) delete usage[field];
   return { usage, adjusted };
 }
 

@@ -307,6 +307,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     input_cost_per_query: yes('media price override: per search unit (rerank)'),
     search_context_cost_per_query: yes('per-use price of a web search or Gemini grounded prompt (a number, or LiteLLM\'s object by context size: its dearest)'),
     file_search_cost_per_1k_calls: yes('per-use price override of Responses file_search calls (USD per 1,000 calls)'),
+    citation_cost_per_token: yes('Perplexity only: price of the citation tokens an answer reports (usage.citation_tokens; built in: $2 per 1M on sonar-deep-research); ignored elsewhere'),
     supports_vision: yes('shown in /model/info'),
     supports_function_calling: yes('shown in /model/info'),
     supports_parallel_function_calling: yes('shown in /model/info'),
@@ -326,7 +327,7 @@ export const LITELLM_KEYS: Record<LitellmSection, Record<string, LitellmKey>> = 
     team_public_model_name: no('team-owned models are not supported'),
     tier: no('model tiers are not supported (see platform tiers)'),
     health_check_model: no('health probes call the deployment\'s own model'),
-    output_cost_per_reasoning_token: no('reasoning tokens are priced as output tokens'),
+    output_cost_per_reasoning_token: yes('Perplexity only: price of the reasoning tokens reported beside the completion ($3 per 1M built in on sonar-deep-research); elsewhere priced as output tokens'),
     db_model: no('set by the gateway, not by config'),
   },
 };

@@ -145,6 +145,10 @@ export const modelInfoSchema = z
     // LiteLLM's object by search context size (the dearest is charged); file search per 1,000 calls.
     search_context_cost_per_query: z.union([nonNegative, z.object({ search_context_size_low: nonNegative.optional(), search_context_size_medium: nonNegative.optional(), search_context_size_high: nonNegative.optional() }).strict()]).optional(),
     file_search_cost_per_1k_calls: nonNegative.optional(),
+    // Perplexity's research usage (src/billing/pricing.ts): USD per citation token and per reasoning
+    // token it reports beside the completion; read on Perplexity deployments only.
+    citation_cost_per_token: nonNegative.optional(),
+    output_cost_per_reasoning_token: nonNegative.optional(),
     max_tokens: integer.optional(),
     max_input_tokens: integer.optional(),
     max_output_tokens: integer.optional(),

@@ -107,6 +107,24 @@ export interface Usage {
   /** Completion tokens spent on reasoning (a subset of completionTokens). */
   reasoningTokens?: number;
   /**
+   * Tokens of search results the model read, reported beside the prompt (Perplexity's
+   * `usage.citation_tokens`; not part of promptTokens), billed at TokenPrices.citationPerToken where
+   * the deployment has that rate (sonar-deep-research), else not billed.
+   */
+  citationTokens?: number;
+  /**
+   * Reasoning tokens reported beside the completion, not inside it (Perplexity's top-level
+   * `usage.reasoning_tokens`: deep research reasons through its search results before it writes),
+   * billed at TokenPrices.researchReasoningPerToken where the deployment has that rate, else not billed.
+   */
+  researchReasoningTokens?: number;
+  /**
+   * Search queries the model ran by itself (Perplexity's `usage.num_search_queries`). Billed per
+   * query only where the model is priced per query (sonar-deep-research: settle moves them to
+   * `units.webSearches`); the Sonar models' request fee is one per call whatever this says.
+   */
+  searchQueries?: number;
+  /**
    * The service tier the answer says served it (OpenAI's `service_tier`), kept only when that tier
    * is billed above the standard rates: `priority` (billing/cost.ts bills the priority rates).
    */
@@ -217,6 +235,10 @@ export interface TokenPrices {
   audioInputPerToken?: number;
   /** Image output tokens (Gemini's image-generating models); absent: the output rate. */
   imageOutputPerToken?: number;
+  /** Citation tokens (Usage.citationTokens, Perplexity deep research); absent: not billed. */
+  citationPerToken?: number;
+  /** Reasoning tokens reported beside the completion (Usage.researchReasoningTokens, Perplexity); absent: not billed. */
+  researchReasoningPerToken?: number;
   /** Rates of a call whose prompt is above `aboveTokens` tokens: the whole call is billed at them (billing/cost.ts). */
   longContext?: LongContextPrices;
   /** Rates of an answer served at OpenAI's priority tier (`service_tier: "priority"`); absent: 2× every rate (billing/cost.ts). */
@@ -291,6 +313,10 @@ export interface ModelInfo {
   search_context_cost_per_query?: number | { search_context_size_low?: number; search_context_size_medium?: number; search_context_size_high?: number };
   /** USD per 1,000 file search calls (Responses `file_search`). */
   file_search_cost_per_1k_calls?: number;
+  /** USD per citation token (Perplexity `usage.citation_tokens`; Perplexity deployments only). */
+  citation_cost_per_token?: number;
+  /** USD per reasoning token reported beside the completion (Perplexity `usage.reasoning_tokens`; Perplexity deployments only). */
+  output_cost_per_reasoning_token?: number;
   [extra: string]: unknown;
 }
 

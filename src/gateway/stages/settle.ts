@@ -13,7 +13,7 @@ import { withoutOutputCap } from '../../billing/reservation-plan.js';
 import { GatewayError, toGatewayError } from '../../errors.js';
 import type { Deployment, Usage } from '../../providers/types.js';
 import { ownKeyFailure } from '../../routing/policy.js';
-import { chatSearchesPerCall } from '../../billing/media-pricing.js';
+import { billsReportedSearches, chatSearchesPerCall } from '../../billing/media-pricing.js';
 import type { GatewayResult, Operation } from '../call-context.js';
 import type { Call, Next } from '../call.js';
 import type { GatewayDependencies } from '../dependencies.js';
@@ -252,9 +252,15 @@ function unpricedUnitsBound(deps: SettleDependencies, call: Call, usage: Usage |
   return bound;
 }
 
-/** A chat call to one of OpenAI's search models searched the web (chatSearchesPerCall): billed per search beside its tokens. */
+/**
+ * A chat call to one of OpenAI's search models or Perplexity's Sonar models searched the web
+ * (chatSearchesPerCall): billed per search beside its tokens. Perplexity's deep research is billed
+ * per search query its answer reports (`num_search_queries`, held to MAX_RESEARCH_SEARCHES by the
+ * usage bounds; billsReportedSearches).
+ */
 function withOwnSearches(operation: Operation, deployment: Deployment, usage: Usage | undefined): Usage | undefined {
-  const searches = operation.kind === 'chat' && usage ? chatSearchesPerCall(deployment) : 0;
+  const reported = operation.kind === 'chat' && usage && billsReportedSearches(deployment) ? (usage.searchQueries ?? 0) : 0;
+  const searches = operation.kind === 'chat' && usage ? Math.max(chatSearchesPerCall(deployment), reported) : 0;
   if (searches === 0 || (usage!.units?.webSearches ?? 0) >= searches) return usage;
   return { ...usage, units: { ...usage!.units, webSearches: searches } };
 }

@@ -57,6 +57,17 @@ function openAIUsage(raw: object): Usage {
   // Generated images (Gemini's IMAGE modality as usageToOpenAI and LiteLLM write it), billed at their own rate.
   const imageOutput = count((completionDetails as { image_tokens?: unknown } | null | undefined)?.image_tokens);
   if (imageOutput !== undefined && imageOutput > 0) result.imageOutputTokens = imageOutput;
+  // Perplexity's research usage, top-level fields beside the counts (its SDK's UsageInfo:
+  // `citation_tokens`, `reasoning_tokens`, `num_search_queries`): search results read, reasoning
+  // through them (not part of completion_tokens), searches run. Kept apart from the prompt and
+  // completion; billed where the deployment prices them (billing/cost.ts, settle.ts).
+  const perplexity = raw as { citation_tokens?: unknown; reasoning_tokens?: unknown; num_search_queries?: unknown };
+  const citation = count(perplexity.citation_tokens);
+  if (citation !== undefined && citation > 0) result.citationTokens = citation;
+  const research = count(perplexity.reasoning_tokens);
+  if (research !== undefined && research > 0) result.researchReasoningTokens = research;
+  const searches = count(perplexity.num_search_queries);
+  if (searches !== undefined && searches > 0) result.searchQueries = searches;
   // xAI reports a reasoning model's thinking outside completion_tokens (total = prompt + completion
   // + reasoning) and bills it as output. OpenAI counts it inside completion_tokens (total = prompt +
   // completion), so reasoning above the completion, or a total of exactly prompt + completion +
