@@ -40,15 +40,7 @@ export function rewriteRequest(operation: Operation, rewrite: Rewrite): Operatio
       if (next !== message) changed = true;
       return next;
     });
-    // Other texts the model reads: tool definitions (descriptions and parameter schemas, also the
-    // legacy `functions`) and the predicted output.
-    let request: ChatRequest = changed ? { ...operation.request, messages } : operation.request;
-    for (const field of ['tools', 'functions', 'prediction'] as const) {
-      const value = operation.request[field];
-      if (value === undefined || value === null) continue;
-      const next = rewriteStrings(value, rewrite);
-      if (next !== value) request = { ...request, [field]: next };
-    }
+    const request = rewriteOtherFields(changed ? { ...operation.request, messages } : operation.request, rewrite, CHAT_READ_ELSEWHERE);
     return request === operation.request ? operation : { ...operation, request };
   }
   if (operation.kind === 'completion') {
@@ -66,6 +58,7 @@ export function rewriteRequest(operation: Operation, rewrite: Rewrite): Operatio
       const suffix = rewrite(request.suffix);
       if (suffix !== request.suffix) request = { ...request, suffix };
     }
+    request = rewriteOtherFields(request, rewrite, COMPLETION_READ_ELSEWHERE);
     return request === operation.request ? operation : { ...operation, request };
   }
   if (operation.kind === 'embeddings') {
@@ -80,6 +73,36 @@ export function rewriteRequest(operation: Operation, rewrite: Rewrite): Operatio
     }
   }
   return operation;
+}
+
+/**
+ * Top-level fields of a chat or completions request that hold no text the model reads: sampling
+ * and output settings, identifiers, the gateway's own routing, caching and logging fields. Every
+ * other field is read — tool definitions, the predicted output, structured-output schemas
+ * (`response_format`: its name, description, property descriptions and enum values; vLLM's and
+ * SGLang's `guided_json`, `guided_choice`, `guided_regex`, `guided_grammar`), and any field an
+ * OpenAI-compatible server takes that this list does not name — since the request reaches the
+ * upstream with its other fields as sent, and a field the guardrails skipped would carry text past them.
+ */
+const NOT_READ_FIELDS = new Set([
+  'model', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'n', 'best_of', 'echo',
+  'stop', 'seed', 'tool_choice', 'parallel_tool_calls', 'user', 'metadata', 'guardrails', 'logprobs', 'top_logprobs', 'logit_bias',
+  'presence_penalty', 'frequency_penalty', 'repetition_penalty', 'reasoning_effort', 'reasoning', 'thinking', 'service_tier', 'store',
+  'modalities', 'prompt_cache_key', 'safety_identifier', 'verbosity', 'tags', 'caching', 'cache', 'ttl', 'num_retries', 'fallbacks',
+  'timeout', 'drop_params', 'mock_response', 'mock_testing_fallbacks', 'request_timeout', 'stream_timeout', 'context_window_fallback_dict',
+]);
+const CHAT_READ_ELSEWHERE = new Set(['messages']);
+const COMPLETION_READ_ELSEWHERE = new Set(['prompt', 'suffix']);
+
+/** The request with every string of its other read fields rewritten (rewriteStrings); the same object when nothing changed. */
+function rewriteOtherFields<T extends Record<string, unknown>>(request: T, rewrite: Rewrite, readElsewhere: ReadonlySet<string>): T {
+  let next = request;
+  for (const [field, value] of Object.entries(request)) {
+    if (value === undefined || value === null || NOT_READ_FIELDS.has(field) || readElsewhere.has(field)) continue;
+    const rewritten = rewriteStrings(value, rewrite);
+    if (rewritten !== value) next = { ...next, [field]: rewritten };
+  }
+  return next;
 }
 
 /** A chat message with its texts rewritten: content (string, text and refusal parts), name, tool-call arguments. */
