@@ -6,7 +6,7 @@
  */
 import type { Operation } from '../gateway/call-context.js';
 import { isJsonObject } from '../json-object.js';
-import type { ChatContentPart, ChatMessage, ChatRequest, JsonObject } from '../providers/types.js';
+import type { ChatContentPart, ChatMessage, JsonObject } from '../providers/types.js';
 
 export type Rewrite = (text: string) => string;
 
