@@ -124,6 +124,8 @@ export function sendError(reply: FastifyReply, error: GatewayError, format: Erro
   if (error.headers) reply.headers(safeHeaders(error.headers));
   if (error.code === 'invalid_api_key') reply.header('www-authenticate', 'Bearer');
   if (clientRetryIsFutile(error)) reply.header('x-should-retry', 'false');
+  // An error may echo what the client sent (a path, a field): never to be sniffed as a page by a browser.
+  reply.header('x-content-type-options', 'nosniff');
   return reply.code(error.status).type('application/json').send(renderError(error, format));
 }
 

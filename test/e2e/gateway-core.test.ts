@@ -108,6 +108,8 @@ describe('routes and auth', () => {
     const response = await fetch(`${gateway.url}/v1/nothing-here`, { headers: { authorization: `Bearer ${MASTER_KEY}` } });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { code: 'route_not_found' } });
+    // The error echoes the path: a browser must never sniff it as a page.
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
   });
 });
 
