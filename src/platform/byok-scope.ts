@@ -4,7 +4,11 @@
  * self-hosted server) would hand the secret to that server, and would make calls free wherever
  * that server does not check keys. So BYOK applies to a deployment when `model_info.byok` is true,
  * or, unset, when the deployment calls its provider's default (public) API base. `byok: false`
- * opts a deployment out even on the public base.
+ * opts a deployment out even on the public base. Never on a deployment whose `api_base` carries a
+ * credential itself — user info (`https://user:secret@host`) or a query parameter named like one
+ * (`?key=`, Google's API key parameter; `api-key`, `token`, a SAS `sig`, …): the user's key would go
+ * out beside the operator's, and the provider may bill the operator's account for a call recorded as
+ * the user's own (free).
  */
 import { providerSpec } from '../providers/specs.js';
 import type { Deployment } from '../providers/types.js';
@@ -43,11 +47,30 @@ export function takesApiKey(provider: string): boolean {
   return format !== 'bedrock' && format !== 'vertex_ai';
 }
 
+/** Query parameters named like a credential (case-insensitive). */
+const CREDENTIAL_PARAMETER = /^(?:key|api[-_]?key|apikey|access[-_]?token|token|auth|authorization|sig|signature|secret|password|code|x-goog-api-key)$/i;
+
+/** Whether an API base URL carries a credential of its own: user info, or a query parameter named like one. */
+export function baseCarriesCredential(apiBase: string | undefined): boolean {
+  if (!apiBase) return false;
+  let url: URL;
+  try {
+    url = new URL(apiBase);
+  } catch {
+    return false;
+  }
+  if (url.username !== '' || url.password !== '') return true;
+  for (const name of url.searchParams.keys()) if (CREDENTIAL_PARAMETER.test(name)) return true;
+  return false;
+}
+
 export function acceptsOwnKeys(deployment: Pick<Deployment, 'provider' | 'apiBase' | 'modelInfo'>): boolean {
   if (!takesApiKey(deployment.provider)) return false;
+  if (baseCarriesCredential(deployment.apiBase)) return false;
   const marked = deployment.modelInfo.byok;
   if (marked === true) return true;
   if (marked === false) return false;
   const publicBase = publicBaseOf(deployment.provider);
-  return publicBase !== undefined && normalizedBase(deployment.apiBase) === publicBase;
+  // The public base as written: a query string of any kind makes it another address.
+  return publicBase !== undefined && !/[?#]/.test(deployment.apiBase ?? '') && normalizedBase(deployment.apiBase) === publicBase;
 }

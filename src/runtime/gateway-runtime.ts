@@ -10,7 +10,7 @@ import { GlobalParallelLimit, registerGlobalParallelMetrics } from '../http/glob
 import { proxyRoutesOf } from '../auth/allowed-routes.js';
 import { proxyBudgetOf } from '../auth/proxy-budget.js';
 import { ProxySpendRepository } from '../storage/repositories/proxy-spend.js';
-import { acceptsOwnKeys } from '../platform/byok-scope.js';
+import { acceptsOwnKeys, baseCarriesCredential } from '../platform/byok-scope.js';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Authenticator } from '../auth/authenticator.js';
@@ -236,7 +236,11 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
   for (const deployment of catalog.allDeployments()) {
     if (!deployment.available) logger.warn({ model: deployment.modelName, deployment: deployment.id, reason: deployment.unavailableReason }, 'model unavailable');
     else if (!deployment.prices && deployment.perSecondPico === undefined) logger.warn({ model: deployment.modelName, upstreamModel: deployment.upstreamModel }, 'no price known: cost is recorded as unknown, and callers held to a budget or paying credits are refused (set model_info.input_cost_per_token / output_cost_per_token; 0 for a free model)');
-    if (deployment.modelInfo.byok === true && !acceptsOwnKeys(deployment)) logger.warn({ model: deployment.modelName, deployment: deployment.id, provider: deployment.provider }, 'model_info.byok is ignored: bedrock and vertex_ai deployments authorize with their own AWS credentials or service account, users\' keys are never used on them');
+    if (deployment.modelInfo.byok === true && !acceptsOwnKeys(deployment)) {
+      logger.warn({ model: deployment.modelName, deployment: deployment.id, provider: deployment.provider }, baseCarriesCredential(deployment.apiBase)
+        ? 'model_info.byok is ignored: the api_base carries a credential (user info or a key in its query), which would go out beside a user\'s own key; users\' keys are never used on this deployment'
+        : 'model_info.byok is ignored: bedrock and vertex_ai deployments authorize with their own AWS credentials or service account, users\' keys are never used on them');
+    }
   }
 
   const worker = options.worker;
