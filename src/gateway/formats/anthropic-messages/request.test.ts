@@ -346,3 +346,11 @@ describe('cache_control is carried where the Anthropic adapter reads it', () => 
     expect(rejection({ ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi', cache_control: 'yes' }] }] }).message).toContain('cache_control must be {"type":"ephemeral"}');
   });
 });
+
+describe('the gateway\'s own body fields', () => {
+  it('power_level is carried for the rules stage (checked against the tier there), as on the other routes, and not warned about as ignored', () => {
+    const mapped = messagesRequestToChat({ model: 'm', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }], power_level: 'precision' });
+    expect((mapped.request as Record<string, unknown>).power_level).toBe('precision');
+    expect(mapped.warnings).toEqual([]);
+  });
+});

@@ -47,8 +47,8 @@ export interface MappedMessagesRequest {
   warnings: string[];
 }
 
-/** The top-level fields messagesRequestToChat reads (`cache` is the gateway's own response-cache controls). */
-const MAPPED_FIELDS = new Set(['model', 'max_tokens', 'messages', 'system', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'tools', 'tool_choice', 'thinking', 'output_config', 'metadata', 'stream', 'cache', 'mcp_servers', 'container']);
+/** The top-level fields messagesRequestToChat reads (`cache` and `power_level` are the gateway's own: response-cache controls, the platform's power level). */
+const MAPPED_FIELDS = new Set(['model', 'max_tokens', 'messages', 'system', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'tools', 'tool_choice', 'thinking', 'output_config', 'metadata', 'stream', 'cache', 'power_level', 'mcp_servers', 'container']);
 
 type ReasoningEffort = 'low' | 'medium' | 'high';
 
@@ -200,6 +200,8 @@ export function messagesRequestToChat(raw: unknown, options: { forCounting?: boo
 
   // The gateway's own response-cache controls (read and removed by the cache stage, never sent upstream).
   if (present(body.cache)) (request as Record<string, unknown>).cache = body.cache;
+  // The platform's power level, as on the other routes (checked against the caller's tier by the rules stage, never sent upstream).
+  if (present(body.power_level)) (request as Record<string, unknown>).power_level = body.power_level;
 
   if (present(body.stream) && typeof body.stream !== 'boolean') fail('stream', `"stream" must be a boolean, got ${typeName(body.stream)}`);
   if (body.stream === true && !options.forCounting) {
