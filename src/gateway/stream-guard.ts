@@ -12,7 +12,8 @@ import type { OpenStreams } from './open-streams.js';
 export interface StreamGuardOptions {
   /** Aborts the upstream call with the given error. */
   abort(error: GatewayError): void;
-  response: ServerResponse;
+  /** The client's response, when the stream is relayed (a refused stream read to its end has none). */
+  response?: ServerResponse;
   provider: string;
   /** How long the stream may last in all, ms (0: no cap), and how much of it has passed. */
   maxDurationMs: number;
@@ -41,7 +42,7 @@ export class StreamGuard {
     this.reason = error;
     this.options.abort(error);
     const { response } = this.options;
-    if (response.writableNeedDrain && !response.destroyed) response.destroy();
+    if (response?.writableNeedDrain && !response.destroyed) response.destroy();
   }
 
   /** Stops watching (reading from the upstream is over); the error the guard cut the stream with, if it did. */

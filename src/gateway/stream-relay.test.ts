@@ -314,3 +314,75 @@ describe('stream relay', () => {
     expect(atLeastCounted(complete, counted)).toBe(complete);
   });
 });
+
+describe('reading ahead while the answer is held (a during_call verdict pending)', () => {
+  async function opened(reads: Array<Buffer | Error>) {
+    async function* body() {
+      for (const read of reads) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (read instanceof Error) throw read;
+        yield read;
+      }
+    }
+    const stream = Readable.from(body(), { objectMode: true }) as unknown as UpstreamResponse['body'];
+    return UpstreamStream.open(stream, new OpenAIStreamTransform(deployment), 'sse', timers());
+  }
+  const sink = () => {
+    const received: Buffer[] = [];
+    const response = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        received.push(Buffer.from(chunk));
+        callback();
+      },
+    }) as unknown as ServerResponse;
+    return { response, text: () => Buffer.concat(received).toString('utf8') };
+  };
+  const options = { encoder: openAIResponseFormat.stream({ includeUsage: true }), estimateUsage: async (text: string) => ({ promptTokens: 0, completionTokens: text.length, totalTokens: text.length, estimated: true }), startedAt: 0, now: () => 1 };
+
+  it('relays what was read ahead, then the rest, exactly as without it, in any chunking', async () => {
+    const bytes = Buffer.from(upstreamText);
+    for (const cuts of [[], [40], [40, 200, 201, 600], Array.from({ length: 30 }, (_, index) => (index + 1) * 37)]) {
+      for (const wait of [0, 1, 50]) {
+        const { stream, first } = await opened(splitAt(bytes, cuts));
+        stream.readAhead(0);
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        const { response, text } = sink();
+        const outcome = await relayStream(stream, first, response, options, timers());
+        expect(text()).toBe(withUsage);
+        expect(outcome.usage).toMatchObject({ promptTokens: 12, completionTokens: 7 });
+      }
+    }
+  });
+
+  it('hands over the batches read ahead before the failure that ended the reading', async () => {
+    const bytes = Buffer.from(withoutUsage);
+    const { stream, first } = await opened([bytes.subarray(0, 150), bytes.subarray(150, 400), new Error('socket reset')]);
+    stream.readAhead(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const { response, text } = sink();
+    const outcome = await relayStream(stream, first, response, options, timers());
+    expect(outcome.error?.code).toBe('upstream_connection');
+    expect(text().startsWith(withoutUsage.slice(0, withoutUsage.lastIndexOf('data: ', 399)))).toBe(true);
+  });
+
+  it('stops reading ahead past the byte limit; the relay reads the rest', async () => {
+    const bytes = Buffer.from(upstreamText);
+    const { stream, first } = await opened(splitAt(bytes, Array.from({ length: 20 }, (_, index) => (index + 1) * 50)));
+    stream.readAhead(0, 100);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(stream.readInFull).toBe(false);
+    const { response, text } = sink();
+    await relayStream(stream, first, response, options, timers());
+    expect(text()).toBe(withUsage);
+  });
+
+  it('reads a refused stream to its end (read ahead included) so its reported usage is in hand', async () => {
+    const bytes = Buffer.from(upstreamText);
+    const { stream } = await opened(splitAt(bytes, [100, 300, 500]));
+    stream.readAhead(0);
+    expect(await stream.readToEnd(0)).toBeUndefined();
+    expect(stream.readInFull).toBe(true);
+    expect(stream.usage).toMatchObject({ promptTokens: 12, completionTokens: 7 });
+    expect(stream.text).toBe(content.join(''));
+  });
+});

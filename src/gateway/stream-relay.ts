@@ -79,6 +79,17 @@ export class UpstreamStream {
   private seenReport: Usage | undefined;
   /** How many kept items came before the last report that changed the counts: output after them is not in it. */
   private reportedUpTo = 0;
+  /**
+   * Reading ahead (readAhead) while the answer may not be released yet: the batches read and not yet
+   * handed to next(), the read loop (never rejects), whether it should stop after its read in
+   * flight, and the failure it ended with (thrown by next() after the held batches).
+   */
+  private readonly held: EmittedChunk[][] = [];
+  private aheadLoop: Promise<void> | undefined;
+  private aheadStopped = false;
+  private aheadFailure: { error: unknown } | undefined;
+  /** Bytes read from the upstream so far. */
+  private bytesRead = 0;
 
   private constructor(
     private readonly body: Body,
@@ -122,13 +133,80 @@ export class UpstreamStream {
   /**
    * The next batch of chunks (at least one), or undefined at the end of the stream. `beforeWait`
    * is called before each read that will have to wait for the upstream (nothing is in hand).
+   * What was read ahead comes first, in order (the read ahead stops; its read in flight, if any, is
+   * the one this waits for), then its failure if it ended with one.
    */
-  async next(timeoutMs: number, beforeWait?: () => void): Promise<EmittedChunk[] | undefined> {
+  next(timeoutMs: number, beforeWait?: () => void): Promise<EmittedChunk[] | undefined> {
+    // Not an async function: a stream that never read ahead (nearly all) reads with no extra promise.
+    if (this.aheadLoop === undefined && this.aheadFailure === undefined) return this.read(timeoutMs, beforeWait);
+    return this.nextAfterReadAhead(timeoutMs, beforeWait);
+  }
+
+  private async nextAfterReadAhead(timeoutMs: number, beforeWait?: () => void): Promise<EmittedChunk[] | undefined> {
+    if (this.aheadLoop) {
+      this.aheadStopped = true;
+      if (this.held.length === 0) {
+        beforeWait?.();
+        await this.aheadLoop;
+        this.aheadLoop = undefined;
+      }
+      if (this.held.length > 0) return this.held.length === 1 ? this.held.shift() : this.held.splice(0).flat();
+    }
+    const failure = this.aheadFailure;
+    if (failure) {
+      this.aheadFailure = undefined;
+      throw failure.error;
+    }
+    return this.read(timeoutMs, beforeWait);
+  }
+
+  /**
+   * Reads on from the upstream while the answer may not be released yet (a during_call verdict is
+   * pending), so that what the provider produces meanwhile is in hand — counted, its usage seen —
+   * however the call ends. Nothing is relayed: the batches are held for next(), in order; the read
+   * ahead stops at the end of the stream, on a failure (kept for next()), when next() is called, or
+   * once more than `maxBytes` (the response size limit) were read ahead — the relay would cut there.
+   */
+  readAhead(timeoutMs: number, maxBytes?: number): void {
+    if (this.aheadLoop || this.finished) return;
+    const from = this.bytesRead;
+    this.aheadStopped = false;
+    this.aheadLoop = (async () => {
+      try {
+        while (!this.aheadStopped && (maxBytes === undefined || this.bytesRead - from <= maxBytes)) {
+          const batch = await this.read(timeoutMs);
+          if (!batch) break;
+          this.held.push(batch);
+        }
+      } catch (error) {
+        this.aheadFailure = { error };
+      }
+    })();
+  }
+
+  /**
+   * Reads the rest of the stream without relaying it (what was read ahead included), so the output
+   * the provider bills and its usage report are in hand: undefined when the upstream ended it, else
+   * the failure that ended the reading (a cut, a timeout, the client gone, a broken stream).
+   */
+  async readToEnd(timeoutMs: number): Promise<GatewayError | undefined> {
+    try {
+      while (await this.next(timeoutMs)) {
+        // Every batch read is kept (observe) for the count; nothing more to do with it.
+      }
+      return this.cutShort;
+    } catch (caught) {
+      return caught instanceof GatewayError ? caught : new GatewayError('upstream_connection', `${this.timers.provider}: the stream broke (${(caught as Error).message})`, { provider: this.timers.provider });
+    }
+  }
+
+  private async read(timeoutMs: number, beforeWait?: () => void): Promise<EmittedChunk[] | undefined> {
     // Chunks that arrived in the same read as an error are delivered first; the error comes next.
     if (this.pendingError) throw this.pendingError;
     while (!this.finished) {
       if (beforeWait && !this.inputReady) beforeWait();
       const result = await this.readWithTimeout(timeoutMs);
+      if (!result.done) this.bytesRead += result.value.length;
       const emitted: EmittedChunk[] = [];
       let events: Array<{ data: string; event?: string }>;
       if (result.done) events = this.reader.end();
@@ -287,6 +365,14 @@ export class UpstreamStream {
     return new GatewayError('upstream_connection', `${this.timers.provider} ended the stream before any choice finished (no finish_reason, no data: [DONE])`, { provider: this.timers.provider });
   }
 
+  /**
+   * Whether the whole stream was read: the upstream ended it, with no failure and not cut short.
+   * Its usage report is then final, whether or not the client was still there to get the end.
+   */
+  get readInFull(): boolean {
+    return this.endedByUpstream && this.pendingError === undefined && this.transform.error === undefined && this.cutShort === undefined;
+  }
+
   get usageForwarded(): boolean {
     return this.forwardedUsage;
   }
@@ -302,7 +388,7 @@ export class UpstreamStream {
    */
   get inputReady(): boolean {
     const body = this.body as Body & { readableLength?: number; readableEnded?: boolean; _readableState?: { ended?: boolean } };
-    return this.finished || (body.readableLength ?? 0) > 0 || body.readableEnded === true || body._readableState?.ended === true;
+    return this.held.length > 0 || this.finished || (body.readableLength ?? 0) > 0 || body.readableEnded === true || body._readableState?.ended === true;
   }
 
   destroy(): void {
@@ -389,26 +475,37 @@ export async function relayStream(stream: UpstreamStream, first: EmittedChunk[],
   if (cut) error = cut;
   stream.destroy();
 
-  let usage = stream.usage;
-  // Usage without the prompt (Ollama's, for a prompt served from its KV cache) or without the
-  // output takes the local count of what it leaves out.
-  if (!usage || usage.promptTokens === undefined || usage.completionTokens === undefined || error !== undefined || clientDisconnected || stream.outputAfterUsage) {
-    batcher.flush();
-    // What the upstream produced is billed however the stream ended (the client gone, the upstream
-    // broken, the gateway cutting it): without the upstream's usage, its text so far is counted;
-    // with usage reported only part-way (running counts, or output sent after the last report),
-    // never less than that text.
-    const counted = await options.estimateUsage(stream.countedText);
-    usage = usage ? atLeastCounted(usage, counted) : counted;
-    // Server tools that ran before the usage reporting them arrived are billed all the same.
-    const units = stream.units;
-    if (units && !usage.units) usage = { ...usage, units };
-  }
+  // A client gone after the whole stream was read (read ahead while a during_call verdict was
+  // pending) ended nothing early: the upstream's final report is what it bills.
+  const usage = await usageAtEnd(stream, options.estimateUsage, error !== undefined || (clientDisconnected && !stream.readInFull), flush);
   if (!response.destroyed) {
     // The closing event and the end of the response go out in one write.
     response.end(error ? encoder.error(error) : encoder.end({ usage, last: stream.last, usageForwarded: stream.usageForwarded }));
   }
   return { usage, firstChunkAt, error, clientDisconnected, cut };
+}
+
+/**
+ * What a stream that is over (relayed, or read without relaying: a during_call refusal) is billed.
+ * Usage without the prompt (Ollama's, for a prompt served from its KV cache) or without the output
+ * takes the local count of what it leaves out. `endedEarly`: the upstream did not end it (the client
+ * gone, the upstream broken, the gateway cutting it). `beforeCount` runs before the local count
+ * (which may wait on the tokenizer).
+ */
+export async function usageAtEnd(stream: UpstreamStream, estimate: (text: string) => Promise<Usage>, endedEarly: boolean, beforeCount?: () => void): Promise<Usage | undefined> {
+  let usage = stream.usage;
+  if (!usage || usage.promptTokens === undefined || usage.completionTokens === undefined || endedEarly || stream.outputAfterUsage) {
+    beforeCount?.();
+    // What the upstream produced is billed however the stream ended: without the upstream's usage,
+    // its text so far is counted; with usage reported only part-way (running counts, or output sent
+    // after the last report), never less than that text.
+    const counted = await estimate(stream.countedText);
+    usage = usage ? atLeastCounted(usage, counted) : counted;
+    // Server tools that ran before the usage reporting them arrived are billed all the same.
+    const units = stream.units;
+    if (units && !usage.units) usage = { ...usage, units };
+  }
+  return usage;
 }
 
 /**

@@ -15,7 +15,7 @@ import { DEFAULT_TIMEOUT_MS, type GatewayDependencies } from '../dependencies.js
 import { durationExceeded, StreamGuard } from '../stream-guard.js';
 import { outputCapEncoder } from '../output-cap-guard.js';
 import { generatedChoices } from '../../billing/max-cost.js';
-import { atLeastCounted, relayStream, UpstreamStream, type StreamTimers } from '../stream-relay.js';
+import { relayStream, UpstreamStream, usageAtEnd, type StreamTimers } from '../stream-relay.js';
 import { connectionError } from '../upstream.js';
 import { estimateUsage } from '../usage-estimate.js';
 import { responseTooLarge, sizeCappedEncoder } from '../response-size.js';
@@ -91,6 +91,19 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
     throw error;
   }
   const { sentAt } = dispatched;
+  // While a during_call verdict is pending nothing is relayed, but the upstream is read on (held for
+  // the relay, within the response size limit): what the provider produces meanwhile is in hand and
+  // billed however the call ends — refused, or the client gone before the verdict.
+  if (call.guardrails?.duringCall) opened.stream.readAhead(timers.idleTimeoutMs, maxBytes);
+  const guardOptions = (response?: ServerResponse) => ({
+    abort: dispatched.abort,
+    response,
+    provider: deployment.provider,
+    maxDurationMs: maxStreamDurationOf(router.policy, deployment, DEFAULT_TIMEOUT_MS),
+    elapsedMs: performance.now() - sentAt,
+    keyHash: context.caller.principal ? context.caller.keyHash : null,
+    openStreams: deps.openStreams,
+  });
   return {
     kind: 'stream',
     sentAt,
@@ -98,15 +111,7 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
     providerHeaders: providerHeaders(dispatched.response.headers),
     encoder,
     async relay(serverResponse: ServerResponse): Promise<StreamEnd> {
-      const guard = new StreamGuard({
-        abort: dispatched.abort,
-        response: serverResponse,
-        provider: deployment.provider,
-        maxDurationMs: maxStreamDurationOf(router.policy, deployment, DEFAULT_TIMEOUT_MS),
-        elapsedMs: performance.now() - sentAt,
-        keyHash: context.caller.principal ? context.caller.keyHash : null,
-        openStreams: deps.openStreams,
-      });
+      const guard = new StreamGuard(guardOptions(serverResponse));
       cutStream = (error) => guard.cut(error);
       let outcome: Awaited<ReturnType<typeof relayStream>>;
       try {
@@ -137,14 +142,24 @@ export async function attemptStream(deps: StreamDependencies, call: Call): Promi
       };
     },
     async discard(error: GatewayError): Promise<StreamEnd> {
-      dispatched.abort(error);
-      opened.stream.destroy();
-      dispatched.release();
-      router.end(deployment);
-      // The prompt and what arrived before the cancel are billed (the upstream's usage when it already reported some).
-      const counted = await estimateUsage(operation, opened.stream.countedText);
-      const reported = opened.stream.usage;
-      return { usage: reported ? atLeastCounted(reported, counted) : counted, error, cut: true, aborted: true, upstreamLatencyMs: performance.now() - sentAt, firstChunkAt: performance.now() - context.startedAt, text: () => opened.stream.text, countedText: () => opened.stream.countedText, finishReasons: () => opened.stream.finishReasons, answer: () => opened.stream.answer };
+      // Refused before anything was relayed: the rest of the stream is read (not relayed) to its end,
+      // as a stream a post_call guardrail cut is, so the usage the provider reports — what it bills —
+      // is charged. The reading is bounded as a relay is: the duration cap and the key's revocation
+      // (the guard), the idle timeout, and the client leaving (the upstream call is then cancelled,
+      // and what arrived is billed, as for any client that hangs up).
+      const guard = new StreamGuard(guardOptions());
+      let ended: GatewayError | undefined;
+      try {
+        ended = await opened.stream.readToEnd(timers.idleTimeoutMs);
+      } finally {
+        guard.release();
+        opened.stream.destroy();
+        dispatched.release();
+        router.end(deployment);
+      }
+      // The upstream's usage when it reported it, else (or when the stream ended early, not below) the prompt and the output that arrived, counted.
+      const usage = await usageAtEnd(opened.stream, (completionText) => estimateUsage(operation, completionText), ended !== undefined);
+      return { usage, error, cut: true, aborted: true, upstreamLatencyMs: performance.now() - sentAt, firstChunkAt: performance.now() - context.startedAt, text: () => opened.stream.text, countedText: () => opened.stream.countedText, finishReasons: () => opened.stream.finishReasons, answer: () => opened.stream.answer };
     },
   };
 }

@@ -67,7 +67,9 @@ export interface StreamAttempted {
   relay(response: ServerResponse): Promise<StreamEnd>;
   /**
    * Ends the opened stream without relaying it (a during_call guardrail refused the answer): the
-   * upstream call is cancelled and what it produced so far is counted, as for a client that left.
+   * rest is read to its end (not relayed), as a stream a post_call guardrail cut is, and what the
+   * upstream produced is billed — its reported usage, else counted; a client that leaves meanwhile
+   * cancels the upstream call, and what arrived is billed.
    * Absent on attempts the guardrails never see (provider-native bytes).
    */
   discard?(error: GatewayError): Promise<StreamEnd>;

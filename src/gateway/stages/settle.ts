@@ -141,7 +141,9 @@ async function settleStream(deps: SettleDependencies, recorder: UsageRecorder, c
   const plan = call.attempt!;
   const { deployment } = plan;
   const { sentAt } = attempted;
-  // The stream is open and its first chunk read; nothing goes to the client before the during_call verdict.
+  // The stream is open and its first chunk read; nothing goes to the client before the during_call
+  // verdict, but the attempt reads on meanwhile (held for the relay). A refused stream is read to its
+  // end and billed what the upstream produced (attempt-stream.ts: discard).
   const refused = call.guardrails?.duringCall && (await call.guardrails.duringCall);
   if (refused && attempted.discard) {
     const end = await attempted.discard(refused);
