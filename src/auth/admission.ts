@@ -62,6 +62,14 @@ export interface Ticket {
    * rest), false when one does not or the limits store does not answer — no further attempt is made.
    */
   extend(micros: number): Promise<boolean>;
+  /**
+   * Holds `tokens` more on the call's tpm windows (its key's, user's, team's, end user's and the
+   * key's model_tpm_limit entries) once its prompt grew after admission (a pre_call guardrail
+   * rewrote it: guardrails-pre.ts): undefined when every window has room for them (the settle gives
+   * them back, the call's real tokens counted as always), else the refusal admission would have
+   * given — 429 `rate_limit_exceeded` — and nothing more is held. Absent: the call holds no tpm window.
+   */
+  extendTokens?(tokens: number): Promise<GatewayError | undefined>;
 }
 
 /** The models a call may be served by, for the key's per-model budgets (model_max_budget). */
@@ -387,10 +395,39 @@ export class Admission {
     const { modelHolds } = limits;
     const keySubject = resolved ? budgetSubjectName(subjects[0]) : undefined;
     let settled = false;
+    // Tokens held beside admission's estimate (extendTokens), each under its own id: released with the settle.
+    const tokenSubjects = limits.tpm.map((limit) => limit.subject);
+    const moreTokens: Array<{ id: string; tokens: number }> = [];
+    const releaseMoreTokens = () => {
+      for (const more of moreTokens.splice(0)) this.state.settleTokens(tokenSubjects, more.id, more.tokens, 0).catch((error: Error) => this.logger.error({ err: error.message }, 'could not release a token reservation'));
+    };
     return {
       headers,
       outputCap,
       holdsMoney: limits.hardLimit,
+      extendTokens: async (tokens) => {
+        const amount = Math.ceil(tokens);
+        if (!(amount > 0) || limits.tpm.length === 0) return undefined;
+        const describeName = (name: string) => describeWindow(name, subjects, resolved, 'tpm_limit');
+        const total = estimatedTokens + moreTokens.reduce((sum, more) => sum + more.tokens, 0) + amount;
+        if (settled) return new GatewayError('limits_unavailable', 'this call\'s limits were released before its token reservation could grow, so it is not run; retry', { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
+        // An estimate over a limit can never pass (as at admission); else the minute must have room for the increase.
+        const tooLarge = tooLargeRefusal(limits.tpm, total, describeName);
+        if (tooLarge) return tooLarge;
+        const id = `${callId}:tokens-${moreTokens.length + 1}`;
+        let outcome;
+        try {
+          outcome = await this.state.reserveTokens(limits.tpm, id, amount);
+        } catch (error) {
+          this.logger.error({ err: (error as Error).message }, 'the limits store did not answer; a call whose prompt grew is refused');
+          return new GatewayError('limits_unavailable', 'the gateway cannot check this key\'s limits right now (its limits store does not answer); retry shortly', { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
+        }
+        if (!outcome.ok) return fullMinuteRefusal(outcome, total, describeName);
+        moreTokens.push({ id, tokens: amount });
+        // Settled while the tokens were being reserved: give them back at once.
+        if (settled) releaseMoreTokens();
+        return undefined;
+      },
       extend: async (micros) => {
         if (settled) return false;
         if (!(micros > 0) || limits.holds.length === 0) return true;
@@ -413,6 +450,7 @@ export class Admission {
       settle: (costMicros, usedTokens, served) => {
         if (settled) return [];
         settled = true;
+        releaseMoreTokens();
         // Per-model budgets: the entries of the model that served the call are charged, the other reserved entries released.
         const budgets = resolved?.key.modelMaxBudget;
         const charged = served && budgets && models ? entriesFor(budgets, served, models.aliasTarget, models.sameModelGroups?.(served.group)) : [];

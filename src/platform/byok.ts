@@ -137,7 +137,7 @@ export class ByokDirectory {
 
   /** Whether a call admitted with these own keys runs on the user's key at this deployment. */
   servesWith(keys: OwnKeys | undefined, deployment: Deployment): boolean {
-    return keys !== undefined && acceptsOwnKeys(deployment) && keys.sealed.has(deployment.provider);
+    return ownKeysServe(keys, deployment);
   }
 
   /**
@@ -227,4 +227,9 @@ export class ByokDirectory {
 function view(row: StoredByokKey): ByokKeyView {
   // Masked from the last four characters alone: the plaintext is never read back for a listing.
   return { provider: row.provider, api_key: maskSecret(`${'x'.repeat(8)}${row.last4}`), encryption_key_id: row.encryption_key_id, created_at: new Date(Number(row.created_at)).toISOString(), updated_at: new Date(Number(row.updated_at)).toISOString() };
+}
+
+/** Whether a call admitted with these own keys runs on the user's key at this deployment (it then costs no credits). */
+export function ownKeysServe(keys: Pick<OwnKeys, 'sealed'> | undefined, deployment: Pick<Deployment, 'provider' | 'apiBase' | 'modelInfo'>): boolean {
+  return keys !== undefined && acceptsOwnKeys(deployment) && keys.sealed.has(deployment.provider);
 }

@@ -6,7 +6,12 @@
  * copy capped at that output, so the provider cannot bill past what was reserved.
  */
 import { estimatedTokens } from '../../billing/token-estimate.js';
-import { outputCapField, reservationPlan, withOutputCap, type ReservationPlan } from '../../billing/reservation-plan.js';
+import { formatUsd } from '../../billing/cost.js';
+import { outputCapField, reservationPlan, withOutputCap, withoutOutputCap, type ReservationPlan } from '../../billing/reservation-plan.js';
+import { ownKeysServe } from '../../platform/byok.js';
+import { formatCredits } from '../../platform/credit-gate.js';
+import { creditCostMillicredits } from '../../platform/credits.js';
+import type { Deployment } from '../../providers/types.js';
 import type { EndUserRecord, KeyRecord } from '../../auth/principals.js';
 import type { ModelBudgetScope, Ticket } from '../../auth/admission.js';
 import type { AllowedRegion } from '../../routing/region-filter.js';
@@ -108,6 +113,7 @@ async function admitCreating(admission: NonNullable<GatewayDependencies['admissi
     outputCap: caps.length > 0 ? Math.min(...caps) : undefined,
     holdsMoney: keyTicket.holdsMoney === true || second.holdsMoney === true,
     extend: async (micros) => (await keyTicket.extend(micros)) && second.extend(micros),
+    extendTokens: async (tokens) => (await keyTicket.extendTokens?.(tokens)) ?? second.extendTokens?.(tokens),
     settle: (costMicros, used, served) => {
       second.settle(costMicros, used, served);
       return keyTicket.settle(costMicros, used, served);
@@ -167,4 +173,68 @@ function some(entries: Readonly<Record<string, unknown>> | undefined): boolean {
   if (entries === undefined) return false;
   for (const _ in entries) return true;
   return false;
+}
+
+/**
+ * A request a pre_call guardrail rewrote after admission (guardrails-pre.ts: a generic_guardrail_api
+ * answering GUARDRAIL_INTERVENED, PII placeholders): the reservations were sized for the request as
+ * admitted, and the rewritten one may read far more (an API that adds a 40 KB preamble to a 5-byte
+ * prompt). Each reservation grows by what the rewrite adds to the bound admission computed — its
+ * budget holds (key, user, team, end user, model_max_budget, proxy-wide) and the user's credits by
+ * the largest increase of the cost bound on any deployment the call may reach (the credits on those
+ * the user's own keys do not serve), its tpm windows by the increase of the token estimate — or,
+ * when one cannot hold it, the call is refused before any upstream call with admission's refusal
+ * (400 `budget_exceeded`, 402 `insufficient_credits`, 429 `rate_limit_exceeded`); its record then
+ * settles the reservations, charging nothing. `admitted`: the call as admission handed it on (its
+ * operation carries the output cap admission set, which the rewrite keeps); `by`: the guardrails
+ * that rewrote it.
+ */
+export async function reserveRewrite(admitted: Call, rewritten: Operation, by: readonly string[]): Promise<void> {
+  const decision = admitted.admission;
+  const ticket = decision?.ticket;
+  const credits = decision?.credits;
+  if (!decision || (!ticket && !credits) || rewritten === admitted.operation) return;
+  const who = by.length > 0 ? `guardrail${by.length > 1 ? 's' : ''} ${by.map((name) => `"${name}"`).join(', ')}` : 'a guardrail';
+  const before = costInputOf(admitted.operation);
+  const after = costInputOf(rewritten);
+  if (ticket?.extendTokens) {
+    const tokens = estimatedTokens(after) - estimatedTokens(before);
+    if (tokens > 0) {
+      const refused = await ticket.extendTokens(tokens);
+      if (refused) throw new GatewayError(refused.code, `${who} rewrote the prompt after the call was admitted, adding about ${tokens} tokens to its estimate: ${refused.message}`, { retryAfterSeconds: refused.retryAfterSeconds, headers: refused.headers });
+    }
+  }
+  const deployments = admitted.resolution?.reachable.deployments() ?? [];
+  if (ticket?.holdsMoney === true) {
+    const micros = boundIncrease(admitted.operation, rewritten, decision.outputCap, deployments);
+    if (micros > 0 && !(await ticket.extend(micros))) {
+      throw new GatewayError('budget_exceeded', `Budget has been exceeded: ${who} rewrote the prompt after the call was admitted, and the rewritten request may cost up to $${formatUsd(micros)} more than was reserved for it, which a budget holding this call (its key's, user's, team's, end user's, a model_max_budget entry's or the proxy-wide one) cannot hold; the call was not made and nothing was charged — send a shorter request or wait for requests in flight to finish`);
+    }
+  }
+  if (credits) {
+    const payable = deployments.filter((deployment) => !ownKeysServe(credits.ownKeys, deployment));
+    const micros = boundIncrease(admitted.operation, rewritten, decision.outputCap, payable);
+    if (micros > 0 && !(await credits.extend([{ costMicros: micros, level: credits.level }]))) {
+      const more = creditCostMillicredits(micros, credits.rate);
+      throw new GatewayError('insufficient_credits', `Insufficient credits: ${who} rewrote the prompt after the call was admitted, and the rewritten request may cost up to ${formatCredits(more)} credits more than were reserved for it, which user "${credits.userId}"'s balance cannot cover; the call was not made and nothing was charged. Add credits (POST /api/v1/llm/credits/add), send a shorter request or choose a cheaper power level.`);
+    }
+  }
+}
+
+/**
+ * How much more than `admitted` the `rewritten` request may cost, by the bound admission reserved
+ * (reservation-plan.ts, on the request as the client sent it and at the output cap admission set):
+ * the largest increase on any one deployment, so that it covers every reservation made over these
+ * deployments or some of them (the dearest after the rewrite may not be the dearest before).
+ */
+function boundIncrease(admitted: Operation, rewritten: Operation, cap: { field: string; tokens: number } | undefined, deployments: Deployment[]): number {
+  const uncapped = (operation: Operation) => costInputOf(cap ? ({ ...operation, request: withoutOutputCap(operation.request, cap) } as Operation) : operation);
+  const before = uncapped(admitted);
+  const after = uncapped(rewritten);
+  let most = 0;
+  for (const deployment of deployments) {
+    const increase = reservationPlan(after, [deployment]).costMicros(cap?.tokens) - reservationPlan(before, [deployment]).costMicros(cap?.tokens);
+    most = Math.max(most, increase);
+  }
+  return most;
 }

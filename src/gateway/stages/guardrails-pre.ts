@@ -3,7 +3,10 @@
  * the cache and routing. The pre_call guardrails read the prompt: a PII entity to block, a
  * content-filter hit, an injection score over the threshold or a generic API's BLOCKED refuses the
  * call with 400 `guardrail_violation` naming the guardrail — no upstream is called, nothing is
- * charged — and PII to mask is replaced by placeholders in the request copy the upstream gets. The
+ * charged — and PII to mask is replaced by placeholders in the request copy the upstream gets. A
+ * prompt a guardrail rewrote (masked, or a guardrail API's GUARDRAIL_INTERVENED texts) grows the
+ * reservations admission made to hold the rewritten request, or is refused as admission would
+ * refuse it (admit.ts reserveRewrite), before any upstream call. The
  * during_call guardrails start here and run alongside the attempt (guardrails/during-call.ts):
  * their verdict is awaited before any answer is released, and a block then refuses a call the
  * upstream answered (and billed).
@@ -17,6 +20,7 @@ import { PiiVault } from '../../guardrails/pii.js';
 import type { GuardrailRegistry } from '../../guardrails/registry.js';
 import { requestTexts, rewriteRequest, unreadableField, unreadablePart } from '../../guardrails/texts.js';
 import { promptOf } from '../request-body.js';
+import { reserveRewrite } from './admit.js';
 import type { GatewayResult, Operation } from '../call-context.js';
 import { type Call, failedWith, failureOf, type GuardrailRun, type Next, type Stage } from '../call.js';
 
@@ -71,6 +75,16 @@ async function guarded(call: Call, next: Next, active: GuardrailDefinition[]): P
   }
   const { operation, restore } = prepared;
   const rewritten = withPrompt(call, operation);
+  if (operation !== call.operation) {
+    try {
+      // The rewrite reaches the model admission checked (texts only: guardrails/texts.ts never rewrites `model`), and the reservations grow to hold it, or the call ends here.
+      if ((operation.request as { model?: unknown }).model !== (call.operation.request as { model?: unknown }).model) throw new GatewayError('invalid_request', 'a guardrail rewrote the request\'s model, so the call is not run', { param: 'model' });
+      await reserveRewrite(call, operation, outcomes.filter((outcome) => outcome.action === 'modified' || outcome.action === 'masked').map((outcome) => outcome.name));
+    } catch (caught) {
+      // Refused after admit: the failure carries this call (the prompt as rewritten, masked values kept masked), so its record releases the reservations.
+      throw failedWith(toGatewayError(caught), rewritten);
+    }
+  }
   const during = active.filter(DURING);
   const duringCall = during.length > 0 ? duringCallVerdict(during, requestTexts(operation)!, call, outcomes) : undefined;
   const run: GuardrailRun = { active, restore: restore ? vault : undefined, duringCall };
