@@ -68,6 +68,47 @@ Usage:
   switchboard --help | --version
 `;
 
+/**
+ * After the drain grace and shutdown_timeout, what the rest of a stop (writing the queued usage
+ * rows, closing connections) gets at most — as for an uncaught error (runtime/crash.ts). Past it the
+ * queued rows are spilled to disk synchronously and the process exits with 1: a database that hangs
+ * instead of refusing can never keep the process up, nor take the rows down with it at the kill.
+ */
+const AFTER_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/**
+ * Stopping bounded by `boundMs`: past it the queued usage rows are spilled to disk synchronously
+ * and the process exits with 1 (with `code` instead when the close finished and something else
+ * still kept the process alive). Returns what to call once the close finished with `code`.
+ */
+function hardStop(runtime: GatewayRuntime, logger: Logger, boundMs: number): (code: number) => void {
+  let closedWith: number | undefined;
+  const timer = setTimeout(() => {
+    if (closedWith !== undefined) process.exit(closedWith);
+    const spilled = runtime.usageWriter.spillNow();
+    logger.error({ boundMs, usageRowsSpilled: spilled }, 'stopping took too long: exiting at once, the usage rows still queued spilled to disk first');
+    process.exit(1);
+  }, boundMs);
+  return (code) => {
+    closedWith = code;
+    timer.unref();
+  };
+}
+
+/**
+ * A second signal: out at once, but the usage rows of calls already answered (and billed upstream)
+ * are spilled to disk synchronously first; the calls still in flight are cut and their rows spilled
+ * too when they settle within a moment (runtime.abort). A third signal exits after spilling again.
+ */
+function stopAtOnce(runtime: GatewayRuntime, logger: Logger, signal: string, again: boolean): void {
+  if (again) {
+    runtime.usageWriter.spillNow();
+    process.exit(1);
+  }
+  logger.warn({ signal }, 'second signal: stopping at once, without waiting for requests in flight (queued usage rows are spilled to disk)');
+  runtime.abort().finally(() => process.exit(1));
+}
+
 const SETTINGS_OPTIONS = {
   config: { type: 'string', short: 'c' },
   'data-dir': { type: 'string' },
@@ -132,11 +173,13 @@ async function start(args: string[], env: Environment): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let aborting = false;
     const stop = (signal: string) => {
       if (stopping) {
         // A second signal: the operator wants out now.
-        logger.warn({ signal }, 'second signal: stopping at once, without waiting for requests in flight');
-        process.exit(1);
+        stopAtOnce(runtime, logger, signal, aborting);
+        aborting = true;
+        return;
       }
       stopping = true;
       unwatchFile(settings.configFile!);
@@ -149,16 +192,21 @@ async function start(args: string[], env: Environment): Promise<number> {
           ? 'draining: readiness answers 503 while requests are still served; then finishing requests in flight and flushing usage records'
           : 'shutting down: finishing requests in flight and flushing usage records',
       );
+      const closed = hardStop(runtime, logger, drainGraceMs + shutdownTimeoutMs + AFTER_SHUTDOWN_TIMEOUT_MS);
       const grace = new Promise<void>((done) => setTimeout(done, drainGraceMs));
       grace
         .then(() => runtime.close({ timeoutMs: shutdownTimeoutMs }))
         .then(
-          () => resolve(0),
+          () => 0,
           (error) => {
             logger.error({ err: error }, 'shutdown failed');
-            resolve(1);
+            return 1;
           },
-        );
+        )
+        .then((code) => {
+          closed(code);
+          resolve(code);
+        });
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
@@ -206,14 +254,20 @@ function serveAsWorker(role: WorkerRole, runtime: GatewayRuntime, address: strin
   logger.info({ worker: role.index, pid: process.pid }, `worker ${role.index} of ${role.count} ready`);
   return new Promise<number>((resolve) => {
     let stopping: 'signal' | 'primary' | undefined;
+    let aborting = false;
     const stop = (reason: string, from: 'signal' | 'primary') => {
-      // Two signals of its own (a second Ctrl-C): out at once. The primary's message repeats a signal the worker may have had too.
-      if (stopping === 'signal' && from === 'signal') process.exit(1);
+      // Two signals of its own (a second Ctrl-C): out at once, the queued usage rows spilled first. The primary's message repeats a signal the worker may have had too.
+      if (stopping === 'signal' && from === 'signal') {
+        stopAtOnce(runtime, logger, reason, aborting);
+        aborting = true;
+        return;
+      }
       if (stopping) return;
       stopping = from;
       runtime.drain();
       const { drainGraceMs, shutdownTimeoutMs } = settings;
       logger.info({ worker: role.index, reason }, 'worker stopping: finishing requests in flight and flushing usage records');
+      const closed = hardStop(runtime, logger, drainGraceMs + shutdownTimeoutMs + AFTER_SHUTDOWN_TIMEOUT_MS);
       new Promise<void>((done) => setTimeout(done, drainGraceMs))
         .then(() => runtime.close({ timeoutMs: shutdownTimeoutMs }))
         .then(
@@ -224,6 +278,7 @@ function serveAsWorker(role: WorkerRole, runtime: GatewayRuntime, address: strin
           },
         )
         .then((code) => {
+          closed(code);
           // The IPC channel would keep this process alive.
           process.disconnect?.();
           resolve(code);

@@ -328,3 +328,178 @@ describe('UsageLogWriter spill files belong to their database', () => {
     expect(existsSync(join(directory, 'usage-spill.jsonl'))).toBe(true);
   });
 });
+
+describe('UsageLogWriter keeps answered calls through a stop and an outage (item 371)', () => {
+  /** Like the real table: a call_id is stored once; `fresh` counts the rows stored (charged) per call_id. */
+  class CountingSink implements UsageSink {
+    mode: 'up' | 'down' | 'hang' = 'up';
+    readonly fresh = new Map<string, number>();
+    private readonly held: (() => void)[] = [];
+    async insertMany(rows: UsageLogRow[]): Promise<void> {
+      if (this.mode === 'down') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+      if (this.mode === 'hang') await new Promise<void>((resolve) => this.held.push(resolve));
+      for (const item of rows) if (!this.fresh.has(item.call_id)) this.fresh.set(item.call_id, 1);
+    }
+    release(): void {
+      this.mode = 'up';
+      for (const resolve of this.held.splice(0)) resolve();
+    }
+  }
+
+  const spilledIds = (directory: string): string[] =>
+    readdirSync(directory)
+      .filter((name) => name.startsWith('usage-spill'))
+      .flatMap((name) => readFileSync(join(directory, name), 'utf8').split('\n').filter(Boolean))
+      .map((line) => (JSON.parse(line) as UsageLogRow).call_id);
+
+  const within = <T>(work: Promise<T>, ms: number) => Promise.race([work.then(() => 'settled'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), ms))]);
+
+  it('close() gives up on a write that hangs at its deadline and spills every queued row, the hanging write\'s included', async () => {
+    const directory = spillDir();
+    const sink = new CountingSink();
+    sink.mode = 'hang';
+    const writer = new UsageLogWriter({ logger, spillDir: directory, batchSize: 5 });
+    writer.attach(sink);
+    for (let index = 0; index < 8; index++) writer.enqueue(row(index));
+    void writer.flush(true); // its first batch hangs
+    for (let index = 8; index < 10; index++) writer.enqueue(row(index));
+    expect(await within(writer.close(300), 3_000)).toBe('settled');
+    expect(spilledIds(directory).sort()).toEqual(Array.from({ length: 10 }, (_, index) => `call-${index}`).sort());
+    expect(writer.snapshot()).toMatchObject({ queued: 0, spilled: 10, dropped: 0 });
+    // The hanging write going through after all changes nothing: the writer gave it up.
+    sink.release();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(writer.snapshot()).toMatchObject({ queued: 0, spilled: 10 });
+  });
+
+  it('spillNow() appends every queued row synchronously, a running write\'s and a spill under way\'s included', async () => {
+    const directory = spillDir();
+    const sink = new CountingSink();
+    sink.mode = 'hang';
+    const writer = new UsageLogWriter({ logger, spillDir: directory, batchSize: 5 });
+    writer.attach(sink);
+    for (let index = 0; index < 7; index++) writer.enqueue(row(index));
+    void writer.flush(true);
+    expect(writer.spillNow()).toBe(7);
+    expect(spilledIds(directory).sort()).toEqual(Array.from({ length: 7 }, (_, index) => `call-${index}`).sort());
+    // A later call (a call settled meanwhile) spills what came since.
+    writer.enqueue(row(7));
+    expect(writer.spillNow()).toBe(1);
+    expect(spilledIds(directory)).toHaveLength(8);
+  });
+
+  it('spills the queue early while the database is down, so a kill loses nothing older than a few ticks; replays it once when it is back', async () => {
+    const directory = spillDir();
+    const sink = new CountingSink();
+    const writer = new UsageLogWriter({ logger, spillDir: directory, spillAfterFailures: 2, spillAfterMs: 60_000 });
+    writer.attach(sink);
+    // Healthy: no disk write at all.
+    for (let index = 0; index < 20; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    await writer.flush(true);
+    expect(readdirSync(directory)).toEqual([]);
+    sink.mode = 'down';
+    for (let index = 20; index < 30; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    expect(writer.snapshot()).toMatchObject({ queued: 10, spilled: 0 }); // one failure: kept in memory
+    await writer.flush(true);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, spilled: 10 }); // the second: on disk
+    // Rows answered while it stays down go to disk at the next tick (within the backoff).
+    for (let index = 30; index < 35; index++) writer.enqueue(row(index));
+    await writer.flush();
+    expect(writer.snapshot()).toMatchObject({ queued: 0, spilled: 15, dropped: 0 });
+    expect(spilledIds(directory)).toHaveLength(15); // each row once
+    sink.mode = 'up';
+    writer.enqueue(row(35));
+    await writer.flush(true);
+    expect(sink.fresh.size).toBe(36);
+    expect([...sink.fresh.values()].every((count) => count === 1)).toBe(true);
+    expect(readdirSync(directory)).toEqual([]);
+    // Healthy again: no disk writes.
+    writer.enqueue(row(36));
+    await writer.flush(true);
+    expect(readdirSync(directory)).toEqual([]);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, spilled: 15, dropped: 0 });
+  });
+
+  it('spills rows held in memory after spillAfterMs when the database is not there yet', async () => {
+    const directory = spillDir();
+    const writer = new UsageLogWriter({ logger, spillDir: directory, spillAfterMs: 30 });
+    for (let index = 0; index < 3; index++) writer.enqueue(row(index));
+    await writer.flush(true);
+    expect(writer.snapshot().queued).toBe(3);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    await writer.flush(true);
+    expect(writer.snapshot()).toMatchObject({ queued: 0, spilled: 3 });
+  });
+
+  it('a write that hangs past spillAfterMs: the rows behind it spill and its own are copied to disk once; nothing is stored twice', async () => {
+    const directory = spillDir();
+    const sink = new CountingSink();
+    sink.mode = 'hang';
+    const writer = new UsageLogWriter({ logger, spillDir: directory, spillAfterMs: 30, batchSize: 5 });
+    writer.attach(sink);
+    for (let index = 0; index < 4; index++) writer.enqueue(row(index));
+    const running = writer.flush(true);
+    for (let index = 4; index < 10; index++) writer.enqueue(row(index));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    void writer.flush(); // a tick finds the write hanging (its promise is that write's)
+    void writer.flush();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(spilledIds(directory).sort()).toEqual(Array.from({ length: 10 }, (_, index) => `call-${index}`).sort());
+    expect(writer.snapshot().queued).toBe(4); // the hanging write's rows, still its own
+    sink.release();
+    await running;
+    await writer.flush(true);
+    expect(sink.fresh.size).toBe(10);
+    expect([...sink.fresh.values()].every((count) => count === 1)).toBe(true);
+    expect(readdirSync(directory)).toEqual([]);
+  });
+
+  it('one row the database refuses in a spill file is set aside; the rest of the replay goes through', async () => {
+    const directory = spillDir();
+    const lines = [row(1), { ...row(2), latency_ms: null }, row(3)].map((item) => JSON.stringify(item));
+    writeFileSync(join(directory, 'usage-spill.jsonl'), `${lines.join('\n')}\n`);
+    const stored = new Map<string, UsageLogRow>();
+    const picky: UsageSink = {
+      async insertMany(batch) {
+        if (batch.some((item) => item.latency_ms === null)) throw new Error('NOT NULL constraint failed: usage_logs.latency_ms');
+        for (const item of batch) stored.set(item.call_id, item);
+      },
+      ping: async () => true,
+    };
+    const writer = new UsageLogWriter({ logger, spillDir: directory });
+    writer.attach(picky);
+    expect(await within(writer.spillWrittenBack()!, 2_000)).toBe('settled');
+    expect(await writer.spillWrittenBack()).toBeUndefined(); // no spill left
+    expect([...stored.keys()].sort()).toEqual(['call-1', 'call-3']);
+    expect(writer.snapshot()).toMatchObject({ rejected: 1, written: 2 });
+    expect(readdirSync(directory)).toEqual(['usage-rejected.jsonl']);
+    expect(JSON.parse(readFileSync(join(directory, 'usage-rejected.jsonl'), 'utf8').trim()).call_id).toBe('call-2');
+    await writer.close(10);
+  });
+
+  it('a spilled batch refused because the database cannot write now stays spilled (nothing set aside)', async () => {
+    const directory = spillDir();
+    writeFileSync(join(directory, 'usage-spill.jsonl'), `${[row(1), row(2)].map((item) => JSON.stringify(item)).join('\n')}\n`);
+    let locked = true;
+    const stored = new Map<string, UsageLogRow>();
+    const sink: UsageSink = {
+      async insertMany(batch) {
+        if (locked) throw Object.assign(new Error('canceling statement due to lock timeout'), { code: '55P03' });
+        for (const item of batch) stored.set(item.call_id, item);
+      },
+      ping: async () => true,
+    };
+    const writer = new UsageLogWriter({ logger, spillDir: directory });
+    writer.attach(sink);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writer.flush(true);
+    expect(writer.snapshot()).toMatchObject({ rejected: 0 });
+    expect(readdirSync(directory)).toEqual(['usage-spill.jsonl.replaying']);
+    locked = false;
+    await writer.flush(true);
+    expect(stored.size).toBe(2);
+    expect(readdirSync(directory)).toEqual([]);
+  });
+});

@@ -178,6 +178,12 @@ export interface GatewayRuntime {
    */
   close(options?: { timeoutMs?: number }): Promise<void>;
   /**
+   * Stopping at once (a second signal): the queued usage rows are spilled to disk synchronously, no
+   * new connections are taken, those still open are cut, and the rows of the calls that settle
+   * within `limitMs` (default 1 s) are spilled too. The caller exits the process afterwards.
+   */
+  abort(limitMs?: number): Promise<void>;
+  /**
    * Applies a re-read config.yaml (config-reload.ts): nothing when it has errors; otherwise the
    * models, router settings, rules, tiers and agents at once. Reloads run one after another.
    */
@@ -597,7 +603,21 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       );
       return run;
     },
+    async abort(limitMs = 1_000) {
+      draining = true;
+      let spilled = usageWriter.spillNow();
+      try {
+        app.server.close(() => undefined);
+        app.server.closeAllConnections();
+      } catch {
+        // Already closed: the first signal's close got that far.
+      }
+      await settledCalls(gateway, logger, limitMs);
+      spilled += usageWriter.spillNow();
+      logger.warn({ usageRowsSpilled: spilled }, 'stopped at once: queued usage rows spilled to disk (written back when the gateway next starts on this database)');
+    },
     async close({ timeoutMs }: { timeoutMs?: number } = {}) {
+      const startedAt = Date.now();
       draining = true;
       commerce?.allowances.stop();
       await closeServer(app, logger, timeoutMs);
@@ -608,7 +628,9 @@ export async function createRuntime(loaded: LoadedConfig, options: RuntimeOption
       await modelRegistry.close();
       await routerSettings.close();
       await agents.close();
-      await usageWriter.close();
+      // Bounded so that, within the process's own stop bound (cli.ts: shutdown_timeout + 10 s), a
+      // database that hangs still leaves time to spill what it did not take.
+      await usageWriter.close(timeoutMs === undefined ? undefined : Math.min(5_000, Math.max(1_000, startedAt + timeoutMs + 8_000 - Date.now())));
       await callbacks?.close();
       await dailyReport?.close();
       for (const report of periodReports) await report.close();
