@@ -5,7 +5,7 @@
  * database (every 500 ms) in any case.
  */
 import type { Logger } from 'pino';
-import { databaseNotReady } from '../errors.js';
+import { databaseNotReady, GatewayError } from '../errors.js';
 import { ChangeFeed } from '../state/change-feed.js';
 import type { PrincipalRepository } from '../storage/repositories/principals.js';
 import type { KeyRecord, TeamRecord, UserRecord } from './principals.js';
@@ -88,7 +88,15 @@ export class KeyDirectory {
     if (pending) return pending;
     const repository = this.repository;
     if (!repository) throw databaseNotReady('virtual keys cannot be checked yet (the master key works)');
-    const load = this.load(repository, hash).finally(() => this.loading.delete(hash));
+    // A database that fails the lookup (a failover, a lost connection) cannot say whether the key is
+    // valid: 503 to retry, never a 500 that echoes the driver's message.
+    const load = this.load(repository, hash)
+      .catch((error: unknown) => {
+        if (error instanceof GatewayError) throw error;
+        this.options.logger.warn({ err: (error as Error).message }, 'a virtual key could not be looked up in the database');
+        throw new GatewayError('not_ready', 'the gateway cannot read its database to check this key right now; retry shortly (the master key works)', { retryAfterSeconds: 1, headers: { 'retry-after': '1' } });
+      })
+      .finally(() => this.loading.delete(hash));
     this.loading.set(hash, load);
     return load;
   }

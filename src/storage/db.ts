@@ -90,8 +90,14 @@ function openPostgres(url: string): DatabaseHandle {
       }) as typeof pgType.types.getTypeParser,
     },
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A client losing its connection must not crash the process; the next query reconnects. The
+  // pool hears the errors of its idle clients only: a client checked out for a query (a failover,
+  // a restarted server, a network cut while it runs) emits its own, which with no listener would be
+  // an uncaught exception — its query fails with the error, that is all.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', description: redactUrl(url), close: () => db.destroy() };
 }
