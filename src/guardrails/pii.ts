@@ -18,7 +18,10 @@ export interface PiiFinding {
   value: string;
 }
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b/g;
+// The local part and the labels bounded as RFC 5321 bounds them (64 and 63 characters): unbounded,
+// a long run of such characters without an `@` was re-read from each of its positions (30 KB of
+// letters held the event loop for 1.6 s).
+const EMAIL = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b/g;
 const CARD = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
 const IBAN = /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b/g;
 const IPV4 = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g;
@@ -54,12 +57,15 @@ export function ibanValid(text: string): boolean {
   return remainder === 1;
 }
 
-function collect(text: string, pattern: RegExp, entity: string, accept: (value: string) => boolean, into: PiiFinding[]): void {
+/** One detector's findings, in order and without overlaps among themselves (a global pattern's matches), added as a group of their own. */
+function collect(text: string, pattern: RegExp, entity: string, accept: (value: string) => boolean, into: PiiFinding[][]): void {
   pattern.lastIndex = 0;
+  const group: PiiFinding[] = [];
   for (const match of text.matchAll(pattern)) {
     const value = match[0];
-    if (accept(value)) into.push({ entity, start: match.index!, end: match.index! + value.length, value });
+    if (accept(value)) group.push({ entity, start: match.index!, end: match.index! + value.length, value });
   }
+  if (group.length > 0) into.push(group);
 }
 
 function digitCount(value: string): number {
@@ -187,7 +193,7 @@ function lookAlikesRead(text: string): string {
 }
 
 function findIn(text: string, entities: ReadonlySet<string>, patterns: ReadonlyArray<{ entity: string; regex: RegExp }>): PiiFinding[] {
-  const found: PiiFinding[] = [];
+  const found: PiiFinding[][] = [];
   // Order matters: specific, checksummed shapes first, so a card is not also read as a phone number.
   for (const pattern of patterns) if (entities.has(pattern.entity)) collect(text, pattern.regex, pattern.entity, () => true, found);
   if (entities.has('EMAIL_ADDRESS')) collect(text, EMAIL, 'EMAIL_ADDRESS', () => true, found);
@@ -198,12 +204,31 @@ function findIn(text: string, entities: ReadonlySet<string>, patterns: ReadonlyA
     collect(text, IPV6, 'IP_ADDRESS', (value) => isIP(value) === 6, found);
   }
   if (entities.has('PHONE_NUMBER')) collect(text, PHONE, 'PHONE_NUMBER', (value) => digitCount(value) >= 7 && digitCount(value) <= 15, found);
-  const kept: PiiFinding[] = [];
-  for (const finding of found) {
-    if (kept.some((other) => finding.start < other.end && other.start < finding.end)) continue;
-    kept.push(finding);
+  // Earlier detectors win an overlap: each group is swept once against what the earlier ones kept
+  // (both in order), then merged in — linear in the findings (a check of every finding against every
+  // kept one held the event loop for 1.4 s on 20,000 addresses).
+  let kept: PiiFinding[] = [];
+  for (const group of found) {
+    const accepted: PiiFinding[] = [];
+    let next = 0;
+    for (const finding of group) {
+      while (next < kept.length && kept[next].end <= finding.start) next++;
+      if (next < kept.length && kept[next].start < finding.end) continue;
+      accepted.push(finding);
+    }
+    kept = mergeByStart(kept, accepted);
   }
-  return kept.sort((a, b) => a.start - b.start);
+  return kept;
+}
+
+function mergeByStart(a: PiiFinding[], b: PiiFinding[]): PiiFinding[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const merged: PiiFinding[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) merged.push(j >= b.length || (i < a.length && a[i].start <= b[j].start) ? a[i++] : b[j++]);
+  return merged;
 }
 
 /** Placeholders handed out in one call, so one value gets one placeholder across all messages. */
