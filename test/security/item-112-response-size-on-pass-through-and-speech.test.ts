@@ -134,9 +134,13 @@ general_settings:
 
   it('generated speech is cut at the chunk that would pass the limit; billed by its input, recorded as that failure', async () => {
     const input = 'a'.repeat(2_000);
-    // The mock sends its first 7 bytes, then the rest once this settles: the cut falls mid-answer.
-    media.speechHold = new Promise((resolve) => setTimeout(resolve, 50));
+    // The mock sends its first 7 bytes, then the rest once this settles — released once the client
+    // has the answer's head (sent with those first bytes), so the cut falls mid-answer however slow
+    // the machine (a timer raced the gateway on a loaded one, and the whole answer came as one chunk).
+    let release: () => void = () => undefined;
+    media.speechHold = new Promise<void>((resolve) => (release = resolve));
     const response = await fetch(`${gateway.url}/v1/audio/speech`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tts-1', voice: 'alloy', input }) });
+    release();
     expect(response.status).toBe(200);
     let received = 0;
     const broken = await readAll(response, (bytes) => (received += bytes)).then(
