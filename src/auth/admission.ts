@@ -396,9 +396,11 @@ export class Admission {
     const keySubject = resolved ? budgetSubjectName(subjects[0]) : undefined;
     let settled = false;
     // Tokens held beside admission's estimate (extendTokens), each under its own id: released with the settle.
-    const tokenSubjects = limits.tpm.map((limit) => limit.subject);
+    // Nothing is allocated for it unless a call's prompt grows (rare): the settle of every call runs releaseMoreTokens.
     const moreTokens: Array<{ id: string; tokens: number }> = [];
     const releaseMoreTokens = () => {
+      if (moreTokens.length === 0) return;
+      const tokenSubjects = limits.tpm.map((limit) => limit.subject);
       for (const more of moreTokens.splice(0)) this.state.settleTokens(tokenSubjects, more.id, more.tokens, 0).catch((error: Error) => this.logger.error({ err: error.message }, 'could not release a token reservation'));
     };
     return {
