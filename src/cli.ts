@@ -247,23 +247,27 @@ async function startPrimary(count: number, loaded: LoadedConfig, settings: Runti
 
 /**
  * A worker of `start --workers N`: tells the primary it listens, then stops when the primary says
- * so (or on its own SIGTERM/SIGINT, or when the primary is gone), and reloads when told to.
+ * so (or on its own SIGTERM/SIGINT, or when the primary is gone) — at once, its queued usage rows
+ * spilled to disk, on a second request — and reloads when told to.
  */
 function serveAsWorker(role: WorkerRole, runtime: GatewayRuntime, address: string, settings: RuntimeSettings, env: Environment, logger: Logger): Promise<number> {
   process.send?.({ sb: 'ready', address } satisfies ControlMessage);
   logger.info({ worker: role.index, pid: process.pid }, `worker ${role.index} of ${role.count} ready`);
   return new Promise<number>((resolve) => {
-    let stopping: 'signal' | 'primary' | undefined;
-    let aborting = false;
-    const stop = (reason: string, from: 'signal' | 'primary') => {
-      // Two signals of its own (a second Ctrl-C): out at once, the queued usage rows spilled first. The primary's message repeats a signal the worker may have had too.
-      if (stopping === 'signal' && from === 'signal') {
-        stopAtOnce(runtime, logger, reason, aborting);
-        aborting = true;
+    // How far stopping went: 1 draining and closing, 2 stopping at once, 3 exiting at once. A request
+    // comes as a signal of the worker's own (its nth) or from the primary (the nth it passes on); a
+    // signal sent to the whole process group (Ctrl-C) comes by both routes, so a request no further
+    // than what was already acted on is that copy and changes nothing.
+    let reached = 0;
+    let ownSignals = 0;
+    const stop = (reason: string, nth: number) => {
+      if (nth <= reached) return;
+      reached = Math.min(nth, 3);
+      if (reached > 1) {
+        // Out at once, the queued usage rows spilled first (a third request: without waiting for the calls cut).
+        stopAtOnce(runtime, logger, reason, reached > 2);
         return;
       }
-      if (stopping) return;
-      stopping = from;
       runtime.drain();
       const { drainGraceMs, shutdownTimeoutMs } = settings;
       logger.info({ worker: role.index, reason }, 'worker stopping: finishing requests in flight and flushing usage records');
@@ -284,18 +288,18 @@ function serveAsWorker(role: WorkerRole, runtime: GatewayRuntime, address: strin
           resolve(code);
         });
     };
-    process.on('SIGINT', () => stop('SIGINT', 'signal'));
-    process.on('SIGTERM', () => stop('SIGTERM', 'signal'));
+    process.on('SIGINT', () => stop('SIGINT', ++ownSignals));
+    process.on('SIGTERM', () => stop('SIGTERM', ++ownSignals));
     process.on('SIGHUP', () => void reloadFromFile(settings.configFile!, env, runtime, logger, 'SIGHUP'));
     process.on('message', (message: unknown) => {
       if (!isControl(message)) return;
-      if (message.sb === 'stop') stop(message.signal, 'primary');
+      if (message.sb === 'stop') stop(message.signal, message.nth);
       else if (message.sb === 'reload') void reloadFromFile(settings.configFile!, env, runtime, logger, message.trigger);
     });
     process.on('disconnect', () => {
-      if (stopping) return;
+      if (reached > 0) return;
       logger.error({ worker: role.index }, 'the primary process is gone: calls that need the shared limits are refused (503); stopping');
-      stop('primary gone', 'primary');
+      stop('primary gone', 1);
     });
   });
 }

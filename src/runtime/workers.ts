@@ -29,8 +29,12 @@ import { openDatabase, redactUrl } from '../storage/db.js';
 import { migrateToLatest } from '../storage/migrate.js';
 import { ConfigError, type WorkerRole } from './gateway-runtime.js';
 
-/** Control messages between the primary and a worker (shared-state calls are in ipc-state.ts). */
-export type ControlMessage = { sb: 'ready'; address: string } | { sb: 'stop'; signal: string } | { sb: 'reload'; trigger: string };
+/**
+ * Control messages between the primary and a worker (shared-state calls are in ipc-state.ts).
+ * A stop's `nth` is the primary's stop signal it passes on: 1 drains and closes, 2 stops at once
+ * (queued usage rows spilled to disk, calls in flight cut), 3 spills and exits without waiting.
+ */
+export type ControlMessage = { sb: 'ready'; address: string } | { sb: 'stop'; signal: string; nth: number } | { sb: 'reload'; trigger: string };
 
 export function isControl(message: unknown): message is ControlMessage {
   const kind = (message as { sb?: unknown } | null)?.sb;
@@ -45,6 +49,9 @@ export function workerCount(value: string | undefined, cores = availableParallel
   if (value.trim() === '' || !Number.isInteger(count) || count < 1) throw new ConfigError(`--workers must be a whole number from 1, or auto (${cores} on this machine), got "${value}"`);
   return count;
 }
+
+/** After the primary's second signal: how long the workers have to spill their queued usage rows and exit before they are killed. */
+const STOP_AT_ONCE_BOUND_MS = 5_000;
 
 const ENV_INDEX = 'SWITCHBOARD_WORKER_INDEX';
 const ENV_COUNT = 'SWITCHBOARD_WORKER_COUNT';
@@ -106,7 +113,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     const stopAll = (signal: string) => {
       stopping = true;
       options.stopping();
-      for (const worker of workers.values()) send(worker, { sb: 'stop', signal });
+      for (const worker of workers.values()) send(worker, { sb: 'stop', signal, nth: 1 });
       finishIfDone();
     };
     const fork = (index: number) => {
@@ -165,9 +172,20 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     const onSignal = (signal: string) => {
       signals++;
       if (signals > 1) {
-        logger.warn({ signal }, 'second signal: stopping every worker at once, without waiting for requests in flight');
-        for (const worker of workers.values()) worker.process.kill('SIGKILL');
-        process.exit(1);
+        // Passed on, not a SIGKILL: a worker killed now would lose the usage rows it still has queued.
+        // A worker that had the same signal itself (Ctrl-C reaches the whole process group) ignores the copy.
+        const nth = Math.min(signals, 3);
+        for (const worker of workers.values()) send(worker, { sb: 'stop', signal, nth });
+        if (signals > 2) return;
+        failed = true;
+        logger.warn({ signal, workers: workers.size, boundMs: STOP_AT_ONCE_BOUND_MS }, 'second signal: every worker stops at once, without waiting for requests in flight (queued usage rows are spilled to disk); those still running after the bound are killed');
+        setTimeout(() => {
+          if (workers.size === 0) return;
+          logger.error({ workers: [...workers.keys()], boundMs: STOP_AT_ONCE_BOUND_MS }, 'workers still running after the second signal: killed');
+          for (const worker of workers.values()) worker.process.kill('SIGKILL');
+          process.exit(1);
+        }, STOP_AT_ONCE_BOUND_MS).unref();
+        return;
       }
       logger.info({ signal, workers: workers.size }, 'stopping: every worker drains its requests in flight and flushes its usage records');
       stopAll(signal);

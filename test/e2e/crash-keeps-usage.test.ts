@@ -3,10 +3,11 @@
  * with no handler — stops as on SIGTERM without the grace: it logs the error, finishes or cuts what
  * is in flight, writes the usage rows still queued and exits with code 1. Before, Node's default
  * ended the process at once and the rows of calls already answered (and billed upstream) that were
- * still waiting for their batch were lost.
+ * still waiting for their batch were lost. A second failure while it closes ends the process at
+ * once, the queued rows spilled to disk first (written back by the next start).
  */
 import Database from 'better-sqlite3';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import OpenAI from 'openai';
@@ -101,4 +102,53 @@ describe('a worker of --workers 2 that fails', () => {
       database.close();
     }
   });
+});
+
+describe('a second uncaught failure while closing, the database unable to write', () => {
+  let gateway: GatewayProcess | undefined;
+  afterAll(async () => gateway?.stop());
+
+  it('spills the queued usage rows before exiting; the next start writes them back', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'switchboard-crash-twice-'));
+    const file = join(directory, 'db.sqlite');
+    const env = { DATABASE_URL: `sqlite:${file}` };
+    gateway = await startGatewayProcess(config(), { ...env, NODE_OPTIONS: `--import ${hook}` }, ['--data-dir', directory]);
+    // Held write-locked: the batched writes wait on it (busy_timeout), the rows stay queued in memory.
+    const lock = new Database(file);
+    lock.exec('BEGIN IMMEDIATE');
+    try {
+      const client = new OpenAI({ apiKey: MASTER_KEY, baseURL: `${gateway.url}/v1`, maxRetries: 0 });
+      await Promise.all(Array.from({ length: CALLS }, (_, index) => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `call ${index}` }] })));
+      const exited = new Promise((done) => gateway!.process.once('exit', done));
+      gateway.process.kill('SIGUSR2');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      gateway.process.kill('SIGUSR2');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+      expect(gateway.output()).toMatch(/uncaught error while stopping after another: exiting at once/);
+      const spill = join(directory, 'spill');
+      const spilled = existsSync(spill)
+        ? readdirSync(spill)
+            .filter((name) => name.startsWith('usage-spill'))
+            .reduce((sum, name) => sum + readFileSync(join(spill, name), 'utf8').split('\n').filter(Boolean).length, 0)
+        : 0;
+      expect(spilled).toBe(CALLS);
+    } finally {
+      lock.exec('ROLLBACK');
+      lock.close();
+    }
+    gateway = await startGatewayProcess(config(), env, ['--data-dir', directory]);
+    const count = () => {
+      const database = new Database(file, { readonly: true });
+      try {
+        return (database.prepare('SELECT COUNT(*) AS rows FROM usage_logs').get() as { rows: number }).rows;
+      } finally {
+        database.close();
+      }
+    };
+    const deadline = Date.now() + 15_000;
+    while (count() < CALLS && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    await gateway.stop();
+    gateway = undefined;
+    expect(count()).toBe(CALLS);
+  }, 60_000);
 });
