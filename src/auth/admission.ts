@@ -54,7 +54,7 @@ export interface Ticket {
    * `served`: the model that answered, whose model_max_budget entries (if the key has any) are
    * charged; the other entries reserved at admission are released. Returns the entries charged.
    */
-  settle(costMicros: number | undefined, tokens: number, served?: ServedModel): string[];
+  settle(costMicros: number | undefined, tokens: number, served?: ServedModel): readonly string[];
   /**
    * Reserves `micros` more on the call's budget holds before another attempt, when an attempt that
    * failed was billed (a prompt read and abandoned, an answer that could not be read) out of what
@@ -91,6 +91,8 @@ interface ModelHold {
   entry: string;
   hold: BudgetHold;
 }
+
+const NO_ENTRIES: readonly string[] = [];
 
 /** The "budget" of a holder with only a soft budget: never reached, but its spend is counted. */
 const UNLIMITED_MICROS = Number.MAX_SAFE_INTEGER;
@@ -145,6 +147,11 @@ interface Limits {
   hardLimit: boolean;
   /** The holds (also in `holds`) of the key's model_max_budget entries the call may reach. */
   modelHolds: ModelHold[];
+  /** The subjects of `tpm` and `parallel`, as settlement names them (built once per call, not per settle). */
+  tpmSubjects: string[];
+  parallelSubjects: string[];
+  /** The index in `holds` of the key's own budget counter, -1 when it has none. */
+  keyHold: number;
 }
 
 function limitsOf(subjects: LimitSubject[], now: number, resolved?: ResolvedKey, models?: ModelBudgetScope): Limits {
@@ -153,13 +160,19 @@ function limitsOf(subjects: LimitSubject[], now: number, resolved?: ResolvedKey,
   const parallel: RateLimit[] = [];
   const holds: BudgetHold[] = [];
   let hardLimit = false;
+  let keyHold = -1;
   for (const subject of subjects) {
     const { limits } = subject;
-    if (limits.rpmLimit !== null) rpm.push({ subject: subjectName(subject), limit: limits.rpmLimit });
-    if (limits.tpmLimit !== null) tpm.push({ subject: subjectName(subject), limit: limits.tpmLimit });
-    if (limits.maxParallelRequests !== null) parallel.push({ subject: subjectName(subject), limit: limits.maxParallelRequests });
+    if (limits.rpmLimit !== null || limits.tpmLimit !== null || limits.maxParallelRequests !== null) {
+      const name = subjectName(subject);
+      if (limits.rpmLimit !== null) rpm.push({ subject: name, limit: limits.rpmLimit });
+      if (limits.tpmLimit !== null) tpm.push({ subject: name, limit: limits.tpmLimit });
+      if (limits.maxParallelRequests !== null) parallel.push({ subject: name, limit: limits.maxParallelRequests });
+    }
     // A soft budget needs the live spend too, so its holder gets a counter even without a hard budget.
     if (limits.maxBudgetMicros !== null || limits.softBudgetMicros !== null) {
+      // The key is the first subject when there is one (subjectsOf).
+      if (resolved && subject === subjects[0]) keyHold = holds.length;
       holds.push({ subject: budgetSubjectName(subject), period: currentPeriod(limits, now), maxMicros: subject.countOnly ? UNLIMITED_MICROS : limits.maxBudgetMicros ?? UNLIMITED_MICROS, baselineMicros: spendThisPeriod(limits, now) });
     }
     if (limits.maxBudgetMicros !== null && !subject.countOnly) hardLimit = true;
@@ -182,7 +195,7 @@ function limitsOf(subjects: LimitSubject[], now: number, resolved?: ResolvedKey,
       hardLimit = true;
     }
   }
-  return { rpm, tpm, parallel, holds, hardLimit, modelHolds };
+  return { rpm, tpm, parallel, holds, hardLimit, modelHolds, tpmSubjects: tpm.map((limit) => limit.subject), parallelSubjects: parallel.map((limit) => limit.subject), keyHold };
 }
 
 /** The entries of a key's per-model map that cover some model the call may be served by. */
@@ -305,7 +318,6 @@ export class Admission {
     if (tooLargeRefusal(tpm, estimatedTokens, describeName)) return this.checkInSteps(resolved, callId, plan, estimatedTokens, subjects, now, models);
     const outputCap = holds.length > 0 && hardLimit ? plan.outputTokens : undefined;
     const budgetMicros = holds.length > 0 ? plan.costMicros(outputCap) : 0;
-    const softSubjects = subjects.filter((subject) => subject.limits.softBudgetMicros !== null);
     // Every hold's counter is read by the same operation anyway: the soft budgets and the key's spend (x-litellm-key-spend) use it.
     const outcome = await this.state.admit({ requestId: callId, rpm, tpm, tokens: estimatedTokens, parallel, holds, budgetMicros, readSpent: holds.length > 0 });
     if (!outcome.ok) {
@@ -317,11 +329,12 @@ export class Admission {
     const headers: Record<string, string> = {};
     addRequestHeaders(headers, outcome.requests);
     addTokenHeaders(headers, outcome.tokens);
-    for (const subject of softSubjects) {
+    for (const subject of subjects) {
+      if (subject.limits.softBudgetMicros === null) continue;
       const index = holds.findIndex((hold) => hold.subject === budgetSubjectName(subject));
       this.warnSoft(headers, subject, resolved, Math.max(outcome.spent[index] ?? 0, spendThisPeriod(subject.limits, now)));
     }
-    const keyHold = resolved ? holds.findIndex((hold) => hold.subject === budgetSubjectName(subjects[0])) : -1;
+    const { keyHold } = limits;
     return this.ticket(subjects, resolved, callId, limits, estimatedTokens, budgetMicros, outputCap, headers, models, keyHold < 0 ? undefined : outcome.spent[keyHold]);
   }
 
@@ -393,15 +406,13 @@ export class Admission {
    */
   private ticket(subjects: LimitSubject[], resolved: ResolvedKey | undefined, callId: string, limits: Limits, estimatedTokens: number, maxCostMicros: number, outputCap: number | undefined, headers: Record<string, string>, models: ModelBudgetScope | undefined, keyCounted?: number): Ticket {
     const { modelHolds } = limits;
-    const keySubject = resolved ? budgetSubjectName(subjects[0]) : undefined;
     let settled = false;
     // Tokens held beside admission's estimate (extendTokens), each under its own id: released with the settle.
     // Nothing is allocated for it unless a call's prompt grows (rare): the settle of every call runs releaseMoreTokens.
     const moreTokens: Array<{ id: string; tokens: number }> = [];
     const releaseMoreTokens = () => {
       if (moreTokens.length === 0) return;
-      const tokenSubjects = limits.tpm.map((limit) => limit.subject);
-      for (const more of moreTokens.splice(0)) this.state.settleTokens(tokenSubjects, more.id, more.tokens, 0).catch((error: Error) => this.logger.error({ err: error.message }, 'could not release a token reservation'));
+      for (const more of moreTokens.splice(0)) this.state.settleTokens(limits.tpmSubjects, more.id, more.tokens, 0).catch((error: Error) => this.logger.error({ err: error.message }, 'could not release a token reservation'));
     };
     return {
       headers,
@@ -455,15 +466,25 @@ export class Admission {
         releaseMoreTokens();
         // Per-model budgets: the entries of the model that served the call are charged, the other reserved entries released.
         const budgets = resolved?.key.modelMaxBudget;
-        const charged = served && budgets && models ? entriesFor(budgets, served, models.aliasTarget, models.sameModelGroups?.(served.group)) : [];
-        const released = modelHolds.filter((candidate) => !charged.includes(candidate.entry)).map((candidate) => candidate.hold);
-        const holds = limits.holds.filter((hold) => !released.includes(hold));
+        const charged = served && budgets && models ? entriesFor(budgets, served, models.aliasTarget, models.sameModelGroups?.(served.group)) : NO_ENTRIES;
+        let holds = limits.holds;
         // The key's own budget hold among those settled (its counter after the settle feeds the key's tally).
-        const keyHold = keySubject === undefined ? -1 : holds.findIndex((hold) => hold.subject === keySubject);
-        if (released.length > 0) this.state.settle(released, maxCostMicros, 0).catch((error: Error) => this.logger.error({ err: error.message }, 'could not release a per-model budget reservation'));
+        let keyHold = limits.keyHold;
+        // (Without per-model holds every hold is settled: nothing to sort out, nothing allocated.)
+        if (modelHolds.length > 0) {
+          const released = modelHolds.filter((candidate) => !charged.includes(candidate.entry)).map((candidate) => candidate.hold);
+          if (released.length > 0) {
+            const keyCounter = keyHold < 0 ? undefined : holds[keyHold];
+            holds = holds.filter((hold) => !released.includes(hold));
+            keyHold = keyCounter === undefined ? -1 : holds.indexOf(keyCounter);
+            this.state.settle(released, maxCostMicros, 0).catch((error: Error) => this.logger.error({ err: error.message }, 'could not release a per-model budget reservation'));
+          }
+        }
         // An entry that covers the served model without having been reserved (the model list changed mid-call) is charged all the same.
-        const unreserved = charged.filter((entry) => !modelHolds.some((candidate) => candidate.entry === entry)).map((entry) => modelHoldOf(resolved!, budgets!, entry, Date.now()));
-        if (unreserved.length > 0 && (costMicros ?? 0) > 0) this.state.settle(unreserved, 0, costMicros!).catch((error: Error) => this.logger.error({ err: error.message }, 'could not charge a per-model budget'));
+        if (charged.length > 0 && (costMicros ?? 0) > 0) {
+          const unreserved = charged.filter((entry) => !modelHolds.some((candidate) => candidate.entry === entry)).map((entry) => modelHoldOf(resolved!, budgets!, entry, Date.now()));
+          if (unreserved.length > 0) this.state.settle(unreserved, 0, costMicros!).catch((error: Error) => this.logger.error({ err: error.message }, 'could not charge a per-model budget'));
+        }
         // (The holder list is only built for an overrun: this runs on every call.)
         if (holds.length > 0 && (costMicros ?? 0) > maxCostMicros) noteOverrun({ ledger: 'budget', reserved: maxCostMicros, charged: costMicros ?? 0, holder: holds.map((hold) => hold.subject).join(',') }, this.logger, this.onOverrun);
         if (resolved) this.keySpend.settled(resolved.key, costMicros ?? 0, keyCounted);
@@ -475,10 +496,10 @@ export class Admission {
             holds,
             reservedMicros: maxCostMicros,
             actualMicros: costMicros ?? 0,
-            tpmSubjects: limits.tpm.map((limit) => limit.subject),
+            tpmSubjects: limits.tpmSubjects,
             heldTokens: estimatedTokens,
             usedTokens,
-            parallelSubjects: limits.parallel.map((limit) => limit.subject),
+            parallelSubjects: limits.parallelSubjects,
             readSpent,
           })
           .then(

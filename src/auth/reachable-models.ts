@@ -78,19 +78,26 @@ export class ReachableModels {
 
   /** Every group the call can be served by: the requested one and each fallback of any kind. */
   groups(): ModelGroup[] {
-    const groups = new Set<ModelGroup>([this.options.requested]);
+    const { requested, catalog } = this.options;
+    // Built only when some chain names a group (most calls have none): a call without fallbacks allocates one array.
+    let groups: Set<ModelGroup> | undefined;
     for (const kind of FALLBACK_KINDS) {
+      if (this.configuredChain(kind).length === 0) continue;
       for (const name of this.usableChain(kind)) {
-        const group = this.options.catalog.resolve(name);
-        if (group) groups.add(group);
+        const group = catalog.resolve(name);
+        if (group) (groups ??= new Set([requested])).add(group);
       }
     }
-    return [...groups];
+    return groups ? [...groups] : [requested];
   }
 
-  /** The deployments of every reachable group (the set the call's maximum cost is taken over). */
-  deployments(): Deployment[] {
-    return this.groups().flatMap((group) => group.available);
+  /**
+   * The deployments of every reachable group (the set the call's maximum cost is taken over). Read
+   * only: for a call that can reach its requested group alone, that group's own list.
+   */
+  deployments(): readonly Deployment[] {
+    const groups = this.groups();
+    return groups.length === 1 ? groups[0].available : groups.flatMap((group) => group.available);
   }
 
   /**

@@ -112,7 +112,8 @@ function contentBytes(content: ChatMessage['content']): { bytes: number; images:
 /** Every field of a message other than its role and content: name, tool calls, function call, … */
 function messageExtraBytes(message: ChatMessage): number {
   let bytes = 0;
-  for (const [field, value] of Object.entries(message)) if (!MESSAGE_CONTROL_FIELDS.has(field)) bytes += serializedBytes(value);
+  // (for…in over own fields: Object.entries built a pair per field of every message of every call.)
+  for (const field in message) if (Object.hasOwn(message, field) && !MESSAGE_CONTROL_FIELDS.has(field)) bytes += serializedBytes((message as Record<string, unknown>)[field]);
   return bytes;
 }
 
@@ -173,7 +174,7 @@ function computePromptTokenBound(input: CostInput): PromptBound {
     bound.pictures = parts.pictures;
     bound.tokens += (parts.pictures + parts.inline) * IMAGE_TOKENS + parts.pdfTokens;
   }
-  for (const [field, value] of Object.entries(body)) if (!CONTROL_FIELDS.has(field)) bound.tokens += serializedBytes(value);
+  for (const field in body) if (Object.hasOwn(body, field) && !CONTROL_FIELDS.has(field)) bound.tokens += serializedBytes(body[field]);
   // The prompt of a completion ends with a separator token; a request without one still costs it.
   if (input.kind !== 'chat') bound.tokens += 1;
   return bound;
@@ -666,7 +667,7 @@ export function pricesCall(input: CostInput, deployment: Deployment): boolean {
 
 /** Micro-dollars (rounded up); 0 when no deployment has a known price. */
 /** `promptTokens`: the input's promptTokenBound when the caller has it already. */
-export function maxCostMicros(input: CostInput, deployments: Deployment[], promptTokens = promptTokenBound(input)): number {
+export function maxCostMicros(input: CostInput, deployments: readonly Deployment[], promptTokens = promptTokenBound(input)): number {
   // Media calls (images, speech, rerank) bill units besides tokens: the most they can bill, at each deployment's price.
   const units = input.body.units as MediaUnits | undefined;
   const audio = deployments.some((deployment) => deployment.prices?.audioInputPerToken !== undefined) && mayCarryAudio(input);

@@ -55,7 +55,7 @@ function clientLimited(input: CostInput): boolean {
   return typeof requested === 'number' && Number.isFinite(requested) && requested > 0;
 }
 
-export function reservationPlan(input: CostInput, deployments: Deployment[], allowanceTokens = DEFAULT_RESERVATION_OUTPUT_TOKENS): ReservationPlan {
+export function reservationPlan(input: CostInput, deployments: readonly Deployment[], allowanceTokens = DEFAULT_RESERVATION_OUTPUT_TOKENS): ReservationPlan {
   const priced = deployments.filter((deployment) => deployment.prices);
   const timed = deployments.filter((deployment) => deployment.perSecondPico !== undefined);
   const flexible = !clientLimited(input) && priced.length > 0;
@@ -105,7 +105,7 @@ export function fixedPlan(micros: number): ReservationPlan {
 }
 
 /** The field a completion limit goes in for these deployments. */
-export function outputCapField(kind: CostInput['kind'], deployments: Deployment[]): 'max_tokens' | 'max_completion_tokens' {
+export function outputCapField(kind: CostInput["kind"], deployments: readonly Deployment[]): 'max_tokens' | 'max_completion_tokens' {
   // OpenAI refuses max_tokens on its reasoning models and names max_completion_tokens the current
   // field; other OpenAI-compatible servers know max_tokens (the Anthropic, Gemini and Ollama
   // adapters read either).

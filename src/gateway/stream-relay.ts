@@ -8,6 +8,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { once } from 'node:events';
+import { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { NdjsonParser, SseParser } from '../providers/shared/sse.js';
 import { EventStreamParser } from '../providers/shared/event-stream.js';
@@ -16,6 +17,7 @@ import type { ChatChunk, ChatStreamTransform, EmittedChunk, Framing, MediaUnits,
 import type { StreamEncoder } from './response-format.js';
 import type { UpstreamResponse } from './upstream.js';
 import { SseRun } from './sse-run.js';
+import { ReadableReader } from './readable-reader.js';
 import { billedText, chunksFinishReasons, chunksText, partChunks, StreamedAnswer, type StreamedPart } from './streamed-answer.js';
 
 type Body = UpstreamResponse['body'];
@@ -55,7 +57,7 @@ export interface StreamOutcome {
 }
 
 export class UpstreamStream {
-  private readonly iterator: AsyncIterator<Buffer>;
+  private readonly iterator: ReadableReader | AsyncIterator<Buffer>;
   private readonly reader: EventReader;
   /** Set when runs of plain events may be forwarded as they came (SseRun). */
   private readonly runs: { parser: SseParser; forwardable: (run: string) => number } | undefined;
@@ -98,7 +100,8 @@ export class UpstreamStream {
     private readonly timers: StreamTimers,
     forwardRuns = false,
   ) {
-    this.iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    // Upstream bodies are Node Readables (undici's); anything else is read through its own iterator.
+    this.iterator = body instanceof Readable ? new ReadableReader(body) : (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     this.reader = readerFor(framing, timers.provider);
     if (forwardRuns && transform.forwardable && this.reader instanceof SseParser) {
       this.runs = { parser: this.reader, forwardable: (run) => transform.forwardable!(run) };

@@ -57,7 +57,7 @@ export interface UsageFacts {
   /** Answered locally from the request's `mock_response`: no upstream call, cost 0. */
   mock?: boolean;
   /** The key's model_max_budget entries the call was charged to. */
-  modelBudgets?: string[];
+  modelBudgets?: readonly string[];
 }
 
 export function toUsageRow(context: CallContext, facts: UsageFacts): UsageLogRow {

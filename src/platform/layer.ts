@@ -171,7 +171,7 @@ export class PlatformLayer {
    * exactly the keys the reservation assumed (upstreamTarget), so a key deleted, no longer opening,
    * or a tier's `byok` changed mid-call never moves a retry onto the operator's key unreserved.
    */
-  async reserveCredits(principal: ResolvedKey, input: CostInput, deployments: Deployment[], choice: LevelChoice, outputAllowance?: number): Promise<CreditTicket | undefined> {
+  async reserveCredits(principal: ResolvedKey, input: CostInput, deployments: readonly Deployment[], choice: LevelChoice, outputAllowance?: number): Promise<CreditTicket | undefined> {
     const user = this.credits.accountOf(principal);
     if (!user) return undefined;
     const ownKeys = this.byok.keysOf(this.ownKeyUser(principal));

@@ -258,25 +258,25 @@ export class LocalLimitsState implements LimitsState {
     return this.requests.size + this.tokens.size;
   }
 
-  private requestWindow(subject: string): SlidingWindow {
-    this.sweepIdle(this.now());
+  private requestWindow(subject: string, now = this.now()): SlidingWindow {
+    this.sweepIdle(now);
     let window = this.requests.get(subject);
     if (!window) {
       window = new SlidingWindow();
       this.requests.set(subject, window);
     }
-    window.prune(this.now());
+    window.prune(now);
     return window;
   }
 
-  private tokenWindow(subject: string): SlidingWindow {
-    this.sweepIdle(this.now());
+  private tokenWindow(subject: string, now = this.now()): SlidingWindow {
+    this.sweepIdle(now);
     let window = this.tokens.get(subject);
     if (!window) {
       window = new SlidingWindow();
       this.tokens.set(subject, window);
     }
-    window.prune(this.now());
+    window.prune(now);
     return window;
   }
 
@@ -316,9 +316,9 @@ export class LocalLimitsState implements LimitsState {
   }
 
   /** The subject's holds, what expired dropped (registered by `add` only: a subject that holds nothing keeps no entry). */
-  private held(subject: string): TokenHolds {
+  private held(subject: string, now = this.now()): TokenHolds {
     const holds = this.heldTokens.get(subject) ?? new TokenHolds();
-    holds.expire(this.now());
+    holds.expire(now);
     return holds;
   }
 
@@ -383,14 +383,14 @@ export class LocalLimitsState implements LimitsState {
     const { requestId, tokens } = plan;
     const requestWindows: SlidingWindow[] = [];
     for (const { subject, limit } of plan.rpm) {
-      const window = this.requestWindow(subject);
+      const window = this.requestWindow(subject, now);
       if (window.total >= limit) return { ok: false, refused: 'requests', outcome: { ok: false, subject, limit, retryAfterMs: window.freesAt === undefined ? WINDOW_MS : Math.max(1, window.freesAt - now) } };
       requestWindows.push(window);
     }
     const tokenUse: Array<{ used: number; holds: TokenHolds }> = [];
     for (const { subject, limit } of plan.tpm) {
-      const used = this.tokenWindow(subject).total;
-      const holds = this.held(subject);
+      const used = this.tokenWindow(subject, now).total;
+      const holds = this.held(subject, now);
       if (used + holds.total + tokens > limit || used + holds.total >= limit) return { ok: false, refused: 'tokens', outcome: { ok: false, subject, limit, usedTokens: used, heldTokens: holds.total } };
       tokenUse.push({ used, holds });
     }

@@ -227,7 +227,7 @@ export async function reserveRewrite(admitted: Call, rewritten: Operation, by: r
  * the largest increase on any one deployment, so that it covers every reservation made over these
  * deployments or some of them (the dearest after the rewrite may not be the dearest before).
  */
-function boundIncrease(admitted: Operation, rewritten: Operation, cap: { field: string; tokens: number } | undefined, deployments: Deployment[]): number {
+function boundIncrease(admitted: Operation, rewritten: Operation, cap: { field: string; tokens: number } | undefined, deployments: readonly Deployment[]): number {
   const uncapped = (operation: Operation) => costInputOf(cap ? ({ ...operation, request: withoutOutputCap(operation.request, cap) } as Operation) : operation);
   const before = uncapped(admitted);
   const after = uncapped(rewritten);
