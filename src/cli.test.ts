@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listeningAddresses } from './cli.js';
+import { listeningAddresses, SHORT_MASTER_KEY, warnOnShortMasterKey } from './cli.js';
 
 const interfaces = {
   lo: [
@@ -23,5 +23,27 @@ describe('listeningAddresses (the start line)', () => {
 
   it(':: — IPv6 too, without link-local addresses', () => {
     expect(listeningAddresses('::', 'http://[::1]:4000', interfaces as never)).toEqual(['http://127.0.0.1:4000', 'http://[::1]:4000', 'http://10.0.0.5:4000']);
+  });
+});
+
+describe('warnOnShortMasterKey', () => {
+  const warnings = (key: string) => {
+    const logged: Array<{ fields: object; message: string }> = [];
+    warnOnShortMasterKey(key, { warn: ((fields: object, message: string) => logged.push({ fields, message })) as never });
+    return logged;
+  };
+
+  it('warns about an operator\'s key shorter than 32 characters, naming its length and never the key', () => {
+    const logged = warnings('sk-1234');
+    expect(logged).toHaveLength(1);
+    expect(logged[0].fields).toEqual({ length: 7 });
+    expect(logged[0].message).toContain('7 characters long');
+    expect(logged[0].message).not.toContain('sk-1234');
+  });
+
+  it('says nothing about a key of 32 characters or more (the generated one has 38)', () => {
+    expect(warnings('s'.repeat(SHORT_MASTER_KEY))).toEqual([]);
+    expect(warnings(`sk-sb-${'x'.repeat(32)}`)).toEqual([]);
+    expect(warnings('s'.repeat(SHORT_MASTER_KEY - 1))).toHaveLength(1);
   });
 });

@@ -122,6 +122,19 @@ async function loadConfigAndSettings(env: Environment, flags: SettingsFlags): Pr
   return { loaded, settings: resolveRuntimeSettings(loaded.env, { ...flags, config: file }, loaded.config) };
 }
 
+/** Shorter than this, an operator's own master key is warned about (the generated one has 38 characters). */
+export const SHORT_MASTER_KEY = 32;
+
+/**
+ * The master key opens every route, and the gateway answers a wrong key as fast as it can check
+ * one: a short key (LiteLLM's docs show `sk-1234`) can be guessed by anyone who reaches the port.
+ * Warned about at start, not refused: it is the operator's to choose.
+ */
+export function warnOnShortMasterKey(key: string, logger: Pick<Logger, 'warn'>): void {
+  if (key.length >= SHORT_MASTER_KEY) return;
+  logger.warn({ length: key.length }, `the master key (general_settings.master_key, SWITCHBOARD_MASTER_KEY or LITELLM_MASTER_KEY) is ${key.length} characters long: a key this short can be guessed by anyone who can reach the gateway; use at least ${SHORT_MASTER_KEY} random characters (e.g. \`sk-\` followed by the output of \`openssl rand -hex 24\`)`);
+}
+
 async function start(args: string[], env: Environment): Promise<number> {
   const { values } = parseArgs({ args, options: { ...SETTINGS_OPTIONS, port: { type: 'string', short: 'p' }, host: { type: 'string' }, watch: { type: 'boolean' }, workers: { type: 'string' } }, allowPositionals: false });
   const workers = workerCount(values.workers);
@@ -132,6 +145,7 @@ async function start(args: string[], env: Environment): Promise<number> {
   const logger = createLogger({ level: settings.logLevel, json: settings.jsonLogs });
   // Workers read the key the primary generated (quietly); the primary says where it is.
   const masterKey = settings.masterKey ?? (isWorkerProcess() ? storedMasterKey(settings.dataDir).key : generatedMasterKey(settings.dataDir, logger));
+  if (settings.masterKey !== undefined && !isWorkerProcess()) warnOnShortMasterKey(settings.masterKey, logger);
   if (workers > 1 && !isWorkerProcess()) return startPrimary(workers, loaded, settings, logger, values.watch === true);
   const joined = isWorkerProcess() ? await joinPrimary(env) : undefined;
   keepWebAssemblyBaseline(); // before undici compiles its HTTP parser (runtime/webassembly-tier.ts)
