@@ -21,6 +21,16 @@ export const NO_CONTROLS: CacheControls = { noCache: false, noStore: false };
 
 const FIELDS = ['no-cache', 'no-store', 'ttl', 's-maxage', 'namespace', 'use-cache'];
 
+/**
+ * The longest an entry may be kept, per request (`cache.ttl`) or by `cache_params.ttl`: a year.
+ * Beyond it a number of seconds stops being a time Redis takes (`{"ttl": 1e300}` failed the write,
+ * so the next identical call missed and was billed again, with nothing said), and a client could
+ * keep entries in a shared Redis for decades.
+ */
+export const MAX_TTL_SECONDS = 365 * 24 * 3600;
+/** The shortest: an entry must live at least a millisecond (a ttl that rounds to 0 ms is stored already expired). */
+export const MIN_TTL_SECONDS = 0.001;
+
 function fail(message: string): never {
   throw new GatewayError('invalid_request', message, { param: 'cache' });
 }
@@ -48,6 +58,7 @@ export function splitCacheControls(operation: Operation): { operation: Operation
       case 'ttl':
       case 's-maxage':
         if (typeof item !== 'number' || !Number.isFinite(item) || item < 0 || (name === 'ttl' && item === 0)) fail(`cache["${name}"] must be a number of seconds${name === 'ttl' ? ' above 0' : ''}`);
+        if (name === 'ttl' && (item < MIN_TTL_SECONDS || item > MAX_TTL_SECONDS)) fail(`cache["ttl"] must be between ${MIN_TTL_SECONDS} and ${MAX_TTL_SECONDS} seconds (a year), got ${item}`);
         if (name === 'ttl') controls.ttlMs = Math.round(item * 1000);
         else controls.maxAgeMs = Math.round(item * 1000);
         break;

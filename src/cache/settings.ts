@@ -4,6 +4,7 @@
  */
 import { isJsonObject } from '../json-object.js';
 import type { GatewayConfig } from '../config/schema.js';
+import { MAX_TTL_SECONDS, MIN_TTL_SECONDS } from './controls.js';
 
 export type CacheType = 'local' | 'redis' | 'local-semantic' | 'redis-semantic';
 export type CacheScope = 'global' | 'team' | 'key';
@@ -83,7 +84,11 @@ export function cacheSettingsFrom(config: GatewayConfig): CacheSettingsResult {
     }
     return value;
   };
-  const ttlSeconds = seconds('ttl', DEFAULT_TTL_SECONDS);
+  let ttlSeconds = seconds('ttl', DEFAULT_TTL_SECONDS);
+  if (ttlSeconds < MIN_TTL_SECONDS || ttlSeconds > MAX_TTL_SECONDS) {
+    errors.push(`${at('ttl')} must be between ${MIN_TTL_SECONDS} and ${MAX_TTL_SECONDS} seconds (a year), got ${ttlSeconds}`);
+    ttlSeconds = DEFAULT_TTL_SECONDS;
+  }
   const maxSizeMb = seconds('max_size_mb', DEFAULT_MAX_SIZE_MB);
   const waitSeconds = seconds('single_flight_wait', DEFAULT_SINGLE_FLIGHT_WAIT_SECONDS);
 
