@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+import { exitOf, spilledLines, startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 
 const MASTER_KEY = 'sk-workers-second-signal-master-key';
@@ -40,18 +40,6 @@ general_settings:
   shutdown_timeout: 2
 `;
 
-function exitOf(gateway: GatewayProcess): Promise<number | string> {
-  if (gateway.process.exitCode !== null) return Promise.resolve(gateway.process.exitCode);
-  return new Promise((resolve) => gateway.process.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-}
-
-function spilledLines(dataDir: string): number {
-  const directory = join(dataDir, 'spill');
-  if (!existsSync(directory)) return 0;
-  return readdirSync(directory)
-    .filter((name) => name.startsWith('usage-spill'))
-    .reduce((sum, name) => sum + readFileSync(join(directory, name), 'utf8').split('\n').filter(Boolean).length, 0);
-}
 
 function stored(file: string): { rows: number; distinct: number; cost: number } {
   const database = new Database(file, { readonly: true });

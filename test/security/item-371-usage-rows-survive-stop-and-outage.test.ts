@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresDatabase, postgresAvailableForTests, type TestDatabase } from '../support/databases.js';
-import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
+import { exitOf, spilledLines, startGatewayProcess, type GatewayProcess } from '../support/gateway-process.js';
 import { MockOpenAI } from '../support/mock-openai.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { databaseIdentity, databaseTag } from '../../src/storage/database-identity.js';
@@ -110,18 +110,6 @@ async function ledgerReaching(url: string, rows: number, timeoutMs = 15_000): Pr
   return last;
 }
 
-function exitOf(gateway: GatewayProcess): Promise<number | string> {
-  if (gateway.process.exitCode !== null) return Promise.resolve(gateway.process.exitCode);
-  return new Promise((resolve) => gateway.process.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-}
-
-function spilledLines(dataDir: string): number {
-  const directory = join(dataDir, 'spill');
-  if (!existsSync(directory)) return 0;
-  return readdirSync(directory)
-    .filter((name) => name.startsWith('usage-spill'))
-    .reduce((sum, name) => sum + readFileSync(join(directory, name), 'utf8').split('\n').filter(Boolean).length, 0);
-}
 
 describe.skipIf(!postgres)('item 371: usage rows of answered calls survive a stop while PostgreSQL is down or hangs', () => {
   let database: TestDatabase;

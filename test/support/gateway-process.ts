@@ -4,7 +4,7 @@
  * first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -63,4 +63,19 @@ export async function startGatewayProcess(yaml: string, env: Record<string, stri
       rmSync(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** The process's exit code (or the signal that ended it), once it has exited. */
+export function exitOf(gateway: GatewayProcess): Promise<number | string> {
+  if (gateway.process.exitCode !== null) return Promise.resolve(gateway.process.exitCode);
+  return new Promise((resolve) => gateway.process.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+}
+
+/** The usage rows spilled to disk under a data directory (one line each in its spill files). */
+export function spilledLines(dataDir: string): number {
+  const directory = join(dataDir, 'spill');
+  if (!existsSync(directory)) return 0;
+  return readdirSync(directory)
+    .filter((name) => name.startsWith('usage-spill'))
+    .reduce((sum, name) => sum + readFileSync(join(directory, name), 'utf8').split('\n').filter(Boolean).length, 0);
 }
