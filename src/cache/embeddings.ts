@@ -12,7 +12,7 @@ import type { ModelCatalog } from '../routing/catalog.js';
 import { hitHeaders, withCacheHeaders } from './answer.js';
 import type { CacheControls } from './controls.js';
 import type { CacheEntry } from './entry.js';
-import { answerFields, cacheKey, scopeOf } from './key.js';
+import { answerFields, cacheKey } from './key.js';
 import type { ResponseCache } from './response-cache.js';
 import { servedByRequestedGroup } from './served-group.js';
 
@@ -43,11 +43,11 @@ function shares(total: number, weights: number[]): number[] {
   });
 }
 
-export async function cachedEmbeddings(cache: ResponseCache, deps: { recorder: UsageRecorder; catalog: ModelCatalog }, call: Call, controls: CacheControls, next: Next): Promise<GatewayResult> {
+/** `scope`: the call's, as the cache stage computed it (cache/key.ts: scopeOf, routingScopeOf). */
+export async function cachedEmbeddings(cache: ResponseCache, deps: { recorder: UsageRecorder; catalog: ModelCatalog }, call: Call, controls: CacheControls, next: Next, scope: string): Promise<GatewayResult> {
   const request = call.operation.request as Record<string, unknown>;
   const inputs = inputsOf(request.input);
   const group = call.resolution!.group.name;
-  const scope = scopeOf(call.context.caller, cache.settings.scope);
   const namespace = controls.namespace ?? cache.settings.namespace;
   const fields = answerFields(request, INPUT);
   const keys = inputs.map((input) => cacheKey({ kind: 'embedding', group, scope, namespace, fields: { ...fields, input } }));

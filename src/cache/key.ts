@@ -1,5 +1,6 @@
 /**
- * The cache key of a request: the model group, the scope (who may share the entry), the namespace,
+ * The cache key of a request: the model group, the scope (who may share the entry, and to which of
+ * the group's deployments routing may send the call), the namespace,
  * and every request field that can change the answer, canonicalized (key order, nulls and defaults
  * dropped) and hashed. Fields that only shape delivery (stream, stream_options), identify the caller
  * (user, metadata) or are the gateway's own (cache, fallbacks) are left out; any other field counts,
@@ -7,6 +8,14 @@
  */
 import { hash } from 'node:crypto';
 import type { Caller } from '../auth/caller.js';
+import { ownerSinceOf } from '../auth/principals.js';
+import { GatewayError } from '../errors.js';
+import type { Deployment } from '../providers/types.js';
+import { keyOwnerScope } from '../responses/owner-scope.js';
+import type { ModelGroup } from '../routing/catalog.js';
+import type { RouterPolicy } from '../routing/policy.js';
+import { deploymentsInRegion, type AllowedRegion } from '../routing/region-filter.js';
+import { deploymentsForTags } from '../routing/tag-filter.js';
 import type { CacheScope } from './settings.js';
 
 const NOT_IN_KEY = new Set(['model', 'stream', 'stream_options', 'user', 'metadata', 'cache', 'fallbacks', 'power_level', 'mock_response']);
@@ -69,7 +78,9 @@ export function answerFields(request: Record<string, unknown>, omit?: ReadonlySe
 /**
  * Who may share an entry: everyone, the caller's team (else its key), or the key alone. A team is
  * named with its creation time: one deleted and created again under the same id (for someone else)
- * starts from an empty cache, as it starts from no spend and no stored responses.
+ * starts from an empty cache, as it starts from no spend and no stored responses. A key is named
+ * as stored responses name it (responses/owner.ts): its id with the time its present holder got it,
+ * so the user or team an admin moves it to starts from an empty cache too.
  */
 export function scopeOf(caller: Caller, scope: CacheScope): string {
   if (scope === 'global') return 'global';
@@ -77,7 +88,32 @@ export function scopeOf(caller: Caller, scope: CacheScope): string {
     const team = caller.principal?.team;
     return team && team.teamId === caller.teamId ? `team:${caller.teamId}@${team.createdAt}` : `team:${caller.teamId}`;
   }
+  const key = caller.principal?.key;
+  if (caller.keyId && key && key.id === caller.keyId) return keyOwnerScope(key.id, ownerSinceOf(key));
   return `key:${caller.keyHash ?? 'none'}`;
+}
+
+/**
+ * The part of the scope that routing decides (route stage): the deployments of the group the call
+ * may be sent to when its end user's region (`call.region`) or its tags (with tag routing on) narrow
+ * them, as sorted ids; '' when nothing narrows them; null when routing refuses the call (no
+ * deployment in the region or for the tags). A hit is then only served to a call that routing would
+ * send to the same deployments as the call that stored it.
+ */
+export function routingScopeOf(group: ModelGroup, region: AllowedRegion | undefined, tags: readonly string[] | undefined, tagFiltering: RouterPolicy['tagFiltering']): string | null {
+  if (!region && !tagFiltering) return '';
+  let serving: readonly Deployment[];
+  try {
+    const tagged = tagFiltering ? deploymentsForTags(group.name, group.available, tags, tagFiltering.matchAny) : group.available;
+    const inRegion = deploymentsInRegion(group.name, group.available, region);
+    serving = tagged.filter((deployment) => inRegion.includes(deployment));
+  } catch (error) {
+    if (error instanceof GatewayError) return null;
+    throw error;
+  }
+  if (serving.length === 0) return null;
+  if (serving.length === group.available.length) return '';
+  return `deployments:${serving.map((deployment) => deployment.id).sort().join(',')}`;
 }
 
 export interface KeyParts {

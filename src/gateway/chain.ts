@@ -37,7 +37,7 @@ export function buildChain(deps: GatewayDependencies, recorder: UsageRecorder): 
     guardrailPreCallStage(() => deps.guardrails), // pre_call: the prompt masked or refused before a mock, a cache lookup or any attempt; during_call checks start alongside the attempt
     guardrailPostCallStage(), // post_call: the answer checked where it is settled (JSON) or as it streams; masked PII put back
     mockStage(recorder), // `mock_response`: answered locally once the key may use the model and its limits admit the call
-    cacheStage({ cache: deps.cache, recorder, catalog: deps.catalog, run: () => run! }), // looks up before routing, stores what settle returned
+    cacheStage({ cache: deps.cache, recorder, catalog: deps.catalog, router: deps.router, run: () => run! }), // looks up before routing, stores what settle returned
     routeStage(deps),
   ];
   run = compose(stages, settleStage(deps, recorder, attemptOf(deps)));

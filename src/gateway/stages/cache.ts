@@ -15,7 +15,7 @@ import { chainEmbedder } from '../../cache/embedder.js';
 import type { Embed } from '../../cache/semantic.js';
 import type { CacheEntry } from '../../cache/entry.js';
 import { storableChoices } from '../../cache/entry.js';
-import { answerFields, cacheKey, scopeOf } from '../../cache/key.js';
+import { answerFields, cacheKey, routingScopeOf, scopeOf } from '../../cache/key.js';
 import { servedByRequestedGroup } from '../../cache/served-group.js';
 import { fresh, type ResponseCache } from '../../cache/response-cache.js';
 import { waitAtMost } from '../../cache/single-flight.js';
@@ -24,6 +24,7 @@ import { awaitDuringCall } from '../../guardrails/during-call.js';
 import { usageFromOpenAI } from '../../providers/shared/usage.js';
 import type { Usage } from '../../providers/types.js';
 import type { ModelCatalog } from '../../routing/catalog.js';
+import type { Router } from '../../routing/router.js';
 import type { GatewayResult } from '../call-context.js';
 import type { Call, Next, Stage } from '../call.js';
 import type { UsageRecorder } from '../record.js';
@@ -32,6 +33,8 @@ export interface CacheStageDependencies {
   cache: ResponseCache | undefined;
   recorder: UsageRecorder;
   catalog: ModelCatalog;
+  /** Its policy's tag routing narrows the deployments a call may reach, and so the entries it may read (absent: no tag routing). */
+  router?: Pick<Router, 'policy'>;
   /** The whole chain, for the semantic cache's embedding calls. */
   run: () => Next;
 }
@@ -66,11 +69,19 @@ export function cacheStage(stageDeps: CacheStageDependencies): Stage {
       cache.counters.bypasses++;
       return withCacheHeaders(await next(call), 'bypass', undefined);
     }
-    if (kind === 'embeddings') return cachedEmbeddings(cache, deps, call, controls, next);
+    // Routing's region and tag filters run after this stage: a call only reads entries stored by calls
+    // sent to the same deployments, and one that routing refuses is handed on to be refused.
+    const routing = routingScopeOf(call.resolution!.group, call.region, call.context.requestTags, stageDeps.router?.policy.tagFiltering);
+    if (routing === null) {
+      cache.counters.bypasses++;
+      return withCacheHeaders(await next(call), 'bypass', undefined);
+    }
+    const callerScope = scopeOf(call.context.caller, settings.scope);
+    const scope = routing ? `${callerScope}|${routing}` : callerScope;
+    if (kind === 'embeddings') return cachedEmbeddings(cache, deps, call, controls, next, scope);
     const request = call.operation.request as Record<string, unknown>;
     const group = call.resolution!.group.name;
     const namespace = controls.namespace ?? settings.namespace;
-    const scope = scopeOf(call.context.caller, settings.scope);
     const key = cacheKey({ kind, group, scope, namespace, fields: answerFields(request) });
     // Several different answers sampled at a temperature: a cache would serve the same ones forever.
     const sampled = typeof request.n === 'number' && request.n > 1 && (typeof request.temperature !== 'number' || request.temperature > 0) && controls.useCache !== true;
