@@ -10,6 +10,7 @@ import type { Call } from '../gateway/call.js';
 import { openAIResponseFormat, type ResponseFormat } from '../gateway/response-format.js';
 import type { ChatResponse } from '../providers/types.js';
 import { responseToChunks, type CacheEntry } from './entry.js';
+import { keptWithEntry, stringBytes } from './store.js';
 
 export interface HitFacts {
   key: string;
@@ -60,9 +61,6 @@ interface Replay {
   contentType: string;
 }
 
-/** OpenAI's SSE replay of a cached answer, written once per entry object and usage choice (it holds nothing of the call). */
-const openAIReplays = new WeakMap<CacheEntry, { withUsage?: Replay; withoutUsage?: Replay }>();
-
 /** The whole stream a hit replays, in the call's format. */
 function replayed(format: ResponseFormat, entry: CacheEntry, response: ChatResponse, includeUsage: boolean): Replay {
   const encode = (): Replay => {
@@ -72,17 +70,19 @@ function replayed(format: ResponseFormat, entry: CacheEntry, response: ChatRespo
   };
   // Other formats (Anthropic's, a guardrail's checking wrapper) may hold per-call state: encoded each time.
   if (format !== openAIResponseFormat) return encode();
-  let replays = openAIReplays.get(entry);
-  if (replays === undefined) openAIReplays.set(entry, (replays = {}));
-  return includeUsage ? (replays.withUsage ??= encode()) : (replays.withoutUsage ??= encode());
+  // OpenAI's replay holds nothing of the call: written once per stored entry and usage choice, kept
+  // with the local store's entry and counted toward its bound (store.ts keptWithEntry).
+  return keptWithEntry(entry, includeUsage ? 'openai-sse-usage' : 'openai-sse', encode, replayBytes);
 }
 
-/** OpenAI's JSON of a cached chat answer, written once per entry object (local entries are shared by their hits). */
-const openAIBodies = new WeakMap<CacheEntry, string>();
+function replayBytes(replay: Replay): number {
+  // The content type is one of the format's constants, shared by every replay.
+  return stringBytes(replay.text);
+}
+
+/** OpenAI's JSON of a cached chat answer, written once per stored entry (kept and counted with it, as a replay is). */
 function openAIBody(entry: CacheEntry, response: ChatResponse): string {
-  let body = openAIBodies.get(entry);
-  if (body === undefined) openAIBodies.set(entry, (body = JSON.stringify(response)));
-  return body;
+  return keptWithEntry(entry, 'openai-json', () => JSON.stringify(response), stringBytes);
 }
 
 /** Adds the cache's headers to what a miss (or a call that bypassed the cache) returned. */
