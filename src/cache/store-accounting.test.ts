@@ -4,19 +4,8 @@
  * exactly 0 once everything is evicted, expired, deleted or flushed.
  */
 import { describe, expect, it } from 'vitest';
+import { seededRandom as prng } from '../../test/support/random.js';
 import { entryBytes, FORM_BOOKKEEPING_BYTES, keptWithEntry, LocalCacheStore, stringBytes } from './store.js';
-
-/** A deterministic PRNG (mulberry32), so that a failure replays. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the store holds, summed from its contents independently of its own counter. */
 function heldBytes(store: LocalCacheStore): number {
